@@ -1,0 +1,41 @@
+"""chatlens: behavioural science of human-AI interaction from real conversation logs.
+
+The public API mirrors the CLI: ``chatlens.read`` (any log format → canonical corpus),
+``chatlens.analyze`` (a run directory), ``chatlens.synth`` (the synthetic demo corpus with ground
+truth) and ``chatlens.info`` (what a source contains). Heavy submodules load lazily on first use so
+that ``import chatlens`` stays fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__version__ = "0.1.0"
+
+#: public name -> "module:attr", resolved on first access (PEP 562).
+_LAZY: dict[str, str] = {
+    "read": "chatlens.corpus.api:read",
+    "iter_batches": "chatlens.corpus.api:iter_batches",
+    "info": "chatlens.corpus.api:info",
+    "Corpus": "chatlens.corpus.api:Corpus",
+    "analyze": "chatlens.run:analyze",
+    "synth": "chatlens.corpus.synth:synth",
+}
+
+__all__ = ["__version__", *sorted(_LAZY)]
+
+
+def __getattr__(name: str) -> Any:
+    target = _LAZY.get(name)
+    if target is None:
+        msg = f"module 'chatlens' has no attribute {name!r}"
+        raise AttributeError(msg)
+    module_name, attr = target.split(":")
+    value = getattr(importlib.import_module(module_name), attr)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

@@ -1,0 +1,83 @@
+"""The one progress/log facility: nothing else in the library prints.
+
+Why one place: the library runs inside notebooks, CLIs and cluster workers. Only this module
+decides whether to draw progress bars or write status lines (to stderr, so stdout stays clean for
+data), and ``--quiet`` silences it globally via :func:`set_quiet`.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from typing import TypeVar
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+T = TypeVar("T")
+
+_state = {"quiet": os.environ.get("CHATLENS_QUIET", "") not in ("", "0")}
+console = Console(stderr=True, highlight=False)
+
+
+def set_quiet(quiet: bool = True) -> None:  # noqa: FBT001, FBT002 - mirrors the CLI flag
+    """Silence (or re-enable) progress bars and status lines for this process."""
+    _state["quiet"] = quiet
+
+
+def is_quiet() -> bool:
+    """Whether progress output is currently silenced."""
+    return _state["quiet"]
+
+
+def status(message: str) -> None:
+    """Write one status line to stderr unless quiet. ``message`` is rich markup-escaped."""
+    if not _state["quiet"]:
+        console.print(message, markup=False)
+
+
+def _bar(transient: bool) -> Progress:  # noqa: FBT001
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=transient,
+        disable=_state["quiet"] or not sys.stderr.isatty() and os.environ.get("CHATLENS_PROGRESS") != "1",
+    )
+
+
+def track(
+    iterable: Iterable[T], *, description: str, total: float | None = None
+) -> Iterator[T]:
+    """Iterate with a progress bar on stderr (hidden when quiet or not a terminal)."""
+    with _bar(transient=False) as bar:
+        task = bar.add_task(description, total=total)
+        for item in iterable:
+            yield item
+            bar.advance(task)
+
+
+@contextmanager
+def progress_bar(*, description: str, total: float | None = None) -> Iterator[callable]:
+    """A progress bar advanced by hand: ``with progress_bar(...) as advance: advance(n)``."""
+    with _bar(transient=False) as bar:
+        task = bar.add_task(description, total=total)
+
+        def advance(n: float = 1) -> None:
+            bar.advance(task, n)
+
+        yield advance

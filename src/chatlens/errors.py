@@ -1,0 +1,124 @@
+"""One error hierarchy for chatlens.
+
+Every error chatlens raises on purpose derives from :class:`ChatlensError`, so callers (and the
+CLI) can catch one type and turn it into a clear message with a non-zero exit, never a traceback.
+Messages follow one form: *what* went wrong, *which* thing (file, row, key), *what was expected*
+and *what was found*. Assign the message to ``msg`` before raising (ruff rule EM)::
+
+    ChatlensError
+    ├── SourceError                 a source cannot be read
+    │   ├── FormatDetectionError    no reader recognises the input
+    │   ├── SchemaError             the input does not have the expected shape
+    │   │   └── MissingColumnError  a required column is absent
+    │   └── HubAccessError          a Hugging Face dataset is gated / token missing
+    ├── InstrumentError             a lexicon / questionnaire / pattern file is invalid
+    │   └── LexiconParseError       ... with file, key and line
+    ├── LLMError                    an LLM call failed for good
+    │   ├── LLMTimeout
+    │   ├── RateLimited
+    │   └── BadLLMResponse
+    ├── NotFittedError              a learned component used before ``fit``
+    ├── InvalidParameterError       (also a ValueError) a bad argument at the public boundary
+    └── MissingExtraError           (also an ImportError) an optional extra is not installed
+
+Warnings (ran, but beware): :class:`SmallSampleWarning`, :class:`DegenerateVarianceWarning`.
+"""
+
+from __future__ import annotations
+
+
+class ChatlensError(Exception):
+    """Root of every error chatlens raises on purpose."""
+
+
+class SourceError(ChatlensError):
+    """A source (file, directory, glob, hub dataset) cannot be read."""
+
+
+class FormatDetectionError(SourceError):
+    """No reader recognises the input; pass ``format=`` explicitly."""
+
+
+class SchemaError(SourceError):
+    """The input does not have the shape its format requires."""
+
+
+class MissingColumnError(SchemaError):
+    """A column the format or the column mapping requires is absent."""
+
+
+class HubAccessError(SourceError):
+    """A Hugging Face dataset cannot be reached (gated without a token, offline, unknown id)."""
+
+
+class InstrumentError(ChatlensError):
+    """A bundled or user data file (lexicon, questionnaire, price table) is invalid."""
+
+
+class LexiconParseError(InstrumentError):
+    """A lexicon file has a bad key, type or regex; the message names file, key and item."""
+
+
+class LLMError(ChatlensError):
+    """An LLM request failed after its retries."""
+
+
+class LLMTimeout(LLMError):
+    """The server did not answer within the configured timeout."""
+
+
+class RateLimited(LLMError):
+    """The server kept answering 429 after the configured retries."""
+
+
+class BadLLMResponse(LLMError):
+    """The answer could not be parsed or validated after the bounded re-asks."""
+
+
+class NotFittedError(ChatlensError, ValueError):
+    """A learned component was used before ``fit`` was called."""
+
+
+class InvalidParameterError(ChatlensError, ValueError):
+    """A public function received an argument outside its documented range or choices."""
+
+
+class MissingExtraError(ChatlensError, ImportError):
+    """An optional extra (``chatlens[ml]``, ``chatlens[train]``, ``chatlens[dask]``) is needed."""
+
+    def __init__(self, extra: str, feature: str) -> None:
+        msg = (
+            f"{feature} needs the optional extra '{extra}'. "
+            f"Install it with: pip install 'chatlens[{extra}]'"
+        )
+        super().__init__(msg)
+        self.extra = extra
+
+
+class SmallSampleWarning(UserWarning):
+    """An estimate was computed from very few observations; read its CI, not its point value."""
+
+
+class DegenerateVarianceWarning(UserWarning):
+    """A statistic had zero variance (all values equal); tests and CIs are degenerate."""
+
+
+__all__ = [
+    "BadLLMResponse",
+    "ChatlensError",
+    "DegenerateVarianceWarning",
+    "FormatDetectionError",
+    "HubAccessError",
+    "InstrumentError",
+    "InvalidParameterError",
+    "LLMError",
+    "LLMTimeout",
+    "LexiconParseError",
+    "MissingColumnError",
+    "MissingExtraError",
+    "NotFittedError",
+    "RateLimited",
+    "SchemaError",
+    "SmallSampleWarning",
+    "SourceError",
+]

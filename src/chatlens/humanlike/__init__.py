@@ -1,0 +1,1 @@
+"""chatlens.humanlike."""
