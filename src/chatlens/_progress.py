@@ -30,7 +30,7 @@ _state = {"quiet": os.environ.get("CHATLENS_QUIET", "") not in ("", "0")}
 console = Console(stderr=True, highlight=False)
 
 
-def set_quiet(quiet: bool = True) -> None:  # noqa: FBT001, FBT002 - mirrors the CLI flag
+def set_quiet(quiet: bool = True) -> None:  # noqa: FBT001 - mirrors the CLI flag
     """Silence (or re-enable) progress bars and status lines for this process."""
     _state["quiet"] = quiet
 

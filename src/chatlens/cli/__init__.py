@@ -29,7 +29,7 @@ COMMAND_MODULES: tuple[str, ...] = tuple(
 )
 
 
-def _version(value: bool) -> None:  # noqa: FBT001 - typer callback signature
+def _version(value: bool) -> None:
     if value:
         typer.echo(f"chatlens {__version__}")
         raise typer.Exit
@@ -37,8 +37,8 @@ def _version(value: bool) -> None:  # noqa: FBT001 - typer callback signature
 
 @app.callback()
 def _root(
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars or status lines."),  # noqa: FBT001
-    version: bool = typer.Option(  # noqa: FBT001
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars or status lines."),
+    version: bool = typer.Option(
         False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
     ),
 ) -> None:

@@ -31,11 +31,11 @@ def handle_errors(fn: F) -> F:
             return fn(*args, **kwargs)
         except ChatlensError as exc:
             err_console.print(f"[bold red]error:[/] {type(exc).__name__}: ", end="")
-            err_console.print(str(exc), markup=False)
+            err_console.print(str(exc), markup=False, soft_wrap=True)
             raise typer.Exit(code=1) from None
         except (FileNotFoundError, IsADirectoryError, PermissionError) as exc:
             err_console.print("[bold red]error:[/] ", end="")
-            err_console.print(str(exc), markup=False)
+            err_console.print(str(exc), markup=False, soft_wrap=True)
             raise typer.Exit(code=1) from None
 
     return wrapper  # type: ignore[return-value]

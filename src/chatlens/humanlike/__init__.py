@@ -1,1 +1,50 @@
-"""chatlens.humanlike."""
+"""chatlens.humanlike: questionnaire judges, scoring, fitting, Turing evaluation and HL-lite.
+
+* :mod:`~chatlens.humanlike.instruments` — HAL16Q/HAL32Q/user rubrics as validated data files;
+  prompts, parsing answers by item key, scoring.
+* :mod:`~chatlens.humanlike.scoring` — ``score``: existing ratings -> ``hl_logit``/``hl_prob``.
+* :mod:`~chatlens.humanlike.fit` — ``fit``: L1 weights with game-grouped CV.
+* :mod:`~chatlens.humanlike.turing` — ``turing_eval``: accuracy, AUC, paired accuracy.
+* :mod:`~chatlens.humanlike.lite` — HL-lite, a judge without an LLM.
+
+Names load lazily so ``import chatlens.humanlike`` stays cheap.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_LAZY: dict[str, str] = {
+    "Instrument": "chatlens.humanlike.instruments:Instrument",
+    "Item": "chatlens.humanlike.instruments:Item",
+    "ParsedRatings": "chatlens.humanlike.instruments:ParsedRatings",
+    "load_instrument": "chatlens.humanlike.instruments:load_instrument",
+    "list_instruments": "chatlens.humanlike.instruments:list_instruments",
+    "score_ratings": "chatlens.humanlike.instruments:score_ratings",
+    "score": "chatlens.humanlike.scoring:score",
+    "fit": "chatlens.humanlike.fit:fit",
+    "write_weights_yaml": "chatlens.humanlike.fit:write_weights_yaml",
+    "turing_eval": "chatlens.humanlike.turing:turing_eval",
+    "witness_frame": "chatlens.humanlike.turing:witness_frame",
+    "lite_score": "chatlens.humanlike.lite:lite_score",
+    "lite_features": "chatlens.humanlike.lite:lite_features",
+    "train_lite": "chatlens.humanlike.lite:train_lite",
+}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name: str) -> Any:
+    target = _LAZY.get(name)
+    if target is None:
+        msg = f"module 'chatlens.humanlike' has no attribute {name!r}"
+        raise AttributeError(msg)
+    module_name, attr = target.split(":")
+    value = getattr(importlib.import_module(module_name), attr)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

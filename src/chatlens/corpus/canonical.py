@@ -1,0 +1,266 @@
+"""Nested reader output → the canonical ``messages`` and ``conversations`` tables.
+
+Every reader hands over one row per conversation with its messages nested (``NESTED_SCHEMA``).
+The work that is the same for every format happens here, once, vectorised over the whole batch
+(no Python loop over rows):
+
+* **ids** — a conversation without an id gets ``<file name>#<row>``: stable across runs.
+* **roles** — raw names (``human``, ``gpt``, ``Human:``, ``bot``, ``prompter`` …) map to
+  ``user|assistant|system|tool`` through the data file ``data/corpus/roles.yaml``.
+* **turns** — ``turn`` is the 1-based user→assistant round: a new round starts at a user message
+  that follows a non-user message. Messages before the first user message (a system prompt, an
+  assistant greeting) belong to round 1.
+
+Documented repairs (counted in ``repairs``, never silent):
+
+* ``empty_content`` — a null content becomes ``""``; the message is kept (an empty assistant
+  reply is itself a behaviour worth counting).
+* ``non_alternating`` — two consecutive messages with the same role are kept as they are; turns
+  are numbered by the rule above. Counted per conversation.
+* ``truncated`` — content longer than ``max_message_chars`` is cut to that length;
+  ``content_chars`` keeps the original length and ``truncated`` marks the message.
+
+Quarantined (whole conversation, with file, row and reason): no messages; a message whose role is
+missing or unknown; a conversation id already seen.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+
+import polars as pl
+import yaml
+
+from chatlens.corpus.schema import (
+    CONVERSATIONS_SCHEMA,
+    MESSAGES_SCHEMA,
+    NESTED_SCHEMA,
+    QUARANTINE_SCHEMA,
+    ROLES,
+    conform,
+    empty_frame,
+)
+from chatlens.errors import InstrumentError, InvalidParameterError
+
+#: Default cap on one message's length (characters). A 50 MB paste would otherwise dominate
+#: memory and every downstream scan; 200k characters is far beyond any real chat turn.
+DEFAULT_MAX_MESSAGE_CHARS = 200_000
+RAW_PREVIEW_CHARS = 2_000
+
+
+@lru_cache(maxsize=1)
+def role_map() -> dict[str, str]:
+    """Raw role name (normalised: trimmed, lower-case, no trailing ':') → canonical role."""
+    path = resources.files("chatlens.data.corpus").joinpath("roles.yaml")
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    roles = data.get("roles") if isinstance(data, dict) else None
+    if not isinstance(roles, dict) or set(roles) - set(ROLES):
+        msg = f"{path}: key 'roles' must map each of {list(ROLES)} to a list of names; got {roles!r}."
+        raise InstrumentError(msg)
+    mapping: dict[str, str] = {}
+    for canonical, names in roles.items():
+        for name in names:
+            mapping[str(name).strip().lower()] = canonical
+    for canonical in ROLES:
+        mapping[canonical] = canonical
+    return mapping
+
+
+def normalise_role(expr: pl.Expr) -> pl.Expr:
+    """Map a raw role column to canonical roles; unknown or missing roles become null."""
+    key = expr.str.strip_chars().str.to_lowercase().str.strip_chars_end(":").str.strip_chars()
+    return key.replace_strict(role_map(), default=None, return_dtype=pl.String)
+
+
+@dataclass(frozen=True)
+class CanonicalBatch:
+    """One batch of whole conversations in canonical form."""
+
+    messages: pl.DataFrame
+    conversations: pl.DataFrame
+    quarantine: pl.DataFrame
+    repairs: dict[str, int] = field(default_factory=dict)
+    records_in: int = 0
+
+    @classmethod
+    def empty(cls) -> CanonicalBatch:
+        return cls(
+            empty_frame(MESSAGES_SCHEMA),
+            empty_frame(CONVERSATIONS_SCHEMA),
+            empty_frame(QUARANTINE_SCHEMA),
+        )
+
+
+def _quarantine_rows(nested: pl.DataFrame, reason: pl.Expr) -> pl.DataFrame:
+    """Quarantine rows for (a filtered) nested frame, with the raw record as truncated JSON.
+
+    Columns starting with ``_`` (provenance, helpers) are not part of the raw record.
+    """
+    payload = [c for c in nested.columns if not c.startswith("_")]
+    return nested.select(
+        pl.col("_file").alias("file"),
+        pl.col("_row").alias("row"),
+        pl.col("conversation_id"),
+        reason.alias("reason"),
+        pl.struct(payload).struct.json_encode().str.slice(0, RAW_PREVIEW_CHARS).alias("raw"),
+    ).pipe(conform, QUARANTINE_SCHEMA)
+
+
+def canonicalize(
+    nested: pl.DataFrame,
+    *,
+    max_message_chars: int = DEFAULT_MAX_MESSAGE_CHARS,
+    seen_ids: pl.Series | None = None,
+) -> CanonicalBatch:
+    """Turn one nested reader batch into canonical messages and conversations.
+
+    Parameters
+    ----------
+    nested
+        A frame following ``NESTED_SCHEMA`` (missing columns are added as nulls).
+    max_message_chars
+        Longer messages are truncated (``truncated=True``, ``content_chars`` = original length).
+    seen_ids
+        Conversation ids already emitted by earlier batches of the same run; a repeat is
+        quarantined as a duplicate.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> from chatlens.corpus.canonical import canonicalize
+    >>> nested = pl.DataFrame({
+    ...     "conversation_id": ["c1"], "_file": ["f.jsonl"], "_row": [0],
+    ...     "messages": [[{"role": "Human:", "content": "hi"}, {"role": "gpt", "content": "hello"}]],
+    ... })
+    >>> batch = canonicalize(nested)
+    >>> batch.messages.select("role", "turn").rows()
+    [('user', 1), ('assistant', 1)]
+    """
+    if max_message_chars < 1:
+        msg = f"max_message_chars must be >= 1. Got {max_message_chars} instead."
+        raise InvalidParameterError(msg)
+    records_in = nested.height
+    nested = conform(nested, NESTED_SCHEMA)
+    if nested.height == 0:
+        return CanonicalBatch.empty()
+
+    file_name = pl.col("_file").fill_null("input").str.split("/").list.last()
+    nested = nested.with_columns(
+        pl.coalesce(
+            pl.col("conversation_id"),
+            pl.format("{}#{}", file_name, pl.col("_row").fill_null(pl.int_range(pl.len()))),
+        ).alias("conversation_id"),
+        pl.col("messages").list.len().alias("_n"),
+    )
+
+    quarantined: list[pl.DataFrame] = []
+
+    # Conversations with no messages, and duplicate ids (within the batch and across batches).
+    dup = ~pl.col("conversation_id").is_first_distinct()
+    if seen_ids is not None and seen_ids.len() > 0:
+        dup = dup | pl.col("conversation_id").is_in(seen_ids.implode())
+    nested = nested.with_columns(
+        pl.when(pl.col("_n") == 0)
+        .then(pl.lit("conversation has no messages"))
+        .when(dup)
+        .then(pl.lit("duplicate conversation_id (an earlier record has the same id)"))
+        .alias("_reason")
+    )
+    bad = nested.filter(pl.col("_reason").is_not_null())
+    if bad.height:
+        quarantined.append(_quarantine_rows(bad, pl.col("_reason")))
+        nested = nested.filter(pl.col("_reason").is_null())
+    nested = nested.drop("_reason")
+
+    # Explode to one row per message, with 0-based message_index, no group-by needed.
+    exploded = (
+        nested.select(
+            "conversation_id",
+            "_n",
+            pl.col("messages"),
+            pl.int_ranges(0, pl.col("_n"), dtype=pl.Int32).alias("message_index"),
+        )
+        .explode(["messages", "message_index"])
+        .unnest("messages")
+        .with_columns(normalise_role(pl.col("role")).alias("_role_norm"))
+    )
+
+    # Messages whose role is missing/unknown quarantine their whole conversation.
+    bad_roles = exploded.filter(pl.col("_role_norm").is_null())
+    if bad_roles.height:
+        first_bad = bad_roles.group_by("conversation_id", maintain_order=True).agg(
+            pl.format(
+                "message {}: role {} is missing or not a known role (expected one of {} or a name in data/corpus/roles.yaml)",
+                pl.col("message_index").first(),
+                pl.when(pl.col("role").is_null())
+                .then(pl.lit("(null)"))
+                .otherwise(pl.format("'{}'", pl.col("role").first().str.slice(0, 40)))
+                .first(),
+                pl.lit("/".join(ROLES)),
+            ).alias("_reason")
+        )
+        bad_nested = nested.join(first_bad, on="conversation_id", how="inner")
+        quarantined.append(_quarantine_rows(bad_nested, pl.col("_reason")))
+        bad_ids = first_bad.get_column("conversation_id")
+        nested = nested.filter(~pl.col("conversation_id").is_in(bad_ids.implode()))
+        exploded = exploded.filter(~pl.col("conversation_id").is_in(bad_ids.implode()))
+
+    exploded = exploded.with_columns(pl.col("_role_norm").alias("role")).drop("_role_norm")
+    messages, repairs = _number_and_repair(exploded, max_message_chars)
+
+    last = messages.filter(pl.col("message_index") == pl.col("_n") - 1).select(
+        "conversation_id", pl.col("turn").alias("n_turns")
+    )
+    conversations = (
+        nested.drop("messages")
+        .with_columns(pl.col("_n").alias("n_messages"))
+        .join(last, on="conversation_id", how="left", maintain_order="left")
+        .pipe(conform, CONVERSATIONS_SCHEMA)
+    )
+    messages = conform(messages, MESSAGES_SCHEMA)
+    quarantine = (
+        pl.concat(quarantined, how="vertical") if quarantined else empty_frame(QUARANTINE_SCHEMA)
+    )
+    return CanonicalBatch(messages, conversations, quarantine, repairs, records_in)
+
+
+def _number_and_repair(
+    exploded: pl.DataFrame, max_message_chars: int
+) -> tuple[pl.DataFrame, dict[str, int]]:
+    """Turn numbering and content repairs on contiguous per-conversation message rows."""
+    is_user = pl.col("role") == "user"
+    first = pl.col("message_index") == 0
+    prev_role = pl.col("role").shift(1)
+    starts = (is_user & (first | (prev_role != "user"))).cast(pl.Int32)
+    same_as_prev = (~first) & (pl.col("role") == prev_role) & pl.col("role").is_in(["user", "assistant"])
+    frame = exploded.with_columns(
+        starts.alias("_start"),
+        same_as_prev.alias("_same"),
+        pl.col("content").is_null().alias("_null"),
+        pl.col("content").fill_null("").str.len_chars().cast(pl.Int64).alias("content_chars"),
+    ).with_columns(pl.col("_start").cum_sum().alias("_cum"))
+    offset = pl.when(first).then(pl.col("_cum") - pl.col("_start")).otherwise(None).forward_fill()
+    frame = frame.with_columns(
+        (pl.col("_cum") - offset).clip(lower_bound=1).cast(pl.Int32).alias("turn"),
+        (pl.col("content_chars") > max_message_chars).alias("truncated"),
+        pl.col("content").fill_null("").str.slice(0, max_message_chars).alias("content"),
+    )
+    counts = frame.select(
+        pl.col("_null").sum().alias("empty_content"),
+        pl.col("truncated").sum().alias("truncated"),
+        pl.col("conversation_id").filter(pl.col("_same")).n_unique().alias("non_alternating"),
+    ).row(0, named=True)
+    repairs = {k: int(v) for k, v in counts.items() if v}
+    return frame.drop("_start", "_same", "_null", "_cum"), repairs
+
+
+def merge_repairs(parts: Iterable[dict[str, int]]) -> dict[str, int]:
+    """Sum repair counters from several batches."""
+    total: dict[str, int] = {}
+    for part in parts:
+        for key, value in part.items():
+            total[key] = total.get(key, 0) + int(value)
+    return dict(sorted(total.items()))

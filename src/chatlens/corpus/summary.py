@@ -1,0 +1,111 @@
+"""Streaming summary of a corpus: counts that ``info`` prints and ``analyze`` records.
+
+Why an accumulator: a source may be far larger than memory, so per-batch group-bys (a few rows
+each) are merged as batches stream past; nothing proportional to the corpus is kept.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import polars as pl
+
+from chatlens.corpus.canonical import CanonicalBatch
+
+#: Turn-count histogram buckets: 1..9 exactly, then "10+".
+_TURN_BUCKETS = 10
+
+
+@dataclass(frozen=True)
+class CorpusSummary:
+    """What a source contains. ``records_in == conversations + quarantined`` always holds."""
+
+    format: str
+    files: int
+    bytes: int
+    records_in: int
+    conversations: int
+    messages: int
+    quarantined: int
+    repairs: dict[str, int]
+    quarantine_reasons: dict[str, int]
+    models: dict[str, int]
+    languages: dict[str, int]
+    roles: dict[str, int]
+    turns_histogram: dict[str, int]
+    mean_turns: float | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class SummaryAccumulator:
+    """Merges per-batch counts into a :class:`CorpusSummary`."""
+
+    format: str = "unknown"
+    files: int = 0
+    bytes: int = 0
+    records_in: int = 0
+    conversations: int = 0
+    messages: int = 0
+    quarantined: int = 0
+    turn_sum: int = 0
+    repairs: Counter = field(default_factory=Counter)
+    reasons: Counter = field(default_factory=Counter)
+    models: Counter = field(default_factory=Counter)
+    languages: Counter = field(default_factory=Counter)
+    roles: Counter = field(default_factory=Counter)
+    turns: Counter = field(default_factory=Counter)
+
+    def update(self, batch: CanonicalBatch) -> None:
+        conv, msgs, quar = batch.conversations, batch.messages, batch.quarantine
+        self.records_in += batch.records_in
+        self.conversations += conv.height
+        self.messages += msgs.height
+        self.quarantined += quar.height
+        self.repairs.update(batch.repairs)
+        if quar.height:
+            reasons = quar.get_column("reason").str.replace(r"^message \d+: ", "").str.slice(0, 120)
+            self.reasons.update(dict(reasons.value_counts().rows()))
+        if conv.height:
+            self.models.update(_counts(conv, "model"))
+            self.languages.update(_counts(conv, "language"))
+            bucket = (
+                pl.when(pl.col("n_turns") >= _TURN_BUCKETS)
+                .then(pl.lit(f"{_TURN_BUCKETS}+"))
+                .otherwise(pl.col("n_turns").cast(pl.String))
+            )
+            self.turns.update(dict(conv.select(bucket.alias("b")).get_column("b").value_counts().rows()))
+            self.turn_sum += int(conv.get_column("n_turns").sum() or 0)
+        if msgs.height:
+            self.roles.update(_counts(msgs, "role"))
+
+    def add_repairs(self, repairs: dict[str, int]) -> None:
+        self.repairs.update(repairs)
+
+    def finish(self) -> CorpusSummary:
+        order = [str(i) for i in range(1, _TURN_BUCKETS)] + [f"{_TURN_BUCKETS}+"]
+        return CorpusSummary(
+            format=self.format,
+            files=self.files,
+            bytes=self.bytes,
+            records_in=self.records_in,
+            conversations=self.conversations,
+            messages=self.messages,
+            quarantined=self.quarantined,
+            repairs=dict(sorted(self.repairs.items())),
+            quarantine_reasons=dict(self.reasons.most_common()),
+            models=dict(self.models.most_common()),
+            languages=dict(self.languages.most_common()),
+            roles=dict(self.roles.most_common()),
+            turns_histogram={k: self.turns[k] for k in order if self.turns.get(k)},
+            mean_turns=round(self.turn_sum / self.conversations, 4) if self.conversations else None,
+        )
+
+
+def _counts(frame: pl.DataFrame, column: str) -> dict[str, int]:
+    values = frame.get_column(column).fill_null("(unknown)")
+    return dict(values.value_counts().rows())

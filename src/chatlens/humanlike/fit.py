@@ -1,0 +1,254 @@
+"""Fitting questionnaire weights honestly (``chatlens humanlike fit``).
+
+The HAL weights were selected on all data and validated with folds that split the two witnesses
+of a game (hal.md section 7.4). Here: an L1 logistic regression on the raw ratings (so the weights
+apply to ratings directly, as an instrument's weights do), folds grouped by game
+(``GroupKFold``), and the ``|w| > threshold`` feature selection repeated *inside* every training
+fold. The reported accuracy, AUC and paired accuracy are out-of-fold; the weights written to the
+YAML file come from the same procedure run once on all rows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from chatlens.errors import InvalidParameterError, MissingColumnError
+from chatlens.humanlike.instruments import Instrument, load_instrument
+from chatlens.humanlike.metrics import Estimate, bootstrap_auc, paired_outcomes, wilson
+from chatlens.humanlike.scoring import ratings_from_column
+
+__all__ = ["FitResult", "as_bool", "fit", "grouped_oof", "logistic", "write_weights_yaml"]
+
+_TRUE = {"true", "1", "yes", "y", "human", "t"}
+_FALSE = {"false", "0", "no", "n", "ai", "f", "bot"}
+
+
+def as_bool(col: pl.Series, name: str) -> np.ndarray:
+    """Labels as booleans from bool, 0/1 or text (true/false, human/ai); errors name the value."""
+    if col.dtype == pl.Boolean:
+        out = col
+    elif col.dtype.is_numeric():
+        bad = col.filter(~col.is_in([0, 1]))
+        if len(bad):
+            msg = f"label column {name!r}: expected 0/1, got {bad[0]!r}"
+            raise InvalidParameterError(msg)
+        out = col.cast(pl.Boolean)
+    else:
+        low = col.cast(pl.String).str.strip_chars().str.to_lowercase()
+        bad = low.filter(~low.is_in(list(_TRUE | _FALSE)) | low.is_null())
+        if len(bad):
+            msg = (f"label column {name!r}: expected true/false, 0/1 or human/ai, "
+                   f"got {bad[0]!r}")
+            raise InvalidParameterError(msg)
+        out = low.is_in(list(_TRUE))
+    if out.null_count():
+        msg = f"label column {name!r} has {out.null_count()} missing labels"
+        raise InvalidParameterError(msg)
+    return out.to_numpy().astype(bool)
+
+
+def logistic(c: float, *, l1: bool = True, seed: int = 0) -> Any:
+    """An L1 (liblinear) or L2 (lbfgs) LogisticRegression across scikit-learn versions.
+
+    scikit-learn 1.8 deprecated ``penalty`` in favour of ``l1_ratio``; older versions ignore
+    ``l1_ratio`` unless ``penalty='elasticnet'``, so the spelling depends on the version.
+    """
+    import sklearn
+    from sklearn.linear_model import LogisticRegression
+
+    major, minor = (int(p) for p in sklearn.__version__.split(".")[:2])
+    solver = "liblinear" if l1 else "lbfgs"
+    if (major, minor) >= (1, 8):
+        return LogisticRegression(l1_ratio=1.0 if l1 else 0.0, solver=solver, C=c,
+                                  random_state=seed, max_iter=2000)
+    return LogisticRegression(penalty="l1" if l1 else "l2", solver=solver, C=c,
+                              random_state=seed, max_iter=2000)
+
+
+def _l1(c: float, seed: int) -> Any:
+    return logistic(c, l1=True, seed=seed)
+
+
+def _fit_select(x: np.ndarray, y: np.ndarray, *, c: float, threshold: float | None,
+                seed: int) -> tuple[np.ndarray, float, np.ndarray]:
+    """L1 LR; with a threshold, keep |w| > threshold and refit on the kept columns."""
+    model = _l1(c, seed).fit(x, y)
+    keep = np.ones(x.shape[1], dtype=bool)
+    if threshold is not None:
+        keep = np.abs(model.coef_[0]) > threshold
+        if not keep.any():
+            keep = np.abs(model.coef_[0]) == np.abs(model.coef_[0]).max()
+        model = _l1(c, seed).fit(x[:, keep], y)
+    w = np.zeros(x.shape[1])
+    w[keep] = model.coef_[0]
+    return w, float(model.intercept_[0]), keep
+
+
+def grouped_oof(
+    x: np.ndarray,
+    y: np.ndarray,
+    groups: np.ndarray,
+    *,
+    c: float = 1.0,
+    threshold: float | None = 0.2,
+    n_splits: int = 10,
+    seed: int = 0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Out-of-fold logits from grouped K-fold CV, with selection inside each training fold.
+
+    Returns ``(oof_logit, selection_frequency)``: how often each column was kept across folds.
+    """
+    from sklearn.model_selection import GroupKFold
+
+    n_groups = len(np.unique(groups))
+    k = min(n_splits, n_groups)
+    if k < 2:
+        msg = f"grouped CV needs at least 2 groups, got {n_groups}"
+        raise InvalidParameterError(msg)
+    oof = np.full(len(y), np.nan)
+    freq = np.zeros(x.shape[1])
+    for tr, te in GroupKFold(n_splits=k, shuffle=True, random_state=seed).split(x, y, groups):
+        w, b, keep = _fit_select(x[tr], y[tr], c=c, threshold=threshold, seed=seed)
+        oof[te] = x[te] @ w + b
+        freq += keep
+    return oof, freq / k
+
+
+@dataclass(frozen=True)
+class FitResult:
+    """Weights fitted on all rows plus out-of-fold validation of the same procedure."""
+
+    base_instrument: str
+    keys: tuple[str, ...]
+    weights: tuple[float, ...]
+    bias: float
+    selected: tuple[str, ...]
+    accuracy: Estimate
+    auc: Estimate
+    paired_accuracy: Estimate
+    n_rows: int
+    n_groups: int
+    settings: dict[str, Any] = field(default_factory=dict)
+    selection_frequency: dict[str, float] = field(default_factory=dict)
+    input_fingerprint: str = ""
+
+    def summary(self) -> dict[str, Any]:
+        """Plain-dict summary (for JSON output and the YAML provenance block)."""
+        def est(e: Estimate) -> dict[str, Any]:
+            return {"value": round(e.value, 4), "ci_low": round(e.ci_low, 4),
+                    "ci_high": round(e.ci_high, 4), "n": e.n, "method": e.method}
+
+        return {
+            "cv_accuracy": est(self.accuracy), "cv_auc": est(self.auc),
+            "cv_paired_accuracy": est(self.paired_accuracy), "n_rows": self.n_rows,
+            "n_groups": self.n_groups, "settings": self.settings,
+            "selected": list(self.selected), "input_fingerprint": self.input_fingerprint,
+        }
+
+
+def _prepare(frame: pl.DataFrame, ratings_column: str, label_column: str | None,
+             group_column: str) -> tuple[pl.DataFrame, str, str]:
+    """Accept per-witness rows or the two-witness layout (``<col>_A``/``<col>_B``)."""
+    if ratings_column not in frame.columns and f"{ratings_column}_A" in frame.columns:
+        from chatlens.humanlike.turing import witness_frame
+
+        frame = witness_frame(frame, ratings_column=ratings_column)
+        return frame, ratings_column, label_column or "is_human"
+    for col in (ratings_column, label_column or "is_human", group_column):
+        if col not in frame.columns:
+            msg = f"column {col!r} not found; columns are {frame.columns}"
+            raise MissingColumnError(msg)
+    return frame, ratings_column, label_column or "is_human"
+
+
+def fit(
+    frame: pl.DataFrame,
+    *,
+    ratings_column: str = "likert_evaluation",
+    label_column: str | None = "is_human",
+    group_column: str = "game_id",
+    instrument: str | Path | Instrument = "hal32q",
+    list_keys: str | Sequence[str] | Instrument | None = None,
+    c: float = 1.0,
+    threshold: float | None = 0.2,
+    n_splits: int = 10,
+    seed: int = 0,
+) -> FitResult:
+    """Fit L1-logistic weights for ``instrument``'s items with honest grouped CV.
+
+    ``frame`` holds one row per rated speaker (ratings, label, group) or the two-witness Turing
+    layout (``<ratings_column>_A``/``_B`` with ``who_is_human``), which is reshaped first.
+    ``threshold`` keeps items with ``|w| > threshold`` (HAL used 0.2) inside each fold; ``None``
+    keeps all items. Rows whose ratings cannot be read are excluded and counted in
+    ``settings['dropped_rows']``.
+    """
+    if c <= 0:
+        msg = f"The 'c' parameter of fit must be > 0. Got {c} instead."
+        raise InvalidParameterError(msg)
+    inst = load_instrument(instrument)
+    frame, rcol, lcol = _prepare(frame, ratings_column, label_column, group_column)
+    x, problems = ratings_from_column(frame, rcol, inst, list_keys=list_keys)
+    y = as_bool(frame.get_column(lcol), lcol)
+    groups = frame.get_column(group_column).cast(pl.String).to_numpy()
+    ok = np.isfinite(x).all(axis=1)
+    dropped = int((~ok).sum())
+    x, y, groups = x[ok], y[ok], groups[ok]
+    if len(np.unique(y)) < 2:
+        msg = f"label column {lcol!r} has a single class after reading ratings; need both"
+        raise InvalidParameterError(msg)
+    oof, freq = grouped_oof(x, y, groups, c=c, threshold=threshold, n_splits=n_splits, seed=seed)
+    w, b, keep = _fit_select(x, y, c=c, threshold=threshold, seed=seed)
+    ids, outcome = paired_outcomes(y, oof, groups)
+    fp = hashlib.sha256(np.ascontiguousarray(x).tobytes() + y.tobytes()).hexdigest()[:16]
+    keys = inst.keys
+    return FitResult(
+        base_instrument=inst.path if inst.path and not inst.path.startswith("<bundled>")
+        else inst.name,
+        keys=keys, weights=tuple(float(v) for v in w), bias=b,
+        selected=tuple(k for k, kk in zip(keys, keep, strict=True) if kk),
+        accuracy=wilson(float(((oof > 0) == y).sum()), len(y)),
+        auc=bootstrap_auc(y, oof, groups, seed=seed),
+        paired_accuracy=wilson(float(outcome.sum()), len(ids)),
+        n_rows=len(y), n_groups=len(np.unique(groups)),
+        settings={"model": "L1 logistic regression (liblinear) on raw ratings", "C": c,
+                  "threshold": threshold, "n_splits": n_splits, "seed": seed,
+                  "cv": "GroupKFold (shuffled), selection inside each training fold",
+                  "dropped_rows": dropped},
+        selection_frequency={k: float(f) for k, f in zip(keys, freq, strict=True)},
+        input_fingerprint=fp,
+    )
+
+
+def write_weights_yaml(result: FitResult, path: str | Path, *, name: str | None = None) -> Path:
+    """Write an instrument file that ``extends`` the base instrument with the fitted weights.
+
+    The file loads with :func:`~chatlens.humanlike.instruments.load_instrument` and works with
+    ``score`` and ``judge`` unchanged; it keeps only the selected items.
+    """
+    import yaml
+
+    from chatlens import __version__
+
+    base = result.base_instrument
+    stem = Path(base).stem if base.endswith((".yaml", ".yml")) else base
+    doc = {
+        "extends": base,
+        "name": name or f"{stem}-fit",
+        "version": "1.0.0",
+        "description": (f"Weights for {stem} fitted by chatlens {__version__} "
+                        "(L1 logistic regression, grouped CV)."),
+        "source": {"fitted_by": f"chatlens {__version__}", "fit": result.summary()},
+        "scoring": {"bias": result.bias, "link": "logit"},
+        "weights": {k: w for k, w in zip(result.keys, result.weights, strict=True) if k in result.selected},
+    }
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    p.write_text(yaml.safe_dump(doc, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    return p

@@ -1,0 +1,180 @@
+"""Scoring existing questionnaire ratings (``chatlens humanlike score``).
+
+Ratings come in the layouts the HAL files use: a JSON list per row (``"[4, 1, 1, ...]"``, one
+value per statement in prompt order) or a JSON object per row (the judge's answer, read **by
+key**). Lists carry no keys, so their positions must be declared: by default they are the
+instrument's own items in order; ``list_keys`` names another layout (e.g. the keys of ``hal32q``
+so that ``hal16q`` can score 32-item HAL32Q answers by key).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from chatlens.errors import InvalidParameterError, MissingColumnError
+from chatlens.humanlike.instruments import Instrument, load_instrument, parse_ratings
+
+__all__ = ["read_table", "resolve_list_keys", "ratings_from_column", "score", "write_table"]
+
+
+def read_table(path: str | Path) -> pl.DataFrame:
+    """Read a CSV, Parquet, JSON-lines or JSON table into polars (strings kept as strings)."""
+    p = Path(path)
+    if not p.is_file():
+        msg = f"input file {str(p)!r} not found"
+        raise FileNotFoundError(msg)
+    suffix = p.suffix.lower()
+    if suffix == ".parquet":
+        return pl.read_parquet(p)
+    if suffix in (".jsonl", ".ndjson"):
+        return pl.read_ndjson(p)
+    if suffix == ".json":
+        return pl.read_json(p)
+    return pl.read_csv(p, infer_schema_length=10_000)
+
+
+def write_table(frame: pl.DataFrame, path: str | Path) -> Path:
+    """Write by suffix: ``.parquet``, ``.jsonl``, otherwise CSV (nested columns as JSON text)."""
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    suffix = p.suffix.lower()
+    if suffix == ".parquet":
+        frame.write_parquet(p)
+    elif suffix in (".jsonl", ".ndjson"):
+        frame.write_ndjson(p)
+    else:
+        nested = [c for c, t in frame.schema.items() if isinstance(t, (pl.List, pl.Array, pl.Struct))]
+        if nested:
+            frame = frame.with_columns(
+                pl.col(c).map_elements(lambda v: json.dumps(v.to_list() if hasattr(v, "to_list") else v),
+                                       return_dtype=pl.String)
+                for c in nested
+            )
+        frame.write_csv(p)
+    return p
+
+
+def resolve_list_keys(
+    list_keys: str | Sequence[str] | Instrument | None, instrument: Instrument
+) -> tuple[str, ...]:
+    """Keys of the positions of a ratings list.
+
+    ``None`` means the instrument's own items in order; a string naming an instrument (or a
+    YAML path) means that instrument's keys; a comma-separated string or a sequence lists keys.
+    """
+    if list_keys is None:
+        return instrument.keys
+    if isinstance(list_keys, str) and "," in list_keys:
+        return tuple(k.strip() for k in list_keys.split(",") if k.strip())
+    if isinstance(list_keys, (str, Path, Instrument)):
+        other = load_instrument(list_keys)
+        if other.key_space != instrument.key_space:
+            msg = (f"ratings lists follow instrument {other.name!r} (keys numbered in "
+                   f"{other.key_space!r}) but instrument {instrument.name!r} numbers its items in "
+                   f"{instrument.key_space!r}: equal keys would not mean the same statements. "
+                   "Score with an instrument of the same key space, or pass explicit keys.")
+            raise InvalidParameterError(msg)
+        return other.keys
+    return tuple(str(k) for k in list_keys)
+
+
+def _first_char(col: pl.Series) -> str:
+    s = col.drop_nulls().str.strip_chars()
+    s = s.filter(s.str.len_chars() > 0)
+    return s[0][0] if len(s) else ""
+
+
+def ratings_from_column(
+    frame: pl.DataFrame,
+    column: str,
+    instrument: Instrument,
+    *,
+    list_keys: str | Sequence[str] | Instrument | None = None,
+) -> tuple[np.ndarray, list[str | None]]:
+    """Per-row ratings of ``instrument``'s items as an (n, k) array, and a problem per row.
+
+    Lists are decoded vectorised (polars JSON decoding) and mapped to keys through
+    ``list_keys``; JSON objects are parsed row by row with :func:`parse_ratings` (by key).
+    Rows that cannot be read get NaN ratings and a reason; they are never dropped silently.
+    """
+    if column not in frame.columns:
+        msg = f"ratings column {column!r} not found; columns are {frame.columns}"
+        raise MissingColumnError(msg)
+    col = frame.get_column(column)
+    n, k = frame.height, len(instrument.items)
+    out = np.full((n, k), np.nan)
+    problems: list[str | None] = [None] * n
+    if isinstance(col.dtype, pl.String) and _first_char(col) == "{":
+        for r, text in enumerate(col.to_list()):
+            parsed = parse_ratings(text, instrument)
+            out[r] = [np.nan if v is None else v for v in parsed.values.values()]
+            problems[r] = parsed.reason
+        return out, problems
+    keys = resolve_list_keys(list_keys, instrument)
+    pos = {kk: i for i, kk in enumerate(keys)}
+    missing = [kk for kk in instrument.keys if kk not in pos]
+    if missing:
+        msg = (f"list positions {list(keys)} do not cover items {missing} of instrument "
+               f"{instrument.name!r}; pass list_keys naming the instrument that produced the lists")
+        raise InvalidParameterError(msg)
+    if isinstance(col.dtype, pl.String):
+        try:
+            col = col.str.json_decode(pl.List(pl.Float64))
+        except pl.exceptions.PolarsError as exc:
+            msg = f"ratings column {column!r}: cannot decode JSON lists ({exc})"
+            raise InvalidParameterError(msg) from None
+    if not isinstance(col.dtype, (pl.List, pl.Array)):
+        msg = f"ratings column {column!r} must hold lists or JSON objects, got {col.dtype}"
+        raise InvalidParameterError(msg)
+    col = col.cast(pl.List(pl.Float64))
+    lengths = col.list.len().fill_null(0).to_numpy()
+    idx = [pos[kk] for kk in instrument.keys]
+    good = lengths == len(keys)
+    if good.any():
+        mat = np.array(col.filter(pl.Series(good)).to_list(), dtype=np.float64)
+        if mat.ndim == 2:
+            out[good] = mat[:, idx]
+    for r in np.flatnonzero(~good):
+        problems[r] = (f"expected a list of {len(keys)} ratings, got "
+                       f"{'nothing' if col[int(r)] is None else int(lengths[r])}")
+    sub = out[good]
+    lo, hi = instrument.scale.min, instrument.scale.max
+    bad_vals = good.copy()
+    bad_vals[good] = np.any((sub < lo) | (sub > hi) | (sub != np.round(sub)), axis=1)
+    for r in np.flatnonzero(bad_vals):
+        problems[r] = f"ratings outside the integer scale {lo}-{hi}"
+        out[r] = np.nan
+    return out, problems
+
+
+def score(
+    frame: pl.DataFrame,
+    *,
+    instrument: str | Path | Instrument = "hal16q",
+    ratings_column: str = "likert_evaluation",
+    list_keys: str | Sequence[str] | Instrument | None = None,
+    prefix: str = "hl",
+) -> pl.DataFrame:
+    """Score existing ratings: adds ``{prefix}_logit``, ``{prefix}_prob`` and ``{prefix}_problem``.
+
+    Examples
+    --------
+    >>> df = pl.DataFrame({"likert_evaluation": ["[1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1]"]})
+    >>> round(score(df, instrument="hal16q-published")["hl_logit"][0], 4)
+    -2.2378
+    """
+    inst = load_instrument(instrument)
+    x, problems = ratings_from_column(frame, ratings_column, inst, list_keys=list_keys)
+    from chatlens.humanlike.instruments import score_ratings
+
+    logit, prob = score_ratings(x, inst)
+    return frame.with_columns(
+        pl.Series(f"{prefix}_logit", logit, dtype=pl.Float64).fill_nan(None),
+        pl.Series(f"{prefix}_prob", prob, dtype=pl.Float64).fill_nan(None),
+        pl.Series(f"{prefix}_problem", problems, dtype=pl.String),
+    )

@@ -1,0 +1,148 @@
+"""Transport for any OpenAI-compatible chat-completions server, through the ``openai`` SDK.
+
+Works with OpenAI, vLLM, Ollama, llama.cpp's server and LM Studio: all expose
+``POST {base_url}/chat/completions``. The SDK's own retry is switched off (``max_retries=0``):
+chatlens retries in one place (:mod:`chatlens.llm.retry`), so the policy is the same for every
+backend and visible in tests. SDK errors are translated into chatlens errors whose messages
+never include the key (the SDK never puts it in messages; we also never format headers).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from typing import Any
+
+from chatlens.errors import LLMError
+from chatlens.llm.config import redact_url
+from chatlens.llm.transport import client_error, rate_limited, server_error, timed_out
+from chatlens.llm.types import ChatRequest, ChatResponse
+
+#: Placeholder sent when no key is set: local servers (vLLM, Ollama) accept any value.
+NO_KEY = "chatlens-no-key"
+
+
+def _retry_after(headers: Any) -> float | None:
+    """Seconds to wait from ``retry-after-ms`` or ``retry-after`` (seconds), if present."""
+    if headers is None:
+        return None
+    for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
+        value = headers.get(name)
+        if value is None:
+            continue
+        try:
+            return max(0.0, float(value) * scale)
+        except ValueError:
+            continue
+    return None
+
+
+class OpenAITransport:
+    """Sends chat completions with ``openai.AsyncOpenAI``.
+
+    Parameters
+    ----------
+    base_url
+        The server's base URL (``…/v1``); ``None`` for the SDK default.
+    api_key
+        The key, or ``None`` for servers that need none. Kept in a private attribute and passed
+        only to the SDK; it is not part of ``repr`` or of any record.
+    timeout_s
+        Per-request timeout in seconds.
+    """
+
+    def __init__(self, *, base_url: str | None, api_key: str | None, timeout_s: float) -> None:
+        self.base_url = base_url
+        self.endpoint_id = redact_url(base_url) or "openai-default"
+        self.timeout_s = timeout_s
+        self.__api_key = api_key
+        self._client: Any = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._create_params: set[str] | None = None
+
+    def __repr__(self) -> str:
+        return f"OpenAITransport(endpoint={self.endpoint_id!r}, timeout_s={self.timeout_s})"
+
+    def _sdk(self) -> Any:
+        """The SDK client, rebuilt when called from another event loop (its pool is loop-bound)."""
+        loop = asyncio.get_running_loop()
+        if self._client is None or self._loop is not loop:
+            import openai
+
+            self._client = openai.AsyncOpenAI(
+                api_key=self.__api_key or NO_KEY,
+                base_url=self.base_url,
+                timeout=self.timeout_s,
+                max_retries=0,
+            )
+            self._loop = loop
+            if self._create_params is None:
+                sig = inspect.signature(type(self._client.chat.completions).create)
+                self._create_params = set(sig.parameters) - {"self", "messages", "model"}
+        return self._client
+
+    def _split_params(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Known SDK parameters as keywords, server-specific ones (e.g. vLLM's) in extra_body."""
+        known = self._create_params or set()
+        kwargs = {k: v for k, v in params.items() if k in known}
+        extra = {k: v for k, v in params.items() if k not in known}
+        if extra:
+            kwargs["extra_body"] = extra
+        return kwargs
+
+    async def send(self, request: ChatRequest) -> ChatResponse:
+        import openai
+
+        client = self._sdk()
+        where = f"{self.endpoint_id} (model {request.model!r})"
+        try:
+            completion = await client.chat.completions.create(
+                model=request.model,
+                messages=[dict(m) for m in request.messages],
+                **self._split_params(request.params),
+            )
+        except openai.APITimeoutError:
+            msg = f"The LLM request to {where} timed out after {self.timeout_s:g} s."
+            raise timed_out(msg) from None
+        except openai.APIConnectionError as exc:
+            msg = f"Could not connect to {where}: {type(exc).__name__}."
+            raise server_error(msg) from None
+        except openai.RateLimitError as exc:
+            msg = f"The server {where} answered 429 (rate limited)."
+            wait = _retry_after(getattr(exc.response, "headers", None))
+            raise rate_limited(msg, wait) from None
+        except openai.APIStatusError as exc:
+            status = exc.status_code
+            msg = f"The server {where} answered HTTP {status}: {str(exc.message)[:300]}"
+            if status >= 500 or status in (408, 409):
+                raise server_error(msg, status) from None
+            raise client_error(msg, status) from None
+        except openai.OpenAIError as exc:
+            msg = f"The LLM request to {where} failed: {type(exc).__name__}: {str(exc)[:300]}"
+            raise LLMError(msg) from None
+        return _to_response(completion, request)
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            try:
+                await self._client.close()
+            except RuntimeError:  # the loop that owned the pool is gone
+                pass
+            self._client = None
+
+
+def _to_response(completion: Any, request: ChatRequest) -> ChatResponse:
+    choices = getattr(completion, "choices", None) or []
+    if not choices:
+        return ChatResponse(text="", finish_reason="no_choices", model=request.model)
+    choice = choices[0]
+    message = getattr(choice, "message", None)
+    text = getattr(message, "content", None) or ""
+    usage = getattr(completion, "usage", None)
+    return ChatResponse(
+        text=text,
+        prompt_tokens=int(getattr(usage, "prompt_tokens", 0) or 0),
+        completion_tokens=int(getattr(usage, "completion_tokens", 0) or 0),
+        finish_reason=getattr(choice, "finish_reason", None),
+        model=getattr(completion, "model", None) or request.model,
+    )

@@ -1,0 +1,1 @@
+"""Reports: HTML pages and figures built from a run's summary (never from raw text unescaped)."""

@@ -1,0 +1,77 @@
+"""CLI: ``chatlens humanlike score|fit|lite|instruments|validate`` and ``chatlens turing eval``."""
+
+from __future__ import annotations
+
+import json
+
+import polars as pl
+from typer.testing import CliRunner
+
+from chatlens.cli import app
+from chatlens.humanlike.instruments import load_instrument
+
+runner = CliRunner()
+
+
+def test_score_cli(tmp_path):
+    src = tmp_path / "in.csv"
+    pl.DataFrame({"likert_evaluation": [json.dumps([1] * 16), "[1, 2]"]}).write_csv(src)
+    out = tmp_path / "out.csv"
+    res = runner.invoke(app, ["humanlike", "score", str(src), "--instrument", "hal16q-published",
+                              "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    assert "scored 1/2 rows" in res.output
+    df = pl.read_csv(out)
+    assert df["hl_logit"][0] is not None and "expected a list of 16" in df["hl_problem"][1]
+
+
+def test_score_cli_bad_instrument_is_one_line_error(tmp_path):
+    src = tmp_path / "in.csv"
+    pl.DataFrame({"likert_evaluation": ["[1]"]}).write_csv(src)
+    res = runner.invoke(app, ["humanlike", "score", str(src), "--instrument", "hal16z",
+                              "--out", str(tmp_path / "o.csv")])
+    assert res.exit_code == 1
+    assert "InstrumentError" in res.output and "Traceback" not in res.output
+
+
+def test_fit_and_turing_eval_cli(tmp_path, make_games):
+    src = tmp_path / "games.csv"
+    make_games().write_csv(src)
+    w = tmp_path / "w.yaml"
+    res = runner.invoke(app, ["humanlike", "fit", str(src), "--ratings-column", "likert_evaluation",
+                              "--group-column", "game_id", "--folds", "5", "--out", str(w)])
+    assert res.exit_code == 0, res.output
+    assert "paired accuracy" in res.output and load_instrument(w).bias is not None
+    j = tmp_path / "t.json"
+    res = runner.invoke(app, ["turing", "eval", str(src), "-s", "hal16q", "-s", "fit:hal32q",
+                              "-s", "lite", "--folds", "5", "--out", str(j),
+                              "--scores-out", str(tmp_path / "s.parquet")])
+    assert res.exit_code == 0, res.output
+    data = json.loads(j.read_text())
+    assert [r["scorer"] for r in data["results"]] == ["hal16q", "fit:hal32q", "lite"]
+    assert data["interrogators"]["n"] == 120
+    assert pl.read_parquet(tmp_path / "s.parquet").height == 240
+
+
+def test_lite_cli(tmp_path):
+    src = tmp_path / "c.jsonl"
+    pl.DataFrame({"conv": ["I: hi\nW: hey lol", "I: hi\nW: Hello! How can I help you today?",
+                           "I: hi"]}).write_ndjson(src)
+    out = tmp_path / "o.parquet"
+    res = runner.invoke(app, ["humanlike", "lite", str(src), "--text-column", "conv",
+                              "--speaker", "W", "--out", str(out), "--keep-features"])
+    assert res.exit_code == 0, res.output
+    assert "scored 2/3 rows (1 without a 'W' turn)" in res.output
+    df = pl.read_parquet(out)
+    assert df["hl_lite_prob"][0] > df["hl_lite_prob"][1] and "slang_rate" in df.columns
+
+
+def test_instruments_and_validate_cli(tmp_path):
+    res = runner.invoke(app, ["humanlike", "instruments"])
+    assert res.exit_code == 0 and "hal16q-published" in res.output
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\n")
+    res = runner.invoke(app, ["humanlike", "validate", str(bad)])
+    assert res.exit_code == 1 and "missing required key 'version'" in res.output
+    res = runner.invoke(app, ["humanlike", "validate", "hal32q"])
+    assert res.exit_code == 0 and "ok: hal32q" in res.output

@@ -1,0 +1,110 @@
+"""``fit`` (grouped CV, selection in fold), metrics, and ``turing_eval`` on both data layouts."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+import pytest
+
+from chatlens.errors import InvalidParameterError, SchemaError
+from chatlens.humanlike.fit import as_bool, fit, write_weights_yaml
+from chatlens.humanlike.instruments import load_instrument
+from chatlens.humanlike.metrics import auc, bootstrap_auc, paired_outcomes, wilson
+from chatlens.humanlike.turing import turing_eval, witness_frame
+
+
+def test_metrics_basics():
+    e = wilson(8, 10)
+    assert e.value == 0.8 and 0.44 < e.ci_low < 0.5 and 0.94 < e.ci_high < 0.97
+    assert np.isnan(wilson(0, 0).value)
+    y = np.array([1, 1, 0, 0], bool)
+    assert auc(y, np.array([0.9, 0.8, 0.1, 0.2])) == 1.0
+    assert auc(y, np.array([0.5, 0.5, 0.5, 0.5])) == 0.5
+    ids, out = paired_outcomes(y, np.array([1.0, 0.0, 0.0, 0.5]), np.array(["g1", "g2", "g1", "g2"]))
+    assert dict(zip(ids.tolist(), out.tolist(), strict=True)) == {"g1": 1.0, "g2": 0.0}
+    ids, out = paired_outcomes(y, np.array([0.3, 0.1, 0.3, np.nan]), np.array(["g1", "g2", "g1", "g2"]))
+    assert ids.tolist() == ["g1"] and out.tolist() == [0.5]
+    b = bootstrap_auc(y, np.array([0.9, 0.8, 0.1, 0.2]), np.array([1, 2, 1, 2]), n_boot=50)
+    assert b.value == 1.0 and b.ci_low <= 1.0
+
+
+def test_as_bool():
+    assert as_bool(pl.Series(["TRUE", "false", "Human", "ai"]), "l").tolist() == [True, False, True, False]
+    assert as_bool(pl.Series([0, 1]), "l").tolist() == [False, True]
+    with pytest.raises(InvalidParameterError, match="maybe"):
+        as_bool(pl.Series(["maybe"]), "l")
+
+
+def test_witness_frame_per_game_layout(make_games):
+    w = witness_frame(make_games(4))
+    assert w.height == 8
+    assert {"game_id", "slot", "witness", "is_human", "opponent", "transcript",
+            "likert_evaluation", "interrogator_correct"} <= set(w.columns)
+    assert w.group_by("game_id").agg(pl.col("is_human").sum())["is_human"].to_list() == [1] * 4
+    human_rows = w.filter(pl.col("is_human"))
+    assert set(human_rows["witness"]) == {"Human"}
+
+
+def test_witness_frame_per_witness_layout_and_bad_layout():
+    df = pl.DataFrame({
+        "game_id": [1, 1, 2, 2], "label": ["A", "B", "A", "B"],
+        "witness": ["Human", "eliza", "gpt-4.5_quinn", "Human"],
+        "is_human": ["TRUE", "FALSE", "FALSE", "TRUE"], "verdict": ["A", "A", "A", "A"],
+        "conversation": ["I: x\nW: y"] * 4,
+    })
+    w = witness_frame(df)
+    assert w["opponent"].to_list() == ["eliza", "eliza", "gpt-4.5_quinn", "gpt-4.5_quinn"]
+    assert w["interrogator_correct"].to_list() == [True, True, False, False]
+    with pytest.raises(SchemaError, match="expected the per-game layout"):
+        witness_frame(pl.DataFrame({"x": [1]}))
+
+
+def test_fit_recovers_signal_and_writes_loadable_instrument(tmp_path, make_games):
+    res = fit(make_games(), ratings_column="likert_evaluation", instrument="hal32q", n_splits=5)
+    assert res.auc.value > 0.85 and res.paired_accuracy.value > 0.85
+    assert res.n_groups == 120 and res.n_rows == 240
+    assert "1" in res.selected and "5" in res.selected
+    w = dict(zip(res.keys, res.weights, strict=True))
+    assert w["1"] > 0 and w["5"] > 0
+    p = write_weights_yaml(res, tmp_path / "w.yaml")
+    inst = load_instrument(p)
+    assert inst.name == "hal32q-fit" and set(inst.keys) == set(res.selected)
+    assert inst.bias == pytest.approx(res.bias)
+
+
+def test_fit_rejects_single_class_and_bad_c(make_games):
+    g = make_games(10).with_columns(pl.lit("A").alias("who_is_human"))
+    df = witness_frame(g).with_columns(pl.lit(True).alias("is_human"))
+    with pytest.raises(InvalidParameterError, match="single class"):
+        fit(df, ratings_column="likert_evaluation")
+    with pytest.raises(InvalidParameterError, match="'c' parameter"):
+        fit(df, ratings_column="likert_evaluation", c=0)
+
+
+def test_turing_eval_column_and_fit_scorers(make_games):
+    w = witness_frame(make_games())
+    w = w.with_columns(pl.when(pl.col("is_human")).then(1.0).otherwise(-1.0).alias("perfect"))
+    res = turing_eval(w, scorers=["column:perfect", "fit:hal32q", "hal16q"], n_boot=50, n_splits=5)
+    r = {row["scorer"]: row for row in res.results.iter_rows(named=True)}
+    assert r["column:perfect"]["paired_accuracy"] == 1.0 and r["column:perfect"]["auc"] == 1.0
+    assert r["fit:hal32q"]["auc"] > 0.85
+    assert set(res.by_opponent["opponent"]) == {"eliza", "gpt-4o_minimal"}
+    assert res.interrogators.n == 120
+    assert "score_fit:hal32q" in res.scores.columns
+    with pytest.raises(InvalidParameterError, match="not found"):
+        turing_eval(w, scorers=["column:nope"])
+
+
+@pytest.mark.realdata
+def test_turing_eval_gpt5_dev_games_close_to_dossier(shared_data):
+    from chatlens.humanlike.scoring import read_table
+
+    df = read_table(shared_data / "hal" / "Turing_output" / "run_1_Turing_data_gpt-5.csv")
+    res = turing_eval(df, scorers=["hal16q", "fit:hal32q", "fit-select:hal32q"], n_boot=200)
+    r = {row["scorer"]: row for row in res.results.iter_rows(named=True)}
+    # hal.md section 2.2 (all games): in-sample HAL16 0.790/0.858/0.865; LR-32 CV 0.773/0.845/0.858;
+    # LR-16 select-in-fold 0.766/0.839/0.853. Ours: development half only.
+    assert abs(r["hal16q"]["auc"] - 0.858) < 0.03 and abs(r["hal16q"]["paired_accuracy"] - 0.865) < 0.04
+    assert abs(r["fit:hal32q"]["auc"] - 0.845) < 0.04
+    assert abs(r["fit-select:hal32q"]["paired_accuracy"] - 0.853) < 0.05
+    assert 0.45 < res.interrogators.value < 0.65
