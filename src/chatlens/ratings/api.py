@@ -1,0 +1,502 @@
+"""``rate``: win rates, Elo and Bradley–Terry with intervals, from one comparison table.
+
+This is the function behind ``chatlens ratings``. It validates the input once
+(:func:`~chatlens.ratings.battles.prepare_battles`), aggregates it into weighted cells, and runs
+the requested estimators, all sharing the same bootstrap draws where they can.
+
+Result table (:attr:`RatingResult.table`), one row per model and method::
+
+    model     str
+    method    str   winrate | elo | bt | bt-controlled
+    rating    f64   win rate; Elo mean over random orders; BT MLE on the Elo scale
+    ci_low    f64   interval bounds (see ``interval``); null when none was computed
+    ci_high   f64
+    sd        f64   SD over bootstrap rounds (winrate, bt) or over random orders (elo)
+    rank      i64   1 + #models whose ci_low > this ci_high (ordinal when no CI)
+    games     i64
+    wins      i64   strict wins (score > 0.5 from the model's side)
+    losses    i64
+    ties      i64   score exactly 0.5
+    win_rate  f64   mean soft score
+    interval  str   what ci_low/ci_high are
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import polars as pl
+
+from chatlens.errors import InvalidParameterError, SmallSampleWarning
+from chatlens.ratings.battles import Battles, StyleTransform, prepare_battles
+from chatlens.ratings.bootstrap import (
+    bootstrap_weights,
+    ordinal_rank,
+    percentile_interval,
+    separation_rank,
+)
+from chatlens.ratings.bt import solve_bt
+from chatlens.ratings.cells import Cells, build_cells, components, game_arrays
+from chatlens.ratings.elo import EloConfig, elo_bootstrap, elo_random_orders, elo_replay
+from chatlens.ratings.outcomes import OutcomeScale
+from chatlens.ratings.significance import pair_tests
+from chatlens.ratings.winrate import (
+    bootstrap_win_rates,
+    matrix_frame,
+    pairwise_matrices,
+    tally,
+)
+
+Method = Literal["winrate", "elo", "bt", "all"]
+ClusterBy = Literal["rater", "prompt"]
+METHODS: tuple[str, ...] = ("winrate", "elo", "bt", "all")
+
+TABLE_SCHEMA: dict[str, Any] = {
+    "model": pl.String,
+    "method": pl.String,
+    "rating": pl.Float64,
+    "ci_low": pl.Float64,
+    "ci_high": pl.Float64,
+    "sd": pl.Float64,
+    "rank": pl.Int64,
+    "games": pl.Int64,
+    "wins": pl.Int64,
+    "losses": pl.Int64,
+    "ties": pl.Int64,
+    "win_rate": pl.Float64,
+    "interval": pl.String,
+}
+COEF_SCHEMA: dict[str, Any] = {
+    "covariate": pl.String,
+    "coef": pl.Float64,
+    "ci_low": pl.Float64,
+    "ci_high": pl.Float64,
+    "sd_before_scaling": pl.Float64,
+    "method": pl.String,
+}
+
+
+@dataclass(frozen=True)
+class BTConfig:
+    """Bradley–Terry reporting scale and fit options.
+
+    Ratings are ``init + scale / ln(base) · r`` (r in logit units), so 400 points = 10:1 odds as
+    in Elo. With ``anchor`` set, every rating (and every bootstrap round) is shifted so that the
+    anchor model sits at ``anchor_rating`` (default ``init``); otherwise ratings are centred on
+    ``init``. Anchoring moves the anchor's own uncertainty onto everyone else (FastChat #3377).
+    """
+
+    scale: float = 400.0
+    base: float = 10.0
+    init: float = 1500.0
+    anchor: str | None = None
+    anchor_rating: float | None = None
+    reg: float = 0.0
+    max_iter: int = 100
+
+    def __post_init__(self) -> None:
+        if self.scale <= 0 or self.base <= 1 or self.reg < 0 or self.max_iter < 1:
+            msg = (
+                "BTConfig needs scale > 0, base > 1, reg >= 0 and max_iter >= 1. Got "
+                f"scale={self.scale}, base={self.base}, reg={self.reg}, max_iter={self.max_iter}."
+            )
+            raise InvalidParameterError(msg)
+
+
+@dataclass(frozen=True)
+class RatingResult:
+    """Everything one ``rate`` call produces (schemas in the module docstring)."""
+
+    table: pl.DataFrame
+    coefficients: pl.DataFrame
+    winrate_matrix: pl.DataFrame
+    count_matrix: pl.DataFrame
+    pairs: pl.DataFrame
+    quarantine: pl.DataFrame
+    rows_in: int
+    rows_filtered: int
+    rows_used: int
+    rows_quarantined: int
+    config: dict[str, Any] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+
+    def write(self, out: str | Path, *, figures: bool = True) -> dict[str, Path]:
+        """Write OUT.csv and its companions; see :func:`chatlens.ratings.io.write_result`."""
+        from chatlens.ratings.io import write_result
+
+        return write_result(self, out, figures=figures)
+
+
+def _rows(
+    models: tuple[str, ...],
+    method: str,
+    rating: np.ndarray,
+    lo: np.ndarray | None,
+    hi: np.ndarray | None,
+    sd: np.ndarray | None,
+    interval: str | None,
+    tal: Any,
+    *,
+    rank_by_ci: bool = True,
+) -> pl.DataFrame:
+    m = len(models)
+    if rank_by_ci and lo is not None and hi is not None:
+        rank = separation_rank(lo, hi)
+    else:
+        rank = ordinal_rank(rating)
+    nan = np.full(m, np.nan)
+    frame = pl.DataFrame(
+        {
+            "model": list(models),
+            "method": [method] * m,
+            "rating": pl.Series(rating.astype(np.float64), nan_to_null=True),
+            "ci_low": pl.Series((nan if lo is None else lo).astype(np.float64), nan_to_null=True),
+            "ci_high": pl.Series((nan if hi is None else hi).astype(np.float64), nan_to_null=True),
+            "sd": pl.Series((nan if sd is None else sd).astype(np.float64), nan_to_null=True),
+            "rank": rank.astype(np.int64),
+            "games": np.rint(tal.games).astype(np.int64),
+            "wins": np.rint(tal.wins).astype(np.int64),
+            "losses": np.rint(tal.losses).astype(np.int64),
+            "ties": np.rint(tal.ties).astype(np.int64),
+            "win_rate": pl.Series(tal.win_rate.astype(np.float64), nan_to_null=True),
+            "interval": [interval] * m,
+        },
+        schema=TABLE_SCHEMA,
+    )
+    return frame.sort(["rank", "rating"], descending=[False, True], nulls_last=True)
+
+
+def _to_rating(strengths: np.ndarray, models: tuple[str, ...], cfg: BTConfig) -> np.ndarray:
+    ratings = cfg.init + cfg.scale / np.log(cfg.base) * strengths
+    if cfg.anchor is not None:
+        j = models.index(cfg.anchor)
+        target = cfg.init if cfg.anchor_rating is None else cfg.anchor_rating
+        ratings = ratings - ratings[..., j : j + 1] + target
+    return ratings
+
+
+def _warn(notes: list[str], message: str) -> None:
+    notes.append(message)
+    warnings.warn(message, SmallSampleWarning, stacklevel=3)
+
+
+def _bt_block(
+    cells: Cells,
+    cfg: BTConfig,
+    *,
+    bootstrap: int,
+    rng: np.random.Generator,
+    cluster: bool,
+    confidence: float,
+    notes: list[str],
+    label: str,
+) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None, np.ndarray | None, Any]:
+    """Point fit + bootstrap → (rating, lo, hi, sd, (coef, coef_lo, coef_hi))."""
+    point = solve_bt(cells, reg=cfg.reg, max_iter=cfg.max_iter)
+    if not point.converged[0]:
+        _warn(
+            notes,
+            f"{label}: the fit did not converge in {cfg.max_iter} iterations; a model with only "
+            "wins or only losses has no finite maximum-likelihood rating (pass reg > 0).",
+        )
+    rating = _to_rating(point.strengths[0], cells.models, cfg)
+    coef = point.coefs[0]
+    if bootstrap == 0:
+        return rating, None, None, None, (coef, None, None)
+    samples, coef_samples, failed = [], [], 0
+    # warm start from the full-data fit (when finite): bootstrap optima sit close to it.
+    warm = None
+    if point.converged[0]:
+        warm = np.concatenate([np.nan_to_num(point.strengths[0]), point.coefs[0]])
+    for w in bootstrap_weights(cells, bootstrap, rng, cluster=cluster):
+        sol = solve_bt(cells, w, reg=cfg.reg, max_iter=cfg.max_iter, start=warm)
+        samples.append(_to_rating(sol.strengths, cells.models, cfg))
+        coef_samples.append(sol.coefs)
+        failed += int((~sol.converged).sum())
+    boot = np.concatenate(samples)
+    cboot = np.concatenate(coef_samples)
+    if failed:
+        _warn(notes, f"{label}: {failed} of {bootstrap} bootstrap fits did not converge.")
+    lo, hi = percentile_interval(boot, confidence)
+    sd = np.nanstd(boot, axis=0, ddof=1) if boot.shape[0] > 1 else None
+    clo, chi = percentile_interval(cboot, confidence) if cboot.shape[1] else (None, None)
+    return rating, lo, hi, sd, (coef, clo, chi)
+
+
+def rate_battles(
+    battles: Battles,
+    *,
+    method: Method | Sequence[str] = "all",
+    bootstrap: int = 100,
+    seed: int = 42,
+    orders: int = 500,
+    confidence: float = 0.95,
+    cluster: ClusterBy | None = None,
+    elo: EloConfig = EloConfig(),
+    bt: BTConfig = BTConfig(),
+    pair_bootstrap: int = 2000,
+) -> RatingResult:
+    """Run the estimators on validated battles (see :func:`rate` for the parameters)."""
+    methods = _methods(method)
+    if bootstrap < 0 or orders < 0 or pair_bootstrap < 0:
+        msg = (
+            "bootstrap, orders and pair_bootstrap must be >= 0. "
+            f"Got {bootstrap}, {orders}, {pair_bootstrap}."
+        )
+        raise InvalidParameterError(msg)
+    if not 0.0 < confidence < 1.0:
+        msg = f"confidence must be in (0, 1). Got {confidence} instead."
+        raise InvalidParameterError(msg)
+    if bt.anchor is not None and bt.anchor not in battles.models:
+        msg = f"BT anchor model {bt.anchor!r} not found. Expected one of {list(battles.models)}."
+        raise InvalidParameterError(msg)
+    if battles.rows_used == 0:
+        msg = (
+            f"No usable comparisons: {battles.rows_in} rows in, {battles.rows_filtered} "
+            f"filtered, {battles.rows_quarantined} quarantined."
+        )
+        raise InvalidParameterError(msg)
+    notes: list[str] = []
+    cells = build_cells(battles, covariates=False, cluster=cluster)
+    tal = tally(cells)
+    parts: list[pl.DataFrame] = []
+    coef_rows: list[dict[str, Any]] = []
+    comps = components(cells)
+    if len(comps) > 1:
+        _warn(
+            notes,
+            f"The comparison graph has {len(comps)} disconnected groups of models; Elo and BT "
+            "ratings are comparable only within a group: "
+            + "; ".join(", ".join(c[:5]) for c in comps[:5]),
+        )
+    interval_kind = (
+        f"{confidence:.0%} {'cluster (' + cluster + ') ' if cluster else ''}"
+        f"bootstrap percentile, {bootstrap} rounds"
+    )
+
+    if "winrate" in methods:
+        lo = hi = sd = None
+        if bootstrap:
+            # same seed as BT's bootstrap, so both use the very same resamples.
+            rng = np.random.default_rng([seed, 1])
+            chunks = bootstrap_weights(cells, bootstrap, rng, cluster=cluster is not None)
+            wr = np.concatenate([bootstrap_win_rates(cells, w) for w in chunks])
+            lo, hi = percentile_interval(wr, confidence)
+            sd = np.nanstd(wr, axis=0, ddof=1) if wr.shape[0] > 1 else None
+        parts.append(
+            _rows(cells.models, "winrate", tal.win_rate, lo, hi, sd,
+                  interval_kind if lo is not None else None, tal)
+        )
+
+    if "elo" in methods:
+        a, b, y = game_arrays(battles)
+        m = len(battles.models)
+        if orders >= 1:
+            runs = elo_random_orders(
+                a, b, y, m, n_orders=orders, rng=np.random.default_rng(seed), config=elo
+            )
+            rating = runs.mean(axis=0)
+            sd = runs.std(axis=0, ddof=1) if orders > 1 else None
+            lo, hi = percentile_interval(runs, confidence)
+            kind = f"{confidence:.0%} spread over {orders} random orders (not a CI)"
+        else:
+            rating, sd, lo, hi = elo_replay(a, b, y, m, elo), None, None, None
+            kind = None
+        if bootstrap:
+            groups = battles.frame[cluster].fill_null("<missing>").to_numpy() if cluster else None
+            boot = elo_bootstrap(
+                a, b, y, m, rounds=bootstrap, rng=np.random.default_rng([seed, 2]), config=elo,
+                clusters=groups,
+            )
+            lo, hi = percentile_interval(boot, confidence)
+            what = f"resampled {cluster} clusters" if cluster else "resampled games"
+            kind = f"{confidence:.0%} bootstrap percentile ({what}), {bootstrap} rounds"
+        # an order spread is not a CI: without a bootstrap, rank by the rating itself.
+        parts.append(
+            _rows(battles.models, "elo", rating, lo, hi, sd, kind, tal, rank_by_ci=bootstrap > 0)
+        )
+
+    if "bt" in methods:
+        rng = np.random.default_rng([seed, 1])
+        rating, lo, hi, sd, _ = _bt_block(
+            cells, bt, bootstrap=bootstrap, rng=rng, cluster=cluster is not None,
+            confidence=confidence, notes=notes, label="bt",
+        )
+        parts.append(_rows(cells.models, "bt", rating, lo, hi, sd,
+                           interval_kind if lo is not None else None, tal))
+        if battles.covariates:
+            ccells = build_cells(battles, covariates=True, cluster=cluster)
+            rating, lo, hi, sd, (coef, clo, chi) = _bt_block(
+                ccells, bt, bootstrap=bootstrap, rng=np.random.default_rng([seed, 3]),
+                cluster=cluster is not None, confidence=confidence, notes=notes,
+                label="bt-controlled",
+            )
+            parts.append(_rows(ccells.models, "bt-controlled", rating, lo, hi, sd,
+                               interval_kind if lo is not None else None, tal))
+            for i, name in enumerate(ccells.covariates):
+                std = battles.standardized.get(name)
+                coef_rows.append({
+                    "covariate": name,
+                    "coef": float(coef[i]),
+                    "ci_low": None if clo is None else float(clo[i]),
+                    "ci_high": None if chi is None else float(chi[i]),
+                    "sd_before_scaling": None if std is None else std[1],
+                    "method": "bt-controlled (logit units; style features per SD)",
+                })
+
+    rate_m, count_m = pairwise_matrices(cells)
+    pairs = pair_tests(battles, confidence=confidence, bootstrap=pair_bootstrap, seed=seed,
+                       cluster=cluster)
+    return RatingResult(
+        table=pl.concat(parts) if parts else pl.DataFrame(schema=TABLE_SCHEMA),
+        coefficients=pl.DataFrame(coef_rows, schema=COEF_SCHEMA),
+        winrate_matrix=matrix_frame(cells.models, rate_m),
+        count_matrix=matrix_frame(cells.models, count_m),
+        pairs=pairs,
+        quarantine=battles.quarantine,
+        rows_in=battles.rows_in,
+        rows_filtered=battles.rows_filtered,
+        rows_used=battles.rows_used,
+        rows_quarantined=battles.rows_quarantined,
+        config={
+            "methods": list(methods),
+            "bootstrap": bootstrap,
+            "seed": seed,
+            "orders": orders,
+            "confidence": confidence,
+            "cluster": cluster,
+            "elo": asdict(elo),
+            "bt": asdict(bt),
+            "outcome": battles.outcome_source,
+            "covariates": list(battles.covariates),
+        },
+        notes=tuple(notes),
+    )
+
+
+def _methods(method: Method | Sequence[str]) -> tuple[str, ...]:
+    chosen = [method] if isinstance(method, str) else list(method)
+    bad = [m for m in chosen if m not in METHODS]
+    if bad or not chosen:
+        msg = f"method must be one of {list(METHODS)}. Got {bad or chosen!r} instead."
+        raise InvalidParameterError(msg)
+    if "all" in chosen:
+        return ("winrate", "elo", "bt")
+    return tuple(m for m in ("winrate", "elo", "bt") if m in chosen)
+
+
+def rate(
+    data: pl.DataFrame | str | Path,
+    *,
+    model_a: str = "model_a",
+    model_b: str = "model_b",
+    winner: str | None = None,
+    score: str | None = None,
+    scale: OutcomeScale | str | Path | None = None,
+    keep_if: str | None = None,
+    rater: str | None = None,
+    prompt: str | None = None,
+    position: str | None = None,
+    a_side: bool = False,
+    style: Sequence[tuple[str, str]] = (),
+    style_transform: StyleTransform = "ratio",
+    style_markdown: bool = False,
+    covariates: Sequence[str] = (),
+    method: Method | Sequence[str] = "all",
+    bootstrap: int = 100,
+    seed: int = 42,
+    orders: int = 500,
+    confidence: float = 0.95,
+    cluster: ClusterBy | None = None,
+    elo: EloConfig = EloConfig(),
+    bt: BTConfig = BTConfig(),
+    pair_bootstrap: int = 2000,
+) -> RatingResult:
+    """Rate models from pairwise comparisons: win rate, Elo and Bradley–Terry with intervals.
+
+    Parameters
+    ----------
+    data
+        A polars frame or a CSV / JSONL / JSON (Arena battle dump) / Parquet path.
+    model_a, model_b, winner, score, scale, keep_if, rater, prompt, position, a_side, style,
+    style_transform, style_markdown, covariates
+        How to read the comparisons; see :func:`~chatlens.ratings.battles.prepare_battles`.
+    method
+        ``"winrate"``, ``"elo"``, ``"bt"`` or ``"all"`` (or a list). With covariates (position,
+        a_side, style, covariates), ``bt`` also reports ``bt-controlled`` and coefficients.
+    bootstrap
+        Rounds for percentile intervals (0 = none). BT and win rate resample comparisons (or
+        clusters); Elo resamples games and replays each resample once (Arena).
+    seed
+        Seed for all randomness. Elo's random orders use ``default_rng(seed)`` exactly as HAL.
+    orders
+        Random orders for Elo (HAL: 500); 0 replays once in the given order.
+    confidence
+        Interval level.
+    cluster
+        ``"rater"`` or ``"prompt"``: cluster bootstrap over that id column.
+    elo, bt
+        Estimator settings (:class:`EloConfig`, :class:`BTConfig`).
+    pair_bootstrap
+        Rounds for the head-to-head soft-score intervals in :attr:`RatingResult.pairs`.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> df = pl.DataFrame({
+    ...     "model_a": ["x", "x", "y", "z", "x", "y"],
+    ...     "model_b": ["y", "z", "z", "x", "y", "x"],
+    ...     "winner": ["model_a", "model_a", "tie", "model_b", "Likely A", "model_b"],
+    ... })
+    >>> res = rate(df, method="winrate", bootstrap=0, pair_bootstrap=0)
+    >>> res.table.select("model", "rating", "games").rows()
+    [('x', 0.95, 5), ('y', 0.1875, 4), ('z', 0.16666666666666666, 3)]
+    """
+    if isinstance(data, str | Path):
+        from chatlens.ratings.io import read_table
+
+        source = str(data)
+        frame = read_table(data)
+    else:
+        source, frame = "input frame", data
+    battles = prepare_battles(
+        frame,
+        model_a=model_a,
+        model_b=model_b,
+        winner=winner,
+        score=score,
+        scale=scale if isinstance(scale, OutcomeScale) or scale is None else str(scale),
+        keep_if=keep_if,
+        rater=rater,
+        prompt=prompt,
+        position=position,
+        a_side=a_side,
+        style=style,
+        style_transform=style_transform,
+        style_markdown=style_markdown,
+        covariates=covariates,
+        source=source,
+    )
+    if cluster is not None and cluster not in battles.frame.columns:
+        msg = (
+            f"cluster={cluster!r} needs the {cluster} id column: pass {cluster}=COLUMN. "
+            "Got no such column."
+        )
+        raise InvalidParameterError(msg)
+    return rate_battles(
+        battles,
+        method=method,
+        bootstrap=bootstrap,
+        seed=seed,
+        orders=orders,
+        confidence=confidence,
+        cluster=cluster,
+        elo=elo,
+        bt=bt,
+        pair_bootstrap=pair_bootstrap,
+    )
