@@ -83,7 +83,11 @@ class CanonicalBatch:
     conversations: pl.DataFrame
     quarantine: pl.DataFrame
     repairs: dict[str, int] = field(default_factory=dict)
+    #: conversations that entered this batch (= conversations + quarantined rows)
     records_in: int = 0
+    #: raw source records behind them (lines, rows, trees); an HH pair or an Arena battle is one
+    #: record but two conversations, an OASST tree one record but many paths
+    source_records: int | None = None
 
     @classmethod
     def empty(cls) -> CanonicalBatch:
@@ -224,7 +228,7 @@ def canonicalize(
     quarantine = (
         pl.concat(quarantined, how="vertical") if quarantined else empty_frame(QUARANTINE_SCHEMA)
     )
-    return CanonicalBatch(messages, conversations, quarantine, repairs, records_in)
+    return CanonicalBatch(messages, conversations, quarantine, repairs, records_in, records_in)
 
 
 def _number_and_repair(

@@ -20,12 +20,17 @@ _TURN_BUCKETS = 10
 
 @dataclass(frozen=True)
 class CorpusSummary:
-    """What a source contains. ``records_in == conversations + quarantined`` always holds."""
+    """What a source contains. ``records_in == conversations + quarantined`` always holds.
+
+    ``records_in`` counts conversations as read (a record that fails as a whole counts once);
+    ``source_records`` counts the raw records behind them (lines, rows, trees, battles).
+    """
 
     format: str
     files: int
     bytes: int
     records_in: int
+    source_records: int
     conversations: int
     messages: int
     quarantined: int
@@ -49,6 +54,7 @@ class SummaryAccumulator:
     files: int = 0
     bytes: int = 0
     records_in: int = 0
+    source_records: int = 0
     conversations: int = 0
     messages: int = 0
     quarantined: int = 0
@@ -63,6 +69,7 @@ class SummaryAccumulator:
     def update(self, batch: CanonicalBatch) -> None:
         conv, msgs, quar = batch.conversations, batch.messages, batch.quarantine
         self.records_in += batch.records_in
+        self.source_records += batch.source_records if batch.source_records is not None else batch.records_in
         self.conversations += conv.height
         self.messages += msgs.height
         self.quarantined += quar.height
@@ -93,6 +100,7 @@ class SummaryAccumulator:
             files=self.files,
             bytes=self.bytes,
             records_in=self.records_in,
+            source_records=self.source_records,
             conversations=self.conversations,
             messages=self.messages,
             quarantined=self.quarantined,

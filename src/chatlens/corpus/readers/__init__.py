@@ -1,1 +1,91 @@
-"""chatlens.corpus.readers."""
+"""Source-format readers: one module per format, all registered in :data:`READERS`.
+
+Each module ``readers/<fmt>.py`` exposes ``scan_<fmt>(file, *, batch_size, options)`` (an iterator
+of :class:`~chatlens.corpus.readers.base.ReaderBatch`) and ``sniff(sample) -> float`` (used by
+format detection). See :mod:`chatlens.corpus.readers.base` for the contract.
+
+========  ===========================================  ===============================================
+format    records                                      conversation id / what goes to ``extra``
+========  ===========================================  ===============================================
+lmsys     ``conversation[{role, content}]`` + aligned  ``conversation_id``; extra: turn, redacted
+          ``openai_moderation`` (per-message fields)
+wildchat  ``conversation[...]`` with per-message       ``conversation_hash`` (``hashed_ip`` → user_id);
+          language/toxic/redacted/timestamp            extra: turn, toxic, redacted, state, country,
+                                                       header
+sharegpt  ``conversations[{from, value}]``             ``id``; extra: every other key
+openai    ``messages[{role, content}]`` (content text  ``id``; extra: every other key (+ counts of
+          or parts) or ``prompt`` + ``completion``     non-text parts)
+arena     ``conversation_a`` / ``conversation_b``      ``<question_id>:a`` / ``:b``; extra: battle_id,
+          (or the human-preference layout)             side, opponent, winner, judge, anony, turn
+hh        ``chosen`` / ``rejected`` transcripts        ``<file>:<row>:chosen`` / ``:rejected``; extra:
+                                                       pair_id, side
+oasst     message trees (or the flat message table)    ``<tree id>:<leaf id>``; extra: tree id/state,
+                                                       path message ids, ranks, synthetic
+dices     ``instances[{id, instance{user_prompt,       ``id``; extra: majority/gold safety labels
+          response}}]``
+table     any CSV/JSONL/Parquet + ``column_map``       mapped ``conversation_id``
+========  ===========================================  ===============================================
+
+Roles are kept as found (``human``/``gpt``, ``Human``/``Assistant``, ``prompter``), except DICES,
+whose ``A``/``B`` and ``USER``/``LAMDA`` letters are mapped to ``user``/``assistant`` by the reader.
+"""
+
+from __future__ import annotations
+
+from chatlens.corpus.readers import (
+    arena,
+    dices,
+    hh,
+    lmsys,
+    oasst,
+    openai,
+    sharegpt,
+    table,
+    wildchat,
+)
+from chatlens.corpus.readers.base import (
+    ReaderBatch,
+    ReaderOptions,
+    ReaderSpec,
+    Registry,
+    ResolvedFile,
+    Sample,
+)
+
+READERS: Registry[ReaderSpec] = Registry("source format")
+
+for _spec in (
+    ReaderSpec("lmsys", lmsys.scan_lmsys, lmsys.sniff, "LMSYS-Chat-1M (conversation + openai_moderation)", 5),
+    ReaderSpec("wildchat", wildchat.scan_wildchat, wildchat.sniff, "WildChat / WildChat-1M", 6),
+    ReaderSpec("sharegpt", sharegpt.scan_sharegpt, sharegpt.sniff, "ShareGPT conversations[{from, value}]", 4),
+    ReaderSpec("openai", openai.scan_openai, openai.sniff, "OpenAI chat messages[{role, content}]", 3),
+    ReaderSpec("arena", arena.scan_arena, arena.sniff, "Chatbot Arena battles (conversation_a/b)", 7),
+    ReaderSpec("hh", hh.scan_hh, hh.sniff, "Anthropic HH-RLHF chosen/rejected transcripts", 6),
+    ReaderSpec("oasst", oasst.scan_oasst, oasst.sniff, "OpenAssistant message trees", 7),
+    ReaderSpec("dices", dices.scan_dices, dices.sniff, "DICES adversarial conversations (JSON)", 7),
+    ReaderSpec("table", table.scan_table, table.sniff, "generic CSV/JSONL/Parquet with a column map", 0),
+):
+    READERS.register(_spec.name, _spec)
+
+
+def get_reader(name: str) -> ReaderSpec:
+    """The registered reader ``name`` (unknown names get "Did you mean … / Available: …")."""
+    return READERS.get(name)
+
+
+def available_formats() -> list[str]:
+    """Names of every registered source format."""
+    return READERS.names()
+
+
+__all__ = [
+    "READERS",
+    "ReaderBatch",
+    "ReaderOptions",
+    "ReaderSpec",
+    "Registry",
+    "ResolvedFile",
+    "Sample",
+    "available_formats",
+    "get_reader",
+]

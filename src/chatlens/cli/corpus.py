@@ -1,0 +1,175 @@
+"""Corpus commands: ``analyze``, ``info`` and ``query``."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from chatlens.cli._common import handle_errors, out_console
+from chatlens.errors import InvalidParameterError
+
+FORMAT_HELP = "Input format (default: detected). One of: lmsys, wildchat, sharegpt, openai, arena, hh, oasst, dices, table."
+
+
+def _source_options(
+    format: str | None,
+    column_map: str | None,
+    layout: str | None,
+    batch_size: int,
+    max_message_chars: int,
+    oasst_paths: str,
+) -> dict[str, object]:
+    import os
+
+    from chatlens.corpus.readers.table import parse_column_map
+
+    return {
+        "format": format,
+        "column_map": parse_column_map(column_map) if column_map else None,
+        "layout": layout,
+        "batch_size": batch_size,
+        "max_message_chars": max_message_chars,
+        "oasst_paths": oasst_paths,
+        "hf_token": os.environ.get("HF_TOKEN") or None,
+    }
+
+
+def _counts_table(title: str, counts: dict[str, int], key: str, limit: int = 12) -> Table:
+    table = Table(title=title, title_justify="left")
+    table.add_column(key)
+    table.add_column("count", justify="right")
+    for name, count in list(counts.items())[:limit]:
+        table.add_row(escape(str(name)), f"{count:,}")
+    if len(counts) > limit:
+        table.add_row(f"… {len(counts) - limit} more", "")
+    return table
+
+
+def print_summary(summary: object) -> None:
+    """Print a corpus summary (used by both ``info`` and ``analyze``)."""
+    s = summary
+    out_console.print(
+        f"[bold]format[/] {escape(s.format)}   [bold]files[/] {s.files:,}   [bold]bytes[/] {s.bytes:,}"
+    )
+    out_console.print(
+        f"[bold]rows in[/] {s.records_in:,} = [bold]analysed[/] {s.conversations:,} + "
+        f"[bold]quarantined[/] {s.quarantined:,}   [bold]source records[/] {s.source_records:,}   "
+        f"[bold]messages[/] {s.messages:,}   "
+        f"[bold]mean turns[/] {s.mean_turns if s.mean_turns is not None else '-'}"
+    )
+    if s.repairs:
+        out_console.print("[bold]repairs[/] " + ", ".join(f"{escape(k)}={v:,}" for k, v in s.repairs.items()))
+    out_console.print(_counts_table("models", s.models, "model"))
+    out_console.print(_counts_table("languages", s.languages, "language"))
+    out_console.print(_counts_table("turns per conversation", s.turns_histogram, "turns"))
+    if s.quarantine_reasons:
+        out_console.print(_counts_table("quarantine reasons", s.quarantine_reasons, "reason", limit=8))
+
+
+_FORMAT_OPT = typer.Option(None, "--format", "-f", help=FORMAT_HELP)
+_COLMAP_OPT = typer.Option(
+    None, "--column-map", help="For --format table: canonical=source column pairs, e.g. 'conversation_id=chat,role=speaker,content=text'."
+)
+_LAYOUT_OPT = typer.Option(None, "--layout", help="For --format table: 'message' (one row per message) or 'conversation'.")
+_BATCH_OPT = typer.Option(50_000, "--batch-size", min=1, help="Conversations per batch (memory bound).")
+_MAXCHARS_OPT = typer.Option(200_000, "--max-message-chars", min=1, help="Truncate longer messages (recorded).")
+_OASST_OPT = typer.Option("all", "--oasst-paths", help="OpenAssistant trees: 'all' root-to-leaf paths or the 'best'-ranked path.")
+
+
+@handle_errors
+def analyze_cmd(
+    source: str | None = typer.Argument(None, help="File, directory, glob or HF dataset id. Omit for the built-in demo corpus."),
+    out: Path = typer.Option(..., "--out", "-o", help="Run directory to write."),
+    format: str | None = _FORMAT_OPT,
+    column_map: str | None = _COLMAP_OPT,
+    layout: str | None = _LAYOUT_OPT,
+    batch_size: int = _BATCH_OPT,
+    max_message_chars: int = _MAXCHARS_OPT,
+    oasst_paths: str = _OASST_OPT,
+    keep_text: bool = typer.Option(False, "--keep-text", help="Keep message text in messages.parquet."),
+    demo_conversations: int = typer.Option(20_000, "--demo-conversations", min=1, help="Size of the demo corpus when no source is given."),
+) -> None:
+    """Analyse a conversation log into a run directory (tables, summary, manifest).
+
+    Example: chatlens analyze lmsys/lmsys-chat-1m --out runs/lmsys
+    """
+    from chatlens.run import analyze
+
+    result = analyze(
+        source,
+        out=out,
+        keep_text=keep_text,
+        command=sys.argv,
+        demo_conversations=demo_conversations,
+        **_source_options(format, column_map, layout, batch_size, max_message_chars, oasst_paths),
+    )
+    print_summary(result.summary)
+    timing = result.manifest["timings_s"].get("total")
+    out_console.print(f"[green]run directory[/] {escape(str(result.out))}  ({timing} s)")
+
+
+@handle_errors
+def info_cmd(
+    source: str = typer.Argument(..., help="File, directory, glob or HF dataset id."),
+    format: str | None = _FORMAT_OPT,
+    column_map: str | None = _COLMAP_OPT,
+    layout: str | None = _LAYOUT_OPT,
+    batch_size: int = _BATCH_OPT,
+    max_message_chars: int = _MAXCHARS_OPT,
+    oasst_paths: str = _OASST_OPT,
+    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+) -> None:
+    """Show what a source contains: format, counts, models, languages, turns histogram.
+
+    Example: chatlens info data/sharegpt.json
+    """
+    from chatlens.corpus.api import info
+
+    summary = info(source, **_source_options(format, column_map, layout, batch_size, max_message_chars, oasst_paths))
+    if as_json:
+        typer.echo(json.dumps(summary.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        print_summary(summary)
+
+
+@handle_errors
+def query_cmd(
+    run_dir: Path = typer.Argument(..., help="A run directory written by 'chatlens analyze'."),
+    sql: str = typer.Argument(..., help="DuckDB SQL over the run's tables (conversations, messages, quarantine, …)."),
+    output: str = typer.Option("table", "--output", help="table, csv or json."),
+    limit: int = typer.Option(50, "--limit", help="Rows to print in table mode."),
+) -> None:
+    """Run DuckDB SQL over a run directory's Parquet tables.
+
+    Example: chatlens query runs/demo "select model, count(*) from conversations group by 1"
+    """
+    from chatlens.query import query
+
+    frame = query(run_dir, sql)
+    if output == "csv":
+        typer.echo(frame.write_csv(), nl=False)
+    elif output == "json":
+        typer.echo(frame.write_json())
+    elif output == "table":
+        table = Table()
+        for name in frame.columns:
+            table.add_column(escape(name))
+        for row in frame.head(limit).iter_rows():
+            table.add_row(*(escape("" if v is None else str(v)[:200]) for v in row))
+        out_console.print(table)
+        if frame.height > limit:
+            out_console.print(f"({frame.height:,} rows; showing {limit})")
+    else:
+        msg = f"--output must be table, csv or json. Got {output!r}."
+        raise InvalidParameterError(msg)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("analyze")(analyze_cmd)
+    app.command("info")(info_cmd)
+    app.command("query")(query_cmd)

@@ -1,0 +1,176 @@
+"""The corpus API: any supported source → canonical batches, an eager corpus, or a summary.
+
+``iter_batches`` is the streaming core (bounded memory whatever the input size); ``read`` collects
+it for corpora that fit in memory; ``info`` summarises a source without keeping it. All three take
+the same source options, which they hand to :func:`chatlens.corpus.sources.open_batches`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import polars as pl
+
+from chatlens._progress import progress_bar
+from chatlens.corpus.canonical import DEFAULT_MAX_MESSAGE_CHARS, CanonicalBatch, canonicalize
+from chatlens.corpus.schema import (
+    CONVERSATIONS_SCHEMA,
+    MESSAGES_SCHEMA,
+    QUARANTINE_SCHEMA,
+    conform,
+    empty_frame,
+)
+from chatlens.corpus.summary import CorpusSummary, SummaryAccumulator
+
+SourceLike = str | Path | Sequence[str | Path]
+
+
+@dataclass(frozen=True)
+class SourceOptions:
+    """How to read a source. One value object shared by ``read``, ``info`` and ``analyze``."""
+
+    format: str | None = None
+    column_map: Mapping[str, str] | None = None
+    layout: Literal["message", "conversation"] | None = None
+    batch_size: int = 50_000
+    max_message_chars: int = DEFAULT_MAX_MESSAGE_CHARS
+    oasst_paths: Literal["all", "best"] = "all"
+    hf_token: str | None = None
+
+    def public(self) -> dict[str, object]:
+        """The options as recorded in a manifest (never the token)."""
+        return {
+            "format": self.format,
+            "column_map": dict(self.column_map) if self.column_map else None,
+            "layout": self.layout,
+            "batch_size": self.batch_size,
+            "max_message_chars": self.max_message_chars,
+            "oasst_paths": self.oasst_paths,
+            "hf_token": "(set)" if self.hf_token else None,
+        }
+
+
+class CanonicalStream:
+    """Iterates canonical batches of a source; exposes format and files once opened."""
+
+    def __init__(self, source: SourceLike, options: SourceOptions) -> None:
+        from chatlens.corpus.sources import open_batches
+
+        self.options = options
+        self._scan = open_batches(
+            source,
+            format=options.format,
+            column_map=options.column_map,
+            layout=options.layout,
+            batch_size=options.batch_size,
+            oasst_paths=options.oasst_paths,
+            hf_token=options.hf_token,
+        )
+        self.format: str = self._scan.format
+        self.files = list(self._scan.files)
+
+    @property
+    def total_bytes(self) -> int:
+        return sum(int(getattr(f, "size", 0) or 0) for f in self.files)
+
+    def __iter__(self) -> Iterator[CanonicalBatch]:
+        seen = pl.Series("conversation_id", [], dtype=pl.String)
+        with progress_bar(description=f"reading {self.format}", total=None) as advance:
+            for raw in self._scan:
+                batch = canonicalize(
+                    raw.nested, max_message_chars=self.options.max_message_chars, seen_ids=seen
+                )
+                seen = pl.concat([seen, batch.conversations.get_column("conversation_id")])
+                quarantine = batch.quarantine
+                if raw.quarantine.height:
+                    quarantine = pl.concat(
+                        [conform(raw.quarantine, QUARANTINE_SCHEMA), quarantine], how="vertical"
+                    )
+                repairs = dict(batch.repairs)
+                for key, value in raw.repairs.items():
+                    repairs[key] = repairs.get(key, 0) + int(value)
+                advance(raw.records_in)
+                yield CanonicalBatch(
+                    batch.messages,
+                    batch.conversations,
+                    quarantine,
+                    repairs,
+                    records_in=raw.records_in,
+                    source_records=int(raw.source_records or raw.records_in),
+                )
+
+
+def iter_batches(source: SourceLike, **options: object) -> CanonicalStream:
+    """Stream a source as canonical batches of whole conversations.
+
+    Parameters
+    ----------
+    source
+        A file, directory, glob, list of those, or a Hugging Face dataset id
+        (``lmsys/lmsys-chat-1m``, ``hf://datasets/allenai/WildChat-1M``).
+    **options
+        Fields of :class:`SourceOptions` (``format``, ``column_map``, ``layout``, ``batch_size``,
+        ``max_message_chars``, ``oasst_paths``, ``hf_token``).
+    """
+    return CanonicalStream(source, SourceOptions(**options))  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class Corpus:
+    """A whole corpus in memory: the canonical tables, what was set aside, and a summary."""
+
+    messages: pl.DataFrame
+    conversations: pl.DataFrame
+    quarantine: pl.DataFrame
+    summary: CorpusSummary
+
+    def conversation(self, conversation_id: str) -> pl.DataFrame:
+        """The messages of one conversation, in order (a read-only view for debugging)."""
+        return self.messages.filter(pl.col("conversation_id") == conversation_id).sort(
+            "message_index"
+        )
+
+
+def read(source: SourceLike, **options: object) -> Corpus:
+    """Read a whole source into a :class:`Corpus` (use :func:`iter_batches` for huge inputs).
+
+    Examples
+    --------
+    >>> import json, tempfile, pathlib, chatlens
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "chats.jsonl"
+    >>> _ = path.write_text(json.dumps({"conversations": [
+    ...     {"from": "human", "value": "Hi!"}, {"from": "gpt", "value": "Hello."}]}) + "\\n")
+    >>> corpus = chatlens.read(path)
+    >>> corpus.messages.select("role", "content").rows()
+    [('user', 'Hi!'), ('assistant', 'Hello.')]
+    """
+    stream = iter_batches(source, **options)
+    acc = SummaryAccumulator(format=stream.format, files=len(stream.files), bytes=stream.total_bytes)
+    parts: dict[str, list[pl.DataFrame]] = {"m": [], "c": [], "q": []}
+    for batch in stream:
+        acc.update(batch)
+        parts["m"].append(batch.messages)
+        parts["c"].append(batch.conversations)
+        parts["q"].append(batch.quarantine)
+
+    def cat(frames: list[pl.DataFrame], schema: dict) -> pl.DataFrame:
+        return pl.concat(frames, how="vertical") if frames else empty_frame(schema)
+
+    return Corpus(
+        messages=cat(parts["m"], MESSAGES_SCHEMA),
+        conversations=cat(parts["c"], CONVERSATIONS_SCHEMA),
+        quarantine=cat(parts["q"], QUARANTINE_SCHEMA),
+        summary=acc.finish(),
+    )
+
+
+def info(source: SourceLike, **options: object) -> CorpusSummary:
+    """Summarise a source (format, counts, models, languages, turns) in one streaming pass."""
+    stream = iter_batches(source, **options)
+    acc = SummaryAccumulator(format=stream.format, files=len(stream.files), bytes=stream.total_bytes)
+    for batch in stream:
+        acc.update(batch)
+    return acc.finish()

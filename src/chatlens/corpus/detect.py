@@ -1,0 +1,200 @@
+"""Format auto-detection: sniff the first records of the input, not just file names.
+
+Every registered reader scores a :class:`~chatlens.corpus.readers.base.Sample` (the first records,
+their keys / the table's columns); the best positive score wins, ties broken by the reader's
+priority (more specific formats first). When nothing fits, :class:`FormatDetectionError` says
+what was seen and which formats exist, so the user can pass ``format=`` (explicit always wins).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+from chatlens.corpus.readers import READERS, _io
+from chatlens.corpus.readers.base import ResolvedFile, Sample
+from chatlens.errors import FormatDetectionError, SourceError
+
+SAMPLE_RECORDS = 20
+MAX_FILES_SNIFFED = 5
+
+
+def sample_file(file: ResolvedFile, n: int = SAMPLE_RECORDS) -> Sample:
+    """The first ``n`` records of ``file`` as detection sees them."""
+    if file.container == "parquet":
+        return _sample_parquet(file, n)
+    if file.container == "csv":
+        return _sample_csv(file, n)
+    if file.container == "jsonl":
+        records: list[Any] = []
+        for chunk in _io.iter_line_chunks(file, n):
+            for line in chunk.lines:
+                try:
+                    records.append(json.loads(_io.decode_utf8(line)[0]))
+                except (ValueError, RecursionError):
+                    continue
+            break
+        return Sample("jsonl", records)
+    return _sample_json(file, n)
+
+
+def _sample_parquet(file: ResolvedFile, n: int) -> Sample:
+    columns = _io.parquet_columns(file)
+    records: list[Any] = []
+    for rb in _io.iter_parquet_batches(file, n):
+        records = rb.to_pylist()
+        break
+    return Sample("parquet", records, columns=columns)
+
+
+def _sample_csv(file: ResolvedFile, n: int) -> Sample:
+    head, _ = _io.decode_utf8(_io.peek_bytes(file, 1 << 20))
+    delimiter = "\t" if ".tsv" in file.path.name.lower() else ","
+    reader = csv.DictReader(io.StringIO(head), delimiter=delimiter)
+    records = []
+    try:
+        for i, row in enumerate(reader):
+            if i >= n:
+                break
+            records.append(dict(row))
+    except csv.Error:
+        pass
+    return Sample("csv", records, columns=list(reader.fieldnames or []))
+
+
+def _sample_json(file: ResolvedFile, n: int) -> Sample:
+    head = _io.peek_bytes(file, 64).lstrip()
+    if head[:1] == b"[":
+        records = []
+        for item, _ in _io.iter_json_items(file, "item"):
+            records.append(item)
+            if len(records) >= n:
+                break
+        return Sample("json", records)
+    top, list_key = _top_level_keys(file)
+    records = []
+    if list_key is not None:
+        for item, _ in _io.iter_json_items(file, f"{list_key}.item"):
+            records.append(item)
+            if len(records) >= n:
+                break
+        return Sample("json", records, top_level=top)
+    # one JSON object: the object itself is the one record
+    for item, _ in _io.iter_json_items(file, "item"):
+        records.append(item)
+        break
+    return Sample("json", records, top_level=top)
+
+
+def _top_level_keys(file: ResolvedFile) -> tuple[list[str], str | None]:
+    """Top-level keys of a JSON object file and the key of its record array.
+
+    Small files are inspected whole (the longest array of objects is the record array); large
+    ones are streamed up to the first key holding an array of objects.
+    """
+    import ijson
+
+    if file.compression is None and file.size <= _io.JSON_EAGER_BYTES:
+        try:
+            doc = json.loads(_io.decode_utf8(file.path.read_bytes())[0])
+        except (ValueError, RecursionError):
+            return [], None
+        if not isinstance(doc, dict):
+            return [], None
+        lists = [
+            (len(v), k) for k, v in doc.items() if isinstance(v, list) and v and isinstance(v[0], dict)
+        ]
+        return list(doc), (max(lists)[1] if lists else None)
+
+    keys: list[str] = []
+    stream = _io.open_binary(file)
+    try:
+        parser = ijson.parse(stream)
+        current = None
+        for prefix, event, value in parser:
+            if prefix == "" and event == "map_key":
+                keys.append(value)
+                current = value
+            elif current is not None and prefix == f"{current}.item" and event == "start_map":
+                return keys, current
+            if len(keys) > 1000:
+                break
+    except ijson.JSONError:
+        pass
+    finally:
+        stream.close()
+    return keys, None
+
+
+def detect_format(files: list[ResolvedFile]) -> str:
+    """The registered format that fits the first records of ``files`` best.
+
+    Raises
+    ------
+    FormatDetectionError
+        No reader recognises the input (the message lists what was seen and the formats), the
+        files disagree, or every file is empty.
+    """
+    seen: list[tuple[ResolvedFile, Sample, str | None]] = []
+    for file in files:
+        try:
+            sample = sample_file(file)
+        except SourceError as exc:
+            msg = f"Cannot detect the format of {file.name}: {exc}. Pass format= explicitly."
+            raise FormatDetectionError(msg) from exc
+        if not sample.records and not sample.columns:
+            continue
+        seen.append((file, sample, best_format(sample)))
+        if len(seen) >= MAX_FILES_SNIFFED:
+            break
+    available = ", ".join(READERS.names())
+    if not seen:
+        names = ", ".join(f.name for f in files[:5])
+        msg = (
+            f"Cannot detect the format: the input files are empty ({names}). "
+            f"Pass format= explicitly. Available formats: {available}."
+        )
+        raise FormatDetectionError(msg)
+    unknown = [(f, s) for f, s, fmt in seen if fmt is None]
+    known = sorted({fmt for _, _, fmt in seen if fmt is not None})
+    if unknown:
+        f, s = unknown[0]
+        msg = f"Cannot detect the format of {f.name}: saw {s.describe()}. No reader recognises these keys."
+        if known:
+            msg += (
+                f" Other input files look like {' / '.join(known)}: select only the data files, "
+                "e.g. with a glob such as 'DIR/*.parquet'."
+            )
+        else:
+            msg += (
+                f" Pass format= (one of: {available}); for your own tables use format='table' with "
+                "a column_map, e.g. {'conversation_id': 'chat', 'role': 'speaker', 'content': 'text'}."
+            )
+        raise FormatDetectionError(msg)
+    formats = {fmt for _, _, fmt in seen}
+    if len(formats) > 1:
+        detail = "; ".join(f"{Path(f.name).name} looks like {fmt}" for f, _, fmt in seen)
+        msg = f"The input files are in different formats ({detail}). Read them separately or pass format=."
+        raise FormatDetectionError(msg)
+    return formats.pop()  # type: ignore[return-value]
+
+
+def best_format(sample: Sample) -> str | None:
+    """The best-scoring registered format for one sample, or None if none scores above 0."""
+    scored = []
+    for name, spec in READERS.items():
+        try:
+            score = float(spec.sniff(sample))
+        except (TypeError, ValueError, KeyError, AttributeError):
+            score = 0.0
+        if score > 0:
+            scored.append((score, spec.priority, name))
+    if not scored:
+        return None
+    return max(scored)[2]
+
+
+__all__ = ["best_format", "detect_format", "sample_file"]

@@ -1,0 +1,342 @@
+"""Byte-level input shared by the readers: decompression, line chunks, JSON arrays, UTF-8 repair.
+
+Why here: every format reads the same containers (JSONL, JSON, Parquet, CSV, each maybe .gz/.zst);
+streaming and bounded memory are solved once. Decompression uses pyarrow's C++ streams (much faster
+than Python's gzip module; handles multi-member gzip and multi-frame zstd).
+
+Documented repair: **invalid UTF-8** bytes are decoded as U+FFFD (the standard replacement
+character); each maximal invalid byte sequence replaced counts once in ``repairs["invalid_utf8"]``.
+"""
+
+from __future__ import annotations
+
+import codecs
+import io
+import json
+import re
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import IO, Any
+
+import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from chatlens.corpus.readers.base import ResolvedFile
+from chatlens.errors import SchemaError, SourceError
+
+BLOCK_BYTES = 8 << 20  # read size for line splitting
+CHUNK_BYTES = 64 << 20  # a line chunk is cut at this many bytes (bounded memory) ...
+JSON_EAGER_BYTES = 64 << 20  # JSON arrays smaller than this (on disk) are parsed in one go
+
+_counter = threading.local()
+
+
+def _count_replace(exc: UnicodeError) -> tuple[str, int]:
+    if not isinstance(exc, UnicodeDecodeError):
+        raise exc
+    _counter.n = getattr(_counter, "n", 0) + 1
+    return ("\ufffd", exc.end)
+
+
+_ERRORS = "chatlens-count-replace"
+codecs.register_error(_ERRORS, _count_replace)
+
+
+def decode_utf8(data: bytes) -> tuple[str, int]:
+    """Decode UTF-8, replacing invalid sequences with U+FFFD; return (text, sequences replaced)."""
+    try:
+        return data.decode("utf-8"), 0
+    except UnicodeDecodeError:
+        _counter.n = 0
+        text = data.decode("utf-8", errors=_ERRORS)
+        return text, _counter.n
+
+
+def open_binary(file: ResolvedFile) -> IO[bytes]:
+    """A binary stream of the file's decompressed bytes."""
+    try:
+        return pa.input_stream(str(file.path), compression=file.compression)
+    except (OSError, pa.ArrowException) as exc:
+        msg = f"Cannot open {file.name}: {exc}"
+        raise SourceError(msg) from exc
+
+
+@dataclass
+class LineChunk:
+    """Non-blank lines of a JSONL file and their 0-based line numbers."""
+
+    lines: list[bytes]
+    rows: list[int]
+
+    @property
+    def data(self) -> bytes:
+        return b"\n".join(self.lines)
+
+
+def iter_line_chunks(file: ResolvedFile, max_lines: int) -> Iterator[LineChunk]:
+    """Yield chunks of at most ``max_lines`` non-blank lines (or ~CHUNK_BYTES), in file order.
+
+    Blank lines are skipped (they are not records). Row numbers are physical 0-based line numbers
+    so a quarantined row can be found in the file. A single huge line is kept whole.
+    """
+    stream = open_binary(file)
+    try:
+        lines: list[bytes] = []
+        rows: list[int] = []
+        size = 0
+        lineno = 0
+        tail = b""
+        while True:
+            try:
+                block = stream.read(BLOCK_BYTES)
+            except (OSError, pa.ArrowException) as exc:
+                msg = f"Cannot read {file.name} (corrupt or truncated compressed data?): {exc}"
+                raise SourceError(msg) from exc
+            if not block:
+                break
+            if lineno == 0 and not tail and not lines and block.startswith(b"\xef\xbb\xbf"):
+                block = block[3:]  # a UTF-8 byte-order mark is not part of the first record
+            parts = (tail + block).split(b"\n") if tail else block.split(b"\n")
+            tail = parts.pop()
+            for line in parts:
+                if line.strip():
+                    if line.endswith(b"\r"):
+                        line = line[:-1]
+                    lines.append(line)
+                    rows.append(lineno)
+                    size += len(line)
+                lineno += 1
+                if len(lines) >= max_lines or size >= CHUNK_BYTES:
+                    yield LineChunk(lines, rows)
+                    lines, rows, size = [], [], 0
+        if tail.strip():
+            lines.append(tail.rstrip(b"\r"))
+            rows.append(lineno)
+        if lines:
+            yield LineChunk(lines, rows)
+    finally:
+        stream.close()
+
+
+def read_json_lines(data: bytes, lines: list[bytes] | None = None) -> pl.DataFrame:
+    """Parse a chunk of JSON lines into a frame, fast: pyarrow's multi-threaded JSON reader
+    (about 2.5x polars on nested records), falling back to polars when pyarrow guesses a temporal
+    type (it turns timestamp-looking *text* into timestamps) or refuses the chunk. Raises on a
+    chunk neither parser accepts (a malformed line, invalid UTF-8); callers then go per line."""
+    import pyarrow.json as pajson
+
+    if not utf8_valid(data):
+        msg = "chunk holds invalid UTF-8"
+        raise ValueError(msg)
+    # pyarrow's reader crashes the process on a top-level non-object line (seen: ``null``), so it
+    # only gets chunks whose every line is an object
+    objects = lines is not None and all(line.lstrip()[:1] == b"{" for line in lines)
+    if objects:
+        try:
+            table = pajson.read_json(
+                io.BytesIO(data),
+                read_options=pajson.ReadOptions(block_size=min(len(data) + 1, 2**31 - 1)),
+            )
+            if not any(_temporal(f.type) for f in table.schema):
+                out = pl.from_arrow(table)
+                assert isinstance(out, pl.DataFrame)
+                return out
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OverflowError):
+            pass
+    return pl.read_ndjson(data, infer_schema_length=None)
+
+
+def utf8_valid(data: bytes) -> bool:
+    """Whether ``data`` is valid UTF-8 (Arrow's SIMD validator over a zero-copy view)."""
+    import numpy as np
+
+    offsets = pa.py_buffer(np.array([0, len(data)], dtype=np.int64))
+    view = pa.Array.from_buffers(pa.large_binary(), 1, [None, offsets, pa.py_buffer(data)])
+    try:
+        view.cast(pa.large_string())
+    except pa.ArrowInvalid:
+        return False
+    return True
+
+
+def _temporal(t: pa.DataType) -> bool:
+    if pa.types.is_temporal(t):
+        return True
+    if pa.types.is_struct(t):
+        return any(_temporal(t.field(i).type) for i in range(t.num_fields))
+    if pa.types.is_list(t) or pa.types.is_large_list(t):
+        return _temporal(t.value_type)
+    return False
+
+
+def peek_bytes(file: ResolvedFile, n: int = 1 << 16) -> bytes:
+    """The first ``n`` decompressed bytes (for container and format sniffing)."""
+    stream = open_binary(file)
+    try:
+        return stream.read(n)
+    except (OSError, pa.ArrowException) as exc:
+        msg = f"Cannot read {file.name}: {exc}"
+        raise SourceError(msg) from exc
+    finally:
+        stream.close()
+
+
+class _CountingText:
+    """A text->bytes adapter for ijson that repairs invalid UTF-8 and counts the repairs."""
+
+    def __init__(self, raw: IO[bytes]) -> None:
+        self._decoder = codecs.getincrementaldecoder("utf-8")(errors=_ERRORS)
+        self._raw = raw
+        self.repairs = 0
+
+    def read(self, n: int = -1) -> bytes:
+        if n == 0:  # ijson probes the stream type with read(0)
+            return b""
+        while True:
+            block = self._raw.read(n if n and n > 0 else BLOCK_BYTES)
+            _counter.n = 0
+            text = self._decoder.decode(block, final=not block)
+            self.repairs += getattr(_counter, "n", 0)
+            if text or not block:  # an empty result mid-stream is a split character: read on
+                return text.encode("utf-8")
+
+
+def iter_json_items(file: ResolvedFile, prefix: str) -> Iterator[tuple[Any, int]]:
+    """Yield (item, repairs_so_far) for the JSON array at ``prefix`` (ijson syntax: ``item``,
+    ``instances.item``).
+
+    Small files are parsed in one go with :mod:`json`; large ones are streamed with ``ijson`` so
+    memory stays bounded. Raises :class:`SchemaError` if the file is not valid JSON.
+    """
+    if file.compression is None and file.size <= JSON_EAGER_BYTES:
+        stream = open_binary(file)
+        try:
+            text, repairs = decode_utf8(stream.read())
+        finally:
+            stream.close()
+        try:
+            doc = json.loads(text.removeprefix("\ufeff"))
+        except json.JSONDecodeError as exc:
+            msg = f"{file.name} is not valid JSON: {exc}"
+            raise SchemaError(msg) from exc
+        items = [doc] if prefix == "item" and isinstance(doc, dict) else doc
+        for part in prefix.split(".")[:-1] if prefix != "item" else []:
+            items = items.get(part) if isinstance(items, dict) else None
+        if not isinstance(items, list):
+            where = "the top level" if prefix == "item" else f"key '{prefix.rsplit('.', 1)[0]}'"
+            msg = f"{file.name}: expected a JSON array at {where}; got {type(items).__name__}."
+            raise SchemaError(msg)
+        for item in items:
+            yield item, repairs
+        return
+    import ijson
+
+    head = peek_bytes(file, 4096).lstrip()
+    if prefix == "item" and head[:1] == b"{":
+        prefix = ""  # one top-level object: it is the single record
+    stream = open_binary(file)
+    wrapped = _CountingText(stream)
+    count = 0
+    try:
+        for item in ijson.items(wrapped, prefix, use_float=True):
+            count += 1
+            yield item, wrapped.repairs
+    except ijson.JSONError as exc:
+        msg = f"{file.name} is not valid JSON (streaming parse stopped): {exc}"
+        raise SchemaError(msg) from exc
+    finally:
+        stream.close()
+    if count == 0 and not re.match(rb"\[\s*\]", head):
+        where = "the top level" if prefix in ("item", "") else f"key '{prefix.rsplit('.', 1)[0]}'"
+        msg = f"{file.name}: expected a JSON array of records at {where}; found none."
+        raise SchemaError(msg)
+
+
+def iter_parquet_batches(
+    file: ResolvedFile, batch_size: int, columns: list[str] | None = None
+) -> Iterator[pa.RecordBatch]:
+    """Record batches of a Parquet file (only ``columns`` that exist, when given)."""
+    try:
+        # buffered column reads instead of pre-buffering whole row groups: measured ~15% lower
+        # peak RSS on LMSYS-shaped files at the same speed
+        pf = pq.ParquetFile(str(file.path), pre_buffer=False, buffer_size=4 << 20)
+    except (OSError, pa.ArrowException) as exc:
+        msg = f"Cannot read {file.name} as Parquet: {exc}"
+        raise SourceError(msg) from exc
+    if columns is not None:
+        names = set(pf.schema_arrow.names)
+        columns = [c for c in columns if c in names]
+    try:
+        yield from pf.iter_batches(batch_size=batch_size, columns=columns)
+    except (OSError, pa.ArrowException) as exc:
+        msg = f"Cannot read {file.name} as Parquet (corrupt?): {exc}"
+        raise SourceError(msg) from exc
+
+
+def parquet_columns(file: ResolvedFile) -> list[str]:
+    try:
+        return list(pq.ParquetFile(str(file.path)).schema_arrow.names)
+    except (OSError, pa.ArrowException) as exc:
+        msg = f"Cannot read {file.name} as Parquet: {exc}"
+        raise SourceError(msg) from exc
+
+
+def csv_header(file: ResolvedFile) -> list[str]:
+    import csv
+    import io
+
+    head, _ = decode_utf8(peek_bytes(file, 1 << 20))
+    head = head.removeprefix("\ufeff")
+    delimiter = "\t" if file.path.name.lower().removesuffix(".gz").removesuffix(".zst").endswith(".tsv") else ","
+    reader = csv.reader(io.StringIO(head), delimiter=delimiter)
+    return next(reader, [])
+
+
+def iter_csv_batches(file: ResolvedFile, batch_size: int) -> Iterator[tuple[pa.RecordBatch, int]]:
+    """(record batch, invalid UTF-8 sequences repaired) of a CSV/TSV file.
+
+    Every column is read as text (no type guessing, so a column that looks numeric in the first
+    block cannot fail later); cells with invalid UTF-8 are repaired by the module's rule.
+    """
+    import pyarrow.csv as pacsv
+
+    header = csv_header(file)
+    delimiter = "\t" if ".tsv" in file.path.name.lower() else ","
+    try:
+        reader = pacsv.open_csv(
+            open_binary(file),
+            read_options=pacsv.ReadOptions(block_size=max(1 << 20, min(batch_size * 512, 64 << 20))),
+            parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True),
+            convert_options=pacsv.ConvertOptions(
+                column_types={c: pa.binary() for c in header}, strings_can_be_null=False
+            ),
+        )
+        for batch in reader:
+            batch, repairs = _binary_to_text(batch)
+            for off in range(0, batch.num_rows, batch_size):
+                yield batch.slice(off, batch_size), repairs if off == 0 else 0
+    except pa.ArrowInvalid as exc:
+        msg = f"Cannot parse {file.name} as CSV: {exc}"
+        raise SchemaError(msg) from exc
+
+
+def _binary_to_text(batch: pa.RecordBatch) -> tuple[pa.RecordBatch, int]:
+    columns, repairs = [], 0
+    for col in batch.columns:
+        if pa.types.is_binary(col.type):
+            try:
+                col = col.cast(pa.string())
+            except pa.ArrowInvalid:
+                texts = []
+                for value in col.to_pylist():
+                    if value is None:
+                        texts.append(None)
+                    else:
+                        text, bad = decode_utf8(value)
+                        repairs += bad
+                        texts.append(text)
+                col = pa.array(texts, type=pa.string())
+        columns.append(col)
+    return pa.RecordBatch.from_arrays(columns, names=batch.schema.names), repairs

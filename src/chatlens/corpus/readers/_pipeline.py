@@ -1,0 +1,303 @@
+"""The shared record pipeline: containers → chunks → (fast vectorised | per-record) → batches.
+
+Why one pipeline: every record-shaped format (one JSON object / table row per record) needs the
+same guarantees: streaming, a polars/pyarrow fast path per chunk, a per-record fallback only for a
+chunk that fails, quarantine with file/row/reason/raw, UTF-8 repair, and the counting invariant.
+A format plugs in a :class:`RecordFormat`:
+
+* ``normalize(record, ctx)`` (always): check one parsed record, coerce it to clean Python types,
+  or return a *reason* string to quarantine it.
+* ``to_nested(raw, ctx)`` (vectorised formats): a raw polars frame (source columns + ``_row``) →
+  nested conversation columns + ``_row``. Used on the fast path and on normalised records.
+* ``expand(record, row, ctx)`` (Python formats such as HH, OASST, DICES): a normalised record →
+  a list of nested row dicts. Used where the work is string surgery on small data.
+
+After either, a conversation with no messages (missing, null or empty list) is quarantined with
+the reason ``no messages`` rather than dropped.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import polars as pl
+import pyarrow as pa
+
+from chatlens.corpus.readers import _io
+from chatlens.corpus.readers.base import (
+    ReaderBatch,
+    ReaderOptions,
+    ResolvedFile,
+    make_batch,
+    truncate_raw,
+)
+from chatlens.corpus.schema import NESTED_SCHEMA, conform, empty_frame
+
+_FAST_ERRORS = (pl.exceptions.PolarsError, pa.ArrowException, ValueError, TypeError, KeyError, OverflowError)
+
+
+@dataclass
+class Ctx:
+    """What a format's hooks may read (file name, options) and write (repair counts)."""
+
+    file: str
+    options: ReaderOptions
+    repairs: Counter = field(default_factory=Counter)
+
+
+@dataclass(frozen=True)
+class RecordFormat:
+    name: str
+    normalize: Callable[[Any, Ctx], dict[str, Any] | str]
+    to_nested: Callable[[pl.DataFrame, Ctx], pl.DataFrame] | None = None
+    expand: Callable[[dict[str, Any], int, Ctx], list[dict[str, Any]]] | None = None
+    raw_schema: dict[str, pl.DataType] | None = None
+    fast_ok: Callable[[bytes], bool] | None = None
+    parquet_columns: list[str] | None = None
+    json_prefix: str = "item"
+    id_key: str = "conversation_id"  # where a quarantined record's id is found, if anywhere
+
+
+def scan_records(
+    fmt: RecordFormat, file: ResolvedFile, *, batch_size: int, options: ReaderOptions
+) -> Iterator[ReaderBatch]:
+    """Stream ``file`` as batches of whole conversations in ``fmt``."""
+    if file.container == "jsonl":
+        for chunk in _io.iter_line_chunks(file, batch_size):
+            yield _jsonl_chunk(fmt, file, chunk, options)
+    elif file.container == "parquet":
+        start = 0
+        for rb in _io.iter_parquet_batches(file, batch_size, fmt.parquet_columns):
+            yield _arrow_batch(fmt, file, rb, start, options)
+            start += rb.num_rows
+    elif file.container == "csv":
+        start = 0
+        for rb, bad_utf8 in _io.iter_csv_batches(file, batch_size):
+            yield _arrow_batch(fmt, file, rb, start, options, bad_utf8)
+            start += rb.num_rows
+    else:
+        yield from _json_batches(fmt, file, batch_size, options)
+
+
+# ---- containers -------------------------------------------------------------------------------
+
+
+def _jsonl_chunk(
+    fmt: RecordFormat, file: ResolvedFile, chunk: _io.LineChunk, options: ReaderOptions
+) -> ReaderBatch:
+    ctx = Ctx(file.name, options)
+    lookup = dict(zip(chunk.rows, chunk.lines, strict=True))
+    if fmt.to_nested is not None:
+        data = chunk.data
+        if fmt.fast_ok is None or fmt.fast_ok(data):
+            try:
+                if fmt.raw_schema is not None:
+                    raw = pl.read_ndjson(data, schema=fmt.raw_schema)
+                else:
+                    raw = _io.read_json_lines(data, chunk.lines)
+                if raw.height == len(chunk.lines):
+                    raw = raw.with_columns(pl.Series("_row", chunk.rows, dtype=pl.Int64))
+                    nested = fmt.to_nested(raw, ctx)
+                    return _finish(nested, [], ctx, lookup.get, len(chunk.lines))
+            except _FAST_ERRORS:
+                ctx = Ctx(file.name, options)  # discard partial counts; redo record by record
+    quarantine: list[dict[str, Any]] = []
+    items: list[tuple[int, Any]] = []
+    for row, line in zip(chunk.rows, chunk.lines, strict=True):
+        text, bad = _io.decode_utf8(line)
+        ctx.repairs["invalid_utf8"] += bad
+        try:
+            items.append((row, json.loads(text)))
+        except (ValueError, RecursionError) as exc:
+            quarantine.append(_q(ctx, row, None, f"malformed JSON: {exc}", line))
+    nested = _records_to_nested(fmt, items, ctx, quarantine, lookup.get)
+    return _finish(nested, quarantine, ctx, lookup.get, len(chunk.lines))
+
+
+def _arrow_batch(
+    fmt: RecordFormat,
+    file: ResolvedFile,
+    rb: pa.RecordBatch,
+    start: int,
+    options: ReaderOptions,
+    bad_utf8: int = 0,
+) -> ReaderBatch:
+    ctx = Ctx(file.name, options)
+    ctx.repairs["invalid_utf8"] += bad_utf8
+    rows = list(range(start, start + rb.num_rows))
+
+    def lookup(row: int) -> str:
+        return _dump(rb.slice(row - start, 1).to_pylist()[0])
+
+    if fmt.to_nested is not None:
+        try:
+            raw = pl.from_arrow(rb)
+            assert isinstance(raw, pl.DataFrame)
+            raw = raw.with_columns(pl.int_range(start, start + rb.num_rows, dtype=pl.Int64).alias("_row"))
+            return _finish(fmt.to_nested(raw, ctx), [], ctx, lookup, rb.num_rows)
+        except _FAST_ERRORS:
+            ctx = Ctx(file.name, options)
+            ctx.repairs["invalid_utf8"] += bad_utf8
+    quarantine: list[dict[str, Any]] = []
+    items = list(zip(rows, rb.to_pylist(), strict=True))
+    nested = _records_to_nested(fmt, items, ctx, quarantine, lookup)
+    return _finish(nested, quarantine, ctx, lookup, rb.num_rows)
+
+
+def _json_batches(
+    fmt: RecordFormat, file: ResolvedFile, batch_size: int, options: ReaderOptions
+) -> Iterator[ReaderBatch]:
+    items: list[tuple[int, Any]] = []
+    seen_repairs = 0
+    repairs = 0
+    for row, (item, repairs) in enumerate(_io.iter_json_items(file, fmt.json_prefix)):
+        items.append((row, item))
+        if len(items) >= batch_size:
+            yield _json_chunk(fmt, file, items, options, repairs - seen_repairs)
+            seen_repairs, items = repairs, []
+    if items or repairs - seen_repairs:
+        yield _json_chunk(fmt, file, items, options, repairs - seen_repairs)
+
+
+def _json_chunk(
+    fmt: RecordFormat, file: ResolvedFile, items: list[tuple[int, Any]], options: ReaderOptions, bad_utf8: int
+) -> ReaderBatch:
+    ctx = Ctx(file.name, options)
+    ctx.repairs["invalid_utf8"] += bad_utf8
+    by_row = dict(items)
+
+    def lookup(row: int) -> str:
+        return _dump(by_row.get(row))
+
+    quarantine: list[dict[str, Any]] = []
+    nested = _records_to_nested(fmt, items, ctx, quarantine, lookup)
+    return _finish(nested, quarantine, ctx, lookup, len(items))
+
+
+# ---- record path ------------------------------------------------------------------------------
+
+
+def _records_to_nested(
+    fmt: RecordFormat,
+    items: Iterable[tuple[int, Any]],
+    ctx: Ctx,
+    quarantine: list[dict[str, Any]],
+    lookup: Callable[[int], Any],
+) -> pl.DataFrame:
+    """Normalise records one by one (quarantining the unusable), then build nested rows."""
+    good: list[tuple[int, dict[str, Any]]] = []
+    for row, record in items:
+        try:
+            clean = fmt.normalize(record, ctx)
+        except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
+            clean = f"record could not be read: {type(exc).__name__}: {exc}"
+        if isinstance(clean, str):
+            cid = record.get(fmt.id_key) if isinstance(record, dict) else None
+            quarantine.append(_q(ctx, row, cid, clean, lookup(row)))
+        else:
+            good.append((row, clean))
+    if not good:
+        return empty_frame(NESTED_SCHEMA)
+    if fmt.expand is not None:
+        return _expand(fmt, good, ctx, quarantine, lookup)
+    try:
+        return _vector_records(fmt, good, ctx)
+    except _FAST_ERRORS:
+        pass
+    parts = []
+    for row, clean in good:  # isolate the record(s) the frame builder chokes on
+        try:
+            parts.append(conform(_vector_records(fmt, [(row, clean)], ctx), {**NESTED_SCHEMA}))
+        except _FAST_ERRORS as exc:
+            reason = f"record does not have the expected shape: {type(exc).__name__}: {str(exc)[:300]}"
+            quarantine.append(_q(ctx, row, clean.get("conversation_id"), reason, lookup(row)))
+    return pl.concat(parts) if parts else empty_frame(NESTED_SCHEMA)
+
+
+def _vector_records(fmt: RecordFormat, good: list[tuple[int, dict[str, Any]]], ctx: Ctx) -> pl.DataFrame:
+    assert fmt.to_nested is not None
+    records = [clean for _, clean in good]
+    if fmt.raw_schema is not None:
+        raw = pl.DataFrame(records, schema=fmt.raw_schema, strict=False)
+    else:
+        raw = pl.DataFrame(records, infer_schema_length=None, strict=False)
+    raw = raw.with_columns(pl.Series("_row", [row for row, _ in good], dtype=pl.Int64))
+    return fmt.to_nested(raw, ctx)
+
+
+def _expand(
+    fmt: RecordFormat,
+    good: list[tuple[int, dict[str, Any]]],
+    ctx: Ctx,
+    quarantine: list[dict[str, Any]],
+    lookup: Callable[[int], Any],
+) -> pl.DataFrame:
+    assert fmt.expand is not None
+    rows: list[dict[str, Any]] = []
+    for row, clean in good:
+        try:
+            out = fmt.expand(clean, row, ctx)
+        except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
+            reason = f"record could not be read: {type(exc).__name__}: {exc}"
+            quarantine.append(_q(ctx, row, clean.get("conversation_id"), reason, lookup(row)))
+            continue
+        for r in out:
+            r["_row"] = row
+            r["_file"] = ctx.file
+        rows.extend(out)
+    if not rows:
+        return empty_frame(NESTED_SCHEMA)
+    return pl.DataFrame(rows, schema=NESTED_SCHEMA, strict=False)
+
+
+# ---- finishing --------------------------------------------------------------------------------
+
+
+def _finish(
+    nested: pl.DataFrame,
+    quarantine: list[dict[str, Any]],
+    ctx: Ctx,
+    lookup: Callable[[int], Any],
+    source_records: int,
+) -> ReaderBatch:
+    """Attach provenance, quarantine conversations without messages, and build the batch."""
+    nested = nested.with_columns(pl.lit(ctx.file, dtype=pl.String).alias("_file"))
+    empty = pl.col("messages").is_null() | (pl.col("messages").list.len() == 0)
+    bad = nested.filter(empty)
+    if bad.height:
+        for cid, row in bad.select("conversation_id", "_row").iter_rows():
+            reason = "no messages: the conversation/message list is missing, null or empty"
+            quarantine.append(_q(ctx, row, cid, reason, lookup(row)))
+        nested = nested.filter(~empty)
+    if quarantine:
+        quarantine.sort(key=lambda q: (q["row"] if q["row"] is not None else -1))
+    return make_batch(nested, quarantine, dict(ctx.repairs), source_records=source_records)
+
+
+def _q(ctx: Ctx, row: int | None, cid: Any, reason: str, raw: Any) -> dict[str, Any]:
+    return {"file": ctx.file, "row": row, "conversation_id": cid, "reason": reason, "raw": truncate_raw(raw)}
+
+
+def _dump(obj: Any) -> str:
+    try:
+        text = json.dumps(obj, ensure_ascii=False, default=str)
+    except (TypeError, ValueError, RecursionError):
+        text = repr(obj)
+    return text[: 2000]
+
+
+def maybe_json(value: Any) -> Any:
+    """A JSON-looking string (``[...]`` / ``{...}``, e.g. a list stored in a CSV cell) parsed;
+    anything else unchanged."""
+    if isinstance(value, str):
+        s = value.lstrip()[:1]
+        if s in ("[", "{"):
+            try:
+                return json.loads(value)
+            except (ValueError, RecursionError):
+                return value
+    return value

@@ -1,0 +1,377 @@
+"""Generic tables (CSV/TSV, JSONL, JSON arrays, Parquet) with a column mapping.
+
+``options.column_map`` maps chatlens names to source columns, e.g.
+``{"conversation_id": "chat", "role": "speaker", "content": "text", "model": "bot"}``. Names not
+mapped default to a source column of the same name when one exists.
+
+``layout="message"`` (one row per message; the default unless ``messages`` is mapped)
+    Rows are grouped by ``conversation_id`` in order of first appearance. Within a conversation,
+    messages are ordered by a mapped ``message_index`` if given, else by ``timestamp`` if given,
+    else by file order. ``model``/``language``/``user_id`` of a conversation are its first non-null
+    values, ``timestamp`` its earliest. Streaming keeps the conversation running at a batch boundary
+    open into the next batch, so a conversation's rows must be **contiguous** in the file (or fall
+    inside one batch): rows of an id that was already emitted are quarantined with a reason that
+    says to sort the file. A row without a conversation id is quarantined.
+    Names: conversation_id, role, content (required); model, language, user_id, timestamp,
+    message_index, toxic, redacted, moderation_flagged (optional).
+
+``layout="conversation"`` (one row per conversation)
+    ``messages`` names a list column of message objects (in CSV: a JSON text cell); inside it,
+    ``role``/``content`` name the keys (default ``role``/``content``). Optional: conversation_id,
+    model, language, user_id, timestamp.
+
+A mapped column the file does not have raises :class:`~chatlens.errors.MissingColumnError` naming
+the file, the column and the columns that exist.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+import polars as pl
+
+from chatlens.corpus.readers import _conversations as conv
+from chatlens.corpus.readers import _io
+from chatlens.corpus.readers._frames import as_text, build_messages, to_dtype, type_name
+from chatlens.corpus.readers._pipeline import _FAST_ERRORS, Ctx, RecordFormat, scan_records
+from chatlens.corpus.readers.base import (
+    ReaderBatch,
+    ReaderOptions,
+    ResolvedFile,
+    Sample,
+    make_batch,
+    truncate_raw,
+)
+from chatlens.corpus.schema import MESSAGE_STRUCT
+from chatlens.errors import InvalidParameterError, MissingColumnError
+
+NAME = "table"
+CONVERSATION_FIELDS = ("conversation_id", "model", "language", "user_id", "timestamp")
+MESSAGE_FIELDS = ("role", "content", "message_index", "toxic", "redacted", "moderation_flagged")
+ALLOWED = (*CONVERSATION_FIELDS, *MESSAGE_FIELDS, "messages")
+_TYPES: dict[str, pl.DataType] = {
+    **MESSAGE_STRUCT.to_schema(),
+    "conversation_id": pl.String,
+    "model": pl.String,
+    "user_id": pl.String,
+    "message_index": pl.Int64,
+}
+
+
+def validate_column_map(column_map: Mapping[str, str] | None) -> dict[str, str]:
+    """Check the mapping's keys at the public boundary (values are checked against each file)."""
+    cmap = dict(column_map or {})
+    unknown = sorted(set(cmap) - set(ALLOWED))
+    if unknown:
+        msg = (
+            f"column_map has unknown name(s) {unknown}; expected names among {list(ALLOWED)} "
+            "(each mapped to a source column, e.g. role=speaker)."
+        )
+        raise InvalidParameterError(msg)
+    bad = [k for k, v in cmap.items() if not isinstance(v, str) or not v]
+    if bad:
+        msg = f"column_map values must be non-empty column names; got {[(k, cmap[k]) for k in bad]}."
+        raise InvalidParameterError(msg)
+    return cmap
+
+
+def parse_column_map(text: str) -> dict[str, str]:
+    """Parse the CLI form ``role=speaker,content=text`` into a validated column map.
+
+    >>> parse_column_map("conversation_id=chat, role=speaker,content=text")
+    {'conversation_id': 'chat', 'role': 'speaker', 'content': 'text'}
+    """
+    out: dict[str, str] = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        name, sep, column = part.partition("=")
+        if not sep or not name.strip() or not column.strip():
+            msg = f"--column-map expects name=column pairs separated by commas (e.g. role=speaker); got {part!r}."
+            raise InvalidParameterError(msg)
+        out[name.strip()] = column.strip()
+    return validate_column_map(out)
+
+
+def _layout_of(options: ReaderOptions, cmap: dict[str, str]) -> str:
+    if options.layout is not None:
+        return options.layout
+    return "conversation" if "messages" in cmap else "message"
+
+
+def scan_table(file: ResolvedFile, *, batch_size: int, options: ReaderOptions) -> Iterator[ReaderBatch]:
+    """Stream a mapped table as batches of nested conversations (see module doc for layouts)."""
+    cmap = validate_column_map(options.column_map)
+    if _layout_of(options, cmap) == "conversation":
+        return _scan_conversation_layout(file, cmap, batch_size, options)
+    return _scan_message_layout(file, cmap, batch_size, options)
+
+
+# ---- conversation layout ------------------------------------------------------------------------
+
+
+def _scan_conversation_layout(
+    file: ResolvedFile, cmap: dict[str, str], batch_size: int, options: ReaderOptions
+) -> Iterator[ReaderBatch]:
+    list_col = cmap.get("messages", "messages")
+    layout = conv.ListLayout(
+        source=NAME,
+        list_col=list_col,
+        message_fields={"role": cmap.get("role", "role"), "content": cmap.get("content", "content")},
+        columns={k: cmap.get(k, k) for k in CONVERSATION_FIELDS},
+        extra_rest=True,
+    )
+    _check_columns(file, [list_col, *(cmap[k] for k in CONVERSATION_FIELDS if k in cmap)])
+
+    def normalize(record: Any, ctx: Ctx) -> dict[str, Any] | str:
+        return conv.normalize(layout, record, ctx)
+
+    def to_nested(raw: pl.DataFrame, ctx: Ctx) -> pl.DataFrame:
+        return conv.to_nested(layout, raw, ctx)
+
+    fmt = RecordFormat(name=NAME, normalize=normalize, to_nested=to_nested, json_prefix="item")
+    return scan_records(fmt, file, batch_size=batch_size, options=options)
+
+
+# ---- message layout ------------------------------------------------------------------------------
+
+
+def _scan_message_layout(
+    file: ResolvedFile, cmap: dict[str, str], batch_size: int, options: ReaderOptions
+) -> Iterator[ReaderBatch]:
+    names = {k: cmap.get(k, k) for k in (*CONVERSATION_FIELDS, *MESSAGE_FIELDS)}
+    required = {k: names[k] for k in ("conversation_id", "role", "content")}
+    optional = {k: v for k, v in names.items() if k not in required}
+    present = _check_columns(file, list(required.values()) + [cmap[k] for k in optional if k in cmap])
+    mapped = {**required, **{k: v for k, v in optional.items() if k in cmap or v in present}}
+    emitted: list[pl.Series] = []  # ids of conversations already yielded (one Series per batch)
+    carry: pl.DataFrame | None = None
+    carry_raw: dict[int, str] = {}
+    for raw, quarantine, repairs, n_source in _raw_frames(file, batch_size, list(mapped.values())):
+        ctx = Ctx(file.name, options, Counter(repairs))
+        base = _row_lookup(raw)
+        df = _canonical_rows(raw, mapped)
+        if carry is not None:
+            df = pl.concat([carry, df], how="vertical_relaxed")
+        prev = carry_raw
+
+        def lookup(row: int, base: Callable = base, prev: dict = prev) -> str | None:
+            return prev[row] if row in prev else base(row)
+
+        carry, carry_raw = None, {}
+        if df.height:
+            last = df["conversation_id"][-1]
+            if last is not None:
+                tail = df["conversation_id"] == last
+                carry = df.filter(tail)
+                carry_raw = {r: lookup(r) for r in carry["_row"].to_list()}
+                df = df.filter(~tail)
+        yield _group(df, ctx, quarantine, lookup, emitted, n_source)
+    if carry is not None and carry.height:
+        ctx = Ctx(file.name, options)
+        yield _group(carry, ctx, [], carry_raw.get, emitted, 0)
+
+
+def _canonical_rows(raw: pl.DataFrame, mapped: dict[str, str]) -> pl.DataFrame:
+    exprs = []
+    for name, src in mapped.items():
+        if src in raw.columns:
+            expr = pl.col(src)
+            if raw.schema[src] == pl.String and name != "content":
+                expr = pl.when(expr.str.len_bytes() > 0).then(expr)  # empty CSV cell = missing
+            exprs.append(to_dtype(expr, raw.schema[src], _TYPES[name]).alias(name))
+        else:
+            exprs.append(pl.lit(None, dtype=_TYPES[name]).alias(name))
+    return raw.select(*exprs, pl.col("_row"))
+
+
+def _group(
+    df: pl.DataFrame,
+    ctx: Ctx,
+    quarantine: list[dict[str, Any]],
+    lookup: Callable[[int], str | None],
+    emitted: list[pl.Series],
+    n_source: int,
+) -> ReaderBatch:
+    no_id = df.filter(pl.col("conversation_id").is_null())
+    for row in no_id["_row"]:
+        quarantine.append(_q(ctx, row, None, "row has no conversation id", lookup(row)))
+    df = df.filter(pl.col("conversation_id").is_not_null())
+    seen = pl.concat(emitted) if emitted else None
+    again = df.filter(pl.col("conversation_id").is_in(seen.implode())) if seen is not None else df.clear()
+    for cid, row in again.select("conversation_id", "_row").iter_rows():
+        reason = (
+            f"rows of conversation '{cid}' appear again after it was emitted; a conversation's rows "
+            "must be contiguous: sort the file by conversation id"
+        )
+        quarantine.append(_q(ctx, row, cid, reason, lookup(row)))
+    if again.height:
+        df = df.filter(~pl.col("conversation_id").is_in(again["conversation_id"].unique().to_list()))
+    if "message_index" in df.columns and df["message_index"].null_count() < df.height:
+        order: list[pl.Expr] = [pl.col("message_index"), pl.col("_row")]
+    elif "timestamp" in df.columns and df["timestamp"].null_count() < df.height:
+        order = [pl.col("timestamp"), pl.col("_row")]
+    else:
+        order = [pl.col("_row")]
+    msg_fields = {k: pl.col(k) for k in MESSAGE_STRUCT.to_schema() if k in df.columns}
+    df = df.with_columns(build_messages(df, **msg_fields).alias("_msg"))
+    nested = (
+        df.group_by("conversation_id", maintain_order=True)
+        .agg(
+            pl.col("_msg").sort_by(order, nulls_last=True).alias("messages"),
+            *[pl.col(k).drop_nulls().first().alias(k) for k in ("model", "language", "user_id") if k in df.columns],
+            *([pl.col("timestamp").min()] if "timestamp" in df.columns else []),
+            pl.col("_row").min(),
+        )
+        .with_columns(pl.lit(NAME).alias("source"), pl.lit(ctx.file).alias("_file"))
+    )
+    if nested.height:
+        emitted.append(nested["conversation_id"])
+    quarantine.sort(key=lambda q: q["row"] if q["row"] is not None else -1)
+    return make_batch(nested, quarantine, dict(ctx.repairs), source_records=n_source)
+
+
+# ---- raw frames per container ------------------------------------------------------------------
+
+
+def _raw_frames(
+    file: ResolvedFile, batch_size: int, columns: list[str]
+) -> Iterator[tuple[pl.DataFrame, list[dict[str, Any]], dict[str, int], int]]:
+    """(frame with the source columns + ``_row``, quarantine rows, repairs, records consumed)."""
+    if file.container == "parquet":
+        start = 0
+        for rb in _io.iter_parquet_batches(file, batch_size, columns):
+            df = pl.from_arrow(rb)
+            assert isinstance(df, pl.DataFrame)
+            yield df.with_columns(pl.int_range(start, start + rb.num_rows, dtype=pl.Int64).alias("_row")), [], {}, rb.num_rows
+            start += rb.num_rows
+    elif file.container == "csv":
+        start = 0
+        for rb, bad_utf8 in _io.iter_csv_batches(file, batch_size):
+            df = pl.from_arrow(rb)
+            assert isinstance(df, pl.DataFrame)
+            df = df.with_columns(pl.int_range(start, start + rb.num_rows, dtype=pl.Int64).alias("_row"))
+            yield df, [], {"invalid_utf8": bad_utf8}, rb.num_rows
+            start += rb.num_rows
+    elif file.container == "jsonl":
+        for chunk in _io.iter_line_chunks(file, batch_size):
+            yield _jsonl_frame(file, chunk, columns)
+    else:
+        items: list[tuple[int, Any]] = []
+        repairs = 0
+        for row, (item, repairs) in enumerate(_io.iter_json_items(file, "item")):
+            items.append((row, item))
+            if len(items) >= batch_size:
+                yield _records_frame(file, items, columns, [], {"invalid_utf8": repairs})
+                items = []
+        if items:
+            yield _records_frame(file, items, columns, [], {"invalid_utf8": repairs})
+
+
+def _jsonl_frame(
+    file: ResolvedFile, chunk: _io.LineChunk, columns: list[str]
+) -> tuple[pl.DataFrame, list[dict[str, Any]], dict[str, int], int]:
+    try:
+        df = _io.read_json_lines(chunk.data, chunk.lines)
+        if df.height == len(chunk.lines):
+            df = df.select([c for c in columns if c in df.columns])
+            return df.with_columns(pl.Series("_row", chunk.rows, dtype=pl.Int64)), [], {}, len(chunk.lines)
+    except _FAST_ERRORS:
+        pass
+    quarantine: list[dict[str, Any]] = []
+    items: list[tuple[int, Any]] = []
+    bad_utf8 = 0
+    for row, line in zip(chunk.rows, chunk.lines, strict=True):
+        text, bad = _io.decode_utf8(line)
+        bad_utf8 += bad
+        try:
+            items.append((row, json.loads(text)))
+        except (ValueError, RecursionError) as exc:
+            quarantine.append({"file": file.name, "row": row, "reason": f"malformed JSON: {exc}", "raw": truncate_raw(line)})
+    return _records_frame(file, items, columns, quarantine, {"invalid_utf8": bad_utf8}, len(chunk.lines))
+
+
+def _records_frame(
+    file: ResolvedFile,
+    items: list[tuple[int, Any]],
+    columns: list[str],
+    quarantine: list[dict[str, Any]],
+    repairs: dict[str, int],
+    n_source: int | None = None,
+) -> tuple[pl.DataFrame, list[dict[str, Any]], dict[str, int], int]:
+    rows = []
+    for row, record in items:
+        if not isinstance(record, dict):
+            reason = f"expected a JSON object per row, got {type_name(record)}"
+            quarantine.append({"file": file.name, "row": row, "reason": reason, "raw": truncate_raw(json.dumps(record))})
+            continue
+        rows.append({**{c: as_text(record.get(c)) for c in columns}, "_row": row, "__raw": json.dumps(record)[:2000]})
+    schema = {**dict.fromkeys(columns, pl.String), "_row": pl.Int64, "__raw": pl.String}
+    df = pl.DataFrame(rows, schema=schema)
+    return df, quarantine, repairs, len(items) if n_source is None else n_source
+
+
+def _row_lookup(raw: pl.DataFrame) -> Callable[[int], str | None]:
+    """Row → JSON text of the source row, computed only for the (few) rows quarantined."""
+    if "__raw" in raw.columns:
+        table = dict(zip(raw["_row"].to_list(), raw["__raw"].to_list(), strict=True))
+        return table.get
+
+    def lookup(row: int) -> str | None:
+        hit = raw.filter(pl.col("_row") == row).drop("_row", strict=False)
+        return json.dumps(hit.to_dicts()[0], default=str)[:2000] if hit.height else None
+
+    return lookup
+
+
+def _q(ctx: Ctx, row: int | None, cid: Any, reason: str, raw: Any) -> dict[str, Any]:
+    return {"file": ctx.file, "row": row, "conversation_id": cid, "reason": reason, "raw": truncate_raw(raw)}
+
+
+def _check_columns(file: ResolvedFile, wanted: list[str]) -> list[str]:
+    """The file's columns; :class:`MissingColumnError` if a wanted one is absent."""
+    present = file_columns(file)
+    missing = [c for c in wanted if c not in present]
+    if missing:
+        msg = (
+            f"{file.name}: column(s) {missing} named in the column mapping are missing; "
+            f"the file has columns: {', '.join(present[:40]) or '(none)'}."
+        )
+        raise MissingColumnError(msg)
+    return present
+
+
+def file_columns(file: ResolvedFile) -> list[str]:
+    """Column names of a table file (Parquet schema, CSV header, keys of the first records)."""
+    if file.container == "parquet":
+        return _io.parquet_columns(file)
+    if file.container == "csv":
+        return _io.csv_header(file)
+    seen: dict[str, None] = {}
+    if file.container == "jsonl":
+        for chunk in _io.iter_line_chunks(file, 1000):
+            for line in chunk.lines:
+                try:
+                    rec = json.loads(_io.decode_utf8(line)[0])
+                except (ValueError, RecursionError):
+                    continue
+                if isinstance(rec, dict):
+                    seen.update(dict.fromkeys(rec))
+            break
+    else:
+        for n, (item, _) in enumerate(_io.iter_json_items(file, "item")):
+            if isinstance(item, dict):
+                seen.update(dict.fromkeys(item))
+            if n >= 1000:
+                break
+    return list(seen)
+
+
+def sniff(sample: Sample) -> float:
+    """A plain message table (conversation_id, role, content columns) is recognised weakly;
+    anything else needs an explicit ``format="table"`` with a column map."""
+    cols = set(sample.columns)
+    if {"conversation_id", "role", "content"} <= cols:
+        return 0.5
+    return 0.0

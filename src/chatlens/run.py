@@ -1,0 +1,265 @@
+"""``chatlens analyze``: one source in, one self-describing run directory out.
+
+The run directory (DESIGN.md) holds everything a run produced and enough provenance to reproduce
+it: ``conversations.parquet``, ``messages.parquet`` (message text only with ``keep_text``),
+``quarantine.parquet`` (records set aside, with file, row and reason), ``summary.json``,
+``tables/*.csv``, ``report.html`` and ``manifest.json`` (command, configuration, package versions, input
+fingerprint, row counts in / analysed / quarantined, timings).
+
+With no source, the built-in demo corpus (the synthetic LMSYS-shaped corpus with ground truth) is
+generated into ``DIR/input/`` and analysed, so a fresh clone has something real to look at.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from chatlens import __version__
+from chatlens._progress import status
+from chatlens.corpus.api import SourceLike, SourceOptions, iter_batches
+from chatlens.corpus.schema import CONVERSATIONS_SCHEMA, MESSAGES_SCHEMA, QUARANTINE_SCHEMA
+from chatlens.corpus.sink import ParquetSink
+from chatlens.corpus.summary import CorpusSummary, SummaryAccumulator
+from chatlens.errors import InvalidParameterError
+from chatlens.report.html import write_run_report
+
+DEMO_CONVERSATIONS = 20_000
+DEMO_SEED = 0
+_FINGERPRINT_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What :func:`analyze` produced: where, how much, and the summary."""
+
+    out: Path
+    summary: CorpusSummary
+    manifest: dict[str, Any]
+
+    @property
+    def rows_in(self) -> int:
+        return self.summary.records_in
+
+    @property
+    def rows_analysed(self) -> int:
+        return self.summary.conversations
+
+    @property
+    def rows_quarantined(self) -> int:
+        return self.summary.quarantined
+
+
+def analyze(
+    source: SourceLike | None = None,
+    *,
+    out: str | Path,
+    keep_text: bool = False,
+    overwrite: bool = True,
+    command: Sequence[str] | None = None,
+    demo_conversations: int = DEMO_CONVERSATIONS,
+    **options: Any,
+) -> RunResult:
+    """Analyse a source into the run directory ``out``.
+
+    Parameters
+    ----------
+    source
+        File, directory, glob, list, or Hugging Face dataset id. ``None`` analyses the built-in
+        demo corpus (``demo_conversations`` synthetic conversations, seed 0).
+    out
+        The run directory (created).
+    keep_text
+        Keep message text in ``messages.parquet`` (off by default: run directories get shared,
+        and conversation text is personal data).
+    command
+        The command line to record in the manifest (the CLI passes ``sys.argv``).
+    **options
+        :class:`~chatlens.corpus.api.SourceOptions` fields.
+    """
+    t0 = time.perf_counter()
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        msg = f"The run directory {out} exists and is not a directory."
+        raise InvalidParameterError(msg)
+    if out.exists() and any(out.iterdir()) and not overwrite:
+        msg = f"The run directory {out} is not empty; pass overwrite=True (--overwrite) to reuse it."
+        raise InvalidParameterError(msg)
+    (out / "tables").mkdir(parents=True, exist_ok=True)
+
+    demo = source is None
+    timings: dict[str, float] = {}
+    if demo:
+        from chatlens.corpus.synth import synth
+
+        t = time.perf_counter()
+        source = out / "input" / "demo.parquet"
+        source.parent.mkdir(parents=True, exist_ok=True)
+        status(f"generating the demo corpus: {demo_conversations:,} synthetic conversations")
+        synth(demo_conversations, seed=DEMO_SEED, out=source)
+        timings["synth_demo"] = round(time.perf_counter() - t, 3)
+
+    opts = SourceOptions(**options)
+    t = time.perf_counter()
+    stream = iter_batches(source, **vars(opts))
+    acc = SummaryAccumulator(format=stream.format, files=len(stream.files), bytes=stream.total_bytes)
+    message_schema = (
+        MESSAGES_SCHEMA if keep_text else {k: v for k, v in MESSAGES_SCHEMA.items() if k != "content"}
+    )
+    with (
+        ParquetSink(out / "messages.parquet", message_schema) as messages_sink,
+        ParquetSink(out / "conversations.parquet", CONVERSATIONS_SCHEMA) as conversations_sink,
+        ParquetSink(out / "quarantine.parquet", QUARANTINE_SCHEMA) as quarantine_sink,
+    ):
+        for batch in stream:
+            acc.update(batch)
+            messages = batch.messages if keep_text else batch.messages.drop("content")
+            messages_sink.write(messages)
+            conversations_sink.write(batch.conversations)
+            quarantine_sink.write(batch.quarantine)
+    timings["read_canonicalize_write"] = round(time.perf_counter() - t, 3)
+
+    summary = acc.finish()
+    _write_tables(out / "tables", summary)
+    (out / "summary.json").write_text(json.dumps(summary.to_dict(), indent=2, ensure_ascii=False))
+    timings["total"] = round(time.perf_counter() - t0, 3)
+    manifest = _manifest(
+        source=source,
+        demo=demo,
+        demo_conversations=demo_conversations,
+        files=[Path(str(getattr(f, "path", f))) for f in stream.files],
+        options=opts,
+        keep_text=keep_text,
+        summary=summary,
+        timings=timings,
+        command=command,
+        out=out,
+    )
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False))
+    write_run_report(out, summary.to_dict(), manifest)
+    return RunResult(out=out, summary=summary, manifest=manifest)
+
+
+def _write_tables(tables: Path, summary: CorpusSummary) -> None:
+    for name, counts, key in (
+        ("models", summary.models, "model"),
+        ("languages", summary.languages, "language"),
+        ("turns", summary.turns_histogram, "n_turns"),
+        ("roles", summary.roles, "role"),
+        ("quarantine_reasons", summary.quarantine_reasons, "reason"),
+        ("repairs", summary.repairs, "repair"),
+    ):
+        frame = pl.DataFrame(
+            {key: list(counts), "count": list(counts.values())},
+            schema={key: pl.String, "count": pl.Int64},
+        )
+        frame.write_csv(tables / f"{name}.csv")
+
+
+def fingerprint(files: Sequence[Path]) -> dict[str, Any]:
+    """A quick, stable fingerprint of the input files.
+
+    Hashes each file's name, size and its first and last MiB (not the whole file: a 10 GB log
+    would take longer to hash than to analyse). Any edit that changes a file's size or either end
+    changes the hash; the method is recorded next to it.
+    """
+    digest = hashlib.sha256()
+    listed = []
+    for path in sorted(files, key=str):
+        try:
+            size = path.stat().st_size
+        except OSError:
+            size = -1
+        digest.update(f"{path.name}\0{size}\0".encode())
+        if size > 0:
+            with path.open("rb") as fh:
+                digest.update(fh.read(_FINGERPRINT_CHUNK))
+                if size > 2 * _FINGERPRINT_CHUNK:
+                    fh.seek(-_FINGERPRINT_CHUNK, 2)
+                    digest.update(fh.read(_FINGERPRINT_CHUNK))
+        listed.append({"path": str(path), "bytes": size})
+    return {
+        "method": "sha256(name, size, first MiB, last MiB) per file",
+        "sha256": digest.hexdigest(),
+        "files": listed,
+    }
+
+
+def _git_hash() -> str | None:
+    here = Path(__file__).resolve().parent
+    try:
+        done = subprocess.run(
+            ["git", "-C", str(here), "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return done.stdout.strip() or None if done.returncode == 0 else None
+
+
+def _versions() -> dict[str, str]:
+    versions = {"python": platform.python_version(), "chatlens": __version__}
+    for dist in ("polars", "pyarrow", "duckdb", "numpy", "scipy"):
+        try:
+            versions[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            continue
+    return versions
+
+
+def _manifest(
+    *,
+    source: SourceLike,
+    demo: bool,
+    demo_conversations: int,
+    files: list[Path],
+    options: SourceOptions,
+    keep_text: bool,
+    summary: CorpusSummary,
+    timings: dict[str, float],
+    command: Sequence[str] | None,
+    out: Path,
+) -> dict[str, Any]:
+    return {
+        "chatlens_version": __version__,
+        "git_hash": _git_hash(),
+        "created_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "command": list(command) if command is not None else None,
+        "python_executable": sys.executable,
+        "source": {
+            "given": "demo" if demo else str(source),
+            "demo": {"generator": "chatlens.corpus.synth", "conversations": demo_conversations, "seed": DEMO_SEED}
+            if demo
+            else None,
+            "format": summary.format,
+        },
+        "configuration": {**options.public(), "keep_text": keep_text},
+        "packages": _versions(),
+        "input_fingerprint": fingerprint(files),
+        "counts": {
+            "rows_in": summary.records_in,
+            "source_records": summary.source_records,
+            "rows_analysed": summary.conversations,
+            "rows_quarantined": summary.quarantined,
+            "messages": summary.messages,
+            "repairs": summary.repairs,
+        },
+        "timings_s": timings,
+        "outputs": sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file())
+        + ["manifest.json", "report.html"],
+    }

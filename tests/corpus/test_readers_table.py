@@ -1,0 +1,119 @@
+from __future__ import annotations
+
+import json
+
+import polars as pl
+import pytest
+
+from chatlens.corpus.sources import open_batches
+from chatlens.errors import InvalidParameterError, MissingColumnError
+
+ROWS = [
+    {"chat": "c1", "speaker": "user", "text": "hi", "bot": "m1", "idx": 1},
+    {"chat": "c1", "speaker": "bot", "text": "hello", "bot": "m1", "idx": 2},
+    {"chat": "c2", "speaker": "user", "text": "q", "bot": None, "idx": 1},
+    {"chat": "c2", "speaker": "bot", "text": "a", "bot": "m2", "idx": 2},
+    {"chat": "c3", "speaker": "user", "text": "only", "bot": "m3", "idx": 1},
+]
+CMAP = {"conversation_id": "chat", "role": "speaker", "content": "text", "model": "bot"}
+
+
+def _write(kind, rows, tmp_path, write_jsonl, write_parquet):
+    if kind == "jsonl":
+        return write_jsonl("t.jsonl", rows)
+    if kind == "parquet":
+        return write_parquet("t.parquet", rows)
+    path = tmp_path / "t.csv"
+    pl.DataFrame(rows).write_csv(path)
+    return path
+
+
+@pytest.mark.parametrize("kind", ["jsonl", "parquet", "csv"])
+@pytest.mark.parametrize("batch_size", [1, 2, 100])
+def test_message_layout_groups_rows(kit, kind, batch_size, tmp_path, write_jsonl, write_parquet):
+    path = _write(kind, ROWS, tmp_path, write_jsonl, write_parquet)
+    scan = open_batches(path, column_map=CMAP, batch_size=batch_size)
+    assert scan.format == "table"
+    nested, quarantine, _, batches = kit.collect(scan)
+    assert nested["conversation_id"].to_list() == ["c1", "c2", "c3"]  # never split across batches
+    assert quarantine.height == 0
+    assert nested["model"].to_list() == ["m1", "m2", "m3"]  # first non-null
+    assert [[m["content"] for m in ms] for ms in nested["messages"].to_list()] == [["hi", "hello"], ["q", "a"], ["only"]]
+    assert nested["_row"].to_list() == [0, 2, 4]
+    assert sum(b.source_records for b in batches) == 5
+
+
+def test_message_layout_orders_by_message_index(kit, write_jsonl):
+    rows = [ROWS[1], ROWS[0]]
+    nested, _, _, _ = kit.collect(open_batches(write_jsonl("t.jsonl", rows), column_map={**CMAP, "message_index": "idx"}))
+    assert [m["content"] for m in nested["messages"][0].to_list()] == ["hi", "hello"]
+
+
+def test_message_layout_non_contiguous_rows_are_quarantined(kit, write_jsonl):
+    rows = [ROWS[0], ROWS[2], ROWS[3], ROWS[1]]  # c1 comes back after c2
+    nested, quarantine, _, _ = kit.collect(open_batches(write_jsonl("t.jsonl", rows), column_map=CMAP, batch_size=1))
+    assert nested["conversation_id"].to_list() == ["c1", "c2"]
+    assert quarantine["row"].to_list() == [3]
+    assert "contiguous" in quarantine["reason"][0]
+    # within one batch, scattered rows are simply grouped
+    nested, quarantine, _, _ = kit.collect(open_batches(write_jsonl("t2.jsonl", rows), column_map=CMAP))
+    assert [len(m) for m in nested["messages"].to_list()] == [2, 2] and quarantine.height == 0
+
+
+def test_message_layout_row_without_id(kit, write_jsonl):
+    rows = [*ROWS[:2], {"chat": None, "speaker": "user", "text": "lost"}]
+    nested, quarantine, _, _ = kit.collect(open_batches(write_jsonl("t.jsonl", rows), column_map=CMAP))
+    assert quarantine["reason"].to_list() == ["row has no conversation id"]
+    assert json.loads(quarantine["raw"][0])["text"] == "lost"
+
+
+def test_missing_mapped_column_names_file_and_columns(write_jsonl):
+    path = write_jsonl("t.jsonl", ROWS)
+    with pytest.raises(MissingColumnError) as err:
+        list(open_batches(path, column_map={**CMAP, "content": "body"}))
+    text = str(err.value)
+    assert "t.jsonl" in text and "body" in text and "speaker" in text
+
+
+def test_unknown_canonical_name_is_rejected(write_jsonl):
+    with pytest.raises(InvalidParameterError, match="unknown name"):
+        open_batches(write_jsonl("t.jsonl", ROWS), column_map={"speaker_role": "speaker"})
+
+
+def test_default_identity_mapping(kit, write_jsonl):
+    rows = [{"conversation_id": "x", "role": "user", "content": "hi"}]
+    scan = open_batches(write_jsonl("t.jsonl", rows))
+    assert scan.format == "table"  # plain message tables are recognised
+    nested, _, _, _ = kit.collect(scan)
+    assert nested["messages"][0].to_list()[0]["content"] == "hi"
+
+
+def test_conversation_layout_csv_with_json_cells(kit, tmp_path):
+    path = tmp_path / "conv.csv"
+    pl.DataFrame({
+        "cid": ["a", "b"],
+        "turns": [json.dumps([{"who": "user", "said": "hi"}, {"who": "ai", "said": "yo"}]), "not json"],
+        "llm": ["m", "n"],
+    }).write_csv(path)
+    cmap = {"conversation_id": "cid", "messages": "turns", "role": "who", "content": "said", "model": "llm"}
+    nested, quarantine, _, _ = kit.collect(open_batches(path, column_map=cmap, layout="conversation"))
+    assert nested["conversation_id"].to_list() == ["a"]
+    assert [(m["role"], m["content"]) for m in nested["messages"][0].to_list()] == [("user", "hi"), ("ai", "yo")]
+    assert quarantine["row"].to_list() == [1] and "must be a list" in quarantine["reason"][0]
+
+
+def test_conversation_layout_parquet(kit, write_parquet):
+    path = write_parquet("c.parquet", [{"cid": "a", "msgs": [{"role": "user", "content": "hi"}]}])
+    nested, _, _, _ = kit.collect(open_batches(path, column_map={"conversation_id": "cid", "messages": "msgs"}))
+    assert nested["conversation_id"].to_list() == ["a"]
+
+
+def test_parse_column_map_cli_form():
+    from chatlens.corpus.readers.table import parse_column_map
+
+    assert parse_column_map("conversation_id=chat, role=speaker,content=text") == {
+        "conversation_id": "chat", "role": "speaker", "content": "text"}
+    with pytest.raises(InvalidParameterError, match="name=column"):
+        parse_column_map("role")
+    with pytest.raises(InvalidParameterError, match="unknown name"):
+        parse_column_map("speaker=role")

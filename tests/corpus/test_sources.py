@@ -1,0 +1,276 @@
+from __future__ import annotations
+
+import importlib
+import json
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from chatlens.corpus import sources
+from chatlens.corpus.sources import classify, open_batches, resolve
+from chatlens.errors import HubAccessError, InvalidParameterError, SourceError
+
+TOKEN = "hf_SECRET_token_value_123"
+
+
+def _names(files) -> list[str]:
+    return [Path(f.name).name for f in files]
+
+
+def test_file_list_order_and_dedupe(kit, write_jsonl):
+    a = write_jsonl("a.jsonl", [kit.lmsys_record("a")])
+    b = write_jsonl("b.jsonl", [kit.lmsys_record("b")])
+    files = resolve([b, str(a), b])
+    assert _names(files) == ["b.jsonl", "a.jsonl"]
+    assert [f.container for f in files] == ["jsonl", "jsonl"]
+
+
+def test_directory_recursive_skips_hidden_and_non_data(kit, tmp_path, write_jsonl):
+    write_jsonl("d/x.jsonl", [kit.lmsys_record("x")])
+    write_jsonl("d/sub/y.jsonl.gz", [kit.lmsys_record("y")], compress="gz")
+    write_jsonl("d/.hidden.jsonl", [kit.lmsys_record("h")])
+    write_jsonl("d/.cache/z.jsonl", [kit.lmsys_record("z")])
+    (tmp_path / "d" / "README.md").write_text("not data")
+    files = resolve(tmp_path / "d")
+    assert _names(files) == ["y.jsonl.gz", "x.jsonl"]  # sorted by path: d/sub/... < d/x...
+    nested, _, _, _ = kit.collect(open_batches(tmp_path / "d"))
+    assert sorted(nested["conversation_id"]) == ["x", "y"]
+
+
+def test_glob_and_compression(kit, tmp_path, write_jsonl):
+    recs = [kit.lmsys_record(f"c{i}") for i in range(3)]
+    write_jsonl("g/a.jsonl.gz", recs, compress="gz")
+    write_jsonl("g/b.jsonl.zst", recs, compress="zst")
+    write_jsonl("g/c.txt", recs)
+    files = resolve(str(tmp_path / "g" / "*.jsonl.*"))
+    assert [(f.container, f.compression) for f in files] == [("jsonl", "gzip"), ("jsonl", "zstd")]
+    nested, _, _, _ = kit.collect(open_batches(str(tmp_path / "**" / "*.jsonl.*")))
+    assert nested.height == 6
+    assert set(nested["_file"].map_elements(lambda s: Path(s).name, return_dtype=pl.String)) == {"a.jsonl.gz", "b.jsonl.zst"}
+
+
+def test_container_sniffed_from_bytes(kit, tmp_path, write_jsonl, write_parquet):
+    jsonl_named_json = write_jsonl("x.json", [kit.lmsys_record("a"), kit.lmsys_record("b")])
+    assert classify(jsonl_named_json).container == "jsonl"
+    pq = write_parquet("noext", [kit.lmsys_record("a")])
+    assert classify(pq).container == "parquet"
+    arr = tmp_path / "arr.data.json"
+    arr.write_text(json.dumps([{"a": 1}]))
+    assert classify(arr).container == "json"
+
+
+def test_missing_sources_are_clear_errors(tmp_path):
+    with pytest.raises(SourceError, match="not found"):
+        resolve(tmp_path / "nope.jsonl")
+    (tmp_path / "emptydir").mkdir()
+    with pytest.raises(SourceError, match="no data files"):
+        resolve(tmp_path / "emptydir")
+    with pytest.raises(SourceError, match="matches no data files"):
+        resolve(str(tmp_path / "*.parquet"))
+    with pytest.raises(SourceError, match="No source"):
+        resolve([])
+
+
+def test_open_batches_validates_parameters(kit, write_jsonl):
+    path = write_jsonl("a.jsonl", [kit.lmsys_record("a")])
+    with pytest.raises(InvalidParameterError, match="Did you mean 'lmsys'"):
+        open_batches(path, format="lmsy")
+    with pytest.raises(InvalidParameterError, match="batch_size"):
+        open_batches(path, batch_size=0)
+    with pytest.raises(InvalidParameterError, match="oasst_paths"):
+        open_batches(path, oasst_paths="some")
+    with pytest.raises(InvalidParameterError, match="format='table' only"):
+        open_batches(path, format="lmsys", column_map={"role": "r"})
+
+
+# ---- Hugging Face hub (same code path, download monkeypatched) ---------------------------------
+
+
+@pytest.fixture
+def hub_repo(tmp_path, kit):
+    """A local directory laid out like the hub repo lmsys/lmsys-chat-1m."""
+    root = tmp_path / "hub" / "datasets--lmsys--lmsys-chat-1m" / "snapshots" / "abc"
+    (root / "data").mkdir(parents=True)
+    for i in range(2):
+        recs = [kit.lmsys_record(f"s{i}-{j}", 1 + j % 2) for j in range(5)]
+        pl.DataFrame(recs).write_parquet(root / "data" / f"train-0000{i}-of-00002.parquet")
+    (root / "README.md").write_text("---\nlicense: other\n---")
+    (root / ".gitattributes").write_text("*.parquet filter=lfs")
+    return root
+
+
+def test_hub_dataset_id_downloads_and_reads(kit, monkeypatch, hub_repo):
+    import huggingface_hub
+
+    calls = []
+
+    def fake_snapshot_download(repo_id, **kwargs):
+        calls.append((repo_id, kwargs))
+        return str(hub_repo)
+
+    monkeypatch.setattr(huggingface_hub, "snapshot_download", fake_snapshot_download)
+    monkeypatch.setenv("HF_TOKEN", TOKEN)
+    scan = open_batches("lmsys/lmsys-chat-1m")
+    assert scan.format == "lmsys"
+    assert [f.name for f in scan.files] == [
+        "hf://datasets/lmsys/lmsys-chat-1m/data/train-00000-of-00002.parquet",
+        "hf://datasets/lmsys/lmsys-chat-1m/data/train-00001-of-00002.parquet",
+    ]
+    (repo_id, kwargs), *_ = calls
+    assert repo_id == "lmsys/lmsys-chat-1m"
+    assert kwargs["repo_type"] == "dataset" and kwargs["token"] == TOKEN
+    assert "*.parquet" in kwargs["allow_patterns"]
+    nested, _, _, _ = kit.collect(scan)
+    assert nested.height == 10
+    assert nested["_file"][0].startswith("hf://datasets/lmsys/lmsys-chat-1m/data/")
+    assert TOKEN not in repr(scan) and TOKEN not in str(nested.drop("messages").rows())
+
+
+def test_hub_uri_with_pattern_and_explicit_token(monkeypatch, hub_repo):
+    import huggingface_hub
+
+    seen = {}
+
+    def fake(repo_id, **kwargs):
+        seen.update(kwargs, repo_id=repo_id)
+        return str(hub_repo)
+
+    monkeypatch.setattr(huggingface_hub, "snapshot_download", fake)
+    monkeypatch.delenv("HF_TOKEN", raising=False)
+    files = resolve("hf://datasets/lmsys/lmsys-chat-1m/data/train-00001-*.parquet", hf_token="tok")
+    assert [Path(f.name).name for f in files] == ["train-00001-of-00002.parquet"]
+    assert seen["allow_patterns"] == ["data/train-00001-*.parquet"] and seen["token"] == "tok"
+
+
+def _http_error(cls, status: int):
+    http = None
+    for mod in ("httpx2", "httpx", "requests"):
+        try:
+            http = importlib.import_module(mod)
+            break
+        except ImportError:
+            continue
+    if http is None or not hasattr(http, "Request"):
+        pytest.skip("no HTTP library to build a huggingface_hub error")
+    url = "https://huggingface.co/api/datasets/lmsys/lmsys-chat-1m"
+    response = http.Response(status, request=http.Request("GET", url))
+    return cls("Access to dataset lmsys/lmsys-chat-1m is restricted.", response=response)
+
+
+def test_gated_dataset_without_token(monkeypatch):
+    import huggingface_hub
+    from huggingface_hub import errors
+
+    def gated(repo_id, **kwargs):
+        raise _http_error(errors.GatedRepoError, 401)
+
+    monkeypatch.setattr(huggingface_hub, "snapshot_download", gated)
+    monkeypatch.delenv("HF_TOKEN", raising=False)
+    with pytest.raises(HubAccessError) as err:
+        open_batches("lmsys/lmsys-chat-1m")
+    text = str(err.value)
+    assert "gated" in text and "accept its license" in text and "HF_TOKEN" in text
+    assert "https://huggingface.co/datasets/lmsys/lmsys-chat-1m" in text
+
+
+def test_gated_dataset_error_never_shows_the_token(monkeypatch):
+    import huggingface_hub
+    from huggingface_hub import errors
+
+    def gated(repo_id, **kwargs):
+        raise _http_error(errors.GatedRepoError, 403)
+
+    monkeypatch.setattr(huggingface_hub, "snapshot_download", gated)
+    monkeypatch.setenv("HF_TOKEN", TOKEN)
+    with pytest.raises(HubAccessError) as err:
+        resolve("allenai/WildChat-1M")
+    assert TOKEN not in str(err.value)
+
+
+def test_no_network(monkeypatch):
+    import huggingface_hub
+    from huggingface_hub import errors
+
+    def offline(repo_id, **kwargs):
+        raise errors.LocalEntryNotFoundError("Cannot find the requested files in the disk cache")
+
+    monkeypatch.setattr(huggingface_hub, "snapshot_download", offline)
+    with pytest.raises(HubAccessError, match="Cannot reach the Hugging Face hub"):
+        resolve("allenai/WildChat-1M")
+
+
+def test_local_path_wins_over_hub_id(kit, tmp_path, monkeypatch, write_jsonl):
+    write_jsonl("owner/name.jsonl", [kit.lmsys_record("a")])
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sources, "_download", lambda *a, **k: pytest.fail("hub must not be called"))
+    assert _names(resolve("owner/name.jsonl")) == ["name.jsonl"]
+
+
+def test_hub_prefers_parquet_over_metadata_json(monkeypatch, hub_repo):
+    import huggingface_hub
+
+    (hub_repo / "dataset_info.json").write_text(json.dumps({"features": {}}))
+    asked = []
+
+    def fake(repo_id, **kwargs):
+        asked.append(kwargs["allow_patterns"])
+        return str(hub_repo)
+
+    monkeypatch.setattr(huggingface_hub, "snapshot_download", fake)
+    files = resolve("lmsys/lmsys-chat-1m")
+    assert [f.container for f in files] == ["parquet", "parquet"]
+    assert len(asked) == 1 and all(p.startswith("*.parquet") for p in asked[0])
+
+
+def test_hub_falls_back_to_jsonl_when_no_parquet(kit, monkeypatch, tmp_path, write_jsonl):
+    import huggingface_hub
+
+    write_jsonl("repo/train.jsonl.gz", [kit.lmsys_record("a")], compress="gz")
+    asked = []
+
+    def fake(repo_id, **kwargs):
+        asked.append(kwargs["allow_patterns"][0])
+        return str(tmp_path / "repo")
+
+    monkeypatch.setattr(huggingface_hub, "snapshot_download", fake)
+    files = resolve("someone/chats")
+    assert [Path(f.name).name for f in files] == ["train.jsonl.gz"]
+    assert asked == ["*.parquet", "*.jsonl"]
+
+
+def test_bom_is_ignored(kit, tmp_path):
+    path = tmp_path / "bom.jsonl"
+    path.write_bytes(b"\xef\xbb\xbf" + kit.encode_lines([kit.lmsys_record("a"), kit.lmsys_record("b")]))
+    nested, quarantine, _, _ = kit.collect(open_batches(path, format="lmsys"))
+    assert nested.height == 2 and quarantine.height == 0
+    csv = tmp_path / "bom.csv"
+    csv.write_bytes(b"\xef\xbb\xbfconversation_id,role,content\nc,user,hi\n")
+    nested, _, _, _ = kit.collect(open_batches(csv, format="table"))
+    assert nested["conversation_id"].to_list() == ["c"]
+
+
+def test_other_hub_client_errors_become_hub_access_errors(monkeypatch):
+    import huggingface_hub
+
+    class ConnectError(Exception):
+        pass
+
+    def broken(repo_id, **kwargs):
+        raise ConnectError("connection refused")
+
+    monkeypatch.setattr(huggingface_hub, "snapshot_download", broken)
+    with pytest.raises(HubAccessError, match="ConnectError"):
+        resolve("allenai/WildChat-1M")
+
+
+def test_unknown_hub_dataset(monkeypatch):
+    import huggingface_hub
+    from huggingface_hub import errors
+
+    def missing(repo_id, **kwargs):
+        raise _http_error(errors.RepositoryNotFoundError, 404)
+
+    monkeypatch.setattr(huggingface_hub, "snapshot_download", missing)
+    with pytest.raises(HubAccessError, match="not found or is private"):
+        resolve("nobody/no-such-dataset")
