@@ -30,8 +30,9 @@ import polars as pl
 from chatlens import __version__
 from chatlens._progress import status
 from chatlens.corpus.api import SourceLike, SourceOptions, iter_batches
+from chatlens.corpus.canonical import CanonicalBatch
 from chatlens.corpus.schema import CONVERSATIONS_SCHEMA, MESSAGES_SCHEMA, QUARANTINE_SCHEMA
-from chatlens.corpus.sink import ParquetSink
+from chatlens.corpus.sink import BackgroundWriter, ParquetSink
 from chatlens.corpus.summary import CorpusSummary, SummaryAccumulator
 from chatlens.errors import InvalidParameterError
 from chatlens.report.html import write_run_report
@@ -122,13 +123,18 @@ def analyze(
         ParquetSink(out / "messages.parquet", message_schema) as messages_sink,
         ParquetSink(out / "conversations.parquet", CONVERSATIONS_SCHEMA) as conversations_sink,
         ParquetSink(out / "quarantine.parquet", QUARANTINE_SCHEMA) as quarantine_sink,
+        BackgroundWriter() as writer,
     ):
         for batch in stream:
             acc.update(batch)
             messages = batch.messages if keep_text else batch.messages.drop("content")
-            messages_sink.write(messages)
-            conversations_sink.write(batch.conversations)
-            quarantine_sink.write(batch.quarantine)
+
+            def write(messages: pl.DataFrame = messages, batch: CanonicalBatch = batch) -> None:
+                messages_sink.write(messages)
+                conversations_sink.write(batch.conversations)
+                quarantine_sink.write(batch.quarantine)
+
+            writer.submit(write)
     timings["read_canonicalize_write"] = round(time.perf_counter() - t, 3)
 
     summary = acc.finish()

@@ -77,13 +77,19 @@ class CanonicalStream:
         return sum(int(getattr(f, "size", 0) or 0) for f in self.files)
 
     def __iter__(self) -> Iterator[CanonicalBatch]:
-        seen = pl.Series("conversation_id", [], dtype=pl.String)
+        # Ids already emitted. A Python set keeps the duplicate check O(batch) per batch; the
+        # (rare) overlapping ids are handed to canonicalize, which quarantines them with a reason.
+        seen: set[str] = set()
         with progress_bar(description=f"reading {self.format}", total=None) as advance:
             for raw in self._scan:
+                ids = raw.nested.get_column("conversation_id").drop_nulls().to_list() if raw.nested.height else []
+                overlap = seen.intersection(ids)
                 batch = canonicalize(
-                    raw.nested, max_message_chars=self.options.max_message_chars, seen_ids=seen
+                    raw.nested,
+                    max_message_chars=self.options.max_message_chars,
+                    seen_ids=pl.Series("conversation_id", sorted(overlap), dtype=pl.String) if overlap else None,
                 )
-                seen = pl.concat([seen, batch.conversations.get_column("conversation_id")])
+                seen.update(batch.conversations.get_column("conversation_id").to_list())
                 quarantine = batch.quarantine
                 if raw.quarantine.height:
                     quarantine = pl.concat(

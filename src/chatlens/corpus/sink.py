@@ -1,7 +1,15 @@
-"""Streaming Parquet output: one file per table, written batch by batch (bounded memory)."""
+"""Streaming Parquet output: one file per table, written batch by batch (bounded memory).
+
+Writing (Arrow conversion + compression) costs about as much as reading and canonicalising, and
+pyarrow releases the GIL while it compresses, so :class:`BackgroundWriter` overlaps the writes of
+batch *n* with the reading of batch *n+1* on a second core. At most one batch is in flight, so
+memory stays bounded at about two batches.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
 
@@ -45,3 +53,38 @@ class ParquetSink:
     ) -> None:
         self.close()
 
+
+
+class BackgroundWriter:
+    """Run write jobs on one background thread, one job in flight at a time."""
+
+    def __init__(self) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="chatlens-writer")
+        self._pending: Future[None] | None = None
+
+    def submit(self, job: Callable[[], None]) -> None:
+        """Wait for the previous job (re-raising its error), then start ``job``."""
+        self.wait()
+        self._pending = self._pool.submit(job)
+
+    def wait(self) -> None:
+        if self._pending is not None:
+            pending, self._pending = self._pending, None
+            pending.result()
+
+    def close(self) -> None:
+        try:
+            self.wait()
+        finally:
+            self._pool.shutdown(wait=True)
+
+    def __enter__(self) -> BackgroundWriter:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()

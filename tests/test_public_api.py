@@ -1,0 +1,33 @@
+"""The public surface: ``chatlens.__all__`` resolves, and importing chatlens stays light."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import chatlens
+
+
+def test_all_names_resolve() -> None:
+    for name in chatlens.__all__:
+        assert getattr(chatlens, name) is not None, name
+
+
+def test_unknown_attribute_is_attribute_error() -> None:
+    try:
+        chatlens.does_not_exist  # noqa: B018
+    except AttributeError as exc:
+        assert "does_not_exist" in str(exc)
+    else:  # pragma: no cover
+        raise AssertionError("expected AttributeError")
+
+
+def test_import_is_lazy() -> None:
+    """`import chatlens` must not pull in heavy libraries (polars, torch, sklearn, openai)."""
+    code = (
+        "import sys, chatlens; "
+        "heavy = [m for m in ('polars', 'torch', 'sklearn', 'openai', 'matplotlib') if m in sys.modules]; "
+        "print(','.join(heavy))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == ""

@@ -1,0 +1,125 @@
+"""analyze → run directory; query; the corpus CLI commands end to end."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import polars as pl
+import pytest
+from typer.testing import CliRunner
+
+import chatlens
+from chatlens.cli import app
+from chatlens.query import query
+
+runner = CliRunner()
+
+
+def write_sharegpt(path: Path) -> Path:
+    rows = [
+        {"id": "a", "conversations": [{"from": "human", "value": "Hi <b>there</b>"}, {"from": "gpt", "value": "Hello!"}]},
+        {"id": "b", "conversations": [{"from": "human", "value": "q1"}, {"from": "gpt", "value": "a1"},
+                                       {"from": "human", "value": "q2"}, {"from": "gpt", "value": "a2"}]},
+        {"id": "c", "conversations": [{"from": "narrator", "value": "??"}]},
+    ]
+    lines = [json.dumps(r) for r in rows] + ["{not json"]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_analyze_writes_run_directory(tmp_path: Path) -> None:
+    src = write_sharegpt(tmp_path / "chats.jsonl")
+    result = chatlens.analyze(src, out=tmp_path / "run")
+    out = result.out
+    for name in ("conversations.parquet", "messages.parquet", "quarantine.parquet", "summary.json",
+                 "manifest.json", "tables/models.csv", "tables/turns.csv"):
+        assert (out / name).exists(), name
+    assert result.rows_in == 4
+    assert result.rows_analysed == 2
+    assert result.rows_quarantined == 2
+    assert result.rows_in == result.rows_analysed + result.rows_quarantined
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["counts"]["rows_in"] == 4
+    assert manifest["source"]["format"] == "sharegpt"
+    assert manifest["input_fingerprint"]["sha256"]
+    assert "content" not in pl.read_parquet(out / "messages.parquet").columns
+    quarantine = pl.read_parquet(out / "quarantine.parquet")
+    assert set(quarantine.get_column("row").to_list()) == {2, 3}
+    assert all(quarantine.get_column("file").str.ends_with("chats.jsonl"))
+
+
+def test_keep_text_and_fingerprint_is_stable(tmp_path: Path) -> None:
+    src = write_sharegpt(tmp_path / "chats.jsonl")
+    a = chatlens.analyze(src, out=tmp_path / "r1", keep_text=True)
+    b = chatlens.analyze(src, out=tmp_path / "r2")
+    assert "content" in pl.read_parquet(a.out / "messages.parquet").columns
+    assert a.manifest["input_fingerprint"]["sha256"] == b.manifest["input_fingerprint"]["sha256"]
+
+
+def test_query_over_run(tmp_path: Path) -> None:
+    src = write_sharegpt(tmp_path / "chats.jsonl")
+    run = chatlens.analyze(src, out=tmp_path / "run").out
+    frame = query(run, "select conversation_id, n_turns from conversations order by 1")
+    assert frame.rows() == [("a", 1), ("b", 2)]
+
+
+def test_query_errors_are_clear(tmp_path: Path) -> None:
+    src = write_sharegpt(tmp_path / "chats.jsonl")
+    run = chatlens.analyze(src, out=tmp_path / "run").out
+    result = runner.invoke(app, ["query", str(run), "select nope from conversations"])
+    assert result.exit_code == 1
+    assert "Tables available" in result.output
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    result = runner.invoke(app, ["query", str(empty), "select 1"])
+    assert result.exit_code == 1 and "no Parquet tables" in result.output
+
+
+def test_cli_analyze_info_query(tmp_path: Path) -> None:
+    src = write_sharegpt(tmp_path / "chats.jsonl")
+    result = runner.invoke(app, ["--quiet", "analyze", str(src), "--out", str(tmp_path / "run")])
+    assert result.exit_code == 0, result.output
+    assert "quarantined" in result.output
+    result = runner.invoke(app, ["info", str(src), "--json"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output)
+    assert summary["records_in"] == summary["conversations"] + summary["quarantined"] == 4
+    result = runner.invoke(app, ["query", str(tmp_path / "run"), "select count(*) as n from messages", "--output", "csv"])
+    assert result.exit_code == 0 and result.output.splitlines() == ["n", "6"]
+
+
+def test_cli_missing_file_is_a_clean_error(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["info", str(tmp_path / "missing.jsonl")])
+    assert result.exit_code != 0
+    assert "Traceback" not in result.output
+
+
+def test_cli_version() -> None:
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0 and chatlens.__version__ in result.output
+
+
+def test_bad_column_map_is_clear(tmp_path: Path) -> None:
+    src = write_sharegpt(tmp_path / "chats.jsonl")
+    result = runner.invoke(app, ["info", str(src), "--format", "table", "--column-map", "role"])
+    assert result.exit_code == 1 and "--column-map" in result.output
+
+
+@pytest.mark.slow
+def test_demo_analyze(tmp_path: Path) -> None:
+    result = chatlens.analyze(None, out=tmp_path / "demo", demo_conversations=2000)
+    assert result.rows_analysed + result.rows_quarantined == result.rows_in == 2000
+    assert result.manifest["source"]["given"] == "demo"
+    assert len(result.summary.models) >= 10
+    assert len(result.summary.languages) >= 5
+
+
+def test_report_escapes_hostile_text(tmp_path: Path) -> None:
+    src = tmp_path / "x.jsonl"
+    src.write_text(json.dumps({"model": "<script>alert(1)</script>", "conversations": [
+        {"from": "human", "value": "hi"}, {"from": "gpt", "value": "yo"}]}) + "\n")
+    out = chatlens.analyze(src, out=tmp_path / "run").out
+    page = (out / "report.html").read_text()
+    assert "<script>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
