@@ -50,9 +50,8 @@ def main() -> None:
     source = args.workdir / f"synth_{args.conversations}_{args.seed}.parquet"
     gen_s = None
     if not source.exists():
-        from chatlens.corpus.synth import synth
-
         from chatlens._progress import set_quiet
+        from chatlens.corpus.synth import synth
 
         set_quiet(True)
         t = time.perf_counter()

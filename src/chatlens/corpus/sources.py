@@ -304,11 +304,14 @@ def open_batches(
 
     Examples
     --------
-    >>> scan = open_batches("data/lmsys/")  # doctest: +SKIP
+    >>> import json, pathlib, tempfile
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "chats.jsonl"
+    >>> _ = path.write_text(json.dumps({"conversations": [{"from": "human", "value": "hi"}]}) + "\\n{oops\\n")
+    >>> scan = open_batches(path)
     >>> scan.format
-    'lmsys'
-    >>> for batch in scan:  # doctest: +SKIP
-    ...     batch.nested.height, batch.quarantine.height
+    'sharegpt'
+    >>> [(batch.nested.height, batch.quarantine.height) for batch in scan]
+    [(1, 1)]
     """
     if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
         msg = f"The 'batch_size' parameter of open_batches must be a positive integer. Got {batch_size!r} instead."
