@@ -1,0 +1,93 @@
+"""``chatlens classify``: add refusal or jailbreak columns to a file of messages.
+
+Examples::
+
+    chatlens classify refusal replies.parquet --text-column content --out labelled.parquet
+    chatlens classify refusal replies.csv --text-column content --out legacy.csv --profile legacy
+    chatlens classify jailbreak prompts.jsonl --text-column prompt --out flagged.jsonl
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from chatlens.cli._common import handle_errors, out_console
+
+classify_app = typer.Typer(
+    name="classify",
+    help="Add refusal / jailbreak columns to a CSV, JSONL or Parquet file of messages.",
+    no_args_is_help=True,
+)
+
+
+def _summary(frame: object, flag: str, kind: str, out: Path) -> None:
+    import polars as pl
+
+    df: pl.DataFrame = frame  # type: ignore[assignment]
+    n = df.height
+    k = int(df[flag].sum()) if n else 0
+    table = Table(title=f"classify {flag}", title_justify="left")
+    table.add_column(kind)
+    table.add_column("messages", justify="right")
+    table.add_column("share", justify="right")
+    counts = df[kind].value_counts().sort("count", descending=True) if n else None
+    if counts is not None:
+        for value, count in counts.iter_rows():
+            table.add_row(escape(str(value)), f"{count:,}", f"{count / n:.1%}")
+    out_console.print(table)
+    out_console.print(f"{k:,} of {n:,} messages flagged ({(k / n if n else 0):.1%}); wrote {escape(str(out))}")
+
+
+@classify_app.command("refusal")
+@handle_errors
+def refusal_cmd(
+    input: Path = typer.Argument(..., help="CSV, JSONL or Parquet file of assistant messages."),
+    text_column: str = typer.Option(..., "--text-column", help="Column holding the message text."),
+    out: Path = typer.Option(..., "--out", help="Output file (.csv, .jsonl or .parquet)."),
+    profile: str = typer.Option("default", "--profile", help="default | legacy (the original study's 10 regexes; adds refusal_type_legacy)."),
+    detector: str = typer.Option("rules", "--detector", help="rules | learned | llm (LLM judge; needs --model or $CHATLENS_MODEL)."),
+    model: str = typer.Option(None, "--model", help="LLM judge model (detector llm; default: $CHATLENS_MODEL)."),
+    base_url: str = typer.Option(None, "--base-url", help="OpenAI-compatible base URL (detector llm; default: $CHATLENS_BASE_URL)."),
+) -> None:
+    """Classify assistant messages: refusal, refusal_type, refusal_partial, refusal_score, refusal_cues, disclaimer.
+
+    Example: chatlens classify refusal replies.parquet --text-column content --out labelled.parquet
+    """
+    from chatlens.signals.classify import classify_refusal
+
+    config = None
+    if detector == "llm":
+        from chatlens.llm.config import LLMConfig
+
+        config = LLMConfig.from_env(model=model, base_url=base_url)
+    result = classify_refusal(
+        input, text_column=text_column, out=out, profile=profile, detector=detector,  # type: ignore[arg-type]
+        llm_config=config,
+    )
+    _summary(result, "refusal", "refusal_type", out)
+
+
+@classify_app.command("jailbreak")
+@handle_errors
+def jailbreak_cmd(
+    input: Path = typer.Argument(..., help="CSV, JSONL or Parquet file of user messages."),
+    text_column: str = typer.Option(..., "--text-column", help="Column holding the message text."),
+    out: Path = typer.Option(..., "--out", help="Output file (.csv, .jsonl or .parquet)."),
+    profile: str = typer.Option("default", "--profile", help="default | legacy (the original study's 7 regexes)."),
+) -> None:
+    """Flag jailbreak attempts: jailbreak, jailbreak_score, jailbreak_family, jailbreak_cues.
+
+    Example: chatlens classify jailbreak prompts.jsonl --text-column prompt --out flagged.jsonl
+    """
+    from chatlens.signals.classify import classify_jailbreak
+
+    result = classify_jailbreak(input, text_column=text_column, out=out, profile=profile)
+    _summary(result, "jailbreak", "jailbreak_family", out)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(classify_app, name="classify")

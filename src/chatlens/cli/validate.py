@@ -1,0 +1,82 @@
+"""``chatlens validate``: measure every detector on every labelled set present.
+
+Example::
+
+    chatlens validate --data ../shared/data --json validation.json
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from chatlens.cli._common import handle_errors, out_console
+
+
+def _fmt(value: object) -> str:
+    return "-" if value is None else f"{value:.3f}"
+
+
+@handle_errors
+def validate_cmd(
+    data: Path = typer.Option(None, "--data", help="Labelled-data folder (default: ../shared/data)."),
+    json_out: Path = typer.Option(None, "--json", help="Also write the full report as JSON here."),
+    dataset: list[str] = typer.Option(None, "--dataset", help="Only this set (repeatable), e.g. xstest-dev."),
+    strict: bool = typer.Option(False, "--strict", help="Exit with code 1 when a target fails."),
+    lexicon: list[Path] = typer.Option(None, "--lexicon", help="Only check these lexicon YAML files (schema + compile), repeatable."),
+) -> None:
+    """Precision, recall, F1 and confusion matrix of every detector, per set and per model.
+
+    Example: chatlens validate --data ../shared/data --json validation.json
+
+    With --lexicon FILE, checks a lexicon file instead (keys, regexes, compilation):
+    chatlens validate --lexicon my_refusal_cues.yaml
+    """
+    if lexicon:
+        from chatlens.signals.lexicon import load_lexicon
+        from chatlens.signals.scanner import Scanner
+
+        for path in lexicon:
+            lex = load_lexicon(path)
+            Scanner([(p, c.boundaries) for c in lex.cues for p in c.patterns],
+                    names=[c.id for c in lex.cues for _ in c.patterns])
+            out_console.print(f"ok: {escape(str(path))} ({escape(lex.label)}, {len(lex.cues)} cues)")
+        return
+    from chatlens.validate import validate
+
+    report = validate(data, datasets=dataset or None)
+    rows = report.rows
+    for (ds, group, task), part in rows.group_by(["dataset", "group", "task"], maintain_order=True):
+        first = part.row(0, named=True)
+        table = Table(
+            title=f"{ds} / {group} — {task} (n={first['n']:,}, gold: {first['gold']})",
+            title_justify="left",
+        )
+        for col in ("detector", "precision", "recall", "F1", "FPR", "TP", "FP", "FN", "TN"):
+            table.add_column(col, justify="left" if col == "detector" else "right")
+        for r in part.iter_rows(named=True):
+            table.add_row(escape(r["detector"]), _fmt(r["precision"]), _fmt(r["recall"]),
+                          _fmt(r["f1"]), _fmt(r["fpr"]), str(r["tp"]), str(r["fp"]),
+                          str(r["fn"]), str(r["tn"]))
+        out_console.print(table)
+    targets = Table(title="targets (issue 3)", title_justify="left")
+    for col in ("dataset", "group", "detector", "metric", "target", "measured", "result"):
+        targets.add_column(col)
+    for t in report.targets:
+        verdict = "-" if t.passed is None else ("[green]pass[/]" if t.passed else "[red]FAIL[/]")
+        targets.add_row(escape(t.target.dataset), escape(t.target.group), t.target.detector,
+                        t.target.metric, f"{t.target.op} {t.target.threshold}", _fmt(t.value), verdict)
+    out_console.print(targets)
+    for note in report.notes:
+        out_console.print(f"[dim]note: {escape(note)}[/]")
+    if json_out is not None:
+        out_console.print(f"wrote {escape(str(report.write_json(json_out)))}")
+    if strict and not report.all_passed:
+        raise typer.Exit(code=1)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("validate")(validate_cmd)

@@ -1,0 +1,95 @@
+"""From lexicons to per-message cue hits: one compiled scanner per lexicon set.
+
+Why a separate step: both detectors need the same thing — which cues fired in which message, and
+where (byte offset of the first match, so the scorer can tell an opening refusal from a caveat
+buried in a long answer). Compilation is cached, so repeated batches pay it once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+import polars as pl
+
+from chatlens.signals.lexicon import Cue, Lexicon
+from chatlens.signals.scanner import Backend, Scanner, resolve_backend
+
+
+@dataclass(frozen=True)
+class CueHits:
+    """Distinct (message, cue) hits with the earliest end offset in bytes."""
+
+    message: np.ndarray
+    cue: np.ndarray
+    offset: np.ndarray
+
+
+class CueSet:
+    """The cues of several lexicons, compiled into one scanner."""
+
+    def __init__(self, lexicons: Sequence[Lexicon], *, caseless: bool = False,
+                 backend: Backend = "auto") -> None:
+        self.lexicons = tuple(lexicons)
+        self.cues: tuple[Cue, ...] = tuple(c for lex in lexicons for c in lex.cues)
+        patterns: list[tuple[str, bool]] = []
+        names: list[str] = []
+        owner: list[int] = []
+        for ci, cue in enumerate(self.cues):
+            for p in cue.patterns:
+                patterns.append((p, cue.boundaries))
+                names.append(cue.id)
+                owner.append(ci)
+        self.pattern_cue = np.asarray(owner, dtype=np.int64)
+        self.scanner = Scanner(patterns, names=names, caseless=caseless, backend=backend)
+        self.weight = np.asarray([c.weight for c in self.cues], dtype=np.float64)
+        self.ids = np.asarray([c.id for c in self.cues], dtype=object)
+
+    @property
+    def versions(self) -> tuple[str, ...]:
+        """``name@version`` of every lexicon, for provenance."""
+        return tuple(lex.label for lex in self.lexicons)
+
+    def kind_mask(self, *kinds: str) -> np.ndarray:
+        """Boolean mask over cues whose kind is one of ``kinds``."""
+        return np.asarray([c.kind in kinds for c in self.cues], dtype=bool)
+
+    def type_mask(self, ctype: str) -> np.ndarray:
+        """Boolean mask over cues of refusal type ``ctype``."""
+        return np.asarray([c.type == ctype for c in self.cues], dtype=bool)
+
+    def hits(self, texts: Sequence[str | None] | pl.Series) -> CueHits:
+        """Which cues fired in which text; one row per (text, cue), earliest offset."""
+        m = self.scanner.scan(texts)
+        return _dedupe(m.message, self.pattern_cue[m.pattern], m.offset)
+
+
+def _dedupe(msg: np.ndarray, cue: np.ndarray, off: np.ndarray) -> CueHits:
+    if len(msg) == 0:
+        empty = np.zeros(0, dtype=np.int64)
+        return CueHits(empty, empty.copy(), empty.copy())
+    order = np.lexsort((off, cue, msg))
+    msg, cue, off = msg[order], cue[order], off[order]
+    first = np.ones(len(msg), dtype=bool)
+    first[1:] = (msg[1:] != msg[:-1]) | (cue[1:] != cue[:-1])
+    return CueHits(msg[first], cue[first], off[first])
+
+
+@lru_cache(maxsize=16)
+def cue_set(lexicons: tuple[Lexicon, ...], caseless: bool = False,  # noqa: FBT001
+            backend: str = "auto") -> CueSet:
+    """A cached :class:`CueSet` (compile once per process per lexicon set and backend)."""
+    return CueSet(lexicons, caseless=caseless, backend=resolve_backend(backend))  # type: ignore[arg-type]
+
+
+def cue_lists(hits: CueHits, ids: np.ndarray, n: int) -> list[list[str]]:
+    """The sorted cue ids that fired, one list per text (empty list where none fired)."""
+    out: list[list[str]] = [[] for _ in range(n)]
+    for msg, cue in zip(hits.message.tolist(), hits.cue.tolist(), strict=True):
+        out[msg].append(ids[cue])
+    for lst in out:
+        if len(lst) > 1:
+            lst.sort()
+    return out

@@ -1,0 +1,123 @@
+"""The original study's definitions, unchanged (``--profile legacy``).
+
+Why keep known-defective definitions: so that the original numbers can be reproduced and every
+improvement can be shown side by side with what it replaces. Everything here follows
+``specs/seed-study.md`` §3-§6 exactly: the 10 refusal regexes (5 instrumental, 5 value-based),
+lower-cased text searched case-insensitively, no word boundaries, ASCII apostrophes only (a curly
+``’`` never matches), label ``mixed`` when both groups fire; the 7 jailbreak regexes; the 16-word
+substring profanity count. The patterns live in ``patterns/legacy_*.yaml``.
+
+One documented nuance: the scanner's ``\\s`` is ASCII whitespace, Python's ``re`` also matches
+Unicode spaces (e.g. U+00A0) — the only way the two can differ.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib import resources
+
+import numpy as np
+import polars as pl
+import yaml
+
+from chatlens.errors import LexiconParseError
+from chatlens.signals.cues import CueHits, CueSet, cue_set
+from chatlens.signals.lexicon import lexicons_for
+
+_TYPE_MAP = {"none": "none", "instrumental": "capability", "value_based": "policy", "mixed": "mixed"}
+
+
+def _legacy_hits(texts: pl.Series, detector: str, backend: str) -> tuple[CueSet, CueHits]:
+    cues = cue_set(lexicons_for(detector), True, backend)
+    lowered = texts.fill_null("").str.to_lowercase()
+    return cues, cues.hits(lowered)
+
+
+def legacy_refusal_labels(texts: pl.Series, *, backend: str = "auto") -> pl.Series:
+    """The original label per message: ``none``, ``instrumental``, ``value_based`` or ``mixed``."""
+    cues, hits = _legacy_hits(texts, "legacy-refusal", backend)
+    return _labels(cues, hits, len(texts))
+
+
+def _labels(cues: CueSet, hits: CueHits, n: int) -> pl.Series:
+    kinds = np.asarray([c.kind for c in cues.cues], dtype=object)
+    inst = np.bincount(hits.message[kinds[hits.cue] == "instrumental"], minlength=n) > 0
+    val = np.bincount(hits.message[kinds[hits.cue] == "value_based"], minlength=n) > 0
+    label = np.where(inst & val, "mixed", np.where(inst, "instrumental",
+                                                   np.where(val, "value_based", "none")))
+    return pl.Series("refusal_type_legacy", label.astype(str), dtype=pl.String)
+
+
+def legacy_refusal(texts: pl.Series, *, backend: str = "auto") -> pl.DataFrame:
+    """Legacy refusal columns in the default schema plus ``refusal_type_legacy``.
+
+    ``refusal`` = any pattern matched; ``refusal_type`` maps instrumental→capability,
+    value_based→policy, mixed→mixed; ``refusal_partial`` and ``disclaimer`` are always False
+    (the original has no such notion); ``refusal_score`` is 1.0 or 0.0.
+    """
+    from chatlens.signals.refusal import cue_list_column
+
+    n = len(texts)
+    cues, hits = _legacy_hits(texts, "legacy-refusal", backend)
+    labels = _labels(cues, hits, n)
+    refusal = labels != "none"
+    return pl.DataFrame(
+        {
+            "refusal": refusal,
+            "refusal_type": labels.replace_strict(_TYPE_MAP, return_dtype=pl.String),
+            "refusal_partial": pl.Series([False] * n, dtype=pl.Boolean),
+            "refusal_score": refusal.cast(pl.Float64),
+        }
+    ).with_columns(
+        cue_list_column(hits, cues.ids, n, "refusal_cues"),
+        pl.Series("disclaimer", [False] * n, dtype=pl.Boolean),
+        labels,
+    )
+
+
+def legacy_jailbreak(texts: pl.Series, *, backend: str = "auto") -> pl.DataFrame:
+    """The original ``any()`` over 7 jailbreak regexes, in the default jailbreak schema."""
+    from chatlens.signals.refusal import cue_list_column
+
+    n = len(texts)
+    cues, hits = _legacy_hits(texts, "legacy-jailbreak", backend)
+    flagged = np.bincount(hits.message, minlength=n) > 0
+    return pl.DataFrame(
+        {
+            "jailbreak": flagged,
+            "jailbreak_score": flagged.astype(np.float64),
+            "jailbreak_family": np.where(flagged, "other", "none").astype(str),
+        }
+    ).with_columns(cue_list_column(hits, cues.ids, n, "jailbreak_cues"))
+
+
+@cache
+def legacy_profanity_words() -> tuple[str, ...]:
+    """The original 16 profanity strings (``patterns/legacy_profanity.yaml``)."""
+    path = "patterns/legacy_profanity.yaml"
+    raw = (resources.files("chatlens.signals") / "patterns" / "legacy_profanity.yaml").read_text(
+        encoding="utf-8"
+    )
+    data = yaml.safe_load(raw)
+    words = data.get("words") if isinstance(data, dict) else None
+    if not isinstance(words, list) or not all(isinstance(w, str) and w for w in words):
+        msg = f"Invalid word list {path}: key 'words': expected a list of strings. Got {words!r}."
+        raise LexiconParseError(msg)
+    return tuple(words)
+
+
+def legacy_profanity_count(texts: pl.Series) -> pl.Series:
+    """Σ over the 16 words of ``lower_text.count(word)``: raw substring counts, as the original.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> legacy_profanity_count(pl.Series(["Hello, can you help with my class assignment?"])).item()
+    3
+    """
+    lowered = texts.fill_null("").str.to_lowercase().to_frame("t")
+    total = pl.sum_horizontal(
+        pl.col("t").str.count_matches(w, literal=True).cast(pl.Int64)
+        for w in legacy_profanity_words()
+    )
+    return lowered.select(total.alias("profanity_count_legacy"))["profanity_count_legacy"]

@@ -1,0 +1,227 @@
+"""``chatlens validate``: every detector on every labelled set, next to XSTest's baseline.
+
+Why: a detector whose precision and recall nobody measured cannot support a refusal *rate*. This
+runs each refusal detector (the cue scorer, the original study's legacy regexes, the learned tier
+when its weights are shipped, and XSTest's own prefix matcher as the baseline) and each jailbreak
+detector (cue scorer, legacy) on every labelled slice found in the data directory, per set and per
+model/method, and checks the targets of issue 3:
+
+* xstest-dev: precision and recall >= 0.93 for each model (refusal = full or partial);
+* gptfuzz templates and the template-style JailbreakBench prompts (JBC/AIM, GCG, random search):
+  jailbreak recall >= 0.95 (PAIR and DSN reported separately);
+* plain requests that are not jailbreaks (XSTest prompts, CoCoNot prompts, JailbreakBench goals):
+  false-positive rate <= 2%.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from chatlens._progress import status
+from chatlens.errors import InvalidParameterError, SourceError
+from chatlens.validate.baseline import xstest_strmatch
+from chatlens.validate.datasets import LabelledSet, load_all
+from chatlens.validate.metrics import BinaryMetrics, binary_metrics
+
+DEFAULT_DATA_DIR = Path("..") / "shared" / "data"
+
+
+@dataclass(frozen=True)
+class Target:
+    """One pass/fail criterion on a (dataset, group, task, detector) row."""
+
+    dataset: str
+    group: str
+    task: str
+    detector: str
+    metric: str  # precision | recall | fpr
+    op: str  # ">=" | "<="
+    threshold: float
+
+
+TARGETS: tuple[Target, ...] = (
+    Target("xstest-dev", "gpt4", "refusal", "rules", "precision", ">=", 0.93),
+    Target("xstest-dev", "gpt4", "refusal", "rules", "recall", ">=", 0.93),
+    Target("xstest-dev", "llama2new", "refusal", "rules", "precision", ">=", 0.93),
+    Target("xstest-dev", "llama2new", "refusal", "rules", "recall", ">=", 0.93),
+    Target("gptfuzz", "templates", "jailbreak", "rules", "recall", ">=", 0.95),
+    Target("jailbreakbench-artifacts", "template-style (JBC+GCG+random search)", "jailbreak",
+           "rules", "recall", ">=", 0.95),
+    Target("xstest-dev", "prompts (negatives)", "jailbreak", "rules", "fpr", "<=", 0.02),
+    Target("coconot", "prompts (negatives)", "jailbreak", "rules", "fpr", "<=", 0.02),
+    Target("jailbreakbench-artifacts", "goals (negatives)", "jailbreak", "rules", "fpr", "<=", 0.02),
+)
+
+
+@dataclass(frozen=True)
+class TargetCheck:
+    """A target and the value measured for it (``passed`` is None when the row is absent)."""
+
+    target: Target
+    value: float | None
+    passed: bool | None
+
+
+@dataclass(frozen=True)
+class ValidationReport:
+    """All measured rows (one per dataset × group × task × detector) plus target checks."""
+
+    rows: pl.DataFrame
+    targets: tuple[TargetCheck, ...]
+    data_dir: str
+    detectors: dict[str, str] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+
+    @property
+    def all_passed(self) -> bool:
+        """Whether every target that could be measured passed."""
+        return all(t.passed for t in self.targets if t.passed is not None)
+
+    def to_dict(self) -> dict:
+        """A JSON-safe record of the whole report."""
+        return {
+            "data_dir": self.data_dir,
+            "detectors": self.detectors,
+            "results": self.rows.to_dicts(),
+            "targets": [
+                {**asdict(t.target), "value": t.value, "passed": t.passed} for t in self.targets
+            ],
+            "all_targets_passed": self.all_passed,
+            "notes": list(self.notes),
+        }
+
+    def write_json(self, path: str | Path) -> Path:
+        """Write :meth:`to_dict` as indented JSON."""
+        p = Path(path)
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(json.dumps(self.to_dict(), indent=2, ensure_ascii=False), encoding="utf-8")
+        return p
+
+
+def _refusal_detectors() -> dict[str, Callable[[pl.Series], np.ndarray]]:
+    from chatlens.signals.refusal import detect_refusal
+
+    out: dict[str, Callable[[pl.Series], np.ndarray]] = {
+        "rules": lambda t: detect_refusal(t)["refusal"].to_numpy(),
+        "legacy": lambda t: detect_refusal(t, profile="legacy")["refusal"].to_numpy(),
+        "xstest-strmatch (baseline)": lambda t: xstest_strmatch(t).to_numpy(),
+    }
+    try:
+        from chatlens.signals.learned import detect_refusal_learned, weights_available
+    except ImportError:
+        return out
+    if weights_available():
+        out["learned"] = lambda t: detect_refusal_learned(t)["refusal"].to_numpy()
+    return out
+
+
+def _jailbreak_detectors() -> dict[str, Callable[[pl.Series], np.ndarray]]:
+    from chatlens.signals.jailbreak import detect_jailbreak
+
+    return {
+        "rules": lambda t: detect_jailbreak(t)["jailbreak"].to_numpy(),
+        "legacy": lambda t: detect_jailbreak(t, profile="legacy")["jailbreak"].to_numpy(),
+    }
+
+
+def _row(s: LabelledSet, detector: str, m: BinaryMetrics) -> dict:
+    return {"dataset": s.dataset, "group": s.group, "task": s.task, "detector": detector,
+            "gold": s.gold_kind, **m.to_dict()}
+
+
+def _check(target: Target, rows: pl.DataFrame) -> TargetCheck:
+    hit = rows.filter(
+        (pl.col("dataset") == target.dataset) & (pl.col("group") == target.group)
+        & (pl.col("task") == target.task) & (pl.col("detector") == target.detector)
+    )
+    if hit.height == 0:
+        return TargetCheck(target, None, None)
+    value = hit[target.metric][0]
+    if value is None:
+        return TargetCheck(target, None, False)
+    ok = value >= target.threshold if target.op == ">=" else value <= target.threshold
+    return TargetCheck(target, float(value), bool(ok))
+
+
+def validate(
+    data_dir: str | Path | None = None,
+    *,
+    datasets: Sequence[str] | None = None,
+) -> ValidationReport:
+    """Measure every detector on every labelled set present in ``data_dir``.
+
+    Parameters
+    ----------
+    data_dir
+        The shared data folder (default ``../shared/data`` relative to the working directory).
+    datasets
+        Restrict to these folder names (default: all known sets that are present).
+
+    Returns
+    -------
+    ValidationReport
+        ``rows`` has one row per dataset × group × task × detector with ``n, tp, fp, fn, tn,
+        precision, recall, f1, fpr, accuracy`` and ``gold`` (human / proxy / silver /
+        construction); ``targets`` holds the issue's pass/fail checks.
+    """
+    root = Path(data_dir) if data_dir is not None else DEFAULT_DATA_DIR
+    if not root.is_dir():
+        msg = f"Labelled-data folder {root} does not exist: expected a directory (use --data DIR)."
+        raise SourceError(msg)
+    sets = load_all(root)
+    if datasets is not None:
+        unknown = set(datasets) - {s.dataset for s in sets}
+        if unknown:
+            msg = (
+                f"The 'datasets' parameter names sets not present in {root}: {sorted(unknown)}. "
+                f"Present: {sorted({s.dataset for s in sets})}."
+            )
+            raise InvalidParameterError(msg)
+        sets = [s for s in sets if s.dataset in datasets]
+    if not sets:
+        msg = f"No known labelled set found in {root}: expected folders such as xstest-dev, gptfuzz."
+        raise SourceError(msg)
+    detectors = {"refusal": _refusal_detectors(), "jailbreak": _jailbreak_detectors()}
+    heldout: dict[tuple[str, str], np.ndarray] = {}
+    if "learned" in detectors["refusal"]:
+        from chatlens.validate.learned_cv import heldout_predictions
+
+        status("validate: learned tier, leave-one-group-out predictions on its training pool")
+        heldout = heldout_predictions(load_all(root) if datasets is not None else sets)
+    records = []
+    for s in sets:
+        status(f"validate: {s.dataset} / {s.group} ({s.task}, n={s.n})")
+        for name, fn in detectors[s.task].items():
+            if name == "learned" and (s.dataset, s.group) in heldout:
+                pred = heldout[(s.dataset, s.group)]
+            else:
+                pred = fn(s.texts)
+            records.append(_row(s, name, binary_metrics(s.gold, pred)))
+    rows = pl.DataFrame(records)
+    from chatlens.signals.lexicon import bundled_lexicons
+
+    notes = (
+        "gptfuzz responses: label 0 (not jailbroken) is a refusal *proxy*; it also contains "
+        "non-answers that are not refusals.",
+        "jailbreakbench responses: refusal = not jailbroken by JailbreakBench's LLM judge (silver).",
+        "coconot: the set ships prompts only (empty responses), so response-level refusal-type "
+        "expectations (capability for unsupported, policy for safety requests) cannot be scored "
+        "here; its prompts are used as jailbreak negatives.",
+        "jailbreakbench PAIR (persuasion rewrites) and DSN are reported separately, without target.",
+        "learned tier: on its training pool (xstest-dev models, openai-rbr-gold, jailbreakbench "
+        "responses) the rows are leave-one-group-out predictions (a model fitted without that "
+        "model/set); elsewhere the shipped weights, which never saw those sets.",
+    )
+    return ValidationReport(
+        rows=rows,
+        targets=tuple(_check(t, rows) for t in TARGETS),
+        data_dir=str(root),
+        detectors={lex.name: lex.version for lex in bundled_lexicons()},
+        notes=notes,
+    )
