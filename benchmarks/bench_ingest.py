@@ -25,7 +25,7 @@ import chatlens
 from chatlens._progress import set_quiet
 set_quiet(True)
 t = time.perf_counter()
-result = chatlens.analyze(sys.argv[1], out=sys.argv[2], keep_text=True)
+result = chatlens.analyze(sys.argv[1], out=sys.argv[2], keep_text=True, detect=False)
 wall = time.perf_counter() - t
 print(json.dumps({
     "wall_s": round(wall, 3),

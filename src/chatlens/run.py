@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import polars as pl
 
@@ -35,6 +35,7 @@ from chatlens.corpus.schema import CONVERSATIONS_SCHEMA, MESSAGES_SCHEMA, QUARAN
 from chatlens.corpus.sink import BackgroundWriter, ParquetSink
 from chatlens.corpus.summary import CorpusSummary, SummaryAccumulator
 from chatlens.errors import InvalidParameterError
+from chatlens.pipeline.signals import signal_columns, signals_stage
 from chatlens.report.html import write_run_report
 
 DEMO_CONVERSATIONS = 20_000
@@ -68,6 +69,8 @@ def analyze(
     *,
     out: str | Path,
     keep_text: bool = False,
+    detect: bool = True,
+    profile: Literal["default", "legacy"] = "default",
     overwrite: bool = True,
     command: Sequence[str] | None = None,
     demo_conversations: int = DEMO_CONVERSATIONS,
@@ -85,6 +88,12 @@ def analyze(
     keep_text
         Keep message text in ``messages.parquet`` (off by default: run directories get shared,
         and conversation text is personal data).
+    detect
+        Run the detectors (refusal on assistant messages, jailbreak on user messages). Off, the
+        run only builds the canonical corpus.
+    profile
+        ``default`` (chatlens's definitions) or ``legacy`` (the original study's, so its numbers
+        can be reproduced; adds ``refusal_type_legacy``).
     command
         The command line to record in the manifest (the CLI passes ``sys.argv``).
     **options
@@ -116,9 +125,11 @@ def analyze(
     t = time.perf_counter()
     stream = iter_batches(source, **vars(opts))
     acc = SummaryAccumulator(format=stream.format, files=len(stream.files), bytes=stream.total_bytes)
-    message_schema = (
-        MESSAGES_SCHEMA if keep_text else {k: v for k, v in MESSAGES_SCHEMA.items() if k != "content"}
-    )
+    message_schema = dict(MESSAGES_SCHEMA)
+    if not keep_text:
+        del message_schema["content"]
+    if detect:
+        message_schema.update(signal_columns(profile))
     with (
         ParquetSink(out / "messages.parquet", message_schema) as messages_sink,
         ParquetSink(out / "conversations.parquet", CONVERSATIONS_SCHEMA) as conversations_sink,
@@ -127,6 +138,8 @@ def analyze(
     ):
         for batch in stream:
             acc.update(batch)
+            if detect:
+                batch = signals_stage(batch, profile=profile)
             messages = batch.messages if keep_text else batch.messages.drop("content")
 
             def write(messages: pl.DataFrame = messages, batch: CanonicalBatch = batch) -> None:
@@ -135,7 +148,7 @@ def analyze(
                 quarantine_sink.write(batch.quarantine)
 
             writer.submit(write)
-    timings["read_canonicalize_write"] = round(time.perf_counter() - t, 3)
+    timings["read_detect_write" if detect else "read_canonicalize_write"] = round(time.perf_counter() - t, 3)
 
     summary = acc.finish()
     _write_tables(out / "tables", summary)
@@ -148,6 +161,8 @@ def analyze(
         files=[Path(str(getattr(f, "path", f))) for f in stream.files],
         options=opts,
         keep_text=keep_text,
+        detect=detect,
+        profile=profile,
         summary=summary,
         timings=timings,
         command=command,
@@ -236,6 +251,8 @@ def _manifest(
     files: list[Path],
     options: SourceOptions,
     keep_text: bool,
+    detect: bool,
+    profile: str,
     summary: CorpusSummary,
     timings: dict[str, float],
     command: Sequence[str] | None,
@@ -254,7 +271,7 @@ def _manifest(
             else None,
             "format": summary.format,
         },
-        "configuration": {**options.public(), "keep_text": keep_text},
+        "configuration": {**options.public(), "keep_text": keep_text, "detect": detect, "profile": profile},
         "packages": _versions(),
         "input_fingerprint": fingerprint(files),
         "counts": {

@@ -92,6 +92,8 @@ def analyze_cmd(
     max_message_chars: int = _MAXCHARS_OPT,
     oasst_paths: str = _OASST_OPT,
     keep_text: bool = typer.Option(False, "--keep-text", help="Keep message text in messages.parquet."),
+    detect: bool = typer.Option(True, "--detect/--no-detect", help="Run the refusal and jailbreak detectors (off: corpus tables only)."),
+    profile: str = typer.Option("default", "--profile", help="'default' definitions, or 'legacy' (the original study's, to reproduce its numbers)."),
     demo_conversations: int = typer.Option(20_000, "--demo-conversations", min=1, help="Size of the demo corpus when no source is given."),
 ) -> None:
     """Analyse a conversation log into a run directory (tables, summary, manifest).
@@ -104,6 +106,8 @@ def analyze_cmd(
         source,
         out=out,
         keep_text=keep_text,
+        detect=detect,
+        profile=profile,
         command=sys.argv,
         demo_conversations=demo_conversations,
         **_source_options(format, column_map, layout, batch_size, max_message_chars, oasst_paths),

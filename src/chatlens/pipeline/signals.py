@@ -1,0 +1,91 @@
+"""Signals stage: refusal columns on assistant messages, jailbreak columns on user messages.
+
+Why a stage of its own: the detectors (``chatlens.signals``) work on a Series of texts; a run works
+on batches of whole conversations. This stage routes each role's messages to its detector and
+writes the results back in place, with nulls on the messages a detector does not apply to (a
+user message is never "a refusal"; an assistant message never "a jailbreak attempt").
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Literal
+
+import polars as pl
+
+from chatlens.corpus.canonical import CanonicalBatch
+from chatlens.errors import InvalidParameterError
+
+Profile = Literal["default", "legacy"]
+
+#: Columns this stage adds to ``messages`` (null where the detector does not apply).
+REFUSAL_COLUMNS: dict[str, pl.DataType] = {
+    "refusal": pl.Boolean,
+    "refusal_type": pl.String,
+    "refusal_partial": pl.Boolean,
+    "refusal_score": pl.Float64,
+    "refusal_cues": pl.List(pl.String),
+    "disclaimer": pl.Boolean,
+}
+LEGACY_COLUMNS: dict[str, pl.DataType] = {"refusal_type_legacy": pl.String}
+JAILBREAK_COLUMNS: dict[str, pl.DataType] = {
+    "jailbreak": pl.Boolean,
+    "jailbreak_score": pl.Float64,
+    "jailbreak_family": pl.String,
+    "jailbreak_cues": pl.List(pl.String),
+}
+
+
+def signal_columns(profile: Profile = "default") -> dict[str, pl.DataType]:
+    """Every column the stage adds, with its type, for a profile."""
+    extra = LEGACY_COLUMNS if profile == "legacy" else {}
+    return {**REFUSAL_COLUMNS, **extra, **JAILBREAK_COLUMNS}
+
+
+def add_signals(messages: pl.DataFrame, *, profile: Profile = "default") -> pl.DataFrame:
+    """Add refusal and jailbreak columns to a canonical messages frame.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> from chatlens.pipeline.signals import add_signals
+    >>> messages = pl.DataFrame({
+    ...     "conversation_id": ["c", "c"], "message_index": [0, 1],
+    ...     "role": ["user", "assistant"],
+    ...     "content": ["How do I hotwire a car?", "I'm sorry, but I can't help with that."],
+    ... })
+    >>> add_signals(messages).select("role", "refusal", "jailbreak").rows()
+    [('user', None, False), ('assistant', True, None)]
+    """
+    from chatlens.signals import detect_jailbreak, detect_refusal
+
+    if profile not in ("default", "legacy"):
+        msg = f"The 'profile' parameter must be 'default' or 'legacy'. Got {profile!r} instead."
+        raise InvalidParameterError(msg)
+    if "content" not in messages.columns:
+        msg = "add_signals needs the message text: the messages frame has no 'content' column."
+        raise InvalidParameterError(msg)
+    columns = signal_columns(profile)
+    frame = messages.with_row_index("_pos")
+    parts = []
+    for role, detect, cols in (
+        ("assistant", detect_refusal, {**REFUSAL_COLUMNS, **(LEGACY_COLUMNS if profile == "legacy" else {})}),
+        ("user", detect_jailbreak, JAILBREAK_COLUMNS),
+    ):
+        rows = frame.filter(pl.col("role") == role)
+        if rows.height == 0:
+            continue
+        found = detect(rows.get_column("content"), profile=profile).select(list(cols))
+        parts.append(pl.concat([rows.select("_pos"), found], how="horizontal"))
+    if parts:
+        joined = pl.concat(parts, how="diagonal_relaxed")
+        frame = frame.join(joined, on="_pos", how="left", maintain_order="left")
+    for name, dtype in columns.items():
+        if name not in frame.columns:
+            frame = frame.with_columns(pl.lit(None, dtype=dtype).alias(name))
+    return frame.with_columns([pl.col(n).cast(t) for n, t in columns.items()]).drop("_pos")
+
+
+def signals_stage(batch: CanonicalBatch, *, profile: Profile = "default") -> CanonicalBatch:
+    """The batch stage: :func:`add_signals` on the batch's messages."""
+    return replace(batch, messages=add_signals(batch.messages, profile=profile))
