@@ -1,0 +1,295 @@
+"""One row per conversation: refusals, chains, reactions, abandonment with a baseline, affect.
+
+Why: the statistics layer compares rates per model and language; it needs one row per
+conversation with every behaviour already resolved. This module turns the messages frame (with
+the signals columns) into that table with window and group-by operations only.
+
+Default definitions (``profile="default"``) and how they differ from the original study
+----------------------------------------------------------------------------------------
+* All refusals are counted (``n_refusals``), not only the first; ``refusal_chain_max`` is the
+  longest run of consecutive refused assistant messages.
+* ``reaction_after_first_refusal`` comes from :func:`~chatlens.features.reactions.user_reactions`;
+  ``n_retries`` counts rephrase + jailbreak reactions after *any* refusal.
+* ``abandoned_after_refusal``: the conversation ends right after a refusal (its last assistant
+  message is a refusal and no user message follows). ``abandoned_after_first_refusal``: no user
+  message after the first refusal (the original's notion). ``ended_after_non_refusal`` is the
+  baseline: the conversation ended right after an ordinary answer. With ``last_turn`` the stats
+  layer can compare the two at the same turn (per assistant message: :func:`turn_endings`).
+* Jailbreaks are split into ``jailbreak_before_first_refusal`` (the original's only measure,
+  which mostly captures prompts that *caused* the refusal) and ``jailbreak_after_first_refusal``
+  (backlash); both null when there is no refusal.
+* The follow-up's sentiment is multilingual with an explicit ``followup_sentiment_method``;
+  profanity is whole-word and multilingual.
+
+``profile="legacy"`` returns the original's per-conversation table instead
+(:func:`chatlens.features.legacy.legacy_conversation_features`).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import polars as pl
+
+from chatlens.errors import InvalidParameterError
+from chatlens.features._frame import dialog
+from chatlens.features._lexicons import language_codes
+from chatlens.features.affect import sentiment
+from chatlens.features.reactions import ReactionRules, reactions_from_dialog
+
+Profile = Literal["default", "legacy"]
+
+#: Output schema of :func:`conversation_features` with ``profile="default"``.
+CONVERSATION_FEATURES_SCHEMA: dict[str, pl.DataType] = {
+    "conversation_id": pl.String,
+    "model": pl.String,
+    "language": pl.String,
+    "lang": pl.String,
+    "n_turns": pl.Int32,
+    "moderation_flagged": pl.Boolean,
+    "has_refusal": pl.Boolean,
+    "n_refusals": pl.Int32,
+    "first_refusal_index": pl.Int32,
+    "first_refusal_turn": pl.Int32,
+    "first_refusal_type": pl.String,
+    "refusal_partial_any": pl.Boolean,
+    "refusal_chain_max": pl.Int32,
+    "reaction_after_first_refusal": pl.String,
+    "followup_similarity": pl.Float64,
+    "n_retries": pl.Int32,
+    "abandoned_after_refusal": pl.Boolean,
+    "abandoned_after_first_refusal": pl.Boolean,
+    "ended_after_non_refusal": pl.Boolean,
+    "last_turn": pl.Int32,
+    "jailbreak_any": pl.Boolean,
+    "first_jailbreak_index": pl.Int32,
+    "jailbreak_before_first_refusal": pl.Boolean,
+    "jailbreak_after_first_refusal": pl.Boolean,
+    "followup_sentiment": pl.Float64,
+    "followup_sentiment_label": pl.String,
+    "followup_sentiment_method": pl.String,
+    "followup_profanity_count": pl.Int32,
+}
+
+
+def _conversation_base(d: pl.DataFrame, conversations: pl.DataFrame | None) -> pl.DataFrame:
+    ids = d.select("conversation_id").unique(maintain_order=True)
+    if conversations is not None:
+        ids = pl.concat(
+            [ids, conversations.select(pl.col("conversation_id").cast(pl.String))]
+        ).unique(maintain_order=True)
+    if conversations is None:
+        base = ids.with_columns(
+            model=pl.lit(None, dtype=pl.String),
+            language=pl.lit(None, dtype=pl.String),
+            n_turns=pl.lit(None, dtype=pl.Int32),
+            moderation_flagged=pl.lit(None, dtype=pl.Boolean),
+        )
+    else:
+        cols = {
+            "model": pl.String,
+            "language": pl.String,
+            "n_turns": pl.Int32,
+            "moderation_flagged": pl.Boolean,
+        }
+        conv = conversations.select(
+            pl.col("conversation_id").cast(pl.String),
+            *[
+                (pl.col(c).cast(t) if c in conversations.columns else pl.lit(None, dtype=t)).alias(c)
+                for c, t in cols.items()
+            ],
+        ).unique("conversation_id", keep="first")
+        base = ids.join(conv, on="conversation_id", how="left")
+    # conversations with messages but no conversations row: count turns from the messages
+    n_turns = d.group_by("conversation_id").agg(
+        (pl.col("role") == "user").sum().cast(pl.Int32).alias("_nt")
+    )
+    codes = language_codes()
+    lowered = pl.col("language").str.to_lowercase().str.strip_chars()
+    code = lowered.replace_strict(list(codes), list(codes.values()), default=None, return_dtype=pl.String)
+    return (
+        base.join(n_turns, on="conversation_id", how="left")
+        .with_columns(
+            pl.coalesce("n_turns", "_nt").alias("n_turns"),
+            pl.coalesce(code, pl.when(lowered.str.contains(r"^[a-z]{2,3}$")).then(lowered)).alias("lang"),
+        )
+        .drop("_nt")
+    )
+
+
+def _refusal_features(d: pl.DataFrame) -> pl.DataFrame:
+    a = d.filter(pl.col("role") == "assistant")
+    new_run = (
+        (pl.col("conversation_id") != pl.col("conversation_id").shift(1))
+        | (pl.col("refusal") != pl.col("refusal").shift(1))
+    ).fill_null(value=True)
+    chains = (
+        a.with_columns(_run=new_run.cum_sum())
+        .filter(pl.col("refusal"))
+        .group_by("conversation_id", "_run")
+        .len()
+        .group_by("conversation_id")
+        .agg(pl.col("len").max().cast(pl.Int32).alias("refusal_chain_max"))
+    )
+    first = (
+        a.filter(pl.col("refusal"))
+        .group_by("conversation_id")
+        .agg(
+            pl.col("message_index").first().alias("first_refusal_index"),
+            pl.col("turn").first().cast(pl.Int32).alias("first_refusal_turn"),
+            pl.col("refusal_type").first().alias("first_refusal_type"),
+            pl.len().cast(pl.Int32).alias("n_refusals"),
+            pl.col("refusal_partial").any().alias("refusal_partial_any"),
+        )
+    )
+    last = a.group_by("conversation_id").agg(
+        pl.col("message_index").last().alias("_last_asst"),
+        pl.col("refusal").last().alias("_last_refused"),
+        pl.col("turn").last().cast(pl.Int32).alias("last_turn"),
+    )
+    last_user = (
+        d.filter(pl.col("role") == "user")
+        .group_by("conversation_id")
+        .agg(pl.col("message_index").max().alias("_last_user"))
+    )
+    return (
+        last.join(first, on="conversation_id", how="left")
+        .join(chains, on="conversation_id", how="left")
+        .join(last_user, on="conversation_id", how="left")
+    )
+
+
+def _jailbreak_features(d: pl.DataFrame) -> pl.DataFrame:
+    return (
+        d.filter((pl.col("role") == "user") & pl.col("jailbreak"))
+        .group_by("conversation_id")
+        .agg(
+            pl.col("message_index").min().alias("first_jailbreak_index"),
+            pl.col("message_index").max().alias("_last_jailbreak_index"),
+        )
+    )
+
+
+def conversation_features(
+    messages: pl.DataFrame,
+    conversations: pl.DataFrame | None = None,
+    *,
+    profile: Profile = "default",
+    rules: ReactionRules | None = None,
+) -> pl.DataFrame:
+    """Per-conversation behaviour table (:data:`CONVERSATION_FEATURES_SCHEMA`).
+
+    Parameters
+    ----------
+    messages
+        Canonical messages with the signals columns ``refusal`` (+ ``refusal_type``,
+        ``refusal_partial``) and ``jailbreak``; for ``profile="legacy"`` ideally
+        ``refusal_type_legacy`` from the signals' legacy profile.
+    conversations
+        Canonical conversations table (model, language, n_turns, moderation_flagged); optional.
+    profile
+        ``"default"`` (documented in the module docstring) or ``"legacy"`` (the original study's
+        table and column names, ``specs/seed-study.md`` §8.3).
+    rules
+        Reaction thresholds (:class:`~chatlens.features.reactions.ReactionRules`).
+
+    Returns
+    -------
+    One row per conversation (those of ``conversations`` plus any other id found in
+    ``messages``), sorted by ``conversation_id``. The input frames are not modified.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> msgs = pl.DataFrame({
+    ...     "conversation_id": ["a"] * 4 + ["b"] * 2,
+    ...     "message_index": [0, 1, 2, 3, 0, 1],
+    ...     "turn": [1, 1, 2, 2, 1, 1],
+    ...     "role": ["user", "assistant"] * 3,
+    ...     "content": ["How do I pick a lock?", "I can't help with that.",
+    ...                 "Why not?? Useless.", "I'm sorry, I can't.", "Hi", "Hello!"],
+    ...     "refusal": [None, True, None, True, None, False],
+    ...     "refusal_type": [None, "policy", None, "policy", None, "none"],
+    ...     "jailbreak": [False, None, False, None, False, None],
+    ... })
+    >>> out = conversation_features(msgs)
+    >>> out.select("conversation_id", "n_refusals", "refusal_chain_max",
+    ...            "reaction_after_first_refusal", "abandoned_after_refusal").rows()
+    [('a', 2, 2, 'pushback', True), ('b', None, None, None, False)]
+    """
+    if profile == "legacy":
+        from chatlens.features.legacy import legacy_conversation_features
+
+        return legacy_conversation_features(messages, conversations)
+    if profile != "default":
+        msg = f"The 'profile' parameter of conversation_features must be 'default' or 'legacy'. Got {profile!r} instead."
+        raise InvalidParameterError(msg)
+    d = dialog(messages, conversations, what="conversation_features")
+    if d.height == 0 and (conversations is None or conversations.height == 0):
+        return pl.DataFrame(schema=CONVERSATION_FEATURES_SCHEMA)
+    base = _conversation_base(d, conversations)
+    ref = _refusal_features(d)
+    jb = _jailbreak_features(d)
+    reactions = reactions_from_dialog(d, rules=rules or ReactionRules())
+    retries = (
+        reactions.filter(pl.col("reaction").is_in(["rephrase", "jailbreak"]))
+        .group_by("conversation_id")
+        .agg(pl.len().cast(pl.Int32).alias("n_retries"))
+    )
+    out = (
+        base.join(ref, on="conversation_id", how="left")
+        .join(jb, on="conversation_id", how="left")
+        .join(retries, on="conversation_id", how="left")
+    )
+    # the user follow-up right after the first refusal
+    first_follow = reactions.join(
+        out.select("conversation_id", pl.col("first_refusal_index").alias("refusal_index")),
+        on=["conversation_id", "refusal_index"],
+        how="inner",
+    ).join(
+        d.select("conversation_id", "message_index", "content"),
+        on=["conversation_id", "message_index"],
+        how="left",
+    )
+    senti = sentiment(first_follow.get_column("content"), first_follow.get_column("lang"))
+    first_follow = first_follow.select(
+        "conversation_id",
+        pl.col("reaction").alias("reaction_after_first_refusal"),
+        pl.col("reaction_similarity").alias("followup_similarity"),
+        pl.col("profanity_count").alias("followup_profanity_count"),
+    ).with_columns(
+        senti.get_column("sentiment").alias("followup_sentiment"),
+        senti.get_column("sentiment_label").alias("followup_sentiment_label"),
+        senti.get_column("sentiment_method").alias("followup_sentiment_method"),
+    )
+    out = out.join(first_follow, on="conversation_id", how="left")
+    has_refusal = pl.col("first_refusal_index").is_not_null()
+    no_user_after = lambda idx: pl.col("_last_user").is_null() | (pl.col("_last_user") < idx)  # noqa: E731
+    out = out.with_columns(
+        has_refusal=has_refusal,
+        n_retries=pl.when(has_refusal).then(pl.col("n_retries").fill_null(0)).otherwise(None),
+        abandoned_after_refusal=(
+            pl.col("_last_refused").fill_null(value=False) & no_user_after(pl.col("_last_asst"))
+        ),
+        abandoned_after_first_refusal=pl.when(has_refusal).then(
+            no_user_after(pl.col("first_refusal_index"))
+        ),
+        ended_after_non_refusal=(
+            pl.col("_last_asst").is_not_null()
+            & ~pl.col("_last_refused").fill_null(value=False)
+            & no_user_after(pl.col("_last_asst"))
+        ),
+        jailbreak_any=pl.col("first_jailbreak_index").is_not_null(),
+        jailbreak_before_first_refusal=pl.when(has_refusal).then(
+            (pl.col("first_jailbreak_index") < pl.col("first_refusal_index")).fill_null(value=False)
+        ),
+        jailbreak_after_first_refusal=pl.when(has_refusal).then(
+            (pl.col("_last_jailbreak_index") > pl.col("first_refusal_index")).fill_null(value=False)
+        ),
+    )
+    return out.select(
+        [pl.col(c).cast(t) for c, t in CONVERSATION_FEATURES_SCHEMA.items()]
+    ).sort("conversation_id")
+
+
+__all__ = ["CONVERSATION_FEATURES_SCHEMA", "Profile", "conversation_features"]

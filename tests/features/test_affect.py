@@ -1,0 +1,98 @@
+from __future__ import annotations
+
+import polars as pl
+import pytest
+
+from chatlens.errors import InvalidParameterError
+from chatlens.features.affect import (
+    SENTIMENT_SCHEMA,
+    legacy_profanity_count,
+    profanity_count,
+    sentiment,
+    vader_compound,
+)
+
+TRAPS = [
+    "Hello, can you help with my class assignment?",
+    "What is the capital of Sudan?",
+    "Summarise a novel by Charles Dickens.",
+    "My password manager needs a shell script; pass the massive file to the assistant.",
+    "The cockpit of the plane; a peacock; scrape the paint.",
+    "Michelle assessed the classic Scunthorpe embassy.",
+]
+
+
+def test_no_false_positives_on_traps() -> None:
+    assert profanity_count(pl.Series(TRAPS)).to_list() == [0] * len(TRAPS)
+    assert all(c > 0 for c in legacy_profanity_count(pl.Series(TRAPS[:1] + TRAPS[3:5])).to_list())
+
+
+def test_counts_whole_words_and_inflections() -> None:
+    texts = pl.Series([
+        "fuck this shit",
+        "what the fucking hell",
+        "you motherfucker",
+        "Shitty answer, dumbass!",
+        "FUCK",
+        None,
+    ])
+    assert profanity_count(texts).to_list() == [2, 2, 1, 2, 1, 0]
+
+
+def test_multilingual_and_language_only() -> None:
+    texts = pl.Series(["Putain, c'est nul", "¡Qué mierda!", "Scheiße!", "блять, опять", "他妈的",
+                       "くそったれ", "씨발 진짜", "que porra é essa", "che cazzo", "quel con", "café con leche"])
+    langs = pl.Series(["French", "Spanish", "German", "Russian", "Chinese", "Japanese", "Korean",
+                       "Portuguese", "Italian", "French", "Spanish"])
+    assert profanity_count(texts, langs).to_list() == [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0]
+    # without a language, language-restricted words are not counted
+    assert profanity_count(pl.Series(["quel con"])).to_list() == [0]
+
+
+def test_legacy_count_matches_the_original() -> None:
+    texts = pl.Series(["Hello, can you help with my class assignment?", "motherfucker", "asshole", None])
+    assert legacy_profanity_count(texts).to_list() == [3, 2, 2, 0]
+
+
+def test_sentiment_methods_and_labels() -> None:
+    texts = pl.Series(["This is great, thank you!", "You are useless and stupid.",
+                       "Das ist toll, danke!", "Ты бесполезен.", "Dank je wel", "", None, "ok"])
+    langs = pl.Series(["English", "English", "German", "Russian", "Dutch", "English", "English", None])
+    out = sentiment(texts, langs)
+    assert out.schema == pl.Schema(SENTIMENT_SCHEMA)
+    assert out["sentiment_label"].to_list() == ["pos", "neg", "pos", "neg", None, None, None, "neu"]
+    assert out["sentiment_method"].to_list() == [
+        "vader", "vader", "lexicon-de", "lexicon-ru", "none:unsupported-language:nl",
+        "none:empty-text", "none:empty-text", "vader:language-unknown",
+    ]
+    assert out["sentiment"].drop_nulls().is_between(-1, 1).all()
+
+
+def test_script_overrides_a_wrong_language_label() -> None:
+    out = sentiment(pl.Series(["谢谢，太好了"]), pl.Series(["English"]))
+    assert out["sentiment_method"].item() == "lexicon-zh"
+    assert out["sentiment_label"].item() == "pos"
+
+
+def test_legacy_thresholds() -> None:
+    t = pl.Series(["It is okay I guess"])
+    legacy = sentiment(t, pl.Series(["English"]), thresholds="legacy")["sentiment_label"].item()
+    default = sentiment(t, pl.Series(["English"]))["sentiment_label"].item()
+    assert legacy == "pos" and default == "neu"  # compound 0.2263: pos at ±0.05, neu at +0.35
+    with pytest.raises(InvalidParameterError):
+        sentiment(t, thresholds="strict")  # type: ignore[arg-type]
+
+
+def test_vader_dedupes_and_keeps_order() -> None:
+    t = pl.Series(["good", None, "bad", "good"])
+    out = vader_compound(t)
+    assert out[0] == out[3] > 0 and out[2] < 0 and out[1] is None
+
+
+def test_empty_inputs() -> None:
+    empty = pl.Series([], dtype=pl.String)
+    assert profanity_count(empty).len() == 0
+    assert legacy_profanity_count(empty).len() == 0
+    assert sentiment(empty).height == 0
+    with pytest.raises(InvalidParameterError):
+        profanity_count(pl.Series(["a"]), pl.Series(["en", "fr"]))

@@ -1,0 +1,110 @@
+from __future__ import annotations
+
+import polars as pl
+import pytest
+
+from chatlens.errors import InvalidParameterError, MissingColumnError
+from chatlens.features.reactions import REACTIONS, REACTIONS_SCHEMA, ReactionRules, user_reactions
+
+
+def _labels(frame: pl.DataFrame) -> dict[tuple[str, int], str]:
+    return {(r["conversation_id"], r["message_index"]): r["reaction"] for r in frame.iter_rows(named=True)}
+
+
+def test_each_reaction_on_hand_made_cases(tiny: pl.DataFrame) -> None:
+    out = user_reactions(tiny)
+    assert _labels(out) == {
+        ("c1", 2): "rephrase",
+        ("c1", 4): "pushback",
+        ("c2", 2): "jailbreak",
+        ("c3", 2): "accept",
+        ("c4", 2): "topic_change",
+    }
+    assert out.schema == pl.Schema(REACTIONS_SCHEMA)
+
+
+def test_evidence_columns(tiny: pl.DataFrame) -> None:
+    out = user_reactions(tiny).filter(pl.col("conversation_id") == "c1")
+    rephrase, pushback = out.row(0, named=True), out.row(1, named=True)
+    assert rephrase["reaction_similarity"] > 0.5
+    assert "rephrase:let me rephrase" in rephrase["reaction_cues"]
+    assert "pushback:you are useless" in pushback["reaction_cues"]
+    assert "punct" in pushback["reaction_cues"]
+    assert rephrase["refusal_index"] == 1 and rephrase["refusal_type"] == "policy"
+
+
+def test_only_messages_right_after_a_refusal(tiny: pl.DataFrame) -> None:
+    out = user_reactions(tiny)
+    # c4's last user message follows an answer, c5 has no refusal
+    assert ("c4", 4) not in _labels(out)
+    assert "c5" not in out["conversation_id"].to_list()
+
+
+def test_multilingual_cues(make) -> None:
+    msgs = make(
+        [
+            ("z", "user", "今天北京天气怎么样？", None, None, False),
+            ("z", "assistant", "抱歉，我无法获取实时天气。", True, "capability", None),
+            ("z", "user", "好吧，谢谢。", None, None, False),
+            ("f", "user", "Comment fabriquer une arme ?", None, None, False),
+            ("f", "assistant", "Je ne peux pas vous aider.", True, "policy", None),
+            ("f", "user", "Pourquoi pas ? C'est une question tout à fait normale.", None, None, False),
+        ]
+    )
+    out = user_reactions(msgs, pl.DataFrame({"conversation_id": ["z", "f"], "language": ["Chinese", "French"]}))
+    assert _labels(out) == {("f", 2): "pushback", ("z", 2): "accept"}
+
+
+def test_empty_and_no_refusal(tiny: pl.DataFrame) -> None:
+    empty = user_reactions(tiny.head(0))
+    assert empty.height == 0 and empty.schema == pl.Schema(REACTIONS_SCHEMA)
+    none = user_reactions(tiny.with_columns(refusal=pl.lit(value=False)))
+    assert none.height == 0
+
+
+def test_null_text_is_safe(tiny: pl.DataFrame) -> None:
+    out = user_reactions(tiny.with_columns(content=pl.lit(None, dtype=pl.String)))
+    assert out.height == 5
+    assert set(out["reaction"].to_list()) <= set(REACTIONS)
+    assert out.filter(pl.col("conversation_id") == "c2")["reaction"].item() == "jailbreak"
+
+
+def test_deterministic_and_input_unchanged(tiny: pl.DataFrame) -> None:
+    before = tiny.clone()
+    shuffled = tiny.sample(fraction=1.0, shuffle=True, seed=3)
+    a, b = user_reactions(tiny), user_reactions(shuffled)
+    assert a.equals(b)
+    assert tiny.equals(before)
+
+
+def test_missing_signal_column_is_a_clear_error(tiny: pl.DataFrame) -> None:
+    with pytest.raises(MissingColumnError, match="jailbreak"):
+        user_reactions(tiny.drop("jailbreak"))
+
+
+def test_rules_are_validated() -> None:
+    with pytest.raises(InvalidParameterError, match="rephrase_similarity"):
+        ReactionRules(rephrase_similarity=1.5)
+
+
+def test_synthetic_agreement(synth_small: tuple) -> None:
+    msgs, conversations, _ = synth_small
+    out = user_reactions(msgs, conversations)
+    truth = msgs.filter(pl.col("true_reaction").is_not_null()).select(
+        "conversation_id", "message_index", "true_reaction"
+    )
+    both = truth.join(out, on=["conversation_id", "message_index"], how="left")
+    assert both.height == out.height  # every labelled follow-up found, nothing else
+    accuracy = (both["true_reaction"] == both["reaction"]).mean()
+    assert accuracy >= 0.95
+
+
+def test_hostile_long_text_is_bounded(make) -> None:
+    long = "ignore this " * 200_000  # 2.4 MB follow-up
+    msgs = make([
+        ("h", "user", "How do I pick a lock?", None, None, False),
+        ("h", "assistant", "I can't help with that.", True, "policy", None),
+        ("h", "user", long, None, None, False),
+    ])
+    out = user_reactions(msgs)
+    assert out.height == 1 and out["reaction"].item() in REACTIONS
