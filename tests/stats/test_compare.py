@@ -1,0 +1,153 @@
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+import pytest
+from scipy import stats
+from statsmodels.stats.proportion import confint_proportions_2indep
+
+from chatlens.errors import DegenerateVarianceWarning, InvalidParameterError
+from chatlens.stats.compare import compare_proportions, compare_rates, mann_whitney, welch_t
+
+
+@pytest.mark.parametrize(("k1", "n1", "k2", "n2"), [(30, 100, 15, 100), (400, 1000, 380, 900), (7, 50, 20, 60)])
+def test_proportions_match_references(k1: int, n1: int, k2: int, n2: int) -> None:
+    c = compare_proportions(k1, n1, k2, n2, exact="never")
+    chi = stats.chi2_contingency([[k1, n1 - k1], [k2, n2 - k2]], correction=False)
+    assert c.test.p_value == pytest.approx(chi.pvalue, abs=1e-8)
+    assert c.test.statistic**2 == pytest.approx(chi.statistic, rel=1e-8)
+    for name, compare, method in [
+        ("risk_difference", "diff", "newcomb"),
+        ("risk_ratio", "ratio", "log-adjusted"),
+        ("odds_ratio", "odds-ratio", "logit-adjusted"),
+    ]:
+        lo, hi = confint_proportions_2indep(k1, n1, k2, n2, compare=compare, method=method)
+        e = c.effect(name)
+        assert e.ci_low == pytest.approx(lo, abs=1e-8) and e.ci_high == pytest.approx(hi, abs=1e-8)
+    p1, p2 = k1 / n1, k2 / n2
+    assert c.effect("risk_difference").value == pytest.approx(p1 - p2)
+    assert c.effect("risk_ratio").value == pytest.approx(p1 / p2)
+    assert c.effect("odds_ratio").value == pytest.approx(p1 / (1 - p1) / (p2 / (1 - p2)))
+    h = c.effect("cohens_h")
+    assert h.value == pytest.approx(2 * np.arcsin(np.sqrt(p1)) - 2 * np.arcsin(np.sqrt(p2)))
+    assert h.ci_low < h.value < h.ci_high
+
+
+def test_small_counts_use_fisher() -> None:
+    c = compare_proportions(3, 5, 0, 6)
+    ref = stats.fisher_exact([[3, 2], [0, 6]])
+    assert c.test.method.startswith("fisher")
+    assert c.test.p_value == pytest.approx(ref.pvalue, abs=1e-12)
+    # zero cell: odds ratio is infinite, its adjusted interval finite
+    assert np.isinf(c.effect("odds_ratio").value)
+    assert np.isfinite(c.effect("odds_ratio").ci_high)
+
+
+def test_all_successes_both_groups() -> None:
+    c = compare_proportions(10, 10, 10, 10)
+    assert c.effect("risk_difference").value == 0.0
+    assert c.test.p_value == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize(("args", "match"), [((1, 0, 1, 2), "n >= 1"), ((3, 2, 1, 2), "0 <= k <= n")])
+def test_proportions_bad_counts(args: tuple[int, ...], match: str) -> None:
+    with pytest.raises(InvalidParameterError, match=match):
+        compare_proportions(*args)
+
+
+def _models(seed: int = 0) -> pl.DataFrame:
+    rng = np.random.default_rng(seed)
+    model = rng.choice(["a", "b", "c", "d"], size=4000)
+    p = pl.Series(model).replace_strict({"a": 0.2, "b": 0.25, "c": 0.1, "d": 0.2}).to_numpy()
+    return pl.DataFrame({"model": model, "refused": rng.random(4000) < p})
+
+
+def test_compare_rates_matches_pairwise_function() -> None:
+    df = _models()
+    out = compare_rates(df, "refused", "model", reference="a")
+    assert out["model"].to_list() == ["b", "c", "d"]
+    for row in out.iter_rows(named=True):
+        c = compare_proportions(row["k"], row["n"], row["ref_k"], row["ref_n"], exact="never")
+        assert row["p_value"] == pytest.approx(c.test.p_value, abs=1e-10)
+        assert row["rd_ci_low"] == pytest.approx(c.effect("risk_difference").ci_low, abs=1e-10)
+        assert row["or_ci_high"] == pytest.approx(c.effect("odds_ratio").ci_high, abs=1e-10)
+        assert row["risk_ratio"] == pytest.approx(c.effect("risk_ratio").value, abs=1e-10)
+    from statsmodels.stats.multitest import multipletests
+
+    np.testing.assert_allclose(out["p_adjusted"], multipletests(out["p_value"], method="fdr_bh")[1])
+
+
+def test_compare_rates_one_vs_rest() -> None:
+    df = _models()
+    out = compare_rates(df, "refused", "model")
+    assert out.height == 4
+    assert (out["n"] + out["ref_n"] == df.height).all()
+    assert (out["k"] + out["ref_k"] == int(df["refused"].sum())).all()
+
+
+def test_compare_rates_errors() -> None:
+    df = _models()
+    with pytest.raises(InvalidParameterError, match="reference group 'zz' not found"):
+        compare_rates(df, "refused", "model", reference="zz")
+    with pytest.raises(InvalidParameterError, match="one value per 'by' column"):
+        compare_rates(df, "refused", "model", reference=("a", "en"))
+    with pytest.raises(InvalidParameterError, match="at least one 'by'"):
+        compare_rates(df, "refused", [])
+
+
+def test_welch_matches_scipy() -> None:
+    rng = np.random.default_rng(5)
+    a, b = rng.normal(0.1, 1.0, 80), rng.normal(-0.2, 2.0, 50)
+    c = welch_t(a, b, confidence=0.9)
+    ref = stats.ttest_ind(a, b, equal_var=False)
+    ci = ref.confidence_interval(0.9)
+    assert c.test.statistic == pytest.approx(ref.statistic, abs=1e-8)
+    assert c.test.p_value == pytest.approx(ref.pvalue, abs=1e-8)
+    assert c.test.df == pytest.approx(ref.df, abs=1e-8)
+    md = c.effect("mean_difference")
+    assert (md.ci_low, md.ci_high) == pytest.approx((ci.low, ci.high), abs=1e-8)
+    n1, n2 = a.size, b.size
+    sp = np.sqrt(((n1 - 1) * a.var(ddof=1) + (n2 - 1) * b.var(ddof=1)) / (n1 + n2 - 2))
+    g = (1 - 3 / (4 * (n1 + n2) - 9)) * (a.mean() - b.mean()) / sp
+    assert c.effect("hedges_g").value == pytest.approx(g, abs=1e-10)
+
+
+def test_hedges_g_interval_covers_by_simulation() -> None:
+    rng = np.random.default_rng(9)
+    hits = 0
+    reps = 400
+    for _ in range(reps):
+        g = welch_t(rng.normal(0.5, 1, 30), rng.normal(0, 1, 30)).effect("hedges_g")
+        hits += g.ci_low <= 0.5 <= g.ci_high
+    assert 0.91 <= hits / reps <= 0.98
+
+
+def test_welch_degenerate_and_small() -> None:
+    with pytest.warns(DegenerateVarianceWarning):
+        c = welch_t([1.0, 1.0, 1.0], [2.0, 2.0])
+    assert np.isnan(c.test.p_value) and c.effect("mean_difference").value == -1.0
+    with pytest.raises(InvalidParameterError, match="at least 2"):
+        welch_t([1.0], [1.0, 2.0, float("nan")])
+    with pytest.raises(InvalidParameterError, match="numeric"):
+        welch_t(["x", "y"], [1.0, 2.0])
+
+
+def test_mann_whitney_matches_scipy() -> None:
+    rng = np.random.default_rng(4)
+    a = np.round(rng.normal(0.2, 1, 70), 1)  # ties on purpose
+    b = np.round(rng.normal(0.0, 1, 60), 1)
+    c = mann_whitney(a, b)
+    ref = stats.mannwhitneyu(a, b, alternative="two-sided")
+    assert c.test.statistic == pytest.approx(ref.statistic, abs=1e-8)
+    assert c.test.p_value == pytest.approx(ref.pvalue, abs=1e-8)
+    # rank-biserial from its definition: P(a > b) − P(a < b)
+    diff = np.sign(a[:, None] - b[None, :])
+    rb = c.effect("rank_biserial")
+    assert rb.value == pytest.approx(diff.mean(), abs=1e-10)
+    assert rb.ci_low < rb.value < rb.ci_high
+
+
+def test_mann_whitney_complete_separation() -> None:
+    c = mann_whitney([5, 6, 7], [1, 2, 3])
+    assert c.effect("rank_biserial").value == 1.0
+    assert c.effect("rank_biserial").ci_high == 1.0
