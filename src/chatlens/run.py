@@ -35,7 +35,8 @@ from chatlens.corpus.schema import CONVERSATIONS_SCHEMA, MESSAGES_SCHEMA, QUARAN
 from chatlens.corpus.sink import BackgroundWriter, ParquetSink
 from chatlens.corpus.summary import CorpusSummary, SummaryAccumulator
 from chatlens.errors import InvalidParameterError
-from chatlens.pipeline.signals import signal_columns, signals_stage
+from chatlens.pipeline.features import features_stage, stage_schemas
+from chatlens.pipeline.signals import signals_stage
 from chatlens.report.html import write_run_report
 
 DEMO_CONVERSATIONS = 20_000
@@ -125,14 +126,15 @@ def analyze(
     t = time.perf_counter()
     stream = iter_batches(source, **vars(opts))
     acc = SummaryAccumulator(format=stream.format, files=len(stream.files), bytes=stream.total_bytes)
-    message_schema = dict(MESSAGES_SCHEMA)
+    if detect:
+        message_schema, conversation_schema = stage_schemas(profile=profile, keep_text=keep_text)
+    else:
+        message_schema, conversation_schema = dict(MESSAGES_SCHEMA), dict(CONVERSATIONS_SCHEMA)
     if not keep_text:
         del message_schema["content"]
-    if detect:
-        message_schema.update(signal_columns(profile))
     with (
         ParquetSink(out / "messages.parquet", message_schema) as messages_sink,
-        ParquetSink(out / "conversations.parquet", CONVERSATIONS_SCHEMA) as conversations_sink,
+        ParquetSink(out / "conversations.parquet", conversation_schema) as conversations_sink,
         ParquetSink(out / "quarantine.parquet", QUARANTINE_SCHEMA) as quarantine_sink,
         BackgroundWriter() as writer,
     ):
@@ -140,6 +142,7 @@ def analyze(
             acc.update(batch)
             if detect:
                 batch = signals_stage(batch, profile=profile)
+                batch = features_stage(batch, profile=profile, keep_text=keep_text)
             messages = batch.messages if keep_text else batch.messages.drop("content")
 
             def write(messages: pl.DataFrame = messages, batch: CanonicalBatch = batch) -> None:
