@@ -33,6 +33,7 @@ demo: install
 test: install-test
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --doctest-modules src/chatlens
 
 lint: install-test
 	$(BIN)/ruff check src tests benchmarks

@@ -17,6 +17,8 @@ and *what was found*. Assign the message to ``msg`` before raising (ruff rule EM
     │   ├── LLMTimeout
     │   ├── RateLimited
     │   └── BadLLMResponse
+    ├── StageError                  a pipeline stage broke the stage contract (may only add columns)
+    ├── PartitionError              one partition failed on a worker; names the partition
     ├── NotFittedError              a learned component used before ``fit``
     ├── InvalidParameterError       (also a ValueError) a bad argument at the public boundary
     └── MissingExtraError           (also an ImportError) an optional extra is not installed
@@ -75,6 +77,25 @@ class BadLLMResponse(LLMError):
     """The answer could not be parsed or validated after the bounded re-asks."""
 
 
+class StageError(ChatlensError):
+    """A stage cannot be loaded or broke the contract: it may only *add* columns, row for row."""
+
+
+class PartitionError(ChatlensError):
+    """A partition failed (reader error, stage error, worker lost); the message names it."""
+
+    def __init__(self, message: str, *, partition: int | None = None) -> None:
+        super().__init__(message)
+        self.partition = partition
+
+    def __reduce__(self) -> tuple[object, ...]:  # picklable across processes / Dask workers
+        return (_rebuild_partition_error, (str(self), self.partition))
+
+
+def _rebuild_partition_error(message: str, partition: int | None) -> PartitionError:
+    return PartitionError(message, partition=partition)
+
+
 class NotFittedError(ChatlensError, ValueError):
     """A learned component was used before ``fit`` was called."""
 
@@ -117,8 +138,10 @@ __all__ = [
     "MissingColumnError",
     "MissingExtraError",
     "NotFittedError",
+    "PartitionError",
     "RateLimited",
     "SchemaError",
     "SmallSampleWarning",
     "SourceError",
+    "StageError",
 ]

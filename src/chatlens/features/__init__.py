@@ -20,8 +20,7 @@ Names resolve lazily so ``import chatlens.features`` stays light.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from chatlens._lazy import lazy_exports
 
 _LAZY: dict[str, str] = {
     "user_reactions": "chatlens.features.reactions:user_reactions",
@@ -42,16 +41,4 @@ _LAZY: dict[str, str] = {
 __all__ = sorted(_LAZY)
 
 
-def __getattr__(name: str) -> Any:
-    target = _LAZY.get(name)
-    if target is None:
-        msg = f"module 'chatlens.features' has no attribute {name!r}"
-        raise AttributeError(msg)
-    module_name, attr = target.split(":")
-    value = getattr(importlib.import_module(module_name), attr)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+__getattr__, __dir__ = lazy_exports("chatlens.features", globals(), _LAZY)

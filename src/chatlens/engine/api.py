@@ -1,0 +1,392 @@
+"""``run``: a source through stages into partitioned Parquet, on one of three engines.
+
+One API for three engines, one result whatever the engine:
+
+* ``local`` — partitions one after another in this process (streaming, bounded memory);
+* ``process`` — a process pool on this machine (``workers`` processes);
+* ``dask`` — a ``dask.distributed`` cluster (``address``) or a ``LocalCluster``.
+
+Determinism: the partition plan depends only on the input and ``partition_rows`` (never on the
+engine or worker count), each partition writes ``part-<index>.parquet``, and the merged summary is
+built from per-partition accumulators merged in partition order. So the same input gives the same
+tables, byte for byte in content and in part order, on every engine.
+
+Duplicate conversation ids: within a partition they are quarantined (as the single-process reader
+does). Across partitions no worker can see them; after the run the written conversations are
+scanned with DuckDB and every duplicated id is reported in :attr:`EngineResult.duplicates`
+(count and a sample), never silently; ``duplicates="quarantine"`` also moves every later
+occurrence to quarantine (see :mod:`chatlens.engine.duplicates`).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import polars as pl
+
+from chatlens._progress import progress_bar
+from chatlens.corpus.api import SourceLike, SourceOptions
+from chatlens.corpus.readers.base import ReaderOptions
+from chatlens.corpus.summary import CorpusSummary, SummaryAccumulator
+from chatlens.engine import duplicates as dup
+from chatlens.engine.duplicates import DuplicateReport, find_duplicates
+from chatlens.engine.partitions import DEFAULT_PARTITION_ROWS, Partition, plan_partitions
+from chatlens.engine.stages import StageSpec, resolve_stages
+from chatlens.engine.worker import TABLES, PartitionResult, PartitionTask, output_schemas
+from chatlens.errors import InvalidParameterError
+
+Engine = Literal["local", "process", "dask"]
+ENGINES: tuple[str, ...] = ("local", "process", "dask")
+Duplicates = Literal["report", "quarantine"]
+
+
+@dataclass(frozen=True)
+class EngineResult:
+    """What :func:`run` produced.
+
+    Attributes
+    ----------
+    out : the output directory; tables are ``out/<table>/part-*.parquet``.
+    engine, workers : how it ran (``workers``: as configured; ``workers_used``: distinct
+        ``host:pid`` that ran partitions).
+    summary : the merged corpus summary (``records_in == conversations + quarantined``).
+    partitions : per-partition counts and timings, in partition order.
+    duplicates : conversation ids found in more than one partition (and how many were moved to
+        quarantine with ``duplicates="quarantine"``). ``partitions`` counts are as processed,
+        before that move; ``summary`` is after it.
+    stages : the stages applied, in order.
+    wall_s : wall time of the whole run (planning to duplicate check).
+    """
+
+    out: Path
+    engine: str
+    workers: int
+    summary: CorpusSummary
+    partitions: tuple[PartitionResult, ...]
+    duplicates: DuplicateReport
+    stages: tuple[StageSpec, ...]
+    wall_s: float
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def workers_used(self) -> int:
+        return len({p.worker for p in self.partitions})
+
+    @property
+    def rows_in(self) -> int:
+        return self.summary.records_in
+
+    @property
+    def rows_analysed(self) -> int:
+        return self.summary.conversations
+
+    @property
+    def rows_quarantined(self) -> int:
+        return self.summary.quarantined
+
+    def table(self, name: str) -> Path:
+        """The folder of one output table (``messages``, ``conversations`` or ``quarantine``)."""
+        if name not in TABLES:
+            msg = f"Unknown table {name!r}; expected one of {', '.join(TABLES)}."
+            raise InvalidParameterError(msg)
+        return self.out / name
+
+    def scan(self, name: str) -> pl.LazyFrame:
+        """A lazy frame over one table's parts, in partition order."""
+        return pl.scan_parquet(sorted(self.table(name).glob("part-*.parquet")))
+
+    def compact(self, name: str, dest: str | Path) -> Path:
+        """Write one table's parts as a single Parquet file ``dest``, in partition order.
+
+        Streams through polars (``sink_parquet``), so memory stays bounded; for run directories
+        that keep one file per table (``messages.parquet``).
+        """
+        dest = Path(dest)
+        self.scan(name).sink_parquet(dest, compression="zstd")
+        return dest
+
+    def partition_frame(self) -> pl.DataFrame:
+        """Per-partition counts and timings as a frame (one row per partition)."""
+        rows = [
+            {
+                "partition": p.index,
+                "label": p.label,
+                "records_in": p.records_in,
+                "conversations": p.conversations,
+                "messages": p.messages,
+                "quarantined": p.quarantined,
+                "worker": p.worker,
+                **{f"{k}_s": v for k, v in p.seconds.items()},
+            }
+            for p in self.partitions
+        ]
+        return pl.DataFrame(rows)
+
+    def public(self) -> dict[str, Any]:
+        """A JSON-ready account of the run (for a manifest)."""
+        return {
+            "engine": self.engine,
+            "workers": self.workers,
+            "workers_used": self.workers_used,
+            "partitions": len(self.partitions),
+            "stages": [s.public() for s in self.stages],
+            "duplicates_across_partitions": self.duplicates.to_dict(),
+            "wall_s": self.wall_s,
+            "timings_s": self.timings,
+            "partition_timings_s": [{"partition": p.index, **p.seconds} for p in self.partitions],
+        }
+
+
+def run(
+    source: SourceLike,
+    stages: Iterable[StageSpec | str] = (),
+    *,
+    out: str | Path,
+    engine: Engine = "local",
+    workers: int | None = None,
+    address: str | Any | None = None,
+    batch_size: int | None = None,
+    options: SourceOptions | None = None,
+    partition_rows: int | None = DEFAULT_PARTITION_ROWS,
+    keep_text: bool = True,
+    processes: bool = True,
+    duplicates: Duplicates = "report",
+) -> EngineResult:
+    """Read ``source``, apply ``stages`` and write partitioned Parquet tables into ``out``.
+
+    Parameters
+    ----------
+    source
+        A file, directory, glob, list, or Hugging Face dataset id (resolved on this machine).
+    stages
+        :class:`StageSpec` objects, registered stage names or ``"module:attr"`` strings.
+    out
+        Output directory: ``messages/``, ``conversations/`` and ``quarantine/`` each hold one
+        ``part-<partition>.parquet`` per partition. Earlier ``part-*.parquet`` files in those
+        folders are removed first (nothing else is touched).
+    engine
+        ``"local"``, ``"process"`` or ``"dask"``.
+    workers
+        Worker processes for ``process`` / ``LocalCluster`` workers for ``dask`` (default: the
+        number of cores). Ignored by ``local`` and when ``address`` is given.
+    address
+        A Dask scheduler address (``tcp://host:8786``) or an open ``distributed.Client`` (left
+        open); only with ``engine="dask"``. See ``docs/engine.md`` for SLURM and Kubernetes.
+    batch_size
+        Records per batch inside a partition (overrides ``options.batch_size``).
+    options
+        How to read the source (:class:`~chatlens.corpus.api.SourceOptions`).
+    partition_rows
+        Target rows per partition when large Parquet files are split by row groups; ``None``
+        keeps one partition per file. Part of the output's identity (not the worker count).
+    keep_text
+        Keep message ``content`` in ``messages`` (stages always see it).
+    processes
+        For a ``dask`` ``LocalCluster``: worker processes (``True``) or threads (``False``).
+    duplicates
+        Conversation ids found in more than one partition: ``"report"`` them only, or also
+        ``"quarantine"`` every occurrence after the first (the tables then equal a
+        single-process read). Reported in :attr:`EngineResult.duplicates` either way.
+
+    Returns
+    -------
+    EngineResult
+        Merged summary, per-partition counts and timings, cross-partition duplicates.
+
+    Examples
+    --------
+    >>> import json, pathlib, tempfile
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> rows = [{"conversations": [{"from": "human", "value": "hi"}, {"from": "gpt", "value": "hello"}]}]
+    >>> _ = (d / "chats.jsonl").write_text("\\n".join(json.dumps(r) for r in rows) + "\\n{oops\\n")
+    >>> result = run(d / "chats.jsonl", ["message_length"], out=d / "run")
+    >>> (result.rows_in, result.rows_analysed, result.rows_quarantined)
+    (2, 1, 1)
+    >>> result.scan("messages").select("role", "n_words").collect().rows()
+    [('user', 1), ('assistant', 1)]
+    >>> import shutil; shutil.rmtree(d)
+    """
+    t0 = time.perf_counter()
+    opts = _check(engine, workers, address, batch_size, options)
+    if duplicates not in ("report", "quarantine"):
+        msg = f"The 'duplicates' parameter of run must be 'report' or 'quarantine'. Got {duplicates!r} instead."
+        raise InvalidParameterError(msg)
+    specs = resolve_stages(stages)
+    output_schemas(specs, keep_text=keep_text)  # fail fast on a broken stage, before any worker
+    from chatlens.corpus.sources import open_batches
+
+    scan = open_batches(
+        source,
+        format=opts.format,
+        column_map=opts.column_map,
+        layout=opts.layout,
+        batch_size=opts.batch_size,
+        oasst_paths=opts.oasst_paths,
+        hf_token=opts.hf_token,
+    )
+    plan = plan_partitions(scan.files, scan.format, partition_rows=partition_rows)
+    out = Path(out)
+    _prepare(out)
+    tasks = [_task(p, scan.format, scan.options, opts, specs, out, keep_text) for p in plan]
+    timings = {"plan": round(time.perf_counter() - t0, 4)}
+    n_workers = 1 if engine == "local" else workers or os.cpu_count() or 1
+
+    t = time.perf_counter()
+    with progress_bar(description=f"{engine}: partitions", total=len(tasks)) as advance:
+
+        def on_done(_: PartitionResult) -> None:
+            advance(1)
+
+        if engine == "local":
+            from chatlens.engine import local
+
+            results = local.execute(tasks, on_done=on_done)
+        elif engine == "process":
+            from chatlens.engine import pool
+
+            results = pool.execute(tasks, workers=n_workers, on_done=on_done)
+        else:
+            from chatlens.engine import dask
+
+            results = dask.execute(
+                tasks, workers=workers, address=address, processes=processes, on_done=on_done
+            )
+    timings["partitions"] = round(time.perf_counter() - t, 4)
+    if engine == "dask" and address is not None:  # an existing cluster: count who did the work
+        n_workers = len({r.worker for r in results}) or 1
+
+    t = time.perf_counter()
+    total = merge_accumulators(
+        [r.accumulator for r in results],
+        format=scan.format,
+        files=len(scan.files),
+        bytes=sum(f.size for f in scan.files),
+    )
+    found = dup.occurrences(out)
+    moved = 0
+    if duplicates == "quarantine" and found.height:
+        removed = dup.quarantine_later(out, found, plan)
+        dup.subtract(total, removed)
+        moved = removed.conversations
+    summary = total.finish()
+    dup_report = dup.report(found, quarantined=moved)
+    timings["merge"] = round(time.perf_counter() - t, 4)
+    return EngineResult(
+        out=out,
+        engine=engine,
+        workers=n_workers,
+        summary=summary,
+        partitions=tuple(results),
+        duplicates=dup_report,
+        stages=specs,
+        wall_s=round(time.perf_counter() - t0, 4),
+        timings=timings,
+    )
+
+
+def _check(
+    engine: str,
+    workers: int | None,
+    address: object,
+    batch_size: int | None,
+    options: SourceOptions | None,
+) -> SourceOptions:
+    if engine not in ENGINES:
+        msg = f"The 'engine' parameter of run must be one of {', '.join(ENGINES)}. Got {engine!r} instead."
+        raise InvalidParameterError(msg)
+    if workers is not None and (
+        isinstance(workers, bool) or not isinstance(workers, int) or workers < 1
+    ):
+        msg = f"The 'workers' parameter of run must be a positive integer or None. Got {workers!r} instead."
+        raise InvalidParameterError(msg)
+    if address is not None and engine != "dask":
+        msg = (
+            f"The 'address' parameter of run applies to engine='dask' only; got engine={engine!r}."
+        )
+        raise InvalidParameterError(msg)
+    opts = options or SourceOptions()
+    if not isinstance(opts, SourceOptions):
+        msg = f"The 'options' parameter of run must be a SourceOptions. Got {type(opts).__name__} instead."
+        raise InvalidParameterError(msg)
+    if batch_size is not None:
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            msg = f"The 'batch_size' parameter of run must be a positive integer. Got {batch_size!r} instead."
+            raise InvalidParameterError(msg)
+        opts = SourceOptions(**{**vars(opts), "batch_size": batch_size})
+    return opts
+
+
+def _prepare(out: Path) -> None:
+    if out.exists() and not out.is_dir():
+        msg = f"The output directory {out} exists and is not a directory."
+        raise InvalidParameterError(msg)
+    for table in TABLES:
+        folder = out / table
+        folder.mkdir(parents=True, exist_ok=True)
+        for stale in folder.glob("part-*.parquet"):
+            stale.unlink()
+
+
+def _task(
+    partition: Partition,
+    format: str,
+    reader_options: ReaderOptions,
+    opts: SourceOptions,
+    stages: tuple[StageSpec, ...],
+    out: Path,
+    keep_text: bool,  # noqa: FBT001
+) -> PartitionTask:
+    return PartitionTask(
+        partition=partition,
+        format=format,
+        reader_options=reader_options,
+        batch_size=opts.batch_size,
+        max_message_chars=opts.max_message_chars,
+        stages=stages,
+        out=str(out.resolve()),
+        keep_text=keep_text,
+    )
+
+
+def merge_accumulators(
+    parts: Sequence[SummaryAccumulator], *, format: str, files: int, bytes: int
+) -> SummaryAccumulator:
+    """Merge per-partition accumulators, in partition order (so tie order is deterministic)."""
+    total = SummaryAccumulator(format=format, files=files, bytes=bytes)
+    for acc in parts:
+        for name in (
+            "records_in",
+            "source_records",
+            "conversations",
+            "messages",
+            "quarantined",
+            "turn_sum",
+        ):
+            setattr(total, name, getattr(total, name) + getattr(acc, name))
+        for name in ("repairs", "reasons", "models", "languages", "roles", "turns"):
+            getattr(total, name).update(getattr(acc, name))
+    return total
+
+
+def merge_summaries(
+    parts: Sequence[SummaryAccumulator], *, format: str, files: int, bytes: int
+) -> CorpusSummary:
+    """Merge per-partition accumulators, in partition order, into one summary."""
+    return merge_accumulators(parts, format=format, files=files, bytes=bytes).finish()
+
+
+__all__ = [
+    "ENGINES",
+    "DuplicateReport",
+    "Engine",
+    "EngineResult",
+    "find_duplicates",
+    "merge_accumulators",
+    "merge_summaries",
+    "run",
+]

@@ -1,0 +1,179 @@
+"""Conversation ids repeated across partitions: found after the run, reported, optionally moved.
+
+Why after the run: each worker quarantines repeats *within* its partition (as the single-process
+reader does), but no worker sees another's ids. Once every part is written, DuckDB reads only the
+``conversation_id`` column of ``conversations/part-*.parquet`` and finds the ids seen in more
+than one part (a fraction of a second per million conversations).
+
+What then happens is the caller's choice (``run(duplicates=...)``):
+
+* ``"report"`` — the ids are reported in :class:`DuplicateReport` (count, extra rows, a sample),
+  and the tables are left as written;
+* ``"quarantine"`` — the first occurrence (lowest partition index, i.e. input order) is kept and
+  every later one is moved from ``conversations``/``messages`` into that partition's
+  ``quarantine`` part with the reason the single-process reader uses. The tables then equal a
+  single-process read. Only the affected parts are rewritten, one at a time.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from chatlens.corpus.canonical import CanonicalBatch
+from chatlens.corpus.schema import QUARANTINE_SCHEMA, conform, empty_frame
+from chatlens.corpus.summary import SummaryAccumulator
+from chatlens.engine.partitions import Partition
+from chatlens.engine.worker import part_name
+
+#: The reason text the single-process reader gives a repeated id (chatlens.corpus.canonical).
+DUPLICATE_REASON = "duplicate conversation_id (an earlier record has the same id)"
+DUPLICATE_SAMPLE = 20
+_RAW_CHARS = 2_000
+_PART = re.compile(r"part-(\d+)\.parquet$")
+
+
+@dataclass(frozen=True)
+class DuplicateReport:
+    """Conversation ids that occurred in more than one partition.
+
+    ``count``: distinct duplicated ids; ``extra_rows``: conversation rows beyond the first
+    occurrence of each; ``sample``: up to 20 ids (sorted); ``quarantined``: rows moved to
+    quarantine (``duplicates="quarantine"``), else 0.
+    """
+
+    count: int = 0
+    extra_rows: int = 0
+    sample: tuple[str, ...] = ()
+    quarantined: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "count": self.count,
+            "extra_rows": self.extra_rows,
+            "sample": list(self.sample),
+            "quarantined": self.quarantined,
+        }
+
+
+def occurrences(out: str | Path) -> pl.DataFrame:
+    """``(conversation_id, partition)`` for every id found in more than one conversations part."""
+    import duckdb
+
+    folder = Path(out) / "conversations"
+    schema = {"conversation_id": pl.String, "partition": pl.Int64}
+    if not any(folder.glob("part-*.parquet")):
+        return empty_frame(schema)
+    pattern = str(folder / "part-*.parquet").replace("'", "''")
+    with duckdb.connect() as con:
+        found = con.sql(
+            "WITH ids AS (SELECT conversation_id, filename "
+            f"FROM read_parquet('{pattern}', filename = true)), "
+            "dup AS (SELECT conversation_id FROM ids GROUP BY 1 HAVING count(*) > 1) "
+            "SELECT conversation_id, filename FROM ids SEMI JOIN dup USING (conversation_id)"
+        ).pl()
+    return (
+        found.select(
+            pl.col("conversation_id").cast(pl.String),
+            pl.col("filename").str.extract(_PART.pattern, 1).cast(pl.Int64).alias("partition"),
+        )
+        .pipe(conform, schema)
+        .sort("conversation_id", "partition")
+    )
+
+
+def report(
+    found: pl.DataFrame, *, quarantined: int = 0, sample: int = DUPLICATE_SAMPLE
+) -> DuplicateReport:
+    """Summarise :func:`occurrences` as a :class:`DuplicateReport`."""
+    if found.height == 0:
+        return DuplicateReport()
+    ids = found.get_column("conversation_id").unique().sort()
+    return DuplicateReport(
+        count=ids.len(),
+        extra_rows=found.height - ids.len(),
+        sample=tuple(ids.head(sample).to_list()),
+        quarantined=quarantined,
+    )
+
+
+def find_duplicates(out: str | Path, *, sample: int = DUPLICATE_SAMPLE) -> DuplicateReport:
+    """Ids that appear more than once in ``out/conversations/part-*.parquet``."""
+    return report(occurrences(out), sample=sample)
+
+
+def quarantine_later(
+    out: str | Path, found: pl.DataFrame, partitions: Sequence[Partition]
+) -> SummaryAccumulator:
+    """Move every occurrence after the first of each duplicated id into quarantine.
+
+    Returns an accumulator of what was removed (its ``conversations`` rows, ``messages``, models,
+    languages, roles, turns), for :func:`subtract` to take out of the run's summary.
+    """
+    out = Path(out)
+    removed = SummaryAccumulator()
+    later = found.filter(pl.col("partition") > pl.col("partition").min().over("conversation_id"))
+    by_index = {p.index: p for p in partitions}
+    for (index,), group in sorted(later.group_by("partition"), key=lambda g: g[0]):
+        ids = group.get_column("conversation_id").implode()
+        name = part_name(int(index))
+        conv_path, msg_path, q_path = (
+            out / t / name for t in ("conversations", "messages", "quarantine")
+        )
+        conversations = pl.read_parquet(conv_path)
+        messages = pl.read_parquet(msg_path)
+        hit_c = pl.col("conversation_id").is_in(ids)
+        gone_c, gone_m = conversations.filter(hit_c), messages.filter(hit_c)
+        partition = by_index.get(int(index))
+        rows = gone_c.select(
+            pl.lit(partition.file.name if partition else None, dtype=pl.String).alias("file"),
+            pl.lit(None, dtype=pl.Int64).alias("row"),
+            pl.col("conversation_id"),
+            pl.lit(DUPLICATE_REASON).alias("reason"),
+            pl.struct(pl.all()).struct.json_encode().str.slice(0, _RAW_CHARS).alias("raw"),
+        ).pipe(conform, QUARANTINE_SCHEMA)
+        quarantine = pl.concat([pl.read_parquet(q_path).pipe(conform, QUARANTINE_SCHEMA), rows])
+        for path, frame in (
+            (conv_path, conversations.filter(~hit_c)),
+            (msg_path, messages.filter(~hit_c)),
+            (q_path, quarantine),
+        ):
+            tmp = path.with_name(f".{path.name}.dup.tmp")
+            frame.write_parquet(tmp, compression="zstd")
+            tmp.replace(path)
+        removed.update(CanonicalBatch(gone_m, gone_c, empty_frame(QUARANTINE_SCHEMA)))
+    return removed
+
+
+def subtract(total: SummaryAccumulator, removed: SummaryAccumulator) -> None:
+    """Take conversations moved to quarantine out of ``total`` (``records_in`` is unchanged, so
+    ``records_in == conversations + quarantined`` still holds)."""
+    moved = removed.conversations
+    if not moved:
+        return
+    total.conversations -= moved
+    total.messages -= removed.messages
+    total.turn_sum -= removed.turn_sum
+    total.quarantined += moved
+    total.reasons[DUPLICATE_REASON] += moved
+    for name in ("models", "languages", "roles", "turns"):
+        counter: Counter = getattr(total, name)
+        counter.subtract(getattr(removed, name))
+        setattr(total, name, Counter({k: v for k, v in counter.items() if v > 0}))
+
+
+__all__ = [
+    "DUPLICATE_REASON",
+    "DuplicateReport",
+    "find_duplicates",
+    "occurrences",
+    "quarantine_later",
+    "report",
+    "subtract",
+]

@@ -1,0 +1,85 @@
+"""The ``process`` engine: a ``concurrent.futures.ProcessPoolExecutor`` on this machine.
+
+Workers start with ``forkserver`` (``spawn`` where that is unavailable): never ``fork``, which
+copies the parent's polars/pyarrow thread pools and locks and can deadlock. At most
+``2 * workers`` partitions are in flight, so a source with thousands of files does not queue
+thousands of tasks (and their results) at once. Each worker's polars thread pool is sized to its
+share of the cores (``POLARS_MAX_THREADS``), so ``workers`` processes do not oversubscribe them.
+
+This module imports nothing heavy at the top: pool processes import it to run the initializer
+before polars is loaded.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from chatlens.engine.worker import PartitionResult, PartitionTask
+
+
+def _init_worker(threads: int, quiet: bool) -> None:  # noqa: FBT001 - initializer args
+    os.environ.setdefault("POLARS_MAX_THREADS", str(threads))
+    if quiet:
+        os.environ["CHATLENS_QUIET"] = "1"
+
+
+def _context() -> multiprocessing.context.BaseContext:
+    methods = multiprocessing.get_all_start_methods()
+    return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+
+
+def execute(
+    tasks: Sequence[PartitionTask],
+    *,
+    workers: int,
+    on_done: Callable[[PartitionResult], None],
+) -> list[PartitionResult]:
+    """Run tasks on ``workers`` processes; results are returned in partition order."""
+    from chatlens._progress import is_quiet
+    from chatlens.engine.local import partition_failure
+    from chatlens.engine.worker import run_partition
+
+    threads = max(1, (os.cpu_count() or 1) // workers)
+    results: dict[int, PartitionResult] = {}
+    pending: dict[Future[PartitionResult], PartitionTask] = {}
+    queue = list(reversed(tasks))
+    with ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=_context(),
+        initializer=_init_worker,
+        initargs=(threads, is_quiet()),
+    ) as pool:
+        try:
+            while queue or pending:
+                while queue and len(pending) < 2 * workers:
+                    task = queue.pop()
+                    pending[pool.submit(run_partition, task)] = task
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for future in sorted(done, key=lambda f: pending[f].partition.index):
+                    task = pending.pop(future)
+                    try:
+                        result = future.result()
+                    except BrokenProcessPool as exc:
+                        hint = (
+                            " (a worker process died: out of memory or killed? In a script, call"
+                            " run() under `if __name__ == '__main__':`)"
+                        )
+                        raise partition_failure(task, exc, hint=hint) from exc
+                    except Exception as exc:
+                        raise partition_failure(task, exc) from exc
+                    results[result.index] = result
+                    on_done(result)
+        except BaseException:
+            for future in pending:
+                future.cancel()
+            raise
+    return [results[t.partition.index] for t in tasks]
+
+
+__all__ = ["execute"]

@@ -1,0 +1,209 @@
+"""What one worker does with one partition: read → canonicalise → stages → write its parts.
+
+The same function runs in-process (``local``), in a pool process (``process``) and on a Dask
+worker (``dask``); only :class:`PartitionTask` (paths and options) travels, never data. Each
+partition writes its own ``part-<index>.parquet`` in ``messages/``, ``conversations/`` and
+``quarantine/`` (written to a temporary name, renamed when complete, so a retried or failed task
+never leaves a half part behind) and returns small counts plus a summary accumulator.
+
+Duplicate conversation ids are quarantined *within* a partition (as the single-process reader
+does); duplicates *across* partitions are found after the run (see :mod:`chatlens.engine.api`).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+
+from chatlens.corpus.canonical import CanonicalBatch, canonicalize
+from chatlens.corpus.readers.base import ReaderBatch, ReaderOptions
+from chatlens.corpus.schema import QUARANTINE_SCHEMA, conform
+from chatlens.corpus.sink import BackgroundWriter, ParquetSink
+from chatlens.corpus.summary import SummaryAccumulator
+from chatlens.engine.partitions import Partition, read_partition
+from chatlens.engine.stages import StageSpec, apply_stages
+
+TABLES = ("messages", "conversations", "quarantine")
+
+
+@dataclass(frozen=True)
+class PartitionTask:
+    """Everything a worker needs for one partition (small and picklable)."""
+
+    partition: Partition
+    format: str
+    reader_options: ReaderOptions
+    batch_size: int
+    max_message_chars: int
+    stages: tuple[StageSpec, ...]
+    out: str
+    keep_text: bool = True
+
+
+@dataclass(frozen=True)
+class PartitionResult:
+    """Counts and timings of one finished partition.
+
+    ``records_in == conversations + quarantined`` holds for every partition (checked).
+    ``seconds`` splits the partition's wall time into ``read`` (reading + canonicalising),
+    ``stages`` and ``write`` (encoding + compression, on a background thread) plus ``wall``.
+    ``worker`` is ``host:pid`` of the process that ran it.
+    """
+
+    index: int
+    label: str
+    records_in: int
+    source_records: int
+    conversations: int
+    messages: int
+    quarantined: int
+    repairs: dict[str, int]
+    seconds: dict[str, float]
+    worker: str
+    accumulator: SummaryAccumulator = field(repr=False, compare=False)
+
+
+def part_name(index: int) -> str:
+    return f"part-{index:05d}.parquet"
+
+
+def output_schemas(
+    stages: tuple[StageSpec, ...], *, keep_text: bool, loaded: list | None = None
+) -> dict[str, dict[str, pl.DataType]]:
+    """Schemas of the three output tables: the canonical ones plus the stages' columns.
+
+    Found by running the stages on an empty batch, so every part of a run has the same schema
+    (even a partition with no rows), whatever values its batches hold.
+    """
+    empty = apply_stages(CanonicalBatch.empty(), stages, loaded=loaded)
+    messages = dict(empty.messages.schema)
+    if not keep_text:
+        messages.pop("content", None)
+    return {
+        "messages": messages,
+        "conversations": dict(empty.conversations.schema),
+        "quarantine": dict(QUARANTINE_SCHEMA),
+    }
+
+
+def run_partition(task: PartitionTask) -> PartitionResult:
+    """Process one partition and write its three parts. Raises ChatlensError subclasses."""
+    t0 = time.perf_counter()
+    part = task.partition
+    loaded = [s.load() for s in task.stages]
+    schemas = output_schemas(task.stages, keep_text=task.keep_text, loaded=loaded)
+    out = Path(task.out)
+    final = {t: out / t / part_name(part.index) for t in TABLES}
+    tmp = {t: p.with_name(f".{p.name}.{os.getpid()}.tmp") for t, p in final.items()}
+    acc = SummaryAccumulator()
+    seen: set[str] = set()
+    timing = Counter[str]()
+    sinks = {t: ParquetSink(tmp[t], schemas[t]) for t in TABLES}
+    try:
+        with BackgroundWriter() as writer:
+            t = time.perf_counter()
+            for raw in read_partition(
+                part, task.format, batch_size=task.batch_size, options=task.reader_options
+            ):
+                batch = _canonical(raw, seen, task.max_message_chars)
+                timing["read"] += time.perf_counter() - t
+                t = time.perf_counter()
+                batch = apply_stages(batch, task.stages, loaded=loaded)
+                timing["stages"] += time.perf_counter() - t
+                acc.update(batch)
+                messages = batch.messages if task.keep_text else batch.messages.drop("content")
+
+                def write(m: pl.DataFrame = messages, b: CanonicalBatch = batch) -> None:
+                    tw = time.perf_counter()
+                    sinks["messages"].write(m)
+                    sinks["conversations"].write(b.conversations)
+                    sinks["quarantine"].write(b.quarantine)
+                    timing["write"] += time.perf_counter() - tw
+
+                writer.submit(write)
+                t = time.perf_counter()
+        for sink in sinks.values():
+            sink.close()
+        for table in TABLES:
+            tmp[table].replace(final[table])
+    except BaseException:
+        for sink in sinks.values():
+            try:
+                sink.close()
+            except Exception:
+                pass
+        for path in tmp.values():
+            path.unlink(missing_ok=True)
+        raise
+    if acc.records_in != acc.conversations + acc.quarantined:
+        from chatlens.errors import PartitionError
+
+        msg = (
+            f"{part.label}: counts do not add up: {acc.records_in} records in, "
+            f"{acc.conversations} analysed + {acc.quarantined} quarantined."
+        )
+        raise PartitionError(msg, partition=part.index)
+    seconds = {k: round(v, 4) for k, v in sorted(timing.items())}
+    seconds["wall"] = round(time.perf_counter() - t0, 4)
+    return PartitionResult(
+        index=part.index,
+        label=part.label,
+        records_in=acc.records_in,
+        source_records=acc.source_records,
+        conversations=acc.conversations,
+        messages=acc.messages,
+        quarantined=acc.quarantined,
+        repairs=dict(sorted(acc.repairs.items())),
+        seconds=seconds,
+        worker=f"{socket.gethostname()}:{os.getpid()}",
+        accumulator=acc,
+    )
+
+
+def _canonical(raw: ReaderBatch, seen: set[str], max_message_chars: int) -> CanonicalBatch:
+    """A reader batch → canonical batch, with the partition's duplicate-id check (as
+    :class:`chatlens.corpus.api.CanonicalStream` does for a whole source)."""
+    ids = (
+        raw.nested.get_column("conversation_id").drop_nulls().to_list() if raw.nested.height else []
+    )
+    overlap = seen.intersection(ids)
+    batch = canonicalize(
+        raw.nested,
+        max_message_chars=max_message_chars,
+        seen_ids=pl.Series("conversation_id", sorted(overlap), dtype=pl.String)
+        if overlap
+        else None,
+    )
+    seen.update(batch.conversations.get_column("conversation_id").to_list())
+    quarantine = batch.quarantine
+    if raw.quarantine.height:
+        quarantine = pl.concat(
+            [conform(raw.quarantine, QUARANTINE_SCHEMA), quarantine], how="vertical"
+        )
+    repairs = dict(batch.repairs)
+    for key, value in raw.repairs.items():
+        repairs[key] = repairs.get(key, 0) + int(value)
+    return CanonicalBatch(
+        batch.messages,
+        batch.conversations,
+        quarantine,
+        repairs,
+        records_in=raw.records_in,
+        source_records=int(raw.source_records or raw.records_in),
+    )
+
+
+__all__ = [
+    "TABLES",
+    "PartitionResult",
+    "PartitionTask",
+    "output_schemas",
+    "part_name",
+    "run_partition",
+]

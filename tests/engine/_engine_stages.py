@@ -1,0 +1,85 @@
+"""Stages used by the engine tests (importable by pool and Dask workers by 'module:attr')."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from chatlens.corpus.canonical import CanonicalBatch
+
+
+def _with(
+    batch: CanonicalBatch, messages: pl.DataFrame, conversations: pl.DataFrame
+) -> CanonicalBatch:
+    return CanonicalBatch(
+        messages,
+        conversations,
+        batch.quarantine,
+        dict(batch.repairs),
+        batch.records_in,
+        batch.source_records,
+    )
+
+
+def drop_content(batch: CanonicalBatch) -> CanonicalBatch:
+    return _with(batch, batch.messages.drop("content"), batch.conversations)
+
+
+def reverse_rows(batch: CanonicalBatch) -> CanonicalBatch:
+    return _with(
+        batch, batch.messages.sort("message_index", maintain_order=True), batch.conversations
+    )
+
+
+def filter_rows(batch: CanonicalBatch) -> CanonicalBatch:
+    return _with(batch, batch.messages.head(1), batch.conversations)
+
+
+def recast(batch: CanonicalBatch) -> CanonicalBatch:
+    return _with(
+        batch, batch.messages.with_columns(pl.col("turn").cast(pl.Int64)), batch.conversations
+    )
+
+
+def not_a_batch(batch: CanonicalBatch) -> pl.DataFrame:
+    return batch.messages
+
+
+def flag(batch: CanonicalBatch, *, column: str = "flag", value: int = 1) -> CanonicalBatch:
+    return _with(
+        batch,
+        batch.messages.with_columns(pl.lit(value, dtype=pl.Int64).alias(column)),
+        batch.conversations,
+    )
+
+
+def boom_on_bad(batch: CanonicalBatch) -> CanonicalBatch:
+    """Fails on a batch holding the conversation id 'bad' (to test failure reporting)."""
+    if (
+        batch.conversations.height
+        and "bad" in batch.conversations.get_column("conversation_id").to_list()
+    ):
+        msg = "this batch is cursed"
+        raise RuntimeError(msg)
+    return batch
+
+
+def die_on_bad(batch: CanonicalBatch) -> CanonicalBatch:
+    """Kills its worker process on the conversation id 'bad' (a crash, not an exception)."""
+    import os
+
+    if (
+        batch.conversations.height
+        and "bad" in batch.conversations.get_column("conversation_id").to_list()
+    ):
+        os._exit(3)
+    return batch
+
+
+def polars_threads(batch: CanonicalBatch) -> CanonicalBatch:
+    """Records the worker's polars thread-pool size (to test the pool's thread budget)."""
+    size = pl.thread_pool_size()
+    return _with(
+        batch,
+        batch.messages,
+        batch.conversations.with_columns(pl.lit(size, dtype=pl.Int64).alias("polars_threads")),
+    )

@@ -1,0 +1,188 @@
+"""Determinism across engines, and failures from other processes naming their partition."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import polars as pl
+import pytest
+from _engine_helpers import sharegpt, write_jsonl
+
+from chatlens.engine import PartitionError, run
+from chatlens.engine.api import EngineResult
+
+KEY = ["conversation_id", "message_index"]
+
+
+def _tables(result: EngineResult) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    return (
+        result.scan("messages").collect().sort(KEY),
+        result.scan("conversations").collect().sort("conversation_id"),
+        result.scan("quarantine").collect(),
+    )
+
+
+@pytest.fixture(scope="module")
+def local_result(synth_files: list[Path]) -> EngineResult:
+    out = synth_files[0].parent / "det_local"
+    return run([str(p) for p in synth_files], ["message_length"], out=out, partition_rows=300)
+
+
+def _assert_same(result: EngineResult, reference: EngineResult) -> None:
+    for got, want in zip(_tables(result), _tables(reference), strict=True):
+        assert got.equals(want)
+    assert result.summary == reference.summary
+    assert [p.records_in for p in result.partitions] == [p.records_in for p in reference.partitions]
+    # parts in partition order: unsorted reads are identical too
+    assert result.scan("messages").collect().equals(reference.scan("messages").collect())
+
+
+def test_process_pool_matches_local(synth_files: list[Path], local_result: EngineResult) -> None:
+    out = synth_files[0].parent / "det_process"
+    result = run(
+        [str(p) for p in synth_files],
+        ["message_length"],
+        out=out,
+        engine="process",
+        workers=2,
+        partition_rows=300,
+    )
+    assert result.workers == 2
+    assert len(result.partitions) == 8
+    _assert_same(result, local_result)
+
+
+@pytest.mark.slow
+def test_dask_local_cluster_matches_local(
+    synth_files: list[Path], local_result: EngineResult
+) -> None:
+    pytest.importorskip("distributed")
+    out = synth_files[0].parent / "det_dask"
+    result = run(
+        [str(p) for p in synth_files],
+        ["message_length"],
+        out=out,
+        engine="dask",
+        workers=2,
+        processes=False,
+        partition_rows=300,
+    )
+    _assert_same(result, local_result)
+
+
+def _failing_source(tmp_path: Path) -> list[str]:
+    a = write_jsonl(tmp_path / "a.jsonl", [sharegpt("ok", "hi", "hello")])
+    b = write_jsonl(tmp_path / "b.jsonl", [sharegpt("bad", "hi", "hello")])
+    return [str(a), str(b)]
+
+
+def test_process_failure_names_the_partition(tmp_path: Path) -> None:
+    with pytest.raises(
+        PartitionError, match=r"partition 1 \(.*b\.jsonl\) failed: StageError"
+    ) as info:
+        run(
+            _failing_source(tmp_path),
+            ["_engine_stages:boom_on_bad"],
+            out=tmp_path / "out",
+            engine="process",
+            workers=2,
+        )
+    assert info.value.partition == 1
+
+
+@pytest.mark.slow
+def test_dask_failure_names_the_partition(tmp_path: Path) -> None:
+    pytest.importorskip("distributed")
+    with pytest.raises(
+        PartitionError, match=r"partition 1 \(.*b\.jsonl\) failed: StageError"
+    ) as info:
+        run(
+            _failing_source(tmp_path),
+            ["_engine_stages:boom_on_bad"],
+            out=tmp_path / "out",
+            engine="dask",
+            workers=2,
+            processes=False,
+        )
+    assert info.value.partition == 1
+
+
+def test_dead_pool_worker_is_reported(tmp_path: Path) -> None:
+    with pytest.raises(
+        PartitionError,
+        match=r"partition 1 \(.*b\.jsonl\) failed: BrokenProcessPool.*worker process died",
+    ):
+        run(
+            _failing_source(tmp_path),
+            ["_engine_stages:die_on_bad"],
+            out=tmp_path / "out",
+            engine="process",
+            workers=1,
+        )
+
+
+@pytest.mark.slow
+def test_dask_worker_processes(synth_files: list[Path], local_result: EngineResult) -> None:
+    """Real worker processes: tasks and results cross process boundaries (pickling)."""
+    pytest.importorskip("distributed")
+    out = synth_files[0].parent / "det_dask_proc"
+    result = run(
+        [str(p) for p in synth_files],
+        ["message_length"],
+        out=out,
+        engine="dask",
+        workers=2,
+        processes=True,
+        partition_rows=300,
+    )
+    _assert_same(result, local_result)
+    assert f"{socket.gethostname()}:{os.getpid()}" not in {p.worker for p in result.partitions}
+
+
+@pytest.mark.slow
+def test_dask_existing_cluster_by_address_and_client(
+    synth_files: list[Path], local_result: EngineResult
+) -> None:
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
+    ) as cluster:
+        src = [str(p) for p in synth_files]
+        out = synth_files[0].parent / "det_dask_addr"
+        by_address = run(
+            src,
+            ["message_length"],
+            out=out,
+            engine="dask",
+            address=cluster.scheduler_address,
+            partition_rows=300,
+        )
+        _assert_same(by_address, local_result)
+        with distributed.Client(cluster) as client:
+            by_client = run(
+                src, ["message_length"], out=out, engine="dask", address=client, partition_rows=300
+            )
+            assert client.status == "running"  # a client passed in is left open
+        _assert_same(by_client, local_result)
+
+
+def test_pool_workers_get_their_share_of_threads(tmp_path: Path) -> None:
+    if "POLARS_MAX_THREADS" in os.environ:
+        pytest.skip("POLARS_MAX_THREADS is set in the environment; workers inherit it")
+    src = _failing_source(tmp_path)[:1]
+    result = run(
+        src, ["_engine_stages:polars_threads"], out=tmp_path / "out", engine="process", workers=2
+    )
+    threads = result.scan("conversations").collect().get_column("polars_threads").unique().to_list()
+    assert threads == [max(1, (os.cpu_count() or 1) // 2)]
+
+
+def test_engine_import_stays_light() -> None:
+    """Pool workers import chatlens.engine.pool before polars, so the thread budget can apply."""
+    code = "import sys, chatlens.engine.pool; print('polars' in sys.modules or 'pyarrow' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"

@@ -1,0 +1,202 @@
+"""run(): outputs, counts, quarantine, duplicates, failures, validation (local engine; fast)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import polars as pl
+import pytest
+from _engine_helpers import sharegpt, write_jsonl
+
+from chatlens.corpus.api import SourceOptions, read
+from chatlens.engine import PartitionError, StageSpec, run
+from chatlens.errors import InvalidParameterError, MissingExtraError, StageError
+
+
+def _mixed_source(tmp_path: Path) -> list[Path]:
+    a = write_jsonl(
+        tmp_path / "a.jsonl",
+        [
+            sharegpt("a1", "hi", "hello"),
+            sharegpt("a2", "x", "y", "z"),
+            sharegpt("a1", "dup", "in file"),
+        ],
+        extra_lines=["{not json"],
+    )
+    b = write_jsonl(
+        tmp_path / "b.jsonl", [sharegpt("b1", "q", "r"), sharegpt("a2", "again", "here")]
+    )
+    return [a, b]
+
+
+def test_local_run_writes_parts_and_counts_add_up(tmp_path: Path) -> None:
+    src = _mixed_source(tmp_path)
+    result = run([str(p) for p in src], ["message_length"], out=tmp_path / "out")
+    s = result.summary
+    assert (s.records_in, s.conversations, s.quarantined) == (6, 4, 2)
+    assert s.records_in == s.conversations + s.quarantined
+    assert sum(p.records_in for p in result.partitions) == 6
+    for table in ("messages", "conversations", "quarantine"):
+        assert sorted(p.name for p in (tmp_path / "out" / table).iterdir()) == [
+            "part-00000.parquet",
+            "part-00001.parquet",
+        ]
+    reasons = result.scan("quarantine").collect().get_column("reason").to_list()
+    assert any(r.startswith("malformed JSON") for r in reasons)
+    assert any(r.startswith("duplicate conversation_id") for r in reasons)  # a1 within file a
+    conv = result.scan("conversations").collect()
+    assert conv.get_column("conversation_id").to_list() == ["a1", "a2", "b1", "a2"]
+    assert "user_chars" in conv.columns
+    assert result.scan("messages").collect().get_column("n_words").sum() == 9
+    # a2 is in both files: no worker can see it, the run reports it
+    assert result.duplicates.count == 1
+    assert result.duplicates.extra_rows == 1
+    assert result.duplicates.sample == ("a2",)
+    assert set(result.partitions[0].seconds) == {"read", "stages", "write", "wall"}
+    assert result.partition_frame().height == 2
+    assert result.public()["duplicates_across_partitions"]["sample"] == ["a2"]
+
+
+def test_same_tables_as_the_single_process_reader(synth_files: list[Path]) -> None:
+    src = [str(p) for p in synth_files]
+    corpus = read(src)
+    out = synth_files[0].parent / "engine_local"
+    result = run(src, out=out, partition_rows=300, batch_size=128)
+    assert len(result.partitions) == 8
+    assert result.scan("messages").collect().equals(corpus.messages)
+    assert result.scan("conversations").collect().equals(corpus.conversations)
+    assert result.summary == corpus.summary
+    assert result.duplicates.count == 0
+
+
+def test_keep_text_false_and_stale_parts_removed(tmp_path: Path) -> None:
+    src = write_jsonl(tmp_path / "a.jsonl", [sharegpt("a1", "hi", "hello")])
+    out = tmp_path / "out"
+    (out / "messages").mkdir(parents=True)
+    (out / "messages" / "part-00099.parquet").write_bytes(b"stale")
+    (out / "messages" / "notes.txt").write_text("keep me")
+    result = run(src, ["message_length"], out=out, keep_text=False)
+    assert sorted(p.name for p in (out / "messages").iterdir()) == [
+        "notes.txt",
+        "part-00000.parquet",
+    ]
+    messages = result.scan("messages").collect()
+    assert "content" not in messages.columns
+    assert messages.get_column("n_words").to_list() == [1, 1]  # stages still saw the text
+
+
+def test_empty_partition_has_the_same_schema(tmp_path: Path) -> None:
+    a = write_jsonl(tmp_path / "a.jsonl", [sharegpt("a1", "hi", "hello")])
+    b = write_jsonl(tmp_path / "b.jsonl", [], extra_lines=["{broken"])
+    result = run([str(a), str(b)], ["message_length"], out=tmp_path / "out")
+    parts = sorted((tmp_path / "out" / "messages").glob("part-*.parquet"))
+    schemas = [pl.read_parquet_schema(p) for p in parts]
+    assert schemas[0] == schemas[1]
+    assert pl.read_parquet(parts[1]).height == 0
+    assert (result.rows_in, result.rows_analysed, result.rows_quarantined) == (2, 1, 1)
+
+
+def test_stage_failure_names_the_partition(tmp_path: Path) -> None:
+    a = write_jsonl(tmp_path / "a.jsonl", [sharegpt("ok", "hi", "hello")])
+    b = write_jsonl(tmp_path / "b.jsonl", [sharegpt("bad", "hi", "hello")])
+    with pytest.raises(
+        PartitionError, match=r"partition 1 \(.*b\.jsonl\) failed: StageError: Stage 'boom_on_bad'"
+    ) as info:
+        run([str(a), str(b)], ["_engine_stages:boom_on_bad"], out=tmp_path / "out")
+    assert info.value.partition == 1
+    assert not list((tmp_path / "out").rglob(".part-*"))  # no half-written temporaries left
+
+
+def test_broken_stage_fails_before_any_work(tmp_path: Path) -> None:
+    src = write_jsonl(tmp_path / "a.jsonl", [sharegpt("a1", "hi", "hello")])
+    with pytest.raises(StageError, match="removed column 'content'"):
+        run(src, [StageSpec("drop", "_engine_stages:drop_content")], out=tmp_path / "out")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"engine": "spark"}, "engine"),
+        ({"workers": 0}, "workers"),
+        ({"address": "tcp://x:1"}, "address"),
+        ({"batch_size": 0}, "batch_size"),
+        ({"options": {"format": "sharegpt"}}, "SourceOptions"),
+        ({"duplicates": "drop"}, "duplicates"),
+    ],
+)
+def test_parameters_validated(tmp_path: Path, kwargs: dict, match: str) -> None:
+    src = write_jsonl(tmp_path / "a.jsonl", [sharegpt("a1", "hi", "hello")])
+    with pytest.raises(InvalidParameterError, match=match):
+        run(src, out=tmp_path / "out", **kwargs)
+
+
+def test_source_options_are_used(tmp_path: Path) -> None:
+    src = write_jsonl(tmp_path / "a.jsonl", [sharegpt("a1", "a" * 50, "hello")])
+    result = run(
+        src, out=tmp_path / "out", options=SourceOptions(format="sharegpt", max_message_chars=10)
+    )
+    messages = result.scan("messages").collect()
+    assert messages.get_column("content").str.len_chars().max() == 10
+    assert result.summary.repairs == {"truncated": 1}
+
+
+def test_dask_without_the_extra(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    src = write_jsonl(tmp_path / "a.jsonl", [sharegpt("a1", "hi", "hello")])
+    monkeypatch.setitem(sys.modules, "distributed", None)
+    with pytest.raises(MissingExtraError, match=r"chatlens\[dask\]"):
+        run(src, out=tmp_path / "out", engine="dask")
+
+
+def test_compact_writes_one_file_in_order(tmp_path: Path) -> None:
+    src = _mixed_source(tmp_path)
+    result = run([str(p) for p in src], ["message_length"], out=tmp_path / "out")
+    dest = result.compact("conversations", tmp_path / "conversations.parquet")
+    assert pl.read_parquet(dest).equals(result.scan("conversations").collect())
+    with pytest.raises(InvalidParameterError, match="Unknown table"):
+        result.scan("nope")
+
+
+def test_quarantine_mode_equals_the_single_process_reader(tmp_path: Path) -> None:
+    src = [str(p) for p in _mixed_source(tmp_path)]
+    corpus = read(src)
+    result = run(src, out=tmp_path / "out", duplicates="quarantine")
+    assert result.scan("conversations").collect().equals(corpus.conversations)
+    assert result.scan("messages").collect().equals(corpus.messages)
+    assert result.summary == corpus.summary
+    assert result.duplicates.to_dict() == {
+        "count": 1,
+        "extra_rows": 1,
+        "sample": ["a2"],
+        "quarantined": 1,
+    }
+    moved = pl.read_parquet(tmp_path / "out" / "quarantine" / "part-00001.parquet")
+    assert moved.select("file", "conversation_id", "reason").rows() == [
+        (src[1], "a2", "duplicate conversation_id (an earlier record has the same id)")
+    ]
+    assert '"a2"' in moved.get_column("raw")[0]
+
+
+def test_quarantine_mode_keeps_the_first_of_three(tmp_path: Path) -> None:
+    files = [
+        str(
+            write_jsonl(
+                tmp_path / f"{name}.jsonl", [sharegpt("same", name, "r"), sharegpt(name, "x", "y")]
+            )
+        )
+        for name in ("a", "b", "c")
+    ]
+    result = run(files, ["message_length"], out=tmp_path / "out", duplicates="quarantine")
+    conv = result.scan("conversations").collect()
+    assert conv.get_column("conversation_id").to_list() == ["same", "a", "b", "c"]
+    kept = result.scan("messages").collect().filter(pl.col("conversation_id") == "same")
+    assert kept.get_column("content").to_list() == ["a", "r"]  # the first occurrence, from a.jsonl
+    assert (result.rows_in, result.rows_analysed, result.rows_quarantined) == (6, 4, 2)
+    assert result.duplicates.extra_rows == 2 and result.duplicates.quarantined == 2
+    assert result.summary.quarantine_reasons == {
+        "duplicate conversation_id (an earlier record has the same id)": 2
+    }
+    assert "user_chars" in conv.columns  # stage columns survive the rewrite
+    # the report-only mode leaves the tables as written
+    again = run(files, out=tmp_path / "out2")
+    assert again.rows_analysed == 6 and again.duplicates.quarantined == 0
