@@ -108,11 +108,21 @@ def test_bad_column_map_is_clear(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_demo_analyze(tmp_path: Path) -> None:
-    result = chatlens.analyze(None, out=tmp_path / "demo", demo_conversations=2000)
-    assert result.rows_analysed + result.rows_quarantined == result.rows_in == 2000
+    result = chatlens.analyze(None, out=tmp_path / "demo", demo_conversations=3000)
+    assert result.rows_analysed + result.rows_quarantined == result.rows_in == 3000
     assert result.manifest["source"]["given"] == "demo"
     assert len(result.summary.models) >= 10
     assert len(result.summary.languages) >= 5
+    out = result.out
+    for name in ("refusal_by_model", "reaction_by_refusal_type", "ending_hazard_by_turn", "refusal_model_vs_rest"):
+        assert (out / "tables" / f"{name}.csv").exists(), name
+    by_model = pl.read_csv(out / "tables" / "refusal_by_model.csv")
+    assert (by_model["ci_low"] <= by_model["rate"]).all() and (by_model["rate"] <= by_model["ci_high"]).all()
+    assert by_model["n"].sum() == 3000
+    summary = json.loads((out / "summary.json").read_text())
+    assert 0 < summary["behaviour"]["refusal_rate"]["value"] < 0.5
+    assert (out / "figures" / "refusal_by_model.png").stat().st_size > 1000
+    assert "data:image/png;base64," in (out / "report.html").read_text()
 
 
 def test_report_escapes_hostile_text(tmp_path: Path) -> None:
@@ -154,6 +164,10 @@ def test_analyze_legacy_profile_and_no_detect(tmp_path: Path) -> None:
     src = _refusal_log(tmp_path / "log.jsonl")
     legacy = chatlens.analyze(src, out=tmp_path / "legacy", profile="legacy").out
     assert "refusal_type_legacy" in pl.read_parquet(legacy / "messages.parquet").columns
+    detailed = pl.read_csv(legacy / "tables" / "study1_detailed_results.csv")
+    assert detailed.columns[:5] == ["conv_id", "model", "language", "num_turns", "refusal_type"]
+    sheet = dict(pl.read_csv(legacy / "tables" / "study1_summary_table.csv").iter_rows())
+    assert sheet["Total Conversations"] == "2"
     assert json.loads((legacy / "manifest.json").read_text())["configuration"]["profile"] == "legacy"
     bare = chatlens.analyze(src, out=tmp_path / "bare", detect=False).out
     assert "refusal" not in pl.read_parquet(bare / "messages.parquet").columns

@@ -1,9 +1,11 @@
 """``chatlens analyze``: one source in, one self-describing run directory out.
 
 The run directory (DESIGN.md) holds everything a run produced and enough provenance to reproduce
-it: ``conversations.parquet``, ``messages.parquet`` (message text only with ``keep_text``),
-``quarantine.parquet`` (records set aside, with file, row and reason), ``summary.json``,
-``tables/*.csv``, ``report.html`` and ``manifest.json`` (command, configuration, package versions, input
+it: ``conversations.parquet`` (with the per-conversation behaviour columns), ``messages.parquet``
+(detector columns; message text only with ``keep_text``), ``quarantine.parquet`` (records set
+aside, with file, row and reason), ``summary.json``, ``tables/*.csv`` (corpus counts and the
+behaviour tables with confidence intervals, :mod:`chatlens.report.tables`), ``figures/*.png``,
+``report.html`` and ``manifest.json`` (command, configuration, package versions, input
 fingerprint, row counts in / analysed / quarantined, timings).
 
 With no source, the built-in demo corpus (the synthetic LMSYS-shaped corpus with ground truth) is
@@ -37,7 +39,9 @@ from chatlens.corpus.summary import CorpusSummary, SummaryAccumulator
 from chatlens.errors import InvalidParameterError
 from chatlens.pipeline.features import features_stage, stage_schemas
 from chatlens.pipeline.signals import signals_stage
+from chatlens.report.figures import behaviour_figures
 from chatlens.report.html import write_run_report
+from chatlens.report.tables import BehaviourTables, behaviour_tables, legacy_tables
 
 DEMO_CONVERSATIONS = 20_000
 DEMO_SEED = 0
@@ -51,6 +55,7 @@ class RunResult:
     out: Path
     summary: CorpusSummary
     manifest: dict[str, Any]
+    behaviour: BehaviourTables | None = None
 
     @property
     def rows_in(self) -> int:
@@ -155,7 +160,19 @@ def analyze(
 
     summary = acc.finish()
     _write_tables(out / "tables", summary)
-    (out / "summary.json").write_text(json.dumps(summary.to_dict(), indent=2, ensure_ascii=False))
+    behaviour: BehaviourTables | None = None
+    figures: list[Path] = []
+    if detect and summary.conversations:
+        t = time.perf_counter()
+        behaviour = legacy_tables(out) if profile == "legacy" else behaviour_tables(out)
+        behaviour.write(out / "tables")
+        if profile == "default":
+            figures = behaviour_figures(behaviour.tables, out / "figures")
+        timings["statistics_tables_figures"] = round(time.perf_counter() - t, 3)
+    summary_json = summary.to_dict()
+    if behaviour is not None:
+        summary_json["behaviour"] = behaviour.headline
+    (out / "summary.json").write_text(json.dumps(summary_json, indent=2, ensure_ascii=False, default=str))
     timings["total"] = round(time.perf_counter() - t0, 3)
     manifest = _manifest(
         source=source,
@@ -172,8 +189,8 @@ def analyze(
         out=out,
     )
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False))
-    write_run_report(out, summary.to_dict(), manifest)
-    return RunResult(out=out, summary=summary, manifest=manifest)
+    write_run_report(out, summary_json, manifest, behaviour=behaviour, figures=figures)
+    return RunResult(out=out, summary=summary, manifest=manifest, behaviour=behaviour)
 
 
 def _write_tables(tables: Path, summary: CorpusSummary) -> None:

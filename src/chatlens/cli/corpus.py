@@ -50,8 +50,12 @@ def _counts_table(title: str, counts: dict[str, int], key: str, limit: int = 12)
     return table
 
 
-def print_summary(summary: object) -> None:
-    """Print a corpus summary (used by both ``info`` and ``analyze``)."""
+def print_summary(summary: object, *, counts: bool = True) -> None:
+    """Print a corpus summary (used by both ``info`` and ``analyze``).
+
+    ``counts=False`` leaves out the model / language / turn count tables (``analyze`` prints the
+    behaviour tables instead, which carry the same counts as ``n``).
+    """
     s = summary
     out_console.print(
         f"[bold]format[/] {escape(s.format)}   [bold]files[/] {s.files:,}   [bold]bytes[/] {s.bytes:,}"
@@ -64,11 +68,48 @@ def print_summary(summary: object) -> None:
     )
     if s.repairs:
         out_console.print("[bold]repairs[/] " + ", ".join(f"{escape(k)}={v:,}" for k, v in s.repairs.items()))
-    out_console.print(_counts_table("models", s.models, "model"))
-    out_console.print(_counts_table("languages", s.languages, "language"))
-    out_console.print(_counts_table("turns per conversation", s.turns_histogram, "turns"))
+    if counts:
+        out_console.print(_counts_table("models", s.models, "model"))
+        out_console.print(_counts_table("languages", s.languages, "language"))
+        out_console.print(_counts_table("turns per conversation", s.turns_histogram, "turns"))
     if s.quarantine_reasons:
         out_console.print(_counts_table("quarantine reasons", s.quarantine_reasons, "reason", limit=8))
+
+
+def _pct(value: object) -> str:
+    return "-" if value is None else f"{100 * float(value):.1f}%"
+
+
+def print_behaviour(behaviour: object, limit: int = 15) -> None:
+    """Print the headline behaviour tables of a run (the rest are in tables/ and report.html)."""
+    tables = behaviour.tables
+    if "refusal_by_model" in tables:
+        table = Table(title="conversations with a refusal, by model (95% Wilson CI)", title_justify="left")
+        for name in ("model", "n", "refusal rate", "95% CI"):
+            table.add_column(name, justify="left" if name == "model" else "right")
+        for row in tables["refusal_by_model"].head(limit).iter_rows(named=True):
+            table.add_row(
+                escape(str(row["model"])), f"{row['n']:,}", _pct(row["rate"]),
+                f"{_pct(row['ci_low'])}–{_pct(row['ci_high'])}",
+            )
+        out_console.print(table)
+    head = behaviour.headline
+    if "refusal_rate" in head:
+        r = head["refusal_rate"]
+        out_console.print(
+            f"[bold]refusal rate[/] {_pct(r['value'])} ({_pct(r['ci_low'])}–{_pct(r['ci_high'])}, n={r['n']:,})"
+        )
+    if "reactions_after_first_refusal" in head:
+        parts = ", ".join(f"{escape(k)} {_pct(v)}" for k, v in head["reactions_after_first_refusal"].items())
+        out_console.print(f"[bold]after the first refusal[/] {parts}")
+    if "ending_after_refusal_vs_answer" in head:
+        rr = head["ending_after_refusal_vs_answer"]["risk_ratio"]
+        out_console.print(
+            f"[bold]ending after a refusal vs after an answer[/] risk ratio {rr['value']:.2f} "
+            f"({rr['ci_low']:.2f}–{rr['ci_high']:.2f}, Mantel–Haenszel over turns)"
+        )
+    if "study1_summary_table" in tables:
+        out_console.print("[bold]legacy profile[/]: the original study's CSVs are in tables/study1_*.csv")
 
 
 _FORMAT_OPT = typer.Option(None, "--format", "-f", help=FORMAT_HELP)
@@ -112,7 +153,9 @@ def analyze_cmd(
         demo_conversations=demo_conversations,
         **_source_options(format, column_map, layout, batch_size, max_message_chars, oasst_paths),
     )
-    print_summary(result.summary)
+    print_summary(result.summary, counts=result.behaviour is None)
+    if result.behaviour is not None:
+        print_behaviour(result.behaviour)
     timing = result.manifest["timings_s"].get("total")
     out_console.print(f"[green]run directory[/] {escape(str(result.out))}  ({timing} s)")
 

@@ -7,10 +7,13 @@ Content-Security-Policy that forbids scripts.
 
 from __future__ import annotations
 
+import base64
 import html
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
+
+import polars as pl
 
 _STYLE = """
 body{font-family:system-ui,sans-serif;margin:2rem;max-width:60rem;color:#222}
@@ -39,13 +42,63 @@ def _count_table(title: str, counts: Mapping[str, int], key: str, limit: int = 3
     return f"<h2>{_esc(title)}</h2><table><tr><th>{_esc(key)}</th><th>count</th><th></th></tr>{rows}</table>{more}"
 
 
-def render_run_report(summary: Mapping[str, Any], manifest: Mapping[str, Any]) -> str:
-    """The HTML page for a run directory (summary.json + manifest.json)."""
+def _cell(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, list):
+        return _esc(", ".join(map(str, value)))
+    return _esc("" if value is None else value)
+
+
+def _frame_table(title: str, frame: pl.DataFrame, note: str = "", limit: int = 40) -> str:
+    """An escaped HTML table of a polars frame (first ``limit`` rows)."""
+    head = "".join(f"<th>{_esc(c)}</th>" for c in frame.columns)
+    rows = "".join(
+        "<tr>" + "".join(f"<td>{_cell(v)}</td>" for v in row) + "</tr>"
+        for row in frame.head(limit).iter_rows()
+    )
+    more = f"<p>… {frame.height - limit} more rows in the CSV</p>" if frame.height > limit else ""
+    intro = f"<p>{_esc(note)}</p>" if note else ""
+    return f"<h2>{_esc(title)}</h2>{intro}<table><tr>{head}</tr>{rows}</table>{more}"
+
+
+def _figure(path: Path) -> str:
+    data = base64.b64encode(path.read_bytes()).decode("ascii")
+    return f"<p><img alt='{_esc(path.stem)}' style='max-width:100%' src='data:image/png;base64,{data}'></p>"
+
+
+_TABLE_NOTES = {
+    "refusal_by_model": "Share of conversations with at least one refusal; 95% Wilson intervals.",
+    "refusal_model_vs_rest": "Each model against all other conversations; p-values adjusted by Benjamini–Hochberg.",
+    "reaction_by_refusal_type": "What the user did right after the first refusal (abandoned = the conversation ended there).",
+    "ending_hazard_by_turn": "Probability that the conversation ends after the assistant's turn, after a refusal (exposed) vs after a normal answer.",
+    "study1_summary_table": "The original study's summary sheet, reproduced with its own definitions (--profile legacy).",
+}
+
+
+def _behaviour_section(tables: Mapping[str, pl.DataFrame], figures: Sequence[Path]) -> str:
+    parts = ["<h1>Behaviour</h1>"]
+    parts += [_figure(p) for p in figures]
+    for name, frame in tables.items():
+        if name == "study1_detailed_results":
+            continue
+        parts.append(_frame_table(name.replace("_", " "), frame, _TABLE_NOTES.get(name, "")))
+    return "".join(parts)
+
+
+def render_run_report(
+    summary: Mapping[str, Any],
+    manifest: Mapping[str, Any],
+    *,
+    behaviour: Any = None,
+    figures: Sequence[Path] = (),
+) -> str:
+    """The HTML page for a run directory (summary + manifest, and behaviour tables if any)."""
     counts = manifest.get("counts", {})
     source = manifest.get("source", {})
     head = (
         "<!doctype html><html><head><meta charset='utf-8'>"
-        "<meta http-equiv='Content-Security-Policy' content=\"default-src 'none'; style-src 'unsafe-inline'\">"
+        "<meta http-equiv='Content-Security-Policy' content=\"default-src 'none'; style-src 'unsafe-inline'; img-src data:\">"
         f"<title>chatlens run — {_esc(source.get('given', ''))}</title><style>{_STYLE}</style></head><body>"
     )
     intro = (
@@ -66,11 +119,20 @@ def render_run_report(summary: Mapping[str, Any], manifest: Mapping[str, Any]) -
             _count_table("Quarantine reasons", summary.get("quarantine_reasons", {}), "reason"),
         ]
     )
-    return head + intro + body + "</body></html>"
+    extra = _behaviour_section(behaviour.tables, figures) if behaviour is not None else ""
+    return head + intro + extra + "<h1>Corpus</h1>" + body + "</body></html>"
 
 
-def write_run_report(out: Path, summary: Mapping[str, Any], manifest: Mapping[str, Any]) -> Path:
+def write_run_report(
+    out: Path,
+    summary: Mapping[str, Any],
+    manifest: Mapping[str, Any],
+    *,
+    behaviour: Any = None,
+    figures: Sequence[Path] = (),
+) -> Path:
     """Write ``out/report.html`` and return its path."""
     path = out / "report.html"
-    path.write_text(render_run_report(summary, manifest), encoding="utf-8")
+    page = render_run_report(summary, manifest, behaviour=behaviour, figures=figures)
+    path.write_text(page, encoding="utf-8")
     return path

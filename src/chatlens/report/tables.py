@@ -1,0 +1,280 @@
+"""Behaviour tables of a run: rates with confidence intervals, comparisons, the ending hazard.
+
+Computed from the run directory's Parquet tables (not from memory), so they can be rebuilt for
+any finished run and scale with the corpus: every table is a group-by over the conversations
+table (one row per conversation) or the assistant turns, then the statistics layer adds the
+intervals and tests. Each table records its method in its own columns (``method``,
+``p_adjusted``) so a CSV read on its own still says how it was made.
+
+Default profile (``tables/*.csv``):
+
+=============================== =================================================================
+refusal_by_model                share of conversations with ≥1 refusal, Wilson 95% CI per model
+refusal_by_language             the same per language
+refusal_model_vs_rest           each model against all other conversations: risk difference,
+                                ratio, odds ratio, score test, Benjamini–Hochberg adjusted p
+refusal_type_by_model           among refused conversations: capability / policy / mixed shares
+reaction_by_refusal_type        what the user did after the first refusal (rephrase, jailbreak,
+                                pushback, accept, topic change, abandoned), per refusal type
+jailbreak_after_refusal_by_model share of refused conversations with a jailbreak attempt after it
+followup_sentiment_by_type      mean sentiment of the user's follow-up (t CI), per refusal type
+ending_hazard_by_turn           P(conversation ends | turn, refused or not), Wilson CIs
+=============================== =================================================================
+
+The legacy profile writes the original study's CSVs instead (``seed-study.md`` §8.1–§8.3).
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from chatlens.errors import ChatlensError, SmallSampleWarning
+
+REACTIONS = ("rephrase", "jailbreak", "pushback", "accept", "topic_change", "abandoned")
+REFUSAL_TYPES = ("capability", "policy", "mixed")
+
+
+@dataclass(frozen=True)
+class BehaviourTables:
+    """The tables of one run and the headline numbers that go into ``summary.json``."""
+
+    tables: dict[str, pl.DataFrame]
+    headline: dict[str, Any] = field(default_factory=dict)
+
+    def write(self, directory: Path) -> list[Path]:
+        directory.mkdir(parents=True, exist_ok=True)
+        paths = []
+        for name, frame in self.tables.items():
+            path = directory / f"{name}.csv"
+            frame.write_csv(path, float_precision=6)
+            paths.append(path)
+        return paths
+
+
+def _estimate(est: Any) -> dict[str, Any]:
+    return {
+        "value": est.value,
+        "ci_low": est.ci_low,
+        "ci_high": est.ci_high,
+        "n": est.n,
+        "method": est.method,
+    }
+
+
+def behaviour_tables(run_dir: str | Path, *, min_n: int = 30) -> BehaviourTables:
+    """Build the default-profile tables from a run directory written by ``analyze``."""
+    from chatlens.stats import (
+        compare_rates,
+        ending_hazard,
+        grouped_mean,
+        grouped_rate,
+        proportion,
+        rate_table,
+        turns_from_messages,
+    )
+
+    run_dir = Path(run_dir)
+    conversations = pl.read_parquet(run_dir / "conversations.parquet")
+    if "has_refusal" not in conversations.columns:
+        msg = f"{run_dir}/conversations.parquet has no behaviour columns; run analyze with detection on."
+        raise ChatlensError(msg)
+    conversations = conversations.with_columns(
+        pl.col("model").fill_null("(unknown)"), pl.col("language").fill_null("(unknown)")
+    )
+    tables: dict[str, pl.DataFrame] = {}
+    headline: dict[str, Any] = {}
+    with warnings.catch_warnings():
+        # Small groups are flagged in each table's ``small_sample`` column instead.
+        warnings.simplefilter("ignore", SmallSampleWarning)
+        n_conv = conversations.height
+        k_ref = int(conversations.get_column("has_refusal").sum() or 0)
+        if n_conv:
+            headline["refusal_rate"] = _estimate(proportion(k_ref, n_conv))
+        tables["refusal_by_model"] = grouped_rate(
+            conversations, "has_refusal", by="model", min_n=min_n
+        ).sort("rate", descending=True)
+        tables["refusal_by_language"] = grouped_rate(
+            conversations, "has_refusal", by="language", min_n=min_n
+        ).sort("n", descending=True)
+        if conversations.get_column("model").n_unique() > 1 and 0 < k_ref < n_conv:
+            tables["refusal_model_vs_rest"] = compare_rates(conversations, "has_refusal", by="model")
+
+        refused = conversations.filter(pl.col("has_refusal"))
+        if refused.height:
+            typed = refused.with_columns(
+                [(pl.col("first_refusal_type") == t).alias(t) for t in REFUSAL_TYPES]
+            )
+            tables["refusal_type_by_model"] = rate_table(typed, list(REFUSAL_TYPES), by="model", min_n=min_n)
+            reacted = refused.with_columns(
+                [
+                    (pl.col("reaction_after_first_refusal") == r).fill_null(value=False).alias(r)
+                    for r in REACTIONS[:-1]
+                ]
+                + [pl.col("abandoned_after_first_refusal").fill_null(value=False).alias("abandoned")]
+            )
+            by_type = rate_table(reacted, list(REACTIONS), by="first_refusal_type", min_n=min_n)
+            overall = rate_table(reacted, list(REACTIONS), min_n=min_n).with_columns(
+                pl.lit("(all)").alias("first_refusal_type")
+            )
+            tables["reaction_by_refusal_type"] = pl.concat(
+                [by_type, overall.select(by_type.columns)], how="vertical_relaxed"
+            )
+            headline["reactions_after_first_refusal"] = {
+                row["outcome"]: round(row["rate"], 4) for row in overall.iter_rows(named=True)
+            }
+            tables["jailbreak_after_refusal_by_model"] = grouped_rate(
+                refused.with_columns(pl.col("jailbreak_after_first_refusal").fill_null(value=False)),
+                "jailbreak_after_first_refusal",
+                by="model",
+                min_n=min_n,
+            ).sort("rate", descending=True)
+            sentiment = refused.filter(pl.col("followup_sentiment").is_not_null())
+            if sentiment.height:
+                tables["followup_sentiment_by_type"] = grouped_mean(
+                    sentiment, "followup_sentiment", by="first_refusal_type", min_n=min_n
+                )
+
+        messages = pl.scan_parquet(run_dir / "messages.parquet").select(
+            "conversation_id", "turn", "role", "refusal"
+        )
+        turns = turns_from_messages(messages.collect(), refusal="refusal")
+        if turns.height and turns.get_column("refused").n_unique() > 1:
+            hazard = ending_hazard(turns, min_n=min_n)
+            tables["ending_hazard_by_turn"] = hazard.by_turn
+            headline["ending_after_refusal_vs_answer"] = {
+                "risk_ratio": _estimate(hazard.risk_ratio),
+                "odds_ratio": _estimate(hazard.odds_ratio),
+                "note": "conversation ends after a refusal vs after a normal answer at the same turn "
+                "(Mantel-Haenszel over turns); the original study's 'abandonment' had no such baseline",
+            }
+    return BehaviourTables(tables=tables, headline=headline)
+
+
+def legacy_tables(run_dir: str | Path) -> BehaviourTables:
+    """The original study's CSVs (``seed-study.md`` §8.1–§8.3) from a legacy-profile run.
+
+    ``study1_detailed_results`` is the per-conversation table with the original's columns;
+    ``study1_model_breakdown`` groups refused conversations by model; ``study1_summary_table``
+    is the Metric/Value sheet with its sections, percentages and tests as the original wrote
+    them.
+    """
+    from chatlens.stats.legacy import legacy_tests
+
+    run_dir = Path(run_dir)
+    conv = pl.read_parquet(run_dir / "conversations.parquet")
+    if "conversation_abandoned" not in conv.columns:
+        msg = f"{run_dir}/conversations.parquet has no legacy columns; run analyze with --profile legacy."
+        raise ChatlensError(msg)
+    for text in ("refusal_text", "user_response_after_refusal"):
+        if text not in conv.columns:
+            conv = conv.with_columns(pl.lit("").alias(text))
+    detailed = conv.select(
+        pl.col("conversation_id").alias("conv_id"),
+        "model",
+        "language",
+        "num_turns",
+        "refusal_type",
+        "refusal_turn",
+        "has_jailbreak_attempt",
+        "jailbreak_turn",
+        "user_sentiment_after_refusal",
+        "profanity_count_after_refusal",
+        "conversation_abandoned",
+        "refusal_text",
+        "user_response_after_refusal",
+        "moderation_flagged",
+    )
+    refused = detailed.filter(pl.col("refusal_type") != "none")
+    breakdown = (
+        refused.group_by("model")
+        .agg(
+            pl.len().alias("total_refusals"),
+            (pl.col("refusal_type") == "instrumental").sum().alias("instrumental_count"),
+            pl.col("has_jailbreak_attempt").sum().alias("jailbreak_count"),
+            pl.col("conversation_abandoned").sum().alias("abandonment_count"),
+        )
+        .sort(["total_refusals", "model"], descending=[True, False])
+    )
+    total = detailed.height
+    n_ref = refused.height
+
+    def pct(k: int, n: int) -> str:
+        return f"{(100 * k / n if n else 0):.2f}%"
+
+    rows: list[tuple[str, str]] = [
+        ("OVERALL STATISTICS", ""),
+        ("Total Conversations", f"{total:,}"),
+        ("Conversations with Refusals", f"{n_ref:,}"),
+        ("Overall Refusal Rate", pct(n_ref, total)),
+        ("", ""),
+        ("REFUSAL TYPE BREAKDOWN", ""),
+    ]
+    for label in ("instrumental", "value_based", "mixed"):
+        k = int((refused.get_column("refusal_type") == label).sum())
+        rows.append((f"{label.title()} Refusals", f"{k:,} ({pct(k, total)} of all conversations)"))
+    jb_all = int(detailed.get_column("has_jailbreak_attempt").sum() or 0)
+    jb_ref = int(refused.get_column("has_jailbreak_attempt").sum() or 0)
+    ab_ref = int(refused.get_column("conversation_abandoned").sum() or 0)
+    rows += [
+        ("", ""),
+        ("BACKLASH BEHAVIORS", ""),
+        ("Jailbreak Attempts (Overall)", f"{jb_all:,} ({pct(jb_all, total)})"),
+        ("Jailbreak Rate in Refusals", pct(jb_ref, n_ref)),
+        ("Abandonment Rate in Refusals", pct(ab_ref, n_ref)),
+        ("", ""),
+        ("SENTIMENT ANALYSIS", ""),
+    ]
+    sent = refused.filter(pl.col("user_sentiment_after_refusal").is_not_null())
+    for label in ("instrumental", "value_based", "mixed"):
+        s = sent.filter(pl.col("refusal_type") == label).get_column("user_sentiment_after_refusal")
+        if s.len():
+            sd = s.std()
+            rows.append(
+                (f"{label.title()} - Mean Sentiment", f"{s.mean():.3f} (SD={(sd if sd is not None else float('nan')):.3f}, N={s.len():,})")
+            )
+    values = sent.get_column("user_sentiment_after_refusal")
+    n_s = values.len()
+    rows += [
+        ("Negative Sentiment Rate", pct(int((values < -0.05).sum()), n_s)),
+        ("Neutral Sentiment Rate", pct(int(((values >= -0.05) & (values <= 0.05)).sum()), n_s)),
+        ("Positive Sentiment Rate", pct(int((values > 0.05).sum()), n_s)),
+        ("", ""),
+        ("PROFANITY USAGE", ""),
+    ]
+    followed = refused.filter(pl.col("user_sentiment_after_refusal").is_not_null())
+    prof = followed.get_column("profanity_count_after_refusal")
+    rows.append(("Users with Profanity (Overall)", pct(int((prof > 0).sum()), prof.len())))
+    for label in ("instrumental", "value_based", "mixed"):
+        p = followed.filter(pl.col("refusal_type") == label).get_column("profanity_count_after_refusal")
+        if p.len():
+            rows.append((f"{label.title()} - Profanity Rate", pct(int((p > 0).sum()), p.len())))
+    tests = legacy_tests(detailed)
+    rows += [("", ""), ("STATISTICAL SIGNIFICANCE", "")]
+    if tests.ttest_instrumental_vs_value is not None:
+        t = tests.ttest_instrumental_vs_value
+        rows.append(("T-test (Inst vs Value)", f"t={t.t:.3f}, p={t.p_value:.4f}, d={t.cohens_d:.3f}"))
+    for name, res in (
+        ("Chi² (Refusal×Jailbreak)", tests.chi2_refusal_x_jailbreak),
+        ("Chi² (Refusal×Abandonment)", tests.chi2_refusal_x_abandonment),
+    ):
+        if res is not None:
+            rows.append((name, f"χ²={res.chi2:.3f}, p={res.p_value:.4f}, V={res.cramers_v:.3f}"))
+    summary = pl.DataFrame(rows, schema={"Metric": pl.String, "Value": pl.String}, orient="row")
+    headline = {
+        "legacy_refusal_rate": n_ref / total if total else None,
+        "legacy_abandonment_rate_in_refusals": ab_ref / n_ref if n_ref else None,
+        "legacy_jailbreak_rate_in_refusals": jb_ref / n_ref if n_ref else None,
+    }
+    return BehaviourTables(
+        tables={
+            "study1_summary_table": summary,
+            "study1_model_breakdown": breakdown,
+            "study1_detailed_results": detailed,
+        },
+        headline=headline,
+    )
