@@ -33,7 +33,7 @@ from typing import Any
 
 import polars as pl
 
-from chatlens.errors import ChatlensError, SmallSampleWarning
+from chatlens.errors import ChatlensError, InvalidParameterError, SmallSampleWarning
 
 REACTIONS = ("rephrase", "jailbreak", "pushback", "accept", "topic_change", "abandoned")
 REFUSAL_TYPES = ("capability", "policy", "mixed")
@@ -66,6 +66,20 @@ def _estimate(est: Any) -> dict[str, Any]:
     }
 
 
+def _attempt(name: str, compute: Any, notes: dict[str, str]) -> Any:
+    """Run one statistic; if the data cannot support it (too few, no variation), note why.
+
+    A tiny or degenerate corpus (one model, no refusals at some turn) must still produce a run
+    directory; the statistics layer says precisely what was missing, and that goes into
+    ``summary.json`` instead of a crash.
+    """
+    try:
+        return compute()
+    except InvalidParameterError as exc:
+        notes[name] = f"not computed: {exc}"
+        return None
+
+
 def behaviour_tables(run_dir: str | Path, *, min_n: int = 30) -> BehaviourTables:
     """Build the default-profile tables from a run directory written by ``analyze``."""
     from chatlens.stats import (
@@ -88,6 +102,7 @@ def behaviour_tables(run_dir: str | Path, *, min_n: int = 30) -> BehaviourTables
     )
     tables: dict[str, pl.DataFrame] = {}
     headline: dict[str, Any] = {}
+    notes: dict[str, str] = {}
     with warnings.catch_warnings():
         # Small groups are flagged in each table's ``small_sample`` column instead.
         warnings.simplefilter("ignore", SmallSampleWarning)
@@ -102,7 +117,13 @@ def behaviour_tables(run_dir: str | Path, *, min_n: int = 30) -> BehaviourTables
             conversations, "has_refusal", by="language", min_n=min_n
         ).sort("n", descending=True)
         if conversations.get_column("model").n_unique() > 1 and 0 < k_ref < n_conv:
-            tables["refusal_model_vs_rest"] = compare_rates(conversations, "has_refusal", by="model")
+            vs_rest = _attempt(
+                "refusal_model_vs_rest",
+                lambda: compare_rates(conversations, "has_refusal", by="model"),
+                notes,
+            )
+            if vs_rest is not None:
+                tables["refusal_model_vs_rest"] = vs_rest
 
         refused = conversations.filter(pl.col("has_refusal"))
         if refused.height:
@@ -143,8 +164,10 @@ def behaviour_tables(run_dir: str | Path, *, min_n: int = 30) -> BehaviourTables
             "conversation_id", "turn", "role", "refusal"
         )
         turns = turns_from_messages(messages.collect(), refusal="refusal")
+        hazard = None
         if turns.height and turns.get_column("refused").n_unique() > 1:
-            hazard = ending_hazard(turns, min_n=min_n)
+            hazard = _attempt("ending_hazard", lambda: ending_hazard(turns, min_n=min_n), notes)
+        if hazard is not None:
             tables["ending_hazard_by_turn"] = hazard.by_turn
             headline["ending_after_refusal_vs_answer"] = {
                 "risk_ratio": _estimate(hazard.risk_ratio),
@@ -152,6 +175,8 @@ def behaviour_tables(run_dir: str | Path, *, min_n: int = 30) -> BehaviourTables
                 "note": "conversation ends after a refusal vs after a normal answer at the same turn "
                 "(Mantel-Haenszel over turns); the original study's 'abandonment' had no such baseline",
             }
+    if notes:
+        headline["notes"] = notes
     return BehaviourTables(tables=tables, headline=headline)
 
 
