@@ -171,3 +171,22 @@ def test_analyze_legacy_profile_and_no_detect(tmp_path: Path) -> None:
     assert json.loads((legacy / "manifest.json").read_text())["configuration"]["profile"] == "legacy"
     bare = chatlens.analyze(src, out=tmp_path / "bare", detect=False).out
     assert "refusal" not in pl.read_parquet(bare / "messages.parquet").columns
+
+
+def test_process_engine_gives_the_same_tables(tmp_path: Path) -> None:
+    from chatlens.corpus.synth import synth
+
+    src = tmp_path / "c.parquet"
+    synth(600, seed=3, out=src)
+    local = chatlens.analyze(src, out=tmp_path / "local")
+    pooled = chatlens.analyze(src, out=tmp_path / "pool", engine="process", workers=2, batch_size=200)
+    assert pooled.manifest["engine"]["engine"] == "process"
+    assert pooled.rows_in == local.rows_in == 600
+    for table, keys in (("messages", ["conversation_id", "message_index"]), ("conversations", ["conversation_id"])):
+        a = pl.read_parquet(local.out / f"{table}.parquet").sort(keys)
+        b = pl.read_parquet(pooled.out / f"{table}.parquet").sort(keys)
+        assert a.columns == b.columns
+        assert a.equals(b), table
+    assert pl.read_csv(local.out / "tables" / "refusal_by_model.csv").equals(
+        pl.read_csv(pooled.out / "tables" / "refusal_by_model.csv")
+    )

@@ -80,6 +80,9 @@ def analyze(
     overwrite: bool = True,
     command: Sequence[str] | None = None,
     demo_conversations: int = DEMO_CONVERSATIONS,
+    engine: Literal["local", "process", "dask"] = "local",
+    workers: int | None = None,
+    address: str | None = None,
     **options: Any,
 ) -> RunResult:
     """Analyse a source into the run directory ``out``.
@@ -102,6 +105,11 @@ def analyze(
         can be reproduced; adds ``refusal_type_legacy``).
     command
         The command line to record in the manifest (the CLI passes ``sys.argv``).
+    engine, workers, address
+        ``local`` streams in this process (reading overlapped with writing); ``process`` spreads
+        partitions of the input over ``workers`` processes; ``dask`` over a Dask cluster
+        (``address`` of its scheduler, or a local cluster). All three give identical tables
+        (:mod:`chatlens.engine`).
     **options
         :class:`~chatlens.corpus.api.SourceOptions` fields.
     """
@@ -129,6 +137,55 @@ def analyze(
 
     opts = SourceOptions(**options)
     t = time.perf_counter()
+    if engine == "local":
+        summary, files = _ingest_local(source, out, opts, detect=detect, profile=profile, keep_text=keep_text)
+        engine_account = None
+    else:
+        summary, files, engine_account = _ingest_engine(
+            source, out, opts, detect=detect, profile=profile, keep_text=keep_text,
+            engine=engine, workers=workers, address=address,
+        )
+    timings["read_detect_write" if detect else "read_canonicalize_write"] = round(time.perf_counter() - t, 3)
+
+    _write_tables(out / "tables", summary)
+    behaviour: BehaviourTables | None = None
+    figures: list[Path] = []
+    if detect and summary.conversations:
+        t = time.perf_counter()
+        behaviour = legacy_tables(out) if profile == "legacy" else behaviour_tables(out)
+        behaviour.write(out / "tables")
+        if profile == "default":
+            figures = behaviour_figures(behaviour.tables, out / "figures")
+        timings["statistics_tables_figures"] = round(time.perf_counter() - t, 3)
+    summary_json = summary.to_dict()
+    if behaviour is not None:
+        summary_json["behaviour"] = behaviour.headline
+    (out / "summary.json").write_text(json.dumps(summary_json, indent=2, ensure_ascii=False, default=str))
+    timings["total"] = round(time.perf_counter() - t0, 3)
+    manifest = _manifest(
+        source=source,
+        demo=demo,
+        demo_conversations=demo_conversations,
+        files=files,
+        engine_account=engine_account,
+        options=opts,
+        keep_text=keep_text,
+        detect=detect,
+        profile=profile,
+        summary=summary,
+        timings=timings,
+        command=command,
+        out=out,
+    )
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False))
+    write_run_report(out, summary_json, manifest, behaviour=behaviour, figures=figures)
+    return RunResult(out=out, summary=summary, manifest=manifest, behaviour=behaviour)
+
+
+def _ingest_local(
+    source: SourceLike, out: Path, opts: SourceOptions, *, detect: bool, profile: str, keep_text: bool
+) -> tuple[CorpusSummary, list[Path]]:
+    """Stream the source through the stages in this process; writes overlap the next read."""
     stream = iter_batches(source, **vars(opts))
     acc = SummaryAccumulator(format=stream.format, files=len(stream.files), bytes=stream.total_bytes)
     if detect:
@@ -156,41 +213,57 @@ def analyze(
                 quarantine_sink.write(batch.quarantine)
 
             writer.submit(write)
-    timings["read_detect_write" if detect else "read_canonicalize_write"] = round(time.perf_counter() - t, 3)
+    files = [Path(str(getattr(f, "path", f))) for f in stream.files]
+    return acc.finish(), files
 
-    summary = acc.finish()
-    _write_tables(out / "tables", summary)
-    behaviour: BehaviourTables | None = None
-    figures: list[Path] = []
-    if detect and summary.conversations:
-        t = time.perf_counter()
-        behaviour = legacy_tables(out) if profile == "legacy" else behaviour_tables(out)
-        behaviour.write(out / "tables")
-        if profile == "default":
-            figures = behaviour_figures(behaviour.tables, out / "figures")
-        timings["statistics_tables_figures"] = round(time.perf_counter() - t, 3)
-    summary_json = summary.to_dict()
-    if behaviour is not None:
-        summary_json["behaviour"] = behaviour.headline
-    (out / "summary.json").write_text(json.dumps(summary_json, indent=2, ensure_ascii=False, default=str))
-    timings["total"] = round(time.perf_counter() - t0, 3)
-    manifest = _manifest(
-        source=source,
-        demo=demo,
-        demo_conversations=demo_conversations,
-        files=[Path(str(getattr(f, "path", f))) for f in stream.files],
+
+def _ingest_engine(
+    source: SourceLike,
+    out: Path,
+    opts: SourceOptions,
+    *,
+    detect: bool,
+    profile: str,
+    keep_text: bool,
+    engine: str,
+    workers: int | None,
+    address: str | None,
+) -> tuple[CorpusSummary, list[Path], dict[str, Any]]:
+    """Run the same stages through :func:`chatlens.engine.run`, then compact its parts."""
+    import shutil
+
+    from chatlens.engine import StageSpec
+    from chatlens.engine import run as engine_run
+
+    stages = []
+    if detect:
+        stages = [
+            StageSpec("signals", "chatlens.pipeline.signals:signals_stage", {"profile": profile}),
+            StageSpec(
+                "features",
+                "chatlens.pipeline.features:features_stage",
+                {"profile": profile, "keep_text": keep_text},
+            ),
+        ]
+    parts = out / "_parts"
+    result = engine_run(
+        source,
+        stages,
+        out=parts,
+        engine=engine,  # type: ignore[arg-type]
+        workers=workers,
+        address=address,
         options=opts,
         keep_text=keep_text,
-        detect=detect,
-        profile=profile,
-        summary=summary,
-        timings=timings,
-        command=command,
-        out=out,
+        duplicates="quarantine",
     )
-    (out / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False))
-    write_run_report(out, summary_json, manifest, behaviour=behaviour, figures=figures)
-    return RunResult(out=out, summary=summary, manifest=manifest, behaviour=behaviour)
+    for table in ("messages", "conversations", "quarantine"):
+        result.compact(table, out / f"{table}.parquet")
+    shutil.rmtree(parts, ignore_errors=True)
+    from chatlens.corpus.sources import resolve
+
+    files = [Path(str(getattr(f, "path", f))) for f in resolve(source, hf_token=opts.hf_token)]
+    return result.summary, files, result.public()
 
 
 def _write_tables(tables: Path, summary: CorpusSummary) -> None:
@@ -277,6 +350,7 @@ def _manifest(
     timings: dict[str, float],
     command: Sequence[str] | None,
     out: Path,
+    engine_account: dict[str, Any] | None,
 ) -> dict[str, Any]:
     return {
         "chatlens_version": __version__,
@@ -303,6 +377,7 @@ def _manifest(
             "repairs": summary.repairs,
         },
         "timings_s": timings,
+        "engine": engine_account or {"engine": "local"},
         "outputs": sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file())
         + ["manifest.json", "report.html"],
     }

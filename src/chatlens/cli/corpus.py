@@ -136,6 +136,9 @@ def analyze_cmd(
     detect: bool = typer.Option(True, "--detect/--no-detect", help="Run the refusal and jailbreak detectors (off: corpus tables only)."),
     profile: str = typer.Option("default", "--profile", help="'default' definitions, or 'legacy' (the original study's, to reproduce its numbers)."),
     demo_conversations: int = typer.Option(20_000, "--demo-conversations", min=1, help="Size of the demo corpus when no source is given."),
+    engine: str = typer.Option("local", "--engine", help="local (this process), process (a process pool) or dask (a Dask cluster)."),
+    workers: int | None = typer.Option(None, "--workers", min=1, help="Worker processes for --engine process / local Dask workers."),
+    address: str | None = typer.Option(None, "--address", help="Dask scheduler address (e.g. tcp://head:8786) for --engine dask."),
 ) -> None:
     """Analyse a conversation log into a run directory (tables, summary, manifest).
 
@@ -151,6 +154,9 @@ def analyze_cmd(
         profile=profile,
         command=sys.argv,
         demo_conversations=demo_conversations,
+        engine=engine,
+        workers=workers,
+        address=address,
         **_source_options(format, column_map, layout, batch_size, max_message_chars, oasst_paths),
     )
     print_summary(result.summary, counts=result.behaviour is None)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 
 
@@ -25,8 +26,9 @@ def _rate_bars(frame: pl.DataFrame, label: str, title: str, path: Path, limit: i
     top = frame.sort("n", descending=True).head(limit).sort("rate")
     names = [str(x) for x in top.get_column(label).to_list()]
     rate = top.get_column("rate").to_numpy()
-    low = rate - top.get_column("ci_low").to_numpy()
-    high = top.get_column("ci_high").to_numpy() - rate
+    # Clip: float rounding can put a Wilson bound a hair beyond the rate when k = 0 or k = n.
+    low = np.maximum(rate - top.get_column("ci_low").to_numpy(), 0.0)
+    high = np.maximum(top.get_column("ci_high").to_numpy() - rate, 0.0)
     fig, ax = plt.subplots(figsize=(8, 0.35 * len(names) + 1.5))
     ax.barh(names, rate, xerr=[low, high], color="#4c78a8", ecolor="#333333", capsize=2)
     ax.set_xlabel("share of conversations (95% Wilson CI)")
@@ -70,7 +72,10 @@ def _hazard(frame: pl.DataFrame, path: Path) -> Path:
         ax.errorbar(
             turn,
             rate,
-            yerr=[rate - part.get_column("ci_low").to_numpy(), part.get_column("ci_high").to_numpy() - rate],
+            yerr=[
+                np.maximum(rate - part.get_column("ci_low").to_numpy(), 0.0),
+                np.maximum(part.get_column("ci_high").to_numpy() - rate, 0.0),
+            ],
             label=name,
             color=colour,
             marker="o",
