@@ -42,6 +42,7 @@ from chatlens.pipeline.signals import signals_stage
 from chatlens.report.figures import behaviour_figures
 from chatlens.report.html import write_run_report
 from chatlens.report.tables import BehaviourTables, behaviour_tables, legacy_tables
+from chatlens.report.truth import truth_agreement
 
 DEMO_CONVERSATIONS = 20_000
 DEMO_SEED = 0
@@ -153,6 +154,10 @@ def analyze(
     if detect and summary.conversations:
         t = time.perf_counter()
         behaviour = legacy_tables(out) if profile == "legacy" else behaviour_tables(out)
+        if demo and profile == "default":
+            agreement = truth_agreement(out, Path(source).with_name("demo.truth.parquet"))
+            behaviour.tables["demo_truth_agreement"] = agreement
+            behaviour.headline["demo_truth_agreement"] = agreement.to_dicts()
         behaviour.write(out / "tables")
         if profile == "default":
             figures = behaviour_figures(behaviour.tables, out / "figures")

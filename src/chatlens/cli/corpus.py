@@ -108,6 +108,14 @@ def print_behaviour(behaviour: object, limit: int = 15) -> None:
             f"[bold]ending after a refusal vs after an answer[/] risk ratio {rr['value']:.2f} "
             f"({rr['ci_low']:.2f}–{rr['ci_high']:.2f}, Mantel–Haenszel over turns)"
         )
+    if "demo_truth_agreement" in tables:
+        parts = []
+        for row in tables["demo_truth_agreement"].iter_rows(named=True):
+            if row["f1"] is not None:
+                parts.append(f"{row['signal']} P {row['precision']:.3f} R {row['recall']:.3f}")
+            elif row["accuracy"] is not None:
+                parts.append(f"{row['signal']} accuracy {row['accuracy']:.3f}")
+        out_console.print("[bold]detectors vs the demo corpus's ground truth[/] " + "; ".join(parts))
     if "study1_summary_table" in tables:
         out_console.print("[bold]legacy profile[/]: the original study's CSVs are in tables/study1_*.csv")
 
