@@ -63,13 +63,13 @@ def test_ids_derived_from_rows_stay_unique_across_partitions(tmp_path: Path) -> 
     file = classify(path)
     plan = plan_partitions([file], "sharegpt", partition_rows=10)
     assert len(plan) == 4
-    from chatlens.engine.worker import _canonical
+    from chatlens.corpus.api import canonical_batch
 
     ids = []
     for p in plan:
         for raw in read_partition(p, "sharegpt", batch_size=7, options=ReaderOptions()):
             ids += (
-                _canonical(raw, set(), 1000).conversations.get_column("conversation_id").to_list()
+                canonical_batch(raw, set(), max_message_chars=1000).conversations.get_column("conversation_id").to_list()
             )
     assert ids == [f"noid.parquet#{i}" for i in range(40)]
 

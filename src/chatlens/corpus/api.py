@@ -16,6 +16,7 @@ import polars as pl
 
 from chatlens._progress import progress_bar
 from chatlens.corpus.canonical import DEFAULT_MAX_MESSAGE_CHARS, CanonicalBatch, canonicalize
+from chatlens.corpus.readers.base import ReaderBatch
 from chatlens.corpus.schema import (
     CONVERSATIONS_SCHEMA,
     MESSAGES_SCHEMA,
@@ -77,36 +78,42 @@ class CanonicalStream:
         return sum(int(getattr(f, "size", 0) or 0) for f in self.files)
 
     def __iter__(self) -> Iterator[CanonicalBatch]:
-        # Ids already emitted. A Python set keeps the duplicate check O(batch) per batch; the
-        # (rare) overlapping ids are handed to canonicalize, which quarantines them with a reason.
         seen: set[str] = set()
         with progress_bar(description=f"reading {self.format}", total=None) as advance:
             for raw in self._scan:
-                ids = raw.nested.get_column("conversation_id").drop_nulls().to_list() if raw.nested.height else []
-                overlap = seen.intersection(ids)
-                batch = canonicalize(
-                    raw.nested,
-                    max_message_chars=self.options.max_message_chars,
-                    seen_ids=pl.Series("conversation_id", sorted(overlap), dtype=pl.String) if overlap else None,
-                )
-                seen.update(batch.conversations.get_column("conversation_id").to_list())
-                quarantine = batch.quarantine
-                if raw.quarantine.height:
-                    quarantine = pl.concat(
-                        [conform(raw.quarantine, QUARANTINE_SCHEMA), quarantine], how="vertical"
-                    )
-                repairs = dict(batch.repairs)
-                for key, value in raw.repairs.items():
-                    repairs[key] = repairs.get(key, 0) + int(value)
+                yield canonical_batch(raw, seen, max_message_chars=self.options.max_message_chars)
                 advance(raw.records_in)
-                yield CanonicalBatch(
-                    batch.messages,
-                    batch.conversations,
-                    quarantine,
-                    repairs,
-                    records_in=raw.records_in,
-                    source_records=int(raw.source_records or raw.records_in),
-                )
+
+
+def canonical_batch(raw: ReaderBatch, seen: set[str], *, max_message_chars: int) -> CanonicalBatch:
+    """One reader batch → one canonical batch, merging the reader's quarantine and repairs.
+
+    ``seen`` holds the ids already emitted by this stream (updated in place): a Python set keeps
+    the duplicate check O(batch); the (rare) overlapping ids are handed to ``canonicalize``, which
+    quarantines them with a reason. The engine calls this per partition too.
+    """
+    ids = raw.nested.get_column("conversation_id").drop_nulls().to_list() if raw.nested.height else []
+    overlap = seen.intersection(ids)
+    batch = canonicalize(
+        raw.nested,
+        max_message_chars=max_message_chars,
+        seen_ids=pl.Series("conversation_id", sorted(overlap), dtype=pl.String) if overlap else None,
+    )
+    seen.update(batch.conversations.get_column("conversation_id").to_list())
+    quarantine = batch.quarantine
+    if raw.quarantine.height:
+        quarantine = pl.concat([conform(raw.quarantine, QUARANTINE_SCHEMA), quarantine], how="vertical")
+    repairs = dict(batch.repairs)
+    for key, value in raw.repairs.items():
+        repairs[key] = repairs.get(key, 0) + int(value)
+    return CanonicalBatch(
+        batch.messages,
+        batch.conversations,
+        quarantine,
+        repairs,
+        records_in=raw.records_in,
+        source_records=int(raw.source_records or raw.records_in),
+    )
 
 
 def iter_batches(source: SourceLike, **options: object) -> CanonicalStream:

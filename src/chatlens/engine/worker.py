@@ -21,9 +21,10 @@ from pathlib import Path
 
 import polars as pl
 
-from chatlens.corpus.canonical import CanonicalBatch, canonicalize
-from chatlens.corpus.readers.base import ReaderBatch, ReaderOptions
-from chatlens.corpus.schema import QUARANTINE_SCHEMA, conform
+from chatlens.corpus.api import canonical_batch
+from chatlens.corpus.canonical import CanonicalBatch
+from chatlens.corpus.readers.base import ReaderOptions
+from chatlens.corpus.schema import QUARANTINE_SCHEMA
 from chatlens.corpus.sink import BackgroundWriter, ParquetSink
 from chatlens.corpus.summary import SummaryAccumulator
 from chatlens.engine.partitions import Partition, read_partition
@@ -111,7 +112,7 @@ def run_partition(task: PartitionTask) -> PartitionResult:
             for raw in read_partition(
                 part, task.format, batch_size=task.batch_size, options=task.reader_options
             ):
-                batch = _canonical(raw, seen, task.max_message_chars)
+                batch = canonical_batch(raw, seen, max_message_chars=task.max_message_chars)
                 timing["read"] += time.perf_counter() - t
                 t = time.perf_counter()
                 batch = apply_stages(batch, task.stages, loaded=loaded)
@@ -163,39 +164,6 @@ def run_partition(task: PartitionTask) -> PartitionResult:
         seconds=seconds,
         worker=f"{socket.gethostname()}:{os.getpid()}",
         accumulator=acc,
-    )
-
-
-def _canonical(raw: ReaderBatch, seen: set[str], max_message_chars: int) -> CanonicalBatch:
-    """A reader batch → canonical batch, with the partition's duplicate-id check (as
-    :class:`chatlens.corpus.api.CanonicalStream` does for a whole source)."""
-    ids = (
-        raw.nested.get_column("conversation_id").drop_nulls().to_list() if raw.nested.height else []
-    )
-    overlap = seen.intersection(ids)
-    batch = canonicalize(
-        raw.nested,
-        max_message_chars=max_message_chars,
-        seen_ids=pl.Series("conversation_id", sorted(overlap), dtype=pl.String)
-        if overlap
-        else None,
-    )
-    seen.update(batch.conversations.get_column("conversation_id").to_list())
-    quarantine = batch.quarantine
-    if raw.quarantine.height:
-        quarantine = pl.concat(
-            [conform(raw.quarantine, QUARANTINE_SCHEMA), quarantine], how="vertical"
-        )
-    repairs = dict(batch.repairs)
-    for key, value in raw.repairs.items():
-        repairs[key] = repairs.get(key, 0) + int(value)
-    return CanonicalBatch(
-        batch.messages,
-        batch.conversations,
-        quarantine,
-        repairs,
-        records_in=raw.records_in,
-        source_records=int(raw.source_records or raw.records_in),
     )
 
 
