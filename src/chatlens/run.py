@@ -35,7 +35,7 @@ from chatlens.corpus.api import SourceLike, SourceOptions, iter_batches
 from chatlens.corpus.canonical import CanonicalBatch
 from chatlens.corpus.schema import CONVERSATIONS_SCHEMA, MESSAGES_SCHEMA, QUARANTINE_SCHEMA
 from chatlens.corpus.sink import BackgroundWriter, ParquetSink
-from chatlens.corpus.summary import CorpusSummary, SummaryAccumulator
+from chatlens.corpus.summary import CorpusSummary, RowCounts, SummaryAccumulator
 from chatlens.errors import InvalidParameterError
 from chatlens.pipeline.features import features_stage, stage_schemas
 from chatlens.pipeline.signals import signals_stage
@@ -50,7 +50,7 @@ _FINGERPRINT_CHUNK = 1 << 20
 
 
 @dataclass(frozen=True)
-class RunResult:
+class RunResult(RowCounts):
     """What :func:`analyze` produced: where, how much, and the summary."""
 
     out: Path
@@ -58,17 +58,6 @@ class RunResult:
     manifest: dict[str, Any]
     behaviour: BehaviourTables | None = None
 
-    @property
-    def rows_in(self) -> int:
-        return self.summary.records_in
-
-    @property
-    def rows_analysed(self) -> int:
-        return self.summary.conversations
-
-    @property
-    def rows_quarantined(self) -> int:
-        return self.summary.quarantined
 
 
 def analyze(

@@ -46,6 +46,24 @@ class CorpusSummary:
         return asdict(self)
 
 
+class RowCounts:
+    """``rows_in`` / ``rows_analysed`` / ``rows_quarantined`` of anything holding a ``summary``."""
+
+    summary: CorpusSummary
+
+    @property
+    def rows_in(self) -> int:
+        return self.summary.records_in
+
+    @property
+    def rows_analysed(self) -> int:
+        return self.summary.conversations
+
+    @property
+    def rows_quarantined(self) -> int:
+        return self.summary.quarantined
+
+
 @dataclass
 class SummaryAccumulator:
     """Merges per-batch counts into a :class:`CorpusSummary`."""

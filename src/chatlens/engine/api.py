@@ -32,7 +32,7 @@ import polars as pl
 from chatlens._progress import progress_bar
 from chatlens.corpus.api import SourceLike, SourceOptions
 from chatlens.corpus.readers.base import ReaderOptions
-from chatlens.corpus.summary import CorpusSummary, SummaryAccumulator
+from chatlens.corpus.summary import CorpusSummary, RowCounts, SummaryAccumulator
 from chatlens.engine import duplicates as dup
 from chatlens.engine.duplicates import DuplicateReport, find_duplicates
 from chatlens.engine.partitions import DEFAULT_PARTITION_ROWS, Partition, plan_partitions
@@ -46,7 +46,7 @@ Duplicates = Literal["report", "quarantine"]
 
 
 @dataclass(frozen=True)
-class EngineResult:
+class EngineResult(RowCounts):
     """What :func:`run` produced.
 
     Attributes
@@ -77,17 +77,6 @@ class EngineResult:
     def workers_used(self) -> int:
         return len({p.worker for p in self.partitions})
 
-    @property
-    def rows_in(self) -> int:
-        return self.summary.records_in
-
-    @property
-    def rows_analysed(self) -> int:
-        return self.summary.conversations
-
-    @property
-    def rows_quarantined(self) -> int:
-        return self.summary.quarantined
 
     def table(self, name: str) -> Path:
         """The folder of one output table (``messages``, ``conversations`` or ``quarantine``)."""
