@@ -31,7 +31,7 @@ class CueSet:
     """The cues of several lexicons, compiled into one scanner."""
 
     def __init__(self, lexicons: Sequence[Lexicon], *, caseless: bool = False,
-                 backend: Backend = "auto") -> None:
+                 backend: Backend = "auto", prefilter: bool = False) -> None:
         self.lexicons = tuple(lexicons)
         self.cues: tuple[Cue, ...] = tuple(c for lex in lexicons for c in lex.cues)
         patterns: list[tuple[str, bool]] = []
@@ -43,7 +43,8 @@ class CueSet:
                 names.append(cue.id)
                 owner.append(ci)
         self.pattern_cue = np.asarray(owner, dtype=np.int64)
-        self.scanner = Scanner(patterns, names=names, caseless=caseless, backend=backend)
+        self.scanner = Scanner(patterns, names=names, caseless=caseless, backend=backend,
+                               prefilter=prefilter)
         self.weight = np.asarray([c.weight for c in self.cues], dtype=np.float64)
         self.ids = np.asarray([c.id for c in self.cues], dtype=object)
 
@@ -79,9 +80,14 @@ def _dedupe(msg: np.ndarray, cue: np.ndarray, off: np.ndarray) -> CueHits:
 
 @lru_cache(maxsize=16)
 def cue_set(lexicons: tuple[Lexicon, ...], caseless: bool = False,  # noqa: FBT001
-            backend: str = "auto") -> CueSet:
-    """A cached :class:`CueSet` (compile once per process per lexicon set and backend)."""
-    return CueSet(lexicons, caseless=caseless, backend=resolve_backend(backend))  # type: ignore[arg-type]
+            backend: str = "auto", prefilter: bool = False) -> CueSet:  # noqa: FBT001
+    """A cached :class:`CueSet` (compile once per process per lexicon set, backend and tiering).
+
+    ``prefilter=True`` compiles the two-tier scanner (same hits, see
+    :mod:`chatlens.signals.scanner`).
+    """
+    return CueSet(lexicons, caseless=caseless, backend=resolve_backend(backend),  # type: ignore[arg-type]
+                  prefilter=prefilter)
 
 
 def cue_lists(hits: CueHits, ids: np.ndarray, n: int) -> list[list[str]]:

@@ -80,9 +80,13 @@ OUTPUT_SCHEMA = {
 }
 
 
-def refusal_cue_set(backend: str = "auto") -> CueSet:
-    """The compiled cue set of every bundled refusal lexicon (cached)."""
-    return cue_set(lexicons_for("refusal"), False, backend)
+def refusal_cue_set(backend: str = "auto", *, prefilter: bool = True) -> CueSet:
+    """The compiled cue set of every bundled refusal lexicon (cached).
+
+    ``prefilter`` selects the two-tier scan (literal prefilter, then each cue only on candidate
+    messages); ``False`` is the one-pass reference scan. Both give identical hits.
+    """
+    return cue_set(lexicons_for("refusal"), False, backend, prefilter)
 
 
 def _as_series(texts: pl.Series | list[str | None]) -> pl.Series:
@@ -122,6 +126,7 @@ def detect_refusal(
     *,
     profile: Profile = "default",
     backend: str = "auto",
+    prefilter: bool = True,
 ) -> pl.DataFrame:
     """Classify assistant messages as refusals, with type, partiality, score and cues.
 
@@ -134,6 +139,10 @@ def detect_refusal(
         :mod:`chatlens.signals.legacy`; adds ``refusal_type_legacy``).
     backend
         Scanner backend (``auto`` = hyperscan, else google-re2).
+    prefilter
+        Use the two-tier scan (hyperscan only): a literal prefilter selects, per cue, the
+        messages that can match it. ``False`` runs the one-pass reference scan; the output is
+        identical (tested on the synthetic corpus and every labelled set).
 
     Returns
     -------
@@ -162,7 +171,7 @@ def detect_refusal(
     n = len(series)
     if n == 0:
         return pl.DataFrame(schema=OUTPUT_SCHEMA)
-    a = analyse_refusal(series, backend=backend)
+    a = analyse_refusal(series, backend=backend, prefilter=prefilter)
     scores = a.scores
     cue_col = cue_list_column(a.hits, a.cues.ids, n, "refusal_cues")
     return pl.DataFrame(
@@ -186,10 +195,11 @@ class RefusalAnalysis:
     scores: dict[str, np.ndarray]
 
 
-def analyse_refusal(texts: pl.Series, *, backend: str = "auto") -> RefusalAnalysis:
+def analyse_refusal(texts: pl.Series, *, backend: str = "auto",
+                    prefilter: bool = True) -> RefusalAnalysis:
     """Normalise, scan and score; everything :func:`detect_refusal` derives its columns from."""
     prepared = prepare_series(texts)
-    cues = refusal_cue_set(backend)
+    cues = refusal_cue_set(backend, prefilter=prefilter)
     hits = cues.hits(prepared)
     feats = _features(prepared)
     return RefusalAnalysis(prepared, hits, cues, feats, _score(hits, cues, feats, len(texts)))

@@ -12,6 +12,17 @@ to consume. Hyperscan scans one UTF-8 buffer per chunk of padded texts (``\\x00`
 but a boundary, and ``.`` never crosses the padding newlines), so one call covers thousands
 of messages; match end offsets are mapped back to messages with a binary search.
 
+Two-tier scan (``prefilter=True``, hyperscan only): each pattern whose syntax yields a set of
+*necessary literals* (:func:`chatlens.signals.anchors.required_literals`: every match contains one
+of them) and which cannot match across the message separator (:func:`~chatlens.signals.anchors.
+local`) is run only on the messages where a pure-literal database (hundreds of MB/s) found one of
+its literals; the other patterns run on every message as before. The result is identical to the
+one-pass scan: a message without any necessary literal of a pattern cannot match it, and a
+pattern that cannot span the separator finds the same matches in the message's own padded bytes
+as in the joined buffer (offsets are mapped back to the joined buffer and attributed with the same
+rule). Tier 2 groups patterns per name (cue) and scans each group's candidates with a vectored
+database over zero-copy slices of the joined buffer.
+
 Word boundaries: hyperscan does not support ``\\b`` in Unicode mode, and Unicode mode makes
 compilation ~20x slower, so patterns run in UTF-8 mode with ASCII ``\\s``/``\\w`` (the text is
 normalised first: case-folded, Unicode spaces turned into ASCII spaces) and a cue with
@@ -31,6 +42,7 @@ import numpy as np
 import polars as pl
 
 from chatlens.errors import InvalidParameterError, LexiconParseError
+from chatlens.signals.anchors import SPACE_TABLE, local, required_literals
 
 Backend = Literal["auto", "hyperscan", "re2", "re"]
 CHUNK_BYTES = 16 << 20
@@ -110,6 +122,16 @@ class Scanner:
         detectors case-fold the text instead, which also works beyond ASCII.
     backend
         ``auto`` picks hyperscan, else google-re2, else ``re``.
+    prefilter
+        Two-tier scan (hyperscan, case-sensitive only; ignored otherwise): literal prefilter,
+        then each pattern only on the messages that contain one of its necessary literals. Same
+        result, faster when most messages contain none.
+
+    Attributes
+    ----------
+    always, anchored, literals
+        With the prefilter: ids of the patterns scanned on every message, ids of the patterns
+        scanned only on candidates, and the prefilter's literals (for diagnostics).
     """
 
     def __init__(
@@ -119,12 +141,21 @@ class Scanner:
         names: Sequence[str] | None = None,
         caseless: bool = False,
         backend: Backend = "auto",
+        prefilter: bool = False,
     ) -> None:
         self.backend = resolve_backend(backend)
         self.names = tuple(names) if names is not None else tuple(str(i) for i in range(len(patterns)))
         self.caseless = caseless
+        self.raw_patterns = tuple(p for p, _ in patterns)
         self.expressions = tuple(_wrap(p, b, self.backend) for p, b in patterns)
-        self._compile()
+        # Caseless scanners (legacy profile) fold non-ASCII letters in UTF-8 mode, which byte
+        # literals would not; they always take the one-pass scan.
+        self.prefilter = (prefilter and self.backend == "hyperscan" and not caseless
+                          and bool(self.expressions))
+        if self.prefilter:
+            self._compile_tiers()
+        else:
+            self._compile()
 
     # -- compilation -------------------------------------------------------------------------
     def _compile(self) -> None:
@@ -164,6 +195,60 @@ class Scanner:
         else:
             flags = re.IGNORECASE if self.caseless else 0
             self._re = [re.compile(e, flags) for e in self.expressions]
+
+    def _compile_tiers(self) -> None:
+        """Split patterns into always-scanned and anchored ones; compile the literal database
+        (tier 1), one vectored database per name group (tier 2) and one for the rest."""
+        import hyperscan as hs
+
+        flags = hs.HS_FLAG_UTF8 | hs.HS_FLAG_ALLOWEMPTY
+        literal_id: dict[str, int] = {}
+        groups: dict[str, list[int]] = {}
+        group_literals: dict[str, set[int]] = {}
+        always: list[int] = []
+        for i, raw in enumerate(self.raw_patterns):
+            need = required_literals(raw) if local(raw) else None
+            if need is None:
+                always.append(i)
+                continue
+            name = self.names[i]
+            groups.setdefault(name, []).append(i)
+            group_literals.setdefault(name, set()).update(
+                literal_id.setdefault(lit, len(literal_id)) for lit in need
+            )
+        self.always = tuple(always)
+        self.anchored = tuple(i for g in groups.values() for i in g)
+        self.literals = tuple(literal_id)
+        self._always_db = self._hs_db(hs, [self.expressions[i] for i in always], always, flags,
+                                      hs.HS_MODE_BLOCK) if always else None
+        # Pure literals, written as byte escapes (no regex meaning, any bytes).
+        escaped = ["".join(f"\\x{b:02x}" for b in lit.encode("utf-8")) for lit in self.literals]
+        self._literal_db = self._hs_db(hs, escaped, list(range(len(escaped))), 0,
+                                       hs.HS_MODE_BLOCK) if escaped else None
+        self._groups = []
+        pairs_lit, pairs_group = [], []
+        for gi, (name, members) in enumerate(groups.items()):
+            db = self._hs_db(hs, [self.expressions[i] for i in members], members, flags,
+                             hs.HS_MODE_VECTORED)
+            self._groups.append(db)
+            for lid in sorted(group_literals[name]):
+                pairs_lit.append(lid)
+                pairs_group.append(gi)
+        # literal id -> groups, as a CSR index (a literal may anchor several groups).
+        order = np.lexsort((np.asarray(pairs_group), np.asarray(pairs_lit)))
+        self._lit_group = np.asarray(pairs_group, dtype=np.int64)[order]
+        counts = np.bincount(np.asarray(pairs_lit, dtype=np.int64), minlength=len(self.literals))
+        self._lit_ptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+
+    def _hs_db(self, hs: object, expressions: list[str], ids: list[int], flags: int,
+               mode: int) -> object:
+        db = hs.Database(mode=mode)  # type: ignore[attr-defined]
+        try:
+            db.compile(expressions=[e.encode("utf-8") for e in expressions], ids=list(ids),
+                       elements=len(expressions), flags=[flags] * len(expressions))
+        except hs.error as exc:  # type: ignore[attr-defined]
+            self._raise_bad_pattern(exc, self._find_bad_hyperscan(hs, flags))
+        return db
 
     def _find_bad_hyperscan(self, hs: object, flags: int) -> int | None:
         for i, expr in enumerate(self.expressions):
@@ -212,31 +297,86 @@ class Scanner:
             lengths = lengths_all[start:stop]
             starts = np.full(len(lengths), 2, dtype=np.int64)
             starts[1:] += np.cumsum(lengths[:-1] + 4)
-            joined = texts.slice(start, stop - start).str.join("\n\x00\x00\n").item()
-            buffer = b"\x00\n" + joined.encode("utf-8") + b"\n\x00"
+            joined = texts.slice(start, stop - start).str.join("\n\x00\x00\n")
+            buffer = b"\x00\n" + joined.cast(pl.Binary).item() + b"\n\x00"
             self._collect(buffer, starts, lengths, start, msgs, pats, offs)
             start = stop
         return _earliest(msgs, pats, offs)
 
     def _collect(self, buffer: bytes, starts: np.ndarray, lengths: np.ndarray, first: int,
                  msgs: list, pats: list, offs: list) -> None:
-        found: list[tuple[int, int]] = []
-        append = found.append
+        if self.prefilter:
+            self._collect_tiered(buffer, starts, lengths, first, msgs, pats, offs)
+            return
+        pid, to = _run(self._db, buffer)
+        _attribute(pid, to, starts, lengths, first, msgs, pats, offs)
 
-        def on_match(pid: int, _from: int, to: int, _flags: int, _ctx: object) -> None:
-            append((pid, to))
+    def _collect_tiered(self, buffer: bytes, starts: np.ndarray, lengths: np.ndarray,
+                        first: int, msgs: list, pats: list, offs: list) -> None:
+        if self._always_db is not None:
+            pid, to = _run(self._always_db, buffer)
+            _attribute(pid, to, starts, lengths, first, msgs, pats, offs)
+        lit, region = self._tier1(buffer, starts)
+        if len(lit) == 0:
+            return
+        n_groups = self._lit_ptr[lit + 1] - self._lit_ptr[lit]
+        group = self._lit_group[np.repeat(self._lit_ptr[lit], n_groups)
+                                + _ramp(n_groups)]
+        region = np.repeat(region, n_groups)
+        key = np.unique(group * len(starts) + region)
+        group, region = key // len(starts), key % len(starts)
+        cut = np.flatnonzero(np.diff(group)) + 1
+        view = memoryview(buffer)
+        for g_regions in np.split(np.stack([group, region]), cut, axis=1):
+            gi = int(g_regions[0, 0])
+            sel = g_regions[1]
+            lo = starts[sel] - 2
+            size = lengths[sel] + 4
+            pieces = [view[a:b] for a, b in zip(lo.tolist(), (lo + size).tolist(), strict=True)]
+            pid, lto = _run(self._groups[gi], pieces)
+            if len(pid) == 0:
+                continue
+            # Logical (vectored) offsets back to offsets in the joined buffer.
+            lstart = np.concatenate([[0], np.cumsum(size)[:-1]])
+            k = np.searchsorted(lstart, lto - 1, side="right") - 1
+            _attribute(pid, lo[k] + (lto - lstart[k]), starts, lengths, first, msgs, pats, offs)
 
-        self._db.scan(buffer, match_event_handler=on_match)
-        if found:
-            arr = np.asarray(found, dtype=np.int64)
-            pid, to = arr[:, 0], arr[:, 1]
-            # A match ending at the padding newline after a text belongs to that text.
-            msg = np.maximum(np.searchsorted(starts, to - 1, side="right") - 1, 0)
-            off = to - starts[msg]
-            keep = off <= lengths[msg] + 1
-            msgs.append(msg[keep] + first)
-            pats.append(pid[keep])
-            offs.append(np.clip(off[keep], 0, lengths[msg[keep]]))
+    def _tier1(self, buffer: bytes, starts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Literal hits of the prefilter: (literal id, index of the message region)."""
+        if self._literal_db is None:
+            empty = np.zeros(0, dtype=np.int64)
+            return empty, empty.copy()
+        lit, to = _run(self._literal_db, buffer.translate(SPACE_TABLE))
+        # Each message owns its padded region [start - 2, start + length + 2); a literal inside
+        # a (local) match lies in the region of that match.
+        region = np.maximum(np.searchsorted(starts - 2, to - 1, side="right") - 1, 0)
+        return lit, region
+
+    def candidates(self, texts: pl.Series) -> np.ndarray:
+        """Which texts pass the literal prefilter (contain a literal of some anchored pattern).
+
+        Diagnostics for benchmarks: the patterns without literals (:attr:`always`) still run
+        on every text. All ``False`` when the scanner has no prefilter.
+        """
+        out = np.zeros(len(texts), dtype=bool)
+        if not self.prefilter or len(texts) == 0:
+            return out
+        texts = texts.fill_null("")
+        lengths_all = texts.str.len_bytes().cast(pl.Int64).to_numpy()
+        csum = np.cumsum(lengths_all + 4)
+        start = 0
+        while start < len(texts):
+            base = csum[start - 1] if start else 0
+            stop = max(int(np.searchsorted(csum, base + CHUNK_BYTES, side="right")), start + 1)
+            lengths = lengths_all[start:stop]
+            starts = np.full(len(lengths), 2, dtype=np.int64)
+            starts[1:] += np.cumsum(lengths[:-1] + 4)
+            joined = texts.slice(start, stop - start).str.join("\n\x00\x00\n")
+            buffer = b"\x00\n" + joined.cast(pl.Binary).item() + b"\n\x00"
+            _, region = self._tier1(buffer, starts)
+            out[region + start] = True
+            start = stop
+        return out
 
     def _scan_hyperscan(self, texts: Sequence[str | None]) -> Matches:
         msgs, pats, offs = [], [], []
@@ -283,6 +423,45 @@ class Scanner:
         return _earliest([as_arr[0]], [as_arr[1]], [as_arr[2]])
 
 
+def _run(db: object, data: bytes | list) -> tuple[np.ndarray, np.ndarray]:
+    """Scan ``data`` with a hyperscan database; (pattern id, end offset) of every match."""
+    found: list[tuple[int, int]] = []
+    append = found.append
+
+    def on_match(pid: int, _from: int, to: int, _flags: int, _ctx: object) -> None:
+        append((pid, to))
+
+    db.scan(data, match_event_handler=on_match)  # type: ignore[attr-defined]
+    if not found:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty.copy()
+    arr = np.asarray(found, dtype=np.int64)
+    return arr[:, 0], arr[:, 1]
+
+
+def _attribute(pid: np.ndarray, to: np.ndarray, starts: np.ndarray, lengths: np.ndarray,
+               first: int, msgs: list, pats: list, offs: list) -> None:
+    """Map match ends in a joined buffer to (message, pattern, offset within the message)."""
+    if len(pid) == 0:
+        return
+    # A match ending at the padding newline after a text belongs to that text.
+    msg = np.maximum(np.searchsorted(starts, to - 1, side="right") - 1, 0)
+    off = to - starts[msg]
+    keep = off <= lengths[msg] + 1
+    msgs.append(msg[keep] + first)
+    pats.append(pid[keep])
+    offs.append(np.clip(off[keep], 0, lengths[msg[keep]]))
+
+
+def _ramp(counts: np.ndarray) -> np.ndarray:
+    """0..c-1 for each count c, concatenated (the position inside each repeated block)."""
+    total = int(counts.sum())
+    if total == 0:
+        return np.zeros(0, dtype=np.int64)
+    ends = np.cumsum(counts)
+    return np.arange(total, dtype=np.int64) - np.repeat(ends - counts, counts)
+
+
 def _earliest(msgs: list[np.ndarray], pats: list[np.ndarray], offs: list[np.ndarray]) -> Matches:
     if not msgs:
         empty = np.zeros(0, dtype=np.int64)
@@ -305,6 +484,8 @@ def cached_scanner(
     names: tuple[str, ...],
     caseless: bool,  # noqa: FBT001
     backend: str,
+    prefilter: bool = False,  # noqa: FBT001
 ) -> Scanner:
     """One compiled scanner per distinct pattern set (compilation happens once per process)."""
-    return Scanner(patterns, names=names, caseless=caseless, backend=backend)  # type: ignore[arg-type]
+    return Scanner(patterns, names=names, caseless=caseless, backend=backend,  # type: ignore[arg-type]
+                   prefilter=prefilter)
