@@ -15,22 +15,21 @@ the cache. Invalid answers are kept (column ``hl_error``) and counted, never fat
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 import typer
 from rich.table import Table
 
+from chatlens._cache import cache_root
 from chatlens.cli._common import handle_errors, out_console
 from chatlens.cli.humanlike import humanlike_app
 from chatlens.errors import InvalidParameterError
 
 
 def default_cache_dir() -> Path:
-    """``$XDG_CACHE_HOME/chatlens/llm`` (``~/.cache/chatlens/llm``)."""
-    root = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(root) / "chatlens" / "llm"
+    """``<cache root>/llm`` (``~/.cache/chatlens/llm`` unless ``CHATLENS_CACHE_DIR`` is set)."""
+    return cache_root() / "llm"
 
 
 def summary_path(out: Path) -> Path:

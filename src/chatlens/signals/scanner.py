@@ -32,15 +32,18 @@ Cyrillic. CJK lexicons use ``boundaries: none`` (no spaces between words to anch
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 from typing import Literal
 
 import numpy as np
 import polars as pl
 
+from chatlens._cache import cache_root
 from chatlens.errors import InvalidParameterError, LexiconParseError
 from chatlens.signals.anchors import SPACE_TABLE, local, required_literals
 
@@ -165,17 +168,9 @@ class Scanner:
             flags = hs.HS_FLAG_UTF8 | hs.HS_FLAG_ALLOWEMPTY
             if self.caseless:
                 flags |= hs.HS_FLAG_CASELESS
-            db = hs.Database(mode=hs.HS_MODE_BLOCK)
-            try:
-                db.compile(
-                    expressions=[e.encode("utf-8") for e in self.expressions],
-                    ids=list(range(len(self.expressions))),
-                    elements=len(self.expressions),
-                    flags=[flags] * len(self.expressions),
-                )
-            except hs.error as exc:
-                self._raise_bad_pattern(exc, self._find_bad_hyperscan(hs, flags))
-            self._db = db
+            self._db = self._hs_db(
+                hs, list(self.expressions), list(range(len(self.expressions))), flags, hs.HS_MODE_BLOCK
+            )
         elif self.backend == "re2":
             import re2
 
@@ -242,12 +237,16 @@ class Scanner:
 
     def _hs_db(self, hs: object, expressions: list[str], ids: list[int], flags: int,
                mode: int) -> object:
+        cached = _load_cached_db(hs, expressions, ids, flags, mode)
+        if cached is not None:
+            return cached
         db = hs.Database(mode=mode)  # type: ignore[attr-defined]
         try:
             db.compile(expressions=[e.encode("utf-8") for e in expressions], ids=list(ids),
                        elements=len(expressions), flags=[flags] * len(expressions))
         except hs.error as exc:  # type: ignore[attr-defined]
             self._raise_bad_pattern(exc, self._find_bad_hyperscan(hs, flags))
+        _store_cached_db(hs, db, expressions, ids, flags, mode)
         return db
 
     def _find_bad_hyperscan(self, hs: object, flags: int) -> int | None:
@@ -460,6 +459,47 @@ def _ramp(counts: np.ndarray) -> np.ndarray:
         return np.zeros(0, dtype=np.int64)
     ends = np.cumsum(counts)
     return np.arange(total, dtype=np.int64) - np.repeat(ends - counts, counts)
+
+
+def _db_cache_path(hs: object, expressions: list[str], ids: list[int], flags: int, mode: int) -> Path:
+    """Where a compiled database for exactly these inputs is cached.
+
+    The key covers everything compilation depends on (expressions, ids, flags, mode, the
+    hyperscan build and the CPU architecture), so a changed lexicon or library never reuses a
+    stale database.
+    """
+    import hashlib
+    import json
+    import platform
+
+    version = getattr(hs, "__version__", "") or str(getattr(hs, "HS_VERSION", ""))
+    key = json.dumps([expressions, list(ids), flags, mode, version, platform.machine()])
+    digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
+    return cache_root() / "hyperscan" / f"{digest}.hsdb"
+
+
+def _load_cached_db(hs: object, expressions: list[str], ids: list[int], flags: int, mode: int) -> object | None:
+    """A previously compiled database (hyperscan compilation of the refusal lexicons takes
+    seconds per process; loading takes milliseconds). Any problem → ``None`` (recompile)."""
+    path = _db_cache_path(hs, expressions, ids, flags, mode)
+    try:
+        db = hs.loadb(path.read_bytes(), mode=mode)  # type: ignore[attr-defined]
+        db.scratch = hs.Scratch(db)  # type: ignore[attr-defined]
+    except Exception:
+        return None
+    return db
+
+
+def _store_cached_db(hs: object, db: object, expressions: list[str], ids: list[int], flags: int, mode: int) -> None:
+    """Write the compiled database atomically; a read-only or full disk is not an error."""
+    path = _db_cache_path(hs, expressions, ids, flags, mode)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_bytes(hs.dumpb(db))  # type: ignore[attr-defined]
+        os.replace(tmp, path)
+    except OSError:
+        return
 
 
 def _earliest(msgs: list[np.ndarray], pats: list[np.ndarray], offs: list[np.ndarray]) -> Matches:
