@@ -123,6 +123,7 @@ def test_demo_analyze(tmp_path: Path) -> None:
     assert 0 < summary["behaviour"]["refusal_rate"]["value"] < 0.5
     assert (out / "figures" / "refusal_by_model.png").stat().st_size > 1000
     assert "data:image/png;base64," in (out / "report.html").read_text()
+    assert "Definitions (default profile)" in (out / "report.html").read_text()
     agreement = pl.read_csv(out / "tables" / "demo_truth_agreement.csv")
     refusal = agreement.filter(pl.col("signal") == "refusal").row(0, named=True)
     assert refusal["precision"] > 0.9 and refusal["recall"] > 0.85

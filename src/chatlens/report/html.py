@@ -77,6 +77,28 @@ _TABLE_NOTES = {
 }
 
 
+def definitions(profile: str) -> list[dict[str, str]]:
+    """The definitions of a profile (``data/report/definitions.yaml``) shown in every report."""
+    from importlib import resources
+
+    import yaml
+
+    from chatlens.errors import InstrumentError
+
+    path = resources.files("chatlens.data.report").joinpath("definitions.yaml")
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    entries = (data.get("profiles") or {}).get(profile) if isinstance(data, dict) else None
+    if not isinstance(entries, list) or not all(isinstance(e, dict) and {"term", "text"} <= set(e) for e in entries):
+        msg = f"{path}: key 'profiles.{profile}' must be a list of {{term, text}} entries; got {entries!r}."
+        raise InstrumentError(msg)
+    return entries
+
+
+def _definitions_section(profile: str) -> str:
+    items = "".join(f"<dt><b>{_esc(e['term'])}</b></dt><dd>{_esc(e['text'])}</dd>" for e in definitions(profile))
+    return f"<h2>Definitions ({_esc(profile)} profile)</h2><dl>{items}</dl>"
+
+
 def _behaviour_section(tables: Mapping[str, pl.DataFrame], figures: Sequence[Path]) -> str:
     parts = ["<h1>Behaviour</h1>"]
     parts += [_figure(p) for p in figures]
@@ -120,7 +142,10 @@ def render_run_report(
             _count_table("Quarantine reasons", summary.get("quarantine_reasons", {}), "reason"),
         ]
     )
-    extra = _behaviour_section(behaviour.tables, figures) if behaviour is not None else ""
+    extra = ""
+    if behaviour is not None:
+        profile = str(manifest.get("configuration", {}).get("profile", "default"))
+        extra = _behaviour_section(behaviour.tables, figures) + _definitions_section(profile)
     return head + intro + extra + "<h1>Corpus</h1>" + body + "</body></html>"
 
 
