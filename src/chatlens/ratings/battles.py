@@ -159,11 +159,21 @@ def _numeric(col: str, dtype: pl.DataType) -> pl.Expr:
     return pl.col(col).cast(pl.Float64, strict=False)
 
 
+def _is_numeric_text(values: pl.Series) -> bool:
+    """A text column whose every non-empty value is a number (CSV input is read as text)."""
+    present = values.str.strip_chars().replace("", None).drop_nulls()
+    return present.len() > 0 and present.cast(pl.Float64, strict=False).null_count() == 0
+
+
 def _side_features(
-    col: str, dtype: pl.DataType, markdown: StyleFeatures | None
+    col: str, values: pl.Series, markdown: StyleFeatures | None
 ) -> dict[str, pl.Expr]:
-    """Style features of one side: a number as it is; text (or a conversation's assistant turns)
-    as its length in characters, plus markdown element counts when asked."""
+    """Style features of one side: a number as it is (also numbers read from CSV as text); text
+    (or a conversation's assistant turns) as its length in characters, plus markdown element
+    counts when asked."""
+    dtype = values.dtype
+    if dtype == pl.String and _is_numeric_text(values):
+        return {"": _numeric(col, dtype)}
     text = answer_text(col, dtype)
     if text is None:
         return {"": _numeric(col, dtype)}
@@ -324,8 +334,8 @@ def prepare_battles(
     style_names: list[str] = []
     markdown = load_style_features() if style_markdown else None
     for col_a, col_b in style:
-        side_a = _side_features(col_a, schema[col_a], markdown)
-        side_b = _side_features(col_b, schema[col_b], markdown)
+        side_a = _side_features(col_a, data.get_column(col_a), markdown)
+        side_b = _side_features(col_b, data.get_column(col_b), markdown)
         for suffix in [k for k in side_a if k in side_b]:
             va, vb = side_a[suffix], side_b[suffix]
             name = f"{col_a}-{col_b}{suffix}"
