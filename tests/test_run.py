@@ -223,3 +223,21 @@ def test_hostile_input_end_to_end(tmp_path: Path) -> None:
     page = (result.out / "report.html").read_text()
     assert "<script>" not in page and "<img src=x" not in page
     assert "&lt;img src=x onerror=alert(1)&gt;" in page
+
+
+@pytest.mark.realdata
+def test_hh_chosen_final_turns_refuse_more_than_rejected(shared_data: Path, tmp_path: Path) -> None:
+    """HH-RLHF harmless: the human-preferred (less harmful) final reply should be a refusal more
+    often than the rejected one — a weak pairwise check from labels nobody on the team wrote."""
+    from chatlens.query import query
+
+    src = shared_data / "hh-rlhf" / "harmless-base" / "test.jsonl.gz"
+    run = chatlens.analyze(src, out=tmp_path / "hh")
+    assert run.rows_in == 4624 and run.rows_quarantined == 0
+    rates = dict(query(run.out, """
+        with last as (select conversation_id, max(message_index) mi from messages
+                      where role = 'assistant' group by 1)
+        select split_part(m.conversation_id, ':', 3) side, avg(refusal::int) rate
+        from messages m join last l on m.conversation_id = l.conversation_id and m.message_index = l.mi
+        group by 1""").rows())
+    assert rates["chosen"] > 1.5 * rates["rejected"]
