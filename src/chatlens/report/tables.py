@@ -33,7 +33,12 @@ from typing import Any
 
 import polars as pl
 
-from chatlens.errors import ChatlensError, InvalidParameterError, SmallSampleWarning
+from chatlens.errors import (
+    ChatlensError,
+    DegenerateVarianceWarning,
+    InvalidParameterError,
+    SmallSampleWarning,
+)
 
 REACTIONS = ("rephrase", "jailbreak", "pushback", "accept", "topic_change", "abandoned")
 REFUSAL_TYPES = ("capability", "policy", "mixed")
@@ -104,8 +109,10 @@ def behaviour_tables(run_dir: str | Path, *, min_n: int = 30) -> BehaviourTables
     headline: dict[str, Any] = {}
     notes: dict[str, str] = {}
     with warnings.catch_warnings():
-        # Small groups are flagged in each table's ``small_sample`` column instead.
+        # Small groups are flagged in each table's ``small_sample`` column, and zero spread shows
+        # as sd = 0 with a zero-width interval, so the run does not also warn on stderr.
         warnings.simplefilter("ignore", SmallSampleWarning)
+        warnings.simplefilter("ignore", DegenerateVarianceWarning)
         n_conv = conversations.height
         k_ref = int(conversations.get_column("has_refusal").sum() or 0)
         if n_conv:
