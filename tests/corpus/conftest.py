@@ -14,20 +14,9 @@ import zstandard
 
 from chatlens.corpus.readers.base import ReaderBatch
 from chatlens.corpus.schema import NESTED_SCHEMA, QUARANTINE_SCHEMA
+from chatlens.corpus.synth_bank import MODERATION_CATEGORIES
 
-CATEGORIES = [
-    "harassment",
-    "harassment/threatening",
-    "hate",
-    "hate/threatening",
-    "self-harm",
-    "self-harm/instructions",
-    "self-harm/intent",
-    "sexual",
-    "sexual/minors",
-    "violence",
-    "violence/graphic",
-]
+CATEGORIES = list(MODERATION_CATEGORIES)
 
 
 def moderation(flag: str | None = None, *, flagged: bool | None = None, score: float = 0.9) -> dict[str, Any]:

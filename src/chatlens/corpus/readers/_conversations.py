@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import polars as pl
@@ -33,7 +34,7 @@ from chatlens.corpus.readers._frames import (
     struct_fields,
     type_name,
 )
-from chatlens.corpus.readers._pipeline import Ctx, maybe_json
+from chatlens.corpus.readers._pipeline import Ctx, RecordFormat, maybe_json
 from chatlens.corpus.schema import MESSAGE_STRUCT
 
 _MESSAGE_TYPES = MESSAGE_STRUCT.to_schema()
@@ -256,3 +257,26 @@ def clean_moderation(mods: Any) -> list[dict[str, Any]] | None:
             }
         )
     return out
+
+
+def layout_format(name: str, layout: ListLayout, *, parquet: bool = False, id_key: str = "conversation_id") -> RecordFormat:
+    """The :class:`RecordFormat` of a format fully described by its :class:`ListLayout`.
+
+    LMSYS, WildChat and ShareGPT differ only in their layout; this builds their fast (frame) and
+    fallback (per-record) paths from it. ``parquet`` reads only the layout's columns from Parquet.
+    """
+    return RecordFormat(
+        name=name,
+        normalize=partial(_normalize_with, layout),
+        to_nested=partial(_to_nested_with, layout),
+        parquet_columns=sorted(layout.used()) if parquet else None,
+        id_key=id_key,
+    )
+
+
+def _normalize_with(layout: ListLayout, record: Any, ctx: Ctx) -> dict[str, Any] | str:
+    return normalize(layout, record, ctx)
+
+
+def _to_nested_with(layout: ListLayout, raw: pl.DataFrame, ctx: Ctx) -> pl.DataFrame:
+    return to_nested(layout, raw, ctx)

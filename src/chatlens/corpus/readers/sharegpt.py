@@ -8,12 +8,9 @@ Roles are kept raw (``human``, ``gpt``, ``system``, ``bing``…; normalised late
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
-
-import polars as pl
 
 from chatlens.corpus.readers import _conversations as conv
-from chatlens.corpus.readers._pipeline import Ctx, RecordFormat, scan_records
+from chatlens.corpus.readers._pipeline import scan_records
 from chatlens.corpus.readers.base import ReaderBatch, ReaderOptions, ResolvedFile, Sample
 
 NAME = "sharegpt"
@@ -27,15 +24,7 @@ LAYOUT = conv.ListLayout(
 )
 
 
-def _to_nested(raw: pl.DataFrame, ctx: Ctx) -> pl.DataFrame:
-    return conv.to_nested(LAYOUT, raw, ctx)
-
-
-def _normalize(record: Any, ctx: Ctx) -> dict[str, Any] | str:
-    return conv.normalize(LAYOUT, record, ctx)
-
-
-FORMAT = RecordFormat(name=NAME, normalize=_normalize, to_nested=_to_nested, id_key="id")
+FORMAT = conv.layout_format(NAME, LAYOUT, id_key="id")
 
 
 def scan_sharegpt(file: ResolvedFile, *, batch_size: int, options: ReaderOptions) -> Iterator[ReaderBatch]:

@@ -12,12 +12,9 @@ computes its own toxicity signals).
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
-
-import polars as pl
 
 from chatlens.corpus.readers import _conversations as conv
-from chatlens.corpus.readers._pipeline import Ctx, RecordFormat, scan_records
+from chatlens.corpus.readers._pipeline import scan_records
 from chatlens.corpus.readers.base import ReaderBatch, ReaderOptions, ResolvedFile, Sample
 
 NAME = "wildchat"
@@ -52,21 +49,7 @@ LAYOUT = conv.ListLayout(
 )
 
 
-def _to_nested(raw: pl.DataFrame, ctx: Ctx) -> pl.DataFrame:
-    return conv.to_nested(LAYOUT, raw, ctx)
-
-
-def _normalize(record: Any, ctx: Ctx) -> dict[str, Any] | str:
-    return conv.normalize(LAYOUT, record, ctx)
-
-
-FORMAT = RecordFormat(
-    name=NAME,
-    normalize=_normalize,
-    to_nested=_to_nested,
-    parquet_columns=sorted(LAYOUT.used()),
-    id_key="conversation_hash",
-)
+FORMAT = conv.layout_format(NAME, LAYOUT, parquet=True, id_key="conversation_hash")
 
 
 def scan_wildchat(file: ResolvedFile, *, batch_size: int, options: ReaderOptions) -> Iterator[ReaderBatch]:
