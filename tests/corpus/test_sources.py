@@ -274,3 +274,21 @@ def test_unknown_hub_dataset(monkeypatch):
     monkeypatch.setattr(huggingface_hub, "snapshot_download", missing)
     with pytest.raises(HubAccessError, match="not found or is private"):
         resolve("nobody/no-such-dataset")
+
+
+def test_synth_sidecars_are_skipped_in_directories_and_globs(tmp_path):
+    from chatlens.corpus.api import info
+    from chatlens.corpus.synth import synth
+
+    res = synth(60, seed=3, out=tmp_path / "d" / "corpus.parquet")
+    assert res.truth_path.exists()
+    # A foreign file that happens to end in .synth.json is data, not a manifest of ours.
+    (tmp_path / "d" / "other.synth.json").write_text(json.dumps({"generator": "someone-else"}))
+    assert "other.synth.json" in _names(resolve(tmp_path / "d"))
+    (tmp_path / "d" / "other.synth.json").unlink()
+    assert _names(resolve(tmp_path / "d")) == ["corpus.parquet"]
+    assert _names(resolve(str(tmp_path / "d" / "*.parquet"))) == ["corpus.parquet"]
+    summary = info(tmp_path / "d")
+    assert (summary.files, summary.conversations, summary.quarantined) == (1, 60, 0)
+    # Named explicitly, a sidecar is still read (and fails detection with a clear error).
+    assert _names(resolve(res.truth_path)) == ["corpus.truth.parquet"]

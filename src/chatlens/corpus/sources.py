@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from chatlens._progress import status
 from chatlens.corpus.detect import detect_format
 from chatlens.corpus.readers import READERS, ReaderSpec, _io
 from chatlens.corpus.readers.base import (
@@ -94,7 +95,8 @@ def _resolve_one(item: str | Path, hf_token: str | None) -> list[ResolvedFile]:
         return hub_files(text, token=hf_token)
     path = Path(text).expanduser()
     if path.is_dir():
-        files = [p for p in sorted(path.rglob("*")) if p.is_file() and not _hidden(p, path) and _is_data(p)]
+        files = _without_synth_sidecars(
+            [p for p in sorted(path.rglob("*")) if p.is_file() and not _hidden(p, path) and _is_data(p)])
         if not files:
             msg = f"Directory {text} holds no data files (expected {', '.join(DATA_SUFFIXES)}, optionally .gz/.zst)."
             raise SourceError(msg)
@@ -103,7 +105,8 @@ def _resolve_one(item: str | Path, hf_token: str | None) -> list[ResolvedFile]:
         return [classify(path, name=text)]
     if _GLOB_CHARS.search(text):
         matches = [Path(m) for m in sorted(_glob.glob(os.path.expanduser(text), recursive=True))]
-        files = [m for m in matches if m.is_file() and _is_data(m) and not any(p.startswith(".") for p in m.parts[-1:])]
+        files = _without_synth_sidecars(
+            [m for m in matches if m.is_file() and _is_data(m) and not any(p.startswith(".") for p in m.parts[-1:])])
         if not files:
             msg = f"The pattern {text} matches no data files."
             raise SourceError(msg)
@@ -112,6 +115,33 @@ def _resolve_one(item: str | Path, hf_token: str | None) -> list[ResolvedFile]:
         return hub_files(text, token=hf_token)
     msg = f"Source not found: {text} (not a file, directory, glob or Hugging Face dataset id)."
     raise SourceError(msg)
+
+
+def _without_synth_sidecars(files: list[Path]) -> list[Path]:
+    """``files`` minus the ground-truth sidecars and manifests written by ``chatlens synth``.
+
+    Why: ``chatlens synth --out DIR/corpus.parquet`` writes the corpus beside its truth tables and
+    a ``*.synth.json`` manifest; reading ``DIR`` (or ``DIR/*.parquet``) should read the corpus,
+    not fail on the sidecars. Only files a manifest written by the synth generator names are
+    skipped (and the manifest itself); a sidecar named explicitly as a file is still read.
+    """
+    skip: set[Path] = set()
+    manifests = sorted({m for parent in {f.parent for f in files} for m in parent.glob("*.synth.json")})
+    for f in manifests:
+        try:
+            manifest = json.loads(f.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if not isinstance(manifest, dict) or manifest.get("generator") != "chatlens.corpus.synth":
+            continue
+        skip.add(f.resolve())
+        listed = manifest.get("files")
+        for key, name in (listed.items() if isinstance(listed, dict) else ()):
+            if key != "corpus" and isinstance(name, str):
+                skip.add((f.parent / name).resolve())
+    if skip:
+        status(f"Skipping {len(skip)} synth sidecar file(s) (ground truth and manifest).")
+    return [f for f in files if f.resolve() not in skip]
 
 
 def _hidden(path: Path, root: Path) -> bool:
