@@ -49,14 +49,32 @@ def test_message_layout_orders_by_message_index(kit, write_jsonl):
     assert [m["content"] for m in nested["messages"][0].to_list()] == ["hi", "hello"]
 
 
-def test_message_layout_non_contiguous_rows_are_quarantined(kit, write_jsonl):
-    rows = [ROWS[0], ROWS[2], ROWS[3], ROWS[1]]  # c1 comes back after c2
-    nested, quarantine, _, _ = kit.collect(open_batches(write_jsonl("t.jsonl", rows), column_map=CMAP, batch_size=1))
-    assert nested["conversation_id"].to_list() == ["c1", "c2"]
-    assert quarantine["row"].to_list() == [3]
-    assert "contiguous" in quarantine["reason"][0]
+@pytest.mark.parametrize("kind", ["jsonl", "parquet", "csv"])
+def test_message_layout_interleaved_conversations_are_grouped(kind, kit, tmp_path, write_jsonl, write_parquet):
+    # A log ordered by time: c1 comes back after c2, across batch boundaries (batch_size=1).
+    rows = [ROWS[0], ROWS[2], ROWS[3], {**ROWS[1]}, {"chat": None, "speaker": "user", "text": "lost",
+                                                     "bot": None, "idx": 1}, ROWS[4]]
+    path = _write(kind, rows, tmp_path, write_jsonl, write_parquet)
+    nested, quarantine, _, batches = kit.collect(open_batches(path, column_map=CMAP, batch_size=2))
+    assert nested["conversation_id"].to_list() == ["c1", "c2", "c3"]  # order of first appearance
+    assert [[m["content"] for m in ms] for ms in nested["messages"].to_list()] == [
+        ["hi", "hello"], ["q", "a"], ["only"]]
+    assert nested["_row"].to_list() == [0, 1, 5]
+    assert quarantine["row"].to_list() == [4]
+    assert quarantine["reason"].to_list() == ["row has no conversation id"]
+    assert sum(b.records_in for b in batches) == 4
+    assert sum(b.source_records for b in batches) == 6
+
+
+def test_message_layout_contiguous_file_streams_in_batches(kit, write_jsonl):
+    rows = ROWS * 1
+    nested, quarantine, _, batches = kit.collect(
+        open_batches(write_jsonl("t.jsonl", rows), column_map=CMAP, batch_size=1))
+    assert nested["conversation_id"].to_list() == ["c1", "c2", "c3"] and quarantine.height == 0
+    assert len(batches) >= 3  # streamed, not grouped in one go
     # within one batch, scattered rows are simply grouped
-    nested, quarantine, _, _ = kit.collect(open_batches(write_jsonl("t2.jsonl", rows), column_map=CMAP))
+    scattered = [ROWS[0], ROWS[2], ROWS[3], ROWS[1]]
+    nested, quarantine, _, _ = kit.collect(open_batches(write_jsonl("t2.jsonl", scattered), column_map=CMAP))
     assert [len(m) for m in nested["messages"].to_list()] == [2, 2] and quarantine.height == 0
 
 

@@ -8,10 +8,12 @@ mapped default to a source column of the same name when one exists.
     Rows are grouped by ``conversation_id`` in order of first appearance. Within a conversation,
     messages are ordered by a mapped ``message_index`` if given, else by ``timestamp`` if given,
     else by file order. ``model``/``language``/``user_id`` of a conversation are its first non-null
-    values, ``timestamp`` its earliest. Streaming keeps the conversation running at a batch boundary
-    open into the next batch, so a conversation's rows must be **contiguous** in the file (or fall
-    inside one batch): rows of an id that was already emitted are quarantined with a reason that
-    says to sort the file. A row without a conversation id is quarantined.
+    values, ``timestamp`` its earliest. A first pass reads the id column only: when each
+    conversation's rows are **contiguous** (or scattered only inside one batch), the file is
+    streamed with bounded memory, keeping the conversation running at a batch boundary open into
+    the next batch. When conversations are **interleaved** across batches (a message log ordered by
+    time, say), the file's rows are grouped in memory instead (memory grows with the file; sort it
+    by conversation id to stream it). A row without a conversation id is quarantined.
     Names: conversation_id, role, content (required); model, language, user_id, timestamp,
     message_index, toxic, redacted, moderation_flagged (optional).
 
@@ -33,6 +35,7 @@ from typing import Any
 
 import polars as pl
 
+from chatlens._progress import status
 from chatlens.corpus.readers import _conversations as conv
 from chatlens.corpus.readers import _io
 from chatlens.corpus.readers._frames import as_text, build_messages, to_dtype, type_name
@@ -145,6 +148,11 @@ def _scan_message_layout(
     optional = {k: v for k, v in names.items() if k not in required}
     present = _check_columns(file, list(required.values()) + [cmap[k] for k in optional if k in cmap])
     mapped = {**required, **{k: v for k, v in optional.items() if k in cmap or v in present}}
+    if not _contiguous(file, batch_size, mapped["conversation_id"]):
+        status(f"Conversations in {file.name} are interleaved across batches: grouping its rows "
+               "in memory (sort the file by conversation id to stream it).")
+        yield from _grouped_in_memory(file, options, batch_size, mapped)
+        return
     emitted: list[pl.Series] = []  # ids of conversations already yielded (one Series per batch)
     carry: pl.DataFrame | None = None
     carry_raw: dict[int, str] = {}
@@ -171,6 +179,65 @@ def _scan_message_layout(
     if carry is not None and carry.height:
         ctx = Ctx(file.name, options)
         yield _group(carry, ctx, [], carry_raw.get, emitted, 0)
+
+
+def _contiguous(file: ResolvedFile, batch_size: int, id_column: str) -> bool:
+    """Whether streaming in batches of ``batch_size`` sees every conversation's rows together.
+
+    Why a separate pass: a conversation whose rows reappear after it was emitted cannot be
+    un-emitted. This replays the streaming rule (the id of a batch's last row stays open into
+    the next batch; every other id of the batch is emitted) on the id column alone, which is
+    cheap next to the full read (Parquet reads only that column).
+    """
+    emitted = pl.Series("i", [], dtype=pl.String)
+    carry: pl.Series | None = None
+    for raw, _, _, _ in _raw_frames(file, batch_size, [id_column]):
+        ids = _canonical_rows(raw, {"conversation_id": id_column})["conversation_id"]
+        if carry is not None:
+            ids = pl.concat([carry, ids])
+        if ids.is_empty():
+            continue
+        last = ids[-1]
+        present = ids.drop_nulls().unique()
+        if present.is_in(emitted.implode()).any():
+            return False
+        done = present.filter(present != last) if last is not None else present
+        emitted = pl.concat([emitted, done.rename("i")])
+        carry = pl.Series([last], dtype=pl.String) if last is not None else None
+    return True
+
+
+def _grouped_in_memory(
+    file: ResolvedFile, options: ReaderOptions, batch_size: int, mapped: dict[str, str]
+) -> Iterator[ReaderBatch]:
+    """All rows of ``file`` grouped by conversation at once, yielded in batches of conversations
+    (ordered by first appearance, as in streaming)."""
+    frames: list[pl.DataFrame] = []
+    quarantine: list[dict[str, Any]] = []
+    repairs: Counter = Counter()
+    n_source = 0
+    for raw, q, rep, n in _raw_frames(file, batch_size, list(mapped.values())):
+        ctx = Ctx(file.name, options, Counter(rep))
+        df = _canonical_rows(raw, mapped)
+        lookup = _row_lookup(raw)
+        for row in df.filter(pl.col("conversation_id").is_null())["_row"]:
+            q.append(_q(ctx, row, None, "row has no conversation id", lookup(row)))
+        quarantine.extend(q)
+        repairs.update(ctx.repairs)
+        n_source += n
+        frames.append(df.filter(pl.col("conversation_id").is_not_null()))
+    rows = pl.concat(frames, how="vertical_relaxed")
+    first = pl.col("_row").min().over("conversation_id")
+    rows = rows.with_columns(first.alias("_first")).sort("_first", "_row")
+    # Batches of about batch_size rows; a conversation goes with the batch where it starts.
+    chunk = (pl.int_range(pl.len()) // max(1, batch_size)).min().over("conversation_id")
+    parts = rows.with_columns(chunk.alias("_chunk")).partition_by("_chunk", maintain_order=True)
+    if not parts:
+        parts = [rows.with_columns(pl.lit(0).alias("_chunk"))]
+    for i, part in enumerate(parts):
+        ctx = Ctx(file.name, options, repairs if i == 0 else Counter())
+        yield _group(part.drop("_first", "_chunk"), ctx, quarantine if i == 0 else [],
+                     lambda _row: None, [], n_source if i == 0 else 0)
 
 
 def _canonical_rows(raw: pl.DataFrame, mapped: dict[str, str]) -> pl.DataFrame:
