@@ -294,11 +294,14 @@ def csv_header(file: ResolvedFile) -> list[str]:
     return next(reader, [])
 
 
-def iter_csv_batches(file: ResolvedFile, batch_size: int) -> Iterator[tuple[pa.RecordBatch, int]]:
+def iter_csv_batches(
+    file: ResolvedFile, batch_size: int, columns: list[str] | None = None
+) -> Iterator[tuple[pa.RecordBatch, int]]:
     """(record batch, invalid UTF-8 sequences repaired) of a CSV/TSV file.
 
     Every column is read as text (no type guessing, so a column that looks numeric in the first
     block cannot fail later); cells with invalid UTF-8 are repaired by the module's rule.
+    ``columns`` keeps only those columns (the others are still parsed, but not converted).
     """
     import pyarrow.csv as pacsv
 
@@ -310,7 +313,8 @@ def iter_csv_batches(file: ResolvedFile, batch_size: int) -> Iterator[tuple[pa.R
             read_options=pacsv.ReadOptions(block_size=max(1 << 20, min(batch_size * 512, 64 << 20))),
             parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True),
             convert_options=pacsv.ConvertOptions(
-                column_types={c: pa.binary() for c in header}, strings_can_be_null=False
+                column_types={c: pa.binary() for c in header}, strings_can_be_null=False,
+                include_columns=[c for c in header if c in columns] if columns is not None else None,
             ),
         )
         for batch in reader:

@@ -191,7 +191,7 @@ def _contiguous(file: ResolvedFile, batch_size: int, id_column: str) -> bool:
     """
     emitted = pl.Series("i", [], dtype=pl.String)
     carry: pl.Series | None = None
-    for raw, _, _, _ in _raw_frames(file, batch_size, [id_column]):
+    for raw, _, _, _ in _raw_frames(file, batch_size, [id_column], csv_all_columns=False):
         ids = _canonical_rows(raw, {"conversation_id": id_column})["conversation_id"]
         if carry is not None:
             ids = pl.concat([carry, ids])
@@ -303,9 +303,12 @@ def _group(
 
 
 def _raw_frames(
-    file: ResolvedFile, batch_size: int, columns: list[str]
+    file: ResolvedFile, batch_size: int, columns: list[str], *, csv_all_columns: bool = True
 ) -> Iterator[tuple[pl.DataFrame, list[dict[str, Any]], dict[str, int], int]]:
-    """(frame with the source columns + ``_row``, quarantine rows, repairs, records consumed)."""
+    """(frame with the source columns + ``_row``, quarantine rows, repairs, records consumed).
+
+    CSV keeps every column (a quarantined row shows all of it) unless ``csv_all_columns`` is
+    false; Parquet reads only ``columns``."""
     if file.container == "parquet":
         start = 0
         for rb in _io.iter_parquet_batches(file, batch_size, columns):
@@ -315,7 +318,7 @@ def _raw_frames(
             start += rb.num_rows
     elif file.container == "csv":
         start = 0
-        for rb, bad_utf8 in _io.iter_csv_batches(file, batch_size):
+        for rb, bad_utf8 in _io.iter_csv_batches(file, batch_size, None if csv_all_columns else columns):
             df = pl.from_arrow(rb)
             assert isinstance(df, pl.DataFrame)
             df = df.with_columns(pl.int_range(start, start + rb.num_rows, dtype=pl.Int64).alias("_row"))
