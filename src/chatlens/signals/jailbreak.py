@@ -139,8 +139,11 @@ def prose_break(texts: Sequence[str | None]) -> np.ndarray:
     """
     fw = function_words()
     out = np.zeros(len(texts))
-    for i, text in enumerate(texts):
-        if not text or "\n\n" in text or len(text) > 4000:
+    # 16 tokens need at least 31 characters: skip shorter texts without a Python loop over them.
+    lengths = pl.Series(texts, dtype=pl.String).str.len_chars().fill_null(0).to_numpy()
+    for i in np.flatnonzero((lengths >= 31) & (lengths <= 4000)).tolist():
+        text = texts[i]
+        if "\n\n" in text:
             continue
         toks = text.split()
         if len(toks) < 16:
@@ -221,17 +224,20 @@ def detect_jailbreak(
     evidence += np.where(is_suffix, SUFFIX_WEIGHT, 0.0)
     fam_scores[:, FAMILIES.index("adversarial_suffix")] += np.where(is_suffix, SUFFIX_WEIGHT, 0.0)
 
-    extra_ids: list[list[str]] = [[] for _ in range(n)]
-    for i in np.flatnonzero(is_suffix):
-        extra_ids[i].append("stats.adversarial_suffix")
+    suffix_rows = np.flatnonzero(is_suffix)
+    extra_rows = [suffix_rows]
+    extra_labels = [np.full(len(suffix_rows), "stats.adversarial_suffix", dtype=object)]
     if similarity:
         sim, which = template_similarity(series.to_list())
         templates = load_templates()
         close = sim >= THRESHOLD
         evidence += np.where(close, SIMILARITY_WEIGHT, 0.0)
-        for i in np.flatnonzero(close):
+        close_rows = np.flatnonzero(close)
+        extra_rows.append(close_rows)
+        extra_labels.append(np.asarray([f"similar.{templates[which[i]].id}" for i in close_rows],
+                                       dtype=object))
+        for i in close_rows:
             t = templates[which[i]]
-            extra_ids[i].append(f"similar.{t.id}")
             if t.family in FAMILIES:
                 fam_scores[i, FAMILIES.index(t.family)] += SIMILARITY_WEIGHT
 
@@ -244,10 +250,8 @@ def detect_jailbreak(
         np.asarray(FAMILIES, dtype=object)[fam_scores.argmax(axis=1)],
         np.where(flagged, "other", "none"),
     )
-    cue_col = cue_list_column(hits, cues.ids, n, "jailbreak_cues")
-    if any(extra_ids):
-        extra = pl.Series("x", extra_ids, dtype=pl.List(pl.String))
-        cue_col = cue_col.list.concat(extra).list.sort().alias("jailbreak_cues")
+    cue_col = cue_list_column(hits, cues.ids, n, "jailbreak_cues",
+                              extra=(np.concatenate(extra_rows), np.concatenate(extra_labels)))
     return pl.DataFrame(
         {
             "jailbreak": flagged,
