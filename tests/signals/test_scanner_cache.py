@@ -44,3 +44,23 @@ def test_unwritable_cache_is_not_an_error(tmp_path: Path, monkeypatch: pytest.Mo
     blocker.write_text("x")
     monkeypatch.setenv("CHATLENS_CACHE_DIR", str(blocker))  # a file, so mkdir fails
     assert _scan(Scanner(PATTERNS, backend="hyperscan"))
+
+
+def test_anchor_plan_is_cached_and_a_bad_entry_recomputed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from chatlens.signals import scanner as scanner_module
+
+    monkeypatch.setenv("CHATLENS_CACHE_DIR", str(tmp_path))
+    reference = _scan(Scanner(PATTERNS, backend="hyperscan"))
+    first = Scanner(PATTERNS, backend="hyperscan", prefilter=True)
+    plans = list((tmp_path / "anchors").glob("*.json"))
+    assert len(plans) == 1 and first.anchored  # some patterns run only on candidates
+    assert _scan(first) == reference
+    calls = []
+    monkeypatch.setattr(scanner_module, "required_literals",
+                        lambda p: calls.append(p) or None)  # would change the plan if called
+    second = Scanner(PATTERNS, backend="hyperscan", prefilter=True)
+    assert calls == [] and second.anchored == first.anchored and _scan(second) == reference
+    plans[0].write_text('{"not": "a plan"}')
+    third = Scanner(PATTERNS, backend="hyperscan", prefilter=True)
+    assert calls and third.anchored == ()  # recomputed (with the stub: nothing anchored)
+    assert _scan(third) == reference  # same matches either way

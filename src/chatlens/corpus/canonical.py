@@ -32,8 +32,8 @@ from functools import lru_cache
 from importlib import resources
 
 import polars as pl
-import yaml
 
+from chatlens import _yaml
 from chatlens.corpus.schema import (
     CONVERSATIONS_SCHEMA,
     MESSAGES_SCHEMA,
@@ -55,7 +55,7 @@ RAW_PREVIEW_CHARS = 2_000
 def role_map() -> dict[str, str]:
     """Raw role name (normalised: trimmed, lower-case, no trailing ':') → canonical role."""
     path = resources.files("chatlens.data.corpus").joinpath("roles.yaml")
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data = _yaml.safe_load(path.read_text(encoding="utf-8"))
     roles = data.get("roles") if isinstance(data, dict) else None
     if not isinstance(roles, dict) or set(roles) - set(ROLES):
         msg = f"{path}: key 'roles' must map each of {list(ROLES)} to a list of names; got {roles!r}."

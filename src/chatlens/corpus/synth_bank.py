@@ -39,6 +39,7 @@ from typing import Any
 
 import yaml
 
+from chatlens import _yaml
 from chatlens.errors import InstrumentError
 
 #: The OpenAI moderation categories of LMSYS-Chat-1M, in the dataset's order.
@@ -276,7 +277,7 @@ def _read_yaml(filename: str) -> dict[str, Any]:
 def parse_yaml(text: str, file: str) -> dict[str, Any]:
     """Parse YAML text into a mapping, turning syntax errors into InstrumentError."""
     try:
-        data = yaml.safe_load(text)
+        data = _yaml.safe_load(text)
     except yaml.YAMLError as exc:
         msg = f"Synthetic-corpus data file {file} is not valid YAML: {exc}"
         raise InstrumentError(msg) from None

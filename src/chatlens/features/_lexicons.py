@@ -30,6 +30,7 @@ from typing import Any
 import polars as pl
 import yaml
 
+from chatlens import _yaml
 from chatlens.errors import InstrumentError
 
 _META = {"name", "version", "source"}
@@ -45,7 +46,7 @@ def _fail(file: str, key: str, expected: str, got: object) -> InstrumentError:
 def _read(file: str) -> dict[str, Any]:
     text = resources.files("chatlens").joinpath("data", "features", file).read_text(encoding="utf-8")
     try:
-        data = yaml.safe_load(text)
+        data = _yaml.safe_load(text)
     except yaml.YAMLError as exc:
         msg = f"Features lexicon {file!r} is not valid YAML: {exc}"
         raise InstrumentError(msg) from exc

@@ -34,6 +34,7 @@ from typing import Any
 
 import numpy as np
 
+from chatlens import _yaml
 from chatlens.errors import InstrumentError, InvalidParameterError
 
 #: Placeholders a prompt template may use; anything else in ``{lower_case}`` form is an error.
@@ -529,7 +530,7 @@ def _read_yaml(name_or_path: str | Path) -> tuple[dict[str, Any], str]:
             raise InstrumentError(msg)
         text, where = res.read_text(encoding="utf-8"), f"<bundled>/{name_or_path}.yaml"
     try:
-        data = yaml.safe_load(text)
+        data = _yaml.safe_load(text)
     except yaml.YAMLError as exc:
         msg = f"instrument file {where}: not valid YAML ({exc})"
         raise InstrumentError(msg) from None

@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from chatlens import _yaml
 from chatlens.errors import (
     InstrumentError,
     InvalidParameterError,
@@ -93,7 +94,7 @@ def load_lexicons(path: str | Path | None = None) -> Lexicons:
     else:
         text, where = Path(path).read_text(encoding="utf-8"), str(path)
     try:
-        data = yaml.safe_load(text)
+        data = _yaml.safe_load(text)
     except yaml.YAMLError as exc:
         msg = f"lexicon file {where}: not valid YAML ({exc})"
         raise LexiconParseError(msg) from None
@@ -328,7 +329,6 @@ def _weights_resource() -> Any:
 
 def load_lite_model(path: str | Path | None = None) -> LiteModel:
     """Load HL-lite weights (bundled by default); malformed files raise InstrumentError."""
-    import yaml
 
     if path is None:
         res = _weights_resource()
@@ -339,7 +339,7 @@ def load_lite_model(path: str | Path | None = None) -> LiteModel:
         text, where = res.read_text(encoding="utf-8"), "<bundled>/humanlike/hllite-weights.yaml"
     else:
         text, where = Path(path).read_text(encoding="utf-8"), str(path)
-    data = yaml.safe_load(text)
+    data = _yaml.safe_load(text)
     try:
         feats = data["features"]
         names = tuple(str(f["name"]) for f in feats)

@@ -20,8 +20,7 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any, Generic, TypeVar
 
-import yaml
-
+from chatlens import _yaml
 from chatlens.errors import BadLLMResponse, InvalidParameterError, LLMError
 from chatlens.llm.types import Message
 
@@ -209,7 +208,7 @@ class JsonResult(Generic[T]):
 def reask_message(reason: str) -> str:
     """The re-ask text (a data file) with ``reason`` filled in."""
     ref = resources.files("chatlens").joinpath("data/llm/reask.yaml")
-    template = yaml.safe_load(ref.read_text(encoding="utf-8"))["template"]
+    template = _yaml.safe_load(ref.read_text(encoding="utf-8"))["template"]
     return str(template).replace("{{reason}}", reason)
 
 

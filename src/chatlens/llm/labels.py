@@ -19,6 +19,7 @@ from typing import Any, Literal
 import polars as pl
 import yaml
 
+from chatlens import _yaml
 from chatlens.errors import InstrumentError, InvalidParameterError
 from chatlens.llm.client import make_client, map_async, run_sync
 from chatlens.llm.config import LLMConfig
@@ -78,7 +79,7 @@ def load_label_prompt(task: str | Path) -> LabelPrompt:
             raise InvalidParameterError(msg)
         where, text = str(path), path.read_text(encoding="utf-8")
     try:
-        data = yaml.safe_load(text)
+        data = _yaml.safe_load(text)
     except yaml.YAMLError as exc:
         msg = f"Label prompt {where}: not valid YAML ({exc})."
         raise InstrumentError(msg) from None

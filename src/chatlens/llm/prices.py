@@ -16,6 +16,7 @@ from typing import Any
 
 import yaml
 
+from chatlens import _yaml
 from chatlens.errors import InstrumentError
 
 ENV_PRICES = "CHATLENS_PRICES"
@@ -115,7 +116,7 @@ def load_prices(path: str | Path | None = None) -> PriceTable:
     0.15
     """
     ref = resources.files("chatlens").joinpath("data/llm/prices.yaml")
-    table = _parse(yaml.safe_load(ref.read_text(encoding="utf-8")), "chatlens/data/llm/prices.yaml")
+    table = _parse(_yaml.safe_load(ref.read_text(encoding="utf-8")), "chatlens/data/llm/prices.yaml")
     user = path if path is not None else os.environ.get(ENV_PRICES) or None
     if user is not None:
         user_path = Path(user)
@@ -125,7 +126,7 @@ def load_prices(path: str | Path | None = None) -> PriceTable:
             msg = f"Price table {user_path}: cannot be read ({exc.strerror})."
             raise InstrumentError(msg) from None
         try:
-            data = yaml.safe_load(text)
+            data = _yaml.safe_load(text)
         except yaml.YAMLError as exc:
             msg = f"Price table {user_path}: not valid YAML ({exc})."
             raise InstrumentError(msg) from None

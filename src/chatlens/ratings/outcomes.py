@@ -17,6 +17,7 @@ from types import MappingProxyType
 
 import yaml
 
+from chatlens import _yaml
 from chatlens.errors import InstrumentError
 
 _SECTIONS = ("winner_labels", "preference_scale")
@@ -127,7 +128,7 @@ def load_outcome_scale(path: str | Path | None = None) -> OutcomeScale:
             msg = f"Cannot read outcome scale file {where}: {exc.strerror}."
             raise InstrumentError(msg) from exc
     try:
-        raw = yaml.safe_load(text)
+        raw = _yaml.safe_load(text)
     except yaml.YAMLError as exc:
         msg = f"Outcome scale file {where} is not valid YAML: {exc}"
         raise InstrumentError(msg) from exc

@@ -14,8 +14,8 @@ from types import MappingProxyType
 from typing import Any
 
 import polars as pl
-import yaml
 
+from chatlens import _yaml
 from chatlens.errors import InstrumentError
 
 _WHERE = "<bundled>/data/ratings/style_features.yaml"
@@ -46,7 +46,7 @@ def _check_pattern(pattern: Any, item: str) -> str:
 def load_style_features() -> StyleFeatures:
     """Load and validate the bundled markdown style features."""
     ref = resources.files("chatlens").joinpath("data", "ratings", "style_features.yaml")
-    raw = yaml.safe_load(ref.read_text(encoding="utf-8"))
+    raw = _yaml.safe_load(ref.read_text(encoding="utf-8"))
     if not isinstance(raw, dict) or not isinstance(raw.get("features"), dict):
         msg = f"Invalid style features {_WHERE}: key 'features' must be a mapping. Got {raw!r}."
         raise InstrumentError(msg)

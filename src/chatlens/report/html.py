@@ -15,6 +15,8 @@ from typing import Any
 
 import polars as pl
 
+from chatlens import _yaml
+
 _STYLE = """
 body{font-family:system-ui,sans-serif;margin:2rem;max-width:60rem;color:#222}
 table{border-collapse:collapse;margin:0 0 1.5rem 0}
@@ -81,12 +83,10 @@ def definitions(profile: str) -> list[dict[str, str]]:
     """The definitions of a profile (``data/report/definitions.yaml``) shown in every report."""
     from importlib import resources
 
-    import yaml
-
     from chatlens.errors import InstrumentError
 
     path = resources.files("chatlens.data.report").joinpath("definitions.yaml")
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data = _yaml.safe_load(path.read_text(encoding="utf-8"))
     entries = (data.get("profiles") or {}).get(profile) if isinstance(data, dict) else None
     if not isinstance(entries, list) or not all(isinstance(e, dict) and {"term", "text"} <= set(e) for e in entries):
         msg = f"{path}: key 'profiles.{profile}' must be a list of {{term, text}} entries; got {entries!r}."

@@ -31,6 +31,8 @@ from dataclasses import dataclass
 from functools import cache, lru_cache
 from importlib import resources
 
+from chatlens import _yaml
+
 try:  # Python >= 3.11 names the parser modules privately; both expose the same API.
     from re import _constants as _sc  # type: ignore[attr-defined]
     from re import _parser as _sp  # type: ignore[attr-defined]
@@ -106,10 +108,9 @@ def expand(token_string: str) -> frozenset[str]:
 @cache
 def _common_words() -> frozenset[str]:
     """Frequent words (``patterns/wordlist_function_en.yaml``): poor literals on their own."""
-    import yaml
 
     raw = (resources.files("chatlens.signals") / "patterns" / "wordlist_function_en.yaml")
-    return frozenset(str(w) for w in yaml.safe_load(raw.read_text(encoding="utf-8"))["words"])
+    return frozenset(str(w) for w in _yaml.safe_load(raw.read_text(encoding="utf-8"))["words"])
 
 
 def _literal_cost(lit: str) -> float:

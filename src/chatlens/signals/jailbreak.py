@@ -33,8 +33,8 @@ from importlib import resources
 
 import numpy as np
 import polars as pl
-import yaml
 
+from chatlens import _yaml
 from chatlens.errors import InvalidParameterError, LexiconParseError
 from chatlens.signals.cues import CueSet, cue_set
 from chatlens.signals.lexicon import KINDS, lexicons_for
@@ -117,7 +117,7 @@ def function_words() -> frozenset[str]:
     raw = (resources.files("chatlens.signals") / "patterns" / "wordlist_function_en.yaml").read_text(
         encoding="utf-8"
     )
-    data = yaml.safe_load(raw)
+    data = _yaml.safe_load(raw)
     words = data.get("words") if isinstance(data, dict) else None
     if not isinstance(words, list) or not all(isinstance(w, str) and w for w in words):
         msg = f"Invalid word list {path}: key 'words': expected a list of strings. Got {words!r}."

@@ -18,8 +18,8 @@ from importlib import resources
 
 import numpy as np
 import polars as pl
-import yaml
 
+from chatlens import _yaml
 from chatlens.errors import LexiconParseError
 from chatlens.signals.cues import CueHits, CueSet, cue_set
 from chatlens.signals.lexicon import lexicons_for
@@ -98,7 +98,7 @@ def legacy_profanity_words() -> tuple[str, ...]:
     raw = (resources.files("chatlens.signals") / "patterns" / "legacy_profanity.yaml").read_text(
         encoding="utf-8"
     )
-    data = yaml.safe_load(raw)
+    data = _yaml.safe_load(raw)
     words = data.get("words") if isinstance(data, dict) else None
     if not isinstance(words, list) or not all(isinstance(w, str) and w for w in words):
         msg = f"Invalid word list {path}: key 'words': expected a list of strings. Got {words!r}."

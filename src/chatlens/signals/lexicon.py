@@ -41,6 +41,7 @@ from typing import Any
 
 import yaml
 
+from chatlens import _yaml
 from chatlens.errors import LexiconParseError
 
 DETECTORS = ("refusal", "jailbreak", "legacy-refusal", "legacy-jailbreak")
@@ -288,7 +289,7 @@ def load_lexicon(path: str | Path) -> Lexicon:
 
 def _parse_text(text: str, path: str) -> Lexicon:
     try:
-        data = yaml.safe_load(text)
+        data = _yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f"line {mark.line + 1}" if mark is not None else "unknown line"

@@ -32,6 +32,7 @@ Cyrillic. CJK lexicons use ``boundaries: none`` (no spaces between words to anch
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections.abc import Sequence
@@ -201,8 +202,7 @@ class Scanner:
         groups: dict[str, list[int]] = {}
         group_literals: dict[str, set[int]] = {}
         always: list[int] = []
-        for i, raw in enumerate(self.raw_patterns):
-            need = required_literals(raw) if local(raw) else None
+        for i, need in enumerate(_anchor_plan(self.raw_patterns)):
             if need is None:
                 always.append(i)
                 continue
@@ -459,6 +459,46 @@ def _ramp(counts: np.ndarray) -> np.ndarray:
         return np.zeros(0, dtype=np.int64)
     ends = np.cumsum(counts)
     return np.arange(total, dtype=np.int64) - np.repeat(ends - counts, counts)
+
+
+def _anchor_plan(raw_patterns: tuple[str, ...]) -> list[frozenset[str] | None]:
+    """Each pattern's necessary literals, or ``None`` when it is scanned on every message.
+
+    Why cached: deriving anchors for the bundled refusal lexicons takes ~1 s of pure Python per
+    process (every CLI call and every engine worker). The cache key covers the patterns and the
+    derivation itself (the source of :mod:`chatlens.signals.anchors` and its word list), so an
+    edited lexicon or algorithm never reuses a stale plan; anything unreadable is recomputed.
+    """
+    path = _plan_cache_path(raw_patterns)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if isinstance(data, list) and len(data) == len(raw_patterns) and all(
+            x is None or (isinstance(x, list) and all(isinstance(y, str) for y in x)) for x in data
+        ):
+            return [None if x is None else frozenset(x) for x in data]
+    except (OSError, ValueError):
+        pass
+    plan = [required_literals(raw) if local(raw) else None for raw in raw_patterns]
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps([None if x is None else sorted(x) for x in plan]), encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError:
+        pass
+    return plan
+
+
+def _plan_cache_path(raw_patterns: tuple[str, ...]) -> Path:
+    import hashlib
+    from importlib import resources
+
+    from chatlens.signals import anchors
+
+    words = (resources.files("chatlens.signals") / "patterns" / "wordlist_function_en.yaml")
+    algorithm = Path(anchors.__file__).read_bytes() + words.read_bytes()
+    key = json.dumps(list(raw_patterns)).encode("utf-8") + hashlib.sha256(algorithm).digest()
+    return cache_root() / "anchors" / f"{hashlib.sha256(key).hexdigest()[:32]}.json"
 
 
 def _db_cache_path(hs: object, expressions: list[str], ids: list[int], flags: int, mode: int) -> Path:

@@ -14,8 +14,8 @@ from functools import cache
 from importlib import resources
 
 import numpy as np
-import yaml
 
+from chatlens import _yaml
 from chatlens.errors import LexiconParseError
 
 NUM_PERM = 64
@@ -60,7 +60,7 @@ def load_templates() -> tuple[Template, ...]:
     text = (resources.files("chatlens.signals") / "patterns" / "templates_jailbreak.yaml").read_text(
         encoding="utf-8"
     )
-    data = yaml.safe_load(text)
+    data = _yaml.safe_load(text)
     if not isinstance(data, dict) or not isinstance(data.get("templates"), list):
         msg = f"Invalid template file {path}: key 'templates': expected a list of mappings."
         raise LexiconParseError(msg)
