@@ -112,3 +112,77 @@ def test_llm_tier_maps_judge_answers(tmp_path, monkeypatch):
     assert out["refusal"].to_list() == [True, False, False]
     assert out["refusal_type"].to_list() == ["policy", "none", "none"]
     assert out["llm_error"].to_list()[2] == "empty text"
+
+
+MANY = {
+    "id": list(range(9)),
+    "note": [None, None, None, "x", None, "y", None, None, "z"],  # null throughout the 1st batch
+    "content": ["I'm sorry, but I can't help with that.", "Sure! Here is a haiku.", None,
+                "As an AI, I don't have access to real-time data.", "ok", "",
+                "I cannot assist with that request.", "<script>alert(1)</script>", "fine"],
+}
+
+
+@pytest.mark.parametrize("ext", [".csv", ".jsonl", ".parquet", ".jsonl.gz"])
+def test_batched_output_equals_one_batch(tmp_path, ext):
+    frame = pl.DataFrame(MANY)
+    src = tmp_path / f"in{ext}"
+    if ext == ".jsonl.gz":
+        import gzip
+
+        src.write_bytes(gzip.compress(frame.write_ndjson().encode()))
+    else:
+        _write(frame, src)
+    out_ext = ".parquet" if ext != ".csv" else ".csv"
+    whole = classify_refusal(src, text_column="content", out=tmp_path / f"a{out_ext}")
+    parts = classify_refusal(src, text_column="content", out=tmp_path / f"b{out_ext}", batch_size=2)
+    assert parts.equals(whole)
+    assert (tmp_path / f"a{out_ext}").read_bytes() == (tmp_path / f"b{out_ext}").read_bytes() \
+        or read_table(tmp_path / f"a{out_ext}").equals(read_table(tmp_path / f"b{out_ext}"))
+    assert whole.height == 9 and whole["refusal"].to_list()[:2] == [True, False]
+    assert whole["note"].to_list()[3] == "x"
+    assert not list(tmp_path.glob(".*partial"))
+
+
+def test_failed_run_leaves_no_partial_output(tmp_path):
+    from chatlens.signals.classify import classify_file, refusal_detector
+
+    src = _write(pl.DataFrame(MANY), tmp_path / "in.parquet")
+    out = tmp_path / "o.parquet"
+    out.write_bytes(b"previous result")
+    detect = refusal_detector()
+    calls = []
+
+    def failing(texts):
+        calls.append(len(texts))
+        if len(calls) == 3:
+            raise RuntimeError("boom")
+        return detect(texts)
+
+    with pytest.raises(RuntimeError):
+        classify_file(src, text_column="content", out=out, detect=failing, flag="refusal",
+                      label="refusal_type", batch_size=2)
+    assert out.read_bytes() == b"previous result"
+    assert not list(tmp_path.glob(".*partial"))
+
+
+def test_jsonl_key_appearing_late_is_an_error_not_a_dropped_column(tmp_path):
+    lines = [{"content": "hi"}] * 3 + [{"content": "I can't help with that.", "late": 1}]
+    src = _write(pl.DataFrame(lines[:3]), tmp_path / "in.jsonl")
+    with src.open("a") as f:
+        f.write('{"content": "I can\'t help with that.", "late": 1}\n')
+    with pytest.raises(SourceError, match=r"late.*lines 4-4"):
+        classify_refusal(src, text_column="content", out=tmp_path / "o.jsonl", batch_size=3)
+    assert classify_refusal(src, text_column="content", out=tmp_path / "o.jsonl")["late"].to_list() \
+        == [None, None, None, 1]
+
+
+def test_cli_batch_size_and_summary_counts(tmp_path):
+    src = _write(pl.DataFrame(MANY), tmp_path / "in.jsonl")
+    res = CliRunner().invoke(app, ["classify", "refusal", str(src), "--text-column", "content",
+                                   "--out", str(tmp_path / "o.csv"), "--batch-size", "2"])
+    assert res.exit_code == 0, res.output
+    expected = classify_refusal(src, text_column="content", out=tmp_path / "ref.csv")
+    k = int(expected["refusal"].sum())
+    assert f"{k} of 9 messages flagged" in res.output
+    assert read_table(tmp_path / "o.csv").height == 9

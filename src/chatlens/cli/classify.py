@@ -24,22 +24,20 @@ classify_app = typer.Typer(
 )
 
 
-def _summary(frame: object, flag: str, kind: str, out: Path) -> None:
-    import polars as pl
+def _summary(summary: object, flag: str, kind: str) -> None:
+    from chatlens.signals.classify import ClassifySummary
 
-    df: pl.DataFrame = frame  # type: ignore[assignment]
-    n = df.height
-    k = int(df[flag].sum()) if n else 0
+    assert isinstance(summary, ClassifySummary)
+    n, k = summary.rows, summary.flagged
     table = Table(title=f"classify {flag}", title_justify="left")
     table.add_column(kind)
     table.add_column("messages", justify="right")
     table.add_column("share", justify="right")
-    counts = df[kind].value_counts().sort("count", descending=True) if n else None
-    if counts is not None:
-        for value, count in counts.iter_rows():
-            table.add_row(escape(str(value)), f"{count:,}", f"{count / n:.1%}")
+    for value, count in sorted(summary.labels.items(), key=lambda kv: (-kv[1], str(kv[0]))):
+        table.add_row(escape(str(value)), f"{count:,}", f"{count / n:.1%}")
     out_console.print(table)
-    out_console.print(f"{k:,} of {n:,} messages flagged ({(k / n if n else 0):.1%}); wrote {escape(str(out))}")
+    out_console.print(f"{k:,} of {n:,} messages flagged ({(k / n if n else 0):.1%}); "
+                      f"wrote {escape(str(summary.out))}")
 
 
 @classify_app.command("refusal")
@@ -52,23 +50,23 @@ def refusal_cmd(
     detector: str = typer.Option("rules", "--detector", help="rules | learned | llm (LLM judge; needs --model or $CHATLENS_MODEL)."),
     model: str = typer.Option(None, "--model", help="LLM judge model (detector llm; default: $CHATLENS_MODEL)."),
     base_url: str = typer.Option(None, "--base-url", help="OpenAI-compatible base URL (detector llm; default: $CHATLENS_BASE_URL)."),
+    batch_size: int = typer.Option(100_000, "--batch-size", min=1, help="Rows per batch (memory is bounded by the batch, not the file)."),
 ) -> None:
     """Classify assistant messages: refusal, refusal_type, refusal_partial, refusal_score, refusal_cues, disclaimer.
 
     Example: chatlens classify refusal replies.parquet --text-column content --out labelled.parquet
     """
-    from chatlens.signals.classify import classify_refusal
+    from chatlens.signals.classify import classify_file, refusal_detector
 
     config = None
     if detector == "llm":
         from chatlens.llm.config import LLMConfig
 
         config = LLMConfig.from_env(model=model, base_url=base_url)
-    result = classify_refusal(
-        input, text_column=text_column, out=out, profile=profile, detector=detector,  # type: ignore[arg-type]
-        llm_config=config,
-    )
-    _summary(result, "refusal", "refusal_type", out)
+    detect = refusal_detector(profile=profile, detector=detector, llm_config=config)  # type: ignore[arg-type]
+    summary, _ = classify_file(input, text_column=text_column, out=out, detect=detect,
+                               flag="refusal", label="refusal_type", batch_size=batch_size)
+    _summary(summary, "refusal", "refusal_type")
 
 
 @classify_app.command("jailbreak")
@@ -78,15 +76,18 @@ def jailbreak_cmd(
     text_column: str = typer.Option(..., "--text-column", help="Column holding the message text."),
     out: Path = typer.Option(..., "--out", help="Output file (.csv, .jsonl or .parquet)."),
     profile: str = typer.Option("default", "--profile", help="default | legacy (the original study's 7 regexes)."),
+    batch_size: int = typer.Option(100_000, "--batch-size", min=1, help="Rows per batch (memory is bounded by the batch, not the file)."),
 ) -> None:
     """Flag jailbreak attempts: jailbreak, jailbreak_score, jailbreak_family, jailbreak_cues.
 
     Example: chatlens classify jailbreak prompts.jsonl --text-column prompt --out flagged.jsonl
     """
-    from chatlens.signals.classify import classify_jailbreak
+    from chatlens.signals.classify import classify_file, jailbreak_detector
 
-    result = classify_jailbreak(input, text_column=text_column, out=out, profile=profile)
-    _summary(result, "jailbreak", "jailbreak_family", out)
+    detect = jailbreak_detector(profile=profile)
+    summary, _ = classify_file(input, text_column=text_column, out=out, detect=detect,
+                               flag="jailbreak", label="jailbreak_family", batch_size=batch_size)
+    _summary(summary, "jailbreak", "jailbreak_family")
 
 
 def register(app: typer.Typer) -> None:

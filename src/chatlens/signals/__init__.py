@@ -8,7 +8,9 @@ unchanged, deterministic, null-safe):
   ``refusal_type_legacy``);
 * :func:`detect_jailbreak` — ``jailbreak, jailbreak_score, jailbreak_family, jailbreak_cues`` for
   user messages;
-* :func:`classify_refusal` / :func:`classify_jailbreak` — the same on CSV/JSONL/Parquet files.
+* :func:`classify_refusal` / :func:`classify_jailbreak` — the same on CSV/JSONL/Parquet files;
+  :func:`classify_file` with :func:`refusal_detector` / :func:`jailbreak_detector` streams
+  files larger than memory.
 
 Names resolve lazily so that ``import chatlens.signals`` stays light.
 """
@@ -22,6 +24,9 @@ _LAZY: dict[str, str] = {
     "detect_jailbreak": "chatlens.signals.jailbreak:detect_jailbreak",
     "classify_refusal": "chatlens.signals.classify:classify_refusal",
     "classify_jailbreak": "chatlens.signals.classify:classify_jailbreak",
+    "classify_file": "chatlens.signals.classify:classify_file",
+    "refusal_detector": "chatlens.signals.classify:refusal_detector",
+    "jailbreak_detector": "chatlens.signals.classify:jailbreak_detector",
     "legacy_refusal_labels": "chatlens.signals.legacy:legacy_refusal_labels",
     "legacy_profanity_count": "chatlens.signals.legacy:legacy_profanity_count",
     "load_lexicon": "chatlens.signals.lexicon:load_lexicon",

@@ -1,39 +1,47 @@
 """File-level classification: read a table, add detector columns, write it back.
 
 Why a file-level API: the team's evaluation scripts and the ``chatlens classify`` command work on
-files of messages (CSV, JSONL or Parquet, chosen by extension), not on Python objects. The output
-keeps every input column, in order, and appends the detector's columns.
+files of messages (CSV, JSONL or Parquet, chosen by extension; inputs may be .gz/.zst), not on
+Python objects. The output keeps every input column, in order, and appends the detector's
+columns. Files are processed in batches (:mod:`chatlens.corpus.tablefile`), so memory is bounded
+by the batch, not the file, and the output appears under its name only once complete.
 """
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
 import polars as pl
 
+from chatlens._progress import progress_bar
+from chatlens.corpus.tablefile import TableWriter, iter_table_frames, table_format, table_rows
 from chatlens.errors import InvalidParameterError, MissingColumnError, SchemaError, SourceError
 
 Detector = Literal["rules", "learned", "llm"]
-_FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet",
-            ".pq": "parquet"}
+#: Rows per batch: ~100 MB of text at typical message lengths; the detectors need ~6x that.
+BATCH_ROWS = 100_000
 
 
-def _format(path: Path, role: str) -> str:
-    fmt = _FORMATS.get(path.suffix.lower())
-    if fmt is None:
-        msg = (
-            f"Cannot tell the format of {role} file {path}: expected an extension among "
-            f"{sorted(_FORMATS)}. Got {path.suffix or 'none'!r}."
-        )
-        raise SourceError(msg)
-    return fmt
+@dataclass(frozen=True)
+class ClassifySummary:
+    """What a file-level classification wrote: rows, flagged rows and label counts."""
+
+    out: Path
+    rows: int
+    flagged: int
+    labels: dict[str, int] = field(default_factory=dict)
 
 
 def read_table(path: str | Path) -> pl.DataFrame:
-    """Read a CSV, JSONL or Parquet file (by extension) into a DataFrame."""
+    """Read a whole CSV, JSONL or Parquet file (by extension) into one DataFrame, with types
+    inferred from the first 10,000 rows (for reading results back; classification itself
+    streams, keeping CSV cells as text)."""
     p = Path(path)
-    fmt = _format(p, "input")
+    fmt = table_format(p)
     if not p.is_file():
         msg = f"Input file {p} does not exist."
         raise SourceError(msg)
@@ -53,21 +61,9 @@ def write_table(frame: pl.DataFrame, path: str | Path) -> Path:
 
     CSV has no list type: list columns (``refusal_cues``) are written joined with ``;``.
     """
-    p = Path(path)
-    fmt = _format(p, "output")
-    p.parent.mkdir(parents=True, exist_ok=True)
-    if fmt == "csv":
-        lists = [c for c, t in frame.schema.items() if isinstance(t, pl.List)]
-        if lists:
-            frame = frame.with_columns(
-                pl.col(c).cast(pl.List(pl.String)).list.join(";") for c in lists
-            )
-        frame.write_csv(p)
-    elif fmt == "jsonl":
-        frame.write_ndjson(p)
-    else:
-        frame.write_parquet(p)
-    return p
+    with TableWriter(path) as writer:
+        writer.write(frame)
+    return writer.path
 
 
 def _text_column(frame: pl.DataFrame, column: str, path: Path) -> pl.Series:
@@ -92,6 +88,71 @@ def _check_detector(detector: str) -> None:
         raise InvalidParameterError(msg)
 
 
+def classify_file(
+    input_path: str | Path,
+    *,
+    text_column: str,
+    out: str | Path,
+    detect: Callable[[pl.Series], pl.DataFrame],
+    flag: str,
+    label: str,
+    batch_size: int = BATCH_ROWS,
+    collect: bool = False,
+) -> tuple[ClassifySummary, pl.DataFrame | None]:
+    """Stream ``input_path`` through ``detect`` (texts → detector columns) into ``out``.
+
+    ``flag`` and ``label`` name the boolean and label columns counted in the summary. With
+    ``collect`` the whole result is also returned as one DataFrame (memory grows with the file).
+    """
+    path = Path(input_path)
+    table_format(path)
+    table_format(out, "output")
+    if batch_size < 1:
+        msg = f"The 'batch_size' parameter must be >= 1. Got {batch_size}."
+        raise InvalidParameterError(msg)
+    kept: list[pl.DataFrame] = []
+    flagged = 0
+    labels: Counter[str] = Counter()
+    with TableWriter(out) as writer, progress_bar(
+            description=f"classify {path.name}", total=table_rows(path)) as advance:
+        for frame in iter_table_frames(path, batch_size=batch_size):
+            cols = detect(_text_column(frame, text_column, path))
+            result = pl.concat([frame, cols.select(pl.exclude(frame.columns))], how="horizontal")
+            writer.write(result)
+            flagged += int(cols[flag].sum())
+            labels.update(dict(cols[label].value_counts().iter_rows()))
+            if collect:
+                kept.append(result)
+            advance(frame.height)
+    summary = ClassifySummary(Path(out), writer.rows, flagged, dict(labels))
+    if not collect:
+        return summary, None
+    return summary, (pl.concat(kept, how="vertical_relaxed") if kept else pl.DataFrame())
+
+
+def refusal_detector(
+    *, profile: str = "default", detector: Detector = "rules", llm_config: object | None = None
+) -> Callable[[pl.Series], pl.DataFrame]:
+    """The texts → refusal columns function for ``profile`` and ``detector`` (see
+    :func:`classify_refusal`)."""
+    _check_detector(detector)
+    if profile == "legacy" or detector == "rules":
+        from chatlens.signals.refusal import detect_refusal
+
+        return lambda texts: detect_refusal(texts, profile=profile)  # type: ignore[arg-type]
+    if detector == "learned":
+        from chatlens.signals.learned import detect_refusal_learned
+
+        return detect_refusal_learned
+    if not llm_available():
+        msg = "The LLM-judge tier needs chatlens.llm.labels.llm_label, which is not available."
+        raise InvalidParameterError(msg)
+    if llm_config is None:
+        msg = "detector='llm' needs an LLM configuration (llm_config=LLMConfig(...))."
+        raise InvalidParameterError(msg)
+    return lambda texts: _llm_refusal(texts, llm_config)
+
+
 def classify_refusal(
     input_path: str | Path,
     *,
@@ -100,6 +161,7 @@ def classify_refusal(
     profile: str = "default",
     detector: Detector = "rules",
     llm_config: object | None = None,
+    batch_size: int = BATCH_ROWS,
 ) -> pl.DataFrame:
     """Add refusal columns to every row of a message file and write the result to ``out``.
 
@@ -107,25 +169,29 @@ def classify_refusal(
     hashed n-grams, see :mod:`chatlens.signals.learned`) or ``llm`` (the LLM judge of
     :func:`chatlens.llm.labels.llm_label` with task ``refusal_type``; needs ``llm_config``, an
     :class:`~chatlens.llm.config.LLMConfig`; adds ``llm_error``). ``profile="legacy"`` uses the
-    original study's regexes and adds ``refusal_type_legacy``.
+    original study's regexes and adds ``refusal_type_legacy``. Returns the written rows; for
+    files larger than memory use :func:`classify_file` (what the CLI does), which only counts.
     """
-    _check_detector(detector)
-    path = Path(input_path)
-    frame = read_table(path)
-    texts = _text_column(frame, text_column, path)
-    if profile == "legacy" or detector == "rules":
-        from chatlens.signals.refusal import detect_refusal
-
-        cols = detect_refusal(texts, profile=profile)  # type: ignore[arg-type]
-    elif detector == "learned":
-        from chatlens.signals.learned import detect_refusal_learned
-
-        cols = detect_refusal_learned(texts)
-    else:
-        cols = _llm_refusal(texts, llm_config)
-    result = pl.concat([frame, cols.select(pl.exclude(frame.columns))], how="horizontal")
-    write_table(result, out)
+    detect = refusal_detector(profile=profile, detector=detector, llm_config=llm_config)
+    _, result = classify_file(input_path, text_column=text_column, out=out, detect=detect,
+                              flag="refusal", label="refusal_type", batch_size=batch_size,
+                              collect=True)
+    assert result is not None
     return result
+
+
+def jailbreak_detector(
+    *, profile: str = "default", detector: Detector = "rules"
+) -> Callable[[pl.Series], pl.DataFrame]:
+    """The texts → jailbreak columns function (only the rule tier exists for jailbreaks: the
+    LLM label tasks cover refusal type and user reaction, not jailbreak prompts)."""
+    _check_detector(detector)
+    if detector != "rules":
+        msg = f"Jailbreak detection has only the 'rules' detector. Got detector={detector!r}."
+        raise InvalidParameterError(msg)
+    from chatlens.signals.jailbreak import detect_jailbreak
+
+    return lambda texts: detect_jailbreak(texts, profile=profile)
 
 
 def classify_jailbreak(
@@ -135,24 +201,17 @@ def classify_jailbreak(
     out: str | Path,
     profile: str = "default",
     detector: Detector = "rules",
+    batch_size: int = BATCH_ROWS,
 ) -> pl.DataFrame:
     """Add jailbreak columns to every row of a message file and write the result to ``out``.
 
-    Only the rule tier exists for jailbreaks (the LLM label tasks cover refusal type and user
-    reaction, not jailbreak prompts).
+    Returns the written rows; :func:`classify_file` streams without keeping them.
     """
-    _check_detector(detector)
-    if detector != "rules":
-        msg = f"Jailbreak detection has only the 'rules' detector. Got detector={detector!r}."
-        raise InvalidParameterError(msg)
-    path = Path(input_path)
-    frame = read_table(path)
-    texts = _text_column(frame, text_column, path)
-    from chatlens.signals.jailbreak import detect_jailbreak
-
-    cols = detect_jailbreak(texts, profile=profile)
-    result = pl.concat([frame, cols.select(pl.exclude(frame.columns))], how="horizontal")
-    write_table(result, out)
+    detect = jailbreak_detector(profile=profile, detector=detector)
+    _, result = classify_file(input_path, text_column=text_column, out=out, detect=detect,
+                              flag="jailbreak", label="jailbreak_family", batch_size=batch_size,
+                              collect=True)
+    assert result is not None
     return result
 
 
@@ -167,12 +226,6 @@ def llm_available() -> bool:
 
 def _llm_refusal(texts: pl.Series, config: object | None) -> pl.DataFrame:
     """Map the LLM judge's ``refusal_type`` answers onto the refusal schema."""
-    if not llm_available():
-        msg = "The LLM-judge tier needs chatlens.llm.labels.llm_label, which is not available."
-        raise InvalidParameterError(msg)
-    if config is None:
-        msg = "detector='llm' needs an LLM configuration (llm_config=LLMConfig(...))."
-        raise InvalidParameterError(msg)
     from chatlens.llm.labels import llm_label
     from chatlens.signals.refusal import detect_refusal
 

@@ -1,0 +1,196 @@
+"""Message tables (CSV/TSV, JSONL, Parquet; optionally .gz/.zst) read and written in batches.
+
+Why: ``chatlens classify`` adds detector columns to files of messages, and such files (every
+assistant reply of a million-conversation log) need not fit in memory: the detectors hold about
+six copies of the text they work on. Reading and writing in batches bounds memory by the batch,
+not the file. The output is written to a temporary file beside the target and renamed when
+complete, so a failed or interrupted run never leaves a half-written file under the final name.
+
+Types: Parquet keeps its schema; CSV cells are read as text (no type guessing, so a column that
+looks numeric in its first rows cannot fail later; invalid UTF-8 is repaired as in the readers);
+JSONL types are inferred from the first batch and applied to the rest.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Literal
+
+import polars as pl
+
+from chatlens.corpus.readers import _io
+from chatlens.corpus.sources import classify
+from chatlens.errors import SchemaError, SourceError
+
+TableFormat = Literal["csv", "jsonl", "parquet"]
+_FORMATS: dict[str, TableFormat] = {".csv": "csv", ".tsv": "csv", ".jsonl": "jsonl",
+                                    ".ndjson": "jsonl", ".parquet": "parquet", ".pq": "parquet"}
+_COMPRESSED = (".gz", ".zst")
+
+
+def table_format(path: str | Path, role: str = "input") -> TableFormat:
+    """CSV, JSONL or Parquet, from the extension (an input may end in .gz or .zst)."""
+    p = Path(path)
+    name = p.name.lower()
+    if role == "input":
+        for ext in _COMPRESSED:
+            if name.endswith(ext):
+                name = name[: -len(ext)]
+    suffix = Path(name).suffix
+    fmt = _FORMATS.get(suffix)
+    if fmt is None:
+        allowed = sorted(_FORMATS) + ([f"{e} (compressed)" for e in _COMPRESSED] if role == "input" else [])
+        msg = (
+            f"Cannot tell the format of {role} file {p}: expected an extension among "
+            f"{allowed}. Got {suffix or 'none'!r}."
+        )
+        raise SourceError(msg)
+    return fmt
+
+
+def table_rows(path: str | Path) -> int | None:
+    """Rows of a Parquet file from its footer (for progress bars); ``None`` for other formats."""
+    p = Path(path)
+    if table_format(p) != "parquet":
+        return None
+    import pyarrow.parquet as pq
+
+    try:
+        return int(pq.ParquetFile(str(p)).metadata.num_rows)
+    except Exception:
+        return None
+
+
+def iter_table_frames(path: str | Path, *, batch_size: int = 100_000) -> Iterator[pl.DataFrame]:
+    """The rows of a CSV/JSONL/Parquet file as DataFrames of at most ``batch_size`` rows, in order.
+
+    Raises
+    ------
+    SourceError
+        The file does not exist, has an unknown extension or cannot be parsed (the message names
+        the file and, for JSONL, the line range).
+    """
+    p = Path(path)
+    fmt = table_format(p)
+    if not p.is_file():
+        msg = f"Input file {p} does not exist."
+        raise SourceError(msg)
+    file = classify(p)
+    if fmt == "parquet":
+        for batch in _io.iter_parquet_batches(file, batch_size):
+            yield _frame(batch)
+    elif fmt == "csv":
+        try:
+            for batch, _repairs in _io.iter_csv_batches(file, batch_size):
+                yield _frame(batch)
+        except SchemaError as exc:
+            raise SourceError(str(exc)) from exc
+    else:
+        yield from _jsonl_frames(file, batch_size)
+
+
+def _frame(batch: object) -> pl.DataFrame:
+    frame = pl.from_arrow(batch)  # type: ignore[arg-type]
+    assert isinstance(frame, pl.DataFrame)
+    return frame
+
+
+def _jsonl_frames(file: object, batch_size: int) -> Iterator[pl.DataFrame]:
+    """JSONL batches with the columns and types of the first batch (a key that is null there is
+    text). A later key the first batch lacks is an error, not a silently dropped column."""
+    schema: dict[str, pl.DataType] | None = None
+    for chunk in _io.iter_line_chunks(file, batch_size):  # type: ignore[arg-type]
+        where = f"JSONL file {file.name} (lines {chunk.rows[0] + 1}-{chunk.rows[-1] + 1})"  # type: ignore[attr-defined]
+        try:
+            frame = pl.read_ndjson(io.BytesIO(b"\n".join(chunk.lines)), infer_schema_length=None)
+            if schema is None:
+                schema = {c: pl.String() if t == pl.Null else t for c, t in frame.schema.items()}
+            new = [c for c in frame.columns if c not in schema]
+            if new:
+                msg = (f"Cannot read {where}: keys {new} do not occur in the first "
+                       f"{batch_size:,} lines; expected the same keys throughout (convert the file "
+                       "to Parquet, or raise --batch-size).")
+                raise SourceError(msg)
+            frame = frame.select(
+                pl.col(c).cast(t) if c in frame.columns else pl.lit(None, dtype=t).alias(c)
+                for c, t in schema.items())
+        except (pl.exceptions.PolarsError, ValueError) as exc:
+            msg = (f"Cannot read {where}: expected one JSON object per line with the types of "
+                   f"the first lines. Got: {exc}")
+            raise SourceError(msg) from exc
+        yield frame
+
+
+class TableWriter:
+    """Append DataFrames to a CSV, JSONL or Parquet file (by extension), atomically.
+
+    CSV has no list type: list columns (``refusal_cues``) are written joined with ``;``. Use as
+    a context manager: on a clean exit the temporary file is renamed to ``path``; on an exception
+    it is removed and ``path`` is left as it was.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.format = table_format(self.path, "output")
+        self.rows = 0
+        self._tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.partial")
+        self._handle: IO[bytes] | None = None
+        self._parquet: object | None = None
+        self._schema: object | None = None
+
+    def __enter__(self) -> TableWriter:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if self.format != "parquet":
+            self._handle = self._tmp.open("wb")
+        return self
+
+    def write(self, frame: pl.DataFrame) -> None:
+        """Append ``frame`` (every frame must have the columns and types of the first)."""
+        if self.format == "csv":
+            lists = [c for c, t in frame.schema.items() if isinstance(t, pl.List)]
+            if lists:
+                frame = frame.with_columns(
+                    pl.col(c).cast(pl.List(pl.String)).list.join(";") for c in lists)
+            frame.write_csv(self._handle, include_header=self.rows == 0)  # type: ignore[arg-type]
+        elif self.format == "jsonl":
+            frame.write_ndjson(self._handle)  # type: ignore[arg-type]
+        else:
+            import pyarrow.parquet as pq
+
+            table = frame.to_arrow()
+            if self._parquet is None:
+                self._schema = table.schema
+                self._parquet = pq.ParquetWriter(str(self._tmp), self._schema)
+            elif table.schema != self._schema:
+                table = _conform(table, self._schema, self.path)
+            self._parquet.write_table(table)  # type: ignore[attr-defined]
+        self.rows += frame.height
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        if self._handle is not None:
+            self._handle.close()
+        if self._parquet is not None:
+            self._parquet.close()  # type: ignore[attr-defined]
+        if exc_type is None and self.format == "parquet" and self._parquet is None:
+            pl.DataFrame().write_parquet(self._tmp)  # an empty input still gives a valid file
+        if exc_type is None:
+            os.replace(self._tmp, self.path)
+        else:
+            self._tmp.unlink(missing_ok=True)
+
+
+def _conform(table: object, schema: object, path: Path) -> object:
+    """``table`` cast to the file's schema (a later batch may type an all-null column as null)."""
+    import pyarrow as pa
+
+    try:
+        return table.select(schema.names).cast(schema)  # type: ignore[attr-defined]
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, KeyError) as exc:
+        msg = (f"Cannot append a batch to {path}: expected the columns and types of the first "
+               f"batch ({schema}), got {table.schema}: {exc}")  # type: ignore[attr-defined]
+        raise SchemaError(msg) from exc
