@@ -22,13 +22,16 @@ from chatlens.llm.testing import FakeOpenAIServer, FakeReply
 INST = load_instrument("hal16q")
 SECRET = "sk-judge-SECRET-7f3a9c1e5b"
 N_DIALOGUES = 12
+#: Server delay per answer: long enough that a loaded machine's polling loop (below) still kills
+#: the judge mid-run (12 answers at concurrency 2 take ~1.8 s), short enough to keep the test fast.
+DELAY_S = 0.3
 
 
 def answer(body, n):
     prompt = body["messages"][1]["content"]
     row = int(prompt.rsplit("W: reply number ", 1)[1].split()[0])
     ratings = {k: (int(k) + row) % 5 + 1 for k in reversed(INST.keys)}
-    return FakeReply(content=json.dumps({"likert_evaluation": ratings}), delay_s=0.12)
+    return FakeReply(content=json.dumps({"likert_evaluation": ratings}), delay_s=DELAY_S)
 
 
 def write_input(path: Path) -> Path:
