@@ -24,6 +24,8 @@ td,th{border:1px solid #ccc;padding:.25rem .6rem;text-align:left}
 td.n{text-align:right;font-variant-numeric:tabular-nums}
 .bar{background:#4c78a8;height:.7rem;display:inline-block}
 code{background:#f4f4f4;padding:0 .2rem}
+.wide{overflow-x:auto;max-width:100%}
+.wide td{white-space:nowrap}
 """
 
 
@@ -45,23 +47,28 @@ def _count_table(title: str, counts: Mapping[str, int], key: str, limit: int = 3
 
 
 def _cell(value: object) -> str:
+    """One ``<td>``: numbers right-aligned (floats to 4 significant digits), text escaped."""
+    if isinstance(value, bool) or value is None:
+        return f"<td>{_esc('' if value is None else value)}</td>"
     if isinstance(value, float):
-        return f"{value:.4g}"
+        return f"<td class='n'>{value:.4g}</td>"
+    if isinstance(value, int):
+        return f"<td class='n'>{value:,}</td>"
     if isinstance(value, list):
-        return _esc(", ".join(map(str, value)))
-    return _esc("" if value is None else value)
+        return f"<td>{_esc(', '.join(map(str, value)))}</td>"
+    return f"<td>{_esc(value)}</td>"
 
 
 def _frame_table(title: str, frame: pl.DataFrame, note: str = "", limit: int = 40) -> str:
     """An escaped HTML table of a polars frame (first ``limit`` rows)."""
     head = "".join(f"<th>{_esc(c)}</th>" for c in frame.columns)
     rows = "".join(
-        "<tr>" + "".join(f"<td>{_cell(v)}</td>" for v in row) + "</tr>"
+        "<tr>" + "".join(_cell(v) for v in row) + "</tr>"
         for row in frame.head(limit).iter_rows()
     )
     more = f"<p>… {frame.height - limit} more rows in the CSV</p>" if frame.height > limit else ""
     intro = f"<p>{_esc(note)}</p>" if note else ""
-    return f"<h2>{_esc(title)}</h2>{intro}<table><tr>{head}</tr>{rows}</table>{more}"
+    return f"<h2>{_esc(title)}</h2>{intro}<div class='wide'><table><tr>{head}</tr>{rows}</table></div>{more}"
 
 
 def _figure(path: Path) -> str:
