@@ -186,3 +186,11 @@ def test_cli_batch_size_and_summary_counts(tmp_path):
     k = int(expected["refusal"].sum())
     assert f"{k} of 9 messages flagged" in res.output
     assert read_table(tmp_path / "o.csv").height == 9
+
+
+def test_corrupt_input_is_a_clear_error_and_leaves_no_output(tmp_path):
+    src = tmp_path / "in.parquet"
+    src.write_bytes(b"PAR1 not really parquet")
+    with pytest.raises(SourceError, match="in.parquet"):
+        classify_refusal(src, text_column="content", out=tmp_path / "o.csv")
+    assert not (tmp_path / "o.csv").exists() and not list(tmp_path.glob(".*partial"))

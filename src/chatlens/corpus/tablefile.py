@@ -57,12 +57,13 @@ def table_rows(path: str | Path) -> int | None:
     p = Path(path)
     if table_format(p) != "parquet":
         return None
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
     try:
         return int(pq.ParquetFile(str(p)).metadata.num_rows)
-    except Exception:
-        return None
+    except (OSError, pa.ArrowException):
+        return None  # the reader reports the problem with the file's name
 
 
 def iter_table_frames(path: str | Path, *, batch_size: int = 100_000) -> Iterator[pl.DataFrame]:
