@@ -12,8 +12,10 @@ mapped default to a source column of the same name when one exists.
     conversation's rows are **contiguous** (or scattered only inside one batch), the file is
     streamed with bounded memory, keeping the conversation running at a batch boundary open into
     the next batch. When conversations are **interleaved** across batches (a message log ordered by
-    time, say), the file's rows are grouped in memory instead (memory grows with the file; sort it
-    by conversation id to stream it). A row without a conversation id is quarantined.
+    time, say), the rows are written to a temporary Parquet file and read back sorted by
+    conversation (first appearance, then file order) with DuckDB, which spills to disk, so memory
+    stays bounded either way; sorting the file by conversation id skips that detour. A row
+    without a conversation id is quarantined.
     Names: conversation_id, role, content (required); model, language, user_id, timestamp,
     message_index, toxic, redacted, moderation_flagged (optional).
 
@@ -31,6 +33,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -149,9 +152,9 @@ def _scan_message_layout(
     present = _check_columns(file, list(required.values()) + [cmap[k] for k in optional if k in cmap])
     mapped = {**required, **{k: v for k, v in optional.items() if k in cmap or v in present}}
     if not _contiguous(file, batch_size, mapped["conversation_id"]):
-        status(f"Conversations in {file.name} are interleaved across batches: grouping its rows "
-               "in memory (sort the file by conversation id to stream it).")
-        yield from _grouped_in_memory(file, options, batch_size, mapped)
+        status(f"Conversations in {file.name} are interleaved across batches: regrouping its rows "
+               "through a temporary sorted copy (sort the file by conversation id to skip this).")
+        yield from _grouped_on_disk(file, options, batch_size, mapped)
         return
     emitted: list[pl.Series] = []  # ids of conversations already yielded (one Series per batch)
     carry: pl.DataFrame | None = None
@@ -207,37 +210,80 @@ def _contiguous(file: ResolvedFile, batch_size: int, id_column: str) -> bool:
     return True
 
 
-def _grouped_in_memory(
+#: DuckDB's memory for regrouping an interleaved table; beyond it the sort spills to disk.
+SORT_MEMORY = "1GB"
+
+
+def _grouped_on_disk(
     file: ResolvedFile, options: ReaderOptions, batch_size: int, mapped: dict[str, str]
 ) -> Iterator[ReaderBatch]:
-    """All rows of ``file`` grouped by conversation at once, yielded in batches of conversations
-    (ordered by first appearance, as in streaming)."""
-    frames: list[pl.DataFrame] = []
+    """Rows of an interleaved file regrouped by conversation through a temporary Parquet file
+    sorted by DuckDB (which spills to disk), yielded in batches of whole conversations ordered by
+    first appearance, as streaming would. Memory stays bounded by the batch, not the file."""
+    import tempfile
+
+    import duckdb
+    import pyarrow.parquet as pq
+
     quarantine: list[dict[str, Any]] = []
     repairs: Counter = Counter()
     n_source = 0
-    for raw, q, rep, n in _raw_frames(file, batch_size, list(mapped.values())):
-        ctx = Ctx(file.name, options, Counter(rep))
-        df = _canonical_rows(raw, mapped)
-        lookup = _row_lookup(raw)
-        for row in df.filter(pl.col("conversation_id").is_null())["_row"]:
-            q.append(_q(ctx, row, None, "row has no conversation id", lookup(row)))
-        quarantine.extend(q)
-        repairs.update(ctx.repairs)
-        n_source += n
-        frames.append(df.filter(pl.col("conversation_id").is_not_null()))
-    rows = pl.concat(frames, how="vertical_relaxed")
-    first = pl.col("_row").min().over("conversation_id")
-    rows = rows.with_columns(first.alias("_first")).sort("_first", "_row")
-    # Batches of about batch_size rows; a conversation goes with the batch where it starts.
-    chunk = (pl.int_range(pl.len()) // max(1, batch_size)).min().over("conversation_id")
-    parts = rows.with_columns(chunk.alias("_chunk")).partition_by("_chunk", maintain_order=True)
-    if not parts:
-        parts = [rows.with_columns(pl.lit(0).alias("_chunk"))]
-    for i, part in enumerate(parts):
-        ctx = Ctx(file.name, options, repairs if i == 0 else Counter())
-        yield _group(part.drop("_first", "_chunk"), ctx, quarantine if i == 0 else [],
-                     lambda _row: None, [], n_source if i == 0 else 0)
+    with tempfile.TemporaryDirectory(prefix="chatlens-table-") as tmp:
+        spill = Path(tmp) / "rows.parquet"
+        writer = None
+        for raw, q, rep, n in _raw_frames(file, batch_size, list(mapped.values())):
+            ctx = Ctx(file.name, options, Counter(rep))
+            df = _canonical_rows(raw, mapped)
+            lookup = _row_lookup(raw)
+            for row in df.filter(pl.col("conversation_id").is_null())["_row"]:
+                q.append(_q(ctx, row, None, "row has no conversation id", lookup(row)))
+            quarantine.extend(q)
+            repairs.update(ctx.repairs)
+            n_source += n
+            table = df.filter(pl.col("conversation_id").is_not_null()).to_arrow()
+            if writer is None:
+                writer = pq.ParquetWriter(str(spill), table.schema)
+            writer.write_table(table.cast(writer.schema))
+        if writer is not None:
+            writer.close()
+        first = True
+
+        def emit(part: pl.DataFrame) -> ReaderBatch:
+            nonlocal first
+            ctx = Ctx(file.name, options, repairs if first else Counter())
+            batch = _group(part, ctx, quarantine if first else [], lambda _row: None, [],
+                           n_source if first else 0)
+            first = False
+            return batch
+
+        if writer is None:
+            yield emit(pl.DataFrame(schema={**{k: _TYPES[k] for k in mapped}, "_row": pl.Int64}))
+            return
+        con = duckdb.connect(config={"temp_directory": str(Path(tmp) / "duckdb"),
+                                     "memory_limit": SORT_MEMORY})
+        try:
+            path = str(spill).replace("'", "''")  # our own temporary path, quoted as a literal
+            query = (
+                "SELECT * EXCLUDE (_first) FROM (SELECT *, min(_row) OVER "
+                f"(PARTITION BY conversation_id) AS _first FROM read_parquet('{path}')) "
+                "ORDER BY _first, _row"
+            )
+            reader = con.sql(query).to_arrow_reader(batch_size)
+            carry: pl.DataFrame | None = None
+            for rb in reader:
+                df = pl.from_arrow(rb)
+                assert isinstance(df, pl.DataFrame)
+                if carry is not None:
+                    df = pl.concat([carry, df], how="vertical_relaxed")
+                last = df["conversation_id"][-1]
+                tail = df["conversation_id"] == last  # may continue in the next record batch
+                carry, df = df.filter(tail), df.filter(~tail)
+                if df.height:
+                    yield emit(df)
+            if carry is not None and carry.height:
+                yield emit(carry)
+        finally:
+            con.close()
 
 
 def _canonical_rows(raw: pl.DataFrame, mapped: dict[str, str]) -> pl.DataFrame:
