@@ -23,27 +23,21 @@ from typing import IO, Literal
 import polars as pl
 
 from chatlens.corpus.readers import _io
-from chatlens.corpus.sources import classify
+from chatlens.corpus.sources import COMPRESSIONS, _split_suffix, classify
 from chatlens.errors import SchemaError, SourceError
 
 TableFormat = Literal["csv", "jsonl", "parquet"]
 _FORMATS: dict[str, TableFormat] = {".csv": "csv", ".tsv": "csv", ".jsonl": "jsonl",
                                     ".ndjson": "jsonl", ".parquet": "parquet", ".pq": "parquet"}
-_COMPRESSED = (".gz", ".zst")
 
 
 def table_format(path: str | Path, role: str = "input") -> TableFormat:
-    """CSV, JSONL or Parquet, from the extension (an input may end in .gz or .zst)."""
+    """CSV, JSONL or Parquet, from the extension (an input may also end in .gz or .zst)."""
     p = Path(path)
-    name = p.name.lower()
-    if role == "input":
-        for ext in _COMPRESSED:
-            if name.endswith(ext):
-                name = name[: -len(ext)]
-    suffix = Path(name).suffix
+    suffix = _split_suffix(p)[0] if role == "input" else p.suffix.lower()
     fmt = _FORMATS.get(suffix)
     if fmt is None:
-        allowed = sorted(_FORMATS) + ([f"{e} (compressed)" for e in _COMPRESSED] if role == "input" else [])
+        allowed = sorted(_FORMATS) + ([f"{e} (compressed)" for e in COMPRESSIONS] if role == "input" else [])
         msg = (
             f"Cannot tell the format of {role} file {p}: expected an extension among "
             f"{allowed}. Got {suffix or 'none'!r}."

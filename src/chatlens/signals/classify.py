@@ -105,8 +105,7 @@ def classify_file(
     ``collect`` the whole result is also returned as one DataFrame (memory grows with the file).
     """
     path = Path(input_path)
-    table_format(path)
-    table_format(out, "output")
+    table_format(path)  # before the writer creates the output folder; the writer checks ``out``
     if batch_size < 1:
         msg = f"The 'batch_size' parameter must be >= 1. Got {batch_size}."
         raise InvalidParameterError(msg)

@@ -479,13 +479,7 @@ def _anchor_plan(raw_patterns: tuple[str, ...]) -> list[frozenset[str] | None]:
     except (OSError, ValueError):
         pass
     plan = [required_literals(raw) if local(raw) else None for raw in raw_patterns]
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps([None if x is None else sorted(x) for x in plan]), encoding="utf-8")
-        os.replace(tmp, path)
-    except OSError:
-        pass
+    _write_cache(path, json.dumps([None if x is None else sorted(x) for x in plan]).encode("utf-8"))
     return plan
 
 
@@ -531,12 +525,16 @@ def _load_cached_db(hs: object, expressions: list[str], ids: list[int], flags: i
 
 
 def _store_cached_db(hs: object, db: object, expressions: list[str], ids: list[int], flags: int, mode: int) -> None:
-    """Write the compiled database atomically; a read-only or full disk is not an error."""
-    path = _db_cache_path(hs, expressions, ids, flags, mode)
+    """Write the compiled database to the cache (see :func:`_write_cache`)."""
+    _write_cache(_db_cache_path(hs, expressions, ids, flags, mode), hs.dumpb(db))  # type: ignore[attr-defined]
+
+
+def _write_cache(path: Path, data: bytes) -> None:
+    """Write a cache entry atomically; a read-only or full disk is not an error."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_bytes(hs.dumpb(db))  # type: ignore[attr-defined]
+        tmp.write_bytes(data)
         os.replace(tmp, path)
     except OSError:
         return

@@ -219,7 +219,12 @@ def _grouped_on_disk(
 ) -> Iterator[ReaderBatch]:
     """Rows of an interleaved file regrouped by conversation through a temporary Parquet file
     sorted by DuckDB (which spills to disk), yielded in batches of whole conversations ordered by
-    first appearance, as streaming would. Memory stays bounded by the batch, not the file."""
+    first appearance, as streaming would. Memory stays bounded by the batch, not the file.
+
+    The first batch carries no conversations: it reports the whole file's quarantined rows
+    (rows without an id, quarantined while their source row is at hand), repairs and record
+    count; the regrouped batches follow.
+    """
     import tempfile
 
     import duckdb
@@ -233,32 +238,25 @@ def _grouped_on_disk(
         writer = None
         for raw, q, rep, n in _raw_frames(file, batch_size, list(mapped.values())):
             ctx = Ctx(file.name, options, Counter(rep))
-            df = _canonical_rows(raw, mapped)
-            lookup = _row_lookup(raw)
-            for row in df.filter(pl.col("conversation_id").is_null())["_row"]:
-                q.append(_q(ctx, row, None, "row has no conversation id", lookup(row)))
+            table = _without_id_quarantined(_canonical_rows(raw, mapped), ctx, q,
+                                            _row_lookup(raw)).to_arrow()
             quarantine.extend(q)
             repairs.update(ctx.repairs)
             n_source += n
-            table = df.filter(pl.col("conversation_id").is_not_null()).to_arrow()
             if writer is None:
                 writer = pq.ParquetWriter(str(spill), table.schema)
             writer.write_table(table.cast(writer.schema))
         if writer is not None:
             writer.close()
-        first = True
-
-        def emit(part: pl.DataFrame) -> ReaderBatch:
-            nonlocal first
-            ctx = Ctx(file.name, options, repairs if first else Counter())
-            batch = _group(part, ctx, quarantine if first else [], lambda _row: None, [],
-                           n_source if first else 0)
-            first = False
-            return batch
-
+        empty = pl.DataFrame(schema={**{k: _TYPES[k] for k in mapped}, "_row": pl.Int64})
+        yield _group(empty, Ctx(file.name, options, repairs), quarantine, lambda _row: None, [],
+                     n_source)
         if writer is None:
-            yield emit(pl.DataFrame(schema={**{k: _TYPES[k] for k in mapped}, "_row": pl.Int64}))
             return
+
+        def regrouped(part: pl.DataFrame) -> ReaderBatch:
+            return _group(part, Ctx(file.name, options), [], lambda _row: None, [], 0)
+
         con = duckdb.connect(config={"temp_directory": str(Path(tmp) / "duckdb"),
                                      "memory_limit": SORT_MEMORY})
         try:
@@ -268,20 +266,18 @@ def _grouped_on_disk(
                 f"(PARTITION BY conversation_id) AS _first FROM read_parquet('{path}')) "
                 "ORDER BY _first, _row"
             )
-            reader = con.sql(query).to_arrow_reader(batch_size)
             carry: pl.DataFrame | None = None
-            for rb in reader:
+            for rb in con.sql(query).to_arrow_reader(batch_size):
                 df = pl.from_arrow(rb)
                 assert isinstance(df, pl.DataFrame)
                 if carry is not None:
                     df = pl.concat([carry, df], how="vertical_relaxed")
-                last = df["conversation_id"][-1]
-                tail = df["conversation_id"] == last  # may continue in the next record batch
+                tail = df["conversation_id"] == df["conversation_id"][-1]  # may continue
                 carry, df = df.filter(tail), df.filter(~tail)
                 if df.height:
-                    yield emit(df)
+                    yield regrouped(df)
             if carry is not None and carry.height:
-                yield emit(carry)
+                yield regrouped(carry)
         finally:
             con.close()
 
@@ -299,6 +295,14 @@ def _canonical_rows(raw: pl.DataFrame, mapped: dict[str, str]) -> pl.DataFrame:
     return raw.select(*exprs, pl.col("_row"))
 
 
+def _without_id_quarantined(df: pl.DataFrame, ctx: Ctx, quarantine: list[dict[str, Any]],
+                            lookup: Callable[[int], str | None]) -> pl.DataFrame:
+    """``df`` without its rows that have no conversation id, each quarantined with its source."""
+    for row in df.filter(pl.col("conversation_id").is_null())["_row"]:
+        quarantine.append(_q(ctx, row, None, "row has no conversation id", lookup(row)))
+    return df.filter(pl.col("conversation_id").is_not_null())
+
+
 def _group(
     df: pl.DataFrame,
     ctx: Ctx,
@@ -307,10 +311,7 @@ def _group(
     emitted: list[pl.Series],
     n_source: int,
 ) -> ReaderBatch:
-    no_id = df.filter(pl.col("conversation_id").is_null())
-    for row in no_id["_row"]:
-        quarantine.append(_q(ctx, row, None, "row has no conversation id", lookup(row)))
-    df = df.filter(pl.col("conversation_id").is_not_null())
+    df = _without_id_quarantined(df, ctx, quarantine, lookup)
     seen = pl.concat(emitted) if emitted else None
     again = df.filter(pl.col("conversation_id").is_in(seen.implode())) if seen is not None else df.clear()
     for cid, row in again.select("conversation_id", "_row").iter_rows():
