@@ -135,3 +135,16 @@ def test_parse_column_map_cli_form():
         parse_column_map("role")
     with pytest.raises(InvalidParameterError, match="unknown name"):
         parse_column_map("speaker=role")
+
+
+@pytest.mark.parametrize("batch_size", [None, 2])
+def test_source_records_count_every_row_once(kit, tmp_path, write_jsonl, batch_size):
+    """Batches that only close conversations read earlier consume 0 new rows; that 0 must not
+    be replaced by their conversation count (it was: 200 CSV rows reported 201 or 230)."""
+    from chatlens.corpus.api import info
+
+    rows = [ROWS[0], ROWS[2], ROWS[3], ROWS[1], ROWS[4]]  # c1 interleaved with c2
+    path = write_jsonl("t.jsonl", rows)
+    options = {"column_map": CMAP, **({"batch_size": batch_size} if batch_size else {})}
+    summary = info(path, format="table", **options)
+    assert (summary.source_records, summary.conversations, summary.messages) == (5, 3, 5)

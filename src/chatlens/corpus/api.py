@@ -112,7 +112,8 @@ def canonical_batch(raw: ReaderBatch, seen: set[str], *, max_message_chars: int)
         quarantine,
         repairs,
         records_in=raw.records_in,
-        source_records=int(raw.source_records or raw.records_in),
+        # 0 is a count (a batch that only closes conversations read earlier), not "unknown"
+        source_records=int(raw.source_records if raw.source_records is not None else raw.records_in),
     )
 
 
