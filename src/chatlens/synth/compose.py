@@ -1,4 +1,5 @@
-"""The segments of a message: which template kinds make up a helpful answer or a refusal.
+"""The segments of a message: which template kinds make up an answer or a refusal, and the
+recorder that collects messages and segments into a chunk's decisions (:class:`ChunkSim`).
 
 Why separate from the turn loop (:mod:`chatlens.synth.simulate`): the loop decides *what* happens
 (refuse or not, which type and style); these functions decide how a decided answer or refusal is
@@ -18,6 +19,9 @@ import numpy as np
 
 from chatlens.synth.render import SEP_BULLET, SEP_NUMBERED
 from chatlens.synth.vocab import CAP, KIND_ID, LABEL_ID, MIXED, NONE, POLICY
+
+#: Message index stride of a conversation inside a chunk (uid = conversation * STRIDE + index).
+STRIDE = 128
 
 
 @dataclass
@@ -249,4 +253,4 @@ def compose_refusal(
     return label
 
 
-__all__ = ["ChunkSim", "Recorder", "compose_answer", "compose_refusal", "within_runs"]
+__all__ = ["STRIDE", "ChunkSim", "Recorder", "compose_answer", "compose_refusal", "within_runs"]

@@ -12,7 +12,13 @@ from functools import cache
 from typing import Any
 
 from chatlens.synth.datafile import check_keys, fail, read_yaml, require
-from chatlens.synth.vocab import JAILBREAK_FAMILIES, LANGUAGE_FILES, SIGNATURES
+from chatlens.synth.vocab import (
+    JAILBREAK_FAMILIES,
+    LANGUAGE_FILES,
+    REACTIONS,
+    REQUEST_KINDS,
+    SIGNATURES,
+)
 
 
 @dataclass(frozen=True)
@@ -134,15 +140,9 @@ def parse_config(data: dict[str, Any], file: str = "config.yaml") -> SynthConfig
     for k in ("jailbreak_first", "followup_after_answer", "abandon_after_refusal", "partial_lead"):
         _prob(file, f"flow.{k}", flow.get(k))
     _dist(file, "flow.request_if_refused", flow.get("request_if_refused"), ("ask_harm", "ask_edgy"))
-    _dist(
-        file,
-        "flow.request_if_answered",
-        flow.get("request_if_answered"),
-        ("ask", "ask_code", "ask_greet", "ask_trap", "ask_edgy", "ask_cap", "ask_harm"),
-    )
-    reactions = ("rephrase", "jailbreak", "pushback", "accept", "topic_change")
-    _dist(file, "flow.reaction_after_policy", flow.get("reaction_after_policy"), reactions)
-    _dist(file, "flow.reaction_after_capability", flow.get("reaction_after_capability"), reactions)
+    _dist(file, "flow.request_if_answered", flow.get("request_if_answered"), REQUEST_KINDS)
+    _dist(file, "flow.reaction_after_policy", flow.get("reaction_after_policy"), REACTIONS)
+    _dist(file, "flow.reaction_after_capability", flow.get("reaction_after_capability"), REACTIONS)
     _dist(file, "flow.jailbreak_families", flow.get("jailbreak_families"), JAILBREAK_FAMILIES)
     answer = require(data, "answer", dict, file)
     for k in ("long_answer", "list", "closing", "lookalike", "disclaimer_ask", "ask_suffix", "user_lowercase"):

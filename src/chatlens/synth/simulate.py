@@ -13,7 +13,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from chatlens.synth.compose import ChunkSim, Recorder, compose_answer, compose_refusal, within_runs
+from chatlens.synth.compose import (
+    STRIDE,
+    ChunkSim,
+    Recorder,
+    compose_answer,
+    compose_refusal,
+    within_runs,
+)
 from chatlens.synth.config import SynthConfig
 from chatlens.synth.render import REDACTED_SLOT, Compiled
 from chatlens.synth.vocab import (
@@ -28,9 +35,6 @@ from chatlens.synth.vocab import (
     REACTIONS,
     REQUEST_KINDS,
 )
-
-#: Message index stride of a conversation inside a chunk (uid = conversation * STRIDE + index).
-STRIDE = 128
 
 R_REPHRASE, R_JAILBREAK, R_PUSHBACK, R_ACCEPT, R_TOPIC = range(5)
 # user-message modes
@@ -385,4 +389,4 @@ class Simulator:
         )
 
 
-__all__ = ["STRIDE", "Simulator"]
+__all__ = ["Simulator"]

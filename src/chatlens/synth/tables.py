@@ -14,7 +14,7 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 
-from chatlens.synth.compose import ChunkSim
+from chatlens.synth.compose import STRIDE, ChunkSim
 from chatlens.synth.render import (
     REDACTED_NAME,
     SEP_EMPTY,
@@ -24,7 +24,6 @@ from chatlens.synth.render import (
     pick_templates,
     render,
 )
-from chatlens.synth.simulate import STRIDE
 from chatlens.synth.vocab import (
     ASSISTANT_KINDS,
     JAILBREAK_FAMILIES,
