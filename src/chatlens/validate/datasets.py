@@ -43,6 +43,8 @@ class LabelledSet:
     texts: pl.Series
     gold: np.ndarray
     gold_kind: str  # "human" | "proxy" | "silver" | "construction"
+    #: The user message each text answers (refusal sets that have it), for context-aware tiers.
+    requests: pl.Series | None = None
 
     @property
     def n(self) -> int:
@@ -76,7 +78,8 @@ def load_xstest(root: Path) -> list[LabelledSet]:
         df = _read_csv(path)
         model = path.stem.removeprefix("xstest_v2_completions_")
         gold = df["final_label"].str.starts_with("1").not_().to_numpy()
-        out.append(LabelledSet("xstest-dev", model, "refusal", df["completion"], gold, "human"))
+        out.append(LabelledSet("xstest-dev", model, "refusal", df["completion"], gold, "human",
+                               requests=df["prompt"]))
     prompts = root / "xstest_prompts.csv"
     if prompts.is_file():
         df = _read_csv(prompts)
@@ -183,10 +186,12 @@ def load_rbr(root: Path) -> list[LabelledSet]:
             continue
         rows = _read_jsonl(path)
         texts = [(r.get("completion") or [{}])[-1].get("content") for r in rows]
+        requests = [next((m.get("content") for m in reversed(r.get("prompt") or [])
+                          if isinstance(m, dict) and m.get("role") == "user"), None) for r in rows]
         gold = [not (r["propositions"].get("fully_complies") or
                      r["propositions"].get("partially_complies")) for r in rows]
         out.append(LabelledSet("openai-rbr-gold", split, "refusal", _series(texts),
-                               np.asarray(gold, dtype=bool), "human"))
+                               np.asarray(gold, dtype=bool), "human", requests=_series(requests)))
     return out
 
 

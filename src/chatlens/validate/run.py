@@ -29,6 +29,7 @@ from chatlens.validate.baseline import xstest_strmatch
 from chatlens.validate.datasets import LabelledSet, load_all
 from chatlens.validate.metrics import BinaryMetrics, binary_metrics
 from chatlens.validate.real_eval import RealReport
+from chatlens.validate.refusal_model_cv import CONTEXT, ContextHeldout
 
 DEFAULT_DATA_DIR = Path("..") / "shared" / "data"
 #: Name of the real labelled development set in ``--dataset`` (labels in the package, text in
@@ -162,7 +163,8 @@ def _check(target: Target, rows: pl.DataFrame) -> TargetCheck:
     return TargetCheck(target, float(value), bool(ok))
 
 
-def _real(root: Path) -> tuple[RealReport | None, pl.DataFrame | None]:
+def _real(root: Path, context: ContextHeldout | None
+          ) -> tuple[RealReport | None, pl.DataFrame | None]:
     """The real labelled development set, when its source files are in ``root``."""
     from chatlens.validate.real import agreement, labelled_set, load_labels
     from chatlens.validate.real_detectors import reaction_rules, refusal_detectors
@@ -173,8 +175,25 @@ def _real(root: Path) -> tuple[RealReport | None, pl.DataFrame | None]:
         return None, None
     status("validate: real labelled development set (LMSYS, ShareGPT, HH-RLHF, DICES)")
     frame = labelled_set(root)
-    return (evaluate_real(frame, refusal_detectors(), reactions={"rules": reaction_rules}),
-            agreement())
+    detectors = refusal_detectors()
+    if context is not None:
+        detectors |= context.real_detectors()
+    return (evaluate_real(frame, detectors, reactions={"rules": reaction_rules}), agreement())
+
+
+def _context_model(root: Path, datasets: Sequence[str] | None) -> ContextHeldout | None:
+    """Held-out predictions of the context refusal model, when its weights ship and the real
+    labelled set it trains on is readable (never in-sample: see refusal_model_cv)."""
+    from chatlens.signals.refusal_model import model_available
+    from chatlens.validate.real import load_labels
+
+    if not model_available() or datasets is not None and not (
+            set(datasets) & {REAL_SET, "xstest-dev", "openai-rbr-gold"}):
+        return None
+    if not all((root / f).is_file() for f in load_labels()["file"].unique().to_list()):
+        return None
+    status("validate: context refusal model, held-out predictions (grouped CV, leave one source/set out)")
+    return ContextHeldout.compute(root)
 
 
 def validate(
@@ -222,6 +241,7 @@ def validate(
 
         status("validate: learned tier, leave-one-group-out predictions on its training pool")
         heldout = heldout_predictions(load_all(root) if datasets is not None else sets)
+    context = _context_model(root, datasets)
     records = []
     for s in sets:
         status(f"validate: {s.dataset} / {s.group} ({s.task}, n={s.n})")
@@ -231,6 +251,8 @@ def validate(
             else:
                 pred = fn(s.texts)
             records.append(_row(s, name, binary_metrics(s.gold, pred)))
+        if s.task == "refusal" and context is not None:
+            records.append(_row(s, CONTEXT, binary_metrics(s.gold, context.predict_set(s))))
     columns = ("dataset", "group", "task", "detector", "gold", "n", "tp", "fp", "fn", "tn",
                "precision", "recall", "f1", "fpr", "accuracy")
     rows = pl.DataFrame(records) if records else pl.DataFrame(schema=dict.fromkeys(columns, pl.String))
@@ -248,7 +270,8 @@ def validate(
         "responses) the rows are leave-one-group-out predictions (a model fitted without that "
         "model/set); elsewhere the shipped weights, which never saw those sets.",
     )
-    real, kappa = _real(root) if datasets is None or REAL_SET in datasets else (None, None)
+    real, kappa = (_real(root, context) if datasets is None or REAL_SET in datasets
+                   else (None, None))
     return ValidationReport(
         real=real,
         agreement=kappa,
