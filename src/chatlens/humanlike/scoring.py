@@ -19,23 +19,7 @@ import polars as pl
 from chatlens.errors import InvalidParameterError, MissingColumnError
 from chatlens.humanlike.instruments import Instrument, load_instrument, parse_ratings
 
-__all__ = ["read_table", "resolve_list_keys", "ratings_from_column", "score", "write_table"]
-
-
-def read_table(path: str | Path) -> pl.DataFrame:
-    """Read a CSV, Parquet, JSON-lines or JSON table into polars (strings kept as strings)."""
-    p = Path(path)
-    if not p.is_file():
-        msg = f"input file {str(p)!r} not found"
-        raise FileNotFoundError(msg)
-    suffix = p.suffix.lower()
-    if suffix == ".parquet":
-        return pl.read_parquet(p)
-    if suffix in (".jsonl", ".ndjson"):
-        return pl.read_ndjson(p)
-    if suffix == ".json":
-        return pl.read_json(p)
-    return pl.read_csv(p, infer_schema_length=10_000)
+__all__ = ["ratings_from_column", "resolve_list_keys", "score", "write_table"]
 
 
 def write_table(frame: pl.DataFrame, path: str | Path) -> Path:
