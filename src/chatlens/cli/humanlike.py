@@ -217,7 +217,8 @@ def turing_eval_cmd(
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps({
             "results": res.results.to_dicts(), "by_opponent": res.by_opponent.to_dicts(),
-            "interrogators": res.interrogators.__dict__,
+            "interrogators": {k: v for k, v in res.interrogators.to_dict().items()
+                              if k != "confidence"},  # the level is in the method text
         }, indent=2, default=str), encoding="utf-8")
     if scores_out is not None:
         write_table(res.scores, scores_out)

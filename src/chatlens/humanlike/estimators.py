@@ -26,7 +26,7 @@ import sklearn
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import NotFittedError as SklearnNotFittedError
 from sklearn.linear_model import LogisticRegression
-from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.multiclass import check_classification_targets, type_of_target
 
 from chatlens.errors import NotFittedError
 from chatlens.humanlike.lite_model import LiteModel
@@ -54,15 +54,12 @@ def logistic(c: float, *, l1: bool = True, seed: int = 0) -> LogisticRegression:
                               random_state=seed, max_iter=2000)
 
 
-def _validate(est: BaseEstimator, x: Any, y: Any = None, *, reset: bool) -> Any:
+def _validate(est: BaseEstimator, x: Any, y: Any = "no_validation", *, reset: bool) -> Any:
     """scikit-learn's input validation (``validate_data`` from 1.6, the method before)."""
     try:
         from sklearn.utils.validation import validate_data
     except ImportError:  # scikit-learn < 1.6
-        return est._validate_data(x, y, reset=reset) if y is not None else est._validate_data(  # type: ignore[attr-defined]
-            x, reset=reset)
-    if y is None:
-        return validate_data(est, x, reset=reset)
+        return est._validate_data(x, y, reset=reset)  # type: ignore[attr-defined]
     return validate_data(est, x, y, reset=reset)
 
 
@@ -83,6 +80,11 @@ class _BinaryLogit(ClassifierMixin, BaseEstimator):
     def _targets(self, x: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
         x, y = _validate(self, x, y, reset=True)
         check_classification_targets(y)
+        kind = type_of_target(y, input_name="y")
+        if kind == "multiclass":
+            msg = (f"Only binary classification is supported: {type(self).__name__} tells human "
+                   f"from AI. The type of the target is {kind}.")
+            raise ValueError(msg)
         self.classes_ = np.unique(y)
         if len(self.classes_) != 2:
             msg = (f"{type(self).__name__} is a binary classifier (human vs AI): y must hold "

@@ -17,7 +17,10 @@ import numpy as np
 import polars as pl
 
 from chatlens.errors import InvalidParameterError, MissingColumnError
-from chatlens.humanlike.instruments import Instrument, load_instrument, parse_ratings
+from chatlens.humanlike.answers import parse_ratings
+from chatlens.humanlike.instrument_types import Instrument
+from chatlens.humanlike.instruments import load_instrument
+from chatlens.humanlike.item_scores import score_ratings
 
 __all__ = ["ratings_from_column", "resolve_list_keys", "score", "write_table"]
 
@@ -154,8 +157,6 @@ def score(
     """
     inst = load_instrument(instrument)
     x, problems = ratings_from_column(frame, ratings_column, inst, list_keys=list_keys)
-    from chatlens.humanlike.instruments import score_ratings
-
     logit, prob = score_ratings(x, inst)
     return frame.with_columns(
         pl.Series(f"{prefix}_logit", logit, dtype=pl.Float64).fill_nan(None),
