@@ -7,7 +7,7 @@ package's one table reader (:func:`chatlens.corpus.tablefile.read_table`).
 
 Outputs of ``OUT.csv``::
 
-    OUT.csv               one row per model and method (schema: chatlens.ratings.api)
+    OUT.csv               one row per model and method (schema: chatlens.ratings.result)
     OUT.winrate.csv       pairwise win-rate matrix (row model's mean soft score vs column)
     OUT.counts.csv        pairwise comparison counts
     OUT.pairs.csv         head-to-head tests per pair (sign test, soft-score CI)
@@ -28,7 +28,7 @@ from chatlens.corpus import tablefile
 from chatlens.errors import InvalidParameterError
 
 if TYPE_CHECKING:
-    from chatlens.ratings.api import RatingResult
+    from chatlens.ratings.result import RatingResult
 
 def read_table(path: str | Path) -> pl.DataFrame:
     """Read a comparison table with :func:`chatlens.corpus.tablefile.read_table`, CSV cells as text.
