@@ -82,8 +82,8 @@ def score_cmd(
     Example: chatlens humanlike score scored.csv --instrument hal16q-published
     --ratings-column likert_evaluation --out rescored.csv
     """
-    from chatlens.corpus.tablefile import read_table
-    from chatlens.humanlike.scoring import score, write_table
+    from chatlens.corpus.tablefile import read_table, write_table
+    from chatlens.humanlike.scoring import score
 
     frame = score(read_table(input), instrument=instrument, ratings_column=ratings_column,
                   list_keys=list_keys)
@@ -153,9 +153,8 @@ def lite_cmd(
     Example: chatlens humanlike lite turing_test_data_full.csv --text-column conversation
     --speaker W --out lite.csv
     """
-    from chatlens.corpus.tablefile import read_table
+    from chatlens.corpus.tablefile import read_table, write_table
     from chatlens.humanlike.lite import lite
-    from chatlens.humanlike.scoring import write_table
 
     frame = lite(read_table(input), text_column=text_column, speaker=speaker, model=model,
                  keep_features=keep_features)
@@ -189,8 +188,7 @@ def turing_eval_cmd(
 
     Example: chatlens turing eval run_1_Turing_data_gpt-5.csv -s hal16q -s fit-select:hal32q
     """
-    from chatlens.corpus.tablefile import read_table
-    from chatlens.humanlike.scoring import write_table
+    from chatlens.corpus.tablefile import read_table, write_table
     from chatlens.humanlike.turing import turing_eval
 
     res = turing_eval(read_table(input), scorers=scorer or None, ratings_column=ratings_column,

@@ -2,7 +2,8 @@
 
 :func:`read_table` is the one whole-file table reader of chatlens (ratings, humanlike, judge and
 classify read their inputs and results through it), so a missing file, an unknown extension or
-unreadable content gives the same :class:`~chatlens.errors.SourceError` wherever it happens.
+unreadable content gives the same :class:`~chatlens.errors.SourceError` wherever it happens;
+:func:`write_table` is its counterpart for whole result tables.
 
 Why: ``chatlens classify`` adds detector columns to files of messages, and such files (every
 assistant reply of a million-conversation log) need not fit in memory: the detectors hold about
@@ -18,6 +19,7 @@ JSONL types are inferred from the first batch and applied to the rest.
 from __future__ import annotations
 
 import io
+import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -110,6 +112,32 @@ def read_table(path: str | Path, *, infer_schema: bool = True) -> pl.DataFrame:
     except (pl.exceptions.PolarsError, OSError, ValueError) as exc:
         msg = f"Cannot read {p} as {kind}: {exc}"
         raise SourceError(msg) from exc
+
+
+def write_table(frame: pl.DataFrame, path: str | Path) -> Path:
+    """Write a whole DataFrame by suffix: ``.parquet``, ``.jsonl``/``.ndjson``, otherwise CSV.
+
+    The counterpart of :func:`read_table` for results (scores, judge ratings): CSV has no nested
+    type, so list and struct columns are written as JSON text, which reads back losslessly. (The
+    streaming :class:`TableWriter` joins list cells with ``;`` instead, for classify's cue ids.)
+    """
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    suffix = p.suffix.lower()
+    if suffix == ".parquet":
+        frame.write_parquet(p)
+    elif suffix in (".jsonl", ".ndjson"):
+        frame.write_ndjson(p)
+    else:
+        nested = [c for c, t in frame.schema.items() if isinstance(t, (pl.List, pl.Array, pl.Struct))]
+        if nested:
+            frame = frame.with_columns(
+                pl.col(c).map_elements(lambda v: json.dumps(v.to_list() if hasattr(v, "to_list") else v),
+                                       return_dtype=pl.String)
+                for c in nested
+            )
+        frame.write_csv(p)
+    return p
 
 
 def table_rows(path: str | Path) -> int | None:

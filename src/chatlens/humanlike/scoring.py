@@ -9,7 +9,6 @@ so that ``hal16q`` can score 32-item HAL32Q answers by key).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -22,28 +21,7 @@ from chatlens.humanlike.instrument_types import Instrument
 from chatlens.humanlike.instruments import load_instrument
 from chatlens.humanlike.item_scores import score_ratings
 
-__all__ = ["ratings_from_column", "resolve_list_keys", "score", "write_table"]
-
-
-def write_table(frame: pl.DataFrame, path: str | Path) -> Path:
-    """Write by suffix: ``.parquet``, ``.jsonl``, otherwise CSV (nested columns as JSON text)."""
-    p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    suffix = p.suffix.lower()
-    if suffix == ".parquet":
-        frame.write_parquet(p)
-    elif suffix in (".jsonl", ".ndjson"):
-        frame.write_ndjson(p)
-    else:
-        nested = [c for c, t in frame.schema.items() if isinstance(t, (pl.List, pl.Array, pl.Struct))]
-        if nested:
-            frame = frame.with_columns(
-                pl.col(c).map_elements(lambda v: json.dumps(v.to_list() if hasattr(v, "to_list") else v),
-                                       return_dtype=pl.String)
-                for c in nested
-            )
-        frame.write_csv(p)
-    return p
+__all__ = ["ratings_from_column", "resolve_list_keys", "score"]
 
 
 def resolve_list_keys(

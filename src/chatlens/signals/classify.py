@@ -41,16 +41,6 @@ class ClassifySummary:
     labels: dict[str, int] = field(default_factory=dict)
 
 
-def write_table(frame: pl.DataFrame, path: str | Path) -> Path:
-    """Write a DataFrame as CSV, JSONL or Parquet (by extension).
-
-    CSV has no list type: list columns (``refusal_cues``) are written joined with ``;``.
-    """
-    with TableWriter(path) as writer:
-        writer.write(frame)
-    return writer.path
-
-
 def _text_column(frame: pl.DataFrame, column: str, path: Path) -> pl.Series:
     if column not in frame.columns:
         msg = (
