@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
 __all__ = ["MAX_ANSWER_CHARS", "ParsedRatings", "parse_ratings"]
 
+
 #: Upper bound on the judge answer we try to parse (answers are hostile input).
 MAX_ANSWER_CHARS = 200_000
 

@@ -33,6 +33,7 @@ from chatlens.humanlike.lite_model import LiteModel
 
 __all__ = ["EstimatorNotFittedError", "LiteClassifier", "QuestionnaireClassifier", "logistic"]
 
+
 _VERSION = tuple(int(p) for p in sklearn.__version__.split(".")[:2])
 
 

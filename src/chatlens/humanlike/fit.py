@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 import polars as pl
+from sklearn.model_selection import GroupKFold
 
 from chatlens.errors import InvalidParameterError, MissingColumnError
 from chatlens.humanlike.estimators import QuestionnaireClassifier
@@ -30,6 +31,7 @@ from chatlens.stats.estimate import Estimate
 from chatlens.stats.metrics import accuracy, bootstrap_auc, paired_outcomes
 
 __all__ = ["FitResult", "fit", "grouped_oof", "write_weights_yaml"]
+
 
 def grouped_oof(
     x: np.ndarray,
@@ -45,8 +47,6 @@ def grouped_oof(
 
     Returns ``(oof_logit, selection_frequency)``: how often each column was kept across folds.
     """
-    from sklearn.model_selection import GroupKFold
-
     n_groups = len(np.unique(groups))
     k = min(n_splits, n_groups)
     if k < 2:

@@ -18,6 +18,7 @@ from chatlens.humanlike.prompt import PLACEHOLDER_RE, PLACEHOLDERS
 
 __all__ = ["instrument_from_dict"]
 
+
 _TOP_KEYS = frozenset(
     {"name", "version", "description", "source", "scale", "scoring", "roles", "output", "groups",
      "prompt", "items", "extends", "weights", "select_weighted", "language", "key_space"}

@@ -15,6 +15,7 @@ from chatlens.humanlike.turns import speaker_turns
 
 __all__ = ["FEATURES", "lite_features"]
 
+
 _ELONG = "(?i)(?:" + "|".join(f"{c}{{3,}}" for c in "abcdefghijklmnopqrstuvwxyz") + ")"
 _MARKDOWN = r"(?m)(?:^\s*(?:[-*•]\s|\d+[.)]\s|#{1,6}\s)|\*\*|`|^\s*>)"
 

@@ -18,6 +18,7 @@ from chatlens.errors import LexiconParseError
 
 __all__ = ["WB", "Lexicons", "load_lexicons"]
 
+
 #: ASCII word boundary: keeps the regex engine on its fast DFA path.
 WB = r"(?-u:\b)"
 

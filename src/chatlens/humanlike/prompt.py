@@ -25,6 +25,7 @@ __all__ = [
     "statements_block",
 ]
 
+
 #: Placeholders a prompt template may use; anything else in ``{lower_case}`` form is an error.
 PLACEHOLDERS: frozenset[str] = frozenset(
     {"dialogue", "speaker", "other", "speaker_label", "n_items", "anchors", "statements",
@@ -59,9 +60,11 @@ def statements_block(inst: Instrument) -> str:
             blocks.append("\n".join([f"**{title}**", *lines]))
     return "\n\n".join(blocks)
 
+
 def anchors_block(inst: Instrument) -> str:
     """The scale anchors as a bullet list, highest first."""
     return "\n".join(f"- Score {v}: {t}" for v, t in sorted(inst.scale.anchors, reverse=True))
+
 
 def output_example(inst: Instrument) -> str:
     """A one-line example of the expected JSON answer."""
@@ -79,6 +82,7 @@ def output_example(inst: Instrument) -> str:
     else:
         inner = flat(inst.items)
     return f'{{"{inst.output_root_key}": {inner}}}' if inst.output_root_key else inner
+
 
 def render_prompt(inst: Instrument, dialogue: str, speaker: str | None = None) -> list[dict[str, str]]:
     """Chat messages asking the judge to rate ``speaker``'s turns in ``dialogue``.
@@ -104,6 +108,7 @@ def render_prompt(inst: Instrument, dialogue: str, speaker: str | None = None) -
         {"role": role, "content": PLACEHOLDER_RE.sub(lambda m: values[m.group(1)], content)}
         for role, content in inst.messages
     ]
+
 
 def output_schema(inst: Instrument) -> dict[str, Any]:
     """JSON Schema of a valid answer (ratings object, or ``{"error": "..."}``)."""

@@ -41,6 +41,7 @@ from chatlens.stats.metrics import accuracy, bootstrap_auc, paired_outcomes
 
 __all__ = ["TuringEval", "default_scorers", "turing_eval"]
 
+
 @dataclass(frozen=True)
 class TuringEval:
     """Results of :func:`turing_eval`.

@@ -14,6 +14,7 @@ from chatlens.errors import InvalidParameterError, MissingColumnError
 
 __all__ = ["speaker_turns"]
 
+
 # A line starts a new turn when it begins with a short speaker label and a colon.
 _PREFIX = (r"^\s*([A-Z]{1,3}|(?i:user|assistant|human|ai|bot|system|patient|doctor|witness|"
            r"interrogator|investigator|model|gpt|chatbot))\s*:\s?")

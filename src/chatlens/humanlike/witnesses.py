@@ -18,6 +18,7 @@ from chatlens.errors import InvalidParameterError, SchemaError
 
 __all__ = ["as_bool", "load_turing", "witness_frame"]
 
+
 _TRUE = {"true", "1", "yes", "y", "human", "t"}
 _FALSE = {"false", "0", "no", "n", "ai", "f", "bot"}
 
