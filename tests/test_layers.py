@@ -30,7 +30,7 @@ RANK = {
     "engine": 2,
     "features": 3,
     "humanlike": 3,
-    "validate": 3,
+    "validate": 4,
     "pipeline": 4,
     "report": 4,
     "query": 4,

@@ -20,6 +20,56 @@ def _fmt(value: object) -> str:
     return "-" if value is None else f"{value:.3f}"
 
 
+def _ci(r: dict, name: str) -> str:
+    lo, hi = r.get(f"{name}_low"), r.get(f"{name}_high")
+    return "" if lo is None else f" ({lo:.2f}-{hi:.2f})"
+
+
+def _print_real(report: object) -> None:
+    """The real labelled development set: agreement, refusal, type, reaction, errors."""
+    real, kappa = report.real, report.agreement
+    out_console.print("[bold]Real logs: labelled development set (LMSYS, ShareGPT, HH-RLHF, DICES)"
+                      " — rule tiers never trained on it; 95% CIs by conversation bootstrap[/]")
+    if kappa is not None:
+        t = Table(title="labelling agreement (independent second pass, 20%)", title_justify="left")
+        for col in ("task", "n", "agreement", "Cohen's kappa"):
+            t.add_column(col, justify="left" if col == "task" else "right")
+        for r in kappa.iter_rows(named=True):
+            t.add_row(r["task"], str(r["n"]), _fmt(r["agreement"]), _fmt(r["kappa"]))
+        out_console.print(t)
+    t = Table(title="refusal (binary) on real logs", title_justify="left")
+    for col in ("detector", "group", "n", "refusals", "precision", "recall", "F1 (95% CI)"):
+        t.add_column(col, justify="left" if col in ("detector", "group") else "right")
+    for r in real.refusal.iter_rows(named=True):
+        t.add_row(escape(r["detector"]), escape(r["group"]), f"{r['n']:,}", str(r["positives"]),
+                  _fmt(r["precision"]) + _ci(r, "precision"), _fmt(r["recall"]) + _ci(r, "recall"),
+                  _fmt(r["f1"]) + _ci(r, "f1"))
+    out_console.print(t)
+    t = Table(title="refusal type (capability vs policy) on detected real refusals", title_justify="left")
+    for col in ("detector", "group", "n", "accuracy (95% CI)"):
+        t.add_column(col, justify="left" if col in ("detector", "group") else "right")
+    for r in real.refusal_type.iter_rows(named=True):
+        t.add_row(escape(r["detector"]), escape(r["group"]), str(r["n"]),
+                  _fmt(r["accuracy"]) + _ci(r, "accuracy"))
+    out_console.print(t)
+    if real.reaction.height:
+        t = Table(title="reaction after a (gold) refusal on real logs", title_justify="left")
+        for col in ("detector", "group", "n", "macro-F1 (95% CI)", "per-class F1"):
+            t.add_column(col, justify="left" if col in ("detector", "group", "per-class F1") else "right")
+        for r in real.reaction.iter_rows(named=True):
+            per = " ".join(f"{c}={_fmt(r.get(f'f1_{c}'))}" for c in r["classes"].split(","))
+            t.add_row(escape(r["detector"]), escape(r["group"]), str(r["n"]),
+                      _fmt(r["macro_f1"]) + _ci(r, "macro_f1"), per)
+        out_console.print(t)
+    out_console.print("[bold]most confident errors per task and detector[/] (excerpt of the judged text)")
+    for r in real.errors.iter_rows(named=True):
+        score = "" if r["score"] is None else f" score {r['score']:.3f}"
+        out_console.print(
+            f"  {escape(r['task'])} {escape(r['detector'])} {escape(r['item'])} ({escape(r['source'])}): "
+            f"gold {escape(r['gold'])}, predicted {escape(r['predicted'])}{score} | {escape(r['excerpt'])}",
+            soft_wrap=True, highlight=False, markup=True)
+
+
 @handle_errors
 def validate_cmd(
     data: Path = typer.Option(None, "--data", help="Labelled-data folder (default: ../shared/data)."),
@@ -62,7 +112,9 @@ def validate_cmd(
                           _fmt(r["f1"]), _fmt(r["fpr"]), str(r["tp"]), str(r["fp"]),
                           str(r["fn"]), str(r["tn"]))
         out_console.print(table)
-    targets = Table(title="targets (issue 3)", title_justify="left")
+    if report.real is not None:
+        _print_real(report)
+    targets = Table(title="targets", title_justify="left")
     for col in ("dataset", "group", "detector", "metric", "target", "measured", "result"):
         targets.add_column(col)
     for t in report.targets:

@@ -15,6 +15,9 @@ Gold definitions follow each folder's PROVENANCE.md:
 * ``coconot``: the 1,380 prompts are jailbreak negatives; the category says which refusal type a
   response would be expected to have (capability for unsupported requests, policy for safety).
 * ``openai-rbr-gold``: refusal = neither ``fully_complies`` nor ``partially_complies`` (human).
+* ``toxicchat-train``: jailbreak = the human ``jailbreaking`` majority label (real prompts, 4%).
+* ``jailbreak-inthewild-2023-05``: every prompt of the May 2023 snapshot is a jailbreak (authors);
+  the 390 forbidden questions are harmful but plain (negatives).
 """
 
 from __future__ import annotations
@@ -187,12 +190,57 @@ def load_rbr(root: Path) -> list[LabelledSet]:
     return out
 
 
+def load_toxicchat(root: Path) -> list[LabelledSet]:
+    """ToxicChat train: real Vicuna-demo prompts with human ``jailbreaking`` labels (base rate 4%).
+
+    The toxic-but-not-jailbreak prompts are also reported alone: they are the hard negatives a
+    detector that flags "harmful" instead of "crafted to get around the model" fails on.
+    """
+    path = root / "toxic_chat_train.json"
+    if not path.is_file():
+        return []
+    try:
+        rows = json.loads(path.read_text(encoding="utf-8"))["instances"]
+        texts = [r["instance"] for r in rows]
+        gold = [r["annotations"]["jailbreaking"]["majority_human"] == "1" for r in rows]
+        toxic = [r["annotations"]["toxicity"]["majority_human"] == "1" for r in rows]
+    except (OSError, json.JSONDecodeError, KeyError, TypeError) as exc:
+        msg = f"Cannot read labelled file {path}: expected ToxicChat instances with jailbreaking labels ({exc!r})."
+        raise SourceError(msg) from exc
+    hard = [t for t, g, x in zip(texts, gold, toxic, strict=True) if x and not g]
+    return [
+        LabelledSet("toxicchat-train", "prompts", "jailbreak", _series(texts),
+                    np.asarray(gold, dtype=bool), "human"),
+        LabelledSet("toxicchat-train", "toxic, not jailbreak (negatives)", "jailbreak",
+                    _series(hard), np.zeros(len(hard), dtype=bool), "human"),
+    ]
+
+
+def load_inthewild(root: Path) -> list[LabelledSet]:
+    """In-the-wild jailbreak prompts (May 2023 snapshot; positives) and plain forbidden questions
+    (harmful but not jailbreaks; negatives)."""
+    out = []
+    prompts = root / "jailbreak_prompts_2023_05_07.csv"
+    if prompts.is_file():
+        texts = _read_csv(prompts)["prompt"].unique(maintain_order=True)
+        out.append(LabelledSet("jailbreak-inthewild-2023-05", "prompts (May 2023)", "jailbreak",
+                               texts, np.ones(len(texts), dtype=bool), "construction"))
+    questions = root / "forbidden_question_set.csv"
+    if questions.is_file():
+        texts = _read_csv(questions)["question"]
+        out.append(LabelledSet("jailbreak-inthewild-2023-05", "forbidden questions (negatives)",
+                               "jailbreak", texts, np.zeros(len(texts), dtype=bool), "construction"))
+    return out
+
+
 LOADERS: dict[str, Callable[[Path], list[LabelledSet]]] = {
     "xstest-dev": load_xstest,
     "gptfuzz": load_gptfuzz,
     "jailbreakbench-artifacts": load_jailbreakbench,
     "coconot": load_coconot,
     "openai-rbr-gold": load_rbr,
+    "toxicchat-train": load_toxicchat,
+    "jailbreak-inthewild-2023-05": load_inthewild,
 }
 
 
