@@ -28,9 +28,10 @@ def test_has_name_version_source(path: Path) -> None:
 
 def test_loaders_accept_every_bundled_file() -> None:
     from chatlens.corpus.canonical import role_map
-    from chatlens.corpus.synth_bank import load_bank, load_common, load_config
     from chatlens.humanlike.instruments import list_instruments, load_instrument
     from chatlens.signals.lexicon import lexicons_for
+    from chatlens.synth.bank import load_bank, load_common
+    from chatlens.synth.config import load_config
 
     assert role_map()["human"] == "user"
     for name in list_instruments():

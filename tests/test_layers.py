@@ -28,6 +28,7 @@ RANK = {
     "signals": 2,
     "ratings": 2,
     "engine": 2,
+    "synth": 2,
     "features": 3,
     "humanlike": 3,
     "validate": 4,

@@ -116,7 +116,7 @@ def analyze(
     demo = source is None
     timings: dict[str, float] = {}
     if demo:
-        from chatlens.corpus.synth import synth
+        from chatlens.synth import synth
 
         t = time.perf_counter()
         source = out / "input" / "demo.parquet"
@@ -354,7 +354,7 @@ def _manifest(
         "python_executable": sys.executable,
         "source": {
             "given": "demo" if demo else str(source),
-            "demo": {"generator": "chatlens.corpus.synth", "conversations": demo_conversations, "seed": DEMO_SEED}
+            "demo": {"generator": "chatlens.synth", "conversations": demo_conversations, "seed": DEMO_SEED}
             if demo
             else None,
             "format": summary.format,

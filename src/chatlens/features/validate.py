@@ -3,7 +3,7 @@
 Why: a reaction label, an abandonment flag or a profanity count is only worth reporting with its
 error rates. Two sources of truth are used:
 
-* the synthetic corpus (:func:`chatlens.corpus.synth.synth`), whose generator records the user's
+* the synthetic corpus (:func:`chatlens.synth.synth`), whose generator records the user's
   reaction after every refusal, abandonment, profanity slots and sentiment per message. The
   features layer is fed the *true* refusal and jailbreak columns, so its own errors are measured
   independently of the detectors'. Caveat: the cue lexicons were written with knowledge of the
@@ -92,16 +92,14 @@ def validate_on_synth(
     from chatlens.features.conversation import conversation_features
     from chatlens.features.legacy import legacy_conversation_features
     from chatlens.features.reactions import REACTIONS, user_reactions
+    from chatlens.synth import sidecar_paths, synth
 
     with tempfile.TemporaryDirectory() as tmp:
         if path is None:
-            from chatlens.corpus.synth import synth
-
             path = Path(tmp) / "validate.parquet"
             synth(n_conversations, seed=seed, out=path)
         path = Path(path)
-        truth_path = path.with_name(path.stem + ".truth.parquet")
-        conv_truth_path = path.with_name(path.stem + ".truth_conversations.parquet")
+        truth_path, conv_truth_path, _ = sidecar_paths(path)
         if not truth_path.exists() or not conv_truth_path.exists():
             msg = f"validate_on_synth: ground truth sidecars not found next to {path} (expected {truth_path.name})."
             raise SourceError(msg)
