@@ -7,6 +7,7 @@ and *what was found*. Assign the message to ``msg`` before raising (ruff rule EM
 
     ChatlensError
     ├── SourceError                 a source cannot be read
+    │   ├── SourceNotFoundError     (also a FileNotFoundError) the input file does not exist
     │   ├── FormatDetectionError    no reader recognises the input
     │   ├── SchemaError             the input does not have the expected shape
     │   │   └── MissingColumnError  a required column is absent
@@ -35,6 +36,10 @@ class ChatlensError(Exception):
 
 class SourceError(ChatlensError):
     """A source (file, directory, glob, hub dataset) cannot be read."""
+
+
+class SourceNotFoundError(SourceError, FileNotFoundError):
+    """An input file does not exist (or is not a file); the message names it."""
 
 
 class FormatDetectionError(SourceError):
@@ -143,5 +148,6 @@ __all__ = [
     "SchemaError",
     "SmallSampleWarning",
     "SourceError",
+    "SourceNotFoundError",
     "StageError",
 ]

@@ -136,7 +136,7 @@ def test_train_and_cross_validate_and_save(tmp_path):
     df = _synthetic()
     oof = cross_validate_lite(df, n_splits=5)
     assert np.isfinite(oof).all()
-    from chatlens.humanlike.metrics import auc
+    from chatlens.stats.metrics import auc
 
     assert auc(df["is_human"].to_numpy(), oof) > 0.95
     m = train_lite(df, n_splits=5)
@@ -150,8 +150,8 @@ def test_train_and_cross_validate_and_save(tmp_path):
 
 @pytest.mark.realdata
 def test_hllite_grouped_cv_auc_on_development_games(shared_data):
-    from chatlens.humanlike.metrics import auc
-    from chatlens.humanlike.turing import load_turing
+    from chatlens.humanlike.witnesses import load_turing
+    from chatlens.stats.metrics import auc
 
     full = load_turing(shared_data / "hal" / "data" / "turing_test_data_full.csv")
     over50 = set(load_turing(shared_data / "hal" / "data" / "turing_test_over_50.csv")["game_id"])

@@ -36,9 +36,9 @@ import polars as pl
 
 from chatlens import _yaml
 from chatlens.errors import InvalidParameterError, LexiconParseError
-from chatlens.signals.cues import CueSet, cue_set
+from chatlens.signals.cues import CueSet, cue_list_column, cue_set
 from chatlens.signals.lexicon import KINDS, lexicons_for
-from chatlens.signals.refusal import _as_series, cue_list_column
+from chatlens.signals.refusal import _as_series
 from chatlens.signals.similarity import THRESHOLD, load_templates, template_similarity
 from chatlens.signals.text import normalise
 

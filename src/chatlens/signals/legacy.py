@@ -21,7 +21,7 @@ import polars as pl
 
 from chatlens import _yaml
 from chatlens.errors import LexiconParseError
-from chatlens.signals.cues import CueHits, CueSet, cue_set
+from chatlens.signals.cues import CueHits, CueSet, cue_list_column, cue_set
 from chatlens.signals.lexicon import lexicons_for
 
 _TYPE_MAP = {"none": "none", "instrumental": "capability", "value_based": "policy", "mixed": "mixed"}
@@ -55,8 +55,6 @@ def legacy_refusal(texts: pl.Series, *, backend: str = "auto") -> pl.DataFrame:
     value_based→policy, mixed→mixed; ``refusal_partial`` and ``disclaimer`` are always False
     (the original has no such notion); ``refusal_score`` is 1.0 or 0.0.
     """
-    from chatlens.signals.refusal import cue_list_column
-
     n = len(texts)
     cues, hits = _legacy_hits(texts, "legacy-refusal", backend)
     labels = _labels(cues, hits, n)
@@ -77,8 +75,6 @@ def legacy_refusal(texts: pl.Series, *, backend: str = "auto") -> pl.DataFrame:
 
 def legacy_jailbreak(texts: pl.Series, *, backend: str = "auto") -> pl.DataFrame:
     """The original ``any()`` over 7 jailbreak regexes, in the default jailbreak schema."""
-    from chatlens.signals.refusal import cue_list_column
-
     n = len(texts)
     cues, hits = _legacy_hits(texts, "legacy-jailbreak", backend)
     flagged = np.bincount(hits.message, minlength=n) > 0

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
+from chatlens.stats.metrics import binary_metrics
 from chatlens.validate.real import REACTION_CLASSES
 
 N_BOOT = 1000
@@ -77,14 +78,12 @@ def binary_row(gold: np.ndarray, pred: np.ndarray, clusters: np.ndarray) -> dict
     w = _boot_weights(codes, k, N_BOOT, SEED)
     tp_b, fp_b, fn_b = w @ (g & p), w @ (~g & p), w @ (g & ~p)
     tn_b = w @ (~g & ~p)
-    tp, fp, fn, tn = int((g & p).sum()), int((~g & p).sum()), int((g & ~p).sum()), int((~g & ~p).sum())
-    prec, rec = _ratio(np.array([tp]), np.array([tp + fp]))[0], _ratio(np.array([tp]), np.array([tp + fn]))[0]
-    f1 = 2 * prec * rec / (prec + rec) if prec + rec > 0 else np.nan
+    m = binary_metrics(g, p)
     pb, rb = _ratio(tp_b, tp_b + fp_b), _ratio(tp_b, tp_b + fn_b)
     f1b = _ratio(2 * pb * rb, pb + rb)
-    out = {"n": len(g), "positives": int(g.sum()), "tp": tp, "fp": fp, "fn": fn, "tn": tn}
-    for name, value, boot in (("precision", prec, pb), ("recall", rec, rb), ("f1", f1, f1b),
-                              ("fpr", _ratio(np.array([fp]), np.array([fp + tn]))[0], _ratio(fp_b, fp_b + tn_b))):
+    out = {"n": len(g), "positives": int(g.sum()), "tp": m.tp, "fp": m.fp, "fn": m.fn, "tn": m.tn}
+    for name, value, boot in (("precision", m.precision, pb), ("recall", m.recall, rb),
+                              ("f1", m.f1, f1b), ("fpr", m.fpr, _ratio(fp_b, fp_b + tn_b))):
         lo, hi = _ci(boot)
         out |= {name: _r(value), f"{name}_low": lo, f"{name}_high": hi}
     return out

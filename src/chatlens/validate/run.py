@@ -25,9 +25,9 @@ import polars as pl
 
 from chatlens._progress import status
 from chatlens.errors import InvalidParameterError, SourceError
+from chatlens.stats.metrics import BinaryMetrics, binary_metrics
 from chatlens.validate.baseline import xstest_strmatch
 from chatlens.validate.datasets import LabelledSet, load_all
-from chatlens.validate.metrics import BinaryMetrics, binary_metrics
 from chatlens.validate.real_eval import RealReport
 from chatlens.validate.refusal_model_cv import CONTEXT, ContextHeldout
 
