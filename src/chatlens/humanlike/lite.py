@@ -19,24 +19,18 @@ Regenerate the shipped weights with ``scripts/train_hllite.py`` (it calls :func:
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import polars as pl
 
-from chatlens import _yaml
-from chatlens.errors import (
-    InstrumentError,
-    InvalidParameterError,
-    LexiconParseError,
-    MissingColumnError,
-)
+from chatlens import datafiles
+from chatlens.datafiles.schemas import HlliteWeights
+from chatlens.errors import DataFileError, InvalidParameterError, MissingColumnError
 
 __all__ = [
     "FEATURES",
@@ -86,46 +80,11 @@ class Lexicons:
 
 def load_lexicons(path: str | Path | None = None) -> Lexicons:
     """Load and validate the HL-lite word lists (bundled file by default)."""
-    import yaml
-
-    if path is None:
-        res = resources.files("chatlens").joinpath("data", "humanlike", "lexicons.yaml")
-        text, where = res.read_text(encoding="utf-8"), "<bundled>/humanlike/lexicons.yaml"
-    else:
-        text, where = Path(path).read_text(encoding="utf-8"), str(path)
-    try:
-        data = _yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        msg = f"lexicon file {where}: not valid YAML ({exc})"
-        raise LexiconParseError(msg) from None
-    if not isinstance(data, dict) or not isinstance(data.get("categories"), dict):
-        msg = f"lexicon file {where}: expected a mapping with 'categories'"
-        raise LexiconParseError(msg)
-    cats: dict[str, tuple[str, ...]] = {}
-    literal = set()
-    for name, spec in data["categories"].items():
-        if not isinstance(spec, dict) or not isinstance(spec.get("phrases"), list):
-            msg = f"lexicon file {where}: category {name!r} needs a 'phrases' list"
-            raise LexiconParseError(msg)
-        bad = sorted(set(spec) - {"description", "phrases", "match"})
-        if bad:
-            msg = f"lexicon file {where}: category {name!r} has unknown keys {bad}"
-            raise LexiconParseError(msg)
-        match = spec.get("match", "words")
-        if match not in ("words", "literal"):
-            msg = f"lexicon file {where}: category {name!r}: match must be words/literal, got {match!r}"
-            raise LexiconParseError(msg)
-        phrases = []
-        for j, p in enumerate(spec["phrases"]):
-            if not isinstance(p, (str, int)) or not str(p).strip():
-                msg = f"lexicon file {where}: category {name!r} item {j}: expected text, got {p!r}"
-                raise LexiconParseError(msg)
-            phrases.append(str(p).strip())
-        cats[str(name)] = tuple(dict.fromkeys(phrases))
-        if match == "literal":
-            literal.add(str(name))
-    return Lexicons(str(data.get("name", "lexicons")), str(data.get("version", "0")), cats,
-                    frozenset(literal))
+    doc = datafiles.load("humanlike/lexicons.yaml" if path is None else Path(path), kind="hllite-lexicons")
+    cats = {str(name): tuple(dict.fromkeys(str(p).strip() for p in spec.phrases))
+            for name, spec in doc.categories.items()}
+    literal = frozenset(str(name) for name, spec in doc.categories.items() if spec.match == "literal")
+    return Lexicons(doc.name, str(doc.version), cats, literal)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -323,42 +282,22 @@ class LiteModel:
         return z @ np.asarray(self.weights) + self.intercept
 
 
-def _weights_resource() -> Any:
-    return resources.files("chatlens").joinpath("data", "humanlike", "hllite-weights.yaml")
-
-
 def load_lite_model(path: str | Path | None = None) -> LiteModel:
-    """Load HL-lite weights (bundled by default); malformed files raise InstrumentError."""
+    """Load HL-lite weights (bundled by default); malformed files raise DataFileError."""
+    source = "humanlike/hllite-weights.yaml" if path is None else Path(path)
+    doc, record = datafiles.load_with_record(source, kind="hllite-weights")
+    return model_from_file(doc, record.file)
 
-    if path is None:
-        res = _weights_resource()
-        if not res.is_file():
-            msg = ("HL-lite weights file hllite-weights.yaml is missing from the package; "
-                   "regenerate it with scripts/train_hllite.py")
-            raise InstrumentError(msg)
-        text, where = res.read_text(encoding="utf-8"), "<bundled>/humanlike/hllite-weights.yaml"
-    else:
-        text, where = Path(path).read_text(encoding="utf-8"), str(path)
-    data = _yaml.safe_load(text)
-    try:
-        feats = data["features"]
-        names = tuple(str(f["name"]) for f in feats)
-        mean = tuple(float(f["mean"]) for f in feats)
-        scale = tuple(float(f["scale"]) for f in feats)
-        weights = tuple(float(f["weight"]) for f in feats)
-        intercept = float(data["intercept"])
-    except (KeyError, TypeError, ValueError) as exc:
-        msg = f"HL-lite weights file {where}: malformed ({type(exc).__name__}: {exc})"
-        raise InstrumentError(msg) from None
+
+def model_from_file(doc: HlliteWeights, where: str) -> LiteModel:
+    """The model of a validated weights file; every feature must be one HL-lite computes."""
+    names = tuple(f.name for f in doc.features)
     unknown = sorted(set(names) - set(FEATURES))
     if unknown:
-        msg = f"HL-lite weights file {where}: unknown features {unknown}; known: {list(FEATURES)}"
-        raise InstrumentError(msg)
-    if any(s <= 0 or not math.isfinite(s) for s in scale):
-        msg = f"HL-lite weights file {where}: every feature scale must be a positive number"
-        raise InstrumentError(msg)
-    return LiteModel(names, mean, scale, weights, intercept, str(data.get("name", "hl-lite")),
-                     str(data.get("version", "0")), dict(data.get("source", {}) or {}))
+        raise DataFileError(where, "features", f"features among {list(FEATURES)}", unknown)
+    return LiteModel(names, tuple(f.mean for f in doc.features), tuple(f.scale for f in doc.features),
+                     tuple(f.weight for f in doc.features), doc.intercept, doc.name,
+                     str(doc.version), dict(doc.source) if isinstance(doc.source, dict) else {})
 
 
 def save_lite_model(model: LiteModel, path: str | Path) -> Path:
