@@ -134,7 +134,7 @@ def _resolve(name_or_path: str | Path, kind: str | None) -> tuple[Kind, Any, Dat
     file = str(path)
     found = kind or infer_kind(list(path.resolve().parts))
     if found is None:
-        raise DataFileError(file, "<root>", f"a known kind (pass kind=, one of {sorted(KINDS)})", None)
+        raise DataFileError(file, "<root>", f"a file name that says its kind, or kind= (--kind): one of {sorted(KINDS)}", None)
     spec = get_kind(found)
     try:
         raw = path.read_bytes()

@@ -132,12 +132,16 @@ def bundled_kind(relative: str) -> str | None:
 
 
 def infer_kind(parts: list[str]) -> str | None:
-    """The kind of a file anywhere on disk whose trailing path segments match a bundled pattern."""
+    """The kind of a file on disk, from its path: trailing segments that match a bundled pattern
+    (``.../signals/patterns/refusal_xx.yaml``), else a file name only one kind uses
+    (``refusal_xx.yaml``, ``prices.yaml``); ``None`` when the path does not say."""
     for pattern, kind in BUNDLED:
         n = pattern.count("/") + 1
         if len(parts) >= n and _matches(parts[-n:], pattern):
             return kind
-    return None
+    names = {kind for pattern, kind in BUNDLED
+             if not (last := pattern.rsplit("/", 1)[-1]).startswith("*") and fnmatchcase(parts[-1], last)}
+    return names.pop() if len(names) == 1 else None
 
 
 def get_kind(name: str) -> Kind:
