@@ -132,14 +132,15 @@ def _resolve(name_or_path: str | Path, kind: str | None) -> tuple[Kind, Any, Dat
         return KINDS[record.kind], doc, record
     path = Path(name_or_path)
     file = str(path)
-    found = kind or infer_kind(list(path.resolve().parts))
-    if found is None:
-        raise DataFileError(file, "<root>", f"a file name that says its kind, or kind= (--kind): one of {sorted(KINDS)}", None)
-    spec = get_kind(found)
     try:
         raw = path.read_bytes()
     except OSError as exc:
         raise DataFileError(file, "<root>", "a readable file", exc.strerror) from None
+    found = kind or infer_kind(list(path.resolve().parts))
+    if found is None:
+        expected = f"a file name that says its kind, or kind= (--kind): one of {sorted(KINDS)}"
+        raise DataFileError(file, "<root>", expected, None)
+    spec = get_kind(found)
     doc = _validate(spec, _decode(raw, file), file)
     return spec, doc, _record(spec, doc, raw, file)
 
