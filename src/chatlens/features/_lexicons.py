@@ -23,11 +23,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
 import polars as pl
 
 from chatlens import datafiles
-from chatlens.datafiles.schemas import Thresholds
+from chatlens.datafiles.schemas import ProfanityWords, ReactionCues, SentimentWords, Thresholds
 
 _REGEX_META = set("\\.+*?()|[]{}^$#&-~")
 
@@ -35,6 +36,12 @@ _REGEX_META = set("\\.+*?()|[]{}^$#&-~")
 def _phrases(items: tuple[str, ...]) -> tuple[str, ...]:
     """Trimmed, first occurrence kept (a phrase listed twice is one alternative)."""
     return tuple(dict.fromkeys(item.strip() for item in items))
+
+
+def _common(doc: ReactionCues | ProfanityWords | SentimentWords) -> dict[str, Any]:
+    """The fields every features lexicon has: provenance and the languages matched anywhere."""
+    return {"name": doc.name, "version": str(doc.version),
+            "no_boundaries": frozenset(_phrases(doc.no_boundaries))}
 
 
 # --------------------------------------------------------------------------- regex building
@@ -104,9 +111,7 @@ def reaction_lexicon() -> ReactionLexicon:
     """Load and validate ``data/features/reactions.yaml`` (cached)."""
     doc = datafiles.load("features/reactions.yaml")
     return ReactionLexicon(
-        name=doc.name,
-        version=str(doc.version),
-        no_boundaries=frozenset(_phrases(doc.no_boundaries)),
+        **_common(doc),
         languages={str(lang): {c: _phrases(v) for c, v in cats.items()}
                    for lang, cats in doc.languages.items()},
     )
@@ -147,9 +152,7 @@ def profanity_lexicon() -> ProfanityLexicon:
     """Load and validate ``data/features/profanity.yaml`` (cached)."""
     doc = datafiles.load("features/profanity.yaml")
     return ProfanityLexicon(
-        name=doc.name,
-        version=str(doc.version),
-        no_boundaries=frozenset(_phrases(doc.no_boundaries)),
+        **_common(doc),
         words={lang: _phrases(b.words) for lang, b in doc.languages.items()},
         stems={lang: _phrases(b.stems) for lang, b in doc.languages.items()},
         language_only={lang: _phrases(b.language_only) for lang, b in doc.languages.items()},
@@ -180,12 +183,10 @@ def sentiment_lexicon() -> SentimentLexicon:
     doc = datafiles.load("features/sentiment.yaml")
     langs = doc.languages
     return SentimentLexicon(
-        name=doc.name,
-        version=str(doc.version),
+        **_common(doc),
         thresholds={"legacy": doc.thresholds.legacy, "default": doc.thresholds.default},
         valence=doc.valence,
         alpha=doc.alpha,
-        no_boundaries=frozenset(_phrases(doc.no_boundaries)),
         positive={lang: _phrases(b.positive) for lang, b in langs.items()},
         negative={lang: _phrases(b.negative) for lang, b in langs.items()},
         negators={lang: _phrases(b.negators) for lang, b in langs.items()},
