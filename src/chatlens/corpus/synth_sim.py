@@ -31,6 +31,7 @@ from chatlens.corpus.synth_bank import (
     SynthConfig,
 )
 from chatlens.corpus.synth_compile import REDACTED_SLOT, SEP_BULLET, SEP_NUMBERED, Compiled
+from chatlens.vocabulary import REACTIONS
 
 #: Message index stride of a conversation inside a chunk (uid = conversation * STRIDE + index).
 STRIDE = 128
@@ -38,7 +39,6 @@ STRIDE = 128
 # refusal types (index into REFUSAL_TYPES)
 REFUSAL_TYPES: tuple[str, ...] = ("none", "capability", "policy", "mixed")
 NONE, CAP, POLICY, MIXED = 0, 1, 2, 3
-REACTIONS: tuple[str, ...] = ("rephrase", "jailbreak", "pushback", "accept", "topic_change")
 R_REPHRASE, R_JAILBREAK, R_PUSHBACK, R_ACCEPT, R_TOPIC = range(5)
 # user-message modes
 M_FRESH, M_JB, M_REPHRASE, M_PUSHBACK, M_ACCEPT, M_TOPIC, M_FOLLOWUP = range(7)

@@ -87,7 +87,8 @@ def _decode(raw: bytes, file: str) -> Any:
         mark = getattr(exc, "problem_mark", None)
         line = getattr(exc, "lineno", None) or (mark.line + 1 if mark is not None else None)
         got = f"a syntax error at line {line}" if line else str(exc)
-        raise DataFileError(file, "<root>", "valid YAML" if not file.endswith(".json") else "valid JSON", got) from None
+        expected = "valid JSON" if file.endswith(".json") else "valid YAML"
+        raise DataFileError(file, "<root>", expected, got) from None
 
 
 def _validate(kind: Kind, data: Any, file: str) -> Any:
@@ -106,10 +107,7 @@ def _record(kind: Kind, doc: Any, raw: bytes, file: str) -> DataFileRecord:
         value = doc.get(key) if isinstance(doc, dict) else getattr(doc, key, None)
         return "" if value is None else str(value)
 
-    record = DataFileRecord(file, kind.name, meta("name"), meta("version"),
-                            hashlib.sha256(raw).hexdigest())
-    _USED.setdefault((record.file, record.sha256), record)
-    return record
+    return DataFileRecord(file, kind.name, meta("name"), meta("version"), hashlib.sha256(raw).hexdigest())
 
 
 @cache
@@ -122,15 +120,20 @@ def _load_bundled(relative: str) -> tuple[Any, DataFileRecord]:
 
 
 def _resolve(name_or_path: str | Path, kind: str | None) -> tuple[Kind, Any, DataFileRecord]:
-    """(kind, validated document, record) for a bundled name or a file on disk."""
+    """(kind, validated document, record) for a bundled name or a file on disk; records the use."""
     if isinstance(name_or_path, str) and bundled_kind(name_or_path) is not None \
             and _root().joinpath(*name_or_path.split("/")).is_file():
         doc, record = _load_bundled(name_or_path)
-        _USED.setdefault((record.file, record.sha256), record)
         if kind is not None and kind != record.kind:
             raise DataFileError(record.file, "<root>", f"a file of kind {kind!r}", record.kind)
-        return KINDS[record.kind], doc, record
-    path = Path(name_or_path)
+        spec = KINDS[record.kind]
+    else:
+        spec, doc, record = _load_path(Path(name_or_path), kind)
+    _USED.setdefault((record.file, record.sha256), record)
+    return spec, doc, record
+
+
+def _load_path(path: Path, kind: str | None) -> tuple[Kind, Any, DataFileRecord]:
     file = str(path)
     try:
         raw = path.read_bytes()
