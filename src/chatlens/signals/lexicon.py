@@ -81,10 +81,6 @@ class Lexicon:
         return f"{self.name}@{self.version}"
 
 
-def _fail(path: str, key: str, item: object, expected: str) -> DataFileError:
-    return DataFileError(path, key, expected, item)
-
-
 def _phrase_to_regex(phrase: str) -> str:
     """Escape a literal phrase; runs of spaces match any run of whitespace."""
     parts = [re.escape(p) for p in phrase.strip().split()]
@@ -95,8 +91,8 @@ def _expand(pattern: str, macros: dict[str, str], path: str, key: str) -> str:
     def sub(m: re.Match[str]) -> str:
         name = m.group(1)
         if name not in macros:
-            raise _fail(path, key, pattern, f"a defined macro (unknown {{{{{name}}}}}; "
-                        f"defined: {sorted(macros) or 'none'})")
+            expected = f"a defined macro (unknown {{{{{name}}}}}; defined: {sorted(macros) or 'none'})"
+            raise DataFileError(path, key, expected, pattern)
         return macros[name]
 
     for _ in range(5):  # macros may use macros; bounded so a cycle cannot loop forever
@@ -104,7 +100,7 @@ def _expand(pattern: str, macros: dict[str, str], path: str, key: str) -> str:
         if expanded == pattern:
             return expanded
         pattern = expanded
-    raise _fail(path, key, pattern, "macros that do not refer to each other in a cycle")
+    raise DataFileError(path, key, "macros that do not refer to each other in a cycle", pattern)
 
 
 def _check_regex(pattern: str, path: str, key: str, item: object) -> None:
@@ -112,7 +108,7 @@ def _check_regex(pattern: str, path: str, key: str, item: object) -> None:
     try:
         re.compile(probe)
     except re.error as exc:
-        raise _fail(path, key, item, f"a valid regular expression ({exc})") from None
+        raise DataFileError(path, key, f"a valid regular expression ({exc})", item) from None
 
 
 def parse_lexicon(data: Any, path: str) -> Lexicon:
@@ -144,9 +140,9 @@ def build_lexicon(doc: CueLexiconFile, path: str) -> Lexicon:
                     pattern = _expand(item, doc.macros, path, f"{where}.{key}[{j}]")
                 _check_regex(pattern, path, f"{where}.{key}[{j}]", item)
                 if cue_bounds == "word" and pattern.endswith((r"\s+", r"\s", r"\s*")):
-                    raise _fail(path, f"{where}.{key}[{j}]", item,
-                                "a pattern that does not end in whitespace (the word boundary "
-                                "after it already consumes one character)")
+                    raise DataFileError(path, f"{where}.{key}[{j}]",
+                                        "a pattern that does not end in whitespace (the word boundary "
+                                        "after it already consumes one character)", item)
                 patterns.append(pattern)
         cues.append(
             Cue(
