@@ -27,12 +27,16 @@ def test_labels_are_ids_and_labels_only():
 
 
 def test_bad_label_value_names_item_and_column(tmp_path):
-    text = load_labels().head(3).drop("refused", "refusal_type").with_columns(
-        pl.col("disclaimer").cast(pl.String).str.to_lowercase())
-    text = text.with_columns(pl.when(pl.col("item") == text["item"][1]).then(pl.lit("nope"))
-                             .otherwise(pl.col("refusal")).alias("refusal"))
-    path = tmp_path / "labels.csv"
-    text.write_csv(path)
+    import json
+
+    from chatlens import datafiles
+
+    doc = datafiles.load("validation/real_dev_labels.json")
+    rows = [list(r) for r in doc.rows[:3]]
+    rows[1][list(doc.columns).index("refusal")] = "nope"
+    path = tmp_path / "labels.json"
+    path.write_text(json.dumps({"name": "t", "version": 1, "source": "test",
+                                "columns": list(doc.columns), "rows": rows}), encoding="utf-8")
     with pytest.raises(SourceError, match=r"item .*'refusal'.*'nope'"):
         load_labels(path=path)
 

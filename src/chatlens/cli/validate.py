@@ -1,8 +1,9 @@
-"""``chatlens validate``: measure every detector on every labelled set present.
+"""``chatlens validate``: measure every detector on every labelled set present, or check data files.
 
 Example::
 
     chatlens validate --data ../shared/data --json validation.json
+    chatlens validate --data-file my_refusal_cues.yaml --kind cue-lexicon
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from chatlens.cli._common import handle_errors, out_console
+from chatlens.cli._common import err_console, handle_errors, out_console
 
 
 def _fmt(value: object) -> str:
@@ -77,6 +78,8 @@ def validate_cmd(
     dataset: list[str] = typer.Option(None, "--dataset", help="Only this set (repeatable), e.g. xstest-dev."),
     strict: bool = typer.Option(False, "--strict", help="Exit with code 1 when a target fails."),
     lexicon: list[Path] = typer.Option(None, "--lexicon", help="Only check these lexicon YAML files (schema + compile), repeatable."),
+    data_file: list[str] = typer.Option(None, "--data-file", help="Only check these data files (a path, or a bundled name such as features/reactions.yaml), repeatable."),
+    kind: str = typer.Option(None, "--kind", help="Kind of the --data-file files (default: from the file name), e.g. cue-lexicon."),
 ) -> None:
     """Precision, recall, F1 and confusion matrix of every detector, per set and per model.
 
@@ -84,7 +87,14 @@ def validate_cmd(
 
     With --lexicon FILE, checks a lexicon file instead (keys, regexes, compilation):
     chatlens validate --lexicon my_refusal_cues.yaml
+
+    With --data-file FILE, checks any bundled or user data file against its kind's schema and
+    prints "ok: name version" or the error (exit code 1):
+    chatlens validate --data-file my_prices.yaml --kind price-table
     """
+    if data_file:
+        _check_data_files(data_file, kind)
+        return
     if lexicon:
         from chatlens.signals.lexicon import load_lexicon
         from chatlens.signals.scanner import Scanner
@@ -127,6 +137,27 @@ def validate_cmd(
     if json_out is not None:
         out_console.print(f"wrote {escape(str(report.write_json(json_out)))}")
     if strict and not report.all_passed:
+        raise typer.Exit(code=1)
+
+
+def _check_data_files(files: list[str], kind: str | None) -> None:
+    """Check every file (a bad one does not hide the next); exit 1 when any failed."""
+    from chatlens.datafiles import check_file
+    from chatlens.errors import ChatlensError
+
+    failed = 0
+    for given in files:
+        target: str | Path = Path(given) if Path(given).exists() else given
+        try:
+            record = check_file(target, kind=kind)
+        except ChatlensError as exc:
+            failed += 1
+            err_console.print(f"[bold red]error:[/] {type(exc).__name__}: ", end="")
+            err_console.print(str(exc), markup=False, soft_wrap=True)
+            continue
+        out_console.print(f"ok: {escape(record.name)} {escape(record.version)} "
+                          f"({escape(record.kind)}, {escape(record.file)})")
+    if failed:
         raise typer.Exit(code=1)
 
 

@@ -27,8 +27,6 @@ Default definitions (``profile="default"``) and how they differ from the origina
 
 from __future__ import annotations
 
-from typing import Literal
-
 import polars as pl
 
 from chatlens.errors import InvalidParameterError
@@ -36,8 +34,7 @@ from chatlens.features._frame import dialog
 from chatlens.features._lexicons import language_codes
 from chatlens.features.affect import sentiment
 from chatlens.features.reactions import ReactionRules, reactions_from_dialog
-
-Profile = Literal["default", "legacy"]
+from chatlens.vocabulary import Profile
 
 #: Output schema of :func:`conversation_features` with ``profile="default"``.
 CONVERSATION_FEATURES_SCHEMA: dict[str, pl.DataType] = {

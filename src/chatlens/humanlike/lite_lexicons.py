@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
-from chatlens import _yaml
-from chatlens.errors import LexiconParseError
+from chatlens import datafiles
 
 __all__ = ["WB", "Lexicons", "load_lexicons"]
 
@@ -48,43 +46,8 @@ class Lexicons:
 
 def load_lexicons(path: str | Path | None = None) -> Lexicons:
     """Load and validate the HL-lite word lists (bundled file by default)."""
-    import yaml
-
-    if path is None:
-        res = resources.files("chatlens").joinpath("data", "humanlike", "lexicons.yaml")
-        text, where = res.read_text(encoding="utf-8"), "<bundled>/humanlike/lexicons.yaml"
-    else:
-        text, where = Path(path).read_text(encoding="utf-8"), str(path)
-    try:
-        data = _yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        msg = f"lexicon file {where}: not valid YAML ({exc})"
-        raise LexiconParseError(msg) from None
-    if not isinstance(data, dict) or not isinstance(data.get("categories"), dict):
-        msg = f"lexicon file {where}: expected a mapping with 'categories'"
-        raise LexiconParseError(msg)
-    cats: dict[str, tuple[str, ...]] = {}
-    literal = set()
-    for name, spec in data["categories"].items():
-        if not isinstance(spec, dict) or not isinstance(spec.get("phrases"), list):
-            msg = f"lexicon file {where}: category {name!r} needs a 'phrases' list"
-            raise LexiconParseError(msg)
-        bad = sorted(set(spec) - {"description", "phrases", "match"})
-        if bad:
-            msg = f"lexicon file {where}: category {name!r} has unknown keys {bad}"
-            raise LexiconParseError(msg)
-        match = spec.get("match", "words")
-        if match not in ("words", "literal"):
-            msg = f"lexicon file {where}: category {name!r}: match must be words/literal, got {match!r}"
-            raise LexiconParseError(msg)
-        phrases = []
-        for j, p in enumerate(spec["phrases"]):
-            if not isinstance(p, (str, int)) or not str(p).strip():
-                msg = f"lexicon file {where}: category {name!r} item {j}: expected text, got {p!r}"
-                raise LexiconParseError(msg)
-            phrases.append(str(p).strip())
-        cats[str(name)] = tuple(dict.fromkeys(phrases))
-        if match == "literal":
-            literal.add(str(name))
-    return Lexicons(str(data.get("name", "lexicons")), str(data.get("version", "0")), cats,
-                    frozenset(literal))
+    doc = datafiles.load("humanlike/lexicons.yaml" if path is None else Path(path), kind="hllite-lexicons")
+    cats = {str(name): tuple(dict.fromkeys(str(p).strip() for p in spec.phrases))
+            for name, spec in doc.categories.items()}
+    literal = frozenset(str(name) for name, spec in doc.categories.items() if spec.match == "literal")
+    return Lexicons(doc.name, str(doc.version), cats, literal)

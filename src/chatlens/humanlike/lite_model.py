@@ -7,7 +7,6 @@ measured with — so a score can always say which model produced it.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -15,8 +14,9 @@ from typing import Any
 
 import numpy as np
 
-from chatlens import _yaml
-from chatlens.errors import InstrumentError
+from chatlens import datafiles
+from chatlens.datafiles.schemas import HlliteWeights
+from chatlens.errors import DataFileError
 from chatlens.humanlike.lite_features import FEATURES
 
 __all__ = ["LiteModel", "load_lite_model", "save_lite_model"]
@@ -46,37 +46,21 @@ def _weights_resource() -> Any:
 
 
 def load_lite_model(path: str | Path | None = None) -> LiteModel:
-    """Load HL-lite weights (bundled by default); malformed files raise InstrumentError."""
+    """Load HL-lite weights (bundled by default); malformed files raise DataFileError."""
+    source = "humanlike/hllite-weights.yaml" if path is None else Path(path)
+    doc, record = datafiles.load_with_record(source, kind="hllite-weights")
+    return model_from_file(doc, record.file)
 
-    if path is None:
-        res = _weights_resource()
-        if not res.is_file():
-            msg = ("HL-lite weights file hllite-weights.yaml is missing from the package; "
-                   "regenerate it with scripts/train_hllite.py")
-            raise InstrumentError(msg)
-        text, where = res.read_text(encoding="utf-8"), "<bundled>/humanlike/hllite-weights.yaml"
-    else:
-        text, where = Path(path).read_text(encoding="utf-8"), str(path)
-    data = _yaml.safe_load(text)
-    try:
-        feats = data["features"]
-        names = tuple(str(f["name"]) for f in feats)
-        mean = tuple(float(f["mean"]) for f in feats)
-        scale = tuple(float(f["scale"]) for f in feats)
-        weights = tuple(float(f["weight"]) for f in feats)
-        intercept = float(data["intercept"])
-    except (KeyError, TypeError, ValueError) as exc:
-        msg = f"HL-lite weights file {where}: malformed ({type(exc).__name__}: {exc})"
-        raise InstrumentError(msg) from None
+
+def model_from_file(doc: HlliteWeights, where: str) -> LiteModel:
+    """The model of a validated weights file; every feature must be one HL-lite computes."""
+    names = tuple(f.name for f in doc.features)
     unknown = sorted(set(names) - set(FEATURES))
     if unknown:
-        msg = f"HL-lite weights file {where}: unknown features {unknown}; known: {list(FEATURES)}"
-        raise InstrumentError(msg)
-    if any(s <= 0 or not math.isfinite(s) for s in scale):
-        msg = f"HL-lite weights file {where}: every feature scale must be a positive number"
-        raise InstrumentError(msg)
-    return LiteModel(names, mean, scale, weights, intercept, str(data.get("name", "hl-lite")),
-                     str(data.get("version", "0")), dict(data.get("source", {}) or {}))
+        raise DataFileError(where, "features", f"features among {list(FEATURES)}", unknown)
+    return LiteModel(names, tuple(f.mean for f in doc.features), tuple(f.scale for f in doc.features),
+                     tuple(f.weight for f in doc.features), doc.intercept, doc.name,
+                     str(doc.version), dict(doc.source) if isinstance(doc.source, dict) else {})
 
 
 def save_lite_model(model: LiteModel, path: str | Path) -> Path:

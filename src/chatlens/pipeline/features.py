@@ -10,13 +10,11 @@ adds the original study's per-conversation columns (``seed-study.md`` §8.3) ins
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Literal
 
 import polars as pl
 
 from chatlens.corpus.canonical import CanonicalBatch
-
-Profile = Literal["default", "legacy"]
+from chatlens.vocabulary import Profile
 
 #: Columns of the user-reaction table carried onto messages.
 REACTION_COLUMNS = ("reaction", "reaction_similarity", "reaction_cues")

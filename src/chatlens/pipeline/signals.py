@@ -9,14 +9,12 @@ user message is never "a refusal"; an assistant message never "a jailbreak attem
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Literal
 
 import polars as pl
 
 from chatlens.corpus.canonical import CanonicalBatch
 from chatlens.errors import InvalidParameterError
-
-Profile = Literal["default", "legacy"]
+from chatlens.vocabulary import Profile
 
 #: Columns this stage adds to ``messages`` (null where the detector does not apply).
 REFUSAL_COLUMNS: dict[str, pl.DataType] = {

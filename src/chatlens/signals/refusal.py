@@ -31,7 +31,6 @@ decline on policy grounds.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
 import polars as pl
@@ -40,8 +39,7 @@ from chatlens.errors import InvalidParameterError
 from chatlens.signals.cues import CueHits, CueSet, cue_list_column, cue_set
 from chatlens.signals.lexicon import lexicons_for
 from chatlens.signals.text import prepare_series
-
-Profile = Literal["default", "legacy"]
+from chatlens.vocabulary import Profile
 
 #: A cue whose first match ends within this many bytes of the (trimmed) answer start is "opening".
 OPENING_BYTES = 360

@@ -23,17 +23,15 @@ Feature blocks (all deterministic and stateless — hashing, no stored vocabular
 from __future__ import annotations
 
 from functools import cache
-from importlib import resources
 from typing import Any
 
 import numpy as np
 import polars as pl
 
-from chatlens import _yaml
-from chatlens.errors import LexiconParseError
+from chatlens import datafiles
 from chatlens.signals.refusal import BODY_FACTOR, OPENING_BYTES, analyse_refusal
 
-CUES_RESOURCE = "data/signals/refusal_context_cues.yaml"
+CUES_RESOURCE = "signals/refusal_context_cues.yaml"
 #: Bump when any feature changes: weights record it and refuse to load under another version.
 FEATURE_VERSION = 1
 N_WORDS, N_CHARS, N_REQUEST = 2**13, 2**13, 2**10
@@ -42,14 +40,8 @@ OPENING_CHARS, CHAR_CHARS, REQUEST_CHARS, CUE_CHARS = 300, 250, 400, 400
 
 @cache
 def context_patterns() -> tuple[str, ...]:
-    """The stand-in phrase regexes (validated: a list of strings under ``patterns``)."""
-    where = f"chatlens/{CUES_RESOURCE}"
-    data = _yaml.safe_load((resources.files("chatlens") / CUES_RESOURCE).read_text(encoding="utf-8"))
-    pats = data.get("patterns") if isinstance(data, dict) else None
-    if not isinstance(pats, list) or not pats or not all(isinstance(p, str) for p in pats):
-        msg = f"{where}: key 'patterns' must be a non-empty list of regex strings. Got {pats!r}."
-        raise LexiconParseError(msg)
-    return tuple(pats)
+    """The stand-in phrase regexes (``data/signals/refusal_context_cues.yaml``)."""
+    return tuple(datafiles.load(CUES_RESOURCE, kind="regex-list").patterns)
 
 
 def _hashers() -> tuple[Any, Any, Any]:

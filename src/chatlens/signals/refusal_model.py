@@ -18,7 +18,6 @@ validate`` reports the tier with out-of-fold predictions only. The cue columns (
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
@@ -28,10 +27,11 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from chatlens import datafiles
 from chatlens.errors import InstrumentError, NotFittedError
 from chatlens.signals.refusal_context import FEATURE_VERSION, context_features
 
-WEIGHTS_RESOURCE = "data/signals/refusal_model.json"
+WEIGHTS_RESOURCE = "signals/refusal_model.json"
 FORMAT_VERSION = 1
 #: A refusal whose policy probability lies in this band has reasons of both kinds: ``mixed``.
 MIXED_BAND = (0.45, 0.55)
@@ -155,6 +155,13 @@ class RefusalModel:
         }
 
     @classmethod
+    def from_file(cls, doc: Any, where: str) -> RefusalModel:
+        """The model of a validated weights document (the data layer's builder)."""
+        from dataclasses import asdict
+
+        return cls.from_dict(asdict(doc) if not isinstance(doc, dict) else doc, where)
+
+    @classmethod
     def from_dict(cls, data: dict[str, Any], where: str = "weights") -> RefusalModel:
         """Rebuild from :meth:`to_dict` output; a stale feature version is an error."""
         try:
@@ -184,18 +191,15 @@ class RefusalModel:
 
 def model_available() -> bool:
     """Whether the package ships the model's weights."""
-    return (resources.files("chatlens") / WEIGHTS_RESOURCE).is_file()
+    return (resources.files("chatlens") / "data" / WEIGHTS_RESOURCE).is_file()
 
 
 @cache
 def load_model(path: str | None = None) -> RefusalModel:
-    """The shipped model (or one saved at ``path``)."""
-    if path is None:
-        text = (resources.files("chatlens") / WEIGHTS_RESOURCE).read_text(encoding="utf-8")
-        where = f"chatlens/{WEIGHTS_RESOURCE}"
-    else:
-        text, where = Path(path).read_text(encoding="utf-8"), path
-    return RefusalModel.from_dict(json.loads(text), where)
+    """The shipped model (or one saved at ``path``), validated by the data layer."""
+    source = WEIGHTS_RESOURCE if path is None else Path(path)
+    doc, record = datafiles.load_with_record(source, kind="refusal-model-weights")
+    return RefusalModel.from_file(doc, record.file)
 
 
 def detect_refusal_in_context(responses: pl.Series | list[str | None],

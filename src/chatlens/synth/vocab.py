@@ -7,6 +7,8 @@ the ground-truth columns store their values, so they must be defined once.
 
 from __future__ import annotations
 
+from chatlens import vocabulary
+
 #: The OpenAI moderation categories of LMSYS-Chat-1M, in the dataset's order.
 MODERATION_CATEGORIES: tuple[str, ...] = (
     "harassment",
@@ -99,8 +101,8 @@ LANGUAGE_FILES: tuple[str, ...] = ("en", "zh", "es", "ru", "pt", "fr", "de", "it
 #: Refusal types of the ground truth (``refusal_type``), with their integer codes.
 REFUSAL_TYPES: tuple[str, ...] = ("none", "capability", "policy", "mixed")
 NONE, CAP, POLICY, MIXED = 0, 1, 2, 3
-#: What a user did right after a refusal (``reaction``).
-REACTIONS: tuple[str, ...] = ("rephrase", "jailbreak", "pushback", "accept", "topic_change")
+#: What a user did right after a refusal (``reaction``): the one vocabulary the detectors use.
+REACTIONS = vocabulary.REACTIONS
 #: The kinds of a fresh request, in the order of the simulator's request codes.
 REQUEST_KINDS: tuple[str, ...] = ("ask", "ask_code", "ask_greet", "ask_trap", "ask_edgy", "ask_cap", "ask_harm")
 

@@ -9,32 +9,30 @@ hash of its text (so a changed copy is detected, not silently mislabelled) and t
 short reason. The text is read at validation time from the shared data folder through the same
 readers ``analyze`` uses.
 
-Files (``chatlens/data/validation/``; card: ``real_dev_labels.yaml``)
+Files (``chatlens/data/validation/``, kind ``labelled-set``: provenance, sampling and annotation
+notes, then one row per message)
 
-* ``real_dev_labels.csv`` — the first pass: every assistant message labelled with
+* ``real_dev_labels.json`` — the first pass: every assistant message labelled with
   ``refusal`` (none | capability | policy | mixed | partial | unclear), ``partial_reason``,
   ``disclaimer``, ``reaction`` of the next user message when the message is a refusal, and
   ``overturned`` (a later assistant message did what was refused) where judged;
-* ``real_dev_labels_second_pass.csv`` — an independent second pass over a random 20%, for
+* ``real_dev_labels_second_pass.json`` — an independent second pass over a random 20%, for
   Cohen's kappa per task.
 """
 
 from __future__ import annotations
 
 import hashlib
-from functools import cache
-from importlib import resources
-from io import StringIO
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 
+from chatlens import datafiles
 from chatlens.errors import SourceError
 
-RESOURCE_DIR = "data/validation"
-FIRST_PASS = "real_dev_labels.csv"
-SECOND_PASS = "real_dev_labels_second_pass.csv"
+FIRST_PASS = "validation/real_dev_labels.json"
+SECOND_PASS = "validation/real_dev_labels_second_pass.json"
 REFUSAL_LABELS = ("none", "capability", "policy", "mixed", "partial", "unclear")
 REFUSED = ("capability", "policy", "mixed", "partial")
 REACTION_LABELS = ("rephrase", "jailbreak", "pushback", "accept", "new_topic", "clarify", "unclear")
@@ -45,13 +43,8 @@ _SCHEMA = {
     "item": pl.String, "file": pl.String, "conversation_id": pl.String,
     "message_index": pl.Int32, "content_sha1": pl.String, "source": pl.String,
     "sample": pl.String, "refusal": pl.String, "partial_reason": pl.String,
-    "disclaimer": pl.Boolean, "reaction": pl.String, "reason": pl.String,
+    "disclaimer": pl.Boolean, "reaction": pl.String, "overturned": pl.Boolean, "reason": pl.String,
 }
-
-
-@cache
-def _read_resource(name: str) -> str:
-    return (resources.files("chatlens") / RESOURCE_DIR / name).read_text(encoding="utf-8")
 
 
 def load_labels(*, second_pass: bool = False, path: str | Path | None = None) -> pl.DataFrame:
@@ -60,25 +53,15 @@ def load_labels(*, second_pass: bool = False, path: str | Path | None = None) ->
     ``refusal_type`` is derived: the label itself for capability/policy/mixed, the reason of a
     ``partial``, ``none`` otherwise (``unclear`` stays ``unclear``).
     """
-    if path is not None:
-        text, where = Path(path).read_text(encoding="utf-8"), str(path)
-    else:
-        name = SECOND_PASS if second_pass else FIRST_PASS
-        text, where = _read_resource(name), f"chatlens/{RESOURCE_DIR}/{name}"
-    frame = pl.read_csv(StringIO(text), infer_schema_length=0)
-    missing = [c for c in _SCHEMA if c not in frame.columns]
+    source = (SECOND_PASS if second_pass else FIRST_PASS) if path is None else Path(path)
+    doc, record = datafiles.load_with_record(source, kind="labelled-set")
+    where = record.file
+    missing = [c for c in _SCHEMA if c not in doc.columns]
     if missing:
         msg = f"Labels file {where}: missing column(s) {missing}; expected {list(_SCHEMA)}."
         raise SourceError(msg)
-    frame = frame.with_columns(
-        pl.col("message_index").cast(pl.Int32),
-        pl.col("disclaimer") == "true",
-        *(pl.col(c).replace("", None) for c in ("partial_reason", "reaction", "overturned")
-          if c in frame.columns),
-    )
-    if "overturned" in frame.columns:
-        frame = frame.with_columns(pl.col("overturned").replace_strict(
-            {"true": True, "false": False}, default=None, return_dtype=pl.Boolean))
+    frame = pl.DataFrame([dict(zip(doc.columns, row, strict=True)) for row in doc.rows],
+                         schema={c: _SCHEMA.get(c, pl.String) for c in doc.columns})
     for col, allowed in (("refusal", REFUSAL_LABELS), ("reaction", REACTION_LABELS),
                          ("partial_reason", ("capability", "policy", "mixed"))):
         bad = frame.filter(pl.col(col).is_not_null() & ~pl.col(col).is_in(allowed))
