@@ -73,7 +73,8 @@ def save_lite_model(model: LiteModel, path: str | Path) -> Path:
         "description": ("HL-lite: standardised text features of the rated speaker's turns and a "
                         "logistic regression (human vs AI witness). logit = sum(weight * "
                         "(x - mean) / scale) + intercept."),
-        "source": model.info,
+        # every data file carries its provenance; a model fitted in memory says where it came from
+        "source": model.info or {"trained_by": "chatlens.humanlike (fitted in memory; no data recorded)"},
         "intercept": float(model.intercept),
         "features": [
             {"name": n, "mean": float(m), "scale": float(s), "weight": float(w)}
