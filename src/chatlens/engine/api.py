@@ -16,6 +16,11 @@ does). Across partitions no worker can see them; after the run the written conve
 scanned with DuckDB and every duplicated id is reported in :attr:`EngineResult.duplicates`
 (count and a sample), never silently; ``duplicates="quarantine"`` also moves every later
 occurrence to quarantine (see :mod:`chatlens.engine.duplicates`).
+
+Layouts: ``parts`` (every engine) writes ``out/<table>/part-<index>.parquet``; ``single`` (local
+engine only, what ``chatlens analyze`` uses) appends every partition, in order, to
+``out/<table>.parquet`` and quarantines repeated ids as it reads, so the tables equal a
+single-process read with nothing to compact or move afterwards.
 """
 
 from __future__ import annotations
@@ -37,12 +42,13 @@ from chatlens.engine import duplicates as dup
 from chatlens.engine.duplicates import DuplicateReport, find_duplicates
 from chatlens.engine.partitions import DEFAULT_PARTITION_ROWS, Partition, plan_partitions
 from chatlens.engine.stages import StageSpec, resolve_stages
-from chatlens.engine.worker import TABLES, PartitionResult, PartitionTask, output_schemas
+from chatlens.engine.worker import TABLES, PartitionResult, PartitionTask, RunFiles, output_schemas
 from chatlens.errors import InvalidParameterError
 
 Engine = Literal["local", "process", "dask"]
 ENGINES: tuple[str, ...] = ("local", "process", "dask")
 Duplicates = Literal["report", "quarantine"]
+Layout = Literal["parts", "single"]
 
 
 @dataclass(frozen=True)
@@ -61,6 +67,8 @@ class EngineResult(RowCounts):
         before that move; ``summary`` is after it.
     stages : the stages applied, in order.
     wall_s : wall time of the whole run (planning to duplicate check).
+    layout : ``parts`` (``out/<table>/part-*.parquet``) or ``single`` (``out/<table>.parquet``).
+    files : the resolved input files, in reading order.
     """
 
     out: Path
@@ -72,6 +80,8 @@ class EngineResult(RowCounts):
     stages: tuple[StageSpec, ...]
     wall_s: float
     timings: dict[str, float] = field(default_factory=dict)
+    layout: Layout = "parts"
+    files: tuple[Path, ...] = ()
 
     @property
     def workers_used(self) -> int:
@@ -79,18 +89,20 @@ class EngineResult(RowCounts):
 
 
     def table(self, name: str) -> Path:
-        """The folder of one output table (``messages``, ``conversations`` or ``quarantine``)."""
+        """Where one output table is: its folder of parts, or its file (``single`` layout)."""
         if name not in TABLES:
             msg = f"Unknown table {name!r}; expected one of {', '.join(TABLES)}."
             raise InvalidParameterError(msg)
-        return self.out / name
+        return self.out / (f"{name}.parquet" if self.layout == "single" else name)
 
     def scan(self, name: str) -> pl.LazyFrame:
-        """A lazy frame over one table's parts, in partition order."""
+        """A lazy frame over one table, in partition order."""
+        if self.layout == "single":
+            return pl.scan_parquet(self.table(name))
         return pl.scan_parquet(sorted(self.table(name).glob("part-*.parquet")))
 
     def compact(self, name: str, dest: str | Path) -> Path:
-        """Write one table's parts as a single Parquet file ``dest``, in partition order.
+        """Write one table as a single Parquet file ``dest``, in partition order.
 
         Streams through polars (``sink_parquet``), so memory stays bounded; for run directories
         that keep one file per table (``messages.parquet``).
@@ -120,6 +132,7 @@ class EngineResult(RowCounts):
         """A JSON-ready account of the run (for a manifest)."""
         return {
             "engine": self.engine,
+            "layout": self.layout,
             "workers": self.workers,
             "workers_used": self.workers_used,
             "partitions": len(self.partitions),
@@ -145,6 +158,7 @@ def run(
     keep_text: bool = True,
     processes: bool = True,
     duplicates: Duplicates = "report",
+    layout: Layout = "parts",
 ) -> EngineResult:
     """Read ``source``, apply ``stages`` and write partitioned Parquet tables into ``out``.
 
@@ -181,6 +195,10 @@ def run(
         Conversation ids found in more than one partition: ``"report"`` them only, or also
         ``"quarantine"`` every occurrence after the first (the tables then equal a
         single-process read). Reported in :attr:`EngineResult.duplicates` either way.
+    layout
+        ``"parts"`` (one part per partition and table) or ``"single"`` (local engine only: one
+        ``<table>.parquet`` per table, repeated ids quarantined as they are read, whatever
+        ``duplicates`` says).
 
     Returns
     -------
@@ -205,8 +223,14 @@ def run(
     if duplicates not in ("report", "quarantine"):
         msg = f"The 'duplicates' parameter of run must be 'report' or 'quarantine'. Got {duplicates!r} instead."
         raise InvalidParameterError(msg)
+    if layout not in ("parts", "single") or (layout == "single" and engine != "local"):
+        msg = (
+            "The 'layout' parameter of run must be 'parts', or 'single' with engine='local'. "
+            f"Got layout={layout!r}, engine={engine!r} instead."
+        )
+        raise InvalidParameterError(msg)
     specs = resolve_stages(stages)
-    output_schemas(specs, keep_text=keep_text)  # fail fast on a broken stage, before any worker
+    schemas = output_schemas(specs, keep_text=keep_text)  # fail fast on a broken stage
     from chatlens.corpus.sources import open_batches
 
     scan = open_batches(
@@ -220,7 +244,7 @@ def run(
     )
     plan = plan_partitions(scan.files, scan.format, partition_rows=partition_rows)
     out = Path(out)
-    _prepare(out)
+    _prepare(out, layout)
     tasks = [_task(p, scan.format, scan.options, opts, specs, out, keep_text) for p in plan]
     timings = {"plan": round(time.perf_counter() - t0, 4)}
     n_workers = 1 if engine == "local" else workers or os.cpu_count() or 1
@@ -231,7 +255,15 @@ def run(
         def on_done(_: PartitionResult) -> None:
             advance(1)
 
-        if engine == "local":
+        if layout == "single":
+            from chatlens.engine import local
+
+            files = RunFiles(out, schemas)
+            try:
+                results = local.execute(tasks, on_done=on_done, into=files)
+            finally:
+                files.close()
+        elif engine == "local":
             from chatlens.engine import local
 
             results = local.execute(tasks, on_done=on_done)
@@ -256,7 +288,7 @@ def run(
         files=len(scan.files),
         bytes=sum(f.size for f in scan.files),
     )
-    found = dup.occurrences(out)
+    found = dup.occurrences(out) if layout == "parts" else dup.no_occurrences()
     moved = 0
     if duplicates == "quarantine" and found.height:
         removed = dup.quarantine_later(out, found, plan)
@@ -275,6 +307,8 @@ def run(
         stages=specs,
         wall_s=round(time.perf_counter() - t0, 4),
         timings=timings,
+        layout=layout,
+        files=tuple(Path(str(f.path)) for f in scan.files),
     )
 
 
@@ -310,10 +344,13 @@ def _check(
     return opts
 
 
-def _prepare(out: Path) -> None:
+def _prepare(out: Path, layout: Layout) -> None:
     if out.exists() and not out.is_dir():
         msg = f"The output directory {out} exists and is not a directory."
         raise InvalidParameterError(msg)
+    if layout == "single":
+        out.mkdir(parents=True, exist_ok=True)
+        return
     for table in TABLES:
         folder = out / table
         folder.mkdir(parents=True, exist_ok=True)
@@ -374,6 +411,7 @@ __all__ = [
     "DuplicateReport",
     "Engine",
     "EngineResult",
+    "Layout",
     "find_duplicates",
     "merge_accumulators",
     "merge_summaries",
