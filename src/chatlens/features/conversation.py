@@ -31,11 +31,11 @@ from typing import Literal
 
 import polars as pl
 
-from chatlens.errors import InvalidParameterError
 from chatlens.features._frame import dialog
 from chatlens.features._lexicons import language_codes
 from chatlens.features.affect import sentiment
 from chatlens.features.reactions import ReactionRules, reactions_from_dialog
+from chatlens.signals.definitions import definition_set
 
 Profile = Literal["default", "legacy"]
 
@@ -217,13 +217,10 @@ def conversation_features(
     ...            "reaction_after_first_refusal", "abandoned_after_refusal").rows()
     [('a', 2, 2, 'pushback', True), ('b', None, None, None, False)]
     """
-    if profile == "legacy":
+    if definition_set(profile, where="conversation_features") == "legacy":
         from chatlens.features.legacy import legacy_conversation_features
 
         return legacy_conversation_features(messages, conversations)
-    if profile != "default":
-        msg = f"The 'profile' parameter of conversation_features must be 'default' or 'legacy'. Got {profile!r} instead."
-        raise InvalidParameterError(msg)
     d = dialog(messages, conversations, what="conversation_features")
     if d.height == 0 and (conversations is None or conversations.height == 0):
         return pl.DataFrame(schema=CONVERSATION_FEATURES_SCHEMA)

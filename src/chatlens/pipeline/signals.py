@@ -19,6 +19,7 @@ import polars as pl
 
 from chatlens.corpus.canonical import CanonicalBatch
 from chatlens.errors import InvalidParameterError
+from chatlens.signals.definitions import definition_set
 
 Definitions = Literal["default", "legacy"]
 
@@ -53,14 +54,8 @@ def signal_columns(definitions: Definitions = "default") -> dict[str, pl.DataTyp
 
 
 def _refusal_columns(definitions: str) -> dict[str, pl.DataType]:
-    try:
-        return DEFINITION_REFUSAL_COLUMNS[definitions]
-    except KeyError:
-        msg = (
-            "The 'definitions' parameter of the signals stage must be one of "
-            f"{', '.join(DEFINITION_REFUSAL_COLUMNS)}. Got {definitions!r} instead."
-        )
-        raise InvalidParameterError(msg) from None
+    name = definition_set(definitions, where="the signals stage", parameter="definitions")
+    return DEFINITION_REFUSAL_COLUMNS[name]
 
 
 def add_signals(messages: pl.DataFrame, *, definitions: Definitions = "default") -> pl.DataFrame:

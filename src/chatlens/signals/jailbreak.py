@@ -35,8 +35,9 @@ import numpy as np
 import polars as pl
 
 from chatlens import _yaml
-from chatlens.errors import InvalidParameterError, LexiconParseError
+from chatlens.errors import LexiconParseError
 from chatlens.signals.cues import CueSet, cue_set
+from chatlens.signals.definitions import definition_set
 from chatlens.signals.lexicon import KINDS, lexicons_for
 from chatlens.signals.refusal import _as_series, cue_list_column
 from chatlens.signals.similarity import THRESHOLD, load_templates, template_similarity
@@ -192,12 +193,7 @@ def detect_jailbreak(
     >>> out["jailbreak"].to_list()
     [True, False]
     """
-    if profile not in ("default", "legacy"):
-        msg = (
-            "The 'profile' parameter of detect_jailbreak must be 'default' or 'legacy'. "
-            f"Got {profile!r}."
-        )
-        raise InvalidParameterError(msg)
+    definition_set(profile, where="detect_jailbreak")
     series = _as_series(texts)
     n = len(series)
     if n == 0:

@@ -38,6 +38,7 @@ import polars as pl
 
 from chatlens.errors import InvalidParameterError
 from chatlens.signals.cues import CueHits, CueSet, cue_set
+from chatlens.signals.definitions import definition_set
 from chatlens.signals.lexicon import lexicons_for
 from chatlens.signals.text import prepare_series
 
@@ -165,9 +166,7 @@ def detect_refusal(
     >>> out["refusal_type"].to_list()
     ['policy', 'none', 'capability']
     """
-    if profile not in ("default", "legacy"):
-        msg = f"The 'profile' parameter of detect_refusal must be 'default' or 'legacy'. Got {profile!r}."
-        raise InvalidParameterError(msg)
+    definition_set(profile, where="detect_refusal")
     series = _as_series(texts)
     if profile == "legacy":
         from chatlens.signals.legacy import legacy_refusal
