@@ -96,6 +96,7 @@ def _types(ax: Any, detailed: pl.DataFrame) -> None:
         ax.annotate(f"{value:,}\n({_pct(value, detailed.height):.1f}%)",
                     (bar.get_x() + bar.get_width() / 2, bar.get_height()),
                     ha="center", va="bottom", fontsize=10)
+    ax.margins(y=0.15)  # room for the labels above the bars
     ax.set_title(f"A. Refusal Type Distribution (N={detailed.height:,})", fontweight="bold")
     ax.set_ylabel("conversations")
 
@@ -180,6 +181,7 @@ def _backlash(ax: Any, refused: pl.DataFrame, follow: pl.DataFrame) -> None:
     for bar, value in zip(bars, values, strict=True):
         ax.annotate(f"{value:.1f}%", (bar.get_x() + bar.get_width() / 2, bar.get_height()),
                     ha="center", va="bottom")
+    ax.margins(y=0.15)
     ax.set_title("H. Backlash Behaviors Overview", fontweight="bold")
     ax.set_ylabel("%")
 
