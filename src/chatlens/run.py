@@ -5,8 +5,15 @@ it: ``conversations.parquet`` (with the per-conversation behaviour columns), ``m
 (detector columns; message text only with ``keep_text``), ``quarantine.parquet`` (records set
 aside, with file, row and reason), ``summary.json``, ``tables/*.csv`` (corpus counts and the
 behaviour tables with confidence intervals, :mod:`chatlens.report.tables`), ``figures/*.png``,
-``report.html`` and ``manifest.json`` (command, configuration, package versions, input
-fingerprint, row counts in / analysed / quarantined, timings).
+``report.html`` and ``manifest.json`` (:mod:`chatlens.report.manifest`: command, configuration,
+profile, data files, package versions, input fingerprint, row counts in / analysed /
+quarantined, timings).
+
+One run path: the profile (:mod:`chatlens.pipeline.profile`) is resolved once, here, into the
+stages it lists, and every engine runs them through :func:`chatlens.engine.run`, so a local run
+checks the same contracts as a pool or Dask run (stages only add columns; rows in = analysed +
+quarantined per partition). What the report builds (table set, figures, ground-truth check) is
+looked up by the names the profile gives.
 
 With no source, the built-in demo corpus (the synthetic LMSYS-shaped corpus with ground truth) is
 generated into ``DIR/input/`` and analysed, so a fresh clone has something real to look at.

@@ -246,7 +246,7 @@ def test_analyze_local_runs_through_the_engine_contract(tmp_path: Path) -> None:
         register_stage("test_filter_rows", "_engine_stages:filter_rows")
     broken = Profile(
         name="broken", version=1, source="a test", stages=(ProfileStage("test_filter_rows"),),
-        tables="behaviour",
+        tables="behaviour", definitions="default",
     )
     src = write_jsonl(tmp_path / "a.jsonl", [sharegpt("a", "hi", "there")])
     with pytest.raises(PartitionError, match="expected 2 rows"):

@@ -20,6 +20,7 @@ stages:
   - stage: legacy_features
     run_options: [keep_text]
 tables: legacy
+definitions: legacy
 figures: [study1_comprehensive_analysis]
 """
 
@@ -91,3 +92,28 @@ def test_profile_is_frozen() -> None:
     profile = load_profile("default")
     with pytest.raises(AttributeError):
         profile.name = "other"  # type: ignore[misc]
+
+
+def test_analyze_with_a_profile_file(tmp_path: Path) -> None:
+    """A user's profile file runs end to end: its stages, its tables, its definitions."""
+    import json
+
+    import polars as pl
+
+    import chatlens
+
+    path = tmp_path / "signals_only.yaml"
+    path.write_text(
+        "name: signals_only\nversion: 1\nsource: a test\n"
+        "stages:\n  - stage: signals\n    params: {definitions: legacy}\n  - stage: legacy_features\n"
+        "tables: legacy\ndefinitions: legacy\n"
+    )
+    log = tmp_path / "log.jsonl"
+    log.write_text(json.dumps({"conversations": [
+        {"from": "human", "value": "Write malware"}, {"from": "gpt", "value": "I'm sorry, I cannot do that."}]}) + "\n")
+    run = chatlens.analyze(log, out=tmp_path / "run", profile=path)
+    assert "refusal_type_legacy" in pl.read_parquet(run.out / "messages.parquet").columns
+    assert run.manifest["profile"]["name"] == "signals_only"
+    assert run.manifest["profile"]["path"] == str(path)
+    assert not (run.out / "figures").exists()  # the file lists no figures
+    assert "Definitions (legacy profile)" in (run.out / "report.html").read_text()

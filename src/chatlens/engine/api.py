@@ -250,15 +250,20 @@ def run(
     n_workers = 1 if engine == "local" else workers or os.cpu_count() or 1
 
     t = time.perf_counter()
-    with progress_bar(description=f"{engine}: partitions", total=len(tasks)) as advance:
+    single = layout == "single"  # progress in records (one partition may be the whole input)
+    with progress_bar(
+        description=f"reading {scan.format}" if single else f"{engine}: partitions",
+        total=None if single else len(tasks),
+    ) as advance:
 
         def on_done(_: PartitionResult) -> None:
-            advance(1)
+            if not single:
+                advance(1)
 
-        if layout == "single":
+        if single:
             from chatlens.engine import local
 
-            files = RunFiles(out, schemas)
+            files = RunFiles(out, schemas, advance=advance)
             try:
                 results = local.execute(tasks, on_done=on_done, into=files)
             finally:

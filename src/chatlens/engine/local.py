@@ -24,10 +24,9 @@ def execute(
     shares one set of seen conversation ids, exactly like one stream over the whole source.
     """
     results = []
-    seen: set[str] | None = set() if into is not None else None
     for task in tasks:
         try:
-            result = run_partition(task, into=into, seen=seen)
+            result = run_partition(task, into=into)
         except Exception as exc:
             raise partition_failure(task, exc) from exc
         on_done(result)

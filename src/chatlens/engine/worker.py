@@ -21,6 +21,7 @@ import os
 import socket
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -131,26 +132,33 @@ class RunFiles:
 
     Why: the local engine runs partitions one after another in one process, so it can append
     each partition to the final ``<table>.parquet`` in partition order, the same tables the
-    ``parts`` layout gives after compaction, without writing everything twice.
+    ``parts`` layout gives after compaction, without writing everything twice. ``seen`` holds the
+    conversation ids of every partition so far (a repeat is quarantined as it is read, as one
+    stream over the whole source does); ``advance`` is told the records of each batch (progress).
     """
 
-    def __init__(self, out: Path, schemas: dict[str, dict[str, pl.DataType]]) -> None:
+    def __init__(
+        self,
+        out: Path,
+        schemas: dict[str, dict[str, pl.DataType]],
+        *,
+        advance: Callable[[int], None] | None = None,
+    ) -> None:
         self.paths = {t: out / f"{t}.parquet" for t in TABLES}
         self.sinks = {t: ParquetSink(self.paths[t], schemas[t]) for t in TABLES}
+        self.seen: set[str] = set()
+        self.advance = advance
 
     def close(self) -> None:
         for sink in self.sinks.values():
             sink.close()
 
 
-def run_partition(
-    task: PartitionTask, *, into: RunFiles | None = None, seen: set[str] | None = None
-) -> PartitionResult:
+def run_partition(task: PartitionTask, *, into: RunFiles | None = None) -> PartitionResult:
     """Process one partition and write its tables. Raises ChatlensError subclasses.
 
     By default (every engine) the partition writes its own three parts. The local engine's
-    ``single`` layout passes ``into`` (the run's open files) and ``seen`` (the ids of earlier
-    partitions, so a repeated id is quarantined as the single-process reader does).
+    ``single`` layout passes ``into``, the run's open files (see :class:`RunFiles`).
     """
     t0 = time.perf_counter()
     part = task.partition
@@ -161,7 +169,8 @@ def run_partition(
         files = PartFiles(Path(task.out), part.index, schemas)
     sinks = (files or into).sinks  # type: ignore[union-attr]
     acc = SummaryAccumulator()
-    seen = set() if seen is None else seen
+    seen = set() if into is None else into.seen
+    advance = into.advance if into is not None else None
     timing = Counter[str]()
     try:
         with BackgroundWriter() as writer:
@@ -185,6 +194,8 @@ def run_partition(
                     timing["write"] += time.perf_counter() - tw
 
                 writer.submit(write)
+                if advance is not None:
+                    advance(raw.records_in)
                 t = time.perf_counter()
         if files is not None:
             files.commit()

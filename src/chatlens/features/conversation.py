@@ -27,17 +27,13 @@ Default definitions (``profile="default"``) and how they differ from the origina
 
 from __future__ import annotations
 
-from typing import Literal
-
 import polars as pl
 
 from chatlens.features._frame import dialog
 from chatlens.features._lexicons import language_codes
 from chatlens.features.affect import sentiment
 from chatlens.features.reactions import ReactionRules, reactions_from_dialog
-from chatlens.signals.definitions import definition_set
-
-Profile = Literal["default", "legacy"]
+from chatlens.signals.definitions import DefinitionSet, definition_set
 
 #: Output schema of :func:`conversation_features` with ``profile="default"``.
 CONVERSATION_FEATURES_SCHEMA: dict[str, pl.DataType] = {
@@ -174,7 +170,7 @@ def conversation_features(
     messages: pl.DataFrame,
     conversations: pl.DataFrame | None = None,
     *,
-    profile: Profile = "default",
+    profile: DefinitionSet = "default",
     rules: ReactionRules | None = None,
 ) -> pl.DataFrame:
     """Per-conversation behaviour table (:data:`CONVERSATION_FEATURES_SCHEMA`).
@@ -289,4 +285,4 @@ def conversation_features(
     ).sort("conversation_id")
 
 
-__all__ = ["CONVERSATION_FEATURES_SCHEMA", "Profile", "conversation_features"]
+__all__ = ["CONVERSATION_FEATURES_SCHEMA", "conversation_features"]

@@ -25,6 +25,7 @@ File format::
         run_options: [keep_text]      # optional run options the stage receives
     tables: legacy                    # behaviour | legacy
     figures: [study1_comprehensive_analysis]  # behaviour | study1_comprehensive_analysis
+    definitions: legacy               # the report's definitions (data/report/definitions.yaml)
     demo_truth: false                 # compare the demo corpus with its ground truth
 
 Examples
@@ -60,8 +61,11 @@ TableSet = Literal["behaviour", "legacy"]
 Figure = Literal["behaviour", "study1_comprehensive_analysis"]
 RunOption = Literal["keep_text"]
 
-_KEYS = {"name", "version", "source", "description", "stages", "tables", "figures", "demo_truth"}
-_REQUIRED = ("name", "version", "source", "stages", "tables")
+_KEYS = {
+    "name", "version", "source", "description", "stages", "tables", "figures", "definitions",
+    "demo_truth",
+}
+_REQUIRED = ("name", "version", "source", "stages", "tables", "definitions")
 _STAGE_KEYS = {"stage", "params", "run_options"}
 
 
@@ -78,6 +82,7 @@ class ProfileStage:
 class Profile:
     """A validated profile (see the module docstring for the file format).
 
+    ``definitions`` names the entry of ``data/report/definitions.yaml`` the report prints;
     ``path`` and ``sha256`` say which file it was read from, for the run's manifest.
     """
 
@@ -86,6 +91,7 @@ class Profile:
     source: str
     stages: tuple[ProfileStage, ...]
     tables: TableSet
+    definitions: str
     figures: tuple[Figure, ...] = ()
     demo_truth: bool = False
     description: str = ""
@@ -106,7 +112,13 @@ class Profile:
 
     def public(self) -> dict[str, Any]:
         """Name, version, file and hash, as recorded in a manifest."""
-        return {"name": self.name, "version": self.version, "path": self.path, "sha256": self.sha256}
+        return {
+            "name": self.name,
+            "version": self.version,
+            "definitions": self.definitions,
+            "path": self.path,
+            "sha256": self.sha256,
+        }
 
 
 def bundled_profiles() -> list[str]:
@@ -173,6 +185,9 @@ def parse_profile(raw: bytes, *, file: str) -> Profile:
     figures = data.get("figures", [])
     if not isinstance(figures, list) or any(f not in get_args(Figure) for f in figures):
         raise _fail(file, "figures", f"a list of {', '.join(get_args(Figure))}", figures)
+    definitions = data["definitions"]
+    if not isinstance(definitions, str) or not definitions:
+        raise _fail(file, "definitions", "the name of a report definitions entry", definitions)
     demo_truth = data.get("demo_truth", False)
     if not isinstance(demo_truth, bool):
         raise _fail(file, "demo_truth", "true or false", demo_truth)
@@ -182,6 +197,7 @@ def parse_profile(raw: bytes, *, file: str) -> Profile:
         source=source,
         stages=tuple(_stage(file, i, s) for i, s in enumerate(stages)),
         tables=tables,
+        definitions=definitions,
         figures=tuple(figures),
         demo_truth=demo_truth,
         description=description.strip(),

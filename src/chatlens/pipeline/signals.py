@@ -13,15 +13,12 @@ original study's regexes, adding ``refusal_type_legacy``). A profile sets it in 
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Literal
 
 import polars as pl
 
 from chatlens.corpus.canonical import CanonicalBatch
 from chatlens.errors import InvalidParameterError
-from chatlens.signals.definitions import definition_set
-
-Definitions = Literal["default", "legacy"]
+from chatlens.signals.definitions import DefinitionSet, definition_set
 
 #: Columns this stage adds to ``messages`` (null where the detector does not apply).
 REFUSAL_COLUMNS: dict[str, pl.DataType] = {
@@ -48,7 +45,7 @@ DEFINITION_REFUSAL_COLUMNS: dict[str, dict[str, pl.DataType]] = {
 }
 
 
-def signal_columns(definitions: Definitions = "default") -> dict[str, pl.DataType]:
+def signal_columns(definitions: DefinitionSet = "default") -> dict[str, pl.DataType]:
     """Every column the stage adds, with its type, for a definition set."""
     return {**_refusal_columns(definitions), **JAILBREAK_COLUMNS}
 
@@ -58,7 +55,7 @@ def _refusal_columns(definitions: str) -> dict[str, pl.DataType]:
     return DEFINITION_REFUSAL_COLUMNS[name]
 
 
-def add_signals(messages: pl.DataFrame, *, definitions: Definitions = "default") -> pl.DataFrame:
+def add_signals(messages: pl.DataFrame, *, definitions: DefinitionSet = "default") -> pl.DataFrame:
     """Add refusal and jailbreak columns to a canonical messages frame.
 
     Examples
@@ -100,6 +97,6 @@ def add_signals(messages: pl.DataFrame, *, definitions: Definitions = "default")
     return frame.with_columns([pl.col(n).cast(t) for n, t in columns.items()]).drop("_pos")
 
 
-def signals_stage(batch: CanonicalBatch, *, definitions: Definitions = "default") -> CanonicalBatch:
+def signals_stage(batch: CanonicalBatch, *, definitions: DefinitionSet = "default") -> CanonicalBatch:
     """The batch stage: :func:`add_signals` on the batch's messages."""
     return replace(batch, messages=add_signals(batch.messages, definitions=definitions))

@@ -19,8 +19,13 @@ chatlens.errors.InvalidParameterError: The 'profile' parameter of detect_refusal
 
 from __future__ import annotations
 
+from typing import Literal
+
 from chatlens.corpus.readers.base import Registry
 from chatlens.errors import InvalidParameterError
+
+#: The names of the definition sets, for type hints.
+DefinitionSet = Literal["default", "legacy"]
 
 #: Definition sets and what they are.
 DEFINITIONS: Registry[str] = Registry("definition set")
@@ -39,4 +44,4 @@ def definition_set(name: object, *, where: str, parameter: str = "profile") -> s
     return str(name)
 
 
-__all__ = ["DEFINITIONS", "definition_set"]
+__all__ = ["DEFINITIONS", "DefinitionSet", "definition_set"]

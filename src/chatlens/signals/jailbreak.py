@@ -37,7 +37,7 @@ import polars as pl
 from chatlens import _yaml
 from chatlens.errors import LexiconParseError
 from chatlens.signals.cues import CueSet, cue_set
-from chatlens.signals.definitions import definition_set
+from chatlens.signals.definitions import DefinitionSet, definition_set
 from chatlens.signals.lexicon import KINDS, lexicons_for
 from chatlens.signals.refusal import _as_series, cue_list_column
 from chatlens.signals.similarity import THRESHOLD, load_templates, template_similarity
@@ -166,7 +166,7 @@ def prose_break(texts: Sequence[str | None]) -> np.ndarray:
 def detect_jailbreak(
     texts: pl.Series | list[str | None],
     *,
-    profile: str = "default",
+    profile: DefinitionSet = "default",
     backend: str = "auto",
     similarity: bool = True,
 ) -> pl.DataFrame:

@@ -31,18 +31,15 @@ decline on policy grounds.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
 import polars as pl
 
 from chatlens.errors import InvalidParameterError
 from chatlens.signals.cues import CueHits, CueSet, cue_set
-from chatlens.signals.definitions import definition_set
+from chatlens.signals.definitions import DefinitionSet, definition_set
 from chatlens.signals.lexicon import lexicons_for
 from chatlens.signals.text import prepare_series
-
-Profile = Literal["default", "legacy"]
 
 #: A cue whose first match ends within this many bytes of the (trimmed) answer start is "opening".
 OPENING_BYTES = 360
@@ -130,7 +127,7 @@ def _features(prepared: pl.Series) -> pl.DataFrame:
 def detect_refusal(
     texts: pl.Series | list[str | None],
     *,
-    profile: Profile = "default",
+    profile: DefinitionSet = "default",
     backend: str = "auto",
     prefilter: bool = True,
 ) -> pl.DataFrame:
