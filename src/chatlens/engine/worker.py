@@ -163,11 +163,13 @@ def run_partition(task: PartitionTask, *, into: RunFiles | None = None) -> Parti
     t0 = time.perf_counter()
     part = task.partition
     loaded = [s.load() for s in task.stages]
-    files = None
+    files: PartFiles | None = None
     if into is None:
         schemas = output_schemas(task.stages, keep_text=task.keep_text, loaded=loaded)
         files = PartFiles(Path(task.out), part.index, schemas)
-    sinks = (files or into).sinks  # type: ignore[union-attr]
+        sinks = files.sinks
+    else:
+        sinks = into.sinks
     acc = SummaryAccumulator()
     seen = set() if into is None else into.seen
     advance = into.advance if into is not None else None
