@@ -34,8 +34,8 @@ import polars as pl
 from chatlens._progress import status
 from chatlens.corpus.api import SourceLike, SourceOptions
 from chatlens.corpus.summary import CorpusSummary, RowCounts
-from chatlens.engine.api import EngineResult
 from chatlens.engine.partitions import DEFAULT_PARTITION_ROWS
+from chatlens.engine.result import EngineResult
 from chatlens.errors import InvalidParameterError
 from chatlens.pipeline.profile import Profile, load_profile
 from chatlens.report.figures import behaviour_figures
