@@ -43,7 +43,6 @@ chatlens.errors.InvalidParameterError: Unknown profile 'legasy'. Did you mean 'l
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -54,6 +53,7 @@ from typing import Any, Literal, get_args
 import yaml
 
 from chatlens import _yaml
+from chatlens.corpus.readers.base import Registry
 from chatlens.engine.stages import STAGES, StageSpec
 from chatlens.errors import InstrumentError, InvalidParameterError
 
@@ -138,12 +138,10 @@ def load_profile(profile: str | Path | Profile) -> Profile:
     path = Path(profile)
     if path.suffix in (".yaml", ".yml") and path.is_file():
         return parse_profile(path.read_bytes(), file=str(path))
-    names = bundled_profiles()
-    if str(profile) not in names:
-        close = difflib.get_close_matches(str(profile), names, n=3)
-        hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
-        msg = f"Unknown profile {str(profile)!r}.{hint} Available: {', '.join(names)}."
-        raise InvalidParameterError(msg)
+    known: Registry[str] = Registry("profile")
+    for name in bundled_profiles():
+        known.register(name, name)
+    known.get(str(profile))  # unknown: "Did you mean ..."
     resource = resources.files("chatlens").joinpath("data", "profiles", f"{profile}.yaml")
     loaded = parse_profile(resource.read_bytes(), file=f"chatlens/data/profiles/{profile}.yaml")
     if loaded.name != str(profile):

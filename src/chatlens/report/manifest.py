@@ -174,7 +174,7 @@ def git_hash() -> str | None:
 def package_versions() -> dict[str, str]:
     """Python, chatlens and the versions of the packages that shape a run's numbers."""
     versions = {"python": platform.python_version(), "chatlens": __version__}
-    for dist in ("polars", "pyarrow", "duckdb", "numpy", "scipy"):
+    for dist in ("polars", "pyarrow", "duckdb", "numpy", "scipy", "vaderSentiment"):
         try:
             versions[dist] = metadata.version(dist)
         except metadata.PackageNotFoundError:
