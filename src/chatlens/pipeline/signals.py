@@ -45,11 +45,6 @@ DEFINITION_REFUSAL_COLUMNS: dict[str, dict[str, pl.DataType]] = {
 }
 
 
-def signal_columns(definitions: DefinitionSet = "default") -> dict[str, pl.DataType]:
-    """Every column the stage adds, with its type, for a definition set."""
-    return {**_refusal_columns(definitions), **JAILBREAK_COLUMNS}
-
-
 def _refusal_columns(definitions: str) -> dict[str, pl.DataType]:
     name = definition_set(definitions, where="the signals stage", parameter="definitions")
     return DEFINITION_REFUSAL_COLUMNS[name]
