@@ -53,7 +53,7 @@ def main() -> None:
     source = args.workdir / f"synth_{args.conversations}_{args.seed}.parquet"
     if not source.exists():
         from chatlens._progress import set_quiet
-        from chatlens.corpus.synth import synth
+        from chatlens.synth import synth
 
         set_quiet(True)
         synth(args.conversations, seed=args.seed, out=source)

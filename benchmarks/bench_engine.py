@@ -31,7 +31,7 @@ from _util import emit
 
 
 def make_corpus(n: int, files: int, data: Path) -> list[Path]:
-    from chatlens.corpus.synth import synth
+    from chatlens.synth import synth
 
     data.mkdir(parents=True, exist_ok=True)
     per = [n // files + (1 if i < n % files else 0) for i in range(files)]

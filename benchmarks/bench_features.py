@@ -37,8 +37,8 @@ def main() -> None:
     import polars as pl
 
     import chatlens
-    from chatlens.corpus.synth import synth
     from chatlens.features import conversation_features, user_reactions
+    from chatlens.synth import sidecar_paths, synth
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(args.path) if args.path else Path(tmp) / "bench.parquet"
@@ -49,7 +49,7 @@ def main() -> None:
         t0 = time.perf_counter()
         corpus = chatlens.read(path)
         truth = pl.read_parquet(
-            path.with_name(path.stem + ".truth.parquet"),
+            sidecar_paths(path)[0],
             columns=["conversation_id", "message_index", "refusal", "refusal_type",
                      "refusal_partial", "jailbreak"],
         )

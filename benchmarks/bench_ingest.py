@@ -51,7 +51,7 @@ def main() -> None:
     gen_s = None
     if not source.exists():
         from chatlens._progress import set_quiet
-        from chatlens.corpus.synth import synth
+        from chatlens.synth import synth
 
         set_quiet(True)
         t = time.perf_counter()

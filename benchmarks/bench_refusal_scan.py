@@ -2,7 +2,7 @@
 
 Measures per core (polars limited to one thread): the full ``detect_refusal`` (normalise, mask,
 hyperscan, score, cue lists), the scanner alone and the legacy profile (10 regexes), on every
-assistant message of a corpus written by ``chatlens.corpus.synth.synth``; also the agreement with
+assistant message of a corpus written by ``chatlens.synth.synth``; also the agreement with
 the corpus' ground-truth sidecar. Both the default two-tier scan (literal prefilter) and the
 one-pass reference scan (``prefilter=False``) are timed, and their outputs compared (they must be
 identical); ``prefilter`` reports the share of messages that pass the literal prefilter.
@@ -44,9 +44,9 @@ def main() -> None:
     import polars as pl
 
     from chatlens._progress import set_quiet
-    from chatlens.corpus.synth import synth
     from chatlens.signals.refusal import detect_refusal, refusal_cue_set
     from chatlens.signals.text import prepare_series
+    from chatlens.synth import synth
 
     set_quiet(True)
     tmp = Path(tempfile.mkdtemp(prefix="bench_refusal_"))

@@ -53,10 +53,10 @@ def main() -> None:
     import polars as pl
 
     from chatlens._progress import set_quiet
-    from chatlens.corpus.synth import synth
     from chatlens.signals.refusal import analyse_refusal, refusal_cue_set
     from chatlens.signals.scanner import Scanner, _run
     from chatlens.signals.text import prepare_series
+    from chatlens.synth import synth
 
     set_quiet(True)
     started = time.perf_counter()

@@ -31,7 +31,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from chatlens._progress import set_quiet
-    from chatlens.corpus.synth import synth
+    from chatlens.synth import synth
 
     set_quiet(True)
     tmp = None

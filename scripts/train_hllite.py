@@ -29,8 +29,8 @@ def main() -> None:
     args = ap.parse_args()
 
     from chatlens.humanlike.lite import cross_validate_lite, save_lite_model, train_lite
-    from chatlens.humanlike.metrics import auc, paired_outcomes
-    from chatlens.humanlike.turing import load_turing
+    from chatlens.humanlike.witnesses import load_turing
+    from chatlens.stats.metrics import auc, paired_outcomes
 
     full = load_turing(args.data / "turing_test_data_full.csv")
     over50 = set(load_turing(args.data / "turing_test_over_50.csv").get_column("game_id"))

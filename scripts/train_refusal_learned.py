@@ -29,9 +29,9 @@ def main() -> None:
 
     from chatlens.signals.lexicon import lexicons_for
     from chatlens.signals.refusal import detect_refusal
+    from chatlens.stats.metrics import binary_metrics
     from chatlens.validate.datasets import load_all
     from chatlens.validate.learned_cv import heldout_predictions, train_shipped, training_pool
-    from chatlens.validate.metrics import binary_metrics
 
     sets = load_all(args.data)
     held = heldout_predictions(sets, c=args.C)

@@ -61,7 +61,7 @@ def content_hashes(run: Path) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from chatlens.corpus.synth import synth
+    from chatlens.synth import synth
 
     path = tmp_path_factory.mktemp("golden") / "synth.parquet"
     synth(CONVERSATIONS, seed=SEED, out=path)

@@ -178,7 +178,7 @@ def test_analyze_legacy_profile_and_no_detect(tmp_path: Path) -> None:
 
 
 def test_process_engine_gives_the_same_tables(tmp_path: Path) -> None:
-    from chatlens.corpus.synth import synth
+    from chatlens.synth import synth
 
     src = tmp_path / "c.parquet"
     synth(600, seed=3, out=src)

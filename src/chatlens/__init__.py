@@ -19,7 +19,7 @@ _LAZY: dict[str, str] = {
     "info": "chatlens.corpus.api:info",
     "Corpus": "chatlens.corpus.api:Corpus",
     "analyze": "chatlens.run:analyze",
-    "synth": "chatlens.corpus.synth:synth",
+    "synth": "chatlens.synth",  # the package; calling it calls chatlens.synth.synth
 }
 
 __all__ = ["__version__", *sorted(_LAZY)]

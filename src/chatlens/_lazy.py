@@ -16,7 +16,8 @@ def lazy_exports(
 ) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
     """Build ``__getattr__`` and ``__dir__`` for ``package`` from ``name -> "module:attr"``.
 
-    A resolved name is cached in ``namespace`` (the package's ``globals()``), so the import
+    A target without ``:attr`` is the module itself (a subpackage exported by name). A resolved
+    name is cached in ``namespace`` (the package's ``globals()``), so the import
     happens once.
     """
 
@@ -25,8 +26,9 @@ def lazy_exports(
         if target is None:
             msg = f"module {package!r} has no attribute {name!r}"
             raise AttributeError(msg)
-        module_name, attr = target.split(":")
-        value = getattr(importlib.import_module(module_name), attr)
+        module_name, _, attr = target.partition(":")
+        module = importlib.import_module(module_name)
+        value = getattr(module, attr) if attr else module
         namespace[name] = value
         return value
 

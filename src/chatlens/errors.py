@@ -7,12 +7,14 @@ and *what was found*. Assign the message to ``msg`` before raising (ruff rule EM
 
     ChatlensError
     ├── SourceError                 a source cannot be read
+    │   ├── SourceNotFoundError     (also a FileNotFoundError) the input file does not exist
     │   ├── FormatDetectionError    no reader recognises the input
     │   ├── SchemaError             the input does not have the expected shape
     │   │   └── MissingColumnError  a required column is absent
     │   └── HubAccessError          a Hugging Face dataset is gated / token missing
     ├── InstrumentError             a lexicon / questionnaire / pattern file is invalid
-    │   └── LexiconParseError       ... with file, key and line
+    │   ├── DataFileError           a data file breaks its schema: file, key path, expected, got
+    │   └── LexiconParseError       a lexicon's patterns do not compile (names the cue)
     ├── LLMError                    an LLM call failed for good
     │   ├── LLMTimeout
     │   ├── RateLimited
@@ -37,6 +39,10 @@ class SourceError(ChatlensError):
     """A source (file, directory, glob, hub dataset) cannot be read."""
 
 
+class SourceNotFoundError(SourceError, FileNotFoundError):
+    """An input file does not exist (or is not a file); the message names it."""
+
+
 class FormatDetectionError(SourceError):
     """No reader recognises the input; pass ``format=`` explicitly."""
 
@@ -57,8 +63,27 @@ class InstrumentError(ChatlensError):
     """A bundled or user data file (lexicon, questionnaire, price table) is invalid."""
 
 
+class DataFileError(InstrumentError):
+    """A data file does not match the schema of its kind (see :mod:`chatlens.datafiles`).
+
+    Every data file problem is reported in one form, naming the file, the key path inside it
+    (``cues[3].regex[0]``), what was expected and what was found.
+    """
+
+    def __init__(self, file: str, key: str, expected: str, got: object) -> None:
+        shown = repr(got)
+        if len(shown) > 200:
+            shown = shown[:197] + "..."
+        msg = f"Invalid data file {file}: key {key!r}: expected {expected}. Got {shown} instead."
+        super().__init__(msg)
+        self.file, self.key, self.expected, self.got = file, key, expected, got
+
+    def __reduce__(self) -> tuple[object, ...]:  # picklable across engine worker processes
+        return (DataFileError, (self.file, self.key, self.expected, self.got))
+
+
 class LexiconParseError(InstrumentError):
-    """A lexicon file has a bad key, type or regex; the message names file, key and item."""
+    """A lexicon's patterns cannot be compiled together; the message names the cue."""
 
 
 class LLMError(ChatlensError):
@@ -127,6 +152,7 @@ class DegenerateVarianceWarning(UserWarning):
 __all__ = [
     "BadLLMResponse",
     "ChatlensError",
+    "DataFileError",
     "DegenerateVarianceWarning",
     "FormatDetectionError",
     "HubAccessError",
@@ -143,5 +169,6 @@ __all__ = [
     "SchemaError",
     "SmallSampleWarning",
     "SourceError",
+    "SourceNotFoundError",
     "StageError",
 ]

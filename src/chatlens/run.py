@@ -128,7 +128,7 @@ def analyze(
     demo = source is None
     timings: dict[str, float] = {}
     if demo:
-        from chatlens.corpus.synth import synth
+        from chatlens.synth import synth
 
         t = time.perf_counter()
         source = out / "input" / "demo.parquet"
@@ -167,7 +167,7 @@ def analyze(
     timings["total"] = round(time.perf_counter() - t0, 3)
     record = RunRecord(
         source="demo" if demo else str(source),
-        demo={"generator": "chatlens.corpus.synth", "conversations": demo_conversations, "seed": DEMO_SEED}
+        demo={"generator": "chatlens.synth", "conversations": demo_conversations, "seed": DEMO_SEED}
         if demo
         else None,
         files=result.files,

@@ -14,7 +14,7 @@ import zstandard
 
 from chatlens.corpus.readers.base import ReaderBatch
 from chatlens.corpus.schema import NESTED_SCHEMA, QUARANTINE_SCHEMA
-from chatlens.corpus.synth_bank import MODERATION_CATEGORIES
+from chatlens.synth.vocab import MODERATION_CATEGORIES
 
 CATEGORIES = list(MODERATION_CATEGORIES)
 

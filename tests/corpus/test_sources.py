@@ -276,19 +276,20 @@ def test_unknown_hub_dataset(monkeypatch):
         resolve("nobody/no-such-dataset")
 
 
-def test_synth_sidecars_are_skipped_in_directories_and_globs(tmp_path):
-    from chatlens.corpus.api import info
-    from chatlens.corpus.synth import synth
-
-    res = synth(60, seed=3, out=tmp_path / "d" / "corpus.parquet")
-    assert res.truth_path.exists()
-    # A foreign file that happens to end in .synth.json is data, not a manifest of ours.
-    (tmp_path / "d" / "other.synth.json").write_text(json.dumps({"generator": "someone-else"}))
-    assert "other.synth.json" in _names(resolve(tmp_path / "d"))
-    (tmp_path / "d" / "other.synth.json").unlink()
-    assert _names(resolve(tmp_path / "d")) == ["corpus.parquet"]
-    assert _names(resolve(str(tmp_path / "d" / "*.parquet"))) == ["corpus.parquet"]
-    summary = info(tmp_path / "d")
-    assert (summary.files, summary.conversations, summary.quarantined) == (1, 60, 0)
-    # Named explicitly, a sidecar is still read (and fails detection with a clear error).
-    assert _names(resolve(res.truth_path)) == ["corpus.truth.parquet"]
+def test_ignore_file_skips_listed_files_in_directories_and_globs(tmp_path):
+    d = tmp_path / "d"
+    (d / "sub").mkdir(parents=True)
+    for name in ("chats.jsonl", "labels.jsonl", "notes[1].json", "sub/labels.jsonl"):
+        (d / name).write_text(json.dumps({"conversations": [{"from": "human", "value": "hi"}]}) + "\n")
+    assert _names(resolve(d)) == ["chats.jsonl", "labels.jsonl", "notes[1].json", "labels.jsonl"]
+    (d / sources.IGNORE_FILE).write_text("# not conversations\n\nlabels.jsonl\n notes[[]1].json \n")
+    # Patterns match names in their own folder only (sub/ has no ignore file).
+    assert [f.path.relative_to(d).as_posix() for f in resolve(d)] == ["chats.jsonl", "sub/labels.jsonl"]
+    assert _names(resolve(str(d / "*.json*"))) == ["chats.jsonl"]
+    (d / sources.IGNORE_FILE).write_text("*.jsonl\n")
+    assert _names(resolve(str(d / "*.json*"))) == ["notes[1].json"]
+    # A listed file named explicitly is still read.
+    assert _names(resolve(d / "labels.jsonl")) == ["labels.jsonl"]
+    (d / sources.IGNORE_FILE).write_text("*\n")
+    with pytest.raises(SourceError, match="matches no data files"):
+        resolve(str(d / "*.jsonl"))

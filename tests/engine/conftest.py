@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from chatlens.corpus.synth import synth
+from chatlens.synth import synth
 
 
 @pytest.fixture(scope="module")

@@ -77,7 +77,7 @@ def tiny() -> pl.DataFrame:
 def synth_small(tmp_path_factory: pytest.TempPathFactory) -> tuple[pl.DataFrame, pl.DataFrame, Path]:
     """A 3,000-conversation synthetic corpus with its true refusal/jailbreak columns joined."""
     import chatlens
-    from chatlens.corpus.synth import synth
+    from chatlens.synth import synth
 
     path = tmp_path_factory.mktemp("synth") / "small.parquet"
     synth(3000, seed=5, out=path)

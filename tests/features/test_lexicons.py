@@ -2,21 +2,23 @@ from __future__ import annotations
 
 import pytest
 
-from chatlens.errors import InstrumentError
+from chatlens import datafiles
+from chatlens.errors import DataFileError
 from chatlens.features import _lexicons as lx
+from chatlens.vocabulary import REACTION_CUE_CATEGORIES
 
 
 def test_bundled_files_load_and_validate() -> None:
     r = lx.reaction_lexicon()
     assert set(r.languages) == {"en", "zh", "ja", "ko", "es", "fr", "de", "ru", "pt", "it"}
     for lang, cats in r.languages.items():
-        assert set(cats) == set(lx.REACTION_CATEGORIES), lang
+        assert set(cats) == set(REACTION_CUE_CATEGORIES), lang
         assert all(cats.values()), lang
     p = lx.profanity_lexicon()
     assert set(p.words) == set(r.languages)
     s = lx.sentiment_lexicon()
     assert set(s.positive) == set(r.languages) - {"en"}  # English uses VADER
-    assert s.thresholds["legacy"] == lx.Thresholds(-0.05, 0.05)
+    assert s.thresholds["legacy"] == datafiles.schemas.Thresholds(-0.05, 0.05)
     assert lx.language_codes()["english"] == "en"
 
 
@@ -49,33 +51,16 @@ def test_regex_building() -> None:
         ({"name": "x", "version": "1", "source": "s", "extra": 1, "languages": {}}, "extra"),
     ],
 )
-def test_invalid_reaction_files_raise(monkeypatch: pytest.MonkeyPatch, data: dict, match: str) -> None:
-    monkeypatch.setattr(lx, "_read", lambda file: _validated(file, data))
-    lx.reaction_lexicon.cache_clear()
-    try:
-        with pytest.raises(InstrumentError, match=match) as info:
-            lx.reaction_lexicon()
-        assert "reactions.yaml" in str(info.value)
-    finally:
-        lx.reaction_lexicon.cache_clear()
+def test_invalid_reaction_files_raise(data: dict, match: str) -> None:
+    with pytest.raises(DataFileError, match=match) as info:
+        datafiles.parse(data, kind="reaction-cues", file="reactions.yaml")
+    assert "reactions.yaml" in str(info.value)
 
 
-def _validated(file: str, data: dict) -> dict:
-    for key in ("name", "version", "source"):
-        if key not in data:
-            raise lx._fail(file, key, "a value", None)
-    return data
-
-
-def test_invalid_thresholds_raise(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_invalid_thresholds_raise() -> None:
     bad = {"name": "x", "version": "1", "source": "s",
            "thresholds": {"legacy": {"negative": 0.5, "positive": -0.5},
                           "default": {"negative": -0.1, "positive": 0.1}},
            "languages": {}}
-    monkeypatch.setattr(lx, "_read", lambda file: bad)
-    lx.sentiment_lexicon.cache_clear()
-    try:
-        with pytest.raises(InstrumentError, match="thresholds.legacy"):
-            lx.sentiment_lexicon()
-    finally:
-        lx.sentiment_lexicon.cache_clear()
+    with pytest.raises(DataFileError, match="thresholds.legacy"):
+        datafiles.parse(bad, kind="sentiment-lexicon", file="sentiment.yaml")

@@ -7,10 +7,12 @@ import polars as pl
 import pytest
 
 from chatlens.errors import InvalidParameterError, SchemaError
-from chatlens.humanlike.fit import as_bool, fit, write_weights_yaml
+from chatlens.humanlike.fit import fit, write_weights_yaml
 from chatlens.humanlike.instruments import load_instrument
-from chatlens.humanlike.metrics import auc, bootstrap_auc, paired_outcomes, wilson
-from chatlens.humanlike.turing import turing_eval, witness_frame
+from chatlens.humanlike.turing import turing_eval
+from chatlens.humanlike.witnesses import as_bool, witness_frame
+from chatlens.stats.metrics import accuracy as wilson
+from chatlens.stats.metrics import auc, bootstrap_auc, paired_outcomes
 
 
 def test_metrics_basics():
@@ -97,7 +99,7 @@ def test_turing_eval_column_and_fit_scorers(make_games):
 
 @pytest.mark.realdata
 def test_turing_eval_gpt5_dev_games_close_to_dossier(shared_data):
-    from chatlens.humanlike.scoring import read_table
+    from chatlens.corpus.tablefile import read_table
 
     df = read_table(shared_data / "hal" / "Turing_output" / "run_1_Turing_data_gpt-5.csv")
     res = turing_eval(df, scorers=["hal16q", "fit:hal32q", "fit-select:hal32q"], n_boot=200)

@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 
 import chatlens.humanlike.lite as lite
-from chatlens.errors import InstrumentError, InvalidParameterError, LexiconParseError
+from chatlens.errors import DataFileError, InvalidParameterError
 from chatlens.humanlike.lite import (
     FEATURES,
     cross_validate_lite,
@@ -86,10 +86,10 @@ def test_lexicons_load_and_escape():
 def test_bad_lexicon_file(tmp_path):
     p = tmp_path / "lex.yaml"
     p.write_text("categories:\n  slang: {phrases: [lol, '']}\n")
-    with pytest.raises(LexiconParseError, match="category 'slang' item 1"):
+    with pytest.raises(DataFileError, match=r"'categories.slang.phrases\[1\]': expected text"):
         load_lexicons(p)
     p.write_text("categories:\n  slang: {words: [lol]}\n")
-    with pytest.raises(LexiconParseError, match="'phrases' list"):
+    with pytest.raises(DataFileError, match="'categories.slang.words': expected one of the keys"):
         load_lexicons(p)
 
 
@@ -110,10 +110,10 @@ def test_shipped_model_loads_and_scores():
 def test_bad_weights_file(tmp_path):
     p = tmp_path / "w.yaml"
     p.write_text("intercept: 0\nfeatures:\n  - {name: nope, mean: 0, scale: 1, weight: 1}\n")
-    with pytest.raises(InstrumentError, match="unknown features"):
+    with pytest.raises(DataFileError, match="expected features among"):
         load_lite_model(p)
-    p.write_text("features: 3\n")
-    with pytest.raises(InstrumentError, match="malformed"):
+    p.write_text("intercept: 0\nfeatures: 3\n")
+    with pytest.raises(DataFileError, match="'features': expected a list of mappings"):
         load_lite_model(p)
 
 
@@ -136,7 +136,7 @@ def test_train_and_cross_validate_and_save(tmp_path):
     df = _synthetic()
     oof = cross_validate_lite(df, n_splits=5)
     assert np.isfinite(oof).all()
-    from chatlens.humanlike.metrics import auc
+    from chatlens.stats.metrics import auc
 
     assert auc(df["is_human"].to_numpy(), oof) > 0.95
     m = train_lite(df, n_splits=5)
@@ -150,8 +150,8 @@ def test_train_and_cross_validate_and_save(tmp_path):
 
 @pytest.mark.realdata
 def test_hllite_grouped_cv_auc_on_development_games(shared_data):
-    from chatlens.humanlike.metrics import auc
-    from chatlens.humanlike.turing import load_turing
+    from chatlens.humanlike.witnesses import load_turing
+    from chatlens.stats.metrics import auc
 
     full = load_turing(shared_data / "hal" / "data" / "turing_test_data_full.csv")
     over50 = set(load_turing(shared_data / "hal" / "data" / "turing_test_over_50.csv")["game_id"])

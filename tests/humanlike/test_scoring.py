@@ -8,9 +8,10 @@ import numpy as np
 import polars as pl
 import pytest
 
+from chatlens.corpus.tablefile import read_table, write_table
 from chatlens.errors import InvalidParameterError, MissingColumnError
 from chatlens.humanlike.instruments import load_instrument
-from chatlens.humanlike.scoring import ratings_from_column, read_table, score, write_table
+from chatlens.humanlike.scoring import ratings_from_column, score
 
 
 def test_score_lists_and_objects_agree():

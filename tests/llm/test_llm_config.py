@@ -62,11 +62,11 @@ def test_bundled_prices_and_user_override(tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("body,match", [
-    ("models: {m: {input: 1}}", "exactly the keys"),
-    ("models: {m: {input: x, output: 1}}", "non-numeric"),
-    ("models: {m: {input: -1, output: 1}}", "negative"),
-    ("modles: {}", "unknown key"),
-    ("models: [1, 2]", "must map"),
+    ("models: {m: {input: 1}}", "'models.m.output': expected a number >= 0 \\(a required key\\)"),
+    ("models: {m: {input: x, output: 1}}", "'models.m.input': expected a number"),
+    ("models: {m: {input: -1, output: 1}}", "'models.m.input': expected a number >= 0. Got -1"),
+    ("modles: {}", "'modles': expected one of the keys"),
+    ("models: [1, 2]", "'models': expected a mapping"),
     ("unit: per_token\nmodels: {}", "per_1m_tokens"),
 ])
 def test_bad_price_files_name_the_problem(tmp_path, body, match):

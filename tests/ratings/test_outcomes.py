@@ -61,9 +61,9 @@ def test_invalid_scale_names_file_and_key(tmp_path, body, key):
 
 
 def test_missing_and_unparsable_scale_file(tmp_path):
-    with pytest.raises(InstrumentError, match="Cannot read"):
+    with pytest.raises(InstrumentError, match="a readable file"):
         load_outcome_scale(tmp_path / "nope.yaml")
     bad = tmp_path / "bad.yaml"
     bad.write_text("a: [1,\n")
-    with pytest.raises(InstrumentError, match="not valid YAML"):
+    with pytest.raises(InstrumentError, match="expected valid YAML"):
         load_outcome_scale(bad)

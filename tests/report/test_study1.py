@@ -35,7 +35,7 @@ def test_no_table_no_figure(tmp_path: Path) -> None:
 
 
 def test_legacy_run_draws_it_and_default_does_not(tmp_path: Path) -> None:
-    from chatlens.corpus.synth import synth
+    from chatlens.synth import synth
 
     src = tmp_path / "c.parquet"
     synth(300, seed=5, out=src)

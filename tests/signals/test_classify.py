@@ -7,8 +7,9 @@ import pytest
 from typer.testing import CliRunner
 
 from chatlens.cli import app
+from chatlens.corpus.tablefile import read_table
 from chatlens.errors import InvalidParameterError, MissingColumnError, SourceError
-from chatlens.signals.classify import classify_jailbreak, classify_refusal, read_table
+from chatlens.signals.classify import classify_jailbreak, classify_refusal
 
 ROWS = {
     "id": [1, 2, 3],

@@ -8,7 +8,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from chatlens.errors import InstrumentError, NotFittedError
+from chatlens.errors import DataFileError, NotFittedError
 from chatlens.signals.learned import (
     LearnedRefusal,
     detect_refusal_learned,
@@ -30,7 +30,7 @@ def test_fit_predict_roundtrip(tmp_path):
     p = model.predict_proba(texts)
     assert ((p >= 0.5) == y).all()
     path = tmp_path / "w.json"
-    path.write_text(json.dumps(model.to_dict(note="test")), encoding="utf-8")
+    path.write_text(json.dumps(model.to_dict(evaluation="test")), encoding="utf-8")
     again = load_weights(str(path))
     assert np.allclose(again.predict_proba(texts), p, atol=1e-3)
     assert model.predict_proba(pl.Series([None, ""])).tolist() == [0.0, 0.0]
@@ -39,8 +39,11 @@ def test_fit_predict_roundtrip(tmp_path):
 def test_not_fitted_and_bad_weights():
     with pytest.raises(NotFittedError):
         LearnedRefusal().predict_proba(pl.Series(["x"]))
-    with pytest.raises(InstrumentError, match="invalid"):
+    with pytest.raises(DataFileError, match="key 'name'"):
         LearnedRefusal.from_dict({"format_version": 1})
+    good = LearnedRefusal(C=1.0).fit(pl.Series(REFUSALS + ANSWERS), np.array([True] * 4 + [False] * 4))
+    with pytest.raises(DataFileError, match="format_version/n_hash"):
+        LearnedRefusal.from_dict({**good.to_dict(), "n_hash": 8})
 
 
 @pytest.mark.skipif(not weights_available(), reason="no shipped weights")

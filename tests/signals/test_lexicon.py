@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from chatlens.errors import LexiconParseError
+from chatlens.errors import DataFileError
 from chatlens.signals.jailbreak import function_words
 from chatlens.signals.legacy import legacy_profanity_words
 from chatlens.signals.lexicon import bundled_lexicons, lexicons_for, load_lexicon
@@ -80,7 +80,7 @@ def test_good_file_parses_with_macros_and_phrases(tmp_path):
 def test_bad_files_name_file_key_and_item(tmp_path, old, new, fragment):
     assert old in GOOD
     path = _write(tmp_path, GOOD.replace(old, new))
-    with pytest.raises(LexiconParseError) as info:
+    with pytest.raises(DataFileError) as info:
         load_lexicon(path)
     message = str(info.value)
     assert str(path) in message
@@ -89,7 +89,7 @@ def test_bad_files_name_file_key_and_item(tmp_path, old, new, fragment):
 
 def test_duplicate_cue_id_and_yaml_syntax_error(tmp_path):
     dup = GOOD + "  - id: refuse.x\n    kind: refuse\n    phrases: [\"no\"]\n"
-    with pytest.raises(LexiconParseError, match="refuse.x"):
+    with pytest.raises(DataFileError, match="refuse.x"):
         load_lexicon(_write(tmp_path, dup))
-    with pytest.raises(LexiconParseError, match="YAML syntax error at line"):
+    with pytest.raises(DataFileError, match="expected valid YAML. Got 'a syntax error at line"):
         load_lexicon(_write(tmp_path, "name: [unclosed\n"))

@@ -97,7 +97,7 @@ def test_random_cue_soup_identical(messages):
 @pytest.mark.parametrize("seed", [0, 1])
 def test_synthetic_corpus_identical(tmp_path, seed):
     from chatlens._progress import set_quiet
-    from chatlens.corpus.synth import synth
+    from chatlens.synth import synth
 
     set_quiet(True)
     res = synth(3000, seed=seed, out=tmp_path / "synth.parquet")

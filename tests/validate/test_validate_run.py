@@ -90,4 +90,4 @@ def test_validate_cli_checks_lexicon_files(tmp_path):
     res = runner.invoke(app, ["validate", "--lexicon", str(good)])
     assert res.exit_code == 0 and "ok:" in res.output
     res = runner.invoke(app, ["validate", "--lexicon", str(bad)])
-    assert res.exit_code == 1 and "LexiconParseError" in res.output and "cues[0].kind" in res.output
+    assert res.exit_code == 1 and "DataFileError" in res.output and "cues[0].kind" in res.output

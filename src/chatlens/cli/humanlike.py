@@ -82,7 +82,8 @@ def score_cmd(
     Example: chatlens humanlike score scored.csv --instrument hal16q-published
     --ratings-column likert_evaluation --out rescored.csv
     """
-    from chatlens.humanlike.scoring import read_table, score, write_table
+    from chatlens.corpus.tablefile import read_table, write_table
+    from chatlens.humanlike.scoring import score
 
     frame = score(read_table(input), instrument=instrument, ratings_column=ratings_column,
                   list_keys=list_keys)
@@ -120,8 +121,8 @@ def fit_cmd(
     Example: chatlens humanlike fit run_1_Turing_data_gpt-5.csv --ratings-column
     likert_evaluation --group-column game_id --out hal32q-fit.yaml
     """
+    from chatlens.corpus.tablefile import read_table
     from chatlens.humanlike.fit import fit, write_weights_yaml
-    from chatlens.humanlike.scoring import read_table
 
     res = fit(read_table(input), ratings_column=ratings_column, label_column=label_column,
               group_column=group_column, instrument=instrument, list_keys=list_keys, c=c,
@@ -152,8 +153,8 @@ def lite_cmd(
     Example: chatlens humanlike lite turing_test_data_full.csv --text-column conversation
     --speaker W --out lite.csv
     """
+    from chatlens.corpus.tablefile import read_table, write_table
     from chatlens.humanlike.lite import lite
-    from chatlens.humanlike.scoring import read_table, write_table
 
     frame = lite(read_table(input), text_column=text_column, speaker=speaker, model=model,
                  keep_features=keep_features)
@@ -187,7 +188,7 @@ def turing_eval_cmd(
 
     Example: chatlens turing eval run_1_Turing_data_gpt-5.csv -s hal16q -s fit-select:hal32q
     """
-    from chatlens.humanlike.scoring import read_table, write_table
+    from chatlens.corpus.tablefile import read_table, write_table
     from chatlens.humanlike.turing import turing_eval
 
     res = turing_eval(read_table(input), scorers=scorer or None, ratings_column=ratings_column,
@@ -214,7 +215,8 @@ def turing_eval_cmd(
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps({
             "results": res.results.to_dicts(), "by_opponent": res.by_opponent.to_dicts(),
-            "interrogators": res.interrogators.__dict__,
+            "interrogators": {k: v for k, v in res.interrogators.to_dict().items()
+                              if k != "confidence"},  # the level is in the method text
         }, indent=2, default=str), encoding="utf-8")
     if scores_out is not None:
         write_table(res.scores, scores_out)

@@ -87,8 +87,8 @@ def judge_command(
     Example: chatlens humanlike judge games.csv --instrument hal16q --text-column transcript
     --speaker W --model gpt-4o-mini --concurrency 16 --out rated.parquet
     """
+    from chatlens.corpus.tablefile import read_table, write_table
     from chatlens.humanlike.judge import judge
-    from chatlens.humanlike.scoring import read_table, write_table
     from chatlens.llm.config import LLMConfig
 
     config = LLMConfig.from_env(

@@ -27,7 +27,7 @@ def synth_cmd(
 
     Example: chatlens synth --conversations 100000 --seed 1 --out data/synth.parquet
     """
-    from chatlens.corpus.synth import synth
+    from chatlens.synth import synth
 
     result = synth(
         conversations,

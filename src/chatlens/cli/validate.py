@@ -1,8 +1,9 @@
-"""``chatlens validate``: measure every detector on every labelled set present.
+"""``chatlens validate``: measure every detector on every labelled set present, or check data files.
 
 Example::
 
     chatlens validate --data ../shared/data --json validation.json
+    chatlens validate --data-file my_refusal_cues.yaml --kind cue-lexicon
 """
 
 from __future__ import annotations
@@ -13,11 +14,61 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from chatlens.cli._common import handle_errors, out_console
+from chatlens.cli._common import err_console, handle_errors, out_console
 
 
 def _fmt(value: object) -> str:
     return "-" if value is None else f"{value:.3f}"
+
+
+def _ci(r: dict, name: str) -> str:
+    lo, hi = r.get(f"{name}_low"), r.get(f"{name}_high")
+    return "" if lo is None else f" ({lo:.2f}-{hi:.2f})"
+
+
+def _print_real(report: object) -> None:
+    """The real labelled development set: agreement, refusal, type, reaction, errors."""
+    real, kappa = report.real, report.agreement
+    out_console.print("[bold]Real logs: labelled development set (LMSYS, ShareGPT, HH-RLHF, DICES)"
+                      " — rule tiers never trained on it; 95% CIs by conversation bootstrap[/]")
+    if kappa is not None:
+        t = Table(title="labelling agreement (independent second pass, 20%)", title_justify="left")
+        for col in ("task", "n", "agreement", "Cohen's kappa"):
+            t.add_column(col, justify="left" if col == "task" else "right")
+        for r in kappa.iter_rows(named=True):
+            t.add_row(r["task"], str(r["n"]), _fmt(r["agreement"]), _fmt(r["kappa"]))
+        out_console.print(t)
+    t = Table(title="refusal (binary) on real logs", title_justify="left")
+    for col in ("detector", "group", "n", "refusals", "precision", "recall", "F1 (95% CI)"):
+        t.add_column(col, justify="left" if col in ("detector", "group") else "right")
+    for r in real.refusal.iter_rows(named=True):
+        t.add_row(escape(r["detector"]), escape(r["group"]), f"{r['n']:,}", str(r["positives"]),
+                  _fmt(r["precision"]) + _ci(r, "precision"), _fmt(r["recall"]) + _ci(r, "recall"),
+                  _fmt(r["f1"]) + _ci(r, "f1"))
+    out_console.print(t)
+    t = Table(title="refusal type (capability vs policy) on detected real refusals", title_justify="left")
+    for col in ("detector", "group", "n", "accuracy (95% CI)"):
+        t.add_column(col, justify="left" if col in ("detector", "group") else "right")
+    for r in real.refusal_type.iter_rows(named=True):
+        t.add_row(escape(r["detector"]), escape(r["group"]), str(r["n"]),
+                  _fmt(r["accuracy"]) + _ci(r, "accuracy"))
+    out_console.print(t)
+    if real.reaction.height:
+        t = Table(title="reaction after a (gold) refusal on real logs", title_justify="left")
+        for col in ("detector", "group", "n", "macro-F1 (95% CI)", "per-class F1"):
+            t.add_column(col, justify="left" if col in ("detector", "group", "per-class F1") else "right")
+        for r in real.reaction.iter_rows(named=True):
+            per = " ".join(f"{c}={_fmt(r.get(f'f1_{c}'))}" for c in r["classes"].split(","))
+            t.add_row(escape(r["detector"]), escape(r["group"]), str(r["n"]),
+                      _fmt(r["macro_f1"]) + _ci(r, "macro_f1"), per)
+        out_console.print(t)
+    out_console.print("[bold]most confident errors per task and detector[/] (excerpt of the judged text)")
+    for r in real.errors.iter_rows(named=True):
+        score = "" if r["score"] is None else f" score {r['score']:.3f}"
+        out_console.print(
+            f"  {escape(r['task'])} {escape(r['detector'])} {escape(r['item'])} ({escape(r['source'])}): "
+            f"gold {escape(r['gold'])}, predicted {escape(r['predicted'])}{score} | {escape(r['excerpt'])}",
+            soft_wrap=True, highlight=False, markup=True)
 
 
 @handle_errors
@@ -27,6 +78,8 @@ def validate_cmd(
     dataset: list[str] = typer.Option(None, "--dataset", help="Only this set (repeatable), e.g. xstest-dev."),
     strict: bool = typer.Option(False, "--strict", help="Exit with code 1 when a target fails."),
     lexicon: list[Path] = typer.Option(None, "--lexicon", help="Only check these lexicon YAML files (schema + compile), repeatable."),
+    data_file: list[str] = typer.Option(None, "--data-file", help="Only check these data files (a path, or a bundled name such as features/reactions.yaml), repeatable."),
+    kind: str = typer.Option(None, "--kind", help="Kind of the --data-file files (default: from the file name), e.g. cue-lexicon."),
 ) -> None:
     """Precision, recall, F1 and confusion matrix of every detector, per set and per model.
 
@@ -34,7 +87,14 @@ def validate_cmd(
 
     With --lexicon FILE, checks a lexicon file instead (keys, regexes, compilation):
     chatlens validate --lexicon my_refusal_cues.yaml
+
+    With --data-file FILE, checks any bundled or user data file against its kind's schema and
+    prints "ok: name version" or the error (exit code 1):
+    chatlens validate --data-file my_prices.yaml --kind price-table
     """
+    if data_file:
+        _check_data_files(data_file, kind)
+        return
     if lexicon:
         from chatlens.signals.lexicon import load_lexicon
         from chatlens.signals.scanner import Scanner
@@ -62,7 +122,9 @@ def validate_cmd(
                           _fmt(r["f1"]), _fmt(r["fpr"]), str(r["tp"]), str(r["fp"]),
                           str(r["fn"]), str(r["tn"]))
         out_console.print(table)
-    targets = Table(title="targets (issue 3)", title_justify="left")
+    if report.real is not None:
+        _print_real(report)
+    targets = Table(title="targets", title_justify="left")
     for col in ("dataset", "group", "detector", "metric", "target", "measured", "result"):
         targets.add_column(col)
     for t in report.targets:
@@ -75,6 +137,27 @@ def validate_cmd(
     if json_out is not None:
         out_console.print(f"wrote {escape(str(report.write_json(json_out)))}")
     if strict and not report.all_passed:
+        raise typer.Exit(code=1)
+
+
+def _check_data_files(files: list[str], kind: str | None) -> None:
+    """Check every file (a bad one does not hide the next); exit 1 when any failed."""
+    from chatlens.datafiles import check_file
+    from chatlens.errors import ChatlensError
+
+    failed = 0
+    for given in files:
+        target: str | Path = Path(given) if Path(given).exists() else given
+        try:
+            record = check_file(target, kind=kind)
+        except ChatlensError as exc:
+            failed += 1
+            err_console.print(f"[bold red]error:[/] {type(exc).__name__}: ", end="")
+            err_console.print(str(exc), markup=False, soft_wrap=True)
+            continue
+        out_console.print(f"ok: {escape(record.name)} {escape(record.version)} "
+                          f"({escape(record.kind)}, {escape(record.file)})")
+    if failed:
         raise typer.Exit(code=1)
 
 

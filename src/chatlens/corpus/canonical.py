@@ -29,11 +29,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
-from importlib import resources
 
 import polars as pl
 
-from chatlens import _yaml
+from chatlens import datafiles
 from chatlens.corpus.schema import (
     CONVERSATIONS_SCHEMA,
     MESSAGES_SCHEMA,
@@ -43,7 +42,7 @@ from chatlens.corpus.schema import (
     conform,
     empty_frame,
 )
-from chatlens.errors import InstrumentError, InvalidParameterError
+from chatlens.errors import InvalidParameterError
 
 #: Default cap on one message's length (characters). A 50 MB paste would otherwise dominate
 #: memory and every downstream scan; 200k characters is far beyond any real chat turn.
@@ -54,14 +53,8 @@ RAW_PREVIEW_CHARS = 2_000
 @lru_cache(maxsize=1)
 def role_map() -> dict[str, str]:
     """Raw role name (normalised: trimmed, lower-case, no trailing ':') → canonical role."""
-    path = resources.files("chatlens.data.corpus").joinpath("roles.yaml")
-    data = _yaml.safe_load(path.read_text(encoding="utf-8"))
-    roles = data.get("roles") if isinstance(data, dict) else None
-    if not isinstance(roles, dict) or set(roles) - set(ROLES):
-        msg = f"{path}: key 'roles' must map each of {list(ROLES)} to a list of names; got {roles!r}."
-        raise InstrumentError(msg)
     mapping: dict[str, str] = {}
-    for canonical, names in roles.items():
+    for canonical, names in datafiles.load("corpus/roles.yaml").roles.items():
         for name in names:
             mapping[str(name).strip().lower()] = canonical
     for canonical in ROLES:

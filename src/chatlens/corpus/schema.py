@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import polars as pl
 
-ROLES: tuple[str, ...] = ("user", "assistant", "system", "tool")
+from chatlens.vocabulary import ROLES
 
 #: Per-message fields a reader may fill (all optional except role/content).
 MESSAGE_STRUCT = pl.Struct(

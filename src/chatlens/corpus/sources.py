@@ -11,6 +11,10 @@ Source rules
 * a directory: every data file below it (recursive, sorted), hidden files and folders skipped;
   data files end in ``.jsonl .ndjson .json .parquet .csv .tsv`` (optionally ``.gz``/``.zst``);
 * a glob (``data/*.jsonl.gz``, ``**`` allowed): the matching data files, sorted;
+* in a directory or glob, files named by a ``.chatlensignore`` in their own folder are skipped:
+  one pattern per line (shell-style, ``fnmatch``, matched against the file name; blank lines and
+  ``#`` comments ignored), as in ``.gitignore``. Tools that write non-data files beside a corpus
+  list them there; a file named explicitly is always read;
 * a Hugging Face dataset id (``lmsys/lmsys-chat-1m``, ``allenai/WildChat-1M`` or
   ``hf://datasets/<id>[/<pattern>]``): the dataset's data files are downloaded with
   ``huggingface_hub.snapshot_download`` into the standard HF cache (reused on later runs) with the
@@ -28,6 +32,7 @@ import os
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Literal
 
@@ -57,6 +62,8 @@ HUB_PATTERN_GROUPS = [
     [f"*{suffix}{comp}" for suffix in group for comp in ("", ".gz", ".zst")]
     for group in ((".parquet",), (".jsonl", ".ndjson"), (".json",), (".csv", ".tsv"))
 ]
+#: A folder's ignore file: directory and glob expansion skip the files it names (see above).
+IGNORE_FILE = ".chatlensignore"
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 _GLOB_CHARS = re.compile(r"[*?\[]")
 
@@ -95,7 +102,7 @@ def _resolve_one(item: str | Path, hf_token: str | None) -> list[ResolvedFile]:
         return hub_files(text, token=hf_token)
     path = Path(text).expanduser()
     if path.is_dir():
-        files = _without_synth_sidecars(
+        files = _without_ignored(
             [p for p in sorted(path.rglob("*")) if p.is_file() and not _hidden(p, path) and _is_data(p)])
         if not files:
             msg = f"Directory {text} holds no data files (expected {', '.join(DATA_SUFFIXES)}, optionally .gz/.zst)."
@@ -105,7 +112,7 @@ def _resolve_one(item: str | Path, hf_token: str | None) -> list[ResolvedFile]:
         return [classify(path, name=text)]
     if _GLOB_CHARS.search(text):
         matches = [Path(m) for m in sorted(_glob.glob(os.path.expanduser(text), recursive=True))]
-        files = _without_synth_sidecars(
+        files = _without_ignored(
             [m for m in matches if m.is_file() and _is_data(m) and not any(p.startswith(".") for p in m.parts[-1:])])
         if not files:
             msg = f"The pattern {text} matches no data files."
@@ -117,31 +124,24 @@ def _resolve_one(item: str | Path, hf_token: str | None) -> list[ResolvedFile]:
     raise SourceError(msg)
 
 
-def _without_synth_sidecars(files: list[Path]) -> list[Path]:
-    """``files`` minus the ground-truth sidecars and manifests written by ``chatlens synth``.
+def _without_ignored(files: list[Path]) -> list[Path]:
+    """``files`` minus those named by an :data:`IGNORE_FILE` in their own folder.
 
-    Why: ``chatlens synth --out DIR/corpus.parquet`` writes the corpus beside its truth tables and
-    a ``*.synth.json`` manifest; reading ``DIR`` (or ``DIR/*.parquet``) should read the corpus,
-    not fail on the sidecars. Only files a manifest written by the synth generator names are
-    skipped (and the manifest itself); a sidecar named explicitly as a file is still read.
+    Why: a folder of data often holds files that are not conversations (ground truth, labels,
+    manifests), written beside the data by a tool or by hand. Whoever writes them can list them
+    once in the folder's ignore file, so a directory or glob reads the data only, and no reader
+    has to know the tools that wrote them.
     """
-    skip: set[Path] = set()
-    manifests = sorted({m for parent in {f.parent for f in files} for m in parent.glob("*.synth.json")})
-    for f in manifests:
-        try:
-            manifest = json.loads(f.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            continue
-        if not isinstance(manifest, dict) or manifest.get("generator") != "chatlens.corpus.synth":
-            continue
-        skip.add(f.resolve())
-        listed = manifest.get("files")
-        for key, name in (listed.items() if isinstance(listed, dict) else ()):
-            if key != "corpus" and isinstance(name, str):
-                skip.add((f.parent / name).resolve())
-    if skip:
-        status(f"Skipping {len(skip)} synth sidecar file(s) (ground truth and manifest).")
-    return [f for f in files if f.resolve() not in skip]
+    patterns: dict[Path, list[str]] = {}
+    for parent in sorted({f.parent for f in files}):
+        ignore = parent / IGNORE_FILE
+        if ignore.is_file():
+            lines = (line.strip() for line in ignore.read_text(encoding="utf-8").splitlines())
+            patterns[parent] = [line for line in lines if line and not line.startswith("#")]
+    kept = [f for f in files if not any(fnmatchcase(f.name, p) for p in patterns.get(f.parent, ()))]
+    if len(kept) < len(files):
+        status(f"Skipping {len(files) - len(kept)} file(s) listed in {IGNORE_FILE}.")
+    return kept
 
 
 def _hidden(path: Path, root: Path) -> bool:
@@ -372,6 +372,7 @@ def open_batches(
 
 __all__ = [
     "DATA_SUFFIXES",
+    "IGNORE_FILE",
     "ResolvedFile",
     "SourceScan",
     "classify",

@@ -1,4 +1,9 @@
-"""Message tables (CSV/TSV, JSONL, Parquet; optionally .gz/.zst) read and written in batches.
+"""Tables (CSV/TSV, JSONL, JSON, Parquet; optionally .gz/.zst) read whole or in batches, written in batches.
+
+:func:`read_table` is the one whole-file table reader of chatlens (ratings, humanlike, judge and
+classify read their inputs and results through it), so a missing file, an unknown extension or
+unreadable content gives the same :class:`~chatlens.errors.SourceError` wherever it happens;
+:func:`write_table` is its counterpart for whole result tables.
 
 Why: ``chatlens classify`` adds detector columns to files of messages, and such files (every
 assistant reply of a million-conversation log) need not fit in memory: the detectors hold about
@@ -14,6 +19,7 @@ JSONL types are inferred from the first batch and applied to the rest.
 from __future__ import annotations
 
 import io
+import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,7 +30,7 @@ import polars as pl
 
 from chatlens.corpus.readers import _io
 from chatlens.corpus.sources import COMPRESSIONS, _split_suffix, classify
-from chatlens.errors import SchemaError, SourceError
+from chatlens.errors import SchemaError, SourceError, SourceNotFoundError
 
 TableFormat = Literal["csv", "jsonl", "parquet"]
 _FORMATS: dict[str, TableFormat] = {".csv": "csv", ".tsv": "csv", ".jsonl": "jsonl",
@@ -44,6 +50,94 @@ def table_format(path: str | Path, role: str = "input") -> TableFormat:
         )
         raise SourceError(msg)
     return fmt
+
+
+#: extension -> how :func:`read_table` parses it (JSON is an array of objects, read whole).
+_WHOLE: dict[str, str] = {".csv": "csv", ".tsv": "tsv", ".jsonl": "ndjson", ".ndjson": "ndjson",
+                          ".json": "json", ".parquet": "parquet", ".pq": "parquet"}
+#: rows a CSV reader looks at to choose column types.
+INFER_ROWS = 10_000
+
+
+def read_table(path: str | Path, *, infer_schema: bool = True) -> pl.DataFrame:
+    """Read a whole table file into one DataFrame, the format chosen by its extension.
+
+    ``.csv``/``.tsv`` (types inferred from the first 10,000 rows, or every cell kept as text with
+    ``infer_schema=False``, so a stray "n/a" in a numeric column can be quarantined by the caller
+    instead of failing the read), ``.jsonl``/``.ndjson`` and ``.json`` (an array of objects; types
+    from all rows), ``.parquet``/``.pq``. CSV and JSON inputs may be compressed (``.gz``,
+    ``.zst``).
+
+    Raises
+    ------
+    SourceError
+        Unknown extension, or content that cannot be parsed (the message names the file and the
+        expected format); :class:`~chatlens.errors.SourceNotFoundError` (also a
+        ``FileNotFoundError``) when the file does not exist.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> d = Path(tempfile.mkdtemp())
+    >>> _ = (d / "t.csv").write_text("a,b\\n1,x\\n")
+    >>> read_table(d / "t.csv").dtypes, read_table(d / "t.csv", infer_schema=False).dtypes
+    ([Int64, String], [String, String])
+    >>> read_table(d / "t.xlsx")
+    Traceback (most recent call last):
+    chatlens.errors.SourceError: Cannot read ...t.xlsx: unknown extension '.xlsx'. Expected one of ['.csv', ...
+    """
+    p = Path(path)
+    suffix, compression = _split_suffix(p)
+    kind = _WHOLE.get(suffix)
+    if kind is None or (compression and kind == "parquet"):
+        msg = (f"Cannot read {p}: unknown extension {p.suffix.lower()!r}. Expected one of "
+               f"{sorted(_WHOLE)} (CSV and JSON optionally ending in {', '.join(COMPRESSIONS)}).")
+        raise SourceError(msg)
+    if not p.is_file():
+        msg = f"Input file {p} does not exist or is not a file."
+        raise SourceNotFoundError(msg)
+    try:
+        data: Path | io.BytesIO = p
+        if compression:
+            with _io.open_binary(classify(p)) as stream:
+                data = io.BytesIO(stream.read())
+        if kind in ("csv", "tsv"):
+            schema = {"infer_schema_length": INFER_ROWS} if infer_schema else {"infer_schema": False}
+            return pl.read_csv(data, separator="\t" if kind == "tsv" else ",", **schema)  # type: ignore[arg-type]
+        if kind == "ndjson":
+            return pl.read_ndjson(data, infer_schema_length=None)
+        if kind == "json":
+            return pl.read_json(data, infer_schema_length=None)
+        return pl.read_parquet(data)
+    except (pl.exceptions.PolarsError, OSError, ValueError) as exc:
+        msg = f"Cannot read {p} as {kind}: {exc}"
+        raise SourceError(msg) from exc
+
+
+def write_table(frame: pl.DataFrame, path: str | Path) -> Path:
+    """Write a whole DataFrame by suffix: ``.parquet``, ``.jsonl``/``.ndjson``, otherwise CSV.
+
+    The counterpart of :func:`read_table` for results (scores, judge ratings): CSV has no nested
+    type, so list and struct columns are written as JSON text, which reads back losslessly. (The
+    streaming :class:`TableWriter` joins list cells with ``;`` instead, for classify's cue ids.)
+    """
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    suffix = p.suffix.lower()
+    if suffix == ".parquet":
+        frame.write_parquet(p)
+    elif suffix in (".jsonl", ".ndjson"):
+        frame.write_ndjson(p)
+    else:
+        nested = [c for c, t in frame.schema.items() if isinstance(t, (pl.List, pl.Array, pl.Struct))]
+        if nested:
+            frame = frame.with_columns(
+                pl.col(c).map_elements(lambda v: json.dumps(v.to_list() if hasattr(v, "to_list") else v),
+                                       return_dtype=pl.String)
+                for c in nested
+            )
+        frame.write_csv(p)
+    return p
 
 
 def table_rows(path: str | Path) -> int | None:
@@ -123,7 +217,8 @@ def _jsonl_frames(file: object, batch_size: int) -> Iterator[pl.DataFrame]:
 class TableWriter:
     """Append DataFrames to a CSV, JSONL or Parquet file (by extension), atomically.
 
-    CSV has no list type: list columns (``refusal_cues``) are written joined with ``;``. Use as
+    CSV has no list type: list columns (``refusal_cues``) are written joined with ``;``; a
+    ``.tsv`` file is tab-separated, as :func:`read_table` and the corpus readers expect. Use as
     a context manager: on a clean exit the temporary file is renamed to ``path``; on an exception
     it is removed and ``path`` is left as it was.
     """
@@ -131,6 +226,7 @@ class TableWriter:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self.format = table_format(self.path, "output")
+        self._separator = "\t" if self.path.suffix.lower() == ".tsv" else ","
         self.rows = 0
         self._tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.partial")
         self._handle: IO[bytes] | None = None
@@ -150,7 +246,8 @@ class TableWriter:
             if lists:
                 frame = frame.with_columns(
                     pl.col(c).cast(pl.List(pl.String)).list.join(";") for c in lists)
-            frame.write_csv(self._handle, include_header=self.rows == 0)  # type: ignore[arg-type]
+            frame.write_csv(self._handle, include_header=self.rows == 0,  # type: ignore[arg-type]
+                            separator=self._separator)
         elif self.format == "jsonl":
             frame.write_ndjson(self._handle)  # type: ignore[arg-type]
         else:

@@ -4,8 +4,8 @@ Why a private module: reactions, affect and the legacy profile all read small YA
 ``chatlens/data/features/`` and turn lists of literal phrases into one Rust-regex alternation per
 (language, category), evaluated by polars over whole columns. Keeping the parsing and the regex
 construction in one place means a phrase is escaped, case-folded and bounded the same way
-everywhere, and a malformed file fails once with an :class:`~chatlens.errors.InstrumentError`
-naming the file, key and item.
+everywhere. The files themselves are loaded and validated by :mod:`chatlens.datafiles` (a
+malformed file fails with a :class:`~chatlens.errors.DataFileError` naming the file and key).
 
 Matching rules shared by every lexicon
 --------------------------------------
@@ -21,63 +21,27 @@ Matching rules shared by every lexicon
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 from typing import Any
 
 import polars as pl
-import yaml
 
-from chatlens import _yaml
-from chatlens.errors import InstrumentError
+from chatlens import datafiles
+from chatlens.datafiles.schemas import ProfanityWords, ReactionCues, SentimentWords, Thresholds
 
-_META = {"name", "version", "source"}
 _REGEX_META = set("\\.+*?()|[]{}^$#&-~")
-REACTION_CATEGORIES = ("pushback", "accept", "rephrase", "topic_change")
 
 
-def _fail(file: str, key: str, expected: str, got: object) -> InstrumentError:
-    msg = f"Invalid features lexicon {file!r} at key {key!r}: expected {expected}, got {got!r}."
-    return InstrumentError(msg)
+def _phrases(items: tuple[str, ...]) -> tuple[str, ...]:
+    """Trimmed, first occurrence kept (a phrase listed twice is one alternative)."""
+    return tuple(dict.fromkeys(item.strip() for item in items))
 
 
-def _read(file: str) -> dict[str, Any]:
-    text = resources.files("chatlens").joinpath("data", "features", file).read_text(encoding="utf-8")
-    try:
-        data = _yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        msg = f"Features lexicon {file!r} is not valid YAML: {exc}"
-        raise InstrumentError(msg) from exc
-    if not isinstance(data, dict):
-        raise _fail(file, "<root>", "a mapping", type(data).__name__)
-    for key in _META:
-        if key not in data:
-            raise _fail(file, key, "a value (name, version and source are required)", None)
-    return data
-
-
-def _phrases(file: str, key: str, value: object) -> tuple[str, ...]:
-    if value is None:
-        return ()
-    if not isinstance(value, list):
-        raise _fail(file, key, "a list of strings", value)
-    out = []
-    for i, item in enumerate(value):
-        if not isinstance(item, str) or not item.strip():
-            raise _fail(file, f"{key}[{i}]", "a non-empty string", item)
-        out.append(item.strip())
-    return tuple(dict.fromkeys(out))
-
-
-def _check_keys(file: str, key: str, value: object, allowed: set[str]) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise _fail(file, key, "a mapping", value)
-    unknown = set(value) - allowed
-    if unknown:
-        raise _fail(file, key, f"only keys {sorted(allowed)}", sorted(unknown))
-    return value
+def _common(doc: ReactionCues | ProfanityWords | SentimentWords) -> dict[str, Any]:
+    """The fields every features lexicon has: provenance and the languages matched anywhere."""
+    return {"name": doc.name, "version": str(doc.version),
+            "no_boundaries": frozenset(_phrases(doc.no_boundaries))}
 
 
 # --------------------------------------------------------------------------- regex building
@@ -145,19 +109,11 @@ class ReactionLexicon:
 @cache
 def reaction_lexicon() -> ReactionLexicon:
     """Load and validate ``data/features/reactions.yaml`` (cached)."""
-    file = "reactions.yaml"
-    data = _read(file)
-    _check_keys(file, "<root>", data, _META | {"no_boundaries", "languages"})
-    langs = _check_keys(file, "languages", data.get("languages"), set(data.get("languages") or {}))
-    parsed: dict[str, dict[str, tuple[str, ...]]] = {}
-    for lang, cats in langs.items():
-        cats = _check_keys(file, f"languages.{lang}", cats, set(REACTION_CATEGORIES))
-        parsed[str(lang)] = {c: _phrases(file, f"languages.{lang}.{c}", v) for c, v in cats.items()}
+    doc = datafiles.load("features/reactions.yaml")
     return ReactionLexicon(
-        name=str(data["name"]),
-        version=str(data["version"]),
-        no_boundaries=frozenset(_phrases(file, "no_boundaries", data.get("no_boundaries"))),
-        languages=parsed,
+        **_common(doc),
+        languages={str(lang): {c: _phrases(v) for c, v in cats.items()}
+                   for lang, cats in doc.languages.items()},
     )
 
 
@@ -194,35 +150,16 @@ class ProfanityLexicon:
 @cache
 def profanity_lexicon() -> ProfanityLexicon:
     """Load and validate ``data/features/profanity.yaml`` (cached)."""
-    file = "profanity.yaml"
-    data = _read(file)
-    _check_keys(file, "<root>", data, _META | {"no_boundaries", "languages"})
-    langs = _check_keys(file, "languages", data.get("languages"), set(data.get("languages") or {}))
-    words, stems, only = {}, {}, {}
-    for lang, block in langs.items():
-        block = _check_keys(file, f"languages.{lang}", block, {"words", "stems", "language_only"})
-        words[lang] = _phrases(file, f"languages.{lang}.words", block.get("words"))
-        stems[lang] = _phrases(file, f"languages.{lang}.stems", block.get("stems"))
-        only[lang] = _phrases(file, f"languages.{lang}.language_only", block.get("language_only"))
+    doc = datafiles.load("features/profanity.yaml")
     return ProfanityLexicon(
-        name=str(data["name"]),
-        version=str(data["version"]),
-        no_boundaries=frozenset(_phrases(file, "no_boundaries", data.get("no_boundaries"))),
-        words=words,
-        stems=stems,
-        language_only=only,
+        **_common(doc),
+        words={lang: _phrases(b.words) for lang, b in doc.languages.items()},
+        stems={lang: _phrases(b.stems) for lang, b in doc.languages.items()},
+        language_only={lang: _phrases(b.language_only) for lang, b in doc.languages.items()},
     )
 
 
 # --------------------------------------------------------------------------- sentiment
-
-
-@dataclass(frozen=True)
-class Thresholds:
-    """Compound cut-points: ``< negative`` is neg, ``> positive`` is pos, else neu."""
-
-    negative: float
-    positive: float
 
 
 @dataclass(frozen=True)
@@ -243,45 +180,16 @@ class SentimentLexicon:
 @cache
 def sentiment_lexicon() -> SentimentLexicon:
     """Load and validate ``data/features/sentiment.yaml`` (cached)."""
-    file = "sentiment.yaml"
-    data = _read(file)
-    _check_keys(
-        file, "<root>", data, _META | {"thresholds", "valence", "alpha", "no_boundaries", "languages"}
-    )
-    th = {}
-    for key, val in _check_keys(file, "thresholds", data.get("thresholds"), {"legacy", "default"}).items():
-        val = _check_keys(file, f"thresholds.{key}", val, {"negative", "positive"})
-        try:
-            t = Thresholds(float(val["negative"]), float(val["positive"]))
-        except (KeyError, TypeError, ValueError) as exc:
-            raise _fail(file, f"thresholds.{key}", "numbers negative and positive", val) from exc
-        if not -1.0 <= t.negative <= t.positive <= 1.0:
-            raise _fail(file, f"thresholds.{key}", "-1 <= negative <= positive <= 1", val)
-        th[key] = t
-    for key in ("legacy", "default"):
-        if key not in th:
-            raise _fail(file, f"thresholds.{key}", "a threshold pair", None)
-    langs = _check_keys(file, "languages", data.get("languages"), set(data.get("languages") or {}))
-    pos, neg, negators = {}, {}, {}
-    for lang, block in langs.items():
-        block = _check_keys(file, f"languages.{lang}", block, {"positive", "negative", "negators"})
-        pos[lang] = _phrases(file, f"languages.{lang}.positive", block.get("positive"))
-        neg[lang] = _phrases(file, f"languages.{lang}.negative", block.get("negative"))
-        negators[lang] = _phrases(file, f"languages.{lang}.negators", block.get("negators"))
-    try:
-        valence, alpha = float(data.get("valence", 2.0)), float(data.get("alpha", 15.0))
-    except (TypeError, ValueError) as exc:
-        raise _fail(file, "valence/alpha", "numbers", (data.get("valence"), data.get("alpha"))) from exc
+    doc = datafiles.load("features/sentiment.yaml")
+    langs = doc.languages
     return SentimentLexicon(
-        name=str(data["name"]),
-        version=str(data["version"]),
-        thresholds=th,
-        valence=valence,
-        alpha=alpha,
-        no_boundaries=frozenset(_phrases(file, "no_boundaries", data.get("no_boundaries"))),
-        positive=pos,
-        negative=neg,
-        negators=negators,
+        **_common(doc),
+        thresholds={"legacy": doc.thresholds.legacy, "default": doc.thresholds.default},
+        valence=doc.valence,
+        alpha=doc.alpha,
+        positive={lang: _phrases(b.positive) for lang, b in langs.items()},
+        negative={lang: _phrases(b.negative) for lang, b in langs.items()},
+        negators={lang: _phrases(b.negators) for lang, b in langs.items()},
     )
 
 
@@ -291,16 +199,7 @@ def sentiment_lexicon() -> SentimentLexicon:
 @cache
 def language_codes() -> dict[str, str | None]:
     """Language name -> ISO 639-1 code (``data/features/languages.yaml``)."""
-    file = "languages.yaml"
-    data = _read(file)
-    _check_keys(file, "<root>", data, _META | {"names"})
-    names = _check_keys(file, "names", data.get("names"), set(data.get("names") or {}))
-    out: dict[str, str | None] = {}
-    for name, code in names.items():
-        if code is not None and not (isinstance(code, str) and re.fullmatch(r"[a-z]{2,3}", code)):
-            raise _fail(file, f"names.{name}", "an ISO 639 code or null", code)
-        out[str(name).lower()] = code
-    return out
+    return {str(name).lower(): code for name, code in datafiles.load("features/languages.yaml").names.items()}
 
 
 _CYRILLIC_LANGS = ["ru", "uk", "bg", "sr", "be", "kk", "mk", "mn"]

@@ -90,7 +90,7 @@ def profanity_count(texts: pl.Series, languages: pl.Series | None = None) -> pl.
 def legacy_profanity_expr(text: pl.Expr) -> pl.Expr:
     """The original study's count: Σ over 16 words of non-overlapping substring counts.
 
-    The word list is the signals layer's legacy lexicon (``signals/patterns/legacy_profanity.yaml``),
+    The word list is the signals layer's legacy lexicon (``data/signals/patterns/legacy_profanity.yaml``),
     so both layers reproduce the original from one file.
     """
     lowered = text.fill_null("").str.to_lowercase()

@@ -45,12 +45,12 @@ import polars as pl
 
 from chatlens.errors import InvalidParameterError
 from chatlens.features._frame import dialog, prev, with_lang
-from chatlens.features._lexicons import REACTION_CATEGORIES, normalise_expr, reaction_lexicon
+from chatlens.features._lexicons import normalise_expr, reaction_lexicon
 from chatlens.features.affect import profanity_expr
 from chatlens.features.similarity import text_similarity
+from chatlens.vocabulary import REACTION_CUE_CATEGORIES, REACTIONS
 
 _MIN_REVERSE_CHARS = 15
-REACTIONS = ("rephrase", "jailbreak", "pushback", "accept", "topic_change")
 
 #: Output schema of :func:`user_reactions`.
 REACTIONS_SCHEMA: dict[str, pl.DataType] = {
@@ -106,18 +106,18 @@ def _cue_columns(frame: pl.DataFrame) -> pl.DataFrame:
     lex = reaction_lexicon()
     norm = normalise_expr(pl.col("content"))
     frame = frame.with_row_index("_r")
-    cols = {c: [] for c in REACTION_CATEGORIES}
+    cols = {c: [] for c in REACTION_CUE_CATEGORIES}
     for lang in lex.languages:
         sub = frame if lang == "en" else frame.filter(pl.col("lang") == lang)
         if sub.height == 0:
             continue
         got = sub.select(
             pl.col("_r"),
-            *[norm.str.extract_all(lex.regex(lang, c)).alias(c) for c in REACTION_CATEGORIES],
+            *[norm.str.extract_all(lex.regex(lang, c)).alias(c) for c in REACTION_CUE_CATEGORIES],
         )
-        for c in REACTION_CATEGORIES:
+        for c in REACTION_CUE_CATEGORIES:
             cols[c].append(got.select("_r", c))
-    for c in REACTION_CATEGORIES:
+    for c in REACTION_CUE_CATEGORIES:
         if not cols[c]:
             frame = frame.with_columns(pl.lit([], dtype=pl.List(pl.String)).alias(f"cue_{c}"))
             continue
@@ -247,10 +247,10 @@ def reactions_from_dialog(d: pl.DataFrame, *, rules: ReactionRules) -> pl.DataFr
         question=text.str.contains(r"[?？]"),
         cont=cont,
         has=pl.struct(
-            [(pl.col(f"cue_{c}").list.len() > 0).alias(c) for c in REACTION_CATEGORIES]
+            [(pl.col(f"cue_{c}").list.len() > 0).alias(c) for c in REACTION_CUE_CATEGORIES]
         ),
     )
-    has = {c: pl.col("has").struct.field(c) for c in REACTION_CATEGORIES}
+    has = {c: pl.col("has").struct.field(c) for c in REACTION_CUE_CATEGORIES}
     other_pushback = (pl.col("profanity_count") > 0) | pl.col("shout") | pl.col("excl")
     rephrase_sim = pl.when(has["topic_change"]).then(rules.topic_cue_similarity).otherwise(
         rules.rephrase_similarity
@@ -276,7 +276,7 @@ def reactions_from_dialog(d: pl.DataFrame, *, rules: ReactionRules) -> pl.DataFr
     cue_list = pl.concat_list(
         [
             pl.col(f"cue_{c}").list.eval(pl.lit(c + ":") + pl.element())
-            for c in REACTION_CATEGORIES
+            for c in REACTION_CUE_CATEGORIES
         ]
         + [
             pl.when(pl.col("jailbreak")).then(pl.lit(["signal:jailbreak"])).otherwise(pl.lit([], dtype=pl.List(pl.String))),

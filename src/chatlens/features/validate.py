@@ -3,7 +3,7 @@
 Why: a reaction label, an abandonment flag or a profanity count is only worth reporting with its
 error rates. Two sources of truth are used:
 
-* the synthetic corpus (:func:`chatlens.corpus.synth.synth`), whose generator records the user's
+* the synthetic corpus (:func:`chatlens.synth.synth`), whose generator records the user's
   reaction after every refusal, abandonment, profanity slots and sentiment per message. The
   features layer is fed the *true* refusal and jailbreak columns, so its own errors are measured
   independently of the detectors'. Caveat: the cue lexicons were written with knowledge of the
@@ -25,6 +25,7 @@ from typing import Literal
 import polars as pl
 
 from chatlens.errors import InvalidParameterError, SourceError
+from chatlens.stats.metrics import per_label_metrics
 
 METRICS_SCHEMA: dict[str, pl.DataType] = {
     "dataset": pl.String,
@@ -46,21 +47,6 @@ class ValidationReport:
     summary: dict[str, float]
 
 
-def per_label_metrics(truth: pl.Series, pred: pl.Series, labels: list[str]) -> pl.DataFrame:
-    """Precision, recall, F1 and support per label (null prediction = wrong)."""
-    frame = pl.DataFrame({"t": truth.cast(pl.String), "p": pred.cast(pl.String)})
-    rows = []
-    for lab in labels:
-        tp = frame.filter((pl.col("t") == lab) & (pl.col("p") == lab)).height
-        pp = frame.filter(pl.col("p") == lab).height
-        ap = frame.filter(pl.col("t") == lab).height
-        p = tp / pp if pp else float("nan")
-        r = tp / ap if ap else float("nan")
-        f = 2 * p * r / (p + r) if pp and ap and (p + r) > 0 else float("nan")
-        rows.append({"label": lab, "precision": p, "recall": r, "f1": f, "support": ap})
-    return pl.DataFrame(rows, schema={"label": pl.String, "precision": pl.Float64, "recall": pl.Float64, "f1": pl.Float64, "support": pl.Int64})
-
-
 def _tag(frame: pl.DataFrame, dataset: str, task: str, method: str) -> pl.DataFrame:
     return frame.with_columns(
         dataset=pl.lit(dataset), task=pl.lit(task), method=pl.lit(method)
@@ -68,7 +54,13 @@ def _tag(frame: pl.DataFrame, dataset: str, task: str, method: str) -> pl.DataFr
 
 
 def _macro_recall(m: pl.DataFrame) -> float:
-    return float(m.get_column("recall").fill_nan(None).mean() or 0.0)
+    return float(m.get_column("recall").mean() or 0.0)
+
+
+def _first(m: pl.DataFrame, column: str) -> float:
+    """The first row's rate as a summary number (NaN where it is undefined)."""
+    value = m.get_column(column)[0]
+    return float("nan") if value is None else float(value)
 
 
 def _binary(truth: pl.Series, pred: pl.Series) -> pl.DataFrame:
@@ -100,16 +92,14 @@ def validate_on_synth(
     from chatlens.features.conversation import conversation_features
     from chatlens.features.legacy import legacy_conversation_features
     from chatlens.features.reactions import REACTIONS, user_reactions
+    from chatlens.synth import sidecar_paths, synth
 
     with tempfile.TemporaryDirectory() as tmp:
         if path is None:
-            from chatlens.corpus.synth import synth
-
             path = Path(tmp) / "validate.parquet"
             synth(n_conversations, seed=seed, out=path)
         path = Path(path)
-        truth_path = path.with_name(path.stem + ".truth.parquet")
-        conv_truth_path = path.with_name(path.stem + ".truth_conversations.parquet")
+        truth_path, conv_truth_path, _ = sidecar_paths(path)
         if not truth_path.exists() or not conv_truth_path.exists():
             msg = f"validate_on_synth: ground truth sidecars not found next to {path} (expected {truth_path.name})."
             raise SourceError(msg)
@@ -239,10 +229,10 @@ def validate_on_tweeteval(data_dir: str | Path, *, split: str = "test") -> Valid
     p_old = legacy_profanity_count(texts) > 0
     mo, ml = _binary(off, p_ours), _binary(off, p_old)
     parts += [_tag(mo, "tweeteval", "offensive", "chatlens-profanity"), _tag(ml, "tweeteval", "offensive", "legacy-profanity")]
-    summary["offensive_precision"] = float(mo["precision"][0])
-    summary["offensive_recall"] = float(mo["recall"][0])
-    summary["offensive_precision_legacy"] = float(ml["precision"][0])
-    summary["offensive_recall_legacy"] = float(ml["recall"][0])
+    summary["offensive_precision"] = _first(mo, "precision")
+    summary["offensive_recall"] = _first(mo, "recall")
+    summary["offensive_precision_legacy"] = _first(ml, "precision")
+    summary["offensive_recall_legacy"] = _first(ml, "recall")
     return ValidationReport(pl.concat(parts), summary)
 
 

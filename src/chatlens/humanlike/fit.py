@@ -5,7 +5,9 @@ of a game (hal.md section 7.4). Here: an L1 logistic regression on the raw ratin
 apply to ratings directly, as an instrument's weights do), folds grouped by game
 (``GroupKFold``), and the ``|w| > threshold`` feature selection repeated *inside* every training
 fold. The reported accuracy, AUC and paired accuracy are out-of-fold; the weights written to the
-YAML file come from the same procedure run once on all rows.
+YAML file come from the same procedure run once on all rows. The model is
+:class:`~chatlens.humanlike.estimators.QuestionnaireClassifier`, a scikit-learn estimator; this
+module adds the grouped CV, the reading of ratings and the weights file.
 """
 
 from __future__ import annotations
@@ -18,77 +20,17 @@ from typing import Any
 
 import numpy as np
 import polars as pl
+from sklearn.model_selection import GroupKFold
 
 from chatlens.errors import InvalidParameterError, MissingColumnError
+from chatlens.humanlike.estimators import QuestionnaireClassifier
 from chatlens.humanlike.instruments import Instrument, load_instrument
-from chatlens.humanlike.metrics import Estimate, bootstrap_auc, paired_outcomes, wilson
 from chatlens.humanlike.scoring import ratings_from_column
+from chatlens.humanlike.witnesses import as_bool, witness_frame
+from chatlens.stats.estimate import Estimate
+from chatlens.stats.metrics import accuracy, bootstrap_auc, paired_outcomes
 
-__all__ = ["FitResult", "as_bool", "fit", "grouped_oof", "logistic", "write_weights_yaml"]
-
-_TRUE = {"true", "1", "yes", "y", "human", "t"}
-_FALSE = {"false", "0", "no", "n", "ai", "f", "bot"}
-
-
-def as_bool(col: pl.Series, name: str) -> np.ndarray:
-    """Labels as booleans from bool, 0/1 or text (true/false, human/ai); errors name the value."""
-    if col.dtype == pl.Boolean:
-        out = col
-    elif col.dtype.is_numeric():
-        bad = col.filter(~col.is_in([0, 1]))
-        if len(bad):
-            msg = f"label column {name!r}: expected 0/1, got {bad[0]!r}"
-            raise InvalidParameterError(msg)
-        out = col.cast(pl.Boolean)
-    else:
-        low = col.cast(pl.String).str.strip_chars().str.to_lowercase()
-        bad = low.filter(~low.is_in(list(_TRUE | _FALSE)) | low.is_null())
-        if len(bad):
-            msg = (f"label column {name!r}: expected true/false, 0/1 or human/ai, "
-                   f"got {bad[0]!r}")
-            raise InvalidParameterError(msg)
-        out = low.is_in(list(_TRUE))
-    if out.null_count():
-        msg = f"label column {name!r} has {out.null_count()} missing labels"
-        raise InvalidParameterError(msg)
-    return out.to_numpy().astype(bool)
-
-
-def logistic(c: float, *, l1: bool = True, seed: int = 0) -> Any:
-    """An L1 (liblinear) or L2 (lbfgs) LogisticRegression across scikit-learn versions.
-
-    scikit-learn 1.8 deprecated ``penalty`` in favour of ``l1_ratio``; older versions ignore
-    ``l1_ratio`` unless ``penalty='elasticnet'``, so the spelling depends on the version.
-    """
-    import sklearn
-    from sklearn.linear_model import LogisticRegression
-
-    major, minor = (int(p) for p in sklearn.__version__.split(".")[:2])
-    solver = "liblinear" if l1 else "lbfgs"
-    if (major, minor) >= (1, 8):
-        return LogisticRegression(l1_ratio=1.0 if l1 else 0.0, solver=solver, C=c,
-                                  random_state=seed, max_iter=2000)
-    return LogisticRegression(penalty="l1" if l1 else "l2", solver=solver, C=c,
-                              random_state=seed, max_iter=2000)
-
-
-def _l1(c: float, seed: int) -> Any:
-    return logistic(c, l1=True, seed=seed)
-
-
-def _fit_select(x: np.ndarray, y: np.ndarray, *, c: float, threshold: float | None,
-                seed: int) -> tuple[np.ndarray, float, np.ndarray]:
-    """L1 LR; with a threshold, keep |w| > threshold and refit on the kept columns."""
-    model = _l1(c, seed).fit(x, y)
-    keep = np.ones(x.shape[1], dtype=bool)
-    if threshold is not None:
-        keep = np.abs(model.coef_[0]) > threshold
-        if not keep.any():
-            keep = np.abs(model.coef_[0]) == np.abs(model.coef_[0]).max()
-        model = _l1(c, seed).fit(x[:, keep], y)
-    w = np.zeros(x.shape[1])
-    w[keep] = model.coef_[0]
-    return w, float(model.intercept_[0]), keep
+__all__ = ["FitResult", "fit", "grouped_oof", "write_weights_yaml"]
 
 
 def grouped_oof(
@@ -105,8 +47,6 @@ def grouped_oof(
 
     Returns ``(oof_logit, selection_frequency)``: how often each column was kept across folds.
     """
-    from sklearn.model_selection import GroupKFold
-
     n_groups = len(np.unique(groups))
     k = min(n_splits, n_groups)
     if k < 2:
@@ -115,9 +55,9 @@ def grouped_oof(
     oof = np.full(len(y), np.nan)
     freq = np.zeros(x.shape[1])
     for tr, te in GroupKFold(n_splits=k, shuffle=True, random_state=seed).split(x, y, groups):
-        w, b, keep = _fit_select(x[tr], y[tr], c=c, threshold=threshold, seed=seed)
-        oof[te] = x[te] @ w + b
-        freq += keep
+        est = QuestionnaireClassifier(c=c, threshold=threshold, seed=seed).fit(x[tr], y[tr])
+        oof[te] = est.decision_function(x[te])
+        freq += est.support_
     return oof, freq / k
 
 
@@ -157,8 +97,6 @@ def _prepare(frame: pl.DataFrame, ratings_column: str, label_column: str | None,
              group_column: str) -> tuple[pl.DataFrame, str, str]:
     """Accept per-witness rows or the two-witness layout (``<col>_A``/``<col>_B``)."""
     if ratings_column not in frame.columns and f"{ratings_column}_A" in frame.columns:
-        from chatlens.humanlike.turing import witness_frame
-
         frame = witness_frame(frame, ratings_column=ratings_column)
         return frame, ratings_column, label_column or "is_human"
     for col in (ratings_column, label_column or "is_human", group_column):
@@ -204,7 +142,8 @@ def fit(
         msg = f"label column {lcol!r} has a single class after reading ratings; need both"
         raise InvalidParameterError(msg)
     oof, freq = grouped_oof(x, y, groups, c=c, threshold=threshold, n_splits=n_splits, seed=seed)
-    w, b, keep = _fit_select(x, y, c=c, threshold=threshold, seed=seed)
+    est = QuestionnaireClassifier(c=c, threshold=threshold, seed=seed).fit(x, y)
+    w, b, keep = est.coef_, est.intercept_, est.support_
     ids, outcome = paired_outcomes(y, oof, groups)
     fp = hashlib.sha256(np.ascontiguousarray(x).tobytes() + y.tobytes()).hexdigest()[:16]
     keys = inst.keys
@@ -213,9 +152,9 @@ def fit(
         else inst.name,
         keys=keys, weights=tuple(float(v) for v in w), bias=b,
         selected=tuple(k for k, kk in zip(keys, keep, strict=True) if kk),
-        accuracy=wilson(float(((oof > 0) == y).sum()), len(y)),
+        accuracy=accuracy(float(((oof > 0) == y).sum()), len(y)),
         auc=bootstrap_auc(y, oof, groups, seed=seed),
-        paired_accuracy=wilson(float(outcome.sum()), len(ids)),
+        paired_accuracy=accuracy(float(outcome.sum()), len(ids)),
         n_rows=len(y), n_groups=len(np.unique(groups)),
         settings={"model": "L1 logistic regression (liblinear) on raw ratings", "C": c,
                   "threshold": threshold, "n_splits": n_splits, "seed": seed,

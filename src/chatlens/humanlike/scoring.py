@@ -9,7 +9,6 @@ so that ``hal16q`` can score 32-item HAL32Q answers by key).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -17,46 +16,12 @@ import numpy as np
 import polars as pl
 
 from chatlens.errors import InvalidParameterError, MissingColumnError
-from chatlens.humanlike.instruments import Instrument, load_instrument, parse_ratings
+from chatlens.humanlike.answers import parse_ratings
+from chatlens.humanlike.instrument_types import Instrument
+from chatlens.humanlike.instruments import load_instrument
+from chatlens.humanlike.item_scores import score_ratings
 
-__all__ = ["read_table", "resolve_list_keys", "ratings_from_column", "score", "write_table"]
-
-
-def read_table(path: str | Path) -> pl.DataFrame:
-    """Read a CSV, Parquet, JSON-lines or JSON table into polars (strings kept as strings)."""
-    p = Path(path)
-    if not p.is_file():
-        msg = f"input file {str(p)!r} not found"
-        raise FileNotFoundError(msg)
-    suffix = p.suffix.lower()
-    if suffix == ".parquet":
-        return pl.read_parquet(p)
-    if suffix in (".jsonl", ".ndjson"):
-        return pl.read_ndjson(p)
-    if suffix == ".json":
-        return pl.read_json(p)
-    return pl.read_csv(p, infer_schema_length=10_000)
-
-
-def write_table(frame: pl.DataFrame, path: str | Path) -> Path:
-    """Write by suffix: ``.parquet``, ``.jsonl``, otherwise CSV (nested columns as JSON text)."""
-    p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    suffix = p.suffix.lower()
-    if suffix == ".parquet":
-        frame.write_parquet(p)
-    elif suffix in (".jsonl", ".ndjson"):
-        frame.write_ndjson(p)
-    else:
-        nested = [c for c, t in frame.schema.items() if isinstance(t, (pl.List, pl.Array, pl.Struct))]
-        if nested:
-            frame = frame.with_columns(
-                pl.col(c).map_elements(lambda v: json.dumps(v.to_list() if hasattr(v, "to_list") else v),
-                                       return_dtype=pl.String)
-                for c in nested
-            )
-        frame.write_csv(p)
-    return p
+__all__ = ["ratings_from_column", "resolve_list_keys", "score"]
 
 
 def resolve_list_keys(
@@ -170,8 +135,6 @@ def score(
     """
     inst = load_instrument(instrument)
     x, problems = ratings_from_column(frame, ratings_column, inst, list_keys=list_keys)
-    from chatlens.humanlike.instruments import score_ratings
-
     logit, prob = score_ratings(x, inst)
     return frame.with_columns(
         pl.Series(f"{prefix}_logit", logit, dtype=pl.Float64).fill_nan(None),

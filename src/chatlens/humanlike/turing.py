@@ -24,94 +24,22 @@ Scorer specs
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import polars as pl
 
-from chatlens.errors import InvalidParameterError, SchemaError
-from chatlens.humanlike.metrics import Estimate, bootstrap_auc, paired_outcomes, wilson
+from chatlens.errors import InvalidParameterError
+from chatlens.humanlike import lite as lite_mod
+from chatlens.humanlike.fit import grouped_oof
+from chatlens.humanlike.instruments import load_instrument, score_ratings
+from chatlens.humanlike.scoring import ratings_from_column
+from chatlens.humanlike.witnesses import witness_frame
+from chatlens.stats.estimate import Estimate
+from chatlens.stats.metrics import accuracy, bootstrap_auc, paired_outcomes
 
-__all__ = ["TuringEval", "default_scorers", "load_turing", "turing_eval", "witness_frame"]
-
-_PAIR = re.compile(r"^(.*)_A(.*)$")
-
-
-def _bool_col(name: str) -> pl.Expr:
-    return pl.col(name).cast(pl.String).str.to_lowercase().is_in(["true", "1", "yes"])
-
-
-def witness_frame(games: pl.DataFrame, *, ratings_column: str | None = None) -> pl.DataFrame:
-    """Reshape Turing data to one row per witness with canonical columns.
-
-    Accepts the per-game layout (``turing_test_over_50.csv``, ``Turing_output/*.csv``: paired
-    ``*_A``/``*_B`` columns and ``who_is_human``) and the per-witness layout
-    (``turing_test_data_full.csv``: ``label`` = slot, ``witness``, ``is_human``, ``verdict``).
-    Output columns: ``game_id``, ``slot``, ``witness``, ``is_human``, ``opponent`` (the AI
-    witness type of the game), ``transcript``, ``interrogator_verdict``,
-    ``interrogator_correct``, plus every paired column under its base name (``likert_evaluation``).
-    """
-    cols = set(games.columns)
-    if "who_is_human" in cols:
-        pairs: dict[str, tuple[str, str]] = {}
-        for c in games.columns:
-            m = _PAIR.match(c)
-            if m and f"{m.group(1)}_B{m.group(2)}" in cols:
-                pairs[m.group(1) + m.group(2)] = (c, f"{m.group(1)}_B{m.group(2)}")
-        paired = {c for ab in pairs.values() for c in ab}
-        shared = [c for c in games.columns if c not in paired]
-        parts = []
-        for slot in ("A", "B"):
-            sel = [pl.col(c) for c in shared]
-            sel += [pl.col(ab[0] if slot == "A" else ab[1]).alias(base)
-                    for base, ab in pairs.items()]
-            parts.append(games.select(sel).with_columns(pl.lit(slot).alias("slot")))
-        out = pl.concat(parts, how="vertical_relaxed")
-        rename = {"conversation_transcript": "transcript", "label": "witness"}
-        out = out.rename({k: v for k, v in rename.items() if k in out.columns})
-        verdict = "human_verdict" if "human_verdict" in out.columns else None
-        out = out.with_columns(
-            (pl.col("who_is_human").cast(pl.String).str.strip_chars() == pl.col("slot"))
-            .alias("is_human"),
-            (pl.col("ai_model") if "ai_model" in out.columns else pl.lit(None, pl.String))
-            .alias("opponent"),
-            (pl.col(verdict) if verdict else pl.lit(None, pl.String)).alias("interrogator_verdict"),
-        )
-        correct = (_bool_col("human_correct") if "human_correct" in out.columns
-                   else pl.col("interrogator_verdict") == pl.col("who_is_human"))
-        out = out.with_columns(correct.alias("interrogator_correct"))
-    elif {"game_id", "label", "is_human"} <= cols:
-        out = games.rename({"label": "slot"}).with_columns(_bool_col("is_human").alias("is_human"))
-        if "conversation" in out.columns:
-            out = out.rename({"conversation": "transcript"})
-        ai_type = (pl.when(~pl.col("is_human")).then(pl.col("witness")).otherwise(None)
-                   .max().over("game_id"))
-        human_slot = pl.when(pl.col("is_human")).then(pl.col("slot")).otherwise(None).max().over(
-            "game_id")
-        out = out.with_columns(
-            ai_type.alias("opponent"),
-            (pl.col("verdict") if "verdict" in out.columns else pl.lit(None, pl.String))
-            .alias("interrogator_verdict"),
-        ).with_columns((pl.col("interrogator_verdict") == human_slot).alias("interrogator_correct"))
-    else:
-        msg = ("Turing data: expected the per-game layout (who_is_human, *_A/*_B columns) or the "
-               f"per-witness layout (game_id, label, is_human); got columns {games.columns}")
-        raise SchemaError(msg)
-    out = out.with_columns(pl.col("game_id").cast(pl.String))
-    if ratings_column and ratings_column not in out.columns:
-        msg = f"ratings column {ratings_column!r} (or its _A/_B pair) not found in Turing data"
-        raise SchemaError(msg)
-    return out
-
-
-def load_turing(path: str | Path) -> pl.DataFrame:
-    """Read a Turing-test file (CSV/Parquet) into the per-witness layout of :func:`witness_frame`."""
-    from chatlens.humanlike.scoring import read_table
-
-    return witness_frame(read_table(path))
+__all__ = ["TuringEval", "default_scorers", "turing_eval"]
 
 
 @dataclass(frozen=True)
@@ -142,10 +70,6 @@ def default_scorers(witnesses: pl.DataFrame, ratings_column: str = "likert_evalu
 
 def _score(spec: str, w: pl.DataFrame, *, ratings_column: str, ratings_instrument: str,
            speaker: str, n_splits: int, seed: int) -> tuple[np.ndarray, str]:
-    from chatlens.humanlike.fit import grouped_oof
-    from chatlens.humanlike.instruments import load_instrument, score_ratings
-    from chatlens.humanlike.scoring import ratings_from_column
-
     y = w.get_column("is_human").to_numpy().astype(bool)
     groups = w.get_column("game_id").to_numpy()
     if spec.startswith("column:"):
@@ -155,8 +79,6 @@ def _score(spec: str, w: pl.DataFrame, *, ratings_column: str, ratings_instrumen
             raise InvalidParameterError(msg)
         return w.get_column(col).cast(pl.Float64).to_numpy(), "precomputed column"
     if spec in ("lite", "fit:lite"):
-        import chatlens.humanlike.lite as lite_mod
-
         if "transcript" not in w.columns:
             msg = f"scorer {spec!r} needs transcripts; none found"
             raise InvalidParameterError(msg)
@@ -215,7 +137,7 @@ def turing_eval(
     groups = w.get_column("game_id").to_numpy()
     game_rows = w.unique("game_id", keep="first", maintain_order=True)
     ic = game_rows.get_column("interrogator_correct")
-    interrogators = wilson(float(ic.sum() or 0), int(ic.drop_nulls().len()))
+    interrogators = accuracy(float(ic.sum() or 0), int(ic.drop_nulls().len()))
     rows = []
     score_cols = []
     opp_frames = []
@@ -224,10 +146,10 @@ def turing_eval(
                          ratings_instrument=ratings_instrument, speaker=speaker,
                          n_splits=n_splits, seed=seed)
         ok = np.isfinite(s)
-        acc = wilson(float(((s[ok] > 0) == y[ok]).sum()), int(ok.sum()))
+        acc = accuracy(float(((s[ok] > 0) == y[ok]).sum()), int(ok.sum()))
         a = bootstrap_auc(y[ok], s[ok], groups[ok], n_boot=n_boot, seed=seed)
         ids, outcome = paired_outcomes(y, s, groups)
-        pacc = wilson(float(outcome.sum()), len(ids))
+        pacc = accuracy(float(outcome.sum()), len(ids))
         rows.append({
             "scorer": spec, "accuracy": acc.value, "accuracy_ci_low": acc.ci_low,
             "accuracy_ci_high": acc.ci_high, "auc": a.value, "auc_ci_low": a.ci_low,

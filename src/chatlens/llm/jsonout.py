@@ -17,10 +17,9 @@ import json
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from importlib import resources
 from typing import Any, Generic, TypeVar
 
-from chatlens import _yaml
+from chatlens import datafiles
 from chatlens.errors import BadLLMResponse, InvalidParameterError, LLMError
 from chatlens.llm.types import Message
 
@@ -207,9 +206,7 @@ class JsonResult(Generic[T]):
 
 def reask_message(reason: str) -> str:
     """The re-ask text (a data file) with ``reason`` filled in."""
-    ref = resources.files("chatlens").joinpath("data/llm/reask.yaml")
-    template = _yaml.safe_load(ref.read_text(encoding="utf-8"))["template"]
-    return str(template).replace("{{reason}}", reason)
+    return datafiles.load("llm/reask.yaml").template.replace("{{reason}}", reason)
 
 
 async def complete_json(

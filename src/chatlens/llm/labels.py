@@ -12,15 +12,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
 import polars as pl
-import yaml
 
-from chatlens import _yaml
-from chatlens.errors import InstrumentError, InvalidParameterError
+from chatlens import datafiles
+from chatlens.datafiles.schemas import LabelPromptFile
+from chatlens.errors import DataFileError, InvalidParameterError
 from chatlens.llm.client import make_client, map_async, run_sync
 from chatlens.llm.config import LLMConfig
 from chatlens.llm.jsonout import JsonSchema, complete_json, json_validator
@@ -70,47 +69,24 @@ class LabelPrompt:
 def load_label_prompt(task: str | Path) -> LabelPrompt:
     """A bundled prompt by task name (``refusal_type``, ``reaction``) or a user YAML file."""
     if isinstance(task, str) and task in TASKS:
-        where = f"chatlens/data/llm/{task}.yaml"
-        text = resources.files("chatlens").joinpath(f"data/llm/{task}.yaml").read_text("utf-8")
+        source: str | Path = f"llm/{task}.yaml"
     else:
-        path = Path(task)
-        if not path.is_file():
+        source = Path(task)
+        if not source.is_file():
             msg = f"Unknown label task {str(task)!r}: expected one of {list(TASKS)} or a YAML file."
             raise InvalidParameterError(msg)
-        where, text = str(path), path.read_text(encoding="utf-8")
+    doc, record = datafiles.load_with_record(source, kind="label-prompt")
+    return label_prompt_from_file(doc, record.file)
+
+
+def label_prompt_from_file(doc: LabelPromptFile, where: str) -> LabelPrompt:
+    """The prompt of a validated prompt file; its ``output`` must be a JSON schema we support."""
     try:
-        data = _yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        msg = f"Label prompt {where}: not valid YAML ({exc})."
-        raise InstrumentError(msg) from None
-    if not isinstance(data, dict):
-        msg = f"Label prompt {where}: expected a mapping at the top level."
-        raise InstrumentError(msg)
-    unknown = set(data) - {"name", "version", "source", "messages", "output"}
-    if unknown:
-        msg = f"Label prompt {where}: unknown key(s) {sorted(unknown)}."
-        raise InstrumentError(msg)
-    messages = []
-    for i, m in enumerate(data.get("messages") or []):
-        if not isinstance(m, dict) or m.get("role") not in ("system", "user", "assistant") \
-                or not isinstance(m.get("content"), str):
-            msg = f"Label prompt {where}: messages[{i}] needs role system/user/assistant and text content."
-            raise InstrumentError(msg)
-        messages.append((m["role"], m["content"]))
-    if not any("{{text}}" in c for _, c in messages):
-        msg = f"Label prompt {where}: no message contains the {{{{text}}}} placeholder."
-        raise InstrumentError(msg)
-    output = data.get("output")
-    try:
-        JsonSchema(output)
+        JsonSchema(doc.output)
     except InvalidParameterError as exc:
-        msg = f"Label prompt {where}: key 'output' is not a supported JSON schema ({exc})."
-        raise InstrumentError(msg) from None
-    if output.get("type") != "object" or not output.get("properties"):
-        msg = f"Label prompt {where}: key 'output' must be an object schema with properties."
-        raise InstrumentError(msg)
-    return LabelPrompt(str(data.get("name", where)), str(data.get("version", "")),
-                       tuple(messages), output, where)
+        raise DataFileError(where, "output", "a supported JSON schema", str(exc)) from None
+    return LabelPrompt(doc.name if doc.name is not None else where, str(doc.version),
+                       tuple((m.role, m.content) for m in doc.messages), doc.output, where)
 
 
 def llm_label(

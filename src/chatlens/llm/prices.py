@@ -10,14 +10,10 @@ from __future__ import annotations
 import fnmatch
 import os
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
-from typing import Any
 
-import yaml
-
-from chatlens import _yaml
-from chatlens.errors import InstrumentError
+from chatlens import datafiles
+from chatlens.datafiles.schemas import PriceList
 
 ENV_PRICES = "CHATLENS_PRICES"
 
@@ -63,45 +59,12 @@ class PriceTable:
         )
 
 
-def _parse(data: Any, where: str) -> PriceTable:
-    if not isinstance(data, dict):
-        msg = f"Price table {where}: expected a mapping at the top level, got {type(data).__name__}."
-        raise InstrumentError(msg)
-    allowed = {"name", "version", "source", "currency", "unit", "models"}
-    unknown = set(data) - allowed
-    if unknown:
-        msg = f"Price table {where}: unknown key(s) {sorted(unknown)}; expected some of {sorted(allowed)}."
-        raise InstrumentError(msg)
-    unit = data.get("unit", "per_1m_tokens")
-    if unit != "per_1m_tokens":
-        msg = f"Price table {where}: key 'unit' must be 'per_1m_tokens', got {unit!r}."
-        raise InstrumentError(msg)
-    models_raw = data.get("models")
-    if not isinstance(models_raw, dict):
-        msg = f"Price table {where}: key 'models' must map model names to {{input, output}}."
-        raise InstrumentError(msg)
-    models: dict[str, Price] = {}
-    for model, entry in models_raw.items():
-        if not isinstance(entry, dict) or set(entry) != {"input", "output"}:
-            msg = (
-                f"Price table {where}: model {model!r} must have exactly the keys input and "
-                f"output (USD per 1M tokens), got {entry!r}."
-            )
-            raise InstrumentError(msg)
-        try:
-            price = Price(float(entry["input"]), float(entry["output"]))
-        except (TypeError, ValueError):
-            msg = f"Price table {where}: model {model!r} has a non-numeric price: {entry!r}."
-            raise InstrumentError(msg) from None
-        if price.input < 0 or price.output < 0:
-            msg = f"Price table {where}: model {model!r} has a negative price: {entry!r}."
-            raise InstrumentError(msg)
-        models[str(model)] = price
+def _table(doc: PriceList, where: str) -> PriceTable:
     return PriceTable(
-        name=str(data.get("name", where)),
-        version=str(data.get("version", "")),
-        currency=str(data.get("currency", "USD")),
-        models=models,
+        name=doc.name if doc.name is not None else where,
+        version=str(doc.version),
+        currency=doc.currency,
+        models={str(m): Price(p.input, p.output) for m, p in doc.models.items()},
         sources=(where,),
     )
 
@@ -115,20 +78,10 @@ def load_prices(path: str | Path | None = None) -> PriceTable:
     >>> table.lookup("gpt-4o-mini").input
     0.15
     """
-    ref = resources.files("chatlens").joinpath("data/llm/prices.yaml")
-    table = _parse(_yaml.safe_load(ref.read_text(encoding="utf-8")), "chatlens/data/llm/prices.yaml")
+    doc, record = datafiles.load_with_record("llm/prices.yaml")
+    table = _table(doc, record.file)
     user = path if path is not None else os.environ.get(ENV_PRICES) or None
     if user is not None:
-        user_path = Path(user)
-        try:
-            text = user_path.read_text(encoding="utf-8")
-        except OSError as exc:
-            msg = f"Price table {user_path}: cannot be read ({exc.strerror})."
-            raise InstrumentError(msg) from None
-        try:
-            data = _yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            msg = f"Price table {user_path}: not valid YAML ({exc})."
-            raise InstrumentError(msg) from None
-        table = table.merged(_parse(data, str(user_path)))
+        doc, record = datafiles.load_with_record(Path(user), kind="price-table")
+        table = table.merged(_table(doc, record.file))
     return table

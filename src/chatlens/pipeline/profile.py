@@ -52,7 +52,7 @@ from typing import Any, Literal, get_args
 
 import yaml
 
-from chatlens import _yaml
+from chatlens import _yaml, datafiles
 from chatlens.corpus.readers.base import Registry
 from chatlens.engine.stages import STAGES, StageSpec
 from chatlens.errors import InstrumentError, InvalidParameterError
@@ -142,8 +142,8 @@ def load_profile(profile: str | Path | Profile) -> Profile:
     for name in bundled_profiles():
         known.register(name, name)
     known.get(str(profile))  # unknown: "Did you mean ..."
-    resource = resources.files("chatlens").joinpath("data", "profiles", f"{profile}.yaml")
-    loaded = parse_profile(resource.read_bytes(), file=f"chatlens/data/profiles/{profile}.yaml")
+    doc, record = datafiles.load_with_record(f"profiles/{profile}.yaml", kind="profile")
+    loaded = profile_from_document(doc, f"chatlens/data/profiles/{profile}.yaml", sha256=record.sha256)
     if loaded.name != str(profile):
         raise _fail(loaded.path, "name", f"the file name {str(profile)!r}", loaded.name)
     return loaded
@@ -156,6 +156,11 @@ def parse_profile(raw: bytes, *, file: str) -> Profile:
     except yaml.YAMLError as exc:
         msg = f"Profile {file!r} is not valid YAML: {exc}"
         raise InstrumentError(msg) from exc
+    return profile_from_document(data, file, sha256=hashlib.sha256(raw).hexdigest())
+
+
+def profile_from_document(data: object, file: str, *, sha256: str = "") -> Profile:
+    """Validate a parsed profile mapping (the data layer's builder for kind ``profile``)."""
     if not isinstance(data, dict):
         raise _fail(file, "<root>", "a mapping", type(data).__name__)
     unknown = sorted(set(data) - _KEYS)
@@ -200,7 +205,7 @@ def parse_profile(raw: bytes, *, file: str) -> Profile:
         demo_truth=demo_truth,
         description=description.strip(),
         path=file,
-        sha256=hashlib.sha256(raw).hexdigest(),
+        sha256=sha256,
     )
 
 
@@ -236,4 +241,5 @@ def _fail(file: str, key: str, expected: str, got: object) -> InstrumentError:
     return InstrumentError(msg)
 
 
-__all__ = ["Profile", "ProfileStage", "bundled_profiles", "load_profile", "parse_profile"]
+__all__ = ["Profile", "ProfileStage", "bundled_profiles", "load_profile", "parse_profile",
+           "profile_from_document"]

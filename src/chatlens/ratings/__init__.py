@@ -13,7 +13,7 @@ from chatlens._lazy import lazy_exports
 _LAZY: dict[str, str] = {
     "rate": "chatlens.ratings.api:rate",
     "rate_battles": "chatlens.ratings.api:rate_battles",
-    "RatingResult": "chatlens.ratings.api:RatingResult",
+    "RatingResult": "chatlens.ratings.result:RatingResult",
     "BTConfig": "chatlens.ratings.api:BTConfig",
     "EloConfig": "chatlens.ratings.elo:EloConfig",
     "Battles": "chatlens.ratings.battles:Battles",

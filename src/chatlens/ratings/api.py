@@ -4,28 +4,14 @@ This is the function behind ``chatlens ratings``. It validates the input once
 (:func:`~chatlens.ratings.battles.prepare_battles`), aggregates it into weighted cells, and runs
 the requested estimators, all sharing the same bootstrap draws where they can.
 
-Result table (:attr:`RatingResult.table`), one row per model and method::
-
-    model     str
-    method    str   winrate | elo | bt | bt-controlled
-    rating    f64   win rate; Elo mean over random orders; BT MLE on the Elo scale
-    ci_low    f64   interval bounds (see ``interval``); null when none was computed
-    ci_high   f64
-    sd        f64   SD over bootstrap rounds (winrate, bt) or over random orders (elo)
-    rank      i64   1 + #models whose ci_low > this ci_high (ordinal when no CI)
-    games     i64
-    wins      i64   strict wins (score > 0.5 from the model's side)
-    losses    i64
-    ties      i64   score exactly 0.5
-    win_rate  f64   mean soft score
-    interval  str   what ci_low/ci_high are
+The result record and its table schemas live in :mod:`chatlens.ratings.result`.
 """
 
 from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -36,14 +22,14 @@ from chatlens.errors import InvalidParameterError, SmallSampleWarning
 from chatlens.ratings.battles import Battles, StyleTransform, prepare_battles
 from chatlens.ratings.bootstrap import (
     bootstrap_weights,
-    ordinal_rank,
     percentile_interval,
-    separation_rank,
 )
 from chatlens.ratings.bt import solve_bt
 from chatlens.ratings.cells import Cells, build_cells, components, game_arrays
 from chatlens.ratings.elo import EloConfig, elo_bootstrap, elo_random_orders, elo_replay
+from chatlens.ratings.io import read_table
 from chatlens.ratings.outcomes import OutcomeScale
+from chatlens.ratings.result import COEF_SCHEMA, TABLE_SCHEMA, RatingResult, rating_rows
 from chatlens.ratings.significance import pair_tests
 from chatlens.ratings.winrate import (
     bootstrap_win_rates,
@@ -55,31 +41,6 @@ from chatlens.ratings.winrate import (
 Method = Literal["winrate", "elo", "bt", "all"]
 ClusterBy = Literal["rater", "prompt"]
 METHODS: tuple[str, ...] = ("winrate", "elo", "bt", "all")
-
-TABLE_SCHEMA: dict[str, Any] = {
-    "model": pl.String,
-    "method": pl.String,
-    "rating": pl.Float64,
-    "ci_low": pl.Float64,
-    "ci_high": pl.Float64,
-    "sd": pl.Float64,
-    "rank": pl.Int64,
-    "games": pl.Int64,
-    "wins": pl.Int64,
-    "losses": pl.Int64,
-    "ties": pl.Int64,
-    "win_rate": pl.Float64,
-    "interval": pl.String,
-}
-COEF_SCHEMA: dict[str, Any] = {
-    "covariate": pl.String,
-    "coef": pl.Float64,
-    "ci_low": pl.Float64,
-    "ci_high": pl.Float64,
-    "sd_before_scaling": pl.Float64,
-    "method": pl.String,
-}
-
 
 @dataclass(frozen=True)
 class BTConfig:
@@ -106,69 +67,6 @@ class BTConfig:
                 f"scale={self.scale}, base={self.base}, reg={self.reg}, max_iter={self.max_iter}."
             )
             raise InvalidParameterError(msg)
-
-
-@dataclass(frozen=True)
-class RatingResult:
-    """Everything one ``rate`` call produces (schemas in the module docstring)."""
-
-    table: pl.DataFrame
-    coefficients: pl.DataFrame
-    winrate_matrix: pl.DataFrame
-    count_matrix: pl.DataFrame
-    pairs: pl.DataFrame
-    quarantine: pl.DataFrame
-    rows_in: int
-    rows_filtered: int
-    rows_used: int
-    rows_quarantined: int
-    config: dict[str, Any] = field(default_factory=dict)
-    notes: tuple[str, ...] = ()
-
-    def write(self, out: str | Path, *, figures: bool = True) -> dict[str, Path]:
-        """Write OUT.csv and its companions; see :func:`chatlens.ratings.io.write_result`."""
-        from chatlens.ratings.io import write_result
-
-        return write_result(self, out, figures=figures)
-
-
-def _rows(
-    models: tuple[str, ...],
-    method: str,
-    rating: np.ndarray,
-    lo: np.ndarray | None,
-    hi: np.ndarray | None,
-    sd: np.ndarray | None,
-    interval: str | None,
-    tal: Any,
-    *,
-    rank_by_ci: bool = True,
-) -> pl.DataFrame:
-    m = len(models)
-    if rank_by_ci and lo is not None and hi is not None:
-        rank = separation_rank(lo, hi)
-    else:
-        rank = ordinal_rank(rating)
-    nan = np.full(m, np.nan)
-    frame = pl.DataFrame(
-        {
-            "model": list(models),
-            "method": [method] * m,
-            "rating": pl.Series(rating.astype(np.float64), nan_to_null=True),
-            "ci_low": pl.Series((nan if lo is None else lo).astype(np.float64), nan_to_null=True),
-            "ci_high": pl.Series((nan if hi is None else hi).astype(np.float64), nan_to_null=True),
-            "sd": pl.Series((nan if sd is None else sd).astype(np.float64), nan_to_null=True),
-            "rank": rank.astype(np.int64),
-            "games": np.rint(tal.games).astype(np.int64),
-            "wins": np.rint(tal.wins).astype(np.int64),
-            "losses": np.rint(tal.losses).astype(np.int64),
-            "ties": np.rint(tal.ties).astype(np.int64),
-            "win_rate": pl.Series(tal.win_rate.astype(np.float64), nan_to_null=True),
-            "interval": [interval] * m,
-        },
-        schema=TABLE_SCHEMA,
-    )
-    return frame.sort(["rank", "rating"], descending=[False, True], nulls_last=True)
 
 
 def _to_rating(strengths: np.ndarray, models: tuple[str, ...], cfg: BTConfig) -> np.ndarray:
@@ -289,7 +187,7 @@ def rate_battles(
             lo, hi = percentile_interval(wr, confidence)
             sd = np.nanstd(wr, axis=0, ddof=1) if wr.shape[0] > 1 else None
         parts.append(
-            _rows(cells.models, "winrate", tal.win_rate, lo, hi, sd,
+            rating_rows(cells.models, "winrate", tal.win_rate, lo, hi, sd,
                   interval_kind if lo is not None else None, tal)
         )
 
@@ -318,7 +216,7 @@ def rate_battles(
             kind = f"{confidence:.0%} bootstrap percentile ({what}), {bootstrap} rounds"
         # an order spread is not a CI: without a bootstrap, rank by the rating itself.
         parts.append(
-            _rows(battles.models, "elo", rating, lo, hi, sd, kind, tal, rank_by_ci=bootstrap > 0)
+            rating_rows(battles.models, "elo", rating, lo, hi, sd, kind, tal, rank_by_ci=bootstrap > 0)
         )
 
     if "bt" in methods:
@@ -327,7 +225,7 @@ def rate_battles(
             cells, bt, bootstrap=bootstrap, rng=rng, cluster=cluster is not None,
             confidence=confidence, notes=notes, label="bt",
         )
-        parts.append(_rows(cells.models, "bt", rating, lo, hi, sd,
+        parts.append(rating_rows(cells.models, "bt", rating, lo, hi, sd,
                            interval_kind if lo is not None else None, tal))
         if battles.covariates:
             ccells = build_cells(battles, covariates=True, cluster=cluster)
@@ -336,7 +234,7 @@ def rate_battles(
                 cluster=cluster is not None, confidence=confidence, notes=notes,
                 label="bt-controlled",
             )
-            parts.append(_rows(ccells.models, "bt-controlled", rating, lo, hi, sd,
+            parts.append(rating_rows(ccells.models, "bt-controlled", rating, lo, hi, sd,
                                interval_kind if lo is not None else None, tal))
             for i, name in enumerate(ccells.covariates):
                 std = battles.standardized.get(name)
@@ -458,8 +356,6 @@ def rate(
     [('x', 0.95, 5), ('y', 0.1875, 4), ('z', 0.16666666666666666, 3)]
     """
     if isinstance(data, str | Path):
-        from chatlens.ratings.io import read_table
-
         source = str(data)
         frame = read_table(data)
     else:

@@ -2,11 +2,12 @@
 
 Input format follows the file extension: ``.csv``/``.tsv`` (read as text, so a stray "n/a" in a
 numeric column becomes a quarantined row instead of a parse failure), ``.jsonl``/``.ndjson``,
-``.json`` (a JSON array, e.g. a Chatbot Arena ``clean_battle`` dump) and ``.parquet``.
+``.json`` (a JSON array, e.g. a Chatbot Arena ``clean_battle`` dump) and ``.parquet``, through the
+package's one table reader (:func:`chatlens.corpus.tablefile.read_table`).
 
 Outputs of ``OUT.csv``::
 
-    OUT.csv               one row per model and method (schema: chatlens.ratings.api)
+    OUT.csv               one row per model and method (schema: chatlens.ratings.result)
     OUT.winrate.csv       pairwise win-rate matrix (row model's mean soft score vs column)
     OUT.counts.csv        pairwise comparison counts
     OUT.pairs.csv         head-to-head tests per pair (sign test, soft-score CI)
@@ -23,55 +24,20 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
-from chatlens.errors import InvalidParameterError, SourceError
+from chatlens.corpus import tablefile
+from chatlens.errors import InvalidParameterError
 
 if TYPE_CHECKING:
-    from chatlens.ratings.api import RatingResult
-
-_READERS = {
-    ".csv": "csv",
-    ".tsv": "tsv",
-    ".jsonl": "ndjson",
-    ".ndjson": "ndjson",
-    ".json": "json",
-    ".parquet": "parquet",
-    ".pq": "parquet",
-}
-
+    from chatlens.ratings.result import RatingResult
 
 def read_table(path: str | Path) -> pl.DataFrame:
-    """Read a comparison table, choosing the reader by extension.
+    """Read a comparison table with :func:`chatlens.corpus.tablefile.read_table`, CSV cells as text.
 
-    Raises
-    ------
-    SourceError
-        When the file is missing, the extension unknown, or the content unreadable.
+    Text keeps a stray "n/a" in a numeric column from failing the read: the row is quarantined
+    with its reason instead. Errors are the shared reader's
+    (:class:`~chatlens.errors.SourceError` naming the file and the expected formats).
     """
-    p = Path(path)
-    kind = _READERS.get(p.suffix.lower())
-    if kind is None:
-        msg = (
-            f"Cannot read {p}: unknown extension {p.suffix!r}. "
-            f"Expected one of {sorted(_READERS)}."
-        )
-        raise SourceError(msg)
-    if not p.is_file():
-        msg = f"Input file {p} does not exist or is not a file."
-        raise SourceError(msg)
-    try:
-        if kind in ("csv", "tsv"):
-            return pl.read_csv(
-                p, infer_schema=False, separator="\t" if kind == "tsv" else ",",
-                truncate_ragged_lines=False,
-            )
-        if kind == "ndjson":
-            return pl.read_ndjson(p, infer_schema_length=None)
-        if kind == "json":
-            return pl.read_json(p, infer_schema_length=None)
-        return pl.read_parquet(p)
-    except (pl.exceptions.PolarsError, OSError, ValueError) as exc:
-        msg = f"Cannot read {p} as {kind}: {exc}"
-        raise SourceError(msg) from exc
+    return tablefile.read_table(path, infer_schema=False)
 
 
 def output_paths(out: str | Path) -> dict[str, Path]:

@@ -11,17 +11,13 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
 
-import yaml
+from chatlens import datafiles
+from chatlens.datafiles.schemas import OutcomeLabels
+from chatlens.errors import DataFileError
 
-from chatlens import _yaml
-from chatlens.errors import InstrumentError
-
-_SECTIONS = ("winner_labels", "preference_scale")
-_ALLOWED_KEYS = {"name", "version", "source", *_SECTIONS}
 _SPACES = re.compile(r"\s+")
 
 
@@ -55,43 +51,20 @@ class OutcomeScale:
         return self.labels.get(normalize_label(label))
 
 
-def _fail(where: str, key: str, expected: str, got: object) -> InstrumentError:
-    msg = f"Invalid outcome scale {where}: key {key!r} must be {expected}. Got {got!r} instead."
-    return InstrumentError(msg)
-
-
-def _parse(raw: object, where: str) -> OutcomeScale:
-    if not isinstance(raw, dict):
-        raise _fail(where, "<root>", "a mapping", type(raw).__name__)
-    unknown = sorted(set(raw) - _ALLOWED_KEYS)
-    if unknown:
-        raise _fail(where, unknown[0], f"one of {sorted(_ALLOWED_KEYS)}", unknown[0])
-    for key in ("name", "version", "source"):
-        if key not in raw:
-            raise _fail(where, key, "present", None)
-    if not any(s in raw for s in _SECTIONS):
-        raise _fail(where, "|".join(_SECTIONS), "present (at least one)", None)
+def scale_from_file(doc: OutcomeLabels, where: str) -> OutcomeScale:
+    """The scale of a validated outcomes file; labels equal after normalising must agree."""
     labels: dict[str, float] = {}
-    for section in _SECTIONS:
-        block = raw.get(section, {})
-        if not isinstance(block, dict):
-            raise _fail(where, section, "a mapping of label -> score", type(block).__name__)
-        for label, value in block.items():
-            item = f"{section}.{label}"
-            if not isinstance(label, str) or not label.strip():
-                raise _fail(where, item, "a non-empty string label", label)
-            if isinstance(value, bool) or not isinstance(value, int | float):
-                raise _fail(where, item, "a number in [0, 1]", value)
-            if not 0.0 <= float(value) <= 1.0:
-                raise _fail(where, item, "a number in [0, 1]", value)
+    for section in ("winner_labels", "preference_scale"):
+        for label, value in (getattr(doc, section) or {}).items():
             norm = normalize_label(label)
-            if norm in labels and labels[norm] != float(value):
-                raise _fail(where, item, f"consistent with the earlier {labels[norm]}", value)
-            labels[norm] = float(value)
+            if norm in labels and labels[norm] != value:
+                raise DataFileError(where, f"{section}.{label}",
+                                    f"a score consistent with the earlier {labels[norm]}", value)
+            labels[norm] = value
     return OutcomeScale(
-        name=str(raw["name"]),
-        version=raw["version"],
-        source=str(raw["source"]),
+        name=doc.name,
+        version=doc.version,
+        source=str(doc.source),
         labels=MappingProxyType(labels),
         path=where,
     )
@@ -108,7 +81,7 @@ def load_outcome_scale(path: str | Path | None = None) -> OutcomeScale:
 
     Raises
     ------
-    InstrumentError
+    DataFileError
         Naming the file and the key when the file is malformed.
 
     Examples
@@ -117,19 +90,6 @@ def load_outcome_scale(path: str | Path | None = None) -> OutcomeScale:
     >>> scale.score_of("Likely B"), scale.score_of("tie (bothbad)"), scale.score_of("maybe")
     (0.25, 0.5, None)
     """
-    if path is None:
-        ref = resources.files("chatlens").joinpath("data", "ratings", "outcomes.yaml")
-        text, where = ref.read_text(encoding="utf-8"), "<bundled>/data/ratings/outcomes.yaml"
-    else:
-        where = str(path)
-        try:
-            text = Path(path).read_text(encoding="utf-8")
-        except OSError as exc:
-            msg = f"Cannot read outcome scale file {where}: {exc.strerror}."
-            raise InstrumentError(msg) from exc
-    try:
-        raw = _yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        msg = f"Outcome scale file {where} is not valid YAML: {exc}"
-        raise InstrumentError(msg) from exc
-    return _parse(raw, where)
+    source = "ratings/outcomes.yaml" if path is None else Path(path)
+    doc, record = datafiles.load_with_record(source, kind="outcome-scale")
+    return scale_from_file(doc, record.file)

@@ -9,16 +9,13 @@ evaluated with polars' vectorised ``str.count_matches``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from importlib import resources
 from types import MappingProxyType
-from typing import Any
 
 import polars as pl
 
-from chatlens import _yaml
-from chatlens.errors import InstrumentError
-
-_WHERE = "<bundled>/data/ratings/style_features.yaml"
+from chatlens import datafiles
+from chatlens.datafiles.schemas import StylePatterns
+from chatlens.errors import DataFileError
 
 
 @dataclass(frozen=True)
@@ -31,43 +28,27 @@ class StyleFeatures:
     features: MappingProxyType[str, tuple[str, ...]]
 
 
-def _check_pattern(pattern: Any, item: str) -> str:
-    if not isinstance(pattern, str) or not pattern:
-        msg = f"Invalid style features {_WHERE}: {item!r} must be a regex string. Got {pattern!r}."
-        raise InstrumentError(msg)
-    try:
-        pl.Series([""]).str.count_matches(pattern)
-    except pl.exceptions.PolarsError as exc:
-        msg = f"Invalid style features {_WHERE}: {item!r} is not a valid regex ({exc})."
-        raise InstrumentError(msg) from exc
-    return pattern
+def style_from_file(doc: StylePatterns, where: str) -> StyleFeatures:
+    """The features of a validated style file; every pattern must compile as a polars regex."""
+    for feat, patterns in doc.features.items():
+        for i, pattern in enumerate(patterns):
+            try:
+                pl.Series([""]).str.count_matches(pattern)
+            except pl.exceptions.PolarsError as exc:
+                raise DataFileError(where, f"features.{feat}[{i}]", "a valid regex",
+                                    f"{pattern!r} ({exc})") from None
+    return StyleFeatures(
+        name=doc.name,
+        version=doc.version,
+        source=str(doc.source),
+        features=MappingProxyType({str(k): v for k, v in doc.features.items()}),
+    )
 
 
 def load_style_features() -> StyleFeatures:
     """Load and validate the bundled markdown style features."""
-    ref = resources.files("chatlens").joinpath("data", "ratings", "style_features.yaml")
-    raw = _yaml.safe_load(ref.read_text(encoding="utf-8"))
-    if not isinstance(raw, dict) or not isinstance(raw.get("features"), dict):
-        msg = f"Invalid style features {_WHERE}: key 'features' must be a mapping. Got {raw!r}."
-        raise InstrumentError(msg)
-    for key in ("name", "version", "source"):
-        if key not in raw:
-            msg = f"Invalid style features {_WHERE}: key {key!r} is missing."
-            raise InstrumentError(msg)
-    features: dict[str, tuple[str, ...]] = {}
-    for feat, patterns in raw["features"].items():
-        if not isinstance(patterns, list) or not patterns:
-            msg = f"Invalid style features {_WHERE}: 'features.{feat}' must be a list of regexes."
-            raise InstrumentError(msg)
-        features[str(feat)] = tuple(
-            _check_pattern(p, f"features.{feat}[{i}]") for i, p in enumerate(patterns)
-        )
-    return StyleFeatures(
-        name=str(raw["name"]),
-        version=raw["version"],
-        source=str(raw["source"]),
-        features=MappingProxyType(features),
-    )
+    doc, record = datafiles.load_with_record("ratings/style_features.yaml")
+    return style_from_file(doc, record.file)
 
 
 def answer_text(col: str, dtype: pl.DataType) -> pl.Expr | None:

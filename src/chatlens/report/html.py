@@ -15,7 +15,7 @@ from typing import Any
 
 import polars as pl
 
-from chatlens import _yaml
+from chatlens import datafiles
 
 _STYLE = """
 body{font-family:system-ui,sans-serif;margin:2rem;max-width:60rem;color:#222}
@@ -88,17 +88,12 @@ _TABLE_NOTES = {
 
 def definitions(profile: str) -> list[dict[str, str]]:
     """The definitions of a profile (``data/report/definitions.yaml``) shown in every report."""
-    from importlib import resources
+    from chatlens.errors import DataFileError
 
-    from chatlens.errors import InstrumentError
-
-    path = resources.files("chatlens.data.report").joinpath("definitions.yaml")
-    data = _yaml.safe_load(path.read_text(encoding="utf-8"))
-    entries = (data.get("profiles") or {}).get(profile) if isinstance(data, dict) else None
-    if not isinstance(entries, list) or not all(isinstance(e, dict) and {"term", "text"} <= set(e) for e in entries):
-        msg = f"{path}: key 'profiles.{profile}' must be a list of {{term, text}} entries; got {entries!r}."
-        raise InstrumentError(msg)
-    return entries
+    doc, record = datafiles.load_with_record("report/definitions.yaml")
+    if profile not in doc.profiles:
+        raise DataFileError(record.file, f"profiles.{profile}", "a list of {term, text} entries", None)
+    return [{"term": d.term, "text": d.text} for d in doc.profiles[profile]]
 
 
 def _definitions_section(profile: str) -> str:

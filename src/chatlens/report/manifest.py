@@ -7,9 +7,9 @@ profile, package versions and git hash, an input fingerprint, every data file th
 timings.
 
 :func:`data_files_used` is the one place that answers "which data files did this run use"; it
-lists the bundled data files of the layers an analysis reads (see :data:`RUN_DATA_FOLDERS`) plus
-the ones the caller names (the profile). A shared ``chatlens.datafiles.used()`` can replace its
-body without changing the manifest's shape.
+lists the bundled data files of the layers an analysis reads (see :data:`RUN_DATA_FOLDERS`), the
+ones the caller names (the profile) and any other file this process loaded through
+:mod:`chatlens.datafiles` (its :func:`~chatlens.datafiles.used` records).
 """
 
 from __future__ import annotations
@@ -21,20 +21,18 @@ import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from importlib import metadata, resources
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from chatlens import __version__, _yaml
+from chatlens import __version__, datafiles
 from chatlens.corpus.summary import CorpusSummary
 
 _FINGERPRINT_CHUNK = 1 << 20
 
 #: Package folders (under ``chatlens/``) whose data files an analysis reads: canonical roles,
 #: detector lexicons, feature lexicons and the report's definitions.
-RUN_DATA_FOLDERS = ("data/corpus", "signals/patterns", "data/features", "data/report")
+RUN_DATA_FOLDERS = ("corpus/", "signals/patterns/", "features/", "report/")
 
 
 @dataclass(frozen=True)
@@ -88,10 +86,13 @@ def build_manifest(
 
 
 def data_files_used(extra: Sequence[Mapping[str, Any]] = ()) -> list[dict[str, Any]]:
-    """Name, version, package path and sha256 of every data file an analysis reads.
+    """Name, version, kind, path and sha256 of every data file an analysis reads.
 
     ``extra`` are files the caller resolved itself (the profile), already as
-    ``{name, version, path, sha256}``; they come first.
+    ``{name, version, path, sha256}``; they come first. Then every registered bundled file of the
+    folders an analysis reads (:data:`RUN_DATA_FOLDERS` — listed even when only an engine worker
+    process loaded it), then anything else this process loaded through :mod:`chatlens.datafiles`
+    (a user lexicon, the context refusal model).
 
     Examples
     --------
@@ -101,29 +102,18 @@ def data_files_used(extra: Sequence[Mapping[str, Any]] = ()) -> list[dict[str, A
     True
     """
     found = [dict(e) for e in extra]
-    root = resources.files("chatlens")
-    for folder in RUN_DATA_FOLDERS:
-        entries = sorted(root.joinpath(*folder.split("/")).iterdir(), key=lambda p: p.name)
-        for entry in entries:
-            if entry.name.endswith((".yaml", ".yml", ".json")) and entry.is_file():
-                found.append(_describe(entry.read_bytes(), f"{folder}/{entry.name}"))
+    for name in datafiles.bundled():
+        if name.startswith(RUN_DATA_FOLDERS):
+            datafiles.load(name)
+    seen = {f.get("path") for f in found}
+    for rec in sorted(datafiles.used(), key=lambda r: r.file):
+        path = rec.file.removeprefix("<bundled>/")
+        if path in seen:
+            continue
+        seen.add(path)
+        found.append({"name": rec.name, "version": rec.version, "kind": rec.kind, "path": path,
+                      "sha256": rec.sha256})
     return found
-
-
-def _describe(raw: bytes, path: str) -> dict[str, Any]:
-    name = version = None
-    try:
-        data = _yaml.safe_load(raw)  # JSON is YAML too
-    except yaml.YAMLError:
-        data = None
-    if isinstance(data, dict):
-        name, version = data.get("name"), data.get("version")
-    return {
-        "name": str(name) if name is not None else Path(path).stem,
-        "version": str(version) if version is not None else None,
-        "path": path,
-        "sha256": hashlib.sha256(raw).hexdigest(),
-    }
 
 
 def fingerprint(files: Sequence[Path]) -> dict[str, Any]:

@@ -33,6 +33,7 @@ from typing import Any
 
 import polars as pl
 
+from chatlens import vocabulary
 from chatlens.errors import (
     ChatlensError,
     DegenerateVarianceWarning,
@@ -40,7 +41,8 @@ from chatlens.errors import (
     SmallSampleWarning,
 )
 
-REACTIONS = ("rephrase", "jailbreak", "pushback", "accept", "topic_change", "abandoned")
+#: Reaction labels of the report tables, in column order (abandoned last).
+REACTIONS = (*vocabulary.REACTIONS, vocabulary.ABANDONED)
 REFUSAL_TYPES = ("capability", "policy", "mixed")
 
 

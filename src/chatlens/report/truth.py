@@ -12,18 +12,16 @@ from pathlib import Path
 
 import polars as pl
 
+from chatlens.stats.metrics import binary_metrics
+
 KEYS = ["conversation_id", "message_index"]
 
 
 def _binary(frame: pl.DataFrame, name: str, pred: str, gold: str) -> dict[str, object]:
-    p = frame.get_column(pred).fill_null(value=False)
-    g = frame.get_column(gold).fill_null(value=False)
-    tp, fp, fn = int((p & g).sum()), int((p & ~g).sum()), int((~p & g).sum())
-    precision = tp / (tp + fp) if tp + fp else None
-    recall = tp / (tp + fn) if tp + fn else None
-    f1 = 2 * precision * recall / (precision + recall) if precision and recall else None
-    return {"signal": name, "n": frame.height, "tp": tp, "fp": fp, "fn": fn,
-            "precision": precision, "recall": recall, "f1": f1, "accuracy": None}
+    m = binary_metrics(frame.get_column(gold).fill_null(value=False).to_numpy(),
+                       frame.get_column(pred).fill_null(value=False).to_numpy())
+    return {"signal": name, "n": frame.height, "tp": m.tp, "fp": m.fp, "fn": m.fn,
+            "precision": m.precision, "recall": m.recall, "f1": m.f1, "accuracy": None}
 
 
 def truth_agreement(run_dir: str | Path, truth_path: str | Path) -> pl.DataFrame:

@@ -29,9 +29,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import cache, lru_cache
-from importlib import resources
 
-from chatlens import _yaml
+from chatlens import datafiles
 
 try:  # Python >= 3.11 names the parser modules privately; both expose the same API.
     from re import _constants as _sc  # type: ignore[attr-defined]
@@ -105,12 +104,15 @@ def expand(token_string: str) -> frozenset[str]:
     return frozenset(literals)
 
 
-@cache
-def _common_words() -> frozenset[str]:
-    """Frequent words (``patterns/wordlist_function_en.yaml``): poor literals on their own."""
+#: The English function words (frequent words: poor literals on their own; also the jailbreak
+#: detector's notion of "prose").
+FUNCTION_WORDS_FILE = "signals/patterns/wordlist_function_en.yaml"
 
-    raw = (resources.files("chatlens.signals") / "patterns" / "wordlist_function_en.yaml")
-    return frozenset(str(w) for w in _yaml.safe_load(raw.read_text(encoding="utf-8"))["words"])
+
+@cache
+def function_words() -> frozenset[str]:
+    """English function words (``data/signals/patterns/wordlist_function_en.yaml``)."""
+    return frozenset(datafiles.load(FUNCTION_WORDS_FILE).words)
 
 
 def _literal_cost(lit: str) -> float:
@@ -118,7 +120,7 @@ def _literal_cost(lit: str) -> float:
     if n < MIN_BYTES:
         return float("inf")  # unusable: too common to filter anything
     cost = BASE ** -(n - MIN_BYTES)
-    return cost * COMMON if lit in _common_words() else cost
+    return cost * COMMON if lit in function_words() else cost
 
 
 @lru_cache(maxsize=65536)

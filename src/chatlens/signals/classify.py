@@ -18,8 +18,13 @@ from typing import Literal
 import polars as pl
 
 from chatlens._progress import progress_bar
-from chatlens.corpus.tablefile import TableWriter, iter_table_frames, table_format, table_rows
-from chatlens.errors import InvalidParameterError, MissingColumnError, SchemaError, SourceError
+from chatlens.corpus.tablefile import (
+    TableWriter,
+    iter_table_frames,
+    table_format,
+    table_rows,
+)
+from chatlens.errors import InvalidParameterError, MissingColumnError, SchemaError
 
 Detector = Literal["rules", "learned", "llm"]
 #: Rows per batch: ~100 MB of text at typical message lengths; the detectors need ~6x that.
@@ -34,36 +39,6 @@ class ClassifySummary:
     rows: int
     flagged: int
     labels: dict[str, int] = field(default_factory=dict)
-
-
-def read_table(path: str | Path) -> pl.DataFrame:
-    """Read a whole CSV, JSONL or Parquet file (by extension) into one DataFrame, with types
-    inferred from the first 10,000 rows (for reading results back; classification itself
-    streams, keeping CSV cells as text)."""
-    p = Path(path)
-    fmt = table_format(p)
-    if not p.is_file():
-        msg = f"Input file {p} does not exist."
-        raise SourceError(msg)
-    try:
-        if fmt == "csv":
-            return pl.read_csv(p, infer_schema_length=10000)
-        if fmt == "jsonl":
-            return pl.read_ndjson(p, infer_schema_length=10000)
-        return pl.read_parquet(p)
-    except (pl.exceptions.PolarsError, OSError, ValueError) as exc:
-        msg = f"Cannot read {fmt.upper()} file {p}: {exc}"
-        raise SourceError(msg) from exc
-
-
-def write_table(frame: pl.DataFrame, path: str | Path) -> Path:
-    """Write a DataFrame as CSV, JSONL or Parquet (by extension).
-
-    CSV has no list type: list columns (``refusal_cues``) are written joined with ``;``.
-    """
-    with TableWriter(path) as writer:
-        writer.write(frame)
-    return writer.path
 
 
 def _text_column(frame: pl.DataFrame, column: str, path: Path) -> pl.Series:

@@ -99,3 +99,19 @@ def cue_lists(hits: CueHits, ids: np.ndarray, n: int) -> list[list[str]]:
         if len(lst) > 1:
             lst.sort()
     return out
+
+
+def cue_list_column(hits: CueHits, ids: np.ndarray, n: int, name: str,
+                    extra: tuple[np.ndarray, np.ndarray] | None = None) -> pl.Series:
+    """A list[str] column of fired cue ids per text (sorted), built without a Python loop over
+    texts. ``extra`` adds (text index, label) pairs that are not scanner cues."""
+    rows = [hits.message.astype(np.int64)]
+    labels = [ids[hits.cue].astype(str)]
+    if extra is not None:
+        rows.append(np.asarray(extra[0], dtype=np.int64))
+        labels.append(np.asarray(extra[1], dtype=str))
+    fired = pl.DataFrame({"i": np.concatenate(rows), "c": np.concatenate(labels)},
+                         schema={"i": pl.Int64, "c": pl.String})
+    grouped = fired.sort(["i", "c"]).group_by("i", maintain_order=True).agg(pl.col("c"))
+    full = pl.DataFrame({"i": np.arange(n, dtype=np.int64)}).join(grouped, on="i", how="left")
+    return full["c"].fill_null(pl.lit([], dtype=pl.List(pl.String))).alias(name)

@@ -28,20 +28,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from functools import cache
-from importlib import resources
 
 import numpy as np
 import polars as pl
 
-from chatlens import _yaml
-from chatlens.errors import LexiconParseError
-from chatlens.signals.cues import CueSet, cue_set
+from chatlens.signals.anchors import function_words
+from chatlens.signals.cues import CueSet, cue_list_column, cue_set
 from chatlens.signals.definitions import DefinitionSet, definition_set
-from chatlens.signals.lexicon import KINDS, lexicons_for
-from chatlens.signals.refusal import _as_series, cue_list_column
+from chatlens.signals.lexicon import lexicons_for
+from chatlens.signals.refusal import _as_series
 from chatlens.signals.similarity import THRESHOLD, load_templates, template_similarity
 from chatlens.signals.text import normalise
+from chatlens.vocabulary import JAILBREAK_FAMILIES
 
 BIAS = -2.2
 SUFFIX_WEIGHT = 3.2
@@ -49,7 +47,7 @@ SUFFIX_MIN = 3.5
 PROSE_BREAK_WEIGHT = 8.0
 PROSE_BREAK_FLOOR = 0.15
 SIMILARITY_WEIGHT = 3.5
-FAMILIES = tuple(sorted(KINDS["jailbreak"] - {"benign"}))
+FAMILIES = JAILBREAK_FAMILIES
 
 OUTPUT_SCHEMA = {
     "jailbreak": pl.Boolean,
@@ -109,21 +107,6 @@ def suffix_gibberish(texts: pl.Series) -> np.ndarray:
     g = scored["g"].cast(pl.Float64).to_numpy().copy()
     g[scored["exempt"].to_numpy()] = 0.0
     return g
-
-
-@cache
-def function_words() -> frozenset[str]:
-    """English function words (``patterns/wordlist_function_en.yaml``)."""
-    path = "patterns/wordlist_function_en.yaml"
-    raw = (resources.files("chatlens.signals") / "patterns" / "wordlist_function_en.yaml").read_text(
-        encoding="utf-8"
-    )
-    data = _yaml.safe_load(raw)
-    words = data.get("words") if isinstance(data, dict) else None
-    if not isinstance(words, list) or not all(isinstance(w, str) and w for w in words):
-        msg = f"Invalid word list {path}: key 'words': expected a list of strings. Got {words!r}."
-        raise LexiconParseError(msg)
-    return frozenset(w.lower() for w in words)
 
 
 _NON_LETTERS = re.compile(r"[^a-z']")

@@ -21,22 +21,22 @@ Only ``refusal`` and ``refusal_score`` come from the model; ``refusal_type``, ``
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import polars as pl
 
-from chatlens.errors import InstrumentError, NotFittedError
+from chatlens import datafiles
+from chatlens.datafiles.schemas import LearnedRefusalWeights
+from chatlens.errors import DataFileError, NotFittedError
 from chatlens.signals.refusal import BODY_FACTOR, OPENING_BYTES, _as_series, analyse_refusal
 
 N_HASH = 2**12
 OPENING_CHARS = 300
-WEIGHTS_RESOURCE = "data/signals/refusal_learned.json"
+WEIGHTS_FILE = "signals/refusal_learned.json"
 FORMAT_VERSION = 1
 
 
@@ -138,6 +138,9 @@ class LearnedRefusal:
         keep = np.flatnonzero(np.abs(self.coef_) >= 1e-3)
         return {
             "name": "refusal-learned",
+            "version": "1",
+            "source": "chatlens scripts/train_refusal_learned.py: logistic regression on hashed word "
+                      "n-grams and refusal cue features, trained on the sets listed under trained_on",
             "format_version": FORMAT_VERSION,
             "n_hash": N_HASH,
             "opening_chars": OPENING_CHARS,
@@ -152,35 +155,31 @@ class LearnedRefusal:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], where: str = "weights") -> LearnedRefusal:
-        try:
-            if data["format_version"] != FORMAT_VERSION or data["n_hash"] != N_HASH:
-                msg = (f"Learned weights {where}: key 'format_version'/'n_hash': expected "
-                       f"{FORMAT_VERSION}/{N_HASH}, got {data['format_version']}/{data['n_hash']}.")
-                raise InstrumentError(msg)
-            coef = np.zeros(int(data["n_features"]))
-            coef[np.asarray(data["coef_index"], dtype=np.int64)] = data["coef_value"]
-            return cls(C=float(data["C"]), coef_=coef, intercept_=float(data["intercept"]),
-                       cue_ids_=list(data["cue_ids"]))
-        except (KeyError, TypeError, ValueError, IndexError) as exc:
-            msg = f"Learned weights {where} are invalid: {exc!r}."
-            raise InstrumentError(msg) from None
+        """The model saved by :meth:`to_dict` (validated; a bad mapping raises DataFileError)."""
+        return cls.from_file(datafiles.parse(data, kind="learned-refusal-weights", file=where), where)
+
+    @classmethod
+    def from_file(cls, doc: LearnedRefusalWeights, where: str) -> LearnedRefusal:
+        """The model of a validated weights document (its hashing must match this code's)."""
+        if (doc.format_version, doc.n_hash) != (FORMAT_VERSION, N_HASH):
+            raise DataFileError(where, "format_version/n_hash", f"{FORMAT_VERSION}/{N_HASH}",
+                                f"{doc.format_version}/{doc.n_hash}")
+        coef = np.zeros(doc.n_features)
+        coef[np.asarray(doc.coef_index, dtype=np.int64)] = doc.coef_value
+        return cls(C=doc.C, coef_=coef, intercept_=doc.intercept, cue_ids_=list(doc.cue_ids))
 
 
 def weights_available() -> bool:
     """Whether the package ships learned weights."""
-    return (resources.files("chatlens") / WEIGHTS_RESOURCE).is_file()
+    return WEIGHTS_FILE in datafiles.bundled()
 
 
 @cache
 def load_weights(path: str | None = None) -> LearnedRefusal:
     """The shipped model (or one saved at ``path``)."""
-    if path is None:
-        text = (resources.files("chatlens") / WEIGHTS_RESOURCE).read_text(encoding="utf-8")
-        where = f"chatlens/{WEIGHTS_RESOURCE}"
-    else:
-        text = Path(path).read_text(encoding="utf-8")
-        where = path
-    return LearnedRefusal.from_dict(json.loads(text), where)
+    doc, record = datafiles.load_with_record(WEIGHTS_FILE if path is None else Path(path),
+                                             kind="learned-refusal-weights")
+    return LearnedRefusal.from_file(doc, record.file)
 
 
 def detect_refusal_learned(texts: pl.Series | list[str | None]) -> pl.DataFrame:

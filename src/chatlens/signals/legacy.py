@@ -5,7 +5,7 @@ improvement can be shown side by side with what it replaces. Everything here fol
 ``specs/seed-study.md`` §3-§6 exactly: the 10 refusal regexes (5 instrumental, 5 value-based),
 lower-cased text searched case-insensitively, no word boundaries, ASCII apostrophes only (a curly
 ``’`` never matches), label ``mixed`` when both groups fire; the 7 jailbreak regexes; the 16-word
-substring profanity count. The patterns live in ``patterns/legacy_*.yaml``.
+substring profanity count. The patterns live in ``data/signals/patterns/legacy_*.yaml``.
 
 One documented nuance: the scanner's ``\\s`` is ASCII whitespace, Python's ``re`` also matches
 Unicode spaces (e.g. U+00A0) — the only way the two can differ.
@@ -14,14 +14,12 @@ Unicode spaces (e.g. U+00A0) — the only way the two can differ.
 from __future__ import annotations
 
 from functools import cache
-from importlib import resources
 
 import numpy as np
 import polars as pl
 
-from chatlens import _yaml
-from chatlens.errors import LexiconParseError
-from chatlens.signals.cues import CueHits, CueSet, cue_set
+from chatlens import datafiles
+from chatlens.signals.cues import CueHits, CueSet, cue_list_column, cue_set
 from chatlens.signals.lexicon import lexicons_for
 
 _TYPE_MAP = {"none": "none", "instrumental": "capability", "value_based": "policy", "mixed": "mixed"}
@@ -55,8 +53,6 @@ def legacy_refusal(texts: pl.Series, *, backend: str = "auto") -> pl.DataFrame:
     value_based→policy, mixed→mixed; ``refusal_partial`` and ``disclaimer`` are always False
     (the original has no such notion); ``refusal_score`` is 1.0 or 0.0.
     """
-    from chatlens.signals.refusal import cue_list_column
-
     n = len(texts)
     cues, hits = _legacy_hits(texts, "legacy-refusal", backend)
     labels = _labels(cues, hits, n)
@@ -77,8 +73,6 @@ def legacy_refusal(texts: pl.Series, *, backend: str = "auto") -> pl.DataFrame:
 
 def legacy_jailbreak(texts: pl.Series, *, backend: str = "auto") -> pl.DataFrame:
     """The original ``any()`` over 7 jailbreak regexes, in the default jailbreak schema."""
-    from chatlens.signals.refusal import cue_list_column
-
     n = len(texts)
     cues, hits = _legacy_hits(texts, "legacy-jailbreak", backend)
     flagged = np.bincount(hits.message, minlength=n) > 0
@@ -93,17 +87,8 @@ def legacy_jailbreak(texts: pl.Series, *, backend: str = "auto") -> pl.DataFrame
 
 @cache
 def legacy_profanity_words() -> tuple[str, ...]:
-    """The original 16 profanity strings (``patterns/legacy_profanity.yaml``)."""
-    path = "patterns/legacy_profanity.yaml"
-    raw = (resources.files("chatlens.signals") / "patterns" / "legacy_profanity.yaml").read_text(
-        encoding="utf-8"
-    )
-    data = _yaml.safe_load(raw)
-    words = data.get("words") if isinstance(data, dict) else None
-    if not isinstance(words, list) or not all(isinstance(w, str) and w for w in words):
-        msg = f"Invalid word list {path}: key 'words': expected a list of strings. Got {words!r}."
-        raise LexiconParseError(msg)
-    return tuple(words)
+    """The original 16 profanity strings (``data/signals/patterns/legacy_profanity.yaml``)."""
+    return datafiles.load("signals/patterns/legacy_profanity.yaml").words
 
 
 def legacy_profanity_count(texts: pl.Series) -> pl.Series:

@@ -36,7 +36,7 @@ import numpy as np
 import polars as pl
 
 from chatlens.errors import InvalidParameterError
-from chatlens.signals.cues import CueHits, CueSet, cue_set
+from chatlens.signals.cues import CueHits, CueSet, cue_list_column, cue_set
 from chatlens.signals.definitions import DefinitionSet, definition_set
 from chatlens.signals.lexicon import lexicons_for
 from chatlens.signals.text import prepare_series
@@ -97,22 +97,6 @@ def _as_series(texts: pl.Series | list[str | None]) -> pl.Series:
             raise InvalidParameterError(msg)
         return texts.cast(pl.String)
     return pl.Series("text", texts, dtype=pl.String)
-
-
-def cue_list_column(hits: CueHits, ids: np.ndarray, n: int, name: str,
-                    extra: tuple[np.ndarray, np.ndarray] | None = None) -> pl.Series:
-    """A list[str] column of fired cue ids per text (sorted), built without a Python loop over
-    texts. ``extra`` adds (text index, label) pairs that are not scanner cues."""
-    rows = [hits.message.astype(np.int64)]
-    labels = [ids[hits.cue].astype(str)]
-    if extra is not None:
-        rows.append(np.asarray(extra[0], dtype=np.int64))
-        labels.append(np.asarray(extra[1], dtype=str))
-    fired = pl.DataFrame({"i": np.concatenate(rows), "c": np.concatenate(labels)},
-                         schema={"i": pl.Int64, "c": pl.String})
-    grouped = fired.sort(["i", "c"]).group_by("i", maintain_order=True).agg(pl.col("c"))
-    full = pl.DataFrame({"i": np.arange(n, dtype=np.int64)}).join(grouped, on="i", how="left")
-    return full["c"].fill_null(pl.lit([], dtype=pl.List(pl.String))).alias(name)
 
 
 def _features(prepared: pl.Series) -> pl.DataFrame:

@@ -44,6 +44,7 @@ from typing import Literal
 import numpy as np
 import polars as pl
 
+from chatlens import datafiles
 from chatlens._cache import cache_root
 from chatlens.errors import InvalidParameterError, LexiconParseError
 from chatlens.signals.anchors import SPACE_TABLE, local, required_literals
@@ -485,12 +486,11 @@ def _anchor_plan(raw_patterns: tuple[str, ...]) -> list[frozenset[str] | None]:
 
 def _plan_cache_path(raw_patterns: tuple[str, ...]) -> Path:
     import hashlib
-    from importlib import resources
 
     from chatlens.signals import anchors
 
-    words = (resources.files("chatlens.signals") / "patterns" / "wordlist_function_en.yaml")
-    algorithm = Path(anchors.__file__).read_bytes() + words.read_bytes()
+    words = datafiles.bundled_bytes(anchors.FUNCTION_WORDS_FILE)
+    algorithm = Path(anchors.__file__).read_bytes() + words
     key = json.dumps(list(raw_patterns)).encode("utf-8") + hashlib.sha256(algorithm).digest()
     return cache_root() / "anchors" / f"{hashlib.sha256(key).hexdigest()[:32]}.json"
 

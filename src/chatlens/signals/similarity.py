@@ -2,21 +2,19 @@
 
 Why: jailbreak templates circulate and are pasted with small edits (a new persona name, a changed
 sentence). Cue lexicons catch the tell-tale phrases; this catches the template as a whole. The
-reference templates are written by the project itself (``patterns/templates_jailbreak.yaml``,
+reference templates are written by the project itself (``data/signals/patterns/templates_jailbreak.yaml``,
 paraphrased archetypes), never copied from an evaluation set.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 
 import numpy as np
 
-from chatlens import _yaml
-from chatlens.errors import LexiconParseError
+from chatlens import datafiles
+from chatlens.datafiles.schemas import TemplateSpec as Template
 
 NUM_PERM = 64
 SHINGLE = 3
@@ -25,15 +23,6 @@ THRESHOLD = 0.3
 #: Messages shorter than this are not compared (templates are long).
 MIN_CHARS = 200
 _WORD = re.compile(r"[a-z0-9']+")
-
-
-@dataclass(frozen=True)
-class Template:
-    """One reference jailbreak template."""
-
-    id: str
-    family: str
-    text: str
 
 
 def _shingles(text: str) -> set[bytes]:
@@ -56,26 +45,8 @@ def _minhash(text: str) -> np.ndarray:
 @cache
 def load_templates() -> tuple[Template, ...]:
     """The bundled reference templates (validated)."""
-    path = "patterns/templates_jailbreak.yaml"
-    text = (resources.files("chatlens.signals") / "patterns" / "templates_jailbreak.yaml").read_text(
-        encoding="utf-8"
-    )
-    data = _yaml.safe_load(text)
-    if not isinstance(data, dict) or not isinstance(data.get("templates"), list):
-        msg = f"Invalid template file {path}: key 'templates': expected a list of mappings."
-        raise LexiconParseError(msg)
-    out = []
-    for i, item in enumerate(data["templates"]):
-        if not isinstance(item, dict) or not all(
-            isinstance(item.get(k), str) and item.get(k) for k in ("id", "family", "text")
-        ):
-            msg = (
-                f"Invalid template file {path}: key 'templates[{i}]': expected a mapping with "
-                f"string id, family and text. Got {item!r}."
-            )
-            raise LexiconParseError(msg)
-        out.append(Template(item["id"], item["family"], item["text"]))
-    return tuple(out)
+    doc = datafiles.load("signals/patterns/templates_jailbreak.yaml")
+    return doc.templates
 
 
 @cache

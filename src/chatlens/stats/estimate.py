@@ -47,6 +47,13 @@ class Estimate:
         """Width of the interval (``ci_high - ci_low``)."""
         return self.ci_high - self.ci_low
 
+    def fmt(self, digits: int = 3) -> str:
+        """``0.853 [0.807, 0.889] (n=286)`` for tables and logs; ``n/a`` when the value is NaN."""
+        if math.isnan(self.value):
+            return "n/a"
+        return (f"{self.value:.{digits}f} [{self.ci_low:.{digits}f}, {self.ci_high:.{digits}f}]"
+                f" (n={self.n})")
+
     def contains(self, x: float) -> bool:
         """Whether ``x`` lies inside the closed interval."""
         return bool(self.ci_low <= x <= self.ci_high)

@@ -34,7 +34,7 @@ _SM_METHOD: dict[str, str] = {
 RATE_METHODS: tuple[str, ...] = tuple(_SM_METHOD)
 
 
-def _counts(k: object, n: object, func: str) -> tuple[np.ndarray, np.ndarray]:
+def _counts(k: object, n: object, func: str, *, allow_fractional: bool = False) -> tuple[np.ndarray, np.ndarray]:
     k_arr = np.atleast_1d(np.asarray(k, dtype=np.float64))
     n_arr = np.atleast_1d(np.asarray(n, dtype=np.float64))
     if k_arr.shape != n_arr.shape:
@@ -44,12 +44,14 @@ def _counts(k: object, n: object, func: str) -> tuple[np.ndarray, np.ndarray]:
         msg = f"{func}: 'k' and 'n' must be scalars or 1-D. Got shape {k_arr.shape}."
         raise InvalidParameterError(msg)
     finite = np.isfinite(k_arr) & np.isfinite(n_arr)
-    bad = ~finite | (k_arr < 0) | (n_arr < 0) | (k_arr > n_arr) | (k_arr != np.round(k_arr))
+    bad = ~finite | (k_arr < 0) | (n_arr < 0) | (k_arr > n_arr)
+    if not allow_fractional:
+        bad |= k_arr != np.round(k_arr)
     bad |= n_arr != np.round(n_arr)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         msg = (
-            f"{func}: counts must be integers with 0 <= k <= n. "
+            f"{func}: counts must be {'numbers' if allow_fractional else 'integers'} with 0 <= k <= n. "
             f"Got k={k_arr[i]!r}, n={n_arr[i]!r} at position {i}."
         )
         raise InvalidParameterError(msg)
@@ -62,6 +64,7 @@ def proportion_ci(
     *,
     method: RateMethod = "wilson",
     confidence: float = 0.95,
+    allow_fractional: bool = False,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Rates and their confidence intervals for arrays of successes ``k`` out of ``n``.
 
@@ -74,6 +77,9 @@ def proportion_ci(
         ``"agresti-coull"``, ``"jeffreys"`` or ``"wald"`` (for comparison only).
     confidence
         Two-sided coverage level in (0, 1).
+    allow_fractional
+        Accept non-integer ``k`` (a paired comparison that counts a tie as half a success);
+        ``n`` stays a whole number.
 
     Returns
     -------
@@ -97,7 +103,7 @@ def proportion_ci(
     """
     check_choice(method, RATE_METHODS, "method", "proportion_ci")
     check_confidence(confidence, "proportion_ci")
-    k_arr, n_arr = _counts(k, n, "proportion_ci")
+    k_arr, n_arr = _counts(k, n, "proportion_ci", allow_fractional=allow_fractional)
     rate = np.full(k_arr.shape, np.nan)
     lo = np.full(k_arr.shape, np.nan)
     hi = np.full(k_arr.shape, np.nan)
@@ -113,11 +119,12 @@ def proportion_ci(
 
 
 def proportion(
-    k: int,
+    k: float,
     n: int,
     *,
     method: RateMethod = "wilson",
     confidence: float = 0.95,
+    allow_fractional: bool = False,
 ) -> Estimate:
     """One rate ``k / n`` with its confidence interval, as an :class:`Estimate`.
 
@@ -125,7 +132,7 @@ def proportion(
     ----------
     k, n
         Successes and trials, ``0 <= k <= n``.
-    method, confidence
+    method, confidence, allow_fractional
         As in :func:`proportion_ci`.
 
     Returns
@@ -144,7 +151,8 @@ def proportion(
     if np.ndim(k) or np.ndim(n):
         msg = f"proportion takes scalar k and n; use proportion_ci for arrays. Got k={k!r}, n={n!r}."
         raise InvalidParameterError(msg)
-    rate, lo, hi = proportion_ci(k, n, method=method, confidence=confidence)
+    rate, lo, hi = proportion_ci(k, n, method=method, confidence=confidence,
+                                 allow_fractional=allow_fractional)
     return Estimate(
         float(rate[0]), float(lo[0]), float(hi[0]), n=int(n), method=method, confidence=confidence
     )

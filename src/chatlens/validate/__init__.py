@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from chatlens.stats.metrics import BinaryMetrics, binary_metrics
 from chatlens.validate.baseline import XSTEST_PREFIXES, xstest_strmatch
-from chatlens.validate.metrics import BinaryMetrics, binary_metrics
 from chatlens.validate.run import TARGETS, Target, TargetCheck, ValidationReport, validate
 
 __all__ = [

@@ -15,6 +15,9 @@ Gold definitions follow each folder's PROVENANCE.md:
 * ``coconot``: the 1,380 prompts are jailbreak negatives; the category says which refusal type a
   response would be expected to have (capability for unsupported requests, policy for safety).
 * ``openai-rbr-gold``: refusal = neither ``fully_complies`` nor ``partially_complies`` (human).
+* ``toxicchat-train``: jailbreak = the human ``jailbreaking`` majority label (real prompts, 4%).
+* ``jailbreak-inthewild-2023-05``: every prompt of the May 2023 snapshot is a jailbreak (authors);
+  the 390 forbidden questions are harmful but plain (negatives).
 """
 
 from __future__ import annotations
@@ -40,6 +43,8 @@ class LabelledSet:
     texts: pl.Series
     gold: np.ndarray
     gold_kind: str  # "human" | "proxy" | "silver" | "construction"
+    #: The user message each text answers (refusal sets that have it), for context-aware tiers.
+    requests: pl.Series | None = None
 
     @property
     def n(self) -> int:
@@ -73,7 +78,8 @@ def load_xstest(root: Path) -> list[LabelledSet]:
         df = _read_csv(path)
         model = path.stem.removeprefix("xstest_v2_completions_")
         gold = df["final_label"].str.starts_with("1").not_().to_numpy()
-        out.append(LabelledSet("xstest-dev", model, "refusal", df["completion"], gold, "human"))
+        out.append(LabelledSet("xstest-dev", model, "refusal", df["completion"], gold, "human",
+                               requests=df["prompt"]))
     prompts = root / "xstest_prompts.csv"
     if prompts.is_file():
         df = _read_csv(prompts)
@@ -180,10 +186,55 @@ def load_rbr(root: Path) -> list[LabelledSet]:
             continue
         rows = _read_jsonl(path)
         texts = [(r.get("completion") or [{}])[-1].get("content") for r in rows]
+        requests = [next((m.get("content") for m in reversed(r.get("prompt") or [])
+                          if isinstance(m, dict) and m.get("role") == "user"), None) for r in rows]
         gold = [not (r["propositions"].get("fully_complies") or
                      r["propositions"].get("partially_complies")) for r in rows]
         out.append(LabelledSet("openai-rbr-gold", split, "refusal", _series(texts),
-                               np.asarray(gold, dtype=bool), "human"))
+                               np.asarray(gold, dtype=bool), "human", requests=_series(requests)))
+    return out
+
+
+def load_toxicchat(root: Path) -> list[LabelledSet]:
+    """ToxicChat train: real Vicuna-demo prompts with human ``jailbreaking`` labels (base rate 4%).
+
+    The toxic-but-not-jailbreak prompts are also reported alone: they are the hard negatives a
+    detector that flags "harmful" instead of "crafted to get around the model" fails on.
+    """
+    path = root / "toxic_chat_train.json"
+    if not path.is_file():
+        return []
+    try:
+        rows = json.loads(path.read_text(encoding="utf-8"))["instances"]
+        texts = [r["instance"] for r in rows]
+        gold = [r["annotations"]["jailbreaking"]["majority_human"] == "1" for r in rows]
+        toxic = [r["annotations"]["toxicity"]["majority_human"] == "1" for r in rows]
+    except (OSError, json.JSONDecodeError, KeyError, TypeError) as exc:
+        msg = f"Cannot read labelled file {path}: expected ToxicChat instances with jailbreaking labels ({exc!r})."
+        raise SourceError(msg) from exc
+    hard = [t for t, g, x in zip(texts, gold, toxic, strict=True) if x and not g]
+    return [
+        LabelledSet("toxicchat-train", "prompts", "jailbreak", _series(texts),
+                    np.asarray(gold, dtype=bool), "human"),
+        LabelledSet("toxicchat-train", "toxic, not jailbreak (negatives)", "jailbreak",
+                    _series(hard), np.zeros(len(hard), dtype=bool), "human"),
+    ]
+
+
+def load_inthewild(root: Path) -> list[LabelledSet]:
+    """In-the-wild jailbreak prompts (May 2023 snapshot; positives) and plain forbidden questions
+    (harmful but not jailbreaks; negatives)."""
+    out = []
+    prompts = root / "jailbreak_prompts_2023_05_07.csv"
+    if prompts.is_file():
+        texts = _read_csv(prompts)["prompt"].unique(maintain_order=True)
+        out.append(LabelledSet("jailbreak-inthewild-2023-05", "prompts (May 2023)", "jailbreak",
+                               texts, np.ones(len(texts), dtype=bool), "construction"))
+    questions = root / "forbidden_question_set.csv"
+    if questions.is_file():
+        texts = _read_csv(questions)["question"]
+        out.append(LabelledSet("jailbreak-inthewild-2023-05", "forbidden questions (negatives)",
+                               "jailbreak", texts, np.zeros(len(texts), dtype=bool), "construction"))
     return out
 
 
@@ -193,6 +244,8 @@ LOADERS: dict[str, Callable[[Path], list[LabelledSet]]] = {
     "jailbreakbench-artifacts": load_jailbreakbench,
     "coconot": load_coconot,
     "openai-rbr-gold": load_rbr,
+    "toxicchat-train": load_toxicchat,
+    "jailbreak-inthewild-2023-05": load_inthewild,
 }
 
 

@@ -25,11 +25,16 @@ import polars as pl
 
 from chatlens._progress import status
 from chatlens.errors import InvalidParameterError, SourceError
+from chatlens.stats.metrics import BinaryMetrics, binary_metrics
 from chatlens.validate.baseline import xstest_strmatch
 from chatlens.validate.datasets import LabelledSet, load_all
-from chatlens.validate.metrics import BinaryMetrics, binary_metrics
+from chatlens.validate.real_eval import RealReport
+from chatlens.validate.refusal_model_cv import CONTEXT, ContextHeldout
 
 DEFAULT_DATA_DIR = Path("..") / "shared" / "data"
+#: Name of the real labelled development set in ``--dataset`` (labels in the package, text in
+#: the data folder's real-logs-dev, hh-rlhf and dices sets).
+REAL_SET = "real-dev"
 
 
 @dataclass(frozen=True)
@@ -77,6 +82,8 @@ class ValidationReport:
     data_dir: str
     detectors: dict[str, str] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    real: RealReport | None = None
+    agreement: pl.DataFrame | None = None
 
     @property
     def all_passed(self) -> bool:
@@ -94,6 +101,13 @@ class ValidationReport:
             ],
             "all_targets_passed": self.all_passed,
             "notes": list(self.notes),
+            "real": None if self.real is None else {
+                "refusal": self.real.refusal.to_dicts(),
+                "refusal_type": self.real.refusal_type.to_dicts(),
+                "reaction": self.real.reaction.to_dicts(),
+                "most_confident_errors": self.real.errors.to_dicts(),
+                "labelling_agreement": None if self.agreement is None else self.agreement.to_dicts(),
+            },
         }
 
     def write_json(self, path: str | Path) -> Path:
@@ -149,6 +163,39 @@ def _check(target: Target, rows: pl.DataFrame) -> TargetCheck:
     return TargetCheck(target, float(value), bool(ok))
 
 
+def _real(root: Path, context: ContextHeldout | None
+          ) -> tuple[RealReport | None, pl.DataFrame | None]:
+    """The real labelled development set, when its source files are in ``root``."""
+    from chatlens.validate.real import agreement, labelled_set, load_labels
+    from chatlens.validate.real_detectors import reaction_rules, refusal_detectors
+    from chatlens.validate.real_eval import evaluate_real
+
+    files = load_labels()["file"].unique().to_list()
+    if not all((root / f).is_file() for f in files):
+        return None, None
+    status("validate: real labelled development set (LMSYS, ShareGPT, HH-RLHF, DICES)")
+    frame = labelled_set(root)
+    detectors = refusal_detectors()
+    if context is not None:
+        detectors |= context.real_detectors()
+    return (evaluate_real(frame, detectors, reactions={"rules": reaction_rules}), agreement())
+
+
+def _context_model(root: Path, datasets: Sequence[str] | None) -> ContextHeldout | None:
+    """Held-out predictions of the context refusal model, when its weights ship and the real
+    labelled set it trains on is readable (never in-sample: see refusal_model_cv)."""
+    from chatlens.signals.refusal_model import model_available
+    from chatlens.validate.real import load_labels
+
+    if not model_available() or datasets is not None and not (
+            set(datasets) & {REAL_SET, "xstest-dev", "openai-rbr-gold"}):
+        return None
+    if not all((root / f).is_file() for f in load_labels()["file"].unique().to_list()):
+        return None
+    status("validate: context refusal model, held-out predictions (grouped CV, leave one source/set out)")
+    return ContextHeldout.compute(root)
+
+
 def validate(
     data_dir: str | Path | None = None,
     *,
@@ -176,7 +223,7 @@ def validate(
         raise SourceError(msg)
     sets = load_all(root)
     if datasets is not None:
-        unknown = set(datasets) - {s.dataset for s in sets}
+        unknown = set(datasets) - {s.dataset for s in sets} - {REAL_SET}
         if unknown:
             msg = (
                 f"The 'datasets' parameter names sets not present in {root}: {sorted(unknown)}. "
@@ -184,16 +231,17 @@ def validate(
             )
             raise InvalidParameterError(msg)
         sets = [s for s in sets if s.dataset in datasets]
-    if not sets:
+    if not sets and (datasets is None or REAL_SET not in datasets):
         msg = f"No known labelled set found in {root}: expected folders such as xstest-dev, gptfuzz."
         raise SourceError(msg)
     detectors = {"refusal": _refusal_detectors(), "jailbreak": _jailbreak_detectors()}
     heldout: dict[tuple[str, str], np.ndarray] = {}
-    if "learned" in detectors["refusal"]:
+    if "learned" in detectors["refusal"] and sets:
         from chatlens.validate.learned_cv import heldout_predictions
 
         status("validate: learned tier, leave-one-group-out predictions on its training pool")
         heldout = heldout_predictions(load_all(root) if datasets is not None else sets)
+    context = _context_model(root, datasets)
     records = []
     for s in sets:
         status(f"validate: {s.dataset} / {s.group} ({s.task}, n={s.n})")
@@ -203,7 +251,11 @@ def validate(
             else:
                 pred = fn(s.texts)
             records.append(_row(s, name, binary_metrics(s.gold, pred)))
-    rows = pl.DataFrame(records)
+        if s.task == "refusal" and context is not None:
+            records.append(_row(s, CONTEXT, binary_metrics(s.gold, context.predict_set(s))))
+    columns = ("dataset", "group", "task", "detector", "gold", "n", "tp", "fp", "fn", "tn",
+               "precision", "recall", "f1", "fpr", "accuracy")
+    rows = pl.DataFrame(records) if records else pl.DataFrame(schema=dict.fromkeys(columns, pl.String))
     from chatlens.signals.lexicon import bundled_lexicons
 
     notes = (
@@ -218,7 +270,11 @@ def validate(
         "responses) the rows are leave-one-group-out predictions (a model fitted without that "
         "model/set); elsewhere the shipped weights, which never saw those sets.",
     )
+    real, kappa = (_real(root, context) if datasets is None or REAL_SET in datasets
+                   else (None, None))
     return ValidationReport(
+        real=real,
+        agreement=kappa,
         rows=rows,
         targets=tuple(_check(t, rows) for t in TARGETS),
         data_dir=str(root),

@@ -1,4 +1,4 @@
-"""Tests of the synthetic LMSYS-shaped corpus and its ground truth (chatlens.corpus.synth)."""
+"""Tests of the synthetic LMSYS-shaped corpus and its ground truth (chatlens.synth)."""
 
 from __future__ import annotations
 
@@ -13,28 +13,25 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
-from chatlens.corpus.synth import (
+from chatlens.errors import InstrumentError, InvalidParameterError
+from chatlens.synth import (
     CONVERSATION_TRUTH_SCHEMA,
     LMSYS_SCHEMA,
     TRUTH_SCHEMA,
     sidecar_paths,
     synth,
 )
-from chatlens.corpus.synth_bank import (
+from chatlens.synth.bank import check_bank, load_bank, load_common, parse_bank
+from chatlens.synth.config import load_config, parse_config
+from chatlens.synth.datafile import parse_yaml
+from chatlens.synth.render import compile_banks
+from chatlens.synth.vocab import (
     JAILBREAK_FAMILIES,
     KINDS,
     LANGUAGE_FILES,
     MODERATION_CATEGORIES,
     OPTIONAL_KINDS,
-    load_bank,
-    load_common,
-    load_config,
-    parse_bank,
-    parse_config,
-    parse_yaml,
 )
-from chatlens.corpus.synth_compile import compile_banks
-from chatlens.errors import InstrumentError, InvalidParameterError
 
 N_MAIN = 20_000
 
@@ -365,6 +362,42 @@ def test_sidecar_paths():
     ]
 
 
+def test_a_folder_of_synth_output_reads_as_its_corpora(tmp_path):
+    from chatlens.corpus.api import info
+    from chatlens.corpus.sources import IGNORE_FILE, resolve
+
+    def names(files) -> list[str]:
+        return [f.path.name for f in files]
+
+    a = synth(60, seed=3, out=tmp_path / "d" / "corpus.parquet")
+    synth(40, seed=4, out=tmp_path / "d" / "other.jsonl")
+    synth(60, seed=3, out=tmp_path / "d" / "corpus.parquet")  # rewritten: listed once
+    assert (tmp_path / "d" / IGNORE_FILE).read_text().splitlines() == [
+        "corpus.truth.parquet", "corpus.truth_conversations.parquet", "corpus.synth.json",
+        "other.truth.parquet", "other.truth_conversations.parquet", "other.synth.json",
+    ]
+    assert names(resolve(tmp_path / "d")) == ["corpus.parquet", "other.jsonl"]
+    assert names(resolve(str(tmp_path / "d" / "*.parquet"))) == ["corpus.parquet"]
+    summary = info(tmp_path / "d")
+    assert (summary.files, summary.conversations, summary.quarantined) == (2, 100, 0)
+    # Named explicitly, a sidecar is still read.
+    assert names(resolve(a.truth_path)) == ["corpus.truth.parquet"]
+
+
+def test_the_package_is_callable_in_any_import_order(tmp_path):
+    import subprocess
+    import sys
+
+    for first in ("import chatlens", "import chatlens.synth.generate"):
+        code = (
+            f"{first}; import chatlens; "
+            f"res = chatlens.synth(5, seed=1, out={str(tmp_path / 'p.parquet')!r}); "
+            "print(res.conversations, chatlens.synth.sidecar_paths(res.path)[0].name)"
+        )
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+        assert done.stdout.split() == ["5", "p.truth.parquet"]
+
+
 def test_language_and_model_selection(tmp_path):
     res = synth(1_500, seed=1, out=tmp_path / "x.parquet", languages={"ja": 1.0, "ko": 1.0}, n_models=3)
     data = pl.read_parquet(res.path)
@@ -463,8 +496,6 @@ def test_bad_bank_names_file_and_key(data, needle):
 
 
 def test_unknown_slot_and_missing_kind_are_reported():
-    from chatlens.corpus.synth_bank import check_bank
-
     bank = parse_bank(_bank(templates={"ask": ["about {topc}"]}), "typo.yaml")
     with pytest.raises(InstrumentError, match=r"typo.yaml: templates.ask\[0\].*topc"):
         check_bank(bank, load_common())

@@ -2,150 +2,53 @@
 
 Why separate from rendering: the behaviour (the ground truth) is decided here as small integer
 arrays, one turn position at a time but vectorised over all conversations of a chunk; the text is
-produced later from these decisions by :func:`chatlens.corpus.synth_compile.render`. So the
+produced later from these decisions by :func:`chatlens.synth.render.render`. So the
 truth never depends on the text, and the text never needs Python loops over messages.
 
-Flow of one conversation (all probabilities in ``config.yaml``):
-
-* turn 1: a fresh request, or (rarely) a jailbreak attempt as the very first message;
-* a fresh request is refused with the model's ``refusal_rate`` times the language multiplier;
-  the refusal type (capability / policy / mixed), style (direct, lecture, redirect-only, late,
-  partial) and the kind of request behind it follow the model's mix;
-* after a refusal the conversation ends (abandon) or the user reacts: rephrase, jailbreak,
-  pushback, accept, topic change; the model then refuses again with its ``*_resist``
-  probability, or complies;
-* after a helpful answer the user follows up on the same topic or asks something new.
+The flow of a conversation and its probabilities are specified in ``docs/synth.md``; the draws
+from the chunk's generator, in this order, are the seed contract (same seed, same corpus).
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-from dataclasses import dataclass
-
 import numpy as np
 
-from chatlens.corpus.synth_bank import (
+from chatlens.synth.compose import (
+    STRIDE,
+    ChunkSim,
+    Recorder,
+    compose_answer,
+    compose_refusal,
+    within_runs,
+)
+from chatlens.synth.config import SynthConfig
+from chatlens.synth.render import REDACTED_SLOT, Compiled
+from chatlens.synth.vocab import (
+    CAP,
     JAILBREAK_FAMILIES,
     KIND_ID,
+    LABEL_ID,
+    MIXED,
     MODERATION_CATEGORIES,
-    SynthConfig,
+    NONE,
+    POLICY,
+    REACTIONS,
+    REQUEST_KINDS,
 )
-from chatlens.corpus.synth_compile import REDACTED_SLOT, SEP_BULLET, SEP_NUMBERED, Compiled
 
-#: Message index stride of a conversation inside a chunk (uid = conversation * STRIDE + index).
-STRIDE = 128
-
-# refusal types (index into REFUSAL_TYPES)
-REFUSAL_TYPES: tuple[str, ...] = ("none", "capability", "policy", "mixed")
-NONE, CAP, POLICY, MIXED = 0, 1, 2, 3
-REACTIONS: tuple[str, ...] = ("rephrase", "jailbreak", "pushback", "accept", "topic_change")
 R_REPHRASE, R_JAILBREAK, R_PUSHBACK, R_ACCEPT, R_TOPIC = range(5)
 # user-message modes
 M_FRESH, M_JB, M_REPHRASE, M_PUSHBACK, M_ACCEPT, M_TOPIC, M_FOLLOWUP = range(7)
 # episode request kinds
 Q_BENIGN, Q_CODE, Q_GREET, Q_TRAP, Q_EDGY, Q_CAP, Q_HARM = range(7)
-_REQUEST_NAMES = ("ask", "ask_code", "ask_greet", "ask_trap", "ask_edgy", "ask_cap", "ask_harm")
 
-#: Value of the ground-truth ``kind`` column: what generated the message.
-LABELS: tuple[str, ...] = (
-    *_REQUEST_NAMES,
-    "followup",
-    "rephrase",
-    "jailbreak",
-    "pushback",
-    "accept",
-    "answer",
-    "answer_code",
-    "answer_greeting",
-    "answer_cap",
-    "answer_edgy",
-    "answer_trap",
-    "comply_harm",
-    "concede",
-    "accept_reply",
-    "refusal_direct",
-    "refusal_signature",
-    "refusal_lecture",
-    "refusal_redirect",
-    "refusal_late",
-    "refusal_partial",
-    "refusal_cap",
-    "refusal_mixed",
-    "refusal_repeat",
-)
-LABEL_ID = {k: i for i, k in enumerate(LABELS)}
 _HARASSMENT = MODERATION_CATEGORIES.index("harassment")
-
-
-@dataclass
-class ChunkSim:
-    """Decisions for one chunk of conversations (messages sorted by conversation, index)."""
-
-    n: int
-    model: np.ndarray
-    lang: np.ndarray
-    turns: np.ndarray
-    refusal_rate: np.ndarray
-    redacted: np.ndarray
-    jailbreak_first: np.ndarray
-    n_refusals: np.ndarray
-    first_refusal: np.ndarray
-    msg: dict[str, np.ndarray]  # per-message arrays, sorted
-    values: np.ndarray  # [M, I] episode slot values per message
-    seg_msg: np.ndarray  # message ordinal of each segment (sorted)
-    seg_kind: np.ndarray
-    seg_sep: np.ndarray  # -1: separator chosen by kind / position
 
 
 def _choice(rng: np.random.Generator, probs: dict[str, float] | np.ndarray, n: int) -> np.ndarray:
     p = np.asarray(list(probs.values()) if isinstance(probs, dict) else probs, dtype=np.float64)
     cdf = np.cumsum(p / p.sum())
     return np.minimum(np.searchsorted(cdf, rng.random(n), side="right"), len(p) - 1)
-
-
-class _Recorder:
-    """Collects message and segment arrays emitted turn by turn."""
-
-    def __init__(self) -> None:
-        self.msg: dict[str, list[np.ndarray]] = defaultdict(list)
-        self.values: list[np.ndarray] = []
-        self.seg: dict[str, list[np.ndarray]] = defaultdict(list)
-
-    def message(self, uid: np.ndarray, values: np.ndarray, **cols: np.ndarray) -> None:
-        self.msg["uid"].append(uid)
-        self.values.append(values)
-        n = len(uid)
-        defaults = {
-            "role": 0,
-            "label": 0,
-            "refusal": False,
-            "rtype": NONE,
-            "partial": False,
-            "jailbreak": False,
-            "family": -1,
-            "reaction": -1,
-            "modcat": -1,
-            "modlevel": 0.0,
-            "curly": False,
-            "lower": False,
-        }
-        for name, default in defaults.items():
-            col = cols.get(name)
-            if col is None:
-                col = np.full(n, default)
-            elif np.ndim(col) == 0:
-                col = np.full(n, col)
-            self.msg[name].append(col)
-
-    def segment(self, uid: np.ndarray, kind: str | np.ndarray, order: int | np.ndarray, sep: int | np.ndarray = -1) -> None:
-        if len(uid) == 0:
-            return
-        n = len(uid)
-        k = np.full(n, KIND_ID[kind]) if isinstance(kind, str) else kind
-        self.seg["uid"].append(uid)
-        self.seg["kind"].append(k)
-        self.seg["order"].append(np.broadcast_to(np.asarray(order, np.int64), (n,)).copy())
-        self.seg["sep"].append(np.broadcast_to(np.asarray(sep, np.int64), (n,)).copy())
 
 
 class Simulator:
@@ -228,114 +131,11 @@ class Simulator:
         style[u < lec] = 1
         return style
 
-    # ------------------------------------------------------------------ assistant compositions
-    def _answer(self, rec: _Recorder, rng: np.random.Generator, uid: np.ndarray, *, code: bool = False) -> None:
-        n = len(uid)
-        if n == 0:
-            return
-        a = self.ans
-        if code:
-            rec.segment(uid, "code_intro", 1)
-            rec.segment(uid[rng.random(n) < 0.7], "code_outro", 2)
-            k = rng.poisson(0.6, n)
-        else:
-            disc = rng.random(n) < a["disclaimer_ask"]
-            rec.segment(uid[disc], "disclaimer_intro", 1)
-            rec.segment(uid[~disc], "intro", 1)
-            k = 1 + rng.poisson(a["body_mean"], n)
-            long = rng.random(n) < a["long_answer"]
-            k[long] += rng.integers(3, 9, int(long.sum()))
-            lst = np.flatnonzero(rng.random(n) < a["list"])
-            if len(lst):
-                lo, hi = a["list_items"]
-                n_items = rng.integers(lo, hi + 1, len(lst))
-                numbered = rng.random(len(lst)) < 0.5
-                rec.segment(uid[lst], "list_intro", 60)
-                item_uid = np.repeat(uid[lst], n_items)
-                j = np.arange(len(item_uid)) - np.repeat(np.cumsum(n_items) - n_items, n_items)
-                sep = np.where(np.repeat(numbered, n_items), SEP_NUMBERED + j, SEP_BULLET)
-                rec.segment(item_uid, "list_item", 61 + j, sep)
-        body_uid = np.repeat(uid, k)
-        j = np.arange(len(body_uid)) - np.repeat(np.cumsum(k) - k, k)
-        rec.segment(body_uid, "body", 10 + j)
-        look = rng.random(n) < a["lookalike"]
-        if look.any():
-            which = rng.integers(0, 4, n)
-            if code:
-                which[:] = 3
-            late = np.where(rng.random(n) < 0.5, 5, 90)
-            rec.segment(uid[look & (which == 0)], "lookalike_lead", 0)
-            for w, kind in ((1, "lookalike_inline"), (2, "lookalike_story"), (3, "lookalike_code")):
-                sel = look & (which == w)
-                rec.segment(uid[sel], kind, late[sel])
-        rec.segment(uid[rng.random(n) < (a["closing"] if not code else 0.5)], "closing", 99)
-
-    def _refuse(
-        self,
-        rec: _Recorder,
-        rng: np.random.Generator,
-        uid: np.ndarray,
-        rtype: np.ndarray,
-        partial: np.ndarray,
-        style: np.ndarray,
-        edgy: np.ndarray,
-        m: np.ndarray,
-        lang: np.ndarray,
-    ) -> np.ndarray:
-        """Emit the segments of refusals; return their ground-truth labels."""
-        label = np.zeros(len(uid), np.int64)
-        cap, pol, mix = rtype == CAP, rtype == POLICY, rtype == MIXED
-        # capability
-        sel = cap & partial
-        rec.segment(uid[sel], "partial_lead_cap", 1)
-        k = rng.integers(1, 3, int(sel.sum()))
-        rec.segment(np.repeat(uid[sel], k), "cap_body", 10 + np.arange(int(k.sum())) - np.repeat(np.cumsum(k) - k, k))
-        label[sel] = LABEL_ID["refusal_partial"]
-        sel = cap & ~partial
-        rec.segment(uid[sel], "refusal_cap", 1)
-        extra = sel & (rng.random(len(uid)) < 0.3)
-        rec.segment(uid[extra], "cap_body", 10)
-        label[sel] = LABEL_ID["refusal_cap"]
-        # mixed
-        rec.segment(uid[mix], "refusal_mixed", 1)
-        label[mix] = LABEL_ID["refusal_mixed"]
-        # policy, partial: decline first then help, or help then decline at the end
-        sel = pol & partial
-        lead = sel & (rng.random(len(uid)) < self.flow["partial_lead"])
-        tail = sel & ~lead
-        rec.segment(uid[lead], "partial_lead_policy", 1)
-        k = rng.integers(1, 4, int(sel.sum()))
-        rec.segment(np.repeat(uid[sel], k), "safety_body", 10 + np.arange(int(k.sum())) - np.repeat(np.cumsum(k) - k, k))
-        rec.segment(uid[tail], "partial_tail_policy", 50)
-        label[sel] = LABEL_ID["refusal_partial"]
-        # policy, full
-        full = pol & ~partial
-        direct = full & ((style == 0) | edgy)
-        # model-family signature phrasing, where the model has one and the language defines it
+    def _signature(self, m: np.ndarray, lang: np.ndarray) -> np.ndarray:
+        """The kind of each model's own refusal phrasing where the language defines it, else -1."""
         sig = self.sig_kind[m]
         has_sig = (sig >= 0) & (self.c.kind_count[lang, np.maximum(sig, 0)] > 0)
-        use_sig = direct & ~edgy & has_sig & (rng.random(len(uid)) < self.sig_share[m])
-        direct &= ~use_sig
-        rec.segment(uid[use_sig], sig[use_sig], 1)
-        label[use_sig] = LABEL_ID["refusal_signature"]
-        rec.segment(uid[direct], "refusal_direct", 1)
-        red_after = direct & ~edgy & (rng.random(len(uid)) < 0.3)
-        rec.segment(uid[red_after], "refusal_redirect", 2)
-        label[direct] = LABEL_ID["refusal_direct"]
-        lec = full & ~edgy & (style == 1)
-        rec.segment(uid[lec], "refusal_lecture", 1)
-        rec.segment(uid[lec & (rng.random(len(uid)) < 0.4)], "refusal_redirect", 2)
-        label[lec] = LABEL_ID["refusal_lecture"]
-        red = full & ~edgy & (style == 2)
-        rec.segment(uid[red], "refusal_redirect", 1)
-        label[red] = LABEL_ID["refusal_redirect"]
-        late = full & ~edgy & (style == 3)
-        k = rng.integers(2, 4, int(late.sum()))
-        rec.segment(np.repeat(uid[late], k), "safety_body", 10 + np.arange(int(k.sum())) - np.repeat(np.cumsum(k) - k, k))
-        rec.segment(uid[late], "refusal_direct", 50)
-        label[late] = LABEL_ID["refusal_late"]
-        return label
-
+        return np.where(has_sig, sig, -1)
     # ------------------------------------------------------------------ the chunk
     def run(self, rng: np.random.Generator, n: int) -> ChunkSim:
         flow = self.flow
@@ -353,10 +153,10 @@ class Simulator:
         n_ref = np.zeros(n, np.int64)
         first_ref = np.full(n, -1, np.int64)
         jb_first = np.zeros(n, bool)
-        rec = _Recorder()
+        rec = Recorder()
         answered_p = flow["request_if_answered"]
-        answered_kinds = np.asarray([_REQUEST_NAMES.index(k) for k in answered_p])
-        refused_kinds = np.asarray([_REQUEST_NAMES.index(k) for k in flow["request_if_refused"]])
+        answered_kinds = np.asarray([REQUEST_KINDS.index(k) for k in answered_p])
+        refused_kinds = np.asarray([REQUEST_KINDS.index(k) for k in flow["request_if_refused"]])
         fam_p = np.asarray([flow["jailbreak_families"][f] for f in JAILBREAK_FAMILIES])
         react_pol = np.asarray([flow["reaction_after_policy"][r] for r in REACTIONS])
         react_cap = np.asarray([flow["reaction_after_capability"][r] for r in REACTIONS])
@@ -421,7 +221,7 @@ class Simulator:
                 ep_kind[act[fresh]] = req
                 user_label[fresh] = req
                 topic = fresh[mode[fresh] == M_TOPIC]
-                rec_kinds = np.asarray([KIND_ID[k] for k in _REQUEST_NAMES])[req]
+                rec_kinds = np.asarray([KIND_ID[k] for k in REQUEST_KINDS])[req]
                 rec.segment(u_uid[topic], "topic_change", 0)
                 rec.segment(u_uid[fresh], rec_kinds, 1)
                 suffix = fresh[np.isin(req, [Q_BENIGN, Q_CODE, Q_HARM]) & (rng.random(len(fresh)) < self.ans["ask_suffix"])]
@@ -484,7 +284,7 @@ class Simulator:
                 asst_label[rr] = LABEL_ID["refusal_repeat"]
                 rest = ref_i[~repeat]
                 style = self._policy_style(rng, m[rest])
-                asst_label[rest] = self._refuse(
+                asst_label[rest] = compose_refusal(
                     rec,
                     rng,
                     a_uid[rest],
@@ -492,8 +292,9 @@ class Simulator:
                     partial[rest],
                     style,
                     ep_kind[act[rest]] == Q_EDGY,
-                    m[rest],
-                    lg[rest],
+                    partial_lead=self.flow["partial_lead"],
+                    signature=self._signature(m[rest], lg[rest]),
+                    signature_share=self.sig_share[m[rest]],
                 )
                 h = ref_i[(ek == Q_HARM) & (rtype[ref_i] != CAP)]
                 a_modcat[h] = harm_cat[h]
@@ -518,20 +319,20 @@ class Simulator:
                 rec.segment(a_uid[sel], kind, 1)
                 if q == Q_CAP:
                     k = rng.integers(1, 3, len(sel))
-                    rec.segment(np.repeat(a_uid[sel], k), "cap_body", 10 + np.arange(int(k.sum())) - np.repeat(np.cumsum(k) - k, k))
+                    rec.segment(np.repeat(a_uid[sel], k), "cap_body", 10 + within_runs(k))
                 asst_label[sel] = LABEL_ID[lab]
             fresh_ok = ok & ((mode == M_FRESH) | (mode == M_TOPIC))
             greet = np.flatnonzero(fresh_ok & (ek == Q_GREET))
             rec.segment(a_uid[greet], "greet_reply", 1)
             asst_label[greet] = LABEL_ID["answer_greeting"]
             code = np.flatnonzero((fresh_ok | (mode == M_FOLLOWUP)) & (ek == Q_CODE))
-            self._answer(rec, rng, a_uid[code], code=True)
+            compose_answer(rec, rng, a_uid[code], self.ans, code=True)
             asst_label[code] = LABEL_ID["answer_code"]
             trap = np.flatnonzero(fresh_ok & (ek == Q_TRAP))
             rec.segment(a_uid[trap], "trap_answer", 1)
             asst_label[trap] = LABEL_ID["answer_trap"]
             gen = np.flatnonzero((fresh_ok & (ek == Q_BENIGN)) | ((mode == M_FOLLOWUP) & (ek != Q_CODE)))
-            self._answer(rec, rng, a_uid[gen])
+            compose_answer(rec, rng, a_uid[gen], self.ans)
             asst_label[gen] = LABEL_ID["answer"]
             accepted = np.flatnonzero(mode == M_ACCEPT)
             rec.segment(a_uid[accepted], "accept_reply", 1)
@@ -575,34 +376,8 @@ class Simulator:
             newly = act[refuse & (first_ref[act] < 0)]
             first_ref[newly] = 2 * t - 1
 
-        return self._collect(rec, n, model, lang, turns, p_ref, redacted, jb_first, n_ref, first_ref)
-
-    def _collect(
-        self,
-        rec: _Recorder,
-        n: int,
-        model: np.ndarray,
-        lang: np.ndarray,
-        turns: np.ndarray,
-        p_ref: np.ndarray,
-        redacted: np.ndarray,
-        jb_first: np.ndarray,
-        n_ref: np.ndarray,
-        first_ref: np.ndarray,
-    ) -> ChunkSim:
-        uid = np.concatenate(rec.msg["uid"])
-        order = np.argsort(uid, kind="stable")
-        uid = uid[order]
-        msg = {k: np.concatenate(v)[order] for k, v in rec.msg.items()}
-        values = np.concatenate(rec.values)[order]
-        s_uid = np.concatenate(rec.seg["uid"])
-        s_order = np.concatenate(rec.seg["order"])
-        s_kind = np.concatenate(rec.seg["kind"])
-        s_sep = np.concatenate(rec.seg["sep"])
-        so = np.lexsort((s_order, s_uid))
-        seg_msg = np.searchsorted(uid, s_uid[so])
-        return ChunkSim(
-            n=n,
+        return rec.collect(
+            n,
             model=model,
             lang=lang,
             turns=turns,
@@ -611,12 +386,7 @@ class Simulator:
             jailbreak_first=jb_first,
             n_refusals=n_ref,
             first_refusal=first_ref,
-            msg=msg,
-            values=values,
-            seg_msg=seg_msg,
-            seg_kind=s_kind[so],
-            seg_sep=s_sep[so],
         )
 
 
-__all__ = ["LABELS", "REACTIONS", "REFUSAL_TYPES", "STRIDE", "ChunkSim", "Simulator"]
+__all__ = ["Simulator"]

@@ -1,15 +1,9 @@
 """Compile phrase banks into flat numpy tables so messages can be rendered in bulk.
 
-Why: the synthetic corpus must produce a million conversations in about a minute. Rendering one
-message at a time in Python would take far longer, so every template is compiled once into a
-sequence of *piece codes*: a non-negative code is an index into one string table (literal text,
-pre-filled), a negative code ``-(r + 1)`` is an *episode slot reference* ``r`` whose string is
-found per message as ``ref_base[language, r] + slot_value``. A batch of messages is then a gather
-over these arrays followed by one Arrow ``binary_join`` (see :func:`render`).
-
-Slots that need not stay consistent across a request episode ("free" slots: aspects, numbers,
-gibberish) are filled at compile time: each template with free slots is expanded into
-``N_VARIANTS`` pre-filled variants (fixed seed, so the tables are identical on every run).
+Why: the synthetic corpus must produce a million conversations in about a minute, which rules
+out rendering one message at a time in Python. Templates are compiled once into *piece codes*
+(literal strings or episode-slot references) and a batch of messages becomes one gather plus one
+Arrow ``binary_join``; the encoding is described in ``docs/synth.md``.
 """
 
 from __future__ import annotations
@@ -22,18 +16,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from chatlens.corpus.synth_bank import (
-    KINDS,
-    MODERATION_CATEGORIES,
-    SENTIMENTS,
-    TRANSFORMS,
-    PhraseBank,
-    Ref,
-    Slot,
-    Template,
-    load_bank,
-    load_common,
-)
+from chatlens.synth.bank import TRANSFORMS, PhraseBank, Ref, Slot, Template, load_bank, load_common
+from chatlens.synth.vocab import KINDS, MODERATION_CATEGORIES, SENTIMENTS
 
 N_VARIANTS = 12
 #: In conversations marked ``redacted``, this episode slot takes the value REDACTED_NAME.

@@ -1,0 +1,216 @@
+"""One data layer: every data file chatlens reads is loaded, validated and recorded here.
+
+Why: lexicons, questionnaires, weights, prompts and price tables are research instruments. A
+result must say which file (and which bytes) produced it, and a bad file must fail once, in one
+error style. So all of them live under one root (``chatlens/data/``), each bundled file is
+registered with its kind (:mod:`chatlens.datafiles.registry`), each kind has a typed schema
+(:mod:`chatlens.datafiles.schemas`) checked by one validator, and every load is recorded for the
+run manifest (:func:`used`).
+
+Examples
+--------
+>>> from chatlens import datafiles
+>>> roles = datafiles.load("corpus/roles.yaml")
+>>> roles.name, "human" in roles.roles["user"]
+('roles', True)
+>>> record = datafiles.check_file("ratings/outcomes.yaml")
+>>> record.kind, record.name
+('outcome-scale', 'pairwise-outcomes')
+>>> any(r.file == "<bundled>/corpus/roles.yaml" for r in datafiles.used())
+True
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from chatlens import _yaml
+from chatlens.datafiles._check import parse as _parse_schema
+from chatlens.datafiles.registry import BUNDLED, KINDS, Kind, bundled_kind, get_kind, infer_kind
+from chatlens.errors import DataFileError
+
+BUNDLED_PREFIX = "<bundled>/"
+
+
+@dataclass(frozen=True)
+class DataFileRecord:
+    """One data file a process used: what a run manifest lists to make a result reproducible."""
+
+    file: str  # "<bundled>/features/reactions.yaml" or the user's path
+    kind: str
+    name: str
+    version: str
+    sha256: str  # of the file's bytes
+
+
+_USED: dict[tuple[str, str], DataFileRecord] = {}
+
+
+def _root() -> Any:
+    return resources.files("chatlens").joinpath("data")
+
+
+@cache
+def bundled(kind: str | None = None) -> tuple[str, ...]:
+    """Paths (under ``chatlens/data``) of the registered bundled files, optionally of one kind.
+
+    Sorted by path. Files under the data root that no pattern registers are left out (the
+    bundled-data test fails on them).
+    """
+    out = []
+    stack = [(_root(), "")]
+    while stack:
+        node, prefix = stack.pop()
+        for entry in node.iterdir():
+            rel = prefix + entry.name
+            if entry.is_dir():
+                stack.append((entry, rel + "/"))
+            elif (found := bundled_kind(rel)) is not None and kind in (None, found):
+                out.append(rel)
+    return tuple(sorted(out))
+
+
+def _decode(raw: bytes, file: str) -> Any:
+    try:
+        if file.endswith(".json"):
+            return json.loads(raw)
+        return _yaml.safe_load(raw)
+    except (yaml.YAMLError, ValueError) as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = getattr(exc, "lineno", None) or (mark.line + 1 if mark is not None else None)
+        got = f"a syntax error at line {line}" if line else str(exc)
+        expected = "valid JSON" if file.endswith(".json") else "valid YAML"
+        raise DataFileError(file, "<root>", expected, got) from None
+
+
+def _validate(kind: Kind, data: Any, file: str) -> Any:
+    if kind.schema is not None:
+        return _parse_schema(kind.schema, data, file)
+    if not isinstance(data, dict):
+        raise DataFileError(file, "<root>", "a mapping", type(data).__name__)
+    for key in ("name", "version", "source"):
+        if data.get(key) in (None, ""):
+            raise DataFileError(file, key, "a value (name, version and source are required)", None)
+    return data
+
+
+def _record(kind: Kind, doc: Any, raw: bytes, file: str) -> DataFileRecord:
+    def meta(key: str) -> str:
+        value = doc.get(key) if isinstance(doc, dict) else getattr(doc, key, None)
+        return "" if value is None else str(value)
+
+    return DataFileRecord(file, kind.name, meta("name"), meta("version"), hashlib.sha256(raw).hexdigest())
+
+
+@cache
+def _load_bundled(relative: str) -> tuple[Any, DataFileRecord]:
+    kind = KINDS[bundled_kind(relative) or ""]
+    file = BUNDLED_PREFIX + relative
+    raw = _root().joinpath(*relative.split("/")).read_bytes()
+    doc = _validate(kind, _decode(raw, file), file)
+    return doc, _record(kind, doc, raw, file)
+
+
+def _resolve(name_or_path: str | Path, kind: str | None) -> tuple[Kind, Any, DataFileRecord]:
+    """(kind, validated document, record) for a bundled name or a file on disk; records the use."""
+    if isinstance(name_or_path, str) and bundled_kind(name_or_path) is not None \
+            and _root().joinpath(*name_or_path.split("/")).is_file():
+        doc, record = _load_bundled(name_or_path)
+        if kind is not None and kind != record.kind:
+            raise DataFileError(record.file, "<root>", f"a file of kind {kind!r}", record.kind)
+        spec = KINDS[record.kind]
+    else:
+        spec, doc, record = _load_path(Path(name_or_path), kind)
+    _USED.setdefault((record.file, record.sha256), record)
+    return spec, doc, record
+
+
+def _load_path(path: Path, kind: str | None) -> tuple[Kind, Any, DataFileRecord]:
+    file = str(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise DataFileError(file, "<root>", "a readable file", exc.strerror) from None
+    found = kind or infer_kind(list(path.resolve().parts))
+    if found is None:
+        expected = f"a file name that says its kind, or kind= (--kind): one of {sorted(KINDS)}"
+        raise DataFileError(file, "<root>", expected, None)
+    spec = get_kind(found)
+    doc = _validate(spec, _decode(raw, file), file)
+    return spec, doc, _record(spec, doc, raw, file)
+
+
+def load(name_or_path: str | Path, *, kind: str | None = None) -> Any:
+    """The validated document of a data file (a schema dataclass of its kind).
+
+    Parameters
+    ----------
+    name_or_path
+        A bundled file's path under ``chatlens/data`` (``"features/reactions.yaml"``; loaded
+        once per process through :mod:`importlib.resources`) or a file on disk.
+    kind
+        The file's kind (see :data:`KINDS`). Needed for a user file whose name does not say it.
+
+    Raises
+    ------
+    DataFileError
+        The file cannot be read or parsed, or breaks its kind's schema.
+    """
+    return _resolve(name_or_path, kind)[1]
+
+
+def load_with_record(name_or_path: str | Path, *, kind: str | None = None) -> tuple[Any, DataFileRecord]:
+    """Like :func:`load`, with the file's record (its label for error messages and provenance)."""
+    _, doc, record = _resolve(name_or_path, kind)
+    return doc, record
+
+
+def bundled_bytes(name: str) -> bytes:
+    """The bytes of a bundled file (for cache keys that must change when the file does)."""
+    if bundled_kind(name) is None:
+        raise DataFileError(BUNDLED_PREFIX + name, "<root>", "a registered bundled file", None)
+    return _root().joinpath(*name.split("/")).read_bytes()
+
+
+def parse(data: Any, *, kind: str, file: str = "<dict>") -> Any:
+    """Validate an already parsed mapping as a document of ``kind`` (nothing is recorded)."""
+    return _validate(get_kind(kind), data, file)
+
+
+def check_file(name_or_path: str | Path, *, kind: str | None = None) -> DataFileRecord:
+    """Fully validate a bundled or user data file: its schema, then its kind's builder.
+
+    This is ``chatlens validate --data-file``. Returns the file's record; raises a
+    :class:`~chatlens.errors.ChatlensError` (a DataFileError for schema problems) naming the file
+    and the key.
+    """
+    spec, doc, record = _resolve(name_or_path, kind)
+    spec.build(doc, record.file)
+    return record
+
+
+def used() -> list[DataFileRecord]:
+    """Every data file this process has loaded so far, in first-use order."""
+    return list(_USED.values())
+
+
+__all__ = [
+    "BUNDLED",
+    "KINDS",
+    "DataFileRecord",
+    "bundled",
+    "bundled_bytes",
+    "check_file",
+    "load",
+    "load_with_record",
+    "parse",
+    "used",
+]

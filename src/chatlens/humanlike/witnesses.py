@@ -1,0 +1,124 @@
+"""Labelled witnesses: Turing-test files reshaped to one row per witness, labels read strictly.
+
+Why a module of its own: fitting questionnaire weights, training HL-lite and evaluating judges
+all start from the same rows (one rated witness, its label, its game), and each used to reach into
+another for them (``fit`` into ``turing``, ``lite`` into ``fit``), an import cycle in waiting.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from chatlens.corpus.tablefile import read_table
+from chatlens.errors import InvalidParameterError, SchemaError
+
+__all__ = ["as_bool", "load_turing", "witness_frame"]
+
+
+_TRUE = {"true", "1", "yes", "y", "human", "t"}
+_FALSE = {"false", "0", "no", "n", "ai", "f", "bot"}
+
+
+def as_bool(col: pl.Series, name: str) -> np.ndarray:
+    """Labels as booleans from bool, 0/1 or text (true/false, human/ai); errors name the value."""
+    if col.dtype == pl.Boolean:
+        out = col
+    elif col.dtype.is_numeric():
+        bad = col.filter(~col.is_in([0, 1]))
+        if len(bad):
+            msg = f"label column {name!r}: expected 0/1, got {bad[0]!r}"
+            raise InvalidParameterError(msg)
+        out = col.cast(pl.Boolean)
+    else:
+        low = col.cast(pl.String).str.strip_chars().str.to_lowercase()
+        bad = low.filter(~low.is_in(list(_TRUE | _FALSE)) | low.is_null())
+        if len(bad):
+            msg = (f"label column {name!r}: expected true/false, 0/1 or human/ai, "
+                   f"got {bad[0]!r}")
+            raise InvalidParameterError(msg)
+        out = low.is_in(list(_TRUE))
+    if out.null_count():
+        msg = f"label column {name!r} has {out.null_count()} missing labels"
+        raise InvalidParameterError(msg)
+    return out.to_numpy().astype(bool)
+
+
+_PAIR = re.compile(r"^(.*)_A(.*)$")
+
+
+def _bool_col(name: str) -> pl.Expr:
+    return pl.col(name).cast(pl.String).str.to_lowercase().is_in(["true", "1", "yes"])
+
+
+def witness_frame(games: pl.DataFrame, *, ratings_column: str | None = None) -> pl.DataFrame:
+    """Reshape Turing data to one row per witness with canonical columns.
+
+    Accepts the per-game layout (``turing_test_over_50.csv``, ``Turing_output/*.csv``: paired
+    ``*_A``/``*_B`` columns and ``who_is_human``) and the per-witness layout
+    (``turing_test_data_full.csv``: ``label`` = slot, ``witness``, ``is_human``, ``verdict``).
+    Output columns: ``game_id``, ``slot``, ``witness``, ``is_human``, ``opponent`` (the AI
+    witness type of the game), ``transcript``, ``interrogator_verdict``,
+    ``interrogator_correct``, plus every paired column under its base name (``likert_evaluation``).
+    """
+    cols = set(games.columns)
+    if "who_is_human" in cols:
+        pairs: dict[str, tuple[str, str]] = {}
+        for c in games.columns:
+            m = _PAIR.match(c)
+            if m and f"{m.group(1)}_B{m.group(2)}" in cols:
+                pairs[m.group(1) + m.group(2)] = (c, f"{m.group(1)}_B{m.group(2)}")
+        paired = {c for ab in pairs.values() for c in ab}
+        shared = [c for c in games.columns if c not in paired]
+        parts = []
+        for slot in ("A", "B"):
+            sel = [pl.col(c) for c in shared]
+            sel += [pl.col(ab[0] if slot == "A" else ab[1]).alias(base)
+                    for base, ab in pairs.items()]
+            parts.append(games.select(sel).with_columns(pl.lit(slot).alias("slot")))
+        out = pl.concat(parts, how="vertical_relaxed")
+        rename = {"conversation_transcript": "transcript", "label": "witness"}
+        out = out.rename({k: v for k, v in rename.items() if k in out.columns})
+        verdict = "human_verdict" if "human_verdict" in out.columns else None
+        out = out.with_columns(
+            (pl.col("who_is_human").cast(pl.String).str.strip_chars() == pl.col("slot"))
+            .alias("is_human"),
+            (pl.col("ai_model") if "ai_model" in out.columns else pl.lit(None, pl.String))
+            .alias("opponent"),
+            (pl.col(verdict) if verdict else pl.lit(None, pl.String)).alias("interrogator_verdict"),
+        )
+        correct = (_bool_col("human_correct") if "human_correct" in out.columns
+                   else pl.col("interrogator_verdict") == pl.col("who_is_human"))
+        out = out.with_columns(correct.alias("interrogator_correct"))
+    elif {"game_id", "label", "is_human"} <= cols:
+        out = games.rename({"label": "slot"}).with_columns(_bool_col("is_human").alias("is_human"))
+        if "conversation" in out.columns:
+            out = out.rename({"conversation": "transcript"})
+        ai_type = (pl.when(~pl.col("is_human")).then(pl.col("witness")).otherwise(None)
+                   .max().over("game_id"))
+        human_slot = pl.when(pl.col("is_human")).then(pl.col("slot")).otherwise(None).max().over(
+            "game_id")
+        out = out.with_columns(
+            ai_type.alias("opponent"),
+            (pl.col("verdict") if "verdict" in out.columns else pl.lit(None, pl.String))
+            .alias("interrogator_verdict"),
+        ).with_columns((pl.col("interrogator_verdict") == human_slot).alias("interrogator_correct"))
+    else:
+        msg = ("Turing data: expected the per-game layout (who_is_human, *_A/*_B columns) or the "
+               f"per-witness layout (game_id, label, is_human); got columns {games.columns}")
+        raise SchemaError(msg)
+    out = out.with_columns(pl.col("game_id").cast(pl.String))
+    if ratings_column and ratings_column not in out.columns:
+        msg = f"ratings column {ratings_column!r} (or its _A/_B pair) not found in Turing data"
+        raise SchemaError(msg)
+    return out
+
+
+def load_turing(path: str | Path) -> pl.DataFrame:
+    """Read a Turing-test file (CSV/Parquet) into the per-witness layout of :func:`witness_frame`."""
+    return witness_frame(read_table(path))
+
+

@@ -1,0 +1,230 @@
+"""The learned refusal tier in context: refusal and its type from (request, response).
+
+Why: the rule tier reads the response alone and was tuned on English single-turn sets; on real
+logs it finds about a quarter of the refusals a careful reader finds. This tier is two logistic
+regressions over :func:`chatlens.signals.refusal_context.context_features`, trained on the real
+labelled development set (``data/validation/``) plus XSTest and OpenAI's RBR gold set:
+
+* ``refusal`` — binary (capability, policy, mixed, partial = refused; the reader's ``unclear`` is
+  left out of training);
+* ``refusal_type`` — capability vs policy among refusals (a ``partial`` counts as its reason;
+  ``mixed`` is predicted when both probabilities are near even, see :data:`MIXED_BAND`).
+
+Its weights (``data/signals/refusal_model.json``, trained by ``scripts/train_refusal_model.py``)
+record the feature version, the training data and the cross-validated numbers; ``chatlens
+validate`` reports the tier with out-of-fold predictions only. The cue columns (``refusal_cues``,
+``disclaimer``, ``refusal_partial``) still come from the rule tier: they are evidence, not a score.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from chatlens import datafiles
+from chatlens.errors import InstrumentError, NotFittedError
+from chatlens.signals.refusal_context import FEATURE_VERSION, context_features
+
+WEIGHTS_RESOURCE = "signals/refusal_model.json"
+FORMAT_VERSION = 1
+#: A refusal whose policy probability lies in this band has reasons of both kinds: ``mixed``.
+MIXED_BAND = (0.45, 0.55)
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.clip(z, -30, 30)))
+
+
+def _align(x: Any, cue_ids: list[str], trained_ids: list[str]) -> Any:
+    """Re-order the per-cue block (the first ``len(cue_ids)`` columns) to the trained cue order;
+    cues added since training are dropped, removed ones count zero."""
+    if cue_ids == trained_ids:
+        return x
+    from scipy import sparse
+
+    n_cues = len(cue_ids)
+    pos = {cid: i for i, cid in enumerate(cue_ids)}
+    cols = [pos.get(cid) for cid in trained_ids]
+    block = x[:, :n_cues].tocsc()
+    empty = sparse.csc_matrix((x.shape[0], 1))
+    aligned = sparse.hstack([block[:, [c]] if c is not None else empty for c in cols])
+    return sparse.hstack([aligned, x[:, n_cues:]]).tocsr()
+
+
+@dataclass
+class RefusalModel:
+    """Binary refusal + capability/policy type (scikit-learn contract: ``fit`` returns self).
+
+    Parameters
+    ----------
+    C, C_type
+        Inverse L2 regularisation of the refusal and the type regression.
+    threshold
+        Probability at or above which a message is a refusal.
+    """
+
+    C: float = 0.3
+    C_type: float = 1.0
+    threshold: float = 0.5
+    coef_: np.ndarray | None = None
+    intercept_: float | None = None
+    type_coef_: np.ndarray | None = None
+    type_intercept_: float | None = None
+    cue_ids_: list[str] = field(default_factory=list)
+
+    def fit_matrix(self, x: Any, refused: np.ndarray, policy: np.ndarray, cue_ids: list[str],
+                   *, typed: np.ndarray | None = None) -> RefusalModel:
+        """Fit on an already featurised matrix.
+
+        ``refused``: bool per row; ``policy``: bool per row (True = policy reason), used only where
+        ``typed`` is True (refusals with a known capability/policy reason).
+        """
+        from sklearn.linear_model import LogisticRegression
+
+        refused = np.asarray(refused, dtype=bool)
+        binary = LogisticRegression(C=self.C, max_iter=5000, class_weight="balanced")
+        binary.fit(x, refused)
+        self.coef_ = binary.coef_.ravel().astype(np.float64)
+        self.intercept_ = float(binary.intercept_[0])
+        mask = refused if typed is None else np.asarray(typed, dtype=bool)
+        pol = np.asarray(policy, dtype=bool)[mask]
+        if pol.all() or not pol.any():
+            self.type_coef_ = np.zeros(x.shape[1])
+            self.type_intercept_ = 10.0 if pol.all() else -10.0
+        else:
+            kind = LogisticRegression(C=self.C_type, max_iter=5000).fit(x[mask], pol)
+            self.type_coef_ = kind.coef_.ravel().astype(np.float64)
+            self.type_intercept_ = float(kind.intercept_[0])
+        self.cue_ids_ = list(cue_ids)
+        return self
+
+    def _check(self) -> None:
+        if self.coef_ is None or self.type_coef_ is None:
+            msg = "RefusalModel is not fitted: call fit_matrix() or load weights first."
+            raise NotFittedError(msg)
+
+    def predict_matrix(self, x: Any) -> pl.DataFrame:
+        """``refusal``, ``refusal_type``, ``refusal_score`` for a featurised matrix."""
+        self._check()
+        p = _sigmoid(np.asarray(x @ self.coef_).ravel() + self.intercept_)
+        q = _sigmoid(np.asarray(x @ self.type_coef_).ravel() + self.type_intercept_)
+        refusal = p >= self.threshold
+        kind = np.where(q >= MIXED_BAND[1], "policy",
+                        np.where(q <= MIXED_BAND[0], "capability", "mixed"))
+        return pl.DataFrame({
+            "refusal": refusal,
+            "refusal_type": np.where(refusal, kind, "none").astype(str),
+            "refusal_score": np.round(p, 4),
+        })
+
+    def predict(self, responses: pl.Series, requests: pl.Series | None = None) -> pl.DataFrame:
+        """Featurise (response, request) pairs and predict; empty responses are never refusals."""
+        self._check()
+        x, ids = context_features(responses, requests)
+        out = self.predict_matrix(_align(x, ids, self.cue_ids_))
+        empty = responses.cast(pl.String).fill_null("").str.strip_chars().str.len_chars() == 0
+        return out.with_columns(
+            pl.when(empty).then(pl.lit(value=False)).otherwise(pl.col("refusal")).alias("refusal"),
+            pl.when(empty).then(pl.lit("none")).otherwise(pl.col("refusal_type")).alias("refusal_type"),
+            pl.when(empty).then(0.0).otherwise(pl.col("refusal_score")).alias("refusal_score"),
+        )
+
+    def to_dict(self, **meta: Any) -> dict[str, Any]:
+        """JSON-safe weights (coefficients below 1e-4 in magnitude are dropped)."""
+        self._check()
+
+        def sparse_vec(v: np.ndarray) -> dict[str, list]:
+            keep = np.flatnonzero(np.abs(v) >= 1e-4)
+            return {"index": keep.tolist(), "value": [round(float(c), 5) for c in v[keep]]}
+
+        return {
+            "name": "refusal-model", "version": meta.pop("version", 1),
+            "source": meta.pop("source", "scripts/train_refusal_model.py"),
+            "format_version": FORMAT_VERSION, "feature_version": FEATURE_VERSION,
+            "C": self.C, "C_type": self.C_type, "threshold": self.threshold,
+            "n_features": len(self.coef_), "cue_ids": self.cue_ids_,
+            "refusal": {"intercept": round(self.intercept_, 6), **sparse_vec(self.coef_)},
+            "type": {"intercept": round(self.type_intercept_, 6), **sparse_vec(self.type_coef_)},
+            **meta,
+        }
+
+    @classmethod
+    def from_file(cls, doc: Any, where: str) -> RefusalModel:
+        """The model of a validated weights document (the data layer's builder)."""
+        from dataclasses import asdict
+
+        return cls.from_dict(asdict(doc) if not isinstance(doc, dict) else doc, where)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], where: str = "weights") -> RefusalModel:
+        """Rebuild from :meth:`to_dict` output; a stale feature version is an error."""
+        try:
+            if data["format_version"] != FORMAT_VERSION or data["feature_version"] != FEATURE_VERSION:
+                msg = (f"Refusal model weights {where}: keys 'format_version'/'feature_version' "
+                       f"must be {FORMAT_VERSION}/{FEATURE_VERSION}. Got "
+                       f"{data['format_version']}/{data['feature_version']}: retrain with "
+                       f"scripts/train_refusal_model.py.")
+                raise InstrumentError(msg)
+            n = int(data["n_features"])
+
+            def dense(block: dict) -> np.ndarray:
+                v = np.zeros(n)
+                v[np.asarray(block["index"], dtype=np.int64)] = block["value"]
+                return v
+
+            return cls(C=float(data["C"]), C_type=float(data["C_type"]),
+                       threshold=float(data["threshold"]),
+                       coef_=dense(data["refusal"]), intercept_=float(data["refusal"]["intercept"]),
+                       type_coef_=dense(data["type"]),
+                       type_intercept_=float(data["type"]["intercept"]),
+                       cue_ids_=list(data["cue_ids"]))
+        except (KeyError, TypeError, ValueError, IndexError) as exc:
+            msg = f"Refusal model weights {where} are invalid: {exc!r}."
+            raise InstrumentError(msg) from None
+
+
+def model_available() -> bool:
+    """Whether the package ships the model's weights."""
+    return (resources.files("chatlens") / "data" / WEIGHTS_RESOURCE).is_file()
+
+
+@cache
+def load_model(path: str | None = None) -> RefusalModel:
+    """The shipped model (or one saved at ``path``), validated by the data layer."""
+    source = WEIGHTS_RESOURCE if path is None else Path(path)
+    doc, record = datafiles.load_with_record(source, kind="refusal-model-weights")
+    return RefusalModel.from_file(doc, record.file)
+
+
+def detect_refusal_in_context(responses: pl.Series | list[str | None],
+                              requests: pl.Series | list[str | None] | None = None) -> pl.DataFrame:
+    """:func:`~chatlens.signals.refusal.detect_refusal`'s columns, with ``refusal``,
+    ``refusal_type`` and ``refusal_score`` from the context model.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> out = detect_refusal_in_context(
+    ...     pl.Series(["I'm not sure what you mean. Who is that?", "Paris is the capital of France."]),
+    ...     pl.Series(["how do I get back at NAME_1", "What is the capital of France?"]))
+    >>> out["refusal"].to_list()
+    [True, False]
+    """
+    from chatlens.signals.refusal import _as_series, detect_refusal
+
+    resp = _as_series(responses)
+    req = None if requests is None else _as_series(requests)
+    rules = detect_refusal(resp)
+    if len(resp) == 0:
+        return rules
+    model = load_model().predict(resp, req)
+    return rules.with_columns(
+        model["refusal"], model["refusal_type"], model["refusal_score"],
+        (pl.col("refusal_partial") & model["refusal"]).alias("refusal_partial"),
+    )

@@ -1,0 +1,182 @@
+"""Training pool and honest held-out predictions of the context refusal model.
+
+Why here: training needs the labelled sets, which only the validation layer reads. The same code
+trains the shipped weights (``scripts/train_refusal_model.py``) and produces every number
+``chatlens validate`` prints for the tier, which are never in-sample:
+
+* real labelled set, **grouped CV**: 5 folds by conversation; the other sets are always in training;
+* real labelled set, **leave one source out**: LMSYS, ShareGPT, HH-RLHF, DICES each predicted by a
+  model that saw none of its messages — the number that forecasts a new user's log;
+* XSTest and OpenAI RBR: each predicted by a model trained without that set.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from chatlens.validate.datasets import LabelledSet, load_all
+
+#: Labelled refusal sets (besides the real set) the model trains on: human labels, requests known.
+EXTRA_SETS = ("xstest-dev", "openai-rbr-gold")
+REAL_SOURCES = ("lmsys", "sharegpt", "hh", "dices")
+N_FOLDS = 5
+
+
+@dataclass(frozen=True)
+class Pool:
+    """The training rows: one per labelled message."""
+
+    frame: pl.DataFrame  # key, dataset, source, cluster, request, response, refused, policy, typed
+    x: Any
+    cue_ids: list[str]
+
+
+def _extra_rows(sets: Sequence[LabelledSet]) -> list[pl.DataFrame]:
+    out = []
+    for s in sets:
+        if s.task != "refusal" or s.dataset not in EXTRA_SETS:
+            continue
+        keys = [f"{s.dataset}/{s.group}/{i}" for i in range(s.n)]
+        out.append(pl.DataFrame({
+            "key": keys, "dataset": s.dataset, "source": s.dataset, "cluster": keys,
+            "request": s.requests if s.requests is not None else pl.Series([None] * s.n, dtype=pl.String),
+            "response": s.texts.cast(pl.String), "refused": s.gold,
+            "policy": np.zeros(s.n, dtype=bool), "typed": np.zeros(s.n, dtype=bool),
+        }))
+    return out
+
+
+def build_pool(data_dir: str | Path, real: pl.DataFrame | None = None) -> Pool:
+    """Real labelled messages (``unclear`` left out) plus the extra sets, featurised once."""
+    from chatlens.signals.refusal_context import context_features
+    from chatlens.validate.real import labelled_set
+
+    root = Path(data_dir)
+    real = labelled_set(root) if real is None else real
+    real = real.filter(pl.col("refusal") != "unclear")
+    rows = [real.select(
+        key=pl.col("item"), dataset=pl.lit("real-dev"), source=pl.col("source"),
+        cluster=pl.col("file") + "|" + pl.col("conversation_id"),
+        request=pl.col("request"), response=pl.col("response"), refused=pl.col("refused"),
+        policy=pl.col("refusal_type") == "policy",
+        typed=pl.col("refused") & pl.col("refusal_type").is_in(["capability", "policy"]),
+    )]
+    rows += _extra_rows(load_all(root))
+    frame = pl.concat(rows, how="vertical_relaxed")
+    x, ids = context_features(frame["response"], frame["request"])
+    return Pool(frame, x, ids)
+
+
+def _fit(pool: Pool, train: np.ndarray, **params: float) -> Any:
+    from chatlens.signals.refusal_model import RefusalModel
+
+    f = pool.frame
+    return RefusalModel(**params).fit_matrix(
+        pool.x[train], f["refused"].to_numpy()[train], f["policy"].to_numpy()[train],
+        pool.cue_ids, typed=f["typed"].to_numpy()[train])
+
+
+def _predict_into(out: list[pl.DataFrame | None], rows: np.ndarray, model: Any, pool: Pool) -> None:
+    pred = model.predict_matrix(pool.x[rows])
+    for j, i in enumerate(rows.tolist()):
+        out[i] = pred.slice(j, 1)
+
+
+def heldout(pool: Pool, **params: float) -> dict[str, pl.DataFrame]:
+    """Held-out predictions keyed by scheme: ``cv`` (real rows, grouped by conversation),
+    ``leave-source-out`` (real rows) and ``leave-set-out`` (XSTest and RBR rows).
+
+    Each value has the pool's ``key`` plus ``refusal``, ``refusal_type``, ``refusal_score``.
+    """
+    from sklearn.model_selection import GroupKFold
+
+    f = pool.frame
+    n = f.height
+    is_real = (f["dataset"] == "real-dev").to_numpy()
+    source, dataset = f["source"].to_numpy(), f["dataset"].to_numpy()
+    schemes: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {"cv": [], "leave-source-out": [],
+                                                                 "leave-set-out": []}
+    real_idx = np.flatnonzero(is_real)
+    for _, test in GroupKFold(n_splits=N_FOLDS).split(real_idx, groups=f["cluster"].to_numpy()[real_idx]):
+        rows = real_idx[test]
+        train = np.ones(n, dtype=bool)
+        train[rows] = False
+        schemes["cv"].append((train, rows))
+    for s in REAL_SOURCES:
+        rows = np.flatnonzero(is_real & (source == s))
+        if len(rows):
+            schemes["leave-source-out"].append((~(is_real & (source == s)), rows))
+    for d in EXTRA_SETS:
+        rows = np.flatnonzero(dataset == d)
+        if len(rows):
+            schemes["leave-set-out"].append((dataset != d, rows))
+    result = {}
+    for name, folds in schemes.items():
+        preds: list[pl.DataFrame | None] = [None] * n
+        covered = []
+        for train, rows in folds:
+            _predict_into(preds, rows, _fit(pool, train, **params), pool)
+            covered.append(rows)
+        if covered:
+            rows = np.sort(np.concatenate(covered))
+            result[name] = pl.concat([preds[i] for i in rows.tolist()]).with_columns(
+                key=f["key"].gather(rows))
+    return result
+
+
+def train_shipped(pool: Pool, **params: float) -> tuple[Any, dict[str, Any]]:
+    """Fit on the whole pool; returns the model and provenance for its weights file."""
+    model = _fit(pool, np.ones(pool.frame.height, dtype=bool), **params)
+    counts = pool.frame.group_by("dataset", "source").agg(
+        n=pl.len(), refusals=pl.col("refused").sum(), typed=pl.col("typed").sum(),
+        policy=(pl.col("typed") & pl.col("policy")).sum()).sort("dataset", "source")
+    return model, {"trained_on": counts.to_dicts()}
+
+
+#: Detector name of the context model in ``chatlens validate``.
+CONTEXT = "learned-context"
+
+
+@dataclass(frozen=True)
+class ContextHeldout:
+    """The context model's held-out predictions, ready for ``chatlens validate``'s tables."""
+
+    predictions: dict[str, pl.DataFrame]
+
+    @classmethod
+    def compute(cls, data_dir: str | Path) -> ContextHeldout:
+        """Held-out predictions with the shipped model's hyper-parameters."""
+        from chatlens.signals.refusal_model import load_model
+
+        shipped = load_model()
+        pool = build_pool(data_dir)
+        return cls(heldout(pool, C=shipped.C, C_type=shipped.C_type, threshold=shipped.threshold))
+
+    def predict_set(self, s: LabelledSet) -> np.ndarray:
+        """Refusal per text of a labelled slice: held out where the model trained on the set,
+        else the shipped model (which never saw it)."""
+        if s.dataset in EXTRA_SETS and "leave-set-out" in self.predictions:
+            keys = pl.DataFrame({"key": [f"{s.dataset}/{s.group}/{i}" for i in range(s.n)]})
+            got = keys.join(self.predictions["leave-set-out"], on="key", how="left")
+            return got["refusal"].fill_null(value=False).to_numpy()
+        from chatlens.signals.refusal_model import load_model
+
+        return load_model().predict(s.texts, s.requests)["refusal"].to_numpy()
+
+    def real_detectors(self) -> dict[str, Any]:
+        """Real-set detectors returning the out-of-fold predictions of each scheme."""
+
+        def lookup(scheme: str) -> Any:
+            def detect(frame: pl.DataFrame) -> pl.DataFrame:
+                pred = self.predictions[scheme].rename({"key": "item"})
+                return frame.select("item").join(pred, on="item", how="left").drop("item")
+            return detect
+
+        return {f"{CONTEXT} ({name})": lookup(name)
+                for name in ("cv", "leave-source-out") if name in self.predictions}

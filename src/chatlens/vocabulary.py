@@ -1,0 +1,93 @@
+"""The shared vocabulary of chatlens: label sets and names that several layers must spell alike.
+
+Why one module: a label set written out in two places drifts (``developer_mode`` in the detector,
+``dev_mode`` in the generator; the reaction labels typed out three times). Every layer may import
+this module (it is part of the base, see ``tests/test_layers.py``), and the data-file schemas in
+:mod:`chatlens.datafiles` check files against these same sets, so a detector, a lexicon and a
+report table cannot disagree on a name.
+
+Word lists themselves (cues, phrases, weights) are data files, never Python lists; this module
+holds only the closed sets of *names* those files and the code refer to.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+#: Canonical message roles (``messages.role``).
+Role = Literal["user", "assistant", "system", "tool"]
+ROLES: tuple[str, ...] = ("user", "assistant", "system", "tool")
+
+#: Analysis profiles: ``default`` (chatlens' definitions) or ``legacy`` (the original study's).
+Profile = Literal["default", "legacy"]
+PROFILES: tuple[str, ...] = ("default", "legacy")
+
+#: What a user did next after a refusal, in report order; ``abandoned`` (no next user message)
+#: comes from conversation structure, not from a message, so it is kept apart.
+REACTIONS: tuple[str, ...] = ("rephrase", "jailbreak", "pushback", "accept", "topic_change")
+ABANDONED = "abandoned"
+
+#: The reaction categories with lexical cues (``data/features/reactions.yaml``); rephrase and
+#: topic change are also decided by overlap with the refused request, jailbreak by its detector.
+ReactionCueCategory = Literal["pushback", "accept", "rephrase", "topic_change"]
+REACTION_CUE_CATEGORIES: tuple[str, ...] = ("pushback", "accept", "rephrase", "topic_change")
+
+#: Detector families a cue lexicon (``data/signals/patterns/*.yaml``) may belong to.
+Detector = Literal["refusal", "jailbreak", "legacy-refusal", "legacy-jailbreak"]
+DETECTORS: tuple[str, ...] = ("refusal", "jailbreak", "legacy-refusal", "legacy-jailbreak")
+
+#: Jailbreak families: the values of ``jailbreak_family`` (besides ``none``), the cue kinds of
+#: jailbreak lexicons and the ``family`` of reference templates.
+JAILBREAK_FAMILIES: tuple[str, ...] = (
+    "adversarial_suffix",
+    "authority_claim",
+    "developer_mode",
+    "encoding",
+    "fictional_framing",
+    "instruction_override",
+    "other",
+    "persona",
+    "refusal_suppression",
+)
+
+#: Evidence kinds a cue may carry, per detector family.
+CUE_KINDS: dict[str, frozenset[str]] = {
+    "refusal": frozenset(
+        {
+            "refuse",  # a direct statement of not doing the task ("i can't help with that")
+            "apology",  # an apology lead-in ("i'm sorry, but")
+            "policy",  # an ethics / safety / law / policy reason
+            "capability",  # a limit of the system (no internet, no body, knowledge cutoff...)
+            "disclaimer",  # an "as an ai / language model" self-disclaimer
+            "lecture",  # moralising / "it's important to note" / "i must point out"
+            "redirect",  # offering something else instead, pointing to professionals
+            "withhold",  # explicitly withholding part of an otherwise given answer
+            "comply",  # evidence of compliance ("sure, here is", "certainly!")
+            "lookalike",  # looks like a refusal but is not ("i'm sorry to hear that")
+        }
+    ),
+    "jailbreak": frozenset({*JAILBREAK_FAMILIES, "benign"}),  # benign: negative evidence
+    "legacy-refusal": frozenset({"instrumental", "value_based"}),
+    "legacy-jailbreak": frozenset({"jailbreak"}),
+}
+
+#: Refusal type a cue points to (``none`` for cues that only say "refusal").
+CueType = Literal["none", "capability", "policy"]
+CUE_TYPES: tuple[str, ...] = ("none", "capability", "policy")
+
+__all__ = [
+    "ABANDONED",
+    "CUE_KINDS",
+    "CUE_TYPES",
+    "DETECTORS",
+    "JAILBREAK_FAMILIES",
+    "PROFILES",
+    "REACTIONS",
+    "REACTION_CUE_CATEGORIES",
+    "ROLES",
+    "CueType",
+    "Detector",
+    "Profile",
+    "ReactionCueCategory",
+    "Role",
+]

@@ -1,0 +1,98 @@
+"""The context refusal model: contract, weights round trip, held-out predictions."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+import pytest
+
+from chatlens.errors import InstrumentError, NotFittedError
+from chatlens.signals.refusal_context import context_features
+from chatlens.signals.refusal_model import (
+    RefusalModel,
+    _align,
+    detect_refusal_in_context,
+    load_model,
+    model_available,
+)
+
+RESPONSES = [
+    "I'm sorry, but I can't help with that request because it could cause harm.",
+    "I'm not sure what you mean. Who is that?",
+    "Here is a Python function that sorts a list:\n\n```python\nsorted(x)\n```",
+    "The capital of France is Paris.",
+    "As an AI, I do not have access to the internet, so I cannot browse that page.",
+    "Sure! Here are three ideas for a birthday party: a picnic, a movie night, a treasure hunt.",
+] * 4
+REQUESTS = ["how do I make a weapon", "how do I get back at NAME_1", "sort a list in python",
+            "capital of france?", "summarise this web page", "party ideas"] * 4
+REFUSED = np.array([True, True, False, False, True, False] * 4)
+POLICY = np.array([True, False, False, False, False, False] * 4)
+
+
+@pytest.fixture(scope="module")
+def fitted() -> RefusalModel:
+    x, ids = context_features(pl.Series(RESPONSES), pl.Series(REQUESTS))
+    return RefusalModel(C=10.0).fit_matrix(x, REFUSED, POLICY, ids)
+
+
+def test_unfitted_model_raises():
+    with pytest.raises(NotFittedError):
+        RefusalModel().predict(pl.Series(["hi"]))
+
+
+def test_fit_predict_contract(fitted):
+    assert fitted.coef_ is not None and fitted.cue_ids_
+    out = fitted.predict(pl.Series(RESPONSES), pl.Series(REQUESTS))
+    assert out.columns == ["refusal", "refusal_type", "refusal_score"]
+    assert out.height == len(RESPONSES)
+    assert out["refusal"].to_numpy().tolist() == REFUSED.tolist()  # separable toy data
+    assert set(out.filter(~pl.col("refusal"))["refusal_type"]) == {"none"}
+    # deterministic; no request is allowed; empty text is never a refusal
+    assert out.equals(fitted.predict(pl.Series(RESPONSES), pl.Series(REQUESTS)))
+    empty = fitted.predict(pl.Series(["", None], dtype=pl.String))
+    assert empty["refusal"].to_list() == [False, False]
+
+
+def test_weights_round_trip(fitted):
+    data = fitted.to_dict(version=3)
+    assert data["name"] == "refusal-model" and data["version"] == 3
+    again = RefusalModel.from_dict(data)
+    a = fitted.predict(pl.Series(RESPONSES), pl.Series(REQUESTS))
+    b = again.predict(pl.Series(RESPONSES), pl.Series(REQUESTS))
+    assert np.allclose(a["refusal_score"].to_numpy(), b["refusal_score"].to_numpy(), atol=1e-3)
+    stale = {**data, "feature_version": -1}
+    with pytest.raises(InstrumentError, match="feature_version"):
+        RefusalModel.from_dict(stale)
+
+
+def test_align_maps_cues_by_id():
+    from scipy import sparse
+
+    x = sparse.csr_matrix(np.array([[1.0, 2.0, 9.0]]))  # two cue columns then one other
+    aligned = _align(x, ["a", "b"], ["b", "gone", "a"])
+    assert aligned.toarray().tolist() == [[2.0, 0.0, 1.0, 9.0]]
+
+
+@pytest.mark.skipif(not model_available(), reason="weights not shipped")
+def test_shipped_model_in_context():
+    out = detect_refusal_in_context(
+        ["I'm sorry, but I cannot help you hurt someone.", "Paris is the capital of France."],
+        ["how do I hurt my neighbour", "What is the capital of France?"])
+    assert out["refusal"].to_list() == [True, False]
+    assert {"refusal_cues", "disclaimer", "refusal_partial"} <= set(out.columns)
+    assert load_model().threshold == pytest.approx(0.5)
+
+
+@pytest.mark.realdata
+@pytest.mark.slow
+def test_heldout_predictions_are_out_of_fold(shared_data):
+    from chatlens.validate.refusal_model_cv import build_pool, heldout
+
+    pool = build_pool(shared_data)
+    h = heldout(pool, C=0.3)
+    real_keys = pool.frame.filter(pl.col("dataset") == "real-dev")["key"]
+    for scheme in ("cv", "leave-source-out"):
+        assert h[scheme]["key"].is_unique().all()
+        assert set(h[scheme]["key"]) == set(real_keys)
+    assert h["leave-set-out"]["key"].str.starts_with("xstest-dev").any()

@@ -1,0 +1,109 @@
+"""The one validator and loader of data files (:mod:`chatlens.datafiles`) and its CLI."""
+
+from __future__ import annotations
+
+import pickle
+from dataclasses import dataclass, field
+from typing import Annotated, Literal
+
+import pytest
+from typer.testing import CliRunner
+
+from chatlens import datafiles
+from chatlens.cli import app
+from chatlens.datafiles._check import Check, Invalid, parse
+from chatlens.errors import DataFileError, InvalidParameterError
+
+
+@dataclass(frozen=True, kw_only=True)
+class Inner:
+    weight: float = 1.0
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class Doc:
+    name: str
+    mode: Literal["a", "b"] = "a"
+    count: Annotated[int, Check("a positive integer", lambda n: n > 0)] = 1
+    inner: dict[str, Inner] = field(default_factory=dict)
+    note: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.mode == "b" and not self.inner:
+            raise Invalid(key="inner", expected="entries when mode is b", got=self.inner)
+
+
+def _error(data: object) -> DataFileError:
+    with pytest.raises(DataFileError) as info:
+        parse(Doc, data, "f.yaml")
+    return info.value
+
+
+def test_valid_document_is_typed_with_defaults() -> None:
+    doc = parse(Doc, {"name": "x", "inner": {"k": {"weight": 2, "tags": None}}, "mode": None}, "f.yaml")
+    assert doc == Doc(name="x", inner={"k": Inner(weight=2.0)})
+    assert isinstance(doc.inner["k"].weight, float)
+
+
+@pytest.mark.parametrize(
+    ("data", "key", "expected"),
+    [
+        ([1], "<root>", "a mapping"),
+        ({}, "name", "a string (a required key)"),
+        ({"name": "x", "colour": 1}, "colour", "one of the keys"),
+        ({"name": "x", "mode": "c"}, "mode", "one of ['a', 'b']"),
+        ({"name": "x", "count": 0}, "count", "a positive integer"),
+        ({"name": "x", "count": True}, "count", "an integer"),
+        ({"name": "x", "inner": {"k": {"weight": "heavy"}}}, "inner.k.weight", "a number"),
+        ({"name": "x", "inner": {"k": {"tags": ["a", 2]}}}, "inner.k.tags[1]", "a string"),
+        ({"name": "x", "note": 3}, "note", "a string or null"),
+        ({"name": "x", "mode": "b"}, "inner", "entries when mode is b"),
+    ],
+)
+def test_errors_name_file_key_expected_and_got(data: object, key: str, expected: str) -> None:
+    err = _error(data)
+    assert (err.file, err.key) == ("f.yaml", key)
+    assert expected in err.expected
+    assert str(err).startswith(f"Invalid data file f.yaml: key {key!r}: expected ")
+
+
+def test_error_survives_pickling() -> None:
+    err = pickle.loads(pickle.dumps(_error({"name": 1})))
+    assert isinstance(err, DataFileError) and err.key == "name" and "Got 1 instead" in str(err)
+
+
+def test_user_file_kind_from_name_or_argument(tmp_path) -> None:
+    path = tmp_path / "refusal_xx.yaml"
+    path.write_text("name: r\nversion: 1\nlanguage: xx\nsource: me\ndetector: refusal\n"
+                    "cues:\n  - {id: a, kind: refuse, phrases: [nope]}\n")
+    assert datafiles.check_file(path).kind == "cue-lexicon"
+    other = tmp_path / "mine.yaml"
+    other.write_text(path.read_text())
+    with pytest.raises(DataFileError, match="says its kind"):
+        datafiles.load(other)
+    assert datafiles.load(other, kind="cue-lexicon").language == "xx"
+    assert any(r.file == str(other) for r in datafiles.used())
+    with pytest.raises(InvalidParameterError, match="Did you mean 'cue-lexicon'"):
+        datafiles.load(other, kind="cue-lexicn")
+
+
+def test_builder_errors_surface_in_check_file(tmp_path) -> None:
+    path = tmp_path / "refusal_xx.yaml"
+    path.write_text("name: r\nversion: 1\nlanguage: xx\nsource: me\ndetector: refusal\n"
+                    "cues:\n  - {id: a, kind: refuse, regex: ['i(can']}\n")
+    datafiles.load(path)  # the shape is fine ...
+    with pytest.raises(DataFileError, match=r"'cues\[0\].regex\[0\]': expected a valid regular"):
+        datafiles.check_file(path)  # ... the regex is not
+
+
+def test_cli_validates_data_files(tmp_path) -> None:
+    runner = CliRunner()
+    res = runner.invoke(app, ["validate", "--data-file", "ratings/outcomes.yaml"])
+    assert res.exit_code == 0 and "ok: pairwise-outcomes 1" in res.output
+    bad = tmp_path / "prices.yaml"
+    bad.write_text("name: p\nversion: 1\nsource: me\nmodels: {m: {input: -1, output: 2}}\n")
+    res = runner.invoke(app, ["validate", "--data-file", str(bad), "--kind", "price-table",
+                              "--data-file", "corpus/roles.yaml"])
+    assert res.exit_code == 1
+    assert "'models.m.input': expected a number >= 0. Got -1" in res.output
