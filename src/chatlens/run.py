@@ -5,8 +5,15 @@ it: ``conversations.parquet`` (with the per-conversation behaviour columns), ``m
 (detector columns; message text only with ``keep_text``), ``quarantine.parquet`` (records set
 aside, with file, row and reason), ``summary.json``, ``tables/*.csv`` (corpus counts and the
 behaviour tables with confidence intervals, :mod:`chatlens.report.tables`), ``figures/*.png``,
-``report.html`` and ``manifest.json`` (command, configuration, package versions, input
-fingerprint, row counts in / analysed / quarantined, timings).
+``report.html`` and ``manifest.json`` (:mod:`chatlens.report.manifest`: command, configuration,
+profile, data files, package versions, input fingerprint, row counts in / analysed /
+quarantined, timings).
+
+One run path: the profile (:mod:`chatlens.pipeline.profile`) is resolved once, here, into the
+stages it lists, and every engine runs them through :func:`chatlens.engine.run`, so a local run
+checks the same contracts as a pool or Dask run (stages only add columns; rows in = analysed +
+quarantined per partition). What the report builds (table set, figures, ground-truth check) is
+looked up by the names the profile gives.
 
 With no source, the built-in demo corpus (the synthetic LMSYS-shaped corpus with ground truth) is
 generated into ``DIR/input/`` and analysed, so a fresh clone has something real to look at.
@@ -14,39 +21,42 @@ generated into ``DIR/input/`` and analysed, so a fresh clone has something real 
 
 from __future__ import annotations
 
-import hashlib
 import json
-import platform
-import subprocess
-import sys
+import shutil
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from importlib import metadata
 from pathlib import Path
 from typing import Any, Literal
 
 import polars as pl
 
-from chatlens import __version__
 from chatlens._progress import status
-from chatlens.corpus.api import SourceLike, SourceOptions, iter_batches
-from chatlens.corpus.canonical import CanonicalBatch
-from chatlens.corpus.schema import CONVERSATIONS_SCHEMA, MESSAGES_SCHEMA, QUARANTINE_SCHEMA
-from chatlens.corpus.sink import BackgroundWriter, ParquetSink
-from chatlens.corpus.summary import CorpusSummary, RowCounts, SummaryAccumulator
+from chatlens.corpus.api import SourceLike, SourceOptions
+from chatlens.corpus.summary import CorpusSummary, RowCounts
+from chatlens.engine.partitions import DEFAULT_PARTITION_ROWS
+from chatlens.engine.result import EngineResult
 from chatlens.errors import InvalidParameterError
-from chatlens.pipeline.features import features_stage, stage_schemas
-from chatlens.pipeline.signals import signals_stage
+from chatlens.pipeline.profile import Profile, load_profile
 from chatlens.report.figures import behaviour_figures
 from chatlens.report.html import write_run_report
+from chatlens.report.manifest import RunRecord, build_manifest
+from chatlens.report.study1 import study1_figure
 from chatlens.report.tables import BehaviourTables, behaviour_tables, legacy_tables
 from chatlens.report.truth import truth_agreement
 
 DEMO_CONVERSATIONS = 20_000
 DEMO_SEED = 0
-_FINGERPRINT_CHUNK = 1 << 20
+
+#: The report's table sets and figures, by the names a profile file uses.
+TABLE_SETS: dict[str, Callable[[Path], BehaviourTables]] = {
+    "behaviour": behaviour_tables,
+    "legacy": legacy_tables,
+}
+FIGURES: dict[str, Callable[[dict[str, pl.DataFrame], Path], list[Path]]] = {
+    "behaviour": behaviour_figures,
+    "study1_comprehensive_analysis": study1_figure,
+}
 
 
 @dataclass(frozen=True)
@@ -59,14 +69,13 @@ class RunResult(RowCounts):
     behaviour: BehaviourTables | None = None
 
 
-
 def analyze(
     source: SourceLike | None = None,
     *,
     out: str | Path,
     keep_text: bool = False,
     detect: bool = True,
-    profile: Literal["default", "legacy"] = "default",
+    profile: str | Path | Profile = "default",
     overwrite: bool = True,
     command: Sequence[str] | None = None,
     demo_conversations: int = DEMO_CONVERSATIONS,
@@ -88,22 +97,25 @@ def analyze(
         Keep message text in ``messages.parquet`` (off by default: run directories get shared,
         and conversation text is personal data).
     detect
-        Run the detectors (refusal on assistant messages, jailbreak on user messages). Off, the
-        run only builds the canonical corpus.
+        Run the profile's stages (detectors and features). Off, the run only builds the
+        canonical corpus.
     profile
-        ``default`` (chatlens's definitions) or ``legacy`` (the original study's, so its numbers
-        can be reproduced; adds ``refusal_type_legacy``).
+        ``default`` (chatlens's definitions), ``legacy`` (the original study's, so its numbers
+        can be reproduced; adds ``refusal_type_legacy``, its CSVs and its 8-panel figure), a
+        profile YAML file, or a :class:`~chatlens.pipeline.profile.Profile`. Resolved once, here.
     command
         The command line to record in the manifest (the CLI passes ``sys.argv``).
     engine, workers, address
-        ``local`` streams in this process (reading overlapped with writing); ``process`` spreads
-        partitions of the input over ``workers`` processes; ``dask`` over a Dask cluster
-        (``address`` of its scheduler, or a local cluster). All three give identical tables
-        (:mod:`chatlens.engine`).
+        ``local`` runs the partitions in this process, appending to the run's tables as it goes
+        (streaming, reading overlapped with writing); ``process`` spreads them over ``workers``
+        processes; ``dask`` over a Dask cluster (``address`` of its scheduler, or a local
+        cluster). All three run the same worker code, check the same contracts and give
+        identical tables (:mod:`chatlens.engine`).
     **options
         :class:`~chatlens.corpus.api.SourceOptions` fields.
     """
     t0 = time.perf_counter()
+    resolved = load_profile(profile)
     out = Path(out)
     if out.exists() and not out.is_dir():
         msg = f"The run directory {out} exists and is not a directory."
@@ -127,14 +139,11 @@ def analyze(
 
     opts = SourceOptions(**options)
     t = time.perf_counter()
-    if engine == "local":
-        summary, files = _ingest_local(source, out, opts, detect=detect, profile=profile, keep_text=keep_text)
-        engine_account = None
-    else:
-        summary, files, engine_account = _ingest_engine(
-            source, out, opts, detect=detect, profile=profile, keep_text=keep_text,
-            engine=engine, workers=workers, address=address,
-        )
+    result = _run_stages(
+        source, out, opts, resolved.stage_specs(keep_text=keep_text) if detect else (),
+        keep_text=keep_text, engine=engine, workers=workers, address=address,
+    )
+    summary = result.summary
     timings["read_detect_write" if detect else "read_canonicalize_write"] = round(time.perf_counter() - t, 3)
 
     _write_tables(out / "tables", summary)
@@ -142,122 +151,75 @@ def analyze(
     figures: list[Path] = []
     if detect and summary.conversations:
         t = time.perf_counter()
-        behaviour = legacy_tables(out) if profile == "legacy" else behaviour_tables(out)
-        if demo and profile == "default":
+        behaviour = TABLE_SETS[resolved.tables](out)
+        if demo and resolved.demo_truth:
             agreement = truth_agreement(out, Path(source).with_name("demo.truth.parquet"))
             behaviour.tables["demo_truth_agreement"] = agreement
             behaviour.headline["demo_truth_agreement"] = agreement.to_dicts()
         behaviour.write(out / "tables")
-        if profile == "default":
-            figures = behaviour_figures(behaviour.tables, out / "figures")
+        for figure in resolved.figures:
+            figures += FIGURES[figure](behaviour.tables, out / "figures")
         timings["statistics_tables_figures"] = round(time.perf_counter() - t, 3)
     summary_json = summary.to_dict()
     if behaviour is not None:
         summary_json["behaviour"] = behaviour.headline
     (out / "summary.json").write_text(json.dumps(summary_json, indent=2, ensure_ascii=False, default=str))
     timings["total"] = round(time.perf_counter() - t0, 3)
-    manifest = _manifest(
-        source=source,
-        demo=demo,
-        demo_conversations=demo_conversations,
-        files=files,
-        engine_account=engine_account,
-        options=opts,
-        keep_text=keep_text,
-        detect=detect,
-        profile=profile,
-        summary=summary,
-        timings=timings,
+    record = RunRecord(
+        source="demo" if demo else str(source),
+        demo={"generator": "chatlens.synth", "conversations": demo_conversations, "seed": DEMO_SEED}
+        if demo
+        else None,
+        files=result.files,
+        configuration={**opts.public(), "keep_text": keep_text, "detect": detect, "profile": resolved.name},
+        profile=resolved.public(),
+        engine=result.public(),
         command=command,
-        out=out,
     )
+    manifest = build_manifest(record, summary, timings=timings, out=out)
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False))
     write_run_report(out, summary_json, manifest, behaviour=behaviour, figures=figures)
     return RunResult(out=out, summary=summary, manifest=manifest, behaviour=behaviour)
 
 
-def _ingest_local(
-    source: SourceLike, out: Path, opts: SourceOptions, *, detect: bool, profile: str, keep_text: bool
-) -> tuple[CorpusSummary, list[Path]]:
-    """Stream the source through the stages in this process; writes overlap the next read."""
-    stream = iter_batches(source, **vars(opts))
-    acc = SummaryAccumulator(format=stream.format, files=len(stream.files), bytes=stream.total_bytes)
-    if detect:
-        message_schema, conversation_schema = stage_schemas(profile=profile, keep_text=keep_text)
-    else:
-        message_schema, conversation_schema = dict(MESSAGES_SCHEMA), dict(CONVERSATIONS_SCHEMA)
-    if not keep_text:
-        del message_schema["content"]
-    with (
-        ParquetSink(out / "messages.parquet", message_schema) as messages_sink,
-        ParquetSink(out / "conversations.parquet", conversation_schema) as conversations_sink,
-        ParquetSink(out / "quarantine.parquet", QUARANTINE_SCHEMA) as quarantine_sink,
-        BackgroundWriter() as writer,
-    ):
-        for batch in stream:
-            acc.update(batch)
-            if detect:
-                batch = signals_stage(batch, profile=profile)
-                batch = features_stage(batch, profile=profile, keep_text=keep_text)
-            messages = batch.messages if keep_text else batch.messages.drop("content")
-
-            def write(messages: pl.DataFrame = messages, batch: CanonicalBatch = batch) -> None:
-                messages_sink.write(messages)
-                conversations_sink.write(batch.conversations)
-                quarantine_sink.write(batch.quarantine)
-
-            writer.submit(write)
-    files = [Path(str(getattr(f, "path", f))) for f in stream.files]
-    return acc.finish(), files
-
-
-def _ingest_engine(
+def _run_stages(
     source: SourceLike,
     out: Path,
     opts: SourceOptions,
+    stages: Sequence[Any],
     *,
-    detect: bool,
-    profile: str,
     keep_text: bool,
     engine: str,
     workers: int | None,
     address: str | None,
-) -> tuple[CorpusSummary, list[Path], dict[str, Any]]:
-    """Run the same stages through :func:`chatlens.engine.run`, then compact its parts."""
-    import shutil
+) -> EngineResult:
+    """The source through the stages on the engine, into ``out/<table>.parquet``.
 
-    from chatlens.engine import StageSpec
+    The local engine appends to the run's tables as it goes (``single`` layout, one partition
+    per file, like one stream over the source); the others write parts that are compacted
+    here, with ids repeated across partitions quarantined, so every engine gives the same tables.
+    """
     from chatlens.engine import run as engine_run
 
-    stages = []
-    if detect:
-        stages = [
-            StageSpec("signals", "chatlens.pipeline.signals:signals_stage", {"profile": profile}),
-            StageSpec(
-                "features",
-                "chatlens.pipeline.features:features_stage",
-                {"profile": profile, "keep_text": keep_text},
-            ),
-        ]
-    parts = out / "_parts"
+    single = engine == "local"
     result = engine_run(
         source,
         stages,
-        out=parts,
+        out=out if single else out / "_parts",
         engine=engine,  # type: ignore[arg-type]
         workers=workers,
         address=address,
         options=opts,
         keep_text=keep_text,
         duplicates="quarantine",
+        layout="single" if single else "parts",
+        partition_rows=None if single else DEFAULT_PARTITION_ROWS,
     )
-    for table in ("messages", "conversations", "quarantine"):
-        result.compact(table, out / f"{table}.parquet")
-    shutil.rmtree(parts, ignore_errors=True)
-    from chatlens.corpus.sources import resolve
-
-    files = [Path(str(getattr(f, "path", f))) for f in resolve(source, hf_token=opts.hf_token)]
-    return result.summary, files, result.public()
+    if not single:
+        for table in ("messages", "conversations", "quarantine"):
+            result.compact(table, out / f"{table}.parquet")
+        shutil.rmtree(out / "_parts", ignore_errors=True)
+    return result
 
 
 def _write_tables(tables: Path, summary: CorpusSummary) -> None:
@@ -274,104 +236,3 @@ def _write_tables(tables: Path, summary: CorpusSummary) -> None:
             schema={key: pl.String, "count": pl.Int64},
         )
         frame.write_csv(tables / f"{name}.csv")
-
-
-def fingerprint(files: Sequence[Path]) -> dict[str, Any]:
-    """A quick, stable fingerprint of the input files.
-
-    Hashes each file's name, size and its first and last MiB (not the whole file: a 10 GB log
-    would take longer to hash than to analyse). Any edit that changes a file's size or either end
-    changes the hash; the method is recorded next to it.
-    """
-    digest = hashlib.sha256()
-    listed = []
-    for path in sorted(files, key=str):
-        try:
-            size = path.stat().st_size
-        except OSError:
-            size = -1
-        digest.update(f"{path.name}\0{size}\0".encode())
-        if size > 0:
-            with path.open("rb") as fh:
-                digest.update(fh.read(_FINGERPRINT_CHUNK))
-                if size > 2 * _FINGERPRINT_CHUNK:
-                    fh.seek(-_FINGERPRINT_CHUNK, 2)
-                    digest.update(fh.read(_FINGERPRINT_CHUNK))
-        listed.append({"path": str(path), "bytes": size})
-    return {
-        "method": "sha256(name, size, first MiB, last MiB) per file",
-        "sha256": digest.hexdigest(),
-        "files": listed,
-    }
-
-
-def _git_hash() -> str | None:
-    here = Path(__file__).resolve().parent
-    try:
-        done = subprocess.run(
-            ["git", "-C", str(here), "rev-parse", "HEAD"],
-            capture_output=True,
-            text=True,
-            timeout=5,
-            check=False,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return done.stdout.strip() or None if done.returncode == 0 else None
-
-
-def _versions() -> dict[str, str]:
-    versions = {"python": platform.python_version(), "chatlens": __version__}
-    for dist in ("polars", "pyarrow", "duckdb", "numpy", "scipy"):
-        try:
-            versions[dist] = metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            continue
-    return versions
-
-
-def _manifest(
-    *,
-    source: SourceLike,
-    demo: bool,
-    demo_conversations: int,
-    files: list[Path],
-    options: SourceOptions,
-    keep_text: bool,
-    detect: bool,
-    profile: str,
-    summary: CorpusSummary,
-    timings: dict[str, float],
-    command: Sequence[str] | None,
-    out: Path,
-    engine_account: dict[str, Any] | None,
-) -> dict[str, Any]:
-    return {
-        "chatlens_version": __version__,
-        "git_hash": _git_hash(),
-        "created_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "command": list(command) if command is not None else None,
-        "python_executable": sys.executable,
-        "source": {
-            "given": "demo" if demo else str(source),
-            "demo": {"generator": "chatlens.synth", "conversations": demo_conversations, "seed": DEMO_SEED}
-            if demo
-            else None,
-            "format": summary.format,
-        },
-        "configuration": {**options.public(), "keep_text": keep_text, "detect": detect, "profile": profile},
-        "packages": _versions(),
-        "input_fingerprint": fingerprint(files),
-        "counts": {
-            "rows_in": summary.records_in,
-            "source_records": summary.source_records,
-            "rows_analysed": summary.conversations,
-            "rows_quarantined": summary.quarantined,
-            "messages": summary.messages,
-            "repairs": summary.repairs,
-        },
-        "timings_s": timings,
-        "engine": engine_account or {"engine": "local"},
-        "outputs": sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file())
-        + ["manifest.json", "report.html"],
-    }

@@ -200,3 +200,54 @@ def test_quarantine_mode_keeps_the_first_of_three(tmp_path: Path) -> None:
     # the report-only mode leaves the tables as written
     again = run(files, out=tmp_path / "out2")
     assert again.rows_analysed == 6 and again.duplicates.quarantined == 0
+
+
+def test_single_layout_equals_parts_and_the_reader(tmp_path: Path) -> None:
+    """The local engine's single layout (what analyze uses) writes one file per table, in order,
+    with ids repeated across files quarantined as read: the tables of a single-process read."""
+    src = [str(p) for p in _mixed_source(tmp_path)]
+    corpus = read(src)
+    single = run(src, ["message_length"], out=tmp_path / "single", layout="single")
+    parts = run(src, ["message_length"], out=tmp_path / "parts", duplicates="quarantine")
+    assert sorted(p.name for p in (tmp_path / "single").iterdir()) == [
+        "conversations.parquet",
+        "messages.parquet",
+        "quarantine.parquet",
+    ]
+    for table in ("messages", "conversations"):
+        assert single.scan(table).collect().equals(parts.scan(table).collect())
+    assert single.scan("conversations").collect().drop("user_chars", "assistant_chars").equals(
+        corpus.conversations
+    )
+    assert single.scan("quarantine").collect().equals(corpus.quarantine)
+    assert single.summary == corpus.summary == parts.summary
+    assert single.public()["layout"] == "single"
+
+
+def test_single_layout_checks_the_stage_contract(tmp_path: Path) -> None:
+    src = write_jsonl(tmp_path / "a.jsonl", [sharegpt("a", "hi", "there")])
+    with pytest.raises(PartitionError, match="expected 2 rows"):
+        run(src, ["_engine_stages:filter_rows"], out=tmp_path / "out", layout="single")
+
+
+def test_single_layout_is_local_only(tmp_path: Path) -> None:
+    src = write_jsonl(tmp_path / "a.jsonl", [sharegpt("a", "hi", "there")])
+    with pytest.raises(InvalidParameterError, match="'single' with engine='local'"):
+        run(src, out=tmp_path / "out", engine="process", layout="single")
+
+
+def test_analyze_local_runs_through_the_engine_contract(tmp_path: Path) -> None:
+    """A local ``analyze`` checks the stage contract too (it used to run its own loop)."""
+    import chatlens
+    from chatlens.engine.stages import STAGES, register_stage
+    from chatlens.pipeline.profile import Profile, ProfileStage
+
+    if "test_filter_rows" not in STAGES:
+        register_stage("test_filter_rows", "_engine_stages:filter_rows")
+    broken = Profile(
+        name="broken", version=1, source="a test", stages=(ProfileStage("test_filter_rows"),),
+        tables="behaviour", definitions="default",
+    )
+    src = write_jsonl(tmp_path / "a.jsonl", [sharegpt("a", "hi", "there")])
+    with pytest.raises(PartitionError, match="expected 2 rows"):
+        chatlens.analyze(src, out=tmp_path / "run", profile=broken)

@@ -125,3 +125,22 @@ def test_stage_exception_is_wrapped_with_its_name() -> None:
 
 def test_builtin_is_plain_function() -> None:
     assert resolve_stage("message_length").load() is message_length
+
+
+@pytest.mark.parametrize(
+    ("name", "target"),
+    [
+        ("signals", "chatlens.pipeline.signals:signals_stage"),
+        ("behaviour", "chatlens.pipeline.features:behaviour_stage"),
+        ("legacy_features", "chatlens.pipeline.features:legacy_features_stage"),
+    ],
+)
+def test_analysis_stages_are_registered(name: str, target: str) -> None:
+    spec = resolve_stage(name)
+    assert spec.target == target
+    assert callable(spec.load())
+
+
+def test_unknown_analysis_stage_suggests() -> None:
+    with pytest.raises(InvalidParameterError, match="Did you mean 'signals'"):
+        resolve_stage("signal")

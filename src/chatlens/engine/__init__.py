@@ -14,7 +14,7 @@ from chatlens._lazy import lazy_exports
 
 _EXPORTS = {
     "run": "chatlens.engine.api:run",
-    "EngineResult": "chatlens.engine.api:EngineResult",
+    "EngineResult": "chatlens.engine.result:EngineResult",
     "DuplicateReport": "chatlens.engine.duplicates:DuplicateReport",
     "find_duplicates": "chatlens.engine.duplicates:find_duplicates",
     "ENGINES": "chatlens.engine.api:ENGINES",

@@ -16,6 +16,11 @@ does). Across partitions no worker can see them; after the run the written conve
 scanned with DuckDB and every duplicated id is reported in :attr:`EngineResult.duplicates`
 (count and a sample), never silently; ``duplicates="quarantine"`` also moves every later
 occurrence to quarantine (see :mod:`chatlens.engine.duplicates`).
+
+Layouts: ``parts`` (every engine) writes ``out/<table>/part-<index>.parquet``; ``single`` (local
+engine only, what ``chatlens analyze`` uses) appends every partition, in order, to
+``out/<table>.parquet`` and quarantines repeated ids as it reads, so the tables equal a
+single-process read with nothing to compact or move afterwards.
 """
 
 from __future__ import annotations
@@ -23,112 +28,24 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
-
-import polars as pl
 
 from chatlens._progress import progress_bar
 from chatlens.corpus.api import SourceLike, SourceOptions
 from chatlens.corpus.readers.base import ReaderOptions
-from chatlens.corpus.summary import CorpusSummary, RowCounts, SummaryAccumulator
+from chatlens.corpus.summary import CorpusSummary, SummaryAccumulator
 from chatlens.engine import duplicates as dup
 from chatlens.engine.duplicates import DuplicateReport, find_duplicates
 from chatlens.engine.partitions import DEFAULT_PARTITION_ROWS, Partition, plan_partitions
+from chatlens.engine.result import EngineResult, Layout
 from chatlens.engine.stages import StageSpec, resolve_stages
-from chatlens.engine.worker import TABLES, PartitionResult, PartitionTask, output_schemas
+from chatlens.engine.worker import TABLES, PartitionResult, PartitionTask, RunFiles, output_schemas
 from chatlens.errors import InvalidParameterError
 
 Engine = Literal["local", "process", "dask"]
 ENGINES: tuple[str, ...] = ("local", "process", "dask")
 Duplicates = Literal["report", "quarantine"]
-
-
-@dataclass(frozen=True)
-class EngineResult(RowCounts):
-    """What :func:`run` produced.
-
-    Attributes
-    ----------
-    out : the output directory; tables are ``out/<table>/part-*.parquet``.
-    engine, workers : how it ran (``workers``: as configured; ``workers_used``: distinct
-        ``host:pid`` that ran partitions).
-    summary : the merged corpus summary (``records_in == conversations + quarantined``).
-    partitions : per-partition counts and timings, in partition order.
-    duplicates : conversation ids found in more than one partition (and how many were moved to
-        quarantine with ``duplicates="quarantine"``). ``partitions`` counts are as processed,
-        before that move; ``summary`` is after it.
-    stages : the stages applied, in order.
-    wall_s : wall time of the whole run (planning to duplicate check).
-    """
-
-    out: Path
-    engine: str
-    workers: int
-    summary: CorpusSummary
-    partitions: tuple[PartitionResult, ...]
-    duplicates: DuplicateReport
-    stages: tuple[StageSpec, ...]
-    wall_s: float
-    timings: dict[str, float] = field(default_factory=dict)
-
-    @property
-    def workers_used(self) -> int:
-        return len({p.worker for p in self.partitions})
-
-
-    def table(self, name: str) -> Path:
-        """The folder of one output table (``messages``, ``conversations`` or ``quarantine``)."""
-        if name not in TABLES:
-            msg = f"Unknown table {name!r}; expected one of {', '.join(TABLES)}."
-            raise InvalidParameterError(msg)
-        return self.out / name
-
-    def scan(self, name: str) -> pl.LazyFrame:
-        """A lazy frame over one table's parts, in partition order."""
-        return pl.scan_parquet(sorted(self.table(name).glob("part-*.parquet")))
-
-    def compact(self, name: str, dest: str | Path) -> Path:
-        """Write one table's parts as a single Parquet file ``dest``, in partition order.
-
-        Streams through polars (``sink_parquet``), so memory stays bounded; for run directories
-        that keep one file per table (``messages.parquet``).
-        """
-        dest = Path(dest)
-        self.scan(name).sink_parquet(dest, compression="zstd")
-        return dest
-
-    def partition_frame(self) -> pl.DataFrame:
-        """Per-partition counts and timings as a frame (one row per partition)."""
-        rows = [
-            {
-                "partition": p.index,
-                "label": p.label,
-                "records_in": p.records_in,
-                "conversations": p.conversations,
-                "messages": p.messages,
-                "quarantined": p.quarantined,
-                "worker": p.worker,
-                **{f"{k}_s": v for k, v in p.seconds.items()},
-            }
-            for p in self.partitions
-        ]
-        return pl.DataFrame(rows)
-
-    def public(self) -> dict[str, Any]:
-        """A JSON-ready account of the run (for a manifest)."""
-        return {
-            "engine": self.engine,
-            "workers": self.workers,
-            "workers_used": self.workers_used,
-            "partitions": len(self.partitions),
-            "stages": [s.public() for s in self.stages],
-            "duplicates_across_partitions": self.duplicates.to_dict(),
-            "wall_s": self.wall_s,
-            "timings_s": self.timings,
-            "partition_timings_s": [{"partition": p.index, **p.seconds} for p in self.partitions],
-        }
 
 
 def run(
@@ -145,6 +62,7 @@ def run(
     keep_text: bool = True,
     processes: bool = True,
     duplicates: Duplicates = "report",
+    layout: Layout = "parts",
 ) -> EngineResult:
     """Read ``source``, apply ``stages`` and write partitioned Parquet tables into ``out``.
 
@@ -181,6 +99,10 @@ def run(
         Conversation ids found in more than one partition: ``"report"`` them only, or also
         ``"quarantine"`` every occurrence after the first (the tables then equal a
         single-process read). Reported in :attr:`EngineResult.duplicates` either way.
+    layout
+        ``"parts"`` (one part per partition and table) or ``"single"`` (local engine only: one
+        ``<table>.parquet`` per table, repeated ids quarantined as they are read, whatever
+        ``duplicates`` says).
 
     Returns
     -------
@@ -205,8 +127,14 @@ def run(
     if duplicates not in ("report", "quarantine"):
         msg = f"The 'duplicates' parameter of run must be 'report' or 'quarantine'. Got {duplicates!r} instead."
         raise InvalidParameterError(msg)
+    if layout not in ("parts", "single") or (layout == "single" and engine != "local"):
+        msg = (
+            "The 'layout' parameter of run must be 'parts', or 'single' with engine='local'. "
+            f"Got layout={layout!r}, engine={engine!r} instead."
+        )
+        raise InvalidParameterError(msg)
     specs = resolve_stages(stages)
-    output_schemas(specs, keep_text=keep_text)  # fail fast on a broken stage, before any worker
+    schemas = output_schemas(specs, keep_text=keep_text)  # fail fast on a broken stage
     from chatlens.corpus.sources import open_batches
 
     scan = open_batches(
@@ -220,18 +148,31 @@ def run(
     )
     plan = plan_partitions(scan.files, scan.format, partition_rows=partition_rows)
     out = Path(out)
-    _prepare(out)
+    _prepare(out, layout)
     tasks = [_task(p, scan.format, scan.options, opts, specs, out, keep_text) for p in plan]
     timings = {"plan": round(time.perf_counter() - t0, 4)}
     n_workers = 1 if engine == "local" else workers or os.cpu_count() or 1
 
     t = time.perf_counter()
-    with progress_bar(description=f"{engine}: partitions", total=len(tasks)) as advance:
+    single = layout == "single"  # progress in records (one partition may be the whole input)
+    with progress_bar(
+        description=f"reading {scan.format}" if single else f"{engine}: partitions",
+        total=None if single else len(tasks),
+    ) as advance:
 
         def on_done(_: PartitionResult) -> None:
-            advance(1)
+            if not single:
+                advance(1)
 
-        if engine == "local":
+        if single:
+            from chatlens.engine import local
+
+            files = RunFiles(out, schemas, advance=advance)
+            try:
+                results = local.execute(tasks, on_done=on_done, into=files)
+            finally:
+                files.close()
+        elif engine == "local":
             from chatlens.engine import local
 
             results = local.execute(tasks, on_done=on_done)
@@ -256,7 +197,7 @@ def run(
         files=len(scan.files),
         bytes=sum(f.size for f in scan.files),
     )
-    found = dup.occurrences(out)
+    found = dup.occurrences(out) if layout == "parts" else dup.no_occurrences()
     moved = 0
     if duplicates == "quarantine" and found.height:
         removed = dup.quarantine_later(out, found, plan)
@@ -275,6 +216,8 @@ def run(
         stages=specs,
         wall_s=round(time.perf_counter() - t0, 4),
         timings=timings,
+        layout=layout,
+        files=tuple(Path(str(f.path)) for f in scan.files),
     )
 
 
@@ -310,10 +253,13 @@ def _check(
     return opts
 
 
-def _prepare(out: Path) -> None:
+def _prepare(out: Path, layout: Layout) -> None:
     if out.exists() and not out.is_dir():
         msg = f"The output directory {out} exists and is not a directory."
         raise InvalidParameterError(msg)
+    if layout == "single":
+        out.mkdir(parents=True, exist_ok=True)
+        return
     for table in TABLES:
         folder = out / table
         folder.mkdir(parents=True, exist_ok=True)
@@ -374,6 +320,7 @@ __all__ = [
     "DuplicateReport",
     "Engine",
     "EngineResult",
+    "Layout",
     "find_duplicates",
     "merge_accumulators",
     "merge_summaries",

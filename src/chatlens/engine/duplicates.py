@@ -62,14 +62,21 @@ class DuplicateReport:
         }
 
 
+_OCCURRENCES = {"conversation_id": pl.String, "partition": pl.Int64}
+
+
+def no_occurrences() -> pl.DataFrame:
+    """The empty result of :func:`occurrences` (a run whose repeats were quarantined as read)."""
+    return empty_frame(_OCCURRENCES)
+
+
 def occurrences(out: str | Path) -> pl.DataFrame:
     """``(conversation_id, partition)`` for every id found in more than one conversations part."""
     import duckdb
 
     folder = Path(out) / "conversations"
-    schema = {"conversation_id": pl.String, "partition": pl.Int64}
     if not any(folder.glob("part-*.parquet")):
-        return empty_frame(schema)
+        return no_occurrences()
     pattern = str(folder / "part-*.parquet").replace("'", "''")
     with duckdb.connect() as con:
         found = con.sql(
@@ -83,7 +90,7 @@ def occurrences(out: str | Path) -> pl.DataFrame:
             pl.col("conversation_id").cast(pl.String),
             pl.col("filename").str.extract(_PART.pattern, 1).cast(pl.Int64).alias("partition"),
         )
-        .pipe(conform, schema)
+        .pipe(conform, _OCCURRENCES)
         .sort("conversation_id", "partition")
     )
 

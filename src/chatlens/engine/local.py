@@ -8,18 +8,25 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from chatlens.engine.worker import PartitionResult, PartitionTask, run_partition
+from chatlens.engine.worker import PartitionResult, PartitionTask, RunFiles, run_partition
 from chatlens.errors import PartitionError
 
 
 def execute(
-    tasks: Sequence[PartitionTask], *, on_done: Callable[[PartitionResult], None]
+    tasks: Sequence[PartitionTask],
+    *,
+    on_done: Callable[[PartitionResult], None],
+    into: RunFiles | None = None,
 ) -> list[PartitionResult]:
-    """Run every task in order; a failure raises :class:`PartitionError` naming the partition."""
+    """Run every task in order; a failure raises :class:`PartitionError` naming the partition.
+
+    With ``into`` (the ``single`` layout) every partition appends to the run's open files and
+    shares one set of seen conversation ids, exactly like one stream over the whole source.
+    """
     results = []
     for task in tasks:
         try:
-            result = run_partition(task)
+            result = run_partition(task, into=into)
         except Exception as exc:
             raise partition_failure(task, exc) from exc
         on_done(result)

@@ -8,8 +8,10 @@ fails loudly with a :class:`~chatlens.errors.StageError` instead of corrupting a
 
 A stage travels to workers as a :class:`StageSpec`: a name, a ``"module:attr"`` target (imported
 on the worker, so only the string is pickled) and keyword parameters. Stages with a short name
-are registered in :data:`STAGES` (``"module:attr"`` strings, so ``import chatlens`` stays light);
-any importable ``"module:attr"`` works too.
+are registered in :data:`STAGES` (``"module:attr"`` strings, so ``import chatlens`` stays light):
+the analysis stages ``signals``, ``behaviour`` and ``legacy_features`` that ``chatlens analyze``
+runs, and the cheap ``message_length`` that tests and benchmarks use. Any importable
+``"module:attr"`` works too.
 
 Examples
 --------
@@ -86,9 +88,14 @@ class StageSpec:
         return {"name": self.name, "target": self.target, "params": dict(self.params)}
 
 
-#: Stages known by a short name. Values are ``"module:attr"`` targets (imported lazily).
+#: Stages known by a short name. Values are ``"module:attr"`` targets, imported lazily (on the
+#: worker), so the engine imports nothing from the layers whose stages it runs. The analysis
+#: stages live in :mod:`chatlens.pipeline`; profiles (``data/profiles/*.yaml``) list them by name.
 STAGES: Registry[str] = Registry("stage")
 STAGES.register("message_length", "chatlens.engine.stages:message_length")
+STAGES.register("signals", "chatlens.pipeline.signals:signals_stage")
+STAGES.register("behaviour", "chatlens.pipeline.features:behaviour_stage")
+STAGES.register("legacy_features", "chatlens.pipeline.features:legacy_features_stage")
 
 
 def register_stage(name: str, target: str) -> None:

@@ -6,8 +6,13 @@ partition writes its own ``part-<index>.parquet`` in ``messages/``, ``conversati
 ``quarantine/`` (written to a temporary name, renamed when complete, so a retried or failed task
 never leaves a half part behind) and returns small counts plus a summary accumulator.
 
+The local engine may instead append every partition, in order, to one open file per table (the
+``single`` layout, :class:`RunFiles`): ``chatlens analyze`` runs that way, so a local run is the
+same worker code and checks the same contracts as a pool or Dask run without writing twice.
+
 Duplicate conversation ids are quarantined *within* a partition (as the single-process reader
-does); duplicates *across* partitions are found after the run (see :mod:`chatlens.engine.api`).
+does); duplicates *across* partitions are found after the run (see :mod:`chatlens.engine.api`),
+except in the ``single`` layout, where the ids of earlier partitions are known in-process.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import os
 import socket
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -93,19 +99,81 @@ def output_schemas(
     }
 
 
-def run_partition(task: PartitionTask) -> PartitionResult:
-    """Process one partition and write its three parts. Raises ChatlensError subclasses."""
+class PartFiles:
+    """The three ``part-<index>.parquet`` files of one partition (``parts`` layout).
+
+    Written under a temporary name and renamed by :meth:`commit`, so a retried or failed task
+    never leaves a half part behind.
+    """
+
+    def __init__(self, out: Path, index: int, schemas: dict[str, dict[str, pl.DataType]]) -> None:
+        final = {t: out / t / part_name(index) for t in TABLES}
+        self._moves = {t: (p.with_name(f".{p.name}.{os.getpid()}.tmp"), p) for t, p in final.items()}
+        self.sinks = {t: ParquetSink(tmp, schemas[t]) for t, (tmp, _) in self._moves.items()}
+
+    def commit(self) -> None:
+        for sink in self.sinks.values():
+            sink.close()
+        for tmp, final in self._moves.values():
+            tmp.replace(final)
+
+    def abort(self) -> None:
+        for sink in self.sinks.values():
+            try:
+                sink.close()
+            except Exception:
+                pass
+        for tmp, _ in self._moves.values():
+            tmp.unlink(missing_ok=True)
+
+
+class RunFiles:
+    """One Parquet file per table (``single`` layout), shared by every partition of a run.
+
+    Why: the local engine runs partitions one after another in one process, so it can append
+    each partition to the final ``<table>.parquet`` in partition order, the same tables the
+    ``parts`` layout gives after compaction, without writing everything twice. ``seen`` holds the
+    conversation ids of every partition so far (a repeat is quarantined as it is read, as one
+    stream over the whole source does); ``advance`` is told the records of each batch (progress).
+    """
+
+    def __init__(
+        self,
+        out: Path,
+        schemas: dict[str, dict[str, pl.DataType]],
+        *,
+        advance: Callable[[int], None] | None = None,
+    ) -> None:
+        self.paths = {t: out / f"{t}.parquet" for t in TABLES}
+        self.sinks = {t: ParquetSink(self.paths[t], schemas[t]) for t in TABLES}
+        self.seen: set[str] = set()
+        self.advance = advance
+
+    def close(self) -> None:
+        for sink in self.sinks.values():
+            sink.close()
+
+
+def run_partition(task: PartitionTask, *, into: RunFiles | None = None) -> PartitionResult:
+    """Process one partition and write its tables. Raises ChatlensError subclasses.
+
+    By default (every engine) the partition writes its own three parts. The local engine's
+    ``single`` layout passes ``into``, the run's open files (see :class:`RunFiles`).
+    """
     t0 = time.perf_counter()
     part = task.partition
     loaded = [s.load() for s in task.stages]
-    schemas = output_schemas(task.stages, keep_text=task.keep_text, loaded=loaded)
-    out = Path(task.out)
-    final = {t: out / t / part_name(part.index) for t in TABLES}
-    tmp = {t: p.with_name(f".{p.name}.{os.getpid()}.tmp") for t, p in final.items()}
+    files: PartFiles | None = None
+    if into is None:
+        schemas = output_schemas(task.stages, keep_text=task.keep_text, loaded=loaded)
+        files = PartFiles(Path(task.out), part.index, schemas)
+        sinks = files.sinks
+    else:
+        sinks = into.sinks
     acc = SummaryAccumulator()
-    seen: set[str] = set()
+    seen = set() if into is None else into.seen
+    advance = into.advance if into is not None else None
     timing = Counter[str]()
-    sinks = {t: ParquetSink(tmp[t], schemas[t]) for t in TABLES}
     try:
         with BackgroundWriter() as writer:
             t = time.perf_counter()
@@ -128,19 +196,14 @@ def run_partition(task: PartitionTask) -> PartitionResult:
                     timing["write"] += time.perf_counter() - tw
 
                 writer.submit(write)
+                if advance is not None:
+                    advance(raw.records_in)
                 t = time.perf_counter()
-        for sink in sinks.values():
-            sink.close()
-        for table in TABLES:
-            tmp[table].replace(final[table])
+        if files is not None:
+            files.commit()
     except BaseException:
-        for sink in sinks.values():
-            try:
-                sink.close()
-            except Exception:
-                pass
-        for path in tmp.values():
-            path.unlink(missing_ok=True)
+        if files is not None:
+            files.abort()
         raise
     if acc.records_in != acc.conversations + acc.quarantined:
         from chatlens.errors import PartitionError
@@ -170,7 +233,9 @@ def run_partition(task: PartitionTask) -> PartitionResult:
 __all__ = [
     "TABLES",
     "PartitionResult",
+    "PartFiles",
     "PartitionTask",
+    "RunFiles",
     "output_schemas",
     "part_name",
     "run_partition",

@@ -29,12 +29,11 @@ from __future__ import annotations
 
 import polars as pl
 
-from chatlens.errors import InvalidParameterError
 from chatlens.features._frame import dialog
 from chatlens.features._lexicons import language_codes
 from chatlens.features.affect import sentiment
 from chatlens.features.reactions import ReactionRules, reactions_from_dialog
-from chatlens.vocabulary import Profile
+from chatlens.signals.definitions import DefinitionSet, definition_set
 
 #: Output schema of :func:`conversation_features` with ``profile="default"``.
 CONVERSATION_FEATURES_SCHEMA: dict[str, pl.DataType] = {
@@ -171,7 +170,7 @@ def conversation_features(
     messages: pl.DataFrame,
     conversations: pl.DataFrame | None = None,
     *,
-    profile: Profile = "default",
+    profile: DefinitionSet = "default",
     rules: ReactionRules | None = None,
 ) -> pl.DataFrame:
     """Per-conversation behaviour table (:data:`CONVERSATION_FEATURES_SCHEMA`).
@@ -214,13 +213,10 @@ def conversation_features(
     ...            "reaction_after_first_refusal", "abandoned_after_refusal").rows()
     [('a', 2, 2, 'pushback', True), ('b', None, None, None, False)]
     """
-    if profile == "legacy":
+    if definition_set(profile, where="conversation_features") == "legacy":
         from chatlens.features.legacy import legacy_conversation_features
 
         return legacy_conversation_features(messages, conversations)
-    if profile != "default":
-        msg = f"The 'profile' parameter of conversation_features must be 'default' or 'legacy'. Got {profile!r} instead."
-        raise InvalidParameterError(msg)
     d = dialog(messages, conversations, what="conversation_features")
     if d.height == 0 and (conversations is None or conversations.height == 0):
         return pl.DataFrame(schema=CONVERSATION_FEATURES_SCHEMA)
@@ -289,4 +285,4 @@ def conversation_features(
     ).sort("conversation_id")
 
 
-__all__ = ["CONVERSATION_FEATURES_SCHEMA", "Profile", "conversation_features"]
+__all__ = ["CONVERSATION_FEATURES_SCHEMA", "conversation_features"]

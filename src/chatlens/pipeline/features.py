@@ -1,10 +1,12 @@
-"""Features stage: per-conversation behaviour columns and per-message user reactions.
+"""Features stages: per-conversation behaviour columns, one stage per definition set.
 
-Runs after the signals stage on the same batch (a batch holds whole conversations, so every
-window over ``(conversation_id, message_index)`` is complete). The ``default`` profile adds
-chatlens's definitions (:func:`chatlens.features.conversation_features`) to ``conversations`` and
-the reaction of each user message that follows a refusal to ``messages``; the ``legacy`` profile
-adds the original study's per-conversation columns (``seed-study.md`` §8.3) instead.
+Each runs after the signals stage on the same batch (a batch holds whole conversations, so every
+window over ``(conversation_id, message_index)`` is complete). ``behaviour`` (the ``default``
+profile) adds chatlens's definitions (:func:`chatlens.features.conversation_features`) to
+``conversations`` and the reaction of each user message that follows a refusal to ``messages``;
+``legacy_features`` (the ``legacy`` profile) adds the original study's per-conversation columns
+(``seed-study.md`` §8.3) instead. Which one runs is the profile's choice (its data file lists its
+stages), so neither stage asks which profile it is in.
 """
 
 from __future__ import annotations
@@ -14,7 +16,6 @@ from dataclasses import replace
 import polars as pl
 
 from chatlens.corpus.canonical import CanonicalBatch
-from chatlens.vocabulary import Profile
 
 #: Columns of the user-reaction table carried onto messages.
 REACTION_COLUMNS = ("reaction", "reaction_similarity", "reaction_cues")
@@ -22,44 +23,35 @@ REACTION_COLUMNS = ("reaction", "reaction_similarity", "reaction_cues")
 LEGACY_TEXT_COLUMNS = ("refusal_text", "user_response_after_refusal")
 
 
-def features_stage(
-    batch: CanonicalBatch, *, profile: Profile = "default", keep_text: bool = False
-) -> CanonicalBatch:
-    """Add behaviour features to a batch that already carries the signals columns."""
-    from chatlens.features import conversation_features, user_reactions
-
+def _join_conversations(batch: CanonicalBatch, features: pl.DataFrame) -> pl.DataFrame:
+    """``features`` (one row per conversation) joined onto the batch's conversations, in order."""
     conversations = batch.conversations
-    features = conversation_features(batch.messages, conversations, profile=profile)
-    if profile == "legacy":
-        features = features.rename({"conv_id": "conversation_id"})
-        if not keep_text:
-            features = features.drop(LEGACY_TEXT_COLUMNS, strict=False)
     shared = [c for c in features.columns if c in conversations.columns and c != "conversation_id"]
-    conversations = conversations.join(
+    return conversations.join(
         features.drop(shared), on="conversation_id", how="left", maintain_order="left"
     )
-    messages = batch.messages
-    if profile == "default":
-        reactions = user_reactions(messages, batch.conversations).select(
-            "conversation_id", "message_index", *REACTION_COLUMNS
-        )
-        messages = messages.join(
-            reactions, on=["conversation_id", "message_index"], how="left", maintain_order="left"
-        )
-    return replace(batch, messages=messages, conversations=conversations)
 
 
-def stage_schemas(
-    *, profile: Profile = "default", keep_text: bool = False
-) -> tuple[dict[str, pl.DataType], dict[str, pl.DataType]]:
-    """The (messages, conversations) schemas after signals + features, from an empty batch.
+def behaviour_stage(batch: CanonicalBatch) -> CanonicalBatch:
+    """chatlens's behaviour features: conversation columns and per-message user reactions."""
+    from chatlens.features import conversation_features, user_reactions
 
-    Running the stages on an empty batch is the single source of truth for the output schema,
-    so the Parquet sinks can be opened before the first batch arrives.
-    """
-    from chatlens.pipeline.signals import signals_stage
-
-    empty = features_stage(
-        signals_stage(CanonicalBatch.empty(), profile=profile), profile=profile, keep_text=keep_text
+    features = conversation_features(batch.messages, batch.conversations)
+    reactions = user_reactions(batch.messages, batch.conversations).select(
+        "conversation_id", "message_index", *REACTION_COLUMNS
     )
-    return dict(empty.messages.schema), dict(empty.conversations.schema)
+    messages = batch.messages.join(
+        reactions, on=["conversation_id", "message_index"], how="left", maintain_order="left"
+    )
+    return replace(batch, messages=messages, conversations=_join_conversations(batch, features))
+
+
+def legacy_features_stage(batch: CanonicalBatch, *, keep_text: bool = False) -> CanonicalBatch:
+    """The original study's per-conversation columns; its text columns only with ``keep_text``."""
+    from chatlens.features.legacy import legacy_conversation_features
+
+    features = legacy_conversation_features(batch.messages, batch.conversations)
+    features = features.rename({"conv_id": "conversation_id"})
+    if not keep_text:
+        features = features.drop(LEGACY_TEXT_COLUMNS, strict=False)
+    return replace(batch, conversations=_join_conversations(batch, features))

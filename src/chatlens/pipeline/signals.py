@@ -4,6 +4,10 @@ Why a stage of its own: the detectors (``chatlens.signals``) work on a Series of
 on batches of whole conversations. This stage routes each role's messages to its detector and
 writes the results back in place, with nulls on the messages a detector does not apply to (a
 user message is never "a refusal"; an assistant message never "a jailbreak attempt").
+
+``definitions`` names the detectors' definition set: ``default`` (chatlens's) or ``legacy`` (the
+original study's regexes, adding ``refusal_type_legacy``). A profile sets it in its data file
+(``params: {definitions: legacy}``); the stage never asks which profile it runs in.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import polars as pl
 
 from chatlens.corpus.canonical import CanonicalBatch
 from chatlens.errors import InvalidParameterError
-from chatlens.vocabulary import Profile
+from chatlens.signals.definitions import DefinitionSet, definition_set
 
 #: Columns this stage adds to ``messages`` (null where the detector does not apply).
 REFUSAL_COLUMNS: dict[str, pl.DataType] = {
@@ -34,13 +38,19 @@ JAILBREAK_COLUMNS: dict[str, pl.DataType] = {
 }
 
 
-def signal_columns(profile: Profile = "default") -> dict[str, pl.DataType]:
-    """Every column the stage adds, with its type, for a profile."""
-    extra = LEGACY_COLUMNS if profile == "legacy" else {}
-    return {**REFUSAL_COLUMNS, **extra, **JAILBREAK_COLUMNS}
+#: The refusal columns of each definition set (the jailbreak columns are the same in both).
+DEFINITION_REFUSAL_COLUMNS: dict[str, dict[str, pl.DataType]] = {
+    "default": REFUSAL_COLUMNS,
+    "legacy": {**REFUSAL_COLUMNS, **LEGACY_COLUMNS},
+}
 
 
-def add_signals(messages: pl.DataFrame, *, profile: Profile = "default") -> pl.DataFrame:
+def _refusal_columns(definitions: str) -> dict[str, pl.DataType]:
+    name = definition_set(definitions, where="the signals stage", parameter="definitions")
+    return DEFINITION_REFUSAL_COLUMNS[name]
+
+
+def add_signals(messages: pl.DataFrame, *, definitions: DefinitionSet = "default") -> pl.DataFrame:
     """Add refusal and jailbreak columns to a canonical messages frame.
 
     Examples
@@ -57,23 +67,21 @@ def add_signals(messages: pl.DataFrame, *, profile: Profile = "default") -> pl.D
     """
     from chatlens.signals import detect_jailbreak, detect_refusal
 
-    if profile not in ("default", "legacy"):
-        msg = f"The 'profile' parameter must be 'default' or 'legacy'. Got {profile!r} instead."
-        raise InvalidParameterError(msg)
+    refusal_columns = _refusal_columns(definitions)
     if "content" not in messages.columns:
         msg = "add_signals needs the message text: the messages frame has no 'content' column."
         raise InvalidParameterError(msg)
-    columns = signal_columns(profile)
+    columns = {**refusal_columns, **JAILBREAK_COLUMNS}
     frame = messages.with_row_index("_pos")
     parts = []
     for role, detect, cols in (
-        ("assistant", detect_refusal, {**REFUSAL_COLUMNS, **(LEGACY_COLUMNS if profile == "legacy" else {})}),
+        ("assistant", detect_refusal, refusal_columns),
         ("user", detect_jailbreak, JAILBREAK_COLUMNS),
     ):
         rows = frame.filter(pl.col("role") == role)
         if rows.height == 0:
             continue
-        found = detect(rows.get_column("content"), profile=profile).select(list(cols))
+        found = detect(rows.get_column("content"), profile=definitions).select(list(cols))
         parts.append(pl.concat([rows.select("_pos"), found], how="horizontal"))
     if parts:
         joined = pl.concat(parts, how="diagonal_relaxed")
@@ -84,6 +92,6 @@ def add_signals(messages: pl.DataFrame, *, profile: Profile = "default") -> pl.D
     return frame.with_columns([pl.col(n).cast(t) for n, t in columns.items()]).drop("_pos")
 
 
-def signals_stage(batch: CanonicalBatch, *, profile: Profile = "default") -> CanonicalBatch:
+def signals_stage(batch: CanonicalBatch, *, definitions: DefinitionSet = "default") -> CanonicalBatch:
     """The batch stage: :func:`add_signals` on the batch's messages."""
-    return replace(batch, messages=add_signals(batch.messages, profile=profile))
+    return replace(batch, messages=add_signals(batch.messages, definitions=definitions))

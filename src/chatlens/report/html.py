@@ -146,8 +146,9 @@ def render_run_report(
     )
     extra = ""
     if behaviour is not None:
-        profile = str(manifest.get("configuration", {}).get("profile", "default"))
-        extra = _behaviour_section(behaviour.tables, figures) + _definitions_section(profile)
+        profile = manifest.get("profile") or {}
+        name = profile.get("definitions") or manifest.get("configuration", {}).get("profile", "default")
+        extra = _behaviour_section(behaviour.tables, figures) + _definitions_section(str(name))
     return head + intro + extra + "<h1>Corpus</h1>" + body + "</body></html>"
 
 

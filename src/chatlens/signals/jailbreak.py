@@ -32,9 +32,9 @@ from collections.abc import Sequence
 import numpy as np
 import polars as pl
 
-from chatlens.errors import InvalidParameterError
 from chatlens.signals.anchors import function_words
 from chatlens.signals.cues import CueSet, cue_list_column, cue_set
+from chatlens.signals.definitions import DefinitionSet, definition_set
 from chatlens.signals.lexicon import lexicons_for
 from chatlens.signals.refusal import _as_series
 from chatlens.signals.similarity import THRESHOLD, load_templates, template_similarity
@@ -149,7 +149,7 @@ def prose_break(texts: Sequence[str | None]) -> np.ndarray:
 def detect_jailbreak(
     texts: pl.Series | list[str | None],
     *,
-    profile: str = "default",
+    profile: DefinitionSet = "default",
     backend: str = "auto",
     similarity: bool = True,
 ) -> pl.DataFrame:
@@ -176,12 +176,7 @@ def detect_jailbreak(
     >>> out["jailbreak"].to_list()
     [True, False]
     """
-    if profile not in ("default", "legacy"):
-        msg = (
-            "The 'profile' parameter of detect_jailbreak must be 'default' or 'legacy'. "
-            f"Got {profile!r}."
-        )
-        raise InvalidParameterError(msg)
+    definition_set(profile, where="detect_jailbreak")
     series = _as_series(texts)
     n = len(series)
     if n == 0:

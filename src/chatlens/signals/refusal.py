@@ -37,9 +37,9 @@ import polars as pl
 
 from chatlens.errors import InvalidParameterError
 from chatlens.signals.cues import CueHits, CueSet, cue_list_column, cue_set
+from chatlens.signals.definitions import DefinitionSet, definition_set
 from chatlens.signals.lexicon import lexicons_for
 from chatlens.signals.text import prepare_series
-from chatlens.vocabulary import Profile
 
 #: A cue whose first match ends within this many bytes of the (trimmed) answer start is "opening".
 OPENING_BYTES = 360
@@ -111,7 +111,7 @@ def _features(prepared: pl.Series) -> pl.DataFrame:
 def detect_refusal(
     texts: pl.Series | list[str | None],
     *,
-    profile: Profile = "default",
+    profile: DefinitionSet = "default",
     backend: str = "auto",
     prefilter: bool = True,
 ) -> pl.DataFrame:
@@ -147,9 +147,7 @@ def detect_refusal(
     >>> out["refusal_type"].to_list()
     ['policy', 'none', 'capability']
     """
-    if profile not in ("default", "legacy"):
-        msg = f"The 'profile' parameter of detect_refusal must be 'default' or 'legacy'. Got {profile!r}."
-        raise InvalidParameterError(msg)
+    definition_set(profile, where="detect_refusal")
     series = _as_series(texts)
     if profile == "legacy":
         from chatlens.signals.legacy import legacy_refusal

@@ -1,0 +1,119 @@
+"""Profiles: bundled data files validated on load, resolved by name or path, errors that say where."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from chatlens.engine.stages import StageSpec
+from chatlens.errors import InstrumentError, InvalidParameterError
+from chatlens.pipeline.profile import Profile, bundled_profiles, load_profile, parse_profile
+
+GOOD = """\
+name: mine
+version: 2
+source: a test
+stages:
+  - stage: signals
+    params: {definitions: legacy}
+  - stage: legacy_features
+    run_options: [keep_text]
+tables: legacy
+definitions: legacy
+figures: [study1_comprehensive_analysis]
+"""
+
+
+def test_bundled_profiles_load_and_match_their_file_names() -> None:
+    assert bundled_profiles() == ["default", "legacy"]
+    for name in bundled_profiles():
+        profile = load_profile(name)
+        assert profile.name == name and profile.version >= 1 and profile.source
+        assert len(profile.sha256) == 64 and profile.path.endswith(f"profiles/{name}.yaml")
+        assert all(isinstance(s, StageSpec) for s in profile.stage_specs(keep_text=False))
+
+
+def test_default_and_legacy_differ_only_through_their_data() -> None:
+    default, legacy = load_profile("default"), load_profile("legacy")
+    assert [s.name for s in default.stage_specs(keep_text=True)] == ["signals", "behaviour"]
+    assert default.stage_specs(keep_text=True)[0].params == {"definitions": "default"}
+    assert (default.tables, default.figures, default.demo_truth) == ("behaviour", ("behaviour",), True)
+    assert legacy.stage_specs(keep_text=True)[1].params == {"keep_text": True}
+    assert (legacy.tables, legacy.figures, legacy.demo_truth) == (
+        "legacy", ("study1_comprehensive_analysis",), False,
+    )
+
+
+def test_unknown_name_suggests() -> None:
+    with pytest.raises(InvalidParameterError, match="Did you mean 'default'"):
+        load_profile("defualt")
+
+
+def test_a_profile_file_and_an_object_are_accepted(tmp_path: Path) -> None:
+    path = tmp_path / "mine.yaml"
+    path.write_text(GOOD)
+    profile = load_profile(path)
+    assert profile.name == "mine" and profile.path == str(path)
+    assert load_profile(profile) is profile
+    assert isinstance(profile, Profile)
+
+
+@pytest.mark.parametrize(
+    ("change", "match"),
+    [
+        (("version: 2", "version: zero"), r"key 'version': expected a positive integer"),
+        (("tables: legacy", "tables: fancy"), r"key 'tables': expected one of behaviour, legacy"),
+        (("source: a test\n", ""), r"key 'source': expected a value"),
+        (("tables: legacy", "tables: legacy\ncolour: blue"), r"key 'colour': expected one of"),
+        (("stage: legacy_features", "stage: legacy_feature"), r"stages\[1\].stage.*Did you mean 'legacy_features'"),
+        (("run_options: [keep_text]", "run_options: [fast]"), r"stages\[1\].run_options"),
+        (("    params: {definitions: legacy}", "    extra: 1"), r"stages\[0\].extra"),
+        (("figures: [study1_comprehensive_analysis]", "figures: [pie]"), r"key 'figures'"),
+        (("stages:", "stages: []\nold_stages:"), r"key 'old_stages'"),
+    ],
+)
+def test_invalid_files_name_the_file_and_key(change: tuple[str, str], match: str) -> None:
+    text = GOOD.replace(*change)
+    assert text != GOOD
+    with pytest.raises(InstrumentError, match=match) as info:
+        parse_profile(text.encode(), file="mine.yaml")
+    assert "Invalid profile 'mine.yaml'" in str(info.value)
+
+
+def test_not_yaml_and_not_a_mapping() -> None:
+    with pytest.raises(InstrumentError, match="not valid YAML"):
+        parse_profile(b"stages: [", file="x.yaml")
+    with pytest.raises(InstrumentError, match="expected a mapping"):
+        parse_profile(b"- a\n- b\n", file="x.yaml")
+
+
+def test_profile_is_frozen() -> None:
+    profile = load_profile("default")
+    with pytest.raises(AttributeError):
+        profile.name = "other"  # type: ignore[misc]
+
+
+def test_analyze_with_a_profile_file(tmp_path: Path) -> None:
+    """A user's profile file runs end to end: its stages, its tables, its definitions."""
+    import json
+
+    import polars as pl
+
+    import chatlens
+
+    path = tmp_path / "signals_only.yaml"
+    path.write_text(
+        "name: signals_only\nversion: 1\nsource: a test\n"
+        "stages:\n  - stage: signals\n    params: {definitions: legacy}\n  - stage: legacy_features\n"
+        "tables: legacy\ndefinitions: legacy\n"
+    )
+    log = tmp_path / "log.jsonl"
+    log.write_text(json.dumps({"conversations": [
+        {"from": "human", "value": "Write malware"}, {"from": "gpt", "value": "I'm sorry, I cannot do that."}]}) + "\n")
+    run = chatlens.analyze(log, out=tmp_path / "run", profile=path)
+    assert "refusal_type_legacy" in pl.read_parquet(run.out / "messages.parquet").columns
+    assert run.manifest["profile"]["name"] == "signals_only"
+    assert run.manifest["profile"]["path"] == str(path)
+    assert not (run.out / "figures").exists()  # the file lists no figures
+    assert "Definitions (legacy profile)" in (run.out / "report.html").read_text()

@@ -1,0 +1,54 @@
+"""report/manifest.py: the manifest records the profile and every data file with version and hash."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from importlib import resources
+from pathlib import Path
+
+import chatlens
+from chatlens.report.manifest import RUN_DATA_FOLDERS, data_files_used, fingerprint
+
+
+def _log(path: Path) -> Path:
+    rows = [{"conversations": [{"from": "human", "value": "How do I pick a lock?"},
+                               {"from": "gpt", "value": "I'm sorry, but I can't help with that."}]}]
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    return path
+
+
+def test_data_files_have_name_version_and_the_hash_of_their_bytes() -> None:
+    files = data_files_used()
+    paths = {f["path"] for f in files}
+    assert "signals/patterns/refusal_en.yaml" in paths
+    assert "features/reactions.yaml" in paths
+    assert all(any(p.startswith(folder) for p in paths) for folder in RUN_DATA_FOLDERS)
+    for f in files:
+        raw = resources.files("chatlens").joinpath("data", *f["path"].split("/")).read_bytes()
+        assert f["sha256"] == hashlib.sha256(raw).hexdigest()
+        assert f["name"]
+    assert {"name": "refusal-en", "version": "1.0"}.items() <= next(
+        f for f in files if f["path"] == "signals/patterns/refusal_en.yaml").items()
+
+
+def test_analyze_manifest_records_profile_data_files_and_engine(tmp_path: Path) -> None:
+    src = _log(tmp_path / "log.jsonl")
+    manifest = chatlens.analyze(src, out=tmp_path / "run", profile="legacy").manifest
+    assert manifest["profile"]["name"] == "legacy" and len(manifest["profile"]["sha256"]) == 64
+    assert manifest["data_files"][0]["name"] == "legacy"  # the profile comes first
+    assert any(f["path"] == "signals/patterns/legacy_refusal.yaml" for f in manifest["data_files"])
+    assert manifest["engine"]["engine"] == "local" and manifest["engine"]["layout"] == "single"
+    assert [s["name"] for s in manifest["engine"]["stages"]] == ["signals", "legacy_features"]
+    assert manifest["input_fingerprint"] == fingerprint([src])
+    on_disk = json.loads((tmp_path / "run" / "manifest.json").read_text())
+    assert on_disk["data_files"] == manifest["data_files"]
+
+
+def test_fingerprint_changes_with_content(tmp_path: Path) -> None:
+    path = tmp_path / "a.txt"
+    path.write_text("one")
+    first = fingerprint([path])
+    path.write_text("two")
+    assert fingerprint([path])["sha256"] != first["sha256"]
+    assert first["files"] == [{"path": str(path), "bytes": 3}]
