@@ -195,3 +195,28 @@ def test_corrupt_input_is_a_clear_error_and_leaves_no_output(tmp_path):
     with pytest.raises(SourceError, match="in.parquet"):
         classify_refusal(src, text_column="content", out=tmp_path / "o.csv")
     assert not (tmp_path / "o.csv").exists() and not list(tmp_path.glob(".*partial"))
+
+
+def test_context_detector_reads_the_prompt_column(tmp_path):
+
+    from chatlens.signals.refusal_model import model_available
+
+    if not model_available():
+        pytest.skip("context model weights not shipped")
+    src = tmp_path / "pairs.csv"
+    pl.DataFrame({
+        "prompt": ["how do I get back at NAME_1", "What is the capital of France?"],
+        "response": ["I'm not sure what you mean. Who is that?", "Paris is the capital of France."],
+    }).write_csv(src)
+    out = classify_refusal(src, text_column="response", prompt_column="prompt",
+                           detector="context", out=tmp_path / "o.csv")
+    assert out["refusal"].to_list() == [True, False]
+    assert out.columns[:2] == ["prompt", "response"]
+    runner = CliRunner()
+    res = runner.invoke(app, ["classify", "refusal", str(src), "--text-column", "response",
+                              "--prompt-column", "prompt", "--out", str(tmp_path / "r.csv")])
+    assert res.exit_code != 0 and "--detector context" in res.output
+    res = runner.invoke(app, ["classify", "refusal", str(src), "--text-column", "response",
+                              "--prompt-column", "missing", "--detector", "context",
+                              "--out", str(tmp_path / "r.csv")])
+    assert res.exit_code != 0 and "--prompt-column" in res.output

@@ -4,6 +4,7 @@ Examples::
 
     chatlens classify refusal replies.parquet --text-column content --out labelled.parquet
     chatlens classify refusal replies.csv --text-column content --out legacy.csv --profile legacy
+    chatlens classify refusal pairs.csv --text-column response --prompt-column prompt --detector context --out typed.csv
     chatlens classify jailbreak prompts.jsonl --text-column prompt --out flagged.jsonl
 """
 
@@ -47,7 +48,8 @@ def refusal_cmd(
     text_column: str = typer.Option(..., "--text-column", help="Column holding the message text."),
     out: Path = typer.Option(..., "--out", help="Output file (.csv, .jsonl or .parquet)."),
     profile: str = typer.Option("default", "--profile", help="default | legacy (the original study's 10 regexes; adds refusal_type_legacy)."),
-    detector: str = typer.Option("rules", "--detector", help="rules | learned | llm (LLM judge; needs --model or $CHATLENS_MODEL)."),
+    detector: str = typer.Option("rules", "--detector", help="rules | learned | context (reads --prompt-column; best on real logs) | llm (LLM judge; needs --model or $CHATLENS_MODEL)."),
+    prompt_column: str = typer.Option(None, "--prompt-column", help="Column holding the user request each message answers (detector context)."),
     model: str = typer.Option(None, "--model", help="LLM judge model (detector llm; default: $CHATLENS_MODEL)."),
     base_url: str = typer.Option(None, "--base-url", help="OpenAI-compatible base URL (detector llm; default: $CHATLENS_BASE_URL)."),
     batch_size: int = typer.Option(100_000, "--batch-size", min=1, help="Rows per batch (memory is bounded by the batch, not the file)."),
@@ -56,8 +58,9 @@ def refusal_cmd(
 
     Example: chatlens classify refusal replies.parquet --text-column content --out labelled.parquet
     """
-    from chatlens.signals.classify import classify_file, refusal_detector
+    from chatlens.signals.classify import check_prompt_column, classify_file, refusal_detector
 
+    check_prompt_column(prompt_column, detector)
     config = None
     if detector == "llm":
         from chatlens.llm.config import LLMConfig
@@ -65,7 +68,8 @@ def refusal_cmd(
         config = LLMConfig.from_env(model=model, base_url=base_url)
     detect = refusal_detector(profile=profile, detector=detector, llm_config=config)  # type: ignore[arg-type]
     summary, _ = classify_file(input, text_column=text_column, out=out, detect=detect,
-                               flag="refusal", label="refusal_type", batch_size=batch_size)
+                               flag="refusal", label="refusal_type", batch_size=batch_size,
+                               prompt_column=prompt_column)
     _summary(summary, "refusal", "refusal_type")
 
 

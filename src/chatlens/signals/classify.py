@@ -13,7 +13,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 import polars as pl
 
@@ -26,7 +26,9 @@ from chatlens.corpus.tablefile import (
 )
 from chatlens.errors import InvalidParameterError, MissingColumnError, SchemaError
 
-Detector = Literal["rules", "learned", "llm"]
+Detector = Literal["rules", "learned", "context", "llm"]
+#: Detectors that read the request each message answers (``prompt_column``).
+CONTEXT_DETECTORS = ("context",)
 #: Rows per batch: ~100 MB of text at typical message lengths; the detectors need ~6x that.
 BATCH_ROWS = 100_000
 
@@ -41,11 +43,12 @@ class ClassifySummary:
     labels: dict[str, int] = field(default_factory=dict)
 
 
-def _text_column(frame: pl.DataFrame, column: str, path: Path) -> pl.Series:
+def _text_column(frame: pl.DataFrame, column: str, path: Path, *,
+                 option: str = "--text-column") -> pl.Series:
     if column not in frame.columns:
         msg = (
-            f"Column {column!r} not found in {path}: expected the message-text column given by "
-            f"--text-column. Columns present: {frame.columns}."
+            f"Column {column!r} not found in {path}: expected the text column given by "
+            f"{option}. Columns present: {frame.columns}."
         )
         raise MissingColumnError(msg)
     series = frame[column]
@@ -58,8 +61,9 @@ def _text_column(frame: pl.DataFrame, column: str, path: Path) -> pl.Series:
 
 
 def _check_detector(detector: str) -> None:
-    if detector not in ("rules", "learned", "llm"):
-        msg = f"The 'detector' parameter must be one of rules, learned, llm. Got {detector!r}."
+    if detector not in get_args(Detector):
+        msg = (f"The 'detector' parameter must be one of {', '.join(get_args(Detector))}. "
+               f"Got {detector!r}.")
         raise InvalidParameterError(msg)
 
 
@@ -68,16 +72,19 @@ def classify_file(
     *,
     text_column: str,
     out: str | Path,
-    detect: Callable[[pl.Series], pl.DataFrame],
+    detect: Callable[..., pl.DataFrame],
     flag: str,
     label: str,
     batch_size: int = BATCH_ROWS,
     collect: bool = False,
+    prompt_column: str | None = None,
 ) -> tuple[ClassifySummary, pl.DataFrame | None]:
     """Stream ``input_path`` through ``detect`` (texts → detector columns) into ``out``.
 
     ``flag`` and ``label`` name the boolean and label columns counted in the summary. With
     ``collect`` the whole result is also returned as one DataFrame (memory grows with the file).
+    With ``prompt_column``, ``detect`` is called as ``detect(texts, prompts)``: the request each
+    message answers (a context-aware detector).
     """
     path = Path(input_path)
     table_format(path)  # before the writer creates the output folder; the writer checks ``out``
@@ -90,7 +97,11 @@ def classify_file(
     with TableWriter(out) as writer, progress_bar(
             description=f"classify {path.name}", total=table_rows(path)) as advance:
         for frame in iter_table_frames(path, batch_size=batch_size):
-            cols = detect(_text_column(frame, text_column, path))
+            texts = _text_column(frame, text_column, path)
+            if prompt_column is None:
+                cols = detect(texts)
+            else:
+                cols = detect(texts, _text_column(frame, prompt_column, path, option="--prompt-column"))
             result = pl.concat([frame, cols.select(pl.exclude(frame.columns))], how="horizontal")
             writer.write(result)
             flagged += int(cols[flag].sum())
@@ -102,6 +113,14 @@ def classify_file(
     if not collect:
         return summary, None
     return summary, (pl.concat(kept, how="vertical_relaxed") if kept else pl.DataFrame())
+
+
+def check_prompt_column(prompt_column: str | None, detector: str) -> None:
+    """A prompt column only means something to a detector that reads the request."""
+    if prompt_column is not None and detector not in CONTEXT_DETECTORS:
+        msg = (f"--prompt-column is read by the context detector only (--detector context). "
+               f"Got --detector {detector}.")
+        raise InvalidParameterError(msg)
 
 
 def refusal_detector(
@@ -118,6 +137,10 @@ def refusal_detector(
         from chatlens.signals.learned import detect_refusal_learned
 
         return detect_refusal_learned
+    if detector == "context":
+        from chatlens.signals.refusal_model import detect_refusal_in_context
+
+        return detect_refusal_in_context
     if not llm_available():
         msg = "The LLM-judge tier needs chatlens.llm.labels.llm_label, which is not available."
         raise InvalidParameterError(msg)
@@ -136,20 +159,24 @@ def classify_refusal(
     detector: Detector = "rules",
     llm_config: object | None = None,
     batch_size: int = BATCH_ROWS,
+    prompt_column: str | None = None,
 ) -> pl.DataFrame:
     """Add refusal columns to every row of a message file and write the result to ``out``.
 
     ``detector``: ``rules`` (the cue scorer), ``learned`` (logistic model over cue features and
-    hashed n-grams, see :mod:`chatlens.signals.learned`) or ``llm`` (the LLM judge of
+    hashed n-grams, see :mod:`chatlens.signals.learned`), ``context`` (the context refusal model,
+    :mod:`chatlens.signals.refusal_model`, which reads the request in ``prompt_column`` when
+    given — the most accurate tier on real logs, see ``chatlens validate``) or ``llm`` (the LLM judge of
     :func:`chatlens.llm.labels.llm_label` with task ``refusal_type``; needs ``llm_config``, an
     :class:`~chatlens.llm.config.LLMConfig`; adds ``llm_error``). ``profile="legacy"`` uses the
     original study's regexes and adds ``refusal_type_legacy``. Returns the written rows; for
     files larger than memory use :func:`classify_file` (what the CLI does), which only counts.
     """
+    check_prompt_column(prompt_column, detector)
     detect = refusal_detector(profile=profile, detector=detector, llm_config=llm_config)
     _, result = classify_file(input_path, text_column=text_column, out=out, detect=detect,
                               flag="refusal", label="refusal_type", batch_size=batch_size,
-                              collect=True)
+                              collect=True, prompt_column=prompt_column)
     assert result is not None
     return result
 
