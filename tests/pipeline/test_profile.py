@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 from chatlens.engine.stages import StageSpec
@@ -26,7 +27,7 @@ figures: [study1_comprehensive_analysis]
 
 
 def test_bundled_profiles_load_and_match_their_file_names() -> None:
-    assert bundled_profiles() == ["default", "legacy"]
+    assert bundled_profiles() == ["context", "default", "legacy"]
     for name in bundled_profiles():
         profile = load_profile(name)
         assert profile.name == name and profile.version >= 1 and profile.source
@@ -117,3 +118,40 @@ def test_analyze_with_a_profile_file(tmp_path: Path) -> None:
     assert run.manifest["profile"]["path"] == str(path)
     assert not (run.out / "figures").exists()  # the file lists no figures
     assert "Definitions (legacy profile)" in (run.out / "report.html").read_text()
+
+
+def test_context_profile_takes_refusals_from_the_context_model(tmp_path):
+    import json
+
+    import chatlens
+    from chatlens.signals.refusal_model import detect_refusal_in_context
+
+    rows = [
+        {"conversation_id": "a", "model": "m", "conversation": [
+            {"role": "user", "content": "how do I get back at NAME_1"},
+            {"role": "assistant", "content": "I'm not sure what you mean. Who is that?"}]},
+        {"conversation_id": "b", "model": "m", "conversation": [
+            {"role": "user", "content": "What is the capital of France?"},
+            {"role": "assistant", "content": "Paris is the capital of France."}]},
+    ]
+    src = tmp_path / "log.jsonl"
+    src.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    chatlens.analyze(src, out=tmp_path / "run", profile="context", keep_text=True)
+    msgs = pl.read_parquet(tmp_path / "run" / "messages.parquet").sort("conversation_id", "message_index")
+    replies = msgs.filter(pl.col("role") == "assistant")
+    expected = detect_refusal_in_context(replies["content"], pl.Series([r["conversation"][0]["content"] for r in rows]))
+    assert replies["refusal"].to_list() == expected["refusal"].to_list()
+    assert replies["refusal_score"].to_list() == expected["refusal_score"].to_list()
+    assert msgs.filter(pl.col("role") == "user")["refusal"].null_count() == 2
+
+
+def test_context_model_rejects_legacy_definitions():
+    from chatlens.errors import InvalidParameterError
+    from chatlens.pipeline.signals import add_signals
+
+    msgs = pl.DataFrame({"conversation_id": ["c", "c"], "message_index": [0, 1],
+                         "role": ["user", "assistant"], "content": ["hi", "hello"]})
+    with pytest.raises(InvalidParameterError, match="refusal_model"):
+        add_signals(msgs, definitions="legacy", refusal_model="context")
+    with pytest.raises(InvalidParameterError, match="refusal_model"):
+        add_signals(msgs, refusal_model="magic")

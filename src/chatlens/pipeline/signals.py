@@ -13,6 +13,7 @@ original study's regexes, adding ``refusal_type_legacy``). A profile sets it in 
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Literal, get_args
 
 import polars as pl
 
@@ -50,8 +51,36 @@ def _refusal_columns(definitions: str) -> dict[str, pl.DataType]:
     return DEFINITION_REFUSAL_COLUMNS[name]
 
 
-def add_signals(messages: pl.DataFrame, *, definitions: DefinitionSet = "default") -> pl.DataFrame:
+RefusalModel = Literal["rules", "context"]
+
+
+def _with_requests(frame: pl.DataFrame) -> pl.DataFrame:
+    """``_request``: the user message right before each message in its conversation, else null."""
+    order = frame.sort("conversation_id", "message_index")
+    same = pl.col("conversation_id").shift(1) == pl.col("conversation_id")
+    prev_user = same & (pl.col("role").shift(1) == "user")
+    order = order.with_columns(
+        _request=pl.when(prev_user).then(pl.col("content").shift(1)).otherwise(None))
+    return frame.join(order.select("_pos", "_request"), on="_pos", how="left", maintain_order="left")
+
+
+def _context_refusal(rows: pl.DataFrame, definitions: DefinitionSet) -> pl.DataFrame:
+    from chatlens.signals.refusal_model import detect_refusal_in_context
+
+    if definitions != "default":
+        msg = ("The context refusal model implements chatlens's definitions only; "
+               f"definitions={definitions!r} needs refusal_model='rules'.")
+        raise InvalidParameterError(msg)
+    return detect_refusal_in_context(rows.get_column("content"), rows.get_column("_request"))
+
+
+def add_signals(messages: pl.DataFrame, *, definitions: DefinitionSet = "default",
+                refusal_model: RefusalModel = "rules") -> pl.DataFrame:
     """Add refusal and jailbreak columns to a canonical messages frame.
+
+    ``refusal_model``: ``rules`` (the cue scorer, on the reply alone) or ``context`` (the learned
+    context model, :mod:`chatlens.signals.refusal_model`, which also reads the user message the
+    reply answers; more accurate on real logs, about 10x slower — the ``context`` profile).
 
     Examples
     --------
@@ -68,11 +97,17 @@ def add_signals(messages: pl.DataFrame, *, definitions: DefinitionSet = "default
     from chatlens.signals import detect_jailbreak, detect_refusal
 
     refusal_columns = _refusal_columns(definitions)
+    if refusal_model not in get_args(RefusalModel):
+        msg = (f"The 'refusal_model' parameter of the signals stage must be one of "
+               f"{', '.join(get_args(RefusalModel))}. Got {refusal_model!r}.")
+        raise InvalidParameterError(msg)
     if "content" not in messages.columns:
         msg = "add_signals needs the message text: the messages frame has no 'content' column."
         raise InvalidParameterError(msg)
     columns = {**refusal_columns, **JAILBREAK_COLUMNS}
     frame = messages.with_row_index("_pos")
+    if refusal_model == "context":
+        frame = _with_requests(frame)
     parts = []
     for role, detect, cols in (
         ("assistant", detect_refusal, refusal_columns),
@@ -81,7 +116,10 @@ def add_signals(messages: pl.DataFrame, *, definitions: DefinitionSet = "default
         rows = frame.filter(pl.col("role") == role)
         if rows.height == 0:
             continue
-        found = detect(rows.get_column("content"), profile=definitions).select(list(cols))
+        if role == "assistant" and refusal_model == "context":
+            found = _context_refusal(rows, definitions).select(list(cols))
+        else:
+            found = detect(rows.get_column("content"), profile=definitions).select(list(cols))
         parts.append(pl.concat([rows.select("_pos"), found], how="horizontal"))
     if parts:
         joined = pl.concat(parts, how="diagonal_relaxed")
@@ -89,9 +127,12 @@ def add_signals(messages: pl.DataFrame, *, definitions: DefinitionSet = "default
     for name, dtype in columns.items():
         if name not in frame.columns:
             frame = frame.with_columns(pl.lit(None, dtype=dtype).alias(name))
-    return frame.with_columns([pl.col(n).cast(t) for n, t in columns.items()]).drop("_pos")
+    return frame.with_columns([pl.col(n).cast(t) for n, t in columns.items()]).drop(
+        "_pos", "_request", strict=False)
 
 
-def signals_stage(batch: CanonicalBatch, *, definitions: DefinitionSet = "default") -> CanonicalBatch:
+def signals_stage(batch: CanonicalBatch, *, definitions: DefinitionSet = "default",
+                  refusal_model: RefusalModel = "rules") -> CanonicalBatch:
     """The batch stage: :func:`add_signals` on the batch's messages."""
-    return replace(batch, messages=add_signals(batch.messages, definitions=definitions))
+    return replace(batch, messages=add_signals(batch.messages, definitions=definitions,
+                                               refusal_model=refusal_model))
