@@ -103,3 +103,11 @@ def test_evaluate_real_with_an_oracle_and_a_constant(shared_data):
     assert rep.reaction.filter(pl.col("group") == "all")["macro_f1"][0] == 1.0
     assert set(rep.refusal["group"]) >= {"all", "source=sharegpt", "source=hh", "source=dices"}
     assert rep.errors.filter(pl.col("detector") == "never").height == 20
+
+
+def test_synthetic_section_is_its_own_table():
+    from chatlens.validate.synthetic import synthetic_agreement
+
+    rows = synthetic_agreement(300, seed=3)
+    assert rows["signal"].to_list()[:3] == ["refusal", "refusal_type", "jailbreak"]
+    assert 0.0 <= rows["f1"][0] <= 1.0

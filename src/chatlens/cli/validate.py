@@ -26,6 +26,16 @@ def _ci(r: dict, name: str) -> str:
     return "" if lo is None else f" ({lo:.2f}-{hi:.2f})"
 
 
+#: Groups smaller than this are left out of the console tables (they stay in --json).
+MIN_GROUP_SHOWN = 10
+
+
+def _shown() -> object:
+    import polars as pl
+
+    return (pl.col("group") == "all") | (pl.col("n") >= MIN_GROUP_SHOWN)
+
+
 def _print_real(report: object) -> None:
     """The real labelled development set: agreement, refusal, type, reaction, errors."""
     real, kappa = report.real, report.agreement
@@ -41,7 +51,7 @@ def _print_real(report: object) -> None:
     t = Table(title="refusal (binary) on real logs", title_justify="left")
     for col in ("detector", "group", "n", "refusals", "precision", "recall", "F1 (95% CI)"):
         t.add_column(col, justify="left" if col in ("detector", "group") else "right")
-    for r in real.refusal.iter_rows(named=True):
+    for r in real.refusal.filter(_shown()).iter_rows(named=True):
         t.add_row(escape(r["detector"]), escape(r["group"]), f"{r['n']:,}", str(r["positives"]),
                   _fmt(r["precision"]) + _ci(r, "precision"), _fmt(r["recall"]) + _ci(r, "recall"),
                   _fmt(r["f1"]) + _ci(r, "f1"))
@@ -49,7 +59,7 @@ def _print_real(report: object) -> None:
     t = Table(title="refusal type (capability vs policy) on detected real refusals", title_justify="left")
     for col in ("detector", "group", "n", "accuracy (95% CI)"):
         t.add_column(col, justify="left" if col in ("detector", "group") else "right")
-    for r in real.refusal_type.iter_rows(named=True):
+    for r in real.refusal_type.filter(_shown()).iter_rows(named=True):
         t.add_row(escape(r["detector"]), escape(r["group"]), str(r["n"]),
                   _fmt(r["accuracy"]) + _ci(r, "accuracy"))
     out_console.print(t)
@@ -57,7 +67,7 @@ def _print_real(report: object) -> None:
         t = Table(title="reaction after a (gold) refusal on real logs", title_justify="left")
         for col in ("detector", "group", "n", "macro-F1 (95% CI)", "per-class F1"):
             t.add_column(col, justify="left" if col in ("detector", "group", "per-class F1") else "right")
-        for r in real.reaction.iter_rows(named=True):
+        for r in real.reaction.filter(_shown()).iter_rows(named=True):
             per = " ".join(f"{c}={_fmt(r.get(f'f1_{c}'))}" for c in r["classes"].split(","))
             t.add_row(escape(r["detector"]), escape(r["group"]), str(r["n"]),
                       _fmt(r["macro_f1"]) + _ci(r, "macro_f1"), per)
@@ -77,6 +87,7 @@ def validate_cmd(
     json_out: Path = typer.Option(None, "--json", help="Also write the full report as JSON here."),
     dataset: list[str] = typer.Option(None, "--dataset", help="Only this set (repeatable), e.g. xstest-dev."),
     strict: bool = typer.Option(False, "--strict", help="Exit with code 1 when a target fails."),
+    synthetic: int = typer.Option(5000, "--synthetic", min=0, help="Conversations of the synthetic corpus for the plumbing check (0: skip)."),
     lexicon: list[Path] = typer.Option(None, "--lexicon", help="Only check these lexicon YAML files (schema + compile), repeatable."),
     data_file: list[str] = typer.Option(None, "--data-file", help="Only check these data files (a path, or a bundled name such as features/reactions.yaml), repeatable."),
     kind: str = typer.Option(None, "--kind", help="Kind of the --data-file files (default: from the file name), e.g. cue-lexicon."),
@@ -107,7 +118,7 @@ def validate_cmd(
         return
     from chatlens.validate import validate
 
-    report = validate(data, datasets=dataset or None)
+    report = validate(data, datasets=dataset or None, synthetic=synthetic)
     rows = report.rows
     for (ds, group, task), part in rows.group_by(["dataset", "group", "task"], maintain_order=True):
         first = part.row(0, named=True)
@@ -132,6 +143,15 @@ def validate_cmd(
         targets.add_row(escape(t.target.dataset), escape(t.target.group), t.target.detector,
                         t.target.metric, f"{t.target.op} {t.target.threshold}", _fmt(t.value), verdict)
     out_console.print(targets)
+    if report.synthetic is not None:
+        t = Table(title="SYNTHETIC corpus (chatlens's own generator): a plumbing check, NOT validity —"
+                  " its phrase banks and the lexicons were written together", title_justify="left")
+        for col in ("signal", "n", "precision", "recall", "F1", "accuracy"):
+            t.add_column(col, justify="left" if col == "signal" else "right")
+        for r in report.synthetic.iter_rows(named=True):
+            t.add_row(r["signal"], f"{r['n']:,}", _fmt(r["precision"]), _fmt(r["recall"]),
+                      _fmt(r["f1"]), _fmt(r["accuracy"]))
+        out_console.print(t)
     for note in report.notes:
         out_console.print(f"[dim]note: {escape(note)}[/]")
     if json_out is not None:

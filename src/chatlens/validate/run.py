@@ -84,6 +84,8 @@ class ValidationReport:
     notes: tuple[str, ...] = ()
     real: RealReport | None = None
     agreement: pl.DataFrame | None = None
+    #: Agreement with chatlens's own synthetic corpus: plumbing, not validity (never mixed in).
+    synthetic: pl.DataFrame | None = None
 
     @property
     def all_passed(self) -> bool:
@@ -108,6 +110,8 @@ class ValidationReport:
                 "most_confident_errors": self.real.errors.to_dicts(),
                 "labelling_agreement": None if self.agreement is None else self.agreement.to_dicts(),
             },
+            "synthetic_plumbing_check_not_validity": (
+                None if self.synthetic is None else self.synthetic.to_dicts()),
         }
 
     def write_json(self, path: str | Path) -> Path:
@@ -200,6 +204,7 @@ def validate(
     data_dir: str | Path | None = None,
     *,
     datasets: Sequence[str] | None = None,
+    synthetic: int = 5000,
 ) -> ValidationReport:
     """Measure every detector on every labelled set present in ``data_dir``.
 
@@ -208,7 +213,11 @@ def validate(
     data_dir
         The shared data folder (default ``../shared/data`` relative to the working directory).
     datasets
-        Restrict to these folder names (default: all known sets that are present).
+        Restrict to these folder names (default: all known sets that are present); ``real-dev``
+        names the real labelled development set.
+    synthetic
+        Conversations of chatlens's own synthetic corpus to check the plumbing on (reported
+        apart, never as validity); 0 skips it.
 
     Returns
     -------
@@ -272,7 +281,14 @@ def validate(
     )
     real, kappa = (_real(root, context) if datasets is None or REAL_SET in datasets
                    else (None, None))
+    synth_rows = None
+    if synthetic > 0:
+        from chatlens.validate.synthetic import synthetic_agreement
+
+        status(f"validate: synthetic corpus ({synthetic:,} conversations; plumbing, not validity)")
+        synth_rows = synthetic_agreement(synthetic)
     return ValidationReport(
+        synthetic=synth_rows,
         real=real,
         agreement=kappa,
         rows=rows,
