@@ -3,6 +3,13 @@
 Every ``*.parquet`` file in the run directory (and in ``tables/``) becomes a view named after the
 file, so ``select … from conversations join messages using (conversation_id)`` works in place,
 without loading the tables first.
+
+Why it is locked down: a run directory may be shared, and both its file names and the SQL a user
+pastes are untrusted. View names are quoted identifiers (a ``"`` in a file name cannot end the
+name), and the user's SQL runs with DuckDB's external access disabled except for the run's own
+table files (``allowed_paths``) and extension autoloading off, so a query cannot read other files,
+write any file (``COPY … TO``), attach databases or fetch extensions — unless the caller passes
+``allow_external=True`` (``chatlens query --allow-external``). See docs/security.md.
 """
 
 from __future__ import annotations
@@ -14,7 +21,12 @@ import polars as pl
 from chatlens.errors import ChatlensError, InvalidParameterError
 
 
-def query(run_dir: str | Path, sql: str) -> pl.DataFrame:
+def _identifier(name: str) -> str:
+    """``name`` as a quoted SQL identifier (embedded quotes doubled)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def query(run_dir: str | Path, sql: str, *, allow_external: bool = False) -> pl.DataFrame:
     """Run ``sql`` with one view per Parquet table of ``run_dir``; return the result as polars.
 
     Examples
@@ -33,12 +45,18 @@ def query(run_dir: str | Path, sql: str) -> pl.DataFrame:
     if not tables:
         msg = f"{run_dir} holds no Parquet tables; expected a run directory written by 'chatlens analyze'."
         raise InvalidParameterError(msg)
-    con = duckdb.connect(":memory:")
+    con = duckdb.connect(":memory:", config={"autoload_known_extensions": False,
+                                             "autoinstall_known_extensions": False})
     try:
         for path in tables:
             name = path.stem.replace("-", "_").replace(".", "_")
             escaped = str(path).replace("'", "''")
-            con.execute(f'create view "{name}" as select * from read_parquet(\'{escaped}\')')
+            con.execute(f"create view {_identifier(name)} as select * from read_parquet('{escaped}')")
+        if not allow_external:
+            listed = ", ".join("'" + str(p).replace("'", "''") + "'" for p in tables)
+            con.execute(f"set allowed_paths = [{listed}]")
+            con.execute("set enable_external_access = false")
+            con.execute("set lock_configuration = true")
         try:
             relation = con.sql(sql)
             if relation is None:  # a statement without a result (e.g. CREATE VIEW)

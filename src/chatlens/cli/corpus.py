@@ -204,6 +204,7 @@ def query_cmd(
     sql: str = typer.Argument(..., help="DuckDB SQL over the run's tables (conversations, messages, quarantine, …)."),
     output: str = typer.Option("table", "--output", help="table, csv or json."),
     limit: int = typer.Option(50, "--limit", help="Rows to print in table mode."),
+    allow_external: bool = typer.Option(False, "--allow-external", help="Let the SQL read or write files other than the run's tables, and load extensions (off by default: run directories and pasted SQL are untrusted)."),
 ) -> None:
     """Run DuckDB SQL over a run directory's Parquet tables.
 
@@ -211,7 +212,7 @@ def query_cmd(
     """
     from chatlens.query import query
 
-    frame = query(run_dir, sql)
+    frame = query(run_dir, sql, allow_external=allow_external)
     if output == "csv":
         typer.echo(frame.write_csv(), nl=False)
     elif output == "json":
