@@ -13,10 +13,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
-from chatlens.cli._common import handle_errors, out_console
+from chatlens.cli._common import escape, handle_errors, out_console
 
 classify_app = typer.Typer(
     name="classify",

@@ -7,10 +7,9 @@ import sys
 from pathlib import Path
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
-from chatlens.cli._common import handle_errors, out_console
+from chatlens.cli._common import escape, handle_errors, out_console
 from chatlens.errors import InvalidParameterError
 
 FORMAT_HELP = "Input format (default: detected). One of: lmsys, wildchat, sharegpt, openai, arena, hh, oasst, dices, table."

@@ -11,10 +11,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
-from chatlens.cli._common import err_console, handle_errors, out_console
+from chatlens.cli._common import err_console, escape, handle_errors, out_console
 
 
 def _fmt(value: object) -> str:

@@ -1,0 +1,29 @@
+"""Data shown in the terminal cannot carry control sequences (issue 11, item 9)."""
+
+from __future__ import annotations
+
+import json
+
+from typer.testing import CliRunner
+
+from chatlens.cli import app
+from chatlens.cli._common import escape
+
+
+def test_escape_replaces_control_characters_and_markup():
+    assert escape("a\x1b[2Jb\x07c\x9bd") == "a\ufffd[2Jb\ufffdc\ufffdd"
+    assert escape("[bold]x[/]") == "\\[bold]x\\[/]"
+    assert escape("tab\tand\nnewline") == "tab\tand\nnewline"
+
+
+def test_info_and_analyze_print_no_escape_sequence(tmp_path):
+    row = {"conversation_id": "a", "model": "evil\x1b[2J\x1b]0;title\x07model",
+           "conversation": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "yo"}]}
+    src = tmp_path / "log.jsonl"
+    src.write_text(json.dumps(row) + "\n")
+    runner = CliRunner()
+    for args in (["info", str(src)], ["analyze", str(src), "--out", str(tmp_path / "run")]):
+        res = runner.invoke(app, args)
+        assert res.exit_code == 0, res.output
+        assert "evil" in res.output
+        assert "\x1b" not in res.output and "\x07" not in res.output
