@@ -34,6 +34,7 @@ import polars as pl
 from chatlens._progress import status
 from chatlens.corpus.api import SourceLike, SourceOptions
 from chatlens.corpus.summary import CorpusSummary, RowCounts
+from chatlens.corpus.tablefile import neutralise_formulas
 from chatlens.engine.partitions import DEFAULT_PARTITION_ROWS
 from chatlens.engine.result import EngineResult
 from chatlens.errors import InvalidParameterError
@@ -231,8 +232,9 @@ def _write_tables(tables: Path, summary: CorpusSummary) -> None:
         ("quarantine_reasons", summary.quarantine_reasons, "reason"),
         ("repairs", summary.repairs, "repair"),
     ):
+        ordered = sorted(counts.items(), key=lambda kv: (-kv[1], str(kv[0])))  # ties: stable order
         frame = pl.DataFrame(
-            {key: list(counts), "count": list(counts.values())},
+            {key: [k for k, _ in ordered], "count": [v for _, v in ordered]},
             schema={key: pl.String, "count": pl.Int64},
         )
-        frame.write_csv(tables / f"{name}.csv")
+        neutralise_formulas(frame).write_csv(tables / f"{name}.csv")

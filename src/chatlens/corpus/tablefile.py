@@ -136,8 +136,34 @@ def write_table(frame: pl.DataFrame, path: str | Path) -> Path:
                                        return_dtype=pl.String)
                 for c in nested
             )
-        frame.write_csv(p)
+        neutralise_formulas(frame).write_csv(p)
     return p
+
+
+#: A cell a spreadsheet would run as a formula (OWASP "CSV injection"): it starts with one of these.
+FORMULA_START = r"^[=+\-@\t\r]"
+#: ...unless the whole cell is a plain number, optionally with a percent sign and a short plain
+#: label in parentheses ("-0.12 (small)"): no formula can hide in that.
+PLAIN_NUMBER = r"^-?[\d.,]+%?(?: \([\w ,.%=-]*\))?$"
+
+
+def neutralise_formulas(frame: pl.DataFrame) -> pl.DataFrame:
+    """Text cells that a spreadsheet would evaluate (``=``, ``+``, ``-``, ``@``, tab, CR first)
+    get a leading apostrophe, OWASP's rule for CSV meant for people.
+
+    Why: conversation text and model names are untrusted, and ``tables/*.csv`` and ``classify``
+    outputs are opened in Excel or LibreOffice. Only CSV is changed: Parquet and JSONL stay exact
+    (a negative *number* is never touched — only text columns are). See docs/security.md.
+    """
+    text = [c for c, t in frame.schema.items() if t == pl.String]
+    if not text:
+        return frame
+    return frame.with_columns(
+        pl.when(pl.col(c).str.contains(FORMULA_START) & ~pl.col(c).str.contains(PLAIN_NUMBER))
+        .then(pl.lit("'") + pl.col(c))
+        .otherwise(pl.col(c)).alias(c)
+        for c in text
+    )
 
 
 def table_rows(path: str | Path) -> int | None:
@@ -246,7 +272,7 @@ class TableWriter:
             if lists:
                 frame = frame.with_columns(
                     pl.col(c).cast(pl.List(pl.String)).list.join(";") for c in lists)
-            frame.write_csv(self._handle, include_header=self.rows == 0,  # type: ignore[arg-type]
+            neutralise_formulas(frame).write_csv(self._handle, include_header=self.rows == 0,  # type: ignore[arg-type]
                             separator=self._separator)
         elif self.format == "jsonl":
             frame.write_ndjson(self._handle)  # type: ignore[arg-type]

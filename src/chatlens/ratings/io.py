@@ -68,19 +68,19 @@ def write_result(result: RatingResult, out: str | Path, *, figures: bool = True)
     paths = output_paths(out)
     paths["ratings"].parent.mkdir(parents=True, exist_ok=True)
     written: dict[str, Path] = {}
-    result.table.write_csv(paths["ratings"])
+    tablefile.neutralise_formulas(result.table).write_csv(paths["ratings"])
     written["ratings"] = paths["ratings"]
-    result.winrate_matrix.write_csv(paths["winrate"])
+    tablefile.neutralise_formulas(result.winrate_matrix).write_csv(paths["winrate"])
     written["winrate"] = paths["winrate"]
-    result.count_matrix.write_csv(paths["counts"])
+    tablefile.neutralise_formulas(result.count_matrix).write_csv(paths["counts"])
     written["counts"] = paths["counts"]
     if result.pairs.height:
-        result.pairs.write_csv(paths["pairs"])
+        tablefile.neutralise_formulas(result.pairs).write_csv(paths["pairs"])
         written["pairs"] = paths["pairs"]
     if result.coefficients.height:
-        result.coefficients.write_csv(paths["coefficients"])
+        tablefile.neutralise_formulas(result.coefficients).write_csv(paths["coefficients"])
         written["coefficients"] = paths["coefficients"]
-    result.quarantine.write_csv(paths["quarantine"])
+    tablefile.neutralise_formulas(result.quarantine).write_csv(paths["quarantine"])
     written["quarantine"] = paths["quarantine"]
     if figures:
         from chatlens.ratings.plots import plot_ratings, plot_winrate

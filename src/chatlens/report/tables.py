@@ -34,6 +34,7 @@ from typing import Any
 import polars as pl
 
 from chatlens import vocabulary
+from chatlens.corpus.tablefile import neutralise_formulas
 from chatlens.errors import (
     ChatlensError,
     DegenerateVarianceWarning,
@@ -58,7 +59,7 @@ class BehaviourTables:
         paths = []
         for name, frame in self.tables.items():
             path = directory / f"{name}.csv"
-            frame.write_csv(path, float_precision=6)
+            neutralise_formulas(frame).write_csv(path, float_precision=6)
             paths.append(path)
         return paths
 
