@@ -136,11 +136,15 @@ def _refusal_detectors() -> dict[str, Callable[[pl.Series], np.ndarray]]:
 
 def _jailbreak_detectors() -> dict[str, Callable[[pl.Series], np.ndarray]]:
     from chatlens.signals.jailbreak import detect_jailbreak
+    from chatlens.signals.jailbreak_learned import detect_jailbreak_learned, weights_available
 
-    return {
+    out: dict[str, Callable[[pl.Series], np.ndarray]] = {
         "rules": lambda t: detect_jailbreak(t)["jailbreak"].to_numpy(),
         "legacy": lambda t: detect_jailbreak(t, profile="legacy")["jailbreak"].to_numpy(),
     }
+    if weights_available():
+        out["learned"] = lambda t: detect_jailbreak_learned(t)["jailbreak"].to_numpy()
+    return out
 
 
 def _row(s: LabelledSet, detector: str, m: BinaryMetrics) -> dict:
@@ -222,6 +226,17 @@ def validate(
 
         status("validate: learned tier, leave-one-group-out predictions on its training pool")
         heldout = heldout_predictions(load_all(root) if datasets is not None else sets)
+    if datasets is None:
+        from chatlens.validate.jailbreak_cv import real_user_sets
+
+        sets = [*sets, *real_user_sets(root)]
+    if "learned" in detectors["jailbreak"] and sets:
+        from chatlens.validate.jailbreak_cv import heldout_predictions as jailbreak_heldout
+
+        status("validate: learned jailbreak tier, leave-one-source-out / ToxicChat 5-fold CV "
+               "predictions on its training pool")
+        heldout |= jailbreak_heldout(load_all(root) if datasets is not None else
+                                     [s for s in sets if s.gold_kind != "weak"], root)
     records = []
     for s in sets:
         status(f"validate: {s.dataset} / {s.group} ({s.task}, n={s.n})")
@@ -247,6 +262,10 @@ def validate(
         "learned tier: on its training pool (xstest-dev models, openai-rbr-gold, jailbreakbench "
         "responses) the rows are leave-one-group-out predictions (a model fitted without that "
         "model/set); elsewhere the shipped weights, which never saw those sets.",
+        "learned jailbreak tier: on its training pool (every jailbreak set here and real ShareGPT, "
+        "LMSYS and HH-RLHF user messages) the rows are leave-one-source-out predictions; "
+        "toxicchat-train rows are stratified 5-fold cross-validated. Real user messages are weak "
+        "negatives (unlabelled; a few are real jailbreaks): their FPR is an upper bound.",
     )
     real, kappa = _real(root) if datasets is None or REAL_SET in datasets else (None, None)
     return ValidationReport(
