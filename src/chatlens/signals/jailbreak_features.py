@@ -40,6 +40,8 @@ STRUCTURE: tuple[tuple[str, str], ...] = (
     ("two_responses", r"\b(?:two|2|both)\s+(?:different\s+|separate\s+)?(?:responses|answers|ways|paragraphs|outputs|replies)\b|🔓|🔒|\[(?:classic|jailbreak|gpt|dan|normal|developer)"),
     ("fiction", r"\b(?:hypothetical\w*|fiction\w*|imagin\w*|story|novel|movie|screenplay|game|scenario|universe|world)\b"),
     ("harm_topic", r"\b(?:illegal|harmful|offensive|explicit|nsfw|violen\w*|drugs?|sex\w*|porn\w*|weapons?|inappropriate|dangerous|hack\w*|kill\w*|racist|swear\w*|profan\w*)\b"),
+    ("persona_setup", r"\b(?:you are now|from now on|your (?:new )?name is|you will (?:act|play|be|pretend|respond|answer|reply|only|always|never)|act as|acting as|pretend (?:to be|you are|that you)|play the role|take on the role|stay in character|break character|forget (?:everything|all|your|previous|what)|ignore (?:all|any|every|previous|your|the above|everything))\b"),
+    ("model_directive", r"\b(?:do not|don't|never|dont) (?:mention|say|remind|explain|add|include|break|reveal|tell|warn|question)\b|\b(?:always|only) (?:respond|reply|answer|stay|remain|speak|talk|write)\b"),
     ("placeholder", r"\[insert prompt here\]|\{prompt\}|\[prompt\]|insert (?:your )?(?:question|prompt)|\[your (?:question|prompt|request)\]"),
     ("incentive", r"\b(?:tokens?|points?|deduct\w*|penal\w*|punish\w*|reward\w*|die|shut ?down|deleted|terminated)\b"),
     ("task_words", r"\b(?:i (?:want|need|would like) you to|please|can you|write|summar\w*|explain|translate|rewrite|article|essay|email)\b"),
@@ -50,6 +52,7 @@ STRUCTURE_NAMES = tuple(name for name, _ in STRUCTURE)
 PAIRS: tuple[tuple[str, str], ...] = (
     ("self_address", "rules_ref"), ("self_address", "no_limits"), ("model_ref", "rules_ref"),
     ("persona", "rules_ref"), ("persona", "response_rules"), ("self_address", "never_refuse"),
+    ("persona_setup", "model_directive"), ("persona_setup", "harm_topic"),
     ("model_ref", "no_limits"),
 )
 
@@ -79,7 +82,6 @@ def dense_features(texts: pl.Series) -> tuple[np.ndarray, list[str]]:
         prose_break,
         suffix_gibberish,
     )
-    from chatlens.signals.similarity import template_similarity
 
     n = len(texts)
     raw = texts.fill_null("").str.slice(0, MAX_CHARS)
@@ -93,7 +95,6 @@ def dense_features(texts: pl.Series) -> tuple[np.ndarray, list[str]]:
         np.bincount(hits.message[kinds == f], weights=w[kinds == f], minlength=n) for f in fams
     ]) if n else np.zeros((0, len(fams)))
     gib = suffix_gibberish(raw) + 8.0 * np.maximum(0.0, prose_break(raw.to_list()) - 0.15)
-    sim, _ = template_similarity(raw.to_list())
     counts = structure_counts(prepared)
     logc = np.log1p(counts)
     col = {name: i for i, name in enumerate(STRUCTURE_NAMES)}
@@ -107,7 +108,6 @@ def dense_features(texts: pl.Series) -> tuple[np.ndarray, list[str]]:
         np.clip(fam, -5, 10) / 5.0,
         np.minimum(gib, 10) / 10.0,
         (gib >= 3.5) * np.exp(-np.minimum(code_density, 5)),  # suffix statistics, discounted on code
-        sim,
         logc / 3.0,
         pairs / 3.0,
         np.log1p(chars) / 8.0,
@@ -115,7 +115,7 @@ def dense_features(texts: pl.Series) -> tuple[np.ndarray, list[str]]:
         np.minimum(code_density, 3) / 3.0,
         np.minimum(self_density, 3) / 3.0,
     ])
-    names = ([f"family.{f}" for f in fams] + ["suffix.score", "suffix.flag_not_code", "template.sim"]
+    names = ([f"family.{f}" for f in fams] + ["suffix.score", "suffix.flag_not_code"]
              + [f"structure.{s}" for s in STRUCTURE_NAMES]
              + [f"pair.{a}*{b}" for a, b in PAIRS]
              + ["shape.log_chars", "shape.log_lines", "shape.code_density", "shape.self_density"])

@@ -39,14 +39,18 @@ SCREEN_MIN_CHARS = 600
 SCREEN_MIN_SUFFIX = 1.0
 DEFAULT_THRESHOLD = 0.9
 _STRUCT = dict(STRUCTURE)
-#: One cheap pass for the structural screen: the strong groups, or talking to the model about it.
-_SCREEN_RX = "(?i)" + "|".join(
+#: One cheap pass for the structural screen (over lower-cased text, which is several times
+#: faster than case-insensitive matching): the strong groups, or talking to the model about it.
+_SCREEN_RX = "|".join(
     f"(?:{_STRUCT[k]})" for k in ("no_limits", "never_refuse", "two_responses", "placeholder")
 )
-_SELF_RX = "(?i)" + _STRUCT["self_address"]
-_ABOUT_RX = "(?i)" + "|".join(
+_SELF_RX = _STRUCT["self_address"]
+_ABOUT_RX = "|".join(
     f"(?:{_STRUCT[k]})" for k in ("rules_ref", "persona", "model_ref", "response_rules")
 )
+#: A text without any of these has suffix statistic 0 (it counts symbols, case switches,
+#: capitalised words after lower case and Cyrillic), so it is computed only where one occurs.
+_SUFFIX_CHARS = r"[^\w\s.,!?'\-]|[a-z][A-Z]|[a-z,;]\s+[A-Z]|[\x{0400}-\x{04FF}]"
 
 
 def screen(texts: pl.Series, rule_cues: pl.Series | None = None) -> np.ndarray:
@@ -61,16 +65,20 @@ def screen(texts: pl.Series, rule_cues: pl.Series | None = None) -> np.ndarray:
         rule_cues = detect_jailbreak(t)["jailbreak_cues"]
     frame = t.to_frame("t").select(
         long=pl.col("t").str.len_chars() >= SCREEN_MIN_CHARS,
-        strong=pl.col("t").str.contains(_SCREEN_RX),
-        about=pl.col("t").str.contains(_SELF_RX) & pl.col("t").str.contains(_ABOUT_RX),
+        low=pl.col("t").str.to_lowercase(),
+    ).select(
+        "long",
+        strong=pl.col("low").str.contains(_SCREEN_RX),
+        about=pl.col("low").str.contains(_SELF_RX) & pl.col("low").str.contains(_ABOUT_RX),
     )
     out = (
         (rule_cues.list.len().to_numpy() > 0)
         | frame["long"].to_numpy() | frame["strong"].to_numpy() | frame["about"].to_numpy()
     )
-    rest = np.flatnonzero(~out)
-    if len(rest):
-        out[rest] = suffix_gibberish(t.gather(rest)) >= SCREEN_MIN_SUFFIX
+    rest = t.gather(np.flatnonzero(~out))
+    rows = np.flatnonzero(~out)[rest.str.contains(_SUFFIX_CHARS).to_numpy()]
+    if len(rows):
+        out[rows] = suffix_gibberish(t.gather(rows)) >= SCREEN_MIN_SUFFIX
     return out
 
 

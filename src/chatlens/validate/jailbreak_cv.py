@@ -40,6 +40,7 @@ REAL_USER_FILES = (
     ("hh-rlhf", "hh-rlhf/harmless-base/test.jsonl.gz"),
 )
 REAL_WEIGHT = 3.0
+TEMPLATED_WEIGHT = 0.1
 WEAK_GROUP = "user messages (weak negatives)"
 #: Slices of ``load_all`` that are unions or subsets of other slices (not trained on twice).
 DERIVED = ("template-style (JBC+GCG+random search)", "toxic, not jailbreak (negatives)")
@@ -123,7 +124,8 @@ def build_pool(sets: Sequence[LabelledSet], *, seed: int = 0) -> Pool:
 def _weights(pool: Pool) -> np.ndarray:
     """Real user messages weigh :data:`REAL_WEIGHT` times: they are the distribution served."""
     real = np.isin(pool.fold, [name for name, _ in REAL_USER_FILES])
-    return np.where(real, REAL_WEIGHT, 1.0)
+    templated = np.char.startswith(pool.fold.astype(str), "jbb/") & pool.y
+    return np.where(real, REAL_WEIGHT, np.where(templated, TEMPLATED_WEIGHT, 1.0))
 
 
 def _predict_out(pool: Pool, train: np.ndarray, test: np.ndarray, c: float) -> np.ndarray:
