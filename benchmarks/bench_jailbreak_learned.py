@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _util import emit, peak_rss_mb
 
 
-def _user_messages(args: argparse.Namespace):  # noqa: ANN202
+def _user_messages(args: argparse.Namespace):
     import polars as pl
 
     import chatlens
@@ -75,7 +75,7 @@ def main() -> None:
     load_weights()
     detect_jailbreak_learned(texts.head(500))  # compile scanners and regexes outside the timing
 
-    def best_of(fn):  # noqa: ANN001, ANN202
+    def best_of(fn):
         wall, result = float("inf"), None
         for _ in range(args.repeat):
             t0 = time.perf_counter()
