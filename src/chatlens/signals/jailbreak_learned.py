@@ -19,11 +19,9 @@ threshold is stored with the weights (chosen on held-out predictions, see the da
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -193,13 +191,9 @@ def weights_available() -> bool:
 @cache
 def load_weights(path: str | None = None) -> LearnedJailbreak:
     """The shipped model (or one saved at ``path``)."""
-    if path is None:
-        text = (resources.files("chatlens") / WEIGHTS_RESOURCE).read_text(encoding="utf-8")
-        where = f"chatlens/{WEIGHTS_RESOURCE}"
-    else:
-        text = Path(path).read_text(encoding="utf-8")
-        where = path
-    return LearnedJailbreak.from_dict(json.loads(text), where)
+    from chatlens.signals.learned import read_weights
+
+    return LearnedJailbreak.from_dict(*read_weights(WEIGHTS_RESOURCE, path))
 
 
 def detect_jailbreak_learned(texts: pl.Series | list[str | None]) -> pl.DataFrame:

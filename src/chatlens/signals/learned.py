@@ -171,16 +171,21 @@ def weights_available() -> bool:
     return (resources.files("chatlens") / WEIGHTS_RESOURCE).is_file()
 
 
+def read_weights(resource: str, path: str | None = None) -> tuple[dict[str, Any], str]:
+    """A weights file's JSON and where it came from: the package ``resource``, or ``path``.
+
+    Shared by every learned tier (refusal, jailbreak), so they load and name files alike.
+    """
+    if path is None:
+        text = (resources.files("chatlens") / resource).read_text(encoding="utf-8")
+        return json.loads(text), f"chatlens/{resource}"
+    return json.loads(Path(path).read_text(encoding="utf-8")), path
+
+
 @cache
 def load_weights(path: str | None = None) -> LearnedRefusal:
     """The shipped model (or one saved at ``path``)."""
-    if path is None:
-        text = (resources.files("chatlens") / WEIGHTS_RESOURCE).read_text(encoding="utf-8")
-        where = f"chatlens/{WEIGHTS_RESOURCE}"
-    else:
-        text = Path(path).read_text(encoding="utf-8")
-        where = path
-    return LearnedRefusal.from_dict(json.loads(text), where)
+    return LearnedRefusal.from_dict(*read_weights(WEIGHTS_RESOURCE, path))
 
 
 def detect_refusal_learned(texts: pl.Series | list[str | None]) -> pl.DataFrame:
