@@ -93,3 +93,16 @@ def test_shipped_weights_carry_their_data_card():
     assert data["threshold"] == load_weights().threshold
     assert "toxicchat-train (5-fold CV)" in data["heldout"]
     assert "itw time split (latest 30%)" in data["heldout"]
+
+
+def test_classify_detector_choice():
+    from chatlens.errors import InvalidParameterError
+    from chatlens.signals.classify import jailbreak_detector
+
+    with pytest.raises(InvalidParameterError, match="learned"):
+        jailbreak_detector(detector="llm")
+    with pytest.raises(InvalidParameterError, match="profile"):
+        jailbreak_detector(profile="legacy", detector="learned")
+    if weights_available():
+        out = jailbreak_detector(detector="learned")(pl.Series(JAILBREAKS[:1] + ["hello"]))
+        assert out["jailbreak"].to_list() == [True, False]
