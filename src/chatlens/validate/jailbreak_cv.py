@@ -133,6 +133,8 @@ def _predict_out(pool: Pool, train: np.ndarray, test: np.ndarray, c: float) -> n
     from chatlens.signals.jailbreak_learned import LearnedJailbreak
 
     tr = train & pool.screened
+    if pool.y[tr].all() or not pool.y[tr].any():  # nothing to learn from: no held-out score
+        return np.full(int(test.sum()), np.nan)
     model = LearnedJailbreak(C=c).fit_matrix(pool.x[pool.xrow[tr]], pool.y[tr], pool.names,
                                              _weights(pool)[tr])
     p = np.zeros(int(test.sum()))
@@ -142,7 +144,8 @@ def _predict_out(pool: Pool, train: np.ndarray, test: np.ndarray, c: float) -> n
 
 
 def heldout_scores(pool: Pool, *, c: float = DEFAULT_C) -> np.ndarray:
-    """Out-of-fold score for every pool row: each fold predicted by a model fitted without it."""
+    """Out-of-fold score for every pool row: each fold predicted by a model fitted without it
+    (NaN where the other folds hold only one class)."""
     out = np.zeros(len(pool.y))
     for f in np.unique(pool.fold):
         test = pool.fold == f
@@ -164,18 +167,22 @@ def time_split(pool: Pool, root: Path, *, c: float = DEFAULT_C) -> np.ndarray:
 
 
 def slice_predictions(sets: Sequence[LabelledSet], pool: Pool, scores: np.ndarray,
-                      threshold: float) -> dict[tuple[str, str], np.ndarray]:
-    """Held-out flags per (dataset, group) of ``sets``, derived slices included."""
-    out: dict[tuple[str, str], np.ndarray] = {}
+                      threshold: float) -> dict[tuple[str, str], np.ndarray | None]:
+    """Held-out flags per (dataset, group) of ``sets``, derived slices included; None for a
+    slice some of whose rows have no held-out score."""
+    out: dict[tuple[str, str], np.ndarray | None] = {}
     for i, s in enumerate(pool.sets):
-        out[(s.dataset, s.group)] = scores[pool.row_set == i] >= threshold
+        part = scores[pool.row_set == i]
+        out[(s.dataset, s.group)] = None if np.isnan(part).any() else part >= threshold
     jbb = "jailbreakbench-artifacts"
     style = [out[(jbb, m)] for m in TEMPLATE_STYLE if (jbb, m) in out]
     if style:
-        out[(jbb, DERIVED[0])] = np.concatenate(style)
+        out[(jbb, DERIVED[0])] = None if any(p is None for p in style) else np.concatenate(style)
     tc = [i for i, s in enumerate(pool.sets) if s.dataset == CV_DATASET]
     hard = [s for s in sets if s.dataset == CV_DATASET and s.group == DERIVED[1]]
-    if tc and hard:
+    if tc and hard and out[(CV_DATASET, pool.sets[tc[0]].group)] is None:
+        out[(CV_DATASET, DERIVED[1])] = None
+    elif tc and hard:
         flag = dict(zip(pool.sets[tc[0]].texts.to_list(), out[(CV_DATASET, pool.sets[tc[0]].group)],
                         strict=True))
         out[(CV_DATASET, DERIVED[1])] = np.asarray([flag[t] for t in hard[0].texts.to_list()], bool)
@@ -183,7 +190,7 @@ def slice_predictions(sets: Sequence[LabelledSet], pool: Pool, scores: np.ndarra
 
 
 def heldout_predictions(sets: Sequence[LabelledSet], root: Path, *, c: float = DEFAULT_C,
-                        threshold: float | None = None) -> dict[tuple[str, str], np.ndarray]:
+                        threshold: float | None = None) -> dict[tuple[str, str], np.ndarray | None]:
     """Held-out learned-tier flags for every jailbreak slice of ``sets`` (plus real user sets)."""
     from chatlens.signals.jailbreak_learned import load_weights
 

@@ -220,7 +220,7 @@ def validate(
         msg = f"No known labelled set found in {root}: expected folders such as xstest-dev, gptfuzz."
         raise SourceError(msg)
     detectors = {"refusal": _refusal_detectors(), "jailbreak": _jailbreak_detectors()}
-    heldout: dict[tuple[str, str], np.ndarray] = {}
+    heldout: dict[tuple[str, str], np.ndarray | None] = {}
     if "learned" in detectors["refusal"] and sets:
         from chatlens.validate.learned_cv import heldout_predictions
 
@@ -243,6 +243,8 @@ def validate(
         for name, fn in detectors[s.task].items():
             if name == "learned" and (s.dataset, s.group) in heldout:
                 pred = heldout[(s.dataset, s.group)]
+                if pred is None:  # trained on, and no held-out model could be fitted: no row
+                    continue
             else:
                 pred = fn(s.texts)
             records.append(_row(s, name, binary_metrics(s.gold, pred)))
