@@ -79,6 +79,7 @@ def jailbreak_cmd(
     text_column: str = typer.Option(..., "--text-column", help="Column holding the message text."),
     out: Path = typer.Option(..., "--out", help="Output file (.csv, .jsonl or .parquet)."),
     profile: str = typer.Option("default", "--profile", help="default | legacy (the original study's 7 regexes)."),
+    detector: str = typer.Option("rules", "--detector", help="rules | learned (screened logistic regression; profile default)."),
     batch_size: int = typer.Option(100_000, "--batch-size", min=1, help="Rows per batch (memory is bounded by the batch, not the file)."),
 ) -> None:
     """Flag jailbreak attempts: jailbreak, jailbreak_score, jailbreak_family, jailbreak_cues.
@@ -87,7 +88,7 @@ def jailbreak_cmd(
     """
     from chatlens.signals.classify import classify_file, jailbreak_detector
 
-    detect = jailbreak_detector(profile=profile)
+    detect = jailbreak_detector(profile=profile, detector=detector)  # type: ignore[arg-type]
     summary, _ = classify_file(input, text_column=text_column, out=out, detect=detect,
                                flag="jailbreak", label="jailbreak_family", batch_size=batch_size)
     _summary(summary, "jailbreak", "jailbreak_family")

@@ -184,12 +184,18 @@ def classify_refusal(
 def jailbreak_detector(
     *, profile: str = "default", detector: Detector = "rules"
 ) -> Callable[[pl.Series], pl.DataFrame]:
-    """The texts → jailbreak columns function (only the rule tier exists for jailbreaks: the
-    LLM label tasks cover refusal type and user reaction, not jailbreak prompts)."""
+    """The texts → jailbreak columns function: the rule tier, or the learned tier
+    (``chatlens.signals.jailbreak_learned``; default profile only). There is no LLM tier: the
+    LLM label tasks cover refusal type and user reaction, not jailbreak prompts."""
     _check_detector(detector)
-    if detector != "rules":
-        msg = f"Jailbreak detection has only the 'rules' detector. Got detector={detector!r}."
+    if detector == "llm" or (detector == "learned" and profile != "default"):
+        msg = ("Jailbreak detection has the 'rules' detector (any profile) and the 'learned' "
+               f"detector (profile 'default'). Got detector={detector!r}, profile={profile!r}.")
         raise InvalidParameterError(msg)
+    if detector == "learned":
+        from chatlens.signals.jailbreak_learned import detect_jailbreak_learned
+
+        return detect_jailbreak_learned
     from chatlens.signals.jailbreak import detect_jailbreak
 
     return lambda texts: detect_jailbreak(texts, profile=profile)

@@ -141,11 +141,15 @@ def _refusal_detectors() -> dict[str, Callable[[pl.Series], np.ndarray]]:
 
 def _jailbreak_detectors() -> dict[str, Callable[[pl.Series], np.ndarray]]:
     from chatlens.signals.jailbreak import detect_jailbreak
+    from chatlens.signals.jailbreak_learned import detect_jailbreak_learned, weights_available
 
-    return {
+    out: dict[str, Callable[[pl.Series], np.ndarray]] = {
         "rules": lambda t: detect_jailbreak(t)["jailbreak"].to_numpy(),
         "legacy": lambda t: detect_jailbreak(t, profile="legacy")["jailbreak"].to_numpy(),
     }
+    if weights_available():
+        out["learned"] = lambda t: detect_jailbreak_learned(t)["jailbreak"].to_numpy()
+    return out
 
 
 def _row(s: LabelledSet, detector: str, m: BinaryMetrics) -> dict:
@@ -244,19 +248,32 @@ def validate(
         msg = f"No known labelled set found in {root}: expected folders such as xstest-dev, gptfuzz."
         raise SourceError(msg)
     detectors = {"refusal": _refusal_detectors(), "jailbreak": _jailbreak_detectors()}
-    heldout: dict[tuple[str, str], np.ndarray] = {}
+    heldout: dict[tuple[str, str], np.ndarray | None] = {}
     if "learned" in detectors["refusal"] and sets:
         from chatlens.validate.learned_cv import heldout_predictions
 
         status("validate: learned tier, leave-one-group-out predictions on its training pool")
         heldout = heldout_predictions(load_all(root) if datasets is not None else sets)
     context = _context_model(root, datasets)
+    if datasets is None:
+        from chatlens.validate.jailbreak_cv import real_user_sets
+
+        sets = [*sets, *real_user_sets(root)]
+    if "learned" in detectors["jailbreak"] and sets:
+        from chatlens.validate.jailbreak_cv import heldout_predictions as jailbreak_heldout
+
+        status("validate: learned jailbreak tier, leave-one-source-out / ToxicChat 5-fold CV "
+               "predictions on its training pool")
+        heldout |= jailbreak_heldout(load_all(root) if datasets is not None else
+                                     [s for s in sets if s.gold_kind != "weak"], root)
     records = []
     for s in sets:
         status(f"validate: {s.dataset} / {s.group} ({s.task}, n={s.n})")
         for name, fn in detectors[s.task].items():
             if name == "learned" and (s.dataset, s.group) in heldout:
                 pred = heldout[(s.dataset, s.group)]
+                if pred is None:  # trained on, and no held-out model could be fitted: no row
+                    continue
             else:
                 pred = fn(s.texts)
             records.append(_row(s, name, binary_metrics(s.gold, pred)))
@@ -278,6 +295,10 @@ def validate(
         "learned tier: on its training pool (xstest-dev models, openai-rbr-gold, jailbreakbench "
         "responses) the rows are leave-one-group-out predictions (a model fitted without that "
         "model/set); elsewhere the shipped weights, which never saw those sets.",
+        "learned jailbreak tier: on its training pool (every jailbreak set here and real ShareGPT, "
+        "LMSYS and HH-RLHF user messages) the rows are leave-one-source-out predictions; "
+        "toxicchat-train rows are stratified 5-fold cross-validated. Real user messages are weak "
+        "negatives (unlabelled; a few are real jailbreaks): their FPR is an upper bound.",
     )
     real, kappa = (_real(root, context) if datasets is None or REAL_SET in datasets
                    else (None, None))

@@ -1,0 +1,231 @@
+"""Learned jailbreak tier: a screened logistic regression over jailbreak structure.
+
+Why a learned tier: the rule tier's weights are set by hand and its adversarial-suffix statistic
+fires on ordinary code and emoticons in real logs. A linear model over the features of
+:mod:`chatlens.signals.jailbreak_features` re-weights the same cue families against structure
+(talking to the model about its rules, persona set-up, response rules, two-response formats) and
+code-likeness, learned from labelled prompts (see ``chatlens.validate.jailbreak_cv`` and the data
+card in ``docs/signals.md``).
+
+Why a screen: most user messages are short requests with no cue at all; only *candidates* —
+any rule-tier cue, a suffix-statistic of at least 1, a structural cue or at least
+:data:`SCREEN_MIN_CHARS` characters — are featurized and scored, the rest get score 0. The screen
+keeps the cost to a fraction of the rule tier's and is applied identically when training, so
+the held-out numbers include what it drops.
+
+Scores are class-balanced logistic probabilities, not calibrated to any base rate; the decision
+threshold is stored with the weights (chosen on held-out predictions, see the data card).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from chatlens.errors import InstrumentError, NotFittedError
+from chatlens.signals.jailbreak_features import N_HASH, STRUCTURE, featurize
+from chatlens.signals.refusal import _as_series
+
+WEIGHTS_RESOURCE = "data/signals/jailbreak_learned.json"
+FORMAT_VERSION = 1
+SCREEN_MIN_CHARS = 600
+SCREEN_MIN_SUFFIX = 1.0
+DEFAULT_THRESHOLD = 0.9
+_STRUCT = dict(STRUCTURE)
+#: One cheap pass for the structural screen (over lower-cased text, which is several times
+#: faster than case-insensitive matching): the strong groups, or talking to the model about it.
+_SCREEN_RX = "|".join(
+    f"(?:{_STRUCT[k]})" for k in ("no_limits", "never_refuse", "two_responses", "placeholder")
+)
+_SELF_RX = _STRUCT["self_address"]
+_ABOUT_RX = "|".join(
+    f"(?:{_STRUCT[k]})" for k in ("rules_ref", "persona", "model_ref", "response_rules")
+)
+#: A text without any of these has suffix statistic 0 (it counts symbols, case switches,
+#: capitalised words after lower case and Cyrillic), so it is computed only where one occurs.
+_SUFFIX_CHARS = r"[^\w\s.,!?'\-]|[a-z][A-Z]|[a-z,;]\s+[A-Z]|[\x{0400}-\x{04FF}]"
+
+
+def screen(texts: pl.Series, rule_cues: pl.Series | None = None) -> np.ndarray:
+    """Which texts the learned model scores (the others cannot be jailbreaks by its design).
+
+    ``rule_cues`` is the rule tier's ``jailbreak_cues`` column when already computed.
+    """
+    from chatlens.signals.jailbreak import detect_jailbreak, suffix_gibberish
+
+    t = texts.fill_null("")
+    if rule_cues is None:
+        rule_cues = detect_jailbreak(t)["jailbreak_cues"]
+    frame = t.to_frame("t").select(
+        long=pl.col("t").str.len_chars() >= SCREEN_MIN_CHARS,
+        low=pl.col("t").str.to_lowercase(),
+    ).select(
+        "long",
+        strong=pl.col("low").str.contains(_SCREEN_RX),
+        about=pl.col("low").str.contains(_SELF_RX) & pl.col("low").str.contains(_ABOUT_RX),
+    )
+    out = (
+        (rule_cues.list.len().to_numpy() > 0)
+        | frame["long"].to_numpy() | frame["strong"].to_numpy() | frame["about"].to_numpy()
+    )
+    rest = t.gather(np.flatnonzero(~out))
+    rows = np.flatnonzero(~out)[rest.str.contains(_SUFFIX_CHARS).to_numpy()]
+    if len(rows):
+        out[rows] = suffix_gibberish(t.gather(rows)) >= SCREEN_MIN_SUFFIX
+    return out
+
+
+def _not_fitted() -> NotFittedError:
+    msg = "LearnedJailbreak is not fitted: call fit() or load weights first."
+    return NotFittedError(msg)
+
+
+@dataclass
+class LearnedJailbreak:
+    """Screened logistic regression on :func:`featurize` (sklearn contract: ``fit`` returns self).
+
+    Parameters
+    ----------
+    C
+        Inverse L2 regularisation strength.
+    threshold
+        Score from which a text is flagged.
+    """
+
+    C: float = 1.0
+    threshold: float = DEFAULT_THRESHOLD
+    coef_: np.ndarray | None = None
+    intercept_: float | None = None
+    feature_names_: list[str] = field(default_factory=list)
+
+    def fit(self, texts: pl.Series, labels: np.ndarray) -> LearnedJailbreak:
+        """Featurize the screened ``texts`` and fit on their boolean ``labels``."""
+        texts = _as_series(texts)
+        keep = screen(texts)
+        x, names = featurize(texts.filter(pl.Series(keep)))
+        return self.fit_matrix(x, np.asarray(labels, dtype=bool)[keep], names)
+
+    def fit_matrix(self, x: Any, labels: np.ndarray, names: list[str],
+                   sample_weight: np.ndarray | None = None) -> LearnedJailbreak:
+        """Fit on an already featurized (and screened) matrix; cross-validation featurizes once."""
+        from sklearn.linear_model import LogisticRegression
+
+        y = np.asarray(labels, dtype=bool)
+        if y.all() or not y.any():
+            msg = "LearnedJailbreak.fit needs both jailbreaks and non-jailbreaks among the screened texts."
+            raise ValueError(msg)
+        model = LogisticRegression(C=self.C, solver="liblinear", class_weight="balanced",
+                                   max_iter=1000, random_state=0)
+        model.fit(x, y, sample_weight=sample_weight)
+        self.coef_ = model.coef_.ravel().astype(np.float64)
+        self.intercept_ = float(model.intercept_[0])
+        self.feature_names_ = list(names)
+        return self
+
+    def decision_matrix(self, x: Any) -> np.ndarray:
+        """Scores for an already featurized matrix."""
+        if self.coef_ is None or self.intercept_ is None:
+            raise _not_fitted()
+        z = np.asarray(x @ self.coef_).ravel() + self.intercept_
+        return 1.0 / (1.0 + np.exp(-z))
+
+    def predict_proba(self, texts: pl.Series | list[str | None],
+                      rule_cues: pl.Series | None = None) -> np.ndarray:
+        """Score per text in [0, 1]; 0 for texts the screen passes over (and empty texts)."""
+        if self.coef_ is None:
+            raise _not_fitted()
+        series = _as_series(texts)
+        p = np.zeros(len(series))
+        rows = np.flatnonzero(screen(series, rule_cues)) if len(series) else np.zeros(0, int)
+        if len(rows):
+            x, _ = featurize(series.gather(rows))
+            p[rows] = self.decision_matrix(x)
+        p[series.fill_null("").str.strip_chars().str.len_bytes().to_numpy() == 0] = 0.0
+        return p
+
+    def predict(self, texts: pl.Series | list[str | None]) -> np.ndarray:
+        """Boolean flags at :attr:`threshold`."""
+        return self.predict_proba(texts) >= self.threshold
+
+    def to_dict(self, *, min_abs: float = 1e-3, **meta: Any) -> dict[str, Any]:
+        """JSON-safe weights: only coefficients of at least ``min_abs`` are kept (sparse)."""
+        if self.coef_ is None or self.intercept_ is None:
+            raise _not_fitted()
+        keep = np.flatnonzero(np.abs(self.coef_) >= min_abs)
+        return {
+            "name": "jailbreak-learned", "version": 1,
+            "source": "chatlens.signals.jailbreak_learned (fitted in memory; no data recorded)",
+            "format_version": FORMAT_VERSION, "n_hash": N_HASH,
+            "C": self.C, "threshold": self.threshold, "intercept": round(self.intercept_, 6),
+            "feature_names": self.feature_names_, "n_features": int(len(self.coef_)),
+            "coef_index": keep.tolist(), "coef_value": [round(float(v), 5) for v in self.coef_[keep]],
+            **meta,
+        }
+
+    @classmethod
+    def from_file(cls, data: dict[str, Any], where: str) -> LearnedJailbreak:
+        """The data layer's builder: the model of a parsed weights file."""
+        return cls.from_dict(data, where)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], where: str = "weights") -> LearnedJailbreak:
+        """Rebuild a fitted model from :meth:`to_dict` output (checked, never trusted)."""
+        try:
+            if data["format_version"] != FORMAT_VERSION or data["n_hash"] != N_HASH:
+                msg = (f"Learned jailbreak weights {where}: key 'format_version'/'n_hash': expected "
+                       f"{FORMAT_VERSION}/{N_HASH}, got {data['format_version']}/{data['n_hash']}.")
+                raise InstrumentError(msg)
+            coef = np.zeros(int(data["n_features"]))
+            coef[np.asarray(data["coef_index"], dtype=np.int64)] = data["coef_value"]
+            return cls(C=float(data["C"]), threshold=float(data["threshold"]), coef_=coef,
+                       intercept_=float(data["intercept"]),
+                       feature_names_=list(data["feature_names"]))
+        except (KeyError, TypeError, ValueError, IndexError) as exc:
+            msg = f"Learned jailbreak weights {where} are invalid: {exc!r}."
+            raise InstrumentError(msg) from None
+
+
+def weights_available() -> bool:
+    """Whether the package ships learned jailbreak weights."""
+    return (resources.files("chatlens") / WEIGHTS_RESOURCE).is_file()
+
+
+@cache
+def load_weights(path: str | None = None) -> LearnedJailbreak:
+    """The shipped model (or one saved at ``path``), read through the data layer."""
+    from chatlens import datafiles
+
+    source = WEIGHTS_RESOURCE.removeprefix("data/") if path is None else Path(path)
+    doc, record = datafiles.load_with_record(source, kind="jailbreak-model-weights")
+    return LearnedJailbreak.from_dict(doc, record.file)
+
+
+def detect_jailbreak_learned(texts: pl.Series | list[str | None]) -> pl.DataFrame:
+    """Jailbreak columns with ``jailbreak``/``jailbreak_score`` from the learned model.
+
+    Same schema as :func:`chatlens.signals.jailbreak.detect_jailbreak`; ``jailbreak_family`` and
+    ``jailbreak_cues`` come from the rule tier (``other`` when the model flags a text no family
+    cue names, ``none`` when it does not flag it).
+    """
+    from chatlens.signals.jailbreak import detect_jailbreak
+
+    series = _as_series(texts)
+    rules = detect_jailbreak(series)
+    if len(series) == 0:
+        return rules
+    model = load_weights()
+    p = model.predict_proba(series, rules["jailbreak_cues"])
+    flag = pl.Series(p >= model.threshold)
+    return rules.with_columns(
+        pl.Series("jailbreak", flag),
+        pl.Series("jailbreak_score", np.round(p, 4)),
+        pl.when(~flag).then(pl.lit("none"))
+        .when(pl.col("jailbreak_family") == "none").then(pl.lit("other"))
+        .otherwise(pl.col("jailbreak_family")).alias("jailbreak_family"),
+    )
