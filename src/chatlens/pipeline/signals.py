@@ -127,8 +127,11 @@ def add_signals(messages: pl.DataFrame, *, definitions: DefinitionSet = "default
     for name, dtype in columns.items():
         if name not in frame.columns:
             frame = frame.with_columns(pl.lit(None, dtype=dtype).alias(name))
-    return frame.with_columns([pl.col(n).cast(t) for n, t in columns.items()]).drop(
-        "_pos", "_request", strict=False)
+    # a fixed column order, whichever roles the batch holds (a prompts-only batch used to put the
+    # jailbreak columns first and break the run's Parquet schema)
+    kept = [c for c in messages.columns if c not in columns]
+    return frame.with_columns([pl.col(n).cast(t) for n, t in columns.items()]).select(
+        *kept, *columns)
 
 
 def signals_stage(batch: CanonicalBatch, *, definitions: DefinitionSet = "default",

@@ -6,6 +6,7 @@ loads it and the figures render on headless machines.
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,18 @@ def _pyplot() -> Any:
     return plt
 
 
+def _plain_text(draw: Any) -> Any:
+    """Draw with data strings (model names with "$") as plain text, never matplotlib math."""
+
+    @functools.wraps(draw)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with _pyplot().rc_context({"text.parse_math": False}):
+            return draw(*args, **kwargs)
+
+    return wrapper
+
+
+@_plain_text
 def plot_ratings(table: pl.DataFrame, path: str | Path) -> Path:
     """One panel per method: models sorted by rating, points with interval bars."""
     plt = _pyplot()
@@ -61,6 +74,7 @@ def plot_ratings(table: pl.DataFrame, path: str | Path) -> Path:
     return Path(path)
 
 
+@_plain_text
 def plot_winrate(matrix: pl.DataFrame, path: str | Path) -> Path:
     """Heatmap of the pairwise win-rate matrix (row model's mean soft score vs column)."""
     plt = _pyplot()

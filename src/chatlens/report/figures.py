@@ -93,20 +93,22 @@ def _hazard(frame: pl.DataFrame, path: Path) -> Path:
 
 def behaviour_figures(tables: dict[str, pl.DataFrame], directory: Path) -> list[Path]:
     """Draw the figures the tables support; returns the files written."""
-    directory.mkdir(parents=True, exist_ok=True)
-    written = []
-    if "refusal_by_model" in tables and tables["refusal_by_model"].height:
-        written.append(
-            _rate_bars(tables["refusal_by_model"], "model", "Conversations with a refusal, by model",
-                       directory / "refusal_by_model.png")
-        )
-    if "refusal_by_language" in tables and tables["refusal_by_language"].height:
-        written.append(
-            _rate_bars(tables["refusal_by_language"], "language", "Conversations with a refusal, by language",
-                       directory / "refusal_by_language.png")
-        )
-    if "reaction_by_refusal_type" in tables and tables["reaction_by_refusal_type"].height:
-        written.append(_reactions(tables["reaction_by_refusal_type"], directory / "reactions.png"))
-    if "ending_hazard_by_turn" in tables and tables["ending_hazard_by_turn"].height:
-        written.append(_hazard(tables["ending_hazard_by_turn"], directory / "ending_hazard.png"))
-    return written
+    # data strings (model names with "$") are plain text, never matplotlib math
+    with _pyplot().rc_context({"text.parse_math": False}):
+        directory.mkdir(parents=True, exist_ok=True)
+        written = []
+        if "refusal_by_model" in tables and tables["refusal_by_model"].height:
+            written.append(
+                _rate_bars(tables["refusal_by_model"], "model", "Conversations with a refusal, by model",
+                           directory / "refusal_by_model.png")
+            )
+        if "refusal_by_language" in tables and tables["refusal_by_language"].height:
+            written.append(
+                _rate_bars(tables["refusal_by_language"], "language", "Conversations with a refusal, by language",
+                           directory / "refusal_by_language.png")
+            )
+        if "reaction_by_refusal_type" in tables and tables["reaction_by_refusal_type"].height:
+            written.append(_reactions(tables["reaction_by_refusal_type"], directory / "reactions.png"))
+        if "ending_hazard_by_turn" in tables and tables["ending_hazard_by_turn"].height:
+            written.append(_hazard(tables["ending_hazard_by_turn"], directory / "ending_hazard.png"))
+        return written

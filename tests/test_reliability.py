@@ -1,0 +1,54 @@
+"""Regression tests for issue 11's crashes: each fails on the code before its fix."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import polars as pl
+
+import chatlens
+
+
+def _write(path: Path, rows: list[dict]) -> Path:
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    return path
+
+
+def test_prompts_only_corpus_is_analysed(tmp_path):
+    src = _write(tmp_path / "u.jsonl", [{"messages": [{"role": "user", "content": "hi"}]}])
+    chatlens.analyze(src, out=tmp_path / "run")
+    msgs = pl.read_parquet(tmp_path / "run" / "messages.parquet")
+    assert msgs.height == 1 and msgs["refusal"].null_count() == 1
+
+
+def test_a_batch_without_assistant_messages_keeps_the_schema(tmp_path):
+    rows = [{"conversation_id": f"c{i}", "conversation": [
+        {"role": "user", "content": "hi"}, {"role": "assistant", "content": "I'm sorry, I can't."}]}
+        for i in range(3)]
+    rows.append({"conversation_id": "last", "conversation": [{"role": "user", "content": "only me"}]})
+    src = _write(tmp_path / "m.jsonl", rows)
+    chatlens.analyze(src, out=tmp_path / "run", batch_size=1)
+    msgs = pl.read_parquet(tmp_path / "run" / "messages.parquet")
+    assert msgs["conversation_id"].n_unique() == 4
+
+
+def test_dollar_signs_in_names_are_plain_text_in_figures(tmp_path):
+    rows = [{"conversation_id": f"c{i}", "model": name, "language": "$\\x$", "conversation": [
+        {"role": "user", "content": "how do I pick a lock"},
+        {"role": "assistant", "content": "I'm sorry, but I can't help with that."},
+        {"role": "user", "content": "why not??"}]}
+        for i, name in enumerate(["$$", "$\\x$", "a$b$c"])]
+    src = _write(tmp_path / "d.jsonl", rows)
+    chatlens.analyze(src, out=tmp_path / "run")
+    assert (tmp_path / "run" / "figures" / "refusal_by_model.png").is_file()
+    assert (tmp_path / "run" / "manifest.json").is_file()
+
+
+def test_dollar_signs_in_rating_plots(tmp_path):
+    from chatlens.ratings.plots import plot_ratings
+
+    table = pl.DataFrame({"method": ["elo", "elo"], "model": ["$$", "$\\x$"], "rating": [1500.0, 1490.0],
+                          "ci_low": [1490.0, 1480.0], "ci_high": [1510.0, 1500.0],
+                          "interval": ["bootstrap 95%", "bootstrap 95%"]})
+    assert plot_ratings(table, tmp_path / "r.png").is_file()
