@@ -52,3 +52,15 @@ def test_dollar_signs_in_rating_plots(tmp_path):
                           "ci_low": [1490.0, 1480.0], "ci_high": [1510.0, 1500.0],
                           "interval": ["bootstrap 95%", "bootstrap 95%"]})
     assert plot_ratings(table, tmp_path / "r.png").is_file()
+
+
+def test_table_rows_without_an_id_are_quarantined_wherever_they_are(tmp_path):
+    src = tmp_path / "e.csv"
+    src.write_text("chat,speaker,text\nc0,user,hi\nc0,assistant,yo\n,user,lost\nc1,user,hi\nc1,assistant,yo\n")
+    corpus = chatlens.read(src, format="table",
+                           column_map={"conversation_id": "chat", "role": "speaker", "content": "text"})
+    msgs = corpus.messages.collect() if isinstance(corpus.messages, pl.LazyFrame) else corpus.messages
+    quarantine = corpus.quarantine
+    quarantine = quarantine.collect() if isinstance(quarantine, pl.LazyFrame) else quarantine
+    assert msgs.height == 4
+    assert quarantine.height == 1 and "no conversation id" in quarantine["reason"][0]

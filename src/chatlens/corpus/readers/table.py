@@ -174,7 +174,9 @@ def _scan_message_layout(
         if df.height:
             last = df["conversation_id"][-1]
             if last is not None:
-                tail = df["conversation_id"] == last
+                # fill_null: a row without id is not the tail (it is quarantined below); a null
+                # comparison in ``~tail`` silently dropped it (issue 11 item 3)
+                tail = (df["conversation_id"] == last).fill_null(value=False)
                 carry = df.filter(tail)
                 carry_raw = {r: lookup(r) for r in carry["_row"].to_list()}
                 df = df.filter(~tail)
