@@ -64,3 +64,29 @@ def test_table_rows_without_an_id_are_quarantined_wherever_they_are(tmp_path):
     quarantine = quarantine.collect() if isinstance(quarantine, pl.LazyFrame) else quarantine
     assert msgs.height == 4
     assert quarantine.height == 1 and "no conversation id" in quarantine["reason"][0]
+
+
+def test_deeply_nested_json_line_is_quarantined_not_a_crash(tmp_path):
+    import subprocess
+    import sys
+
+    n = 20_000
+    good = {"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "yo"}]}
+    src = tmp_path / "d.jsonl"
+    src.write_text('{"a":' * n + "1" + "}" * n + "\n" + json.dumps(good) + "\n")
+    # in a subprocess: before the fix pyarrow's reader killed the interpreter (SIGSEGV)
+    code = ("import chatlens,sys; c = chatlens.read(sys.argv[1], format='openai'); "
+            "print(c.summary.conversations, c.summary.quarantined)")
+    done = subprocess.run([sys.executable, "-c", code, str(src)], capture_output=True, text=True,
+                          timeout=300, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["1", "1"]
+
+
+def test_sharegpt_array_nested_past_the_recursion_limit(tmp_path):
+    n = 3000
+    good = {"id": "a", "conversations": [{"from": "human", "value": "hi"}, {"from": "gpt", "value": "yo"}]}
+    src = tmp_path / "deep.json"
+    src.write_text("[" + json.dumps(good) + "," + "[" * n + "]" * n + "]")
+    corpus = chatlens.read(src, format="sharegpt")
+    assert corpus.summary.conversations == 1 and corpus.summary.quarantined == 1

@@ -120,6 +120,38 @@ def iter_line_chunks(file: ResolvedFile, max_lines: int) -> Iterator[LineChunk]:
         stream.close()
 
 
+#: Deepest bracket nesting a chunk may have to go to the fast (C++) JSON parsers; deeper chunks
+#: go record by record through Python's parser, which fails cleanly (pyarrow's reader segfaults
+#: on a line nested ~20,000 deep: issue 11 item 1).
+MAX_FAST_DEPTH = 100
+
+
+def nesting_depth(data: bytes) -> int:
+    """An upper bound of the bracket nesting of ``data`` (brackets inside strings count too, which
+    can only overstate it, sending a chunk to the safe path, never the other way)."""
+    import numpy as np
+
+    b = np.frombuffer(data, dtype=np.uint8)
+    step = np.zeros(len(b), dtype=np.int32)
+    step[(b == ord("{")) | (b == ord("["))] = 1
+    step[(b == ord("}")) | (b == ord("]"))] = -1
+    if not step.any():
+        return 0
+    depth = np.cumsum(step)
+    # per line: a line that closes more than it opens must not hide a deep next line
+    newline = b == ord("\n")
+    line = np.cumsum(newline) - newline  # the newline byte belongs to the line it ends
+    base = np.concatenate([[0], depth[newline]])[line]
+    return int((depth - base).max())
+
+
+def check_depth(data: bytes) -> None:
+    """Raise ``ValueError`` for a chunk nested deeper than :data:`MAX_FAST_DEPTH`."""
+    if nesting_depth(data) > MAX_FAST_DEPTH:
+        msg = f"chunk nested deeper than {MAX_FAST_DEPTH} levels"
+        raise ValueError(msg)
+
+
 def read_json_lines(data: bytes, lines: list[bytes] | None = None) -> pl.DataFrame:
     """Parse a chunk of JSON lines into a frame, fast: pyarrow's multi-threaded JSON reader
     (about 2.5x polars on nested records), falling back to polars when pyarrow guesses a temporal
@@ -130,6 +162,7 @@ def read_json_lines(data: bytes, lines: list[bytes] | None = None) -> pl.DataFra
     if not utf8_valid(data):
         msg = "chunk holds invalid UTF-8"
         raise ValueError(msg)
+    check_depth(data)
     # pyarrow's reader crashes the process on a top-level non-object line (seen: ``null``), so it
     # only gets chunks whose every line is an object
     objects = lines is not None and all(line.lstrip()[:1] == b"{" for line in lines)
@@ -203,6 +236,24 @@ class _CountingText:
                 return text.encode("utf-8")
 
 
+def _eager_json(file: ResolvedFile) -> tuple[Any, int] | None:
+    """The whole (small) document and its UTF-8 repairs; ``None`` when it is nested too deep for
+    the recursive stdlib parser (the streaming parser then reads it record by record, and the
+    deep record is quarantined instead of failing the run: issue 11 item 1)."""
+    stream = open_binary(file)
+    try:
+        text, repairs = decode_utf8(stream.read())
+    finally:
+        stream.close()
+    try:
+        return json.loads(text.removeprefix("\ufeff")), repairs
+    except json.JSONDecodeError as exc:
+        msg = f"{file.name} is not valid JSON: {exc}"
+        raise SchemaError(msg) from exc
+    except RecursionError:
+        return None
+
+
 def iter_json_items(file: ResolvedFile, prefix: str) -> Iterator[tuple[Any, int]]:
     """Yield (item, repairs_so_far) for the JSON array at ``prefix`` (ijson syntax: ``item``,
     ``instances.item``).
@@ -210,17 +261,9 @@ def iter_json_items(file: ResolvedFile, prefix: str) -> Iterator[tuple[Any, int]
     Small files are parsed in one go with :mod:`json`; large ones are streamed with ``ijson`` so
     memory stays bounded. Raises :class:`SchemaError` if the file is not valid JSON.
     """
-    if file.compression is None and file.size <= JSON_EAGER_BYTES:
-        stream = open_binary(file)
-        try:
-            text, repairs = decode_utf8(stream.read())
-        finally:
-            stream.close()
-        try:
-            doc = json.loads(text.removeprefix("\ufeff"))
-        except json.JSONDecodeError as exc:
-            msg = f"{file.name} is not valid JSON: {exc}"
-            raise SchemaError(msg) from exc
+    doc: Any = _eager_json(file) if file.compression is None and file.size <= JSON_EAGER_BYTES else None
+    if doc is not None:
+        doc, repairs = doc
         items = [doc] if prefix == "item" and isinstance(doc, dict) else doc
         for part in prefix.split(".")[:-1] if prefix != "item" else []:
             items = items.get(part) if isinstance(items, dict) else None

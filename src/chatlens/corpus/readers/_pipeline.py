@@ -286,7 +286,10 @@ def _dump(obj: Any) -> str:
     try:
         text = json.dumps(obj, ensure_ascii=False, default=str)
     except (TypeError, ValueError, RecursionError):
-        text = repr(obj)
+        try:
+            text = repr(obj)
+        except RecursionError:  # nested deeper than the interpreter's recursion limit
+            text = f"<{type(obj).__name__} nested too deep to show>"
     return text[: 2000]
 
 
