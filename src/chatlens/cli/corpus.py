@@ -114,7 +114,10 @@ def print_behaviour(behaviour: object, limit: int = 15) -> None:
                 parts.append(f"{row['signal']} P {row['precision']:.3f} R {row['recall']:.3f}")
             elif row["accuracy"] is not None:
                 parts.append(f"{row['signal']} accuracy {row['accuracy']:.3f}")
-        out_console.print("[bold]detectors vs the demo corpus's ground truth[/] " + "; ".join(parts))
+        out_console.print("[bold]detectors vs the synthetic demo corpus's ground truth[/] "
+                          + "; ".join(parts)
+                          + " [dim](plumbing check, not validity: the generator and the lexicons "
+                          "were written together; accuracy on real logs: chatlens validate)[/]")
     if "study1_summary_table" in tables:
         out_console.print("[bold]legacy profile[/]: the original study's CSVs are in tables/study1_*.csv")
 

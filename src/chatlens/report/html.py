@@ -82,7 +82,10 @@ _TABLE_NOTES = {
     "reaction_by_refusal_type": "What the user did right after the first refusal (abandoned = the conversation ended there).",
     "ending_hazard_by_turn": "Probability that the conversation ends after the assistant's turn, after a refusal (exposed) vs after a normal answer.",
     "study1_summary_table": "The original study's summary sheet, reproduced with its own definitions (--profile legacy).",
-    "demo_truth_agreement": "The demo corpus is synthetic with planted ground truth: how far the detectors agree with it.",
+    "demo_truth_agreement": ("The demo corpus is synthetic with planted ground truth: how far the detectors "
+                             "agree with it. A plumbing check, not validity: the generator's phrase banks "
+                             "and the detectors' lexicons were written together. Accuracy on real logs: "
+                             "chatlens validate (README, docs/labels.md)."),
 }
 
 
