@@ -86,7 +86,12 @@ def build(tp: Any, value: Any, key: str = "") -> Any:  # one branch per kind of 
     """Check ``value`` against the hint ``tp`` and return it in typed form; raises Invalid."""
     origin, args = get_origin(tp), get_args(tp)
     if origin is Annotated:
-        out = build(args[0], value, key)
+        try:
+            out = build(args[0], value, key)
+        except Invalid as exc:  # the value's type is wrong: say what the check expects
+            if exc.key != key:
+                raise
+            raise Invalid(key, describe(tp), value) from None
         for check in args[1:]:
             if isinstance(check, Check) and not check.test(out):
                 raise Invalid(key, check.expected, value)

@@ -39,17 +39,30 @@ class Kind:
     description: str
     builder: str | None = None
     builder_kwargs: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    prepare: str | None = None
 
     def build(self, document: Any, file: str) -> Any:
         """Run the kind's builder (the domain-level checks); the document when there is none."""
         if self.builder is None:
             return document
-        module, _, attr = self.builder.partition(":")
-        target: Any = importlib.import_module(module)
-        for part in attr.split("."):
-            target = getattr(target, part)
-        fn: Callable[..., Any] = target
-        return fn(document, file, **self.builder_kwargs)
+        return _imported(self.builder)(document, file, **self.builder_kwargs)
+
+    def prepared(self, data: Any, file: str) -> Any:
+        """The parsed file as its schema sees it: after the kind's ``prepare`` hook, if any.
+
+        A hook (``"module:attr"``, called as ``hook(data, file)``) resolves what must be merged
+        before a file can be checked on its own, such as an instrument's ``extends:``.
+        """
+        return data if self.prepare is None else _imported(self.prepare)(data, file)
+
+
+def _imported(target: str) -> Callable[..., Any]:
+    """The object a ``"module:attr"`` string names (imported on first use)."""
+    module, _, attr = target.partition(":")
+    found: Any = importlib.import_module(module)
+    for part in attr.split("."):
+        found = getattr(found, part)
+    return found  # type: ignore[no-any-return]
 
 
 _KINDS = (
@@ -81,7 +94,7 @@ _KINDS = (
          "chatlens.ratings.outcomes:scale_from_file"),
     Kind("style-features", s.StylePatterns, "markdown style feature regexes",
          "chatlens.ratings.style:style_from_file"),
-    Kind("profile", None, "analysis profile: stages, tables, figures, definitions",
+    Kind("profile", s.ProfileFile, "analysis profile: stages, tables, figures, definitions",
          "chatlens.pipeline.profile:profile_from_document"),
     Kind("report-definitions", s.ReportDefinitions, "definitions printed in reports"),
     Kind("synth-config", None, "synthetic corpus generator configuration",

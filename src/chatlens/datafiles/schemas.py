@@ -22,9 +22,12 @@ from chatlens.vocabulary import (
     JAILBREAK_FAMILIES,
     CueType,
     Detector,
+    Figure,
     Profile,
     ReactionCueCategory,
     Role,
+    RunOption,
+    TableSet,
 )
 
 NonEmpty = Annotated[str, Check("a non-empty string", lambda s: bool(s.strip()))]
@@ -395,6 +398,38 @@ class Definition:
     text: NonEmpty
 
 
+@dataclass(frozen=True)
+class ProfileStage:
+    """One stage of a profile: its registered name, parameters and the run options it receives.
+
+    Whether ``stage`` names a registered stage is checked by the profile's builder
+    (:func:`chatlens.pipeline.profile.profile_from_document`): the registry is above this layer.
+    """
+
+    stage: str
+    params: dict[str, Any] = field(default_factory=dict)
+    run_options: tuple[RunOption, ...] = ()
+
+    def __post_init__(self) -> None:
+        clash = sorted(set(self.params) & set(self.run_options))
+        if clash:
+            raise Invalid(key="params", expected="no key that is also a run option", got=clash[0])
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProfileFile(DataFile):
+    """``profiles/*.yaml`` or a user's profile: the stages a run applies, its tables and figures."""
+
+    version: Annotated[int, Check("a positive integer", lambda v: v >= 1)]
+    source: NonEmpty
+    description: str = ""
+    stages: Annotated[tuple[ProfileStage, ...], Check("a non-empty list of {stage, params, run_options}", bool)]
+    tables: TableSet
+    figures: tuple[Figure, ...] = ()
+    definitions: NonEmpty
+    demo_truth: bool = False
+
+
 @dataclass(frozen=True, kw_only=True)
 class ReportDefinitions(DataFile):
     """``report/definitions.yaml``: the definitions printed in every report, per profile."""
@@ -417,6 +452,8 @@ __all__ = [
     "OutcomeLabels",
     "PhraseCategory",
     "PriceList",
+    "ProfileFile",
+    "ProfileStage",
     "ProfanityLanguage",
     "ProfanityWords",
     "PromptMessage",
