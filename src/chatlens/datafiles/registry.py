@@ -16,7 +16,7 @@ from __future__ import annotations
 import difflib
 import importlib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from types import MappingProxyType
 from typing import Any
@@ -31,21 +31,20 @@ class Kind:
 
     ``schema`` is ``None`` only for kinds whose module has not moved onto a schema yet (their
     builder still validates the raw mapping by hand). The builder is called as
-    ``builder(document, file, **builder_kwargs)`` and raises a ChatlensError on a bad file.
+    ``builder(document, file)`` and raises a ChatlensError on a bad file.
     """
 
     name: str
     schema: type[s.DataFile] | None
     description: str
     builder: str | None = None
-    builder_kwargs: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     prepare: str | None = None
 
     def build(self, document: Any, file: str) -> Any:
         """Run the kind's builder (the domain-level checks); the document when there is none."""
         if self.builder is None:
             return document
-        return _imported(self.builder)(document, file, **self.builder_kwargs)
+        return _imported(self.builder)(document, file)
 
     def prepared(self, data: Any, file: str) -> Any:
         """The parsed file as its schema sees it: after the kind's ``prepare`` hook, if any.
@@ -98,11 +97,11 @@ _KINDS = (
     Kind("profile", s.ProfileFile, "analysis profile: stages, tables, figures, definitions",
          "chatlens.pipeline.profile:profile_from_document"),
     Kind("report-definitions", s.ReportDefinitions, "definitions printed in reports"),
-    Kind("synth-config", None, "synthetic corpus generator configuration",
+    Kind("synth-config", s.SynthConfigFile, "synthetic corpus generator configuration",
          "chatlens.synth.config:parse_config"),
-    Kind("synth-common", None, "synthetic corpus shared slots and templates",
-         "chatlens.synth.bank:parse_bank", MappingProxyType({"common": True})),
-    Kind("synth-bank", None, "synthetic corpus phrase bank of one language",
+    Kind("synth-common", s.SynthCommonFile, "synthetic corpus shared slots and templates",
+         "chatlens.synth.bank:parse_bank"),
+    Kind("synth-bank", s.SynthBankFile, "synthetic corpus phrase bank of one language",
          "chatlens.synth.bank:parse_bank"),
 )
 KINDS: Mapping[str, Kind] = MappingProxyType({k.name: k for k in _KINDS})
