@@ -14,13 +14,13 @@ Adding a data file: put it under ``chatlens/data/<layer>/``, add a ``(pattern, k
 from __future__ import annotations
 
 import difflib
-import importlib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from types import MappingProxyType
 from typing import Any
 
+from chatlens._lazy import import_target
 from chatlens.datafiles import schemas as s
 from chatlens.errors import InvalidParameterError
 
@@ -44,7 +44,7 @@ class Kind:
         """Run the kind's builder (the domain-level checks); the document when there is none."""
         if self.builder is None:
             return document
-        return _imported(self.builder)(document, file)
+        return import_target(self.builder)(document, file)
 
     def prepared(self, data: Any, file: str) -> Any:
         """The parsed file as its schema sees it: after the kind's ``prepare`` hook, if any.
@@ -52,16 +52,7 @@ class Kind:
         A hook (``"module:attr"``, called as ``hook(data, file)``) resolves what must be merged
         before a file can be checked on its own, such as an instrument's ``extends:``.
         """
-        return data if self.prepare is None else _imported(self.prepare)(data, file)
-
-
-def _imported(target: str) -> Callable[..., Any]:
-    """The object a ``"module:attr"`` string names (imported on first use)."""
-    module, _, attr = target.partition(":")
-    found: Any = importlib.import_module(module)
-    for part in attr.split("."):
-        found = getattr(found, part)
-    return found  # type: ignore[no-any-return]
+        return data if self.prepare is None else import_target(self.prepare)(data, file)
 
 
 _KINDS = (
