@@ -26,6 +26,10 @@ mapped default to a source column of the same name when one exists.
 
 A mapped column the file does not have raises :class:`~chatlens.errors.MissingColumnError` naming
 the file, the column and the columns that exist.
+
+Why one module of ~500 lines: the two layouts share the column map, its validation, the file
+readers (CSV/JSONL/JSON/Parquet into raw frames) and the quarantine rules, and a user's mapping
+is explained by this one docstring; the pieces are private helpers of :func:`scan_table`.
 """
 
 from __future__ import annotations
