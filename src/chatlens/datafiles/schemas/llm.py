@@ -21,12 +21,18 @@ class ModelPrice:
 
 
 @dataclass(frozen=True, kw_only=True)
-class PriceList(DataFile):
-    """``llm/prices.yaml`` or a user's override file (name, version, source optional)."""
+class _UserFile(DataFile):
+    """A file users write too (a price override, a prompt): name, version and source optional."""
 
     name: str | None = None
     version: Version = ""
     source: Source = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class PriceList(_UserFile):
+    """``llm/prices.yaml`` or a user's override file."""
+
     currency: str = "USD"
     unit: Literal["per_1m_tokens"] = "per_1m_tokens"
     models: dict[str, ModelPrice]
@@ -39,12 +45,9 @@ class PromptMessage:
 
 
 @dataclass(frozen=True, kw_only=True)
-class LabelPromptFile(DataFile):
+class LabelPromptFile(_UserFile):
     """``llm/<task>.yaml`` or a user prompt: messages with ``{{text}}`` and an output schema."""
 
-    name: str | None = None
-    version: Version = ""
-    source: Source = ""
     messages: tuple[PromptMessage, ...] = ()
     output: dict[str, Any]
 
