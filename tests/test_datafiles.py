@@ -54,7 +54,7 @@ def test_valid_document_is_typed_with_defaults() -> None:
         ({"name": "x", "colour": 1}, "colour", "one of the keys"),
         ({"name": "x", "mode": "c"}, "mode", "one of ['a', 'b']"),
         ({"name": "x", "count": 0}, "count", "a positive integer"),
-        ({"name": "x", "count": True}, "count", "an integer"),
+        ({"name": "x", "count": True}, "count", "a positive integer"),  # the check says what it wants
         ({"name": "x", "inner": {"k": {"weight": "heavy"}}}, "inner.k.weight", "a number"),
         ({"name": "x", "inner": {"k": {"tags": ["a", 2]}}}, "inner.k.tags[1]", "a string"),
         ({"name": "x", "note": 3}, "note", "a string or null"),

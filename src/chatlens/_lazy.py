@@ -11,6 +11,24 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 
+def import_target(target: str) -> Any:
+    """The object a ``"module:attr"`` string names (``attr`` may be dotted, or absent for the
+    module itself): the one resolver behind lazy exports, registered stages and data-file builders.
+
+    Raises
+    ------
+    ImportError
+        The module cannot be imported.
+    AttributeError
+        The module has no such attribute.
+    """
+    module_name, _, attr = target.partition(":")
+    found: Any = importlib.import_module(module_name)
+    for part in attr.split(".") if attr else ():
+        found = getattr(found, part)
+    return found
+
+
 def lazy_exports(
     package: str, namespace: dict[str, Any], targets: Mapping[str, str]
 ) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
@@ -26,9 +44,7 @@ def lazy_exports(
         if target is None:
             msg = f"module {package!r} has no attribute {name!r}"
             raise AttributeError(msg)
-        module_name, _, attr = target.partition(":")
-        module = importlib.import_module(module_name)
-        value = getattr(module, attr) if attr else module
+        value = import_target(target)
         namespace[name] = value
         return value
 

@@ -22,6 +22,12 @@ ROLES: tuple[str, ...] = ("user", "assistant", "system", "tool")
 Profile = Literal["default", "legacy"]
 PROFILES: tuple[str, ...] = ("default", "legacy")
 
+#: What a profile file (``data/profiles/*.yaml``) may ask of the report and of a stage: the
+#: table set, the figures, and the run options a stage may receive.
+TableSet = Literal["behaviour", "legacy"]
+Figure = Literal["behaviour", "study1_comprehensive_analysis"]
+RunOption = Literal["keep_text"]
+
 #: What a user did next after a refusal, in report order; ``abandoned`` (no next user message)
 #: comes from conversation structure, not from a message, so it is kept apart.
 REACTIONS: tuple[str, ...] = ("rephrase", "jailbreak", "pushback", "accept", "topic_change")
@@ -87,7 +93,10 @@ __all__ = [
     "ROLES",
     "CueType",
     "Detector",
+    "Figure",
     "Profile",
     "ReactionCueCategory",
     "Role",
+    "RunOption",
+    "TableSet",
 ]

@@ -72,6 +72,6 @@ def test_instruments_and_validate_cli(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("name: x\n")
     res = runner.invoke(app, ["humanlike", "validate", str(bad)])
-    assert res.exit_code == 1 and "missing required key 'version'" in res.output
+    assert res.exit_code == 1 and "key 'version': expected a non-empty version (a required key)" in res.output
     res = runner.invoke(app, ["humanlike", "validate", "hal32q"])
     assert res.exit_code == 0 and "ok: hal32q" in res.output

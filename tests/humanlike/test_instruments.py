@@ -11,7 +11,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from chatlens.errors import InstrumentError, InvalidParameterError
+from chatlens.errors import DataFileError, InstrumentError, InvalidParameterError
 from chatlens.humanlike.instruments import (
     clean_dialogue,
     list_instruments,
@@ -197,29 +197,29 @@ def _minimal_yaml(*, items: str = "  - {key: a, statement: A thing., weight: 1.0
 
 
 @pytest.mark.parametrize(
-    ("text", "needle"),
+    ("text", "key", "needle"),
     [
-        (_minimal_yaml(extra="colour: red\n"), "unknown top-level keys ['colour']"),
+        (_minimal_yaml(extra="colour: red\n"), "colour", "one of the keys"),
         (_minimal_yaml(items="  - {key: a, statement: A}\n  - {key: a, statement: B}\n"),
-         "duplicate key 'a'"),
-        (_minimal_yaml(items="  - {key: a, statement: A, weight: heavy}\n"),
-         "item 'a' weight must be a finite number"),
-        (_minimal_yaml(items="  - {key: a, statement: A, wieght: 1}\n"), "unknown fields ['wieght']"),
-        (_minimal_yaml(items="  - {key: a, statement: A, group: G}\n"), "group 'G'"),
-        (_minimal_yaml(content="Rate {speeker}: {dialogue}"), "unknown placeholders ['speeker']"),
-        (_minimal_yaml(content="Rate {speaker}"), "exactly once"),
-        (_minimal_yaml(items=""), "'items' must be list"),
-        ("name: [unclosed", "not valid YAML"),
-        ("- just a list", "mapping at top level"),
+         "items[1].key", "no other item has"),
+        (_minimal_yaml(items="  - {key: a, statement: A, weight: heavy}\n"), "items[0].weight", "a finite number"),
+        (_minimal_yaml(items="  - {key: a, statement: A, wieght: 1}\n"), "items[0].wieght", "one of the keys"),
+        (_minimal_yaml(items="  - {key: a, statement: A, group: G}\n"), "items[0].group", "declared under 'groups'"),
+        (_minimal_yaml(content="Rate {speeker}: {dialogue}"), "prompt.messages[0].content", "only the placeholders"),
+        (_minimal_yaml(content="Rate {speaker}"), "prompt.messages", "exactly once"),
+        (_minimal_yaml(items=""), "items", "a non-empty list"),
+        ("name: [unclosed", "<root>", "valid YAML"),
+        ("- just a list", "<root>", "a mapping"),
     ],
 )
-def test_invalid_user_files_name_file_key_and_item(tmp_path, text, needle):
+def test_invalid_user_files_name_file_key_and_item(tmp_path, text, key, needle):
     p = tmp_path / "bad.yaml"
     p.write_text(text)
-    with pytest.raises(InstrumentError) as info:
+    with pytest.raises(DataFileError) as info:
         load_instrument(p)
-    assert needle in str(info.value)
-    assert str(p) in str(info.value)
+    assert (info.value.file, info.value.key) == (str(p), key)
+    assert needle in info.value.expected
+    assert str(info.value).startswith(f"Invalid data file {p}: key {key!r}: expected ")
 
 
 def test_minimal_user_file_loads(tmp_path):
@@ -232,7 +232,7 @@ def test_minimal_user_file_loads(tmp_path):
 def test_unknown_name_suggests():
     with pytest.raises(InstrumentError, match="Did you mean 'hal16q'"):
         load_instrument("hal16")
-    with pytest.raises(InstrumentError, match="not found"):
+    with pytest.raises(DataFileError, match="expected a readable file"):
         load_instrument("missing.yaml")
 
 
@@ -243,7 +243,7 @@ def test_extends_with_weights(tmp_path):
     assert inst.keys == ("1", "7") and list(inst.weights) == [2.0, -1.0] and inst.bias == 0.1
     assert "Replies are brief and casual" in inst.render_prompt("W: x")[1]["content"]
     p.write_text("extends: hal32q\nname: mine\nweights: {'77': 1.0}\n")
-    with pytest.raises(InstrumentError, match=r"items \['77'\]"):
+    with pytest.raises(DataFileError, match=r"key 'weights': .* Got \['77'\]"):
         load_instrument(p)
 
 
@@ -261,3 +261,13 @@ def test_hal16q_published_matches_published_weights_file(shared_data):
     data = json.loads((shared_data / "hal" / "HAL16_judge_weights.json").read_text())
     inst = load_instrument("hal16q-published")
     assert list(inst.weights) == data["w"] and inst.bias == data["b"]
+
+
+def test_output_root_key_null_puts_ratings_at_the_top_level(tmp_path):
+    """``root_key: null`` is a value (no wrapper object), not "use the default"."""
+    p = tmp_path / "flat.yaml"
+    p.write_text(_minimal_yaml(extra="output: {root_key: null}\n"))
+    flat = load_instrument(p)
+    assert flat.output_root_key is None and flat.parse_answer('{"a": 4}').values == {"a": 4}
+    p.write_text(_minimal_yaml())
+    assert load_instrument(p).output_root_key == "likert_evaluation"

@@ -8,7 +8,7 @@ import polars as pl
 import pytest
 
 from chatlens.engine.stages import StageSpec
-from chatlens.errors import InstrumentError, InvalidParameterError
+from chatlens.errors import DataFileError, InvalidParameterError
 from chatlens.pipeline.profile import Profile, bundled_profiles, load_profile, parse_profile
 
 GOOD = """\
@@ -64,28 +64,28 @@ def test_a_profile_file_and_an_object_are_accepted(tmp_path: Path) -> None:
     ("change", "match"),
     [
         (("version: 2", "version: zero"), r"key 'version': expected a positive integer"),
-        (("tables: legacy", "tables: fancy"), r"key 'tables': expected one of behaviour, legacy"),
-        (("source: a test\n", ""), r"key 'source': expected a value"),
+        (("tables: legacy", "tables: fancy"), r"key 'tables': expected one of \['behaviour', 'legacy'\]"),
+        (("source: a test\n", ""), r"key 'source': expected a non-empty string \(a required key\)"),
         (("tables: legacy", "tables: legacy\ncolour: blue"), r"key 'colour': expected one of"),
         (("stage: legacy_features", "stage: legacy_feature"), r"stages\[1\].stage.*Did you mean 'legacy_features'"),
-        (("run_options: [keep_text]", "run_options: [fast]"), r"stages\[1\].run_options"),
+        (("run_options: [keep_text]", "run_options: [fast]"), r"key 'stages\[1\].run_options\[0\]'"),
         (("    params: {definitions: legacy}", "    extra: 1"), r"stages\[0\].extra"),
-        (("figures: [study1_comprehensive_analysis]", "figures: [pie]"), r"key 'figures'"),
+        (("figures: [study1_comprehensive_analysis]", "figures: [pie]"), r"key 'figures\[0\]'"),
         (("stages:", "stages: []\nold_stages:"), r"key 'old_stages'"),
     ],
 )
 def test_invalid_files_name_the_file_and_key(change: tuple[str, str], match: str) -> None:
     text = GOOD.replace(*change)
     assert text != GOOD
-    with pytest.raises(InstrumentError, match=match) as info:
+    with pytest.raises(DataFileError, match=match) as info:
         parse_profile(text.encode(), file="mine.yaml")
-    assert "Invalid profile 'mine.yaml'" in str(info.value)
+    assert str(info.value).startswith("Invalid data file mine.yaml: key ")
 
 
 def test_not_yaml_and_not_a_mapping() -> None:
-    with pytest.raises(InstrumentError, match="not valid YAML"):
+    with pytest.raises(DataFileError, match="expected valid YAML"):
         parse_profile(b"stages: [", file="x.yaml")
-    with pytest.raises(InstrumentError, match="expected a mapping"):
+    with pytest.raises(DataFileError, match="expected a mapping"):
         parse_profile(b"- a\n- b\n", file="x.yaml")
 
 

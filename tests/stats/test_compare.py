@@ -7,7 +7,8 @@ from scipy import stats
 from statsmodels.stats.proportion import confint_proportions_2indep
 
 from chatlens.errors import DegenerateVarianceWarning, InvalidParameterError
-from chatlens.stats.compare import compare_proportions, compare_rates, mann_whitney, welch_t
+from chatlens.stats.compare import compare_proportions, compare_rates
+from chatlens.stats.scores import mann_whitney, welch_t
 
 
 @pytest.mark.parametrize(("k1", "n1", "k2", "n2"), [(30, 100, 15, 100), (400, 1000, 380, 900), (7, 50, 20, 60)])

@@ -13,7 +13,8 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
-from chatlens.errors import InstrumentError, InvalidParameterError
+from chatlens import datafiles
+from chatlens.errors import DataFileError, InvalidParameterError
 from chatlens.synth import (
     CONVERSATION_TRUTH_SCHEMA,
     LMSYS_SCHEMA,
@@ -23,7 +24,6 @@ from chatlens.synth import (
 )
 from chatlens.synth.bank import check_bank, load_bank, load_common, parse_bank
 from chatlens.synth.config import load_config, parse_config
-from chatlens.synth.datafile import parse_yaml
 from chatlens.synth.render import compile_banks
 from chatlens.synth.vocab import (
     JAILBREAK_FAMILIES,
@@ -490,23 +490,39 @@ def _bank(**over):
     ],
 )
 def test_bad_bank_names_file_and_key(data, needle):
-    with pytest.raises(InstrumentError) as err:
-        parse_bank(data, "bad.yaml")
-    assert "bad.yaml" in str(err.value) and needle in str(err.value)
+    with pytest.raises(DataFileError) as err:
+        _parse_bank(data, "bad.yaml")
+    assert err.value.file == "bad.yaml" and needle in err.value.key
+
+
+def _parse_bank(data, file):
+    """A phrase bank from a mapping, the way the data layer loads one: schema, then builder."""
+    return parse_bank(datafiles.parse(data, kind="synth-bank", file=file), file)
+
+
+def _parse_config(data):
+    return parse_config(datafiles.parse(data, kind="synth-config", file="config.yaml"))
 
 
 def test_unknown_slot_and_missing_kind_are_reported():
-    bank = parse_bank(_bank(templates={"ask": ["about {topc}"]}), "typo.yaml")
-    with pytest.raises(InstrumentError, match=r"typo.yaml: templates.ask\[0\].*topc"):
+    bank = _parse_bank(_bank(templates={"ask": ["about {topc}"]}), "typo.yaml")
+    with pytest.raises(DataFileError, match=r"typo.yaml: key 'templates.ask\[0\]'.*topc"):
         check_bank(bank, load_common())
-    bank = parse_bank(_bank(), "thin.yaml")
-    with pytest.raises(InstrumentError, match="thin.yaml.*templates"):
+    bank = _parse_bank(_bank(), "thin.yaml")
+    with pytest.raises(DataFileError, match="thin.yaml: key 'templates"):
         check_bank(bank, load_common())
+
+
+def test_template_seeds_do_not_depend_on_where_the_file_was_read():
+    """Rendering seeds from a template's origin: a bundled label or a folder must not change it."""
+    plain = _parse_bank(_bank(), "en.yaml")
+    bundled = _parse_bank(_bank(), "<bundled>/synth/en.yaml")
+    assert plain.templates["ask"][0].where == bundled.templates["ask"][0].where == "en.yaml: templates.ask[0]"
 
 
 def test_bad_yaml_and_bad_config():
-    with pytest.raises(InstrumentError, match="broken.yaml"):
-        parse_yaml("a: [1, 2", "broken.yaml")
+    with pytest.raises(DataFileError, match="broken.yaml: key '<root>': expected valid YAML"):
+        datafiles.parse_bytes(b"a: [1, 2", kind="synth-config", file="broken.yaml")
     import copy
     from importlib import resources
 
@@ -515,13 +531,17 @@ def test_bad_yaml_and_bad_config():
     raw = yaml.safe_load(resources.files("chatlens.data.synth").joinpath("config.yaml").read_text("utf-8"))
     bad = copy.deepcopy(raw)
     bad["flow"]["reaction_after_policy"]["accept"] = 0.9
-    with pytest.raises(InstrumentError, match="flow.reaction_after_policy"):
-        parse_config(bad)
+    with pytest.raises(DataFileError, match="flow.reaction_after_policy"):
+        _parse_config(bad)
     bad = copy.deepcopy(raw)
     bad["models"][0]["refusal_rate"] = 1.5
-    with pytest.raises(InstrumentError, match=r"models\[0\].refusal_rate"):
-        parse_config(bad)
-    assert parse_config(raw).models[0].name == "vicuna-13b"
+    with pytest.raises(DataFileError, match=r"models\[0\].refusal_rate"):
+        _parse_config(bad)
+    bad = copy.deepcopy(raw)
+    bad["languages"][0]["code"] = "xx"
+    with pytest.raises(DataFileError, match=r"languages\[0\].code"):
+        _parse_config(bad)
+    assert _parse_config(raw).models[0].name == "vicuna-13b"
 
 
 # ----------------------------------------------------------------------------- the lmsys reader

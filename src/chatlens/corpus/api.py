@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import polars as pl
 
@@ -26,6 +26,9 @@ from chatlens.corpus.schema import (
 )
 from chatlens.corpus.summary import CorpusSummary, SummaryAccumulator
 
+if TYPE_CHECKING:
+    from chatlens.corpus.sources import SourceScan
+
 SourceLike = str | Path | Sequence[str | Path]
 
 
@@ -40,6 +43,20 @@ class SourceOptions:
     max_message_chars: int = DEFAULT_MAX_MESSAGE_CHARS
     oasst_paths: Literal["all", "best"] = "all"
     hf_token: str | None = None
+
+    def open(self, source: SourceLike) -> SourceScan:
+        """The lazy scan of ``source`` read with these options (resolve files, pick the reader)."""
+        from chatlens.corpus.sources import open_batches
+
+        return open_batches(
+            source,
+            format=self.format,
+            column_map=self.column_map,
+            layout=self.layout,
+            batch_size=self.batch_size,
+            oasst_paths=self.oasst_paths,
+            hf_token=self.hf_token,
+        )
 
     def public(self) -> dict[str, object]:
         """The options as recorded in a manifest (never the token)."""
@@ -58,18 +75,8 @@ class CanonicalStream:
     """Iterates canonical batches of a source; exposes format and files once opened."""
 
     def __init__(self, source: SourceLike, options: SourceOptions) -> None:
-        from chatlens.corpus.sources import open_batches
-
         self.options = options
-        self._scan = open_batches(
-            source,
-            format=options.format,
-            column_map=options.column_map,
-            layout=options.layout,
-            batch_size=options.batch_size,
-            oasst_paths=options.oasst_paths,
-            hf_token=options.hf_token,
-        )
+        self._scan = options.open(source)
         self.format: str = self._scan.format
         self.files = list(self._scan.files)
 

@@ -12,12 +12,33 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
+from typing import TypeVar
 
 import polars as pl
 import pyarrow.parquet as pq
 
+_W = TypeVar("_W", bound="_ClosedOnExit")
 
-class ParquetSink:
+
+class _ClosedOnExit:
+    """``with`` support for the writers below: leaving the block calls ``close()``."""
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self: _W) -> _W:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class ParquetSink(_ClosedOnExit):
     """Append polars batches to one Parquet file; the schema comes from ``schema``.
 
     Why not ``DataFrame.write_parquet`` per batch: a run produces one file per table however many
@@ -42,20 +63,10 @@ class ParquetSink:
     def close(self) -> None:
         self._writer.close()
 
-    def __enter__(self) -> ParquetSink:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 
-class BackgroundWriter:
+class BackgroundWriter(_ClosedOnExit):
     """Run write jobs on one background thread, one job in flight at a time."""
 
     def __init__(self) -> None:
@@ -78,13 +89,3 @@ class BackgroundWriter:
         finally:
             self._pool.shutdown(wait=True)
 
-    def __enter__(self) -> BackgroundWriter:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()

@@ -92,6 +92,7 @@ def _decode(raw: bytes, file: str) -> Any:
 
 
 def _validate(kind: Kind, data: Any, file: str) -> Any:
+    data = kind.prepared(data, file)
     if kind.schema is not None:
         return _parse_schema(kind.schema, data, file)
     if not isinstance(data, dict):
@@ -121,9 +122,8 @@ def _load_bundled(relative: str) -> tuple[Any, DataFileRecord]:
 
 def _resolve(name_or_path: str | Path, kind: str | None) -> tuple[Kind, Any, DataFileRecord]:
     """(kind, validated document, record) for a bundled name or a file on disk; records the use."""
-    if isinstance(name_or_path, str) and bundled_kind(name_or_path) is not None \
-            and _root().joinpath(*name_or_path.split("/")).is_file():
-        doc, record = _load_bundled(name_or_path)
+    if _is_bundled(name_or_path):
+        doc, record = _load_bundled(str(name_or_path))
         if kind is not None and kind != record.kind:
             raise DataFileError(record.file, "<root>", f"a file of kind {kind!r}", record.kind)
         spec = KINDS[record.kind]
@@ -133,12 +133,20 @@ def _resolve(name_or_path: str | Path, kind: str | None) -> tuple[Kind, Any, Dat
     return spec, doc, record
 
 
-def _load_path(path: Path, kind: str | None) -> tuple[Kind, Any, DataFileRecord]:
-    file = str(path)
+def _is_bundled(name_or_path: str | Path) -> bool:
+    return isinstance(name_or_path, str) and bundled_kind(name_or_path) is not None \
+        and _root().joinpath(*name_or_path.split("/")).is_file()
+
+
+def _read(path: Path) -> bytes:
     try:
-        raw = path.read_bytes()
+        return path.read_bytes()
     except OSError as exc:
-        raise DataFileError(file, "<root>", "a readable file", exc.strerror) from None
+        raise DataFileError(str(path), "<root>", "a readable file", exc.strerror) from None
+
+
+def _load_path(path: Path, kind: str | None) -> tuple[Kind, Any, DataFileRecord]:
+    file, raw = str(path), _read(path)
     found = kind or infer_kind(list(path.resolve().parts))
     if found is None:
         expected = f"a file name that says its kind, or kind= (--kind): one of {sorted(KINDS)}"
@@ -185,6 +193,24 @@ def parse(data: Any, *, kind: str, file: str = "<dict>") -> Any:
     return _validate(get_kind(kind), data, file)
 
 
+def parse_bytes(raw: bytes, *, kind: str, file: str) -> Any:
+    """Parse and validate a file's bytes as a document of ``kind`` (nothing is recorded)."""
+    return _validate(get_kind(kind), _decode(raw, file), file)
+
+
+def read_document(name_or_path: str | Path) -> tuple[Any, str]:
+    """A data file parsed but *not* validated, with its label for messages.
+
+    For a kind's ``prepare`` hook that merges one file into another (an instrument's
+    ``extends:``) before the merged document is validated. ``name_or_path`` is a bundled path
+    under ``chatlens/data`` or a file on disk.
+    """
+    if _is_bundled(name_or_path):
+        file = BUNDLED_PREFIX + str(name_or_path)
+        return _decode(_root().joinpath(*str(name_or_path).split("/")).read_bytes(), file), file
+    return _decode(_read(Path(name_or_path)), str(name_or_path)), str(name_or_path)
+
+
 def check_file(name_or_path: str | Path, *, kind: str | None = None) -> DataFileRecord:
     """Fully validate a bundled or user data file: its schema, then its kind's builder.
 
@@ -212,5 +238,7 @@ __all__ = [
     "load",
     "load_with_record",
     "parse",
+    "parse_bytes",
+    "read_document",
     "used",
 ]

@@ -9,7 +9,8 @@ was found.
 Supported hints: ``str``, ``int``, ``float`` (an int is accepted), ``bool``, ``Any``,
 ``Literal[...]``, unions (``X | None``), ``tuple[X, ...]`` (from a list; a null list is empty),
 ``dict[K, V]``, nested dataclasses (unknown keys rejected, missing keys without a default are
-errors, a null value means "use the default") and ``Annotated[X, Check(...)]`` for value checks.
+errors, a null value means "use the default" unless the field's metadata says
+``NULL_IS_A_VALUE``) and ``Annotated[X, Check(...)]`` for value checks.
 Cross-field rules go in a dataclass's ``__post_init__``, raising :class:`Invalid` with a key path
 relative to that object.
 """
@@ -24,6 +25,9 @@ from functools import cache
 from typing import Annotated, Any, Literal, Union, get_args, get_origin, get_type_hints
 
 from chatlens.errors import DataFileError
+
+#: ``field(metadata={NULL_IS_A_VALUE: True})``: an explicit null is kept, not read as "default".
+NULL_IS_A_VALUE = "null_is_a_value"
 
 
 class Invalid(Exception):  # an internal signal: parse() turns it into a DataFileError
@@ -86,7 +90,12 @@ def build(tp: Any, value: Any, key: str = "") -> Any:  # one branch per kind of 
     """Check ``value`` against the hint ``tp`` and return it in typed form; raises Invalid."""
     origin, args = get_origin(tp), get_args(tp)
     if origin is Annotated:
-        out = build(args[0], value, key)
+        try:
+            out = build(args[0], value, key)
+        except Invalid as exc:  # the value's type is wrong: say what the check expects
+            if exc.key != key:
+                raise
+            raise Invalid(key, describe(tp), value) from None
         for check in args[1:]:
             if isinstance(check, Check) and not check.test(out):
                 raise Invalid(key, check.expected, value)
@@ -148,7 +157,7 @@ def _build_dataclass(cls: Any, value: Any, key: str) -> Any:
     for name, f in fields.items():
         has_default = f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING
         raw = value.get(name)
-        if raw is None and has_default:
+        if raw is None and has_default and not (name in value and f.metadata.get(NULL_IS_A_VALUE)):
             continue
         if name not in value:
             raise Invalid(_join(key, name), f"{describe(hints[name])} (a required key)", None)
@@ -173,4 +182,4 @@ def parse(schema: type, data: Any, file: str) -> Any:
         raise DataFileError(file, exc.key or "<root>", exc.expected, exc.got) from None
 
 
-__all__ = ["Check", "Invalid", "build", "describe", "parse"]
+__all__ = ["NULL_IS_A_VALUE", "Check", "Invalid", "build", "describe", "parse"]

@@ -14,13 +14,13 @@ Adding a data file: put it under ``chatlens/data/<layer>/``, add a ``(pattern, k
 from __future__ import annotations
 
 import difflib
-import importlib
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from types import MappingProxyType
 from typing import Any
 
+from chatlens._lazy import import_target
 from chatlens.datafiles import schemas as s
 from chatlens.errors import InvalidParameterError
 
@@ -31,25 +31,28 @@ class Kind:
 
     ``schema`` is ``None`` only for kinds whose module has not moved onto a schema yet (their
     builder still validates the raw mapping by hand). The builder is called as
-    ``builder(document, file, **builder_kwargs)`` and raises a ChatlensError on a bad file.
+    ``builder(document, file)`` and raises a ChatlensError on a bad file.
     """
 
     name: str
     schema: type[s.DataFile] | None
     description: str
     builder: str | None = None
-    builder_kwargs: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    prepare: str | None = None
 
     def build(self, document: Any, file: str) -> Any:
         """Run the kind's builder (the domain-level checks); the document when there is none."""
         if self.builder is None:
             return document
-        module, _, attr = self.builder.partition(":")
-        target: Any = importlib.import_module(module)
-        for part in attr.split("."):
-            target = getattr(target, part)
-        fn: Callable[..., Any] = target
-        return fn(document, file, **self.builder_kwargs)
+        return import_target(self.builder)(document, file)
+
+    def prepared(self, data: Any, file: str) -> Any:
+        """The parsed file as its schema sees it: after the kind's ``prepare`` hook, if any.
+
+        A hook (``"module:attr"``, called as ``hook(data, file)``) resolves what must be merged
+        before a file can be checked on its own, such as an instrument's ``extends:``.
+        """
+        return data if self.prepare is None else import_target(self.prepare)(data, file)
 
 
 _KINDS = (
@@ -73,8 +76,9 @@ _KINDS = (
     Kind("hllite-lexicons", s.HlliteLexicons, "HL-lite word lists"),
     Kind("hllite-weights", s.HlliteWeights, "HL-lite model weights",
          "chatlens.humanlike.lite_model:model_from_file"),
-    Kind("instrument", None, "questionnaire instrument (HAL16Q, HAL32Q, ...)",
-         "chatlens.humanlike.instruments:instrument_from_dict"),
+    Kind("instrument", s.InstrumentFile, "questionnaire instrument (HAL16Q, HAL32Q, ...)",
+         "chatlens.humanlike.instrument_schema:instrument_from_document",
+         prepare="chatlens.humanlike.instruments:resolve_extends"),
     Kind("price-table", s.PriceList, "LLM token prices"),
     Kind("label-prompt", s.LabelPromptFile, "LLM labelling prompt",
          "chatlens.llm.labels:label_prompt_from_file"),
@@ -83,14 +87,14 @@ _KINDS = (
          "chatlens.ratings.outcomes:scale_from_file"),
     Kind("style-features", s.StylePatterns, "markdown style feature regexes",
          "chatlens.ratings.style:style_from_file"),
-    Kind("profile", None, "analysis profile: stages, tables, figures, definitions",
+    Kind("profile", s.ProfileFile, "analysis profile: stages, tables, figures, definitions",
          "chatlens.pipeline.profile:profile_from_document"),
     Kind("report-definitions", s.ReportDefinitions, "definitions printed in reports"),
-    Kind("synth-config", None, "synthetic corpus generator configuration",
+    Kind("synth-config", s.SynthConfigFile, "synthetic corpus generator configuration",
          "chatlens.synth.config:parse_config"),
-    Kind("synth-common", None, "synthetic corpus shared slots and templates",
-         "chatlens.synth.bank:parse_bank", MappingProxyType({"common": True})),
-    Kind("synth-bank", None, "synthetic corpus phrase bank of one language",
+    Kind("synth-common", s.SynthCommonFile, "synthetic corpus shared slots and templates",
+         "chatlens.synth.bank:parse_bank"),
+    Kind("synth-bank", s.SynthBankFile, "synthetic corpus phrase bank of one language",
          "chatlens.synth.bank:parse_bank"),
 )
 KINDS: Mapping[str, Kind] = MappingProxyType({k.name: k for k in _KINDS})

@@ -135,17 +135,7 @@ def run(
         raise InvalidParameterError(msg)
     specs = resolve_stages(stages)
     schemas = output_schemas(specs, keep_text=keep_text)  # fail fast on a broken stage
-    from chatlens.corpus.sources import open_batches
-
-    scan = open_batches(
-        source,
-        format=opts.format,
-        column_map=opts.column_map,
-        layout=opts.layout,
-        batch_size=opts.batch_size,
-        oasst_paths=opts.oasst_paths,
-        hf_token=opts.hf_token,
-    )
+    scan = opts.open(source)
     plan = plan_partitions(scan.files, scan.format, partition_rows=partition_rows)
     out = Path(out)
     _prepare(out, layout)

@@ -28,13 +28,13 @@ Examples
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import polars as pl
 
+from chatlens._lazy import import_target
 from chatlens.corpus.canonical import CanonicalBatch
 from chatlens.corpus.readers.base import Registry
 from chatlens.errors import StageError
@@ -68,16 +68,13 @@ class StageSpec:
         """Import the target (on the worker that runs it)."""
         module_name, _, attr = self.target.partition(":")
         try:
-            module = importlib.import_module(module_name)
+            fn = import_target(self.target)
         except ImportError as exc:
             msg = f"Stage '{self.name}': cannot import module '{module_name}' ({exc})."
             raise StageError(msg) from exc
-        fn: Any = module
-        for part in attr.split("."):
-            fn = getattr(fn, part, None)
-            if fn is None:
-                msg = f"Stage '{self.name}': module '{module_name}' has no attribute '{attr}'."
-                raise StageError(msg)
+        except AttributeError:
+            msg = f"Stage '{self.name}': module '{module_name}' has no attribute '{attr}'."
+            raise StageError(msg) from None
         if not callable(fn):
             msg = f"Stage '{self.name}': target {self.target!r} is not callable."
             raise StageError(msg)

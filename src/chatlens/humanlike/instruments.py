@@ -8,10 +8,11 @@ are parsed *by item key* (never by position), and scores are computed from the s
 
 Bundled instruments live in ``chatlens/data/instruments/*.yaml``; a user's YAML file with the same
 schema (or one that ``extends:`` a bundled instrument and overrides weights) loads the same way.
-Invalid files raise :class:`~chatlens.errors.InstrumentError` naming the file, key and item.
+Files load through the one data layer (:mod:`chatlens.datafiles`, kind ``instrument``): an
+invalid file raises :class:`~chatlens.errors.DataFileError` naming the file and the key path.
 
 The parts, one job each: :mod:`~chatlens.humanlike.instrument_types` (the frozen value),
-:mod:`~chatlens.humanlike.instrument_schema` (validating a file), :mod:`~chatlens.humanlike.prompt`
+:mod:`~chatlens.humanlike.instrument_schema` (building one from a checked file), :mod:`~chatlens.humanlike.prompt`
 (rendering prompts), :mod:`~chatlens.humanlike.answers` (parsing answers by key) and
 :mod:`~chatlens.humanlike.item_scores` (logits). This module finds and loads instrument files
 (bundled names, user paths, ``extends:``) and re-exports the public names of the parts.
@@ -29,107 +30,70 @@ Examples
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Mapping
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from chatlens import _yaml
-from chatlens.errors import InstrumentError
+from chatlens import datafiles
+from chatlens.errors import DataFileError, InstrumentError
 from chatlens.humanlike.answers import ParsedRatings, parse_ratings
-from chatlens.humanlike.instrument_schema import instrument_from_dict
+from chatlens.humanlike.instrument_schema import instrument_from_dict, instrument_from_document
 from chatlens.humanlike.instrument_types import Group, Instrument, Item, RoleWording, Scale
 from chatlens.humanlike.item_scores import ratings_matrix, score_ratings
 from chatlens.humanlike.prompt import clean_dialogue
 
-
-def _bundled_dir() -> Any:
-    return resources.files("chatlens").joinpath("data", "instruments")
+_MAX_EXTENDS = 5
 
 
 def list_instruments() -> list[str]:
-    """Names of the bundled instruments (file stems under ``chatlens/data/instruments``)."""
-    return sorted(
-        p.name[: -len(".yaml")]
-        for p in _bundled_dir().iterdir()
-        if p.name.endswith(".yaml") and not p.name.startswith("_")
-    )
+    """Names of the bundled instruments (file stems of ``chatlens/data/instruments/*.yaml``)."""
+    return [p.removeprefix("instruments/").removesuffix(".yaml")
+            for p in datafiles.bundled("instrument") if p.count("/") == 1]
 
 
-def _read_yaml(name_or_path: str | Path) -> tuple[dict[str, Any], str]:
-    import yaml
-
-    text: str
-    where: str
-    p = Path(name_or_path)
-    if isinstance(name_or_path, Path) or p.suffix in (".yaml", ".yml", ".json") or p.exists():
-        if not p.is_file():
-            msg = f"instrument file {str(p)!r} not found"
-            raise InstrumentError(msg)
-        text, where = p.read_text(encoding="utf-8"), str(p)
-    else:
-        res = _bundled_dir().joinpath(f"{name_or_path}.yaml")
-        if not res.is_file():
-            import difflib
-
-            names = list_instruments()
-            close = difflib.get_close_matches(str(name_or_path), names, n=1)
-            hint = f" Did you mean {close[0]!r}?" if close else ""
-            msg = (f"unknown instrument {str(name_or_path)!r}; expected a bundled name or a YAML "
-                   f"path.{hint} Available: {', '.join(names)}")
-            raise InstrumentError(msg)
-        text, where = res.read_text(encoding="utf-8"), f"<bundled>/{name_or_path}.yaml"
-    try:
-        data = _yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        msg = f"instrument file {where}: not valid YAML ({exc})"
-        raise InstrumentError(msg) from None
-    if not isinstance(data, dict):
-        msg = f"instrument file {where}: expected a mapping at top level, got {type(data).__name__}"
-        raise InstrumentError(msg)
-    return data, where
+def _parent_ref(ref: str, file: str) -> str:
+    """Where an ``extends:`` value points: a bundled name, a path beside ``file``, or a path."""
+    if ref in list_instruments():
+        return f"instruments/{ref}.yaml"
+    beside = Path(file).parent / ref
+    return str(beside) if not Path(ref).is_absolute() and beside.is_file() else ref
 
 
-def _resolve_extends(data: dict[str, Any], where: str, depth: int = 0) -> dict[str, Any]:
-    """Merge a file that ``extends:`` another instrument (top-level keys override)."""
-    parent_ref = data.get("extends")
-    if parent_ref is None:
+def resolve_extends(data: Any, file: str, depth: int = 0) -> Any:
+    """Merge a file that ``extends:`` another instrument (the data layer's ``prepare`` hook).
+
+    Top-level keys override the parent's; ``weights: {key: w}`` replaces item weights and
+    (unless ``select_weighted: false``) keeps only the weighted items. Runs before the merged
+    document is checked against :class:`~chatlens.datafiles.schemas.InstrumentFile`.
+    """
+    if not isinstance(data, Mapping) or data.get("extends") is None:
         return data
-    if depth > 5:
-        msg = f"instrument file {where}: 'extends' chain deeper than 5"
-        raise InstrumentError(msg)
-    ref = str(parent_ref)
-    if ref not in list_instruments() and not Path(ref).is_absolute():
-        cand = Path(where).parent / ref
-        if cand.is_file():
-            ref = str(cand)
-    parent, pwhere = _read_yaml(ref)
-    parent = _resolve_extends(parent, pwhere, depth + 1)
-    merged = {**parent, **{k: v for k, v in data.items() if k not in ("extends", "weights")}}
+    if depth >= _MAX_EXTENDS:
+        raise DataFileError(file, "extends", f"a chain of at most {_MAX_EXTENDS} files", depth + 1)
+    parent, parent_file = datafiles.read_document(_parent_ref(str(data["extends"]), file))
+    parent = resolve_extends(parent, parent_file, depth + 1)
+    if not isinstance(parent, Mapping):
+        raise DataFileError(parent_file, "<root>", "a mapping", type(parent).__name__)
+    merged = {**parent, **{k: v for k, v in data.items() if k not in ("extends", "weights", "select_weighted")}}
     merged.setdefault("key_space", parent.get("key_space") or parent.get("name"))
     weights = data.get("weights")
-    if weights is not None:
-        if not isinstance(weights, Mapping):
-            msg = f"instrument file {where}: key 'weights' must map item key -> number"
-            raise InstrumentError(msg)
-        base_items = merged.get("items") or []
-        base_keys = [str(i.get("key")) for i in base_items if isinstance(i, Mapping)]
-        unknown = [str(k) for k in weights if str(k) not in base_keys]
-        if unknown:
-            msg = (f"instrument file {where}: key 'weights' names items {unknown} that "
-                   f"{parent_ref!r} does not have (items: {', '.join(base_keys)})")
-            raise InstrumentError(msg)
-        wmap = {str(k): v for k, v in weights.items()}
-        keep_only = bool(data.get("select_weighted", True))
-        new_items = []
-        for it in base_items:
-            k = str(it.get("key"))
-            if k in wmap:
-                new_items.append({**it, "weight": wmap[k]})
-            elif not keep_only:
-                new_items.append({**it, "weight": 0.0})
-        merged["items"] = new_items
-    merged.pop("select_weighted", None)
+    if weights is None:
+        return merged
+    if not isinstance(weights, Mapping):
+        raise DataFileError(file, "weights", "a mapping of item key to number", weights)
+    base_items = [i for i in merged.get("items") or [] if isinstance(i, Mapping)]
+    base_keys = [str(i.get("key")) for i in base_items]
+    unknown = [str(k) for k in weights if str(k) not in base_keys]
+    if unknown:
+        raise DataFileError(file, "weights", f"keys of {data['extends']!r}'s items {base_keys}", unknown)
+    wmap = {str(k): v for k, v in weights.items()}
+    keep_only = bool(data.get("select_weighted", True))
+    merged["items"] = [
+        {**it, "weight": wmap.get(str(it.get("key")), 0.0)}
+        for it in base_items
+        if str(it.get("key")) in wmap or not keep_only
+    ]
     return merged
 
 
@@ -139,12 +103,24 @@ def load_instrument(name_or_path: str | Path | Instrument) -> Instrument:
     A user file may be complete, or ``extends: <name or path>`` and override top-level keys;
     ``weights: {key: w}`` then replaces item weights and (unless ``select_weighted: false``)
     keeps only the weighted items. This is the format ``chatlens humanlike fit`` writes.
+    Unknown bundled names get "Did you mean ..."; a bad file raises
+    :class:`~chatlens.errors.DataFileError` naming the file and key.
     """
     if isinstance(name_or_path, Instrument):
         return name_or_path
-    data, where = _read_yaml(name_or_path)
-    data = _resolve_extends(data, where)
-    return instrument_from_dict(data, where)
+    p = Path(name_or_path)
+    if isinstance(name_or_path, Path) or p.suffix in (".yaml", ".yml", ".json") or p.exists():
+        doc, record = datafiles.load_with_record(p, kind="instrument")
+    else:
+        names = list_instruments()
+        if str(name_or_path) not in names:
+            close = difflib.get_close_matches(str(name_or_path), names, n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            msg = (f"unknown instrument {str(name_or_path)!r}; expected a bundled name or a YAML "
+                   f"path.{hint} Available: {', '.join(names)}")
+            raise InstrumentError(msg)
+        doc, record = datafiles.load_with_record(f"instruments/{name_or_path}.yaml", kind="instrument")
+    return instrument_from_document(doc, record.file)
 
 
 def validate_instrument(name_or_path: str | Path) -> Instrument:
@@ -161,9 +137,11 @@ __all__ = [
     "Scale",
     "clean_dialogue",
     "instrument_from_dict",
+    "instrument_from_document",
     "list_instruments",
     "load_instrument",
     "parse_ratings",
+    "resolve_extends",
     "ratings_matrix",
     "score_ratings",
     "validate_instrument",

@@ -8,7 +8,6 @@ measured with — so a score can always say which model produced it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -39,10 +38,6 @@ class LiteModel:
         """Logits for an (n, k) feature matrix in :attr:`features` order (NaN rows stay NaN)."""
         z = (x - np.asarray(self.mean)) / np.asarray(self.scale)
         return z @ np.asarray(self.weights) + self.intercept
-
-
-def _weights_resource() -> Any:
-    return resources.files("chatlens").joinpath("data", "humanlike", "hllite-weights.yaml")
 
 
 def load_lite_model(path: str | Path | None = None) -> LiteModel:

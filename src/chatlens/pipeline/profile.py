@@ -8,9 +8,10 @@ report builds, and whether the demo corpus's ground truth is compared. ``analyze
 profile once, at the top, and passes the :class:`Profile` object down; a stage receives only its
 own parameters and never asks which profile it runs in.
 
-The schema is self-contained in this module (a frozen dataclass and one validator, every error
-an :class:`~chatlens.errors.InstrumentError` naming the file, the key and what was expected), so
-a common data-file registry can register it as is.
+The file's schema is :class:`~chatlens.datafiles.schemas.ProfileFile`, checked by the one data
+layer (:mod:`chatlens.datafiles`, every error a :class:`~chatlens.errors.DataFileError` naming
+the file, the key and what was expected); :func:`profile_from_document` adds what only this
+layer can check (each stage name is registered) and builds the :class:`Profile`.
 
 File format::
 
@@ -44,38 +45,16 @@ chatlens.errors.InvalidParameterError: Unknown profile 'legasy'. Did you mean 'l
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from importlib import resources
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Any
 
-import yaml
-
-from chatlens import _yaml, datafiles
+from chatlens import datafiles
 from chatlens.corpus.readers.base import Registry
+from chatlens.datafiles.schemas import ProfileFile, ProfileStage
 from chatlens.engine.stages import STAGES, StageSpec
-from chatlens.errors import InstrumentError, InvalidParameterError
-
-TableSet = Literal["behaviour", "legacy"]
-Figure = Literal["behaviour", "study1_comprehensive_analysis"]
-RunOption = Literal["keep_text"]
-
-_KEYS = {
-    "name", "version", "source", "description", "stages", "tables", "figures", "definitions",
-    "demo_truth",
-}
-_REQUIRED = ("name", "version", "source", "stages", "tables", "definitions")
-_STAGE_KEYS = {"stage", "params", "run_options"}
-
-
-@dataclass(frozen=True)
-class ProfileStage:
-    """One stage of a profile: its registered name, parameters and the run options it receives."""
-
-    stage: str
-    params: Mapping[str, Any] = field(default_factory=dict)
-    run_options: tuple[RunOption, ...] = ()
+from chatlens.errors import DataFileError, InvalidParameterError
+from chatlens.vocabulary import Figure, TableSet
 
 
 @dataclass(frozen=True)
@@ -123,21 +102,21 @@ class Profile:
 
 def bundled_profiles() -> list[str]:
     """Names of the profiles shipped in ``chatlens/data/profiles/``."""
-    folder = resources.files("chatlens").joinpath("data", "profiles")
-    return sorted(p.name.removesuffix(".yaml") for p in folder.iterdir() if p.name.endswith(".yaml"))
+    return [p.removeprefix("profiles/").removesuffix(".yaml") for p in datafiles.bundled("profile")]
 
 
 def load_profile(profile: str | Path | Profile) -> Profile:
     """Resolve a profile: a bundled name (``default``, ``legacy``), a YAML file, or a Profile.
 
     Unknown names are answered with "Did you mean ..."; an invalid file raises
-    :class:`~chatlens.errors.InstrumentError` naming the file and key.
+    :class:`~chatlens.errors.DataFileError` naming the file and key.
     """
     if isinstance(profile, Profile):
         return profile
     path = Path(profile)
     if path.suffix in (".yaml", ".yml") and path.is_file():
-        return parse_profile(path.read_bytes(), file=str(path))
+        doc, record = datafiles.load_with_record(path, kind="profile")
+        return profile_from_document(doc, str(path), sha256=record.sha256)
     known: Registry[str] = Registry("profile")
     for name in bundled_profiles():
         known.register(name, name)
@@ -145,100 +124,40 @@ def load_profile(profile: str | Path | Profile) -> Profile:
     doc, record = datafiles.load_with_record(f"profiles/{profile}.yaml", kind="profile")
     loaded = profile_from_document(doc, f"chatlens/data/profiles/{profile}.yaml", sha256=record.sha256)
     if loaded.name != str(profile):
-        raise _fail(loaded.path, "name", f"the file name {str(profile)!r}", loaded.name)
+        raise DataFileError(loaded.path, "name", f"the file name {str(profile)!r}", loaded.name)
     return loaded
 
 
 def parse_profile(raw: bytes, *, file: str) -> Profile:
-    """Validate one profile file's bytes into a :class:`Profile`."""
-    try:
-        data = _yaml.safe_load(raw)
-    except yaml.YAMLError as exc:
-        msg = f"Profile {file!r} is not valid YAML: {exc}"
-        raise InstrumentError(msg) from exc
-    return profile_from_document(data, file, sha256=hashlib.sha256(raw).hexdigest())
+    """Validate one profile file's bytes into a :class:`Profile` (nothing is recorded as used)."""
+    doc = datafiles.parse_bytes(raw, kind="profile", file=file)
+    return profile_from_document(doc, file, sha256=hashlib.sha256(raw).hexdigest())
 
 
-def profile_from_document(data: object, file: str, *, sha256: str = "") -> Profile:
-    """Validate a parsed profile mapping (the data layer's builder for kind ``profile``)."""
-    if not isinstance(data, dict):
-        raise _fail(file, "<root>", "a mapping", type(data).__name__)
-    unknown = sorted(set(data) - _KEYS)
-    if unknown:
-        raise _fail(file, unknown[0], f"one of {', '.join(sorted(_KEYS))}", unknown[0])
-    for key in _REQUIRED:
-        if key not in data:
-            raise _fail(file, key, "a value (it is required)", None)
-    name, version, source = data["name"], data["version"], data["source"]
-    if not isinstance(name, str) or not name:
-        raise _fail(file, "name", "a non-empty string", name)
-    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
-        raise _fail(file, "version", "a positive integer", version)
-    if not isinstance(source, str) or not source:
-        raise _fail(file, "source", "a non-empty string", source)
-    description = data.get("description", "")
-    if not isinstance(description, str):
-        raise _fail(file, "description", "a string", description)
-    stages = data["stages"]
-    if not isinstance(stages, list) or not stages:
-        raise _fail(file, "stages", "a non-empty list of {stage, params, run_options}", stages)
-    tables = data["tables"]
-    if tables not in get_args(TableSet):
-        raise _fail(file, "tables", f"one of {', '.join(get_args(TableSet))}", tables)
-    figures = data.get("figures", [])
-    if not isinstance(figures, list) or any(f not in get_args(Figure) for f in figures):
-        raise _fail(file, "figures", f"a list of {', '.join(get_args(Figure))}", figures)
-    definitions = data["definitions"]
-    if not isinstance(definitions, str) or not definitions:
-        raise _fail(file, "definitions", "the name of a report definitions entry", definitions)
-    demo_truth = data.get("demo_truth", False)
-    if not isinstance(demo_truth, bool):
-        raise _fail(file, "demo_truth", "true or false", demo_truth)
+def profile_from_document(doc: ProfileFile, file: str, *, sha256: str = "") -> Profile:
+    """A :class:`Profile` from a schema-checked file (the data layer's builder for kind ``profile``).
+
+    The one check the schema cannot make, because the stage registry is above the data layer:
+    every stage is registered (unknown names get "Did you mean ...").
+    """
+    for i, stage in enumerate(doc.stages):
+        try:
+            STAGES.get(stage.stage)
+        except InvalidParameterError as exc:
+            raise DataFileError(file, f"stages[{i}].stage", "a registered stage", f"{stage.stage} ({exc})") from None
     return Profile(
-        name=name,
-        version=version,
-        source=source,
-        stages=tuple(_stage(file, i, s) for i, s in enumerate(stages)),
-        tables=tables,
-        definitions=definitions,
-        figures=tuple(figures),
-        demo_truth=demo_truth,
-        description=description.strip(),
+        name=doc.name,
+        version=doc.version,
+        source=doc.source,
+        stages=doc.stages,
+        tables=doc.tables,
+        definitions=doc.definitions,
+        figures=doc.figures,
+        demo_truth=doc.demo_truth,
+        description=doc.description.strip(),
         path=file,
         sha256=sha256,
     )
-
-
-def _stage(file: str, index: int, entry: object) -> ProfileStage:
-    key = f"stages[{index}]"
-    if not isinstance(entry, dict):
-        raise _fail(file, key, "a mapping {stage, params, run_options}", entry)
-    unknown = sorted(set(entry) - _STAGE_KEYS)
-    if unknown:
-        raise _fail(file, f"{key}.{unknown[0]}", f"one of {', '.join(sorted(_STAGE_KEYS))}", unknown[0])
-    name = entry.get("stage")
-    if not isinstance(name, str):
-        raise _fail(file, f"{key}.stage", "a registered stage name", name)
-    try:
-        STAGES.get(name)
-    except InvalidParameterError as exc:
-        raise _fail(file, f"{key}.stage", "a registered stage", f"{name} ({exc})") from None
-    params = entry.get("params") or {}
-    if not isinstance(params, dict) or not all(isinstance(k, str) for k in params):
-        raise _fail(file, f"{key}.params", "a mapping of parameter names to values", params)
-    run_options = entry.get("run_options") or []
-    allowed = get_args(RunOption)
-    if not isinstance(run_options, list) or any(o not in allowed for o in run_options):
-        raise _fail(file, f"{key}.run_options", f"a list of {', '.join(allowed)}", run_options)
-    clash = sorted(set(params) & set(run_options))
-    if clash:
-        raise _fail(file, f"{key}.params", "no key that is also a run option", clash[0])
-    return ProfileStage(name, dict(params), tuple(run_options))
-
-
-def _fail(file: str, key: str, expected: str, got: object) -> InstrumentError:
-    msg = f"Invalid profile {file!r} at key {key!r}: expected {expected}, got {got!r}."
-    return InstrumentError(msg)
 
 
 __all__ = ["Profile", "ProfileStage", "bundled_profiles", "load_profile", "parse_profile",

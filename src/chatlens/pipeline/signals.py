@@ -19,24 +19,14 @@ import polars as pl
 
 from chatlens.corpus.canonical import CanonicalBatch
 from chatlens.errors import InvalidParameterError
+from chatlens.signals import jailbreak, refusal
 from chatlens.signals.definitions import DefinitionSet, definition_set
 
-#: Columns this stage adds to ``messages`` (null where the detector does not apply).
-REFUSAL_COLUMNS: dict[str, pl.DataType] = {
-    "refusal": pl.Boolean,
-    "refusal_type": pl.String,
-    "refusal_partial": pl.Boolean,
-    "refusal_score": pl.Float64,
-    "refusal_cues": pl.List(pl.String),
-    "disclaimer": pl.Boolean,
-}
+#: Columns this stage adds to ``messages`` (null where the detector does not apply): the
+#: detectors' own output schemas, so a detector and its stage cannot disagree on a column.
+REFUSAL_COLUMNS: dict[str, pl.DataType] = dict(refusal.OUTPUT_SCHEMA)
 LEGACY_COLUMNS: dict[str, pl.DataType] = {"refusal_type_legacy": pl.String}
-JAILBREAK_COLUMNS: dict[str, pl.DataType] = {
-    "jailbreak": pl.Boolean,
-    "jailbreak_score": pl.Float64,
-    "jailbreak_family": pl.String,
-    "jailbreak_cues": pl.List(pl.String),
-}
+JAILBREAK_COLUMNS: dict[str, pl.DataType] = dict(jailbreak.OUTPUT_SCHEMA)
 
 
 #: The refusal columns of each definition set (the jailbreak columns are the same in both).

@@ -6,41 +6,22 @@ loads it and the figures render on headless machines.
 
 from __future__ import annotations
 
-import functools
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import polars as pl
+
+from chatlens._plot import plain_text, pyplot, save_figure
 
 #: above this many models the heatmap drops its per-cell numbers.
 _ANNOTATE_MAX = 15
 
 
-def _pyplot() -> Any:
-    import matplotlib
 
-    matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def _plain_text(draw: Any) -> Any:
-    """Draw with data strings (model names with "$") as plain text, never matplotlib math."""
-
-    @functools.wraps(draw)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        with _pyplot().rc_context({"text.parse_math": False}):
-            return draw(*args, **kwargs)
-
-    return wrapper
-
-
-@_plain_text
+@plain_text
 def plot_ratings(table: pl.DataFrame, path: str | Path) -> Path:
     """One panel per method: models sorted by rating, points with interval bars."""
-    plt = _pyplot()
+    plt = pyplot()
     methods = table["method"].unique(maintain_order=True).to_list()
     n_models = table["model"].n_unique()
     ncols = min(2, len(methods))
@@ -68,16 +49,13 @@ def plot_ratings(table: pl.DataFrame, path: str | Path) -> Path:
         interval = sub["interval"].drop_nulls()
         if interval.len():
             ax.set_xlabel(str(interval[0]), fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return Path(path)
+    return save_figure(fig, path, dpi=120)
 
 
-@_plain_text
+@plain_text
 def plot_winrate(matrix: pl.DataFrame, path: str | Path) -> Path:
     """Heatmap of the pairwise win-rate matrix (row model's mean soft score vs column)."""
-    plt = _pyplot()
+    plt = pyplot()
     models = matrix["model"].to_list()
     values = matrix.select(models).fill_null(float("nan")).to_numpy().astype(float)
     size = 1.5 + 0.45 * len(models)
@@ -95,7 +73,4 @@ def plot_winrate(matrix: pl.DataFrame, path: str | Path) -> Path:
                 if not np.isnan(values[i, j]):
                     ax.text(j, i, f"{values[i, j]:.2f}", ha="center", va="center", fontsize=7)
     fig.colorbar(image, ax=ax, label="win rate of row vs column")
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return Path(path)
+    return save_figure(fig, path, dpi=120)

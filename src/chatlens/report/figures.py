@@ -11,18 +11,11 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+from chatlens._plot import pyplot, save_figure
 
 
 def _rate_bars(frame: pl.DataFrame, label: str, title: str, path: Path, limit: int = 25) -> Path:
-    plt = _pyplot()
+    plt = pyplot()
     top = frame.sort("n", descending=True).head(limit).sort("rate")
     names = [str(x) for x in top.get_column(label).to_list()]
     rate = top.get_column("rate").to_numpy()
@@ -33,14 +26,11 @@ def _rate_bars(frame: pl.DataFrame, label: str, title: str, path: Path, limit: i
     ax.barh(names, rate, xerr=[low, high], color="#4c78a8", ecolor="#333333", capsize=2)
     ax.set_xlabel("share of conversations (95% Wilson CI)")
     ax.set_title(title)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, dpi=110)
 
 
 def _reactions(frame: pl.DataFrame, path: Path) -> Path:
-    plt = _pyplot()
+    plt = pyplot()
     wide = frame.pivot(on="outcome", index="first_refusal_type", values="rate").fill_null(0.0)
     groups = [str(g) for g in wide.get_column("first_refusal_type").to_list()]
     outcomes = [c for c in wide.columns if c != "first_refusal_type"]
@@ -54,14 +44,11 @@ def _reactions(frame: pl.DataFrame, path: Path) -> Path:
     ax.set_xlabel("share of refused conversations")
     ax.set_title("What the user did after the first refusal")
     ax.legend(ncols=3, fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.25))
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, dpi=110)
 
 
 def _hazard(frame: pl.DataFrame, path: Path) -> Path:
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(8, 4))
     for exposed, colour, name in ((True, "#e45756", "after a refusal"), (False, "#4c78a8", "after an answer")):
         part = frame.filter(pl.col("exposed") == exposed).sort("turn")
@@ -85,16 +72,13 @@ def _hazard(frame: pl.DataFrame, path: Path) -> Path:
     ax.set_ylabel("P(conversation ends)")
     ax.set_title("Does a refusal end the conversation? (95% Wilson CIs)")
     ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, dpi=110)
 
 
 def behaviour_figures(tables: dict[str, pl.DataFrame], directory: Path) -> list[Path]:
     """Draw the figures the tables support; returns the files written."""
     # data strings (model names with "$") are plain text, never matplotlib math
-    with _pyplot().rc_context({"text.parse_math": False}):
+    with pyplot().rc_context({"text.parse_math": False}):
         directory.mkdir(parents=True, exist_ok=True)
         written = []
         if "refusal_by_model" in tables and tables["refusal_by_model"].height:

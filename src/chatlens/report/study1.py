@@ -58,9 +58,9 @@ def study1_figure(tables: dict[str, pl.DataFrame], directory: Path) -> list[Path
     detailed = tables.get("study1_detailed_results")
     if detailed is None or detailed.height == 0:
         return []
-    from chatlens.report.figures import _pyplot
+    from chatlens._plot import pyplot
 
-    plt = _pyplot()
+    plt = pyplot()
     directory.mkdir(parents=True, exist_ok=True)
     refused = detailed.filter(pl.col("refusal_type") != "none")
     follow = refused.filter(~pl.col("conversation_abandoned"))

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +27,7 @@ import numpy as np
 import polars as pl
 
 from chatlens import datafiles
-from chatlens.errors import InstrumentError, NotFittedError
+from chatlens.errors import DataFileError, NotFittedError
 from chatlens.signals.refusal_context import FEATURE_VERSION, context_features
 
 WEIGHTS_RESOURCE = "signals/refusal_model.json"
@@ -166,11 +165,10 @@ class RefusalModel:
         """Rebuild from :meth:`to_dict` output; a stale feature version is an error."""
         try:
             if data["format_version"] != FORMAT_VERSION or data["feature_version"] != FEATURE_VERSION:
-                msg = (f"Refusal model weights {where}: keys 'format_version'/'feature_version' "
-                       f"must be {FORMAT_VERSION}/{FEATURE_VERSION}. Got "
-                       f"{data['format_version']}/{data['feature_version']}: retrain with "
-                       f"scripts/train_refusal_model.py.")
-                raise InstrumentError(msg)
+                expected = (f"{FORMAT_VERSION}/{FEATURE_VERSION} (else retrain with "
+                            "scripts/train_refusal_model.py)")
+                raise DataFileError(where, "format_version/feature_version", expected,
+                                    f"{data['format_version']}/{data['feature_version']}")
             n = int(data["n_features"])
 
             def dense(block: dict) -> np.ndarray:
@@ -185,13 +183,12 @@ class RefusalModel:
                        type_intercept_=float(data["type"]["intercept"]),
                        cue_ids_=list(data["cue_ids"]))
         except (KeyError, TypeError, ValueError, IndexError) as exc:
-            msg = f"Refusal model weights {where} are invalid: {exc!r}."
-            raise InstrumentError(msg) from None
+            raise DataFileError(where, "<root>", "the weights of a saved RefusalModel", exc) from None
 
 
 def model_available() -> bool:
     """Whether the package ships the model's weights."""
-    return (resources.files("chatlens") / "data" / WEIGHTS_RESOURCE).is_file()
+    return WEIGHTS_RESOURCE in datafiles.bundled()
 
 
 @cache

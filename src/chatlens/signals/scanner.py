@@ -28,6 +28,11 @@ compilation ~20x slower, so patterns run in UTF-8 mode with ASCII ``\\s``/``\\w`
 normalised first: case-folded, Unicode spaces turned into ASCII spaces) and a cue with
 ``boundaries: word`` is wrapped in an explicit non-letter class covering Latin, Greek and
 Cyrillic. CJK lexicons use ``boundaries: none`` (no spaces between words to anchor on).
+
+Why one module of ~570 lines: :class:`Scanner` holds the three backends' compile and scan paths
+and the padding/offset rules they share (above); read apart, a change to one backend's
+offsets could silently diverge from the others', which the cross-check tests exist to prevent.
+The compiled-database cache at the end serves only this class.
 """
 
 from __future__ import annotations

@@ -98,6 +98,13 @@ def binary_column(frame: pl.DataFrame, col: str, func: str) -> pl.Expr:
 
 def numeric_array(values: object, name: str, func: str) -> np.ndarray:
     """A 1-D float64 array with NaNs removed; raises on non-numeric or multi-dimensional input."""
+    arr = float_vector(values, name, func)
+    return arr[~np.isnan(arr)]
+
+
+def float_vector(values: object, name: str, func: str) -> np.ndarray:
+    """A 1-D float64 array (NaNs kept, for callers that answer NaN in place); raises on
+    non-numeric or multi-dimensional input."""
     if isinstance(values, pl.Series):
         values = values.cast(pl.Float64, strict=False).to_numpy()
     try:
@@ -108,4 +115,4 @@ def numeric_array(values: object, name: str, func: str) -> np.ndarray:
     if arr.ndim != 1:
         msg = f"The {name!r} argument of {func} must be 1-D. Got shape {arr.shape}."
         raise InvalidParameterError(msg)
-    return arr[~np.isnan(arr)]
+    return arr

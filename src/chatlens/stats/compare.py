@@ -4,9 +4,7 @@
   expected counts are small; risk difference (Newcombe), risk ratio, odds ratio and Cohen's h,
   each with an interval — :func:`compare_proportions` for one pair, :func:`compare_rates` for
   every group of a frame against a reference, vectorised.
-* Scores (sentiment): Welch's t with Hedges' g (:func:`welch_t`), and Mann–Whitney U with the
-  rank-biserial correlation (:func:`mann_whitney`) for bounded, zero-inflated scores where a
-  t-test's normality is doubtful.
+* Scores (sentiment): Welch's t and Mann–Whitney U live in :mod:`chatlens.stats.scores`.
 
 Contingency tables (χ², Cramér's V, Fisher r×c) live in :mod:`chatlens.stats.contingency`.
 
@@ -27,7 +25,7 @@ from statsmodels.stats.proportion import (
     test_proportions_2indep as _score_test_2indep,  # aliased: pytest would collect test_*
 )
 
-from chatlens.errors import DegenerateVarianceWarning, InvalidParameterError, SmallSampleWarning
+from chatlens.errors import InvalidParameterError, SmallSampleWarning
 from chatlens.stats._validate import (
     as_list,
     binary_column,
@@ -35,7 +33,6 @@ from chatlens.stats._validate import (
     check_columns,
     check_confidence,
     check_frame,
-    numeric_array,
 )
 from chatlens.stats.estimate import Comparison, Estimate, TestResult
 from chatlens.stats.multitest import ADJUST_METHODS, AdjustMethod, adjust_pvalues
@@ -310,143 +307,4 @@ def compare_rates(
     ).select(
         *keys, "n", "k", "rate", "ref_n", "ref_k", "ref_rate",
         *[c for names in cols.values() for c in names], "z", "p_value", "p_adjusted",
-    )
-
-
-def _two_samples(a: object, b: object, func: str, minimum: int) -> tuple[np.ndarray, np.ndarray]:
-    x = numeric_array(a, "a", func)
-    y = numeric_array(b, "b", func)
-    if x.size < minimum or y.size < minimum:
-        msg = (
-            f"{func} needs at least {minimum} non-missing value(s) per group. "
-            f"Got {x.size} and {y.size}."
-        )
-        raise InvalidParameterError(msg)
-    return x, y
-
-
-def welch_t(a: object, b: object, *, confidence: float = 0.95) -> Comparison:
-    """Welch's t-test (unequal variances) with mean difference and Hedges' g, each with a CI.
-
-    Parameters
-    ----------
-    a, b
-        1-D numeric samples (NaN dropped); at least 2 values each.
-    confidence
-        Level of both intervals.
-
-    Returns
-    -------
-    Comparison
-        ``test``: ``scipy.stats.ttest_ind(a, b, equal_var=False)`` (t, Welch–Satterthwaite df).
-        ``effects``: ``mean_difference`` (mean(a) − mean(b), Welch interval from the scipy
-        result's ``confidence_interval``) and ``hedges_g`` (pooled-SD d times the small-sample
-        factor J = 1 − 3/(4(n1+n2) − 9); interval g ± z·SE with SE² = (n1+n2)/(n1·n2) +
-        g²/(2(n1+n2)), Hedges & Olkin 1985). Zero spread in both samples gives NaN statistics and
-        a :class:`~chatlens.errors.DegenerateVarianceWarning`.
-
-    Examples
-    --------
-    >>> c = welch_t([0.1, 0.4, 0.3, 0.6, 0.2], [-0.2, 0.0, 0.1, -0.4, 0.05])
-    >>> round(c.test.statistic, 3), round(c.test.df, 2)
-    (3.241, 7.96)
-    >>> round(c.effect("hedges_g").value, 3)
-    1.852
-    """
-    func = "welch_t"
-    check_confidence(confidence, func)
-    x, y = _two_samples(a, b, func, 2)
-    n1, n2 = x.size, y.size
-    if x.var() == 0 and y.var() == 0:
-        warnings.warn(
-            f"{func}: both samples have zero spread; t and g are undefined (NaN).",
-            DegenerateVarianceWarning,
-            stacklevel=2,
-        )
-        nan = float("nan")
-        diff = float(x.mean() - y.mean())
-        return Comparison(
-            TestResult(nan, nan, nan, n1 + n2, "welch t (scipy ttest_ind, equal_var=False)"),
-            (
-                ("mean_difference", Estimate(diff, nan, nan, n1 + n2, "welch", confidence)),
-                ("hedges_g", Estimate(nan, nan, nan, n1 + n2, "hedges g", confidence)),
-            ),
-            n1,
-            n2,
-        )
-    res = stats.ttest_ind(x, y, equal_var=False)
-    ci = res.confidence_interval(confidence_level=confidence)
-    s_pooled = np.sqrt(((n1 - 1) * x.var(ddof=1) + (n2 - 1) * y.var(ddof=1)) / (n1 + n2 - 2))
-    d = (x.mean() - y.mean()) / s_pooled
-    j = 1.0 - 3.0 / (4.0 * (n1 + n2) - 9.0)
-    g = j * d
-    se = np.sqrt((n1 + n2) / (n1 * n2) + g**2 / (2.0 * (n1 + n2)))
-    zc = stats.norm.ppf(0.5 + confidence / 2.0)
-    n = n1 + n2
-    return Comparison(
-        TestResult(
-            float(res.statistic), float(res.pvalue), float(res.df), n,
-            "welch t (scipy ttest_ind, equal_var=False)",
-        ),
-        (
-            (
-                "mean_difference",
-                Estimate(float(x.mean() - y.mean()), float(ci.low), float(ci.high), n, "welch", confidence),
-            ),
-            (
-                "hedges_g",
-                Estimate(float(g), float(g - zc * se), float(g + zc * se), n,
-                         "hedges g, normal approximation (Hedges & Olkin)", confidence),
-            ),
-        ),
-        n1,
-        n2,
-    )
-
-
-def mann_whitney(a: object, b: object, *, confidence: float = 0.95) -> Comparison:
-    """Mann–Whitney U test with the rank-biserial correlation and its interval.
-
-    Parameters
-    ----------
-    a, b
-        1-D numeric samples (NaN dropped); at least 1 value each.
-    confidence
-        Level of the effect-size intervals.
-
-    Returns
-    -------
-    Comparison
-        ``test``: ``scipy.stats.mannwhitneyu(a, b, alternative="two-sided")``; the statistic is
-        U of sample ``a``. ``effects``: ``common_language`` A = U/(n1·n2) = P(a > b) + ½P(a = b),
-        with the Hanley–McNeil (1982) standard error; ``rank_biserial`` r = 2A − 1 (positive when
-        ``a`` tends to be larger), interval mapped from A's.
-
-    Examples
-    --------
-    >>> c = mann_whitney([3, 4, 5, 6], [1, 2, 3.5, 0])
-    >>> c.test.statistic, round(c.effect("rank_biserial").value, 3)
-    (15.0, 0.875)
-    """
-    func = "mann_whitney"
-    check_confidence(confidence, func)
-    x, y = _two_samples(a, b, func, 1)
-    n1, n2 = x.size, y.size
-    res = stats.mannwhitneyu(x, y, alternative="two-sided")
-    auc = float(res.statistic) / (n1 * n2)
-    q1, q2 = auc / (2.0 - auc), 2.0 * auc**2 / (1.0 + auc)
-    var = (auc * (1 - auc) + (n1 - 1) * (q1 - auc**2) + (n2 - 1) * (q2 - auc**2)) / (n1 * n2)
-    half = stats.norm.ppf(0.5 + confidence / 2.0) * np.sqrt(max(var, 0.0))
-    lo, hi = max(auc - half, 0.0), min(auc + half, 1.0)
-    n = n1 + n2
-    return Comparison(
-        TestResult(float(res.statistic), float(res.pvalue), float("nan"), n,
-                   "mann-whitney U (scipy mannwhitneyu, two-sided)"),
-        (
-            ("common_language", Estimate(auc, lo, hi, n, "hanley-mcneil", confidence)),
-            ("rank_biserial", Estimate(2 * auc - 1, 2 * lo - 1, 2 * hi - 1, n,
-                                       "2A - 1, hanley-mcneil", confidence)),
-        ),
-        n1,
-        n2,
     )

@@ -4,7 +4,7 @@ These are kept so chatlens can reproduce the original numbers, **not** because t
 practice: a Student (pooled-variance) t-test on a bounded, zero-inflated sentiment score, Cohen's d
 labelled "Small" below 0.5 (there is no "negligible" band, so d = 0.01 is "Small"), χ² tests with
 Cramér's V and no intervals, no clustering and no multiple-testing control. The improved
-equivalents are :func:`chatlens.stats.compare.welch_t`, :func:`~chatlens.stats.compare.mann_whitney`
+equivalents are :func:`chatlens.stats.scores.welch_t`, :func:`~chatlens.stats.scores.mann_whitney`
 and :func:`chatlens.stats.contingency.chi_square`.
 
 Guards are the original's: the t-test runs only when both groups have more than 30 values, a χ²

@@ -15,7 +15,7 @@ import polars as pl
 from statsmodels.stats.multitest import multipletests
 
 from chatlens.errors import InvalidParameterError
-from chatlens.stats._validate import check_choice, check_columns, check_frame
+from chatlens.stats._validate import check_choice, check_columns, check_frame, float_vector
 
 AdjustMethod = Literal["fdr_bh", "holm", "bonferroni", "fdr_by", "hommel"]
 ADJUST_METHODS: tuple[str, ...] = ("fdr_bh", "holm", "bonferroni", "fdr_by", "hommel")
@@ -50,14 +50,7 @@ def adjust_pvalues(
     [0.03, 0.06, 0.06]
     """
     check_choice(method, ADJUST_METHODS, "method", "adjust_pvalues")
-    try:
-        p = np.asarray(p_values, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        msg = f"adjust_pvalues: 'p_values' must be numeric. Got {type(p_values).__name__}: {exc}."
-        raise InvalidParameterError(msg) from exc
-    if p.ndim != 1:
-        msg = f"adjust_pvalues: 'p_values' must be 1-D. Got shape {p.shape}."
-        raise InvalidParameterError(msg)
+    p = float_vector(p_values, "p_values", "adjust_pvalues")
     ok = ~np.isnan(p)
     if ((p[ok] < 0) | (p[ok] > 1)).any():
         bad = p[ok][(p[ok] < 0) | (p[ok] > 1)][0]

@@ -1,5 +1,9 @@
 """Phrase banks of the synthetic corpus: parsing, validating and loading the YAML files.
 
+The files load through the data layer (kinds ``synth-bank`` and ``synth-common``, whose schemas
+check the top level); :func:`parse_bank` checks the slots and templates, a small language of
+their own, and every problem is a :class:`~chatlens.errors.DataFileError` naming file and key.
+
 Why data files: the realism of the corpus lives in its phrasings, and keeping them as YAML under
 ``chatlens/data/synth/`` lets anyone review, extend or translate them without touching code while
 the ground truth travels with the text (each template carries the flags it plants). The file
@@ -14,8 +18,9 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from chatlens.errors import InstrumentError
-from chatlens.synth.datafile import check_keys, fail, read_yaml, require
+from chatlens import datafiles
+from chatlens.datafiles.schemas import SynthCommonFile, SynthPhrases
+from chatlens.errors import DataFileError, InstrumentError
 from chatlens.synth.vocab import (
     KIND_ID,
     KINDS,
@@ -27,10 +32,6 @@ from chatlens.synth.vocab import (
 
 _TEMPLATE_KEYS = frozenset(
     {"text", "sentiment", "disclaimer", "lookalike", "jailbreak_lookalike", "profanity"}
-)
-_BANK_KEYS = frozenset({"name", "version", "language", "source", "slots", "templates"})
-_COMMON_KEYS = frozenset(
-    {"name", "version", "source", "episode_slots", "profanity_slots", "slots", "templates"}
 )
 _REF = re.compile(r"\{([a-z_]+)(?:#([0-9]))?(?:\.([a-z_]+))?(?:\|([a-z0-9]+))?\}")
 
@@ -104,6 +105,16 @@ class PhraseBank:
 
 
 
+def _origin(file: str, key: str) -> str:
+    """``"en.yaml: templates.ask[3]"``: where a slot or template comes from.
+
+    Only the file's *name* is used, never its folder or the data layer's ``<bundled>/`` label:
+    rendering seeds each template's random choices from this string, so the corpus must not
+    change with where the file was read from.
+    """
+    return f"{file.rsplit('/', 1)[-1]}: {key}"
+
+
 def _gibberish(spec: dict[str, Any], file: str, key: str) -> list[str]:
     """Deterministic GCG-like suffixes built from a token list (seeded by the file content)."""
     import numpy as np
@@ -112,11 +123,11 @@ def _gibberish(spec: dict[str, Any], file: str, key: str) -> list[str]:
     length = spec.get("length")
     count = spec.get("count")
     if not (isinstance(tokens, list) and tokens and all(isinstance(t, str) for t in tokens)):
-        raise fail(file, f"{key}.gibberish.tokens", "a non-empty list of strings", tokens)
+        raise DataFileError(file, f"{key}.gibberish.tokens", "a non-empty list of strings", tokens)
     if not (isinstance(length, list) and len(length) == 2 and all(isinstance(x, int) for x in length)):
-        raise fail(file, f"{key}.gibberish.length", "[min, max] integers", length)
+        raise DataFileError(file, f"{key}.gibberish.length", "[min, max] integers", length)
     if not (isinstance(count, int) and count > 0):
-        raise fail(file, f"{key}.gibberish.count", "a positive integer", count)
+        raise DataFileError(file, f"{key}.gibberish.count", "a positive integer", count)
     rng = np.random.default_rng(len(tokens) * 7919 + count)
     out = []
     for _ in range(count):
@@ -136,64 +147,66 @@ def _parse_slot(name: str, raw: Any, file: str) -> Slot:
                 and all(isinstance(x, int) and not isinstance(x, bool) for x in lo_hi)
                 and lo_hi[0] <= lo_hi[1]
             ):
-                raise fail(file, f"{key}.range", "[lo, hi] integers with lo <= hi", lo_hi)
+                raise DataFileError(file, f"{key}.range", "[lo, hi] integers with lo <= hi", lo_hi)
             values = [{"text": str(i)} for i in range(lo_hi[0], lo_hi[1] + 1)]
-            return Slot(name, ("text",), tuple(values), f"{file}: {key}")
+            return Slot(name, ("text",), tuple(values), _origin(file, key))
         if set(raw) == {"gibberish"} and isinstance(raw["gibberish"], dict):
             values = [{"text": s} for s in _gibberish(raw["gibberish"], file, key)]
-            return Slot(name, ("text",), tuple(values), f"{file}: {key}")
-        raise fail(file, key, "a list, {range: [lo, hi]} or {gibberish: {...}}", raw)
+            return Slot(name, ("text",), tuple(values), _origin(file, key))
+        raise DataFileError(file, key, "a list, {range: [lo, hi]} or {gibberish: {...}}", raw)
     if not isinstance(raw, list) or not raw:
-        raise fail(file, key, "a non-empty list of fillers", raw)
+        raise DataFileError(file, key, "a non-empty list of fillers", raw)
     if all(isinstance(v, str) for v in raw):
-        return Slot(name, ("text",), tuple({"text": v} for v in raw), f"{file}: {key}")
+        return Slot(name, ("text",), tuple({"text": v} for v in raw), _origin(file, key))
     if not all(isinstance(v, dict) for v in raw):
         bad = next(v for v in raw if not isinstance(v, (str, dict)) or isinstance(v, str))
-        raise fail(file, key, "all strings or all mappings", bad)
+        raise DataFileError(file, key, "all strings or all mappings", bad)
     fields = tuple(raw[0])
     for i, v in enumerate(raw):
         if tuple(v) != fields and set(v) != set(fields):
-            raise fail(file, f"{key}[{i}]", f"the same fields as the first entry {list(fields)}", list(v))
+            raise DataFileError(file, f"{key}[{i}]", f"the same fields as the first entry {list(fields)}", list(v))
         for f, s in v.items():
             if not isinstance(s, str):
-                raise fail(file, f"{key}[{i}].{f}", "a string", s)
+                raise DataFileError(file, f"{key}[{i}].{f}", "a string", s)
     if not any(not f.startswith("_") for f in fields):
-        raise fail(file, key, "at least one field not starting with '_'", list(fields))
+        raise DataFileError(file, key, "at least one field not starting with '_'", list(fields))
     fields = tuple(f for f in fields if not f.startswith("_")) + tuple(
         f for f in fields if f.startswith("_")
     )
     if "_mod" in fields:
         for i, v in enumerate(raw):
             if v["_mod"] not in MODERATION_CATEGORIES:
-                raise fail(file, f"{key}[{i}]._mod", f"one of {list(MODERATION_CATEGORIES)}", v["_mod"])
-    return Slot(name, fields, tuple(dict(v) for v in raw), f"{file}: {key}")
+                raise DataFileError(file, f"{key}[{i}]._mod", f"one of {list(MODERATION_CATEGORIES)}", v["_mod"])
+    return Slot(name, fields, tuple(dict(v) for v in raw), _origin(file, key))
 
 
 def _parse_template(kind: str, i: int, raw: Any, file: str) -> Template:
-    where = f"{file}: templates.{kind}[{i}]"
+    where = _origin(file, f"templates.{kind}[{i}]")
     key = f"templates.{kind}[{i}]"
     flags: dict[str, Any] = {}
     if isinstance(raw, str):
         text = raw
     elif isinstance(raw, dict):
-        check_keys(raw, _TEMPLATE_KEYS, file, f"{key}.")
+        unknown = sorted(set(raw) - _TEMPLATE_KEYS)
+        if unknown:
+            raise DataFileError(file, f"{key}.{unknown[0]}", f"one of the keys {sorted(_TEMPLATE_KEYS)}", raw[unknown[0]])
         text = raw.get("text")
         if not isinstance(text, str):
-            raise fail(file, f"{key}.text", "a string", text)
+            raise DataFileError(file, f"{key}.text", "a string", text)
         flags = raw
     else:
-        raise fail(file, key, "a string or a mapping with 'text'", raw)
+        raise DataFileError(file, key, "a string or a mapping with 'text'", raw)
     if not text.strip():
-        raise fail(file, key, "non-empty text", text)
+        raise DataFileError(file, key, "non-empty text", text)
     sentiment = flags.get("sentiment", "neu")
     if sentiment not in SENTIMENTS:
-        raise fail(file, f"{key}.sentiment", f"one of {list(SENTIMENTS)}", sentiment)
+        raise DataFileError(file, f"{key}.sentiment", f"one of {list(SENTIMENTS)}", sentiment)
     for b in ("disclaimer", "lookalike", "jailbreak_lookalike"):
         if not isinstance(flags.get(b, False), bool):
-            raise fail(file, f"{key}.{b}", "true or false", flags[b])
+            raise DataFileError(file, f"{key}.{b}", "true or false", flags[b])
     profanity = flags.get("profanity", 0)
     if not isinstance(profanity, int) or isinstance(profanity, bool) or profanity < 0:
-        raise fail(file, f"{key}.profanity", "a non-negative integer", profanity)
+        raise DataFileError(file, f"{key}.profanity", "a non-negative integer", profanity)
     parts: list[str | Ref] = []
     pos = 0
     for m in _REF.finditer(text):
@@ -201,7 +214,7 @@ def _parse_template(kind: str, i: int, raw: Any, file: str) -> Template:
             parts.append(text[pos : m.start()])
         transform = m.group(4)
         if transform is not None and transform not in TRANSFORMS:
-            raise fail(file, key, f"a transform in {sorted(TRANSFORMS)}", transform)
+            raise DataFileError(file, key, f"a transform in {sorted(TRANSFORMS)}", transform)
         parts.append(Ref(m.group(1), int(m.group(2) or 1), m.group(3), transform))
         pos = m.end()
     if pos < len(text):
@@ -219,50 +232,25 @@ def _parse_template(kind: str, i: int, raw: Any, file: str) -> Template:
     )
 
 
-def parse_bank(data: dict[str, Any], file: str, *, common: bool = False) -> PhraseBank:
-    """Validate one parsed phrase-bank mapping (exposed for tests of bad files)."""
-    check_keys(data, _COMMON_KEYS if common else _BANK_KEYS, file, "")
-    name = require(data, "name", str, file)
-    version = require(data, "version", int, file)
-    source = require(data, "source", str, file)
-    language = None if common else require(data, "language", str, file)
-    raw_slots = data.get("slots", {}) or {}
-    if not isinstance(raw_slots, dict):
-        raise fail(file, "slots", "a mapping of slot name to fillers", raw_slots)
-    slots = {}
-    for sname, raw in raw_slots.items():
-        if not isinstance(sname, str) or not re.fullmatch(r"[a-z_]+", sname):
-            raise fail(file, f"slots.{sname}", "a slot name of lowercase letters and _", sname)
-        slots[sname] = _parse_slot(sname, raw, file)
-    raw_templates = data.get("templates", {}) or {}
-    if not isinstance(raw_templates, dict):
-        raise fail(file, "templates", "a mapping of kind to a list of templates", raw_templates)
+def parse_bank(doc: SynthPhrases, file: str) -> PhraseBank:
+    """The :class:`PhraseBank` of a schema-checked phrase file (the data layer's builder)."""
+    slots = {name: _parse_slot(name, raw, file) for name, raw in doc.slots.items()}
     templates: dict[str, tuple[Template, ...]] = {}
-    for kind, items in raw_templates.items():
+    for kind, items in doc.templates.items():
         if kind not in KIND_ID:
-            raise fail(file, f"templates.{kind}", "a known kind (see chatlens.synth.vocab.KINDS)", kind)
-        if not isinstance(items, list) or not items:
-            raise fail(file, f"templates.{kind}", "a non-empty list of templates", items)
+            raise DataFileError(file, f"templates.{kind}", "a known kind (see chatlens.synth.vocab.KINDS)", kind)
         templates[kind] = tuple(_parse_template(kind, i, t, file) for i, t in enumerate(items))
-    episode: tuple[str, ...] = ()
-    profanity: tuple[str, ...] = ()
-    if common:
-        for key in ("episode_slots", "profanity_slots"):
-            val = data.get(key, [])
-            if not (isinstance(val, list) and all(isinstance(s, str) for s in val)):
-                raise fail(file, key, "a list of slot names", val)
-        episode = tuple(data.get("episode_slots", []))
-        profanity = tuple(data.get("profanity_slots", []))
+    common = isinstance(doc, SynthCommonFile)
     return PhraseBank(
-        name=name,
-        version=version,
-        language=language,
-        source=source,
+        name=doc.name,
+        version=doc.version,
+        language=None if common else doc.language,
+        source=doc.source,
         file=file,
         slots=slots,
         templates=templates,
-        episode_slots=episode,
-        profanity_slots=profanity,
+        episode_slots=doc.episode_slots if common else (),
+        profanity_slots=doc.profanity_slots if common else (),
     )
 
 
@@ -274,29 +262,25 @@ def check_bank(bank: PhraseBank, common: PhraseBank) -> None:
                 if not isinstance(p, Ref):
                     continue
                 slot = bank.slots.get(p.slot) or common.slots.get(p.slot)
+                key = t.where.partition(": ")[2]
                 if slot is None:
-                    msg = (
-                        f"Invalid synthetic-corpus template {t.where}: unknown slot {{{p.slot}}}; "
-                        f"expected one of {sorted(set(bank.slots) | set(common.slots))}."
-                    )
-                    raise InstrumentError(msg)
+                    expected = f"slots from {sorted(set(bank.slots) | set(common.slots))}"
+                    raise DataFileError(bank.file, key, expected, f"{{{p.slot}}}")
                 if p.field is not None and (p.field not in slot.fields or p.field.startswith("_")):
-                    msg = (
-                        f"Invalid synthetic-corpus template {t.where}: slot {p.slot!r} has no field "
-                        f"{p.field!r}; expected one of {[f for f in slot.fields if not f.startswith('_')]}."
-                    )
-                    raise InstrumentError(msg)
+                    expected = f"fields of slot {p.slot!r}: {[f for f in slot.fields if not f.startswith('_')]}"
+                    raise DataFileError(bank.file, key, expected, p.field)
     missing = [
         k for k in KINDS if k not in bank.templates and k not in common.templates and k not in OPTIONAL_KINDS
     ]
     if missing:
-        raise fail(bank.file, f"templates.{missing[0]}", "templates for every generator kind", "missing")
+        raise DataFileError(bank.file, f"templates.{missing[0]}", "templates for every generator kind", "missing")
 
 
 @cache
 def load_common() -> PhraseBank:
     """The shared slots and templates (``chatlens/data/synth/common.yaml``)."""
-    return parse_bank(read_yaml("common.yaml"), "common.yaml", common=True)
+    doc, record = datafiles.load_with_record("synth/common.yaml")
+    return parse_bank(doc, record.file)
 
 
 @cache
@@ -305,10 +289,10 @@ def load_bank(language: str) -> PhraseBank:
     if language not in LANGUAGE_FILES:
         msg = f"No synthetic phrase bank for language {language!r}; expected one of {list(LANGUAGE_FILES)}."
         raise InstrumentError(msg)
-    file = f"{language}.yaml"
-    bank = parse_bank(read_yaml(file), file)
+    doc, record = datafiles.load_with_record(f"synth/{language}.yaml")
+    bank = parse_bank(doc, record.file)
     if bank.language != language:
-        raise fail(file, "language", repr(language), bank.language)
+        raise DataFileError(record.file, "language", repr(language), bank.language)
     check_bank(bank, load_common())
     return bank
 

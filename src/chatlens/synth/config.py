@@ -1,4 +1,8 @@
-"""The generator configuration (``chatlens/data/synth/config.yaml``): parsing and validating it.
+"""The generator configuration (``chatlens/data/synth/config.yaml``) as a typed value.
+
+The file's shape (probabilities in [0, 1], distributions summing to 1, ...) is checked by the
+data layer (:class:`~chatlens.datafiles.schemas.SynthConfigFile`); :func:`parse_config` checks
+the generator's own names (signatures, language codes, each distribution's outcomes).
 
 Why a data file: the simulated models' refusal rates and styles, the language mix and the
 conversation flow are the knobs of the corpus; keeping them in one reviewed YAML file keeps them
@@ -7,11 +11,14 @@ out of code and lets the manifest record which version made a corpus.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from chatlens.synth.datafile import check_keys, fail, read_yaml, require
+from chatlens import datafiles
+from chatlens.datafiles.schemas import SynthConfigFile
+from chatlens.errors import DataFileError
 from chatlens.synth.vocab import (
     JAILBREAK_FAMILIES,
     LANGUAGE_FILES,
@@ -67,111 +74,55 @@ class SynthConfig:
     redacted: float
 
 
-_MODEL_KEYS = {f for f in ModelSpec.__dataclass_fields__}
-_LANG_KEYS = {f for f in LanguageSpec.__dataclass_fields__}
+_OUTCOMES = {
+    "request_if_refused": ("ask_harm", "ask_edgy"),
+    "request_if_answered": REQUEST_KINDS,
+    "reaction_after_policy": REACTIONS,
+    "reaction_after_capability": REACTIONS,
+    "jailbreak_families": JAILBREAK_FAMILIES,
+}
 
 
-def _prob(file: str, key: str, v: Any) -> float:
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0.0 <= float(v) <= 1.0:
-        raise fail(file, key, "a probability in [0, 1]", v)
-    return float(v)
+def parse_config(doc: SynthConfigFile, file: str = "config.yaml") -> SynthConfig:
+    """The :class:`SynthConfig` of a schema-checked file (the data layer's builder for ``synth-config``).
 
-
-def _dist(file: str, key: str, v: Any, names: tuple[str, ...] | None = None) -> dict[str, float]:
-    if not isinstance(v, dict) or not v:
-        raise fail(file, key, "a mapping of outcome to probability", v)
-    if names is not None and set(v) != set(names):
-        raise fail(file, key, f"exactly the outcomes {sorted(names)}", sorted(v))
-    out = {k: _prob(file, f"{key}.{k}", p) for k, p in v.items()}
-    if abs(sum(out.values()) - 1.0) > 1e-6:
-        raise fail(file, key, "probabilities summing to 1", round(sum(out.values()), 6))
-    return out
-
-
-def parse_config(data: dict[str, Any], file: str = "config.yaml") -> SynthConfig:
-    """Validate the generator configuration mapping."""
-    allowed = {"name", "version", "source", "popularity_exponent", "models", "languages", "turns", "flow", "answer", "redacted"}
-    check_keys(data, frozenset(allowed), file, "")
-    models_raw = require(data, "models", list, file)
-    models = []
-    optional = {"signature", "signature_share"}
-    for i, m in enumerate(models_raw):
-        if not isinstance(m, dict) or not (_MODEL_KEYS - optional <= set(m) <= _MODEL_KEYS):
-            got = sorted(m) if isinstance(m, dict) else m
-            raise fail(file, f"models[{i}]", f"a mapping with keys {sorted(_MODEL_KEYS)}", got)
-        if not isinstance(m["name"], str):
-            raise fail(file, f"models[{i}].name", "a string", m["name"])
-        signature = m.get("signature", "none")
-        if signature not in ("none", *SIGNATURES):
-            raise fail(file, f"models[{i}].signature", f"one of {['none', *SIGNATURES]}", signature)
-        probs = {
-            k: _prob(file, f"models[{i}].{k}", v) for k, v in m.items() if k not in ("name", "signature")
-        }
-        if probs["capability_share"] + probs["mixed_share"] > 1:
-            raise fail(file, f"models[{i}]", "capability_share + mixed_share <= 1", probs)
-        if probs["lecture"] + probs["redirect"] + probs["late"] > 1:
-            raise fail(file, f"models[{i}]", "lecture + redirect + late <= 1", probs)
-        models.append(ModelSpec(name=m["name"], signature=signature, **probs))
-    langs = []
-    for i, lang in enumerate(require(data, "languages", list, file)):
-        if not isinstance(lang, dict) or set(lang) != _LANG_KEYS:
-            raise fail(file, f"languages[{i}]", f"a mapping with keys {sorted(_LANG_KEYS)}", lang)
-        if lang["code"] not in LANGUAGE_FILES:
-            raise fail(file, f"languages[{i}].code", f"one of {list(LANGUAGE_FILES)}", lang["code"])
-        langs.append(
-            LanguageSpec(
-                code=lang["code"],
-                name=str(lang["name"]),
-                weight=float(lang["weight"]),
-                refusal_multiplier=float(lang["refusal_multiplier"]),
-            )
-        )
-    turns = require(data, "turns", dict, file)
-    head = turns.get("head")
-    if not (isinstance(head, list) and head and all(isinstance(p, (int, float)) for p in head)):
-        raise fail(file, "turns.head", "a list of probabilities", head)
-    max_turns = turns.get("max_turns")
-    if not isinstance(max_turns, int) or not len(head) <= max_turns <= 60:
-        raise fail(file, "turns.max_turns", f"an integer in [{len(head)}, 60]", max_turns)
-    tail_mass = _prob(file, "turns.tail_mass", turns.get("tail_mass"))
-    if abs(sum(head) + tail_mass - 1.0) > 1e-6:
-        raise fail(file, "turns", "head + tail_mass summing to 1", sum(head) + tail_mass)
-    flow = require(data, "flow", dict, file)
-    for k in ("jailbreak_first", "followup_after_answer", "abandon_after_refusal", "partial_lead"):
-        _prob(file, f"flow.{k}", flow.get(k))
-    _dist(file, "flow.request_if_refused", flow.get("request_if_refused"), ("ask_harm", "ask_edgy"))
-    _dist(file, "flow.request_if_answered", flow.get("request_if_answered"), REQUEST_KINDS)
-    _dist(file, "flow.reaction_after_policy", flow.get("reaction_after_policy"), REACTIONS)
-    _dist(file, "flow.reaction_after_capability", flow.get("reaction_after_capability"), REACTIONS)
-    _dist(file, "flow.jailbreak_families", flow.get("jailbreak_families"), JAILBREAK_FAMILIES)
-    answer = require(data, "answer", dict, file)
-    for k in ("long_answer", "list", "closing", "lookalike", "disclaimer_ask", "ask_suffix", "user_lowercase"):
-        _prob(file, f"answer.{k}", answer.get(k))
-    if not isinstance(answer.get("body_mean"), (int, float)) or answer["body_mean"] < 0:
-        raise fail(file, "answer.body_mean", "a non-negative number", answer.get("body_mean"))
-    li = answer.get("list_items")
-    if not (isinstance(li, list) and len(li) == 2 and all(isinstance(x, int) for x in li) and 1 <= li[0] <= li[1] <= 9):
-        raise fail(file, "answer.list_items", "[lo, hi] integers within 1..9", li)
+    Raises
+    ------
+    DataFileError
+        A model's signature, a language code or a distribution's outcomes are not the
+        generator's.
+    """
+    for i, m in enumerate(doc.models):
+        if m.signature not in ("none", *SIGNATURES):
+            raise DataFileError(file, f"models[{i}].signature", f"one of {['none', *SIGNATURES]}", m.signature)
+    for i, lang in enumerate(doc.languages):
+        if lang.code not in LANGUAGE_FILES:
+            raise DataFileError(file, f"languages[{i}].code", f"one of {list(LANGUAGE_FILES)}", lang.code)
+    flow = dataclasses.asdict(doc.flow)
+    for key, names in _OUTCOMES.items():
+        if set(flow[key]) != set(names):
+            raise DataFileError(file, f"flow.{key}", f"exactly the outcomes {sorted(names)}", sorted(flow[key]))
     return SynthConfig(
-        name=require(data, "name", str, file),
-        version=require(data, "version", int, file),
-        popularity_exponent=float(require(data, "popularity_exponent", (int, float), file)),
-        models=tuple(models),
-        languages=tuple(langs),
-        turns_head=tuple(float(p) for p in head),
-        turns_tail_mass=tail_mass,
-        turns_tail_ratio=_prob(file, "turns.tail_ratio", turns.get("tail_ratio")),
-        max_turns=max_turns,
+        name=doc.name,
+        version=doc.version,
+        popularity_exponent=doc.popularity_exponent,
+        models=tuple(ModelSpec(**dataclasses.asdict(m)) for m in doc.models),
+        languages=tuple(LanguageSpec(**dataclasses.asdict(lang)) for lang in doc.languages),
+        turns_head=doc.turns.head,
+        turns_tail_mass=doc.turns.tail_mass,
+        turns_tail_ratio=doc.turns.tail_ratio,
+        max_turns=doc.turns.max_turns,
         flow=flow,
-        answer=answer,
-        redacted=_prob(file, "redacted", data.get("redacted")),
+        answer=dataclasses.asdict(doc.answer),
+        redacted=doc.redacted,
     )
 
 
 @cache
 def load_config() -> SynthConfig:
     """The bundled generator configuration (``chatlens/data/synth/config.yaml``)."""
-    return parse_config(read_yaml("config.yaml"))
+    doc, record = datafiles.load_with_record("synth/config.yaml")
+    return parse_config(doc, record.file)
 
 
 

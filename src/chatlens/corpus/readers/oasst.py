@@ -41,7 +41,6 @@ from chatlens.corpus.readers.base import (
     Sample,
     make_batch,
 )
-from chatlens.errors import MissingColumnError
 
 NAME = "oasst"
 MAX_DEPTH = 10_000  # guards against pathological nesting (iterative walk, no recursion)
@@ -162,16 +161,9 @@ def scan_oasst(file: ResolvedFile, *, batch_size: int, options: ReaderOptions) -
 
 
 def _scan_flat(file: ResolvedFile, batch_size: int, options: ReaderOptions) -> Iterator[ReaderBatch]:
-    from chatlens.corpus.readers.table import _raw_frames, file_columns
+    from chatlens.corpus.readers.table import _raw_frames, check_columns
 
-    present = file_columns(file)
-    missing = [c for c in FLAT_COLUMNS if c not in present]
-    if missing:
-        msg = (
-            f"{file.name}: an OASST message table needs columns {list(FLAT_COLUMNS)}; missing {missing}. "
-            f"Columns present: {', '.join(present[:30])}."
-        )
-        raise MissingColumnError(msg)
+    present = check_columns(file, FLAT_COLUMNS, why=f"that an OASST message table needs ({list(FLAT_COLUMNS)})")
     wanted = [c for c in (*FLAT_COLUMNS, *_FLAT_OPTIONAL) if c in present]
     frames, quarantine, repairs, n_rows = [], [], Counter(), 0
     for raw, q, rep, n in _raw_frames(file, 100_000, wanted):

@@ -1,0 +1,82 @@
+"""Schemas of the features layer's files: reaction cues, profanity and sentiment lexicons, language names."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from chatlens.datafiles._check import Invalid
+from chatlens.datafiles.schemas._base import (
+    DataFile,
+    IsoCode,
+    Phrases,
+)
+from chatlens.vocabulary import (
+    ReactionCueCategory,
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReactionCues(DataFile):
+    """``features/reactions.yaml``: phrases per language and reaction category."""
+
+    no_boundaries: Phrases = ()
+    languages: dict[str, dict[ReactionCueCategory, Phrases]]
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProfanityLanguage:
+    words: Phrases = ()
+    stems: Phrases = ()
+    language_only: Phrases = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProfanityWords(DataFile):
+    """``features/profanity.yaml``."""
+
+    no_boundaries: Phrases = ()
+    languages: dict[str, ProfanityLanguage]
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Compound cut-points: ``< negative`` is neg, ``> positive`` is pos, else neu."""
+
+    negative: float
+    positive: float
+
+    def __post_init__(self) -> None:
+        if not -1.0 <= self.negative <= self.positive <= 1.0:
+            raise Invalid(key="", expected="-1 <= negative <= positive <= 1",
+                          got={"negative": self.negative, "positive": self.positive})
+
+
+@dataclass(frozen=True, kw_only=True)
+class SentimentThresholds:
+    legacy: Thresholds
+    default: Thresholds
+
+
+@dataclass(frozen=True, kw_only=True)
+class SentimentLanguage:
+    positive: Phrases = ()
+    negative: Phrases = ()
+    negators: Phrases = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class SentimentWords(DataFile):
+    """``features/sentiment.yaml``: VADER thresholds and small non-English lexicons."""
+
+    thresholds: SentimentThresholds
+    valence: float = 2.0
+    alpha: float = 15.0
+    no_boundaries: Phrases = ()
+    languages: dict[str, SentimentLanguage]
+
+
+@dataclass(frozen=True, kw_only=True)
+class LanguageNames(DataFile):
+    """``features/languages.yaml``: language name → ISO 639 code (null: unknown)."""
+
+    names: dict[str, IsoCode | None]
