@@ -1,4 +1,4 @@
-"""``chatlens classify``: add refusal or jailbreak columns to a file of messages.
+"""``chatlens classify``: add refusal, jailbreak or reaction columns to a file of messages.
 
 Examples::
 
@@ -6,6 +6,8 @@ Examples::
     chatlens classify refusal replies.csv --text-column content --out legacy.csv --profile legacy
     chatlens classify refusal pairs.csv --text-column response --prompt-column prompt --detector context --out typed.csv
     chatlens classify jailbreak prompts.jsonl --text-column prompt --out flagged.jsonl
+    chatlens classify reaction exchanges.csv --prompt-column request --response-column reply \
+        --followup-column next_user --out reactions.csv
 """
 
 from __future__ import annotations
@@ -19,12 +21,12 @@ from chatlens.cli._common import escape, handle_errors, out_console
 
 classify_app = typer.Typer(
     name="classify",
-    help="Add refusal / jailbreak columns to a CSV, JSONL or Parquet file of messages.",
+    help="Add refusal / jailbreak / reaction columns to a CSV, JSONL or Parquet file of messages.",
     no_args_is_help=True,
 )
 
 
-def _summary(summary: object, flag: str, kind: str) -> None:
+def _summary(summary: object, flag: str, kind: str, what: str = "flagged") -> None:
     from chatlens.signals.classify import ClassifySummary
 
     assert isinstance(summary, ClassifySummary)
@@ -36,7 +38,7 @@ def _summary(summary: object, flag: str, kind: str) -> None:
     for value, count in sorted(summary.labels.items(), key=lambda kv: (-kv[1], str(kv[0]))):
         table.add_row(escape(str(value)), f"{count:,}", f"{count / n:.1%}")
     out_console.print(table)
-    out_console.print(f"{k:,} of {n:,} messages flagged ({(k / n if n else 0):.1%}); "
+    out_console.print(f"{k:,} of {n:,} messages {what} ({(k / n if n else 0):.1%}); "
                       f"wrote {escape(str(summary.out))}")
 
 
@@ -92,6 +94,32 @@ def jailbreak_cmd(
     summary, _ = classify_file(input, text_column=text_column, out=out, detect=detect,
                                flag="jailbreak", label="jailbreak_family", batch_size=batch_size)
     _summary(summary, "jailbreak", "jailbreak_family")
+
+
+@classify_app.command("reaction")
+@handle_errors
+def reaction_cmd(
+    input: Path = typer.Argument(..., help="CSV, JSONL or Parquet file, one row per refused exchange."),
+    prompt_column: str = typer.Option(..., "--prompt-column", help="Column holding the user's request."),
+    response_column: str = typer.Option(..., "--response-column", help="Column holding the assistant's refused response."),
+    followup_column: str = typer.Option(..., "--followup-column", help="Column holding the user's next message (empty: no reaction)."),
+    out: Path = typer.Option(..., "--out", help="Output file (.csv, .jsonl or .parquet)."),
+    refusal_type_column: str = typer.Option(None, "--refusal-type-column", help="Optional column with the refusal type (capability | policy | …); default: the rule tier's."),
+    batch_size: int = typer.Option(100_000, "--batch-size", min=1, help="Rows per batch (memory is bounded by the batch, not the file)."),
+) -> None:
+    """Classify the user's reaction to a refusal: reaction (rephrase, jailbreak, pushback, accept, new_topic, clarify), reaction_score.
+
+    Example: chatlens classify reaction exchanges.csv --prompt-column request --response-column reply --followup-column next_user --out reactions.csv
+    """
+    from chatlens.features.classify import reaction_file_columns
+    from chatlens.features.reaction_model import detect_reaction
+    from chatlens.signals.classify import classify_columns
+
+    columns = reaction_file_columns(prompt_column, response_column, followup_column,
+                                    refusal_type_column)
+    summary, _ = classify_columns(input, columns=columns, out=out, detect=detect_reaction,
+                                  flag=None, label="reaction", batch_size=batch_size)
+    _summary(summary, "reaction", "reaction", what="with a reaction")
 
 
 def register(app: typer.Typer) -> None:

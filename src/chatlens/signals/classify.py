@@ -10,7 +10,7 @@ by the batch, not the file, and the output appears under its name only once comp
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, get_args
@@ -86,6 +86,33 @@ def classify_file(
     With ``prompt_column``, ``detect`` is called as ``detect(texts, prompts)``: the request each
     message answers (a context-aware detector).
     """
+    columns = {"text": (text_column, "--text-column")}
+    if prompt_column is not None:
+        columns["prompt"] = (prompt_column, "--prompt-column")
+
+    def on_columns(texts: pl.DataFrame) -> pl.DataFrame:
+        if prompt_column is None:
+            return detect(texts["text"])
+        return detect(texts["text"], texts["prompt"])
+
+    return classify_columns(input_path, columns=columns, out=out, detect=on_columns, flag=flag,
+                            label=label, batch_size=batch_size, collect=collect)
+
+
+def classify_columns(
+    input_path: str | Path,
+    *,
+    columns: Mapping[str, tuple[str, str]],
+    out: str | Path,
+    detect: Callable[[pl.DataFrame], pl.DataFrame],
+    flag: str | None,
+    label: str,
+    batch_size: int = BATCH_ROWS,
+    collect: bool = False,
+) -> tuple[ClassifySummary, pl.DataFrame | None]:
+    """:func:`classify_file` for detectors that read several text columns (a request, a response
+    and a follow-up): ``columns`` maps each name ``detect`` sees to (file column, CLI option
+    naming it). ``flag=None`` counts the rows whose ``label`` is not null."""
     path = Path(input_path)
     table_format(path)  # before the writer creates the output folder; the writer checks ``out``
     if batch_size < 1:
@@ -97,15 +124,13 @@ def classify_file(
     with TableWriter(out) as writer, progress_bar(
             description=f"classify {path.name}", total=table_rows(path)) as advance:
         for frame in iter_table_frames(path, batch_size=batch_size):
-            texts = _text_column(frame, text_column, path)
-            if prompt_column is None:
-                cols = detect(texts)
-            else:
-                cols = detect(texts, _text_column(frame, prompt_column, path, option="--prompt-column"))
+            texts = pl.DataFrame([_text_column(frame, col, path, option=option).alias(name)
+                                  for name, (col, option) in columns.items()])
+            cols = detect(texts)
             result = pl.concat([frame, cols.select(pl.exclude(frame.columns))], how="horizontal")
             writer.write(result)
-            flagged += int(cols[flag].sum())
-            labels.update(dict(cols[label].value_counts().iter_rows()))
+            flagged += int(cols[label].is_not_null().sum() if flag is None else cols[flag].sum())
+            labels.update(dict(cols[label].drop_nulls().value_counts().iter_rows()))
             if collect:
                 kept.append(result)
             advance(frame.height)

@@ -3,10 +3,14 @@
 Why adapters: the real set is judged in context, so a detector receives the whole labelled frame
 (``request``, ``response``, ``followup``) and returns per-row columns. The rule tiers look at the
 response only today; the reaction classifier is given the gold refusal and sees the request and
-the follow-up, exactly as it does inside ``analyze``.
+the follow-up, exactly as it does inside ``analyze``. The learned reaction model is trained on
+this set, so its detector returns grouped cross-validated (out-of-fold) labels, never in-sample
+ones (:mod:`chatlens.validate.reaction_cv`).
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import numpy as np
 import polars as pl
@@ -62,3 +66,10 @@ def reaction_rules(frame: pl.DataFrame) -> np.ndarray:
     found = user_reactions(msgs).select("conversation_id", "reaction")
     out = pl.DataFrame({"conversation_id": ids}).join(found, on="conversation_id", how="left")
     return out["reaction"].replace({"topic_change": "new_topic"}).fill_null("unclear").to_numpy()
+
+
+def reaction_detectors() -> dict[str, Callable[[pl.DataFrame], np.ndarray]]:
+    """Reaction tiers by name: ``rules`` (``analyze``'s cascade) and ``learned`` (out-of-fold)."""
+    from chatlens.validate.reaction_cv import reaction_learned_oof
+
+    return {"rules": reaction_rules, "learned": reaction_learned_oof}

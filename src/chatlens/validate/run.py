@@ -175,7 +175,7 @@ def _real(root: Path, context: ContextHeldout | None
           ) -> tuple[RealReport | None, pl.DataFrame | None]:
     """The real labelled development set, when its source files are in ``root``."""
     from chatlens.validate.real import agreement, labelled_set, load_labels
-    from chatlens.validate.real_detectors import reaction_rules, refusal_detectors
+    from chatlens.validate.real_detectors import reaction_detectors, refusal_detectors
     from chatlens.validate.real_eval import evaluate_real
 
     files = load_labels()["file"].unique().to_list()
@@ -186,7 +186,8 @@ def _real(root: Path, context: ContextHeldout | None
     detectors = refusal_detectors()
     if context is not None:
         detectors |= context.real_detectors()
-    return (evaluate_real(frame, detectors, reactions={"rules": reaction_rules}), agreement())
+    return (evaluate_real(frame, detectors, reactions=reaction_detectors()),
+            agreement())
 
 
 def _context_model(root: Path, datasets: Sequence[str] | None) -> ContextHeldout | None:

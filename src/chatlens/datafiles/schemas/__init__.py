@@ -33,6 +33,8 @@ from chatlens.datafiles.schemas.features import (
     ProfanityLanguage,
     ProfanityWords,
     ReactionCues,
+    ReactionModelCues,
+    ReactionModelWeights,
     SentimentLanguage,
     SentimentThresholds,
     SentimentWords,
@@ -81,6 +83,8 @@ from chatlens.datafiles.schemas.synth import (
 )
 
 __all__ = [
+    "ReactionModelCues",
+    "ReactionModelWeights",
     "CueLexiconFile",
     "CueSpec",
     "DataFile",

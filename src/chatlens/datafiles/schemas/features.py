@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
 from chatlens.datafiles._check import Invalid
 from chatlens.datafiles.schemas._base import (
     DataFile,
     IsoCode,
+    NonEmpty,
     Phrases,
+    Positive,
 )
 from chatlens.vocabulary import (
     ReactionCueCategory,
@@ -21,6 +24,40 @@ class ReactionCues(DataFile):
 
     no_boundaries: Phrases = ()
     languages: dict[str, dict[ReactionCueCategory, Phrases]]
+
+
+ReactionModelCueCategory = Literal["asks_info", "jailbreak", "insist", "answer_opener", "request_opener"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReactionModelCues(DataFile):
+    """``features/reaction_model.yaml``: context cues of the learned reaction classifier."""
+
+    no_boundaries: Phrases = ()
+    languages: dict[str, dict[ReactionModelCueCategory, Phrases]]
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReactionModelWeights(DataFile):
+    """``features/reaction_model.json``: the learned reaction classifier and its data card
+    (``features.reaction_model``; written by ``scripts/train_reaction_model.py``)."""
+
+    format_version: int
+    n_hash: int
+    opening_chars: int
+    cues: NonEmpty  # versions of the cue files the features were built with
+    C: float
+    temperature: Positive
+    classes: tuple[NonEmpty, ...]
+    n_features: int
+    intercept: tuple[float, ...]
+    coef_index: tuple[int, ...]
+    coef_value: tuple[tuple[float, ...], ...]
+    model: str = ""
+    trained: str = ""
+    training_data: dict[str, Any] = field(default_factory=dict)
+    evaluation: dict[str, Any] = field(default_factory=dict)
+    caveats: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
