@@ -78,7 +78,7 @@ def test_real_set_reads_every_labelled_message(shared_data):
 @pytest.mark.realdata
 def test_changed_text_is_detected(shared_data):
     labels = load_labels().head(5).with_columns(pl.lit("000000000000").alias("content_sha1"))
-    with pytest.raises(SourceError, match="text differs"):
+    with pytest.raises(SourceError, match="differs from the labelled one"):
         attach_text(labels, shared_data)
 
 

@@ -111,21 +111,18 @@ def attach_text(labels: pl.DataFrame, data_dir: str | Path) -> pl.DataFrame:
             m.drop("role"), on=["conversation_id", "message_index"], how="left")
         parts.append(part)
     out = pl.concat(parts).sort("item")
-    lost = out.filter(pl.col("response").is_null())
-    if lost.height:
-        r = lost.row(0, named=True)
-        msg = (f"Labelled item {r['item']} ({r['file']}, conversation {r['conversation_id']}, "
-               f"message {r['message_index']}) is not in the data folder {root}; "
-               f"{lost.height} item(s) missing. Expected the same copy of the data the labels were made on.")
-        raise SourceError(msg)
     sha = out["response"].map_elements(_sha1, return_dtype=pl.String)
-    changed = out.filter(sha != pl.col("content_sha1"))
-    if changed.height:
-        r = changed.row(0, named=True)
-        msg = (f"Labelled item {r['item']} ({r['file']}, conversation {r['conversation_id']}, "
-               f"message {r['message_index']}): the text differs from the labelled one "
-               f"(sha1 prefix {r['content_sha1']}); {changed.height} item(s) changed.")
-        raise SourceError(msg)
+    for bad, problem in (
+        (out.filter(pl.col("response").is_null()),
+         f"is not in the data folder {root}; expected the copy of the data the labels were made on"),
+        (out.filter(pl.col("response").is_not_null() & (sha != pl.col("content_sha1"))),
+         "holds a text that differs from the labelled one (its sha1 prefix does not match)"),
+    ):
+        if bad.height:
+            r = bad.row(0, named=True)
+            msg = (f"Labelled item {r['item']} ({r['file']}, conversation {r['conversation_id']}, "
+                   f"message {r['message_index']}) {problem}; {bad.height} item(s) affected.")
+            raise SourceError(msg)
     return out
 
 
