@@ -90,3 +90,18 @@ def test_sharegpt_array_nested_past_the_recursion_limit(tmp_path):
     src.write_text("[" + json.dumps(good) + "," + "[" * n + "]" * n + "]")
     corpus = chatlens.read(src, format="sharegpt")
     assert corpus.summary.conversations == 1 and corpus.summary.quarantined == 1
+
+
+def test_csv_header_with_bare_carriage_returns_and_duplicate_names(tmp_path):
+    import pytest
+
+    from chatlens.errors import SchemaError
+
+    cmap = {"conversation_id": "chat", "role": "speaker", "content": "text"}
+    cr = tmp_path / "cr.csv"
+    cr.write_bytes(b"chat,speaker,text\rc0,user,hi\rc0,assistant,yo\r")
+    assert chatlens.read(cr, format="table", column_map=cmap).summary.messages == 2
+    dup = tmp_path / "dup.csv"
+    dup.write_text("chat,speaker,text,text\nc0,user,hi,x\n")
+    with pytest.raises(SchemaError, match=r"dup\.csv, row 1.*'text'.*more than once"):
+        _ = chatlens.read(dup, format="table", column_map=cmap).summary

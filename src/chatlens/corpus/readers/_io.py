@@ -334,8 +334,19 @@ def csv_header(file: ResolvedFile) -> list[str]:
     head, _ = decode_utf8(peek_bytes(file, 1 << 20))
     head = head.removeprefix("\ufeff")
     delimiter = "\t" if file.path.name.lower().removesuffix(".gz").removesuffix(".zst").endswith(".tsv") else ","
-    reader = csv.reader(io.StringIO(head), delimiter=delimiter)
-    return next(reader, [])
+    # newline="": the csv module itself recognises \n, \r\n and a bare \r as line ends
+    reader = csv.reader(io.StringIO(head, newline=""), delimiter=delimiter)
+    try:
+        header = next(reader, [])
+    except csv.Error as exc:
+        msg = f"{file.name}, row 1 (the header): expected a CSV header line; {exc}."
+        raise SchemaError(msg) from None
+    seen = [c for i, c in enumerate(header) if c in header[:i]]
+    if seen:
+        msg = (f"{file.name}, row 1 (the header): column name(s) {sorted(set(seen))} appear more "
+               "than once; expected every column to have a unique name.")
+        raise SchemaError(msg)
+    return header
 
 
 def iter_csv_batches(
