@@ -51,6 +51,8 @@ def handler(body, n):
         return FakeReply(content='{"error": "transcript unusable"}')
     if mode == "down":
         return FakeReply(status=500, content="internal")
+    if mode == "html":
+        return FakeReply(raw_body=b"<html>proxy login</html>")
     raise AssertionError(mode)
 
 
@@ -141,3 +143,11 @@ def test_missing_column_and_bad_samples():
         judge(frame(["x"]), text_column="text_col", client=client)
     with pytest.raises(InvalidParameterError, match="samples"):
         judge(frame(["x"]), text_column="dialogue", client=client, samples=0)
+
+
+def test_a_server_answering_200_with_html_is_recorded_per_row(server):
+    res = judge(frame(["html", "good"]), instrument=INST, text_column="dialogue", speaker="W",
+                config=config(server))
+    err = res.frame["hl_error"].to_list()
+    assert err[0].startswith("request failed") and "not a JSON chat completion" in err[0]
+    assert err[1] is None and res.n_failed_requests == 1

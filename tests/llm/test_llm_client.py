@@ -170,3 +170,30 @@ def test_extra_params_go_to_the_server(fake_server):
     body = server.bodies[0]
     assert body["top_p"] == 0.5 and body["top_k"] == 7 and body["max_tokens"] == 33
     assert body["temperature"] == 0.0
+
+
+def test_a_200_with_a_non_json_body_is_an_llm_error_not_a_traceback(fake_server):
+    server = fake_server(lambda body, n: FakeReply(raw_body=b"<html>gateway says hi</html>"))
+    client = make_client(config_for(server))
+    with pytest.raises(LLMError, match="not a JSON chat completion"):
+        run_sync(_complete_n(client, 1))
+    assert server.n_requests == 1  # a misconfigured server is not retried
+
+
+def test_an_echoed_key_is_masked_in_error_messages(fake_server, secret_key):
+    server = fake_server(lambda body, n: FakeReply(status=401, content=f"invalid key {secret_key}; "
+                                                   f"also hf_abcdefghijkl and Bearer xyz"))
+    client = make_client(config_for(server))
+    with pytest.raises(LLMError) as info:
+        run_sync(_complete_n(client, 1))
+    text = str(info.value)
+    assert secret_key not in text and "hf_abcdefghijkl" not in text and "Bearer xyz" not in text
+    assert "***" in text and "HTTP 401" in text
+
+
+def test_a_200_with_invalid_json_declared_as_json(fake_server):
+    server = fake_server(lambda body, n: FakeReply(raw_body=b"{not json",
+                                                   raw_content_type="application/json"))
+    client = make_client(config_for(server))
+    with pytest.raises(LLMError, match="not a JSON chat completion"):
+        run_sync(_complete_n(client, 1))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import re
 from typing import Any
 
 from chatlens.errors import LLMError
@@ -20,6 +21,23 @@ from chatlens.llm.types import ChatRequest, ChatResponse
 
 #: Placeholder sent when no key is set: local servers (vLLM, Ollama) accept any value.
 NO_KEY = "chatlens-no-key"
+
+
+#: Key-shaped tokens: OpenAI-style ``sk-…``, Hugging Face ``hf_…``, bearer tokens.
+_KEYLIKE = re.compile(r"\b(?:sk-[A-Za-z0-9_-]{8,}|hf_[A-Za-z0-9]{8,})|(?i:bearer)\s+\S+")
+
+
+def _not_a_completion(where: str, got: str) -> str:
+    return (f"The server {where} answered with a body that is not a JSON chat completion "
+            f"(got {got}); expected an OpenAI-compatible server at this URL.")
+
+
+def mask_secrets(text: str, key: str | None = None) -> str:
+    """``text`` with ``key`` and key-shaped tokens replaced by ``***`` (error messages are stored
+    in ``hl_error`` and printed; a server that echoes the request's key must not leak it)."""
+    if key:
+        text = text.replace(key, "***")
+    return _KEYLIKE.sub("***", text)
 
 
 def _retry_after(headers: Any) -> float | None:
@@ -113,14 +131,23 @@ class OpenAITransport:
             raise rate_limited(msg, wait) from None
         except openai.APIStatusError as exc:
             status = exc.status_code
-            msg = f"The server {where} answered HTTP {status}: {str(exc.message)[:300]}"
+            msg = self._mask(f"The server {where} answered HTTP {status}: {str(exc.message)[:300]}")
             if status >= 500 or status in (408, 409):
                 raise server_error(msg, status) from None
             raise client_error(msg, status) from None
         except openai.OpenAIError as exc:
             msg = f"The LLM request to {where} failed: {type(exc).__name__}: {str(exc)[:300]}"
-            raise LLMError(msg) from None
+            raise LLMError(self._mask(msg)) from None
+        except ValueError as exc:  # a 200 whose body is not JSON (json.JSONDecodeError)
+            raise client_error(_not_a_completion(where, type(exc).__name__)) from None
+        if isinstance(completion, (str, bytes)) or not hasattr(completion, "choices"):
+            # the SDK hands back a non-JSON body (say, an HTML error page) as a plain string
+            raise client_error(_not_a_completion(where, type(completion).__name__))
         return _to_response(completion, request)
+
+    def _mask(self, text: str) -> str:
+        """``text`` without the API key or anything shaped like a key (servers echo them)."""
+        return mask_secrets(text, self.__api_key)
 
     async def aclose(self) -> None:
         if self._client is not None:

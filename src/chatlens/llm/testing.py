@@ -41,6 +41,9 @@ class FakeReply:
     delay_s: float = 0.0
     prompt_tokens: int = 100
     completion_tokens: int = 20
+    #: Send these bytes as the body instead of a JSON payload (a misbehaving server).
+    raw_body: bytes | None = None
+    raw_content_type: str = "text/html"
 
 
 Handler = Callable[[dict[str, Any], int], FakeReply]
@@ -102,6 +105,11 @@ class FakeOpenAIServer:
                     reply = server.handler(body, n)
                     if reply.delay_s > 0 and server._stop.wait(reply.delay_s):
                         return
+                    if reply.raw_body is not None:
+                        self._send_raw(reply.status, reply.raw_body, reply.raw_content_type)
+                        with server._lock:
+                            server.completed += 1
+                        return
                     if reply.status == 200:
                         payload: dict[str, Any] = {
                             "id": f"chatcmpl-fake-{n}",
@@ -127,6 +135,16 @@ class FakeOpenAIServer:
                 finally:
                     with server._lock:
                         server.in_flight -= 1
+
+            def _send_raw(self, status: int, data: bytes, content_type: str) -> None:
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", content_type)
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
 
             def _send(self, status: int, payload: dict[str, Any], headers: dict[str, str]) -> None:
                 data = json.dumps(payload).encode("utf-8")
