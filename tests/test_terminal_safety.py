@@ -27,3 +27,21 @@ def test_info_and_analyze_print_no_escape_sequence(tmp_path):
         assert res.exit_code == 0, res.output
         assert "evil" in res.output
         assert "\x1b" not in res.output and "\x07" not in res.output
+
+
+def test_quiet_is_accepted_after_the_subcommand_and_silences_tables(tmp_path):
+    row = {"conversation_id": "a", "model": "m",
+           "conversation": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "yo"}]}
+    src = tmp_path / "log.jsonl"
+    src.write_text(json.dumps(row) + "\n")
+    runner = CliRunner()
+    loud = runner.invoke(app, ["info", str(src)])
+    assert loud.exit_code == 0 and "models" in loud.output.lower()
+    for flag in ("--quiet", "-q"):
+        res = runner.invoke(app, ["analyze", str(src), "--out", str(tmp_path / f"run{flag}"), flag])
+        assert res.exit_code == 0, res.output
+        assert res.output.strip() == ""
+        assert (tmp_path / f"run{flag}" / "manifest.json").is_file()
+    res = runner.invoke(app, ["info", str(tmp_path / "missing.jsonl"), "-q"])
+    assert res.exit_code != 0  # errors are never silenced (they go to stderr)
+    assert runner.invoke(app, ["info", str(src)]).output == loud.output  # quiet does not stick

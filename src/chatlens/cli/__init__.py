@@ -9,13 +9,32 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+from typing import Any
 
 import typer
+from typer.core import TyperGroup
 
 from chatlens import __version__
 from chatlens._progress import set_quiet
 
+QUIET_FLAGS = ("-q", "--quiet")
+
+
+class QuietAnywhere(TyperGroup):
+    """``-q``/``--quiet`` is accepted anywhere on the command line, not only before the
+    subcommand (``chatlens analyze data.jsonl --quiet``): it is moved to the front, where the root
+    callback reads it. Arguments after ``--`` are left alone."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        end = args.index("--") if "--" in args else len(args)
+        head, tail = args[:end], args[end:]
+        if any(a in QUIET_FLAGS for a in head):
+            head = ["--quiet", *(a for a in head if a not in QUIET_FLAGS)]
+        return super().parse_args(ctx, head + tail)
+
+
 app = typer.Typer(
+    cls=QuietAnywhere,
     name="chatlens",
     help="Behavioural science of human-AI interaction from conversation logs.",
     no_args_is_help=True,
@@ -37,13 +56,17 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars or status lines."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars, status lines or result tables (errors still go to stderr); accepted after any subcommand too."),
     version: bool = typer.Option(
         False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
     ),
 ) -> None:
     """chatlens: refusals, reactions, human-likeness and ratings from real conversation logs."""
+    from chatlens.cli._common import out_console
+
     set_quiet(quiet)
+    # quiet: no progress, no status lines and no result tables; errors still go to stderr
+    out_console.quiet = quiet
 
 
 for _name in COMMAND_MODULES:
