@@ -78,7 +78,7 @@ def test_query_errors_are_clear(tmp_path: Path) -> None:
 
 def test_cli_analyze_info_query(tmp_path: Path) -> None:
     src = write_sharegpt(tmp_path / "chats.jsonl")
-    result = runner.invoke(app, ["--quiet", "analyze", str(src), "--out", str(tmp_path / "run")])
+    result = runner.invoke(app, ["analyze", str(src), "--out", str(tmp_path / "run")])
     assert result.exit_code == 0, result.output
     assert "quarantined" in result.output
     result = runner.invoke(app, ["info", str(src), "--json"])
