@@ -83,7 +83,7 @@ def test_killed_job_resumes_from_cache_and_key_never_leaks(tmp_path, monkeypatch
         from chatlens.cli import app
 
         monkeypatch.setenv("OPENAI_API_KEY", SECRET)
-        result = CliRunner().invoke(app, ["--quiet", *cli_args(inp, out, cache, server)])
+        result = CliRunner().invoke(app, cli_args(inp, out, cache, server))
         assert result.exit_code == 0, result.output
         assert server.n_requests - first_run == N_DIALOGUES - cached
         assert all(h == f"Bearer {SECRET}" for h in server.auth_headers)
