@@ -37,8 +37,9 @@ from chatlens.stats.estimate import Estimate
 _CHUNK_ELEMENTS = 10_000_000
 
 
-def _cluster_codes(clusters: object, n: int, func: str) -> np.ndarray:
-    """Integer codes 0..G-1 for cluster labels; a null label is its own singleton cluster."""
+def cluster_codes(clusters: object, n: int, func: str) -> np.ndarray:
+    """Integer codes 0..G-1 for cluster labels (in sorted label order); a null label is its own
+    singleton cluster. ``func`` names the caller in the length-mismatch error."""
     if clusters is None:
         return np.arange(n)
     s = clusters if isinstance(clusters, pl.Series) else pl.Series("cluster", clusters, strict=False)
@@ -54,7 +55,8 @@ def _cluster_codes(clusters: object, n: int, func: str) -> np.ndarray:
     return codes
 
 
-def _percentile(samples: np.ndarray, confidence: float) -> tuple[float, float]:
+def percentile_interval(samples: np.ndarray, confidence: float) -> tuple[float, float]:
+    """Two-sided percentile interval of the finite bootstrap ``samples`` (NaN, NaN if none)."""
     a = (1.0 - confidence) / 2.0
     finite = samples[np.isfinite(samples)]
     if finite.size == 0:
@@ -107,7 +109,7 @@ def bootstrap_mean(
     s = values if isinstance(values, pl.Series) else pl.Series("v", values, strict=False)
     x = s.cast(pl.Float64, strict=False).fill_nan(None).to_numpy()
     n_all = x.shape[0]
-    codes = _cluster_codes(clusters, n_all, func)
+    codes = cluster_codes(clusters, n_all, func)
     keep = ~np.isnan(x)
     x, codes = x[keep], codes[keep]
     if x.size == 0:
@@ -128,7 +130,7 @@ def bootstrap_mean(
         with np.errstate(invalid="ignore", divide="ignore"):
             means[done : done + size] = (w @ sums) / (w @ counts)
         done += size
-    lo, hi = _percentile(means, confidence)
+    lo, hi = percentile_interval(means, confidence)
     kind = "cluster bootstrap" if clusters is not None else "bootstrap"
     unit = f"{g} clusters" if clusters is not None else f"{g} values"
     return Estimate(
@@ -188,7 +190,7 @@ def cluster_bootstrap(
         raise InvalidParameterError(msg)
     if cluster is not None:
         check_columns(df, [cluster], func)
-        codes = _cluster_codes(df[cluster], df.height, func)
+        codes = cluster_codes(df[cluster], df.height, func)
     else:
         codes = np.arange(df.height)
     order = np.argsort(codes, kind="stable")
@@ -206,7 +208,7 @@ def cluster_bootstrap(
         offsets = np.repeat(starts[chosen] - np.cumsum(lengths) + lengths, lengths)
         idx = order[offsets + np.arange(total)]
         reps[b] = statistic(df[idx])
-    lo, hi = _percentile(reps, confidence)
+    lo, hi = percentile_interval(reps, confidence)
     unit = f"{g} clusters by {cluster}" if cluster else f"{g} rows"
     kind = "cluster bootstrap" if cluster else "bootstrap"
     return Estimate(value, lo, hi, n=df.height,

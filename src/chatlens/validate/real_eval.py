@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
+from chatlens.stats.bootstrap import cluster_codes, percentile_interval
 from chatlens.stats.metrics import binary_metrics
 from chatlens.validate.real import REACTION_CLASSES
 
@@ -42,11 +43,6 @@ class RealReport:
     errors: pl.DataFrame
 
 
-def _cluster_index(clusters: np.ndarray) -> tuple[np.ndarray, int]:
-    _, codes = np.unique(clusters, return_inverse=True)
-    return codes, int(codes.max()) + 1 if len(codes) else 0
-
-
 def _boot_weights(codes: np.ndarray, k: int, n_boot: int, seed: int) -> np.ndarray:
     """Row weights (n_boot × rows): how often each row's cluster was drawn in each round."""
     rng = np.random.default_rng(seed)
@@ -60,11 +56,16 @@ def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
 
 
 def _ci(samples: np.ndarray) -> tuple[float | None, float | None]:
-    s = samples[~np.isnan(samples)]
-    if len(s) < 10:
+    """The 95% percentile interval, or no interval from fewer than 10 usable rounds."""
+    if np.isfinite(samples).sum() < 10:
         return None, None
-    lo, hi = np.percentile(s, [2.5, 97.5])
-    return round(float(lo), 4), round(float(hi), 4)
+    lo, hi = percentile_interval(samples, 0.95)
+    return round(lo, 4), round(hi, 4)
+
+
+def _weights(clusters: np.ndarray) -> np.ndarray:
+    codes = cluster_codes(clusters, len(clusters), "chatlens validate")
+    return _boot_weights(codes, int(codes.max()) + 1 if len(codes) else 0, N_BOOT, SEED)
 
 
 def _r(v: float) -> float | None:
@@ -74,8 +75,7 @@ def _r(v: float) -> float | None:
 def binary_row(gold: np.ndarray, pred: np.ndarray, clusters: np.ndarray) -> dict:
     """Counts, precision, recall, F1 and FPR with conversation-bootstrap 95% intervals."""
     g, p = np.asarray(gold, bool), np.asarray(pred, bool)
-    codes, k = _cluster_index(np.asarray(clusters))
-    w = _boot_weights(codes, k, N_BOOT, SEED)
+    w = _weights(np.asarray(clusters))
     tp_b, fp_b, fn_b = w @ (g & p), w @ (~g & p), w @ (g & ~p)
     tn_b = w @ (~g & ~p)
     m = binary_metrics(g, p)
@@ -92,8 +92,7 @@ def binary_row(gold: np.ndarray, pred: np.ndarray, clusters: np.ndarray) -> dict
 def accuracy_row(gold: np.ndarray, pred: np.ndarray, clusters: np.ndarray) -> dict:
     """Accuracy with a conversation-bootstrap 95% interval."""
     ok = np.asarray(gold) == np.asarray(pred)
-    codes, k = _cluster_index(np.asarray(clusters))
-    w = _boot_weights(codes, k, N_BOOT, SEED)
+    w = _weights(np.asarray(clusters))
     boot = _ratio(w @ ok, w.sum(axis=1))
     lo, hi = _ci(boot)
     return {"n": len(ok), "accuracy": _r(ok.mean()) if len(ok) else None,
@@ -105,8 +104,7 @@ def macro_f1_row(gold: np.ndarray, pred: np.ndarray, clusters: np.ndarray,
     """Macro-F1 over ``classes`` (present in gold) with a bootstrap interval, plus per-class F1."""
     g, p = np.asarray(gold, dtype=object), np.asarray(pred, dtype=object)
     present = [c for c in classes if (g == c).any()]
-    codes, k = _cluster_index(np.asarray(clusters))
-    w = _boot_weights(codes, k, N_BOOT, SEED)
+    w = _weights(np.asarray(clusters))
     f1s, boots, per = [], [], {}
     for c in present:
         gc, pc = g == c, p == c
