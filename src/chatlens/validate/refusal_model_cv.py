@@ -82,12 +82,6 @@ def _fit(pool: Pool, train: np.ndarray, **params: float) -> Any:
         pool.cue_ids, typed=f["typed"].to_numpy()[train])
 
 
-def _predict_into(out: list[pl.DataFrame | None], rows: np.ndarray, model: Any, pool: Pool) -> None:
-    pred = model.predict_matrix(pool.x[rows])
-    for j, i in enumerate(rows.tolist()):
-        out[i] = pred.slice(j, 1)
-
-
 def heldout(pool: Pool, **params: float) -> dict[str, pl.DataFrame]:
     """Held-out predictions keyed by scheme: ``cv`` (real rows, grouped by conversation),
     ``leave-source-out`` (real rows) and ``leave-set-out`` (XSTest and RBR rows).
@@ -118,15 +112,12 @@ def heldout(pool: Pool, **params: float) -> dict[str, pl.DataFrame]:
             schemes["leave-set-out"].append((dataset != d, rows))
     result = {}
     for name, folds in schemes.items():
-        preds: list[pl.DataFrame | None] = [None] * n
-        covered = []
-        for train, rows in folds:
-            _predict_into(preds, rows, _fit(pool, train, **params), pool)
-            covered.append(rows)
-        if covered:
-            rows = np.sort(np.concatenate(covered))
-            result[name] = pl.concat([preds[i] for i in rows.tolist()]).with_columns(
-                key=f["key"].gather(rows))
+        if not folds:
+            continue
+        parts = [_fit(pool, train, **params).predict_matrix(pool.x[rows])
+                 .with_columns(_pos=pl.Series(rows)) for train, rows in folds]
+        pred = pl.concat(parts).sort("_pos")
+        result[name] = pred.with_columns(key=f["key"].gather(pred["_pos"])).drop("_pos")
     return result
 
 
