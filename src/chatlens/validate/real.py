@@ -126,6 +126,11 @@ def attach_text(labels: pl.DataFrame, data_dir: str | Path) -> pl.DataFrame:
     return out
 
 
+def real_set_present(data_dir: str | Path) -> bool:
+    """Whether every source file the labels point into is in ``data_dir``."""
+    return all((Path(data_dir) / f).is_file() for f in load_labels()["file"].unique().to_list())
+
+
 def labelled_set(data_dir: str | Path) -> pl.DataFrame:
     """First-pass labels with their text (see :func:`attach_text`)."""
     return attach_text(load_labels(), data_dir)

@@ -141,12 +141,13 @@ class ContextHeldout:
     predictions: dict[str, pl.DataFrame]
 
     @classmethod
-    def compute(cls, data_dir: str | Path) -> ContextHeldout:
-        """Held-out predictions with the shipped model's hyper-parameters."""
+    def compute(cls, data_dir: str | Path, real: pl.DataFrame | None = None) -> ContextHeldout:
+        """Held-out predictions with the shipped model's hyper-parameters (``real``: the
+        labelled set already read by :func:`~chatlens.validate.real.labelled_set`)."""
         from chatlens.signals.refusal_model import load_model
 
         shipped = load_model()
-        pool = build_pool(data_dir)
+        pool = build_pool(data_dir, real)
         return cls(heldout(pool, C=shipped.C, C_type=shipped.C_type, threshold=shipped.threshold))
 
     def predict_set(self, s: LabelledSet) -> np.ndarray:

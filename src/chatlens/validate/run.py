@@ -171,38 +171,31 @@ def _check(target: Target, rows: pl.DataFrame) -> TargetCheck:
     return TargetCheck(target, float(value), bool(ok))
 
 
-def _real(root: Path, context: ContextHeldout | None
-          ) -> tuple[RealReport | None, pl.DataFrame | None]:
-    """The real labelled development set, when its source files are in ``root``."""
-    from chatlens.validate.real import agreement, labelled_set, load_labels
+def _real(frame: pl.DataFrame, context: ContextHeldout | None
+          ) -> tuple[RealReport, pl.DataFrame]:
+    """The real labelled development set's report and the labelling agreement."""
+    from chatlens.validate.real import agreement
     from chatlens.validate.real_detectors import reaction_detectors, refusal_detectors
     from chatlens.validate.real_eval import evaluate_real
 
-    files = load_labels()["file"].unique().to_list()
-    if not all((root / f).is_file() for f in files):
-        return None, None
     status("validate: real labelled development set (LMSYS, ShareGPT, HH-RLHF, DICES)")
-    frame = labelled_set(root)
     detectors = refusal_detectors()
     if context is not None:
         detectors |= context.real_detectors()
-    return (evaluate_real(frame, detectors, reactions=reaction_detectors()),
-            agreement())
+    return (evaluate_real(frame, detectors, reactions=reaction_detectors()), agreement())
 
 
-def _context_model(root: Path, datasets: Sequence[str] | None) -> ContextHeldout | None:
+def _context_model(root: Path, datasets: Sequence[str] | None,
+                   real: pl.DataFrame | None) -> ContextHeldout | None:
     """Held-out predictions of the context refusal model, when its weights ship and the real
-    labelled set it trains on is readable (never in-sample: see refusal_model_cv)."""
+    labelled set it trains on was read (never in-sample: see refusal_model_cv)."""
     from chatlens.signals.refusal_model import model_available
-    from chatlens.validate.real import load_labels
 
-    if not model_available() or datasets is not None and not (
+    if real is None or not model_available() or datasets is not None and not (
             set(datasets) & {REAL_SET, "xstest-dev", "openai-rbr-gold"}):
         return None
-    if not all((root / f).is_file() for f in load_labels()["file"].unique().to_list()):
-        return None
     status("validate: context refusal model, held-out predictions (grouped CV, leave one source/set out)")
-    return ContextHeldout.compute(root)
+    return ContextHeldout.compute(root, real)
 
 
 def validate(
@@ -255,7 +248,13 @@ def validate(
 
         status("validate: learned tier, leave-one-group-out predictions on its training pool")
         heldout = heldout_predictions(load_all(root) if datasets is not None else sets)
-    context = _context_model(root, datasets)
+    from chatlens.validate.real import labelled_set, real_set_present
+
+    # the real labelled set (text read from root) is read once, for its report and the context
+    # model's held-out predictions
+    wants_real = datasets is None or bool(set(datasets) & {REAL_SET, "xstest-dev", "openai-rbr-gold"})
+    real_frame = labelled_set(root) if wants_real and real_set_present(root) else None
+    context = _context_model(root, datasets, real_frame)
     if datasets is None:
         from chatlens.validate.jailbreak_cv import real_user_sets
 
@@ -301,7 +300,8 @@ def validate(
         "toxicchat-train rows are stratified 5-fold cross-validated. Real user messages are weak "
         "negatives (unlabelled; a few are real jailbreaks): their FPR is an upper bound.",
     )
-    real, kappa = (_real(root, context) if datasets is None or REAL_SET in datasets
+    real, kappa = (_real(real_frame, context)
+                   if real_frame is not None and (datasets is None or REAL_SET in datasets)
                    else (None, None))
     synth_rows = None
     if synthetic > 0:
