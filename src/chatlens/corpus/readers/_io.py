@@ -262,9 +262,9 @@ def iter_json_items(file: ResolvedFile, prefix: str) -> Iterator[tuple[Any, int]
     Small files are parsed in one go with :mod:`json`; large ones are streamed with ``ijson`` so
     memory stays bounded. Raises :class:`SchemaError` if the file is not valid JSON.
     """
-    doc: Any = _eager_json(file) if file.compression is None and file.size <= JSON_EAGER_BYTES else None
-    if doc is not None:
-        doc, repairs = doc
+    eager = _eager_json(file) if file.compression is None and file.size <= JSON_EAGER_BYTES else None
+    if eager is not None:
+        doc, repairs = eager
         items = [doc] if prefix == "item" and isinstance(doc, dict) else doc
         for part in prefix.split(".")[:-1] if prefix != "item" else []:
             items = items.get(part) if isinstance(items, dict) else None
