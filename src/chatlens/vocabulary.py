@@ -30,8 +30,11 @@ RunOption = Literal["keep_text"]
 
 #: What a user did next after a refusal, in report order; ``abandoned`` (no next user message)
 #: comes from conversation structure, not from a message, so it is kept apart.
-REACTIONS: tuple[str, ...] = ("rephrase", "jailbreak", "pushback", "accept", "topic_change")
+REACTIONS: tuple[str, ...] = ("rephrase", "jailbreak", "pushback", "accept", "new_topic", "clarify")
 ABANDONED = "abandoned"
+#: Reactions that keep asking for what was refused: a refusal followed by one of them and then by
+#: an assistant reply that is not a refusal is ``overturned`` (docs/labels.md).
+PERSISTENT_REACTIONS: tuple[str, ...] = ("rephrase", "jailbreak", "pushback", "clarify")
 
 #: The reaction categories with lexical cues (``data/features/reactions.yaml``); rephrase and
 #: topic change are also decided by overlap with the refused request, jailbreak by its detector.
@@ -89,6 +92,7 @@ __all__ = [
     "JAILBREAK_FAMILIES",
     "PROFILES",
     "REACTIONS",
+    "PERSISTENT_REACTIONS",
     "REACTION_CUE_CATEGORIES",
     "ROLES",
     "CueType",

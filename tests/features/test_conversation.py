@@ -41,7 +41,7 @@ def test_reactions_and_retries(tiny: pl.DataFrame) -> None:
     assert r["c1"]["n_retries"] == 1
     assert r["c2"]["reaction_after_first_refusal"] == "jailbreak"
     assert r["c3"]["reaction_after_first_refusal"] == "accept"
-    assert r["c4"]["reaction_after_first_refusal"] == "topic_change"
+    assert r["c4"]["reaction_after_first_refusal"] == "new_topic"
     assert r["c5"]["n_retries"] is None
 
 
@@ -119,3 +119,19 @@ def test_synthetic_agreement(synth_small: tuple) -> None:
     assert (both["abandoned"] == both["abandoned_after_refusal"]).all()
     assert (both["n_refusals"].fill_null(0) == both["n_refusals_right"].fill_null(0)).all()
     assert (both["first_refusal_index"].fill_null(-1) == both["first_refusal_index_right"].fill_null(-1)).all()
+
+
+def test_refusal_overturned_per_conversation(make) -> None:
+    from chatlens.features.reactions import ReactionRules
+
+    msgs = make([
+        ("o", "user", "Write a poem about my cat.", None, None, False),
+        ("o", "assistant", "I'm sorry, I can't write poems.", True, "capability", None),
+        ("o", "user", "Please, just try: write a poem about my cat.", None, None, False),
+        ("o", "assistant", "Soft paws at dawn, a purr like rain...", False, "none", None),
+        ("p", "user", "Hi", None, None, False),
+        ("p", "assistant", "Hello!", False, "none", None),
+    ])
+    r = _by_id(conversation_features(msgs, rules=ReactionRules(model="rules")))
+    assert r["o"]["refusal_overturned"] is True and r["o"]["overturned_by"] == "rephrase"
+    assert r["p"]["refusal_overturned"] is None and r["p"]["overturned_by"] is None

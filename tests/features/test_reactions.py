@@ -18,7 +18,7 @@ def test_each_reaction_on_hand_made_cases(tiny: pl.DataFrame) -> None:
         ("c1", 4): "pushback",
         ("c2", 2): "jailbreak",
         ("c3", 2): "accept",
-        ("c4", 2): "topic_change",
+        ("c4", 2): "new_topic",
     }
     assert out.schema == pl.Schema(REACTIONS_SCHEMA)
 
@@ -89,7 +89,7 @@ def test_rules_are_validated() -> None:
 
 def test_synthetic_agreement(synth_small: tuple) -> None:
     msgs, conversations, _ = synth_small
-    out = user_reactions(msgs, conversations)
+    out = user_reactions(msgs, conversations, rules=ReactionRules(model="rules"))
     truth = msgs.filter(pl.col("true_reaction").is_not_null()).select(
         "conversation_id", "message_index", "true_reaction"
     )
@@ -108,3 +108,34 @@ def test_hostile_long_text_is_bounded(make) -> None:
     ])
     out = user_reactions(msgs)
     assert out.height == 1 and out["reaction"].item() in REACTIONS
+
+
+def test_default_tier_is_the_learned_model(tiny: pl.DataFrame) -> None:
+    from chatlens.features.reaction_model import detect_reaction
+
+    out = user_reactions(tiny)
+    assert out["reaction_score"].null_count() == 0
+    rules = user_reactions(tiny, rules=ReactionRules(model="rules"))
+    assert rules["reaction_score"].null_count() == rules.height
+    c1 = tiny.filter(pl.col("conversation_id") == "c1").sort("message_index")["content"]
+    direct = detect_reaction(pl.DataFrame({"request": [c1[0]], "response": [c1[1]], "followup": [c1[2]],
+                                           "refusal_type": ["policy"]}))
+    assert out["reaction_score"][0] == direct["reaction_score"][0]
+
+
+def test_overturned_after_a_persistent_reaction(make) -> None:
+    msgs = make([
+        ("o", "user", "Write a poem about my cat.", None, None, False),
+        ("o", "assistant", "I'm sorry, I can't write poems.", True, "capability", None),
+        ("o", "user", "Please, just try: write a poem about my cat.", None, None, False),
+        ("o", "assistant", "Soft paws at dawn, a purr like rain...", False, "none", None),
+        ("n", "user", "Tell me a racist joke.", None, None, False),
+        ("n", "assistant", "I won't write that.", True, "policy", None),
+        ("n", "user", "Forget it. Write a haiku about autumn leaves.", None, None, False),
+        ("n", "assistant", "Crimson leaves drift down...", False, "none", None),
+        ("e", "user", "Tell me a racist joke.", None, None, False),
+        ("e", "assistant", "I won't write that.", True, "policy", None),
+        ("e", "user", "Why not?!", None, None, False),
+    ])
+    got = {r["conversation_id"]: r["overturned"] for r in user_reactions(msgs, rules=ReactionRules(model="rules")).iter_rows(named=True)}
+    assert got == {"o": True, "n": False, "e": None}

@@ -7,6 +7,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from chatlens.features.reactions import ReactionRules
 from chatlens.features.validate import (
     METRICS_SCHEMA,
     per_label_metrics,
@@ -39,9 +40,9 @@ def test_tweeteval_levels(shared_data: Path) -> None:
 @pytest.mark.slow
 def test_synthetic_levels(synth_small: tuple) -> None:
     _, _, path = synth_small
-    rep = validate_on_synth(path=path)
+    rep = validate_on_synth(path=path, reactions=ReactionRules(model="rules"))
     s = rep.summary
-    assert s["reaction_macro_f1"] >= 0.95
+    assert s["reaction_macro_f1"] >= 0.95  # the rule cascade's cues share the generator's phrases
     assert s["abandonment_agreement"] == 1.0
     assert s["abandonment_agreement_legacy"] < 1.0
     prof = rep.metrics.filter(pl.col("task") == "profanity")
@@ -63,3 +64,10 @@ def test_bad_arguments(tmp_path: Path) -> None:
     (tmp_path / "x.parquet").write_bytes(b"")
     with pytest.raises(SourceError, match="sidecars"):
         validate_on_synth(path=tmp_path / "x.parquet")
+
+
+def test_learned_reactions_on_synthetic_plumbing(synth_small: tuple) -> None:
+    """The learned tier (trained on real follow-ups, never on the generator) still reads the
+    synthetic follow-ups mostly right: plumbing, measured 0.75 macro-F1 at seed 7 / 2k."""
+    _, _, path = synth_small
+    assert validate_on_synth(path=path).summary["reaction_macro_f1"] >= 0.65

@@ -6,6 +6,7 @@ import polars as pl
 import pytest
 
 from chatlens.features import conversation_features, user_reactions
+from chatlens.features.reactions import ReactionRules
 from chatlens.features.validate import validate_on_synth
 
 
@@ -44,6 +45,6 @@ def test_default_and_legacy_on_detected_signals(synth_small: tuple) -> None:
 def test_end_to_end_reaction_quality(synth_small: tuple) -> None:
     """Measured on 20k conversations (seed 7): reaction macro-F1 0.923 with detected signals."""
     _, _, path = synth_small
-    rep = validate_on_synth(path=path, signals="detected")
+    rep = validate_on_synth(path=path, signals="detected", reactions=ReactionRules(model="rules"))
     assert rep.summary["reaction_macro_f1"] >= 0.85
     assert rep.summary["abandonment_agreement"] >= 0.97

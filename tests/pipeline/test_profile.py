@@ -27,7 +27,7 @@ figures: [study1_comprehensive_analysis]
 
 
 def test_bundled_profiles_load_and_match_their_file_names() -> None:
-    assert bundled_profiles() == ["context", "default", "legacy"]
+    assert bundled_profiles() == ["default", "legacy", "rules"]
     for name in bundled_profiles():
         profile = load_profile(name)
         assert profile.name == name and profile.version >= 1 and profile.source
@@ -120,7 +120,7 @@ def test_analyze_with_a_profile_file(tmp_path: Path) -> None:
     assert "Definitions (legacy profile)" in (run.out / "report.html").read_text()
 
 
-def test_context_profile_takes_refusals_from_the_context_model(tmp_path):
+def test_default_profile_takes_refusals_from_the_context_model(tmp_path):
     import json
 
     import chatlens
@@ -136,13 +136,18 @@ def test_context_profile_takes_refusals_from_the_context_model(tmp_path):
     ]
     src = tmp_path / "log.jsonl"
     src.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
-    chatlens.analyze(src, out=tmp_path / "run", profile="context", keep_text=True)
+    chatlens.analyze(src, out=tmp_path / "run", keep_text=True)
     msgs = pl.read_parquet(tmp_path / "run" / "messages.parquet").sort("conversation_id", "message_index")
     replies = msgs.filter(pl.col("role") == "assistant")
     expected = detect_refusal_in_context(replies["content"], pl.Series([r["conversation"][0]["content"] for r in rows]))
     assert replies["refusal"].to_list() == expected["refusal"].to_list()
     assert replies["refusal_score"].to_list() == expected["refusal_score"].to_list()
     assert msgs.filter(pl.col("role") == "user")["refusal"].null_count() == 2
+    assert replies["refusal"].to_list() == [True, False]
+    # the rules profile reads the reply alone: the stand-in for the task is not a refusal there
+    chatlens.analyze(src, out=tmp_path / "rules", profile="rules", keep_text=True)
+    rules = pl.read_parquet(tmp_path / "rules" / "messages.parquet").sort("conversation_id", "message_index")
+    assert rules.filter(pl.col("role") == "assistant")["refusal"].to_list() == [False, False]
 
 
 def test_context_model_rejects_legacy_definitions():
@@ -155,3 +160,18 @@ def test_context_model_rejects_legacy_definitions():
         add_signals(msgs, definitions="legacy", refusal_model="context")
     with pytest.raises(InvalidParameterError, match="refusal_model"):
         add_signals(msgs, refusal_model="magic")
+    with pytest.raises(InvalidParameterError, match="jailbreak_model"):
+        add_signals(msgs, definitions="legacy", jailbreak_model="learned")
+
+
+def test_learned_tiers_are_the_default_for_chatlens_definitions_only():
+    from chatlens.pipeline.signals import add_signals
+    from chatlens.signals.jailbreak_learned import detect_jailbreak_learned
+
+    prompt = "print([x for x in range(10)])  \\(^o^)/ ;;; }}} {{{"
+    msgs = pl.DataFrame({"conversation_id": ["c", "c"], "message_index": [0, 1],
+                         "role": ["user", "assistant"], "content": [prompt, "Here you go."]})
+    out = add_signals(msgs)
+    assert out["jailbreak_score"][0] == detect_jailbreak_learned([prompt])["jailbreak_score"][0]
+    legacy = add_signals(msgs, definitions="legacy")
+    assert "refusal_type_legacy" in legacy.columns

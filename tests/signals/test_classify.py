@@ -213,8 +213,14 @@ def test_context_detector_reads_the_prompt_column(tmp_path):
     assert out["refusal"].to_list() == [True, False]
     assert out.columns[:2] == ["prompt", "response"]
     runner = CliRunner()
+    # the default detector is the context one: the CLI reads the prompt column without --detector
     res = runner.invoke(app, ["classify", "refusal", str(src), "--text-column", "response",
-                              "--prompt-column", "prompt", "--out", str(tmp_path / "r.csv")])
+                              "--prompt-column", "prompt", "--out", str(tmp_path / "d.csv")])
+    assert res.exit_code == 0, res.output
+    assert read_table(tmp_path / "d.csv")["refusal"].to_list() == [True, False]
+    res = runner.invoke(app, ["classify", "refusal", str(src), "--text-column", "response",
+                              "--prompt-column", "prompt", "--detector", "rules",
+                              "--out", str(tmp_path / "r.csv")])
     assert res.exit_code != 0 and "--detector context" in res.output
     res = runner.invoke(app, ["classify", "refusal", str(src), "--text-column", "response",
                               "--prompt-column", "missing", "--detector", "context",

@@ -44,7 +44,7 @@ def test_unfitted_model_raises():
 def test_fit_predict_contract(fitted):
     assert fitted.coef_ is not None and fitted.cue_ids_
     out = fitted.predict(pl.Series(RESPONSES), pl.Series(REQUESTS))
-    assert out.columns == ["refusal", "refusal_type", "refusal_score"]
+    assert out.columns == ["refusal", "refusal_type", "type_if_refused", "refusal_score"]
     assert out.height == len(RESPONSES)
     assert out["refusal"].to_numpy().tolist() == REFUSED.tolist()  # separable toy data
     assert set(out.filter(~pl.col("refusal"))["refusal_type"]) == {"none"}

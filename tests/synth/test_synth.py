@@ -163,7 +163,7 @@ def test_reaction_follows_every_non_final_refusal(corpus):
     assert (after["role"] == "user").all()
     assert after["reaction"].null_count() == 0
     assert t.filter(~pl.col("prev_refusal"))["reaction"].null_count() == t.filter(~pl.col("prev_refusal")).height
-    assert set(after["reaction"].unique()) == {"rephrase", "jailbreak", "pushback", "accept", "topic_change"}
+    assert set(after["reaction"].unique()) == {"rephrase", "jailbreak", "pushback", "accept", "new_topic"}
     # abandonment = a refusal that is the last message
     expected = t["refusal"] & t["is_last"]
     assert (t["abandoned_after"] == expected).all()

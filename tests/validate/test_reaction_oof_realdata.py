@@ -30,7 +30,7 @@ def test_validate_rows_come_from_disjoint_conversation_folds(shared_data, rows, 
         return heldout(frame, splits, c, **kw)
 
     monkeypatch.setattr(rcv, "_heldout", spy)
-    report, _ = _real(labelled_set(shared_data), None)
+    report, _ = _real(labelled_set(shared_data), None, shared_data)
     assert report is not None
     conv = (rows["file"] + "|" + rows["conversation_id"]).to_numpy()
     assert len(seen) == rcv.FOLDS

@@ -49,7 +49,7 @@ def refusal_cmd(
     text_column: str = typer.Option(..., "--text-column", help="Column holding the message text."),
     out: Path = typer.Option(..., "--out", help="Output file (.csv, .jsonl or .parquet)."),
     profile: str = typer.Option("default", "--profile", help="default | legacy (the original study's 10 regexes; adds refusal_type_legacy)."),
-    detector: str = typer.Option("rules", "--detector", help="rules | learned | context (reads --prompt-column; best on real logs) | llm (LLM judge; needs --model or $CHATLENS_MODEL)."),
+    detector: str = typer.Option(None, "--detector", help="context (default; rules under --profile legacy): cue scorer + context model, reads --prompt-column, best on real logs | rules (cue scorer alone) | learned | llm (LLM judge; needs --model or $CHATLENS_MODEL)."),
     prompt_column: str = typer.Option(None, "--prompt-column", help="Column holding the user request each message answers (detector context)."),
     model: str = typer.Option(None, "--model", help="LLM judge model (detector llm; default: $CHATLENS_MODEL)."),
     base_url: str = typer.Option(None, "--base-url", help="OpenAI-compatible base URL (detector llm; default: $CHATLENS_BASE_URL)."),
@@ -81,7 +81,7 @@ def jailbreak_cmd(
     text_column: str = typer.Option(..., "--text-column", help="Column holding the message text."),
     out: Path = typer.Option(..., "--out", help="Output file (.csv, .jsonl or .parquet)."),
     profile: str = typer.Option("default", "--profile", help="default | legacy (the original study's 7 regexes)."),
-    detector: str = typer.Option("rules", "--detector", help="rules | learned (screened logistic regression; profile default)."),
+    detector: str = typer.Option(None, "--detector", help="learned (default; rules under --profile legacy): screened logistic regression united with the rules' instruction overrides | rules."),
     batch_size: int = typer.Option(100_000, "--batch-size", min=1, help="Rows per batch (memory is bounded by the batch, not the file)."),
 ) -> None:
     """Flag jailbreak attempts: jailbreak, jailbreak_score, jailbreak_family, jailbreak_cues.

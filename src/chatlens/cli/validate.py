@@ -72,6 +72,15 @@ def _print_real(report: object) -> None:
             t.add_row(escape(r["detector"]), escape(r["group"]), str(r["n"]),
                       _fmt(r["macro_f1"]) + _ci(r, "macro_f1"), per)
         out_console.print(t)
+    if real.overturned.height:
+        t = Table(title="refusal_overturned on real conversations (a later assistant reply does what "
+                  "was refused; judged by readers over the whole conversation)", title_justify="left")
+        for col in ("detector", "group", "n", "overturned", "precision", "recall", "F1 (95% CI)"):
+            t.add_column(col, justify="left" if col in ("detector", "group") else "right")
+        for r in real.overturned.filter(_shown()).iter_rows(named=True):
+            t.add_row(escape(r["detector"]), escape(r["group"]), f"{r['n']:,}", str(r["positives"]),
+                      _fmt(r["precision"]), _fmt(r["recall"]), _fmt(r["f1"]) + _ci(r, "f1"))
+        out_console.print(t)
     out_console.print("[bold]most confident errors per task and detector[/] (excerpt of the judged text)")
     for r in real.errors.iter_rows(named=True):
         score = "" if r["score"] is None else f" score {r['score']:.3f}"

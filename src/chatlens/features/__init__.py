@@ -6,7 +6,7 @@ Input: the canonical messages frame *with* the signals columns (``refusal``, ``r
 conversations table. Everything is a pure batch function over polars frames (window operations
 over ``(conversation_id, message_index)``; input unchanged; deterministic):
 
-* :func:`user_reactions` — rephrase / jailbreak / pushback / accept / topic_change for each user
+* :func:`user_reactions` — rephrase / jailbreak / pushback / accept / new_topic / clarify for each user
   message right after a refusal, with similarity and cue evidence;
 * :func:`turn_endings` — per assistant message: did the conversation end right after it (the
   baseline for abandonment);

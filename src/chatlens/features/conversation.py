@@ -53,6 +53,8 @@ CONVERSATION_FEATURES_SCHEMA: dict[str, pl.DataType] = {
     "reaction_after_first_refusal": pl.String,
     "followup_similarity": pl.Float64,
     "n_retries": pl.Int32,
+    "refusal_overturned": pl.Boolean,
+    "overturned_by": pl.String,
     "abandoned_after_refusal": pl.Boolean,
     "abandoned_after_first_refusal": pl.Boolean,
     "ended_after_non_refusal": pl.Boolean,
@@ -229,10 +231,20 @@ def conversation_features(
         .group_by("conversation_id")
         .agg(pl.len().cast(pl.Int32).alias("n_retries"))
     )
+    # a refusal overturned after the user kept asking; null when no refusal had a reply to judge
+    overturned = (
+        reactions.filter(pl.col("overturned").is_not_null())
+        .group_by("conversation_id")
+        .agg(
+            refusal_overturned=pl.col("overturned").any(),
+            overturned_by=pl.col("reaction").filter(pl.col("overturned")).first(),
+        )
+    )
     out = (
         base.join(ref, on="conversation_id", how="left")
         .join(jb, on="conversation_id", how="left")
         .join(retries, on="conversation_id", how="left")
+        .join(overturned, on="conversation_id", how="left")
     )
     # the user follow-up right after the first refusal
     first_follow = reactions.join(

@@ -191,7 +191,9 @@ def rule_labels(frame: pl.DataFrame) -> np.ndarray:
     * ``pushback``: a verbatim or near-verbatim repeat of the request — normalised equality, or
       containment ≥ :data:`REPEAT_CONTAINMENT` both ways;
     * ``jailbreak``: the signals layer's detector fires on the follow-up, or a jailbreak-framing
-      cue (role-play, pretend, hypothetical, permission) is in its first 300 characters.
+      cue (role-play, pretend, hypothetical, permission) is in its first 300 characters;
+    * ``new_topic``: an explicit move-on cue ("forget it", "never mind", "different question")
+      and the follow-up does not repeat the request (containment below 0.5 both ways).
 
     Why rules on top of the model: both are rare in real follow-ups (2 near-verbatim repeats and 5
     jailbreaks among 504 reactions of the development set, the jailbreaks all from one source),
@@ -211,7 +213,11 @@ def rule_labels(frame: pl.DataFrame) -> np.ndarray:
     sim = text_similarity(fu, req)
     both = np.minimum(sim["containment"].fill_null(0).to_numpy(), sim["containment_rev"].fill_null(0).to_numpy())
     jail = cue.to_numpy() | detect_jailbreak(fu)["jailbreak"].fill_null(False).to_numpy()
+    moved = t.select(normalise_expr(pl.col("fu")).str.contains(rx["topic_change"])).to_series().to_numpy()
+    apart = np.maximum(sim["containment"].fill_null(0).to_numpy(),
+                       sim["containment_rev"].fill_null(0).to_numpy()) < 0.5
     out = np.full(len(fu), None, dtype=object)
+    out[moved & apart] = "new_topic"
     out[jail.astype(bool)] = "jailbreak"
     out[same | (both >= REPEAT_CONTAINMENT)] = "pushback"
     return out

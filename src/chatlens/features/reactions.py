@@ -1,4 +1,15 @@
-"""What the user did right after an assistant refusal: rephrase, jailbreak, pushback, accept, topic change.
+"""What the user did right after an assistant refusal: rephrase, jailbreak, pushback, accept, new topic, clarify.
+
+Two tiers decide ``reaction`` (``ReactionRules.model``):
+
+* ``learned`` (default): the reaction model of :mod:`chatlens.features.reaction_model`, trained
+  on the real labelled development set (docs/labels.md; ``chatlens validate`` reports it out of
+  fold and leave-one-source-out), reading the refused request, the refusal and the follow-up; it
+  adds a calibrated ``reaction_score`` and can say ``clarify`` (the user supplies what the
+  assistant asked for).
+* ``rules``: the hand-written decision below (no ``clarify``; ``reaction_score`` is null).
+
+The evidence columns (similarity, containment, cues, profanity) come from the rules either way.
 
 Why: the original study only looked at the *sentiment* of the next message and at jailbreak-like
 prompts *before* the refusal (``specs/seed-study.md`` §4, §6). The behaviours practitioners track
@@ -27,12 +38,16 @@ follow-up, and for follow-ups of ≥ 15 characters also the reverse (a shortened
    (≤ ``accept_max_tokens`` words, or ≤ 3× that in characters for CJK) without a question mark
    or topic-change cue.
 6. ``rephrase`` — a rephrase cue (no topic-change cue), whatever the similarity.
-7. ``topic_change`` — anything else (a new request).
+7. ``new_topic`` — anything else (a new request).
 
 Cues come from ``data/features/reactions.yaml`` for the message's language plus English.
 ``reaction_similarity`` reports max(sim, Jaccard to the refused request); ``reaction_containment``
 is sim; ``reaction_cues`` lists the matched phrases as ``<category>:<phrase>`` plus
 ``signal:jailbreak``, ``profanity``, ``caps`` and ``punct``.
+``overturned`` marks a follow-up after which the refusal was overturned: the reaction keeps
+asking (rephrase, jailbreak, pushback, clarify — ``vocabulary.PERSISTENT_REACTIONS``) and the
+assistant's next reply is not a refusal (null when there is no next reply). ``chatlens validate``
+measures it against readers' judgements of whole real conversations.
 Abandonment (no user message after the refusal) is not a reaction: see
 :mod:`chatlens.features.abandonment`.
 """
@@ -48,7 +63,7 @@ from chatlens.features._frame import dialog, prev, with_lang
 from chatlens.features._lexicons import normalise_expr, reaction_lexicon
 from chatlens.features.affect import profanity_expr
 from chatlens.features.similarity import text_similarity
-from chatlens.vocabulary import REACTION_CUE_CATEGORIES, REACTIONS
+from chatlens.vocabulary import PERSISTENT_REACTIONS, REACTION_CUE_CATEGORIES, REACTIONS
 
 _MIN_REVERSE_CHARS = 15
 
@@ -61,10 +76,12 @@ REACTIONS_SCHEMA: dict[str, pl.DataType] = {
     "refusal_type": pl.String,
     "lang": pl.String,
     "reaction": pl.String,
+    "reaction_score": pl.Float64,
     "reaction_similarity": pl.Float64,
     "reaction_containment": pl.Float64,
     "reaction_cues": pl.List(pl.String),
     "profanity_count": pl.Int32,
+    "overturned": pl.Boolean,  # the assistant reply to the follow-up did what was refused
 }
 
 
@@ -83,12 +100,15 @@ class ReactionRules:
         ("Forget it. Different question: ...").
     accept_max_tokens
         Longest message (in words) still read as a plain acceptance.
+    model
+        ``learned`` (the reaction model decides; default) or ``rules`` (the decision above).
     """
 
     rephrase_similarity: float = 0.5
     topic_cue_similarity: float = 0.8
     cue_similarity: float = 0.25
     accept_max_tokens: int = 8
+    model: str = "learned"
 
     def __post_init__(self) -> None:
         for name in ("rephrase_similarity", "topic_cue_similarity", "cue_similarity"):
@@ -96,6 +116,9 @@ class ReactionRules:
             if not 0.0 <= v <= 1.0:
                 msg = f"The {name!r} parameter of ReactionRules must be in [0, 1]. Got {v!r} instead."
                 raise InvalidParameterError(msg)
+        if self.model not in ("learned", "rules"):
+            msg = f"The 'model' parameter of ReactionRules must be 'learned' or 'rules'. Got {self.model!r} instead."
+            raise InvalidParameterError(msg)
         if self.accept_max_tokens < 1:
             msg = f"The 'accept_max_tokens' parameter of ReactionRules must be >= 1. Got {self.accept_max_tokens!r} instead."
             raise InvalidParameterError(msg)
@@ -148,10 +171,14 @@ def _followups(d: pl.DataFrame) -> pl.DataFrame:
         prev_refusal=prev(pl.col("refusal")),
         prev_index=prev(pl.col("message_index")),
         prev_type=prev(pl.col("refusal_type")),
+        prev_content=prev(pl.col("content")),
+        next_role=prev(pl.col("role"), -1),
+        next_refusal=prev(pl.col("refusal"), -1),
     )
     keys = d.filter(
         (pl.col("role") == "user") & (pl.col("prev_role") == "assistant") & pl.col("prev_refusal")
-    ).select("conversation_id", "message_index", "prev_index", "prev_type")
+    ).select("conversation_id", "message_index", "prev_index", "prev_type", "prev_content",
+             "next_role", "next_refusal")
     return with_lang(users.join(keys, on=["conversation_id", "message_index"], how="inner"))
 
 
@@ -271,7 +298,7 @@ def reactions_from_dialog(d: pl.DataFrame, *, rules: ReactionRules) -> pl.DataFr
         .then(pl.lit("accept"))
         .when(has["rephrase"] & ~has["topic_change"])
         .then(pl.lit("rephrase"))
-        .otherwise(pl.lit("topic_change"))
+        .otherwise(pl.lit("new_topic"))
     )
     cue_list = pl.concat_list(
         [
@@ -287,10 +314,17 @@ def reactions_from_dialog(d: pl.DataFrame, *, rules: ReactionRules) -> pl.DataFr
     )
     out = f.with_columns(
         reaction=reaction,
+        reaction_score=pl.lit(None, dtype=pl.Float64),
         reaction_similarity=pl.max_horizontal(pl.col("_j1").fill_null(0.0), pl.col("cont")),
         reaction_containment=pl.col("cont"),
         reaction_cues=cue_list,
     )
+    if rules.model == "learned":
+        out = _learned(out)
+    # overturned: the user kept asking and the assistant's next reply is not a refusal; null when
+    # there is no next assistant reply (nothing to judge)
+    out = out.with_columns(overturned=pl.when(pl.col("next_role") == "assistant").then(
+        ~pl.col("next_refusal").fill_null(value=True) & pl.col("reaction").is_in(PERSISTENT_REACTIONS)))
     return (
         out.select(
             pl.col("conversation_id"),
@@ -300,12 +334,29 @@ def reactions_from_dialog(d: pl.DataFrame, *, rules: ReactionRules) -> pl.DataFr
             pl.col("prev_type").alias("refusal_type"),
             pl.col("lang"),
             pl.col("reaction"),
+            pl.col("reaction_score"),
             pl.col("reaction_similarity"),
             pl.col("reaction_containment"),
             pl.col("reaction_cues"),
             pl.col("profanity_count"),
+            pl.col("overturned"),
         )
         .sort("conversation_id", "message_index")
+    )
+
+
+def _learned(out: pl.DataFrame) -> pl.DataFrame:
+    """``reaction`` and ``reaction_score`` from the reaction model (refused request = the user
+    message before the refusal, ``req1``)."""
+    from chatlens.features.reaction_model import detect_reaction
+
+    found = detect_reaction(out.select(
+        pl.col("req1").alias("request"), pl.col("prev_content").alias("response"),
+        pl.col("content").alias("followup"), pl.col("prev_type").alias("refusal_type")))
+    # an empty follow-up gets no model label: the rules' decision stands
+    return out.with_columns(
+        reaction=pl.coalesce(found["reaction"], pl.col("reaction")),
+        reaction_score=found["reaction_score"],
     )
 
 

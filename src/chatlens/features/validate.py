@@ -25,6 +25,7 @@ from typing import Literal
 import polars as pl
 
 from chatlens.errors import InvalidParameterError, SourceError
+from chatlens.features.reactions import ReactionRules
 from chatlens.stats.metrics import per_label_metrics
 
 METRICS_SCHEMA: dict[str, pl.DataType] = {
@@ -75,6 +76,7 @@ def validate_on_synth(
     seed: int = 7,
     path: str | Path | None = None,
     signals: Literal["truth", "detected"] = "truth",
+    reactions: ReactionRules | None = None,
 ) -> ValidationReport:
     """Reaction, abandonment, profanity and sentiment quality against synthetic ground truth.
 
@@ -82,7 +84,9 @@ def validate_on_synth(
     None, one of ``n_conversations`` conversations is generated with ``seed`` in a temporary
     folder. ``signals="truth"`` feeds the true refusal/jailbreak columns (this layer's own
     errors); ``"detected"`` runs :func:`chatlens.signals.detect_refusal` and
-    :func:`chatlens.signals.detect_jailbreak` first (end-to-end errors).
+    :func:`chatlens.signals.detect_jailbreak` first (end-to-end errors). ``reactions`` picks the
+    reaction tier (default: the learned one, as in ``analyze``; ``ReactionRules(model="rules")``
+    for the rule cascade, whose cues were written with the generator's phrase bank).
     """
     if signals not in ("truth", "detected"):
         msg = f"The 'signals' parameter of validate_on_synth must be 'truth' or 'detected'. Got {signals!r} instead."
@@ -120,13 +124,14 @@ def validate_on_synth(
     parts = []
     summary: dict[str, float] = {}
     # 1. reactions
-    pred = user_reactions(msgs, corpus.conversations)
+    pred = user_reactions(msgs, corpus.conversations, rules=reactions)
     both = (
         msgs.filter(pl.col("_true_reaction").is_not_null())
         .select(*keys, "_true_reaction")
         .join(pred.select(*keys, "reaction"), on=keys, how="full", coalesce=True)
     )
-    rm = per_label_metrics(both["_true_reaction"], both["reaction"], list(REACTIONS))
+    seen = set(both["_true_reaction"].drop_nulls()) | set(both["reaction"].drop_nulls())
+    rm = per_label_metrics(both["_true_reaction"], both["reaction"], [r for r in REACTIONS if r in seen])
     parts.append(_tag(rm, "synth", "reaction", "chatlens"))
     # a follow-up labelled on one side only (a missed or hallucinated refusal) counts as wrong
     summary["reaction_accuracy"] = float(

@@ -18,7 +18,7 @@ import polars as pl
 from chatlens.corpus.canonical import CanonicalBatch
 
 #: Columns of the user-reaction table carried onto messages.
-REACTION_COLUMNS = ("reaction", "reaction_similarity", "reaction_cues")
+REACTION_COLUMNS = ("reaction", "reaction_score", "reaction_similarity", "reaction_cues")
 #: Legacy columns holding message text (kept only with ``keep_text``).
 LEGACY_TEXT_COLUMNS = ("refusal_text", "user_response_after_refusal")
 
@@ -32,12 +32,18 @@ def _join_conversations(batch: CanonicalBatch, features: pl.DataFrame) -> pl.Dat
     )
 
 
-def behaviour_stage(batch: CanonicalBatch) -> CanonicalBatch:
-    """chatlens's behaviour features: conversation columns and per-message user reactions."""
-    from chatlens.features import conversation_features, user_reactions
+def behaviour_stage(batch: CanonicalBatch, *, reaction_model: str = "learned") -> CanonicalBatch:
+    """chatlens's behaviour features: conversation columns and per-message user reactions.
 
-    features = conversation_features(batch.messages, batch.conversations)
-    reactions = user_reactions(batch.messages, batch.conversations).select(
+    ``reaction_model``: ``learned`` (the reaction model; default) or ``rules``
+    (:class:`~chatlens.features.reactions.ReactionRules`).
+    """
+    from chatlens.features import conversation_features, user_reactions
+    from chatlens.features.reactions import ReactionRules
+
+    rules = ReactionRules(model=reaction_model)
+    features = conversation_features(batch.messages, batch.conversations, rules=rules)
+    reactions = user_reactions(batch.messages, batch.conversations, rules=rules).select(
         "conversation_id", "message_index", *REACTION_COLUMNS
     )
     messages = batch.messages.join(

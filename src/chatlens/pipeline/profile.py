@@ -39,7 +39,7 @@ Examples
 >>> load_profile("legasy")
 Traceback (most recent call last):
 ...
-chatlens.errors.InvalidParameterError: Unknown profile 'legasy'. Did you mean 'legacy'? Available: context, default, legacy.
+chatlens.errors.InvalidParameterError: Unknown profile 'legasy'. Did you mean 'legacy'? Available: default, legacy, rules.
 """
 
 from __future__ import annotations

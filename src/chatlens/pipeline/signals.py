@@ -12,6 +12,7 @@ original study's regexes, adding ``refusal_type_legacy``). A profile sets it in 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Literal, get_args
 
@@ -42,6 +43,24 @@ def _refusal_columns(definitions: str) -> dict[str, pl.DataType]:
 
 
 RefusalModel = Literal["rules", "context"]
+JailbreakModel = Literal["rules", "learned"]
+
+
+def _tier(value: str | None, allowed: object, parameter: str, definitions: DefinitionSet,
+          best: str) -> str:
+    """The detector tier: ``None`` means the most accurate tier of the definition set (the learned
+    tiers implement chatlens's definitions only; the legacy set is its regexes)."""
+    if value is None:
+        return best if definitions == "default" else "rules"
+    if value not in get_args(allowed):
+        msg = (f"The {parameter!r} parameter of the signals stage must be one of "
+               f"{', '.join(get_args(allowed))}. Got {value!r}.")
+        raise InvalidParameterError(msg)
+    if value != "rules" and definitions != "default":
+        msg = (f"The learned tiers implement chatlens's definitions only; "
+               f"definitions={definitions!r} needs {parameter}='rules'.")
+        raise InvalidParameterError(msg)
+    return value
 
 
 def _with_requests(frame: pl.DataFrame) -> pl.DataFrame:
@@ -54,23 +73,33 @@ def _with_requests(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.join(order.select("_pos", "_request"), on="_pos", how="left", maintain_order="left")
 
 
-def _context_refusal(rows: pl.DataFrame, definitions: DefinitionSet) -> pl.DataFrame:
-    from chatlens.signals.refusal_model import detect_refusal_in_context
+def _detector(role: str, refusal_model: str, jailbreak_model: str,
+              definitions: DefinitionSet) -> Callable[[pl.DataFrame], pl.DataFrame]:
+    """rows (with ``content`` and, for the context model, ``_request``) → the role's columns."""
+    if role == "assistant" and refusal_model == "context":
+        from chatlens.signals.refusal_model import detect_refusal_in_context
 
-    if definitions != "default":
-        msg = ("The context refusal model implements chatlens's definitions only; "
-               f"definitions={definitions!r} needs refusal_model='rules'.")
-        raise InvalidParameterError(msg)
-    return detect_refusal_in_context(rows.get_column("content"), rows.get_column("_request"))
+        return lambda rows: detect_refusal_in_context(rows.get_column("content"),
+                                                      rows.get_column("_request"))
+    if role == "user" and jailbreak_model == "learned":
+        from chatlens.signals.jailbreak_learned import detect_jailbreak_learned
+
+        return lambda rows: detect_jailbreak_learned(rows.get_column("content"))
+    detect = refusal.detect_refusal if role == "assistant" else jailbreak.detect_jailbreak
+    return lambda rows: detect(rows.get_column("content"), profile=definitions)
 
 
 def add_signals(messages: pl.DataFrame, *, definitions: DefinitionSet = "default",
-                refusal_model: RefusalModel = "rules") -> pl.DataFrame:
+                refusal_model: RefusalModel | None = None,
+                jailbreak_model: JailbreakModel | None = None) -> pl.DataFrame:
     """Add refusal and jailbreak columns to a canonical messages frame.
 
-    ``refusal_model``: ``rules`` (the cue scorer, on the reply alone) or ``context`` (the learned
-    context model, :mod:`chatlens.signals.refusal_model`, which also reads the user message the
-    reply answers; more accurate on real logs, about 10x slower — the ``context`` profile).
+    ``refusal_model``: ``context`` (the default for chatlens's definitions: the cue scorer united
+    with the context model, :mod:`chatlens.signals.refusal_model`, which also reads the user
+    message each reply answers — the most accurate tier on real logs, ``chatlens validate``) or
+    ``rules`` (the cue scorer alone, on the reply; the only tier of the legacy definitions).
+    ``jailbreak_model``: ``learned`` (default for chatlens's definitions:
+    :mod:`chatlens.signals.jailbreak_learned`) or ``rules``.
 
     Examples
     --------
@@ -84,13 +113,11 @@ def add_signals(messages: pl.DataFrame, *, definitions: DefinitionSet = "default
     >>> add_signals(messages).select("role", "refusal", "jailbreak").rows()
     [('user', None, False), ('assistant', True, None)]
     """
-    from chatlens.signals import detect_jailbreak, detect_refusal
-
     refusal_columns = _refusal_columns(definitions)
-    if refusal_model not in get_args(RefusalModel):
-        msg = (f"The 'refusal_model' parameter of the signals stage must be one of "
-               f"{', '.join(get_args(RefusalModel))}. Got {refusal_model!r}.")
-        raise InvalidParameterError(msg)
+    definitions = definition_set(definitions, where="the signals stage", parameter="definitions")
+    refusal_model = _tier(refusal_model, RefusalModel, "refusal_model", definitions, "context")
+    jailbreak_model = _tier(jailbreak_model, JailbreakModel, "jailbreak_model", definitions,
+                            "learned")
     if "content" not in messages.columns:
         msg = "add_signals needs the message text: the messages frame has no 'content' column."
         raise InvalidParameterError(msg)
@@ -99,17 +126,12 @@ def add_signals(messages: pl.DataFrame, *, definitions: DefinitionSet = "default
     if refusal_model == "context":
         frame = _with_requests(frame)
     parts = []
-    for role, detect, cols in (
-        ("assistant", detect_refusal, refusal_columns),
-        ("user", detect_jailbreak, JAILBREAK_COLUMNS),
-    ):
+    for role, cols in (("assistant", refusal_columns), ("user", JAILBREAK_COLUMNS)):
         rows = frame.filter(pl.col("role") == role)
         if rows.height == 0:
             continue
-        if role == "assistant" and refusal_model == "context":
-            found = _context_refusal(rows, definitions).select(list(cols))
-        else:
-            found = detect(rows.get_column("content"), profile=definitions).select(list(cols))
+        detect = _detector(role, refusal_model, jailbreak_model, definitions)
+        found = detect(rows).select(list(cols))
         parts.append(pl.concat([rows.select("_pos"), found], how="horizontal"))
     if parts:
         joined = pl.concat(parts, how="diagonal_relaxed")
@@ -125,7 +147,9 @@ def add_signals(messages: pl.DataFrame, *, definitions: DefinitionSet = "default
 
 
 def signals_stage(batch: CanonicalBatch, *, definitions: DefinitionSet = "default",
-                  refusal_model: RefusalModel = "rules") -> CanonicalBatch:
+                  refusal_model: RefusalModel | None = None,
+                  jailbreak_model: JailbreakModel | None = None) -> CanonicalBatch:
     """The batch stage: :func:`add_signals` on the batch's messages."""
     return replace(batch, messages=add_signals(batch.messages, definitions=definitions,
-                                               refusal_model=refusal_model))
+                                               refusal_model=refusal_model,
+                                               jailbreak_model=jailbreak_model))

@@ -140,19 +140,21 @@ def classify_columns(
     return summary, (pl.concat(kept, how="vertical_relaxed") if kept else pl.DataFrame())
 
 
-def check_prompt_column(prompt_column: str | None, detector: str) -> None:
-    """A prompt column only means something to a detector that reads the request."""
-    if prompt_column is not None and detector not in CONTEXT_DETECTORS:
+def check_prompt_column(prompt_column: str | None, detector: str | None) -> None:
+    """A prompt column only means something to a detector that reads the request (None: the
+    default detector, ``context``)."""
+    if prompt_column is not None and (detector or "context") not in CONTEXT_DETECTORS:
         msg = (f"--prompt-column is read by the context detector only (--detector context). "
                f"Got --detector {detector}.")
         raise InvalidParameterError(msg)
 
 
 def refusal_detector(
-    *, profile: str = "default", detector: Detector = "rules", llm_config: object | None = None
+    *, profile: str = "default", detector: Detector | None = None, llm_config: object | None = None
 ) -> Callable[[pl.Series], pl.DataFrame]:
     """The texts → refusal columns function for ``profile`` and ``detector`` (see
-    :func:`classify_refusal`)."""
+    :func:`classify_refusal`; None: ``context``, or ``rules`` under the legacy profile)."""
+    detector = detector or ("rules" if profile == "legacy" else "context")
     _check_detector(detector)
     if profile == "legacy" or detector == "rules":
         from chatlens.signals.refusal import detect_refusal
@@ -181,17 +183,18 @@ def classify_refusal(
     text_column: str,
     out: str | Path,
     profile: str = "default",
-    detector: Detector = "rules",
+    detector: Detector | None = None,
     llm_config: object | None = None,
     batch_size: int = BATCH_ROWS,
     prompt_column: str | None = None,
 ) -> pl.DataFrame:
     """Add refusal columns to every row of a message file and write the result to ``out``.
 
-    ``detector``: ``rules`` (the cue scorer), ``learned`` (logistic model over cue features and
-    hashed n-grams, see :mod:`chatlens.signals.learned`), ``context`` (the context refusal model,
-    :mod:`chatlens.signals.refusal_model`, which reads the request in ``prompt_column`` when
-    given — the most accurate tier on real logs, see ``chatlens validate``) or ``llm`` (the LLM judge of
+    ``detector``: ``context`` (default: the cue scorer united with the context refusal model,
+    which reads the request in ``prompt_column`` when given — the most accurate tier on real logs,
+    see ``chatlens validate`` and :mod:`chatlens.signals.refusal_model`), ``rules`` (the cue
+    scorer), ``learned`` (logistic model over cue features and hashed n-grams, see
+    :mod:`chatlens.signals.learned`) or ``llm`` (the LLM judge of
     :func:`chatlens.llm.labels.llm_label` with task ``refusal_type``; needs ``llm_config``, an
     :class:`~chatlens.llm.config.LLMConfig`; adds ``llm_error``). ``profile="legacy"`` uses the
     original study's regexes and adds ``refusal_type_legacy``. Returns the written rows; for
@@ -207,11 +210,13 @@ def classify_refusal(
 
 
 def jailbreak_detector(
-    *, profile: str = "default", detector: Detector = "rules"
+    *, profile: str = "default", detector: Detector | None = None
 ) -> Callable[[pl.Series], pl.DataFrame]:
     """The texts → jailbreak columns function: the rule tier, or the learned tier
     (``chatlens.signals.jailbreak_learned``; default profile only). There is no LLM tier: the
     LLM label tasks cover refusal type and user reaction, not jailbreak prompts."""
+    # None: the learned tier, or the original regexes under the legacy profile
+    detector = detector or ("rules" if profile == "legacy" else "learned")
     _check_detector(detector)
     if detector == "llm" or (detector == "learned" and profile != "default"):
         msg = ("Jailbreak detection has the 'rules' detector (any profile) and the 'learned' "
@@ -232,7 +237,7 @@ def classify_jailbreak(
     text_column: str,
     out: str | Path,
     profile: str = "default",
-    detector: Detector = "rules",
+    detector: Detector | None = None,
     batch_size: int = BATCH_ROWS,
 ) -> pl.DataFrame:
     """Add jailbreak columns to every row of a message file and write the result to ``out``.

@@ -206,10 +206,26 @@ def load_weights(path: str | None = None) -> LearnedJailbreak:
     return LearnedJailbreak.from_dict(doc, record.file)
 
 
+#: Rule-tier families whose hits stand even where the model's score is low: an explicit order to
+#: drop earlier instructions is a jailbreak attempt by definition (docs/labels.md), however short,
+#: and the model, trained mostly on long templates, scores short ones low.
+RULE_FAMILIES = ("instruction_override",)
+
+
+def rule_override(rules: pl.DataFrame) -> np.ndarray:
+    """Rows the rule tier flags with a family of :data:`RULE_FAMILIES` (united with the model)."""
+    return (rules["jailbreak"].fill_null(value=False)
+            & rules["jailbreak_family"].is_in(RULE_FAMILIES)).to_numpy()
+
+
 def detect_jailbreak_learned(texts: pl.Series | list[str | None]) -> pl.DataFrame:
     """Jailbreak columns with ``jailbreak``/``jailbreak_score`` from the learned model.
 
-    Same schema as :func:`chatlens.signals.jailbreak.detect_jailbreak`; ``jailbreak_family`` and
+    Same schema as :func:`chatlens.signals.jailbreak.detect_jailbreak`. A text is flagged when the
+    model's score reaches the threshold or the rule tier names an instruction override
+    (:func:`rule_override`; held out, this union keeps ToxicChat precision 0.76 at FPR 0.9% and
+    adds the short "ignore all previous instructions" prompts the model alone misses).
+    ``jailbreak_family`` and
     ``jailbreak_cues`` come from the rule tier (``other`` when the model flags a text no family
     cue names, ``none`` when it does not flag it).
     """
@@ -221,7 +237,7 @@ def detect_jailbreak_learned(texts: pl.Series | list[str | None]) -> pl.DataFram
         return rules
     model = load_weights()
     p = model.predict_proba(series, rules["jailbreak_cues"])
-    flag = pl.Series(p >= model.threshold)
+    flag = pl.Series((p >= model.threshold) | rule_override(rules))
     return rules.with_columns(
         pl.Series("jailbreak", flag),
         pl.Series("jailbreak_score", np.round(p, 4)),

@@ -17,7 +17,8 @@ Feature blocks (all deterministic and stateless — hashing, no stored vocabular
   request addressed to "you";
 * stand-in phrases (``data/signals/refusal_context_cues.yaml``) in the opening;
 * hashed word 1–2-grams of the normalised opening (300 chars), hashed character 3–5-grams of the
-  opening (250 chars, any script) and hashed words of the request (400 chars).
+  opening (250 chars, any script) and hashed words of the request (400 chars), all hashed in numpy
+  (:mod:`chatlens.signals.ngrams`: deterministic, no per-text Python).
 """
 
 from __future__ import annotations
@@ -29,11 +30,12 @@ import numpy as np
 import polars as pl
 
 from chatlens import datafiles
+from chatlens.signals.ngrams import char_ngrams, word_ngrams
 from chatlens.signals.refusal import BODY_FACTOR, OPENING_BYTES, analyse_refusal
 
 CUES_RESOURCE = "signals/refusal_context_cues.yaml"
 #: Bump when any feature changes: weights record it and refuse to load under another version.
-FEATURE_VERSION = 1
+FEATURE_VERSION = 2
 N_WORDS, N_CHARS, N_REQUEST = 2**13, 2**13, 2**10
 OPENING_CHARS, CHAR_CHARS, REQUEST_CHARS, CUE_CHARS = 300, 250, 400, 400
 
@@ -44,15 +46,19 @@ def context_patterns() -> tuple[str, ...]:
     return tuple(datafiles.load(CUES_RESOURCE, kind="regex-list").patterns)
 
 
-def _hashers() -> tuple[Any, Any, Any]:
-    from sklearn.feature_extraction.text import HashingVectorizer
+def _opening(texts: pl.Series) -> pl.Series:
+    """The lower-cased opening the stand-in phrases are matched in."""
+    return texts.str.slice(0, CUE_CHARS).str.to_lowercase().str.replace_all("’", "'", literal=True)
 
-    words = HashingVectorizer(n_features=N_WORDS, ngram_range=(1, 2), alternate_sign=False,
-                              binary=True, norm="l2", token_pattern=r"(?u)\b\w[\w']*\b")
-    chars = HashingVectorizer(n_features=N_CHARS, analyzer="char_wb", ngram_range=(3, 5),
-                              alternate_sign=False, norm="l2")
-    request = HashingVectorizer(n_features=N_REQUEST, alternate_sign=False, binary=True, norm="l2")
-    return words, chars, request
+
+@cache
+def _any_stand_in() -> str:
+    return "|".join(f"(?:{p})" for p in context_patterns())
+
+
+def stand_in_hits(texts: pl.Series) -> np.ndarray:
+    """Whether a stand-in phrase occurs in each text's opening (the model's screen uses it)."""
+    return _opening(texts.cast(pl.String).fill_null("")).str.contains(_any_stand_in()).to_numpy()
 
 
 def _word_sets(texts: pl.Series) -> pl.Series:
@@ -115,14 +121,13 @@ def context_features(responses: pl.Series, requests: pl.Series | None = None) ->
         req.str.contains(r"(?i)\b(?:you|your|yourself)\b").to_numpy(),
         np.column_stack(per_kind) / 3.0,
     ]).astype(np.float64)
-    lowered = head.str.to_lowercase().str.replace_all("’", "'", literal=True)
+    lowered = _opening(resp)
     stand_in = np.column_stack(
         [lowered.str.count_matches(p).to_numpy() for p in context_patterns()]).astype(np.float64)
-    words, chars, request = _hashers()
     blocks = [
         per_cue, sparse.csr_matrix(dense), sparse.csr_matrix(np.minimum(stand_in, 2) / 2.0),
-        words.transform(a.prepared.str.slice(0, OPENING_CHARS).to_list()),
-        chars.transform(resp.str.slice(0, CHAR_CHARS).str.to_lowercase().to_list()),
-        request.transform(req.str.slice(0, REQUEST_CHARS).to_list()),
+        word_ngrams(a.prepared.str.slice(0, OPENING_CHARS), N_WORDS),
+        char_ngrams(resp.str.slice(0, CHAR_CHARS).str.to_lowercase(), N_CHARS),
+        word_ngrams(req.str.slice(0, REQUEST_CHARS), N_REQUEST, pattern=r"\w\w+", bigrams=False),
     ]
     return sparse.hstack(blocks).tocsr(), list(a.cues.ids)

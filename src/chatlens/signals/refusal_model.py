@@ -34,6 +34,10 @@ WEIGHTS_RESOURCE = "signals/refusal_model.json"
 FORMAT_VERSION = 1
 #: A refusal whose policy probability lies in this band has reasons of both kinds: ``mixed``.
 MIXED_BAND = (0.45, 0.55)
+#: Screen (:func:`screen`): cue-scorer score above its no-cue prior (logistic of the bias, -2) ...
+SCREEN_MIN_RULE_SCORE = 0.12
+#: ... or a reply shorter than this many characters.
+SCREEN_MAX_CHARS = 120
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
@@ -71,6 +75,8 @@ class RefusalModel:
     C: float = 0.3
     C_type: float = 1.0
     threshold: float = 0.5
+    screen_min_rule_score: float = SCREEN_MIN_RULE_SCORE
+    screen_max_chars: int = SCREEN_MAX_CHARS
     coef_: np.ndarray | None = None
     intercept_: float | None = None
     type_coef_: np.ndarray | None = None
@@ -119,6 +125,7 @@ class RefusalModel:
         return pl.DataFrame({
             "refusal": refusal,
             "refusal_type": np.where(refusal, kind, "none").astype(str),
+            "type_if_refused": kind.astype(str),
             "refusal_score": np.round(p, 4),
         })
 
@@ -147,6 +154,8 @@ class RefusalModel:
             "source": meta.pop("source", "scripts/train_refusal_model.py"),
             "format_version": FORMAT_VERSION, "feature_version": FEATURE_VERSION,
             "C": self.C, "C_type": self.C_type, "threshold": self.threshold,
+            "screen": {"min_rule_score": self.screen_min_rule_score,
+                       "max_chars": self.screen_max_chars},
             "n_features": len(self.coef_), "cue_ids": self.cue_ids_,
             "refusal": {"intercept": round(self.intercept_, 6), **sparse_vec(self.coef_)},
             "type": {"intercept": round(self.type_intercept_, 6), **sparse_vec(self.type_coef_)},
@@ -176,8 +185,12 @@ class RefusalModel:
                 v[np.asarray(block["index"], dtype=np.int64)] = block["value"]
                 return v
 
+            screen_params = data.get("screen") or {}
             return cls(C=float(data["C"]), C_type=float(data["C_type"]),
                        threshold=float(data["threshold"]),
+                       screen_min_rule_score=float(screen_params.get("min_rule_score",
+                                                                     SCREEN_MIN_RULE_SCORE)),
+                       screen_max_chars=int(screen_params.get("max_chars", SCREEN_MAX_CHARS)),
                        coef_=dense(data["refusal"]), intercept_=float(data["refusal"]["intercept"]),
                        type_coef_=dense(data["type"]),
                        type_intercept_=float(data["type"]["intercept"]),
@@ -199,10 +212,52 @@ def load_model(path: str | None = None) -> RefusalModel:
     return RefusalModel.from_file(doc, record.file)
 
 
+def screen(rules: pl.DataFrame, responses: pl.Series, model: RefusalModel) -> np.ndarray:
+    """Which messages the model reads: any refusal evidence in the cue scorer (score above its
+    no-cue prior), a stand-in phrase in the opening, or a short reply.
+
+    Why: the model costs about ten times the cue scorer; on LMSYS-shaped logs this screen passes
+    about one message in eight and keeps every message the model flags on the labelled sets but a
+    few (``chatlens validate`` reports the screened detector, which is what ships).
+    """
+    from chatlens.signals.refusal_context import stand_in_hits
+
+    text = responses.cast(pl.String).fill_null("")
+    return (rules["refusal_score"].to_numpy() > model.screen_min_rule_score) | (
+        text.str.len_chars().to_numpy() < model.screen_max_chars) | stand_in_hits(text)
+
+
+def combine(rules: pl.DataFrame, model_out: pl.DataFrame, screened: np.ndarray) -> pl.DataFrame:
+    """The shipped decision: a refusal when the cue scorer *or* the model (on screened rows without
+    a compliance cue) says so; its type and score from the model where it read the message.
+
+    Why the union: held out, the model alone loses to the cues on XSTest and on ShareGPT, and
+    the cues alone miss most real refusals not phrased as a decline; their union is at least as
+    good as the better of the two on every labelled set (``chatlens validate``). The compliance
+    veto costs nothing held out on the real set and stops the model calling "As an AI I don't
+    have personal experiences, but here is…" a refusal.
+    """
+    # the cue scorer's compliance evidence ("but I can give you…", "here is…") vetoes the model:
+    # a disclaimer followed by doing the task is not a refusal (docs/labels.md)
+    complies = rules["refusal_cues"].list.eval(pl.element().str.contains(r"\.comply\.")).list.any()
+    read = screened & ~complies.fill_null(value=False).to_numpy()
+    p = np.where(read, model_out["refusal_score"].to_numpy(), 0.0)
+    refused = rules["refusal"].to_numpy() | (read & model_out["refusal"].to_numpy())
+    kind = np.where(screened, model_out["type_if_refused"].to_numpy(), rules["refusal_type"].to_numpy())
+    return rules.with_columns(
+        refusal=pl.Series(refused),
+        refusal_type=pl.Series(np.where(refused, kind, "none").astype(str)),
+        refusal_score=pl.Series(np.round(np.maximum(p, rules["refusal_score"].to_numpy()), 4)),
+        refusal_partial=rules["refusal_partial"] & pl.Series(refused),
+    )
+
+
 def detect_refusal_in_context(responses: pl.Series | list[str | None],
-                              requests: pl.Series | list[str | None] | None = None) -> pl.DataFrame:
-    """:func:`~chatlens.signals.refusal.detect_refusal`'s columns, with ``refusal``,
-    ``refusal_type`` and ``refusal_score`` from the context model.
+                              requests: pl.Series | list[str | None] | None = None,
+                              *, model: RefusalModel | None = None) -> pl.DataFrame:
+    """:func:`~chatlens.signals.refusal.detect_refusal`'s columns, decided in context: the cue
+    scorer united with the context model, which reads the request each reply answers
+    (:func:`combine`, on the messages :func:`screen` passes).
 
     Examples
     --------
@@ -220,8 +275,15 @@ def detect_refusal_in_context(responses: pl.Series | list[str | None],
     rules = detect_refusal(resp)
     if len(resp) == 0:
         return rules
-    model = load_model().predict(resp, req)
-    return rules.with_columns(
-        model["refusal"], model["refusal_type"], model["refusal_score"],
-        (pl.col("refusal_partial") & model["refusal"]).alias("refusal_partial"),
-    )
+    m = load_model() if model is None else model
+    screened = screen(rules, resp, m)
+    n = len(resp)
+    cols = {"refusal": np.zeros(n, dtype=bool), "refusal_type": np.full(n, "none", dtype=object),
+            "type_if_refused": np.full(n, "none", dtype=object), "refusal_score": np.zeros(n)}
+    idx = np.flatnonzero(screened)
+    if len(idx):
+        got = m.predict(resp.gather(idx), None if req is None else req.gather(idx))
+        for name, values in cols.items():
+            values[idx] = got[name].to_numpy()
+    out = pl.DataFrame({k: v.astype(str) if v.dtype == object else v for k, v in cols.items()})
+    return combine(rules, out, screened)

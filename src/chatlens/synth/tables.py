@@ -73,7 +73,7 @@ TRUTH_SCHEMA = pa.schema(
         ("jailbreak_lookalike", pa.bool_()),
         ("jailbreak", pa.bool_()),
         ("jailbreak_family", pa.string()),  # none|instruction_override|...|other
-        ("reaction", pa.string()),  # rephrase|jailbreak|pushback|accept|topic_change|null
+        ("reaction", pa.string()),  # rephrase|jailbreak|pushback|accept|new_topic|null
         ("abandoned_after", pa.bool_()),
         ("profanity_count", pa.int32()),
         ("sentiment", pa.string()),  # neg|neu|pos for user messages, null for assistant ones

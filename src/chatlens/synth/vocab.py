@@ -101,8 +101,9 @@ LANGUAGE_FILES: tuple[str, ...] = ("en", "zh", "es", "ru", "pt", "fr", "de", "it
 #: Refusal types of the ground truth (``refusal_type``), with their integer codes.
 REFUSAL_TYPES: tuple[str, ...] = ("none", "capability", "policy", "mixed")
 NONE, CAP, POLICY, MIXED = 0, 1, 2, 3
-#: What a user did right after a refusal (``reaction``): the one vocabulary the detectors use.
-REACTIONS = vocabulary.REACTIONS
+#: What a user did right after a refusal (``reaction``): the detectors' vocabulary, less
+#: ``clarify`` (the generator's refusals never ask the user for anything, so it never writes one).
+REACTIONS = tuple(r for r in vocabulary.REACTIONS if r != "clarify")
 #: The kinds of a fresh request, in the order of the simulator's request codes.
 REQUEST_KINDS: tuple[str, ...] = ("ask", "ask_code", "ask_greet", "ask_trap", "ask_edgy", "ask_cap", "ask_harm")
 

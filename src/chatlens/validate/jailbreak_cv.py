@@ -198,8 +198,16 @@ def heldout_predictions(sets: Sequence[LabelledSet], root: Path, *, c: float = D
     pool = build_pool(all_sets)
     if len({f.split("/")[0] for f in pool.fold}) < 2:
         return {}
+    from chatlens.signals.jailbreak import detect_jailbreak
+    from chatlens.signals.jailbreak_learned import rule_override
+
     thr = load_weights().threshold if threshold is None else threshold
-    return slice_predictions(all_sets, pool, heldout_scores(pool, c=c), thr)
+    flags = slice_predictions(all_sets, pool, heldout_scores(pool, c=c), thr)
+    # the shipped decision unites the model with the rule tier's instruction overrides
+    texts = {(s.dataset, s.group): s.texts for s in all_sets}
+    return {key: f if f is None or key not in texts
+            else f | rule_override(detect_jailbreak(texts[key]))
+            for key, f in flags.items()}
 
 
 def train_shipped(pool: Pool, *, c: float = DEFAULT_C, threshold: float) -> tuple[object, dict]:

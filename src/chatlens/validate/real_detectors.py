@@ -43,10 +43,11 @@ def reaction_rules(frame: pl.DataFrame) -> np.ndarray:
     """The ``analyze`` reaction rules on (request, refused response, follow-up) triples.
 
     Each labelled refusal becomes a three-message dialogue whose assistant message is marked
-    refused (the gold label), and whose user messages carry the jailbreak signal; the rules'
-    ``topic_change`` is the spec's ``new_topic``.
+    refused (the gold label), and whose user messages carry the jailbreak signal. The rule tier
+    only (``ReactionRules(model="rules")``): the learned tier trained on this set, so it is
+    reported out of fold by :func:`reaction_detectors`' ``learned``.
     """
-    from chatlens.features.reactions import user_reactions
+    from chatlens.features.reactions import ReactionRules, user_reactions
     from chatlens.signals.jailbreak import detect_jailbreak
 
     ids = frame["item"].to_list()
@@ -63,9 +64,9 @@ def reaction_rules(frame: pl.DataFrame) -> np.ndarray:
         refusal=~is_user,
         jailbreak=detect_jailbreak(msgs["content"])["jailbreak"] & is_user,
     )
-    found = user_reactions(msgs).select("conversation_id", "reaction")
+    found = user_reactions(msgs, rules=ReactionRules(model="rules")).select("conversation_id", "reaction")
     out = pl.DataFrame({"conversation_id": ids}).join(found, on="conversation_id", how="left")
-    return out["reaction"].replace({"topic_change": "new_topic"}).fill_null("unclear").to_numpy()
+    return out["reaction"].fill_null("unclear").to_numpy()
 
 
 def reaction_detectors() -> dict[str, Callable[[pl.DataFrame], np.ndarray]]:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import polars as pl
@@ -41,6 +41,7 @@ class RealReport:
     refusal_type: pl.DataFrame
     reaction: pl.DataFrame
     errors: pl.DataFrame
+    overturned: pl.DataFrame = field(default_factory=pl.DataFrame)
 
 
 def _boot_weights(codes: np.ndarray, k: int, n_boot: int, seed: int) -> np.ndarray:

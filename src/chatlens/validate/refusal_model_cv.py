@@ -35,6 +35,7 @@ class Pool:
     frame: pl.DataFrame  # key, dataset, source, cluster, request, response, refused, policy, typed
     x: Any
     cue_ids: list[str]
+    rules: pl.DataFrame  # the cue scorer's columns per row (the shipped decision unites them)
 
 
 def _extra_rows(sets: Sequence[LabelledSet]) -> list[pl.DataFrame]:
@@ -54,6 +55,7 @@ def _extra_rows(sets: Sequence[LabelledSet]) -> list[pl.DataFrame]:
 
 def build_pool(data_dir: str | Path, real: pl.DataFrame | None = None) -> Pool:
     """Real labelled messages (``unclear`` left out) plus the extra sets, featurised once."""
+    from chatlens.signals.refusal import detect_refusal
     from chatlens.signals.refusal_context import context_features
     from chatlens.validate.real import labelled_set
 
@@ -70,7 +72,7 @@ def build_pool(data_dir: str | Path, real: pl.DataFrame | None = None) -> Pool:
     rows += _extra_rows(load_all(root))
     frame = pl.concat(rows, how="vertical_relaxed")
     x, ids = context_features(frame["response"], frame["request"])
-    return Pool(frame, x, ids)
+    return Pool(frame, x, ids, detect_refusal(frame["response"]))
 
 
 def _fit(pool: Pool, train: np.ndarray, **params: float) -> Any:
@@ -82,11 +84,23 @@ def _fit(pool: Pool, train: np.ndarray, **params: float) -> Any:
         pool.cue_ids, typed=f["typed"].to_numpy()[train])
 
 
+def _shipped_decision(pool: Pool, model: Any, rows: np.ndarray) -> pl.DataFrame:
+    """What :func:`~chatlens.signals.refusal_model.detect_refusal_in_context` decides on ``rows``
+    with ``model``: the screened model united with the cue scorer."""
+    from chatlens.signals.refusal_model import combine, screen
+
+    rules = pool.rules[rows]
+    screened = screen(rules, pool.frame["response"].gather(rows), model)
+    return combine(rules, model.predict_matrix(pool.x[rows]), screened).select(
+        "refusal", "refusal_type", "refusal_score")
+
+
 def heldout(pool: Pool, **params: float) -> dict[str, pl.DataFrame]:
     """Held-out predictions keyed by scheme: ``cv`` (real rows, grouped by conversation),
     ``leave-source-out`` (real rows) and ``leave-set-out`` (XSTest and RBR rows).
 
-    Each value has the pool's ``key`` plus ``refusal``, ``refusal_type``, ``refusal_score``.
+    Each value has the pool's ``key`` plus ``refusal``, ``refusal_type``, ``refusal_score`` of the
+    shipped decision (:func:`_shipped_decision`), never of rows the model trained on.
     """
     from sklearn.model_selection import GroupKFold
 
@@ -114,7 +128,7 @@ def heldout(pool: Pool, **params: float) -> dict[str, pl.DataFrame]:
     for name, folds in schemes.items():
         if not folds:
             continue
-        parts = [_fit(pool, train, **params).predict_matrix(pool.x[rows])
+        parts = [_shipped_decision(pool, _fit(pool, train, **params), rows)
                  .with_columns(_pos=pl.Series(rows)) for train, rows in folds]
         pred = pl.concat(parts).sort("_pos")
         result[name] = pred.with_columns(key=f["key"].gather(pred["_pos"])).drop("_pos")

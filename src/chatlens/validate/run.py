@@ -107,6 +107,7 @@ class ValidationReport:
                 "refusal": self.real.refusal.to_dicts(),
                 "refusal_type": self.real.refusal_type.to_dicts(),
                 "reaction": self.real.reaction.to_dicts(),
+                "overturned": self.real.overturned.to_dicts(),
                 "most_confident_errors": self.real.errors.to_dicts(),
                 "labelling_agreement": None if self.agreement is None else self.agreement.to_dicts(),
             },
@@ -171,10 +172,13 @@ def _check(target: Target, rows: pl.DataFrame) -> TargetCheck:
     return TargetCheck(target, float(value), bool(ok))
 
 
-def _real(frame: pl.DataFrame, context: ContextHeldout | None
+def _real(frame: pl.DataFrame, context: ContextHeldout | None, root: Path
           ) -> tuple[RealReport, pl.DataFrame]:
     """The real labelled development set's report and the labelling agreement."""
-    from chatlens.validate.real import agreement
+    from dataclasses import replace
+
+    from chatlens.validate.overturned import evaluate_overturned
+    from chatlens.validate.real import agreement, load_labels
     from chatlens.validate.real_detectors import reaction_detectors, refusal_detectors
     from chatlens.validate.real_eval import evaluate_real
 
@@ -182,7 +186,9 @@ def _real(frame: pl.DataFrame, context: ContextHeldout | None
     detectors = refusal_detectors()
     if context is not None:
         detectors |= context.real_detectors()
-    return (evaluate_real(frame, detectors, reactions=reaction_detectors()), agreement())
+    report = evaluate_real(frame, detectors, reactions=reaction_detectors())
+    status("validate: refusal_overturned on the labelled real conversations")
+    return replace(report, overturned=evaluate_overturned(load_labels(), root)), agreement()
 
 
 def _context_model(root: Path, datasets: Sequence[str] | None,
@@ -300,7 +306,7 @@ def validate(
         "toxicchat-train rows are stratified 5-fold cross-validated. Real user messages are weak "
         "negatives (unlabelled; a few are real jailbreaks): their FPR is an upper bound.",
     )
-    real, kappa = (_real(real_frame, context)
+    real, kappa = (_real(real_frame, context, root)
                    if real_frame is not None and (datasets is None or REAL_SET in datasets)
                    else (None, None))
     synth_rows = None

@@ -108,6 +108,7 @@ class RefusalModelWeights(DataFile):
     cue_ids: tuple[str, ...]
     refusal: dict[str, Any]
     type: dict[str, Any]
+    screen: dict[str, float] = field(default_factory=dict)
     trained_on: tuple[dict[str, Any], ...] = ()
     trained: str = ""
     lexicons: dict[str, str] = field(default_factory=dict)
