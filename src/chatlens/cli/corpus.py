@@ -9,7 +9,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from chatlens.cli._common import escape, handle_errors, out_console
+from chatlens.cli._common import cli_wording, escape, handle_errors, no_result, out_console, warn
 from chatlens.errors import InvalidParameterError
 
 FORMAT_HELP = "Input format (default: detected). One of: lmsys, wildchat, sharegpt, openai, arena, hh, oasst, dices, table."
@@ -73,6 +73,17 @@ def print_summary(summary: object, *, counts: bool = True) -> None:
         out_console.print(_counts_table("turns per conversation", s.turns_histogram, "turns"))
     if s.quarantine_reasons:
         out_console.print(_counts_table("quarantine reasons", s.quarantine_reasons, "reason", limit=8))
+
+
+def check_rows(summary: object, *, format: str | None) -> None:
+    """Warn when an auto-detected format quarantined most rows; exit with
+    :attr:`~chatlens.cli._common.ExitCode.NO_RESULT` when nothing was analysed."""
+    note = summary.detection_warning(detected=format is None)
+    if note:
+        warn(cli_wording(note, {"--format"}))
+    empty = summary.nothing_analysed()
+    if empty:
+        raise no_result(cli_wording(empty, {"--format"}))
 
 
 def _pct(value: object) -> str:
@@ -174,6 +185,7 @@ def analyze_cmd(
         print_behaviour(result.behaviour)
     timing = result.manifest["timings_s"].get("total")
     out_console.print(f"[green]run directory[/] {escape(str(result.out))}  ({timing} s)")
+    check_rows(result.summary, format=format if source is not None else "demo")
 
 
 @handle_errors
@@ -198,6 +210,7 @@ def info_cmd(
         typer.echo(json.dumps(summary.to_dict(), indent=2, ensure_ascii=False))
     else:
         print_summary(summary)
+    check_rows(summary, format=format)
 
 
 @handle_errors
