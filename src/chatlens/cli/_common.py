@@ -12,7 +12,7 @@ import functools
 import re
 from collections.abc import Callable
 from enum import IntEnum
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
@@ -58,11 +58,11 @@ def warn(message: str) -> None:
     err_console.print(message, markup=False, soft_wrap=True)
 
 
-def no_result(message: str) -> typer.Exit:
-    """Print why nothing was produced and return the :attr:`ExitCode.NO_RESULT` exit to raise."""
+def no_result(message: str) -> NoReturn:
+    """Print why nothing was produced and exit with :attr:`ExitCode.NO_RESULT`."""
     err_console.print("[bold red]error:[/] ", end="")
     err_console.print(message, markup=False, soft_wrap=True)
-    return typer.Exit(code=ExitCode.NO_RESULT)
+    raise typer.Exit(code=ExitCode.NO_RESULT)
 
 
 def _command_options(fn: Callable[..., Any]) -> set[str]:

@@ -41,7 +41,7 @@ def _summary(summary: object, flag: str, kind: str, what: str = "flagged") -> No
     out_console.print(f"{k:,} of {n:,} messages {what} ({(k / n if n else 0):.1%}); "
                       f"wrote {escape(str(summary.out))}")
     if n == 0:
-        raise no_result("No message was classified: the input file has no rows.")
+        no_result("No message was classified: the input file has no rows.")
 
 
 @classify_app.command("refusal")

@@ -83,7 +83,7 @@ def check_rows(summary: object, *, format: str | None) -> None:
         warn(cli_wording(note, {"--format"}))
     empty = summary.nothing_analysed()
     if empty:
-        raise no_result(cli_wording(empty, {"--format"}))
+        no_result(cli_wording(empty, {"--format"}))
 
 
 def _pct(value: object) -> str:

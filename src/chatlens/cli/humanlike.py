@@ -98,7 +98,7 @@ def score_cmd(
         out_console.print(f"first problem: {problems[0]}", markup=False)
     if not logit.is_not_null().any():
         first = f" First problem: {problems[0]}" if len(problems) else ""
-        raise no_result(f"No row of {input} was scored (of {frame.height:,}).{first}")
+        no_result(f"No row of {input} was scored (of {frame.height:,}).{first}")
 
 
 @humanlike_app.command("fit")
@@ -169,7 +169,7 @@ def lite_cmd(
         f"mean hl_lite_prob {_fmt(frame.get_column('hl_lite_prob').mean())} -> {escape(str(out))}"
     )
     if not logit.is_not_null().any():
-        raise no_result(
+        no_result(
             f"No row of {input} was scored: none of its {frame.height:,} transcripts has a turn by "
             f"speaker {speaker!r}. Check --speaker (the label before ':' in the transcript, "
             "e.g. W or P, or a role such as assistant)."

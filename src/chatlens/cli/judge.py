@@ -138,7 +138,7 @@ def judge_command(
     out_console.print(table)
     out_console.print(f"wrote {out} and {summary_path(out)}", markup=False)
     if result.n_valid == 0:
-        raise no_result(f"No dialogue of {input} got a valid rating (of {result.n_rows:,}; "
+        no_result(f"No dialogue of {input} got a valid rating (of {result.n_rows:,}; "
                         f"{result.n_failed_requests:,} failed requests): see hl_error in {out}.")
 
 

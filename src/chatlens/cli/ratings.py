@@ -169,7 +169,7 @@ def ratings(
         out_console.print(f"[yellow]note:[/] {escape(note)}")
     out_console.print("[bold]wrote[/] " + ", ".join(escape(str(p)) for p in written.values()))
     if result.rows_used == 0 or result.table.height == 0:
-        raise no_result(
+        no_result(
             f"No comparison was rated: of {result.rows_in:,} rows, {result.rows_filtered:,} were "
             f"filtered out and {result.rows_quarantined:,} quarantined."
         )
