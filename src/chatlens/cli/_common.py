@@ -17,6 +17,7 @@ from typing import Any, NoReturn, TypeVar
 import typer
 from rich.console import Console
 from rich.markup import escape as rich_escape
+from rich.table import Table
 
 from chatlens.errors import ChatlensError
 
@@ -35,8 +36,37 @@ def escape(text: object) -> str:
     return rich_escape(_CONTROL.sub("\ufffd", str(text)))
 
 
+def _wide_when_piped() -> int | None:
+    """The console width: the terminal's (rich finds it on any std stream, or ``$COLUMNS``);
+    when there is no terminal at all (piped to a file or another program) a wide page instead of
+    rich's 80 columns, so names in tables are not cut or folded for a reader that has no width."""
+    import os
+    import shutil
+
+    if os.environ.get("COLUMNS") or any(os.isatty(fd) for fd in (0, 1, 2)):
+        return None
+    return max(shutil.get_terminal_size((0, 0)).columns, PIPED_WIDTH)
+
+
+#: Width of table output written to a pipe or a file (no terminal to fit).
+PIPED_WIDTH = 160
+
 err_console = Console(stderr=True, highlight=False)
-out_console = Console(highlight=False)
+out_console = Console(highlight=False, width=_wide_when_piped())
+
+
+def name_column(table: Table, header: str, **kwargs: Any) -> None:
+    """A column of names (models, reasons, labels): folded onto a second line when the terminal
+    is narrow, never cut to "guanaco…" (four models then read the same)."""
+    table.add_column(header, overflow="fold", **kwargs)
+
+
+def more_rows(table: Table, shown: int, total: int, where: str = "") -> None:
+    """Add the "… N more" row to a table that shows ``shown`` of ``total`` rows (never truncate
+    silently); ``where`` says where the full table is (``tables/refusal_by_model.csv``)."""
+    if total > shown:
+        extra = f" (all in {where})" if where else ""
+        table.add_row(f"[dim]… {total - shown:,} more{escape(extra)}[/]", *[""] * (len(table.columns) - 1))
 
 
 class ExitCode(IntEnum):

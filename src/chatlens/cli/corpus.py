@@ -9,7 +9,16 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from chatlens.cli._common import cli_wording, escape, handle_errors, no_result, out_console, warn
+from chatlens.cli._common import (
+    cli_wording,
+    escape,
+    handle_errors,
+    more_rows,
+    name_column,
+    no_result,
+    out_console,
+    warn,
+)
 from chatlens.errors import InvalidParameterError
 
 FORMAT_HELP = "Input format (default: detected). One of: lmsys, wildchat, sharegpt, openai, arena, hh, oasst, dices, table."
@@ -40,12 +49,11 @@ def _source_options(
 
 def _counts_table(title: str, counts: dict[str, int], key: str, limit: int = 12) -> Table:
     table = Table(title=title, title_justify="left")
-    table.add_column(key)
+    name_column(table, key)
     table.add_column("count", justify="right")
     for name, count in list(counts.items())[:limit]:
         table.add_row(escape(str(name)), f"{count:,}")
-    if len(counts) > limit:
-        table.add_row(f"… {len(counts) - limit} more", "")
+    more_rows(table, limit, len(counts))
     return table
 
 
@@ -94,14 +102,17 @@ def print_behaviour(behaviour: object, limit: int = 15) -> None:
     """Print the headline behaviour tables of a run (the rest are in tables/ and report.html)."""
     tables = behaviour.tables
     if "refusal_by_model" in tables:
+        by_model = tables["refusal_by_model"]
         table = Table(title="conversations with a refusal, by model (95% Wilson CI)", title_justify="left")
-        for name in ("model", "n", "refusal rate", "95% CI"):
-            table.add_column(name, justify="left" if name == "model" else "right")
-        for row in tables["refusal_by_model"].head(limit).iter_rows(named=True):
+        name_column(table, "model")
+        for name in ("n", "refusal rate", "95% CI"):
+            table.add_column(name, justify="right", no_wrap=True)
+        for row in by_model.head(limit).iter_rows(named=True):
             table.add_row(
                 escape(str(row["model"])), f"{row['n']:,}", _pct(row["rate"]),
                 f"{_pct(row['ci_low'])}–{_pct(row['ci_high'])}",
             )
+        more_rows(table, limit, by_model.height, "tables/refusal_by_model.csv")
         out_console.print(table)
     head = behaviour.headline
     if "refusal_rate" in head:
@@ -235,12 +246,11 @@ def query_cmd(
     elif output == "table":
         table = Table()
         for name in frame.columns:
-            table.add_column(escape(name))
+            name_column(table, escape(name))
         for row in frame.head(limit).iter_rows():
             table.add_row(*(escape("" if v is None else str(v)[:200]) for v in row))
+        more_rows(table, limit, frame.height, "--limit to show more, --output csv for all")
         out_console.print(table)
-        if frame.height > limit:
-            out_console.print(f"({frame.height:,} rows; showing {limit})")
     else:
         msg = f"--output must be table, csv or json. Got {output!r}."
         raise InvalidParameterError(msg)
