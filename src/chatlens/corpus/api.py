@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Literal
 import polars as pl
 
 from chatlens._progress import progress_bar
+from chatlens._repr import short_repr
 from chatlens.corpus.canonical import DEFAULT_MAX_MESSAGE_CHARS, CanonicalBatch, canonicalize
 from chatlens.corpus.readers.base import ReaderBatch
 from chatlens.corpus.schema import (
@@ -29,7 +30,9 @@ from chatlens.corpus.summary import CorpusSummary, SummaryAccumulator
 if TYPE_CHECKING:
     from chatlens.corpus.sources import SourceScan
 
-SourceLike = str | Path | Sequence[str | Path]
+#: A file, directory, glob, hub id, a list of them, or an in-memory table (polars / pandas
+#: DataFrame, pyarrow Table: read like a Parquet file of the same columns).
+SourceLike = str | Path | Sequence[str | Path] | object
 
 
 @dataclass(frozen=True)
@@ -142,6 +145,9 @@ def iter_batches(source: SourceLike, **options: object) -> CanonicalStream:
 @dataclass(frozen=True)
 class Corpus:
     """A whole corpus in memory: the canonical tables, what was set aside, and a summary."""
+
+    def __repr__(self) -> str:
+        return short_repr(self)
 
     messages: pl.DataFrame
     conversations: pl.DataFrame

@@ -83,6 +83,8 @@ def resolve(
     HubAccessError
         A hub dataset cannot be downloaded (gated without token, unknown, offline).
     """
+    if in_memory_table(source):
+        return [table_file(source)]
     items = [source] if isinstance(source, (str, Path)) else list(source)
     if not items:
         msg = "No source given: expected a file, directory, glob, hub dataset id or a list of them."
@@ -94,6 +96,40 @@ def resolve(
     for f in out:
         unique.setdefault(f.path.resolve(), f)
     return list(unique.values())
+
+
+def in_memory_table(source: object) -> bool:
+    """Whether ``source`` is a polars (Lazy)Frame, a pandas DataFrame or a pyarrow Table."""
+    cls = type(source)
+    lib = cls.__module__.split(".")[0]
+    return (lib == "polars" and cls.__name__ in ("DataFrame", "LazyFrame")) or (
+        lib == "pandas" and cls.__name__ == "DataFrame") or (
+        lib == "pyarrow" and cls.__name__ in ("Table", "RecordBatch"))
+
+
+def table_file(table: object) -> ResolvedFile:
+    """An in-memory table as a temporary Parquet file (removed at exit), so it is read, detected
+    and quarantined exactly like a file; provenance names it ``<polars.DataFrame>`` etc."""
+    import atexit
+    import shutil
+    import tempfile
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    cls = type(table)
+    name = f"<{cls.__module__.split('.')[0]}.{cls.__name__}>"
+    folder = Path(tempfile.mkdtemp(prefix="chatlens-table-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    path = folder / "table.parquet"
+    if cls.__module__.startswith("polars"):
+        frame = table.collect() if cls.__name__ == "LazyFrame" else table  # type: ignore[attr-defined]
+        frame.write_parquet(path)  # type: ignore[attr-defined]
+    elif cls.__module__.startswith("pandas"):
+        pq.write_table(pa.Table.from_pandas(table, preserve_index=False), path)
+    else:
+        pq.write_table(pa.table(table) if cls.__name__ == "RecordBatch" else table, path)
+    return ResolvedFile(path, "parquet", None, name)
 
 
 def _resolve_one(item: str | Path, hf_token: str | None) -> list[ResolvedFile]:

@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 import polars as pl
 
+from chatlens._repr import short_repr
 from chatlens.corpus.summary import CorpusSummary, RowCounts
 from chatlens.engine.duplicates import DuplicateReport
 from chatlens.engine.stages import StageSpec
@@ -41,6 +42,10 @@ class EngineResult(RowCounts):
     layout : ``parts`` (``out/<table>/part-*.parquet``) or ``single`` (``out/<table>.parquet``).
     files : the resolved input files, in reading order.
     """
+
+    def __repr__(self) -> str:
+        return short_repr(self, rows_in=self.rows_in, rows_analysed=self.rows_analysed,
+                          rows_quarantined=self.rows_quarantined)
 
     out: Path
     engine: str

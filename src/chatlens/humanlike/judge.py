@@ -31,6 +31,7 @@ import numpy as np
 import polars as pl
 
 from chatlens._progress import status
+from chatlens._repr import short_repr
 from chatlens.errors import BadLLMResponse, InvalidParameterError, MissingColumnError
 from chatlens.humanlike.instruments import Instrument, ParsedRatings, load_instrument, score_ratings
 from chatlens.llm.client import make_client, map_async, run_sync
@@ -45,6 +46,9 @@ RAW_KEEP_CHARS = 2000
 @dataclass(frozen=True)
 class JudgeResult:
     """The rated frame plus what it took to produce it (counts, tokens, cost, configuration)."""
+
+    def __repr__(self) -> str:
+        return short_repr(self)
 
     frame: pl.DataFrame
     instrument: str

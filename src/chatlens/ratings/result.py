@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from chatlens._repr import short_repr
 from chatlens.ratings.bootstrap import ordinal_rank, separation_rank
 
 __all__ = ["COEF_SCHEMA", "TABLE_SCHEMA", "RatingResult", "rating_rows"]
@@ -58,6 +59,9 @@ COEF_SCHEMA: dict[str, Any] = {
 @dataclass(frozen=True)
 class RatingResult:
     """Everything one ``rate`` call produces (schemas in the module docstring)."""
+
+    def __repr__(self) -> str:
+        return short_repr(self)
 
     table: pl.DataFrame
     coefficients: pl.DataFrame

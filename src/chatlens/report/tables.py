@@ -34,6 +34,7 @@ from typing import Any
 import polars as pl
 
 from chatlens import vocabulary
+from chatlens._repr import short_repr
 from chatlens.corpus.tablefile import neutralise_formulas
 from chatlens.errors import (
     ChatlensError,
@@ -50,6 +51,9 @@ REFUSAL_TYPES = ("capability", "policy", "mixed")
 @dataclass(frozen=True)
 class BehaviourTables:
     """The tables of one run and the headline numbers that go into ``summary.json``."""
+
+    def __repr__(self) -> str:
+        return short_repr(self)
 
     tables: dict[str, pl.DataFrame]
     headline: dict[str, Any] = field(default_factory=dict)
