@@ -18,10 +18,17 @@ from chatlens.signals.refusal import detect_refusal
 TEXTS = ["I'm sorry, but I can't help with that.", "Sure! Here is a poem."]
 
 
-@pytest.mark.parametrize("make", [
-    lambda: pl.Series(TEXTS), lambda: TEXTS, lambda: tuple(TEXTS), lambda: pd.Series(TEXTS),
-    lambda: pa.array(TEXTS), lambda: pa.chunked_array([TEXTS]),
-])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: pl.Series(TEXTS),
+        lambda: TEXTS,
+        lambda: tuple(TEXTS),
+        lambda: pd.Series(TEXTS),
+        lambda: pa.array(TEXTS),
+        lambda: pa.chunked_array([TEXTS]),
+    ],
+)
 def test_detect_refusal_accepts_columns_of_text(make):
     assert detect_refusal(make())["refusal"].to_list() == [True, False]
 
@@ -38,7 +45,9 @@ def test_a_table_needs_column_and_scores_that_column(make):
 
 @pytest.mark.parametrize("detect", [detect_refusal, detect_jailbreak, detect_refusal_learned])
 def test_a_bare_string_is_an_error_with_a_hint(detect):
-    with pytest.raises(InvalidParameterError, match=r"got one string; wrap it in a list: detect_\w+\(\["):
+    with pytest.raises(
+        InvalidParameterError, match=r"got one string; wrap it in a list: detect_\w+\(\["
+    ):
         detect("I can't help with that.")
 
 
@@ -53,10 +62,14 @@ def test_column_with_a_series_and_non_text_are_errors():
 
 def _log() -> pl.DataFrame:
     conv = [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "I cannot help."}]
-    return pl.DataFrame({"conversation_id": ["a", "b"], "model": ["m", "n"], "conversation": [conv, conv]})
+    return pl.DataFrame(
+        {"conversation_id": ["a", "b"], "model": ["m", "n"], "conversation": [conv, conv]}
+    )
 
 
-@pytest.mark.parametrize("convert", [lambda f: f, lambda f: f.lazy(), lambda f: f.to_pandas(), lambda f: f.to_arrow()])
+@pytest.mark.parametrize(
+    "convert", [lambda f: f, lambda f: f.lazy(), lambda f: f.to_pandas(), lambda f: f.to_arrow()]
+)
 def test_read_accepts_an_in_memory_table(convert):
     corpus = chatlens.read(convert(_log()))
     assert corpus.summary.format == "lmsys" and corpus.conversations.height == 2

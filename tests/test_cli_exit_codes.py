@@ -20,9 +20,18 @@ DOCS = Path(__file__).resolve().parents[1] / "docs" / "cli.md"
 
 def _battle(i: int) -> dict:
     return {
-        "question_id": f"q{i}", "model_a": "vicuna-13b", "model_b": "alpaca-13b", "winner": "model_a",
-        "conversation_a": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}],
-        "conversation_b": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "no"}],
+        "question_id": f"q{i}",
+        "model_a": "vicuna-13b",
+        "model_b": "alpaca-13b",
+        "winner": "model_a",
+        "conversation_a": [
+            {"role": "user", "content": "hi"},
+            {"role": "assistant", "content": "hello"},
+        ],
+        "conversation_b": [
+            {"role": "user", "content": "hi"},
+            {"role": "assistant", "content": "no"},
+        ],
     }
 
 
@@ -35,8 +44,12 @@ def wrapped_arena(tmp_path: Path) -> Path:
 
 
 @pytest.mark.parametrize("command", ["info", "analyze"])
-def test_everything_quarantined_exits_no_result_with_a_format_warning(command, wrapped_arena, tmp_path):
-    args = [command, str(wrapped_arena)] + (["--out", str(tmp_path / "run")] if command == "analyze" else [])
+def test_everything_quarantined_exits_no_result_with_a_format_warning(
+    command, wrapped_arena, tmp_path
+):
+    args = [command, str(wrapped_arena)] + (
+        ["--out", str(tmp_path / "run")] if command == "analyze" else []
+    )
     res = runner.invoke(app, [*args, "-q"])
     assert res.exit_code == ExitCode.NO_RESULT == 3, res.output
     assert "detected as 'dices'" in res.output and "10 of 10 rows were quarantined" in res.output
@@ -45,7 +58,10 @@ def test_everything_quarantined_exits_no_result_with_a_format_warning(command, w
 
 
 def test_more_than_half_quarantined_warns_but_succeeds(tmp_path):
-    good = {"id": "a", "conversations": [{"from": "human", "value": "hi"}, {"from": "gpt", "value": "yo"}]}
+    good = {
+        "id": "a",
+        "conversations": [{"from": "human", "value": "hi"}, {"from": "gpt", "value": "yo"}],
+    }
     rows = [good] + [{"id": f"b{i}", "conversations": []} for i in range(2)]
     src = tmp_path / "log.jsonl"
     src.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
@@ -60,8 +76,20 @@ def test_more_than_half_quarantined_warns_but_succeeds(tmp_path):
 def test_lite_with_a_wrong_speaker_exits_no_result(tmp_path):
     src = tmp_path / "c.jsonl"
     pl.DataFrame({"conv": ["I: hi\nW: hey lol", "I: hi\nW: Hello!"]}).write_ndjson(src)
-    res = runner.invoke(app, ["humanlike", "lite", str(src), "--text-column", "conv",
-                              "--speaker", "Z", "--out", str(tmp_path / "o.csv")])
+    res = runner.invoke(
+        app,
+        [
+            "humanlike",
+            "lite",
+            str(src),
+            "--text-column",
+            "conv",
+            "--speaker",
+            "Z",
+            "--out",
+            str(tmp_path / "o.csv"),
+        ],
+    )
     assert res.exit_code == ExitCode.NO_RESULT, res.output
     assert "--speaker" in res.output and "'Z'" in res.output
 
@@ -69,8 +97,18 @@ def test_lite_with_a_wrong_speaker_exits_no_result(tmp_path):
 def test_classify_of_an_empty_file_exits_no_result(tmp_path):
     src = tmp_path / "empty.csv"
     src.write_text("content\n")
-    res = runner.invoke(app, ["classify", "refusal", str(src), "--text-column", "content",
-                              "--out", str(tmp_path / "o.csv")])
+    res = runner.invoke(
+        app,
+        [
+            "classify",
+            "refusal",
+            str(src),
+            "--text-column",
+            "content",
+            "--out",
+            str(tmp_path / "o.csv"),
+        ],
+    )
     assert res.exit_code == ExitCode.NO_RESULT, res.output
 
 
@@ -88,11 +126,14 @@ def test_cli_errors_use_option_names_not_python_parameters(tmp_path):
 def test_cli_wording_leaves_parameters_the_command_lacks_alone():
     msg = "The 'duplicates' parameter of run must be 'report'. Pass format= or use batch_size."
     assert cli_wording(msg, {"--batch-size"}) == (
-        "The 'duplicates' parameter of run must be 'report'. Pass format= or use --batch-size.")
+        "The 'duplicates' parameter of run must be 'report'. Pass format= or use --batch-size."
+    )
 
 
 def test_every_exit_code_is_documented():
     text = DOCS.read_text()
-    section = text[text.index("## Exit codes"):]
+    section = text[text.index("## Exit codes") :]
     for code in ExitCode:
-        assert re.search(rf"^\| {code.value} \|", section, re.M), f"exit code {code.value} not in docs/cli.md"
+        assert re.search(rf"^\| {code.value} \|", section, re.M), (
+            f"exit code {code.value} not in docs/cli.md"
+        )

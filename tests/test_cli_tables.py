@@ -22,8 +22,15 @@ def narrow_console():
 
 def test_refusal_by_model_says_how_many_more_and_keeps_names_whole(narrow_console):
     models = [f"guanaco-{n}b-merged-{i}" for i, n in enumerate([7, 13, 33, 65] * 4 + [7, 13, 33])]
-    frame = pl.DataFrame({"model": models, "n": [100] * 19, "rate": [0.1] * 19,
-                          "ci_low": [0.05] * 19, "ci_high": [0.2] * 19})
+    frame = pl.DataFrame(
+        {
+            "model": models,
+            "n": [100] * 19,
+            "rate": [0.1] * 19,
+            "ci_low": [0.05] * 19,
+            "ci_high": [0.2] * 19,
+        }
+    )
     behaviour = SimpleNamespace(tables={"refusal_by_model": frame}, headline={})
     with narrow_console.capture() as cap:
         print_behaviour(behaviour)

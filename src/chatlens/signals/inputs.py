@@ -28,7 +28,9 @@ def _table_column(texts: Any, column: str | None, columns: list[str], where: str
     if column is None:
         msg = (
             f"{where} got a table with columns {columns}: say which one holds the text, e.g. "
-            f"{where}(frame, column={columns[0]!r})." if columns else f"{where} got a table with no columns."
+            f"{where}(frame, column={columns[0]!r})."
+            if columns
+            else f"{where} got a table with no columns."
         )
         raise InvalidParameterError(msg)
     if column not in columns:
@@ -70,14 +72,25 @@ def text_series(texts: TextsLike, *, column: str | None = None, where: str = "de
     """
     if isinstance(texts, (str, bytes)):
         shown = texts if len(texts) <= 60 else texts[:57] + "..."
-        msg = (f"{where} expects many texts (one per row) and got one string; wrap it in a list: "
-               f"{where}([{shown!r}]).")
+        msg = (
+            f"{where} expects many texts (one per row) and got one string; wrap it in a list: "
+            f"{where}([{shown!r}])."
+        )
         raise InvalidParameterError(msg)
-    is_table = isinstance(texts, pl.DataFrame) or _is(texts, "pandas", "DataFrame") or _is(
-        texts, "pyarrow", "Table", "RecordBatch")
+    is_table = (
+        isinstance(texts, pl.DataFrame)
+        or _is(texts, "pandas", "DataFrame")
+        or _is(texts, "pyarrow", "Table", "RecordBatch")
+    )
     if is_table:
-        names = [str(c) for c in (texts.column_names if _is(texts, "pyarrow", "Table", "RecordBatch")
-                                  else texts.columns)]
+        names = [
+            str(c)
+            for c in (
+                texts.column_names
+                if _is(texts, "pyarrow", "Table", "RecordBatch")
+                else texts.columns
+            )
+        ]
         texts = _table_column(texts, column, names, where)
     elif column is not None:
         msg = f"{where}: column= applies to a table (DataFrame); got a {type(texts).__name__}."
@@ -86,18 +99,29 @@ def text_series(texts: TextsLike, *, column: str | None = None, where: str = "de
         series = texts
     elif _is(texts, "pandas", "Series"):
         series = pl.from_pandas(texts)
-    elif _is(texts, "pyarrow", "Array", "ChunkedArray", "StringArray", "LargeStringArray",
-             "StringViewArray"):
+    elif _is(
+        texts,
+        "pyarrow",
+        "Array",
+        "ChunkedArray",
+        "StringArray",
+        "LargeStringArray",
+        "StringViewArray",
+    ):
         series = pl.Series(texts)
     elif isinstance(texts, (list, tuple)) or _is(texts, "numpy", "ndarray"):
         bad = next((t for t in texts if t is not None and not isinstance(t, str)), None)
         if bad is not None:
-            msg = f"{where} expects texts (strings or None). Got a {type(bad).__name__}: {bad!r:.60}."
+            msg = (
+                f"{where} expects texts (strings or None). Got a {type(bad).__name__}: {bad!r:.60}."
+            )
             raise InvalidParameterError(msg)
         series = pl.Series("text", list(texts), dtype=pl.String)
     else:
-        msg = (f"{where} expects a Series, a list of strings, or a DataFrame with column=. "
-               f"Got a {type(texts).__name__}.")
+        msg = (
+            f"{where} expects a Series, a list of strings, or a DataFrame with column=. "
+            f"Got a {type(texts).__name__}."
+        )
         raise InvalidParameterError(msg)
     if series.dtype not in (pl.String, pl.Null):
         msg = f"{where} expects a Series of strings (the message text). Got dtype {series.dtype} instead."
