@@ -337,9 +337,10 @@ class SourceScan:
         return READERS.get(self.format)
 
     def __iter__(self) -> Iterator[ReaderBatch]:
-        scan = self.reader.scan
-        for file in self.files:
-            yield from scan(file, batch_size=self.batch_size, options=self.options)
+        from chatlens.corpus.readers import file_groups, scan_group
+
+        for group in file_groups(self.format, self.files):
+            yield from scan_group(self.format, group, batch_size=self.batch_size, options=self.options)
 
 
 def open_batches(

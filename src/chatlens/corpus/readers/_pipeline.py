@@ -304,3 +304,109 @@ def maybe_json(value: Any) -> Any:
             except (ValueError, RecursionError):
                 return value
     return value
+
+
+# ---- many small files ---------------------------------------------------------------------------
+
+#: A JSON file up to this size may be read together with its neighbours (a folder of one
+#: conversation per file, as ShareGPT scrapes are shared).
+SMALL_FILE_BYTES = 1 << 20
+#: Bytes of small files read as one group (one engine partition): enough to batch well, small
+#: enough that a folder still spreads over workers.
+GROUP_BYTES = 64 << 20
+
+
+def groupable(fmt: RecordFormat | None, file: ResolvedFile) -> bool:
+    """Whether ``file`` may be read in one batch stream with its neighbours: a small plain JSON
+    file of a vectorised record format (whose records carry no file-dependent ids)."""
+    return (
+        fmt is not None
+        and fmt.to_nested is not None
+        and file.container == "json"
+        and file.compression is None
+        and file.size <= SMALL_FILE_BYTES
+    )
+
+
+def group_files(fmt: RecordFormat | None, files: list[ResolvedFile]) -> list[list[ResolvedFile]]:
+    """``files`` in order, with runs of consecutive small JSON files put into groups of up to
+    :data:`GROUP_BYTES`; every other file is a group of its own."""
+    groups: list[list[ResolvedFile]] = []
+    size = 0
+    open_group = False
+    for file in files:
+        if not groupable(fmt, file):
+            groups.append([file])
+            open_group = False
+            continue
+        n = file.size
+        if not open_group or size + n > GROUP_BYTES:
+            groups.append([])
+            size = 0
+            open_group = True
+        groups[-1].append(file)
+        size += n
+    return groups
+
+
+def scan_record_files(
+    fmt: RecordFormat, files: list[ResolvedFile], *, batch_size: int, options: ReaderOptions
+) -> Iterator[ReaderBatch]:
+    """Stream many small JSON files of ``fmt`` as batches of up to ``batch_size`` records taken
+    across files: one vectorised pass per batch instead of one per file (a folder of 20,000
+    one-conversation files otherwise costs 20,000 passes). Provenance (``_file``, ``_row``,
+    quarantine file and row) is each record's own file and row."""
+    items: list[tuple[int, Any]] = []
+    where: list[tuple[str, int]] = []
+    bad_utf8 = 0
+    for file in files:
+        repairs = 0
+        for row, (item, seen) in enumerate(_io.iter_json_items(file, fmt.json_prefix)):
+            items.append((len(where), item))
+            where.append((file.name, row))
+            repairs = seen
+        bad_utf8 += repairs
+        if len(items) >= batch_size:
+            yield _multi_file_chunk(fmt, items, where, options, bad_utf8)
+            items, where, bad_utf8 = [], [], 0
+    if items or bad_utf8:
+        yield _multi_file_chunk(fmt, items, where, options, bad_utf8)
+
+
+def _multi_file_chunk(
+    fmt: RecordFormat,
+    items: list[tuple[int, Any]],
+    where: list[tuple[str, int]],
+    options: ReaderOptions,
+    bad_utf8: int,
+) -> ReaderBatch:
+    ctx = Ctx("", options)
+    ctx.repairs["invalid_utf8"] += bad_utf8
+    by_row = dict(items)
+
+    def lookup(row: int) -> str:
+        return _dump(by_row.get(row))
+
+    quarantine: list[dict[str, Any]] = []
+    nested = _records_to_nested(fmt, items, ctx, quarantine, lookup)
+    batch = _finish(nested, quarantine, ctx, lookup, len(items))
+    names = pl.Series([f for f, _ in where], dtype=pl.String)
+    rows = pl.Series([r for _, r in where], dtype=pl.Int64)
+
+    def relabel(frame: pl.DataFrame, file_col: str, row_col: str) -> pl.DataFrame:
+        if not frame.height:
+            return frame
+        idx = frame.get_column(row_col)
+        at = idx.fill_null(0)
+        return frame.with_columns(
+            pl.when(idx.is_null()).then(None).otherwise(names.gather(at)).alias(file_col),
+            pl.when(idx.is_null()).then(None).otherwise(rows.gather(at)).cast(frame.schema[row_col]).alias(row_col),
+        )
+
+    return ReaderBatch(
+        relabel(batch.nested, "_file", "_row"),
+        relabel(batch.quarantine, "file", "row"),
+        batch.repairs,
+        batch.records_in,
+        batch.source_records,
+    )
