@@ -125,10 +125,17 @@ def print_behaviour(behaviour: object, limit: int = 15) -> None:
         out_console.print(f"[bold]after the first refusal[/] {parts}")
     if "ending_after_refusal_vs_answer" in head:
         rr = head["ending_after_refusal_vs_answer"]["risk_ratio"]
-        out_console.print(
-            f"[bold]ending after a refusal vs after an answer[/] risk ratio {rr['value']:.2f} "
-            f"({rr['ci_low']:.2f}–{rr['ci_high']:.2f}, Mantel–Haenszel over turns)"
-        )
+        if rr.get("estimable", True):
+            out_console.print(
+                f"[bold]ending after a refusal vs after an answer[/] risk ratio {rr['value']:.2f} "
+                f"({rr['ci_low']:.2f}–{rr['ci_high']:.2f}, Mantel–Haenszel over turns)"
+            )
+        else:
+            out_console.print(
+                "[bold]ending after a refusal vs after an answer[/] [yellow]not estimable[/] "
+                f"(risk ratio {rr['value']:.2f} with a zero-width interval over n={rr['n']:,}: "
+                "the data cannot tell the two apart, e.g. every conversation ends at the same turn)"
+            )
     if "demo_truth_agreement" in tables:
         parts = []
         for row in tables["demo_truth_agreement"].iter_rows(named=True):

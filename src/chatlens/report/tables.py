@@ -75,6 +75,7 @@ def _estimate(est: Any) -> dict[str, Any]:
         "ci_high": est.ci_high,
         "n": est.n,
         "method": est.method,
+        "estimable": est.estimable,  # False: degenerate (zero width, no variance); not a result
     }
 
 
