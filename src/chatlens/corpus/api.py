@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Literal
 
 import polars as pl
 
-from chatlens._progress import progress_bar
 from chatlens._repr import short_repr
 from chatlens.corpus.canonical import DEFAULT_MAX_MESSAGE_CHARS, CanonicalBatch, canonicalize
 from chatlens.corpus.readers.base import ReaderBatch
@@ -88,11 +87,11 @@ class CanonicalStream:
         return sum(int(getattr(f, "size", 0) or 0) for f in self.files)
 
     def __iter__(self) -> Iterator[CanonicalBatch]:
+        from chatlens.corpus.progress import iter_with_progress
+
         seen: set[str] = set()
-        with progress_bar(description=f"reading {self.format}", total=None) as advance:
-            for raw in self._scan:
-                yield canonical_batch(raw, seen, max_message_chars=self.options.max_message_chars)
-                advance(raw.records_in)
+        for raw in iter_with_progress(self._scan, f"reading {self.format}"):
+            yield canonical_batch(raw, seen, max_message_chars=self.options.max_message_chars)
 
 
 def canonical_batch(raw: ReaderBatch, seen: set[str], *, max_message_chars: int) -> CanonicalBatch:

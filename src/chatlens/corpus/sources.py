@@ -336,11 +336,16 @@ class SourceScan:
     def reader(self) -> ReaderSpec:
         return READERS.get(self.format)
 
-    def __iter__(self) -> Iterator[ReaderBatch]:
+    def groups(self) -> Iterator[tuple[list[ResolvedFile], Iterator[ReaderBatch]]]:
+        """The files in reading groups (small JSON files together), each with its batches."""
         from chatlens.corpus.readers import file_groups, scan_group
 
         for group in file_groups(self.format, self.files):
-            yield from scan_group(self.format, group, batch_size=self.batch_size, options=self.options)
+            yield group, scan_group(self.format, group, batch_size=self.batch_size, options=self.options)
+
+    def __iter__(self) -> Iterator[ReaderBatch]:
+        for _, batches in self.groups():
+            yield from batches
 
 
 def open_batches(

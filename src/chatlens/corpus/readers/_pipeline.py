@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import polars as pl
@@ -68,7 +68,8 @@ def scan_records(
     """Stream ``file`` as batches of whole conversations in ``fmt``."""
     if file.container == "jsonl":
         for chunk in _io.iter_line_chunks(file, batch_size):
-            yield _jsonl_chunk(fmt, file, chunk, options)
+            batch = _jsonl_chunk(fmt, file, chunk, options)
+            yield replace(batch, bytes_read=chunk.end) if file.compression is None else batch
     elif file.container == "parquet":
         start = 0
         for rb in _io.iter_parquet_batches(file, batch_size, fmt.parquet_columns):
@@ -359,7 +360,9 @@ def scan_record_files(
     items: list[tuple[int, Any]] = []
     where: list[tuple[str, int]] = []
     bad_utf8 = 0
+    done = 0  # bytes of the files read so far (progress)
     for file in files:
+        done += file.size
         repairs = 0
         for row, (item, seen) in enumerate(_io.iter_json_items(file, fmt.json_prefix)):
             items.append((len(where), item))
@@ -367,10 +370,10 @@ def scan_record_files(
             repairs = seen
         bad_utf8 += repairs
         if len(items) >= batch_size:
-            yield _multi_file_chunk(fmt, items, where, options, bad_utf8)
+            yield replace(_multi_file_chunk(fmt, items, where, options, bad_utf8), bytes_read=done)
             items, where, bad_utf8 = [], [], 0
     if items or bad_utf8:
-        yield _multi_file_chunk(fmt, items, where, options, bad_utf8)
+        yield replace(_multi_file_chunk(fmt, items, where, options, bad_utf8), bytes_read=done)
 
 
 def _multi_file_chunk(

@@ -82,6 +82,9 @@ class ReaderBatch:
     repairs : counts of documented repairs made while parsing (e.g. ``{"invalid_utf8": 3}``).
     records_in : conversation units consumed = ``nested.height + quarantine.height``.
     source_records : raw records (lines, rows, array items) consumed; defaults to ``records_in``.
+    bytes_read : for progress only: bytes of the input consumed so far by this scan (cumulative
+        over the files of one scan call), when the reader knows it (plain JSONL, small-file
+        groups); ``None`` otherwise.
     """
 
     nested: pl.DataFrame
@@ -89,6 +92,7 @@ class ReaderBatch:
     repairs: Mapping[str, int]
     records_in: int
     source_records: int | None = field(default=None)
+    bytes_read: int | None = field(default=None)
 
     def __post_init__(self) -> None:
         if self.source_records is None:
