@@ -14,7 +14,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from chatlens.cli._common import escape, handle_errors, no_result, out_console
+from chatlens.cli._common import escape, handle_errors, out_console
 from chatlens.errors import InvalidParameterError
 
 
@@ -168,11 +168,6 @@ def ratings(
     for note in result.notes:
         out_console.print(f"[yellow]note:[/] {escape(note)}")
     out_console.print("[bold]wrote[/] " + ", ".join(escape(str(p)) for p in written.values()))
-    if result.rows_used == 0 or result.table.height == 0:
-        no_result(
-            f"No comparison was rated: of {result.rows_in:,} rows, {result.rows_filtered:,} were "
-            f"filtered out and {result.rows_quarantined:,} quarantined."
-        )
 
 
 def register(app: typer.Typer) -> None:
