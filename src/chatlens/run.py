@@ -65,14 +65,14 @@ FIGURES: dict[str, Callable[[dict[str, pl.DataFrame], Path], list[Path]]] = {
 class RunResult(RowCounts):
     """What :func:`analyze` produced: where, how much, and the summary."""
 
-    def __repr__(self) -> str:
-        return short_repr(self, rows_in=self.rows_in, rows_analysed=self.rows_analysed,
-                          rows_quarantined=self.rows_quarantined)
-
     out: Path
     summary: CorpusSummary
     manifest: dict[str, Any]
     behaviour: BehaviourTables | None = None
+
+    def __repr__(self) -> str:
+        return short_repr(self, rows_in=self.rows_in, rows_analysed=self.rows_analysed,
+                          rows_quarantined=self.rows_quarantined)
 
 
 def analyze(

@@ -145,13 +145,13 @@ def iter_batches(source: SourceLike, **options: object) -> CanonicalStream:
 class Corpus:
     """A whole corpus in memory: the canonical tables, what was set aside, and a summary."""
 
-    def __repr__(self) -> str:
-        return short_repr(self)
-
     messages: pl.DataFrame
     conversations: pl.DataFrame
     quarantine: pl.DataFrame
     summary: CorpusSummary
+
+    def __repr__(self) -> str:
+        return short_repr(self)
 
     def conversation(self, conversation_id: str) -> pl.DataFrame:
         """The messages of one conversation, in order (a read-only view for debugging)."""

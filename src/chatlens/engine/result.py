@@ -43,10 +43,6 @@ class EngineResult(RowCounts):
     files : the resolved input files, in reading order.
     """
 
-    def __repr__(self) -> str:
-        return short_repr(self, rows_in=self.rows_in, rows_analysed=self.rows_analysed,
-                          rows_quarantined=self.rows_quarantined)
-
     out: Path
     engine: str
     workers: int
@@ -58,6 +54,10 @@ class EngineResult(RowCounts):
     timings: dict[str, float] = field(default_factory=dict)
     layout: Layout = "parts"
     files: tuple[Path, ...] = ()
+
+    def __repr__(self) -> str:
+        return short_repr(self, rows_in=self.rows_in, rows_analysed=self.rows_analysed,
+                          rows_quarantined=self.rows_quarantined)
 
     @property
     def workers_used(self) -> int:

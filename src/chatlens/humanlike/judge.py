@@ -47,9 +47,6 @@ RAW_KEEP_CHARS = 2000
 class JudgeResult:
     """The rated frame plus what it took to produce it (counts, tokens, cost, configuration)."""
 
-    def __repr__(self) -> str:
-        return short_repr(self)
-
     frame: pl.DataFrame
     instrument: str
     instrument_version: str
@@ -59,6 +56,9 @@ class JudgeResult:
     n_failed_requests: int
     usage: UsageReport
     config: dict[str, Any] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        return short_repr(self)
 
     def summary(self) -> dict[str, Any]:
         """A JSON-safe summary (no credentials: the config is :meth:`LLMConfig.describe`)."""

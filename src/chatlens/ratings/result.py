@@ -60,9 +60,6 @@ COEF_SCHEMA: dict[str, Any] = {
 class RatingResult:
     """Everything one ``rate`` call produces (schemas in the module docstring)."""
 
-    def __repr__(self) -> str:
-        return short_repr(self)
-
     table: pl.DataFrame
     coefficients: pl.DataFrame
     winrate_matrix: pl.DataFrame
@@ -75,6 +72,9 @@ class RatingResult:
     rows_quarantined: int
     config: dict[str, Any] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+
+    def __repr__(self) -> str:
+        return short_repr(self)
 
     def write(self, out: str | Path, *, figures: bool = True) -> dict[str, Path]:
         """Write OUT.csv and its companions; see :func:`chatlens.ratings.io.write_result`."""

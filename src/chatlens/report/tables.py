@@ -52,11 +52,11 @@ REFUSAL_TYPES = ("capability", "policy", "mixed")
 class BehaviourTables:
     """The tables of one run and the headline numbers that go into ``summary.json``."""
 
-    def __repr__(self) -> str:
-        return short_repr(self)
-
     tables: dict[str, pl.DataFrame]
     headline: dict[str, Any] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        return short_repr(self)
 
     def write(self, directory: Path) -> list[Path]:
         directory.mkdir(parents=True, exist_ok=True)
