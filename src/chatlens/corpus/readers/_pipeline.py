@@ -158,16 +158,16 @@ def _json_batches(
     for row, (item, repairs) in enumerate(_io.iter_json_items(file, fmt.json_prefix)):
         items.append((row, item))
         if len(items) >= batch_size:
-            yield _json_chunk(fmt, file, items, options, repairs - seen_repairs)
+            yield _json_chunk(fmt, file.name, items, options, repairs - seen_repairs)
             seen_repairs, items = repairs, []
     if items or repairs - seen_repairs:
-        yield _json_chunk(fmt, file, items, options, repairs - seen_repairs)
+        yield _json_chunk(fmt, file.name, items, options, repairs - seen_repairs)
 
 
 def _json_chunk(
-    fmt: RecordFormat, file: ResolvedFile, items: list[tuple[int, Any]], options: ReaderOptions, bad_utf8: int
+    fmt: RecordFormat, file_name: str, items: list[tuple[int, Any]], options: ReaderOptions, bad_utf8: int
 ) -> ReaderBatch:
-    ctx = Ctx(file.name, options)
+    ctx = Ctx(file_name, options)
     ctx.repairs["invalid_utf8"] += bad_utf8
     by_row = dict(items)
 
@@ -383,16 +383,7 @@ def _multi_file_chunk(
     options: ReaderOptions,
     bad_utf8: int,
 ) -> ReaderBatch:
-    ctx = Ctx("", options)
-    ctx.repairs["invalid_utf8"] += bad_utf8
-    by_row = dict(items)
-
-    def lookup(row: int) -> str:
-        return _dump(by_row.get(row))
-
-    quarantine: list[dict[str, Any]] = []
-    nested = _records_to_nested(fmt, items, ctx, quarantine, lookup)
-    batch = _finish(nested, quarantine, ctx, lookup, len(items))
+    batch = _json_chunk(fmt, "", items, options, bad_utf8)  # rows are indexes into ``where``
     names = pl.Series([f for f, _ in where], dtype=pl.String)
     rows = pl.Series([r for _, r in where], dtype=pl.Int64)
 
