@@ -42,12 +42,11 @@ def test_folder_of_one_conversation_files_is_detected(folder):
 
 def test_folder_is_read_in_batches_across_files_with_per_file_provenance(folder, monkeypatch):
     calls = []
-    real = _pipeline._records_to_nested
-    monkeypatch.setattr(
-        _pipeline, "_records_to_nested", lambda *a, **k: calls.append(1) or real(*a, **k)
-    )
+    real = _pipeline._jsonl_chunk  # the vectorised JSONL step, once per batch
+    monkeypatch.setattr(_pipeline, "_jsonl_chunk", lambda *a, **k: calls.append(1) or real(*a, **k))
     batches = list(open_batches(folder, batch_size=12))
     assert len(batches) == len(calls) == 3  # 30 files / 12 per batch, not 30 batches
+    assert [b.records_in for b in batches] == [12, 12, 6]
     nested = pl.concat([b.nested for b in batches])
     quarantine = pl.concat([b.quarantine for b in batches])
     assert nested.height == 29 and quarantine.height == 1
@@ -81,3 +80,15 @@ def test_big_or_compressed_files_are_not_grouped(tmp_path, monkeypatch):
     (tmp_path / "a.json").write_text(json.dumps(_conv(0)))  # > 100 bytes
     (tmp_path / "b.json").write_text(json.dumps(_conv(1)))
     assert [len(g) for g in file_groups("sharegpt", resolve(tmp_path))] == [1, 1]
+
+
+def test_pretty_printed_array_and_broken_files_in_a_folder(folder):
+    (folder / "100.json").write_text(json.dumps(_conv(100), indent=2))  # line breaks inside
+    (folder / "101.json").write_text(json.dumps([_conv(101), _conv(102)]))  # an array file
+    (folder / "102.json").write_text('{"id": "c103", "conversations": [')  # truncated
+    corpus = chatlens.read(folder)
+    ids = set(corpus.conversations["conversation_id"].to_list())
+    assert {"c100", "c101", "c102"} <= ids and "c103" not in ids
+    q = corpus.quarantine.filter(pl.col("file").str.ends_with("102.json"))
+    assert q.height == 1 and "malformed JSON" in q["reason"].item()
+    assert corpus.summary.records_in == corpus.summary.conversations + corpus.summary.quarantined

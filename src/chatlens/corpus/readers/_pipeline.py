@@ -68,7 +68,7 @@ def scan_records(
     """Stream ``file`` as batches of whole conversations in ``fmt``."""
     if file.container == "jsonl":
         for chunk in _io.iter_line_chunks(file, batch_size):
-            batch = _jsonl_chunk(fmt, file, chunk, options)
+            batch = _jsonl_chunk(fmt, file.name, chunk, options)
             yield replace(batch, bytes_read=chunk.end) if file.compression is None else batch
     elif file.container == "parquet":
         start = 0
@@ -88,9 +88,9 @@ def scan_records(
 
 
 def _jsonl_chunk(
-    fmt: RecordFormat, file: ResolvedFile, chunk: _io.LineChunk, options: ReaderOptions
+    fmt: RecordFormat, file_name: str, chunk: _io.LineChunk, options: ReaderOptions
 ) -> ReaderBatch:
-    ctx = Ctx(file.name, options)
+    ctx = Ctx(file_name, options)
     lookup = dict(zip(chunk.rows, chunk.lines, strict=True))
     if fmt.to_nested is not None:
         data = chunk.data
@@ -105,7 +105,7 @@ def _jsonl_chunk(
                     nested = fmt.to_nested(raw, ctx)
                     return _finish(nested, [], ctx, lookup.get, len(chunk.lines))
             except _FAST_ERRORS:
-                ctx = Ctx(file.name, options)  # discard partial counts; redo record by record
+                ctx = Ctx(file_name, options)  # discard partial counts; redo record by record
     quarantine: list[dict[str, Any]] = []
     items: list[tuple[int, Any]] = []
     for row, line in zip(chunk.rows, chunk.lines, strict=True):
@@ -355,35 +355,42 @@ def scan_record_files(
 ) -> Iterator[ReaderBatch]:
     """Stream many small JSON files of ``fmt`` as batches of up to ``batch_size`` records taken
     across files: one vectorised pass per batch instead of one per file (a folder of 20,000
-    one-conversation files otherwise costs 20,000 passes). Provenance (``_file``, ``_row``,
-    quarantine file and row) is each record's own file and row."""
-    items: list[tuple[int, Any]] = []
+    one-conversation files otherwise costs 20,000 passes).
+
+    A file holding one JSON object becomes one line of a JSONL chunk (line breaks outside JSON
+    strings are only white space, and inside strings they must be escaped, so joining its lines
+    keeps the record), which then takes the JSONL reader's fast path; a file holding an array
+    contributes its items. Provenance (``_file``, ``_row``, quarantine file and row) is each
+    record's own file and row; a file that is not valid JSON is quarantined, not fatal.
+    """
+    lines: list[bytes] = []
     where: list[tuple[str, int]] = []
-    bad_utf8 = 0
     done = 0  # bytes of the files read so far (progress)
     for file in files:
-        done += file.size
-        repairs = 0
-        for row, (item, seen) in enumerate(_io.iter_json_items(file, fmt.json_prefix)):
-            items.append((len(where), item))
-            where.append((file.name, row))
-            repairs = seen
-        bad_utf8 += repairs
-        if len(items) >= batch_size:
-            yield replace(_multi_file_chunk(fmt, items, where, options, bad_utf8), bytes_read=done)
-            items, where, bad_utf8 = [], [], 0
-    if items or bad_utf8:
-        yield replace(_multi_file_chunk(fmt, items, where, options, bad_utf8), bytes_read=done)
+        data = file.path.read_bytes().removeprefix(b"\xef\xbb\xbf")
+        done += len(data)
+        body = data.strip()
+        if not body:
+            continue
+        if body[:1] == b"[":
+            for row, (item, _) in enumerate(_io.iter_json_items(file, fmt.json_prefix)):
+                lines.append(json.dumps(item, ensure_ascii=False).encode())
+                where.append((file.name, row))
+        else:
+            lines.append(body.replace(b"\r", b" ").replace(b"\n", b" "))
+            where.append((file.name, 0))
+        if len(lines) >= batch_size:
+            yield replace(_multi_file_chunk(fmt, lines, where, options), bytes_read=done)
+            lines, where = [], []
+    if lines:
+        yield replace(_multi_file_chunk(fmt, lines, where, options), bytes_read=done)
 
 
 def _multi_file_chunk(
-    fmt: RecordFormat,
-    items: list[tuple[int, Any]],
-    where: list[tuple[str, int]],
-    options: ReaderOptions,
-    bad_utf8: int,
+    fmt: RecordFormat, lines: list[bytes], where: list[tuple[str, int]], options: ReaderOptions
 ) -> ReaderBatch:
-    batch = _json_chunk(fmt, "", items, options, bad_utf8)  # rows are indexes into ``where``
+    chunk = _io.LineChunk(lines, list(range(len(lines))))  # rows are indexes into ``where``
+    batch = _jsonl_chunk(fmt, "", chunk, options)
     names = pl.Series([f for f, _ in where], dtype=pl.String)
     rows = pl.Series([r for _, r in where], dtype=pl.Int64)
 

@@ -23,6 +23,7 @@ record that expands into several conversations gives them all the same ``_row``.
 from __future__ import annotations
 
 import difflib
+import functools
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,9 +56,10 @@ class ResolvedFile:
         if not self.name:
             object.__setattr__(self, "name", str(self.path))
 
-    @property
+    @functools.cached_property
     def size(self) -> int:
-        """Size on disk in bytes (compressed size for .gz/.zst)."""
+        """Size on disk in bytes (compressed size for .gz/.zst); read once (planning, grouping
+        and progress all ask, and a folder may hold 20,000 files)."""
         return self.path.stat().st_size
 
 
