@@ -9,7 +9,9 @@ exit code 1 (2 for usage errors), never a traceback. Every exit code is in :clas
 from __future__ import annotations
 
 import functools
+import os
 import re
+import shutil
 from collections.abc import Callable
 from enum import IntEnum
 from typing import Any, NoReturn, TypeVar
@@ -40,9 +42,6 @@ def _wide_when_piped() -> int | None:
     """The console width: the terminal's (rich finds it on any std stream, or ``$COLUMNS``);
     when there is no terminal at all (piped to a file or another program) a wide page instead of
     rich's 80 columns, so names in tables are not cut or folded for a reader that has no width."""
-    import os
-    import shutil
-
     if os.environ.get("COLUMNS") or any(os.isatty(fd) for fd in (0, 1, 2)):
         return None
     return max(shutil.get_terminal_size((0, 0)).columns, PIPED_WIDTH)
@@ -134,11 +133,11 @@ def cli_wording(message: str, options: set[str]) -> str:
 
     message = re.sub(r"\b([Tt]he) '(\w+)' parameter of [\w.]+", parameter, message)
     message = re.sub(r"\b(\w+)=(?:'([^']*)'|(?![\w{\[(]))", assign, message)
-    if "--column-map" in options:
+    if "--column-map" in options:  # a column_map dict example -> the option's a=b,c=d form
+        pairs = re.compile(r"'(\w+)': '([^']*)'")
         message = re.sub(
             r"\{'\w+': '[^']*'(?:, '\w+': '[^']*')*\}",
-            lambda m: ",".join(re.findall(r"'(\w+)': '([^']*)'", m.group(0)) and
-                               [f"{k}={v}" for k, v in re.findall(r"'(\w+)': '([^']*)'", m.group(0))]),
+            lambda m: ",".join(f"{k}={v}" for k, v in pairs.findall(m.group(0))),
             message,
         )
     return re.sub(r"(?<![\w'-])[a-z]+(?:_[a-z]+)+\b(?!')", snake, message)
