@@ -65,7 +65,9 @@ def more_rows(table: Table, shown: int, total: int, where: str = "") -> None:
     silently); ``where`` says where the full table is (``tables/refusal_by_model.csv``)."""
     if total > shown:
         extra = f" (all in {where})" if where else ""
-        table.add_row(f"[dim]… {total - shown:,} more{escape(extra)}[/]", *[""] * (len(table.columns) - 1))
+        table.add_row(
+            f"[dim]… {total - shown:,} more{escape(extra)}[/]", *[""] * (len(table.columns) - 1)
+        )
 
 
 class ExitCode(IntEnum):
