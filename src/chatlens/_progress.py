@@ -16,6 +16,7 @@ from typing import TypeVar
 from rich.console import Console
 from rich.progress import (
     BarColumn,
+    DownloadColumn,
     MofNCompleteColumn,
     Progress,
     SpinnerColumn,
@@ -46,12 +47,12 @@ def status(message: str) -> None:
         console.print(message, markup=False)
 
 
-def _bar(transient: bool) -> Progress:  # noqa: FBT001
+def _bar(transient: bool, unit: str = "items") -> Progress:  # noqa: FBT001
     return Progress(
         SpinnerColumn(),
         TextColumn("{task.description}"),
         BarColumn(),
-        MofNCompleteColumn(),
+        DownloadColumn() if unit == "bytes" else MofNCompleteColumn(),
         TimeElapsedColumn(),
         TimeRemainingColumn(),
         console=console,
@@ -72,9 +73,15 @@ def track(
 
 
 @contextmanager
-def progress_bar(*, description: str, total: float | None = None) -> Iterator[callable]:
-    """A progress bar advanced by hand: ``with progress_bar(...) as advance: advance(n)``."""
-    with _bar(transient=False) as bar:
+def progress_bar(
+    *, description: str, total: float | None = None, unit: str = "items"
+) -> Iterator[callable]:
+    """A progress bar advanced by hand: ``with progress_bar(...) as advance: advance(n)``.
+
+    Give ``total`` whenever it is knowable (rows in a Parquet footer, bytes of the input files,
+    items to judge): a bar without one shows "77/?". ``unit="bytes"`` shows "12.0/79.0 MB".
+    """
+    with _bar(transient=False, unit=unit) as bar:
         task = bar.add_task(description, total=total)
 
         def advance(n: float = 1) -> None:

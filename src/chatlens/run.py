@@ -32,6 +32,7 @@ from typing import Any, Literal
 import polars as pl
 
 from chatlens._progress import status
+from chatlens._repr import short_repr
 from chatlens.corpus.api import SourceLike, SourceOptions
 from chatlens.corpus.summary import CorpusSummary, RowCounts
 from chatlens.corpus.tablefile import neutralise_formulas
@@ -68,6 +69,10 @@ class RunResult(RowCounts):
     summary: CorpusSummary
     manifest: dict[str, Any]
     behaviour: BehaviourTables | None = None
+
+    def __repr__(self) -> str:
+        return short_repr(self, rows_in=self.rows_in, rows_analysed=self.rows_analysed,
+                          rows_quarantined=self.rows_quarantined)
 
 
 def analyze(

@@ -17,7 +17,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from chatlens.cli._common import escape, handle_errors, out_console
+from chatlens.cli._common import escape, handle_errors, no_result, out_console
 
 classify_app = typer.Typer(
     name="classify",
@@ -36,10 +36,12 @@ def _summary(summary: object, flag: str, kind: str, what: str = "flagged") -> No
     table.add_column("messages", justify="right")
     table.add_column("share", justify="right")
     for value, count in sorted(summary.labels.items(), key=lambda kv: (-kv[1], str(kv[0]))):
-        table.add_row(escape(str(value)), f"{count:,}", f"{count / n:.1%}")
+        table.add_row(escape(str(value)), f"{count:,}", f"{count / n:.1%}" if n else "-")
     out_console.print(table)
     out_console.print(f"{k:,} of {n:,} messages {what} ({(k / n if n else 0):.1%}); "
                       f"wrote {escape(str(summary.out))}")
+    if n == 0:
+        no_result("No message was classified: the input file has no rows.")
 
 
 @classify_app.command("refusal")

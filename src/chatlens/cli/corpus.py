@@ -9,7 +9,16 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from chatlens.cli._common import escape, handle_errors, out_console
+from chatlens.cli._common import (
+    cli_wording,
+    escape,
+    handle_errors,
+    more_rows,
+    name_column,
+    no_result,
+    out_console,
+    warn,
+)
 from chatlens.errors import InvalidParameterError
 
 FORMAT_HELP = "Input format (default: detected). One of: lmsys, wildchat, sharegpt, openai, arena, hh, oasst, dices, table."
@@ -40,12 +49,11 @@ def _source_options(
 
 def _counts_table(title: str, counts: dict[str, int], key: str, limit: int = 12) -> Table:
     table = Table(title=title, title_justify="left")
-    table.add_column(key)
+    name_column(table, key)
     table.add_column("count", justify="right")
     for name, count in list(counts.items())[:limit]:
         table.add_row(escape(str(name)), f"{count:,}")
-    if len(counts) > limit:
-        table.add_row(f"… {len(counts) - limit} more", "")
+    more_rows(table, limit, len(counts))
     return table
 
 
@@ -75,6 +83,17 @@ def print_summary(summary: object, *, counts: bool = True) -> None:
         out_console.print(_counts_table("quarantine reasons", s.quarantine_reasons, "reason", limit=8))
 
 
+def check_rows(summary: object, *, format: str | None) -> None:
+    """Warn when an auto-detected format quarantined most rows; exit with
+    :attr:`~chatlens.cli._common.ExitCode.NO_RESULT` when nothing was analysed."""
+    note = summary.detection_warning(detected=format is None)
+    if note:
+        warn(cli_wording(note, {"--format"}))
+    empty = summary.nothing_analysed()
+    if empty:
+        no_result(cli_wording(empty, {"--format"}))
+
+
 def _pct(value: object) -> str:
     return "-" if value is None else f"{100 * float(value):.1f}%"
 
@@ -83,14 +102,17 @@ def print_behaviour(behaviour: object, limit: int = 15) -> None:
     """Print the headline behaviour tables of a run (the rest are in tables/ and report.html)."""
     tables = behaviour.tables
     if "refusal_by_model" in tables:
+        by_model = tables["refusal_by_model"]
         table = Table(title="conversations with a refusal, by model (95% Wilson CI)", title_justify="left")
-        for name in ("model", "n", "refusal rate", "95% CI"):
-            table.add_column(name, justify="left" if name == "model" else "right")
-        for row in tables["refusal_by_model"].head(limit).iter_rows(named=True):
+        name_column(table, "model")
+        for name in ("n", "refusal rate", "95% CI"):
+            table.add_column(name, justify="right", no_wrap=True)
+        for row in by_model.head(limit).iter_rows(named=True):
             table.add_row(
                 escape(str(row["model"])), f"{row['n']:,}", _pct(row["rate"]),
                 f"{_pct(row['ci_low'])}–{_pct(row['ci_high'])}",
             )
+        more_rows(table, limit, by_model.height, "tables/refusal_by_model.csv")
         out_console.print(table)
     head = behaviour.headline
     if "refusal_rate" in head:
@@ -103,10 +125,17 @@ def print_behaviour(behaviour: object, limit: int = 15) -> None:
         out_console.print(f"[bold]after the first refusal[/] {parts}")
     if "ending_after_refusal_vs_answer" in head:
         rr = head["ending_after_refusal_vs_answer"]["risk_ratio"]
-        out_console.print(
-            f"[bold]ending after a refusal vs after an answer[/] risk ratio {rr['value']:.2f} "
-            f"({rr['ci_low']:.2f}–{rr['ci_high']:.2f}, Mantel–Haenszel over turns)"
-        )
+        if rr.get("estimable", True):
+            out_console.print(
+                f"[bold]ending after a refusal vs after an answer[/] risk ratio {rr['value']:.2f} "
+                f"({rr['ci_low']:.2f}–{rr['ci_high']:.2f}, Mantel–Haenszel over turns)"
+            )
+        else:
+            out_console.print(
+                "[bold]ending after a refusal vs after an answer[/] [yellow]not estimable[/] "
+                f"(risk ratio {rr['value']:.2f} with a zero-width interval over n={rr['n']:,}: "
+                "the data cannot tell the two apart, e.g. every conversation ends at the same turn)"
+            )
     if "demo_truth_agreement" in tables:
         parts = []
         for row in tables["demo_truth_agreement"].iter_rows(named=True):
@@ -174,6 +203,7 @@ def analyze_cmd(
         print_behaviour(result.behaviour)
     timing = result.manifest["timings_s"].get("total")
     out_console.print(f"[green]run directory[/] {escape(str(result.out))}  ({timing} s)")
+    check_rows(result.summary, format=format if source is not None else "demo")
 
 
 @handle_errors
@@ -198,6 +228,7 @@ def info_cmd(
         typer.echo(json.dumps(summary.to_dict(), indent=2, ensure_ascii=False))
     else:
         print_summary(summary)
+    check_rows(summary, format=format)
 
 
 @handle_errors
@@ -222,12 +253,11 @@ def query_cmd(
     elif output == "table":
         table = Table()
         for name in frame.columns:
-            table.add_column(escape(name))
+            name_column(table, escape(name))
         for row in frame.head(limit).iter_rows():
             table.add_row(*(escape("" if v is None else str(v)[:200]) for v in row))
+        more_rows(table, limit, frame.height, "--limit to show more, --output csv for all")
         out_console.print(table)
-        if frame.height > limit:
-            out_console.print(f"({frame.height:,} rows; showing {limit})")
     else:
         msg = f"--output must be table, csv or json. Got {output!r}."
         raise InvalidParameterError(msg)

@@ -13,7 +13,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from chatlens.cli._common import handle_errors, out_console
+from chatlens.cli._common import escape, handle_errors, no_result, out_console
 
 humanlike_app = typer.Typer(
     name="humanlike",
@@ -96,6 +96,9 @@ def score_cmd(
     )
     if len(problems):
         out_console.print(f"first problem: {problems[0]}", markup=False)
+    if not logit.is_not_null().any():
+        first = f" First problem: {problems[0]}" if len(problems) else ""
+        no_result(f"No row of {input} was scored (of {frame.height:,}).{first}")
 
 
 @humanlike_app.command("fit")
@@ -162,9 +165,15 @@ def lite_cmd(
     logit = frame.get_column("hl_lite_logit")
     out_console.print(
         f"scored {logit.is_not_null().sum()}/{frame.height} rows "
-        f"({(frame.get_column('hl_lite_n_turns') == 0).sum()} without a '{speaker}' turn); "
-        f"mean hl_lite_prob {_fmt(frame.get_column('hl_lite_prob').mean())} -> {out}"
+        f"({(frame.get_column('hl_lite_n_turns') == 0).sum()} without a '{escape(speaker)}' turn); "
+        f"mean hl_lite_prob {_fmt(frame.get_column('hl_lite_prob').mean())} -> {escape(str(out))}"
     )
+    if not logit.is_not_null().any():
+        no_result(
+            f"No row of {input} was scored: none of its {frame.height:,} transcripts has a turn by "
+            f"speaker {speaker!r}. Check --speaker (the label before ':' in the transcript, "
+            "e.g. W or P, or a role such as assistant)."
+        )
 
 
 @turing_app.command("eval")

@@ -22,7 +22,7 @@ import typer
 from rich.table import Table
 
 from chatlens._cache import cache_root
-from chatlens.cli._common import handle_errors, out_console
+from chatlens.cli._common import handle_errors, no_result, out_console
 from chatlens.cli.humanlike import humanlike_app
 from chatlens.errors import InvalidParameterError
 
@@ -137,6 +137,9 @@ def judge_command(
         table.add_row(name, value)
     out_console.print(table)
     out_console.print(f"wrote {out} and {summary_path(out)}", markup=False)
+    if result.n_valid == 0:
+        no_result(f"No dialogue of {input} got a valid rating (of {result.n_rows:,}; "
+                        f"{result.n_failed_requests:,} failed requests): see hl_error in {out}.")
 
 
 def register(app: typer.Typer) -> None:

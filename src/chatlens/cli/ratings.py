@@ -142,7 +142,7 @@ def ratings(
         ("method", "left"), ("rank", "right"), ("model", "left"), ("rating", "right"),
         ("interval", "right"), ("games", "right"), ("W/L/T", "right"), ("win rate", "right"),
     ):
-        table.add_column(col, justify=justify)  # type: ignore[arg-type]
+        table.add_column(col, justify=justify, overflow="fold" if col == "model" else "ellipsis")  # type: ignore[arg-type]
     for row in result.table.iter_rows(named=True):
         digits = 3 if row["method"] == "winrate" else 1
         interval = (

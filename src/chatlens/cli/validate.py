@@ -13,7 +13,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from chatlens.cli._common import err_console, escape, handle_errors, out_console
+from chatlens.cli._common import ExitCode, err_console, escape, handle_errors, out_console
 
 
 def _fmt(value: object) -> str:
@@ -166,7 +166,7 @@ def validate_cmd(
     if json_out is not None:
         out_console.print(f"wrote {escape(str(report.write_json(json_out)))}")
     if strict and not report.all_passed:
-        raise typer.Exit(code=1)
+        raise typer.Exit(code=ExitCode.ERROR)
 
 
 def _check_data_files(files: list[str], kind: str | None) -> None:
@@ -187,7 +187,7 @@ def _check_data_files(files: list[str], kind: str | None) -> None:
         out_console.print(f"ok: {escape(record.name)} {escape(record.version)} "
                           f"({escape(record.kind)}, {escape(record.file)})")
     if failed:
-        raise typer.Exit(code=1)
+        raise typer.Exit(code=ExitCode.ERROR)
 
 
 def register(app: typer.Typer) -> None:

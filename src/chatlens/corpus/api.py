@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Literal
 
 import polars as pl
 
-from chatlens._progress import progress_bar
+from chatlens._repr import short_repr
 from chatlens.corpus.canonical import DEFAULT_MAX_MESSAGE_CHARS, CanonicalBatch, canonicalize
 from chatlens.corpus.readers.base import ReaderBatch
 from chatlens.corpus.schema import (
@@ -29,7 +29,9 @@ from chatlens.corpus.summary import CorpusSummary, SummaryAccumulator
 if TYPE_CHECKING:
     from chatlens.corpus.sources import SourceScan
 
-SourceLike = str | Path | Sequence[str | Path]
+#: A file, directory, glob, hub id, a list of them, or an in-memory table (polars / pandas
+#: DataFrame, pyarrow Table: read like a Parquet file of the same columns).
+SourceLike = str | Path | Sequence[str | Path] | object
 
 
 @dataclass(frozen=True)
@@ -85,11 +87,11 @@ class CanonicalStream:
         return sum(int(getattr(f, "size", 0) or 0) for f in self.files)
 
     def __iter__(self) -> Iterator[CanonicalBatch]:
+        from chatlens.corpus.progress import iter_with_progress
+
         seen: set[str] = set()
-        with progress_bar(description=f"reading {self.format}", total=None) as advance:
-            for raw in self._scan:
-                yield canonical_batch(raw, seen, max_message_chars=self.options.max_message_chars)
-                advance(raw.records_in)
+        for raw in iter_with_progress(self._scan, f"reading {self.format}"):
+            yield canonical_batch(raw, seen, max_message_chars=self.options.max_message_chars)
 
 
 def canonical_batch(raw: ReaderBatch, seen: set[str], *, max_message_chars: int) -> CanonicalBatch:
@@ -147,6 +149,9 @@ class Corpus:
     conversations: pl.DataFrame
     quarantine: pl.DataFrame
     summary: CorpusSummary
+
+    def __repr__(self) -> str:
+        return short_repr(self)
 
     def conversation(self, conversation_id: str) -> pl.DataFrame:
         """The messages of one conversation, in order (a read-only view for debugging)."""

@@ -81,7 +81,10 @@ def _sample_json(file: ResolvedFile, n: int) -> Sample:
             records.append(item)
             if len(records) >= n:
                 break
-        return Sample("json", records, top_level=top)
+        listed = Sample("json", records, top_level=top)
+        if best_format(listed) is not None:
+            return listed
+        records = []  # the list is the record's own messages (one conversation per file)
     # one JSON object: the object itself is the one record
     for item, _ in _io.iter_json_items(file, "item"):
         records.append(item)

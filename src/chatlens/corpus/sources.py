@@ -83,6 +83,8 @@ def resolve(
     HubAccessError
         A hub dataset cannot be downloaded (gated without token, unknown, offline).
     """
+    if in_memory_table(source):
+        return [table_file(source)]
     items = [source] if isinstance(source, (str, Path)) else list(source)
     if not items:
         msg = "No source given: expected a file, directory, glob, hub dataset id or a list of them."
@@ -92,8 +94,45 @@ def resolve(
         out.extend(_resolve_one(item, hf_token))
     unique: dict[Path, ResolvedFile] = {}
     for f in out:
-        unique.setdefault(f.path.resolve(), f)
+        # the same file named twice (two items, or a link): realpath only where that can happen,
+        # as it costs a system call per path component (a folder may hold 20,000 files)
+        same = f.path.resolve() if len(items) > 1 or f.path.is_symlink() else f.path.absolute()
+        unique.setdefault(same, f)
     return list(unique.values())
+
+
+def in_memory_table(source: object) -> bool:
+    """Whether ``source`` is a polars (Lazy)Frame, a pandas DataFrame or a pyarrow Table."""
+    cls = type(source)
+    lib = cls.__module__.split(".")[0]
+    return (lib == "polars" and cls.__name__ in ("DataFrame", "LazyFrame")) or (
+        lib == "pandas" and cls.__name__ == "DataFrame") or (
+        lib == "pyarrow" and cls.__name__ in ("Table", "RecordBatch"))
+
+
+def table_file(table: object) -> ResolvedFile:
+    """An in-memory table as a temporary Parquet file (removed at exit), so it is read, detected
+    and quarantined exactly like a file; provenance names it ``<polars.DataFrame>`` etc."""
+    import atexit
+    import shutil
+    import tempfile
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    cls = type(table)
+    name = f"<{cls.__module__.split('.')[0]}.{cls.__name__}>"
+    folder = Path(tempfile.mkdtemp(prefix="chatlens-table-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    path = folder / "table.parquet"
+    if cls.__module__.startswith("polars"):
+        frame = table.collect() if cls.__name__ == "LazyFrame" else table  # type: ignore[attr-defined]
+        frame.write_parquet(path)  # type: ignore[attr-defined]
+    elif cls.__module__.startswith("pandas"):
+        pq.write_table(pa.Table.from_pandas(table, preserve_index=False), path)
+    else:
+        pq.write_table(pa.table(table) if cls.__name__ == "RecordBatch" else table, path)
+    return ResolvedFile(path, "parquet", None, name)
 
 
 def _resolve_one(item: str | Path, hf_token: str | None) -> list[ResolvedFile]:
@@ -103,7 +142,8 @@ def _resolve_one(item: str | Path, hf_token: str | None) -> list[ResolvedFile]:
     path = Path(text).expanduser()
     if path.is_dir():
         files = _without_ignored(
-            [p for p in sorted(path.rglob("*")) if p.is_file() and not _hidden(p, path) and _is_data(p)])
+            [p for p in sorted(path.rglob("*"), key=lambda q: q.parts)  # Path order, without its cost
+             if _is_data(p) and not _hidden(p, path) and p.is_file()])
         if not files:
             msg = f"Directory {text} holds no data files (expected {', '.join(DATA_SUFFIXES)}, optionally .gz/.zst)."
             raise SourceError(msg)
@@ -300,10 +340,16 @@ class SourceScan:
     def reader(self) -> ReaderSpec:
         return READERS.get(self.format)
 
+    def groups(self) -> Iterator[tuple[list[ResolvedFile], Iterator[ReaderBatch]]]:
+        """The files in reading groups (small JSON files together), each with its batches."""
+        from chatlens.corpus.readers import file_groups, scan_group
+
+        for group in file_groups(self.format, self.files):
+            yield group, scan_group(self.format, group, batch_size=self.batch_size, options=self.options)
+
     def __iter__(self) -> Iterator[ReaderBatch]:
-        scan = self.reader.scan
-        for file in self.files:
-            yield from scan(file, batch_size=self.batch_size, options=self.options)
+        for _, batches in self.groups():
+            yield from batches
 
 
 def open_batches(

@@ -45,6 +45,32 @@ class CorpusSummary:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    def _top_reason(self) -> str:
+        if not self.quarantine_reasons:
+            return ""
+        reason, count = next(iter(self.quarantine_reasons.items()))
+        return f" Most common reason ({count:,} rows): {reason}."
+
+    def nothing_analysed(self) -> str | None:
+        """Why no conversation was analysed, or ``None`` when some were (the CLI exits non-zero:
+        a run of 0 conversations is a failure, not an empty result)."""
+        if self.conversations:
+            return None
+        if not self.records_in:
+            return f"No conversation was read from the input (format {self.format}): it holds no records."
+        return (f"No conversation was analysed: all {self.records_in:,} input rows were quarantined "
+                f"(format {self.format}).{self._top_reason()}")
+
+    def detection_warning(self, *, detected: bool) -> str | None:
+        """A warning when the format was auto-detected and more than half the rows were
+        quarantined: the detector most likely picked the wrong reader (an export wrapped in
+        another container), and an explicit format is the fix."""
+        if not detected or self.quarantined * 2 <= self.records_in:
+            return None
+        return (f"The format was detected as '{self.format}' and {self.quarantined:,} of "
+                f"{self.records_in:,} rows were quarantined: the detection is probably wrong. "
+                f"Pass format= explicitly.{self._top_reason()}")
+
 
 class RowCounts:
     """``rows_in`` / ``rows_analysed`` / ``rows_quarantined`` of anything holding a ``summary``."""

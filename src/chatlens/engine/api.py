@@ -33,6 +33,7 @@ from typing import Any, Literal
 
 from chatlens._progress import progress_bar
 from chatlens.corpus.api import SourceLike, SourceOptions
+from chatlens.corpus.progress import reading_progress
 from chatlens.corpus.readers.base import ReaderOptions
 from chatlens.corpus.summary import CorpusSummary, SummaryAccumulator
 from chatlens.engine import duplicates as dup
@@ -144,20 +145,24 @@ def run(
     n_workers = 1 if engine == "local" else workers or os.cpu_count() or 1
 
     t = time.perf_counter()
-    single = layout == "single"  # progress in records (one partition may be the whole input)
-    with progress_bar(
-        description=f"reading {scan.format}" if single else f"{engine}: partitions",
-        total=None if single else len(tasks),
+    single = layout == "single"  # progress in rows or bytes (one partition may be the whole input)
+    with (
+        reading_progress(f"reading {scan.format}", scan.format, scan.files)
+        if single
+        else progress_bar(description=f"{engine}: partitions", total=len(tasks))
     ) as advance:
 
-        def on_done(_: PartitionResult) -> None:
-            if not single:
+        def on_done(done: PartitionResult) -> None:
+            if single:
+                part = plan[done.index]
+                advance.files_done([part.file, *part.more_files])
+            else:
                 advance(1)
 
         if single:
             from chatlens.engine import local
 
-            files = RunFiles(out, schemas, advance=advance)
+            files = RunFiles(out, schemas, advance=advance.batch)
             try:
                 results = local.execute(tasks, on_done=on_done, into=files)
             finally:

@@ -139,7 +139,10 @@ def quarantine_later(
         gone_c, gone_m = conversations.filter(hit_c), messages.filter(hit_c)
         partition = by_index.get(int(index))
         rows = gone_c.select(
-            pl.lit(partition.file.name if partition else None, dtype=pl.String).alias("file"),
+            pl.lit(
+                partition.file.name if partition and not partition.more_files else None,
+                dtype=pl.String,
+            ).alias("file"),
             pl.lit(None, dtype=pl.Int64).alias("row"),
             pl.col("conversation_id"),
             pl.lit(DUPLICATE_REASON).alias("reason"),

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from chatlens.corpus.readers import READERS
+from chatlens.corpus.readers import file_groups, scan_group
 from chatlens.corpus.readers.base import ReaderBatch, ReaderOptions, ResolvedFile
 from chatlens.errors import InvalidParameterError, SourceError
 
@@ -46,6 +46,8 @@ class Partition:
         whole file.
     first_row : the file-global row number of the partition's first row.
     rows : number of rows when known from Parquet metadata, else ``None``.
+    more_files : small JSON files read after ``file`` in one batch stream (a folder of one
+        conversation per file; see :func:`chatlens.corpus.readers.file_groups`).
     """
 
     index: int
@@ -53,11 +55,14 @@ class Partition:
     row_groups: tuple[int, int] | None = None
     first_row: int = 0
     rows: int | None = None
+    more_files: tuple[ResolvedFile, ...] = ()
 
     @property
     def label(self) -> str:
         """A human-readable name for messages: ``partition 3 (data.parquet, row groups 4-7)``."""
         where = self.file.name
+        if self.more_files:
+            where += f" and {len(self.more_files):,} more files to {self.more_files[-1].name}"
         if self.row_groups is not None:
             first, stop = self.row_groups
             groups = f"row group {first}" if stop - first == 1 else f"row groups {first}-{stop - 1}"
@@ -92,7 +97,11 @@ def plan_partitions(
         msg = f"The 'partition_rows' parameter must be a positive integer or None. Got {partition_rows!r} instead."
         raise InvalidParameterError(msg)
     parts: list[Partition] = []
-    for file in files:
+    for group in file_groups(format, list(files)):
+        file = group[0]
+        if len(group) > 1:
+            parts.append(Partition(len(parts), file, more_files=tuple(group[1:])))
+            continue
         splittable = (
             partition_rows is not None
             and format in ROW_GROUP_FORMATS
@@ -163,7 +172,8 @@ def read_partition(
     batch step), over only their row groups, with file-global row numbers.
     """
     if partition.row_groups is None:
-        yield from READERS.get(format).scan(partition.file, batch_size=batch_size, options=options)
+        files = [partition.file, *partition.more_files]
+        yield from scan_group(format, files, batch_size=batch_size, options=options)
         return
     yield from _read_row_groups(partition, format, batch_size=batch_size, options=options)
 

@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 import polars as pl
 
+from chatlens._repr import short_repr
 from chatlens.corpus.summary import CorpusSummary, RowCounts
 from chatlens.engine.duplicates import DuplicateReport
 from chatlens.engine.stages import StageSpec
@@ -53,6 +54,10 @@ class EngineResult(RowCounts):
     timings: dict[str, float] = field(default_factory=dict)
     layout: Layout = "parts"
     files: tuple[Path, ...] = ()
+
+    def __repr__(self) -> str:
+        return short_repr(self, rows_in=self.rows_in, rows_analysed=self.rows_analysed,
+                          rows_quarantined=self.rows_quarantined)
 
     @property
     def workers_used(self) -> int:

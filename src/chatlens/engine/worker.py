@@ -29,7 +29,7 @@ import polars as pl
 
 from chatlens.corpus.api import canonical_batch
 from chatlens.corpus.canonical import CanonicalBatch
-from chatlens.corpus.readers.base import ReaderOptions
+from chatlens.corpus.readers.base import ReaderBatch, ReaderOptions
 from chatlens.corpus.schema import QUARANTINE_SCHEMA
 from chatlens.corpus.sink import BackgroundWriter, ParquetSink
 from chatlens.corpus.summary import SummaryAccumulator
@@ -134,7 +134,7 @@ class RunFiles:
     each partition to the final ``<table>.parquet`` in partition order, the same tables the
     ``parts`` layout gives after compaction, without writing everything twice. ``seen`` holds the
     conversation ids of every partition so far (a repeat is quarantined as it is read, as one
-    stream over the whole source does); ``advance`` is told the records of each batch (progress).
+    stream over the whole source does); ``advance`` is given each reader batch (progress).
     """
 
     def __init__(
@@ -142,7 +142,7 @@ class RunFiles:
         out: Path,
         schemas: dict[str, dict[str, pl.DataType]],
         *,
-        advance: Callable[[int], None] | None = None,
+        advance: Callable[[ReaderBatch], None] | None = None,
     ) -> None:
         self.paths = {t: out / f"{t}.parquet" for t in TABLES}
         self.sinks = {t: ParquetSink(self.paths[t], schemas[t]) for t in TABLES}
@@ -197,7 +197,7 @@ def run_partition(task: PartitionTask, *, into: RunFiles | None = None) -> Parti
 
                 writer.submit(write)
                 if advance is not None:
-                    advance(raw.records_in)
+                    advance(raw)
                 t = time.perf_counter()
         if files is not None:
             files.commit()

@@ -31,6 +31,7 @@ import numpy as np
 import polars as pl
 
 from chatlens._progress import status
+from chatlens._repr import short_repr
 from chatlens.errors import BadLLMResponse, InvalidParameterError, MissingColumnError
 from chatlens.humanlike.instruments import Instrument, ParsedRatings, load_instrument, score_ratings
 from chatlens.llm.client import make_client, map_async, run_sync
@@ -55,6 +56,9 @@ class JudgeResult:
     n_failed_requests: int
     usage: UsageReport
     config: dict[str, Any] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        return short_repr(self)
 
     def summary(self) -> dict[str, Any]:
         """A JSON-safe summary (no credentials: the config is :meth:`LLMConfig.describe`)."""

@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from chatlens._repr import short_repr
 from chatlens.ratings.bootstrap import ordinal_rank, separation_rank
 
 __all__ = ["COEF_SCHEMA", "TABLE_SCHEMA", "RatingResult", "rating_rows"]
@@ -71,6 +72,9 @@ class RatingResult:
     rows_quarantined: int
     config: dict[str, Any] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+
+    def __repr__(self) -> str:
+        return short_repr(self)
 
     def write(self, out: str | Path, *, figures: bool = True) -> dict[str, Path]:
         """Write OUT.csv and its companions; see :func:`chatlens.ratings.io.write_result`."""

@@ -34,6 +34,7 @@ from typing import Any
 import polars as pl
 
 from chatlens import vocabulary
+from chatlens._repr import short_repr
 from chatlens.corpus.tablefile import neutralise_formulas
 from chatlens.errors import (
     ChatlensError,
@@ -54,6 +55,9 @@ class BehaviourTables:
     tables: dict[str, pl.DataFrame]
     headline: dict[str, Any] = field(default_factory=dict)
 
+    def __repr__(self) -> str:
+        return short_repr(self)
+
     def write(self, directory: Path) -> list[Path]:
         directory.mkdir(parents=True, exist_ok=True)
         paths = []
@@ -71,6 +75,7 @@ def _estimate(est: Any) -> dict[str, Any]:
         "ci_high": est.ci_high,
         "n": est.n,
         "method": est.method,
+        "estimable": est.estimable,  # False: degenerate (zero width, no variance); not a result
     }
 
 

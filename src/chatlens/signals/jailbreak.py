@@ -35,6 +35,7 @@ import polars as pl
 from chatlens.signals.anchors import function_words
 from chatlens.signals.cues import CueSet, cue_list_column, cue_set
 from chatlens.signals.definitions import DefinitionSet, definition_set
+from chatlens.signals.inputs import TextsLike
 from chatlens.signals.lexicon import lexicons_for
 from chatlens.signals.refusal import _as_series
 from chatlens.signals.similarity import THRESHOLD, load_templates, template_similarity
@@ -147,8 +148,9 @@ def prose_break(texts: Sequence[str | None]) -> np.ndarray:
 
 
 def detect_jailbreak(
-    texts: pl.Series | list[str | None],
+    texts: TextsLike,
     *,
+    column: str | None = None,
     profile: DefinitionSet = "default",
     backend: str = "auto",
     similarity: bool = True,
@@ -158,7 +160,10 @@ def detect_jailbreak(
     Parameters
     ----------
     texts
-        User message texts (nulls and empty strings allowed).
+        User message texts (nulls and empty strings allowed): a Series, a list of strings, or a
+        DataFrame with ``column`` (see :func:`chatlens.signals.inputs.text_series`).
+    column
+        The text column when ``texts`` is a DataFrame (required then).
     profile
         ``default`` (this module) or ``legacy`` (the original study's 7 substring regexes).
     backend
@@ -177,7 +182,7 @@ def detect_jailbreak(
     [True, False]
     """
     definition_set(profile, where="detect_jailbreak")
-    series = _as_series(texts)
+    series = _as_series(texts, column, "detect_jailbreak")
     n = len(series)
     if n == 0:
         return pl.DataFrame(schema=OUTPUT_SCHEMA)

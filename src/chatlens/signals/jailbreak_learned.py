@@ -29,6 +29,7 @@ import numpy as np
 import polars as pl
 
 from chatlens.errors import InstrumentError, NotFittedError
+from chatlens.signals.inputs import TextsLike
 from chatlens.signals.jailbreak_features import N_HASH, STRUCTURE, featurize
 from chatlens.signals.refusal import _as_series
 
@@ -218,7 +219,7 @@ def rule_override(rules: pl.DataFrame) -> np.ndarray:
             & rules["jailbreak_family"].is_in(RULE_FAMILIES)).to_numpy()
 
 
-def detect_jailbreak_learned(texts: pl.Series | list[str | None]) -> pl.DataFrame:
+def detect_jailbreak_learned(texts: TextsLike, *, column: str | None = None) -> pl.DataFrame:
     """Jailbreak columns with ``jailbreak``/``jailbreak_score`` from the learned model.
 
     Same schema as :func:`chatlens.signals.jailbreak.detect_jailbreak`. A text is flagged when the
@@ -231,7 +232,7 @@ def detect_jailbreak_learned(texts: pl.Series | list[str | None]) -> pl.DataFram
     """
     from chatlens.signals.jailbreak import detect_jailbreak
 
-    series = _as_series(texts)
+    series = _as_series(texts, column, "detect_jailbreak_learned")
     rules = detect_jailbreak(series)
     if len(series) == 0:
         return rules

@@ -32,6 +32,7 @@ import polars as pl
 from chatlens import datafiles
 from chatlens.datafiles.schemas import LearnedRefusalWeights
 from chatlens.errors import DataFileError, NotFittedError
+from chatlens.signals.inputs import TextsLike
 from chatlens.signals.refusal import BODY_FACTOR, OPENING_BYTES, _as_series, analyse_refusal
 
 N_HASH = 2**12
@@ -182,14 +183,14 @@ def load_weights(path: str | None = None) -> LearnedRefusal:
     return LearnedRefusal.from_file(doc, record.file)
 
 
-def detect_refusal_learned(texts: pl.Series | list[str | None]) -> pl.DataFrame:
+def detect_refusal_learned(texts: TextsLike, *, column: str | None = None) -> pl.DataFrame:
     """Refusal columns with ``refusal``/``refusal_score`` from the learned model.
 
     Same schema as :func:`chatlens.signals.refusal.detect_refusal`.
     """
     from chatlens.signals.refusal import detect_refusal
 
-    series = _as_series(texts)
+    series = _as_series(texts, column, "detect_refusal_learned")
     rules = detect_refusal(series)
     if len(series) == 0:
         return rules

@@ -35,9 +35,9 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from chatlens.errors import InvalidParameterError
 from chatlens.signals.cues import CueHits, CueSet, cue_list_column, cue_set
 from chatlens.signals.definitions import DefinitionSet, definition_set
+from chatlens.signals.inputs import TextsLike, text_series
 from chatlens.signals.lexicon import lexicons_for
 from chatlens.signals.text import prepare_series
 
@@ -87,16 +87,8 @@ def refusal_cue_set(backend: str = "auto", *, prefilter: bool = True) -> CueSet:
     return cue_set(lexicons_for("refusal"), False, backend, prefilter)
 
 
-def _as_series(texts: pl.Series | list[str | None]) -> pl.Series:
-    if isinstance(texts, pl.Series):
-        if texts.dtype not in (pl.String, pl.Null):
-            msg = (
-                "detect_refusal expects a Series of strings (the message text). "
-                f"Got dtype {texts.dtype} instead."
-            )
-            raise InvalidParameterError(msg)
-        return texts.cast(pl.String)
-    return pl.Series("text", texts, dtype=pl.String)
+def _as_series(texts: TextsLike, column: str | None = None, where: str = "detect_refusal") -> pl.Series:
+    return text_series(texts, column=column, where=where)
 
 
 def _features(prepared: pl.Series) -> pl.DataFrame:
@@ -109,8 +101,9 @@ def _features(prepared: pl.Series) -> pl.DataFrame:
 
 
 def detect_refusal(
-    texts: pl.Series | list[str | None],
+    texts: TextsLike,
     *,
+    column: str | None = None,
     profile: DefinitionSet = "default",
     backend: str = "auto",
     prefilter: bool = True,
@@ -120,7 +113,11 @@ def detect_refusal(
     Parameters
     ----------
     texts
-        Assistant message texts (nulls and empty strings allowed: they are not refusals).
+        Assistant message texts (nulls and empty strings allowed: they are not refusals): a
+        polars/pandas Series, a list of strings, or a DataFrame with ``column``. A bare string is
+        an error (wrap one message in a list).
+    column
+        The text column when ``texts`` is a DataFrame (required then).
     profile
         ``default`` (this module) or ``legacy`` (the original study's 10 regexes, see
         :mod:`chatlens.signals.legacy`; adds ``refusal_type_legacy``).
@@ -148,7 +145,7 @@ def detect_refusal(
     ['policy', 'none', 'capability']
     """
     definition_set(profile, where="detect_refusal")
-    series = _as_series(texts)
+    series = _as_series(texts, column)
     if profile == "legacy":
         from chatlens.signals.legacy import legacy_refusal
 

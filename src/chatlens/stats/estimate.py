@@ -47,6 +47,21 @@ class Estimate:
         """Width of the interval (``ci_high - ci_low``)."""
         return self.ci_high - self.ci_low
 
+    @property
+    def estimable(self) -> bool:
+        """Whether the data could estimate anything: a finite value inside a finite interval of
+        positive width. A ratio of two constant outcomes ("risk ratio 1.00 (1.00–1.00)"), an
+        estimate from zero variance or over no observations is *not estimable* and must be shown
+        as such, never as a result.
+
+        >>> Estimate(1.0, 1.0, 1.0, n=500, method="mantel-haenszel").estimable
+        False
+        >>> Estimate(0.0, 0.0, 0.07, n=50, method="wilson").estimable
+        True
+        """
+        bounds = (self.value, self.ci_low, self.ci_high)
+        return all(math.isfinite(b) for b in bounds) and self.ci_high > self.ci_low
+
     def fmt(self, digits: int = 3) -> str:
         """``0.853 [0.807, 0.889] (n=286)`` for tables and logs; ``n/a`` when the value is NaN."""
         if math.isnan(self.value):

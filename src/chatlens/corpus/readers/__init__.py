@@ -32,7 +32,10 @@ whose ``A``/``B`` and ``USER``/``LAMDA`` letters are mapped to ``user``/``assist
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from chatlens.corpus.readers import (
+    _pipeline,
     arena,
     dices,
     hh,
@@ -67,6 +70,8 @@ for _spec in (
 ):
     READERS.register(_spec.name, _spec)
 
+_MODULES = {m.NAME: m for m in (arena, dices, hh, lmsys, oasst, openai, sharegpt, table, wildchat)}
+
 
 def get_reader(name: str) -> ReaderSpec:
     """The registered reader ``name`` (unknown names get "Did you mean … / Available: …")."""
@@ -87,5 +92,34 @@ __all__ = [
     "ResolvedFile",
     "Sample",
     "available_formats",
+    "file_groups",
     "get_reader",
+    "record_format",
+    "scan_group",
 ]
+
+
+def record_format(name: str) -> _pipeline.RecordFormat | None:
+    """The shared-pipeline :class:`~chatlens.corpus.readers._pipeline.RecordFormat` of format
+    ``name``, or ``None`` for formats with their own reading code (``table``)."""
+    fmt = getattr(_MODULES.get(name), "FORMAT", None)
+    return fmt if isinstance(fmt, _pipeline.RecordFormat) else None
+
+
+def file_groups(name: str, files: list[ResolvedFile]) -> list[list[ResolvedFile]]:
+    """``files`` in reading groups: runs of small JSON files of a vectorised format together
+    (see :func:`~chatlens.corpus.readers._pipeline.group_files`), every other file alone."""
+    return _pipeline.group_files(record_format(name), files)
+
+
+def scan_group(
+    name: str, files: list[ResolvedFile], *, batch_size: int, options: ReaderOptions
+) -> Iterator[ReaderBatch]:
+    """Read one group from :func:`file_groups`: a single file through its reader, several small
+    files as one stream of batches across files."""
+    if len(files) == 1:
+        yield from READERS.get(name).scan(files[0], batch_size=batch_size, options=options)
+        return
+    fmt = record_format(name)
+    assert fmt is not None
+    yield from _pipeline.scan_record_files(fmt, files, batch_size=batch_size, options=options)

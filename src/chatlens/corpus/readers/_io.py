@@ -65,10 +65,12 @@ def open_binary(file: ResolvedFile) -> IO[bytes]:
 
 @dataclass
 class LineChunk:
-    """Non-blank lines of a JSONL file and their 0-based line numbers."""
+    """Non-blank lines of a JSONL file, their 0-based line numbers, and how many bytes of the
+    (decompressed) stream had been read when the chunk was cut (for progress)."""
 
     lines: list[bytes]
     rows: list[int]
+    end: int = 0
 
     @property
     def data(self) -> bytes:
@@ -88,6 +90,7 @@ def iter_line_chunks(file: ResolvedFile, max_lines: int) -> Iterator[LineChunk]:
         size = 0
         lineno = 0
         tail = b""
+        end = 0
         while True:
             try:
                 block = stream.read(BLOCK_BYTES)
@@ -96,6 +99,7 @@ def iter_line_chunks(file: ResolvedFile, max_lines: int) -> Iterator[LineChunk]:
                 raise SourceError(msg) from exc
             if not block:
                 break
+            end += len(block)
             if lineno == 0 and not tail and not lines and block.startswith(b"\xef\xbb\xbf"):
                 block = block[3:]  # a UTF-8 byte-order mark is not part of the first record
             parts = (tail + block).split(b"\n") if tail else block.split(b"\n")
@@ -109,13 +113,13 @@ def iter_line_chunks(file: ResolvedFile, max_lines: int) -> Iterator[LineChunk]:
                     size += len(line)
                 lineno += 1
                 if len(lines) >= max_lines or size >= CHUNK_BYTES:
-                    yield LineChunk(lines, rows)
+                    yield LineChunk(lines, rows, end - len(tail))
                     lines, rows, size = [], [], 0
         if tail.strip():
             lines.append(tail.rstrip(b"\r"))
             rows.append(lineno)
         if lines:
-            yield LineChunk(lines, rows)
+            yield LineChunk(lines, rows, end)
     finally:
         stream.close()
 
