@@ -36,12 +36,13 @@ def behaviour_stage(batch: CanonicalBatch) -> CanonicalBatch:
     """chatlens's behaviour features: conversation columns and per-message user reactions."""
     from chatlens.features import conversation_features, user_reactions
 
-    features = conversation_features(batch.messages, batch.conversations)
-    reactions = user_reactions(batch.messages, batch.conversations).select(
-        "conversation_id", "message_index", *REACTION_COLUMNS
-    )
+    reactions = user_reactions(batch.messages, batch.conversations)  # once, for both tables
+    features = conversation_features(batch.messages, batch.conversations, reactions=reactions)
     messages = batch.messages.join(
-        reactions, on=["conversation_id", "message_index"], how="left", maintain_order="left"
+        reactions.select("conversation_id", "message_index", *REACTION_COLUMNS),
+        on=["conversation_id", "message_index"],
+        how="left",
+        maintain_order="left",
     )
     return replace(batch, messages=messages, conversations=_join_conversations(batch, features))
 
