@@ -22,6 +22,7 @@ generated into ``DIR/input/`` and analysed, so a fresh clone has something real 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import time
 from collections.abc import Callable, Sequence
@@ -80,7 +81,7 @@ def analyze(
     overwrite: bool = True,
     command: Sequence[str] | None = None,
     demo_conversations: int = DEMO_CONVERSATIONS,
-    engine: Literal["local", "process", "dask"] = "local",
+    engine: Literal["local", "process", "dask"] | None = None,
     workers: int | None = None,
     address: str | None = None,
     **options: Any,
@@ -111,7 +112,9 @@ def analyze(
         (streaming, reading overlapped with writing); ``process`` spreads them over ``workers``
         processes; ``dask`` over a Dask cluster (``address`` of its scheduler, or a local
         cluster). All three run the same worker code, check the same contracts and give
-        identical tables (:mod:`chatlens.engine`).
+        identical tables (:mod:`chatlens.engine`). ``None`` (the default) uses every core:
+        ``process`` when ``workers`` (default: the number of cores) is more than 1, else
+        ``local`` — so ``workers=1`` is one process.
     **options
         :class:`~chatlens.corpus.api.SourceOptions` fields.
     """
@@ -139,6 +142,7 @@ def analyze(
         timings["synth_demo"] = round(time.perf_counter() - t, 3)
 
     opts = SourceOptions(**options)
+    engine = default_engine(workers) if engine is None else engine
     t = time.perf_counter()
     result = _run_stages(
         source, out, opts, resolved.stage_specs(keep_text=keep_text) if detect else (),
@@ -181,6 +185,16 @@ def analyze(
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False))
     write_run_report(out, summary_json, manifest, behaviour=behaviour, figures=figures)
     return RunResult(out=out, summary=summary, manifest=manifest, behaviour=behaviour)
+
+
+def default_engine(workers: int | None = None) -> Literal["local", "process"]:
+    """The engine that uses every core: ``process`` when more than one worker, else ``local``.
+
+    ``workers`` defaults to the usable cores (``os.sched_getaffinity`` where it exists).
+    """
+    if workers is None:
+        workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return "process" if workers > 1 else "local"
 
 
 def _run_stages(
