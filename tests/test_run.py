@@ -255,7 +255,7 @@ def test_default_engine_uses_every_core_with_the_one_process_output(tmp_path: Pa
     synth(900, seed=11, out=raw)
     src = tmp_path / "c.parquet"
     pq.write_table(pq.read_table(raw), src, row_group_size=150)  # 6 row groups
-    monkeypatch.setattr("chatlens.run.DEFAULT_PARTITION_ROWS", 300)  # 3 partitions
+    monkeypatch.setattr("chatlens.run.PARTITION_ROWS", 300)  # 3 partitions
     one = chatlens.analyze(src, out=tmp_path / "one", workers=1)
     two = chatlens.analyze(src, out=tmp_path / "two", workers=2)
     assert one.manifest["engine"]["engine"] == "local"
