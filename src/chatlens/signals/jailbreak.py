@@ -225,7 +225,7 @@ def detect_jailbreak(
         return legacy_jailbreak(series, backend=backend)
     prepared = series.to_frame("t").select(normalise(pl.col("t")).str.strip_chars())["t"]
     cues = jailbreak_cue_set(backend)
-    hits = cues.hits(prepared.to_list())
+    hits = cues.hits(prepared)
     kinds = np.asarray([c.kind for c in cues.cues], dtype=object)
     w = cues.weight[hits.cue]
     evidence = np.bincount(hits.message, weights=w, minlength=n).astype(np.float64)
