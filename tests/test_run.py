@@ -247,15 +247,18 @@ def test_default_engine_uses_every_core_with_the_one_process_output(tmp_path: Pa
     """workers=2 (the process engine, several partitions) and workers=1 give the same run."""
     import pyarrow.parquet as pq
 
+    from chatlens.corpus.api import SourceOptions
     from chatlens.run import default_engine
     from chatlens.synth import synth
 
-    assert default_engine(1) == "local" and default_engine(2) == "process"
     raw = tmp_path / "raw.parquet"
     synth(900, seed=11, out=raw)
     src = tmp_path / "c.parquet"
     pq.write_table(pq.read_table(raw), src, row_group_size=150)  # 6 row groups
+    opts = SourceOptions()
+    assert default_engine(src, opts, 2) == "local"  # one 50k-row partition: no pool
     monkeypatch.setattr("chatlens.run.PARTITION_ROWS", 300)  # 3 partitions
+    assert default_engine(src, opts, 1) == "local" and default_engine(src, opts, 2) == "process"
     one = chatlens.analyze(src, out=tmp_path / "one", workers=1)
     two = chatlens.analyze(src, out=tmp_path / "two", workers=2)
     assert one.manifest["engine"]["engine"] == "local"

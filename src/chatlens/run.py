@@ -116,8 +116,10 @@ def analyze(
         processes; ``dask`` over a Dask cluster (``address`` of its scheduler, or a local
         cluster). All three run the same worker code, check the same contracts and give
         identical tables (:mod:`chatlens.engine`). ``None`` (the default) uses every core:
-        ``process`` when ``workers`` (default: the number of cores) is more than 1, else
-        ``local`` — so ``workers=1`` is one process.
+        ``process`` when ``workers`` (default: the number of cores) is more than 1 and the
+        source splits into more than one partition (files, or 50k-row groups of a Parquet
+        file), else ``local`` — so ``workers=1`` is one process. In a script, call it under
+        ``if __name__ == "__main__":`` (the pool's workers re-import the main module).
     **options
         :class:`~chatlens.corpus.api.SourceOptions` fields.
     """
@@ -145,7 +147,7 @@ def analyze(
         timings["synth_demo"] = round(time.perf_counter() - t, 3)
 
     opts = SourceOptions(**options)
-    engine = default_engine(workers) if engine is None else engine
+    engine = default_engine(source, opts, workers) if engine is None else engine
     t = time.perf_counter()
     result = _run_stages(
         source, out, opts, resolved.stage_specs(keep_text=keep_text) if detect else (),
@@ -190,14 +192,21 @@ def analyze(
     return RunResult(out=out, summary=summary, manifest=manifest, behaviour=behaviour)
 
 
-def default_engine(workers: int | None = None) -> Literal["local", "process"]:
-    """The engine that uses every core: ``process`` when more than one worker, else ``local``.
+def default_engine(source: SourceLike, opts: SourceOptions, workers: int | None = None) -> Literal["local", "process"]:
+    """The engine that uses every core: ``process`` when there are several workers and several
+    partitions to share, else ``local`` (a pool for one partition is only start-up cost).
 
     ``workers`` defaults to the usable cores (``os.sched_getaffinity`` where it exists).
     """
+    from chatlens.engine.partitions import plan_partitions
+
     if workers is None:
         workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    return "process" if workers > 1 else "local"
+    if workers <= 1:
+        return "local"
+    scan = opts.open(source)
+    plan = plan_partitions(scan.files, scan.format, partition_rows=PARTITION_ROWS)
+    return "process" if len(plan) > 1 else "local"
 
 
 def _run_stages(
