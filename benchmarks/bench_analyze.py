@@ -12,7 +12,7 @@ shapes:
 The timed run is a child process (``python -m chatlens.cli analyze``-equivalent library call);
 peak RSS is sampled over the child's whole process tree (the driver plus its pool workers, summed
 every 0.1 s with psutil), since ``ru_maxrss`` only sees one process at a time. Prints one JSON
-object: wall, peak RSS of the tree, rows/s, and time per stage (summed over partitions, i.e.
+object: wall, peak RSS of the tree, CPU seconds of the tree, rows/s, and time per stage (summed over partitions, i.e.
 CPU-side seconds across workers, plus the driver's own steps).
 
     python benchmarks/bench_analyze.py --shape lmsys --conversations 1000000
@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import threading
@@ -96,16 +97,23 @@ def run_child(source: Path, out: Path, workers: str, script: Path) -> dict:
             peak = max(peak, _tree_rss(proc.pid))
             stop.wait(0.1)
 
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
     stdout, stderr = proc.communicate()
     stop.set()
     sampler.join()
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if proc.returncode != 0:
         sys.stderr.write(stderr)
         raise SystemExit(proc.returncode)
     child = json.loads(stdout.strip().splitlines()[-1])
     child["peak_rss_mb_tree"] = round(peak / 2**20, 1)
+    # CPU seconds of the whole tree (the pool workers are reaped, so they count): on a shared
+    # machine this is the load-independent number; wall = cpu / cores on an idle machine at best
+    child["cpu_s_tree"] = round(
+        (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), 1
+    )
     return child
 
 
@@ -179,6 +187,7 @@ def main() -> None:
         "source": str(source),
         "wall_s": child["wall_s"],
         "peak_rss_mb_tree": child["peak_rss_mb_tree"],
+        "cpu_s_tree": child["cpu_s_tree"],
         "rows_per_s": round(child["rows_in"] / child["wall_s"], 1),
         "messages": child["messages"],
         "engine": child["engine"],
