@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import threading
@@ -63,18 +62,27 @@ if __name__ == "__main__":
 """
 
 
-def _tree_rss(pid: int) -> int:
+def _tree(pid: int) -> list:
     import psutil
 
     try:
         proc = psutil.Process(pid)
-        procs = [proc, *proc.children(recursive=True)]
+        return [proc, *proc.children(recursive=True)]
     except psutil.NoSuchProcess:
-        return 0
+        return []
+
+
+def _sample(procs: list, cpu: dict[int, float]) -> int:
+    """RSS of ``procs`` summed; each one's CPU seconds so far recorded in ``cpu`` (by pid)."""
+    import psutil
+
     total = 0
     for p in procs:
         try:
-            total += p.memory_info().rss
+            with p.oneshot():
+                total += p.memory_info().rss
+                times = p.cpu_times()
+            cpu[p.pid] = times.user + times.system
         except psutil.NoSuchProcess:
             pass
     return total
@@ -89,31 +97,28 @@ def run_child(source: Path, out: Path, workers: str, script: Path) -> dict:
         text=True,
     )
     peak = 0
+    cpu: dict[int, float] = {}
     stop = threading.Event()
 
     def sample() -> None:
         nonlocal peak
         while not stop.is_set():
-            peak = max(peak, _tree_rss(proc.pid))
+            peak = max(peak, _sample(_tree(proc.pid), cpu))
             stop.wait(0.1)
 
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
     stdout, stderr = proc.communicate()
     stop.set()
     sampler.join()
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if proc.returncode != 0:
         sys.stderr.write(stderr)
         raise SystemExit(proc.returncode)
     child = json.loads(stdout.strip().splitlines()[-1])
     child["peak_rss_mb_tree"] = round(peak / 2**20, 1)
-    # CPU seconds of the whole tree (the pool workers are reaped, so they count): on a shared
-    # machine this is the load-independent number; wall = cpu / cores on an idle machine at best
-    child["cpu_s_tree"] = round(
-        (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), 1
-    )
+    # CPU seconds of the whole tree (last sample of each process: at most 0.1 s short each). On a
+    # shared machine this is the load-independent number: wall >= cpu / cores.
+    child["cpu_s_tree"] = round(sum(cpu.values()), 1)
     return child
 
 
