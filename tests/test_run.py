@@ -241,3 +241,34 @@ def test_hh_chosen_final_turns_refuse_more_than_rejected(shared_data: Path, tmp_
         from messages m join last l on m.conversation_id = l.conversation_id and m.message_index = l.mi
         group by 1""").rows())
     assert rates["chosen"] > 1.5 * rates["rejected"]
+
+
+def test_default_engine_uses_every_core_with_the_one_process_output(tmp_path: Path, monkeypatch) -> None:
+    """workers=2 (the process engine, several partitions) and workers=1 give the same run."""
+    import pyarrow.parquet as pq
+
+    from chatlens.corpus.api import SourceOptions
+    from chatlens.run import default_engine
+    from chatlens.synth import synth
+
+    raw = tmp_path / "raw.parquet"
+    synth(900, seed=11, out=raw)
+    src = tmp_path / "c.parquet"
+    pq.write_table(pq.read_table(raw), src, row_group_size=150)  # 6 row groups
+    opts = SourceOptions()
+    assert default_engine(src, opts, 2) == "local"  # one 50k-row partition: no pool
+    monkeypatch.setattr("chatlens.run.PARTITION_ROWS", 300)  # 3 partitions
+    assert default_engine(src, opts, 1) == "local" and default_engine(src, opts, 2) == "process"
+    one = chatlens.analyze(src, out=tmp_path / "one", workers=1)
+    two = chatlens.analyze(src, out=tmp_path / "two", workers=2)
+    assert one.manifest["engine"]["engine"] == "local"
+    assert two.manifest["engine"]["engine"] == "process"
+    assert two.manifest["engine"]["partitions"] == 3
+    for table in ("messages", "conversations", "quarantine"):
+        a, b = pl.read_parquet(one.out / f"{table}.parquet"), pl.read_parquet(two.out / f"{table}.parquet")
+        assert a.schema == b.schema and a.equals(b), table
+    csvs = sorted(p.name for p in (one.out / "tables").glob("*.csv"))
+    assert csvs == sorted(p.name for p in (two.out / "tables").glob("*.csv")) and len(csvs) > 5
+    for name in csvs:
+        assert (one.out / "tables" / name).read_bytes() == (two.out / "tables" / name).read_bytes(), name
+    assert (one.out / "summary.json").read_text() == (two.out / "summary.json").read_text()

@@ -22,6 +22,7 @@ generated into ``DIR/input/`` and analysed, so a fresh clone has something real 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import time
 from collections.abc import Callable, Sequence
@@ -36,7 +37,6 @@ from chatlens._repr import short_repr
 from chatlens.corpus.api import SourceLike, SourceOptions
 from chatlens.corpus.summary import CorpusSummary, RowCounts
 from chatlens.corpus.tablefile import neutralise_formulas
-from chatlens.engine.partitions import DEFAULT_PARTITION_ROWS
 from chatlens.engine.result import EngineResult
 from chatlens.errors import InvalidParameterError
 from chatlens.pipeline.profile import Profile, load_profile
@@ -48,6 +48,10 @@ from chatlens.report.tables import BehaviourTables, behaviour_tables, legacy_tab
 from chatlens.report.truth import truth_agreement
 
 DEMO_CONVERSATIONS = 20_000
+#: Rows per partition for the pooled engines: small enough that two or more workers share even a
+#: 100k-conversation file and the last partition leaves little idle time; the tables do not depend
+#: on it (they are compacted in partition order).
+PARTITION_ROWS = 50_000
 DEMO_SEED = 0
 
 #: The report's table sets and figures, by the names a profile file uses.
@@ -85,7 +89,7 @@ def analyze(
     overwrite: bool = True,
     command: Sequence[str] | None = None,
     demo_conversations: int = DEMO_CONVERSATIONS,
-    engine: Literal["local", "process", "dask"] = "local",
+    engine: Literal["local", "process", "dask"] | None = None,
     workers: int | None = None,
     address: str | None = None,
     **options: Any,
@@ -116,7 +120,11 @@ def analyze(
         (streaming, reading overlapped with writing); ``process`` spreads them over ``workers``
         processes; ``dask`` over a Dask cluster (``address`` of its scheduler, or a local
         cluster). All three run the same worker code, check the same contracts and give
-        identical tables (:mod:`chatlens.engine`).
+        identical tables (:mod:`chatlens.engine`). ``None`` (the default) uses every core:
+        ``process`` when ``workers`` (default: the number of cores) is more than 1 and the
+        source splits into more than one partition (files, or 50k-row groups of a Parquet
+        file), else ``local`` — so ``workers=1`` is one process. In a script, call it under
+        ``if __name__ == "__main__":`` (the pool's workers re-import the main module).
     **options
         :class:`~chatlens.corpus.api.SourceOptions` fields.
     """
@@ -144,6 +152,7 @@ def analyze(
         timings["synth_demo"] = round(time.perf_counter() - t, 3)
 
     opts = SourceOptions(**options)
+    engine = default_engine(source, opts, workers) if engine is None else engine
     t = time.perf_counter()
     result = _run_stages(
         source, out, opts, resolved.stage_specs(keep_text=keep_text) if detect else (),
@@ -188,6 +197,23 @@ def analyze(
     return RunResult(out=out, summary=summary, manifest=manifest, behaviour=behaviour)
 
 
+def default_engine(source: SourceLike, opts: SourceOptions, workers: int | None = None) -> Literal["local", "process"]:
+    """The engine that uses every core: ``process`` when there are several workers and several
+    partitions to share, else ``local`` (a pool for one partition is only start-up cost).
+
+    ``workers`` defaults to the usable cores (``os.sched_getaffinity`` where it exists).
+    """
+    from chatlens.engine.partitions import plan_partitions
+
+    if workers is None:
+        workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    if workers <= 1:
+        return "local"
+    scan = opts.open(source)
+    plan = plan_partitions(scan.files, scan.format, partition_rows=PARTITION_ROWS)
+    return "process" if len(plan) > 1 else "local"
+
+
 def _run_stages(
     source: SourceLike,
     out: Path,
@@ -219,7 +245,7 @@ def _run_stages(
         keep_text=keep_text,
         duplicates="quarantine",
         layout="single" if single else "parts",
-        partition_rows=None if single else DEFAULT_PARTITION_ROWS,
+        partition_rows=None if single else PARTITION_ROWS,
     )
     if not single:
         for table in ("messages", "conversations", "quarantine"):

@@ -53,7 +53,9 @@ def test_local_run_writes_parts_and_counts_add_up(tmp_path: Path) -> None:
     assert result.duplicates.count == 1
     assert result.duplicates.extra_rows == 1
     assert result.duplicates.sample == ("a2",)
-    assert set(result.partitions[0].seconds) == {"read", "stages", "write", "wall"}
+    seconds = result.partitions[0].seconds
+    assert set(seconds) == {"read", "stages", "stage:message_length", "write", "wall"}
+    assert 0 <= seconds["stage:message_length"] <= seconds["stages"]
     assert result.partition_frame().height == 2
     assert result.public()["duplicates_across_partitions"]["sample"] == ["a2"]
 

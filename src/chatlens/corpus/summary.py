@@ -149,13 +149,19 @@ class SummaryAccumulator:
             messages=self.messages,
             quarantined=self.quarantined,
             repairs=dict(sorted(self.repairs.items())),
-            quarantine_reasons=dict(self.reasons.most_common()),
-            models=dict(self.models.most_common()),
-            languages=dict(self.languages.most_common()),
-            roles=dict(self.roles.most_common()),
+            quarantine_reasons=_ranked(self.reasons),
+            models=_ranked(self.models),
+            languages=_ranked(self.languages),
+            roles=_ranked(self.roles),
             turns_histogram={k: self.turns[k] for k in order if self.turns.get(k)},
             mean_turns=round(self.turn_sum / self.conversations, 4) if self.conversations else None,
         )
+
+
+def _ranked(counts: Counter) -> dict[str, int]:
+    """Most common first; ties by name, so the order does not depend on how the input was
+    split into batches or partitions (``value_counts`` order is a hash order)."""
+    return dict(sorted(counts.items(), key=lambda kv: (-kv[1], str(kv[0]))))
 
 
 def _counts(frame: pl.DataFrame, column: str) -> dict[str, int]:

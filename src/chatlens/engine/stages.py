@@ -28,7 +28,8 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+import time
+from collections.abc import Callable, Iterable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -132,14 +133,17 @@ def apply_stages(
     stages: Sequence[StageSpec],
     *,
     loaded: Sequence[StageFn] | None = None,
+    seconds: MutableMapping[str, float] | None = None,
 ) -> CanonicalBatch:
     """Run ``stages`` in order over one batch, checking the add-columns-only contract each time.
 
     ``loaded`` are the already imported functions (one per spec), so a worker imports once per
-    partition rather than once per batch.
+    partition rather than once per batch. ``seconds``, when given, gets each stage's time added
+    under ``stage:<name>`` (what the run's manifest and the benchmark report per stage).
     """
     fns = list(loaded) if loaded is not None else [s.load() for s in stages]
     for spec, fn in zip(stages, fns, strict=True):
+        t = time.perf_counter()
         try:
             result = fn(batch, **spec.params)
         except StageError:
@@ -149,6 +153,9 @@ def apply_stages(
             raise StageError(msg) from exc
         check_stage_output(spec, batch, result)
         batch = result
+        if seconds is not None:
+            key = f"stage:{spec.name}"
+            seconds[key] = seconds.get(key, 0.0) + time.perf_counter() - t
     return batch
 
 

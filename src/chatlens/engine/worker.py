@@ -59,7 +59,8 @@ class PartitionResult:
 
     ``records_in == conversations + quarantined`` holds for every partition (checked).
     ``seconds`` splits the partition's wall time into ``read`` (reading + canonicalising),
-    ``stages`` and ``write`` (encoding + compression, on a background thread) plus ``wall``.
+    ``stages`` (and each stage's share, ``stage:<name>``) and ``write`` (encoding + compression,
+    on a background thread) plus ``wall``.
     ``worker`` is ``host:pid`` of the process that ran it.
     """
 
@@ -183,7 +184,7 @@ def run_partition(task: PartitionTask, *, into: RunFiles | None = None) -> Parti
                 batch = canonical_batch(raw, seen, max_message_chars=task.max_message_chars)
                 timing["read"] += time.perf_counter() - t
                 t = time.perf_counter()
-                batch = apply_stages(batch, task.stages, loaded=loaded)
+                batch = apply_stages(batch, task.stages, loaded=loaded, seconds=timing)
                 timing["stages"] += time.perf_counter() - t
                 acc.update(batch)
                 messages = batch.messages if task.keep_text else batch.messages.drop("content")

@@ -93,7 +93,9 @@ def _conversation_base(d: pl.DataFrame, conversations: pl.DataFrame | None) -> p
         conv = conversations.select(
             pl.col("conversation_id").cast(pl.String),
             *[
-                (pl.col(c).cast(t) if c in conversations.columns else pl.lit(None, dtype=t)).alias(c)
+                (pl.col(c).cast(t) if c in conversations.columns else pl.lit(None, dtype=t)).alias(
+                    c
+                )
                 for c, t in cols.items()
             ],
         ).unique("conversation_id", keep="first")
@@ -104,12 +106,16 @@ def _conversation_base(d: pl.DataFrame, conversations: pl.DataFrame | None) -> p
     )
     codes = language_codes()
     lowered = pl.col("language").str.to_lowercase().str.strip_chars()
-    code = lowered.replace_strict(list(codes), list(codes.values()), default=None, return_dtype=pl.String)
+    code = lowered.replace_strict(
+        list(codes), list(codes.values()), default=None, return_dtype=pl.String
+    )
     return (
         base.join(n_turns, on="conversation_id", how="left")
         .with_columns(
             pl.coalesce("n_turns", "_nt").alias("n_turns"),
-            pl.coalesce(code, pl.when(lowered.str.contains(r"^[a-z]{2,3}$")).then(lowered)).alias("lang"),
+            pl.coalesce(code, pl.when(lowered.str.contains(r"^[a-z]{2,3}$")).then(lowered)).alias(
+                "lang"
+            ),
         )
         .drop("_nt")
     )
@@ -174,6 +180,7 @@ def conversation_features(
     *,
     profile: DefinitionSet = "default",
     rules: ReactionRules | None = None,
+    reactions: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Per-conversation behaviour table (:data:`CONVERSATION_FEATURES_SCHEMA`).
 
@@ -190,6 +197,10 @@ def conversation_features(
         table and column names, ``specs/seed-study.md`` §8.3).
     rules
         Reaction thresholds (:class:`~chatlens.features.reactions.ReactionRules`).
+    reactions
+        The :func:`~chatlens.features.reactions.user_reactions` of these messages when the caller
+        already has them (the behaviour stage writes them to ``messages`` too), so they are not
+        computed twice; ``None`` computes them here (with ``rules``).
 
     Returns
     -------
@@ -225,7 +236,8 @@ def conversation_features(
     base = _conversation_base(d, conversations)
     ref = _refusal_features(d)
     jb = _jailbreak_features(d)
-    reactions = reactions_from_dialog(d, rules=rules or ReactionRules())
+    if reactions is None:
+        reactions = reactions_from_dialog(d, rules=rules or ReactionRules())
     retries = (
         reactions.filter(pl.col("reaction").is_in(["rephrase", "jailbreak"]))
         .group_by("conversation_id")
@@ -292,9 +304,9 @@ def conversation_features(
             (pl.col("_last_jailbreak_index") > pl.col("first_refusal_index")).fill_null(value=False)
         ),
     )
-    return out.select(
-        [pl.col(c).cast(t) for c, t in CONVERSATION_FEATURES_SCHEMA.items()]
-    ).sort("conversation_id")
+    return out.select([pl.col(c).cast(t) for c, t in CONVERSATION_FEATURES_SCHEMA.items()]).sort(
+        "conversation_id"
+    )
 
 
 __all__ = ["CONVERSATION_FEATURES_SCHEMA", "conversation_features"]

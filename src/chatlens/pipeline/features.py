@@ -36,18 +36,20 @@ def behaviour_stage(batch: CanonicalBatch, *, reaction_model: str = "learned") -
     """chatlens's behaviour features: conversation columns and per-message user reactions.
 
     ``reaction_model``: ``learned`` (the reaction model; default) or ``rules``
-    (:class:`~chatlens.features.reactions.ReactionRules`).
+    (:class:`~chatlens.features.reactions.ReactionRules`). The reactions are computed once, for
+    both the messages and the conversation table.
     """
     from chatlens.features import conversation_features, user_reactions
     from chatlens.features.reactions import ReactionRules
 
     rules = ReactionRules(model=reaction_model)
-    features = conversation_features(batch.messages, batch.conversations, rules=rules)
-    reactions = user_reactions(batch.messages, batch.conversations, rules=rules).select(
-        "conversation_id", "message_index", *REACTION_COLUMNS
-    )
+    reactions = user_reactions(batch.messages, batch.conversations, rules=rules)
+    features = conversation_features(batch.messages, batch.conversations, reactions=reactions)
     messages = batch.messages.join(
-        reactions, on=["conversation_id", "message_index"], how="left", maintain_order="left"
+        reactions.select("conversation_id", "message_index", *REACTION_COLUMNS),
+        on=["conversation_id", "message_index"],
+        how="left",
+        maintain_order="left",
     )
     return replace(batch, messages=messages, conversations=_join_conversations(batch, features))
 

@@ -26,8 +26,9 @@ Output columns (one row per input)::
 
 from __future__ import annotations
 
-import re
+import unicodedata
 from collections.abc import Sequence
+from functools import cache
 
 import numpy as np
 import polars as pl
@@ -93,8 +94,12 @@ def suffix_gibberish(texts: pl.Series) -> np.ndarray:
             + tail.str.count_matches(r"[A-Za-z][\[\]{}()<>\\|`$@^=+*~]+[A-Za-z]")
             + 0.7 * tail.str.count_matches(r"[a-z][A-Z]")
             # capitalised words mid-sentence at the end (a few are names; many are a suffix)
-            + 0.5 * (pl.col("end").str.count_matches(r"[a-z,;]\s+[A-Z]").cast(pl.Int32) - 2).clip(lower_bound=0)
-            + 2.0 * tail.str.count_matches(r"[A-Za-z][\x{0400}-\x{04FF}]|[\x{0400}-\x{04FF}][A-Za-z]")
+            + 0.5
+            * (pl.col("end").str.count_matches(r"[a-z,;]\s+[A-Z]").cast(pl.Int32) - 2).clip(
+                lower_bound=0
+            )
+            + 2.0
+            * tail.str.count_matches(r"[A-Za-z][\x{0400}-\x{04FF}]|[\x{0400}-\x{04FF}][A-Za-z]")
             # symbol density at the very end, where the suffix sits (prose: ~1-3%)
             + 40.0
             * (
@@ -110,40 +115,73 @@ def suffix_gibberish(texts: pl.Series) -> np.ndarray:
     return g
 
 
-_NON_LETTERS = re.compile(r"[^a-z']")
-_ODD_TOKEN = re.compile(r"[a-z][A-Z]|[^\w\s'.,!?-]|^[^A-Za-z0-9]*$")
+#: One token of Python's ``str.split()``: a run of anything but (Python's) whitespace, which
+#: also counts the ASCII separators \x1c-\x1f as whitespace.
+_TOKEN = r"[^\s\x1c-\x1f]+"
 
 
-def prose_break(texts: Sequence[str | None]) -> np.ndarray:
+@cache
+def _odd_token() -> str:
+    r"""The odd-token pattern (a case switch inside a word, a symbol, no letter or digit at all).
+
+    "Symbol" means: not a word character as Python's ``re`` defines ``\w`` (letters and numbers
+    of the running Python's Unicode version, and ``_``), which the Rust class below spells out:
+    Rust's ``\w`` also holds combining marks, connector punctuation, joiners and circled letters.
+    """
+    age = "V" + "_".join(unicodedata.unidata_version.split(".")[:2])
+    word = rf"[[[\w--\p{{M}}--\p{{Pc}}--\p{{Join_Control}}--\p{{So}}]_\p{{No}}]&&\p{{Age={age}}}]"
+    return rf"[a-z][A-Z]|[^\s'.,!?\-{word}]|^[^A-Za-z0-9]*$"
+
+
+def prose_break(texts: pl.Series | Sequence[str | None]) -> np.ndarray:
     """How sharply English prose turns into non-prose in the last words of a message.
 
     (share of function words in the head) − (share in the last ≤14 words) + half the share of
     odd tail tokens (symbols, case switches inside a word). 0 for short texts, multi-paragraph
     texts, texts whose head is not English prose (so other languages are never penalised) and
-    texts whose last words contain no odd token at all.
+    texts whose last words contain no odd token at all. Words are ``str.split()`` tokens; a word
+    is a function word when its lower-cased letters and apostrophes are one.
     """
-    fw = function_words()
-    out = np.zeros(len(texts))
-    # 16 tokens need at least 31 characters: skip shorter texts without a Python loop over them.
-    lengths = pl.Series(texts, dtype=pl.String).str.len_chars().fill_null(0).to_numpy()
-    for i in np.flatnonzero((lengths >= 31) & (lengths <= 4000)).tolist():
-        text = texts[i]
-        if "\n\n" in text:
-            continue
-        toks = text.split()
-        if len(toks) < 16:
-            continue
-        k = min(14, len(toks) // 2)
-        head = [_NON_LETTERS.sub("", w.lower()) in fw for w in toks[:-k]]
-        head_rate = sum(head) / len(head)
-        if head_rate < 0.2:
-            continue
-        tail = toks[-k:]
-        tail_rate = sum(_NON_LETTERS.sub("", w.lower()) in fw for w in tail) / k
-        odd = sum(bool(_ODD_TOKEN.search(w)) for w in tail)
-        if odd == 0:  # plain words at the end ("use simple language please") are not a suffix
-            continue
-        out[i] = head_rate - tail_rate + 0.5 * odd / k
+    series = texts if isinstance(texts, pl.Series) else pl.Series(texts, dtype=pl.String)
+    out = np.zeros(len(series))
+    lengths = series.str.len_chars().fill_null(0)
+    keep = (
+        (lengths >= 31) & (lengths <= 4000) & ~series.str.contains("\n\n", literal=True)
+    ).fill_null(False)
+    rows = np.flatnonzero(keep.to_numpy())
+    if not len(rows):
+        return out
+    fw = sorted(function_words())
+    toks = pl.col("toks")
+    k = pl.min_horizontal(pl.lit(14, dtype=pl.Int64), pl.col("n") // 2)
+    frame = (
+        series.gather(rows)
+        .to_frame("t")
+        .select(toks=pl.col("t").str.extract_all(_TOKEN))
+        .with_columns(n=toks.list.len().cast(pl.Int64))
+        .with_columns(
+            fw=toks.list.eval(
+                pl.element().str.to_lowercase().str.replace_all("[^a-z']", "").is_in(fw)
+            ),
+            k=k,
+        )
+        .select(
+            "n",
+            "k",
+            head=pl.col("fw").list.sum() - pl.col("fw").list.tail(pl.col("k")).list.sum(),
+            tail=pl.col("fw").list.tail(pl.col("k")).list.sum(),
+            odd=toks.list.tail(pl.col("k"))
+            .list.eval(pl.element().str.contains(_odd_token()))
+            .list.sum(),
+        )
+    )
+    n, kk = frame["n"].to_numpy(), frame["k"].to_numpy()
+    head, tail, odd = (frame[c].to_numpy().astype(np.int64) for c in ("head", "tail", "odd"))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        head_rate = head / (n - kk)
+        value = head_rate - tail / kk + 0.5 * odd / kk
+    ok = (n >= 16) & (head_rate >= 0.2) & (odd > 0)
+    out[rows[ok]] = value[ok]
     return out
 
 
@@ -192,7 +230,7 @@ def detect_jailbreak(
         return legacy_jailbreak(series, backend=backend)
     prepared = series.to_frame("t").select(normalise(pl.col("t")).str.strip_chars())["t"]
     cues = jailbreak_cue_set(backend)
-    hits = cues.hits(prepared.to_list())
+    hits = cues.hits(prepared)
     kinds = np.asarray([c.kind for c in cues.cues], dtype=object)
     w = cues.weight[hits.cue]
     evidence = np.bincount(hits.message, weights=w, minlength=n).astype(np.float64)
@@ -202,7 +240,7 @@ def detect_jailbreak(
         fam_scores[:, f] = np.bincount(hits.message[sel], weights=w[sel], minlength=n)
 
     gib = suffix_gibberish(series) + PROSE_BREAK_WEIGHT * np.maximum(
-        0.0, prose_break(series.to_list()) - PROSE_BREAK_FLOOR
+        0.0, prose_break(series) - PROSE_BREAK_FLOOR
     )
     is_suffix = gib >= SUFFIX_MIN
     evidence += np.where(is_suffix, SUFFIX_WEIGHT, 0.0)
@@ -212,14 +250,15 @@ def detect_jailbreak(
     extra_rows = [suffix_rows]
     extra_labels = [np.full(len(suffix_rows), "stats.adversarial_suffix", dtype=object)]
     if similarity:
-        sim, which = template_similarity(series.to_list())
+        sim, which = template_similarity(series)
         templates = load_templates()
         close = sim >= THRESHOLD
         evidence += np.where(close, SIMILARITY_WEIGHT, 0.0)
         close_rows = np.flatnonzero(close)
         extra_rows.append(close_rows)
-        extra_labels.append(np.asarray([f"similar.{templates[which[i]].id}" for i in close_rows],
-                                       dtype=object))
+        extra_labels.append(
+            np.asarray([f"similar.{templates[which[i]].id}" for i in close_rows], dtype=object)
+        )
         for i in close_rows:
             t = templates[which[i]]
             if t.family in FAMILIES:
@@ -234,8 +273,13 @@ def detect_jailbreak(
         np.asarray(FAMILIES, dtype=object)[fam_scores.argmax(axis=1)],
         np.where(flagged, "other", "none"),
     )
-    cue_col = cue_list_column(hits, cues.ids, n, "jailbreak_cues",
-                              extra=(np.concatenate(extra_rows), np.concatenate(extra_labels)))
+    cue_col = cue_list_column(
+        hits,
+        cues.ids,
+        n,
+        "jailbreak_cues",
+        extra=(np.concatenate(extra_rows), np.concatenate(extra_labels)),
+    )
     return pl.DataFrame(
         {
             "jailbreak": flagged,
