@@ -78,17 +78,22 @@ def main() -> None:
     texts = [pool.sets[i].texts for i in range(len(pool.sets))]
     import polars as pl
 
-    rules = detect_jailbreak(pl.concat(texts))["jailbreak"].to_numpy()
+    from chatlens.signals.jailbreak_learned import rule_override
+
+    rule_frame = detect_jailbreak(pl.concat(texts))
+    rules = rule_frame["jailbreak"].to_numpy()
+    # the shipped decision: the model united with the rule tier's instruction overrides
+    override = rule_override(rule_frame)
     heldout: dict[str, dict] = {}
     print("held-out (leave-one-source-out; ToxicChat: stratified 5-fold CV) | rule tier")
     for src in dict.fromkeys(f.split("/")[0] if f.startswith(CV_DATASET) else f for f in pool.fold):
         rows = (tc if src == CV_DATASET else pool.fold == src)
         name = f"{src} (5-fold CV)" if src == CV_DATASET else src
-        learned = _metrics(pool.y[rows], scores[rows] >= chosen)
+        learned = _metrics(pool.y[rows], (scores[rows] >= chosen) | override[rows])
         rule = _metrics(pool.y[rows], rules[rows])
         heldout[name] = {"learned": learned, "rules": rule}
         print(_line(name, learned), "|", _line("", rule).strip())
-    late = time_split(pool, args.data, c=args.C)
+    late = time_split(pool, args.data, c=args.C)  # model alone (the latest prompts' overrides aside)
     heldout["itw time split (latest 30%)"] = {"learned": {"n": len(late),
                                                           "recall": round(float((late >= chosen).mean()), 4)}}
     print(f"in-the-wild time split (train earlier 70%, test latest 30%): "
