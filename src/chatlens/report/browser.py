@@ -48,7 +48,8 @@ MEASURE_JS = """
       parent: t.parentElement.clientWidth,
       small: flags.filter(Boolean).length,
       marked: rows.filter((r) => r.classList.contains('small') && r.querySelector('.small-mark')).length,
-      smallOnTop: flags.some((f, i) => f && flags.slice(i + 1).some((g) => !g)),
+      natural: t.dataset.order === 'natural',
+      smallOnTop: t.dataset.order !== 'natural' && flags.some((f, i) => f && flags.slice(i + 1).some((g) => !g)),
     };
   });
   const scrollers = [...document.querySelectorAll('body *')].filter((e) => {
@@ -56,7 +57,7 @@ MEASURE_JS = """
     return ['auto', 'scroll'].includes(s.overflowX) && e.scrollWidth > e.clientWidth + 1;
   }).length;
   const out = {
-    viewport: doc.clientWidth, pageWidth: doc.scrollWidth, scrollers: scrollers, tables: tables,
+    viewport: doc.clientWidth, pageWidth: doc.scrollWidth, pageHeight: doc.scrollHeight, scrollers: scrollers, tables: tables,
     findings: [...document.querySelectorAll('#headline ol li')].map((li) => li.textContent),
     findingLinks: [...document.querySelectorAll('#headline ol li a')].map((a) => a.getAttribute('href')),
     validity: (document.querySelector('#validity') || {textContent: ''}).textContent,

@@ -59,10 +59,11 @@ def ci_pct(low: float | None, high: float | None) -> str:
 
 
 def ratio(value: float | None) -> str:
-    """A ratio to three significant digits (two decimals below 1)."""
+    """A ratio to three significant digits, trailing zeros kept (two decimals below 1)."""
     if not finite(value):
         return "–"
-    return f"{value:.3g}" if abs(value) >= 1 else f"{value:.2f}"
+    size = abs(value)
+    return f"{value:.2f}" if size < 10 else f"{value:.1f}" if size < 100 else f"{value:,.0f}"
 
 
 def ci_ratio(low: float | None, high: float | None) -> str:
@@ -174,7 +175,8 @@ class Table:
             body.append(f"<tr{' class=small' if small else ''}>{''.join(tds)}</tr>")
         more = len(shown.rows) - limit
         tail = f"<p class='more'>… {more:,} more rows in the CSV</p>" if more > 0 else ""
-        return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>{tail}"
+        order = " data-order='natural'" if self.keep_order else ""
+        return f"<table{order}><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>{tail}"
 
 
 __all__ = [

@@ -19,11 +19,13 @@ import polars as pl
 
 from chatlens.report.formatting import (
     ci_pct,
+    ci_points,
     ci_ratio,
     ci_signed,
     count,
     estimable,
     pct,
+    points,
     presentation,
     ratio,
     signed,
@@ -128,12 +130,22 @@ def _models_differ(frame: pl.DataFrame | None, small_n: int) -> list[Finding]:
     if frame is None or frame.height < 2:
         return []
     big = frame.filter(pl.col("n") >= small_n)
+    if big.height < 2:
+        return []
     k = int((big.get_column("p_adjusted") < 0.05).sum())
-    return (
-        [Finding(_say("models_differ", k=k, m=big.height), "refusal_model_vs_rest")]
-        if big.height
-        else []
+    gap = big.sort(pl.col("risk_difference").abs(), descending=True).row(0, named=True)
+    lo, hi, diff = gap["rd_ci_low"], gap["rd_ci_high"], gap["risk_difference"]
+    if not estimable(lo, hi, diff):
+        return [_not("Differences between models", "degenerate interval", "refusal_model_vs_rest")]
+    text = _say(
+        "models_differ",
+        k=k,
+        m=big.height,
+        model=gap["model"],
+        diff=points(diff),
+        diff_ci=ci_points(lo, hi),
     )
+    return [Finding(text, "refusal_model_vs_rest")]
 
 
 def _pooled(frame: pl.DataFrame, outcomes: list[str]) -> dict[str, tuple[float, float, float]]:
@@ -142,9 +154,16 @@ def _pooled(frame: pl.DataFrame, outcomes: list[str]) -> dict[str, tuple[float, 
     return {o: _rate(*found[o]) for o in outcomes if o in found and found[o][1] > 0}
 
 
-def _types(frame: pl.DataFrame | None) -> list[Finding]:
+def _types(frame: pl.DataFrame | None, small_n: int) -> list[Finding]:
     if frame is None or frame.height == 0:
         return []
+    refused = int(
+        frame.filter(pl.col("outcome") == frame.get_column("outcome")[0]).get_column("n").sum()
+    )
+    if refused < small_n:
+        return [
+            _not("Refusal types", f"only {refused} refused conversations", "refusal_type_by_model")
+        ]
     shares = _pooled(frame, ["policy", "capability", "mixed"])
     text = ", ".join(
         f"{name} in {pct(v)} ({ci_pct(lo, hi)})"
@@ -297,7 +316,7 @@ def findings(tables: Mapping[str, pl.DataFrame], head: Mapping[str, Any]) -> lis
         *_overall(head),
         *_top_model(tables.get("refusal_by_model"), small_n),
         *_models_differ(tables.get("refusal_model_vs_rest"), small_n),
-        *_types(tables.get("refusal_type_by_model")),
+        *_types(tables.get("refusal_type_by_model"), small_n),
         *_reactions(tables.get("reaction_by_refusal_type"), small_n),
         *_ending(head),
         *_sentiment(tables.get("sentiment_after_refusal_vs_answer"), head, small_n),

@@ -42,7 +42,7 @@ tr.small td{color:#777;background:#f4f4f4}
  font-size:.72rem;color:#666;background:#fff}
 .note{color:#555;font-size:.88rem;margin:.2rem 0 .4rem;max-width:60rem}
 .more{color:#666;font-size:.85rem}
-figure{margin:.8rem 0} figure img{max-width:min(100%,50rem);height:auto}
+figure{margin:.8rem 0} figure img{max-width:min(100%,50rem);height:auto} figure.wide img{max-width:100%}
 figcaption{color:#555;font-size:.85rem}
 .excerpts{display:grid;grid-template-columns:repeat(auto-fill,minmax(22rem,1fr));gap:.4rem 1.4rem}
 .excerpts ul{padding-left:1.1rem;margin:.2rem 0} .excerpts li{font-size:.86rem;margin:.3rem 0;overflow-wrap:anywhere}
@@ -63,6 +63,8 @@ FIGURE_TABLE = {
     "ending_hazard": "ending_hazard_by_turn",
     "study1_comprehensive_analysis": "study1_summary_table",
 }
+#: Multi-panel figures shown at full width.
+WIDE_FIGURES = ("study1_comprehensive_analysis",)
 #: Tables written to CSV but not shown (the per-conversation legacy table).
 HIDDEN = ("study1_detailed_results",)
 
@@ -87,8 +89,9 @@ def _figure(path: Path) -> str:
     data = base64.b64encode(path.read_bytes()).decode("ascii")
     svg = path.with_suffix(".svg")
     also = f" Also as <code>figures/{esc(svg.name)}</code>." if svg.exists() else ""
+    wide = " class='wide'" if path.stem in WIDE_FIGURES else ""
     return (
-        f"<figure id='f-{esc(path.stem)}'><img alt='{esc(path.stem.replace('_', ' '))}' "
+        f"<figure id='f-{esc(path.stem)}'{wide}><img alt='{esc(path.stem.replace('_', ' '))}' "
         f"src='data:image/png;base64,{data}'><figcaption><code>figures/{esc(path.name)}</code>.{also}"
         "</figcaption></figure>"
     )

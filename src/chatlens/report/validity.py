@@ -10,6 +10,7 @@ the detectors change, never edited by hand.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from chatlens import datafiles
@@ -99,9 +100,14 @@ def _meaning(entries: list[Any]) -> list[str]:
     return [" ".join(s.split()) for s in out]
 
 
-def validity_section(profile: str, *, plumbing: bool = False) -> str:
-    """The validity panel (``<section id=validity>``) for a run of ``profile``."""
-    doc = datafiles.load(ACCURACY_FILE)
+def validity_section(
+    profile: str, *, plumbing: bool = False, accuracy: str | Path = ACCURACY_FILE
+) -> str:
+    """The validity panel (``<section id=validity>``) for a run of ``profile``.
+
+    ``accuracy``: the ``signal-accuracy`` file to show (default: the bundled one).
+    """
+    doc = datafiles.load(accuracy, kind="signal-accuracy")
     words = presentation().validity
     entries = [e for e in doc.entries if e.profile == profile]
     parts = ["<section id='validity' class='validity'><h2>How far to trust these numbers</h2>"]

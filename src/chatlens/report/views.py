@@ -207,6 +207,11 @@ def generic_view(frame: pl.DataFrame) -> Table:
     return table
 
 
+def sheet_view(frame: pl.DataFrame) -> Table:
+    """A Metric/Value sheet (the original study's summary): spacer rows dropped."""
+    return generic_view(frame.filter(pl.col(frame.columns[0]).str.strip_chars() != ""))
+
+
 REACTION_LABELS = {"topic_change": "topic change"}
 VIEWS: dict[str, Callable[[pl.DataFrame], Table]] = {
     "refusal_by_model": lambda f: rate_view(f, "model", k_label="with a refusal"),
@@ -239,6 +244,7 @@ VIEWS: dict[str, Callable[[pl.DataFrame], Table]] = {
     "sentiment_after_refusal_vs_answer": lambda f: mean_view(f, "follows"),
     "ending_hazard_by_turn": hazard_view,
     "demo_truth_agreement": truth_view,
+    "study1_summary_table": sheet_view,
 }
 
 
