@@ -67,9 +67,9 @@ def test_long_table_is_pivoted_one_row_per_model():
         part = _rates("model", [("alpaca-13b", 68, ks[0]), ("chatglm-6b", 150, ks[1])])
         parts.append(part.select(pl.lit(outcome).alias("outcome"), pl.all()))
     table = view("refusal_type_by_model", pl.concat(parts))
-    assert table.headers == ["model", "refused conversations", "capability", "policy", "mixed"]
+    assert table.headers == ["model", "refused conversations", "policy", "capability", "mixed"]
     assert len(table.rows) == 2
-    assert table.rows[0][2].startswith("54.4% (")
+    assert table.rows[0][3].startswith("54.4% (")
 
 
 def test_degenerate_ratio_is_not_estimable_never_a_finding():
@@ -173,3 +173,22 @@ def test_excerpts_are_escaped_cleaned_and_bounded(hostile):
     assert all(len(t) <= 120 for t in samples["refusals"].get_column("text"))
     assert "pushback" in html and "policy" in html
     assert "--keep-text" in excerpts_section(None)
+
+
+def test_zero_variance_and_uncomputed_statistics_are_not_estimable():
+    means = pl.DataFrame(
+        {
+            "follows": ["an ordinary answer"],
+            "n": [40],
+            "mean": [0.0],
+            "sd": [0.0],
+            "ci_low": [0.0],
+            "ci_high": [0.0],
+            "method": ["t"],
+            "small_sample": [False],
+        }
+    )
+    assert "not estimable" in view("sentiment_after_refusal_vs_answer", means).rows[0]
+    found = findings({}, {"notes": {"ending_hazard": "not computed: no refusal at any turn"}})
+    assert [f.estimable for f in found] == [False]
+    assert "Ending hazard: not estimable (not computed: no refusal at any turn)" in found[0].text

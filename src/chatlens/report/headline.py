@@ -321,6 +321,10 @@ def findings(tables: Mapping[str, pl.DataFrame], head: Mapping[str, Any]) -> lis
         *_ending(head),
         *_sentiment(tables.get("sentiment_after_refusal_vs_answer"), head, small_n),
         *_jailbreak(tables.get("jailbreak_around_refusal_by_model"), small_n),
+        *[
+            _not(name.replace("_", " ").capitalize(), str(why), name)
+            for name, why in head.get("notes", {}).items()
+        ],
     ]
 
 

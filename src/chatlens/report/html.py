@@ -118,18 +118,19 @@ def _table_section(name: str, frame: pl.DataFrame, figures: Sequence[str]) -> st
     )
 
 
-def _headline_section(findings: Sequence[Finding]) -> str:
+def _headline_section(findings: Sequence[Finding], tables: Mapping[str, pl.DataFrame]) -> str:
     if not findings:
         return ""
     doc = presentation()
     shown = [f for f in findings if f.estimable]
     notes = [f for f in findings if not f.estimable]
-    items = "".join(
-        f"<li>{esc(f.text)} <a href='#t-{esc(f.table)}'>table&nbsp;→</a></li>" for f in shown
-    )
-    rest = "".join(
-        f"<li>{esc(f.text)} <a href='#t-{esc(f.table)}'>table&nbsp;→</a></li>" for f in notes
-    )
+
+    def item(f: Finding) -> str:
+        link = f" <a href='#t-{esc(f.table)}'>table&nbsp;→</a>" if f.table in tables else ""
+        return f"<li>{esc(f.text)}{link}</li>"
+
+    items = "".join(item(f) for f in shown)
+    rest = "".join(item(f) for f in notes)
     rest = (
         f"<p class='notest'>Not estimable from this corpus:</p><ul class='notest'>{rest}</ul>"
         if notes
@@ -222,7 +223,7 @@ def render_run_report(
     if behaviour is not None:
         tables = behaviour.tables
         body = (
-            _headline_section(findings(tables, behaviour.headline))
+            _headline_section(findings(tables, behaviour.headline), tables)
             + validity_section(profile_name, plumbing="demo_truth_agreement" in tables)
             + _behaviour_section(tables, figures)
             + (

@@ -31,7 +31,7 @@ from chatlens.report.formatting import (
 
 RATE_COLUMNS = {"n", "k", "rate", "ci_low", "ci_high"}
 MEAN_COLUMNS = {"n", "mean", "sd", "ci_low", "ci_high"}
-REFUSAL_TYPES = ("capability", "policy", "mixed")
+REFUSAL_TYPES = ("policy", "capability", "mixed")  # the order of the figure
 
 
 def _small(row: dict) -> bool:
@@ -75,7 +75,9 @@ def mean_view(frame: pl.DataFrame, key: str) -> Table:
                 str(row[key]),
                 count(row["n"]),
                 signed(row["mean"]),
-                ci_signed(row["ci_low"], row["ci_high"]),
+                ci_signed(row["ci_low"], row["ci_high"])
+                if estimable(row["ci_low"], row["ci_high"], row["mean"])
+                else "not estimable",
                 f"{row['sd']:.2f}" if row["sd"] is not None else "–",
             ],
             small=_small(row),
