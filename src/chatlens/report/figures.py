@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from chatlens._plot import pyplot, save_figure
+from chatlens._plot import plain_text, pyplot, save_figure
 from chatlens.report.charts import (
     BLUE,
     GREY,
@@ -111,81 +111,78 @@ def _hazard(frame: pl.DataFrame, path: Path) -> Path:
 REACTION_ORDER = ("abandoned", "rephrase", "topic_change", "pushback", "accept", "jailbreak")
 
 
+@plain_text  # data strings (model names with "$") are plain text, never matplotlib math
 def behaviour_figures(tables: dict[str, pl.DataFrame], directory: Path) -> list[Path]:
     """Draw the figures the tables support; returns the PNG files written (an SVG beside each)."""
-    # data strings (model names with "$") are plain text, never matplotlib math
-    with pyplot().rc_context({"text.parse_math": False}):
-        directory.mkdir(parents=True, exist_ok=True)
-        written = []
+    directory.mkdir(parents=True, exist_ok=True)
+    written = []
 
-        def has(name: str) -> bool:
-            return name in tables and tables[name].height > 0
+    def has(name: str) -> bool:
+        return name in tables and tables[name].height > 0
 
-        if has("refusal_by_model"):
-            written.append(
-                _rate_bars(
-                    tables["refusal_by_model"],
-                    "model",
-                    "Conversations with a refusal, by model",
-                    directory / "refusal_by_model.png",
-                )
+    if has("refusal_by_model"):
+        written.append(
+            _rate_bars(
+                tables["refusal_by_model"],
+                "model",
+                "Conversations with a refusal, by model",
+                directory / "refusal_by_model.png",
             )
-        if has("refusal_by_language"):
-            written.append(
-                _rate_bars(
-                    tables["refusal_by_language"],
-                    "language",
-                    "Conversations with a refusal, by language",
-                    directory / "refusal_by_language.png",
-                )
+        )
+    if has("refusal_by_language"):
+        written.append(
+            _rate_bars(
+                tables["refusal_by_language"],
+                "language",
+                "Conversations with a refusal, by language",
+                directory / "refusal_by_language.png",
             )
-        if has("refusal_type_by_model"):
-            written.append(
-                stacked_shares(
-                    tables["refusal_type_by_model"],
-                    "model",
-                    ("policy", "capability", "mixed"),
-                    title="Type of the first refusal, by model",
-                    xlabel="share of the model's refused conversations",
-                    path=directory / "refusal_type_by_model.png",
-                )
+        )
+    if has("refusal_type_by_model"):
+        written.append(
+            stacked_shares(
+                tables["refusal_type_by_model"],
+                "model",
+                ("policy", "capability", "mixed"),
+                title="Type of the first refusal, by model",
+                xlabel="share of the model's refused conversations",
+                path=directory / "refusal_type_by_model.png",
             )
-        if has("reaction_by_refusal_type"):
-            written.append(
-                stacked_shares(
-                    tables["reaction_by_refusal_type"],
-                    "first_refusal_type",
-                    REACTION_ORDER,
-                    title="What the user did after the first refusal",
-                    xlabel="share of refused conversations",
-                    path=directory / "reactions.png",
-                )
+        )
+    if has("reaction_by_refusal_type"):
+        written.append(
+            stacked_shares(
+                tables["reaction_by_refusal_type"],
+                "first_refusal_type",
+                REACTION_ORDER,
+                title="What the user did after the first refusal",
+                xlabel="share of refused conversations",
+                path=directory / "reactions.png",
             )
-        if has("sentiment_after_refusal_vs_answer"):
-            written.append(
-                means_with_ci(
-                    tables["sentiment_after_refusal_vs_answer"],
-                    "follows",
-                    baseline="an ordinary answer",
-                    title="Sentiment of the user's next message (95% CI)",
-                    xlabel="mean sentiment, −1 (negative) to +1 (positive)",
-                    path=directory / "sentiment.png",
-                )
+        )
+    if has("sentiment_after_refusal_vs_answer"):
+        written.append(
+            means_with_ci(
+                tables["sentiment_after_refusal_vs_answer"],
+                "follows",
+                baseline="an ordinary answer",
+                title="Sentiment of the user's next message (95% CI)",
+                xlabel="mean sentiment, −1 (negative) to +1 (positive)",
+                path=directory / "sentiment.png",
             )
-        if has("jailbreak_around_refusal_by_model"):
-            written.append(
-                paired_rates(
-                    tables["jailbreak_around_refusal_by_model"],
-                    "model",
-                    ("before", "after"),
-                    labels=("before the first refusal", "after the first refusal"),
-                    title="Jailbreak attempts around the first refusal (95% Wilson CI)",
-                    xlabel="share of refused conversations",
-                    path=directory / "jailbreak_around_refusal.png",
-                )
+        )
+    if has("jailbreak_around_refusal_by_model"):
+        written.append(
+            paired_rates(
+                tables["jailbreak_around_refusal_by_model"],
+                "model",
+                ("before", "after"),
+                labels=("before the first refusal", "after the first refusal"),
+                title="Jailbreak attempts around the first refusal (95% Wilson CI)",
+                xlabel="share of refused conversations",
+                path=directory / "jailbreak_around_refusal.png",
             )
-        if has("ending_hazard_by_turn"):
-            written.append(
-                _hazard(tables["ending_hazard_by_turn"], directory / "ending_hazard.png")
-            )
-        return written
+        )
+    if has("ending_hazard_by_turn"):
+        written.append(_hazard(tables["ending_hazard_by_turn"], directory / "ending_hazard.png"))
+    return written
