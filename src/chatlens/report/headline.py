@@ -45,6 +45,11 @@ def _say(key: str, **values: object) -> str:
     return " ".join(presentation().headline[key].format(**values).split())
 
 
+def _verdict(low: float, high: float, null: float) -> str:
+    """A clause saying the interval includes no effect (``null``), else nothing."""
+    return presentation().headline["no_clear_difference"] if low <= null <= high else ""
+
+
 def _not(what: str, why: str, table: str) -> Finding:
     return Finding(_say("not_estimable", what=what, why=why), table, estimable=False)
 
@@ -223,7 +228,12 @@ def _ending(head: Mapping[str, Any]) -> list[Finding]:
         ]
     return [
         Finding(
-            _say("ending", rr=ratio(rr["value"]), rr_ci=ci_ratio(rr["ci_low"], rr["ci_high"])),
+            _say(
+                "ending",
+                rr=ratio(rr["value"]),
+                rr_ci=ci_ratio(rr["ci_low"], rr["ci_high"]),
+                verdict=_verdict(rr["ci_low"], rr["ci_high"], 1.0),
+            ),
             "ending_hazard_by_turn",
         )
     ]
@@ -258,6 +268,7 @@ def _sentiment(frame: pl.DataFrame | None, head: Mapping[str, Any], small_n: int
                 answered_ci=ci_signed(answered["ci_low"], answered["ci_high"]),
                 diff=signed(diff["value"]),
                 diff_ci=ci_signed(diff["ci_low"], diff["ci_high"]),
+                verdict=_verdict(diff["ci_low"], diff["ci_high"], 0.0),
             ),
             table,
         )
