@@ -101,6 +101,11 @@ def _hazard(frame: pl.DataFrame, path: Path) -> Path:
     if frame.get_column("small_sample").any():
         ax.plot([], [], "o", color=GREY, markerfacecolor="white", label="small group (hollow)")
     percent_axis(ax, "y")
+    from chatlens.report.views import pooled_turn
+
+    last = pooled_turn()
+    ticks = [t for t in ax.get_xticks() if 1 <= t <= last and float(t).is_integer()]
+    ax.set_xticks(ticks, [f"{int(t)}+" if t == last else str(int(t)) for t in ticks])
     ax.set_xlabel("turn")
     ax.set_ylabel("P(conversation ends)")
     ax.set_title("Does a refusal end the conversation? (95% Wilson CIs)")

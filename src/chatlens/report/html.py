@@ -104,10 +104,11 @@ def _table_section(name: str, frame: pl.DataFrame, figures: Sequence[str]) -> st
     note = f"<p class='note'>{esc(' '.join(text.note.split()))}</p>" if text and text.note else ""
     table = view(name, frame)
     small = any(table.small)
+    where = "" if table.keep_order else "shown last, "
     small_note = (
         (
             f"<p class='note'>Rows marked <span class='small-mark'>small group</span> have fewer than "
-            f"{doc.small_group_n} units: shown last, greyed, never used in the headline.</p>"
+            f"{doc.small_group_n} units: {where}greyed, never used in the headline.</p>"
         )
         if small
         else ""

@@ -156,6 +156,16 @@ def vs_rest_view(frame: pl.DataFrame) -> Table:
     return table
 
 
+def pooled_turn() -> int:
+    """The ending hazard's last stratum, which pools every later turn (``max_turn`` of
+    :func:`chatlens.stats.ending_hazard`, as the run computes it)."""
+    import inspect
+
+    from chatlens.stats.hazard import ending_hazard
+
+    return int(inspect.signature(ending_hazard).parameters["max_turn"].default)
+
+
 def hazard_view(frame: pl.DataFrame) -> Table:
     """The ending hazard as one row per turn: after an answer vs after a refusal."""
     table = Table(
@@ -165,7 +175,7 @@ def hazard_view(frame: pl.DataFrame) -> Table:
     )
     for (turn,), part in frame.sort("turn").group_by("turn", maintain_order=True):
         rows = {bool(r["exposed"]): r for r in part.iter_rows(named=True)}
-        cells = [str(turn)]
+        cells = [f"{turn}+" if turn == pooled_turn() else str(turn)]
         small = False
         for exposed in (False, True):
             row = rows.get(exposed)
