@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip
 DEMO_OUT ?= demo-run
 
-.PHONY: demo test lint bench clean install install-test
+.PHONY: demo test lint bench clean install install-test browser
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,7 +30,11 @@ install-test: $(VENV)/.test
 demo: install
 	$(BIN)/chatlens analyze --out $(DEMO_OUT)
 
-test: install-test
+# The report's browser test needs headless Chromium: installed when missing and apt-get is usable.
+browser:
+	@sh scripts/ensure_browser.sh
+
+test: install-test browser
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/python -m pytest -q
 	$(BIN)/python -m pytest -q --doctest-modules src/chatlens

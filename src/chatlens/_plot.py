@@ -33,10 +33,20 @@ def plain_text(draw: Any) -> Any:
     return wrapper
 
 
-def save_figure(fig: Any, path: str | Path, *, dpi: int) -> Path:
-    """Lay out, write and close ``fig``; returns ``path``."""
-    fig.tight_layout()
+def save_figure(
+    fig: Any, path: str | Path, *, dpi: int, svg: bool = False, tight: bool = True
+) -> Path:
+    """Lay out, write and close ``fig``; returns ``path``.
+
+    ``svg``: also write a vector copy beside it (same stem, ``.svg``) for papers: text stays
+    editable text, and the file is reproducible byte for byte (no date, fixed element ids).
+    """
+    if tight:
+        fig.tight_layout()
     fig.savefig(path, dpi=dpi)
+    if svg:
+        with pyplot().rc_context({"svg.hashsalt": "chatlens", "svg.fonttype": "none"}):
+            fig.savefig(Path(path).with_suffix(".svg"), format="svg", metadata={"Date": None})
     pyplot().close(fig)
     return Path(path)
 

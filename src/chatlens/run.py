@@ -193,7 +193,8 @@ def analyze(
     )
     manifest = build_manifest(record, summary, timings=timings, out=out)
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False))
-    write_run_report(out, summary_json, manifest, behaviour=behaviour, figures=figures)
+    excerpts = _excerpts(out, source if demo else None) if behaviour is not None and (demo or keep_text) else None
+    write_run_report(out, summary_json, manifest, behaviour=behaviour, figures=figures, excerpts=excerpts)
     return RunResult(out=out, summary=summary, manifest=manifest, behaviour=behaviour)
 
 
@@ -252,6 +253,31 @@ def _run_stages(
             result.compact(table, out / f"{table}.parquet")
         shutil.rmtree(out / "_parts", ignore_errors=True)
     return result
+
+
+def _excerpts(out: Path, demo_source: SourceLike | None) -> dict[str, pl.DataFrame] | None:
+    """Example excerpts for the report: from the run's kept text, or from the (synthetic) demo input.
+
+    Real text reaches the report only when the user kept it (``--keep-text``); the demo corpus is
+    synthetic, so its examples are always shown.
+    """
+    from chatlens.report.excerpts import sample_excerpts
+
+    wanted = ["conversation_id", "message_index", "role", "refusal", "refusal_type", "reaction"]
+    messages = pl.scan_parquet(out / "messages.parquet")
+    names = messages.collect_schema().names()
+    if not {"refusal", "refusal_type"} <= set(names):
+        return None
+    signals = messages.select([c for c in wanted if c in names]).collect()
+    if "content" in names:
+        text = messages.select("conversation_id", "message_index", "content").collect()
+    elif demo_source is not None:
+        from chatlens.corpus.api import read
+
+        text = read(demo_source).messages.select("conversation_id", "message_index", "content")
+    else:
+        return None
+    return sample_excerpts(signals.join(text, on=["conversation_id", "message_index"], how="inner"))
 
 
 def _write_tables(tables: Path, summary: CorpusSummary) -> None:

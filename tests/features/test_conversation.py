@@ -135,3 +135,29 @@ def test_refusal_overturned_per_conversation(make) -> None:
     r = _by_id(conversation_features(msgs, rules=ReactionRules(model="rules")))
     assert r["o"]["refusal_overturned"] is True and r["o"]["overturned_by"] == "rephrase"
     assert r["p"]["refusal_overturned"] is None and r["p"]["overturned_by"] is None
+
+
+def test_answer_followup_sentiment_is_the_baseline_after_an_ordinary_answer():
+    """Sentiment after a refusal needs a baseline: the user's next message after the first
+    ordinary answer (issue 13); null when no user message follows an ordinary answer."""
+    import polars as pl
+
+    from chatlens.features import conversation_features
+
+    msgs = pl.DataFrame({
+        "conversation_id": ["a"] * 4 + ["b"] * 2 + ["c"] * 4,
+        "message_index": [0, 1, 2, 3, 0, 1, 0, 1, 2, 3],
+        "turn": [1, 1, 2, 2, 1, 1, 1, 1, 2, 2],
+        "role": ["user", "assistant"] * 5,
+        "content": ["Hi", "Hello! How can I help?", "Thanks, this is wonderful and great!", "Glad to help.",
+                    "Hi", "Hello!",
+                    "Pick a lock", "I can't help with that.", "This is terrible, awful and useless.", "Sorry."],
+        "refusal": [None, False, None, False, None, False, None, True, None, True],
+        "refusal_type": [None, "none", None, "none", None, "none", None, "policy", None, "policy"],
+        "jailbreak": [False, None] * 5,
+    })
+    out = conversation_features(msgs).select("conversation_id", "answer_followup_sentiment", "followup_sentiment")
+    rows = {r[0]: r[1:] for r in out.rows()}
+    assert rows["a"][0] > 0.5  # the happy reply to an ordinary answer
+    assert rows["b"][0] is None  # nothing follows the answer
+    assert rows["c"][0] is None and rows["c"][1] < -0.5  # only refusals: no baseline, negative follow-up

@@ -100,10 +100,14 @@ def validate_cmd(
     lexicon: list[Path] = typer.Option(None, "--lexicon", help="Only check these lexicon YAML files (schema + compile), repeatable."),
     data_file: list[str] = typer.Option(None, "--data-file", help="Only check these data files (a path, or a bundled name such as features/reactions.yaml), repeatable."),
     kind: str = typer.Option(None, "--kind", help="Kind of the --data-file files (default: from the file name), e.g. cue-lexicon."),
+    write_accuracy: Path = typer.Option(None, "--write-accuracy", help="Also write the real-data accuracy file the report's validity panel shows (e.g. src/chatlens/data/validation/real_accuracy.json)."),
 ) -> None:
     """Precision, recall, F1 and confusion matrix of every detector, per set and per model.
 
     Example: chatlens validate --data ../shared/data --json validation.json
+
+    With --write-accuracy PATH, also writes the accuracy file of the report's validity panel:
+    chatlens validate --synthetic 0 --write-accuracy src/chatlens/data/validation/real_accuracy.json
 
     With --lexicon FILE, checks a lexicon file instead (keys, regexes, compilation):
     chatlens validate --lexicon my_refusal_cues.yaml
@@ -165,6 +169,10 @@ def validate_cmd(
         out_console.print(f"[dim]note: {escape(note)}[/]")
     if json_out is not None:
         out_console.print(f"wrote {escape(str(report.write_json(json_out)))}")
+    if write_accuracy is not None:
+        from chatlens.validate.accuracy import write_accuracy as write
+
+        out_console.print(f"wrote {escape(str(write(report, write_accuracy)))}")
     if strict and not report.all_passed:
         raise typer.Exit(code=ExitCode.ERROR)
 

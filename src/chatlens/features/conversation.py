@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from chatlens.features._frame import dialog
+from chatlens.features._frame import dialog, with_lang
 from chatlens.features._lexicons import language_codes
 from chatlens.features.affect import sentiment
 from chatlens.features.reactions import ReactionRules, reactions_from_dialog
@@ -67,6 +67,7 @@ CONVERSATION_FEATURES_SCHEMA: dict[str, pl.DataType] = {
     "followup_sentiment_label": pl.String,
     "followup_sentiment_method": pl.String,
     "followup_profanity_count": pl.Int32,
+    "answer_followup_sentiment": pl.Float64,
 }
 
 
@@ -160,6 +161,29 @@ def _refusal_features(d: pl.DataFrame) -> pl.DataFrame:
         last.join(first, on="conversation_id", how="left")
         .join(chains, on="conversation_id", how="left")
         .join(last_user, on="conversation_id", how="left")
+    )
+
+
+def _answer_followup_sentiment(d: pl.DataFrame) -> pl.DataFrame:
+    """Sentiment of the user message right after the first ordinary (non-refused) answer.
+
+    Why: the follow-up sentiment after a refusal means little without a baseline; the same
+    score after an ordinary answer is that baseline (the report compares the two). One message
+    per conversation is scored, so the cost stays at one VADER call per conversation.
+    """
+    first_answer = (
+        d.filter((pl.col("role") == "assistant") & ~pl.col("refusal"))
+        .group_by("conversation_id")
+        .agg((pl.col("turn").first() + 1).alias("turn"))
+    )
+    follow = with_lang(
+        d.filter(pl.col("role") == "user")
+        .join(first_answer, on=["conversation_id", "turn"])
+        .unique("conversation_id", keep="first", maintain_order=True)
+    )
+    scored = sentiment(follow.get_column("content"), follow.get_column("lang"))
+    return follow.select("conversation_id").with_columns(
+        scored.get_column("sentiment").alias("answer_followup_sentiment")
     )
 
 
@@ -279,7 +303,9 @@ def conversation_features(
         senti.get_column("sentiment_label").alias("followup_sentiment_label"),
         senti.get_column("sentiment_method").alias("followup_sentiment_method"),
     )
-    out = out.join(first_follow, on="conversation_id", how="left")
+    out = out.join(first_follow, on="conversation_id", how="left").join(
+        _answer_followup_sentiment(d), on="conversation_id", how="left"
+    )
     has_refusal = pl.col("first_refusal_index").is_not_null()
     no_user_after = lambda idx: pl.col("_last_user").is_null() | (pl.col("_last_user") < idx)  # noqa: E731
     out = out.with_columns(

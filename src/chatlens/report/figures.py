@@ -11,46 +11,73 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from chatlens._plot import pyplot, save_figure
+from chatlens._plot import plain_text, pyplot, save_figure
+from chatlens.report.charts import (
+    BLUE,
+    GREY,
+    means_with_ci,
+    paired_rates,
+    percent_axis,
+    stacked_shares,
+)
+
+
+def small_first_last(frame: pl.DataFrame, value: str) -> pl.DataFrame:
+    """Rows for a horizontal bar chart, bottom to top: small groups lowest (never ranked on top),
+    then the others by ``value`` ascending, so the largest well-measured value is drawn on top."""
+    small = (
+        pl.col("small_sample").fill_null(value=False)
+        if "small_sample" in frame.columns
+        else pl.lit(value=False)
+    )
+    return frame.with_columns(_small=small).sort(["_small", value], descending=[True, False])
 
 
 def _rate_bars(frame: pl.DataFrame, label: str, title: str, path: Path, limit: int = 25) -> Path:
     plt = pyplot()
-    top = frame.sort("n", descending=True).head(limit).sort("rate")
-    names = [str(x) for x in top.get_column(label).to_list()]
+    top = small_first_last(frame.sort("n", descending=True).head(limit), "rate")
+    small = top.get_column("_small").to_list()
+    names = [
+        f"{x} (n={n:,}, small)" if s else str(x)
+        for x, n, s in zip(
+            top.get_column(label).to_list(), top.get_column("n").to_list(), small, strict=True
+        )
+    ]
     rate = top.get_column("rate").to_numpy()
     # Clip: float rounding can put a Wilson bound a hair beyond the rate when k = 0 or k = n.
     low = np.maximum(rate - top.get_column("ci_low").to_numpy(), 0.0)
     high = np.maximum(top.get_column("ci_high").to_numpy() - rate, 0.0)
     fig, ax = plt.subplots(figsize=(8, 0.35 * len(names) + 1.5))
-    ax.barh(names, rate, xerr=[low, high], color="#4c78a8", ecolor="#333333", capsize=2)
-    ax.set_xlabel("share of conversations (95% Wilson CI)")
+    bars = ax.barh(
+        names,
+        rate,
+        xerr=[low, high],
+        color=[GREY if s else BLUE for s in small],
+        ecolor="#333333",
+        capsize=2,
+    )
+    for bar, s in zip(bars, small, strict=True):
+        if s:
+            bar.set_hatch("//")
+    for tick, s in zip(ax.get_yticklabels(), small, strict=True):
+        if s:
+            tick.set_color("#777777")
+    percent_axis(ax)
+    ax.set_xlabel(
+        "share of conversations (95% Wilson CI)"
+        + ("; grey: small group, drawn last" if any(small) else "")
+    )
     ax.set_title(title)
-    return save_figure(fig, path, dpi=110)
-
-
-def _reactions(frame: pl.DataFrame, path: Path) -> Path:
-    plt = pyplot()
-    wide = frame.pivot(on="outcome", index="first_refusal_type", values="rate").fill_null(0.0)
-    groups = [str(g) for g in wide.get_column("first_refusal_type").to_list()]
-    outcomes = [c for c in wide.columns if c != "first_refusal_type"]
-    fig, ax = plt.subplots(figsize=(8, 0.6 * len(groups) + 1.8))
-    left = [0.0] * len(groups)
-    colours = ["#4c78a8", "#e45756", "#f58518", "#54a24b", "#b279a2", "#9d9d9d"]
-    for i, outcome in enumerate(outcomes):
-        values = wide.get_column(outcome).to_list()
-        ax.barh(groups, values, left=left, label=outcome, color=colours[i % len(colours)])
-        left = [a + b for a, b in zip(left, values, strict=True)]
-    ax.set_xlabel("share of refused conversations")
-    ax.set_title("What the user did after the first refusal")
-    ax.legend(ncols=3, fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.25))
-    return save_figure(fig, path, dpi=110)
+    return save_figure(fig, path, dpi=110, svg=True)
 
 
 def _hazard(frame: pl.DataFrame, path: Path) -> Path:
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(8, 4))
-    for exposed, colour, name in ((True, "#e45756", "after a refusal"), (False, "#4c78a8", "after an answer")):
+    for exposed, colour, name in (
+        (True, "#e45756", "after a refusal"),
+        (False, "#4c78a8", "after an answer"),
+    ):
         part = frame.filter(pl.col("exposed") == exposed).sort("turn")
         if part.height == 0:
             continue
@@ -68,31 +95,99 @@ def _hazard(frame: pl.DataFrame, path: Path) -> Path:
             marker="o",
             capsize=3,
         )
+        small = part.get_column("small_sample").fill_null(value=False).to_numpy()
+        if small.any():  # small groups: hollow grey markers
+            ax.plot(turn[small], rate[small], "o", color=GREY, markerfacecolor="white", zorder=3)
+    if frame.get_column("small_sample").any():
+        ax.plot([], [], "o", color=GREY, markerfacecolor="white", label="small group (hollow)")
+    percent_axis(ax, "y")
+    from chatlens.report.views import pooled_turn
+
+    last = pooled_turn()
+    ticks = [t for t in ax.get_xticks() if 1 <= t <= last and float(t).is_integer()]
+    ax.set_xticks(ticks, [f"{int(t)}+" if t == last else str(int(t)) for t in ticks])
     ax.set_xlabel("turn")
     ax.set_ylabel("P(conversation ends)")
     ax.set_title("Does a refusal end the conversation? (95% Wilson CIs)")
     ax.legend()
-    return save_figure(fig, path, dpi=110)
+    return save_figure(fig, path, dpi=110, svg=True)
 
 
+REACTION_ORDER = ("abandoned", "rephrase", "topic_change", "pushback", "accept", "jailbreak")
+
+
+@plain_text  # data strings (model names with "$") are plain text, never matplotlib math
 def behaviour_figures(tables: dict[str, pl.DataFrame], directory: Path) -> list[Path]:
-    """Draw the figures the tables support; returns the files written."""
-    # data strings (model names with "$") are plain text, never matplotlib math
-    with pyplot().rc_context({"text.parse_math": False}):
-        directory.mkdir(parents=True, exist_ok=True)
-        written = []
-        if "refusal_by_model" in tables and tables["refusal_by_model"].height:
-            written.append(
-                _rate_bars(tables["refusal_by_model"], "model", "Conversations with a refusal, by model",
-                           directory / "refusal_by_model.png")
+    """Draw the figures the tables support; returns the PNG files written (an SVG beside each)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    written = []
+
+    def has(name: str) -> bool:
+        return name in tables and tables[name].height > 0
+
+    if has("refusal_by_model"):
+        written.append(
+            _rate_bars(
+                tables["refusal_by_model"],
+                "model",
+                "Conversations with a refusal, by model",
+                directory / "refusal_by_model.png",
             )
-        if "refusal_by_language" in tables and tables["refusal_by_language"].height:
-            written.append(
-                _rate_bars(tables["refusal_by_language"], "language", "Conversations with a refusal, by language",
-                           directory / "refusal_by_language.png")
+        )
+    if has("refusal_by_language"):
+        written.append(
+            _rate_bars(
+                tables["refusal_by_language"],
+                "language",
+                "Conversations with a refusal, by language",
+                directory / "refusal_by_language.png",
             )
-        if "reaction_by_refusal_type" in tables and tables["reaction_by_refusal_type"].height:
-            written.append(_reactions(tables["reaction_by_refusal_type"], directory / "reactions.png"))
-        if "ending_hazard_by_turn" in tables and tables["ending_hazard_by_turn"].height:
-            written.append(_hazard(tables["ending_hazard_by_turn"], directory / "ending_hazard.png"))
-        return written
+        )
+    if has("refusal_type_by_model"):
+        written.append(
+            stacked_shares(
+                tables["refusal_type_by_model"],
+                "model",
+                ("policy", "capability", "mixed"),
+                title="Type of the first refusal, by model",
+                xlabel="share of the model's refused conversations",
+                path=directory / "refusal_type_by_model.png",
+            )
+        )
+    if has("reaction_by_refusal_type"):
+        written.append(
+            stacked_shares(
+                tables["reaction_by_refusal_type"],
+                "first_refusal_type",
+                REACTION_ORDER,
+                title="What the user did after the first refusal",
+                xlabel="share of refused conversations",
+                path=directory / "reactions.png",
+            )
+        )
+    if has("sentiment_after_refusal_vs_answer"):
+        written.append(
+            means_with_ci(
+                tables["sentiment_after_refusal_vs_answer"],
+                "follows",
+                baseline="an ordinary answer",
+                title="Sentiment of the user's next message (95% CI)",
+                xlabel="mean sentiment, −1 (negative) to +1 (positive)",
+                path=directory / "sentiment.png",
+            )
+        )
+    if has("jailbreak_around_refusal_by_model"):
+        written.append(
+            paired_rates(
+                tables["jailbreak_around_refusal_by_model"],
+                "model",
+                ("before", "after"),
+                labels=("before the first refusal", "after the first refusal"),
+                title="Jailbreak attempts around the first refusal (95% Wilson CI)",
+                xlabel="share of refused conversations",
+                path=directory / "jailbreak_around_refusal.png",
+            )
+        )
+    if has("ending_hazard_by_turn"):
+        written.append(_hazard(tables["ending_hazard_by_turn"], directory / "ending_hazard.png"))
+    return written

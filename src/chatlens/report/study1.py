@@ -79,6 +79,9 @@ def study1_figure(tables: dict[str, pl.DataFrame], directory: Path) -> list[Path
         _backlash(fig.add_subplot(grid[3, 2]), refused, follow)
         path = directory / FILE
         fig.savefig(path, dpi=300, bbox_inches="tight", facecolor="white")
+        with plt.rc_context({"svg.hashsalt": "chatlens", "svg.fonttype": "none"}):  # a vector copy for papers, reproducible
+            fig.savefig(path.with_suffix(".svg"), format="svg", bbox_inches="tight", facecolor="white",
+                        metadata={"Date": None})
         plt.close(fig)
     return [path]
 

@@ -18,6 +18,10 @@ reaction_by_refusal_type        what the user did after the first refusal (rephr
                                 pushback, accept, topic change, abandoned), per refusal type
 jailbreak_after_refusal_by_model share of refused conversations with a jailbreak attempt after it
 followup_sentiment_by_type      mean sentiment of the user's follow-up (t CI), per refusal type
+sentiment_after_refusal_vs_answer mean sentiment of the user's next message after the first
+                                refusal (all, and per type) vs after the first ordinary answer
+jailbreak_around_refusal_by_model share of refused conversations with a jailbreak attempt before
+                                and after the first refusal, per model and overall
 ending_hazard_by_turn           P(conversation ends | turn, refused or not), Wilson CIs
 =============================== =================================================================
 
@@ -93,12 +97,55 @@ def _attempt(name: str, compute: Any, notes: dict[str, str]) -> Any:
         return None
 
 
-def behaviour_tables(run_dir: str | Path, *, min_n: int = 30) -> BehaviourTables:
-    """Build the default-profile tables from a run directory written by ``analyze``."""
+def small_group_n() -> int:
+    """Groups with fewer units than this are flagged ``small_sample`` (``report/presentation.yaml``)."""
+    from chatlens import datafiles
+
+    return int(datafiles.load("report/presentation.yaml").small_group_n)
+
+
+def _sentiment_tables(refused: pl.DataFrame, conversations: pl.DataFrame, min_n: int,
+                      tables: dict[str, pl.DataFrame], headline: dict[str, Any]) -> None:
+    """Follow-up sentiment after the first refusal vs after the first ordinary answer."""
+    from chatlens.stats import grouped_mean, welch_t
+
+    after_refusal = refused.filter(pl.col("followup_sentiment").is_not_null())
+    if after_refusal.height:
+        tables["followup_sentiment_by_type"] = grouped_mean(
+            after_refusal, "followup_sentiment", by="first_refusal_type", min_n=min_n
+        )
+    if "answer_followup_sentiment" not in conversations.columns:
+        return
+    after_answer = conversations.filter(pl.col("answer_followup_sentiment").is_not_null())
+    long = pl.concat([
+        after_answer.select(pl.lit("an ordinary answer").alias("follows"),
+                            pl.col("answer_followup_sentiment").alias("sentiment")),
+        after_refusal.select(pl.lit("a refusal (any type)").alias("follows"),
+                             pl.col("followup_sentiment").alias("sentiment")),
+        after_refusal.sort("first_refusal_type").select(
+            pl.format("a {} refusal", "first_refusal_type").alias("follows"),
+            pl.col("followup_sentiment").alias("sentiment")),
+    ])
+    if long.height:
+        order = long.get_column("follows").unique(maintain_order=True).to_list()
+        means = grouped_mean(long, "sentiment", by="follows", min_n=min_n)
+        tables["sentiment_after_refusal_vs_answer"] = means.sort(
+            pl.col("follows").replace_strict(order, list(range(len(order))), default=len(order)), "follows"
+        )
+    if after_refusal.height >= 2 and after_answer.height >= 2:
+        diff = welch_t(after_refusal.get_column("followup_sentiment").to_numpy(),
+                       after_answer.get_column("answer_followup_sentiment").to_numpy())
+        headline["sentiment_after_refusal_minus_answer"] = _estimate(diff.effect("mean_difference"))
+
+
+def behaviour_tables(run_dir: str | Path, *, min_n: int | None = None) -> BehaviourTables:
+    """Build the default-profile tables from a run directory written by ``analyze``.
+
+    ``min_n``: groups below it are flagged ``small_sample`` (default: :func:`small_group_n`).
+    """
     from chatlens.stats import (
         compare_rates,
         ending_hazard,
-        grouped_mean,
         grouped_rate,
         proportion,
         rate_table,
@@ -106,6 +153,7 @@ def behaviour_tables(run_dir: str | Path, *, min_n: int = 30) -> BehaviourTables
     )
 
     run_dir = Path(run_dir)
+    min_n = small_group_n() if min_n is None else min_n
     conversations = pl.read_parquet(run_dir / "conversations.parquet")
     if "has_refusal" not in conversations.columns:
         msg = f"{run_dir}/conversations.parquet has no behaviour columns; run analyze with detection on."
@@ -169,11 +217,18 @@ def behaviour_tables(run_dir: str | Path, *, min_n: int = 30) -> BehaviourTables
                 by="model",
                 min_n=min_n,
             ).sort("rate", descending=True)
-            sentiment = refused.filter(pl.col("followup_sentiment").is_not_null())
-            if sentiment.height:
-                tables["followup_sentiment_by_type"] = grouped_mean(
-                    sentiment, "followup_sentiment", by="first_refusal_type", min_n=min_n
-                )
+            around = refused.with_columns(
+                pl.col("jailbreak_before_first_refusal").fill_null(value=False).alias("before"),
+                pl.col("jailbreak_after_first_refusal").fill_null(value=False).alias("after"),
+            )
+            by_model = rate_table(around, ["before", "after"], by="model", min_n=min_n)
+            all_models = rate_table(around, ["before", "after"], min_n=min_n).with_columns(
+                pl.lit("(all)").alias("model")
+            )
+            tables["jailbreak_around_refusal_by_model"] = pl.concat(
+                [by_model, all_models.select(by_model.columns)], how="vertical_relaxed"
+            )
+            _sentiment_tables(refused, conversations, min_n, tables, headline)
 
         messages = pl.scan_parquet(run_dir / "messages.parquet").select(
             "conversation_id", "turn", "role", "refusal"

@@ -63,12 +63,17 @@ from chatlens.datafiles.schemas.llm import (
     ReaskPrompt,
 )
 from chatlens.datafiles.schemas.report import (
+    AccuracyEntry,
     Definition,
+    MeasuredValue,
     OutcomeLabels,
     ProfileFile,
     ProfileStage,
     ReportDefinitions,
+    ReportPresentation,
+    SignalAccuracyFile,
     StylePatterns,
+    TableText,
 )
 from chatlens.datafiles.schemas.synth import (
     SynthAnswer,
@@ -83,6 +88,11 @@ from chatlens.datafiles.schemas.synth import (
 )
 
 __all__ = [
+    "AccuracyEntry",
+    "MeasuredValue",
+    "ReportPresentation",
+    "SignalAccuracyFile",
+    "TableText",
     "ReactionModelCues",
     "ReactionModelWeights",
     "CueLexiconFile",

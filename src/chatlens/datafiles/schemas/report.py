@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from chatlens.datafiles._check import Check, Invalid
 from chatlens.datafiles.schemas._base import (
@@ -82,3 +82,62 @@ class ReportDefinitions(DataFile):
     """``report/definitions.yaml``: the definitions printed in every report, per profile."""
 
     profiles: dict[Profile, tuple[Definition, ...]]
+
+
+Count = Annotated[int, Check("a positive integer", lambda v: v >= 1)]
+AccuracyMetric = Literal["precision", "recall", "f1", "accuracy", "macro_f1", "false_positive_rate"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class MeasuredValue:
+    """One measured figure and its 95% interval (bounds absent when not estimable)."""
+
+    value: Unit
+    low: Unit | None = None
+    high: Unit | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class AccuracyEntry:
+    """How accurate one signal of one profile is on one real labelled set."""
+
+    signal: Literal["refusal", "refusal_type", "reaction", "jailbreak"]
+    profile: NonEmpty
+    detector: NonEmpty
+    evaluation: NonEmpty
+    dataset: NonEmpty
+    n: Count
+    positives: int | None = None
+    ci: NonEmpty
+    metrics: Annotated[dict[AccuracyMetric, MeasuredValue], Check("at least one metric", bool)]
+
+
+@dataclass(frozen=True, kw_only=True)
+class SignalAccuracyFile(DataFile):
+    """``validation/real_accuracy.json``: written by ``chatlens validate --write-accuracy``."""
+
+    generated: NonEmpty
+    chatlens_version: NonEmpty
+    entries: tuple[AccuracyEntry, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class TableText:
+    """A report table's title and the note printed under it."""
+
+    title: NonEmpty
+    note: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReportPresentation(DataFile):
+    """``report/presentation.yaml``: thresholds, labels and wording of the HTML report."""
+
+    small_group_n: Count
+    table_rows: Count
+    excerpt_chars: Count
+    excerpts_per_group: Count
+    columns: dict[NonEmpty, NonEmpty]
+    tables: dict[NonEmpty, TableText]
+    headline: dict[NonEmpty, NonEmpty]
+    validity: dict[NonEmpty, NonEmpty]

@@ -1,0 +1,60 @@
+"""Figures of the behaviour tables: SVG beside PNG, small groups last and grey, hostile names."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+
+from chatlens.report.figures import behaviour_figures, small_first_last
+from chatlens.stats import grouped_mean, grouped_rate, rate_table
+
+
+def _conversations() -> pl.DataFrame:
+    big = [("big $model$", i % 3 == 0, "policy" if i % 2 else "capability") for i in range(90)]
+    tiny = [("tiny$$", True, "policy"), ("tiny$$", True, "mixed")]  # n = 2, 100% refusals
+    return pl.DataFrame(
+        big + tiny, schema=["model", "has_refusal", "first_refusal_type"], orient="row"
+    )
+
+
+pytestmark = pytest.mark.filterwarnings("ignore::chatlens.errors.SmallSampleWarning")
+
+
+def test_small_groups_are_drawn_last_never_on_top():
+    rates = grouped_rate(_conversations(), "has_refusal", by="model", min_n=30)
+    order = small_first_last(rates, "rate").get_column("model").to_list()
+    # bottom to top: the n = 2 group at 100% sits at the bottom, below the 33% group
+    assert order == ["tiny$$", "big $model$"]
+
+
+def test_every_figure_is_also_an_svg_and_hostile_names_draw(tmp_path):
+    conv = _conversations()
+    refused = conv.filter(pl.col("has_refusal")).with_columns(
+        [(pl.col("first_refusal_type") == t).alias(t) for t in ("policy", "capability", "mixed")],
+        before=pl.lit(value=False),
+        after=pl.col("model").str.starts_with("tiny"),
+        sentiment=pl.int_range(pl.len()).cast(pl.Float64) / 100,
+    )
+    tables = {
+        "refusal_by_model": grouped_rate(conv, "has_refusal", by="model", min_n=30),
+        "refusal_type_by_model": rate_table(
+            refused, ["policy", "capability", "mixed"], by="model", min_n=30
+        ),
+        "jailbreak_around_refusal_by_model": rate_table(
+            refused, ["before", "after"], by="model", min_n=30
+        ),
+        "sentiment_after_refusal_vs_answer": grouped_mean(
+            refused.rename({"model": "follows"}), "sentiment", by="follows", min_n=30
+        ),
+    }
+    written = behaviour_figures(tables, tmp_path)
+    assert {p.name for p in written} == {
+        "refusal_by_model.png",
+        "refusal_type_by_model.png",
+        "jailbreak_around_refusal.png",
+        "sentiment.png",
+    }
+    for png in written:
+        svg = png.with_suffix(".svg").read_text(encoding="utf-8")
+        assert "<text" in svg and "tiny$$" in svg and "small)" in svg  # editable text, group marked
+        assert "<dc:date>" not in svg  # reproducible: no timestamp

@@ -1,0 +1,194 @@
+"""The HTML report reads as a result: headline findings, formatted tables, validity, excerpts.
+
+Each test pins one promise of issue 13 on small hand-made tables (the browser test renders the
+whole demo report).
+"""
+
+from __future__ import annotations
+
+import json
+
+import polars as pl
+import pytest
+
+from chatlens.report import formatting as fm
+from chatlens.report.excerpts import excerpts_section, sample_excerpts
+from chatlens.report.headline import findings
+from chatlens.report.validity import validity_section
+from chatlens.report.views import view
+
+
+def _rates(key: str, rows: list[tuple]) -> pl.DataFrame:
+    """A grouped-rate table (as ``stats.grouped_rate`` writes it) from (group, n, k) rows."""
+    from chatlens.stats import proportion
+
+    out = []
+    for group, n, k in rows:
+        est = proportion(k, n)
+        out.append(
+            {
+                key: group,
+                "n": n,
+                "k": k,
+                "rate": est.value,
+                "ci_low": est.ci_low,
+                "ci_high": est.ci_high,
+                "method": "wilson",
+                "small_sample": n < 30,
+                "n_missing": 0,
+            }
+        )
+    return pl.DataFrame(out)
+
+
+def test_numbers_are_formatted_for_people():
+    assert fm.pct(0.290812) == "29.1%"
+    assert fm.ci_pct(0.266922, 0.31592) == "26.7–31.6%"
+    assert fm.count(12345) == "12,345"
+    assert fm.pvalue(2e-9) == "<0.001" and fm.pvalue(0.6472) == "0.647"
+    assert fm.ratio(9.1999) == "9.20" and fm.ratio(11.66) == "11.7" and fm.ratio(0.3045) == "0.30"
+    assert fm.signed(-0.0109) == "−0.01"
+
+
+def test_rate_table_has_readable_headers_and_no_machine_columns():
+    frame = _rates("model", [("big", 1317, 383), ("tiny", 2, 2)])
+    html = view("refusal_by_model", frame).html()
+    for machine in ("ci_low", "ci_high", "small_sample", "n_missing", "wilson"):
+        assert machine not in html
+    assert "1,317" in html and "29.1%" in html and "26.7–31.6%" in html
+    # the n = 2 group at 100% is marked and drawn after the big one, never on top
+    assert html.index("big") < html.index("tiny")
+    assert "class=small" in html and "small group" in html
+
+
+def test_long_table_is_pivoted_one_row_per_model():
+    parts = []
+    for outcome, ks in (("capability", (37, 67)), ("policy", (31, 75)), ("mixed", (0, 8))):
+        part = _rates("model", [("alpaca-13b", 68, ks[0]), ("chatglm-6b", 150, ks[1])])
+        parts.append(part.select(pl.lit(outcome).alias("outcome"), pl.all()))
+    table = view("refusal_type_by_model", pl.concat(parts))
+    assert table.headers == ["model", "refused conversations", "policy", "capability", "mixed"]
+    assert len(table.rows) == 2
+    assert table.rows[0][3].startswith("54.4% (")
+
+
+def test_degenerate_ratio_is_not_estimable_never_a_finding():
+    head = {
+        "refusal_rate": {
+            "value": 0.1,
+            "ci_low": 0.09,
+            "ci_high": 0.11,
+            "n": 1000,
+            "method": "wilson",
+        },
+        "ending_after_refusal_vs_answer": {
+            "risk_ratio": {"value": 1.0, "ci_low": 1.0, "ci_high": 1.0, "n": 10}
+        },
+    }
+    found = findings({"refusal_by_model": _rates("model", [("a", 500, 50), ("b", 500, 0)])}, head)
+    texts = {f.text: f for f in found}
+    ending = next(f for f in found if "Ending" in f.text)
+    assert not ending.estimable and "not estimable" in ending.text
+    assert "1.00 (1.00–1.00)" not in " ".join(f.text for f in found if f.estimable)
+    # b has no refusals: the ratio is unbounded, so not estimable either
+    assert any("not estimable" in t and "b has no refusals" in t for t in texts)
+    overall = next(f for f in found if f.estimable)
+    assert overall.text == "Assistants refused in 10.0% (9.0–11.0%) of 1,000 conversations."
+    assert overall.table == "refusal_by_model"
+
+
+def test_top_model_finding_carries_estimate_ci_and_ratio_and_skips_small_groups():
+    frame = _rates(
+        "model", [("llama-2-13b-chat", 1317, 383), ("alpaca-13b", 2151, 68), ("tiny", 2, 2)]
+    )
+    found = findings({"refusal_by_model": frame}, {})
+    text = next(f.text for f in found if "refuses most often" in f.text)
+    assert text.startswith("llama-2-13b-chat refuses most often: in 29.1% (26.7–31.6%)")
+    assert "9.20× alpaca-13b" in text and "tiny" not in text
+
+
+def test_validity_panel_renders_whatever_the_accuracy_file_holds(tmp_path):
+    doc = {
+        "name": "real-accuracy",
+        "version": "x",
+        "source": "test",
+        "generated": "2031-01-02",
+        "chatlens_version": "9.9",
+        "entries": [
+            {
+                "signal": "refusal",
+                "profile": "default",
+                "detector": "rules",
+                "evaluation": "cross-validated",
+                "dataset": "a labelled set <b>",
+                "n": 1234,
+                "ci": "95% bootstrap",
+                "metrics": {
+                    "precision": {"value": 0.5, "low": 0.4, "high": 0.6},
+                    "recall": {"value": 0.8, "low": 0.7, "high": 0.9},
+                },
+            }
+        ],
+    }
+    path = tmp_path / "real_accuracy.json"
+    path.write_text(json.dumps(doc))
+    html = validity_section("default", accuracy=path, plumbing=True)
+    assert "2031-01-02" in html and "chatlens 9.9" in html and "1,234" in html
+    assert "precision 50.0% (40.0–60.0%)" in html and "cross-validated" in html
+    assert "roughly 0.62×" in html and "overestimates" in html  # P/R < 1: shown rates too high
+    assert "&lt;b&gt;" in html and "plumbing" in html
+    assert "No real-data accuracy" in validity_section("legacy", accuracy=path)
+
+
+def test_bundled_accuracy_file_covers_every_bundled_profile():
+    from chatlens import datafiles
+    from chatlens.pipeline.profile import bundled_profiles
+
+    doc = datafiles.load("validation/real_accuracy.json")
+    assert {e.profile for e in doc.entries} >= set(bundled_profiles())
+    assert {e.signal for e in doc.entries if e.profile == "default"} == {
+        "refusal",
+        "refusal_type",
+        "reaction",
+        "jailbreak",
+    }
+
+
+@pytest.mark.parametrize("hostile", ["<script>alert(1)</script>", "a\u202eb\x1b[31m", "x" * 5000])
+def test_excerpts_are_escaped_cleaned_and_bounded(hostile):
+    messages = pl.DataFrame(
+        {
+            "conversation_id": ["c1", "c1", "c1"],
+            "message_index": [0, 1, 2],
+            "role": ["user", "assistant", "user"],
+            "content": ["please", f"I can't help with that. {hostile}", f"why not {hostile}"],
+            "refusal": [None, True, None],
+            "refusal_type": [None, "policy", None],
+            "reaction": [None, None, "pushback"],
+        }
+    )
+    samples = sample_excerpts(messages, per_group=2, chars=120)
+    html = excerpts_section(samples)
+    assert "<script>" not in html and "\u202e" not in html and "\x1b" not in html
+    assert all(len(t) <= 120 for t in samples["refusals"].get_column("text"))
+    assert "pushback" in html and "policy" in html
+    assert "--keep-text" in excerpts_section(None)
+
+
+def test_zero_variance_and_uncomputed_statistics_are_not_estimable():
+    means = pl.DataFrame(
+        {
+            "follows": ["an ordinary answer"],
+            "n": [40],
+            "mean": [0.0],
+            "sd": [0.0],
+            "ci_low": [0.0],
+            "ci_high": [0.0],
+            "method": ["t"],
+            "small_sample": [False],
+        }
+    )
+    assert "not estimable" in view("sentiment_after_refusal_vs_answer", means).rows[0]
+    found = findings({}, {"notes": {"ending_hazard": "not computed: no refusal at any turn"}})
+    assert [f.estimable for f in found] == [False]
+    assert "Ending hazard: not estimable (not computed: no refusal at any turn)" in found[0].text
