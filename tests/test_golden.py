@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from pathlib import Path
 
 import polars as pl
@@ -31,7 +32,9 @@ from chatlens.pipeline.profile import bundled_profiles
 GOLDEN = Path(__file__).parent / "golden" / "fingerprints.json"
 CONVERSATIONS = 2_000
 SEED = 11
-_TIMING = ("time", "elapsed", "wall", "duration")
+#: Keys holding timings: whole words of a snake_case key ("time", "wall_s"), so "sentiment"
+#: (which contains "time") is still fingerprinted.
+_TIMING = re.compile(r"(?:^|_)(?:time|times|timings|elapsed|wall|duration|seconds)(?:_|$)")
 
 
 def _sha(data: bytes) -> str:
@@ -40,7 +43,7 @@ def _sha(data: bytes) -> str:
 
 def _strip_timings(value: object) -> object:
     if isinstance(value, dict):
-        return {k: _strip_timings(v) for k, v in value.items() if not any(t in k for t in _TIMING)}
+        return {k: _strip_timings(v) for k, v in value.items() if not _TIMING.search(k)}
     if isinstance(value, list):
         return [_strip_timings(v) for v in value]
     return value

@@ -31,14 +31,16 @@ FILE = "validation/real_accuracy.json"
 #: Which validate detector each profile's signal uses, and how that row was evaluated.
 PROFILE_DETECTORS: dict[str, dict[str, tuple[str, str]]] = {
     "default": {
+        "refusal": ("learned-context (leave-source-out)",
+                    "cue scorer + context model, leave-one-source-out"),
+        "refusal_type": ("learned-context (leave-source-out)",
+                         "cue scorer + context model, leave-one-source-out"),
+        "reaction": ("learned", "learned reaction model, out-of-fold (5-fold CV by conversation)"),
+        "jailbreak": ("learned", "learned tier + rule overrides, leave-one-source-out"),
+    },
+    "rules": {
         "refusal": ("rules", "rules, held out (never fitted to these sets)"),
         "refusal_type": ("rules", "rules, held out"),
-        "reaction": ("rules", "rules, held out"),
-        "jailbreak": ("rules", "rules, held out"),
-    },
-    "context": {
-        "refusal": ("learned-context (leave-source-out)", "learned, leave-one-source-out"),
-        "refusal_type": ("learned-context (leave-source-out)", "learned, leave-one-source-out"),
         "reaction": ("rules", "rules, held out"),
         "jailbreak": ("rules", "rules, held out"),
     },
