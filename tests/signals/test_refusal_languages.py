@@ -294,3 +294,26 @@ def test_prefilter_and_backends_agree_on_these_languages() -> None:
     fast = detect_refusal(texts)
     assert fast.equals(detect_refusal(texts, prefilter=False))
     assert fast.equals(detect_refusal(texts, backend="re"))
+
+
+#: Text in languages that had a lexicon before: no cue of a new lexicon may fire on it (a Turkish
+#: "illegal" and a Dutch bare "excuses" once did, on English).
+OTHER_LANGUAGES = [
+    "I cannot provide advice on illegal or harmful activities.",
+    "No excuses, just results. Sorry, but I can't help with that.",
+    "As an AI language model, I don't have access to the internet. Absolut sure? Ya, here it is.",
+    "Lo siento, pero no puedo ayudarte con eso porque es ilegal.",
+    "Desculpe, mas não posso ajudar com isso; é ilegal e perigoso.",
+    "Извините, но я не могу помочь с этим. Это незаконно и неэтично.",
+    "Je suis désolé, mais je ne peux pas vous aider avec cela.",
+    "Es tut mir leid, aber ich kann dir dabei nicht helfen. Das ist illegal.",
+    "Mi dispiace, ma non posso aiutarti con questa richiesta.",
+    "抱歉，我无法帮助你完成这个请求。",
+]
+NEW_LEXICONS = tuple(f"{lang}." for lang in CASES)
+
+
+@pytest.mark.parametrize("text", OTHER_LANGUAGES)
+def test_new_lexicons_stay_silent_on_other_languages(text: str) -> None:
+    cues = detect_refusal(pl.Series([text]))["refusal_cues"][0].to_list()
+    assert not [c for c in cues if c.startswith(NEW_LEXICONS)], cues
