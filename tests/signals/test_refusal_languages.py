@@ -261,8 +261,12 @@ CASES: dict[str, dict[str, list[str]]] = {
     },
 }
 
-POSITIVE = [(lang, kind, text) for lang, c in CASES.items() for kind in ("capability", "policy")
-            for text in c[kind]]
+POSITIVE = [
+    (lang, kind, text)
+    for lang, c in CASES.items()
+    for kind in ("capability", "policy")
+    for text in c[kind]
+]
 NEGATIVE = [(lang, text) for lang, c in CASES.items() for text in c["negative"]]
 
 
@@ -273,8 +277,9 @@ def test_every_language_has_enough_cases() -> None:
         assert len(c["negative"]) >= 4, lang
 
 
-@pytest.mark.parametrize(("lang", "kind", "text"), POSITIVE,
-                         ids=[f"{x[0]}-{x[1]}-{i}" for i, x in enumerate(POSITIVE)])
+@pytest.mark.parametrize(
+    ("lang", "kind", "text"), POSITIVE, ids=[f"{x[0]}-{x[1]}-{i}" for i, x in enumerate(POSITIVE)]
+)
 def test_refusal_and_type(lang: str, kind: str, text: str) -> None:
     out = detect_refusal(pl.Series([text])).row(0, named=True)
     assert out["refusal"], (lang, out["refusal_score"], out["refusal_cues"])
@@ -282,8 +287,9 @@ def test_refusal_and_type(lang: str, kind: str, text: str) -> None:
     assert any(c.startswith(f"{lang}.") for c in out["refusal_cues"]), out["refusal_cues"]
 
 
-@pytest.mark.parametrize(("lang", "text"), NEGATIVE,
-                         ids=[f"{x[0]}-neg-{i}" for i, x in enumerate(NEGATIVE)])
+@pytest.mark.parametrize(
+    ("lang", "text"), NEGATIVE, ids=[f"{x[0]}-neg-{i}" for i, x in enumerate(NEGATIVE)]
+)
 def test_not_a_refusal(lang: str, text: str) -> None:
     out = detect_refusal(pl.Series([text])).row(0, named=True)
     assert not out["refusal"], (lang, out["refusal_score"], out["refusal_cues"])
