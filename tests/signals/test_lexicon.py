@@ -12,7 +12,8 @@ from chatlens.signals.legacy import legacy_profanity_words
 from chatlens.signals.lexicon import bundled_lexicons, lexicons_for, load_lexicon
 from chatlens.signals.similarity import load_templates
 
-LANGUAGES = {"en", "zh", "es", "fr", "de", "ru", "pt", "it", "ja", "ko"}
+LANGUAGES = {"en", "zh", "es", "fr", "de", "ru", "pt", "it", "ja", "ko",
+             "nl", "sv", "pl", "cs", "uk", "tr", "id", "vi", "ar", "fa", "hi"}
 
 GOOD = """\
 name: test-lex

@@ -102,12 +102,22 @@ def resolve_backend(backend: Backend = "auto") -> str:
 
 
 #: A word boundary is one character that is not a letter or digit of the scripts whose words are
-#: separated by spaces (Latin incl. accents, Greek, Cyrillic). Explicit ranges, not Unicode
-#: properties: hyperscan compiles them ~20x faster than ``\p{L}`` or UCP mode.
+#: separated by spaces: Latin incl. accents and Vietnamese (Latin Extended Additional), combining
+#: marks (decomposed accents, Turkish dotted i), Greek, Cyrillic, Arabic/Persian letters (not
+#: Arabic punctuation or presentation-form spaces), Devanagari (not the danda) and the zero-width
+#: (non-)joiners written inside Persian words. Explicit ranges, not Unicode properties: hyperscan
+#: compiles them ~20x faster than ``\p{L}`` or UCP mode.
+_WORD_RANGES = (
+    (0x00C0, 0x024F), (0x0300, 0x036F), (0x0370, 0x03FF), (0x0400, 0x04FF),
+    (0x0620, 0x065F), (0x0660, 0x0669), (0x066E, 0x06D3), (0x06D5, 0x06FF), (0x0750, 0x077F),
+    (0x0900, 0x0963), (0x0966, 0x097F), (0x1E00, 0x1EFF), (0x200C, 0x200D),
+    (0xFB50, 0xFDFF), (0xFE70, 0xFEFC),
+)
+_RANGES_X = "".join(f"\\x{{{a:04X}}}-\\x{{{b:04X}}}" for a, b in _WORD_RANGES)
 _NONWORD = {
-    "hyperscan": r"[^0-9A-Za-z_\x{00C0}-\x{024F}\x{0370}-\x{03FF}\x{0400}-\x{04FF}]",
-    "re2": r"[^0-9A-Za-z_\x{00C0}-\x{024F}\x{0370}-\x{03FF}\x{0400}-\x{04FF}]",
-    "re": "[^0-9A-Za-z_\u00c0-\u024f\u0370-\u03ff\u0400-\u04ff]",
+    "hyperscan": f"[^0-9A-Za-z_{_RANGES_X}]",
+    "re2": f"[^0-9A-Za-z_{_RANGES_X}]",
+    "re": "[^0-9A-Za-z_" + "".join(f"{chr(a)}-{chr(b)}" for a, b in _WORD_RANGES) + "]",
 }
 
 
