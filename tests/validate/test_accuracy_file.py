@@ -78,14 +78,16 @@ def _report(real: bool = True) -> ValidationReport:
 def test_document_holds_measured_figures_per_profile_detector(tmp_path):
     doc = accuracy_document(_report(), today=dt.date(2030, 5, 6))
     entries = {(e["profile"], e["signal"]): e for e in doc["entries"]}
-    assert entries[("default", "refusal")]["metrics"]["precision"] == {
+    # the fake report has rows of the rule and legacy detectors only: the rules profile's entries
+    assert entries[("rules", "refusal")]["metrics"]["precision"] == {
         "value": 0.8,
         "low": 0.7,
         "high": 0.9,
     }
     assert entries[("legacy", "refusal")]["metrics"]["precision"]["value"] == 0.3
-    assert entries[("default", "refusal_type")]["metrics"]["accuracy"]["value"] == 0.7
-    jail = entries[("default", "jailbreak")]["metrics"]["recall"]
+    assert entries[("rules", "refusal_type")]["metrics"]["accuracy"]["value"] == 0.7
+    assert ("default", "refusal") not in entries  # no row of its detector: nothing is invented
+    jail = entries[("rules", "jailbreak")]["metrics"]["recall"]
     assert jail["value"] == 0.8 and jail["low"] < 0.8 < jail["high"]  # Wilson from the counts
     assert doc["generated"] == "2030-05-06"
     path = write_accuracy(_report(), tmp_path / "acc.json")

@@ -36,7 +36,7 @@ h3{font-size:1.05rem;margin:1.2rem 0 .3rem}
 table{border-collapse:collapse;margin:.4rem 0 .6rem 0;max-width:100%;font-size:.9rem}
 td,th{border:1px solid #d0d7de;padding:.25rem .55rem;text-align:left;vertical-align:top;overflow-wrap:break-word}
 th{background:#f6f8fa;font-weight:600}
-td.n,th.n{text-align:right;font-variant-numeric:tabular-nums} td.n{white-space:nowrap}
+td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}
 tr.small td{color:#777;background:#f4f4f4}
 .small-mark{display:inline-block;margin-left:.4rem;padding:0 .3rem;border:1px solid #aaa;border-radius:3px;
  font-size:.72rem;color:#666;background:#fff}
