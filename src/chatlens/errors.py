@@ -21,6 +21,7 @@ and *what was found*. Assign the message to ``msg`` before raising (ruff rule EM
     │   └── BadLLMResponse
     ├── StageError                  a pipeline stage broke the stage contract (may only add columns)
     ├── PartitionError              one partition failed on a worker; names the partition
+    ├── AccountingError             rows in ≠ analysed + quarantined: a chatlens bug, never accepted
     ├── NotFittedError              a learned component used before ``fit``
     ├── InvalidParameterError       (also a ValueError) a bad argument at the public boundary
     └── MissingExtraError           (also an ImportError) an optional extra is not installed
@@ -121,6 +122,15 @@ def _rebuild_partition_error(message: str, partition: int | None) -> PartitionEr
     return PartitionError(message, partition=partition)
 
 
+class AccountingError(ChatlensError):
+    """Rows read do not add up to rows analysed + quarantined (or to the rows written).
+
+    Why an error and not a warning: the counts are taken independently (rows as they are read,
+    conversations and quarantine rows as they are emitted, rows in the written files), so a
+    mismatch means chatlens lost or invented rows, a bug to report, never a result to keep.
+    """
+
+
 class NotFittedError(ChatlensError, ValueError):
     """A learned component was used before ``fit`` was called."""
 
@@ -150,6 +160,7 @@ class DegenerateVarianceWarning(UserWarning):
 
 
 __all__ = [
+    "AccountingError",
     "BadLLMResponse",
     "ChatlensError",
     "DataFileError",

@@ -37,7 +37,7 @@ from chatlens.corpus.summary import CorpusSummary, RowCounts
 from chatlens.corpus.tablefile import neutralise_formulas
 from chatlens.engine.partitions import DEFAULT_PARTITION_ROWS
 from chatlens.engine.result import EngineResult
-from chatlens.errors import InvalidParameterError
+from chatlens.errors import AccountingError, InvalidParameterError
 from chatlens.pipeline.profile import Profile, load_profile
 from chatlens.report.figures import behaviour_figures
 from chatlens.report.html import write_run_report
@@ -145,6 +145,7 @@ def analyze(
         keep_text=keep_text, engine=engine, workers=workers, address=address,
     )
     summary = result.summary
+    check_written(out, summary)
     timings["read_detect_write" if detect else "read_canonicalize_write"] = round(time.perf_counter() - t, 3)
 
     _write_tables(out / "tables", summary)
@@ -221,6 +222,33 @@ def _run_stages(
             result.compact(table, out / f"{table}.parquet")
         shutil.rmtree(out / "_parts", ignore_errors=True)
     return result
+
+
+def check_written(out: Path, summary: CorpusSummary) -> None:
+    """Rows in = analysed + quarantined, against the rows the run's files actually hold.
+
+    Why three counts: ``records_in`` is summed from what the readers consumed (each reader checks
+    its rows read against what came out), the summary counts conversations and quarantine rows
+    as they were emitted, and the Parquet footers count what was written. Any disagreement is
+    an :class:`~chatlens.errors.AccountingError` (issue 11 item 3), never a smaller corpus.
+    """
+    import pyarrow.parquet as pq
+
+    written = {t: pq.ParquetFile(out / f"{t}.parquet").metadata.num_rows for t in ("conversations", "quarantine")}
+    problems = []
+    if summary.records_in != summary.conversations + summary.quarantined:
+        problems.append(f"{summary.records_in:,} rows in, {summary.conversations:,} analysed + "
+                        f"{summary.quarantined:,} quarantined")
+    if written["conversations"] != summary.conversations:
+        problems.append(f"conversations.parquet holds {written['conversations']:,} rows, "
+                        f"{summary.conversations:,} were analysed")
+    if written["quarantine"] != summary.quarantined:
+        problems.append(f"quarantine.parquet holds {written['quarantine']:,} rows, "
+                        f"{summary.quarantined:,} were quarantined")
+    if problems:
+        msg = (f"The run in {out} does not add up: {'; '.join(problems)}. This is a chatlens bug; "
+               "please report it with the input.")
+        raise AccountingError(msg)
 
 
 def _write_tables(tables: Path, summary: CorpusSummary) -> None:

@@ -102,7 +102,7 @@ def _jsonl_chunk(
                 if raw.height == len(chunk.lines):
                     raw = raw.with_columns(pl.Series("_row", chunk.rows, dtype=pl.Int64))
                     nested = fmt.to_nested(raw, ctx)
-                    return _finish(nested, [], ctx, lookup.get, len(chunk.lines))
+                    return _finish(nested, [], ctx, lookup.get, chunk.rows)
             except _FAST_ERRORS:
                 ctx = Ctx(file.name, options)  # discard partial counts; redo record by record
     quarantine: list[dict[str, Any]] = []
@@ -115,7 +115,7 @@ def _jsonl_chunk(
         except (ValueError, RecursionError) as exc:
             quarantine.append(_q(ctx, row, None, f"malformed JSON: {exc}", line))
     nested = _records_to_nested(fmt, items, ctx, quarantine, lookup.get)
-    return _finish(nested, quarantine, ctx, lookup.get, len(chunk.lines))
+    return _finish(nested, quarantine, ctx, lookup.get, chunk.rows)
 
 
 def _arrow_batch(
@@ -138,14 +138,14 @@ def _arrow_batch(
             raw = pl.from_arrow(rb)
             assert isinstance(raw, pl.DataFrame)
             raw = raw.with_columns(pl.int_range(start, start + rb.num_rows, dtype=pl.Int64).alias("_row"))
-            return _finish(fmt.to_nested(raw, ctx), [], ctx, lookup, rb.num_rows)
+            return _finish(fmt.to_nested(raw, ctx), [], ctx, lookup, rows)
         except _FAST_ERRORS:
             ctx = Ctx(file.name, options)
             ctx.repairs["invalid_utf8"] += bad_utf8
     quarantine: list[dict[str, Any]] = []
     items = list(zip(rows, rb.to_pylist(), strict=True))
     nested = _records_to_nested(fmt, items, ctx, quarantine, lookup)
-    return _finish(nested, quarantine, ctx, lookup, rb.num_rows)
+    return _finish(nested, quarantine, ctx, lookup, rows)
 
 
 def _json_batches(
@@ -174,8 +174,8 @@ def _json_chunk(
         return _dump(by_row.get(row))
 
     quarantine: list[dict[str, Any]] = []
-    nested = _records_to_nested(fmt, items, ctx, quarantine, lookup)
-    return _finish(nested, quarantine, ctx, lookup, len(items))
+    nested = _records_to_nested(fmt, list(items), ctx, quarantine, lookup)
+    return _finish(nested, quarantine, ctx, lookup, [row for row, _ in items])
 
 
 # ---- record path ------------------------------------------------------------------------------
@@ -262,9 +262,14 @@ def _finish(
     quarantine: list[dict[str, Any]],
     ctx: Ctx,
     lookup: Callable[[int], Any],
-    source_records: int,
+    rows_read: list[int] | int,
 ) -> ReaderBatch:
-    """Attach provenance, quarantine conversations without messages, and build the batch."""
+    """Attach provenance, quarantine conversations without messages, and build the batch.
+
+    ``rows_read``: the row numbers consumed, counted as they were read (checked against what
+    came out, see :func:`~chatlens.corpus.readers.base.make_batch`); a plain count where rows
+    and conversations do not map one to one (OASST message tables).
+    """
     nested = nested.with_columns(pl.lit(ctx.file, dtype=pl.String).alias("_file"))
     empty = pl.col("messages").is_null() | (pl.col("messages").list.len() == 0)
     bad = nested.filter(empty)
@@ -275,7 +280,9 @@ def _finish(
         nested = nested.filter(~empty)
     if quarantine:
         quarantine.sort(key=lambda q: (q["row"] if q["row"] is not None else -1))
-    return make_batch(nested, quarantine, dict(ctx.repairs), source_records=source_records)
+    if isinstance(rows_read, int):
+        return make_batch(nested, quarantine, dict(ctx.repairs), source_records=rows_read)
+    return make_batch(nested, quarantine, dict(ctx.repairs), rows_read=rows_read, where=ctx.file)
 
 
 def _q(ctx: Ctx, row: int | None, cid: Any, reason: str, raw: Any) -> dict[str, Any]:
