@@ -19,8 +19,13 @@ CMAP = {"conversation_id": "chat", "role": "speaker", "content": "text"}
 
 
 def _sharegpt(path, n=4):
-    rows = [{"id": f"c{i}", "conversations": [{"from": "human", "value": "hi"}, {"from": "gpt", "value": "yo"}]}
-            for i in range(n)]
+    rows = [
+        {
+            "id": f"c{i}",
+            "conversations": [{"from": "human", "value": "hi"}, {"from": "gpt", "value": "yo"}],
+        }
+        for i in range(n)
+    ]
     path.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
     return path
 
@@ -33,7 +38,10 @@ def test_a_reader_that_drops_a_record_is_an_error(tmp_path, monkeypatch):
         return real(layout, raw, ctx).head(-1)  # the bug: the last record vanishes
 
     monkeypatch.setattr(_conversations, "to_nested", lossy)
-    with pytest.raises(AccountingError, match=r"s\.jsonl.*1 row\(s\) read but neither analysed nor quarantined.*\[3\]"):
+    with pytest.raises(
+        AccountingError,
+        match=r"s\.jsonl.*1 row\(s\) read but neither analysed nor quarantined.*\[3\]",
+    ):
         chatlens.read(src, format="sharegpt")
 
 
@@ -48,13 +56,17 @@ def test_counts_come_from_the_rows_read(tmp_path):
 
 def test_the_table_reader_balances_rows_across_batches(tmp_path, monkeypatch):
     src = tmp_path / "e.csv"
-    src.write_text("chat,speaker,text\nc0,user,hi\nc0,assistant,yo\n,user,lost\nc1,user,hi\nc1,assistant,yo\n")
+    src.write_text(
+        "chat,speaker,text\nc0,user,hi\nc0,assistant,yo\n,user,lost\nc1,user,hi\nc1,assistant,yo\n"
+    )
 
     def drop_without_quarantine(df, ctx, quarantine, lookup):
         return df.filter(pl.col("conversation_id").is_not_null())  # the old silent drop
 
     monkeypatch.setattr(table, "_without_id_quarantined", drop_without_quarantine)
-    with pytest.raises(AccountingError, match=r"e\.csv: rows in do not add up: 5 rows read, 4 came out"):
+    with pytest.raises(
+        AccountingError, match=r"e\.csv: rows in do not add up: 5 rows read, 4 came out"
+    ):
         chatlens.info(src, format="table", column_map=CMAP, batch_size=2)
 
 
@@ -67,7 +79,9 @@ def test_canonicalisation_that_loses_a_conversation_is_an_error(tmp_path, monkey
 
     def lossy(nested, **kw):
         b = real(nested, **kw)
-        return CanonicalBatch(b.messages, b.conversations.head(-1), b.quarantine, b.repairs, b.records_in)
+        return CanonicalBatch(
+            b.messages, b.conversations.head(-1), b.quarantine, b.repairs, b.records_in
+        )
 
     monkeypatch.setattr(api, "canonicalize", lossy)
     with pytest.raises(AccountingError, match="canonicalising 4 conversation"):
@@ -88,5 +102,7 @@ def test_analyze_checks_the_rows_written(tmp_path, monkeypatch):
     with src.open("a") as f:
         f.write("{oops\n")
     monkeypatch.setattr(sink.ParquetSink, "write", skip_quarantine_rows)
-    with pytest.raises(AccountingError, match=r"quarantine\.parquet holds 0 rows, 1 were quarantined"):
+    with pytest.raises(
+        AccountingError, match=r"quarantine\.parquet holds 0 rows, 1 were quarantined"
+    ):
         chatlens.analyze(src, out=tmp_path / "run", format="sharegpt", detect=False)
