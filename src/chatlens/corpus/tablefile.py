@@ -28,7 +28,7 @@ from typing import IO, Literal
 
 import polars as pl
 
-from chatlens.corpus.readers import _io
+from chatlens.corpus.readers import _csv, _io
 from chatlens.corpus.sources import COMPRESSIONS, _split_suffix, classify
 from chatlens.errors import SchemaError, SourceError, SourceNotFoundError
 
@@ -200,8 +200,8 @@ def iter_table_frames(path: str | Path, *, batch_size: int = 100_000) -> Iterato
             yield _frame(batch)
     elif fmt == "csv":
         try:
-            for batch, _repairs in _io.iter_csv_batches(file, batch_size):
-                yield _frame(batch)
+            for part in _csv.iter_csv_parts(file, batch_size, strict=True):
+                yield _frame(part.batch)
         except SchemaError as exc:
             raise SourceError(str(exc)) from exc
     else:

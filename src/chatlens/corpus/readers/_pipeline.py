@@ -24,10 +24,11 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import polars as pl
 import pyarrow as pa
 
-from chatlens.corpus.readers import _io
+from chatlens.corpus.readers import _csv, _io
 from chatlens.corpus.readers.base import (
     ReaderBatch,
     ReaderOptions,
@@ -75,10 +76,8 @@ def scan_records(
             yield _arrow_batch(fmt, file, rb, start, options)
             start += rb.num_rows
     elif file.container == "csv":
-        start = 0
-        for rb, bad_utf8 in _io.iter_csv_batches(file, batch_size):
-            yield _arrow_batch(fmt, file, rb, start, options, bad_utf8)
-            start += rb.num_rows
+        for part in _csv.iter_csv_parts(file, batch_size):
+            yield _arrow_batch(fmt, file, part.batch, part.rows, options, part.repairs, part.bad)
     else:
         yield from _json_batches(fmt, file, batch_size, options)
 
@@ -122,30 +121,36 @@ def _arrow_batch(
     fmt: RecordFormat,
     file: ResolvedFile,
     rb: pa.RecordBatch,
-    start: int,
+    start: int | np.ndarray,
     options: ReaderOptions,
     bad_utf8: int = 0,
+    bad_rows: list[dict[str, Any]] | None = None,
 ) -> ReaderBatch:
+    """One Arrow record batch (Parquet, CSV) → a reader batch. ``start`` is the first row's
+    number, or every row's number (CSV rows skip the numbers of ``bad_rows``, rows the CSV
+    parser could not read, which are quarantined here)."""
     ctx = Ctx(file.name, options)
     ctx.repairs["invalid_utf8"] += bad_utf8
-    rows = list(range(start, start + rb.num_rows))
+    rows = list(range(start, start + rb.num_rows)) if isinstance(start, int) else start.tolist()
+    position = {row: i for i, row in enumerate(rows)}
+    read = rows + [q["row"] for q in bad_rows or []]
 
     def lookup(row: int) -> str:
-        return _dump(rb.slice(row - start, 1).to_pylist()[0])
+        return _dump(rb.slice(position[row], 1).to_pylist()[0])
 
     if fmt.to_nested is not None:
         try:
             raw = pl.from_arrow(rb)
             assert isinstance(raw, pl.DataFrame)
-            raw = raw.with_columns(pl.int_range(start, start + rb.num_rows, dtype=pl.Int64).alias("_row"))
-            return _finish(fmt.to_nested(raw, ctx), [], ctx, lookup, rows)
+            raw = raw.with_columns(pl.Series("_row", rows, dtype=pl.Int64))
+            return _finish(fmt.to_nested(raw, ctx), list(bad_rows or []), ctx, lookup, read)
         except _FAST_ERRORS:
             ctx = Ctx(file.name, options)
             ctx.repairs["invalid_utf8"] += bad_utf8
-    quarantine: list[dict[str, Any]] = []
+    quarantine: list[dict[str, Any]] = list(bad_rows or [])
     items = list(zip(rows, rb.to_pylist(), strict=True))
     nested = _records_to_nested(fmt, items, ctx, quarantine, lookup)
-    return _finish(nested, quarantine, ctx, lookup, rows)
+    return _finish(nested, quarantine, ctx, lookup, read)
 
 
 def _json_batches(

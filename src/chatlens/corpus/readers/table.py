@@ -44,7 +44,7 @@ import polars as pl
 
 from chatlens._progress import status
 from chatlens.corpus.readers import _conversations as conv
-from chatlens.corpus.readers import _io
+from chatlens.corpus.readers import _csv, _io
 from chatlens.corpus.readers._frames import as_text, build_messages, to_dtype, type_name
 from chatlens.corpus.readers._pipeline import _FAST_ERRORS, Ctx, RecordFormat, scan_records
 from chatlens.corpus.readers.base import (
@@ -404,13 +404,11 @@ def _raw_frames(
             yield df.with_columns(pl.int_range(start, start + rb.num_rows, dtype=pl.Int64).alias("_row")), [], {}, rb.num_rows
             start += rb.num_rows
     elif file.container == "csv":
-        start = 0
-        for rb, bad_utf8 in _io.iter_csv_batches(file, batch_size, None if csv_all_columns else columns):
-            df = pl.from_arrow(rb)
+        for part in _csv.iter_csv_parts(file, batch_size, None if csv_all_columns else columns):
+            df = pl.from_arrow(part.batch)
             assert isinstance(df, pl.DataFrame)
-            df = df.with_columns(pl.int_range(start, start + rb.num_rows, dtype=pl.Int64).alias("_row"))
-            yield df, [], {"invalid_utf8": bad_utf8}, rb.num_rows
-            start += rb.num_rows
+            df = df.with_columns(pl.Series("_row", part.rows, dtype=pl.Int64))
+            yield df, part.bad, {"invalid_utf8": part.repairs}, part.batch.num_rows + len(part.bad)
     elif file.container == "jsonl":
         for chunk in _io.iter_line_chunks(file, batch_size):
             yield _jsonl_frame(file, chunk, columns)
@@ -505,7 +503,7 @@ def file_columns(file: ResolvedFile) -> list[str]:
     if file.container == "parquet":
         return _io.parquet_columns(file)
     if file.container == "csv":
-        return _io.csv_header(file)
+        return _csv.csv_header(file)
     seen: dict[str, None] = {}
     if file.container == "jsonl":
         for chunk in _io.iter_line_chunks(file, 1000):
