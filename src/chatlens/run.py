@@ -9,6 +9,11 @@ behaviour tables with confidence intervals, :mod:`chatlens.report.tables`), ``fi
 profile, data files, package versions, input fingerprint, row counts in / analysed /
 quarantined, timings).
 
+A run directory is marked incomplete (``.chatlens-incomplete``) from the start of the run until
+its report is written, and a rerun first removes the previous run's outputs, so a failed or killed
+run never leaves old and new files side by side looking like one run; ``chatlens query`` refuses
+a marked directory (:mod:`chatlens.engine.rundir`).
+
 One run path: the profile (:mod:`chatlens.pipeline.profile`) is resolved once, here, into the
 stages it lists, and every engine runs them through :func:`chatlens.engine.run`, so a local run
 checks the same contracts as a pool or Dask run (stages only add columns; rows in = analysed +
@@ -37,6 +42,7 @@ from chatlens.corpus.summary import CorpusSummary, RowCounts
 from chatlens.corpus.tablefile import neutralise_formulas
 from chatlens.engine.partitions import DEFAULT_PARTITION_ROWS
 from chatlens.engine.result import EngineResult
+from chatlens.engine.rundir import begin_run, finish_run
 from chatlens.errors import AccountingError, InvalidParameterError
 from chatlens.pipeline.profile import Profile, load_profile
 from chatlens.report.figures import behaviour_figures
@@ -124,6 +130,7 @@ def analyze(
     if out.exists() and any(out.iterdir()) and not overwrite:
         msg = f"The run directory {out} is not empty; pass overwrite=True (--overwrite) to reuse it."
         raise InvalidParameterError(msg)
+    begin_run(out, command)  # marked incomplete until the end; the previous run's outputs go
     (out / "tables").mkdir(parents=True, exist_ok=True)
 
     demo = source is None
@@ -181,6 +188,7 @@ def analyze(
     manifest = build_manifest(record, summary, timings=timings, out=out)
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False))
     write_run_report(out, summary_json, manifest, behaviour=behaviour, figures=figures)
+    finish_run(out)
     return RunResult(out=out, summary=summary, manifest=manifest, behaviour=behaviour)
 
 

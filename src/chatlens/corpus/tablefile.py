@@ -246,7 +246,8 @@ class TableWriter:
     CSV has no list type: list columns (``refusal_cues``) are written joined with ``;``; a
     ``.tsv`` file is tab-separated, as :func:`read_table` and the corpus readers expect. Use as
     a context manager: on a clean exit the temporary file is renamed to ``path``; on an exception
-    it is removed and ``path`` is left as it was.
+    it is removed and ``path`` is left as it was. Partial files of writers that were killed are
+    removed when the next writer of the same path starts (:func:`remove_stale_partials`).
     """
 
     def __init__(self, path: str | Path) -> None:
@@ -261,6 +262,7 @@ class TableWriter:
 
     def __enter__(self) -> TableWriter:
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        remove_stale_partials(self.path)
         if self.format != "parquet":
             self._handle = self._tmp.open("wb")
         return self
@@ -300,6 +302,31 @@ class TableWriter:
             os.replace(self._tmp, self.path)
         else:
             self._tmp.unlink(missing_ok=True)
+
+
+def remove_stale_partials(path: Path) -> list[Path]:
+    """Remove ``.<name>.<pid>.partial`` files beside ``path`` left by a killed writer.
+
+    Why: a ``kill -9`` skips the clean-up of :class:`TableWriter`, and the half-written file would
+    stay forever. A partial file whose process is still running (another writer at work) is kept.
+    """
+    removed = []
+    for stale in path.parent.glob(f".{path.name}.*.partial"):
+        pid = stale.name[len(path.name) + 2 : -len(".partial")]
+        if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
+            stale.unlink(missing_ok=True)
+            removed.append(stale)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True  # exists (another user's) or cannot tell: keep its file
+    return True
 
 
 def _conform(table: object, schema: object, path: Path) -> object:
