@@ -167,18 +167,24 @@ def read_json_lines(data: bytes, lines: list[bytes] | None = None) -> pl.DataFra
     # pyarrow's reader crashes the process on a top-level non-object line (seen: ``null``), so it
     # only gets chunks whose every line is an object
     objects = lines is not None and all(line.lstrip()[:1] == b"{" for line in lines)
-    if objects:
-        try:
-            table = pajson.read_json(
-                io.BytesIO(data),
-                read_options=pajson.ReadOptions(block_size=min(len(data) + 1, 2**31 - 1)),
-            )
-            if not any(_temporal(f.type) for f in table.schema):
-                out = pl.from_arrow(table)
-                assert isinstance(out, pl.DataFrame)
-                return out
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OverflowError):
-            pass
+    if not objects:
+        msg = "a line is not a JSON object"  # quarantined record by record
+        raise ValueError(msg)
+    try:
+        table = pajson.read_json(
+            io.BytesIO(data),
+            read_options=pajson.ReadOptions(block_size=min(len(data) + 1, 2**31 - 1)),
+        )
+        if not any(_temporal(f.type) for f in table.schema):
+            out = pl.from_arrow(table)
+            assert isinstance(out, pl.DataFrame)
+            return out
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OverflowError) as exc:
+        if "changed from" in str(exc):
+            # a key holds values of different types (a number here, text there): polars would
+            # turn them all into text silently; record by record they are counted repairs
+            msg = f"mixed types in one key: {exc}"
+            raise ValueError(msg) from None
     return pl.read_ndjson(data, infer_schema_length=None)
 
 

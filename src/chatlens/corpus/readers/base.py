@@ -192,6 +192,7 @@ class Sample:
     ``records`` are the first parsed records (dicts) in file order; ``columns`` the union of their
     top-level keys (for Parquet/CSV: the schema's column names); ``container`` the file kind.
     ``top_level`` is the whole top-level object's keys for a JSON file holding one object.
+    ``problem`` says why no record could be parsed (a malformed first line), if that is why.
     """
 
     def __init__(
@@ -200,8 +201,10 @@ class Sample:
         records: list[Any],
         columns: list[str] | None = None,
         top_level: list[str] | None = None,
+        problem: str | None = None,
     ) -> None:
         self.container = container
+        self.problem = problem
         self.records = records
         if columns is None:
             seen: dict[str, None] = {}

@@ -32,7 +32,7 @@ from typing import Any
 
 import polars as pl
 
-from chatlens.corpus.readers._frames import as_text, type_name
+from chatlens.corpus.readers._frames import as_text, content_text, type_name
 from chatlens.corpus.readers._pipeline import Ctx, RecordFormat, scan_records
 from chatlens.corpus.readers.base import (
     ReaderBatch,
@@ -134,7 +134,8 @@ def _expand(record: dict[str, Any], row: int, ctx: Ctx) -> list[dict[str, Any]]:
                 "language": as_text(path[0].get("lang")),
                 "extra": json.dumps(extra, ensure_ascii=False, separators=(",", ":"), default=str),
                 "messages": [
-                    {"role": as_text(m.get("role")), "content": as_text(m.get("text")), "language": as_text(m.get("lang"))}
+                    {"role": as_text(m.get("role")), "content": content_text(m.get("text"), ctx.repairs),
+                     "language": as_text(m.get("lang"))}
                     for m in path
                 ],
             }

@@ -45,7 +45,14 @@ import polars as pl
 from chatlens._progress import status
 from chatlens.corpus.readers import _conversations as conv
 from chatlens.corpus.readers import _csv, _io
-from chatlens.corpus.readers._frames import as_text, build_messages, to_dtype, type_name
+from chatlens.corpus.readers._frames import (
+    as_text,
+    build_messages,
+    content_text,
+    text_coercions,
+    to_dtype,
+    type_name,
+)
 from chatlens.corpus.readers._pipeline import _FAST_ERRORS, Ctx, RecordFormat, scan_records
 from chatlens.corpus.readers.base import (
     ReaderBatch,
@@ -164,9 +171,11 @@ def _scan_message_layout(
     carry: pl.DataFrame | None = None
     carry_raw: dict[int, str] = {}
     balance = _RowBalance(file.name)
-    for raw, quarantine, repairs, n_source in _raw_frames(file, batch_size, list(mapped.values())):
+    for raw, quarantine, repairs, n_source in _raw_frames(file, batch_size, list(mapped.values()),
+                                                          content=mapped["content"]):
         balance.read += n_source
         ctx = Ctx(file.name, options, Counter(repairs))
+        ctx.repairs.update(text_coercions(raw[mapped["content"]]) if mapped["content"] in raw.columns else {})
         base = _row_lookup(raw)
         df = _canonical_rows(raw, mapped)
         if carry is not None:
@@ -273,8 +282,9 @@ def _grouped_on_disk(
     with tempfile.TemporaryDirectory(prefix="chatlens-table-") as tmp:
         spill = Path(tmp) / "rows.parquet"
         writer = None
-        for raw, q, rep, n in _raw_frames(file, batch_size, list(mapped.values())):
+        for raw, q, rep, n in _raw_frames(file, batch_size, list(mapped.values()), content=mapped["content"]):
             ctx = Ctx(file.name, options, Counter(rep))
+            ctx.repairs.update(text_coercions(raw[mapped["content"]]) if mapped["content"] in raw.columns else {})
             table = _without_id_quarantined(_canonical_rows(raw, mapped), ctx, q,
                                             _row_lookup(raw)).to_arrow()
             quarantine.extend(q)
@@ -390,12 +400,19 @@ def _group(
 
 
 def _raw_frames(
-    file: ResolvedFile, batch_size: int, columns: list[str], *, csv_all_columns: bool = True
+    file: ResolvedFile,
+    batch_size: int,
+    columns: list[str],
+    *,
+    csv_all_columns: bool = True,
+    content: str | None = None,
 ) -> Iterator[tuple[pl.DataFrame, list[dict[str, Any]], dict[str, int], int]]:
     """(frame with the source columns + ``_row``, quarantine rows, repairs, records consumed).
 
     CSV keeps every column (a quarantined row shows all of it) unless ``csv_all_columns`` is
-    false; Parquet reads only ``columns``."""
+    false; Parquet reads only ``columns``. Records parsed one by one (JSON) turn every value into
+    text; those of the ``content`` column count as coercion repairs (typed frames are counted
+    by the caller)."""
     if file.container == "parquet":
         start = 0
         for rb in _io.iter_parquet_batches(file, batch_size, columns):
@@ -411,21 +428,21 @@ def _raw_frames(
             yield df, part.bad, {"invalid_utf8": part.repairs}, part.batch.num_rows + len(part.bad)
     elif file.container == "jsonl":
         for chunk in _io.iter_line_chunks(file, batch_size):
-            yield _jsonl_frame(file, chunk, columns)
+            yield _jsonl_frame(file, chunk, columns, content)
     else:
         items: list[tuple[int, Any]] = []
         repairs = 0
         for row, (item, repairs) in enumerate(_io.iter_json_items(file, "item")):
             items.append((row, item))
             if len(items) >= batch_size:
-                yield _records_frame(file, items, columns, [], {"invalid_utf8": repairs})
+                yield _records_frame(file, items, columns, [], {"invalid_utf8": repairs}, content=content)
                 items = []
         if items:
-            yield _records_frame(file, items, columns, [], {"invalid_utf8": repairs})
+            yield _records_frame(file, items, columns, [], {"invalid_utf8": repairs}, content=content)
 
 
 def _jsonl_frame(
-    file: ResolvedFile, chunk: _io.LineChunk, columns: list[str]
+    file: ResolvedFile, chunk: _io.LineChunk, columns: list[str], content: str | None = None
 ) -> tuple[pl.DataFrame, list[dict[str, Any]], dict[str, int], int]:
     try:
         df = _io.read_json_lines(chunk.data, chunk.lines)
@@ -444,7 +461,8 @@ def _jsonl_frame(
             items.append((row, json.loads(text)))
         except (ValueError, RecursionError) as exc:
             quarantine.append({"file": file.name, "row": row, "reason": f"malformed JSON: {exc}", "raw": truncate_raw(line)})
-    return _records_frame(file, items, columns, quarantine, {"invalid_utf8": bad_utf8}, len(chunk.lines))
+    return _records_frame(file, items, columns, quarantine, {"invalid_utf8": bad_utf8}, len(chunk.lines),
+                          content=content)
 
 
 def _records_frame(
@@ -454,14 +472,18 @@ def _records_frame(
     quarantine: list[dict[str, Any]],
     repairs: dict[str, int],
     n_source: int | None = None,
+    *,
+    content: str | None = None,
 ) -> tuple[pl.DataFrame, list[dict[str, Any]], dict[str, int], int]:
     rows = []
+    repairs = Counter(repairs)
     for row, record in items:
         if not isinstance(record, dict):
             reason = f"expected a JSON object per row, got {type_name(record)}"
             quarantine.append({"file": file.name, "row": row, "reason": reason, "raw": truncate_raw(json.dumps(record))})
             continue
-        rows.append({**{c: as_text(record.get(c)) for c in columns}, "_row": row, "__raw": json.dumps(record)[:2000]})
+        values = {c: content_text(record.get(c), repairs) if c == content else as_text(record.get(c)) for c in columns}
+        rows.append({**values, "_row": row, "__raw": json.dumps(record)[:2000]})
     schema = {**dict.fromkeys(columns, pl.String), "_row": pl.Int64, "__raw": pl.String}
     df = pl.DataFrame(rows, schema=schema)
     return df, quarantine, repairs, len(items) if n_source is None else n_source
