@@ -151,10 +151,12 @@ def iter_csv_parts(
         )
         return "skip"
 
+    repaired = 0  # invalid UTF-8 sequences already reported (a retry reads them again)
     while True:
+        stream = _RepairingStream(open_binary(file))
         try:
             reader = pacsv.open_csv(
-                open_binary(file),
+                pa.PythonFile(stream, mode="r"),
                 read_options=pacsv.ReadOptions(block_size=block, use_threads=False),
                 parse_options=pacsv.ParseOptions(
                     delimiter=delimiter_of(file),
@@ -173,7 +175,8 @@ def iter_csv_parts(
                 seen += rb.num_rows
                 if skip:
                     rb = rb.slice(skip)
-                rb, repairs = _binary_to_text(rb)
+                rb = _binary_to_text(rb)
+                repairs, repaired = max(stream.repairs - repaired, 0), max(stream.repairs, repaired)
                 for off in range(0, max(rb.num_rows, 1), batch_size):
                     part = rb.slice(off, batch_size)
                     if part.num_rows == 0 and not bad:
@@ -198,31 +201,62 @@ def iter_csv_parts(
             else:
                 msg = f"Cannot parse {file.name} as CSV: {text}"
             raise SchemaError(msg) from exc
-    if bad:
+        finally:
+            stream.close()
+    if bad or stream.repairs > repaired:
         empty = pa.RecordBatch.from_arrays(
             [pa.array([], type=pa.string()) for _ in include or header], names=include or header
         )
-        yield CsvPart(empty, np.zeros(0, dtype=np.int64), 0, list(bad))
+        yield CsvPart(empty, np.zeros(0, dtype=np.int64), stream.repairs - repaired, list(bad))
 
 
-def _binary_to_text(batch: pa.RecordBatch) -> tuple[pa.RecordBatch, int]:
-    columns, repairs = [], 0
-    for col in batch.columns:
-        if pa.types.is_binary(col.type):
-            try:
-                col = col.cast(pa.string())
-            except pa.ArrowInvalid:
-                texts = []
-                for value in col.to_pylist():
-                    if value is None:
-                        texts.append(None)
-                    else:
-                        text, n_bad = decode_utf8(value)
-                        repairs += n_bad
-                        texts.append(text)
-                col = pa.array(texts, type=pa.string())
-        columns.append(col)
-    return pa.RecordBatch.from_arrays(columns, names=batch.schema.names), repairs
+def _binary_to_text(batch: pa.RecordBatch) -> pa.RecordBatch:
+    """Cells are read as bytes (no type guessing) and are valid UTF-8 (see :class:`_RepairingStream`)."""
+    columns = [col.cast(pa.string()) if pa.types.is_binary(col.type) else col for col in batch.columns]
+    return pa.RecordBatch.from_arrays(columns, names=batch.schema.names)
+
+
+class _RepairingStream:
+    """The file's bytes with invalid UTF-8 replaced by U+FFFD (counted), for pyarrow's parser.
+
+    Why before parsing, not per cell after: pyarrow hands a *bad row's* text to the
+    ``invalid_row_handler`` as a Python string, and a row with invalid UTF-8 made that decoding
+    fail inside pyarrow, which then aborted the file (found by ``benchmarks/fuzz_readers.py``).
+    Valid blocks pass through untouched (Arrow's SIMD check); only others are decoded.
+    """
+
+    def __init__(self, raw: Any) -> None:
+        import codecs
+
+        from chatlens.corpus.readers._io import _ERRORS
+
+        self._raw = raw
+        self._decoder = codecs.getincrementaldecoder("utf-8")(errors=_ERRORS)
+        self.repairs = 0
+        self.closed = False
+
+    def read(self, n: int = -1) -> bytes:
+        from chatlens.corpus.readers import _io
+
+        while True:
+            block = self._raw.read(n if n and n > 0 else 8 << 20)
+            if not self._decoder.getstate()[0] and block and _io.utf8_valid(block):
+                return block
+            _io._counter.n = 0
+            text = self._decoder.decode(block, final=not block)
+            self.repairs += getattr(_io._counter, "n", 0)
+            if text or not block:  # an empty result mid-stream is a split character: read on
+                return text.encode("utf-8")
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return False
+
+    def close(self) -> None:
+        self.closed = True
+        self._raw.close()
 
 
 __all__ = ["MAX_BLOCK_BYTES", "CsvPart", "csv_header", "delimiter_of", "iter_csv_parts"]
