@@ -22,7 +22,6 @@ from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 from _util import emit, peak_rss_mb
-
 from chatlens.corpus import fuzz
 
 TIMEOUT_S = 120
