@@ -24,6 +24,9 @@ mapped default to a source column of the same name when one exists.
     ``role``/``content`` name the keys (default ``role``/``content``). Optional: conversation_id,
     model, language, user_id, timestamp.
 
+In CSV files a row with the wrong number of cells (a truncated file, a stray delimiter) is
+quarantined with its line and reason, not the whole file (:mod:`chatlens.corpus.readers._csv`).
+
 A mapped column the file does not have raises :class:`~chatlens.errors.MissingColumnError` naming
 the file, the column and the columns that exist.
 
