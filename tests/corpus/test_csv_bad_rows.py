@@ -95,3 +95,15 @@ def test_classify_inputs_name_the_bad_line(tmp_path):
     src.write_text("id,text\n1,hello\n2,hi,there\n")
     with pytest.raises(SourceError, match=r"m\.csv.*Row #3: Expected 2 columns, got 3"):
         list(iter_table_frames(src))
+
+
+def test_a_bad_row_with_invalid_utf8_is_quarantined_too(tmp_path):
+    """Found by benchmarks/fuzz_readers.py: pyarrow could not hand such a row to the bad-row
+    handler (it decodes the row's text first) and aborted the file."""
+    src = tmp_path / "t.csv"
+    src.write_bytes(b"chat,speaker,text\n" + _rows(2).encode() + b"c9,\xe9\xff\n" + b"c5,user,caf\xe9\n")
+    s = chatlens.info(src, format="table", column_map=CMAP)
+    assert (s.conversations, s.quarantined, s.source_records) == (3, 1, 6)
+    assert s.repairs == {"invalid_utf8": 3}  # \xe9 and \xff in the bad row, \xe9 in "caf\xe9"
+    (reason,) = s.quarantine_reasons
+    assert reason.startswith("expected 3 columns (the header's), got 2")
