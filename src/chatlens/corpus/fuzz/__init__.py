@@ -13,7 +13,8 @@ columns of another type, nulls, huge strings, shuffled rows). The **verdict** of
 mutated file is one of:
 
 * ``ok`` — read, and rows in = analysed + quarantined, with rows in counted *here*,
-  independently of the reader (non-blank JSONL lines, items of the JSON array, Parquet rows);
+  independently of the reader (non-blank JSONL lines, items of the JSON array, Parquet rows,
+  non-empty CSV records by Python's csv module);
 * ``clean_error`` — a :class:`~chatlens.errors.ChatlensError` with a message (not an
   :class:`~chatlens.errors.AccountingError`, which is a bug);
 * ``silent_loss`` — read without error, but the counts do not add up;
@@ -96,7 +97,19 @@ def rows_in(path: Path, seed: Seed) -> int | None:
         elif isinstance(doc, dict):
             doc = [doc]
         return len(doc) if isinstance(doc, list) else None
-    return None  # CSV: what a "row" of a broken CSV file is, is the parser's call
+    if path.suffix == ".csv":  # Python's csv module, not pyarrow's parser: non-empty rows
+        import csv
+
+        text = data.decode("utf-8", errors="replace").removeprefix("\ufeff")
+        limit = csv.field_size_limit(1 << 30)
+        try:
+            rows = sum(1 for row in csv.reader(io.StringIO(text, newline="")) if row)
+        except csv.Error:
+            return None
+        finally:
+            csv.field_size_limit(limit)
+        return max(rows - 1, 0)  # the header
+    return None
 
 
 @dataclass(frozen=True)
