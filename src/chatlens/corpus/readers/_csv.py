@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from chatlens.corpus.readers._io import decode_utf8, open_binary, peek_bytes
+from chatlens.corpus.readers._io import RepairingStream, decode_utf8, open_binary, peek_bytes
 from chatlens.corpus.readers.base import ResolvedFile, truncate_raw
 from chatlens.errors import SchemaError
 
@@ -153,7 +153,7 @@ def iter_csv_parts(
 
     repaired = 0  # invalid UTF-8 sequences already reported (a retry reads them again)
     while True:
-        stream = _RepairingStream(open_binary(file))
+        stream = RepairingStream(open_binary(file))  # bad rows may hold invalid UTF-8 (see below)
         try:
             reader = pacsv.open_csv(
                 pa.PythonFile(stream, mode="r"),
@@ -211,52 +211,14 @@ def iter_csv_parts(
 
 
 def _binary_to_text(batch: pa.RecordBatch) -> pa.RecordBatch:
-    """Cells are read as bytes (no type guessing) and are valid UTF-8 (see :class:`_RepairingStream`)."""
-    columns = [col.cast(pa.string()) if pa.types.is_binary(col.type) else col for col in batch.columns]
+    """Cells are read as bytes (no type guessing) and are valid UTF-8: the stream is repaired
+    before parsing, because pyarrow hands a *bad row's* text to the ``invalid_row_handler`` as a
+    Python string, and a bad row with invalid UTF-8 made that decoding fail inside pyarrow, which
+    then aborted the file (found by ``benchmarks/fuzz_readers.py``)."""
+    columns = [
+        col.cast(pa.string()) if pa.types.is_binary(col.type) else col for col in batch.columns
+    ]
     return pa.RecordBatch.from_arrays(columns, names=batch.schema.names)
-
-
-class _RepairingStream:
-    """The file's bytes with invalid UTF-8 replaced by U+FFFD (counted), for pyarrow's parser.
-
-    Why before parsing, not per cell after: pyarrow hands a *bad row's* text to the
-    ``invalid_row_handler`` as a Python string, and a row with invalid UTF-8 made that decoding
-    fail inside pyarrow, which then aborted the file (found by ``benchmarks/fuzz_readers.py``).
-    Valid blocks pass through untouched (Arrow's SIMD check); only others are decoded.
-    """
-
-    def __init__(self, raw: Any) -> None:
-        import codecs
-
-        from chatlens.corpus.readers._io import _ERRORS
-
-        self._raw = raw
-        self._decoder = codecs.getincrementaldecoder("utf-8")(errors=_ERRORS)
-        self.repairs = 0
-        self.closed = False
-
-    def read(self, n: int = -1) -> bytes:
-        from chatlens.corpus.readers import _io
-
-        while True:
-            block = self._raw.read(n if n and n > 0 else 8 << 20)
-            if not self._decoder.getstate()[0] and block and _io.utf8_valid(block):
-                return block
-            _io._counter.n = 0
-            text = self._decoder.decode(block, final=not block)
-            self.repairs += getattr(_io._counter, "n", 0)
-            if text or not block:  # an empty result mid-stream is a split character: read on
-                return text.encode("utf-8")
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return False
-
-    def close(self) -> None:
-        self.closed = True
-        self._raw.close()
 
 
 __all__ = ["MAX_BLOCK_BYTES", "CsvPart", "csv_header", "delimiter_of", "iter_csv_parts"]

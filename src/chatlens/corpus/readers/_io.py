@@ -223,24 +223,43 @@ def peek_bytes(file: ResolvedFile, n: int = 1 << 16) -> bytes:
         stream.close()
 
 
-class _CountingText:
-    """A text->bytes adapter for ijson that repairs invalid UTF-8 and counts the repairs."""
+class RepairingStream:
+    """A binary stream's bytes with invalid UTF-8 replaced by U+FFFD, each repair counted.
+
+    Why: the parsers that read whole streams (ijson for large JSON arrays, pyarrow's CSV reader)
+    must see valid UTF-8; repairing before them keeps one repair rule for every container.
+    Valid blocks pass through untouched (Arrow's SIMD check); only others are decoded and
+    re-encoded. A character split across blocks is carried over by the incremental decoder.
+    """
 
     def __init__(self, raw: IO[bytes]) -> None:
         self._decoder = codecs.getincrementaldecoder("utf-8")(errors=_ERRORS)
         self._raw = raw
         self.repairs = 0
+        self.closed = False
 
     def read(self, n: int = -1) -> bytes:
         if n == 0:  # ijson probes the stream type with read(0)
             return b""
         while True:
             block = self._raw.read(n if n and n > 0 else BLOCK_BYTES)
+            if block and not self._decoder.getstate()[0] and utf8_valid(block):
+                return block
             _counter.n = 0
             text = self._decoder.decode(block, final=not block)
             self.repairs += getattr(_counter, "n", 0)
             if text or not block:  # an empty result mid-stream is a split character: read on
                 return text.encode("utf-8")
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return False
+
+    def close(self) -> None:
+        self.closed = True
+        self._raw.close()
 
 
 def _eager_json(file: ResolvedFile) -> tuple[Any, int] | None:
@@ -287,7 +306,7 @@ def iter_json_items(file: ResolvedFile, prefix: str) -> Iterator[tuple[Any, int]
     if prefix == "item" and head[:1] == b"{":
         prefix = ""  # one top-level object: it is the single record
     stream = open_binary(file)
-    wrapped = _CountingText(stream)
+    wrapped = RepairingStream(stream)
     count = 0
     try:
         for item in ijson.items(wrapped, prefix, use_float=True):
