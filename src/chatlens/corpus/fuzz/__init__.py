@@ -65,6 +65,12 @@ def apply(seed: Seed, mutation: Mutation, directory: Path) -> Path:
         if seed.rows and name not in ("flip", "truncate"):
             continue  # a Parquet seed's values were mutated above; bytes only break the file
         data = BYTE_OPS[name](rng, data)
+    if seed.filename.endswith(".gz"):
+        import gzip
+
+        data = gzip.compress(data, mtime=0)
+        if rng.random() < 0.3:  # a download cut short
+            data = data[: rng.randrange(len(data) + 1)]
     path.write_bytes(data)
     return path
 
@@ -75,6 +81,15 @@ def apply(seed: Seed, mutation: Mutation, directory: Path) -> Path:
 def rows_in(path: Path, seed: Seed) -> int | None:
     """The source records of ``path``, counted without chatlens's readers (None: cannot tell)."""
     data = path.read_bytes()
+    if path.suffix == ".gz":
+        import gzip
+        import zlib
+
+        try:
+            data = gzip.decompress(data)
+        except (OSError, EOFError, zlib.error):
+            return None
+        path = path.with_suffix("")
     if path.suffix == ".jsonl":
         if data.startswith(b"\xef\xbb\xbf"):
             data = data[3:]

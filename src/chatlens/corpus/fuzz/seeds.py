@@ -270,3 +270,6 @@ SEEDS: dict[str, Seed] = {
         ),
     )
 }
+SEEDS["openai-jsonl-gz"] = Seed(
+    "openai-jsonl-gz", "openai", "d.jsonl.gz", SEEDS["openai-jsonl"].data
+)
