@@ -154,6 +154,32 @@ def check_rows_accounted(
         raise AccountingError(msg)
 
 
+class RowBalance:
+    """Rows read vs rows that came out (message rows of conversations + quarantine rows).
+
+    Why: where a conversation spans rows and may span batches (the table message layout), the
+    per-batch row check of :func:`make_batch` cannot apply; the balance is checked once the file
+    is consumed (issue 11 item 3: a dropped row is an error, not a smaller corpus).
+    """
+
+    def __init__(self, file: str) -> None:
+        self.file = file
+        self.read = 0
+        self.emitted = 0
+
+    def out(self, batch: ReaderBatch) -> ReaderBatch:
+        lens = batch.nested.get_column("messages").list.len().sum() if batch.nested.height else 0
+        self.emitted += batch.quarantine.height + int(lens or 0)
+        return batch
+
+    def check(self) -> None:
+        if self.read != self.emitted:
+            msg = (f"{self.file}: rows in do not add up: {self.read:,} rows read, "
+                   f"{self.emitted:,} came out as messages or quarantine rows. This is a chatlens "
+                   "bug; please report it with the file.")
+            raise AccountingError(msg)
+
+
 def quarantine_frame(rows: list[dict[str, Any]] | pl.DataFrame | None) -> pl.DataFrame:
     """Quarantine rows (dicts with file,row,conversation_id,reason,raw) as a contract frame."""
     if rows is None:
@@ -292,6 +318,7 @@ __all__ = [
     "ReaderSpec",
     "Registry",
     "ResolvedFile",
+    "RowBalance",
     "Sample",
     "check_rows_accounted",
     "make_batch",

@@ -154,7 +154,7 @@ _FLAT_OPTIONAL = ("lang", "rank", "deleted", "synthetic", "model_name", "tree_st
 
 def scan_oasst(file: ResolvedFile, *, batch_size: int, options: ReaderOptions) -> Iterator[ReaderBatch]:
     """Stream OASST trees; each tree yields one conversation per root-to-leaf path (or the best)."""
-    from chatlens.corpus.readers.table import file_columns
+    from chatlens.corpus.readers._table_rows import file_columns
 
     if file.container in ("parquet", "csv") or set(FLAT_COLUMNS) <= set(file_columns(file)):
         return _scan_flat(file, batch_size, options)
@@ -162,7 +162,7 @@ def scan_oasst(file: ResolvedFile, *, batch_size: int, options: ReaderOptions) -
 
 
 def _scan_flat(file: ResolvedFile, batch_size: int, options: ReaderOptions) -> Iterator[ReaderBatch]:
-    from chatlens.corpus.readers.table import _raw_frames, check_columns
+    from chatlens.corpus.readers._table_rows import _raw_frames, check_columns
 
     present = check_columns(file, FLAT_COLUMNS, why=f"that an OASST message table needs ({list(FLAT_COLUMNS)})")
     wanted = [c for c in (*FLAT_COLUMNS, *_FLAT_OPTIONAL) if c in present]
