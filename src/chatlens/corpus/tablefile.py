@@ -320,6 +320,8 @@ def remove_stale_partials(path: Path) -> list[Path]:
 
 
 def _alive(pid: int) -> bool:
+    if os.name == "nt":  # os.kill(pid, 0) would terminate the process there: never probe
+        return True
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
