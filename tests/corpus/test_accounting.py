@@ -106,3 +106,24 @@ def test_analyze_checks_the_rows_written(tmp_path, monkeypatch):
         AccountingError, match=r"quarantine\.parquet holds 0 rows, 1 were quarantined"
     ):
         chatlens.analyze(src, out=tmp_path / "run", format="sharegpt", detect=False)
+
+
+def test_the_engine_checks_every_partition(tmp_path, monkeypatch):
+    import dataclasses
+
+    from chatlens.corpus.api import SourceOptions
+    from chatlens.engine import run, worker
+    from chatlens.errors import PartitionError
+
+    src = _sharegpt(tmp_path / "s.jsonl")
+    real = worker.canonical_batch
+
+    def one_more_in(raw, seen, **kw):
+        batch = real(raw, seen, **kw)
+        return dataclasses.replace(batch, records_in=batch.records_in + 1)
+
+    monkeypatch.setattr(worker, "canonical_batch", one_more_in)
+    with pytest.raises(
+        PartitionError, match=r"AccountingError: partition 0 .*counts do not add up: 5"
+    ):
+        run(src, out=tmp_path / "out", options=SourceOptions(format="sharegpt"))
