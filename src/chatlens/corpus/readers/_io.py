@@ -23,6 +23,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from chatlens.corpus.readers._jsonstream import stream_items
 from chatlens.corpus.readers.base import ResolvedFile
 from chatlens.errors import SchemaError, SourceError
 
@@ -175,6 +176,11 @@ def read_json_lines(data: bytes, lines: list[bytes] | None = None) -> pl.DataFra
             io.BytesIO(data),
             read_options=pajson.ReadOptions(block_size=min(len(data) + 1, 2**31 - 1)),
         )
+        if _hostile_schema(table.schema):
+            # keys megabytes long turned polars' conversion into minutes and gigabytes (found by
+            # benchmarks/fuzz_readers.py): such chunks go record by record
+            msg = f"a key longer than {MAX_KEY_CHARS:,} characters"
+            raise ValueError(msg)
         if not any(_temporal(f.type) for f in table.schema):
             out = pl.from_arrow(table)
             assert isinstance(out, pl.DataFrame)
@@ -199,6 +205,20 @@ def utf8_valid(data: bytes) -> bool:
     except pa.ArrowInvalid:
         return False
     return True
+
+
+#: Longest key (column or struct field name) the fast JSON path accepts.
+MAX_KEY_CHARS = 1_000
+
+
+def _hostile_schema(schema: pa.Schema | pa.DataType) -> bool:
+    """Whether any (nested) field name is longer than :data:`MAX_KEY_CHARS`."""
+    fields = list(schema) if isinstance(schema, pa.Schema) else (
+        [schema.field(i) for i in range(schema.num_fields)] if pa.types.is_struct(schema) else []
+    )
+    if isinstance(schema, pa.DataType) and (pa.types.is_list(schema) or pa.types.is_large_list(schema)):
+        return _hostile_schema(schema.value_type)
+    return any(len(f.name) > MAX_KEY_CHARS or _hostile_schema(f.type) for f in fields)
 
 
 def _temporal(t: pa.DataType) -> bool:
@@ -284,8 +304,10 @@ def iter_json_items(file: ResolvedFile, prefix: str) -> Iterator[tuple[Any, int]
     """Yield (item, repairs_so_far) for the JSON array at ``prefix`` (ijson syntax: ``item``,
     ``instances.item``).
 
-    Small files are parsed in one go with :mod:`json`; large ones are streamed with ``ijson`` so
-    memory stays bounded. Raises :class:`SchemaError` if the file is not valid JSON.
+    Small files are parsed in one go with :mod:`json`; large ones (and small ones too deep for
+    :mod:`json`) are streamed (:mod:`._jsonstream`) so memory stays bounded, also in the nesting
+    depth; a record nested too deep comes out as :class:`~._jsonstream.TooDeep`, to be
+    quarantined. Raises :class:`SchemaError` if the file is not valid JSON.
     """
     eager = _eager_json(file) if file.compression is None and file.size <= JSON_EAGER_BYTES else None
     if eager is not None:
@@ -309,7 +331,7 @@ def iter_json_items(file: ResolvedFile, prefix: str) -> Iterator[tuple[Any, int]
     wrapped = RepairingStream(stream)
     count = 0
     try:
-        for item in ijson.items(wrapped, prefix, use_float=True):
+        for item in stream_items(wrapped, prefix):
             count += 1
             yield item, wrapped.repairs
     except ijson.JSONError as exc:

@@ -29,6 +29,7 @@ import polars as pl
 import pyarrow as pa
 
 from chatlens.corpus.readers import _csv, _io
+from chatlens.corpus.readers._jsonstream import TooDeep
 from chatlens.corpus.readers.base import (
     ReaderBatch,
     ReaderOptions,
@@ -196,6 +197,9 @@ def _records_to_nested(
     """Normalise records one by one (quarantining the unusable), then build nested rows."""
     good: list[tuple[int, dict[str, Any]]] = []
     for row, record in items:
+        if isinstance(record, TooDeep):
+            quarantine.append(_q(ctx, row, None, record.reason, repr(record)))
+            continue
         try:
             clean = fmt.normalize(record, ctx)
         except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:

@@ -17,6 +17,7 @@ import polars as pl
 
 from chatlens.corpus.readers import _csv, _io
 from chatlens.corpus.readers._frames import as_text, content_text, type_name
+from chatlens.corpus.readers._jsonstream import TooDeep
 from chatlens.corpus.readers._pipeline import _FAST_ERRORS, Ctx
 from chatlens.corpus.readers.base import ResolvedFile, truncate_raw
 from chatlens.errors import MissingColumnError
@@ -102,8 +103,8 @@ def _records_frame(
     repairs = Counter(repairs)
     for row, record in items:
         if not isinstance(record, dict):
-            reason = f"expected a JSON object per row, got {type_name(record)}"
-            quarantine.append({"file": file.name, "row": row, "reason": reason, "raw": truncate_raw(json.dumps(record))})
+            reason = record.reason if isinstance(record, TooDeep) else f"expected a JSON object per row, got {type_name(record)}"
+            quarantine.append({"file": file.name, "row": row, "reason": reason, "raw": truncate_raw(repr(record) if isinstance(record, TooDeep) else json.dumps(record))})
             continue
         values = {c: content_text(record.get(c), repairs) if c == content else as_text(record.get(c)) for c in columns}
         rows.append({**values, "_row": row, "__raw": json.dumps(record)[:2000]})
