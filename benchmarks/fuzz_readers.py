@@ -3,7 +3,8 @@ losses per reader as JSON.
 
 Each mutated file is read in a separate worker process (``chatlens.corpus.fuzz.check``), so a
 segfault or a hang is recorded as a crash of that case instead of ending the benchmark. The
-same ``--seed`` gives the same mutations. Target: 0 crashes and 0 silent losses.
+same ``--seed`` gives the same mutations. Target: 0 crashes, 0 silent losses and 0 memory
+blow-ups (a case after which the worker's peak RSS passes ``MEMORY_BUDGET_MB``).
 
     python benchmarks/fuzz_readers.py --n 300 --seed 0
 """
@@ -27,11 +28,17 @@ from chatlens.corpus import fuzz
 TIMEOUT_S = 120
 
 
-def _case(seed_name: str, mutation: fuzz.Mutation) -> fuzz.Verdict:
+#: A case after which the worker's peak RSS exceeds this is a memory blow-up (the inputs are
+#: at most a few MB); the worker is then replaced so the next cases are measured afresh.
+MEMORY_BUDGET_MB = 1500
+
+
+def _case(seed_name: str, mutation: fuzz.Mutation) -> tuple[fuzz.Verdict, float]:
     seed = fuzz.SEEDS[seed_name]
     with tempfile.TemporaryDirectory(prefix="chatlens-fuzz-") as tmp:
         path = fuzz.apply(seed, mutation, Path(tmp))
-        return fuzz.check(path, seed, detect=mutation.detect)
+        verdict = fuzz.check(path, seed, detect=mutation.detect)
+    return verdict, peak_rss_mb()
 
 
 def mutations(n: int, seed: int) -> list[fuzz.Mutation]:
@@ -65,9 +72,27 @@ def main() -> None:
     for name in args.formats.split(","):
         counts: Counter[str] = Counter()
         examples: list[dict] = []
+        peak = 0.0
+        blowups = 0
+        pool = _restart(pool)  # a fresh worker per reader: its peak RSS is this reader's
         for i, mutation in enumerate(mutations(args.n, args.seed + zlib_crc(name))):
             try:
-                verdict = pool.submit(_case, name, mutation).result(timeout=TIMEOUT_S)
+                verdict, rss = pool.submit(_case, name, mutation).result(timeout=TIMEOUT_S)
+                peak = max(peak, rss)
+                if rss > MEMORY_BUDGET_MB:
+                    blowups += 1
+                    if len(examples) < args.examples:
+                        examples.append(
+                            {
+                                "case": i,
+                                "ops": list(mutation.ops),
+                                "rng_seed": mutation.rng_seed,
+                                "detect": mutation.detect,
+                                "outcome": "memory",
+                                "detail": f"{rss} MB",
+                            }
+                        )
+                    pool = _restart(pool)
             except FutureTimeout:
                 verdict = fuzz.Verdict("crash", f"no answer within {TIMEOUT_S} s")
                 pool = _restart(pool)
@@ -91,6 +116,8 @@ def main() -> None:
             "clean_errors": counts["clean_error"],
             "crashes": counts["crash"],
             "silent_losses": counts["silent_loss"],
+            "memory_blowups": blowups,
+            "peak_rss_mb": peak,
             "examples": examples,
         }
         print(f"{name}: {dict(counts)}", file=sys.stderr)
@@ -102,7 +129,14 @@ def main() -> None:
             "mutations_per_format": args.n,
             "total": {
                 k: sum(r[k] for r in per_reader.values())
-                for k in ("mutations", "ok", "clean_errors", "crashes", "silent_losses")
+                for k in (
+                    "mutations",
+                    "ok",
+                    "clean_errors",
+                    "crashes",
+                    "silent_losses",
+                    "memory_blowups",
+                )
             },
             "readers": per_reader,
             "wall_s": round(time.perf_counter() - t0, 1),
