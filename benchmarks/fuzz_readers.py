@@ -141,6 +141,7 @@ def main() -> None:
             "readers": per_reader,
             "wall_s": round(time.perf_counter() - t0, 1),
             "peak_rss_mb_workers": peak_rss_mb(children=True),
+            "memory_budget_mb": MEMORY_BUDGET_MB,
         }
     )
 
