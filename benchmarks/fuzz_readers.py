@@ -38,7 +38,18 @@ def _case(seed_name: str, mutation: fuzz.Mutation) -> tuple[fuzz.Verdict, float]
     with tempfile.TemporaryDirectory(prefix="chatlens-fuzz-") as tmp:
         path = fuzz.apply(seed, mutation, Path(tmp))
         verdict = fuzz.check(path, seed, detect=mutation.detect)
-    return verdict, peak_rss_mb()
+    return verdict, _own_peak_mb()
+
+
+def _own_peak_mb() -> float:
+    """This worker's peak RSS: VmHWM of its own address space where Linux reports it
+    (ru_maxrss would also count the driver it was forked from)."""
+    try:
+        with open("/proc/self/status") as f:
+            kib = next(int(line.split()[1]) for line in f if line.startswith("VmHWM"))
+        return round(kib / 1024, 1)
+    except (OSError, StopIteration, ValueError):
+        return peak_rss_mb()
 
 
 def mutations(n: int, seed: int) -> list[fuzz.Mutation]:
