@@ -166,3 +166,27 @@ def test_a_megabyte_key_does_not_blow_up_the_fast_json_path(tmp_path):
     conversations, quarantined, rss_mb = map(int, done.stdout.split())
     assert (conversations, quarantined) == (1, 1)
     assert rss_mb < 1000
+
+
+def test_parquet_text_that_is_not_utf8_is_a_clean_error(tmp_path):
+    """One flipped bit in a Parquet file gave a text value invalid UTF-8, and polars panicked
+    (PanicException, not an Exception) when it reached Python (found by the property tests)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    import pytest
+
+    from chatlens.errors import SourceError
+
+    chat = pa.array([b"c0", b"c\xf4", b"c1", b"c1"], type=pa.binary()).view(pa.string())  # no check
+    table = pa.table({"chat": chat, "speaker": ["user", "assistant", "user", "assistant"],
+                      "text": ["hi", "yo", "hi", "yo"]})
+    src = tmp_path / "bad.parquet"
+    pq.write_table(table, src)
+    cmap = {"conversation_id": "chat", "role": "speaker", "content": "text"}
+    with pytest.raises(SourceError, match=r"bad\.parquet.*column 'chat' holds text that is not valid UTF-8 in rows 0-3"):
+        chatlens.read(src, format="table", column_map=cmap)
+    nested = pa.table({"conversation": pa.array([[{"role": "user", "content": "hi"}]]),
+                       "conversation_id": chat.slice(1, 1)})
+    pq.write_table(nested, tmp_path / "lmsys.parquet")
+    with pytest.raises(SourceError, match="column 'conversation_id'"):
+        chatlens.read(tmp_path / "lmsys.parquet", format="lmsys")

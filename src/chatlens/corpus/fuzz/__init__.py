@@ -148,7 +148,9 @@ def check(path: Path, seed: Seed, *, detect: bool = False) -> Verdict:
         if not str(exc).strip():
             return Verdict("crash", f"{type(exc).__name__} without a message")
         return Verdict("clean_error", f"{type(exc).__name__}: {str(exc)[:300]}")
-    except Exception as exc:
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as exc:  # also a Rust panic surfacing as pyo3's PanicException
         return Verdict("crash", f"{type(exc).__name__}: {str(exc)[:500]}")
     s = corpus.summary
     problems = []
