@@ -112,23 +112,28 @@ def test_csv_header_with_bare_carriage_returns_and_duplicate_names(tmp_path):
 PEAK_MB = ("int(next(l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM'))) // 1024")
 
 
-def test_deep_json_streams_in_memory_linear_in_its_depth(tmp_path):
-    """ijson's prefix strings made memory quadratic in the depth (1 GB at 20,000 levels, 4 GB at
-    40,000 from a 80 KB file; found by benchmarks/fuzz_readers.py)."""
+def _read_in_child(src: Path, fmt: str) -> tuple[int, int, int]:
+    """(conversations, quarantined, peak RSS in MB) of reading ``src`` in a fresh process."""
     import subprocess
     import sys
 
-    n = 30_000
-    good = {"id": "a", "conversations": [{"from": "human", "value": "hi"}, {"from": "gpt", "value": "yo"}]}
-    src = tmp_path / "deep.json"
-    src.write_text("[" + json.dumps(good) + "," + "[" * n + "]" * n + "," + json.dumps({**good, "id": "b"}) + "]")
-    code = ("import chatlens, sys; c = chatlens.read(sys.argv[1], format='sharegpt'); "
-            "print(c.summary.conversations, c.summary.quarantined, "
-            f"{PEAK_MB})")
+    code = (f"import chatlens, sys; c = chatlens.read(sys.argv[1], format={fmt!r}); "
+            f"print(c.summary.conversations, c.summary.quarantined, {PEAK_MB})")
     done = subprocess.run([sys.executable, "-c", code, str(src)], capture_output=True, text=True,
                           timeout=300, check=False)
     assert done.returncode == 0, done.stderr[-2000:]
     conversations, quarantined, rss_mb = map(int, done.stdout.split())
+    return conversations, quarantined, rss_mb
+
+
+def test_deep_json_streams_in_memory_linear_in_its_depth(tmp_path):
+    """ijson's prefix strings made memory quadratic in the depth (1 GB at 20,000 levels, 4 GB at
+    40,000 from a 80 KB file; found by benchmarks/fuzz_readers.py)."""
+    n = 30_000
+    good = {"id": "a", "conversations": [{"from": "human", "value": "hi"}, {"from": "gpt", "value": "yo"}]}
+    src = tmp_path / "deep.json"
+    src.write_text("[" + json.dumps(good) + "," + "[" * n + "]" * n + "," + json.dumps({**good, "id": "b"}) + "]")
+    conversations, quarantined, rss_mb = _read_in_child(src, "sharegpt")
     assert (conversations, quarantined) == (2, 1)
     assert rss_mb < 700
 
@@ -150,20 +155,11 @@ def test_the_json_stream_finds_records_at_every_prefix():
 def test_a_megabyte_key_does_not_blow_up_the_fast_json_path(tmp_path):
     """A 3 MB key inside 50 levels of nesting took polars' Arrow conversion 17 s and 4.4 GB
     (found by benchmarks/fuzz_readers.py); such chunks now go record by record."""
-    import subprocess
-    import sys
-
     good = {"conversation_id": "g", "conversation": [{"role": "user", "content": "hi"},
                                                      {"role": "assistant", "content": "yo"}]}
     src = tmp_path / "k.jsonl"
     src.write_text(json.dumps(good) + "\n" + '{"a":' * 50 + json.dumps({"k" * 3_000_000: 1}) + "}" * 50 + "\n")
-    code = ("import chatlens, sys; c = chatlens.read(sys.argv[1], format='lmsys'); "
-            "print(c.summary.conversations, c.summary.quarantined, "
-            f"{PEAK_MB})")
-    done = subprocess.run([sys.executable, "-c", code, str(src)], capture_output=True, text=True,
-                          timeout=300, check=False)
-    assert done.returncode == 0, done.stderr[-2000:]
-    conversations, quarantined, rss_mb = map(int, done.stdout.split())
+    conversations, quarantined, rss_mb = _read_in_child(src, "lmsys")
     assert (conversations, quarantined) == (1, 1)
     assert rss_mb < 1000
 
