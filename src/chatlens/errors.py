@@ -21,6 +21,8 @@ and *what was found*. Assign the message to ``msg`` before raising (ruff rule EM
     │   └── BadLLMResponse
     ├── StageError                  a pipeline stage broke the stage contract (may only add columns)
     ├── PartitionError              one partition failed on a worker; names the partition
+    ├── IncompleteRunError          a run directory whose run failed or was killed (still marked)
+    ├── AccountingError             rows in ≠ analysed + quarantined: a chatlens bug, never accepted
     ├── NotFittedError              a learned component used before ``fit``
     ├── InvalidParameterError       (also a ValueError) a bad argument at the public boundary
     └── MissingExtraError           (also an ImportError) an optional extra is not installed
@@ -121,6 +123,23 @@ def _rebuild_partition_error(message: str, partition: int | None) -> PartitionEr
     return PartitionError(message, partition=partition)
 
 
+class IncompleteRunError(ChatlensError):
+    """A run directory still carries the marker of a run that failed or was killed.
+
+    Its files may mix an old run's report with a new run's tables, so readers refuse it (see
+    :mod:`chatlens.engine.rundir`).
+    """
+
+
+class AccountingError(ChatlensError):
+    """Rows read do not add up to rows analysed + quarantined (or to the rows written).
+
+    Why an error and not a warning: the counts are taken independently (rows as they are read,
+    conversations and quarantine rows as they are emitted, rows in the written files), so a
+    mismatch means chatlens lost or invented rows, a bug to report, never a result to keep.
+    """
+
+
 class NotFittedError(ChatlensError, ValueError):
     """A learned component was used before ``fit`` was called."""
 
@@ -150,12 +169,14 @@ class DegenerateVarianceWarning(UserWarning):
 
 
 __all__ = [
+    "AccountingError",
     "BadLLMResponse",
     "ChatlensError",
     "DataFileError",
     "DegenerateVarianceWarning",
     "FormatDetectionError",
     "HubAccessError",
+    "IncompleteRunError",
     "InstrumentError",
     "InvalidParameterError",
     "LLMError",

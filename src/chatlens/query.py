@@ -10,6 +10,10 @@ name), and the user's SQL runs with DuckDB's external access disabled except for
 table files (``allowed_paths``) and extension autoloading off, so a query cannot read other files,
 write any file (``COPY … TO``), attach databases or fetch extensions — unless the caller passes
 ``allow_external=True`` (``chatlens query --allow-external``). See docs/security.md.
+
+A run directory whose run failed or was killed is refused
+(:class:`~chatlens.engine.rundir.IncompleteRunError`, exit code 1 from the CLI), as is a Parquet
+file that cannot be read, instead of answering from a mix of old and new files.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from pathlib import Path
 
 import polars as pl
 
+from chatlens.engine.rundir import require_complete
 from chatlens.errors import ChatlensError, InvalidParameterError
 
 
@@ -41,6 +46,7 @@ def query(run_dir: str | Path, sql: str, *, allow_external: bool = False) -> pl.
     import duckdb
 
     run_dir = Path(run_dir)
+    require_complete(run_dir)
     tables = sorted(run_dir.glob("*.parquet")) + sorted(run_dir.glob("tables/*.parquet"))
     if not tables:
         msg = f"{run_dir} holds no Parquet tables; expected a run directory written by 'chatlens analyze'."
@@ -51,7 +57,12 @@ def query(run_dir: str | Path, sql: str, *, allow_external: bool = False) -> pl.
         for path in tables:
             name = path.stem.replace("-", "_").replace(".", "_")
             escaped = str(path).replace("'", "''")
-            con.execute(f"create view {_identifier(name)} as select * from read_parquet('{escaped}')")
+            try:
+                con.execute(f"create view {_identifier(name)} as select * from read_parquet('{escaped}')")
+            except duckdb.Error as exc:
+                msg = (f"{path} is not a readable Parquet file (cut short by an interrupted "
+                       f"write?): {exc}. Rerun 'chatlens analyze' into {run_dir}.")
+                raise ChatlensError(msg) from None
         if not allow_external:
             listed = ", ".join("'" + str(p).replace("'", "''") + "'" for p in tables)
             con.execute(f"set allowed_paths = [{listed}]")

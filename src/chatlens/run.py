@@ -9,6 +9,11 @@ behaviour tables with confidence intervals, :mod:`chatlens.report.tables`), ``fi
 profile, data files, package versions, input fingerprint, row counts in / analysed /
 quarantined, timings).
 
+A run directory is marked incomplete (``.chatlens-incomplete``) from the start of the run until
+its report is written, and a rerun first removes the previous run's outputs, so a failed or killed
+run never leaves old and new files side by side looking like one run; ``chatlens query`` refuses
+a marked directory (:mod:`chatlens.engine.rundir`).
+
 One run path: the profile (:mod:`chatlens.pipeline.profile`) is resolved once, here, into the
 stages it lists, and every engine runs them through :func:`chatlens.engine.run`, so a local run
 checks the same contracts as a pool or Dask run (stages only add columns; rows in = analysed +
@@ -38,7 +43,8 @@ from chatlens.corpus.api import SourceLike, SourceOptions
 from chatlens.corpus.summary import CorpusSummary, RowCounts
 from chatlens.corpus.tablefile import neutralise_formulas
 from chatlens.engine.result import EngineResult
-from chatlens.errors import InvalidParameterError
+from chatlens.engine.rundir import begin_run, finish_run
+from chatlens.errors import AccountingError, InvalidParameterError
 from chatlens.pipeline.profile import Profile, load_profile
 from chatlens.report.figures import behaviour_figures
 from chatlens.report.html import write_run_report
@@ -137,6 +143,7 @@ def analyze(
     if out.exists() and any(out.iterdir()) and not overwrite:
         msg = f"The run directory {out} is not empty; pass overwrite=True (--overwrite) to reuse it."
         raise InvalidParameterError(msg)
+    begin_run(out, command)  # marked incomplete until the end; the previous run's outputs go
     (out / "tables").mkdir(parents=True, exist_ok=True)
 
     demo = source is None
@@ -159,6 +166,7 @@ def analyze(
         keep_text=keep_text, engine=engine, workers=workers, address=address,
     )
     summary = result.summary
+    check_written(out, summary)
     timings["read_detect_write" if detect else "read_canonicalize_write"] = round(time.perf_counter() - t, 3)
 
     _write_tables(out / "tables", summary)
@@ -195,6 +203,7 @@ def analyze(
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False))
     excerpts = _excerpts(out, source if demo else None) if behaviour is not None and (demo or keep_text) else None
     write_run_report(out, summary_json, manifest, behaviour=behaviour, figures=figures, excerpts=excerpts)
+    finish_run(out)
     return RunResult(out=out, summary=summary, manifest=manifest, behaviour=behaviour)
 
 
@@ -278,6 +287,33 @@ def _excerpts(out: Path, demo_source: SourceLike | None) -> dict[str, pl.DataFra
     else:
         return None
     return sample_excerpts(signals.join(text, on=["conversation_id", "message_index"], how="inner"))
+
+
+def check_written(out: Path, summary: CorpusSummary) -> None:
+    """Rows in = analysed + quarantined, against the rows the run's files actually hold.
+
+    Why three counts: ``records_in`` is summed from what the readers consumed (each reader checks
+    its rows read against what came out), the summary counts conversations and quarantine rows
+    as they were emitted, and the Parquet footers count what was written. Any disagreement is
+    an :class:`~chatlens.errors.AccountingError` (issue 11 item 3), never a smaller corpus.
+    """
+    import pyarrow.parquet as pq
+
+    written = {t: pq.ParquetFile(out / f"{t}.parquet").metadata.num_rows for t in ("conversations", "quarantine")}
+    problems = []
+    if summary.records_in != summary.conversations + summary.quarantined:
+        problems.append(f"{summary.records_in:,} rows in, {summary.conversations:,} analysed + "
+                        f"{summary.quarantined:,} quarantined")
+    if written["conversations"] != summary.conversations:
+        problems.append(f"conversations.parquet holds {written['conversations']:,} rows, "
+                        f"{summary.conversations:,} were analysed")
+    if written["quarantine"] != summary.quarantined:
+        problems.append(f"quarantine.parquet holds {written['quarantine']:,} rows, "
+                        f"{summary.quarantined:,} were quarantined")
+    if problems:
+        msg = (f"The run in {out} does not add up: {'; '.join(problems)}. This is a chatlens bug; "
+               "please report it with the input.")
+        raise AccountingError(msg)
 
 
 def _write_tables(tables: Path, summary: CorpusSummary) -> None:

@@ -241,6 +241,8 @@ def query_cmd(
 ) -> None:
     """Run DuckDB SQL over a run directory's Parquet tables.
 
+    A run directory whose 'chatlens analyze' run failed or was killed is refused (exit code 1).
+
     Example: chatlens query runs/demo "select model, count(*) from conversations group by 1"
     """
     from chatlens.query import query

@@ -25,6 +25,7 @@ from chatlens.corpus.schema import (
     empty_frame,
 )
 from chatlens.corpus.summary import CorpusSummary, SummaryAccumulator
+from chatlens.errors import AccountingError
 
 if TYPE_CHECKING:
     from chatlens.corpus.sources import SourceScan
@@ -108,6 +109,11 @@ def canonical_batch(raw: ReaderBatch, seen: set[str], *, max_message_chars: int)
         max_message_chars=max_message_chars,
         seen_ids=pl.Series("conversation_id", sorted(overlap), dtype=pl.String) if overlap else None,
     )
+    if batch.conversations.height + batch.quarantine.height != raw.nested.height:
+        msg = (f"canonicalising {raw.nested.height:,} conversation(s) gave "
+               f"{batch.conversations.height:,} analysed + {batch.quarantine.height:,} quarantined. "
+               "This is a chatlens bug; please report it with the input.")
+        raise AccountingError(msg)
     seen.update(batch.conversations.get_column("conversation_id").to_list())
     quarantine = batch.quarantine
     if raw.quarantine.height:

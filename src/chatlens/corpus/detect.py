@@ -30,14 +30,19 @@ def sample_file(file: ResolvedFile, n: int = SAMPLE_RECORDS) -> Sample:
         return _sample_csv(file, n)
     if file.container == "jsonl":
         records: list[Any] = []
+        first_error: str | None = None
         for chunk in _io.iter_line_chunks(file, n):
-            for line in chunk.lines:
+            for row, line in zip(chunk.rows, chunk.lines, strict=True):
                 try:
                     records.append(json.loads(_io.decode_utf8(line)[0]))
-                except (ValueError, RecursionError):
+                except (ValueError, RecursionError) as exc:
+                    if first_error is None:
+                        what = "nested too deep" if isinstance(exc, RecursionError) else str(exc)
+                        first_error = f"line {row + 1} ({len(line):,} bytes) is malformed JSON: {what}"
                     continue
             break
-        return Sample("jsonl", records)
+        # no record parsed: not "empty" but malformed, with the parser's position (issue 11 item 11)
+        return Sample("jsonl", records, problem=None if records else first_error)
     return _sample_json(file, n)
 
 
@@ -52,6 +57,7 @@ def _sample_parquet(file: ResolvedFile, n: int) -> Sample:
 
 def _sample_csv(file: ResolvedFile, n: int) -> Sample:
     head, _ = _io.decode_utf8(_io.peek_bytes(file, 1 << 20))
+    head = head.removeprefix("\ufeff")  # a byte-order mark is not part of the first column's name
     delimiter = "\t" if ".tsv" in file.path.name.lower() else ","
     reader = csv.DictReader(io.StringIO(head), delimiter=delimiter)
     records = []
@@ -142,6 +148,7 @@ def detect_format(files: list[ResolvedFile]) -> str:
         files disagree, or every file is empty.
     """
     seen: list[tuple[ResolvedFile, Sample, str | None]] = []
+    problems: list[str] = []
     for file in files:
         try:
             sample = sample_file(file)
@@ -149,11 +156,16 @@ def detect_format(files: list[ResolvedFile]) -> str:
             msg = f"Cannot detect the format of {file.name}: {exc}. Pass format= explicitly."
             raise FormatDetectionError(msg) from exc
         if not sample.records and not sample.columns:
+            if sample.problem:
+                problems.append(f"{file.name}: {sample.problem}")
             continue
         seen.append((file, sample, best_format(sample)))
         if len(seen) >= MAX_FILES_SNIFFED:
             break
     available = ", ".join(READERS.names())
+    if not seen and problems:
+        msg = f"Cannot detect the format of {problems[0]}. Pass format= explicitly. Available formats: {available}."
+        raise FormatDetectionError(msg)
     if not seen:
         names = ", ".join(f.name for f in files[:5])
         msg = (

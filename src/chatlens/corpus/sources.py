@@ -227,6 +227,8 @@ def _container_from_bytes(file: ResolvedFile, fallback: Container | None) -> Con
                     return "jsonl"
             except ValueError:
                 pass
+            except RecursionError:  # a first line nested too deep to parse: one record per line
+                return "jsonl"
         return "json"
     if not stripped:
         return fallback or "jsonl"

@@ -119,7 +119,7 @@ class SummaryAccumulator:
         self.quarantined += quar.height
         self.repairs.update(batch.repairs)
         if quar.height:
-            reasons = quar.get_column("reason").str.replace(r"^message \d+: ", "").str.slice(0, 120)
+            reasons = quar.get_column("reason").str.replace(r"^(?:message \d+|CSV line \d+): ", "").str.slice(0, 120)
             self.reasons.update(dict(reasons.value_counts().rows()))
         if conv.height:
             self.models.update(_counts(conv, "model"))

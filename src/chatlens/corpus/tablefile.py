@@ -28,7 +28,7 @@ from typing import IO, Literal
 
 import polars as pl
 
-from chatlens.corpus.readers import _io
+from chatlens.corpus.readers import _csv, _io
 from chatlens.corpus.sources import COMPRESSIONS, _split_suffix, classify
 from chatlens.errors import SchemaError, SourceError, SourceNotFoundError
 
@@ -227,8 +227,8 @@ def iter_table_frames(path: str | Path, *, batch_size: int = 100_000) -> Iterato
             yield _frame(batch)
     elif fmt == "csv":
         try:
-            for batch, _repairs in _io.iter_csv_batches(file, batch_size):
-                yield _frame(batch)
+            for part in _csv.iter_csv_parts(file, batch_size, strict=True):
+                yield _frame(part.batch)
         except SchemaError as exc:
             raise SourceError(str(exc)) from exc
     else:
@@ -273,7 +273,8 @@ class TableWriter:
     CSV has no list type: list columns (``refusal_cues``) are written joined with ``;``; a
     ``.tsv`` file is tab-separated, as :func:`read_table` and the corpus readers expect. Use as
     a context manager: on a clean exit the temporary file is renamed to ``path``; on an exception
-    it is removed and ``path`` is left as it was.
+    it is removed and ``path`` is left as it was. Partial files of writers that were killed are
+    removed when the next writer of the same path starts (:func:`remove_stale_partials`).
     """
 
     def __init__(self, path: str | Path) -> None:
@@ -288,6 +289,7 @@ class TableWriter:
 
     def __enter__(self) -> TableWriter:
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        remove_stale_partials(self.path)
         if self.format != "parquet":
             self._handle = self._tmp.open("wb")
         return self
@@ -327,6 +329,33 @@ class TableWriter:
             os.replace(self._tmp, self.path)
         else:
             self._tmp.unlink(missing_ok=True)
+
+
+def remove_stale_partials(path: Path) -> list[Path]:
+    """Remove ``.<name>.<pid>.partial`` files beside ``path`` left by a killed writer.
+
+    Why: a ``kill -9`` skips the clean-up of :class:`TableWriter`, and the half-written file would
+    stay forever. A partial file whose process is still running (another writer at work) is kept.
+    """
+    removed = []
+    for stale in path.parent.glob(f".{path.name}.*.partial"):
+        pid = stale.name[len(path.name) + 2 : -len(".partial")]
+        if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
+            stale.unlink(missing_ok=True)
+            removed.append(stale)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    if os.name == "nt":  # os.kill(pid, 0) would terminate the process there: never probe
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True  # exists (another user's) or cannot tell: keep its file
+    return True
 
 
 def _conform(table: object, schema: object, path: Path) -> object:

@@ -183,7 +183,7 @@ def _read_row_groups(
 ) -> Iterator[ReaderBatch]:
     # The reader modules expose no row-group hook; the record pipeline's Arrow step is the same
     # function ``scan_records`` calls per record batch, so the output is identical.
-    from chatlens.corpus.readers import _pipeline
+    from chatlens.corpus.readers import _io, _pipeline
 
     if format not in ROW_GROUP_FORMATS:
         msg = f"{partition.label}: format '{format}' cannot be read by row groups."
@@ -203,6 +203,7 @@ def _read_row_groups(
         )
         start = partition.first_row
         for rb in batches:
+            _io.check_strings(rb, file, start)
             yield _pipeline._arrow_batch(fmt, file, rb, start, options)
             start += rb.num_rows
     except (OSError, pa.ArrowException) as exc:

@@ -207,13 +207,14 @@ def run_partition(task: PartitionTask, *, into: RunFiles | None = None) -> Parti
             files.abort()
         raise
     if acc.records_in != acc.conversations + acc.quarantined:
-        from chatlens.errors import PartitionError
+        from chatlens.errors import AccountingError
 
         msg = (
             f"{part.label}: counts do not add up: {acc.records_in} records in, "
-            f"{acc.conversations} analysed + {acc.quarantined} quarantined."
+            f"{acc.conversations} analysed + {acc.quarantined} quarantined. This is a chatlens "
+            "bug; please report it with the input."
         )
-        raise PartitionError(msg, partition=part.index)
+        raise AccountingError(msg)
     seconds = {k: round(v, 4) for k, v in sorted(timing.items())}
     seconds["wall"] = round(time.perf_counter() - t0, 4)
     return PartitionResult(

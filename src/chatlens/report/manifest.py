@@ -27,6 +27,7 @@ from typing import Any
 
 from chatlens import __version__, datafiles
 from chatlens.corpus.summary import CorpusSummary
+from chatlens.engine.rundir import MARKER
 
 _FINGERPRINT_CHUNK = 1 << 20
 
@@ -80,7 +81,7 @@ def build_manifest(
         },
         "timings_s": dict(timings),
         "engine": dict(run.engine),
-        "outputs": sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file())
+        "outputs": sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file() and p.name != MARKER)
         + ["manifest.json", "report.html"],
     }
 

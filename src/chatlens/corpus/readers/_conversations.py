@@ -14,6 +14,7 @@ categories that are true; ``moderation_max_score`` = the largest category score.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import partial
@@ -28,10 +29,13 @@ from chatlens.corpus.readers._frames import (
     as_text,
     build_messages,
     col_or_null,
+    content_text,
     flatten,
+    keys_present,
     renest,
     sfield,
     struct_fields,
+    text_coercions,
     type_name,
 )
 from chatlens.corpus.readers._pipeline import Ctx, RecordFormat, maybe_json
@@ -88,6 +92,11 @@ def to_nested(layout: ListLayout, raw: pl.DataFrame, ctx: Ctx | None = None) -> 
     flat_conv, lens = flatten(conv)
     fields = struct_fields(flat_conv.dtype)
     flat = pl.DataFrame({"m": flat_conv})
+    if ctx is not None:
+        keys = layout.message_fields.get("content", "content")
+        for key in (("content",) if "__extra" in raw.columns else (keys,) if isinstance(keys, str) else keys):
+            if key in fields:
+                ctx.repairs.update(text_coercions(flat_conv.struct.field(key)))
     if "__extra" in raw.columns:  # per-record path: messages already keyed by field name
         exprs = {name: _message_field(fields, name, name) for name in layout.message_fields}
     else:
@@ -194,8 +203,7 @@ def normalize(layout: ListLayout, record: Any, ctx: Ctx | None = None) -> dict[s
     if not isinstance(record, dict):
         return f"expected a JSON object per record, got {type_name(record)}"
     if layout.list_col not in record:
-        keys = ", ".join(list(record)[:15])
-        return f"missing key '{layout.list_col}' (the message list); keys present: {keys}"
+        return f"missing key '{layout.list_col}' (the message list); {keys_present(record)}"
     conv = maybe_json(record[layout.list_col])
     if conv is None:
         conv = []
@@ -205,8 +213,9 @@ def normalize(layout: ListLayout, record: Any, ctx: Ctx | None = None) -> dict[s
     for i, m in enumerate(conv):
         if not isinstance(m, dict):
             return f"{layout.list_col}[{i}] must be a message object, got {type_name(m)}"
+        repairs = ctx.repairs if ctx is not None else None
         messages.append(
-            {name: _clean_message_value(name, _first(m, keys)) for name, keys in layout.message_fields.items()}
+            {name: _clean_message_value(name, _first(m, keys), repairs) for name, keys in layout.message_fields.items()}
         )
     out: dict[str, Any] = {layout.list_col: messages}
     for dst, src in layout.columns.items():
@@ -229,11 +238,11 @@ def _first(m: dict[str, Any], keys: str | tuple[str, ...]) -> Any:
     return None
 
 
-def _clean_message_value(name: str, value: Any) -> Any:
+def _clean_message_value(name: str, value: Any, repairs: Counter | None = None) -> Any:
     if name in ("toxic", "redacted", "moderation_flagged"):
         return as_bool(value)
-    if name == "timestamp":
-        return as_text(value)
+    if name == "content":
+        return content_text(value, repairs)
     return as_text(value)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections import Counter
 from typing import Any
 
 import numpy as np
@@ -144,6 +145,39 @@ def build_messages(flat: pl.DataFrame, **fields: pl.Expr) -> pl.Series:
     return flat.select(pl.struct(parts).alias("messages")).to_series()
 
 
+# ---- type coercions of message content, counted as repairs ------------------------------------
+#
+# Message content is text. A number, boolean, object or list found where the text belongs is
+# kept as text (its JSON form), and counted as a documented repair (issue 11 item 11):
+# ``content_number_to_text`` (numbers and booleans) and ``content_json_to_text`` (objects and
+# lists, e.g. ``list<str>``). OpenAI content *parts* (a list of ``{type, text}``) are not a
+# coercion: their text parts are joined, and the other parts counted as ``non_text_parts``.
+
+NUMBER_TO_TEXT = "content_number_to_text"
+JSON_TO_TEXT = "content_json_to_text"
+
+
+def text_coercions(values: pl.Series) -> dict[str, int]:
+    """How many non-null values of a content column become text by a type coercion."""
+    have = values.dtype
+    if have in (pl.String, pl.Null):
+        return {}
+    if isinstance(have, pl.List) and "text" in struct_fields(have.inner):
+        return {}  # content parts
+    n = values.len() - values.null_count()
+    if not n:
+        return {}
+    return {JSON_TO_TEXT if isinstance(have, (pl.Struct, pl.List, pl.Array)) else NUMBER_TO_TEXT: n}
+
+
+def content_text(value: Any, repairs: Counter | None = None) -> str | None:
+    """Message content as text (:func:`as_text`), counting a coercion in ``repairs``."""
+    text = as_text(value)
+    if repairs is not None and text is not None and not isinstance(value, str):
+        repairs[JSON_TO_TEXT if isinstance(value, (dict, list, tuple)) else NUMBER_TO_TEXT] += 1
+    return text
+
+
 # ---- Python-side coercion for the slow (per-record) path -------------------------------------
 
 
@@ -193,3 +227,12 @@ def type_name(value: Any) -> str:
         float: "number",
         type(None): "null",
     }.get(type(value), type(value).__name__)
+
+
+def keys_present(record: dict[str, Any]) -> str:
+    """The keys a record has, for a quarantine reason ("the object has no keys" when empty)."""
+    if not record:
+        return "the object has no keys (it is empty)"
+    shown = ", ".join(str(k) for k in list(record)[:15])
+    more = f" and {len(record) - 15} more" if len(record) > 15 else ""
+    return f"keys present: {shown}{more}"

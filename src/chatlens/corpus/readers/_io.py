@@ -23,6 +23,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from chatlens.corpus.readers._jsonstream import stream_items
 from chatlens.corpus.readers.base import ResolvedFile
 from chatlens.errors import SchemaError, SourceError
 
@@ -171,18 +172,29 @@ def read_json_lines(data: bytes, lines: list[bytes] | None = None) -> pl.DataFra
     # pyarrow's reader crashes the process on a top-level non-object line (seen: ``null``), so it
     # only gets chunks whose every line is an object
     objects = lines is not None and all(line.lstrip()[:1] == b"{" for line in lines)
-    if objects:
-        try:
-            table = pajson.read_json(
-                io.BytesIO(data),
-                read_options=pajson.ReadOptions(block_size=min(len(data) + 1, 2**31 - 1)),
-            )
-            if not any(_temporal(f.type) for f in table.schema):
-                out = pl.from_arrow(table)
-                assert isinstance(out, pl.DataFrame)
-                return out
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OverflowError):
-            pass
+    if not objects:
+        msg = "a line is not a JSON object"  # quarantined record by record
+        raise ValueError(msg)
+    try:
+        table = pajson.read_json(
+            io.BytesIO(data),
+            read_options=pajson.ReadOptions(block_size=min(len(data) + 1, 2**31 - 1)),
+        )
+        if _hostile_schema(table.schema):
+            # keys megabytes long turned polars' conversion into minutes and gigabytes (found by
+            # benchmarks/fuzz_readers.py): such chunks go record by record
+            msg = f"a key longer than {MAX_KEY_CHARS:,} characters"
+            raise ValueError(msg)
+        if not any(_temporal(f.type) for f in table.schema):
+            out = pl.from_arrow(table)
+            assert isinstance(out, pl.DataFrame)
+            return out
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OverflowError) as exc:
+        if "changed from" in str(exc):
+            # a key holds values of different types (a number here, text there): polars would
+            # turn them all into text silently; record by record they are counted repairs
+            msg = f"mixed types in one key: {exc}"
+            raise ValueError(msg) from None
     return pl.read_ndjson(data, infer_schema_length=None)
 
 
@@ -197,6 +209,20 @@ def utf8_valid(data: bytes) -> bool:
     except pa.ArrowInvalid:
         return False
     return True
+
+
+#: Longest key (column or struct field name) the fast JSON path accepts.
+MAX_KEY_CHARS = 1_000
+
+
+def _hostile_schema(schema: pa.Schema | pa.DataType) -> bool:
+    """Whether any (nested) field name is longer than :data:`MAX_KEY_CHARS`."""
+    fields = list(schema) if isinstance(schema, pa.Schema) else (
+        [schema.field(i) for i in range(schema.num_fields)] if pa.types.is_struct(schema) else []
+    )
+    if isinstance(schema, pa.DataType) and (pa.types.is_list(schema) or pa.types.is_large_list(schema)):
+        return _hostile_schema(schema.value_type)
+    return any(len(f.name) > MAX_KEY_CHARS or _hostile_schema(f.type) for f in fields)
 
 
 def _temporal(t: pa.DataType) -> bool:
@@ -221,24 +247,43 @@ def peek_bytes(file: ResolvedFile, n: int = 1 << 16) -> bytes:
         stream.close()
 
 
-class _CountingText:
-    """A text->bytes adapter for ijson that repairs invalid UTF-8 and counts the repairs."""
+class RepairingStream:
+    """A binary stream's bytes with invalid UTF-8 replaced by U+FFFD, each repair counted.
+
+    Why: the parsers that read whole streams (ijson for large JSON arrays, pyarrow's CSV reader)
+    must see valid UTF-8; repairing before them keeps one repair rule for every container.
+    Valid blocks pass through untouched (Arrow's SIMD check); only others are decoded and
+    re-encoded. A character split across blocks is carried over by the incremental decoder.
+    """
 
     def __init__(self, raw: IO[bytes]) -> None:
         self._decoder = codecs.getincrementaldecoder("utf-8")(errors=_ERRORS)
         self._raw = raw
         self.repairs = 0
+        self.closed = False
 
     def read(self, n: int = -1) -> bytes:
         if n == 0:  # ijson probes the stream type with read(0)
             return b""
         while True:
             block = self._raw.read(n if n and n > 0 else BLOCK_BYTES)
+            if block and not self._decoder.getstate()[0] and utf8_valid(block):
+                return block
             _counter.n = 0
             text = self._decoder.decode(block, final=not block)
             self.repairs += getattr(_counter, "n", 0)
             if text or not block:  # an empty result mid-stream is a split character: read on
                 return text.encode("utf-8")
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return False
+
+    def close(self) -> None:
+        self.closed = True
+        self._raw.close()
 
 
 def _eager_json(file: ResolvedFile) -> tuple[Any, int] | None:
@@ -263,8 +308,10 @@ def iter_json_items(file: ResolvedFile, prefix: str) -> Iterator[tuple[Any, int]
     """Yield (item, repairs_so_far) for the JSON array at ``prefix`` (ijson syntax: ``item``,
     ``instances.item``).
 
-    Small files are parsed in one go with :mod:`json`; large ones are streamed with ``ijson`` so
-    memory stays bounded. Raises :class:`SchemaError` if the file is not valid JSON.
+    Small files are parsed in one go with :mod:`json`; large ones (and small ones too deep for
+    :mod:`json`) are streamed (:mod:`._jsonstream`) so memory stays bounded, also in the nesting
+    depth; a record nested too deep comes out as :class:`~._jsonstream.TooDeep`, to be
+    quarantined. Raises :class:`SchemaError` if the file is not valid JSON.
     """
     eager = _eager_json(file) if file.compression is None and file.size <= JSON_EAGER_BYTES else None
     if eager is not None:
@@ -285,10 +332,10 @@ def iter_json_items(file: ResolvedFile, prefix: str) -> Iterator[tuple[Any, int]
     if prefix == "item" and head[:1] == b"{":
         prefix = ""  # one top-level object: it is the single record
     stream = open_binary(file)
-    wrapped = _CountingText(stream)
+    wrapped = RepairingStream(stream)
     count = 0
     try:
-        for item in ijson.items(wrapped, prefix, use_float=True):
+        for item in stream_items(wrapped, prefix):
             count += 1
             yield item, wrapped.repairs
     except ijson.JSONError as exc:
@@ -317,10 +364,44 @@ def iter_parquet_batches(
         names = set(pf.schema_arrow.names)
         columns = [c for c in columns if c in names]
     try:
-        yield from pf.iter_batches(batch_size=batch_size, columns=columns)
+        start = 0
+        for rb in pf.iter_batches(batch_size=batch_size, columns=columns):
+            check_strings(rb, file, start)
+            start += rb.num_rows
+            yield rb
     except (OSError, pa.ArrowException) as exc:
         msg = f"Cannot read {file.name} as Parquet (corrupt?): {exc}"
         raise SourceError(msg) from exc
+
+
+def check_strings(rb: pa.RecordBatch, file: ResolvedFile, first_row: int) -> None:
+    """:class:`SourceError` if a text value of a Parquet batch is not valid UTF-8.
+
+    Why: Parquet readers do not validate text, and polars panics (a ``PanicException``, not an
+    error) when such a value reaches Python (found by ``benchmarks/fuzz_readers.py`` with one
+    flipped bit). Each string leaf is re-validated per value (Arrow's SIMD check, about 2 GB/s).
+    """
+    for name, column in zip(rb.schema.names, rb.columns, strict=True):
+        for leaf in _string_leaves(column):
+            binary = pa.large_binary() if pa.types.is_large_string(leaf.type) else pa.binary()
+            try:
+                leaf.view(binary).cast(leaf.type)
+            except pa.ArrowInvalid:
+                msg = (f"Cannot read {file.name} as Parquet: column '{name}' holds text that is not "
+                       f"valid UTF-8 in rows {first_row}-{first_row + rb.num_rows - 1} (a corrupt "
+                       "file?); expected UTF-8 text.")
+                raise SourceError(msg) from None
+
+
+def _string_leaves(arr: pa.Array) -> Iterator[pa.Array]:
+    t = arr.type
+    if pa.types.is_string(t) or pa.types.is_large_string(t):
+        yield arr
+    elif pa.types.is_list(t) or pa.types.is_large_list(t):
+        yield from _string_leaves(arr.flatten())
+    elif pa.types.is_struct(t):
+        for child in arr.flatten():
+            yield from _string_leaves(child)
 
 
 def parquet_columns(file: ResolvedFile) -> list[str]:
@@ -329,77 +410,3 @@ def parquet_columns(file: ResolvedFile) -> list[str]:
     except (OSError, pa.ArrowException) as exc:
         msg = f"Cannot read {file.name} as Parquet: {exc}"
         raise SourceError(msg) from exc
-
-
-def csv_header(file: ResolvedFile) -> list[str]:
-    import csv
-    import io
-
-    head, _ = decode_utf8(peek_bytes(file, 1 << 20))
-    head = head.removeprefix("\ufeff")
-    delimiter = "\t" if file.path.name.lower().removesuffix(".gz").removesuffix(".zst").endswith(".tsv") else ","
-    # newline="": the csv module itself recognises \n, \r\n and a bare \r as line ends
-    reader = csv.reader(io.StringIO(head, newline=""), delimiter=delimiter)
-    try:
-        header = next(reader, [])
-    except csv.Error as exc:
-        msg = f"{file.name}, row 1 (the header): expected a CSV header line; {exc}."
-        raise SchemaError(msg) from None
-    seen = [c for i, c in enumerate(header) if c in header[:i]]
-    if seen:
-        msg = (f"{file.name}, row 1 (the header): column name(s) {sorted(set(seen))} appear more "
-               "than once; expected every column to have a unique name.")
-        raise SchemaError(msg)
-    return header
-
-
-def iter_csv_batches(
-    file: ResolvedFile, batch_size: int, columns: list[str] | None = None
-) -> Iterator[tuple[pa.RecordBatch, int]]:
-    """(record batch, invalid UTF-8 sequences repaired) of a CSV/TSV file.
-
-    Every column is read as text (no type guessing, so a column that looks numeric in the first
-    block cannot fail later); cells with invalid UTF-8 are repaired by the module's rule.
-    ``columns`` keeps only those columns (the others are still parsed, but not converted).
-    """
-    import pyarrow.csv as pacsv
-
-    header = csv_header(file)
-    delimiter = "\t" if ".tsv" in file.path.name.lower() else ","
-    try:
-        reader = pacsv.open_csv(
-            open_binary(file),
-            read_options=pacsv.ReadOptions(block_size=max(1 << 20, min(batch_size * 512, 64 << 20))),
-            parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True),
-            convert_options=pacsv.ConvertOptions(
-                column_types={c: pa.binary() for c in header}, strings_can_be_null=False,
-                include_columns=[c for c in header if c in columns] if columns is not None else None,
-            ),
-        )
-        for batch in reader:
-            batch, repairs = _binary_to_text(batch)
-            for off in range(0, batch.num_rows, batch_size):
-                yield batch.slice(off, batch_size), repairs if off == 0 else 0
-    except pa.ArrowInvalid as exc:
-        msg = f"Cannot parse {file.name} as CSV: {exc}"
-        raise SchemaError(msg) from exc
-
-
-def _binary_to_text(batch: pa.RecordBatch) -> tuple[pa.RecordBatch, int]:
-    columns, repairs = [], 0
-    for col in batch.columns:
-        if pa.types.is_binary(col.type):
-            try:
-                col = col.cast(pa.string())
-            except pa.ArrowInvalid:
-                texts = []
-                for value in col.to_pylist():
-                    if value is None:
-                        texts.append(None)
-                    else:
-                        text, bad = decode_utf8(value)
-                        repairs += bad
-                        texts.append(text)
-                col = pa.array(texts, type=pa.string())
-        columns.append(col)
-    return pa.RecordBatch.from_arrays(columns, names=batch.schema.names), repairs

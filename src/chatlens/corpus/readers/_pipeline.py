@@ -24,10 +24,12 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+import numpy as np
 import polars as pl
 import pyarrow as pa
 
-from chatlens.corpus.readers import _io
+from chatlens.corpus.readers import _csv, _io
+from chatlens.corpus.readers._jsonstream import TooDeep
 from chatlens.corpus.readers.base import (
     ReaderBatch,
     ReaderOptions,
@@ -76,10 +78,8 @@ def scan_records(
             yield _arrow_batch(fmt, file, rb, start, options)
             start += rb.num_rows
     elif file.container == "csv":
-        start = 0
-        for rb, bad_utf8 in _io.iter_csv_batches(file, batch_size):
-            yield _arrow_batch(fmt, file, rb, start, options, bad_utf8)
-            start += rb.num_rows
+        for part in _csv.iter_csv_parts(file, batch_size):
+            yield _arrow_batch(fmt, file, part.batch, part.rows, options, part.repairs, part.bad)
     else:
         yield from _json_batches(fmt, file, batch_size, options)
 
@@ -103,7 +103,7 @@ def _jsonl_chunk(
                 if raw.height == len(chunk.lines):
                     raw = raw.with_columns(pl.Series("_row", chunk.rows, dtype=pl.Int64))
                     nested = fmt.to_nested(raw, ctx)
-                    return _finish(nested, [], ctx, lookup.get, len(chunk.lines))
+                    return _finish(nested, [], ctx, lookup.get, chunk.rows)
             except _FAST_ERRORS:
                 ctx = Ctx(file_name, options)  # discard partial counts; redo record by record
     quarantine: list[dict[str, Any]] = []
@@ -116,37 +116,43 @@ def _jsonl_chunk(
         except (ValueError, RecursionError) as exc:
             quarantine.append(_q(ctx, row, None, f"malformed JSON: {exc}", line))
     nested = _records_to_nested(fmt, items, ctx, quarantine, lookup.get)
-    return _finish(nested, quarantine, ctx, lookup.get, len(chunk.lines))
+    return _finish(nested, quarantine, ctx, lookup.get, chunk.rows)
 
 
 def _arrow_batch(
     fmt: RecordFormat,
     file: ResolvedFile,
     rb: pa.RecordBatch,
-    start: int,
+    start: int | np.ndarray,
     options: ReaderOptions,
     bad_utf8: int = 0,
+    bad_rows: list[dict[str, Any]] | None = None,
 ) -> ReaderBatch:
+    """One Arrow record batch (Parquet, CSV) → a reader batch. ``start`` is the first row's
+    number, or every row's number (CSV rows skip the numbers of ``bad_rows``, rows the CSV
+    parser could not read, which are quarantined here)."""
     ctx = Ctx(file.name, options)
     ctx.repairs["invalid_utf8"] += bad_utf8
-    rows = list(range(start, start + rb.num_rows))
+    rows = list(range(start, start + rb.num_rows)) if isinstance(start, int) else start.tolist()
+    position = {row: i for i, row in enumerate(rows)}
+    read = rows + [q["row"] for q in bad_rows or []]
 
     def lookup(row: int) -> str:
-        return _dump(rb.slice(row - start, 1).to_pylist()[0])
+        return _dump(rb.slice(position[row], 1).to_pylist()[0])
 
     if fmt.to_nested is not None:
         try:
             raw = pl.from_arrow(rb)
             assert isinstance(raw, pl.DataFrame)
-            raw = raw.with_columns(pl.int_range(start, start + rb.num_rows, dtype=pl.Int64).alias("_row"))
-            return _finish(fmt.to_nested(raw, ctx), [], ctx, lookup, rb.num_rows)
+            raw = raw.with_columns(pl.Series("_row", rows, dtype=pl.Int64))
+            return _finish(fmt.to_nested(raw, ctx), list(bad_rows or []), ctx, lookup, read)
         except _FAST_ERRORS:
             ctx = Ctx(file.name, options)
             ctx.repairs["invalid_utf8"] += bad_utf8
-    quarantine: list[dict[str, Any]] = []
+    quarantine: list[dict[str, Any]] = list(bad_rows or [])
     items = list(zip(rows, rb.to_pylist(), strict=True))
     nested = _records_to_nested(fmt, items, ctx, quarantine, lookup)
-    return _finish(nested, quarantine, ctx, lookup, rb.num_rows)
+    return _finish(nested, quarantine, ctx, lookup, read)
 
 
 def _json_batches(
@@ -175,8 +181,8 @@ def _json_chunk(
         return _dump(by_row.get(row))
 
     quarantine: list[dict[str, Any]] = []
-    nested = _records_to_nested(fmt, items, ctx, quarantine, lookup)
-    return _finish(nested, quarantine, ctx, lookup, len(items))
+    nested = _records_to_nested(fmt, list(items), ctx, quarantine, lookup)
+    return _finish(nested, quarantine, ctx, lookup, [row for row, _ in items])
 
 
 # ---- record path ------------------------------------------------------------------------------
@@ -192,6 +198,9 @@ def _records_to_nested(
     """Normalise records one by one (quarantining the unusable), then build nested rows."""
     good: list[tuple[int, dict[str, Any]]] = []
     for row, record in items:
+        if isinstance(record, TooDeep):
+            quarantine.append(_q(ctx, row, None, record.reason, repr(record)))
+            continue
         try:
             clean = fmt.normalize(record, ctx)
         except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
@@ -263,9 +272,14 @@ def _finish(
     quarantine: list[dict[str, Any]],
     ctx: Ctx,
     lookup: Callable[[int], Any],
-    source_records: int,
+    rows_read: list[int] | int,
 ) -> ReaderBatch:
-    """Attach provenance, quarantine conversations without messages, and build the batch."""
+    """Attach provenance, quarantine conversations without messages, and build the batch.
+
+    ``rows_read``: the row numbers consumed, counted as they were read (checked against what
+    came out, see :func:`~chatlens.corpus.readers.base.make_batch`); a plain count where rows
+    and conversations do not map one to one (OASST message tables).
+    """
     nested = nested.with_columns(pl.lit(ctx.file, dtype=pl.String).alias("_file"))
     empty = pl.col("messages").is_null() | (pl.col("messages").list.len() == 0)
     bad = nested.filter(empty)
@@ -276,7 +290,9 @@ def _finish(
         nested = nested.filter(~empty)
     if quarantine:
         quarantine.sort(key=lambda q: (q["row"] if q["row"] is not None else -1))
-    return make_batch(nested, quarantine, dict(ctx.repairs), source_records=source_records)
+    if isinstance(rows_read, int):
+        return make_batch(nested, quarantine, dict(ctx.repairs), source_records=rows_read)
+    return make_batch(nested, quarantine, dict(ctx.repairs), rows_read=rows_read, where=ctx.file)
 
 
 def _q(ctx: Ctx, row: int | None, cid: Any, reason: str, raw: Any) -> dict[str, Any]:

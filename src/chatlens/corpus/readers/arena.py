@@ -21,7 +21,15 @@ from typing import Any
 import polars as pl
 
 from chatlens.corpus.readers import _conversations as conv
-from chatlens.corpus.readers._frames import as_bool, as_float, as_text, struct_fields, type_name
+from chatlens.corpus.readers._frames import (
+    as_bool,
+    as_float,
+    as_text,
+    content_text,
+    keys_present,
+    struct_fields,
+    type_name,
+)
 from chatlens.corpus.readers._pipeline import Ctx, RecordFormat, maybe_json, scan_records
 from chatlens.corpus.readers.base import ReaderBatch, ReaderOptions, ResolvedFile, Sample
 
@@ -101,7 +109,7 @@ def _normalize(record: Any, ctx: Ctx) -> dict[str, Any] | str:
         if isinstance(record, str):
             return record
     if "conversation_a" not in record and "conversation_b" not in record:
-        return f"missing keys 'conversation_a' and 'conversation_b'; keys present: {', '.join(list(record)[:15])}"
+        return f"missing keys 'conversation_a' and 'conversation_b'; {keys_present(record)}"
     out: dict[str, Any] = {}
     for side in ("a", "b"):
         key = f"conversation_{side}"
@@ -114,7 +122,7 @@ def _normalize(record: Any, ctx: Ctx) -> dict[str, Any] | str:
         for j, m in enumerate(value):
             if not isinstance(m, dict):
                 return f"{key}[{j}] must be a message object, got {type_name(m)}"
-            msgs.append({"role": as_text(m.get("role")), "content": as_text(m.get("content"))})
+            msgs.append({"role": as_text(m.get("role")), "content": content_text(m.get("content"), ctx.repairs)})
         out[key] = msgs
     for k in _SCALARS:
         v = record.get(k)

@@ -13,6 +13,14 @@ battle → side a + side b, an OASST tree → one per path) counts each emitted 
 record rejected as a whole counts once. ``source_records`` counts the raw records (lines, rows,
 array items) consumed, for "rows in" reporting.
 
+Independent count (issue 11 item 3): a reader also hands :func:`make_batch` the row numbers it
+*read* (``rows_read``, taken from the input as it is consumed, before any parsing decides an
+outcome). Every one of them must come out as a conversation (``_row``) or a quarantine row
+(``row``), and no other row may appear; otherwise :class:`~chatlens.errors.AccountingError`
+(a chatlens bug) is raised instead of a silently smaller corpus. ``source_records`` is then the
+number of rows read. Readers whose conversations span rows (the table message layout) check the
+same balance in rows (rows read = message rows + rows quarantined) across their batches.
+
 Provenance: ``_file`` is the file's display name (the path as given, or ``hf://datasets/<id>/<path>``
 for hub files); ``_row`` is the 0-based record position in that file: the physical line number for
 JSONL (blank lines are skipped but counted, so ``sed -n "$((row+1))p"`` finds it), the row index for
@@ -24,7 +32,7 @@ from __future__ import annotations
 
 import difflib
 import functools
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, Literal, Protocol, TypeVar
@@ -32,7 +40,7 @@ from typing import Any, Generic, Literal, Protocol, TypeVar
 import polars as pl
 
 from chatlens.corpus.schema import NESTED_SCHEMA, QUARANTINE_SCHEMA, conform, empty_frame
-from chatlens.errors import InvalidParameterError
+from chatlens.errors import AccountingError, InvalidParameterError
 
 Container = Literal["jsonl", "json", "parquet", "csv"]
 Compression = Literal["gzip", "zstd"]
@@ -107,10 +115,21 @@ def make_batch(
     repairs: Mapping[str, int] | None = None,
     *,
     source_records: int | None = None,
+    rows_read: Sequence[int] | None = None,
+    where: str = "",
 ) -> ReaderBatch:
-    """Conform the frames to the contract and fill ``records_in`` by the counting rule."""
+    """Conform the frames to the contract and fill ``records_in`` by the counting rule.
+
+    ``rows_read``: the row numbers the reader consumed for this batch, counted as they were
+    read; checked against the rows that came out (see the module doc), and the default of
+    ``source_records``. ``where`` names the file in the error.
+    """
     nested = conform(nested, NESTED_SCHEMA)
     quarantine = quarantine_frame(quarantine)
+    if rows_read is not None:
+        check_rows_accounted(rows_read, nested, quarantine, where)
+        if source_records is None:
+            source_records = len(rows_read)
     return ReaderBatch(
         nested=nested,
         quarantine=quarantine,
@@ -118,6 +137,53 @@ def make_batch(
         records_in=nested.height + quarantine.height,
         source_records=source_records,
     )
+
+
+def check_rows_accounted(
+    rows_read: Sequence[int], nested: pl.DataFrame, quarantine: pl.DataFrame, where: str = ""
+) -> None:
+    """Raise :class:`AccountingError` unless the rows that came out are exactly the rows read."""
+    read = pl.Series("r", rows_read, dtype=pl.Int64).unique()
+    out = pl.concat([nested.get_column("_row").cast(pl.Int64), quarantine.get_column("row").cast(pl.Int64)])
+    out = out.drop_nulls().unique()
+    lost = read.filter(~read.is_in(out.implode())).sort()
+    invented = out.filter(~out.is_in(read.implode())).sort()
+    if lost.len() or invented.len():
+        detail = []
+        if lost.len():
+            detail.append(f"{lost.len()} row(s) read but neither analysed nor quarantined "
+                          f"(rows {lost.head(10).to_list()})")
+        if invented.len():
+            detail.append(f"{invented.len()} row(s) emitted that were not read (rows {invented.head(10).to_list()})")
+        msg = (f"{where or 'input'}: rows in do not add up to rows analysed + quarantined: "
+               f"{'; '.join(detail)}. This is a chatlens bug; please report it with the file.")
+        raise AccountingError(msg)
+
+
+class RowBalance:
+    """Rows read vs rows that came out (message rows of conversations + quarantine rows).
+
+    Why: where a conversation spans rows and may span batches (the table message layout), the
+    per-batch row check of :func:`make_batch` cannot apply; the balance is checked once the file
+    is consumed (issue 11 item 3: a dropped row is an error, not a smaller corpus).
+    """
+
+    def __init__(self, file: str) -> None:
+        self.file = file
+        self.read = 0
+        self.emitted = 0
+
+    def out(self, batch: ReaderBatch) -> ReaderBatch:
+        lens = batch.nested.get_column("messages").list.len().sum() if batch.nested.height else 0
+        self.emitted += batch.quarantine.height + int(lens or 0)
+        return batch
+
+    def check(self) -> None:
+        if self.read != self.emitted:
+            msg = (f"{self.file}: rows in do not add up: {self.read:,} rows read, "
+                   f"{self.emitted:,} came out as messages or quarantine rows. This is a chatlens "
+                   "bug; please report it with the file.")
+            raise AccountingError(msg)
 
 
 def quarantine_frame(rows: list[dict[str, Any]] | pl.DataFrame | None) -> pl.DataFrame:
@@ -158,6 +224,7 @@ class Sample:
     ``records`` are the first parsed records (dicts) in file order; ``columns`` the union of their
     top-level keys (for Parquet/CSV: the schema's column names); ``container`` the file kind.
     ``top_level`` is the whole top-level object's keys for a JSON file holding one object.
+    ``problem`` says why no record could be parsed (a malformed first line), if that is why.
     """
 
     def __init__(
@@ -166,8 +233,10 @@ class Sample:
         records: list[Any],
         columns: list[str] | None = None,
         top_level: list[str] | None = None,
+        problem: str | None = None,
     ) -> None:
         self.container = container
+        self.problem = problem
         self.records = records
         if columns is None:
             seen: dict[str, None] = {}
@@ -255,7 +324,9 @@ __all__ = [
     "ReaderSpec",
     "Registry",
     "ResolvedFile",
+    "RowBalance",
     "Sample",
+    "check_rows_accounted",
     "make_batch",
     "quarantine_frame",
     "truncate_raw",

@@ -23,7 +23,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from chatlens.corpus.readers._frames import as_text, type_name
+from chatlens.corpus.readers._frames import as_text, content_text, type_name
 from chatlens.corpus.readers._pipeline import Ctx, RecordFormat, scan_records
 from chatlens.corpus.readers.base import ReaderBatch, ReaderOptions, ResolvedFile, Sample
 
@@ -74,7 +74,7 @@ def _normalize(record: Any, ctx: Ctx) -> dict[str, Any] | str:
     return {
         "conversation_id": as_text(record.get("id")),
         "prompt": prompt or "",
-        "response": as_text(response),
+        "response": content_text(response, ctx.repairs),
         "labels": labels,
     }
 

@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from pathlib import PurePath
 from typing import Any
 
-from chatlens.corpus.readers._frames import as_text, type_name
+from chatlens.corpus.readers._frames import content_text, keys_present, type_name
 from chatlens.corpus.readers._pipeline import Ctx, RecordFormat, scan_records
 from chatlens.corpus.readers.base import ReaderBatch, ReaderOptions, ResolvedFile, Sample
 
@@ -56,7 +56,7 @@ def _normalize(record: Any, ctx: Ctx) -> dict[str, Any] | str:
         return f"expected a JSON object per record, got {type_name(record)}"
     missing = [s for s in SIDES if s not in record]
     if len(missing) == 2:
-        return f"missing keys 'chosen' and 'rejected'; keys present: {', '.join(list(record)[:15])}"
+        return f"missing keys 'chosen' and 'rejected'; {keys_present(record)}"
     out = {}
     for side in SIDES:
         value = record.get(side)
@@ -70,7 +70,7 @@ def _expand(record: dict[str, Any], row: int, ctx: Ctx) -> list[dict[str, Any]]:
     pair_id = f"{PurePath(ctx.file).name}:{row}"
     rows = []
     for side in SIDES:
-        text = as_text(record.get(side)) or ""
+        text = content_text(record.get(side), ctx.repairs) or ""
         rows.append(
             {
                 "conversation_id": f"{pair_id}:{side}",

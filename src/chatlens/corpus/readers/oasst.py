@@ -32,7 +32,7 @@ from typing import Any
 
 import polars as pl
 
-from chatlens.corpus.readers._frames import as_text, type_name
+from chatlens.corpus.readers._frames import as_text, content_text, type_name
 from chatlens.corpus.readers._pipeline import Ctx, RecordFormat, scan_records
 from chatlens.corpus.readers.base import (
     ReaderBatch,
@@ -134,7 +134,8 @@ def _expand(record: dict[str, Any], row: int, ctx: Ctx) -> list[dict[str, Any]]:
                 "language": as_text(path[0].get("lang")),
                 "extra": json.dumps(extra, ensure_ascii=False, separators=(",", ":"), default=str),
                 "messages": [
-                    {"role": as_text(m.get("role")), "content": as_text(m.get("text")), "language": as_text(m.get("lang"))}
+                    {"role": as_text(m.get("role")), "content": content_text(m.get("text"), ctx.repairs),
+                     "language": as_text(m.get("lang"))}
                     for m in path
                 ],
             }
@@ -153,7 +154,7 @@ _FLAT_OPTIONAL = ("lang", "rank", "deleted", "synthetic", "model_name", "tree_st
 
 def scan_oasst(file: ResolvedFile, *, batch_size: int, options: ReaderOptions) -> Iterator[ReaderBatch]:
     """Stream OASST trees; each tree yields one conversation per root-to-leaf path (or the best)."""
-    from chatlens.corpus.readers.table import file_columns
+    from chatlens.corpus.readers._table_rows import file_columns
 
     if file.container in ("parquet", "csv") or set(FLAT_COLUMNS) <= set(file_columns(file)):
         return _scan_flat(file, batch_size, options)
@@ -161,7 +162,7 @@ def scan_oasst(file: ResolvedFile, *, batch_size: int, options: ReaderOptions) -
 
 
 def _scan_flat(file: ResolvedFile, batch_size: int, options: ReaderOptions) -> Iterator[ReaderBatch]:
-    from chatlens.corpus.readers.table import _raw_frames, check_columns
+    from chatlens.corpus.readers._table_rows import _raw_frames, check_columns
 
     present = check_columns(file, FLAT_COLUMNS, why=f"that an OASST message table needs ({list(FLAT_COLUMNS)})")
     wanted = [c for c in (*FLAT_COLUMNS, *_FLAT_OPTIONAL) if c in present]

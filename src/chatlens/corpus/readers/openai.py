@@ -81,7 +81,7 @@ def _flatten_parts(message: Any, parts: Counter[str]) -> Any:
     texts = []
     for part in message["content"]:
         if isinstance(part, dict) and part.get("type", "text") == "text" and "text" in part:
-            texts.append(as_text(part["text"]) or "")
+            texts.append(as_text(part["text"]) or "")  # a part's text: not a coercion
         elif isinstance(part, str):
             texts.append(part)
         else:

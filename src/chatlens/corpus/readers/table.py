@@ -24,19 +24,22 @@ mapped default to a source column of the same name when one exists.
     ``role``/``content`` name the keys (default ``role``/``content``). Optional: conversation_id,
     model, language, user_id, timestamp.
 
+In CSV files a row with the wrong number of cells (a truncated file, a stray delimiter) is
+quarantined with its line and reason, not the whole file (:mod:`chatlens.corpus.readers._csv`).
+
 A mapped column the file does not have raises :class:`~chatlens.errors.MissingColumnError` naming
 the file, the column and the columns that exist.
 
-Why one module of ~500 lines: the two layouts share the column map, its validation, the file
-readers (CSV/JSONL/JSON/Parquet into raw frames) and the quarantine rules, and a user's mapping
-is explained by this one docstring; the pieces are private helpers of :func:`scan_table`.
+Why one module for both layouts: they share the column map, its validation and the quarantine
+rules, and a user's mapping is explained by this one docstring. Reading a file's rows per
+container (CSV/JSONL/JSON/Parquet into raw frames) lives in :mod:`._table_rows`, shared with the
+OASST message-table reader.
 """
 
 from __future__ import annotations
 
-import json
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -44,19 +47,28 @@ import polars as pl
 
 from chatlens._progress import status
 from chatlens.corpus.readers import _conversations as conv
-from chatlens.corpus.readers import _io
-from chatlens.corpus.readers._frames import as_text, build_messages, to_dtype, type_name
-from chatlens.corpus.readers._pipeline import _FAST_ERRORS, Ctx, RecordFormat, scan_records
+from chatlens.corpus.readers._frames import (
+    build_messages,
+    text_coercions,
+    to_dtype,
+)
+from chatlens.corpus.readers._pipeline import Ctx, RecordFormat, scan_records
+from chatlens.corpus.readers._table_rows import (
+    _q,
+    _raw_frames,
+    _row_lookup,
+    check_columns,
+)
 from chatlens.corpus.readers.base import (
     ReaderBatch,
     ReaderOptions,
     ResolvedFile,
+    RowBalance,
     Sample,
     make_batch,
-    truncate_raw,
 )
 from chatlens.corpus.schema import MESSAGE_STRUCT
-from chatlens.errors import InvalidParameterError, MissingColumnError
+from chatlens.errors import InvalidParameterError
 
 NAME = "table"
 CONVERSATION_FIELDS = ("conversation_id", "model", "language", "user_id", "timestamp")
@@ -163,8 +175,12 @@ def _scan_message_layout(
     emitted: list[pl.Series] = []  # ids of conversations already yielded (one Series per batch)
     carry: pl.DataFrame | None = None
     carry_raw: dict[int, str] = {}
-    for raw, quarantine, repairs, n_source in _raw_frames(file, batch_size, list(mapped.values())):
+    balance = RowBalance(file.name)
+    for raw, quarantine, repairs, n_source in _raw_frames(file, batch_size, list(mapped.values()),
+                                                          content=mapped["content"]):
+        balance.read += n_source
         ctx = Ctx(file.name, options, Counter(repairs))
+        ctx.repairs.update(text_coercions(raw[mapped["content"]]) if mapped["content"] in raw.columns else {})
         base = _row_lookup(raw)
         df = _canonical_rows(raw, mapped)
         if carry is not None:
@@ -184,10 +200,11 @@ def _scan_message_layout(
                 carry = df.filter(tail)
                 carry_raw = {r: lookup(r) for r in carry["_row"].to_list()}
                 df = df.filter(~tail)
-        yield _group(df, ctx, quarantine, lookup, emitted, n_source)
+        yield balance.out(_group(df, ctx, quarantine, lookup, emitted, n_source))
     if carry is not None and carry.height:
         ctx = Ctx(file.name, options)
-        yield _group(carry, ctx, [], carry_raw.get, emitted, 0)
+        yield balance.out(_group(carry, ctx, [], carry_raw.get, emitted, 0))
+    balance.check()
 
 
 def _contiguous(file: ResolvedFile, batch_size: int, id_column: str) -> bool:
@@ -239,11 +256,13 @@ def _grouped_on_disk(
     quarantine: list[dict[str, Any]] = []
     repairs: Counter = Counter()
     n_source = 0
+    balance = RowBalance(file.name)
     with tempfile.TemporaryDirectory(prefix="chatlens-table-") as tmp:
         spill = Path(tmp) / "rows.parquet"
         writer = None
-        for raw, q, rep, n in _raw_frames(file, batch_size, list(mapped.values())):
+        for raw, q, rep, n in _raw_frames(file, batch_size, list(mapped.values()), content=mapped["content"]):
             ctx = Ctx(file.name, options, Counter(rep))
+            ctx.repairs.update(text_coercions(raw[mapped["content"]]) if mapped["content"] in raw.columns else {})
             table = _without_id_quarantined(_canonical_rows(raw, mapped), ctx, q,
                                             _row_lookup(raw)).to_arrow()
             quarantine.extend(q)
@@ -255,13 +274,15 @@ def _grouped_on_disk(
         if writer is not None:
             writer.close()
         empty = pl.DataFrame(schema={**{k: _TYPES[k] for k in mapped}, "_row": pl.Int64})
-        yield _group(empty, Ctx(file.name, options, repairs), quarantine, lambda _row: None, [],
-                     n_source)
+        balance.read = n_source
+        yield balance.out(_group(empty, Ctx(file.name, options, repairs), quarantine,
+                                 lambda _row: None, [], n_source))
         if writer is None:
+            balance.check()
             return
 
         def regrouped(part: pl.DataFrame) -> ReaderBatch:
-            return _group(part, Ctx(file.name, options), [], lambda _row: None, [], 0)
+            return balance.out(_group(part, Ctx(file.name, options), [], lambda _row: None, [], 0))
 
         con = duckdb.connect(config={"temp_directory": str(Path(tmp) / "duckdb"),
                                      "memory_limit": SORT_MEMORY})
@@ -286,6 +307,7 @@ def _grouped_on_disk(
                 yield regrouped(carry)
         finally:
             con.close()
+        balance.check()
 
 
 def _canonical_rows(raw: pl.DataFrame, mapped: dict[str, str]) -> pl.DataFrame:
@@ -350,146 +372,6 @@ def _group(
         emitted.append(nested["conversation_id"])
     quarantine.sort(key=lambda q: q["row"] if q["row"] is not None else -1)
     return make_batch(nested, quarantine, dict(ctx.repairs), source_records=n_source)
-
-
-# ---- raw frames per container ------------------------------------------------------------------
-
-
-def _raw_frames(
-    file: ResolvedFile, batch_size: int, columns: list[str], *, csv_all_columns: bool = True
-) -> Iterator[tuple[pl.DataFrame, list[dict[str, Any]], dict[str, int], int]]:
-    """(frame with the source columns + ``_row``, quarantine rows, repairs, records consumed).
-
-    CSV keeps every column (a quarantined row shows all of it) unless ``csv_all_columns`` is
-    false; Parquet reads only ``columns``."""
-    if file.container == "parquet":
-        start = 0
-        for rb in _io.iter_parquet_batches(file, batch_size, columns):
-            df = pl.from_arrow(rb)
-            assert isinstance(df, pl.DataFrame)
-            yield df.with_columns(pl.int_range(start, start + rb.num_rows, dtype=pl.Int64).alias("_row")), [], {}, rb.num_rows
-            start += rb.num_rows
-    elif file.container == "csv":
-        start = 0
-        for rb, bad_utf8 in _io.iter_csv_batches(file, batch_size, None if csv_all_columns else columns):
-            df = pl.from_arrow(rb)
-            assert isinstance(df, pl.DataFrame)
-            df = df.with_columns(pl.int_range(start, start + rb.num_rows, dtype=pl.Int64).alias("_row"))
-            yield df, [], {"invalid_utf8": bad_utf8}, rb.num_rows
-            start += rb.num_rows
-    elif file.container == "jsonl":
-        for chunk in _io.iter_line_chunks(file, batch_size):
-            yield _jsonl_frame(file, chunk, columns)
-    else:
-        items: list[tuple[int, Any]] = []
-        repairs = 0
-        for row, (item, repairs) in enumerate(_io.iter_json_items(file, "item")):
-            items.append((row, item))
-            if len(items) >= batch_size:
-                yield _records_frame(file, items, columns, [], {"invalid_utf8": repairs})
-                items = []
-        if items:
-            yield _records_frame(file, items, columns, [], {"invalid_utf8": repairs})
-
-
-def _jsonl_frame(
-    file: ResolvedFile, chunk: _io.LineChunk, columns: list[str]
-) -> tuple[pl.DataFrame, list[dict[str, Any]], dict[str, int], int]:
-    try:
-        df = _io.read_json_lines(chunk.data, chunk.lines)
-        if df.height == len(chunk.lines):
-            df = df.select([c for c in columns if c in df.columns])
-            return df.with_columns(pl.Series("_row", chunk.rows, dtype=pl.Int64)), [], {}, len(chunk.lines)
-    except _FAST_ERRORS:
-        pass
-    quarantine: list[dict[str, Any]] = []
-    items: list[tuple[int, Any]] = []
-    bad_utf8 = 0
-    for row, line in zip(chunk.rows, chunk.lines, strict=True):
-        text, bad = _io.decode_utf8(line)
-        bad_utf8 += bad
-        try:
-            items.append((row, json.loads(text)))
-        except (ValueError, RecursionError) as exc:
-            quarantine.append({"file": file.name, "row": row, "reason": f"malformed JSON: {exc}", "raw": truncate_raw(line)})
-    return _records_frame(file, items, columns, quarantine, {"invalid_utf8": bad_utf8}, len(chunk.lines))
-
-
-def _records_frame(
-    file: ResolvedFile,
-    items: list[tuple[int, Any]],
-    columns: list[str],
-    quarantine: list[dict[str, Any]],
-    repairs: dict[str, int],
-    n_source: int | None = None,
-) -> tuple[pl.DataFrame, list[dict[str, Any]], dict[str, int], int]:
-    rows = []
-    for row, record in items:
-        if not isinstance(record, dict):
-            reason = f"expected a JSON object per row, got {type_name(record)}"
-            quarantine.append({"file": file.name, "row": row, "reason": reason, "raw": truncate_raw(json.dumps(record))})
-            continue
-        rows.append({**{c: as_text(record.get(c)) for c in columns}, "_row": row, "__raw": json.dumps(record)[:2000]})
-    schema = {**dict.fromkeys(columns, pl.String), "_row": pl.Int64, "__raw": pl.String}
-    df = pl.DataFrame(rows, schema=schema)
-    return df, quarantine, repairs, len(items) if n_source is None else n_source
-
-
-def _row_lookup(raw: pl.DataFrame) -> Callable[[int], str | None]:
-    """Row → JSON text of the source row, computed only for the (few) rows quarantined."""
-    if "__raw" in raw.columns:
-        table = dict(zip(raw["_row"].to_list(), raw["__raw"].to_list(), strict=True))
-        return table.get
-
-    def lookup(row: int) -> str | None:
-        hit = raw.filter(pl.col("_row") == row).drop("_row", strict=False)
-        return json.dumps(hit.to_dicts()[0], default=str)[:2000] if hit.height else None
-
-    return lookup
-
-
-def _q(ctx: Ctx, row: int | None, cid: Any, reason: str, raw: Any) -> dict[str, Any]:
-    return {"file": ctx.file, "row": row, "conversation_id": cid, "reason": reason, "raw": truncate_raw(raw)}
-
-
-def check_columns(file: ResolvedFile, wanted: Sequence[str], *, why: str = "named in the column mapping") -> list[str]:
-    """The file's columns; :class:`MissingColumnError` (saying ``why`` they are wanted) if a
-    wanted one is absent."""
-    present = file_columns(file)
-    missing = [c for c in wanted if c not in present]
-    if missing:
-        msg = (
-            f"{file.name}: column(s) {missing} {why} are missing; "
-            f"the file has columns: {', '.join(present[:40]) or '(none)'}."
-        )
-        raise MissingColumnError(msg)
-    return present
-
-
-def file_columns(file: ResolvedFile) -> list[str]:
-    """Column names of a table file (Parquet schema, CSV header, keys of the first records)."""
-    if file.container == "parquet":
-        return _io.parquet_columns(file)
-    if file.container == "csv":
-        return _io.csv_header(file)
-    seen: dict[str, None] = {}
-    if file.container == "jsonl":
-        for chunk in _io.iter_line_chunks(file, 1000):
-            for line in chunk.lines:
-                try:
-                    rec = json.loads(_io.decode_utf8(line)[0])
-                except (ValueError, RecursionError):
-                    continue
-                if isinstance(rec, dict):
-                    seen.update(dict.fromkeys(rec))
-            break
-    else:
-        for n, (item, _) in enumerate(_io.iter_json_items(file, "item")):
-            if isinstance(item, dict):
-                seen.update(dict.fromkeys(item))
-            if n >= 1000:
-                break
-    return list(seen)
 
 
 def sniff(sample: Sample) -> float:

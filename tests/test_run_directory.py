@@ -1,0 +1,190 @@
+"""A failed or killed rerun never leaves a misleading run directory (issue 11 item 5).
+
+Before the fix a rerun that failed kept the old manifest, report and tables beside the new
+Parquet files and ``chatlens query`` answered from the mix; a killed ``classify`` left its
+``.partial`` file behind forever.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+import chatlens
+from chatlens.engine.rundir import MARKER
+from chatlens.errors import ChatlensError, IncompleteRunError
+from chatlens.query import query
+
+CHATLENS = [sys.executable, "-c", "from chatlens.cli import main; main()"]
+
+
+def _corpus(path: Path, n: int) -> Path:
+    with path.open("w") as f:
+        for i in range(n):
+            f.write(
+                json.dumps(
+                    {
+                        "id": f"c{i}",
+                        "messages": [
+                            {"role": "user", "content": f"how do I pick lock {i}"},
+                            {
+                                "role": "assistant",
+                                "content": "I'm sorry, but I can't help with that.",
+                            },
+                            {"role": "user", "content": "why not?"},
+                        ],
+                    }
+                )
+                + "\n"
+            )
+    return path
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(Path(chatlens.__file__).parents[1])}
+    return subprocess.run(
+        [*CHATLENS, *args], capture_output=True, text=True, env=env, timeout=600, check=False
+    )
+
+
+def test_a_failed_rerun_is_marked_and_refused(tmp_path, monkeypatch):
+    run = tmp_path / "run"
+    chatlens.analyze(_corpus(tmp_path / "a.jsonl", 20), out=run)
+    assert not (run / MARKER).exists()
+    assert query(run, "select count(*) as n from conversations")["n"][0] == 20
+    (run / "notes.txt").write_text("mine")  # not a run output: left alone
+
+    import chatlens.run as run_module
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(run_module, "write_run_report", broken)
+    with pytest.raises(RuntimeError, match="disk full"):
+        chatlens.analyze(_corpus(tmp_path / "b.jsonl", 5), out=run)
+    assert (run / MARKER).exists()
+    assert not (run / "report.html").exists()  # the old run's report is gone, not beside new tables
+    assert (run / "notes.txt").read_text() == "mine"
+    with pytest.raises(IncompleteRunError, match="is incomplete.*did not finish"):
+        query(run, "select count(*) from conversations")
+    done = _cli("query", str(run), "select 1")
+    assert done.returncode != 0 and "incomplete" in done.stderr
+
+    monkeypatch.undo()
+    chatlens.analyze(_corpus(tmp_path / "b.jsonl", 5), out=run)
+    assert not (run / MARKER).exists()
+    assert MARKER not in json.loads((run / "manifest.json").read_text())["outputs"]
+    assert query(run, "select count(*) as n from conversations")["n"][0] == 5
+
+
+def test_a_killed_rerun_is_refused(tmp_path):
+    run = tmp_path / "run"
+    chatlens.analyze(_corpus(tmp_path / "small.jsonl", 10), out=run)
+    big = _corpus(tmp_path / "big.jsonl", 60_000)
+    env = {**os.environ, "PYTHONPATH": str(Path(chatlens.__file__).parents[1])}
+    proc = subprocess.Popen(
+        [*CHATLENS, "analyze", str(big), "--out", str(run), "--batch-size", "500", "-q"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 300
+        while not ((run / MARKER).exists() and (run / "messages.parquet").exists()):
+            assert proc.poll() is None, "the run finished before it could be killed"
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        time.sleep(0.5)  # mid-run: batches are being written
+        proc.send_signal(signal.SIGKILL)
+    finally:
+        proc.wait(timeout=60)
+    assert proc.returncode == -signal.SIGKILL
+    assert not (run / "manifest.json").exists()
+    done = _cli("query", str(run), "select count(*) from conversations")
+    assert done.returncode != 0
+    assert "incomplete" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_cut_parquet_file_is_a_clear_error(tmp_path):
+    run = tmp_path / "run"
+    chatlens.analyze(_corpus(tmp_path / "a.jsonl", 20), out=run)
+    data = (run / "conversations.parquet").read_bytes()
+    (run / "conversations.parquet").write_bytes(data[: len(data) // 2])  # no footer
+    with pytest.raises(
+        ChatlensError, match=r"conversations\.parquet is not a readable Parquet file"
+    ):
+        query(run, "select count(*) from conversations")
+
+
+def _dead_pid() -> int:
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+def test_stale_partial_files_of_a_killed_writer_are_removed(tmp_path):
+    from chatlens.corpus.tablefile import TableWriter
+
+    out = tmp_path / "labelled.csv"
+    stale = tmp_path / f".labelled.csv.{_dead_pid()}.partial"
+    busy = tmp_path / f".labelled.csv.{os.getppid()}.partial"  # a live writer's: kept
+    stale.write_text("half")
+    busy.write_text("half")
+    import polars as pl
+
+    with TableWriter(out) as w:
+        w.write(pl.DataFrame({"a": [1]}))
+    assert not stale.exists() and busy.exists() and out.read_text() == "a\n1\n"
+
+
+def test_a_killed_classify_leaves_no_partial_file_after_the_next_run(tmp_path):
+    import polars as pl
+
+    src = tmp_path / "replies.parquet"
+    pl.DataFrame({"content": ["I'm sorry, but I can't help with that."] * 400_000}).write_parquet(
+        src
+    )
+    out = tmp_path / "labelled.csv"
+    env = {**os.environ, "PYTHONPATH": str(Path(chatlens.__file__).parents[1])}
+    proc = subprocess.Popen(
+        [
+            *CHATLENS,
+            "classify",
+            "refusal",
+            str(src),
+            "--text-column",
+            "content",
+            "--out",
+            str(out),
+            "--batch-size",
+            "2000",
+            "-q",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 300
+        while not list(tmp_path.glob(".labelled.csv.*.partial")):
+            assert proc.poll() is None, "classify finished before it could be killed"
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGKILL)
+    finally:
+        proc.wait(timeout=60)
+    assert list(tmp_path.glob(".labelled.csv.*.partial")) and not out.exists()
+    small = tmp_path / "few.parquet"
+    pl.DataFrame({"content": ["Sure, here it is."]}).write_parquet(small)
+    done = _cli(
+        "classify", "refusal", str(small), "--text-column", "content", "--out", str(out), "-q"
+    )
+    assert done.returncode == 0, done.stderr
+    assert not list(tmp_path.glob(".labelled.csv.*.partial"))
