@@ -113,7 +113,7 @@ def _hazard(frame: pl.DataFrame, path: Path) -> Path:
     return save_figure(fig, path, dpi=110, svg=True)
 
 
-REACTION_ORDER = ("abandoned", "rephrase", "topic_change", "pushback", "accept", "jailbreak")
+REACTION_ORDER = ("abandoned", "rephrase", "clarify", "new_topic", "pushback", "accept", "jailbreak")
 
 
 @plain_text  # data strings (model names with "$") are plain text, never matplotlib math

@@ -224,7 +224,7 @@ def sheet_view(frame: pl.DataFrame) -> Table:
     return generic_view(frame.filter(pl.col(frame.columns[0]).str.strip_chars() != ""))
 
 
-REACTION_LABELS = {"topic_change": "topic change"}
+REACTION_LABELS = {"new_topic": "new topic"}
 VIEWS: dict[str, Callable[[pl.DataFrame], Table]] = {
     "refusal_by_model": lambda f: rate_view(f, "model", k_label="with a refusal"),
     "refusal_by_language": lambda f: rate_view(f, "language", k_label="with a refusal"),
