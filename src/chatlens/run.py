@@ -55,9 +55,11 @@ from chatlens.report.truth import truth_agreement
 
 DEMO_CONVERSATIONS = 20_000
 #: Rows per partition for the pooled engines: small enough that two or more workers share even a
-#: 100k-conversation file and the last partition leaves little idle time; the tables do not depend
-#: on it (they are compacted in partition order).
-PARTITION_ROWS = 50_000
+#: 100k-conversation file and the last partition leaves little idle time, and that the process
+#: tree stays under 2 GB on 1M LMSYS-shaped conversations with the learned tiers (50k: 2.8 GB,
+#: 25k: 2.03 GB, 20k: 1.78 GB; ``benchmarks/bench_analyze.py``); the tables do not depend on it
+#: (they are compacted in partition order).
+PARTITION_ROWS = 20_000
 DEMO_SEED = 0
 
 #: The report's table sets and figures, by the names a profile file uses.
