@@ -46,18 +46,17 @@ def _sigmoid(z: np.ndarray) -> np.ndarray:
 
 def _align(x: Any, cue_ids: list[str], trained_ids: list[str]) -> Any:
     """Re-order the per-cue block (the first ``len(cue_ids)`` columns) to the trained cue order;
-    cues added since training are dropped, removed ones count zero."""
+    cues added since training are dropped, removed ones count zero. One column gather (a zero
+    column appended for the removed cues), not a stack per cue: this runs on every batch."""
     if cue_ids == trained_ids:
         return x
     from scipy import sparse
 
-    n_cues = len(cue_ids)
+    n_cues, width = len(cue_ids), x.shape[1]
     pos = {cid: i for i, cid in enumerate(cue_ids)}
-    cols = [pos.get(cid) for cid in trained_ids]
-    block = x[:, :n_cues].tocsc()
-    empty = sparse.csc_matrix((x.shape[0], 1))
-    aligned = sparse.hstack([block[:, [c]] if c is not None else empty for c in cols])
-    return sparse.hstack([aligned, x[:, n_cues:]]).tocsr()
+    index = np.asarray([pos.get(cid, width) for cid in trained_ids] + list(range(n_cues, width)))
+    padded = sparse.hstack([x, sparse.csr_matrix((x.shape[0], 1))], format="csr")
+    return padded[:, index]
 
 
 @dataclass

@@ -23,8 +23,9 @@ import polars as pl
 
 from chatlens.validate.real_eval import binary_row
 
-#: Tier name → (refusal tier, reaction tier) of the run.
-TIERS = {"rules (held out)": ("rules", "rules"), "default (in-sample)": ("context", "learned")}
+#: Tier name → (refusal, jailbreak, reaction) tiers of the run.
+TIERS = {"rules (held out)": ("rules", "rules", "rules"),
+         "default (in-sample)": ("context", "learned", "learned")}
 
 
 def _conversations(labels: pl.DataFrame, data_dir: Path) -> pl.DataFrame:
@@ -39,41 +40,19 @@ def _conversations(labels: pl.DataFrame, data_dir: Path) -> pl.DataFrame:
     return pl.concat(parts)
 
 
-def _signals(msgs: pl.DataFrame, *, learned: bool) -> pl.DataFrame:
-    """Refusal columns on assistant rows and ``jailbreak`` on user rows, as the signals stage
-    sets them (learned: the context refusal model and the learned jailbreak tier; else rules)."""
-    from chatlens.signals.jailbreak import detect_jailbreak
-    from chatlens.signals.jailbreak_learned import detect_jailbreak_learned
-    from chatlens.signals.refusal import detect_refusal
-    from chatlens.signals.refusal_model import detect_refusal_in_context
-
-    msgs = msgs.sort("conversation_id", "message_index").with_row_index("_pos").with_columns(
-        _request=pl.when((pl.col("role").shift(1) == "user")
-                         & (pl.col("conversation_id").shift(1) == pl.col("conversation_id")))
-        .then(pl.col("content").shift(1)))
-    asst, user = msgs.filter(pl.col("role") == "assistant"), msgs.filter(pl.col("role") == "user")
-    ref = (detect_refusal_in_context(asst["content"], asst["_request"]) if learned
-           else detect_refusal(asst["content"]))
-    jb = (detect_jailbreak_learned if learned else detect_jailbreak)(user["content"])
-    cols = pl.concat([
-        asst.select("_pos").hstack(ref.select("refusal", "refusal_type")),
-        user.select("_pos").hstack(jb.select("jailbreak")),
-    ], how="diagonal_relaxed")
-    return msgs.join(cols, on="_pos", how="left").drop("_pos", "_request")
-
-
 def overturned_predictions(labels: pl.DataFrame, data_dir: str | Path) -> pl.DataFrame:
     """``item`` and the predicted ``overturned`` of each judged refusal, per tier (column)."""
     from chatlens.features._frame import dialog
     from chatlens.features.reactions import ReactionRules, reactions_from_dialog
+    from chatlens.signals.messages import add_signals
 
     judged = labels.filter(pl.col("overturned").is_not_null())
     msgs = _conversations(judged, Path(data_dir))
     keys = judged.select("item", conversation_id=pl.col("file") + "|" + pl.col("conversation_id"),
                          refusal_index=pl.col("message_index").cast(pl.Int32))
     out = keys.select("item")
-    for tier, (refusal_model, reaction_model) in TIERS.items():
-        signals = _signals(msgs, learned=refusal_model == "context")
+    for tier, (refusal_model, jailbreak_model, reaction_model) in TIERS.items():
+        signals = add_signals(msgs, refusal_model=refusal_model, jailbreak_model=jailbreak_model)
         found = reactions_from_dialog(dialog(signals, what="overturned validation"),
                                       rules=ReactionRules(model=reaction_model))
         got = keys.join(found.select("conversation_id", "refusal_index", "overturned"),
