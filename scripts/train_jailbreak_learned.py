@@ -24,7 +24,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "src" / "chatlens" / "data" / "signals" / "jailbreak_learned.json"
-VERSION = "1.0"
+VERSION = "2.0"
 GRID = tuple(round(0.5 + 0.025 * i, 3) for i in range(20))
 
 

@@ -106,3 +106,27 @@ def test_classify_detector_choice():
     if weights_available():
         out = jailbreak_detector(detector="learned")(pl.Series(JAILBREAKS[:1] + ["hello"]))
         assert out["jailbreak"].to_list() == [True, False]
+
+
+def test_word_grams_are_hashed_without_per_text_python(monkeypatch):
+    """Format 2 hashes the word n-grams in numpy: no scikit-learn vectoriser, no to_list()."""
+    from chatlens.signals import jailbreak_features
+
+    monkeypatch.setattr(pl.Series, "to_list", lambda *_a, **_k: pytest.fail("per-text Python"))
+    monkeypatch.setattr(jailbreak_features, "dense_features",
+                        lambda t: (np.zeros((len(t), 1)), ["d"]))
+    x, _ = jailbreak_features.featurize(pl.Series(["don't stop", "Don't  STOP", None]))
+    assert x.shape == (3, 1 + jailbreak_features.N_HASH)
+    assert (x[0] != x[1]).nnz == 0 and x[0].getnnz() == 3 and x[2].getnnz() == 0
+
+
+@pytest.mark.skipif(not weights_available(), reason="no shipped weights")
+def test_format_1_weights_are_refused():
+    from importlib import resources
+
+    from chatlens.signals.jailbreak_learned import FORMAT_VERSION, WEIGHTS_RESOURCE
+
+    data = json.loads((resources.files("chatlens") / WEIGHTS_RESOURCE).read_text(encoding="utf-8"))
+    assert data["format_version"] == FORMAT_VERSION == 2
+    with pytest.raises(InstrumentError, match="expected 2"):
+        LearnedJailbreak.from_dict({**data, "format_version": 1})

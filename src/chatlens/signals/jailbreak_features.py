@@ -10,8 +10,9 @@ cue groups and their co-occurrence, the rule tier contributes its per-family cue
 suffix/template statistics, code-likeness is measured so the suffix heuristic can be discounted on
 code, and only *word* n-grams (no character n-grams) add vocabulary.
 
-Everything is deterministic and stateless (regexes and murmurhash3 hashing): no vocabulary is
-stored, so the weights file holds only coefficients.
+Everything is deterministic and stateless (regexes and the numpy hashing of
+:mod:`chatlens.signals.ngrams`, no per-text Python): no vocabulary is stored, so the weights file
+holds only coefficients.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from chatlens.signals.ngrams import word_ngrams
 from chatlens.signals.text import normalise
 
 N_HASH = 2**16
@@ -65,13 +67,9 @@ def structure_counts(prepared: pl.Series) -> np.ndarray:
     return frame.to_numpy().astype(np.float64)
 
 
-def _hasher() -> Any:
-    from sklearn.feature_extraction.text import HashingVectorizer
-
-    return HashingVectorizer(
-        n_features=N_HASH, ngram_range=(1, 2), alternate_sign=False, binary=True, norm="l2",
-        token_pattern=r"(?u)\b\w[\w']*\b",
-    )
+#: Word tokens of the hashed n-grams: a word character, then word characters or apostrophes
+#: ending in a word character ("don't", "l'homme").
+TOKEN = r"\w(?:[\w']*\w)?"
 
 
 def dense_features(texts: pl.Series) -> tuple[np.ndarray, list[str]]:
@@ -129,6 +127,5 @@ def featurize(texts: pl.Series, *, grams: bool = True) -> tuple[Any, list[str]]:
     dense, names = dense_features(texts)
     blocks = [sparse.csr_matrix(dense)]
     if grams:
-        cut = texts.fill_null("").str.slice(0, MAX_CHARS).to_list()
-        blocks.append(_hasher().transform(cut))
+        blocks.append(word_ngrams(texts.fill_null("").str.slice(0, MAX_CHARS), N_HASH, pattern=TOKEN))
     return sparse.hstack(blocks).tocsr(), names

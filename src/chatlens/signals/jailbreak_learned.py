@@ -34,7 +34,9 @@ from chatlens.signals.jailbreak_features import N_HASH, STRUCTURE, featurize
 from chatlens.signals.refusal import _as_series
 
 WEIGHTS_RESOURCE = "data/signals/jailbreak_learned.json"
-FORMAT_VERSION = 1
+#: 2: word n-grams hashed by :func:`chatlens.signals.ngrams.word_ngrams` (1: scikit-learn's
+#: HashingVectorizer); weights of another version are refused.
+FORMAT_VERSION = 2
 SCREEN_MIN_CHARS = 600
 SCREEN_MIN_SUFFIX = 1.0
 DEFAULT_THRESHOLD = 0.9

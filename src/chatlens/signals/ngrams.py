@@ -18,9 +18,26 @@ from typing import Any
 
 import numpy as np
 import polars as pl
+import pyarrow as pa
 
 _MIX = np.uint64(0x9E3779B97F4A7C15)  # Fibonacci hashing constant
 _BASE = np.uint64(1000003)
+
+
+def code_points(texts: pl.Series) -> np.ndarray:
+    """The code points of all (non-null) texts, concatenated, as ``uint64``.
+
+    Why not ``"".join(texts.to_list())``: that builds one Python string per text (millions of
+    words); here the Arrow UTF-8 buffer is decoded once, so the cost does not depend on the
+    number of texts.
+    """
+    arr = texts.cast(pl.String).fill_null("").rechunk().to_arrow().cast(pa.large_string())
+    if len(arr) == 0:
+        return np.zeros(0, dtype=np.uint64)
+    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int64)[arr.offset:arr.offset + len(arr) + 1]
+    data = arr.buffers()[2]
+    raw = b"" if data is None else data.to_pybytes()[int(offsets[0]):int(offsets[-1])]
+    return np.frombuffer(raw.decode("utf-8").encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
 
 
 def char_ngrams(texts: pl.Series, n_features: int, sizes: tuple[int, ...] = (3, 4, 5)) -> Any:
@@ -38,8 +55,10 @@ def char_ngrams(texts: pl.Series, n_features: int, sizes: tuple[int, ...] = (3, 
     s = texts.cast(pl.String).fill_null("").str.replace_all(r"\s+", " ")
     lens = s.str.len_chars().to_numpy().astype(np.int64)
     n, top = len(s), max(sizes)
-    joined = "\x00".join(s.to_list()) + "\x00" * top
-    cp = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
+    # the texts' code points, each text followed by a 0 separator, then padding for the last
+    flat = code_points(s)
+    cp = np.zeros(len(flat) + n + top, dtype=np.uint64)
+    cp[np.arange(len(flat)) + np.repeat(np.arange(n), lens)] = flat
     starts = int(lens.sum()) + n  # every character and separator starts an n-gram candidate
     row = np.repeat(np.arange(n), lens + 1)
     sep = cp == 0
@@ -69,7 +88,7 @@ def _word_hashes(words: pl.Series) -> np.ndarray:
     lens = words.str.len_chars().to_numpy().astype(np.int64)
     if len(lens) == 0:
         return np.zeros(0, dtype=np.uint64)
-    cp = np.frombuffer("".join(words.to_list()).encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
+    cp = code_points(words)
     starts = np.concatenate([[0], np.cumsum(lens)[:-1]])
     rev = np.repeat(starts + lens - 1, lens) - np.arange(len(cp))  # position from the word's end
     powers = np.concatenate([np.ones(1, dtype=np.uint64),
