@@ -96,3 +96,30 @@ def test_heldout_predictions_are_out_of_fold(shared_data):
         assert h[scheme]["key"].is_unique().all()
         assert set(h[scheme]["key"]) == set(real_keys)
     assert h["leave-set-out"]["key"].str.starts_with("xstest-dev").any()
+
+
+def test_analysis_is_reused_not_recomputed(monkeypatch):
+    """The context model reads the cue scorer's analysis of the screened replies (one scan)."""
+    from chatlens.signals import refusal, refusal_context
+    from chatlens.signals.refusal_model import detect_refusal_in_context, model_available
+
+    texts = pl.Series(["I'm sorry, but I can't help with that.", "Paris is the capital.", None,
+                       "As an AI, I don't know. Who is that?", "Sure! **Here** is `code`: x=1"])
+    full = refusal.analyse_refusal(texts)
+    rows = np.array([0, 3, 4])
+    alone, taken = refusal.analyse_refusal(texts.gather(rows)), full.take(rows)
+    assert alone.prepared.equals(taken.prepared) and alone.features.equals(taken.features)
+    for name in ("message", "cue", "offset"):
+        assert np.array_equal(getattr(alone.hits, name), getattr(taken.hits, name))
+    for key, value in alone.scores.items():
+        assert np.array_equal(value, taken.scores[key]), key
+    x1, _ = context_features(texts.gather(rows))
+    x2, _ = context_features(texts.gather(rows), analysis=taken)
+    assert (x1 != x2).nnz == 0
+    if model_available():
+        calls = []
+        real = refusal.analyse_refusal
+        monkeypatch.setattr(refusal, "analyse_refusal", lambda t, **k: calls.append(len(t)) or real(t, **k))
+        monkeypatch.setattr(refusal_context, "analyse_refusal", refusal.analyse_refusal)
+        detect_refusal_in_context(texts, pl.Series(["how?"] * 5))
+        assert calls == [5]

@@ -153,8 +153,14 @@ def detect_refusal(
     n = len(series)
     if n == 0:
         return pl.DataFrame(schema=OUTPUT_SCHEMA)
-    a = analyse_refusal(series, backend=backend, prefilter=prefilter)
+    return refusal_frame(analyse_refusal(series, backend=backend, prefilter=prefilter))
+
+
+def refusal_frame(a: RefusalAnalysis) -> pl.DataFrame:
+    """:func:`detect_refusal`'s columns from an analysis (callers that reuse the analysis, such
+    as the context model, build the columns from it instead of scanning twice)."""
     scores = a.scores
+    n = len(a.prepared)
     cue_col = cue_list_column(a.hits, a.cues.ids, n, "refusal_cues")
     return pl.DataFrame(
         {
@@ -175,6 +181,22 @@ class RefusalAnalysis:
     cues: CueSet
     features: pl.DataFrame
     scores: dict[str, np.ndarray]
+
+    def take(self, rows: np.ndarray) -> RefusalAnalysis:
+        """The analysis of the messages at positions ``rows`` (ascending), renumbered from 0:
+        what :func:`analyse_refusal` returns on those messages alone, without a second scan."""
+        rows = np.asarray(rows, dtype=np.int64)
+        new = np.full(len(self.prepared), -1, dtype=np.int64)
+        new[rows] = np.arange(len(rows))
+        keep = new[self.hits.message] >= 0
+        hits = CueHits(new[self.hits.message[keep]], self.hits.cue[keep], self.hits.offset[keep])
+        return RefusalAnalysis(self.prepared.gather(rows), hits, self.cues,
+                               self.features[rows],
+                               {k: v[keep] if k in _PER_HIT else v[rows] for k, v in self.scores.items()})
+
+
+#: Entries of :attr:`RefusalAnalysis.scores` with one value per hit (the others: per message).
+_PER_HIT = frozenset({"opening"})
 
 
 def analyse_refusal(texts: pl.Series, *, backend: str = "auto",

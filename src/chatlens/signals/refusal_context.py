@@ -31,7 +31,7 @@ import polars as pl
 
 from chatlens import datafiles
 from chatlens.signals.ngrams import char_ngrams, word_ngrams
-from chatlens.signals.refusal import BODY_FACTOR, OPENING_BYTES, analyse_refusal
+from chatlens.signals.refusal import BODY_FACTOR, OPENING_BYTES, RefusalAnalysis, analyse_refusal
 
 CUES_RESOURCE = "signals/refusal_context_cues.yaml"
 #: Bump when any feature changes: weights record it and refuse to load under another version.
@@ -77,11 +77,14 @@ def _overlap(responses: pl.Series, requests: pl.Series) -> np.ndarray:
     return np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
 
 
-def context_features(responses: pl.Series, requests: pl.Series | None = None) -> tuple[Any, list[str]]:
+def context_features(responses: pl.Series, requests: pl.Series | None = None, *,
+                     analysis: RefusalAnalysis | None = None) -> tuple[Any, list[str]]:
     """Sparse feature matrix (rows = messages) and the cue-id order of its per-cue block.
 
     ``requests`` is the user message each response answers (null where unknown: a first message
     of a ShareGPT chunk, a bare response file); the context block then says "no request".
+    ``analysis`` is the cue scorer's analysis of exactly these responses when the caller already
+    has it (:meth:`~chatlens.signals.refusal.RefusalAnalysis.take`), so they are not scanned twice.
     """
     from scipy import sparse
 
@@ -89,7 +92,7 @@ def context_features(responses: pl.Series, requests: pl.Series | None = None) ->
     req = (pl.Series([None] * len(resp), dtype=pl.String) if requests is None
            else requests.cast(pl.String)).fill_null("")
     n = len(resp)
-    a = analyse_refusal(resp)
+    a = analyse_refusal(resp) if analysis is None else analysis
     kinds = np.asarray([c.kind for c in a.cues.cues], dtype=object)
     body = np.asarray([BODY_FACTOR[k] for k in kinds], dtype=np.float64)
     hits = a.hits

@@ -28,6 +28,7 @@ import polars as pl
 
 from chatlens import datafiles
 from chatlens.errors import DataFileError, NotFittedError
+from chatlens.signals.refusal import RefusalAnalysis
 from chatlens.signals.refusal_context import FEATURE_VERSION, context_features
 
 WEIGHTS_RESOURCE = "signals/refusal_model.json"
@@ -128,10 +129,12 @@ class RefusalModel:
             "refusal_score": np.round(p, 4),
         })
 
-    def predict(self, responses: pl.Series, requests: pl.Series | None = None) -> pl.DataFrame:
-        """Featurise (response, request) pairs and predict; empty responses are never refusals."""
+    def predict(self, responses: pl.Series, requests: pl.Series | None = None, *,
+                analysis: RefusalAnalysis | None = None) -> pl.DataFrame:
+        """Featurise (response, request) pairs and predict; empty responses are never refusals.
+        ``analysis``: the cue scorer's analysis of ``responses``, when already computed."""
         self._check()
-        x, ids = context_features(responses, requests)
+        x, ids = context_features(responses, requests, analysis=analysis)
         out = self.predict_matrix(_align(x, ids, self.cue_ids_))
         empty = responses.cast(pl.String).fill_null("").str.strip_chars().str.len_chars() == 0
         return out.with_columns(
@@ -267,13 +270,14 @@ def detect_refusal_in_context(responses: pl.Series | list[str | None],
     >>> out["refusal"].to_list()
     [True, False]
     """
-    from chatlens.signals.refusal import _as_series, detect_refusal
+    from chatlens.signals.refusal import OUTPUT_SCHEMA, _as_series, analyse_refusal, refusal_frame
 
     resp = _as_series(responses)
     req = None if requests is None else _as_series(requests)
-    rules = detect_refusal(resp)
     if len(resp) == 0:
-        return rules
+        return pl.DataFrame(schema=OUTPUT_SCHEMA)
+    analysis = analyse_refusal(resp)  # once: the cue scorer's columns and the model's features
+    rules = refusal_frame(analysis)
     m = load_model() if model is None else model
     screened = screen(rules, resp, m)
     n = len(resp)
@@ -281,7 +285,8 @@ def detect_refusal_in_context(responses: pl.Series | list[str | None],
             "type_if_refused": np.full(n, "none", dtype=object), "refusal_score": np.zeros(n)}
     idx = np.flatnonzero(screened)
     if len(idx):
-        got = m.predict(resp.gather(idx), None if req is None else req.gather(idx))
+        got = m.predict(resp.gather(idx), None if req is None else req.gather(idx),
+                        analysis=analysis.take(idx))
         for name, values in cols.items():
             values[idx] = got[name].to_numpy()
     out = pl.DataFrame({k: v.astype(str) if v.dtype == object else v for k, v in cols.items()})
