@@ -96,3 +96,29 @@ def test_empty_inputs() -> None:
     assert sentiment(empty).height == 0
     with pytest.raises(InvalidParameterError):
         profanity_count(pl.Series(["a"]), pl.Series(["en", "fr"]))
+
+
+def test_windowed_vader_equals_stock_vader_in_linear_time() -> None:
+    """The windowed checks give stock VADER's scores, and cost no longer grows with the square
+    of the message length (stock VADER lower-cases the whole word list per sentiment word)."""
+    import time
+
+    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+    from chatlens.features.affect import _vader
+
+    texts = [
+        "no good", "not bad at all", "never so good", "without doubt great", "kind of good",
+        "the shit", "at least ok", "I don't like it but it is great 😀", "NOT GOOD :)",
+        "It isn't horrible. Never this nice, no, nor happy; without doubt the bomb!!!",
+        "good " * 3, "bad no", "", "Sort of ok?? I guess... not very pleased tho :(",
+    ]
+    stock, fast = SentimentIntensityAnalyzer(), _vader()
+    assert [fast.polarity_scores(t) for t in texts] == [stock.polarity_scores(t) for t in texts]
+    long = "this is not a very good idea, no happy ending. " * 400  # 4,000 words
+    t = time.process_time()
+    fast.polarity_scores(long)
+    windowed = time.process_time() - t
+    t = time.process_time()
+    stock.polarity_scores(long)
+    assert windowed < (time.process_time() - t) / 3

@@ -119,7 +119,26 @@ def legacy_profanity_count(texts: pl.Series) -> pl.Series:
 def _vader():
     from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
-    return SentimentIntensityAnalyzer()
+    class WindowedVader(SentimentIntensityAnalyzer):
+        """VADER with its word-window checks given the window only: same scores, linear time.
+
+        Why: vaderSentiment 3.3's ``_negation_check`` and ``_special_idioms_check`` lower-case
+        the *whole* message's word list on every call, i.e. for every sentiment word up to three
+        times — quadratic in message length, most of VADER's time on long LMSYS-shaped messages.
+        Both read only the words ``i-3 .. i+2`` around word ``i`` (and whether ``i+1``/``i+2``
+        exist), and are called only where those indices are non-negative, so passing that slice
+        (with ``i`` shifted) changes nothing; tests compare with stock VADER.
+        """
+
+        def _negation_check(self, valence: float, words: list, start_i: int, i: int) -> float:
+            lo = max(0, i - 3)
+            return SentimentIntensityAnalyzer._negation_check(valence, words[lo:i + 3], start_i, i - lo)
+
+        def _special_idioms_check(self, valence: float, words: list, i: int) -> float:
+            lo = max(0, i - 3)
+            return SentimentIntensityAnalyzer._special_idioms_check(valence, words[lo:i + 3], i - lo)
+
+    return WindowedVader()
 
 
 def vader_compound(texts: pl.Series) -> pl.Series:
