@@ -28,13 +28,14 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import cache
 
 import numpy as np
 import polars as pl
 
 from chatlens.signals.anchors import function_words
-from chatlens.signals.cues import CueSet, cue_list_column, cue_set
+from chatlens.signals.cues import CueHits, CueSet, cue_list_column, cue_set
 from chatlens.signals.definitions import DefinitionSet, definition_set
 from chatlens.signals.inputs import TextsLike
 from chatlens.signals.lexicon import lexicons_for
@@ -185,6 +186,26 @@ def prose_break(texts: pl.Series | Sequence[str | None]) -> np.ndarray:
     return out
 
 
+@dataclass(frozen=True)
+class JailbreakEvidence:
+    """The rule tier's per-message evidence: normalised text, cue hits, suffix statistic and
+    prose break. The learned tier's features reuse it instead of computing it again."""
+
+    prepared: pl.Series
+    hits: CueHits
+    suffix: np.ndarray
+    prose: np.ndarray
+
+    def take(self, rows: np.ndarray) -> JailbreakEvidence:
+        """The evidence of the messages at positions ``rows`` (ascending), renumbered from 0."""
+        rows = np.asarray(rows, dtype=np.int64)
+        new = np.full(len(self.prepared), -1, dtype=np.int64)
+        new[rows] = np.arange(len(rows))
+        keep = new[self.hits.message] >= 0
+        hits = CueHits(new[self.hits.message[keep]], self.hits.cue[keep], self.hits.offset[keep])
+        return JailbreakEvidence(self.prepared.gather(rows), hits, self.suffix[rows], self.prose[rows])
+
+
 def detect_jailbreak(
     texts: TextsLike,
     *,
@@ -221,13 +242,24 @@ def detect_jailbreak(
     """
     definition_set(profile, where="detect_jailbreak")
     series = _as_series(texts, column, "detect_jailbreak")
-    n = len(series)
-    if n == 0:
+    if len(series) == 0:
         return pl.DataFrame(schema=OUTPUT_SCHEMA)
     if profile == "legacy":
         from chatlens.signals.legacy import legacy_jailbreak
 
         return legacy_jailbreak(series, backend=backend)
+    return detect_jailbreak_with_evidence(series, backend=backend, similarity=similarity)[0]
+
+
+def detect_jailbreak_with_evidence(
+    series: pl.Series, *, backend: str = "auto", similarity: bool = True
+) -> tuple[pl.DataFrame, JailbreakEvidence]:
+    """:func:`detect_jailbreak` (default definitions) on a Series, and the evidence it used."""
+    n = len(series)
+    if n == 0:
+        empty = pl.Series([], dtype=pl.String)
+        none = CueHits(*(np.zeros(0, dtype=np.int64) for _ in range(3)))
+        return pl.DataFrame(schema=OUTPUT_SCHEMA), JailbreakEvidence(empty, none, np.zeros(0), np.zeros(0))
     prepared = series.to_frame("t").select(normalise(pl.col("t")).str.strip_chars())["t"]
     cues = jailbreak_cue_set(backend)
     hits = cues.hits(prepared)
@@ -239,9 +271,8 @@ def detect_jailbreak(
         sel = kinds[hits.cue] == fam
         fam_scores[:, f] = np.bincount(hits.message[sel], weights=w[sel], minlength=n)
 
-    gib = suffix_gibberish(series) + PROSE_BREAK_WEIGHT * np.maximum(
-        0.0, prose_break(series) - PROSE_BREAK_FLOOR
-    )
+    suffix, prose = suffix_gibberish(series), prose_break(series)
+    gib = suffix + PROSE_BREAK_WEIGHT * np.maximum(0.0, prose - PROSE_BREAK_FLOOR)
     is_suffix = gib >= SUFFIX_MIN
     evidence += np.where(is_suffix, SUFFIX_WEIGHT, 0.0)
     fam_scores[:, FAMILIES.index("adversarial_suffix")] += np.where(is_suffix, SUFFIX_WEIGHT, 0.0)
@@ -280,10 +311,11 @@ def detect_jailbreak(
         "jailbreak_cues",
         extra=(np.concatenate(extra_rows), np.concatenate(extra_labels)),
     )
-    return pl.DataFrame(
+    frame = pl.DataFrame(
         {
             "jailbreak": flagged,
             "jailbreak_score": np.round(score, 4),
             "jailbreak_family": family.astype(str),
         }
     ).with_columns(cue_col)
+    return frame, JailbreakEvidence(prepared, hits, suffix, prose)

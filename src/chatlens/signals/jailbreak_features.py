@@ -17,13 +17,17 @@ holds only coefficients.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import polars as pl
 
+from chatlens.signals.cues import CueHits
 from chatlens.signals.ngrams import word_ngrams
 from chatlens.signals.text import normalise
+
+if TYPE_CHECKING:
+    from chatlens.signals.jailbreak import JailbreakEvidence
 
 N_HASH = 2**16
 #: Texts are cut to this many characters before counting and hashing (templates put their setup
@@ -72,27 +76,61 @@ def structure_counts(prepared: pl.Series) -> np.ndarray:
 TOKEN = r"\w(?:[\w']*\w)?"
 
 
-def dense_features(texts: pl.Series) -> tuple[np.ndarray, list[str]]:
-    """The dense block: rule-tier evidence, structure groups, pairs, length and shape."""
+def _rule_evidence(texts: pl.Series, evidence: JailbreakEvidence | None) -> JailbreakEvidence:
+    """The rule tier's evidence on the texts cut to :data:`MAX_CHARS`.
+
+    ``evidence`` (the rule tier's, on the uncut texts) is reused where a text is not longer
+    than the cut, so it is identical there; the longer texts are analysed again, cut. The prose
+    break is reused for every text: it is 0 above 4,000 characters whether cut or not.
+    """
     from chatlens.signals.jailbreak import (
-        FAMILIES,
+        JailbreakEvidence,
         jailbreak_cue_set,
         prose_break,
         suffix_gibberish,
     )
 
-    n = len(texts)
     raw = texts.fill_null("").str.slice(0, MAX_CHARS)
-    prepared = raw.to_frame("t").select(normalise(pl.col("t")).str.strip_chars())["t"]
+    if evidence is None:
+        prepared = raw.to_frame("t").select(normalise(pl.col("t")).str.strip_chars())["t"]
+        hits = jailbreak_cue_set().hits(prepared.to_list())
+        return JailbreakEvidence(prepared, hits, suffix_gibberish(raw), prose_break(raw.to_list()))
+    cut = np.flatnonzero(texts.fill_null("").str.len_chars().to_numpy() > MAX_CHARS)
+    if not len(cut):
+        return evidence
+    again = _rule_evidence(raw.gather(cut), None)
+    kept = ~np.isin(evidence.hits.message, cut)
+    hits = CueHits(*(np.concatenate([getattr(evidence.hits, f)[kept], b])
+                     for f, b in (("message", cut[again.hits.message]), ("cue", again.hits.cue),
+                                  ("offset", again.hits.offset))))
+    suffix = evidence.suffix.copy()
+    suffix[cut] = again.suffix
+    prepared = evidence.prepared.scatter(cut, again.prepared)
+    return JailbreakEvidence(prepared, hits, suffix, evidence.prose)
+
+
+def dense_features(
+    texts: pl.Series, evidence: JailbreakEvidence | None = None
+) -> tuple[np.ndarray, list[str]]:
+    """The dense block: rule-tier evidence, structure groups, pairs, length and shape.
+
+    ``evidence``: the rule tier's evidence on these texts when the caller has it
+    (:func:`chatlens.signals.jailbreak.detect_jailbreak_with_evidence`), so it is not computed
+    twice.
+    """
+    from chatlens.signals.jailbreak import FAMILIES, jailbreak_cue_set
+
+    n = len(texts)
+    ev = _rule_evidence(texts, evidence)
+    prepared, hits = ev.prepared, ev.hits
     cues = jailbreak_cue_set()
-    hits = cues.hits(prepared.to_list())
     kinds = np.asarray([c.kind for c in cues.cues], dtype=object)[hits.cue]
     w = cues.weight[hits.cue]
     fams = [*FAMILIES, "benign"]
     fam = np.column_stack([
         np.bincount(hits.message[kinds == f], weights=w[kinds == f], minlength=n) for f in fams
     ]) if n else np.zeros((0, len(fams)))
-    gib = suffix_gibberish(raw) + 8.0 * np.maximum(0.0, prose_break(raw.to_list()) - 0.15)
+    gib = ev.suffix + 8.0 * np.maximum(0.0, ev.prose - 0.15)
     counts = structure_counts(prepared)
     logc = np.log1p(counts)
     col = {name: i for i, name in enumerate(STRUCTURE_NAMES)}
@@ -120,11 +158,14 @@ def dense_features(texts: pl.Series) -> tuple[np.ndarray, list[str]]:
     return dense, names
 
 
-def featurize(texts: pl.Series, *, grams: bool = True) -> tuple[Any, list[str]]:
-    """Sparse matrix: dense block then hashed word 1-2-grams; and the dense block's names."""
+def featurize(
+    texts: pl.Series, *, grams: bool = True, evidence: JailbreakEvidence | None = None
+) -> tuple[Any, list[str]]:
+    """Sparse matrix: dense block then hashed word 1-2-grams; and the dense block's names
+    (``evidence``: see :func:`dense_features`)."""
     from scipy import sparse
 
-    dense, names = dense_features(texts)
+    dense, names = dense_features(texts, evidence)
     blocks = [sparse.csr_matrix(dense)]
     if grams:
         blocks.append(word_ngrams(texts.fill_null("").str.slice(0, MAX_CHARS), N_HASH, pattern=TOKEN))

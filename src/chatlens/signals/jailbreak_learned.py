@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import polars as pl
@@ -32,6 +32,9 @@ from chatlens.errors import InstrumentError, NotFittedError
 from chatlens.signals.inputs import TextsLike
 from chatlens.signals.jailbreak_features import N_HASH, STRUCTURE, featurize
 from chatlens.signals.refusal import _as_series
+
+if TYPE_CHECKING:
+    from chatlens.signals.jailbreak import JailbreakEvidence
 
 WEIGHTS_RESOURCE = "data/signals/jailbreak_learned.json"
 #: 2: word n-grams hashed by :func:`chatlens.signals.ngrams.word_ngrams` (1: scikit-learn's
@@ -139,15 +142,21 @@ class LearnedJailbreak:
         return 1.0 / (1.0 + np.exp(-z))
 
     def predict_proba(self, texts: pl.Series | list[str | None],
-                      rule_cues: pl.Series | None = None) -> np.ndarray:
-        """Score per text in [0, 1]; 0 for texts the screen passes over (and empty texts)."""
+                      rule_cues: pl.Series | None = None,
+                      evidence: JailbreakEvidence | None = None) -> np.ndarray:
+        """Score per text in [0, 1]; 0 for texts the screen passes over (and empty texts).
+
+        ``rule_cues`` and ``evidence``: the rule tier's cue column and evidence on ``texts``
+        when the caller has them (:func:`detect_jailbreak_learned`), so they are not recomputed.
+        """
         if self.coef_ is None:
             raise _not_fitted()
         series = _as_series(texts)
         p = np.zeros(len(series))
         rows = np.flatnonzero(screen(series, rule_cues)) if len(series) else np.zeros(0, int)
         if len(rows):
-            x, _ = featurize(series.gather(rows))
+            x, _ = featurize(series.gather(rows),
+                             evidence=None if evidence is None else evidence.take(rows))
             p[rows] = self.decision_matrix(x)
         p[series.fill_null("").str.strip_chars().str.len_bytes().to_numpy() == 0] = 0.0
         return p
@@ -232,14 +241,14 @@ def detect_jailbreak_learned(texts: TextsLike, *, column: str | None = None) -> 
     ``jailbreak_cues`` come from the rule tier (``other`` when the model flags a text no family
     cue names, ``none`` when it does not flag it).
     """
-    from chatlens.signals.jailbreak import detect_jailbreak
+    from chatlens.signals.jailbreak import detect_jailbreak_with_evidence
 
     series = _as_series(texts, column, "detect_jailbreak_learned")
-    rules = detect_jailbreak(series)
+    rules, evidence = detect_jailbreak_with_evidence(series)
     if len(series) == 0:
         return rules
     model = load_weights()
-    p = model.predict_proba(series, rules["jailbreak_cues"])
+    p = model.predict_proba(series, rules["jailbreak_cues"], evidence)
     flag = pl.Series((p >= model.threshold) | rule_override(rules))
     return rules.with_columns(
         pl.Series("jailbreak", flag),
