@@ -103,6 +103,31 @@ def _hasher() -> Any:
                              binary=True, norm="l2", token_pattern=r"(?u)\b\w[\w']*\b|[?!]")
 
 
+#: Columns a caller may add to the frame when it already has them (else they are computed): the
+#: follow-up's similarity to the request (:func:`~chatlens.features.similarity.text_similarity`)
+#: and the rule-tier jailbreak detector on the follow-up. Each is needed by both
+#: :func:`featurize` and :func:`rule_labels`; :func:`detect_reaction` computes them once.
+SHARED_COLUMNS = ("request_jaccard", "request_containment", "request_containment_rev",
+                  "followup_jailbreak", "followup_jailbreak_score")
+
+
+def with_shared_columns(frame: pl.DataFrame) -> pl.DataFrame:
+    """``frame`` with the :data:`SHARED_COLUMNS` it lacks computed (once, for both users)."""
+    from chatlens.features.similarity import text_similarity
+    from chatlens.signals.jailbreak import detect_jailbreak
+
+    fu = _text(frame, "followup")
+    if not {"request_jaccard", "request_containment", "request_containment_rev"} <= set(frame.columns):
+        sim = text_similarity(fu, _text(frame, "request"))
+        frame = frame.with_columns(request_jaccard=sim["jaccard"], request_containment=sim["containment"],
+                                   request_containment_rev=sim["containment_rev"])
+    if not {"followup_jailbreak", "followup_jailbreak_score"} <= set(frame.columns):
+        jb = detect_jailbreak(fu)
+        frame = frame.with_columns(followup_jailbreak=jb["jailbreak"],
+                                   followup_jailbreak_score=jb["jailbreak_score"])
+    return frame
+
+
 def featurize(frame: pl.DataFrame) -> Any:
     """Sparse feature matrix (dense context features, then hashed follow-up n-grams) per row of
     ``frame`` (columns ``request``, ``response``, ``followup``; optional ``refusal_type``)."""
@@ -110,14 +135,16 @@ def featurize(frame: pl.DataFrame) -> Any:
 
     from chatlens.features._lexicons import normalise_expr
     from chatlens.features.similarity import text_similarity
-    from chatlens.signals.jailbreak import detect_jailbreak
     from chatlens.signals.refusal import detect_refusal
 
+    frame = with_shared_columns(frame)
     req, resp, fu = _text(frame, "request"), _text(frame, "response"), _text(frame, "followup")
     n = len(fu)
     tail = resp.str.strip_chars().str.slice(-300)
-    sims = text_similarity(pl.concat([fu, fu, fu]), pl.concat([req, resp, tail]))
-    s_req, s_resp, s_tail = sims.slice(0, n), sims.slice(n, n), sims.slice(2 * n, n)
+    sims = text_similarity(pl.concat([fu, fu]), pl.concat([resp, tail]))
+    s_req = frame.select(jaccard="request_jaccard", containment="request_containment",
+                         containment_rev="request_containment_rev")
+    s_resp, s_tail = sims.slice(0, n), sims.slice(n, n)
     _, rx = cue_regexes()
     t = pl.DataFrame({"req": req, "resp": resp, "fu": fu})
     norm = {c: normalise_expr(pl.col(c)) for c in ("req", "resp", "fu")}
@@ -154,7 +181,7 @@ def featurize(frame: pl.DataFrame) -> Any:
     rules = detect_refusal(resp)
     rtype = (frame["refusal_type"].cast(pl.String).fill_null("none") if "refusal_type" in frame.columns
              else rules["refusal_type"])
-    jb = detect_jailbreak(fu)
+    jb = frame.select(jailbreak="followup_jailbreak", jailbreak_score="followup_jailbreak_score")
     nums_fu, nums_req = _numbers(fu.to_list()), _numbers(req.to_list())
     shared_num = np.array([bool(a & b) for a, b in zip(nums_fu, nums_req, strict=True)], dtype=float)
     c_req = s_req["containment"].fill_null(0).to_numpy()
@@ -200,9 +227,8 @@ def rule_labels(frame: pl.DataFrame) -> np.ndarray:
     too few to learn, and the definition is one of form, so it is applied as written.
     """
     from chatlens.features._lexicons import normalise_expr
-    from chatlens.features.similarity import text_similarity
-    from chatlens.signals.jailbreak import detect_jailbreak
 
+    frame = with_shared_columns(frame)
     req, fu = _text(frame, "request"), _text(frame, "followup")
     _, rx = cue_regexes()
     t = pl.DataFrame({"req": req, "fu": fu})
@@ -210,9 +236,9 @@ def rule_labels(frame: pl.DataFrame) -> np.ndarray:
             for c in ("req", "fu")}
     cue = t.select(normalise_expr(pl.col("fu")).str.slice(0, 300).str.contains(rx["jailbreak"])).to_series()
     same = t.select((flat["fu"] == flat["req"]) & (flat["fu"] != "")).to_series().to_numpy()
-    sim = text_similarity(fu, req)
+    sim = frame.select(containment="request_containment", containment_rev="request_containment_rev")
     both = np.minimum(sim["containment"].fill_null(0).to_numpy(), sim["containment_rev"].fill_null(0).to_numpy())
-    jail = cue.to_numpy() | detect_jailbreak(fu)["jailbreak"].fill_null(False).to_numpy()
+    jail = cue.to_numpy() | frame["followup_jailbreak"].fill_null(False).to_numpy()
     moved = t.select(normalise_expr(pl.col("fu")).str.contains(rx["topic_change"])).to_series().to_numpy()
     apart = np.maximum(sim["containment"].fill_null(0).to_numpy(),
                        sim["containment_rev"].fill_null(0).to_numpy()) < 0.5
@@ -404,7 +430,7 @@ def detect_reaction(frame: pl.DataFrame, *, model: ReactionModel | None = None) 
     label = np.full(n, None, dtype=object)
     score = np.full(n, np.nan)
     if has.any():
-        sub = frame.filter(pl.Series(has))
+        sub = with_shared_columns(frame.filter(pl.Series(has)))
         proba = m.predict_proba(sub)
         lab = m.labels(proba, rule_labels(sub))
         col = np.searchsorted(m.classes_, lab)

@@ -352,7 +352,10 @@ def _learned(out: pl.DataFrame) -> pl.DataFrame:
 
     found = detect_reaction(out.select(
         pl.col("req1").alias("request"), pl.col("prev_content").alias("response"),
-        pl.col("content").alias("followup"), pl.col("prev_type").alias("refusal_type")))
+        pl.col("content").alias("followup"), pl.col("prev_type").alias("refusal_type"),
+        # the follow-up's similarity to the refused request, already computed for the rules
+        pl.col("_j1").alias("request_jaccard"), pl.col("_c1").alias("request_containment"),
+        pl.col("_r1").alias("request_containment_rev")))
     # an empty follow-up gets no model label: the rules' decision stands
     return out.with_columns(
         reaction=pl.coalesce(found["reaction"], pl.col("reaction")),
