@@ -155,26 +155,30 @@ def prose_break(texts: pl.Series | Sequence[str | None]) -> np.ndarray:
     fw = sorted(function_words())
     toks = pl.col("toks")
     k = pl.min_horizontal(pl.lit(14, dtype=pl.Int64), pl.col("n") // 2)
-    frame = (
+    tokens = (
         series.gather(rows)
         .to_frame("t")
         .select(toks=pl.col("t").str.extract_all(_TOKEN))
         .with_columns(n=toks.list.len().cast(pl.Int64))
+        .with_columns(k=k)
         .with_columns(
-            fw=toks.list.eval(
-                pl.element().str.to_lowercase().str.replace_all("[^a-z']", "").is_in(fw)
-            ),
-            k=k,
+            odd=toks.list.tail(pl.col("k")).list.eval(pl.element().str.contains(_odd_token())).list.sum()
         )
-        .select(
-            "n",
-            "k",
-            head=pl.col("fw").list.sum() - pl.col("fw").list.tail(pl.col("k")).list.sum(),
-            tail=pl.col("fw").list.tail(pl.col("k")).list.sum(),
-            odd=toks.list.tail(pl.col("k"))
-            .list.eval(pl.element().str.contains(_odd_token()))
-            .list.sum(),
-        )
+    )
+    # only texts with an odd tail token and at least 16 tokens can score: the function-word
+    # shares (the expensive part: every token) are computed for those alone
+    cand = ((tokens["n"] >= 16) & (tokens["odd"] > 0)).to_numpy()
+    rows, tokens = rows[cand], tokens.filter(pl.Series(cand))
+    if not len(rows):
+        return out
+    frame = tokens.with_columns(
+        fw=toks.list.eval(pl.element().str.to_lowercase().str.replace_all("[^a-z']", "").is_in(fw))
+    ).select(
+        "n",
+        "k",
+        "odd",
+        head=pl.col("fw").list.sum() - pl.col("fw").list.tail(pl.col("k")).list.sum(),
+        tail=pl.col("fw").list.tail(pl.col("k")).list.sum(),
     )
     n, kk = frame["n"].to_numpy(), frame["k"].to_numpy()
     head, tail, odd = (frame[c].to_numpy().astype(np.int64) for c in ("head", "tail", "odd"))
