@@ -58,10 +58,12 @@ _ABOUT_RX = "|".join(
 _SUFFIX_CHARS = r"[^\w\s.,!?'\-]|[a-z][A-Z]|[a-z,;]\s+[A-Z]|[\x{0400}-\x{04FF}]"
 
 
-def screen(texts: pl.Series, rule_cues: pl.Series | None = None) -> np.ndarray:
+def screen(texts: pl.Series, rule_cues: pl.Series | None = None,
+           suffix: np.ndarray | None = None) -> np.ndarray:
     """Which texts the learned model scores (the others cannot be jailbreaks by its design).
 
-    ``rule_cues`` is the rule tier's ``jailbreak_cues`` column when already computed.
+    ``rule_cues`` is the rule tier's ``jailbreak_cues`` column and ``suffix`` its suffix
+    statistic per text, when already computed.
     """
     from chatlens.signals.jailbreak import detect_jailbreak, suffix_gibberish
 
@@ -80,6 +82,8 @@ def screen(texts: pl.Series, rule_cues: pl.Series | None = None) -> np.ndarray:
         (rule_cues.list.len().to_numpy() > 0)
         | frame["long"].to_numpy() | frame["strong"].to_numpy() | frame["about"].to_numpy()
     )
+    if suffix is not None:
+        return out | (suffix >= SCREEN_MIN_SUFFIX)
     rest = t.gather(np.flatnonzero(~out))
     rows = np.flatnonzero(~out)[rest.str.contains(_SUFFIX_CHARS).to_numpy()]
     if len(rows):
@@ -153,7 +157,8 @@ class LearnedJailbreak:
             raise _not_fitted()
         series = _as_series(texts)
         p = np.zeros(len(series))
-        rows = np.flatnonzero(screen(series, rule_cues)) if len(series) else np.zeros(0, int)
+        suffix = None if evidence is None else evidence.suffix
+        rows = np.flatnonzero(screen(series, rule_cues, suffix)) if len(series) else np.zeros(0, int)
         if len(rows):
             x, _ = featurize(series.gather(rows),
                              evidence=None if evidence is None else evidence.take(rows))
