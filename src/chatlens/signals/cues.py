@@ -26,6 +26,14 @@ class CueHits:
     cue: np.ndarray
     offset: np.ndarray
 
+    def take(self, rows: np.ndarray, n: int) -> tuple[CueHits, np.ndarray]:
+        """The hits of messages ``rows`` (ascending positions among ``n``), renumbered from 0,
+        and the mask of the hits kept (for arrays aligned with the hits)."""
+        new = np.full(n, -1, dtype=np.int64)
+        new[rows] = np.arange(len(rows))
+        keep = new[self.message] >= 0
+        return CueHits(new[self.message[keep]], self.cue[keep], self.offset[keep]), keep
+
 
 class CueSet:
     """The cues of several lexicons, compiled into one scanner."""

@@ -203,10 +203,7 @@ class JailbreakEvidence:
     def take(self, rows: np.ndarray) -> JailbreakEvidence:
         """The evidence of the messages at positions ``rows`` (ascending), renumbered from 0."""
         rows = np.asarray(rows, dtype=np.int64)
-        new = np.full(len(self.prepared), -1, dtype=np.int64)
-        new[rows] = np.arange(len(rows))
-        keep = new[self.hits.message] >= 0
-        hits = CueHits(new[self.hits.message[keep]], self.hits.cue[keep], self.hits.offset[keep])
+        hits, _ = self.hits.take(rows, len(self.prepared))
         return JailbreakEvidence(self.prepared.gather(rows), hits, self.suffix[rows], self.prose[rows])
 
 

@@ -105,7 +105,7 @@ def _rule_evidence(texts: pl.Series, evidence: JailbreakEvidence | None) -> Jail
                                   ("offset", again.hits.offset))))
     suffix = evidence.suffix.copy()
     suffix[cut] = again.suffix
-    prepared = evidence.prepared.scatter(cut, again.prepared)
+    prepared = evidence.prepared.clone().scatter(cut, again.prepared)
     return JailbreakEvidence(prepared, hits, suffix, evidence.prose)
 
 

@@ -186,10 +186,7 @@ class RefusalAnalysis:
         """The analysis of the messages at positions ``rows`` (ascending), renumbered from 0:
         what :func:`analyse_refusal` returns on those messages alone, without a second scan."""
         rows = np.asarray(rows, dtype=np.int64)
-        new = np.full(len(self.prepared), -1, dtype=np.int64)
-        new[rows] = np.arange(len(rows))
-        keep = new[self.hits.message] >= 0
-        hits = CueHits(new[self.hits.message[keep]], self.hits.cue[keep], self.hits.offset[keep])
+        hits, keep = self.hits.take(rows, len(self.prepared))
         return RefusalAnalysis(self.prepared.gather(rows), hits, self.cues,
                                self.features[rows],
                                {k: v[keep] if k in _PER_HIT else v[rows] for k, v in self.scores.items()})
