@@ -10,7 +10,6 @@ from chatlens.errors import InstrumentError, NotFittedError
 from chatlens.signals.refusal_context import context_features
 from chatlens.signals.refusal_model import (
     RefusalModel,
-    _align,
     detect_refusal_in_context,
     load_model,
     model_available,
@@ -66,12 +65,18 @@ def test_weights_round_trip(fitted):
         RefusalModel.from_dict(stale)
 
 
-def test_align_maps_cues_by_id():
+def test_coefficients_map_cues_by_id():
     from scipy import sparse
 
-    x = sparse.csr_matrix(np.array([[1.0, 2.0, 9.0]]))  # two cue columns then one other
-    aligned = _align(x, ["a", "b"], ["b", "gone", "a"])
-    assert aligned.toarray().tolist() == [[2.0, 0.0, 1.0, 9.0]]
+    from chatlens.signals.refusal_model import RefusalModel
+
+    model = RefusalModel(coef_=np.array([10.0, 20.0, 30.0, 1.0]), type_coef_=np.array([1.0, 2.0, 3.0, 4.0]),
+                         intercept_=0.0, type_intercept_=0.0, cue_ids_=["b", "gone", "a"])
+    coef, type_coef = model._coefs_for(["a", "new", "b"], 4)  # three cue columns then one other
+    assert coef.tolist() == [30.0, 0.0, 10.0, 1.0] and type_coef.tolist() == [3.0, 0.0, 1.0, 4.0]
+    x = sparse.csr_matrix(np.array([[1.0, 5.0, 2.0, 9.0]]))
+    trained_order = sparse.csr_matrix(np.array([[2.0, 0.0, 1.0, 9.0]]))  # the same reply
+    assert model.predict_matrix(x, ["a", "new", "b"]).equals(model.predict_matrix(trained_order))
 
 
 @pytest.mark.skipif(not model_available(), reason="weights not shipped")
@@ -123,3 +128,13 @@ def test_analysis_is_reused_not_recomputed(monkeypatch):
         monkeypatch.setattr(refusal_context, "analyse_refusal", refusal.analyse_refusal)
         detect_refusal_in_context(texts, pl.Series(["how?"] * 5))
         assert calls == [5]
+
+
+def test_block_matrix_scores_like_the_stacked_matrix():
+    texts = pl.Series(["I'm sorry, but I can't help with that.", "Paris is the capital.", None,
+                       "As an AI, I don't know. Who is that?"])
+    stacked, ids = context_features(texts, pl.Series(["q?", None, "x", "who is NAME_1"]))
+    blocks, ids2 = context_features(texts, pl.Series(["q?", None, "x", "who is NAME_1"]), stacked=False)
+    v = np.linspace(-1, 1, stacked.shape[1])
+    assert ids == ids2 and blocks.shape == stacked.shape
+    assert np.allclose(blocks @ v, stacked @ v, rtol=1e-12, atol=1e-12)

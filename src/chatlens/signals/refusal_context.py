@@ -77,9 +77,30 @@ def _overlap(responses: pl.Series, requests: pl.Series) -> np.ndarray:
     return np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
 
 
+class BlockMatrix:
+    """Column blocks of a feature matrix, multiplied by a vector block by block.
+
+    Why: scoring needs only ``x @ coef``; stacking the sparse blocks into one matrix first
+    copies every non-zero (most of them the character n-grams) once more per batch.
+    """
+
+    def __init__(self, blocks: list[Any]) -> None:
+        self.blocks = blocks
+        self.shape = (blocks[0].shape[0], sum(b.shape[1] for b in blocks))
+
+    def __matmul__(self, v: np.ndarray) -> np.ndarray:
+        out, start = np.zeros(self.shape[0]), 0
+        for b in self.blocks:
+            out += np.asarray(b @ v[start:start + b.shape[1]]).ravel()
+            start += b.shape[1]
+        return out
+
+
 def context_features(responses: pl.Series, requests: pl.Series | None = None, *,
-                     analysis: RefusalAnalysis | None = None) -> tuple[Any, list[str]]:
-    """Sparse feature matrix (rows = messages) and the cue-id order of its per-cue block.
+                     analysis: RefusalAnalysis | None = None,
+                     stacked: bool = True) -> tuple[Any, list[str]]:
+    """Sparse feature matrix (rows = messages) and the cue-id order of its per-cue block
+    (``stacked=False``: a :class:`BlockMatrix`, enough for scoring).
 
     ``requests`` is the user message each response answers (null where unknown: a first message
     of a ShareGPT chunk, a bare response file); the context block then says "no request".
@@ -133,4 +154,5 @@ def context_features(responses: pl.Series, requests: pl.Series | None = None, *,
         char_ngrams(resp.str.slice(0, CHAR_CHARS).str.to_lowercase(), N_CHARS),
         word_ngrams(req.str.slice(0, REQUEST_CHARS), N_REQUEST, pattern=r"\w\w+", bigrams=False),
     ]
-    return sparse.hstack(blocks).tocsr(), list(a.cues.ids)
+    matrix = sparse.hstack(blocks).tocsr() if stacked else BlockMatrix(blocks)
+    return matrix, list(a.cues.ids)

@@ -45,21 +45,6 @@ def _sigmoid(z: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-np.clip(z, -30, 30)))
 
 
-def _align(x: Any, cue_ids: list[str], trained_ids: list[str]) -> Any:
-    """Re-order the per-cue block (the first ``len(cue_ids)`` columns) to the trained cue order;
-    cues added since training are dropped, removed ones count zero. One column gather (a zero
-    column appended for the removed cues), not a stack per cue: this runs on every batch."""
-    if cue_ids == trained_ids:
-        return x
-    from scipy import sparse
-
-    n_cues, width = len(cue_ids), x.shape[1]
-    pos = {cid: i for i, cid in enumerate(cue_ids)}
-    index = np.asarray([pos.get(cid, width) for cid in trained_ids] + list(range(n_cues, width)))
-    padded = sparse.hstack([x, sparse.csr_matrix((x.shape[0], 1))], format="csr")
-    return padded[:, index]
-
-
 @dataclass
 class RefusalModel:
     """Binary refusal + capability/policy type (scikit-learn contract: ``fit`` returns self).
@@ -114,11 +99,32 @@ class RefusalModel:
             msg = "RefusalModel is not fitted: call fit_matrix() or load weights first."
             raise NotFittedError(msg)
 
-    def predict_matrix(self, x: Any) -> pl.DataFrame:
-        """``refusal``, ``refusal_type``, ``refusal_score`` for a featurised matrix."""
+    def _coefs_for(self, cue_ids: list[str], width: int) -> tuple[np.ndarray, np.ndarray]:
+        """Both coefficient vectors in the column order of a matrix whose per-cue block follows
+        ``cue_ids``: cues added since training get 0, removed ones drop out. Aligning the two
+        vectors, not the matrix (a column gather of every batch), saves a sparse copy."""
+        if cue_ids == self.cue_ids_:
+            return self.coef_, self.type_coef_
+        trained = {cid: i for i, cid in enumerate(self.cue_ids_)}
+        n_now, n_trained = len(cue_ids), len(self.cue_ids_)
+        out = []
+        for coef in (self.coef_, self.type_coef_):
+            now = np.zeros(width)
+            for i, cid in enumerate(cue_ids):
+                if cid in trained:
+                    now[i] = coef[trained[cid]]
+            now[n_now:] = coef[n_trained:]
+            out.append(now)
+        return out[0], out[1]
+
+    def predict_matrix(self, x: Any, cue_ids: list[str] | None = None) -> pl.DataFrame:
+        """``refusal``, ``refusal_type``, ``refusal_score`` for a featurised matrix (its per-cue
+        block in ``cue_ids`` order; default: the trained order)."""
         self._check()
-        p = _sigmoid(np.asarray(x @ self.coef_).ravel() + self.intercept_)
-        q = _sigmoid(np.asarray(x @ self.type_coef_).ravel() + self.type_intercept_)
+        coef, type_coef = (self.coef_, self.type_coef_) if cue_ids is None else self._coefs_for(
+            cue_ids, x.shape[1])
+        p = _sigmoid(np.asarray(x @ coef).ravel() + self.intercept_)
+        q = _sigmoid(np.asarray(x @ type_coef).ravel() + self.type_intercept_)
         refusal = p >= self.threshold
         kind = np.where(q >= MIXED_BAND[1], "policy",
                         np.where(q <= MIXED_BAND[0], "capability", "mixed"))
@@ -134,8 +140,8 @@ class RefusalModel:
         """Featurise (response, request) pairs and predict; empty responses are never refusals.
         ``analysis``: the cue scorer's analysis of ``responses``, when already computed."""
         self._check()
-        x, ids = context_features(responses, requests, analysis=analysis)
-        out = self.predict_matrix(_align(x, ids, self.cue_ids_))
+        x, ids = context_features(responses, requests, analysis=analysis, stacked=False)
+        out = self.predict_matrix(x, ids)
         empty = responses.cast(pl.String).fill_null("").str.strip_chars().str.len_chars() == 0
         return out.with_columns(
             pl.when(empty).then(pl.lit(value=False)).otherwise(pl.col("refusal")).alias("refusal"),
