@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import polars as pl
 
+from chatlens.signals.blocks import BlockMatrix
 from chatlens.signals.cues import CueHits
 from chatlens.signals.ngrams import word_ngrams
 from chatlens.signals.text import normalise
@@ -159,14 +160,16 @@ def dense_features(
 
 
 def featurize(
-    texts: pl.Series, *, grams: bool = True, evidence: JailbreakEvidence | None = None
+    texts: pl.Series, *, grams: bool = True, evidence: JailbreakEvidence | None = None,
+    stacked: bool = True,
 ) -> tuple[Any, list[str]]:
     """Sparse matrix: dense block then hashed word 1-2-grams; and the dense block's names
-    (``evidence``: see :func:`dense_features`)."""
+    (``evidence``: see :func:`dense_features`; ``stacked=False``: a
+    :class:`~chatlens.signals.blocks.BlockMatrix`, enough for scoring)."""
     from scipy import sparse
 
     dense, names = dense_features(texts, evidence)
     blocks = [sparse.csr_matrix(dense)]
     if grams:
         blocks.append(word_ngrams(texts.fill_null("").str.slice(0, MAX_CHARS), N_HASH, pattern=TOKEN))
-    return sparse.hstack(blocks).tocsr(), names
+    return (sparse.hstack(blocks).tocsr() if stacked else BlockMatrix(blocks)), names

@@ -160,7 +160,7 @@ class LearnedJailbreak:
         suffix = None if evidence is None else evidence.suffix
         rows = np.flatnonzero(screen(series, rule_cues, suffix)) if len(series) else np.zeros(0, int)
         if len(rows):
-            x, _ = featurize(series.gather(rows),
+            x, _ = featurize(series.gather(rows), stacked=False,
                              evidence=None if evidence is None else evidence.take(rows))
             p[rows] = self.decision_matrix(x)
         p[series.fill_null("").str.strip_chars().str.len_bytes().to_numpy() == 0] = 0.0

@@ -30,6 +30,7 @@ import numpy as np
 import polars as pl
 
 from chatlens import datafiles
+from chatlens.signals.blocks import BlockMatrix
 from chatlens.signals.ngrams import char_ngrams, word_ngrams
 from chatlens.signals.refusal import BODY_FACTOR, OPENING_BYTES, RefusalAnalysis, analyse_refusal
 
@@ -75,25 +76,6 @@ def _overlap(responses: pl.Series, requests: pl.Series) -> np.ndarray:
     inter = counts["i"].to_numpy().astype(float)
     union = counts["u"].to_numpy().astype(float) - inter
     return np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
-
-
-class BlockMatrix:
-    """Column blocks of a feature matrix, multiplied by a vector block by block.
-
-    Why: scoring needs only ``x @ coef``; stacking the sparse blocks into one matrix first
-    copies every non-zero (most of them the character n-grams) once more per batch.
-    """
-
-    def __init__(self, blocks: list[Any]) -> None:
-        self.blocks = blocks
-        self.shape = (blocks[0].shape[0], sum(b.shape[1] for b in blocks))
-
-    def __matmul__(self, v: np.ndarray) -> np.ndarray:
-        out, start = np.zeros(self.shape[0]), 0
-        for b in self.blocks:
-            out += np.asarray(b @ v[start:start + b.shape[1]]).ravel()
-            start += b.shape[1]
-        return out
 
 
 def context_features(responses: pl.Series, requests: pl.Series | None = None, *,
