@@ -117,7 +117,7 @@ def legacy_profanity_count(texts: pl.Series) -> pl.Series:
 
 @cache
 def _vader():
-    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+    from vaderSentiment.vaderSentiment import BOOSTER_DICT, SentimentIntensityAnalyzer, SentiText
 
     class WindowedVader(SentimentIntensityAnalyzer):
         """VADER with its word-window checks given the window only: same scores, linear time.
@@ -127,8 +127,26 @@ def _vader():
         times — quadratic in message length, most of VADER's time on long LMSYS-shaped messages.
         Both read only the words ``i-3 .. i+2`` around word ``i`` (and whether ``i+1``/``i+2``
         exist), and are called only where those indices are non-negative, so passing that slice
-        (with ``i`` shifted) changes nothing; tests compare with stock VADER.
+        (with ``i`` shifted) changes nothing. And a text without emoji skips the character-by-
+        character emoji pass (which returns such a text unchanged). Tests compare with stock
+        VADER.
         """
+
+        def polarity_scores(self, text: str) -> dict[str, float]:
+            if not self._emoji_chars.isdisjoint(text):
+                return super().polarity_scores(text)
+            # vaderSentiment 3.3.2's polarity_scores after its emoji pass (MIT licence)
+            text = text.strip()
+            sentitext = SentiText(text)
+            sentiments: list[float] = []
+            words = sentitext.words_and_emoticons
+            for i, item in enumerate(words):
+                if item.lower() in BOOSTER_DICT or (
+                        i < len(words) - 1 and item.lower() == "kind" and words[i + 1].lower() == "of"):
+                    sentiments.append(0)
+                    continue
+                sentiments = self.sentiment_valence(0, sentitext, item, i, sentiments)
+            return self.score_valence(self._but_check(words, sentiments), text)
 
         def _negation_check(self, valence: float, words: list, start_i: int, i: int) -> float:
             lo = max(0, i - 3)
@@ -138,7 +156,9 @@ def _vader():
             lo = max(0, i - 3)
             return SentimentIntensityAnalyzer._special_idioms_check(valence, words[lo:i + 3], i - lo)
 
-    return WindowedVader()
+    vader = WindowedVader()
+    vader._emoji_chars = frozenset(vader.emojis)
+    return vader
 
 
 def vader_compound(texts: pl.Series) -> pl.Series:
