@@ -272,3 +272,31 @@ def test_default_engine_uses_every_core_with_the_one_process_output(tmp_path: Pa
     for name in csvs:
         assert (one.out / "tables" / name).read_bytes() == (two.out / "tables" / name).read_bytes(), name
     assert (one.out / "summary.json").read_text() == (two.out / "summary.json").read_text()
+
+
+def test_stages_see_bounded_batches_whatever_the_row_groups(tmp_path: Path, monkeypatch) -> None:
+    """A file written in one big row group still goes through the stages in batches of at most
+    STAGE_BATCH_ROWS records (memory), and the tables do not depend on the batch size."""
+    import chatlens.run
+    from chatlens.pipeline import signals as signals_stage
+    from chatlens.synth import synth
+
+    source = tmp_path / "one_group.parquet"
+    synth(300, seed=3, out=source)  # one row group of 300 rows
+    whole = chatlens.analyze(source, out=tmp_path / "whole", workers=1)
+    seen: list[int] = []
+    real = signals_stage.signals_stage
+
+    def spy(batch, **kw):
+        seen.append(batch.conversations.height)
+        return real(batch, **kw)
+
+    monkeypatch.setattr(chatlens.run, "STAGE_BATCH_ROWS", 64)
+    monkeypatch.setattr(signals_stage, "signals_stage", spy)
+    small = chatlens.analyze(source, out=tmp_path / "small", workers=1)
+    assert seen and max(seen) <= 64 and sum(seen) == 300
+    assert whole.rows_analysed == small.rows_analysed == 300
+    for table in ("messages", "conversations"):
+        a = pl.read_parquet(tmp_path / "whole" / f"{table}.parquet")
+        b = pl.read_parquet(tmp_path / "small" / f"{table}.parquet")
+        assert a.equals(b), table

@@ -60,6 +60,11 @@ DEMO_CONVERSATIONS = 20_000
 #: 25k: 2.03 GB, 20k: 1.78 GB; ``benchmarks/bench_analyze.py``); the tables do not depend on it
 #: (they are compacted in partition order).
 PARTITION_ROWS = 20_000
+#: At most this many records go through the stages at once (a reader batch), whatever the row
+#: groups: a partition is whole row groups, so a file written in 50k-row groups (``chatlens
+#: synth``) made 50k-record batches and a 2.64 GB process tree on 1M synthetic conversations.
+#: The tables do not depend on it (batches hold whole conversations; tested).
+STAGE_BATCH_ROWS = PARTITION_ROWS
 DEMO_SEED = 0
 
 #: The report's table sets and figures, by the names a profile file uses.
@@ -258,6 +263,7 @@ def _run_stages(
         duplicates="quarantine",
         layout="single" if single else "parts",
         partition_rows=None if single else PARTITION_ROWS,
+        batch_size=min(opts.batch_size, STAGE_BATCH_ROWS),
     )
     if not single:
         for table in ("messages", "conversations", "quarantine"):
