@@ -60,20 +60,27 @@ def char_ngrams(texts: pl.Series, n_features: int, sizes: tuple[int, ...] = (3, 
     cp = np.zeros(len(flat) + n + top, dtype=np.uint64)
     cp[np.arange(len(flat)) + np.repeat(np.arange(n), lens)] = flat
     starts = int(lens.sum()) + n  # every character and separator starts an n-gram candidate
-    row = np.repeat(np.arange(n), lens + 1)
+    if n == 0:
+        return sparse.csr_matrix((n, n_features))
     sep = cp == 0
     h = np.zeros(starts, dtype=np.uint64)
     crosses = np.zeros(starts, dtype=bool)
-    cols, valid = [], []
+    # one row per start position, one column per size (ascending): the CSR order of before,
+    # written in place instead of stacking 64-bit columns
+    n_sizes = len(set(sizes))
+    col = np.empty((starts, n_sizes), dtype=np.int32)
+    ok = np.empty((starts, n_sizes), dtype=bool)
+    k = 0
     for j in range(top):
-        h = h * _BASE + cp[j:j + starts]
+        h *= _BASE
+        h += cp[j:j + starts]
         crosses |= sep[j:j + starts]
         if j + 1 in sizes:
-            cols.append(((h + np.uint64(j)) * _MIX) >> np.uint64(40))
-            valid.append(~crosses)
-    col = (np.column_stack(cols) % np.uint64(n_features)).astype(np.int32).ravel()
-    ok = np.column_stack(valid).ravel()
-    counts = np.bincount(np.repeat(row, len(sizes))[ok], minlength=n)
+            col[:, k] = (((h + np.uint64(j)) * _MIX) >> np.uint64(40)) % np.uint64(n_features)
+            np.logical_not(crosses, out=ok[:, k])
+            k += 1
+    # n-grams per text: the valid ones of its start positions (its characters and separator)
+    counts = np.add.reduceat(ok.sum(axis=1), np.concatenate([[0], np.cumsum(lens + 1)[:-1]]))
     indptr = np.concatenate([[0], np.cumsum(counts)])
     data = np.repeat(1.0 / np.sqrt(np.maximum(counts, 1)), counts)
     return sparse.csr_matrix((data, col[ok], indptr), shape=(n, n_features))
