@@ -122,15 +122,16 @@ def word_ngrams(texts: pl.Series, n_features: int, *, pattern: str = r"\w[\w']*"
     n = len(counts)
     h = _word_hashes(toks.explode().drop_nulls())
     row = np.repeat(np.arange(n), counts)
-    cols = [_mix(h, n_features)]
-    rows = [row]
-    if bigrams and len(h) > 1:
-        same = row[1:] == row[:-1]
-        cols.append(_mix(h[:-1][same] * _BASE * _BASE + h[1:][same] + np.uint64(7), n_features))
-        rows.append(row[1:][same])
-    r = np.concatenate(rows)
-    order = np.argsort(r, kind="stable")
-    per_row = np.bincount(r, minlength=n)
+    first = np.cumsum(counts) - counts  # each text's first token
+    # per text: its unigrams in order, then its bigrams in order (placed, not sorted)
+    n_bi = np.maximum(counts - 1, 0) if bigrams and len(h) > 1 else np.zeros(n, dtype=np.int64)
+    per_row = counts + n_bi
     indptr = np.concatenate([[0], np.cumsum(per_row)])
+    col = np.empty(int(indptr[-1]), dtype=np.int32)
+    col[np.arange(len(h)) + np.repeat(indptr[:-1] - first, counts)] = _mix(h, n_features)
+    if n_bi.any():
+        at = np.flatnonzero(row[1:] == row[:-1])  # token i and i + 1 are in the same text
+        col[at + (indptr[:-1] + counts - first)[row[at]]] = _mix(
+            h[at] * _BASE * _BASE + h[at + 1] + np.uint64(7), n_features)
     data = np.repeat(1.0 / np.sqrt(np.maximum(per_row, 1)), per_row)
-    return sparse.csr_matrix((data, np.concatenate(cols)[order], indptr), shape=(n, n_features))
+    return sparse.csr_matrix((data, col, indptr), shape=(n, n_features))
