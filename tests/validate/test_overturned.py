@@ -9,7 +9,12 @@ import numpy as np
 import polars as pl
 import pytest
 
-from chatlens.features.reaction_model import active_weights, detect_reaction, load_weights, using_weights
+from chatlens.features.reaction_model import (
+    active_weights,
+    detect_reaction,
+    load_weights,
+    using_weights,
+)
 from chatlens.signals.refusal_model import (
     active_model,
     detect_refusal_in_context,
@@ -20,8 +25,11 @@ from chatlens.validate.overturned import TIERS, _splits
 
 
 def _judged(n_conv: int) -> pl.DataFrame:
-    rows = [{"file": f"f{i % 2}", "conversation_id": f"c{i}", "source": "a" if i % 3 else "b"}
-            for i in range(n_conv) for _ in range(2)]
+    rows = [
+        {"file": f"f{i % 2}", "conversation_id": f"c{i}", "source": "a" if i % 3 else "b"}
+        for i in range(n_conv)
+        for _ in range(2)
+    ]
     return pl.DataFrame(rows)
 
 
@@ -56,9 +64,13 @@ def test_using_model_swaps_the_refusal_model_in_scope_only() -> None:
 
 
 def test_using_weights_swaps_the_reaction_model_in_scope_only() -> None:
-    frame = pl.DataFrame({"request": ["What is the capital of Peru?"],
-                          "response": ["I'm sorry, I can't look that up."],
-                          "followup": ["Then tell me a joke about cats."]})
+    frame = pl.DataFrame(
+        {
+            "request": ["What is the capital of Peru?"],
+            "response": ["I'm sorry, I can't look that up."],
+            "followup": ["Then tell me a joke about cats."],
+        }
+    )
     shipped = detect_reaction(frame)["reaction"].item()
     forced = copy.deepcopy(load_weights())
     target = "accept" if shipped != "accept" else "clarify"

@@ -33,9 +33,11 @@ import polars as pl
 from chatlens.validate.real_eval import binary_row
 
 #: Tier name → (refusal, jailbreak, reaction) tiers of the run.
-TIERS = {"rules (held out)": ("rules", "rules", "rules"),
-         "default (cv)": ("context", "learned", "learned"),
-         "default (leave-source-out)": ("context", "learned", "learned")}
+TIERS = {
+    "rules (held out)": ("rules", "rules", "rules"),
+    "default (cv)": ("context", "learned", "learned"),
+    "default (leave-source-out)": ("context", "learned", "learned"),
+}
 N_FOLDS = 5
 
 
@@ -60,10 +62,15 @@ def _run_tier(msgs: pl.DataFrame, keys: pl.DataFrame, tiers: tuple[str, str, str
 
     refusal_model, jailbreak_model, reaction_model = tiers
     signals = add_signals(msgs, refusal_model=refusal_model, jailbreak_model=jailbreak_model)
-    found = reactions_from_dialog(dialog(signals, what="overturned validation"),
-                                  rules=ReactionRules(model=reaction_model))
-    got = keys.join(found.select("conversation_id", "refusal_index", "overturned"),
-                    on=["conversation_id", "refusal_index"], how="left", maintain_order="left")
+    found = reactions_from_dialog(
+        dialog(signals, what="overturned validation"), rules=ReactionRules(model=reaction_model)
+    )
+    got = keys.join(
+        found.select("conversation_id", "refusal_index", "overturned"),
+        on=["conversation_id", "refusal_index"],
+        how="left",
+        maintain_order="left",
+    )
     return got["overturned"].fill_null(value=False)
 
 
@@ -73,14 +80,17 @@ def _splits(judged: pl.DataFrame, scheme: str) -> list[np.ndarray]:
 
     conv = judged.select(key=pl.col("file") + "|" + pl.col("conversation_id"), source="source")
     if scheme == "default (leave-source-out)":
-        return [conv.filter(pl.col("source") == s)["key"].unique().to_numpy()
-                for s in sorted(conv["source"].unique())]
+        return [
+            conv.filter(pl.col("source") == s)["key"].unique().to_numpy()
+            for s in sorted(conv["source"].unique())
+        ]
     keys = conv["key"].to_numpy()
     n_folds = min(N_FOLDS, len(np.unique(keys)))
     if n_folds < 2:
         return [np.unique(keys)]
-    return [np.unique(keys[test]) for _, test in
-            GroupKFold(n_splits=n_folds).split(keys, groups=keys)]
+    return [
+        np.unique(keys[test]) for _, test in GroupKFold(n_splits=n_folds).split(keys, groups=keys)
+    ]
 
 
 class _Refitter:
@@ -97,8 +107,11 @@ class _Refitter:
         real = labelled_set(data_dir)
         self.pool = build_pool(data_dir, real)
         shipped = load_model()
-        self.refusal_params = {"C": shipped.C, "C_type": shipped.C_type,
-                               "threshold": shipped.threshold}
+        self.refusal_params = {
+            "C": shipped.C,
+            "C_type": shipped.C_type,
+            "threshold": shipped.threshold,
+        }
         self.reactions = reaction_rows(real)
         self.reaction_x = featurize(self.reactions.select("request", "response", "followup"))
         self.reaction_c = load_weights().C
@@ -114,7 +127,8 @@ class _Refitter:
         groups = (self.reactions["file"] + "|" + self.reactions["conversation_id"]).to_numpy()
         keep = ~np.isin(groups, held_out)
         reaction = ReactionModel(C=self.reaction_c, calibrate=False).fit_matrix(
-            self.reaction_x[keep], self.reactions["reaction"].to_numpy()[keep], groups[keep])
+            self.reaction_x[keep], self.reactions["reaction"].to_numpy()[keep], groups[keep]
+        )
         return refusal, reaction
 
 
@@ -126,8 +140,11 @@ def overturned_predictions(labels: pl.DataFrame, data_dir: str | Path) -> pl.Dat
 
     judged = labels.filter(pl.col("overturned").is_not_null())
     msgs = _conversations(judged, Path(data_dir))
-    keys = judged.select("item", conversation_id=pl.col("file") + "|" + pl.col("conversation_id"),
-                         refusal_index=pl.col("message_index").cast(pl.Int32))
+    keys = judged.select(
+        "item",
+        conversation_id=pl.col("file") + "|" + pl.col("conversation_id"),
+        refusal_index=pl.col("message_index").cast(pl.Int32),
+    )
     out = keys.select("item")
     refit = None
     for tier, tiers in TIERS.items():
@@ -140,8 +157,11 @@ def overturned_predictions(labels: pl.DataFrame, data_dir: str | Path) -> pl.Dat
             rows = keys["conversation_id"].is_in(held_out.tolist()).to_numpy()
             refusal, reaction = refit.fit(held_out)
             with using_model(refusal), using_weights(reaction):
-                pred[rows] = _run_tier(msgs.filter(pl.col("conversation_id").is_in(held_out.tolist())),
-                                       keys.filter(pl.Series(rows)), tiers).to_numpy()
+                pred[rows] = _run_tier(
+                    msgs.filter(pl.col("conversation_id").is_in(held_out.tolist())),
+                    keys.filter(pl.Series(rows)),
+                    tiers,
+                ).to_numpy()
         out = out.with_columns(pl.Series(tier, pred))
     return out
 
@@ -152,14 +172,23 @@ def evaluate_overturned(labels: pl.DataFrame, data_dir: str | Path) -> pl.DataFr
     if judged.height == 0:
         return pl.DataFrame()
     pred = judged.select("item", "source", "file", "conversation_id", "overturned").join(
-        overturned_predictions(judged, data_dir), on="item", how="left")
+        overturned_predictions(judged, data_dir), on="item", how="left"
+    )
     clusters = (pred["file"] + "|" + pred["conversation_id"]).to_numpy()
     gold = pred["overturned"].to_numpy().astype(bool)
     rows = []
     for tier in TIERS:
         p = pred[tier].to_numpy().astype(bool)
         groups = [("all", np.ones(len(gold), dtype=bool))] + [
-            (f"source={s}", (pred["source"] == s).to_numpy()) for s in sorted(pred["source"].unique())]
+            (f"source={s}", (pred["source"] == s).to_numpy())
+            for s in sorted(pred["source"].unique())
+        ]
         for group, mask in groups:
-            rows.append({"detector": tier, "group": group, **binary_row(gold[mask], p[mask], clusters[mask])})
+            rows.append(
+                {
+                    "detector": tier,
+                    "group": group,
+                    **binary_row(gold[mask], p[mask], clusters[mask]),
+                }
+            )
     return pl.DataFrame(rows)
