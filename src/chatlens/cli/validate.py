@@ -38,7 +38,7 @@ def _shown() -> object:
 def _print_real(report: object) -> None:
     """The real labelled development set: agreement, refusal, type, reaction, errors."""
     real, kappa = report.real, report.agreement
-    out_console.print("[bold]Real logs: labelled development set (LMSYS, ShareGPT, HH-RLHF, DICES)"
+    out_console.print("[bold]Real logs: labelled development set (LMSYS, ShareGPT, HH-RLHF, DICES, OASST)"
                       " — rule tiers never trained on it; 95% CIs by conversation bootstrap[/]")
     if kappa is not None:
         t = Table(title="labelling agreement (independent second pass, 20%)", title_justify="left")

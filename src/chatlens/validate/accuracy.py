@@ -62,7 +62,7 @@ JAILBREAK_SETS = {
         "real LMSYS user messages (upper bound: a few are real jailbreaks)",
     ),
 }
-REAL_SET = "real labelled development set (LMSYS, ShareGPT, HH-RLHF, DICES; docs/labels.md)"
+REAL_SET = "real labelled development set (LMSYS, ShareGPT, HH-RLHF, DICES, OASST; docs/labels.md)"
 
 
 def _metric(

@@ -81,7 +81,7 @@ def _messages(data_dir: Path, file: str) -> pl.DataFrame:
     from chatlens.corpus.api import read
 
     path = data_dir / file
-    if not path.is_file():
+    if not path.exists():  # a file, or a folder a reader takes whole (the OASST sample)
         msg = f"Labelled messages come from {path}, which does not exist: expected the shared data folder."
         raise SourceError(msg)
     m = read(str(path)).messages

@@ -182,7 +182,7 @@ def _real(frame: pl.DataFrame, context: ContextHeldout | None, root: Path
     from chatlens.validate.real_detectors import reaction_detectors, refusal_detectors
     from chatlens.validate.real_eval import evaluate_real
 
-    status("validate: real labelled development set (LMSYS, ShareGPT, HH-RLHF, DICES)")
+    status("validate: real labelled development set (LMSYS, ShareGPT, HH-RLHF, DICES, OASST)")
     detectors = refusal_detectors()
     if context is not None:
         detectors |= context.real_detectors()
