@@ -48,13 +48,22 @@ class PairRule:
     def __post_init__(self) -> None:
         checks = [
             ("k", self.k >= 0, ">= 0"),
-            ("length_control", self.length_control in ("none", "ratio", "residual"),
-             "one of none, ratio, residual"),
-            ("ratio_bounds", 0 < self.ratio_bounds[0] <= 1 <= self.ratio_bounds[1],
-             "(low, high) with 0 < low <= 1 <= high"),
+            (
+                "length_control",
+                self.length_control in ("none", "ratio", "residual"),
+                "one of none, ratio, residual",
+            ),
+            (
+                "ratio_bounds",
+                0 < self.ratio_bounds[0] <= 1 <= self.ratio_bounds[1],
+                "(low, high) with 0 < low <= 1 <= high",
+            ),
             ("balance_ratio", self.balance_ratio > 0, "> 0"),
-            ("cap_per_persona", self.cap_per_persona is None or self.cap_per_persona >= 1,
-             ">= 1 or None"),
+            (
+                "cap_per_persona",
+                self.cap_per_persona is None or self.cap_per_persona >= 1,
+                ">= 1 or None",
+            ),
             ("heldout_fraction", 0 <= self.heldout_fraction < 1, "in [0, 1)"),
         ]
         for name, ok, expected in checks:
@@ -74,18 +83,27 @@ class PairsResult:
     def trl_rows(self) -> list[dict[str, Any]]:
         """TRL's conversational preference format: prompt / chosen / rejected message lists."""
         return [
-            {"prompt": [{"role": "user", "content": p}],
-             "chosen": [{"role": "assistant", "content": c}],
-             "rejected": [{"role": "assistant", "content": r}]}
+            {
+                "prompt": [{"role": "user", "content": p}],
+                "chosen": [{"role": "assistant", "content": c}],
+                "rejected": [{"role": "assistant", "content": r}],
+            }
             for p, c, r in self.pairs.select("prompt", "chosen", "rejected").iter_rows()
         ]
 
 
-def _residualise(reward: np.ndarray, words: np.ndarray, fit_mask: np.ndarray) -> tuple[np.ndarray, dict[str, float]]:
+def _residualise(
+    reward: np.ndarray, words: np.ndarray, fit_mask: np.ndarray
+) -> tuple[np.ndarray, dict[str, float]]:
     x = np.log(np.maximum(words, 1.0))
     m = fit_mask & np.isfinite(reward)
-    slope, intercept = np.polyfit(x[m], reward[m], 1) if m.sum() > 2 else (0.0, float(np.nanmean(reward)))
-    return reward - (intercept + slope * x), {"slope_per_log_word": float(slope), "intercept": float(intercept)}
+    slope, intercept = (
+        np.polyfit(x[m], reward[m], 1) if m.sum() > 2 else (0.0, float(np.nanmean(reward)))
+    )
+    return reward - (intercept + slope * x), {
+        "slope_per_log_word": float(slope),
+        "intercept": float(intercept),
+    }
 
 
 def _heldout(personas: pl.Series, split: pl.Series | None, rule: PairRule) -> set[Any]:
@@ -133,14 +151,23 @@ def build_pairs(
     Needs the columns named by the parameters plus ``reward``, ``n_words``, ``words_per_turn``.
     """
     rule = rule or PairRule()
-    need = [persona_column, prompt_column, text_column, generator_column, "reward", "n_words",
-            "words_per_turn"]
+    need = [
+        persona_column,
+        prompt_column,
+        text_column,
+        generator_column,
+        "reward",
+        "n_words",
+        "words_per_turn",
+    ]
     if split_column:
         need.append(split_column)
     missing = [c for c in need if c not in frame.columns]
     if missing:
-        msg = (f"pairs: columns {missing} not found; columns are {frame.columns}. Expected a "
-               "scored dialogue table (persona, prompt, dialogue, generator).")
+        msg = (
+            f"pairs: columns {missing} not found; columns are {frame.columns}. Expected a "
+            "scored dialogue table (persona, prompt, dialogue, generator)."
+        )
         raise MissingColumnError(msg)
     if frame.height == 0:
         msg = "pairs: the dialogue table has no rows."
@@ -153,16 +180,28 @@ def build_pairs(
         pl.col("reward").cast(pl.Float64),
         pl.col("n_words").cast(pl.Float64),
         pl.col("words_per_turn").cast(pl.Float64),
-        (pl.col(id_column).cast(pl.String) if id_column else
-         pl.int_range(0, pl.len()).cast(pl.String)).alias("dialogue_id"),
+        (
+            pl.col(id_column).cast(pl.String)
+            if id_column
+            else pl.int_range(0, pl.len()).cast(pl.String)
+        ).alias("dialogue_id"),
     )
     rows_in = df.height
     held = _heldout(df["persona_id"], frame[split_column] if split_column else None, rule)
     is_held = df["persona_id"].is_in(list(held))
-    heldout = (df.filter(is_held).group_by("persona_id", maintain_order=True)
-               .agg(pl.col("prompt").first()).sort("persona_id"))
-    usable = df.filter(~is_held & pl.col("reward").is_not_null() & pl.col("reward").is_not_nan()
-                       & pl.col("text").is_not_null() & pl.col("prompt").is_not_null())
+    heldout = (
+        df.filter(is_held)
+        .group_by("persona_id", maintain_order=True)
+        .agg(pl.col("prompt").first())
+        .sort("persona_id")
+    )
+    usable = df.filter(
+        ~is_held
+        & pl.col("reward").is_not_null()
+        & pl.col("reward").is_not_nan()
+        & pl.col("text").is_not_null()
+        & pl.col("prompt").is_not_null()
+    )
     reward = usable["reward"].to_numpy()
     words = usable["n_words"].to_numpy()
     resid_info: dict[str, float] = {}
@@ -177,29 +216,50 @@ def build_pairs(
         a = usable.rename({c: f"{c}_chosen" for c in usable.columns if c != "persona_id"})
         b = usable.rename({c: f"{c}_rejected" for c in usable.columns if c != "persona_id"})
         joined = a.join(b, on="persona_id").with_columns(
-            (pl.col(f"{col}_chosen") - pl.col(f"{col}_rejected")).alias("gap"))
+            (pl.col(f"{col}_chosen") - pl.col(f"{col}_rejected")).alias("gap")
+        )
         return joined.filter(pl.col("gap") > rule.k * sd), sd
 
     before, sd_raw = candidates("raw_reward")
     stage, sd = candidates("rank_reward") if rule.length_control == "residual" else (before, sd_raw)
-    counts = {"dialogues_in": rows_in, "heldout_personas": len(held),
-              "dialogues_usable": usable.height, "pairs_gap_rule": before.height}
+    counts = {
+        "dialogues_in": rows_in,
+        "heldout_personas": len(held),
+        "dialogues_usable": usable.height,
+        "pairs_gap_rule": before.height,
+    }
     if rule.length_control == "ratio":
         lo, hi = rule.ratio_bounds
         r = pl.col("n_words_chosen") / pl.col("n_words_rejected").clip(1)
         stage = stage.filter((r >= lo) & (r <= hi))
     counts["pairs_after_length_control"] = stage.height
-    stage = stage.sort(["gap", "dialogue_id_chosen", "dialogue_id_rejected"], descending=[True, False, False])
+    stage = stage.sort(
+        ["gap", "dialogue_id_chosen", "dialogue_id_rejected"], descending=[True, False, False]
+    )
     if rule.balance and stage.height:
         n = stage.group_by("generator_chosen", "generator_rejected").len()
-        rev = n.rename({"generator_chosen": "generator_rejected", "generator_rejected": "generator_chosen",
-                        "len": "n_reverse"})
+        rev = n.rename(
+            {
+                "generator_chosen": "generator_rejected",
+                "generator_rejected": "generator_chosen",
+                "len": "n_reverse",
+            }
+        )
         stage = (
             stage.join(rev, on=["generator_chosen", "generator_rejected"], how="left")
-            .with_columns(pl.col("n_reverse").fill_null(0),
-                          pl.int_range(0, pl.len()).over("generator_chosen", "generator_rejected").alias("_k"))
-            .filter((pl.col("generator_chosen") == pl.col("generator_rejected"))
-                    | (pl.col("_k") < (pl.max_horizontal(pl.col("n_reverse"), 1) * rule.balance_ratio).ceil()))
+            .with_columns(
+                pl.col("n_reverse").fill_null(0),
+                pl.int_range(0, pl.len())
+                .over("generator_chosen", "generator_rejected")
+                .alias("_k"),
+            )
+            .filter(
+                (pl.col("generator_chosen") == pl.col("generator_rejected"))
+                | (
+                    pl.col("_k")
+                    < (pl.max_horizontal(pl.col("n_reverse"), 1) * rule.balance_ratio).ceil()
+                )
+            )
             .drop("n_reverse", "_k")
         )
     counts["pairs_after_balance"] = stage.height
@@ -207,28 +267,47 @@ def build_pairs(
         stage = stage.filter(pl.int_range(0, pl.len()).over("persona_id") < rule.cap_per_persona)
     counts["pairs_final"] = stage.height
     pairs = stage.sort("persona_id", "gap", descending=[False, True]).select(
-        "persona_id", pl.col("prompt_chosen").alias("prompt"),
-        pl.col("text_chosen").alias("chosen"), pl.col("text_rejected").alias("rejected"),
-        "dialogue_id_chosen", "dialogue_id_rejected", "generator_chosen", "generator_rejected",
+        "persona_id",
+        pl.col("prompt_chosen").alias("prompt"),
+        pl.col("text_chosen").alias("chosen"),
+        pl.col("text_rejected").alias("rejected"),
+        "dialogue_id_chosen",
+        "dialogue_id_rejected",
+        "generator_chosen",
+        "generator_rejected",
         pl.col("raw_reward_chosen").alias("reward_chosen"),
-        pl.col("raw_reward_rejected").alias("reward_rejected"), "gap",
-        pl.col("n_words_chosen").alias("words_chosen"), pl.col("n_words_rejected").alias("words_rejected"),
+        pl.col("raw_reward_rejected").alias("reward_rejected"),
+        "gap",
+        pl.col("n_words_chosen").alias("words_chosen"),
+        pl.col("n_words_rejected").alias("words_rejected"),
         pl.col("words_per_turn_chosen").alias("wpt_chosen"),
         pl.col("words_per_turn_rejected").alias("wpt_rejected"),
     )
     before_view = before.select(
-        "persona_id", pl.col("raw_reward_chosen").alias("reward_chosen"),
+        "persona_id",
+        pl.col("raw_reward_chosen").alias("reward_chosen"),
         pl.col("raw_reward_rejected").alias("reward_rejected"),
-        pl.col("n_words_chosen").alias("words_chosen"), pl.col("n_words_rejected").alias("words_rejected"),
+        pl.col("n_words_chosen").alias("words_chosen"),
+        pl.col("n_words_rejected").alias("words_rejected"),
         pl.col("words_per_turn_chosen").alias("wpt_chosen"),
-        pl.col("words_per_turn_rejected").alias("wpt_rejected"), "generator_chosen", "generator_rejected")
+        pl.col("words_per_turn_rejected").alias("wpt_rejected"),
+        "generator_chosen",
+        "generator_rejected",
+    )
     gens = sorted(df["generator"].unique().to_list())
     card = {
-        "rule": {"k": rule.k, "length_control": rule.length_control,
-                 "ratio_bounds": list(rule.ratio_bounds), "balance": rule.balance,
-                 "balance_ratio": rule.balance_ratio, "cap_per_persona": rule.cap_per_persona,
-                 "heldout_fraction": rule.heldout_fraction, "seed": rule.seed},
-        "reward_sd": round(sd_raw, 4), "threshold": round(rule.k * sd, 4),
+        "rule": {
+            "k": rule.k,
+            "length_control": rule.length_control,
+            "ratio_bounds": list(rule.ratio_bounds),
+            "balance": rule.balance,
+            "balance_ratio": rule.balance_ratio,
+            "cap_per_persona": rule.cap_per_persona,
+            "heldout_fraction": rule.heldout_fraction,
+            "seed": rule.seed,
+        },
+        "reward_sd": round(sd_raw, 4),
+        "threshold": round(rule.k * sd, 4),
         "residualisation": resid_info or None,
         "counts": counts,
         "before_length_control": _side(before_view, gens),
@@ -241,18 +320,28 @@ def build_pairs(
 def card_markdown(card: dict[str, Any]) -> str:
     """The data card as a short Markdown page (numbers only; the JSON holds everything)."""
     c = card["counts"]
-    lines = ["# Preference pairs: data card", "",
-             f"Rule: {card['rule']}", "",
-             "| step | count |", "|---|---|"]
+    lines = [
+        "# Preference pairs: data card",
+        "",
+        f"Rule: {card['rule']}",
+        "",
+        "| step | count |",
+        "|---|---|",
+    ]
     lines += [f"| {k.replace('_', ' ')} | {v:,} |" for k, v in c.items()]
-    lines += ["", "| | chosen (HAL rule) | rejected (HAL rule) | chosen (final) | rejected (final) |",
-              "|---|---|---|---|---|"]
+    lines += [
+        "",
+        "| | chosen (HAL rule) | rejected (HAL rule) | chosen (final) | rejected (final) |",
+        "|---|---|---|---|---|",
+    ]
     b, a = card["before_length_control"], card["after"]
     for key in ("mean_reward", "mean_words", "mean_words_per_turn"):
         vals = [s.get(side, {}).get(key, "–") for s in (b, a) for side in ("chosen", "rejected")]
         lines.append(f"| {key.replace('_', ' ')} | " + " | ".join(str(v) for v in vals) + " |")
-    lines.append(f"| chosen shorter (share) | {b.get('chosen_shorter_share', '–')} | | "
-                 f"{a.get('chosen_shorter_share', '–')} | |")
+    lines.append(
+        f"| chosen shorter (share) | {b.get('chosen_shorter_share', '–')} | | "
+        f"{a.get('chosen_shorter_share', '–')} | |"
+    )
     lines += ["", "Generator mix (chosen / rejected), HAL rule → final:", ""]
     for g in card["dialogues_by_generator"]:
         bc = b.get("chosen", {}).get("generators", {}).get(g, 0)

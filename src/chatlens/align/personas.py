@@ -59,8 +59,10 @@ def read_personas(path: str | Path) -> list[dict[str, Any]]:
         raise SchemaError(msg)
     for i, row in enumerate(rows):
         if not isinstance(row, dict) or not row:
-            msg = (f"Persona file {p}, persona {i}: expected an object of attributes "
-                   f"(age, sex, ...). Got {str(row)[:80]!r}.")
+            msg = (
+                f"Persona file {p}, persona {i}: expected an object of attributes "
+                f"(age, sex, ...). Got {str(row)[:80]!r}."
+            )
             raise SchemaError(msg)
     return rows
 
@@ -119,7 +121,7 @@ def expand_personas(
         n, step, window = _buckets(len(order), r)
         tripled = order * 3
         for i in range(n):
-            chosen = tripled[i * step: i * step + window] if order else []
+            chosen = tripled[i * step : i * step + window] if order else []
             sub = {"persona_id": parent * r.n_buckets + i, "parent_id": parent, **keep}
             sub.update({k: attrs[k] for k in dict.fromkeys(chosen)})
             if r.age_key in sub:

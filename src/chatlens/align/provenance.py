@@ -23,8 +23,15 @@ from typing import Any
 from chatlens.errors import ProvenanceError
 
 SUFFIX = ".provenance.json"
-#: Weight files whose bytes make a checkpoint's fingerprint (adapters and full models).
-WEIGHT_GLOBS = ("*.safetensors", "*.bin")
+#: Weight files whose bytes make a checkpoint's fingerprint (adapters and full models; not the
+#: optimizer, scheduler, RNG or ``training_args.bin``, which name paths and differ between two
+#: runs that produce the same weights).
+WEIGHT_GLOBS = (
+    "adapter_model*.safetensors",
+    "adapter_model*.bin",
+    "model*.safetensors",
+    "pytorch_model*.bin",
+)
 
 
 def canonical(obj: Any) -> str:
@@ -60,7 +67,9 @@ def weights_fingerprint(model_dir: str | Path) -> str:
         return f"hub:{model_dir}"
     files = sorted({p for g in WEIGHT_GLOBS for p in d.glob(g)})
     if not files:
-        msg = f"No weight files ({', '.join(WEIGHT_GLOBS)}) in {d}: not a model or adapter directory."
+        msg = (
+            f"No weight files ({', '.join(WEIGHT_GLOBS)}) in {d}: not a model or adapter directory."
+        )
         raise ProvenanceError(msg)
     h = hashlib.sha256()
     for p in files:
@@ -137,18 +146,21 @@ def verify_artefact(path: str | Path, *, checkpoint: str | Path | None = None) -
     rec = read_provenance(path)
     actual = file_sha256(path)
     if rec.get("sha256") != actual:
-        msg = (f"{path} changed after it was written: sha256 {actual[:12]}… but its provenance "
-               f"record says {str(rec.get('sha256'))[:12]}….")
+        msg = (
+            f"{path} changed after it was written: sha256 {actual[:12]}… but its provenance "
+            f"record says {str(rec.get('sha256'))[:12]}…."
+        )
         raise ProvenanceError(msg)
     ckpt = checkpoint if checkpoint is not None else rec.get("checkpoint")
     if ckpt is not None and rec.get("weights") is not None:
         if checkpoint is not None and rec.get("checkpoint") not in (None, str(checkpoint)):
-            msg = (f"{path} is attributed to checkpoint {rec.get('checkpoint')}, "
-                   f"not {checkpoint}.")
+            msg = f"{path} is attributed to checkpoint {rec.get('checkpoint')}, not {checkpoint}."
             raise ProvenanceError(msg)
         found = weights_fingerprint(ckpt)
         if found != rec["weights"]:
-            msg = (f"{path} is attributed to checkpoint {ckpt}, but that checkpoint's weights "
-                   f"({found[:12]}…) are not the ones that produced it ({rec['weights'][:12]}…).")
+            msg = (
+                f"{path} is attributed to checkpoint {ckpt}, but that checkpoint's weights "
+                f"({found[:12]}…) are not the ones that produced it ({rec['weights'][:12]}…)."
+            )
             raise ProvenanceError(msg)
     return rec

@@ -43,15 +43,18 @@ def length_columns(frame: pl.DataFrame, *, text_column: str, speaker: str) -> pl
     turns = speaker_turns(frame, text_column=text_column, speaker=speaker)
     per_row = (
         turns.with_columns(pl.col("turn").str.count_matches(r"\S+").alias("_w"))
-        .group_by("_row").agg(pl.len().alias("speaker_turns"), pl.col("_w").mean().alias("words_per_turn"))
+        .group_by("_row")
+        .agg(pl.len().alias("speaker_turns"), pl.col("_w").mean().alias("words_per_turn"))
     )
     base = frame.with_columns(
         pl.col(text_column).fill_null("").str.count_matches(r"\S+").cast(pl.Int64).alias("n_words"),
         pl.int_range(0, pl.len(), dtype=pl.UInt32).alias("_row"),
     )
-    return (base.join(per_row, on="_row", how="left")
-            .with_columns(pl.col("speaker_turns").fill_null(0).cast(pl.Int64))
-            .drop("_row"))
+    return (
+        base.join(per_row, on="_row", how="left")
+        .with_columns(pl.col("speaker_turns").fill_null(0).cast(pl.Int64))
+        .drop("_row")
+    )
 
 
 def _z(x: np.ndarray) -> np.ndarray:
@@ -89,11 +92,22 @@ def score_dialogues(
         if judge_config is None and judge_client is None:
             msg = f"reward {reward!r} needs a judge model (--judge-model) or a client."
             raise InvalidParameterError(msg)
-        res = judge(out.select(text_column), instrument=instrument, text_column=text_column,
-                    speaker=speaker, config=judge_config, client=judge_client)
+        res = judge(
+            out.select(text_column),
+            instrument=instrument,
+            text_column=text_column,
+            speaker=speaker,
+            config=judge_config,
+            client=judge_client,
+        )
         items = [c for c in res.frame.columns if c.startswith("hl_item_")]
-        judged = res.frame.select([*items, pl.col("hl_logit").alias("reward_judge"),
-                                   pl.col("hl_error").alias("judge_error")])
+        judged = res.frame.select(
+            [
+                *items,
+                pl.col("hl_logit").alias("reward_judge"),
+                pl.col("hl_error").alias("judge_error"),
+            ]
+        )
         out = pl.concat([out, judged], how="horizontal")
         info["judge"] = res.summary()
     if reward == "hllite":

@@ -28,8 +28,21 @@ from chatlens.llm.config import LLMConfig
 from chatlens.llm.jsonout import complete_json, extract_json
 
 #: Output columns, in order.
-COLUMNS = ("dialogue_id", "persona_id", "parent_id", "split", "generator", "params",
-           "prompt_hash", "prompt", "dialogue", "error", "finish_reason", "persona", "biography")
+COLUMNS = (
+    "dialogue_id",
+    "persona_id",
+    "parent_id",
+    "split",
+    "generator",
+    "params",
+    "prompt_hash",
+    "prompt",
+    "dialogue",
+    "error",
+    "finish_reason",
+    "persona",
+    "biography",
+)
 
 
 @dataclass(frozen=True)
@@ -121,8 +134,9 @@ def clean_dialogue(text: str) -> str:
     return t.strip()
 
 
-def _draw_jobs(subs: list[dict[str, Any]], gens: list[GeneratorSpec], per_persona: int,
-               seed: int) -> list[tuple[int, int, GeneratorSpec, dict[str, Any]]]:
+def _draw_jobs(
+    subs: list[dict[str, Any]], gens: list[GeneratorSpec], per_persona: int, seed: int
+) -> list[tuple[int, int, GeneratorSpec, dict[str, Any]]]:
     """(sub index, k, generator, params) per dialogue: generators without replacement while
     there are enough, parameter choices uniform — all from one seeded stream."""
     rng = np.random.default_rng([seed, 1])
@@ -173,7 +187,8 @@ def synthesize(
     rng = np.random.default_rng([seed, 2])
     traits = [
         str(pr.negative_traits[int(rng.integers(len(pr.negative_traits)))])
-        if rng.random() < pr.negative_trait_probability else ""
+        if rng.random() < pr.negative_trait_probability
+        else ""
         for _ in subs
     ]
     bio_model = biography_model or gens[0].model
@@ -191,7 +206,9 @@ def synthesize(
         usage=usage,
         config={
             "llm": config.describe(),
-            "generators": [{"model": g.model, "fixed": g.fixed, "choices": g.choices} for g in gens],
+            "generators": [
+                {"model": g.model, "fixed": g.fixed, "choices": g.choices} for g in gens
+            ],
             "biography_model": bio_model,
             "dialogues_per_persona": dialogues_per_persona,
             "test_fraction": test_fraction,
@@ -201,17 +218,24 @@ def synthesize(
     )
 
 
-async def _run(subs: list[dict[str, Any]], traits: list[str], jobs: list[Any], pr: Any,
-               config: LLMConfig, bio_model: str) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+async def _run(
+    subs: list[dict[str, Any]],
+    traits: list[str],
+    jobs: list[Any],
+    pr: Any,
+    config: LLMConfig,
+    bio_model: str,
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     models = {bio_model, *(j[2].model for j in jobs)}
     clients = {m: make_client(config.with_(model=m)) for m in sorted(models)}
     validate = _bio_validator(tuple(pr.biography_fields))
     try:
+
         async def bio(i: int) -> Any:
-            neg = (pr.negative_trait_instruction.replace("{{trait}}", traits[i])
-                   if traits[i] else "")
-            msgs = render(pr.biography, {"persona": describe_persona(subs[i]),
-                                         "negative_trait": neg})
+            neg = pr.negative_trait_instruction.replace("{{trait}}", traits[i]) if traits[i] else ""
+            msgs = render(
+                pr.biography, {"persona": describe_persona(subs[i]), "negative_trait": neg}
+            )
             return await complete_json(clients[bio_model], msgs, validate)
 
         bios = await map_async(bio, range(len(subs)), description="biographies")
@@ -220,19 +244,28 @@ async def _run(subs: list[dict[str, Any]], traits: list[str], jobs: list[Any], p
             i, k, spec, params = job
             sub, res = subs[i], bios[i]
             row: dict[str, Any] = {
-                "dialogue_id": f"{sub['persona_id']}-{k}", "persona_id": sub["persona_id"],
-                "parent_id": sub["parent_id"], "generator": spec.model,
+                "dialogue_id": f"{sub['persona_id']}-{k}",
+                "persona_id": sub["persona_id"],
+                "parent_id": sub["parent_id"],
+                "generator": spec.model,
                 "params": json.dumps(params, sort_keys=True),
                 "persona": json.dumps(sub, ensure_ascii=False, default=str),
-                "prompt_hash": None, "prompt": None, "dialogue": None, "error": None,
+                "prompt_hash": None,
+                "prompt": None,
+                "dialogue": None,
+                "error": None,
                 "finish_reason": None,
-                "biography": None if res.value is None else json.dumps(res.value, ensure_ascii=False),
+                "biography": None
+                if res.value is None
+                else json.dumps(res.value, ensure_ascii=False),
             }
             if res.value is None:
                 row["error"] = f"biography: {res.error}"
                 return row
-            slots = {key: str(res.value.get(key, "")) for key in
-                     ("biography", "medical_condition", "reason_for_visit")}
+            slots = {
+                key: str(res.value.get(key, ""))
+                for key in ("biography", "medical_condition", "reason_for_visit")
+            }
             msgs = render(pr.dialogue, slots)
             row["prompt"] = render(pr.training, slots)[-1]["content"]
             row["prompt_hash"] = prompt_hash(msgs)

@@ -62,7 +62,9 @@ def write_artefact(frame: pl.DataFrame, path: Path, prov: Provenance) -> Path:
 def write_json_artefact(obj: Any, path: Path, prov: Provenance) -> Path:
     """Write ``obj`` as indented JSON and its provenance sidecar."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(obj, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
+    path.write_text(
+        json.dumps(obj, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8"
+    )
     write_provenance(path, prov)
     return path
 

@@ -103,9 +103,15 @@ class AlignTrainConfig(DataFile):
     seed: NonNegativeInt = 42
     bf16: bool = False
     gradient_checkpointing: bool = False
+    #: DPO: after each epoch, the DPO loss over all training pairs (dropout off), logged as
+    #: ``eval_loss`` — the measure "the loss falls on the training pairs" is read from.
+    eval_on_pairs: bool = True
     grpo: GrpoSpec = field(default_factory=GrpoSpec)
 
     def __post_init__(self) -> None:
         if self.max_prompt_length >= self.max_length:
-            raise Invalid(key="max_prompt_length", expected="less than max_length",
-                          got=(self.max_prompt_length, self.max_length))
+            raise Invalid(
+                key="max_prompt_length",
+                expected="less than max_length",
+                got=(self.max_prompt_length, self.max_length),
+            )

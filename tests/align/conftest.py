@@ -1,0 +1,186 @@
+"""Fixtures of the alignment tests: personas, a fake LLM server that writes biographies and
+dialogues in three styles (and judges), and a tiny randomly initialised chat LM built here."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from chatlens.humanlike.instruments import load_instrument
+from chatlens.llm.testing import FakeOpenAIServer, FakeReply
+
+HAL16Q = load_instrument("hal16q")
+
+SECRET = "sk-align-SECRET-5d1e9f7a3b"
+
+PERSONAS = [
+    {
+        "age": 20 + 7 * i,
+        "sex": "Female" if i % 2 else "Male",
+        "occupation": occ,
+        "education": edu,
+        "marital_status": ms,
+        "place_of_birth": pob,
+        "household_language": "English only",
+        "income": str(20000 + 9000 * i),
+        "veteran_status": "Not Applicable",
+        "religion": rel,
+        "lifestyle": life,
+        "ideology": ide,
+    }
+    for i, (occ, edu, ms, pob, rel, life, ide) in enumerate(
+        [
+            ("nurse", "Bachelor's", "Married", "Ohio", "Catholic", "active", "moderate"),
+            ("welder", "High school", "Single", "Texas", "None", "outdoorsy", "conservative"),
+            ("teacher", "Master's", "Widowed", "New York", "Jewish", "bookish", "liberal"),
+            ("cashier", "Some college", "Divorced", "Florida", "Baptist", "busy", "moderate"),
+            (
+                "farmer",
+                "High school",
+                "Married",
+                "Iowa",
+                "Methodist",
+                "early riser",
+                "conservative",
+            ),
+            ("coder", "PhD", "Single", "California", "None", "night owl", "liberal"),
+        ]
+    )
+]
+
+CASUAL = [
+    "ya my {c} is acting up lol",
+    "like a week i guess",
+    "idk its kinda bad",
+    "ok cool thx",
+    "nah not really",
+    "yeah i can do that",
+]
+FORMAL = [
+    "Good afternoon, Doctor. I have been experiencing considerable discomfort related to my "
+    "{c}, and I would appreciate your professional assessment of the situation.",
+    "It began approximately one week ago. Could you please explain what might be causing it?",
+    "I understand. What treatment options would you recommend, and are there side effects?",
+    "Thank you very much for your thorough explanation. I will follow your advice carefully.",
+]
+PLAIN = [
+    "Hi doctor, my {c} has been bothering me.",
+    "About a week now.",
+    "It hurts more at night.",
+    "Okay, I will try that. Thanks.",
+]
+DOCTOR = [
+    "What brings you in today?",
+    "How long has this been going on?",
+    "Does anything make it better or worse?",
+    "Let's try rest and a follow-up in two weeks.",
+]
+
+
+def _n(text: str) -> int:
+    return int(hashlib.sha256(text.encode()).hexdigest()[:8], 16)
+
+
+def dialogue_for(model: str, prompt: str) -> str:
+    """A P:/D: dialogue in the generator's style, varied by the prompt (so rewards differ)."""
+    cond = re.search(r"Medical condition: (.*)", prompt)
+    c = cond.group(1).strip() if cond else "knee"
+    n = _n(model + prompt)
+    style = {"casual-gen": CASUAL, "formal-gen": FORMAL}.get(model, PLAIN)
+    k = 2 + n % 3
+    lines = []
+    for i in range(k):
+        lines.append("D: " + DOCTOR[i % len(DOCTOR)])
+        lines.append("P: " + style[(i + n) % len(style)].format(c=c))
+    return "\n".join(lines)
+
+
+def handler(body: dict, n: int) -> FakeReply:
+    msgs = body["messages"]
+    text = "\n".join(m["content"] for m in msgs)
+    if "likert_evaluation" in text:  # an HAL16Q judge request
+        rating = {k: 1 + (_n(text) + int(k)) % 5 for k in HAL16Q.keys}
+        return FakeReply(content=json.dumps({"likert_evaluation": rating}))
+    if "biographies" in text or "Invent a realistic person" in text:
+        occ = re.search(r"occupation: (\w+)", text)
+        conds = ["knee pain", "migraine", "back pain", "insomnia", "cough"]
+        return FakeReply(
+            content=json.dumps(
+                {
+                    "firstname": "Sam",
+                    "lastname": f"Lee{_n(text) % 100}",
+                    "interests": ["walks"],
+                    "values": ["family"],
+                    "biography": f"Sam works as a {occ.group(1) if occ else 'clerk'} and likes walks.",
+                    "medical_condition": conds[_n(text) % len(conds)],
+                    "reason_for_visit": "Wants advice on the symptoms.",
+                }
+            ),
+            completion_tokens=60,
+        )
+    return FakeReply(content=dialogue_for(body["model"], text), completion_tokens=80)
+
+
+@pytest.fixture
+def align_server() -> Iterator[FakeOpenAIServer]:
+    with FakeOpenAIServer(handler) as server:
+        yield server
+
+
+@pytest.fixture
+def personas_file(tmp_path: Path) -> Path:
+    p = tmp_path / "personas.json"
+    p.write_text(json.dumps(PERSONAS), encoding="utf-8")
+    return p
+
+
+CHAT_TEMPLATE = (
+    "{% for m in messages %}{{ '<|' + m['role'] + '|>' + m['content'] + '<|end|>' }}{% endfor %}"
+    "{% if add_generation_prompt %}{{ '<|assistant|>' }}{% endif %}"
+)
+
+
+def build_tiny_chat_lm(path: Path, texts: list[str], *, seed: int = 0) -> Path:
+    """A 2-layer Llama (hidden 32) and a byte-level BPE (vocab ~400) trained on ``texts``, with
+    a chat template: random weights, no hub, saved in a second."""
+    import torch
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    specials = ["<|pad|>", "<|end|>", "<|user|>", "<|assistant|>", "<|system|>"]
+    tok.train_from_iterator(
+        texts,
+        trainers.BpeTrainer(
+            vocab_size=400,
+            special_tokens=specials,
+            initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+            show_progress=False,
+        ),
+    )
+    fast = PreTrainedTokenizerFast(tokenizer_object=tok, pad_token="<|pad|>", eos_token="<|end|>")
+    fast.chat_template = CHAT_TEMPLATE
+    path.mkdir(parents=True, exist_ok=True)
+    fast.save_pretrained(path)
+    torch.manual_seed(seed)
+    cfg = LlamaConfig(
+        vocab_size=len(fast),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        num_key_value_heads=2,
+        max_position_embeddings=1024,
+        pad_token_id=fast.pad_token_id,
+        eos_token_id=fast.eos_token_id,
+        bos_token_id=fast.eos_token_id,
+    )
+    LlamaForCausalLM(cfg).save_pretrained(path)
+    return path
