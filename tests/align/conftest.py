@@ -145,7 +145,9 @@ CHAT_TEMPLATE = (
 )
 
 
-def build_tiny_chat_lm(path: Path, texts: list[str], *, seed: int = 0) -> Path:
+def build_tiny_chat_lm(
+    path: Path, texts: list[str], *, seed: int = 0, vocab_size: int = 400, positions: int = 1024
+) -> Path:
     """A 2-layer Llama (hidden 32) and a byte-level BPE (vocab ~400) trained on ``texts``, with
     a chat template: random weights, no hub, saved in a second."""
     import torch
@@ -177,7 +179,7 @@ def build_tiny_chat_lm(path: Path, texts: list[str], *, seed: int = 0) -> Path:
         num_hidden_layers=2,
         num_attention_heads=2,
         num_key_value_heads=2,
-        max_position_embeddings=1024,
+        max_position_embeddings=positions,
         pad_token_id=fast.pad_token_id,
         eos_token_id=fast.eos_token_id,
         bos_token_id=fast.eos_token_id,

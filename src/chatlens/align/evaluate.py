@@ -25,7 +25,7 @@ import polars as pl
 
 from chatlens._progress import status
 from chatlens.align.provenance import Provenance, file_sha256, verify_artefact, weights_fingerprint
-from chatlens.align.rewards import length_columns
+from chatlens.align.rewards import length_columns, normalise_transcript
 from chatlens.align.tables import write_artefact, write_json_artefact
 from chatlens.align.train import MANIFEST, list_checkpoints
 from chatlens.corpus.tablefile import read_table
@@ -37,6 +37,7 @@ from chatlens.stats.bootstrap import bootstrap_mean
 MEASURES = {
     "hl_lite_logit": "HL-lite logit",
     "scorable": "share of completions with a rated-speaker turn (format kept)",
+    "format_drift": "share of completions with numbered/bulleted turn labels",
     "words_per_turn": "words per rated-speaker turn",
     "question_share": "share of rated-speaker turns with a question",
     "informal_spelling": "dropped apostrophes + lowercase 'i' per word (typo proxy)",
@@ -77,6 +78,11 @@ def run_checkpoints(run_dir: Path) -> tuple[dict[str, Any], list[dict[str, Any]]
 
 
 def _features(frame: pl.DataFrame, speaker: str) -> pl.DataFrame:
+    raw = pl.col("completion").fill_null("")
+    frame = frame.with_columns(
+        (normalise_transcript(raw) != raw).cast(pl.Float64).alias("format_drift"),
+        normalise_transcript(raw).alias("completion"),
+    )
     scored = lite_score(frame, text_column="completion", speaker=speaker, keep_features=True)
     return length_columns(scored, text_column="completion", speaker=speaker).with_columns(
         (pl.col("apostrophe_drop_rate") + pl.col("lower_i_rate")).alias("informal_spelling"),

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from chatlens.align.rewards import length_columns
+from chatlens.align.rewards import length_columns, normalise_transcript
 from chatlens.humanlike.lite import lite_score
 
 
@@ -44,7 +44,9 @@ def hllite_rewards(
     >>> bool(np.isfinite(r[0])), float(r[1])
     (True, -10.0)
     """
-    frame = pl.DataFrame({"t": texts}, schema={"t": pl.String})
+    frame = pl.DataFrame({"t": texts}, schema={"t": pl.String}).select(
+        normalise_transcript(pl.col("t")).alias("t")
+    )
     scored = lite_score(frame, text_column="t", speaker=speaker)
     logit = scored["hl_lite_logit"].cast(pl.Float64).fill_null(np.nan).to_numpy()
     if length_penalty > 0:

@@ -57,6 +57,20 @@ def length_columns(frame: pl.DataFrame, *, text_column: str, speaker: str) -> pl
     )
 
 
+#: A numbered or quoted turn label (``2. D: "…"``, ``- P: …``): the format drift of HAL's DPO'd
+#: models (hal.md §5.3), which would otherwise glue the doctor's lines into the patient's turn.
+_DRIFT = r"(?m)^[ \t]*(?:\d+[.)]|[-*•])[ \t]*(\**[A-Z]{1,3}\**[ \t]*:)"
+
+
+def normalise_transcript(col: pl.Expr) -> pl.Expr:
+    r"""Turn labels restored to line starts (enumeration/bullets before ``P:``/``D:`` removed).
+
+    >>> pl.select(normalise_transcript(pl.lit("1. P: hi\n2. D: yes"))).item()
+    'P: hi\nD: yes'
+    """
+    return col.str.replace_all(_DRIFT, "$1")
+
+
 def _z(x: np.ndarray) -> np.ndarray:
     ok = np.isfinite(x)
     sd = float(np.std(x[ok])) if ok.sum() > 1 else 0.0
@@ -80,10 +94,16 @@ def score_dialogues(
     if text_column not in frame.columns:
         msg = f"text column {text_column!r} not found; columns are {frame.columns}"
         raise MissingColumnError(msg)
-    out = length_columns(frame, text_column=text_column, speaker=speaker)
-    info: dict[str, Any] = {"reward": reward, "speaker": speaker}
+    scored_text = frame.select(normalise_transcript(pl.col(text_column).cast(pl.String)))
+    lengths = length_columns(scored_text, text_column=text_column, speaker=speaker)
+    out = pl.concat([frame, lengths.drop(text_column)], how="horizontal")
+    info: dict[str, Any] = {
+        "reward": reward,
+        "speaker": speaker,
+        "normalised": "numbered/bulleted turn labels restored before scoring",
+    }
     if reward in ("hllite", "both"):
-        lite = lite_score(out.select(text_column), text_column=text_column, speaker=speaker)
+        lite = lite_score(scored_text, text_column=text_column, speaker=speaker)
         out = out.with_columns(lite["hl_lite_logit"].alias("reward_hllite"))
         info["hllite"] = "chatlens HL-lite (data/humanlike/hllite-weights.yaml)"
     if reward in ("judge", "both"):
