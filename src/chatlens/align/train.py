@@ -9,8 +9,9 @@
   checkpoints made with another config or other pairs;
 * torch/transformers/TRL/PEFT are imported here only (extra ``train``).
 
-Multi-GPU: ``accelerate launch --config_file examples/align/accelerate-ddp.yaml -m chatlens align
-train ...`` (see docs/align.md).
+Multi-GPU: ``accelerate launch --config_file docs/examples/align/accelerate-ddp-4gpu.yaml
+"$(which chatlens)" align train ...`` (see docs/align.md); only the main process writes the log,
+the checkpoint records and the manifest.
 """
 
 from __future__ import annotations
@@ -21,8 +22,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from chatlens._progress import progress_bar, status
-from chatlens.align.provenance import Provenance, file_sha256, weights_fingerprint, write_provenance
+from chatlens._progress import status
+from chatlens.align.checkpoints import (
+    CHECKPOINT_RECORD,
+    LOG,
+    check_resumable,
+    list_checkpoints,
+    make_callback,
+)
+from chatlens.align.provenance import Provenance, file_sha256, write_provenance
 from chatlens.align.train_config import (
     as_dict,
     dpo_args,
@@ -32,12 +40,20 @@ from chatlens.align.train_config import (
     quantization,
     train_config_hash,
 )
+from chatlens.align.train_data import count_truncated, load_pairs, load_tokenizer, pairs_file
 from chatlens.datafiles.schemas import AlignTrainConfig
-from chatlens.errors import InvalidParameterError, MissingExtraError, ProvenanceError, SchemaError
+from chatlens.errors import InvalidParameterError, MissingExtraError
 
-CHECKPOINT_RECORD = "chatlens_checkpoint.json"
+__all__ = [
+    "CHECKPOINT_RECORD",
+    "MANIFEST",
+    "TrainResult",
+    "list_checkpoints",
+    "load_pairs",
+    "train",
+]
+
 MANIFEST = "train_manifest.json"
-LOG = "train_log.jsonl"
 
 
 def _require_train() -> None:
@@ -60,98 +76,6 @@ def quiet_hf_bars() -> None:
 
     datasets.utils.logging.disable_progress_bar()
     transformers.utils.logging.disable_progress_bar()
-
-
-def pairs_file(path: str | Path) -> Path:
-    """``pairs.jsonl`` of a pairs directory, or the file itself."""
-    p = Path(path)
-    return p / "pairs.jsonl" if p.is_dir() else p
-
-
-def load_pairs(path: str | Path) -> list[dict[str, Any]]:
-    """Rows of a TRL conversational preference file; errors name the line and what is wrong."""
-    p = pairs_file(path)
-    if not p.is_file():
-        msg = f"Pairs file {p} does not exist (write it with `chatlens align pairs`)."
-        raise SchemaError(msg)
-    rows = []
-    for i, line in enumerate(p.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except ValueError as exc:
-            msg = f"Pairs file {p}, line {i}: not valid JSON ({exc})."
-            raise SchemaError(msg) from None
-        for key in ("prompt", "chosen", "rejected"):
-            v = row.get(key) if isinstance(row, dict) else None
-            if not (
-                isinstance(v, list)
-                and v
-                and all(isinstance(m, dict) and "role" in m and "content" in m for m in v)
-            ):
-                msg = (
-                    f"Pairs file {p}, line {i}: {key!r} must be a list of {{role, content}} "
-                    f"messages (TRL conversational format). Got {str(v)[:80]!r}."
-                )
-                raise SchemaError(msg)
-        rows.append({k: row[k] for k in ("prompt", "chosen", "rejected")})
-    if not rows:
-        msg = f"Pairs file {p} holds no pairs."
-        raise SchemaError(msg)
-    return rows
-
-
-def load_tokenizer(cfg: AlignTrainConfig) -> Any:
-    """The model's tokenizer with a chat template (the config's, else the model's own)."""
-    from transformers import AutoTokenizer
-
-    tok = AutoTokenizer.from_pretrained(cfg.model)
-    if cfg.chat_template:
-        tok.chat_template = cfg.chat_template
-    if not getattr(tok, "chat_template", None):
-        msg = (
-            f"The tokenizer of {cfg.model} has no chat template. Set chat_template in the "
-            "training config (a Jinja template) so prompts are formatted as the model expects."
-        )
-        raise InvalidParameterError(msg)
-    if tok.pad_token is None:
-        tok.pad_token = tok.eos_token
-    return tok
-
-
-def _n_tokens(tok: Any, messages: list[dict[str, str]], *, generation: bool) -> int:
-    ids = tok.apply_chat_template(messages, add_generation_prompt=generation, tokenize=True)
-    if hasattr(ids, "keys"):
-        ids = ids["input_ids"]
-    return len(ids)
-
-
-def count_truncated(
-    tok: Any, rows: list[dict[str, Any]], cfg: AlignTrainConfig
-) -> tuple[list[bool], dict[str, int]]:
-    """Per row: over a limit? And counts: prompts over ``max_prompt_length``, chosen/rejected
-    sequences (prompt + completion) over ``max_length``."""
-    over, counts = (
-        [],
-        {
-            "prompt_over_max_prompt_length": 0,
-            "chosen_over_max_length": 0,
-            "rejected_over_max_length": 0,
-        },
-    )
-    for r in rows:
-        p = _n_tokens(tok, r["prompt"], generation=True)
-        flags = [p > cfg.max_prompt_length]
-        counts["prompt_over_max_prompt_length"] += flags[0]
-        for side in ("chosen", "rejected"):
-            if side in r:
-                n = _n_tokens(tok, r["prompt"] + r[side], generation=False)
-                flags.append(n > cfg.max_length)
-                counts[f"{side}_over_max_length"] += flags[-1]
-        over.append(any(flags))
-    counts["examples_truncated"] = sum(over)
-    return over, counts
 
 
 @dataclass(frozen=True)
@@ -184,80 +108,6 @@ class TrainResult:
         return {round(h["epoch"]): float(h["eval_loss"]) for h in self.log if "eval_loss" in h}
 
 
-def _callback(out: Path, cfg: AlignTrainConfig, chash: str, pairs_sha: str, total: int) -> Any:
-    from transformers import TrainerCallback
-
-    class ChatlensCallback(TrainerCallback):
-        """Progress bar, a JSONL log, and a provenance record in every saved checkpoint."""
-
-        def __init__(self) -> None:
-            self._bar: Any = None
-            self._advance: Any = None
-
-        def on_train_begin(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
-            self._bar = progress_bar(description=f"{cfg.method} training", total=total)
-            self._advance = self._bar.__enter__()
-            self._advance(state.global_step)
-
-        def on_step_end(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
-            if self._advance:
-                self._advance(1)
-
-        def on_log(self, args: Any, state: Any, control: Any, logs: Any = None, **kw: Any) -> None:
-            with (out / LOG).open("a", encoding="utf-8") as fh:
-                fh.write(json.dumps({"step": state.global_step, **(logs or {})}) + "\n")
-
-        def on_save(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
-            ckpt = Path(args.output_dir) / f"checkpoint-{state.global_step}"
-            rec = {
-                "epoch": round(float(state.epoch or 0)),
-                "step": state.global_step,
-                "model": cfg.model,
-                "method": cfg.method,
-                "config_hash": chash,
-                "pairs_sha256": pairs_sha,
-                "weights": weights_fingerprint(ckpt),
-            }
-            (ckpt / CHECKPOINT_RECORD).write_text(
-                json.dumps(rec, indent=2) + "\n", encoding="utf-8"
-            )
-
-        def on_train_end(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
-            if self._bar is not None:
-                self._bar.__exit__(None, None, None)
-                self._bar = None
-
-    return ChatlensCallback()
-
-
-def list_checkpoints(run_dir: str | Path) -> list[dict[str, Any]]:
-    """The run's checkpoints with their records, by step (missing records are an error)."""
-    d = Path(run_dir) / "checkpoints"
-    out = []
-    for ckpt in sorted(d.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[-1])):
-        rec_path = ckpt / CHECKPOINT_RECORD
-        if not rec_path.is_file():
-            msg = f"Checkpoint {ckpt} has no {CHECKPOINT_RECORD}: not written by chatlens align train."
-            raise ProvenanceError(msg)
-        out.append({**json.loads(rec_path.read_text(encoding="utf-8")), "path": str(ckpt)})
-    return out
-
-
-def _check_resumable(run_dir: Path, chash: str, pairs_sha: str) -> str | None:
-    ckpts = list_checkpoints(run_dir) if (run_dir / "checkpoints").is_dir() else []
-    if not ckpts:
-        return None
-    last = ckpts[-1]
-    if last["config_hash"] != chash or last["pairs_sha256"] != pairs_sha:
-        msg = (
-            f"{run_dir} holds checkpoints of another run (config {last['config_hash']}, pairs "
-            f"{last['pairs_sha256'][:12]}…; this run: config {chash}, pairs {pairs_sha[:12]}…). "
-            "Use a new --out, or --no-resume to start over in a fresh directory."
-        )
-        raise ProvenanceError(msg)
-    return last["path"]
-
-
 def train(
     config: str | Path | AlignTrainConfig | dict[str, Any],
     *,
@@ -278,7 +128,7 @@ def train(
     pfile = pairs_file(pairs)
     rows = load_pairs(pfile)
     pairs_sha = file_sha256(pfile)
-    last = _check_resumable(out, chash, pairs_sha) if resume else None
+    last = check_resumable(out, chash, pairs_sha) if resume else None
     if not resume and (out / "checkpoints").exists() and any((out / "checkpoints").iterdir()):
         msg = f"{out}/checkpoints is not empty; --no-resume needs a fresh --out directory."
         raise InvalidParameterError(msg)
@@ -353,7 +203,7 @@ def train(
     for cb in (PrinterCallback, ProgressCallback):
         trainer.remove_callback(cb)
     steps_per_epoch = max(1, -(-len(trainer.get_train_dataloader()) // cfg.grad_accum))
-    trainer.add_callback(_callback(out, cfg, chash, pairs_sha, steps_per_epoch * cfg.epochs))
+    trainer.add_callback(make_callback(out, cfg, chash, pairs_sha, steps_per_epoch * cfg.epochs))
     for cb in callbacks or []:
         trainer.add_callback(cb)
     if last is not None and (out / LOG).is_file():  # drop log lines past the resumed checkpoint
@@ -369,6 +219,8 @@ def train(
     t0 = time.perf_counter()
     trainer.train(resume_from_checkpoint=last)
     runtime = time.perf_counter() - t0
+    if not trainer.is_world_process_zero():
+        return TrainResult(out, cfg.method, chash, [], [], truncation, len(rows), last, runtime)
     ckpts = list_checkpoints(out)
     log = [json.loads(line) for line in (out / LOG).read_text(encoding="utf-8").splitlines()]
     result = TrainResult(
