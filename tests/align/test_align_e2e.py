@@ -291,3 +291,26 @@ def test_grpo_one_epoch_with_hllite_reward(pipeline, tmp_path):
         max_prompts=3,
     )
     assert sorted({c["epoch"] for c in summary["curve"]}) == [0, 1]
+
+
+def test_evaluate_through_a_server_names_each_checkpoint(pipeline, tmp_path):
+    tmp = pipeline["tmp"]
+    with FakeOpenAIServer(handler) as server:
+        llm = LLMConfig(
+            model="unused", base_url=server.base_url, max_retries=1, backoff_initial_s=0.01
+        )
+        summary = evaluate(
+            tmp / "run",
+            heldout=tmp / "pairs" / "heldout_prompts.parquet",
+            out=tmp_path / "eval",
+            server=llm,
+            served_names={2: "final"},
+            n_boot=100,
+            max_prompts=5,
+        )
+        asked = {b["model"] for b in server.bodies}
+    assert asked == {str(tmp / "base"), "epoch-1", "final"}
+    rec = verify_artefact(tmp_path / "eval" / "generations" / "epoch_02.parquet")
+    assert rec["extra"]["served_as"] == "final" and rec["checkpoint"].endswith("checkpoint-6")
+    lite = [c for c in summary["curve"] if c["measure"] == "hl_lite_logit"]
+    assert all(c["n"] == 5 and c["mean"] is not None for c in lite)  # P:/D: dialogues, scored

@@ -96,8 +96,10 @@ def _generations(
     manifest: dict[str, Any],
     out: Path,
     gen: dict[str, Any],
+    server: Any = None,
+    served_name: str | None = None,
 ) -> Path:
-    from chatlens.align.generate import generate_local
+    from chatlens.align.generate import generate_local, generate_server
 
     path = out / "generations" / f"epoch_{ck['epoch']:02d}.parquet"
     if path.is_file():
@@ -108,13 +110,24 @@ def _generations(
             status(f"{path} does not match {ck['path'] or 'the base model'}: generating again")
     cfg = manifest["config"]
     prompts = [[{"role": "user", "content": p}] for p in heldout["prompt"]]
-    texts = generate_local(
-        manifest["model"],
-        prompts,
-        adapter=ck["path"],
-        chat_template=cfg.get("chat_template", ""),
-        **gen,
-    )
+    extra: dict[str, Any] = {"generation": gen}
+    if server is not None:  # the checkpoint served under a name (vLLM --lora-modules NAME=DIR)
+        name = served_name or manifest["model"]
+        texts, usage = generate_server(
+            server.with_(
+                model=name, temperature=gen["temperature"], max_tokens=gen["max_new_tokens"]
+            ),
+            prompts,
+        )
+        extra.update(served_as=name, server=server.describe()["endpoint"], usage=usage)
+    else:
+        texts = generate_local(
+            manifest["model"],
+            prompts,
+            adapter=ck["path"],
+            chat_template=cfg.get("chat_template", ""),
+            **gen,
+        )
     frame = heldout.with_columns(
         pl.Series("completion", texts, dtype=pl.String),
         pl.lit(ck["epoch"]).alias("epoch"),
@@ -133,7 +146,7 @@ def _generations(
             epoch=ck["epoch"],
             weights=ck["weights"],
             config_hash=manifest["config_hash"],
-            extra={"generation": gen},
+            extra=extra,
         ),
     )
 
@@ -190,8 +203,18 @@ def evaluate(
     batch_size: int = 8,
     n_boot: int = 2000,
     max_prompts: int | None = None,
+    server: Any = None,
+    served_names: dict[int, str] | None = None,
 ) -> dict[str, Any]:
-    """Evaluate every checkpoint of ``run_dir``; write files under ``out``; return the summary."""
+    """Evaluate every checkpoint of ``run_dir``; write files under ``out``; return the summary.
+
+    Generation is local (transformers, base + LoRA adapter) unless ``server`` (an
+    :class:`~chatlens.llm.LLMConfig` of an OpenAI-compatible server) is given: then epoch ``e`` is
+    asked of the model served as ``served_names[e]`` (default ``epoch-<e>``, and the base model's
+    name for epoch 0). A server's weights cannot be hashed from here: the provenance records the
+    checkpoint directory the name was declared to serve and the served name, and trusts that
+    declaration — serve adapters straight from the run's checkpoint directories.
+    """
     run_dir, out = Path(run_dir), Path(out)
     manifest, ckpts = run_checkpoints(run_dir)
     prompts = load_heldout(heldout)
@@ -207,7 +230,10 @@ def evaluate(
     judge_items: list[str] = []
     usage: dict[str, Any] = {}
     for ck in ckpts:
-        gpath = _generations(ck, prompts, manifest, out, gen)
+        name = (served_names or {}).get(ck["epoch"]) or (
+            f"epoch-{ck['epoch']}" if ck["epoch"] else manifest["model"]
+        )
+        gpath = _generations(ck, prompts, manifest, out, gen, server, name)
         rec = verify_artefact(gpath, checkpoint=ck["path"] or manifest["model"])
         frame = read_table(gpath)
         _check_rows(frame, rec, gpath)

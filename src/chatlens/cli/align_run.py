@@ -88,6 +88,16 @@ def evaluate_command(
     max_prompts: int = typer.Option(
         None, "--max-prompts", help="Use the first N held-out prompts."
     ),
+    server_base_url: str = typer.Option(
+        None,
+        "--server-base-url",
+        help="Generate through this OpenAI-compatible server (vLLM) instead of locally.",
+    ),
+    served_name: list[str] = typer.Option(
+        [],
+        "--served-name",
+        help="EPOCH=NAME: the server's name of a checkpoint (default epoch-N; base: the model), repeatable.",
+    ),
     base_url: str = BASE_URL,
     api_key_env: str = API_KEY_ENV,
     concurrency: int = CONCURRENCY,
@@ -106,6 +116,7 @@ def evaluate_command(
     --judge-model gpt-5-mini --out runs/llama-1b/eval
     """
     from chatlens.align.evaluate import evaluate
+    from chatlens.errors import InvalidParameterError
 
     judge_config = None
     if judge_model:
@@ -120,6 +131,26 @@ def evaluate_command(
             no_cache=no_cache,
             prices=prices,
         )
+    server = None
+    names: dict[int, str] = {}
+    if server_base_url:
+        server = llm_config(
+            "served",
+            base_url=server_base_url,
+            api_key_env=api_key_env,
+            concurrency=concurrency,
+            timeout=timeout,
+            max_retries=max_retries,
+            cache=cache,
+            no_cache=no_cache,
+            prices=prices,
+        )
+        for item in served_name:
+            epoch, sep, name = item.partition("=")
+            if not sep or not epoch.strip().isdigit() or not name.strip():
+                msg = f"--served-name expects EPOCH=NAME such as 2=hal-epoch2. Got {item!r}."
+                raise InvalidParameterError(msg)
+            names[int(epoch)] = name.strip()
     s = evaluate(
         run,
         heldout=heldout,
@@ -133,6 +164,8 @@ def evaluate_command(
         batch_size=batch_size,
         n_boot=n_boot,
         max_prompts=max_prompts,
+        server=server,
+        served_names=names,
     )
     table = Table(
         title="align evaluate: change vs base (95% CI over prompts)", title_justify="left"
