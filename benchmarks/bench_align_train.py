@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _util import emit, peak_rss_mb  # noqa: E402
+from _util import emit, peak_rss_mb
 
 
 def main() -> None:
