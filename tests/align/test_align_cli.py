@@ -15,61 +15,36 @@ from chatlens.llm.testing import FakeOpenAIServer
 from .conftest import SECRET, build_tiny_chat_lm, handler
 
 
+def _synthesize_args(personas, server, tmp_path, out: str) -> list[str]:
+    gens = ["casual-gen", "formal-gen:temperature=0.5|0.9", "plain-gen"]
+    return [
+        "align",
+        "synthesize",
+        str(personas),
+        *(x for g in gens for x in ("--generator", g)),
+        "--dialogues-per-persona",
+        "2",
+        "--base-url",
+        server.base_url,
+        "--cache",
+        str(tmp_path / "c"),
+        "--max-personas",
+        "3",
+        "--out",
+        str(tmp_path / out),
+    ]
+
+
 def test_synthesize_and_pairs_commands(personas_file, tmp_path, monkeypatch):
     monkeypatch.setenv("OPENAI_API_KEY", SECRET)
     runner = CliRunner()
     with FakeOpenAIServer(handler) as server:
-        r = runner.invoke(
-            app,
-            [
-                "align",
-                "synthesize",
-                str(personas_file),
-                "--generator",
-                "casual-gen",
-                "--generator",
-                "formal-gen:temperature=0.5|0.9",
-                "--generator",
-                "plain-gen",
-                "--dialogues-per-persona",
-                "2",
-                "--base-url",
-                server.base_url,
-                "--cache",
-                str(tmp_path / "c"),
-                "--max-personas",
-                "3",
-                "--out",
-                str(tmp_path / "syn"),
-            ],
-        )
+        r = runner.invoke(app, _synthesize_args(personas_file, server, tmp_path, "syn"))
         assert r.exit_code == 0, r.output
         assert "sub-personas" in r.output and "cost unknown" in r.output
         n = server.n_requests
         again = runner.invoke(
-            app,
-            [
-                "--quiet",
-                "align",
-                "synthesize",
-                str(personas_file),
-                "--generator",
-                "casual-gen",
-                "--generator",
-                "formal-gen:temperature=0.5|0.9",
-                "--generator",
-                "plain-gen",
-                "--dialogues-per-persona",
-                "2",
-                "--base-url",
-                server.base_url,
-                "--cache",
-                str(tmp_path / "c"),
-                "--max-personas",
-                "3",
-                "--out",
-                str(tmp_path / "syn2"),
-            ],
+            app, ["--quiet", *_synthesize_args(personas_file, server, tmp_path, "syn2")]
         )
         assert again.exit_code == 0 and again.output == ""
         assert server.n_requests == n  # all from the cache: a rerun costs nothing

@@ -128,26 +128,32 @@ def _generations(
             chat_template=cfg.get("chat_template", ""),
             **gen,
         )
-    frame = heldout.with_columns(
-        pl.Series("completion", texts, dtype=pl.String),
+    frame = heldout.with_columns(pl.Series("completion", texts, dtype=pl.String))
+    return write_artefact(
+        stamp(frame, ck, manifest), path, _provenance("generations", ck, manifest, extra=extra)
+    )
+
+
+def stamp(frame: pl.DataFrame, ck: dict[str, Any], manifest: dict[str, Any]) -> pl.DataFrame:
+    """``frame`` with the provenance columns of checkpoint ``ck`` on every row."""
+    return frame.with_columns(
         pl.lit(ck["epoch"]).alias("epoch"),
         pl.lit(ck["path"] or manifest["model"]).alias("checkpoint"),
         pl.lit(manifest["model"]).alias("model"),
         pl.lit(manifest["config_hash"]).alias("config_hash"),
         pl.lit(ck["weights"]).alias("weights"),
     )
-    return write_artefact(
-        frame,
-        path,
-        Provenance(
-            "generations",
-            model=manifest["model"],
-            checkpoint=ck["path"],
-            epoch=ck["epoch"],
-            weights=ck["weights"],
-            config_hash=manifest["config_hash"],
-            extra=extra,
-        ),
+
+
+def _provenance(kind: str, ck: dict[str, Any], manifest: dict[str, Any], **kw: Any) -> Provenance:
+    return Provenance(
+        kind,
+        model=manifest["model"],
+        checkpoint=ck["path"],
+        epoch=ck["epoch"],
+        weights=ck["weights"],
+        config_hash=manifest["config_hash"],
+        **kw,
     )
 
 
@@ -255,25 +261,11 @@ def evaluate(
             )
             usage[f"epoch_{ck['epoch']}"] = res.summary()["usage"]
         keep = ["prompt_id", *MEASURES, *(["hl_logit", *judge_items] if judge_items else [])]
-        table = feats.select(keep).with_columns(
-            pl.lit(ck["epoch"]).alias("epoch"),
-            pl.lit(rec.get("checkpoint") or manifest["model"]).alias("checkpoint"),
-            pl.lit(manifest["model"]).alias("model"),
-            pl.lit(manifest["config_hash"]).alias("config_hash"),
-            pl.lit(ck["weights"]).alias("weights"),
-        )
+        table = stamp(feats.select(keep), ck, manifest)
         write_artefact(
             table,
             out / "scores" / f"epoch_{ck['epoch']:02d}.parquet",
-            Provenance(
-                "scores",
-                model=manifest["model"],
-                checkpoint=ck["path"],
-                epoch=ck["epoch"],
-                weights=ck["weights"],
-                config_hash=manifest["config_hash"],
-                inputs={"generations": file_sha256(gpath)},
-            ),
+            _provenance("scores", ck, manifest, inputs={"generations": file_sha256(gpath)}),
         )
         scored[ck["epoch"]] = table
     measures = {

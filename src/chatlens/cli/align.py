@@ -72,6 +72,23 @@ def llm_config(
     )
 
 
+LLM_OPTIONS = (
+    "base_url",
+    "api_key_env",
+    "concurrency",
+    "timeout",
+    "max_retries",
+    "cache",
+    "no_cache",
+    "prices",
+)
+
+
+def llm_options(values: dict[str, Any]) -> dict[str, Any]:
+    """The shared LLM options out of a command's arguments (``llm_options(locals())``)."""
+    return {k: values[k] for k in LLM_OPTIONS}
+
+
 def _cost(usage: dict[str, Any]) -> str:
     c = usage.get("cost_usd")
     return "unknown (no price)" if c is None else f"${c:.4f}"
@@ -132,14 +149,7 @@ def synthesize_command(
 
     config = llm_config(
         generator[0].partition(":")[0],
-        base_url=base_url,
-        api_key_env=api_key_env,
-        concurrency=concurrency,
-        timeout=timeout,
-        max_retries=max_retries,
-        cache=cache,
-        no_cache=no_cache,
-        prices=prices,
+        **llm_options(locals()),
         temperature=temperature,
         max_tokens=max_tokens,
     )
@@ -263,14 +273,7 @@ def pairs_command(
     if reward != "hllite":
         judge_config = llm_config(
             judge_model,
-            base_url=base_url,
-            api_key_env=api_key_env,
-            concurrency=concurrency,
-            timeout=timeout,
-            max_retries=max_retries,
-            cache=cache,
-            no_cache=no_cache,
-            prices=prices,
+            **llm_options(locals()),
         )
     res = pairs_to(
         out,

@@ -20,6 +20,7 @@ from chatlens.cli.align import (
     TIMEOUT,
     align_app,
     llm_config,
+    llm_options,
 )
 
 
@@ -122,29 +123,12 @@ def evaluate_command(
     if judge_model:
         judge_config = llm_config(
             judge_model,
-            base_url=base_url,
-            api_key_env=api_key_env,
-            concurrency=concurrency,
-            timeout=timeout,
-            max_retries=max_retries,
-            cache=cache,
-            no_cache=no_cache,
-            prices=prices,
+            **llm_options(locals()),
         )
     server = None
     names: dict[int, str] = {}
     if server_base_url:
-        server = llm_config(
-            "served",
-            base_url=server_base_url,
-            api_key_env=api_key_env,
-            concurrency=concurrency,
-            timeout=timeout,
-            max_retries=max_retries,
-            cache=cache,
-            no_cache=no_cache,
-            prices=prices,
-        )
+        server = llm_config("served", **{**llm_options(locals()), "base_url": server_base_url})
         for item in served_name:
             epoch, sep, name = item.partition("=")
             if not sep or not epoch.strip().isdigit() or not name.strip():
