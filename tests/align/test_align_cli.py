@@ -174,3 +174,89 @@ def test_hal_scored_samples_give_pairs_dpo_trainer_accepts(shared_data, tmp_path
     )
     out = trainer.train()
     assert out.global_step == 1
+
+
+@pytest.mark.slow
+def test_train_evaluate_export_commands(tmp_path):
+    pytest.importorskip("trl", reason="needs the 'train' extra")
+    flat = [
+        {"persona_id": i, "prompt": f"Write a visit {i}.", "generator": g, "dialogue": text}
+        for i in range(6)
+        for g, text in (
+            ("a", f"D: hi\nP: ya my knee hurts lol {i}"),
+            ("b", f"D: Hello.\nP: Good afternoon, Doctor. My knee aches {i}."),
+        )
+    ]
+    pl.DataFrame(flat).write_csv(tmp_path / "d.csv")
+    runner = CliRunner()
+    r = runner.invoke(
+        app,
+        [
+            "align",
+            "pairs",
+            str(tmp_path / "d.csv"),
+            "--heldout-fraction",
+            "0.34",
+            "--length-control",
+            "none",
+            "--no-balance",
+            "--out",
+            str(tmp_path / "p"),
+        ],
+    )
+    assert r.exit_code == 0, r.output
+    texts = [r["prompt"] for r in flat] + [r["dialogue"] for r in flat]
+    base = build_tiny_chat_lm(tmp_path / "base", texts)
+    (tmp_path / "run.yaml").write_text(
+        f"model: {base}\nepochs: 1\nbatch_size: 2\nlearning_rate: 0.005\nmax_length: 256\n"
+        "max_prompt_length: 64\nlora: {r: 2, alpha: 4, target_modules: [q_proj, v_proj]}\n"
+    )
+    r = runner.invoke(
+        app,
+        [
+            "align",
+            "train",
+            "--config",
+            str(tmp_path / "run.yaml"),
+            "--pairs",
+            str(tmp_path / "p"),
+            "--out",
+            str(tmp_path / "run"),
+        ],
+    )
+    assert r.exit_code == 0, r.output
+    assert "checkpoint-" in r.output and "loss on pairs" in r.output
+    r = runner.invoke(
+        app,
+        [
+            "--quiet",
+            "align",
+            "evaluate",
+            str(tmp_path / "run"),
+            "--heldout",
+            str(tmp_path / "p" / "heldout_prompts.parquet"),
+            "--max-new-tokens",
+            "8",
+            "--n-boot",
+            "20",
+            "--out",
+            str(tmp_path / "eval"),
+        ],
+    )
+    assert r.exit_code == 0 and r.output == "", r.output
+    gens = tmp_path / "eval" / "generations"
+    r = runner.invoke(
+        app,
+        [
+            "align",
+            "export-human-eval",
+            str(gens / "epoch_00.parquet"),
+            str(gens / "epoch_01.parquet"),
+            "--out",
+            str(tmp_path / "rate.csv"),
+        ],
+    )
+    assert r.exit_code == 0, r.output
+    out = pl.read_csv(tmp_path / "rate.csv")
+    assert {"model_a", "model_b", "winner", "dialogue_a", "dialogue_b"} <= set(out.columns)
+    assert out.height == 2

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from chatlens._progress import progress_bar
 from chatlens.errors import LLMError
 from chatlens.llm.client import make_client, map_async, run_sync
 from chatlens.llm.config import LLMConfig
@@ -54,24 +55,28 @@ def generate_local(
     limit = getattr(model.config, "max_position_embeddings", None)
     texts: list[str] = []
     torch.manual_seed(seed)
-    for start in range(0, len(prompts), batch_size):
-        chunk = [
-            tok.apply_chat_template(m, add_generation_prompt=True, tokenize=False)
-            for m in prompts[start : start + batch_size]
-        ]
-        enc = tok(chunk, return_tensors="pt", padding=True, add_special_tokens=False)
-        new = max_new_tokens
-        if limit is not None:
-            new = max(1, min(new, int(limit) - enc["input_ids"].shape[1]))
-        kwargs: dict[str, Any] = {"max_new_tokens": new, "pad_token_id": tok.pad_token_id}
-        if temperature > 0:
-            kwargs.update(do_sample=True, temperature=temperature)
-        else:
-            kwargs["do_sample"] = False
-        with torch.no_grad():
-            out = model.generate(**enc, **kwargs)
-        gen = out[:, enc["input_ids"].shape[1] :]
-        texts += tok.batch_decode(gen, skip_special_tokens=True)
+    with progress_bar(
+        description=f"generating ({Path(str(adapter or base_model)).name})", total=len(prompts)
+    ) as advance:
+        for start in range(0, len(prompts), batch_size):
+            chunk = [
+                tok.apply_chat_template(m, add_generation_prompt=True, tokenize=False)
+                for m in prompts[start : start + batch_size]
+            ]
+            enc = tok(chunk, return_tensors="pt", padding=True, add_special_tokens=False)
+            new = max_new_tokens
+            if limit is not None:
+                new = max(1, min(new, int(limit) - enc["input_ids"].shape[1]))
+            kwargs: dict[str, Any] = {"max_new_tokens": new, "pad_token_id": tok.pad_token_id}
+            if temperature > 0:
+                kwargs.update(do_sample=True, temperature=temperature)
+            else:
+                kwargs["do_sample"] = False
+            with torch.no_grad():
+                out = model.generate(**enc, **kwargs)
+            gen = out[:, enc["input_ids"].shape[1] :]
+            texts += tok.batch_decode(gen, skip_special_tokens=True)
+            advance(len(chunk))
     return texts
 
 
