@@ -266,3 +266,20 @@ def test_grpo_reward_floor_and_length_penalty():
     assert pen[1] < base[1] - 1.0  # 100 words per turn against a target of 5
     assert abs(pen[0] - base[0]) < 0.01  # 5 words per turn: on target, no penalty
     assert np.isfinite(base[:2]).all()
+
+
+def test_judge_and_both_rewards_through_the_llm_client(align_server, tmp_path):
+    from chatlens.llm import LLMConfig
+
+    cfg = LLMConfig(model="judge", base_url=align_server.base_url, cache_dir=tmp_path / "c")
+    frame = pl.DataFrame(_dialogues()[:6])
+    judged = score_dialogues(frame, reward="judge", judge_config=cfg)
+    assert judged.frame["reward"].null_count() == 0
+    assert judged.frame["reward"].to_list() == judged.frame["reward_judge"].to_list()
+    assert "hl_item_1" in judged.frame.columns and judged.info["judge"]["valid"] == 6
+    both = score_dialogues(frame, reward="both", judge_config=cfg)
+    z = both.frame["reward"].to_numpy()
+    assert abs(z.mean()) < 1e-9  # mean of two standardised rewards
+    # 3 distinct transcripts (personas 0 and 1 differ by trailing newlines only): 3 requests,
+    # everything else, and the whole second pass, from the cache
+    assert align_server.n_requests == 3
