@@ -283,3 +283,16 @@ def test_judge_and_both_rewards_through_the_llm_client(align_server, tmp_path):
     # 3 distinct transcripts (personas 0 and 1 differ by trailing newlines only): 3 requests,
     # everything else, and the whole second pass, from the cache
     assert align_server.n_requests == 3
+
+
+def test_align_imports_stay_light():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, chatlens.cli, chatlens.align.steps, chatlens.align.evaluate, "
+        "chatlens.align.train; print(sorted(m for m in ('torch', 'transformers', 'trl', "
+        "'peft', 'datasets') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
