@@ -296,3 +296,23 @@ def test_align_imports_stay_light():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_length_control_per_turn():
+    scored = _scored(_dialogues())
+    rule = PairRule(
+        length_control="ratio",
+        length_measure="turn",
+        ratio_bounds=(0.5, 2.0),
+        balance=False,
+        cap_per_persona=None,
+        heldout_fraction=0.0,
+    )
+    res = build_pairs(scored, rule=rule)
+    r = res.pairs["wpt_chosen"] / res.pairs["wpt_rejected"]
+    assert res.pairs.height and ((r >= 0.5) & (r <= 2.0)).all()
+    # the formal generator's turns are ~4x longer: never paired with the short-turn ones
+    assert "formal" not in set(res.pairs["generator_chosen"]) | set(res.pairs["generator_rejected"])
+    assert res.card["rule"]["length_measure"] == "turn"
+    with pytest.raises(InvalidParameterError, match="length_measure"):
+        PairRule(length_measure="token")

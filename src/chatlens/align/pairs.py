@@ -5,8 +5,10 @@ rewards brevity (§5.3) and generator style (§7.5). Here, in order:
 
 1. **held-out personas** never enter a pair (their prompts are written for ``evaluate``): the
    ``split`` column's test personas, else a seeded fraction;
-2. **length control** — ``ratio``: keep a pair only when ``words(chosen)/words(rejected)`` lies in
-   ``ratio_bounds``; ``residual``: rank on the reward residualised on ``log(words)`` (OLS over the
+2. **length control** on ``length_measure`` (``dialogue``: words of the whole dialogue; ``turn``:
+   mean words per rated-speaker turn, the length HAL's models learned to cut) — ``ratio``: keep a
+   pair only when ``length(chosen)/length(rejected)`` lies in ``ratio_bounds``; ``residual``: rank
+   on the reward residualised on ``log(length)`` (OLS over the
    training dialogues), so a dialogue wins by being more human-like *for its length*; ``none``:
    HAL's rule;
 3. the **gap rule** on the (possibly residualised) reward: ``gap > k · SD`` (HAL: k = 0.5);
@@ -39,6 +41,7 @@ class PairRule:
     k: float = 0.5
     length_control: LengthControl = "ratio"
     ratio_bounds: tuple[float, float] = (0.67, 1.5)
+    length_measure: Literal["dialogue", "turn"] = "dialogue"
     balance: bool = True
     balance_ratio: float = 1.0
     cap_per_persona: int | None = 3
@@ -58,6 +61,7 @@ class PairRule:
                 0 < self.ratio_bounds[0] <= 1 <= self.ratio_bounds[1],
                 "(low, high) with 0 < low <= 1 <= high",
             ),
+            ("length_measure", self.length_measure in ("dialogue", "turn"), "dialogue or turn"),
             ("balance_ratio", self.balance_ratio > 0, "> 0"),
             (
                 "cap_per_persona",
@@ -195,15 +199,17 @@ def build_pairs(
         .agg(pl.col("prompt").first())
         .sort("persona_id")
     )
+    length = "n_words" if rule.length_measure == "dialogue" else "words_per_turn"
     usable = df.filter(
         ~is_held
+        & (pl.col(length).is_not_null() if rule.length_control != "none" else pl.lit(True))
         & pl.col("reward").is_not_null()
         & pl.col("reward").is_not_nan()
         & pl.col("text").is_not_null()
         & pl.col("prompt").is_not_null()
     )
     reward = usable["reward"].to_numpy()
-    words = usable["n_words"].to_numpy()
+    words = usable[length].to_numpy()
     resid_info: dict[str, float] = {}
     if rule.length_control == "residual":
         ranked, resid_info = _residualise(reward, words, np.ones(len(reward), bool))
@@ -230,7 +236,7 @@ def build_pairs(
     }
     if rule.length_control == "ratio":
         lo, hi = rule.ratio_bounds
-        r = pl.col("n_words_chosen") / pl.col("n_words_rejected").clip(1)
+        r = pl.col(f"{length}_chosen") / pl.col(f"{length}_rejected").clip(1)
         stage = stage.filter((r >= lo) & (r <= hi))
     counts["pairs_after_length_control"] = stage.height
     stage = stage.sort(
@@ -300,6 +306,7 @@ def build_pairs(
             "k": rule.k,
             "length_control": rule.length_control,
             "ratio_bounds": list(rule.ratio_bounds),
+            "length_measure": rule.length_measure,
             "balance": rule.balance,
             "balance_ratio": rule.balance_ratio,
             "cap_per_persona": rule.cap_per_persona,

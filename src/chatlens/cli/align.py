@@ -202,6 +202,9 @@ def pairs_command(
     length_control: str = typer.Option(
         "ratio", "--length-control", help="ratio | residual | none."
     ),
+    length_measure: str = typer.Option(
+        "dialogue", "--length-measure", help="dialogue (words) | turn (words per speaker turn)."
+    ),
     ratio_bounds: str = typer.Option(
         "0.67,1.5", "--ratio-bounds", help="LOW,HIGH bounds of words(chosen)/words(rejected)."
     ),
@@ -262,7 +265,8 @@ def pairs_command(
     rule = PairRule(
         k=k,
         length_control=length_control,
-        ratio_bounds=(lo, hi),  # type: ignore[arg-type]
+        ratio_bounds=(lo, hi),
+        length_measure=length_measure,  # type: ignore[arg-type]
         balance=not no_balance,
         balance_ratio=balance_ratio,
         cap_per_persona=cap or None,
