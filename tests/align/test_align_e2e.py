@@ -314,3 +314,27 @@ def test_evaluate_through_a_server_names_each_checkpoint(pipeline, tmp_path):
     assert rec["extra"]["served_as"] == "final" and rec["checkpoint"].endswith("checkpoint-6")
     lite = [c for c in summary["curve"] if c["measure"] == "hl_lite_logit"]
     assert all(c["n"] == 5 and c["mean"] is not None for c in lite)  # P:/D: dialogues, scored
+
+
+def test_grpo_resumed_run_equals_uninterrupted(pipeline, tmp_path):
+    from transformers import TrainerCallback
+
+    class Crash(TrainerCallback):
+        def on_epoch_end(self, args, state, control, **kw):
+            control.should_training_stop = True
+
+    tmp = pipeline["tmp"]
+    cfg = dpo_config(
+        tmp / "base",
+        method="grpo",
+        epochs=2,
+        batch_size=4,
+        learning_rate=1e-3,
+        grpo={"num_generations": 2, "max_completion_length": 12},
+    )
+    full = train(cfg, pairs=tmp / "pairs", out=tmp_path / "full")
+    part = train(cfg, pairs=tmp / "pairs", out=tmp_path / "part", callbacks=[Crash()])
+    assert [c["epoch"] for c in part.checkpoints] == [1]
+    resumed = train(cfg, pairs=tmp / "pairs", out=tmp_path / "part")
+    assert resumed.resumed_from is not None
+    assert [c["weights"] for c in resumed.checkpoints] == [c["weights"] for c in full.checkpoints]
