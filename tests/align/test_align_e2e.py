@@ -158,17 +158,25 @@ def test_dpo_loss_falls_with_a_checkpoint_per_epoch(pipeline):
     assert on_pairs[2] < on_pairs[1] < math.log(2), on_pairs
 
 
-def test_resumed_run_equals_uninterrupted(pipeline, tmp_path):
-    from safetensors.torch import load_file
+def crash_after_first_epoch():
+    """A callback that stops the run right after the epoch-1 checkpoint (a killed job)."""
     from transformers import TrainerCallback
 
-    class Crash(TrainerCallback):  # stops the run right after the epoch-1 checkpoint
+    class Crash(TrainerCallback):
         def on_epoch_end(self, args, state, control, **kw):
             control.should_training_stop = True
 
+    return Crash()
+
+
+def test_resumed_run_equals_uninterrupted(pipeline, tmp_path):
+    from safetensors.torch import load_file
+
     tmp = pipeline["tmp"]
     cfg = dpo_config(tmp / "base")
-    first = train(cfg, pairs=tmp / "pairs", out=tmp_path / "run", callbacks=[Crash()])
+    first = train(
+        cfg, pairs=tmp / "pairs", out=tmp_path / "run", callbacks=[crash_after_first_epoch()]
+    )
     assert [c["epoch"] for c in first.checkpoints] == [1]
     resumed = train(cfg, pairs=tmp / "pairs", out=tmp_path / "run")
     assert resumed.resumed_from.endswith("checkpoint-3")
@@ -317,12 +325,6 @@ def test_evaluate_through_a_server_names_each_checkpoint(pipeline, tmp_path):
 
 
 def test_grpo_resumed_run_equals_uninterrupted(pipeline, tmp_path):
-    from transformers import TrainerCallback
-
-    class Crash(TrainerCallback):
-        def on_epoch_end(self, args, state, control, **kw):
-            control.should_training_stop = True
-
     tmp = pipeline["tmp"]
     cfg = dpo_config(
         tmp / "base",
@@ -333,7 +335,9 @@ def test_grpo_resumed_run_equals_uninterrupted(pipeline, tmp_path):
         grpo={"num_generations": 2, "max_completion_length": 12},
     )
     full = train(cfg, pairs=tmp / "pairs", out=tmp_path / "full")
-    part = train(cfg, pairs=tmp / "pairs", out=tmp_path / "part", callbacks=[Crash()])
+    part = train(
+        cfg, pairs=tmp / "pairs", out=tmp_path / "part", callbacks=[crash_after_first_epoch()]
+    )
     assert [c["epoch"] for c in part.checkpoints] == [1]
     resumed = train(cfg, pairs=tmp / "pairs", out=tmp_path / "part")
     assert resumed.resumed_from is not None
