@@ -33,6 +33,7 @@ RANK = {
     "humanlike": 3,
     "validate": 4,
     "pipeline": 4,
+    "align": 4,
     "report": 4,
     "query": 4,
     "run": 5,

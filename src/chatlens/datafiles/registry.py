@@ -101,12 +101,18 @@ _KINDS = (
          "chatlens.synth.bank:parse_bank"),
     Kind("synth-bank", s.SynthBankFile, "synthetic corpus phrase bank of one language",
          "chatlens.synth.bank:parse_bank"),
+    Kind("align-prompts", s.AlignPrompts, "persona biography, dialogue and training prompts"),
+    Kind("align-oversampling", s.AlignOversampling, "sub-persona oversampling rule parameters"),
+    Kind("align-train-config", s.AlignTrainConfig, "alignment training run (DPO/GRPO, LoRA)"),
 )
 KINDS: Mapping[str, Kind] = MappingProxyType({k.name: k for k in _KINDS})
 
 #: Bundled files (paths under ``chatlens/data``; ``*`` never crosses a ``/``) and their kinds.
 #: The first matching pattern wins.
 BUNDLED: tuple[tuple[str, str], ...] = (
+    ("align/prompts.yaml", "align-prompts"),
+    ("align/oversampling.yaml", "align-oversampling"),
+    ("align/configs/*.yaml", "align-train-config"),
     ("corpus/roles.yaml", "roles"),
     ("features/languages.yaml", "language-names"),
     ("features/profanity.yaml", "profanity-lexicon"),

@@ -16,6 +16,14 @@ One module per layer whose files they describe (``corpus_signals``, ``features``
 from __future__ import annotations
 
 from chatlens.datafiles.schemas._base import DataFile
+from chatlens.datafiles.schemas.align import (
+    AlignOversampling,
+    AlignPrompts,
+    AlignTemplate,
+    AlignTrainConfig,
+    GrpoSpec,
+    LoraSpec,
+)
 from chatlens.datafiles.schemas.corpus_signals import (
     CueLexiconFile,
     CueSpec,
@@ -88,6 +96,12 @@ from chatlens.datafiles.schemas.synth import (
 )
 
 __all__ = [
+    "AlignOversampling",
+    "AlignPrompts",
+    "AlignTemplate",
+    "AlignTrainConfig",
+    "GrpoSpec",
+    "LoraSpec",
     "AccuracyEntry",
     "MeasuredValue",
     "ReportPresentation",
