@@ -126,9 +126,16 @@ def attach_text(labels: pl.DataFrame, data_dir: str | Path) -> pl.DataFrame:
     return out
 
 
+def missing_sources(data_dir: str | Path) -> list[str]:
+    """The source files (or folders, like the OASST sample) the labels point into that are not
+    in ``data_dir``."""
+    return [f for f in load_labels()["file"].unique().sort().to_list()
+            if not (Path(data_dir) / f).exists()]
+
+
 def real_set_present(data_dir: str | Path) -> bool:
-    """Whether every source file the labels point into is in ``data_dir``."""
-    return all((Path(data_dir) / f).is_file() for f in load_labels()["file"].unique().to_list())
+    """Whether every source the labels point into is in ``data_dir``."""
+    return not missing_sources(data_dir)
 
 
 def labelled_set(data_dir: str | Path) -> pl.DataFrame:
