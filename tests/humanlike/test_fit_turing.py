@@ -110,3 +110,29 @@ def test_turing_eval_gpt5_dev_games_close_to_dossier(shared_data):
     assert abs(r["fit:hal32q"]["auc"] - 0.845) < 0.04
     assert abs(r["fit-select:hal32q"]["paired_accuracy"] - 0.853) < 0.05
     assert 0.45 < res.interrogators.value < 0.65
+
+
+def test_fit_on_a_user_instrument_file_is_self_contained(tmp_path, make_games, monkeypatch):
+    """Items and weights in one object: a fit of a user's instrument file must not depend on
+    where the base file is or on the reader's working directory (the old ``extends: <path>``
+    resolved a relative path against the CWD and broke when the base moved)."""
+    import shutil
+
+    from chatlens.datafiles import bundled_bytes
+
+    work = tmp_path / "work"
+    (work / "run").mkdir(parents=True)
+    (work / "run" / "mine.yaml").write_bytes(bundled_bytes("instruments/hal32q.yaml"))
+    monkeypatch.chdir(work)
+    res = fit(make_games(), instrument="run/mine.yaml", n_splits=5)
+    out = write_weights_yaml(res, "run/mine-fit.yaml")
+    moved = tmp_path / "elsewhere"
+    moved.mkdir()
+    shutil.move(str(out), moved / "fit.yaml")
+    shutil.rmtree(work / "run")
+    monkeypatch.chdir(tmp_path)
+    inst = load_instrument(moved / "fit.yaml")
+    assert inst.keys == res.selected and inst.bias == res.bias
+    assert inst.weights.tolist() == [w for k, w in zip(res.keys, res.weights, strict=True) if k in res.selected]
+    assert inst.source["derived_from"]["path"] == "run/mine.yaml"
+    assert len(inst.source["derived_from"]["sha256"]) == 64
