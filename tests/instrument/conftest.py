@@ -36,17 +36,31 @@ AI_LINES = [
 ]
 #: Trait -> paraphrases the fake model writes (the embedding stand-in maps each to its trait).
 TRAITS = {
-    "slang": ["Uses slang like lol and idk naturally.", "Relies on casual slang and abbreviations.",
-              "Drops in internet slang such as lol or tbh."],
-    "typos": ["Leaves small typos uncorrected.", "Shows typos and uneven spelling.",
-              "Makes quick typing mistakes and typos."],
-    "lowercase": ["Writes in an all lowercase texting style.", "Skips capital letters, lowercase texting.",
-                  "Types everything in lowercase."],
-    "personal": ["Shares concrete personal details about daily life.",
-                 "Mentions specific personal routines and places.",
-                 "Gives personal, everyday details about work and family."],
-    "brief": ["Keeps replies brief and casual.", "Answers in short, casual bursts.",
-              "Replies are short rather than exhaustive."],
+    "slang": [
+        "Uses slang like lol and idk naturally.",
+        "Relies on casual slang and abbreviations.",
+        "Drops in internet slang such as lol or tbh.",
+    ],
+    "typos": [
+        "Leaves small typos uncorrected.",
+        "Shows typos and uneven spelling.",
+        "Makes quick typing mistakes and typos.",
+    ],
+    "lowercase": [
+        "Writes in an all lowercase texting style.",
+        "Skips capital letters, lowercase texting.",
+        "Types everything in lowercase.",
+    ],
+    "personal": [
+        "Shares concrete personal details about daily life.",
+        "Mentions specific personal routines and places.",
+        "Gives personal, everyday details about work and family.",
+    ],
+    "brief": [
+        "Keeps replies brief and casual.",
+        "Answers in short, casual bursts.",
+        "Replies are short rather than exhaustive.",
+    ],
 }
 CONCEPTS = tuple(TRAITS)
 
@@ -58,8 +72,14 @@ def make_pairs(n: int = 24) -> pl.DataFrame:
         human = opener + HUMAN_LINES[i % 6] + "\nI: what do you do\nW: " + HUMAN_LINES[(i + 1) % 6]
         ai = opener + AI_LINES[i % 6] + "\nI: what do you do\nW: " + AI_LINES[(i + 2) % 6]
         human_is_a = i % 2 == 0
-        rows.append({"game": f"g{i:02d}", "dialogue_a": human if human_is_a else ai,
-                     "dialogue_b": ai if human_is_a else human, "which": "A" if human_is_a else "B"})
+        rows.append(
+            {
+                "game": f"g{i:02d}",
+                "dialogue_a": human if human_is_a else ai,
+                "dialogue_b": ai if human_is_a else human,
+                "which": "A" if human_is_a else "B",
+            }
+        )
     return pl.DataFrame(rows)
 
 
@@ -85,8 +105,13 @@ def _characteristics(content: str) -> str:
 
 def _condense(content: str) -> str:
     clusters = re.findall(r"Cluster (\d+) \(\d+ statements\):\n- (.+)", content)
-    themes = [{"title": f"Theme of cluster {c}", "items": [{"statement": f"{s.rstrip('.')} (as a trait).",
-                                                             "clusters": [int(c)]}]} for c, s in clusters]
+    themes = [
+        {
+            "title": f"Theme of cluster {c}",
+            "items": [{"statement": f"{s.rstrip('.')} (as a trait).", "clusters": [int(c)]}],
+        }
+        for c, s in clusters
+    ]
     return json.dumps({"themes": themes})
 
 

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from conftest import fake_llm, make_pairs, tiny_embedder
 from typer.testing import CliRunner
 
 from chatlens.cli import app
@@ -17,17 +16,33 @@ from chatlens.humanlike.instruments import load_instrument
 from chatlens.instrument import DiscoveryConfig, PairColumns, discover, steps
 from chatlens.llm.config import LLMConfig
 from chatlens.llm.testing import FakeOpenAIServer, FakeReply
+from conftest import fake_llm, make_pairs, tiny_embedder
 
 COLUMNS = PairColumns(a="dialogue_a", b="dialogue_b", label="which", id="game")
 ARTEFACT_FILES = [f for files in steps.ARTEFACTS.values() for f in files]
 
 
 def config(server: FakeOpenAIServer, out: Path, **kw) -> DiscoveryConfig:
-    llm = LLMConfig(model="fake-judge", base_url=server.base_url, cache_dir=out / "llm-cache",
-                    max_retries=0, concurrency=2, timeout_s=10)
-    return DiscoveryConfig.from_defaults(COLUMNS, llm=llm, embedder=tiny_embedder, method="agglomerative",
-                                         distance_threshold=0.3, min_cluster_size=2, n_items=8,
-                                         n_themes=3, condense="llm", **kw)
+    llm = LLMConfig(
+        model="fake-judge",
+        base_url=server.base_url,
+        cache_dir=out / "llm-cache",
+        max_retries=0,
+        concurrency=2,
+        timeout_s=10,
+    )
+    return DiscoveryConfig.from_defaults(
+        COLUMNS,
+        llm=llm,
+        embedder=tiny_embedder,
+        method="agglomerative",
+        distance_threshold=0.3,
+        min_cluster_size=2,
+        n_items=8,
+        n_themes=3,
+        condense="llm",
+        **kw,
+    )
 
 
 def artefacts(out: Path) -> dict[str, bytes]:
@@ -66,19 +81,54 @@ def test_discover_judge_fit_report_end_to_end(tmp_path, pairs, env):
         runner = CliRunner()
         dialogues = tmp_path / "dialogues.csv"
         pairs.write_csv(tmp_path / "pairs.csv")
-        r = runner.invoke(app, ["instrument", "dialogues", str(tmp_path / "pairs.csv"), "--a-column",
-                                "dialogue_a", "--b-column", "dialogue_b", "--label-column", "which",
-                                "--id-column", "game", "--out", str(dialogues)])
+        r = runner.invoke(
+            app,
+            [
+                "instrument",
+                "dialogues",
+                str(tmp_path / "pairs.csv"),
+                "--a-column",
+                "dialogue_a",
+                "--b-column",
+                "dialogue_b",
+                "--label-column",
+                "which",
+                "--id-column",
+                "game",
+                "--out",
+                str(dialogues),
+            ],
+        )
         assert r.exit_code == 0, r.output
         rated = tmp_path / "rated.csv"
-        r = runner.invoke(app, ["humanlike", "judge", str(dialogues), "--instrument", str(res.instrument_path),
-                                "--text-column", "dialogue", "--speaker", "W", "--model", "fake-judge",
-                                "--base-url", server.base_url, "--cache", str(tmp_path / "c2"),
-                                "--out", str(rated)])
+        r = runner.invoke(
+            app,
+            [
+                "humanlike",
+                "judge",
+                str(dialogues),
+                "--instrument",
+                str(res.instrument_path),
+                "--text-column",
+                "dialogue",
+                "--speaker",
+                "W",
+                "--model",
+                "fake-judge",
+                "--base-url",
+                server.base_url,
+                "--cache",
+                str(tmp_path / "c2"),
+                "--out",
+                str(rated),
+            ],
+        )
         assert r.exit_code == 0, r.output
     frame = pl.read_csv(rated)
     assert frame["hl_error"].null_count() == frame.height == 2 * len(pairs)
-    r = CliRunner().invoke(app, ["instrument", "fit", str(out), str(rated), "--folds", "4", "--boot", "50"])
+    r = CliRunner().invoke(
+        app, ["instrument", "fit", str(out), str(rated), "--folds", "4", "--boot", "50"]
+    )
     assert r.exit_code == 0, r.output
     fit = json.loads((out / "fit.json").read_text())
     assert fit["cv_auc"]["value"] > 0.9 and fit["n_groups"] == len(pairs)
@@ -88,7 +138,11 @@ def test_discover_judge_fit_report_end_to_end(tmp_path, pairs, env):
     fitted = load_instrument(out / "instrument-fit.yaml")
     assert fitted.bias is not None and set(fitted.keys) <= set(inst.keys)
     page = (out / "report.html").read_text()
-    assert "Cronbach" in page and "cross-validated AUC" in page and inst.items[0].statement[:20] in page
+    assert (
+        "Cronbach" in page
+        and "cross-validated AUC" in page
+        and inst.items[0].statement[:20] in page
+    )
 
 
 def test_killed_after_a_step_resumes_to_identical_artefacts(tmp_path, pairs, env, monkeypatch):
@@ -115,7 +169,13 @@ def test_killed_after_a_step_resumes_to_identical_artefacts(tmp_path, pairs, env
         assert res.ran == ()
         res = discover(pairs, out, config(server, out, n_representatives=2), source="pairs")
         assert res.reused == ("statements", "embed", "cluster") and "represent" in res.ran
-        res = discover(pairs, out, config(server, out, n_representatives=2), source="pairs", from_step="cluster")
+        res = discover(
+            pairs,
+            out,
+            config(server, out, n_representatives=2),
+            source="pairs",
+            from_step="cluster",
+        )
         assert res.ran == ("cluster", "represent", "condense", "instrument")
 
 
@@ -144,38 +204,97 @@ def test_killed_in_the_llm_step_resumes_from_the_cache(tmp_path, pairs, env):
 
 def test_cli_discover_with_given_statements_and_tfidf(tmp_path, env):
     rows = make_pairs(30).with_columns(
-        pl.Series("chars", [json.dumps(["Uses slang like lol.", "Writes in lowercase.", "Has typos."])
-                            if i % 2 else "Keeps replies brief and casual.\nMentions personal routines."
-                            for i in range(30)]))
+        pl.Series(
+            "chars",
+            [
+                json.dumps(["Uses slang like lol.", "Writes in lowercase.", "Has typos."])
+                if i % 2
+                else "Keeps replies brief and casual.\nMentions personal routines."
+                for i in range(30)
+            ],
+        )
+    )
     inp = tmp_path / "pairs.parquet"
     rows.write_parquet(inp)
     out = tmp_path / "run"
-    args = ["instrument", "discover", str(inp), "--a-column", "dialogue_a", "--b-column", "dialogue_b",
-            "--label-column", "which", "--id-column", "game", "--statements-column", "chars",
-            "--method", "agglomerative", "--min-cluster-size", "3", "--out", str(out)]
+    args = [
+        "instrument",
+        "discover",
+        str(inp),
+        "--a-column",
+        "dialogue_a",
+        "--b-column",
+        "dialogue_b",
+        "--label-column",
+        "which",
+        "--id-column",
+        "game",
+        "--statements-column",
+        "chars",
+        "--method",
+        "agglomerative",
+        "--min-cluster-size",
+        "3",
+        "--out",
+        str(out),
+    ]
     r = CliRunner().invoke(app, args)
     assert r.exit_code == 0, r.output
     items = json.loads((out / "items.json").read_text())
     assert items["method"] == "nearest" and len(items["items"]) == 5
     assert {i["statement"] for i in items["items"]} == {
-        "Uses slang like lol.", "Writes in lowercase.", "Has typos.", "Keeps replies brief and casual.",
-        "Mentions personal routines."}
+        "Uses slang like lol.",
+        "Writes in lowercase.",
+        "Has typos.",
+        "Keeps replies brief and casual.",
+        "Mentions personal routines.",
+    }
     load_instrument(out / "instrument.yaml")
     r = CliRunner().invoke(app, [*args, "--from-step", "condense"])
     assert r.exit_code == 0 and "reused" in r.output
 
 
-@pytest.mark.parametrize(("change", "message"), [
-    ({"which": ["A", "C"]}, "row 2 (id 'g1'): got 'C'"),
-    ({"dialogue_b": ["x", ""]}, "column 'dialogue_b': expected a non-empty dialogue"),
-    ({"game": ["g0", "g0"]}, "a unique, non-empty id per pair"),
-])
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"which": ["A", "C"]}, "row 2 (id 'g1'): got 'C'"),
+        ({"dialogue_b": ["x", ""]}, "column 'dialogue_b': expected a non-empty dialogue"),
+        ({"game": ["g0", "g0"]}, "a unique, non-empty id per pair"),
+    ],
+)
 def test_bad_input_names_file_row_and_column(tmp_path, env, change, message):
-    frame = pl.DataFrame({"game": ["g0", "g1"], "dialogue_a": ["W: hi", "W: yo"],
-                          "dialogue_b": ["W: Hello.", "W: Greetings."], "which": ["A", "B"]})
-    frame.with_columns(**{k: pl.Series(v) for k, v in change.items()}).write_csv(tmp_path / "bad.csv")
-    r = CliRunner().invoke(app, ["instrument", "discover", str(tmp_path / "bad.csv"), "--a-column", "dialogue_a",
-                                 "--b-column", "dialogue_b", "--label-column", "which", "--id-column", "game",
-                                 "--model", "m", "--base-url", "http://127.0.0.1:9/v1", "--out", str(tmp_path / "o")])
+    frame = pl.DataFrame(
+        {
+            "game": ["g0", "g1"],
+            "dialogue_a": ["W: hi", "W: yo"],
+            "dialogue_b": ["W: Hello.", "W: Greetings."],
+            "which": ["A", "B"],
+        }
+    )
+    frame.with_columns(**{k: pl.Series(v) for k, v in change.items()}).write_csv(
+        tmp_path / "bad.csv"
+    )
+    r = CliRunner().invoke(
+        app,
+        [
+            "instrument",
+            "discover",
+            str(tmp_path / "bad.csv"),
+            "--a-column",
+            "dialogue_a",
+            "--b-column",
+            "dialogue_b",
+            "--label-column",
+            "which",
+            "--id-column",
+            "game",
+            "--model",
+            "m",
+            "--base-url",
+            "http://127.0.0.1:9/v1",
+            "--out",
+            str(tmp_path / "o"),
+        ],
+    )
     assert r.exit_code != 0
     assert "bad.csv" in r.output and message in r.output.replace("\n", " ")

@@ -29,47 +29,87 @@ def register(app: typer.Typer) -> None:
     app.add_typer(instrument_app, name="instrument")
 
 
-def _columns(a_column: str, b_column: str, label_column: str, id_column: str | None,
-             statements_column: str | None = None, verdict_column: str | None = None) -> Any:
+def _columns(
+    a_column: str,
+    b_column: str,
+    label_column: str,
+    id_column: str | None,
+    statements_column: str | None = None,
+    verdict_column: str | None = None,
+) -> Any:
     from chatlens.instrument import PairColumns
 
-    return PairColumns(a=a_column, b=b_column, label=label_column, id=id_column,
-                       statements=statements_column, verdict=verdict_column)
+    return PairColumns(
+        a=a_column,
+        b=b_column,
+        label=label_column,
+        id=id_column,
+        statements=statements_column,
+        verdict=verdict_column,
+    )
 
 
 @instrument_app.command("discover")
 @handle_errors
 def discover_cmd(
-    input: Path = typer.Argument(..., help="CSV/Parquet/JSONL, one pair of contrasting dialogues per row."),
+    input: Path = typer.Argument(
+        ..., help="CSV/Parquet/JSONL, one pair of contrasting dialogues per row."
+    ),
     *,
     a_column: str = typer.Option(..., help="Column with dialogue A."),
     b_column: str = typer.Option(..., help="Column with dialogue B."),
-    label_column: str = typer.Option(..., help="Column saying which dialogue (A or B) has the property."),
+    label_column: str = typer.Option(
+        ..., help="Column saying which dialogue (A or B) has the property."
+    ),
     id_column: str | None = typer.Option(None, help="Pair id column (default: row number)."),
     statements_column: str | None = typer.Option(
-        None, help="Existing characteristics per pair (JSON list or one per line): skips the LLM step."),
-    verdict_column: str | None = typer.Option(None, help="With --statements-column: the verdict (A/B) of whoever wrote them."),
-    target: str | None = typer.Option(None, "--property", help="The property in words (default: the witness is the human)."),
+        None,
+        help="Existing characteristics per pair (JSON list or one per line): skips the LLM step.",
+    ),
+    verdict_column: str | None = typer.Option(
+        None, help="With --statements-column: the verdict (A/B) of whoever wrote them."
+    ),
+    target: str | None = typer.Option(
+        None, "--property", help="The property in words (default: the witness is the human)."
+    ),
     model: str | None = typer.Option(None, help="LLM for the characteristics and condense steps."),
-    base_url: str | None = typer.Option(None, help="OpenAI-compatible base URL (default: $CHATLENS_BASE_URL)."),
-    api_key_env: str = typer.Option("OPENAI_API_KEY", help="Environment variable holding the API key."),
+    base_url: str | None = typer.Option(
+        None, help="OpenAI-compatible base URL (default: $CHATLENS_BASE_URL)."
+    ),
+    api_key_env: str = typer.Option(
+        "OPENAI_API_KEY", help="Environment variable holding the API key."
+    ),
     concurrency: int = typer.Option(8, help="LLM requests in flight."),
     timeout: float = typer.Option(120.0, help="Per-request timeout in seconds."),
     max_retries: int = typer.Option(5, help="Retries on 429/5xx/timeouts."),
     cache: Path | None = typer.Option(None, help="LLM response cache (default: OUT/llm-cache)."),
-    embedder: str | None = typer.Option(None, help="tfidf (core), minilm (extra 'embed') or a sentence-transformers directory."),
+    embedder: str | None = typer.Option(
+        None, help="tfidf (core), minilm (extra 'embed') or a sentence-transformers directory."
+    ),
     method: str | None = typer.Option(None, help="Clustering: hdbscan or agglomerative."),
-    min_cluster_size: int | None = typer.Option(None, help="Smallest cluster (smaller ones are noise)."),
-    distance_threshold: float | None = typer.Option(None, help="Agglomerative: cosine distance at which to cut."),
-    n_clusters: int | None = typer.Option(None, help="Agglomerative: cut into this many clusters instead."),
+    min_cluster_size: int | None = typer.Option(
+        None, help="Smallest cluster (smaller ones are noise)."
+    ),
+    distance_threshold: float | None = typer.Option(
+        None, help="Agglomerative: cosine distance at which to cut."
+    ),
+    n_clusters: int | None = typer.Option(
+        None, help="Agglomerative: cut into this many clusters instead."
+    ),
     reduce: str | None = typer.Option(None, help="Reduction before clustering: none, svd or pca."),
     n_components: int | None = typer.Option(None, help="Dimensions kept by --reduce."),
     n_representatives: int | None = typer.Option(None, help="Statements nearest each centroid."),
     n_items: int | None = typer.Option(None, help="Most items in the questionnaire."),
     n_themes: int | None = typer.Option(None, help="Most themes."),
-    condense: str = typer.Option("auto", help="llm, nearest (no LLM: each cluster's most central statement) or auto (llm when --model is set)."),
+    condense: str = typer.Option(
+        "auto",
+        help="llm, nearest (no LLM: each cluster's most central statement) or auto (llm when --model is set).",
+    ),
     name: str | None = typer.Option(None, help="Name of the written instrument."),
-    from_step: str | None = typer.Option(None, help="Rerun from this step: statements, embed, cluster, represent, condense, instrument."),
+    from_step: str | None = typer.Option(
+        None,
+        help="Rerun from this step: statements, embed, cluster, represent, condense, instrument.",
+    ),
     out: Path = typer.Option(..., help="Run directory (created; rerun to resume)."),
 ) -> None:
     """Discover a questionnaire: characteristics -> embed -> cluster -> representatives -> items -> instrument.
@@ -84,24 +124,55 @@ def discover_cmd(
 
     llm = None
     if model is not None:
-        llm = LLMConfig.from_env(model=model, base_url=base_url, api_key_env=api_key_env,
-                                 concurrency=concurrency, timeout_s=timeout, max_retries=max_retries,
-                                 cache_dir=cache or out / "llm-cache")
+        llm = LLMConfig.from_env(
+            model=model,
+            base_url=base_url,
+            api_key_env=api_key_env,
+            concurrency=concurrency,
+            timeout_s=timeout,
+            max_retries=max_retries,
+            cache_dir=cache or out / "llm-cache",
+        )
     cfg = DiscoveryConfig.from_defaults(
         _columns(a_column, b_column, label_column, id_column, statements_column, verdict_column),
-        target=target, llm=llm, embedder=embedder, method=method, min_cluster_size=min_cluster_size,
-        distance_threshold=distance_threshold, n_clusters=n_clusters, reduce=reduce,
-        n_components=n_components, n_representatives=n_representatives, n_items=n_items,
-        n_themes=n_themes, condense=("llm" if model else "nearest") if condense == "auto" else condense,
-        name=name)
-    res = discover(read_table(input), out, cfg, source=str(input),
-                   input_sha256=hashlib.sha256(input.read_bytes()).hexdigest(), from_step=from_step)
+        target=target,
+        llm=llm,
+        embedder=embedder,
+        method=method,
+        min_cluster_size=min_cluster_size,
+        distance_threshold=distance_threshold,
+        n_clusters=n_clusters,
+        reduce=reduce,
+        n_components=n_components,
+        n_representatives=n_representatives,
+        n_items=n_items,
+        n_themes=n_themes,
+        condense=("llm" if model else "nearest") if condense == "auto" else condense,
+        name=name,
+    )
+    res = discover(
+        read_table(input),
+        out,
+        cfg,
+        source=str(input),
+        input_sha256=hashlib.sha256(input.read_bytes()).hexdigest(),
+        from_step=from_step,
+    )
     report = write_report(out)
-    table = Table("step", "result", "seconds", title=f"instrument discover -> {escape(out)}", title_justify="left")
+    table = Table(
+        "step",
+        "result",
+        "seconds",
+        title=f"instrument discover -> {escape(out)}",
+        title_justify="left",
+    )
     for step, rec in res.manifest["steps"].items():
         said = {k: v for k, v in rec["summary"].items() if not isinstance(v, dict)}
-        table.add_row(step, escape(json.dumps(said)),
-                      "reused" if step in res.reused else f"{rec['seconds']:.1f}")
+        table.add_row(
+            step,
+            escape(json.dumps(said)),
+            "reused" if step in res.reused else f"{rec['seconds']:.1f}",
+        )
     out_console.print(table)
     out_console.print(f"instrument: {escape(res.instrument_path)}; report: {escape(report)}")
 
@@ -113,7 +184,9 @@ def dialogues_cmd(
     *,
     a_column: str = typer.Option(..., help="Column with dialogue A."),
     b_column: str = typer.Option(..., help="Column with dialogue B."),
-    label_column: str = typer.Option(..., help="Column saying which dialogue (A or B) has the property."),
+    label_column: str = typer.Option(
+        ..., help="Column saying which dialogue (A or B) has the property."
+    ),
     id_column: str | None = typer.Option(None, help="Pair id column (default: row number)."),
     out: Path = typer.Option(..., help="Output table: pair_id, side, dialogue, has_property."),
 ) -> None:
@@ -125,8 +198,9 @@ def dialogues_cmd(
     from chatlens.corpus.tablefile import read_table, write_table
     from chatlens.instrument.inputs import dialogue_table, read_pairs
 
-    pairs = read_pairs(read_table(input), _columns(a_column, b_column, label_column, id_column),
-                       source=str(input))
+    pairs = read_pairs(
+        read_table(input), _columns(a_column, b_column, label_column, id_column), source=str(input)
+    )
     frame = dialogue_table(pairs)
     write_table(frame, out)
     out_console.print(f"{frame.height:,} dialogues from {pairs.height:,} pairs -> {escape(out)}")
@@ -136,15 +210,23 @@ def dialogues_cmd(
 @handle_errors
 def fit_cmd(
     run_dir: Path = typer.Argument(..., help="The discovery run directory."),
-    ratings: Path = typer.Argument(..., help="Output of `humanlike judge` with the discovered instrument."),
+    ratings: Path = typer.Argument(
+        ..., help="Output of `humanlike judge` with the discovered instrument."
+    ),
     *,
-    label_column: str = typer.Option("has_property", help="True when the dialogue has the property."),
+    label_column: str = typer.Option(
+        "has_property", help="True when the dialogue has the property."
+    ),
     group_column: str = typer.Option("pair_id", help="Folds never split a group (the pair)."),
     c: float = typer.Option(1.0, "--C", help="Inverse L1 strength."),
-    threshold: float = typer.Option(0.2, help="Keep items with |w| > threshold (inside each fold)."),
+    threshold: float = typer.Option(
+        0.2, help="Keep items with |w| > threshold (inside each fold)."
+    ),
     select: bool = typer.Option(True, help="Do the |w| selection (--no-select keeps all items)."),
     folds: int = typer.Option(10, help="GroupKFold splits."),
-    boot: int = typer.Option(200, help="Bootstrap resamples for the weight and reliability intervals."),
+    boot: int = typer.Option(
+        200, help="Bootstrap resamples for the weight and reliability intervals."
+    ),
     seed: int = typer.Option(0, help="Seed for folds and bootstrap."),
 ) -> None:
     """Fit weights with pair-grouped CV; writes instrument-fit.yaml, fit.json and the report.
@@ -155,18 +237,33 @@ def fit_cmd(
     from chatlens.instrument.report import write_report
     from chatlens.instrument.validity import fit_discovered
 
-    res = fit_discovered(run_dir, read_table(ratings), label_column=label_column, group_column=group_column,
-                         c=c, threshold=threshold if select else None, n_splits=folds, seed=seed, n_boot=boot)
+    res = fit_discovered(
+        run_dir,
+        read_table(ratings),
+        label_column=label_column,
+        group_column=group_column,
+        c=c,
+        threshold=threshold if select else None,
+        n_splits=folds,
+        seed=seed,
+        n_boot=boot,
+    )
     table = Table("item", "weight [95% CI]", "kept", "statement")
     for w in res["weights"]:
-        table.add_row(escape(w["key"]), f"{w['weight']:.3f} [{w['ci_low']:.2f}, {w['ci_high']:.2f}]",
-                      "yes" if w["selected"] else "", escape(w["statement"]))
+        table.add_row(
+            escape(w["key"]),
+            f"{w['weight']:.3f} [{w['ci_low']:.2f}, {w['ci_high']:.2f}]",
+            "yes" if w["selected"] else "",
+            escape(w["statement"]),
+        )
     out_console.print(table)
     rel = res["reliability"]
-    out_console.print(f"CV AUC {res['cv_auc']['value']:.3f} [{res['cv_auc']['ci_low']:.3f}, "
-                      f"{res['cv_auc']['ci_high']:.3f}]; Cronbach's alpha {rel['cronbach_alpha']['value']:.3f}; "
-                      f"split-half {rel['split_half']['value']:.3f} -> {escape(run_dir / 'instrument-fit.yaml')}, "
-                      f"{escape(write_report(run_dir))}")
+    out_console.print(
+        f"CV AUC {res['cv_auc']['value']:.3f} [{res['cv_auc']['ci_low']:.3f}, "
+        f"{res['cv_auc']['ci_high']:.3f}]; Cronbach's alpha {rel['cronbach_alpha']['value']:.3f}; "
+        f"split-half {rel['split_half']['value']:.3f} -> {escape(run_dir / 'instrument-fit.yaml')}, "
+        f"{escape(write_report(run_dir))}"
+    )
 
 
 @instrument_app.command("report")

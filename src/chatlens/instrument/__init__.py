@@ -21,5 +21,12 @@ from chatlens.instrument.config import DiscoveryConfig
 from chatlens.instrument.inputs import PairColumns, read_pairs
 from chatlens.instrument.steps import STEPS, DiscoveryResult, discover, read_manifest
 
-__all__ = ["STEPS", "DiscoveryConfig", "DiscoveryResult", "PairColumns", "discover", "read_manifest",
-           "read_pairs"]
+__all__ = [
+    "STEPS",
+    "DiscoveryConfig",
+    "DiscoveryResult",
+    "PairColumns",
+    "discover",
+    "read_manifest",
+    "read_pairs",
+]

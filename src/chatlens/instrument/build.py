@@ -20,8 +20,14 @@ from chatlens.humanlike.instruments import Instrument, instrument_from_dict
 __all__ = ["instrument_document", "write_instrument"]
 
 
-def instrument_document(items: dict[str, Any], template: InstrumentTemplate, *, name: str,
-                        target: str, provenance: dict[str, Any]) -> dict[str, Any]:
+def instrument_document(
+    items: dict[str, Any],
+    template: InstrumentTemplate,
+    *,
+    name: str,
+    target: str,
+    provenance: dict[str, Any],
+) -> dict[str, Any]:
     """The instrument as a YAML-ready mapping (checked by loading it before it is returned)."""
     from chatlens import __version__
 
@@ -29,21 +35,36 @@ def instrument_document(items: dict[str, Any], template: InstrumentTemplate, *, 
     doc: dict[str, Any] = {
         "name": name,
         "version": "1.0.0",
-        "description": (f"{len(items['items'])} statements discovered by chatlens {__version__} "
-                        f"(`chatlens instrument discover`) for the property: {target}. "
-                        "Unweighted until fitted on rated, labelled dialogues."),
-        "source": {"citation": f"discovered with chatlens {__version__} (chatlens instrument discover)",
-                   "provenance": provenance},
-        "scale": {"min": template.scale.min, "max": template.scale.max,
-                  "anchors": dict(template.scale.anchors)},
-        "roles": {"default": roles.default,
-                  "labels": {k: {"speaker": r.speaker, "other": r.other} for k, r in roles.labels.items()}},
+        "description": (
+            f"{len(items['items'])} statements discovered by chatlens {__version__} "
+            f"(`chatlens instrument discover`) for the property: {target}. "
+            "Unweighted until fitted on rated, labelled dialogues."
+        ),
+        "source": {
+            "citation": f"discovered with chatlens {__version__} (chatlens instrument discover)",
+            "provenance": provenance,
+        },
+        "scale": {
+            "min": template.scale.min,
+            "max": template.scale.max,
+            "anchors": dict(template.scale.anchors),
+        },
+        "roles": {
+            "default": roles.default,
+            "labels": {
+                k: {"speaker": r.speaker, "other": r.other} for k, r in roles.labels.items()
+            },
+        },
         "output": {"root_key": template.output_root_key, "grouped": False},
         "groups": [{"key": t["key"], "title": t["title"]} for t in items["themes"]],
-        "prompt": {"clean": True,
-                   "messages": [{"role": m.role, "content": m.content} for m in template.messages]},
-        "items": [{"key": i["key"], "statement": i["statement"], "group": i["theme"]}
-                  for i in items["items"]],
+        "prompt": {
+            "clean": True,
+            "messages": [{"role": m.role, "content": m.content} for m in template.messages],
+        },
+        "items": [
+            {"key": i["key"], "statement": i["statement"], "group": i["theme"]}
+            for i in items["items"]
+        ],
     }
     instrument_from_dict(doc, f"<discovered instrument {name}>")
     return doc

@@ -47,15 +47,24 @@ class CharacteristicsResult:
         acc = None
         if judged.height:
             est = accuracy(float((judged["verdict"] == judged["label"]).sum()), judged.height)
-            acc = {"value": round(est.value, 4), "ci_low": round(est.ci_low, 4),
-                   "ci_high": round(est.ci_high, 4), "n": est.n, "method": est.method}
+            acc = {
+                "value": round(est.value, 4),
+                "ci_low": round(est.ci_low, 4),
+                "ci_high": round(est.ci_high, 4),
+                "n": est.n,
+                "method": est.method,
+            }
         errors = v.filter(pl.col("error").is_not_null())
         return {
-            "source": self.source, "pairs": v.height, "statements": self.statements.height,
+            "source": self.source,
+            "pairs": v.height,
+            "statements": self.statements.height,
             "statements_per_pair": round(self.statements.height / max(v.height, 1), 3),
             "pairs_without_statements": int(v.height - self.statements["pair_id"].n_unique()),
             "verdict_accuracy": acc,
-            "excluded_pairs": [{"pair_id": p, "reason": e} for p, e in errors.select("pair_id", "error").rows()],
+            "excluded_pairs": [
+                {"pair_id": p, "reason": e} for p, e in errors.select("pair_id", "error").rows()
+            ],
             "usage": self.usage,
         }
 
@@ -71,16 +80,33 @@ def given_characteristics(pairs: pl.DataFrame) -> CharacteristicsResult:
     A ``verdict`` column (``--verdict-column``), when present, gives the verdict accuracy of
     whoever wrote the statements.
     """
-    verdict = pairs["verdict"] if "verdict" in pairs.columns else pl.Series([None] * pairs.height, dtype=pl.String)
-    verdicts = pl.DataFrame({"pair_id": pairs["pair_id"], "label": pairs["label"],
-                             "verdict": verdict.cast(pl.String),
-                             "error": pl.Series([None] * pairs.height, dtype=pl.String)})
+    verdict = (
+        pairs["verdict"]
+        if "verdict" in pairs.columns
+        else pl.Series([None] * pairs.height, dtype=pl.String)
+    )
+    verdicts = pl.DataFrame(
+        {
+            "pair_id": pairs["pair_id"],
+            "label": pairs["label"],
+            "verdict": verdict.cast(pl.String),
+            "error": pl.Series([None] * pairs.height, dtype=pl.String),
+        }
+    )
     lists = [[s.strip() for s in lst] for lst in pairs["statements"].to_list()]
-    return CharacteristicsResult(_statement_frame(pairs["pair_id"].to_list(), lists), verdicts, "given")
+    return CharacteristicsResult(
+        _statement_frame(pairs["pair_id"].to_list(), lists), verdicts, "given"
+    )
 
 
-def find_characteristics(pairs: pl.DataFrame, *, prompt: Prompt, target: str,
-                         config: LLMConfig | None = None, client: Any = None) -> CharacteristicsResult:
+def find_characteristics(
+    pairs: pl.DataFrame,
+    *,
+    prompt: Prompt,
+    target: str,
+    config: LLMConfig | None = None,
+    client: Any = None,
+) -> CharacteristicsResult:
     """Ask the model, for every pair, which dialogue has ``target`` and what distinguishes it.
 
     Parameters
@@ -118,17 +144,30 @@ def find_characteristics(pairs: pl.DataFrame, *, prompt: Prompt, target: str,
         return results, c.usage.report().to_dict()
 
     results, usage = run_sync(run())
-    failed = [p for p, r in zip(pairs["pair_id"].to_list(), results, strict=True) if r.failed_request]
+    failed = [
+        p for p, r in zip(pairs["pair_id"].to_list(), results, strict=True) if r.failed_request
+    ]
     if failed:
-        msg = (f"{len(failed)} of {len(results)} pairs got no answer (first: pair {failed[0]!r}: "
-               f"{next(r.error for r in results if r.failed_request)}). Answered pairs are cached: "
-               "rerun the same command to resume.")
+        msg = (
+            f"{len(failed)} of {len(results)} pairs got no answer (first: pair {failed[0]!r}: "
+            f"{next(r.error for r in results if r.failed_request)}). Answered pairs are cached: "
+            "rerun the same command to resume."
+        )
         raise LLMError(msg)
-    lists = [[s.strip() for s in r.value["characteristics"] if s.strip()] if r.ok else [] for r in results]
-    verdicts = pl.DataFrame({
-        "pair_id": pairs["pair_id"], "label": pairs["label"],
-        "verdict": pl.Series([r.value["verdict"] if r.ok else None for r in results], dtype=pl.String),
-        "error": pl.Series([None if r.ok else r.error for r in results], dtype=pl.String),
-    })
-    return CharacteristicsResult(_statement_frame(pairs["pair_id"].to_list(), lists), verdicts,
-                                 "llm", usage)
+    lists = [
+        [s.strip() for s in r.value["characteristics"] if s.strip()] if r.ok else []
+        for r in results
+    ]
+    verdicts = pl.DataFrame(
+        {
+            "pair_id": pairs["pair_id"],
+            "label": pairs["label"],
+            "verdict": pl.Series(
+                [r.value["verdict"] if r.ok else None for r in results], dtype=pl.String
+            ),
+            "error": pl.Series([None if r.ok else r.error for r in results], dtype=pl.String),
+        }
+    )
+    return CharacteristicsResult(
+        _statement_frame(pairs["pair_id"].to_list(), lists), verdicts, "llm", usage
+    )

@@ -87,13 +87,19 @@ def assign_clusters(x: np.ndarray, params: ClusterParams) -> np.ndarray:
     n = x.shape[0]
     if params.method == "hdbscan":
         if n < params.min_cluster_size:
-            msg = (f"HDBSCAN needs at least min_cluster_size={params.min_cluster_size} statements; "
-                   f"got {n}. Lower --min-cluster-size or use --method agglomerative.")
+            msg = (
+                f"HDBSCAN needs at least min_cluster_size={params.min_cluster_size} statements; "
+                f"got {n}. Lower --min-cluster-size or use --method agglomerative."
+            )
             raise InvalidParameterError(msg)
         from sklearn.cluster import HDBSCAN
 
-        raw = HDBSCAN(min_cluster_size=params.min_cluster_size, min_samples=params.min_samples,
-                      metric="euclidean", copy=True).fit_predict(reduce(x, params).astype(np.float64))
+        raw = HDBSCAN(
+            min_cluster_size=params.min_cluster_size,
+            min_samples=params.min_samples,
+            metric="euclidean",
+            copy=True,
+        ).fit_predict(reduce(x, params).astype(np.float64))
     elif params.method == "agglomerative":
         if n < 2:
             msg = f"agglomerative clustering needs at least 2 statements; got {n}."
@@ -104,7 +110,9 @@ def assign_clusters(x: np.ndarray, params: ClusterParams) -> np.ndarray:
         model = AgglomerativeClustering(
             n_clusters=min(k, n) if k is not None else None,
             distance_threshold=None if k is not None else params.distance_threshold,
-            metric="cosine", linkage=params.linkage)
+            metric="cosine",
+            linkage=params.linkage,
+        )
         raw = model.fit_predict(reduce(x, params).astype(np.float64))
         ids, counts = np.unique(raw, return_counts=True)
         raw = np.where(np.isin(raw, ids[counts < params.min_cluster_size]), -1, raw)
@@ -113,8 +121,10 @@ def assign_clusters(x: np.ndarray, params: ClusterParams) -> np.ndarray:
         raise InvalidParameterError(msg)
     labels = _renumber(np.asarray(raw))
     if not (labels > 0).any():
-        msg = (f"clustering found no cluster in {n} statements (all noise); lower --min-cluster-size "
-               "or use --method agglomerative.")
+        msg = (
+            f"clustering found no cluster in {n} statements (all noise); lower --min-cluster-size "
+            "or use --method agglomerative."
+        )
         raise InvalidParameterError(msg)
     return labels
 
@@ -127,8 +137,9 @@ def centroid_similarity(x: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, 
     onehot[labels[members] - 1, np.flatnonzero(members)] = 1.0
     centroids = normalise(onehot @ x.astype(np.float64))
     sim = np.full(len(labels), np.nan)
-    sim[members] = np.einsum("ij,ij->i", x[members].astype(np.float64),
-                             centroids[labels[members] - 1].astype(np.float64))
+    sim[members] = np.einsum(
+        "ij,ij->i", x[members].astype(np.float64), centroids[labels[members] - 1].astype(np.float64)
+    )
     return centroids, sim
 
 
@@ -138,14 +149,18 @@ def cluster_sizes(labels: np.ndarray) -> dict[int, int]:
     return {int(i): int(c) for i, c in zip(ids, counts, strict=True)}
 
 
-def representatives(statements: pl.DataFrame, labels: np.ndarray, similarity: np.ndarray,
-                    k: int) -> pl.DataFrame:
+def representatives(
+    statements: pl.DataFrame, labels: np.ndarray, similarity: np.ndarray, k: int
+) -> pl.DataFrame:
     """The ``k`` members nearest each centroid: ``cluster, size, rank, statement_id, statement, similarity``."""
     frame = statements.select("statement_id", "statement").with_columns(
-        pl.Series("cluster", labels), pl.Series("similarity", similarity))
-    return (frame.filter(pl.col("cluster") > 0)
-            .with_columns(pl.len().over("cluster").alias("size"))
-            .sort(["cluster", "similarity", "statement_id"], descending=[False, True, False])
-            .with_columns(pl.int_range(1, pl.len() + 1).over("cluster").alias("rank"))
-            .filter(pl.col("rank") <= k)
-            .select("cluster", "size", "rank", "statement_id", "statement", "similarity"))
+        pl.Series("cluster", labels), pl.Series("similarity", similarity)
+    )
+    return (
+        frame.filter(pl.col("cluster") > 0)
+        .with_columns(pl.len().over("cluster").alias("size"))
+        .sort(["cluster", "similarity", "statement_id"], descending=[False, True, False])
+        .with_columns(pl.int_range(1, pl.len() + 1).over("cluster").alias("rank"))
+        .filter(pl.col("rank") <= k)
+        .select("cluster", "size", "rank", "statement_id", "statement", "similarity")
+    )

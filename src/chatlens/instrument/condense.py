@@ -37,8 +37,9 @@ def clusters_block(reps: pl.DataFrame) -> str:
     return "\n\n".join(blocks)
 
 
-def _package(themes: list[tuple[str, list[tuple[str, list[int]]]]], method: str,
-             n_items: int) -> dict[str, Any]:
+def _package(
+    themes: list[tuple[str, list[tuple[str, list[int]]]]], method: str, n_items: int
+) -> dict[str, Any]:
     """Number the themes (``Group 1``..) and items (``1``..), dropping repeats, at most ``n_items``."""
     seen: set[str] = set()
     out_themes, out_items = [], []
@@ -50,19 +51,38 @@ def _package(themes: list[tuple[str, list[tuple[str, list[int]]]]], method: str,
             if not norm or norm in seen or len(out_items) + len(kept) >= n_items:
                 continue
             seen.add(norm)
-            kept.append({"key": str(len(out_items) + len(kept) + 1), "statement": statement.strip(),
-                         "theme": key, "clusters": sorted(set(clusters))})
+            kept.append(
+                {
+                    "key": str(len(out_items) + len(kept) + 1),
+                    "statement": statement.strip(),
+                    "theme": key,
+                    "clusters": sorted(set(clusters)),
+                }
+            )
         if kept:
             out_themes.append({"key": key, "title": title.strip()})
             out_items.extend(kept)
     return {"method": method, "themes": out_themes, "items": out_items}
 
 
-def condense_llm(reps: pl.DataFrame, *, prompt: Prompt, target: str, n_items: int, n_themes: int,
-                 config: LLMConfig | None = None, client: Any = None) -> dict[str, Any]:
+def condense_llm(
+    reps: pl.DataFrame,
+    *,
+    prompt: Prompt,
+    target: str,
+    n_items: int,
+    n_themes: int,
+    config: LLMConfig | None = None,
+    client: Any = None,
+) -> dict[str, Any]:
     """One LLM request turns the representatives into at most ``n_items`` items in themes."""
-    values = {"property": target, "n_items": str(n_items), "n_themes": str(n_themes),
-              "n_clusters": str(reps["cluster"].n_unique()), "clusters": clusters_block(reps)}
+    values = {
+        "property": target,
+        "n_items": str(n_items),
+        "n_themes": str(n_themes),
+        "n_clusters": str(reps["cluster"].n_unique()),
+        "clusters": clusters_block(reps),
+    }
     validate = json_validator(prompt.output)
 
     async def run() -> Any:
@@ -79,11 +99,18 @@ def condense_llm(reps: pl.DataFrame, *, prompt: Prompt, target: str, n_items: in
         msg = f"the condense request failed: {result.error}. Rerun the same command to resume."
         raise LLMError(msg)
     if not result.ok:
-        msg = (f"the condense answer stayed invalid: {result.error}. Try another --model, or "
-               "--condense nearest (no LLM).")
+        msg = (
+            f"the condense answer stayed invalid: {result.error}. Try another --model, or "
+            "--condense nearest (no LLM)."
+        )
         raise BadLLMResponse(msg)
-    themes = [(t["title"], [(i["statement"], [int(c) for c in i.get("clusters") or []])
-                            for i in t["items"]]) for t in result.value["themes"]]
+    themes = [
+        (
+            t["title"],
+            [(i["statement"], [int(c) for c in i.get("clusters") or []]) for i in t["items"]],
+        )
+        for t in result.value["themes"]
+    ]
     return _package(themes, "llm", n_items)
 
 
@@ -105,14 +132,24 @@ def _theme_titles(texts: list[list[str]]) -> list[str]:
     return titles
 
 
-def condense_nearest(reps: pl.DataFrame, embeddings: np.ndarray, *, n_items: int, n_themes: int,
-                     dedupe_similarity: float) -> dict[str, Any]:
+def condense_nearest(
+    reps: pl.DataFrame,
+    embeddings: np.ndarray,
+    *,
+    n_items: int,
+    n_themes: int,
+    dedupe_similarity: float,
+) -> dict[str, Any]:
     """No-LLM condense: each cluster's most central statement, deduplicated, grouped in themes."""
     firsts = reps.filter(pl.col("rank") == 1).sort("cluster")
     chosen: list[int] = []
     for pos, sid in enumerate(firsts["statement_id"].to_list()):
         v = embeddings[sid]
-        if chosen and float(np.max(embeddings[[firsts["statement_id"][c] for c in chosen]] @ v)) > dedupe_similarity:
+        if (
+            chosen
+            and float(np.max(embeddings[[firsts["statement_id"][c] for c in chosen]] @ v))
+            > dedupe_similarity
+        ):
             continue
         chosen.append(pos)
         if len(chosen) == n_items:
@@ -123,14 +160,29 @@ def condense_nearest(reps: pl.DataFrame, embeddings: np.ndarray, *, n_items: int
     if m >= 2:
         from sklearn.cluster import AgglomerativeClustering
 
-        theme_of = AgglomerativeClustering(n_clusters=m, metric="cosine", linkage="average").fit_predict(vecs)
+        theme_of = AgglomerativeClustering(
+            n_clusters=m, metric="cosine", linkage="average"
+        ).fit_predict(vecs)
     else:
         theme_of = np.zeros(len(chosen), dtype=int)
     # themes in order of their first (largest-cluster) item
     order = list(dict.fromkeys(theme_of.tolist()))
-    texts = [reps.filter(pl.col("cluster").is_in(picked["cluster"].filter(theme_of == t).to_list()))["statement"].to_list()
-             for t in order]
+    texts = [
+        reps.filter(pl.col("cluster").is_in(picked["cluster"].filter(theme_of == t).to_list()))[
+            "statement"
+        ].to_list()
+        for t in order
+    ]
     titles = _theme_titles(texts)
-    themes = [(title, [(s, [c]) for s, c, t2 in zip(picked["statement"], picked["cluster"], theme_of, strict=True)
-                       if t2 == t]) for title, t in zip(titles, order, strict=True)]
+    themes = [
+        (
+            title,
+            [
+                (s, [c])
+                for s, c, t2 in zip(picked["statement"], picked["cluster"], theme_of, strict=True)
+                if t2 == t
+            ],
+        )
+        for title, t in zip(titles, order, strict=True)
+    ]
     return _package(themes, "nearest", n_items)

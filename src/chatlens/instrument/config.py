@@ -45,21 +45,49 @@ class DiscoveryConfig:
         Cluster settings may be given flat (``method=``, ``min_cluster_size=``, ``reduce=``...).
         """
         d = load_defaults()
-        cluster_keys = {"method", "min_cluster_size", "min_samples", "n_clusters",
-                        "distance_threshold", "linkage", "reduce", "n_components", "seed"}
+        cluster_keys = {
+            "method",
+            "min_cluster_size",
+            "min_samples",
+            "n_clusters",
+            "distance_threshold",
+            "linkage",
+            "reduce",
+            "n_components",
+            "seed",
+        }
         given = {k: v for k, v in overrides.items() if v is not None}
         cl = d.cluster
-        cluster = ClusterParams(method=cl.method, min_cluster_size=cl.min_cluster_size,
-                                min_samples=cl.min_samples, n_clusters=cl.n_clusters,
-                                distance_threshold=cl.distance_threshold, linkage=cl.linkage,
-                                reduce=d.reduce.method, n_components=d.reduce.n_components, seed=d.seed)
+        cluster = ClusterParams(
+            method=cl.method,
+            min_cluster_size=cl.min_cluster_size,
+            min_samples=cl.min_samples,
+            n_clusters=cl.n_clusters,
+            distance_threshold=cl.distance_threshold,
+            linkage=cl.linkage,
+            reduce=d.reduce.method,
+            n_components=d.reduce.n_components,
+            seed=d.seed,
+        )
         cluster = replace(cluster, **{k: v for k, v in given.items() if k in cluster_keys})
         # an explicit cluster count means "cut the tree into that many", not a distance
-        base = cls(columns=columns, target=d.property, embedder=d.embedder,
-                   tfidf={"max_features": d.tfidf.max_features, "ngram_max": d.tfidf.ngram_max,
-                          "min_df": d.tfidf.min_df, "sublinear_tf": d.tfidf.sublinear_tf},
-                   cluster=cluster, n_representatives=d.n_representatives, n_items=d.n_items,
-                   n_themes=d.n_themes, condense=d.condense, dedupe_similarity=d.dedupe_similarity)
+        base = cls(
+            columns=columns,
+            target=d.property,
+            embedder=d.embedder,
+            tfidf={
+                "max_features": d.tfidf.max_features,
+                "ngram_max": d.tfidf.ngram_max,
+                "min_df": d.tfidf.min_df,
+                "sublinear_tf": d.tfidf.sublinear_tf,
+            },
+            cluster=cluster,
+            n_representatives=d.n_representatives,
+            n_items=d.n_items,
+            n_themes=d.n_themes,
+            condense=d.condense,
+            dedupe_similarity=d.dedupe_similarity,
+        )
         cfg = replace(base, **{k: v for k, v in given.items() if k not in cluster_keys})
         cfg.check()
         return cfg
@@ -67,12 +95,16 @@ class DiscoveryConfig:
     def check(self) -> None:
         """Reject settings that cannot work before any step runs (or costs money)."""
         if self.condense == "llm" and self.llm is None:
-            msg = ("The 'condense' parameter is 'llm' but no model is set: pass --model "
-                   "(and --base-url), or use --condense nearest (no LLM).")
+            msg = (
+                "The 'condense' parameter is 'llm' but no model is set: pass --model "
+                "(and --base-url), or use --condense nearest (no LLM)."
+            )
             raise InvalidParameterError(msg)
         if self.columns.statements is None and self.llm is None:
-            msg = ("Without --statements-column the characteristics come from an LLM: pass --model "
-                   "(and --base-url), or give a column of existing statements.")
+            msg = (
+                "Without --statements-column the characteristics come from an LLM: pass --model "
+                "(and --base-url), or give a column of existing statements."
+            )
             raise InvalidParameterError(msg)
         for name in ("n_representatives", "n_items", "n_themes"):
             if getattr(self, name) < 1:

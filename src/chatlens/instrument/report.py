@@ -48,8 +48,14 @@ def _est(e: dict[str, Any] | None, digits: int = 3) -> str:
 
 def _table(head: list[str], rows: list[list[str]], numeric: set[int] = frozenset()) -> str:
     th = "".join(f"<th>{esc(h)}</th>" for h in head)
-    body = "".join("<tr>" + "".join(f"<td class='n'>{c}</td>" if j in numeric else f"<td>{c}</td>"
-                                    for j, c in enumerate(r)) + "</tr>" for r in rows)
+    body = "".join(
+        "<tr>"
+        + "".join(
+            f"<td class='n'>{c}</td>" if j in numeric else f"<td>{c}</td>" for j, c in enumerate(r)
+        )
+        + "</tr>"
+        for r in rows
+    )
     return f"<table><tr>{th}</tr>{body}</table>"
 
 
@@ -59,14 +65,23 @@ def _read_json(path: Path) -> Any:
 
 def _statements_section(ch: dict[str, Any]) -> str:
     acc = ch.get("verdict_accuracy")
-    acc_text = (f"The model's own verdict (which dialogue has the property) matched the label in "
-                f"{_est(acc)} of {acc['n']} pairs (Wilson 95% CI); HAL reports 0.648 for GPT-5 on its games."
-                if acc else "No verdicts to check (statements were given without a verdict column).")
+    acc_text = (
+        f"The model's own verdict (which dialogue has the property) matched the label in "
+        f"{_est(acc)} of {acc['n']} pairs (Wilson 95% CI); HAL reports 0.648 for GPT-5 on its games."
+        if acc
+        else "No verdicts to check (statements were given without a verdict column)."
+    )
     excluded = ch.get("excluded_pairs") or []
-    ex = (f"<p class='note'>{len(excluded)} pair(s) excluded (answer invalid after re-asks), e.g. pair "
-          f"{esc(excluded[0]['pair_id'])}: {esc(excluded[0]['reason'])}</p>" if excluded else "")
-    return (f"<h2>Statements</h2><p>{ch['statements']:,} statements from {ch['pairs']:,} pairs "
-            f"({_num(ch['statements_per_pair'], 2)} per pair; source: {esc(ch['source'])}). {esc(acc_text)}</p>{ex}")
+    ex = (
+        f"<p class='note'>{len(excluded)} pair(s) excluded (answer invalid after re-asks), e.g. pair "
+        f"{esc(excluded[0]['pair_id'])}: {esc(excluded[0]['reason'])}</p>"
+        if excluded
+        else ""
+    )
+    return (
+        f"<h2>Statements</h2><p>{ch['statements']:,} statements from {ch['pairs']:,} pairs "
+        f"({_num(ch['statements_per_pair'], 2)} per pair; source: {esc(ch['source'])}). {esc(acc_text)}</p>{ex}"
+    )
 
 
 def _clusters_section(cl: dict[str, Any], reps: pl.DataFrame) -> str:
@@ -74,16 +89,26 @@ def _clusters_section(cl: dict[str, Any], reps: pl.DataFrame) -> str:
     top = max(sizes.values()) if sizes else 1
     rows = []
     for (cid, size), group in reps.group_by(["cluster", "size"], maintain_order=True):
-        statements = "<br>".join(f"{esc(s)} <span class='note'>({_num(sim, 2)})</span>"
-                                 for s, sim in group.sort("rank").select("statement", "similarity").rows())
-        rows.append([str(cid), f"{size:,}", f"<span class='bar' style='width:{int(120 * size / top)}px'></span>",
-                     statements])
+        statements = "<br>".join(
+            f"{esc(s)} <span class='note'>({_num(sim, 2)})</span>"
+            for s, sim in group.sort("rank").select("statement", "similarity").rows()
+        )
+        rows.append(
+            [
+                str(cid),
+                f"{size:,}",
+                f"<span class='bar' style='width:{int(120 * size / top)}px'></span>",
+                statements,
+            ]
+        )
     method = ", ".join(f"{esc(k)}={esc(v)}" for k, v in cl["method"].items())
-    return (f"<h2>Clusters</h2><p>{cl['n_clusters']} clusters over {cl['n_statements']:,} statements; "
-            f"{cl['noise']:,} left as noise. Method: {method}.</p>"
-            "<p class='note'>Representatives are the statements nearest each cluster's centroid "
-            "(cosine similarity in brackets).</p>"
-            + _table(["cluster", "size", "", "representatives"], rows, {1}))
+    return (
+        f"<h2>Clusters</h2><p>{cl['n_clusters']} clusters over {cl['n_statements']:,} statements; "
+        f"{cl['noise']:,} left as noise. Method: {method}.</p>"
+        "<p class='note'>Representatives are the statements nearest each cluster's centroid "
+        "(cosine similarity in brackets).</p>"
+        + _table(["cluster", "size", "", "representatives"], rows, {1})
+    )
 
 
 def _items_section(items: dict[str, Any], weights: dict[str, dict[str, Any]] | None) -> str:
@@ -93,32 +118,50 @@ def _items_section(items: dict[str, Any], weights: dict[str, dict[str, Any]] | N
         head += ["weight [95% CI]", "selected in folds"]
     rows = []
     for it in items["items"]:
-        row = [esc(titles.get(it["theme"], it["theme"])), esc(it["key"]), esc(it["statement"]),
-               esc(", ".join(str(c) for c in it["clusters"]))]
+        row = [
+            esc(titles.get(it["theme"], it["theme"])),
+            esc(it["key"]),
+            esc(it["statement"]),
+            esc(", ".join(str(c) for c in it["clusters"])),
+        ]
         if weights:
             w = weights.get(it["key"], {})
-            row += [f"{_num(w.get('weight'))} [{_num(w.get('ci_low'), 2)}, {_num(w.get('ci_high'), 2)}]",
-                    _num(w.get("selection_frequency"), 2)]
+            row += [
+                f"{_num(w.get('weight'))} [{_num(w.get('ci_low'), 2)}, {_num(w.get('ci_high'), 2)}]",
+                _num(w.get("selection_frequency"), 2),
+            ]
         rows.append(row)
-    return (f"<h2>Items</h2><p>{len(items['items'])} items in {len(items['themes'])} themes "
-            f"(condense method: {esc(items['method'])}).</p>" + _table(head, rows))
+    return (
+        f"<h2>Items</h2><p>{len(items['items'])} items in {len(items['themes'])} themes "
+        f"(condense method: {esc(items['method'])}).</p>" + _table(head, rows)
+    )
 
 
 def _fit_section(fit: dict[str, Any] | None) -> str:
     if fit is None:
-        return ("<h2>Validity</h2><p class='note'>Not fitted yet: rate labelled dialogues with "
-                "<code>chatlens humanlike judge --instrument instrument.yaml</code>, then run "
-                "<code>chatlens instrument fit</code>.</p>")
+        return (
+            "<h2>Validity</h2><p class='note'>Not fitted yet: rate labelled dialogues with "
+            "<code>chatlens humanlike judge --instrument instrument.yaml</code>, then run "
+            "<code>chatlens instrument fit</code>.</p>"
+        )
     rel = fit["reliability"]
-    rows = [["cross-validated AUC", _est(fit["cv_auc"]), esc(fit["cv_auc"]["method"])],
-            ["cross-validated accuracy", _est(fit["cv_accuracy"]), esc(fit["cv_accuracy"]["method"])],
-            ["paired accuracy", _est(fit["cv_paired_accuracy"]), esc(fit["cv_paired_accuracy"]["method"])],
-            ["Cronbach's alpha", _est(rel["cronbach_alpha"]), "pair bootstrap"],
-            ["split-half (Spearman-Brown)", _est(rel["split_half"]), "pair bootstrap"]]
-    return (f"<h2>Validity</h2><p>{fit['n_rows']:,} rated dialogues in {fit['n_groups']:,} pairs; "
-            f"{len(fit['selected'])} of {rel['n_items']} items kept. {esc(fit['settings'].get('cv'))}.</p>"
-            + _table(["measure", "value [95% CI]", "method"], rows)
-            + f"<p class='note'>Weight intervals: {esc(fit['weight_ci_method'])} ({fit['n_boot']} resamples).</p>")
+    rows = [
+        ["cross-validated AUC", _est(fit["cv_auc"]), esc(fit["cv_auc"]["method"])],
+        ["cross-validated accuracy", _est(fit["cv_accuracy"]), esc(fit["cv_accuracy"]["method"])],
+        [
+            "paired accuracy",
+            _est(fit["cv_paired_accuracy"]),
+            esc(fit["cv_paired_accuracy"]["method"]),
+        ],
+        ["Cronbach's alpha", _est(rel["cronbach_alpha"]), "pair bootstrap"],
+        ["split-half (Spearman-Brown)", _est(rel["split_half"]), "pair bootstrap"],
+    ]
+    return (
+        f"<h2>Validity</h2><p>{fit['n_rows']:,} rated dialogues in {fit['n_groups']:,} pairs; "
+        f"{len(fit['selected'])} of {rel['n_items']} items kept. {esc(fit['settings'].get('cv'))}.</p>"
+        + _table(["measure", "value [95% CI]", "method"], rows)
+        + f"<p class='note'>Weight intervals: {esc(fit['weight_ci_method'])} ({fit['n_boot']} resamples).</p>"
+    )
 
 
 def render_report(run_dir: str | Path) -> str:
@@ -129,9 +172,11 @@ def render_report(run_dir: str | Path) -> str:
     cl = _read_json(run_dir / "clusters.json")
     items = _read_json(run_dir / "items.json")
     fit = _read_json(run_dir / "fit.json")
-    parts = [f"<h1>Instrument discovery: {esc(run_dir.name)}</h1>",
-             f"<p class='note'>Data fingerprint {esc(manifest.get('input', {}).get('data_fingerprint', '')[:16])}; "
-             f"steps done: {esc(', '.join(manifest.get('steps', {})))}.</p>"]
+    parts = [
+        f"<h1>Instrument discovery: {esc(run_dir.name)}</h1>",
+        f"<p class='note'>Data fingerprint {esc(manifest.get('input', {}).get('data_fingerprint', '')[:16])}; "
+        f"steps done: {esc(', '.join(manifest.get('steps', {})))}.</p>",
+    ]
     if ch:
         parts.append(_statements_section(ch))
     if cl and (run_dir / "representatives.parquet").is_file():
@@ -141,10 +186,13 @@ def render_report(run_dir: str | Path) -> str:
         parts.append(_items_section(items, weights))
     parts.append(_fit_section(fit))
     csp = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
-    return (f"<!doctype html><html><head><meta charset='utf-8'>"
-            f"<meta http-equiv='Content-Security-Policy' content=\"{csp}\">"
-            f"<title>chatlens instrument discovery</title><style>{_STYLE}</style></head><body>"
-            + "".join(parts) + "</body></html>\n")
+    return (
+        f"<!doctype html><html><head><meta charset='utf-8'>"
+        f"<meta http-equiv='Content-Security-Policy' content=\"{csp}\">"
+        f"<title>chatlens instrument discovery</title><style>{_STYLE}</style></head><body>"
+        + "".join(parts)
+        + "</body></html>\n"
+    )
 
 
 def write_report(run_dir: str | Path) -> Path:

@@ -69,7 +69,10 @@ def _write_bytes(path: Path, data: bytes) -> None:
 
 
 def _write_json(path: Path, obj: Any) -> None:
-    _write_bytes(path, (json.dumps(obj, indent=2, ensure_ascii=False, sort_keys=False) + "\n").encode("utf-8"))
+    _write_bytes(
+        path,
+        (json.dumps(obj, indent=2, ensure_ascii=False, sort_keys=False) + "\n").encode("utf-8"),
+    )
 
 
 def _write_parquet(path: Path, frame: pl.DataFrame) -> None:
@@ -109,7 +112,11 @@ class _Context:
 def _llm_params(cfg: DiscoveryConfig) -> dict[str, Any] | None:
     if cfg.llm is None:
         return None
-    return {"model": cfg.llm.model, "endpoint": cfg.llm.endpoint_id, "params": cfg.llm.sampling_params()}
+    return {
+        "model": cfg.llm.model,
+        "endpoint": cfg.llm.endpoint_id,
+        "params": cfg.llm.sampling_params(),
+    }
 
 
 def _step_params(step: str, ctx: _Context, fingerprint: str) -> dict[str, Any]:
@@ -118,11 +125,16 @@ def _step_params(step: str, ctx: _Context, fingerprint: str) -> dict[str, Any]:
     if step == "statements":
         p: dict[str, Any] = {"data": fingerprint, "source": "given" if given else "llm"}
         if not given:
-            p |= {"target": cfg.target, "llm": _llm_params(cfg),
-                  "prompt": load_prompt("characteristics", cfg.characteristics_prompt).sha256}
+            p |= {
+                "target": cfg.target,
+                "llm": _llm_params(cfg),
+                "prompt": load_prompt("characteristics", cfg.characteristics_prompt).sha256,
+            }
         return p
     if step == "embed":
-        return embed.describe_embedder(embed.make_embedder(cfg.embedder, tfidf=cfg.tfidf, seed=cfg.cluster.seed))
+        return embed.describe_embedder(
+            embed.make_embedder(cfg.embedder, tfidf=cfg.tfidf, seed=cfg.cluster.seed)
+        )
     if step == "cluster":
         return cfg.cluster.describe()
     if step == "represent":
@@ -130,13 +142,19 @@ def _step_params(step: str, ctx: _Context, fingerprint: str) -> dict[str, Any]:
     if step == "condense":
         p = {"method": cfg.condense, "n_items": cfg.n_items, "n_themes": cfg.n_themes}
         if cfg.condense == "llm":
-            p |= {"target": cfg.target, "llm": _llm_params(cfg),
-                  "prompt": load_prompt("condense", cfg.condense_prompt).sha256}
+            p |= {
+                "target": cfg.target,
+                "llm": _llm_params(cfg),
+                "prompt": load_prompt("condense", cfg.condense_prompt).sha256,
+            }
         else:
             p |= {"dedupe_similarity": cfg.dedupe_similarity}
         return p
-    return {"name": cfg.name, "target": cfg.target,
-            "template": hashlib.sha256(canonical_json(load_defaults().instrument).encode()).hexdigest()}
+    return {
+        "name": cfg.name,
+        "target": cfg.target,
+        "template": hashlib.sha256(canonical_json(load_defaults().instrument).encode()).hexdigest(),
+    }
 
 
 def _run_statements(ctx: _Context) -> dict[str, Any]:
@@ -144,20 +162,32 @@ def _run_statements(ctx: _Context) -> dict[str, Any]:
         res = characteristics.given_characteristics(ctx.pairs)
     else:
         res = characteristics.find_characteristics(
-            ctx.pairs, prompt=load_prompt("characteristics", ctx.cfg.characteristics_prompt),
-            target=ctx.cfg.target, config=ctx.cfg.llm, client=ctx.client)
-    frame = res.statements.with_row_index("statement_id").with_columns(pl.col("statement_id").cast(pl.Int64))
+            ctx.pairs,
+            prompt=load_prompt("characteristics", ctx.cfg.characteristics_prompt),
+            target=ctx.cfg.target,
+            config=ctx.cfg.llm,
+            client=ctx.client,
+        )
+    frame = res.statements.with_row_index("statement_id").with_columns(
+        pl.col("statement_id").cast(pl.Int64)
+    )
     if frame.height < 2:
         msg = f"only {frame.height} statement(s) to cluster; discovery needs many pairs (dozens at least)."
         raise InvalidParameterError(msg)
     summary = res.summary()
-    usage = summary.pop("usage")  # run-dependent (cache hits): the manifest keeps it, not the artefact
+    usage = summary.pop(
+        "usage"
+    )  # run-dependent (cache hits): the manifest keeps it, not the artefact
     summary["verdicts"] = res.verdicts.to_dicts()
     _write_parquet(ctx.out / "statements.parquet", frame)
     _write_json(ctx.out / "characteristics.json", summary)
     acc = summary["verdict_accuracy"]
-    return {"statements": frame.height, "pairs": res.verdicts.height,
-            "verdict_accuracy": None if acc is None else acc["value"], "llm_usage": usage}
+    return {
+        "statements": frame.height,
+        "pairs": res.verdicts.height,
+        "verdict_accuracy": None if acc is None else acc["value"],
+        "llm_usage": usage,
+    }
 
 
 def _run_embed(ctx: _Context) -> dict[str, Any]:
@@ -179,11 +209,21 @@ def _run_cluster(ctx: _Context) -> dict[str, Any]:
     x = ctx.read("embeddings.npy")
     labels = cluster.assign_clusters(x, ctx.cfg.cluster)
     _, sim = cluster.centroid_similarity(x, labels)
-    frame = pl.DataFrame({"statement_id": np.arange(len(labels), dtype=np.int64), "cluster": labels,
-                          "centroid_similarity": np.round(sim, 6)})
+    frame = pl.DataFrame(
+        {
+            "statement_id": np.arange(len(labels), dtype=np.int64),
+            "cluster": labels,
+            "centroid_similarity": np.round(sim, 6),
+        }
+    )
     sizes = cluster.cluster_sizes(labels)
-    info = {"method": ctx.cfg.cluster.describe(), "n_statements": len(labels), "n_clusters": len(sizes),
-            "noise": int((labels == 0).sum()), "sizes": {str(k): v for k, v in sizes.items()}}
+    info = {
+        "method": ctx.cfg.cluster.describe(),
+        "n_statements": len(labels),
+        "n_clusters": len(sizes),
+        "noise": int((labels == 0).sum()),
+        "sizes": {str(k): v for k, v in sizes.items()},
+    }
     _write_parquet(ctx.out / "assignments.parquet", frame)
     _write_json(ctx.out / "clusters.json", info)
     return {"clusters": len(sizes), "noise": info["noise"]}
@@ -192,8 +232,12 @@ def _run_cluster(ctx: _Context) -> dict[str, Any]:
 def _run_represent(ctx: _Context) -> dict[str, Any]:
     st = ctx.read("statements.parquet")
     asg = ctx.read("assignments.parquet")
-    reps = cluster.representatives(st, asg["cluster"].to_numpy(), asg["centroid_similarity"].to_numpy(),
-                                   ctx.cfg.n_representatives)
+    reps = cluster.representatives(
+        st,
+        asg["cluster"].to_numpy(),
+        asg["centroid_similarity"].to_numpy(),
+        ctx.cfg.n_representatives,
+    )
     _write_parquet(ctx.out / "representatives.parquet", reps)
     return {"representatives": reps.height}
 
@@ -202,34 +246,60 @@ def _run_condense(ctx: _Context) -> dict[str, Any]:
     reps = ctx.read("representatives.parquet")
     cfg = ctx.cfg
     if cfg.condense == "llm":
-        items = condense.condense_llm(reps, prompt=load_prompt("condense", cfg.condense_prompt),
-                                      target=cfg.target, n_items=cfg.n_items, n_themes=cfg.n_themes,
-                                      config=cfg.llm, client=ctx.client)
+        items = condense.condense_llm(
+            reps,
+            prompt=load_prompt("condense", cfg.condense_prompt),
+            target=cfg.target,
+            n_items=cfg.n_items,
+            n_themes=cfg.n_themes,
+            config=cfg.llm,
+            client=ctx.client,
+        )
     else:
-        items = condense.condense_nearest(reps, ctx.read("embeddings.npy"), n_items=cfg.n_items,
-                                          n_themes=cfg.n_themes, dedupe_similarity=cfg.dedupe_similarity)
+        items = condense.condense_nearest(
+            reps,
+            ctx.read("embeddings.npy"),
+            n_items=cfg.n_items,
+            n_themes=cfg.n_themes,
+            dedupe_similarity=cfg.dedupe_similarity,
+        )
     _write_json(ctx.out / "items.json", items)
     return {"items": len(items["items"]), "themes": len(items["themes"])}
 
 
 def _run_instrument(ctx: _Context) -> dict[str, Any]:
     manifest = read_manifest(ctx.out)
-    prov = {"data": manifest.get("input", {}),
-            "statements": ctx.read("characteristics.json")["source"],
-            "models": {"characteristics": _llm_params(ctx.cfg) if ctx.cfg.columns.statements is None else None,
-                       "embedding": ctx.read("embed.json"),
-                       "condense": _llm_params(ctx.cfg) if ctx.cfg.condense == "llm" else None},
-            "parameters": {s: manifest["steps"][s]["params"] for s in STEPS[:-1] if s in manifest.get("steps", {})}}
-    doc = build.instrument_document(ctx.read("items.json"), load_defaults().instrument,
-                                    name=ctx.cfg.name, target=ctx.cfg.target, provenance=prov)
+    prov = {
+        "data": manifest.get("input", {}),
+        "statements": ctx.read("characteristics.json")["source"],
+        "models": {
+            "characteristics": _llm_params(ctx.cfg) if ctx.cfg.columns.statements is None else None,
+            "embedding": ctx.read("embed.json"),
+            "condense": _llm_params(ctx.cfg) if ctx.cfg.condense == "llm" else None,
+        },
+        "parameters": {
+            s: manifest["steps"][s]["params"] for s in STEPS[:-1] if s in manifest.get("steps", {})
+        },
+    }
+    doc = build.instrument_document(
+        ctx.read("items.json"),
+        load_defaults().instrument,
+        name=ctx.cfg.name,
+        target=ctx.cfg.target,
+        provenance=prov,
+    )
     inst = build.write_instrument(doc, ctx.out / "instrument.yaml")
     return {"items": len(inst.items)}
 
 
 #: Step name -> function (looked up at run time, so tests can interrupt a step).
 STEP_FUNCTIONS: dict[str, Callable[[_Context], dict[str, Any]]] = {
-    "statements": _run_statements, "embed": _run_embed, "cluster": _run_cluster,
-    "represent": _run_represent, "condense": _run_condense, "instrument": _run_instrument,
+    "statements": _run_statements,
+    "embed": _run_embed,
+    "cluster": _run_cluster,
+    "represent": _run_represent,
+    "condense": _run_condense,
+    "instrument": _run_instrument,
 }
 
 
@@ -249,12 +319,21 @@ class DiscoveryResult:
 
 def _intact(out: Path, record: dict[str, Any]) -> bool:
     files = record.get("outputs", {})
-    return bool(files) and all((out / f).is_file() and sha256_file(out / f) == h for f, h in files.items())
+    return bool(files) and all(
+        (out / f).is_file() and sha256_file(out / f) == h for f, h in files.items()
+    )
 
 
-def discover(frame: pl.DataFrame, out: str | Path, config: DiscoveryConfig, *,
-             source: str = "<frame>", input_sha256: str | None = None, from_step: str | None = None,
-             client: Any = None) -> DiscoveryResult:
+def discover(
+    frame: pl.DataFrame,
+    out: str | Path,
+    config: DiscoveryConfig,
+    *,
+    source: str = "<frame>",
+    input_sha256: str | None = None,
+    from_step: str | None = None,
+    client: Any = None,
+) -> DiscoveryResult:
     """Run (or resume) discovery on ``frame``'s pairs into the directory ``out``.
 
     ``client``: a ready LLM client for both LLM steps (tests); otherwise one is made from
@@ -270,9 +349,13 @@ def discover(frame: pl.DataFrame, out: str | Path, config: DiscoveryConfig, *,
     pairs = read_pairs(frame, config.columns, source=source, need_text=not given)
     fingerprint = hashlib.sha256(canonical_json(pairs.rows()).encode("utf-8")).hexdigest()
     manifest = read_manifest(out)
-    manifest["input"] = {"source": source, "file_sha256": input_sha256, "rows": pairs.height,
-                         "data_fingerprint": fingerprint,
-                         "fingerprint_method": "sha256 of the canonical JSON of the pairs read"}
+    manifest["input"] = {
+        "source": source,
+        "file_sha256": input_sha256,
+        "rows": pairs.height,
+        "data_fingerprint": fingerprint,
+        "fingerprint_method": "sha256 of the canonical JSON of the pairs read",
+    }
     manifest.setdefault("steps", {})
     ctx = _Context(out, config, pairs, client)
     forced = False
@@ -281,7 +364,9 @@ def discover(frame: pl.DataFrame, out: str | Path, config: DiscoveryConfig, *,
     for i, step in enumerate(STEPS, start=1):
         forced = forced or step == from_step
         params = _step_params(step, ctx, fingerprint)
-        key = hashlib.sha256(canonical_json({"step": step, "params": params, "upstream": upstream}).encode()).hexdigest()
+        key = hashlib.sha256(
+            canonical_json({"step": step, "params": params, "upstream": upstream}).encode()
+        ).hexdigest()
         record = manifest["steps"].get(step, {})
         if not forced and record.get("key") == key and _intact(out, record):
             reused.append(step)
@@ -293,7 +378,13 @@ def discover(frame: pl.DataFrame, out: str | Path, config: DiscoveryConfig, *,
             summary = STEP_FUNCTIONS[step](ctx)
             seconds = round(time.perf_counter() - t0, 3)
             outputs = {f: sha256_file(out / f) for f in ARTEFACTS[step]}
-            record = {"key": key, "params": params, "outputs": outputs, "summary": summary, "seconds": seconds}
+            record = {
+                "key": key,
+                "params": params,
+                "outputs": outputs,
+                "summary": summary,
+                "seconds": seconds,
+            }
             manifest["steps"][step] = record
             _write_json(out / MANIFEST, manifest)
             ran.append(step)

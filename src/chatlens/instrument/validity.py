@@ -38,7 +38,7 @@ def cronbach_alpha(x: np.ndarray) -> float:
     --------
     >>> x = np.array([[1, 2, 1], [3, 3, 4], [5, 5, 5], [2, 1, 2]], dtype=float)
     >>> round(cronbach_alpha(x), 3)
-    0.965
+    0.964
     """
     k = x.shape[1]
     total = x.sum(axis=1).var(ddof=1)
@@ -69,15 +69,27 @@ def _ratings_matrix(frame: pl.DataFrame, keys: tuple[str, ...], prefix: str) -> 
     cols = [f"{prefix}{k}" for k in keys]
     missing = [c for c in cols if c not in frame.columns]
     if missing:
-        msg = (f"ratings columns {missing} not found (expected one {prefix}<key> column per item, "
-               f"as `chatlens humanlike judge` writes); columns are {frame.columns}")
+        msg = (
+            f"ratings columns {missing} not found (expected one {prefix}<key> column per item, "
+            f"as `chatlens humanlike judge` writes); columns are {frame.columns}"
+        )
         raise MissingColumnError(msg)
     return frame.select([pl.col(c).cast(pl.Float64) for c in cols]).to_numpy()
 
 
-def fit_discovered(run_dir: str | Path, frame: pl.DataFrame, *, label_column: str, group_column: str,
-                   item_prefix: str = "hl_item_", c: float = 1.0, threshold: float | None = 0.2,
-                   n_splits: int = 10, seed: int = 0, n_boot: int = 200) -> dict[str, Any]:
+def fit_discovered(
+    run_dir: str | Path,
+    frame: pl.DataFrame,
+    *,
+    label_column: str,
+    group_column: str,
+    item_prefix: str = "hl_item_",
+    c: float = 1.0,
+    threshold: float | None = 0.2,
+    n_splits: int = 10,
+    seed: int = 0,
+    n_boot: int = 200,
+) -> dict[str, Any]:
     """Fit weights for ``run_dir/instrument.yaml`` from judged dialogues; writes the fitted file.
 
     ``frame`` is the output of ``chatlens humanlike judge`` with the discovered instrument: one
@@ -92,11 +104,21 @@ def fit_discovered(run_dir: str | Path, frame: pl.DataFrame, *, label_column: st
             msg = f"column {col!r} not found in the ratings; columns are {frame.columns}"
             raise MissingColumnError(msg)
     x_all = _ratings_matrix(frame, inst.keys, item_prefix)
-    ratings = pl.Series("_ratings", [json.dumps([None if np.isnan(v) else int(round(v)) for v in row])
-                                     for row in x_all])
-    result: FitResult = fit(frame.with_columns(ratings), ratings_column="_ratings", label_column=label_column,
-                            group_column=group_column, instrument=inst, c=c, threshold=threshold,
-                            n_splits=n_splits, seed=seed)
+    ratings = pl.Series(
+        "_ratings",
+        [json.dumps([None if np.isnan(v) else int(round(v)) for v in row]) for row in x_all],
+    )
+    result: FitResult = fit(
+        frame.with_columns(ratings),
+        ratings_column="_ratings",
+        label_column=label_column,
+        group_column=group_column,
+        instrument=inst,
+        c=c,
+        threshold=threshold,
+        n_splits=n_splits,
+        seed=seed,
+    )
     ok = np.isfinite(x_all).all(axis=1)
     x = x_all[ok]
     y = as_bool(frame.get_column(label_column), label_column)[ok]
@@ -113,25 +135,50 @@ def fit_discovered(run_dir: str | Path, frame: pl.DataFrame, *, label_column: st
         alphas.append(cronbach_alpha(x[rows]))
         halves.append(split_half(x[rows]))
         if len(np.unique(y[rows])) == 2:
-            coefs.append(QuestionnaireClassifier(c=c, threshold=threshold, seed=seed).fit(x[rows], y[rows]).coef_)
+            coefs.append(
+                QuestionnaireClassifier(c=c, threshold=threshold, seed=seed)
+                .fit(x[rows], y[rows])
+                .coef_
+            )
     coef = np.array(coefs) if coefs else np.full((0, len(inst.keys)), np.nan)
     weights = []
     for j, item in enumerate(inst.items):
         lo, hi = _interval(coef[:, j].tolist())
-        weights.append({"key": item.key, "statement": item.statement, "theme": item.group,
-                        "weight": round(result.weights[j], 4), "ci_low": round(lo, 4), "ci_high": round(hi, 4),
-                        "selected": item.key in result.selected,
-                        "selection_frequency": round(result.selection_frequency[item.key], 3)})
+        weights.append(
+            {
+                "key": item.key,
+                "statement": item.statement,
+                "theme": item.group,
+                "weight": round(result.weights[j], 4),
+                "ci_low": round(lo, 4),
+                "ci_high": round(hi, 4),
+                "selected": item.key in result.selected,
+                "selection_frequency": round(result.selection_frequency[item.key], 3),
+            }
+        )
     a_lo, a_hi = _interval(alphas)
     s_lo, s_hi = _interval(halves)
     summary = {
-        **result.summary(), "bias": round(result.bias, 4), "weights": weights, "n_boot": n_boot,
+        **result.summary(),
+        "bias": round(result.bias, 4),
+        "weights": weights,
+        "n_boot": n_boot,
         "weight_ci_method": "percentile bootstrap over groups of the whole fit (selection included)",
-        "reliability": {"cronbach_alpha": {"value": round(cronbach_alpha(x), 4), "ci_low": round(a_lo, 4),
-                                           "ci_high": round(a_hi, 4)},
-                        "split_half": {"value": round(split_half(x), 4), "ci_low": round(s_lo, 4),
-                                       "ci_high": round(s_hi, 4), "method": "odd/even items, Spearman-Brown"},
-                        "n_rows": int(len(x)), "n_items": len(inst.keys)},
+        "reliability": {
+            "cronbach_alpha": {
+                "value": round(cronbach_alpha(x), 4),
+                "ci_low": round(a_lo, 4),
+                "ci_high": round(a_hi, 4),
+            },
+            "split_half": {
+                "value": round(split_half(x), 4),
+                "ci_low": round(s_lo, 4),
+                "ci_high": round(s_hi, 4),
+                "method": "odd/even items, Spearman-Brown",
+            },
+            "n_rows": int(len(x)),
+            "n_items": len(inst.keys),
+        },
     }
     write_weights_yaml(result, run_dir / "instrument-fit.yaml", name=f"{inst.name}-fit")
     (run_dir / "fit.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")

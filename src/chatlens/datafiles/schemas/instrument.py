@@ -35,14 +35,22 @@ class DiscoveryPrompt(DataFile):
         used = {name for m in self.messages for name in DOUBLE_BRACE.findall(m.content)}
         missing = sorted(set(self.placeholders) - used)
         if missing:
-            raise Invalid(key="messages", expected=f"every declared placeholder used ({missing} are not)",
-                          got=sorted(used))
+            raise Invalid(
+                key="messages",
+                expected=f"every declared placeholder used ({missing} are not)",
+                got=sorted(used),
+            )
         unknown = sorted(used - set(self.placeholders))
         if unknown:
-            raise Invalid(key="messages", expected=f"only the declared placeholders {list(self.placeholders)}",
-                          got=unknown)
+            raise Invalid(
+                key="messages",
+                expected=f"only the declared placeholders {list(self.placeholders)}",
+                got=unknown,
+            )
         if self.output.get("type") != "object" or not self.output.get("properties"):
-            raise Invalid(key="output", expected="an object schema with properties", got=self.output)
+            raise Invalid(
+                key="output", expected="an object schema with properties", got=self.output
+            )
 
 
 @dataclass(frozen=True, kw_only=True)
