@@ -4,6 +4,7 @@ a run killed after a step or in the middle of the LLM step resumes to byte-ident
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import polars as pl
@@ -12,11 +13,12 @@ from typer.testing import CliRunner
 
 from chatlens.cli import app
 from chatlens.errors import LLMError
-from chatlens.humanlike.instruments import load_instrument
+from chatlens.humanlike.instruments import Item, load_instrument
 from chatlens.instrument import DiscoveryConfig, PairColumns, discover, steps
+from chatlens.instrument.compare import match_instrument
 from chatlens.llm.config import LLMConfig
 from chatlens.llm.testing import FakeOpenAIServer, FakeReply
-from conftest import fake_llm, make_pairs, tiny_embedder
+from conftest import CONCEPTS, TRAITS, fake_llm, make_pairs, tiny_embedder
 
 COLUMNS = PairColumns(a="dialogue_a", b="dialogue_b", label="which", id="game")
 ARTEFACT_FILES = [f for files in steps.ARTEFACTS.values() for f in files]
@@ -72,6 +74,10 @@ def test_discover_judge_fit_report_end_to_end(tmp_path, pairs, env):
         assert reps["rank"].max() == 3 and reps["cluster"].n_unique() == 5
         inst = load_instrument(res.instrument_path)
         assert len(inst.items) == 5 and inst.bias is None
+        # the fake model's five traits, as a reference instrument: each matches its own cluster
+        ref = replace(inst, items=tuple(Item(str(i), TRAITS[c][0]) for i, c in enumerate(CONCEPTS)))
+        table = match_instrument(out, ref, tiny_embedder)
+        assert table["matched"].all() and table["cluster"].n_unique() == 5
         prov = inst.source["provenance"]
         assert prov["data"]["data_fingerprint"] == res.manifest["input"]["data_fingerprint"]
         assert prov["models"]["condense"]["model"] == "fake-judge"
