@@ -23,12 +23,11 @@ from pathlib import Path
 import polars as pl
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _util import emit, peak_rss_mb  # noqa: E402
-
-from chatlens._progress import set_quiet  # noqa: E402
-from chatlens.instrument import DiscoveryConfig, PairColumns, discover  # noqa: E402
-from chatlens.instrument.compare import match_instrument  # noqa: E402
-from chatlens.instrument.embed import make_embedder  # noqa: E402
+from _util import emit, peak_rss_mb
+from chatlens._progress import set_quiet
+from chatlens.instrument import DiscoveryConfig, PairColumns, discover
+from chatlens.instrument.compare import match_instrument
+from chatlens.instrument.embed import make_embedder
 
 ROOT = Path(__file__).resolve().parents[1]
 FS = ROOT.parent / "shared" / "data" / "hal" / "FS_output" / "run_7_gpt-5.csv"
