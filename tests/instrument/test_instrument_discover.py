@@ -215,7 +215,7 @@ def test_cli_discover_with_given_statements_and_tfidf(tmp_path, env):
             [
                 json.dumps(["Uses slang like lol.", "Writes in lowercase.", "Has typos."])
                 if i % 2
-                else "Keeps replies brief and casual.\nMentions personal routines."
+                else "Keeps replies brief and casual.\nMentions <script>alert(1)</script> routines."
                 for i in range(30)
             ],
         )
@@ -253,9 +253,11 @@ def test_cli_discover_with_given_statements_and_tfidf(tmp_path, env):
         "Writes in lowercase.",
         "Has typos.",
         "Keeps replies brief and casual.",
-        "Mentions personal routines.",
+        "Mentions <script>alert(1)</script> routines.",
     }
     load_instrument(out / "instrument.yaml")
+    page = (out / "report.html").read_text()
+    assert "<script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     r = CliRunner().invoke(app, [*args, "--from-step", "condense"])
     assert r.exit_code == 0 and "reused" in r.output
 
