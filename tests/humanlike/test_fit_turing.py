@@ -112,27 +112,25 @@ def test_turing_eval_gpt5_dev_games_close_to_dossier(shared_data):
     assert 0.45 < res.interrogators.value < 0.65
 
 
-def test_fit_on_a_user_instrument_file_is_self_contained(tmp_path, make_games, monkeypatch):
-    """Items and weights in one object: a fit of a user's instrument file must not depend on
-    where the base file is or on the reader's working directory (the old ``extends: <path>``
-    resolved a relative path against the CWD and broke when the base moved)."""
+def test_fit_on_a_user_instrument_file_is_self_contained(tmp_path, make_games):
+    """Items and weights in one object: a fit of a user's instrument file must not depend on the
+    base file staying where it was (the old ``extends: <path>`` broke when the base moved, and
+    a relative path resolved against the reader's working directory)."""
     import shutil
 
     from chatlens.datafiles import bundled_bytes
 
-    work = tmp_path / "work"
-    (work / "run").mkdir(parents=True)
-    (work / "run" / "mine.yaml").write_bytes(bundled_bytes("instruments/hal32q.yaml"))
-    monkeypatch.chdir(work)
-    res = fit(make_games(), instrument="run/mine.yaml", n_splits=5)
-    out = write_weights_yaml(res, "run/mine-fit.yaml")
+    base = tmp_path / "run" / "mine.yaml"
+    base.parent.mkdir()
+    base.write_bytes(bundled_bytes("instruments/hal32q.yaml"))
+    res = fit(make_games(), instrument=base, n_splits=5)
+    out = write_weights_yaml(res, tmp_path / "run" / "mine-fit.yaml")
     moved = tmp_path / "elsewhere"
     moved.mkdir()
     shutil.move(str(out), moved / "fit.yaml")
-    shutil.rmtree(work / "run")
-    monkeypatch.chdir(tmp_path)
+    shutil.rmtree(base.parent)
     inst = load_instrument(moved / "fit.yaml")
     assert inst.keys == res.selected and inst.bias == res.bias
     assert inst.weights.tolist() == [w for k, w in zip(res.keys, res.weights, strict=True) if k in res.selected]
-    assert inst.source["derived_from"]["path"] == "run/mine.yaml"
+    assert inst.source["derived_from"]["path"] == str(base)
     assert len(inst.source["derived_from"]["sha256"]) == 64

@@ -122,7 +122,10 @@ class SentenceTransformerEmbedder:
                     )
                 )
                 advance(len(chunk))
-        dim_of = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+        dim_of = (
+            getattr(model, "get_embedding_dimension", None)
+            or model.get_sentence_embedding_dimension
+        )
         dims = dim_of() or 0
         return normalise(np.vstack(parts) if parts else np.empty((0, dims)))
 

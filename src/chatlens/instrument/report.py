@@ -101,7 +101,7 @@ def _clusters_section(cl: dict[str, Any], reps: pl.DataFrame) -> str:
                 statements,
             ]
         )
-    method = ", ".join(f"{esc(k)}={esc(v)}" for k, v in cl["method"].items())
+    method = ", ".join(f"{esc(k)}={esc(v)}" for k, v in cl["method"].items() if v is not None)
     return (
         f"<h2>Clusters</h2><p>{cl['n_clusters']} clusters over {cl['n_statements']:,} statements; "
         f"{cl['noise']:,} left as noise. Method: {method}.</p>"
