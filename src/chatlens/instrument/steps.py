@@ -193,7 +193,9 @@ def _run_statements(ctx: _Context) -> dict[str, Any]:
 def _run_embed(ctx: _Context) -> dict[str, Any]:
     texts = ctx.read("statements.parquet")["statement"].to_list()
     embedder = embed.make_embedder(ctx.cfg.embedder, tfidf=ctx.cfg.tfidf, seed=ctx.cfg.cluster.seed)
-    x = embed.normalise(embedder(texts))
+    # rounded to 6 decimals (float32 keeps ~7): the last bits of a BLAS reduction may differ
+    # between runs, and a resumed run must write the same bytes as an uninterrupted one
+    x = np.round(embed.normalise(embedder(texts)), 6)
     if x.shape[0] != len(texts):
         msg = f"the embedder returned {x.shape[0]} vectors for {len(texts)} statements."
         raise InvalidParameterError(msg)
