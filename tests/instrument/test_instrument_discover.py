@@ -82,6 +82,7 @@ def test_discover_judge_fit_report_end_to_end(tmp_path, pairs, env):
         assert clusters["method"]["method"] == "agglomerative"
         reps = pl.read_parquet(out / "representatives.parquet")
         assert reps["rank"].max() == 3 and reps["cluster"].n_unique() == 5
+        assert not reps.select("cluster", "statement").is_duplicated().any()  # distinct
         inst = load_instrument(res.instrument_path)
         assert len(inst.items) == 5 and inst.bias is None
         # the fake model's five traits, as a reference instrument: each matches its own cluster

@@ -5,12 +5,13 @@ dependency here, so the reduction is optional and linear (truncated SVD or PCA);
 unit-length vectors, where euclidean distance orders pairs exactly as cosine similarity does.
 Agglomerative clustering (cosine, average linkage, a distance threshold or a cluster count;
 clusters smaller than ``min_cluster_size`` become noise) is the alternative that works without
-UMAP: on HAL's own statements HDBSCAN on 384-dimensional vectors leaves most of them as noise. The method and its parameters
-are recorded with the assignments.
+UMAP: on HAL's own statements HDBSCAN on 384-dimensional vectors leaves most of them as noise.
+The method and its parameters are recorded with the assignments.
 
 Clusters are numbered 1, 2, ... by size (largest first; ties by first member), noise is 0, so
-the same input always gives the same numbers. A cluster's representatives are the members
-nearest its centroid (cosine, in the full embedding space).
+the same input always gives the same numbers. A cluster's representatives are the distinct
+statements nearest its centroid (cosine, in the full embedding space): a model often writes the
+same sentence for many pairs, and three copies of it would represent no more than one.
 """
 
 from __future__ import annotations
@@ -152,7 +153,10 @@ def cluster_sizes(labels: np.ndarray) -> dict[int, int]:
 def representatives(
     statements: pl.DataFrame, labels: np.ndarray, similarity: np.ndarray, k: int
 ) -> pl.DataFrame:
-    """The ``k`` members nearest each centroid: ``cluster, size, rank, statement_id, statement, similarity``."""
+    """The ``k`` distinct statements nearest each centroid.
+
+    Columns: ``cluster, size, rank, statement_id, statement, similarity``.
+    """
     frame = statements.select("statement_id", "statement").with_columns(
         pl.Series("cluster", labels), pl.Series("similarity", similarity)
     )
@@ -160,6 +164,7 @@ def representatives(
         frame.filter(pl.col("cluster") > 0)
         .with_columns(pl.len().over("cluster").alias("size"))
         .sort(["cluster", "similarity", "statement_id"], descending=[False, True, False])
+        .unique(subset=["cluster", "statement"], keep="first", maintain_order=True)
         .with_columns(pl.int_range(1, pl.len() + 1).over("cluster").alias("rank"))
         .filter(pl.col("rank") <= k)
         .select("cluster", "size", "rank", "statement_id", "statement", "similarity")

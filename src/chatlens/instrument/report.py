@@ -67,7 +67,8 @@ def _statements_section(ch: dict[str, Any]) -> str:
     acc = ch.get("verdict_accuracy")
     acc_text = (
         f"The model's own verdict (which dialogue has the property) matched the label in "
-        f"{_est(acc)} of {acc['n']} pairs (Wilson 95% CI); HAL reports 0.648 for GPT-5 on its games."
+        f"{_est(acc)} of {acc['n']} pairs (Wilson 95% CI; "
+        "for reference, GPT-5 on HAL's Turing games: 0.648)."
         if acc
         else "No verdicts to check (statements were given without a verdict column)."
     )
