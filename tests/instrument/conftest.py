@@ -63,6 +63,17 @@ TRAITS = {
     ],
 }
 CONCEPTS = tuple(TRAITS)
+#: The CLI options naming the columns of :func:`make_pairs`.
+PAIR_OPTIONS = (
+    "--a-column",
+    "dialogue_a",
+    "--b-column",
+    "dialogue_b",
+    "--label-column",
+    "which",
+    "--id-column",
+    "game",
+)
 
 
 def make_pairs(n: int = 24) -> pl.DataFrame:

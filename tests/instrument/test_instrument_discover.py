@@ -18,19 +18,9 @@ from chatlens.instrument import DiscoveryConfig, PairColumns, discover, steps
 from chatlens.instrument.compare import match_instrument
 from chatlens.llm.config import LLMConfig
 from chatlens.llm.testing import FakeOpenAIServer, FakeReply
-from conftest import CONCEPTS, TRAITS, fake_llm, make_pairs, tiny_embedder
+from conftest import CONCEPTS, PAIR_OPTIONS, TRAITS, fake_llm, make_pairs, tiny_embedder
 
 COLUMNS = PairColumns(a="dialogue_a", b="dialogue_b", label="which", id="game")
-PAIR_OPTIONS = (
-    "--a-column",
-    "dialogue_a",
-    "--b-column",
-    "dialogue_b",
-    "--label-column",
-    "which",
-    "--id-column",
-    "game",
-)
 ARTEFACT_FILES = [f for files in steps.ARTEFACTS.values() for f in files]
 
 

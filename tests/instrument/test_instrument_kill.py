@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 from chatlens.cli import app
 from chatlens.instrument import steps
 from chatlens.llm.testing import FakeOpenAIServer, FakeReply
-from conftest import fake_llm, make_pairs
+from conftest import PAIR_OPTIONS, fake_llm, make_pairs
 
 N_PAIRS = 24
 
@@ -42,14 +42,7 @@ def args(inp: Path, out: Path, server: FakeOpenAIServer) -> list[str]:
         "instrument",
         "discover",
         str(inp),
-        "--a-column",
-        "dialogue_a",
-        "--b-column",
-        "dialogue_b",
-        "--label-column",
-        "which",
-        "--id-column",
-        "game",
+        *PAIR_OPTIONS,
         "--model",
         "fake-judge",
         "--base-url",
