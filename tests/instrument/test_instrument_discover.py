@@ -245,6 +245,12 @@ def test_cli_discover_with_given_statements_and_tfidf(tmp_path, env):
     load_instrument(out / "instrument.yaml")
     page = (out / "report.html").read_text()
     assert "<script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    r = CliRunner().invoke(
+        app, ["instrument", "compare", str(out), "--out", str(tmp_path / "cmp.csv")]
+    )
+    assert r.exit_code == 0, r.output
+    cmp = pl.read_csv(tmp_path / "cmp.csv")
+    assert cmp.height == 32 and "items of hal32q match a cluster" in r.output.replace("\n", " ")
     r = CliRunner().invoke(app, [*args, "--from-step", "condense"])
     assert r.exit_code == 0 and "reused" in r.output
 

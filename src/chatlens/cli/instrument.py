@@ -266,6 +266,56 @@ def fit_cmd(
     )
 
 
+@instrument_app.command("compare")
+@handle_errors
+def compare_cmd(
+    run_dir: Path = typer.Argument(..., help="The discovery run directory."),
+    *,
+    instrument: str = typer.Option(
+        "hal32q", help="Reference instrument: bundled name or YAML path."
+    ),
+    embedder: str | None = typer.Option(None, help="Default: the run's own embedder (embed.json)."),
+    out: Path | None = typer.Option(None, help="Also write the table (.csv, .parquet or .jsonl)."),
+) -> None:
+    """Which items of an existing instrument the run's clusters cover (nearest cluster, matched?).
+
+    Example: chatlens instrument compare disc/ --instrument hal32q
+    """
+    from chatlens.corpus.tablefile import write_table
+    from chatlens.instrument.compare import match_instrument, run_embedder
+    from chatlens.instrument.embed import make_embedder
+
+    emb = make_embedder(embedder) if embedder is not None else run_embedder(run_dir)
+    table = match_instrument(run_dir, instrument, emb)
+    shown = Table(
+        "key",
+        "statement",
+        "cluster",
+        "cosine",
+        "bar",
+        "matched",
+        "nearest cluster's representative",
+    )
+    for r in table.iter_rows(named=True):
+        shown.add_row(
+            escape(r["key"]),
+            escape(r["statement"]),
+            str(r["cluster"]),
+            f"{r['cosine']:.3f}",
+            f"{r['bar']:.3f}",
+            "yes" if r["matched"] else ("in range" if r["in_range"] else ""),
+            escape(r["representative"]),
+        )
+    out_console.print(shown)
+    out_console.print(
+        f"{int(table['matched'].sum())} of {table.height} items of {escape(instrument)} match a "
+        f"cluster ({int(table['in_range'].sum())} in range; "
+        f"{table.filter('matched')['cluster'].n_unique()} distinct clusters)"
+    )
+    if out is not None:
+        write_table(table, out)
+
+
 @instrument_app.command("report")
 @handle_errors
 def report_cmd(run_dir: Path = typer.Argument(..., help="The discovery run directory.")) -> None:

@@ -14,17 +14,37 @@ embeds only the reference items.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import polars as pl
 
+from chatlens.errors import InvalidParameterError
 from chatlens.humanlike.instruments import Instrument, load_instrument
 from chatlens.instrument.cluster import centroid_similarity
-from chatlens.instrument.embed import Embedder, TfidfEmbedder, normalise
+from chatlens.instrument.embed import Embedder, TfidfEmbedder, make_embedder, normalise
 
-__all__ = ["match_instrument"]
+__all__ = ["match_instrument", "run_embedder"]
+
+
+def run_embedder(run_dir: str | Path) -> Embedder:
+    """The embedder a run used, rebuilt from its ``embed.json`` (TF-IDF, MiniLM or a directory)."""
+    info = json.loads((Path(run_dir) / "embed.json").read_text(encoding="utf-8"))
+    name = info.get("embedder")
+    if name == "tfidf":
+        keys = ("max_features", "ngram_max", "min_df", "sublinear_tf", "seed")
+        return TfidfEmbedder(**{k: info[k] for k in keys if k in info})
+    if str(name).startswith("minilm"):
+        return make_embedder("minilm")
+    if info.get("path") and Path(info["path"]).is_dir():
+        return make_embedder(info["path"])
+    msg = (
+        f"{run_dir}: the run's embedder {name!r} cannot be rebuilt from embed.json (a Python "
+        "callable); pass --embedder tfidf, minilm or a model directory."
+    )
+    raise InvalidParameterError(msg)
 
 
 def match_instrument(
