@@ -31,6 +31,7 @@ RANK = {
     "synth": 2,
     "features": 3,
     "humanlike": 3,
+    "instrument": 4,
     "validate": 4,
     "pipeline": 4,
     "align": 4,

@@ -10,7 +10,7 @@ run manifest records). A key absent or null takes the field's default; a key not
 is an error.
 
 One module per layer whose files they describe (``corpus_signals``, ``features``, ``humanlike``,
-``llm``, ``synth``, ``report``), sharing the value types of ``_base``; import them from here.
+``instrument``, ``llm``, ``synth``, ``report``), sharing the value types of ``_base``; import them from here.
 """
 
 from __future__ import annotations
@@ -63,6 +63,7 @@ from chatlens.datafiles.schemas.humanlike import (
     ScoringSpec,
     WeightedFeature,
 )
+from chatlens.datafiles.schemas.instrument import DiscoveryDefaults, DiscoveryPrompt
 from chatlens.datafiles.schemas.llm import (
     LabelPromptFile,
     ModelPrice,
@@ -113,6 +114,8 @@ __all__ = [
     "CueSpec",
     "DataFile",
     "Definition",
+    "DiscoveryDefaults",
+    "DiscoveryPrompt",
     "GroupSpec",
     "HlliteLexicons",
     "HlliteWeights",
