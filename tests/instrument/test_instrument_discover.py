@@ -9,6 +9,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from instrument_helpers import CONCEPTS, PAIR_OPTIONS, TRAITS, fake_llm, make_pairs, tiny_embedder
 from typer.testing import CliRunner
 
 from chatlens.cli import app
@@ -18,7 +19,6 @@ from chatlens.instrument import DiscoveryConfig, PairColumns, discover, steps
 from chatlens.instrument.compare import match_instrument
 from chatlens.llm.config import LLMConfig
 from chatlens.llm.testing import FakeOpenAIServer, FakeReply
-from conftest import CONCEPTS, PAIR_OPTIONS, TRAITS, fake_llm, make_pairs, tiny_embedder
 
 COLUMNS = PairColumns(a="dialogue_a", b="dialogue_b", label="which", id="game")
 ARTEFACT_FILES = [f for files in steps.ARTEFACTS.values() for f in files]

@@ -11,12 +11,12 @@ import time
 from contextlib import closing
 from pathlib import Path
 
+from instrument_helpers import PAIR_OPTIONS, fake_llm, make_pairs
 from typer.testing import CliRunner
 
 from chatlens.cli import app
 from chatlens.instrument import steps
 from chatlens.llm.testing import FakeOpenAIServer, FakeReply
-from conftest import PAIR_OPTIONS, fake_llm, make_pairs
 
 N_PAIRS = 24
 
