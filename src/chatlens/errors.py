@@ -23,6 +23,7 @@ and *what was found*. Assign the message to ``msg`` before raising (ruff rule EM
     ├── PartitionError              one partition failed on a worker; names the partition
     ├── IncompleteRunError          a run directory whose run failed or was killed (still marked)
     ├── AccountingError             rows in ≠ analysed + quarantined: a chatlens bug, never accepted
+    ├── ProvenanceError             an artefact's recorded origin does not match what produced it
     ├── NotFittedError              a learned component used before ``fit``
     ├── InvalidParameterError       (also a ValueError) a bad argument at the public boundary
     └── MissingExtraError           (also an ImportError) an optional extra is not installed
@@ -140,6 +141,11 @@ class AccountingError(ChatlensError):
     """
 
 
+class ProvenanceError(ChatlensError):
+    """An artefact (pairs, checkpoint, evaluation file) does not match its recorded provenance:
+    its bytes changed, or it names a checkpoint whose weights are not the ones that produced it."""
+
+
 class NotFittedError(ChatlensError, ValueError):
     """A learned component was used before ``fit`` was called."""
 
@@ -186,6 +192,7 @@ __all__ = [
     "MissingExtraError",
     "NotFittedError",
     "PartitionError",
+    "ProvenanceError",
     "RateLimited",
     "SchemaError",
     "SmallSampleWarning",

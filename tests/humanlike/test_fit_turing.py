@@ -110,3 +110,27 @@ def test_turing_eval_gpt5_dev_games_close_to_dossier(shared_data):
     assert abs(r["fit:hal32q"]["auc"] - 0.845) < 0.04
     assert abs(r["fit-select:hal32q"]["paired_accuracy"] - 0.853) < 0.05
     assert 0.45 < res.interrogators.value < 0.65
+
+
+def test_fit_on_a_user_instrument_file_is_self_contained(tmp_path, make_games):
+    """Items and weights in one object: a fit of a user's instrument file must not depend on the
+    base file staying where it was (the old ``extends: <path>`` broke when the base moved, and
+    a relative path resolved against the reader's working directory)."""
+    import shutil
+
+    from chatlens.datafiles import bundled_bytes
+
+    base = tmp_path / "run" / "mine.yaml"
+    base.parent.mkdir()
+    base.write_bytes(bundled_bytes("instruments/hal32q.yaml"))
+    res = fit(make_games(), instrument=base, n_splits=5)
+    out = write_weights_yaml(res, tmp_path / "run" / "mine-fit.yaml")
+    moved = tmp_path / "elsewhere"
+    moved.mkdir()
+    shutil.move(str(out), moved / "fit.yaml")
+    shutil.rmtree(base.parent)
+    inst = load_instrument(moved / "fit.yaml")
+    assert inst.keys == res.selected and inst.bias == res.bias
+    assert inst.weights.tolist() == [w for k, w in zip(res.keys, res.weights, strict=True) if k in res.selected]
+    assert inst.source["derived_from"]["path"] == str(base)
+    assert len(inst.source["derived_from"]["sha256"]) == 64

@@ -22,24 +22,33 @@ def rows(shared_data) -> pl.DataFrame:
 
 
 def test_validate_rows_come_from_disjoint_conversation_folds(shared_data, rows, monkeypatch):
-    seen: list[tuple[np.ndarray, np.ndarray]] = []
+    calls: list[list[tuple[np.ndarray, np.ndarray]]] = []
     heldout = rcv._heldout
 
     def spy(frame, splits, c, **kw):
-        seen.extend(splits)
+        calls.append(list(splits))
         return heldout(frame, splits, c, **kw)
 
+    import chatlens.validate.overturned as ovt
+
     monkeypatch.setattr(rcv, "_heldout", spy)
+    monkeypatch.setattr(ovt, "evaluate_overturned", lambda labels, root: pl.DataFrame())
     report, _ = _real(labelled_set(shared_data), None, shared_data)
     assert report is not None
     conv = (rows["file"] + "|" + rows["conversation_id"]).to_numpy()
-    assert len(seen) == rcv.FOLDS
-    tested = np.concatenate([test for _, test in seen])
-    assert sorted(tested.tolist()) == list(range(rows.height))  # each row predicted exactly once
-    for train, test in seen:
-        assert not set(conv[train]) & set(conv[test])
+    src = rows["source"].to_numpy()
+    cv, loso = calls  # grouped CV, then leave one source out
+    assert len(cv) == rcv.FOLDS
+    assert len(loso) == len(np.unique(src))
+    for splits in (cv, loso):
+        tested = np.concatenate([test for _, test in splits])
+        assert sorted(tested.tolist()) == list(range(rows.height))  # each row predicted once
+        for train, test in splits:
+            assert not set(conv[train]) & set(conv[test])
+    for train, test in loso:
+        assert not set(src[train]) & set(src[test])
 
-    learned = report.reaction.filter((pl.col("detector") == "learned") & (pl.col("group") == "all"))
+    learned = report.reaction.filter((pl.col("detector") == "learned (cv)") & (pl.col("group") == "all"))
     oof, _ = rcv.grouped_cv(rows, calibrate=False)
     gold = rows["reaction"].to_numpy()
     present = [c for c in REACTION_CLASSES if (gold == c).any()]

@@ -38,7 +38,7 @@ def _shown() -> object:
 def _print_real(report: object) -> None:
     """The real labelled development set: agreement, refusal, type, reaction, errors."""
     real, kappa = report.real, report.agreement
-    out_console.print("[bold]Real logs: labelled development set (LMSYS, ShareGPT, HH-RLHF, DICES)"
+    out_console.print("[bold]Real logs: labelled development set (LMSYS, ShareGPT, HH-RLHF, DICES, OASST)"
                       " — rule tiers never trained on it; 95% CIs by conversation bootstrap[/]")
     if kappa is not None:
         t = Table(title="labelling agreement (independent second pass, 20%)", title_justify="left")
@@ -63,8 +63,8 @@ def _print_real(report: object) -> None:
                   _fmt(r["accuracy"]) + _ci(r, "accuracy"))
     out_console.print(t)
     if real.reaction.height:
-        t = Table(title="reaction after a (gold) refusal on real logs (learned: out-of-fold, 5-fold "
-                  "CV grouped by conversation)", title_justify="left")
+        t = Table(title="reaction after a (gold) refusal on real logs (learned: out of fold, 5-fold "
+                  "CV grouped by conversation, and out of source)", title_justify="left")
         for col in ("detector", "group", "n", "macro-F1 (95% CI)", "per-class F1"):
             t.add_column(col, justify="left" if col in ("detector", "group", "per-class F1") else "right")
         for r in real.reaction.filter(_shown()).iter_rows(named=True):

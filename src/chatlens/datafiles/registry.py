@@ -82,6 +82,9 @@ _KINDS = (
     Kind("instrument", s.InstrumentFile, "questionnaire instrument (HAL16Q, HAL32Q, ...)",
          "chatlens.humanlike.instrument_schema:instrument_from_document",
          prepare="chatlens.humanlike.instruments:resolve_extends"),
+    Kind("discovery-prompt", s.DiscoveryPrompt, "LLM prompt of instrument discovery",
+         "chatlens.instrument.prompts:prompt_from_file"),
+    Kind("discovery-defaults", s.DiscoveryDefaults, "instrument discovery parameters and template"),
     Kind("price-table", s.PriceList, "LLM token prices"),
     Kind("label-prompt", s.LabelPromptFile, "LLM labelling prompt",
          "chatlens.llm.labels:label_prompt_from_file"),
@@ -101,12 +104,18 @@ _KINDS = (
          "chatlens.synth.bank:parse_bank"),
     Kind("synth-bank", s.SynthBankFile, "synthetic corpus phrase bank of one language",
          "chatlens.synth.bank:parse_bank"),
+    Kind("align-prompts", s.AlignPrompts, "persona biography, dialogue and training prompts"),
+    Kind("align-oversampling", s.AlignOversampling, "sub-persona oversampling rule parameters"),
+    Kind("align-train-config", s.AlignTrainConfig, "alignment training run (DPO/GRPO, LoRA)"),
 )
 KINDS: Mapping[str, Kind] = MappingProxyType({k.name: k for k in _KINDS})
 
 #: Bundled files (paths under ``chatlens/data``; ``*`` never crosses a ``/``) and their kinds.
 #: The first matching pattern wins.
 BUNDLED: tuple[tuple[str, str], ...] = (
+    ("align/prompts.yaml", "align-prompts"),
+    ("align/oversampling.yaml", "align-oversampling"),
+    ("align/configs/*.yaml", "align-train-config"),
     ("corpus/roles.yaml", "roles"),
     ("features/languages.yaml", "language-names"),
     ("features/profanity.yaml", "profanity-lexicon"),
@@ -118,6 +127,8 @@ BUNDLED: tuple[tuple[str, str], ...] = (
     ("humanlike/lexicons.yaml", "hllite-lexicons"),
     ("instruments/*.yaml", "instrument"),
     ("instruments/examples/*.yaml", "instrument"),
+    ("instrument/defaults.yaml", "discovery-defaults"),
+    ("instrument/*.yaml", "discovery-prompt"),
     ("llm/prices.yaml", "price-table"),
     ("llm/reask.yaml", "reask-prompt"),
     ("llm/reaction.yaml", "label-prompt"),

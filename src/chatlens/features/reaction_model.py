@@ -33,6 +33,9 @@ leave-one-source-out numbers, never in-sample ones).
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -406,6 +409,27 @@ def load_weights(path: str | None = None) -> ReactionModel:
     return ReactionModel.from_file(doc, record.file)
 
 
+_ACTIVE: ContextVar[ReactionModel | None] = ContextVar("chatlens_reaction_model", default=None)
+
+
+@contextmanager
+def using_weights(model: ReactionModel) -> Iterator[ReactionModel]:
+    """Within the block, :func:`detect_reaction` in this process uses ``model`` instead of the
+    shipped weights (in-process only; see :func:`chatlens.signals.refusal_model.using_model`,
+    which exists for the same reason: held-out validation through a run's own code path)."""
+    token = _ACTIVE.set(model)
+    try:
+        yield model
+    finally:
+        _ACTIVE.reset(token)
+
+
+def active_weights() -> ReactionModel:
+    """The reaction model in force: the one set by :func:`using_weights`, else the shipped one."""
+    model = _ACTIVE.get()
+    return load_weights() if model is None else model
+
+
 def detect_reaction(frame: pl.DataFrame, *, model: ReactionModel | None = None) -> pl.DataFrame:
     """``reaction`` and ``reaction_score`` (calibrated probability of that label) per row of
     ``frame`` (``request``, ``response``, ``followup``[, ``refusal_type``]).
@@ -424,7 +448,7 @@ def detect_reaction(frame: pl.DataFrame, *, model: ReactionModel | None = None) 
     >>> out["reaction"].to_list()
     ['jailbreak']
     """
-    m = load_weights() if model is None else model
+    m = active_weights() if model is None else model
     n = frame.height
     has = _text(frame, "followup").str.strip_chars().str.len_chars().to_numpy() > 0 if n else np.zeros(0, bool)
     label = np.full(n, None, dtype=object)

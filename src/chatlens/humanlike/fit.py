@@ -166,27 +166,45 @@ def fit(
 
 
 def write_weights_yaml(result: FitResult, path: str | Path, *, name: str | None = None) -> Path:
-    """Write an instrument file that ``extends`` the base instrument with the fitted weights.
+    """Write the fitted instrument: the selected items with their weights and the bias, in one file.
 
+    For a bundled base (``hal32q``) the file ``extends`` it by name, which is stable. For a
+    user's instrument file the result is self-contained (the base's items, prompt and scale
+    copied in, with ``source.derived_from`` naming the base and its sha256): an ``extends:``
+    path would tie the weights to a file that can move, change or be deleted, and a relative
+    one would resolve against whatever directory the reader runs in.
     The file loads with :func:`~chatlens.humanlike.instruments.load_instrument` and works with
     ``score`` and ``judge`` unchanged; it keeps only the selected items.
     """
     import yaml
 
-    from chatlens import __version__
+    from chatlens import __version__, datafiles
+    from chatlens.humanlike.instruments import list_instruments, resolve_extends
 
     base = result.base_instrument
     stem = Path(base).stem if base.endswith((".yaml", ".yml")) else base
-    doc = {
-        "extends": base,
+    source: dict[str, Any] = {"fitted_by": f"chatlens {__version__}", "fit": result.summary()}
+    common = {
         "name": name or f"{stem}-fit",
         "version": "1.0.0",
         "description": (f"Weights for {stem} fitted by chatlens {__version__} "
                         "(L1 logistic regression, grouped CV)."),
-        "source": {"fitted_by": f"chatlens {__version__}", "fit": result.summary()},
-        "scoring": {"bias": result.bias, "link": "logit"},
-        "weights": {k: w for k, w in zip(result.keys, result.weights, strict=True) if k in result.selected},
     }
+    weights = {k: w for k, w in zip(result.keys, result.weights, strict=True) if k in result.selected}
+    if base in list_instruments():
+        doc = {"extends": base, **common, "source": source,
+               "scoring": {"bias": result.bias, "link": "logit"}, "weights": weights}
+    else:
+        raw, file = datafiles.read_document(base)
+        merged = dict(resolve_extends(raw, file))
+        merged.setdefault("key_space", merged.get("name"))
+        source["derived_from"] = {"instrument": merged.get("name"), "path": str(base),
+                                  "sha256": hashlib.sha256(Path(base).read_bytes()).hexdigest(),
+                                  "source": merged.get("source")}
+        items = [{**it, "weight": weights[str(it.get("key"))]} for it in merged.get("items") or []
+                 if str(it.get("key")) in weights]
+        doc = {**merged, **common, "source": source,
+               "scoring": {"bias": result.bias, "link": "logit"}, "items": items}
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
     p.write_text(yaml.safe_dump(doc, sort_keys=False, allow_unicode=True), encoding="utf-8")

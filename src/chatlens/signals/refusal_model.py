@@ -18,6 +18,9 @@ validate`` reports the tier with out-of-fold predictions only. The cue columns (
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -220,6 +223,33 @@ def load_model(path: str | None = None) -> RefusalModel:
     return RefusalModel.from_file(doc, record.file)
 
 
+_ACTIVE: ContextVar[RefusalModel | None] = ContextVar("chatlens_refusal_model", default=None)
+
+
+@contextmanager
+def using_model(model: RefusalModel) -> Iterator[RefusalModel]:
+    """Within the block, every context-tier decision in this process uses ``model`` instead of
+    the shipped weights.
+
+    Why: honest validation of what *depends* on the tier (``refusal_overturned`` runs the whole
+    signals and behaviour steps over labelled conversations) needs a model fitted without the
+    conversation being scored, reached through the same code path a run takes. Scoped by a
+    context variable, so it does not leak into other threads' work, and in-process only (the
+    process engine's workers load the shipped weights).
+    """
+    token = _ACTIVE.set(model)
+    try:
+        yield model
+    finally:
+        _ACTIVE.reset(token)
+
+
+def active_model() -> RefusalModel:
+    """The model in force: the one set by :func:`using_model`, else the shipped weights."""
+    model = _ACTIVE.get()
+    return load_model() if model is None else model
+
+
 def screen(rules: pl.DataFrame, responses: pl.Series, model: RefusalModel) -> np.ndarray:
     """Which messages the model reads: any refusal evidence in the cue scorer (score above its
     no-cue prior), a stand-in phrase in the opening, or a short reply.
@@ -284,7 +314,7 @@ def detect_refusal_in_context(responses: pl.Series | list[str | None],
         return pl.DataFrame(schema=OUTPUT_SCHEMA)
     analysis = analyse_refusal(resp)  # once: the cue scorer's columns and the model's features
     rules = refusal_frame(analysis)
-    m = load_model() if model is None else model
+    m = active_model() if model is None else model
     screened = screen(rules, resp, m)
     n = len(resp)
     cols = {"refusal": np.zeros(n, dtype=bool), "refusal_type": np.full(n, "none", dtype=object),

@@ -35,7 +35,8 @@ PROFILE_DETECTORS: dict[str, dict[str, tuple[str, str]]] = {
                     "cue scorer + context model, leave-one-source-out"),
         "refusal_type": ("learned-context (leave-source-out)",
                          "cue scorer + context model, leave-one-source-out"),
-        "reaction": ("learned", "learned reaction model, out-of-fold (5-fold CV by conversation)"),
+        "reaction": ("learned (leave-source-out)",
+                     "learned reaction model, leave-one-source-out"),
         "jailbreak": ("learned", "learned tier + rule overrides, leave-one-source-out"),
     },
     "rules": {
@@ -61,7 +62,7 @@ JAILBREAK_SETS = {
         "real LMSYS user messages (upper bound: a few are real jailbreaks)",
     ),
 }
-REAL_SET = "real labelled development set (LMSYS, ShareGPT, HH-RLHF, DICES; docs/labels.md)"
+REAL_SET = "real labelled development set (LMSYS, ShareGPT, HH-RLHF, DICES, OASST; docs/labels.md)"
 
 
 def _metric(

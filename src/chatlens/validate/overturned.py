@@ -9,9 +9,18 @@ of the behaviour stage — over the labelled conversations, and scored on the fo
 follow-up row, so it counts as "not overturned": errors of the refusal detector propagate here,
 as they do in a run.
 
-Two tiers are reported: ``rules`` (cue scorer, rule reactions; never trained on this set, so held
-out) and ``default`` (the context refusal model and the learned reaction model, which were trained
-on these messages: an in-sample, optimistic number, labelled as such).
+Every number is held out:
+
+* ``rules`` — cue scorer and rule reactions, never trained on this set;
+* ``default (cv)`` — the context refusal model and the learned reaction model as a run uses them,
+  but refitted for each of 5 folds grouped by conversation without that fold's conversations
+  (both models train on this set, so the shipped weights would score in-sample);
+* ``default (leave-source-out)`` — the same with one source left out of training at a time, the
+  forecast for a new user's log.
+
+The refitted models reach the run's code path through
+:func:`chatlens.signals.refusal_model.using_model` and
+:func:`chatlens.features.reaction_model.using_weights`.
 """
 
 from __future__ import annotations
@@ -24,8 +33,12 @@ import polars as pl
 from chatlens.validate.real_eval import binary_row
 
 #: Tier name → (refusal, jailbreak, reaction) tiers of the run.
-TIERS = {"rules (held out)": ("rules", "rules", "rules"),
-         "default (in-sample)": ("context", "learned", "learned")}
+TIERS = {
+    "rules (held out)": ("rules", "rules", "rules"),
+    "default (cv)": ("context", "learned", "learned"),
+    "default (leave-source-out)": ("context", "learned", "learned"),
+}
+N_FOLDS = 5
 
 
 def _conversations(labels: pl.DataFrame, data_dir: Path) -> pl.DataFrame:
@@ -40,24 +53,116 @@ def _conversations(labels: pl.DataFrame, data_dir: Path) -> pl.DataFrame:
     return pl.concat(parts)
 
 
-def overturned_predictions(labels: pl.DataFrame, data_dir: str | Path) -> pl.DataFrame:
-    """``item`` and the predicted ``overturned`` of each judged refusal, per tier (column)."""
+def _run_tier(msgs: pl.DataFrame, keys: pl.DataFrame, tiers: tuple[str, str, str]) -> pl.Series:
+    """The run's ``overturned`` flag of each key's refusal (False where no follow-up row exists:
+    a missed refusal is not overturned in a run either)."""
     from chatlens.features._frame import dialog
     from chatlens.features.reactions import ReactionRules, reactions_from_dialog
     from chatlens.signals.messages import add_signals
 
+    refusal_model, jailbreak_model, reaction_model = tiers
+    signals = add_signals(msgs, refusal_model=refusal_model, jailbreak_model=jailbreak_model)
+    found = reactions_from_dialog(
+        dialog(signals, what="overturned validation"), rules=ReactionRules(model=reaction_model)
+    )
+    got = keys.join(
+        found.select("conversation_id", "refusal_index", "overturned"),
+        on=["conversation_id", "refusal_index"],
+        how="left",
+        maintain_order="left",
+    )
+    return got["overturned"].fill_null(value=False)
+
+
+def _splits(judged: pl.DataFrame, scheme: str) -> list[np.ndarray]:
+    """Conversation keys (``file|conversation_id``) held out together, per fold of ``scheme``."""
+    from sklearn.model_selection import GroupKFold
+
+    conv = judged.select(key=pl.col("file") + "|" + pl.col("conversation_id"), source="source")
+    if scheme == "default (leave-source-out)":
+        return [
+            conv.filter(pl.col("source") == s)["key"].unique().to_numpy()
+            for s in sorted(conv["source"].unique())
+        ]
+    keys = conv["key"].to_numpy()
+    n_folds = min(N_FOLDS, len(np.unique(keys)))
+    if n_folds < 2:
+        return [np.unique(keys)]
+    return [
+        np.unique(keys[test]) for _, test in GroupKFold(n_splits=n_folds).split(keys, groups=keys)
+    ]
+
+
+class _Refitter:
+    """Fits the two trained tiers without given conversations (the same estimators and
+    hyper-parameters as the shipped weights)."""
+
+    def __init__(self, data_dir: Path) -> None:
+        from chatlens.features.reaction_model import featurize, load_weights
+        from chatlens.signals.refusal_model import load_model
+        from chatlens.validate.reaction_cv import reaction_rows
+        from chatlens.validate.real import labelled_set
+        from chatlens.validate.refusal_model_cv import build_pool
+
+        real = labelled_set(data_dir)
+        self.pool = build_pool(data_dir, real)
+        shipped = load_model()
+        self.refusal_params = {
+            "C": shipped.C,
+            "C_type": shipped.C_type,
+            "threshold": shipped.threshold,
+        }
+        self.reactions = reaction_rows(real)
+        self.reaction_x = featurize(self.reactions.select("request", "response", "followup"))
+        self.reaction_c = load_weights().C
+
+    def fit(self, held_out: np.ndarray) -> tuple[object, object]:
+        """(refusal model, reaction model) trained on every row outside ``held_out``
+        conversations (the refusal pool's other labelled sets stay in training)."""
+        from chatlens.features.reaction_model import ReactionModel
+        from chatlens.validate.refusal_model_cv import _fit
+
+        out = np.isin(self.pool.frame["cluster"].to_numpy(), held_out)
+        refusal = _fit(self.pool, ~out, **self.refusal_params)
+        groups = (self.reactions["file"] + "|" + self.reactions["conversation_id"]).to_numpy()
+        keep = ~np.isin(groups, held_out)
+        reaction = ReactionModel(C=self.reaction_c, calibrate=False).fit_matrix(
+            self.reaction_x[keep], self.reactions["reaction"].to_numpy()[keep], groups[keep]
+        )
+        return refusal, reaction
+
+
+def overturned_predictions(labels: pl.DataFrame, data_dir: str | Path) -> pl.DataFrame:
+    """``item`` and the predicted ``overturned`` of each judged refusal, per tier (column); the
+    trained tiers are scored fold by fold with models that never saw the fold's conversations."""
+    from chatlens.features.reaction_model import using_weights
+    from chatlens.signals.refusal_model import using_model
+
     judged = labels.filter(pl.col("overturned").is_not_null())
     msgs = _conversations(judged, Path(data_dir))
-    keys = judged.select("item", conversation_id=pl.col("file") + "|" + pl.col("conversation_id"),
-                         refusal_index=pl.col("message_index").cast(pl.Int32))
+    keys = judged.select(
+        "item",
+        conversation_id=pl.col("file") + "|" + pl.col("conversation_id"),
+        refusal_index=pl.col("message_index").cast(pl.Int32),
+    )
     out = keys.select("item")
-    for tier, (refusal_model, jailbreak_model, reaction_model) in TIERS.items():
-        signals = add_signals(msgs, refusal_model=refusal_model, jailbreak_model=jailbreak_model)
-        found = reactions_from_dialog(dialog(signals, what="overturned validation"),
-                                      rules=ReactionRules(model=reaction_model))
-        got = keys.join(found.select("conversation_id", "refusal_index", "overturned"),
-                        on=["conversation_id", "refusal_index"], how="left")
-        out = out.with_columns(got["overturned"].fill_null(value=False).alias(tier))
+    refit = None
+    for tier, tiers in TIERS.items():
+        if tier.startswith("rules"):
+            out = out.with_columns(_run_tier(msgs, keys, tiers).alias(tier))
+            continue
+        refit = refit or _Refitter(Path(data_dir))
+        pred = np.zeros(keys.height, dtype=bool)
+        for held_out in _splits(judged, tier):
+            rows = keys["conversation_id"].is_in(held_out.tolist()).to_numpy()
+            refusal, reaction = refit.fit(held_out)
+            with using_model(refusal), using_weights(reaction):
+                pred[rows] = _run_tier(
+                    msgs.filter(pl.col("conversation_id").is_in(held_out.tolist())),
+                    keys.filter(pl.Series(rows)),
+                    tiers,
+                ).to_numpy()
+        out = out.with_columns(pl.Series(tier, pred))
     return out
 
 
@@ -67,14 +172,23 @@ def evaluate_overturned(labels: pl.DataFrame, data_dir: str | Path) -> pl.DataFr
     if judged.height == 0:
         return pl.DataFrame()
     pred = judged.select("item", "source", "file", "conversation_id", "overturned").join(
-        overturned_predictions(judged, data_dir), on="item", how="left")
+        overturned_predictions(judged, data_dir), on="item", how="left"
+    )
     clusters = (pred["file"] + "|" + pred["conversation_id"]).to_numpy()
     gold = pred["overturned"].to_numpy().astype(bool)
     rows = []
     for tier in TIERS:
         p = pred[tier].to_numpy().astype(bool)
         groups = [("all", np.ones(len(gold), dtype=bool))] + [
-            (f"source={s}", (pred["source"] == s).to_numpy()) for s in sorted(pred["source"].unique())]
+            (f"source={s}", (pred["source"] == s).to_numpy())
+            for s in sorted(pred["source"].unique())
+        ]
         for group, mask in groups:
-            rows.append({"detector": tier, "group": group, **binary_row(gold[mask], p[mask], clusters[mask])})
+            rows.append(
+                {
+                    "detector": tier,
+                    "group": group,
+                    **binary_row(gold[mask], p[mask], clusters[mask]),
+                }
+            )
     return pl.DataFrame(rows)

@@ -83,3 +83,13 @@ def reaction_learned_oof(frame: pl.DataFrame) -> np.ndarray:
                "labelled reaction other than unclear (chatlens.validate.reaction_cv.reaction_rows).")
         raise InvalidParameterError(msg)
     return grouped_cv(frame, calibrate=False)[0]
+
+
+def reaction_learned_loso(frame: pl.DataFrame) -> np.ndarray:
+    """``chatlens validate``'s "learned (leave-source-out)" reaction detector: each source's rows
+    labelled by a model trained on the other sources — the forecast for a new user's log."""
+    if reaction_rows(frame).height != frame.height:
+        msg = ("reaction_learned_loso scores exactly the rows it is given: pass gold refusals with a "
+               "labelled reaction other than unclear (chatlens.validate.reaction_cv.reaction_rows).")
+        raise InvalidParameterError(msg)
+    return leave_one_source_out(frame, calibrate=False)[0]

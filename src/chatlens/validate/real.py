@@ -81,7 +81,7 @@ def _messages(data_dir: Path, file: str) -> pl.DataFrame:
     from chatlens.corpus.api import read
 
     path = data_dir / file
-    if not path.is_file():
+    if not path.exists():  # a file, or a folder a reader takes whole (the OASST sample)
         msg = f"Labelled messages come from {path}, which does not exist: expected the shared data folder."
         raise SourceError(msg)
     m = read(str(path)).messages
@@ -126,9 +126,16 @@ def attach_text(labels: pl.DataFrame, data_dir: str | Path) -> pl.DataFrame:
     return out
 
 
+def missing_sources(data_dir: str | Path) -> list[str]:
+    """The source files (or folders, like the OASST sample) the labels point into that are not
+    in ``data_dir``."""
+    return [f for f in load_labels()["file"].unique().sort().to_list()
+            if not (Path(data_dir) / f).exists()]
+
+
 def real_set_present(data_dir: str | Path) -> bool:
-    """Whether every source file the labels point into is in ``data_dir``."""
-    return all((Path(data_dir) / f).is_file() for f in load_labels()["file"].unique().to_list())
+    """Whether every source the labels point into is in ``data_dir``."""
+    return not missing_sources(data_dir)
 
 
 def labelled_set(data_dir: str | Path) -> pl.DataFrame:

@@ -70,7 +70,9 @@ def reaction_rules(frame: pl.DataFrame) -> np.ndarray:
 
 
 def reaction_detectors() -> dict[str, Callable[[pl.DataFrame], np.ndarray]]:
-    """Reaction tiers by name: ``rules`` (``analyze``'s cascade) and ``learned`` (out-of-fold)."""
-    from chatlens.validate.reaction_cv import reaction_learned_oof
+    """Reaction tiers by name: ``rules`` (``analyze``'s cascade) and the learned model, out of
+    fold (grouped CV by conversation) and out of source (leave one source out)."""
+    from chatlens.validate.reaction_cv import reaction_learned_loso, reaction_learned_oof
 
-    return {"rules": reaction_rules, "learned": reaction_learned_oof}
+    return {"rules": reaction_rules, "learned (cv)": reaction_learned_oof,
+            "learned (leave-source-out)": reaction_learned_loso}

@@ -4,7 +4,7 @@ Why a separate module: the real set is judged in context (request, response, fol
 multi-class tasks (refusal type, reaction), so it needs more than the binary slices of
 :mod:`chatlens.validate.datasets`. Every number comes with a 95% interval from a bootstrap over
 *conversations* (messages of one conversation are not independent), and is reported overall, per
-source (LMSYS, ShareGPT, HH-RLHF, DICES) and per language group, because a new user's log is a new
+source (LMSYS, ShareGPT, HH-RLHF, DICES, OASST) and per language group, because a new user's log is a new
 source: the per-source rows are the honest guide to what a user will see.
 
 Nothing here is trained on this set, so the rows are out-of-sample for the rule tiers; a learned

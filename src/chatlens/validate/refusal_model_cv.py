@@ -5,7 +5,7 @@ trains the shipped weights (``scripts/train_refusal_model.py``) and produces eve
 ``chatlens validate`` prints for the tier, which are never in-sample:
 
 * real labelled set, **grouped CV**: 5 folds by conversation; the other sets are always in training;
-* real labelled set, **leave one source out**: LMSYS, ShareGPT, HH-RLHF, DICES each predicted by a
+* real labelled set, **leave one source out**: LMSYS, ShareGPT, HH-RLHF, DICES, OASST each predicted by a
   model that saw none of its messages — the number that forecasts a new user's log;
 * XSTest and OpenAI RBR: each predicted by a model trained without that set.
 """
@@ -24,7 +24,7 @@ from chatlens.validate.datasets import LabelledSet, load_all
 
 #: Labelled refusal sets (besides the real set) the model trains on: human labels, requests known.
 EXTRA_SETS = ("xstest-dev", "openai-rbr-gold")
-REAL_SOURCES = ("lmsys", "sharegpt", "hh", "dices")
+REAL_SOURCES = ("lmsys", "sharegpt", "hh", "dices", "oasst")
 N_FOLDS = 5
 
 

@@ -182,7 +182,7 @@ def _real(frame: pl.DataFrame, context: ContextHeldout | None, root: Path
     from chatlens.validate.real_detectors import reaction_detectors, refusal_detectors
     from chatlens.validate.real_eval import evaluate_real
 
-    status("validate: real labelled development set (LMSYS, ShareGPT, HH-RLHF, DICES)")
+    status("validate: real labelled development set (LMSYS, ShareGPT, HH-RLHF, DICES, OASST)")
     detectors = refusal_detectors()
     if context is not None:
         detectors |= context.real_detectors()
@@ -254,12 +254,19 @@ def validate(
 
         status("validate: learned tier, leave-one-group-out predictions on its training pool")
         heldout = heldout_predictions(load_all(root) if datasets is not None else sets)
-    from chatlens.validate.real import labelled_set, real_set_present
+    from chatlens.validate.real import labelled_set, missing_sources
 
     # the real labelled set (text read from root) is read once, for its report and the context
     # model's held-out predictions
     wants_real = datasets is None or bool(set(datasets) & {REAL_SET, "xstest-dev", "openai-rbr-gold"})
-    real_frame = labelled_set(root) if wants_real and real_set_present(root) else None
+    missing = missing_sources(root) if wants_real else []
+    if missing:
+        msg = (f"The real labelled development set reads its text from {root}, which lacks "
+               f"{missing}: expected the shared data folder with every source the labels name.")
+        if datasets is not None and REAL_SET in datasets:
+            raise SourceError(msg)
+        status(f"validate: real labelled set SKIPPED. {msg}")
+    real_frame = labelled_set(root) if wants_real and not missing else None
     context = _context_model(root, datasets, real_frame)
     if datasets is None:
         from chatlens.validate.jailbreak_cv import real_user_sets

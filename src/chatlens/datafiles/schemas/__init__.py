@@ -10,12 +10,20 @@ run manifest records). A key absent or null takes the field's default; a key not
 is an error.
 
 One module per layer whose files they describe (``corpus_signals``, ``features``, ``humanlike``,
-``llm``, ``synth``, ``report``), sharing the value types of ``_base``; import them from here.
+``instrument``, ``llm``, ``synth``, ``report``), sharing the value types of ``_base``; import them from here.
 """
 
 from __future__ import annotations
 
 from chatlens.datafiles.schemas._base import DataFile
+from chatlens.datafiles.schemas.align import (
+    AlignOversampling,
+    AlignPrompts,
+    AlignTemplate,
+    AlignTrainConfig,
+    GrpoSpec,
+    LoraSpec,
+)
 from chatlens.datafiles.schemas.corpus_signals import (
     CueLexiconFile,
     CueSpec,
@@ -55,6 +63,7 @@ from chatlens.datafiles.schemas.humanlike import (
     ScoringSpec,
     WeightedFeature,
 )
+from chatlens.datafiles.schemas.instrument import DiscoveryDefaults, DiscoveryPrompt
 from chatlens.datafiles.schemas.llm import (
     LabelPromptFile,
     ModelPrice,
@@ -88,6 +97,12 @@ from chatlens.datafiles.schemas.synth import (
 )
 
 __all__ = [
+    "AlignOversampling",
+    "AlignPrompts",
+    "AlignTemplate",
+    "AlignTrainConfig",
+    "GrpoSpec",
+    "LoraSpec",
     "AccuracyEntry",
     "MeasuredValue",
     "ReportPresentation",
@@ -99,6 +114,8 @@ __all__ = [
     "CueSpec",
     "DataFile",
     "Definition",
+    "DiscoveryDefaults",
+    "DiscoveryPrompt",
     "GroupSpec",
     "HlliteLexicons",
     "HlliteWeights",

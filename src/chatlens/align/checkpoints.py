@@ -1,0 +1,94 @@
+"""Checkpoints of a training run: the per-epoch provenance record, listing, resume checks, and
+the callback that writes them (with the progress bar and the JSONL log)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from chatlens._progress import progress_bar
+from chatlens.align.provenance import weights_fingerprint
+from chatlens.datafiles.schemas import AlignTrainConfig
+from chatlens.errors import ProvenanceError
+
+CHECKPOINT_RECORD = "chatlens_checkpoint.json"
+LOG = "train_log.jsonl"
+
+
+def make_callback(out: Path, cfg: AlignTrainConfig, chash: str, pairs_sha: str, total: int) -> Any:
+    from transformers import TrainerCallback
+
+    class ChatlensCallback(TrainerCallback):
+        """Progress bar, a JSONL log, and a provenance record in every saved checkpoint."""
+
+        def __init__(self) -> None:
+            self._bar: Any = None
+            self._advance: Any = None
+
+        def on_train_begin(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
+            self._bar = progress_bar(description=f"{cfg.method} training", total=total)
+            self._advance = self._bar.__enter__()
+            self._advance(state.global_step)
+
+        def on_step_end(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
+            if self._advance:
+                self._advance(1)
+
+        def on_log(self, args: Any, state: Any, control: Any, logs: Any = None, **kw: Any) -> None:
+            if not state.is_world_process_zero:
+                return
+            with (out / LOG).open("a", encoding="utf-8") as fh:
+                fh.write(json.dumps({"step": state.global_step, **(logs or {})}) + "\n")
+
+        def on_save(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
+            if not state.is_world_process_zero:
+                return
+            ckpt = Path(args.output_dir) / f"checkpoint-{state.global_step}"
+            rec = {
+                "epoch": round(float(state.epoch or 0)),
+                "step": state.global_step,
+                "model": cfg.model,
+                "method": cfg.method,
+                "config_hash": chash,
+                "pairs_sha256": pairs_sha,
+                "weights": weights_fingerprint(ckpt),
+            }
+            (ckpt / CHECKPOINT_RECORD).write_text(
+                json.dumps(rec, indent=2) + "\n", encoding="utf-8"
+            )
+
+        def on_train_end(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
+            if self._bar is not None:
+                self._bar.__exit__(None, None, None)
+                self._bar = None
+
+    return ChatlensCallback()
+
+
+def list_checkpoints(run_dir: str | Path) -> list[dict[str, Any]]:
+    """The run's checkpoints with their records, by step (missing records are an error)."""
+    d = Path(run_dir) / "checkpoints"
+    out = []
+    for ckpt in sorted(d.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[-1])):
+        rec_path = ckpt / CHECKPOINT_RECORD
+        if not rec_path.is_file():
+            msg = f"Checkpoint {ckpt} has no {CHECKPOINT_RECORD}: not written by chatlens align train."
+            raise ProvenanceError(msg)
+        out.append({**json.loads(rec_path.read_text(encoding="utf-8")), "path": str(ckpt)})
+    return out
+
+
+def check_resumable(run_dir: Path, chash: str, pairs_sha: str) -> str | None:
+    ckpts = list_checkpoints(run_dir) if (run_dir / "checkpoints").is_dir() else []
+    if not ckpts:
+        return None
+    last = ckpts[-1]
+    if last["config_hash"] != chash or last["pairs_sha256"] != pairs_sha:
+        msg = (
+            f"{run_dir} holds checkpoints of another run (config {last['config_hash']}, pairs "
+            f"{last['pairs_sha256'][:12]}…; this run: config {chash}, pairs {pairs_sha[:12]}…). "
+            "Use a new --out, or --no-resume to start over in a fresh directory."
+        )
+        raise ProvenanceError(msg)
+    return last["path"]

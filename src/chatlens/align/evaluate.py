@@ -1,0 +1,325 @@
+"""``chatlens align evaluate``: the reward curve over epochs, against the base, with what moved.
+
+For the base model (epoch 0) and every checkpoint of a training run: generate for the held-out
+prompts (``generations/epoch_NN.parquet``), score with HL-lite always and with an LLM judge when
+one is given (``scores/epoch_NN.parquet``), then compare each epoch with the base **paired by
+prompt** (mean difference, percentile bootstrap over prompts) and report what moved: per-item
+judge means, HL-lite, words per turn, questions per turn and informal spelling (HL-lite's
+dropped-apostrophe and lowercase-"i" rates, a typo proxy), so a gain bought with brevity or fewer
+questions is visible (HAL's was, hal.md §5.3).
+
+Provenance: every generations file records the checkpoint directory and its weights fingerprint;
+before anything is scored or summarised, :func:`~chatlens.align.provenance.verify_artefact`
+re-hashes the checkpoint. A file attributed to a checkpoint that did not produce it stops the run
+(:class:`~chatlens.errors.ProvenanceError`) — HAL's 3B/8B/32B/72B curves were another model's
+outputs (§5.2). Existing files that verify are reused, so a killed evaluation resumes.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from chatlens._progress import status
+from chatlens.align.provenance import Provenance, file_sha256, verify_artefact, weights_fingerprint
+from chatlens.align.rewards import length_columns, normalise_transcript
+from chatlens.align.tables import write_artefact, write_json_artefact
+from chatlens.align.train import MANIFEST, list_checkpoints
+from chatlens.corpus.tablefile import read_table
+from chatlens.errors import ProvenanceError, SchemaError
+from chatlens.humanlike.lite import lite_score
+from chatlens.stats.bootstrap import bootstrap_mean
+
+#: Measures compared per epoch (column -> description); judge items are added when judged.
+MEASURES = {
+    "hl_lite_logit": "HL-lite logit",
+    "scorable": "share of completions with a rated-speaker turn (format kept)",
+    "format_drift": "share of completions with numbered/bulleted turn labels",
+    "words_per_turn": "words per rated-speaker turn",
+    "question_share": "share of rated-speaker turns with a question",
+    "informal_spelling": "dropped apostrophes + lowercase 'i' per word (typo proxy)",
+}
+
+
+def load_heldout(path: str | Path) -> pl.DataFrame:
+    """Held-out prompts (``persona_id``, ``prompt``), as written by ``align pairs``."""
+    f = read_table(path)
+    missing = [c for c in ("persona_id", "prompt") if c not in f.columns]
+    if missing:
+        msg = f"Held-out prompt file {path}: columns {missing} missing; columns are {f.columns}."
+        raise SchemaError(msg)
+    if f.height == 0:
+        msg = f"Held-out prompt file {path} has no prompts."
+        raise SchemaError(msg)
+    return f.select(
+        pl.col("persona_id").cast(pl.String).alias("prompt_id"), pl.col("prompt").cast(pl.String)
+    )
+
+
+def run_checkpoints(run_dir: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The run's manifest and its checkpoints, the base model first as epoch 0."""
+    mpath = run_dir / MANIFEST
+    if not mpath.is_file():
+        msg = f"{run_dir} has no {MANIFEST}: not a finished `chatlens align train` run."
+        raise SchemaError(msg)
+    verify_artefact(mpath)
+    manifest = json.loads(mpath.read_text(encoding="utf-8"))
+    base = {
+        "epoch": 0,
+        "path": None,
+        "model": manifest["model"],
+        "weights": weights_fingerprint(manifest["model"]),
+        "config_hash": manifest["config_hash"],
+    }
+    return manifest, [base, *list_checkpoints(run_dir)]
+
+
+def _features(frame: pl.DataFrame, speaker: str) -> pl.DataFrame:
+    raw = pl.col("completion").fill_null("")
+    frame = frame.with_columns(
+        (normalise_transcript(raw) != raw).cast(pl.Float64).alias("format_drift"),
+        normalise_transcript(raw).alias("completion"),
+    )
+    scored = lite_score(frame, text_column="completion", speaker=speaker, keep_features=True)
+    return length_columns(scored, text_column="completion", speaker=speaker).with_columns(
+        (pl.col("apostrophe_drop_rate") + pl.col("lower_i_rate")).alias("informal_spelling"),
+        (pl.col("speaker_turns") > 0).cast(pl.Float64).alias("scorable"),
+    )
+
+
+def _generations(
+    ck: dict[str, Any],
+    heldout: pl.DataFrame,
+    manifest: dict[str, Any],
+    out: Path,
+    gen: dict[str, Any],
+    server: Any = None,
+    served_name: str | None = None,
+) -> Path:
+    from chatlens.align.generate import generate_local, generate_server
+
+    path = out / "generations" / f"epoch_{ck['epoch']:02d}.parquet"
+    if path.is_file():
+        try:
+            verify_artefact(path, checkpoint=ck["path"] or manifest["model"])
+            return path  # resume: this checkpoint's generations are already there
+        except ProvenanceError:
+            status(f"{path} does not match {ck['path'] or 'the base model'}: generating again")
+    cfg = manifest["config"]
+    prompts = [[{"role": "user", "content": p}] for p in heldout["prompt"]]
+    extra: dict[str, Any] = {"generation": gen}
+    if server is not None:  # the checkpoint served under a name (vLLM --lora-modules NAME=DIR)
+        name = served_name or manifest["model"]
+        texts, usage = generate_server(
+            server.with_(
+                model=name, temperature=gen["temperature"], max_tokens=gen["max_new_tokens"]
+            ),
+            prompts,
+        )
+        extra.update(served_as=name, server=server.describe()["endpoint"], usage=usage)
+    else:
+        texts = generate_local(
+            manifest["model"],
+            prompts,
+            adapter=ck["path"],
+            chat_template=cfg.get("chat_template", ""),
+            **gen,
+        )
+    frame = heldout.with_columns(pl.Series("completion", texts, dtype=pl.String))
+    return write_artefact(
+        stamp(frame, ck, manifest), path, _provenance("generations", ck, manifest, extra=extra)
+    )
+
+
+def stamp(frame: pl.DataFrame, ck: dict[str, Any], manifest: dict[str, Any]) -> pl.DataFrame:
+    """``frame`` with the provenance columns of checkpoint ``ck`` on every row."""
+    return frame.with_columns(
+        pl.lit(ck["epoch"]).alias("epoch"),
+        pl.lit(ck["path"] or manifest["model"]).alias("checkpoint"),
+        pl.lit(manifest["model"]).alias("model"),
+        pl.lit(manifest["config_hash"]).alias("config_hash"),
+        pl.lit(ck["weights"]).alias("weights"),
+    )
+
+
+def _provenance(kind: str, ck: dict[str, Any], manifest: dict[str, Any], **kw: Any) -> Provenance:
+    return Provenance(
+        kind,
+        model=manifest["model"],
+        checkpoint=ck["path"],
+        epoch=ck["epoch"],
+        weights=ck["weights"],
+        config_hash=manifest["config_hash"],
+        **kw,
+    )
+
+
+def _check_rows(frame: pl.DataFrame, rec: dict[str, Any], path: Path) -> None:
+    """The rows must name the checkpoint their sidecar names (a table edited in place fails
+    :func:`verify_artefact`; this catches a sidecar copied next to another table)."""
+    want = rec.get("checkpoint") or rec.get("model")
+    bad = frame.filter((pl.col("checkpoint") != want) | (pl.col("weights") != rec.get("weights")))
+    if bad.height:
+        msg = (
+            f"{path}: {bad.height} rows name checkpoint {bad['checkpoint'][0]!r}, but the file's "
+            f"provenance says {want!r}."
+        )
+        raise ProvenanceError(msg)
+
+
+def paired_delta(
+    base: pl.DataFrame, other: pl.DataFrame, column: str, *, n_boot: int, seed: int
+) -> dict[str, Any]:
+    """Mean of (other − base) over prompts present in both, with a bootstrap CI over prompts."""
+    j = (
+        base.select("prompt_id", pl.col(column).alias("_b"))
+        .join(other.select("prompt_id", pl.col(column).alias("_o")), on="prompt_id")
+        .drop_nulls()
+    )
+    j = j.filter(pl.col("_b").is_not_nan() & pl.col("_o").is_not_nan())
+    if j.height == 0:
+        return {"n": 0, "mean": None, "delta": None, "ci": [None, None]}
+    d = (j["_o"] - j["_b"]).to_numpy()
+    if j.height < 2:
+        return {"n": 1, "mean": float(j["_o"][0]), "delta": float(d[0]), "ci": [None, None]}
+    e = bootstrap_mean(d, n_boot=n_boot, seed=seed)
+    return {
+        "n": j.height,
+        "mean": float(j["_o"].mean()),
+        "delta": e.value,
+        "ci": [e.ci_low, e.ci_high],
+    }
+
+
+def evaluate(
+    run_dir: str | Path,
+    *,
+    heldout: str | Path,
+    out: str | Path,
+    speaker: str = "P",
+    judge_config: Any = None,
+    judge_client: Any = None,
+    instrument: str = "hal16q",
+    max_new_tokens: int = 256,
+    temperature: float = 0.7,
+    seed: int = 0,
+    batch_size: int = 8,
+    n_boot: int = 2000,
+    max_prompts: int | None = None,
+    server: Any = None,
+    served_names: dict[int, str] | None = None,
+) -> dict[str, Any]:
+    """Evaluate every checkpoint of ``run_dir``; write files under ``out``; return the summary.
+
+    Generation is local (transformers, base + LoRA adapter) unless ``server`` (an
+    :class:`~chatlens.llm.LLMConfig` of an OpenAI-compatible server) is given: then epoch ``e`` is
+    asked of the model served as ``served_names[e]`` (default ``epoch-<e>``, and the base model's
+    name for epoch 0). A server's weights cannot be hashed from here: the provenance records the
+    checkpoint directory the name was declared to serve and the served name, and trusts that
+    declaration — serve adapters straight from the run's checkpoint directories.
+    """
+    run_dir, out = Path(run_dir), Path(out)
+    manifest, ckpts = run_checkpoints(run_dir)
+    prompts = load_heldout(heldout)
+    if max_prompts is not None:
+        prompts = prompts.head(max_prompts)
+    gen = {
+        "max_new_tokens": max_new_tokens,
+        "temperature": temperature,
+        "seed": seed,
+        "batch_size": batch_size,
+    }
+    scored: dict[int, pl.DataFrame] = {}
+    judge_items: list[str] = []
+    usage: dict[str, Any] = {}
+    for ck in ckpts:
+        name = (served_names or {}).get(ck["epoch"]) or (
+            f"epoch-{ck['epoch']}" if ck["epoch"] else manifest["model"]
+        )
+        gpath = _generations(ck, prompts, manifest, out, gen, server, name)
+        rec = verify_artefact(gpath, checkpoint=ck["path"] or manifest["model"])
+        frame = read_table(gpath)
+        _check_rows(frame, rec, gpath)
+        feats = _features(frame.select("prompt_id", "completion"), speaker)
+        if judge_config is not None or judge_client is not None:
+            from chatlens.humanlike.judge import judge
+
+            res = judge(
+                frame.select("completion"),
+                instrument=instrument,
+                text_column="completion",
+                speaker=speaker,
+                config=judge_config,
+                client=judge_client,
+            )
+            judge_items = [c for c in res.frame.columns if c.startswith("hl_item_")]
+            feats = pl.concat(
+                [feats, res.frame.select([*judge_items, "hl_logit", "hl_error"])], how="horizontal"
+            )
+            usage[f"epoch_{ck['epoch']}"] = res.summary()["usage"]
+        keep = ["prompt_id", *MEASURES, *(["hl_logit", *judge_items] if judge_items else [])]
+        table = stamp(feats.select(keep), ck, manifest)
+        write_artefact(
+            table,
+            out / "scores" / f"epoch_{ck['epoch']:02d}.parquet",
+            _provenance("scores", ck, manifest, inputs={"generations": file_sha256(gpath)}),
+        )
+        scored[ck["epoch"]] = table
+    measures = {
+        **MEASURES,
+        **({"hl_logit": f"{instrument} judge logit"} if judge_items else {}),
+        **{c: f"{instrument} item {c.removeprefix('hl_item_')}" for c in judge_items},
+    }
+    base = scored[0]
+    curve = []
+    for ck in ckpts:
+        for col, label in measures.items():
+            d = paired_delta(base, scored[ck["epoch"]], col, n_boot=n_boot, seed=seed)
+            curve.append(
+                {
+                    "epoch": ck["epoch"],
+                    "checkpoint": ck["path"] or manifest["model"],
+                    "measure": col,
+                    "label": label,
+                    "n": d["n"],
+                    "mean": d["mean"],
+                    "delta_vs_base": d["delta"],
+                    "ci_low": d["ci"][0],
+                    "ci_high": d["ci"][1],
+                    "weights": ck["weights"],
+                }
+            )
+    curve_frame = pl.DataFrame(curve, infer_schema_length=None)
+    inputs = {
+        f"scores_epoch_{e:02d}": file_sha256(out / "scores" / f"epoch_{e:02d}.parquet")
+        for e in scored
+    }
+    prov = Provenance(
+        "evaluation-curve",
+        model=manifest["model"],
+        config_hash=manifest["config_hash"],
+        inputs=inputs,
+        extra={"checkpoints": [{k: c[k] for k in ("epoch", "path", "weights")} for c in ckpts]},
+    )
+    write_artefact(curve_frame, out / "curve.csv", prov)
+    summary = {
+        "run": str(run_dir),
+        "model": manifest["model"],
+        "config_hash": manifest["config_hash"],
+        "prompts": prompts.height,
+        "generation": gen,
+        "speaker": speaker,
+        "judge": (
+            judge_config.describe()
+            if judge_config is not None
+            else (judge_client.config.describe() if judge_client is not None else None)
+        ),
+        "instrument": instrument if judge_items else None,
+        "judge_usage": usage,
+        "curve": curve,
+    }
+    write_json_artefact(summary, out / "summary.json", prov)
+    return summary

@@ -1,0 +1,73 @@
+"""``chatlens align export-human-eval``: side-by-side pairs for human rating.
+
+Two models' generations for the same prompts (e.g. the base and an epoch of a run, both written
+by ``align evaluate``) become one row per prompt in the input format of ``chatlens ratings``:
+``model_a``, ``model_b``, ``winner`` (empty, for the rater: ``model_a``/``model_b``/``tie``, or a
+label of an outcome scale such as HAL's "Certainly A" … "Certainly B"), plus ``prompt_id``,
+``prompt``, ``dialogue_a``, ``dialogue_b`` and ``position`` (which model is shown on the left).
+Sides are assigned by a seeded coin per prompt, so each model is on the left about half the time
+(HAL balanced sides too, hal.md §4.1) and the assignment can be reproduced.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from chatlens.corpus.tablefile import read_table
+from chatlens.errors import MissingColumnError, SchemaError
+
+
+def _side(path: Path, name: str | None) -> tuple[pl.DataFrame, str]:
+    f = read_table(path)
+    missing = [c for c in ("prompt_id", "prompt", "completion") if c not in f.columns]
+    if missing:
+        msg = (
+            f"{path}: columns {missing} missing; columns are {f.columns}. Expected a "
+            "generations file of `chatlens align evaluate` (prompt_id, prompt, completion)."
+        )
+        raise MissingColumnError(msg)
+    label = name or (
+        str(f["checkpoint"][0]) if "checkpoint" in f.columns and f.height else path.stem
+    )
+    return f.select(pl.col("prompt_id").cast(pl.String), "prompt", "completion"), label
+
+
+def export_human_eval(
+    a: str | Path,
+    b: str | Path,
+    *,
+    name_a: str | None = None,
+    name_b: str | None = None,
+    seed: int = 0,
+) -> pl.DataFrame:
+    """The side-by-side table (see module docstring); prompts present in both files only."""
+    fa, la = _side(Path(a), name_a)
+    fb, lb = _side(Path(b), name_b)
+    if la == lb:
+        msg = f"Both sides are named {la!r}; give --name-a/--name-b so ratings can tell them apart."
+        raise SchemaError(msg)
+    j = fa.join(fb.select("prompt_id", pl.col("completion").alias("completion_b")), on="prompt_id")
+    if j.height == 0:
+        msg = f"{a} and {b} share no prompt_id: nothing to compare."
+        raise SchemaError(msg)
+    swap = np.random.default_rng(seed).random(j.height) < 0.5
+    s = pl.Series("swap", swap)
+    return j.with_columns(s).select(
+        "prompt_id",
+        "prompt",
+        pl.when(pl.col("swap")).then(pl.lit(lb)).otherwise(pl.lit(la)).alias("model_a"),
+        pl.when(pl.col("swap")).then(pl.lit(la)).otherwise(pl.lit(lb)).alias("model_b"),
+        pl.when(pl.col("swap"))
+        .then(pl.col("completion_b"))
+        .otherwise(pl.col("completion"))
+        .alias("dialogue_a"),
+        pl.when(pl.col("swap"))
+        .then(pl.col("completion"))
+        .otherwise(pl.col("completion_b"))
+        .alias("dialogue_b"),
+        pl.lit("left=model_a").alias("position"),
+        pl.lit(None, dtype=pl.String).alias("winner"),
+    )

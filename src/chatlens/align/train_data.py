@@ -1,0 +1,102 @@
+"""Training data: TRL preference files, the chat template, and the examples over the limits."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from chatlens.datafiles.schemas import AlignTrainConfig
+from chatlens.errors import InvalidParameterError, SchemaError
+
+
+def pairs_file(path: str | Path) -> Path:
+    """``pairs.jsonl`` of a pairs directory, or the file itself."""
+    p = Path(path)
+    return p / "pairs.jsonl" if p.is_dir() else p
+
+
+def load_pairs(path: str | Path) -> list[dict[str, Any]]:
+    """Rows of a TRL conversational preference file; errors name the line and what is wrong."""
+    p = pairs_file(path)
+    if not p.is_file():
+        msg = f"Pairs file {p} does not exist (write it with `chatlens align pairs`)."
+        raise SchemaError(msg)
+    rows = []
+    for i, line in enumerate(p.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except ValueError as exc:
+            msg = f"Pairs file {p}, line {i}: not valid JSON ({exc})."
+            raise SchemaError(msg) from None
+        for key in ("prompt", "chosen", "rejected"):
+            v = row.get(key) if isinstance(row, dict) else None
+            if not (
+                isinstance(v, list)
+                and v
+                and all(isinstance(m, dict) and "role" in m and "content" in m for m in v)
+            ):
+                msg = (
+                    f"Pairs file {p}, line {i}: {key!r} must be a list of {{role, content}} "
+                    f"messages (TRL conversational format). Got {str(v)[:80]!r}."
+                )
+                raise SchemaError(msg)
+        rows.append({k: row[k] for k in ("prompt", "chosen", "rejected")})
+    if not rows:
+        msg = f"Pairs file {p} holds no pairs."
+        raise SchemaError(msg)
+    return rows
+
+
+def load_tokenizer(cfg: AlignTrainConfig) -> Any:
+    """The model's tokenizer with a chat template (the config's, else the model's own)."""
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(cfg.model)
+    if cfg.chat_template:
+        tok.chat_template = cfg.chat_template
+    if not getattr(tok, "chat_template", None):
+        msg = (
+            f"The tokenizer of {cfg.model} has no chat template. Set chat_template in the "
+            "training config (a Jinja template) so prompts are formatted as the model expects."
+        )
+        raise InvalidParameterError(msg)
+    if tok.pad_token is None:
+        tok.pad_token = tok.eos_token
+    return tok
+
+
+def _n_tokens(tok: Any, messages: list[dict[str, str]], *, generation: bool) -> int:
+    ids = tok.apply_chat_template(messages, add_generation_prompt=generation, tokenize=True)
+    if hasattr(ids, "keys"):
+        ids = ids["input_ids"]
+    return len(ids)
+
+
+def count_truncated(
+    tok: Any, rows: list[dict[str, Any]], cfg: AlignTrainConfig
+) -> tuple[list[bool], dict[str, int]]:
+    """Per row: over a limit? And counts: prompts over ``max_prompt_length``, chosen/rejected
+    sequences (prompt + completion) over ``max_length``."""
+    over, counts = (
+        [],
+        {
+            "prompt_over_max_prompt_length": 0,
+            "chosen_over_max_length": 0,
+            "rejected_over_max_length": 0,
+        },
+    )
+    for r in rows:
+        p = _n_tokens(tok, r["prompt"], generation=True)
+        flags = [p > cfg.max_prompt_length]
+        counts["prompt_over_max_prompt_length"] += flags[0]
+        for side in ("chosen", "rejected"):
+            if side in r:
+                n = _n_tokens(tok, r["prompt"] + r[side], generation=False)
+                flags.append(n > cfg.max_length)
+                counts[f"{side}_over_max_length"] += flags[-1]
+        over.append(any(flags))
+    counts["examples_truncated"] = sum(over)
+    return over, counts

@@ -1,0 +1,98 @@
+"""The discovery prompts and default parameters, loaded from data files.
+
+Why data files: the prompts are the study's method (what the model is asked, in which words), so
+they are versioned and hashed into every run's manifest like a lexicon is; a user changes them by
+passing their own YAML file with the same keys, not by editing code. Placeholders are
+``{{name}}``, declared by the file and filled in one pass, so braces inside a dialogue are never
+expanded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from chatlens import datafiles
+from chatlens.datafiles.schemas import DiscoveryDefaults, DiscoveryPrompt
+from chatlens.datafiles.schemas.instrument import DOUBLE_BRACE
+from chatlens.errors import DataFileError, InvalidParameterError
+from chatlens.llm.cache import canonical_json
+from chatlens.llm.jsonout import JsonSchema
+
+__all__ = ["Prompt", "load_defaults", "load_prompt", "prompt_from_file"]
+
+#: Bundled prompts by step name.
+BUNDLED_PROMPTS = {
+    "characteristics": "instrument/characteristics.yaml",
+    "condense": "instrument/condense.yaml",
+}
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """A discovery prompt: message templates, declared placeholders and the answer's JSON schema."""
+
+    name: str
+    version: str
+    placeholders: tuple[str, ...]
+    messages: tuple[tuple[str, str], ...]
+    output: dict[str, Any]
+    path: str
+
+    @property
+    def sha256(self) -> str:
+        """Hash of what the model sees and what is accepted (enters the step's cache key)."""
+        body = canonical_json({"messages": self.messages, "output": self.output})
+        return hashlib.sha256(body.encode("utf-8")).hexdigest()
+
+    def render(self, values: dict[str, str]) -> list[dict[str, str]]:
+        """Chat messages with every placeholder filled in one pass.
+
+        Examples
+        --------
+        >>> p = load_prompt("characteristics")
+        >>> msgs = p.render({"property": "is human", "a": "W: {{b}}", "b": "W: hi"})
+        >>> "W: {{b}}" in msgs[1]["content"], msgs[1]["content"].count("W: hi")
+        (True, 1)
+        """
+        missing = sorted(set(self.placeholders) - set(values))
+        if missing:
+            msg = f"prompt {self.name!r} needs values for {missing}; got {sorted(values)}."
+            raise InvalidParameterError(msg)
+        return [
+            {"role": role, "content": DOUBLE_BRACE.sub(lambda m: str(values[m.group(1)]), text)}
+            for role, text in self.messages
+        ]
+
+
+def prompt_from_file(doc: DiscoveryPrompt, where: str) -> Prompt:
+    """The :class:`Prompt` of a schema-checked file; its ``output`` must be a supported schema."""
+    try:
+        JsonSchema(doc.output)
+    except InvalidParameterError as exc:
+        raise DataFileError(where, "output", "a supported JSON schema", str(exc)) from None
+    return Prompt(
+        doc.name,
+        str(doc.version),
+        tuple(doc.placeholders),
+        tuple((m.role, m.content) for m in doc.messages),
+        doc.output,
+        where,
+    )
+
+
+def load_prompt(step: str, path: str | Path | None = None) -> Prompt:
+    """The bundled prompt of ``step`` (``characteristics`` or ``condense``), or a user YAML file."""
+    if path is None and step not in BUNDLED_PROMPTS:
+        msg = f"Unknown discovery prompt {step!r}; expected one of {sorted(BUNDLED_PROMPTS)}."
+        raise InvalidParameterError(msg)
+    source = Path(path) if path is not None else BUNDLED_PROMPTS[step]
+    doc, record = datafiles.load_with_record(source, kind="discovery-prompt")
+    return prompt_from_file(doc, record.file)
+
+
+def load_defaults() -> DiscoveryDefaults:
+    """The bundled defaults (``instrument/defaults.yaml``)."""
+    return datafiles.load("instrument/defaults.yaml")

@@ -1,0 +1,344 @@
+"""The issue's end-to-end check on the CPU: personas → synthesize (fake server) → pairs (HL-lite)
+→ 2 epochs of DPO with LoRA on a tiny random chat LM → evaluation over epochs; then 1 epoch of
+GRPO with HL-lite as the reward. Checks: the DPO loss falls, every artefact carries verifiable
+provenance, an evaluation file attributed to the wrong checkpoint fails, a resumed run equals an
+uninterrupted one, and no API key lands in any file."""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+pytest.importorskip("trl", reason="needs the 'train' extra")
+pytest.importorskip("peft", reason="needs the 'train' extra")
+
+from chatlens.align.evaluate import evaluate
+from chatlens.align.pairs import PairRule
+from chatlens.align.provenance import SUFFIX, read_provenance, verify_artefact
+from chatlens.align.steps import pairs_to, synthesize_to
+from chatlens.align.train import CHECKPOINT_RECORD, train
+from chatlens.errors import ProvenanceError
+from chatlens.llm import LLMConfig
+from chatlens.llm.testing import FakeOpenAIServer
+
+from .conftest import PERSONAS, SECRET, build_tiny_chat_lm, handler
+
+pytestmark = pytest.mark.slow
+
+GENERATORS = ["casual-gen", "formal-gen:temperature=0.7|1.0", "plain-gen"]
+
+
+def dpo_config(base: Path, **over) -> dict:
+    cfg = {
+        "model": str(base),
+        "method": "dpo",
+        "lora": {"r": 4, "alpha": 8, "dropout": 0.1, "target_modules": ["q_proj", "v_proj"]},
+        "max_length": 512,
+        "max_prompt_length": 256,
+        "learning_rate": 5e-3,
+        "epochs": 2,
+        "batch_size": 4,
+        "grad_accum": 1,
+        "seed": 0,
+        "warmup_ratio": 0.0,
+    }
+    return {**cfg, **over}
+
+
+@pytest.fixture(scope="module")
+def pipeline(tmp_path_factory):
+    """One full run shared by the tests of this module (synthesis through evaluation)."""
+    tmp = tmp_path_factory.mktemp("align")
+    mp = pytest.MonkeyPatch()
+    mp.setenv("OPENAI_API_KEY", SECRET)
+    (tmp / "personas.json").write_text(json.dumps(PERSONAS), encoding="utf-8")
+    with FakeOpenAIServer(handler) as server:
+        llm = LLMConfig(
+            model="unused",
+            base_url=server.base_url,
+            cache_dir=tmp / "cache",
+            concurrency=4,
+            max_retries=3,
+            backoff_initial_s=0.01,
+            backoff_max_s=0.05,
+        )
+        syn = synthesize_to(
+            tmp / "syn",
+            tmp / "personas.json",
+            generators=GENERATORS,
+            config=llm,
+            dialogues_per_persona=3,
+            test_fraction=0.34,
+            seed=0,
+        )
+        pairs = pairs_to(
+            tmp / "pairs",
+            [tmp / "syn" / "dialogues.parquet"],
+            rule=PairRule(length_control="residual"),
+        )
+        frame = syn.frame.filter(pl.col("dialogue").is_not_null())
+        build_tiny_chat_lm(tmp / "base", frame["prompt"].to_list() + frame["dialogue"].to_list())
+        run = train(dpo_config(tmp / "base"), pairs=tmp / "pairs", out=tmp / "run")
+        summary = evaluate(
+            tmp / "run",
+            heldout=tmp / "pairs" / "heldout_prompts.parquet",
+            out=tmp / "eval",
+            judge_config=llm.with_(model="judge-model"),
+            max_new_tokens=48,
+            n_boot=200,
+            max_prompts=6,
+        )
+        n_requests = server.n_requests
+        auth = set(server.auth_headers)
+    mp.undo()
+    return {
+        "tmp": tmp,
+        "syn": syn,
+        "pairs": pairs,
+        "run": run,
+        "summary": summary,
+        "n_requests": n_requests,
+        "auth": auth,
+    }
+
+
+def test_synthesis_rows_carry_persona_generator_params_and_prompt_hash(pipeline):
+    f = pipeline["syn"].frame
+    # 9 attributes besides age/sex (veteran_status "Not Applicable" is dropped): 4 windows of
+    # 2*(9//5) = 2 < min_attributes 4, so n falls to 3 (windows of 4): 6 x 3 sub-personas x 3
+    assert f.height == 6 * 3 * 3
+    assert sorted(f["persona_id"].unique().to_list()) == [
+        p * 4 + i for p in range(6) for i in range(3)
+    ]
+    ok = f.filter(pl.col("error").is_null())
+    assert ok.height == f.height, ok.filter(pl.col("error").is_not_null())["error"].to_list()
+    assert set(ok["generator"]) == {"casual-gen", "formal-gen", "plain-gen"}
+    formal = ok.filter(pl.col("generator") == "formal-gen")["params"].unique().to_list()
+    assert {json.loads(p)["temperature"] for p in formal} <= {0.7, 1.0}
+    assert ok["prompt_hash"].str.len_chars().unique().to_list() == [16]
+    # split by parent persona: the sub-personas of one person are on one side
+    assert ok.group_by("parent_id").agg(pl.col("split").n_unique())["split"].max() == 1
+    assert pipeline["auth"] == {f"Bearer {SECRET}"}  # the key was sent, and only to the server
+
+
+def test_pairs_are_trl_conversational_with_a_data_card(pipeline):
+    d = pipeline["tmp"] / "pairs"
+    rows = [json.loads(x) for x in (d / "pairs.jsonl").read_text().splitlines()]
+    assert rows and set(rows[0]) == {"prompt", "chosen", "rejected"}
+    assert rows[0]["prompt"][0]["role"] == "user" and rows[0]["chosen"][0]["role"] == "assistant"
+    card = json.loads((d / "data_card.json").read_text())
+    c = card["counts"]
+    assert (
+        c["pairs_final"] == len(rows) <= c["pairs_after_balance"] <= c["pairs_after_length_control"]
+    )
+    held = pl.read_parquet(d / "heldout_prompts.parquet")["persona_id"].to_list()
+    meta = pl.read_parquet(d / "pairs_meta.parquet")
+    assert held and not set(held) & set(meta["persona_id"].to_list())
+    assert meta.group_by("persona_id").len()["len"].max() <= 3  # the cap
+    assert (
+        "mean_words" in card["after"]["chosen"]
+        and "mean_words" in card["before_length_control"]["chosen"]
+    )
+
+
+def test_dpo_loss_falls_with_a_checkpoint_per_epoch(pipeline):
+    run = pipeline["run"]
+    assert [c["epoch"] for c in run.checkpoints] == [1, 2]
+    losses = run.losses_by_epoch()
+    first = next(h["loss"] for h in run.log if "loss" in h)
+    assert math.isclose(first, math.log(2), abs_tol=1e-3)  # policy == reference at step 1
+    assert losses[2] < losses[1], losses
+    on_pairs = run.eval_loss_by_epoch()  # all training pairs, dropout off, after each epoch
+    assert list(on_pairs) == [1, 2]
+    assert on_pairs[2] < on_pairs[1] < math.log(2), on_pairs
+
+
+def crash_after_first_epoch():
+    """A callback that stops the run right after the epoch-1 checkpoint (a killed job)."""
+    from transformers import TrainerCallback
+
+    class Crash(TrainerCallback):
+        def on_epoch_end(self, args, state, control, **kw):
+            control.should_training_stop = True
+
+    return Crash()
+
+
+def test_resumed_run_equals_uninterrupted(pipeline, tmp_path):
+    from safetensors.torch import load_file
+
+    tmp = pipeline["tmp"]
+    cfg = dpo_config(tmp / "base")
+    first = train(
+        cfg, pairs=tmp / "pairs", out=tmp_path / "run", callbacks=[crash_after_first_epoch()]
+    )
+    assert [c["epoch"] for c in first.checkpoints] == [1]
+    resumed = train(cfg, pairs=tmp / "pairs", out=tmp_path / "run")
+    assert resumed.resumed_from.endswith("checkpoint-3")
+    full = pipeline["run"].checkpoints[-1]
+    again = resumed.checkpoints[-1]
+    assert again["weights"] == full["weights"]  # byte-identical adapters
+    a = load_file(Path(full["path"]) / "adapter_model.safetensors")
+    b = load_file(Path(again["path"]) / "adapter_model.safetensors")
+    assert all((a[k] == b[k]).all() for k in a)
+    assert resumed.losses_by_epoch() == pipeline["run"].losses_by_epoch()
+    with pytest.raises(ProvenanceError, match="another run"):  # other config, same --out
+        train({**cfg, "beta": 0.5}, pairs=tmp / "pairs", out=tmp_path / "run")
+
+
+def test_evaluation_curve_over_epochs_against_the_base(pipeline):
+    curve = pl.DataFrame(pipeline["summary"]["curve"])
+    assert sorted(curve["epoch"].unique().to_list()) == [0, 1, 2]
+    judge = curve.filter(pl.col("measure") == "hl_logit")
+    assert judge.filter(pl.col("epoch") == 0)["delta_vs_base"].to_list() == [0.0]
+    later = judge.filter(pl.col("epoch") > 0)
+    assert (later["ci_low"] <= later["delta_vs_base"]).all()
+    assert (later["delta_vs_base"] <= later["ci_high"]).all()
+    measures = set(curve["measure"])
+    assert {
+        "hl_lite_logit",
+        "words_per_turn",
+        "question_share",
+        "informal_spelling",
+        "scorable",
+        "hl_item_1",
+    } <= measures
+
+
+def _artefacts(root: Path) -> list[Path]:
+    return [
+        p
+        for p in root.rglob("*")
+        if p.is_file()
+        and not p.name.endswith(SUFFIX)
+        and "checkpoints" not in p.parts
+        and p.name != "train_log.jsonl"
+        and p.suffix != ".sqlite"
+    ]
+
+
+def test_every_artefact_carries_provenance_and_no_secret(pipeline):
+    tmp = pipeline["tmp"]
+    files = [f for d in ("syn", "pairs", "run", "eval") for f in _artefacts(tmp / d)]
+    assert len(files) == 2 + 6 + 1 + 8  # synthesize, pairs, train manifest, evaluate
+    for f in files:
+        rec = verify_artefact(f)
+        assert rec["created_by"].startswith("chatlens")
+    for f in (tmp / "eval" / "generations").glob("*.parquet"):
+        rec = read_provenance(f)
+        assert (
+            rec["model"] == str(tmp / "base") and rec["config_hash"] == pipeline["run"].config_hash
+        )
+        rows = pl.read_parquet(f)
+        assert rows["checkpoint"].unique().to_list() == [rec["checkpoint"] or rec["model"]]
+    for ck in (tmp / "run" / "checkpoints").glob("checkpoint-*"):
+        assert (
+            json.loads((ck / CHECKPOINT_RECORD).read_text())["config_hash"]
+            == pipeline["run"].config_hash
+        )
+    for f in tmp.rglob("*"):
+        if f.is_file():
+            assert SECRET.encode() not in f.read_bytes(), f
+
+
+def test_evaluation_file_attributed_to_another_checkpoint_fails(pipeline, tmp_path):
+    tmp = pipeline["tmp"]
+    ck1, ck2 = (c["path"] for c in pipeline["run"].checkpoints)
+    gen = tmp_path / "generations"
+    shutil.copytree(tmp / "eval" / "generations", gen)
+    # relabel epoch 1's outputs as epoch 2's: the sidecar names checkpoint 2, weights are ck1's
+    src, dst = gen / "epoch_01.parquet", gen / "epoch_02.parquet"
+    shutil.copy(src, dst)
+    rec = json.loads((gen / f"epoch_01.parquet{SUFFIX}").read_text())
+    rec["checkpoint"] = ck2
+    (gen / f"epoch_02.parquet{SUFFIX}").write_text(json.dumps(rec))
+    with pytest.raises(ProvenanceError, match="not the ones that produced it"):
+        verify_artefact(dst)
+    with pytest.raises(ProvenanceError, match="attributed to checkpoint"):
+        verify_artefact(src, checkpoint=ck2)
+    # editing the rows' checkpoint column changes the bytes the sidecar hashed
+    pl.read_parquet(src).with_columns(pl.lit(ck2).alias("checkpoint")).write_parquet(src)
+    with pytest.raises(ProvenanceError, match="changed after it was written"):
+        verify_artefact(src)
+    assert verify_artefact(tmp / "eval" / "generations" / "epoch_01.parquet")["checkpoint"] == ck1
+
+
+def test_grpo_one_epoch_with_hllite_reward(pipeline, tmp_path):
+    tmp = pipeline["tmp"]
+    cfg = dpo_config(
+        tmp / "base",
+        method="grpo",
+        epochs=1,
+        batch_size=4,
+        learning_rate=1e-3,
+        grpo={
+            "num_generations": 2,
+            "max_completion_length": 24,
+            "length_penalty": 0.5,
+            "length_target_words": 12,
+        },
+    )
+    run = train(cfg, pairs=tmp / "pairs", out=tmp_path / "grpo")
+    assert run.method == "grpo" and [c["epoch"] for c in run.checkpoints] == [1]
+    rewards = [h for h in run.log if "reward" in h]
+    assert rewards and all(math.isfinite(h["reward"]) for h in rewards)
+    assert any("rewards/hllite/mean" in h for h in run.log)
+    manifest = tmp_path / "grpo" / "train_manifest.json"
+    assert verify_artefact(manifest)["config_hash"] == run.config_hash
+    summary = evaluate(
+        tmp_path / "grpo",
+        heldout=tmp / "pairs" / "heldout_prompts.parquet",
+        out=tmp_path / "eval",
+        max_new_tokens=16,
+        n_boot=50,
+        max_prompts=3,
+    )
+    assert sorted({c["epoch"] for c in summary["curve"]}) == [0, 1]
+
+
+def test_evaluate_through_a_server_names_each_checkpoint(pipeline, tmp_path):
+    tmp = pipeline["tmp"]
+    with FakeOpenAIServer(handler) as server:
+        llm = LLMConfig(
+            model="unused", base_url=server.base_url, max_retries=1, backoff_initial_s=0.01
+        )
+        summary = evaluate(
+            tmp / "run",
+            heldout=tmp / "pairs" / "heldout_prompts.parquet",
+            out=tmp_path / "eval",
+            server=llm,
+            served_names={2: "final"},
+            n_boot=100,
+            max_prompts=5,
+        )
+        asked = {b["model"] for b in server.bodies}
+    assert asked == {str(tmp / "base"), "epoch-1", "final"}
+    rec = verify_artefact(tmp_path / "eval" / "generations" / "epoch_02.parquet")
+    assert rec["extra"]["served_as"] == "final" and rec["checkpoint"].endswith("checkpoint-6")
+    lite = [c for c in summary["curve"] if c["measure"] == "hl_lite_logit"]
+    assert all(c["n"] == 5 and c["mean"] is not None for c in lite)  # P:/D: dialogues, scored
+
+
+def test_grpo_resumed_run_equals_uninterrupted(pipeline, tmp_path):
+    tmp = pipeline["tmp"]
+    cfg = dpo_config(
+        tmp / "base",
+        method="grpo",
+        epochs=2,
+        batch_size=4,
+        learning_rate=1e-3,
+        grpo={"num_generations": 2, "max_completion_length": 12},
+    )
+    full = train(cfg, pairs=tmp / "pairs", out=tmp_path / "full")
+    part = train(
+        cfg, pairs=tmp / "pairs", out=tmp_path / "part", callbacks=[crash_after_first_epoch()]
+    )
+    assert [c["epoch"] for c in part.checkpoints] == [1]
+    resumed = train(cfg, pairs=tmp / "pairs", out=tmp_path / "part")
+    assert resumed.resumed_from is not None
+    assert [c["weights"] for c in resumed.checkpoints] == [c["weights"] for c in full.checkpoints]

@@ -1,0 +1,318 @@
+"""Units of the alignment pipeline: personas, pairs rules, configs, provenance, export, rewards,
+and the bad inputs (empty persona file, missing columns, unknown reward, bad config key)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import polars as pl
+import pytest
+
+from chatlens.align.export import export_human_eval
+from chatlens.align.grpo_reward import hllite_rewards
+from chatlens.align.pairs import PairRule, build_pairs
+from chatlens.align.personas import expand_personas, read_personas, split_personas
+from chatlens.align.provenance import Provenance, verify_artefact, write_provenance
+from chatlens.align.rewards import check_reward, score_dialogues
+from chatlens.align.synthesize import GeneratorSpec
+from chatlens.align.train import load_pairs
+from chatlens.align.train_config import load_train_config, quantization
+from chatlens.errors import (
+    DataFileError,
+    InvalidParameterError,
+    MissingColumnError,
+    ProvenanceError,
+    SchemaError,
+)
+
+from .conftest import PERSONAS
+
+
+def test_empty_or_malformed_persona_files_name_the_file_and_row(tmp_path):
+    empty = tmp_path / "empty.json"
+    empty.write_text("[]")
+    with pytest.raises(SchemaError, match="empty.json holds no personas"):
+        read_personas(empty)
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps([{"age": 3}, "not a persona"]))
+    with pytest.raises(SchemaError, match="bad.json, persona 1: expected an object"):
+        read_personas(bad)
+    csv = tmp_path / "p.csv"
+    pl.DataFrame(PERSONAS).drop("lifestyle").write_csv(csv)
+    assert len(read_personas(csv)) == len(PERSONAS)
+
+
+def test_oversampling_is_seeded_and_follows_the_rule():
+    a = expand_personas(PERSONAS, seed=7)
+    assert a == expand_personas(PERSONAS, seed=7)
+    assert a != expand_personas(PERSONAS, seed=8)
+    for sub in a:
+        assert {"age", "sex"} <= set(sub)  # always kept
+        assert "veteran_status" not in sub  # "Not Applicable" dropped
+        assert len(sub) - 4 == 4  # windows of 2 * (9 // 4) attributes besides age/sex and ids
+        parent_age = PERSONAS[sub["parent_id"]]["age"]
+        assert abs(sub["age"] - parent_age) <= round(0.1 * parent_age) + 1
+    many = [{**PERSONAS[0], **{f"x{i}": i for i in range(10)}}]
+    assert len(expand_personas(many, seed=0)) == 4  # enough attributes: HAL's 4 buckets
+    split = split_personas(a, test_fraction=0.34, seed=1)
+    assert split == split_personas(a, test_fraction=0.34, seed=1)
+    test_parents = {s["parent_id"] for s in a if split[s["persona_id"]] == "test"}
+    assert len(test_parents) == 2
+
+
+def test_generator_spec_errors():
+    with pytest.raises(InvalidParameterError, match="not key=value"):
+        GeneratorSpec.parse("gpt-5:oops")
+    with pytest.raises(InvalidParameterError, match="MODEL"):
+        GeneratorSpec.parse(":x=1")
+
+
+def _scored(rows):
+    frame = pl.DataFrame(rows)
+    return score_dialogues(frame, reward="hllite", text_column="dialogue", speaker="P").frame
+
+
+def _dialogues():
+    casual = "D: how are you?\nP: ya im ok lol\nD: pain?\nP: kinda idk"
+    formal = (
+        "D: How are you?\nP: Good afternoon, Doctor. I have been experiencing considerable "
+        "discomfort in my knee for approximately one week.\nD: Pain?\nP: Yes, I would "
+        "describe it as a persistent, aching sensation that worsens in the evening."
+    )
+    plain = "D: How are you?\nP: My knee hurts a bit.\nD: Pain?\nP: Yes, mostly at night."
+    rows = []
+    for p in range(8):
+        for g, text in (("casual", casual), ("formal", formal), ("plain", plain)):
+            rows.append(
+                {
+                    "persona_id": p,
+                    "prompt": f"visit {p}",
+                    "dialogue": text + "\n" * p,
+                    "generator": g,
+                }
+            )
+    return rows
+
+
+def test_pairs_rules_length_control_balance_cap_and_heldout():
+    scored = _scored(_dialogues())
+    none = build_pairs(
+        scored,
+        rule=PairRule(
+            length_control="none", balance=False, cap_per_persona=None, heldout_fraction=0.25
+        ),
+    )
+    assert none.card["counts"]["heldout_personas"] == 2
+    assert not set(none.heldout["persona_id"]) & set(none.pairs["persona_id"])
+    # one generator wins every pair under HAL's rule: a pure generator-style signal
+    assert none.pairs["generator_chosen"].n_unique() == 1
+    assert none.pairs.height == 6 * 2
+    ratio = build_pairs(
+        scored,
+        rule=PairRule(
+            length_control="ratio",
+            ratio_bounds=(0.8, 1.25),
+            balance=False,
+            cap_per_persona=None,
+            heldout_fraction=0.25,
+        ),
+    )
+    r = ratio.pairs["words_chosen"] / ratio.pairs["words_rejected"]
+    assert ((r >= 0.8) & (r <= 1.25)).all()
+    assert ratio.pairs.height < none.pairs.height
+    bal = build_pairs(
+        scored,
+        rule=PairRule(
+            length_control="none", balance=True, cap_per_persona=None, heldout_fraction=0.25
+        ),
+    )
+    n = bal.pairs.group_by("generator_chosen", "generator_rejected").len()
+    assert n.height == 0 or n["len"].max() <= 1  # one-sided wins cut to ceil(1 * max(0, 1))
+    cap = build_pairs(
+        scored,
+        rule=PairRule(
+            length_control="none", balance=False, cap_per_persona=1, heldout_fraction=0.25
+        ),
+    )
+    assert cap.pairs.group_by("persona_id").len()["len"].max() == 1
+    gaps = cap.pairs["gap"].to_numpy()
+    assert (
+        gaps >= none.pairs.group_by("persona_id").agg(pl.col("gap").max())["gap"].min() - 1e-9
+    ).all()
+    rows = cap.trl_rows()
+    assert rows[0]["prompt"] == [{"role": "user", "content": cap.pairs["prompt"][0]}]
+
+
+def test_residual_length_control_ranks_within_length():
+    scored = _scored(_dialogues())
+    res = build_pairs(
+        scored,
+        rule=PairRule(
+            length_control="residual", balance=False, cap_per_persona=None, heldout_fraction=0.0
+        ),
+    )
+    assert res.card["residualisation"]["slope_per_log_word"] != 0
+    raw = build_pairs(
+        scored,
+        rule=PairRule(
+            length_control="none", balance=False, cap_per_persona=None, heldout_fraction=0.0
+        ),
+    )
+    short = lambda p: float((p["words_chosen"] < p["words_rejected"]).mean())  # noqa: E731
+    assert short(res.pairs) < short(raw.pairs)
+
+
+def test_bad_pair_inputs_raise_clear_errors():
+    with pytest.raises(InvalidParameterError, match="Unknown reward 'hl'.*hllite"):
+        check_reward("hl")
+    with pytest.raises(InvalidParameterError, match="Unknown reward"):
+        score_dialogues(pl.DataFrame({"dialogue": ["P: hi"]}), reward="gpt")
+    with pytest.raises(MissingColumnError, match=r"\['generator'\] not found"):
+        build_pairs(_scored(_dialogues()).drop("generator"))
+    with pytest.raises(InvalidParameterError, match="needs a judge model"):
+        score_dialogues(pl.DataFrame({"dialogue": ["P: hi"]}), reward="judge")
+    with pytest.raises(InvalidParameterError, match="ratio_bounds"):
+        PairRule(ratio_bounds=(1.2, 2.0))
+
+
+def test_train_config_validation(tmp_path):
+    hal = load_train_config("align/configs/hal-dpo.yaml")
+    assert (hal.beta, hal.learning_rate, hal.epochs, hal.lora.r, hal.lora.alpha) == (
+        0.1,
+        5e-5,
+        10,
+        16,
+        32,
+    )
+    bad = tmp_path / "run.yaml"
+    bad.write_text("model: m\nlearning_rte: 0.1\n")
+    with pytest.raises(DataFileError, match="learning_rte"):
+        load_train_config(bad)
+    with pytest.raises(DataFileError, match="max_prompt_length"):
+        load_train_config({"model": "m", "max_length": 100, "max_prompt_length": 200})
+    with pytest.raises(DataFileError, match="method"):
+        load_train_config({"model": "m", "method": "ppo"})
+    torch = pytest.importorskip("torch")
+    if not torch.cuda.is_available():  # 4-bit without a GPU: a clear stop, not a silent fallback
+        with pytest.raises(InvalidParameterError, match="needs a CUDA GPU and the bitsandbytes"):
+            quantization(hal)
+
+
+def test_pairs_file_errors_name_the_line(tmp_path):
+    p = tmp_path / "pairs.jsonl"
+    good = {
+        "prompt": [{"role": "user", "content": "x"}],
+        "chosen": [{"role": "assistant", "content": "a"}],
+        "rejected": [{"role": "assistant", "content": "b"}],
+    }
+    p.write_text(json.dumps(good) + "\n" + json.dumps({**good, "chosen": "text"}) + "\n")
+    with pytest.raises(SchemaError, match="line 2: 'chosen' must be a list"):
+        load_pairs(p)
+    with pytest.raises(SchemaError, match="does not exist"):
+        load_pairs(tmp_path / "nope.jsonl")
+
+
+def test_provenance_detects_edits_and_missing_records(tmp_path):
+    f = tmp_path / "t.csv"
+    f.write_text("a\n1\n")
+    with pytest.raises(ProvenanceError, match="no provenance record"):
+        verify_artefact(f)
+    write_provenance(f, Provenance("table", model="m", config_hash="abc"))
+    assert verify_artefact(f)["config_hash"] == "abc"
+    f.write_text("a\n2\n")
+    with pytest.raises(ProvenanceError, match="changed after it was written"):
+        verify_artefact(f)
+
+
+def test_export_human_eval_is_ratings_input(tmp_path):
+    from chatlens.ratings import rate
+
+    for name, text in (("a", "P: ya ok lol"), ("b", "P: Good afternoon, Doctor.")):
+        pl.DataFrame(
+            {
+                "prompt_id": [str(i) for i in range(40)],
+                "prompt": ["x"] * 40,
+                "completion": [f"{text} {i}" for i in range(40)],
+            }
+        ).write_parquet(tmp_path / f"{name}.parquet")
+    frame = export_human_eval(
+        tmp_path / "a.parquet", tmp_path / "b.parquet", name_a="base", name_b="dpo", seed=3
+    )
+    assert frame.height == 40 and 10 < (frame["model_a"] == "base").sum() < 30
+    assert frame.equals(
+        export_human_eval(
+            tmp_path / "a.parquet", tmp_path / "b.parquet", name_a="base", name_b="dpo", seed=3
+        )
+    )
+    row = frame.row(0, named=True)
+    want = "P: ya ok lol" if row["model_a"] == "base" else "P: Good afternoon, Doctor."
+    assert row["dialogue_a"].startswith(want)
+    rated = frame.with_columns(pl.lit("model_b").alias("winner"))  # a rater who always picks B
+    rated.write_csv(tmp_path / "rated.csv")
+    result = rate(tmp_path / "rated.csv", method="winrate", bootstrap=0)
+    wr = dict(zip(result.table["model"], result.table["rating"], strict=True))
+    assert wr["base"] + wr["dpo"] == pytest.approx(1.0)
+    with pytest.raises(SchemaError, match="Both sides are named"):
+        export_human_eval(tmp_path / "a.parquet", tmp_path / "b.parquet", name_a="x", name_b="x")
+
+
+def test_grpo_reward_floor_and_length_penalty():
+    short = "D: hi\nP: ya my knee hurts lol"
+    long = "D: hi\nP: " + " ".join(["ya my knee hurts lol"] * 20)
+    base = hllite_rewards([short, long, "no turns"], length_penalty=0.0)
+    pen = hllite_rewards([short, long, "no turns"], length_penalty=1.0, length_target_words=5)
+    assert base[2] == pen[2] == -10.0
+    assert pen[1] < base[1] - 1.0  # 100 words per turn against a target of 5
+    assert abs(pen[0] - base[0]) < 0.01  # 5 words per turn: on target, no penalty
+    assert np.isfinite(base[:2]).all()
+
+
+def test_judge_and_both_rewards_through_the_llm_client(align_server, tmp_path):
+    from chatlens.llm import LLMConfig
+
+    cfg = LLMConfig(model="judge", base_url=align_server.base_url, cache_dir=tmp_path / "c")
+    frame = pl.DataFrame(_dialogues()[:6])
+    judged = score_dialogues(frame, reward="judge", judge_config=cfg)
+    assert judged.frame["reward"].null_count() == 0
+    assert judged.frame["reward"].to_list() == judged.frame["reward_judge"].to_list()
+    assert "hl_item_1" in judged.frame.columns and judged.info["judge"]["valid"] == 6
+    both = score_dialogues(frame, reward="both", judge_config=cfg)
+    z = both.frame["reward"].to_numpy()
+    assert abs(z.mean()) < 1e-9  # mean of two standardised rewards
+    # 3 distinct transcripts (personas 0 and 1 differ by trailing newlines only): 3 requests,
+    # everything else, and the whole second pass, from the cache
+    assert align_server.n_requests == 3
+
+
+def test_align_imports_stay_light():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, chatlens.cli, chatlens.align.steps, chatlens.align.evaluate, "
+        "chatlens.align.train; print(sorted(m for m in ('torch', 'transformers', 'trl', "
+        "'peft', 'datasets') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_length_control_per_turn():
+    scored = _scored(_dialogues())
+    rule = PairRule(
+        length_control="ratio",
+        length_measure="turn",
+        ratio_bounds=(0.5, 2.0),
+        balance=False,
+        cap_per_persona=None,
+        heldout_fraction=0.0,
+    )
+    res = build_pairs(scored, rule=rule)
+    r = res.pairs["wpt_chosen"] / res.pairs["wpt_rejected"]
+    assert res.pairs.height and ((r >= 0.5) & (r <= 2.0)).all()
+    # the formal generator's turns are ~4x longer: never paired with the short-turn ones
+    assert "formal" not in set(res.pairs["generator_chosen"]) | set(res.pairs["generator_rejected"])
+    assert res.card["rule"]["length_measure"] == "turn"
+    with pytest.raises(InvalidParameterError, match="length_measure"):
+        PairRule(length_measure="token")
