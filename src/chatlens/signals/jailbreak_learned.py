@@ -224,9 +224,11 @@ def load_weights(path: str | None = None) -> LearnedJailbreak:
 
 
 #: Rule-tier families whose hits stand even where the model's score is low: an explicit order to
-#: drop earlier instructions is a jailbreak attempt by definition (docs/labels.md), however short,
-#: and the model, trained mostly on long templates, scores short ones low.
-RULE_FAMILIES = ("instruction_override",)
+#: drop earlier instructions, or to switch into a "developer"/"DAN"/jailbroken mode, is a jailbreak
+#: attempt by definition (docs/labels.md), however short, and the model, trained mostly on long
+#: templates, scores short ones low. Held out, developer_mode adds in-the-wild recall (+0.9 points)
+#: at no ToxicChat false positive; the other families (persona, suffix statistics) cost precision.
+RULE_FAMILIES = ("instruction_override", "developer_mode")
 
 
 def rule_override(rules: pl.DataFrame) -> np.ndarray:
