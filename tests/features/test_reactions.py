@@ -139,3 +139,26 @@ def test_overturned_after_a_persistent_reaction(make) -> None:
     ])
     got = {r["conversation_id"]: r["overturned"] for r in user_reactions(msgs, rules=ReactionRules(model="rules")).iter_rows(named=True)}
     assert got == {"o": True, "n": False, "e": None}
+
+
+def test_learned_reaction_reads_what_it_was_trained_on(make) -> None:
+    """The model is trained and validated with the cue scorer's type of the refused reply, so the
+    run's own refusal type (the context tier's, or a user's column) must not change its score."""
+    from chatlens.features.reaction_model import detect_reaction
+
+    def run(kind: str) -> pl.DataFrame:
+        msgs = make([
+            ("t", "user", "What is the weather in Paris right now?", None, None, False),
+            ("t", "assistant", "I don't have access to real-time data.", True, kind, None),
+            ("t", "user", "ok, what about the average in May?", None, None, False),
+        ])
+        return user_reactions(msgs)
+
+    alone = detect_reaction(pl.DataFrame({
+        "request": ["What is the weather in Paris right now?"],
+        "response": ["I don't have access to real-time data."],
+        "followup": ["ok, what about the average in May?"]}))
+    for kind in ("capability", "policy"):
+        out = run(kind)
+        assert out["reaction"].to_list() == alone["reaction"].to_list()
+        assert out["reaction_score"].to_list() == alone["reaction_score"].to_list()
