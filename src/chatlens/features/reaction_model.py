@@ -33,9 +33,7 @@ leave-one-source-out numbers, never in-sample ones).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
+from contextlib import AbstractContextManager
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -44,6 +42,7 @@ import numpy as np
 import polars as pl
 from sklearn.base import BaseEstimator, ClassifierMixin
 
+from chatlens._override import ModelOverride
 from chatlens.errors import InstrumentError, InvalidParameterError, NotFittedError
 
 #: The spec's reaction labels the model predicts (``unclear`` is a reader's abstention).
@@ -409,25 +408,19 @@ def load_weights(path: str | None = None) -> ReactionModel:
     return ReactionModel.from_file(doc, record.file)
 
 
-_ACTIVE: ContextVar[ReactionModel | None] = ContextVar("chatlens_reaction_model", default=None)
+_OVERRIDE: ModelOverride[ReactionModel] = ModelOverride("chatlens_reaction_model",
+                                                        lambda: load_weights())
 
 
-@contextmanager
-def using_weights(model: ReactionModel) -> Iterator[ReactionModel]:
+def using_weights(model: ReactionModel) -> AbstractContextManager[ReactionModel]:
     """Within the block, :func:`detect_reaction` in this process uses ``model`` instead of the
-    shipped weights (in-process only; see :func:`chatlens.signals.refusal_model.using_model`,
-    which exists for the same reason: held-out validation through a run's own code path)."""
-    token = _ACTIVE.set(model)
-    try:
-        yield model
-    finally:
-        _ACTIVE.reset(token)
+    shipped weights (:class:`chatlens._override.ModelOverride` says why and its scope)."""
+    return _OVERRIDE.using(model)
 
 
 def active_weights() -> ReactionModel:
     """The reaction model in force: the one set by :func:`using_weights`, else the shipped one."""
-    model = _ACTIVE.get()
-    return load_weights() if model is None else model
+    return _OVERRIDE.active()
 
 
 def detect_reaction(frame: pl.DataFrame, *, model: ReactionModel | None = None) -> pl.DataFrame:

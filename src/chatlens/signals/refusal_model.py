@@ -18,9 +18,7 @@ validate`` reports the tier with out-of-fold predictions only. The cue columns (
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -30,6 +28,7 @@ import numpy as np
 import polars as pl
 
 from chatlens import datafiles
+from chatlens._override import ModelOverride
 from chatlens.errors import DataFileError, NotFittedError
 from chatlens.signals.refusal import RefusalAnalysis
 from chatlens.signals.refusal_context import FEATURE_VERSION, context_features
@@ -223,31 +222,18 @@ def load_model(path: str | None = None) -> RefusalModel:
     return RefusalModel.from_file(doc, record.file)
 
 
-_ACTIVE: ContextVar[RefusalModel | None] = ContextVar("chatlens_refusal_model", default=None)
+_OVERRIDE: ModelOverride[RefusalModel] = ModelOverride("chatlens_refusal_model", lambda: load_model())
 
 
-@contextmanager
-def using_model(model: RefusalModel) -> Iterator[RefusalModel]:
+def using_model(model: RefusalModel) -> AbstractContextManager[RefusalModel]:
     """Within the block, every context-tier decision in this process uses ``model`` instead of
-    the shipped weights.
-
-    Why: honest validation of what *depends* on the tier (``refusal_overturned`` runs the whole
-    signals and behaviour steps over labelled conversations) needs a model fitted without the
-    conversation being scored, reached through the same code path a run takes. Scoped by a
-    context variable, so it does not leak into other threads' work, and in-process only (the
-    process engine's workers load the shipped weights).
-    """
-    token = _ACTIVE.set(model)
-    try:
-        yield model
-    finally:
-        _ACTIVE.reset(token)
+    the shipped weights (:class:`chatlens._override.ModelOverride` says why and its scope)."""
+    return _OVERRIDE.using(model)
 
 
 def active_model() -> RefusalModel:
     """The model in force: the one set by :func:`using_model`, else the shipped weights."""
-    model = _ACTIVE.get()
-    return load_model() if model is None else model
+    return _OVERRIDE.active()
 
 
 def screen(rules: pl.DataFrame, responses: pl.Series, model: RefusalModel) -> np.ndarray:

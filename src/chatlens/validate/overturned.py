@@ -99,21 +99,16 @@ class _Refitter:
 
     def __init__(self, data_dir: Path) -> None:
         from chatlens.features.reaction_model import featurize, load_weights
-        from chatlens.signals.refusal_model import load_model
-        from chatlens.validate.reaction_cv import reaction_rows
+        from chatlens.validate.reaction_cv import _conversations, _model_input, reaction_rows
         from chatlens.validate.real import labelled_set
-        from chatlens.validate.refusal_model_cv import build_pool
+        from chatlens.validate.refusal_model_cv import build_pool, shipped_params
 
         real = labelled_set(data_dir)
         self.pool = build_pool(data_dir, real)
-        shipped = load_model()
-        self.refusal_params = {
-            "C": shipped.C,
-            "C_type": shipped.C_type,
-            "threshold": shipped.threshold,
-        }
+        self.refusal_params = shipped_params()
         self.reactions = reaction_rows(real)
-        self.reaction_x = featurize(self.reactions.select("request", "response", "followup"))
+        self.reaction_x = featurize(_model_input(self.reactions))
+        self.reaction_groups = _conversations(self.reactions)
         self.reaction_c = load_weights().C
 
     def fit(self, held_out: np.ndarray) -> tuple[object, object]:
@@ -124,10 +119,11 @@ class _Refitter:
 
         out = np.isin(self.pool.frame["cluster"].to_numpy(), held_out)
         refusal = _fit(self.pool, ~out, **self.refusal_params)
-        groups = (self.reactions["file"] + "|" + self.reactions["conversation_id"]).to_numpy()
-        keep = ~np.isin(groups, held_out)
+        keep = ~np.isin(self.reaction_groups, held_out)
         reaction = ReactionModel(C=self.reaction_c, calibrate=False).fit_matrix(
-            self.reaction_x[keep], self.reactions["reaction"].to_numpy()[keep], groups[keep]
+            self.reaction_x[keep],
+            self.reactions["reaction"].to_numpy()[keep],
+            self.reaction_groups[keep],
         )
         return refusal, reaction
 

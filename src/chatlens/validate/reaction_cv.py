@@ -75,21 +75,22 @@ def leave_one_source_out(frame: pl.DataFrame, *, c: float = 3.0, calibrate: bool
     return _heldout(frame, splits, c, calibrate=calibrate)
 
 
+def _check_rows(frame: pl.DataFrame, caller: str) -> None:
+    if reaction_rows(frame).height != frame.height:
+        msg = (f"{caller} scores exactly the rows it is given: pass gold refusals with a "
+               "labelled reaction other than unclear (chatlens.validate.reaction_cv.reaction_rows).")
+        raise InvalidParameterError(msg)
+
+
 def reaction_learned_oof(frame: pl.DataFrame) -> np.ndarray:
     """``chatlens validate``'s "learned" reaction detector: grouped-CV out-of-fold labels (the
     frame passed in is the one evaluated, so no row is predicted by a model that saw it)."""
-    if reaction_rows(frame).height != frame.height:
-        msg = ("reaction_learned_oof scores exactly the rows it is given: pass gold refusals with a "
-               "labelled reaction other than unclear (chatlens.validate.reaction_cv.reaction_rows).")
-        raise InvalidParameterError(msg)
+    _check_rows(frame, "reaction_learned_oof")
     return grouped_cv(frame, calibrate=False)[0]
 
 
 def reaction_learned_loso(frame: pl.DataFrame) -> np.ndarray:
     """``chatlens validate``'s "learned (leave-source-out)" reaction detector: each source's rows
     labelled by a model trained on the other sources — the forecast for a new user's log."""
-    if reaction_rows(frame).height != frame.height:
-        msg = ("reaction_learned_loso scores exactly the rows it is given: pass gold refusals with a "
-               "labelled reaction other than unclear (chatlens.validate.reaction_cv.reaction_rows).")
-        raise InvalidParameterError(msg)
+    _check_rows(frame, "reaction_learned_loso")
     return leave_one_source_out(frame, calibrate=False)[0]

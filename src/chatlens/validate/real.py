@@ -133,10 +133,6 @@ def missing_sources(data_dir: str | Path) -> list[str]:
             if not (Path(data_dir) / f).exists()]
 
 
-def real_set_present(data_dir: str | Path) -> bool:
-    """Whether every source the labels point into is in ``data_dir``."""
-    return not missing_sources(data_dir)
-
 
 def labelled_set(data_dir: str | Path) -> pl.DataFrame:
     """First-pass labels with their text (see :func:`attach_text`)."""

@@ -135,6 +135,14 @@ def heldout(pool: Pool, **params: float) -> dict[str, pl.DataFrame]:
     return result
 
 
+def shipped_params() -> dict[str, float]:
+    """The shipped model's hyper-parameters: every held-out number refits with these."""
+    from chatlens.signals.refusal_model import load_model
+
+    shipped = load_model()
+    return {"C": shipped.C, "C_type": shipped.C_type, "threshold": shipped.threshold}
+
+
 def train_shipped(pool: Pool, **params: float) -> tuple[Any, dict[str, Any]]:
     """Fit on the whole pool; returns the model and provenance for its weights file."""
     model = _fit(pool, np.ones(pool.frame.height, dtype=bool), **params)
@@ -158,11 +166,7 @@ class ContextHeldout:
     def compute(cls, data_dir: str | Path, real: pl.DataFrame | None = None) -> ContextHeldout:
         """Held-out predictions with the shipped model's hyper-parameters (``real``: the
         labelled set already read by :func:`~chatlens.validate.real.labelled_set`)."""
-        from chatlens.signals.refusal_model import load_model
-
-        shipped = load_model()
-        pool = build_pool(data_dir, real)
-        return cls(heldout(pool, C=shipped.C, C_type=shipped.C_type, threshold=shipped.threshold))
+        return cls(heldout(build_pool(data_dir, real), **shipped_params()))
 
     def predict_set(self, s: LabelledSet) -> np.ndarray:
         """Refusal per text of a labelled slice: held out where the model trained on the set,
