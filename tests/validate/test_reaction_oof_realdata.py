@@ -32,7 +32,7 @@ def test_validate_rows_come_from_disjoint_conversation_folds(shared_data, rows, 
     import chatlens.validate.overturned as ovt
 
     monkeypatch.setattr(rcv, "_heldout", spy)
-    monkeypatch.setattr(ovt, "evaluate_overturned", lambda labels, root: pl.DataFrame())
+    monkeypatch.setattr(ovt, "evaluate_overturned", lambda *args: pl.DataFrame())
     report, _ = _real(labelled_set(shared_data), None, shared_data)
     assert report is not None
     conv = (rows["file"] + "|" + rows["conversation_id"]).to_numpy()

@@ -97,13 +97,13 @@ class _Refitter:
     """Fits the two trained tiers without given conversations (the same estimators and
     hyper-parameters as the shipped weights)."""
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, real: pl.DataFrame | None = None) -> None:
         from chatlens.features.reaction_model import featurize, load_weights
         from chatlens.validate.reaction_cv import _conversations, _model_input, reaction_rows
         from chatlens.validate.real import labelled_set
         from chatlens.validate.refusal_model_cv import build_pool, shipped_params
 
-        real = labelled_set(data_dir)
+        real = labelled_set(data_dir) if real is None else real
         self.pool = build_pool(data_dir, real)
         self.refusal_params = shipped_params()
         self.reactions = reaction_rows(real)
@@ -128,7 +128,8 @@ class _Refitter:
         return refusal, reaction
 
 
-def overturned_predictions(labels: pl.DataFrame, data_dir: str | Path) -> pl.DataFrame:
+def overturned_predictions(labels: pl.DataFrame, data_dir: str | Path,
+                           real: pl.DataFrame | None = None) -> pl.DataFrame:
     """``item`` and the predicted ``overturned`` of each judged refusal, per tier (column); the
     trained tiers are scored fold by fold with models that never saw the fold's conversations."""
     from chatlens.features.reaction_model import using_weights
@@ -147,7 +148,7 @@ def overturned_predictions(labels: pl.DataFrame, data_dir: str | Path) -> pl.Dat
         if tier.startswith("rules"):
             out = out.with_columns(_run_tier(msgs, keys, tiers).alias(tier))
             continue
-        refit = refit or _Refitter(Path(data_dir))
+        refit = refit or _Refitter(Path(data_dir), real)
         pred = np.zeros(keys.height, dtype=bool)
         for held_out in _splits(judged, tier):
             rows = keys["conversation_id"].is_in(held_out.tolist()).to_numpy()
@@ -162,13 +163,17 @@ def overturned_predictions(labels: pl.DataFrame, data_dir: str | Path) -> pl.Dat
     return out
 
 
-def evaluate_overturned(labels: pl.DataFrame, data_dir: str | Path) -> pl.DataFrame:
-    """Precision, recall and F1 (conversation-bootstrap 95% CIs) per tier, overall and per source."""
+def evaluate_overturned(labels: pl.DataFrame, data_dir: str | Path,
+                        real: pl.DataFrame | None = None) -> pl.DataFrame:
+    """Precision, recall and F1 (conversation-bootstrap 95% CIs) per tier, overall and per source.
+
+    ``real``: the labelled set with its text, when the caller has already read it
+    (:func:`~chatlens.validate.real.labelled_set`), so the refitted tiers do not read it again."""
     judged = labels.filter(pl.col("overturned").is_not_null())
     if judged.height == 0:
         return pl.DataFrame()
     pred = judged.select("item", "source", "file", "conversation_id", "overturned").join(
-        overturned_predictions(judged, data_dir), on="item", how="left"
+        overturned_predictions(judged, data_dir, real), on="item", how="left"
     )
     clusters = (pred["file"] + "|" + pred["conversation_id"]).to_numpy()
     gold = pred["overturned"].to_numpy().astype(bool)

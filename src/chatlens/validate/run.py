@@ -188,7 +188,7 @@ def _real(frame: pl.DataFrame, context: ContextHeldout | None, root: Path
         detectors |= context.real_detectors()
     report = evaluate_real(frame, detectors, reactions=reaction_detectors())
     status("validate: refusal_overturned on the labelled real conversations")
-    return replace(report, overturned=evaluate_overturned(load_labels(), root)), agreement()
+    return replace(report, overturned=evaluate_overturned(load_labels(), root, frame)), agreement()
 
 
 def _context_model(root: Path, datasets: Sequence[str] | None,
