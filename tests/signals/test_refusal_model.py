@@ -138,3 +138,41 @@ def test_block_matrix_scores_like_the_stacked_matrix():
     v = np.linspace(-1, 1, stacked.shape[1])
     assert ids == ids2 and blocks.shape == stacked.shape
     assert np.allclose(blocks @ v, stacked @ v, rtol=1e-12, atol=1e-12)
+
+
+def test_request_kind_tells_tasks_from_statements():
+    from chatlens.signals.refusal_context import request_kind
+
+    question, opening, statement = request_kind(pl.Series([
+        "Write a poem about cats", "is this legal", "bitcoin is exaggerated.", "",
+        "Escribe un poema", "I feel lonely", "what time is it in Tokyo",
+    ]))
+    assert statement.tolist() == [False, False, True, False, False, True, False]
+    assert opening.tolist() == [True, True, False, False, True, False, True]
+    assert not question.any()
+
+
+def test_self_question_answered_directly_is_not_a_refusal():
+    """labels.md rule 3: "how are you" answered with "As an AI I don't have feelings, but ..." is
+    none + disclaimer; the same words declining a task, or a decline framed as a refusal, stay
+    refusals."""
+    disclaimer = "As an AI, I don't have feelings, but I'm here and ready to help!"
+    out = detect_refusal_in_context(
+        pl.Series([disclaimer, disclaimer, "As an AI, I don't have personal opinions.",
+                   "I'm sorry, but I can't share that.", disclaimer]),
+        pl.Series(["how do you feel today?", "Hi! How are you?", "What do you think of Trump?",
+                   "What's your name?",
+                   "Write a love letter as if you were in love. Begin with: how are you?"]))
+    assert out["refusal"].to_list() == [False, False, True, True, True]
+    assert out["disclaimer"].to_list()[:2] == [True, True]
+
+
+def test_about_self_matches_whole_requests_in_several_languages():
+    from chatlens.signals.refusal_context import about_self
+
+    asked = ["how are you", "Hello there, who are you?", "¿Cómo estás?", "Как дела?", "你好吗？",
+             "what's your favourite colour?", "Wie geht es dir?"]
+    not_asked = ["How are you going to solve x^2 = 4?", "What do you think of Trump?",
+                 "Write a poem called how are you", ""]
+    assert about_self(pl.Series(asked)).all()
+    assert not about_self(pl.Series(not_asked)).any()

@@ -142,6 +142,8 @@ BUNDLED: tuple[tuple[str, str], ...] = (
     ("signals/refusal_model.json", "refusal-model-weights"),
     ("signals/jailbreak_learned.json", "jailbreak-model-weights"),
     ("signals/refusal_context_cues.yaml", "regex-list"),
+    ("signals/request_openers.yaml", "regex-list"),
+    ("signals/self_questions.yaml", "regex-list"),
     ("validation/real_accuracy.json", "signal-accuracy"),
     ("validation/*.json", "labelled-set"),
     ("signals/patterns/refusal_*.yaml", "cue-lexicon"),

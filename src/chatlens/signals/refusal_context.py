@@ -15,6 +15,9 @@ Feature blocks (all deterministic and stateless — hashing, no stored vocabular
   in the opening, a final question mark;
 * context: word overlap (Jaccard) of reply and request, request length, an empty request, a
   request addressed to "you";
+* request kind: a task (a question mark or a request opening, ``data/signals/request_openers.yaml``)
+  or a statement, alone and with a reply that is short or ends in a question — after a statement a
+  question back is conversation, after a task it may stand in for doing it (labels.md rule 2);
 * stand-in phrases (``data/signals/refusal_context_cues.yaml``) in the opening;
 * hashed word 1–2-grams of the normalised opening (300 chars), hashed character 3–5-grams of the
   opening (250 chars, any script) and hashed words of the request (400 chars), all hashed in numpy
@@ -35,8 +38,16 @@ from chatlens.signals.ngrams import char_ngrams, word_ngrams
 from chatlens.signals.refusal import BODY_FACTOR, OPENING_BYTES, RefusalAnalysis, analyse_refusal
 
 CUES_RESOURCE = "signals/refusal_context_cues.yaml"
+OPENERS_RESOURCE = "signals/request_openers.yaml"
+SELF_QUESTIONS_RESOURCE = "signals/self_questions.yaml"
+#: A greeting that may precede a question about the assistant ("hi, how are you?").
+GREETING = (r"(?:(?:hi|hello|hey|hiya|yo|good (?:morning|afternoon|evening)|hola|bonjour|salut|"
+            r"hallo|ciao|olá|ola|hoi|привет|здравствуй(?:те)?|你好|こんにちは|안녕(?:하세요)?)"
+            r"(?:\s+there)?[\s,!.;:]*)?")
+#: Longest request (characters, after trimming) that can be a question about the assistant.
+SELF_QUESTION_MAX_CHARS = 120
 #: Bump when any feature changes: weights record it and refuse to load under another version.
-FEATURE_VERSION = 2
+FEATURE_VERSION = 3
 N_WORDS, N_CHARS, N_REQUEST = 2**13, 2**13, 2**10
 OPENING_CHARS, CHAR_CHARS, REQUEST_CHARS, CUE_CHARS = 300, 250, 400, 400
 
@@ -60,6 +71,63 @@ def _any_stand_in() -> str:
 def stand_in_hits(texts: pl.Series) -> np.ndarray:
     """Whether a stand-in phrase occurs in each text's opening (the model's screen uses it)."""
     return _opening(texts.cast(pl.String).fill_null("")).str.contains(_any_stand_in()).to_numpy()
+
+
+@cache
+def _request_opening() -> str:
+    """One regex: a request that opens with a question word, an auxiliary or an imperative."""
+    patterns = datafiles.load(OPENERS_RESOURCE, kind="regex-list").patterns
+    return r"^[\W_]*(?:" + "|".join(f"(?:{p})" for p in patterns) + ")"
+
+
+def request_kind(requests: pl.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per request: (has a question mark, opens like a request, is a statement).
+
+    A statement is a non-empty request with neither; an empty request (unknown) is neither a
+    task nor a statement.
+    """
+    lowered = requests.str.strip_chars().str.to_lowercase().str.replace_all("’", "'", literal=True)
+    question = lowered.str.contains(r"[?？]").to_numpy()
+    opening = lowered.str.slice(0, 200).str.contains(_request_opening()).to_numpy()
+    empty = (lowered.str.len_chars() == 0).to_numpy()
+    return question, opening, ~(question | opening | empty)
+
+
+def _request_block(resp: pl.Series, req: pl.Series, n_chars: np.ndarray) -> np.ndarray:
+    question, opening, statement = request_kind(req)
+    task = question | opening
+    ends_q = resp.str.strip_chars().str.ends_with("?").to_numpy()
+    short = n_chars < 300
+    return np.column_stack([question, opening, task, statement, statement & ends_q,
+                            statement & short, task & ends_q & short]).astype(np.float64)
+
+
+@cache
+def _self_question() -> str:
+    patterns = datafiles.load(SELF_QUESTIONS_RESOURCE, kind="regex-list").patterns
+    return "^" + GREETING + "(?:" + "|".join(f"(?:{p})" for p in patterns) + ")$"
+
+
+def about_self(requests: pl.Series) -> np.ndarray:
+    """Whether each request, whole, is a question about the assistant itself (labels.md rule 3:
+    "how are you", "who are you", "do you have feelings"; ``data/signals/self_questions.yaml``)."""
+    trimmed = (requests.cast(pl.String).fill_null("").str.to_lowercase()
+               .str.replace_all("’", "'", literal=True)
+               .str.strip_chars(" \t\r\n?!.,;:？！。~*\"'¿¡"))
+    fits = trimmed.str.len_chars() <= SELF_QUESTION_MAX_CHARS
+    return (fits & trimmed.str.contains(_self_question())).to_numpy()
+
+
+def nature_only(cues: pl.Series) -> np.ndarray:
+    """Whether a reply's refusal evidence is the "I don't have opinions / feelings" family
+    (``capability.no_opinion``) and nothing else (disclaimer, compliance and look-alike cues are
+    not refusal evidence) — the words rule 3 makes a plain answer to a question about the
+    assistant. A reply without that family ("I can't talk about that") is not covered: a decline
+    framed as a refusal stays one."""
+    nature = cues.list.eval(pl.element().str.ends_with(".capability.no_opinion")).list.any()
+    other = cues.list.eval(~pl.element().str.contains(
+        r"\.(?:disclaimer|comply|lookalike)\.|\.capability\.no_opinion$")).list.any()
+    return (nature.fill_null(value=False) & ~other.fill_null(value=False)).to_numpy()
 
 
 def _word_sets(texts: pl.Series) -> pl.Series:
@@ -132,6 +200,7 @@ def context_features(responses: pl.Series, requests: pl.Series | None = None, *,
         [lowered.str.count_matches(p).to_numpy() for p in context_patterns()]).astype(np.float64)
     blocks = [
         per_cue, sparse.csr_matrix(dense), sparse.csr_matrix(np.minimum(stand_in, 2) / 2.0),
+        sparse.csr_matrix(_request_block(resp, req, n_chars)),
         word_ngrams(a.prepared.str.slice(0, OPENING_CHARS), N_WORDS),
         char_ngrams(resp.str.slice(0, CHAR_CHARS).str.to_lowercase(), N_CHARS),
         word_ngrams(req.str.slice(0, REQUEST_CHARS), N_REQUEST, pattern=r"\w\w+", bigrams=False),

@@ -251,7 +251,8 @@ def screen(rules: pl.DataFrame, responses: pl.Series, model: RefusalModel) -> np
         text.str.len_chars().to_numpy() < model.screen_max_chars) | stand_in_hits(text)
 
 
-def combine(rules: pl.DataFrame, model_out: pl.DataFrame, screened: np.ndarray) -> pl.DataFrame:
+def combine(rules: pl.DataFrame, model_out: pl.DataFrame, screened: np.ndarray,
+            self_question: np.ndarray | None = None) -> pl.DataFrame:
     """The shipped decision: a refusal when the cue scorer *or* the model (on screened rows without
     a compliance cue) says so; its type and score from the model where it read the message.
 
@@ -260,13 +261,21 @@ def combine(rules: pl.DataFrame, model_out: pl.DataFrame, screened: np.ndarray) 
     good as the better of the two on every labelled set (``chatlens validate``). The compliance
     veto costs nothing held out on the real set and stops the model calling "As an AI I don't
     have personal experiences, but here is…" a refusal.
+
+    ``self_question`` (per row, from :func:`~chatlens.signals.refusal_context.about_self`) marks
+    requests that ask about the assistant itself; a reply to one whose only refusal evidence is
+    "I don't have feelings / opinions" is a direct answer, not a refusal (labels.md rule 3).
     """
+    from chatlens.signals.refusal_context import nature_only
+
     # the cue scorer's compliance evidence ("but I can give you…", "here is…") vetoes the model:
     # a disclaimer followed by doing the task is not a refusal (docs/labels.md)
     complies = rules["refusal_cues"].list.eval(pl.element().str.contains(r"\.comply\.")).list.any()
     read = screened & ~complies.fill_null(value=False).to_numpy()
     p = np.where(read, model_out["refusal_score"].to_numpy(), 0.0)
     refused = rules["refusal"].to_numpy() | (read & model_out["refusal"].to_numpy())
+    if self_question is not None:
+        refused &= ~(self_question & nature_only(rules["refusal_cues"]))
     kind = np.where(screened, model_out["type_if_refused"].to_numpy(), rules["refusal_type"].to_numpy())
     return rules.with_columns(
         refusal=pl.Series(refused),
@@ -312,4 +321,6 @@ def detect_refusal_in_context(responses: pl.Series | list[str | None],
         for name, values in cols.items():
             values[idx] = got[name].to_numpy()
     out = pl.DataFrame({k: v.astype(str) if v.dtype == object else v for k, v in cols.items()})
-    return combine(rules, out, screened)
+    from chatlens.signals.refusal_context import about_self
+
+    return combine(rules, out, screened, None if req is None else about_self(req))
