@@ -26,7 +26,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
     parser.add_argument("--C", type=float, default=0.3)
-    parser.add_argument("--C-type", type=float, default=1.0)
+    parser.add_argument("--C-type", type=float, default=3.0)
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args()
 
