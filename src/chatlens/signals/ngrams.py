@@ -133,11 +133,14 @@ def _powers(n: int) -> tuple[np.ndarray, np.ndarray]:
 @cache
 def _run_chars(apostrophes: bool) -> np.ndarray:  # noqa: FBT001
     """Which code points a token run is made of (``[\\w']`` or ``\\w``), as decided by the
-    regex engine the patterns run on (polars'), over every code point once per process."""
+    regex engine the patterns run on (polars'): every code point, in one string, has each
+    character of the class replaced by NUL (NUL itself is in neither class)."""
     every = np.concatenate([np.arange(0xD800), np.arange(0xE000, 0x110000)]).astype(np.uint32)
-    chars = pl.Series(list(every.tobytes().decode("utf-32-le")), dtype=pl.String)
+    text = pl.Series([every.tobytes().decode("utf-32-le")])
+    marked = text.str.replace_all(r"[\w']" if apostrophes else r"\w", "\x00")
     table = np.zeros(0x110000, dtype=bool)
-    table[every] = chars.str.contains(r"^[\w']$" if apostrophes else r"^\w$").to_numpy()
+    table[every] = code_points(marked) == 0
+    table[0] = False
     return table
 
 

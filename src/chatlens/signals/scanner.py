@@ -225,7 +225,7 @@ class Scanner:
             name = self.names[i]
             groups.setdefault(name, []).append(i)
             group_literals.setdefault(name, set()).update(
-                literal_id.setdefault(lit, len(literal_id)) for lit in need
+                literal_id.setdefault(lit, len(literal_id)) for lit in sorted(need)
             )
         self.always = tuple(always)
         self.anchored = tuple(i for g in groups.values() for i in g)
