@@ -41,7 +41,7 @@ from chatlens.signals.inputs import TextsLike
 from chatlens.signals.lexicon import lexicons_for
 from chatlens.signals.refusal import _as_series
 from chatlens.signals.similarity import THRESHOLD, load_templates, template_similarity
-from chatlens.signals.text import normalise
+from chatlens.signals.text import normalise_series
 from chatlens.vocabulary import JAILBREAK_FAMILIES
 
 BIAS = -2.2
@@ -261,7 +261,7 @@ def detect_jailbreak_with_evidence(
         empty = pl.Series([], dtype=pl.String)
         none = CueHits(*(np.zeros(0, dtype=np.int64) for _ in range(3)))
         return pl.DataFrame(schema=OUTPUT_SCHEMA), JailbreakEvidence(empty, none, np.zeros(0), np.zeros(0))
-    prepared = series.to_frame("t").select(normalise(pl.col("t")).str.strip_chars())["t"]
+    prepared = normalise_series(series).str.strip_chars()
     cues = jailbreak_cue_set(backend)
     hits = cues.hits(prepared)
     kinds = np.asarray([c.kind for c in cues.cues], dtype=object)

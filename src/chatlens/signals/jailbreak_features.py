@@ -25,7 +25,7 @@ import polars as pl
 from chatlens.signals.blocks import BlockMatrix
 from chatlens.signals.cues import CueHits
 from chatlens.signals.ngrams import word_ngrams
-from chatlens.signals.text import normalise
+from chatlens.signals.text import normalise_series
 
 if TYPE_CHECKING:
     from chatlens.signals.jailbreak import JailbreakEvidence
@@ -187,7 +187,7 @@ def _rule_evidence(texts: pl.Series, evidence: JailbreakEvidence | None) -> Jail
 
     raw = texts.fill_null("").str.slice(0, MAX_CHARS)
     if evidence is None:
-        prepared = raw.to_frame("t").select(normalise(pl.col("t")).str.strip_chars())["t"]
+        prepared = normalise_series(raw).str.strip_chars()
         hits = jailbreak_cue_set().hits(prepared.to_list())
         return JailbreakEvidence(prepared, hits, suffix_gibberish(raw), prose_break(raw.to_list()))
     cut = np.flatnonzero(texts.fill_null("").str.len_chars().to_numpy() > MAX_CHARS)
