@@ -97,3 +97,11 @@ def test_run_chars_follow_the_regex_engine():
     assert words[ord("a")] and words[ord("_")] and words[0x0663] and not words[ord("'")]
     assert with_apostrophe[ord("'")] and not with_apostrophe[0] and not words[ord(" ")]
     assert (with_apostrophe >= words).all() and with_apostrophe.sum() == words.sum() + 1
+
+
+def test_bucket_is_the_remainder():
+    import chatlens.signals.ngrams as ng
+
+    h = np.random.default_rng(0).integers(0, 2**63, 10_000, dtype=np.uint64) * np.uint64(3)
+    for n in (2**16, 2**13, 2**10, 1000, 7):
+        assert np.array_equal(ng._bucket(h, n), h % np.uint64(n))

@@ -79,7 +79,7 @@ def char_ngrams(texts: pl.Series, n_features: int, sizes: tuple[int, ...] = (3, 
         h += cp[j : j + starts]
         crosses |= sep[j : j + starts]
         if j + 1 in sizes:
-            col[:, k] = (((h + np.uint64(j)) * _MIX) >> np.uint64(40)) % np.uint64(n_features)
+            col[:, k] = _bucket(((h + np.uint64(j)) * _MIX) >> np.uint64(40), n_features)
             np.logical_not(crosses, out=ok[:, k])
             k += 1
     # n-grams per text: the valid ones of its start positions (its characters and separator)
@@ -90,7 +90,15 @@ def char_ngrams(texts: pl.Series, n_features: int, sizes: tuple[int, ...] = (3, 
 
 
 def _mix(h: np.ndarray, n_features: int) -> np.ndarray:
-    return (((h * _MIX) >> np.uint64(40)) % np.uint64(n_features)).astype(np.int32)
+    return _bucket((h * _MIX) >> np.uint64(40), n_features).astype(np.int32)
+
+
+def _bucket(h: np.ndarray, n_features: int) -> np.ndarray:
+    """``h % n_features``; a mask when ``n_features`` is a power of two (every model's is:
+    the same buckets without a 64-bit division per n-gram)."""
+    if n_features & (n_features - 1) == 0:
+        return h & np.uint64(n_features - 1)
+    return h % np.uint64(n_features)
 
 
 #: The token patterns :func:`word_ngrams` finds without a regex per token: for each, how a
