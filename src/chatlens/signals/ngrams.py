@@ -1,10 +1,11 @@
-"""Hashed character n-grams of many short texts at once, in numpy (no per-text Python).
+"""Hashed character and word n-grams of many texts at once, in numpy (no per-text Python).
 
 Why not scikit-learn's ``HashingVectorizer(analyzer="char_wb")``: it runs a Python analyzer per
 text, which made character n-grams about two thirds of the context refusal model's cost. Here the
 texts are joined into one array of code points, every n-gram of every text is hashed in a few
 vectorised passes (a polynomial hash, then a multiplicative mix), and the CSR matrix is built
-directly from the row counts, so nothing is sorted.
+directly from the row counts, so nothing is sorted. Word tokens are found the same way, as runs
+of word characters in the code point array (:func:`word_ngrams`), not as one string per token.
 
 The features are deterministic and independent of library versions (the hash is ours), so stored
 model weights stay valid across numpy/scikit-learn upgrades. Each row is scaled by
