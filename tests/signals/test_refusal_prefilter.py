@@ -16,10 +16,12 @@ from hypothesis import strategies as st
 from chatlens.signals import scanner as scanner_mod
 from chatlens.signals.refusal import detect_refusal, refusal_cue_set
 from chatlens.signals.scanner import resolve_backend
-from chatlens.signals.text import prepare, prepare_series
+from chatlens.signals.text import normalise, normalise_series, prepare, prepare_series
 
-pytestmark = pytest.mark.skipif(resolve_backend("auto") != "hyperscan",
-                                reason="the prefilter exists for the hyperscan backend only")
+pytestmark = pytest.mark.skipif(
+    resolve_backend("auto") != "hyperscan",
+    reason="the prefilter exists for the hyperscan backend only",
+)
 
 TRICKY = [
     "I'm sorry, but I can't help with that.",
@@ -27,7 +29,7 @@ TRICKY = [
     "I  cannot\x0bassist with this request, as  an   AI language\r\nmodel.",
     "As an AI, I don't have access to real-time data.",
     "Sure! Here is the code:\n```\nprint('I cannot help')\n```\nI cannot   help further.",
-    "\"I can't help you,\" she said. Then she helped.",
+    '"I can\'t help you," she said. Then she helped.',
     "I'm sorry to hear that. Here are some tips:\n1. Sleep\n2. Eat",
     "no\x00\x00i can't\x00help",  # NUL inside a message (the scanner's separator byte)
     "  \n\n   ",
@@ -52,6 +54,8 @@ TRICKY = [
 def _same(texts: pl.Series) -> None:
     reference = texts.to_frame("t").select(prepare(pl.col("t")))["t"]
     assert prepare_series(texts).equals(reference)
+    normalised = texts.to_frame("t").select(normalise(pl.col("t")))["t"]
+    assert normalise_series(texts).equals(normalised)
     fast = detect_refusal(texts)
     ref = detect_refusal(texts, prefilter=False)
     assert fast.equals(ref)
@@ -75,14 +79,67 @@ def test_identical_across_chunks(monkeypatch):
     _same(pl.Series("t", TRICKY * 5, dtype=pl.String))
 
 
-WORDS = st.sampled_from([
-    "i", "we", "can't", "cannot", "help", "assist", "with", "that", "sorry", "but", "as", "an",
-    "ai", "language", "model", "don't", "have", "access", "to", "real-time", "sure", "here", "is",
-    "it's", "not", "appropriate", "important", "note", "unable", "provide", "information",
-    "no", "puedo", "ayudar", "ich", "kann", "nicht", "我无法", "できません", "**", "`", '"',
-    "```", "~~~", "__", "\u2019", "\u201c", "\u201d", "\u2014", "\u00a0", "\u3000", "\u02bc",
-    "\u00ab", "\u2003", "İ", "CAN'T", "Sorry",
-])
+WORDS = st.sampled_from(
+    [
+        "i",
+        "we",
+        "can't",
+        "cannot",
+        "help",
+        "assist",
+        "with",
+        "that",
+        "sorry",
+        "but",
+        "as",
+        "an",
+        "ai",
+        "language",
+        "model",
+        "don't",
+        "have",
+        "access",
+        "to",
+        "real-time",
+        "sure",
+        "here",
+        "is",
+        "it's",
+        "not",
+        "appropriate",
+        "important",
+        "note",
+        "unable",
+        "provide",
+        "information",
+        "no",
+        "puedo",
+        "ayudar",
+        "ich",
+        "kann",
+        "nicht",
+        "我无法",
+        "できません",
+        "**",
+        "`",
+        '"',
+        "```",
+        "~~~",
+        "__",
+        "\u2019",
+        "\u201c",
+        "\u201d",
+        "\u2014",
+        "\u00a0",
+        "\u3000",
+        "\u02bc",
+        "\u00ab",
+        "\u2003",
+        "İ",
+        "CAN'T",
+        "Sorry",
+    ]
+)
 SEPS = st.sampled_from([" ", "  ", "\n", "\n\n", "\t", ", ", ". ", "", " \x00 "])
 
 
@@ -103,7 +160,8 @@ def test_synthetic_corpus_identical(tmp_path, seed):
     res = synth(3000, seed=seed, out=tmp_path / "synth.parquet")
     texts = (
         pl.read_parquet(res.path, columns=["conversation"])
-        .explode("conversation").unnest("conversation")
+        .explode("conversation")
+        .unnest("conversation")
         .filter(pl.col("role") == "assistant")["content"]
     )
     assert len(texts) > 4000

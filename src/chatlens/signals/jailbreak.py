@@ -41,7 +41,7 @@ from chatlens.signals.inputs import TextsLike
 from chatlens.signals.lexicon import lexicons_for
 from chatlens.signals.refusal import _as_series
 from chatlens.signals.similarity import THRESHOLD, load_templates, template_similarity
-from chatlens.signals.text import normalise
+from chatlens.signals.text import _on_rows, normalise_series
 from chatlens.vocabulary import JAILBREAK_FAMILIES
 
 BIAS = -2.2
@@ -76,11 +76,18 @@ def suffix_gibberish(texts: pl.Series) -> np.ndarray:
     """
     # Encoded blobs (base64 and the like) are the encoding family's evidence, not a suffix.
     # URLs and full-width (CJK) punctuation are ordinary text, not suffix symbols.
-    cleaned = (
-        texts.fill_null("")
-        .str.replace_all(r"[A-Za-z0-9+/=]{40,}", " ")
-        .str.replace_all(r"(?:https?|ftp)://\S+|www\.\S+", " ")
-        .str.replace_all(r"[\u3000-\u303F\uFF00-\uFFEF\u2018-\u201F\u2026]", " ")
+    # (each replacement only on the rows it can change: a URL needs "://" or "www.", the
+    # punctuation a non-ASCII character)
+    cleaned = texts.fill_null("").str.replace_all(r"[A-Za-z0-9+/=]{40,}", " ")
+    cleaned = _on_rows(
+        cleaned,
+        cleaned.str.contains("://", literal=True) | cleaned.str.contains("www.", literal=True),
+        lambda e: e.str.replace_all(r"(?:https?|ftp)://\S+|www\.\S+", " "),
+    )
+    cleaned = _on_rows(
+        cleaned,
+        cleaned.str.len_bytes() != cleaned.str.len_chars(),
+        lambda e: e.str.replace_all(r"[\u3000-\u303F\uFF00-\uFFEF\u2018-\u201F\u2026]", " "),
     )
     frame = cleaned.to_frame("t").select(
         tail=pl.col("t").str.slice(-300),
@@ -162,7 +169,9 @@ def prose_break(texts: pl.Series | Sequence[str | None]) -> np.ndarray:
         .with_columns(n=toks.list.len().cast(pl.Int64))
         .with_columns(k=k)
         .with_columns(
-            odd=toks.list.tail(pl.col("k")).list.eval(pl.element().str.contains(_odd_token())).list.sum()
+            odd=toks.list.tail(pl.col("k"))
+            .list.eval(pl.element().str.contains(_odd_token()))
+            .list.sum()
         )
     )
     # only texts with an odd tail token and at least 16 tokens can score: the function-word
@@ -204,7 +213,9 @@ class JailbreakEvidence:
         """The evidence of the messages at positions ``rows`` (ascending), renumbered from 0."""
         rows = np.asarray(rows, dtype=np.int64)
         hits, _ = self.hits.take(rows, len(self.prepared))
-        return JailbreakEvidence(self.prepared.gather(rows), hits, self.suffix[rows], self.prose[rows])
+        return JailbreakEvidence(
+            self.prepared.gather(rows), hits, self.suffix[rows], self.prose[rows]
+        )
 
 
 def detect_jailbreak(
@@ -260,8 +271,10 @@ def detect_jailbreak_with_evidence(
     if n == 0:
         empty = pl.Series([], dtype=pl.String)
         none = CueHits(*(np.zeros(0, dtype=np.int64) for _ in range(3)))
-        return pl.DataFrame(schema=OUTPUT_SCHEMA), JailbreakEvidence(empty, none, np.zeros(0), np.zeros(0))
-    prepared = series.to_frame("t").select(normalise(pl.col("t")).str.strip_chars())["t"]
+        return pl.DataFrame(schema=OUTPUT_SCHEMA), JailbreakEvidence(
+            empty, none, np.zeros(0), np.zeros(0)
+        )
+    prepared = normalise_series(series).str.strip_chars()
     cues = jailbreak_cue_set(backend)
     hits = cues.hits(prepared)
     kinds = np.asarray([c.kind for c in cues.cues], dtype=object)

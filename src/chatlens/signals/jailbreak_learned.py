@@ -58,8 +58,9 @@ _ABOUT_RX = "|".join(
 _SUFFIX_CHARS = r"[^\w\s.,!?'\-]|[a-z][A-Z]|[a-z,;]\s+[A-Z]|[\x{0400}-\x{04FF}]"
 
 
-def screen(texts: pl.Series, rule_cues: pl.Series | None = None,
-           suffix: np.ndarray | None = None) -> np.ndarray:
+def screen(
+    texts: pl.Series, rule_cues: pl.Series | None = None, suffix: np.ndarray | None = None
+) -> np.ndarray:
     """Which texts the learned model scores (the others cannot be jailbreaks by its design).
 
     ``rule_cues`` is the rule tier's ``jailbreak_cues`` column and ``suffix`` its suffix
@@ -70,20 +71,21 @@ def screen(texts: pl.Series, rule_cues: pl.Series | None = None,
     t = texts.fill_null("")
     if rule_cues is None:
         rule_cues = detect_jailbreak(t)["jailbreak_cues"]
-    frame = t.to_frame("t").select(
-        long=pl.col("t").str.len_chars() >= SCREEN_MIN_CHARS,
-        low=pl.col("t").str.to_lowercase(),
-    ).select(
-        "long",
-        strong=pl.col("low").str.contains(_SCREEN_RX),
-        about=pl.col("low").str.contains(_SELF_RX) & pl.col("low").str.contains(_ABOUT_RX),
-    )
-    out = (
-        (rule_cues.list.len().to_numpy() > 0)
-        | frame["long"].to_numpy() | frame["strong"].to_numpy() | frame["about"].to_numpy()
-    )
+    out = (rule_cues.list.len().to_numpy() > 0) | (t.str.len_chars() >= SCREEN_MIN_CHARS).to_numpy()
     if suffix is not None:
-        return out | (suffix >= SCREEN_MIN_SUFFIX)
+        out |= suffix >= SCREEN_MIN_SUFFIX
+    # the structural regexes only where nothing cheaper has passed the text already (a long
+    # text is most of the characters)
+    todo = np.flatnonzero(~out)
+    if len(todo):
+        low = t.gather(todo).str.to_lowercase().to_frame("low")
+        passed = low.select(
+            pl.col("low").str.contains(_SCREEN_RX)
+            | (pl.col("low").str.contains(_SELF_RX) & pl.col("low").str.contains(_ABOUT_RX))
+        ).to_series()
+        out[todo] = passed.to_numpy()
+    if suffix is not None:
+        return out
     rest = t.gather(np.flatnonzero(~out))
     rows = np.flatnonzero(~out)[rest.str.contains(_SUFFIX_CHARS).to_numpy()]
     if len(rows):
@@ -121,8 +123,9 @@ class LearnedJailbreak:
         x, names = featurize(texts.filter(pl.Series(keep)))
         return self.fit_matrix(x, np.asarray(labels, dtype=bool)[keep], names)
 
-    def fit_matrix(self, x: Any, labels: np.ndarray, names: list[str],
-                   sample_weight: np.ndarray | None = None) -> LearnedJailbreak:
+    def fit_matrix(
+        self, x: Any, labels: np.ndarray, names: list[str], sample_weight: np.ndarray | None = None
+    ) -> LearnedJailbreak:
         """Fit on an already featurized (and screened) matrix; cross-validation featurizes once."""
         from sklearn.linear_model import LogisticRegression
 
@@ -130,8 +133,9 @@ class LearnedJailbreak:
         if y.all() or not y.any():
             msg = "LearnedJailbreak.fit needs both jailbreaks and non-jailbreaks among the screened texts."
             raise ValueError(msg)
-        model = LogisticRegression(C=self.C, solver="liblinear", class_weight="balanced",
-                                   max_iter=1000, random_state=0)
+        model = LogisticRegression(
+            C=self.C, solver="liblinear", class_weight="balanced", max_iter=1000, random_state=0
+        )
         model.fit(x, y, sample_weight=sample_weight)
         self.coef_ = model.coef_.ravel().astype(np.float64)
         self.intercept_ = float(model.intercept_[0])
@@ -145,9 +149,12 @@ class LearnedJailbreak:
         z = np.asarray(x @ self.coef_).ravel() + self.intercept_
         return 1.0 / (1.0 + np.exp(-z))
 
-    def predict_proba(self, texts: pl.Series | list[str | None],
-                      rule_cues: pl.Series | None = None,
-                      evidence: JailbreakEvidence | None = None) -> np.ndarray:
+    def predict_proba(
+        self,
+        texts: pl.Series | list[str | None],
+        rule_cues: pl.Series | None = None,
+        evidence: JailbreakEvidence | None = None,
+    ) -> np.ndarray:
         """Score per text in [0, 1]; 0 for texts the screen passes over (and empty texts).
 
         ``rule_cues`` and ``evidence``: the rule tier's cue column and evidence on ``texts``
@@ -158,10 +165,15 @@ class LearnedJailbreak:
         series = _as_series(texts)
         p = np.zeros(len(series))
         suffix = None if evidence is None else evidence.suffix
-        rows = np.flatnonzero(screen(series, rule_cues, suffix)) if len(series) else np.zeros(0, int)
+        rows = (
+            np.flatnonzero(screen(series, rule_cues, suffix)) if len(series) else np.zeros(0, int)
+        )
         if len(rows):
-            x, _ = featurize(series.gather(rows), stacked=False,
-                             evidence=None if evidence is None else evidence.take(rows))
+            x, _ = featurize(
+                series.gather(rows),
+                stacked=False,
+                evidence=None if evidence is None else evidence.take(rows),
+            )
             p[rows] = self.decision_matrix(x)
         p[series.fill_null("").str.strip_chars().str.len_bytes().to_numpy() == 0] = 0.0
         return p
@@ -176,12 +188,18 @@ class LearnedJailbreak:
             raise _not_fitted()
         keep = np.flatnonzero(np.abs(self.coef_) >= min_abs)
         return {
-            "name": "jailbreak-learned", "version": 1,
+            "name": "jailbreak-learned",
+            "version": 1,
             "source": "chatlens.signals.jailbreak_learned (fitted in memory; no data recorded)",
-            "format_version": FORMAT_VERSION, "n_hash": N_HASH,
-            "C": self.C, "threshold": self.threshold, "intercept": round(self.intercept_, 6),
-            "feature_names": self.feature_names_, "n_features": int(len(self.coef_)),
-            "coef_index": keep.tolist(), "coef_value": [round(float(v), 5) for v in self.coef_[keep]],
+            "format_version": FORMAT_VERSION,
+            "n_hash": N_HASH,
+            "C": self.C,
+            "threshold": self.threshold,
+            "intercept": round(self.intercept_, 6),
+            "feature_names": self.feature_names_,
+            "n_features": int(len(self.coef_)),
+            "coef_index": keep.tolist(),
+            "coef_value": [round(float(v), 5) for v in self.coef_[keep]],
             **meta,
         }
 
@@ -195,14 +213,20 @@ class LearnedJailbreak:
         """Rebuild a fitted model from :meth:`to_dict` output (checked, never trusted)."""
         try:
             if data["format_version"] != FORMAT_VERSION or data["n_hash"] != N_HASH:
-                msg = (f"Learned jailbreak weights {where}: key 'format_version'/'n_hash': expected "
-                       f"{FORMAT_VERSION}/{N_HASH}, got {data['format_version']}/{data['n_hash']}.")
+                msg = (
+                    f"Learned jailbreak weights {where}: key 'format_version'/'n_hash': expected "
+                    f"{FORMAT_VERSION}/{N_HASH}, got {data['format_version']}/{data['n_hash']}."
+                )
                 raise InstrumentError(msg)
             coef = np.zeros(int(data["n_features"]))
             coef[np.asarray(data["coef_index"], dtype=np.int64)] = data["coef_value"]
-            return cls(C=float(data["C"]), threshold=float(data["threshold"]), coef_=coef,
-                       intercept_=float(data["intercept"]),
-                       feature_names_=list(data["feature_names"]))
+            return cls(
+                C=float(data["C"]),
+                threshold=float(data["threshold"]),
+                coef_=coef,
+                intercept_=float(data["intercept"]),
+                feature_names_=list(data["feature_names"]),
+            )
         except (KeyError, TypeError, ValueError, IndexError) as exc:
             msg = f"Learned jailbreak weights {where} are invalid: {exc!r}."
             raise InstrumentError(msg) from None
@@ -233,8 +257,9 @@ RULE_FAMILIES = ("instruction_override", "developer_mode")
 
 def rule_override(rules: pl.DataFrame) -> np.ndarray:
     """Rows the rule tier flags with a family of :data:`RULE_FAMILIES` (united with the model)."""
-    return (rules["jailbreak"].fill_null(value=False)
-            & rules["jailbreak_family"].is_in(RULE_FAMILIES)).to_numpy()
+    return (
+        rules["jailbreak"].fill_null(value=False) & rules["jailbreak_family"].is_in(RULE_FAMILIES)
+    ).to_numpy()
 
 
 def detect_jailbreak_learned(texts: TextsLike, *, column: str | None = None) -> pl.DataFrame:
@@ -260,7 +285,10 @@ def detect_jailbreak_learned(texts: TextsLike, *, column: str | None = None) -> 
     return rules.with_columns(
         pl.Series("jailbreak", flag),
         pl.Series("jailbreak_score", np.round(p, 4)),
-        pl.when(~flag).then(pl.lit("none"))
-        .when(pl.col("jailbreak_family") == "none").then(pl.lit("other"))
-        .otherwise(pl.col("jailbreak_family")).alias("jailbreak_family"),
+        pl.when(~flag)
+        .then(pl.lit("none"))
+        .when(pl.col("jailbreak_family") == "none")
+        .then(pl.lit("other"))
+        .otherwise(pl.col("jailbreak_family"))
+        .alias("jailbreak_family"),
     )

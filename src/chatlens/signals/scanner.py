@@ -29,7 +29,7 @@ normalised first: case-folded, Unicode spaces turned into ASCII spaces) and a cu
 ``boundaries: word`` is wrapped in an explicit non-letter class covering Latin, Greek and
 Cyrillic. CJK lexicons use ``boundaries: none`` (no spaces between words to anchor on).
 
-Why one module of ~570 lines: :class:`Scanner` holds the three backends' compile and scan paths
+Why one module of ~650 lines: :class:`Scanner` holds the three backends' compile and scan paths
 and the padding/offset rules they share (above); read apart, a change to one backend's
 offsets could silently diverge from the others', which the cross-check tests exist to prevent.
 The compiled-database cache at the end serves only this class.
@@ -108,10 +108,21 @@ def resolve_backend(backend: Backend = "auto") -> str:
 #: (non-)joiners written inside Persian words. Explicit ranges, not Unicode properties: hyperscan
 #: compiles them ~20x faster than ``\p{L}`` or UCP mode.
 _WORD_RANGES = (
-    (0x00C0, 0x024F), (0x0300, 0x036F), (0x0370, 0x03FF), (0x0400, 0x04FF),
-    (0x0620, 0x065F), (0x0660, 0x0669), (0x066E, 0x06D3), (0x06D5, 0x06FF), (0x0750, 0x077F),
-    (0x0900, 0x0963), (0x0966, 0x097F), (0x1E00, 0x1EFF), (0x200C, 0x200D),
-    (0xFB50, 0xFDFF), (0xFE70, 0xFEFC),
+    (0x00C0, 0x024F),
+    (0x0300, 0x036F),
+    (0x0370, 0x03FF),
+    (0x0400, 0x04FF),
+    (0x0620, 0x065F),
+    (0x0660, 0x0669),
+    (0x066E, 0x06D3),
+    (0x06D5, 0x06FF),
+    (0x0750, 0x077F),
+    (0x0900, 0x0963),
+    (0x0966, 0x097F),
+    (0x1E00, 0x1EFF),
+    (0x200C, 0x200D),
+    (0xFB50, 0xFDFF),
+    (0xFE70, 0xFEFC),
 )
 _RANGES_X = "".join(f"\\x{{{a:04X}}}-\\x{{{b:04X}}}" for a, b in _WORD_RANGES)
 _NONWORD = {
@@ -164,14 +175,17 @@ class Scanner:
         prefilter: bool = False,
     ) -> None:
         self.backend = resolve_backend(backend)
-        self.names = tuple(names) if names is not None else tuple(str(i) for i in range(len(patterns)))
+        self.names = (
+            tuple(names) if names is not None else tuple(str(i) for i in range(len(patterns)))
+        )
         self.caseless = caseless
         self.raw_patterns = tuple(p for p, _ in patterns)
         self.expressions = tuple(_wrap(p, b, self.backend) for p, b in patterns)
         # Caseless scanners (legacy profile) fold non-ASCII letters in UTF-8 mode, which byte
         # literals would not; they always take the one-pass scan.
-        self.prefilter = (prefilter and self.backend == "hyperscan" and not caseless
-                          and bool(self.expressions))
+        self.prefilter = (
+            prefilter and self.backend == "hyperscan" and not caseless and bool(self.expressions)
+        )
         if self.prefilter:
             self._compile_tiers()
         else:
@@ -186,7 +200,11 @@ class Scanner:
             if self.caseless:
                 flags |= hs.HS_FLAG_CASELESS
             self._db = self._hs_db(
-                hs, list(self.expressions), list(range(len(self.expressions))), flags, hs.HS_MODE_BLOCK
+                hs,
+                list(self.expressions),
+                list(range(len(self.expressions))),
+                flags,
+                hs.HS_MODE_BLOCK,
             )
         elif self.backend == "re2":
             import re2
@@ -225,22 +243,29 @@ class Scanner:
             name = self.names[i]
             groups.setdefault(name, []).append(i)
             group_literals.setdefault(name, set()).update(
-                literal_id.setdefault(lit, len(literal_id)) for lit in need
+                literal_id.setdefault(lit, len(literal_id)) for lit in sorted(need)
             )
         self.always = tuple(always)
         self.anchored = tuple(i for g in groups.values() for i in g)
         self.literals = tuple(literal_id)
-        self._always_db = self._hs_db(hs, [self.expressions[i] for i in always], always, flags,
-                                      hs.HS_MODE_BLOCK) if always else None
+        self._always_db = (
+            self._hs_db(hs, [self.expressions[i] for i in always], always, flags, hs.HS_MODE_BLOCK)
+            if always
+            else None
+        )
         # Pure literals, written as byte escapes (no regex meaning, any bytes).
         escaped = ["".join(f"\\x{b:02x}" for b in lit.encode("utf-8")) for lit in self.literals]
-        self._literal_db = self._hs_db(hs, escaped, list(range(len(escaped))), 0,
-                                       hs.HS_MODE_BLOCK) if escaped else None
+        self._literal_db = (
+            self._hs_db(hs, escaped, list(range(len(escaped))), 0, hs.HS_MODE_BLOCK)
+            if escaped
+            else None
+        )
         self._groups = []
         pairs_lit, pairs_group = [], []
         for gi, (name, members) in enumerate(groups.items()):
-            db = self._hs_db(hs, [self.expressions[i] for i in members], members, flags,
-                             hs.HS_MODE_VECTORED)
+            db = self._hs_db(
+                hs, [self.expressions[i] for i in members], members, flags, hs.HS_MODE_VECTORED
+            )
             self._groups.append(db)
             for lid in sorted(group_literals[name]):
                 pairs_lit.append(lid)
@@ -251,15 +276,20 @@ class Scanner:
         counts = np.bincount(np.asarray(pairs_lit, dtype=np.int64), minlength=len(self.literals))
         self._lit_ptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
 
-    def _hs_db(self, hs: object, expressions: list[str], ids: list[int], flags: int,
-               mode: int) -> object:
+    def _hs_db(
+        self, hs: object, expressions: list[str], ids: list[int], flags: int, mode: int
+    ) -> object:
         cached = _load_cached_db(hs, expressions, ids, flags, mode)
         if cached is not None:
             return cached
         db = hs.Database(mode=mode)  # type: ignore[attr-defined]
         try:
-            db.compile(expressions=[e.encode("utf-8") for e in expressions], ids=list(ids),
-                       elements=len(expressions), flags=[flags] * len(expressions))
+            db.compile(
+                expressions=[e.encode("utf-8") for e in expressions],
+                ids=list(ids),
+                elements=len(expressions),
+                flags=[flags] * len(expressions),
+            )
         except hs.error as exc:  # type: ignore[attr-defined]
             self._raise_bad_pattern(exc, self._find_bad_hyperscan(hs, flags))
         _store_cached_db(hs, db, expressions, ids, flags, mode)
@@ -318,16 +348,32 @@ class Scanner:
             start = stop
         return _earliest(msgs, pats, offs)
 
-    def _collect(self, buffer: bytes, starts: np.ndarray, lengths: np.ndarray, first: int,
-                 msgs: list, pats: list, offs: list) -> None:
+    def _collect(
+        self,
+        buffer: bytes,
+        starts: np.ndarray,
+        lengths: np.ndarray,
+        first: int,
+        msgs: list,
+        pats: list,
+        offs: list,
+    ) -> None:
         if self.prefilter:
             self._collect_tiered(buffer, starts, lengths, first, msgs, pats, offs)
             return
         pid, to = _run(self._db, buffer)
         _attribute(pid, to, starts, lengths, first, msgs, pats, offs)
 
-    def _collect_tiered(self, buffer: bytes, starts: np.ndarray, lengths: np.ndarray,
-                        first: int, msgs: list, pats: list, offs: list) -> None:
+    def _collect_tiered(
+        self,
+        buffer: bytes,
+        starts: np.ndarray,
+        lengths: np.ndarray,
+        first: int,
+        msgs: list,
+        pats: list,
+        offs: list,
+    ) -> None:
         if self._always_db is not None:
             pid, to = _run(self._always_db, buffer)
             _attribute(pid, to, starts, lengths, first, msgs, pats, offs)
@@ -335,8 +381,7 @@ class Scanner:
         if len(lit) == 0:
             return
         n_groups = self._lit_ptr[lit + 1] - self._lit_ptr[lit]
-        group = self._lit_group[np.repeat(self._lit_ptr[lit], n_groups)
-                                + _ramp(n_groups)]
+        group = self._lit_group[np.repeat(self._lit_ptr[lit], n_groups) + _ramp(n_groups)]
         region = np.repeat(region, n_groups)
         key = np.unique(group * len(starts) + region)
         group, region = key // len(starts), key % len(starts)
@@ -454,8 +499,16 @@ def _run(db: object, data: bytes | list) -> tuple[np.ndarray, np.ndarray]:
     return arr[:, 0], arr[:, 1]
 
 
-def _attribute(pid: np.ndarray, to: np.ndarray, starts: np.ndarray, lengths: np.ndarray,
-               first: int, msgs: list, pats: list, offs: list) -> None:
+def _attribute(
+    pid: np.ndarray,
+    to: np.ndarray,
+    starts: np.ndarray,
+    lengths: np.ndarray,
+    first: int,
+    msgs: list,
+    pats: list,
+    offs: list,
+) -> None:
     """Map match ends in a joined buffer to (message, pattern, offset within the message)."""
     if len(pid) == 0:
         return
@@ -488,8 +541,13 @@ def _anchor_plan(raw_patterns: tuple[str, ...]) -> list[frozenset[str] | None]:
     path = _plan_cache_path(raw_patterns)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-        if isinstance(data, list) and len(data) == len(raw_patterns) and all(
-            x is None or (isinstance(x, list) and all(isinstance(y, str) for y in x)) for x in data
+        if (
+            isinstance(data, list)
+            and len(data) == len(raw_patterns)
+            and all(
+                x is None or (isinstance(x, list) and all(isinstance(y, str) for y in x))
+                for x in data
+            )
         ):
             return [None if x is None else frozenset(x) for x in data]
     except (OSError, ValueError):
@@ -510,7 +568,9 @@ def _plan_cache_path(raw_patterns: tuple[str, ...]) -> Path:
     return cache_root() / "anchors" / f"{hashlib.sha256(key).hexdigest()[:32]}.json"
 
 
-def _db_cache_path(hs: object, expressions: list[str], ids: list[int], flags: int, mode: int) -> Path:
+def _db_cache_path(
+    hs: object, expressions: list[str], ids: list[int], flags: int, mode: int
+) -> Path:
     """Where a compiled database for exactly these inputs is cached.
 
     The key covers everything compilation depends on (expressions, ids, flags, mode, the
@@ -527,7 +587,9 @@ def _db_cache_path(hs: object, expressions: list[str], ids: list[int], flags: in
     return cache_root() / "hyperscan" / f"{digest}.hsdb"
 
 
-def _load_cached_db(hs: object, expressions: list[str], ids: list[int], flags: int, mode: int) -> object | None:
+def _load_cached_db(
+    hs: object, expressions: list[str], ids: list[int], flags: int, mode: int
+) -> object | None:
     """A previously compiled database (hyperscan compilation of the refusal lexicons takes
     seconds per process; loading takes milliseconds). Any problem → ``None`` (recompile)."""
     path = _db_cache_path(hs, expressions, ids, flags, mode)
@@ -539,7 +601,9 @@ def _load_cached_db(hs: object, expressions: list[str], ids: list[int], flags: i
     return db
 
 
-def _store_cached_db(hs: object, db: object, expressions: list[str], ids: list[int], flags: int, mode: int) -> None:
+def _store_cached_db(
+    hs: object, db: object, expressions: list[str], ids: list[int], flags: int, mode: int
+) -> None:
     """Write the compiled database to the cache (see :func:`_write_cache`)."""
     _write_cache(_db_cache_path(hs, expressions, ids, flags, mode), hs.dumpb(db))  # type: ignore[attr-defined]
 
@@ -580,5 +644,10 @@ def cached_scanner(
     prefilter: bool = False,  # noqa: FBT001
 ) -> Scanner:
     """One compiled scanner per distinct pattern set (compilation happens once per process)."""
-    return Scanner(patterns, names=names, caseless=caseless, backend=backend,  # type: ignore[arg-type]
-                   prefilter=prefilter)
+    return Scanner(
+        patterns,
+        names=names,
+        caseless=caseless,
+        backend=backend,  # type: ignore[arg-type]
+        prefilter=prefilter,
+    )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import numpy as np
 import polars as pl
 
 _APOSTROPHES = r"[\u2019\u2018\u02bc\u00b4\u2032]"
@@ -47,8 +48,10 @@ def mask_quotes(expr: pl.Expr) -> pl.Expr:
     answer in quotes, and that is still their own voice.
     """
     stripped = expr.str.strip_chars()
-    whole = stripped.str.starts_with('"') & stripped.str.ends_with('"') & (
-        stripped.str.count_matches('"', literal=True) == 2
+    whole = (
+        stripped.str.starts_with('"')
+        & stripped.str.ends_with('"')
+        & (stripped.str.count_matches('"', literal=True) == 2)
     )
     masked = expr.str.replace_all(r'"[^"\n]{1,400}"', ' "[quote]" ').str.replace_all(
         r"(?m)^[ \t]*[\u2014\u2015][^\n]{1,400}", " [dialogue] "
@@ -71,24 +74,53 @@ def prepare_series(texts: pl.Series) -> pl.Series:
     they are, so the result is exactly :func:`prepare` (tested against it).
     """
     col = pl.col("t")
-    s = texts.to_frame("t").select(col.fill_null("").str.to_lowercase())["t"]
-    # Apostrophes, quotes and Unicode spaces all start with one of these UTF-8 lead sequences.
-    binary = pl.col("t").bin
-    lead = s.cast(pl.Binary).to_frame("t").select(
-        pl.any_horizontal(binary.contains(b) for b in _TYPOGRAPHIC_LEADS).alias("t"))["t"]
-    s = _on_rows(s, lead, lambda e: e.str.replace_all(_APOSTROPHES, "'")
-                 .str.replace_all(_QUOTES, '"').str.replace_all(_SPACES, " "))
-    emphasis = s.to_frame("t").select(
-        col.str.contains("*", literal=True) | col.str.contains("__", literal=True))["t"]
-    s = _on_rows(s, emphasis, lambda e: e.str.replace_all(r"\*+|__+", ""))
+    s = normalise_series(texts)
     code = s.to_frame("t").select(
-        col.str.contains("`", literal=True) | col.str.contains("~~~", literal=True))["t"]
+        col.str.contains("`", literal=True) | col.str.contains("~~~", literal=True)
+    )["t"]
     s = _on_rows(s, code, mask_code)
     quoted = s.to_frame("t").select(
-        col.str.contains('"', literal=True) | col.str.contains("\u2014", literal=True)
-        | col.str.contains("\u2015", literal=True))["t"]
+        col.str.contains('"', literal=True)
+        | col.str.contains("\u2014", literal=True)
+        | col.str.contains("\u2015", literal=True)
+    )["t"]
     s = _on_rows(s, quoted, mask_quotes)
     return s.to_frame("t").select(col.str.strip_chars())["t"]
+
+
+def normalise_series(texts: pl.Series) -> pl.Series:
+    """:func:`normalise` applied as :func:`prepare_series` applies its stages: each replacement
+    only on the rows it can change (the result is exactly :func:`normalise`'s, tested)."""
+    col = pl.col("t")
+    s = texts.to_frame("t").select(col.fill_null("").str.to_lowercase())["t"]
+    # Apostrophes, quotes and Unicode spaces all start with one of these UTF-8 lead sequences,
+    # which only a text with a non-ASCII character holds.
+    binary = pl.col("t").bin
+    rows = (s.str.len_bytes() != s.str.len_chars()).arg_true()
+    lead = pl.Series("t", np.zeros(len(s), dtype=bool))
+    if len(rows):
+        lead = lead.scatter(
+            rows,
+            s.gather(rows)
+            .cast(pl.Binary)
+            .to_frame("t")
+            .select(pl.any_horizontal(binary.contains(b) for b in _TYPOGRAPHIC_LEADS).alias("t"))[
+                "t"
+            ],
+        )
+    s = _on_rows(
+        s,
+        lead,
+        lambda e: (
+            e.str.replace_all(_APOSTROPHES, "'")
+            .str.replace_all(_QUOTES, '"')
+            .str.replace_all(_SPACES, " ")
+        ),
+    )
+    emphasis = s.to_frame("t").select(
+        col.str.contains("*", literal=True) | col.str.contains("__", literal=True)
+    )["t"]
+    return _on_rows(s, emphasis, lambda e: e.str.replace_all(r"\*+|__+", ""))
 
 
 #: UTF-8 lead bytes of every character in _APOSTROPHES, _QUOTES and _SPACES:
