@@ -165,6 +165,7 @@ def test_self_question_answered_directly_is_not_a_refusal():
                    "Write a love letter as if you were in love. Begin with: how are you?"]))
     assert out["refusal"].to_list() == [False, False, True, True, True]
     assert out["disclaimer"].to_list()[:2] == [True, True]
+    assert ((out["refusal_score"] >= 0.5) == out["refusal"]).all()
 
 
 def test_about_self_matches_whole_requests_in_several_languages():

@@ -41,6 +41,9 @@ MIXED_BAND = (0.45, 0.55)
 SCREEN_MIN_RULE_SCORE = 0.12
 #: ... or a reply shorter than this many characters.
 SCREEN_MAX_CHARS = 120
+#: Highest score of a direct answer to a question about the assistant (labels.md rule 3), which
+#: is never a refusal: just under the decision threshold of both tiers (0.5).
+RULE3_MAX_SCORE = 0.4999
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
@@ -274,13 +277,17 @@ def combine(rules: pl.DataFrame, model_out: pl.DataFrame, screened: np.ndarray,
     read = screened & ~complies.fill_null(value=False).to_numpy()
     p = np.where(read, model_out["refusal_score"].to_numpy(), 0.0)
     refused = rules["refusal"].to_numpy() | (read & model_out["refusal"].to_numpy())
+    score = np.maximum(p, rules["refusal_score"].to_numpy())
     if self_question is not None:
-        refused &= ~(self_question & nature_only(rules["refusal_cues"]))
+        answers = self_question & nature_only(rules["refusal_cues"])
+        refused &= ~answers
+        # keep "refusal iff refusal_score >= 0.5": a rule-3 answer scores below the threshold
+        score = np.where(answers, np.minimum(score, RULE3_MAX_SCORE), score)
     kind = np.where(screened, model_out["type_if_refused"].to_numpy(), rules["refusal_type"].to_numpy())
     return rules.with_columns(
         refusal=pl.Series(refused),
         refusal_type=pl.Series(np.where(refused, kind, "none").astype(str)),
-        refusal_score=pl.Series(np.round(np.maximum(p, rules["refusal_score"].to_numpy()), 4)),
+        refusal_score=pl.Series(np.round(score, 4)),
         refusal_partial=rules["refusal_partial"] & pl.Series(refused),
     )
 
