@@ -117,7 +117,25 @@ def legacy_profanity_count(texts: pl.Series) -> pl.Series:
 
 @cache
 def _vader():
-    from vaderSentiment.vaderSentiment import BOOSTER_DICT, SentimentIntensityAnalyzer, SentiText
+    import string
+
+    from vaderSentiment.vaderSentiment import (
+        BOOSTER_DICT,
+        SentimentIntensityAnalyzer,
+        SentiText,
+        normalize,
+    )
+
+    punctuation = string.punctuation
+
+    class _Words:
+        """What ``sentiment_valence`` reads of a :class:`SentiText`: the words and the caps flag."""
+
+        __slots__ = ("is_cap_diff", "words_and_emoticons")
+
+        def __init__(self, words: list[str], *, is_cap_diff: bool) -> None:
+            self.words_and_emoticons = words
+            self.is_cap_diff = is_cap_diff
 
     class WindowedVader(SentimentIntensityAnalyzer):
         """VADER with its word-window checks given the window only: same scores, linear time.
@@ -148,6 +166,49 @@ def _vader():
                 sentiments = self.sentiment_valence(0, sentitext, item, i, sentiments)
             return self.score_valence(self._but_check(words, sentiments), text)
 
+        def compound(self, text: str) -> float:
+            """``polarity_scores(text)["compound"]``, visiting only the words in the lexicon.
+
+            Why: a word outside the lexicon (or a booster, or "kind" before "of") scores 0 and
+            the compound is the normalised sum of the scores, so only lexicon words need
+            ``sentiment_valence`` (stock code, over the whole word list); a text with none of
+            them scores 0.0 without any per-word call. ``_but_check`` (which rewrites the
+            scores in place by value) gets the full list, zeros included. Tests compare with
+            stock VADER.
+            """
+            if not self._emoji_chars.isdisjoint(text):
+                return super().polarity_scores(text)["compound"]
+            # SentiText's words: split on whitespace, strip punctuation unless <= 2 chars remain
+            words = [s if len(s := w.strip(punctuation)) > 2 else w for w in text.split()]
+            lower = [w.lower() for w in words]
+            lexicon = self.lexicon
+            if lexicon.keys().isdisjoint(lower):
+                return 0.0
+            n = len(words)
+            allcaps = sum(map(str.isupper, words))
+            st = _Words(words, is_cap_diff=0 < n - allcaps < n)
+            hits: dict[int, float] = {}
+            for i, w in enumerate(lower):
+                if (
+                    w not in lexicon
+                    or w in BOOSTER_DICT
+                    or (w == "kind" and i < n - 1 and lower[i + 1] == "of")
+                ):
+                    continue
+                hits[i] = self.sentiment_valence(0, st, words[i], i, [])[0]
+            if "but" in lower:
+                sentiments = [0] * n
+                for i, v in hits.items():
+                    sentiments[i] = v
+                total = float(sum(self._but_check(words, sentiments)))
+            else:  # the zeros add nothing (x + 0 == x)
+                total = float(sum(hits.values()))
+            if total > 0:
+                total += self._punctuation_emphasis(text)
+            elif total < 0:
+                total -= self._punctuation_emphasis(text)
+            return round(normalize(total), 4)
+
         def _negation_check(self, valence: float, words: list, start_i: int, i: int) -> float:
             lo = max(0, i - 3)
             return SentimentIntensityAnalyzer._negation_check(valence, words[lo:i + 3], start_i, i - lo)
@@ -170,7 +231,7 @@ def vader_compound(texts: pl.Series) -> pl.Series:
     texts = texts.cast(pl.String)
     uniq = texts.drop_nulls().unique(maintain_order=True)
     analyzer = _vader()
-    scores = [analyzer.polarity_scores(t)["compound"] for t in uniq.to_list()]
+    scores = list(map(analyzer.compound, uniq.to_list()))
     table = pl.DataFrame({"t": uniq, "s": pl.Series(scores, dtype=pl.Float64)})
     return (
         pl.DataFrame({"t": texts})
