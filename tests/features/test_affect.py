@@ -138,9 +138,10 @@ def test_vader_compound_fast_path_equals_stock_on_random_sentences() -> None:
         "good bad great horrible nice happy sad love hate ok kind of sort no not never nor or "
         "isn't don't without doubt least at very so this the shit bomb bad ass yeah right kiss "
         "death to die for but BUT GOOD VERY Bad extremely barely kinda really, good! bad?? ... "
-        ":) :( lol sux the-end x yes! No. NOT"
+        ":) :( lol sux the-end x yes! No. NOT least LEAST none wouldn't hardly HARDLY GREAT! "
+        "upper hand sort-of bus stop beating heart"
     ).split()
     rng = random.Random(7)
-    texts = [" ".join(rng.choices(vocab, k=rng.randint(0, 14))) for _ in range(3000)]
+    texts = [" ".join(rng.choices(vocab, k=rng.randint(0, 16))) for _ in range(5000)]
     stock, fast = SentimentIntensityAnalyzer(), _vader()
     assert [fast.compound(t) for t in texts] == [stock.polarity_scores(t)["compound"] for t in texts]

@@ -16,7 +16,6 @@ Why this module differs from the original study (``specs/seed-study.md`` §6):
 
 from __future__ import annotations
 
-from functools import cache
 from typing import Literal
 
 import polars as pl
@@ -29,6 +28,7 @@ from chatlens.features._lexicons import (
     profanity_lexicon,
     sentiment_lexicon,
 )
+from chatlens.features._vader import vader as _vader
 from chatlens.signals.legacy import legacy_profanity_words
 
 ThresholdName = Literal["default", "legacy"]
@@ -113,113 +113,6 @@ def legacy_profanity_count(texts: pl.Series) -> pl.Series:
 
 
 # --------------------------------------------------------------------------- sentiment
-
-
-@cache
-def _vader():
-    import string
-
-    from vaderSentiment.vaderSentiment import (
-        BOOSTER_DICT,
-        SentimentIntensityAnalyzer,
-        SentiText,
-        normalize,
-    )
-
-    punctuation = string.punctuation
-
-    class _Words:
-        """What ``sentiment_valence`` reads of a :class:`SentiText`: the words and the caps flag."""
-
-        __slots__ = ("is_cap_diff", "words_and_emoticons")
-
-        def __init__(self, words: list[str], *, is_cap_diff: bool) -> None:
-            self.words_and_emoticons = words
-            self.is_cap_diff = is_cap_diff
-
-    class WindowedVader(SentimentIntensityAnalyzer):
-        """VADER with its word-window checks given the window only: same scores, linear time.
-
-        Why: vaderSentiment 3.3's ``_negation_check`` and ``_special_idioms_check`` lower-case
-        the *whole* message's word list on every call, i.e. for every sentiment word up to three
-        times — quadratic in message length, most of VADER's time on long LMSYS-shaped messages.
-        Both read only the words ``i-3 .. i+2`` around word ``i`` (and whether ``i+1``/``i+2``
-        exist), and are called only where those indices are non-negative, so passing that slice
-        (with ``i`` shifted) changes nothing. And a text without emoji skips the character-by-
-        character emoji pass (which returns such a text unchanged). Tests compare with stock
-        VADER.
-        """
-
-        def polarity_scores(self, text: str) -> dict[str, float]:
-            if not self._emoji_chars.isdisjoint(text):
-                return super().polarity_scores(text)
-            # vaderSentiment 3.3.2's polarity_scores after its emoji pass (MIT licence)
-            text = text.strip()
-            sentitext = SentiText(text)
-            sentiments: list[float] = []
-            words = sentitext.words_and_emoticons
-            for i, item in enumerate(words):
-                if item.lower() in BOOSTER_DICT or (
-                        i < len(words) - 1 and item.lower() == "kind" and words[i + 1].lower() == "of"):
-                    sentiments.append(0)
-                    continue
-                sentiments = self.sentiment_valence(0, sentitext, item, i, sentiments)
-            return self.score_valence(self._but_check(words, sentiments), text)
-
-        def compound(self, text: str) -> float:
-            """``polarity_scores(text)["compound"]``, visiting only the words in the lexicon.
-
-            Why: a word outside the lexicon (or a booster, or "kind" before "of") scores 0 and
-            the compound is the normalised sum of the scores, so only lexicon words need
-            ``sentiment_valence`` (stock code, over the whole word list); a text with none of
-            them scores 0.0 without any per-word call. ``_but_check`` (which rewrites the
-            scores in place by value) gets the full list, zeros included. Tests compare with
-            stock VADER.
-            """
-            if not self._emoji_chars.isdisjoint(text):
-                return super().polarity_scores(text)["compound"]
-            # SentiText's words: split on whitespace, strip punctuation unless <= 2 chars remain
-            words = [s if len(s := w.strip(punctuation)) > 2 else w for w in text.split()]
-            lower = [w.lower() for w in words]
-            lexicon = self.lexicon
-            if lexicon.keys().isdisjoint(lower):
-                return 0.0
-            n = len(words)
-            allcaps = sum(map(str.isupper, words))
-            st = _Words(words, is_cap_diff=0 < n - allcaps < n)
-            hits: dict[int, float] = {}
-            for i, w in enumerate(lower):
-                if (
-                    w not in lexicon
-                    or w in BOOSTER_DICT
-                    or (w == "kind" and i < n - 1 and lower[i + 1] == "of")
-                ):
-                    continue
-                hits[i] = self.sentiment_valence(0, st, words[i], i, [])[0]
-            if "but" in lower:
-                sentiments = [0] * n
-                for i, v in hits.items():
-                    sentiments[i] = v
-                total = float(sum(self._but_check(words, sentiments)))
-            else:  # the zeros add nothing (x + 0 == x)
-                total = float(sum(hits.values()))
-            if total > 0:
-                total += self._punctuation_emphasis(text)
-            elif total < 0:
-                total -= self._punctuation_emphasis(text)
-            return round(normalize(total), 4)
-
-        def _negation_check(self, valence: float, words: list, start_i: int, i: int) -> float:
-            lo = max(0, i - 3)
-            return SentimentIntensityAnalyzer._negation_check(valence, words[lo:i + 3], start_i, i - lo)
-
-        def _special_idioms_check(self, valence: float, words: list, i: int) -> float:
-            lo = max(0, i - 3)
-            return SentimentIntensityAnalyzer._special_idioms_check(valence, words[lo:i + 3], i - lo)
-
-    vader = WindowedVader()
-    vader._emoji_chars = frozenset(vader.emojis)
-    return vader
 
 
 def vader_compound(texts: pl.Series) -> pl.Series:
