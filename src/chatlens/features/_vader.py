@@ -11,7 +11,8 @@ on work that cannot change the score:
 * the compound is the normalised sum of the word scores, and a word outside the lexicon (or a
   booster, or "kind" before "of") scores 0, so :meth:`WindowedVader.compound` scores only the
   lexicon words, with the words lower-cased once (``str.lower`` is idempotent, so the stock
-  code's repeated ``lower()`` of a lower-cased word changes nothing).
+  code's repeated ``lower()`` of a lower-cased word changes nothing), and the idiom check runs
+  only where a word of an idiom is in the window.
 
 Every rule is the stock one, in the stock order; tests compare both entry points with stock VADER
 on hand-picked and random sentences built to hit every rule.
@@ -34,6 +35,7 @@ def vader() -> Any:
         C_INCR,
         N_SCALAR,
         NEGATE,
+        SPECIAL_CASES,
         SentimentIntensityAnalyzer,
         SentiText,
         normalize,
@@ -41,6 +43,10 @@ def vader() -> Any:
     )
 
     negate = frozenset(NEGATE)
+    # every word of an idiom or a multi-word booster: a window without one of them cannot match
+    idiom_words = frozenset(
+        w for key in (*SPECIAL_CASES, *BOOSTER_DICT) if " " in key for w in key.split(" ")
+    )
 
     def negated(word: str) -> bool:
         """Stock ``negated([word])`` for an already lower-cased word."""
@@ -131,10 +137,9 @@ def vader() -> Any:
                         s = s * 0.9
                     valence = valence + s
                     valence = _negation(valence, lower, start_i, i)
-                    if start_i == 2:
-                        lo = i - 3
+                    if start_i == 2 and not idiom_words.isdisjoint(lower[i - 3 : i + 3]):
                         valence = SentimentIntensityAnalyzer._special_idioms_check(
-                            valence, lower[lo : i + 3], i - lo
+                            valence, lower[i - 3 : i + 3], 3
                         )
             # _least_check
             if i > 1 and lower[i - 1] not in lexicon and lower[i - 1] == "least":
