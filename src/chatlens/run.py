@@ -31,6 +31,7 @@ import os
 import shutil
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -68,7 +69,8 @@ STAGE_BATCH_ROWS = PARTITION_ROWS
 DEMO_SEED = 0
 
 #: The report's table sets and figures, by the names a profile file uses.
-TABLE_SETS: dict[str, Callable[[Path], BehaviourTables]] = {
+#: Each is called as ``build(run_dir, messages=<the run's messages as a LazyFrame>)``.
+TABLE_SETS: dict[str, Callable[..., BehaviourTables]] = {
     "behaviour": behaviour_tables,
     "legacy": legacy_tables,
 }
@@ -173,23 +175,36 @@ def analyze(
         keep_text=keep_text, engine=engine, workers=workers, address=address,
     )
     summary = result.summary
-    check_written(out, summary)
-    timings["read_detect_write" if detect else "read_canonicalize_write"] = round(time.perf_counter() - t, 3)
-
-    _write_tables(out / "tables", summary)
     behaviour: BehaviourTables | None = None
     figures: list[Path] = []
-    if detect and summary.conversations:
-        t = time.perf_counter()
-        behaviour = TABLE_SETS[resolved.tables](out)
-        if demo and resolved.demo_truth:
-            agreement = truth_agreement(out, Path(source).with_name("demo.truth.parquet"))
-            behaviour.tables["demo_truth_agreement"] = agreement
-            behaviour.headline["demo_truth_agreement"] = agreement.to_dicts()
-        behaviour.write(out / "tables")
-        for figure in resolved.figures:
-            figures += FIGURES[figure](behaviour.tables, out / "figures")
-        timings["statistics_tables_figures"] = round(time.perf_counter() - t, 3)
+    # messages.parquet (the largest table) is compacted from the parts on a helper thread while
+    # the tables and figures are built from the other tables and the parts themselves: polars
+    # releases the GIL, so this serial step uses the second core
+    with ThreadPoolExecutor(1) as compactor:
+        compacting = None if result.layout == "single" else compactor.submit(
+            result.compact, "messages", out / "messages.parquet"
+        )
+        check_written(out, summary)
+        timings["read_detect_write" if detect else "read_canonicalize_write"] = round(time.perf_counter() - t, 3)
+
+        _write_tables(out / "tables", summary)
+        if detect and summary.conversations:
+            t = time.perf_counter()
+            behaviour = TABLE_SETS[resolved.tables](out, messages=result.scan("messages"))
+            if demo and resolved.demo_truth:
+                if compacting is not None:  # the check reads messages.parquet
+                    compacting.result()
+                agreement = truth_agreement(out, Path(source).with_name("demo.truth.parquet"))
+                behaviour.tables["demo_truth_agreement"] = agreement
+                behaviour.headline["demo_truth_agreement"] = agreement.to_dicts()
+            behaviour.write(out / "tables")
+            for figure in resolved.figures:
+                figures += FIGURES[figure](behaviour.tables, out / "figures")
+            timings["statistics_tables_figures"] = round(time.perf_counter() - t, 3)
+        if compacting is not None:
+            compacting.result()
+    if result.layout != "single":
+        shutil.rmtree(out / "_parts", ignore_errors=True)
     summary_json = summary.to_dict()
     if behaviour is not None:
         summary_json["behaviour"] = behaviour.headline
@@ -245,8 +260,10 @@ def _run_stages(
     """The source through the stages on the engine, into ``out/<table>.parquet``.
 
     The local engine appends to the run's tables as it goes (``single`` layout, one partition
-    per file, like one stream over the source); the others write parts that are compacted
-    here, with ids repeated across partitions quarantined, so every engine gives the same tables.
+    per file, like one stream over the source); the others write parts, with ids repeated
+    across partitions quarantined, so every engine gives the same tables. The parts of
+    ``conversations`` and ``quarantine`` are compacted here; ``messages`` and the removal of the
+    parts are left to the caller.
     """
     from chatlens.engine import run as engine_run
 
@@ -265,10 +282,9 @@ def _run_stages(
         partition_rows=None if single else PARTITION_ROWS,
         batch_size=min(opts.batch_size, STAGE_BATCH_ROWS),
     )
-    if not single:
-        for table in ("messages", "conversations", "quarantine"):
+    if not single:  # messages: by the caller, beside the tables (see analyze)
+        for table in ("conversations", "quarantine"):
             result.compact(table, out / f"{table}.parquet")
-        shutil.rmtree(out / "_parts", ignore_errors=True)
     return result
 
 
