@@ -314,7 +314,7 @@ def test_importing_run_leaves_the_report_stack_for_later() -> None:
     code = (
         "import sys, chatlens.run\n"
         "print(sorted(m for m in ('matplotlib', 'scipy', 'chatlens.report.tables', "
-        "'chatlens.report.truth', 'chatlens.report.html') if m in sys.modules))"
+        "'chatlens.report.truth', 'chatlens.report.figures') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

@@ -48,6 +48,7 @@ from chatlens.engine.result import EngineResult
 from chatlens.engine.rundir import begin_run, finish_run
 from chatlens.errors import AccountingError, InvalidParameterError
 from chatlens.pipeline.profile import Profile, load_profile
+from chatlens.report.html import write_run_report
 from chatlens.report.manifest import RunRecord, build_manifest
 
 if TYPE_CHECKING:
@@ -86,7 +87,6 @@ REPORT_MODULES = (
     *TABLE_SETS.values(),
     *FIGURES.values(),
     "chatlens.report.truth:truth_agreement",
-    "chatlens.report.html:write_run_report",
 )
 
 
@@ -246,7 +246,6 @@ def analyze(
     manifest = build_manifest(record, summary, timings=timings, out=out)
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False))
     excerpts = _excerpts(out, source if demo else None) if behaviour is not None and (demo or keep_text) else None
-    write_run_report = import_target("chatlens.report.html:write_run_report")
     write_run_report(out, summary_json, manifest, behaviour=behaviour, figures=figures, excerpts=excerpts)
     finish_run(out)
     return RunResult(out=out, summary=summary, manifest=manifest, behaviour=behaviour)
