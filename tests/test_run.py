@@ -191,9 +191,12 @@ def test_process_engine_gives_the_same_tables(tmp_path: Path) -> None:
         b = pl.read_parquet(pooled.out / f"{table}.parquet").sort(keys)
         assert a.columns == b.columns
         assert a.equals(b), table
-    assert pl.read_csv(local.out / "tables" / "refusal_by_model.csv").equals(
-        pl.read_csv(pooled.out / "tables" / "refusal_by_model.csv")
-    )
+    # the tables read the messages' parts while messages.parquet is written beside them
+    for name in ("refusal_by_model", "ending_hazard_by_turn"):
+        assert pl.read_csv(local.out / "tables" / f"{name}.csv").equals(
+            pl.read_csv(pooled.out / "tables" / f"{name}.csv")
+        ), name
+    assert not (pooled.out / "_parts").exists()
 
 
 def test_hostile_input_end_to_end(tmp_path: Path) -> None:
@@ -300,3 +303,18 @@ def test_stages_see_bounded_batches_whatever_the_row_groups(tmp_path: Path, monk
         a = pl.read_parquet(tmp_path / "whole" / f"{table}.parquet")
         b = pl.read_parquet(tmp_path / "small" / f"{table}.parquet")
         assert a.equals(b), table
+
+
+def test_importing_run_leaves_the_report_stack_for_later() -> None:
+    """``import chatlens.run`` (what ``chatlens analyze`` pays before any work) does not load
+    statistics, matplotlib or the report: a pooled run loads them while its workers run."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, chatlens.run\n"
+        "print(sorted(m for m in ('matplotlib', 'scipy', 'chatlens.report.tables', "
+        "'chatlens.report.truth', 'chatlens.report.figures') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

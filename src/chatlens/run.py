@@ -30,13 +30,15 @@ import json
 import os
 import shutil
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import polars as pl
 
+from chatlens._lazy import import_target
 from chatlens._progress import status
 from chatlens._repr import short_repr
 from chatlens.corpus.api import SourceLike, SourceOptions
@@ -46,12 +48,11 @@ from chatlens.engine.result import EngineResult
 from chatlens.engine.rundir import begin_run, finish_run
 from chatlens.errors import AccountingError, InvalidParameterError
 from chatlens.pipeline.profile import Profile, load_profile
-from chatlens.report.figures import behaviour_figures
 from chatlens.report.html import write_run_report
 from chatlens.report.manifest import RunRecord, build_manifest
-from chatlens.report.study1 import study1_figure
-from chatlens.report.tables import BehaviourTables, behaviour_tables, legacy_tables
-from chatlens.report.truth import truth_agreement
+
+if TYPE_CHECKING:
+    from chatlens.report.tables import BehaviourTables
 
 DEMO_CONVERSATIONS = 20_000
 #: Rows per partition for the pooled engines: small enough that two or more workers share even a
@@ -67,15 +68,31 @@ PARTITION_ROWS = 20_000
 STAGE_BATCH_ROWS = PARTITION_ROWS
 DEMO_SEED = 0
 
-#: The report's table sets and figures, by the names a profile file uses.
-TABLE_SETS: dict[str, Callable[[Path], BehaviourTables]] = {
-    "behaviour": behaviour_tables,
-    "legacy": legacy_tables,
+#: The report's table sets and figures, by the names a profile file uses (``"module:attr"``,
+#: imported when a run gets there). A table set is called as
+#: ``build(run_dir, messages=<the run's messages as a LazyFrame>)``, a figure as
+#: ``draw(tables, directory)`` (returns the PNG files written).
+TABLE_SETS: dict[str, str] = {
+    "behaviour": "chatlens.report.tables:behaviour_tables",
+    "legacy": "chatlens.report.tables:legacy_tables",
 }
-FIGURES: dict[str, Callable[[dict[str, pl.DataFrame], Path], list[Path]]] = {
-    "behaviour": behaviour_figures,
-    "study1_comprehensive_analysis": study1_figure,
+FIGURES: dict[str, str] = {
+    "behaviour": "chatlens.report.figures:behaviour_figures",
+    "study1_comprehensive_analysis": "chatlens.report.study1:study1_figure",
 }
+#: What the run's last steps import (statistics, matplotlib, the report): about a second of
+#: start-up, loaded on a helper thread while pool or cluster workers run the partitions,
+#: instead of before them.
+REPORT_MODULES = (
+    *TABLE_SETS.values(),
+    *FIGURES.values(),
+    "chatlens.report.truth:truth_agreement",
+)
+
+
+def _import_report() -> None:
+    for target in REPORT_MODULES:
+        import_target(target)
 
 
 @dataclass(frozen=True)
@@ -168,28 +185,48 @@ def analyze(
     opts = SourceOptions(**options)
     engine = default_engine(source, opts, workers) if engine is None else engine
     t = time.perf_counter()
-    result = _run_stages(
-        source, out, opts, resolved.stage_specs(keep_text=keep_text) if detect else (),
-        keep_text=keep_text, engine=engine, workers=workers, address=address,
-    )
+    with ThreadPoolExecutor(1) as importer:
+        # only while other processes do the work: this thread then waits and imports nothing,
+        # so two threads never import the same (circular) packages at once
+        importing = importer.submit(_import_report) if engine != "local" else None
+        result = _run_stages(
+            source, out, opts, resolved.stage_specs(keep_text=keep_text) if detect else (),
+            keep_text=keep_text, engine=engine, workers=workers, address=address,
+        )
+        if importing is not None:
+            importing.result()
     summary = result.summary
-    check_written(out, summary)
-    timings["read_detect_write" if detect else "read_canonicalize_write"] = round(time.perf_counter() - t, 3)
-
-    _write_tables(out / "tables", summary)
     behaviour: BehaviourTables | None = None
     figures: list[Path] = []
-    if detect and summary.conversations:
-        t = time.perf_counter()
-        behaviour = TABLE_SETS[resolved.tables](out)
-        if demo and resolved.demo_truth:
-            agreement = truth_agreement(out, Path(source).with_name("demo.truth.parquet"))
-            behaviour.tables["demo_truth_agreement"] = agreement
-            behaviour.headline["demo_truth_agreement"] = agreement.to_dicts()
-        behaviour.write(out / "tables")
-        for figure in resolved.figures:
-            figures += FIGURES[figure](behaviour.tables, out / "figures")
-        timings["statistics_tables_figures"] = round(time.perf_counter() - t, 3)
+    # messages.parquet (the largest table) is compacted from the parts on a helper thread while
+    # the tables and figures are built from the other tables and the parts themselves: polars
+    # releases the GIL, so this serial step uses the second core
+    with ThreadPoolExecutor(1) as compactor:
+        compacting = None if result.layout == "single" else compactor.submit(
+            result.compact, "messages", out / "messages.parquet"
+        )
+        check_written(out, summary)
+        timings["read_detect_write" if detect else "read_canonicalize_write"] = round(time.perf_counter() - t, 3)
+
+        _write_tables(out / "tables", summary)
+        if detect and summary.conversations:
+            t = time.perf_counter()
+            behaviour = import_target(TABLE_SETS[resolved.tables])(out, messages=result.scan("messages"))
+            if demo and resolved.demo_truth:
+                if compacting is not None:  # the check reads messages.parquet
+                    compacting.result()
+                truth_agreement = import_target("chatlens.report.truth:truth_agreement")
+                agreement = truth_agreement(out, Path(source).with_name("demo.truth.parquet"))
+                behaviour.tables["demo_truth_agreement"] = agreement
+                behaviour.headline["demo_truth_agreement"] = agreement.to_dicts()
+            behaviour.write(out / "tables")
+            for figure in resolved.figures:
+                figures += import_target(FIGURES[figure])(behaviour.tables, out / "figures")
+            timings["statistics_tables_figures"] = round(time.perf_counter() - t, 3)
+        if compacting is not None:
+            compacting.result()
+    if result.layout != "single":
+        shutil.rmtree(out / "_parts", ignore_errors=True)
     summary_json = summary.to_dict()
     if behaviour is not None:
         summary_json["behaviour"] = behaviour.headline
@@ -245,8 +282,10 @@ def _run_stages(
     """The source through the stages on the engine, into ``out/<table>.parquet``.
 
     The local engine appends to the run's tables as it goes (``single`` layout, one partition
-    per file, like one stream over the source); the others write parts that are compacted
-    here, with ids repeated across partitions quarantined, so every engine gives the same tables.
+    per file, like one stream over the source); the others write parts, with ids repeated
+    across partitions quarantined, so every engine gives the same tables. The parts of
+    ``conversations`` and ``quarantine`` are compacted here; ``messages`` and the removal of the
+    parts are left to the caller.
     """
     from chatlens.engine import run as engine_run
 
@@ -265,10 +304,9 @@ def _run_stages(
         partition_rows=None if single else PARTITION_ROWS,
         batch_size=min(opts.batch_size, STAGE_BATCH_ROWS),
     )
-    if not single:
-        for table in ("messages", "conversations", "quarantine"):
+    if not single:  # messages: by the caller, beside the tables (see analyze)
+        for table in ("conversations", "quarantine"):
             result.compact(table, out / f"{table}.parquet")
-        shutil.rmtree(out / "_parts", ignore_errors=True)
     return result
 
 

@@ -115,6 +115,7 @@ def test_windowed_vader_equals_stock_vader_in_linear_time() -> None:
     ]
     stock, fast = SentimentIntensityAnalyzer(), _vader()
     assert [fast.polarity_scores(t) for t in texts] == [stock.polarity_scores(t) for t in texts]
+    assert [fast.compound(t) for t in texts] == [stock.polarity_scores(t)["compound"] for t in texts]
     long = "this is not a very good idea, no happy ending. " * 400  # 4,000 words
     t = time.process_time()
     fast.polarity_scores(long)
@@ -122,3 +123,25 @@ def test_windowed_vader_equals_stock_vader_in_linear_time() -> None:
     t = time.process_time()
     stock.polarity_scores(long)
     assert windowed < (time.process_time() - t) / 3
+
+
+def test_vader_compound_fast_path_equals_stock_on_random_sentences() -> None:
+    """The lexicon-words-only compound equals stock VADER on sentences built to hit every rule:
+    negations, "no", boosters in caps, "kind of", "least", idioms, "but" with repeated scores."""
+    import random
+
+    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+    from chatlens.features.affect import _vader
+
+    vocab = (
+        "good bad great horrible nice happy sad love hate ok kind of sort no not never nor or "
+        "isn't don't without doubt least at very so this the shit bomb bad ass yeah right kiss "
+        "death to die for but BUT GOOD VERY Bad extremely barely kinda really, good! bad?? ... "
+        ":) :( lol sux the-end x yes! No. NOT least LEAST none wouldn't hardly HARDLY GREAT! "
+        "upper hand sort-of bus stop beating heart"
+    ).split()
+    rng = random.Random(7)
+    texts = [" ".join(rng.choices(vocab, k=rng.randint(0, 16))) for _ in range(5000)]
+    stock, fast = SentimentIntensityAnalyzer(), _vader()
+    assert [fast.compound(t) for t in texts] == [stock.polarity_scores(t)["compound"] for t in texts]

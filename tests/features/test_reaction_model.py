@@ -152,3 +152,26 @@ def test_followup_jailbreak_and_request_similarity_are_computed_once(monkeypatch
     shared = with_shared_columns(frame)
     calls["jailbreak"] = 0
     assert detect_reaction(shared).equals(expected) and calls["jailbreak"] == 0
+
+
+def test_cue_hits_equal_the_cue_regexes() -> None:
+    """The literal prefilter never drops a match: on texts built from the cue phrases themselves
+    (whole, inside words, split across lines, in other scripts) and on plain text."""
+    import random
+
+    import polars as pl
+
+    from chatlens.features.reaction_cues import _cue_phrases, cue_hits, cue_regexes
+
+    _, bounded, unbounded = _cue_phrases()
+    phrases = sorted({p for d in (bounded, unbounded) for ps in d.values() for p in ps})
+    rng = random.Random(3)
+    fillers = ["", " ", "x", "ok", "?", "\n", "tutorial", "книга", "学校", "é", "_", "'"]
+    texts = [
+        "".join(rng.choice([rng.choice(phrases).replace(" ", rng.choice([" ", "\n  "])), rng.choice(fillers)])
+                for _ in range(rng.randint(0, 6)))
+        for _ in range(4000)
+    ] + [None, "", "why not??", "forget it. different question: how?"]
+    series = pl.Series(texts, dtype=pl.String)
+    for category, pattern in cue_regexes()[1].items():
+        assert cue_hits(series, category).equals(series.str.contains(pattern)), category

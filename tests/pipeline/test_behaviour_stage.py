@@ -47,3 +47,22 @@ def test_reactions_are_computed_once_and_tables_match(batch, monkeypatch):
         maintain_order="left",
     )
     assert out.messages.select(joined.columns).equals(joined)
+
+
+def test_the_dialogue_frame_is_built_once(batch, monkeypatch):
+    """The sorted dialogue frame (a sort of every message with its text) serves both the
+    reactions and the conversation features."""
+    from chatlens.features import _frame
+
+    calls = []
+    real = _frame.dialog
+
+    def counting(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(_frame, "dialog", counting)
+    monkeypatch.setattr("chatlens.features.reactions.dialog", counting)
+    monkeypatch.setattr("chatlens.features.conversation.dialog", counting)
+    behaviour_stage(batch)
+    assert len(calls) == 1

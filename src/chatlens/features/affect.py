@@ -16,7 +16,6 @@ Why this module differs from the original study (``specs/seed-study.md`` §6):
 
 from __future__ import annotations
 
-from functools import cache
 from typing import Literal
 
 import polars as pl
@@ -29,6 +28,7 @@ from chatlens.features._lexicons import (
     profanity_lexicon,
     sentiment_lexicon,
 )
+from chatlens.features._vader import vader as _vader
 from chatlens.signals.legacy import legacy_profanity_words
 
 ThresholdName = Literal["default", "legacy"]
@@ -115,52 +115,6 @@ def legacy_profanity_count(texts: pl.Series) -> pl.Series:
 # --------------------------------------------------------------------------- sentiment
 
 
-@cache
-def _vader():
-    from vaderSentiment.vaderSentiment import BOOSTER_DICT, SentimentIntensityAnalyzer, SentiText
-
-    class WindowedVader(SentimentIntensityAnalyzer):
-        """VADER with its word-window checks given the window only: same scores, linear time.
-
-        Why: vaderSentiment 3.3's ``_negation_check`` and ``_special_idioms_check`` lower-case
-        the *whole* message's word list on every call, i.e. for every sentiment word up to three
-        times — quadratic in message length, most of VADER's time on long LMSYS-shaped messages.
-        Both read only the words ``i-3 .. i+2`` around word ``i`` (and whether ``i+1``/``i+2``
-        exist), and are called only where those indices are non-negative, so passing that slice
-        (with ``i`` shifted) changes nothing. And a text without emoji skips the character-by-
-        character emoji pass (which returns such a text unchanged). Tests compare with stock
-        VADER.
-        """
-
-        def polarity_scores(self, text: str) -> dict[str, float]:
-            if not self._emoji_chars.isdisjoint(text):
-                return super().polarity_scores(text)
-            # vaderSentiment 3.3.2's polarity_scores after its emoji pass (MIT licence)
-            text = text.strip()
-            sentitext = SentiText(text)
-            sentiments: list[float] = []
-            words = sentitext.words_and_emoticons
-            for i, item in enumerate(words):
-                if item.lower() in BOOSTER_DICT or (
-                        i < len(words) - 1 and item.lower() == "kind" and words[i + 1].lower() == "of"):
-                    sentiments.append(0)
-                    continue
-                sentiments = self.sentiment_valence(0, sentitext, item, i, sentiments)
-            return self.score_valence(self._but_check(words, sentiments), text)
-
-        def _negation_check(self, valence: float, words: list, start_i: int, i: int) -> float:
-            lo = max(0, i - 3)
-            return SentimentIntensityAnalyzer._negation_check(valence, words[lo:i + 3], start_i, i - lo)
-
-        def _special_idioms_check(self, valence: float, words: list, i: int) -> float:
-            lo = max(0, i - 3)
-            return SentimentIntensityAnalyzer._special_idioms_check(valence, words[lo:i + 3], i - lo)
-
-    vader = WindowedVader()
-    vader._emoji_chars = frozenset(vader.emojis)
-    return vader
-
-
 def vader_compound(texts: pl.Series) -> pl.Series:
     """VADER compound per text, computed once per unique non-null text (null stays null).
 
@@ -170,7 +124,7 @@ def vader_compound(texts: pl.Series) -> pl.Series:
     texts = texts.cast(pl.String)
     uniq = texts.drop_nulls().unique(maintain_order=True)
     analyzer = _vader()
-    scores = [analyzer.polarity_scores(t)["compound"] for t in uniq.to_list()]
+    scores = list(map(analyzer.compound, uniq.to_list()))
     table = pl.DataFrame({"t": uniq, "s": pl.Series(scores, dtype=pl.Float64)})
     return (
         pl.DataFrame({"t": texts})

@@ -255,6 +255,19 @@ def conversation_features(
 
         return legacy_conversation_features(messages, conversations)
     d = dialog(messages, conversations, what="conversation_features")
+    return features_from_dialog(d, conversations, rules=rules, reactions=reactions)
+
+
+def features_from_dialog(
+    d: pl.DataFrame,
+    conversations: pl.DataFrame | None = None,
+    *,
+    rules: ReactionRules | None = None,
+    reactions: pl.DataFrame | None = None,
+) -> pl.DataFrame:
+    """:func:`conversation_features` (default profile) on an already prepared
+    :func:`~chatlens.features._frame.dialog` frame (the behaviour stage builds it once for the
+    reactions and these features)."""
     if d.height == 0 and (conversations is None or conversations.height == 0):
         return pl.DataFrame(schema=CONVERSATION_FEATURES_SCHEMA)
     base = _conversation_base(d, conversations)
@@ -335,4 +348,4 @@ def conversation_features(
     )
 
 
-__all__ = ["CONVERSATION_FEATURES_SCHEMA", "conversation_features"]
+__all__ = ["CONVERSATION_FEATURES_SCHEMA", "conversation_features", "features_from_dialog"]

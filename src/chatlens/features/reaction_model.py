@@ -44,6 +44,8 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 
 from chatlens._override import ModelOverride
 from chatlens.errors import InstrumentError, InvalidParameterError, NotFittedError
+from chatlens.features.reaction_cues import OPENERS as _OPENERS
+from chatlens.features.reaction_cues import cue_hits, cue_regexes
 
 #: The spec's reaction labels the model predicts (``unclear`` is a reader's abstention).
 CLASSES = ("rephrase", "jailbreak", "pushback", "accept", "new_topic", "clarify")
@@ -51,40 +53,8 @@ N_HASH = 2**12
 OPENING_CHARS = 200
 FORMAT_VERSION = 1
 WEIGHTS_RESOURCE = "features/reaction_model.json"
-CUES_FILE = "features/reaction_model.yaml"
 _FOLLOWUP_CUES = ("pushback", "accept", "rephrase", "topic_change", "jailbreak", "insist")
-_OPENERS = ("answer_opener", "request_opener")
-_CATEGORIES = ("asks_info", "jailbreak", "insist", *_OPENERS)
 _NON_LATIN = r"[\p{Cyrillic}\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}\p{Arabic}\p{Hebrew}\p{Greek}\p{Devanagari}\p{Thai}]"
-
-
-@cache
-def cue_regexes() -> tuple[str, dict[str, str]]:
-    """(cue-file version, category → regex over every language) for the model's cue features.
-
-    The rule categories come from ``reactions.yaml``; the context categories from
-    ``reaction_model.yaml``. Opener categories are anchored at the start of the text.
-    """
-    from chatlens import datafiles
-    from chatlens.features._lexicons import phrase_regex, reaction_lexicon
-    from chatlens.vocabulary import REACTION_CUE_CATEGORIES
-
-    doc = datafiles.load(CUES_FILE)
-    bounded: dict[str, list[str]] = {c: [] for c in (*_CATEGORIES, *REACTION_CUE_CATEGORIES)}
-    unbounded: dict[str, list[str]] = {c: [] for c in bounded}
-    for lang, cats in doc.languages.items():
-        for c, phrases in cats.items():
-            (unbounded if lang in doc.no_boundaries else bounded)[c].extend(phrases)
-    rule = reaction_lexicon()
-    for lang, cats in rule.languages.items():
-        for c, phrases in cats.items():
-            (unbounded if lang in rule.no_boundaries else bounded)[c].extend(phrases)
-    out = {}
-    for c in bounded:
-        b = phrase_regex(tuple(bounded[c]), boundaries=True)
-        u = phrase_regex(tuple(unbounded[c]), boundaries=False)
-        out[c] = rf"^[\s\W]*{b}" if c in _OPENERS else f"{b}|{u}"
-    return f"{rule.version}+{doc.version}", out
 
 
 def _text(frame: pl.DataFrame, col: str) -> pl.Series:
@@ -177,8 +147,9 @@ def featurize(frame: pl.DataFrame) -> Any:
         "req_question": pl.col("req").str.contains(r"[?？]"),
         "req_empty": pl.col("req").str.strip_chars() == "",
     }
+    fu_norm = t.select(norm["fu"]).to_series()
     for c in _FOLLOWUP_CUES + _OPENERS:
-        cols[f"cue_{c}"] = norm["fu"].str.contains(rx[c])
+        cols[f"cue_{c}"] = pl.lit(cue_hits(fu_norm, c))
     dense = t.select(**{k: v.cast(pl.Float64) for k, v in cols.items()})
     rules = detect_refusal(resp)
     rtype = (frame["refusal_type"].cast(pl.String).fill_null("none") if "refusal_type" in frame.columns
@@ -232,16 +203,16 @@ def rule_labels(frame: pl.DataFrame) -> np.ndarray:
 
     frame = with_shared_columns(frame)
     req, fu = _text(frame, "request"), _text(frame, "followup")
-    _, rx = cue_regexes()
     t = pl.DataFrame({"req": req, "fu": fu})
     flat = {c: normalise_expr(pl.col(c)).str.replace_all(r"[^\p{L}\p{N}]+", " ").str.strip_chars()
             for c in ("req", "fu")}
-    cue = t.select(normalise_expr(pl.col("fu")).str.slice(0, 300).str.contains(rx["jailbreak"])).to_series()
+    fu_norm = t.select(normalise_expr(pl.col("fu"))).to_series()
+    cue = cue_hits(fu_norm.str.slice(0, 300), "jailbreak")
     same = t.select((flat["fu"] == flat["req"]) & (flat["fu"] != "")).to_series().to_numpy()
     sim = frame.select(containment="request_containment", containment_rev="request_containment_rev")
     both = np.minimum(sim["containment"].fill_null(0).to_numpy(), sim["containment_rev"].fill_null(0).to_numpy())
     jail = cue.to_numpy() | frame["followup_jailbreak"].fill_null(False).to_numpy()
-    moved = t.select(normalise_expr(pl.col("fu")).str.contains(rx["topic_change"])).to_series().to_numpy()
+    moved = cue_hits(fu_norm, "topic_change").to_numpy()
     apart = np.maximum(sim["containment"].fill_null(0).to_numpy(),
                        sim["containment_rev"].fill_null(0).to_numpy()) < 0.5
     out = np.full(len(fu), None, dtype=object)

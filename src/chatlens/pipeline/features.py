@@ -36,15 +36,18 @@ def behaviour_stage(batch: CanonicalBatch, *, reaction_model: str = "learned") -
     """chatlens's behaviour features: conversation columns and per-message user reactions.
 
     ``reaction_model``: ``learned`` (the reaction model; default) or ``rules``
-    (:class:`~chatlens.features.reactions.ReactionRules`). The reactions are computed once, for
-    both the messages and the conversation table.
+    (:class:`~chatlens.features.reactions.ReactionRules`). The reactions (and the dialogue frame
+    they come from) are computed once, for both the messages and the conversation table.
     """
-    from chatlens.features import conversation_features, user_reactions
-    from chatlens.features.reactions import ReactionRules
+    from chatlens.features._frame import dialog
+    from chatlens.features.conversation import features_from_dialog
+    from chatlens.features.reactions import ReactionRules, reactions_from_dialog
 
     rules = ReactionRules(model=reaction_model)
-    reactions = user_reactions(batch.messages, batch.conversations, rules=rules)
-    features = conversation_features(batch.messages, batch.conversations, reactions=reactions)
+    # one sorted dialogue frame for both (what user_reactions and conversation_features build)
+    d = dialog(batch.messages, batch.conversations, what="user_reactions")
+    reactions = reactions_from_dialog(d, rules=rules)
+    features = features_from_dialog(d, batch.conversations, reactions=reactions)
     messages = batch.messages.join(
         reactions.select("conversation_id", "message_index", *REACTION_COLUMNS),
         on=["conversation_id", "message_index"],

@@ -31,6 +31,7 @@ The legacy profile writes the original study's CSVs instead (``seed-study.md`` �
 from __future__ import annotations
 
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -138,19 +139,29 @@ def _sentiment_tables(refused: pl.DataFrame, conversations: pl.DataFrame, min_n:
         headline["sentiment_after_refusal_minus_answer"] = _estimate(diff.effect("mean_difference"))
 
 
-def behaviour_tables(run_dir: str | Path, *, min_n: int | None = None) -> BehaviourTables:
+def _ending_hazard(messages: pl.LazyFrame, min_n: int) -> tuple[Any, dict[str, str]]:
+    """The ending hazard from the run's messages, and the note if it could not be computed."""
+    from chatlens.stats import ending_hazard, turns_from_messages
+
+    notes: dict[str, str] = {}
+    messages = messages.select("conversation_id", "turn", "role", "refusal")
+    turns = turns_from_messages(messages.collect(), refusal="refusal")
+    hazard = None
+    if turns.height and turns.get_column("refused").n_unique() > 1:
+        hazard = _attempt("ending_hazard", lambda: ending_hazard(turns, min_n=min_n), notes)
+    return hazard, notes
+
+
+def behaviour_tables(
+    run_dir: str | Path, *, min_n: int | None = None, messages: pl.LazyFrame | None = None
+) -> BehaviourTables:
     """Build the default-profile tables from a run directory written by ``analyze``.
 
     ``min_n``: groups below it are flagged ``small_sample`` (default: :func:`small_group_n`).
+    ``messages``: the run's messages table when it is read from elsewhere than
+    ``run_dir/messages.parquet`` (``analyze`` reads its parts while it writes that file).
     """
-    from chatlens.stats import (
-        compare_rates,
-        ending_hazard,
-        grouped_rate,
-        proportion,
-        rate_table,
-        turns_from_messages,
-    )
+    from chatlens.stats import compare_rates, grouped_rate, proportion, rate_table
 
     run_dir = Path(run_dir)
     min_n = small_group_n() if min_n is None else min_n
@@ -164,11 +175,15 @@ def behaviour_tables(run_dir: str | Path, *, min_n: int | None = None) -> Behavi
     tables: dict[str, pl.DataFrame] = {}
     headline: dict[str, Any] = {}
     notes: dict[str, str] = {}
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), ThreadPoolExecutor(1) as pool:
         # Small groups are flagged in each table's ``small_sample`` column, and zero spread shows
         # as sd = 0 with a zero-width interval, so the run does not also warn on stderr.
         warnings.simplefilter("ignore", SmallSampleWarning)
         warnings.simplefilter("ignore", DegenerateVarianceWarning)
+        # the hazard reads the messages table: polars runs it on another core meanwhile
+        if messages is None:
+            messages = pl.scan_parquet(run_dir / "messages.parquet")
+        hazard_job = pool.submit(_ending_hazard, messages, min_n)
         n_conv = conversations.height
         k_ref = int(conversations.get_column("has_refusal").sum() or 0)
         if n_conv:
@@ -230,13 +245,8 @@ def behaviour_tables(run_dir: str | Path, *, min_n: int | None = None) -> Behavi
             )
             _sentiment_tables(refused, conversations, min_n, tables, headline)
 
-        messages = pl.scan_parquet(run_dir / "messages.parquet").select(
-            "conversation_id", "turn", "role", "refusal"
-        )
-        turns = turns_from_messages(messages.collect(), refusal="refusal")
-        hazard = None
-        if turns.height and turns.get_column("refused").n_unique() > 1:
-            hazard = _attempt("ending_hazard", lambda: ending_hazard(turns, min_n=min_n), notes)
+        hazard, hazard_notes = hazard_job.result()
+        notes.update(hazard_notes)
         if hazard is not None:
             tables["ending_hazard_by_turn"] = hazard.by_turn
             headline["ending_after_refusal_vs_answer"] = {
@@ -250,13 +260,14 @@ def behaviour_tables(run_dir: str | Path, *, min_n: int | None = None) -> Behavi
     return BehaviourTables(tables=tables, headline=headline)
 
 
-def legacy_tables(run_dir: str | Path) -> BehaviourTables:
+def legacy_tables(run_dir: str | Path, *, messages: pl.LazyFrame | None = None) -> BehaviourTables:
     """The original study's CSVs (``seed-study.md`` §8.1–§8.3) from a legacy-profile run.
 
     ``study1_detailed_results`` is the per-conversation table with the original's columns;
     ``study1_model_breakdown`` groups refused conversations by model; ``study1_summary_table``
     is the Metric/Value sheet with its sections, percentages and tests as the original wrote
-    them.
+    them. They come from the conversations table alone (``messages`` is accepted so every table
+    set is called the same way, and not read).
     """
     from chatlens.stats.legacy import legacy_tests
 
