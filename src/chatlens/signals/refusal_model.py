@@ -328,6 +328,16 @@ def detect_refusal_in_context(responses: pl.Series | list[str | None],
         for name, values in cols.items():
             values[idx] = got[name].to_numpy()
     out = pl.DataFrame({k: v.astype(str) if v.dtype == object else v for k, v in cols.items()})
+    return combine(rules, out, screened, None if req is None else _asks_about_self(rules, req))
+
+
+def _asks_about_self(rules: pl.DataFrame, requests: pl.Series) -> np.ndarray:
+    """:func:`~chatlens.signals.refusal_context.about_self`, read only where a reply has cue
+    evidence (rule 3 needs an "I don't have feelings / opinions" cue): most replies have none."""
     from chatlens.signals.refusal_context import about_self
 
-    return combine(rules, out, screened, None if req is None else about_self(req))
+    out = np.zeros(len(requests), dtype=bool)
+    idx = np.flatnonzero(rules["refusal_cues"].list.len().fill_null(0).to_numpy() > 0)
+    if len(idx):
+        out[idx] = about_self(requests.gather(idx))
+    return out
