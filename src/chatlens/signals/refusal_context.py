@@ -58,14 +58,23 @@ def context_patterns() -> tuple[str, ...]:
     return tuple(datafiles.load(CUES_RESOURCE, kind="regex-list").patterns)
 
 
+def _fold(texts: pl.Series) -> pl.Series:
+    """Lower-cased, typographic apostrophes as "'": the form every regex list here is written for."""
+    return texts.str.to_lowercase().str.replace_all("’", "'", literal=True)
+
+
 def _opening(texts: pl.Series) -> pl.Series:
     """The lower-cased opening the stand-in phrases are matched in."""
-    return texts.str.slice(0, CUE_CHARS).str.to_lowercase().str.replace_all("’", "'", literal=True)
+    return _fold(texts.str.slice(0, CUE_CHARS))
+
+
+def _alternation(patterns: tuple[str, ...]) -> str:
+    return "|".join(f"(?:{p})" for p in patterns)
 
 
 @cache
 def _any_stand_in() -> str:
-    return "|".join(f"(?:{p})" for p in context_patterns())
+    return _alternation(context_patterns())
 
 
 def stand_in_hits(texts: pl.Series) -> np.ndarray:
@@ -77,7 +86,7 @@ def stand_in_hits(texts: pl.Series) -> np.ndarray:
 def _request_opening() -> str:
     """One regex: a request that opens with a question word, an auxiliary or an imperative."""
     patterns = datafiles.load(OPENERS_RESOURCE, kind="regex-list").patterns
-    return r"^[\W_]*(?:" + "|".join(f"(?:{p})" for p in patterns) + ")"
+    return r"^[\W_]*(?:" + _alternation(patterns) + ")"
 
 
 def request_kind(requests: pl.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -86,17 +95,17 @@ def request_kind(requests: pl.Series) -> tuple[np.ndarray, np.ndarray, np.ndarra
     A statement is a non-empty request with neither; an empty request (unknown) is neither a
     task nor a statement.
     """
-    lowered = requests.str.strip_chars().str.to_lowercase().str.replace_all("’", "'", literal=True)
+    lowered = _fold(requests.str.strip_chars())
     question = lowered.str.contains(r"[?？]").to_numpy()
     opening = lowered.str.slice(0, 200).str.contains(_request_opening()).to_numpy()
     empty = (lowered.str.len_chars() == 0).to_numpy()
     return question, opening, ~(question | opening | empty)
 
 
-def _request_block(resp: pl.Series, req: pl.Series, n_chars: np.ndarray) -> np.ndarray:
+def _request_block(req: pl.Series, ends_q: np.ndarray, n_chars: np.ndarray) -> np.ndarray:
+    """The request-kind columns (``ends_q``: the reply ends in a question mark)."""
     question, opening, statement = request_kind(req)
     task = question | opening
-    ends_q = resp.str.strip_chars().str.ends_with("?").to_numpy()
     short = n_chars < 300
     return np.column_stack([question, opening, task, statement, statement & ends_q,
                             statement & short, task & ends_q & short]).astype(np.float64)
@@ -105,15 +114,14 @@ def _request_block(resp: pl.Series, req: pl.Series, n_chars: np.ndarray) -> np.n
 @cache
 def _self_question() -> str:
     patterns = datafiles.load(SELF_QUESTIONS_RESOURCE, kind="regex-list").patterns
-    return "^" + GREETING + "(?:" + "|".join(f"(?:{p})" for p in patterns) + ")$"
+    return "^" + GREETING + "(?:" + _alternation(patterns) + ")$"
 
 
 def about_self(requests: pl.Series) -> np.ndarray:
     """Whether each request, whole, is a question about the assistant itself (labels.md rule 3:
     "how are you", "who are you", "do you have feelings"; ``data/signals/self_questions.yaml``)."""
-    trimmed = (requests.cast(pl.String).fill_null("").str.to_lowercase()
-               .str.replace_all("’", "'", literal=True)
-               .str.strip_chars(" \t\r\n?!.,;:？！。~*\"'¿¡"))
+    trimmed = _fold(requests.cast(pl.String).fill_null("")).str.strip_chars(
+        " \t\r\n?!.,;:？！。~*\"'¿¡")
     fits = trimmed.str.len_chars() <= SELF_QUESTION_MAX_CHARS
     return (fits & trimmed.str.contains(_self_question())).to_numpy()
 
@@ -128,6 +136,17 @@ def nature_only(cues: pl.Series) -> np.ndarray:
     other = cues.list.eval(~pl.element().str.contains(
         r"\.(?:disclaimer|comply|lookalike)\.|\.capability\.no_opinion$")).list.any()
     return (nature.fill_null(value=False) & ~other.fill_null(value=False)).to_numpy()
+
+
+def answers_about_self(cues: pl.Series, requests: pl.Series) -> np.ndarray:
+    """Rule 3 per reply: its request asks about the assistant (:func:`about_self`) and its only
+    refusal evidence is "I don't have feelings / opinions" (:func:`nature_only`). The requests
+    are read only where the cues allow it: most replies have no such cue."""
+    out = nature_only(cues)
+    idx = np.flatnonzero(out)
+    if len(idx):
+        out[idx] = about_self(requests.gather(idx))
+    return out
 
 
 def _word_sets(texts: pl.Series) -> pl.Series:
@@ -179,6 +198,7 @@ def context_features(responses: pl.Series, requests: pl.Series | None = None, *,
     head = resp.str.slice(0, CUE_CHARS)
     n_chars = resp.str.len_chars().to_numpy().astype(float)
     marks = head.str.count_matches(r"[?？]").to_numpy().astype(float)
+    ends_q = resp.str.strip_chars().str.ends_with("?").to_numpy()
     sentences = head.str.count_matches(r"[.!?。！？](?:\s|$)").to_numpy() + 1.0
     dense = np.column_stack([
         np.clip(a.scores["logit"], -10, 10) / 5.0,
@@ -188,7 +208,7 @@ def context_features(responses: pl.Series, requests: pl.Series | None = None, *,
         np.minimum(a.features["n_items"].to_numpy(), 10) / 10.0,
         resp.str.contains("```", literal=True).to_numpy(),
         np.minimum(marks, 4) / 4.0, marks / sentences,
-        resp.str.strip_chars().str.ends_with("?").to_numpy(),
+        ends_q,
         _overlap(resp, req),
         np.log1p(req.str.len_chars().to_numpy()) / 8.0,
         req.str.len_chars().to_numpy() == 0,
@@ -200,7 +220,7 @@ def context_features(responses: pl.Series, requests: pl.Series | None = None, *,
         [lowered.str.count_matches(p).to_numpy() for p in context_patterns()]).astype(np.float64)
     blocks = [
         per_cue, sparse.csr_matrix(dense), sparse.csr_matrix(np.minimum(stand_in, 2) / 2.0),
-        sparse.csr_matrix(_request_block(resp, req, n_chars)),
+        sparse.csr_matrix(_request_block(req, ends_q, n_chars)),
         word_ngrams(a.prepared.str.slice(0, OPENING_CHARS), N_WORDS),
         char_ngrams(resp.str.slice(0, CHAR_CHARS).str.to_lowercase(), N_CHARS),
         word_ngrams(req.str.slice(0, REQUEST_CHARS), N_REQUEST, pattern=r"\w\w+", bigrams=False),

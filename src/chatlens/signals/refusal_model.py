@@ -255,7 +255,7 @@ def screen(rules: pl.DataFrame, responses: pl.Series, model: RefusalModel) -> np
 
 
 def combine(rules: pl.DataFrame, model_out: pl.DataFrame, screened: np.ndarray,
-            self_question: np.ndarray | None = None) -> pl.DataFrame:
+            requests: pl.Series | None = None) -> pl.DataFrame:
     """The shipped decision: a refusal when the cue scorer *or* the model (on screened rows without
     a compliance cue) says so; its type and score from the model where it read the message.
 
@@ -265,11 +265,12 @@ def combine(rules: pl.DataFrame, model_out: pl.DataFrame, screened: np.ndarray,
     veto costs nothing held out on the real set and stops the model calling "As an AI I don't
     have personal experiences, but here is…" a refusal.
 
-    ``self_question`` (per row, from :func:`~chatlens.signals.refusal_context.about_self`) marks
-    requests that ask about the assistant itself; a reply to one whose only refusal evidence is
-    "I don't have feelings / opinions" is a direct answer, not a refusal (labels.md rule 3).
+    ``requests`` (the user message each reply answers, where known): a reply to a question about
+    the assistant itself whose only refusal evidence is "I don't have feelings / opinions" is a
+    direct answer, not a refusal (labels.md rule 3,
+    :func:`~chatlens.signals.refusal_context.answers_about_self`).
     """
-    from chatlens.signals.refusal_context import nature_only
+    from chatlens.signals.refusal_context import answers_about_self
 
     # the cue scorer's compliance evidence ("but I can give you…", "here is…") vetoes the model:
     # a disclaimer followed by doing the task is not a refusal (docs/labels.md)
@@ -278,8 +279,8 @@ def combine(rules: pl.DataFrame, model_out: pl.DataFrame, screened: np.ndarray,
     p = np.where(read, model_out["refusal_score"].to_numpy(), 0.0)
     refused = rules["refusal"].to_numpy() | (read & model_out["refusal"].to_numpy())
     score = np.maximum(p, rules["refusal_score"].to_numpy())
-    if self_question is not None:
-        answers = self_question & nature_only(rules["refusal_cues"])
+    if requests is not None:
+        answers = answers_about_self(rules["refusal_cues"], requests)
         refused &= ~answers
         # keep "refusal iff refusal_score >= 0.5": a rule-3 answer scores below the threshold
         score = np.where(answers, np.minimum(score, RULE3_MAX_SCORE), score)
@@ -328,16 +329,4 @@ def detect_refusal_in_context(responses: pl.Series | list[str | None],
         for name, values in cols.items():
             values[idx] = got[name].to_numpy()
     out = pl.DataFrame({k: v.astype(str) if v.dtype == object else v for k, v in cols.items()})
-    return combine(rules, out, screened, None if req is None else _asks_about_self(rules, req))
-
-
-def _asks_about_self(rules: pl.DataFrame, requests: pl.Series) -> np.ndarray:
-    """:func:`~chatlens.signals.refusal_context.about_self`, read only where a reply has cue
-    evidence (rule 3 needs an "I don't have feelings / opinions" cue): most replies have none."""
-    from chatlens.signals.refusal_context import about_self
-
-    out = np.zeros(len(requests), dtype=bool)
-    idx = np.flatnonzero(rules["refusal_cues"].list.len().fill_null(0).to_numpy() > 0)
-    if len(idx):
-        out[idx] = about_self(requests.gather(idx))
-    return out
+    return combine(rules, out, screened, req)

@@ -87,13 +87,12 @@ def _fit(pool: Pool, train: np.ndarray, **params: float) -> Any:
 def _shipped_decision(pool: Pool, model: Any, rows: np.ndarray) -> pl.DataFrame:
     """What :func:`~chatlens.signals.refusal_model.detect_refusal_in_context` decides on ``rows``
     with ``model``: the screened model united with the cue scorer."""
-    from chatlens.signals.refusal_context import about_self
     from chatlens.signals.refusal_model import combine, screen
 
     rules = pool.rules[rows]
     screened = screen(rules, pool.frame["response"].gather(rows), model)
-    self_question = about_self(pool.frame["request"].gather(rows))
-    return combine(rules, model.predict_matrix(pool.x[rows]), screened, self_question).select(
+    requests = pool.frame["request"].gather(rows)
+    return combine(rules, model.predict_matrix(pool.x[rows]), screened, requests).select(
         "refusal", "refusal_type", "refusal_score")
 
 
