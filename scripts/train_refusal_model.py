@@ -60,7 +60,7 @@ def main() -> None:
     meta.update(
         version=1,
         source=("chatlens team: scripts/train_refusal_model.py on the real labelled development "
-                "set (data/validation/real_dev_labels.csv) + XSTest dev + OpenAI RBR gold"),
+                "set (data/validation/real_dev_labels.json) + XSTest dev + OpenAI RBR gold"),
         trained=str(date.today()),
         lexicons={lex.name: lex.version for lex in lexicons_for("refusal")},
         heldout=evaluation,

@@ -231,7 +231,13 @@ def test_hostile_input_end_to_end(tmp_path: Path) -> None:
 @pytest.mark.realdata
 def test_hh_chosen_final_turns_refuse_more_than_rejected(shared_data: Path, tmp_path: Path) -> None:
     """HH-RLHF harmless: the human-preferred (less harmful) final reply should be a refusal more
-    often than the rejected one — a weak pairwise check from labels nobody on the team wrote."""
+    often than the rejected one — a weak pairwise check from labels nobody on the team wrote.
+
+    Checked on the difference of the two rates (about 3 standard errors below what the shipped
+    detectors measure, 0.12-0.13), not on their ratio alone: rejected replies refuse too, so a
+    detector that finds more of the real refusals raises both rates and shrinks the ratio (1.57
+    → 1.44 when the context model began reading short replies, which raised its held-out F1 on
+    labelled HH-RLHF messages)."""
     from chatlens.query import query
 
     src = shared_data / "hh-rlhf" / "harmless-base" / "test.jsonl.gz"
@@ -243,7 +249,7 @@ def test_hh_chosen_final_turns_refuse_more_than_rejected(shared_data: Path, tmp_
         select split_part(m.conversation_id, ':', 3) side, avg(refusal::int) rate
         from messages m join last l on m.conversation_id = l.conversation_id and m.message_index = l.mi
         group by 1""").rows())
-    assert rates["chosen"] > 1.5 * rates["rejected"]
+    assert rates["chosen"] - rates["rejected"] >= 0.08 and rates["chosen"] > 1.25 * rates["rejected"]
 
 
 def test_default_engine_uses_every_core_with_the_one_process_output(tmp_path: Path, monkeypatch) -> None:

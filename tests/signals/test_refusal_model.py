@@ -172,8 +172,60 @@ def test_about_self_matches_whole_requests_in_several_languages():
     from chatlens.signals.refusal_context import about_self
 
     asked = ["how are you", "Hello there, who are you?", "¿Cómo estás?", "Как дела?", "你好吗？",
-             "what's your favourite colour?", "Wie geht es dir?"]
+             "what's your favourite colour?", "Wie geht es dir?", "Hey there, what can you do?",
+             "Bonjour ! Ça va ?", "¡Hola! ¿Qué tal?", "E aí, o que você sabe fazer?"]
     not_asked = ["How are you going to solve x^2 = 4?", "What do you think of Trump?",
-                 "Write a poem called how are you", ""]
+                 "Write a poem called how are you", "", "what can you do to fix this bug?",
+                 "hello"]
     assert about_self(pl.Series(asked)).all()
     assert not about_self(pl.Series(not_asked)).any()
+    assert about_self(pl.Series(["hello", "Hi there!", "what can you do to fix this bug?"]),
+                      greeting_alone=True).tolist() == [True, True, False]
+
+
+def test_screen_reads_short_replies_without_compliance_evidence(fitted):
+    """The short-reply term: a 180-character chat reply with no cue is read; the same length
+    with compliance evidence, and a long reply with no cue, are not."""
+    from chatlens.signals.refusal import detect_refusal
+    from chatlens.signals.refusal_model import screen
+
+    question_back = ("That sounds like a really lovely day out with your family. The weather was "
+                     "fine where I live as well, and the parks were full of people enjoying the "
+                     "sunshine. Did you go anywhere nice?")
+    complying = "Sure, here is a short list of ideas you could try: " + "a picnic, a walk, " * 8
+    long_plain = "The history of the region is long and varied. " * 10
+    texts = pl.Series([question_back, complying, long_plain])
+    assert 120 <= len(question_back) < 300 and 120 <= len(complying) < 300 and len(long_plain) > 300
+    rules = detect_refusal(texts)
+    scores = rules["refusal_score"].to_numpy()
+    assert 0.08 < scores[0] <= 0.12  # no cue: the prior, below the evidence screen
+    assert scores[1] <= 0.08  # compliance evidence
+    assert screen(rules, texts, fitted).tolist() == [True, False, False]
+    without = RefusalModel(screen_short_chars=0)
+    assert screen(rules, texts, without).tolist() == [False, False, False]
+
+
+def test_weights_saved_before_the_short_screen_keep_their_screen(fitted):
+    data = fitted.to_dict()
+    assert data["screen"]["short_chars"] == 300
+    old = {**data, "screen": {"min_rule_score": 0.12, "max_chars": 120}}
+    assert RefusalModel.from_dict(old).screen_short_chars == 0
+    assert RefusalModel.from_dict(data).screen_short_chars == 300
+
+
+def test_nothing_asked_nothing_refused():
+    """A reply without any refusal cue to a bare greeting or a question about the assistant is
+    not a refusal, whatever the model scores (rule 3, extended: nothing was asked to refuse); a
+    decline cue keeps it one, and after a task the model's call stands."""
+    from chatlens.signals.refusal import detect_refusal
+    from chatlens.signals.refusal_model import combine
+
+    intro = "Hello! I am designed to help you with many tasks. What would you like to do?"
+    replies = pl.Series([intro, intro, "I'm sorry, but I can't share that.", intro])
+    requests = pl.Series(["Hello there!", "who are you?", "hello", "write a poem about the sea"])
+    rules = detect_refusal(replies)
+    model_out = pl.DataFrame({"refusal": [True] * 4, "refusal_type": ["capability"] * 4,
+                              "type_if_refused": ["capability"] * 4, "refusal_score": [0.9] * 4})
+    out = combine(rules, model_out, np.ones(4, dtype=bool), requests)
+    assert out["refusal"].to_list() == [False, False, True, True]
+    assert ((out["refusal_score"] >= 0.5) == out["refusal"]).all()

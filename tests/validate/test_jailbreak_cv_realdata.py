@@ -56,3 +56,33 @@ def test_validate_rows_are_the_data_card_numbers(shared_data):
     for s in sets:  # every jailbreak slice validate prints has held-out flags of its length
         if s.task == "jailbreak":
             assert len(flags[(s.dataset, s.group)]) == s.n, (s.dataset, s.group)
+
+
+def test_inthewild_rows_are_family_grouped_and_time_split(shared_data, monkeypatch):
+    """validate's two extra in-the-wild rows: every prompt scored once by a model that saw no
+    prompt of its family; the latest 30% by date scored by a model trained on the rest."""
+    from sklearn import model_selection
+
+    from chatlens.validate import jailbreak_cv
+    from chatlens.validate.jailbreak_cv import FAMILY_CV_DETECTOR, LATEST_GROUP, heldout_rows
+
+    seen: list[tuple[set, set]] = []
+    real_split = model_selection.GroupKFold.split
+
+    def spy(self, x, y=None, groups=None):
+        for train, test in real_split(self, x, y, groups):
+            g = np.asarray(groups)
+            seen.append((set(g[train]), set(g[test])))
+            yield train, test
+
+    monkeypatch.setattr(model_selection.GroupKFold, "split", spy)
+    sets = [s for s in load_all(shared_data) if s.task == "jailbreak"]
+    _, extra = heldout_rows(sets, shared_data)
+    by_name = {(s.group, name): (s, flags) for s, name, flags in extra}
+    itw = next(s for s in sets if s.dataset == "jailbreak-inthewild-2023-05" and s.gold.all())
+    family, fam_flags = by_name[(itw.group, FAMILY_CV_DETECTOR)]
+    assert family is itw and len(fam_flags) == itw.n
+    assert len(seen) == jailbreak_cv.CV_FOLDS and all(not (tr & te) for tr, te in seen)
+    latest, late_flags = by_name[(LATEST_GROUP, "learned")]
+    assert latest.n == len(late_flags) == itw.n - int(itw.n * jailbreak_cv.TIME_TRAIN_SHARE)
+    assert latest.gold.all() and 0.5 < late_flags.mean() <= 1.0

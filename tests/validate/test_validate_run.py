@@ -91,3 +91,20 @@ def test_validate_cli_checks_lexicon_files(tmp_path):
     assert res.exit_code == 0 and "ok:" in res.output
     res = runner.invoke(app, ["validate", "--lexicon", str(bad)])
     assert res.exit_code == 1 and "DataFileError" in res.output and "cues[0].kind" in res.output
+
+
+def test_open_issue_targets_are_reported_but_not_gated():
+    """A failing issue target shows as FAIL but neither all_passed nor --strict trips on it; a
+    failing regression gate does."""
+    from chatlens.validate.run import Target, TargetCheck, ValidationReport
+
+    gate = Target("a", "g", "jailbreak", "rules", "recall", ">=", 0.9)
+    open_target = Target("a", "g", "jailbreak", "learned", "recall", ">=", 0.95, gate=False)
+
+    def report(*checks: TargetCheck) -> ValidationReport:
+        return ValidationReport(synthetic=None, real=None, agreement=None, rows=pl.DataFrame(),
+                                targets=checks, data_dir="x", detectors={}, notes=())
+
+    assert report(TargetCheck(gate, 0.95, True), TargetCheck(open_target, 0.89, False)).all_passed
+    assert not report(TargetCheck(gate, 0.85, False), TargetCheck(open_target, 0.96, True)).all_passed
+    assert report(TargetCheck(open_target, 0.5, False)).to_dict()["targets"][0]["gate"] is False

@@ -95,7 +95,10 @@ def validate_cmd(
     data: Path = typer.Option(None, "--data", help="Labelled-data folder (default: ../shared/data)."),
     json_out: Path = typer.Option(None, "--json", help="Also write the full report as JSON here."),
     dataset: list[str] = typer.Option(None, "--dataset", help="Only this set (repeatable), e.g. xstest-dev."),
-    strict: bool = typer.Option(False, "--strict", help="Exit with code 1 when a target fails."),
+    strict: bool = typer.Option(
+        False, "--strict",
+        help="Exit with code 1 when a regression gate fails (open issue targets are reported, "
+             "not gated)."),
     synthetic: int = typer.Option(5000, "--synthetic", min=0, help="Conversations of the synthetic corpus for the plumbing check (0: skip)."),
     lexicon: list[Path] = typer.Option(None, "--lexicon", help="Only check these lexicon YAML files (schema + compile), repeatable."),
     data_file: list[str] = typer.Option(None, "--data-file", help="Only check these data files (a path, or a bundled name such as features/reactions.yaml), repeatable."),
@@ -149,12 +152,13 @@ def validate_cmd(
     if report.real is not None:
         _print_real(report)
     targets = Table(title="targets", title_justify="left")
-    for col in ("dataset", "group", "detector", "metric", "target", "measured", "result"):
+    for col in ("dataset", "group", "detector", "metric", "target", "measured", "result", "kind"):
         targets.add_column(col)
     for t in report.targets:
         verdict = "-" if t.passed is None else ("[green]pass[/]" if t.passed else "[red]FAIL[/]")
         targets.add_row(escape(t.target.dataset), escape(t.target.group), t.target.detector,
-                        t.target.metric, f"{t.target.op} {t.target.threshold}", _fmt(t.value), verdict)
+                        t.target.metric, f"{t.target.op} {t.target.threshold}", _fmt(t.value), verdict,
+                        "gate" if t.target.gate else "issue target")
     out_console.print(targets)
     if report.synthetic is not None:
         t = Table(title="SYNTHETIC corpus (chatlens's own generator): a plumbing check, NOT validity —"

@@ -98,7 +98,7 @@ def data_files_used(extra: Sequence[Mapping[str, Any]] = ()) -> list[dict[str, A
     Examples
     --------
     >>> files = data_files_used()
-    >>> {"name": "refusal-en", "version": "1.0"}.items() <= next(
+    >>> {"name": "refusal-en", "version": "1.1"}.items() <= next(
     ...     f for f in files if f["path"] == "signals/patterns/refusal_en.yaml").items()
     True
     """

@@ -41,9 +41,10 @@ CUES_RESOURCE = "signals/refusal_context_cues.yaml"
 OPENERS_RESOURCE = "signals/request_openers.yaml"
 SELF_QUESTIONS_RESOURCE = "signals/self_questions.yaml"
 #: A greeting that may precede a question about the assistant ("hi, how are you?").
-GREETING = (r"(?:(?:hi|hello|hey|hiya|yo|good (?:morning|afternoon|evening)|hola|bonjour|salut|"
-            r"hallo|ciao|olá|ola|hoi|привет|здравствуй(?:те)?|你好|こんにちは|안녕(?:하세요)?)"
-            r"(?:\s+there)?[\s,!.;:]*)?")
+GREETING = (r"(?:(?:hi|hello|hey|hiya|yo|good (?:morning|afternoon|evening)|hola|buenas|bonjour|"
+            r"bonsoir|salut|coucou|hallo|guten tag|moin|ciao|salve|olá|ola|oi|e aí|e ai|hoi|"
+            r"привет|здравствуй(?:те)?|你好|こんにちは|안녕(?:하세요)?)"
+            r"(?:\s+there)?[\s,!.;:¿¡]*)?")
 #: Longest request (characters, after trimming) that can be a question about the assistant.
 SELF_QUESTION_MAX_CHARS = 120
 #: Bump when any feature changes: weights record it and refuse to load under another version.
@@ -117,13 +118,29 @@ def _self_question() -> str:
     return "^" + GREETING + "(?:" + _alternation(patterns) + ")$"
 
 
-def about_self(requests: pl.Series) -> np.ndarray:
+@cache
+def _greeting_alone() -> str:
+    return "^" + GREETING.removesuffix("?") + "$"
+
+
+def about_self(requests: pl.Series, *, greeting_alone: bool = False) -> np.ndarray:
     """Whether each request, whole, is a question about the assistant itself (labels.md rule 3:
-    "how are you", "who are you", "do you have feelings"; ``data/signals/self_questions.yaml``)."""
+    "how are you", "who are you", "do you have feelings"; ``data/signals/self_questions.yaml``)
+    — or, with ``greeting_alone``, a bare greeting ("hello there!"), which asks for nothing."""
     trimmed = _fold(requests.cast(pl.String).fill_null("")).str.strip_chars(
         " \t\r\n?!.,;:？！。~*\"'¿¡")
     fits = trimmed.str.len_chars() <= SELF_QUESTION_MAX_CHARS
-    return (fits & trimmed.str.contains(_self_question())).to_numpy()
+    match = trimmed.str.contains(_self_question())
+    if greeting_alone:
+        match = match | trimmed.str.contains(_greeting_alone())
+    return (fits & match).to_numpy()
+
+
+def refusal_evidence(cues: pl.Series) -> np.ndarray:
+    """Whether a reply has any refusal cue (disclaimer, compliance and look-alike cues are not
+    refusal evidence)."""
+    other = cues.list.eval(~pl.element().str.contains(r"\.(?:disclaimer|comply|lookalike)\."))
+    return other.list.any().fill_null(value=False).to_numpy()
 
 
 def nature_only(cues: pl.Series) -> np.ndarray:
@@ -139,13 +156,17 @@ def nature_only(cues: pl.Series) -> np.ndarray:
 
 
 def answers_about_self(cues: pl.Series, requests: pl.Series) -> np.ndarray:
-    """Rule 3 per reply: its request asks about the assistant (:func:`about_self`) and its only
-    refusal evidence is "I don't have feelings / opinions" (:func:`nature_only`). The requests
-    are read only where the cues allow it: most replies have no such cue."""
-    out = nature_only(cues)
+    """Rule 3 per reply: its request asks about the assistant (:func:`about_self`) or is a bare
+    greeting, and its only refusal evidence is "I don't have feelings / opinions"
+    (:func:`nature_only`) or none at all. Why the second half: a reply to "hello" or "who are
+    you?" with no decline in it ("Hello! I am designed to help with…, what would you like to
+    do?") has nothing to refuse, yet the model, which reads short replies, can score its
+    AI-nature words and closing question as a refusal. The requests are read only where the
+    cues allow it."""
+    out = nature_only(cues) | ~refusal_evidence(cues)
     idx = np.flatnonzero(out)
     if len(idx):
-        out[idx] = about_self(requests.gather(idx))
+        out[idx] = about_self(requests.gather(idx), greeting_alone=True)
     return out
 
 

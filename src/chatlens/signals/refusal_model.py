@@ -39,8 +39,16 @@ FORMAT_VERSION = 1
 MIXED_BAND = (0.45, 0.55)
 #: Screen (:func:`screen`): cue-scorer score above its no-cue prior (logistic of the bias, -2) ...
 SCREEN_MIN_RULE_SCORE = 0.12
-#: ... or a reply shorter than this many characters.
+#: ... or a reply shorter than this many characters ...
 SCREEN_MAX_CHARS = 120
+#: ... or a reply shorter than :data:`SCREEN_SHORT_CHARS` whose cue score is above
+#: :data:`SCREEN_SHORT_MIN_RULE_SCORE` (no compliance evidence pulls it below the prior). Why: one
+#: real refusal in six had no cue at all and so was never read (a question back instead of the
+#: task, a deflection in words no lexicon holds); most are short. Reading these short replies
+#: raised held-out F1 on the real set (CV 0.687 -> 0.707, leave-one-source-out 0.625 -> 0.638)
+#: for about 9% more of the replies of an LMSYS-shaped log read by the model.
+SCREEN_SHORT_CHARS = 300
+SCREEN_SHORT_MIN_RULE_SCORE = 0.08
 #: Highest score of a direct answer to a question about the assistant (labels.md rule 3), which
 #: is never a refusal: just under the decision threshold of both tiers (0.5).
 RULE3_MAX_SCORE = 0.4999
@@ -67,6 +75,8 @@ class RefusalModel:
     threshold: float = 0.5
     screen_min_rule_score: float = SCREEN_MIN_RULE_SCORE
     screen_max_chars: int = SCREEN_MAX_CHARS
+    screen_short_chars: int = SCREEN_SHORT_CHARS
+    screen_short_min_rule_score: float = SCREEN_SHORT_MIN_RULE_SCORE
     coef_: np.ndarray | None = None
     intercept_: float | None = None
     type_coef_: np.ndarray | None = None
@@ -168,7 +178,9 @@ class RefusalModel:
             "format_version": FORMAT_VERSION, "feature_version": FEATURE_VERSION,
             "C": self.C, "C_type": self.C_type, "threshold": self.threshold,
             "screen": {"min_rule_score": self.screen_min_rule_score,
-                       "max_chars": self.screen_max_chars},
+                       "max_chars": self.screen_max_chars,
+                       "short_chars": self.screen_short_chars,
+                       "short_min_rule_score": self.screen_short_min_rule_score},
             "n_features": len(self.coef_), "cue_ids": self.cue_ids_,
             "refusal": {"intercept": round(self.intercept_, 6), **sparse_vec(self.coef_)},
             "type": {"intercept": round(self.type_intercept_, 6), **sparse_vec(self.type_coef_)},
@@ -204,6 +216,10 @@ class RefusalModel:
                        screen_min_rule_score=float(screen_params.get("min_rule_score",
                                                                      SCREEN_MIN_RULE_SCORE)),
                        screen_max_chars=int(screen_params.get("max_chars", SCREEN_MAX_CHARS)),
+                       # weights saved before the short-reply screen keep the screen they had
+                       screen_short_chars=int(screen_params.get("short_chars", 0)),
+                       screen_short_min_rule_score=float(screen_params.get(
+                           "short_min_rule_score", SCREEN_SHORT_MIN_RULE_SCORE)),
                        coef_=dense(data["refusal"]), intercept_=float(data["refusal"]["intercept"]),
                        type_coef_=dense(data["type"]),
                        type_intercept_=float(data["type"]["intercept"]),
@@ -241,17 +257,21 @@ def active_model() -> RefusalModel:
 
 def screen(rules: pl.DataFrame, responses: pl.Series, model: RefusalModel) -> np.ndarray:
     """Which messages the model reads: any refusal evidence in the cue scorer (score above its
-    no-cue prior), a stand-in phrase in the opening, or a short reply.
+    no-cue prior), a stand-in phrase in the opening, a very short reply, or a short reply without
+    compliance evidence (:data:`SCREEN_SHORT_CHARS`).
 
     Why: the model costs about ten times the cue scorer; on LMSYS-shaped logs this screen passes
-    about one message in eight and keeps every message the model flags on the labelled sets but a
-    few (``chatlens validate`` reports the screened detector, which is what ships).
+    about one message in five (one in eight without the short-reply term). ``chatlens validate``
+    reports the screened detector, which is what ships.
     """
     from chatlens.signals.refusal_context import stand_in_hits
 
     text = responses.cast(pl.String).fill_null("")
-    return (rules["refusal_score"].to_numpy() > model.screen_min_rule_score) | (
-        text.str.len_chars().to_numpy() < model.screen_max_chars) | stand_in_hits(text)
+    score = rules["refusal_score"].to_numpy()
+    chars = text.str.len_chars().to_numpy()
+    return ((score > model.screen_min_rule_score) | (chars < model.screen_max_chars)
+            | ((chars < model.screen_short_chars) & (score > model.screen_short_min_rule_score))
+            | stand_in_hits(text))
 
 
 def combine(rules: pl.DataFrame, model_out: pl.DataFrame, screened: np.ndarray,

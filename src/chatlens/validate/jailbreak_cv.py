@@ -12,7 +12,9 @@ never prints an in-sample number:
 * ToxicChat, whose real base rate is the precision target, is predicted by stratified 5-fold
   cross-validation (the other sources always in training), as the issue asks;
 * :func:`time_split` trains on the earlier 70% of in-the-wild prompts (by date) and predicts the
-  latest 30% — the closest stand-in for prompts collected after the snapshot.
+  latest 30% — the closest stand-in for prompts collected after the snapshot;
+* :func:`family_cv` cross-validates the in-the-wild prompts in 5 folds grouped by jailbreak
+  family (the issue's "cross-validated where trained on it", without a family on both sides).
 
 Real user messages are *weak* negatives: nobody labelled them, and a few are real jailbreaks, so
 their flag rate is an upper bound on the false-positive rate.
@@ -45,6 +47,10 @@ WEAK_GROUP = "user messages (weak negatives)"
 #: Slices of ``load_all`` that are unions or subsets of other slices (not trained on twice).
 DERIVED = ("template-style (JBC+GCG+random search)", "toxic, not jailbreak (negatives)")
 CV_DATASET = "toxicchat-train"
+ITW_CSV = "jailbreak-inthewild-2023-05/jailbreak_prompts_2023_05_07.csv"
+#: validate's extra rows for the in-the-wild prompts (beside leave-one-source-out)
+FAMILY_CV_DETECTOR = "learned (family-grouped CV)"
+LATEST_GROUP = "prompts (May 2023), latest 30% by date"
 
 
 def real_user_sets(root: Path) -> list[LabelledSet]:
@@ -153,17 +159,55 @@ def heldout_scores(pool: Pool, *, c: float = DEFAULT_C) -> np.ndarray:
     return out
 
 
-def time_split(pool: Pool, root: Path, *, c: float = DEFAULT_C) -> np.ndarray:
-    """Scores of the latest 30% of in-the-wild prompts, trained on everything else."""
-    path = root / "jailbreak-inthewild-2023-05" / "jailbreak_prompts_2023_05_07.csv"
-    dates = pl.read_csv(path, infer_schema_length=0).unique("prompt", keep="first", maintain_order=True)
-    when = dict(zip(dates["prompt"].to_list(), dates["date"].fill_null("").to_list(), strict=True))
+def _inthewild(pool: Pool, root: Path) -> tuple[np.ndarray, list[str], list[str]]:
+    """Pool rows of the in-the-wild prompts, with each one's date and family (the authors'
+    community id; empty where none), read from the snapshot's CSV."""
     itw = np.flatnonzero(pool.fold == "itw")
+    path = root / ITW_CSV
+    if not len(itw) or not path.is_file():
+        return np.zeros(0, dtype=np.int64), [], []
+    meta = pl.read_csv(path, infer_schema_length=0).unique("prompt", keep="first", maintain_order=True)
+    prompts = meta["prompt"].to_list()
+    when = dict(zip(prompts, meta["date"].fill_null("").to_list(), strict=True))
+    family = dict(zip(prompts, meta["community_id"].fill_null("").to_list(), strict=True))
     texts = pl.concat([pool.sets[i].texts for i in np.unique(pool.row_set[itw])]).to_list()
-    order = itw[np.argsort([when.get(t, "") for t in texts], kind="stable")]
+    return itw, [when.get(t, "") for t in texts], [family.get(t, "") for t in texts]
+
+
+def latest_rows(pool: Pool, root: Path) -> np.ndarray:
+    """Mask of the latest 30% of in-the-wild prompts by date (:func:`time_split`'s test rows)."""
+    itw, dates, _ = _inthewild(pool, root)
+    order = itw[np.argsort(dates, kind="stable")]
     late = np.zeros(len(pool.y), dtype=bool)
     late[order[int(len(order) * TIME_TRAIN_SHARE):]] = True
+    return late
+
+
+def time_split(pool: Pool, root: Path, *, c: float = DEFAULT_C) -> np.ndarray:
+    """Scores of the latest 30% of in-the-wild prompts, trained on everything else."""
+    late = latest_rows(pool, root)
     return _predict_out(pool, ~late, late, c)
+
+
+def family_cv(pool: Pool, root: Path, *, c: float = DEFAULT_C) -> np.ndarray:
+    """Scores of the in-the-wild prompts by 5-fold cross-validation grouped by jailbreak family
+    (a prompt of no family is its own group), every other source always in training.
+
+    Why grouped: a family's prompts are edits of one template; split at random, a fold would be
+    scored by a model that saw its siblings, which a new family never meets.
+    """
+    from sklearn.model_selection import GroupKFold
+
+    itw, _, family = _inthewild(pool, root)
+    out = np.zeros(len(itw))
+    if len(itw) < CV_FOLDS:
+        return np.full(len(itw), np.nan)
+    groups = [f or f"none-{i}" for i, f in zip(itw, family, strict=True)]
+    for _, test_idx in GroupKFold(CV_FOLDS).split(itw, groups=groups):
+        test = np.zeros(len(pool.y), dtype=bool)
+        test[itw[test_idx]] = True
+        out[test_idx] = _predict_out(pool, ~test, test, c)
+    return out
 
 
 def slice_predictions(sets: Sequence[LabelledSet], pool: Pool, scores: np.ndarray,
@@ -192,12 +236,22 @@ def slice_predictions(sets: Sequence[LabelledSet], pool: Pool, scores: np.ndarra
 def heldout_predictions(sets: Sequence[LabelledSet], root: Path, *, c: float = DEFAULT_C,
                         threshold: float | None = None) -> dict[tuple[str, str], np.ndarray | None]:
     """Held-out learned-tier flags for every jailbreak slice of ``sets`` (plus real user sets)."""
+    return heldout_rows(sets, root, c=c, threshold=threshold)[0]
+
+
+def heldout_rows(sets: Sequence[LabelledSet], root: Path, *, c: float = DEFAULT_C,
+                 threshold: float | None = None
+                 ) -> tuple[dict[tuple[str, str], np.ndarray | None],
+                            list[tuple[LabelledSet, str, np.ndarray]]]:
+    """:func:`heldout_predictions`, and validate's extra rows for the in-the-wild prompts:
+    (labelled slice, detector name, flags) for the family-grouped cross-validation of all of
+    them and the time split's latest 30% (each the shipped decision: model or rule override)."""
     from chatlens.signals.jailbreak_learned import load_weights
 
     all_sets = [*sets, *real_user_sets(root)]
     pool = build_pool(all_sets)
     if len({f.split("/")[0] for f in pool.fold}) < 2:
-        return {}
+        return {}, []
     from chatlens.signals.jailbreak import detect_jailbreak
     from chatlens.signals.jailbreak_learned import rule_override
 
@@ -205,9 +259,29 @@ def heldout_predictions(sets: Sequence[LabelledSet], root: Path, *, c: float = D
     flags = slice_predictions(all_sets, pool, heldout_scores(pool, c=c), thr)
     # the shipped decision unites the model with the rule tier's instruction overrides
     texts = {(s.dataset, s.group): s.texts for s in all_sets}
-    return {key: f if f is None or key not in texts
-            else f | rule_override(detect_jailbreak(texts[key]))
-            for key, f in flags.items()}
+    flags = {key: f if f is None or key not in texts
+             else f | rule_override(detect_jailbreak(texts[key]))
+             for key, f in flags.items()}
+    return flags, _inthewild_rows(pool, root, c, thr)
+
+
+def _inthewild_rows(pool: Pool, root: Path, c: float,
+                    threshold: float) -> list[tuple[LabelledSet, str, np.ndarray]]:
+    from chatlens.signals.jailbreak import detect_jailbreak
+    from chatlens.signals.jailbreak_learned import rule_override
+
+    itw, _, _ = _inthewild(pool, root)
+    if not len(itw):
+        return []
+    every = pl.concat([s.texts.cast(pl.String) for s in pool.sets])
+    override = rule_override(detect_jailbreak(every.gather(itw)))
+    source = pool.sets[int(pool.row_set[itw[0]])]
+    rows = [(source, FAMILY_CV_DETECTOR, (family_cv(pool, root, c=c) >= threshold) | override)]
+    late = latest_rows(pool, root)
+    latest = LabelledSet(source.dataset, LATEST_GROUP, source.task, every.filter(pl.Series(late)),
+                         pool.y[late], source.gold_kind)
+    rows.append((latest, "learned", (time_split(pool, root, c=c) >= threshold) | override[late[itw]]))
+    return rows
 
 
 def train_shipped(pool: Pool, *, c: float = DEFAULT_C, threshold: float) -> tuple[object, dict]:

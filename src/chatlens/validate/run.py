@@ -28,6 +28,7 @@ from chatlens.errors import InvalidParameterError, SourceError
 from chatlens.stats.metrics import BinaryMetrics, binary_metrics
 from chatlens.validate.baseline import xstest_strmatch
 from chatlens.validate.datasets import LabelledSet, load_all
+from chatlens.validate.jailbreak_cv import FAMILY_CV_DETECTOR
 from chatlens.validate.real_eval import RealReport
 from chatlens.validate.refusal_model_cv import CONTEXT, ContextHeldout
 
@@ -39,7 +40,11 @@ REAL_SET = "real-dev"
 
 @dataclass(frozen=True)
 class Target:
-    """One pass/fail criterion on a (dataset, group, task, detector) row."""
+    """One pass/fail criterion on a (dataset, group, task, detector) row.
+
+    ``gate``: a regression gate, which ``--strict`` (and CI) requires to pass; otherwise an open
+    issue target, printed with its verdict so nobody mistakes it for met, but not gated.
+    """
 
     dataset: str
     group: str
@@ -48,6 +53,7 @@ class Target:
     metric: str  # precision | recall | fpr
     op: str  # ">=" | "<="
     threshold: float
+    gate: bool = True
 
 
 TARGETS: tuple[Target, ...] = (
@@ -61,6 +67,13 @@ TARGETS: tuple[Target, ...] = (
     Target("xstest-dev", "prompts (negatives)", "jailbreak", "rules", "fpr", "<=", 0.02),
     Target("coconot", "prompts (negatives)", "jailbreak", "rules", "fpr", "<=", 0.02),
     Target("jailbreakbench-artifacts", "goals (negatives)", "jailbreak", "rules", "fpr", "<=", 0.02),
+    # issue 10's jailbreak targets for the default (learned) tier, held out: in-the-wild recall
+    # cross-validated by family, ToxicChat precision and FPR by 5-fold CV (not gates: open)
+    Target("jailbreak-inthewild-2023-05", "prompts (May 2023)", "jailbreak",
+           FAMILY_CV_DETECTOR, "recall", ">=", 0.95, gate=False),
+    Target("toxicchat-train", "prompts", "jailbreak", "learned", "precision", ">=", 0.70,
+           gate=False),
+    Target("toxicchat-train", "prompts", "jailbreak", "learned", "fpr", "<=", 0.01, gate=False),
 )
 
 
@@ -89,8 +102,9 @@ class ValidationReport:
 
     @property
     def all_passed(self) -> bool:
-        """Whether every target that could be measured passed."""
-        return all(t.passed for t in self.targets if t.passed is not None)
+        """Whether every regression gate that could be measured passed (open issue targets are
+        reported, not gated)."""
+        return all(t.passed for t in self.targets if t.passed is not None and t.target.gate)
 
     def to_dict(self) -> dict:
         """A JSON-safe record of the whole report."""
@@ -272,13 +286,17 @@ def validate(
         from chatlens.validate.jailbreak_cv import real_user_sets
 
         sets = [*sets, *real_user_sets(root)]
+    extra: list = []
     if "learned" in detectors["jailbreak"] and sets:
-        from chatlens.validate.jailbreak_cv import heldout_predictions as jailbreak_heldout
+        from chatlens.validate.jailbreak_cv import heldout_rows as jailbreak_heldout
 
         status("validate: learned jailbreak tier, leave-one-source-out / ToxicChat 5-fold CV "
                "predictions on its training pool")
-        heldout |= jailbreak_heldout(load_all(root) if datasets is not None else
-                                     [s for s in sets if s.gold_kind != "weak"], root)
+        flags, extra = jailbreak_heldout(load_all(root) if datasets is not None else
+                                         [s for s in sets if s.gold_kind != "weak"], root)
+        heldout |= flags
+        if datasets is not None:  # the extra rows belong to the in-the-wild set
+            extra = [e for e in extra if e[0].dataset in datasets]
     records = []
     for s in sets:
         status(f"validate: {s.dataset} / {s.group} ({s.task}, n={s.n})")
@@ -292,6 +310,7 @@ def validate(
             records.append(_row(s, name, binary_metrics(s.gold, pred)))
         if s.task == "refusal" and context is not None:
             records.append(_row(s, CONTEXT, binary_metrics(s.gold, context.predict_set(s))))
+    records += [_row(s, name, binary_metrics(s.gold, pred)) for s, name, pred in extra]
     columns = ("dataset", "group", "task", "detector", "gold", "n", "tp", "fp", "fn", "tn",
                "precision", "recall", "f1", "fpr", "accuracy")
     rows = pl.DataFrame(records) if records else pl.DataFrame(schema=dict.fromkeys(columns, pl.String))
@@ -311,7 +330,10 @@ def validate(
         "learned jailbreak tier: on its training pool (every jailbreak set here and real ShareGPT, "
         "LMSYS and HH-RLHF user messages) the rows are leave-one-source-out predictions; "
         "toxicchat-train rows are stratified 5-fold cross-validated. Real user messages are weak "
-        "negatives (unlabelled; a few are real jailbreaks): their FPR is an upper bound.",
+        "negatives (unlabelled; a few are real jailbreaks): their FPR is an upper bound. The "
+        "in-the-wild prompts also have a family-grouped 5-fold CV row (each fold's jailbreak "
+        "families unseen in training) and a time-split row (trained without the latest 30% by "
+        "date: the closest stand-in for prompts collected after the snapshot).",
     )
     real, kappa = (_real(real_frame, context, root)
                    if real_frame is not None and (datasets is None or REAL_SET in datasets)
