@@ -33,6 +33,7 @@ from chatlens.corpus.readers.base import ReaderBatch, ReaderOptions
 from chatlens.corpus.schema import QUARANTINE_SCHEMA
 from chatlens.corpus.sink import BackgroundWriter, ParquetSink
 from chatlens.corpus.summary import SummaryAccumulator
+from chatlens.engine._malloc import tune_malloc
 from chatlens.engine.partitions import Partition, read_partition
 from chatlens.engine.stages import StageSpec, apply_stages
 
@@ -109,7 +110,9 @@ class PartFiles:
 
     def __init__(self, out: Path, index: int, schemas: dict[str, dict[str, pl.DataType]]) -> None:
         final = {t: out / t / part_name(index) for t in TABLES}
-        self._moves = {t: (p.with_name(f".{p.name}.{os.getpid()}.tmp"), p) for t, p in final.items()}
+        self._moves = {
+            t: (p.with_name(f".{p.name}.{os.getpid()}.tmp"), p) for t, p in final.items()
+        }
         self.sinks = {t: ParquetSink(tmp, schemas[t]) for t, (tmp, _) in self._moves.items()}
 
     def commit(self) -> None:
@@ -162,6 +165,7 @@ def run_partition(task: PartitionTask, *, into: RunFiles | None = None) -> Parti
     ``single`` layout passes ``into``, the run's open files (see :class:`RunFiles`).
     """
     t0 = time.perf_counter()
+    tune_malloc()  # every engine's partition processes (chatlens.engine._malloc says why)
     part = task.partition
     loaded = [s.load() for s in task.stages]
     files: PartFiles | None = None
