@@ -324,3 +324,42 @@ def test_importing_run_leaves_the_report_stack_for_later() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_pooled_parts_are_snappy_and_the_tables_zstd(tmp_path: Path, monkeypatch) -> None:
+    """The process engine's part files are temporary (compacted, then deleted): written with
+    a cheap codec; the run's tables keep zstd."""
+    import pyarrow.parquet as pq
+
+    from chatlens.engine.result import EngineResult
+    from chatlens.synth import synth
+
+    def codec(path: Path) -> str:
+        return pq.ParquetFile(path).metadata.row_group(0).column(0).compression
+
+    seen: dict[str, str] = {}
+    compact = EngineResult.compact
+
+    def spy(self: EngineResult, name: str, dest: str | Path) -> Path:
+        part = sorted((self.out / name).glob("part-*.parquet"))[0]
+        if pq.ParquetFile(part).metadata.num_row_groups:  # (no quarantined rows: no row group)
+            seen[name] = codec(part)
+        return compact(self, name, dest)
+
+    monkeypatch.setattr(EngineResult, "compact", spy)
+    src = tmp_path / "c.parquet"
+    synth(300, seed=4, out=src)
+    pooled = chatlens.analyze(
+        src, out=tmp_path / "pool", engine="process", workers=2, batch_size=100
+    )
+    assert seen["messages"] == seen["conversations"] == "SNAPPY"
+    assert (
+        codec(pooled.out / "messages.parquet")
+        == codec(pooled.out / "conversations.parquet")
+        == "ZSTD"
+    )
+    # the engine's own parts (its output, kept) stay zstd unless asked otherwise
+    from chatlens.engine import run
+
+    kept = run(src, out=tmp_path / "parts")
+    assert codec(sorted((kept.out / "messages").glob("part-*.parquet"))[0]) == "ZSTD"

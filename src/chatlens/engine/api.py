@@ -64,6 +64,7 @@ def run(
     processes: bool = True,
     duplicates: Duplicates = "report",
     layout: Layout = "parts",
+    part_compression: str = "zstd",
 ) -> EngineResult:
     """Read ``source``, apply ``stages`` and write partitioned Parquet tables into ``out``.
 
@@ -104,6 +105,9 @@ def run(
         ``"parts"`` (one part per partition and table) or ``"single"`` (local engine only: one
         ``<table>.parquet`` per table, repeated ids quarantined as they are read, whatever
         ``duplicates`` says).
+    part_compression
+        Parquet codec of the part files (``parts`` layout): ``zstd`` (small files to keep) or,
+        for parts that are compacted and deleted right after the run, a cheaper one (``snappy``).
 
     Returns
     -------
@@ -140,7 +144,10 @@ def run(
     plan = plan_partitions(scan.files, scan.format, partition_rows=partition_rows)
     out = Path(out)
     _prepare(out, layout)
-    tasks = [_task(p, scan.format, scan.options, opts, specs, out, keep_text) for p in plan]
+    tasks = [
+        _task(p, scan.format, scan.options, opts, specs, out, keep_text, part_compression)
+        for p in plan
+    ]
     timings = {"plan": round(time.perf_counter() - t0, 4)}
     n_workers = 1 if engine == "local" else workers or os.cpu_count() or 1
 
@@ -270,6 +277,7 @@ def _task(
     stages: tuple[StageSpec, ...],
     out: Path,
     keep_text: bool,  # noqa: FBT001
+    compression: str,
 ) -> PartitionTask:
     return PartitionTask(
         partition=partition,
@@ -280,6 +288,7 @@ def _task(
         stages=stages,
         out=str(out.resolve()),
         keep_text=keep_text,
+        compression=compression,
     )
 
 

@@ -192,8 +192,8 @@ def _read_row_groups(
     file = partition.file
     assert partition.row_groups is not None
     first, stop = partition.row_groups
+    pf = _io.open_parquet(file)
     try:
-        pf = pq.ParquetFile(str(file.path), pre_buffer=False, buffer_size=4 << 20)
         columns = fmt.parquet_columns
         if columns is not None:
             names = set(pf.schema_arrow.names)

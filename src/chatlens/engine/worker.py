@@ -33,6 +33,7 @@ from chatlens.corpus.readers.base import ReaderBatch, ReaderOptions
 from chatlens.corpus.schema import QUARANTINE_SCHEMA
 from chatlens.corpus.sink import BackgroundWriter, ParquetSink
 from chatlens.corpus.summary import SummaryAccumulator
+from chatlens.engine._malloc import tune_malloc
 from chatlens.engine.partitions import Partition, read_partition
 from chatlens.engine.stages import StageSpec, apply_stages
 
@@ -51,6 +52,8 @@ class PartitionTask:
     stages: tuple[StageSpec, ...]
     out: str
     keep_text: bool = True
+    #: Parquet codec of the partition's part files (``parts`` layout).
+    compression: str = "zstd"
 
 
 @dataclass(frozen=True)
@@ -107,10 +110,22 @@ class PartFiles:
     never leaves a half part behind.
     """
 
-    def __init__(self, out: Path, index: int, schemas: dict[str, dict[str, pl.DataType]]) -> None:
+    def __init__(
+        self,
+        out: Path,
+        index: int,
+        schemas: dict[str, dict[str, pl.DataType]],
+        *,
+        compression: str = "zstd",
+    ) -> None:
         final = {t: out / t / part_name(index) for t in TABLES}
-        self._moves = {t: (p.with_name(f".{p.name}.{os.getpid()}.tmp"), p) for t, p in final.items()}
-        self.sinks = {t: ParquetSink(tmp, schemas[t]) for t, (tmp, _) in self._moves.items()}
+        self._moves = {
+            t: (p.with_name(f".{p.name}.{os.getpid()}.tmp"), p) for t, p in final.items()
+        }
+        self.sinks = {
+            t: ParquetSink(tmp, schemas[t], compression=compression)
+            for t, (tmp, _) in self._moves.items()
+        }
 
     def commit(self) -> None:
         for sink in self.sinks.values():
@@ -162,12 +177,13 @@ def run_partition(task: PartitionTask, *, into: RunFiles | None = None) -> Parti
     ``single`` layout passes ``into``, the run's open files (see :class:`RunFiles`).
     """
     t0 = time.perf_counter()
+    tune_malloc()  # every engine's partition processes (chatlens.engine._malloc says why)
     part = task.partition
     loaded = [s.load() for s in task.stages]
     files: PartFiles | None = None
     if into is None:
         schemas = output_schemas(task.stages, keep_text=task.keep_text, loaded=loaded)
-        files = PartFiles(Path(task.out), part.index, schemas)
+        files = PartFiles(Path(task.out), part.index, schemas, compression=task.compression)
         sinks = files.sinks
     else:
         sinks = into.sinks

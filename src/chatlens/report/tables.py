@@ -144,7 +144,11 @@ def _ending_hazard(messages: pl.LazyFrame, min_n: int) -> tuple[Any, dict[str, s
     from chatlens.stats import ending_hazard, turns_from_messages
 
     notes: dict[str, str] = {}
-    messages = messages.select("conversation_id", "turn", "role", "refusal")
+    # only assistant rows count (turns_from_messages keeps those alone): filtered in the scan,
+    # the user half of the messages is never materialised (1M LMSYS-shaped: 2.6 -> 1.5 s)
+    messages = messages.select("conversation_id", "turn", "role", "refusal").filter(
+        pl.col("role") == "assistant"
+    )
     turns = turns_from_messages(messages.collect(), refusal="refusal")
     hazard = None
     if turns.height and turns.get_column("refused").n_unique() > 1:
