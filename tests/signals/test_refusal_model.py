@@ -229,3 +229,15 @@ def test_nothing_asked_nothing_refused():
     out = combine(rules, model_out, np.ones(4, dtype=bool), requests)
     assert out["refusal"].to_list() == [False, False, True, True]
     assert ((out["refusal_score"] >= 0.5) == out["refusal"]).all()
+
+
+def test_chunked_prediction_is_the_whole_batch_prediction(monkeypatch):
+    """detect_refusal_in_context featurises screened replies in chunks (bounded memory); the
+    decisions and scores are those of one pass over the batch."""
+    from chatlens.signals import refusal_model
+
+    replies = pl.Series(RESPONSES * 3)
+    requests = pl.Series(REQUESTS * 3)
+    whole = detect_refusal_in_context(replies, requests)
+    monkeypatch.setattr(refusal_model, "PREDICT_CHUNK", 5)
+    assert detect_refusal_in_context(replies, requests).equals(whole)

@@ -49,6 +49,8 @@ SCREEN_MAX_CHARS = 120
 #: for about 9% more of the replies of an LMSYS-shaped log read by the model.
 SCREEN_SHORT_CHARS = 300
 SCREEN_SHORT_MIN_RULE_SCORE = 0.08
+#: Screened replies featurised at once by :func:`detect_refusal_in_context` (bounds memory).
+PREDICT_CHUNK = 4096
 #: Highest score of a direct answer to a question about the assistant (labels.md rule 3), which
 #: is never a refusal: just under the decision threshold of both tiers (0.5).
 RULE3_MAX_SCORE = 0.4999
@@ -343,10 +345,13 @@ def detect_refusal_in_context(responses: pl.Series | list[str | None],
     cols = {"refusal": np.zeros(n, dtype=bool), "refusal_type": np.full(n, "none", dtype=object),
             "type_if_refused": np.full(n, "none", dtype=object), "refusal_score": np.zeros(n)}
     idx = np.flatnonzero(screened)
-    if len(idx):
-        got = m.predict(resp.gather(idx), None if req is None else req.gather(idx),
-                        analysis=analysis.take(idx))
+    # in chunks: each row's features are its own, so the result is the same, and the feature
+    # matrices (hashed n-grams of every screened reply) stay bounded whatever the batch size
+    for start in range(0, len(idx), PREDICT_CHUNK):
+        part = idx[start:start + PREDICT_CHUNK]
+        got = m.predict(resp.gather(part), None if req is None else req.gather(part),
+                        analysis=analysis.take(part))
         for name, values in cols.items():
-            values[idx] = got[name].to_numpy()
+            values[part] = got[name].to_numpy()
     out = pl.DataFrame({k: v.astype(str) if v.dtype == object else v for k, v in cols.items()})
     return combine(rules, out, screened, req)
