@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pytest
@@ -16,3 +19,16 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"real labelled data not found at {SHARED_DATA} (present in CI, absent in a user's clone)")
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def modules_loaded_by() -> Callable[[str, Sequence[str]], list[str]]:
+    """``probe(imports, modules)``: which of ``modules`` a fresh interpreter has loaded after
+    running the ``imports`` statement (the import-cost tests: what a command pays before work)."""
+
+    def probe(imports: str, modules: Sequence[str]) -> list[str]:
+        code = f"import sys\n{imports}\nprint(','.join(m for m in {tuple(modules)!r} if m in sys.modules))"
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+        return [m for m in out.stdout.strip().split(",") if m]
+
+    return probe

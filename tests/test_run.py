@@ -311,19 +311,12 @@ def test_stages_see_bounded_batches_whatever_the_row_groups(tmp_path: Path, monk
         assert a.equals(b), table
 
 
-def test_importing_run_leaves_the_report_stack_for_later() -> None:
+def test_importing_run_leaves_the_report_stack_for_later(modules_loaded_by) -> None:
     """``import chatlens.run`` (what ``chatlens analyze`` pays before any work) does not load
     statistics, matplotlib or the report: a pooled run loads them while its workers run."""
-    import subprocess
-    import sys
-
-    code = (
-        "import sys, chatlens.run\n"
-        "print(sorted(m for m in ('matplotlib', 'scipy', 'chatlens.report.tables', "
-        "'chatlens.report.truth', 'chatlens.report.figures') if m in sys.modules))"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]"
+    heavy = ("matplotlib", "scipy", "chatlens.report.tables", "chatlens.report.truth",
+             "chatlens.report.figures")
+    assert modules_loaded_by("import chatlens.run", heavy) == []
 
 
 def test_pooled_parts_are_snappy_and_the_tables_zstd(tmp_path: Path, monkeypatch) -> None:

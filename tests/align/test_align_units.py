@@ -285,17 +285,11 @@ def test_judge_and_both_rewards_through_the_llm_client(align_server, tmp_path):
     assert align_server.n_requests == 3
 
 
-def test_align_imports_stay_light():
-    import subprocess
-    import sys
-
-    code = (
-        "import sys, chatlens.cli, chatlens.align.steps, chatlens.align.evaluate, "
-        "chatlens.align.train; print(sorted(m for m in ('torch', 'transformers', 'trl', "
-        "'peft', 'datasets') if m in sys.modules))"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]"
+def test_align_imports_stay_light(modules_loaded_by):
+    imports = ("import chatlens.cli, chatlens.align.steps, chatlens.align.evaluate, "
+               "chatlens.align.train")
+    heavy = ("torch", "transformers", "trl", "peft", "datasets")
+    assert modules_loaded_by(imports, heavy) == []
 
 
 def test_length_control_per_turn():

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import os
 import socket
-import subprocess
-import sys
 from pathlib import Path
 
 import polars as pl
@@ -181,8 +179,6 @@ def test_pool_workers_get_their_share_of_threads(tmp_path: Path) -> None:
     assert threads == [max(1, (os.cpu_count() or 1) // 2)]
 
 
-def test_engine_import_stays_light() -> None:
+def test_engine_import_stays_light(modules_loaded_by) -> None:
     """Pool workers import chatlens.engine.pool before polars, so the thread budget can apply."""
-    code = "import sys, chatlens.engine.pool; print('polars' in sys.modules or 'pyarrow' in sys.modules)"
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert done.stdout.strip() == "False"
+    assert modules_loaded_by("import chatlens.engine.pool", ("polars", "pyarrow")) == []
