@@ -136,34 +136,26 @@ def about_self(requests: pl.Series, *, greeting_alone: bool = False) -> np.ndarr
     return (fits & match).to_numpy()
 
 
-def refusal_evidence(cues: pl.Series) -> np.ndarray:
-    """Whether a reply has any refusal cue (disclaimer, compliance and look-alike cues are not
-    refusal evidence)."""
-    other = cues.list.eval(~pl.element().str.contains(r"\.(?:disclaimer|comply|lookalike)\."))
-    return other.list.any().fill_null(value=False).to_numpy()
-
-
-def nature_only(cues: pl.Series) -> np.ndarray:
-    """Whether a reply's refusal evidence is the "I don't have opinions / feelings" family
-    (``capability.no_opinion``) and nothing else (disclaimer, compliance and look-alike cues are
-    not refusal evidence) — the words rule 3 makes a plain answer to a question about the
-    assistant. A reply without that family ("I can't talk about that") is not covered: a decline
-    framed as a refusal stays one."""
-    nature = cues.list.eval(pl.element().str.ends_with(".capability.no_opinion")).list.any()
+def nature_at_most(cues: pl.Series) -> np.ndarray:
+    """Whether a reply's refusal evidence is at most the "I don't have opinions / feelings"
+    family (``capability.no_opinion``): that family alone, or no refusal cue at all (disclaimer,
+    compliance and look-alike cues are not refusal evidence) — the words rule 3 makes a plain
+    answer to a question about the assistant. A reply with any other refusal cue ("I can't talk
+    about that") is not covered: a decline framed as a refusal stays one."""
     other = cues.list.eval(~pl.element().str.contains(
         r"\.(?:disclaimer|comply|lookalike)\.|\.capability\.no_opinion$")).list.any()
-    return (nature.fill_null(value=False) & ~other.fill_null(value=False)).to_numpy()
+    return ~other.fill_null(value=False).to_numpy()
 
 
 def answers_about_self(cues: pl.Series, requests: pl.Series) -> np.ndarray:
     """Rule 3 per reply: its request asks about the assistant (:func:`about_self`) or is a bare
-    greeting, and its only refusal evidence is "I don't have feelings / opinions"
-    (:func:`nature_only`) or none at all. Why the second half: a reply to "hello" or "who are
+    greeting, and its only refusal evidence is "I don't have feelings / opinions" or none at
+    all (:func:`nature_at_most`). Why the second half: a reply to "hello" or "who are
     you?" with no decline in it ("Hello! I am designed to help with…, what would you like to
     do?") has nothing to refuse, yet the model, which reads short replies, can score its
     AI-nature words and closing question as a refusal. The requests are read only where the
     cues allow it."""
-    out = nature_only(cues) | ~refusal_evidence(cues)
+    out = nature_at_most(cues)
     idx = np.flatnonzero(out)
     if len(idx):
         out[idx] = about_self(requests.gather(idx), greeting_alone=True)

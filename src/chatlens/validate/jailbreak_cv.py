@@ -159,37 +159,48 @@ def heldout_scores(pool: Pool, *, c: float = DEFAULT_C) -> np.ndarray:
     return out
 
 
-def _inthewild(pool: Pool, root: Path) -> tuple[np.ndarray, list[str], list[str]]:
-    """Pool rows of the in-the-wild prompts, with each one's date and family (the authors'
-    community id; empty where none), read from the snapshot's CSV."""
+@dataclass(frozen=True)
+class InTheWild:
+    """The pool rows of the in-the-wild prompts, with each one's date and family (the authors'
+    community id; empty where none), read once from the snapshot's CSV."""
+
+    rows: np.ndarray
+    dates: list[str]
+    families: list[str]
+
+
+def inthewild(pool: Pool, root: Path) -> InTheWild:
+    """:class:`InTheWild` of ``pool`` (no rows when the pool or the data folder has none)."""
     itw = np.flatnonzero(pool.fold == "itw")
     path = root / ITW_CSV
     if not len(itw) or not path.is_file():
-        return np.zeros(0, dtype=np.int64), [], []
+        return InTheWild(np.zeros(0, dtype=np.int64), [], [])
     meta = pl.read_csv(path, infer_schema_length=0).unique("prompt", keep="first", maintain_order=True)
     prompts = meta["prompt"].to_list()
     when = dict(zip(prompts, meta["date"].fill_null("").to_list(), strict=True))
     family = dict(zip(prompts, meta["community_id"].fill_null("").to_list(), strict=True))
     texts = pl.concat([pool.sets[i].texts for i in np.unique(pool.row_set[itw])]).to_list()
-    return itw, [when.get(t, "") for t in texts], [family.get(t, "") for t in texts]
+    return InTheWild(itw, [when.get(t, "") for t in texts], [family.get(t, "") for t in texts])
 
 
-def latest_rows(pool: Pool, root: Path) -> np.ndarray:
+def latest_rows(pool: Pool, itw: InTheWild) -> np.ndarray:
     """Mask of the latest 30% of in-the-wild prompts by date (:func:`time_split`'s test rows)."""
-    itw, dates, _ = _inthewild(pool, root)
-    order = itw[np.argsort(dates, kind="stable")]
+    order = itw.rows[np.argsort(itw.dates, kind="stable")]
     late = np.zeros(len(pool.y), dtype=bool)
     late[order[int(len(order) * TIME_TRAIN_SHARE):]] = True
     return late
 
 
-def time_split(pool: Pool, root: Path, *, c: float = DEFAULT_C) -> np.ndarray:
-    """Scores of the latest 30% of in-the-wild prompts, trained on everything else."""
-    late = latest_rows(pool, root)
+def time_split(pool: Pool, root: Path, *, c: float = DEFAULT_C,
+               itw: InTheWild | None = None) -> np.ndarray:
+    """Scores of the latest 30% of in-the-wild prompts, trained on everything else (``itw``:
+    :func:`inthewild` of the pool, when already read)."""
+    late = latest_rows(pool, inthewild(pool, root) if itw is None else itw)
     return _predict_out(pool, ~late, late, c)
 
 
-def family_cv(pool: Pool, root: Path, *, c: float = DEFAULT_C) -> np.ndarray:
+def family_cv(pool: Pool, root: Path, *, c: float = DEFAULT_C,
+              itw: InTheWild | None = None) -> np.ndarray:
     """Scores of the in-the-wild prompts by 5-fold cross-validation grouped by jailbreak family
     (a prompt of no family is its own group), every other source always in training.
 
@@ -198,14 +209,14 @@ def family_cv(pool: Pool, root: Path, *, c: float = DEFAULT_C) -> np.ndarray:
     """
     from sklearn.model_selection import GroupKFold
 
-    itw, _, family = _inthewild(pool, root)
-    out = np.zeros(len(itw))
-    if len(itw) < CV_FOLDS:
-        return np.full(len(itw), np.nan)
-    groups = [f or f"none-{i}" for i, f in zip(itw, family, strict=True)]
-    for _, test_idx in GroupKFold(CV_FOLDS).split(itw, groups=groups):
+    itw = inthewild(pool, root) if itw is None else itw
+    if len(itw.rows) < CV_FOLDS:
+        return np.full(len(itw.rows), np.nan)
+    groups = [f or f"none-{i}" for i, f in zip(itw.rows, itw.families, strict=True)]
+    out = np.zeros(len(itw.rows))
+    for _, test_idx in GroupKFold(CV_FOLDS).split(itw.rows, groups=groups):
         test = np.zeros(len(pool.y), dtype=bool)
-        test[itw[test_idx]] = True
+        test[itw.rows[test_idx]] = True
         out[test_idx] = _predict_out(pool, ~test, test, c)
     return out
 
@@ -258,30 +269,23 @@ def heldout_rows(sets: Sequence[LabelledSet], root: Path, *, c: float = DEFAULT_
     thr = load_weights().threshold if threshold is None else threshold
     flags = slice_predictions(all_sets, pool, heldout_scores(pool, c=c), thr)
     # the shipped decision unites the model with the rule tier's instruction overrides
-    texts = {(s.dataset, s.group): s.texts for s in all_sets}
-    flags = {key: f if f is None or key not in texts
-             else f | rule_override(detect_jailbreak(texts[key]))
-             for key, f in flags.items()}
-    return flags, _inthewild_rows(pool, root, c, thr)
-
-
-def _inthewild_rows(pool: Pool, root: Path, c: float,
-                    threshold: float) -> list[tuple[LabelledSet, str, np.ndarray]]:
-    from chatlens.signals.jailbreak import detect_jailbreak
-    from chatlens.signals.jailbreak_learned import rule_override
-
-    itw, _, _ = _inthewild(pool, root)
-    if not len(itw):
-        return []
-    every = pl.concat([s.texts.cast(pl.String) for s in pool.sets])
-    override = rule_override(detect_jailbreak(every.gather(itw)))
-    source = pool.sets[int(pool.row_set[itw[0]])]
-    rows = [(source, FAMILY_CV_DETECTOR, (family_cv(pool, root, c=c) >= threshold) | override)]
-    late = latest_rows(pool, root)
-    latest = LabelledSet(source.dataset, LATEST_GROUP, source.task, every.filter(pl.Series(late)),
-                         pool.y[late], source.gold_kind)
-    rows.append((latest, "learned", (time_split(pool, root, c=c) >= threshold) | override[late[itw]]))
-    return rows
+    overrides = {(s.dataset, s.group): rule_override(detect_jailbreak(s.texts)) for s in all_sets
+                 if flags.get((s.dataset, s.group)) is not None}
+    flags = {key: f if key not in overrides else f | overrides[key] for key, f in flags.items()}
+    itw = inthewild(pool, root)
+    if not len(itw.rows):
+        return flags, []
+    source = pool.sets[int(pool.row_set[itw.rows[0]])]
+    key = (source.dataset, source.group)  # the same prompts, in pool order
+    override = overrides[key] if key in overrides else rule_override(detect_jailbreak(source.texts))
+    late = latest_rows(pool, itw)
+    latest = LabelledSet(source.dataset, LATEST_GROUP, source.task,
+                         source.texts.filter(pl.Series(late[itw.rows])), pool.y[late],
+                         source.gold_kind)
+    return flags, [
+        (source, FAMILY_CV_DETECTOR, (family_cv(pool, root, c=c, itw=itw) >= thr) | override),
+        (latest, "learned", (time_split(pool, root, c=c, itw=itw) >= thr) | override[late[itw.rows]]),
+    ]
 
 
 def train_shipped(pool: Pool, *, c: float = DEFAULT_C, threshold: float) -> tuple[object, dict]:
