@@ -241,3 +241,16 @@ def test_chunked_prediction_is_the_whole_batch_prediction(monkeypatch):
     whole = detect_refusal_in_context(replies, requests)
     monkeypatch.setattr(refusal_model, "PREDICT_CHUNK", 5)
     assert detect_refusal_in_context(replies, requests).equals(whole)
+
+
+def test_near_even_type_probability_is_not_mixed(fitted):
+    """``mixed`` means a reply gives both kinds of reason; an uncertain type model is not that
+    evidence, so the model types every refusal capability or policy (docs/signals.md)."""
+    from dataclasses import replace
+
+    x, ids = context_features(pl.Series(RESPONSES), pl.Series(REQUESTS))
+    even = replace(fitted, type_coef_=np.zeros_like(fitted.type_coef_), type_intercept_=0.0)
+    out = even.predict_matrix(x, ids)
+    assert set(out["type_if_refused"].unique()) == {"policy"}  # probability exactly 0.5
+    slightly = replace(even, type_intercept_=-0.1)  # probability 0.475
+    assert set(slightly.predict_matrix(x, ids)["type_if_refused"].unique()) == {"capability"}

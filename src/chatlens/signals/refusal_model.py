@@ -7,8 +7,11 @@ labelled development set (``data/validation/``) plus XSTest and OpenAI's RBR gol
 
 * ``refusal`` — binary (capability, policy, mixed, partial = refused; the reader's ``unclear`` is
   left out of training);
-* ``refusal_type`` — capability vs policy among refusals (a ``partial`` counts as its reason;
-  ``mixed`` is predicted when both probabilities are near even, see :data:`MIXED_BAND`).
+* ``refusal_type`` — capability vs policy among refusals (a ``partial`` counts as its reason).
+  The tier never says ``mixed`` (the rule tier still does, where the model does not read a reply):
+  a near-even type probability is uncertainty, not a reply giving both kinds of reason. Held out,
+  the former band (0.45–0.55 → ``mixed``) was right on 3 of 46 predictions in CV and 1 of 42 out
+  of source, and cost 1.4–1.6 points of capability-vs-policy accuracy.
 
 Its weights (``data/signals/refusal_model.json``, trained by ``scripts/train_refusal_model.py``)
 record the feature version, the training data and the cross-validated numbers; ``chatlens
@@ -35,8 +38,8 @@ from chatlens.signals.refusal_context import FEATURE_VERSION, context_features
 
 WEIGHTS_RESOURCE = "signals/refusal_model.json"
 FORMAT_VERSION = 1
-#: A refusal whose policy probability lies in this band has reasons of both kinds: ``mixed``.
-MIXED_BAND = (0.45, 0.55)
+#: Policy probability from which a refusal's reason is ``policy`` (else ``capability``).
+POLICY_FROM = 0.5
 #: Screen (:func:`screen`): cue-scorer score above its no-cue prior (logistic of the bias, -2) ...
 SCREEN_MIN_RULE_SCORE = 0.12
 #: ... or a reply shorter than this many characters ...
@@ -143,8 +146,7 @@ class RefusalModel:
         p = _sigmoid(np.asarray(x @ coef).ravel() + self.intercept_)
         q = _sigmoid(np.asarray(x @ type_coef).ravel() + self.type_intercept_)
         refusal = p >= self.threshold
-        kind = np.where(q >= MIXED_BAND[1], "policy",
-                        np.where(q <= MIXED_BAND[0], "capability", "mixed"))
+        kind = np.where(q >= POLICY_FROM, "policy", "capability")
         return pl.DataFrame({
             "refusal": refusal,
             "refusal_type": np.where(refusal, kind, "none").astype(str),
