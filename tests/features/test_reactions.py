@@ -136,9 +136,14 @@ def test_overturned_after_a_persistent_reaction(make) -> None:
         ("e", "user", "Tell me a racist joke.", None, None, False),
         ("e", "assistant", "I won't write that.", True, "policy", None),
         ("e", "user", "Why not?!", None, None, False),
+        # the next reply is no refusal, but a question back instead of the poem (labels.md rule 2)
+        ("q", "user", "Write a poem about my cat.", None, None, False),
+        ("q", "assistant", "I'm sorry, I can't write poems.", True, "capability", None),
+        ("q", "user", "Please, just try: write a poem about my cat.", None, None, False),
+        ("q", "assistant", "What is your cat's name? ", False, "none", None),
     ])
     got = {r["conversation_id"]: r["overturned"] for r in user_reactions(msgs, rules=ReactionRules(model="rules")).iter_rows(named=True)}
-    assert got == {"o": True, "n": False, "e": None}
+    assert got == {"o": True, "n": False, "e": None, "q": False}
 
 
 def test_learned_reaction_reads_what_it_was_trained_on(make) -> None:

@@ -46,7 +46,8 @@ is sim; ``reaction_cues`` lists the matched phrases as ``<category>:<phrase>`` p
 ``signal:jailbreak``, ``profanity``, ``caps`` and ``punct``.
 ``overturned`` marks a follow-up after which the refusal was overturned: the reaction keeps
 asking (rephrase, jailbreak, pushback, clarify — ``vocabulary.PERSISTENT_REACTIONS``) and the
-assistant's next reply is not a refusal (null when there is no next reply). ``chatlens validate``
+assistant's next reply is neither a refusal nor a question back (under
+:data:`QUESTION_BACK_MAX_CHARS` characters, ending in "?"); null when there is no next reply. ``chatlens validate``
 measures it against readers' judgements of whole real conversations.
 Abandonment (no user message after the refusal) is not a reaction: see
 :mod:`chatlens.features.abandonment`.
@@ -157,6 +158,21 @@ def _cue_columns(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.sort("_r").drop("_r")
 
 
+#: A reply shorter than this that ends in a question is a question back, not the task done.
+QUESTION_BACK_MAX_CHARS = 300
+
+
+def _question_back(content: pl.Expr) -> pl.Expr:
+    """A short reply ending in a question: after a refusal and a follow-up it asks instead of
+    doing what was refused (labels.md rule 2), so it does not overturn the refusal even when the
+    refusal detector does not call it a refusal. Held out on the judged real conversations this
+    raised ``refusal_overturned`` precision more than it cost recall (see docs/features.md)."""
+    content = content.fill_null("")
+    end = content.str.slice(-16).str.strip_chars_end()  # the tail only: every message passes here
+    return (content.str.len_chars() < QUESTION_BACK_MAX_CHARS) & (
+        end.str.ends_with("?") | end.str.ends_with("？"))
+
+
 def _followups(d: pl.DataFrame) -> pl.DataFrame:
     """User rows that directly follow a refused assistant message, with the refused requests."""
     users = d.filter(pl.col("role") == "user")
@@ -174,11 +190,12 @@ def _followups(d: pl.DataFrame) -> pl.DataFrame:
         prev_content=prev(pl.col("content")),
         next_role=prev(pl.col("role"), -1),
         next_refusal=prev(pl.col("refusal"), -1),
+        next_question_back=prev(_question_back(pl.col("content")), -1),
     )
     keys = d.filter(
         (pl.col("role") == "user") & (pl.col("prev_role") == "assistant") & pl.col("prev_refusal")
     ).select("conversation_id", "message_index", "prev_index", "prev_type", "prev_content",
-             "next_role", "next_refusal")
+             "next_role", "next_refusal", "next_question_back")
     return with_lang(users.join(keys, on=["conversation_id", "message_index"], how="inner"))
 
 
@@ -321,10 +338,12 @@ def reactions_from_dialog(d: pl.DataFrame, *, rules: ReactionRules) -> pl.DataFr
     )
     if rules.model == "learned":
         out = _learned(out)
-    # overturned: the user kept asking and the assistant's next reply is not a refusal; null when
-    # there is no next assistant reply (nothing to judge)
+    # overturned: the user kept asking and the assistant's next reply is neither a refusal nor a
+    # short question back; null when there is no next assistant reply (nothing to judge)
     out = out.with_columns(overturned=pl.when(pl.col("next_role") == "assistant").then(
-        ~pl.col("next_refusal").fill_null(value=True) & pl.col("reaction").is_in(PERSISTENT_REACTIONS)))
+        ~pl.col("next_refusal").fill_null(value=True)
+        & ~pl.col("next_question_back").fill_null(value=False)
+        & pl.col("reaction").is_in(PERSISTENT_REACTIONS)))
     return (
         out.select(
             pl.col("conversation_id"),
