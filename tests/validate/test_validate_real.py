@@ -8,7 +8,7 @@ import pytest
 
 from chatlens.errors import SourceError
 from chatlens.validate.real import REFUSED, agreement, attach_text, load_labels
-from chatlens.validate.real_eval import binary_row, evaluate_real, macro_f1_row
+from chatlens.validate.real_eval import accuracy_row, binary_row, evaluate_real, macro_f1_row
 
 
 def test_labels_are_ids_and_labels_only():
@@ -68,6 +68,19 @@ def test_macro_f1_averages_present_classes():
 
 
 @pytest.mark.realdata
+def test_accuracy_row_reports_the_majority_baseline_and_class_recalls():
+    """A detector that always answers the commonest class matches the baseline and finds none of
+    the other class: the row must show both, not the accuracy alone."""
+    gold = np.array(["capability"] * 8 + ["policy"] * 2)
+    always = np.array(["capability"] * 10)
+    row = accuracy_row(gold, always, np.arange(10))
+    assert row["accuracy"] == row["majority"] == 0.8
+    assert (row["recall_capability"], row["recall_policy"]) == (1.0, 0.0)
+    mixed_up = np.array(["capability"] * 7 + ["policy"] * 2 + ["capability"])
+    row = accuracy_row(gold, mixed_up, np.arange(10))
+    assert (row["accuracy"], row["recall_capability"], row["recall_policy"]) == (0.8, 0.875, 0.5)
+
+
 def test_real_set_reads_every_labelled_message(shared_data):
     frame = attach_text(load_labels(), shared_data)
     assert frame["response"].null_count() == 0

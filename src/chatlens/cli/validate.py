@@ -56,11 +56,13 @@ def _print_real(report: object) -> None:
                   _fmt(r["f1"]) + _ci(r, "f1"))
     out_console.print(t)
     t = Table(title="refusal type (capability vs policy) on detected real refusals", title_justify="left")
-    for col in ("detector", "group", "n", "accuracy (95% CI)"):
+    for col in ("detector", "group", "n", "accuracy (95% CI)", "always the commonest",
+                "recall capability / policy"):
         t.add_column(col, justify="left" if col in ("detector", "group") else "right")
     for r in real.refusal_type.filter(_shown()).iter_rows(named=True):
         t.add_row(escape(r["detector"]), escape(r["group"]), str(r["n"]),
-                  _fmt(r["accuracy"]) + _ci(r, "accuracy"))
+                  _fmt(r["accuracy"]) + _ci(r, "accuracy"), _fmt(r.get("majority")),
+                  f"{_fmt(r.get('recall_capability'))} / {_fmt(r.get('recall_policy'))}")
     out_console.print(t)
     if real.reaction.height:
         t = Table(title="reaction after a (gold) refusal on real logs (learned: out of fold, 5-fold "

@@ -91,13 +91,23 @@ def binary_row(gold: np.ndarray, pred: np.ndarray, clusters: np.ndarray) -> dict
 
 
 def accuracy_row(gold: np.ndarray, pred: np.ndarray, clusters: np.ndarray) -> dict:
-    """Accuracy with a conversation-bootstrap 95% interval."""
-    ok = np.asarray(gold) == np.asarray(pred)
+    """Accuracy with a conversation-bootstrap 95% interval, the accuracy of always answering the
+    commonest gold class (``majority``) and the recall of each gold class (``recall_<class>``).
+
+    Why the baseline and recalls: where one class dominates (most real refusals state a
+    capability reason), an accuracy a little above ``majority`` can hide a class the detector
+    rarely finds.
+    """
+    g, p = np.asarray(gold), np.asarray(pred)
+    ok = g == p
     w = _weights(np.asarray(clusters))
     boot = _ratio(w @ ok, w.sum(axis=1))
     lo, hi = _ci(boot)
+    classes, counts = np.unique(g, return_counts=True)
+    recalls = {f"recall_{c}": _r((p[g == c] == c).mean()) for c in classes}
     return {"n": len(ok), "accuracy": _r(ok.mean()) if len(ok) else None,
-            "accuracy_low": lo, "accuracy_high": hi}
+            "accuracy_low": lo, "accuracy_high": hi,
+            "majority": _r(counts.max() / len(g)) if len(g) else None, **recalls}
 
 
 def macro_f1_row(gold: np.ndarray, pred: np.ndarray, clusters: np.ndarray,
