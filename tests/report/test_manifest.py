@@ -32,7 +32,7 @@ def test_data_files_have_name_version_and_the_hash_of_their_bytes() -> None:
         raw = resources.files("chatlens").joinpath("data", *f["path"].split("/")).read_bytes()
         assert f["sha256"] == hashlib.sha256(raw).hexdigest()
         assert f["name"]
-    assert {"name": "refusal-en", "version": "1.1"}.items() <= next(
+    assert {"name": "refusal-en", "version": "1.3"}.items() <= next(
         f for f in files if f["path"] == "signals/patterns/refusal_en.yaml").items()
 
 
