@@ -183,6 +183,30 @@ def test_about_self_matches_whole_requests_in_several_languages():
                       greeting_alone=True).tolist() == [True, True, False]
 
 
+def test_about_self_folds_only_requests_that_can_fit():
+    """The length prefilter on the raw request gives what folding every request gives: at the
+    limit, with strippable characters and "’" around it, and with a character that lower-cases
+    to two ("İ")."""
+    from chatlens.signals import refusal_context as rc
+
+    limit = rc.SELF_QUESTION_MAX_CHARS
+    core = "how are you"
+    texts = pl.Series([
+        core, None, "", "’’" + core + "?!’", " " * 300 + core + "?" * 300,
+        "x" * (limit - 1) + "İ", "x" * limit + "İ", "İ" * (limit // 2 + 1), "x" * (limit + 1),
+        "’" * limit + "hello" + "’" * limit, "hello" + "’" * (limit + 5) + "x",
+        "Hello there, who are you?" + " " * 200, "A" * limit, "A" * (limit + 1),
+    ])
+    for greeting in (False, True):
+        trimmed = rc._fold(texts.fill_null("")).str.strip_chars(rc._SELF_STRIP)
+        match = trimmed.str.contains(rc._self_question())
+        if greeting:
+            match = match | trimmed.str.contains(rc._greeting_alone())
+        expect = ((trimmed.str.len_chars() <= limit) & match).to_list()
+        assert rc.about_self(texts, greeting_alone=greeting).tolist() == expect
+        assert any(expect)
+
+
 def test_screen_reads_short_replies_without_compliance_evidence(fitted):
     """The short-reply term: a 180-character chat reply with no cue is read; the same length
     with compliance evidence, and a long reply with no cue, are not."""

@@ -126,14 +126,30 @@ def _greeting_alone() -> str:
 def about_self(requests: pl.Series, *, greeting_alone: bool = False) -> np.ndarray:
     """Whether each request, whole, is a question about the assistant itself (labels.md rule 3:
     "how are you", "who are you", "do you have feelings"; ``data/signals/self_questions.yaml``)
-    — or, with ``greeting_alone``, a bare greeting ("hello there!"), which asks for nothing."""
-    trimmed = _fold(requests.cast(pl.String).fill_null("")).str.strip_chars(
-        " \t\r\n?!.,;:？！。~*\"'¿¡")
+    — or, with ``greeting_alone``, a bare greeting ("hello there!"), which asks for nothing.
+
+    Only requests that can fit are folded and matched: lower-casing never shortens a text and
+    the stripped characters are caseless ("’" folds to a stripped "'"), so a request whose raw
+    form, stripped of them and of "’", is longer than :data:`SELF_QUESTION_MAX_CHARS` is longer
+    once folded and stripped too (most requests; the result is the same, tested).
+    """
+    text = requests.cast(pl.String).fill_null("")
+    out = np.zeros(len(text), dtype=bool)
+    rows = (text.str.strip_chars(_SELF_STRIP + "’").str.len_chars()
+            <= SELF_QUESTION_MAX_CHARS).arg_true()
+    if len(rows) == 0:
+        return out
+    trimmed = _fold(text.gather(rows)).str.strip_chars(_SELF_STRIP)
     fits = trimmed.str.len_chars() <= SELF_QUESTION_MAX_CHARS
     match = trimmed.str.contains(_self_question())
     if greeting_alone:
         match = match | trimmed.str.contains(_greeting_alone())
-    return (fits & match).to_numpy()
+    out[rows.to_numpy()] = (fits & match).to_numpy()
+    return out
+
+
+#: Characters around a request that do not make it another question ("how are you?!").
+_SELF_STRIP = " \t\r\n?!.,;:？！。~*\"'¿¡"
 
 
 def nature_at_most(cues: pl.Series) -> np.ndarray:
