@@ -207,6 +207,29 @@ def test_about_self_folds_only_requests_that_can_fit():
         assert any(expect)
 
 
+def test_stand_in_phrases_match_the_ascii_lowered_opening_as_the_folded_one():
+    """The opening lower-cased in its ASCII letters only (plus "’" and the characters whose
+    lower case is ASCII) gives every stand-in regex the matches the fully folded opening gives."""
+    import random
+
+    from chatlens.signals import refusal_context as rc
+
+    assert {"\u0130", "\u212a"} <= set(rc._lowers_to_ascii())
+    assert rc._ascii_words(rc.context_patterns())
+    rng = random.Random(5)
+    pieces = ["WHAT DO YOU MEAN", "İ don’t know", "I DON’T UNDERSTAND", "more İnformation",
+              "Kelvin", "(maxİmum) lİmit", "Σ", "é", "ß", "日本", "\n", "?", " ", "i have no idea",
+              "Tell me MORE about", "ǅ", "ΐ", "Ⅻ", "\u00a0", "can you please CLARIFY"]
+    texts = pl.Series(["".join(rng.choice(pieces) for _ in range(rng.randint(0, 40)))
+                       for _ in range(3000)] + ["", "x" * 500 + "what do you mean"])
+    folded = rc._fold(texts.str.slice(0, rc.CUE_CHARS))
+    fast = rc._opening(texts)
+    for p in rc.context_patterns():
+        assert fast.str.count_matches(p).equals(folded.str.count_matches(p)), p
+    assert rc.stand_in_hits(texts).tolist() == folded.str.contains(rc._any_stand_in()).to_list()
+    assert rc.stand_in_hits(texts).sum() > 100
+
+
 def test_screen_reads_short_replies_without_compliance_evidence(fitted):
     """The short-reply term: a 180-character chat reply with no cue is read; the same length
     with compliance evidence, and a long reply with no cue, are not."""
