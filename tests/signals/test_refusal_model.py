@@ -230,6 +230,25 @@ def test_stand_in_phrases_match_the_ascii_lowered_opening_as_the_folded_one():
     assert rc.stand_in_hits(texts).sum() > 100
 
 
+def test_lowers_to_ascii_is_kept_in_the_cache_folder(tmp_path, monkeypatch):
+    """Computed once per polars version, read back, and recomputed over an unreadable entry."""
+    from chatlens.signals import refusal_context as rc
+
+    monkeypatch.setenv("CHATLENS_CACHE_DIR", str(tmp_path))
+    rc._lowers_to_ascii.cache_clear()
+    try:
+        first = rc._lowers_to_ascii()
+        (entry,) = (tmp_path / "lowercase").iterdir()
+        assert set(first) >= {"\u0130", "\u212a"} and pl.__version__ in entry.name
+        rc._lowers_to_ascii.cache_clear()
+        assert rc._lowers_to_ascii() == first
+        entry.write_text("[not json", encoding="utf-8")
+        rc._lowers_to_ascii.cache_clear()
+        assert rc._lowers_to_ascii() == first
+    finally:
+        rc._lowers_to_ascii.cache_clear()
+
+
 def test_screen_reads_short_replies_without_compliance_evidence(fitted):
     """The short-reply term: a 180-character chat reply with no cue is read; the same length
     with compliance evidence, and a long reply with no cue, are not."""

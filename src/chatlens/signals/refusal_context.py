@@ -94,11 +94,26 @@ def _ascii_words(patterns: tuple[str, ...]) -> bool:
 
 @cache
 def _lowers_to_ascii() -> tuple[str, ...]:
-    """The non-ASCII characters whose lower case (polars') holds an ASCII character."""
+    """The non-ASCII characters whose lower case (polars') holds an ASCII character ("İ", the
+    Kelvin sign). Lower-casing every code point takes a quarter of a second, so the answer is
+    kept in the cache folder per polars version (whose Unicode tables decide it)."""
+    import json
+
+    from chatlens._cache import cache_root, write_atomic
+
+    path = cache_root() / "lowercase" / f"to-ascii-polars-{pl.__version__}.json"
+    try:
+        found = json.loads(path.read_text(encoding="utf-8"))
+        if isinstance(found, list) and all(isinstance(c, str) and len(c) == 1 for c in found):
+            return tuple(found)
+    except (OSError, ValueError):
+        pass
     every = np.concatenate([np.arange(0x80, 0xD800), np.arange(0xE000, 0x110000)])
     low = pl.Series(["\x00".join(map(chr, every.tolist()))]).str.to_lowercase()
     ascii_ = low.str.split("\x00").explode().str.contains("[\x01-\x7f]").to_numpy()
-    return tuple(chr(c) for c in every[ascii_].tolist())
+    chars = tuple(chr(c) for c in every[ascii_].tolist())
+    write_atomic(path, json.dumps(chars).encode("utf-8"))
+    return chars
 
 
 def _alternation(patterns: tuple[str, ...]) -> str:
