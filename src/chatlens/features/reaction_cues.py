@@ -47,15 +47,7 @@ def cue_regexes() -> tuple[str, dict[str, str]]:
 
     Opener categories are anchored at the start of the text (and use the whole-word phrases).
     """
-    from chatlens.features._lexicons import phrase_regex
-
-    version, bounded, unbounded = _cue_phrases()
-    out = {}
-    for c in bounded:
-        b = phrase_regex(tuple(bounded[c]), boundaries=True)
-        u = phrase_regex(tuple(unbounded[c]), boundaries=False)
-        out[c] = rf"^[\s\W]*{b}" if c in OPENERS else f"{b}|{u}"
-    return version, out
+    return _cue_phrases()[0], _category_regexes(word_boundaries=True)
 
 
 @cache
@@ -64,12 +56,16 @@ def _relaxed_regexes() -> dict[str, str]:
     the exact pattern does (dropping a zero-width assertion only allows more), and the regex
     engine runs it in its fast automaton on any text, which Unicode word boundaries prevent
     past the first non-ASCII character."""
+    return _category_regexes(word_boundaries=False)
+
+
+def _category_regexes(*, word_boundaries: bool) -> dict[str, str]:
     from chatlens.features._lexicons import phrase_regex
 
     _, bounded, unbounded = _cue_phrases()
     out = {}
     for c in bounded:
-        b = phrase_regex(tuple(bounded[c]), boundaries=False)
+        b = phrase_regex(tuple(bounded[c]), boundaries=word_boundaries)
         u = phrase_regex(tuple(unbounded[c]), boundaries=False)
         out[c] = rf"^[\s\W]*{b}" if c in OPENERS else f"{b}|{u}"
     return out
