@@ -14,3 +14,14 @@ def cache_root() -> Path:
         return Path(explicit)
     root = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(root) / "chatlens"
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write a cache entry atomically; a read-only or full disk is not an error."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+    except OSError:
+        return

@@ -31,6 +31,26 @@ def test_char_ngrams_do_not_cross_texts():
     assert (y[0] != y[1]).nnz == 0 and y[0].getnnz() == 1
 
 
+def test_char_ngrams_count_every_window_inside_a_text_with_and_without_nul():
+    """Per text, one entry per window of each size that lies inside it and holds no NUL (the
+    count without NULs is computed in closed form, with them per start position)."""
+    import re
+
+    def windows(text: str | None, sizes: tuple[int, ...]) -> int:
+        t = re.sub(r"\s+", " ", text or "")
+        return sum(all(c != "\x00" for c in t[i:i + k]) for k in set(sizes)
+                   for i in range(len(t) - k + 1))
+
+    for texts in (["abcdef", "", "ab", "a  b\tc\n\nd", "日本語テキスト", None, "x" * 9],
+                  ["ab\x00cdef", "\x00", "abc", "a\x00\x00bcd"]):
+        for sizes in ((3, 4, 5), (1, 3, 3)):
+            x = char_ngrams(pl.Series(texts, dtype=pl.String), 1 << 12, sizes=sizes)
+            expect = [windows(t, sizes) for t in texts]
+            assert [int(x[i].getnnz()) for i in range(len(texts))] == expect
+            got = [float(x[i].sum()) ** 2 if expect[i] else 0.0 for i in range(len(texts))]
+            assert np.allclose(got, expect)
+
+
 def test_word_ngrams_count_unigrams_and_bigrams_per_text():
     x = word_ngrams(pl.Series(TEXTS), 1 << 12)
     # the emoji is no word: "日本語 😀 x" has two words and one bigram

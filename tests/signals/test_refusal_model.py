@@ -183,6 +183,72 @@ def test_about_self_matches_whole_requests_in_several_languages():
                       greeting_alone=True).tolist() == [True, True, False]
 
 
+def test_about_self_folds_only_requests_that_can_fit():
+    """The length prefilter on the raw request gives what folding every request gives: at the
+    limit, with strippable characters and "’" around it, and with a character that lower-cases
+    to two ("İ")."""
+    from chatlens.signals import refusal_context as rc
+
+    limit = rc.SELF_QUESTION_MAX_CHARS
+    core = "how are you"
+    texts = pl.Series([
+        core, None, "", "’’" + core + "?!’", " " * 300 + core + "?" * 300,
+        "x" * (limit - 1) + "İ", "x" * limit + "İ", "İ" * (limit // 2 + 1), "x" * (limit + 1),
+        "’" * limit + "hello" + "’" * limit, "hello" + "’" * (limit + 5) + "x",
+        "Hello there, who are you?" + " " * 200, "A" * limit, "A" * (limit + 1),
+    ])
+    for greeting in (False, True):
+        trimmed = rc._fold(texts.fill_null("")).str.strip_chars(rc._SELF_STRIP)
+        match = trimmed.str.contains(rc._self_question())
+        if greeting:
+            match = match | trimmed.str.contains(rc._greeting_alone())
+        expect = ((trimmed.str.len_chars() <= limit) & match).to_list()
+        assert rc.about_self(texts, greeting_alone=greeting).tolist() == expect
+        assert any(expect)
+
+
+def test_stand_in_phrases_match_the_ascii_lowered_opening_as_the_folded_one():
+    """The opening lower-cased in its ASCII letters only (plus "’" and the characters whose
+    lower case is ASCII) gives every stand-in regex the matches the fully folded opening gives."""
+    import random
+
+    from chatlens.signals import refusal_context as rc
+
+    assert {"\u0130", "\u212a"} <= set(rc._lowers_to_ascii())
+    assert rc._ascii_words(rc.context_patterns())
+    rng = random.Random(5)
+    pieces = ["WHAT DO YOU MEAN", "İ don’t know", "I DON’T UNDERSTAND", "more İnformation",
+              "Kelvin", "(maxİmum) lİmit", "Σ", "é", "ß", "日本", "\n", "?", " ", "i have no idea",
+              "Tell me MORE about", "ǅ", "ΐ", "Ⅻ", "\u00a0", "can you please CLARIFY"]
+    texts = pl.Series(["".join(rng.choice(pieces) for _ in range(rng.randint(0, 40)))
+                       for _ in range(3000)] + ["", "x" * 500 + "what do you mean"])
+    folded = rc._fold(texts.str.slice(0, rc.CUE_CHARS))
+    fast = rc._opening(texts)
+    for p in rc.context_patterns():
+        assert fast.str.count_matches(p).equals(folded.str.count_matches(p)), p
+    assert rc.stand_in_hits(texts).tolist() == folded.str.contains(rc._any_stand_in()).to_list()
+    assert rc.stand_in_hits(texts).sum() > 100
+
+
+def test_lowers_to_ascii_is_kept_in_the_cache_folder(tmp_path, monkeypatch):
+    """Computed once per polars version, read back, and recomputed over an unreadable entry."""
+    from chatlens.signals import refusal_context as rc
+
+    monkeypatch.setenv("CHATLENS_CACHE_DIR", str(tmp_path))
+    rc._lowers_to_ascii.cache_clear()
+    try:
+        first = rc._lowers_to_ascii()
+        (entry,) = (tmp_path / "lowercase").iterdir()
+        assert set(first) >= {"\u0130", "\u212a"} and pl.__version__ in entry.name
+        rc._lowers_to_ascii.cache_clear()
+        assert rc._lowers_to_ascii() == first
+        entry.write_text("[not json", encoding="utf-8")
+        rc._lowers_to_ascii.cache_clear()
+        assert rc._lowers_to_ascii() == first
+    finally:
+        rc._lowers_to_ascii.cache_clear()
+
+
 def test_screen_reads_short_replies_without_compliance_evidence(fitted):
     """The short-reply term: a 180-character chat reply with no cue is read; the same length
     with compliance evidence, and a long reply with no cue, are not."""

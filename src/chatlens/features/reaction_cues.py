@@ -47,15 +47,28 @@ def cue_regexes() -> tuple[str, dict[str, str]]:
 
     Opener categories are anchored at the start of the text (and use the whole-word phrases).
     """
+    return _cue_phrases()[0], _category_regexes(word_boundaries=True)
+
+
+@cache
+def _relaxed_regexes() -> dict[str, str]:
+    """Category → :func:`cue_regexes`' pattern without its word boundaries: it matches wherever
+    the exact pattern does (dropping a zero-width assertion only allows more), and the regex
+    engine runs it in its fast automaton on any text, which Unicode word boundaries prevent
+    past the first non-ASCII character."""
+    return _category_regexes(word_boundaries=False)
+
+
+def _category_regexes(*, word_boundaries: bool) -> dict[str, str]:
     from chatlens.features._lexicons import phrase_regex
 
-    version, bounded, unbounded = _cue_phrases()
+    _, bounded, unbounded = _cue_phrases()
     out = {}
     for c in bounded:
-        b = phrase_regex(tuple(bounded[c]), boundaries=True)
+        b = phrase_regex(tuple(bounded[c]), boundaries=word_boundaries)
         u = phrase_regex(tuple(unbounded[c]), boundaries=False)
         out[c] = rf"^[\s\W]*{b}" if c in OPENERS else f"{b}|{u}"
-    return version, out
+    return out
 
 
 @cache
@@ -78,14 +91,20 @@ def cue_hits(texts: pl.Series, category: str) -> pl.Series:
 
     Why: the cue patterns are alternations of thousands of phrases with Unicode word boundaries,
     which the regex engine runs at a few MB/s; a multi-word literal search (Aho-Corasick) finds
-    the few texts where a phrase can match at a hundred times that. Same result (tested).
+    the few texts where a phrase can match at a hundred times that, and the pattern without its
+    boundaries (:func:`_relaxed_regexes`, fast automaton) the fewer where it can match as
+    written. Same result (tested).
     """
     pattern = cue_regexes()[1][category]
     words = _cue_words()[category]
     if not words:
         return texts.str.contains(pattern)
     maybe = texts.str.contains_any(words).fill_null(value=False)
-    hits = texts.filter(maybe).str.contains(pattern)
+    candidates = texts.filter(maybe)
+    hits = candidates.str.contains(_relaxed_regexes()[category])
+    near = hits.arg_true()
+    if len(near):
+        hits = hits.scatter(near, candidates.gather(near).str.contains(pattern))
     out = pl.Series(texts.name, [False] * len(texts), dtype=pl.Boolean)
     out = out.scatter(maybe.arg_true(), hits) if len(hits) else out
     return out.set(texts.is_null(), None) if texts.null_count() else out

@@ -83,8 +83,12 @@ def char_ngrams(texts: pl.Series, n_features: int, sizes: tuple[int, ...] = (3, 
             col[:, k] = _bucket(((h + np.uint64(j)) * _MIX) >> np.uint64(40), n_features)
             np.logical_not(crosses, out=ok[:, k])
             k += 1
-    # n-grams per text: the valid ones of its start positions (its characters and separator)
-    counts = np.add.reduceat(ok.sum(axis=1), np.concatenate([[0], np.cumsum(lens + 1)[:-1]]))
+    # n-grams per text: the valid ones of its start positions (its characters and separator);
+    # without a NUL inside a text, the len - size + 1 windows of each size (no per-start sum)
+    if flat.all():
+        counts = sum(np.maximum(lens - size + 1, 0) for size in sorted(set(sizes)))
+    else:
+        counts = np.add.reduceat(ok.sum(axis=1), np.concatenate([[0], np.cumsum(lens + 1)[:-1]]))
     indptr = np.concatenate([[0], np.cumsum(counts)])
     data = np.repeat(1.0 / np.sqrt(np.maximum(counts, 1)), counts)
     return sparse.csr_matrix((data, col[ok], indptr), shape=(n, n_features))

@@ -65,8 +65,55 @@ def _fold(texts: pl.Series) -> pl.Series:
 
 
 def _opening(texts: pl.Series) -> pl.Series:
-    """The lower-cased opening the stand-in phrases are matched in."""
-    return _fold(texts.str.slice(0, CUE_CHARS))
+    """The lower-cased opening the stand-in phrases are matched in, as they read it.
+
+    Where every stand-in regex is ASCII words only (:func:`_ascii_words`, checked), only ASCII
+    letters are lower-cased (Arrow's ``ascii_lower``, an order of magnitude faster than
+    polars' Unicode lower-casing of non-ASCII texts) and "’" becomes "'": such a regex matches
+    runs of ASCII characters only, which are the same in both forms, so it finds the same
+    matches. The texts holding a character whose lower case is ASCII (:func:`_lowers_to_ascii`:
+    "İ", the Kelvin sign) are folded fully.
+    """
+    head = texts.str.slice(0, CUE_CHARS)
+    if not _ascii_words(context_patterns()) or len(head) == 0:
+        return _fold(head)
+    import pyarrow.compute as pc
+
+    low = pl.Series(head.name, pc.ascii_lower(head.rechunk().to_arrow()), dtype=pl.String)
+    low = low.str.replace_all("’", "'", literal=True)
+    rows = head.str.contains_any(list(_lowers_to_ascii())).fill_null(value=False).arg_true()
+    return low.scatter(rows, _fold(head.gather(rows))) if len(rows) else low
+
+
+def _ascii_words(patterns: tuple[str, ...]) -> bool:
+    """Whether the regexes use only lower-case ASCII letters, digits, spaces, apostrophes,
+    groups, alternation and quantifiers (no class, escape or anchor)."""
+    allowed = frozenset("abcdefghijklmnopqrstuvwxyz0123456789 '()|?*+")
+    return all(set(p) <= allowed for p in patterns)
+
+
+@cache
+def _lowers_to_ascii() -> tuple[str, ...]:
+    """The non-ASCII characters whose lower case (polars') holds an ASCII character ("İ", the
+    Kelvin sign). Lower-casing every code point takes a quarter of a second, so the answer is
+    kept in the cache folder per polars version (whose Unicode tables decide it)."""
+    import json
+
+    from chatlens._cache import cache_root, write_atomic
+
+    path = cache_root() / "lowercase" / f"to-ascii-polars-{pl.__version__}.json"
+    try:
+        found = json.loads(path.read_text(encoding="utf-8"))
+        if isinstance(found, list) and all(isinstance(c, str) and len(c) == 1 for c in found):
+            return tuple(found)
+    except (OSError, ValueError):
+        pass
+    every = np.concatenate([np.arange(0x80, 0xD800), np.arange(0xE000, 0x110000)])
+    low = pl.Series(["\x00".join(map(chr, every.tolist()))]).str.to_lowercase()
+    ascii_ = low.str.split("\x00").explode().str.contains("[\x01-\x7f]").to_numpy()
+    chars = tuple(chr(c) for c in every[ascii_].tolist())
+    write_atomic(path, json.dumps(chars).encode("utf-8"))
+    return chars
 
 
 def _alternation(patterns: tuple[str, ...]) -> str:
@@ -126,14 +173,30 @@ def _greeting_alone() -> str:
 def about_self(requests: pl.Series, *, greeting_alone: bool = False) -> np.ndarray:
     """Whether each request, whole, is a question about the assistant itself (labels.md rule 3:
     "how are you", "who are you", "do you have feelings"; ``data/signals/self_questions.yaml``)
-    — or, with ``greeting_alone``, a bare greeting ("hello there!"), which asks for nothing."""
-    trimmed = _fold(requests.cast(pl.String).fill_null("")).str.strip_chars(
-        " \t\r\n?!.,;:？！。~*\"'¿¡")
+    — or, with ``greeting_alone``, a bare greeting ("hello there!"), which asks for nothing.
+
+    Only requests that can fit are folded and matched: lower-casing never shortens a text and
+    the stripped characters are caseless ("’" folds to a stripped "'"), so a request whose raw
+    form, stripped of them and of "’", is longer than :data:`SELF_QUESTION_MAX_CHARS` is longer
+    once folded and stripped too (most requests; the result is the same, tested).
+    """
+    text = requests.cast(pl.String).fill_null("")
+    out = np.zeros(len(text), dtype=bool)
+    rows = (text.str.strip_chars(_SELF_STRIP + "’").str.len_chars()
+            <= SELF_QUESTION_MAX_CHARS).arg_true()
+    if len(rows) == 0:
+        return out
+    trimmed = _fold(text.gather(rows)).str.strip_chars(_SELF_STRIP)
     fits = trimmed.str.len_chars() <= SELF_QUESTION_MAX_CHARS
     match = trimmed.str.contains(_self_question())
     if greeting_alone:
         match = match | trimmed.str.contains(_greeting_alone())
-    return (fits & match).to_numpy()
+    out[rows.to_numpy()] = (fits & match).to_numpy()
+    return out
+
+
+#: Characters around a request that do not make it another question ("how are you?!").
+_SELF_STRIP = " \t\r\n?!.,;:？！。~*\"'¿¡"
 
 
 def nature_at_most(cues: pl.Series) -> np.ndarray:

@@ -38,7 +38,6 @@ The compiled-database cache at the end serves only this class.
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -50,7 +49,7 @@ import numpy as np
 import polars as pl
 
 from chatlens import datafiles
-from chatlens._cache import cache_root
+from chatlens._cache import cache_root, write_atomic
 from chatlens.errors import InvalidParameterError, LexiconParseError
 from chatlens.signals.anchors import SPACE_TABLE, local, required_literals
 
@@ -609,14 +608,8 @@ def _store_cached_db(
 
 
 def _write_cache(path: Path, data: bytes) -> None:
-    """Write a cache entry atomically; a read-only or full disk is not an error."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
-    except OSError:
-        return
+    """Write a cache entry atomically (:func:`chatlens._cache.write_atomic`)."""
+    write_atomic(path, data)
 
 
 def _earliest(msgs: list[np.ndarray], pats: list[np.ndarray], offs: list[np.ndarray]) -> Matches:
