@@ -552,7 +552,7 @@ def _anchor_plan(raw_patterns: tuple[str, ...]) -> list[frozenset[str] | None]:
     except (OSError, ValueError):
         pass
     plan = [required_literals(raw) if local(raw) else None for raw in raw_patterns]
-    _write_cache(path, json.dumps([None if x is None else sorted(x) for x in plan]).encode("utf-8"))
+    write_atomic(path, json.dumps([None if x is None else sorted(x) for x in plan]).encode("utf-8"))
     return plan
 
 
@@ -603,13 +603,8 @@ def _load_cached_db(
 def _store_cached_db(
     hs: object, db: object, expressions: list[str], ids: list[int], flags: int, mode: int
 ) -> None:
-    """Write the compiled database to the cache (see :func:`_write_cache`)."""
-    _write_cache(_db_cache_path(hs, expressions, ids, flags, mode), hs.dumpb(db))  # type: ignore[attr-defined]
-
-
-def _write_cache(path: Path, data: bytes) -> None:
-    """Write a cache entry atomically (:func:`chatlens._cache.write_atomic`)."""
-    write_atomic(path, data)
+    """Write the compiled database to the cache (atomically: :func:`chatlens._cache.write_atomic`)."""
+    write_atomic(_db_cache_path(hs, expressions, ids, flags, mode), hs.dumpb(db))  # type: ignore[attr-defined]
 
 
 def _earliest(msgs: list[np.ndarray], pats: list[np.ndarray], offs: list[np.ndarray]) -> Matches:
