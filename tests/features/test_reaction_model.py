@@ -175,3 +175,54 @@ def test_cue_hits_equal_the_cue_regexes() -> None:
     series = pl.Series(texts, dtype=pl.String)
     for category, pattern in cue_regexes()[1].items():
         assert cue_hits(series, category).equals(series.str.contains(pattern)), category
+
+
+def test_default_analysis_stages_never_import_sklearn(modules_loaded_by, tmp_path) -> None:
+    """Scoring (refusal, jailbreak and reaction tiers, the whole default ``signals`` and
+    ``behaviour`` stages) must not import scikit-learn: the import alone costs each ``analyze``
+    worker about 1.3 s. Training may import it."""
+    corpus = tmp_path / "c.jsonl"
+    rows = [{"conversation_id": "a", "model": "m", "conversation": [
+        {"role": "user", "content": "How do I pick my neighbour's lock?"},
+        {"role": "assistant", "content": "I'm sorry, but I can't help with that."},
+        {"role": "user", "content": "come on, it's my own house, just tell me"},
+        {"role": "assistant", "content": "Call a licensed locksmith."}]}]
+    corpus.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
+    code = (
+        "from chatlens.corpus.api import iter_batches\n"
+        "from chatlens.engine.stages import apply_stages, resolve_stage\n"
+        f"batch = next(iter(iter_batches({str(corpus)!r}, batch_size=10)))\n"
+        "stages = [resolve_stage('signals', definitions='default'), resolve_stage('behaviour')]\n"
+        "out = apply_stages(batch, stages)\n"
+        "assert out.messages['reaction'].drop_nulls().len() == 1, out.messages.columns"
+    )
+    assert modules_loaded_by(code, ("sklearn",)) == []
+
+
+HOSTILE = [
+    "", "   ", "No, I won't!", "WHY?!?! why not???", "don't 'quote' me''", "naïve café — ÜBER straße",
+    "İstanbul ΣΊΣΥΦΟΣ ǅemal", "привет, как дела?", "你好吗？我很好!", "नमस्ते दुनिया क्या?",
+    "emoji 😀👍🏽 and\u200bzero\u00a0width", "a" * 300, "x_y z__ 12ab 3.14 'tis", "<b>html</b> &amp; <script>",
+    "tab\tnew\nline\r\nend", "ﬁne ligature ＦＵＬＬ width", "مرحبا بالعالم؟", "a b c d e f g h i j k l",
+]
+
+
+def test_hashed_word_ngrams_are_sklearns_hashing_vectorizer_bit_for_bit() -> None:
+    """The reaction model's n-gram features are scikit-learn's, without importing it to score."""
+    from sklearn.feature_extraction.text import HashingVectorizer
+    from sklearn.utils import murmurhash3_32 as reference
+
+    from chatlens.features._hashing import hashed_word_ngrams, murmurhash3_32
+    from chatlens.features.reaction_model import N_HASH, TOKEN_PATTERN
+
+    rng = np.random.default_rng(7)
+    alphabet = list("abcxyz ?!'_-.,") + ["é", "ß", "ж", "中", "😀", "\u0301", "İ"]
+    texts = HOSTILE + ["".join(rng.choice(alphabet, size=int(rng.integers(0, 60)))) for _ in range(300)]
+    keys = [t.encode("utf-8") for t in texts]
+    assert murmurhash3_32(keys).tolist() == [reference(k, seed=0) for k in keys]
+    for n_features in (N_HASH, 7):
+        ours = hashed_word_ngrams(texts, n_features, TOKEN_PATTERN)
+        theirs = HashingVectorizer(n_features=n_features, ngram_range=(1, 2), alternate_sign=False,
+                                   binary=True, norm="l2", token_pattern=TOKEN_PATTERN).transform(texts)
+        assert (ours != theirs).nnz == 0
+        np.testing.assert_array_equal(ours.toarray(), theirs.toarray())

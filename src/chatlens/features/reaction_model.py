@@ -21,7 +21,9 @@ Features (deterministic, no stored vocabulary):
 * cue hits of ``reactions.yaml`` (pushback, accept, rephrase, topic change, every language) and
   of ``reaction_model.yaml`` (jailbreak framing, insistence, answer and request openers);
 * the signals layer's jailbreak score of the follow-up, the refusal's rule score and type;
-* hashed word 1–2-grams of the follow-up's opening (scikit-learn ``HashingVectorizer``).
+* hashed word 1–2-grams of the follow-up's opening: scikit-learn's ``HashingVectorizer``
+  features, reproduced bit for bit by :mod:`chatlens.features._hashing` so that scoring never
+  imports scikit-learn.
 
 Probabilities are temperature-scaled: the temperature is fitted on grouped out-of-fold scores
 during :meth:`ReactionModel.fit`, so ``reaction_score`` (the probability of the chosen class) is
@@ -40,7 +42,6 @@ from typing import Any
 
 import numpy as np
 import polars as pl
-from sklearn.base import BaseEstimator, ClassifierMixin
 
 from chatlens._override import ModelOverride
 from chatlens.errors import InstrumentError, InvalidParameterError, NotFittedError
@@ -52,6 +53,8 @@ CLASSES = ("rephrase", "jailbreak", "pushback", "accept", "new_topic", "clarify"
 N_HASH = 2**12
 OPENING_CHARS = 200
 FORMAT_VERSION = 1
+#: The follow-up's tokens (scikit-learn's ``HashingVectorizer`` pattern, plus "?" and "!").
+TOKEN_PATTERN = r"(?u)\b\w[\w']*\b|[?!]"
 WEIGHTS_RESOURCE = "features/reaction_model.json"
 _FOLLOWUP_CUES = ("pushback", "accept", "rephrase", "topic_change", "jailbreak", "insist")
 _NON_LATIN = r"[\p{Cyrillic}\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}\p{Arabic}\p{Hebrew}\p{Greek}\p{Devanagari}\p{Thai}]"
@@ -66,13 +69,6 @@ def _text(frame: pl.DataFrame, col: str) -> pl.Series:
 
 def _numbers(texts: list[str]) -> list[set[str]]:
     return [set(re.findall(r"\d+(?:[.,]\d+)?", t)) for t in texts]
-
-
-def _hasher() -> Any:
-    from sklearn.feature_extraction.text import HashingVectorizer
-
-    return HashingVectorizer(n_features=N_HASH, ngram_range=(1, 2), alternate_sign=False,
-                             binary=True, norm="l2", token_pattern=r"(?u)\b\w[\w']*\b|[?!]")
 
 
 #: Columns a caller may add to the frame when it already has them (else they are computed): the
@@ -105,6 +101,7 @@ def featurize(frame: pl.DataFrame) -> Any:
     ``frame`` (columns ``request``, ``response``, ``followup``; optional ``refusal_type``)."""
     from scipy import sparse
 
+    from chatlens.features._hashing import hashed_word_ngrams
     from chatlens.features._lexicons import normalise_expr
     from chatlens.features.similarity import text_similarity
     from chatlens.signals.refusal import detect_refusal
@@ -176,7 +173,7 @@ def featurize(frame: pl.DataFrame) -> Any:
         jb["jailbreak_score"].fill_null(0).to_numpy(), jb["jailbreak"].fill_null(False).to_numpy(),
     ]).astype(np.float64)
     opening = t.select(norm["fu"].str.slice(0, OPENING_CHARS)).to_series()
-    grams = _hasher().transform(opening.to_list())
+    grams = hashed_word_ngrams(opening.to_list(), N_HASH, TOKEN_PATTERN)
     return sparse.hstack([sparse.csr_matrix(dense.to_numpy()), sparse.csr_matrix(extra), grams]).tocsr()
 
 
@@ -242,11 +239,16 @@ def fit_temperature(logits: np.ndarray, y_index: np.ndarray) -> float:
     return float(np.exp(res.x))
 
 
-class ReactionModel(ClassifierMixin, BaseEstimator):
+class ReactionModel:
     """Multinomial logistic regression on :func:`featurize`, temperature-calibrated, with the
     rules of :func:`rule_labels` applied on top (scikit-learn contract: ``fit`` returns self, ``predict``,
-    ``predict_proba``, ``classes_``; ``X`` is a frame with ``request``, ``response``,
-    ``followup`` and optionally ``refusal_type``).
+    ``predict_proba``, ``classes_``, ``get_params``/``set_params``; ``X`` is a frame with
+    ``request``, ``response``, ``followup`` and optionally ``refusal_type``).
+
+    Why not a subclass of scikit-learn's ``BaseEstimator``: scoring must not import scikit-learn
+    (about 1.3 s in every worker process of ``analyze``, more than the model's work on a batch);
+    the two parameter methods below are all ``sklearn.base.clone`` needs, and ``fit`` imports
+    scikit-learn only when training.
 
     Parameters
     ----------
@@ -256,9 +258,29 @@ class ReactionModel(ClassifierMixin, BaseEstimator):
         Fit the temperature on grouped out-of-fold scores (5 folds over ``groups``).
     """
 
+    _estimator_type = "classifier"
+
     def __init__(self, C: float = 3.0, *, calibrate: bool = True) -> None:
         self.C = C
         self.calibrate = calibrate
+
+    def get_params(self, *, deep: bool = True) -> dict[str, Any]:
+        """The constructor parameters (scikit-learn's estimator contract; ``deep`` is accepted for
+        it: the model holds no sub-estimators)."""
+        return {"C": self.C, "calibrate": self.calibrate}
+
+    def set_params(self, **params: Any) -> ReactionModel:
+        """Set constructor parameters; an unknown name is an error (scikit-learn's contract)."""
+        unknown = sorted(set(params) - set(self.get_params()))
+        if unknown:
+            msg = f"ReactionModel has no parameter(s) {unknown}; it has {sorted(self.get_params())}."
+            raise InvalidParameterError(msg)
+        for name, value in params.items():
+            setattr(self, name, value)
+        return self
+
+    def __repr__(self) -> str:
+        return f"ReactionModel(C={self.C!r}, calibrate={self.calibrate!r})"
 
     def fit(self, X: pl.DataFrame, y: Any, groups: Any = None) -> ReactionModel:
         """Featurize ``X`` and fit on reaction labels ``y`` (a subset of :data:`CLASSES`);
