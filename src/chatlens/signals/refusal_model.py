@@ -54,8 +54,9 @@ SCREEN_SHORT_CHARS = 300
 SCREEN_SHORT_MIN_RULE_SCORE = 0.08
 #: Screened replies featurised at once by :func:`detect_refusal_in_context` (bounds memory).
 PREDICT_CHUNK = 4096
-#: Highest score of a direct answer to a question about the assistant (labels.md rule 3), which
-#: is never a refusal: just under the decision threshold of both tiers (0.5).
+#: Highest score of a direct answer to a question about the assistant (labels.md rule 3) or of a
+#: reply that does the task in one of its voices (rules 7 and 9), which are never refusals: just
+#: under the decision threshold of both tiers (0.5).
 RULE3_MAX_SCORE = 0.4999
 
 
@@ -279,7 +280,7 @@ def screen(rules: pl.DataFrame, responses: pl.Series, model: RefusalModel) -> np
 
 
 def combine(rules: pl.DataFrame, model_out: pl.DataFrame, screened: np.ndarray,
-            requests: pl.Series | None = None) -> pl.DataFrame:
+            requests: pl.Series | None = None, responses: pl.Series | None = None) -> pl.DataFrame:
     """The shipped decision: a refusal when the cue scorer *or* the model (on screened rows without
     a compliance cue) says so; its type and score from the model where it read the message.
 
@@ -293,7 +294,13 @@ def combine(rules: pl.DataFrame, model_out: pl.DataFrame, screened: np.ndarray,
     the assistant itself whose only refusal evidence is "I don't have feelings / opinions" is a
     direct answer, not a refusal (labels.md rule 3,
     :func:`~chatlens.signals.refusal_context.answers_about_self`).
+
+    ``responses`` (the replies themselves): a reply that answers in several voices, one of which
+    does the task ("[🔒CLASSIC] I can't… [🔓JAILBREAK] Sure, here is…"), is not a refusal
+    (labels.md rules 7 and 9, :func:`~chatlens.signals.personas.complies_in_persona`); only the
+    replies called refusals are read for it.
     """
+    from chatlens.signals.personas import complies_in_persona
     from chatlens.signals.refusal_context import answers_about_self
 
     # the cue scorer's compliance evidence ("but I can give you…", "here is…") vetoes the model:
@@ -308,6 +315,12 @@ def combine(rules: pl.DataFrame, model_out: pl.DataFrame, screened: np.ndarray,
         refused &= ~answers
         # keep "refusal iff refusal_score >= 0.5": a rule-3 answer scores below the threshold
         score = np.where(answers, np.minimum(score, RULE3_MAX_SCORE), score)
+    if responses is not None and refused.any():
+        idx = np.flatnonzero(refused)
+        persona = np.zeros(len(refused), dtype=bool)
+        persona[idx] = complies_in_persona(responses.gather(idx))
+        refused &= ~persona
+        score = np.where(persona, np.minimum(score, RULE3_MAX_SCORE), score)
     kind = np.where(screened, model_out["type_if_refused"].to_numpy(), rules["refusal_type"].to_numpy())
     return rules.with_columns(
         refusal=pl.Series(refused),
@@ -356,4 +369,4 @@ def detect_refusal_in_context(responses: pl.Series | list[str | None],
         for name, values in cols.items():
             values[part] = got[name].to_numpy()
     out = pl.DataFrame({k: v.astype(str) if v.dtype == object else v for k, v in cols.items()})
-    return combine(rules, out, screened, req)
+    return combine(rules, out, screened, req, resp)

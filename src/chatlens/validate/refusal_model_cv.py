@@ -92,7 +92,8 @@ def _shipped_decision(pool: Pool, model: Any, rows: np.ndarray) -> pl.DataFrame:
     rules = pool.rules[rows]
     screened = screen(rules, pool.frame["response"].gather(rows), model)
     requests = pool.frame["request"].gather(rows)
-    return combine(rules, model.predict_matrix(pool.x[rows]), screened, requests).select(
+    responses = pool.frame["response"].gather(rows)
+    return combine(rules, model.predict_matrix(pool.x[rows]), screened, requests, responses).select(
         "refusal", "refusal_type", "refusal_score")
 
 

@@ -96,6 +96,16 @@ class RegexList(DataFile):
 
 
 @dataclass(frozen=True, kw_only=True)
+class PersonaTags(DataFile):
+    """``signals/persona_tags.yaml``: line-start tags of the voices of a multi-persona reply, and
+    the section headings (upper-case letters only) that look like one but are not."""
+
+    patterns: Phrases
+    headings: tuple[str, ...] = ()
+    language: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
 class RefusalModelWeights(DataFile):
     """``signals/refusal_model.json``: the context refusal model (``signals.refusal_model``)."""
 
