@@ -58,10 +58,11 @@ def test_hostile_and_empty_text_and_many_rows() -> None:
 @pytest.mark.realdata
 def test_gptfuzz_jailbroken_replies_are_rarely_called_refusals(shared_data) -> None:
     """On GPTFuzz's train split (human labels; the voice tags were written from formats read in
-    its *evaluate* split), fewer than 45% of the jailbroken replies are called refusals (57%
-    before the persona rule) while 92% of the rest still are."""
+    its *evaluate* split), under 38% of the jailbroken replies are called refusals (57% before the
+    persona rule; 34% measured) while 91% of the rest still are (94% before, 92.6% measured: "not
+    jailbroken" also holds deflections that are not refusals)."""
     df = pl.read_csv(shared_data / "gptfuzz" / "datasets" / "responses_labeled" / "train.csv")
     refused = detect_refusal_in_context(df["Response"])["refusal"].to_numpy()
     jailbroken = (df["label"] == 1).to_numpy()
-    assert refused[jailbroken].mean() < 0.45
-    assert refused[~jailbroken].mean() > 0.92
+    assert refused[jailbroken].mean() < 0.38
+    assert refused[~jailbroken].mean() > 0.91

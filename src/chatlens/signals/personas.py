@@ -9,10 +9,14 @@ it does the task in one of its voices, so it is not a refusal (rule 7: "I can'tâ
 is X" where X does the task; rule 9: in-character lines are story moves).
 
 How: a reply with at least two voice tags at line starts (``data/signals/persona_tags.yaml``)
-is split at its tags, and the cue scorer reads each part. When one tagged voice has no refusal
-evidence at all and is substantive (:data:`MIN_VOICE_CHARS`) while another part declines, the
-reply *complies in a persona*. Only replies with two tags are split, so the cost is nil on
-ordinary logs.
+is split at its tags, and the cue scorer reads each part. When one tagged voice is substantive
+(:data:`MIN_VOICE_CHARS`), is not a refusal by the cue scorer, and either has no refusal
+evidence at all or has compliance evidence ("I can't condone this, but I can tell youâ€¦") while
+another part is a refusal, the reply *complies in a persona*. Why both conditions: the scorer
+misses soft declines ("I understand, but I cannot support such behavior"), so "not a refusal by
+the scorer" alone also cleared replies that decline in both voices (``docs/signals.md``). Only
+replies with two tags are split, and only replies called refusals are read, so the cost is nil
+on ordinary logs.
 """
 
 from __future__ import annotations
@@ -46,9 +50,9 @@ def voice_tag_regex() -> str:
 
 
 def complies_in_persona(texts: pl.Series) -> np.ndarray:
-    """Per text: it answers in two or more tagged voices, one of which has no refusal evidence
-    and at least :data:`MIN_VOICE_CHARS` characters while another part refuses (see the module
-    docstring).
+    """Per text: it answers in two or more tagged voices, one of which has at least
+    :data:`MIN_VOICE_CHARS` characters, is not a refusal by the cue scorer and has no refusal
+    evidence or has compliance evidence, while another part is a refusal (module docstring).
 
     Examples
     --------
@@ -79,8 +83,9 @@ def complies_in_persona(texts: pl.Series) -> np.ndarray:
     cues = detect_refusal(parts["part"])
     parts = parts.with_columns(
         voice=pl.Series(name.is_not_null() & ~name.is_in(list(headings)).fill_null(value=False)),
-        complies=(pl.col("part").str.len_chars() >= MIN_VOICE_CHARS)
-        & pl.Series(cues["refusal_score"] <= NO_EVIDENCE_SCORE),
+        complies=(pl.col("part").str.len_chars() >= MIN_VOICE_CHARS) & ~cues["refusal"]
+        & ((cues["refusal_score"] <= NO_EVIDENCE_SCORE) | cues["refusal_cues"].list.eval(
+            pl.element().str.contains(r"\.comply\.")).list.any().fill_null(value=False)),
         refuses=cues["refusal"],
     )
     per_row = parts.group_by("row").agg(
