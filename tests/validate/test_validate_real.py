@@ -55,8 +55,18 @@ def test_binary_row_intervals_cover_the_estimate():
     pred = np.where(rng.random(400) < 0.8, gold, ~gold)
     row = binary_row(gold, pred, np.arange(400) // 2)
     assert row["tp"] + row["fp"] + row["fn"] + row["tn"] == 400
-    for m in ("precision", "recall", "f1"):
+    for m in ("precision", "recall", "f1", "flagged_ratio"):
         assert row[f"{m}_low"] <= row[m] <= row[f"{m}_high"]
+
+
+def test_flagged_ratio_is_the_detectors_count_over_the_readers():
+    """A detector that flags twice as many messages as the readers has ratio 2 (recall ÷
+    precision), whatever its F1; one that flags nothing the readers flag has ratio 0."""
+    gold = np.array([True] * 10 + [False] * 30)
+    twice = np.array([True] * 10 + [True] * 10 + [False] * 20)
+    assert binary_row(gold, twice, np.arange(40))["flagged_ratio"] == pytest.approx(2.0)
+    assert binary_row(gold, np.zeros(40, bool), np.arange(40))["flagged_ratio"] == 0.0
+    assert binary_row(np.zeros(40, bool), twice, np.arange(40))["flagged_ratio"] is None
 
 
 def test_macro_f1_averages_present_classes():

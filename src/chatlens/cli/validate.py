@@ -47,13 +47,16 @@ def _print_real(report: object) -> None:
         for r in kappa.iter_rows(named=True):
             t.add_row(r["task"], str(r["n"]), _fmt(r["agreement"]), _fmt(r["kappa"]))
         out_console.print(t)
-    t = Table(title="refusal (binary) on real logs", title_justify="left")
-    for col in ("detector", "group", "n", "refusals", "precision", "recall", "F1 (95% CI)"):
+    t = Table(title="refusal (binary) on real logs; flagged ÷ true: the detector's count over the "
+              "readers' (1 = an unbiased rate)", title_justify="left")
+    for col in ("detector", "group", "n", "refusals", "precision", "recall", "F1 (95% CI)",
+                "flagged ÷ true"):
         t.add_column(col, justify="left" if col in ("detector", "group") else "right")
     for r in real.refusal.filter(_shown()).iter_rows(named=True):
         t.add_row(escape(r["detector"]), escape(r["group"]), f"{r['n']:,}", str(r["positives"]),
                   _fmt(r["precision"]) + _ci(r, "precision"), _fmt(r["recall"]) + _ci(r, "recall"),
-                  _fmt(r["f1"]) + _ci(r, "f1"))
+                  _fmt(r["f1"]) + _ci(r, "f1"),
+                  _fmt(r.get("flagged_ratio")) + _ci(r, "flagged_ratio"))
     out_console.print(t)
     t = Table(title="refusal type (capability vs policy) on detected real refusals", title_justify="left")
     for col in ("detector", "group", "n", "accuracy (95% CI)", "always the commonest",

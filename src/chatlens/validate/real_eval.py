@@ -74,7 +74,14 @@ def _r(v: float) -> float | None:
 
 
 def binary_row(gold: np.ndarray, pred: np.ndarray, clusters: np.ndarray) -> dict:
-    """Counts, precision, recall, F1 and FPR with conversation-bootstrap 95% intervals."""
+    """Counts, precision, recall, F1, FPR and ``flagged_ratio`` with conversation-bootstrap 95%
+    intervals.
+
+    ``flagged_ratio`` is (messages the detector flags) ÷ (messages the readers flag), i.e.
+    recall ÷ precision: by how much a rate counted with the detector over- or under-states the
+    readers' rate on this slice (1 is unbiased, even where F1 is low). Why: the rates chatlens
+    prints are what a researcher publishes, and F1 does not say which way they are off.
+    """
     g, p = np.asarray(gold, bool), np.asarray(pred, bool)
     w = _weights(np.asarray(clusters))
     tp_b, fp_b, fn_b = w @ (g & p), w @ (~g & p), w @ (g & ~p)
@@ -83,8 +90,10 @@ def binary_row(gold: np.ndarray, pred: np.ndarray, clusters: np.ndarray) -> dict
     pb, rb = _ratio(tp_b, tp_b + fp_b), _ratio(tp_b, tp_b + fn_b)
     f1b = _ratio(2 * pb * rb, pb + rb)
     out = {"n": len(g), "positives": int(g.sum()), "tp": m.tp, "fp": m.fp, "fn": m.fn, "tn": m.tn}
+    flagged = _ratio(np.array([m.tp + m.fp]), np.array([m.tp + m.fn]))[0]
     for name, value, boot in (("precision", m.precision, pb), ("recall", m.recall, rb),
-                              ("f1", m.f1, f1b), ("fpr", m.fpr, _ratio(fp_b, fp_b + tn_b))):
+                              ("f1", m.f1, f1b), ("fpr", m.fpr, _ratio(fp_b, fp_b + tn_b)),
+                              ("flagged_ratio", flagged, _ratio(tp_b + fp_b, tp_b + fn_b))):
         lo, hi = _ci(boot)
         out |= {name: _r(value), f"{name}_low": lo, f"{name}_high": hi}
     return out

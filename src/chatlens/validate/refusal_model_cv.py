@@ -171,15 +171,21 @@ class ContextHeldout:
         return cls(heldout(build_pool(data_dir, real), **shipped_params()))
 
     def predict_set(self, s: LabelledSet) -> np.ndarray:
-        """Refusal per text of a labelled slice: held out where the model trained on the set,
-        else the shipped model (which never saw it)."""
+        """Refusal per text of a labelled slice, as the shipped detector decides it: held out
+        where the model trained on the set, else
+        :func:`~chatlens.signals.refusal_model.detect_refusal_in_context` (the screened model
+        united with the cue scorer, with its vetoes), whose model never saw the set.
+
+        Why not the model's own prediction on every text: that is not what ``analyze`` and
+        ``classify`` decide (until 2026-12-05 these rows reported it, e.g. GPTFuzz F1 0.835
+        for a shipped decision of 0.877)."""
         if s.dataset in EXTRA_SETS and "leave-set-out" in self.predictions:
             keys = pl.DataFrame({"key": [f"{s.dataset}/{s.group}/{i}" for i in range(s.n)]})
             got = keys.join(self.predictions["leave-set-out"], on="key", how="left")
             return got["refusal"].fill_null(value=False).to_numpy()
-        from chatlens.signals.refusal_model import load_model
+        from chatlens.signals.refusal_model import detect_refusal_in_context
 
-        return load_model().predict(s.texts, s.requests)["refusal"].to_numpy()
+        return detect_refusal_in_context(s.texts, s.requests)["refusal"].to_numpy()
 
     def real_detectors(self) -> dict[str, Any]:
         """Real-set detectors returning the out-of-fold predictions of each scheme."""
