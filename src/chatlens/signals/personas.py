@@ -44,11 +44,6 @@ def _tags() -> tuple[str, frozenset[str]]:
     return tag, frozenset(doc.headings)
 
 
-def voice_tag_regex() -> str:
-    """One regex for a voice tag at the start of a line (multi-line mode)."""
-    return "(?m)^" + _tags()[0]
-
-
 def complies_in_persona(texts: pl.Series) -> np.ndarray:
     """Per text: it answers in two or more tagged voices, one of which has at least
     :data:`MIN_VOICE_CHARS` characters, is not a refusal by the cue scorer and has no refusal
