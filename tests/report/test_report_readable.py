@@ -140,6 +140,26 @@ def test_validity_panel_renders_whatever_the_accuracy_file_holds(tmp_path):
     assert "No real-data accuracy" in validity_section("legacy", accuracy=path)
 
 
+def test_validity_panel_says_how_the_refusal_factor_varies_by_source(tmp_path):
+    """Per-source refusal entries turn into one sentence: the lowest and highest factor, and the
+    sources where the detector found none of the readers' refusals."""
+    def entry(group, p, r, n=500, positives=50):
+        return {"signal": "refusal", "profile": "default", "detector": "d", "evaluation": "held out",
+                "dataset": f"set {group}", "group": group, "n": n, "positives": positives,
+                "ci": "95% bootstrap",
+                "metrics": {"precision": {"value": p}, "recall": {"value": r}}}
+    doc = {"name": "real-accuracy", "version": "1", "source": "a test", "generated": "2031-01-02",
+           "chatlens_version": "9.9",
+           "entries": [entry("all", 0.6, 0.6), entry("source=hh", 0.8, 0.5),
+                       entry("source=dices", 0.4, 0.8), entry("source=lmsys", 0.0, 0.0, 557, 2)]}
+    path = tmp_path / "real_accuracy.json"
+    path.write_text(json.dumps(doc))
+    html = validity_section("default", accuracy=path)
+    assert "roughly 1.00×" in html  # the headline uses the whole set only
+    assert "from 0.50× (dices) to 1.60× (hh)" in html
+    assert "On lmsys, where readers found 2 refusals in 557 replies" in html
+
+
 def test_bundled_accuracy_file_covers_every_bundled_profile():
     from chatlens import datafiles
     from chatlens.pipeline.profile import bundled_profiles

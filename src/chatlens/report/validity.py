@@ -57,11 +57,37 @@ def _table(entries: list[Any]) -> Table:
     return table
 
 
+def _factor(metrics: dict[str, Any]) -> float | None:
+    """Precision ÷ recall: the factor from a rate counted by the detector to a careful reader's
+    (None where the detector found none of the real refusals)."""
+    if "precision" not in metrics or "recall" not in metrics or metrics["recall"].value <= 0:
+        return None
+    return metrics["precision"].value / metrics["recall"].value
+
+
+def _spread(entries: list[Any], words: dict[str, str]) -> str | None:
+    """How the refusal factor varies across the sources of the labelled set."""
+    per = [e for e in entries if e.signal == "refusal" and e.group.startswith("source=")]
+    factors = [(f, e) for e in per if (f := _factor(e.metrics)) is not None]
+    if len(factors) < 2:
+        return None
+    low, high = min(factors, key=lambda t: t[0]), max(factors, key=lambda t: t[0])
+    blind = [e for e in per if _factor(e.metrics) is None and (e.positives or 0) > 0]
+    text = words["refusal_spread"].format(
+        low=ratio(low[0]), low_source=low[1].group.removeprefix("source="),
+        high=ratio(high[0]), high_source=high[1].group.removeprefix("source="))
+    for e in blind:
+        text += " " + words["refusal_blind"].format(
+            source=e.group.removeprefix("source="), positives=count(e.positives), n=count(e.n))
+    return text + " " + words["refusal_advice"]
+
+
 def _meaning(entries: list[Any]) -> list[str]:
     words = presentation().validity
     by_signal: dict[str, dict[str, Any]] = {}
     for e in entries:
-        by_signal.setdefault(e.signal, {}).update(e.metrics)
+        if e.group == "all":
+            by_signal.setdefault(e.signal, {}).update(e.metrics)
     out = []
     ref = by_signal.get("refusal", {})
     if "precision" in ref and "recall" in ref and ref["recall"].value > 0:
@@ -81,6 +107,9 @@ def _meaning(entries: list[Any]) -> list[str]:
                 direction=direction,
             )
         )
+    spread = _spread(entries, words)
+    if spread is not None:
+        out.append(spread)
     if "accuracy" in by_signal.get("refusal_type", {}):
         out.append(
             words["type_meaning"].format(accuracy=pct(by_signal["refusal_type"]["accuracy"].value))

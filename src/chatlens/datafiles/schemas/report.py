@@ -110,6 +110,8 @@ class AccuracyEntry:
     positives: int | None = None
     ci: NonEmpty
     metrics: Annotated[dict[AccuracyMetric, MeasuredValue], Check("at least one metric", bool)]
+    #: ``all``, or the one source of the set the figures are restricted to (``source=hh``)
+    group: str = "all"
 
 
 @dataclass(frozen=True, kw_only=True)
