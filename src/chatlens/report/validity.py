@@ -90,8 +90,8 @@ def _meaning(entries: list[Any]) -> list[str]:
             by_signal.setdefault(e.signal, {}).update(e.metrics)
     out = []
     ref = by_signal.get("refusal", {})
-    if "precision" in ref and "recall" in ref and ref["recall"].value > 0:
-        factor = ref["precision"].value / ref["recall"].value
+    factor = _factor(ref)
+    if factor is not None:
         direction = (
             "shown rates are likely underestimates"
             if factor > 1.1

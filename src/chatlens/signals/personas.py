@@ -32,7 +32,8 @@ TAGS_RESOURCE = "signals/persona_tags.yaml"
 #: Shortest voice (characters, tag included) that counts as doing the task.
 MIN_VOICE_CHARS = 100
 #: Largest cue-scorer score of a voice with no refusal evidence (the scorer's no-cue prior is
-#: below it; the context model's screen uses the same bound).
+#: below it; the context model's screen, ``refusal_model.SCREEN_MIN_RULE_SCORE``, uses the same
+#: bound, which this module cannot import: that module imports this one).
 NO_EVIDENCE_SCORE = 0.12
 _SPLIT = "\x00"
 
@@ -59,6 +60,7 @@ def complies_in_persona(texts: pl.Series) -> np.ndarray:
     [True, False]
     """
     from chatlens.signals.refusal import detect_refusal
+    from chatlens.signals.refusal_context import compliance_evidence
 
     text = texts.cast(pl.String).fill_null("")
     out = np.zeros(len(text), dtype=bool)
@@ -79,8 +81,8 @@ def complies_in_persona(texts: pl.Series) -> np.ndarray:
     parts = parts.with_columns(
         voice=pl.Series(name.is_not_null() & ~name.is_in(list(headings)).fill_null(value=False)),
         complies=(pl.col("part").str.len_chars() >= MIN_VOICE_CHARS) & ~cues["refusal"]
-        & ((cues["refusal_score"] <= NO_EVIDENCE_SCORE) | cues["refusal_cues"].list.eval(
-            pl.element().str.contains(r"\.comply\.")).list.any().fill_null(value=False)),
+        & ((cues["refusal_score"] <= NO_EVIDENCE_SCORE)
+           | pl.Series(compliance_evidence(cues["refusal_cues"]))),
         refuses=cues["refusal"],
     )
     per_row = parts.group_by("row").agg(

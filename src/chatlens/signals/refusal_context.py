@@ -199,6 +199,13 @@ def about_self(requests: pl.Series, *, greeting_alone: bool = False) -> np.ndarr
 _SELF_STRIP = " \t\r\n?!.,;:？！。~*\"'¿¡"
 
 
+def compliance_evidence(cues: pl.Series) -> np.ndarray:
+    """Whether each reply's cue list (the cue scorer's ``refusal_cues``) holds a compliance cue
+    ("but I can give you…", "here is…"): the reply goes on to do something after any decline."""
+    return cues.list.eval(pl.element().str.contains(r"\.comply\.")).list.any().fill_null(
+        value=False).to_numpy()
+
+
 def nature_at_most(cues: pl.Series) -> np.ndarray:
     """Whether a reply's refusal evidence is at most the "I don't have opinions / feelings"
     family (``capability.no_opinion``): that family alone, or no refusal cue at all (disclaimer,

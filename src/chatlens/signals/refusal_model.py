@@ -301,12 +301,11 @@ def combine(rules: pl.DataFrame, model_out: pl.DataFrame, screened: np.ndarray,
     replies called refusals are read for it.
     """
     from chatlens.signals.personas import complies_in_persona
-    from chatlens.signals.refusal_context import answers_about_self
+    from chatlens.signals.refusal_context import answers_about_self, compliance_evidence
 
     # the cue scorer's compliance evidence ("but I can give you…", "here is…") vetoes the model:
     # a disclaimer followed by doing the task is not a refusal (docs/labels.md)
-    complies = rules["refusal_cues"].list.eval(pl.element().str.contains(r"\.comply\.")).list.any()
-    read = screened & ~complies.fill_null(value=False).to_numpy()
+    read = screened & ~compliance_evidence(rules["refusal_cues"])
     p = np.where(read, model_out["refusal_score"].to_numpy(), 0.0)
     refused = rules["refusal"].to_numpy() | (read & model_out["refusal"].to_numpy())
     score = np.maximum(p, rules["refusal_score"].to_numpy())
