@@ -21,7 +21,7 @@ $(VENV)/.core: pyproject.toml | $(BIN)/python
 # package pull an unpinned torch would download a multi-GB CUDA build.
 $(VENV)/.test: pyproject.toml | $(BIN)/python
 	$(PIP) install --quiet torch==2.13.0
-	$(PIP) install --quiet -e '.[dev,ml,dask,train,embed]'
+	$(PIP) install --quiet -e '.[dev,ml,dask,train,embed,encoder]'
 	touch $@ $(VENV)/.core
 
 install: $(VENV)/.core

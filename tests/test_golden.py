@@ -71,7 +71,14 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-@pytest.mark.parametrize("profile", bundled_profiles())
+#: Profiles whose output depends on floating-point kernels that differ between CPUs (the encoder
+#: tier's transformer: a score at the 4th decimal can move with the machine's SIMD width), so a
+#: byte-for-byte fingerprint would test the machine, not chatlens. Their wiring is tested in
+#: tests/signals/test_refusal_encoder.py.
+NOT_BYTE_STABLE = ("encoder",)
+
+
+@pytest.mark.parametrize("profile", [p for p in bundled_profiles() if p not in NOT_BYTE_STABLE])
 def test_analyze_output_matches_the_golden_fingerprints(
     corpus: Path, tmp_path: Path, profile: str
 ) -> None:

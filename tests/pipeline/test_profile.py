@@ -27,7 +27,7 @@ figures: [study1_comprehensive_analysis]
 
 
 def test_bundled_profiles_load_and_match_their_file_names() -> None:
-    assert bundled_profiles() == ["default", "legacy", "rules"]
+    assert bundled_profiles() == ["default", "encoder", "legacy", "rules"]
     for name in bundled_profiles():
         profile = load_profile(name)
         assert profile.name == name and profile.version >= 1 and profile.source

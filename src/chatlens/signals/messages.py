@@ -37,7 +37,7 @@ DEFINITION_REFUSAL_COLUMNS: dict[str, dict[str, pl.DataType]] = {
 }
 
 
-RefusalModel = Literal["rules", "context"]
+RefusalModel = Literal["rules", "context", "encoder"]
 JailbreakModel = Literal["rules", "learned"]
 
 
@@ -71,11 +71,12 @@ def _with_requests(frame: pl.DataFrame) -> pl.DataFrame:
 def _detector(role: str, refusal_model: str, jailbreak_model: str,
               definitions: DefinitionSet) -> Callable[[pl.DataFrame], pl.DataFrame]:
     """rows (with ``content`` and, for the context model, ``_request``) → the role's columns."""
-    if role == "assistant" and refusal_model == "context":
+    if role == "assistant" and refusal_model in ("context", "encoder"):
         from chatlens.signals.refusal_model import detect_refusal_in_context
 
+        encoder = refusal_model == "encoder"
         return lambda rows: detect_refusal_in_context(rows.get_column("content"),
-                                                      rows.get_column("_request"))
+                                                      rows.get_column("_request"), encoder=encoder)
     if role == "user" and jailbreak_model == "learned":
         from chatlens.signals.jailbreak_learned import detect_jailbreak_learned
 
@@ -91,8 +92,11 @@ def add_signals(messages: pl.DataFrame, *, definitions: DefinitionSet = "default
 
     ``refusal_model``: ``context`` (the default for chatlens's definitions: the cue scorer united
     with the context model, :mod:`chatlens.signals.refusal_model`, which also reads the user
-    message each reply answers — the most accurate tier on real logs, ``chatlens validate``) or
-    ``rules`` (the cue scorer alone, on the reply; the only tier of the legacy definitions).
+    message each reply answers — the most accurate tier on real logs that fits the speed budget,
+    ``chatlens validate``), ``encoder`` (``context`` blended with a fine-tuned transformer,
+    :mod:`chatlens.signals.refusal_encoder`: more accurate out of source, about 500 replies a
+    second, needs the ``encoder`` extra) or ``rules`` (the cue scorer alone, on the reply; the
+    only tier of the legacy definitions).
     ``jailbreak_model``: ``learned`` (default for chatlens's definitions:
     :mod:`chatlens.signals.jailbreak_learned`) or ``rules``.
 
@@ -118,7 +122,7 @@ def add_signals(messages: pl.DataFrame, *, definitions: DefinitionSet = "default
         raise InvalidParameterError(msg)
     columns = {**refusal_columns, **JAILBREAK_COLUMNS}
     frame = messages.with_row_index("_pos")
-    if refusal_model == "context":
+    if refusal_model in ("context", "encoder"):
         frame = _with_requests(frame)
     parts = []
     for role, cols in (("assistant", refusal_columns), ("user", JAILBREAK_COLUMNS)):

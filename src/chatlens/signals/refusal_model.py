@@ -329,12 +329,29 @@ def combine(rules: pl.DataFrame, model_out: pl.DataFrame, screened: np.ndarray,
     )
 
 
+def blend_encoder(model_out: pl.DataFrame, encoder_p: np.ndarray, *, weight: float,
+                  threshold: float) -> pl.DataFrame:
+    """The context model's output with its probability blended with the encoder's (weighted
+    mean, ``weight`` on the encoder) and its decision taken on the blend at ``threshold``; the
+    refusal type stays the context model's."""
+    context_p = model_out["refusal_score"].to_numpy()
+    p = np.clip((1.0 - weight) * context_p + weight * np.asarray(encoder_p), 0.0, 1.0)
+    return model_out.with_columns(refusal=pl.Series(p >= threshold),
+                                  refusal_score=pl.Series(np.round(p, 4)))
+
+
 def detect_refusal_in_context(responses: pl.Series | list[str | None],
                               requests: pl.Series | list[str | None] | None = None,
-                              *, model: RefusalModel | None = None) -> pl.DataFrame:
+                              *, model: RefusalModel | None = None,
+                              encoder: Any = None) -> pl.DataFrame:
     """:func:`~chatlens.signals.refusal.detect_refusal`'s columns, decided in context: the cue
     scorer united with the context model, which reads the request each reply answers
     (:func:`combine`, on the messages :func:`screen` passes).
+
+    ``encoder``: ``True`` (the shipped :mod:`~chatlens.signals.refusal_encoder`, needs the
+    ``encoder`` extra) or a :class:`~chatlens.signals.refusal_encoder.RefusalEncoder`: the
+    context model's probability is blended with the encoder's on the replies the model reads
+    (:func:`blend_encoder`); slower, more accurate out of source (``chatlens validate``).
 
     Examples
     --------
@@ -368,4 +385,27 @@ def detect_refusal_in_context(responses: pl.Series | list[str | None],
         for name, values in cols.items():
             values[part] = got[name].to_numpy()
     out = pl.DataFrame({k: v.astype(str) if v.dtype == object else v for k, v in cols.items()})
+    if encoder is not None and encoder is not False:
+        out = _with_encoder(out, rules, screened, resp, req, encoder)
     return combine(rules, out, screened, req, resp)
+
+
+def _with_encoder(out: pl.DataFrame, rules: pl.DataFrame, screened: np.ndarray, resp: pl.Series,
+                  req: pl.Series | None, encoder: Any) -> pl.DataFrame:
+    """``out`` blended with the encoder on the rows :func:`combine` reads from the model."""
+    from chatlens._progress import progress_bar
+    from chatlens.signals.refusal_context import compliance_evidence
+    from chatlens.signals.refusal_encoder import load_encoder
+
+    enc = load_encoder() if encoder is True else encoder
+    read = np.flatnonzero(screened & ~compliance_evidence(rules["refusal_cues"]))
+    if not len(read):
+        return out
+    with progress_bar(description="refusal encoder", total=len(read), unit="replies") as advance:
+        p = enc.predict_proba(resp.gather(read), None if req is None else req.gather(read),
+                              advance=advance)
+    part = blend_encoder(out[read], p, weight=enc.blend, threshold=enc.threshold)
+    return out.with_columns(
+        refusal=pl.Series(out["refusal"].to_numpy().copy()).scatter(read, part["refusal"]),
+        refusal_score=pl.Series(out["refusal_score"].to_numpy().copy()).scatter(
+            read, part["refusal_score"]))

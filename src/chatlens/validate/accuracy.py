@@ -39,6 +39,15 @@ PROFILE_DETECTORS: dict[str, dict[str, tuple[str, str]]] = {
                      "learned reaction model, leave-one-source-out"),
         "jailbreak": ("learned", "learned tier + rule overrides, leave-one-source-out"),
     },
+    "encoder": {
+        "refusal": ("context+encoder (leave-source-out)",
+                    "cue scorer + context model blended with the encoder, leave-one-source-out"),
+        "refusal_type": ("context+encoder (leave-source-out)",
+                         "cue scorer + context model blended with the encoder, leave-one-source-out"),
+        "reaction": ("learned (leave-source-out)",
+                     "learned reaction model, leave-one-source-out"),
+        "jailbreak": ("learned", "learned tier + rule overrides, leave-one-source-out"),
+    },
     "rules": {
         "refusal": ("rules", "rules, held out (never fitted to these sets)"),
         "refusal_type": ("rules", "rules, held out"),

@@ -84,26 +84,29 @@ def _fit(pool: Pool, train: np.ndarray, **params: float) -> Any:
         pool.cue_ids, typed=f["typed"].to_numpy()[train])
 
 
-def _shipped_decision(pool: Pool, model: Any, rows: np.ndarray) -> pl.DataFrame:
+def _shipped_decision(pool: Pool, model: Any, rows: np.ndarray,
+                      encoder: tuple[np.ndarray, float, float] | None = None) -> pl.DataFrame:
     """What :func:`~chatlens.signals.refusal_model.detect_refusal_in_context` decides on ``rows``
-    with ``model``: the screened model united with the cue scorer."""
-    from chatlens.signals.refusal_model import combine, screen
+    with ``model``: the screened model united with the cue scorer. ``encoder``: (the encoder's
+    held-out probability per row of ``rows``, blend weight, threshold) for the encoder tier."""
+    from chatlens.signals.refusal_model import blend_encoder, combine, screen
 
     rules = pool.rules[rows]
     screened = screen(rules, pool.frame["response"].gather(rows), model)
     requests = pool.frame["request"].gather(rows)
     responses = pool.frame["response"].gather(rows)
-    return combine(rules, model.predict_matrix(pool.x[rows]), screened, requests, responses).select(
+    out = model.predict_matrix(pool.x[rows])
+    if encoder is not None:
+        p, weight, threshold = encoder
+        out = blend_encoder(out, p, weight=weight, threshold=threshold)
+    return combine(rules, out, screened, requests, responses).select(
         "refusal", "refusal_type", "refusal_score")
 
 
-def heldout(pool: Pool, **params: float) -> dict[str, pl.DataFrame]:
-    """Held-out predictions keyed by scheme: ``cv`` (real rows, grouped by conversation),
-    ``leave-source-out`` (real rows) and ``leave-set-out`` (XSTest and RBR rows).
-
-    Each value has the pool's ``key`` plus ``refusal``, ``refusal_type``, ``refusal_score`` of the
-    shipped decision (:func:`_shipped_decision`), never of rows the model trained on.
-    """
+def folds(pool: Pool) -> dict[str, list[tuple[np.ndarray, np.ndarray]]]:
+    """(train mask, test rows) of every held-out scheme: ``cv`` (real rows, 5 folds grouped by
+    conversation), ``leave-source-out`` (real rows) and ``leave-set-out`` (XSTest and RBR rows).
+    Schemes without rows are left out. Every tier trained on the pool uses these folds."""
     from sklearn.model_selection import GroupKFold
 
     f = pool.frame
@@ -113,11 +116,13 @@ def heldout(pool: Pool, **params: float) -> dict[str, pl.DataFrame]:
     schemes: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {"cv": [], "leave-source-out": [],
                                                                  "leave-set-out": []}
     real_idx = np.flatnonzero(is_real)
-    for _, test in GroupKFold(n_splits=N_FOLDS).split(real_idx, groups=f["cluster"].to_numpy()[real_idx]):
-        rows = real_idx[test]
-        train = np.ones(n, dtype=bool)
-        train[rows] = False
-        schemes["cv"].append((train, rows))
+    if len(real_idx) >= N_FOLDS:
+        groups = f["cluster"].to_numpy()[real_idx]
+        for _, test in GroupKFold(n_splits=N_FOLDS).split(real_idx, groups=groups):
+            rows = real_idx[test]
+            train = np.ones(n, dtype=bool)
+            train[rows] = False
+            schemes["cv"].append((train, rows))
     for s in REAL_SOURCES:
         rows = np.flatnonzero(is_real & (source == s))
         if len(rows):
@@ -126,14 +131,48 @@ def heldout(pool: Pool, **params: float) -> dict[str, pl.DataFrame]:
         rows = np.flatnonzero(dataset == d)
         if len(rows):
             schemes["leave-set-out"].append((dataset != d, rows))
-    result = {}
-    for name, folds in schemes.items():
-        if not folds:
-            continue
-        parts = [_shipped_decision(pool, _fit(pool, train, **params), rows)
-                 .with_columns(_pos=pl.Series(rows)) for train, rows in folds]
+    return {name: parts for name, parts in schemes.items() if parts}
+
+
+#: Prefix of the encoder tier's schemes in :func:`heldout`'s result.
+ENCODER_PREFIX = "encoder/"
+
+
+def heldout(pool: Pool, *, encoder: dict[str, tuple[dict[str, float], float, float]] | None = None,
+            **params: float) -> dict[str, pl.DataFrame]:
+    """Held-out predictions keyed by scheme (:func:`folds`).
+
+    Each value has the pool's ``key`` plus ``refusal``, ``refusal_type``, ``refusal_score`` of the
+    shipped decision (:func:`_shipped_decision`), never of rows the model trained on.
+    ``encoder``: per scheme, (the encoder's held-out probability per pool key, blend weight,
+    threshold). The encoder tier's decisions, from the same fold models, are then added under
+    ``"encoder/<scheme>"`` for every scheme whose rows all have an encoder probability.
+    """
+    f = pool.frame
+    keys = f["key"].to_list()
+
+    def assemble(parts: list[pl.DataFrame]) -> pl.DataFrame:
         pred = pl.concat(parts).sort("_pos")
-        result[name] = pred.with_columns(key=f["key"].gather(pred["_pos"])).drop("_pos")
+        return pred.with_columns(key=f["key"].gather(pred["_pos"])).drop("_pos")
+
+    result = {}
+    for name, parts in folds(pool).items():
+        blend = None if encoder is None else encoder.get(name)
+        plain, blended = [], []
+        for train, rows in parts:
+            model = _fit(pool, train, **params)
+            pos = pl.Series("_pos", rows)
+            plain.append(_shipped_decision(pool, model, rows).with_columns(pos))
+            if blend is not None:
+                p = np.asarray([blend[0].get(keys[r], np.nan) for r in rows], dtype=float)
+                if np.isnan(p).any():
+                    blend = None
+                    continue
+                blended.append(_shipped_decision(pool, model, rows, (p, blend[1], blend[2]))
+                               .with_columns(pos))
+        result[name] = assemble(plain)
+        if blend is not None:
+            result[ENCODER_PREFIX + name] = assemble(blended)
     return result
 
 
@@ -154,8 +193,9 @@ def train_shipped(pool: Pool, **params: float) -> tuple[Any, dict[str, Any]]:
     return model, {"trained_on": counts.to_dicts()}
 
 
-#: Detector name of the context model in ``chatlens validate``.
+#: Detector names of the context model and of the encoder tier in ``chatlens validate``.
 CONTEXT = "learned-context"
+ENCODER = "context+encoder"
 
 
 @dataclass(frozen=True)
@@ -168,7 +208,13 @@ class ContextHeldout:
     def compute(cls, data_dir: str | Path, real: pl.DataFrame | None = None) -> ContextHeldout:
         """Held-out predictions with the shipped model's hyper-parameters (``real``: the
         labelled set already read by :func:`~chatlens.validate.real.labelled_set`)."""
-        return cls(heldout(build_pool(data_dir, real), **shipped_params()))
+        from chatlens.signals.refusal_encoder import encoder_available, load_weights
+
+        encoder = None
+        if encoder_available():  # its held-out probabilities are recorded: no torch needed
+            w = load_weights()
+            encoder = {scheme: (p, w.blend, w.threshold) for scheme, p in w.heldout.items()}
+        return cls(heldout(build_pool(data_dir, real), encoder=encoder, **shipped_params()))
 
     def predict_set(self, s: LabelledSet) -> np.ndarray:
         """Refusal per text of a labelled slice, as the shipped detector decides it: held out
@@ -180,12 +226,22 @@ class ContextHeldout:
         ``classify`` decide (until 2026-12-05 these rows reported it, e.g. GPTFuzz F1 0.835
         for a shipped decision of 0.877)."""
         if s.dataset in EXTRA_SETS and "leave-set-out" in self.predictions:
-            keys = pl.DataFrame({"key": [f"{s.dataset}/{s.group}/{i}" for i in range(s.n)]})
-            got = keys.join(self.predictions["leave-set-out"], on="key", how="left")
-            return got["refusal"].fill_null(value=False).to_numpy()
+            return self._set_out(s, "leave-set-out")
         from chatlens.signals.refusal_model import detect_refusal_in_context
 
         return detect_refusal_in_context(s.texts, s.requests)["refusal"].to_numpy()
+
+    def _set_out(self, s: LabelledSet, scheme: str) -> np.ndarray:
+        keys = pl.DataFrame({"key": [f"{s.dataset}/{s.group}/{i}" for i in range(s.n)]})
+        got = keys.join(self.predictions[scheme], on="key", how="left")
+        return got["refusal"].fill_null(value=False).to_numpy()
+
+    def encoder_set(self, s: LabelledSet) -> np.ndarray | None:
+        """The encoder tier's held-out refusal per text of an XSTest or RBR slice (None for any
+        other set: the encoder's recorded probabilities cover its training pool only)."""
+        scheme = ENCODER_PREFIX + "leave-set-out"
+        return self._set_out(s, scheme) if s.dataset in EXTRA_SETS and scheme in self.predictions \
+            else None
 
     def real_detectors(self) -> dict[str, Any]:
         """Real-set detectors returning the out-of-fold predictions of each scheme."""
@@ -196,5 +252,7 @@ class ContextHeldout:
                 return frame.select("item").join(pred, on="item", how="left").drop("item")
             return detect
 
-        return {f"{CONTEXT} ({name})": lookup(name)
-                for name in ("cv", "leave-source-out") if name in self.predictions}
+        names = {f"{CONTEXT} ({name})": name for name in ("cv", "leave-source-out")}
+        names |= {f"{ENCODER} ({name})": ENCODER_PREFIX + name for name in ("cv", "leave-source-out")}
+        return {label: lookup(scheme) for label, scheme in names.items()
+                if scheme in self.predictions}

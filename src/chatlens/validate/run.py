@@ -30,7 +30,7 @@ from chatlens.validate.baseline import xstest_strmatch
 from chatlens.validate.datasets import LabelledSet, load_all
 from chatlens.validate.jailbreak_cv import FAMILY_CV_DETECTOR
 from chatlens.validate.real_eval import RealReport
-from chatlens.validate.refusal_model_cv import CONTEXT, ContextHeldout
+from chatlens.validate.refusal_model_cv import CONTEXT, ENCODER, ContextHeldout
 
 DEFAULT_DATA_DIR = Path("..") / "shared" / "data"
 #: Name of the real labelled development set in ``--dataset`` (labels in the package, text in
@@ -310,6 +310,8 @@ def validate(
             records.append(_row(s, name, binary_metrics(s.gold, pred)))
         if s.task == "refusal" and context is not None:
             records.append(_row(s, CONTEXT, binary_metrics(s.gold, context.predict_set(s))))
+            if (encoded := context.encoder_set(s)) is not None:
+                records.append(_row(s, ENCODER, binary_metrics(s.gold, encoded)))
     records += [_row(s, name, binary_metrics(s.gold, pred)) for s, name, pred in extra]
     columns = ("dataset", "group", "task", "detector", "gold", "n", "tp", "fp", "fn", "tn",
                "precision", "recall", "f1", "fpr", "accuracy")
