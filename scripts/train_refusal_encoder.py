@@ -30,7 +30,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "src" / "chatlens" / "data" / "signals" / "refusal_encoder.json"
-VERSION = "1.0"
+VERSION = "1.1"
 
 
 def _f1(y: np.ndarray, flag: np.ndarray) -> dict:

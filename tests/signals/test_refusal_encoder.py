@@ -60,6 +60,27 @@ def test_top_layers_learn_and_both_paths_agree(tiny):
     assert p_texts[:3].min() > p_texts[3:6].max()
 
 
+def test_lower_layers_are_the_base_models_own_hidden_states(tiny):
+    # scoring runs only the layers below the fine-tuned ones: it must be the same arithmetic as
+    # the full base model's hidden_states[n - k], padding included
+    import torch
+
+    from chatlens.signals import _encoder_torch as enc
+
+    base, tokenizer = tiny
+    requests, responses, _ = _data()
+    ids, types = enc.tokenize(tokenizer, requests, responses, 32)
+    rows = np.arange(len(ids))
+    with torch.no_grad():
+        hidden, mask = enc._below_top(base, ids, types, rows, 1)
+        x, m = enc.padded(ids, rows)
+        t, _ = enc.padded(types, rows)
+        full = base(input_ids=x, attention_mask=m, token_type_ids=t,
+                    output_hidden_states=True).hidden_states[2]
+    assert torch.equal(mask, m)
+    torch.testing.assert_close(hidden[m.bool()], full[m.bool()], rtol=0, atol=1e-6)
+
+
 def test_tensors_round_trip_through_json_text(tiny):
     import json
 

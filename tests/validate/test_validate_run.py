@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import polars as pl
 import pytest
 from typer.testing import CliRunner
@@ -49,7 +50,7 @@ def _fixture(root):
 
 def test_validate_on_fixture_folders(tmp_path):
     _fixture(tmp_path)
-    report = validate(tmp_path)
+    report = validate(tmp_path, encoder=False)
     rows = report.rows
     toy = rows.filter((pl.col("group") == "toy") & (pl.col("detector") == "rules")).row(0, named=True)
     assert (toy["tp"], toy["fp"], toy["fn"], toy["tn"]) == (2, 0, 0, 2)
@@ -70,7 +71,8 @@ def test_validate_on_fixture_folders(tmp_path):
 def test_validate_cli_writes_json(tmp_path):
     _fixture(tmp_path)
     out = tmp_path / "report.json"
-    res = CliRunner().invoke(app, ["validate", "--data", str(tmp_path), "--json", str(out)])
+    res = CliRunner().invoke(app, ["validate", "--data", str(tmp_path), "--json", str(out),
+                                   "--no-encoder"])
     assert res.exit_code == 0, res.output
     assert "xstest-dev / toy" in res.output and "xstest-strmatch" in res.output
     data = json.loads(out.read_text("utf-8"))
@@ -108,3 +110,41 @@ def test_open_issue_targets_are_reported_but_not_gated():
     assert report(TargetCheck(gate, 0.95, True), TargetCheck(open_target, 0.89, False)).all_passed
     assert not report(TargetCheck(gate, 0.85, False), TargetCheck(open_target, 0.96, True)).all_passed
     assert report(TargetCheck(open_target, 0.5, False)).to_dict()["targets"][0]["gate"] is False
+
+
+class _ConstantEncoder:
+    """Stands in for the shipped encoder: one probability for every reply, recording what it read."""
+
+    blend, threshold = 1.0, 0.5
+
+    def __init__(self, p: float) -> None:
+        self.p, self.seen = p, []
+
+    def predict_proba(self, responses, requests=None, *, advance=None):
+        self.seen += responses.to_list()
+        return np.full(len(responses), self.p)
+
+
+def test_encoder_rows_on_sets_outside_its_pool(tmp_path, monkeypatch):
+    import chatlens.signals.refusal_encoder as refusal_encoder
+    from chatlens.validate.datasets import load_all
+    from chatlens.validate.refusal_model_cv import ENCODER, encoder_outside_pool
+
+    _fixture(tmp_path)
+    sets = {(s.dataset, s.group): s for s in load_all(tmp_path)}
+    # in its pool (held-out rows are recorded) or not a refusal set: nothing to run
+    assert encoder_outside_pool(sets[("xstest-dev", "toy")]) is None
+    assert encoder_outside_pool(sets[("gptfuzz", "templates")]) is None
+    fake = _ConstantEncoder(1.0)
+    monkeypatch.setattr(refusal_encoder, "load_encoder", lambda: fake)
+    report = validate(tmp_path, synthetic=0, encoder=True)
+    enc = report.rows.filter(pl.col("detector") == ENCODER)
+    # only GPTFuzz's responses are outside the pool; XSTest's rows need the recorded probabilities
+    assert enc["group"].to_list() == ["responses-evaluate"]
+    # the encoder decides only replies the context model reads: "Step 1: ..." (an answer) is
+    # not among them, so the constant 1.0 cannot turn it into a refusal
+    row = enc.row(0, named=True)
+    assert (row["tp"], row["fp"], row["fn"], row["tn"]) == (1, 0, 0, 1)
+    assert "Step 1: ..." not in fake.seen
+    none = validate(tmp_path, synthetic=0, encoder=False)
+    assert ENCODER not in none.rows["detector"].to_list()

@@ -108,6 +108,10 @@ def validate_cmd(
     lexicon: list[Path] = typer.Option(None, "--lexicon", help="Only check these lexicon YAML files (schema + compile), repeatable."),
     data_file: list[str] = typer.Option(None, "--data-file", help="Only check these data files (a path, or a bundled name such as features/reactions.yaml), repeatable."),
     kind: str = typer.Option(None, "--kind", help="Kind of the --data-file files (default: from the file name), e.g. cue-lexicon."),
+    encoder: bool = typer.Option(
+        None, "--encoder/--no-encoder",
+        help="Run the encoder refusal tier on the refusal sets it never trained on (GPTFuzz, "
+             "JailbreakBench responses). Default: when the 'encoder' extra is installed."),
     write_accuracy: Path = typer.Option(None, "--write-accuracy", help="Also write the real-data accuracy file the report's validity panel shows (e.g. src/chatlens/data/validation/real_accuracy.json)."),
 ) -> None:
     """Precision, recall, F1 and confusion matrix of every detector, per set and per model.
@@ -139,7 +143,7 @@ def validate_cmd(
         return
     from chatlens.validate import validate
 
-    report = validate(data, datasets=dataset or None, synthetic=synthetic)
+    report = validate(data, datasets=dataset or None, synthetic=synthetic, encoder=encoder)
     rows = report.rows
     for (ds, group, task), part in rows.group_by(["dataset", "group", "task"], maintain_order=True):
         first = part.row(0, named=True)

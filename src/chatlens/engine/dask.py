@@ -54,7 +54,7 @@ def execute(
         extra: dict[str, Any] = {}
         if processes:
             threads = max(1, (os.cpu_count() or 1) // n)
-            extra["env"] = {"POLARS_MAX_THREADS": str(threads)}
+            extra["env"] = {"POLARS_MAX_THREADS": str(threads), "OMP_NUM_THREADS": str(threads)}
         cluster = distributed.LocalCluster(
             n_workers=n,
             threads_per_worker=1,

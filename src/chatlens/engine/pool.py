@@ -4,7 +4,8 @@ Workers start with ``forkserver`` (``spawn`` where that is unavailable): never `
 copies the parent's polars/pyarrow thread pools and locks and can deadlock. At most
 ``2 * workers`` partitions are in flight, so a source with thousands of files does not queue
 thousands of tasks (and their results) at once. Each worker's polars thread pool is sized to its
-share of the cores (``POLARS_MAX_THREADS``), so ``workers`` processes do not oversubscribe them.
+share of the cores (``POLARS_MAX_THREADS``, and ``OMP_NUM_THREADS`` for torch and BLAS), so
+``workers`` processes do not oversubscribe them.
 
 This module imports nothing heavy at the top: pool processes import it to run the initializer
 before polars is loaded.
@@ -25,6 +26,8 @@ if TYPE_CHECKING:
 
 def _init_worker(threads: int, quiet: bool) -> None:  # noqa: FBT001 - initializer args
     os.environ.setdefault("POLARS_MAX_THREADS", str(threads))
+    # torch (the encoder tier) and BLAS size their pools from this when first imported
+    os.environ.setdefault("OMP_NUM_THREADS", str(threads))
     if quiet:
         os.environ["CHATLENS_QUIET"] = "1"
 

@@ -25,6 +25,11 @@ import numpy as np
 import torch
 from transformers.masking_utils import create_bidirectional_mask
 
+#: Replies per forward pass when scoring. Small batches are faster on CPU (activations stay in
+#: cache; length-sorted batches waste little padding): 8 read ~10% more replies/s than 32 on
+#: two cores, with the same probabilities to 1e-6.
+SCORING_BATCH = 8
+
 
 class TopLayers(torch.nn.Module):
     """The fine-tuned part: the top ``k`` layers of ``base`` (copied), mean pooling, a head."""
@@ -43,12 +48,7 @@ class TopLayers(torch.nn.Module):
 
     def forward(self, hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """Logits from the hidden states below the top layers (``mask``: 1 on real tokens)."""
-        attention = create_bidirectional_mask(config=self.config, inputs_embeds=hidden,
-                                              attention_mask=mask)
-        for layer in self.layers:
-            hidden = layer(hidden, attention_mask=attention)
-            if isinstance(hidden, tuple):  # older transformers return (hidden, ...)
-                hidden = hidden[0]
+        hidden = _run_layers(self.layers, self.config, hidden, mask)
         weights = mask.unsqueeze(-1).to(hidden.dtype)
         pooled = (hidden * weights).sum(1) / weights.sum(1).clamp(min=1.0)
         return self.head(self.drop(pooled)).squeeze(-1)
@@ -92,13 +92,28 @@ def padded(seqs: Sequence[Sequence[int]], rows: np.ndarray) -> tuple[torch.Tenso
     return torch.from_numpy(ids), torch.from_numpy(mask)
 
 
+def _run_layers(layers: Any, config: Any, hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """``hidden`` through BERT ``layers`` under the padding ``mask`` (1 on real tokens)."""
+    attention = create_bidirectional_mask(config=config, inputs_embeds=hidden, attention_mask=mask)
+    for layer in layers:
+        hidden = layer(hidden, attention_mask=attention)
+        if isinstance(hidden, tuple):  # older transformers return (hidden, ...)
+            hidden = hidden[0]
+    return hidden
+
+
 def _below_top(base: Any, ids: list[list[int]], types: list[list[int]], rows: np.ndarray,
                k: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """(hidden states entering the top ``k`` layers, mask) of a padded batch of ``rows``."""
+    """(hidden states entering the top ``k`` layers, mask) of a padded batch of ``rows``.
+
+    Runs the embeddings and the lower layers only: the base's own top ``k`` layers would be
+    replaced by the fine-tuned ones anyway (a quarter of the work for MiniLM's 6 layers, k=2).
+    Same arithmetic as the base's ``hidden_states[n - k]``."""
     x, mask = padded(ids, rows)
     t, _ = padded(types, rows)
-    states = base(input_ids=x, attention_mask=mask, token_type_ids=t, output_hidden_states=True)
-    return states.hidden_states[len(base.encoder.layer) - k], mask
+    hidden = base.embeddings(input_ids=x, token_type_ids=t)
+    lower = base.encoder.layer[:len(base.encoder.layer) - k]
+    return _run_layers(lower, base.config, hidden, mask), mask
 
 
 def lower_states(base: Any, ids: list[list[int]], types: list[list[int]], k: int,
@@ -177,7 +192,7 @@ def predict_states(model: TopLayers, states: Sequence[torch.Tensor], *,
 
 
 def predict_texts(base: Any, model: TopLayers, ids: list[list[int]], types: list[list[int]],
-                  *, batch_size: int = 32, advance: Callable[[int], None] | None = None
+                  *, batch_size: int = SCORING_BATCH, advance: Callable[[int], None] | None = None
                   ) -> np.ndarray:
     """Probabilities of tokenised pairs, in input order: the base's lower layers, then ``model``
     (the same arithmetic as training on cached states, without keeping them)."""

