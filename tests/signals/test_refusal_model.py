@@ -193,10 +193,13 @@ def test_about_self_matches_whole_requests_in_several_languages():
 
     asked = ["how are you", "Hello there, who are you?", "¿Cómo estás?", "Как дела?", "你好吗？",
              "what's your favourite colour?", "Wie geht es dir?", "Hey there, what can you do?",
-             "Bonjour ! Ça va ?", "¡Hola! ¿Qué tal?", "E aí, o que você sabe fazer?"]
+             "Bonjour ! Ça va ?", "¡Hola! ¿Qué tal?", "E aí, o que você sabe fazer?",
+             "What capabilities do you have?", "Can you tell me a bit about yourself?",
+             "can you learn custom knowledge"]
     not_asked = ["How are you going to solve x^2 = 4?", "What do you think of Trump?",
                  "Write a poem called how are you", "", "what can you do to fix this bug?",
-                 "hello"]
+                 "hello", "Can you translate these testimonials in slovene",
+                 "Tell me about yourself and then write a poem about the sea"]
     assert about_self(pl.Series(asked)).all()
     assert not about_self(pl.Series(not_asked)).any()
     assert about_self(pl.Series(["hello", "Hi there!", "what can you do to fix this bug?"]),
