@@ -34,12 +34,14 @@ VERSION = "1.1"
 
 
 def _f1(y: np.ndarray, flag: np.ndarray) -> dict:
-    tp, fp, fn = int((y & flag).sum()), int((~y & flag).sum()), int((y & ~flag).sum())
-    p = tp / (tp + fp) if tp + fp else 0.0
-    r = tp / (tp + fn) if tp + fn else 0.0
-    return {"n": len(y), "positives": int(y.sum()), "flagged": int(flag.sum()),
-            "precision": round(p, 4), "recall": round(r, 4),
-            "f1": round(2 * p * r / (p + r), 4) if p + r else 0.0}
+    """Counts and rates of ``flag`` against ``y`` (:func:`chatlens.stats.metrics.binary_metrics`;
+    an undefined rate is null)."""
+    from chatlens.stats.metrics import binary_metrics
+
+    m = binary_metrics(y, flag)
+    rates = {k: None if v is None else round(v, 4)
+             for k, v in (("precision", m.precision), ("recall", m.recall), ("f1", m.f1))}
+    return {"n": m.n, "positives": m.tp + m.fn, "flagged": m.tp + m.fp, **rates}
 
 
 def main() -> None:

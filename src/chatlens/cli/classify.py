@@ -51,7 +51,7 @@ def refusal_cmd(
     text_column: str = typer.Option(..., "--text-column", help="Column holding the message text."),
     out: Path = typer.Option(..., "--out", help="Output file (.csv, .jsonl or .parquet)."),
     profile: str = typer.Option("default", "--profile", help="default | legacy (the original study's 10 regexes; adds refusal_type_legacy)."),
-    detector: str = typer.Option(None, "--detector", help="context (default; rules under --profile legacy): cue scorer + context model, reads --prompt-column | encoder: context blended with a fine-tuned transformer, best on real logs, ~100 replies/s, extra 'encoder' | rules (cue scorer alone) | learned | llm (LLM judge; needs --model or $CHATLENS_MODEL)."),
+    detector: str = typer.Option(None, "--detector", help="context (default; rules under --profile legacy): cue scorer + context model, reads --prompt-column | encoder: context blended with a fine-tuned transformer, best on real logs, ~800 replies/s on 2 cores, extra 'encoder' | rules (cue scorer alone) | learned | llm (LLM judge; needs --model or $CHATLENS_MODEL)."),
     prompt_column: str = typer.Option(None, "--prompt-column", help="Column holding the user request each message answers (detectors context, encoder)."),
     model: str = typer.Option(None, "--model", help="LLM judge model (detector llm; default: $CHATLENS_MODEL)."),
     base_url: str = typer.Option(None, "--base-url", help="OpenAI-compatible base URL (detector llm; default: $CHATLENS_BASE_URL)."),

@@ -201,7 +201,7 @@ def classify_refusal(
     that fits ``analyze``'s speed budget, see ``chatlens validate`` and
     :mod:`chatlens.signals.refusal_model`), ``encoder`` (``context`` with the model's probability
     blended with a fine-tuned transformer's, :mod:`chatlens.signals.refusal_encoder`: more
-    accurate out of source, about 500 replies a second, needs the ``encoder`` extra),
+    accurate out of source, about 800 replies a second on two cores, needs the ``encoder`` extra),
     ``rules`` (the cue
     scorer), ``learned`` (logistic model over cue features and hashed n-grams, see
     :mod:`chatlens.signals.learned`) or ``llm`` (the LLM judge of

@@ -39,6 +39,8 @@ DEFINITION_REFUSAL_COLUMNS: dict[str, dict[str, pl.DataType]] = {
 
 RefusalModel = Literal["rules", "context", "encoder"]
 JailbreakModel = Literal["rules", "learned"]
+#: Refusal models that read the user message each reply answers.
+CONTEXT_MODELS = ("context", "encoder")
 
 
 def _tier(value: str | None, allowed: object, parameter: str, definitions: DefinitionSet,
@@ -71,7 +73,7 @@ def _with_requests(frame: pl.DataFrame) -> pl.DataFrame:
 def _detector(role: str, refusal_model: str, jailbreak_model: str,
               definitions: DefinitionSet) -> Callable[[pl.DataFrame], pl.DataFrame]:
     """rows (with ``content`` and, for the context model, ``_request``) → the role's columns."""
-    if role == "assistant" and refusal_model in ("context", "encoder"):
+    if role == "assistant" and refusal_model in CONTEXT_MODELS:
         from chatlens.signals.refusal_model import detect_refusal_in_context
 
         encoder = refusal_model == "encoder"
@@ -94,7 +96,7 @@ def add_signals(messages: pl.DataFrame, *, definitions: DefinitionSet = "default
     with the context model, :mod:`chatlens.signals.refusal_model`, which also reads the user
     message each reply answers — the most accurate tier on real logs that fits the speed budget,
     ``chatlens validate``), ``encoder`` (``context`` blended with a fine-tuned transformer,
-    :mod:`chatlens.signals.refusal_encoder`: more accurate out of source, about 500 replies a
+    :mod:`chatlens.signals.refusal_encoder`: more accurate out of source, about 800 replies a
     second, needs the ``encoder`` extra) or ``rules`` (the cue scorer alone, on the reply; the
     only tier of the legacy definitions).
     ``jailbreak_model``: ``learned`` (default for chatlens's definitions:
@@ -122,7 +124,7 @@ def add_signals(messages: pl.DataFrame, *, definitions: DefinitionSet = "default
         raise InvalidParameterError(msg)
     columns = {**refusal_columns, **JAILBREAK_COLUMNS}
     frame = messages.with_row_index("_pos")
-    if refusal_model in ("context", "encoder"):
+    if refusal_model in CONTEXT_MODELS:
         frame = _with_requests(frame)
     parts = []
     for role, cols in (("assistant", refusal_columns), ("user", JAILBREAK_COLUMNS)):
