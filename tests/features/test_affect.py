@@ -145,3 +145,36 @@ def test_vader_compound_fast_path_equals_stock_on_random_sentences() -> None:
     texts = [" ".join(rng.choices(vocab, k=rng.randint(0, 16))) for _ in range(5000)]
     stock, fast = SentimentIntensityAnalyzer(), _vader()
     assert [fast.compound(t) for t in texts] == [stock.polarity_scores(t)["compound"] for t in texts]
+
+
+def test_vader_columns_equal_stock_vader() -> None:
+    """The column path (:mod:`chatlens.features._vader_columns`) gives stock VADER's compound on
+    random sentences built to hit every rule, and routes the texts it cannot score exactly
+    ("but" in any punctuation, multi-word keys split by punctuation, non-ASCII) to the per-text
+    scorer."""
+    import random
+
+    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+    from chatlens.features._vader_columns import compound_columns, eligible
+
+    vocab = (
+        "good bad great horrible nice happy sad love hate ok kind of sort no not never nor or "
+        "isn't don't without doubt least at very so this the shit bomb bad ass yeah right kiss "
+        "death to die for but BUT GOOD VERY Bad extremely barely kinda really, good! bad?? ... "
+        ":) :( lol sux the-end x yes! No. NOT least LEAST none wouldn't hardly HARDLY GREAT! "
+        "upper hand sort-of bus stop beating heart (good) _but GOOD, \"no\" NO never! So THIS "
+        "at_least kind-of ain't cant kind, of; café 😀 \x1c"
+    ).split(" ")
+    rng = random.Random(11)
+    texts = [" ".join(rng.choices(vocab, k=rng.randint(0, 16))) for _ in range(4000)]
+    texts += ["kind, of good", "_but good", "good (but) bad", "nice\x1ckind\x1cof ok", "fine"]
+    stock = SentimentIntensityAnalyzer()
+    want = [stock.polarity_scores(t)["compound"] for t in texts]
+    series = pl.Series(texts)
+    assert vader_compound(series).to_list() == want
+    ok = eligible(series)
+    assert 0.3 < ok.mean() < 0.9  # both paths are exercised
+    assert not ok[-5:-1].any() and ok[-1]
+    assert compound_columns(series.filter(pl.Series(ok))).tolist() == [
+        w for w, e in zip(want, ok, strict=True) if e]

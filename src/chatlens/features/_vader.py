@@ -1,8 +1,9 @@
 """VADER (vaderSentiment 3.3.2, MIT licence) with stock scores at a fraction of its cost.
 
-Why: sentiment of the user's follow-ups is the one per-message pure-Python scorer left in the
-behaviour stage (one call per conversation with an answered turn). Stock VADER spends its time
-on work that cannot change the score:
+Why: most texts are scored in column operations (:mod:`chatlens.features._vader_columns`); this
+per-text scorer takes the rest (non-ASCII text, "but", multi-word idioms) and is the reference
+the column path is tested against. Stock VADER spends its time on work that cannot change the
+score:
 
 * ``_negation_check`` and ``_special_idioms_check`` lower-case the *whole* message's word list on
   every call (up to three times per sentiment word): quadratic in the message length. Both read

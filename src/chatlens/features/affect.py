@@ -10,14 +10,16 @@ Why this module differs from the original study (``specs/seed-study.md`` §6):
   text and small per-language lexicons on the nine other supported languages, on one shared
   compound scale in [-1, 1]. For languages with no lexicon it returns a null score and says why
   in ``sentiment_method`` instead of the original's silent 0.0 ("neutral").
-* VADER is pure Python, so it is called once per *unique* text, only on the rows an analysis
-  asks for (user follow-ups after refusals), never on the whole corpus.
+* VADER runs once per *unique* text, only on the rows an analysis asks for (user follow-ups),
+  never on the whole corpus; in column operations where they reproduce stock VADER exactly
+  (:mod:`chatlens.features._vader_columns`), else per text.
 """
 
 from __future__ import annotations
 
 from typing import Literal
 
+import numpy as np
 import polars as pl
 
 from chatlens.errors import InvalidParameterError
@@ -29,6 +31,7 @@ from chatlens.features._lexicons import (
     sentiment_lexicon,
 )
 from chatlens.features._vader import vader as _vader
+from chatlens.features._vader_columns import compound_columns, eligible
 from chatlens.signals.legacy import legacy_profanity_words
 
 ThresholdName = Literal["default", "legacy"]
@@ -118,13 +121,17 @@ def legacy_profanity_count(texts: pl.Series) -> pl.Series:
 def vader_compound(texts: pl.Series) -> pl.Series:
     """VADER compound per text, computed once per unique non-null text (null stays null).
 
-    VADER is a pure-Python scorer (~8k short messages/s/core), so deduplication is the main
-    speed-up: follow-ups like "ok thanks" or "why not?" repeat a lot in real logs.
+    Each unique text is scored once (follow-ups like "ok thanks" or "why not?" repeat a lot in
+    real logs): in column operations (:mod:`chatlens.features._vader_columns`) where they
+    reproduce stock VADER exactly, else by the per-text scorer.
     """
     texts = texts.cast(pl.String)
     uniq = texts.drop_nulls().unique(maintain_order=True)
-    analyzer = _vader()
-    scores = list(map(analyzer.compound, uniq.to_list()))
+    scores = np.zeros(len(uniq))
+    columns = eligible(uniq)
+    scores[columns] = compound_columns(uniq.filter(pl.Series(columns)))
+    rest = np.flatnonzero(~columns)
+    scores[rest] = list(map(_vader().compound, uniq.gather(rest).to_list()))
     table = pl.DataFrame({"t": uniq, "s": pl.Series(scores, dtype=pl.Float64)})
     return (
         pl.DataFrame({"t": texts})
