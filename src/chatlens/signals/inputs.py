@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 from chatlens.errors import InvalidParameterError, MissingColumnError
@@ -130,3 +131,30 @@ def text_series(texts: TextsLike, *, column: str | None = None, where: str = "de
 
 
 __all__ = ["TextsLike", "text_series"]
+
+
+def distinct_texts(texts: pl.Series) -> tuple[pl.Series, pl.Series | None]:
+    """The distinct texts (first-seen order) and, per input row, the position of its text among
+    them; ``None`` instead of the positions when every text is distinct.
+
+    Why: a detector that reads only the text can score each distinct text once and gather the
+    rows back (real logs repeat texts: the same prompt pasted by many users, "hi", "continue").
+    Rows are grouped by a 64-bit hash of their text and every row is then compared with the first
+    row of its group, so a hash collision cannot merge two texts (it falls back to a join on the
+    texts themselves); a log without repeats pays one hash of its texts.
+    """
+    first = (pl.DataFrame({"h": texts.hash()}).with_row_index("i")
+             .select(pl.col("i").first().over("h"))["i"])
+    if not texts.gather(first).eq_missing(texts).all():  # a collision: group by the texts
+        distinct = texts.unique(maintain_order=True)
+        index = texts.to_frame("_t").join(
+            distinct.to_frame("_t").with_row_index("_i"), on="_t", how="left", nulls_equal=True,
+            maintain_order="left")["_i"]
+        return (texts, None) if len(distinct) == len(texts) else (distinct, index)
+    f = first.to_numpy().astype(np.int64)
+    rows = np.flatnonzero(f == np.arange(len(f)))
+    if len(rows) == len(f):
+        return texts, None
+    position = np.zeros(len(f), dtype=np.int64)
+    position[rows] = np.arange(len(rows))
+    return texts.gather(rows), pl.Series(position[f])

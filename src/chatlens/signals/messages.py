@@ -22,6 +22,7 @@ import polars as pl
 from chatlens.errors import InvalidParameterError
 from chatlens.signals import jailbreak, refusal
 from chatlens.signals.definitions import DefinitionSet, definition_set
+from chatlens.signals.inputs import distinct_texts
 
 #: Columns this stage adds to ``messages`` (null where the detector does not apply): the
 #: detectors' own output schemas, so a detector and its stage cannot disagree on a column.
@@ -89,21 +90,11 @@ def _detector(role: str, refusal_model: str, jailbreak_model: str,
 
 
 def once_per_text(detect: Callable[[pl.Series], pl.DataFrame], texts: pl.Series) -> pl.DataFrame:
-    """``detect(texts)`` computed once per distinct text, row for row the same frame.
-
-    Why: these detectors read nothing but the text, and real logs repeat texts (the same
-    prompt pasted by many users, "hi", "continue"): in LMSYS-shaped partitions a quarter of the
-    user messages, a fifth of their bytes, are exact repeats. A log without repeats pays one
-    hash of its texts.
-    """
-    distinct = texts.unique(maintain_order=True)
-    if len(distinct) == len(texts):
-        return detect(texts)
-    found = detect(distinct)
-    index = texts.to_frame("_t").join(
-        distinct.to_frame("_t").with_row_index("_i"), on="_t", how="left", nulls_equal=True,
-        maintain_order="left")["_i"]
-    return found[index]
+    """``detect(texts)`` computed once per distinct text (:func:`~chatlens.signals.inputs.
+    distinct_texts`), row for row the same frame: in LMSYS-shaped partitions a quarter of the
+    user messages, a fifth of their bytes, are exact repeats."""
+    distinct, index = distinct_texts(texts)
+    return detect(texts) if index is None else detect(distinct)[index]
 
 
 def add_signals(messages: pl.DataFrame, *, definitions: DefinitionSet = "default",

@@ -37,7 +37,7 @@ import polars as pl
 
 from chatlens.signals.cues import CueHits, CueSet, cue_list_column, cue_set
 from chatlens.signals.definitions import DefinitionSet, definition_set
-from chatlens.signals.inputs import TextsLike, text_series
+from chatlens.signals.inputs import TextsLike, distinct_texts, text_series
 from chatlens.signals.lexicon import lexicons_for
 from chatlens.signals.text import prepare_series
 
@@ -192,13 +192,35 @@ class RefusalAnalysis:
                                {k: v[keep] if k in _PER_HIT else v[rows] for k, v in self.scores.items()})
 
 
+    def gather(self, index: pl.Series) -> RefusalAnalysis:
+        """The analysis of the messages at positions ``index`` (any order, repeats allowed),
+        renumbered ``0..len(index)-1``: what :func:`analyse_refusal` returns on those messages."""
+        rows = index.to_numpy().astype(np.int64)
+        counts = np.bincount(self.hits.message, minlength=len(self.prepared))
+        first = np.concatenate([[0], np.cumsum(counts)[:-1]])  # hits are sorted by message
+        taken = counts[rows]
+        ends = np.cumsum(taken)
+        src = np.repeat(first[rows] - (ends - taken), taken) + np.arange(int(ends[-1]) if len(ends) else 0)
+        hits = CueHits(np.repeat(np.arange(len(rows)), taken), self.hits.cue[src],
+                       self.hits.offset[src])
+        return RefusalAnalysis(self.prepared.gather(rows), hits, self.cues, self.features[rows],
+                               {k: v[src] if k in _PER_HIT else v[rows] for k, v in self.scores.items()})
+
+
 #: Entries of :attr:`RefusalAnalysis.scores` with one value per hit (the others: per message).
 _PER_HIT = frozenset({"opening"})
 
 
 def analyse_refusal(texts: pl.Series, *, backend: str = "auto",
                     prefilter: bool = True) -> RefusalAnalysis:
-    """Normalise, scan and score; everything :func:`detect_refusal` derives its columns from."""
+    """Normalise, scan and score; everything :func:`detect_refusal` derives its columns from.
+
+    Each distinct text is analysed once (:func:`~chatlens.signals.inputs.distinct_texts`) and
+    the analysis gathered back to every row (:meth:`RefusalAnalysis.gather`).
+    """
+    distinct, index = distinct_texts(texts)
+    if index is not None:
+        return analyse_refusal(distinct, backend=backend, prefilter=prefilter).gather(index)
     prepared = prepare_series(texts)
     cues = refusal_cue_set(backend, prefilter=prefilter)
     hits = cues.hits(prepared)
