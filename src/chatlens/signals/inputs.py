@@ -130,9 +130,6 @@ def text_series(texts: TextsLike, *, column: str | None = None, where: str = "de
     return series.cast(pl.String)
 
 
-__all__ = ["TextsLike", "text_series"]
-
-
 def distinct_texts(texts: pl.Series) -> tuple[pl.Series, pl.Series | None]:
     """The distinct texts (first-seen order) and, per input row, the position of its text among
     them; ``None`` instead of the positions when every text is distinct.
@@ -158,3 +155,6 @@ def distinct_texts(texts: pl.Series) -> tuple[pl.Series, pl.Series | None]:
     position = np.zeros(len(f), dtype=np.int64)
     position[rows] = np.arange(len(rows))
     return texts.gather(rows), pl.Series(position[f])
+
+
+__all__ = ["TextsLike", "distinct_texts", "text_series"]

@@ -191,7 +191,6 @@ class RefusalAnalysis:
                                self.features[rows],
                                {k: v[keep] if k in _PER_HIT else v[rows] for k, v in self.scores.items()})
 
-
     def gather(self, index: pl.Series) -> RefusalAnalysis:
         """The analysis of the messages at positions ``index`` (any order, repeats allowed),
         renumbered ``0..len(index)-1``: what :func:`analyse_refusal` returns on those messages."""
