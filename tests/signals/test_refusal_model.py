@@ -172,6 +172,24 @@ def test_request_kind_tells_tasks_from_statements():
     assert not question.any()
 
 
+def test_request_kind_reads_a_task_stated_after_context():
+    """A request that opens with context and then says what it wants is a task
+    (``request_intents.yaml``), within its first 300 characters; "I need" in a plain
+    statement's later text, or a word merely containing an intent, is not."""
+    from chatlens.signals.refusal_context import request_kind
+
+    _, opening, statement = request_kind(pl.Series([
+        "In my garage. I need help finding the necessary parts.",
+        "Regular grocery items. I was hoping you could help me figure the rest out.",
+        "My daughter is sick. Tell me what to do.",
+        "I have debt too",
+        "The weather was nice today. " * 12 + "I need a nap.",
+        "Canyou believe it",
+    ]))
+    assert opening.tolist() == [True, True, True, False, False, False]
+    assert statement.tolist() == [False, False, False, True, True, True]
+
+
 def test_self_question_answered_directly_is_not_a_refusal():
     """labels.md rule 3: "how are you" answered with "As an AI I don't have feelings, but ..." is
     none + disclaimer; the same words declining a task, or a decline framed as a refusal, stay

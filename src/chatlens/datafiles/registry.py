@@ -147,6 +147,7 @@ BUNDLED: tuple[tuple[str, str], ...] = (
     ("signals/jailbreak_learned.json", "jailbreak-model-weights"),
     ("signals/refusal_context_cues.yaml", "regex-list"),
     ("signals/request_openers.yaml", "regex-list"),
+    ("signals/request_intents.yaml", "regex-list"),
     ("signals/self_questions.yaml", "regex-list"),
     ("signals/persona_tags.yaml", "persona-tags"),
     ("validation/real_accuracy.json", "signal-accuracy"),

@@ -15,8 +15,8 @@ Feature blocks (all deterministic and stateless — hashing, no stored vocabular
   in the opening, a final question mark;
 * context: word overlap (Jaccard) of reply and request, request length, an empty request, a
   request addressed to "you";
-* request kind: a task (a question mark or a request opening, ``data/signals/request_openers.yaml``)
-  or a statement, alone and with a reply that is short or ends in a question — after a statement a
+* request kind: a task (a question mark, a request opening, ``data/signals/request_openers.yaml``,
+  or a task intent in its first 300 characters, ``data/signals/request_intents.yaml``) or a statement, alone and with a reply that is short or ends in a question — after a statement a
   question back is conversation, after a task it may stand in for doing it (labels.md rule 2);
 * stand-in phrases (``data/signals/refusal_context_cues.yaml``) in the opening;
 * hashed word 1–2-grams of the normalised opening (300 chars), hashed character 3–5-grams of the
@@ -39,6 +39,7 @@ from chatlens.signals.refusal import BODY_FACTOR, OPENING_BYTES, RefusalAnalysis
 
 CUES_RESOURCE = "signals/refusal_context_cues.yaml"
 OPENERS_RESOURCE = "signals/request_openers.yaml"
+INTENTS_RESOURCE = "signals/request_intents.yaml"
 SELF_QUESTIONS_RESOURCE = "signals/self_questions.yaml"
 #: A greeting that may precede a question about the assistant ("hi, how are you?").
 GREETING = (r"(?:(?:hi|hello|hey|hiya|yo|good (?:morning|afternoon|evening)|hola|buenas|bonjour|"
@@ -48,7 +49,7 @@ GREETING = (r"(?:(?:hi|hello|hey|hiya|yo|good (?:morning|afternoon|evening)|hola
 #: Longest request (characters, after trimming) that can be a question about the assistant.
 SELF_QUESTION_MAX_CHARS = 120
 #: Bump when any feature changes: weights record it and refuse to load under another version.
-FEATURE_VERSION = 3
+FEATURE_VERSION = 4
 N_WORDS, N_CHARS, N_REQUEST = 2**13, 2**13, 2**10
 OPENING_CHARS, CHAR_CHARS, REQUEST_CHARS, CUE_CHARS = 300, 250, 400, 400
 
@@ -137,15 +138,23 @@ def _request_opening() -> str:
     return r"^[\W_]*(?:" + _alternation(patterns) + ")"
 
 
-def request_kind(requests: pl.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per request: (has a question mark, opens like a request, is a statement).
+@cache
+def _request_intent() -> str:
+    """One regex: a task intent anywhere in a request ("... I need help finding the parts")."""
+    return _alternation(datafiles.load(INTENTS_RESOURCE, kind="regex-list").patterns)
 
-    A statement is a non-empty request with neither; an empty request (unknown) is neither a
-    task nor a statement.
+
+def request_kind(requests: pl.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per request: (has a question mark, reads as a request, is a statement).
+
+    "Reads as a request": opens like one (``request_openers.yaml``) or states a task intent in
+    its first 300 characters (``request_intents.yaml``). A statement is a non-empty request with
+    neither a question mark nor that; an empty request (unknown) is neither a task nor a statement.
     """
     lowered = _fold(requests.str.strip_chars())
     question = lowered.str.contains(r"[?？]").to_numpy()
-    opening = lowered.str.slice(0, 200).str.contains(_request_opening()).to_numpy()
+    opening = (lowered.str.slice(0, 200).str.contains(_request_opening())
+               | lowered.str.slice(0, 300).str.contains(_request_intent())).to_numpy()
     empty = (lowered.str.len_chars() == 0).to_numpy()
     return question, opening, ~(question | opening | empty)
 
