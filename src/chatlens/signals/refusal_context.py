@@ -16,7 +16,8 @@ Feature blocks (all deterministic and stateless — hashing, no stored vocabular
 * context: word overlap (Jaccard) of reply and request, request length, an empty request, a
   request addressed to "you";
 * request kind: a task (a question mark, a request opening, ``data/signals/request_openers.yaml``,
-  or a task intent in its first 300 characters, ``data/signals/request_intents.yaml``) or a statement, alone and with a reply that is short or ends in a question — after a statement a
+  or a task intent in its first 300 characters, ``data/signals/request_intents.yaml``) or a
+  statement, alone and with a reply that is short or ends in a question — after a statement a
   question back is conversation, after a task it may stand in for doing it (labels.md rule 2);
 * stand-in phrases (``data/signals/refusal_context_cues.yaml``) in the opening;
 * hashed word 1–2-grams of the normalised opening (300 chars), hashed character 3–5-grams of the
