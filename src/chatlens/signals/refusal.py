@@ -183,18 +183,10 @@ class RefusalAnalysis:
     scores: dict[str, np.ndarray]
 
     def take(self, rows: np.ndarray) -> RefusalAnalysis:
-        """The analysis of the messages at positions ``rows`` (ascending), renumbered from 0:
-        what :func:`analyse_refusal` returns on those messages alone, without a second scan."""
+        """The analysis of the messages at positions ``rows`` (any order, repeats allowed),
+        renumbered ``0..len(rows)-1``: what :func:`analyse_refusal` returns on those messages,
+        without a second scan (the context model's screened rows; repeated texts)."""
         rows = np.asarray(rows, dtype=np.int64)
-        hits, keep = self.hits.take(rows, len(self.prepared))
-        return RefusalAnalysis(self.prepared.gather(rows), hits, self.cues,
-                               self.features[rows],
-                               {k: v[keep] if k in _PER_HIT else v[rows] for k, v in self.scores.items()})
-
-    def gather(self, index: pl.Series) -> RefusalAnalysis:
-        """The analysis of the messages at positions ``index`` (any order, repeats allowed),
-        renumbered ``0..len(index)-1``: what :func:`analyse_refusal` returns on those messages."""
-        rows = index.to_numpy().astype(np.int64)
         counts = np.bincount(self.hits.message, minlength=len(self.prepared))
         first = np.concatenate([[0], np.cumsum(counts)[:-1]])  # hits are sorted by message
         taken = counts[rows]
@@ -215,11 +207,11 @@ def analyse_refusal(texts: pl.Series, *, backend: str = "auto",
     """Normalise, scan and score; everything :func:`detect_refusal` derives its columns from.
 
     Each distinct text is analysed once (:func:`~chatlens.signals.inputs.distinct_texts`) and
-    the analysis gathered back to every row (:meth:`RefusalAnalysis.gather`).
+    the analysis gathered back to every row (:meth:`RefusalAnalysis.take`).
     """
     distinct, index = distinct_texts(texts)
     if index is not None:
-        return analyse_refusal(distinct, backend=backend, prefilter=prefilter).gather(index)
+        return analyse_refusal(distinct, backend=backend, prefilter=prefilter).take(index.to_numpy())
     prepared = prepare_series(texts)
     cues = refusal_cue_set(backend, prefilter=prefilter)
     hits = cues.hits(prepared)
