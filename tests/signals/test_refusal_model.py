@@ -179,8 +179,8 @@ def test_request_kind_reads_a_task_stated_after_context():
     from chatlens.signals.refusal_context import request_kind
 
     _, opening, statement = request_kind(pl.Series([
-        "In my garage. I need help finding the necessary parts.",
-        "Regular grocery items. I was hoping you could help me figure the rest out.",
+        "For my bike. I need help choosing the right tools.",
+        "Just the usual things. I was hoping you could help me plan the rest.",
         "My daughter is sick. Tell me what to do.",
         "I have debt too",
         "The weather was nice today. " * 12 + "I need a nap.",
