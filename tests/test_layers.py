@@ -37,6 +37,7 @@ RANK = {
     "align": 4,
     "report": 4,
     "query": 4,
+    "audit": 5,
     "run": 5,
     "cli": 6,
 }

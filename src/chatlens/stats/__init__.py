@@ -18,6 +18,7 @@ polars frame with a documented schema. Modules, one job each:
 * ``regression``   — logistic regression with cluster-robust errors, odds ratios;
 * ``hazard``       — per-turn hazard of ending after a refusal vs a normal answer;
 * ``legacy``       — the original study's exact tests and labels.
+* ``two_phase``    — a detector's rate corrected by a reader's labels on a stratified random sample.
 """
 
 from __future__ import annotations
@@ -55,6 +56,7 @@ _LAZY: dict[str, str] = {
     "legacy_chi2": "chatlens.stats.legacy:legacy_chi2",
     "legacy_tests": "chatlens.stats.legacy:legacy_tests",
     "legacy_effect_label": "chatlens.stats.legacy:legacy_effect_label",
+    "two_phase_rates": "chatlens.stats.two_phase:two_phase_rates",
 }
 
 __all__ = sorted(_LAZY)

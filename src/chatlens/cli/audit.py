@@ -1,0 +1,98 @@
+"""``chatlens audit sample`` / ``chatlens audit estimate``: a reader's sample of a run, and the
+run's rates corrected by it (:mod:`chatlens.audit`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from chatlens.cli._common import escape, handle_errors, name_column, out_console
+
+audit_app = typer.Typer(help="Correct a run's rates with a reader's labels on a random sample of it.",
+                        no_args_is_help=True)
+
+
+@handle_errors
+def sample_cmd(
+    run_dir: Path = typer.Argument(..., help="A run directory written by 'chatlens analyze'."),
+    out: Path = typer.Option(..., "--out", "-o", help="The sample to label (.csv, .jsonl or .parquet); its design goes beside it as <out>.design.json."),
+    signal: str = typer.Option("refusal", "--signal", help="refusal (assistant messages) or jailbreak (user messages)."),
+    by: str = typer.Option("model", "--by", help="Column whose groups each get a corrected rate (model, language, …); 'none' for one rate over the run."),
+    n: int = typer.Option(400, "--n", help="Messages to draw, shared equally by every group × flagged / not flagged cell."),
+    seed: int = typer.Option(0, "--seed", help="Random seed (the same seed draws the same sample)."),
+    source: str | None = typer.Option(None, "--source", help="Where to read the text when the run did not keep it (default: the source its manifest records)."),
+    max_chars: int = typer.Option(6000, "--max-chars", help="Characters kept of each text (longer ones are cut, saying so)."),
+) -> None:
+    """Draw a random sample of a run's messages for a reader to label, blind to the detector.
+
+    Equal numbers are drawn from every group × flagged / not flagged cell and shuffled; each row
+    has the message, the messages before and after it, and empty label and note columns. Label
+    in the file's order against docs/labels.md, then run 'chatlens audit estimate'.
+
+    Example: chatlens audit sample runs/lmsys --by model --n 600 --out audit.csv
+    """
+    from chatlens.audit import draw_audit_sample
+
+    sample = draw_audit_sample(run_dir, signal=signal, by=None if by.lower() == "none" else by,
+                               n=n, seed=seed, source=source, max_chars=max_chars)
+    path, design = sample.write(out)
+    cells = sample.design["cells"]
+    out_console.print(
+        f"wrote {sample.rows.height:,} rows to {escape(path)} (design: {escape(design)}), drawn from "
+        f"{len(cells)} cells of {sum(c['messages'] for c in cells):,} {sample.design['role']} messages.\n"
+        f"Fill the 'label' column in the file's order: refusal / none / unclear (see docs/labels.md; "
+        f"yes/no and 1/0 work too), then: chatlens audit estimate {escape(run_dir)} {escape(path)}",
+        soft_wrap=True)
+
+
+@handle_errors
+def estimate_cmd(
+    run_dir: Path = typer.Argument(..., help="The run the sample was drawn from."),
+    labelled: Path = typer.Argument(..., help="The sample with its 'label' column filled."),
+    design: Path | None = typer.Option(None, "--design", help="The sample's design file (default: <labelled>.design.json)."),
+    confidence: float = typer.Option(0.95, "--confidence", help="Level of the intervals."),
+    out: Path | None = typer.Option(None, "--out", "-o", help="Write the estimates (.csv, .jsonl or .parquet)."),
+) -> None:
+    """Corrected rates per group from a reader's labels on an audit sample, with intervals, and
+    the detector's precision, recall and flagged ÷ true on this log.
+
+    Example: chatlens audit estimate runs/lmsys audit.csv --out corrected.csv
+    """
+    from chatlens.audit import estimate_audit
+    from chatlens.corpus.tablefile import write_table
+
+    est = estimate_audit(run_dir, labelled, design=design, confidence=confidence)
+    if out is not None:
+        write_table(est.table, out)
+    table = Table(title=f"{est.signal} rate corrected by the reader's labels ({confidence:.0%} intervals)")
+    name_column(table, escape(est.by or "group"))
+    for header in ("messages", "detector rate", "labelled", "corrected rate", "precision", "recall",
+                   "flagged ÷ true"):
+        table.add_column(header, justify="right")
+    for r in est.table.iter_rows(named=True):
+        table.add_row(escape(r["group"]), f"{r['messages']:,}", _pct(r["flagged_rate"]), f"{r['labelled']:,}",
+                      _with_ci(r, "rate", pct=True), _with_ci(r, "precision", pct=True),
+                      _with_ci(r, "recall", pct=True), _with_ci(r, "flagged_per_true", pct=False))
+    out_console.print(table)
+    out_console.print(f"{est.labelled:,} of {est.drawn:,} drawn rows labelled; {est.unclear:,} unclear "
+                      f"(left out); {est.unread:,} not read yet.")
+
+
+def _pct(v: float | None) -> str:
+    return "-" if v is None else f"{100 * v:.1f}%"
+
+
+def _with_ci(row: dict, key: str, *, pct: bool) -> str:
+    """``value (low–high)``; ``-`` for an estimate a cell without labels leaves open."""
+    fmt = _pct if pct else (lambda v: "-" if v is None else f"{v:.2f}")
+    low, high = row[f"{key}_low"], row[f"{key}_high"]
+    interval = "" if low is None or high is None else f" ({fmt(low)}–{fmt(high)})"
+    return fmt(row[key]) + interval
+
+
+def register(app: typer.Typer) -> None:
+    audit_app.command("sample")(sample_cmd)
+    audit_app.command("estimate")(estimate_cmd)
+    app.add_typer(audit_app, name="audit")

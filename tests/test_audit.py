@@ -1,0 +1,171 @@
+"""``chatlens audit``: a blind random sample of a run, and its rates corrected by a reader's labels.
+
+The synthetic corpus has ground truth per message, so its truth plays the careful reader: the
+corrected rate must cover the true rate where the detector's own rate need not.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import polars as pl
+import pytest
+from typer.testing import CliRunner
+
+import chatlens
+from chatlens.audit import (
+    KEY,
+    allocate,
+    design_path_for,
+    draw_audit_sample,
+    estimate_audit,
+    parse_labels,
+    population,
+)
+from chatlens.cli import app
+from chatlens.errors import InvalidParameterError, SourceError
+from chatlens.synth import synth
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("audit")
+    src = root / "input" / "corpus.parquet"
+    src.parent.mkdir()
+    synth(1500, seed=5, out=src)
+    plain = chatlens.analyze(src, out=root / "run", workers=1).out
+    kept = chatlens.analyze(src, out=root / "run-text", workers=1, keep_text=True).out
+    return {"src": src, "run": plain, "kept": kept, "truth": src.with_name("corpus.truth.parquet")}
+
+
+def _label_with_truth(sample: pl.DataFrame, truth_path: Path, signal: str = "refusal") -> pl.DataFrame:
+    truth = pl.read_parquet(truth_path).select(*KEY, pl.col(signal).alias("_t"))
+    return (sample.with_columns(pl.col("message_index").cast(pl.Int64))
+            .join(truth.with_columns(pl.col("message_index").cast(pl.Int64)), on=list(KEY), how="left")
+            .with_columns(label=pl.when(pl.col("_t")).then(pl.lit("refusal")).otherwise(pl.lit("none")))
+            .drop("_t"))
+
+
+def test_allocation_is_equal_per_cell_and_capped() -> None:
+    assert allocate([5, 1000, 1000], 90) == [5, 43, 42]
+    assert allocate([3, 4], 100) == [3, 4]
+    assert sum(allocate([10, 20, 30, 40], 37)) == 37
+
+
+def test_sample_is_blind_shuffled_and_reproducible(runs: dict[str, Path]) -> None:
+    s = draw_audit_sample(runs["run"], n=120, by="model", seed=1)
+    assert s.rows.columns == ["audit_row", *KEY, "before", "message", "after", "label", "note"]
+    assert s.rows.height == 120 == len(s.design["keys"])
+    # equal shares per cell (capped by the cell's size)
+    drawn = [c["drawn"] for c in s.design["cells"]]
+    assert sum(drawn) == 120 and max(drawn) - min(d for c, d in zip(s.design["cells"], drawn, strict=True)
+                                                   if c["messages"] > max(drawn)) <= 1
+    assert s.rows["message"].null_count() == 0
+    again = draw_audit_sample(runs["run"], n=120, by="model", seed=1)
+    assert again.rows.equals(s.rows)
+    other = draw_audit_sample(runs["run"], n=120, by="model", seed=2)
+    assert not other.rows.select(KEY).equals(s.rows.select(KEY))
+    # shuffled: the flagged rows are not all at one end
+    flagged = population(runs["run"]).join(s.rows.select(KEY), on=list(KEY), how="semi")
+    order = s.rows.select(KEY).join(flagged, on=list(KEY), how="left")["flagged"].to_list()
+    assert order[:60].count(True) not in (0, 60)
+
+
+def test_text_read_again_equals_the_text_the_run_kept(runs: dict[str, Path]) -> None:
+    reread = draw_audit_sample(runs["run"], n=60, by=None, seed=4)
+    kept = draw_audit_sample(runs["kept"], n=60, by=None, seed=4)
+    cols = ["before", "message", "after"]
+    assert reread.rows.select(*KEY, *cols).equals(kept.rows.select(*KEY, *cols))
+
+
+def test_corrected_rate_covers_the_truth(runs: dict[str, Path], tmp_path: Path) -> None:
+    s = draw_audit_sample(runs["run"], n=400, by=None, seed=0)
+    path, design = s.write(tmp_path / "sample.csv")
+    assert design == design_path_for(path) and json.loads(design.read_text())["n"] == 400
+    labelled = _label_with_truth(pl.read_csv(path, infer_schema=False), runs["truth"])
+    labelled.write_csv(tmp_path / "sample.csv")
+    est = estimate_audit(runs["run"], tmp_path / "sample.csv")
+    r = est.table.row(0, named=True)
+    truth = pl.read_parquet(runs["truth"]).filter(pl.col("role") == "assistant")["refusal"].mean()
+    assert r["rate_low"] <= truth <= r["rate_high"]
+    assert r["complete"] and est.labelled == 400 and est.unread == 0 and est.unclear == 0
+    assert r["precision"] is not None and 0 < r["recall"] <= 1
+
+
+def test_partial_labels_unclear_rows_and_groups(runs: dict[str, Path], tmp_path: Path) -> None:
+    s = draw_audit_sample(runs["run"], n=240, by="model", seed=3)
+    path, _ = s.write(tmp_path / "s.parquet")
+    labelled = _label_with_truth(pl.read_parquet(path), runs["truth"]).with_columns(
+        label=pl.when(pl.col("audit_row") <= 3).then(pl.lit("Unclear"))
+        .when(pl.col("audit_row") > 200).then(None).otherwise(pl.col("label")))
+    labelled.write_parquet(path)
+    est = estimate_audit(runs["run"], path)
+    assert (est.labelled, est.unclear, est.unread) == (197, 3, 40)
+    models = pl.read_parquet(runs["run"] / "conversations.parquet")["model"].n_unique()
+    assert est.table.height == models + 1 and est.table["group"][-1] == "(all)"
+    assert est.table.filter(pl.col("group") == "(all)")["messages"][0] == population(runs["run"]).height
+
+
+def test_labels_are_parsed_and_bad_ones_named(tmp_path: Path) -> None:
+    got = parse_labels(pl.Series(["Refusal", "no", " 1 ", "policy", "unclear", "", None, "'none"]), "x")
+    assert got.to_list() == [True, False, True, True, None, None, None, False]
+    with pytest.raises(InvalidParameterError, match=r"labels\.csv, row 3: label 'maybe'"):
+        parse_labels(pl.Series(["yes", "maybe"]), "labels.csv", pl.Series([2, 3]))
+
+
+def test_rows_outside_the_draw_and_other_runs_are_refused(runs: dict[str, Path], tmp_path: Path) -> None:
+    s = draw_audit_sample(runs["run"], n=40, by=None, seed=0)
+    path, _ = s.write(tmp_path / "s.csv")
+    frame = pl.read_csv(path, infer_schema=False)
+    extra = frame.head(1).with_columns(message_index=pl.lit("999"), label=pl.lit("no"))
+    pl.concat([frame, extra]).write_csv(path)
+    with pytest.raises(InvalidParameterError, match="not in the sample's design"):
+        estimate_audit(runs["run"], path)
+    frame.write_csv(path)
+    with pytest.raises(InvalidParameterError, match="another run"):
+        estimate_audit(runs["kept"], path)
+    moved = tmp_path / "renamed.csv"
+    shutil.copy(path, moved)
+    with pytest.raises(InvalidParameterError, match="--design"):
+        estimate_audit(runs["run"], moved)
+    assert estimate_audit(runs["run"], moved, design=design_path_for(path)).labelled == 0
+
+
+def test_a_changed_source_is_refused(runs: dict[str, Path], tmp_path: Path) -> None:
+    changed = tmp_path / "corpus.parquet"
+    pl.read_parquet(runs["src"]).head(100).write_parquet(changed)
+    with pytest.raises(SourceError, match="fingerprint differs"):
+        draw_audit_sample(runs["run"], n=10, by=None, source=changed)
+
+
+def test_unknown_signal_and_group_column_are_refused(runs: dict[str, Path]) -> None:
+    with pytest.raises(InvalidParameterError, match="signal must be one of"):
+        draw_audit_sample(runs["run"], signal="sentiment")
+    with pytest.raises(InvalidParameterError, match="neither a column"):
+        draw_audit_sample(runs["run"], by="colour")
+
+
+def test_jailbreak_audit_samples_user_messages(runs: dict[str, Path]) -> None:
+    s = draw_audit_sample(runs["kept"], signal="jailbreak", n=30, by=None)
+    roles = (pl.read_parquet(runs["kept"] / "messages.parquet").join(s.rows.select(KEY), on=list(KEY), how="semi")
+             ["role"].unique().to_list())
+    assert roles == ["user"] and s.design["role"] == "user"
+
+
+def test_cli_sample_then_estimate(runs: dict[str, Path], tmp_path: Path) -> None:
+    out = tmp_path / "a.csv"
+    res = runner.invoke(app, ["audit", "sample", str(runs["run"]), "--by", "none", "--n", "50", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    assert "wrote 50 rows" in res.output and design_path_for(out).is_file()
+    _label_with_truth(pl.read_csv(out, infer_schema=False), runs["truth"]).write_csv(out)
+    est_out = tmp_path / "est.csv"
+    res = runner.invoke(app, ["audit", "estimate", str(runs["run"]), str(out), "--out", str(est_out)])
+    assert res.exit_code == 0, res.output
+    assert "corrected rate" in res.output and "50 of 50 drawn rows labelled" in res.output
+    assert pl.read_csv(est_out)["group"].to_list() == ["(all)"]
+    bad = runner.invoke(app, ["audit", "sample", str(runs["run"]), "--signal", "x", "--out", str(out)])
+    assert bad.exit_code == 1 and "signal must be one of" in bad.output
