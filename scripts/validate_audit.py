@@ -1,16 +1,21 @@
 """Check ``chatlens audit``'s correction on real labelled logs, as a new user would meet it.
 
 For each source of the real labelled development set (ids and labels in the package, text read
-from ../shared/data), the population is that source's labelled assistant messages, flagged by the
-default refusal detector *trained without that source* (leave-one-source-out: the detector a new
-user's log gets), and the truth is the readers' label. The script then repeats the audit many
-times — draw ``--n`` messages, half from the flagged and half from the unflagged cell, "read"
-them (the gold label), correct — and prints JSON per source: the true rate, the detector's own
-rate, the mean error of each, how often the 95% interval covers the true rate, and its mean width.
+from ../shared/data), the population is that source's labelled messages, labelled by the default
+detector *trained without that source* (leave-one-source-out: the detector a new user's log
+gets), and the truth is the readers' label. The script then repeats the audit many times — draw
+``--n`` messages in equal shares from the detector's verdict cells, "read" them (the gold label),
+correct — and prints JSON per source: the true rate (or share of each reaction), the detector's
+own, the mean error of each, how often the 95% interval covers the truth, and its mean width.
+
+* ``refusal``: every labelled assistant message (binary: the refusal rate);
+* ``reaction``: every labelled reaction after a gold refusal (the share of each of the six
+  reactions; the model is the reaction model's leave-one-source-out fit).
 
 Usage::
 
-    .venv/bin/python scripts/validate_audit.py [--data ../shared/data] [--n 200] [--repeats 500]
+    .venv/bin/python scripts/validate_audit.py [--data ../shared/data] [--n 200] [--n-reaction 120]
+        [--repeats 500]
 """
 
 from __future__ import annotations
@@ -25,56 +30,74 @@ import polars as pl
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def _audits(part: pl.DataFrame, labels: list[str], n: int, repeats: int,
+            rng: np.random.Generator) -> dict:
+    """Repeated audits of one source's population: per label, the truth, the detector's share and
+    the corrected share's error, coverage and interval width."""
+    from chatlens.audit import allocate
+    from chatlens.stats.two_phase import two_phase_rates
+
+    predicted, truth = part["predicted"].to_numpy(), part["truth"].to_numpy()
+    cells = sorted(set(predicted.tolist()))
+    members = {c: np.flatnonzero(predicted == c) for c in cells}
+    take = dict(zip(cells, allocate([len(members[c]) for c in cells], n), strict=True))
+    errors = {k: [] for k in labels}
+    covered, widths = dict.fromkeys(labels, 0), {k: [] for k in labels}
+    for rep in range(repeats):
+        picks = {c: rng.choice(members[c], size=take[c], replace=False) for c in cells}
+        for k in labels:
+            rows = [("all", c == k, len(members[c]), take[c], int((truth[picks[c]] == k).sum())) for c in cells]
+            est = two_phase_rates(pl.DataFrame(rows, schema=["group", "flagged", "messages", "labelled",
+                                                             "positives"], orient="row"),
+                                  draws=4000, seed=rep, overall=None).row(0, named=True)
+            true_share = float((truth == k).mean())
+            errors[k].append(est["rate"] - true_share)
+            covered[k] += est["rate_low"] <= true_share <= est["rate_high"]
+            widths[k].append(est["rate_high"] - est["rate_low"])
+    out = {"messages": len(truth)}
+    for k in labels:
+        true_share = float((truth == k).mean())
+        out[k] = {"true": round(true_share, 4), "detector": round(float((predicted == k).mean()), 4),
+                  "detector_error": round(float((predicted == k).mean()) - true_share, 4),
+                  "corrected_mean_error": round(float(np.mean(errors[k])), 4),
+                  "corrected_mean_abs_error": round(float(np.mean(np.abs(errors[k]))), 4),
+                  "coverage_95": round(covered[k] / repeats, 3),
+                  "mean_interval_width": round(float(np.mean(widths[k])), 4)}
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
-    parser.add_argument("--n", type=int, default=200, help="labels per audit")
+    parser.add_argument("--n", type=int, default=200, help="labels per refusal audit")
+    parser.add_argument("--n-reaction", type=int, default=120, help="labels per reaction audit")
     parser.add_argument("--repeats", type=int, default=500)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
 
-    from chatlens.audit import allocate
-    from chatlens.stats.two_phase import two_phase_rates
-    from chatlens.validate.real import labelled_set
+    from chatlens.validate.reaction_cv import leave_one_source_out, reaction_rows
+    from chatlens.validate.real import REACTION_CLASSES, labelled_set
     from chatlens.validate.refusal_model_cv import build_pool, heldout, shipped_params
 
     real = labelled_set(args.data)
     pool = build_pool(args.data, real)
     pred = heldout(pool, **shipped_params())["leave-source-out"]
-    frame = pred.join(pool.frame.select("key", "source", "refused"), on="key")
+    refusal = pred.join(pool.frame.select("key", "source", "refused"), on="key").select(
+        "source", predicted=pl.when("refusal").then(pl.lit("refusal")).otherwise(pl.lit("none")),
+        truth=pl.when("refused").then(pl.lit("refusal")).otherwise(pl.lit("none")))
+    reactions = reaction_rows(real)
+    reaction = reactions.select("source", truth="reaction").with_columns(
+        predicted=pl.Series(leave_one_source_out(reactions, calibrate=False)[0].astype(str)))
     rng = np.random.default_rng(args.seed)
-    report = {"n_per_audit": args.n, "repeats": args.repeats,
-              "detector": "default refusal tier, trained without the source (leave one source out)",
-              "sources": {}}
-    for source in sorted(frame["source"].unique().to_list()):
-        part = frame.filter(pl.col("source") == source)
-        flag, truth = part["refusal"].to_numpy(), part["refused"].to_numpy()
-        true_rate = float(truth.mean())
-        if truth.sum() < 5:
-            continue  # too few refusals for a rate anyone would correct (LMSYS: 2 in 557)
-        cells = [np.flatnonzero(flag), np.flatnonzero(~flag)]
-        take = allocate([len(c) for c in cells], args.n)
-        errors, covered, widths = [], 0, []
-        for rep in range(args.repeats):
-            rows = []
-            for f, members, k in zip((True, False), cells, take, strict=True):
-                pick = rng.choice(members, size=k, replace=False)
-                rows.append(("all", f, len(members), k, int(truth[pick].sum())))
-            est = two_phase_rates(pl.DataFrame(rows, schema=["group", "flagged", "messages", "labelled",
-                                                             "positives"], orient="row"),
-                                  draws=4000, seed=rep, overall=None).row(0, named=True)
-            errors.append(est["rate"] - true_rate)
-            covered += est["rate_low"] <= true_rate <= est["rate_high"]
-            widths.append(est["rate_high"] - est["rate_low"])
-        report["sources"][source] = {
-            "messages": len(truth), "true_rate": round(true_rate, 4),
-            "detector_rate": round(float(flag.mean()), 4),
-            "detector_error": round(float(flag.mean()) - true_rate, 4),
-            "corrected_mean_error": round(float(np.mean(errors)), 4),
-            "corrected_mean_abs_error": round(float(np.mean(np.abs(errors))), 4),
-            "coverage_95": round(covered / args.repeats, 3),
-            "mean_interval_width": round(float(np.mean(widths)), 4),
-        }
+    report = {"repeats": args.repeats,
+              "detector": "the default tier, trained without the source (leave one source out)",
+              "sources": "those with at least twice the labels of one audit"}
+    for signal, frame, labels, n in (("refusal", refusal, ["refusal"], args.n),
+                                     ("reaction", reaction, list(REACTION_CLASSES), args.n_reaction)):
+        report[signal] = {"n_per_audit": n} | {
+            s: _audits(frame.filter(pl.col("source") == s), labels, n, args.repeats, rng)
+            for s in sorted(frame["source"].unique().to_list())
+            if frame.filter(pl.col("source") == s).height >= 2 * n}
     print(json.dumps(report, indent=1))
 
 

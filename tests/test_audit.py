@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 import chatlens
 from chatlens.audit import (
     KEY,
+    SIGNALS,
     allocate,
     design_path_for,
     draw_audit_sample,
@@ -70,9 +71,9 @@ def test_sample_is_blind_shuffled_and_reproducible(runs: dict[str, Path]) -> Non
     other = draw_audit_sample(runs["run"], n=120, by="model", seed=2)
     assert not other.rows.select(KEY).equals(s.rows.select(KEY))
     # shuffled: the flagged rows are not all at one end
-    flagged = population(runs["run"]).join(s.rows.select(KEY), on=list(KEY), how="semi")
-    order = s.rows.select(KEY).join(flagged, on=list(KEY), how="left")["flagged"].to_list()
-    assert order[:60].count(True) not in (0, 60)
+    verdicts = population(runs["run"]).join(s.rows.select(KEY), on=list(KEY), how="semi")
+    order = s.rows.select(KEY).join(verdicts, on=list(KEY), how="left")["predicted"].to_list()
+    assert order[:60].count("refusal") not in (0, 60)
 
 
 def test_text_read_again_equals_the_text_the_run_kept(runs: dict[str, Path]) -> None:
@@ -92,7 +93,8 @@ def test_corrected_rate_covers_the_truth(runs: dict[str, Path], tmp_path: Path) 
     r = est.table.row(0, named=True)
     truth = pl.read_parquet(runs["truth"]).filter(pl.col("role") == "assistant")["refusal"].mean()
     assert r["rate_low"] <= truth <= r["rate_high"]
-    assert r["complete"] and est.labelled == 400 and est.unread == 0 and est.unclear == 0
+    assert r["complete"] and est.labelled == 400 and est.unread == 0 and est.left_out == 0
+    assert r["label"] == "refusal" and est.table.height == 1
     assert r["precision"] is not None and 0 < r["recall"] <= 1
 
 
@@ -104,17 +106,21 @@ def test_partial_labels_unclear_rows_and_groups(runs: dict[str, Path], tmp_path:
         .when(pl.col("audit_row") > 200).then(None).otherwise(pl.col("label")))
     labelled.write_parquet(path)
     est = estimate_audit(runs["run"], path)
-    assert (est.labelled, est.unclear, est.unread) == (197, 3, 40)
+    assert (est.labelled, est.left_out, est.unread) == (197, 3, 40)
     models = pl.read_parquet(runs["run"] / "conversations.parquet")["model"].n_unique()
     assert est.table.height == models + 1 and est.table["group"][-1] == "(all)"
     assert est.table.filter(pl.col("group") == "(all)")["messages"][0] == population(runs["run"]).height
 
 
 def test_labels_are_parsed_and_bad_ones_named(tmp_path: Path) -> None:
-    got = parse_labels(pl.Series(["Refusal", "no", " 1 ", "policy", "unclear", "", None, "'none"]), "x")
-    assert got.to_list() == [True, False, True, True, None, None, None, False]
+    got = parse_labels(pl.Series(["Refusal", "no", " 1 ", "policy", "unclear", "", None, "'none", "skip"]), "x")
+    assert got.to_list() == ["refusal", "none", "refusal", "refusal", None, None, None, "none", None]
     with pytest.raises(InvalidParameterError, match=r"labels\.csv, row 3: label 'maybe'"):
         parse_labels(pl.Series(["yes", "maybe"]), "labels.csv", pl.Series([2, 3]))
+    reactions = parse_labels(pl.Series(["New topic", "clarify", "unclear", "skip"]), "x", signal="reaction")
+    assert reactions.to_list() == ["new_topic", "clarify", "unclear", None]
+    with pytest.raises(InvalidParameterError, match="not a reaction label"):
+        parse_labels(pl.Series(["yes"]), "x", signal="reaction")
 
 
 def test_rows_outside_the_draw_and_other_runs_are_refused(runs: dict[str, Path], tmp_path: Path) -> None:
@@ -156,6 +162,21 @@ def test_jailbreak_audit_samples_user_messages(runs: dict[str, Path]) -> None:
     assert roles == ["user"] and s.design["role"] == "user"
 
 
+def test_categorical_audits_give_every_labels_share(runs: dict[str, Path]) -> None:
+    truth = pl.read_parquet(runs["truth"]).with_columns(pl.col("message_index").cast(pl.Int64))
+    for signal, n in (("reaction", 120), ("refusal_type", 160)):
+        s = draw_audit_sample(runs["run"], signal=signal, n=n, by=None, seed=2)
+        drawn = {c["predicted"] for c in s.design["cells"]}
+        assert len(drawn) >= 3  # a cell per predicted label
+        labelled = (s.rows.with_columns(pl.col("message_index").cast(pl.Int64))
+                    .join(truth.select(*KEY, pl.col(signal).alias("_t")), on=list(KEY), how="left")
+                    .with_columns(label=pl.col("_t").fill_null("unclear")).drop("_t"))
+        est = estimate_audit(runs["run"], labelled, design=s.design)
+        assert set(est.table["label"]) == set(SIGNALS[signal].labels)
+        assert est.table["rate"].sum() == pytest.approx(1.0)  # the shares of all labels add up
+        assert est.labelled == s.rows.height <= n and est.left_out == 0
+
+
 def test_cli_sample_then_estimate(runs: dict[str, Path], tmp_path: Path) -> None:
     out = tmp_path / "a.csv"
     res = runner.invoke(app, ["audit", "sample", str(runs["run"]), "--by", "none", "--n", "50", "--out", str(out)])
@@ -165,7 +186,7 @@ def test_cli_sample_then_estimate(runs: dict[str, Path], tmp_path: Path) -> None
     est_out = tmp_path / "est.csv"
     res = runner.invoke(app, ["audit", "estimate", str(runs["run"]), str(out), "--out", str(est_out)])
     assert res.exit_code == 0, res.output
-    assert "corrected rate" in res.output and "50 of 50 drawn rows labelled" in res.output
+    assert "refusal rate corrected" in res.output and "50 of 50 drawn rows labelled" in res.output
     assert pl.read_csv(est_out)["group"].to_list() == ["(all)"]
     bad = runner.invoke(app, ["audit", "sample", str(runs["run"]), "--signal", "x", "--out", str(out)])
     assert bad.exit_code == 1 and "signal must be one of" in bad.output

@@ -15,10 +15,14 @@ is the two-phase design that gives it (:mod:`chatlens.stats.two_phase`):
 3. :func:`estimate_audit` reads the labels and returns each group's corrected rate with a 95%
    interval, and the detector's precision, recall and flagged ÷ true on this log.
 
-Labels accepted (case-insensitive): positive ``1``, ``true``, ``yes``, ``y``, the signal's name
-(``refusal``, ``jailbreak``) or a refusal label of labels.md (``capability``, ``policy``,
-``mixed``, ``partial``); negative ``0``, ``false``, ``no``, ``n``, ``none``; ``unclear`` or
-``skip`` leaves the row out (counted); an empty cell is a row not read yet.
+Signals: ``refusal`` and ``jailbreak`` (binary: the corrected rate), ``refusal_type`` (every
+assistant message's label of labels.md: none, capability, policy, mixed, partial, unclear) and
+``reaction`` (the follow-up after a detected refusal: rephrase, jailbreak, pushback, accept,
+new_topic, clarify, unclear) — for these the corrected share of every label. Labels are matched
+case-insensitively (spaces and hyphens as ``_``). Binary signals also take ``1``/``0``,
+``yes``/``no``, ``true``/``false`` and, for refusal, any refusal label of labels.md; their
+``unclear`` leaves the row out. ``skip`` leaves a row out (counted); an empty cell is a row not
+read yet.
 """
 
 from __future__ import annotations
@@ -39,12 +43,38 @@ from chatlens.corpus.api import SourceLike
 from chatlens.engine.rundir import require_complete
 from chatlens.errors import InvalidParameterError, SourceError
 
-#: Signals an audit can correct, and the role of the messages each one judges.
-SIGNAL_ROLES = {"refusal": "assistant", "jailbreak": "user"}
-POSITIVE = frozenset({"1", "true", "yes", "y", "refusal", "jailbreak", "capability", "policy",
-                      "mixed", "partial"})
-NEGATIVE = frozenset({"0", "false", "no", "n", "none"})
-EXCLUDED = frozenset({"unclear", "skip"})
+
+@dataclass(frozen=True)
+class SignalSpec:
+    """What an audit of one signal reads: the ``messages.parquet`` column and the role of the
+    messages it judges, the labels a reader may give, and which labels' shares are reported
+    (binary signals: the positive one, whose share is the rate)."""
+
+    column: str
+    role: str
+    labels: tuple[str, ...]
+    binary: bool = False
+
+    @property
+    def reported(self) -> tuple[str, ...]:
+        return self.labels[:1] if self.binary else self.labels
+
+
+SIGNALS = {
+    "refusal": SignalSpec("refusal", "assistant", ("refusal", "none"), binary=True),
+    "jailbreak": SignalSpec("jailbreak", "user", ("jailbreak", "none"), binary=True),
+    "refusal_type": SignalSpec("refusal_type", "assistant",
+                               ("none", "capability", "policy", "mixed", "partial", "unclear")),
+    "reaction": SignalSpec("reaction", "user", ("rephrase", "jailbreak", "pushback", "accept",
+                                                "new_topic", "clarify", "unclear")),
+}
+#: Extra spellings of a binary signal's two labels.
+POSITIVE = frozenset({"1", "true", "yes", "y"})
+#: ... and of ``refusal``: any refusal label of labels.md.
+REFUSED = frozenset({"refused", "capability", "policy", "mixed", "partial"})
+NEGATIVE = frozenset({"0", "false", "no", "n"})
+#: Labels that leave a row out (a binary signal's ``unclear`` too).
+EXCLUDED = frozenset({"skip"})
 #: Characters of each text kept in a sample row (a spreadsheet cell holds at most 32,767).
 DEFAULT_MAX_CHARS = 6000
 DESIGN_SUFFIX = ".design.json"
@@ -74,15 +104,17 @@ class AuditSample:
 
 @dataclass(frozen=True)
 class AuditEstimate:
-    """Corrected rates (:func:`chatlens.stats.two_phase.two_phase_rates` per group and overall)
-    and how many sample rows were read, left out as unclear or not read yet."""
+    """Corrected rates (:func:`chatlens.stats.two_phase.two_phase_rates` per group and overall;
+    one row per reported label: the positive one of a binary signal, every label of a
+    categorical one, whose "rate" is its share) and how many sample rows were labelled, left out
+    (``skip``, a binary signal's ``unclear``) or not read yet."""
 
     table: pl.DataFrame
     signal: str
     by: str | None
     drawn: int
     labelled: int
-    unclear: int
+    left_out: int
     unread: int
 
 
@@ -110,22 +142,32 @@ def _manifest(run_dir: Path) -> dict[str, Any]:
         raise InvalidParameterError(msg) from None
 
 
+def signal_spec(signal: str) -> SignalSpec:
+    """The :class:`SignalSpec` of ``signal`` (an unknown name is an error listing the known)."""
+    if signal not in SIGNALS:
+        msg = f"signal must be one of {sorted(SIGNALS)}. Got {signal!r}."
+        raise InvalidParameterError(msg)
+    return SIGNALS[signal]
+
+
 def population(run_dir: str | Path, signal: str = "refusal", by: str | None = "model") -> pl.DataFrame:
-    """The messages a signal judged in a finished run: keys, ``flagged`` and ``group`` (the
-    ``by`` column of ``messages.parquet`` or ``conversations.parquet``; ``"(all)"`` without)."""
+    """The messages a signal judged in a finished run: keys, ``predicted`` (the detector's label:
+    for a binary signal its name or ``none``) and ``group`` (the ``by`` column of
+    ``messages.parquet`` or ``conversations.parquet``; ``"(all)"`` without)."""
     run_dir = Path(run_dir)
     require_complete(run_dir)
-    if signal not in SIGNAL_ROLES:
-        msg = f"signal must be one of {sorted(SIGNAL_ROLES)}. Got {signal!r}."
-        raise InvalidParameterError(msg)
+    spec = signal_spec(signal)
     messages = pl.scan_parquet(run_dir / "messages.parquet")
     names = messages.collect_schema().names()
-    if signal not in names:
-        msg = (f"{run_dir / 'messages.parquet'} has no {signal!r} column: the run was made without "
-               "detectors (--no-detect) or with a profile that does not add it.")
+    if spec.column not in names:
+        msg = (f"{run_dir / 'messages.parquet'} has no {spec.column!r} column: the run was made "
+               "without detectors (--no-detect) or with a profile that does not add it.")
         raise InvalidParameterError(msg)
-    frame = messages.filter((pl.col("role") == SIGNAL_ROLES[signal]) & pl.col(signal).is_not_null())
-    frame = frame.select(*KEY, pl.col(signal).alias("flagged"),
+    value = pl.col(spec.column)
+    predicted = (pl.when(value).then(pl.lit(spec.labels[0])).otherwise(pl.lit("none")) if spec.binary
+                 else value.cast(pl.String))
+    frame = messages.filter((pl.col("role") == spec.role) & value.is_not_null())
+    frame = frame.select(*KEY, predicted.alias("predicted"),
                          *([by] if by is not None and by in names else []))
     if by is not None and by not in names:
         conversations = pl.scan_parquet(run_dir / "conversations.parquet")
@@ -135,7 +177,7 @@ def population(run_dir: str | Path, signal: str = "refusal", by: str | None = "m
             raise InvalidParameterError(msg)
         frame = frame.join(conversations.select("conversation_id", by), on="conversation_id", how="left")
     group = pl.lit("(all)") if by is None else pl.col(by).cast(pl.String).fill_null("(unknown)")
-    return frame.select(*KEY, "flagged", group.alias("group")).sort(KEY).collect()
+    return frame.select(*KEY, "predicted", group.alias("group")).sort(KEY).collect()
 
 
 def allocate(sizes: list[int], n: int) -> list[int]:
@@ -183,16 +225,16 @@ def draw_audit_sample(run_dir: str | Path, *, signal: str = "refusal", by: str |
     run_dir = Path(run_dir)
     pop = population(run_dir, signal, by)
     if pop.height == 0:
-        msg = f"The run in {run_dir} has no {SIGNAL_ROLES[signal]} messages with a {signal!r} verdict."
+        msg = f"The run in {run_dir} has no {SIGNALS[signal].role} messages with a {signal!r} verdict."
         raise InvalidParameterError(msg)
     pop = pop.with_row_index("_row")
-    cells = pop.group_by("group", "flagged").agg(messages=pl.len()).sort("group", "flagged")
+    cells = pop.group_by("group", "predicted").agg(messages=pl.len()).sort("group", "predicted")
     sizes = cells["messages"].to_list()
     take = allocate(sizes, n)
     rng = np.random.default_rng(seed)
-    chosen = [np.sort(rng.choice(pop.filter((pl.col("group") == g) & (pl.col("flagged") == f))["_row"]
+    chosen = [np.sort(rng.choice(pop.filter((pl.col("group") == g) & (pl.col("predicted") == f))["_row"]
                                  .to_numpy(), size=k, replace=False))
-              for (g, f), k in zip(cells.select("group", "flagged").rows(), take, strict=True) if k]
+              for (g, f), k in zip(cells.select("group", "predicted").rows(), take, strict=True) if k]
     rows = np.concatenate(chosen) if chosen else np.zeros(0, dtype=np.int64)
     sample = pop[rows].sample(fraction=1.0, shuffle=True, seed=seed).drop("_row")
     text = _texts(run_dir, sample.select(KEY), source, max_chars)
@@ -203,14 +245,15 @@ def draw_audit_sample(run_dir: str | Path, *, signal: str = "refusal", by: str |
     design = {
         "chatlens_audit": 1,
         "signal": signal,
-        "role": SIGNAL_ROLES[signal],
+        "role": SIGNALS[signal].role,
+        "labels": list(SIGNALS[signal].labels),
         "by": by,
         "seed": seed,
         "n": int(len(rows)),
         "created_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "run": {"dir": str(run_dir), **_run_identity(run_dir)},
-        "cells": [{"group": g, "flagged": f, "messages": s, "drawn": k}
-                  for (g, f), s, k in zip(cells.select("group", "flagged").rows(), sizes, take, strict=True)],
+        "cells": [{"group": g, "predicted": f, "messages": s, "drawn": k}
+                  for (g, f), s, k in zip(cells.select("group", "predicted").rows(), sizes, take, strict=True)],
         "sample_sha256": _keys_digest(keys),
         "keys": [list(k) for k in keys],
     }
@@ -319,23 +362,32 @@ def read_design(path: str | Path) -> dict[str, Any]:
     return design
 
 
-def parse_labels(labels: pl.Series, where: str, rows: pl.Series | None = None) -> pl.Series:
-    """Reader labels → True / False / None (not read yet, or unclear: see :data:`EXCLUDED`);
-    any other value is an error naming ``where``, the row and the accepted values."""
-    text = labels.cast(pl.String).str.strip_chars().str.to_lowercase().str.strip_chars("'")
-    known = POSITIVE | NEGATIVE | EXCLUDED
-    bad = (text.is_not_null() & (text != "") & ~text.is_in(list(known))).arg_true()
+def parse_labels(labels: pl.Series, where: str, rows: pl.Series | None = None, *,
+                 signal: str = "refusal") -> pl.Series:
+    """Reader labels → the signal's label names (see :data:`SIGNALS`), or None for a row left
+    out or not read yet; any other value is an error naming ``where``, the row and the accepted
+    labels."""
+    spec = signal_spec(signal)
+    text = (labels.cast(pl.String).str.strip_chars().str.strip_chars("'").str.strip_chars()
+            .str.to_lowercase().str.replace_all(r"[\s-]+", "_"))
+    mapping = {label: label for label in spec.labels}
+    excluded = set(EXCLUDED)
+    if spec.binary:
+        positive, negative = spec.labels
+        mapping |= dict.fromkeys(POSITIVE, positive) | dict.fromkeys(NEGATIVE, negative)
+        if signal == "refusal":
+            mapping |= dict.fromkeys(REFUSED, positive)
+        excluded.add("unclear")
+        mapping.pop("unclear", None)
+    bad = (text.is_not_null() & (text != "") & ~text.is_in([*mapping, *excluded])).arg_true()
     if len(bad):
         i = int(bad[0])
         row = int(rows[i]) if rows is not None else i + 1
-        msg = (f"{where}, row {row}: label {labels[i]!r} is not one of: positive "
-               f"{sorted(POSITIVE)}; negative {sorted(NEGATIVE)}; left out {sorted(EXCLUDED)}; "
-               f"or empty (not read yet). {len(bad)} row(s) have such labels.")
+        msg = (f"{where}, row {row}: label {labels[i]!r} is not a {signal} label: expected one of "
+               f"{sorted(set(mapping))}, {sorted(excluded)} to leave the row out, or empty (not "
+               f"read yet). {len(bad)} row(s) have such labels.")
         raise InvalidParameterError(msg)
-    return text.to_frame("t").select(
-        pl.when(pl.col("t").is_in(list(POSITIVE))).then(True)
-        .when(pl.col("t").is_in(list(NEGATIVE))).then(False)
-        .otherwise(None).alias("truth"))["truth"]
+    return text.replace_strict(mapping, default=None, return_dtype=pl.String).alias("truth")
 
 
 def estimate_audit(run_dir: str | Path, labelled: str | Path | pl.DataFrame, *,
@@ -390,23 +442,28 @@ def estimate_audit(run_dir: str | Path, labelled: str | Path | pl.DataFrame, *,
                f"{r['message_index']} is not in the sample's design; only the rows drawn at random "
                f"can be weighed ({outside.height} row(s) are not).")
         raise InvalidParameterError(msg)
-    rows = rows.with_columns(parse_labels(rows["label"], where, rows["_line"]))
-    text = rows["label"].cast(pl.String).str.strip_chars().str.to_lowercase()
-    unclear = int(text.is_in(list(EXCLUDED)).sum())
-    unread = int((text.is_null() | (text == "")).sum())
-    pop = population(run_dir, design["signal"], design["by"])
+    signal = design["signal"]
+    rows = rows.with_columns(parse_labels(rows["label"], where, rows["_line"], signal=signal))
+    read = rows["label"].cast(pl.String).str.strip_chars().fill_null("") != ""
+    left_out = int((read & rows["truth"].is_null()).sum())
+    pop = population(run_dir, signal, design["by"])
     judged = pop.join(rows.filter(pl.col("truth").is_not_null()), on=list(KEY), how="inner")
-    cells = pop.group_by("group", "flagged").agg(messages=pl.len()).join(
-        judged.group_by("group", "flagged").agg(labelled=pl.len(), positives=pl.col("truth").sum()),
-        on=["group", "flagged"], how="left").with_columns(
-        pl.col("labelled", "positives").fill_null(0)).sort("group", "flagged")
-    table = two_phase_rates(cells, confidence=confidence, seed=seed,
-                            overall="(all)" if design["by"] is not None else None)
-    if design["by"] is None:
-        table = table.with_columns(group=pl.lit("(all)"))
-    return AuditEstimate(table, design["signal"], design["by"], len(design["keys"]),
-                         int(judged.height), unclear, unread)
+    sizes = pop.group_by("group", "predicted").agg(messages=pl.len())
+    parts = []
+    for label in SIGNALS[signal].reported:
+        cells = sizes.join(
+            judged.group_by("group", "predicted").agg(labelled=pl.len(),
+                                                      positives=(pl.col("truth") == label).sum()),
+            on=["group", "predicted"], how="left",
+        ).with_columns(pl.col("labelled", "positives").fill_null(0),
+                       flagged=pl.col("predicted") == label).sort("group", "predicted")
+        table = two_phase_rates(cells, confidence=confidence, seed=seed,
+                                overall="(all)" if design["by"] is not None else None)
+        parts.append(table.select("group", pl.lit(label).alias("label"), pl.exclude("group")))
+    return AuditEstimate(pl.concat(parts), signal, design["by"], len(design["keys"]),
+                         int(judged.height), left_out, int((~read).sum()))
 
 
-__all__ = ["AuditEstimate", "AuditSample", "allocate", "design_path_for", "draw_audit_sample",
-           "estimate_audit", "parse_labels", "population", "read_design"]
+__all__ = ["SIGNALS", "AuditEstimate", "AuditSample", "SignalSpec", "allocate", "design_path_for",
+           "draw_audit_sample", "estimate_audit", "parse_labels", "population", "read_design",
+           "signal_spec"]

@@ -18,22 +18,22 @@ audit_app = typer.Typer(help="Correct a run's rates with a reader's labels on a 
 def sample_cmd(
     run_dir: Path = typer.Argument(..., help="A run directory written by 'chatlens analyze'."),
     out: Path = typer.Option(..., "--out", "-o", help="The sample to label (.csv, .jsonl or .parquet); its design goes beside it as <out>.design.json."),
-    signal: str = typer.Option("refusal", "--signal", help="refusal (assistant messages) or jailbreak (user messages)."),
+    signal: str = typer.Option("refusal", "--signal", help="refusal or jailbreak (a rate), refusal_type or reaction (the share of every label)."),
     by: str = typer.Option("model", "--by", help="Column whose groups each get a corrected rate (model, language, …); 'none' for one rate over the run."),
-    n: int = typer.Option(400, "--n", help="Messages to draw, shared equally by every group × flagged / not flagged cell."),
+    n: int = typer.Option(400, "--n", help="Messages to draw, shared equally by every group × detector verdict cell."),
     seed: int = typer.Option(0, "--seed", help="Random seed (the same seed draws the same sample)."),
     source: str | None = typer.Option(None, "--source", help="Where to read the text when the run did not keep it (default: the source its manifest records)."),
     max_chars: int = typer.Option(6000, "--max-chars", help="Characters kept of each text (longer ones are cut, saying so)."),
 ) -> None:
     """Draw a random sample of a run's messages for a reader to label, blind to the detector.
 
-    Equal numbers are drawn from every group × flagged / not flagged cell and shuffled; each row
-    has the message, the messages before and after it, and empty label and note columns. Label
-    in the file's order against docs/labels.md, then run 'chatlens audit estimate'.
+    Equal numbers are drawn from every group × detector verdict cell and shuffled; each row has
+    the message, the messages before and after it, and empty label and note columns. Label in the
+    file's order against docs/labels.md, then run 'chatlens audit estimate'.
 
     Example: chatlens audit sample runs/lmsys --by model --n 600 --out audit.csv
     """
-    from chatlens.audit import draw_audit_sample
+    from chatlens.audit import SIGNALS, draw_audit_sample
 
     sample = draw_audit_sample(run_dir, signal=signal, by=None if by.lower() == "none" else by,
                                n=n, seed=seed, source=source, max_chars=max_chars)
@@ -42,8 +42,9 @@ def sample_cmd(
     out_console.print(
         f"wrote {sample.rows.height:,} rows to {escape(path)} (design: {escape(design)}), drawn from "
         f"{len(cells)} cells of {sum(c['messages'] for c in cells):,} {sample.design['role']} messages.\n"
-        f"Fill the 'label' column in the file's order: refusal / none / unclear (see docs/labels.md; "
-        f"yes/no and 1/0 work too), then: chatlens audit estimate {escape(run_dir)} {escape(path)}",
+        f"Fill the 'label' column in the file's order with one of {', '.join(SIGNALS[signal].labels)} "
+        f"(docs/labels.md; 'skip' leaves a row out), then: chatlens audit estimate {escape(run_dir)} "
+        f"{escape(path)}",
         soft_wrap=True)
 
 
@@ -55,8 +56,8 @@ def estimate_cmd(
     confidence: float = typer.Option(0.95, "--confidence", help="Level of the intervals."),
     out: Path | None = typer.Option(None, "--out", "-o", help="Write the estimates (.csv, .jsonl or .parquet)."),
 ) -> None:
-    """Corrected rates per group from a reader's labels on an audit sample, with intervals, and
-    the detector's precision, recall and flagged ÷ true on this log.
+    """Corrected rates (or label shares) per group from a reader's labels on an audit sample, with
+    intervals, and the detector's precision, recall and flagged ÷ true on this log.
 
     Example: chatlens audit estimate runs/lmsys audit.csv --out corrected.csv
     """
@@ -66,18 +67,22 @@ def estimate_cmd(
     est = estimate_audit(run_dir, labelled, design=design, confidence=confidence)
     if out is not None:
         write_table(est.table, out)
-    table = Table(title=f"{est.signal} rate corrected by the reader's labels ({confidence:.0%} intervals)")
+    several = est.table["label"].n_unique() > 1
+    what = "label shares" if several else f"{est.signal} rate"
+    table = Table(title=f"{what} corrected by the reader's labels ({confidence:.0%} intervals)")
     name_column(table, escape(est.by or "group"))
-    for header in ("messages", "detector rate", "labelled", "corrected rate", "precision", "recall",
-                   "flagged ÷ true"):
+    if several:
+        name_column(table, "label")
+    for header in ("messages", "detector", "labelled", "corrected", "precision", "recall", "flagged ÷ true"):
         table.add_column(header, justify="right")
     for r in est.table.iter_rows(named=True):
-        table.add_row(escape(r["group"]), f"{r['messages']:,}", _pct(r["flagged_rate"]), f"{r['labelled']:,}",
-                      _with_ci(r, "rate", pct=True), _with_ci(r, "precision", pct=True),
-                      _with_ci(r, "recall", pct=True), _with_ci(r, "flagged_per_true", pct=False))
+        table.add_row(escape(r["group"]), *([escape(r["label"])] if several else []), f"{r['messages']:,}",
+                      _pct(r["flagged_rate"]), f"{r['labelled']:,}", _with_ci(r, "rate", pct=True),
+                      _with_ci(r, "precision", pct=True), _with_ci(r, "recall", pct=True),
+                      _with_ci(r, "flagged_per_true", pct=False))
     out_console.print(table)
-    out_console.print(f"{est.labelled:,} of {est.drawn:,} drawn rows labelled; {est.unclear:,} unclear "
-                      f"(left out); {est.unread:,} not read yet.")
+    out_console.print(f"{est.labelled:,} of {est.drawn:,} drawn rows labelled; {est.left_out:,} left out "
+                      f"(skip / unclear); {est.unread:,} not read yet.")
 
 
 def _pct(v: float | None) -> str:
