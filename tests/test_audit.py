@@ -119,6 +119,8 @@ def test_labels_are_parsed_and_bad_ones_named(tmp_path: Path) -> None:
         parse_labels(pl.Series(["yes", "maybe"]), "labels.csv", pl.Series([2, 3]))
     reactions = parse_labels(pl.Series(["New topic", "clarify", "unclear", "skip"]), "x", signal="reaction")
     assert reactions.to_list() == ["new_topic", "clarify", "unclear", None]
+    with pytest.raises(InvalidParameterError, match="partial refusal's type is its reason"):
+        parse_labels(pl.Series(["partial"]), "x", signal="refusal_type")
     with pytest.raises(InvalidParameterError, match="not a reaction label"):
         parse_labels(pl.Series(["yes"]), "x", signal="reaction")
 
@@ -141,11 +143,73 @@ def test_rows_outside_the_draw_and_other_runs_are_refused(runs: dict[str, Path],
     assert estimate_audit(runs["run"], moved, design=design_path_for(path)).labelled == 0
 
 
-def test_a_changed_source_is_refused(runs: dict[str, Path], tmp_path: Path) -> None:
-    changed = tmp_path / "corpus.parquet"
-    pl.read_parquet(runs["src"]).head(100).write_parquet(changed)
+def test_a_changed_or_different_source_is_refused(runs: dict[str, Path], tmp_path: Path) -> None:
+    other = tmp_path / "corpus.parquet"
+    pl.read_parquet(runs["src"]).head(100).write_parquet(other)
+    with pytest.raises(SourceError, match="does not hold the text the run"):
+        draw_audit_sample(runs["run"], n=10, by=None, source=other)
+    # the manifest's own file, edited after the run
+    src = tmp_path / "own" / "c.parquet"
+    src.parent.mkdir()
+    synth(200, seed=1, out=src)
+    run = chatlens.analyze(src, out=tmp_path / "own-run", workers=1).out
+    pl.read_parquet(src).head(150).write_parquet(src)
     with pytest.raises(SourceError, match="fingerprint differs"):
-        draw_audit_sample(runs["run"], n=10, by=None, source=changed)
+        draw_audit_sample(run, n=10, by=None)
+
+
+def test_truncated_messages_and_formula_like_ids_round_trip(tmp_path: Path) -> None:
+    rows = [{"id": cid, "conversations": [{"from": "human", "value": "write me a poem " * 40},
+                                          {"from": "gpt", "value": "I'm sorry, I can't help with that."},
+                                          {"from": "human", "value": "ok"}, {"from": "gpt", "value": "Sure " * 300}]}
+            for cid in ("-abc", "=1+1", "@x", "+y", "plain")]
+    src = tmp_path / "chats.jsonl"
+    src.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    run = chatlens.analyze(src, out=tmp_path / "run", workers=1, max_message_chars=100).out
+    sample = draw_audit_sample(run, n=10, by=None)
+    path, _ = sample.write(tmp_path / "s.csv")
+    frame = pl.read_csv(path, infer_schema=False)
+    assert frame.filter(pl.col("conversation_id").str.starts_with("'")).height > 0  # neutralised
+    assert frame["message"].str.len_chars().max() <= 100  # the run's cut text, not the source's
+    frame.with_columns(label=pl.lit("no")).write_csv(path)
+    est = estimate_audit(run, path)
+    assert est.labelled == 10 and est.table["rate"][0] == 0.0
+
+
+def test_duplicate_rows_are_refused_naming_both(runs: dict[str, Path], tmp_path: Path) -> None:
+    s = draw_audit_sample(runs["run"], n=40, by=None, seed=0)
+    path, _ = s.write(tmp_path / "s.csv")
+    frame = pl.read_csv(path, infer_schema=False).with_columns(label=pl.lit("no"))
+    pl.concat([frame, frame.slice(3, 1)]).write_csv(path)
+    with pytest.raises(InvalidParameterError, match=r"data rows 4 and 41 are the same message"):
+        estimate_audit(runs["run"], path)
+
+
+def test_order_deleted_rows_and_small_n(runs: dict[str, Path], tmp_path: Path) -> None:
+    s = draw_audit_sample(runs["run"], n=40, by=None, seed=0)
+    path, _ = s.write(tmp_path / "s.csv")
+    frame = pl.read_csv(path, infer_schema=False)
+    # the last 20 rows labelled, the first 20 not; 5 rows deleted
+    labelled = frame.with_columns(label=pl.when(pl.col("audit_row").cast(pl.Int64) > 20).then(pl.lit("no")))
+    labelled.filter(pl.col("audit_row").cast(pl.Int64) > 5).write_csv(path)
+    est = estimate_audit(runs["run"], path)
+    assert (est.labelled, est.unread) == (20, 20)
+    assert any("not the first ones" in w for w in est.warnings)
+    assert any("5 drawn row(s) are no longer in the file" in w for w in est.warnings)
+    in_order = frame.with_columns(label=pl.when(pl.col("audit_row").cast(pl.Int64) <= 20).then(pl.lit("no")))
+    in_order.write_csv(path)
+    assert estimate_audit(runs["run"], path).warnings == []
+    cells = len({(c["group"], c["predicted"]) for c in draw_audit_sample(runs["run"], n=400).design["cells"]})
+    with pytest.raises(InvalidParameterError, match=f"pass --n {cells} or more"):
+        draw_audit_sample(runs["run"], n=cells - 1, by="model")
+
+
+def test_an_existing_sample_is_not_overwritten(runs: dict[str, Path], tmp_path: Path) -> None:
+    s = draw_audit_sample(runs["run"], n=20, by=None)
+    s.write(tmp_path / "s.csv")
+    with pytest.raises(InvalidParameterError, match="--overwrite"):
+        s.write(tmp_path / "s.csv")
+    s.write(tmp_path / "s.csv", overwrite=True)
 
 
 def test_unknown_signal_and_group_column_are_refused(runs: dict[str, Path]) -> None:
@@ -153,6 +217,10 @@ def test_unknown_signal_and_group_column_are_refused(runs: dict[str, Path]) -> N
         draw_audit_sample(runs["run"], signal="sentiment")
     with pytest.raises(InvalidParameterError, match="neither a column"):
         draw_audit_sample(runs["run"], by="colour")
+    with pytest.raises(InvalidParameterError, match="names a message"):
+        draw_audit_sample(runs["run"], by="conversation_id")
+    with pytest.raises(InvalidParameterError, match="no messages.parquet"):
+        draw_audit_sample(runs["run"].parent / "missing")
 
 
 def test_jailbreak_audit_samples_user_messages(runs: dict[str, Path]) -> None:

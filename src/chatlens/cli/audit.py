@@ -8,7 +8,8 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from chatlens.cli._common import escape, handle_errors, name_column, out_console
+from chatlens.audit.sample import DEFAULT_MAX_CHARS, DEFAULT_N
+from chatlens.cli._common import escape, handle_errors, name_column, out_console, warn
 
 audit_app = typer.Typer(help="Correct a run's rates with a reader's labels on a random sample of it.",
                         no_args_is_help=True)
@@ -20,10 +21,11 @@ def sample_cmd(
     out: Path = typer.Option(..., "--out", "-o", help="The sample to label (.csv, .jsonl or .parquet); its design goes beside it as <out>.design.json."),
     signal: str = typer.Option("refusal", "--signal", help="refusal or jailbreak (a rate), refusal_type or reaction (the share of every label)."),
     by: str = typer.Option("model", "--by", help="Column whose groups each get a corrected rate (model, language, …); 'none' for one rate over the run."),
-    n: int = typer.Option(400, "--n", help="Messages to draw, shared equally by every group × detector verdict cell."),
+    n: int = typer.Option(DEFAULT_N, "--n", help="Messages to draw, shared equally by every group × detector verdict cell."),
     seed: int = typer.Option(0, "--seed", help="Random seed (the same seed draws the same sample)."),
     source: str | None = typer.Option(None, "--source", help="Where to read the text when the run did not keep it (default: the source its manifest records)."),
-    max_chars: int = typer.Option(6000, "--max-chars", help="Characters kept of each text (longer ones are cut, saying so)."),
+    max_chars: int = typer.Option(DEFAULT_MAX_CHARS, "--max-chars", help="Characters kept of each text (longer ones are cut, saying so)."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing sample (and its labels) at --out."),
 ) -> None:
     """Draw a random sample of a run's messages for a reader to label, blind to the detector.
 
@@ -37,7 +39,7 @@ def sample_cmd(
 
     sample = draw_audit_sample(run_dir, signal=signal, by=None if by.lower() == "none" else by,
                                n=n, seed=seed, source=source, max_chars=max_chars)
-    path, design = sample.write(out)
+    path, design = sample.write(out, overwrite=overwrite)
     cells = sample.design["cells"]
     out_console.print(
         f"wrote {sample.rows.height:,} rows to {escape(path)} (design: {escape(design)}), drawn from "
@@ -83,6 +85,8 @@ def estimate_cmd(
     out_console.print(table)
     out_console.print(f"{est.labelled:,} of {est.drawn:,} drawn rows labelled; {est.left_out:,} left out "
                       f"(skip / unclear); {est.unread:,} not read yet.")
+    for warning in est.warnings:
+        warn(warning)
 
 
 def _pct(v: float | None) -> str:

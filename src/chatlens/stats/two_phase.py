@@ -39,10 +39,19 @@ CELL_COLUMNS = ("group", "flagged", "messages", "labelled", "positives")
 DEFAULT_DRAWS = 20_000
 
 
-def _check_cells(cells: pl.DataFrame) -> None:
+def _check_cells(cells: pl.DataFrame, overall: str | None) -> None:
+    """Refuse cells that cannot come from a sample: missing columns, nulls, impossible counts, or
+    a group named like the overall row."""
     missing = [c for c in CELL_COLUMNS if c not in cells.columns]
     if missing:
         msg = f"two_phase_rates needs the columns {list(CELL_COLUMNS)}; missing {missing}."
+        raise InvalidParameterError(msg)
+    if cells.height == 0:
+        msg = "two_phase_rates needs at least one cell."
+        raise InvalidParameterError(msg)
+    nulls = [c for c in CELL_COLUMNS if cells[c].null_count()]
+    if nulls:
+        msg = f"two_phase_rates: the column(s) {nulls} hold nulls; every cell needs every value."
         raise InvalidParameterError(msg)
     bad = cells.filter(
         (pl.col("messages") < 0) | (pl.col("labelled") < 0) | (pl.col("positives") < 0)
@@ -54,23 +63,30 @@ def _check_cells(cells: pl.DataFrame) -> None:
                f"labelled={r['labelled']}, positives={r['positives']}: expected "
                "0 <= positives <= labelled <= messages.")
         raise InvalidParameterError(msg)
+    if overall is not None and (cells["group"].cast(pl.String) == overall).any():
+        msg = f"A group is named {overall!r}, the label of the overall row; pass another overall=."
+        raise InvalidParameterError(msg)
 
 
 def _cell_draws(cells: pl.DataFrame, draws: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Posterior draws of each cell's true rate, shape (cells, draws): plain, and modified
-    downwards and upwards for the limits (Brown, Cai & DasGupta's modified Jeffreys interval: a
-    cell with no positive counts as 0 at its lower end, one with only positives as 1 at its
-    upper end, so the point estimate is never outside its interval)."""
+    """Posterior draws of each cell's true rate, shape (cells, draws), modified downwards and
+    upwards for the lower and upper limits.
+
+    Brown, Cai & DasGupta's modified Jeffreys interval: a cell with no positive counts as 0 at its
+    lower end, one with only positives as 1 at its upper end, so the point estimate is never
+    outside its interval. A cell with no label at all counts as 0 and as 1 (the worst cases): its
+    group's interval then says what the unread messages could change, instead of a prior's guess.
+    """
     rng = np.random.default_rng(seed)
     n = cells["labelled"].to_numpy().astype(np.float64)
     x = cells["positives"].to_numpy().astype(np.float64)
     big_n = cells["messages"].to_numpy()
-    out = rng.beta(x[:, None] + 0.5, (n - x)[:, None] + 0.5, size=(len(n), draws))
+    low = rng.beta(x[:, None] + 0.5, (n - x)[:, None] + 0.5, size=(len(n), draws))
     census = (n == big_n) & (n > 0)
-    out[census] = (x[census] / n[census])[:, None]
-    low, high = out, out.copy()
-    low[(x == 0) & (n > 0)] = 0.0
-    high[(x == n) & (n > 0) & ~census] = 1.0
+    low[census] = (x[census] / n[census])[:, None]
+    high = low.copy()
+    low[x == 0] = 0.0
+    high[(x == n) & ~census] = 1.0
     return low, high
 
 
@@ -109,8 +125,8 @@ def two_phase_rates(cells: pl.DataFrame, *, confidence: float = 0.95, draws: int
         ``labelled``, ``rate`` (the corrected rate; null while a non-empty cell has no labelled
         message) with ``rate_low`` / ``rate_high``, the detector's ``precision``, ``recall`` and
         ``flagged_per_true`` on this log with their intervals, and ``complete`` (every non-empty
-        cell has at least one labelled message; otherwise the interval still covers the
-        unlabelled cells through their uniform-ish prior and is wide).
+        cell has at least one labelled message; otherwise the point estimates are null and the
+        interval spans what the unread cells could hold, from none to all of them positive).
 
     Examples
     --------
@@ -125,64 +141,77 @@ def two_phase_rates(cells: pl.DataFrame, *, confidence: float = 0.95, draws: int
     if draws < 100:
         msg = f"draws must be at least 100 for stable intervals. Got {draws}."
         raise InvalidParameterError(msg)
-    _check_cells(cells)
-    cells = cells.select(pl.col("group").cast(pl.String), pl.col("flagged").cast(pl.Boolean),
-                         *(pl.col(c).cast(pl.Int64) for c in CELL_COLUMNS[2:]))
-    cells = cells.filter(pl.col("messages") > 0)
-    p_low, p_high = _cell_draws(cells, draws, seed)
-    groups = cells["group"].unique(maintain_order=True).to_list()
-    member = [(cells["group"] == g).to_numpy() for g in groups]
-    if overall is not None:
-        groups, member = [*groups, overall], [*member, np.ones(cells.height, dtype=bool)]
-    big_n = cells["messages"].to_numpy().astype(np.float64)
-    n = cells["labelled"].to_numpy()
-    x = cells["positives"].to_numpy().astype(np.float64)
-    point = np.divide(x, n, out=np.full(len(n), np.nan), where=n > 0)
-    flag = cells["flagged"].to_numpy()
+    _check_cells(cells, overall)
+    cells = (cells.select(pl.col("group").cast(pl.String), pl.col("flagged").cast(pl.Boolean),
+                          *(pl.col(c).cast(pl.Int64) for c in CELL_COLUMNS[2:]))
+             .filter(pl.col("messages") > 0).with_row_index("_cell"))
+    if cells.height == 0:
+        msg = "two_phase_rates: no cell holds a message."
+        raise InvalidParameterError(msg)
+    # groups in order of first appearance, each group's cells together
+    cells = cells.sort(pl.col("_cell").min().over("group"), "_cell")
+    low, high = _cell_draws(cells, draws, seed)
+    sums = _GroupSums(cells, low, high, overall)
     rows = []
-    for name, m in zip(groups, member, strict=True):
-        on = m & flag
-        total, flagged = big_n[m].sum(), big_n[on].sum()
-        measures = _measures(big_n, point, (p_low, p_high), m, on, flag)
-        row = {"group": name, "messages": int(total), "flagged": int(flagged),
-               "flagged_rate": flagged / total, "labelled": int(n[m].sum()),
-               "positives": int(x[m].sum())}
-        for key, (value, for_low, for_high) in measures.items():
-            low, high = _interval(for_low, confidence)[0], _interval(for_high, confidence)[1]
-            row[key], row[f"{key}_low"], row[f"{key}_high"] = _finite(value), _finite(low), _finite(high)
-        row["complete"] = bool((n[m] > 0).all())
+    for g, name in enumerate(sums.names):
+        row = {"group": name, "messages": int(sums.total[g]), "flagged": int(sums.flagged[g]),
+               "flagged_rate": sums.flagged[g] / sums.total[g], "labelled": int(sums.labelled[g]),
+               "positives": int(sums.positives[g])}
+        for key, (value, for_low, for_high) in sums.measures(g).items():
+            lo, hi = _interval(for_low, confidence)[0], _interval(for_high, confidence)[1]
+            row[key], row[f"{key}_low"], row[f"{key}_high"] = _finite(value), _finite(lo), _finite(hi)
+        row["complete"] = bool(sums.complete[g])
         rows.append(row)
     return pl.DataFrame(rows, schema=_SCHEMA)
 
 
-def _measures(big_n: np.ndarray, point: np.ndarray, draws: tuple[np.ndarray, np.ndarray],
-              m: np.ndarray, on: np.ndarray, flag: np.ndarray) -> dict[str, tuple[Any, Any, Any]]:
-    """(point, draws for the lower limit, draws for the upper limit) of each measure of the cells
-    ``m`` of one group (``on``: its flagged cells).
+class _GroupSums:
+    """Per-group sums over the cells (sorted by group) — sizes, counts and the expected number of
+    true positives, as points and per draw — computed once for all groups (one ``reduceat`` per
+    array, so the cost grows with cells × draws, not groups × cells × draws)."""
 
-    Each limit is read from the modified draws that push the measure its way: the rate and the
-    precision rise with every cell's rate, flagged / true falls with it, and the recall rises
-    with the flagged cells' rates and falls with the others'.
-    """
-    low, high = draws
-    total, flagged = big_n[m].sum(), big_n[on].sum()
-    true_all, true_flag = (big_n[m] * point[m]).sum(), (big_n[on] * point[on]).sum()
+    def __init__(self, cells: pl.DataFrame, low: np.ndarray, high: np.ndarray, overall: str | None) -> None:
+        group = cells["group"].to_numpy()
+        starts = np.flatnonzero(np.r_[True, group[1:] != group[:-1]])
+        self.names = [*group[starts].tolist(), *([overall] if overall is not None else [])]
+        big_n = cells["messages"].to_numpy().astype(np.float64)
+        n = cells["labelled"].to_numpy()
+        x = cells["positives"].to_numpy().astype(np.float64)
+        flag = cells["flagged"].to_numpy()
+        point = np.divide(x, n, out=np.full(len(n), np.nan), where=n > 0)
 
-    def total_true(draw: np.ndarray, cells: np.ndarray) -> np.ndarray:
-        return (big_n[cells, None] * draw[cells]).sum(axis=0)
+        def per_group(values: np.ndarray) -> np.ndarray:
+            summed = np.add.reduceat(values, starts, axis=0)
+            return np.concatenate([summed, values.sum(axis=0, keepdims=True)]) if overall is not None else summed
 
-    def recall(up: np.ndarray, down: np.ndarray) -> np.ndarray:
-        draw = np.where(flag[:, None], up, down)
-        return _ratio(total_true(draw, on), total_true(draw, m))
+        self.total, self.flagged = per_group(big_n), per_group(big_n * flag)
+        self.labelled, self.positives = per_group(n), per_group(x)
+        self.complete = per_group((n == 0).astype(np.int64)) == 0
+        self.true_all = per_group(big_n * point)  # NaN while a cell of the group is unread
+        self.true_flag = per_group(np.where(flag, big_n * point, 0.0))
+        weighted = {name: big_n[:, None] * draw for name, draw in
+                    (("low", low), ("high", high),
+                     ("flag_low", np.where(flag[:, None], low, high)),
+                     ("flag_high", np.where(flag[:, None], high, low)))}
+        self.all = {k: per_group(v) for k, v in weighted.items()}
+        self.on = {k: per_group(v * flag[:, None]) for k, v in weighted.items()}
 
-    return {
-        "rate": (true_all / total, total_true(low, m) / total, total_true(high, m) / total),
-        "precision": (_ratio(true_flag, flagged), _ratio(total_true(low, on), flagged),
-                      _ratio(total_true(high, on), flagged)),
-        "recall": (_ratio(true_flag, true_all), recall(low, high), recall(high, low)),
-        "flagged_per_true": (_ratio(flagged, true_all), _ratio(flagged, total_true(high, m)),
-                             _ratio(flagged, total_true(low, m))),
-    }
+    def measures(self, g: int) -> dict[str, tuple[Any, Any, Any]]:
+        """(point, draws for the lower limit, draws for the upper limit) of each measure of group
+        ``g``. Each limit is read from the draws that push the measure its way: the rate and the
+        precision rise with every cell's rate, flagged / true falls with it, and the recall rises
+        with the flagged cells' rates and falls with the others'."""
+        total, flagged, a, on = self.total[g], self.flagged[g], self.all, self.on
+        return {
+            "rate": (self.true_all[g] / total, a["low"][g] / total, a["high"][g] / total),
+            "precision": (_ratio(self.true_flag[g], flagged), _ratio(on["low"][g], flagged),
+                          _ratio(on["high"][g], flagged)),
+            "recall": (_ratio(self.true_flag[g], self.true_all[g]),
+                       _ratio(on["flag_low"][g], a["flag_low"][g]),
+                       _ratio(on["flag_high"][g], a["flag_high"][g])),
+            "flagged_per_true": (_ratio(flagged, self.true_all[g]), _ratio(flagged, a["high"][g]),
+                                 _ratio(flagged, a["low"][g])),
+        }
 
 
 def _ratio(a: float | np.ndarray, b: float | np.ndarray) -> float | np.ndarray:

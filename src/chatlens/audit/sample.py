@@ -1,0 +1,168 @@
+"""The audit sample: equal random draws from every group × verdict cell of a run, shuffled, blind.
+
+Why equal shares per cell (not proportional): the cells differ by orders of magnitude (a few
+flagged refusals, many unflagged replies), and the corrected rate needs every cell's true rate;
+equal shares spend labels where a proportional sample would leave the small flagged cell almost
+unread. The estimate weighs each cell by its size, so the design stays unbiased.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from chatlens.audit.run import checked_run, identity, manifest, population
+from chatlens.audit.signals import KEY, SIGNALS
+from chatlens.audit.text import sample_texts
+from chatlens.corpus.api import SourceLike
+from chatlens.errors import InvalidParameterError
+
+#: Characters of each text kept in a sample row (a spreadsheet cell holds at most 32,767).
+DEFAULT_MAX_CHARS = 6000
+DEFAULT_N = 400
+DESIGN_SUFFIX = ".design.json"
+#: Version of the design file's layout.
+DESIGN_VERSION = 1
+
+
+@dataclass(frozen=True)
+class AuditSample:
+    """A drawn sample: ``rows`` (shuffled; ``audit_row``, keys, text, empty ``label`` and ``note``)
+    and ``design`` (what :func:`~chatlens.audit.estimate_audit` needs to weigh the labels, as
+    JSON-ready data)."""
+
+    rows: pl.DataFrame
+    design: dict[str, Any]
+
+    def write(self, path: str | Path, *, overwrite: bool = False) -> tuple[Path, Path]:
+        """Write the rows (CSV, JSONL or Parquet by extension; CSV cells a spreadsheet would run
+        as formulas are neutralised) and the design beside them as ``<path>.design.json``.
+
+        An existing file is refused unless ``overwrite``: it may hold a reader's labels.
+        """
+        from chatlens.corpus.tablefile import write_table
+
+        design_path = design_path_for(path)
+        existing = [p for p in (Path(path), design_path) if p.exists()]
+        if existing and not overwrite:
+            msg = (f"{existing[0]} exists and may hold a reader's labels; choose another --out or "
+                   "pass --overwrite.")
+            raise InvalidParameterError(msg)
+        out = write_table(self.rows, path)
+        design_path.write_text(json.dumps(self.design, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        return out, design_path
+
+
+def design_path_for(sample_path: str | Path) -> Path:
+    """Where :meth:`AuditSample.write` puts the design of a sample written to ``sample_path``."""
+    p = Path(sample_path)
+    return p.with_name(p.name + DESIGN_SUFFIX)
+
+
+def allocate(sizes: list[int], n: int) -> list[int]:
+    """Equal sample sizes per cell, capped at each cell's size, the rest shared by the larger cells.
+
+    >>> allocate([5, 1000, 1000], 90)
+    [5, 43, 42]
+    """
+    out = [0] * len(sizes)
+    left = n
+    order = sorted(range(len(sizes)), key=lambda i: (sizes[i], i))
+    for rank, i in enumerate(order):
+        share = -(-left // (len(sizes) - rank))  # ceiling: the remainder goes first
+        out[i] = min(sizes[i], share)
+        left -= out[i]
+    return out
+
+
+def keys_digest(keys: list[list[Any]] | list[tuple[Any, ...]]) -> str:
+    """A hash of the drawn keys, in draw order (the design file records it; an edited design is
+    caught by it)."""
+    return hashlib.sha256("\n".join(f"{c}\t{i}" for c, i in keys).encode()).hexdigest()
+
+
+def _draw(pop: pl.DataFrame, cells: pl.DataFrame, take: list[int], seed: int) -> np.ndarray:
+    """Positions in ``pop`` (sorted by group, predicted) drawn uniformly within each cell."""
+    rng = np.random.default_rng(seed)
+    sizes = cells["messages"].to_numpy().astype(np.int64)
+    ends = np.cumsum(sizes)
+    starts = ends - sizes
+    chosen = [np.sort(start + rng.choice(end - start, size=k, replace=False))
+              for start, end, k in zip(starts, ends, take, strict=True) if k]
+    return np.concatenate(chosen) if chosen else np.zeros(0, dtype=np.int64)
+
+
+def draw_audit_sample(run_dir: str | Path, *, signal: str = "refusal", by: str | None = "model",
+                      n: int = DEFAULT_N, seed: int = 0, source: SourceLike | None = None,
+                      max_chars: int = DEFAULT_MAX_CHARS) -> AuditSample:
+    """Draw ``n`` messages of a finished run for a reader, at random within each cell.
+
+    Parameters
+    ----------
+    run_dir
+        A run directory written by ``chatlens analyze``.
+    signal
+        ``refusal`` or ``jailbreak`` (audited for their rate), ``refusal_type`` or ``reaction``
+        (for the share of every label); see :data:`chatlens.audit.SIGNALS`.
+    by
+        Column whose groups get their own corrected rate (``model``, ``language``, …; from the
+        messages or the conversations table); None for one rate over the whole run. Every group
+        × verdict cell gets an equal share of ``n``, so ``n`` must be at least the number of
+        cells, and more groups need a larger ``n``.
+    n, seed
+        Sample size and random seed (the same seed draws the same sample).
+    source
+        Where to read the text when the run did not keep it (``--keep-text``); default: the
+        source the run's manifest records.
+    max_chars
+        Characters kept of each text (longer ones are cut, and the cut is said in the text).
+    """
+    if max_chars < 1:
+        msg = f"max_chars must be at least 1. Got {max_chars}."
+        raise InvalidParameterError(msg)
+    run_dir = checked_run(run_dir)
+    pop = population(run_dir, signal, by).sort("group", "predicted", *KEY)
+    if pop.height == 0:
+        msg = f"The run in {run_dir} has no {SIGNALS[signal].role} messages with a {signal!r} verdict."
+        raise InvalidParameterError(msg)
+    cells = pop.group_by("group", "predicted", maintain_order=True).agg(messages=pl.len())
+    if n < cells.height:
+        msg = (f"n={n} cannot give each of the {cells.height} group × verdict cells a message; "
+               f"pass --n {cells.height} or more (or fewer groups: --by none).")
+        raise InvalidParameterError(msg)
+    take = allocate(cells["messages"].to_list(), n)
+    sample = pop[_draw(pop, cells, take, seed)].sample(fraction=1.0, shuffle=True, seed=seed)
+    keys = sample.select(KEY)
+    doc = manifest(run_dir)
+    rows = (keys.join(sample_texts(run_dir, doc, keys, source, max_chars), on=list(KEY), how="left",
+                      maintain_order="left")
+            .with_row_index("audit_row", offset=1)
+            .with_columns(label=pl.lit(None, dtype=pl.String), note=pl.lit(None, dtype=pl.String)))
+    drawn = [list(k) for k in keys.rows()]
+    design = {
+        "chatlens_audit": DESIGN_VERSION,
+        "signal": signal,
+        "role": SIGNALS[signal].role,
+        "labels": list(SIGNALS[signal].labels),
+        "by": by,
+        "seed": seed,
+        "n": len(drawn),
+        "created_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "run": {"dir": str(run_dir), **identity(doc)},
+        "cells": [{"group": g, "predicted": p, "messages": s, "drawn": k}
+                  for (g, p, s), k in zip(cells.rows(), take, strict=True)],
+        "keys_sha256": keys_digest(drawn),
+        "keys": drawn,
+    }
+    return AuditSample(rows, design)
+
+
+__all__ = ["DEFAULT_MAX_CHARS", "DEFAULT_N", "DESIGN_SUFFIX", "AuditSample", "allocate", "design_path_for",
+           "draw_audit_sample", "keys_digest"]
