@@ -258,3 +258,23 @@ def test_cli_sample_then_estimate(runs: dict[str, Path], tmp_path: Path) -> None
     assert pl.read_csv(est_out)["group"].to_list() == ["(all)"]
     bad = runner.invoke(app, ["audit", "sample", str(runs["run"]), "--signal", "x", "--out", str(out)])
     assert bad.exit_code == 1 and "signal must be one of" in bad.output
+
+
+def test_reading_sheet_escapes_hostile_text(tmp_path: Path) -> None:
+    evil = "<script>alert(1)</script><img src=x onerror=alert(2)> \u202eevil\u202c & done"
+    rows = [{"id": f"c{i}", "conversations": [{"from": "human", "value": evil},
+                                              {"from": "gpt", "value": "I can't help with that. " + evil}]}
+            for i in range(6)]
+    src = tmp_path / "chats.jsonl"
+    src.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    run = chatlens.analyze(src, out=tmp_path / "run", workers=1).out
+    sample = draw_audit_sample(run, n=6, by=None)
+    _, _ = sample.write(tmp_path / "s.csv")
+    page = (tmp_path / "s.csv.html").read_text()
+    assert "<script>" not in page and "<img" not in page and "\u202e" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page and "\ufffdevil" in page
+    assert "Content-Security-Policy" in page and "default-src 'none'" in page
+    assert page.count("class='row'") == 6
+    assert "audit_row 6" in page
+    sample.write(tmp_path / "t.csv", sheet=False)
+    assert not (tmp_path / "t.csv.html").exists()

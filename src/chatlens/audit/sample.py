@@ -41,22 +41,26 @@ class AuditSample:
     rows: pl.DataFrame
     design: dict[str, Any]
 
-    def write(self, path: str | Path, *, overwrite: bool = False) -> tuple[Path, Path]:
+    def write(self, path: str | Path, *, overwrite: bool = False, sheet: bool = True) -> tuple[Path, Path]:
         """Write the rows (CSV, JSONL or Parquet by extension; CSV cells a spreadsheet would run
-        as formulas are neutralised) and the design beside them as ``<path>.design.json``.
+        as formulas are neutralised), the design beside them as ``<path>.design.json`` and, with
+        ``sheet``, a reading sheet as ``<path>.html`` (:mod:`chatlens.audit.sheet`).
 
         An existing file is refused unless ``overwrite``: it may hold a reader's labels.
         """
+        from chatlens.audit.sheet import reading_sheet
         from chatlens.corpus.tablefile import write_table
 
-        design_path = design_path_for(path)
-        existing = [p for p in (Path(path), design_path) if p.exists()]
+        design_path, sheet_path = design_path_for(path), sheet_path_for(path)
+        existing = [p for p in (Path(path), design_path, *([sheet_path] if sheet else [])) if p.exists()]
         if existing and not overwrite:
             msg = (f"{existing[0]} exists and may hold a reader's labels; choose another --out or "
                    "pass --overwrite.")
             raise InvalidParameterError(msg)
         out = write_table(self.rows, path)
         design_path.write_text(json.dumps(self.design, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        if sheet:
+            sheet_path.write_text(reading_sheet(self.rows, self.design), encoding="utf-8")
         return out, design_path
 
 
@@ -64,6 +68,12 @@ def design_path_for(sample_path: str | Path) -> Path:
     """Where :meth:`AuditSample.write` puts the design of a sample written to ``sample_path``."""
     p = Path(sample_path)
     return p.with_name(p.name + DESIGN_SUFFIX)
+
+
+def sheet_path_for(sample_path: str | Path) -> Path:
+    """Where :meth:`AuditSample.write` puts the reading sheet of a sample written to ``sample_path``."""
+    p = Path(sample_path)
+    return p.with_name(p.name + ".html")
 
 
 def allocate(sizes: list[int], n: int) -> list[int]:
@@ -165,4 +175,4 @@ def draw_audit_sample(run_dir: str | Path, *, signal: str = "refusal", by: str |
 
 
 __all__ = ["DEFAULT_MAX_CHARS", "DEFAULT_N", "DESIGN_SUFFIX", "AuditSample", "allocate", "design_path_for",
-           "draw_audit_sample", "keys_digest"]
+           "draw_audit_sample", "keys_digest", "sheet_path_for"]

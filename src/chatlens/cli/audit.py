@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from chatlens.audit.sample import DEFAULT_MAX_CHARS, DEFAULT_N
+from chatlens.audit.sample import DEFAULT_MAX_CHARS, DEFAULT_N, sheet_path_for
 from chatlens.cli._common import escape, handle_errors, name_column, out_console, warn
 
 audit_app = typer.Typer(help="Correct a run's rates with a reader's labels on a random sample of it.",
@@ -26,6 +26,7 @@ def sample_cmd(
     source: str | None = typer.Option(None, "--source", help="Where to read the text when the run did not keep it (default: the source its manifest records)."),
     max_chars: int = typer.Option(DEFAULT_MAX_CHARS, "--max-chars", help="Characters kept of each text (longer ones are cut, saying so)."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing sample (and its labels) at --out."),
+    sheet: bool = typer.Option(True, "--sheet/--no-sheet", help="Also write <out>.html, the rows as an escaped page to read them by."),
 ) -> None:
     """Draw a random sample of a run's messages for a reader to label, blind to the detector.
 
@@ -39,10 +40,11 @@ def sample_cmd(
 
     sample = draw_audit_sample(run_dir, signal=signal, by=None if by.lower() == "none" else by,
                                n=n, seed=seed, source=source, max_chars=max_chars)
-    path, design = sample.write(out, overwrite=overwrite)
+    path, design = sample.write(out, overwrite=overwrite, sheet=sheet)
     cells = sample.design["cells"]
     out_console.print(
-        f"wrote {sample.rows.height:,} rows to {escape(path)} (design: {escape(design)}), drawn from "
+        f"wrote {sample.rows.height:,} rows to {escape(path)} (design: {escape(design)}"
+        + (f"; read them in {escape(sheet_path_for(path))}" if sheet else "") + "), drawn from "
         f"{len(cells)} cells of {sum(c['messages'] for c in cells):,} {sample.design['role']} messages.\n"
         f"Fill the 'label' column in the file's order with one of {', '.join(SIGNALS[signal].labels)} "
         f"(docs/labels.md; 'skip' leaves a row out), then: chatlens audit estimate {escape(run_dir)} "

@@ -16,12 +16,12 @@ import polars as pl
 from chatlens.report.formatting import esc, presentation
 
 #: Control characters (except tab/newline, collapsed anyway) and bidi overrides/isolates.
-_UNSAFE = r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]"
+UNSAFE_CHARS = r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]"
 
 
 def clean(text: pl.Expr, limit: int) -> pl.Expr:
     """Control characters removed, whitespace collapsed, cut to ``limit`` characters with "…"."""
-    flat = text.str.replace_all(_UNSAFE, "").str.replace_all(r"\s+", " ").str.strip_chars()
+    flat = text.str.replace_all(UNSAFE_CHARS, "").str.replace_all(r"\s+", " ").str.strip_chars()
     return (
         pl.when(flat.str.len_chars() > limit)
         .then(flat.str.slice(0, limit - 1) + "…")
@@ -111,4 +111,4 @@ def excerpts_section(samples: dict[str, pl.DataFrame] | None) -> str:
     return "".join(parts)
 
 
-__all__ = ["clean", "excerpts_section", "sample_excerpts"]
+__all__ = ["UNSAFE_CHARS", "clean", "excerpts_section", "sample_excerpts"]
