@@ -46,7 +46,7 @@ def test_intervals_cover_each_logs_true_rate_and_the_estimate_is_unbiased() -> N
     rng = np.random.default_rng(7)
     truth = {"a": 0.02, "b": 0.10, "c": 0.30}
     sensitivity, false_positive, size, per_cell, reps = {"a": 0.9, "b": 0.6, "c": 0.8}, 0.01, 4000, 40, 150
-    covered = dict.fromkeys(truth, 0)
+    covered, covered_diff = dict.fromkeys(truth, 0), dict.fromkeys(truth, 0)
     error = {g: [] for g in truth}
     naive = {g: [] for g in truth}
     for rep in range(reps):
@@ -65,8 +65,11 @@ def test_intervals_cover_each_logs_true_rate_and_the_estimate_is_unbiased() -> N
             g = r["group"]
             covered[g] += r["rate_low"] <= log_rate[g] <= r["rate_high"]
             error[g].append(r["rate"] - log_rate[g])
+            rest = np.mean([v for k, v in log_rate.items() if k != g])  # equal group sizes
+            covered_diff[g] += r["vs_rest_low"] <= log_rate[g] - rest <= r["vs_rest_high"]
     for g in truth:
         assert covered[g] / reps >= 0.9, (g, covered[g] / reps)
+        assert covered_diff[g] / reps >= 0.9, (g, covered_diff[g] / reps)
         assert abs(np.mean(error[g])) < 0.1 * truth[g], (g, np.mean(error[g]))
     assert np.mean(naive["b"]) < -0.03  # the detector alone under-counts group b by 4 points
 

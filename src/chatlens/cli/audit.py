@@ -72,16 +72,20 @@ def estimate_cmd(
     if out is not None:
         write_table(est.table, out)
     several = est.table["label"].n_unique() > 1
+    grouped = est.table["vs_rest"].drop_nulls().len() > 0
     what = "label shares" if several else f"{est.signal} rate"
     table = Table(title=f"{what} corrected by the reader's labels ({confidence:.0%} intervals)")
     name_column(table, escape(est.by or "group"))
     if several:
         name_column(table, "label")
-    for header in ("messages", "detector", "labelled", "corrected", "precision", "recall", "flagged ÷ true"):
+    headers = ["messages", "detector", "labelled", "corrected", *(["vs rest, points"] if grouped else []),
+               "precision", "recall", "flagged ÷ true"]
+    for header in headers:
         table.add_column(header, justify="right")
     for r in est.table.iter_rows(named=True):
         table.add_row(escape(r["group"]), *([escape(r["label"])] if several else []), f"{r['messages']:,}",
                       _pct(r["flagged_rate"]), f"{r['labelled']:,}", _with_ci(r, "rate", pct=True),
+                      *([_with_ci(r, "vs_rest", pct=True, signed=True)] if grouped else []),
                       _with_ci(r, "precision", pct=True), _with_ci(r, "recall", pct=True),
                       _with_ci(r, "flagged_per_true", pct=False))
     out_console.print(table)
@@ -91,13 +95,14 @@ def estimate_cmd(
         warn(warning)
 
 
-def _pct(v: float | None) -> str:
-    return "-" if v is None else f"{100 * v:.1f}%"
+def _pct(v: float | None, *, signed: bool = False) -> str:
+    return "-" if v is None else f"{100 * v:+.1f}" if signed else f"{100 * v:.1f}%"
 
 
-def _with_ci(row: dict, key: str, *, pct: bool) -> str:
-    """``value (low–high)``; ``-`` for an estimate a cell without labels leaves open."""
-    fmt = _pct if pct else (lambda v: "-" if v is None else f"{v:.2f}")
+def _with_ci(row: dict, key: str, *, pct: bool, signed: bool = False) -> str:
+    """``value (low–high)``; ``-`` for an estimate a cell without labels leaves open (``signed``:
+    a difference in percentage points, with its sign)."""
+    fmt = (lambda v: _pct(v, signed=signed)) if pct else (lambda v: "-" if v is None else f"{v:.2f}")
     low, high = row[f"{key}_low"], row[f"{key}_high"]
     interval = "" if low is None or high is None else f" ({fmt(low)}–{fmt(high)})"
     return fmt(row[key]) + interval

@@ -124,7 +124,9 @@ def two_phase_rates(cells: pl.DataFrame, *, confidence: float = 0.95, draws: int
         Per group: ``messages``, ``flagged`` (count) and ``flagged_rate`` (the detector's rate),
         ``labelled``, ``rate`` (the corrected rate; null while a non-empty cell has no labelled
         message) with ``rate_low`` / ``rate_high``, the detector's ``precision``, ``recall`` and
-        ``flagged_per_true`` on this log with their intervals, and ``complete`` (every non-empty
+        ``flagged_per_true`` on this log with their intervals, ``vs_rest`` (the group's corrected
+        rate minus that of every other group's messages together, with its interval; null for the
+        overall row and a lone group), and ``complete`` (every non-empty
         cell has at least one labelled message; otherwise the point estimates are null and the
         interval spans what the unread cells could hold, from none to all of them positive).
 
@@ -195,6 +197,10 @@ class _GroupSums:
                      ("flag_high", np.where(flag[:, None], high, low)))}
         self.all = {k: per_group(v) for k, v in weighted.items()}
         self.on = {k: per_group(v * flag[:, None]) for k, v in weighted.items()}
+        # over every cell (whether or not an overall row is asked for): a group vs the rest
+        self.groups = len(starts)
+        self.grand = {"total": big_n.sum(), "true": (big_n * point).sum(),
+                      "low": weighted["low"].sum(axis=0), "high": weighted["high"].sum(axis=0)}
 
     def measures(self, g: int) -> dict[str, tuple[Any, Any, Any]]:
         """(point, draws for the lower limit, draws for the upper limit) of each measure of group
@@ -211,8 +217,19 @@ class _GroupSums:
                        _ratio(on["flag_high"][g], a["flag_high"][g])),
             "flagged_per_true": (_ratio(flagged, self.true_all[g]), _ratio(flagged, a["high"][g]),
                                  _ratio(flagged, a["low"][g])),
+            "vs_rest": self._vs_rest(g),
         }
 
+    def _vs_rest(self, g: int) -> tuple[Any, Any, Any]:
+        """Group ``g``'s rate minus the rate of all other groups' messages together (NaN for the
+        overall row and a lone group): it rises with the group's cells and falls with the rest's."""
+        if g >= self.groups or self.groups < 2:
+            return np.nan, np.full(1, np.nan), np.full(1, np.nan)
+        total, a, grand = self.total[g], self.all, self.grand
+        rest = grand["total"] - total
+        return ((self.true_all[g] / total) - (grand["true"] - self.true_all[g]) / rest,
+                a["low"][g] / total - (grand["high"] - a["high"][g]) / rest,
+                a["high"][g] / total - (grand["low"] - a["low"][g]) / rest)
 
 def _ratio(a: float | np.ndarray, b: float | np.ndarray) -> float | np.ndarray:
     """``a / b``, NaN where ``b`` is 0 (no flagged or no true messages: the ratio is undefined)."""
@@ -232,7 +249,8 @@ _SCHEMA = {
     "precision": pl.Float64, "precision_low": pl.Float64, "precision_high": pl.Float64,
     "recall": pl.Float64, "recall_low": pl.Float64, "recall_high": pl.Float64,
     "flagged_per_true": pl.Float64, "flagged_per_true_low": pl.Float64,
-    "flagged_per_true_high": pl.Float64, "complete": pl.Boolean,
+    "flagged_per_true_high": pl.Float64, "vs_rest": pl.Float64, "vs_rest_low": pl.Float64,
+    "vs_rest_high": pl.Float64, "complete": pl.Boolean,
 }
 
 __all__ = ["CELL_COLUMNS", "two_phase_rates"]
