@@ -120,6 +120,9 @@ def print_behaviour(behaviour: object, limit: int = 15) -> None:
         out_console.print(
             f"[bold]refusal rate[/] {_pct(r['value'])} ({_pct(r['ci_low'])}–{_pct(r['ci_high'])}, n={r['n']:,})"
         )
+        out_console.print("[dim](these intervals cover sampling, not the detector's errors; to publish a "
+                          "rate, correct it with a reader's labels on a random sample: chatlens audit "
+                          "sample RUN --by model --out audit.csv, docs/audit.md)[/]")
     if "reactions_after_first_refusal" in head:
         parts = ", ".join(f"{escape(k)} {_pct(v)}" for k, v in head["reactions_after_first_refusal"].items())
         out_console.print(f"[bold]after the first refusal[/] {parts}")
