@@ -18,16 +18,32 @@ is the two-phase design that gives it (:mod:`chatlens.stats.two_phase`):
 
 Modules: ``signals`` (what each audited signal reads and which labels a reader may give),
 ``run`` (the run directory: manifest, the judged messages), ``text`` (the sampled messages'
-text), ``sample`` (the draw and its design), ``estimate`` (labels → corrected rates).
+text), ``sample`` (the draw and its design), ``sheet`` (the reading page), ``paths`` (where a sample's
+files go, and the defaults the CLI shows), ``estimate`` (labels → corrected rates).
 """
 
 from __future__ import annotations
 
-from chatlens.audit.estimate import AuditEstimate, estimate_audit, read_design
-from chatlens.audit.run import population
-from chatlens.audit.sample import AuditSample, allocate, design_path_for, draw_audit_sample
-from chatlens.audit.signals import KEY, SIGNALS, SignalSpec, parse_labels, signal_spec
+from chatlens._lazy import lazy_exports
 
-__all__ = ["KEY", "SIGNALS", "AuditEstimate", "AuditSample", "SignalSpec", "allocate",
-           "design_path_for", "draw_audit_sample", "estimate_audit", "parse_labels", "population",
-           "read_design", "signal_spec"]
+#: public name -> "module:attr", resolved on first access (PEP 562): ``chatlens --help`` must not
+#: import the audit's polars and corpus stack.
+_LAZY: dict[str, str] = {
+    "KEY": "chatlens.audit.signals:KEY",
+    "SIGNALS": "chatlens.audit.signals:SIGNALS",
+    "SignalSpec": "chatlens.audit.signals:SignalSpec",
+    "parse_labels": "chatlens.audit.signals:parse_labels",
+    "signal_spec": "chatlens.audit.signals:signal_spec",
+    "population": "chatlens.audit.run:population",
+    "AuditSample": "chatlens.audit.sample:AuditSample",
+    "allocate": "chatlens.audit.sample:allocate",
+    "draw_audit_sample": "chatlens.audit.sample:draw_audit_sample",
+    "design_path_for": "chatlens.audit.paths:design_path_for",
+    "sheet_path_for": "chatlens.audit.paths:sheet_path_for",
+    "AuditEstimate": "chatlens.audit.estimate:AuditEstimate",
+    "estimate_audit": "chatlens.audit.estimate:estimate_audit",
+    "read_design": "chatlens.audit.estimate:read_design",
+}
+
+__all__ = sorted(_LAZY)
+__getattr__, __dir__ = lazy_exports("chatlens.audit", globals(), _LAZY)

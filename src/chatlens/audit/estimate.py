@@ -15,8 +15,9 @@ from typing import Any
 
 import polars as pl
 
+from chatlens.audit.paths import design_path_for
 from chatlens.audit.run import identity, manifest, population
-from chatlens.audit.sample import DESIGN_VERSION, design_path_for, keys_digest
+from chatlens.audit.sample import DESIGN_VERSION, keys_digest
 from chatlens.audit.signals import KEY, SIGNALS, left_out, normalise, parse_labels
 from chatlens.errors import InvalidParameterError
 

@@ -18,16 +18,13 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from chatlens.audit.paths import DEFAULT_MAX_CHARS, DEFAULT_N, design_path_for, sheet_path_for
 from chatlens.audit.run import checked_run, identity, manifest, population
 from chatlens.audit.signals import KEY, SIGNALS
 from chatlens.audit.text import sample_texts
 from chatlens.corpus.api import SourceLike
 from chatlens.errors import InvalidParameterError
 
-#: Characters of each text kept in a sample row (a spreadsheet cell holds at most 32,767).
-DEFAULT_MAX_CHARS = 6000
-DEFAULT_N = 400
-DESIGN_SUFFIX = ".design.json"
 #: Version of the design file's layout.
 DESIGN_VERSION = 1
 
@@ -62,18 +59,6 @@ class AuditSample:
         if sheet:
             sheet_path.write_text(reading_sheet(self.rows, self.design), encoding="utf-8")
         return out, design_path
-
-
-def design_path_for(sample_path: str | Path) -> Path:
-    """Where :meth:`AuditSample.write` puts the design of a sample written to ``sample_path``."""
-    p = Path(sample_path)
-    return p.with_name(p.name + DESIGN_SUFFIX)
-
-
-def sheet_path_for(sample_path: str | Path) -> Path:
-    """Where :meth:`AuditSample.write` puts the reading sheet of a sample written to ``sample_path``."""
-    p = Path(sample_path)
-    return p.with_name(p.name + ".html")
 
 
 def allocate(sizes: list[int], n: int) -> list[int]:
@@ -174,5 +159,4 @@ def draw_audit_sample(run_dir: str | Path, *, signal: str = "refusal", by: str |
     return AuditSample(rows, design)
 
 
-__all__ = ["DEFAULT_MAX_CHARS", "DEFAULT_N", "DESIGN_SUFFIX", "AuditSample", "allocate", "design_path_for",
-           "draw_audit_sample", "keys_digest", "sheet_path_for"]
+__all__ = ["DESIGN_VERSION", "AuditSample", "allocate", "draw_audit_sample", "keys_digest"]

@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from chatlens.audit.sample import DEFAULT_MAX_CHARS, DEFAULT_N, sheet_path_for
+from chatlens.audit.paths import DEFAULT_MAX_CHARS, DEFAULT_N, sheet_path_for
 from chatlens.cli._common import escape, handle_errors, name_column, out_console, warn
 
 audit_app = typer.Typer(help="Correct a run's rates with a reader's labels on a random sample of it.",
