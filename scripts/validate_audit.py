@@ -10,7 +10,9 @@ own, the mean error of each, how often the 95% interval covers the truth, and it
 
 * ``refusal``: every labelled assistant message (binary: the refusal rate);
 * ``reaction``: every labelled reaction after a gold refusal (the share of each of the six
-  reactions; the model is the reaction model's leave-one-source-out fit).
+  reactions; the model is the reaction model's leave-one-source-out fit);
+* ``jailbreak``: ToxicChat's 2,801 real user prompts (human labels; the learned jailbreak tier's
+  5-fold cross-validated flags united with its rule overrides, as ``chatlens validate`` reports).
 
 Usage::
 
@@ -66,11 +68,28 @@ def _audits(part: pl.DataFrame, labels: list[str], n: int, repeats: int,
     return out
 
 
+def _toxicchat(root: Path) -> pl.DataFrame:
+    """ToxicChat's prompts with the learned jailbreak tier's held-out verdicts and the gold."""
+    from chatlens.validate.datasets import load_all
+    from chatlens.validate.jailbreak_cv import CV_DATASET, heldout_predictions
+
+    sets = load_all(root)
+    flags = heldout_predictions(sets, root)
+    toxic = next(s for s in sets if s.dataset == CV_DATASET and s.group == "prompts")
+    verdict = flags[(toxic.dataset, toxic.group)]
+    def name(flag: str) -> pl.Expr:
+        return pl.when(pl.col(flag)).then(pl.lit("jailbreak")).otherwise(pl.lit("none"))
+
+    return pl.DataFrame({"v": verdict, "g": toxic.gold}).select(
+        source=pl.lit("toxicchat"), predicted=name("v"), truth=name("g"))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
     parser.add_argument("--n", type=int, default=200, help="labels per refusal audit")
     parser.add_argument("--n-reaction", type=int, default=120, help="labels per reaction audit")
+    parser.add_argument("--n-jailbreak", type=int, default=200, help="labels per jailbreak audit")
     parser.add_argument("--repeats", type=int, default=500)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
@@ -88,12 +107,14 @@ def main() -> None:
     reactions = reaction_rows(real)
     reaction = reactions.select("source", truth="reaction").with_columns(
         predicted=pl.Series(leave_one_source_out(reactions, calibrate=False)[0].astype(str)))
+    jailbreak = _toxicchat(args.data)
     rng = np.random.default_rng(args.seed)
     report = {"repeats": args.repeats,
               "detector": "the default tier, trained without the source (leave one source out)",
               "sources": "those with at least twice the labels of one audit"}
     for signal, frame, labels, n in (("refusal", refusal, ["refusal"], args.n),
-                                     ("reaction", reaction, list(REACTION_CLASSES), args.n_reaction)):
+                                     ("reaction", reaction, list(REACTION_CLASSES), args.n_reaction),
+                                     ("jailbreak", jailbreak, ["jailbreak"], args.n_jailbreak)):
         report[signal] = {"n_per_audit": n} | {
             s: _audits(frame.filter(pl.col("source") == s), labels, n, args.repeats, rng)
             for s in sorted(frame["source"].unique().to_list())
