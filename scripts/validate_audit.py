@@ -4,7 +4,7 @@ For each source of the real labelled development set (ids and labels in the pack
 from ../shared/data), the population is that source's labelled messages, labelled by the default
 detector *trained without that source* (leave-one-source-out: the detector a new user's log
 gets), and the truth is the readers' label. The script then repeats the audit many times — draw
-``--n`` messages in equal shares from the detector's verdict cells, "read" them (the gold label),
+``--n`` messages from the detector's verdict cells (``--allocation``), "read" them (the gold label),
 correct — and prints JSON per source: the true rate (or share of each reaction), the detector's
 own, the mean error of each, how often the 95% interval covers the truth, and its mean width.
 
@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _audits(part: pl.DataFrame, labels: list[str], n: int, repeats: int,
-            rng: np.random.Generator) -> dict:
+            rng: np.random.Generator, allocation: str = "sqrt") -> dict:
     """Repeated audits of one source's population: per label, the truth, the detector's share and
     the corrected share's error, coverage and interval width."""
     from chatlens.audit import allocate
@@ -42,7 +42,7 @@ def _audits(part: pl.DataFrame, labels: list[str], n: int, repeats: int,
     predicted, truth = part["predicted"].to_numpy(), part["truth"].to_numpy()
     cells = sorted(set(predicted.tolist()))
     members = {c: np.flatnonzero(predicted == c) for c in cells}
-    take = dict(zip(cells, allocate([len(members[c]) for c in cells], n), strict=True))
+    take = dict(zip(cells, allocate([len(members[c]) for c in cells], n, allocation), strict=True))
     errors = {k: [] for k in labels}
     covered, widths = dict.fromkeys(labels, 0), {k: [] for k in labels}
     for rep in range(repeats):
@@ -91,6 +91,7 @@ def main() -> None:
     parser.add_argument("--n-reaction", type=int, default=120, help="labels per reaction audit")
     parser.add_argument("--n-jailbreak", type=int, default=200, help="labels per jailbreak audit")
     parser.add_argument("--repeats", type=int, default=500)
+    parser.add_argument("--allocation", default="sqrt", help="sqrt or equal (chatlens.audit.allocate)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
 
@@ -109,14 +110,14 @@ def main() -> None:
         predicted=pl.Series(leave_one_source_out(reactions, calibrate=False)[0].astype(str)))
     jailbreak = _toxicchat(args.data)
     rng = np.random.default_rng(args.seed)
-    report = {"repeats": args.repeats,
+    report = {"repeats": args.repeats, "allocation": args.allocation,
               "detector": "the default tier, trained without the source (leave one source out)",
               "sources": "those with at least twice the labels of one audit"}
     for signal, frame, labels, n in (("refusal", refusal, ["refusal"], args.n),
                                      ("reaction", reaction, list(REACTION_CLASSES), args.n_reaction),
                                      ("jailbreak", jailbreak, ["jailbreak"], args.n_jailbreak)):
         report[signal] = {"n_per_audit": n} | {
-            s: _audits(frame.filter(pl.col("source") == s), labels, n, args.repeats, rng)
+            s: _audits(frame.filter(pl.col("source") == s), labels, n, args.repeats, rng, args.allocation)
             for s in sorted(frame["source"].unique().to_list())
             if frame.filter(pl.col("source") == s).height >= 2 * n}
     print(json.dumps(report, indent=1))

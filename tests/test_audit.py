@@ -51,14 +51,19 @@ def _label_with_truth(sample: pl.DataFrame, truth_path: Path, signal: str = "ref
             .drop("_t"))
 
 
-def test_allocation_is_equal_per_cell_and_capped() -> None:
+def test_allocation_is_equal_or_by_square_root_and_capped() -> None:
     assert allocate([5, 1000, 1000], 90) == [5, 43, 42]
     assert allocate([3, 4], 100) == [3, 4]
     assert sum(allocate([10, 20, 30, 40], 37)) == 37
+    assert allocate([100, 10000], 200, "sqrt") == [18, 182]
+    assert allocate([4, 10000, 2500], 300, "sqrt") == [4, 197, 99]  # capped, the rest re-shared
+    assert allocate([0, 9], 5, "sqrt") == [0, 5]
+    with pytest.raises(InvalidParameterError, match="allocation"):
+        allocate([1], 1, "neyman")
 
 
 def test_sample_is_blind_shuffled_and_reproducible(runs: dict[str, Path]) -> None:
-    s = draw_audit_sample(runs["run"], n=120, by="model", seed=1)
+    s = draw_audit_sample(runs["run"], n=120, by="model", seed=1, allocation="equal")
     assert s.rows.columns == ["audit_row", *KEY, "before", "message", "after", "label", "note"]
     assert s.rows.height == 120 == len(s.design["keys"])
     # equal shares per cell (capped by the cell's size)
@@ -66,9 +71,9 @@ def test_sample_is_blind_shuffled_and_reproducible(runs: dict[str, Path]) -> Non
     assert sum(drawn) == 120 and max(drawn) - min(d for c, d in zip(s.design["cells"], drawn, strict=True)
                                                    if c["messages"] > max(drawn)) <= 1
     assert s.rows["message"].null_count() == 0
-    again = draw_audit_sample(runs["run"], n=120, by="model", seed=1)
+    again = draw_audit_sample(runs["run"], n=120, by="model", seed=1, allocation="equal")
     assert again.rows.equals(s.rows)
-    other = draw_audit_sample(runs["run"], n=120, by="model", seed=2)
+    other = draw_audit_sample(runs["run"], n=120, by="model", seed=2, allocation="equal")
     assert not other.rows.select(KEY).equals(s.rows.select(KEY))
     # shuffled: the flagged rows are not all at one end
     verdicts = population(runs["run"]).join(s.rows.select(KEY), on=list(KEY), how="semi")
@@ -87,6 +92,8 @@ def test_corrected_rate_covers_the_truth(runs: dict[str, Path], tmp_path: Path) 
     s = draw_audit_sample(runs["run"], n=400, by=None, seed=0)
     path, design = s.write(tmp_path / "sample.csv")
     assert design == design_path_for(path) and json.loads(design.read_text())["n"] == 400
+    sizes = {c["predicted"]: (c["messages"], c["drawn"]) for c in s.design["cells"]}
+    assert sizes["none"][1] > sizes["refusal"][1]  # sqrt allocation: more from the big cell
     labelled = _label_with_truth(pl.read_csv(path, infer_schema=False), runs["truth"])
     labelled.write_csv(tmp_path / "sample.csv")
     est = estimate_audit(runs["run"], tmp_path / "sample.csv")

@@ -6,7 +6,8 @@ the sources of ``chatlens validate``). A rate to publish needs the log's *own* e
 is the two-phase design that gives it (:mod:`chatlens.stats.two_phase`):
 
 1. :func:`draw_audit_sample` draws messages of a finished run at random within each cell (group ×
-   the detector's verdict), equal numbers per cell, and attaches their text and the messages
+   the detector's verdict; shares by the square root of the cell's size, or equal), and attaches
+   their text and the messages
    around them — from the run when it kept text, else by reading the run's source again (checked
    against the run's input fingerprint and message lengths). The sample is shuffled and carries
    no detector output, so the reader judges blind; a design file records the draw.

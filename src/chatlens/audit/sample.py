@@ -1,9 +1,10 @@
-"""The audit sample: equal random draws from every group × verdict cell of a run, shuffled, blind.
+"""The audit sample: random draws from every group × verdict cell of a run, shuffled, blind.
 
-Why equal shares per cell (not proportional): the cells differ by orders of magnitude (a few
-flagged refusals, many unflagged replies), and the corrected rate needs every cell's true rate;
-equal shares spend labels where a proportional sample would leave the small flagged cell almost
-unread. The estimate weighs each cell by its size, so the design stays unbiased.
+Why not a proportional sample: the cells differ by orders of magnitude (a few flagged refusals,
+many unflagged replies), and the corrected rate needs every cell's true rate; a proportional
+sample would leave the small flagged cell almost unread. Shares grow with the square root of a
+cell's size by default (or are equal); the estimate weighs each cell by its size, so the design
+stays unbiased either way.
 """
 
 from __future__ import annotations
@@ -61,19 +62,46 @@ class AuditSample:
         return out, design_path
 
 
-def allocate(sizes: list[int], n: int) -> list[int]:
-    """Equal sample sizes per cell, capped at each cell's size, the rest shared by the larger cells.
+#: How ``--n`` is shared by the cells: ``equal`` (the same number each) or ``sqrt`` (in proportion to
+#: the square root of each cell's size).
+ALLOCATIONS = ("equal", "sqrt")
+
+
+def allocate(sizes: list[int], n: int, how: str = "equal") -> list[int]:
+    """Sample sizes per cell for ``n`` labels, capped at each cell's size, the rest shared by the
+    other cells in the same proportions (largest remainders for the last labels).
+
+    ``equal`` gives every cell the same share. ``sqrt`` shares in proportion to the square root of
+    each cell's size: close to the allocation that minimises the corrected rate's variance when
+    the cells' rates are unknown (Neyman's, with a big unflagged cell of few positives), at the
+    cost of fewer labels in the small flagged cells (a wider precision).
 
     >>> allocate([5, 1000, 1000], 90)
     [5, 43, 42]
+    >>> allocate([100, 10000], 200, "sqrt")
+    [18, 182]
     """
-    out = [0] * len(sizes)
-    left = n
-    order = sorted(range(len(sizes)), key=lambda i: (sizes[i], i))
-    for rank, i in enumerate(order):
-        share = -(-left // (len(sizes) - rank))  # ceiling: the remainder goes first
-        out[i] = min(sizes[i], share)
-        left -= out[i]
+    if how not in ALLOCATIONS:
+        msg = f"allocation must be one of {list(ALLOCATIONS)}. Got {how!r}."
+        raise InvalidParameterError(msg)
+    weight = [1.0 if how == "equal" else float(size) ** 0.5 for size in sizes]
+    out, left, open_cells = [0] * len(sizes), n, {i for i, size in enumerate(sizes) if size > 0}
+    while open_cells:  # fill the cells whose share exceeds their size, then share the rest again
+        total = sum(weight[i] for i in open_cells)
+        full = [i for i in sorted(open_cells) if left * weight[i] / total >= sizes[i]]
+        if not full:
+            break
+        for i in full:
+            out[i], left = sizes[i], left - sizes[i]
+            open_cells.discard(i)
+    if open_cells:
+        total = sum(weight[i] for i in open_cells)
+        raw = {i: left * weight[i] / total for i in open_cells}
+        for i in open_cells:
+            out[i] = int(raw[i])
+        extra = left - sum(out[i] for i in open_cells)
+        for i in sorted(open_cells, key=lambda i: (out[i] - raw[i], i))[:extra]:
+            out[i] += 1
     return out
 
 
@@ -96,7 +124,7 @@ def _draw(pop: pl.DataFrame, cells: pl.DataFrame, take: list[int], seed: int) ->
 
 def draw_audit_sample(run_dir: str | Path, *, signal: str = "refusal", by: str | None = "model",
                       n: int = DEFAULT_N, seed: int = 0, source: SourceLike | None = None,
-                      max_chars: int = DEFAULT_MAX_CHARS) -> AuditSample:
+                      max_chars: int = DEFAULT_MAX_CHARS, allocation: str = "sqrt") -> AuditSample:
     """Draw ``n`` messages of a finished run for a reader, at random within each cell.
 
     Parameters
@@ -109,8 +137,8 @@ def draw_audit_sample(run_dir: str | Path, *, signal: str = "refusal", by: str |
     by
         Column whose groups get their own corrected rate (``model``, ``language``, …; from the
         messages or the conversations table); None for one rate over the whole run. Every group
-        × verdict cell gets an equal share of ``n``, so ``n`` must be at least the number of
-        cells, and more groups need a larger ``n``.
+        × verdict cell gets a share of ``n`` (see ``allocation``), so ``n`` must be at least the
+        number of cells, and more groups need a larger ``n``.
     n, seed
         Sample size and random seed (the same seed draws the same sample).
     source
@@ -118,6 +146,12 @@ def draw_audit_sample(run_dir: str | Path, *, signal: str = "refusal", by: str |
         source the run's manifest records.
     max_chars
         Characters kept of each text (longer ones are cut, and the cut is said in the text).
+    allocation
+        How ``n`` is shared by the cells (:func:`allocate`): ``sqrt`` (the default: in proportion
+        to the square root of each cell's size; on the real labelled sets its intervals for the
+        rate were up to 23% narrower than ``equal``'s, never more than 0.5% wider, at the same
+        coverage; see docs/audit.md) or
+        ``equal`` (more labels in the small flagged cells: a tighter precision).
     """
     if max_chars < 1:
         msg = f"max_chars must be at least 1. Got {max_chars}."
@@ -132,7 +166,7 @@ def draw_audit_sample(run_dir: str | Path, *, signal: str = "refusal", by: str |
         msg = (f"n={n} cannot give each of the {cells.height} group × verdict cells a message; "
                f"pass --n {cells.height} or more (or fewer groups: --by none).")
         raise InvalidParameterError(msg)
-    take = allocate(cells["messages"].to_list(), n)
+    take = allocate(cells["messages"].to_list(), n, allocation)
     sample = pop[_draw(pop, cells, take, seed)].sample(fraction=1.0, shuffle=True, seed=seed)
     keys = sample.select(KEY)
     doc = manifest(run_dir)
@@ -148,6 +182,7 @@ def draw_audit_sample(run_dir: str | Path, *, signal: str = "refusal", by: str |
         "labels": list(SIGNALS[signal].labels),
         "by": by,
         "seed": seed,
+        "allocation": allocation,
         "n": len(drawn),
         "created_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "run": {"dir": str(run_dir), **identity(doc)},
@@ -159,4 +194,4 @@ def draw_audit_sample(run_dir: str | Path, *, signal: str = "refusal", by: str |
     return AuditSample(rows, design)
 
 
-__all__ = ["DESIGN_VERSION", "AuditSample", "allocate", "draw_audit_sample", "keys_digest"]
+__all__ = ["ALLOCATIONS", "DESIGN_VERSION", "AuditSample", "allocate", "draw_audit_sample", "keys_digest"]

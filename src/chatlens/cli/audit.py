@@ -21,7 +21,8 @@ def sample_cmd(
     out: Path = typer.Option(..., "--out", "-o", help="The sample to label (.csv, .jsonl or .parquet); its design goes beside it as <out>.design.json."),
     signal: str = typer.Option("refusal", "--signal", help="refusal or jailbreak (a rate), refusal_type or reaction (the share of every label)."),
     by: str = typer.Option("model", "--by", help="Column whose groups each get a corrected rate (model, language, …); 'none' for one rate over the run."),
-    n: int = typer.Option(DEFAULT_N, "--n", help="Messages to draw, shared equally by every group × detector verdict cell."),
+    n: int = typer.Option(DEFAULT_N, "--n", help="Messages to draw, shared by every group × detector verdict cell (at least one each)."),
+    allocation: str = typer.Option("sqrt", "--allocation", help="How --n is shared by the cells: sqrt (in proportion to the square root of their sizes: the tighter rate) or equal (more labels in the flagged cells: the tighter precision)."),
     seed: int = typer.Option(0, "--seed", help="Random seed (the same seed draws the same sample)."),
     source: str | None = typer.Option(None, "--source", help="Where to read the text when the run did not keep it (default: the source its manifest records)."),
     max_chars: int = typer.Option(DEFAULT_MAX_CHARS, "--max-chars", help="Characters kept of each text (longer ones are cut, saying so)."),
@@ -30,7 +31,7 @@ def sample_cmd(
 ) -> None:
     """Draw a random sample of a run's messages for a reader to label, blind to the detector.
 
-    Equal numbers are drawn from every group × detector verdict cell and shuffled; each row has
+    Messages are drawn at random from every group × detector verdict cell and shuffled; each row has
     the message, the messages before and after it, and empty label and note columns. Label in the
     file's order against docs/labels.md, then run 'chatlens audit estimate'.
 
@@ -39,7 +40,7 @@ def sample_cmd(
     from chatlens.audit import SIGNALS, draw_audit_sample
 
     sample = draw_audit_sample(run_dir, signal=signal, by=None if by.lower() == "none" else by,
-                               n=n, seed=seed, source=source, max_chars=max_chars)
+                               n=n, seed=seed, source=source, max_chars=max_chars, allocation=allocation)
     path, design = sample.write(out, overwrite=overwrite, sheet=sheet)
     cells = sample.design["cells"]
     out_console.print(
