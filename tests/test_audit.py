@@ -285,3 +285,20 @@ def test_reading_sheet_escapes_hostile_text(tmp_path: Path) -> None:
     assert "audit_row 6" in page
     sample.write(tmp_path / "t.csv", sheet=False)
     assert not (tmp_path / "t.csv.html").exists()
+
+
+def test_cli_quiet_warnings_and_jsonl(runs: dict[str, Path], tmp_path: Path) -> None:
+    out = tmp_path / "a.jsonl"
+    res = runner.invoke(app, ["audit", "sample", str(runs["run"]), "--by", "none", "--n", "30",
+                              "--allocation", "equal", "--out", str(out), "--quiet"])
+    assert res.exit_code == 0, res.output
+    assert res.output == "" and out.is_file() and (tmp_path / "a.jsonl.html").is_file()
+    rows = pl.read_ndjson(out)
+    assert rows.height == 30 and json.loads(design_path_for(out).read_text())["allocation"] == "equal"
+    # label only the second half: estimate warns that the rows read are not the first ones
+    rows.with_columns(label=pl.when(pl.col("audit_row") > 15).then(pl.lit("none"))).write_ndjson(out)
+    res = runner.invoke(app, ["audit", "estimate", str(runs["run"]), str(out)])
+    assert res.exit_code == 0, res.output
+    assert "warning:" in res.output and "not the first ones" in res.output
+    again = runner.invoke(app, ["audit", "sample", str(runs["run"]), "--by", "none", "--n", "30", "--out", str(out)])
+    assert again.exit_code == 1 and "--overwrite" in again.output
