@@ -230,6 +230,13 @@ def test_unknown_signal_and_group_column_are_refused(runs: dict[str, Path]) -> N
         draw_audit_sample(runs["run"].parent / "missing")
 
 
+def test_groups_come_from_the_conversation_table(runs: dict[str, Path]) -> None:
+    pop = population(runs["run"], by="language")  # messages.parquet has a language column too
+    conv = pl.read_parquet(runs["run"] / "conversations.parquet").select("conversation_id", "language")
+    expected = pop.join(conv, on="conversation_id")["language"].fill_null("(unknown)")
+    assert pop["group"].equals(expected, check_names=False) and pop["group"].n_unique() > 1
+
+
 def test_jailbreak_audit_samples_user_messages(runs: dict[str, Path]) -> None:
     s = draw_audit_sample(runs["kept"], signal="jailbreak", n=30, by=None)
     roles = (pl.read_parquet(runs["kept"] / "messages.parquet").join(s.rows.select(KEY), on=list(KEY), how="semi")

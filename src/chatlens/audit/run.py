@@ -46,7 +46,7 @@ def identity(doc: dict[str, Any]) -> dict[str, Any]:
 def population(run_dir: str | Path, signal: str = "refusal", by: str | None = "model") -> pl.DataFrame:
     """The messages a signal judged in a finished run, sorted by key: ``conversation_id``,
     ``message_index``, ``predicted`` (the detector's label; a binary signal's name or ``none``)
-    and ``group`` (the ``by`` column of ``messages.parquet`` or ``conversations.parquet``;
+    and ``group`` (the ``by`` column of ``conversations.parquet``, else of ``messages.parquet``;
     ``"(all)"`` without)."""
     run_dir = checked_run(run_dir)
     spec = signal_spec(signal)
@@ -63,13 +63,16 @@ def population(run_dir: str | Path, signal: str = "refusal", by: str | None = "m
     predicted = (pl.when(value).then(pl.lit(spec.labels[0])).otherwise(pl.lit("none")) if spec.binary
                  else value.cast(pl.String))
     frame = messages.filter((pl.col("role") == spec.role) & value.is_not_null())
-    frame = frame.select(*KEY, predicted.alias("predicted"), *([by] if by is not None and by in names else []))
-    if by is not None and by not in names:
-        conversations = pl.scan_parquet(run_dir / "conversations.parquet")
-        if by not in conversations.collect_schema().names():
-            msg = f"--by {by!r} is neither a column of messages.parquet nor of conversations.parquet in {run_dir}."
-            raise InvalidParameterError(msg)
-        frame = frame.join(conversations.select("conversation_id", by), on="conversation_id", how="left")
+    conversations = pl.scan_parquet(run_dir / "conversations.parquet")
+    # a group is a property of the conversation (model, language, source): its table first
+    if by is not None and by in conversations.collect_schema().names():
+        frame = frame.select(*KEY, predicted.alias("predicted")).join(
+            conversations.select("conversation_id", by), on="conversation_id", how="left")
+    elif by is None or by in names:
+        frame = frame.select(*KEY, predicted.alias("predicted"), *([by] if by is not None else []))
+    else:
+        msg = f"--by {by!r} is neither a column of conversations.parquet nor of messages.parquet in {run_dir}."
+        raise InvalidParameterError(msg)
     group = pl.lit("(all)") if by is None else pl.col(by).cast(pl.String).fill_null("(unknown)")
     return frame.select(*KEY, "predicted", group.alias("group")).sort(KEY).collect()
 
