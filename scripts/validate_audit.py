@@ -12,7 +12,10 @@ own, the mean error of each, how often the 95% interval covers the truth, and it
 * ``reaction``: every labelled reaction after a gold refusal (the share of each of the six
   reactions; the model is the reaction model's leave-one-source-out fit);
 * ``jailbreak``: ToxicChat's 2,801 real user prompts (human labels; the learned jailbreak tier's
-  5-fold cross-validated flags united with its rule overrides, as ``chatlens validate`` reports).
+  5-fold cross-validated flags united with its rule overrides, as ``chatlens validate`` reports);
+* ``refusal_by_source``: the whole refusal population audited once by source (``--by source``),
+  as a user compares models: the coverage of each source's rate and of its difference from the
+  other sources together (vs rest), beside the detector's own difference.
 
 Usage::
 
@@ -84,12 +87,51 @@ def _toxicchat(root: Path) -> pl.DataFrame:
         source=pl.lit("toxicchat"), predicted=name("v"), truth=name("g"))
 
 
+def _by_source(frame: pl.DataFrame, n: int, repeats: int, rng: np.random.Generator,
+               allocation: str) -> dict:
+    """Audits of the whole refusal population grouped by source (``--by source``): per source,
+    the coverage of its rate and of its difference from the other sources together (vs rest),
+    and the detector's own difference, against the true ones."""
+    from chatlens.audit import allocate
+    from chatlens.stats.two_phase import two_phase_rates
+
+    frame = frame.with_columns(flag=pl.col("predicted") == "refusal", pos=pl.col("truth") == "refusal")
+    cells = frame.group_by("source", "flag").agg(pl.len().alias("size"), pl.col("pos")).sort("source", "flag")
+    take = allocate(cells["size"].to_list(), n, allocation)
+    positives = [np.asarray(p, dtype=bool) for p in cells["pos"].to_list()]
+    sources = sorted(frame["source"].unique().to_list())
+    true = {s: float(frame.filter(pl.col("source") == s)["pos"].mean()) for s in sources}
+    flagged = {s: float(frame.filter(pl.col("source") == s)["flag"].mean()) for s in sources}
+
+    def vs_rest(rates: dict[str, float], s: str) -> float:
+        rest = frame.filter(pl.col("source") != s)
+        return rates[s] - float(rest["pos" if rates is true else "flag"].mean())
+
+    hit_rate, hit_diff = dict.fromkeys(sources, 0), dict.fromkeys(sources, 0)
+    for rep in range(repeats):
+        rows = [(src, f, size, k, int(rng.choice(pos, size=k, replace=False).sum()))
+                for (src, f, size), k, pos in zip(cells.select("source", "flag", "size").rows(), take,
+                                                  positives, strict=True)]
+        est = two_phase_rates(pl.DataFrame(rows, schema=["group", "flagged", "messages", "labelled",
+                                                         "positives"], orient="row"),
+                              draws=4000, seed=rep, overall=None)
+        for r in est.iter_rows(named=True):
+            s = r["group"]
+            hit_rate[s] += r["rate_low"] <= true[s] <= r["rate_high"]
+            hit_diff[s] += r["vs_rest_low"] <= vs_rest(true, s) <= r["vs_rest_high"]
+    return {"n_per_audit": n, "groups": {s: {
+        "true_vs_rest": round(vs_rest(true, s), 4), "detector_vs_rest": round(vs_rest(flagged, s), 4),
+        "coverage_95_rate": round(hit_rate[s] / repeats, 3),
+        "coverage_95_vs_rest": round(hit_diff[s] / repeats, 3)} for s in sources}}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
     parser.add_argument("--n", type=int, default=200, help="labels per refusal audit")
     parser.add_argument("--n-reaction", type=int, default=120, help="labels per reaction audit")
     parser.add_argument("--n-jailbreak", type=int, default=200, help="labels per jailbreak audit")
+    parser.add_argument("--n-by-source", type=int, default=600, help="labels per audit by source")
     parser.add_argument("--repeats", type=int, default=500)
     parser.add_argument("--allocation", default="sqrt", help="sqrt or equal (chatlens.audit.allocate)")
     parser.add_argument("--seed", type=int, default=0)
@@ -120,6 +162,7 @@ def main() -> None:
             s: _audits(frame.filter(pl.col("source") == s), labels, n, args.repeats, rng, args.allocation)
             for s in sorted(frame["source"].unique().to_list())
             if frame.filter(pl.col("source") == s).height >= 2 * n}
+    report["refusal_by_source"] = _by_source(refusal, args.n_by_source, args.repeats, rng, args.allocation)
     print(json.dumps(report, indent=1))
 
 
