@@ -196,7 +196,8 @@ class _GroupSums:
                      ("flag_low", np.where(flag[:, None], low, high)),
                      ("flag_high", np.where(flag[:, None], high, low)))}
         self.all = {k: per_group(v) for k, v in weighted.items()}
-        self.on = {k: per_group(v * flag[:, None]) for k, v in weighted.items()}
+        # on the flagged cells the flag_* draws are the low / high ones: two sums serve all four
+        self.on = {k: per_group(weighted[k] * flag[:, None]) for k in ("low", "high")}
         # over every cell (whether or not an overall row is asked for): a group vs the rest
         self.groups = len(starts)
         self.grand = {"total": big_n.sum(), "true": (big_n * point).sum(),
@@ -213,8 +214,8 @@ class _GroupSums:
             "precision": (_ratio(self.true_flag[g], flagged), _ratio(on["low"][g], flagged),
                           _ratio(on["high"][g], flagged)),
             "recall": (_ratio(self.true_flag[g], self.true_all[g]),
-                       _ratio(on["flag_low"][g], a["flag_low"][g]),
-                       _ratio(on["flag_high"][g], a["flag_high"][g])),
+                       _ratio(on["low"][g], a["flag_low"][g]),
+                       _ratio(on["high"][g], a["flag_high"][g])),
             "flagged_per_true": (_ratio(flagged, self.true_all[g]), _ratio(flagged, a["high"][g]),
                                  _ratio(flagged, a["low"][g])),
             "vs_rest": self._vs_rest(g),
