@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from chatlens.corpus.tablefile import neutralise_formulas, write_table
+from chatlens.corpus.tablefile import neutralise_formulas, restore_formulas, write_table
 from chatlens.signals.classify import classify_refusal
 
 PAYLOADS = ["=1+1", "+cmd|' /C calc'!A0", "-2+3+cmd|' /C calc'!A0", "@SUM(A1)", "\t=1", "\r=1"]
@@ -45,3 +45,9 @@ def test_run_tables_neutralise_model_names(tmp_path):
     models = (tmp_path / "run" / "tables" / "models.csv").read_text()
     assert "'=cmd" in models
     assert pl.read_parquet(tmp_path / "run" / "conversations.parquet")["model"][0] == "=cmd|' /C calc'!A0"
+
+
+def test_restore_undoes_the_guard_on_text() -> None:
+    cells = ["=SUM(A1)", "+1", "-abc", "@x", "\tt", "plain", "'already quoted", "-0.12 (small)"]
+    frame = pl.DataFrame({"c": cells})
+    assert restore_formulas(neutralise_formulas(frame)["c"]).to_list() == cells

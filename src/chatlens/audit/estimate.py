@@ -19,12 +19,11 @@ from chatlens.audit.paths import design_path_for
 from chatlens.audit.run import identity, manifest, population
 from chatlens.audit.sample import DESIGN_VERSION, keys_digest
 from chatlens.audit.signals import KEY, SIGNALS, left_out, normalise, parse_labels
+from chatlens.corpus.tablefile import restore_formulas
 from chatlens.errors import InvalidParameterError
 
 #: Keys a design file must hold.
 _DESIGN_KEYS = ("signal", "by", "run", "keys", "keys_sha256")
-#: The apostrophe a spreadsheet-safe CSV puts before a cell that starts like a formula.
-_NEUTRALISED = r"^'[=+\-@\t\r]"
 
 
 @dataclass(frozen=True)
@@ -82,9 +81,7 @@ def _labelled_rows(labelled: pl.DataFrame, design: dict[str, Any], where: str) -
     if missing:
         msg = f"{where} lacks the column(s) {missing}; expected the sample 'chatlens audit sample' wrote."
         raise InvalidParameterError(msg)
-    text = {c: labelled[c].cast(pl.String) for c in KEY}
-    text = {c: pl.select(pl.when(s.str.contains(_NEUTRALISED)).then(s.str.slice(1)).otherwise(s)).to_series()
-            for c, s in text.items()}
+    text = {c: restore_formulas(labelled[c]) for c in KEY}
     row = (labelled["audit_row"].cast(pl.String) if "audit_row" in labelled.columns
            else pl.Series([str(i) for i in range(1, labelled.height + 1)]))
     rows = pl.DataFrame({"conversation_id": text["conversation_id"],

@@ -166,6 +166,19 @@ def neutralise_formulas(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def restore_formulas(values: pl.Series) -> pl.Series:
+    """The text cells :func:`neutralise_formulas` wrote, as they were before it: the leading
+    apostrophe it put before a formula-like cell removed (for keys read back from a CSV that
+    people edited, e.g. an audit sample).
+
+    >>> restore_formulas(pl.Series(["'-abc", "'=1+1", "plain", "'quoted"])).to_list()
+    ['-abc', '=1+1', 'plain', "'quoted"]
+    """
+    text = values.cast(pl.String)
+    return pl.select(pl.when(text.str.contains("^'" + FORMULA_START.removeprefix("^")))
+                     .then(text.str.slice(1)).otherwise(text)).to_series().alias(values.name)
+
+
 def table_rows(path: str | Path) -> int | None:
     """Rows of a table file, for progress-bar totals: a Parquet file's footer; a JSONL file's
     non-blank lines and a CSV/TSV file's records, counted in one fast pass (polars' CSV scanner
