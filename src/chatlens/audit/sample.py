@@ -20,7 +20,7 @@ import numpy as np
 import polars as pl
 
 from chatlens.audit.paths import DEFAULT_MAX_CHARS, DEFAULT_N, design_path_for, sheet_path_for
-from chatlens.audit.run import checked_run, identity, manifest, population
+from chatlens.audit.run import identity, manifest, population
 from chatlens.audit.signals import KEY, SIGNALS
 from chatlens.audit.text import sample_texts
 from chatlens.corpus.api import SourceLike
@@ -156,8 +156,8 @@ def draw_audit_sample(run_dir: str | Path, *, signal: str = "refusal", by: str |
     if max_chars < 1:
         msg = f"max_chars must be at least 1. Got {max_chars}."
         raise InvalidParameterError(msg)
-    run_dir = checked_run(run_dir)
-    pop = population(run_dir, signal, by).sort("group", "predicted", *KEY)
+    run_dir = Path(run_dir)
+    pop = population(run_dir, signal, by).sort("group", "predicted", *KEY)  # checks the run
     if pop.height == 0:
         msg = f"The run in {run_dir} has no {SIGNALS[signal].role} messages with a {signal!r} verdict."
         raise InvalidParameterError(msg)
