@@ -152,3 +152,28 @@ def test_mann_whitney_complete_separation() -> None:
     c = mann_whitney([5, 6, 7], [1, 2, 3])
     assert c.effect("rank_biserial").value == 1.0
     assert c.effect("rank_biserial").ci_high == 1.0
+
+
+def test_mann_whitney_interval_keeps_width_when_samples_do_not_overlap() -> None:
+    """The Wald form A ± z·√V(A) gave [1, 1] here (V(1) = 0) while p was 0.1 or 1."""
+    from chatlens.stats import mann_whitney
+
+    three = mann_whitney([5, 6, 7], [1, 2, 3]).effect("common_language")
+    one = mann_whitney([5], [1]).effect("common_language")
+    assert three.value == one.value == 1.0 == three.ci_high
+    assert 0.45 < three.ci_low < 0.55 and one.ci_low < three.ci_low
+    assert mann_whitney([1, 2, 3], [5, 6, 7]).effect("common_language").ci_high > 0.45
+
+
+def test_mann_whitney_interval_coverage() -> None:
+    from scipy import stats as st
+
+    from chatlens.stats import mann_whitney
+
+    rng = np.random.default_rng(0)
+    truth = st.norm.cdf(1.0 / np.sqrt(2))  # P(a > b) for a ~ N(1, 1), b ~ N(0, 1)
+    hits = 0
+    for _ in range(200):
+        e = mann_whitney(rng.normal(1, 1, 12), rng.normal(0, 1, 8)).effect("common_language")
+        hits += e.ci_low <= truth <= e.ci_high
+    assert 0.91 <= hits / 200 <= 0.995

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 import numpy as np
+import polars as pl
 import pytest
 from statsmodels.stats.proportion import proportion_confint
 
 from chatlens.errors import InvalidParameterError
+from chatlens.stats.grouped import grouped_rate
 from chatlens.stats.proportions import proportion, proportion_ci
 
 SM = {"wilson": "wilson", "clopper-pearson": "beta", "agresti-coull": "agresti_coull",
@@ -21,6 +23,8 @@ def test_matches_statsmodels(method: str, confidence: float) -> None:
     k[5:10] = n[5:10]
     rate, lo, hi = proportion_ci(k, n, method=method, confidence=confidence)
     ref_lo, ref_hi = proportion_confint(k, n, alpha=1 - confidence, method=SM[method])
+    if method == "jeffreys":  # Brown, Cai & DasGupta's modification at k = 0 and k = n
+        ref_lo, ref_hi = np.where(k == 0, 0.0, ref_lo), np.where(k == n, 1.0, ref_hi)
     np.testing.assert_allclose(rate, k / n, atol=1e-12)
     np.testing.assert_allclose(lo, np.clip(ref_lo, 0, 1), atol=1e-8)
     np.testing.assert_allclose(hi, np.clip(ref_hi, 0, 1), atol=1e-8)
@@ -73,3 +77,16 @@ def test_wilson_coverage_by_simulation() -> None:
     assert 0.93 <= wilson <= 0.97
     assert min(cover["wilson"]) > 0.90
     assert float(np.mean(cover["wald"])) < wilson - 0.02
+
+
+def test_jeffreys_interval_holds_its_rate_at_zero_and_all() -> None:
+    """Brown, Cai & DasGupta's modification: plain Jeffreys gives 0/10 the interval
+    [0.00005, 0.22], which excludes the rate 0."""
+    rate, lo, hi = proportion_ci([0, 10, 3], [10, 10, 10], method="jeffreys")
+    assert lo[0] == 0.0 and hi[1] == 1.0
+    assert (lo <= rate).all() and (rate <= hi).all()
+    ref_lo, ref_hi = proportion_confint(3, 10, method="jeffreys")
+    assert lo[2] == pytest.approx(ref_lo) and hi[2] == pytest.approx(ref_hi)
+    g = grouped_rate(pl.DataFrame({"y": [False] * 10 + [True] * 10, "g": ["a"] * 10 + ["b"] * 10}),
+                     "y", by="g", method="jeffreys", min_n=1)
+    assert g["ci_low"].to_list()[0] == 0.0 and g["ci_high"].to_list()[1] == 1.0

@@ -64,10 +64,13 @@ def test_cluster_robust_equals_statsmodels_and_is_wider() -> None:
     r = logistic_regression(df, "refused", categorical=["model", "language"], numeric="n_turns",
                             reference={"language": "en"}, cluster="user_id")
     ref = sm.Logit(df["refused"].to_numpy().astype(float), _reference_design(df)).fit(
-        disp=0, cov_type="cluster", cov_kwds={"groups": df["user_id"].to_numpy()}
+        disp=0, cov_type="cluster", cov_kwds={"groups": df["user_id"].to_numpy()}, use_t=True
     )
     np.testing.assert_allclose(r.coefficients["coef"], ref.params, atol=1e-8)
     np.testing.assert_allclose(r.coefficients["se"], ref.bse, atol=1e-8)
+    # intervals and p-values from t(G - 1), as statsmodels' use_t gives them
+    np.testing.assert_allclose(r.coefficients["p_value"], ref.pvalues, atol=1e-10)
+    np.testing.assert_allclose(r.coefficients["or_ci_low"], np.exp(ref.conf_int()[:, 0]), rtol=1e-8)
     assert r.n_clusters == df["user_id"].n_unique() and r.cov_type == "cluster"
     naive = logistic_regression(df, "refused", categorical=["model", "language"], numeric="n_turns")
     # language is constant within a user: its clustered SE must be clearly wider
@@ -141,3 +144,44 @@ def test_boolean_and_integer_categoricals_accept_native_references() -> None:
     r = logistic_regression(df, "y", categorical=["flag", "lvl"], reference={"flag": False, "lvl": 1})
     assert r.coefficients["term"].to_list() == ["Intercept", "flag[true]", "lvl[2]", "lvl[3]"]
     assert dict(r.references) == {"flag": "false", "lvl": "1"}
+
+
+def test_collinear_covariates_are_refused_naming_the_aliased_terms() -> None:
+    rng = np.random.default_rng(5)
+    model = rng.choice(["a", "b", "c", "d"], 2000)
+    df = pl.DataFrame({
+        "model": model,
+        "provider": np.where(np.isin(model, ["a", "b"]), "openai", "meta"),  # model decides it
+        "t": rng.integers(1, 100, 2000).astype(float),
+        "y": rng.random(2000) < np.where(model == "b", 0.4, 0.2),
+    })
+    with pytest.raises(InvalidParameterError, match=r"collinear: \['model\[d\]'\]"):
+        logistic_regression(df, "y", categorical=["model", "provider"], reference={"model": "a"})
+    with pytest.raises(InvalidParameterError, match="collinear"):
+        logistic_regression(df.with_columns(t2=pl.col("t") * 2), "y", numeric=["t", "t2"])
+    # independent covariates still fit
+    assert logistic_regression(df, "y", categorical="model", numeric="t").converged
+
+
+def test_one_cluster_is_refused_and_few_clusters_warn() -> None:
+    df = _data(2000)
+    with pytest.raises(InvalidParameterError, match="at least 2 clusters"):
+        logistic_regression(df.with_columns(u=pl.lit("x")), "refused", categorical="model",
+                            cluster="u")
+    with pytest.warns(SmallSampleWarning, match="only 5 clusters"):
+        r = logistic_regression(df.with_columns(u=pl.int_range(pl.len()) % 5), "refused",
+                                categorical="model", cluster="u")
+    assert "t(4)" in r.method
+
+
+def test_pooled_level_never_merges_with_a_real_level_named_other() -> None:
+    rng = np.random.default_rng(2)
+    df = pl.DataFrame({
+        "m": ["a"] * 400 + ["(other)"] * 200 + [f"rare{i}" for i in range(40) for _ in range(5)],
+        "y": np.concatenate([rng.random(400) < 0.2, rng.random(200) < 0.6, rng.random(200) < 0.2]),
+    })
+    r = logistic_regression(df, "y", categorical="m", min_level_n=10, reference={"m": "a"})
+    assert set(r.coefficients["term"]) == {"Intercept", "m[(other)]", "m[(other 2)]"}
+    alone = logistic_regression(df.filter(pl.col("m").is_in(["a", "(other)"])), "y",
+                                categorical="m", reference={"m": "a"})
+    assert r.odds_ratio("m[(other)]").value == pytest.approx(alone.odds_ratio("m[(other)]").value)

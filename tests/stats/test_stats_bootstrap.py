@@ -102,3 +102,13 @@ def test_errors() -> None:
         cluster_bootstrap(df, lambda f: 1.0, cluster="user")
     with pytest.raises(InvalidParameterError, match="empty"):
         cluster_bootstrap(df.clear(), lambda f: 1.0)
+
+
+def test_bootstrap_mean_of_one_cluster_has_no_interval() -> None:
+    """One cluster (or one value) resamples to itself: NaN bounds, not a zero-width interval."""
+    import math
+
+    one = bootstrap_mean([1, 0, 1], clusters=["u", "u", "u"])
+    assert one.value == pytest.approx(2 / 3) and math.isnan(one.ci_low) and math.isnan(one.ci_high)
+    assert math.isnan(bootstrap_mean([1.0]).ci_low)
+    assert bootstrap_mean([1, 0, 1, 0], clusters=["u", "u", "v", "v"]).ci_low == 0.5

@@ -91,7 +91,8 @@ def bootstrap_mean(
     Returns
     -------
     Estimate
-        ``n`` is the number of values; ``method`` names the number of clusters resampled.
+        ``n`` is the number of values; ``method`` names the number of clusters resampled. One
+        cluster (or one value) gives NaN bounds: resampling it cannot show any spread.
         Mean of an empty input raises :class:`~chatlens.errors.InvalidParameterError`.
 
     Examples
@@ -130,7 +131,9 @@ def bootstrap_mean(
         with np.errstate(invalid="ignore", divide="ignore"):
             means[done : done + size] = (w @ sums) / (w @ counts)
         done += size
-    lo, hi = percentile_interval(means, confidence)
+    # one unit (cluster or value) resamples to itself: the "interval" would be the point, zero
+    # width, saying nothing about the sampling error it cannot estimate (grouped_rate gives NaN)
+    lo, hi = percentile_interval(means, confidence) if g >= 2 else (float("nan"), float("nan"))
     kind = "cluster bootstrap" if clusters is not None else "bootstrap"
     unit = f"{g} clusters" if clusters is not None else f"{g} values"
     return Estimate(

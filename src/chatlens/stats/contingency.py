@@ -3,18 +3,20 @@
 Example question: does the refusal type (capability / policy / mixed) go with what the user did
 next (rephrase / jailbreak / argue / leave)? The original study reported χ² and Cramér's V
 without an interval; at N ≈ 10⁵ the p-value says little, the size of V and its uncertainty say
-more. V's interval is a percentile bootstrap obtained by drawing whole tables from the multinomial
-of the observed cell shares (equivalent to resampling rows; vectorised, no row-level loop).
+more. V's interval inverts the noncentral χ² distribution of the statistic
+(:func:`cramers_v_interval`), which keeps its coverage near independence, where a bootstrap of V
+does not.
 """
 
 from __future__ import annotations
 
+import math
 import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
-from scipy import stats
+from scipy import optimize, stats
 from scipy.stats.contingency import association
 
 from chatlens.errors import InvalidParameterError, SmallSampleWarning
@@ -23,7 +25,6 @@ from chatlens.stats._validate import (
     check_columns,
     check_confidence,
     check_frame,
-    check_int,
 )
 from chatlens.stats.estimate import Estimate, TestResult
 
@@ -40,7 +41,7 @@ class ContingencyResult:
         χ² test of independence (``scipy.stats.chi2_contingency``) or Fisher's exact test.
     cramers_v
         Cramér's V (from the uncorrected χ², ``scipy.stats.contingency.association``) with a
-        bootstrap percentile interval.
+        noncentral-χ² interval (:func:`cramers_v_interval`).
     table
         The counts: the row variable's levels in the first column, then one ``Int64`` column per
         level of the column variable (as strings), both sorted.
@@ -87,54 +88,58 @@ def crosstab(
     return table, rows, cols, df.height - kept.height
 
 
-def _chi2_stat(tables: np.ndarray) -> np.ndarray:
-    """Pearson χ² (no correction) of a stack of tables, shape (B, r, c) → (B,)."""
-    n = tables.sum(axis=(1, 2), keepdims=True)
-    expected = tables.sum(axis=2, keepdims=True) * tables.sum(axis=1, keepdims=True) / n
-    with np.errstate(divide="ignore", invalid="ignore"):
-        terms = np.where(expected > 0, (tables - expected) ** 2 / expected, 0.0)
-    return terms.sum(axis=(1, 2))
+def _noncentrality_limit(statistic: float, df: float, target: float) -> float:
+    """The noncentrality λ at which ``statistic`` is the ``target`` quantile of χ²(df, λ)
+    (0 when even the central χ² puts it below ``target``). The CDF falls as λ grows."""
+    def gap(lam: float) -> float:
+        return float(stats.ncx2.cdf(statistic, df, lam)) - target
+
+    if stats.chi2.cdf(statistic, df) <= target:
+        return 0.0
+    hi = max(statistic, 1.0)
+    while gap(hi) > 0:
+        hi *= 2.0
+    return float(optimize.brentq(gap, 0.0, hi, xtol=1e-10, rtol=1e-12))
 
 
-def cramers_v_interval(
-    table: np.ndarray,
-    *,
-    n_boot: int = 1000,
-    seed: int = 0,
-    confidence: float = 0.95,
-) -> tuple[float, float]:
-    """Percentile bootstrap interval of Cramér's V for a contingency table.
+def cramers_v_interval(table: np.ndarray, *, confidence: float = 0.95) -> tuple[float, float]:
+    """Interval of Cramér's V by inverting the noncentral χ² distribution of the statistic.
 
-    Each round draws a table from ``Multinomial(n, observed cell shares)`` and computes V with the
-    observed dimensions; rounds are processed in chunks so memory stays bounded.
+    Why not a bootstrap: V is bounded at 0 and biased upward, so tables resampled from the
+    observed shares are more associated than the population; near independence such a percentile
+    interval covered the true V in none of 200 simulated tables and excluded its own estimate.
+    Here Pearson's χ² is taken as χ²(df, λ) with λ = n·k·V² (k = min(r, c) − 1), the limits of λ
+    are the values at which the observed χ² is the upper and the lower (1 − confidence)/2
+    quantile (test inversion: Steiger & Fouladi 1997; Smithson 2003), and V = √(λ / (n·k)). The
+    upper limit is raised to the estimate when the observed χ² falls below the central
+    distribution's lower quantile (a table "too independent" for any λ), so the interval always
+    holds V.
 
     Examples
     --------
     >>> import numpy as np
-    >>> lo, hi = cramers_v_interval(np.array([[30, 10], [10, 30]]), n_boot=500)
-    >>> 0.3 < lo < 0.5 < hi < 0.7
-    True
+    >>> lo, hi = cramers_v_interval(np.array([[30, 10], [10, 30]]))  # V = 0.5
+    >>> round(lo, 2), round(hi, 2)
+    (0.28, 0.72)
+    >>> cramers_v_interval(np.full((3, 3), 20))[0]
+    0.0
     """
-    check_int(n_boot, "n_boot", "cramers_v_interval", minimum=1)
     check_confidence(confidence, "cramers_v_interval")
-    t = np.asarray(table, dtype=np.int64)
-    n = int(t.sum())
+    t = np.asarray(table, dtype=np.float64)
+    t = t[t.sum(axis=1) > 0][:, t.sum(axis=0) > 0]  # levels never observed carry no information
+    n = float(t.sum())
     k = min(t.shape) - 1
     if n == 0 or k < 1:
         return float("nan"), float("nan")
-    rng = np.random.default_rng(seed)
-    shares = (t / n).ravel()
-    chunk = max(1, 5_000_000 // max(t.size, 1))
-    out = []
-    done = 0
-    while done < n_boot:
-        size = min(chunk, n_boot - done)
-        draws = rng.multinomial(n, shares, size=size).reshape(size, *t.shape).astype(np.float64)
-        out.append(np.sqrt(_chi2_stat(draws) / (n * k)))
-        done += size
-    v = np.concatenate(out)
+    chi2 = float(stats.chi2_contingency(t, correction=False).statistic)
+    df = float((t.shape[0] - 1) * (t.shape[1] - 1))
     a = (1.0 - confidence) / 2.0
-    return float(np.quantile(v, a)), float(np.quantile(v, 1.0 - a))
+    lam_lo = _noncentrality_limit(chi2, df, 1.0 - a)
+    lam_hi = _noncentrality_limit(chi2, df, a)
+    v = math.sqrt(chi2 / (n * k))
+    lo = min(math.sqrt(lam_lo / (n * k)), v, 1.0)
+    hi = min(max(math.sqrt(lam_hi / (n * k)), v), 1.0)
+    return lo, hi
 
 
 def chi_square(
@@ -144,11 +149,9 @@ def chi_square(
     *,
     correction: bool = True,
     exact: str = "auto",
-    n_boot: int = 1000,
-    seed: int = 0,
     confidence: float = 0.95,
 ) -> ContingencyResult:
-    """Test independence of two categorical columns; Cramér's V with a bootstrap interval.
+    """Test independence of two categorical columns; Cramér's V with an interval.
 
     Parameters
     ----------
@@ -163,10 +166,6 @@ def chi_square(
         ``"auto"``: Fisher's exact test for a 2×2 table with an expected count below 5;
         ``"always"``: Fisher for any table (``scipy.stats.fisher_exact``; r×c tables use scipy's
         exact/network algorithm and can be slow for large n); ``"never"``: always χ².
-    n_boot
-        Bootstrap rounds for V's interval.
-    seed
-        Seed of the bootstrap (``numpy.random.default_rng``).
     confidence
         Level of V's interval.
 
@@ -197,7 +196,6 @@ def chi_square(
     func = "chi_square"
     df = check_frame(frame, func)
     check_choice(exact, _EXACT, "exact", func)
-    check_int(n_boot, "n_boot", func, minimum=1)
     check_confidence(confidence, func)
     table, rows, cols, dropped = crosstab(df, row, col)
     if len(rows) < 2 or len(cols) < 2:
@@ -226,14 +224,15 @@ def chi_square(
                 stacklevel=2,
             )
     v = float(association(table, method="cramer", correction=False))
-    lo, hi = cramers_v_interval(table, n_boot=n_boot, seed=seed, confidence=confidence)
+    lo, hi = cramers_v_interval(table, confidence=confidence)
+    lo, hi = min(lo, v), max(hi, v)  # the same V to the last bit (association's arithmetic)
     wide = pl.DataFrame({row: rows}).with_columns(
         pl.Series(str(c).lower() if isinstance(c, bool) else str(c), table[:, j], dtype=pl.Int64)
         for j, c in enumerate(cols)
     )
     return ContingencyResult(
         test=test,
-        cramers_v=Estimate(v, lo, hi, n, f"cramer's V, multinomial bootstrap (B={n_boot})", confidence),
+        cramers_v=Estimate(v, lo, hi, n, "cramer's V, noncentral chi2 interval", confidence),
         table=wide,
         min_expected=min_expected,
         n_dropped=dropped,

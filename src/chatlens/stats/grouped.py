@@ -171,9 +171,7 @@ def _clustered_rate(
     min_n: int,
 ) -> pl.DataFrame:
     """grouped_rate with a Korn–Graubard design-effect adjustment (see its docstring)."""
-    from statsmodels.stats.proportion import proportion_confint
-
-    from chatlens.stats.proportions import _SM_METHOD
+    from chatlens.stats.proportions import confint
 
     func = "grouped_rate"
     y = binary_column(df, outcome, func)
@@ -227,10 +225,7 @@ def _clustered_rate(
     hi = np.full(n.shape, np.nan)
     ok = (n > 0) & np.isfinite(n_eff)
     if ok.any():
-        low, high = proportion_confint(
-            p[ok] * n_eff[ok], n_eff[ok], alpha=1.0 - confidence, method=_SM_METHOD[method]
-        )
-        lo[ok], hi[ok] = np.clip(low, 0.0, 1.0), np.clip(high, 0.0, 1.0)
+        lo[ok], hi[ok] = confint(p[ok] * n_eff[ok], n_eff[ok], confidence, method)
     out = counts.with_columns(
         pl.Series("rate", rate, dtype=pl.Float64),
         pl.Series("ci_low", lo, dtype=pl.Float64),

@@ -110,12 +110,21 @@ def proportion_ci(
     ok = n_arr > 0
     if ok.any():
         rate[ok] = k_arr[ok] / n_arr[ok]
-        low, high = proportion_confint(
-            k_arr[ok], n_arr[ok], alpha=1.0 - confidence, method=_SM_METHOD[method]
-        )
-        lo[ok] = np.clip(low, 0.0, 1.0)
-        hi[ok] = np.clip(high, 0.0, 1.0)
+        lo[ok], hi[ok] = confint(k_arr[ok], n_arr[ok], confidence, method)
     return rate, lo, hi
+
+
+def confint(k: np.ndarray, n: np.ndarray, confidence: float, method: RateMethod,
+            ) -> tuple[np.ndarray, np.ndarray]:
+    """``proportion_confint``'s bounds (n > 0), clipped to [0, 1]; Jeffreys with Brown, Cai &
+    DasGupta's (2001) modification: lower bound 0 at k = 0 and upper bound 1 at k = n. Why: the
+    plain Jeffreys interval of 0 of 10 is [0.00005, 0.22], which excludes its own rate."""
+    low, high = proportion_confint(k, n, alpha=1.0 - confidence, method=_SM_METHOD[method])
+    low, high = np.clip(low, 0.0, 1.0), np.clip(high, 0.0, 1.0)
+    if method == "jeffreys":
+        low = np.where(np.asarray(k) <= 0, 0.0, low)
+        high = np.where(np.asarray(k) >= np.asarray(n), 1.0, high)
+    return low, high
 
 
 def proportion(

@@ -11,9 +11,12 @@ combinations, an equivalent binomial ``statsmodels.genmod.GLM`` on aggregated co
 maximum-likelihood estimates and standard errors, much faster on 10⁶ rows).
 
 Problems that make odds ratios meaningless raise :class:`~chatlens.errors.InvalidParameterError`
-before fitting: an outcome without both classes, fewer events than parameters, and (quasi-)
+before fitting: an outcome without both classes, fewer events than parameters, (quasi-)
 complete separation by a categorical level (e.g. a model that never refused), which would send an
-estimate to ±∞. Pool rare levels with ``min_level_n``.
+estimate to ±∞, collinear covariates (a provider column that the model column determines: their
+odds ratios are not identified, and a solver would print arbitrary ones), and fewer than two
+clusters. Pool rare levels with ``min_level_n``. Clustered errors use t(G − 1) for intervals and
+p-values (G clusters) and warn below :data:`FEW_CLUSTERS`, where even that is too narrow.
 
 Why one module of ~415 lines: the design matrix, the separation checks and the two fitting paths
 (row-level Logit, aggregated GLM) must agree on level order and reference levels; they are
@@ -42,6 +45,11 @@ from chatlens.stats._validate import (
 from chatlens.stats.estimate import Estimate
 
 OTHER_LEVEL = "(other)"
+#: Below this many clusters cluster-robust standard errors are biased downward (Cameron & Miller
+#: 2015); a warning says so.
+FEW_CLUSTERS = 30
+#: Relative size under which a pivot of the scaled design's Gram matrix counts as zero (rank).
+RANK_TOL = 1e-9
 
 
 @dataclass(frozen=True, eq=False)
@@ -117,7 +125,8 @@ def _prepare_levels(
             counts = df.group_by(c).len()
             rare = counts.filter(pl.col("len") < min_level_n)[c].cast(pl.String).to_list()
             if rare:
-                s = pl.when(s.is_in(rare)).then(pl.lit(OTHER_LEVEL)).otherwise(s)
+                kept = set(counts[c].cast(pl.String).to_list()) - set(rare)
+                s = pl.when(s.is_in(rare)).then(pl.lit(_pool_label(kept))).otherwise(s)
         df = df.with_columns(s.alias(c))
         counts = df.group_by(c).len().sort(["len", c], descending=[True, False])
         levels = sorted(counts[c].to_list())
@@ -134,6 +143,43 @@ def _prepare_levels(
             ref = str(counts[c][0])  # most frequent level: the most precise baseline
         specs.append((c, ref, [lv for lv in levels if lv != ref]))
     return df, specs
+
+
+def _pool_label(kept: set[str]) -> str:
+    """The pooled level's name: ``(other)``, unless a level that stays is already called that
+    (then ``(other 2)``, …), so a real level is never merged with the pooled ones."""
+    label, i = OTHER_LEVEL, 1
+    while label in kept:
+        i += 1
+        label = f"(other {i})"
+    return label
+
+
+def _check_rank(data: pl.DataFrame, specs: list[tuple[str, str, list[str]]], nums: list[str],
+                terms: list[str], func: str) -> None:
+    """Refuse a design whose columns are linearly dependent (a category that another determines,
+    a numeric column that is a multiple of another): its coefficients are not identified.
+
+    The rank of the design is the rank of its distinct rows; it is read from a pivoted QR of the
+    Gram matrix of the column-scaled design (p × p), so the cost does not grow with the rows."""
+    from scipy.linalg import qr
+
+    keys = [c for c, _, _ in specs] + nums
+    x = _design(data.select(keys).unique() if keys else data.head(1), specs, nums)
+    norms = np.linalg.norm(x, axis=0)
+    x = x / np.where(norms > 0, norms, 1.0)
+    _, r, piv = qr(x.T @ x, pivoting=True)
+    diag = np.abs(np.diag(r))
+    rank = int(np.sum(diag > RANK_TOL * diag[0]))
+    if rank < len(terms):
+        aliased = [terms[i] for i in sorted(piv[rank:])]
+        msg = (
+            f"{func}: the covariates are collinear: {aliased} can be written from the other "
+            f"terms (the design has rank {rank} for {len(terms)} terms), so their odds ratios are "
+            "not identified. Expected covariates that vary independently; drop one of the "
+            "columns that determine each other (e.g. a provider column beside the model column)."
+        )
+        raise InvalidParameterError(msg)
 
 
 def _design(df: pl.DataFrame, specs: list[tuple[str, str, list[str]]], nums: list[str]) -> np.ndarray:
@@ -293,6 +339,9 @@ def logistic_regression(
         )
     _check_separation(data, specs, func)
     terms = ["Intercept"] + [f"{c}[{lv}]" for c, _, levels in specs for lv in levels] + nums
+    _check_rank(data, specs, nums, terms, func)
+    if cluster:
+        _check_clusters(data["_cluster"].n_unique(), func)
     fit = _fit(data, specs, nums, cats, cluster, maxiter, confidence, func)
     params, bse, zvals, pvals, ci, converged, llf, method, n_clusters = fit
     # McFadden's R² on the row level: the null model predicts the overall rate.
@@ -326,6 +375,22 @@ def logistic_regression(
         method=method,
         confidence=confidence,
     )
+
+
+def _check_clusters(n_clusters: int, func: str) -> None:
+    """One cluster gives no cluster-robust variance at all; few give one that is too small."""
+    if n_clusters < 2:
+        msg = (f"{func}: cluster-robust errors need at least 2 clusters among the complete rows. "
+               f"Got {n_clusters}. Drop 'cluster' or cluster on a finer unit.")
+        raise InvalidParameterError(msg)
+    if n_clusters < FEW_CLUSTERS:
+        warnings.warn(
+            f"{func}: only {n_clusters} clusters; cluster-robust standard errors are biased "
+            f"downward with fewer than {FEW_CLUSTERS} even with t({n_clusters - 1}) intervals "
+            "(used here): read the intervals as too narrow.",
+            SmallSampleWarning,
+            stacklevel=3,
+        )
 
 
 def _fit(
@@ -379,18 +444,20 @@ def _fit(
             if cluster:
                 groups = data["_cluster"].rank("dense").to_numpy()
                 n_clusters = int(groups.max())
-                kwargs = {"cov_type": "cluster", "cov_kwds": {"groups": groups}}
+                # t(G - 1) for intervals and p-values: with few clusters z is too narrow
+                kwargs = {"cov_type": "cluster", "cov_kwds": {"groups": groups}, "use_t": True}
             # With few covariate patterns the aggregated fit has already found the MLE: starting
             # from it, Newton on the rows only confirms convergence (1–2 Hessians of 10⁶ rows).
-            # check_rank=False: the design is full rank by construction (treatment coding, no
-            # constant numeric column), and the rank check is a QR of the whole 10⁶-row design.
+            # check_rank=False: _check_rank has checked the rank on the distinct rows; statsmodels'
+            # check is a QR of the whole 10⁶-row design.
             res = Logit(y, x, check_rank=False).fit(
                 method="newton", maxiter=maxiter, disp=0, start_params=start, **kwargs
             )
             converged = bool(res.mle_retvals.get("converged", True))
             llf = float(res.llf)
             prob = res.predict()
-            method = "statsmodels Logit (newton)" + (", cluster-robust SE" if cluster else "")
+            method = "statsmodels Logit (newton)" + (
+                f", cluster-robust SE, t({n_clusters - 1})" if cluster else "")
     caught = [
         w for i, w in enumerate(caught)
         if not (i < n_glm_warnings and issubclass(w.category, PerfectSeparationWarning))

@@ -11,6 +11,7 @@ what a reader can use.
 
 from __future__ import annotations
 
+import math
 import warnings
 
 import numpy as np
@@ -117,6 +118,30 @@ def welch_t(a: object, b: object, *, confidence: float = 0.95) -> Comparison:
     )
 
 
+def _hanley_mcneil_var(theta: float, n1: int, n2: int) -> float:
+    """Hanley & McNeil's (1982) variance of A when its true value is ``theta``."""
+    return theta * (1.0 - theta) / (n1 * n2) * (
+        1.0 + (n1 - 1) * (1.0 - theta) / (2.0 - theta) + (n2 - 1) * theta / (1.0 + theta))
+
+
+def _auc_score_interval(auc: float, n1: int, n2: int, z: float) -> tuple[float, float]:
+    """The θ with |A − θ| = z·√V(θ) on either side of A (Newcombe 2006's score-type method).
+
+    Why not A ± z·√V(A): V(A) is 0 at A = 0 or 1, so two samples that do not overlap got the
+    interval [1, 1] even when the test's p was 1 (one value each). V(θ) at the candidate θ is
+    positive inside (0, 1), so the interval keeps a width that shrinks with the samples.
+    """
+    from scipy.optimize import brentq
+
+    def gap(theta: float, sign: float) -> float:
+        return sign * (theta - auc) - z * math.sqrt(_hanley_mcneil_var(theta, n1, n2))
+
+    eps = 1e-12
+    lo = 0.0 if auc <= eps else brentq(gap, 0.0, auc - eps, args=(-1.0,), xtol=1e-12)
+    hi = 1.0 if auc >= 1.0 - eps else brentq(gap, auc + eps, 1.0, args=(1.0,), xtol=1e-12)
+    return float(lo), float(hi)
+
+
 def mann_whitney(a: object, b: object, *, confidence: float = 0.95) -> Comparison:
     """Mann–Whitney U test with the rank-biserial correlation and its interval.
 
@@ -132,8 +157,9 @@ def mann_whitney(a: object, b: object, *, confidence: float = 0.95) -> Compariso
     Comparison
         ``test``: ``scipy.stats.mannwhitneyu(a, b, alternative="two-sided")``; the statistic is
         U of sample ``a``. ``effects``: ``common_language`` A = U/(n1·n2) = P(a > b) + ½P(a = b),
-        with the Hanley–McNeil (1982) standard error; ``rank_biserial`` r = 2A − 1 (positive when
-        ``a`` tends to be larger), interval mapped from A's.
+        with a score-type interval on the Hanley–McNeil (1982) variance
+        (:func:`_auc_score_interval`); ``rank_biserial`` r = 2A − 1 (positive when ``a`` tends to
+        be larger), interval mapped from A's.
 
     Examples
     --------
@@ -147,18 +173,16 @@ def mann_whitney(a: object, b: object, *, confidence: float = 0.95) -> Compariso
     n1, n2 = x.size, y.size
     res = stats.mannwhitneyu(x, y, alternative="two-sided")
     auc = float(res.statistic) / (n1 * n2)
-    q1, q2 = auc / (2.0 - auc), 2.0 * auc**2 / (1.0 + auc)
-    var = (auc * (1 - auc) + (n1 - 1) * (q1 - auc**2) + (n2 - 1) * (q2 - auc**2)) / (n1 * n2)
-    half = stats.norm.ppf(0.5 + confidence / 2.0) * np.sqrt(max(var, 0.0))
-    lo, hi = max(auc - half, 0.0), min(auc + half, 1.0)
+    lo, hi = _auc_score_interval(auc, n1, n2, stats.norm.ppf(0.5 + confidence / 2.0))
     n = n1 + n2
     return Comparison(
         TestResult(float(res.statistic), float(res.pvalue), float("nan"), n,
                    "mann-whitney U (scipy mannwhitneyu, two-sided)"),
         (
-            ("common_language", Estimate(auc, lo, hi, n, "hanley-mcneil", confidence)),
+            ("common_language", Estimate(auc, lo, hi, n, "hanley-mcneil score interval",
+                                         confidence)),
             ("rank_biserial", Estimate(2 * auc - 1, 2 * lo - 1, 2 * hi - 1, n,
-                                       "2A - 1, hanley-mcneil", confidence)),
+                                       "2A - 1, hanley-mcneil score interval", confidence)),
         ),
         n1,
         n2,
