@@ -59,3 +59,26 @@ def test_output_paths_require_csv(tmp_path):
     assert paths["figure"].name == "r.png"
     with pytest.raises(InvalidParameterError):
         output_paths(tmp_path / "r.parquet")
+
+
+def test_model_names_heading_matrix_columns_are_formula_neutralised(tmp_path) -> None:
+    """A model's name heads a column of the win-rate and count matrices: the header cell gets
+    the same apostrophe as the data cells, or a spreadsheet runs it."""
+    import warnings
+
+    import polars as pl
+
+    from chatlens.ratings import rate
+
+    evil = '=HYPERLINK("http://evil.example","click")'
+    rows = [(evil, "b", "model_a"), ("b", evil, "tie"), ("b", "c", "model_b"), (evil, "c", "model_a")]
+    df = pl.DataFrame(rows * 3, schema=["model_a", "model_b", "winner"], orient="row")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        paths = rate(df, method="winrate", bootstrap=0, pair_bootstrap=0).write(
+            tmp_path / "r.csv", figures=False)
+    for key in ("ratings", "winrate", "counts"):
+        lines = paths[key].read_text(encoding="utf-8").splitlines()
+        cells = [c for line in lines for c in line.split(",")]
+        assert not any(c.lstrip('"').startswith("=") for c in cells), (key, lines[:2])
+    assert "'=HYPERLINK" in paths["winrate"].read_text(encoding="utf-8").splitlines()[0]

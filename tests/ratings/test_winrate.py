@@ -42,3 +42,44 @@ def test_bootstrap_win_rates_with_unit_weights_equal_point():
     cells = build_cells(prepare_battles(DF))
     wr = bootstrap_win_rates(cells, np.vstack([cells.count, cells.count]))
     np.testing.assert_allclose(wr[1], tally(cells).win_rate)
+
+
+def test_a_model_named_model_keeps_the_row_labels() -> None:
+    import warnings
+
+    import polars as pl
+
+    from chatlens.ratings import rate
+
+    rows = [("model", "b", "model_a"), ("b", "model", "model_b"), ("b", "c", "tie")]
+    df = pl.DataFrame(rows, schema=["model_a", "model_b", "winner"], orient="row")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        r = rate(df, method="winrate", bootstrap=0, pair_bootstrap=0)
+    for matrix in (r.winrate_matrix, r.count_matrix):
+        assert matrix.columns[0] == "model (row)"
+        assert sorted(matrix["model (row)"].to_list()) == ["b", "c", "model"]
+        assert sorted(matrix.columns[1:]) == ["b", "c", "model"]
+
+
+def test_a_model_that_won_every_game_gets_no_zero_width_interval() -> None:
+    """Resampling 8 wins in 8 games repeats them: the percentile interval was [1, 1]."""
+    import math
+    import warnings
+
+    import polars as pl
+
+    from chatlens.ratings import rate
+
+    rows = ([("x", "y", "model_a")] * 5 + [("y", "z", "model_a")] * 10
+            + [("y", "z", "model_b")] * 10 + [("z", "x", "model_b")] * 3)
+    df = pl.DataFrame(rows, schema=["model_a", "model_b", "winner"], orient="row")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        r = rate(df, method="winrate", bootstrap=200, pair_bootstrap=200, seed=1)
+    x = r.table.filter(pl.col("model") == "x").row(0, named=True)
+    assert x["rating"] == 1.0 and x["ci_low"] is None and x["ci_high"] is None
+    assert any("'x' won all 8" in n and "[0.676, 1.000]" in n for n in r.notes)
+    pair = r.pairs.filter(pl.col("model_x") == "x").row(0, named=True)
+    assert math.isnan(pair["soft_ci_low"]) and pair["win_share_ci_low"] < 0.6
+    assert r.table.filter(pl.col("model") == "y")["ci_low"].item() is not None

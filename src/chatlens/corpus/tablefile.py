@@ -21,6 +21,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
@@ -148,13 +149,17 @@ PLAIN_NUMBER = r"^-?[\d.,]+%?(?: \([\w ,.%=-]*\))?$"
 
 
 def neutralise_formulas(frame: pl.DataFrame) -> pl.DataFrame:
-    """Text cells that a spreadsheet would evaluate (``=``, ``+``, ``-``, ``@``, tab, CR first)
-    get a leading apostrophe, OWASP's rule for CSV meant for people.
+    """Text cells and column names that a spreadsheet would evaluate (``=``, ``+``, ``-``, ``@``,
+    tab, CR first) get a leading apostrophe, OWASP's rule for CSV meant for people.
 
     Why: conversation text and model names are untrusted, and ``tables/*.csv`` and ``classify``
     outputs are opened in Excel or LibreOffice. Only CSV is changed: Parquet and JSONL stay exact
     (a negative *number* is never touched — only text columns are). See docs/security.md.
     """
+    headers = {c: f"'{c}" for c in frame.columns
+               if re.search(FORMULA_START, c) and not re.search(PLAIN_NUMBER, c)}
+    if headers:  # header cells too: a model's name can head a column (the win-rate matrix)
+        frame = frame.rename(headers)
     text = [c for c, t in frame.schema.items() if t == pl.String]
     if not text:
         return frame

@@ -32,11 +32,13 @@ from chatlens.ratings.outcomes import OutcomeScale
 from chatlens.ratings.result import COEF_SCHEMA, TABLE_SCHEMA, RatingResult, rating_rows
 from chatlens.ratings.significance import pair_tests
 from chatlens.ratings.winrate import (
+    ModelTally,
     bootstrap_win_rates,
     matrix_frame,
     pairwise_matrices,
     tally,
 )
+from chatlens.stats.proportions import proportion_ci
 
 Method = Literal["winrate", "elo", "bt", "all"]
 ClusterBy = Literal["rater", "prompt"]
@@ -81,6 +83,27 @@ def _to_rating(strengths: np.ndarray, models: tuple[str, ...], cfg: BTConfig) ->
 def _warn(notes: list[str], message: str) -> None:
     notes.append(message)
     warnings.warn(message, SmallSampleWarning, stacklevel=3)
+
+
+def _no_degenerate_intervals(models: Sequence[str], tal: ModelTally, lo: np.ndarray,
+                             hi: np.ndarray, confidence: float, notes: list[str],
+                             ) -> tuple[np.ndarray, np.ndarray]:
+    """NaN bounds (and a note with the Wilson interval of its decisive record) for a model that
+    won or lost every game: resampling its games repeats the same score, so the percentile
+    interval would be zero width, a certainty that 8 wins in 8 games does not give."""
+    rate = tal.win_rate
+    flat = (tal.games > 0) & ((rate == 0.0) | (rate == 1.0))
+    if not flat.any():
+        return lo, hi
+    lo, hi = np.asarray(lo, dtype=np.float64).copy(), np.asarray(hi, dtype=np.float64).copy()
+    lo[flat] = hi[flat] = np.nan
+    for i in np.flatnonzero(flat):
+        k, n = int(round(rate[i] * tal.games[i])), int(round(tal.games[i]))
+        _, wl, wh = proportion_ci(k, n, confidence=confidence)
+        _warn(notes, f"winrate: {models[i]!r} {'won' if k else 'lost'} all {n} of its games; "
+                     f"the bootstrap cannot show its uncertainty, so its interval is left empty "
+                     f"(Wilson {confidence:.0%} for {k} of {n}: [{wl[0]:.3f}, {wh[0]:.3f}]).")
+    return lo, hi
 
 
 def _bt_block(
@@ -186,6 +209,7 @@ def rate_battles(
             wr = np.concatenate([bootstrap_win_rates(cells, w) for w in chunks])
             lo, hi = percentile_interval(wr, confidence)
             sd = np.nanstd(wr, axis=0, ddof=1) if wr.shape[0] > 1 else None
+            lo, hi = _no_degenerate_intervals(cells.models, tal, lo, hi, confidence, notes)
         parts.append(
             rating_rows(cells.models, "winrate", tal.win_rate, lo, hi, sd,
                   interval_kind if lo is not None else None, tal)

@@ -56,7 +56,7 @@ def plot_ratings(table: pl.DataFrame, path: str | Path) -> Path:
 def plot_winrate(matrix: pl.DataFrame, path: str | Path) -> Path:
     """Heatmap of the pairwise win-rate matrix (row model's mean soft score vs column)."""
     plt = pyplot()
-    models = matrix["model"].to_list()
+    models = matrix.get_column(matrix.columns[0]).to_list()  # the row labels (matrix_key)
     values = matrix.select(models).fill_null(float("nan")).to_numpy().astype(float)
     size = 1.5 + 0.45 * len(models)
     fig, ax = plt.subplots(figsize=(size + 1.5, size))

@@ -53,7 +53,9 @@ def _soft_interval(
     confidence: float,
 ) -> tuple[float, float]:
     n = s.shape[0]
-    if rounds == 0 or n < 2:
+    # identical scores (every game won, or lost) resample to themselves: a zero-width interval
+    # would claim a certainty the data do not give (the Clopper-Pearson share says how little)
+    if rounds == 0 or n < 2 or np.ptp(s) == 0:
         return float("nan"), float("nan")
     if clusters is None:
         idx = rng.integers(0, n, size=(rounds, n))

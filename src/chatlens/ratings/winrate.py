@@ -79,9 +79,19 @@ def pairwise_matrices(cells: Cells) -> tuple[np.ndarray, np.ndarray]:
     return rate, count
 
 
+def matrix_key(models: tuple[str, ...] | list[str]) -> str:
+    """The row-label column of a models × models frame: ``model``, or ``model (row)``, … when a
+    model is itself called that (its opponent column would otherwise replace the labels)."""
+    key = "model"
+    while key in models:
+        key = f"{key} (row)"
+    return key
+
+
 def matrix_frame(models: tuple[str, ...], values: np.ndarray) -> pl.DataFrame:
-    """A models × models matrix as a frame: column ``model`` then one column per opponent."""
-    data: dict[str, object] = {"model": list(models)}
+    """A models × models matrix as a frame: the row labels (:func:`matrix_key`, ``model``
+    unless a model is called that) then one column per opponent."""
+    data: dict[str, object] = {matrix_key(models): list(models)}
     for j, name in enumerate(models):
         col = values[:, j].astype(np.float64)
         data[name] = pl.Series(name, col, nan_to_null=True)
