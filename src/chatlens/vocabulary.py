@@ -104,3 +104,21 @@ __all__ = [
     "RunOption",
     "TableSet",
 ]
+
+#: Labels chatlens writes into a group column of its tables: ``(unknown)`` for a missing model
+#: or language, ``(all)`` for the pooled row. A log's own value spelled like one of them is shown
+#: as ``<label> (as named)`` (:func:`keep_apart_from_placeholders`), so it is never merged with
+#: the placeholder's rows.
+UNKNOWN_LABEL = "(unknown)"
+ALL_LABEL = "(all)"
+PLACEHOLDER_LABELS: tuple[str, ...] = (UNKNOWN_LABEL, ALL_LABEL)
+
+
+def keep_apart_from_placeholders(value: str | None) -> str | None:
+    """A group value as tables show it: a value equal to a placeholder label gets ``(as named)``
+    appended (null stays null; the caller decides what a null shows as).
+
+    >>> keep_apart_from_placeholders("(all)"), keep_apart_from_placeholders("gpt-4")
+    ('(all) (as named)', 'gpt-4')
+    """
+    return f"{value} (as named)" if value in PLACEHOLDER_LABELS else value

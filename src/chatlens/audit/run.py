@@ -11,6 +11,12 @@ import polars as pl
 from chatlens.audit.signals import KEY, signal_spec
 from chatlens.engine.rundir import require_complete
 from chatlens.errors import InvalidParameterError
+from chatlens.vocabulary import (
+    ALL_LABEL,
+    PLACEHOLDER_LABELS,
+    UNKNOWN_LABEL,
+    keep_apart_from_placeholders,
+)
 
 
 def checked_run(run_dir: str | Path) -> Path:
@@ -73,7 +79,9 @@ def population(run_dir: str | Path, signal: str = "refusal", by: str | None = "m
     else:
         msg = f"--by {by!r} is neither a column of conversations.parquet nor of messages.parquet in {run_dir}."
         raise InvalidParameterError(msg)
-    group = pl.lit("(all)") if by is None else pl.col(by).cast(pl.String).fill_null("(unknown)")
+    # a group called "(all)" or "(unknown)" is kept apart from the pooled and missing rows
+    group = pl.lit(ALL_LABEL) if by is None else pl.col(by).cast(pl.String).replace(
+        {p: keep_apart_from_placeholders(p) for p in PLACEHOLDER_LABELS}).fill_null(UNKNOWN_LABEL)
     return frame.select(*KEY, "predicted", group.alias("group")).sort(KEY).collect()
 
 

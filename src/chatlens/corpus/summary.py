@@ -13,6 +13,7 @@ from typing import Any
 import polars as pl
 
 from chatlens.corpus.canonical import CanonicalBatch
+from chatlens.vocabulary import PLACEHOLDER_LABELS, UNKNOWN_LABEL, keep_apart_from_placeholders
 
 #: Turn-count histogram buckets: 1..9 exactly, then "10+".
 _TURN_BUCKETS = 10
@@ -165,5 +166,6 @@ def _ranked(counts: Counter) -> dict[str, int]:
 
 
 def _counts(frame: pl.DataFrame, column: str) -> dict[str, int]:
-    values = frame.get_column(column).fill_null("(unknown)")
+    values = frame.get_column(column).cast(pl.String).replace(
+        {p: keep_apart_from_placeholders(p) for p in PLACEHOLDER_LABELS}).fill_null(UNKNOWN_LABEL)
     return dict(values.value_counts().rows())

@@ -47,6 +47,12 @@ from chatlens.errors import (
     InvalidParameterError,
     SmallSampleWarning,
 )
+from chatlens.vocabulary import (
+    ALL_LABEL,
+    PLACEHOLDER_LABELS,
+    UNKNOWN_LABEL,
+    keep_apart_from_placeholders,
+)
 
 #: Reaction labels of the report tables, in column order (abandoned last).
 REACTIONS = (*vocabulary.REACTIONS, vocabulary.ABANDONED)
@@ -173,8 +179,11 @@ def behaviour_tables(
     if "has_refusal" not in conversations.columns:
         msg = f"{run_dir}/conversations.parquet has no behaviour columns; run analyze with detection on."
         raise ChatlensError(msg)
+    # a model called "(all)" or "(unknown)" must not merge with the pooled or missing rows
     conversations = conversations.with_columns(
-        pl.col("model").fill_null("(unknown)"), pl.col("language").fill_null("(unknown)")
+        pl.col(c).cast(pl.String).replace({p: keep_apart_from_placeholders(p)
+                                           for p in PLACEHOLDER_LABELS}).fill_null(UNKNOWN_LABEL)
+        for c in ("model", "language")
     )
     tables: dict[str, pl.DataFrame] = {}
     headline: dict[str, Any] = {}
@@ -222,7 +231,7 @@ def behaviour_tables(
             )
             by_type = rate_table(reacted, list(REACTIONS), by="first_refusal_type", min_n=min_n)
             overall = rate_table(reacted, list(REACTIONS), min_n=min_n).with_columns(
-                pl.lit("(all)").alias("first_refusal_type")
+                pl.lit(ALL_LABEL).alias("first_refusal_type")
             )
             tables["reaction_by_refusal_type"] = pl.concat(
                 [by_type, overall.select(by_type.columns)], how="vertical_relaxed"
@@ -242,7 +251,7 @@ def behaviour_tables(
             )
             by_model = rate_table(around, ["before", "after"], by="model", min_n=min_n)
             all_models = rate_table(around, ["before", "after"], min_n=min_n).with_columns(
-                pl.lit("(all)").alias("model")
+                pl.lit(ALL_LABEL).alias("model")
             )
             tables["jailbreak_around_refusal_by_model"] = pl.concat(
                 [by_model, all_models.select(by_model.columns)], how="vertical_relaxed"
