@@ -188,3 +188,48 @@ def test_a_killed_classify_leaves_no_partial_file_after_the_next_run(tmp_path):
     )
     assert done.returncode == 0, done.stderr
     assert not list(tmp_path.glob(".labelled.csv.*.partial"))
+
+
+def test_analyze_never_deletes_what_is_not_a_runs_own(tmp_path):
+    """Reviewed bug: analyze cleared its outputs' names before anything else, so it deleted the
+    very file it was asked to read, a user's own figures/ folder (--out .), and a finished run
+    when the source path had a typo."""
+    from chatlens.errors import InvalidParameterError, SourceError
+
+    src = _corpus(tmp_path / "a.jsonl", 10)
+    # the source at an output's path: refused whatever --overwrite says, and kept
+    inside = tmp_path / "in" / "tables" / "a.jsonl"
+    inside.parent.mkdir(parents=True)
+    inside.write_bytes(src.read_bytes())
+    for overwrite in (False, True):
+        with pytest.raises(InvalidParameterError, match="would delete it before reading it"):
+            chatlens.analyze(inside, out=inside.parent.parent, overwrite=overwrite)
+    assert inside.exists()
+    # a directory that is not a run, holding a name a run writes: refused unless overwrite
+    mine = tmp_path / "mine"
+    (mine / "figures").mkdir(parents=True)
+    (mine / "figures" / "fig1.png").write_text("keep")
+    with pytest.raises(InvalidParameterError, match="not a chatlens run directory.*figures"):
+        chatlens.analyze(src, out=mine, detect=False)
+    assert (mine / "figures" / "fig1.png").read_text() == "keep"
+    assert not (mine / MARKER).exists()
+    chatlens.analyze(src, out=mine, detect=False, overwrite=True)
+    assert not (mine / "figures" / "fig1.png").exists()
+    # a finished run survives a typo in the source, a bad engine and a broken profile
+    run = tmp_path / "run"
+    chatlens.analyze(src, out=run, workers=1)
+    before = sorted(p.name for p in run.iterdir())
+    with pytest.raises(SourceError):
+        chatlens.analyze(tmp_path / "a.jsonll", out=run)
+    with pytest.raises(InvalidParameterError, match="engine"):
+        chatlens.analyze(src, out=run, engine="nope")
+    broken = tmp_path / "broken.yaml"
+    default = (Path(chatlens.__file__).parent / "data" / "profiles" / "default.yaml").read_text()
+    broken.write_text(default.replace("definitions: default", "definitions: nonsense"))
+    with pytest.raises(ChatlensError, match="nonsense"):
+        chatlens.analyze(src, out=run, profile=broken)
+    assert sorted(p.name for p in run.iterdir()) == before and not (run / MARKER).exists()
+    assert query(run, "select count(*) as n from conversations")["n"][0] == 10
+    # and a rerun into a run directory replaces it, as before
+    chatlens.analyze(_corpus(tmp_path / "b.jsonl", 4), out=run, workers=1)
+    assert query(run, "select count(*) as n from conversations")["n"][0] == 4

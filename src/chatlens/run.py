@@ -44,9 +44,10 @@ from chatlens._repr import short_repr
 from chatlens.corpus.api import SourceLike, SourceOptions
 from chatlens.corpus.summary import CorpusSummary, RowCounts
 from chatlens.corpus.tablefile import neutralise_formulas
+from chatlens.engine.api import preflight
 from chatlens.engine.result import EngineResult
-from chatlens.engine.rundir import begin_run, finish_run
-from chatlens.errors import AccountingError, InvalidParameterError
+from chatlens.engine.rundir import begin_run, claim, finish_run
+from chatlens.errors import AccountingError, InvalidParameterError, StageError
 from chatlens.pipeline.profile import Profile, load_profile
 from chatlens.report.html import write_run_report
 from chatlens.report.manifest import RunRecord, build_manifest
@@ -78,6 +79,11 @@ TABLE_SETS: dict[str, str] = {
     "behaviour": "chatlens.report.tables:behaviour_tables",
     "legacy": "chatlens.report.tables:legacy_tables",
 }
+#: Conversation columns each table set reads (checked against the stages' output before a run).
+TABLE_SET_COLUMNS: dict[str, tuple[str, ...]] = {
+    "behaviour": ("has_refusal",),
+    "legacy": ("conversation_abandoned",),
+}
 FIGURES: dict[str, str] = {
     "behaviour": "chatlens.report.figures:behaviour_figures",
     "study1_comprehensive_analysis": "chatlens.report.study1:study1_figure",
@@ -90,6 +96,19 @@ REPORT_MODULES = (
     *FIGURES.values(),
     "chatlens.report.truth:truth_agreement",
 )
+
+
+def _check_table_set(profile: Profile, conversations: dict[str, Any]) -> None:
+    """Refuse a profile whose table set reads columns its stages do not add (it used to fail
+    after the whole run, blaming the detection)."""
+    missing = [c for c in TABLE_SET_COLUMNS.get(profile.tables, ()) if c not in conversations]
+    if missing:
+        stages = ", ".join(s.name for s in profile.stage_specs(keep_text=False)) or "none"
+        msg = (f"Profile {profile.name!r} ({profile.source}): its table set {profile.tables!r} "
+               f"reads the conversation column(s) {missing}, which its stages ({stages}) do not "
+               "add. Expected the stages that add them (e.g. signals and behaviour for "
+               "'behaviour') or another table set.")
+        raise InvalidParameterError(msg)
 
 
 def _import_report() -> None:
@@ -118,7 +137,7 @@ def analyze(
     keep_text: bool = False,
     detect: bool = True,
     profile: str | Path | Profile = "default",
-    overwrite: bool = True,
+    overwrite: bool = False,
     command: Sequence[str] | None = None,
     demo_conversations: int = DEMO_CONVERSATIONS,
     engine: Literal["local", "process", "dask"] | None = None,
@@ -145,6 +164,11 @@ def analyze(
         ``default`` (chatlens's definitions), ``legacy`` (the original study's, so its numbers
         can be reproduced; adds ``refusal_type_legacy``, its CSVs and its 8-panel figure), a
         profile YAML file, or a :class:`~chatlens.pipeline.profile.Profile`. Resolved once, here.
+    overwrite
+        Replace files named like a run's outputs in an ``out`` that is not a chatlens run
+        directory (refused otherwise: they may be the user's own). A rerun into a chatlens run
+        directory always replaces that run; a source file at a run output's path is always
+        refused (:func:`~chatlens.engine.rundir.claim`).
     command
         The command line to record in the manifest (the CLI passes ``sys.argv``).
     engine, workers, address
@@ -166,13 +190,25 @@ def analyze(
     if out.exists() and not out.is_dir():
         msg = f"The run directory {out} exists and is not a directory."
         raise InvalidParameterError(msg)
-    if out.exists() and any(out.iterdir()) and not overwrite:
-        msg = f"The run directory {out} is not empty; pass overwrite=True (--overwrite) to reuse it."
-        raise InvalidParameterError(msg)
+    demo = source is None
+    opts = SourceOptions(**options)
+    stages = resolved.stage_specs(keep_text=keep_text) if detect else ()
+    # everything that can fail on the arguments fails here, before the previous run goes
+    if not demo and engine is None:
+        engine = default_engine(source, opts, workers)
+    try:
+        inputs, schemas = preflight(None if demo else source, stages, engine=engine or "local",
+                                    workers=workers, address=address, options=opts,
+                                    keep_text=keep_text)
+    except StageError as exc:  # name the profile that set the stage up
+        msg = f"Profile {resolved.name!r} ({resolved.source}): {exc}"
+        raise StageError(msg) from exc
+    if detect:
+        _check_table_set(resolved, schemas["conversations"])
+    claim(out, inputs, overwrite=overwrite)
     begin_run(out, command)  # marked incomplete until the end; the previous run's outputs go
     (out / "tables").mkdir(parents=True, exist_ok=True)
 
-    demo = source is None
     timings: dict[str, float] = {}
     if demo:
         from chatlens.synth import synth
@@ -183,17 +219,15 @@ def analyze(
         status(f"generating the demo corpus: {demo_conversations:,} synthetic conversations")
         synth(demo_conversations, seed=DEMO_SEED, out=source)
         timings["synth_demo"] = round(time.perf_counter() - t, 3)
+        engine = default_engine(source, opts, workers) if engine is None else engine
 
-    opts = SourceOptions(**options)
-    engine = default_engine(source, opts, workers) if engine is None else engine
     t = time.perf_counter()
     with ThreadPoolExecutor(1) as importer:
         # only while other processes do the work: this thread then waits and imports nothing,
         # so two threads never import the same (circular) packages at once
         importing = importer.submit(_import_report) if engine != "local" else None
         result = _run_stages(
-            source, out, opts, resolved.stage_specs(keep_text=keep_text) if detect else (),
-            keep_text=keep_text, engine=engine, workers=workers, address=address,
+            source, out, opts, stages, keep_text=keep_text, engine=engine, workers=workers, address=address,
         )
         if importing is not None:
             importing.result()

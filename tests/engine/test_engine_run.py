@@ -247,7 +247,10 @@ def test_analyze_local_runs_through_the_engine_contract(tmp_path: Path) -> None:
     if "test_filter_rows" not in STAGES:
         register_stage("test_filter_rows", "_engine_stages:filter_rows")
     broken = Profile(
-        name="broken", version=1, source="a test", stages=(ProfileStage("test_filter_rows"),),
+        name="broken", version=1, source="a test",
+        # the behaviour tables' stages first (their columns are checked before the run starts)
+        stages=(ProfileStage("signals"), ProfileStage("behaviour"),
+                ProfileStage("test_filter_rows")),
         tables="behaviour", definitions="default",
     )
     src = write_jsonl(tmp_path / "a.jsonl", [sharegpt("a", "hi", "there")])

@@ -29,7 +29,7 @@ import os
 import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from chatlens._progress import progress_bar
 from chatlens.corpus.api import SourceLike, SourceOptions
@@ -43,6 +43,9 @@ from chatlens.engine.result import EngineResult, Layout
 from chatlens.engine.stages import StageSpec, resolve_stages
 from chatlens.engine.worker import TABLES, PartitionResult, PartitionTask, RunFiles, output_schemas
 from chatlens.errors import InvalidParameterError
+
+if TYPE_CHECKING:
+    import polars as pl
 
 Engine = Literal["local", "process", "dask"]
 ENGINES: tuple[str, ...] = ("local", "process", "dask")
@@ -221,6 +224,27 @@ def run(
         layout=layout,
         files=tuple(Path(str(f.path)) for f in scan.files),
     )
+
+
+def preflight(
+    source: SourceLike | None,
+    stages: Iterable[StageSpec | str] | None,
+    *,
+    engine: str,
+    workers: int | None = None,
+    address: str | None = None,
+    options: SourceOptions | None = None,
+    keep_text: bool = False,
+) -> tuple[tuple[Path, ...], dict[str, dict[str, pl.DataType]]]:
+    """What :func:`run` checks before it writes anything: the engine arguments, the stages (run
+    on an empty batch) and the source (resolved). Returns the local input files and the output
+    schemas. Why separate: ``analyze`` calls it before it clears the run directory, so a typo in
+    the source, a bad ``--engine`` or a broken profile leaves the previous run as it was."""
+    opts = _check(engine, workers, address, None, options)
+    schemas = output_schemas(resolve_stages(stages), keep_text=keep_text)
+    if source is None:  # the stages and arguments only (the source is not written yet)
+        return (), schemas
+    return tuple(f.path for f in opts.open(source).files), schemas
 
 
 def _check(

@@ -24,7 +24,37 @@ if TYPE_CHECKING:
     from chatlens.engine.worker import PartitionResult, PartitionTask
 
 
-def _init_worker(threads: int, quiet: bool) -> None:  # noqa: FBT001 - initializer args
+#: Seconds between a worker's checks that the driver is still alive.
+DRIVER_POLL_S = 1.0
+
+
+def _exit_with_driver(driver: int) -> None:
+    """End this worker when the driver process is gone.
+
+    Why: a driver killed outright (``kill -9``, the OOM killer) runs no clean-up, and the workers
+    are children of the forkserver, not of the driver, so nothing stops them: they went on for
+    minutes and kept committing part files into the run directory. A daemon thread polls the
+    driver's pid (a check of the process table, no signal is sent) and exits hard when it is gone.
+    """
+    import threading
+    import time
+
+    def watch() -> None:
+        while True:
+            time.sleep(DRIVER_POLL_S)
+            try:
+                os.kill(driver, 0)
+            except ProcessLookupError:
+                os._exit(70)  # EX_SOFTWARE: nothing of this worker's is wanted any more
+            except PermissionError:  # alive, under another user (pid reused): keep going
+                pass
+
+    threading.Thread(target=watch, name="chatlens-driver-watch", daemon=True).start()
+
+
+def _init_worker(threads: int, quiet: bool, driver: int | None = None) -> None:  # noqa: FBT001
+    if driver is not None:
+        _exit_with_driver(driver)
     os.environ.setdefault("POLARS_MAX_THREADS", str(threads))
     # torch (the encoder tier) and BLAS size their pools from this when first imported
     os.environ.setdefault("OMP_NUM_THREADS", str(threads))
@@ -56,7 +86,7 @@ def execute(
         max_workers=workers,
         mp_context=_context(),
         initializer=_init_worker,
-        initargs=(threads, is_quiet()),
+        initargs=(threads, is_quiet(), os.getpid()),
     ) as pool:
         try:
             while queue or pending:

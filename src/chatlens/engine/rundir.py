@@ -6,6 +6,9 @@ Parquet files, and ``chatlens query`` answered from the mix (issue 11 item 5).
 
 The rule, chosen because it is simple and survives ``kill -9`` at any instant:
 
+0. :func:`claim` refuses a directory whose outputs are not a chatlens run's to delete (the
+   caller has already resolved the source and checked the stages, so a typo or a broken profile
+   never costs the previous run).
 1. :func:`begin_run` first writes the marker file ``.chatlens-incomplete`` (who started the run,
    when, the command), *then* removes the previous run's outputs (only the names chatlens
    writes, :data:`RUN_OUTPUTS`; anything else in the directory is left alone).
@@ -31,7 +34,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from chatlens.errors import IncompleteRunError
+from chatlens.errors import IncompleteRunError, InvalidParameterError
 
 MARKER = ".chatlens-incomplete"
 #: What ``chatlens analyze`` writes into a run directory (removed at the start of a rerun).
@@ -46,6 +49,49 @@ RUN_OUTPUTS = (
     "quarantine.parquet",
     "_parts",
 )
+
+
+def is_run_dir(out: Path) -> bool:
+    """Whether ``out`` holds a chatlens run (finished: its ``manifest.json`` names a chatlens
+    version; or unfinished: the marker)."""
+    if (out / MARKER).exists():
+        return True
+    try:
+        manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(manifest, dict) and "chatlens_version" in manifest
+
+
+def claim(out: Path, inputs: Sequence[Path] = (), *, overwrite: bool = False) -> None:
+    """Refuse a run directory whose outputs :func:`begin_run` must not delete.
+
+    Why: :func:`begin_run` removes every :data:`RUN_OUTPUTS` name. In a chatlens run directory
+    those are the previous run's (a rerun replaces it); elsewhere they may be the user's own
+    (``--out .`` beside a ``figures/`` folder, or the very file being analysed). So:
+
+    * an input file at or under one of those names is refused whatever ``overwrite`` says;
+    * such names in a directory that is not a chatlens run are refused unless ``overwrite``.
+    """
+    if not out.is_dir():
+        return
+    present = [name for name in RUN_OUTPUTS if (out / name).exists() or (out / name).is_symlink()]
+    if not present:
+        return
+    doomed = [(out / name).resolve() for name in present]
+    for file in inputs:
+        f = Path(file).resolve()
+        hit = next((d for d in doomed if f == d or d in f.parents), None)
+        if hit is not None:
+            msg = (f"The source file {file} is the run output {hit.name!r} of --out {out}: a run "
+                   "there would delete it before reading it. Choose another --out (or move the "
+                   "file).")
+            raise InvalidParameterError(msg)
+    if not overwrite and not is_run_dir(out):
+        msg = (f"--out {out} is not a chatlens run directory (no chatlens manifest.json) but holds "
+               f"{', '.join(present)}, which a run writes and would first delete. Choose another "
+               "--out, or pass --overwrite (overwrite=True) to replace them.")
+        raise InvalidParameterError(msg)
 
 
 def begin_run(out: Path, command: Sequence[str] | None = None) -> None:
@@ -100,6 +146,8 @@ __all__ = [
     "RUN_OUTPUTS",
     "IncompleteRunError",
     "begin_run",
+    "claim",
     "finish_run",
+    "is_run_dir",
     "require_complete",
 ]
