@@ -107,3 +107,20 @@ def test_cli_validates_data_files(tmp_path) -> None:
                               "--data-file", "corpus/roles.yaml"])
     assert res.exit_code == 1
     assert "'models.m.input': expected a number >= 0. Got -1" in res.output
+
+
+def test_cli_checks_that_a_profiles_stages_run_and_feed_its_tables(tmp_path) -> None:
+    """A schema-valid profile with a stage parameter its stage rejects, or a table set its
+    stages cannot feed, printed "ok" and then failed in analyze (after the run had started)."""
+    from pathlib import Path
+
+    import chatlens
+
+    default = (Path(chatlens.__file__).parent / "data" / "profiles" / "default.yaml").read_text()
+    runner = CliRunner()
+    res = runner.invoke(app, ["validate", "--data-file", "profiles/default.yaml"])
+    assert res.exit_code == 0 and "ok: default" in res.output
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(default.replace("definitions: default}", "definitions: nonsense}"))
+    res = runner.invoke(app, ["validate", "--data-file", str(bad), "--kind", "profile"])
+    assert res.exit_code == 1 and "nonsense" in res.output

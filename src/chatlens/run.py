@@ -111,6 +111,21 @@ def _check_table_set(profile: Profile, conversations: dict[str, Any]) -> None:
         raise InvalidParameterError(msg)
 
 
+def check_profile(profile: str | Path | Profile) -> Profile:
+    """Load a profile and check what a run would find only once it ran: that its stages accept
+    their parameters (run on an empty batch) and add the columns its table set reads. ``chatlens
+    validate --data-file P --kind profile`` calls it (a schema-valid file used to print "ok" and
+    then fail in ``analyze``)."""
+    resolved = load_profile(profile)
+    try:
+        _, schemas = preflight(None, resolved.stage_specs(keep_text=False), engine="local")
+    except StageError as exc:
+        msg = f"Profile {resolved.name!r} ({resolved.source}): {exc}"
+        raise StageError(msg) from exc
+    _check_table_set(resolved, schemas["conversations"])
+    return resolved
+
+
 def _import_report() -> None:
     for target in REPORT_MODULES:
         import_target(target)

@@ -200,6 +200,11 @@ def _check_data_files(files: list[str], kind: str | None) -> None:
         target: str | Path = Path(given) if Path(given).exists() else given
         try:
             record = check_file(target, kind=kind)
+            if record.kind == "profile":  # and that its stages run and feed its tables
+                from chatlens.run import check_profile
+
+                bundled = Path(given).stem if not Path(given).exists() else None
+                check_profile(bundled or target)
         except ChatlensError as exc:
             failed += 1
             err_console.print(f"[bold red]error:[/] {type(exc).__name__}: ", end="")
