@@ -233,3 +233,21 @@ def test_analyze_never_deletes_what_is_not_a_runs_own(tmp_path):
     # and a rerun into a run directory replaces it, as before
     chatlens.analyze(_corpus(tmp_path / "b.jsonl", 4), out=run, workers=1)
     assert query(run, "select count(*) as n from conversations")["n"][0] == 4
+
+
+def test_quarantine_keeps_no_text_unless_the_run_does(tmp_path):
+    """Reviewed risk: messages.parquet drops the text by default, but quarantine.parquet kept
+    2,000 characters of every malformed record, text and all."""
+    src = _corpus(tmp_path / "a.jsonl", 3)
+    with src.open("a") as f:
+        f.write(json.dumps({"id": "bad", "messages": [{"role": "narrator",
+                                                       "content": "my home address is 12 Elm"}]}))
+        f.write("\n{\"id\": \"cut\", \"messages\": [{\"role\": \"user\", \"content\": \"secret pin 4")
+        f.write("\n")
+    for keep_text in (False, True):
+        out = tmp_path / f"run-{keep_text}"
+        chatlens.analyze(src, out=out, keep_text=keep_text, workers=1)
+        raw = "\n".join(query(out, "select raw from quarantine")["raw"].to_list())
+        assert ("12 Elm" in raw and "secret pin" in raw) is keep_text
+        if not keep_text:
+            assert raw.count("chars") >= 4  # the shape stays: keys kept, values sketched

@@ -15,6 +15,8 @@ Tables
 
 from __future__ import annotations
 
+import re
+
 import polars as pl
 
 from chatlens.vocabulary import ROLES
@@ -86,6 +88,39 @@ QUARANTINE_SCHEMA: dict[str, pl.DataType] = {
     "reason": pl.String,
     "raw": pl.String,  # the offending record, truncated to a few kB
 }
+
+
+#: A JSON string token (or one cut off by the end of a truncated record) and, when a colon
+#: follows it, that colon (the token is then a key).
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*(?:"(\s*:)?|$)')
+
+
+def _sketch(raw: str) -> str:
+    """A raw record without its text: JSON string values become ``"<N chars>"`` (keys, numbers,
+    booleans and the nesting stay, so the shape that got it quarantined still shows); anything
+    that is not a JSON object or array (a CSV line, a cut record) is only its length."""
+    if not raw.lstrip().startswith(("{", "[")):
+        return f"<{len(raw)} characters>"
+
+    def value(m: re.Match[str]) -> str:
+        token = m.group(0)
+        if m.group(1):
+            return token
+        closed = len(token) > 1 and token.endswith('"')
+        return f'"<{len(token) - 2} chars>"' if closed else f'"<{len(token) - 1} chars, cut>'
+
+    return _JSON_STRING.sub(value, raw)
+
+
+def quarantine_without_text(quarantine: pl.DataFrame) -> pl.DataFrame:
+    """The quarantine of a run that keeps no text (the default: run directories get shared, and
+    conversation text is personal data): ``raw`` sketched by :func:`_sketch`, so a malformed
+    record's messages do not survive in ``quarantine.parquet`` when every other table drops them.
+    Quarantined rows are the exception path, so a per-row regex is affordable here."""
+    if quarantine.height == 0:
+        return quarantine
+    return quarantine.with_columns(
+        pl.col("raw").map_elements(_sketch, return_dtype=pl.String, skip_nulls=True))
 
 
 def empty_frame(schema: dict[str, pl.DataType]) -> pl.DataFrame:

@@ -30,7 +30,7 @@ import polars as pl
 from chatlens.corpus.api import canonical_batch
 from chatlens.corpus.canonical import CanonicalBatch
 from chatlens.corpus.readers.base import ReaderBatch, ReaderOptions
-from chatlens.corpus.schema import QUARANTINE_SCHEMA
+from chatlens.corpus.schema import QUARANTINE_SCHEMA, quarantine_without_text
 from chatlens.corpus.sink import BackgroundWriter, ParquetSink
 from chatlens.corpus.summary import SummaryAccumulator
 from chatlens.engine._malloc import tune_malloc
@@ -204,12 +204,15 @@ def run_partition(task: PartitionTask, *, into: RunFiles | None = None) -> Parti
                 timing["stages"] += time.perf_counter() - t
                 acc.update(batch)
                 messages = batch.messages if task.keep_text else batch.messages.drop("content")
+                quarantine = (batch.quarantine if task.keep_text
+                              else quarantine_without_text(batch.quarantine))
 
-                def write(m: pl.DataFrame = messages, b: CanonicalBatch = batch) -> None:
+                def write(m: pl.DataFrame = messages, b: CanonicalBatch = batch,
+                          q: pl.DataFrame = quarantine) -> None:
                     tw = time.perf_counter()
                     sinks["messages"].write(m)
                     sinks["conversations"].write(b.conversations)
-                    sinks["quarantine"].write(b.quarantine)
+                    sinks["quarantine"].write(q)
                     timing["write"] += time.perf_counter() - tw
 
                 writer.submit(write)
