@@ -65,8 +65,10 @@ def test_empty_and_no_refusal(tiny: pl.DataFrame) -> None:
 def test_null_text_is_safe(tiny: pl.DataFrame) -> None:
     out = user_reactions(tiny.with_columns(content=pl.lit(None, dtype=pl.String)))
     assert out.height == 5
-    assert set(out["reaction"].to_list()) <= set(REACTIONS)
+    assert set(out["reaction"].to_list()) <= {*REACTIONS, None}
     assert out.filter(pl.col("conversation_id") == "c2")["reaction"].item() == "jailbreak"
+    # a blank follow-up gets no reaction (classify reaction gives it none either), not new_topic
+    assert out.filter(pl.col("conversation_id") != "c2")["reaction"].is_null().all()
 
 
 def test_deterministic_and_input_unchanged(tiny: pl.DataFrame) -> None:

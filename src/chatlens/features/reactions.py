@@ -302,6 +302,10 @@ def reactions_from_dialog(d: pl.DataFrame, *, rules: ReactionRules) -> pl.DataFr
     reaction = (
         pl.when(pl.col("jailbreak"))
         .then(pl.lit("jailbreak"))
+        # a blank follow-up says nothing that can be labelled: no reaction (as classify gives it;
+        # the conversation went on, so it is not abandonment either)
+        .when(text.str.strip_chars() == "")
+        .then(pl.lit(None, dtype=pl.String))
         .when(has["pushback"] & ~has["rephrase"] & ~has["topic_change"])
         .then(pl.lit("pushback"))
         .when(
