@@ -361,3 +361,19 @@ def test_near_even_type_probability_is_not_mixed(fitted):
     assert set(out["type_if_refused"].unique()) == {"policy"}  # probability exactly 0.5
     slightly = replace(even, type_intercept_=-0.1)  # probability 0.475
     assert set(slightly.predict_matrix(x, ids)["type_if_refused"].unique()) == {"capability"}
+
+
+def test_requests_must_align_with_responses() -> None:
+    """3 replies with 4 requests used to pass silently (misaligned); with 2, a polars error
+    surfaced only when a screened row lay past the end."""
+    import polars as pl
+    import pytest
+
+    from chatlens.errors import InvalidParameterError
+    from chatlens.signals.refusal_model import detect_refusal_in_context
+
+    replies = pl.Series(["I can't help with that.", "Sure, here it is.", "No."])
+    for n in (2, 4):
+        with pytest.raises(InvalidParameterError, match=f"3 responses and {n} requests"):
+            detect_refusal_in_context(replies, pl.Series(["q"] * n))
+    assert detect_refusal_in_context(replies, pl.Series(["q", None, "r"])).height == 3

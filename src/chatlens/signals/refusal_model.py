@@ -32,7 +32,7 @@ import polars as pl
 
 from chatlens import datafiles
 from chatlens._override import ModelOverride
-from chatlens.errors import DataFileError, NotFittedError
+from chatlens.errors import DataFileError, InvalidParameterError, NotFittedError
 from chatlens.signals.refusal import RefusalAnalysis
 from chatlens.signals.refusal_context import FEATURE_VERSION, context_features
 
@@ -366,6 +366,10 @@ def detect_refusal_in_context(responses: pl.Series | list[str | None],
 
     resp = _as_series(responses)
     req = None if requests is None else _as_series(requests)
+    if req is not None and len(req) != len(resp):
+        msg = (f"detect_refusal_in_context: 'requests' must hold one request (or null) per "
+               f"response, in the same order. Got {len(resp)} responses and {len(req)} requests.")
+        raise InvalidParameterError(msg)
     if len(resp) == 0:
         return pl.DataFrame(schema=OUTPUT_SCHEMA)
     analysis = analyse_refusal(resp)  # once: the cue scorer's columns and the model's features
