@@ -259,6 +259,23 @@ def _frame(batch: object) -> pl.DataFrame:
     return frame
 
 
+def _new_fields(got: pl.DataType, first: pl.DataType) -> list[str]:
+    """Struct fields (dotted paths, through lists) in ``got`` that ``first`` lacks: what a cast
+    of a later JSONL batch to the first batch's type would silently drop."""
+    if isinstance(got, pl.List | pl.Array) and isinstance(first, pl.List | pl.Array):
+        return _new_fields(got.inner, first.inner)
+    if isinstance(got, pl.Struct) and isinstance(first, pl.Struct):
+        known = {f.name: f.dtype for f in first.fields}
+        out = []
+        for f in got.fields:
+            if f.name not in known:
+                out.append(f.name)
+            else:
+                out += [f"{f.name}.{sub}" for sub in _new_fields(f.dtype, known[f.name])]
+        return out
+    return []
+
+
 def _jsonl_frames(file: object, batch_size: int) -> Iterator[pl.DataFrame]:
     """JSONL batches with the columns and types of the first batch (a key that is null there is
     text). A later key the first batch lacks is an error, not a silently dropped column."""
@@ -275,6 +292,12 @@ def _jsonl_frames(file: object, batch_size: int) -> Iterator[pl.DataFrame]:
                        f"{batch_size:,} lines; expected the same keys throughout (convert the file "
                        "to Parquet, or raise --batch-size).")
                 raise SourceError(msg)
+            lost = [f"{c}.{f}" for c in frame.columns for f in _new_fields(frame.schema[c], schema[c])]
+            if lost:
+                msg = (f"Cannot read {where}: nested keys {lost} do not occur in the first "
+                       f"{batch_size:,} lines (their values would be dropped); expected the same "
+                       "keys throughout (convert the file to Parquet, or raise --batch-size).")
+                raise SourceError(msg)
             frame = frame.select(
                 pl.col(c).cast(t) if c in frame.columns else pl.lit(None, dtype=t).alias(c)
                 for c, t in schema.items())
@@ -285,11 +308,16 @@ def _jsonl_frames(file: object, batch_size: int) -> Iterator[pl.DataFrame]:
         yield frame
 
 
+def _json_cell(value: object) -> str:
+    """One nested cell as JSON text (polars hands a list cell over as a Series)."""
+    return json.dumps(value.to_list() if hasattr(value, "to_list") else value, default=str)
+
+
 class TableWriter:
     """Append DataFrames to a CSV, JSONL or Parquet file (by extension), atomically.
 
-    CSV has no list type: list columns (``refusal_cues``) are written joined with ``;``; a
-    ``.tsv`` file is tab-separated, as :func:`read_table` and the corpus readers expect. Use as
+    CSV has no list type: list columns (``refusal_cues``) are written joined with ``;``, other
+    nested columns (structs, lists of lists) as JSON text; a ``.tsv`` file is tab-separated, as :func:`read_table` and the corpus readers expect. Use as
     a context manager: on a clean exit the temporary file is renamed to ``path``; on an exception
     it is removed and ``path`` is left as it was. Partial files of writers that were killed are
     removed when the next writer of the same path starts (:func:`remove_stale_partials`).
@@ -315,10 +343,16 @@ class TableWriter:
     def write(self, frame: pl.DataFrame) -> None:
         """Append ``frame`` (every frame must have the columns and types of the first)."""
         if self.format == "csv":
-            lists = [c for c, t in frame.schema.items() if isinstance(t, pl.List)]
-            if lists:
+            flat = [c for c, t in frame.schema.items()
+                    if isinstance(t, pl.List) and not t.inner.is_nested()]
+            nested = [c for c, t in frame.schema.items() if t.is_nested() and c not in flat]
+            if flat:
                 frame = frame.with_columns(
-                    pl.col(c).cast(pl.List(pl.String)).list.join(";") for c in lists)
+                    pl.col(c).cast(pl.List(pl.String)).list.join(";") for c in flat)
+            if nested:  # structs, lists of lists: JSON text, as write_table writes them
+                frame = frame.with_columns(
+                    pl.col(c).map_elements(_json_cell, return_dtype=pl.String, skip_nulls=True)
+                    for c in nested)
             neutralise_formulas(frame).write_csv(self._handle, include_header=self.rows == 0,  # type: ignore[arg-type]
                             separator=self._separator)
         elif self.format == "jsonl":
