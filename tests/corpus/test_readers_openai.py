@@ -16,7 +16,7 @@ def test_openai_string_content(kit, write_jsonl):
     scan = open_batches(write_jsonl("o.jsonl", recs))
     assert scan.format == "openai"
     nested, _, _, _ = kit.collect(scan)
-    assert nested["conversation_id"].to_list() == ["o1", None]  # null id: derived later from (file, row)
+    assert nested["conversation_id"].to_list() == ["o1", "o.jsonl#1"]  # no id: derived from (file, row)
     assert nested["model"][0] == "gpt-4o"
     assert [m["role"] for m in nested["messages"][0].to_list()] == ["system", "user", "assistant"]
     assert json.loads(nested["extra"][1])["meta"] == {"k": 1}

@@ -44,11 +44,40 @@ _FAST_ERRORS = (pl.exceptions.PolarsError, pa.ArrowException, ValueError, TypeEr
 
 @dataclass
 class Ctx:
-    """What a format's hooks may read (file name, options) and write (repair counts)."""
+    """What a format's hooks may read (file name, options) and write (repair counts).
+
+    ``id_name`` is the file's path relative to the source root
+    (:attr:`~chatlens.corpus.readers.base.ResolvedFile.id_name`; default: the last component of
+    ``file``); a chunk of records from several small files has instead ``row_ids``, each row's
+    own ``<id name>#<row>``. Both are what :meth:`row_id` builds the ids of records without one
+    from.
+    """
 
     file: str
     options: ReaderOptions
     repairs: Counter = field(default_factory=Counter)
+    id_name: str = ""
+    row_ids: pl.Series | None = None
+
+    def __post_init__(self) -> None:
+        if not self.id_name:
+            self.id_name = self.file.rsplit("/", 1)[-1]
+
+    @classmethod
+    def of(cls, file: ResolvedFile, options: ReaderOptions, repairs: Counter | None = None) -> Ctx:
+        """The context of reading ``file``, with ``repairs`` already counted."""
+        return cls(file.name, options, Counter(repairs or {}), file.id_name)
+
+    def fresh(self) -> Ctx:
+        """The same file with no repairs counted (a chunk read again record by record)."""
+        return replace(self, repairs=Counter())
+
+    def row_id(self) -> pl.Expr:
+        """``<id name>#<row>`` for each row of a frame with ``_row``: the stable id of a record
+        that has none (the same file read again gives the same ids)."""
+        if self.row_ids is not None:
+            return pl.lit(self.row_ids).gather(pl.col("_row"))
+        return pl.format("{}#{}", pl.lit(self.id_name, dtype=pl.String), pl.col("_row"))
 
 
 @dataclass(frozen=True)
@@ -70,7 +99,7 @@ def scan_records(
     """Stream ``file`` as batches of whole conversations in ``fmt``."""
     if file.container == "jsonl":
         for chunk in _io.iter_line_chunks(file, batch_size):
-            batch = _jsonl_chunk(fmt, file.name, chunk, options)
+            batch = _jsonl_chunk(fmt, Ctx.of(file, options), chunk)
             yield replace(batch, bytes_read=chunk.end) if file.compression is None else batch
     elif file.container == "parquet":
         start = 0
@@ -87,10 +116,7 @@ def scan_records(
 # ---- containers -------------------------------------------------------------------------------
 
 
-def _jsonl_chunk(
-    fmt: RecordFormat, file_name: str, chunk: _io.LineChunk, options: ReaderOptions
-) -> ReaderBatch:
-    ctx = Ctx(file_name, options)
+def _jsonl_chunk(fmt: RecordFormat, ctx: Ctx, chunk: _io.LineChunk) -> ReaderBatch:
     lookup = dict(zip(chunk.rows, chunk.lines, strict=True))
     if fmt.to_nested is not None:
         data = chunk.data
@@ -105,7 +131,7 @@ def _jsonl_chunk(
                     nested = fmt.to_nested(raw, ctx)
                     return _finish(nested, [], ctx, lookup.get, chunk.rows)
             except _FAST_ERRORS:
-                ctx = Ctx(file_name, options)  # discard partial counts; redo record by record
+                ctx = ctx.fresh()  # discard partial counts; redo record by record
     quarantine: list[dict[str, Any]] = []
     items: list[tuple[int, Any]] = []
     for row, line in zip(chunk.rows, chunk.lines, strict=True):
@@ -131,7 +157,7 @@ def _arrow_batch(
     """One Arrow record batch (Parquet, CSV) → a reader batch. ``start`` is the first row's
     number, or every row's number (CSV rows skip the numbers of ``bad_rows``, rows the CSV
     parser could not read, which are quarantined here)."""
-    ctx = Ctx(file.name, options)
+    ctx = Ctx.of(file, options)
     ctx.repairs["invalid_utf8"] += bad_utf8
     rows = list(range(start, start + rb.num_rows)) if isinstance(start, int) else start.tolist()
     position = {row: i for i, row in enumerate(rows)}
@@ -147,7 +173,7 @@ def _arrow_batch(
             raw = raw.with_columns(pl.Series("_row", rows, dtype=pl.Int64))
             return _finish(fmt.to_nested(raw, ctx), list(bad_rows or []), ctx, lookup, read)
         except _FAST_ERRORS:
-            ctx = Ctx(file.name, options)
+            ctx = ctx.fresh()
             ctx.repairs["invalid_utf8"] += bad_utf8
     quarantine: list[dict[str, Any]] = list(bad_rows or [])
     items = list(zip(rows, rb.to_pylist(), strict=True))
@@ -164,16 +190,13 @@ def _json_batches(
     for row, (item, repairs) in enumerate(_io.iter_json_items(file, fmt.json_prefix)):
         items.append((row, item))
         if len(items) >= batch_size:
-            yield _json_chunk(fmt, file.name, items, options, repairs - seen_repairs)
+            yield _json_chunk(fmt, Ctx.of(file, options), items, repairs - seen_repairs)
             seen_repairs, items = repairs, []
     if items or repairs - seen_repairs:
-        yield _json_chunk(fmt, file.name, items, options, repairs - seen_repairs)
+        yield _json_chunk(fmt, Ctx.of(file, options), items, repairs - seen_repairs)
 
 
-def _json_chunk(
-    fmt: RecordFormat, file_name: str, items: list[tuple[int, Any]], options: ReaderOptions, bad_utf8: int
-) -> ReaderBatch:
-    ctx = Ctx(file_name, options)
+def _json_chunk(fmt: RecordFormat, ctx: Ctx, items: list[tuple[int, Any]], bad_utf8: int) -> ReaderBatch:
     ctx.repairs["invalid_utf8"] += bad_utf8
     by_row = dict(items)
 
@@ -274,7 +297,8 @@ def _finish(
     lookup: Callable[[int], Any],
     rows_read: list[int] | int,
 ) -> ReaderBatch:
-    """Attach provenance, quarantine conversations without messages, and build the batch.
+    """Attach provenance, quarantine conversations without messages, give a conversation without
+    an id its ``<id name>#<row>`` (:meth:`Ctx.row_id`), and build the batch.
 
     ``rows_read``: the row numbers consumed, counted as they were read (checked against what
     came out, see :func:`~chatlens.corpus.readers.base.make_batch`); a plain count where rows
@@ -288,6 +312,7 @@ def _finish(
             reason = "no messages: the conversation/message list is missing, null or empty"
             quarantine.append(_q(ctx, row, cid, reason, lookup(row)))
         nested = nested.filter(~empty)
+    nested = nested.with_columns(pl.coalesce(pl.col("conversation_id"), ctx.row_id()).alias("conversation_id"))
     if quarantine:
         quarantine.sort(key=lambda q: (q["row"] if q["row"] is not None else -1))
     if isinstance(rows_read, int):
@@ -380,7 +405,7 @@ def scan_record_files(
     record's own file and row; a file that is not valid JSON is quarantined, not fatal.
     """
     lines: list[bytes] = []
-    where: list[tuple[str, int]] = []
+    where: list[tuple[ResolvedFile, int]] = []
     done = 0  # bytes of the files read so far (progress)
     for file in files:
         data = file.path.read_bytes().removeprefix(b"\xef\xbb\xbf")
@@ -391,10 +416,10 @@ def scan_record_files(
         if body[:1] == b"[":
             for row, (item, _) in enumerate(_io.iter_json_items(file, fmt.json_prefix)):
                 lines.append(json.dumps(item, ensure_ascii=False).encode())
-                where.append((file.name, row))
+                where.append((file, row))
         else:
             lines.append(body.replace(b"\r", b" ").replace(b"\n", b" "))
-            where.append((file.name, 0))
+            where.append((file, 0))
         if len(lines) >= batch_size:
             yield replace(_multi_file_chunk(fmt, lines, where, options), bytes_read=done)
             lines, where = [], []
@@ -403,12 +428,13 @@ def scan_record_files(
 
 
 def _multi_file_chunk(
-    fmt: RecordFormat, lines: list[bytes], where: list[tuple[str, int]], options: ReaderOptions
+    fmt: RecordFormat, lines: list[bytes], where: list[tuple[ResolvedFile, int]], options: ReaderOptions
 ) -> ReaderBatch:
     chunk = _io.LineChunk(lines, list(range(len(lines))))  # rows are indexes into ``where``
-    batch = _jsonl_chunk(fmt, "", chunk, options)
-    names = pl.Series([f for f, _ in where], dtype=pl.String)
+    names = pl.Series([f.name for f, _ in where], dtype=pl.String)
     rows = pl.Series([r for _, r in where], dtype=pl.Int64)
+    row_ids = pl.Series([f"{f.id_name}#{r}" for f, r in where], dtype=pl.String)
+    batch = _jsonl_chunk(fmt, Ctx("", options, row_ids=row_ids), chunk)
 
     def relabel(frame: pl.DataFrame, file_col: str, row_col: str) -> pl.DataFrame:
         if not frame.height:

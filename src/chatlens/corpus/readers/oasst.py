@@ -191,7 +191,7 @@ def _scan_flat(file: ResolvedFile, batch_size: int, options: ReaderOptions) -> I
                                "reason": reason, "raw": json.dumps(r, default=str)[:2000]})
     for r in by_id.values():  # siblings in file order ("best" then picks by rank)
         r["replies"].sort(key=lambda m: m["_row"])
-    ctx = Ctx(file.name, options, Counter(repairs))
+    ctx = Ctx.of(file, options, repairs)
     nested_rows: list[dict[str, Any]] = []
     for root in roots:
         record = {"message_tree_id": root.get("message_tree_id"), "tree_state": root.get("tree_state"), "prompt": root}
@@ -214,7 +214,7 @@ def _flat_batches(
     for i, start in enumerate(range(0, len(rows), batch_size)):
         part = pl.DataFrame(rows[start : start + batch_size], schema=NESTED_SCHEMA, strict=False)
         first = i == 0
-        batch_ctx = ctx if first else Ctx(ctx.file, ctx.options)
+        batch_ctx = ctx if first else ctx.fresh()
         yield _finish(part, quarantine if first else [], batch_ctx, raws.get, n_rows if first else 0)
 
 
