@@ -121,6 +121,31 @@ def test_corrupt_gzip_is_a_clear_error(tmp_path):
         list(open_batches(path, format="lmsys"))
 
 
+def _cut_gzip(path, data: bytes) -> None:
+    """``data`` gzipped and cut at 70%: the decompressor fails well after the first MiB that
+    format detection reads."""
+    packed = gzip.compress(data, compresslevel=1)
+    path.write_bytes(packed[: int(len(packed) * 0.7)])
+
+
+@pytest.mark.parametrize("name", ["t.csv.gz", "t.json.gz", "t.jsonl.gz"])
+def test_truncated_compressed_file_is_a_source_error_naming_it(tmp_path, name):
+    import chatlens
+
+    conv = {"conversations": [{"from": "human", "value": "hello " * 30}, {"from": "gpt", "value": "a"}]}
+    if name.endswith(".csv.gz"):
+        rows = "".join(f"c{i // 2},{'user' if i % 2 == 0 else 'assistant'},{'hello ' * 30}\n" for i in range(30_000))
+        data = ("conversation_id,role,content\n" + rows).encode()
+    elif name.endswith(".jsonl.gz"):
+        data = (json.dumps(conv) + "\n").encode() * 20_000
+    else:
+        data = json.dumps([conv] * 20_000).encode()
+    path = tmp_path / name
+    _cut_gzip(path, data)
+    with pytest.raises(SourceError, match=rf"Cannot read .*{name}: the data is corrupt or truncated"):
+        chatlens.read(path)
+
+
 def test_every_format_handles_garbage(kit, write_jsonl):
     from chatlens.corpus.readers import available_formats
 

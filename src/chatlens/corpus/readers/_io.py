@@ -66,6 +66,18 @@ def open_binary(file: ResolvedFile) -> IO[bytes]:
         raise SourceError(msg) from exc
 
 
+def read_block(stream: IO[bytes], n: int, name: str) -> bytes:
+    """Up to ``n`` bytes of ``stream``; a read error (a truncated or corrupt .gz / .zst file,
+    which the decompressor only finds when it gets there) as a :class:`SourceError` naming the
+    file, not a bare ``OSError`` traceback from deep inside a parser."""
+    try:
+        return stream.read(n)
+    except (OSError, pa.ArrowException) as exc:
+        msg = (f"Cannot read {name}: the data is corrupt or truncated ({exc}); expected a complete "
+               "file (for .gz / .zst: a whole compressed stream; download or decompress it again).")
+        raise SourceError(msg) from exc
+
+
 @dataclass
 class LineChunk:
     """Non-blank lines of a JSONL file, their 0-based line numbers, and how many bytes of the
@@ -95,11 +107,7 @@ def iter_line_chunks(file: ResolvedFile, max_lines: int) -> Iterator[LineChunk]:
         tail = b""
         end = 0
         while True:
-            try:
-                block = stream.read(BLOCK_BYTES)
-            except (OSError, pa.ArrowException) as exc:
-                msg = f"Cannot read {file.name} (corrupt or truncated compressed data?): {exc}"
-                raise SourceError(msg) from exc
+            block = read_block(stream, BLOCK_BYTES, file.name)
             if not block:
                 break
             end += len(block)
@@ -264,19 +272,37 @@ class RepairingStream:
     must see valid UTF-8; repairing before them keeps one repair rule for every container.
     Valid blocks pass through untouched (Arrow's SIMD check); only others are decoded and
     re-encoded. A character split across blocks is carried over by the incremental decoder.
+
+    A read error (a truncated or corrupt .gz / .zst) ends the stream and is kept in ``error``;
+    the caller raises it with :meth:`check`. Why not raise in ``read``: pyarrow's CSV reader
+    calls ``read`` from C++, and an exception thrown there sometimes aborted the whole process
+    ("terminate called without an active exception") instead of reaching Python.
     """
 
-    def __init__(self, raw: IO[bytes]) -> None:
+    def __init__(self, raw: IO[bytes], name: str) -> None:
         self._decoder = codecs.getincrementaldecoder("utf-8")(errors=_ERRORS)
         self._raw = raw
+        self.name = name
         self.repairs = 0
         self.closed = False
+        self.error: SourceError | None = None
+
+    def check(self) -> None:
+        """Raise the read error that ended the stream early, if any."""
+        if self.error is not None:
+            raise self.error
 
     def read(self, n: int = -1) -> bytes:
         if n == 0:  # ijson probes the stream type with read(0)
             return b""
         while True:
-            block = self._raw.read(n if n and n > 0 else BLOCK_BYTES)
+            if self.error is not None:
+                return b""
+            try:
+                block = read_block(self._raw, n if n and n > 0 else BLOCK_BYTES, self.name)
+            except SourceError as exc:
+                self.error = exc
+                block = b""
             if block and not self._decoder.getstate()[0] and utf8_valid(block):
                 return block
             _counter.n = 0
@@ -344,17 +370,20 @@ def iter_json_items(file: ResolvedFile, prefix: str) -> Iterator[tuple[Any, int]
     if prefix == "item" and head[:1] == b"{":
         prefix = ""  # one top-level object: it is the single record
     stream = open_binary(file)
-    wrapped = RepairingStream(stream)
+    wrapped = RepairingStream(stream, file.name)
     count = 0
     try:
         for item in stream_items(wrapped, prefix):
+            wrapped.check()
             count += 1
             yield item, wrapped.repairs
     except ijson.JSONError as exc:
+        wrapped.check()  # the data ended early because it could not be read, not bad JSON
         msg = f"{file.name} is not valid JSON (streaming parse stopped): {exc}"
         raise SchemaError(msg) from exc
     finally:
         stream.close()
+    wrapped.check()
     if count == 0 and not re.match(rb"\[\s*\]", head):
         where = "the top level" if prefix in ("item", "") else f"key '{prefix.rsplit('.', 1)[0]}'"
         msg = f"{file.name}: expected a JSON array of records at {where}; found none."
