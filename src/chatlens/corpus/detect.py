@@ -80,7 +80,7 @@ def _sample_json(file: ResolvedFile, n: int) -> Sample:
             if len(records) >= n:
                 break
         return Sample("json", records)
-    top, list_key = _top_level_keys(file)
+    top, list_key = _io.json_object_keys(file)
     records = []
     if list_key is not None:
         for item, _ in _io.iter_json_items(file, f"{list_key}.item"):
@@ -96,46 +96,6 @@ def _sample_json(file: ResolvedFile, n: int) -> Sample:
         records.append(item)
         break
     return Sample("json", records, top_level=top)
-
-
-def _top_level_keys(file: ResolvedFile) -> tuple[list[str], str | None]:
-    """Top-level keys of a JSON object file and the key of its record array.
-
-    Small files are inspected whole (the longest array of objects is the record array); large
-    ones are streamed up to the first key holding an array of objects.
-    """
-    import ijson
-
-    if file.compression is None and file.size <= _io.JSON_EAGER_BYTES:
-        try:
-            doc = json.loads(_io.decode_utf8(file.path.read_bytes())[0])
-        except (ValueError, RecursionError):
-            return [], None
-        if not isinstance(doc, dict):
-            return [], None
-        lists = [
-            (len(v), k) for k, v in doc.items() if isinstance(v, list) and v and isinstance(v[0], dict)
-        ]
-        return list(doc), (max(lists)[1] if lists else None)
-
-    keys: list[str] = []
-    stream = _io.open_binary(file)
-    try:
-        parser = ijson.parse(stream)
-        current = None
-        for prefix, event, value in parser:
-            if prefix == "" and event == "map_key":
-                keys.append(value)
-                current = value
-            elif current is not None and prefix == f"{current}.item" and event == "start_map":
-                return keys, current
-            if len(keys) > 1000:
-                break
-    except ijson.JSONError:
-        pass
-    finally:
-        stream.close()
-    return keys, None
 
 
 def detect_format(files: list[ResolvedFile]) -> str:

@@ -390,6 +390,49 @@ def iter_json_items(file: ResolvedFile, prefix: str) -> Iterator[tuple[Any, int]
         raise SchemaError(msg)
 
 
+def json_object_keys(file: ResolvedFile) -> tuple[list[str], str | None]:
+    """Top-level keys of a JSON object file and the key of its record array.
+
+    Why here: detection samples the records under that key, and the reader must read the same
+    records (see ``_pipeline._records_prefix``). Small files are inspected whole (the longest
+    array of objects is the record array); large ones are streamed up to the first key holding
+    an array of objects.
+    """
+    import ijson
+
+    if file.compression is None and file.size <= JSON_EAGER_BYTES:
+        try:
+            doc = json.loads(decode_utf8(file.path.read_bytes())[0])
+        except (ValueError, RecursionError):
+            return [], None
+        if not isinstance(doc, dict):
+            return [], None
+        lists = [
+            (len(v), k) for k, v in doc.items() if isinstance(v, list) and v and isinstance(v[0], dict)
+        ]
+        return list(doc), (max(lists)[1] if lists else None)
+
+    keys: list[str] = []
+    stream = RepairingStream(open_binary(file), file.name)
+    try:
+        parser = ijson.parse(stream)
+        current = None
+        for prefix, event, value in parser:
+            if prefix == "" and event == "map_key":
+                keys.append(value)
+                current = value
+            elif current is not None and prefix == f"{current}.item" and event == "start_map":
+                return keys, current
+            if len(keys) > 1000:
+                break
+    except ijson.JSONError:
+        stream.check()
+    finally:
+        stream.close()
+    stream.check()
+    return keys, None
+
+
 @cache
 def use_parquet_pool() -> str:
     """Make jemalloc pyarrow's default memory pool (once per process); the pool's name.

@@ -187,13 +187,49 @@ def _json_batches(
     items: list[tuple[int, Any]] = []
     seen_repairs = 0
     repairs = 0
-    for row, (item, repairs) in enumerate(_io.iter_json_items(file, fmt.json_prefix)):
+    for row, (item, repairs) in enumerate(_io.iter_json_items(file, _records_prefix(fmt, file, options))):
         items.append((row, item))
         if len(items) >= batch_size:
             yield _json_chunk(fmt, Ctx.of(file, options), items, repairs - seen_repairs)
             seen_repairs, items = repairs, []
     if items or repairs - seen_repairs:
         yield _json_chunk(fmt, Ctx.of(file, options), items, repairs - seen_repairs)
+
+
+def _records_prefix(fmt: RecordFormat, file: ResolvedFile, options: ReaderOptions) -> str:
+    """Where ``file``'s records are: ``fmt.json_prefix``, or ``<key>.item`` for a JSON object that
+    keeps them under a key (an export such as ``{"version": 1, "data": [...]}``).
+
+    Why: detection samples the records under that key (:func:`_io.json_object_keys`); read as
+    ``item``, the whole object was one record, quarantined for lacking the message list. The
+    key is taken when the object is not a record of ``fmt`` but the first item under the key
+    is, so an object that is itself one conversation (its list holds the messages) stays one.
+    """
+    if fmt.json_prefix != "item" or _io.peek_bytes(file, 64).lstrip()[:1] != b"{":
+        return fmt.json_prefix
+    _, key = _io.json_object_keys(file)
+    if key is None:
+        return fmt.json_prefix
+    listed = not _is_record(fmt, _first_item(file, "item"), file, options) and _is_record(
+        fmt, _first_item(file, f"{key}.item"), file, options)
+    return f"{key}.item" if listed else fmt.json_prefix
+
+
+def _first_item(file: ResolvedFile, prefix: str) -> Any:
+    """The first record at ``prefix`` (``None`` if there is none); the stream is closed."""
+    items = _io.iter_json_items(file, prefix)
+    try:
+        return next(items, (None, 0))[0]
+    finally:
+        items.close()
+
+
+def _is_record(fmt: RecordFormat, value: Any, file: ResolvedFile, options: ReaderOptions) -> bool:
+    """Whether ``fmt`` reads ``value`` as a record (its ``normalize`` gives no reason)."""
+    try:
+        return not isinstance(fmt.normalize(value, Ctx.of(file, options)), str)
+    except (ValueError, TypeError, KeyError, AttributeError, RecursionError):
+        return False
 
 
 def _json_chunk(fmt: RecordFormat, ctx: Ctx, items: list[tuple[int, Any]], bad_utf8: int) -> ReaderBatch:
