@@ -113,8 +113,13 @@ def detect_format(files: list[ResolvedFile]) -> str:
         try:
             sample = sample_file(file)
         except SourceError as exc:
-            msg = f"Cannot detect the format of {file.name}: {exc}. Pass format= explicitly."
-            raise FormatDetectionError(msg) from exc
+            if len(files) == 1:
+                msg = f"Cannot detect the format of {file.name}: {exc}. Pass format= explicitly."
+                raise FormatDetectionError(msg) from exc
+            # one unreadable file among many (a truncated download): the others decide; the
+            # reader then quarantines or reports this one
+            problems.append(f"{file.name}: {exc}")
+            continue
         if not sample.records and not sample.columns:
             if sample.problem:
                 problems.append(f"{file.name}: {sample.problem}")

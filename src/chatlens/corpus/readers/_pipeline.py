@@ -35,9 +35,11 @@ from chatlens.corpus.readers.base import (
     ReaderOptions,
     ResolvedFile,
     make_batch,
+    quarantine_frame,
     truncate_raw,
 )
 from chatlens.corpus.schema import NESTED_SCHEMA, conform, empty_frame
+from chatlens.errors import SourceError
 
 _FAST_ERRORS = (pl.exceptions.PolarsError, pa.ArrowException, ValueError, TypeError, KeyError, OverflowError)
 
@@ -442,6 +444,7 @@ def scan_record_files(
     """
     lines: list[bytes] = []
     where: list[tuple[ResolvedFile, int]] = []
+    bad: list[dict[str, Any]] = []  # files that are not valid JSON arrays, quarantined whole
     done = 0  # bytes of the files read so far (progress)
     for file in files:
         data = file.path.read_bytes().removeprefix(b"\xef\xbb\xbf")
@@ -450,22 +453,35 @@ def scan_record_files(
         if not body:
             continue
         if body[:1] == b"[":
-            for row, (item, _) in enumerate(_io.iter_json_items(file, fmt.json_prefix)):
+            try:
+                items = [item for item, _ in _io.iter_json_items(file, fmt.json_prefix)]
+            except SourceError as exc:  # e.g. a truncated array: this file, not the folder
+                bad.append(_q(Ctx.of(file, options), 0, None, str(exc), data))
+                items = []
+            for row, item in enumerate(items):
                 lines.append(json.dumps(item, ensure_ascii=False).encode())
                 where.append((file, row))
         else:
             lines.append(body.replace(b"\r", b" ").replace(b"\n", b" "))
             where.append((file, 0))
         if len(lines) >= batch_size:
-            yield replace(_multi_file_chunk(fmt, lines, where, options), bytes_read=done)
-            lines, where = [], []
-    if lines:
-        yield replace(_multi_file_chunk(fmt, lines, where, options), bytes_read=done)
+            yield replace(_multi_file_chunk(fmt, lines, where, options, bad), bytes_read=done)
+            lines, where, bad = [], [], []
+    if lines or bad:
+        yield replace(_multi_file_chunk(fmt, lines, where, options, bad), bytes_read=done)
 
 
 def _multi_file_chunk(
-    fmt: RecordFormat, lines: list[bytes], where: list[tuple[ResolvedFile, int]], options: ReaderOptions
+    fmt: RecordFormat,
+    lines: list[bytes],
+    where: list[tuple[ResolvedFile, int]],
+    options: ReaderOptions,
+    bad: list[dict[str, Any]],
 ) -> ReaderBatch:
+    """One batch of records from several files; ``bad`` are quarantine rows of whole files that
+    could not be parsed (each one record at row 0)."""
+    if not lines:
+        return make_batch(empty_frame(NESTED_SCHEMA), bad, source_records=len(bad))
     chunk = _io.LineChunk(lines, list(range(len(lines))))  # rows are indexes into ``where``
     names = pl.Series([f.name for f, _ in where], dtype=pl.String)
     rows = pl.Series([r for _, r in where], dtype=pl.Int64)
@@ -482,10 +498,13 @@ def _multi_file_chunk(
             pl.when(idx.is_null()).then(None).otherwise(rows.gather(at)).cast(frame.schema[row_col]).alias(row_col),
         )
 
+    quarantine = relabel(batch.quarantine, "file", "row")
+    if bad:
+        quarantine = pl.concat([quarantine, quarantine_frame(bad)], how="vertical")
     return ReaderBatch(
         relabel(batch.nested, "_file", "_row"),
-        relabel(batch.quarantine, "file", "row"),
+        quarantine,
         batch.repairs,
-        batch.records_in,
-        batch.source_records,
+        batch.records_in + len(bad),
+        (batch.source_records or 0) + len(bad),
     )
