@@ -246,7 +246,8 @@ def _is_data(path: Path) -> bool:
 def classify(path: Path, *, name: str | None = None, id_name: str | None = None) -> ResolvedFile:
     """A :class:`ResolvedFile` for ``path``: compression from the suffix, container from the
     suffix and, for ``.json`` and unknown suffixes, from the first bytes (a ``.json`` file holding
-    one object per line is JSONL). ``id_name``: the path relative to the source root (default:
+    one object per line is JSONL, also when its first line is malformed or longer than the 1 MiB
+    sniffed: a later line that is an object on its own tells). ``id_name``: the path relative to the source root (default:
     the file name)."""
     suffix, compression = _split_suffix(path)
     container = DATA_SUFFIXES.get(suffix)
@@ -256,8 +257,12 @@ def classify(path: Path, *, name: str | None = None, id_name: str | None = None)
     return ResolvedFile(path, container, compression, name or str(path), id_name or path.name)
 
 
+#: Bytes sniffed to tell a file's container.
+HEAD_BYTES = 1 << 20
+
+
 def _container_from_bytes(file: ResolvedFile, fallback: Container | None) -> Container:
-    head = _io.peek_bytes(file, 1 << 20)
+    head = _io.peek_bytes(file, HEAD_BYTES)
     if head[:4] == b"PAR1":
         return "parquet"
     stripped = head.lstrip()
@@ -273,7 +278,10 @@ def _container_from_bytes(file: ResolvedFile, fallback: Container | None) -> Con
                 pass
             except RecursionError:  # a first line nested too deep to parse: one record per line
                 return "jsonl"
-        return "json"
+        # the first line is malformed, or longer than the head: JSON lines if a later line is
+        # an object on its own (the JSONL reader then quarantines a bad first line)
+        whole = head if len(head) < HEAD_BYTES else None
+        return "jsonl" if _io.object_line_after_first(file, whole) else "json"
     if not stripped:
         return fallback or "jsonl"
     return fallback or "csv"

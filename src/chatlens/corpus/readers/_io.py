@@ -265,6 +265,54 @@ def peek_bytes(file: ResolvedFile, n: int = 1 << 16) -> bytes:
         stream.close()
 
 
+#: Decompressed bytes :func:`object_line_after_first` reads at most (a one-line JSON document
+#: larger than this is taken for JSON without reading it all).
+LINE_SCAN_BYTES = 64 << 20
+
+
+def object_line_after_first(
+    file: ResolvedFile, whole: bytes | None = None, limit: int = LINE_SCAN_BYTES
+) -> bool:
+    """Whether a line after the first starts with ``{`` (not indented) and is a JSON object on
+    its own: the mark of JSON lines, whatever the first line holds.
+
+    Why: a ``.json`` file holding one object per line was told from a JSON document by its first
+    line alone, so a malformed first line, or one longer than the bytes sniffed, made the whole
+    file one broken document. In a JSON document, lines after the first that start with ``{``
+    at column 0 hardly occur (nested objects are indented, or on the first line). Reads
+    ``limit`` decompressed bytes at most, in blocks; ``whole``: the file's bytes when the caller
+    has them all already (a folder of 20,000 small files is not opened twice).
+    """
+    stream = open_binary(file) if whole is None else io.BytesIO(whole)
+    try:
+        data, read, eof = b"", 0, False
+        while True:
+            at = data.find(b"\n{")
+            end = data.find(b"\n", at + 1) if at >= 0 else -1
+            if at >= 0 and (end >= 0 or eof):
+                if _json_object(data[at + 1 : end if end >= 0 else None]):
+                    return True
+                data = data[at + 1 :]
+                continue
+            if eof or read >= limit:
+                return False
+            if at < 0:
+                data = data[-1:]  # a line break at the end may come before a "{"
+            block = read_block(stream, BLOCK_BYTES, file.name)
+            read += len(block)
+            eof = not block
+            data += block
+    finally:
+        stream.close()
+
+
+def _json_object(line: bytes) -> bool:
+    try:
+        return isinstance(json.loads(decode_utf8(line)[0]), dict)
+    except (ValueError, RecursionError):
+        return False
+
+
 class RepairingStream:
     """A binary stream's bytes with invalid UTF-8 replaced by U+FFFD, each repair counted.
 
