@@ -196,3 +196,28 @@ def test_lines_that_are_not_objects_only(kit, write_jsonl):
     for fmt in ("lmsys", "openai", "hh"):
         nested, quarantine, _, _ = kit.collect(open_batches(path, format=fmt))
         assert nested.height == 0 and quarantine["row"].to_list() == [0, 1, 2]
+
+
+@pytest.mark.parametrize("slow", [False, True])
+def test_lone_surrogate_escape_is_the_same_repair_on_both_paths(tmp_path, slow):
+    import chatlens
+
+    lone = b'{"conversations":[{"from":"human","value":"a\\ud800b \\ud83d\\ude00"},{"from":"gpt","value":"\\udc00"}]}'
+    ok = b'{"conversations":[{"from":"human","value":"ok"},{"from":"gpt","value":"a"}]}'
+    path = tmp_path / "s.jsonl"
+    path.write_bytes(ok + b"\n" + lone + b"\n" + (b"{broken\n" if slow else b""))  # a bad line: per record
+    corpus = chatlens.read(path, format="sharegpt")
+    texts = corpus.messages.filter(pl.col("conversation_id") == "s.jsonl#1")["content"].to_list()
+    assert texts == ["a\ufffdb \U0001f600", "\ufffd"]  # the emoji pair is kept
+    assert corpus.summary.repairs["lone_surrogate"] == 2
+    assert corpus.quarantine.height == (1 if slow else 0)
+
+
+def test_lone_surrogate_escape_in_a_json_array(tmp_path):
+    import chatlens
+
+    path = tmp_path / "s.json"
+    path.write_bytes(b'[{"conversations":[{"from":"human","value":"a\\ud800b"},{"from":"gpt","value":"x"}]}]')
+    corpus = chatlens.read(path)
+    assert corpus.messages["content"].to_list() == ["a\ufffdb", "x"]
+    assert corpus.summary.repairs["lone_surrogate"] == 1

@@ -6,6 +6,9 @@ than Python's gzip module; handles multi-member gzip and multi-frame zstd).
 
 Documented repair: **invalid UTF-8** bytes are decoded as U+FFFD (the standard replacement
 character); each maximal invalid byte sequence replaced counts once in ``repairs["invalid_utf8"]``.
+A **lone surrogate escape** in JSON text (JSON lines, JSON files read whole) becomes ``\ufffd``
+before parsing, counted in ``repairs["lone_surrogate"]`` (:func:`without_lone_surrogates`); JSON
+arrays too large to read whole are streamed without this repair.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import json
 import os
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache
 from typing import IO, Any
@@ -80,16 +83,48 @@ def read_block(stream: IO[bytes], n: int, name: str) -> bytes:
 
 @dataclass
 class LineChunk:
-    """Non-blank lines of a JSONL file, their 0-based line numbers, and how many bytes of the
-    (decompressed) stream had been read when the chunk was cut (for progress)."""
+    """Non-blank lines of a JSONL file, their 0-based line numbers, how many bytes of the
+    (decompressed) stream had been read when the chunk was cut (for progress), and how many lone
+    surrogate escapes :func:`without_lone_surrogates` replaced."""
 
     lines: list[bytes]
     rows: list[int]
     end: int = 0
+    lone_surrogates: int = 0
 
     @property
     def data(self) -> bytes:
         return b"\n".join(self.lines)
+
+
+_HIGH = rb"\\u[dD][89abAB][0-9a-fA-F]{2}"
+_LOW = rb"\\u[dD][c-fC-F][0-9a-fA-F]{2}"
+#: A ``\uD800``-``\uDFFF`` escape that is not half of a pair (an odd run of backslashes
+#: before it, so it is an escape and not the text ``\\u…``).
+_LONE_SURROGATE = re.compile(
+    rb"(?<!\\)((?:\\\\)*)(?:(" + _HIGH + rb")(?!" + _LOW + rb")|(?<!" + _HIGH + rb")(" + _LOW + rb"))"
+)
+_SURROGATE_HINT = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
+def without_lone_surrogates(chunk: LineChunk) -> LineChunk:
+    """``chunk`` with every lone surrogate escape (``"\ud800"`` not followed by a low half, or a
+    low half alone) replaced by ``\ufffd``, counted in ``lone_surrogates``.
+
+    Why: such an escape is valid JSON but no character. pyarrow's parser (the fast path) made it
+    a NUL byte, Python's (the per-record path) a string that cannot be encoded, which then
+    quarantined the conversation; repairing the bytes first gives both paths the same text, by
+    the same rule as invalid UTF-8 (U+FFFD, counted). Lines are searched only when the chunk
+    has a surrogate escape at all (emoji written as ``\ud83d\ude00`` pairs are kept).
+    """
+    if not _SURROGATE_HINT.search(chunk.data):
+        return chunk
+    lines, count = [], 0
+    for line in chunk.lines:
+        fixed, n = _LONE_SURROGATE.subn(rb"\1\\ufffd", line) if _SURROGATE_HINT.search(line) else (line, 0)
+        lines.append(fixed)
+        count += n
+    return LineChunk(lines, chunk.rows, chunk.end, chunk.lone_surrogates + count) if count else chunk
 
 
 def iter_line_chunks(file: ResolvedFile, max_lines: int) -> Iterator[LineChunk]:
@@ -253,6 +288,11 @@ def _temporal(t: pa.DataType) -> bool:
     return False
 
 
+def repairs_since(now: Mapping[str, int], before: Mapping[str, int]) -> dict[str, int]:
+    """The repairs counted in ``now`` beyond ``before`` (cumulative counts → one batch's)."""
+    return {k: v - before.get(k, 0) for k, v in now.items() if v - before.get(k, 0)}
+
+
 def peek_bytes(file: ResolvedFile, n: int = 1 << 16) -> bytes:
     """The first ``n`` decompressed bytes (for container and format sniffing)."""
     stream = open_binary(file)
@@ -370,15 +410,18 @@ class RepairingStream:
         self._raw.close()
 
 
-def _eager_json(file: ResolvedFile) -> tuple[Any, int] | None:
-    """The whole (small) document and its UTF-8 repairs; ``None`` when it is nested too deep for
-    the recursive stdlib parser (the streaming parser then reads it record by record, and the
-    deep record is quarantined instead of failing the run: issue 11 item 1)."""
+def _eager_json(file: ResolvedFile) -> tuple[Any, dict[str, int]] | None:
+    """The whole (small) document and its repairs (invalid UTF-8, lone surrogate escapes, as in
+    JSON lines); ``None`` when it is nested too deep for the recursive stdlib parser (the
+    streaming parser then reads it record by record, and the deep record is quarantined instead
+    of failing the run: issue 11 item 1)."""
     stream = open_binary(file)
     try:
-        text, repairs = decode_utf8(stream.read())
+        whole = without_lone_surrogates(LineChunk([stream.read()], [0]))
     finally:
         stream.close()
+    text, bad = decode_utf8(whole.lines[0])
+    repairs = {"invalid_utf8": bad, "lone_surrogate": whole.lone_surrogates}
     try:
         return json.loads(text.removeprefix("\ufeff")), repairs
     except json.JSONDecodeError as exc:
@@ -388,9 +431,9 @@ def _eager_json(file: ResolvedFile) -> tuple[Any, int] | None:
         return None
 
 
-def iter_json_items(file: ResolvedFile, prefix: str) -> Iterator[tuple[Any, int]]:
-    """Yield (item, repairs_so_far) for the JSON array at ``prefix`` (ijson syntax: ``item``,
-    ``instances.item``).
+def iter_json_items(file: ResolvedFile, prefix: str) -> Iterator[tuple[Any, dict[str, int]]]:
+    """Yield (item, repairs so far by kind) for the JSON array at ``prefix`` (ijson syntax:
+    ``item``, ``instances.item``).
 
     Small files are parsed in one go with :mod:`json`; large ones (and small ones too deep for
     :mod:`json`) are streamed (:mod:`._jsonstream`) so memory stays bounded, also in the nesting
@@ -424,7 +467,7 @@ def iter_json_items(file: ResolvedFile, prefix: str) -> Iterator[tuple[Any, int]
         for item in stream_items(wrapped, prefix):
             wrapped.check()
             count += 1
-            yield item, wrapped.repairs
+            yield item, {"invalid_utf8": wrapped.repairs}
     except ijson.JSONError as exc:
         wrapped.check()  # the data ended early because it could not be read, not bad JSON
         msg = f"{file.name} is not valid JSON (streaming parse stopped): {exc}"

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -119,6 +119,8 @@ def scan_records(
 
 
 def _jsonl_chunk(fmt: RecordFormat, ctx: Ctx, chunk: _io.LineChunk) -> ReaderBatch:
+    chunk = _io.without_lone_surrogates(chunk)  # the same text on the fast and per-record paths
+    ctx.repairs["lone_surrogate"] += chunk.lone_surrogates
     lookup = dict(zip(chunk.rows, chunk.lines, strict=True))
     if fmt.to_nested is not None:
         data = chunk.data
@@ -134,6 +136,7 @@ def _jsonl_chunk(fmt: RecordFormat, ctx: Ctx, chunk: _io.LineChunk) -> ReaderBat
                     return _finish(nested, [], ctx, lookup.get, chunk.rows)
             except _FAST_ERRORS:
                 ctx = ctx.fresh()  # discard partial counts; redo record by record
+                ctx.repairs["lone_surrogate"] += chunk.lone_surrogates
     quarantine: list[dict[str, Any]] = []
     items: list[tuple[int, Any]] = []
     for row, line in zip(chunk.rows, chunk.lines, strict=True):
@@ -187,15 +190,15 @@ def _json_batches(
     fmt: RecordFormat, file: ResolvedFile, batch_size: int, options: ReaderOptions
 ) -> Iterator[ReaderBatch]:
     items: list[tuple[int, Any]] = []
-    seen_repairs = 0
-    repairs = 0
+    seen: dict[str, int] = {}
+    repairs: dict[str, int] = {}
     for row, (item, repairs) in enumerate(_io.iter_json_items(file, _records_prefix(fmt, file, options))):
         items.append((row, item))
         if len(items) >= batch_size:
-            yield _json_chunk(fmt, Ctx.of(file, options), items, repairs - seen_repairs)
-            seen_repairs, items = repairs, []
-    if items or repairs - seen_repairs:
-        yield _json_chunk(fmt, Ctx.of(file, options), items, repairs - seen_repairs)
+            yield _json_chunk(fmt, Ctx.of(file, options), items, _io.repairs_since(repairs, seen))
+            seen, items = repairs, []
+    if items or _io.repairs_since(repairs, seen):
+        yield _json_chunk(fmt, Ctx.of(file, options), items, _io.repairs_since(repairs, seen))
 
 
 def _records_prefix(fmt: RecordFormat, file: ResolvedFile, options: ReaderOptions) -> str:
@@ -234,8 +237,10 @@ def _is_record(fmt: RecordFormat, value: Any, file: ResolvedFile, options: Reade
         return False
 
 
-def _json_chunk(fmt: RecordFormat, ctx: Ctx, items: list[tuple[int, Any]], bad_utf8: int) -> ReaderBatch:
-    ctx.repairs["invalid_utf8"] += bad_utf8
+def _json_chunk(
+    fmt: RecordFormat, ctx: Ctx, items: list[tuple[int, Any]], repairs: Mapping[str, int]
+) -> ReaderBatch:
+    ctx.repairs.update(repairs)
     by_row = dict(items)
 
     def lookup(row: int) -> str:
@@ -445,6 +450,7 @@ def scan_record_files(
     lines: list[bytes] = []
     where: list[tuple[ResolvedFile, int]] = []
     bad: list[dict[str, Any]] = []  # files that are not valid JSON arrays, quarantined whole
+    fixed: Counter = Counter()  # repairs made while parsing array files (UTF-8, surrogates)
     done = 0  # bytes of the files read so far (progress)
     for file in files:
         data = file.path.read_bytes().removeprefix(b"\xef\xbb\xbf")
@@ -454,10 +460,12 @@ def scan_record_files(
             continue
         if body[:1] == b"[":
             try:
-                items = [item for item, _ in _io.iter_json_items(file, fmt.json_prefix)]
+                parsed = list(_io.iter_json_items(file, fmt.json_prefix))
             except SourceError as exc:  # e.g. a truncated array: this file, not the folder
                 bad.append(_q(Ctx.of(file, options), 0, None, str(exc), data))
-                items = []
+                parsed = []
+            items = [item for item, _ in parsed]
+            fixed.update(parsed[-1][1] if parsed else {})  # the counts are cumulative
             for row, item in enumerate(items):
                 lines.append(json.dumps(item, ensure_ascii=False).encode())
                 where.append((file, row))
@@ -465,10 +473,10 @@ def scan_record_files(
             lines.append(body.replace(b"\r", b" ").replace(b"\n", b" "))
             where.append((file, 0))
         if len(lines) >= batch_size:
-            yield replace(_multi_file_chunk(fmt, lines, where, options, bad), bytes_read=done)
-            lines, where, bad = [], [], []
-    if lines or bad:
-        yield replace(_multi_file_chunk(fmt, lines, where, options, bad), bytes_read=done)
+            yield replace(_multi_file_chunk(fmt, lines, where, options, bad, fixed), bytes_read=done)
+            lines, where, bad, fixed = [], [], [], Counter()
+    if lines or bad or +fixed:
+        yield replace(_multi_file_chunk(fmt, lines, where, options, bad, fixed), bytes_read=done)
 
 
 def _multi_file_chunk(
@@ -477,11 +485,12 @@ def _multi_file_chunk(
     where: list[tuple[ResolvedFile, int]],
     options: ReaderOptions,
     bad: list[dict[str, Any]],
+    fixed: Counter,
 ) -> ReaderBatch:
     """One batch of records from several files; ``bad`` are quarantine rows of whole files that
-    could not be parsed (each one record at row 0)."""
+    could not be parsed (each one record at row 0), ``fixed`` the repairs made parsing arrays."""
     if not lines:
-        return make_batch(empty_frame(NESTED_SCHEMA), bad, source_records=len(bad))
+        return make_batch(empty_frame(NESTED_SCHEMA), bad, dict(fixed), source_records=len(bad))
     chunk = _io.LineChunk(lines, list(range(len(lines))))  # rows are indexes into ``where``
     names = pl.Series([f.name for f, _ in where], dtype=pl.String)
     rows = pl.Series([r for _, r in where], dtype=pl.Int64)
@@ -504,7 +513,7 @@ def _multi_file_chunk(
     return ReaderBatch(
         relabel(batch.nested, "_file", "_row"),
         quarantine,
-        batch.repairs,
+        {k: v for k, v in (Counter(batch.repairs) + fixed).items() if v},
         batch.records_in + len(bad),
         (batch.source_records or 0) + len(bad),
     )
