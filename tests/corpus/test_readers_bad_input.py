@@ -221,3 +221,23 @@ def test_lone_surrogate_escape_in_a_json_array(tmp_path):
     corpus = chatlens.read(path)
     assert corpus.messages["content"].to_list() == ["a\ufffdb", "x"]
     assert corpus.summary.repairs["lone_surrogate"] == 1
+
+
+@pytest.mark.parametrize("slow", [False, True])
+def test_a_key_given_twice_keeps_the_last_value_on_both_paths(tmp_path, slow):
+    import chatlens
+
+    ok = b'{"conversations":[{"from":"human","value":"ok"},{"from":"gpt","value":"a"}]}'
+    dup = (b'{"conversations":[{"from":"human","value":"first"}],'
+           b'"conversations":[{"from":"human","value":"v1","value":"v2"},{"from":"gpt","value":"ans"}]}')
+    path = tmp_path / "d.jsonl"
+    path.write_bytes(ok + b"\n" + dup + b"\n" + (b"{broken\n" if slow else b""))
+    corpus = chatlens.read(path, format="sharegpt")
+    texts = corpus.messages.filter(pl.col("conversation_id") == "d.jsonl#1")["content"].to_list()
+    assert texts == ["v2", "ans"]
+    assert corpus.summary.repairs["duplicate_key"] == 2
+    array = tmp_path / "d.json"
+    array.write_bytes(b"[" + dup + b"]")
+    corpus = chatlens.read(array, format="sharegpt")
+    assert corpus.messages["content"].to_list() == ["v2", "ans"]
+    assert corpus.summary.repairs["duplicate_key"] == 2

@@ -235,12 +235,36 @@ def read_json_lines(data: bytes, lines: list[bytes] | None = None) -> pl.DataFra
             assert isinstance(out, pl.DataFrame)
             return out
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OverflowError) as exc:
+        if "specified twice" in str(exc):
+            # a key given twice in one object: polars would keep the first value, Python's
+            # parser keeps the last; record by record the last is kept and counted
+            msg = f"a key appears twice in one object: {exc}"
+            raise ValueError(msg) from None
         if "changed from" in str(exc):
             # a key holds values of different types (a number here, text there): polars would
             # turn them all into text silently; record by record they are counted repairs
             msg = f"mixed types in one key: {exc}"
             raise ValueError(msg) from None
     return pl.read_ndjson(data, infer_schema_length=None)
+
+
+def loads_counting_duplicates(text: str) -> tuple[Any, int]:
+    """``json.loads(text)`` and the number of keys given twice in an object.
+
+    Why: JSON leaves a repeated key's meaning open; Python's parser (and ``JSON.parse``) keep the
+    last value. Every path keeps the last (a chunk with a repeat leaves the fast path, see
+    :func:`read_json_lines`), and the values dropped are counted in
+    ``repairs["duplicate_key"]`` rather than lost unnoticed.
+    """
+    repeats = 0
+
+    def last_wins(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        nonlocal repeats
+        obj = dict(pairs)
+        repeats += len(pairs) - len(obj)
+        return obj
+
+    return json.loads(text, object_pairs_hook=last_wins), repeats
 
 
 def utf8_valid(data: bytes) -> bool:
@@ -421,9 +445,9 @@ def _eager_json(file: ResolvedFile) -> tuple[Any, dict[str, int]] | None:
     finally:
         stream.close()
     text, bad = decode_utf8(whole.lines[0])
-    repairs = {"invalid_utf8": bad, "lone_surrogate": whole.lone_surrogates}
     try:
-        return json.loads(text.removeprefix("\ufeff")), repairs
+        doc, repeats = loads_counting_duplicates(text.removeprefix("\ufeff"))
+        return doc, {"invalid_utf8": bad, "lone_surrogate": whole.lone_surrogates, "duplicate_key": repeats}
     except json.JSONDecodeError as exc:
         msg = f"{file.name} is not valid JSON: {exc}"
         raise SchemaError(msg) from exc

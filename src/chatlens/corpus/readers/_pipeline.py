@@ -143,7 +143,9 @@ def _jsonl_chunk(fmt: RecordFormat, ctx: Ctx, chunk: _io.LineChunk) -> ReaderBat
         text, bad = _io.decode_utf8(line)
         ctx.repairs["invalid_utf8"] += bad
         try:
-            items.append((row, json.loads(text)))
+            item, repeats = _io.loads_counting_duplicates(text)
+            items.append((row, item))
+            ctx.repairs["duplicate_key"] += repeats
         except (ValueError, RecursionError) as exc:
             quarantine.append(_q(ctx, row, None, f"malformed JSON: {exc}", line))
     nested = _records_to_nested(fmt, items, ctx, quarantine, lookup.get)

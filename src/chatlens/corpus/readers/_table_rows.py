@@ -80,15 +80,17 @@ def _jsonl_frame(
         pass
     quarantine: list[dict[str, Any]] = []
     items: list[tuple[int, Any]] = []
-    bad_utf8 = 0
+    bad_utf8 = repeats = 0
     for row, line in zip(chunk.rows, chunk.lines, strict=True):
         text, bad = _io.decode_utf8(line)
         bad_utf8 += bad
         try:
-            items.append((row, json.loads(text)))
+            item, n = _io.loads_counting_duplicates(text)
+            items.append((row, item))
+            repeats += n
         except (ValueError, RecursionError) as exc:
             quarantine.append({"file": file.name, "row": row, "reason": f"malformed JSON: {exc}", "raw": truncate_raw(line)})
-    repairs = {"invalid_utf8": bad_utf8, "lone_surrogate": chunk.lone_surrogates}
+    repairs = {"invalid_utf8": bad_utf8, "lone_surrogate": chunk.lone_surrogates, "duplicate_key": repeats}
     return _records_frame(file, items, columns, quarantine, repairs, len(chunk.lines), content=content)
 
 
