@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,8 @@ from chatlens.errors import FormatDetectionError, SourceError
 
 SAMPLE_RECORDS = 20
 MAX_FILES_SNIFFED = 5
+#: Files sniffed beyond the first ones, spread evenly over the rest (the last one included).
+SPREAD_FILES_SNIFFED = 5
 
 
 def sample_file(file: ResolvedFile, n: int = SAMPLE_RECORDS) -> Sample:
@@ -109,7 +112,7 @@ def detect_format(files: list[ResolvedFile]) -> str:
     """
     seen: list[tuple[ResolvedFile, Sample, str | None]] = []
     problems: list[str] = []
-    for file in files:
+    for file in _files_to_sniff(files):
         try:
             sample = sample_file(file)
         except SourceError as exc:
@@ -125,8 +128,6 @@ def detect_format(files: list[ResolvedFile]) -> str:
                 problems.append(f"{file.name}: {sample.problem}")
             continue
         seen.append((file, sample, best_format(sample)))
-        if len(seen) >= MAX_FILES_SNIFFED:
-            break
     available = ", ".join(READERS.names())
     if not seen and problems:
         msg = f"Cannot detect the format of {problems[0]}. Pass format= explicitly. Available formats: {available}."
@@ -160,6 +161,29 @@ def detect_format(files: list[ResolvedFile]) -> str:
         msg = f"The input files are in different formats ({detail}). Read them separately or pass format=."
         raise FormatDetectionError(msg)
     return formats.pop()  # type: ignore[return-value]
+
+
+def _files_to_sniff(files: list[ResolvedFile]) -> Iterator[ResolvedFile]:
+    """The first :data:`MAX_FILES_SNIFFED` files with records (empty ones are passed over), then
+    :data:`SPREAD_FILES_SNIFFED` spread evenly over the files after them, the last included.
+
+    Why the spread: a folder whose first files are one format and later ones another (an
+    export beside a scrape) was detected from its first files only, and every record of the
+    other files was then quarantined for missing keys; a few more files, taken from across the
+    folder, make that a clear "different formats" error at the start in most such folders, at
+    the cost of a few more files opened whatever the folder's size.
+    """
+    taken = 0
+    for i, file in enumerate(files):
+        if taken >= MAX_FILES_SNIFFED:
+            rest = files[i:]
+            step = max(len(rest) / SPREAD_FILES_SNIFFED, 1.0)
+            picks = sorted({min(int(len(rest) - 1 - k * step), len(rest) - 1) for k in range(SPREAD_FILES_SNIFFED)})
+            yield from (rest[j] for j in picks if j >= 0)
+            return
+        yield file
+        if file.size > 0:
+            taken += 1
 
 
 def best_format(sample: Sample) -> str | None:
