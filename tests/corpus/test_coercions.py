@@ -108,3 +108,20 @@ def test_an_empty_object_says_it_has_no_keys(tmp_path):
     ):
         (reason,) = chatlens.info(src2, format=fmt).quarantine_reasons
         assert reason.endswith("the object has no keys (it is empty)")
+
+
+@pytest.mark.parametrize("kind", ["jsonl", "parquet"])
+def test_a_null_beside_an_object_valued_field_stays_null(tmp_path, kind):
+    msgs = [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}]
+    rows = [{"messages": msgs, "id": None, "model": None, "lang": None} for _ in range(3)]
+    rows.append({"id": {"thread": 7}, "model": {"name": "m"}, "lang": ["en"], "messages": msgs})
+    src = tmp_path / f"o.{kind}"
+    if kind == "jsonl":
+        _jsonl(src, rows)
+    else:
+        pl.DataFrame(rows).write_parquet(src)
+    corpus = chatlens.read(src, format="openai")
+    assert corpus.quarantine.height == 0
+    assert corpus.conversations["conversation_id"].to_list() == [
+        f"o.{kind}#0", f"o.{kind}#1", f"o.{kind}#2", '{"thread":7}']
+    assert corpus.conversations["model"].to_list() == [None, None, None, '{"name":"m"}']

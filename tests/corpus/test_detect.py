@@ -85,3 +85,26 @@ def test_metadata_file_next_to_data_gets_a_helpful_error(tmp_path, write_jsonl, 
     with pytest.raises(FormatDetectionError, match="look like lmsys.*glob"):
         open_batches(tmp_path / "run")
     assert open_batches(str(tmp_path / "run" / "*.jsonl")).format == "lmsys"
+
+
+def test_files_beyond_the_first_five_are_sniffed_too(tmp_path, write_jsonl):
+    for i in range(5):
+        write_jsonl(f"m/a{i}.jsonl", [SAMPLES["sharegpt"]])
+    write_jsonl("m/b_openai.jsonl", [SAMPLES["openai"]])  # the sixth file, sorted last
+    with pytest.raises(FormatDetectionError, match="b_openai.jsonl looks like openai"):
+        open_batches(tmp_path / "m")
+
+
+def test_a_mixed_folder_the_sample_misses_is_named_in_the_warning(tmp_path, write_jsonl):
+    import chatlens
+    from chatlens.corpus import detect
+
+    for i in range(20):
+        records = [SAMPLES["openai"]] * 30 if i == 6 else [{**SAMPLES["sharegpt"], "id": f"s{i}"}]
+        write_jsonl(f"m/f{i:02d}.jsonl", records)
+    sniffed = [f.path.name for f in detect._files_to_sniff(resolve(tmp_path / "m"))]
+    assert "f06.jsonl" not in sniffed and len(sniffed) == 10 and sniffed[-1] == "f19.jsonl"
+    summary = chatlens.info(tmp_path / "m")
+    assert summary.format == "sharegpt" and summary.quarantined == 30
+    warning = summary.detection_warning(detected=True)
+    assert "different formats" in warning and "20 input files" in warning

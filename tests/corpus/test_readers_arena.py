@@ -65,3 +65,38 @@ def test_arena_human_preference_layout(kit, tmp_path):
     assert [m["content"] for m in nested["messages"][0].to_list()] == ["q1", "a1", "q2", "a2"]
     assert [m["content"] for m in nested["messages"][1].to_list()] == ["q1", "b1", "q2", None]
     assert json.loads(nested["extra"][0])["winner"] == "model_b"
+
+
+@pytest.mark.parametrize("kind", ["jsonl", "parquet"])
+def test_arena_battles_without_id_keep_both_sides(kind, write_jsonl, write_parquet):
+    import chatlens
+
+    recs = [{**battle("x"), "question_id": None}, {k: v for k, v in battle("x").items() if k != "question_id"}]
+    path = write_jsonl("n.jsonl", recs) if kind == "jsonl" else write_parquet("n.parquet", recs)
+    corpus = chatlens.read(path, format="arena")
+    assert corpus.quarantine.height == 0
+    assert corpus.conversations["conversation_id"].to_list() == [
+        f"n.{kind}#0:a", f"n.{kind}#0:b", f"n.{kind}#1:a", f"n.{kind}#1:b"]
+    assert json.loads(corpus.conversations["extra"][1])["battle_id"] == f"n.{kind}#0"
+
+
+def test_arena_preference_layout_without_id_or_with_null_question_id(tmp_path):
+    import chatlens
+
+    base = {"model_a": "gpt-4", "model_b": "llama-2", "prompt": ["q"], "response_a": ["a"],
+            "response_b": ["b"], "winner_model_a": 1, "winner_model_b": 0, "winner_tie": 0}
+    path = tmp_path / "pref.jsonl"
+    path.write_text(json.dumps(base) + "\n" + json.dumps({**base, "id": 7, "question_id": None}) + "\n")
+    corpus = chatlens.read(path, format="arena")
+    assert corpus.quarantine.height == 0
+    assert corpus.conversations["conversation_id"].to_list() == ["pref.jsonl#0:a", "pref.jsonl#0:b", "7:a", "7:b"]
+
+
+def test_arena_small_json_files_without_id(tmp_path):
+    import chatlens
+
+    for name in ("a/x.json", "b/x.json"):
+        (tmp_path / "f" / name).parent.mkdir(parents=True)
+        (tmp_path / "f" / name).write_text(json.dumps({**battle("x"), "question_id": None}))
+    ids = chatlens.read(tmp_path / "f", format="arena").conversations["conversation_id"].to_list()
+    assert ids == ["a/x.json#0:a", "a/x.json#0:b", "b/x.json#0:a", "b/x.json#0:b"]

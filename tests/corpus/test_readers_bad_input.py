@@ -121,6 +121,31 @@ def test_corrupt_gzip_is_a_clear_error(tmp_path):
         list(open_batches(path, format="lmsys"))
 
 
+def _cut_gzip(path, data: bytes) -> None:
+    """``data`` gzipped and cut at 70%: the decompressor fails well after the first MiB that
+    format detection reads."""
+    packed = gzip.compress(data, compresslevel=1)
+    path.write_bytes(packed[: int(len(packed) * 0.7)])
+
+
+@pytest.mark.parametrize("name", ["t.csv.gz", "t.json.gz", "t.jsonl.gz"])
+def test_truncated_compressed_file_is_a_source_error_naming_it(tmp_path, name):
+    import chatlens
+
+    conv = {"conversations": [{"from": "human", "value": "hello " * 30}, {"from": "gpt", "value": "a"}]}
+    if name.endswith(".csv.gz"):
+        rows = "".join(f"c{i // 2},{'user' if i % 2 == 0 else 'assistant'},{'hello ' * 30}\n" for i in range(30_000))
+        data = ("conversation_id,role,content\n" + rows).encode()
+    elif name.endswith(".jsonl.gz"):
+        data = (json.dumps(conv) + "\n").encode() * 20_000
+    else:
+        data = json.dumps([conv] * 20_000).encode()
+    path = tmp_path / name
+    _cut_gzip(path, data)
+    with pytest.raises(SourceError, match=rf"Cannot read .*{name}: the data is corrupt or truncated"):
+        chatlens.read(path)
+
+
 def test_every_format_handles_garbage(kit, write_jsonl):
     from chatlens.corpus.readers import available_formats
 
@@ -171,3 +196,48 @@ def test_lines_that_are_not_objects_only(kit, write_jsonl):
     for fmt in ("lmsys", "openai", "hh"):
         nested, quarantine, _, _ = kit.collect(open_batches(path, format=fmt))
         assert nested.height == 0 and quarantine["row"].to_list() == [0, 1, 2]
+
+
+@pytest.mark.parametrize("slow", [False, True])
+def test_lone_surrogate_escape_is_the_same_repair_on_both_paths(tmp_path, slow):
+    import chatlens
+
+    lone = b'{"conversations":[{"from":"human","value":"a\\ud800b \\ud83d\\ude00"},{"from":"gpt","value":"\\udc00"}]}'
+    ok = b'{"conversations":[{"from":"human","value":"ok"},{"from":"gpt","value":"a"}]}'
+    path = tmp_path / "s.jsonl"
+    path.write_bytes(ok + b"\n" + lone + b"\n" + (b"{broken\n" if slow else b""))  # a bad line: per record
+    corpus = chatlens.read(path, format="sharegpt")
+    texts = corpus.messages.filter(pl.col("conversation_id") == "s.jsonl#1")["content"].to_list()
+    assert texts == ["a\ufffdb \U0001f600", "\ufffd"]  # the emoji pair is kept
+    assert corpus.summary.repairs["lone_surrogate"] == 2
+    assert corpus.quarantine.height == (1 if slow else 0)
+
+
+def test_lone_surrogate_escape_in_a_json_array(tmp_path):
+    import chatlens
+
+    path = tmp_path / "s.json"
+    path.write_bytes(b'[{"conversations":[{"from":"human","value":"a\\ud800b"},{"from":"gpt","value":"x"}]}]')
+    corpus = chatlens.read(path)
+    assert corpus.messages["content"].to_list() == ["a\ufffdb", "x"]
+    assert corpus.summary.repairs["lone_surrogate"] == 1
+
+
+@pytest.mark.parametrize("slow", [False, True])
+def test_a_key_given_twice_keeps_the_last_value_on_both_paths(tmp_path, slow):
+    import chatlens
+
+    ok = b'{"conversations":[{"from":"human","value":"ok"},{"from":"gpt","value":"a"}]}'
+    dup = (b'{"conversations":[{"from":"human","value":"first"}],'
+           b'"conversations":[{"from":"human","value":"v1","value":"v2"},{"from":"gpt","value":"ans"}]}')
+    path = tmp_path / "d.jsonl"
+    path.write_bytes(ok + b"\n" + dup + b"\n" + (b"{broken\n" if slow else b""))
+    corpus = chatlens.read(path, format="sharegpt")
+    texts = corpus.messages.filter(pl.col("conversation_id") == "d.jsonl#1")["content"].to_list()
+    assert texts == ["v2", "ans"]
+    assert corpus.summary.repairs["duplicate_key"] == 2
+    array = tmp_path / "d.json"
+    array.write_bytes(b"[" + dup + b"]")
+    corpus = chatlens.read(array, format="sharegpt")
+    assert corpus.messages["content"].to_list() == ["v2", "ans"]
+    assert corpus.summary.repairs["duplicate_key"] == 2

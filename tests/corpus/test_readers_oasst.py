@@ -126,3 +126,56 @@ def test_oasst_sample_as_flat_table(kit, shared_data, write_parquet):
     assert nested.height == 626 and quarantine.height == 0
     tree_nested, _, _, _ = kit.collect(open_batches(shared_data / "oasst-sample" / "en_100_tree.jsonl"))
     assert sorted(nested["conversation_id"]) == sorted(tree_nested["conversation_id"])
+
+
+def _write_flat_csv(path, rows) -> None:
+    import csv
+
+    with path.open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["message_id", "parent_id", "message_tree_id", "role", "text", "deleted"])
+        w.writerows(rows)
+
+
+def test_oasst_flat_table_quarantines_every_message_without_a_root(kit, tmp_path):
+    path = tmp_path / "flat.csv"
+    _write_flat_csv(path, [
+        ("m1", "", "T1", "prompter", "root q", "False"), ("m2", "m1", "T1", "assistant", "answer", "False"),
+        ("m2", "m1", "T1", "assistant", "other answer, same id", "False"),
+        ("o1", "missing", "T2", "prompter", "orphan", "False"), ("o2", "o1", "T2", "assistant", "child", "False"),
+        ("o3", "o2", "T2", "prompter", "grandchild", "False"),
+        ("c1", "c2", "T3", "prompter", "cycle a", "False"), ("c2", "c1", "T3", "assistant", "cycle b", "False"),
+        ("s1", "s1", "T4", "prompter", "self parent", "False"),
+    ])
+    nested, quarantine, _, batches = kit.collect(open_batches(path, format="oasst"))
+    assert nested["conversation_id"].to_list() == ["T1:m2"]
+    assert [m["content"] for m in nested["messages"][0].to_list()] == ["root q", "answer"]  # the first m2
+    reasons = dict(zip(quarantine["row"], quarantine["reason"], strict=True))
+    assert sorted(reasons) == [2, 3, 4, 5, 6, 7, 8]  # rows read 9 = 2 on a path + 7 quarantined
+    assert "repeats the message of row 1" in reasons[2]
+    assert reasons[3] == "parent message 'missing' of message 'o1' is not in the file"
+    assert "descends from message 'o1'" in reasons[4] and "descends from message 'o1'" in reasons[5]
+    assert "parent cycle (c1 -> c2 -> c1)" in reasons[6] and "parent cycle" in reasons[7]
+    assert "its own parent" in reasons[8]
+    assert sum(b.source_records for b in batches) == 9
+
+
+def test_oasst_flat_csv_deleted_text_flag(kit, tmp_path):
+    path = tmp_path / "flat.csv"
+    _write_flat_csv(path, [("m1", "", "T1", "prompter", "root", "False"),
+                           ("m2", "m1", "T1", "assistant", "gone", "True"),
+                           ("m3", "m1", "T1", "assistant", "kept", "false")])
+    nested, quarantine, repairs, _ = kit.collect(open_batches(path, format="oasst"))
+    assert nested["conversation_id"].to_list() == ["T1:m3"] and quarantine.height == 0
+    assert repairs["oasst_deleted_skipped"] == 1
+
+
+def test_oasst_flat_table_checks_its_rows(tmp_path, monkeypatch):
+    from chatlens.corpus.readers import oasst
+    from chatlens.errors import AccountingError
+
+    path = tmp_path / "flat.csv"
+    _write_flat_csv(path, [("m1", "", "T1", "prompter", "q", "False"), ("o1", "gone", "T2", "prompter", "q", "False")])
+    monkeypatch.setattr(oasst, "_unreached", lambda *a: {})  # the bug this guards: a row lost silently
+    with pytest.raises(AccountingError, match="2 message rows read, 1 below a root message"):
+        list(open_batches(path, format="oasst"))

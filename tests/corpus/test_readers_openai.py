@@ -16,7 +16,7 @@ def test_openai_string_content(kit, write_jsonl):
     scan = open_batches(write_jsonl("o.jsonl", recs))
     assert scan.format == "openai"
     nested, _, _, _ = kit.collect(scan)
-    assert nested["conversation_id"].to_list() == ["o1", None]  # null id: derived later from (file, row)
+    assert nested["conversation_id"].to_list() == ["o1", "o.jsonl#1"]  # no id: derived from (file, row)
     assert nested["model"][0] == "gpt-4o"
     assert [m["role"] for m in nested["messages"][0].to_list()] == ["system", "user", "assistant"]
     assert json.loads(nested["extra"][1])["meta"] == {"k": 1}
@@ -98,3 +98,36 @@ def test_xstest_completions_csv_as_prompt_completion(kit, shared_data):
     labels = {json.loads(e)["final_label"] for e in nested["extra"]}
     assert labels <= {"1_full_compliance", "2_full_refusal", "3_partial_refusal"}
     assert nested["messages"].list.last().struct.field("content").str.contains("\n").any()
+
+
+@pytest.mark.parametrize("kind", ["parquet", "frame"])
+def test_openai_non_text_parts_are_counted_as_in_jsonl(kind, tmp_path):
+    import polars as pl
+
+    import chatlens
+
+    def part(t, text=None):
+        return {"type": t, "text": text, "url": None if t == "text" else "http://x/y"}
+
+    recs = [
+        {"id": "a", "tag": "k", "messages": [
+            {"role": "user", "content": [part("text", "look"), part("image_url"), part("image_url")]},
+            {"role": "assistant", "content": [part("text", "a cat"), part("input_audio", "not text")]}]},
+        {"id": "b", "tag": None, "messages": [{"role": "user", "content": [part("text", "only text")]}]},
+    ]
+    frame = pl.DataFrame(recs)
+    jsonl = tmp_path / "o.jsonl"
+    jsonl.write_text("".join(json.dumps(r) + "\n" for r in recs))
+    if kind == "parquet":
+        frame.write_parquet(tmp_path / "o.parquet")
+        source = tmp_path / "o.parquet"
+    else:
+        source = frame
+    got, want = chatlens.read(source, format="openai"), chatlens.read(jsonl, format="openai")
+    assert got.messages["content"].to_list() == want.messages["content"].to_list() == [
+        "look", "a cat", "only text"]
+    assert got.summary.repairs["non_text_parts"] == want.summary.repairs["non_text_parts"] == 3
+    extra = [json.loads(e) for e in got.conversations["extra"]]
+    assert extra[0] == {"tag": "k", "non_text_parts": {"image_url": 2, "input_audio": 1}}
+    assert extra[0]["non_text_parts"] == json.loads(want.conversations["extra"][0])["non_text_parts"]
+    assert "non_text_parts" not in extra[1]

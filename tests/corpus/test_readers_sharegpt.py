@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from chatlens.corpus.sources import open_batches
 
 RECORDS = [
@@ -40,3 +42,19 @@ def test_sharegpt_large_json_array_is_streamed(kit, write_json, monkeypatch):
     assert nested.height == 100
     assert [b.nested.height for b in batches] == [40, 40, 20]
     assert nested["_row"].to_list() == list(range(100))
+
+
+@pytest.mark.parametrize("fmt", [None, "sharegpt"])
+def test_records_under_a_key_of_a_json_object(tmp_path, fmt):
+    import chatlens
+
+    conv = [{"from": "human", "value": "q"}, {"from": "gpt", "value": "a"}]
+    path = tmp_path / "export.json"
+    path.write_text(json.dumps({"version": 1, "data": [{"id": f"s{i}", "conversations": conv} for i in range(3)]}))
+    corpus = chatlens.read(path, format=fmt)
+    assert corpus.quarantine.height == 0
+    assert corpus.conversations["conversation_id"].to_list() == ["s0", "s1", "s2"]
+    # an object that is itself one conversation (its list holds the messages) stays one record
+    one = tmp_path / "one.json"
+    one.write_text(json.dumps({"id": "c1", "conversations": conv}))
+    assert chatlens.read(one, format=fmt).conversations["conversation_id"].to_list() == ["c1"]

@@ -92,3 +92,27 @@ def test_pretty_printed_array_and_broken_files_in_a_folder(folder):
     q = corpus.quarantine.filter(pl.col("file").str.ends_with("102.json"))
     assert q.height == 1 and "malformed JSON" in q["reason"].item()
     assert corpus.summary.records_in == corpus.summary.conversations + corpus.summary.quarantined
+
+
+def test_a_truncated_array_file_is_quarantined_not_fatal(folder, tmp_path):
+    (folder / "000.json").write_text(json.dumps([_conv(200), _conv(201)])[:-10])  # sniffed first
+    (folder / "100.json").write_text(json.dumps([_conv(100), _conv(101)])[:-10])
+    assert open_batches(folder).format == "sharegpt"
+    corpus = chatlens.read(folder)
+    q = corpus.quarantine.filter(pl.col("reason").str.contains("not valid JSON"))
+    assert sorted(Path(f).name for f in q["file"]) == ["000.json", "100.json"]
+    assert q["row"].to_list() == [0, 0]
+    assert corpus.summary.conversations == 28  # 30 files - 000.json (truncated) - 007.json (empty)
+    assert corpus.summary.records_in == corpus.summary.conversations + corpus.summary.quarantined
+    result = chatlens.analyze(folder, out=tmp_path / "run")
+    assert (result.rows_analysed, result.rows_quarantined) == (28, 3)
+
+
+def test_detection_skips_an_unreadable_file_but_not_when_it_is_the_only_one(tmp_path):
+    from chatlens.errors import FormatDetectionError
+
+    (tmp_path / "a.json").write_text(json.dumps([_conv(1)])[:-5])
+    with pytest.raises(FormatDetectionError, match="a.json"):
+        open_batches(tmp_path / "a.json")
+    (tmp_path / "b.json").write_text(json.dumps(_conv(2)))
+    assert open_batches(tmp_path).format == "sharegpt"

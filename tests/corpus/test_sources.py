@@ -293,3 +293,37 @@ def test_ignore_file_skips_listed_files_in_directories_and_globs(tmp_path):
     (d / sources.IGNORE_FILE).write_text("*\n")
     with pytest.raises(SourceError, match="matches no data files"):
         resolve(str(d / "*.jsonl"))
+
+
+def _sg(text: str) -> str:
+    return json.dumps({"conversations": [{"from": "human", "value": text}, {"from": "gpt", "value": "a"}]})
+
+
+@pytest.mark.parametrize("compress", [False, True])
+def test_json_lines_in_a_json_file_whatever_the_first_line(tmp_path, compress):
+    import gzip
+
+    import chatlens
+
+    good = _sg("hi")
+    cases = {
+        "bad_first": good[:-5] + "\n" + good + "\n" + good + "\n",  # malformed first line
+        "big_first": _sg("x" * (1 << 20)) + "\n" + good + "\n" + good + "\n",  # beyond the head
+    }
+    for name, text in cases.items():
+        path = tmp_path / (f"{name}.json.gz" if compress else f"{name}.json")
+        path.write_bytes(gzip.compress(text.encode()) if compress else text.encode())
+        assert classify(path).container == "jsonl", name
+        corpus = chatlens.read(path)
+        assert corpus.summary.records_in == 3, name
+        assert corpus.quarantine.height == (1 if name == "bad_first" else 0)
+
+
+def test_json_documents_stay_json(tmp_path):
+    pretty = tmp_path / "pretty.json"
+    pretty.write_text(json.dumps({"id": "c1", "conversations": [{"from": "human", "value": "q"}]}, indent=2))
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"a": 1,\n  "b": [\n    {"c": 2}\n  ]\n')  # truncated, nested object indented
+    one_line = tmp_path / "one.json"
+    one_line.write_text(_sg("x" * (1 << 20)))
+    assert [classify(p).container for p in (pretty, broken, one_line)] == ["json"] * 3

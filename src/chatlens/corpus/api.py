@@ -15,11 +15,17 @@ from typing import TYPE_CHECKING, Literal
 import polars as pl
 
 from chatlens._repr import short_repr
-from chatlens.corpus.canonical import DEFAULT_MAX_MESSAGE_CHARS, CanonicalBatch, canonicalize
+from chatlens.corpus.canonical import (
+    DEFAULT_MAX_MESSAGE_CHARS,
+    CanonicalBatch,
+    assign_ids,
+    canonicalize,
+)
 from chatlens.corpus.readers.base import ReaderBatch
 from chatlens.corpus.schema import (
     CONVERSATIONS_SCHEMA,
     MESSAGES_SCHEMA,
+    NESTED_SCHEMA,
     QUARANTINE_SCHEMA,
     conform,
     empty_frame,
@@ -102,10 +108,11 @@ def canonical_batch(raw: ReaderBatch, seen: set[str], *, max_message_chars: int)
     the duplicate check O(batch); the (rare) overlapping ids are handed to ``canonicalize``, which
     quarantines them with a reason. The engine calls this per partition too.
     """
-    ids = raw.nested.get_column("conversation_id").drop_nulls().to_list() if raw.nested.height else []
+    nested = assign_ids(conform(raw.nested, NESTED_SCHEMA))  # compare the ids kept, not raw ones
+    ids = nested.get_column("conversation_id").to_list() if nested.height else []
     overlap = seen.intersection(ids)
     batch = canonicalize(
-        raw.nested,
+        nested,
         max_message_chars=max_message_chars,
         seen_ids=pl.Series("conversation_id", sorted(overlap), dtype=pl.String) if overlap else None,
     )

@@ -4,7 +4,10 @@ Every reader hands over one row per conversation with its messages nested (``NES
 The work that is the same for every format happens here, once, vectorised over the whole batch
 (no Python loop over rows):
 
-* **ids** — a conversation without an id gets ``<file name>#<row>``: stable across runs.
+* **ids** — a conversation without an id gets ``<file>#<row>``: stable across runs. Readers
+  build it from the file's path relative to the source root (``train/data.jsonl#0``,
+  ``test/data.jsonl#0``); for a frame that did not come from a reader, :func:`assign_ids` takes
+  the last component of ``_file``.
 * **roles** — raw names (``human``, ``gpt``, ``Human:``, ``bot``, ``prompter`` …) map to
   ``user|assistant|system|tool`` through the data file ``data/corpus/roles.yaml``.
 * **turns** — ``turn`` is the 1-based user→assistant round: a new round starts at a user message
@@ -106,6 +109,25 @@ def _quarantine_rows(nested: pl.DataFrame, reason: pl.Expr) -> pl.DataFrame:
     ).pipe(conform, QUARANTINE_SCHEMA)
 
 
+def assign_ids(nested: pl.DataFrame) -> pl.DataFrame:
+    """``nested`` (``NESTED_SCHEMA``) with every missing ``conversation_id`` set to
+    ``<file name>#<row>`` (the last component of ``_file``).
+
+    Why separate: duplicate checks must compare the ids conversations end up with, and a reader
+    batch's id-less records only get theirs here; readers already fill them from the path
+    relative to the source root, so this fallback serves frames built by hand.
+    """
+    if nested.get_column("conversation_id").null_count() == 0:
+        return nested
+    file_name = pl.col("_file").fill_null("input").str.split("/").list.last()
+    return nested.with_columns(
+        pl.coalesce(
+            pl.col("conversation_id"),
+            pl.format("{}#{}", file_name, pl.col("_row").fill_null(pl.int_range(pl.len()))),
+        ).alias("conversation_id"),
+    )
+
+
 def canonicalize(
     nested: pl.DataFrame,
     *,
@@ -144,14 +166,7 @@ def canonicalize(
     if nested.height == 0:
         return CanonicalBatch.empty()
 
-    file_name = pl.col("_file").fill_null("input").str.split("/").list.last()
-    nested = nested.with_columns(
-        pl.coalesce(
-            pl.col("conversation_id"),
-            pl.format("{}#{}", file_name, pl.col("_row").fill_null(pl.int_range(pl.len()))),
-        ).alias("conversation_id"),
-        pl.col("messages").list.len().alias("_n"),
-    )
+    nested = assign_ids(nested).with_columns(pl.col("messages").list.len().alias("_n"))
 
     quarantined: list[pl.DataFrame] = []
 

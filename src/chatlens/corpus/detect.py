@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,8 @@ from chatlens.errors import FormatDetectionError, SourceError
 
 SAMPLE_RECORDS = 20
 MAX_FILES_SNIFFED = 5
+#: Files sniffed beyond the first ones, spread evenly over the rest (the last one included).
+SPREAD_FILES_SNIFFED = 5
 
 
 def sample_file(file: ResolvedFile, n: int = SAMPLE_RECORDS) -> Sample:
@@ -80,7 +83,7 @@ def _sample_json(file: ResolvedFile, n: int) -> Sample:
             if len(records) >= n:
                 break
         return Sample("json", records)
-    top, list_key = _top_level_keys(file)
+    top, list_key = _io.json_object_keys(file)
     records = []
     if list_key is not None:
         for item, _ in _io.iter_json_items(file, f"{list_key}.item"):
@@ -98,46 +101,6 @@ def _sample_json(file: ResolvedFile, n: int) -> Sample:
     return Sample("json", records, top_level=top)
 
 
-def _top_level_keys(file: ResolvedFile) -> tuple[list[str], str | None]:
-    """Top-level keys of a JSON object file and the key of its record array.
-
-    Small files are inspected whole (the longest array of objects is the record array); large
-    ones are streamed up to the first key holding an array of objects.
-    """
-    import ijson
-
-    if file.compression is None and file.size <= _io.JSON_EAGER_BYTES:
-        try:
-            doc = json.loads(_io.decode_utf8(file.path.read_bytes())[0])
-        except (ValueError, RecursionError):
-            return [], None
-        if not isinstance(doc, dict):
-            return [], None
-        lists = [
-            (len(v), k) for k, v in doc.items() if isinstance(v, list) and v and isinstance(v[0], dict)
-        ]
-        return list(doc), (max(lists)[1] if lists else None)
-
-    keys: list[str] = []
-    stream = _io.open_binary(file)
-    try:
-        parser = ijson.parse(stream)
-        current = None
-        for prefix, event, value in parser:
-            if prefix == "" and event == "map_key":
-                keys.append(value)
-                current = value
-            elif current is not None and prefix == f"{current}.item" and event == "start_map":
-                return keys, current
-            if len(keys) > 1000:
-                break
-    except ijson.JSONError:
-        pass
-    finally:
-        stream.close()
-    return keys, None
-
-
 def detect_format(files: list[ResolvedFile]) -> str:
     """The registered format that fits the first records of ``files`` best.
 
@@ -149,19 +112,22 @@ def detect_format(files: list[ResolvedFile]) -> str:
     """
     seen: list[tuple[ResolvedFile, Sample, str | None]] = []
     problems: list[str] = []
-    for file in files:
+    for file in _files_to_sniff(files):
         try:
             sample = sample_file(file)
         except SourceError as exc:
-            msg = f"Cannot detect the format of {file.name}: {exc}. Pass format= explicitly."
-            raise FormatDetectionError(msg) from exc
+            if len(files) == 1:
+                msg = f"Cannot detect the format of {file.name}: {exc}. Pass format= explicitly."
+                raise FormatDetectionError(msg) from exc
+            # one unreadable file among many (a truncated download): the others decide; the
+            # reader then quarantines or reports this one
+            problems.append(f"{file.name}: {exc}")
+            continue
         if not sample.records and not sample.columns:
             if sample.problem:
                 problems.append(f"{file.name}: {sample.problem}")
             continue
         seen.append((file, sample, best_format(sample)))
-        if len(seen) >= MAX_FILES_SNIFFED:
-            break
     available = ", ".join(READERS.names())
     if not seen and problems:
         msg = f"Cannot detect the format of {problems[0]}. Pass format= explicitly. Available formats: {available}."
@@ -195,6 +161,29 @@ def detect_format(files: list[ResolvedFile]) -> str:
         msg = f"The input files are in different formats ({detail}). Read them separately or pass format=."
         raise FormatDetectionError(msg)
     return formats.pop()  # type: ignore[return-value]
+
+
+def _files_to_sniff(files: list[ResolvedFile]) -> Iterator[ResolvedFile]:
+    """The first :data:`MAX_FILES_SNIFFED` files with records (empty ones are passed over), then
+    :data:`SPREAD_FILES_SNIFFED` spread evenly over the files after them, the last included.
+
+    Why the spread: a folder whose first files are one format and later ones another (an
+    export beside a scrape) was detected from its first files only, and every record of the
+    other files was then quarantined for missing keys; a few more files, taken from across the
+    folder, make that a clear "different formats" error at the start in most such folders, at
+    the cost of a few more files opened whatever the folder's size.
+    """
+    taken = 0
+    for i, file in enumerate(files):
+        if taken >= MAX_FILES_SNIFFED:
+            rest = files[i:]
+            step = max(len(rest) / SPREAD_FILES_SNIFFED, 1.0)
+            picks = sorted({min(int(len(rest) - 1 - k * step), len(rest) - 1) for k in range(SPREAD_FILES_SNIFFED)})
+            yield from (rest[j] for j in picks if j >= 0)
+            return
+        yield file
+        if file.size > 0:
+            taken += 1
 
 
 def best_format(sample: Sample) -> str | None:

@@ -38,7 +38,7 @@ MESSAGE_STRUCT = pl.Struct(
 
 #: What every reader yields: one row per conversation, messages nested, provenance attached.
 NESTED_SCHEMA: dict[str, pl.DataType] = {
-    "conversation_id": pl.String,  # null -> a stable id is derived from (file, row)
+    "conversation_id": pl.String,  # none in the source -> "<file>#<row>" (file relative to the source root)
     "source": pl.String,  # format name, e.g. "lmsys", "wildchat", "sharegpt"
     "model": pl.String,
     "language": pl.String,

@@ -31,9 +31,9 @@ import json
 import os
 import re
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fnmatch import fnmatchcase
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Literal
 
 from chatlens._progress import status
@@ -98,7 +98,30 @@ def resolve(
         # as it costs a system call per path component (a folder may hold 20,000 files)
         same = f.path.resolve() if len(items) > 1 or f.path.is_symlink() else f.path.absolute()
         unique.setdefault(same, f)
-    return list(unique.values())
+    return _distinct_id_names(list(unique.values()))
+
+
+def _distinct_id_names(files: list[ResolvedFile]) -> list[ResolvedFile]:
+    """``files`` with an ``id_name`` of their own each.
+
+    Why: within one folder, glob or hub dataset the paths relative to its root differ, but a list
+    may name ``a/train.jsonl`` and ``b/train.jsonl``, which both have the id name
+    ``train.jsonl``; their id-less conversations would then share ids and one file's would be
+    quarantined as duplicates. Files whose id names collide take their displayed names without
+    the leading folders the colliding names share (``a/train.jsonl``, ``b/train.jsonl``).
+    """
+    groups: dict[str, list[int]] = {}
+    for i, f in enumerate(files):
+        groups.setdefault(f.id_name, []).append(i)
+    out = list(files)
+    for indexes in (g for g in groups.values() if len(g) > 1):
+        parts = [PurePosixPath(files[i].name).parts for i in indexes]
+        shared = 0
+        while all(len(p) > shared + 1 and p[shared] == parts[0][shared] for p in parts):
+            shared += 1
+        for i, p in zip(indexes, parts, strict=True):
+            out[i] = replace(files[i], id_name="/".join(p[shared:]))
+    return out
 
 
 def in_memory_table(source: object) -> bool:
@@ -147,7 +170,7 @@ def _resolve_one(item: str | Path, hf_token: str | None) -> list[ResolvedFile]:
         if not files:
             msg = f"Directory {text} holds no data files (expected {', '.join(DATA_SUFFIXES)}, optionally .gz/.zst)."
             raise SourceError(msg)
-        return [classify(p) for p in files]
+        return [classify(p, id_name=p.relative_to(path).as_posix()) for p in files]
     if path.is_file():
         return [classify(path, name=text)]
     if _GLOB_CHARS.search(text):
@@ -157,11 +180,31 @@ def _resolve_one(item: str | Path, hf_token: str | None) -> list[ResolvedFile]:
         if not files:
             msg = f"The pattern {text} matches no data files."
             raise SourceError(msg)
-        return [classify(m) for m in files]
+        root = _glob_root(text)
+        return [classify(m, id_name=_relative_name(m, root)) for m in files]
     if isinstance(item, str) and _HUB_ID.match(text):
         return hub_files(text, token=hf_token)
     msg = f"Source not found: {text} (not a file, directory, glob or Hugging Face dataset id)."
     raise SourceError(msg)
+
+
+def _glob_root(pattern: str) -> Path:
+    """The folder a glob starts from: its leading components without glob characters
+    (``data/*/train.jsonl`` → ``data``); ids of the files it matches are relative to it."""
+    fixed = []
+    for part in Path(os.path.expanduser(pattern)).parts:
+        if _GLOB_CHARS.search(part):
+            break
+        fixed.append(part)
+    return Path(*fixed) if fixed else Path()
+
+
+def _relative_name(path: Path, root: Path) -> str:
+    """``path`` relative to ``root`` in ``/`` form (its file name if it is not below ``root``)."""
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return path.name
 
 
 def _without_ignored(files: list[Path]) -> list[Path]:
@@ -200,20 +243,26 @@ def _is_data(path: Path) -> bool:
     return _split_suffix(path)[0] in DATA_SUFFIXES
 
 
-def classify(path: Path, *, name: str | None = None) -> ResolvedFile:
+def classify(path: Path, *, name: str | None = None, id_name: str | None = None) -> ResolvedFile:
     """A :class:`ResolvedFile` for ``path``: compression from the suffix, container from the
     suffix and, for ``.json`` and unknown suffixes, from the first bytes (a ``.json`` file holding
-    one object per line is JSONL)."""
+    one object per line is JSONL, also when its first line is malformed or longer than the 1 MiB
+    sniffed: a later line that is an object on its own tells). ``id_name``: the path relative to the source root (default:
+    the file name)."""
     suffix, compression = _split_suffix(path)
     container = DATA_SUFFIXES.get(suffix)
     probe = ResolvedFile(path, container or "jsonl", compression, name or str(path))
     if container in (None, "json"):
         container = _container_from_bytes(probe, fallback=container)
-    return ResolvedFile(path, container, compression, name or str(path))
+    return ResolvedFile(path, container, compression, name or str(path), id_name or path.name)
+
+
+#: Bytes sniffed to tell a file's container.
+HEAD_BYTES = 1 << 20
 
 
 def _container_from_bytes(file: ResolvedFile, fallback: Container | None) -> Container:
-    head = _io.peek_bytes(file, 1 << 20)
+    head = _io.peek_bytes(file, HEAD_BYTES)
     if head[:4] == b"PAR1":
         return "parquet"
     stripped = head.lstrip()
@@ -229,7 +278,10 @@ def _container_from_bytes(file: ResolvedFile, fallback: Container | None) -> Con
                 pass
             except RecursionError:  # a first line nested too deep to parse: one record per line
                 return "jsonl"
-        return "json"
+        # the first line is malformed, or longer than the head: JSON lines if a later line is
+        # an object on its own (the JSONL reader then quarantines a bad first line)
+        whole = head if len(head) < HEAD_BYTES else None
+        return "jsonl" if _io.object_line_after_first(file, whole) else "json"
     if not stripped:
         return fallback or "jsonl"
     return fallback or "csv"
@@ -261,7 +313,11 @@ def hub_files(spec: str, *, token: str | None = None) -> list[ResolvedFile]:
             and any(p.relative_to(root).match(pat) for pat in patterns)
         ]
         if files:
-            return [classify(p, name=f"hf://datasets/{repo_id}/{p.relative_to(root).as_posix()}") for p in files]
+            return [
+                classify(p, name=f"hf://datasets/{repo_id}/{rel}", id_name=rel)
+                for p in files
+                for rel in [p.relative_to(root).as_posix()]
+            ]
     wanted = pattern or ", ".join(p for g in HUB_PATTERN_GROUPS for p in g)
     msg = f"Hugging Face dataset '{repo_id}' has no data files matching {wanted}."
     raise HubAccessError(msg)

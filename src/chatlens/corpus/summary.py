@@ -65,9 +65,17 @@ class CorpusSummary:
     def detection_warning(self, *, detected: bool) -> str | None:
         """A warning when the format was auto-detected and more than half the rows were
         quarantined: the detector most likely picked the wrong reader (an export wrapped in
-        another container), and an explicit format is the fix."""
+        another container), and an explicit format is the fix; for several files, more likely
+        the files mix formats (detection sniffs a sample of them), which no single format
+        fixes."""
         if not detected or self.quarantined * 2 <= self.records_in:
             return None
+        if self.files > 1:  # detection reads a sample of the files: the others may differ
+            return (f"The format was detected as '{self.format}' from a sample of the {self.files:,} "
+                    f"input files and {self.quarantined:,} of {self.records_in:,} rows were "
+                    "quarantined: the files are probably in different formats (or the detection is "
+                    "wrong). Read the files of each format separately (e.g. with a glob), or pass "
+                    f"format= explicitly.{self._top_reason()}")
         return (f"The format was detected as '{self.format}' and {self.quarantined:,} of "
                 f"{self.records_in:,} rows were quarantined: the detection is probably wrong. "
                 f"Pass format= explicitly.{self._top_reason()}")

@@ -15,8 +15,9 @@ wildchat  ``conversation[...]`` with per-message       ``conversation_hash`` (``
 sharegpt  ``conversations[{from, value}]``             ``id``; extra: every other key
 openai    ``messages[{role, content}]`` (content text  ``id``; extra: every other key (+ counts of
           or parts) or ``prompt`` + ``completion``     non-text parts)
-arena     ``conversation_a`` / ``conversation_b``      ``<question_id>:a`` / ``:b``; extra: battle_id,
-          (or the human-preference layout)             side, opponent, winner, judge, anony, turn
+arena     ``conversation_a`` / ``conversation_b``      ``<question_id>:a`` / ``:b`` (no id:
+          (or the human-preference layout)             ``<file>#<row>:a``); extra: battle_id, side,
+                                                       opponent, winner, judge, anony, turn
 hh        ``chosen`` / ``rejected`` transcripts        ``<file>:<row>:chosen`` / ``:rejected``; extra:
                                                        pair_id, side
 oasst     message trees (or the flat message table)    ``<tree id>:<leaf id>``; extra: tree id/state,

@@ -131,7 +131,8 @@ def to_nested(layout: ListLayout, raw: pl.DataFrame, ctx: Ctx | None = None) -> 
 def _message_field(fields: dict[str, pl.DataType], name: str, keys: str | tuple[str, ...]) -> pl.Expr:
     """A message field from the first of its candidate keys the source has (coalesced if several
     are present, e.g. ShareGPT files mixing ``from/value`` and ``role/content``). OpenAI-style
-    content given as a list of parts becomes its text parts joined by newlines."""
+    content given as a list of parts becomes its text parts (:func:`text_part`) joined by
+    newlines."""
     keys = (keys,) if isinstance(keys, str) else keys
     want = _MESSAGE_TYPES[name]
     exprs = []
@@ -141,12 +142,24 @@ def _message_field(fields: dict[str, pl.DataType], name: str, keys: str | tuple[
         have = fields[key]
         if name == "content" and isinstance(have, pl.List) and "text" in struct_fields(have.inner):
             part = pl.element().struct.field("text")
-            exprs.append(pl.col("m").struct.field(key).list.eval(part.drop_nulls()).list.join("\n"))
+            is_text = text_part(pl.element(), struct_fields(have.inner))
+            exprs.append(pl.col("m").struct.field(key).list.eval(part.filter(is_text)).list.join("\n"))
         else:
             exprs.append(sfield(pl.col("m"), fields, key, want))
     if not exprs:
         return pl.lit(None, dtype=want)
     return exprs[0] if len(exprs) == 1 else pl.coalesce(exprs)
+
+
+def text_part(part: pl.Expr, fields: dict[str, pl.DataType]) -> pl.Expr:
+    """Whether a content part (a struct with ``fields``) is text: its ``type`` is ``text`` or
+    missing and it has a ``text``, the rule the per-record path applies to JSON parts; any other
+    part (an image, audio, a file) is counted, not turned into text."""
+    text = part.struct.field("text").is_not_null() if "text" in fields else pl.lit(value=False)
+    if "type" not in fields:
+        return text
+    kind = part.struct.field("type").cast(pl.String)
+    return (kind.is_null() | (kind == "text")) & text
 
 
 def extra_expr(layout: ListLayout, raw: pl.DataFrame) -> pl.Expr:

@@ -153,7 +153,8 @@ def iter_csv_parts(
 
     repaired = 0  # invalid UTF-8 sequences already reported (a retry reads them again)
     while True:
-        stream = RepairingStream(open_binary(file))  # bad rows may hold invalid UTF-8 (see below)
+        stream = RepairingStream(open_binary(file), file.name)  # bad rows may hold invalid UTF-8 (see below)
+        reader = None
         try:
             reader = pacsv.open_csv(
                 pa.PythonFile(stream, mode="r"),
@@ -175,6 +176,7 @@ def iter_csv_parts(
                 seen += rb.num_rows
                 if skip:
                     rb = rb.slice(skip)
+                stream.check()  # a batch read after a read error may end in a cut row
                 rb = _binary_to_text(rb)
                 repairs, repaired = max(stream.repairs - repaired, 0), max(stream.repairs, repaired)
                 for off in range(0, max(rb.num_rows, 1), batch_size):
@@ -186,8 +188,10 @@ def iter_csv_parts(
                     out = CsvPart(part, rows, repairs if off == 0 else 0, list(bad))
                     bad.clear()
                     yield out
+            stream.check()
             break
         except pa.ArrowInvalid as exc:
+            stream.check()
             text = str(exc)
             if "straddling" in text and block < MAX_BLOCK_BYTES:
                 block = min(block * 4, MAX_BLOCK_BYTES)
@@ -202,6 +206,11 @@ def iter_csv_parts(
                 msg = f"Cannot parse {file.name} as CSV: {text}"
             raise SchemaError(msg) from exc
         finally:
+            if reader is not None:
+                # closed here, not by the garbage collector: a reader left to die with a
+                # traceback that holds it aborted the process at exit ("terminate called
+                # without an active exception") after a read error
+                reader.close()
             stream.close()
     if bad or stream.repairs > repaired:
         empty = pa.RecordBatch.from_arrays(

@@ -97,9 +97,17 @@ def to_dtype(expr: pl.Expr, have: pl.DataType, want: pl.DataType) -> pl.Expr:
 
 
 def _json_text(expr: pl.Expr, have: pl.DataType) -> pl.Expr:
+    """A struct / list column as JSON text; a null stays null.
+
+    Why the ``when``: ``json_encode`` turns a null struct into the text ``"null"``, so one record
+    with an object-typed ``id`` gave every id-less record of its chunk the id ``"null"`` (then
+    quarantined as duplicates), and a missing model or language read as ``"null"``.
+    """
     if isinstance(have, pl.Struct):
-        return expr.struct.json_encode()
-    return pl.struct(expr.alias("v")).struct.json_encode().str.slice(5).str.head(-1)
+        text = expr.struct.json_encode()
+    else:
+        text = pl.struct(expr.alias("v")).struct.json_encode().str.slice(5).str.head(-1)
+    return pl.when(expr.is_not_null()).then(text)
 
 
 def to_utc(expr: pl.Expr, have: pl.DataType) -> pl.Expr:

@@ -6,6 +6,9 @@ than Python's gzip module; handles multi-member gzip and multi-frame zstd).
 
 Documented repair: **invalid UTF-8** bytes are decoded as U+FFFD (the standard replacement
 character); each maximal invalid byte sequence replaced counts once in ``repairs["invalid_utf8"]``.
+A **lone surrogate escape** in JSON text (JSON lines, JSON files read whole) becomes ``\ufffd``
+before parsing, counted in ``repairs["lone_surrogate"]`` (:func:`without_lone_surrogates`); JSON
+arrays too large to read whole are streamed without this repair.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import json
 import os
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache
 from typing import IO, Any
@@ -66,18 +69,62 @@ def open_binary(file: ResolvedFile) -> IO[bytes]:
         raise SourceError(msg) from exc
 
 
+def read_block(stream: IO[bytes], n: int, name: str) -> bytes:
+    """Up to ``n`` bytes of ``stream``; a read error (a truncated or corrupt .gz / .zst file,
+    which the decompressor only finds when it gets there) as a :class:`SourceError` naming the
+    file, not a bare ``OSError`` traceback from deep inside a parser."""
+    try:
+        return stream.read(n)
+    except (OSError, pa.ArrowException) as exc:
+        msg = (f"Cannot read {name}: the data is corrupt or truncated ({exc}); expected a complete "
+               "file (for .gz / .zst: a whole compressed stream; download or decompress it again).")
+        raise SourceError(msg) from exc
+
+
 @dataclass
 class LineChunk:
-    """Non-blank lines of a JSONL file, their 0-based line numbers, and how many bytes of the
-    (decompressed) stream had been read when the chunk was cut (for progress)."""
+    """Non-blank lines of a JSONL file, their 0-based line numbers, how many bytes of the
+    (decompressed) stream had been read when the chunk was cut (for progress), and how many lone
+    surrogate escapes :func:`without_lone_surrogates` replaced."""
 
     lines: list[bytes]
     rows: list[int]
     end: int = 0
+    lone_surrogates: int = 0
 
     @property
     def data(self) -> bytes:
         return b"\n".join(self.lines)
+
+
+_HIGH = rb"\\u[dD][89abAB][0-9a-fA-F]{2}"
+_LOW = rb"\\u[dD][c-fC-F][0-9a-fA-F]{2}"
+#: A ``\uD800``-``\uDFFF`` escape that is not half of a pair (an odd run of backslashes
+#: before it, so it is an escape and not the text ``\\u…``).
+_LONE_SURROGATE = re.compile(
+    rb"(?<!\\)((?:\\\\)*)(?:(" + _HIGH + rb")(?!" + _LOW + rb")|(?<!" + _HIGH + rb")(" + _LOW + rb"))"
+)
+_SURROGATE_HINT = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
+def without_lone_surrogates(chunk: LineChunk) -> LineChunk:
+    """``chunk`` with every lone surrogate escape (``"\ud800"`` not followed by a low half, or a
+    low half alone) replaced by ``\ufffd``, counted in ``lone_surrogates``.
+
+    Why: such an escape is valid JSON but no character. pyarrow's parser (the fast path) made it
+    a NUL byte, Python's (the per-record path) a string that cannot be encoded, which then
+    quarantined the conversation; repairing the bytes first gives both paths the same text, by
+    the same rule as invalid UTF-8 (U+FFFD, counted). Lines are searched only when the chunk
+    has a surrogate escape at all (emoji written as ``\ud83d\ude00`` pairs are kept).
+    """
+    if not _SURROGATE_HINT.search(chunk.data):
+        return chunk
+    lines, count = [], 0
+    for line in chunk.lines:
+        fixed, n = _LONE_SURROGATE.subn(rb"\1\\ufffd", line) if _SURROGATE_HINT.search(line) else (line, 0)
+        lines.append(fixed)
+        count += n
+    return LineChunk(lines, chunk.rows, chunk.end, chunk.lone_surrogates + count) if count else chunk
 
 
 def iter_line_chunks(file: ResolvedFile, max_lines: int) -> Iterator[LineChunk]:
@@ -95,11 +142,7 @@ def iter_line_chunks(file: ResolvedFile, max_lines: int) -> Iterator[LineChunk]:
         tail = b""
         end = 0
         while True:
-            try:
-                block = stream.read(BLOCK_BYTES)
-            except (OSError, pa.ArrowException) as exc:
-                msg = f"Cannot read {file.name} (corrupt or truncated compressed data?): {exc}"
-                raise SourceError(msg) from exc
+            block = read_block(stream, BLOCK_BYTES, file.name)
             if not block:
                 break
             end += len(block)
@@ -192,12 +235,36 @@ def read_json_lines(data: bytes, lines: list[bytes] | None = None) -> pl.DataFra
             assert isinstance(out, pl.DataFrame)
             return out
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OverflowError) as exc:
+        if "specified twice" in str(exc):
+            # a key given twice in one object: polars would keep the first value, Python's
+            # parser keeps the last; record by record the last is kept and counted
+            msg = f"a key appears twice in one object: {exc}"
+            raise ValueError(msg) from None
         if "changed from" in str(exc):
             # a key holds values of different types (a number here, text there): polars would
             # turn them all into text silently; record by record they are counted repairs
             msg = f"mixed types in one key: {exc}"
             raise ValueError(msg) from None
     return pl.read_ndjson(data, infer_schema_length=None)
+
+
+def loads_counting_duplicates(text: str) -> tuple[Any, int]:
+    """``json.loads(text)`` and the number of keys given twice in an object.
+
+    Why: JSON leaves a repeated key's meaning open; Python's parser (and ``JSON.parse``) keep the
+    last value. Every path keeps the last (a chunk with a repeat leaves the fast path, see
+    :func:`read_json_lines`), and the values dropped are counted in
+    ``repairs["duplicate_key"]`` rather than lost unnoticed.
+    """
+    repeats = 0
+
+    def last_wins(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        nonlocal repeats
+        obj = dict(pairs)
+        repeats += len(pairs) - len(obj)
+        return obj
+
+    return json.loads(text, object_pairs_hook=last_wins), repeats
 
 
 def utf8_valid(data: bytes) -> bool:
@@ -245,6 +312,11 @@ def _temporal(t: pa.DataType) -> bool:
     return False
 
 
+def repairs_since(now: Mapping[str, int], before: Mapping[str, int]) -> dict[str, int]:
+    """The repairs counted in ``now`` beyond ``before`` (cumulative counts → one batch's)."""
+    return {k: v - before.get(k, 0) for k, v in now.items() if v - before.get(k, 0)}
+
+
 def peek_bytes(file: ResolvedFile, n: int = 1 << 16) -> bytes:
     """The first ``n`` decompressed bytes (for container and format sniffing)."""
     stream = open_binary(file)
@@ -257,6 +329,54 @@ def peek_bytes(file: ResolvedFile, n: int = 1 << 16) -> bytes:
         stream.close()
 
 
+#: Decompressed bytes :func:`object_line_after_first` reads at most (a one-line JSON document
+#: larger than this is taken for JSON without reading it all).
+LINE_SCAN_BYTES = 64 << 20
+
+
+def object_line_after_first(
+    file: ResolvedFile, whole: bytes | None = None, limit: int = LINE_SCAN_BYTES
+) -> bool:
+    """Whether a line after the first starts with ``{`` (not indented) and is a JSON object on
+    its own: the mark of JSON lines, whatever the first line holds.
+
+    Why: a ``.json`` file holding one object per line was told from a JSON document by its first
+    line alone, so a malformed first line, or one longer than the bytes sniffed, made the whole
+    file one broken document. In a JSON document, lines after the first that start with ``{``
+    at column 0 hardly occur (nested objects are indented, or on the first line). Reads
+    ``limit`` decompressed bytes at most, in blocks; ``whole``: the file's bytes when the caller
+    has them all already (a folder of 20,000 small files is not opened twice).
+    """
+    stream = open_binary(file) if whole is None else io.BytesIO(whole)
+    try:
+        data, read, eof = b"", 0, False
+        while True:
+            at = data.find(b"\n{")
+            end = data.find(b"\n", at + 1) if at >= 0 else -1
+            if at >= 0 and (end >= 0 or eof):
+                if _json_object(data[at + 1 : end if end >= 0 else None]):
+                    return True
+                data = data[at + 1 :]
+                continue
+            if eof or read >= limit:
+                return False
+            if at < 0:
+                data = data[-1:]  # a line break at the end may come before a "{"
+            block = read_block(stream, BLOCK_BYTES, file.name)
+            read += len(block)
+            eof = not block
+            data += block
+    finally:
+        stream.close()
+
+
+def _json_object(line: bytes) -> bool:
+    try:
+        return isinstance(json.loads(decode_utf8(line)[0]), dict)
+    except (ValueError, RecursionError):
+        return False
+
+
 class RepairingStream:
     """A binary stream's bytes with invalid UTF-8 replaced by U+FFFD, each repair counted.
 
@@ -264,19 +384,37 @@ class RepairingStream:
     must see valid UTF-8; repairing before them keeps one repair rule for every container.
     Valid blocks pass through untouched (Arrow's SIMD check); only others are decoded and
     re-encoded. A character split across blocks is carried over by the incremental decoder.
+
+    A read error (a truncated or corrupt .gz / .zst) ends the stream and is kept in ``error``;
+    the caller raises it with :meth:`check`. Why not raise in ``read``: pyarrow's CSV reader
+    calls ``read`` from C++, and an exception thrown there sometimes aborted the whole process
+    ("terminate called without an active exception") instead of reaching Python.
     """
 
-    def __init__(self, raw: IO[bytes]) -> None:
+    def __init__(self, raw: IO[bytes], name: str) -> None:
         self._decoder = codecs.getincrementaldecoder("utf-8")(errors=_ERRORS)
         self._raw = raw
+        self.name = name
         self.repairs = 0
         self.closed = False
+        self.error: SourceError | None = None
+
+    def check(self) -> None:
+        """Raise the read error that ended the stream early, if any."""
+        if self.error is not None:
+            raise self.error
 
     def read(self, n: int = -1) -> bytes:
         if n == 0:  # ijson probes the stream type with read(0)
             return b""
         while True:
-            block = self._raw.read(n if n and n > 0 else BLOCK_BYTES)
+            if self.error is not None:
+                return b""
+            try:
+                block = read_block(self._raw, n if n and n > 0 else BLOCK_BYTES, self.name)
+            except SourceError as exc:
+                self.error = exc
+                block = b""
             if block and not self._decoder.getstate()[0] and utf8_valid(block):
                 return block
             _counter.n = 0
@@ -296,17 +434,20 @@ class RepairingStream:
         self._raw.close()
 
 
-def _eager_json(file: ResolvedFile) -> tuple[Any, int] | None:
-    """The whole (small) document and its UTF-8 repairs; ``None`` when it is nested too deep for
-    the recursive stdlib parser (the streaming parser then reads it record by record, and the
-    deep record is quarantined instead of failing the run: issue 11 item 1)."""
+def _eager_json(file: ResolvedFile) -> tuple[Any, dict[str, int]] | None:
+    """The whole (small) document and its repairs (invalid UTF-8, lone surrogate escapes, as in
+    JSON lines); ``None`` when it is nested too deep for the recursive stdlib parser (the
+    streaming parser then reads it record by record, and the deep record is quarantined instead
+    of failing the run: issue 11 item 1)."""
     stream = open_binary(file)
     try:
-        text, repairs = decode_utf8(stream.read())
+        whole = without_lone_surrogates(LineChunk([stream.read()], [0]))
     finally:
         stream.close()
+    text, bad = decode_utf8(whole.lines[0])
     try:
-        return json.loads(text.removeprefix("\ufeff")), repairs
+        doc, repeats = loads_counting_duplicates(text.removeprefix("\ufeff"))
+        return doc, {"invalid_utf8": bad, "lone_surrogate": whole.lone_surrogates, "duplicate_key": repeats}
     except json.JSONDecodeError as exc:
         msg = f"{file.name} is not valid JSON: {exc}"
         raise SchemaError(msg) from exc
@@ -314,9 +455,9 @@ def _eager_json(file: ResolvedFile) -> tuple[Any, int] | None:
         return None
 
 
-def iter_json_items(file: ResolvedFile, prefix: str) -> Iterator[tuple[Any, int]]:
-    """Yield (item, repairs_so_far) for the JSON array at ``prefix`` (ijson syntax: ``item``,
-    ``instances.item``).
+def iter_json_items(file: ResolvedFile, prefix: str) -> Iterator[tuple[Any, dict[str, int]]]:
+    """Yield (item, repairs so far by kind) for the JSON array at ``prefix`` (ijson syntax:
+    ``item``, ``instances.item``).
 
     Small files are parsed in one go with :mod:`json`; large ones (and small ones too deep for
     :mod:`json`) are streamed (:mod:`._jsonstream`) so memory stays bounded, also in the nesting
@@ -344,21 +485,67 @@ def iter_json_items(file: ResolvedFile, prefix: str) -> Iterator[tuple[Any, int]
     if prefix == "item" and head[:1] == b"{":
         prefix = ""  # one top-level object: it is the single record
     stream = open_binary(file)
-    wrapped = RepairingStream(stream)
+    wrapped = RepairingStream(stream, file.name)
     count = 0
     try:
         for item in stream_items(wrapped, prefix):
+            wrapped.check()
             count += 1
-            yield item, wrapped.repairs
+            yield item, {"invalid_utf8": wrapped.repairs}
     except ijson.JSONError as exc:
+        wrapped.check()  # the data ended early because it could not be read, not bad JSON
         msg = f"{file.name} is not valid JSON (streaming parse stopped): {exc}"
         raise SchemaError(msg) from exc
     finally:
         stream.close()
+    wrapped.check()
     if count == 0 and not re.match(rb"\[\s*\]", head):
         where = "the top level" if prefix in ("item", "") else f"key '{prefix.rsplit('.', 1)[0]}'"
         msg = f"{file.name}: expected a JSON array of records at {where}; found none."
         raise SchemaError(msg)
+
+
+def json_object_keys(file: ResolvedFile) -> tuple[list[str], str | None]:
+    """Top-level keys of a JSON object file and the key of its record array.
+
+    Why here: detection samples the records under that key, and the reader must read the same
+    records (see ``_pipeline._records_prefix``). Small files are inspected whole (the longest
+    array of objects is the record array); large ones are streamed up to the first key holding
+    an array of objects.
+    """
+    import ijson
+
+    if file.compression is None and file.size <= JSON_EAGER_BYTES:
+        try:
+            doc = json.loads(decode_utf8(file.path.read_bytes())[0])
+        except (ValueError, RecursionError):
+            return [], None
+        if not isinstance(doc, dict):
+            return [], None
+        lists = [
+            (len(v), k) for k, v in doc.items() if isinstance(v, list) and v and isinstance(v[0], dict)
+        ]
+        return list(doc), (max(lists)[1] if lists else None)
+
+    keys: list[str] = []
+    stream = RepairingStream(open_binary(file), file.name)
+    try:
+        parser = ijson.parse(stream)
+        current = None
+        for prefix, event, value in parser:
+            if prefix == "" and event == "map_key":
+                keys.append(value)
+                current = value
+            elif current is not None and prefix == f"{current}.item" and event == "start_map":
+                return keys, current
+            if len(keys) > 1000:
+                break
+    except ijson.JSONError:
+        stream.check()
+    finally:
+        stream.close()
+    stream.check()
+    return keys, None
 
 
 @cache

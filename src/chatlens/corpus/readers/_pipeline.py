@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -35,20 +35,51 @@ from chatlens.corpus.readers.base import (
     ReaderOptions,
     ResolvedFile,
     make_batch,
+    quarantine_frame,
     truncate_raw,
 )
 from chatlens.corpus.schema import NESTED_SCHEMA, conform, empty_frame
+from chatlens.errors import SourceError
 
 _FAST_ERRORS = (pl.exceptions.PolarsError, pa.ArrowException, ValueError, TypeError, KeyError, OverflowError)
 
 
 @dataclass
 class Ctx:
-    """What a format's hooks may read (file name, options) and write (repair counts)."""
+    """What a format's hooks may read (file name, options) and write (repair counts).
+
+    ``id_name`` is the file's path relative to the source root
+    (:attr:`~chatlens.corpus.readers.base.ResolvedFile.id_name`; default: the last component of
+    ``file``); a chunk of records from several small files has instead ``row_ids``, each row's
+    own ``<id name>#<row>``. Both are what :meth:`row_id` builds the ids of records without one
+    from.
+    """
 
     file: str
     options: ReaderOptions
     repairs: Counter = field(default_factory=Counter)
+    id_name: str = ""
+    row_ids: pl.Series | None = None
+
+    def __post_init__(self) -> None:
+        if not self.id_name:
+            self.id_name = self.file.rsplit("/", 1)[-1]
+
+    @classmethod
+    def of(cls, file: ResolvedFile, options: ReaderOptions, repairs: Counter | None = None) -> Ctx:
+        """The context of reading ``file``, with ``repairs`` already counted."""
+        return cls(file.name, options, Counter(repairs or {}), file.id_name)
+
+    def fresh(self) -> Ctx:
+        """The same file with no repairs counted (a chunk read again record by record)."""
+        return replace(self, repairs=Counter())
+
+    def row_id(self) -> pl.Expr:
+        """``<id name>#<row>`` for each row of a frame with ``_row``: the stable id of a record
+        that has none (the same file read again gives the same ids)."""
+        if self.row_ids is not None:
+            return pl.lit(self.row_ids).gather(pl.col("_row"))
+        return pl.format("{}#{}", pl.lit(self.id_name, dtype=pl.String), pl.col("_row"))
 
 
 @dataclass(frozen=True)
@@ -70,7 +101,7 @@ def scan_records(
     """Stream ``file`` as batches of whole conversations in ``fmt``."""
     if file.container == "jsonl":
         for chunk in _io.iter_line_chunks(file, batch_size):
-            batch = _jsonl_chunk(fmt, file.name, chunk, options)
+            batch = _jsonl_chunk(fmt, Ctx.of(file, options), chunk)
             yield replace(batch, bytes_read=chunk.end) if file.compression is None else batch
     elif file.container == "parquet":
         start = 0
@@ -87,10 +118,9 @@ def scan_records(
 # ---- containers -------------------------------------------------------------------------------
 
 
-def _jsonl_chunk(
-    fmt: RecordFormat, file_name: str, chunk: _io.LineChunk, options: ReaderOptions
-) -> ReaderBatch:
-    ctx = Ctx(file_name, options)
+def _jsonl_chunk(fmt: RecordFormat, ctx: Ctx, chunk: _io.LineChunk) -> ReaderBatch:
+    chunk = _io.without_lone_surrogates(chunk)  # the same text on the fast and per-record paths
+    ctx.repairs["lone_surrogate"] += chunk.lone_surrogates
     lookup = dict(zip(chunk.rows, chunk.lines, strict=True))
     if fmt.to_nested is not None:
         data = chunk.data
@@ -105,14 +135,17 @@ def _jsonl_chunk(
                     nested = fmt.to_nested(raw, ctx)
                     return _finish(nested, [], ctx, lookup.get, chunk.rows)
             except _FAST_ERRORS:
-                ctx = Ctx(file_name, options)  # discard partial counts; redo record by record
+                ctx = ctx.fresh()  # discard partial counts; redo record by record
+                ctx.repairs["lone_surrogate"] += chunk.lone_surrogates
     quarantine: list[dict[str, Any]] = []
     items: list[tuple[int, Any]] = []
     for row, line in zip(chunk.rows, chunk.lines, strict=True):
         text, bad = _io.decode_utf8(line)
         ctx.repairs["invalid_utf8"] += bad
         try:
-            items.append((row, json.loads(text)))
+            item, repeats = _io.loads_counting_duplicates(text)
+            items.append((row, item))
+            ctx.repairs["duplicate_key"] += repeats
         except (ValueError, RecursionError) as exc:
             quarantine.append(_q(ctx, row, None, f"malformed JSON: {exc}", line))
     nested = _records_to_nested(fmt, items, ctx, quarantine, lookup.get)
@@ -131,7 +164,7 @@ def _arrow_batch(
     """One Arrow record batch (Parquet, CSV) → a reader batch. ``start`` is the first row's
     number, or every row's number (CSV rows skip the numbers of ``bad_rows``, rows the CSV
     parser could not read, which are quarantined here)."""
-    ctx = Ctx(file.name, options)
+    ctx = Ctx.of(file, options)
     ctx.repairs["invalid_utf8"] += bad_utf8
     rows = list(range(start, start + rb.num_rows)) if isinstance(start, int) else start.tolist()
     position = {row: i for i, row in enumerate(rows)}
@@ -147,7 +180,7 @@ def _arrow_batch(
             raw = raw.with_columns(pl.Series("_row", rows, dtype=pl.Int64))
             return _finish(fmt.to_nested(raw, ctx), list(bad_rows or []), ctx, lookup, read)
         except _FAST_ERRORS:
-            ctx = Ctx(file.name, options)
+            ctx = ctx.fresh()
             ctx.repairs["invalid_utf8"] += bad_utf8
     quarantine: list[dict[str, Any]] = list(bad_rows or [])
     items = list(zip(rows, rb.to_pylist(), strict=True))
@@ -159,22 +192,57 @@ def _json_batches(
     fmt: RecordFormat, file: ResolvedFile, batch_size: int, options: ReaderOptions
 ) -> Iterator[ReaderBatch]:
     items: list[tuple[int, Any]] = []
-    seen_repairs = 0
-    repairs = 0
-    for row, (item, repairs) in enumerate(_io.iter_json_items(file, fmt.json_prefix)):
+    seen: dict[str, int] = {}
+    repairs: dict[str, int] = {}
+    for row, (item, repairs) in enumerate(_io.iter_json_items(file, _records_prefix(fmt, file, options))):
         items.append((row, item))
         if len(items) >= batch_size:
-            yield _json_chunk(fmt, file.name, items, options, repairs - seen_repairs)
-            seen_repairs, items = repairs, []
-    if items or repairs - seen_repairs:
-        yield _json_chunk(fmt, file.name, items, options, repairs - seen_repairs)
+            yield _json_chunk(fmt, Ctx.of(file, options), items, _io.repairs_since(repairs, seen))
+            seen, items = repairs, []
+    if items or _io.repairs_since(repairs, seen):
+        yield _json_chunk(fmt, Ctx.of(file, options), items, _io.repairs_since(repairs, seen))
+
+
+def _records_prefix(fmt: RecordFormat, file: ResolvedFile, options: ReaderOptions) -> str:
+    """Where ``file``'s records are: ``fmt.json_prefix``, or ``<key>.item`` for a JSON object that
+    keeps them under a key (an export such as ``{"version": 1, "data": [...]}``).
+
+    Why: detection samples the records under that key (:func:`_io.json_object_keys`); read as
+    ``item``, the whole object was one record, quarantined for lacking the message list. The
+    key is taken when the object is not a record of ``fmt`` but the first item under the key
+    is, so an object that is itself one conversation (its list holds the messages) stays one.
+    """
+    if fmt.json_prefix != "item" or _io.peek_bytes(file, 64).lstrip()[:1] != b"{":
+        return fmt.json_prefix
+    _, key = _io.json_object_keys(file)
+    if key is None:
+        return fmt.json_prefix
+    listed = not _is_record(fmt, _first_item(file, "item"), file, options) and _is_record(
+        fmt, _first_item(file, f"{key}.item"), file, options)
+    return f"{key}.item" if listed else fmt.json_prefix
+
+
+def _first_item(file: ResolvedFile, prefix: str) -> Any:
+    """The first record at ``prefix`` (``None`` if there is none); the stream is closed."""
+    items = _io.iter_json_items(file, prefix)
+    try:
+        return next(items, (None, 0))[0]
+    finally:
+        items.close()
+
+
+def _is_record(fmt: RecordFormat, value: Any, file: ResolvedFile, options: ReaderOptions) -> bool:
+    """Whether ``fmt`` reads ``value`` as a record (its ``normalize`` gives no reason)."""
+    try:
+        return not isinstance(fmt.normalize(value, Ctx.of(file, options)), str)
+    except (ValueError, TypeError, KeyError, AttributeError, RecursionError):
+        return False
 
 
 def _json_chunk(
-    fmt: RecordFormat, file_name: str, items: list[tuple[int, Any]], options: ReaderOptions, bad_utf8: int
+    fmt: RecordFormat, ctx: Ctx, items: list[tuple[int, Any]], repairs: Mapping[str, int]
 ) -> ReaderBatch:
-    ctx = Ctx(file_name, options)
-    ctx.repairs["invalid_utf8"] += bad_utf8
+    ctx.repairs.update(repairs)
     by_row = dict(items)
 
     def lookup(row: int) -> str:
@@ -274,7 +342,8 @@ def _finish(
     lookup: Callable[[int], Any],
     rows_read: list[int] | int,
 ) -> ReaderBatch:
-    """Attach provenance, quarantine conversations without messages, and build the batch.
+    """Attach provenance, quarantine conversations without messages, give a conversation without
+    an id its ``<id name>#<row>`` (:meth:`Ctx.row_id`), and build the batch.
 
     ``rows_read``: the row numbers consumed, counted as they were read (checked against what
     came out, see :func:`~chatlens.corpus.readers.base.make_batch`); a plain count where rows
@@ -288,6 +357,7 @@ def _finish(
             reason = "no messages: the conversation/message list is missing, null or empty"
             quarantine.append(_q(ctx, row, cid, reason, lookup(row)))
         nested = nested.filter(~empty)
+    nested = nested.with_columns(pl.coalesce(pl.col("conversation_id"), ctx.row_id()).alias("conversation_id"))
     if quarantine:
         quarantine.sort(key=lambda q: (q["row"] if q["row"] is not None else -1))
     if isinstance(rows_read, int):
@@ -380,7 +450,9 @@ def scan_record_files(
     record's own file and row; a file that is not valid JSON is quarantined, not fatal.
     """
     lines: list[bytes] = []
-    where: list[tuple[str, int]] = []
+    where: list[tuple[ResolvedFile, int]] = []
+    bad: list[dict[str, Any]] = []  # files that are not valid JSON arrays, quarantined whole
+    fixed: Counter = Counter()  # repairs made while parsing array files (UTF-8, surrogates)
     done = 0  # bytes of the files read so far (progress)
     for file in files:
         data = file.path.read_bytes().removeprefix(b"\xef\xbb\xbf")
@@ -389,26 +461,43 @@ def scan_record_files(
         if not body:
             continue
         if body[:1] == b"[":
-            for row, (item, _) in enumerate(_io.iter_json_items(file, fmt.json_prefix)):
+            try:
+                parsed = list(_io.iter_json_items(file, fmt.json_prefix))
+            except SourceError as exc:  # e.g. a truncated array: this file, not the folder
+                bad.append(_q(Ctx.of(file, options), 0, None, str(exc), data))
+                parsed = []
+            items = [item for item, _ in parsed]
+            fixed.update(parsed[-1][1] if parsed else {})  # the counts are cumulative
+            for row, item in enumerate(items):
                 lines.append(json.dumps(item, ensure_ascii=False).encode())
-                where.append((file.name, row))
+                where.append((file, row))
         else:
             lines.append(body.replace(b"\r", b" ").replace(b"\n", b" "))
-            where.append((file.name, 0))
+            where.append((file, 0))
         if len(lines) >= batch_size:
-            yield replace(_multi_file_chunk(fmt, lines, where, options), bytes_read=done)
-            lines, where = [], []
-    if lines:
-        yield replace(_multi_file_chunk(fmt, lines, where, options), bytes_read=done)
+            yield replace(_multi_file_chunk(fmt, lines, where, options, bad, fixed), bytes_read=done)
+            lines, where, bad, fixed = [], [], [], Counter()
+    if lines or bad or +fixed:
+        yield replace(_multi_file_chunk(fmt, lines, where, options, bad, fixed), bytes_read=done)
 
 
 def _multi_file_chunk(
-    fmt: RecordFormat, lines: list[bytes], where: list[tuple[str, int]], options: ReaderOptions
+    fmt: RecordFormat,
+    lines: list[bytes],
+    where: list[tuple[ResolvedFile, int]],
+    options: ReaderOptions,
+    bad: list[dict[str, Any]],
+    fixed: Counter,
 ) -> ReaderBatch:
+    """One batch of records from several files; ``bad`` are quarantine rows of whole files that
+    could not be parsed (each one record at row 0), ``fixed`` the repairs made parsing arrays."""
+    if not lines:
+        return make_batch(empty_frame(NESTED_SCHEMA), bad, dict(fixed), source_records=len(bad))
     chunk = _io.LineChunk(lines, list(range(len(lines))))  # rows are indexes into ``where``
-    batch = _jsonl_chunk(fmt, "", chunk, options)
-    names = pl.Series([f for f, _ in where], dtype=pl.String)
+    names = pl.Series([f.name for f, _ in where], dtype=pl.String)
     rows = pl.Series([r for _, r in where], dtype=pl.Int64)
+    row_ids = pl.Series([f"{f.id_name}#{r}" for f, r in where], dtype=pl.String)
+    batch = _jsonl_chunk(fmt, Ctx("", options, row_ids=row_ids), chunk)
 
     def relabel(frame: pl.DataFrame, file_col: str, row_col: str) -> pl.DataFrame:
         if not frame.height:
@@ -420,10 +509,13 @@ def _multi_file_chunk(
             pl.when(idx.is_null()).then(None).otherwise(rows.gather(at)).cast(frame.schema[row_col]).alias(row_col),
         )
 
+    quarantine = relabel(batch.quarantine, "file", "row")
+    if bad:
+        quarantine = pl.concat([quarantine, quarantine_frame(bad)], how="vertical")
     return ReaderBatch(
         relabel(batch.nested, "_file", "_row"),
-        relabel(batch.quarantine, "file", "row"),
-        batch.repairs,
-        batch.records_in,
-        batch.source_records,
+        quarantine,
+        {k: v for k, v in (Counter(batch.repairs) + fixed).items() if v},
+        batch.records_in + len(bad),
+        (batch.source_records or 0) + len(bad),
     )

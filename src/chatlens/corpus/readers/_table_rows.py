@@ -55,38 +55,43 @@ def _raw_frames(
             yield _jsonl_frame(file, chunk, columns, content)
     else:
         items: list[tuple[int, Any]] = []
-        repairs = 0
+        seen: dict[str, int] = {}
+        repairs: dict[str, int] = {}
         for row, (item, repairs) in enumerate(_io.iter_json_items(file, "item")):
             items.append((row, item))
             if len(items) >= batch_size:
-                yield _records_frame(file, items, columns, [], {"invalid_utf8": repairs}, content=content)
-                items = []
+                yield _records_frame(file, items, columns, [], _io.repairs_since(repairs, seen), content=content)
+                seen, items = repairs, []
         if items:
-            yield _records_frame(file, items, columns, [], {"invalid_utf8": repairs}, content=content)
+            yield _records_frame(file, items, columns, [], _io.repairs_since(repairs, seen), content=content)
 
 
 def _jsonl_frame(
     file: ResolvedFile, chunk: _io.LineChunk, columns: list[str], content: str | None = None
 ) -> tuple[pl.DataFrame, list[dict[str, Any]], dict[str, int], int]:
+    chunk = _io.without_lone_surrogates(chunk)
     try:
         df = _io.read_json_lines(chunk.data, chunk.lines)
         if df.height == len(chunk.lines):
             df = df.select([c for c in columns if c in df.columns])
-            return df.with_columns(pl.Series("_row", chunk.rows, dtype=pl.Int64)), [], {}, len(chunk.lines)
+            repairs = {"lone_surrogate": chunk.lone_surrogates} if chunk.lone_surrogates else {}
+            return df.with_columns(pl.Series("_row", chunk.rows, dtype=pl.Int64)), [], repairs, len(chunk.lines)
     except _FAST_ERRORS:
         pass
     quarantine: list[dict[str, Any]] = []
     items: list[tuple[int, Any]] = []
-    bad_utf8 = 0
+    bad_utf8 = repeats = 0
     for row, line in zip(chunk.rows, chunk.lines, strict=True):
         text, bad = _io.decode_utf8(line)
         bad_utf8 += bad
         try:
-            items.append((row, json.loads(text)))
+            item, n = _io.loads_counting_duplicates(text)
+            items.append((row, item))
+            repeats += n
         except (ValueError, RecursionError) as exc:
             quarantine.append({"file": file.name, "row": row, "reason": f"malformed JSON: {exc}", "raw": truncate_raw(line)})
-    return _records_frame(file, items, columns, quarantine, {"invalid_utf8": bad_utf8}, len(chunk.lines),
-                          content=content)
+    repairs = {"invalid_utf8": bad_utf8, "lone_surrogate": chunk.lone_surrogates, "duplicate_key": repeats}
+    return _records_frame(file, items, columns, quarantine, repairs, len(chunk.lines), content=content)
 
 
 def _records_frame(

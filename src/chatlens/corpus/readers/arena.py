@@ -2,7 +2,8 @@
 
 Record: ``question_id, model_a, model_b, winner, judge, conversation_a, conversation_b, turn,
 anony, language, tstamp, openai_moderation{categories, category_scores, flagged},
-toxic_chat_tag, …``. Each side becomes its own conversation: id ``<question_id>:a`` / ``:b``,
+toxic_chat_tag, …``. Each side becomes its own conversation: id ``<question_id>:a`` / ``:b``
+(``<file>#<row>:a`` / ``:b`` for a battle without an id, ``<file>`` relative to the source root),
 ``model`` = ``model_a`` / ``model_b``; ``extra`` keeps ``battle_id``, ``side``, ``opponent``,
 ``winner`` (the vote), ``judge``, ``anony`` and ``turn``. ``tstamp`` (epoch seconds) becomes the
 timestamp; the battle-level ``openai_moderation.flagged`` becomes ``moderation_flagged``.
@@ -57,7 +58,9 @@ def _to_nested(raw: pl.DataFrame, ctx: Ctx) -> pl.DataFrame:
     flagged: pl.Expr = pl.lit(None, dtype=pl.Boolean)
     if "openai_moderation" in raw.columns and "flagged" in struct_fields(raw.schema["openai_moderation"]):
         flagged = pl.col("openai_moderation").struct.field("flagged").cast(pl.Boolean, strict=False)
-    battle = _c(raw, "question_id").cast(pl.String)
+    # a battle without an id is named by its record (<file>#<row>), before the side suffix: a
+    # null id would make both sides fall back to the same <file>#<row>, one then a "duplicate"
+    battle = pl.coalesce(_c(raw, "question_id").cast(pl.String), ctx.row_id())
     sides = []
     for i, (side, other) in enumerate((("a", "b"), ("b", "a"))):
         frame = raw.select(
@@ -94,7 +97,8 @@ def _from_preference_layout(record: dict[str, Any]) -> dict[str, Any] | str:
             if i < len(responses):
                 conv.append({"role": "assistant", "content": as_text(responses[i])})
         out[f"conversation_{side}"] = conv
-    out.setdefault("question_id", record.get("id"))
+    if out.get("question_id") is None:  # present but null counts as missing, as in _to_nested
+        out["question_id"] = record.get("id")
     votes = [(k, as_bool(record.get(f"winner_{k}"))) for k in ("model_a", "model_b", "tie")]
     winners = [k for k, v in votes if v]
     out.setdefault("winner", winners[0] if len(winners) == 1 else None)

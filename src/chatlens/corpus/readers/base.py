@@ -53,16 +53,26 @@ class ResolvedFile:
 
     ``name`` is what provenance columns (``_file``, quarantine ``file``) show: the path as the user
     gave it (or as found under the directory / hub snapshot they gave).
+
+    ``id_name`` is what ids derived from provenance (``<id_name>#<row>``, HH's
+    ``<id_name>:<row>:chosen``) are built from: the path relative to the source root (the folder,
+    the fixed part of a glob, the hub dataset), so ``harmless-base/train.jsonl.gz`` and
+    ``helpful-base/train.jsonl.gz`` give different ids; for a file named directly, its file name.
+    Why not ``name``: ids must not change with where the user keeps the data or how they typed
+    its path. Defaults to the last component of ``name``.
     """
 
     path: Path
     container: Container
     compression: Compression | None = None
     name: str = ""
+    id_name: str = ""
 
     def __post_init__(self) -> None:
         if not self.name:
             object.__setattr__(self, "name", str(self.path))
+        if not self.id_name:
+            object.__setattr__(self, "id_name", self.name.rsplit("/", 1)[-1])
 
     @functools.cached_property
     def size(self) -> int:

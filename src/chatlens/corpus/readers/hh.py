@@ -1,8 +1,10 @@
 """Anthropic HH-RLHF transcripts: ``{chosen: str, rejected: str}`` per record.
 
-Each of ``chosen`` / ``rejected`` is one conversation, id ``<file name>:<row>:chosen`` /
-``…:rejected`` (HH has no ids, so the id is derived from provenance and is stable for a given
-file); ``extra`` keeps ``pair_id`` and ``side``. Raw roles are ``Human`` / ``Assistant``.
+Each of ``chosen`` / ``rejected`` is one conversation, id ``<file>:<row>:chosen`` /
+``…:rejected``, ``<file>`` being the file's path relative to the source root (HH has no ids, so the
+id is derived from provenance and is stable for a given file; the HH-RLHF subsets
+``harmless-base/train.jsonl.gz`` and ``helpful-base/train.jsonl.gz`` share a file name);
+``extra`` keeps ``pair_id`` and ``side``. Raw roles are ``Human`` / ``Assistant``.
 
 Splitting rules (documented):
 
@@ -20,7 +22,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from pathlib import PurePath
 from typing import Any
 
 from chatlens.corpus.readers._frames import content_text, keys_present, type_name
@@ -67,7 +68,7 @@ def _normalize(record: Any, ctx: Ctx) -> dict[str, Any] | str:
 
 
 def _expand(record: dict[str, Any], row: int, ctx: Ctx) -> list[dict[str, Any]]:
-    pair_id = f"{PurePath(ctx.file).name}:{row}"
+    pair_id = f"{ctx.id_name}:{row}"
     rows = []
     for side in SIDES:
         text = content_text(record.get(side), ctx.repairs) or ""

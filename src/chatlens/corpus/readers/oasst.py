@@ -19,8 +19,13 @@ the path's message ids, sibling ranks along the path and whether any message on 
 The flat oasst1/oasst2 message table (one row per message with ``message_id``, ``parent_id``,
 ``message_tree_id``, ``role``, ``text``; e.g. ``OpenAssistant/oasst1`` Parquet) is read too: each
 file is loaded whole (those tables hold ~100k messages), trees are rebuilt from ``parent_id`` and
-linearised by the same rules. ``records_in`` then counts paths, ``source_records`` messages; a
-message whose parent is not in the file is quarantined (reason names the missing parent).
+linearised by the same rules. ``records_in`` then counts paths, ``source_records`` messages.
+Quarantined, each with its row and a reason: a row without ``message_id`` or repeating an earlier
+row's (the first is kept), and every message no root leads to: one whose parent is not in the
+file, one that is its own parent, the messages of a parent cycle, and their descendants (the
+reason names the ancestor that cuts them off). Every row read is then below a root or
+quarantined (checked). ``deleted`` / ``synthetic`` given as text (a CSV's ``True``) count as
+flags.
 """
 
 from __future__ import annotations
@@ -32,7 +37,7 @@ from typing import Any
 
 import polars as pl
 
-from chatlens.corpus.readers._frames import as_text, content_text, type_name
+from chatlens.corpus.readers._frames import as_bool, as_text, content_text, type_name
 from chatlens.corpus.readers._pipeline import Ctx, RecordFormat, scan_records
 from chatlens.corpus.readers.base import (
     ReaderBatch,
@@ -41,6 +46,7 @@ from chatlens.corpus.readers.base import (
     Sample,
     make_batch,
 )
+from chatlens.errors import AccountingError
 
 NAME = "oasst"
 MAX_DEPTH = 10_000  # guards against pathological nesting (iterative walk, no recursion)
@@ -63,7 +69,7 @@ def _live_replies(msg: dict[str, Any], ctx: Ctx) -> list[dict[str, Any]]:
     for r in replies:
         if not isinstance(r, dict):
             ctx.repairs["oasst_bad_reply_skipped"] += 1
-        elif r.get("deleted") is True:
+        elif as_bool(r.get("deleted")) is True:  # a CSV table holds the text "True"
             ctx.repairs["oasst_deleted_skipped"] += _subtree_size(r)
         else:
             live.append(r)
@@ -87,7 +93,7 @@ def _rank_key(item: tuple[int, dict[str, Any]]) -> tuple[int, float, int]:
 
 def tree_paths(root: dict[str, Any], ctx: Ctx, mode: str = "all") -> list[list[dict[str, Any]]]:
     """Root-to-leaf paths of one tree (all of them, or the best-ranked one)."""
-    if root.get("deleted") is True:
+    if as_bool(root.get("deleted")) is True:
         ctx.repairs["oasst_deleted_skipped"] += _subtree_size(root)
         return []
     if mode == "best":
@@ -122,10 +128,10 @@ def _expand(record: dict[str, Any], row: int, ctx: Ctx) -> list[dict[str, Any]]:
             "leaf_message_id": leaf,
             "message_ids": [as_text(m.get("message_id")) for m in path],
             "ranks": [m.get("rank") for m in path],
-            "synthetic": any(m.get("synthetic") is True for m in path),
+            "synthetic": any(as_bool(m.get("synthetic")) is True for m in path),
             "paths": mode,
         }
-        models = {m.get("model_name") for m in path if m.get("synthetic") is True and m.get("model_name")}
+        models = {m.get("model_name") for m in path if as_bool(m.get("synthetic")) is True and m.get("model_name")}
         rows.append(
             {
                 "conversation_id": f"{tree_id}:{leaf}",
@@ -167,31 +173,21 @@ def _scan_flat(file: ResolvedFile, batch_size: int, options: ReaderOptions) -> I
     present = check_columns(file, FLAT_COLUMNS, why=f"that an OASST message table needs ({list(FLAT_COLUMNS)})")
     wanted = [c for c in (*FLAT_COLUMNS, *_FLAT_OPTIONAL) if c in present]
     frames, quarantine, repairs, n_rows = [], [], Counter(), 0
+    rows_read: list[int] = []
     for raw, q, rep, n in _raw_frames(file, 100_000, wanted):
         frames.append(raw)
         quarantine.extend(q)
         repairs.update(rep)
         n_rows += n
+        rows_read.extend([*raw.get_column("_row").to_list(), *(x["row"] for x in q)])
     rows = pl.concat(frames, how="diagonal_relaxed").to_dicts() if frames else []
-    by_id: dict[str, dict[str, Any]] = {}
-    for r in rows:
-        r = {k: v for k, v in r.items() if not k.startswith("__")}
-        r["replies"] = []
-        by_id[str(r["message_id"])] = r
-    roots: list[dict[str, Any]] = []
-    for r in by_id.values():
-        parent = r.get("parent_id")
-        if parent is None or parent == "":
-            roots.append(r)
-        elif str(parent) in by_id:
-            by_id[str(parent)]["replies"].append(r)
-        else:
-            reason = f"parent message '{parent}' of message '{r['message_id']}' is not in the file"
-            quarantine.append({"file": file.name, "row": r["_row"], "conversation_id": r.get("message_tree_id"),
-                               "reason": reason, "raw": json.dumps(r, default=str)[:2000]})
-    for r in by_id.values():  # siblings in file order ("best" then picks by rank)
-        r["replies"].sort(key=lambda m: m["_row"])
-    ctx = Ctx(file.name, options, Counter(repairs))
+    by_id, parents = _messages_by_id(rows, file, quarantine)
+    roots = _link_replies(by_id, parents)
+    reached = _reached(roots)
+    for mid, reason in _unreached(by_id, parents, reached).items():
+        quarantine.append(_flat_q(file, by_id[mid], reason))
+    _check_flat_rows(file, rows_read, reached, quarantine)
+    ctx = Ctx.of(file, options, repairs)
     nested_rows: list[dict[str, Any]] = []
     for root in roots:
         record = {"message_tree_id": root.get("message_tree_id"), "tree_state": root.get("tree_state"), "prompt": root}
@@ -199,6 +195,132 @@ def _scan_flat(file: ResolvedFile, batch_size: int, options: ReaderOptions) -> I
             out["_row"], out["_file"] = root["_row"], file.name
             nested_rows.append(out)
     yield from _flat_batches(nested_rows, quarantine, ctx, batch_size, n_rows)
+
+
+def _flat_q(file: ResolvedFile, message: dict[str, Any], reason: str) -> dict[str, Any]:
+    """A quarantine row for one message row of a flat table (its source columns as raw)."""
+    raw = {k: v for k, v in message.items() if k != "replies"}
+    return {"file": file.name, "row": message["_row"], "conversation_id": as_text(message.get("message_tree_id")),
+            "reason": reason, "raw": json.dumps(raw, default=str)[:2000]}
+
+
+def _messages_by_id(
+    rows: list[dict[str, Any]], file: ResolvedFile, quarantine: list[dict[str, Any]]
+) -> tuple[dict[str, dict[str, Any]], dict[str, str | None]]:
+    """Message rows by ``message_id`` (in file order) and each one's parent id (``None``: a root).
+
+    A row without an id, or repeating an earlier row's id, is quarantined: keyed by id, it would
+    otherwise replace the earlier message without a trace (the first one is kept).
+    """
+    by_id: dict[str, dict[str, Any]] = {}
+    parents: dict[str, str | None] = {}
+    for r in rows:
+        r = {k: v for k, v in r.items() if not k.startswith("__")}
+        r["replies"] = []
+        mid = _flat_key(r.get("message_id"))
+        if mid is None:
+            quarantine.append(_flat_q(file, r, "message has no message_id"))
+        elif mid in by_id:
+            reason = (f"message_id '{mid}' repeats the message of row {by_id[mid]['_row']}; message ids "
+                      "must be unique (the first is kept)")
+            quarantine.append(_flat_q(file, r, reason))
+        else:
+            by_id[mid] = r
+            parents[mid] = _flat_key(r.get("parent_id"))
+    return by_id, parents
+
+
+def _flat_key(value: Any) -> str | None:
+    """A message or parent id as text; missing or empty (a CSV's empty cell) is ``None``."""
+    return None if value is None or value == "" else str(value)
+
+
+def _link_replies(by_id: dict[str, dict[str, Any]], parents: dict[str, str | None]) -> list[dict[str, Any]]:
+    """Attach every message to its parent's ``replies`` (siblings in file order); the roots."""
+    roots = []
+    for mid, message in by_id.items():
+        parent = parents[mid]
+        if parent is None:
+            roots.append(message)
+        elif parent in by_id and parent != mid:
+            by_id[parent]["replies"].append(message)
+    return roots
+
+
+def _reached(roots: list[dict[str, Any]]) -> set[str]:
+    """Ids of the messages below the roots (deleted ones too: they are skipped and counted)."""
+    seen: set[str] = set()
+    stack = list(roots)
+    while stack:
+        message = stack.pop()
+        mid = str(message["message_id"])
+        if mid not in seen:
+            seen.add(mid)
+            stack.extend(message["replies"])
+    return seen
+
+
+def _unreached(
+    by_id: dict[str, dict[str, Any]], parents: dict[str, str | None], reached: set[str]
+) -> dict[str, str]:
+    """Why each message no root leads to is unreachable, in file order.
+
+    Why every one: a message whose parent is missing, a message that is its own parent and the
+    messages of a parent cycle have no root, and neither have their descendants; dropping them
+    would lose rows silently. Each walk up the parents stops at a message already explained.
+    """
+    cause: dict[str, str] = {}
+    origin: dict[str, str] = {}  # message -> the ancestor whose problem cuts it off
+    for start in by_id:
+        if start in reached or start in cause:
+            continue
+        chain: list[str] = []
+        where: dict[str, int] = {}
+        node = start
+        while node not in cause:
+            if node in where:  # a cycle: chain[where[node]:]
+                loop = chain[where[node]:]
+                for m in loop:
+                    cause[m] = (f"message '{m}' is its own parent" if len(loop) == 1 else
+                                f"message '{m}' is in a parent cycle ({' -> '.join([*loop, loop[0]])})"
+                                ) + ": no root message leads to it"
+                    origin[m] = m
+                chain = chain[: where[node]]
+                break
+            parent = parents[node]
+            if parent not in by_id:
+                cause[node] = f"parent message '{parent}' of message '{node}' is not in the file"
+                origin[node] = node
+                break
+            where[node] = len(chain)
+            chain.append(node)
+            node = parent
+        for m in reversed(chain):
+            if m in cause:
+                continue
+            up = parents[m]
+            assert up is not None and up in origin
+            origin[m] = origin[up]
+            cause[m] = (f"message '{m}' descends from message '{origin[m]}', which no root message leads "
+                        f"to ({cause[origin[m]]})")
+    return {m: cause[m] for m in by_id if m in cause}
+
+
+def _check_flat_rows(
+    file: ResolvedFile, rows_read: list[int], reached: set[str], quarantine: list[dict[str, Any]]
+) -> None:
+    """Every row read is a message below a root or a quarantine row, and no row is both.
+
+    Why: in a message table paths share messages, so the batch contract's count (conversations +
+    quarantine rows = records) cannot show a lost row; this set check can.
+    """
+    quarantined = [q["row"] for q in quarantine]
+    placed = len(reached) + len(quarantined)
+    if placed != len(rows_read) or len(set(quarantined)) != len(quarantined):
+        msg = (f"{file.name}: rows in do not add up: {len(rows_read):,} message rows read, {len(reached):,} "
+               f"below a root message + {len(quarantined):,} quarantined. This is a chatlens bug; please "
+               "report it with the file.")
+        raise AccountingError(msg)
 
 
 def _flat_batches(
@@ -214,7 +336,7 @@ def _flat_batches(
     for i, start in enumerate(range(0, len(rows), batch_size)):
         part = pl.DataFrame(rows[start : start + batch_size], schema=NESTED_SCHEMA, strict=False)
         first = i == 0
-        batch_ctx = ctx if first else Ctx(ctx.file, ctx.options)
+        batch_ctx = ctx if first else ctx.fresh()
         yield _finish(part, quarantine if first else [], batch_ctx, raws.get, n_rows if first else 0)
 
 

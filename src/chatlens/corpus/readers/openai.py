@@ -21,7 +21,7 @@ from typing import Any
 import polars as pl
 
 from chatlens.corpus.readers import _conversations as conv
-from chatlens.corpus.readers._frames import as_text, type_name
+from chatlens.corpus.readers._frames import as_text, struct_fields, type_name
 from chatlens.corpus.readers._pipeline import Ctx, RecordFormat, maybe_json, scan_records
 from chatlens.corpus.readers.base import ReaderBatch, ReaderOptions, ResolvedFile, Sample
 
@@ -44,7 +44,53 @@ def _to_nested(raw: pl.DataFrame, ctx: Ctx) -> pl.DataFrame:
             msg = "prompt/completion are not message lists"
             raise TypeError(msg)
         raw = raw.with_columns(pl.concat_list("prompt", "completion").alias("messages"))
-    return conv.to_nested(LAYOUT, raw, ctx)
+    out = conv.to_nested(LAYOUT, raw, ctx)
+    counts = _non_text_parts(raw)
+    if counts is None:
+        return out
+    ctx.repairs["non_text_parts"] += int(counts["_n"].sum())
+    nt = pl.col("_non_text")
+    return (
+        out.join(counts.select("_row", "_non_text"), on="_row", how="left", maintain_order="left")
+        .with_columns(
+            pl.when(nt.is_null()).then(pl.col("extra"))
+            .when(pl.col("extra").is_null()).then(pl.format('{{"non_text_parts":{}}}', nt))
+            .otherwise(pl.format('{},"non_text_parts":{}}}', pl.col("extra").str.head(-1), nt))
+            .alias("extra")
+        )
+        .drop("_non_text")
+    )
+
+
+def _non_text_parts(raw: pl.DataFrame) -> pl.DataFrame | None:
+    """Per record (``_row``) with content parts that are not text: their count per type as a
+    JSON object (``_non_text``) and in all (``_n``); ``None`` when there are none.
+
+    Why: the vectorised path (Parquet, in-memory frames) joins the text parts like the
+    per-record path, and must count the others as it does (``extra.non_text_parts``,
+    ``repairs["non_text_parts"]``) instead of dropping them unnoticed.
+    """
+    dtype = raw.schema.get("messages")
+    if not (isinstance(dtype, pl.List) and isinstance(dtype.inner, pl.Struct)):
+        return None
+    content = struct_fields(dtype.inner).get("content")
+    if not (isinstance(content, pl.List) and isinstance(content.inner, pl.Struct)):
+        return None
+    fields = struct_fields(content.inner)
+    parts = (
+        raw.select("_row", pl.col("messages").list.eval(pl.element().struct.field("content")).list.explode().alias("p"))
+        .explode("p")
+        .filter(pl.col("p").is_not_null() & ~conv.text_part(pl.col("p"), fields))
+    )
+    if parts.height == 0:
+        return None
+    kind = pl.col("p").struct.field("type").cast(pl.String) if "type" in fields else pl.lit(None, dtype=pl.String)
+    by_type = parts.group_by("_row", kind.fill_null("unknown").alias("t"), maintain_order=True).len("n")
+    quoted = pl.struct(pl.col("t")).struct.json_encode().str.slice(5).str.head(-1)  # a JSON string
+    return by_type.group_by("_row", maintain_order=True).agg(
+        pl.format("{{{}}}", pl.format("{}:{}", quoted, pl.col("n")).str.join(",")).alias("_non_text"),
+        pl.col("n").sum().alias("_n"),
+    )
 
 
 def _normalize(record: Any, ctx: Ctx) -> dict[str, Any] | str:

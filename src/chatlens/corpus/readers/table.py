@@ -179,7 +179,7 @@ def _scan_message_layout(
     for raw, quarantine, repairs, n_source in _raw_frames(file, batch_size, list(mapped.values()),
                                                           content=mapped["content"]):
         balance.read += n_source
-        ctx = Ctx(file.name, options, Counter(repairs))
+        ctx = Ctx.of(file, options, repairs)
         ctx.repairs.update(text_coercions(raw[mapped["content"]]) if mapped["content"] in raw.columns else {})
         base = _row_lookup(raw)
         df = _canonical_rows(raw, mapped)
@@ -202,7 +202,7 @@ def _scan_message_layout(
                 df = df.filter(~tail)
         yield balance.out(_group(df, ctx, quarantine, lookup, emitted, n_source))
     if carry is not None and carry.height:
-        ctx = Ctx(file.name, options)
+        ctx = Ctx.of(file, options)
         yield balance.out(_group(carry, ctx, [], carry_raw.get, emitted, 0))
     balance.check()
 
@@ -261,7 +261,7 @@ def _grouped_on_disk(
         spill = Path(tmp) / "rows.parquet"
         writer = None
         for raw, q, rep, n in _raw_frames(file, batch_size, list(mapped.values()), content=mapped["content"]):
-            ctx = Ctx(file.name, options, Counter(rep))
+            ctx = Ctx.of(file, options, rep)
             ctx.repairs.update(text_coercions(raw[mapped["content"]]) if mapped["content"] in raw.columns else {})
             table = _without_id_quarantined(_canonical_rows(raw, mapped), ctx, q,
                                             _row_lookup(raw)).to_arrow()
@@ -275,14 +275,14 @@ def _grouped_on_disk(
             writer.close()
         empty = pl.DataFrame(schema={**{k: _TYPES[k] for k in mapped}, "_row": pl.Int64})
         balance.read = n_source
-        yield balance.out(_group(empty, Ctx(file.name, options, repairs), quarantine,
+        yield balance.out(_group(empty, Ctx.of(file, options, repairs), quarantine,
                                  lambda _row: None, [], n_source))
         if writer is None:
             balance.check()
             return
 
         def regrouped(part: pl.DataFrame) -> ReaderBatch:
-            return balance.out(_group(part, Ctx(file.name, options), [], lambda _row: None, [], 0))
+            return balance.out(_group(part, Ctx.of(file, options), [], lambda _row: None, [], 0))
 
         con = duckdb.connect(config={"temp_directory": str(Path(tmp) / "duckdb"),
                                      "memory_limit": SORT_MEMORY})
