@@ -85,3 +85,17 @@ def test_a_result_polars_cannot_convert_is_a_chatlens_error(
 def test_a_negative_limit_is_a_usage_error(run_dir: Path) -> None:
     res = _cli(str(run_dir), "select 1", "--limit", "-1")
     assert res.exit_code == 2 and "more" not in res.output
+
+
+@pytest.mark.parametrize("stray", ["tables/conversations.parquet", "tables/a-b.parquet"])
+def test_two_files_making_one_view_are_named_as_such(run_dir: Path, stray: str) -> None:
+    # DuckDB's "View ... already exists" used to be reported as an unreadable Parquet file
+    (run_dir / "tables").mkdir()
+    pl.DataFrame({"v": [1]}).write_parquet(run_dir / "tables" / "a_b.parquet")
+    (run_dir / stray).write_bytes((run_dir / "conversations.parquet").read_bytes())
+    name = Path(stray).stem.replace("-", "_")
+    with pytest.raises(ChatlensError, match=f"would both be the table '{name}'") as err:
+        query(run_dir, "select 1")
+    assert str(run_dir / stray) in str(err.value) and "not a readable" not in str(err.value)
+    res = _cli(str(run_dir), "select 1")
+    assert res.exit_code == 1 and "would both be the table" in res.output

@@ -42,6 +42,24 @@ def _identifier(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def _view_names(tables: list[Path], run_dir: Path) -> dict[str, Path]:
+    """View name -> table file: the file's stem with ``-`` and ``.`` as ``_``. Two files that
+    would make the same view (a copy of ``conversations.parquet`` dropped into ``tables/``;
+    ``tables/a-b.parquet`` beside ``tables/a_b.parquet``) are an error naming both: picking one
+    silently could answer from the wrong file, and DuckDB's own message ("View … already
+    exists") read like a corrupt file."""
+    views: dict[str, Path] = {}
+    for path in tables:
+        name = path.stem.replace("-", "_").replace(".", "_")
+        if name in views:
+            msg = (f"Two files of {run_dir} would both be the table {name!r}: {views[name]} and "
+                   f"{path} (a table is named after its file, with '-' and '.' as '_'). Expected "
+                   "one file per name; remove or rename one of them.")
+            raise InvalidParameterError(msg)
+        views[name] = path
+    return views
+
+
 def query(run_dir: str | Path, sql: str, *, allow_external: bool = False) -> pl.DataFrame:
     """Run ``sql`` with one view per Parquet table of ``run_dir``; return the result as polars.
 
@@ -64,9 +82,9 @@ def query(run_dir: str | Path, sql: str, *, allow_external: bool = False) -> pl.
         raise InvalidParameterError(msg)
     con = duckdb.connect(":memory:", config={"autoload_known_extensions": False,
                                              "autoinstall_known_extensions": False})
+    views = _view_names(tables, run_dir)
     try:
-        for path in tables:
-            name = path.stem.replace("-", "_").replace(".", "_")
+        for name, path in views.items():
             escaped = str(path).replace("'", "''")
             try:
                 con.execute(f"create view {_identifier(name)} as select * from read_parquet('{escaped}')")
