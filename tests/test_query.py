@@ -46,3 +46,56 @@ def test_user_sql_cannot_touch_other_files(run_dir: Path, sql: str) -> None:
 def test_allow_external_opens_file_access(run_dir: Path) -> None:
     query(run_dir, f"copy (select 1 as x) to '{run_dir / 'out.csv'}'", allow_external=True)
     assert (run_dir / "out.csv").exists()
+
+
+def _cli(*args: str):
+    from typer.testing import CliRunner
+
+    from chatlens.cli import app
+
+    return CliRunner().invoke(app, ["query", *args])
+
+
+def test_csv_output_writes_nested_columns_as_json(tmp_path: Path) -> None:
+    # polars cannot write list columns to CSV: `--output csv` of messages was a traceback
+    pl.DataFrame({"id": [1, 2], "cues": [["en.policy.cannot", "x"], []],
+                  "blob": [b"\x00\xff", None]}).write_parquet(tmp_path / "messages.parquet")
+    res = _cli(str(tmp_path), "select * from messages order by id", "--output", "csv")
+    assert res.exit_code == 0, res.output
+    assert res.output == 'id,cues,blob\n1,"[""en.policy.cannot"", ""x""]",00ff\n2,[],\n'
+
+
+def test_types_polars_lacks_come_back_as_text(run_dir: Path) -> None:
+    # an INTERVAL was a polars ComputeError; inside a list, a polars panic
+    out = query(run_dir, "select interval 1 day as d, [interval 2 hour] as l, "
+                         "union_value(k := 1) as u, 1 as n")
+    assert out.rows() == [("1 day", "['02:00:00']", "1", 1)]
+
+
+def test_a_result_polars_cannot_convert_is_a_chatlens_error(
+        run_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(_table: object) -> None:
+        raise pl.exceptions.ComputeError("could not import from `some_new_type` type")
+
+    monkeypatch.setattr(pl, "from_arrow", refuse)
+    with pytest.raises(ChatlensError, match=r"cannot be converted.*Result columns: n INTEGER"):
+        query(run_dir, "select 1 as n")
+
+
+def test_a_negative_limit_is_a_usage_error(run_dir: Path) -> None:
+    res = _cli(str(run_dir), "select 1", "--limit", "-1")
+    assert res.exit_code == 2 and "more" not in res.output
+
+
+@pytest.mark.parametrize("stray", ["tables/conversations.parquet", "tables/a-b.parquet"])
+def test_two_files_making_one_view_are_named_as_such(run_dir: Path, stray: str) -> None:
+    # DuckDB's "View ... already exists" used to be reported as an unreadable Parquet file
+    (run_dir / "tables").mkdir()
+    pl.DataFrame({"v": [1]}).write_parquet(run_dir / "tables" / "a_b.parquet")
+    (run_dir / stray).write_bytes((run_dir / "conversations.parquet").read_bytes())
+    name = Path(stray).stem.replace("-", "_")
+    with pytest.raises(ChatlensError, match=f"would both be the table '{name}'") as err:
+        query(run_dir, "select 1")
+    assert str(run_dir / stray) in str(err.value) and "not a readable" not in str(err.value)
+    res = _cli(str(run_dir), "select 1")
+    assert res.exit_code == 1 and "would both be the table" in res.output

@@ -14,21 +14,50 @@ write any file (``COPY … TO``), attach databases or fetch extensions — unles
 A run directory whose run failed or was killed is refused
 (:class:`~chatlens.engine.rundir.IncompleteRunError`, exit code 1 from the CLI), as is a Parquet
 file that cannot be read, instead of answering from a mix of old and new files.
+
+Result types polars has no counterpart for (DuckDB ``INTERVAL``, ``UNION``, also inside a list or
+struct) come back as their DuckDB text (``1 day``); any other value that cannot be converted is a
+:class:`~chatlens.errors.ChatlensError` naming the columns, never a traceback.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
+from chatlens.corpus.tablefile import nested_as_json
 from chatlens.engine.rundir import require_complete
 from chatlens.errors import ChatlensError, InvalidParameterError
+
+#: DuckDB types polars cannot import from Arrow (``month_day_nano_interval``, unions): columns
+#: whose type mentions one are cast to text in DuckDB before the result is fetched.
+_NO_POLARS_TYPE = re.compile(r"\b(?:INTERVAL|UNION)\b")
 
 
 def _identifier(name: str) -> str:
     """``name`` as a quoted SQL identifier (embedded quotes doubled)."""
     return '"' + name.replace('"', '""') + '"'
+
+
+def _view_names(tables: list[Path], run_dir: Path) -> dict[str, Path]:
+    """View name -> table file: the file's stem with ``-`` and ``.`` as ``_``. Two files that
+    would make the same view (a copy of ``conversations.parquet`` dropped into ``tables/``;
+    ``tables/a-b.parquet`` beside ``tables/a_b.parquet``) are an error naming both: picking one
+    silently could answer from the wrong file, and DuckDB's own message ("View … already
+    exists") read like a corrupt file."""
+    views: dict[str, Path] = {}
+    for path in tables:
+        name = path.stem.replace("-", "_").replace(".", "_")
+        if name in views:
+            msg = (f"Two files of {run_dir} would both be the table {name!r}: {views[name]} and "
+                   f"{path} (a table is named after its file, with '-' and '.' as '_'). Expected "
+                   "one file per name; remove or rename one of them.")
+            raise InvalidParameterError(msg)
+        views[name] = path
+    return views
 
 
 def query(run_dir: str | Path, sql: str, *, allow_external: bool = False) -> pl.DataFrame:
@@ -53,9 +82,9 @@ def query(run_dir: str | Path, sql: str, *, allow_external: bool = False) -> pl.
         raise InvalidParameterError(msg)
     con = duckdb.connect(":memory:", config={"autoload_known_extensions": False,
                                              "autoinstall_known_extensions": False})
+    views = _view_names(tables, run_dir)
     try:
-        for path in tables:
-            name = path.stem.replace("-", "_").replace(".", "_")
+        for name, path in views.items():
             escaped = str(path).replace("'", "''")
             try:
                 con.execute(f"create view {_identifier(name)} as select * from read_parquet('{escaped}')")
@@ -72,10 +101,58 @@ def query(run_dir: str | Path, sql: str, *, allow_external: bool = False) -> pl.
             relation = con.sql(sql)
             if relation is None:  # a statement without a result (e.g. CREATE VIEW)
                 return pl.DataFrame()
-            return pl.from_arrow(relation.to_arrow_table())
+            return _to_polars(_as_text_where_needed(relation))
         except duckdb.Error as exc:
             views = ", ".join(p.stem for p in tables)
             msg = f"The query failed: {exc}. Tables available: {views}."
             raise ChatlensError(msg) from None
     finally:
         con.close()
+
+
+def _as_text_where_needed(relation: Any) -> Any:
+    """``relation`` with every column polars cannot take (see :data:`_NO_POLARS_TYPE`) cast to
+    VARCHAR in DuckDB, which renders it as people write it (``1 day``). Why up front: polars
+    raises on a top-level interval and panics on one inside a list."""
+    types = [str(t) for t in relation.types]
+    if not any(_NO_POLARS_TYPE.search(t) for t in types):
+        return relation
+    columns = [
+        f"cast({_identifier(c)} as varchar) as {_identifier(c)}" if _NO_POLARS_TYPE.search(t)
+        else _identifier(c)
+        for c, t in zip(relation.columns, types, strict=True)
+    ]
+    return relation.project(", ".join(columns))
+
+
+def _to_polars(relation: Any) -> pl.DataFrame:
+    """The result as a polars frame; a value polars cannot convert is a ChatlensError naming the
+    result's column types, not a traceback."""
+    import pyarrow as pa
+
+    arrow = relation.to_arrow_table()
+    try:
+        return pl.from_arrow(arrow)  # type: ignore[return-value]
+    except (pl.exceptions.PolarsError, pl.exceptions.PanicException, pa.ArrowException) as exc:
+        types = ", ".join(f"{c} {t}" for c, t in zip(relation.columns, relation.types, strict=True))
+        msg = (f"The query's result cannot be converted to a table ({type(exc).__name__}: "
+               f"{str(exc).splitlines()[0]}). Result columns: {types}. Cast the column to "
+               "VARCHAR in the SQL (cast(x as varchar)).")
+        raise ChatlensError(msg) from None
+
+
+def to_csv(frame: pl.DataFrame) -> str:
+    r"""A query result as CSV text: nested columns (lists, structs) as JSON text and binary ones
+    as hex, since CSV holds neither (``chatlens query --output csv``).
+
+    >>> to_csv(pl.DataFrame({"cues": [["a", "b"]], "n": [1]}))
+    'cues,n\n"[""a"", ""b""]",1\n'
+    """
+    binary = [c for c, t in frame.schema.items() if t == pl.Binary]
+    frame = nested_as_json(frame).with_columns(pl.col(c).bin.encode("hex") for c in binary)
+    try:
+        return frame.write_csv()
+    except pl.exceptions.PolarsError as exc:
+        msg = (f"The query's result cannot be written as CSV: {str(exc).splitlines()[0]}. "
+               "Use --output json, or cast the column to VARCHAR in the SQL.")
+        raise ChatlensError(msg) from None

@@ -293,6 +293,7 @@ def analyze(
         profile=resolved.public(),
         engine=result.public(),
         command=command,
+        data_files=result.data_files,
     )
     manifest = build_manifest(record, summary, timings=timings, out=out)
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False))

@@ -182,3 +182,17 @@ def test_pool_workers_get_their_share_of_threads(tmp_path: Path) -> None:
 def test_engine_import_stays_light(modules_loaded_by) -> None:
     """Pool workers import chatlens.engine.pool before polars, so the thread budget can apply."""
     assert modules_loaded_by("import chatlens.engine.pool", ("polars", "pyarrow")) == []
+
+
+def test_process_workers_return_the_data_files_they_loaded(synth_files: list[Path]) -> None:
+    """The stages' models are loaded in the pool's workers; each partition brings back their
+    records, so the run's manifest can list them (not only what the driver loaded)."""
+    result = run(
+        [str(synth_files[0])], ["signals"], out=synth_files[0].parent / "files_process",
+        engine="process", workers=2, partition_rows=600,
+    )
+    assert len(result.partitions) == 2
+    assert all(p.worker.split(":")[1] != str(os.getpid()) for p in result.partitions)
+    files = [r.file for r in result.data_files]
+    assert "<bundled>/signals/refusal_model.json" in files
+    assert len(files) == len(set(files))

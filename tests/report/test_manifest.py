@@ -56,3 +56,31 @@ def test_fingerprint_changes_with_content(tmp_path: Path) -> None:
     path.write_text("two")
     assert fingerprint([path])["sha256"] != first["sha256"]
     assert first["files"] == [{"path": str(path), "bytes": 3}]
+
+
+def _analyze_in_a_fresh_process(src: Path, out: Path, options: str) -> dict:
+    """``chatlens.analyze`` in a new interpreter: this test process has already loaded most data
+    files, which would hide a file that only an engine worker loaded."""
+    import os
+    import subprocess
+    import sys
+
+    code = f"import chatlens; chatlens.analyze({str(src)!r}, out={str(out)!r}, {options})"
+    env = {**os.environ, "CHATLENS_QUIET": "1"}
+    subprocess.run([sys.executable, "-c", code], check=True, env=env, timeout=600)
+    return json.loads((out / "manifest.json").read_text())
+
+
+def test_manifest_lists_the_same_data_files_whatever_the_engine(tmp_path: Path) -> None:
+    # the process engine's manifest left out the models only its workers loaded
+    # (signals/refusal_model.json, signals/jailbreak_learned.json, the context cue files, ...)
+    from chatlens.synth import synth
+
+    src = tmp_path / "s.parquet"
+    synth(1000, seed=1, out=src)
+    one = _analyze_in_a_fresh_process(src, tmp_path / "one", "workers=1")
+    two = _analyze_in_a_fresh_process(src, tmp_path / "two", "engine='process', workers=2")
+    assert (one["engine"]["engine"], two["engine"]["engine"]) == ("local", "process")
+    paths = [f["path"] for f in one["data_files"]]
+    assert "signals/refusal_model.json" in paths and "signals/jailbreak_learned.json" in paths
+    assert two["data_files"] == one["data_files"]

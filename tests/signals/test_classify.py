@@ -115,6 +115,69 @@ def test_llm_tier_maps_judge_answers(tmp_path, monkeypatch):
     assert out["llm_error"].to_list()[2] == "empty text"
 
 
+def _failing_judge(monkeypatch, fails: str) -> None:
+    """Route the LLM tier to a stub judge whose request fails (401, not retried) for every text
+    containing ``fails`` and answers "policy"/"none" otherwise."""
+    from chatlens.llm import MockTransport, labels, make_client
+    from chatlens.llm.config import LLMConfig
+    from chatlens.llm.transport import client_error
+
+    def handler(request):
+        text = request.messages[-1]["content"]
+        if fails in text:
+            raise client_error("401 Unauthorized", status=401)
+        return ('{"label": "policy", "partial": false}' if "can't help" in text
+                else '{"label": "none", "partial": false}')
+
+    client = make_client(LLMConfig(model="stub", cache_dir=None, max_retries=0),
+                         transport=MockTransport(handler))
+    real = labels.llm_label
+    monkeypatch.setattr(labels, "llm_label",
+                        lambda texts, task, config=None: real(texts, task, client=client))
+
+
+def test_llm_tier_leaves_failed_requests_null_not_false(tmp_path, monkeypatch):
+    # a failed request used to become refusal=False / refusal_type="none": a silent downward bias
+    from chatlens.llm.config import LLMConfig
+
+    _failing_judge(monkeypatch, fails="haiku")
+    src = _write(pl.DataFrame(ROWS), tmp_path / "in.parquet")
+    out = classify_refusal(src, text_column="content", out=tmp_path / "o.parquet",
+                           detector="llm", llm_config=LLMConfig(model="stub", cache_dir=None))
+    assert out["refusal"].to_list() == [True, None, False]
+    assert out["refusal_type"].to_list() == ["policy", None, "none"]
+    assert out["refusal_partial"].to_list() == [False, None, False]
+    assert out["refusal_score"].to_list() == [1.0, None, 0.0]
+    assert "401" in out["llm_error"][1] and out["llm_error"][2] == "empty text"
+    assert read_table(tmp_path / "o.parquet")["refusal"].null_count() == 1
+
+
+def _classify_llm(src, out) -> object:
+    return CliRunner().invoke(app, ["classify", "refusal", str(src), "--text-column", "content",
+                                    "--detector", "llm", "--model", "stub", "--out", str(out)])
+
+
+def test_llm_cli_counts_failed_rows_apart_from_the_rate(tmp_path, monkeypatch):
+    _failing_judge(monkeypatch, fails="haiku")
+    src = _write(pl.DataFrame(ROWS), tmp_path / "in.csv")
+    res = _classify_llm(src, tmp_path / "o.csv")
+    assert res.exit_code == 0, res.output
+    assert "1 of 2 classified messages flagged (50.0%)" in res.output
+    assert "1 of 3 messages were not classified" in res.output and "401" in res.output
+
+
+def test_llm_cli_exits_no_result_when_every_request_failed(tmp_path, monkeypatch):
+    from chatlens.cli._common import ExitCode
+
+    _failing_judge(monkeypatch, fails="")  # every request fails; the empty text needs none
+    src = _write(pl.DataFrame(ROWS), tmp_path / "in.csv")
+    res = _classify_llm(src, tmp_path / "o.csv")
+    assert res.exit_code == ExitCode.NO_RESULT, res.output
+    assert "No message was classified: 2 of 3" in res.output
+    assert "The other 1 has empty text" in res.output and "Traceback" not in res.output
+    assert read_table(tmp_path / "o.csv")["refusal"].to_list() == [None, None, False]
+
+
 MANY = {
     "id": list(range(9)),
     "note": [None, None, None, "x", None, "y", None, None, "z"],  # null throughout the 1st batch

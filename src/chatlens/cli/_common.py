@@ -35,7 +35,13 @@ def escape(text: object) -> str:
     Conversation text, model names and file names are untrusted: every data string the CLI
     prints goes through here (issue 11: terminal escape injection).
     """
-    return rich_escape(_CONTROL.sub("\ufffd", str(text)))
+    return rich_escape(printable(text))
+
+
+def printable(text: object) -> str:
+    """Data text with its control characters replaced by U+FFFD, for messages printed with
+    ``markup=False`` (:func:`warn`, :func:`no_result`), where Rich's escaping would show."""
+    return _CONTROL.sub("\ufffd", str(text))
 
 
 def _wide_when_piped() -> int | None:

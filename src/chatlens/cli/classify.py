@@ -17,7 +17,14 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from chatlens.cli._common import escape, handle_errors, no_result, out_console
+from chatlens.cli._common import (
+    escape,
+    handle_errors,
+    no_result,
+    out_console,
+    printable,
+    warn,
+)
 
 classify_app = typer.Typer(
     name="classify",
@@ -27,10 +34,12 @@ classify_app = typer.Typer(
 
 
 def _summary(summary: object, flag: str, kind: str, what: str = "flagged") -> None:
+    """Print the label counts and the flagged share of the classified rows; exit 3 when no row
+    was classified (an empty file, or every LLM request failed)."""
     from chatlens.signals.classify import ClassifySummary
 
     assert isinstance(summary, ClassifySummary)
-    n, k = summary.rows, summary.flagged
+    n, k = summary.classified, summary.flagged
     table = Table(title=f"classify {flag}", title_justify="left")
     table.add_column(kind)
     table.add_column("messages", justify="right")
@@ -38,10 +47,29 @@ def _summary(summary: object, flag: str, kind: str, what: str = "flagged") -> No
     for value, count in sorted(summary.labels.items(), key=lambda kv: (-kv[1], str(kv[0]))):
         table.add_row(escape(str(value)), f"{count:,}", f"{count / n:.1%}" if n else "-")
     out_console.print(table)
-    out_console.print(f"{k:,} of {n:,} messages {what} ({(k / n if n else 0):.1%}); "
+    of = f"{n:,} classified" if summary.unclassified else f"{n:,}"
+    out_console.print(f"{k:,} of {of} messages {what} ({(k / n if n else 0):.1%}); "
                       f"wrote {escape(str(summary.out))}")
-    if n == 0:
+    if summary.unclassified:
+        _report_unclassified(summary)
+    if summary.rows == 0:
         no_result("No message was classified: the input file has no rows.")
+
+
+def _report_unclassified(summary: object) -> None:
+    """Say how many rows the detector could not decide and why (their flag is null, not
+    "not flagged"); exit 3 when that is every row: there is no rate to report."""
+    from chatlens.signals.classify import ClassifySummary
+
+    assert isinstance(summary, ClassifySummary)
+    why = f" First error: {printable(summary.first_error)}" if summary.first_error else ""
+    message = (f"{summary.unclassified:,} of {summary.rows:,} messages were not classified "
+               f"(left null; see llm_error in {printable(summary.out)}).{why}")
+    if summary.classified == summary.blank:
+        verb = "has" if summary.blank == 1 else "have"
+        blanks = f" The other {summary.blank:,} {verb} empty text." if summary.blank else ""
+        no_result(f"No message was classified: {message}{blanks}")
+    warn(f"{message} The share above is of the {summary.classified:,} classified messages.")
 
 
 @classify_app.command("refusal")

@@ -241,7 +241,7 @@ def query_cmd(
     run_dir: Path = typer.Argument(..., help="A run directory written by 'chatlens analyze'."),
     sql: str = typer.Argument(..., help="DuckDB SQL over the run's tables (conversations, messages, quarantine, …)."),
     output: str = typer.Option("table", "--output", help="table, csv or json."),
-    limit: int = typer.Option(50, "--limit", help="Rows to print in table mode."),
+    limit: int = typer.Option(50, "--limit", min=0, help="Rows to print in table mode (>= 0)."),
     allow_external: bool = typer.Option(False, "--allow-external", help="Let the SQL read or write files other than the run's tables, and load extensions (off by default: run directories and pasted SQL are untrusted)."),
 ) -> None:
     """Run DuckDB SQL over a run directory's Parquet tables.
@@ -250,11 +250,11 @@ def query_cmd(
 
     Example: chatlens query runs/demo "select model, count(*) from conversations group by 1"
     """
-    from chatlens.query import query
+    from chatlens.query import query, to_csv
 
     frame = query(run_dir, sql, allow_external=allow_external)
     if output == "csv":
-        typer.echo(frame.write_csv(), nl=False)
+        typer.echo(to_csv(frame), nl=False)
     elif output == "json":
         typer.echo(frame.write_json())
     elif output == "table":

@@ -130,15 +130,28 @@ def write_table(frame: pl.DataFrame, path: str | Path) -> Path:
     elif suffix in (".jsonl", ".ndjson"):
         frame.write_ndjson(p)
     else:
-        nested = [c for c, t in frame.schema.items() if isinstance(t, (pl.List, pl.Array, pl.Struct))]
-        if nested:
-            frame = frame.with_columns(
-                pl.col(c).map_elements(lambda v: json.dumps(v.to_list() if hasattr(v, "to_list") else v),
-                                       return_dtype=pl.String)
-                for c in nested
-            )
-        neutralise_formulas(frame).write_csv(p)
+        neutralise_formulas(nested_as_json(frame)).write_csv(p)
     return p
+
+
+def nested_as_json(frame: pl.DataFrame) -> pl.DataFrame:
+    """``frame`` with every nested column (list, array, struct, map) as JSON text, the one way
+    chatlens puts nested values in a CSV (which has no nested type; JSON reads back losslessly).
+    Values JSON has no type for (dates) are written as their text.
+
+    >>> nested_as_json(pl.DataFrame({"cues": [["a", "b"], []], "n": [1, 2]})).rows()
+    [('["a", "b"]', 1), ('[]', 2)]
+    """
+    nested = [c for c, t in frame.schema.items() if t.is_nested()]
+    if not nested:
+        return frame
+    return frame.with_columns(
+        pl.col(c).map_elements(
+            lambda v: json.dumps(v.to_list() if hasattr(v, "to_list") else v, default=str),
+            return_dtype=pl.String,
+        )
+        for c in nested
+    )
 
 
 #: A cell a spreadsheet would run as a formula (OWASP "CSV injection"): it starts with one of these.

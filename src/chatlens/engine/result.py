@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 import polars as pl
 
+from chatlens import datafiles
 from chatlens._repr import short_repr
 from chatlens.corpus.summary import CorpusSummary, RowCounts
 from chatlens.engine.duplicates import DuplicateReport
@@ -62,6 +63,17 @@ class EngineResult(RowCounts):
     @property
     def workers_used(self) -> int:
         return len({p.worker for p in self.partitions})
+
+    @property
+    def data_files(self) -> tuple[datafiles.DataFileRecord, ...]:
+        """Every data file the processes that ran the partitions had loaded, once each, in
+        partition order: what a manifest lists whatever the engine (a pool or Dask worker loads
+        the stages' models where the driver never sees them)."""
+        seen: dict[tuple[str, str], datafiles.DataFileRecord] = {}
+        for part in self.partitions:
+            for record in part.data_files:
+                seen.setdefault((record.file, record.sha256), record)
+        return tuple(seen.values())
 
 
     def table(self, name: str) -> Path:

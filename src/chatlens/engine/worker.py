@@ -27,6 +27,7 @@ from pathlib import Path
 
 import polars as pl
 
+from chatlens import datafiles
 from chatlens.corpus.api import canonical_batch
 from chatlens.corpus.canonical import CanonicalBatch
 from chatlens.corpus.readers.base import ReaderBatch, ReaderOptions
@@ -64,7 +65,10 @@ class PartitionResult:
     ``seconds`` splits the partition's wall time into ``read`` (reading + canonicalising),
     ``stages`` (and each stage's share, ``stage:<name>``) and ``write`` (encoding + compression,
     on a background thread) plus ``wall``.
-    ``worker`` is ``host:pid`` of the process that ran it.
+    ``worker`` is ``host:pid`` of the process that ran it. ``data_files`` are the data files
+    that process had loaded when the partition was done (lexicons, models): a stage may load
+    them only in a pool or Dask worker, so the driver merges them into the run's manifest
+    (:attr:`EngineResult.data_files`) instead of listing only what it loaded itself.
     """
 
     index: int
@@ -78,6 +82,8 @@ class PartitionResult:
     seconds: dict[str, float]
     worker: str
     accumulator: SummaryAccumulator = field(repr=False, compare=False)
+    data_files: tuple[datafiles.DataFileRecord, ...] = field(default=(), repr=False,
+                                                            compare=False)
 
 
 def part_name(index: int) -> str:
@@ -248,6 +254,7 @@ def run_partition(task: PartitionTask, *, into: RunFiles | None = None) -> Parti
         seconds=seconds,
         worker=f"{socket.gethostname()}:{os.getpid()}",
         accumulator=acc,
+        data_files=tuple(datafiles.used()),
     )
 
 

@@ -27,6 +27,8 @@ from chatlens.llm.jsonout import JsonSchema, complete_json, json_validator
 LabelTask = Literal["refusal_type", "reaction"]
 TASKS: tuple[str, ...] = ("refusal_type", "reaction")
 _PLACEHOLDERS = ("{{text}}", "{{context}}")
+#: ``llm_error`` of an empty or null text: no request was sent (there is nothing to label).
+EMPTY_TEXT = "empty text"
 _POLARS_TYPES = {"string": pl.String, "boolean": pl.Boolean, "integer": pl.Int64,
                  "number": pl.Float64}
 
@@ -160,7 +162,7 @@ def llm_label(
         ok = r is not None and r.ok
         for k in fields:
             data[f"llm_{k}"].append(r.value.get(k) if ok else None)
-        errors.append(None if ok else ("empty text" if r is None else r.error))
+        errors.append(None if ok else (EMPTY_TEXT if r is None else r.error))
         reasks.append(0 if r is None else r.n_reasks)
     columns = [pl.Series(f"llm_{k}", data[f"llm_{k}"], dtype=dt) for k, dt in fields.items()]
     columns += [pl.Series("llm_error", errors, dtype=pl.String),

@@ -8,8 +8,11 @@ timings.
 
 :func:`data_files_used` is the one place that answers "which data files did this run use"; it
 lists the bundled data files of the layers an analysis reads (see :data:`RUN_DATA_FOLDERS`), the
-ones the caller names (the profile) and any other file this process loaded through
-:mod:`chatlens.datafiles` (its :func:`~chatlens.datafiles.used` records).
+ones the caller names (the profile), the ones the engine's workers loaded (returned with each
+partition, :attr:`~chatlens.engine.result.EngineResult.data_files`: a pool or Dask worker loads
+the stages' models where this process never does) and any other file this process loaded
+through :mod:`chatlens.datafiles` (its :func:`~chatlens.datafiles.used` records). So the list is
+the same whatever the engine and worker count.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from typing import Any
 
 from chatlens import __version__, datafiles
 from chatlens.corpus.summary import CorpusSummary
+from chatlens.datafiles import DataFileRecord
 from chatlens.engine.rundir import MARKER
 
 _FINGERPRINT_CHUNK = 1 << 20
@@ -43,7 +47,8 @@ class RunRecord:
     ``source`` is what the user gave (``"demo"`` for the built-in corpus, with ``demo`` saying
     how it was generated), ``files`` the resolved input files, ``configuration`` the resolved
     options (source options, ``keep_text``, ``detect``, profile name), ``profile`` the profile's
-    name, version, file and hash, ``engine`` the engine's account.
+    name, version, file and hash, ``engine`` the engine's account, ``data_files`` the data files
+    the engine's workers loaded (:attr:`~chatlens.engine.result.EngineResult.data_files`).
     """
 
     source: str
@@ -53,6 +58,7 @@ class RunRecord:
     profile: Mapping[str, Any] | None
     engine: Mapping[str, Any]
     command: Sequence[str] | None
+    data_files: Sequence[DataFileRecord] = ()
 
 
 def build_manifest(
@@ -70,7 +76,7 @@ def build_manifest(
         "profile": dict(run.profile) if run.profile else None,
         "packages": package_versions(),
         "input_fingerprint": fingerprint(run.files),
-        "data_files": data_files_used([run.profile] if run.profile else []),
+        "data_files": data_files_used([run.profile] if run.profile else [], loaded=run.data_files),
         "counts": {
             "rows_in": summary.records_in,
             "source_records": summary.source_records,
@@ -86,14 +92,17 @@ def build_manifest(
     }
 
 
-def data_files_used(extra: Sequence[Mapping[str, Any]] = ()) -> list[dict[str, Any]]:
+def data_files_used(
+    extra: Sequence[Mapping[str, Any]] = (), *, loaded: Sequence[DataFileRecord] = ()
+) -> list[dict[str, Any]]:
     """Name, version, kind, path and sha256 of every data file an analysis reads.
 
     ``extra`` are files the caller resolved itself (the profile), already as
-    ``{name, version, path, sha256}``; they come first. Then every registered bundled file of the
-    folders an analysis reads (:data:`RUN_DATA_FOLDERS` — listed even when only an engine worker
-    process loaded it), then anything else this process loaded through :mod:`chatlens.datafiles`
-    (a user lexicon, the context refusal model).
+    ``{name, version, path, sha256}``; they come first. Then, sorted by path: every registered
+    bundled file of the folders an analysis reads (:data:`RUN_DATA_FOLDERS`), the files other
+    processes loaded for the run (``loaded``: the engine workers' records), and anything else
+    this process loaded through :mod:`chatlens.datafiles` (a user lexicon, the context refusal
+    model).
 
     Examples
     --------
@@ -107,7 +116,7 @@ def data_files_used(extra: Sequence[Mapping[str, Any]] = ()) -> list[dict[str, A
         if name.startswith(RUN_DATA_FOLDERS):
             datafiles.load(name)
     seen = {f.get("path") for f in found}
-    for rec in sorted(datafiles.used(), key=lambda r: r.file):
+    for rec in sorted([*datafiles.used(), *loaded], key=lambda r: r.file):
         path = rec.file.removeprefix("<bundled>/")
         if path in seen:
             continue

@@ -35,12 +35,27 @@ BATCH_ROWS = 100_000
 
 @dataclass(frozen=True)
 class ClassifySummary:
-    """What a file-level classification wrote: rows, flagged rows and label counts."""
+    """What a file-level classification wrote: rows, flagged rows and label counts.
+
+    ``unclassified`` counts the rows the detector could not decide (null flag: an LLM request
+    that failed), so a rate is ``flagged / classified``, never diluted by failures;
+    ``first_error`` is the first such row's ``llm_error``. ``blank`` counts the classified rows
+    the LLM tier decided without a request (empty text: not a refusal), so "every request
+    failed" is told apart from a file of blanks.
+    """
 
     out: Path
     rows: int
     flagged: int
     labels: dict[str, int] = field(default_factory=dict)
+    unclassified: int = 0
+    first_error: str | None = None
+    blank: int = 0
+
+    @property
+    def classified(self) -> int:
+        """Rows the detector decided (flagged or not)."""
+        return self.rows - self.unclassified
 
 
 def _text_column(frame: pl.DataFrame, column: str, path: Path, *,
@@ -112,14 +127,17 @@ def classify_columns(
 ) -> tuple[ClassifySummary, pl.DataFrame | None]:
     """:func:`classify_file` for detectors that read several text columns (a request, a response
     and a follow-up): ``columns`` maps each name ``detect`` sees to (file column, CLI option
-    naming it). ``flag=None`` counts the rows whose ``label`` is not null."""
+    naming it). ``flag=None`` counts the rows whose ``label`` is not null. For an LLM tier (an
+    ``llm_error`` column) rows whose ``flag`` is null are counted as unclassified (the request
+    failed) and empty texts as blank."""
     path = Path(input_path)
     table_format(path)  # before the writer creates the output folder; the writer checks ``out``
     if batch_size < 1:
         msg = f"The 'batch_size' parameter must be >= 1. Got {batch_size}."
         raise InvalidParameterError(msg)
     kept: list[pl.DataFrame] = []
-    flagged = 0
+    flagged = unclassified = blank = 0
+    first_error: str | None = None
     labels: Counter[str] = Counter()
     with TableWriter(out) as writer, progress_bar(
             description=f"classify {path.name}", total=table_rows(path)) as advance:
@@ -131,13 +149,32 @@ def classify_columns(
             writer.write(result)
             flagged += int(cols[label].is_not_null().sum() if flag is None else cols[flag].sum())
             labels.update(dict(cols[label].drop_nulls().value_counts().iter_rows()))
+            if flag is not None and "llm_error" in cols.columns:
+                unclassified += cols[flag].null_count()
+                blank += _blank_rows(cols)
+                first_error = first_error or _first_error(cols, flag)
             if collect:
                 kept.append(result)
             advance(frame.height)
-    summary = ClassifySummary(Path(out), writer.rows, flagged, dict(labels))
+    summary = ClassifySummary(Path(out), writer.rows, flagged, dict(labels), unclassified,
+                              first_error, blank)
     if not collect:
         return summary, None
     return summary, (pl.concat(kept, how="vertical_relaxed") if kept else pl.DataFrame())
+
+
+def _first_error(cols: pl.DataFrame, flag: str) -> str | None:
+    """The ``llm_error`` of the first row of an LLM tier's ``cols`` whose ``flag`` is null (None:
+    every row was decided)."""
+    errors = cols.filter(pl.col(flag).is_null())["llm_error"].drop_nulls()
+    return errors[0] if len(errors) else None
+
+
+def _blank_rows(cols: pl.DataFrame) -> int:
+    """Rows of an LLM tier's ``cols`` that were empty text (decided without a request)."""
+    from chatlens.llm.labels import EMPTY_TEXT
+
+    return int((cols["llm_error"] == EMPTY_TEXT).sum())
 
 
 def check_prompt_column(prompt_column: str | None, detector: str | None) -> None:
@@ -206,7 +243,9 @@ def classify_refusal(
     scorer), ``learned`` (logistic model over cue features and hashed n-grams, see
     :mod:`chatlens.signals.learned`) or ``llm`` (the LLM judge of
     :func:`chatlens.llm.labels.llm_label` with task ``refusal_type``; needs ``llm_config``, an
-    :class:`~chatlens.llm.config.LLMConfig`; adds ``llm_error``). ``profile="legacy"`` uses the
+    :class:`~chatlens.llm.config.LLMConfig`; adds ``llm_error``, and a row whose request failed
+    keeps null ``refusal``/``refusal_type``/``refusal_score``, never "not a refusal").
+    ``profile="legacy"`` uses the
     original study's regexes and adds ``refusal_type_legacy``. Returns the written rows; for
     files larger than memory use :func:`classify_file` (what the CLI does), which only counts.
     """
@@ -272,26 +311,33 @@ def llm_available() -> bool:
 
 
 def _llm_refusal(texts: pl.Series, config: object | None) -> pl.DataFrame:
-    """Map the LLM judge's ``refusal_type`` answers onto the refusal schema."""
-    from chatlens.llm.labels import llm_label
+    """Map the LLM judge's ``refusal_type`` answers onto the refusal schema.
+
+    Why three cases: a labelled row takes the judge's answer; an empty text is no refusal (as in
+    every other tier; no request is sent); a row whose request failed or whose answer was invalid
+    stays null in ``refusal``, ``refusal_type``, ``refusal_partial`` and ``refusal_score``, with
+    ``llm_error`` saying why. Filling those with "not a refusal" would bias the refusal rate
+    downwards by the failure rate, and turn a run where every request failed into "0 flagged".
+    """
+    from chatlens.llm.labels import EMPTY_TEXT, llm_label
     from chatlens.signals.refusal import detect_refusal
 
     judged = llm_label(texts.to_list(), "refusal_type", config=config)  # type: ignore[arg-type]
-    label = judged["llm_label"]
-    refused = (label.is_not_null() & (label != "none")).fill_null(False)
-    score = judged.select(
-        pl.when(pl.col("llm_label").is_null()).then(None)
-        .otherwise((pl.col("llm_label") != "none").cast(pl.Float64))
-    ).to_series()
+    labelled = pl.col("llm_label").is_not_null()
+    empty = pl.col("llm_error") == EMPTY_TEXT
+    mapped = judged.select(
+        pl.when(labelled).then(pl.col("llm_label") != "none")
+        .when(empty).then(pl.lit(value=False)).alias("refusal"),
+        pl.when(labelled).then(pl.col("llm_label"))
+        .when(empty).then(pl.lit("none")).alias("refusal_type"),
+        pl.when(labelled).then(pl.col("llm_partial").fill_null(value=False))
+        .when(empty).then(pl.lit(value=False)).alias("refusal_partial"),
+        pl.when(labelled).then((pl.col("llm_label") != "none").cast(pl.Float64))
+        .when(empty).then(pl.lit(0.0)).alias("refusal_score"),
+    )
     rules = detect_refusal(texts)
-    return pl.DataFrame(
-        {
-            "refusal": refused,
-            "refusal_type": label.fill_null("none"),
-            "refusal_partial": judged["llm_partial"].fill_null(False),
-            "refusal_score": score,
-            "refusal_cues": pl.Series([[]] * len(texts), dtype=pl.List(pl.String)),
-            "disclaimer": rules["disclaimer"],
-            "llm_error": judged["llm_error"],
-        }
+    return mapped.with_columns(
+        pl.Series("refusal_cues", [[]] * len(texts), dtype=pl.List(pl.String)),
+        rules["disclaimer"],
+        judged["llm_error"],
     )
