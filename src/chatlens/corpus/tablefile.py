@@ -321,11 +321,6 @@ def _jsonl_frames(file: object, batch_size: int) -> Iterator[pl.DataFrame]:
         yield frame
 
 
-def _json_cell(value: object) -> str:
-    """One nested cell as JSON text (polars hands a list cell over as a Series)."""
-    return json.dumps(value.to_list() if hasattr(value, "to_list") else value, default=str)
-
-
 class TableWriter:
     """Append DataFrames to a CSV, JSONL or Parquet file (by extension), atomically.
 
@@ -358,14 +353,10 @@ class TableWriter:
         if self.format == "csv":
             flat = [c for c, t in frame.schema.items()
                     if isinstance(t, pl.List) and not t.inner.is_nested()]
-            nested = [c for c, t in frame.schema.items() if t.is_nested() and c not in flat]
             if flat:
                 frame = frame.with_columns(
                     pl.col(c).cast(pl.List(pl.String)).list.join(";") for c in flat)
-            if nested:  # structs, lists of lists: JSON text, as write_table writes them
-                frame = frame.with_columns(
-                    pl.col(c).map_elements(_json_cell, return_dtype=pl.String, skip_nulls=True)
-                    for c in nested)
+            frame = nested_as_json(frame)  # structs, lists of lists: as write_table writes them
             neutralise_formulas(frame).write_csv(self._handle, include_header=self.rows == 0,  # type: ignore[arg-type]
                             separator=self._separator)
         elif self.format == "jsonl":
