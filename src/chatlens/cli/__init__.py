@@ -73,6 +73,16 @@ for _name in COMMAND_MODULES:
     importlib.import_module(f"chatlens.cli.{_name}").register(app)
 
 
+def _format_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                    line: str | None = None) -> str:
+    """A warning as one line for people: its kind and message, not the source line that
+    raised it (Python's default shows chatlens's code to a user who cannot act on it)."""
+    return f"warning: {category.__name__}: {message}\n"
+
+
 def main() -> None:
     """Entry point of the ``chatlens`` console script."""
+    import warnings
+
+    warnings.formatwarning = _format_warning
     app()

@@ -9,8 +9,9 @@ by the batch, not the file, and the output appears under its name only once comp
 
 from __future__ import annotations
 
+import warnings
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, get_args
@@ -137,6 +138,7 @@ def classify_columns(
         raise InvalidParameterError(msg)
     kept: list[pl.DataFrame] = []
     flagged = unclassified = blank = 0
+    warned = False
     first_error: str | None = None
     labels: Counter[str] = Counter()
     with TableWriter(out) as writer, progress_bar(
@@ -145,7 +147,14 @@ def classify_columns(
             texts = pl.DataFrame([_text_column(frame, col, path, option=option).alias(name)
                                   for name, (col, option) in columns.items()])
             cols = detect(texts)
-            result = pl.concat([frame, cols.select(pl.exclude(frame.columns))], how="horizontal")
+            renamed = input_renames(frame.columns, cols.columns)
+            if renamed and not warned:
+                warned = True
+                warnings.warn(
+                    f"{path}: input column(s) {', '.join(renamed)} have the name of a column the "
+                    f"detector writes; they are kept as {', '.join(renamed.values())} (the "
+                    "detector's columns keep their names).", UserWarning, stacklevel=2)
+            result = pl.concat([frame.rename(renamed), cols], how="horizontal")
             writer.write(result)
             flagged += int(cols[label].is_not_null().sum() if flag is None else cols[flag].sum())
             labels.update(dict(cols[label].drop_nulls().value_counts().iter_rows()))
@@ -161,6 +170,30 @@ def classify_columns(
     if not collect:
         return summary, None
     return summary, (pl.concat(kept, how="vertical_relaxed") if kept else pl.DataFrame())
+
+
+def input_renames(inputs: Sequence[str], outputs: Sequence[str]) -> dict[str, str]:
+    """Input columns named like a detector output, each with the name it is kept under
+    (``<name>_input``, or ``<name>_input_2``, … when that is taken too).
+
+    Why: a labelled file often has a gold column called ``refusal`` or ``jailbreak``; keeping it
+    under its name and dropping the detector's column wrote the gold labels where the verdicts
+    belong (an evaluation would have scored the labels against themselves).
+
+    >>> input_renames(["id", "refusal", "refusal_input"], ["refusal", "refusal_score"])
+    {'refusal': 'refusal_input_2'}
+    """
+    taken = set(inputs) | set(outputs)
+    renames: dict[str, str] = {}
+    for name in inputs:
+        if name in outputs:
+            new, i = f"{name}_input", 1
+            while new in taken:
+                i += 1
+                new = f"{name}_input_{i}"
+            taken.add(new)
+            renames[name] = new
+    return renames
 
 
 def _first_error(cols: pl.DataFrame, flag: str) -> str | None:
