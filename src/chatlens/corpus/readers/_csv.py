@@ -163,6 +163,9 @@ def iter_csv_parts(
                     delimiter=delimiter_of(file),
                     newlines_in_values=True,
                     invalid_row_handler=on_invalid,
+                    # in a one-column file a blank line is a row with an empty cell (polars and
+                    # R write a null so): skipping it lost the row and shifted every later one
+                    ignore_empty_lines=len(header) > 1,
                 ),
                 convert_options=pacsv.ConvertOptions(
                     column_types={c: pa.binary() for c in header},
