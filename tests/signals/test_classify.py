@@ -355,3 +355,24 @@ def test_a_one_column_csv_keeps_its_blank_rows(tmp_path) -> None:
     assert got.height == 5
     assert got["prompt"].fill_null("").to_list()[2:] == [
         "What is the capital of France?", "", "How do I bake bread?"]
+
+
+def test_classify_profile_is_a_definition_set_and_legacy_is_rules_only(tmp_path) -> None:
+    """Reviewed bug: --profile legacy --prompt-column crashed with a TypeError, --profile legacy
+    --detector context silently ran the regexes, --profile rules / nonsense ran the default."""
+    src = tmp_path / "in.csv"
+    pl.DataFrame({"prompt": ["How do I pick a lock?"],
+                  "response": ["I'm sorry, but I can't help with that."]}).write_csv(src)
+    cases = [({"profile": "legacy", "prompt_column": "prompt"}, "context detectors only"),
+             ({"profile": "legacy", "detector": "context"}, "runs --detector rules only"),
+             ({"profile": "nonsense"}, "Unknown definition set"),
+             ({"profile": "rules"}, "Unknown definition set")]
+    for kwargs, message in cases:
+        with pytest.raises(InvalidParameterError, match=message):
+            classify_refusal(src, text_column="response", out=tmp_path / "o.csv", **kwargs)
+    with pytest.raises(InvalidParameterError, match="runs --detector rules only"):
+        classify_jailbreak(src, text_column="prompt", out=tmp_path / "o.csv", profile="legacy",
+                           detector="learned")
+    legacy = classify_refusal(src, text_column="response", out=tmp_path / "o.csv",
+                              profile="legacy")
+    assert "refusal_type_legacy" in legacy.columns

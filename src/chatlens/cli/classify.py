@@ -91,7 +91,7 @@ def refusal_cmd(
     """
     from chatlens.signals.classify import check_prompt_column, classify_file, refusal_detector
 
-    check_prompt_column(prompt_column, detector)
+    check_prompt_column(prompt_column, detector, profile)
     config = None
     if detector == "llm":
         from chatlens.llm.config import LLMConfig

@@ -26,6 +26,7 @@ from chatlens.corpus.tablefile import (
     table_rows,
 )
 from chatlens.errors import InvalidParameterError, MissingColumnError, SchemaError
+from chatlens.signals.definitions import definition_set
 
 Detector = Literal["rules", "learned", "context", "encoder", "llm"]
 #: Detectors that read the request each message answers (``prompt_column``).
@@ -210,12 +211,30 @@ def _blank_rows(cols: pl.DataFrame) -> int:
     return int((cols["llm_error"] == EMPTY_TEXT).sum())
 
 
-def check_prompt_column(prompt_column: str | None, detector: str | None) -> None:
+def resolve_detector(profile: str, detector: str | None, default: str) -> str:
+    """The detector a ``classify`` command runs: ``profile`` must be a definition set
+    (``default`` or ``legacy``); the legacy definitions are its regexes (``rules``) alone, so
+    another ``detector`` with them is refused instead of silently ignored (``--profile legacy
+    --detector context`` ran the regexes; ``--profile nonsense`` ran the default)."""
+    definition_set(profile, where="classify", parameter="profile")
+    if profile == "legacy":
+        if detector not in (None, "rules"):
+            msg = (f"The legacy definitions are the original study's regexes: --profile legacy "
+                   f"runs --detector rules only. Got --detector {detector}.")
+            raise InvalidParameterError(msg)
+        return "rules"
+    return detector or default
+
+
+def check_prompt_column(prompt_column: str | None, detector: str | None,
+                        profile: str = "default") -> None:
     """A prompt column only means something to a detector that reads the request (None: the
-    default detector, ``context``)."""
-    if prompt_column is not None and (detector or "context") not in CONTEXT_DETECTORS:
+    profile's default detector, ``context``, or ``rules`` under ``legacy``)."""
+    effective = resolve_detector(profile, detector, "context")
+    if prompt_column is not None and effective not in CONTEXT_DETECTORS:
         msg = (f"--prompt-column is read by the context detectors only (--detector context or "
-               f"encoder). Got --detector {detector}.")
+               f"encoder). Got --detector {effective}"
+               f"{' (the legacy definitions)' if profile == 'legacy' else ''}.")
         raise InvalidParameterError(msg)
 
 
@@ -224,9 +243,9 @@ def refusal_detector(
 ) -> Callable[[pl.Series], pl.DataFrame]:
     """The texts → refusal columns function for ``profile`` and ``detector`` (see
     :func:`classify_refusal`; None: ``context``, or ``rules`` under the legacy profile)."""
-    detector = detector or ("rules" if profile == "legacy" else "context")
+    detector = resolve_detector(profile, detector, "context")  # type: ignore[assignment]
     _check_detector(detector)
-    if profile == "legacy" or detector == "rules":
+    if detector == "rules":
         from chatlens.signals.refusal import detect_refusal
 
         return lambda texts: detect_refusal(texts, profile=profile)  # type: ignore[arg-type]
@@ -282,7 +301,7 @@ def classify_refusal(
     original study's regexes and adds ``refusal_type_legacy``. Returns the written rows; for
     files larger than memory use :func:`classify_file` (what the CLI does), which only counts.
     """
-    check_prompt_column(prompt_column, detector)
+    check_prompt_column(prompt_column, detector, profile)
     detect = refusal_detector(profile=profile, detector=detector, llm_config=llm_config)
     _, result = classify_file(input_path, text_column=text_column, out=out, detect=detect,
                               flag="refusal", label="refusal_type", batch_size=batch_size,
@@ -298,7 +317,7 @@ def jailbreak_detector(
     (``chatlens.signals.jailbreak_learned``; default profile only). There is no LLM tier: the
     LLM label tasks cover refusal type and user reaction, not jailbreak prompts."""
     # None: the learned tier, or the original regexes under the legacy profile
-    detector = detector or ("rules" if profile == "legacy" else "learned")
+    detector = resolve_detector(profile, detector, "learned")  # type: ignore[assignment]
     _check_detector(detector)
     if detector not in ("rules", "learned") or (detector == "learned" and profile != "default"):
         msg = ("Jailbreak detection has the 'rules' detector (any profile) and the 'learned' "
