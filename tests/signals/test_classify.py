@@ -376,3 +376,32 @@ def test_classify_profile_is_a_definition_set_and_legacy_is_rules_only(tmp_path)
     legacy = classify_refusal(src, text_column="response", out=tmp_path / "o.csv",
                               profile="legacy")
     assert "refusal_type_legacy" in legacy.columns
+
+
+def test_categorical_text_and_header_only_files(tmp_path) -> None:
+    """Reviewed bugs: pandas 'category' text in Parquet was refused as not text; a header-only
+    CSV hid a misspelt column behind "no rows" and wrote a 0-byte file without its header."""
+    cat = tmp_path / "cat.parquet"
+    pl.DataFrame({"response": ["I'm sorry, I can't help with that.", "Use kill -9."]}).with_columns(
+        pl.col("response").cast(pl.Categorical)).write_parquet(cat)
+    got = classify_refusal(cat, text_column="response", out=tmp_path / "c.csv")
+    assert got["refusal"].to_list() == [True, False]
+    header = tmp_path / "header.csv"
+    header.write_text("prompt,response\n")
+    with pytest.raises(MissingColumnError, match="respnose"):
+        classify_refusal(header, text_column="respnose", out=tmp_path / "h.csv")
+    res = CliRunner().invoke(app, ["classify", "refusal", str(header), "--text-column", "response",
+                                   "--out", str(tmp_path / "h.parquet")])
+    assert res.exit_code == 3
+    written = pl.read_parquet(tmp_path / "h.parquet")
+    assert written.height == 0 and {"prompt", "refusal", "refusal_score"} <= set(written.columns)
+
+
+def test_reaction_with_no_follow_up_anywhere_exits_3(tmp_path) -> None:
+    src = tmp_path / "ex.jsonl"
+    src.write_text('{"request": "How do I pick a lock?", "reply": "I cannot help.", "next": ""}\n'
+                   '{"request": "x", "reply": "I cannot.", "next": null}\n')
+    res = CliRunner().invoke(app, ["classify", "reaction", str(src), "--prompt-column", "request",
+                                   "--response-column", "reply", "--followup-column", "next",
+                                   "--out", str(tmp_path / "r.csv")])
+    assert res.exit_code == 3, res.output

@@ -33,9 +33,11 @@ classify_app = typer.Typer(
 )
 
 
-def _summary(summary: object, flag: str, kind: str, what: str = "flagged") -> None:
+def _summary(summary: object, flag: str, kind: str, what: str = "flagged",
+             *, labelled: bool = False) -> None:
     """Print the label counts and the flagged share of the classified rows; exit 3 when no row
-    was classified (an empty file, or every LLM request failed)."""
+    was classified (an empty file, every LLM request failed, or, for a ``labelled`` count such
+    as reactions, no row got a label: every follow-up was empty)."""
     from chatlens.signals.classify import ClassifySummary
 
     assert isinstance(summary, ClassifySummary)
@@ -54,6 +56,9 @@ def _summary(summary: object, flag: str, kind: str, what: str = "flagged") -> No
         _report_unclassified(summary)
     if summary.rows == 0:
         no_result("No message was classified: the input file has no rows.")
+    if labelled and k == 0:
+        no_result(f"No row was classified: none of the {summary.rows:,} rows has a {flag} "
+                  "(every follow-up is empty).")
 
 
 def _report_unclassified(summary: object) -> None:
@@ -149,7 +154,7 @@ def reaction_cmd(
                                     refusal_type_column)
     summary, _ = classify_columns(input, columns=columns, out=out, detect=detect_reaction,
                                   flag=None, label="reaction", batch_size=batch_size)
-    _summary(summary, "reaction", "reaction", what="with a reaction")
+    _summary(summary, "reaction", "reaction", what="with a reaction", labelled=True)
 
 
 def register(app: typer.Typer) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import warnings
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, get_args
@@ -22,6 +22,7 @@ from chatlens._progress import progress_bar
 from chatlens.corpus.tablefile import (
     TableWriter,
     iter_table_frames,
+    read_table,
     table_format,
     table_rows,
 )
@@ -69,6 +70,8 @@ def _text_column(frame: pl.DataFrame, column: str, path: Path, *,
         )
         raise MissingColumnError(msg)
     series = frame[column]
+    if isinstance(series.dtype, pl.Categorical | pl.Enum):  # pandas "category" text in Parquet
+        series = series.cast(pl.String)
     if series.dtype not in (pl.String, pl.Null):
         msg = (
             f"Column {column!r} of {path} must hold text. Got dtype {series.dtype} instead."
@@ -144,7 +147,14 @@ def classify_columns(
     labels: Counter[str] = Counter()
     with TableWriter(out) as writer, progress_bar(
             description=f"classify {path.name}", total=table_rows(path)) as advance:
-        for frame in iter_table_frames(path, batch_size=batch_size):
+        def batches() -> Iterator[pl.DataFrame]:
+            yield from iter_table_frames(path, batch_size=batch_size)
+            if writer.rows == 0:  # a file with a header and no rows: its columns are still
+                header = read_table(path)  # checked, and the output gets them (header, schema)
+                if header.width:
+                    yield header.head(0)
+
+        for frame in batches():
             texts = pl.DataFrame([_text_column(frame, col, path, option=option).alias(name)
                                   for name, (col, option) in columns.items()])
             cols = detect(texts)
