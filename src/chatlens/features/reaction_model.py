@@ -149,8 +149,9 @@ def featurize(frame: pl.DataFrame) -> Any:
         cols[f"cue_{c}"] = pl.lit(cue_hits(fu_norm, c))
     dense = t.select(**{k: v.cast(pl.Float64) for k, v in cols.items()})
     rules = detect_refusal(resp)
-    rtype = (frame["refusal_type"].cast(pl.String).fill_null("none") if "refusal_type" in frame.columns
-             else rules["refusal_type"])
+    # a user's column may spell the type "Policy" or " capability": compared folded
+    rtype = (frame["refusal_type"].cast(pl.String).str.strip_chars().str.to_lowercase()
+             .fill_null("none") if "refusal_type" in frame.columns else rules["refusal_type"])
     jb = frame.select(jailbreak="followup_jailbreak", jailbreak_score="followup_jailbreak_score")
     nums_fu, nums_req = _numbers(fu.to_list()), _numbers(req.to_list())
     shared_num = np.array([bool(a & b) for a, b in zip(nums_fu, nums_req, strict=True)], dtype=float)
