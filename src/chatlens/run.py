@@ -362,7 +362,28 @@ def _run_stages(
     if not single:  # messages: by the caller, beside the tables (see analyze)
         for table in ("conversations", "quarantine"):
             result.compact(table, out / f"{table}.parquet")
+    _in_source_order(out / "quarantine.parquet")
     return result
+
+
+def _in_source_order(path: Path) -> None:
+    """Sort the quarantine by file (in reading order) and source row, in place.
+
+    Why: each batch lists the rows its reader set aside before the repeated ids it found, so the
+    order depended on where batches and partitions were cut, and a 1-worker and a 2-worker run
+    of one file listed the same rows in different orders. The quarantine is small (the exception
+    path), so rewriting it costs nothing that shows."""
+    quarantine = pl.read_parquet(path)
+    if quarantine.height < 2:
+        return
+    first = quarantine.with_row_index("_i").group_by("file", maintain_order=True).agg(
+        pl.col("_i").min().alias("_first"))
+    ordered = (quarantine.with_row_index("_i").join(first, on="file", how="left", nulls_equal=True)
+               .sort("_first", "row", "_i", nulls_last=True).drop("_i", "_first"))
+    if not ordered.equals(quarantine):
+        tmp = path.with_name(f".{path.name}.sorted.tmp")
+        ordered.write_parquet(tmp, compression="zstd")
+        tmp.replace(path)
 
 
 def _excerpts(out: Path, demo_source: SourceLike | None) -> dict[str, pl.DataFrame] | None:

@@ -196,3 +196,27 @@ def test_process_workers_return_the_data_files_they_loaded(synth_files: list[Pat
     files = [r.file for r in result.data_files]
     assert "<bundled>/signals/refusal_model.json" in files
     assert len(files) == len(set(files))
+
+
+def test_ids_repeated_across_files_quarantine_as_one_process_reads_them(tmp_path: Path) -> None:
+    """Reviewed bug: a 2-worker analyze wrote the cross-file repeats with a null row, the canonical
+    row as raw and last; one process wrote the source row, the source record, in reading order."""
+    import chatlens
+
+    files = []
+    for f in range(3):
+        rows = [sharegpt(f"c{(f * 7 + i) % 12}", f"question {f}-{i}", f"answer {f}-{i}")
+                for i in range(8)]
+        path = write_jsonl(tmp_path / f"part{f}.jsonl", rows)
+        with path.open("a") as handle:
+            handle.write("{not json\n")  # a malformed line among them
+        files.append(path)
+    one = chatlens.analyze([str(p) for p in files], out=tmp_path / "one", workers=1)
+    two = chatlens.analyze([str(p) for p in files], out=tmp_path / "two", workers=2,
+                           engine="process")
+    assert two.manifest["engine"]["engine"] == "process"
+    q1 = pl.read_parquet(tmp_path / "one" / "quarantine.parquet")
+    q2 = pl.read_parquet(tmp_path / "two" / "quarantine.parquet")
+    assert q1.height == q2.height > 3 and q1["row"].null_count() == 0
+    assert q1.equals(q2)
+    assert one.summary == two.summary

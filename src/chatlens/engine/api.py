@@ -205,7 +205,7 @@ def run(
     found = dup.occurrences(out) if layout == "parts" else dup.no_occurrences()
     moved = 0
     if duplicates == "quarantine" and found.height:
-        removed = dup.quarantine_later(out, found, plan)
+        removed = dup.quarantine_later(out, found, tasks)
         dup.subtract(total, removed)
         moved = removed.conversations
     summary = total.finish()

@@ -26,16 +26,17 @@ from typing import Any
 
 import polars as pl
 
+from chatlens.corpus.api import canonical_batch
 from chatlens.corpus.canonical import CanonicalBatch
-from chatlens.corpus.schema import QUARANTINE_SCHEMA, conform, empty_frame
+from chatlens.corpus.schema import QUARANTINE_SCHEMA, conform, empty_frame, quarantine_without_text
 from chatlens.corpus.summary import SummaryAccumulator
-from chatlens.engine.partitions import Partition
-from chatlens.engine.worker import part_name
+from chatlens.engine.partitions import read_partition
+from chatlens.engine.worker import PartitionTask, part_name
+from chatlens.errors import AccountingError
 
 #: The reason text the single-process reader gives a repeated id (chatlens.corpus.canonical).
 DUPLICATE_REASON = "duplicate conversation_id (an earlier record has the same id)"
 DUPLICATE_SAMPLE = 20
-_RAW_CHARS = 2_000
 _PART = re.compile(r"part-(\d+)\.parquet$")
 
 
@@ -116,9 +117,16 @@ def find_duplicates(out: str | Path, *, sample: int = DUPLICATE_SAMPLE) -> Dupli
 
 
 def quarantine_later(
-    out: str | Path, found: pl.DataFrame, partitions: Sequence[Partition]
+    out: str | Path, found: pl.DataFrame, tasks: Sequence[PartitionTask]
 ) -> SummaryAccumulator:
     """Move every occurrence after the first of each duplicated id into quarantine.
+
+    The partition's quarantine part is made again by reading the partition once more and
+    canonicalising it (no stages) with the ids first seen in earlier partitions already "seen":
+    exactly what one process reading the whole source in order would have quarantined there, with
+    each duplicate's source row and raw record, in reading order. (Built from the written tables
+    instead, the rows lost their source row and raw record and came last.) Only partitions that
+    hold a later occurrence are read again; duplicates are rare, so that is rarely more than a few.
 
     Returns an accumulator of what was removed (its ``conversations`` rows, ``messages``, models,
     languages, roles, turns), for :func:`subtract` to take out of the run's summary.
@@ -126,29 +134,23 @@ def quarantine_later(
     out = Path(out)
     removed = SummaryAccumulator()
     later = found.filter(pl.col("partition") > pl.col("partition").min().over("conversation_id"))
-    by_index = {p.index: p for p in partitions}
+    by_index = {t.partition.index: t for t in tasks}
     for (index,), group in sorted(later.group_by("partition"), key=lambda g: g[0]):
-        ids = group.get_column("conversation_id").implode()
+        ids = group.get_column("conversation_id")
         name = part_name(int(index))
         conv_path, msg_path, q_path = (
             out / t / name for t in ("conversations", "messages", "quarantine")
         )
         conversations = pl.read_parquet(conv_path)
         messages = pl.read_parquet(msg_path)
-        hit_c = pl.col("conversation_id").is_in(ids)
+        hit_c = pl.col("conversation_id").is_in(ids.implode())
         gone_c, gone_m = conversations.filter(hit_c), messages.filter(hit_c)
-        partition = by_index.get(int(index))
-        rows = gone_c.select(
-            pl.lit(
-                partition.file.name if partition and not partition.more_files else None,
-                dtype=pl.String,
-            ).alias("file"),
-            pl.lit(None, dtype=pl.Int64).alias("row"),
-            pl.col("conversation_id"),
-            pl.lit(DUPLICATE_REASON).alias("reason"),
-            pl.struct(pl.all()).struct.json_encode().str.slice(0, _RAW_CHARS).alias("raw"),
-        ).pipe(conform, QUARANTINE_SCHEMA)
-        quarantine = pl.concat([pl.read_parquet(q_path).pipe(conform, QUARANTINE_SCHEMA), rows])
+        before = pl.read_parquet(q_path).height
+        quarantine = _quarantine_as_read(by_index[int(index)], set(ids.to_list()))
+        if quarantine.height != before + gone_c.height:
+            msg = (f"Partition {index}: reading it again quarantined {quarantine.height} rows, "
+                   f"expected {before} + {gone_c.height} repeated ids. This is a chatlens bug.")
+            raise AccountingError(msg)
         for path, frame in (
             (conv_path, conversations.filter(~hit_c)),
             (msg_path, messages.filter(~hit_c)),
@@ -159,6 +161,20 @@ def quarantine_later(
             tmp.replace(path)
         removed.update(CanonicalBatch(gone_m, gone_c, empty_frame(QUARANTINE_SCHEMA)))
     return removed
+
+
+def _quarantine_as_read(task: PartitionTask, earlier: set[str]) -> pl.DataFrame:
+    """The quarantine of ``task``'s partition canonicalised with ``earlier`` ids already seen
+    (without text unless the run keeps it, as the worker wrote it)."""
+    seen = set(earlier)
+    parts = [
+        canonical_batch(raw, seen, max_message_chars=task.max_message_chars).quarantine
+        for raw in read_partition(task.partition, task.format, batch_size=task.batch_size,
+                                  options=task.reader_options)
+    ]
+    quarantine = (pl.concat(parts, how="vertical_relaxed") if parts
+                  else empty_frame(QUARANTINE_SCHEMA)).pipe(conform, QUARANTINE_SCHEMA)
+    return quarantine if task.keep_text else quarantine_without_text(quarantine)
 
 
 def subtract(total: SummaryAccumulator, removed: SummaryAccumulator) -> None:
