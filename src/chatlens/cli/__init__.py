@@ -84,5 +84,8 @@ def main() -> None:
     """Entry point of the ``chatlens`` console script."""
     import warnings
 
+    from chatlens.cli import _common
+
     warnings.formatwarning = _format_warning
+    _common.HARD_EXIT_ON_ERROR = True
     app()

@@ -8,10 +8,12 @@ exit code 1 (2 for usage errors), never a traceback. Every exit code is in :clas
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import re
 import shutil
+import sys
 from collections.abc import Callable
 from enum import IntEnum
 from typing import Any, NoReturn, TypeVar
@@ -151,6 +153,26 @@ def cli_wording(message: str, options: set[str]) -> str:
     return re.sub(r"(?<![\w'-])[a-z]+(?:_[a-z]+)+\b(?!')", snake, message)
 
 
+#: Set by the console script's entry point (:func:`chatlens.cli.main`), never by in-process
+#: callers such as tests: an error exit then skips interpreter finalization (see below).
+HARD_EXIT_ON_ERROR = False
+
+
+def _error_exit() -> typer.Exit:
+    """Exit code 1 after an error message. In the console script the process ends here, its
+    output flushed, without interpreter finalization: after a read error inside pyarrow's
+    streaming CSV reader (a truncated .csv.gz), finalization aborted the process in about a third
+    of the runs ("terminate called without an active exception", exit 134 instead of 1) once the
+    message had been printed. Nothing is left to clean up by then: every file is closed by the
+    context managers the error unwound."""
+    if HARD_EXIT_ON_ERROR:
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):
+                stream.flush()
+        os._exit(ExitCode.ERROR)
+    return typer.Exit(code=ExitCode.ERROR)
+
+
 def handle_errors(fn: F) -> F:
     """Turn ChatlensError (and bad-file OSErrors) into a clean message and exit code 1; the
     message is put in command-line words (:func:`cli_wording`)."""
@@ -164,10 +186,10 @@ def handle_errors(fn: F) -> F:
         except ChatlensError as exc:
             err_console.print(f"[bold red]error:[/] {type(exc).__name__}: ", end="")
             err_console.print(cli_wording(str(exc), options), markup=False, soft_wrap=True)
-            raise typer.Exit(code=ExitCode.ERROR) from None
+            raise _error_exit() from None
         except (FileNotFoundError, IsADirectoryError, PermissionError) as exc:
             err_console.print("[bold red]error:[/] ", end="")
             err_console.print(str(exc), markup=False, soft_wrap=True)
-            raise typer.Exit(code=ExitCode.ERROR) from None
+            raise _error_exit() from None
 
     return wrapper  # type: ignore[return-value]
