@@ -405,3 +405,12 @@ def test_reaction_with_no_follow_up_anywhere_exits_3(tmp_path) -> None:
                                    "--response-column", "reply", "--followup-column", "next",
                                    "--out", str(tmp_path / "r.csv")])
     assert res.exit_code == 3, res.output
+
+
+def test_out_may_not_be_the_input(tmp_path) -> None:
+    src = tmp_path / "in.csv"
+    pl.DataFrame({"response": ["I can't help with that."]}).write_csv(src)
+    before = src.read_bytes()
+    with pytest.raises(InvalidParameterError, match="is the input file"):
+        classify_refusal(src, text_column="response", out=src)
+    assert src.read_bytes() == before

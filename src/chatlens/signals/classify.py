@@ -137,6 +137,10 @@ def classify_columns(
     failed) and empty texts as blank."""
     path = Path(input_path)
     table_format(path)  # before the writer creates the output folder; the writer checks ``out``
+    if Path(out).resolve() == path.resolve():
+        msg = (f"--out {out} is the input file: the output would replace it (and, as CSV, "
+               "formula-guard its text). Expected another path.")
+        raise InvalidParameterError(msg)
     if batch_size < 1:
         msg = f"The 'batch_size' parameter must be >= 1. Got {batch_size}."
         raise InvalidParameterError(msg)
