@@ -148,3 +148,13 @@ def test_source_records_count_every_row_once(kit, tmp_path, write_jsonl, batch_s
     options = {"column_map": CMAP, **({"batch_size": batch_size} if batch_size else {})}
     summary = info(path, format="table", **options)
     assert (summary.source_records, summary.conversations, summary.messages) == (5, 3, 5)
+
+
+def test_column_map_naming_a_field_twice_is_an_error() -> None:
+    """``content=text,content=turn`` kept the last pair silently (review)."""
+    from chatlens.corpus.readers.table import parse_column_map
+    from chatlens.errors import InvalidParameterError
+
+    with pytest.raises(InvalidParameterError, match="names 'content' twice"):
+        parse_column_map("conversation_id=c,role=r,content=text,content=turn")
+    assert parse_column_map("content=text, content=text")["content"] == "text"

@@ -112,6 +112,10 @@ def parse_column_map(text: str) -> dict[str, str]:
         if not sep or not name.strip() or not column.strip():
             msg = f"--column-map expects name=column pairs separated by commas (e.g. role=speaker); got {part!r}."
             raise InvalidParameterError(msg)
+        if name.strip() in out and out[name.strip()] != column.strip():
+            msg = (f"--column-map names {name.strip()!r} twice ({out[name.strip()]!r} and "
+                   f"{column.strip()!r}); expected one column per name.")
+            raise InvalidParameterError(msg)
         out[name.strip()] = column.strip()
     return validate_column_map(out)
 
