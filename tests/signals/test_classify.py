@@ -414,3 +414,21 @@ def test_out_may_not_be_the_input(tmp_path) -> None:
     with pytest.raises(InvalidParameterError, match="is the input file"):
         classify_refusal(src, text_column="response", out=src)
     assert src.read_bytes() == before
+
+
+def test_empty_texts_are_said_and_an_all_empty_column_exits_3(tmp_path) -> None:
+    """Reviewed risk: a wrong or all-null text column looked like a file of negatives (exit 0)."""
+    some = tmp_path / "some.csv"
+    pl.DataFrame({"a": ["x", "y", "z"], "response": ["I can't help with that.", "", None]}
+                 ).write_csv(some)
+    res = CliRunner().invoke(app, ["classify", "refusal", str(some), "--text-column", "response",
+                                   "--out", str(tmp_path / "o.csv")])
+    assert res.exit_code == 0 and "2 of 3 messages have empty text" in res.output
+    res = CliRunner().invoke(app, ["classify", "jailbreak", str(some), "--text-column", "a",
+                                   "--out", str(tmp_path / "o2.csv")])
+    assert res.exit_code == 0 and "empty text" not in res.output
+    none = tmp_path / "none.csv"
+    pl.DataFrame({"a": ["x", "y"], "response": [None, " "]}).write_csv(none)
+    res = CliRunner().invoke(app, ["classify", "refusal", str(none), "--text-column", "response",
+                                   "--out", str(tmp_path / "o3.csv")])
+    assert res.exit_code == 3 and "the wrong text column?" in res.output

@@ -56,6 +56,12 @@ def _summary(summary: object, flag: str, kind: str, what: str = "flagged",
         _report_unclassified(summary)
     if summary.rows == 0:
         no_result("No message was classified: the input file has no rows.")
+    if summary.blank == summary.rows and not summary.unclassified:
+        no_result(f"No message was classified: the text of all {summary.rows:,} rows is empty "
+                  "(the wrong text column?).")
+    if summary.blank and not summary.unclassified:
+        warn(f"{summary.blank:,} of {summary.rows:,} messages have empty text: they are counted "
+             f"as not {what} (nothing to classify).")
     if labelled and k == 0:
         no_result(f"No row was classified: none of the {summary.rows:,} rows has a {flag} "
                   "(every follow-up is empty).")

@@ -42,9 +42,10 @@ class ClassifySummary:
 
     ``unclassified`` counts the rows the detector could not decide (null flag: an LLM request
     that failed), so a rate is ``flagged / classified``, never diluted by failures;
-    ``first_error`` is the first such row's ``llm_error``. ``blank`` counts the classified rows
-    the LLM tier decided without a request (empty text: not a refusal), so "every request
-    failed" is told apart from a file of blanks.
+    ``first_error`` is the first such row's ``llm_error``. ``blank`` counts the rows whose text
+    is empty (decided without looking: not a refusal, not a jailbreak; the LLM tier sends no
+    request), so a wrong or empty text column is told apart from a file of negatives, and "every
+    request failed" from a file of blanks.
     """
 
     out: Path
@@ -147,6 +148,7 @@ def classify_columns(
     kept: list[pl.DataFrame] = []
     flagged = unclassified = blank = 0
     warned = False
+    first = next(iter(columns))  # the text the detector classifies (its other columns: context)
     first_error: str | None = None
     labels: Counter[str] = Counter()
     with TableWriter(out) as writer, progress_bar(
@@ -173,9 +175,10 @@ def classify_columns(
             writer.write(result)
             flagged += int(cols[label].is_not_null().sum() if flag is None else cols[flag].sum())
             labels.update(dict(cols[label].drop_nulls().value_counts().iter_rows()))
+            if flag is not None:  # rows with nothing to classify: said so, never silent
+                blank += int((texts[first].fill_null("").str.strip_chars() == "").sum())
             if flag is not None and "llm_error" in cols.columns:
                 unclassified += cols[flag].null_count()
-                blank += _blank_rows(cols)
                 first_error = first_error or _first_error(cols, flag)
             if collect:
                 kept.append(result)
@@ -216,13 +219,6 @@ def _first_error(cols: pl.DataFrame, flag: str) -> str | None:
     every row was decided)."""
     errors = cols.filter(pl.col(flag).is_null())["llm_error"].drop_nulls()
     return errors[0] if len(errors) else None
-
-
-def _blank_rows(cols: pl.DataFrame) -> int:
-    """Rows of an LLM tier's ``cols`` that were empty text (decided without a request)."""
-    from chatlens.llm.labels import EMPTY_TEXT
-
-    return int((cols["llm_error"] == EMPTY_TEXT).sum())
 
 
 def resolve_detector(profile: str, detector: str | None, default: str) -> str:
