@@ -19,7 +19,6 @@ def test_proportions_match_references(k1: int, n1: int, k2: int, n2: int) -> Non
     assert c.test.statistic**2 == pytest.approx(chi.statistic, rel=1e-8)
     for name, compare, method in [
         ("risk_difference", "diff", "newcomb"),
-        ("risk_ratio", "ratio", "log-adjusted"),
         ("odds_ratio", "odds-ratio", "logit-adjusted"),
     ]:
         lo, hi = confint_proportions_2indep(k1, n1, k2, n2, compare=compare, method=method)
@@ -32,6 +31,48 @@ def test_proportions_match_references(k1: int, n1: int, k2: int, n2: int) -> Non
     h = c.effect("cohens_h")
     assert h.value == pytest.approx(2 * np.arcsin(np.sqrt(p1)) - 2 * np.arcsin(np.sqrt(p2)))
     assert h.ci_low < h.value < h.ci_high
+
+
+def _mover_ratio(k1: int, n1: int, k2: int, n2: int) -> tuple[float, float]:
+    """Donner & Zou's MOVER-R limits from the two Wilson intervals, written out."""
+    from statsmodels.stats.proportion import proportion_confint
+
+    (l1, u1), (l2, u2) = (proportion_confint(k1, n1, method="wilson"),
+                          proportion_confint(k2, n2, method="wilson"))
+    p1, p2 = k1 / n1, k2 / n2
+    low = (p1 * p2 - np.sqrt((p1 * p2) ** 2 - l1 * u2 * (2 * p1 - l1) * (2 * p2 - u2))) / (
+        u2 * (2 * p2 - u2))
+    high = (p1 * p2 + np.sqrt((p1 * p2) ** 2 - u1 * l2 * (2 * p1 - u1) * (2 * p2 - l2))) / (
+        l2 * (2 * p2 - l2))
+    return low, high
+
+
+@pytest.mark.parametrize(("k1", "n1", "k2", "n2"), [(30, 100, 15, 100), (7, 50, 20, 60)])
+def test_risk_ratio_interval_is_mover_from_wilson(k1: int, n1: int, k2: int, n2: int) -> None:
+    rr = compare_proportions(k1, n1, k2, n2).effect("risk_ratio")
+    assert (rr.ci_low, rr.ci_high) == pytest.approx(_mover_ratio(k1, n1, k2, n2), abs=1e-10)
+
+
+def test_risk_ratio_interval_widens_when_a_small_group_always_refused() -> None:
+    """Reviewed bug: the log (Katz) interval has variance 1/k - 1/n = 0 at k = n, so 1 of 1,
+    5 of 5 and 40 of 40 refused (against 52 of 600) all got 8.8-14.8."""
+    lows = [compare_proportions(n, n, 52, 600).effect("risk_ratio").ci_low for n in (1, 5, 40)]
+    assert lows[0] < 3 < lows[1] < 7 < lows[2]
+    rng = np.random.default_rng(0)
+    covered = 0
+    for _ in range(300):
+        k1, k2 = int(rng.binomial(8, 0.6)), int(rng.binomial(30, 0.3))
+        rr = compare_proportions(k1, 8, max(k2, 1), 30).effect("risk_ratio")
+        covered += rr.ci_low <= 0.6 / 0.3 <= rr.ci_high
+    assert covered / 300 >= 0.92
+
+
+def test_compare_rates_uses_fisher_for_small_tables() -> None:
+    """A 1-conversation model, refused, against 52 of 600: the score test said p = 0.0013."""
+    df = pl.DataFrame({"model": ["solo"] + ["a"] * 300 + ["b"] * 300,
+                       "y": [True] + ([True] * 26 + [False] * 274) * 2})
+    row = compare_rates(df, "y", by="model").filter(pl.col("model") == "solo").row(0, named=True)
+    assert row["p_value"] == pytest.approx(stats.fisher_exact([[1, 0], [52, 548]]).pvalue)
 
 
 def test_small_counts_use_fisher() -> None:
