@@ -98,3 +98,18 @@ def test_turns_from_messages_multiple_assistant_messages() -> None:
         "is_refusal": [None, False, True, None, False],
     })
     assert turns_from_messages(m).rows() == [("c", 1, True, False), ("c", 2, False, True)]
+
+
+def test_a_user_message_after_the_last_answer_is_not_an_ending() -> None:
+    """Reviewed bug: with a user message after every last answer, "abandoned" fell to 0% while
+    the ending hazard still counted every last answer as the conversation ending there."""
+    m = pl.DataFrame({"conversation_id": ["a"] * 3 + ["b"] * 2,
+                      "turn": [1, 1, 2, 1, 1],
+                      "role": ["user", "assistant", "user", "user", "assistant"],
+                      "is_refusal": [None, True, None, None, False]})
+    rows = turns_from_messages(m).rows()
+    assert rows == [("a", 1, True, False), ("b", 1, False, True)]
+    assistant = m.filter(pl.col("role") == "assistant")
+    last_user = m.filter(pl.col("role") == "user").group_by("conversation_id").agg(
+        pl.col("turn").max().alias("_last_user"))
+    assert turns_from_messages(assistant, last_user_turn=last_user).rows() == rows

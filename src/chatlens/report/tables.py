@@ -150,12 +150,14 @@ def _ending_hazard(messages: pl.LazyFrame, min_n: int) -> tuple[Any, dict[str, s
     from chatlens.stats import ending_hazard, turns_from_messages
 
     notes: dict[str, str] = {}
-    # only assistant rows count (turns_from_messages keeps those alone): filtered in the scan,
-    # the user half of the messages is never materialised (1M LMSYS-shaped: 2.6 -> 1.5 s)
-    messages = messages.select("conversation_id", "turn", "role", "refusal").filter(
-        pl.col("role") == "assistant"
-    )
-    turns = turns_from_messages(messages.collect(), refusal="refusal")
+    # only assistant rows are materialised (1M LMSYS-shaped: 2.6 -> 1.5 s); of the user half only
+    # each conversation's last user turn is aggregated in the scan
+    scan = messages.select("conversation_id", "turn", "role", "refusal")
+    # a user message after the last answer: the user did not leave there (as "abandoned")
+    last_user = (scan.filter(pl.col("role") == "user").group_by("conversation_id")
+                 .agg(pl.col("turn").max().alias("_last_user")))
+    assistant, last_user = pl.collect_all([scan.filter(pl.col("role") == "assistant"), last_user])
+    turns = turns_from_messages(assistant, refusal="refusal", last_user_turn=last_user)
     hazard = None
     if turns.height and turns.get_column("refused").n_unique() > 1:
         hazard = _attempt("ending_hazard", lambda: ending_hazard(turns, min_n=min_n), notes)

@@ -80,32 +80,46 @@ def turns_from_messages(
     conversation: str = "conversation_id",
     turn: str = "turn",
     role: str = "role",
+    last_user_turn: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Reduce a per-message frame to one row per assistant turn: ``conversation_id, turn,
     refused, ended``.
 
     ``refused`` is true when any assistant message of the turn is a refusal; ``ended`` is true on
-    the conversation's last assistant turn. User-only trailing turns do not count as answers.
+    the conversation's last assistant turn unless a user message follows it (the user wrote
+    again: they did not leave; the log stops at an unanswered message, and the conversation has
+    no ending event, as ``abandoned`` reads it). User-only trailing turns do not count as answers.
+    ``last_user_turn`` (``conversation``, ``_last_user``): each conversation's last user turn,
+    when ``messages`` holds the assistant rows only (a caller that scans a large table).
 
     Examples
     --------
     >>> import polars as pl
-    >>> m = pl.DataFrame({"conversation_id": ["c1"] * 4 + ["c2"] * 2,
-    ...                   "turn": [1, 1, 2, 2, 1, 1],
-    ...                   "role": ["user", "assistant"] * 3,
-    ...                   "is_refusal": [None, True, None, False, None, False]})
+    >>> m = pl.DataFrame({"conversation_id": ["c1"] * 4 + ["c2"] * 3,
+    ...                   "turn": [1, 1, 2, 2, 1, 1, 2],
+    ...                   "role": ["user", "assistant"] * 3 + ["user"],
+    ...                   "is_refusal": [None, True, None, False, None, True, None]})
     >>> turns_from_messages(m).rows()
-    [('c1', 1, True, False), ('c1', 2, False, True), ('c2', 1, False, True)]
+    [('c1', 1, True, False), ('c1', 2, False, True), ('c2', 1, True, False)]
     """
     func = "turns_from_messages"
     df = check_frame(messages, func)
     check_columns(df, [refusal, conversation, turn, role], func)
     asst = df.filter(pl.col(role) == "assistant")
     y = binary_column(asst, refusal, func)
+    # the last user turn of each conversation: a user message after the last answer means the
+    # user did not leave there (the log stops at an unanswered message), as "abandoned" reads it
+    last_user = (df.filter(pl.col(role) == "user").group_by(conversation)
+                 .agg(pl.col(turn).max().alias("_last_user"))
+                 if last_user_turn is None else last_user_turn)
     out = (
         asst.group_by(conversation, turn)
         .agg((y.fill_null(0).max() == 1).alias("refused"))
-        .with_columns((pl.col(turn) == pl.col(turn).max().over(conversation)).alias("ended"))
+        .join(last_user, on=conversation, how="left")
+        .with_columns(
+            ((pl.col(turn) == pl.col(turn).max().over(conversation))
+             & (pl.col("_last_user").fill_null(pl.col(turn)) <= pl.col(turn))).alias("ended"))
+        .drop("_last_user")
         .sort(conversation, turn)
     )
     return out.rename({conversation: "conversation_id", turn: "turn"}, strict=False)
