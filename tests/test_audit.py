@@ -309,3 +309,22 @@ def test_cli_quiet_warnings_and_jsonl(runs: dict[str, Path], tmp_path: Path) -> 
     assert "warning:" in res.output and "not the first ones" in res.output
     again = runner.invoke(app, ["audit", "sample", str(runs["run"]), "--by", "none", "--n", "30", "--out", str(out)])
     assert again.exit_code == 1 and "--overwrite" in again.output
+
+
+def test_an_edited_design_is_refused_whatever_was_edited(runs: dict[str, Path], tmp_path: Path) -> None:
+    """Reviewed bug: only the drawn keys were checksummed, so a design whose --by was edited
+    was estimated with other cells (a narrower interval) without a word."""
+    import json
+
+    s = draw_audit_sample(runs["run"], n=40, by="model", seed=0)
+    path, _ = s.write(tmp_path / "s.csv")
+    design_file = design_path_for(path)
+    original = json.loads(design_file.read_text())
+    for field, value in (("by", None), ("by", "language"), ("signal", "jailbreak"),
+                         ("seed", 1), ("cells", original["cells"][:-1])):
+        edited = {**original, field: value}
+        design_file.write_text(json.dumps(edited))
+        with pytest.raises(InvalidParameterError, match="was edited"):
+            estimate_audit(runs["run"], path)
+    design_file.write_text(json.dumps(original))
+    assert estimate_audit(runs["run"], path).labelled == 0

@@ -17,13 +17,13 @@ import polars as pl
 
 from chatlens.audit.paths import design_path_for
 from chatlens.audit.run import identity, manifest, population
-from chatlens.audit.sample import DESIGN_VERSION, keys_digest
+from chatlens.audit.sample import DESIGN_VERSION, design_digest, keys_digest
 from chatlens.audit.signals import KEY, SIGNALS, left_out, normalise, parse_labels
 from chatlens.corpus.tablefile import restore_formulas
 from chatlens.errors import InvalidParameterError
 
 #: Keys a design file must hold.
-_DESIGN_KEYS = ("signal", "by", "run", "keys", "keys_sha256")
+_DESIGN_KEYS = ("signal", "by", "run", "cells", "keys", "keys_sha256", "design_sha256")
 
 
 @dataclass(frozen=True)
@@ -68,8 +68,10 @@ def check_design(design: Any, where: str = "the design") -> dict[str, Any]:
     if missing:
         msg = f"{where} lacks {missing}; write the sample again with 'chatlens audit sample'."
         raise InvalidParameterError(msg)
-    if design["signal"] not in SIGNALS or keys_digest(design["keys"]) != design["keys_sha256"]:
-        msg = f"{where} was edited (its drawn keys or signal no longer match its checksum)."
+    if (design["signal"] not in SIGNALS or keys_digest(design["keys"]) != design["keys_sha256"]
+            or design_digest(design) != design["design_sha256"]):
+        msg = (f"{where} was edited (its signal, --by, cells, run or drawn keys no longer match "
+               "its checksum); estimate from the design 'chatlens audit sample' wrote.")
         raise InvalidParameterError(msg)
     return design
 

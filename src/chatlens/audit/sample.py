@@ -27,7 +27,7 @@ from chatlens.corpus.api import SourceLike
 from chatlens.errors import InvalidParameterError
 
 #: Version of the design file's layout.
-DESIGN_VERSION = 1
+DESIGN_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -111,6 +111,16 @@ def keys_digest(keys: list[list[Any]] | list[tuple[Any, ...]]) -> str:
     return hashlib.sha256("\n".join(f"{c}\t{i}" for c, i in keys).encode()).hexdigest()
 
 
+def design_digest(design: dict[str, Any]) -> str:
+    """A hash of the whole design but its own checksum fields: signal, ``by``, seed, allocation,
+    the run, every cell's size and draw, and the keys. Why all of it: a design whose ``by`` was
+    edited was accepted and estimated with other cells (6.04% became 6.31% with a narrower
+    interval), because only the keys were checked."""
+    body = {k: v for k, v in design.items() if k not in ("design_sha256", "keys_sha256")}
+    return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False,
+                                     default=str).encode()).hexdigest()
+
+
 def _draw(pop: pl.DataFrame, cells: pl.DataFrame, take: list[int], seed: int) -> np.ndarray:
     """Positions in ``pop`` (sorted by group, predicted) drawn uniformly within each cell."""
     rng = np.random.default_rng(seed)
@@ -191,7 +201,9 @@ def draw_audit_sample(run_dir: str | Path, *, signal: str = "refusal", by: str |
         "keys_sha256": keys_digest(drawn),
         "keys": drawn,
     }
+    design["design_sha256"] = design_digest(design)
     return AuditSample(rows, design)
 
 
-__all__ = ["ALLOCATIONS", "DESIGN_VERSION", "AuditSample", "allocate", "draw_audit_sample", "keys_digest"]
+__all__ = ["ALLOCATIONS", "DESIGN_VERSION", "AuditSample", "allocate", "design_digest",
+           "draw_audit_sample", "keys_digest"]
