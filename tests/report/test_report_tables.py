@@ -59,3 +59,27 @@ def test_models_named_like_a_placeholder_stay_apart_from_it(tmp_path: Path) -> N
     assert pooled.height == 2  # before and after, pooled over every model
     models = dict(pl.read_csv(out / "tables" / "models.csv").rows())
     assert models["(unknown) (as named)"] == n_of[second] and models["(unknown)"] == n_of[third]
+
+
+def test_left_out_tables_are_said_and_small_groups_flagged_in_vs_rest(tmp_path: Path) -> None:
+    """Reviewed bugs: with no refusal the vs-rest table and the hazard were left out with no
+    note, and the vs-rest table had no small_sample flag (a 1-conversation model ranked first)."""
+    src = tmp_path / "synth.parquet"
+    chatlens.synth(800, seed=5, out=src)
+    run = tmp_path / "run"
+    chatlens.analyze(src, out=run, workers=1)
+    refused = pl.read_parquet(run / "conversations.parquet").filter("has_refusal")["conversation_id"]
+    frame = pl.read_parquet(src)
+    frame.filter(~pl.col("conversation_id").is_in(refused.implode())).write_parquet(
+        tmp_path / "none.parquet")
+    none = chatlens.analyze(tmp_path / "none.parquet", out=tmp_path / "none", workers=1)
+    notes = none.behaviour.headline["notes"]
+    assert "no conversation has a refusal" in notes["refusal_model_vs_rest"]
+    assert "no assistant turn was a refusal" in notes["ending_hazard"]
+    one = frame.filter(pl.col("conversation_id").is_in(refused.implode())).head(1).with_columns(
+        model=pl.lit("solo-model"))
+    pl.concat([frame, one.with_columns(conversation_id=pl.lit("solo-1"))]).write_parquet(
+        tmp_path / "solo.parquet")
+    solo = chatlens.analyze(tmp_path / "solo.parquet", out=tmp_path / "solo", workers=1)
+    vs_rest = solo.behaviour.tables["refusal_model_vs_rest"]
+    assert vs_rest.filter(pl.col("model") == "solo-model")["small_sample"].item() is True

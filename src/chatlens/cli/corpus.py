@@ -107,10 +107,15 @@ def print_behaviour(behaviour: object, limit: int = 15) -> None:
         name_column(table, "model")
         for name in ("n", "refusal rate", "95% CI"):
             table.add_column(name, justify="right", no_wrap=True)
+        if "small_sample" in by_model.columns:  # as the report: small groups never ranked on top
+            by_model = by_model.sort("small_sample", maintain_order=True)
         for row in by_model.head(limit).iter_rows(named=True):
+            small = bool(row.get("small_sample"))
             table.add_row(
-                escape(str(row["model"])), f"{row['n']:,}", _pct(row["rate"]),
+                escape(str(row["model"])) + (" [dim](small group)[/]" if small else ""),
+                f"{row['n']:,}", _pct(row["rate"]),
                 f"{_pct(row['ci_low'])}–{_pct(row['ci_high'])}",
+                style="dim" if small else None,
             )
         more_rows(table, limit, by_model.height, "tables/refusal_by_model.csv")
         out_console.print(table)

@@ -161,6 +161,12 @@ def _ending_hazard(messages: pl.LazyFrame, min_n: int) -> tuple[Any, dict[str, s
     hazard = None
     if turns.height and turns.get_column("refused").n_unique() > 1:
         hazard = _attempt("ending_hazard", lambda: ending_hazard(turns, min_n=min_n), notes)
+    else:  # said, not silently left out
+        notes["ending_hazard"] = (
+            "not computed: it compares answers with refusals, and "
+            + ("the run has no assistant turn." if not turns.height else
+               "every assistant turn was a refusal." if turns.get_column("refused").all() else
+               "no assistant turn was a refusal."))
     return hazard, notes
 
 
@@ -209,14 +215,22 @@ def behaviour_tables(
         tables["refusal_by_language"] = grouped_rate(
             conversations, "has_refusal", by="language", min_n=min_n
         ).sort("n", descending=True)
-        if conversations.get_column("model").n_unique() > 1 and 0 < k_ref < n_conv:
+        n_models = conversations.get_column("model").n_unique()
+        if n_models < 2 or not 0 < k_ref < n_conv:  # said, not silently left out
+            notes["refusal_model_vs_rest"] = (
+                "not computed: " + ("the run has one model, so there is no rest to compare with."
+                                    if n_models < 2 else
+                                    f"{'no' if k_ref == 0 else 'every'} conversation has a refusal, "
+                                    "so every model's rate equals the rest's."))
+        else:
             vs_rest = _attempt(
                 "refusal_model_vs_rest",
                 lambda: compare_rates(conversations, "has_refusal", by="model"),
                 notes,
             )
-            if vs_rest is not None:
-                tables["refusal_model_vs_rest"] = vs_rest
+            if vs_rest is not None:  # small groups flagged, as in every other table
+                tables["refusal_model_vs_rest"] = vs_rest.with_columns(
+                    small_sample=pl.col("n") < min_n)
 
         refused = conversations.filter(pl.col("has_refusal"))
         if refused.height:

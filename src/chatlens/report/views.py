@@ -151,7 +151,8 @@ def vs_rest_view(frame: pl.DataFrame) -> Table:
                 ratio_cell("risk_ratio", "rr_ci_low", "rr_ci_high"),
                 ratio_cell("odds_ratio", "or_ci_low", "or_ci_high"),
                 pvalue(row["p_adjusted"]),
-            ]
+            ],
+            small=_small(row),
         )
     return table
 
