@@ -328,3 +328,21 @@ def test_an_edited_design_is_refused_whatever_was_edited(runs: dict[str, Path], 
             estimate_audit(runs["run"], path)
     design_file.write_text(json.dumps(original))
     assert estimate_audit(runs["run"], path).labelled == 0
+
+
+def test_sample_finds_a_relative_source_from_another_directory(tmp_path: Path, monkeypatch) -> None:
+    """Reviewed bug: analyze recorded the source as given ("synth.parquet"), so audit sample run
+    from elsewhere failed with "Source not found" and no hint."""
+    import chatlens
+
+    work = tmp_path / "work"
+    work.mkdir()
+    chatlens.synth(300, seed=2, out=work / "synth.parquet")
+    monkeypatch.chdir(work)
+    chatlens.analyze("synth.parquet", out="run", workers=1)
+    monkeypatch.chdir(tmp_path)
+    s = draw_audit_sample(work / "run", n=20, by=None, seed=0)
+    assert s.rows["message"].is_not_null().all()
+    (work / "synth.parquet").rename(work / "moved.parquet")
+    with pytest.raises(SourceError, match="--source"):
+        draw_audit_sample(work / "run", n=20, by=None, seed=0)

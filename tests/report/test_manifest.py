@@ -55,7 +55,7 @@ def test_fingerprint_changes_with_content(tmp_path: Path) -> None:
     first = fingerprint([path])
     path.write_text("two")
     assert fingerprint([path])["sha256"] != first["sha256"]
-    assert first["files"] == [{"path": str(path), "bytes": 3}]
+    assert first["files"] == [{"path": str(path), "resolved": str(path.resolve()), "bytes": 3}]
 
 
 def _analyze_in_a_fresh_process(src: Path, out: Path, options: str) -> dict:

@@ -56,6 +56,15 @@ def _cut(column: str, max_chars: int) -> pl.Expr:
             .otherwise(c).alias(column))
 
 
+def _recorded_file(entry: dict[str, Any]) -> Path:
+    """A file the run's manifest lists: its resolved path when that exists (the run may have
+    been analysed from another directory, with a relative path), else the path as given."""
+    resolved = entry.get("resolved")
+    if resolved and Path(resolved).is_file():
+        return Path(resolved)
+    return Path(entry["path"])
+
+
 def _reread(run_dir: Path, doc: dict[str, Any], wanted: pl.Series, source: SourceLike | None) -> pl.DataFrame:
     """Messages (keys, ``content``, ``content_chars``) of the ``wanted`` conversations, read again
     from ``source`` or from the source the run's manifest records."""
@@ -68,7 +77,7 @@ def _reread(run_dir: Path, doc: dict[str, Any], wanted: pl.Series, source: Sourc
     recorded = doc.get("input_fingerprint") or {}
     by_hand = source is not None
     if source is None:
-        files = [Path(f["path"]) for f in recorded.get("files") or []]
+        files = [_recorded_file(f) for f in recorded.get("files") or []]
         given = (doc.get("source") or {}).get("given")
         source = [str(f) for f in files] if files and all(f.is_file() for f in files) else given
         if source is None or source == "demo":
@@ -76,7 +85,14 @@ def _reread(run_dir: Path, doc: dict[str, Any], wanted: pl.Series, source: Sourc
                    "source it read (--source).")
             raise SourceError(msg)
     status(f"reading the sampled conversations' text again from {source}")
-    stream = iter_batches(source, **options)
+    try:
+        stream = iter_batches(source, **options)
+    except SourceError as exc:
+        if by_hand:
+            raise
+        msg = (f"The source the run in {run_dir} read cannot be opened from here ({exc}); pass "
+               "the source it read (--source).")
+        raise SourceError(msg) from exc
     local = [Path(f.path) for f in stream.files if Path(f.path).is_file()]
     if not by_hand and local and recorded.get("sha256"):
         from chatlens.report.manifest import fingerprint

@@ -147,7 +147,9 @@ def fingerprint(files: Sequence[Path]) -> dict[str, Any]:
                 if size > 2 * _FINGERPRINT_CHUNK:
                     fh.seek(-_FINGERPRINT_CHUNK, 2)
                     digest.update(fh.read(_FINGERPRINT_CHUNK))
-        listed.append({"path": str(path), "bytes": size})
+        # "path" as given (often relative to where analyze ran); "resolved" lets a later command
+        # run elsewhere (audit sample) find the file again
+        listed.append({"path": str(path), "resolved": str(path.resolve()), "bytes": size})
     return {
         "method": "sha256(name, size, first MiB, last MiB) per file",
         "sha256": digest.hexdigest(),
