@@ -75,3 +75,22 @@ def test_instruments_and_validate_cli(tmp_path):
     assert res.exit_code == 1 and "key 'version': expected a non-empty version (a required key)" in res.output
     res = runner.invoke(app, ["humanlike", "validate", "hal32q"])
     assert res.exit_code == 0 and "ok: hal32q" in res.output
+
+
+def test_turing_eval_without_a_human_witness_exits_3(tmp_path):
+    """A file whose labels name no human used to print accuracies and exit 0."""
+    src = tmp_path / "w.csv"
+    pl.DataFrame({"game_id": [1, 1, 2, 2], "label": ["A", "B", "A", "B"],
+                  "witness": ["x", "y", "x", "y"], "is_human": ["false"] * 4,
+                  "verdict": ["A"] * 4, "s_col": [0.1, 0.2, 0.3, 0.4]}).write_csv(src)
+    res = runner.invoke(app, ["turing", "eval", str(src), "-s", "column:s_col"])
+    assert res.exit_code == 3, res.output
+    assert "none of its 4 witnesses is human" in res.output
+
+
+def test_turing_eval_bad_who_is_human_is_one_line_error(tmp_path, make_games):
+    src = tmp_path / "g.csv"
+    make_games(4).with_columns(pl.lit("C").alias("who_is_human")).write_csv(src)
+    res = runner.invoke(app, ["turing", "eval", str(src), "-s", "hal16q"])
+    assert res.exit_code == 1, res.output
+    assert "who_is_human" in res.output and "'C'" in res.output and "Traceback" not in res.output

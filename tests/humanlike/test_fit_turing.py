@@ -134,3 +134,36 @@ def test_fit_on_a_user_instrument_file_is_self_contained(tmp_path, make_games):
     assert inst.weights.tolist() == [w for k, w in zip(res.keys, res.weights, strict=True) if k in res.selected]
     assert inst.source["derived_from"]["path"] == str(base)
     assert len(inst.source["derived_from"]["sha256"]) == 64
+
+
+def test_who_is_human_case_is_folded_and_unknown_values_are_errors(make_games):
+    """'a'/'b' used to make every witness an AI (exit 0 with numbers): now folded, and any other
+    value is an error naming the row and the value."""
+    games = make_games(6)
+    upper = witness_frame(games)
+    lower = witness_frame(games.with_columns(pl.col("who_is_human").str.to_lowercase() + " "))
+    assert lower["is_human"].to_list() == upper["is_human"].to_list()
+    assert lower["is_human"].sum() == 6
+    bad = games.with_columns(pl.when(pl.col("game_id") == 3).then(pl.lit("human"))
+                             .otherwise(pl.col("who_is_human")).alias("who_is_human"))
+    with pytest.raises(InvalidParameterError, match=r"row 4 \(game_id 3\) has 'human'"):
+        witness_frame(bad)
+    with pytest.raises(InvalidParameterError, match="who_is_human"):
+        witness_frame(games.with_columns(pl.lit(None, pl.String).alias("who_is_human")))
+
+
+def test_per_witness_labels_are_read_strictly():
+    """``is_human`` went through a lax parser: 'human' or 'maybe' read as False (an AI)."""
+    df = pl.DataFrame({"game_id": [1, 1], "label": ["A", "B"], "witness": ["Human", "eliza"],
+                       "is_human": ["human", "ai"], "verdict": ["A", "A"]})
+    assert witness_frame(df)["is_human"].to_list() == [True, False]
+    with pytest.raises(InvalidParameterError, match="'maybe'"):
+        witness_frame(df.with_columns(pl.Series("is_human", ["maybe", "ai"])))
+
+
+def test_human_correct_is_read_strictly_and_may_be_missing(make_games):
+    g = make_games(3).with_columns(pl.Series("human_correct", ["true", None, "False"]))
+    w = witness_frame(g)
+    assert w.filter(pl.col("slot") == "A")["interrogator_correct"].to_list() == [True, None, False]
+    with pytest.raises(InvalidParameterError, match="'human_correct'.*'yes please'"):
+        witness_frame(g.with_columns(pl.Series("human_correct", ["true", "yes please", "false"])))

@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
 
 from chatlens.cli._common import escape, handle_errors, no_result, out_console
+
+if TYPE_CHECKING:
+    from chatlens.humanlike.turing import TuringEval
 
 humanlike_app = typer.Typer(
     name="humanlike",
@@ -176,6 +180,23 @@ def lite_cmd(
         )
 
 
+def _no_turing_result(res: TuringEval) -> str | None:
+    """Why an evaluation has nothing to report, or None.
+
+    Why: without both a human and an AI witness, or without one game scored on both witnesses,
+    every figure is n/a or describes a single class; printing them with exit 0 reads as a result.
+    """
+    labels = res.scores.get_column("is_human")
+    if not labels.any():
+        return f"none of its {labels.len():,} witnesses is human (check who_is_human / is_human)"
+    if labels.all():
+        return f"all of its {labels.len():,} witnesses are human (check who_is_human / is_human)"
+    if not (res.results.get_column("n_games") > 0).any():
+        return ("no game has both witnesses scored by any scorer "
+                "(no game with one human and one AI witness, or no readable scores)")
+    return None
+
+
 @turing_app.command("eval")
 @handle_errors
 def turing_eval_cmd(
@@ -203,6 +224,9 @@ def turing_eval_cmd(
     res = turing_eval(read_table(input), scorers=scorer or None, ratings_column=ratings_column,
                       ratings_instrument=ratings_instrument, speaker=speaker, n_splits=folds,
                       seed=seed)
+    empty = _no_turing_result(res)
+    if empty:
+        no_result(f"No result for {input}: {empty}")
     table = Table("scorer", "accuracy", "AUC", "paired acc.", "games", "note",
                   title="Human-vs-AI witness (95% CI: Wilson; AUC: cluster bootstrap by game)")
     for r in res.results.iter_rows(named=True):
