@@ -94,3 +94,14 @@ def test_turing_eval_bad_who_is_human_is_one_line_error(tmp_path, make_games):
     res = runner.invoke(app, ["turing", "eval", str(src), "-s", "hal16q"])
     assert res.exit_code == 1, res.output
     assert "who_is_human" in res.output and "'C'" in res.output and "Traceback" not in res.output
+
+
+def test_turing_eval_cli_warns_about_unscored_witnesses(tmp_path, make_games):
+    src = tmp_path / "g.csv"
+    make_games(30).with_columns(
+        pl.when(pl.col("game_id") == 2).then(pl.lit("[9]"))
+        .otherwise(pl.col("likert_evaluation_B")).alias("likert_evaluation_B")).write_csv(src)
+    res = runner.invoke(app, ["turing", "eval", str(src), "-s", "hal16q"])
+    assert res.exit_code == 0, res.output
+    assert "hal16q: 1 of 60 witnesses unscored" in res.output
+    assert "game_id '2' slot 'B'" in res.output and "witnesses" in res.output

@@ -167,3 +167,28 @@ def test_human_correct_is_read_strictly_and_may_be_missing(make_games):
     assert w.filter(pl.col("slot") == "A")["interrogator_correct"].to_list() == [True, None, False]
     with pytest.raises(InvalidParameterError, match="'human_correct'.*'yes please'"):
         witness_frame(g.with_columns(pl.Series("human_correct", ["true", "yes please", "false"])))
+
+
+def test_turing_eval_counts_unscored_witnesses_and_compares_on_the_same_games(make_games):
+    """Unreadable ratings used to vanish from the figures without a count or reason, and the
+    interrogators were still measured on every game."""
+    games = make_games(40).with_columns(
+        pl.when(pl.col("game_id") < 5).then(pl.lit("[1, 2, 3]"))
+        .otherwise(pl.col("likert_evaluation_A")).alias("likert_evaluation_A"))
+    res = turing_eval(games, scorers=["hal16q", "fit:hal32q"], n_boot=20, n_splits=5)
+    for r in res.results.iter_rows(named=True):
+        assert r["n_witnesses"] == 75 and r["n_unscored"] == 5 and r["n_games"] == 35
+        assert r["first_unscored"] == "game_id '0' slot 'A': expected a list of 32 ratings, got 3"
+        assert r["interrogators_n"] == 35
+    assert res.interrogators.n == 35
+    assert res.by_opponent["n_games"].sum() == 35
+    scored = witness_frame(games.filter(pl.col("game_id") >= 5)).unique("game_id")
+    assert res.interrogators.value == pytest.approx(scored["interrogator_correct"].mean())
+
+
+def test_duplicated_games_are_an_error_naming_them(make_games):
+    """A game row listed twice was double-counted in accuracy/AUC and dropped from paired accuracy."""
+    games = make_games(6)
+    with pytest.raises(InvalidParameterError, match=r"2 witness\(es\) appear more than once: "
+                       r"game_id '4' slot 'A' \(2 times\), game_id '4' slot 'B'"):
+        turing_eval(pl.concat([games, games.filter(pl.col("game_id") == 4)]), scorers=["hal16q"])

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import typer
 from rich.table import Table
 
-from chatlens.cli._common import escape, handle_errors, no_result, out_console
+from chatlens.cli._common import escape, handle_errors, no_result, out_console, printable, warn
 
 if TYPE_CHECKING:
     from chatlens.humanlike.turing import TuringEval
@@ -197,6 +197,15 @@ def _no_turing_result(res: TuringEval) -> str | None:
     return None
 
 
+def _warn_unscored(res: TuringEval) -> None:
+    """One warning per scorer that left witnesses unscored: how many, and the first reason."""
+    total = res.scores.height
+    for r in res.results.iter_rows(named=True):
+        if r["n_unscored"]:
+            warn(printable(f"{r['scorer']}: {r['n_unscored']:,} of {total:,} witnesses unscored "
+                           f"(left out of its figures), first reason: {r['first_unscored']}"))
+
+
 @turing_app.command("eval")
 @handle_errors
 def turing_eval_cmd(
@@ -227,7 +236,8 @@ def turing_eval_cmd(
     empty = _no_turing_result(res)
     if empty:
         no_result(f"No result for {input}: {empty}")
-    table = Table("scorer", "accuracy", "AUC", "paired acc.", "games", "note",
+    table = Table("scorer", "accuracy", "AUC", "paired acc.", "witnesses", "games",
+                  "interrogators (same games)", "note",
                   title="Human-vs-AI witness (95% CI: Wilson; AUC: cluster bootstrap by game)")
     for r in res.results.iter_rows(named=True):
         table.add_row(
@@ -236,10 +246,12 @@ def turing_eval_cmd(
             f"{_fmt(r['auc'])} [{_fmt(r['auc_ci_low'], 2)}, {_fmt(r['auc_ci_high'], 2)}]",
             f"{_fmt(r['paired_accuracy'])} [{_fmt(r['paired_ci_low'], 2)}, "
             f"{_fmt(r['paired_ci_high'], 2)}]",
-            str(r["n_games"]), r["note"],
+            str(r["n_witnesses"]), str(r["n_games"]), _fmt(r["interrogators"]), r["note"],
         )
     out_console.print(table)
-    out_console.print(f"human interrogators: {res.interrogators.fmt()} correct")
+    _warn_unscored(res)
+    out_console.print(f"human interrogators: {res.interrogators.fmt()} correct "
+                      "(on the games every scorer scored)")
     opp = Table(*res.by_opponent.columns, title="Paired accuracy by AI opponent")
     for row in res.by_opponent.iter_rows():
         opp.add_row(*[str(v) if not isinstance(v, float) else _fmt(v) for v in row])

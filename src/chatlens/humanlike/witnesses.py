@@ -82,6 +82,23 @@ def _human_slots(games: pl.DataFrame) -> pl.Series:
     return slot
 
 
+def _check_unique_witnesses(out: pl.DataFrame) -> None:
+    """Each (game_id, slot) must appear once: an error naming the duplicated pairs otherwise.
+
+    Why: a game listed twice counted its witnesses twice in accuracy and AUC and silently left
+    paired accuracy (which needs exactly two witnesses per game) without that game.
+    """
+    dup = (out.group_by("game_id", "slot", maintain_order=True).len()
+           .filter(pl.col("len") > 1))
+    if dup.height:
+        shown = ", ".join(f"game_id {g!r} slot {sl!r} ({n} times)"
+                          for g, sl, n in dup.head(3).iter_rows())
+        more = f" and {dup.height - 3} more" if dup.height > 3 else ""
+        msg = (f"Turing data: {dup.height} witness(es) appear more than once: {shown}{more}; "
+               "expected each (game_id, slot) once (a game row listed twice?)")
+        raise InvalidParameterError(msg)
+
+
 def witness_frame(games: pl.DataFrame, *, ratings_column: str | None = None) -> pl.DataFrame:
     """Reshape Turing data to one row per witness with canonical columns.
 
@@ -141,6 +158,7 @@ def witness_frame(games: pl.DataFrame, *, ratings_column: str | None = None) -> 
                f"per-witness layout (game_id, label, is_human); got columns {games.columns}")
         raise SchemaError(msg)
     out = out.with_columns(pl.col("game_id").cast(pl.String))
+    _check_unique_witnesses(out)
     if ratings_column and ratings_column not in out.columns:
         msg = f"ratings column {ratings_column!r} (or its _A/_B pair) not found in Turing data"
         raise SchemaError(msg)
