@@ -37,6 +37,7 @@ from chatlens.humanlike.instruments import Instrument, ParsedRatings, load_instr
 from chatlens.llm.client import make_client, map_async, run_sync
 from chatlens.llm.config import LLMConfig
 from chatlens.llm.jsonout import JsonResult, complete_json
+from chatlens.llm.openai_transport import mask_secrets
 from chatlens.llm.usage import UsageReport
 
 #: Characters of an invalid answer kept in ``hl_raw`` for auditing.
@@ -95,10 +96,15 @@ def _validator(inst: Instrument) -> Any:
     return validate
 
 
-def _row_outcome(results: list[JsonResult[ParsedRatings]], keys: tuple[str, ...]) -> tuple[
+def _row_outcome(results: list[JsonResult[ParsedRatings]], keys: tuple[str, ...],
+                 api_key: str | None = None) -> tuple[
     np.ndarray, str | None, int, str | None, bool
 ]:
-    """Mean ratings over the valid samples, the error (if none valid), re-asks, raw, failed?"""
+    """Mean ratings over the valid samples, the error (if none valid), re-asks, raw, failed?
+
+    The raw answer kept for auditing is masked for ``api_key`` and key-shaped tokens: it goes
+    to the output file, and a server may echo the request's key in a normal answer.
+    """
     good = [r.value for r in results if r.ok and r.value is not None and r.value.ok]
     reasks = sum(r.n_reasks for r in results)
     if good:
@@ -109,7 +115,7 @@ def _row_outcome(results: list[JsonResult[ParsedRatings]], keys: tuple[str, ...]
         error = last.value.reason
     else:
         error = last.error
-    raw = None if last.raw is None else last.raw[:RAW_KEEP_CHARS]
+    raw = None if last.raw is None else mask_secrets(last.raw, api_key)[:RAW_KEEP_CHARS]
     failed = all(r.failed_request for r in results)
     return np.full(len(keys), np.nan), error, reasks, raw, failed
 
@@ -133,7 +139,7 @@ async def _judge_async(
         results = [
             await complete_json(client, messages, validate, sample_index=s) for s in range(samples)
         ]
-        return _row_outcome(results, inst.keys)
+        return _row_outcome(results, inst.keys, config.api_key())
 
     try:
         rows = await map_async(
