@@ -105,3 +105,25 @@ def test_turing_eval_cli_warns_about_unscored_witnesses(tmp_path, make_games):
     assert res.exit_code == 0, res.output
     assert "hal16q: 1 of 60 witnesses unscored" in res.output
     assert "game_id '2' slot 'B'" in res.output and "witnesses" in res.output
+
+
+def test_score_cli_one_bad_cell_scores_the_rest(tmp_path):
+    src = tmp_path / "in.csv"
+    ones = json.dumps([1] * 16)
+    pl.DataFrame({"id": [1, 2, 3], "likert_evaluation": [ones, "error", ones]}).write_csv(src)
+    out = tmp_path / "out.csv"
+    res = runner.invoke(app, ["humanlike", "score", str(src), "--instrument", "hal16q-published",
+                              "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    assert "scored 2/3 rows" in res.output and "not a JSON list of numeric ratings" in res.output
+
+
+def test_fit_cli_warns_about_rows_left_out(tmp_path, make_games):
+    src = tmp_path / "g.csv"
+    make_games(60).with_columns(pl.when(pl.col("game_id") == 3).then(pl.lit("error"))
+                                .otherwise(pl.col("likert_evaluation_B"))
+                                .alias("likert_evaluation_B")).write_csv(src)
+    res = runner.invoke(app, ["humanlike", "fit", str(src), "--folds", "5",
+                              "--out", str(tmp_path / "w.yaml")])
+    assert res.exit_code == 0, res.output
+    assert "1 rows left out (ratings not readable), first reason: not a JSON list" in res.output

@@ -135,6 +135,9 @@ def fit_cmd(
               group_column=group_column, instrument=instrument, list_keys=list_keys, c=c,
               threshold=threshold if select else None, n_splits=folds, seed=seed)
     write_weights_yaml(res, out, name=name)
+    if res.settings["dropped_rows"]:
+        warn(printable(f"{res.settings['dropped_rows']:,} rows left out (ratings not readable), "
+                       f"first reason: {res.settings['first_dropped_reason']}"))
     table = Table("metric (out-of-fold)", "value [95% CI]", "n", "CI method")
     for label, est in (("accuracy", res.accuracy), ("AUC", res.auc),
                        ("paired accuracy", res.paired_accuracy)):
