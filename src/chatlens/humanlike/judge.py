@@ -34,6 +34,7 @@ from chatlens._progress import status
 from chatlens._repr import short_repr
 from chatlens.errors import BadLLMResponse, InvalidParameterError, MissingColumnError
 from chatlens.humanlike.instruments import Instrument, ParsedRatings, load_instrument, score_ratings
+from chatlens.humanlike.turns import transcript_text
 from chatlens.llm.client import make_client, map_async, run_sync
 from chatlens.llm.config import LLMConfig
 from chatlens.llm.jsonout import JsonResult, complete_json
@@ -166,7 +167,8 @@ def judge(
     Parameters
     ----------
     frame
-        One dialogue per row in ``text_column`` (a transcript such as ``I: …\\nW: …``).
+        One dialogue per row in ``text_column``: a transcript such as ``I: …\\nW: …``, or a
+        role list (``[{role, content}, …]``), sent as ``role: content`` lines.
     instrument
         A bundled instrument name (``hal16q``, ``hal16q-published``, ``hal32q``), a YAML path or
         an :class:`Instrument`.
@@ -212,7 +214,7 @@ def judge(
             raise InvalidParameterError(msg)
         config = client.config
     inst = load_instrument(instrument)
-    texts = frame.get_column(text_column).cast(pl.String).to_list()
+    texts = transcript_text(frame.get_column(text_column)).to_list()
     rows, usage = run_sync(_judge_async(texts, inst, speaker, config, client, samples))
 
     n, k = len(rows), len(inst.keys)
