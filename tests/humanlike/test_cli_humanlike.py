@@ -127,3 +127,12 @@ def test_fit_cli_warns_about_rows_left_out(tmp_path, make_games):
                               "--out", str(tmp_path / "w.yaml")])
     assert res.exit_code == 0, res.output
     assert "1 rows left out (ratings not readable), first reason: not a JSON list" in res.output
+
+
+def test_turing_eval_text_column_scorer_is_one_line_error(tmp_path, make_games):
+    src = tmp_path / "g.csv"
+    make_games(4).write_csv(src)
+    res = runner.invoke(app, ["turing", "eval", str(src), "-s", "column:witness"])
+    assert res.exit_code == 1, res.output
+    assert "must hold numeric scores; 8 of 8 values are not numbers" in res.output
+    assert "Traceback" not in res.output

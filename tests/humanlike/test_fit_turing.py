@@ -192,3 +192,16 @@ def test_duplicated_games_are_an_error_naming_them(make_games):
     with pytest.raises(InvalidParameterError, match=r"2 witness\(es\) appear more than once: "
                        r"game_id '4' slot 'A' \(2 times\), game_id '4' slot 'B'"):
         turing_eval(pl.concat([games, games.filter(pl.col("game_id") == 4)]), scorers=["hal16q"])
+
+
+def test_column_scorer_on_a_text_column_is_an_error_with_count_and_example(make_games):
+    """``column:witness`` ended in a polars cast traceback (review repro 05)."""
+    w = witness_frame(make_games(10))
+    with pytest.raises(InvalidParameterError,
+                       match=r"column 'witness' must hold numeric scores; 20 of 20 values are not "
+                             r"numbers \(e\.g\. '(Human|bot)'\)"):
+        turing_eval(w, scorers=["column:witness"])
+    texty = w.with_columns(pl.when(pl.col("is_human")).then(pl.lit(" 1.5")).otherwise(pl.lit("-1"))
+                           .alias("s"))
+    r = turing_eval(texty, scorers=["column:s"], n_boot=10).results.row(0, named=True)
+    assert r["paired_accuracy"] == 1.0 and r["n_unscored"] == 0

@@ -90,13 +90,34 @@ def _unscored_reasons(values: np.ndarray, problems: list[str | None], default: s
             for v, why in zip(values, problems, strict=True)]
 
 
+def _as_numbers(col: pl.Series, spec: str) -> pl.Series:
+    """A score column as Float64; values that are not numbers are an error with count and example.
+
+    Why: a text column (``column:witness``) ended in a polars cast traceback, and a lenient cast
+    would silently leave its witnesses unscored.
+    """
+    if col.dtype.is_numeric() or col.dtype in (pl.Boolean, pl.Null):
+        return col.cast(pl.Float64)
+    if col.dtype in (pl.String, pl.Categorical, pl.Enum):
+        values = col.cast(pl.String).str.strip_chars().cast(pl.Float64, strict=False)
+    else:  # lists, structs, dates: no number to read
+        values = pl.Series(col.name, [None] * col.len(), dtype=pl.Float64)
+    bad = col.is_not_null() & values.is_null()
+    if bad.any():
+        example = col.filter(bad)[0]
+        msg = (f"scorer {spec!r}: column {col.name!r} must hold numeric scores; "
+               f"{int(bad.sum()):,} of {col.len():,} values are not numbers (e.g. {example!r})")
+        raise InvalidParameterError(msg)
+    return values
+
+
 def _column_scores(spec: str, w: pl.DataFrame) -> _Scored:
     """A precomputed score column, which must be numeric (or text holding numbers)."""
     col = spec.split(":", 1)[1]
     if col not in w.columns:
         msg = f"scorer {spec!r}: column {col!r} not found"
         raise InvalidParameterError(msg)
-    values = w.get_column(col).cast(pl.Float64).to_numpy()
+    values = _as_numbers(w.get_column(col), spec).to_numpy()
     return _Scored(values, "precomputed column",
                    _unscored_reasons(values, [None] * len(values), f"no number in column {col!r}"))
 
