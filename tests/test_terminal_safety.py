@@ -45,3 +45,19 @@ def test_quiet_is_accepted_after_the_subcommand_and_silences_tables(tmp_path):
     res = runner.invoke(app, ["info", str(tmp_path / "missing.jsonl"), "-q"])
     assert res.exit_code != 0  # errors are never silenced (they go to stderr)
     assert runner.invoke(app, ["info", str(src)]).output == loud.output  # quiet does not stick
+
+
+def test_turing_eval_tables_print_no_escape_sequence_or_markup(tmp_path):
+    """Opponent names (data) reached the turing eval tables unescaped: ANSI sequences and Rich
+    markup such as [link=...] were interpreted (review repro 04)."""
+    import polars as pl
+
+    evil = "\x1b[31mEVIL\x1b[0m[link=http://evil.example]click[/link]"
+    src = tmp_path / "w.csv"
+    pl.DataFrame({"game_id": [1, 1, 2, 2], "label": ["A", "B", "A", "B"],
+                  "witness": ["Human", evil, "Human", evil], "is_human": [True, False, True, False],
+                  "verdict": ["A", "B", "A", "A"], "s": [1.0, 0.0, 1.0, 0.0]}).write_csv(src)
+    res = CliRunner().invoke(app, ["turing", "eval", str(src), "-s", "column:s"])
+    assert res.exit_code == 0, res.output
+    assert "EVIL" in res.output and "\x1b" not in res.output
+    assert "[link=http://evil.example]click[/link]" in res.output

@@ -75,3 +75,64 @@ def test_instruments_and_validate_cli(tmp_path):
     assert res.exit_code == 1 and "key 'version': expected a non-empty version (a required key)" in res.output
     res = runner.invoke(app, ["humanlike", "validate", "hal32q"])
     assert res.exit_code == 0 and "ok: hal32q" in res.output
+
+
+def test_turing_eval_without_a_human_witness_exits_3(tmp_path):
+    """A file whose labels name no human used to print accuracies and exit 0."""
+    src = tmp_path / "w.csv"
+    pl.DataFrame({"game_id": [1, 1, 2, 2], "label": ["A", "B", "A", "B"],
+                  "witness": ["x", "y", "x", "y"], "is_human": ["false"] * 4,
+                  "verdict": ["A"] * 4, "s_col": [0.1, 0.2, 0.3, 0.4]}).write_csv(src)
+    res = runner.invoke(app, ["turing", "eval", str(src), "-s", "column:s_col"])
+    assert res.exit_code == 3, res.output
+    assert "none of its 4 witnesses is human" in res.output
+
+
+def test_turing_eval_bad_who_is_human_is_one_line_error(tmp_path, make_games):
+    src = tmp_path / "g.csv"
+    make_games(4).with_columns(pl.lit("C").alias("who_is_human")).write_csv(src)
+    res = runner.invoke(app, ["turing", "eval", str(src), "-s", "hal16q"])
+    assert res.exit_code == 1, res.output
+    assert "who_is_human" in res.output and "'C'" in res.output and "Traceback" not in res.output
+
+
+def test_turing_eval_cli_warns_about_unscored_witnesses(tmp_path, make_games):
+    src = tmp_path / "g.csv"
+    make_games(30).with_columns(
+        pl.when(pl.col("game_id") == 2).then(pl.lit("[9]"))
+        .otherwise(pl.col("likert_evaluation_B")).alias("likert_evaluation_B")).write_csv(src)
+    res = runner.invoke(app, ["turing", "eval", str(src), "-s", "hal16q"])
+    assert res.exit_code == 0, res.output
+    assert "hal16q: 1 of 60 witnesses unscored" in res.output
+    assert "game_id '2' slot 'B'" in res.output and "witnesses" in res.output
+
+
+def test_score_cli_one_bad_cell_scores_the_rest(tmp_path):
+    src = tmp_path / "in.csv"
+    ones = json.dumps([1] * 16)
+    pl.DataFrame({"id": [1, 2, 3], "likert_evaluation": [ones, "error", ones]}).write_csv(src)
+    out = tmp_path / "out.csv"
+    res = runner.invoke(app, ["humanlike", "score", str(src), "--instrument", "hal16q-published",
+                              "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    assert "scored 2/3 rows" in res.output and "not a JSON list of numeric ratings" in res.output
+
+
+def test_fit_cli_warns_about_rows_left_out(tmp_path, make_games):
+    src = tmp_path / "g.csv"
+    make_games(60).with_columns(pl.when(pl.col("game_id") == 3).then(pl.lit("error"))
+                                .otherwise(pl.col("likert_evaluation_B"))
+                                .alias("likert_evaluation_B")).write_csv(src)
+    res = runner.invoke(app, ["humanlike", "fit", str(src), "--folds", "5",
+                              "--out", str(tmp_path / "w.yaml")])
+    assert res.exit_code == 0, res.output
+    assert "1 rows left out (ratings not readable), first reason: not a JSON list" in res.output
+
+
+def test_turing_eval_text_column_scorer_is_one_line_error(tmp_path, make_games):
+    src = tmp_path / "g.csv"
+    make_games(4).write_csv(src)
+    res = runner.invoke(app, ["turing", "eval", str(src), "-s", "column:witness"])
+    assert res.exit_code == 1, res.output
+    assert "must hold numeric scores; 8 of 8 values are not numbers" in res.output
+    assert "Traceback" not in res.output

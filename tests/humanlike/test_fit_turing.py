@@ -134,3 +134,74 @@ def test_fit_on_a_user_instrument_file_is_self_contained(tmp_path, make_games):
     assert inst.weights.tolist() == [w for k, w in zip(res.keys, res.weights, strict=True) if k in res.selected]
     assert inst.source["derived_from"]["path"] == str(base)
     assert len(inst.source["derived_from"]["sha256"]) == 64
+
+
+def test_who_is_human_case_is_folded_and_unknown_values_are_errors(make_games):
+    """'a'/'b' used to make every witness an AI (exit 0 with numbers): now folded, and any other
+    value is an error naming the row and the value."""
+    games = make_games(6)
+    upper = witness_frame(games)
+    lower = witness_frame(games.with_columns(pl.col("who_is_human").str.to_lowercase() + " "))
+    assert lower["is_human"].to_list() == upper["is_human"].to_list()
+    assert lower["is_human"].sum() == 6
+    bad = games.with_columns(pl.when(pl.col("game_id") == 3).then(pl.lit("human"))
+                             .otherwise(pl.col("who_is_human")).alias("who_is_human"))
+    with pytest.raises(InvalidParameterError, match=r"row 4 \(game_id 3\) has 'human'"):
+        witness_frame(bad)
+    with pytest.raises(InvalidParameterError, match="who_is_human"):
+        witness_frame(games.with_columns(pl.lit(None, pl.String).alias("who_is_human")))
+
+
+def test_per_witness_labels_are_read_strictly():
+    """``is_human`` went through a lax parser: 'human' or 'maybe' read as False (an AI)."""
+    df = pl.DataFrame({"game_id": [1, 1], "label": ["A", "B"], "witness": ["Human", "eliza"],
+                       "is_human": ["human", "ai"], "verdict": ["A", "A"]})
+    assert witness_frame(df)["is_human"].to_list() == [True, False]
+    with pytest.raises(InvalidParameterError, match="'maybe'"):
+        witness_frame(df.with_columns(pl.Series("is_human", ["maybe", "ai"])))
+
+
+def test_human_correct_is_read_strictly_and_may_be_missing(make_games):
+    g = make_games(3).with_columns(pl.Series("human_correct", ["true", None, "False"]))
+    w = witness_frame(g)
+    assert w.filter(pl.col("slot") == "A")["interrogator_correct"].to_list() == [True, None, False]
+    with pytest.raises(InvalidParameterError, match="'human_correct'.*'yes please'"):
+        witness_frame(g.with_columns(pl.Series("human_correct", ["true", "yes please", "false"])))
+
+
+def test_turing_eval_counts_unscored_witnesses_and_compares_on_the_same_games(make_games):
+    """Unreadable ratings used to vanish from the figures without a count or reason, and the
+    interrogators were still measured on every game."""
+    games = make_games(40).with_columns(
+        pl.when(pl.col("game_id") < 5).then(pl.lit("[1, 2, 3]"))
+        .otherwise(pl.col("likert_evaluation_A")).alias("likert_evaluation_A"))
+    res = turing_eval(games, scorers=["hal16q", "fit:hal32q"], n_boot=20, n_splits=5)
+    for r in res.results.iter_rows(named=True):
+        assert r["n_witnesses"] == 75 and r["n_unscored"] == 5 and r["n_games"] == 35
+        assert r["first_unscored"] == "game_id '0' slot 'A': expected a list of 32 ratings, got 3"
+        assert r["interrogators_n"] == 35
+    assert res.interrogators.n == 35
+    assert res.by_opponent["n_games"].sum() == 35
+    scored = witness_frame(games.filter(pl.col("game_id") >= 5)).unique("game_id")
+    assert res.interrogators.value == pytest.approx(scored["interrogator_correct"].mean())
+
+
+def test_duplicated_games_are_an_error_naming_them(make_games):
+    """A game row listed twice was double-counted in accuracy/AUC and dropped from paired accuracy."""
+    games = make_games(6)
+    with pytest.raises(InvalidParameterError, match=r"2 witness\(es\) appear more than once: "
+                       r"game_id '4' slot 'A' \(2 times\), game_id '4' slot 'B'"):
+        turing_eval(pl.concat([games, games.filter(pl.col("game_id") == 4)]), scorers=["hal16q"])
+
+
+def test_column_scorer_on_a_text_column_is_an_error_with_count_and_example(make_games):
+    """``column:witness`` ended in a polars cast traceback (review repro 05)."""
+    w = witness_frame(make_games(10))
+    with pytest.raises(InvalidParameterError,
+                       match=r"column 'witness' must hold numeric scores; 20 of 20 values are not "
+                             r"numbers \(e\.g\. '(Human|bot)'\)"):
+        turing_eval(w, scorers=["column:witness"])
+    texty = w.with_columns(pl.when(pl.col("is_human")).then(pl.lit(" 1.5")).otherwise(pl.lit("-1"))
+                           .alias("s"))
+    r = turing_eval(texty, scorers=["column:s"], n_boot=10).results.row(0, named=True)
+    assert r["paired_accuracy"] == 1.0 and r["n_unscored"] == 0

@@ -271,3 +271,19 @@ def test_output_root_key_null_puts_ratings_at_the_top_level(tmp_path):
     assert flat.output_root_key is None and flat.parse_answer('{"a": 4}').values == {"a": 4}
     p.write_text(_minimal_yaml())
     assert load_instrument(p).output_root_key == "likert_evaluation"
+
+
+def test_a_key_repeated_inside_one_json_object_is_a_problem():
+    """json.loads kept the last of two values of item 1 silently: the answer read as valid
+    (review repro 08). Repeats of an item or of the root key are now problems; other repeated
+    keys are left alone, as other extra keys are."""
+    inst = load_instrument("hal16q")
+    body = ", ".join(f'"{k}": 3' for k in inst.keys)
+    parsed = inst.parse_answer('{"likert_evaluation": {"1": 5, ' + body + '}}')
+    assert not parsed.ok and parsed.values["1"] is None and parsed.values["2"] == 3
+    assert parsed.problems == ("duplicate key '1'",)
+    twice = inst.parse_answer('{"likert_evaluation": {' + body + '}, "likert_evaluation": {'
+                              + body + '}}')
+    assert "duplicate key 'likert_evaluation'" in twice.problems
+    noted = inst.parse_answer('{"likert_evaluation": {' + body + '}, "note": 1, "note": 2}')
+    assert noted.ok

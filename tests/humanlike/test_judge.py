@@ -151,3 +151,27 @@ def test_a_server_answering_200_with_html_is_recorded_per_row(server):
     err = res.frame["hl_error"].to_list()
     assert err[0].startswith("request failed") and "not a JSON chat completion" in err[0]
     assert err[1] is None and res.n_failed_requests == 1
+
+
+def test_a_role_list_column_is_sent_as_transcript_lines():
+    """A JSONL role-list column (the transcript form HL-lite reads) crashed judge with a polars
+    cast traceback (review repro 06)."""
+    from chatlens.errors import InvalidParameterError
+
+    seen = []
+
+    def reply(request):
+        seen.extend(m["content"] for m in request.messages)
+        return json.dumps({"likert_evaluation": dict.fromkeys(INST.keys, 2)})
+
+    client = make_client(LLMConfig(model="stub"), transport=MockTransport(reply))
+    df = pl.DataFrame({"dialogue": [[{"role": "user", "content": "hi"},
+                                     {"role": "assistant", "content": "hey lol"}], []]})
+    res = judge(df, instrument=INST, speaker="assistant", client=client)
+    assert res.frame["hl_error"].to_list() == [None, "empty dialogue"]
+    assert any("user: hi\nassistant: hey lol" in m for m in seen)
+    with pytest.raises(InvalidParameterError, match=r"text column 'dialogue' must hold transcripts"):
+        judge(pl.DataFrame({"dialogue": [1, 2]}), instrument=INST, client=client)
+    bad = pl.DataFrame({"dialogue": [[{"who": "user", "what": "hi"}]]})
+    with pytest.raises(InvalidParameterError, match="role/content"):
+        judge(bad, instrument=INST, client=client)

@@ -158,3 +158,37 @@ def test_help_lists_the_options(flag):
     for opt in ["--instrument", "--text-column", "--speaker", "--model", "--base-url",
                 "--api-key-env", "--concurrency", "--cache", "--out"]:
         assert opt in result.output
+
+
+def test_a_key_echoed_in_a_200_answer_is_masked_in_hl_raw_and_the_cache(tmp_path, monkeypatch):
+    """A server echoing the Authorization header in a normal answer put the key, unmasked, in
+    the output's hl_raw and in the response cache (review repro 07)."""
+    from chatlens.cli import app
+
+    inp = tmp_path / "in.csv"
+    pl.DataFrame({"id": [1], "transcript": ["I: hi\nW: hey"]}).write_csv(inp)
+    out, cache = tmp_path / "rated.csv", tmp_path / "cache"
+    monkeypatch.setenv("OPENAI_API_KEY", SECRET)
+    with FakeOpenAIServer(lambda body, n: FakeReply(content=f"I saw Bearer {SECRET}")) as server:
+        result = CliRunner().invoke(app, cli_args(inp, out, cache, server))
+    assert result.exit_code == 3, result.output  # no valid rating
+    raw = pl.read_csv(out)["hl_raw"][0]
+    assert raw.startswith("I saw ***")
+    for f in [out, *cache.iterdir()]:
+        assert SECRET.encode() not in f.read_bytes(), f
+    assert SECRET not in result.output
+
+
+def test_hl_raw_and_cache_are_masked_whatever_the_transport(tmp_path, monkeypatch):
+    """The cache and hl_raw mask the key themselves (not only the OpenAI transport does)."""
+    from chatlens.humanlike.judge import judge
+    from chatlens.llm import LLMConfig, MockTransport, make_client
+
+    monkeypatch.setenv("OPENAI_API_KEY", SECRET)
+    client = make_client(LLMConfig(model="m", cache_dir=tmp_path / "c", max_reasks=0),
+                         transport=MockTransport(lambda r: f"echo {SECRET} and hf_abcdefghijk"))
+    res = judge(pl.DataFrame({"dialogue": ["I: hi\nW: hey"]}), instrument=INST, speaker="W",
+                client=client)
+    assert res.frame["hl_raw"][0] == "echo *** and ***"
+    for f in (tmp_path / "c").iterdir():
+        assert SECRET.encode() not in f.read_bytes() and b"hf_abcdefghijk" not in f.read_bytes()

@@ -92,3 +92,34 @@ def test_fitted_file_inherits_key_space(tmp_path):
     df = pl.DataFrame({"r": [json.dumps([5] * 32)]})
     out = score(df, instrument=str(p), ratings_column="r", list_keys="hal32q")
     assert out["hl_logit"][0] == pytest.approx(5.0)
+
+
+def test_one_unreadable_list_cell_costs_only_its_row():
+    """One cell that is not JSON (``error``) made polars fail the whole column: the whole file
+    was unscorable. Bad cells now get a null score and a reason, the others are scored."""
+    from chatlens.humanlike.scoring import score
+
+    ones = json.dumps([1] * 16)
+    df = pl.DataFrame({"likert_evaluation": [ones, "error", ones, '{"a": 1}', '["x"]', None]})
+    out = score(df, instrument="hal16q-published")
+    assert out["hl_logit"].is_not_null().to_list() == [True, False, True, False, False, False]
+    assert out["hl_problem"].to_list()[1:] == [
+        "not a JSON list of numeric ratings: 'error'", None,
+        "not a JSON list of numeric ratings: '{\"a\": 1}'",
+        "not a JSON list of numeric ratings: '[\"x\"]'", "expected a list of 16 ratings, got nothing"]
+
+
+def test_fit_and_turing_eval_keep_going_past_an_unreadable_cell(make_games):
+    from chatlens.humanlike.fit import fit
+    from chatlens.humanlike.turing import turing_eval
+
+    games = make_games(60).with_columns(
+        pl.when(pl.col("game_id") == 7).then(pl.lit("error"))
+        .otherwise(pl.col("likert_evaluation_A")).alias("likert_evaluation_A"))
+    res = fit(games, n_splits=5)
+    assert res.settings["dropped_rows"] == 1 and res.n_rows == 119
+    assert res.settings["first_dropped_reason"] == "not a JSON list of numeric ratings: 'error'"
+    ev = turing_eval(games, scorers=["hal16q"], n_boot=20)
+    r = ev.results.row(0, named=True)
+    assert r["n_unscored"] == 1 and r["n_games"] == 59
+    assert r["first_unscored"] == "game_id '7' slot 'A': not a JSON list of numeric ratings: 'error'"

@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
 
-from chatlens.cli._common import escape, handle_errors, no_result, out_console
+from chatlens.cli._common import escape, handle_errors, no_result, out_console, printable, warn
+
+if TYPE_CHECKING:
+    from chatlens.humanlike.turing import TuringEval
 
 humanlike_app = typer.Typer(
     name="humanlike",
@@ -47,8 +51,8 @@ def instruments_cmd() -> None:
     table = Table("name", "version", "items", "bias", "description")
     for name in list_instruments():
         inst = load_instrument(name)
-        table.add_row(name, inst.version, str(len(inst.items)), _fmt(inst.bias, 4),
-                      inst.description[:90])
+        table.add_row(escape(name), escape(inst.version), str(len(inst.items)),
+                      _fmt(inst.bias, 4), escape(inst.description[:90]))
     out_console.print(table)
 
 
@@ -62,7 +66,7 @@ def validate_cmd(path: Path = typer.Argument(..., help="Instrument YAML file or 
     from chatlens.humanlike.instruments import validate_instrument
 
     inst = validate_instrument(path if path.exists() else str(path))
-    out_console.print(f"ok: {inst.name} {inst.version} ({len(inst.items)} items)")
+    out_console.print(f"ok: {escape(inst.name)} {escape(inst.version)} ({len(inst.items)} items)")
 
 
 @humanlike_app.command("score")
@@ -91,11 +95,12 @@ def score_cmd(
     logit = frame.get_column("hl_logit")
     problems = frame.get_column("hl_problem").drop_nulls()
     out_console.print(
-        f"scored {logit.is_not_null().sum()}/{frame.height} rows with {instrument}; "
-        f"mean hl_logit {_fmt(logit.mean())}; {len(problems)} rows with problems -> {out}"
+        f"scored {logit.is_not_null().sum()}/{frame.height} rows with {escape(instrument)}; "
+        f"mean hl_logit {_fmt(logit.mean())}; {len(problems)} rows with problems -> "
+        f"{escape(str(out))}"
     )
     if len(problems):
-        out_console.print(f"first problem: {problems[0]}", markup=False)
+        out_console.print(f"first problem: {printable(problems[0])}", markup=False)
     if not logit.is_not_null().any():
         first = f" First problem: {problems[0]}" if len(problems) else ""
         no_result(f"No row of {input} was scored (of {frame.height:,}).{first}")
@@ -131,13 +136,16 @@ def fit_cmd(
               group_column=group_column, instrument=instrument, list_keys=list_keys, c=c,
               threshold=threshold if select else None, n_splits=folds, seed=seed)
     write_weights_yaml(res, out, name=name)
+    if res.settings["dropped_rows"]:
+        warn(printable(f"{res.settings['dropped_rows']:,} rows left out (ratings not readable), "
+                       f"first reason: {res.settings['first_dropped_reason']}"))
     table = Table("metric (out-of-fold)", "value [95% CI]", "n", "CI method")
     for label, est in (("accuracy", res.accuracy), ("AUC", res.auc),
                        ("paired accuracy", res.paired_accuracy)):
-        table.add_row(label, est.fmt(), str(est.n), est.method)
+        table.add_row(label, est.fmt(), str(est.n), escape(est.method))
     out_console.print(table)
-    out_console.print(f"{len(res.selected)} items kept: {', '.join(res.selected)}; "
-                      f"bias {res.bias:.4f} -> {out}")
+    out_console.print(f"{len(res.selected)} items kept: {escape(', '.join(res.selected))}; "
+                      f"bias {res.bias:.4f} -> {escape(str(out))}")
 
 
 @humanlike_app.command("lite")
@@ -176,6 +184,32 @@ def lite_cmd(
         )
 
 
+def _no_turing_result(res: TuringEval) -> str | None:
+    """Why an evaluation has nothing to report, or None.
+
+    Why: without both a human and an AI witness, or without one game scored on both witnesses,
+    every figure is n/a or describes a single class; printing them with exit 0 reads as a result.
+    """
+    labels = res.scores.get_column("is_human")
+    if not labels.any():
+        return f"none of its {labels.len():,} witnesses is human (check who_is_human / is_human)"
+    if labels.all():
+        return f"all of its {labels.len():,} witnesses are human (check who_is_human / is_human)"
+    if not (res.results.get_column("n_games") > 0).any():
+        return ("no game has both witnesses scored by any scorer "
+                "(no game with one human and one AI witness, or no readable scores)")
+    return None
+
+
+def _warn_unscored(res: TuringEval) -> None:
+    """One warning per scorer that left witnesses unscored: how many, and the first reason."""
+    total = res.scores.height
+    for r in res.results.iter_rows(named=True):
+        if r["n_unscored"]:
+            warn(printable(f"{r['scorer']}: {r['n_unscored']:,} of {total:,} witnesses unscored "
+                           f"(left out of its figures), first reason: {r['first_unscored']}"))
+
+
 @turing_app.command("eval")
 @handle_errors
 def turing_eval_cmd(
@@ -203,22 +237,28 @@ def turing_eval_cmd(
     res = turing_eval(read_table(input), scorers=scorer or None, ratings_column=ratings_column,
                       ratings_instrument=ratings_instrument, speaker=speaker, n_splits=folds,
                       seed=seed)
-    table = Table("scorer", "accuracy", "AUC", "paired acc.", "games", "note",
+    empty = _no_turing_result(res)
+    if empty:
+        no_result(f"No result for {input}: {empty}")
+    table = Table("scorer", "accuracy", "AUC", "paired acc.", "witnesses", "games",
+                  "interrogators (same games)", "note",
                   title="Human-vs-AI witness (95% CI: Wilson; AUC: cluster bootstrap by game)")
     for r in res.results.iter_rows(named=True):
         table.add_row(
-            r["scorer"],
+            escape(r["scorer"]),
             f"{_fmt(r['accuracy'])} [{_fmt(r['accuracy_ci_low'], 2)}, {_fmt(r['accuracy_ci_high'], 2)}]",
             f"{_fmt(r['auc'])} [{_fmt(r['auc_ci_low'], 2)}, {_fmt(r['auc_ci_high'], 2)}]",
             f"{_fmt(r['paired_accuracy'])} [{_fmt(r['paired_ci_low'], 2)}, "
             f"{_fmt(r['paired_ci_high'], 2)}]",
-            str(r["n_games"]), r["note"],
+            str(r["n_witnesses"]), str(r["n_games"]), _fmt(r["interrogators"]), escape(r["note"]),
         )
     out_console.print(table)
-    out_console.print(f"human interrogators: {res.interrogators.fmt()} correct")
-    opp = Table(*res.by_opponent.columns, title="Paired accuracy by AI opponent")
+    _warn_unscored(res)
+    out_console.print(f"human interrogators: {res.interrogators.fmt()} correct "
+                      "(on the games every scorer scored)")
+    opp = Table(*[escape(c) for c in res.by_opponent.columns], title="Paired accuracy by AI opponent")
     for row in res.by_opponent.iter_rows():
-        opp.add_row(*[str(v) if not isinstance(v, float) else _fmt(v) for v in row])
+        opp.add_row(*[escape(v) if not isinstance(v, float) else _fmt(v) for v in row])
     out_console.print(opp)
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)

@@ -57,20 +57,40 @@ class ParsedRatings:
 _FENCE = re.compile(r"^```[a-zA-Z]*\s*|\s*```$")
 
 
-def _load_json_object(text: str) -> tuple[Any, str | None]:
+def _keeping_duplicates(found: list[str]) -> Any:
+    """A ``json.loads`` object hook that records keys repeated inside one object in ``found``.
+
+    Why: ``json.loads`` keeps the last value of a repeated key without a word, so an answer
+    rating item 1 twice read as valid with whichever value came last.
+    """
+
+    def hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key, value in pairs:
+            if key in out:
+                found.append(key)
+            out[key] = value
+        return out
+
+    return hook
+
+
+def _load_json_object(text: str) -> tuple[Any, str | None, list[str]]:
+    """The answer's JSON (tolerating fences and chatter), a parse error, and repeated keys."""
     text = text.strip()
     if len(text) > MAX_ANSWER_CHARS:
-        return None, f"answer too long ({len(text)} characters > {MAX_ANSWER_CHARS})"
+        return None, f"answer too long ({len(text)} characters > {MAX_ANSWER_CHARS})", []
     candidates = [text, _FENCE.sub("", text).strip()]
     start, end = text.find("{"), text.rfind("}")
     if 0 <= start < end:
         candidates.append(text[start : end + 1])
     for cand in candidates:
+        repeated: list[str] = []
         try:
-            return json.loads(cand), None
+            return json.loads(cand, object_pairs_hook=_keeping_duplicates(repeated)), None, repeated
         except (json.JSONDecodeError, ValueError):
             continue
-    return None, "answer is not a JSON object"
+    return None, "answer is not a JSON object", []
 
 
 def _as_rating(value: Any, scale: Scale) -> tuple[int | None, str | None]:
@@ -113,10 +133,11 @@ def parse_ratings(text: str | Mapping[str, Any] | None, instrument: Instrument) 
     empty = dict.fromkeys(instrument.keys)
     if text is None:
         return ParsedRatings(empty, (), "empty answer")
+    repeated: list[str] = []
     if isinstance(text, Mapping):
         data: Any = text
     else:
-        data, err = _load_json_object(str(text))
+        data, err, repeated = _load_json_object(str(text))
         if err:
             return ParsedRatings(empty, (), err)
     if not isinstance(data, Mapping):
@@ -144,6 +165,11 @@ def parse_ratings(text: str | Mapping[str, Any] | None, instrument: Instrument) 
         values[key] = val
         if why:
             problems.append(f"item {key}: {why}")
+    for key in dict.fromkeys(k.strip() for k in repeated):  # within one object: last won
+        if key in wanted or key == root:  # an item's rating, or the whole body, is ambiguous
+            problems.append(f"duplicate key {key!r}")
+            if key in wanted:
+                values[key] = None
     missing = [k for k in instrument.keys if k not in seen]
     if missing:
         problems.append("missing items " + ", ".join(missing))

@@ -125,7 +125,7 @@ def fit(
     layout (``<ratings_column>_A``/``_B`` with ``who_is_human``), which is reshaped first.
     ``threshold`` keeps items with ``|w| > threshold`` (HAL used 0.2) inside each fold; ``None``
     keeps all items. Rows whose ratings cannot be read are excluded and counted in
-    ``settings['dropped_rows']``.
+    ``settings['dropped_rows']`` (the first one's reason in ``settings['first_dropped_reason']``).
     """
     if c <= 0:
         msg = f"The 'c' parameter of fit must be > 0. Got {c} instead."
@@ -159,7 +159,8 @@ def fit(
         settings={"model": "L1 logistic regression (liblinear) on raw ratings", "C": c,
                   "threshold": threshold, "n_splits": n_splits, "seed": seed,
                   "cv": "GroupKFold (shuffled), selection inside each training fold",
-                  "dropped_rows": dropped},
+                  "dropped_rows": dropped,
+                  "first_dropped_reason": next((why for why in problems if why), None)},
         selection_frequency={k: float(f) for k, f in zip(keys, freq, strict=True)},
         input_fingerprint=fp,
     )

@@ -34,9 +34,11 @@ from chatlens._progress import status
 from chatlens._repr import short_repr
 from chatlens.errors import BadLLMResponse, InvalidParameterError, MissingColumnError
 from chatlens.humanlike.instruments import Instrument, ParsedRatings, load_instrument, score_ratings
+from chatlens.humanlike.turns import transcript_text
 from chatlens.llm.client import make_client, map_async, run_sync
 from chatlens.llm.config import LLMConfig
 from chatlens.llm.jsonout import JsonResult, complete_json
+from chatlens.llm.openai_transport import mask_secrets
 from chatlens.llm.usage import UsageReport
 
 #: Characters of an invalid answer kept in ``hl_raw`` for auditing.
@@ -95,10 +97,15 @@ def _validator(inst: Instrument) -> Any:
     return validate
 
 
-def _row_outcome(results: list[JsonResult[ParsedRatings]], keys: tuple[str, ...]) -> tuple[
+def _row_outcome(results: list[JsonResult[ParsedRatings]], keys: tuple[str, ...],
+                 api_key: str | None = None) -> tuple[
     np.ndarray, str | None, int, str | None, bool
 ]:
-    """Mean ratings over the valid samples, the error (if none valid), re-asks, raw, failed?"""
+    """Mean ratings over the valid samples, the error (if none valid), re-asks, raw, failed?
+
+    The raw answer kept for auditing is masked for ``api_key`` and key-shaped tokens: it goes
+    to the output file, and a server may echo the request's key in a normal answer.
+    """
     good = [r.value for r in results if r.ok and r.value is not None and r.value.ok]
     reasks = sum(r.n_reasks for r in results)
     if good:
@@ -109,7 +116,7 @@ def _row_outcome(results: list[JsonResult[ParsedRatings]], keys: tuple[str, ...]
         error = last.value.reason
     else:
         error = last.error
-    raw = None if last.raw is None else last.raw[:RAW_KEEP_CHARS]
+    raw = None if last.raw is None else mask_secrets(last.raw, api_key)[:RAW_KEEP_CHARS]
     failed = all(r.failed_request for r in results)
     return np.full(len(keys), np.nan), error, reasks, raw, failed
 
@@ -133,7 +140,7 @@ async def _judge_async(
         results = [
             await complete_json(client, messages, validate, sample_index=s) for s in range(samples)
         ]
-        return _row_outcome(results, inst.keys)
+        return _row_outcome(results, inst.keys, config.api_key())
 
     try:
         rows = await map_async(
@@ -160,7 +167,8 @@ def judge(
     Parameters
     ----------
     frame
-        One dialogue per row in ``text_column`` (a transcript such as ``I: …\\nW: …``).
+        One dialogue per row in ``text_column``: a transcript such as ``I: …\\nW: …``, or a
+        role list (``[{role, content}, …]``), sent as ``role: content`` lines.
     instrument
         A bundled instrument name (``hal16q``, ``hal16q-published``, ``hal32q``), a YAML path or
         an :class:`Instrument`.
@@ -206,7 +214,7 @@ def judge(
             raise InvalidParameterError(msg)
         config = client.config
     inst = load_instrument(instrument)
-    texts = frame.get_column(text_column).cast(pl.String).to_list()
+    texts = transcript_text(frame.get_column(text_column)).to_list()
     rows, usage = run_sync(_judge_async(texts, inst, speaker, config, client, samples))
 
     n, k = len(rows), len(inst.keys)

@@ -9,6 +9,7 @@ so that ``hal16q`` can score 32-item HAL32Q answers by key).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -54,6 +55,34 @@ def _first_char(col: pl.Series) -> str:
     return s[0][0] if len(s) else ""
 
 
+def _decode_list(text: str | None) -> tuple[list[float] | None, str | None]:
+    """One cell as a list of numbers, or None and why not (a missing cell is just None)."""
+    if text is None:
+        return None, None
+    shown = text if len(text) <= 40 else text[:40] + "..."
+    why = f"not a JSON list of numeric ratings: {shown!r}"
+    try:
+        value = json.loads(text)
+    except (ValueError, RecursionError):  # json.JSONDecodeError is a ValueError
+        return None, why
+    if not isinstance(value, list) or not all(
+        isinstance(v, (int, float)) and not isinstance(v, bool) for v in value
+    ):
+        return None, why
+    return [float(v) for v in value], None
+
+
+def _decode_lists_row_by_row(col: pl.Series) -> tuple[pl.Series, list[str | None]]:
+    """JSON lists decoded one cell at a time, with a reason for each cell that is not one.
+
+    Why: polars decodes a column all at once and fails as a whole, so one cell such as
+    ``error`` made the whole file unscorable; this slower path runs only after that failure.
+    """
+    decoded = [_decode_list(text) for text in col.to_list()]
+    values = pl.Series(col.name, [v for v, _ in decoded], dtype=pl.List(pl.Float64))
+    return values, [why for _, why in decoded]
+
+
 def ratings_from_column(
     frame: pl.DataFrame,
     column: str,
@@ -63,9 +92,18 @@ def ratings_from_column(
 ) -> tuple[np.ndarray, list[str | None]]:
     """Per-row ratings of ``instrument``'s items as an (n, k) array, and a problem per row.
 
-    Lists are decoded vectorised (polars JSON decoding) and mapped to keys through
-    ``list_keys``; JSON objects are parsed row by row with :func:`parse_ratings` (by key).
-    Rows that cannot be read get NaN ratings and a reason; they are never dropped silently.
+    Lists are decoded vectorised (polars JSON decoding; row by row when a cell is not valid
+    JSON, so one bad cell costs only its row) and mapped to keys through ``list_keys``; JSON
+    objects are parsed row by row with :func:`parse_ratings` (by key). Rows that cannot be read
+    get NaN ratings and a reason; they are never dropped silently.
+
+    Examples
+    --------
+    >>> inst = load_instrument("hal16q-published")
+    >>> df = pl.DataFrame({"r": [str([1] * 16), "error", None]})
+    >>> x, problems = ratings_from_column(df, "r", inst)
+    >>> np.isfinite(x).all(axis=1).tolist(), problems[1:]
+    ([True, False, False], ["not a JSON list of numeric ratings: 'error'", 'expected a list of 16 ratings, got nothing'])
     """
     if column not in frame.columns:
         msg = f"ratings column {column!r} not found; columns are {frame.columns}"
@@ -90,9 +128,8 @@ def ratings_from_column(
     if isinstance(col.dtype, pl.String):
         try:
             col = col.str.json_decode(pl.List(pl.Float64))
-        except pl.exceptions.PolarsError as exc:
-            msg = f"ratings column {column!r}: cannot decode JSON lists ({exc})"
-            raise InvalidParameterError(msg) from None
+        except pl.exceptions.PolarsError:
+            col, problems = _decode_lists_row_by_row(col)
     if not isinstance(col.dtype, (pl.List, pl.Array)):
         msg = f"ratings column {column!r} must hold lists or JSON objects, got {col.dtype}"
         raise InvalidParameterError(msg)
@@ -105,8 +142,9 @@ def ratings_from_column(
         if mat.ndim == 2:
             out[good] = mat[:, idx]
     for r in np.flatnonzero(~good):
-        problems[r] = (f"expected a list of {len(keys)} ratings, got "
-                       f"{'nothing' if col[int(r)] is None else int(lengths[r])}")
+        if problems[r] is None:  # else the row-by-row decoding already said why
+            problems[r] = (f"expected a list of {len(keys)} ratings, got "
+                           f"{'nothing' if col[int(r)] is None else int(lengths[r])}")
     sub = out[good]
     lo, hi = instrument.scale.min, instrument.scale.max
     bad_vals = good.copy()

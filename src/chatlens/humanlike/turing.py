@@ -46,9 +46,12 @@ __all__ = ["TuringEval", "default_scorers", "turing_eval"]
 class TuringEval:
     """Results of :func:`turing_eval`.
 
-    ``results``: one row per scorer (accuracy, AUC and paired accuracy with CIs);
-    ``by_opponent``: paired accuracy per AI opponent per scorer next to the interrogators';
-    ``interrogators``: the human interrogators' accuracy on the same games;
+    ``results``: one row per scorer (accuracy, AUC and paired accuracy with CIs; the witnesses
+    and games scored, how many witnesses were not and the first one's reason; the interrogators'
+    accuracy on the games that scorer scored);
+    ``by_opponent``: paired accuracy per AI opponent per scorer next to the interrogators', on
+    the games every scorer scored (scorers that scored no game aside);
+    ``interrogators``: the human interrogators' accuracy on those same games;
     ``scores``: the witness rows with one ``score_<scorer>`` column each.
     """
 
@@ -68,27 +71,80 @@ def default_scorers(witnesses: pl.DataFrame, ratings_column: str = "likert_evalu
     return specs
 
 
-def _score(spec: str, w: pl.DataFrame, *, ratings_column: str, ratings_instrument: str,
-           speaker: str, n_splits: int, seed: int) -> tuple[np.ndarray, str]:
-    y = w.get_column("is_human").to_numpy().astype(bool)
-    groups = w.get_column("game_id").to_numpy()
-    if spec.startswith("column:"):
-        col = spec.split(":", 1)[1]
-        if col not in w.columns:
-            msg = f"scorer {spec!r}: column {col!r} not found"
-            raise InvalidParameterError(msg)
-        return w.get_column(col).cast(pl.Float64).to_numpy(), "precomputed column"
-    if spec in ("lite", "fit:lite"):
-        if "transcript" not in w.columns:
-            msg = f"scorer {spec!r} needs transcripts; none found"
-            raise InvalidParameterError(msg)
-        if spec == "lite":
-            out = lite_mod.lite_score(w, text_column="transcript", speaker=speaker)
-            return out.get_column("hl_lite_logit").to_numpy(), "shipped weights (trained on dev games)"
-        oof = lite_mod.cross_validate_lite(w, text_column="transcript", speaker=speaker,
-                                       n_splits=n_splits, seed=seed)
-        return oof, f"grouped {n_splits}-fold CV"
-    mode, _, name = spec.partition(":") if spec.startswith(("fit:", "fit-select:")) else ("", "", spec)
+@dataclass(frozen=True)
+class _Scored:
+    """One scorer's per-witness scores (NaN = unscored), what it did, and why rows are unscored."""
+
+    values: np.ndarray
+    note: str
+    problems: list[str | None]
+
+
+def _unscored_reasons(values: np.ndarray, problems: list[str | None], default: str) -> list[str | None]:
+    """A reason for every unscored witness: the reader's own, else the scorer's ``default``.
+
+    Why: an unscored witness leaves accuracy, AUC and its game's paired outcome; the reader must
+    be able to say how many and why (never silent loss).
+    """
+    return [None if np.isfinite(v) else (why or default)
+            for v, why in zip(values, problems, strict=True)]
+
+
+def _as_numbers(col: pl.Series, spec: str) -> pl.Series:
+    """A score column as Float64; values that are not numbers are an error with count and example.
+
+    Why: a text column (``column:witness``) ended in a polars cast traceback, and a lenient cast
+    would silently leave its witnesses unscored.
+    """
+    if col.dtype.is_numeric() or col.dtype in (pl.Boolean, pl.Null):
+        return col.cast(pl.Float64)
+    if col.dtype in (pl.String, pl.Categorical, pl.Enum):
+        values = col.cast(pl.String).str.strip_chars().cast(pl.Float64, strict=False)
+    else:  # lists, structs, dates: no number to read
+        values = pl.Series(col.name, [None] * col.len(), dtype=pl.Float64)
+    bad = col.is_not_null() & values.is_null()
+    if bad.any():
+        example = col.filter(bad)[0]
+        msg = (f"scorer {spec!r}: column {col.name!r} must hold numeric scores; "
+               f"{int(bad.sum()):,} of {col.len():,} values are not numbers (e.g. {example!r})")
+        raise InvalidParameterError(msg)
+    return values
+
+
+def _column_scores(spec: str, w: pl.DataFrame) -> _Scored:
+    """A precomputed score column, which must be numeric (or text holding numbers)."""
+    col = spec.split(":", 1)[1]
+    if col not in w.columns:
+        msg = f"scorer {spec!r}: column {col!r} not found"
+        raise InvalidParameterError(msg)
+    values = _as_numbers(w.get_column(col), spec).to_numpy()
+    return _Scored(values, "precomputed column",
+                   _unscored_reasons(values, [None] * len(values), f"no number in column {col!r}"))
+
+
+def _lite_scores(spec: str, w: pl.DataFrame, *, speaker: str, n_splits: int, seed: int) -> _Scored:
+    """HL-lite with shipped weights (``lite``) or retrained in grouped CV (``fit:lite``)."""
+    if "transcript" not in w.columns:
+        msg = f"scorer {spec!r} needs transcripts; none found"
+        raise InvalidParameterError(msg)
+    if spec == "lite":
+        out = lite_mod.lite_score(w, text_column="transcript", speaker=speaker)
+        values = out.get_column("hl_lite_logit").cast(pl.Float64).fill_null(np.nan).to_numpy()
+        note = "shipped weights (trained on dev games)"
+    else:
+        values = lite_mod.cross_validate_lite(w, text_column="transcript", speaker=speaker,
+                                              n_splits=n_splits, seed=seed)
+        note = f"grouped {n_splits}-fold CV"
+    reasons = _unscored_reasons(values, [None] * len(values),
+                                f"no turn by speaker {speaker!r} in the transcript")
+    return _Scored(values, note, reasons)
+
+
+def _ratings_scores(spec: str, w: pl.DataFrame, *, ratings_column: str, ratings_instrument: str,
+                    n_splits: int, seed: int) -> _Scored:
+    """An instrument's fixed weights, or its grouped-CV refit, applied to the ratings column."""
+    fitted = spec.startswith(("fit:", "fit-select:"))
+    mode, _, name = spec.partition(":") if fitted else ("", "", spec)
     inst = load_instrument(name)
     if ratings_column not in w.columns:
         msg = f"scorer {spec!r} needs the ratings column {ratings_column!r}"
@@ -97,17 +153,51 @@ def _score(spec: str, w: pl.DataFrame, *, ratings_column: str, ratings_instrumen
     first = w.get_column(ratings_column).drop_nulls()
     if len(first) and str(first[0]).lstrip().startswith("["):
         list_keys = ratings_instrument
-    x, _ = ratings_from_column(w, ratings_column, inst, list_keys=list_keys)
+    x, problems = ratings_from_column(w, ratings_column, inst, list_keys=list_keys)
     if not mode:
         logit, _p = score_ratings(x, inst)
-        return logit, "fixed weights"
+        return _Scored(logit, "fixed weights",
+                       _unscored_reasons(logit, problems, "ratings could not be read"))
+    y = w.get_column("is_human").to_numpy().astype(bool)
+    groups = w.get_column("game_id").to_numpy()
     ok = np.isfinite(x).all(axis=1)
     out = np.full(len(y), np.nan)
     threshold = 0.2 if mode == "fit-select" else None
     out[ok], _ = grouped_oof(x[ok], y[ok], groups[ok], threshold=threshold,
                              n_splits=n_splits, seed=seed)
     sel = ", |w|>0.2 in fold" if threshold else ""
-    return out, f"grouped {n_splits}-fold CV{sel}"
+    return _Scored(out, f"grouped {n_splits}-fold CV{sel}",
+                   _unscored_reasons(out, problems, "ratings could not be read"))
+
+
+def _score(spec: str, w: pl.DataFrame, *, ratings_column: str, ratings_instrument: str,
+           speaker: str, n_splits: int, seed: int) -> _Scored:
+    """Dispatch a scorer spec to its kind (see the module docstring)."""
+    if spec.startswith("column:"):
+        return _column_scores(spec, w)
+    if spec in ("lite", "fit:lite"):
+        return _lite_scores(spec, w, speaker=speaker, n_splits=n_splits, seed=seed)
+    return _ratings_scores(spec, w, ratings_column=ratings_column,
+                           ratings_instrument=ratings_instrument, n_splits=n_splits, seed=seed)
+
+
+def _first_unscored(w: pl.DataFrame, problems: list[str | None]) -> str | None:
+    """The first unscored witness named by game and slot, with its reason."""
+    for r, why in enumerate(problems):
+        if why is not None:
+            return f"game_id {w['game_id'][r]!r} slot {w['slot'][r]!r}: {why}"
+    return None
+
+
+def _interrogators_on(game_rows: pl.DataFrame, ids: np.ndarray) -> Estimate:
+    """The interrogators' accuracy on the games ``ids`` (a scorer's scored games).
+
+    Why: the comparison "judge vs interrogators" only means something on the same games; games a
+    scorer could not score would otherwise count for the interrogators alone.
+    """
+    ic = game_rows.filter(pl.col("game_id").is_in(ids.astype(str).tolist())).get_column(
+        "interrogator_correct")
+    return accuracy(float(ic.sum() or 0), int(ic.drop_nulls().len()))
 
 
 def turing_eval(
@@ -136,31 +226,40 @@ def turing_eval(
     y = w.get_column("is_human").to_numpy().astype(bool)
     groups = w.get_column("game_id").to_numpy()
     game_rows = w.unique("game_id", keep="first", maintain_order=True)
-    ic = game_rows.get_column("interrogator_correct")
-    interrogators = accuracy(float(ic.sum() or 0), int(ic.drop_nulls().len()))
     rows = []
     score_cols = []
     opp_frames = []
+    common: set[str] | None = None
     for spec in specs:
-        s, note = _score(spec, w, ratings_column=ratings_column,
-                         ratings_instrument=ratings_instrument, speaker=speaker,
-                         n_splits=n_splits, seed=seed)
+        scored = _score(spec, w, ratings_column=ratings_column,
+                        ratings_instrument=ratings_instrument, speaker=speaker,
+                        n_splits=n_splits, seed=seed)
+        s = scored.values
         ok = np.isfinite(s)
         acc = accuracy(float(((s[ok] > 0) == y[ok]).sum()), int(ok.sum()))
         a = bootstrap_auc(y[ok], s[ok], groups[ok], n_boot=n_boot, seed=seed)
         ids, outcome = paired_outcomes(y, s, groups)
         pacc = accuracy(float(outcome.sum()), len(ids))
+        inter = _interrogators_on(game_rows, ids)
         rows.append({
             "scorer": spec, "accuracy": acc.value, "accuracy_ci_low": acc.ci_low,
             "accuracy_ci_high": acc.ci_high, "auc": a.value, "auc_ci_low": a.ci_low,
             "auc_ci_high": a.ci_high, "paired_accuracy": pacc.value,
             "paired_ci_low": pacc.ci_low, "paired_ci_high": pacc.ci_high,
-            "n_witnesses": int(ok.sum()), "n_games": len(ids), "note": note,
+            "n_witnesses": int(ok.sum()), "n_games": len(ids),
+            "n_unscored": int((~ok).sum()), "first_unscored": _first_unscored(w, scored.problems),
+            "interrogators": inter.value, "interrogators_n": inter.n, "note": scored.note,
         })
         score_cols.append(pl.Series(f"score_{spec}", s).fill_nan(None))
         opp_frames.append(pl.DataFrame({"game_id": ids.astype(str), f"paired_{spec}": outcome}))
+        if len(ids):  # a scorer with no scored game must not empty the comparison for the others
+            done = set(ids.astype(str).tolist())
+            common = done if common is None else common & done
+    shared = np.array(sorted(common or ()), dtype=object)
+    interrogators = _interrogators_on(game_rows, shared)
     scores = w.with_columns(score_cols)
-    per_game = game_rows.select("game_id", "opponent", "interrogator_correct")
+    per_game = game_rows.filter(pl.col("game_id").is_in(list(common or ()))).select(
+        "game_id", "opponent", "interrogator_correct")
     for f in opp_frames:
         per_game = per_game.join(f, on="game_id", how="left")
     aggs = [pl.len().alias("n_games"),

@@ -12,7 +12,7 @@ import polars as pl
 
 from chatlens.errors import InvalidParameterError, MissingColumnError
 
-__all__ = ["speaker_turns"]
+__all__ = ["speaker_turns", "transcript_text"]
 
 
 # A line starts a new turn when it begins with a short speaker label and a colon.
@@ -34,12 +34,48 @@ def _role_list_dtype(col: pl.Series) -> tuple[pl.Series, str, str] | None:
             raise InvalidParameterError(msg) from None
     if not isinstance(col.dtype, pl.List) or not isinstance(col.dtype.inner, pl.Struct):
         return None
-    fields = {f.name for f in col.dtype.inner.fields}
+    role, text = _role_fields(col)
+    return col, role, text
+
+
+def _role_fields(col: pl.Series) -> tuple[str, str]:
+    """The (role, text) field names of a List(Struct) role-list column; an error otherwise."""
+    fields = {f.name for f in col.dtype.inner.fields}  # type: ignore[attr-defined]
     for role, text in (("role", "content"), ("from", "value"), ("speaker", "text")):
         if {role, text} <= fields:
-            return col, role, text
+            return role, text
     msg = (f"transcript column {col.name!r}: role-list entries need role/content, from/value or "
            f"speaker/text fields; got {sorted(fields)}")
+    raise InvalidParameterError(msg)
+
+
+def transcript_text(col: pl.Series) -> pl.Series:
+    """Transcripts as text: text stays as it is, a role-list column becomes ``role: content`` lines.
+
+    Why: the LLM judge sends text, and role lists (JSONL ``[{role, content}, ...]``) are a
+    transcript form HL-lite already reads; the lines are the form :func:`speaker_turns` parses
+    (``user:``/``assistant:`` prefixes, continuation lines kept in their turn). Any other column
+    type is an error naming the column and its type. An empty or missing list gives null.
+
+    Examples
+    --------
+    >>> col = pl.Series("d", [[{"role": "user", "content": "hi"},
+    ...                        {"role": "assistant", "content": "hey\\nthere"}], []])
+    >>> transcript_text(col).to_list()
+    ['user: hi\\nassistant: hey\\nthere', None]
+    """
+    if isinstance(col.dtype, pl.String):
+        return col
+    if isinstance(col.dtype, pl.List) and isinstance(col.dtype.inner, pl.Struct):
+        role, text = _role_fields(col)
+
+        def render(messages: list[dict[str, object]] | None) -> str | None:
+            lines = [f"{m.get(role) or ''}: {m.get(text) or ''}" for m in messages or [] if m]
+            return "\n".join(lines) or None
+
+        return pl.Series(col.name, [render(m) for m in col.to_list()], dtype=pl.String)
+    msg = (f"text column {col.name!r} must hold transcripts (text) or role lists "
+           f"([{{role, content}}, ...]), got {col.dtype}")
     raise InvalidParameterError(msg)
 
 

@@ -50,8 +50,53 @@ def as_bool(col: pl.Series, name: str) -> np.ndarray:
 _PAIR = re.compile(r"^(.*)_A(.*)$")
 
 
-def _bool_col(name: str) -> pl.Expr:
-    return pl.col(name).cast(pl.String).str.to_lowercase().is_in(["true", "1", "yes"])
+def _optional_bool(frame: pl.DataFrame, name: str) -> pl.Series:
+    """A boolean column read as strictly as :func:`as_bool`, but with missing values kept missing.
+
+    Why: ``human_correct`` is the interrogator's result, not a label a witness needs; a game
+    without one is left out of the interrogator figure, while a value such as ``"maybe"`` must
+    stop the run instead of reading as False.
+    """
+    col = frame.get_column(name)
+    present = col.is_not_null()
+    parsed = as_bool(col.filter(present), name)
+    out = pl.Series(name, [None] * frame.height, dtype=pl.Boolean)
+    return out.scatter(present.arg_true(), pl.Series(parsed, dtype=pl.Boolean))
+
+
+def _human_slots(games: pl.DataFrame) -> pl.Series:
+    """``who_is_human`` folded to ``A``/``B``; any other value is an error naming its row.
+
+    Why: the slot is compared with each witness's slot, so ``"a"`` or a typo would silently make
+    every witness of the game an AI and the evaluation meaningless (exit 0 with numbers).
+    """
+    raw = games.get_column("who_is_human")
+    slot = raw.cast(pl.String).str.strip_chars().str.to_uppercase()
+    bad = (~slot.is_in(["A", "B"])).fill_null(value=True).arg_true()
+    if len(bad):
+        i = int(bad[0])
+        game = f" (game_id {games.get_column('game_id')[i]!r})" if "game_id" in games.columns else ""
+        msg = (f"Turing data: column 'who_is_human' must name the human witness's slot, A or B; "
+               f"row {i + 1}{game} has {raw[i]!r} ({len(bad)} row(s) with such a value)")
+        raise InvalidParameterError(msg)
+    return slot
+
+
+def _check_unique_witnesses(out: pl.DataFrame) -> None:
+    """Each (game_id, slot) must appear once: an error naming the duplicated pairs otherwise.
+
+    Why: a game listed twice counted its witnesses twice in accuracy and AUC and silently left
+    paired accuracy (which needs exactly two witnesses per game) without that game.
+    """
+    dup = (out.group_by("game_id", "slot", maintain_order=True).len()
+           .filter(pl.col("len") > 1))
+    if dup.height:
+        shown = ", ".join(f"game_id {g!r} slot {sl!r} ({n} times)"
+                          for g, sl, n in dup.head(3).iter_rows())
+        more = f" and {dup.height - 3} more" if dup.height > 3 else ""
+        msg = (f"Turing data: {dup.height} witness(es) appear more than once: {shown}{more}; "
+               "expected each (game_id, slot) once (a game row listed twice?)")
+        raise InvalidParameterError(msg)
 
 
 def witness_frame(games: pl.DataFrame, *, ratings_column: str | None = None) -> pl.DataFrame:
@@ -66,6 +111,7 @@ def witness_frame(games: pl.DataFrame, *, ratings_column: str | None = None) -> 
     """
     cols = set(games.columns)
     if "who_is_human" in cols:
+        games = games.with_columns(_human_slots(games).alias("who_is_human"))
         pairs: dict[str, tuple[str, str]] = {}
         for c in games.columns:
             m = _PAIR.match(c)
@@ -84,17 +130,18 @@ def witness_frame(games: pl.DataFrame, *, ratings_column: str | None = None) -> 
         out = out.rename({k: v for k, v in rename.items() if k in out.columns})
         verdict = "human_verdict" if "human_verdict" in out.columns else None
         out = out.with_columns(
-            (pl.col("who_is_human").cast(pl.String).str.strip_chars() == pl.col("slot"))
-            .alias("is_human"),
+            (pl.col("who_is_human") == pl.col("slot")).alias("is_human"),
             (pl.col("ai_model") if "ai_model" in out.columns else pl.lit(None, pl.String))
             .alias("opponent"),
-            (pl.col(verdict) if verdict else pl.lit(None, pl.String)).alias("interrogator_verdict"),
+            (pl.col(verdict).cast(pl.String).str.strip_chars().str.to_uppercase() if verdict
+             else pl.lit(None, pl.String)).alias("interrogator_verdict"),
         )
-        correct = (_bool_col("human_correct") if "human_correct" in out.columns
+        correct = (_optional_bool(out, "human_correct") if "human_correct" in out.columns
                    else pl.col("interrogator_verdict") == pl.col("who_is_human"))
         out = out.with_columns(correct.alias("interrogator_correct"))
     elif {"game_id", "label", "is_human"} <= cols:
-        out = games.rename({"label": "slot"}).with_columns(_bool_col("is_human").alias("is_human"))
+        labels = pl.Series("is_human", as_bool(games.get_column("is_human"), "is_human"))
+        out = games.rename({"label": "slot"}).with_columns(labels)
         if "conversation" in out.columns:
             out = out.rename({"conversation": "transcript"})
         ai_type = (pl.when(~pl.col("is_human")).then(pl.col("witness")).otherwise(None)
@@ -111,6 +158,7 @@ def witness_frame(games: pl.DataFrame, *, ratings_column: str | None = None) -> 
                f"per-witness layout (game_id, label, is_human); got columns {games.columns}")
         raise SchemaError(msg)
     out = out.with_columns(pl.col("game_id").cast(pl.String))
+    _check_unique_witnesses(out)
     if ratings_column and ratings_column not in out.columns:
         msg = f"ratings column {ratings_column!r} (or its _A/_B pair) not found in Turing data"
         raise SchemaError(msg)

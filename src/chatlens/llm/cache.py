@@ -17,6 +17,7 @@ import json
 import logging
 import sqlite3
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -155,9 +156,24 @@ class CachingClient:
             raise
         finally:
             del self._inflight[key]
+        response = self._without_secrets(response)
         self.store.put(key, response)
         future.set_result(response)
         return response
+
+    def _without_secrets(self, response: ChatResponse) -> ChatResponse:
+        """The answer with the API key and key-shaped tokens masked, before it is stored.
+
+        Why here too: the cache file outlives the run and is shared; whatever client ``inner``
+        is, an answer echoing the key must not be written to disk (the rerun then reads the same
+        masked text the first run used).
+        """
+        from chatlens.llm.openai_transport import mask_secrets
+
+        config = self.inner.config
+        key = config.api_key() if hasattr(config, "api_key") else None
+        masked = mask_secrets(response.text, key)
+        return response if masked == response.text else replace(response, text=masked)
 
     async def aclose(self) -> None:
         await self.inner.aclose()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import re
+from dataclasses import replace
 from typing import Any
 
 from chatlens.errors import LLMError
@@ -143,7 +144,10 @@ class OpenAITransport:
         if isinstance(completion, (str, bytes)) or not hasattr(completion, "choices"):
             # the SDK hands back a non-JSON body (say, an HTML error page) as a plain string
             raise client_error(_not_a_completion(where, type(completion).__name__))
-        return _to_response(completion, request)
+        response = _to_response(completion, request)
+        # a server (or a proxy) may echo the request's Authorization header in a normal answer;
+        # the answer is stored (cache, hl_raw) and printed, so it must not carry the key
+        return replace(response, text=self._mask(response.text))
 
     def _mask(self, text: str) -> str:
         """``text`` without the API key or anything shaped like a key (servers echo them)."""
