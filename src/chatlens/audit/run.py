@@ -9,14 +9,10 @@ from typing import Any
 import polars as pl
 
 from chatlens.audit.signals import KEY, signal_spec
+from chatlens.corpus.summary import group_labels
 from chatlens.engine.rundir import require_complete
 from chatlens.errors import InvalidParameterError
-from chatlens.vocabulary import (
-    ALL_LABEL,
-    PLACEHOLDER_LABELS,
-    UNKNOWN_LABEL,
-    keep_apart_from_placeholders,
-)
+from chatlens.vocabulary import ALL_LABEL
 
 
 def checked_run(run_dir: str | Path) -> Path:
@@ -80,8 +76,7 @@ def population(run_dir: str | Path, signal: str = "refusal", by: str | None = "m
         msg = f"--by {by!r} is neither a column of conversations.parquet nor of messages.parquet in {run_dir}."
         raise InvalidParameterError(msg)
     # a group called "(all)" or "(unknown)" is kept apart from the pooled and missing rows
-    group = pl.lit(ALL_LABEL) if by is None else pl.col(by).cast(pl.String).replace(
-        {p: keep_apart_from_placeholders(p) for p in PLACEHOLDER_LABELS}).fill_null(UNKNOWN_LABEL)
+    group = pl.lit(ALL_LABEL) if by is None else group_labels(pl.col(by))
     return frame.select(*KEY, "predicted", group.alias("group")).sort(KEY).collect()
 
 

@@ -173,7 +173,16 @@ def _ranked(counts: Counter) -> dict[str, int]:
     return dict(sorted(counts.items(), key=lambda kv: (-kv[1], str(kv[0]))))
 
 
+def group_labels(expr: pl.Expr) -> pl.Expr:
+    """A group column (model, language) as tables show it: a missing value is ``(unknown)``, and
+    a value of the log spelled like a placeholder label is ``<label> (as named)``
+    (:func:`~chatlens.vocabulary.keep_apart_from_placeholders`), so the two never merge. The
+    corpus summary, the behaviour tables and the audit's groups all label groups with it."""
+    return (expr.cast(pl.String)
+            .replace({p: keep_apart_from_placeholders(p) for p in PLACEHOLDER_LABELS})
+            .fill_null(UNKNOWN_LABEL))
+
+
 def _counts(frame: pl.DataFrame, column: str) -> dict[str, int]:
-    values = frame.get_column(column).cast(pl.String).replace(
-        {p: keep_apart_from_placeholders(p) for p in PLACEHOLDER_LABELS}).fill_null(UNKNOWN_LABEL)
+    values = frame.select(group_labels(pl.col(column))).to_series()
     return dict(values.value_counts().rows())

@@ -40,6 +40,7 @@ import polars as pl
 
 from chatlens import vocabulary
 from chatlens._repr import short_repr
+from chatlens.corpus.summary import group_labels
 from chatlens.corpus.tablefile import neutralise_formulas
 from chatlens.errors import (
     ChatlensError,
@@ -47,12 +48,7 @@ from chatlens.errors import (
     InvalidParameterError,
     SmallSampleWarning,
 )
-from chatlens.vocabulary import (
-    ALL_LABEL,
-    PLACEHOLDER_LABELS,
-    UNKNOWN_LABEL,
-    keep_apart_from_placeholders,
-)
+from chatlens.vocabulary import ALL_LABEL
 
 #: Reaction labels of the report tables, in column order (abandoned last).
 REACTIONS = (*vocabulary.REACTIONS, vocabulary.ABANDONED)
@@ -189,10 +185,7 @@ def behaviour_tables(
         raise ChatlensError(msg)
     # a model called "(all)" or "(unknown)" must not merge with the pooled or missing rows
     conversations = conversations.with_columns(
-        pl.col(c).cast(pl.String).replace({p: keep_apart_from_placeholders(p)
-                                           for p in PLACEHOLDER_LABELS}).fill_null(UNKNOWN_LABEL)
-        for c in ("model", "language")
-    )
+        group_labels(pl.col(c)) for c in ("model", "language"))
     tables: dict[str, pl.DataFrame] = {}
     headline: dict[str, Any] = {}
     notes: dict[str, str] = {}
