@@ -117,13 +117,23 @@ def check_profile(profile: str | Path | Profile) -> Profile:
     validate --data-file P --kind profile`` calls it (a schema-valid file used to print "ok" and
     then fail in ``analyze``)."""
     resolved = load_profile(profile)
-    try:
-        _, schemas = preflight(None, resolved.stage_specs(keep_text=False), engine="local")
-    except StageError as exc:
-        msg = f"Profile {resolved.name!r} ({resolved.source}): {exc}"
-        raise StageError(msg) from exc
-    _check_table_set(resolved, schemas["conversations"])
+    _preflight(resolved, None, resolved.stage_specs(keep_text=False), tables=True, engine="local")
     return resolved
+
+
+def _preflight(profile: Profile, source: SourceLike | None, stages: Sequence[Any], *,
+               tables: bool, **engine: Any) -> tuple[Path, ...]:
+    """:func:`~chatlens.engine.api.preflight` (``engine``: its keyword arguments) with a stage
+    error naming ``profile``, then, with ``tables``, :func:`_check_table_set`. Returns the input
+    files."""
+    try:
+        inputs, schemas = preflight(source, stages, **engine)
+    except StageError as exc:  # name the profile that set the stage up
+        msg = f"Profile {profile.name!r} ({profile.source}): {exc}"
+        raise StageError(msg) from exc
+    if tables:
+        _check_table_set(profile, schemas["conversations"])
+    return inputs
 
 
 def _import_report() -> None:
@@ -211,15 +221,9 @@ def analyze(
     # everything that can fail on the arguments fails here, before the previous run goes
     if not demo and engine is None:
         engine = default_engine(source, opts, workers)
-    try:
-        inputs, schemas = preflight(None if demo else source, stages, engine=engine or "local",
-                                    workers=workers, address=address, options=opts,
-                                    keep_text=keep_text)
-    except StageError as exc:  # name the profile that set the stage up
-        msg = f"Profile {resolved.name!r} ({resolved.source}): {exc}"
-        raise StageError(msg) from exc
-    if detect:
-        _check_table_set(resolved, schemas["conversations"])
+    inputs = _preflight(resolved, None if demo else source, stages, tables=detect,
+                        engine=engine or "local", workers=workers, address=address, options=opts,
+                        keep_text=keep_text)
     claim(out, inputs, overwrite=overwrite)
     begin_run(out, command)  # marked incomplete until the end; the previous run's outputs go
     (out / "tables").mkdir(parents=True, exist_ok=True)

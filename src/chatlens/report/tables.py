@@ -144,15 +144,15 @@ def _sentiment_tables(refused: pl.DataFrame, conversations: pl.DataFrame, min_n:
 def _ending_hazard(messages: pl.LazyFrame, min_n: int) -> tuple[Any, dict[str, str]]:
     """The ending hazard from the run's messages, and the note if it could not be computed."""
     from chatlens.stats import ending_hazard, turns_from_messages
+    from chatlens.stats.hazard import last_user_turns
 
     notes: dict[str, str] = {}
     # only assistant rows are materialised (1M LMSYS-shaped: 2.6 -> 1.5 s); of the user half only
     # each conversation's last user turn is aggregated in the scan
     scan = messages.select("conversation_id", "turn", "role", "refusal")
     # a user message after the last answer: the user did not leave there (as "abandoned")
-    last_user = (scan.filter(pl.col("role") == "user").group_by("conversation_id")
-                 .agg(pl.col("turn").max().alias("_last_user")))
-    assistant, last_user = pl.collect_all([scan.filter(pl.col("role") == "assistant"), last_user])
+    assistant, last_user = pl.collect_all(
+        [scan.filter(pl.col("role") == "assistant"), last_user_turns(scan)])
     turns = turns_from_messages(assistant, refusal="refusal", last_user_turn=last_user)
     hazard = None
     if turns.height and turns.get_column("refused").n_unique() > 1:

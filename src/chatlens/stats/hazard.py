@@ -73,6 +73,14 @@ class HazardResult:
     n_turns: int
 
 
+def last_user_turns(messages: pl.DataFrame | pl.LazyFrame, *, conversation: str = "conversation_id",
+                    turn: str = "turn", role: str = "role") -> pl.DataFrame | pl.LazyFrame:
+    """``conversation, _last_user``: each conversation's last user turn (lazy in, lazy out), the
+    ``last_user_turn`` of :func:`turns_from_messages`."""
+    return (messages.filter(pl.col(role) == "user").group_by(conversation)
+            .agg(pl.col(turn).max().alias("_last_user")))
+
+
 def turns_from_messages(
     messages: pl.DataFrame | pl.LazyFrame,
     *,
@@ -109,8 +117,7 @@ def turns_from_messages(
     y = binary_column(asst, refusal, func)
     # the last user turn of each conversation: a user message after the last answer means the
     # user did not leave there (the log stops at an unanswered message), as "abandoned" reads it
-    last_user = (df.filter(pl.col(role) == "user").group_by(conversation)
-                 .agg(pl.col(turn).max().alias("_last_user"))
+    last_user = (last_user_turns(df, conversation=conversation, turn=turn, role=role)
                  if last_user_turn is None else last_user_turn)
     out = (
         asst.group_by(conversation, turn)
