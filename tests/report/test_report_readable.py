@@ -61,6 +61,15 @@ def test_rate_table_has_readable_headers_and_no_machine_columns():
     assert "class=small" in html and "small group" in html
 
 
+def test_model_names_with_bidi_overrides_or_controls_are_neutralised_in_tables():
+    # A U+202E in a model name reversed the rest of its cell; a terminal escape passed as is.
+    frame = _rates("model", [("gpt-4\u202eterces", 100, 10), ("b\x1b[31mred\u2066x", 50, 5)])
+    html = view("refusal_by_model", frame).html()
+    for hidden in ("\u202e", "\x1b", "\u2066"):
+        assert hidden not in html
+    assert "gpt-4\ufffdterces" in html and "b\ufffd[31mred\ufffdx" in html
+
+
 def test_long_table_is_pivoted_one_row_per_model():
     parts = []
     for outcome, ks in (("capability", (37, 67)), ("policy", (31, 75)), ("mixed", (0, 8))):

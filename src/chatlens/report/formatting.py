@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import html
 import math
+import re
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
@@ -30,9 +31,21 @@ def presentation() -> Any:
     return datafiles.load("report/presentation.yaml")
 
 
+#: Control characters (but tab, newline, carriage return) and the bidirectional embeddings,
+#: overrides and isolates. HTML escaping leaves them alone, yet a U+202E in a model name turns
+#: the rest of its table cell around ("gpt-4\u202e-terces" reads as "gpt-4secret-"), and a C0
+#: control can garble a copy-paste: they are shown as U+FFFD so a reader sees that something
+#: was there.
+_INVISIBLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
 def esc(value: object) -> str:
-    """HTML-escape any value (conversation text and model names are hostile)."""
-    return html.escape(str(value), quote=True)
+    r"""HTML-escape any value (conversation text and model names are hostile).
+
+    >>> esc('<b>gpt-4\u202e</b>')
+    '&lt;b&gt;gpt-4\ufffd&lt;/b&gt;'
+    """
+    return html.escape(_INVISIBLE.sub("\ufffd", str(value)), quote=True)
 
 
 def finite(*values: object) -> bool:
