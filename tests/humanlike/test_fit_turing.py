@@ -194,6 +194,21 @@ def test_duplicated_games_are_an_error_naming_them(make_games):
         turing_eval(pl.concat([games, games.filter(pl.col("game_id") == 4)]), scorers=["hal16q"])
 
 
+def test_a_witness_frame_passed_in_is_checked_like_raw_games(make_games):
+    """A frame already one row per witness (with ``slot``) skipped every check: a witness listed
+    twice was counted twice, and "yes"/"no" strings in is_human read as all-True."""
+    w = witness_frame(make_games(6))
+    with pytest.raises(InvalidParameterError, match=r"game_id '4' slot 'A' \(2 times\)"):
+        turing_eval(pl.concat([w, w.filter(pl.col("game_id") == "4")]), scorers=["hal16q"])
+    worded = w.with_columns(pl.when(pl.col("is_human")).then(pl.lit("yes")).otherwise(pl.lit("no"))
+                            .alias("is_human"))
+    assert witness_frame(worded)["is_human"].to_list() == w["is_human"].to_list()
+    minimal = w.select("game_id", "slot", "is_human", "likert_evaluation")
+    r = turing_eval(minimal, scorers=["hal16q"], n_boot=10).results.row(0, named=True)
+    full = turing_eval(w, scorers=["hal16q"], n_boot=10).results.row(0, named=True)
+    assert r["accuracy"] == full["accuracy"] and r["interrogators_n"] == 0
+
+
 def test_column_scorer_on_a_text_column_is_an_error_with_count_and_example(make_games):
     """``column:witness`` ended in a polars cast traceback (review repro 05)."""
     w = witness_frame(make_games(10))

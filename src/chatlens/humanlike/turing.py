@@ -218,7 +218,7 @@ def turing_eval(
     answers); answers stored as JSON objects are read by key. Per-witness accuracy thresholds the
     logit at 0.
     """
-    w = witness_frame(data) if "slot" not in data.columns else data
+    w = witness_frame(data)
     specs = list(scorers) if scorers else default_scorers(w, ratings_column)
     if not specs:
         msg = "no scorer applies: pass scorers= (e.g. 'column:score') or provide ratings/transcripts"

@@ -105,12 +105,24 @@ def witness_frame(games: pl.DataFrame, *, ratings_column: str | None = None) -> 
     Accepts the per-game layout (``turing_test_over_50.csv``, ``Turing_output/*.csv``: paired
     ``*_A``/``*_B`` columns and ``who_is_human``) and the per-witness layout
     (``turing_test_data_full.csv``: ``label`` = slot, ``witness``, ``is_human``, ``verdict``).
-    Output columns: ``game_id``, ``slot``, ``witness``, ``is_human``, ``opponent`` (the AI
-    witness type of the game), ``transcript``, ``interrogator_verdict``,
+    A frame already one row per witness (``game_id``, ``slot``, ``is_human``) is checked and
+    completed the same way. Output columns: ``game_id``, ``slot``, ``witness``, ``is_human``,
+    ``opponent`` (the AI witness type of the game), ``transcript``, ``interrogator_verdict``,
     ``interrogator_correct``, plus every paired column under its base name (``likert_evaluation``).
     """
     cols = set(games.columns)
-    if "who_is_human" in cols:
+    if {"game_id", "slot", "is_human"} <= cols:
+        # Already one row per witness (this function's own output, or a frame a caller built):
+        # checked like the other layouts, so a game listed twice or an "is_human" of "yes"/"no"
+        # strings is caught here too rather than passed through unchecked.
+        labels = pl.Series("is_human", as_bool(games.get_column("is_human"), "is_human"))
+        out = games.with_columns(labels).with_columns(
+            pl.lit(None, pl.String).alias(c)
+            for c in ("opponent", "interrogator_verdict") if c not in cols
+        )
+        if "interrogator_correct" not in cols:
+            out = out.with_columns(pl.lit(None, pl.Boolean).alias("interrogator_correct"))
+    elif "who_is_human" in cols:
         games = games.with_columns(_human_slots(games).alias("who_is_human"))
         pairs: dict[str, tuple[str, str]] = {}
         for c in games.columns:
