@@ -112,6 +112,31 @@ def test_open_issue_targets_are_reported_but_not_gated():
     assert report(TargetCheck(open_target, 0.5, False)).to_dict()["targets"][0]["gate"] is False
 
 
+def test_strict_does_not_pass_when_no_gate_was_measured():
+    """A data folder (or --dataset selection) without any gated set passed --strict having
+    checked nothing; now that exits 1, and unmeasured gates beside measured ones get a note."""
+    import typer
+
+    from chatlens.cli.validate import _strict_verdict
+    from chatlens.validate.run import Target, TargetCheck, ValidationReport
+
+    gate = Target("a", "g", "jailbreak", "rules", "recall", ">=", 0.9)
+    other = Target("b", "g", "jailbreak", "rules", "recall", ">=", 0.9)
+
+    def report(*checks: TargetCheck) -> ValidationReport:
+        return ValidationReport(synthetic=None, real=None, agreement=None, rows=pl.DataFrame(),
+                                targets=checks, data_dir="x", detectors={}, notes=())
+
+    unmeasured = report(TargetCheck(gate, None, None), TargetCheck(other, None, None))
+    assert unmeasured.all_passed and unmeasured.gates_measured == (0, 2)
+    with pytest.raises(typer.Exit) as exc:
+        _strict_verdict(unmeasured)
+    assert exc.value.exit_code == 1
+    _strict_verdict(report(TargetCheck(gate, 0.95, True), TargetCheck(other, None, None)))
+    with pytest.raises(typer.Exit):
+        _strict_verdict(report(TargetCheck(gate, 0.85, False), TargetCheck(other, None, None)))
+
+
 class _ConstantEncoder:
     """Stands in for the shipped encoder: one probability for every reply, recording what it read."""
 

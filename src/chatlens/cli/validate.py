@@ -102,8 +102,8 @@ def validate_cmd(
     dataset: list[str] = typer.Option(None, "--dataset", help="Only this set (repeatable), e.g. xstest-dev."),
     strict: bool = typer.Option(
         False, "--strict",
-        help="Exit with code 1 when a regression gate fails (open issue targets are reported, "
-             "not gated)."),
+        help="Exit with code 1 when a regression gate fails or none could be measured (open "
+             "issue targets are reported, not gated)."),
     synthetic: int = typer.Option(5000, "--synthetic", min=0, help="Conversations of the synthetic corpus for the plumbing check (0: skip)."),
     lexicon: list[Path] = typer.Option(None, "--lexicon", help="Only check these lexicon YAML files (schema + compile), repeatable."),
     data_file: list[str] = typer.Option(None, "--data-file", help="Only check these data files (a path, or a bundled name such as features/reactions.yaml), repeatable."),
@@ -186,7 +186,24 @@ def validate_cmd(
         from chatlens.validate.accuracy import write_accuracy as write
 
         out_console.print(f"wrote {escape(str(write(report, write_accuracy)))}")
-    if strict and not report.all_passed:
+    if strict:
+        _strict_verdict(report)
+
+
+def _strict_verdict(report: object) -> None:
+    """Exit 1 when a measured regression gate failed, or when none could be measured: a CI
+    pointed at a data folder without the gated sets would otherwise pass having checked nothing.
+    Gates left unmeasured beside measured ones (a ``--dataset`` selection) are named in a note."""
+    measured, total = report.gates_measured  # type: ignore[attr-defined]
+    if measured < total:
+        out_console.print(f"[dim]note: --strict: {total - measured} of {total} regression gates "
+                          "were not measured (their sets are absent or not selected)[/]")
+    if measured == 0 and total:
+        err_console.print(f"[bold red]error:[/] --strict: none of the {total} regression gates "
+                          "could be measured: their labelled sets are absent from the data folder "
+                          "or not selected with --dataset", soft_wrap=True)
+        raise typer.Exit(code=ExitCode.ERROR)
+    if not report.all_passed:  # type: ignore[attr-defined]
         raise typer.Exit(code=ExitCode.ERROR)
 
 

@@ -113,6 +113,13 @@ class ValidationReport:
         reported, not gated)."""
         return all(t.passed for t in self.targets if t.passed is not None and t.target.gate)
 
+    @property
+    def gates_measured(self) -> tuple[int, int]:
+        """(regression gates measured, regression gates in all): ``--strict`` refuses to pass
+        when the first is 0, since a gate whose set is absent passes by not being checked."""
+        gates = [t for t in self.targets if t.target.gate]
+        return sum(t.passed is not None for t in gates), len(gates)
+
     def to_dict(self) -> dict:
         """A JSON-safe record of the whole report."""
         return {
