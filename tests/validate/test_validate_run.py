@@ -95,6 +95,27 @@ def test_validate_cli_checks_lexicon_files(tmp_path):
     assert res.exit_code == 1 and "DataFileError" in res.output and "cues[0].kind" in res.output
 
 
+def test_held_out_fits_run_only_for_the_tasks_of_the_selected_sets(tmp_path, monkeypatch):
+    """A selection of one task's sets spent minutes fitting the other task's held-out folds."""
+    import chatlens.validate.jailbreak_cv as jcv
+    import chatlens.validate.learned_cv as lcv
+
+    _fixture(tmp_path)
+    calls = []
+
+    def refusal_folds(*_a, **_k):
+        calls.append("refusal")
+        return {}
+
+    monkeypatch.setattr(lcv, "heldout_predictions", refusal_folds)
+    monkeypatch.setattr(jcv, "heldout_rows", lambda *_a, **_k: (calls.append("jailbreak"), ({}, []))[1])
+    report = validate(tmp_path, datasets=["coconot"], synthetic=0, encoder=False)
+    assert set(report.rows["task"]) == {"jailbreak"} and calls == ["jailbreak"]
+    calls.clear()
+    validate(tmp_path, datasets=["gptfuzz"], synthetic=0, encoder=False)
+    assert sorted(calls) == ["jailbreak", "refusal"]
+
+
 def test_open_issue_targets_are_reported_but_not_gated():
     """A failing issue target shows as FAIL but neither all_passed nor --strict trips on it; a
     failing regression gate does."""

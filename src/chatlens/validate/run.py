@@ -283,7 +283,10 @@ def validate(
         raise SourceError(msg)
     detectors = {"refusal": _refusal_detectors(), "jailbreak": _jailbreak_detectors()}
     heldout: dict[tuple[str, str], np.ndarray | None] = {}
-    if "learned" in detectors["refusal"] and sets:
+    # The held-out fits are the slow part: each runs only when a selected set has its task (a
+    # refusal-only selection such as openai-rbr-gold spent a minute on the jailbreak folds).
+    tasks = {s.task for s in sets}
+    if "learned" in detectors["refusal"] and "refusal" in tasks:
         from chatlens.validate.learned_cv import heldout_predictions
 
         status("validate: learned tier, leave-one-group-out predictions on its training pool")
@@ -307,7 +310,7 @@ def validate(
 
         sets = [*sets, *real_user_sets(root)]
     extra: list = []
-    if "learned" in detectors["jailbreak"] and sets:
+    if "learned" in detectors["jailbreak"] and "jailbreak" in {s.task for s in sets}:
         from chatlens.validate.jailbreak_cv import heldout_rows as jailbreak_heldout
 
         status("validate: learned jailbreak tier, leave-one-source-out / ToxicChat 5-fold CV "
