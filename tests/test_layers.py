@@ -20,7 +20,7 @@ import chatlens
 
 PACKAGE = Path(chatlens.__file__).resolve().parent
 
-BASE = {"errors", "_override", "_progress", "_lazy", "_cache", "_plot", "_repr", "_typing", "_yaml", "__init__", "datafiles", "vocabulary"}
+BASE = {"errors", "_override", "_progress", "_lazy", "_cache", "_json", "_plot", "_repr", "_typing", "_yaml", "__init__", "datafiles", "vocabulary"}
 RANK = {
     "corpus": 1,
     "llm": 1,

@@ -15,6 +15,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from chatlens._json import loads_noting_repeats
+
 if TYPE_CHECKING:
     from chatlens.humanlike.instrument_types import Instrument, Scale
 
@@ -57,24 +59,6 @@ class ParsedRatings:
 _FENCE = re.compile(r"^```[a-zA-Z]*\s*|\s*```$")
 
 
-def _keeping_duplicates(found: list[str]) -> Any:
-    """A ``json.loads`` object hook that records keys repeated inside one object in ``found``.
-
-    Why: ``json.loads`` keeps the last value of a repeated key without a word, so an answer
-    rating item 1 twice read as valid with whichever value came last.
-    """
-
-    def hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for key, value in pairs:
-            if key in out:
-                found.append(key)
-            out[key] = value
-        return out
-
-    return hook
-
-
 def _load_json_object(text: str) -> tuple[Any, str | None, list[str]]:
     """The answer's JSON (tolerating fences and chatter), a parse error, and repeated keys."""
     text = text.strip()
@@ -85,9 +69,9 @@ def _load_json_object(text: str) -> tuple[Any, str | None, list[str]]:
     if 0 <= start < end:
         candidates.append(text[start : end + 1])
     for cand in candidates:
-        repeated: list[str] = []
         try:
-            return json.loads(cand, object_pairs_hook=_keeping_duplicates(repeated)), None, repeated
+            doc, repeated = loads_noting_repeats(cand)
+            return doc, None, repeated
         except (json.JSONDecodeError, ValueError):
             continue
     return None, "answer is not a JSON object", []

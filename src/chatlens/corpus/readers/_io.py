@@ -28,6 +28,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from chatlens._json import loads_noting_repeats
 from chatlens.corpus.readers._jsonstream import stream_items
 from chatlens.corpus.readers.base import ResolvedFile
 from chatlens.errors import SchemaError, SourceError
@@ -251,20 +252,12 @@ def read_json_lines(data: bytes, lines: list[bytes] | None = None) -> pl.DataFra
 def loads_counting_duplicates(text: str) -> tuple[Any, int]:
     """``json.loads(text)`` and the number of keys given twice in an object.
 
-    Why: JSON leaves a repeated key's meaning open; Python's parser (and ``JSON.parse``) keep the
-    last value. Every path keeps the last (a chunk with a repeat leaves the fast path, see
-    :func:`read_json_lines`), and the values dropped are counted in
-    ``repairs["duplicate_key"]`` rather than lost unnoticed.
+    Every path keeps the last value (a chunk with a repeat leaves the fast path, see
+    :func:`read_json_lines`), and the values dropped are counted in ``repairs["duplicate_key"]``
+    rather than lost unnoticed (:func:`chatlens._json.loads_noting_repeats`).
     """
-    repeats = 0
-
-    def last_wins(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-        nonlocal repeats
-        obj = dict(pairs)
-        repeats += len(pairs) - len(obj)
-        return obj
-
-    return json.loads(text, object_pairs_hook=last_wins), repeats
+    doc, repeated = loads_noting_repeats(text)
+    return doc, len(repeated)
 
 
 def utf8_valid(data: bytes) -> bool:
