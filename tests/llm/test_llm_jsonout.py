@@ -109,3 +109,18 @@ def test_failed_request_becomes_a_result_not_an_exception():
                          transport=MockTransport(handler))
     result = _run(client, json_validator(SCHEMA))
     assert result.failed_request and result.error.startswith("request failed")
+
+
+@pytest.mark.parametrize("text", [
+    '{"scores": {"1": 4, "2": 2}, "scores": {"1": 1, "2": 1}}',
+    '{"scores": {"1": 4, "1": 1, "2": 2}}',
+    'Here: ```json\n{"scores": {"1": 4, "2": 2, "2": 5}}\n```',
+    'prose {"scores": {"1": 4, "2": 2, "1": 5}} more prose',
+])
+def test_a_key_repeated_inside_one_object_is_a_bad_answer_not_last_value_wins(text):
+    """json.loads kept the last of two values silently: '{"verdict": "A", ..., "verdict": "B"}'
+    validated as "B". A repeated key (at any depth) is now a reason the re-ask sends back."""
+    with pytest.raises(BadLLMResponse, match="duplicate key"):
+        json_validator(SCHEMA)(text)
+    with pytest.raises(BadLLMResponse, match="duplicate key"):
+        extract_json(text)

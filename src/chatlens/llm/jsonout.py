@@ -33,6 +33,10 @@ _FENCE = re.compile(r"```(?:json)?\s*(.*?)```", re.DOTALL | re.IGNORECASE)
 def extract_json(text: str) -> dict[str, Any]:
     """The first JSON object in ``text``: the whole text, a fenced block, or ``{...}`` in prose.
 
+    A key repeated inside one object (at any depth) makes the answer invalid: ``json.loads``
+    would keep the last value without a word, so ``{"verdict": "A", "verdict": "B"}`` read as a
+    valid "B". The re-ask tells the model which key it repeated.
+
     Examples
     --------
     >>> extract_json('Sure! Here it is: {"a": 1} Hope that helps.')
@@ -46,26 +50,52 @@ def extract_json(text: str) -> dict[str, Any]:
         msg = "the answer is empty"
         raise BadLLMResponse(msg)
     text = text[:MAX_ANSWER_CHARS]
+    repeated: list[str] = []
+    decoder = json.JSONDecoder(object_pairs_hook=_recording_repeats(repeated))
     candidates = [text.strip()] + [m.group(1).strip() for m in _FENCE.finditer(text)]
     for cand in candidates:
+        repeated.clear()
         try:
-            value = json.loads(cand)
+            value = decoder.decode(cand)
         except ValueError:
             continue
         if isinstance(value, dict):
-            return value
-    decoder = json.JSONDecoder()
+            return _unambiguous(value, repeated)
     for tries, match in enumerate(re.finditer(r"\{", text)):
         if tries >= 50:
             break
+        repeated.clear()
         try:
             value, _ = decoder.raw_decode(text, match.start())
         except ValueError:
             continue
         if isinstance(value, dict):
-            return value
+            return _unambiguous(value, repeated)
     msg = f"no JSON object found in the answer (got {_preview(text)})"
     raise BadLLMResponse(msg)
+
+
+def _recording_repeats(found: list[str]) -> Callable[[list[tuple[str, Any]]], dict[str, Any]]:
+    """An ``object_pairs_hook`` building each object as ``json`` does, recording repeated keys."""
+
+    def hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key, value in pairs:
+            if key in out:
+                found.append(key)
+            out[key] = value
+        return out
+
+    return hook
+
+
+def _unambiguous(value: dict[str, Any], repeated: list[str]) -> dict[str, Any]:
+    if repeated:
+        keys = list(dict.fromkeys(repeated))
+        shown = ", ".join(_preview(k, 40) for k in keys[:3]) + (" …" if len(keys) > 3 else "")
+        msg = f"duplicate key(s) {shown} in the JSON object (give each key once)"
+        raise BadLLMResponse(msg)
+    return value
 
 
 def _preview(text: str, n: int = 60) -> str:
