@@ -62,3 +62,48 @@ def test_nearest_condense_takes_central_statements_and_drops_near_duplicates():
     )
     assert [i["statement"] for i in items["items"]] == ["a1", "b1"]  # cluster 3's "a3" repeats "a1"
     assert len(items["themes"]) == 2 and items["method"] == "nearest"
+
+
+@pytest.mark.parametrize("method", ["agglomerative", "hdbscan"])
+def test_zero_vectors_are_noise_not_a_crash_or_a_cluster(method):
+    """A statement the embedder finds nothing in has a zero vector: cosine clustering raised
+    sklearn's ValueError ('Cosine affinity cannot be used when X contains zero vectors') and
+    HDBSCAN gathered the zeros into a cluster of their own. They are noise now."""
+    rng = np.random.default_rng(0)
+    centres = np.eye(4)[:2]
+    x = np.vstack([c + rng.normal(0, 0.02, (6, 4)) for c in centres] + [np.zeros((6, 4))])
+    x[:12] /= np.linalg.norm(x[:12], axis=1, keepdims=True)
+    labels = assign_clusters(
+        x,
+        ClusterParams(method=method, distance_threshold=0.3, min_cluster_size=3, min_samples=2),
+    )
+    assert labels[12:].tolist() == [0] * 6
+    assert sorted(set(labels[:12].tolist())) == [1, 2]
+    with pytest.raises(InvalidParameterError, match="all 3 statements have a zero vector"):
+        assign_clusters(np.zeros((3, 4)), ClusterParams(method=method, min_cluster_size=2))
+
+
+def test_statements_of_stop_words_are_counted_as_zero_vector_noise(tmp_path, monkeypatch):
+    """A run whose statements include 'It is what it is.' (only stop words for TF-IDF) crashed
+    in the cluster step with sklearn's ValueError; it finishes now and says how many there were."""
+    import json
+
+    from instrument_helpers import make_pairs
+
+    from chatlens.instrument import discover
+    from chatlens.instrument.report import render_report
+
+    monkeypatch.setenv("CHATLENS_QUIET", "1")
+    chars = [
+        json.dumps(["Uses slang like lol.", "Writes in lowercase.", "Has typos."])
+        if i % 3
+        else json.dumps(["It is what it is.", "Uses slang like lol."])
+        for i in range(30)
+    ]
+    frame = make_pairs(30).with_columns(pl.Series("chars", chars))
+    cols = PairColumns(a="dialogue_a", b="dialogue_b", label="which", statements="chars")
+    cfg = DiscoveryConfig.from_defaults(cols, condense="nearest", min_cluster_size=3)
+    discover(frame, tmp_path, cfg)
+    clusters = json.loads((tmp_path / "clusters.json").read_text())
+    assert clusters["zero_vectors"] == 10 and clusters["noise"] >= 10
+    assert "10 of them with a zero vector" in render_report(tmp_path)

@@ -25,7 +25,14 @@ import polars as pl
 from chatlens.errors import InvalidParameterError
 from chatlens.instrument.embed import normalise
 
-__all__ = ["ClusterParams", "assign_clusters", "cluster_sizes", "reduce", "representatives"]
+__all__ = [
+    "ClusterParams",
+    "assign_clusters",
+    "cluster_sizes",
+    "reduce",
+    "representatives",
+    "zero_rows",
+]
 
 
 @dataclass(frozen=True)
@@ -83,8 +90,29 @@ def _renumber(raw: np.ndarray) -> np.ndarray:
     return out
 
 
+def zero_rows(x: np.ndarray) -> np.ndarray:
+    """Rows with no direction (all zeros): a statement the embedder found nothing in, e.g. only
+    stop words for TF-IDF ("It is what it is.")."""
+    return ~np.any(x != 0, axis=1)
+
+
 def assign_clusters(x: np.ndarray, params: ClusterParams) -> np.ndarray:
-    """Cluster id per row (0 = noise), numbered by size."""
+    """Cluster id per row (0 = noise), numbered by size.
+
+    Zero vectors are noise: they have no direction, so no similarity to anything (cosine
+    clustering rejects them outright, and HDBSCAN would gather them into a cluster of their own).
+    """
+    empty = zero_rows(x)
+    if empty.any():
+        if (~empty).sum() == 0:
+            msg = (
+                f"all {len(x)} statements have a zero vector (the embedder found nothing in them, "
+                "e.g. only stop words for tfidf); nothing to cluster."
+            )
+            raise InvalidParameterError(msg)
+        raw = np.full(len(x), -1, dtype=np.int64)
+        raw[~empty] = assign_clusters(x[~empty], params) - 1
+        return _renumber(raw)
     n = x.shape[0]
     if params.method == "hdbscan":
         if n < params.min_cluster_size:

@@ -85,6 +85,11 @@ def _statements_section(ch: dict[str, Any]) -> str:
     )
 
 
+def _zero_note(cl: dict[str, Any]) -> str:
+    zero = cl.get("zero_vectors") or 0
+    return f" ({zero:,} of them with a zero vector: nothing the embedder knows)" if zero else ""
+
+
 def _clusters_section(cl: dict[str, Any], reps: pl.DataFrame) -> str:
     sizes = {int(k): v for k, v in cl["sizes"].items()}
     top = max(sizes.values()) if sizes else 1
@@ -105,7 +110,7 @@ def _clusters_section(cl: dict[str, Any], reps: pl.DataFrame) -> str:
     method = ", ".join(f"{esc(k)}={esc(v)}" for k, v in cl["method"].items() if v is not None)
     return (
         f"<h2>Clusters</h2><p>{cl['n_clusters']} clusters over {cl['n_statements']:,} statements; "
-        f"{cl['noise']:,} left as noise. Method: {method}.</p>"
+        f"{cl['noise']:,} left as noise{_zero_note(cl)}. Method: {method}.</p>"
         "<p class='note'>Representatives are the statements nearest each cluster's centroid "
         "(cosine similarity in brackets).</p>"
         + _table(["cluster", "size", "", "representatives"], rows, {1})

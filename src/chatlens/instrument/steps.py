@@ -224,6 +224,8 @@ def _run_cluster(ctx: _Context) -> dict[str, Any]:
         "n_statements": len(labels),
         "n_clusters": len(sizes),
         "noise": int((labels == 0).sum()),
+        # statements with a zero vector (nothing the embedder knows) are noise, counted apart
+        "zero_vectors": int(cluster.zero_rows(x).sum()),
         "sizes": {str(k): v for k, v in sizes.items()},
     }
     _write_parquet(ctx.out / "assignments.parquet", frame)
