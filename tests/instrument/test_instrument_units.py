@@ -107,3 +107,23 @@ def test_statements_of_stop_words_are_counted_as_zero_vector_noise(tmp_path, mon
     clusters = json.loads((tmp_path / "clusters.json").read_text())
     assert clusters["zero_vectors"] == 10 and clusters["noise"] >= 10
     assert "10 of them with a zero vector" in render_report(tmp_path)
+
+
+def test_report_neutralises_bidi_and_control_characters(tmp_path):
+    """HTML escaping left U+202E (which reverses the text after it on the page) and terminal
+    escapes in model-written statements and theme titles; they show as U+FFFD now, as in the run
+    report and the audit sheet."""
+    import json
+
+    from chatlens.instrument.report import render_report
+
+    evil = "Uses slang \u202egnals\u202c like lol \x1b[2J\x07 <b>x</b>"
+    items = {
+        "method": "llm",
+        "themes": [{"key": "Group 1", "title": "T\u2066itle"}],
+        "items": [{"key": "1", "statement": evil, "theme": "Group 1", "clusters": [1]}],
+    }
+    (tmp_path / "items.json").write_text(json.dumps(items))
+    page = render_report(tmp_path)
+    assert not any(c in page for c in "\u202e\u202c\u2066\x1b\x07")
+    assert "Uses slang \ufffdgnals\ufffd like lol \ufffd[2J\ufffd &lt;b&gt;x&lt;/b&gt;" in page

@@ -4,14 +4,16 @@ What a researcher needs to judge a discovered questionnaire before using it: whe
 statements came from (and how often the model's own verdict was right), how they clustered
 (sizes, noise, the representatives), which items the condense step wrote, and, once the items
 are rated and fitted, each weight with its interval, the cross-validated AUC and the scale's
-reliability. Statements are model output or user data, so every value is HTML-escaped, the page
-loads nothing and its Content-Security-Policy forbids scripts (as the run report does).
+reliability. Statements are model output or user data, so every value is HTML-escaped (control
+and bidi-override characters become U+FFFD), the page loads nothing and its
+Content-Security-Policy forbids scripts (as the run report does).
 """
 
 from __future__ import annotations
 
 import html
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -31,9 +33,15 @@ th{background:#f6f8fa} td.n{text-align:right;font-variant-numeric:tabular-nums}
 """
 
 
+#: Control characters (tab and newline kept) and bidi overrides/isolates/zero-width marks: the
+#: set of ``chatlens.report.excerpts.UNSAFE_CHARS`` (a sibling layer, so not imported). HTML
+#: escaping leaves them alone, and a U+202E in a model's statement reverses the text after it.
+_UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+
+
 def esc(value: object) -> str:
-    """HTML-escaped text of any value (None as an empty cell)."""
-    return "" if value is None else html.escape(str(value), quote=True)
+    """HTML-escaped text of any value (None as an empty cell), unsafe characters shown as U+FFFD."""
+    return "" if value is None else html.escape(_UNSAFE.sub("\ufffd", str(value)), quote=True)
 
 
 def _num(v: Any, digits: int = 3) -> str:
