@@ -20,6 +20,7 @@ import numpy as np
 import polars as pl
 
 from chatlens.errors import BadLLMResponse, LLMError
+from chatlens.instrument.characteristics import one_line
 from chatlens.instrument.prompts import Prompt
 from chatlens.llm.client import make_client, run_sync
 from chatlens.llm.config import LLMConfig
@@ -40,27 +41,32 @@ def clusters_block(reps: pl.DataFrame) -> str:
 def _package(
     themes: list[tuple[str, list[tuple[str, list[int]]]]], method: str, n_items: int
 ) -> dict[str, Any]:
-    """Number the themes (``Group 1``..) and items (``1``..), dropping repeats, at most ``n_items``."""
+    """Number the themes (``Group 1``..) and items (``1``..), dropping repeats, at most ``n_items``.
+
+    Statements and titles are made one line (:func:`~chatlens.instrument.characteristics.one_line`):
+    the judge prompt lists items as ``N. ...`` lines, so a newline in an item would add items.
+    """
     seen: set[str] = set()
     out_themes, out_items = [], []
     for title, items in themes:
         key = f"Group {len(out_themes) + 1}"
         kept = []
         for statement, clusters in items:
-            norm = " ".join(statement.lower().split()).rstrip(".")
+            statement = one_line(statement)
+            norm = statement.lower().rstrip(".")
             if not norm or norm in seen or len(out_items) + len(kept) >= n_items:
                 continue
             seen.add(norm)
             kept.append(
                 {
                     "key": str(len(out_items) + len(kept) + 1),
-                    "statement": statement.strip(),
+                    "statement": statement,
                     "theme": key,
                     "clusters": sorted(set(clusters)),
                 }
             )
         if kept:
-            out_themes.append({"key": key, "title": title.strip()})
+            out_themes.append({"key": key, "title": one_line(title)})
             out_items.extend(kept)
     return {"method": method, "themes": out_themes, "items": out_items}
 
