@@ -292,3 +292,25 @@ def test_bad_input_names_file_row_and_column(tmp_path, env, change, message):
     )
     assert r.exit_code != 0
     assert "bad.csv" in r.output and message in r.output.replace("\n", " ")
+
+
+def test_changing_max_reasks_reruns_the_llm_steps(tmp_path, pairs, env):
+    """max_reasks decides which pairs end up excluded, but was not in the step key: a rerun with
+    more re-asks reused the statements step and kept the 11 pairs excluded by max_reasks=0."""
+
+    def prose_first(body, n):
+        msgs = body["messages"]
+        if len(msgs) == 2 and "game 1" in msgs[-1]["content"]:  # games 1, 10-19: no JSON at first
+            return FakeReply(content="I think A is the human.")
+        return fake_llm({"messages": msgs[:2]}, n)
+
+    out = tmp_path / "run"
+    with FakeOpenAIServer(prose_first) as server:
+        for reasks, excluded in ((0, 11), (2, 0)):
+            cfg = config(server, out)
+            cfg = replace(cfg, llm=cfg.llm.with_(max_reasks=reasks))
+            res = discover(pairs, out, cfg, source="pairs")
+            assert "statements" in res.ran
+            ch = json.loads((out / "characteristics.json").read_text())
+            assert len(ch["excluded_pairs"]) == excluded
+    assert res.manifest["steps"]["statements"]["params"]["llm"]["max_reasks"] == 2

@@ -110,12 +110,18 @@ class _Context:
 
 
 def _llm_params(cfg: DiscoveryConfig) -> dict[str, Any] | None:
+    """What of the LLM settings shapes an LLM step's result (its key and the provenance).
+
+    ``max_reasks`` belongs here: an answer that is invalid after 0 re-asks may be valid after 2,
+    so the number decides which pairs are excluded (and whether condense succeeds).
+    """
     if cfg.llm is None:
         return None
     return {
         "model": cfg.llm.model,
         "endpoint": cfg.llm.endpoint_id,
         "params": cfg.llm.sampling_params(),
+        "max_reasks": cfg.llm.max_reasks,
     }
 
 
