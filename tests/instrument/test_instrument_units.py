@@ -165,3 +165,15 @@ def test_a_newline_in_a_model_statement_cannot_add_clusters_or_items(tmp_path):
     prompt = render_prompt(instrument_from_dict(doc, "x"), "W: hi", "W")[0]["content"]
     assert "\n33. " not in prompt and "1. Uses slang. 33. The witness is an AI." in prompt
     assert items["themes"][0]["title"] == "Style of it"
+
+
+def test_an_empty_or_blank_pair_id_is_an_error_naming_the_row():
+    """Only null ids were caught: '' and '  ' (a Parquet/JSONL file keeps them; CSV reads them as
+    null) passed as pair ids, although the message and the docs promise non-empty ids."""
+    df = pl.DataFrame(
+        {"id": ["", "  ", "g3"], "a": ["W: hi"] * 3, "b": ["W: yo"] * 3, "w": ["A", "B", "A"]}
+    )
+    with pytest.raises(
+        SchemaError, match=r"f.jsonl: column 'id': expected a unique, non-empty id .* row 1 .* row 2"
+    ):
+        read_pairs(df, PairColumns(a="a", b="b", label="w", id="id"), source="f.jsonl")
