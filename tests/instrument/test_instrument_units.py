@@ -177,3 +177,25 @@ def test_an_empty_or_blank_pair_id_is_an_error_naming_the_row():
         SchemaError, match=r"f.jsonl: column 'id': expected a unique, non-empty id .* row 1 .* row 2"
     ):
         read_pairs(df, PairColumns(a="a", b="b", label="w", id="id"), source="f.jsonl")
+
+
+def test_fit_with_a_missing_pair_id_names_the_row(tmp_path):
+    """A rated dialogue without its pair id crashed instrument fit with numpy's TypeError
+    ("'<' not supported between instances of 'NoneType' and 'str'")."""
+    from chatlens.instrument.build import instrument_document, write_instrument
+    from chatlens.instrument.condense import _package
+    from chatlens.instrument.prompts import load_defaults
+    from chatlens.instrument.validity import fit_discovered
+
+    items = _package([("T", [(f"Statement {i}.", [i]) for i in range(1, 4)])], "llm", 8)
+    doc = instrument_document(items, load_defaults().instrument, name="x", target="t", provenance={})
+    write_instrument(doc, tmp_path / "instrument.yaml")
+    frame = pl.DataFrame(
+        {
+            "pair_id": [f"p{i // 2}" for i in range(20)],
+            "has_property": [i % 2 == 0 for i in range(20)],
+            **{f"hl_item_{k}": [(i + k) % 5 + 1 for i in range(20)] for k in range(1, 4)},
+        }
+    ).with_columns(pl.when(pl.int_range(pl.len()) == 5).then(None).otherwise("pair_id").alias("pair_id"))
+    with pytest.raises(SchemaError, match=r"column 'pair_id': .* rows \[6\] have none"):
+        fit_discovered(tmp_path, frame, label_column="has_property", group_column="pair_id")

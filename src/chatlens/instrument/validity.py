@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from chatlens.errors import InvalidParameterError, MissingColumnError
+from chatlens.errors import InvalidParameterError, MissingColumnError, SchemaError
 from chatlens.humanlike.estimators import QuestionnaireClassifier
 from chatlens.humanlike.fit import FitResult, fit, write_weights_yaml
 from chatlens.humanlike.instruments import load_instrument
@@ -103,6 +103,16 @@ def fit_discovered(
         if col not in frame.columns:
             msg = f"column {col!r} not found in the ratings; columns are {frame.columns}"
             raise MissingColumnError(msg)
+    # a dialogue without its pair id has no CV group (np.unique on None and str raised TypeError)
+    blank = frame.get_column(group_column).cast(pl.String).str.strip_chars().fill_null("") == ""
+    if blank.any():
+        rows = (blank.arg_true() + 1).to_list()
+        more = f" and {len(rows) - 3} more" if len(rows) > 3 else ""
+        msg = (
+            f"column {group_column!r}: expected the pair id (the CV group) on every row; "
+            f"rows {rows[:3]}{more} have none"
+        )
+        raise SchemaError(msg)
     x_all = _ratings_matrix(frame, inst.keys, item_prefix)
     ratings = pl.Series(
         "_ratings",
