@@ -199,3 +199,35 @@ def test_fit_with_a_missing_pair_id_names_the_row(tmp_path):
     ).with_columns(pl.when(pl.int_range(pl.len()) == 5).then(None).otherwise("pair_id").alias("pair_id"))
     with pytest.raises(SchemaError, match=r"column 'pair_id': .* rows \[6\] have none"):
         fit_discovered(tmp_path, frame, label_column="has_property", group_column="pair_id")
+
+
+def test_condense_answer_over_the_limits_is_reasked_and_drops_are_listed():
+    """With n_themes=3, n_items=4 a condense answer of 6 themes of 1 item gave an instrument of 4
+    themes (the docs promise at most n_themes), and the 2 items past n_items vanished without a
+    record. Over the limits is now re-asked with the reason; repeats left out are listed."""
+    import json
+
+    from chatlens.errors import BadLLMResponse
+    from chatlens.instrument.condense import condense_llm
+    from chatlens.instrument.prompts import load_prompt
+    from chatlens.llm import LLMConfig, MockTransport, make_client
+
+    def theme(t, statements):
+        return {"title": f"T{t}", "items": [{"statement": s, "clusters": [1]} for s in statements]}
+
+    wide = json.dumps({"themes": [theme(t, [f"Trait {t}."]) for t in range(6)]})
+    fixed = json.dumps({"themes": [theme(0, ["Trait 0.", "Trait 1."]), theme(1, ["trait 0"])]})
+    reps = pl.DataFrame(
+        {"cluster": [1], "size": [3], "rank": [1], "statement_id": [0], "statement": ["s"]}
+    )
+    kw = {"prompt": load_prompt("condense"), "target": "t", "n_items": 4, "n_themes": 3}
+
+    transport = MockTransport(lambda r: wide if len(r.messages) == 2 else fixed)
+    items = condense_llm(reps, client=make_client(LLMConfig(model="m"), transport=transport), **kw)
+    assert "expected at most 3 themes, got 6" in transport.requests[1].messages[-1]["content"]
+    assert [i["statement"] for i in items["items"]] == ["Trait 0.", "Trait 1."]
+    assert items["dropped"] == [{"statement": "trait 0", "reason": "repeats an item"}]
+
+    stubborn = make_client(LLMConfig(model="m"), transport=MockTransport(lambda r: wide))
+    with pytest.raises(BadLLMResponse, match="at most 3 themes"):
+        condense_llm(reps, client=stubborn, **kw)

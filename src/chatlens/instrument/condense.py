@@ -4,7 +4,8 @@ Two ways, both recorded in ``items.json`` (``method``):
 
 * ``llm`` (HAL's way, hal.md 1.1): one request lists every cluster with its representatives and
   asks for at most N distinct statements grouped in at most M themes
-  (prompt ``instrument/condense.yaml``). Exact duplicates the model still writes are dropped.
+  (prompt ``instrument/condense.yaml``). An answer over either limit is re-asked with the
+  reason; exact duplicates the model still writes are dropped and listed under ``dropped``.
 * ``nearest`` (no LLM): each cluster, largest first, contributes its most central statement,
   skipped when it is a near-duplicate (cosine > ``dedupe_similarity``) of one already taken,
   until N items; the items are grouped into M themes by agglomerative clustering of their
@@ -14,6 +15,7 @@ Two ways, both recorded in ``items.json`` (``method``):
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -43,18 +45,32 @@ def _package(
 ) -> dict[str, Any]:
     """Number the themes (``Group 1``..) and items (``1``..), dropping repeats, at most ``n_items``.
 
+    Every statement left out (empty, a repeat, past ``n_items``) is listed under ``dropped`` with
+    its reason.
+
     Statements and titles are made one line (:func:`~chatlens.instrument.characteristics.one_line`):
     the judge prompt lists items as ``N. ...`` lines, so a newline in an item would add items.
     """
     seen: set[str] = set()
     out_themes, out_items = [], []
+    dropped: list[dict[str, str]] = []
     for title, items in themes:
         key = f"Group {len(out_themes) + 1}"
         kept = []
         for statement, clusters in items:
             statement = one_line(statement)
             norm = statement.lower().rstrip(".")
-            if not norm or norm in seen or len(out_items) + len(kept) >= n_items:
+            why = (
+                "empty"
+                if not norm
+                else "repeats an item"
+                if norm in seen
+                else f"over n_items={n_items}"
+                if len(out_items) + len(kept) >= n_items
+                else None
+            )
+            if why:  # recorded, never silently lost
+                dropped.append({"statement": statement, "reason": why})
                 continue
             seen.add(norm)
             kept.append(
@@ -68,7 +84,29 @@ def _package(
         if kept:
             out_themes.append({"key": key, "title": one_line(title)})
             out_items.extend(kept)
-    return {"method": method, "themes": out_themes, "items": out_items}
+    return {"method": method, "themes": out_themes, "items": out_items, "dropped": dropped}
+
+
+def _counts_checked(
+    validate: Callable[[str], dict[str, Any]], *, n_items: int, n_themes: int
+) -> Callable[[str], dict[str, Any]]:
+    """``validate``, then the limits the prompt states: at most ``n_themes`` themes and
+    ``n_items`` statements. An answer over them is re-asked with the reason: cutting it would
+    drop whole themes or the last items by their position in the answer."""
+
+    def check(text: str) -> dict[str, Any]:
+        value = validate(text)
+        themes = value["themes"]
+        n = sum(len(t["items"]) for t in themes)
+        if len(themes) > n_themes:
+            msg = f"$.themes: expected at most {n_themes} themes, got {len(themes)}"
+            raise BadLLMResponse(msg)
+        if n > n_items:
+            msg = f"$.themes[].items: expected at most {n_items} statements in all, got {n}"
+            raise BadLLMResponse(msg)
+        return value
+
+    return check
 
 
 def condense_llm(
@@ -89,7 +127,7 @@ def condense_llm(
         "n_clusters": str(reps["cluster"].n_unique()),
         "clusters": clusters_block(reps),
     }
-    validate = json_validator(prompt.output)
+    validate = _counts_checked(json_validator(prompt.output), n_items=n_items, n_themes=n_themes)
 
     async def run() -> Any:
         own = client is None

@@ -125,6 +125,17 @@ def _clusters_section(cl: dict[str, Any], reps: pl.DataFrame) -> str:
     )
 
 
+def _dropped_note(items: dict[str, Any]) -> str:
+    dropped = items.get("dropped") or []
+    if not dropped:
+        return ""
+    first = dropped[0]
+    return (
+        f"<p class='note'>{len(dropped)} statement(s) of the condense step left out, e.g. "
+        f"{esc(first['statement'])} ({esc(first['reason'])}); all are listed in items.json.</p>"
+    )
+
+
 def _items_section(items: dict[str, Any], weights: dict[str, dict[str, Any]] | None) -> str:
     titles = {t["key"]: t["title"] for t in items["themes"]}
     head = ["theme", "key", "statement", "clusters"]
@@ -147,7 +158,8 @@ def _items_section(items: dict[str, Any], weights: dict[str, dict[str, Any]] | N
         rows.append(row)
     return (
         f"<h2>Items</h2><p>{len(items['items'])} items in {len(items['themes'])} themes "
-        f"(condense method: {esc(items['method'])}).</p>" + _table(head, rows)
+        f"(condense method: {esc(items['method'])}).</p>{_dropped_note(items)}"
+        + _table(head, rows)
     )
 
 

@@ -274,7 +274,11 @@ def _run_condense(ctx: _Context) -> dict[str, Any]:
             dedupe_similarity=cfg.dedupe_similarity,
         )
     _write_json(ctx.out / "items.json", items)
-    return {"items": len(items["items"]), "themes": len(items["themes"])}
+    return {
+        "items": len(items["items"]),
+        "themes": len(items["themes"]),
+        "dropped": len(items["dropped"]),
+    }
 
 
 def _run_instrument(ctx: _Context) -> dict[str, Any]:
