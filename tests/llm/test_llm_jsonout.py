@@ -124,3 +124,16 @@ def test_a_key_repeated_inside_one_object_is_a_bad_answer_not_last_value_wins(te
         json_validator(SCHEMA)(text)
     with pytest.raises(BadLLMResponse, match="duplicate key"):
         extract_json(text)
+
+
+def test_json_nested_too_deeply_is_a_bad_answer_not_a_recursion_error():
+    """A 40,000-character answer of nested brackets (under MAX_ANSWER_CHARS) raised RecursionError
+    out of the validator: complete_json let it through, the whole batch stopped, and since the
+    answer was cached every rerun stopped on it again. It is an invalid answer now."""
+    deep = '{"scores": ' + "[" * 20000 + "]" * 20000 + "}"
+    for text in (deep, "prose " + deep, '{"a": ' + "[" * 20000):
+        with pytest.raises(BadLLMResponse, match="nested too deeply"):
+            extract_json(text)
+    client = make_client(LLMConfig(model="m", max_reasks=1), transport=MockTransport(lambda r: deep))
+    result = _run(client, json_validator(SCHEMA))
+    assert not result.ok and "nested too deeply" in result.error and result.n_reasks == 1

@@ -59,6 +59,8 @@ def extract_json(text: str) -> dict[str, Any]:
             value = decoder.decode(cand)
         except ValueError:
             continue
+        except RecursionError:
+            raise _too_deep() from None
         if isinstance(value, dict):
             return _unambiguous(value, repeated)
     for tries, match in enumerate(re.finditer(r"\{", text)):
@@ -69,6 +71,8 @@ def extract_json(text: str) -> dict[str, Any]:
             value, _ = decoder.raw_decode(text, match.start())
         except ValueError:
             continue
+        except RecursionError:
+            raise _too_deep() from None
         if isinstance(value, dict):
             return _unambiguous(value, repeated)
     msg = f"no JSON object found in the answer (got {_preview(text)})"
@@ -87,6 +91,13 @@ def _recording_repeats(found: list[str]) -> Callable[[list[tuple[str, Any]]], di
         return out
 
     return hook
+
+
+def _too_deep() -> BadLLMResponse:
+    """The answer's brackets nest deeper than Python's parser recurses (a runaway generation or a
+    hostile answer): a bad answer like any other, not a RecursionError that stops the batch and,
+    the answer being cached, every rerun of it."""
+    return BadLLMResponse("the JSON in the answer is nested too deeply to read")
 
 
 def _unambiguous(value: dict[str, Any], repeated: list[str]) -> dict[str, Any]:
