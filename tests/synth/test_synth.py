@@ -429,6 +429,8 @@ def test_language_and_model_selection(tmp_path):
         {"n_conversations": 10, "languages": ["xx"]},
         {"n_conversations": 10, "languages": []},
         {"n_conversations": 10, "languages": ["en", "en"]},  # the manifest said en: 0.5
+        {"n_conversations": 10, "languages": {"en": float("nan"), "fr": 1.0}},  # all English
+        {"n_conversations": 10, "languages": {"en": float("inf"), "fr": 1.0}},
         {"n_conversations": 10, "format": "csv"},
         {"n_conversations": 10, "chunk_size": 0},
         {"n_conversations": 10, "chunk_size": 10_000_000},

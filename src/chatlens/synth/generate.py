@@ -120,8 +120,9 @@ def _resolve_languages(
     idx = [codes.index(c) for c in chosen]
     if isinstance(languages, Mapping):
         weights = np.asarray([float(languages[c]) for c in chosen])
-        if (weights < 0).any() or weights.sum() <= 0:
-            msg = f"The 'languages' weights of synth must be non-negative with a positive sum. Got {dict(languages)}."
+        # NaN passed both comparisons: {"en": nan, "fr": 1} wrote an all-English corpus, weight NaN
+        if not np.isfinite(weights).all() or (weights < 0).any() or weights.sum() <= 0:
+            msg = f"The 'languages' weights of synth must be finite, non-negative with a positive sum. Got {dict(languages)}."
             raise InvalidParameterError(msg)
     else:
         weights = np.asarray([config.languages[i].weight for i in idx])
