@@ -137,3 +137,24 @@ def test_json_nested_too_deeply_is_a_bad_answer_not_a_recursion_error():
     client = make_client(LLMConfig(model="m", max_reasks=1), transport=MockTransport(lambda r: deep))
     result = _run(client, json_validator(SCHEMA))
     assert not result.ok and "nested too deeply" in result.error and result.n_reasks == 1
+
+
+def test_a_gigantic_value_makes_a_short_reason():
+    """The reason quoted the offending value whole: a 150,000-character verdict gave a reason of
+    150,045 characters, sent back in the re-ask (after the answer itself) and stored with the
+    excluded item. Values and keys are cut to a preview now."""
+    schema = {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {"verdict": {"type": "string", "enum": ["A", "B"]}},
+    }
+    for text in (
+        '{"verdict": "' + "A" * 150_000 + '"}',
+        '{"verdict": "A", "' + "k" * 150_000 + '": 1}',
+        '{"verdict": ["' + "A" * 150_000 + '"]}',
+    ):
+        with pytest.raises(BadLLMResponse) as info:
+            json_validator(schema)(text)
+        assert len(str(info.value)) < 200
+    with pytest.raises(BadLLMResponse, match=r"expected one of \['A', 'B'\], got 'C'"):
+        json_validator(schema)('{"verdict": "C"}')

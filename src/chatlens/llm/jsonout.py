@@ -113,6 +113,14 @@ def _preview(text: str, n: int = 60) -> str:
     return repr(text[:n] + ("…" if len(text) > n else ""))
 
 
+def _shown(value: Any) -> str:
+    """A value of the answer as a reason shows it: cut, because the reason is sent back in the
+    re-ask and stored with the item (a 150,000-character verdict made a reason as long)."""
+    if isinstance(value, str):
+        return _preview(value, 40)
+    return _preview(json.dumps(value, default=str, ensure_ascii=False), 40)
+
+
 _TYPES: dict[str, Callable[[Any], bool]] = {
     "object": lambda v: isinstance(v, dict),
     "array": lambda v: isinstance(v, list),
@@ -177,10 +185,10 @@ class JsonSchema:
         if types is not None:
             names = [types] if isinstance(types, str) else list(types)
             if not any(_TYPES[t](value) for t in names):
-                msg = f"{path}: expected {' or '.join(names)}, got {_preview(json.dumps(value, default=str), 40)}"
+                msg = f"{path}: expected {' or '.join(names)}, got {_shown(value)}"
                 raise BadLLMResponse(msg)
         if "enum" in schema and value not in schema["enum"]:
-            msg = f"{path}: expected one of {schema['enum']}, got {value!r}"
+            msg = f"{path}: expected one of {schema['enum']}, got {_shown(value)}"
             raise BadLLMResponse(msg)
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             if "minimum" in schema and value < schema["minimum"]:
@@ -200,10 +208,10 @@ class JsonSchema:
                 if key in props:
                     self._validate(sub, props[key], f"{path}.{key}")
                 elif extra is False:
-                    msg = f"{path}: unexpected key {key!r}"
+                    msg = f"{path}: unexpected key {_preview(key, 40)}"
                     raise BadLLMResponse(msg)
                 elif isinstance(extra, dict):
-                    self._validate(sub, extra, f"{path}.{key}")
+                    self._validate(sub, extra, f"{path}.{_preview(key, 40)}")
         if isinstance(value, list):
             if "minItems" in schema and len(value) < schema["minItems"]:
                 msg = f"{path}: expected at least {schema['minItems']} items, got {len(value)}"
