@@ -231,3 +231,23 @@ def test_condense_answer_over_the_limits_is_reasked_and_drops_are_listed():
     stubborn = make_client(LLMConfig(model="m"), transport=MockTransport(lambda r: wide))
     with pytest.raises(BadLLMResponse, match="at most 3 themes"):
         condense_llm(reps, client=stubborn, **kw)
+
+
+@pytest.mark.parametrize(
+    ("bad", "name"),
+    [
+        ({"method": "hdbscn"}, "method"),
+        ({"method": "hdbscan", "min_cluster_size": 1}, "min_cluster_size"),
+        ({"method": "hdbscan", "reduce": "umap"}, "reduce"),  # ran as PCA, recorded as umap
+        ({"n_clusters": 0}, "n_clusters"),
+        ({"linkage": "ward"}, "linkage"),
+        ({"distance_threshold": -1.0}, "distance_threshold"),
+        ({"reduce": "svd", "n_components": 0}, "n_components"),
+    ],
+)
+def test_cluster_settings_that_cannot_work_fail_before_any_step(bad, name):
+    """Checked only in the cluster step, i.e. after the paid characteristics step (24 requests on
+    the test pairs), mostly as scikit-learn's errors (a traceback in the CLI); reduce='umap' was
+    not checked at all and ran as PCA. They fail when the settings are made now."""
+    with pytest.raises(InvalidParameterError, match=f"The '{name}' parameter of the clustering"):
+        DiscoveryConfig.from_defaults(COLS, condense="nearest", **bad)

@@ -49,6 +49,36 @@ class ClusterParams:
     n_components: int = 50
     seed: int = 0
 
+    def __post_init__(self) -> None:
+        """Reject what cannot work when the settings are made, not in the cluster step after the
+        paid LLM step (and not as scikit-learn's errors, or ``reduce='umap'`` silently run as PCA)."""
+        def whole(v: Any, low: int) -> bool:
+            return isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= low
+
+        checks: list[tuple[str, bool, str]] = [
+            ("method", self.method in ("hdbscan", "agglomerative"), "'hdbscan' or 'agglomerative'"),
+            ("reduce", self.reduce in ("none", "svd", "pca"), "'none', 'svd' or 'pca'"),
+            ("linkage", self.linkage in ("average", "complete", "single"),
+             "'average', 'complete' or 'single' (cosine distance; 'ward' needs euclidean)"),
+            ("min_cluster_size",
+             whole(self.min_cluster_size, 2 if self.method == "hdbscan" else 1),
+             "an integer >= 2 for hdbscan, >= 1 for agglomerative"),
+            ("min_samples", self.min_samples is None or whole(self.min_samples, 1),
+             "None or an integer >= 1"),
+            ("n_clusters", self.n_clusters is None or whole(self.n_clusters, 1),
+             "None or an integer >= 1"),
+            ("distance_threshold", 0 < self.distance_threshold <= 2,
+             "in (0, 2] (a cosine distance)"),
+            ("n_components", whole(self.n_components, 1), "an integer >= 1"),
+        ]
+        for name, ok, expected in checks:
+            if not ok:
+                msg = (
+                    f"The '{name}' parameter of the clustering must be {expected}. "
+                    f"Got {getattr(self, name)!r} instead."
+                )
+                raise InvalidParameterError(msg)
+
     def describe(self) -> dict[str, Any]:
         """The parameters that matter for the chosen method (what the manifest records)."""
         out = asdict(self)
