@@ -251,3 +251,17 @@ def test_cluster_settings_that_cannot_work_fail_before_any_step(bad, name):
     not checked at all and ran as PCA. They fail when the settings are made now."""
     with pytest.raises(InvalidParameterError, match=f"The '{name}' parameter of the clustering"):
         DiscoveryConfig.from_defaults(COLS, condense="nearest", **bad)
+
+
+@pytest.mark.parametrize(
+    ("bad", "match"),
+    [
+        ({"condense": "nearst"}, "'condense' parameter must be 'llm' or 'nearest'"),
+        ({"condense": "nearest", "embedder": "minlm"}, "'embedder' parameter must be"),
+    ],
+)
+def test_condense_and_embedder_that_cannot_work_fail_before_any_step(bad, match):
+    """condense='nearst' ran as 'nearest' and was recorded as 'nearst'; embedder='minlm' failed in
+    the embed step, after all 24 characteristics requests of the test pairs."""
+    with pytest.raises(InvalidParameterError, match=match):
+        DiscoveryConfig.from_defaults(COLS, **bad)
