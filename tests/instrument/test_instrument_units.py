@@ -265,3 +265,34 @@ def test_condense_and_embedder_that_cannot_work_fail_before_any_step(bad, match)
     the embed step, after all 24 characteristics requests of the test pairs."""
     with pytest.raises(InvalidParameterError, match=match):
         DiscoveryConfig.from_defaults(COLS, **bad)
+
+
+def test_condense_answer_citing_an_unlisted_cluster_is_reasked():
+    """An item citing cluster 99 of 1 listed cluster was kept with clusters [99], and the report
+    showed it as covering cluster 99. Such an answer is re-asked with the reason now."""
+    import json
+
+    from chatlens.instrument.condense import condense_llm
+    from chatlens.instrument.prompts import load_prompt
+    from chatlens.llm import LLMConfig, MockTransport, make_client
+
+    def answer(clusters):
+        item = {"statement": "Trait.", "clusters": clusters}
+        return json.dumps({"themes": [{"title": "T", "items": [item]}]})
+
+    reps = pl.DataFrame(
+        {"cluster": [1], "size": [3], "rank": [1], "statement_id": [0], "statement": ["s"]}
+    )
+    transport = MockTransport(lambda r: answer([99]) if len(r.messages) == 2 else answer([1]))
+    items = condense_llm(
+        reps,
+        prompt=load_prompt("condense"),
+        target="t",
+        n_items=4,
+        n_themes=3,
+        client=make_client(LLMConfig(model="m"), transport=transport),
+    )
+    assert "cluster(s) [99] are not among the 1 clusters listed" in (
+        transport.requests[1].messages[-1]["content"]
+    )
+    assert items["items"][0]["clusters"] == [1]

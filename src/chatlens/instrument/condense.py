@@ -88,11 +88,17 @@ def _package(
 
 
 def _counts_checked(
-    validate: Callable[[str], dict[str, Any]], *, n_items: int, n_themes: int
+    validate: Callable[[str], dict[str, Any]],
+    *,
+    n_items: int,
+    n_themes: int,
+    clusters: set[int],
 ) -> Callable[[str], dict[str, Any]]:
-    """``validate``, then the limits the prompt states: at most ``n_themes`` themes and
-    ``n_items`` statements. An answer over them is re-asked with the reason: cutting it would
-    drop whole themes or the last items by their position in the answer."""
+    """``validate``, then what the prompt states: at most ``n_themes`` themes and ``n_items``
+    statements, citing only the listed ``clusters``. An answer over the limits is re-asked with
+    the reason (cutting it would drop whole themes or the last items by their position in the
+    answer), and so is one citing a cluster that was never listed (the report would show it as
+    covered)."""
 
     def check(text: str) -> dict[str, Any]:
         value = validate(text)
@@ -103,6 +109,14 @@ def _counts_checked(
             raise BadLLMResponse(msg)
         if n > n_items:
             msg = f"$.themes[].items: expected at most {n_items} statements in all, got {n}"
+            raise BadLLMResponse(msg)
+        cited = {int(c) for t in themes for i in t["items"] for c in i.get("clusters") or []}
+        unknown = sorted(cited - clusters)
+        if unknown:
+            msg = (
+                f"$.themes[].items[].clusters: cluster(s) {unknown[:5]} are not among the "
+                f"{len(clusters)} clusters listed ({min(clusters)} to {max(clusters)})"
+            )
             raise BadLLMResponse(msg)
         return value
 
@@ -127,7 +141,12 @@ def condense_llm(
         "n_clusters": str(reps["cluster"].n_unique()),
         "clusters": clusters_block(reps),
     }
-    validate = _counts_checked(json_validator(prompt.output), n_items=n_items, n_themes=n_themes)
+    validate = _counts_checked(
+        json_validator(prompt.output),
+        n_items=n_items,
+        n_themes=n_themes,
+        clusters=set(reps["cluster"].to_list()),
+    )
 
     async def run() -> Any:
         own = client is None
