@@ -296,3 +296,24 @@ def test_condense_answer_citing_an_unlisted_cluster_is_reasked():
         transport.requests[1].messages[-1]["content"]
     )
     assert items["items"][0]["clusters"] == [1]
+
+
+def test_a_runaway_statement_is_an_invalid_answer_not_a_statement():
+    """A characteristic of 150,000 characters was kept as a statement (clustered, sent to the
+    condense step, and with --condense nearest written into every judge prompt). The bundled
+    prompts bound statements (400) and titles (200); longer is an invalid answer, re-asked, then
+    the pair is excluded with the reason."""
+    import json
+
+    from chatlens.instrument.characteristics import find_characteristics
+    from chatlens.instrument.prompts import load_prompt
+    from chatlens.llm import LLMConfig, MockTransport, make_client
+
+    answer = json.dumps({"verdict": "A", "characteristics": ["Uses slang.", "x" * 150_000]})
+    client = make_client(LLMConfig(model="m", max_reasks=0), transport=MockTransport(lambda r: answer))
+    pairs = pl.DataFrame({"pair_id": ["1"], "a": ["W: hi"], "b": ["W: Hello."], "label": ["A"]})
+    res = find_characteristics(pairs, prompt=load_prompt("characteristics"), target="t", client=client)
+    assert res.statements.height == 0
+    assert "expected at most 400 characters, got 150000" in res.summary()["excluded_pairs"][0]["reason"]
+    condense = load_prompt("condense").output["properties"]["themes"]["items"]
+    assert condense["properties"]["title"]["maxLength"] == 200

@@ -158,3 +158,12 @@ def test_a_gigantic_value_makes_a_short_reason():
         assert len(str(info.value)) < 200
     with pytest.raises(BadLLMResponse, match=r"expected one of \['A', 'B'\], got 'C'"):
         json_validator(schema)('{"verdict": "C"}')
+
+
+def test_string_length_bounds():
+    schema = {"type": "object", "properties": {"s": {"type": "string", "minLength": 2, "maxLength": 5}}}
+    assert json_validator(schema)('{"s": "abc"}') == {"s": "abc"}
+    with pytest.raises(BadLLMResponse, match=r"\$.s: expected at most 5 characters, got 6"):
+        json_validator(schema)('{"s": "abcdef"}')
+    with pytest.raises(BadLLMResponse, match="at least 2 characters"):
+        json_validator(schema)('{"s": "a"}')

@@ -8,7 +8,8 @@ that the item is recorded as invalid with the last reason, never an exception.
 
 The schema checker covers the JSON Schema subset that rating and labelling prompts need
 (``type``, ``properties``, ``required``, ``additionalProperties``, ``enum``, ``minimum``,
-``maximum``, ``items``, ``minItems``, ``maxItems``); an unknown keyword is an error, not ignored.
+``maximum``, ``items``, ``minItems``, ``maxItems``, ``minLength``, ``maxLength``); an unknown
+keyword is an error, not ignored.
 """
 
 from __future__ import annotations
@@ -133,7 +134,7 @@ _TYPES: dict[str, Callable[[Any], bool]] = {
 }
 _KEYWORDS = {
     "type", "properties", "required", "additionalProperties", "enum", "minimum", "maximum",
-    "items", "minItems", "maxItems", "description", "title",
+    "items", "minItems", "maxItems", "minLength", "maxLength", "description", "title",
 }
 
 
@@ -196,6 +197,13 @@ class JsonSchema:
                 raise BadLLMResponse(msg)
             if "maximum" in schema and value > schema["maximum"]:
                 msg = f"{path}: expected a value <= {schema['maximum']}, got {value!r}"
+                raise BadLLMResponse(msg)
+        if isinstance(value, str):
+            if "minLength" in schema and len(value) < schema["minLength"]:
+                msg = f"{path}: expected at least {schema['minLength']} characters, got {len(value)}"
+                raise BadLLMResponse(msg)
+            if "maxLength" in schema and len(value) > schema["maxLength"]:
+                msg = f"{path}: expected at most {schema['maxLength']} characters, got {len(value)}"
                 raise BadLLMResponse(msg)
         if isinstance(value, dict):
             props = schema.get("properties") or {}
