@@ -317,3 +317,35 @@ def test_a_runaway_statement_is_an_invalid_answer_not_a_statement():
     assert "expected at most 400 characters, got 150000" in res.summary()["excluded_pairs"][0]["reason"]
     condense = load_prompt("condense").output["properties"]["themes"]["items"]
     assert condense["properties"]["title"]["maxLength"] == 200
+
+
+def test_condense_answer_with_blank_statements_is_reasked():
+    """A condense answer whose statements were all blank passed, wrote items.json with 0 items,
+    and the instrument step then failed with 'Invalid data file <discovered instrument ...>: key
+    'items': expected a non-empty list'. A blank statement is re-asked with its path now."""
+    import json
+
+    from chatlens.instrument.condense import condense_llm
+    from chatlens.instrument.prompts import load_prompt
+    from chatlens.llm import LLMConfig, MockTransport, make_client
+
+    def answer(statement):
+        item = {"statement": statement, "clusters": [1]}
+        return json.dumps({"themes": [{"title": "T", "items": [item]}]})
+
+    reps = pl.DataFrame(
+        {"cluster": [1], "size": [3], "rank": [1], "statement_id": [0], "statement": ["s"]}
+    )
+    transport = MockTransport(lambda r: answer("  ") if len(r.messages) == 2 else answer("Trait."))
+    items = condense_llm(
+        reps,
+        prompt=load_prompt("condense"),
+        target="t",
+        n_items=4,
+        n_themes=3,
+        client=make_client(LLMConfig(model="m"), transport=transport),
+    )
+    assert "$.themes[0].items[0].statement: expected a statement" in (
+        transport.requests[1].messages[-1]["content"]
+    )
+    assert [i["statement"] for i in items["items"]] == ["Trait."]

@@ -95,7 +95,7 @@ def _counts_checked(
     clusters: set[int],
 ) -> Callable[[str], dict[str, Any]]:
     """``validate``, then what the prompt states: at most ``n_themes`` themes and ``n_items``
-    statements, citing only the listed ``clusters``. An answer over the limits is re-asked with
+    non-empty statements, citing only the listed ``clusters``. An answer over the limits is re-asked with
     the reason (cutting it would drop whole themes or the last items by their position in the
     answer), and so is one citing a cluster that was never listed (the report would show it as
     covered)."""
@@ -109,6 +109,15 @@ def _counts_checked(
             raise BadLLMResponse(msg)
         if n > n_items:
             msg = f"$.themes[].items: expected at most {n_items} statements in all, got {n}"
+            raise BadLLMResponse(msg)
+        blank = [
+            f"$.themes[{j}].items[{k}].statement"
+            for j, t in enumerate(themes)
+            for k, i in enumerate(t["items"])
+            if not i["statement"].strip()
+        ]
+        if blank:  # an instrument of no items failed later as an 'invalid data file'
+            msg = f"{blank[0]}: expected a statement, got an empty one ({len(blank)} in all)"
             raise BadLLMResponse(msg)
         cited = {int(c) for t in themes for i in t["items"] for c in i.get("clusters") or []}
         unknown = sorted(cited - clusters)
