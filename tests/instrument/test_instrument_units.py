@@ -349,3 +349,24 @@ def test_condense_answer_with_blank_statements_is_reasked():
         transport.requests[1].messages[-1]["content"]
     )
     assert [i["statement"] for i in items["items"]] == ["Trait."]
+
+
+def test_report_says_how_many_pairs_gave_no_statement(tmp_path):
+    """characteristics.json counted pairs_without_statements but the report did not show them:
+    pairs whose statements were an empty list (or blank) disappeared from the page."""
+    import json
+
+    from chatlens.instrument.report import render_report
+
+    ch = {
+        "source": "given",
+        "pairs": 30,
+        "statements": 50,
+        "statements_per_pair": 1.667,
+        "pairs_without_statements": 6,
+        "verdict_accuracy": None,
+        "excluded_pairs": [{"pair_id": "g1", "reason": "invalid answer after 2 re-ask(s): x"}],
+    }
+    (tmp_path / "characteristics.json").write_text(json.dumps(ch))
+    page = render_report(tmp_path)
+    assert "1 pair(s) excluded" in page and "5 pair(s) gave no statement" in page

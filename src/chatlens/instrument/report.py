@@ -87,6 +87,14 @@ def _statements_section(ch: dict[str, Any]) -> str:
         if excluded
         else ""
     )
+    # pairs that were answered (or given) but left no statement: counted in characteristics.json
+    # (pairs_without_statements, which includes the excluded ones) and said here too
+    empty = int(ch.get("pairs_without_statements") or 0) - len(excluded)
+    if empty > 0:
+        ex += (
+            f"<p class='note'>{empty:,} pair(s) gave no statement (an empty list, or only blank "
+            "statements).</p>"
+        )
     return (
         f"<h2>Statements</h2><p>{ch['statements']:,} statements from {ch['pairs']:,} pairs "
         f"({_num(ch['statements_per_pair'], 2)} per pair; source: {esc(ch['source'])}). {esc(acc_text)}</p>{ex}"
