@@ -370,3 +370,25 @@ def test_report_says_how_many_pairs_gave_no_statement(tmp_path):
     (tmp_path / "characteristics.json").write_text(json.dumps(ch))
     page = render_report(tmp_path)
     assert "1 pair(s) excluded" in page and "5 pair(s) gave no statement" in page
+
+
+def test_fit_with_a_rating_that_is_not_a_number_names_the_cell(tmp_path):
+    """One 'n/a' typed into a ratings column raised polars' InvalidOperationError ('conversion
+    from str to f64 failed'), a traceback in the CLI. It names the column, row and value now."""
+    from chatlens.instrument.build import instrument_document, write_instrument
+    from chatlens.instrument.condense import _package
+    from chatlens.instrument.prompts import load_defaults
+    from chatlens.instrument.validity import fit_discovered
+
+    items = _package([("T", [(f"Statement {i}.", [i]) for i in range(1, 4)])], "llm", 8)
+    doc = instrument_document(items, load_defaults().instrument, name="x", target="t", provenance={})
+    write_instrument(doc, tmp_path / "instrument.yaml")
+    frame = pl.DataFrame(
+        {
+            "pair_id": [f"p{i // 2}" for i in range(20)],
+            "has_property": [i % 2 == 0 for i in range(20)],
+            **{f"hl_item_{k}": [str((i + k) % 5 + 1) for i in range(20)] for k in range(1, 4)},
+        }
+    ).with_columns(pl.when(pl.int_range(pl.len()) == 3).then(pl.lit("n/a")).otherwise("hl_item_2").alias("hl_item_2"))
+    with pytest.raises(SchemaError, match=r"ratings column 'hl_item_2': .* row 4: got 'n/a'"):
+        fit_discovered(tmp_path, frame, label_column="has_property", group_column="pair_id")

@@ -74,7 +74,18 @@ def _ratings_matrix(frame: pl.DataFrame, keys: tuple[str, ...], prefix: str) -> 
             f"as `chatlens humanlike judge` writes); columns are {frame.columns}"
         )
         raise MissingColumnError(msg)
-    return frame.select([pl.col(c).cast(pl.Float64) for c in cols]).to_numpy()
+    # a cell that is not a number ("n/a" typed into the sheet) raised polars' cast error (a
+    # traceback in the CLI); it is an error naming the column, rows and values (empty is missing)
+    values = frame.select([pl.col(c).cast(pl.Float64, strict=False) for c in cols])
+    for c in cols:
+        bad = values[c].is_null() & frame[c].is_not_null()
+        if bad.any():
+            rows = bad.arg_true().to_list()
+            shown = "; ".join(f"row {r + 1}: got {frame[c][r]!r}" for r in rows[:3])
+            more = f"; and {len(rows) - 3} more" if len(rows) > 3 else ""
+            msg = f"ratings column {c!r}: expected a number (or an empty cell). {shown}{more}."
+            raise SchemaError(msg)
+    return values.to_numpy()
 
 
 def fit_discovered(
