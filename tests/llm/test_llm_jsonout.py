@@ -167,3 +167,13 @@ def test_string_length_bounds():
         json_validator(schema)('{"s": "abcdef"}')
     with pytest.raises(BadLLMResponse, match="at least 2 characters"):
         json_validator(schema)('{"s": "a"}')
+
+
+def test_nan_is_not_a_number_in_an_answer():
+    """json.loads reads NaN (not JSON), and NaN passed {"type": "number", "minimum": 0,
+    "maximum": 1} since every comparison with it is false: {"p": NaN} was a valid answer."""
+    schema = {"type": "object", "properties": {"p": {"type": "number", "minimum": 0, "maximum": 1}}}
+    for text in ('{"p": NaN}', '{"p": Infinity}'):
+        with pytest.raises(BadLLMResponse, match=r"\$.p: expected number"):
+            json_validator(schema)(text)
+    assert json_validator(schema)('{"p": 0.5}') == {"p": 0.5}
