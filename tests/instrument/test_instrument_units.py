@@ -392,3 +392,32 @@ def test_fit_with_a_rating_that_is_not_a_number_names_the_cell(tmp_path):
     ).with_columns(pl.when(pl.int_range(pl.len()) == 3).then(pl.lit("n/a")).otherwise("hl_item_2").alias("hl_item_2"))
     with pytest.raises(SchemaError, match=r"ratings column 'hl_item_2': .* row 4: got 'n/a'"):
         fit_discovered(tmp_path, frame, label_column="has_property", group_column="pair_id")
+
+
+def test_fit_refuses_averaged_ratings_instead_of_rounding_them(tmp_path):
+    """`humanlike judge --samples N` writes means; instrument fit rounded them (half to even), so
+    an item at 2.5 with the property and 1.5 without (perfectly separating) became 2 and 2: weight
+    0, CV AUC 0.504, while the reliability used the unrounded means. It is an error now."""
+    from chatlens.instrument.build import instrument_document, write_instrument
+    from chatlens.instrument.condense import _package
+    from chatlens.instrument.prompts import load_defaults
+    from chatlens.instrument.validity import fit_discovered
+
+    items = _package([("T", [(f"Statement {i}.", [i]) for i in range(1, 4)])], "llm", 8)
+    doc = instrument_document(items, load_defaults().instrument, name="x", target="t", provenance={})
+    write_instrument(doc, tmp_path / "instrument.yaml")
+    frame = pl.DataFrame(
+        {
+            "pair_id": [f"p{i // 2}" for i in range(40)],
+            "has_property": [i % 2 == 0 for i in range(40)],
+            "hl_item_1": [2.5 if i % 2 == 0 else 1.5 for i in range(40)],
+            **{f"hl_item_{k}": [float((i + k) % 5 + 1) for i in range(40)] for k in (2, 3)},
+        }
+    )
+    with pytest.raises(SchemaError, match=r"'hl_item_1': expected integer ratings .* row 1: got 2.5"):
+        fit_discovered(tmp_path, frame, label_column="has_property", group_column="pair_id")
+    whole = frame.with_columns(pl.col("hl_item_1").round(0) + pl.col("has_property").cast(pl.Float64))
+    res = fit_discovered(
+        tmp_path, whole, label_column="has_property", group_column="pair_id", n_splits=4, n_boot=10
+    )
+    assert res["n_rows"] == 40  # integer-valued floats are fine

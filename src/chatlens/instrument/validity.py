@@ -125,9 +125,22 @@ def fit_discovered(
         )
         raise SchemaError(msg)
     x_all = _ratings_matrix(frame, inst.keys, item_prefix)
+    # humanlike.fit reads integer ratings only. Rounding the means that `humanlike judge
+    # --samples N` writes changed the data (round-half-even: 2.5 and 1.5 both became 2, so an item
+    # that separated the classes perfectly got weight 0) while the reliability used the means.
+    fractional = np.isfinite(x_all) & (x_all != np.round(x_all))
+    if fractional.any():
+        r, j = (int(v[0]) for v in np.nonzero(fractional))
+        msg = (
+            f"ratings column {item_prefix + inst.keys[j]!r}: expected integer ratings (as `humanlike "
+            f"judge` writes with --samples 1); row {r + 1}: got {x_all[r, j]:g} "
+            f"({int(fractional.any(axis=1).sum())} row(s) hold non-integer ratings, e.g. means of "
+            "several samples, which the fit cannot use without changing them)."
+        )
+        raise SchemaError(msg)
     ratings = pl.Series(
         "_ratings",
-        [json.dumps([None if np.isnan(v) else int(round(v)) for v in row]) for row in x_all],
+        [json.dumps([None if np.isnan(v) else int(v) for v in row]) for row in x_all],
     )
     result: FitResult = fit(
         frame.with_columns(ratings),
