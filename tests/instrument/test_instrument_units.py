@@ -421,3 +421,29 @@ def test_fit_refuses_averaged_ratings_instead_of_rounding_them(tmp_path):
         tmp_path, whole, label_column="has_property", group_column="pair_id", n_splits=4, n_boot=10
     )
     assert res["n_rows"] == 40  # integer-valued floats are fine
+
+
+def test_reliability_uses_the_rows_the_fit_used(tmp_path):
+    """The fit drops rows with an out-of-scale rating (70 on a 1-5 scale; 4 rows here) but
+    Cronbach's alpha and the split-half were computed on all 40 rows, 70s included (alpha -0.01
+    instead of 0.60). Both now use the 36 rows the fit used."""
+    from chatlens.instrument.build import instrument_document, write_instrument
+    from chatlens.instrument.condense import _package
+    from chatlens.instrument.prompts import load_defaults
+    from chatlens.instrument.validity import fit_discovered
+
+    items = _package([("T", [(f"Statement {i}.", [i]) for i in range(1, 4)])], "llm", 8)
+    doc = instrument_document(items, load_defaults().instrument, name="x", target="t", provenance={})
+    write_instrument(doc, tmp_path / "instrument.yaml")
+    frame = pl.DataFrame(
+        {
+            "pair_id": [f"p{i // 2}" for i in range(40)],
+            "has_property": [i % 2 == 0 for i in range(40)],
+            **{f"hl_item_{k}": [(i * k) % 5 + 1 for i in range(40)] for k in range(1, 4)},
+        }
+    ).with_columns(pl.when(pl.int_range(pl.len()) < 4).then(70).otherwise("hl_item_2").alias("hl_item_2"))
+    res = fit_discovered(
+        tmp_path, frame, label_column="has_property", group_column="pair_id", n_splits=4, n_boot=20
+    )
+    assert res["n_rows"] == res["reliability"]["n_rows"] == 36
+    assert res["settings"]["dropped_rows"] == 4

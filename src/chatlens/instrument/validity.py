@@ -153,7 +153,10 @@ def fit_discovered(
         n_splits=n_splits,
         seed=seed,
     )
-    ok = np.isfinite(x_all).all(axis=1)
+    # the rows the fit used: it drops a row with a missing or out-of-scale rating (counted in
+    # settings.dropped_rows), so the reliability and its bootstrap must drop the same rows
+    lo, hi = inst.scale.min, inst.scale.max
+    ok = np.isfinite(x_all).all(axis=1) & ((x_all >= lo) & (x_all <= hi)).all(axis=1)
     x = x_all[ok]
     y = as_bool(frame.get_column(label_column), label_column)[ok]
     groups = frame.get_column(group_column).cast(pl.String).to_numpy()[ok]
