@@ -46,10 +46,9 @@ def _package(
     """Number the themes (``Group 1``..) and items (``1``..), dropping repeats, at most ``n_items``.
 
     Every statement left out (empty, a repeat, past ``n_items``) is listed under ``dropped`` with
-    its reason.
-
-    Statements and titles are made one line (:func:`~chatlens.instrument.characteristics.one_line`):
-    the judge prompt lists items as ``N. ...`` lines, so a newline in an item would add items.
+    its reason. Statements and titles are made one line
+    (:func:`~chatlens.instrument.characteristics.one_line`): the judge prompt lists items as
+    ``N. ...`` lines, so a newline in an item would add items.
     """
     seen: set[str] = set()
     out_themes, out_items = [], []
@@ -60,15 +59,13 @@ def _package(
         for statement, clusters in items:
             statement = one_line(statement)
             norm = statement.lower().rstrip(".")
-            why = (
-                "empty"
-                if not norm
-                else "repeats an item"
-                if norm in seen
-                else f"over n_items={n_items}"
-                if len(out_items) + len(kept) >= n_items
-                else None
-            )
+            why = None
+            if not norm:
+                why = "empty"
+            elif norm in seen:
+                why = "repeats an item"
+            elif len(out_items) + len(kept) >= n_items:
+                why = f"over n_items={n_items}"
             if why:  # recorded, never silently lost
                 dropped.append({"statement": statement, "reason": why})
                 continue
@@ -95,10 +92,10 @@ def _counts_checked(
     clusters: set[int],
 ) -> Callable[[str], dict[str, Any]]:
     """``validate``, then what the prompt states: at most ``n_themes`` themes and ``n_items``
-    non-empty statements, citing only the listed ``clusters``. An answer over the limits is re-asked with
-    the reason (cutting it would drop whole themes or the last items by their position in the
-    answer), and so is one citing a cluster that was never listed (the report would show it as
-    covered)."""
+    non-empty statements, citing only the listed ``clusters``. An answer over the limits is
+    re-asked with the reason (cutting it would drop whole themes or the last items by their
+    position in the answer), and so is one with a blank statement or citing a cluster that was
+    never listed (the report would show it as covered)."""
 
     def check(text: str) -> dict[str, Any]:
         value = validate(text)
