@@ -4,7 +4,8 @@ The pairs: in each, one witness texts like a person (lowercase, slang, typos, sh
 details) and the other like an assistant (formal, long, generic). The fake LLM follows rules a
 reader can check: it picks the dialogue with more lowercase-slang cues as the human one (and is
 wrong on purpose for every seventh pair), names the traits it sees in several paraphrases, and
-for the condense prompt turns each listed cluster's first representative into an item.
+for the condense prompt turns each listed cluster's first representative into an item
+(at most the N items in at most the M themes the prompt asks for).
 """
 
 from __future__ import annotations
@@ -114,15 +115,15 @@ def _characteristics(content: str) -> str:
 
 
 def _condense(content: str) -> str:
+    """One item per listed cluster (at most the prompt's N), in at most the prompt's M themes."""
     clusters = re.findall(r"Cluster (\d+) \(\d+ statements\):\n- (.+)", content)
-    themes = [
-        {
-            "title": f"Theme of cluster {c}",
-            "items": [{"statement": f"{s.rstrip('.')} (as a trait).", "clusters": [int(c)]}],
-        }
-        for c, s in clusters
-    ]
-    return json.dumps({"themes": themes})
+    n_items = int(re.search(r"at most (\d+) distinct statements", content).group(1))
+    n_themes = int(re.search(r"at most (\d+) themes", content).group(1))
+    themes: dict[int, dict] = {}
+    for j, (c, s) in enumerate(clusters[:n_items]):
+        theme = themes.setdefault(j % n_themes, {"title": f"Theme {j % n_themes + 1}", "items": []})
+        theme["items"].append({"statement": f"{s.rstrip('.')} (as a trait).", "clusters": [int(c)]})
+    return json.dumps({"themes": list(themes.values())})
 
 
 def _ratings(content: str) -> str:

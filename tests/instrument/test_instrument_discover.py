@@ -292,3 +292,53 @@ def test_bad_input_names_file_row_and_column(tmp_path, env, change, message):
     )
     assert r.exit_code != 0
     assert "bad.csv" in r.output and message in r.output.replace("\n", " ")
+
+
+def test_changing_max_reasks_reruns_the_llm_steps(tmp_path, pairs, env):
+    """max_reasks decides which pairs end up excluded, but was not in the step key: a rerun with
+    more re-asks reused the statements step and kept the 11 pairs excluded by max_reasks=0."""
+
+    def prose_first(body, n):
+        msgs = body["messages"]
+        if len(msgs) == 2 and "game 1" in msgs[-1]["content"]:  # games 1, 10-19: no JSON at first
+            return FakeReply(content="I think A is the human.")
+        return fake_llm({"messages": msgs[:2]}, n)
+
+    out = tmp_path / "run"
+    with FakeOpenAIServer(prose_first) as server:
+        for reasks, excluded in ((0, 11), (2, 0)):
+            cfg = config(server, out)
+            cfg = replace(cfg, llm=cfg.llm.with_(max_reasks=reasks))
+            res = discover(pairs, out, cfg, source="pairs")
+            assert "statements" in res.ran
+            ch = json.loads((out / "characteristics.json").read_text())
+            assert len(ch["excluded_pairs"]) == excluded
+    assert res.manifest["steps"]["statements"]["params"]["llm"]["max_reasks"] == 2
+
+
+def test_a_server_error_body_cannot_put_terminal_escapes_on_the_screen(tmp_path, pairs, env):
+    """A server answering 400 with 'boom ESC[2J ESC]0;pwned BEL' reached the terminal through
+    the CLI's error message (handle_errors printed ChatlensError text as it was): the screen was
+    cleared and the window retitled. Control characters print as U+FFFD now."""
+    pairs.write_csv(tmp_path / "pairs.csv")
+    evil = FakeReply(content="boom \x1b[2J\x1b]0;pwned\x07 end", status=400)
+    with FakeOpenAIServer(lambda body, n: evil) as server:
+        r = CliRunner().invoke(
+            app,
+            [
+                "instrument",
+                "discover",
+                str(tmp_path / "pairs.csv"),
+                *PAIR_OPTIONS,
+                "--model",
+                "m",
+                "--base-url",
+                server.base_url,
+                "--max-retries",
+                "0",
+                "--out",
+                str(tmp_path / "run"),
+            ],
+        )
+    assert r.exit_code == 1 and "boom \ufffd[2J" in r.output
+    assert "\x1b" not in r.output and "\x07" not in r.output

@@ -71,3 +71,22 @@ def test_sentence_transformers_directory_loads_offline(tmp_path):
     model.save(str(tmp_path / "st"))
     x = make_embedder(str(tmp_path / "st"))(TEXTS)
     assert x.shape == (len(TEXTS), 16) and np.allclose(np.linalg.norm(x, axis=1), 1, atol=1e-5)
+
+
+def test_tfidf_keeps_a_statement_of_stop_words_a_zero_vector():
+    """'It is what it is.' has no TF-IDF term: its SVD row was rounding noise (~1e-16) that
+    normalising turned into an arbitrary unit vector (2 of 10 such rows on these 80 statements),
+    free to join any cluster. It stays zero now, and a text of stop words only gives zeros
+    instead of sklearn's 'empty vocabulary' ValueError."""
+    texts = []
+    for i in range(30):
+        texts += (
+            ["Uses slang like lol.", "Writes in lowercase.", "Has typos."]
+            if i % 3
+            else ["It is what it is.", "Uses slang like lol."]
+        )
+    x = TfidfEmbedder()(texts)
+    empty = np.array([t == "It is what it is." for t in texts])
+    assert empty.sum() == 10 and not x[empty].any()
+    assert np.allclose(np.linalg.norm(x[~empty], axis=1), 1, atol=1e-5)
+    assert not TfidfEmbedder()(["It is.", "It is what it is."]).any()

@@ -197,3 +197,19 @@ def test_a_200_with_invalid_json_declared_as_json(fake_server):
     client = make_client(config_for(server))
     with pytest.raises(LLMError, match="not a JSON chat completion"):
         run_sync(_complete_n(client, 1))
+
+
+def test_masking_leaves_ordinary_answer_text_alone():
+    """mask_secrets rewrote model output: '(?i:bearer)\\s+\\S+' turned 'Acts as the bearer of bad
+    news.' into 'Acts as the *** bad news.' (and 'forbearer said' into 'for***'), and a placeholder
+    key such as OPENAI_API_KEY=A turned the answer '{"verdict": "A"}' into '{"verdict": "***"}'.
+    Headers and real keys are still masked."""
+    from chatlens.llm.openai_transport import mask_secrets
+
+    for text in ("Acts as the bearer of bad news.", "Is a forbearer, said the user."):
+        assert mask_secrets(text) == text
+    assert mask_secrets('{"verdict": "A"}', "A") == '{"verdict": "A"}'
+    assert mask_secrets("key sk-secret-xyz here", "sk-secret-xyz") == "key *** here"
+    for echoed in ("Authorization: Bearer xyz", "authorization: bearer abcdef1234567890"):
+        assert "***" in mask_secrets(echoed) and "xyz" not in mask_secrets(echoed)
+        assert "abcdef" not in mask_secrets(echoed)

@@ -362,6 +362,18 @@ def test_sidecar_paths():
     ]
 
 
+def test_dotted_corpus_names_keep_their_own_ground_truth(tmp_path):
+    """Sidecars were named after the text before the first dot: demo.small.parquet and
+    demo.large.parquet both wrote demo.truth.parquet, so the second replaced the first's ground
+    truth (100 conversations beside a truth of 300 others, 0 ids in common)."""
+    assert sidecar_paths("d/demo.small.parquet")[0].name == "demo.small.truth.parquet"
+    small = synth(50, seed=1, out=tmp_path / "demo.small.parquet")
+    large = synth(80, seed=2, out=tmp_path / "demo.large.parquet")
+    assert small.truth_path != large.truth_path
+    ids = set(pl.read_parquet(small.path)["conversation_id"])
+    assert set(pl.read_parquet(small.truth_path)["conversation_id"]) == ids
+
+
 def test_a_folder_of_synth_output_reads_as_its_corpora(tmp_path):
     from chatlens.corpus.api import info
     from chatlens.corpus.sources import IGNORE_FILE, resolve
@@ -416,6 +428,9 @@ def test_language_and_model_selection(tmp_path):
         {"n_conversations": 10, "n_models": 99},
         {"n_conversations": 10, "languages": ["xx"]},
         {"n_conversations": 10, "languages": []},
+        {"n_conversations": 10, "languages": ["en", "en"]},  # the manifest said en: 0.5
+        {"n_conversations": 10, "languages": {"en": float("nan"), "fr": 1.0}},  # all English
+        {"n_conversations": 10, "languages": {"en": float("inf"), "fr": 1.0}},
         {"n_conversations": 10, "format": "csv"},
         {"n_conversations": 10, "chunk_size": 0},
         {"n_conversations": 10, "chunk_size": 10_000_000},

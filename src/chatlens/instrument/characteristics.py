@@ -69,8 +69,21 @@ class CharacteristicsResult:
         }
 
 
+def one_line(text: str) -> str:
+    """``text`` with every run of whitespace (newlines and Unicode line separators included) made
+    one space.
+
+    Why: a statement is one line wherever it goes next. The condense prompt lists statements as
+    ``- ...`` lines under ``Cluster N (size statements):`` headings and the judge prompt lists
+    items as ``N. ...`` lines, so a newline inside a model's statement would write headings or
+    items of its own (a statement read from a hostile dialogue can carry one on purpose).
+    """
+    return " ".join(text.split())
+
+
 def _statement_frame(pair_ids: list[str], lists: list[list[str]]) -> pl.DataFrame:
-    rows = [(p, i, s) for p, lst in zip(pair_ids, lists, strict=True) for i, s in enumerate(lst)]
+    cleaned = [[t for t in (one_line(s) for s in lst) if t] for lst in lists]
+    rows = [(p, i, s) for p, lst in zip(pair_ids, cleaned, strict=True) for i, s in enumerate(lst)]
     return pl.DataFrame(rows, schema=STATEMENT_SCHEMA, orient="row")
 
 
@@ -93,7 +106,7 @@ def given_characteristics(pairs: pl.DataFrame) -> CharacteristicsResult:
             "error": pl.Series([None] * pairs.height, dtype=pl.String),
         }
     )
-    lists = [[s.strip() for s in lst] for lst in pairs["statements"].to_list()]
+    lists = pairs["statements"].to_list()
     return CharacteristicsResult(
         _statement_frame(pairs["pair_id"].to_list(), lists), verdicts, "given"
     )
@@ -154,10 +167,7 @@ def find_characteristics(
             "rerun the same command to resume."
         )
         raise LLMError(msg)
-    lists = [
-        [s.strip() for s in r.value["characteristics"] if s.strip()] if r.ok else []
-        for r in results
-    ]
+    lists = [r.value["characteristics"] if r.ok else [] for r in results]
     verdicts = pl.DataFrame(
         {
             "pair_id": pairs["pair_id"],

@@ -25,7 +25,14 @@ import polars as pl
 from chatlens.errors import InvalidParameterError
 from chatlens.instrument.embed import normalise
 
-__all__ = ["ClusterParams", "assign_clusters", "cluster_sizes", "reduce", "representatives"]
+__all__ = [
+    "ClusterParams",
+    "assign_clusters",
+    "cluster_sizes",
+    "reduce",
+    "representatives",
+    "zero_rows",
+]
 
 
 @dataclass(frozen=True)
@@ -41,6 +48,36 @@ class ClusterParams:
     reduce: Literal["none", "svd", "pca"] = "none"
     n_components: int = 50
     seed: int = 0
+
+    def __post_init__(self) -> None:
+        """Reject what cannot work when the settings are made, not in the cluster step after the
+        paid LLM step (and not as scikit-learn's errors, or ``reduce='umap'`` silently run as PCA)."""
+        def whole(v: Any, low: int) -> bool:
+            return isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= low
+
+        checks: list[tuple[str, bool, str]] = [
+            ("method", self.method in ("hdbscan", "agglomerative"), "'hdbscan' or 'agglomerative'"),
+            ("reduce", self.reduce in ("none", "svd", "pca"), "'none', 'svd' or 'pca'"),
+            ("linkage", self.linkage in ("average", "complete", "single"),
+             "'average', 'complete' or 'single' (cosine distance; 'ward' needs euclidean)"),
+            ("min_cluster_size",
+             whole(self.min_cluster_size, 2 if self.method == "hdbscan" else 1),
+             "an integer >= 2 for hdbscan, >= 1 for agglomerative"),
+            ("min_samples", self.min_samples is None or whole(self.min_samples, 1),
+             "None or an integer >= 1"),
+            ("n_clusters", self.n_clusters is None or whole(self.n_clusters, 1),
+             "None or an integer >= 1"),
+            ("distance_threshold", 0 < self.distance_threshold <= 2,
+             "in (0, 2] (a cosine distance)"),
+            ("n_components", whole(self.n_components, 1), "an integer >= 1"),
+        ]
+        for name, ok, expected in checks:
+            if not ok:
+                msg = (
+                    f"The '{name}' parameter of the clustering must be {expected}. "
+                    f"Got {getattr(self, name)!r} instead."
+                )
+                raise InvalidParameterError(msg)
 
     def describe(self) -> dict[str, Any]:
         """The parameters that matter for the chosen method (what the manifest records)."""
@@ -83,8 +120,29 @@ def _renumber(raw: np.ndarray) -> np.ndarray:
     return out
 
 
+def zero_rows(x: np.ndarray) -> np.ndarray:
+    """Rows with no direction (all zeros): a statement the embedder found nothing in, e.g. only
+    stop words for TF-IDF ("It is what it is.")."""
+    return ~np.any(x != 0, axis=1)
+
+
 def assign_clusters(x: np.ndarray, params: ClusterParams) -> np.ndarray:
-    """Cluster id per row (0 = noise), numbered by size."""
+    """Cluster id per row (0 = noise), numbered by size.
+
+    Zero vectors are noise: they have no direction, so no similarity to anything (cosine
+    clustering rejects them outright, and HDBSCAN would gather them into a cluster of their own).
+    """
+    empty = zero_rows(x)
+    if empty.any():
+        if (~empty).sum() == 0:
+            msg = (
+                f"all {len(x)} statements have a zero vector (the embedder found nothing in them, "
+                "e.g. only stop words for tfidf); nothing to cluster."
+            )
+            raise InvalidParameterError(msg)
+        raw = np.full(len(x), -1, dtype=np.int64)
+        raw[~empty] = assign_clusters(x[~empty], params) - 1
+        return _renumber(raw)
     n = x.shape[0]
     if params.method == "hdbscan":
         if n < params.min_cluster_size:

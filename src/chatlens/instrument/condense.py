@@ -4,7 +4,8 @@ Two ways, both recorded in ``items.json`` (``method``):
 
 * ``llm`` (HAL's way, hal.md 1.1): one request lists every cluster with its representatives and
   asks for at most N distinct statements grouped in at most M themes
-  (prompt ``instrument/condense.yaml``). Exact duplicates the model still writes are dropped.
+  (prompt ``instrument/condense.yaml``). An answer over either limit is re-asked with the
+  reason; exact duplicates the model still writes are dropped and listed under ``dropped``.
 * ``nearest`` (no LLM): each cluster, largest first, contributes its most central statement,
   skipped when it is a near-duplicate (cosine > ``dedupe_similarity``) of one already taken,
   until N items; the items are grouped into M themes by agglomerative clustering of their
@@ -14,12 +15,14 @@ Two ways, both recorded in ``items.json`` (``method``):
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import polars as pl
 
 from chatlens.errors import BadLLMResponse, LLMError
+from chatlens.instrument.characteristics import one_line
 from chatlens.instrument.prompts import Prompt
 from chatlens.llm.client import make_client, run_sync
 from chatlens.llm.config import LLMConfig
@@ -40,29 +43,90 @@ def clusters_block(reps: pl.DataFrame) -> str:
 def _package(
     themes: list[tuple[str, list[tuple[str, list[int]]]]], method: str, n_items: int
 ) -> dict[str, Any]:
-    """Number the themes (``Group 1``..) and items (``1``..), dropping repeats, at most ``n_items``."""
+    """Number the themes (``Group 1``..) and items (``1``..), dropping repeats, at most ``n_items``.
+
+    Every statement left out (empty, a repeat, past ``n_items``) is listed under ``dropped`` with
+    its reason. Statements and titles are made one line
+    (:func:`~chatlens.instrument.characteristics.one_line`): the judge prompt lists items as
+    ``N. ...`` lines, so a newline in an item would add items.
+    """
     seen: set[str] = set()
     out_themes, out_items = [], []
+    dropped: list[dict[str, str]] = []
     for title, items in themes:
         key = f"Group {len(out_themes) + 1}"
         kept = []
         for statement, clusters in items:
-            norm = " ".join(statement.lower().split()).rstrip(".")
-            if not norm or norm in seen or len(out_items) + len(kept) >= n_items:
+            statement = one_line(statement)
+            norm = statement.lower().rstrip(".")
+            why = None
+            if not norm:
+                why = "empty"
+            elif norm in seen:
+                why = "repeats an item"
+            elif len(out_items) + len(kept) >= n_items:
+                why = f"over n_items={n_items}"
+            if why:  # recorded, never silently lost
+                dropped.append({"statement": statement, "reason": why})
                 continue
             seen.add(norm)
             kept.append(
                 {
                     "key": str(len(out_items) + len(kept) + 1),
-                    "statement": statement.strip(),
+                    "statement": statement,
                     "theme": key,
                     "clusters": sorted(set(clusters)),
                 }
             )
         if kept:
-            out_themes.append({"key": key, "title": title.strip()})
+            out_themes.append({"key": key, "title": one_line(title)})
             out_items.extend(kept)
-    return {"method": method, "themes": out_themes, "items": out_items}
+    return {"method": method, "themes": out_themes, "items": out_items, "dropped": dropped}
+
+
+def _counts_checked(
+    validate: Callable[[str], dict[str, Any]],
+    *,
+    n_items: int,
+    n_themes: int,
+    clusters: set[int],
+) -> Callable[[str], dict[str, Any]]:
+    """``validate``, then what the prompt states: at most ``n_themes`` themes and ``n_items``
+    non-empty statements, citing only the listed ``clusters``. An answer over the limits is
+    re-asked with the reason (cutting it would drop whole themes or the last items by their
+    position in the answer), and so is one with a blank statement or citing a cluster that was
+    never listed (the report would show it as covered)."""
+
+    def check(text: str) -> dict[str, Any]:
+        value = validate(text)
+        themes = value["themes"]
+        n = sum(len(t["items"]) for t in themes)
+        if len(themes) > n_themes:
+            msg = f"$.themes: expected at most {n_themes} themes, got {len(themes)}"
+            raise BadLLMResponse(msg)
+        if n > n_items:
+            msg = f"$.themes[].items: expected at most {n_items} statements in all, got {n}"
+            raise BadLLMResponse(msg)
+        blank = [
+            f"$.themes[{j}].items[{k}].statement"
+            for j, t in enumerate(themes)
+            for k, i in enumerate(t["items"])
+            if not i["statement"].strip()
+        ]
+        if blank:  # an instrument of no items failed later as an 'invalid data file'
+            msg = f"{blank[0]}: expected a statement, got an empty one ({len(blank)} in all)"
+            raise BadLLMResponse(msg)
+        cited = {int(c) for t in themes for i in t["items"] for c in i.get("clusters") or []}
+        unknown = sorted(cited - clusters)
+        if unknown:
+            msg = (
+                f"$.themes[].items[].clusters: cluster(s) {unknown[:5]} are not among the "
+                f"{len(clusters)} clusters listed ({min(clusters)} to {max(clusters)})"
+            )
+            raise BadLLMResponse(msg)
+        return value
+
+    return check
 
 
 def condense_llm(
@@ -83,7 +147,12 @@ def condense_llm(
         "n_clusters": str(reps["cluster"].n_unique()),
         "clusters": clusters_block(reps),
     }
-    validate = json_validator(prompt.output)
+    validate = _counts_checked(
+        json_validator(prompt.output),
+        n_items=n_items,
+        n_themes=n_themes,
+        clusters=set(reps["cluster"].to_list()),
+    )
 
     async def run() -> Any:
         own = client is None

@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 from chatlens.errors import InvalidParameterError
 from chatlens.instrument.cluster import ClusterParams
+from chatlens.instrument.embed import make_embedder
 from chatlens.instrument.inputs import PairColumns
 from chatlens.instrument.prompts import load_defaults
 from chatlens.llm.config import LLMConfig
@@ -94,6 +95,13 @@ class DiscoveryConfig:
 
     def check(self) -> None:
         """Reject settings that cannot work before any step runs (or costs money)."""
+        if self.condense not in ("llm", "nearest"):
+            # anything but 'llm' ran as 'nearest' and was recorded under the name given
+            msg = f"The 'condense' parameter must be 'llm' or 'nearest'. Got {self.condense!r} instead."
+            raise InvalidParameterError(msg)
+        # an unknown embedder (or a missing extra) surfaced only in the embed step, after the
+        # characteristics step had been paid for
+        make_embedder(self.embedder, tfidf=self.tfidf, seed=self.cluster.seed)
         if self.condense == "llm" and self.llm is None:
             msg = (
                 "The 'condense' parameter is 'llm' but no model is set: pass --model "

@@ -1,6 +1,7 @@
 """Step 2: statements become vectors (TF-IDF in the core; a sentence-embedding model as an extra).
 
-Three embedders, one contract (``list[str] -> float32 array, one unit-length row each``):
+Three embedders, one contract (``list[str] -> float32 array, one unit-length row each``, a
+zero row for a statement the embedder finds nothing in):
 
 * ``tfidf`` (core, no model): word 1-2-gram TF-IDF reduced by truncated (randomized, seeded)
   SVD (latent semantic analysis) to at most 100 dimensions, then normalised. It groups statements that share words,
@@ -67,7 +68,11 @@ class TfidfEmbedder:
             stop_words="english",
             strip_accents="unicode",
         )
-        tf = vec.fit_transform(list(texts))
+        texts = list(texts)
+        try:
+            tf = vec.fit_transform(texts)
+        except ValueError:  # no term left at all (only stop words, no letters): nothing to say
+            return np.zeros((len(texts), 1), dtype=np.float32)
         k = min(TFIDF_DIMS, tf.shape[1] - 1, tf.shape[0] - 1)
         if k < 2:
             return normalise(tf.toarray())
@@ -76,7 +81,11 @@ class TfidfEmbedder:
         # past the numerical rank are dropped, since they carry no information, only noise
         u, s, _ = randomized_svd(tf, k, random_state=self.seed, n_iter=7)
         keep = s > RANK_TOL * s[0]
-        return normalise(u[:, keep] * s[keep])
+        y = u[:, keep] * s[keep]
+        # a statement without a known term has a zero TF-IDF row; its SVD row is rounding noise
+        # (~1e-16) that normalising would blow up into an arbitrary unit vector: keep it zero
+        y[tf.getnnz(axis=1) == 0] = 0.0
+        return normalise(y)
 
     def describe(self) -> dict[str, Any]:
         return {

@@ -143,8 +143,9 @@ def read_pairs(
     if columns.id is not None:
         ids = frame.get_column(columns.id).cast(pl.String).to_list()
         dup = pl.Series(ids).is_duplicated()
-        if dup.any() or any(i is None for i in ids):
-            rows = (dup | pl.Series([i is None for i in ids])).arg_true().to_list()
+        empty = pl.Series([i is None or not i.strip() for i in ids])  # "" and "  " name nothing
+        if dup.any() or empty.any():
+            rows = (dup | empty).arg_true().to_list()
             raise SchemaError(
                 _where(
                     source,

@@ -4,14 +4,16 @@ What a researcher needs to judge a discovered questionnaire before using it: whe
 statements came from (and how often the model's own verdict was right), how they clustered
 (sizes, noise, the representatives), which items the condense step wrote, and, once the items
 are rated and fitted, each weight with its interval, the cross-validated AUC and the scale's
-reliability. Statements are model output or user data, so every value is HTML-escaped, the page
-loads nothing and its Content-Security-Policy forbids scripts (as the run report does).
+reliability. Statements are model output or user data, so every value is HTML-escaped (control
+and bidi-override characters become U+FFFD), the page loads nothing and its
+Content-Security-Policy forbids scripts (as the run report does).
 """
 
 from __future__ import annotations
 
 import html
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -31,9 +33,15 @@ th{background:#f6f8fa} td.n{text-align:right;font-variant-numeric:tabular-nums}
 """
 
 
+#: Control characters (tab and newline kept) and bidi overrides/isolates/zero-width marks: the
+#: set of ``chatlens.report.excerpts.UNSAFE_CHARS`` (a sibling layer, so not imported). HTML
+#: escaping leaves them alone, and a U+202E in a model's statement reverses the text after it.
+_UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+
+
 def esc(value: object) -> str:
-    """HTML-escaped text of any value (None as an empty cell)."""
-    return "" if value is None else html.escape(str(value), quote=True)
+    """HTML-escaped text of any value (None as an empty cell), unsafe characters shown as U+FFFD."""
+    return "" if value is None else html.escape(_UNSAFE.sub("\ufffd", str(value)), quote=True)
 
 
 def _num(v: Any, digits: int = 3) -> str:
@@ -79,10 +87,23 @@ def _statements_section(ch: dict[str, Any]) -> str:
         if excluded
         else ""
     )
+    # pairs that were answered (or given) but left no statement: counted in characteristics.json
+    # (pairs_without_statements, which includes the excluded ones) and said here too
+    empty = int(ch.get("pairs_without_statements") or 0) - len(excluded)
+    if empty > 0:
+        ex += (
+            f"<p class='note'>{empty:,} pair(s) gave no statement (an empty list, or only blank "
+            "statements).</p>"
+        )
     return (
         f"<h2>Statements</h2><p>{ch['statements']:,} statements from {ch['pairs']:,} pairs "
         f"({_num(ch['statements_per_pair'], 2)} per pair; source: {esc(ch['source'])}). {esc(acc_text)}</p>{ex}"
     )
+
+
+def _zero_note(cl: dict[str, Any]) -> str:
+    zero = cl.get("zero_vectors") or 0
+    return f" ({zero:,} of them with a zero vector: nothing the embedder knows)" if zero else ""
 
 
 def _clusters_section(cl: dict[str, Any], reps: pl.DataFrame) -> str:
@@ -105,10 +126,21 @@ def _clusters_section(cl: dict[str, Any], reps: pl.DataFrame) -> str:
     method = ", ".join(f"{esc(k)}={esc(v)}" for k, v in cl["method"].items() if v is not None)
     return (
         f"<h2>Clusters</h2><p>{cl['n_clusters']} clusters over {cl['n_statements']:,} statements; "
-        f"{cl['noise']:,} left as noise. Method: {method}.</p>"
+        f"{cl['noise']:,} left as noise{_zero_note(cl)}. Method: {method}.</p>"
         "<p class='note'>Representatives are the statements nearest each cluster's centroid "
         "(cosine similarity in brackets).</p>"
         + _table(["cluster", "size", "", "representatives"], rows, {1})
+    )
+
+
+def _dropped_note(items: dict[str, Any]) -> str:
+    dropped = items.get("dropped") or []
+    if not dropped:
+        return ""
+    first = dropped[0]
+    return (
+        f"<p class='note'>{len(dropped)} statement(s) of the condense step left out, e.g. "
+        f"{esc(first['statement'])} ({esc(first['reason'])}); all are listed in items.json.</p>"
     )
 
 
@@ -134,7 +166,8 @@ def _items_section(items: dict[str, Any], weights: dict[str, dict[str, Any]] | N
         rows.append(row)
     return (
         f"<h2>Items</h2><p>{len(items['items'])} items in {len(items['themes'])} themes "
-        f"(condense method: {esc(items['method'])}).</p>" + _table(head, rows)
+        f"(condense method: {esc(items['method'])}).</p>{_dropped_note(items)}"
+        + _table(head, rows)
     )
 
 

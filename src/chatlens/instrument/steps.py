@@ -110,12 +110,18 @@ class _Context:
 
 
 def _llm_params(cfg: DiscoveryConfig) -> dict[str, Any] | None:
+    """What of the LLM settings shapes an LLM step's result (its key and the provenance).
+
+    ``max_reasks`` belongs here: an answer that is invalid after 0 re-asks may be valid after 2,
+    so the number decides which pairs are excluded (and whether condense succeeds).
+    """
     if cfg.llm is None:
         return None
     return {
         "model": cfg.llm.model,
         "endpoint": cfg.llm.endpoint_id,
         "params": cfg.llm.sampling_params(),
+        "max_reasks": cfg.llm.max_reasks,
     }
 
 
@@ -224,6 +230,8 @@ def _run_cluster(ctx: _Context) -> dict[str, Any]:
         "n_statements": len(labels),
         "n_clusters": len(sizes),
         "noise": int((labels == 0).sum()),
+        # statements with a zero vector (nothing the embedder knows) are noise, counted apart
+        "zero_vectors": int(cluster.zero_rows(x).sum()),
         "sizes": {str(k): v for k, v in sizes.items()},
     }
     _write_parquet(ctx.out / "assignments.parquet", frame)
@@ -266,7 +274,11 @@ def _run_condense(ctx: _Context) -> dict[str, Any]:
             dedupe_similarity=cfg.dedupe_similarity,
         )
     _write_json(ctx.out / "items.json", items)
-    return {"items": len(items["items"]), "themes": len(items["themes"])}
+    return {
+        "items": len(items["items"]),
+        "themes": len(items["themes"]),
+        "dropped": len(items["dropped"]),
+    }
 
 
 def _run_instrument(ctx: _Context) -> dict[str, Any]:

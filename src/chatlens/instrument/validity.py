@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from chatlens.errors import InvalidParameterError, MissingColumnError
+from chatlens.errors import InvalidParameterError, MissingColumnError, SchemaError
 from chatlens.humanlike.estimators import QuestionnaireClassifier
 from chatlens.humanlike.fit import FitResult, fit, write_weights_yaml
 from chatlens.humanlike.instruments import load_instrument
@@ -74,7 +74,18 @@ def _ratings_matrix(frame: pl.DataFrame, keys: tuple[str, ...], prefix: str) -> 
             f"as `chatlens humanlike judge` writes); columns are {frame.columns}"
         )
         raise MissingColumnError(msg)
-    return frame.select([pl.col(c).cast(pl.Float64) for c in cols]).to_numpy()
+    # a cell that is not a number ("n/a" typed into the sheet) raised polars' cast error (a
+    # traceback in the CLI); it is an error naming the column, rows and values (empty is missing)
+    values = frame.select([pl.col(c).cast(pl.Float64, strict=False) for c in cols])
+    for c in cols:
+        bad = values[c].is_null() & frame[c].is_not_null()
+        if bad.any():
+            rows = bad.arg_true().to_list()
+            shown = "; ".join(f"row {r + 1}: got {frame[c][r]!r}" for r in rows[:3])
+            more = f"; and {len(rows) - 3} more" if len(rows) > 3 else ""
+            msg = f"ratings column {c!r}: expected a number (or an empty cell). {shown}{more}."
+            raise SchemaError(msg)
+    return values.to_numpy()
 
 
 def fit_discovered(
@@ -103,10 +114,33 @@ def fit_discovered(
         if col not in frame.columns:
             msg = f"column {col!r} not found in the ratings; columns are {frame.columns}"
             raise MissingColumnError(msg)
+    # a dialogue without its pair id has no CV group (np.unique on None and str raised TypeError)
+    blank = frame.get_column(group_column).cast(pl.String).str.strip_chars().fill_null("") == ""
+    if blank.any():
+        rows = (blank.arg_true() + 1).to_list()
+        more = f" and {len(rows) - 3} more" if len(rows) > 3 else ""
+        msg = (
+            f"column {group_column!r}: expected the pair id (the CV group) on every row; "
+            f"rows {rows[:3]}{more} have none"
+        )
+        raise SchemaError(msg)
     x_all = _ratings_matrix(frame, inst.keys, item_prefix)
+    # humanlike.fit reads integer ratings only. Rounding the means that `humanlike judge
+    # --samples N` writes changed the data (round-half-even: 2.5 and 1.5 both became 2, so an item
+    # that separated the classes perfectly got weight 0) while the reliability used the means.
+    fractional = np.isfinite(x_all) & (x_all != np.round(x_all))
+    if fractional.any():
+        r, j = (int(v[0]) for v in np.nonzero(fractional))
+        msg = (
+            f"ratings column {item_prefix + inst.keys[j]!r}: expected integer ratings (as `humanlike "
+            f"judge` writes with --samples 1); row {r + 1}: got {x_all[r, j]:g} "
+            f"({int(fractional.any(axis=1).sum())} row(s) hold non-integer ratings, e.g. means of "
+            "several samples, which the fit cannot use without changing them)."
+        )
+        raise SchemaError(msg)
     ratings = pl.Series(
         "_ratings",
-        [json.dumps([None if np.isnan(v) else int(round(v)) for v in row]) for row in x_all],
+        [json.dumps([None if np.isnan(v) else int(v) for v in row]) for row in x_all],
     )
     result: FitResult = fit(
         frame.with_columns(ratings),
@@ -119,7 +153,10 @@ def fit_discovered(
         n_splits=n_splits,
         seed=seed,
     )
-    ok = np.isfinite(x_all).all(axis=1)
+    # the rows the fit used: it drops a row with a missing or out-of-scale rating (counted in
+    # settings.dropped_rows), so the reliability and its bootstrap must drop the same rows
+    lo, hi = inst.scale.min, inst.scale.max
+    ok = np.isfinite(x_all).all(axis=1) & ((x_all >= lo) & (x_all <= hi)).all(axis=1)
     x = x_all[ok]
     y = as_bool(frame.get_column(label_column), label_column)[ok]
     groups = frame.get_column(group_column).cast(pl.String).to_numpy()[ok]

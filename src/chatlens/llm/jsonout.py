@@ -8,12 +8,14 @@ that the item is recorded as invalid with the last reason, never an exception.
 
 The schema checker covers the JSON Schema subset that rating and labelling prompts need
 (``type``, ``properties``, ``required``, ``additionalProperties``, ``enum``, ``minimum``,
-``maximum``, ``items``, ``minItems``, ``maxItems``); an unknown keyword is an error, not ignored.
+``maximum``, ``items``, ``minItems``, ``maxItems``, ``minLength``, ``maxLength``); an unknown
+keyword is an error, not ignored.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -33,6 +35,10 @@ _FENCE = re.compile(r"```(?:json)?\s*(.*?)```", re.DOTALL | re.IGNORECASE)
 def extract_json(text: str) -> dict[str, Any]:
     """The first JSON object in ``text``: the whole text, a fenced block, or ``{...}`` in prose.
 
+    A key repeated inside one object (at any depth) makes the answer invalid: ``json.loads``
+    would keep the last value without a word, so ``{"verdict": "A", "verdict": "B"}`` read as a
+    valid "B". The re-ask tells the model which key it repeated.
+
     Examples
     --------
     >>> extract_json('Sure! Here it is: {"a": 1} Hope that helps.')
@@ -46,30 +52,75 @@ def extract_json(text: str) -> dict[str, Any]:
         msg = "the answer is empty"
         raise BadLLMResponse(msg)
     text = text[:MAX_ANSWER_CHARS]
+    repeated: list[str] = []
+    decoder = json.JSONDecoder(object_pairs_hook=_recording_repeats(repeated))
     candidates = [text.strip()] + [m.group(1).strip() for m in _FENCE.finditer(text)]
     for cand in candidates:
+        repeated.clear()
         try:
-            value = json.loads(cand)
+            value = decoder.decode(cand)
         except ValueError:
             continue
+        except RecursionError:
+            raise _too_deep() from None
         if isinstance(value, dict):
-            return value
-    decoder = json.JSONDecoder()
+            return _unambiguous(value, repeated)
     for tries, match in enumerate(re.finditer(r"\{", text)):
         if tries >= 50:
             break
+        repeated.clear()
         try:
             value, _ = decoder.raw_decode(text, match.start())
         except ValueError:
             continue
+        except RecursionError:
+            raise _too_deep() from None
         if isinstance(value, dict):
-            return value
+            return _unambiguous(value, repeated)
     msg = f"no JSON object found in the answer (got {_preview(text)})"
     raise BadLLMResponse(msg)
 
 
+def _recording_repeats(found: list[str]) -> Callable[[list[tuple[str, Any]]], dict[str, Any]]:
+    """An ``object_pairs_hook`` building each object as ``json`` does, recording repeated keys."""
+
+    def hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key, value in pairs:
+            if key in out:
+                found.append(key)
+            out[key] = value
+        return out
+
+    return hook
+
+
+def _too_deep() -> BadLLMResponse:
+    """The answer's brackets nest deeper than Python's parser recurses (a runaway generation or a
+    hostile answer): a bad answer like any other, not a RecursionError that stops the batch and,
+    the answer being cached, every rerun of it."""
+    return BadLLMResponse("the JSON in the answer is nested too deeply to read")
+
+
+def _unambiguous(value: dict[str, Any], repeated: list[str]) -> dict[str, Any]:
+    if repeated:
+        keys = list(dict.fromkeys(repeated))
+        shown = ", ".join(_preview(k, 40) for k in keys[:3]) + (" …" if len(keys) > 3 else "")
+        msg = f"duplicate key(s) {shown} in the JSON object (give each key once)"
+        raise BadLLMResponse(msg)
+    return value
+
+
 def _preview(text: str, n: int = 60) -> str:
     return repr(text[:n] + ("…" if len(text) > n else ""))
+
+
+def _shown(value: Any) -> str:
+    """A value of the answer as a reason shows it: cut, because the reason is sent back in the
+    re-ask and stored with the item (a 150,000-character verdict made a reason as long)."""
+    if isinstance(value, str):
+        return _preview(value, 40)
+    return _preview(json.dumps(value, default=str, ensure_ascii=False), 40)
 
 
 _TYPES: dict[str, Callable[[Any], bool]] = {
@@ -78,13 +129,14 @@ _TYPES: dict[str, Callable[[Any], bool]] = {
     "string": lambda v: isinstance(v, str),
     "integer": lambda v: (isinstance(v, int) and not isinstance(v, bool))
     or (isinstance(v, float) and v.is_integer()),
-    "number": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
+    # Python's json reads NaN/Infinity, which JSON does not have; NaN passed any minimum/maximum
+    "number": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v),
     "boolean": lambda v: isinstance(v, bool),
     "null": lambda v: v is None,
 }
 _KEYWORDS = {
     "type", "properties", "required", "additionalProperties", "enum", "minimum", "maximum",
-    "items", "minItems", "maxItems", "description", "title",
+    "items", "minItems", "maxItems", "minLength", "maxLength", "description", "title",
 }
 
 
@@ -136,10 +188,10 @@ class JsonSchema:
         if types is not None:
             names = [types] if isinstance(types, str) else list(types)
             if not any(_TYPES[t](value) for t in names):
-                msg = f"{path}: expected {' or '.join(names)}, got {_preview(json.dumps(value, default=str), 40)}"
+                msg = f"{path}: expected {' or '.join(names)}, got {_shown(value)}"
                 raise BadLLMResponse(msg)
         if "enum" in schema and value not in schema["enum"]:
-            msg = f"{path}: expected one of {schema['enum']}, got {value!r}"
+            msg = f"{path}: expected one of {schema['enum']}, got {_shown(value)}"
             raise BadLLMResponse(msg)
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             if "minimum" in schema and value < schema["minimum"]:
@@ -147,6 +199,13 @@ class JsonSchema:
                 raise BadLLMResponse(msg)
             if "maximum" in schema and value > schema["maximum"]:
                 msg = f"{path}: expected a value <= {schema['maximum']}, got {value!r}"
+                raise BadLLMResponse(msg)
+        if isinstance(value, str):
+            if "minLength" in schema and len(value) < schema["minLength"]:
+                msg = f"{path}: expected at least {schema['minLength']} characters, got {len(value)}"
+                raise BadLLMResponse(msg)
+            if "maxLength" in schema and len(value) > schema["maxLength"]:
+                msg = f"{path}: expected at most {schema['maxLength']} characters, got {len(value)}"
                 raise BadLLMResponse(msg)
         if isinstance(value, dict):
             props = schema.get("properties") or {}
@@ -159,10 +218,10 @@ class JsonSchema:
                 if key in props:
                     self._validate(sub, props[key], f"{path}.{key}")
                 elif extra is False:
-                    msg = f"{path}: unexpected key {key!r}"
+                    msg = f"{path}: unexpected key {_preview(key, 40)}"
                     raise BadLLMResponse(msg)
                 elif isinstance(extra, dict):
-                    self._validate(sub, extra, f"{path}.{key}")
+                    self._validate(sub, extra, f"{path}.{_preview(key, 40)}")
         if isinstance(value, list):
             if "minItems" in schema and len(value) < schema["minItems"]:
                 msg = f"{path}: expected at least {schema['minItems']} items, got {len(value)}"

@@ -24,8 +24,17 @@ from chatlens.llm.types import ChatRequest, ChatResponse
 NO_KEY = "chatlens-no-key"
 
 
-#: Key-shaped tokens: OpenAI-style ``sk-…``, Hugging Face ``hf_…``, bearer tokens.
-_KEYLIKE = re.compile(r"\b(?:sk-[A-Za-z0-9_-]{8,}|hf_[A-Za-z0-9]{8,})|(?i:bearer)\s+\S+")
+#: Key-shaped tokens: OpenAI-style ``sk-…``, Hugging Face ``hf_…``, bearer tokens: after the
+#: header's ``Bearer`` anything; after a lowercase ``bearer`` (the English word: "the bearer of
+#: bad news", "forbearer") only a token-like run of 12+ characters with a digit.
+_KEYLIKE = re.compile(
+    r"\b(?:sk-[A-Za-z0-9_-]{8,}|hf_[A-Za-z0-9]{8,})"
+    r"|\b(?:Bearer|BEARER)\s+\S+"
+    r"|\bbearer\s+(?=[A-Za-z._~+/=-]*\d)[A-Za-z0-9._~+/=-]{12,}"
+)
+#: Shortest configured key that is masked as such: a placeholder key for a local server ("x",
+#: "A", "1") would otherwise turn every occurrence of that text in every answer into ``***``.
+MIN_KEY_CHARS = 8
 
 
 def _not_a_completion(where: str, got: str) -> str:
@@ -35,8 +44,13 @@ def _not_a_completion(where: str, got: str) -> str:
 
 def mask_secrets(text: str, key: str | None = None) -> str:
     """``text`` with ``key`` and key-shaped tokens replaced by ``***`` (error messages are stored
-    in ``hl_error`` and printed; a server that echoes the request's key must not leak it)."""
-    if key:
+    in ``hl_error`` and printed; a server that echoes the request's key must not leak it).
+
+    A ``key`` shorter than :data:`MIN_KEY_CHARS` is a placeholder, not a credential, and is not
+    replaced: with ``OPENAI_API_KEY=A`` the answer ``{"verdict": "A"}`` became
+    ``{"verdict": "***"}`` (an invalid answer, and a cached one).
+    """
+    if key and len(key) >= MIN_KEY_CHARS:
         text = text.replace(key, "***")
     return _KEYLIKE.sub("***", text)
 

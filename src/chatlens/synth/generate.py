@@ -68,9 +68,14 @@ class SynthResult:
 
 
 def sidecar_paths(out: str | Path) -> tuple[Path, Path, Path]:
-    """Paths of the per-message truth, per-conversation truth and manifest next to ``out``."""
+    """Paths of the per-message truth, per-conversation truth and manifest next to ``out``.
+
+    Named after ``out`` without its extension only (``demo.small.parquet`` ->
+    ``demo.small.truth.parquet``): cutting at the first dot gave ``demo.small.parquet`` and
+    ``demo.large.parquet`` the same sidecars, so writing one replaced the other's ground truth.
+    """
     out = Path(out)
-    stem = out.name.split(".")[0] or out.name
+    stem = out.stem or out.name
     return (
         out.with_name(f"{stem}.truth.parquet"),
         out.with_name(f"{stem}.truth_conversations.parquet"),
@@ -108,11 +113,16 @@ def _resolve_languages(
     if unknown:
         msg = f"The 'languages' parameter of synth got unknown language {unknown[0]!r}; expected codes from {codes}."
         raise InvalidParameterError(msg)
+    repeated = sorted({c for c in chosen if chosen.count(c) > 1})
+    if repeated:  # ["en", "en"] drew from two "en" entries that the manifest folded into one
+        msg = f"The 'languages' parameter of synth names {repeated[0]!r} more than once. Got {chosen}."
+        raise InvalidParameterError(msg)
     idx = [codes.index(c) for c in chosen]
     if isinstance(languages, Mapping):
         weights = np.asarray([float(languages[c]) for c in chosen])
-        if (weights < 0).any() or weights.sum() <= 0:
-            msg = f"The 'languages' weights of synth must be non-negative with a positive sum. Got {dict(languages)}."
+        # NaN passed both comparisons: {"en": nan, "fr": 1} wrote an all-English corpus, weight NaN
+        if not np.isfinite(weights).all() or (weights < 0).any() or weights.sum() <= 0:
+            msg = f"The 'languages' weights of synth must be finite, non-negative with a positive sum. Got {dict(languages)}."
             raise InvalidParameterError(msg)
     else:
         weights = np.asarray([config.languages[i].weight for i in idx])
