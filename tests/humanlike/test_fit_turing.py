@@ -83,6 +83,15 @@ def test_fit_rejects_single_class_and_bad_c(make_games):
         fit(df, ratings_column="likert_evaluation", c=0)
 
 
+def test_fit_names_rows_without_a_group(make_games):
+    """A null game id ended in numpy's TypeError ('<' not supported between str and None)."""
+    df = witness_frame(make_games(10))
+    df = df.with_columns(pl.when(pl.int_range(pl.len()) == 3).then(None)
+                         .otherwise(pl.col("game_id")).alias("game_id"))
+    with pytest.raises(SchemaError, match=r"column 'game_id' is empty in 1 row\(s\) \(0-based: 3\)"):
+        fit(df, ratings_column="likert_evaluation")
+
+
 def test_turing_eval_column_and_fit_scorers(make_games):
     w = witness_frame(make_games())
     w = w.with_columns(pl.when(pl.col("is_human")).then(1.0).otherwise(-1.0).alias("perfect"))

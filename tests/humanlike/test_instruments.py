@@ -128,7 +128,9 @@ def test_parse_reports_problems_and_never_shifts_values():
     ("answer", "needle"),
     [(None, "empty"), ("not json at all", "not a JSON object"),
      ('{"error": "cannot rate"}', "judge returned error: cannot rate"), ("[1, 2, 3]", "JSON object"),
-     ('{"likert_evaluation": 3}', "not an object"), ("{" * 10, "not a JSON object")],
+     ('{"likert_evaluation": 3}', "not an object"), ("{" * 10, "not a JSON object"),
+     # nested past the parser's stack: a RecursionError stopped the whole batch
+     ("[" * 20_000 + "]" * 20_000, "nested too deeply")],
 )
 def test_parse_bad_answers_give_reasons(answer, needle):
     parsed = load_instrument("hal16q").parse_answer(answer)

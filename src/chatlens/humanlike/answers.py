@@ -74,6 +74,8 @@ def _load_json_object(text: str) -> tuple[Any, str | None, list[str]]:
             return doc, None, repeated
         except (json.JSONDecodeError, ValueError):
             continue
+        except RecursionError:  # nested deeper than the parser's stack: not a ratings object
+            return None, "answer is JSON nested too deeply", []
     return None, "answer is not a JSON object", []
 
 

@@ -22,7 +22,7 @@ import numpy as np
 import polars as pl
 from sklearn.model_selection import GroupKFold
 
-from chatlens.errors import InvalidParameterError, MissingColumnError
+from chatlens.errors import InvalidParameterError, MissingColumnError, SchemaError
 from chatlens.humanlike.estimators import QuestionnaireClassifier
 from chatlens.humanlike.instruments import Instrument, load_instrument
 from chatlens.humanlike.scoring import ratings_from_column
@@ -134,7 +134,17 @@ def fit(
     frame, rcol, lcol = _prepare(frame, ratings_column, label_column, group_column)
     x, problems = ratings_from_column(frame, rcol, inst, list_keys=list_keys)
     y = as_bool(frame.get_column(lcol), lcol)
-    groups = frame.get_column(group_column).cast(pl.String).to_numpy()
+    group = frame.get_column(group_column).cast(pl.String)
+    missing = (group.is_null() | (group.str.strip_chars() == "")).arg_true()
+    if len(missing):
+        # the folds are grouped by it: a row without a group cannot be placed (numpy's sort of
+        # a None among strings was a TypeError that named nothing)
+        shown = ", ".join(str(int(i)) for i in missing[:5])
+        msg = (f"column {group_column!r} is empty in {len(missing)} row(s) (0-based: {shown}"
+               f"{', …' if len(missing) > 5 else ''}); expected a group id (the game or "
+               "conversation the rated speaker belongs to) in every row")
+        raise SchemaError(msg)
+    groups = group.to_numpy()
     ok = np.isfinite(x).all(axis=1)
     dropped = int((~ok).sum())
     x, y, groups = x[ok], y[ok], groups[ok]
