@@ -11,6 +11,8 @@ import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from chatlens.llm.delimit import delimiter_tags, neutralise_tags
+
 if TYPE_CHECKING:
     from chatlens.humanlike.instrument_types import Instrument, Item
 
@@ -92,6 +94,8 @@ def render_prompt(inst: Instrument, dialogue: str, speaker: str | None = None) -
     inside the dialogue are never expanded.
     """
     text = clean_dialogue(dialogue) if inst.clean else dialogue
+    # the dialogue cannot close the template's <dialogue> tag early (chatlens.llm.delimit)
+    text = neutralise_tags(text, delimiter_tags(content for _, content in inst.messages))
     wording = inst.role(speaker)
     label = speaker if speaker is not None else (inst.default_role or "")
     values = {

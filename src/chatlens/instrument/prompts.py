@@ -19,6 +19,7 @@ from chatlens.datafiles.schemas import DiscoveryDefaults, DiscoveryPrompt
 from chatlens.datafiles.schemas.instrument import DOUBLE_BRACE
 from chatlens.errors import DataFileError, InvalidParameterError
 from chatlens.llm.cache import canonical_json
+from chatlens.llm.delimit import delimiter_tags, neutralise_tags
 from chatlens.llm.jsonout import JsonSchema
 
 __all__ = ["Prompt", "load_defaults", "load_prompt", "prompt_from_file"]
@@ -48,7 +49,8 @@ class Prompt:
         return hashlib.sha256(body.encode("utf-8")).hexdigest()
 
     def render(self, values: dict[str, str]) -> list[dict[str, str]]:
-        """Chat messages with every placeholder filled in one pass.
+        """Chat messages with every placeholder filled in one pass (a value cannot close the
+        template's tags early: :mod:`chatlens.llm.delimit`).
 
         Examples
         --------
@@ -61,8 +63,10 @@ class Prompt:
         if missing:
             msg = f"prompt {self.name!r} needs values for {missing}; got {sorted(values)}."
             raise InvalidParameterError(msg)
+        tags = delimiter_tags(text for _, text in self.messages)
+        safe = {k: neutralise_tags(str(v), tags) for k, v in values.items()}
         return [
-            {"role": role, "content": DOUBLE_BRACE.sub(lambda m: str(values[m.group(1)]), text)}
+            {"role": role, "content": DOUBLE_BRACE.sub(lambda m: safe[m.group(1)], text)}
             for role, text in self.messages
         ]
 

@@ -22,6 +22,7 @@ from chatlens.datafiles.schemas import LabelPromptFile
 from chatlens.errors import DataFileError, InvalidParameterError
 from chatlens.llm.client import make_client, map_async, run_sync
 from chatlens.llm.config import LLMConfig
+from chatlens.llm.delimit import delimiter_tags, neutralise_tags
 from chatlens.llm.jsonout import JsonSchema, complete_json, json_validator
 
 LabelTask = Literal["refusal_type", "reaction"]
@@ -50,8 +51,11 @@ class LabelPrompt:
         return {k: _POLARS_TYPES.get(v.get("type"), pl.String) for k, v in props.items()}
 
     def render(self, text: str, context: str | None = None) -> list[dict[str, str]]:
-        """Fill the placeholders in one pass (text containing ``{{…}}`` is never re-expanded)."""
-        values = {"{{text}}": text, "{{context}}": context or ""}
+        """Fill the placeholders in one pass (text containing ``{{…}}`` is never re-expanded, and
+        cannot close the template's tags early: :mod:`chatlens.llm.delimit`)."""
+        tags = delimiter_tags(template for _, template in self.messages)
+        values = {"{{text}}": neutralise_tags(text, tags),
+                  "{{context}}": neutralise_tags(context or "", tags)}
         out = []
         for role, template in self.messages:
             parts = []
