@@ -161,3 +161,32 @@ def test_answer_followup_sentiment_is_the_baseline_after_an_ordinary_answer():
     assert rows["a"][0] > 0.5  # the happy reply to an ordinary answer
     assert rows["b"][0] is None  # nothing follows the answer
     assert rows["c"][0] is None and rows["c"][1] < -0.5  # only refusals: no baseline, negative follow-up
+
+
+def test_answer_followup_sentiment_is_the_next_message_not_the_next_turn():
+    """The baseline is the message right after the first ordinary answer, as the refusal's
+    follow-up is: with the corpus's turn numbers an opening assistant message shares turn 1 with
+    the user's reply (310 of 936 ShareGPT dev chunks open with the assistant), a user message
+    after [answer, refusal] follows the refusal, and without a ``turn`` column there is no turn."""
+    import polars as pl
+
+    from chatlens.features import conversation_features
+    from chatlens.features.reactions import ReactionRules
+
+    happy, angry = "Thanks, this is wonderful and great!", "This is terrible, awful and useless."
+    msgs = pl.DataFrame({
+        "conversation_id": ["g"] * 5 + ["x"] * 4,
+        "message_index": [0, 1, 2, 3, 4, 0, 1, 2, 3],
+        "turn": [1, 1, 1, 2, 2, 1, 1, 1, 2],  # as chatlens.corpus numbers them
+        "role": ["assistant", "user", "assistant", "user", "assistant", "user", "assistant", "assistant", "user"],
+        "content": ["Hello! How can I help you today?", happy, "Glad to help.", angry, "Sorry.",
+                    "Hi", "Hello!", "I can't help with that.", angry],
+        "refusal": [False, None, False, None, False, None, False, True, None],
+        "jailbreak": [None, False, None, False, None, False, None, None, False],
+    })
+    rules = ReactionRules(model="rules")
+    for frame in (msgs, msgs.drop("turn")):
+        out = conversation_features(frame, rules=rules)
+        rows = {r[0]: r[1] for r in out.select("conversation_id", "answer_followup_sentiment").rows()}
+        assert rows["g"] > 0.5  # the reply to the greeting, not the next turn's complaint
+        assert rows["x"] is None  # the only user reply follows a refusal, not the answer

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from chatlens.features._frame import dialog, with_lang
+from chatlens.features._frame import dialog, prev, with_lang
 from chatlens.features._lexicons import language_codes
 from chatlens.features.affect import sentiment
 from chatlens.features.reactions import ReactionRules, reactions_from_dialog
@@ -170,17 +170,21 @@ def _answer_followup_sentiment(d: pl.DataFrame) -> pl.DataFrame:
     Why: the follow-up sentiment after a refusal means little without a baseline; the same
     score after an ordinary answer is that baseline (the report compares the two). One message
     per conversation is scored, so the cost stays at one VADER call per conversation.
+
+    "Right after" means the next message, as for the refusal's follow-up (null when the next
+    message is not a user message), not the next ``turn``: a conversation that opens with an
+    assistant message (a greeting, a ShareGPT chunk) has its first answer and the user's reply in
+    the same turn, and ``turn`` is optional.
     """
     first_answer = (
-        d.filter((pl.col("role") == "assistant") & ~pl.col("refusal"))
+        d.with_columns(_next_role=prev(pl.col("role"), -1), _next_index=prev(pl.col("message_index"), -1))
+        .filter((pl.col("role") == "assistant") & ~pl.col("refusal"))
         .group_by("conversation_id")
-        .agg((pl.col("turn").first() + 1).alias("turn"))
+        .agg(pl.col("_next_role").first(), pl.col("_next_index").first().alias("message_index"))
+        .filter(pl.col("_next_role") == "user")
+        .drop("_next_role")
     )
-    follow = with_lang(
-        d.filter(pl.col("role") == "user")
-        .join(first_answer, on=["conversation_id", "turn"])
-        .unique("conversation_id", keep="first", maintain_order=True)
-    )
+    follow = with_lang(d.join(first_answer, on=["conversation_id", "message_index"]))
     scored = sentiment(follow.get_column("content"), follow.get_column("lang"))
     return follow.select("conversation_id").with_columns(
         scored.get_column("sentiment").alias("answer_followup_sentiment")
