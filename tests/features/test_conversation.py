@@ -190,3 +190,55 @@ def test_answer_followup_sentiment_is_the_next_message_not_the_next_turn():
         rows = {r[0]: r[1] for r in out.select("conversation_id", "answer_followup_sentiment").rows()}
         assert rows["g"] > 0.5  # the reply to the greeting, not the next turn's complaint
         assert rows["x"] is None  # the only user reply follows a refusal, not the answer
+
+
+def test_conversation_of_system_messages_only_keeps_its_row(make) -> None:
+    """Without a conversations table every id in ``messages`` gets a row (as ``analyze`` gives it
+    from its conversations table), including one whose only message is a system prompt."""
+    from chatlens.features.reactions import ReactionRules
+
+    msgs = make([
+        ("s", "system", "You are a helpful assistant.", None, None, None),
+        ("a", "user", "Hi", None, None, False),
+        ("a", "assistant", "Hello!", False, "none", None),
+    ])
+    out = _by_id(conversation_features(msgs, rules=ReactionRules(model="rules")))
+    assert sorted(out) == ["a", "s"]
+    s = out["s"]
+    assert s["n_turns"] == 0 and s["has_refusal"] is False
+    assert s["abandoned_after_refusal"] is False and s["ended_after_non_refusal"] is False
+    alone = conversation_features(msgs.filter(pl.col("conversation_id") == "s"))
+    assert alone["conversation_id"].to_list() == ["s"]
+
+
+def test_non_canonical_roles_are_an_error_not_dropped_rows(tiny: pl.DataFrame) -> None:
+    """Only user/assistant rows are read: 'User'/'Assistant' roles used to vanish, and with them
+    every refusal of the conversation, without a word."""
+    from chatlens.errors import SchemaError
+    from chatlens.features import turn_endings, user_reactions
+
+    bad = tiny.with_columns(
+        role=pl.when(pl.col("conversation_id") == "c1").then(pl.col("role").str.to_titlecase())
+        .otherwise(pl.col("role")))
+    for func in (conversation_features, user_reactions, turn_endings):
+        with pytest.raises(SchemaError, match=r"'User'.*conversation_id='c1', message_index=0"):
+            func(bad)
+    with pytest.raises(SchemaError, match="None"):
+        conversation_features(tiny.with_columns(role=pl.lit(None, dtype=pl.String)))
+
+
+def test_signal_columns_from_pandas_float_with_nan(tiny: pl.DataFrame) -> None:
+    """A boolean column with gaps comes out of pandas as float 1.0/0.0/NaN: read it as
+    True/False/missing (as the statistics layer does), and name the column for any other dtype."""
+    from chatlens.features import turn_endings
+
+    as_float = tiny.with_columns(
+        pl.col("refusal").cast(pl.Float64).fill_null(float("nan")),
+        pl.col("jailbreak").cast(pl.Int64),
+    )
+    assert conversation_features(as_float, CONVS).equals(conversation_features(tiny, CONVS))
+    assert turn_endings(as_float).equals(turn_endings(tiny))
+    with pytest.raises(InvalidParameterError, match=r"'refusal' must be boolean or 0/1.*String"):
+        conversation_features(tiny.with_columns(pl.col("refusal").cast(pl.String)))
+    with pytest.raises(InvalidParameterError, match=r"'refusal' must be boolean or 0/1.*2"):
+        conversation_features(tiny.with_columns(pl.col("refusal").cast(pl.Int64) * 2))

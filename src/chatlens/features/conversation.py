@@ -113,7 +113,8 @@ def _conversation_base(d: pl.DataFrame, conversations: pl.DataFrame | None) -> p
     return (
         base.join(n_turns, on="conversation_id", how="left")
         .with_columns(
-            pl.coalesce("n_turns", "_nt").alias("n_turns"),
+            # no user message in the messages at all: 0 user messages
+            pl.coalesce("n_turns", "_nt", pl.lit(0, dtype=pl.Int32)).alias("n_turns"),
             pl.coalesce(code, pl.when(lowered.str.contains(r"^[a-z]{2,3}$")).then(lowered)).alias(
                 "lang"
             ),
@@ -259,6 +260,10 @@ def conversation_features(
 
         return legacy_conversation_features(messages, conversations)
     d = dialog(messages, conversations, what="conversation_features")
+    if conversations is None:
+        # the dialogue frame keeps user and assistant rows only: a conversation of system or tool
+        # messages alone is still a conversation (one row, no refusal), as with a conversations table
+        conversations = messages.select(pl.col("conversation_id").cast(pl.String)).unique(maintain_order=True)
     return features_from_dialog(d, conversations, rules=rules, reactions=reactions)
 
 
