@@ -30,7 +30,7 @@ from __future__ import annotations
 import polars as pl
 
 from chatlens.features._frame import dialog, prev, with_lang
-from chatlens.features._lexicons import language_codes
+from chatlens.features._lexicons import language_label_expr
 from chatlens.features.affect import sentiment
 from chatlens.features.reactions import ReactionRules, reactions_from_dialog
 from chatlens.signals.definitions import DefinitionSet, definition_set
@@ -105,19 +105,12 @@ def _conversation_base(d: pl.DataFrame, conversations: pl.DataFrame | None) -> p
     n_turns = d.group_by("conversation_id").agg(
         (pl.col("role") == "user").sum().cast(pl.Int32).alias("_nt")
     )
-    codes = language_codes()
-    lowered = pl.col("language").str.to_lowercase().str.strip_chars()
-    code = lowered.replace_strict(
-        list(codes), list(codes.values()), default=None, return_dtype=pl.String
-    )
     return (
         base.join(n_turns, on="conversation_id", how="left")
         .with_columns(
             # no user message in the messages at all: 0 user messages
             pl.coalesce("n_turns", "_nt", pl.lit(0, dtype=pl.Int32)).alias("n_turns"),
-            pl.coalesce(code, pl.when(lowered.str.contains(r"^[a-z]{2,3}$")).then(lowered)).alias(
-                "lang"
-            ),
+            language_label_expr(pl.col("language")).alias("lang"),
         )
         .drop("_nt")
     )
