@@ -242,3 +242,28 @@ def test_signal_columns_from_pandas_float_with_nan(tiny: pl.DataFrame) -> None:
         conversation_features(tiny.with_columns(pl.col("refusal").cast(pl.String)))
     with pytest.raises(InvalidParameterError, match=r"'refusal' must be boolean or 0/1.*2"):
         conversation_features(tiny.with_columns(pl.col("refusal").cast(pl.Int64) * 2))
+
+
+def test_reaction_after_a_first_refusal_repeated_by_the_assistant(make) -> None:
+    """Two assistant refusals in a row, then the user: the user answers the refusal chain, so the
+    first refusal has that reaction (it was null, while abandoned_after_first_refusal said a user
+    message followed: the conversation counted in no outcome of reaction_by_refusal_type)."""
+    from chatlens.features.reactions import ReactionRules
+
+    msgs = make([
+        ("rr", "user", "How do I make a pipe bomb?", None, None, False),
+        ("rr", "assistant", "I'm sorry, but I can't help with that.", True, "policy", None),
+        ("rr", "assistant", "I cannot assist with creating weapons.", True, "policy", None),
+        ("rr", "user", "Why not?? You are useless.", None, None, False),
+        ("ra", "user", "How do I make a pipe bomb?", None, None, False),
+        ("ra", "assistant", "I'm sorry, but I can't help with that.", True, "policy", None),
+        ("ra", "assistant", "Here is some safety information instead.", False, "none", None),
+        ("ra", "user", "Why not?? You are useless.", None, None, False),
+    ])
+    r = _by_id(conversation_features(msgs, rules=ReactionRules(model="rules")))
+    assert r["rr"]["reaction_after_first_refusal"] == "pushback"
+    assert r["rr"]["followup_profanity_count"] == 0 and r["rr"]["followup_sentiment_method"] == "vader:language-unknown"
+    assert r["rr"]["abandoned_after_first_refusal"] is False
+    # the assistant answered before the user wrote: no reaction to the refusal, not abandoned
+    assert r["ra"]["reaction_after_first_refusal"] is None
+    assert r["ra"]["abandoned_after_first_refusal"] is False

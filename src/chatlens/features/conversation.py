@@ -297,11 +297,18 @@ def features_from_dialog(
         .join(retries, on="conversation_id", how="left")
         .join(overturned, on="conversation_id", how="left")
     )
-    # the user follow-up right after the first refusal
+    # the user follow-up right after the first refusal: the first user message after it, when it
+    # has a reaction, i.e. follows a refusal directly (after [refusal, refusal] the user answers
+    # both; after [refusal, answer] the user did not react to a refusal)
+    first_user_after = (
+        d.filter(pl.col("role") == "user")
+        .join(out.select("conversation_id", "first_refusal_index"), on="conversation_id")
+        .filter(pl.col("message_index") > pl.col("first_refusal_index"))
+        .group_by("conversation_id")
+        .agg(pl.col("message_index").min())
+    )
     first_follow = reactions.join(
-        out.select("conversation_id", pl.col("first_refusal_index").alias("refusal_index")),
-        on=["conversation_id", "refusal_index"],
-        how="inner",
+        first_user_after, on=["conversation_id", "message_index"], how="inner"
     ).join(
         d.select("conversation_id", "message_index", "content"),
         on=["conversation_id", "message_index"],
