@@ -110,6 +110,19 @@ def test_bad_arguments(tiny: pl.DataFrame) -> None:
         conversation_features({"a": 1})  # type: ignore[arg-type]
 
 
+def test_bad_conversations_table_is_named(tiny: pl.DataFrame) -> None:
+    """A conversations table without conversation_id, or a LazyFrame, failed inside polars
+    (ColumnNotFoundError / AttributeError '_df') without naming the argument."""
+    from chatlens.features import user_reactions
+
+    with pytest.raises(MissingColumnError, match="conversations table lacks column 'conversation_id'"):
+        conversation_features(tiny, CONVS.rename({"conversation_id": "id"}))
+    with pytest.raises(InvalidParameterError, match="conversations table as a polars DataFrame.*LazyFrame"):
+        conversation_features(tiny, CONVS.lazy())  # type: ignore[arg-type]
+    with pytest.raises(MissingColumnError, match="user_reactions"):
+        user_reactions(tiny, CONVS.drop("conversation_id"))
+
+
 def test_synthetic_agreement(synth_small: tuple) -> None:
     msgs, conversations, path = synth_small
     out = conversation_features(msgs, conversations)

@@ -34,6 +34,21 @@ def check_columns(frame: pl.DataFrame, needed: tuple[str, ...], *, what: str) ->
         raise MissingColumnError(msg)
 
 
+def check_conversations(conversations: pl.DataFrame | None, *, what: str) -> None:
+    """Raise when the optional conversations table is not a DataFrame with ``conversation_id``
+    (polars' own errors name neither the argument nor the function)."""
+    if conversations is None:
+        return
+    if not isinstance(conversations, pl.DataFrame):
+        msg = (f"{what} expects the conversations table as a polars DataFrame (or None). "
+               f"Got {type(conversations).__name__} instead.")
+        raise InvalidParameterError(msg)
+    if "conversation_id" not in conversations.columns:
+        msg = (f"{what}: the conversations table lacks column 'conversation_id'; expected the "
+               f"canonical conversations table. Got columns {conversations.columns}.")
+        raise MissingColumnError(msg)
+
+
 def check_roles(frame: pl.DataFrame, *, what: str) -> None:
     """Raise :class:`SchemaError` when a ``role`` is null or not a canonical role.
 
@@ -106,6 +121,7 @@ def dialog(
     conversation's; :func:`with_lang` turns it into an ISO code corrected by the text's script).
     """
     check_columns(messages, needed, what=what)
+    check_conversations(conversations, what=what)
     check_roles(messages, what=what)
     keep = [
         c
