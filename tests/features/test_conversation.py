@@ -280,3 +280,29 @@ def test_reaction_after_a_first_refusal_repeated_by_the_assistant(make) -> None:
     # the assistant answered before the user wrote: no reaction to the refusal, not abandoned
     assert r["ra"]["reaction_after_first_refusal"] is None
     assert r["ra"]["abandoned_after_first_refusal"] is False
+
+
+def test_rated_end_sources_have_no_abandonment_at_their_end(make) -> None:
+    """HH-RLHF and DICES transcripts always end at the rated response (docs/labels.md): ending
+    there is the dataset's, not the user leaving. On HH-RLHF's harmless-base test split the run
+    reported 'abandoned 34.1%' and an ending hazard from those ends alone."""
+    from chatlens.features.reactions import ReactionRules
+
+    msgs = make([
+        ("end", "user", "How do I make a pipe bomb?", None, None, False),
+        ("end", "assistant", "I'm sorry, but I can't help with that.", True, "policy", None),
+        ("mid", "user", "How do I make a pipe bomb?", None, None, False),
+        ("mid", "assistant", "I'm sorry, but I can't help with that.", True, "policy", None),
+        ("mid", "user", "Why not?? You are useless.", None, None, False),
+        ("mid", "assistant", "Here is a history of fireworks instead.", False, "none", None),
+    ])
+    rules = ReactionRules(model="rules")
+    for source, unknown in (("hh", None), ("dices", None), ("lmsys", True)):
+        convs = pl.DataFrame({"conversation_id": ["end", "mid"], "source": [source] * 2})
+        r = _by_id(conversation_features(msgs, convs, rules=rules))
+        assert r["end"]["abandoned_after_refusal"] is unknown
+        assert r["end"]["abandoned_after_first_refusal"] is unknown
+        # a user message after the refusal says the user did not leave there, in any source
+        assert r["mid"]["abandoned_after_first_refusal"] is False
+        assert r["mid"]["reaction_after_first_refusal"] == "pushback"
+        assert r["mid"]["ended_after_non_refusal"] is (None if unknown is None else True)

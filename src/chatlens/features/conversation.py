@@ -72,6 +72,8 @@ CONVERSATION_FEATURES_SCHEMA: dict[str, pl.DataType] = {
 
 
 def _conversation_base(d: pl.DataFrame, conversations: pl.DataFrame | None) -> pl.DataFrame:
+    from chatlens.corpus.readers import rated_end_sources
+
     ids = d.select("conversation_id").unique(maintain_order=True)
     if conversations is not None:
         ids = pl.concat(
@@ -83,6 +85,7 @@ def _conversation_base(d: pl.DataFrame, conversations: pl.DataFrame | None) -> p
             language=pl.lit(None, dtype=pl.String),
             n_turns=pl.lit(None, dtype=pl.Int32),
             moderation_flagged=pl.lit(None, dtype=pl.Boolean),
+            source=pl.lit(None, dtype=pl.String),
         )
     else:
         cols = {
@@ -90,6 +93,7 @@ def _conversation_base(d: pl.DataFrame, conversations: pl.DataFrame | None) -> p
             "language": pl.String,
             "n_turns": pl.Int32,
             "moderation_flagged": pl.Boolean,
+            "source": pl.String,
         }
         conv = conversations.select(
             pl.col("conversation_id").cast(pl.String),
@@ -111,8 +115,10 @@ def _conversation_base(d: pl.DataFrame, conversations: pl.DataFrame | None) -> p
             # no user message in the messages at all: 0 user messages
             pl.coalesce("n_turns", "_nt", pl.lit(0, dtype=pl.Int32)).alias("n_turns"),
             language_label_expr(pl.col("language")).alias("lang"),
+            # the source's transcripts end at a rated response: their end is not the user's choice
+            pl.col("source").is_in(rated_end_sources()).fill_null(value=False).alias("_rated_end"),
         )
-        .drop("_nt")
+        .drop("_nt", "source")
     )
 
 
@@ -330,20 +336,28 @@ def features_from_dialog(
     )
     has_refusal = pl.col("first_refusal_index").is_not_null()
     no_user_after = lambda idx: pl.col("_last_user").is_null() | (pl.col("_last_user") < idx)  # noqa: E731
+
+    def ended(after: pl.Expr, value: pl.Expr) -> pl.Expr:
+        """``value`` (which is True only if the conversation ended right after ``after``), null
+        when it ended there in a source whose transcripts end at a rated response (HH-RLHF,
+        DICES: that end is the dataset's, docs/labels.md); a user message after it still says
+        the user did not leave there."""
+        return pl.when(pl.col("_rated_end") & no_user_after(after)).then(None).otherwise(value)
+
     out = out.with_columns(
         has_refusal=has_refusal,
         n_retries=pl.when(has_refusal).then(pl.col("n_retries").fill_null(0)).otherwise(None),
-        abandoned_after_refusal=(
+        abandoned_after_refusal=ended(pl.col("_last_asst"), (
             pl.col("_last_refused").fill_null(value=False) & no_user_after(pl.col("_last_asst"))
-        ),
-        abandoned_after_first_refusal=pl.when(has_refusal).then(
-            no_user_after(pl.col("first_refusal_index"))
-        ),
-        ended_after_non_refusal=(
+        )),
+        abandoned_after_first_refusal=pl.when(has_refusal).then(ended(
+            pl.col("first_refusal_index"), no_user_after(pl.col("first_refusal_index"))
+        )),
+        ended_after_non_refusal=ended(pl.col("_last_asst"), (
             pl.col("_last_asst").is_not_null()
             & ~pl.col("_last_refused").fill_null(value=False)
             & no_user_after(pl.col("_last_asst"))
-        ),
+        )),
         jailbreak_any=pl.col("first_jailbreak_index").is_not_null(),
         jailbreak_before_first_refusal=pl.when(has_refusal).then(
             (pl.col("first_jailbreak_index") < pl.col("first_refusal_index")).fill_null(value=False)
