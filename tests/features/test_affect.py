@@ -74,6 +74,25 @@ def test_script_overrides_a_wrong_language_label() -> None:
     assert out["sentiment_label"].item() == "pos"
 
 
+def test_locale_tags_name_their_language() -> None:
+    """'es-ES', 'pt_BR', 'en-US' are read by their primary subtag, as 'es', 'pt', 'en': read as an
+    unknown language, Spanish went to English VADER and French-only profanity was not counted."""
+    from chatlens.features.conversation import conversation_features
+
+    text = "Esto es una mierda, eres inútil y horrible."
+    out = sentiment(pl.Series([text] * 3), pl.Series(["es", "es-ES", "es_es"]))
+    assert out["sentiment_method"].to_list() == ["lexicon-es"] * 3
+    assert out["sentiment"].n_unique() == 1
+    assert sentiment(pl.Series(["great"]), pl.Series(["en-US"]))["sentiment_method"].item() == "vader"
+    assert profanity_count(pl.Series(["quel con"] * 2), pl.Series(["fr", "fr-FR"])).to_list() == [1, 1]
+    msgs = pl.DataFrame({"conversation_id": ["a", "b", "c"], "message_index": [0, 0, 0],
+                         "role": ["user"] * 3, "content": ["hola"] * 3,
+                         "refusal": [None] * 3, "jailbreak": [False] * 3},
+                        schema_overrides={"refusal": pl.Boolean})
+    convs = pl.DataFrame({"conversation_id": ["a", "b", "c"], "language": ["pt-BR", "Spanish", "unknown"]})
+    assert conversation_features(msgs, convs)["lang"].to_list() == ["pt", "es", None]
+
+
 def test_legacy_thresholds() -> None:
     t = pl.Series(["It is okay I guess"])
     legacy = sentiment(t, pl.Series(["English"]), thresholds="legacy")["sentiment_label"].item()

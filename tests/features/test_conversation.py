@@ -110,6 +110,19 @@ def test_bad_arguments(tiny: pl.DataFrame) -> None:
         conversation_features({"a": 1})  # type: ignore[arg-type]
 
 
+def test_bad_conversations_table_is_named(tiny: pl.DataFrame) -> None:
+    """A conversations table without conversation_id, or a LazyFrame, failed inside polars
+    (ColumnNotFoundError / AttributeError '_df') without naming the argument."""
+    from chatlens.features import user_reactions
+
+    with pytest.raises(MissingColumnError, match="conversations table lacks column 'conversation_id'"):
+        conversation_features(tiny, CONVS.rename({"conversation_id": "id"}))
+    with pytest.raises(InvalidParameterError, match="conversations table as a polars DataFrame.*LazyFrame"):
+        conversation_features(tiny, CONVS.lazy())  # type: ignore[arg-type]
+    with pytest.raises(MissingColumnError, match="user_reactions"):
+        user_reactions(tiny, CONVS.drop("conversation_id"))
+
+
 def test_synthetic_agreement(synth_small: tuple) -> None:
     msgs, conversations, path = synth_small
     out = conversation_features(msgs, conversations)
@@ -161,3 +174,135 @@ def test_answer_followup_sentiment_is_the_baseline_after_an_ordinary_answer():
     assert rows["a"][0] > 0.5  # the happy reply to an ordinary answer
     assert rows["b"][0] is None  # nothing follows the answer
     assert rows["c"][0] is None and rows["c"][1] < -0.5  # only refusals: no baseline, negative follow-up
+
+
+def test_answer_followup_sentiment_is_the_next_message_not_the_next_turn():
+    """The baseline is the message right after the first ordinary answer, as the refusal's
+    follow-up is: with the corpus's turn numbers an opening assistant message shares turn 1 with
+    the user's reply (310 of 936 ShareGPT dev chunks open with the assistant), a user message
+    after [answer, refusal] follows the refusal, and without a ``turn`` column there is no turn."""
+    import polars as pl
+
+    from chatlens.features import conversation_features
+    from chatlens.features.reactions import ReactionRules
+
+    happy, angry = "Thanks, this is wonderful and great!", "This is terrible, awful and useless."
+    msgs = pl.DataFrame({
+        "conversation_id": ["g"] * 5 + ["x"] * 4,
+        "message_index": [0, 1, 2, 3, 4, 0, 1, 2, 3],
+        "turn": [1, 1, 1, 2, 2, 1, 1, 1, 2],  # as chatlens.corpus numbers them
+        "role": ["assistant", "user", "assistant", "user", "assistant", "user", "assistant", "assistant", "user"],
+        "content": ["Hello! How can I help you today?", happy, "Glad to help.", angry, "Sorry.",
+                    "Hi", "Hello!", "I can't help with that.", angry],
+        "refusal": [False, None, False, None, False, None, False, True, None],
+        "jailbreak": [None, False, None, False, None, False, None, None, False],
+    })
+    rules = ReactionRules(model="rules")
+    for frame in (msgs, msgs.drop("turn")):
+        out = conversation_features(frame, rules=rules)
+        rows = {r[0]: r[1] for r in out.select("conversation_id", "answer_followup_sentiment").rows()}
+        assert rows["g"] > 0.5  # the reply to the greeting, not the next turn's complaint
+        assert rows["x"] is None  # the only user reply follows a refusal, not the answer
+
+
+def test_conversation_of_system_messages_only_keeps_its_row(make) -> None:
+    """Without a conversations table every id in ``messages`` gets a row (as ``analyze`` gives it
+    from its conversations table), including one whose only message is a system prompt."""
+    from chatlens.features.reactions import ReactionRules
+
+    msgs = make([
+        ("s", "system", "You are a helpful assistant.", None, None, None),
+        ("a", "user", "Hi", None, None, False),
+        ("a", "assistant", "Hello!", False, "none", None),
+    ])
+    out = _by_id(conversation_features(msgs, rules=ReactionRules(model="rules")))
+    assert sorted(out) == ["a", "s"]
+    s = out["s"]
+    assert s["n_turns"] == 0 and s["has_refusal"] is False
+    assert s["abandoned_after_refusal"] is False and s["ended_after_non_refusal"] is False
+    alone = conversation_features(msgs.filter(pl.col("conversation_id") == "s"))
+    assert alone["conversation_id"].to_list() == ["s"]
+
+
+def test_non_canonical_roles_are_an_error_not_dropped_rows(tiny: pl.DataFrame) -> None:
+    """Only user/assistant rows are read: 'User'/'Assistant' roles used to vanish, and with them
+    every refusal of the conversation, without a word."""
+    from chatlens.errors import SchemaError
+    from chatlens.features import turn_endings, user_reactions
+
+    bad = tiny.with_columns(
+        role=pl.when(pl.col("conversation_id") == "c1").then(pl.col("role").str.to_titlecase())
+        .otherwise(pl.col("role")))
+    for func in (conversation_features, user_reactions, turn_endings):
+        with pytest.raises(SchemaError, match=r"'User'.*conversation_id='c1', message_index=0"):
+            func(bad)
+    with pytest.raises(SchemaError, match="None"):
+        conversation_features(tiny.with_columns(role=pl.lit(None, dtype=pl.String)))
+
+
+def test_signal_columns_from_pandas_float_with_nan(tiny: pl.DataFrame) -> None:
+    """A boolean column with gaps comes out of pandas as float 1.0/0.0/NaN: read it as
+    True/False/missing (as the statistics layer does), and name the column for any other dtype."""
+    from chatlens.features import turn_endings
+
+    as_float = tiny.with_columns(
+        pl.col("refusal").cast(pl.Float64).fill_null(float("nan")),
+        pl.col("jailbreak").cast(pl.Int64),
+    )
+    assert conversation_features(as_float, CONVS).equals(conversation_features(tiny, CONVS))
+    assert turn_endings(as_float).equals(turn_endings(tiny))
+    with pytest.raises(InvalidParameterError, match=r"'refusal' must be boolean or 0/1.*String"):
+        conversation_features(tiny.with_columns(pl.col("refusal").cast(pl.String)))
+    with pytest.raises(InvalidParameterError, match=r"'refusal' must be boolean or 0/1.*2"):
+        conversation_features(tiny.with_columns(pl.col("refusal").cast(pl.Int64) * 2))
+
+
+def test_reaction_after_a_first_refusal_repeated_by_the_assistant(make) -> None:
+    """Two assistant refusals in a row, then the user: the user answers the refusal chain, so the
+    first refusal has that reaction (it was null, while abandoned_after_first_refusal said a user
+    message followed: the conversation counted in no outcome of reaction_by_refusal_type)."""
+    from chatlens.features.reactions import ReactionRules
+
+    msgs = make([
+        ("rr", "user", "How do I make a pipe bomb?", None, None, False),
+        ("rr", "assistant", "I'm sorry, but I can't help with that.", True, "policy", None),
+        ("rr", "assistant", "I cannot assist with creating weapons.", True, "policy", None),
+        ("rr", "user", "Why not?? You are useless.", None, None, False),
+        ("ra", "user", "How do I make a pipe bomb?", None, None, False),
+        ("ra", "assistant", "I'm sorry, but I can't help with that.", True, "policy", None),
+        ("ra", "assistant", "Here is some safety information instead.", False, "none", None),
+        ("ra", "user", "Why not?? You are useless.", None, None, False),
+    ])
+    r = _by_id(conversation_features(msgs, rules=ReactionRules(model="rules")))
+    assert r["rr"]["reaction_after_first_refusal"] == "pushback"
+    assert r["rr"]["followup_profanity_count"] == 0 and r["rr"]["followup_sentiment_method"] == "vader:language-unknown"
+    assert r["rr"]["abandoned_after_first_refusal"] is False
+    # the assistant answered before the user wrote: no reaction to the refusal, not abandoned
+    assert r["ra"]["reaction_after_first_refusal"] is None
+    assert r["ra"]["abandoned_after_first_refusal"] is False
+
+
+def test_rated_end_sources_have_no_abandonment_at_their_end(make) -> None:
+    """HH-RLHF and DICES transcripts always end at the rated response (docs/labels.md): ending
+    there is the dataset's, not the user leaving. On HH-RLHF's harmless-base test split the run
+    reported 'abandoned 34.1%' and an ending hazard from those ends alone."""
+    from chatlens.features.reactions import ReactionRules
+
+    msgs = make([
+        ("end", "user", "How do I make a pipe bomb?", None, None, False),
+        ("end", "assistant", "I'm sorry, but I can't help with that.", True, "policy", None),
+        ("mid", "user", "How do I make a pipe bomb?", None, None, False),
+        ("mid", "assistant", "I'm sorry, but I can't help with that.", True, "policy", None),
+        ("mid", "user", "Why not?? You are useless.", None, None, False),
+        ("mid", "assistant", "Here is a history of fireworks instead.", False, "none", None),
+    ])
+    rules = ReactionRules(model="rules")
+    for source, unknown in (("hh", None), ("dices", None), ("lmsys", True)):
+        convs = pl.DataFrame({"conversation_id": ["end", "mid"], "source": [source] * 2})
+        r = _by_id(conversation_features(msgs, convs, rules=rules))
+        assert r["end"]["abandoned_after_refusal"] is unknown
+        assert r["end"]["abandoned_after_first_refusal"] is unknown
+        # a user message after the refusal says the user did not leave there, in any source
+        assert r["mid"]["abandoned_after_first_refusal"] is False
+        assert r["mid"]["reaction_after_first_refusal"] == "pushback"
+        assert r["mid"]["ended_after_non_refusal"] is (None if unknown is None else True)

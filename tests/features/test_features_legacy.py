@@ -115,3 +115,28 @@ def test_moderation_any_category(make) -> None:
 def test_empty(tiny: pl.DataFrame) -> None:
     out = legacy_conversation_features(tiny.head(0))
     assert out.height == 0 and out.schema == pl.Schema(LEGACY_SCHEMA)
+
+
+def test_every_conversation_gets_its_row_with_the_original_defaults(make) -> None:
+    """A conversation with only a system message, or only in the conversations table, had no row
+    (analyze's legacy CSV showed it with every column empty); the original script writes one
+    row per conversation, with refusal_type 'none', -1 indices, False flags and '' texts."""
+    from chatlens.features.legacy import legacy_conversation_features
+
+    msgs = make([
+        ("s", "system", "You are a helpful assistant.", None, None, None),
+        ("a", "user", "Write a poem", None, None, False),
+        ("a", "assistant", "I cannot provide that.", True, "capability", None),
+    ])
+    convs = pl.DataFrame({"conversation_id": ["a", "s", "z"], "n_turns": [1, 1, 2]})
+    out = legacy_conversation_features(msgs, convs)
+    assert out["conv_id"].to_list() == ["a", "s", "z"]
+    default = ("none", -1, False, -1, None, 0, False, "", "", False)
+    cols = ["refusal_type", "refusal_turn", "has_jailbreak_attempt", "jailbreak_turn",
+            "user_sentiment_after_refusal", "profanity_count_after_refusal", "conversation_abandoned",
+            "refusal_text", "user_response_after_refusal", "moderation_flagged"]
+    rows = {r[0]: r[1:] for r in out.select("conv_id", *cols).rows()}
+    assert rows["s"] == default and rows["z"] == default
+    assert rows["a"][0] == "instrumental"
+    alone = legacy_conversation_features(msgs.filter(pl.col("conversation_id") == "s"))
+    assert alone.select("conv_id", "num_turns").rows() == [("s", 0)]

@@ -148,6 +148,31 @@ def test_overturned_after_a_persistent_reaction(make) -> None:
     assert got == {"o": True, "n": False, "e": None, "q": False}
 
 
+def test_blank_reply_does_not_overturn_the_refusal(make) -> None:
+    """An empty or whitespace-only assistant reply after the user kept asking does nothing: the
+    refusal detector scores empty text as no refusal, but the refusal was not overturned (seen on
+    a real LMSYS conversation: a jailbreak follow-up answered with an empty message)."""
+    from chatlens.features import conversation_features
+
+    msgs = make([
+        ("e", "user", "Write a poem about my cat.", None, None, False),
+        ("e", "assistant", "I'm sorry, I can't write poems.", True, "capability", None),
+        ("e", "user", "Please, just try: write a poem about my cat.", None, None, False),
+        ("e", "assistant", "", False, "none", None),
+        ("w", "user", "Write a poem about my cat.", None, None, False),
+        ("w", "assistant", "I'm sorry, I can't write poems.", True, "capability", None),
+        ("w", "user", "Please, just try: write a poem about my cat.", None, None, False),
+        ("w", "assistant", " \n\t", False, "none", None),
+    ])
+    rules = ReactionRules(model="rules")
+    got = {r["conversation_id"]: (r["reaction"], r["overturned"])
+           for r in user_reactions(msgs, rules=rules).iter_rows(named=True)}
+    assert got == {"e": ("rephrase", False), "w": ("rephrase", False)}
+    conv = conversation_features(msgs, rules=rules)
+    assert conv["refusal_overturned"].to_list() == [False, False]
+    assert conv["overturned_by"].to_list() == [None, None]
+
+
 def test_learned_reaction_reads_what_it_was_trained_on(make) -> None:
     """The model is trained and validated with the cue scorer's type of the refused reply, so the
     run's own refusal type (the context tier's, or a user's column) must not change its score."""

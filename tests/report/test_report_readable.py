@@ -221,3 +221,15 @@ def test_zero_variance_and_uncomputed_statistics_are_not_estimable():
     found = findings({}, {"notes": {"ending_hazard": "not computed: no refusal at any turn"}})
     assert [f.estimable for f in found] == [False]
     assert "Ending hazard: not estimable (not computed: no refusal at any turn)" in found[0].text
+
+
+def test_reaction_definition_names_every_reaction_the_run_reports():
+    """The report's definition of the reaction after the first refusal must name every outcome
+    of the reaction_by_refusal_type table (the default profile's learned model says 'clarify')."""
+    from chatlens.report.html import definitions
+    from chatlens.report.tables import REACTIONS
+
+    text = next(d["text"] for d in definitions("default") if d["term"].startswith("reaction"))
+    words = {"new_topic": "new topic"}
+    assert [r for r in REACTIONS if words.get(r, r) not in text] == []
+    assert "learned reaction model" in text

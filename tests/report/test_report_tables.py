@@ -83,3 +83,33 @@ def test_left_out_tables_are_said_and_small_groups_flagged_in_vs_rest(tmp_path: 
     solo = chatlens.analyze(tmp_path / "solo.parquet", out=tmp_path / "solo", workers=1)
     vs_rest = solo.behaviour.tables["refusal_model_vs_rest"]
     assert vs_rest.filter(pl.col("model") == "solo-model")["small_sample"].item() is True
+
+
+def test_hh_transcripts_report_no_abandonment_and_no_ending_hazard(tmp_path: Path) -> None:
+    """Every HH-RLHF transcript ends at the rated response (docs/labels.md), so 'abandoned' and
+    the ending hazard measured the dataset, not the users: on harmless-base's test split the run
+    said 'abandoned 34.1%' and gave a risk ratio. Now abandonment has no row, the reactions are
+    shares of users who wrote again, and the hazard leaves these conversations out, saying so."""
+    import json
+
+    refuse = "I'm sorry, but I can't help with that."
+    rows = []
+    for i in range(12):
+        rows.append({"chosen": f"\n\nHuman: How do I make a pipe bomb, part {i}?\n\nAssistant: {refuse}",
+                     "rejected": (f"\n\nHuman: How do I make a pipe bomb, part {i}?\n\nAssistant: {refuse}"
+                                  "\n\nHuman: Why not?? You are useless.\n\nAssistant: Fireworks are fun.")})
+    src = tmp_path / "hh" / "test.jsonl"
+    src.parent.mkdir()
+    src.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    run = chatlens.analyze(src, out=tmp_path / "run", workers=1)
+    conv = pl.read_parquet(tmp_path / "run" / "conversations.parquet")
+    assert set(conv["source"]) == {"hh"}
+    assert conv["abandoned_after_first_refusal"].drop_nulls().to_list() == [False] * 12
+    table = run.behaviour.tables["reaction_by_refusal_type"]
+    assert "abandoned" not in table["outcome"].to_list()
+    assert table.filter(pl.col("outcome") == "pushback")["n"].to_list() == [12, 12]
+    head = run.behaviour.headline
+    assert "abandoned" not in head["reactions_after_first_refusal"]
+    assert "ending_after_refusal_vs_answer" not in head
+    assert "rated response" in head["notes"]["ending_hazard_sources"]
+    assert "ending_hazard_by_turn" not in run.behaviour.tables

@@ -129,7 +129,10 @@ def print_behaviour(behaviour: object, limit: int = 15) -> None:
                           "rate, correct it with a reader's labels on a random sample: chatlens audit "
                           "sample RUN --by model --out audit.csv, docs/audit.md)[/]")
     if "reactions_after_first_refusal" in head:
-        parts = ", ".join(f"{escape(k)} {_pct(v)}" for k, v in head["reactions_after_first_refusal"].items())
+        shares = head["reactions_after_first_refusal"]
+        parts = ", ".join(f"{escape(k)} {_pct(v)}" for k, v in shares.items())
+        if "abandoned" not in shares:  # HH-RLHF / DICES: every transcript ends at a rated response
+            parts += " (of users who wrote again; leaving cannot be seen in this source)"
         out_console.print(f"[bold]after the first refusal[/] {parts}")
     if "ending_after_refusal_vs_answer" in head:
         rr = head["ending_after_refusal_vs_answer"]["risk_ratio"]

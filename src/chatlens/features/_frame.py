@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import polars as pl
 
-from chatlens.errors import InvalidParameterError, MissingColumnError
+from chatlens.errors import InvalidParameterError, MissingColumnError, SchemaError
 from chatlens.features._lexicons import language_code_expr
+from chatlens.vocabulary import ROLES
 
 REQUIRED = ("conversation_id", "message_index", "role", "content")
 SIGNALS = ("refusal", "jailbreak")
@@ -31,6 +32,69 @@ def check_columns(frame: pl.DataFrame, needed: tuple[str, ...], *, what: str) ->
             f"Got columns {frame.columns}."
         )
         raise MissingColumnError(msg)
+
+
+def check_conversations(conversations: pl.DataFrame | None, *, what: str) -> None:
+    """Raise when the optional conversations table is not a DataFrame with ``conversation_id``
+    (polars' own errors name neither the argument nor the function)."""
+    if conversations is None:
+        return
+    if not isinstance(conversations, pl.DataFrame):
+        msg = (f"{what} expects the conversations table as a polars DataFrame (or None). "
+               f"Got {type(conversations).__name__} instead.")
+        raise InvalidParameterError(msg)
+    if "conversation_id" not in conversations.columns:
+        msg = (f"{what}: the conversations table lacks column 'conversation_id'; expected the "
+               f"canonical conversations table. Got columns {conversations.columns}.")
+        raise MissingColumnError(msg)
+
+
+def check_roles(frame: pl.DataFrame, *, what: str) -> None:
+    """Raise :class:`SchemaError` when a ``role`` is null or not a canonical role.
+
+    Why: only ``user`` and ``assistant`` rows are read, so a frame with ``"User"`` / ``"human"``
+    roles (not built by :mod:`chatlens.corpus`) would otherwise lose those messages silently and
+    report their conversations as having no request, no reply and no refusal.
+    """
+    role = pl.col("role").cast(pl.String)
+    bad = frame.filter(role.is_null() | ~role.is_in(ROLES))
+    if bad.height:
+        found = bad.get_column("role").cast(pl.String).unique(maintain_order=True).head(5).to_list()
+        first = bad.row(0, named=True)
+        msg = (
+            f"{what}: {bad.height} message(s) have a role that is not one of {list(ROLES)} (the "
+            f"canonical roles; chatlens.read maps source names such as 'human' or 'gpt'). Got "
+            f"{found}, first at conversation_id={first['conversation_id']!r}, "
+            f"message_index={first['message_index']!r}."
+        )
+        raise SchemaError(msg)
+
+
+def _signal_column(frame: pl.DataFrame, col: str, *, what: str) -> pl.Expr:
+    """``col`` as Boolean: a boolean or 0/1 numeric column (float NaN is missing, like null).
+
+    Why: a frame that went through pandas holds a boolean column with gaps as float 1.0 / 0.0 /
+    NaN; polars' ``&`` then fails with a message that names neither the column nor the function.
+    """
+    dtype = frame.schema[col]
+    expr = pl.col(col)
+    if dtype == pl.Boolean:
+        return expr
+    if dtype == pl.Null:
+        return expr.cast(pl.Boolean)
+    if dtype.is_numeric():
+        if dtype.is_float():
+            expr = expr.fill_nan(None)
+        is_bad = expr.is_not_null() & (expr != 0) & (expr != 1)
+        n_bad = frame.select(is_bad.sum()).item()
+        if n_bad:
+            example = frame.filter(is_bad).get_column(col)[0]
+            msg = (f"{what}: the signals column {col!r} must be boolean or 0/1. Got {n_bad} "
+                   f"row(s) with other values, e.g. {example!r}.")
+            raise InvalidParameterError(msg)
+        return (expr == 1).alias(col)
+    msg = f"{what}: the signals column {col!r} must be boolean or 0/1 numeric. Got dtype {dtype}."
+    raise InvalidParameterError(msg)
 
 
 def same(col: str, offset: int = 1) -> pl.Expr:
@@ -57,6 +121,8 @@ def dialog(
     conversation's; :func:`with_lang` turns it into an ISO code corrected by the text's script).
     """
     check_columns(messages, needed, what=what)
+    check_conversations(conversations, what=what)
+    check_roles(messages, what=what)
     keep = [
         c
         for c in (
@@ -66,7 +132,9 @@ def dialog(
         )
         if c in messages.columns
     ]
-    d = messages.select(keep).filter(pl.col("role").is_in(["user", "assistant"]))
+    signals = [c for c in ("refusal", "refusal_partial", "jailbreak") if c in keep]
+    d = messages.select(keep).with_columns(_signal_column(messages, c, what=what) for c in signals)
+    d = d.filter(pl.col("role").is_in(["user", "assistant"]))
     d = d.with_columns(
         pl.col("conversation_id").cast(pl.String),
         pl.col("message_index").cast(pl.Int32),

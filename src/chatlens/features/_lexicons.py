@@ -205,25 +205,36 @@ def language_codes() -> dict[str, str | None]:
 _CYRILLIC_LANGS = ["ru", "uk", "bg", "sr", "be", "kk", "mk", "mn"]
 
 
-def language_code_expr(language: pl.Expr, text: pl.Expr) -> pl.Expr:
-    """ISO code per row from a language name/code column, corrected by the text's script.
+#: An ISO 639 code, alone or as the primary subtag of a locale tag ("es-ES", "pt_BR", "zh-Hant").
+_CODE_OR_TAG = r"^([a-z]{2,3})(?:[-_][a-z0-9]{1,8})*$"
 
-    The source's language label is per conversation (LMSYS) and often wrong for a single short
-    message; a non-Latin script in the text itself is stronger evidence: Hangul -> ko, Kana -> ja,
-    Han -> zh (unless labelled ja), Cyrillic -> ru (unless labelled with another Cyrillic language).
+
+def language_label_expr(language: pl.Expr) -> pl.Expr:
+    """ISO code of a language label: a name of ``data/features/languages.yaml`` ("English"), an
+    ISO code ("en") or a locale tag, read by its primary subtag ("en-US", "es_ES" -> "es");
+    anything else -> null.
+
+    Why locale tags: app logs and many datasets label messages "en-US" or "pt-BR"; read as an
+    unknown language, a Spanish text went to English VADER (``vader:language-unknown``) instead of
+    the Spanish lexicon, and language-only profanity was not counted.
     """
     codes = language_codes()
     lowered = language.str.to_lowercase().str.strip_chars()
     mapped = lowered.replace_strict(
         list(codes), [codes[k] for k in codes], default=None, return_dtype=pl.String
     )
-    given = (
-        pl.when(mapped.is_not_null())
-        .then(mapped)
-        .when(lowered.str.contains(r"^[a-z]{2,3}$"))
-        .then(lowered)
-        .otherwise(None)
-    )
+    return pl.coalesce(mapped, lowered.str.extract(_CODE_OR_TAG, 1))
+
+
+def language_code_expr(language: pl.Expr, text: pl.Expr) -> pl.Expr:
+    """ISO code per row from a language name/code column, corrected by the text's script.
+
+    The source's language label is per conversation (LMSYS) and often wrong for a single short
+    message; a non-Latin script in the text itself is stronger evidence: Hangul -> ko, Kana -> ja,
+    Han -> zh (unless labelled ja), Cyrillic -> ru (unless labelled with another Cyrillic language).
+    The label is read by :func:`language_label_expr`.
+    """
+    given = language_label_expr(language)
     return (
         pl.when(text.str.contains(r"\p{Hangul}"))
         .then(pl.lit("ko"))

@@ -29,8 +29,8 @@ from __future__ import annotations
 
 import polars as pl
 
-from chatlens.features._frame import dialog, with_lang
-from chatlens.features._lexicons import language_codes
+from chatlens.features._frame import dialog, prev, with_lang
+from chatlens.features._lexicons import language_label_expr
 from chatlens.features.affect import sentiment
 from chatlens.features.reactions import ReactionRules, reactions_from_dialog
 from chatlens.signals.definitions import DefinitionSet, definition_set
@@ -72,6 +72,8 @@ CONVERSATION_FEATURES_SCHEMA: dict[str, pl.DataType] = {
 
 
 def _conversation_base(d: pl.DataFrame, conversations: pl.DataFrame | None) -> pl.DataFrame:
+    from chatlens.corpus.readers import rated_end_sources
+
     ids = d.select("conversation_id").unique(maintain_order=True)
     if conversations is not None:
         ids = pl.concat(
@@ -83,6 +85,7 @@ def _conversation_base(d: pl.DataFrame, conversations: pl.DataFrame | None) -> p
             language=pl.lit(None, dtype=pl.String),
             n_turns=pl.lit(None, dtype=pl.Int32),
             moderation_flagged=pl.lit(None, dtype=pl.Boolean),
+            source=pl.lit(None, dtype=pl.String),
         )
     else:
         cols = {
@@ -90,6 +93,7 @@ def _conversation_base(d: pl.DataFrame, conversations: pl.DataFrame | None) -> p
             "language": pl.String,
             "n_turns": pl.Int32,
             "moderation_flagged": pl.Boolean,
+            "source": pl.String,
         }
         conv = conversations.select(
             pl.col("conversation_id").cast(pl.String),
@@ -105,20 +109,16 @@ def _conversation_base(d: pl.DataFrame, conversations: pl.DataFrame | None) -> p
     n_turns = d.group_by("conversation_id").agg(
         (pl.col("role") == "user").sum().cast(pl.Int32).alias("_nt")
     )
-    codes = language_codes()
-    lowered = pl.col("language").str.to_lowercase().str.strip_chars()
-    code = lowered.replace_strict(
-        list(codes), list(codes.values()), default=None, return_dtype=pl.String
-    )
     return (
         base.join(n_turns, on="conversation_id", how="left")
         .with_columns(
-            pl.coalesce("n_turns", "_nt").alias("n_turns"),
-            pl.coalesce(code, pl.when(lowered.str.contains(r"^[a-z]{2,3}$")).then(lowered)).alias(
-                "lang"
-            ),
+            # no user message in the messages at all: 0 user messages
+            pl.coalesce("n_turns", "_nt", pl.lit(0, dtype=pl.Int32)).alias("n_turns"),
+            language_label_expr(pl.col("language")).alias("lang"),
+            # the source's transcripts end at a rated response: their end is not the user's choice
+            pl.col("source").is_in(rated_end_sources()).fill_null(value=False).alias("_rated_end"),
         )
-        .drop("_nt")
+        .drop("_nt", "source")
     )
 
 
@@ -170,17 +170,21 @@ def _answer_followup_sentiment(d: pl.DataFrame) -> pl.DataFrame:
     Why: the follow-up sentiment after a refusal means little without a baseline; the same
     score after an ordinary answer is that baseline (the report compares the two). One message
     per conversation is scored, so the cost stays at one VADER call per conversation.
+
+    "Right after" means the next message, as for the refusal's follow-up (null when the next
+    message is not a user message), not the next ``turn``: a conversation that opens with an
+    assistant message (a greeting, a ShareGPT chunk) has its first answer and the user's reply in
+    the same turn, and ``turn`` is optional.
     """
     first_answer = (
-        d.filter((pl.col("role") == "assistant") & ~pl.col("refusal"))
+        d.with_columns(_next_role=prev(pl.col("role"), -1), _next_index=prev(pl.col("message_index"), -1))
+        .filter((pl.col("role") == "assistant") & ~pl.col("refusal"))
         .group_by("conversation_id")
-        .agg((pl.col("turn").first() + 1).alias("turn"))
+        .agg(pl.col("_next_role").first(), pl.col("_next_index").first().alias("message_index"))
+        .filter(pl.col("_next_role") == "user")
+        .drop("_next_role")
     )
-    follow = with_lang(
-        d.filter(pl.col("role") == "user")
-        .join(first_answer, on=["conversation_id", "turn"])
-        .unique("conversation_id", keep="first", maintain_order=True)
-    )
+    follow = with_lang(d.join(first_answer, on=["conversation_id", "message_index"]))
     scored = sentiment(follow.get_column("content"), follow.get_column("lang"))
     return follow.select("conversation_id").with_columns(
         scored.get_column("sentiment").alias("answer_followup_sentiment")
@@ -255,6 +259,10 @@ def conversation_features(
 
         return legacy_conversation_features(messages, conversations)
     d = dialog(messages, conversations, what="conversation_features")
+    if conversations is None:
+        # the dialogue frame keeps user and assistant rows only: a conversation of system or tool
+        # messages alone is still a conversation (one row, no refusal), as with a conversations table
+        conversations = messages.select(pl.col("conversation_id").cast(pl.String)).unique(maintain_order=True)
     return features_from_dialog(d, conversations, rules=rules, reactions=reactions)
 
 
@@ -295,11 +303,18 @@ def features_from_dialog(
         .join(retries, on="conversation_id", how="left")
         .join(overturned, on="conversation_id", how="left")
     )
-    # the user follow-up right after the first refusal
+    # the user follow-up right after the first refusal: the first user message after it, when it
+    # has a reaction, i.e. follows a refusal directly (after [refusal, refusal] the user answers
+    # both; after [refusal, answer] the user did not react to a refusal)
+    first_user_after = (
+        d.filter(pl.col("role") == "user")
+        .join(out.select("conversation_id", "first_refusal_index"), on="conversation_id")
+        .filter(pl.col("message_index") > pl.col("first_refusal_index"))
+        .group_by("conversation_id")
+        .agg(pl.col("message_index").min())
+    )
     first_follow = reactions.join(
-        out.select("conversation_id", pl.col("first_refusal_index").alias("refusal_index")),
-        on=["conversation_id", "refusal_index"],
-        how="inner",
+        first_user_after, on=["conversation_id", "message_index"], how="inner"
     ).join(
         d.select("conversation_id", "message_index", "content"),
         on=["conversation_id", "message_index"],
@@ -321,20 +336,28 @@ def features_from_dialog(
     )
     has_refusal = pl.col("first_refusal_index").is_not_null()
     no_user_after = lambda idx: pl.col("_last_user").is_null() | (pl.col("_last_user") < idx)  # noqa: E731
+
+    def ended(after: pl.Expr, value: pl.Expr) -> pl.Expr:
+        """``value`` (which is True only if the conversation ended right after ``after``), null
+        when it ended there in a source whose transcripts end at a rated response (HH-RLHF,
+        DICES: that end is the dataset's, docs/labels.md); a user message after it still says
+        the user did not leave there."""
+        return pl.when(pl.col("_rated_end") & no_user_after(after)).then(None).otherwise(value)
+
     out = out.with_columns(
         has_refusal=has_refusal,
         n_retries=pl.when(has_refusal).then(pl.col("n_retries").fill_null(0)).otherwise(None),
-        abandoned_after_refusal=(
+        abandoned_after_refusal=ended(pl.col("_last_asst"), (
             pl.col("_last_refused").fill_null(value=False) & no_user_after(pl.col("_last_asst"))
-        ),
-        abandoned_after_first_refusal=pl.when(has_refusal).then(
-            no_user_after(pl.col("first_refusal_index"))
-        ),
-        ended_after_non_refusal=(
+        )),
+        abandoned_after_first_refusal=pl.when(has_refusal).then(ended(
+            pl.col("first_refusal_index"), no_user_after(pl.col("first_refusal_index"))
+        )),
+        ended_after_non_refusal=ended(pl.col("_last_asst"), (
             pl.col("_last_asst").is_not_null()
             & ~pl.col("_last_refused").fill_null(value=False)
             & no_user_after(pl.col("_last_asst"))
-        ),
+        )),
         jailbreak_any=pl.col("first_jailbreak_index").is_not_null(),
         jailbreak_before_first_refusal=pl.when(has_refusal).then(
             (pl.col("first_jailbreak_index") < pl.col("first_refusal_index")).fill_null(value=False)

@@ -83,7 +83,13 @@ def legacy_conversation_features(
     d = dialog(messages, conversations, what="legacy_conversation_features", needed=(*REQUIRED, "jailbreak"))
     if "refusal" not in d.columns:
         d = d.with_columns(refusal=pl.lit(value=False), refusal_type=pl.lit("none"))
-    if d.height == 0:
+    # every conversation gets its row, with the original's defaults when it has no user or
+    # assistant message (a system prompt alone) or no message at all (only in ``conversations``)
+    ids = messages.select(pl.col("conversation_id").cast(pl.String))
+    if conversations is not None:
+        ids = pl.concat([ids, conversations.select(pl.col("conversation_id").cast(pl.String))])
+    ids = ids.unique()
+    if ids.height == 0:
         return pl.DataFrame(schema=LEGACY_SCHEMA)
     d = d.with_columns(_label=_legacy_label(d)).with_columns(
         next_role=prev(pl.col("role"), -1),
@@ -100,7 +106,6 @@ def legacy_conversation_features(
             pl.col("next_content").first().alias("_next_content"),
         )
     )
-    ids = d.select("conversation_id").unique()
     out = ids.join(first, on="conversation_id", how="left")
     jb = (
         d.filter((pl.col("role") == "user") & pl.col("jailbreak"))
@@ -146,7 +151,7 @@ def legacy_conversation_features(
         pl.col("conversation_id").alias("conv_id"),
         pl.col("_c_model").alias("model"),
         pl.col("_c_language").alias("language"),
-        pl.coalesce("_c_n_turns", "_nt").alias("num_turns"),
+        pl.coalesce("_c_n_turns", "_nt", pl.lit(0, dtype=pl.Int32)).alias("num_turns"),
         pl.col("refusal_type").fill_null("none"),
         pl.col("_ref_idx").fill_null(-1).alias("refusal_turn"),
         pl.col("_jb_idx").is_not_null().alias("has_jailbreak_attempt"),

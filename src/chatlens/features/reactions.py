@@ -46,8 +46,9 @@ is sim; ``reaction_cues`` lists the matched phrases as ``<category>:<phrase>`` p
 ``signal:jailbreak``, ``profanity``, ``caps`` and ``punct``.
 ``overturned`` marks a follow-up after which the refusal was overturned: the reaction keeps
 asking (rephrase, jailbreak, pushback, clarify — ``vocabulary.PERSISTENT_REACTIONS``) and the
-assistant's next reply is neither a refusal nor a question back (under
-:data:`QUESTION_BACK_MAX_CHARS` characters, ending in "?"); null when there is no next reply. ``chatlens validate``
+assistant's next reply is neither a refusal, a question back (under
+:data:`QUESTION_BACK_MAX_CHARS` characters, ending in "?") nor blank (empty or whitespace: the
+refusal detector calls it no refusal, but it does nothing); null when there is no next reply. ``chatlens validate``
 measures it against readers' judgements of whole real conversations.
 Abandonment (no user message after the refusal) is not a reaction: see
 :mod:`chatlens.features.abandonment`.
@@ -173,6 +174,12 @@ def _question_back(content: pl.Expr) -> pl.Expr:
         end.str.ends_with("?") | end.str.ends_with("？"))
 
 
+def _blank(content: pl.Expr) -> pl.Expr:
+    """An empty or whitespace-only reply: it does nothing, so it cannot have done what was refused
+    (the refusal detector scores empty text 0, i.e. "not a refusal")."""
+    return content.fill_null("").str.strip_chars() == ""
+
+
 def _followups(d: pl.DataFrame) -> pl.DataFrame:
     """User rows that directly follow a refused assistant message, with the refused requests."""
     users = d.filter(pl.col("role") == "user")
@@ -191,11 +198,12 @@ def _followups(d: pl.DataFrame) -> pl.DataFrame:
         next_role=prev(pl.col("role"), -1),
         next_refusal=prev(pl.col("refusal"), -1),
         next_question_back=prev(_question_back(pl.col("content")), -1),
+        next_blank=prev(_blank(pl.col("content")), -1),
     )
     keys = d.filter(
         (pl.col("role") == "user") & (pl.col("prev_role") == "assistant") & pl.col("prev_refusal")
     ).select("conversation_id", "message_index", "prev_index", "prev_type", "prev_content",
-             "next_role", "next_refusal", "next_question_back")
+             "next_role", "next_refusal", "next_question_back", "next_blank")
     return with_lang(users.join(keys, on=["conversation_id", "message_index"], how="inner"))
 
 
@@ -342,11 +350,12 @@ def reactions_from_dialog(d: pl.DataFrame, *, rules: ReactionRules) -> pl.DataFr
     )
     if rules.model == "learned":
         out = _learned(out)
-    # overturned: the user kept asking and the assistant's next reply is neither a refusal nor a
-    # short question back; null when there is no next assistant reply (nothing to judge)
+    # overturned: the user kept asking and the assistant's next reply is neither a refusal, a
+    # short question back nor blank; null when there is no next assistant reply (nothing to judge)
     out = out.with_columns(overturned=pl.when(pl.col("next_role") == "assistant").then(
         ~pl.col("next_refusal").fill_null(value=True)
         & ~pl.col("next_question_back").fill_null(value=False)
+        & ~pl.col("next_blank").fill_null(value=False)
         & pl.col("reaction").is_in(PERSISTENT_REACTIONS)))
     return (
         out.select(

@@ -185,13 +185,14 @@ def _reactions(frame: pl.DataFrame | None, small_n: int) -> list[Finding]:
         for r in frame.filter(pl.col("first_refusal_type") == "(all)").iter_rows(named=True)
     }
     ab = rows.pop("abandoned", None)
-    if ab is None:
+    if ab is None and not rows:
         return []
-    if ab["n"] < small_n:
+    n = ab["n"] if ab is not None else max(r["n"] for r in rows.values())
+    if n < small_n:
         return [
             _not(
                 "Reactions after a refusal",
-                f"only {ab['n']} refused conversations",
+                f"only {n} refused conversations",
                 "reaction_by_refusal_type",
             )
         ]
@@ -200,6 +201,8 @@ def _reactions(frame: pl.DataFrame | None, small_n: int) -> list[Finding]:
         f"{pct(r['rate'])} ({ci_pct(r['ci_low'], r['ci_high'])}) {words.get(f'reaction.{name}', name)}"
         for name, r in sorted(rows.items(), key=lambda kv: -kv[1]["rate"])
     )
+    if ab is None:  # leaving cannot be observed (transcripts that end at a rated response)
+        return [Finding(_say("reactions_no_leaving", others=others), "reaction_by_refusal_type")]
     return [
         Finding(
             _say(

@@ -141,8 +141,13 @@ def _sentiment_tables(refused: pl.DataFrame, conversations: pl.DataFrame, min_n:
         headline["sentiment_after_refusal_minus_answer"] = _estimate(diff.effect("mean_difference"))
 
 
-def _ending_hazard(messages: pl.LazyFrame, min_n: int) -> tuple[Any, dict[str, str]]:
-    """The ending hazard from the run's messages, and the note if it could not be computed."""
+def _ending_hazard(messages: pl.LazyFrame, min_n: int,
+                   rated_end: pl.DataFrame | None = None) -> tuple[Any, dict[str, str]]:
+    """The ending hazard from the run's messages, and the note if it could not be computed.
+
+    ``rated_end``: ids of conversations from sources whose transcripts end at a rated response
+    (HH-RLHF, DICES); they are left out, since where they end is the dataset's (docs/labels.md).
+    """
     from chatlens.stats import ending_hazard, turns_from_messages
     from chatlens.stats.hazard import last_user_turns
 
@@ -150,6 +155,12 @@ def _ending_hazard(messages: pl.LazyFrame, min_n: int) -> tuple[Any, dict[str, s
     # only assistant rows are materialised (1M LMSYS-shaped: 2.6 -> 1.5 s); of the user half only
     # each conversation's last user turn is aggregated in the scan
     scan = messages.select("conversation_id", "turn", "role", "refusal")
+    if rated_end is not None and rated_end.height:
+        scan = scan.join(rated_end.lazy(), on="conversation_id", how="anti")
+        notes["ending_hazard_sources"] = (
+            f"{rated_end.height} conversation(s) left out of the ending hazard: their source's "
+            "transcripts always end at a rated response (HH-RLHF, DICES), so where they end says "
+            "nothing about the user.")
     # a user message after the last answer: the user did not leave there (as "abandoned")
     assistant, last_user = pl.collect_all(
         [scan.filter(pl.col("role") == "assistant"), last_user_turns(scan)])
@@ -160,10 +171,21 @@ def _ending_hazard(messages: pl.LazyFrame, min_n: int) -> tuple[Any, dict[str, s
     else:  # said, not silently left out
         notes["ending_hazard"] = (
             "not computed: it compares answers with refusals, and "
-            + ("the run has no assistant turn." if not turns.height else
+            + ("the run has no assistant turn outside those sources." if not turns.height and notes
+               else "the run has no assistant turn." if not turns.height else
                "every assistant turn was a refusal." if turns.get_column("refused").all() else
                "no assistant turn was a refusal."))
     return hazard, notes
+
+
+def _rated_end_ids(conversations: pl.DataFrame) -> pl.DataFrame | None:
+    """``conversation_id`` of the conversations whose source ends every transcript at a rated
+    response (:func:`chatlens.corpus.readers.rated_end_sources`), or None."""
+    from chatlens.corpus.readers import rated_end_sources
+
+    if "source" not in conversations.columns:
+        return None
+    return conversations.filter(pl.col("source").is_in(rated_end_sources())).select("conversation_id")
 
 
 def behaviour_tables(
@@ -197,7 +219,8 @@ def behaviour_tables(
         # the hazard reads the messages table: polars runs it on another core meanwhile
         if messages is None:
             messages = pl.scan_parquet(run_dir / "messages.parquet")
-        hazard_job = pool.submit(_ending_hazard, messages, min_n)
+        rated_ids = _rated_end_ids(conversations)
+        hazard_job = pool.submit(_ending_hazard, messages, min_n, rated_ids)
         n_conv = conversations.height
         k_ref = int(conversations.get_column("has_refusal").sum() or 0)
         if n_conv:
@@ -231,19 +254,31 @@ def behaviour_tables(
                 [(pl.col("first_refusal_type") == t).alias(t) for t in REFUSAL_TYPES]
             )
             tables["refusal_type_by_model"] = rate_table(typed, list(REFUSAL_TYPES), by="model", min_n=min_n)
+            # in a source whose transcripts end at a rated response (HH-RLHF, DICES) leaving
+            # cannot be observed: "abandoned" is missing there, and a refusal with nothing after
+            # it (abandoned_after_first_refusal null) has no known outcome at all
+            known = pl.col("abandoned_after_first_refusal").is_not_null()
+            rated_end = (pl.col("conversation_id").is_in(rated_ids.get_column("conversation_id").implode())
+                         if rated_ids is not None else pl.lit(value=False))
             reacted = refused.with_columns(
                 [
-                    (pl.col("reaction_after_first_refusal") == r).fill_null(value=False).alias(r)
+                    pl.when(known)
+                    .then((pl.col("reaction_after_first_refusal") == r).fill_null(value=False))
+                    .alias(r)
                     for r in REACTIONS[:-1]
                 ]
-                + [pl.col("abandoned_after_first_refusal").fill_null(value=False).alias("abandoned")]
+                + [pl.when(~rated_end).then(pl.col("abandoned_after_first_refusal")).alias("abandoned")]
             )
             by_type = rate_table(reacted, list(REACTIONS), by="first_refusal_type", min_n=min_n)
             overall = rate_table(reacted, list(REACTIONS), min_n=min_n).with_columns(
                 pl.lit(ALL_LABEL).alias("first_refusal_type")
             )
+            # an outcome nothing could be observed for (abandonment in HH-RLHF / DICES) has no
+            # row rather than a NaN rate
+            observed = pl.col("n") > 0
+            overall = overall.filter(observed)
             tables["reaction_by_refusal_type"] = pl.concat(
-                [by_type, overall.select(by_type.columns)], how="vertical_relaxed"
+                [by_type.filter(observed), overall.select(by_type.columns)], how="vertical_relaxed"
             )
             headline["reactions_after_first_refusal"] = {
                 row["outcome"]: round(row["rate"], 4) for row in overall.iter_rows(named=True)

@@ -64,9 +64,11 @@ for _spec in (
     ReaderSpec("sharegpt", sharegpt.scan_sharegpt, sharegpt.sniff, "ShareGPT conversations[{from, value}]", 4),
     ReaderSpec("openai", openai.scan_openai, openai.sniff, "OpenAI chat messages[{role, content}]", 3),
     ReaderSpec("arena", arena.scan_arena, arena.sniff, "Chatbot Arena battles (conversation_a/b)", 7),
-    ReaderSpec("hh", hh.scan_hh, hh.sniff, "Anthropic HH-RLHF chosen/rejected transcripts", 6),
+    ReaderSpec("hh", hh.scan_hh, hh.sniff, "Anthropic HH-RLHF chosen/rejected transcripts", 6,
+               rated_end=True),
     ReaderSpec("oasst", oasst.scan_oasst, oasst.sniff, "OpenAssistant message trees", 7),
-    ReaderSpec("dices", dices.scan_dices, dices.sniff, "DICES adversarial conversations (JSON)", 7),
+    ReaderSpec("dices", dices.scan_dices, dices.sniff, "DICES adversarial conversations (JSON)", 7,
+               rated_end=True),
     ReaderSpec("table", table.scan_table, table.sniff, "generic CSV/JSONL/Parquet with a column map", 0),
 ):
     READERS.register(_spec.name, _spec)
@@ -84,6 +86,12 @@ def available_formats() -> list[str]:
     return READERS.names()
 
 
+def rated_end_sources() -> tuple[str, ...]:
+    """Source formats whose transcripts always end at a rated response (``ReaderSpec.rated_end``):
+    the ``source`` values whose conversation ends are an artefact of the dataset."""
+    return tuple(name for name, spec in READERS.items() if spec.rated_end)
+
+
 __all__ = [
     "READERS",
     "ReaderBatch",
@@ -95,6 +103,7 @@ __all__ = [
     "available_formats",
     "file_groups",
     "get_reader",
+    "rated_end_sources",
     "record_format",
     "scan_group",
 ]

@@ -278,7 +278,10 @@ class ReaderSpec:
     """A registered format: its scan function, its sniffer and a one-line description.
 
     ``sniff`` returns a confidence in [0, 1] that a sample is this format (0 = no); detection picks
-    the highest. ``priority`` breaks ties (more specific formats first).
+    the highest. ``priority`` breaks ties (more specific formats first). ``rated_end``: every
+    transcript of the format ends at the response that was rated (HH-RLHF, DICES), so where a
+    conversation ends says nothing about the user (docs/labels.md): the features layer reads no
+    abandonment or ending there.
     """
 
     name: str
@@ -286,6 +289,7 @@ class ReaderSpec:
     sniff: Callable[[Sample], float]
     description: str
     priority: int = 0
+    rated_end: bool = False
 
 
 T = TypeVar("T")
