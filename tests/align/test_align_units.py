@@ -310,3 +310,20 @@ def test_length_control_per_turn():
     assert res.card["rule"]["length_measure"] == "turn"
     with pytest.raises(InvalidParameterError, match="length_measure"):
         PairRule(length_measure="token")
+
+
+def test_a_scored_table_can_be_paired_again(tmp_path):
+    """``scored.parquet`` fed back to ``pairs`` (another rule, same scores) is rescored, not a
+    DuplicateError on ``n_words``."""
+    from chatlens.align.steps import pairs_to
+
+    pl.DataFrame(_dialogues()).write_parquet(tmp_path / "d.parquet")
+    rule = PairRule(length_control="none", balance=False, cap_per_persona=None)
+    first = pairs_to(tmp_path / "p1", [tmp_path / "d.parquet"], rule=rule)
+    again = pairs_to(tmp_path / "p2", [tmp_path / "p1" / "scored.parquet"], rule=rule)
+    assert again.pairs.drop("dialogue_id_chosen", "dialogue_id_rejected").equals(
+        first.pairs.drop("dialogue_id_chosen", "dialogue_id_rejected")
+    )
+    assert "reward" in again.card["reward"]["recomputed_columns"]
+    rescored = pl.read_parquet(tmp_path / "p2" / "scored.parquet")
+    assert rescored.columns.count("n_words") == 1
