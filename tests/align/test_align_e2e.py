@@ -342,3 +342,24 @@ def test_grpo_resumed_run_equals_uninterrupted(pipeline, tmp_path):
     resumed = train(cfg, pairs=tmp / "pairs", out=tmp_path / "part")
     assert resumed.resumed_from is not None
     assert [c["weights"] for c in resumed.checkpoints] == [c["weights"] for c in full.checkpoints]
+
+
+def test_evaluate_reuses_generations_only_for_the_same_prompts_and_settings(pipeline, tmp_path):
+    """A rerun into the same --out with more prompts or other generation settings generates
+    again (it used to reuse the first run's files and report their numbers under the new
+    settings); the same settings reuse the files (a killed evaluation resumes)."""
+    tmp = pipeline["tmp"]
+    run, held, out = tmp / "run", tmp / "pairs" / "heldout_prompts.parquet", tmp_path / "eval"
+    kw = {"heldout": held, "out": out, "n_boot": 20, "max_new_tokens": 4}
+    evaluate(run, max_prompts=2, **kw)
+    more = evaluate(run, max_prompts=4, **kw)
+    gens = sorted((out / "generations").glob("epoch_*.parquet"))
+    assert more["prompts"] == 4 and [pl.read_parquet(g).height for g in gens] == [4, 4, 4]
+    assert all(c["n"] == 4 for c in more["curve"] if c["measure"] == "scorable")
+    greedy = evaluate(run, max_prompts=4, temperature=0.0, **kw)
+    assert all(
+        read_provenance(g)["extra"]["generation"] == greedy["generation"] for g in gens
+    )
+    before = {g: g.stat().st_mtime_ns for g in gens}
+    evaluate(run, max_prompts=4, temperature=0.0, **kw)
+    assert {g: g.stat().st_mtime_ns for g in gens} == before  # same settings: reused

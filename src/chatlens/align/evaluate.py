@@ -12,7 +12,8 @@ Provenance: every generations file records the checkpoint directory and its weig
 before anything is scored or summarised, :func:`~chatlens.align.provenance.verify_artefact`
 re-hashes the checkpoint. A file attributed to a checkpoint that did not produce it stops the run
 (:class:`~chatlens.errors.ProvenanceError`) — HAL's 3B/8B/32B/72B curves were another model's
-outputs (§5.2). Existing files that verify are reused, so a killed evaluation resumes.
+outputs (§5.2). Existing files that verify, answer the same held-out prompts and were made
+with the same generation settings are reused, so a killed evaluation resumes.
 """
 
 from __future__ import annotations
@@ -102,17 +103,26 @@ def _generations(
     from chatlens.align.generate import generate_local, generate_server
 
     path = out / "generations" / f"epoch_{ck['epoch']:02d}.parquet"
+    name = served_name or manifest["model"]
+    want = {
+        "generation": gen,
+        "served_as": name if server is not None else None,
+        "server": server.describe()["endpoint"] if server is not None else None,
+    }
     if path.is_file():
         try:
-            verify_artefact(path, checkpoint=ck["path"] or manifest["model"])
-            return path  # resume: this checkpoint's generations are already there
+            rec = verify_artefact(path, checkpoint=ck["path"] or manifest["model"])
         except ProvenanceError:
             status(f"{path} does not match {ck['path'] or 'the base model'}: generating again")
+        else:
+            stale = _stale_generations(path, rec, heldout, want)
+            if stale is None:
+                return path  # resume: this checkpoint's generations are already there
+            status(f"{path} {stale}: generating again")
     cfg = manifest["config"]
     prompts = [[{"role": "user", "content": p}] for p in heldout["prompt"]]
     extra: dict[str, Any] = {"generation": gen}
     if server is not None:  # the checkpoint served under a name (vLLM --lora-modules NAME=DIR)
-        name = served_name or manifest["model"]
         texts, usage = generate_server(
             server.with_(
                 model=name, temperature=gen["temperature"], max_tokens=gen["max_new_tokens"]
@@ -132,6 +142,26 @@ def _generations(
     return write_artefact(
         stamp(frame, ck, manifest), path, _provenance("generations", ck, manifest, extra=extra)
     )
+
+
+def _stale_generations(
+    path: Path, rec: dict[str, Any], heldout: pl.DataFrame, want: dict[str, Any]
+) -> str | None:
+    """Why an existing generations file cannot be reused (``None``: it can).
+
+    A file of the right checkpoint is still stale when it answers other prompts (another
+    ``--heldout`` or ``--max-prompts``) or was generated with other settings (tokens,
+    temperature, seed, batch, served name): reusing it would report numbers of another
+    evaluation under this one's settings.
+    """
+    extra = rec.get("extra") or {}
+    for key, value in want.items():
+        if extra.get(key) != value:
+            return f"was made with {key} {extra.get(key)!r}, not {value!r}"
+    done = read_table(path)
+    if not done.select("prompt_id", "prompt").equals(heldout.select("prompt_id", "prompt")):
+        return f"answers other prompts ({done.height} rows; {heldout.height} held-out prompts now)"
+    return None
 
 
 def stamp(frame: pl.DataFrame, ck: dict[str, Any], manifest: dict[str, Any]) -> pl.DataFrame:
