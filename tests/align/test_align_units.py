@@ -327,3 +327,20 @@ def test_a_scored_table_can_be_paired_again(tmp_path):
     assert "reward" in again.card["reward"]["recomputed_columns"]
     rescored = pl.read_parquet(tmp_path / "p2" / "scored.parquet")
     assert rescored.columns.count("n_words") == 1
+
+
+def test_a_split_value_other_than_train_or_test_stops_pairs():
+    """A split column saying "eval" (or null) used to send those personas into training pairs
+    with 0 personas held out; now it is an error naming the column and the values."""
+    rows = [{**r, "split": "eval" if r["persona_id"] < 2 else "train"} for r in _dialogues()]
+    scored = _scored(rows)
+    with pytest.raises(SchemaError, match=r"split column 'split' must be 'train' or 'test'.*'eval'"):
+        build_pairs(scored, split_column="split")
+    nulls = scored.with_columns(pl.when(pl.col("persona_id") == 0).then(None)
+                                .otherwise(pl.lit("train")).alias("split"))
+    with pytest.raises(SchemaError, match=r"3 rows hold \['null'\]"):
+        build_pairs(nulls, split_column="split")
+    ok = build_pairs(scored.with_columns(pl.col("split").replace("eval", "test")),
+                     split_column="split", rule=PairRule(length_control="none"))
+    assert set(ok.heldout["persona_id"]) == {0, 1}
+    assert not {0, 1} & set(ok.pairs["persona_id"])

@@ -110,9 +110,24 @@ def _residualise(
     }
 
 
+SPLITS = ("train", "test")
+
+
 def _heldout(personas: pl.Series, split: pl.Series | None, rule: PairRule) -> set[Any]:
     if split is not None:
-        return set(personas.filter(split.cast(pl.String) == "test").to_list())
+        values = split.cast(pl.String)
+        odd = values.filter(~values.is_in(SPLITS) | values.is_null())
+        if odd.len():
+            # "eval", "validation", "Test" or a null would otherwise go silently to training:
+            # the held-out personas would be trained on.
+            found = sorted({"null" if v is None else v for v in odd.unique().to_list()})
+            msg = (
+                f"pairs: the split column {split.name!r} must be 'train' or 'test' on every row; "
+                f"{odd.len()} rows hold {found[:5]}. Map the held-out value to 'test', or drop "
+                "the column to hold out a seeded --heldout-fraction of personas instead."
+            )
+            raise SchemaError(msg)
+        return set(personas.filter(values == "test").to_list())
     ids = personas.unique().sort().to_list()
     n = round(len(ids) * rule.heldout_fraction)
     if rule.heldout_fraction > 0 and len(ids) > 1:
