@@ -363,3 +363,23 @@ def test_evaluate_reuses_generations_only_for_the_same_prompts_and_settings(pipe
     before = {g: g.stat().st_mtime_ns for g in gens}
     evaluate(run, max_prompts=4, temperature=0.0, **kw)
     assert {g: g.stat().st_mtime_ns for g in gens} == before  # same settings: reused
+
+
+def test_a_run_killed_while_saving_resumes_from_the_last_complete_checkpoint(pipeline, tmp_path):
+    """A checkpoint directory without its record (the job was killed while saving it) used to
+    stop every rerun with "not written by chatlens align train"; it is now moved aside and the
+    run resumes from the checkpoint before it, ending with the uninterrupted run's weights."""
+    tmp = pipeline["tmp"]
+    cfg = dpo_config(tmp / "base")
+    run = tmp_path / "run"
+    train(cfg, pairs=tmp / "pairs", out=run, callbacks=[crash_after_first_epoch()])
+    full = Path(pipeline["run"].checkpoints[-1]["path"])
+    half = run / "checkpoints" / full.name
+    half.mkdir()
+    weights = (full / "adapter_model.safetensors").read_bytes()
+    (half / "adapter_model.safetensors").write_bytes(weights[: len(weights) // 2])
+    resumed = train(cfg, pairs=tmp / "pairs", out=run)
+    assert resumed.resumed_from.endswith("checkpoint-3")
+    assert resumed.checkpoints[-1]["weights"] == pipeline["run"].checkpoints[-1]["weights"]
+    aside = run / "incomplete_checkpoints" / full.name / "adapter_model.safetensors"
+    assert aside.read_bytes() == weights[: len(weights) // 2]

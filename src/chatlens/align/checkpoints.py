@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from chatlens._progress import progress_bar
+from chatlens._progress import progress_bar, status
 from chatlens.align.provenance import weights_fingerprint
 from chatlens.datafiles.schemas import AlignTrainConfig
 from chatlens.errors import ProvenanceError
@@ -79,7 +79,47 @@ def list_checkpoints(run_dir: str | Path) -> list[dict[str, Any]]:
     return out
 
 
+INCOMPLETE = "incomplete_checkpoints"
+
+
+def _has_record(ckpt: Path) -> bool:
+    try:
+        json.loads((ckpt / CHECKPOINT_RECORD).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return True
+
+
+def set_aside_incomplete(run_dir: Path) -> list[Path]:
+    """Move the last checkpoints without a readable record to ``run_dir/incomplete_checkpoints``.
+
+    The record is written after every other file of a checkpoint, so a trailing checkpoint
+    without one is a save that was killed (a job's time limit): its weights may be half written.
+    Resuming goes on from the checkpoint before it, which saves that step again. Moved, not
+    deleted: the files are the user's. Returns the new locations.
+    """
+    d = run_dir / "checkpoints"
+    if not d.is_dir():
+        return []
+    dirs = sorted(d.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[-1]))
+    moved = []
+    while dirs and not _has_record(dirs[-1]):
+        ckpt = dirs.pop()
+        dest = run_dir / INCOMPLETE / ckpt.name
+        n = 1
+        while dest.exists():
+            dest, n = run_dir / INCOMPLETE / f"{ckpt.name}-{n}", n + 1
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        ckpt.rename(dest)
+        status(f"{ckpt} has no {CHECKPOINT_RECORD} (killed while saving?): moved to {dest}")
+        moved.append(dest)
+    return moved
+
+
 def check_resumable(run_dir: Path, chash: str, pairs_sha: str) -> str | None:
+    """The last checkpoint to resume from (``None``: start afresh), after setting aside the
+    trailing incomplete ones; another run's checkpoints are a :class:`ProvenanceError`."""
+    set_aside_incomplete(run_dir)
     ckpts = list_checkpoints(run_dir) if (run_dir / "checkpoints").is_dir() else []
     if not ckpts:
         return None
