@@ -344,3 +344,23 @@ def test_a_split_value_other_than_train_or_test_stops_pairs():
                      split_column="split", rule=PairRule(length_control="none"))
     assert set(ok.heldout["persona_id"]) == {0, 1}
     assert not {0, 1} & set(ok.pairs["persona_id"])
+
+
+def test_export_leaves_out_failed_completions_and_rejects_repeated_prompts(tmp_path):
+    """A failed server request (completion None) used to become a rating row with one empty
+    side, a free win for the other model; a repeated prompt_id was rated once per copy."""
+    a, b, c = (tmp_path / f"{n}.parquet" for n in "abc")
+    pl.DataFrame(
+        {"prompt_id": ["1", "2", "3"], "prompt": ["p"] * 3, "completion": ["P: x", None, "P: z"]}
+    ).write_parquet(a)
+    pl.DataFrame(
+        {"prompt_id": ["1", "2", "3"], "prompt": ["p"] * 3, "completion": ["P: y", "P: w", "P: v"]}
+    ).write_parquet(b)
+    frame = export_human_eval(a, b, name_a="base", name_b="dpo")
+    assert frame["prompt_id"].to_list() == ["1", "3"]
+    assert frame["dialogue_a"].null_count() == frame["dialogue_b"].null_count() == 0
+    pl.DataFrame(
+        {"prompt_id": ["1", "2", "2"], "prompt": ["p"] * 3, "completion": ["a", "b", "c"]}
+    ).write_parquet(c)
+    with pytest.raises(SchemaError, match=r"c.parquet: prompt_id \['2'\] occurs more than once"):
+        export_human_eval(c, b, name_a="base", name_b="dpo")
