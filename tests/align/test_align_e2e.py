@@ -24,7 +24,7 @@ from chatlens.align.steps import pairs_to, synthesize_to
 from chatlens.align.train import CHECKPOINT_RECORD, train
 from chatlens.errors import ProvenanceError
 from chatlens.llm import LLMConfig
-from chatlens.llm.testing import FakeOpenAIServer
+from chatlens.llm.testing import FakeOpenAIServer, FakeReply
 
 from .conftest import PERSONAS, SECRET, build_tiny_chat_lm, handler
 
@@ -383,3 +383,30 @@ def test_a_run_killed_while_saving_resumes_from_the_last_complete_checkpoint(pip
     assert resumed.checkpoints[-1]["weights"] == pipeline["run"].checkpoints[-1]["weights"]
     aside = run / "incomplete_checkpoints" / full.name / "adapter_model.safetensors"
     assert aside.read_bytes() == weights[: len(weights) // 2]
+
+
+def test_a_failed_generation_is_left_out_not_counted_as_lost_format(pipeline, tmp_path):
+    """A server request that failed for good (completion None) used to score as an unscorable
+    completion: epoch 1's "scorable" share fell by 1/n with the model never losing its format."""
+    tmp = pipeline["tmp"]
+    held = pl.read_parquet(tmp / "pairs" / "heldout_prompts.parquet")
+    bad = held["prompt"][0]
+
+    def failing(body, n):
+        if body["model"] == "epoch-1" and body["messages"][-1]["content"] == bad:
+            return FakeReply(content='{"error": "bad request"}', status=400)
+        return handler(body, n)
+
+    with FakeOpenAIServer(failing) as server:
+        llm = LLMConfig(model="unused", base_url=server.base_url, max_retries=0)
+        summary = evaluate(
+            tmp / "run",
+            heldout=tmp / "pairs" / "heldout_prompts.parquet",
+            out=tmp_path / "eval",
+            server=llm,
+            n_boot=20,
+        )
+    assert summary["failed_generations"] == {0: 0, 1: 1, 2: 0}
+    scorable = {c["epoch"]: c for c in summary["curve"] if c["measure"] == "scorable"}
+    assert scorable[0]["mean"] == scorable[1]["mean"] == 1.0  # every answer kept the format
+    assert scorable[1]["n"] == held.height - 1 and scorable[1]["delta_vs_base"] == 0.0

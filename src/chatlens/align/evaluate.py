@@ -79,16 +79,23 @@ def run_checkpoints(run_dir: Path) -> tuple[dict[str, Any], list[dict[str, Any]]
 
 
 def _features(frame: pl.DataFrame, speaker: str) -> pl.DataFrame:
+    """The :data:`MEASURES` per completion; all null where the completion is missing (a failed
+    server request), which says nothing about the model: it must not count as "format lost"."""
+    failed = pl.col("completion").is_null()
     raw = pl.col("completion").fill_null("")
     frame = frame.with_columns(
         (normalise_transcript(raw) != raw).cast(pl.Float64).alias("format_drift"),
         normalise_transcript(raw).alias("completion"),
+        failed.alias("_failed"),
     )
     scored = lite_score(frame, text_column="completion", speaker=speaker, keep_features=True)
-    return length_columns(scored, text_column="completion", speaker=speaker).with_columns(
+    feats = length_columns(scored, text_column="completion", speaker=speaker).with_columns(
         (pl.col("apostrophe_drop_rate") + pl.col("lower_i_rate")).alias("informal_spelling"),
         (pl.col("speaker_turns") > 0).cast(pl.Float64).alias("scorable"),
     )
+    return feats.with_columns(
+        pl.when(pl.col("_failed")).then(None).otherwise(pl.col(m)).alias(m) for m in MEASURES
+    ).drop("_failed")
 
 
 def _generations(
@@ -263,6 +270,7 @@ def evaluate(
         "batch_size": batch_size,
     }
     scored: dict[int, pl.DataFrame] = {}
+    failed: dict[int, int] = {}
     judge_items: list[str] = []
     usage: dict[str, Any] = {}
     for ck in ckpts:
@@ -274,6 +282,7 @@ def evaluate(
         frame = read_table(gpath)
         _check_rows(frame, rec, gpath)
         feats = _features(frame.select("prompt_id", "completion"), speaker)
+        failed[ck["epoch"]] = int(frame["completion"].null_count())
         if judge_config is not None or judge_client is not None:
             from chatlens.humanlike.judge import judge
 
@@ -340,6 +349,7 @@ def evaluate(
         "model": manifest["model"],
         "config_hash": manifest["config_hash"],
         "prompts": prompts.height,
+        "failed_generations": failed,
         "generation": gen,
         "speaker": speaker,
         "judge": (

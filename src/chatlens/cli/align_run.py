@@ -172,7 +172,16 @@ def evaluate_command(
         delta = "–" if row["delta_vs_base"] is None else f"{row['delta_vs_base']:+.3f}"
         table.add_row(str(row["epoch"]), escape(row["measure"]), mean, delta, ci)
     out_console.print(table)
-    out_console.print(f"{s['prompts']} prompts; wrote {escape(out)}/curve.csv and summary.json")
+    failed = {e: n for e, n in s["failed_generations"].items() if n}
+    lost = (
+        "; failed generations, left out: "
+        + ", ".join(f"epoch {e}: {n}" for e, n in failed.items())
+        if failed
+        else ""
+    )
+    out_console.print(
+        f"{s['prompts']} prompts{lost}; wrote {escape(out)}/curve.csv and summary.json"
+    )
 
 
 @align_app.command("export-human-eval")
