@@ -364,3 +364,16 @@ def test_export_leaves_out_failed_completions_and_rejects_repeated_prompts(tmp_p
     ).write_parquet(c)
     with pytest.raises(SchemaError, match=r"c.parquet: prompt_id \['2'\] occurs more than once"):
         export_human_eval(c, b, name_a="base", name_b="dpo")
+
+
+def test_heldout_prompts_repeating_a_persona_are_refused(tmp_path):
+    """Epochs are paired by persona_id: two prompts of one persona gave n = 8 from 4 prompts and
+    a CI of [-16, 13] around a zero difference between identical outputs."""
+    from chatlens.align.evaluate import load_heldout
+
+    f = tmp_path / "held.csv"
+    pl.DataFrame({"persona_id": [7, 7, 8], "prompt": ["a", "b", "c"]}).write_csv(f)
+    with pytest.raises(SchemaError, match=r"held.csv: persona_id \['7'\] occurs more than once"):
+        load_heldout(f)
+    pl.DataFrame({"persona_id": [7, 8], "prompt": ["a", "c"]}).write_csv(f)
+    assert load_heldout(f)["prompt_id"].to_list() == ["7", "8"]

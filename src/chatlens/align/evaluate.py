@@ -55,9 +55,19 @@ def load_heldout(path: str | Path) -> pl.DataFrame:
     if f.height == 0:
         msg = f"Held-out prompt file {path} has no prompts."
         raise SchemaError(msg)
-    return f.select(
+    f = f.select(
         pl.col("persona_id").cast(pl.String).alias("prompt_id"), pl.col("prompt").cast(pl.String)
     )
+    dup = f.filter(pl.col("prompt_id").is_duplicated())["prompt_id"].unique().sort()
+    if dup.len():
+        # epochs are paired by this id: a repeated one would pair every prompt of the persona
+        # with every other (n inflated, one prompt's answer compared with another's)
+        msg = (
+            f"Held-out prompt file {path}: persona_id {dup.head(5).to_list()} occurs more than "
+            f"once ({dup.len()} ids). Expected one prompt per persona_id, as `align pairs` writes."
+        )
+        raise SchemaError(msg)
+    return f
 
 
 def run_checkpoints(run_dir: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
