@@ -144,6 +144,8 @@ def test_hal_scored_samples_give_pairs_dpo_trainer_accepts(shared_data, tmp_path
     # HL-lite under HAL's rule prefers the shorter dialogue; the residualised reward does not
     assert before["chosen_shorter_share"] > 0.5 > after["chosen_shorter_share"] - 0.02
     assert card["counts"]["pairs_final"] > 100 and card["counts"]["heldout_personas"] == 10
+    # Qwen2.5-72B's epoch 0 and 10 files are copies of Llama-3.3-70B's (hal.md §5.2): kept once
+    assert card["counts"]["dialogues_duplicate"] == 200
     from datasets import load_dataset
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from trl import DPOConfig, DPOTrainer

@@ -377,3 +377,17 @@ def test_heldout_prompts_repeating_a_persona_are_refused(tmp_path):
         load_heldout(f)
     pl.DataFrame({"persona_id": [7, 8], "prompt": ["a", "c"]}).write_csv(f)
     assert load_heldout(f)["prompt_id"].to_list() == ["7", "8"]
+
+
+def test_a_dialogue_given_twice_is_paired_once():
+    """The same table twice (overlapping inputs, a cached synthesis rerun) gave 21 pairs of which
+    7 distinct: each persona's cap of 3 filled with copies of one pair."""
+    scored = _scored(_dialogues())
+    rule = PairRule(length_control="none", balance=False, cap_per_persona=3, heldout_fraction=0.25)
+    once = build_pairs(scored, rule=rule)
+    twice = build_pairs(pl.concat([scored, scored]), rule=rule)
+    assert twice.card["counts"]["dialogues_duplicate"] == scored.height
+    assert twice.pairs.select("chosen", "rejected").unique().height == twice.pairs.height
+    ids = ["dialogue_id_chosen", "dialogue_id_rejected"]
+    assert twice.pairs.drop(ids).equals(once.pairs.drop(ids))
+    assert twice.heldout.equals(once.heldout)

@@ -3,6 +3,7 @@
 HAL kept every ordered within-persona pair whose reward gap exceeds 0.5·SD (hal.md §3.2). That
 rewards brevity (§5.3) and generator style (§7.5). Here, in order:
 
+0. a dialogue repeated within a persona (same text) is kept once, counted;
 1. **held-out personas** never enter a pair (their prompts are written for ``evaluate``): the
    ``split`` column's test personas, else a seeded fraction;
 2. **length control** on ``length_measure`` (``dialogue``: words of the whole dialogue; ``turn``:
@@ -204,9 +205,17 @@ def build_pairs(
             if id_column
             else pl.int_range(0, pl.len()).cast(pl.String)
         ).alias("dialogue_id"),
+        *([pl.col(split_column).alias("_split")] if split_column else []),
     )
     rows_in = df.height
-    held = _heldout(df["persona_id"], frame[split_column] if split_column else None, rule)
+    # The same dialogue twice (overlapping inputs, a synthesis rerun from the cache) would enter
+    # every pair it wins or loses twice and fill the persona's cap with copies of one pair.
+    copy = ~pl.struct("persona_id", "text").is_first_distinct() & pl.col("text").is_not_null()
+    copies = df.filter(copy)["generator"].value_counts(sort=True)
+    df = df.filter(~copy)
+    split = df["_split"].alias(split_column) if split_column else None
+    held = _heldout(df["persona_id"], split, rule)
+    df = df.drop("_split", strict=False)
     is_held = df["persona_id"].is_in(list(held))
     heldout = (
         df.filter(is_held)
@@ -245,6 +254,7 @@ def build_pairs(
     stage, sd = candidates("rank_reward") if rule.length_control == "residual" else (before, sd_raw)
     counts = {
         "dialogues_in": rows_in,
+        "dialogues_duplicate": rows_in - df.height,
         "heldout_personas": len(held),
         "dialogues_usable": usable.height,
         "pairs_gap_rule": before.height,
@@ -335,6 +345,7 @@ def build_pairs(
         "before_length_control": _side(before_view, gens),
         "after": _side(pairs, gens),
         "dialogues_by_generator": {g: int((usable["generator"] == g).sum()) for g in gens},
+        "duplicates_dropped_by_generator": dict(copies.iter_rows()),
     }
     return PairsResult(pairs, heldout, card)
 
