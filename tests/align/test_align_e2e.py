@@ -368,7 +368,8 @@ def test_evaluate_reuses_generations_only_for_the_same_prompts_and_settings(pipe
 def test_a_run_killed_while_saving_resumes_from_the_last_complete_checkpoint(pipeline, tmp_path):
     """A checkpoint directory without its record (the job was killed while saving it) used to
     stop every rerun with "not written by chatlens align train"; it is now moved aside and the
-    run resumes from the checkpoint before it, ending with the uninterrupted run's weights."""
+    run resumes from the checkpoint before it, ending with the uninterrupted run's weights. A
+    log line cut off by the kill used to stop the rerun with a JSONDecodeError."""
     tmp = pipeline["tmp"]
     cfg = dpo_config(tmp / "base")
     run = tmp_path / "run"
@@ -378,11 +379,14 @@ def test_a_run_killed_while_saving_resumes_from_the_last_complete_checkpoint(pip
     half.mkdir()
     weights = (full / "adapter_model.safetensors").read_bytes()
     (half / "adapter_model.safetensors").write_bytes(weights[: len(weights) // 2])
+    with (run / "train_log.jsonl").open("a", encoding="utf-8") as fh:
+        fh.write('{"step": 6, "loss": 0.6')  # the log line being written when the job died
     resumed = train(cfg, pairs=tmp / "pairs", out=run)
     assert resumed.resumed_from.endswith("checkpoint-3")
     assert resumed.checkpoints[-1]["weights"] == pipeline["run"].checkpoints[-1]["weights"]
     aside = run / "incomplete_checkpoints" / full.name / "adapter_model.safetensors"
     assert aside.read_bytes() == weights[: len(weights) // 2]
+    assert resumed.losses_by_epoch() == pipeline["run"].losses_by_epoch()
 
 
 def test_a_failed_generation_is_left_out_not_counted_as_lost_format(pipeline, tmp_path):
