@@ -391,3 +391,19 @@ def test_a_dialogue_given_twice_is_paired_once():
     ids = ["dialogue_id_chosen", "dialogue_id_rejected"]
     assert twice.pairs.drop(ids).equals(once.pairs.drop(ids))
     assert twice.heldout.equals(once.heldout)
+
+
+def test_failed_synthesis_rows_are_counted_on_the_data_card(tmp_path):
+    """synthesize's failed rows (error set, no dialogue) were dropped by pairs with no count."""
+    from chatlens.align.steps import pairs_to
+
+    rows = [{**r, "error": None} for r in _dialogues()]
+    rows[0] = {**rows[0], "dialogue": None, "error": "dialogue: HTTP 500"}
+    rows[1] = {**rows[1], "dialogue": None, "error": "biography: bad JSON"}
+    pl.DataFrame(rows).write_parquet(tmp_path / "d.parquet")
+    res = pairs_to(tmp_path / "p", [tmp_path / "d.parquet"], rule=PairRule(length_control="none"))
+    c = res.card["counts"]
+    assert c["dialogues_failed_in_synthesis"] == 2 and c["dialogues_in"] == len(rows) - 2
+    card = json.loads((tmp_path / "p" / "data_card.json").read_text())
+    assert card["counts"]["dialogues_failed_in_synthesis"] == 2
+    assert "| dialogues failed in synthesis | 2 |" in (tmp_path / "p" / "data_card.md").read_text()

@@ -79,7 +79,9 @@ def pairs_to(
         split_column = "split"
     if id_column is None and "dialogue_id" in frame.columns and persona_column != "dialogue_id":
         id_column = "dialogue_id"
-    if "error" in frame.columns:  # synthesize's failed rows have no dialogue
+    failed = 0
+    if "error" in frame.columns:  # synthesize's failed rows have no dialogue: left out, counted
+        failed = int(frame["error"].is_not_null().sum())
         frame = frame.filter(frame["error"].is_null())
     scored = score_dialogues(
         frame,
@@ -100,7 +102,11 @@ def pairs_to(
         id_column=id_column,
         split_column=split_column,
     )
-    card = {**res.card, "reward": scored.info}
+    card = {
+        **res.card,
+        "counts": {"dialogues_failed_in_synthesis": failed, **res.card["counts"]},
+        "reward": scored.info,
+    }
     settings = {
         "reward": reward,
         "speaker": speaker,
