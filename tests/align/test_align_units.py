@@ -407,3 +407,14 @@ def test_failed_synthesis_rows_are_counted_on_the_data_card(tmp_path):
     card = json.loads((tmp_path / "p" / "data_card.json").read_text())
     assert card["counts"]["dialogues_failed_in_synthesis"] == 2
     assert "| dialogues failed in synthesis | 2 |" in (tmp_path / "p" / "data_card.md").read_text()
+
+
+def test_rows_without_a_persona_are_an_error():
+    """Null personas were left out of pairs uncounted, and one drawn as held out was counted
+    among the held-out personas (2) while the held-out prompts had 1 row."""
+    scored = _scored(_dialogues()).with_columns(
+        pl.when(pl.col("persona_id") == 3).then(None).otherwise(pl.col("persona_id"))
+        .alias("persona_id")
+    )
+    with pytest.raises(SchemaError, match=r"3 rows have no persona \('persona_id' is null\)"):
+        build_pairs(scored, rule=PairRule(heldout_fraction=0.3, seed=1))

@@ -192,6 +192,15 @@ def build_pairs(
     if frame.height == 0:
         msg = "pairs: the dialogue table has no rows."
         raise SchemaError(msg)
+    n_null = frame[persona_column].null_count()
+    if n_null:
+        # such rows could never be paired, and a null persona drawn as held out was lost from
+        # the held-out prompts while still counted among the held-out personas
+        msg = (
+            f"pairs: {n_null} rows have no persona ({persona_column!r} is null). Expected the "
+            "persona each dialogue was written for on every row."
+        )
+        raise SchemaError(msg)
     df = frame.select(
         pl.col(persona_column).alias("persona_id"),
         pl.col(prompt_column).cast(pl.String).alias("prompt"),
