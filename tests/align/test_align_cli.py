@@ -97,6 +97,12 @@ def test_bad_inputs_exit_1_with_the_reason(tmp_path):
     assert r.exit_code == 1 and "Unknown reward 'gpt5'" in r.output
     r = runner.invoke(app, ["align", "pairs", str(d), "--out", str(tmp_path / "x")])
     assert r.exit_code == 1 and "['prompt'] not found" in r.output
+    # the judge reward without a judge model named --model, an option `align pairs` lacks
+    r = runner.invoke(
+        app, ["align", "pairs", str(d), "--reward", "judge", "--out", str(tmp_path / "x")],
+        env={"CHATLENS_MODEL": ""},
+    )
+    assert r.exit_code == 1 and "pass --judge-model" in r.output, r.output
     cfg = tmp_path / "run.yaml"
     cfg.write_text("model: m\nepochz: 3\n")
     (tmp_path / "pairs.jsonl").write_text("{}\n")
