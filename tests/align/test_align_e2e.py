@@ -414,3 +414,21 @@ def test_a_failed_generation_is_left_out_not_counted_as_lost_format(pipeline, tm
     scorable = {c["epoch"]: c for c in summary["curve"] if c["measure"] == "scorable"}
     assert scorable[0]["mean"] == scorable[1]["mean"] == 1.0  # every answer kept the format
     assert scorable[1]["n"] == held.height - 1 and scorable[1]["delta_vs_base"] == 0.0
+
+
+def test_evaluate_refuses_held_out_prompts_the_run_was_trained_on(pipeline, tmp_path):
+    """A held-out file holding training prompts (e.g. from pairs drawn with another seed) was
+    evaluated as if held out; the run's manifest now names its pairs file and evaluate checks."""
+    from chatlens.errors import SchemaError
+
+    tmp = pipeline["tmp"]
+    manifest = json.loads((tmp / "run" / "train_manifest.json").read_text())
+    assert manifest["pairs_file"] == str((tmp / "pairs" / "pairs.jsonl").resolve())
+    trained = json.loads((tmp / "pairs" / "pairs.jsonl").read_text().splitlines()[0])
+    held = pl.read_parquet(tmp / "pairs" / "heldout_prompts.parquet")
+    seen = pl.DataFrame({"persona_id": [999], "prompt": [trained["prompt"][0]["content"]]})
+    leaky = pl.concat([held.head(2), seen], how="vertical_relaxed")
+    leaky.write_parquet(tmp_path / "leaky.parquet")
+    with pytest.raises(SchemaError, match=r"leaky.parquet: 1 of 3 held-out prompts are training"):
+        evaluate(tmp / "run", heldout=tmp_path / "leaky.parquet", out=tmp_path / "eval")
+    assert not (tmp_path / "eval").exists()

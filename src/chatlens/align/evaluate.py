@@ -70,6 +70,33 @@ def load_heldout(path: str | Path) -> pl.DataFrame:
     return f
 
 
+def check_not_trained_on(manifest: dict[str, Any], prompts: pl.DataFrame, heldout: Path) -> None:
+    """Stop when a held-out prompt is one the run was trained on (the curve would not measure
+    held-out prompts: e.g. the held-out file of pairs drawn with another seed). The run's pairs
+    file is found through its manifest; when it is gone or changed, say that nothing was checked.
+    """
+    from chatlens.align.train_data import load_pairs
+
+    path = manifest.get("pairs_file")
+    if not path or not Path(path).is_file() or file_sha256(path) != manifest.get("pairs_sha256"):
+        status(
+            f"the run's pairs file ({path or 'not recorded'}) is missing or changed: held-out "
+            "prompts not checked against the training prompts"
+        )
+        return
+    trained = {
+        m["content"] for row in load_pairs(path) for m in row["prompt"] if m["role"] == "user"
+    }
+    seen = prompts.filter(pl.col("prompt").is_in(list(trained)))
+    if seen.height:
+        msg = (
+            f"{heldout}: {seen.height} of {prompts.height} held-out prompts are training prompts "
+            f"of the run (prompt_id {seen['prompt_id'].head(5).to_list()}). The evaluation "
+            f"would not be held out; use the heldout_prompts.parquet written with {path}."
+        )
+        raise SchemaError(msg)
+
+
 def run_checkpoints(run_dir: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """The run's manifest and its checkpoints, the base model first as epoch 0."""
     mpath = run_dir / MANIFEST
@@ -273,6 +300,7 @@ def evaluate(
     prompts = load_heldout(heldout)
     if max_prompts is not None:
         prompts = prompts.head(max_prompts)
+    check_not_trained_on(manifest, prompts, Path(heldout))
     gen = {
         "max_new_tokens": max_new_tokens,
         "temperature": temperature,

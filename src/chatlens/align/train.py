@@ -231,7 +231,7 @@ def train(
         runtime,
         extra={"not_supported_by_installed_trl": dropped},
     )
-    write_manifest(result, cfg, pairs_sha)
+    write_manifest(result, cfg, pairs_sha, pfile)
     return result
 
 
@@ -263,8 +263,12 @@ def _versions() -> dict[str, str]:
     return out
 
 
-def write_manifest(result: TrainResult, cfg: AlignTrainConfig, pairs_sha: str) -> Path:
-    """``train_manifest.json``: config, versions, checkpoints per epoch, losses, truncation."""
+def write_manifest(
+    result: TrainResult, cfg: AlignTrainConfig, pairs_sha: str, pairs_path: Path | None = None
+) -> Path:
+    """``train_manifest.json``: config, versions, checkpoints per epoch, losses, truncation, and
+    the pairs file (``evaluate`` reads its prompts to check that held-out ones were not trained
+    on)."""
     path = result.out / MANIFEST
     done = sum(1 for h in result.log if "loss" in h) if result.log else 0
     body = {
@@ -273,6 +277,7 @@ def write_manifest(result: TrainResult, cfg: AlignTrainConfig, pairs_sha: str) -
         "config_hash": result.config_hash,
         "config": as_dict(cfg),
         "pairs_sha256": pairs_sha,
+        "pairs_file": str(pairs_path.resolve()) if pairs_path is not None else None,
         "versions": _versions(),
         "examples": result.n_examples,
         "truncation": result.truncation,
