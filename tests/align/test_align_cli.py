@@ -268,3 +268,28 @@ def test_train_evaluate_export_commands(tmp_path):
     out = pl.read_csv(tmp_path / "rate.csv")
     assert {"model_a", "model_b", "winner", "dialogue_a", "dialogue_b"} <= set(out.columns)
     assert out.height == 2
+
+
+def test_align_commands_default_like_their_functions():
+    """`align evaluate` generated 512 new tokens by default and evaluate() 256: the same run
+    evaluated from the CLI and from Python gave other completions and other numbers."""
+    import inspect
+
+    from chatlens.align.evaluate import evaluate
+    from chatlens.align.export import export_human_eval
+    from chatlens.align.steps import pairs_to
+    from chatlens.align.synthesize import synthesize
+    from chatlens.cli.align import pairs_command, synthesize_command
+    from chatlens.cli.align_run import evaluate_command, export_command
+
+    for command, function in (
+        (evaluate_command, evaluate),
+        (export_command, export_human_eval),
+        (pairs_command, pairs_to),
+        (synthesize_command, synthesize),
+    ):
+        api = inspect.signature(function).parameters
+        for name, p in inspect.signature(command).parameters.items():
+            if name in api and api[name].default is not inspect.Parameter.empty:
+                cli = getattr(p.default, "default", p.default)
+                assert cli == api[name].default, (command.__name__, name, cli, api[name].default)

@@ -277,7 +277,7 @@ def evaluate(
     judge_config: Any = None,
     judge_client: Any = None,
     instrument: str = "hal16q",
-    max_new_tokens: int = 256,
+    max_new_tokens: int = 512,
     temperature: float = 0.7,
     seed: int = 0,
     batch_size: int = 8,
