@@ -103,6 +103,13 @@ def test_bad_inputs_exit_1_with_the_reason(tmp_path):
         env={"CHATLENS_MODEL": ""},
     )
     assert r.exit_code == 1 and "pass --judge-model" in r.output, r.output
+    # --served-name without a server was silently ignored (generated locally instead)
+    r = runner.invoke(
+        app,
+        ["align", "evaluate", str(tmp_path), "--heldout", str(d), "--served-name", "1=ep1",
+         "--out", str(tmp_path / "e")],
+    )
+    assert r.exit_code == 1 and "give --server-base-url" in r.output, r.output
     cfg = tmp_path / "run.yaml"
     cfg.write_text("model: m\nepochz: 3\n")
     (tmp_path / "pairs.jsonl").write_text("{}\n")

@@ -127,6 +127,10 @@ def evaluate_command(
         )
     server = None
     names: dict[int, str] = {}
+    if served_name and not server_base_url:
+        # without a server the checkpoints are generated locally: the names would be ignored
+        msg = "--served-name names a checkpoint on a server: give --server-base-url too."
+        raise InvalidParameterError(msg)
     if server_base_url:
         server = llm_config("served", **{**llm_options(locals()), "base_url": server_base_url})
         for item in served_name:
