@@ -418,3 +418,34 @@ def test_rows_without_a_persona_are_an_error():
     )
     with pytest.raises(SchemaError, match=r"3 rows have no persona \('persona_id' is null\)"):
         build_pairs(scored, rule=PairRule(heldout_fraction=0.3, seed=1))
+
+
+def test_pairs_provenance_names_the_columns_and_the_judge(align_server, tmp_path, monkeypatch):
+    """Pairs built on another persona column (8 vs 12 pairs) or by another judge model had the
+    same provenance config_hash: the sidecar did not record either."""
+    from chatlens.align.provenance import read_provenance
+    from chatlens.align.steps import pairs_to
+    from chatlens.llm import LLMConfig
+
+    from .conftest import SECRET
+
+    monkeypatch.setenv("OPENAI_API_KEY", SECRET)
+    rows = [{**r, "visit": r["persona_id"] // 2} for r in _dialogues()]
+    pl.DataFrame(rows).write_parquet(tmp_path / "d.parquet")
+    rule = PairRule(length_control="none", balance=False, heldout_fraction=0.0)
+    a = pairs_to(tmp_path / "a", [tmp_path / "d.parquet"], rule=rule)
+    b = pairs_to(tmp_path / "b", [tmp_path / "d.parquet"], rule=rule, persona_column="visit")
+    assert a.pairs.height != b.pairs.height
+    pa, pb = (read_provenance(tmp_path / x / "pairs.jsonl") for x in "ab")
+    assert pa["config_hash"] != pb["config_hash"]
+    assert pb["extra"]["settings"]["columns"]["persona"] == "visit"
+    hashes = []
+    for model in ("judge-a", "judge-b"):
+        cfg = LLMConfig(model=model, base_url=align_server.base_url, cache_dir=tmp_path / "c")
+        pairs_to(tmp_path / model, [tmp_path / "d.parquet"], rule=rule, reward="judge",
+                 judge_config=cfg)
+        rec = read_provenance(tmp_path / model / "pairs.jsonl")
+        assert rec["extra"]["settings"]["judge"]["model"] == model
+        assert SECRET not in json.dumps(rec)
+        hashes.append(rec["config_hash"])
+    assert hashes[0] != hashes[1]

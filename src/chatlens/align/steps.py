@@ -107,11 +107,23 @@ def pairs_to(
         "counts": {"dialogues_failed_in_synthesis": failed, **res.card["counts"]},
         "reward": scored.info,
     }
+    judge_llm = judge_config or getattr(judge_client, "config", None)
     settings = {
         "reward": reward,
         "speaker": speaker,
         "rule": res.card["rule"],
         "instrument": instrument if reward != "hllite" else None,
+        # which columns were the persona, prompt, ... and which judge scored: either changes
+        # the pairs, so it is part of the hash (credential-free: LLMConfig.describe())
+        "columns": {
+            "persona": persona_column,
+            "prompt": prompt_column,
+            "text": text_column,
+            "generator": generator_column,
+            "id": id_column,
+            "split": split_column,
+        },
+        "judge": judge_llm.describe() if judge_llm is not None and reward != "hllite" else None,
     }
     prov = Provenance(
         "pairs",
