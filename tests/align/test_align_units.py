@@ -430,7 +430,10 @@ def test_pairs_provenance_names_the_columns_and_the_judge(align_server, tmp_path
     from .conftest import SECRET
 
     monkeypatch.setenv("OPENAI_API_KEY", SECRET)
-    rows = [{**r, "visit": r["persona_id"] // 2} for r in _dialogues()]
+    rows = [
+        {**r, "visit": r["persona_id"] // 2, "prompt": f"visit {r['persona_id'] // 2}"}
+        for r in _dialogues()
+    ]
     pl.DataFrame(rows).write_parquet(tmp_path / "d.parquet")
     rule = PairRule(length_control="none", balance=False, heldout_fraction=0.0)
     a = pairs_to(tmp_path / "a", [tmp_path / "d.parquet"], rule=rule)
@@ -449,3 +452,15 @@ def test_pairs_provenance_names_the_columns_and_the_judge(align_server, tmp_path
         assert SECRET not in json.dumps(rec)
         hashes.append(rec["config_hash"])
     assert hashes[0] != hashes[1]
+
+
+def test_a_persona_with_two_prompts_is_not_paired_across_them():
+    """Two runs numbering personas from 0: a dialogue written for run B's prompt was trained as
+    the rejected answer to run A's prompt (the pair takes the chosen side's prompt)."""
+    rows = _dialogues()
+    other = [{**r, "prompt": "another run's " + r["prompt"], "dialogue": r["dialogue"] + " x"}
+             for r in rows]
+    with pytest.raises(SchemaError, match=r"8 personas have more than one prompt \(persona 0: 2"):
+        build_pairs(_scored(rows + other))
+    pairs = build_pairs(_scored(rows), rule=PairRule(length_control="none")).pairs
+    assert pairs.height > 0

@@ -3,7 +3,8 @@
 HAL kept every ordered within-persona pair whose reward gap exceeds 0.5·SD (hal.md §3.2). That
 rewards brevity (§5.3) and generator style (§7.5). Here, in order:
 
-0. a dialogue repeated within a persona (same text) is kept once, counted;
+0. a dialogue repeated within a persona (same text) is kept once, counted; a persona with two
+   prompts is an error (a pair answers one prompt);
 1. **held-out personas** never enter a pair (their prompts are written for ``evaluate``): the
    ``split`` column's test personas, else a seeded fraction;
 2. **length control** on ``length_measure`` (``dialogue``: words of the whole dialogue; ``turn``:
@@ -222,6 +223,23 @@ def build_pairs(
     copy = ~pl.struct("persona_id", "text").is_first_distinct() & pl.col("text").is_not_null()
     copies = df.filter(copy)["generator"].value_counts(sort=True)
     df = df.filter(~copy)
+    multi = (
+        df.filter(pl.col("prompt").is_not_null())
+        .group_by("persona_id")
+        .agg(pl.col("prompt").n_unique().alias("n"))
+        .filter(pl.col("n") > 1)
+        .sort("persona_id")
+    )
+    if multi.height:
+        # the pair takes the chosen side's prompt: a rejected dialogue written for another
+        # prompt (two runs both numbering personas from 0) would be trained as its answer
+        msg = (
+            f"pairs: {multi.height} personas have more than one prompt (persona "
+            f"{multi['persona_id'][0]!r}: {multi['n'][0]} prompts). The chosen and rejected "
+            f"dialogues of a pair must answer one prompt: give each persona its own id in "
+            f"{persona_column!r} (inputs from two runs numbered from 0?)."
+        )
+        raise SchemaError(msg)
     split = df["_split"].alias(split_column) if split_column else None
     held = _heldout(df["persona_id"], split, rule)
     df = df.drop("_split", strict=False)
