@@ -464,3 +464,25 @@ def test_a_persona_with_two_prompts_is_not_paired_across_them():
         build_pairs(_scored(rows + other))
     pairs = build_pairs(_scored(rows), rule=PairRule(length_control="none")).pairs
     assert pairs.height > 0
+
+
+def test_text_with_unicode_line_separators_round_trips_through_pairs_and_personas(tmp_path):
+    """A dialogue holding U+2028 or U+0085 (kept raw by json.dumps(ensure_ascii=False)) was cut
+    in two by str.splitlines(): `align train` read the pairs file `align pairs` wrote as invalid
+    JSON, and a persona JSONL value holding one failed the same way."""
+    from chatlens.align.steps import pairs_to
+
+    rows = [{**r, "dialogue": r["dialogue"].replace("P: ", "P: \u2028", 1) + "\x85"}
+            for r in _dialogues()]
+    pl.DataFrame(rows).write_parquet(tmp_path / "d.parquet")
+    res = pairs_to(tmp_path / "p", [tmp_path / "d.parquet"], rule=PairRule(length_control="none"))
+    loaded = load_pairs(tmp_path / "p")
+    assert len(loaded) == res.pairs.height > 0
+    assert [r["chosen"][0]["content"] for r in loaded] == res.pairs["chosen"].to_list()
+    people = tmp_path / "personas.jsonl"
+    people.write_text(
+        "\n".join(json.dumps({**p, "lifestyle": "busy\u2028tired"}, ensure_ascii=False)
+                  for p in PERSONAS) + "\n",
+        encoding="utf-8",
+    )
+    assert [p["lifestyle"] for p in read_personas(people)] == ["busy\u2028tired"] * len(PERSONAS)
