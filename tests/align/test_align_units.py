@@ -486,3 +486,15 @@ def test_text_with_unicode_line_separators_round_trips_through_pairs_and_persona
         encoding="utf-8",
     )
     assert [p["lifestyle"] for p in read_personas(people)] == ["busy\u2028tired"] * len(PERSONAS)
+
+
+def test_a_user_checkpoint_copy_does_not_break_listing(tmp_path):
+    """A `checkpoint-best` copy in checkpoints/ stopped train (resume) and evaluate with
+    ValueError: invalid literal for int() with base 10: 'best'."""
+    from chatlens.align.checkpoints import CHECKPOINT_RECORD, list_checkpoints
+
+    for name, step in (("checkpoint-12", 12), ("checkpoint-6", 6), ("checkpoint-best", 12)):
+        (tmp_path / "checkpoints" / name).mkdir(parents=True)
+        rec = {"epoch": step // 6, "step": step}
+        (tmp_path / "checkpoints" / name / CHECKPOINT_RECORD).write_text(json.dumps(rec))
+    assert [c["step"] for c in list_checkpoints(tmp_path)] == [6, 12]

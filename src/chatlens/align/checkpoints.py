@@ -4,6 +4,7 @@ the callback that writes them (with the progress bar and the JSONL log)."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -66,11 +67,21 @@ def make_callback(out: Path, cfg: AlignTrainConfig, chash: str, pairs_sha: str, 
     return ChatlensCallback()
 
 
+_STEP_DIR = re.compile(r"checkpoint-(\d+)")
+
+
+def checkpoint_dirs(d: Path) -> list[Path]:
+    """``checkpoint-<step>`` directories of ``d`` by step. Other names (a user's
+    ``checkpoint-best`` copy) are not the trainer's and are left alone, as transformers does."""
+    found = [(m, p) for p in d.glob("checkpoint-*") if (m := _STEP_DIR.fullmatch(p.name))]
+    return [p for m, p in sorted(found, key=lambda mp: int(mp[0].group(1))) if p.is_dir()]
+
+
 def list_checkpoints(run_dir: str | Path) -> list[dict[str, Any]]:
     """The run's checkpoints with their records, by step (missing records are an error)."""
     d = Path(run_dir) / "checkpoints"
     out = []
-    for ckpt in sorted(d.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[-1])):
+    for ckpt in checkpoint_dirs(d):
         rec_path = ckpt / CHECKPOINT_RECORD
         if not rec_path.is_file():
             msg = f"Checkpoint {ckpt} has no {CHECKPOINT_RECORD}: not written by chatlens align train."
@@ -101,7 +112,7 @@ def set_aside_incomplete(run_dir: Path) -> list[Path]:
     d = run_dir / "checkpoints"
     if not d.is_dir():
         return []
-    dirs = sorted(d.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[-1]))
+    dirs = checkpoint_dirs(d)
     moved = []
     while dirs and not _has_record(dirs[-1]):
         ckpt = dirs.pop()
