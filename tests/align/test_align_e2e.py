@@ -432,3 +432,17 @@ def test_evaluate_refuses_held_out_prompts_the_run_was_trained_on(pipeline, tmp_
     with pytest.raises(SchemaError, match=r"leaky.parquet: 1 of 3 held-out prompts are training"):
         evaluate(tmp / "run", heldout=tmp_path / "leaky.parquet", out=tmp_path / "eval")
     assert not (tmp_path / "eval").exists()
+
+
+def test_resume_refuses_a_checkpoint_whose_weights_changed(pipeline, tmp_path):
+    """Damaged adapter bytes in the last checkpoint (its record intact) were resumed from
+    silently, so the "resumed" run went on from weights no record vouched for."""
+    tmp = pipeline["tmp"]
+    cfg = dpo_config(tmp / "base")
+    part = train(
+        cfg, pairs=tmp / "pairs", out=tmp_path / "run", callbacks=[crash_after_first_epoch()]
+    )
+    adapter = Path(part.checkpoints[-1]["path"]) / "adapter_model.safetensors"
+    adapter.write_bytes(adapter.read_bytes()[:-64] + bytes(64))
+    with pytest.raises(ProvenanceError, match="has weights .* other than the ones saved there"):
+        train(cfg, pairs=tmp / "pairs", out=tmp_path / "run")

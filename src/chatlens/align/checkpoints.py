@@ -142,4 +142,14 @@ def check_resumable(run_dir: Path, chash: str, pairs_sha: str) -> str | None:
             "Use a new --out, or --no-resume to start over in a fresh directory."
         )
         raise ProvenanceError(msg)
+    found = weights_fingerprint(last["path"])
+    if found != last["weights"]:
+        # damaged or swapped after it was saved (an interrupted copy, a disk error): resuming
+        # would go on from other weights than the ones the record vouches for
+        msg = (
+            f"Checkpoint {last['path']} has weights ({found[:12]}…) other than the ones saved "
+            f"there ({str(last['weights'])[:12]}…). Move it out of {run_dir}/checkpoints to "
+            "resume from the checkpoint before it."
+        )
+        raise ProvenanceError(msg)
     return last["path"]
