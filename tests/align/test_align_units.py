@@ -498,3 +498,17 @@ def test_a_user_checkpoint_copy_does_not_break_listing(tmp_path):
         rec = {"epoch": step // 6, "step": step}
         (tmp_path / "checkpoints" / name / CHECKPOINT_RECORD).write_text(json.dumps(rec))
     assert [c["step"] for c in list_checkpoints(tmp_path)] == [6, 12]
+
+
+def test_export_refuses_files_answering_other_prompts_under_one_id(tmp_path):
+    """Generations from two held-out files sharing persona ids were joined on the id alone: the
+    rater saw A's prompt ("nurse") above B's answer to another prompt ("farmer")."""
+    a, b = tmp_path / "a.parquet", tmp_path / "b.parquet"
+    pl.DataFrame(
+        {"prompt_id": ["1", "2"], "prompt": ["nurse", "welder"], "completion": ["P: a", "P: b"]}
+    ).write_parquet(a)
+    pl.DataFrame(
+        {"prompt_id": ["1", "2"], "prompt": ["farmer", "welder"], "completion": ["P: c", "P: d"]}
+    ).write_parquet(b)
+    with pytest.raises(SchemaError, match=r"other prompts under 1 shared prompt_ids \(\['1'\]\)"):
+        export_human_eval(a, b, name_a="base", name_b="dpo")

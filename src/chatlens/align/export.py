@@ -68,13 +68,27 @@ def export_human_eval(
         msg = f"Both sides are named {la!r}; give --name-a/--name-b so ratings can tell them apart."
         raise SchemaError(msg)
     j = fa.join(
-        fb.select("prompt_id", pl.col("completion").alias("completion_b")),
+        fb.select(
+            "prompt_id",
+            pl.col("prompt").alias("prompt_b"),
+            pl.col("completion").alias("completion_b"),
+        ),
         on="prompt_id",
         maintain_order="left",
     )
     if j.height == 0:
         msg = f"{a} and {b} share no prompt_id: nothing to compare."
         raise SchemaError(msg)
+    other = j.filter(pl.col("prompt").ne_missing(pl.col("prompt_b")))
+    if other.height:
+        # the rater would see A's prompt above B's answer to another prompt
+        msg = (
+            f"{a} and {b} hold other prompts under {other.height} shared prompt_ids "
+            f"({other['prompt_id'].head(5).to_list()}): they were generated from different "
+            "held-out files. Compare generations of the same prompts."
+        )
+        raise SchemaError(msg)
+    j = j.drop("prompt_b")
     if j.height < max(fa.height, fb.height):
         status(
             f"{fa.height - j.height} prompts of {a} and {fb.height - j.height} of {b} have no "
