@@ -99,15 +99,25 @@ def test_bad_inputs_exit_1_with_the_reason(tmp_path):
     assert r.exit_code == 1 and "['prompt'] not found" in r.output
     # the judge reward without a judge model named --model, an option `align pairs` lacks
     r = runner.invoke(
-        app, ["align", "pairs", str(d), "--reward", "judge", "--out", str(tmp_path / "x")],
+        app,
+        ["align", "pairs", str(d), "--reward", "judge", "--out", str(tmp_path / "x")],
         env={"CHATLENS_MODEL": ""},
     )
     assert r.exit_code == 1 and "pass --judge-model" in r.output, r.output
     # --served-name without a server was silently ignored (generated locally instead)
     r = runner.invoke(
         app,
-        ["align", "evaluate", str(tmp_path), "--heldout", str(d), "--served-name", "1=ep1",
-         "--out", str(tmp_path / "e")],
+        [
+            "align",
+            "evaluate",
+            str(tmp_path),
+            "--heldout",
+            str(d),
+            "--served-name",
+            "1=ep1",
+            "--out",
+            str(tmp_path / "e"),
+        ],
     )
     assert r.exit_code == 1 and "give --server-base-url" in r.output, r.output
     cfg = tmp_path / "run.yaml"

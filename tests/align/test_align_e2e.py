@@ -357,9 +357,7 @@ def test_evaluate_reuses_generations_only_for_the_same_prompts_and_settings(pipe
     assert more["prompts"] == 4 and [pl.read_parquet(g).height for g in gens] == [4, 4, 4]
     assert all(c["n"] == 4 for c in more["curve"] if c["measure"] == "scorable")
     greedy = evaluate(run, max_prompts=4, temperature=0.0, **kw)
-    assert all(
-        read_provenance(g)["extra"]["generation"] == greedy["generation"] for g in gens
-    )
+    assert all(read_provenance(g)["extra"]["generation"] == greedy["generation"] for g in gens)
     before = {g: g.stat().st_mtime_ns for g in gens}
     evaluate(run, max_prompts=4, temperature=0.0, **kw)
     assert {g: g.stat().st_mtime_ns for g in gens} == before  # same settings: reused

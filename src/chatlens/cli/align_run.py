@@ -178,8 +178,7 @@ def evaluate_command(
     out_console.print(table)
     failed = {e: n for e, n in s["failed_generations"].items() if n}
     lost = (
-        "; failed generations, left out: "
-        + ", ".join(f"epoch {e}: {n}" for e, n in failed.items())
+        "; failed generations, left out: " + ", ".join(f"epoch {e}: {n}" for e, n in failed.items())
         if failed
         else ""
     )
