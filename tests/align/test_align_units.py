@@ -63,7 +63,7 @@ def test_oversampling_is_seeded_and_follows_the_rule():
 
 def test_generator_spec_errors():
     with pytest.raises(InvalidParameterError, match="not key=value"):
-        GeneratorSpec.parse("gpt-5:oops")
+        GeneratorSpec.parse("gpt-5:temperature=0.7,oops")
     with pytest.raises(InvalidParameterError, match="MODEL"):
         GeneratorSpec.parse(":x=1")
 
@@ -512,3 +512,13 @@ def test_export_refuses_files_answering_other_prompts_under_one_id(tmp_path):
     ).write_parquet(b)
     with pytest.raises(SchemaError, match=r"other prompts under 1 shared prompt_ids \(\['1'\]\)"):
         export_human_eval(a, b, name_a="base", name_b="dpo")
+
+
+def test_generator_spec_keeps_a_model_tag():
+    """Ollama names (``qwen2.5:7b``) were cut at the first ':': "parameter '7b' is not
+    key=value", and ``llama3.1:8b-q4:temperature=0.7|1.0`` silently became model ``llama3.1``
+    with a parameter named ``8b-q4:temperature``."""
+    assert GeneratorSpec.parse("qwen2.5:7b") == GeneratorSpec("qwen2.5:7b")
+    spec = GeneratorSpec.parse("llama3.1:8b-q4:temperature=0.7|1.0")
+    assert spec == GeneratorSpec("llama3.1:8b-q4", {}, {"temperature": [0.7, 1.0]})
+    assert GeneratorSpec.parse("gpt-5-mini:top_p=0.9").model == "gpt-5-mini"

@@ -147,9 +147,10 @@ def synthesize_command(
     --out synth/
     """
     from chatlens.align.steps import synthesize_to
+    from chatlens.align.synthesize import GeneratorSpec
 
     config = llm_config(
-        generator[0].partition(":")[0],
+        GeneratorSpec.parse(generator[0]).model,
         **llm_options(locals()),
         temperature=temperature,
         max_tokens=max_tokens,
