@@ -97,6 +97,29 @@ def test_bad_inputs_exit_1_with_the_reason(tmp_path):
     assert r.exit_code == 1 and "Unknown reward 'gpt5'" in r.output
     r = runner.invoke(app, ["align", "pairs", str(d), "--out", str(tmp_path / "x")])
     assert r.exit_code == 1 and "['prompt'] not found" in r.output
+    # the judge reward without a judge model named --model, an option `align pairs` lacks
+    r = runner.invoke(
+        app,
+        ["align", "pairs", str(d), "--reward", "judge", "--out", str(tmp_path / "x")],
+        env={"CHATLENS_MODEL": ""},
+    )
+    assert r.exit_code == 1 and "pass --judge-model" in r.output, r.output
+    # --served-name without a server was silently ignored (generated locally instead)
+    r = runner.invoke(
+        app,
+        [
+            "align",
+            "evaluate",
+            str(tmp_path),
+            "--heldout",
+            str(d),
+            "--served-name",
+            "1=ep1",
+            "--out",
+            str(tmp_path / "e"),
+        ],
+    )
+    assert r.exit_code == 1 and "give --server-base-url" in r.output, r.output
     cfg = tmp_path / "run.yaml"
     cfg.write_text("model: m\nepochz: 3\n")
     (tmp_path / "pairs.jsonl").write_text("{}\n")
@@ -144,6 +167,8 @@ def test_hal_scored_samples_give_pairs_dpo_trainer_accepts(shared_data, tmp_path
     # HL-lite under HAL's rule prefers the shorter dialogue; the residualised reward does not
     assert before["chosen_shorter_share"] > 0.5 > after["chosen_shorter_share"] - 0.02
     assert card["counts"]["pairs_final"] > 100 and card["counts"]["heldout_personas"] == 10
+    # Qwen2.5-72B's epoch 0 and 10 files are copies of Llama-3.3-70B's (hal.md §5.2): kept once
+    assert card["counts"]["dialogues_duplicate"] == 200
     from datasets import load_dataset
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from trl import DPOConfig, DPOTrainer
@@ -260,3 +285,28 @@ def test_train_evaluate_export_commands(tmp_path):
     out = pl.read_csv(tmp_path / "rate.csv")
     assert {"model_a", "model_b", "winner", "dialogue_a", "dialogue_b"} <= set(out.columns)
     assert out.height == 2
+
+
+def test_align_commands_default_like_their_functions():
+    """`align evaluate` generated 512 new tokens by default and evaluate() 256: the same run
+    evaluated from the CLI and from Python gave other completions and other numbers."""
+    import inspect
+
+    from chatlens.align.evaluate import evaluate
+    from chatlens.align.export import export_human_eval
+    from chatlens.align.steps import pairs_to
+    from chatlens.align.synthesize import synthesize
+    from chatlens.cli.align import pairs_command, synthesize_command
+    from chatlens.cli.align_run import evaluate_command, export_command
+
+    for command, function in (
+        (evaluate_command, evaluate),
+        (export_command, export_human_eval),
+        (pairs_command, pairs_to),
+        (synthesize_command, synthesize),
+    ):
+        api = inspect.signature(function).parameters
+        for name, p in inspect.signature(command).parameters.items():
+            if name in api and api[name].default is not inspect.Parameter.empty:
+                cli = getattr(p.default, "default", p.default)
+                assert cli == api[name].default, (command.__name__, name, cli, api[name].default)

@@ -24,7 +24,7 @@ from chatlens.align.steps import pairs_to, synthesize_to
 from chatlens.align.train import CHECKPOINT_RECORD, train
 from chatlens.errors import ProvenanceError
 from chatlens.llm import LLMConfig
-from chatlens.llm.testing import FakeOpenAIServer
+from chatlens.llm.testing import FakeOpenAIServer, FakeReply
 
 from .conftest import PERSONAS, SECRET, build_tiny_chat_lm, handler
 
@@ -342,3 +342,105 @@ def test_grpo_resumed_run_equals_uninterrupted(pipeline, tmp_path):
     resumed = train(cfg, pairs=tmp / "pairs", out=tmp_path / "part")
     assert resumed.resumed_from is not None
     assert [c["weights"] for c in resumed.checkpoints] == [c["weights"] for c in full.checkpoints]
+
+
+def test_evaluate_reuses_generations_only_for_the_same_prompts_and_settings(pipeline, tmp_path):
+    """A rerun into the same --out with more prompts or other generation settings generates
+    again (it used to reuse the first run's files and report their numbers under the new
+    settings); the same settings reuse the files (a killed evaluation resumes)."""
+    tmp = pipeline["tmp"]
+    run, held, out = tmp / "run", tmp / "pairs" / "heldout_prompts.parquet", tmp_path / "eval"
+    kw = {"heldout": held, "out": out, "n_boot": 20, "max_new_tokens": 4}
+    evaluate(run, max_prompts=2, **kw)
+    more = evaluate(run, max_prompts=4, **kw)
+    gens = sorted((out / "generations").glob("epoch_*.parquet"))
+    assert more["prompts"] == 4 and [pl.read_parquet(g).height for g in gens] == [4, 4, 4]
+    assert all(c["n"] == 4 for c in more["curve"] if c["measure"] == "scorable")
+    greedy = evaluate(run, max_prompts=4, temperature=0.0, **kw)
+    assert all(read_provenance(g)["extra"]["generation"] == greedy["generation"] for g in gens)
+    before = {g: g.stat().st_mtime_ns for g in gens}
+    evaluate(run, max_prompts=4, temperature=0.0, **kw)
+    assert {g: g.stat().st_mtime_ns for g in gens} == before  # same settings: reused
+
+
+def test_a_run_killed_while_saving_resumes_from_the_last_complete_checkpoint(pipeline, tmp_path):
+    """A checkpoint directory without its record (the job was killed while saving it) used to
+    stop every rerun with "not written by chatlens align train"; it is now moved aside and the
+    run resumes from the checkpoint before it, ending with the uninterrupted run's weights. A
+    log line cut off by the kill used to stop the rerun with a JSONDecodeError."""
+    tmp = pipeline["tmp"]
+    cfg = dpo_config(tmp / "base")
+    run = tmp_path / "run"
+    train(cfg, pairs=tmp / "pairs", out=run, callbacks=[crash_after_first_epoch()])
+    full = Path(pipeline["run"].checkpoints[-1]["path"])
+    half = run / "checkpoints" / full.name
+    half.mkdir()
+    weights = (full / "adapter_model.safetensors").read_bytes()
+    (half / "adapter_model.safetensors").write_bytes(weights[: len(weights) // 2])
+    with (run / "train_log.jsonl").open("a", encoding="utf-8") as fh:
+        fh.write('{"step": 6, "loss": 0.6')  # the log line being written when the job died
+    resumed = train(cfg, pairs=tmp / "pairs", out=run)
+    assert resumed.resumed_from.endswith("checkpoint-3")
+    assert resumed.checkpoints[-1]["weights"] == pipeline["run"].checkpoints[-1]["weights"]
+    aside = run / "incomplete_checkpoints" / full.name / "adapter_model.safetensors"
+    assert aside.read_bytes() == weights[: len(weights) // 2]
+    assert resumed.losses_by_epoch() == pipeline["run"].losses_by_epoch()
+
+
+def test_a_failed_generation_is_left_out_not_counted_as_lost_format(pipeline, tmp_path):
+    """A server request that failed for good (completion None) used to score as an unscorable
+    completion: epoch 1's "scorable" share fell by 1/n with the model never losing its format."""
+    tmp = pipeline["tmp"]
+    held = pl.read_parquet(tmp / "pairs" / "heldout_prompts.parquet")
+    bad = held["prompt"][0]
+
+    def failing(body, n):
+        if body["model"] == "epoch-1" and body["messages"][-1]["content"] == bad:
+            return FakeReply(content='{"error": "bad request"}', status=400)
+        return handler(body, n)
+
+    with FakeOpenAIServer(failing) as server:
+        llm = LLMConfig(model="unused", base_url=server.base_url, max_retries=0)
+        summary = evaluate(
+            tmp / "run",
+            heldout=tmp / "pairs" / "heldout_prompts.parquet",
+            out=tmp_path / "eval",
+            server=llm,
+            n_boot=20,
+        )
+    assert summary["failed_generations"] == {0: 0, 1: 1, 2: 0}
+    scorable = {c["epoch"]: c for c in summary["curve"] if c["measure"] == "scorable"}
+    assert scorable[0]["mean"] == scorable[1]["mean"] == 1.0  # every answer kept the format
+    assert scorable[1]["n"] == held.height - 1 and scorable[1]["delta_vs_base"] == 0.0
+
+
+def test_evaluate_refuses_held_out_prompts_the_run_was_trained_on(pipeline, tmp_path):
+    """A held-out file holding training prompts (e.g. from pairs drawn with another seed) was
+    evaluated as if held out; the run's manifest now names its pairs file and evaluate checks."""
+    from chatlens.errors import SchemaError
+
+    tmp = pipeline["tmp"]
+    manifest = json.loads((tmp / "run" / "train_manifest.json").read_text())
+    assert manifest["pairs_file"] == str((tmp / "pairs" / "pairs.jsonl").resolve())
+    trained = json.loads((tmp / "pairs" / "pairs.jsonl").read_text().splitlines()[0])
+    held = pl.read_parquet(tmp / "pairs" / "heldout_prompts.parquet")
+    seen = pl.DataFrame({"persona_id": [999], "prompt": [trained["prompt"][0]["content"]]})
+    leaky = pl.concat([held.head(2), seen], how="vertical_relaxed")
+    leaky.write_parquet(tmp_path / "leaky.parquet")
+    with pytest.raises(SchemaError, match=r"leaky.parquet: 1 of 3 held-out prompts are training"):
+        evaluate(tmp / "run", heldout=tmp_path / "leaky.parquet", out=tmp_path / "eval")
+    assert not (tmp_path / "eval").exists()
+
+
+def test_resume_refuses_a_checkpoint_whose_weights_changed(pipeline, tmp_path):
+    """Damaged adapter bytes in the last checkpoint (its record intact) were resumed from
+    silently, so the "resumed" run went on from weights no record vouched for."""
+    tmp = pipeline["tmp"]
+    cfg = dpo_config(tmp / "base")
+    part = train(
+        cfg, pairs=tmp / "pairs", out=tmp_path / "run", callbacks=[crash_after_first_epoch()]
+    )
+    adapter = Path(part.checkpoints[-1]["path"]) / "adapter_model.safetensors"
+    adapter.write_bytes(adapter.read_bytes()[:-64] + bytes(64))
+    with pytest.raises(ProvenanceError, match="has weights .* other than the ones saved there"):
+        train(cfg, pairs=tmp / "pairs", out=tmp_path / "run")

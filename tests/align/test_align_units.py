@@ -63,7 +63,7 @@ def test_oversampling_is_seeded_and_follows_the_rule():
 
 def test_generator_spec_errors():
     with pytest.raises(InvalidParameterError, match="not key=value"):
-        GeneratorSpec.parse("gpt-5:oops")
+        GeneratorSpec.parse("gpt-5:temperature=0.7,oops")
     with pytest.raises(InvalidParameterError, match="MODEL"):
         GeneratorSpec.parse(":x=1")
 
@@ -310,3 +310,215 @@ def test_length_control_per_turn():
     assert res.card["rule"]["length_measure"] == "turn"
     with pytest.raises(InvalidParameterError, match="length_measure"):
         PairRule(length_measure="token")
+
+
+def test_a_scored_table_can_be_paired_again(tmp_path):
+    """``scored.parquet`` fed back to ``pairs`` (another rule, same scores) is rescored, not a
+    DuplicateError on ``n_words``."""
+    from chatlens.align.steps import pairs_to
+
+    pl.DataFrame(_dialogues()).write_parquet(tmp_path / "d.parquet")
+    rule = PairRule(length_control="none", balance=False, cap_per_persona=None)
+    first = pairs_to(tmp_path / "p1", [tmp_path / "d.parquet"], rule=rule)
+    again = pairs_to(tmp_path / "p2", [tmp_path / "p1" / "scored.parquet"], rule=rule)
+    assert again.pairs.drop("dialogue_id_chosen", "dialogue_id_rejected").equals(
+        first.pairs.drop("dialogue_id_chosen", "dialogue_id_rejected")
+    )
+    assert "reward" in again.card["reward"]["recomputed_columns"]
+    rescored = pl.read_parquet(tmp_path / "p2" / "scored.parquet")
+    assert rescored.columns.count("n_words") == 1
+
+
+def test_a_split_value_other_than_train_or_test_stops_pairs():
+    """A split column saying "eval" (or null) used to send those personas into training pairs
+    with 0 personas held out; now it is an error naming the column and the values."""
+    rows = [{**r, "split": "eval" if r["persona_id"] < 2 else "train"} for r in _dialogues()]
+    scored = _scored(rows)
+    with pytest.raises(SchemaError, match=r"split column 'split' must be 'train' or 'test'.*'eval'"):
+        build_pairs(scored, split_column="split")
+    nulls = scored.with_columns(pl.when(pl.col("persona_id") == 0).then(None)
+                                .otherwise(pl.lit("train")).alias("split"))
+    with pytest.raises(SchemaError, match=r"3 rows hold \['null'\]"):
+        build_pairs(nulls, split_column="split")
+    ok = build_pairs(scored.with_columns(pl.col("split").replace("eval", "test")),
+                     split_column="split", rule=PairRule(length_control="none"))
+    assert set(ok.heldout["persona_id"]) == {0, 1}
+    assert not {0, 1} & set(ok.pairs["persona_id"])
+
+
+def test_export_leaves_out_failed_completions_and_rejects_repeated_prompts(tmp_path):
+    """A failed server request (completion None) used to become a rating row with one empty
+    side, a free win for the other model; a repeated prompt_id was rated once per copy."""
+    a, b, c = (tmp_path / f"{n}.parquet" for n in "abc")
+    pl.DataFrame(
+        {"prompt_id": ["1", "2", "3"], "prompt": ["p"] * 3, "completion": ["P: x", None, "P: z"]}
+    ).write_parquet(a)
+    pl.DataFrame(
+        {"prompt_id": ["1", "2", "3"], "prompt": ["p"] * 3, "completion": ["P: y", "P: w", "P: v"]}
+    ).write_parquet(b)
+    frame = export_human_eval(a, b, name_a="base", name_b="dpo")
+    assert frame["prompt_id"].to_list() == ["1", "3"]
+    assert frame["dialogue_a"].null_count() == frame["dialogue_b"].null_count() == 0
+    pl.DataFrame(
+        {"prompt_id": ["1", "2", "2"], "prompt": ["p"] * 3, "completion": ["a", "b", "c"]}
+    ).write_parquet(c)
+    with pytest.raises(SchemaError, match=r"c.parquet: prompt_id \['2'\] occurs more than once"):
+        export_human_eval(c, b, name_a="base", name_b="dpo")
+
+
+def test_heldout_prompts_repeating_a_persona_are_refused(tmp_path):
+    """Epochs are paired by persona_id: two prompts of one persona gave n = 8 from 4 prompts and
+    a CI of [-16, 13] around a zero difference between identical outputs."""
+    from chatlens.align.evaluate import load_heldout
+
+    f = tmp_path / "held.csv"
+    pl.DataFrame({"persona_id": [7, 7, 8], "prompt": ["a", "b", "c"]}).write_csv(f)
+    with pytest.raises(SchemaError, match=r"held.csv: persona_id \['7'\] occurs more than once"):
+        load_heldout(f)
+    pl.DataFrame({"persona_id": [7, 8], "prompt": ["a", "c"]}).write_csv(f)
+    assert load_heldout(f)["prompt_id"].to_list() == ["7", "8"]
+
+
+def test_a_dialogue_given_twice_is_paired_once():
+    """The same table twice (overlapping inputs, a cached synthesis rerun) gave 21 pairs of which
+    7 distinct: each persona's cap of 3 filled with copies of one pair."""
+    scored = _scored(_dialogues())
+    rule = PairRule(length_control="none", balance=False, cap_per_persona=3, heldout_fraction=0.25)
+    once = build_pairs(scored, rule=rule)
+    twice = build_pairs(pl.concat([scored, scored]), rule=rule)
+    assert twice.card["counts"]["dialogues_duplicate"] == scored.height
+    assert twice.pairs.select("chosen", "rejected").unique().height == twice.pairs.height
+    ids = ["dialogue_id_chosen", "dialogue_id_rejected"]
+    assert twice.pairs.drop(ids).equals(once.pairs.drop(ids))
+    assert twice.heldout.equals(once.heldout)
+
+
+def test_failed_synthesis_rows_are_counted_on_the_data_card(tmp_path):
+    """synthesize's failed rows (error set, no dialogue) were dropped by pairs with no count."""
+    from chatlens.align.steps import pairs_to
+
+    rows = [{**r, "error": None} for r in _dialogues()]
+    rows[0] = {**rows[0], "dialogue": None, "error": "dialogue: HTTP 500"}
+    rows[1] = {**rows[1], "dialogue": None, "error": "biography: bad JSON"}
+    pl.DataFrame(rows).write_parquet(tmp_path / "d.parquet")
+    res = pairs_to(tmp_path / "p", [tmp_path / "d.parquet"], rule=PairRule(length_control="none"))
+    c = res.card["counts"]
+    assert c["dialogues_failed_in_synthesis"] == 2 and c["dialogues_in"] == len(rows) - 2
+    card = json.loads((tmp_path / "p" / "data_card.json").read_text())
+    assert card["counts"]["dialogues_failed_in_synthesis"] == 2
+    assert "| dialogues failed in synthesis | 2 |" in (tmp_path / "p" / "data_card.md").read_text()
+
+
+def test_rows_without_a_persona_are_an_error():
+    """Null personas were left out of pairs uncounted, and one drawn as held out was counted
+    among the held-out personas (2) while the held-out prompts had 1 row."""
+    scored = _scored(_dialogues()).with_columns(
+        pl.when(pl.col("persona_id") == 3).then(None).otherwise(pl.col("persona_id"))
+        .alias("persona_id")
+    )
+    with pytest.raises(SchemaError, match=r"3 rows have no persona \('persona_id' is null\)"):
+        build_pairs(scored, rule=PairRule(heldout_fraction=0.3, seed=1))
+
+
+def test_pairs_provenance_names_the_columns_and_the_judge(align_server, tmp_path, monkeypatch):
+    """Pairs built on another persona column (8 vs 12 pairs) or by another judge model had the
+    same provenance config_hash: the sidecar did not record either."""
+    from chatlens.align.provenance import read_provenance
+    from chatlens.align.steps import pairs_to
+    from chatlens.llm import LLMConfig
+
+    from .conftest import SECRET
+
+    monkeypatch.setenv("OPENAI_API_KEY", SECRET)
+    rows = [
+        {**r, "visit": r["persona_id"] // 2, "prompt": f"visit {r['persona_id'] // 2}"}
+        for r in _dialogues()
+    ]
+    pl.DataFrame(rows).write_parquet(tmp_path / "d.parquet")
+    rule = PairRule(length_control="none", balance=False, heldout_fraction=0.0)
+    a = pairs_to(tmp_path / "a", [tmp_path / "d.parquet"], rule=rule)
+    b = pairs_to(tmp_path / "b", [tmp_path / "d.parquet"], rule=rule, persona_column="visit")
+    assert a.pairs.height != b.pairs.height
+    pa, pb = (read_provenance(tmp_path / x / "pairs.jsonl") for x in "ab")
+    assert pa["config_hash"] != pb["config_hash"]
+    assert pb["extra"]["settings"]["columns"]["persona"] == "visit"
+    hashes = []
+    for model in ("judge-a", "judge-b"):
+        cfg = LLMConfig(model=model, base_url=align_server.base_url, cache_dir=tmp_path / "c")
+        pairs_to(tmp_path / model, [tmp_path / "d.parquet"], rule=rule, reward="judge",
+                 judge_config=cfg)
+        rec = read_provenance(tmp_path / model / "pairs.jsonl")
+        assert rec["extra"]["settings"]["judge"]["model"] == model
+        assert SECRET not in json.dumps(rec)
+        hashes.append(rec["config_hash"])
+    assert hashes[0] != hashes[1]
+
+
+def test_a_persona_with_two_prompts_is_not_paired_across_them():
+    """Two runs numbering personas from 0: a dialogue written for run B's prompt was trained as
+    the rejected answer to run A's prompt (the pair takes the chosen side's prompt)."""
+    rows = _dialogues()
+    other = [{**r, "prompt": "another run's " + r["prompt"], "dialogue": r["dialogue"] + " x"}
+             for r in rows]
+    with pytest.raises(SchemaError, match=r"8 personas have more than one prompt \(persona 0: 2"):
+        build_pairs(_scored(rows + other))
+    pairs = build_pairs(_scored(rows), rule=PairRule(length_control="none")).pairs
+    assert pairs.height > 0
+
+
+def test_text_with_unicode_line_separators_round_trips_through_pairs_and_personas(tmp_path):
+    """A dialogue holding U+2028 or U+0085 (kept raw by json.dumps(ensure_ascii=False)) was cut
+    in two by str.splitlines(): `align train` read the pairs file `align pairs` wrote as invalid
+    JSON, and a persona JSONL value holding one failed the same way."""
+    from chatlens.align.steps import pairs_to
+
+    rows = [{**r, "dialogue": r["dialogue"].replace("P: ", "P: \u2028", 1) + "\x85"}
+            for r in _dialogues()]
+    pl.DataFrame(rows).write_parquet(tmp_path / "d.parquet")
+    res = pairs_to(tmp_path / "p", [tmp_path / "d.parquet"], rule=PairRule(length_control="none"))
+    loaded = load_pairs(tmp_path / "p")
+    assert len(loaded) == res.pairs.height > 0
+    assert [r["chosen"][0]["content"] for r in loaded] == res.pairs["chosen"].to_list()
+    people = tmp_path / "personas.jsonl"
+    people.write_text(
+        "\n".join(json.dumps({**p, "lifestyle": "busy\u2028tired"}, ensure_ascii=False)
+                  for p in PERSONAS) + "\n",
+        encoding="utf-8",
+    )
+    assert [p["lifestyle"] for p in read_personas(people)] == ["busy\u2028tired"] * len(PERSONAS)
+
+
+def test_a_user_checkpoint_copy_does_not_break_listing(tmp_path):
+    """A `checkpoint-best` copy in checkpoints/ stopped train (resume) and evaluate with
+    ValueError: invalid literal for int() with base 10: 'best'."""
+    from chatlens.align.checkpoints import CHECKPOINT_RECORD, list_checkpoints
+
+    for name, step in (("checkpoint-12", 12), ("checkpoint-6", 6), ("checkpoint-best", 12)):
+        (tmp_path / "checkpoints" / name).mkdir(parents=True)
+        rec = {"epoch": step // 6, "step": step}
+        (tmp_path / "checkpoints" / name / CHECKPOINT_RECORD).write_text(json.dumps(rec))
+    assert [c["step"] for c in list_checkpoints(tmp_path)] == [6, 12]
+
+
+def test_export_refuses_files_answering_other_prompts_under_one_id(tmp_path):
+    """Generations from two held-out files sharing persona ids were joined on the id alone: the
+    rater saw A's prompt ("nurse") above B's answer to another prompt ("farmer")."""
+    a, b = tmp_path / "a.parquet", tmp_path / "b.parquet"
+    pl.DataFrame(
+        {"prompt_id": ["1", "2"], "prompt": ["nurse", "welder"], "completion": ["P: a", "P: b"]}
+    ).write_parquet(a)
+    pl.DataFrame(
+        {"prompt_id": ["1", "2"], "prompt": ["farmer", "welder"], "completion": ["P: c", "P: d"]}
+    ).write_parquet(b)
+    with pytest.raises(SchemaError, match=r"other prompts under 1 shared prompt_ids \(\['1'\]\)"):
+        export_human_eval(a, b, name_a="base", name_b="dpo")
+
+
+def test_generator_spec_keeps_a_model_tag():
+    """Ollama names (``qwen2.5:7b``) were cut at the first ':': "parameter '7b' is not
+    key=value", and ``llama3.1:8b-q4:temperature=0.7|1.0`` silently became model ``llama3.1``
+    with a parameter named ``8b-q4:temperature``."""
+    assert GeneratorSpec.parse("qwen2.5:7b") == GeneratorSpec("qwen2.5:7b")
+    spec = GeneratorSpec.parse("llama3.1:8b-q4:temperature=0.7|1.0")
+    assert spec == GeneratorSpec("llama3.1:8b-q4", {}, {"temperature": [0.7, 1.0]})
+    assert GeneratorSpec.parse("gpt-5-mini:top_p=0.9").model == "gpt-5-mini"

@@ -4,10 +4,11 @@ the callback that writes them (with the progress bar and the JSONL log)."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
-from chatlens._progress import progress_bar
+from chatlens._progress import progress_bar, status
 from chatlens.align.provenance import weights_fingerprint
 from chatlens.datafiles.schemas import AlignTrainConfig
 from chatlens.errors import ProvenanceError
@@ -66,11 +67,21 @@ def make_callback(out: Path, cfg: AlignTrainConfig, chash: str, pairs_sha: str, 
     return ChatlensCallback()
 
 
+_STEP_DIR = re.compile(r"checkpoint-(\d+)")
+
+
+def checkpoint_dirs(d: Path) -> list[Path]:
+    """``checkpoint-<step>`` directories of ``d`` by step. Other names (a user's
+    ``checkpoint-best`` copy) are not the trainer's and are left alone, as transformers does."""
+    found = [(m, p) for p in d.glob("checkpoint-*") if (m := _STEP_DIR.fullmatch(p.name))]
+    return [p for m, p in sorted(found, key=lambda mp: int(mp[0].group(1))) if p.is_dir()]
+
+
 def list_checkpoints(run_dir: str | Path) -> list[dict[str, Any]]:
     """The run's checkpoints with their records, by step (missing records are an error)."""
     d = Path(run_dir) / "checkpoints"
     out = []
-    for ckpt in sorted(d.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[-1])):
+    for ckpt in checkpoint_dirs(d):
         rec_path = ckpt / CHECKPOINT_RECORD
         if not rec_path.is_file():
             msg = f"Checkpoint {ckpt} has no {CHECKPOINT_RECORD}: not written by chatlens align train."
@@ -79,7 +90,47 @@ def list_checkpoints(run_dir: str | Path) -> list[dict[str, Any]]:
     return out
 
 
+INCOMPLETE = "incomplete_checkpoints"
+
+
+def _has_record(ckpt: Path) -> bool:
+    try:
+        json.loads((ckpt / CHECKPOINT_RECORD).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return True
+
+
+def set_aside_incomplete(run_dir: Path) -> list[Path]:
+    """Move the last checkpoints without a readable record to ``run_dir/incomplete_checkpoints``.
+
+    The record is written after every other file of a checkpoint, so a trailing checkpoint
+    without one is a save that was killed (a job's time limit): its weights may be half written.
+    Resuming goes on from the checkpoint before it, which saves that step again. Moved, not
+    deleted: the files are the user's. Returns the new locations.
+    """
+    d = run_dir / "checkpoints"
+    if not d.is_dir():
+        return []
+    dirs = checkpoint_dirs(d)
+    moved = []
+    while dirs and not _has_record(dirs[-1]):
+        ckpt = dirs.pop()
+        dest = run_dir / INCOMPLETE / ckpt.name
+        n = 1
+        while dest.exists():
+            dest, n = run_dir / INCOMPLETE / f"{ckpt.name}-{n}", n + 1
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        ckpt.rename(dest)
+        status(f"{ckpt} has no {CHECKPOINT_RECORD} (killed while saving?): moved to {dest}")
+        moved.append(dest)
+    return moved
+
+
 def check_resumable(run_dir: Path, chash: str, pairs_sha: str) -> str | None:
+    """The last checkpoint to resume from (``None``: start afresh), after setting aside the
+    trailing incomplete ones; another run's checkpoints are a :class:`ProvenanceError`."""
+    set_aside_incomplete(run_dir)
     ckpts = list_checkpoints(run_dir) if (run_dir / "checkpoints").is_dir() else []
     if not ckpts:
         return None
@@ -89,6 +140,16 @@ def check_resumable(run_dir: Path, chash: str, pairs_sha: str) -> str | None:
             f"{run_dir} holds checkpoints of another run (config {last['config_hash']}, pairs "
             f"{last['pairs_sha256'][:12]}…; this run: config {chash}, pairs {pairs_sha[:12]}…). "
             "Use a new --out, or --no-resume to start over in a fresh directory."
+        )
+        raise ProvenanceError(msg)
+    found = weights_fingerprint(last["path"])
+    if found != last["weights"]:
+        # damaged or swapped after it was saved (an interrupted copy, a disk error): resuming
+        # would go on from other weights than the ones the record vouches for
+        msg = (
+            f"Checkpoint {last['path']} has weights ({found[:12]}…) other than the ones saved "
+            f"there ({str(last['weights'])[:12]}…). Move it out of {run_dir}/checkpoints to "
+            "resume from the checkpoint before it."
         )
         raise ProvenanceError(msg)
     return last["path"]

@@ -12,7 +12,8 @@ Provenance: every generations file records the checkpoint directory and its weig
 before anything is scored or summarised, :func:`~chatlens.align.provenance.verify_artefact`
 re-hashes the checkpoint. A file attributed to a checkpoint that did not produce it stops the run
 (:class:`~chatlens.errors.ProvenanceError`) — HAL's 3B/8B/32B/72B curves were another model's
-outputs (§5.2). Existing files that verify are reused, so a killed evaluation resumes.
+outputs (§5.2). Existing files that verify, answer the same held-out prompts and were made
+with the same generation settings are reused, so a killed evaluation resumes.
 """
 
 from __future__ import annotations
@@ -54,9 +55,46 @@ def load_heldout(path: str | Path) -> pl.DataFrame:
     if f.height == 0:
         msg = f"Held-out prompt file {path} has no prompts."
         raise SchemaError(msg)
-    return f.select(
+    f = f.select(
         pl.col("persona_id").cast(pl.String).alias("prompt_id"), pl.col("prompt").cast(pl.String)
     )
+    dup = f.filter(pl.col("prompt_id").is_duplicated())["prompt_id"].unique().sort()
+    if dup.len():
+        # epochs are paired by this id: a repeated one would pair every prompt of the persona
+        # with every other (n inflated, one prompt's answer compared with another's)
+        msg = (
+            f"Held-out prompt file {path}: persona_id {dup.head(5).to_list()} occurs more than "
+            f"once ({dup.len()} ids). Expected one prompt per persona_id, as `align pairs` writes."
+        )
+        raise SchemaError(msg)
+    return f
+
+
+def check_not_trained_on(manifest: dict[str, Any], prompts: pl.DataFrame, heldout: Path) -> None:
+    """Stop when a held-out prompt is one the run was trained on (the curve would not measure
+    held-out prompts: e.g. the held-out file of pairs drawn with another seed). The run's pairs
+    file is found through its manifest; when it is gone or changed, say that nothing was checked.
+    """
+    from chatlens.align.train_data import load_pairs
+
+    path = manifest.get("pairs_file")
+    if not path or not Path(path).is_file() or file_sha256(path) != manifest.get("pairs_sha256"):
+        status(
+            f"the run's pairs file ({path or 'not recorded'}) is missing or changed: held-out "
+            "prompts not checked against the training prompts"
+        )
+        return
+    trained = {
+        m["content"] for row in load_pairs(path) for m in row["prompt"] if m["role"] == "user"
+    }
+    seen = prompts.filter(pl.col("prompt").is_in(list(trained)))
+    if seen.height:
+        msg = (
+            f"{heldout}: {seen.height} of {prompts.height} held-out prompts are training prompts "
+            f"of the run (prompt_id {seen['prompt_id'].head(5).to_list()}). The evaluation "
+            f"would not be held out; use the heldout_prompts.parquet written with {path}."
+        )
+        raise SchemaError(msg)
 
 
 def run_checkpoints(run_dir: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -78,16 +116,23 @@ def run_checkpoints(run_dir: Path) -> tuple[dict[str, Any], list[dict[str, Any]]
 
 
 def _features(frame: pl.DataFrame, speaker: str) -> pl.DataFrame:
+    """The :data:`MEASURES` per completion; all null where the completion is missing (a failed
+    server request), which says nothing about the model: it must not count as "format lost"."""
+    failed = pl.col("completion").is_null()
     raw = pl.col("completion").fill_null("")
     frame = frame.with_columns(
         (normalise_transcript(raw) != raw).cast(pl.Float64).alias("format_drift"),
         normalise_transcript(raw).alias("completion"),
+        failed.alias("_failed"),
     )
     scored = lite_score(frame, text_column="completion", speaker=speaker, keep_features=True)
-    return length_columns(scored, text_column="completion", speaker=speaker).with_columns(
+    feats = length_columns(scored, text_column="completion", speaker=speaker).with_columns(
         (pl.col("apostrophe_drop_rate") + pl.col("lower_i_rate")).alias("informal_spelling"),
         (pl.col("speaker_turns") > 0).cast(pl.Float64).alias("scorable"),
     )
+    return feats.with_columns(
+        pl.when(pl.col("_failed")).then(None).otherwise(pl.col(m)).alias(m) for m in MEASURES
+    ).drop("_failed")
 
 
 def _generations(
@@ -102,17 +147,26 @@ def _generations(
     from chatlens.align.generate import generate_local, generate_server
 
     path = out / "generations" / f"epoch_{ck['epoch']:02d}.parquet"
+    name = served_name or manifest["model"]
+    want = {
+        "generation": gen,
+        "served_as": name if server is not None else None,
+        "server": server.describe()["endpoint"] if server is not None else None,
+    }
     if path.is_file():
         try:
-            verify_artefact(path, checkpoint=ck["path"] or manifest["model"])
-            return path  # resume: this checkpoint's generations are already there
+            rec = verify_artefact(path, checkpoint=ck["path"] or manifest["model"])
         except ProvenanceError:
             status(f"{path} does not match {ck['path'] or 'the base model'}: generating again")
+        else:
+            stale = _stale_generations(path, rec, heldout, want)
+            if stale is None:
+                return path  # resume: this checkpoint's generations are already there
+            status(f"{path} {stale}: generating again")
     cfg = manifest["config"]
     prompts = [[{"role": "user", "content": p}] for p in heldout["prompt"]]
     extra: dict[str, Any] = {"generation": gen}
     if server is not None:  # the checkpoint served under a name (vLLM --lora-modules NAME=DIR)
-        name = served_name or manifest["model"]
         texts, usage = generate_server(
             server.with_(
                 model=name, temperature=gen["temperature"], max_tokens=gen["max_new_tokens"]
@@ -132,6 +186,26 @@ def _generations(
     return write_artefact(
         stamp(frame, ck, manifest), path, _provenance("generations", ck, manifest, extra=extra)
     )
+
+
+def _stale_generations(
+    path: Path, rec: dict[str, Any], heldout: pl.DataFrame, want: dict[str, Any]
+) -> str | None:
+    """Why an existing generations file cannot be reused (``None``: it can).
+
+    A file of the right checkpoint is still stale when it answers other prompts (another
+    ``--heldout`` or ``--max-prompts``) or was generated with other settings (tokens,
+    temperature, seed, batch, served name): reusing it would report numbers of another
+    evaluation under this one's settings.
+    """
+    extra = rec.get("extra") or {}
+    for key, value in want.items():
+        if extra.get(key) != value:
+            return f"was made with {key} {extra.get(key)!r}, not {value!r}"
+    done = read_table(path)
+    if not done.select("prompt_id", "prompt").equals(heldout.select("prompt_id", "prompt")):
+        return f"answers other prompts ({done.height} rows; {heldout.height} held-out prompts now)"
+    return None
 
 
 def stamp(frame: pl.DataFrame, ck: dict[str, Any], manifest: dict[str, Any]) -> pl.DataFrame:
@@ -203,7 +277,7 @@ def evaluate(
     judge_config: Any = None,
     judge_client: Any = None,
     instrument: str = "hal16q",
-    max_new_tokens: int = 256,
+    max_new_tokens: int = 512,
     temperature: float = 0.7,
     seed: int = 0,
     batch_size: int = 8,
@@ -226,6 +300,7 @@ def evaluate(
     prompts = load_heldout(heldout)
     if max_prompts is not None:
         prompts = prompts.head(max_prompts)
+    check_not_trained_on(manifest, prompts, Path(heldout))
     gen = {
         "max_new_tokens": max_new_tokens,
         "temperature": temperature,
@@ -233,6 +308,7 @@ def evaluate(
         "batch_size": batch_size,
     }
     scored: dict[int, pl.DataFrame] = {}
+    failed: dict[int, int] = {}
     judge_items: list[str] = []
     usage: dict[str, Any] = {}
     for ck in ckpts:
@@ -244,6 +320,7 @@ def evaluate(
         frame = read_table(gpath)
         _check_rows(frame, rec, gpath)
         feats = _features(frame.select("prompt_id", "completion"), speaker)
+        failed[ck["epoch"]] = int(frame["completion"].null_count())
         if judge_config is not None or judge_client is not None:
             from chatlens.humanlike.judge import judge
 
@@ -310,6 +387,7 @@ def evaluate(
         "model": manifest["model"],
         "config_hash": manifest["config_hash"],
         "prompts": prompts.height,
+        "failed_generations": failed,
         "generation": gen,
         "speaker": speaker,
         "judge": (

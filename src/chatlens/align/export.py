@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from chatlens._progress import status
 from chatlens.corpus.tablefile import read_table
 from chatlens.errors import MissingColumnError, SchemaError
 
@@ -32,7 +33,22 @@ def _side(path: Path, name: str | None) -> tuple[pl.DataFrame, str]:
     label = name or (
         str(f["checkpoint"][0]) if "checkpoint" in f.columns and f.height else path.stem
     )
-    return f.select(pl.col("prompt_id").cast(pl.String), "prompt", "completion"), label
+    f = f.select(pl.col("prompt_id").cast(pl.String), "prompt", "completion")
+    dup = f.filter(pl.col("prompt_id").is_duplicated())["prompt_id"].unique().sort()
+    if dup.len():
+        # a repeated prompt_id would be joined with every row of the other side: the same
+        # prompt rated several times, weighting it in the win rate
+        msg = (
+            f"{path}: prompt_id {dup.head(5).to_list()} occurs more than once ({dup.len()} ids). "
+            "Expected one completion per prompt."
+        )
+        raise SchemaError(msg)
+    missing = f.filter(pl.col("completion").is_null())
+    if missing.height:
+        # a failed request (generate_server records None): a side with no text would hand
+        # the other model a free win
+        status(f"{path}: {missing.height} prompts have no completion (failed request): left out")
+    return f.filter(pl.col("completion").is_not_null()), label
 
 
 def export_human_eval(
@@ -43,16 +59,41 @@ def export_human_eval(
     name_b: str | None = None,
     seed: int = 0,
 ) -> pl.DataFrame:
-    """The side-by-side table (see module docstring); prompts present in both files only."""
+    """The side-by-side table (see module docstring): prompts with a completion in both files
+    only (the others are left out and counted on the status line); a repeated ``prompt_id`` is a
+    :class:`~chatlens.errors.SchemaError`."""
     fa, la = _side(Path(a), name_a)
     fb, lb = _side(Path(b), name_b)
     if la == lb:
         msg = f"Both sides are named {la!r}; give --name-a/--name-b so ratings can tell them apart."
         raise SchemaError(msg)
-    j = fa.join(fb.select("prompt_id", pl.col("completion").alias("completion_b")), on="prompt_id")
+    j = fa.join(
+        fb.select(
+            "prompt_id",
+            pl.col("prompt").alias("prompt_b"),
+            pl.col("completion").alias("completion_b"),
+        ),
+        on="prompt_id",
+        maintain_order="left",
+    )
     if j.height == 0:
         msg = f"{a} and {b} share no prompt_id: nothing to compare."
         raise SchemaError(msg)
+    other = j.filter(pl.col("prompt").ne_missing(pl.col("prompt_b")))
+    if other.height:
+        # the rater would see A's prompt above B's answer to another prompt
+        msg = (
+            f"{a} and {b} hold other prompts under {other.height} shared prompt_ids "
+            f"({other['prompt_id'].head(5).to_list()}): they were generated from different "
+            "held-out files. Compare generations of the same prompts."
+        )
+        raise SchemaError(msg)
+    j = j.drop("prompt_b")
+    if j.height < max(fa.height, fb.height):
+        status(
+            f"{fa.height - j.height} prompts of {a} and {fb.height - j.height} of {b} have no "
+            "completion on the other side: left out"
+        )
     swap = np.random.default_rng(seed).random(j.height) < 0.5
     s = pl.Series("swap", swap)
     return j.with_columns(s).select(

@@ -3,6 +3,8 @@
 HAL kept every ordered within-persona pair whose reward gap exceeds 0.5·SD (hal.md §3.2). That
 rewards brevity (§5.3) and generator style (§7.5). Here, in order:
 
+0. a dialogue repeated within a persona (same text) is kept once, counted; a persona with two
+   prompts is an error (a pair answers one prompt);
 1. **held-out personas** never enter a pair (their prompts are written for ``evaluate``): the
    ``split`` column's test personas, else a seeded fraction;
 2. **length control** on ``length_measure`` (``dialogue``: words of the whole dialogue; ``turn``:
@@ -110,9 +112,24 @@ def _residualise(
     }
 
 
+SPLITS = ("train", "test")
+
+
 def _heldout(personas: pl.Series, split: pl.Series | None, rule: PairRule) -> set[Any]:
     if split is not None:
-        return set(personas.filter(split.cast(pl.String) == "test").to_list())
+        values = split.cast(pl.String)
+        odd = values.filter(~values.is_in(SPLITS) | values.is_null())
+        if odd.len():
+            # "eval", "validation", "Test" or a null would otherwise go silently to training:
+            # the held-out personas would be trained on.
+            found = sorted({"null" if v is None else v for v in odd.unique().to_list()})
+            msg = (
+                f"pairs: the split column {split.name!r} must be 'train' or 'test' on every row; "
+                f"{odd.len()} rows hold {found[:5]}. Map the held-out value to 'test', or drop "
+                "the column to hold out a seeded --heldout-fraction of personas instead."
+            )
+            raise SchemaError(msg)
+        return set(personas.filter(values == "test").to_list())
     ids = personas.unique().sort().to_list()
     n = round(len(ids) * rule.heldout_fraction)
     if rule.heldout_fraction > 0 and len(ids) > 1:
@@ -176,6 +193,15 @@ def build_pairs(
     if frame.height == 0:
         msg = "pairs: the dialogue table has no rows."
         raise SchemaError(msg)
+    n_null = frame[persona_column].null_count()
+    if n_null:
+        # such rows could never be paired, and a null persona drawn as held out was lost from
+        # the held-out prompts while still counted among the held-out personas
+        msg = (
+            f"pairs: {n_null} rows have no persona ({persona_column!r} is null). Expected the "
+            "persona each dialogue was written for on every row."
+        )
+        raise SchemaError(msg)
     df = frame.select(
         pl.col(persona_column).alias("persona_id"),
         pl.col(prompt_column).cast(pl.String).alias("prompt"),
@@ -189,9 +215,34 @@ def build_pairs(
             if id_column
             else pl.int_range(0, pl.len()).cast(pl.String)
         ).alias("dialogue_id"),
+        *([pl.col(split_column).alias("_split")] if split_column else []),
     )
     rows_in = df.height
-    held = _heldout(df["persona_id"], frame[split_column] if split_column else None, rule)
+    # The same dialogue twice (overlapping inputs, a synthesis rerun from the cache) would enter
+    # every pair it wins or loses twice and fill the persona's cap with copies of one pair.
+    copy = ~pl.struct("persona_id", "text").is_first_distinct() & pl.col("text").is_not_null()
+    copies = df.filter(copy)["generator"].value_counts(sort=True)
+    df = df.filter(~copy)
+    multi = (
+        df.filter(pl.col("prompt").is_not_null())
+        .group_by("persona_id")
+        .agg(pl.col("prompt").n_unique().alias("n"))
+        .filter(pl.col("n") > 1)
+        .sort("persona_id")
+    )
+    if multi.height:
+        # the pair takes the chosen side's prompt: a rejected dialogue written for another
+        # prompt (two runs both numbering personas from 0) would be trained as its answer
+        msg = (
+            f"pairs: {multi.height} personas have more than one prompt (persona "
+            f"{multi['persona_id'][0]!r}: {multi['n'][0]} prompts). The chosen and rejected "
+            f"dialogues of a pair must answer one prompt: give each persona its own id in "
+            f"{persona_column!r} (inputs from two runs numbered from 0?)."
+        )
+        raise SchemaError(msg)
+    split = df["_split"].alias(split_column) if split_column else None
+    held = _heldout(df["persona_id"], split, rule)
+    df = df.drop("_split", strict=False)
     is_held = df["persona_id"].is_in(list(held))
     heldout = (
         df.filter(is_held)
@@ -230,6 +281,7 @@ def build_pairs(
     stage, sd = candidates("rank_reward") if rule.length_control == "residual" else (before, sd_raw)
     counts = {
         "dialogues_in": rows_in,
+        "dialogues_duplicate": rows_in - df.height,
         "heldout_personas": len(held),
         "dialogues_usable": usable.height,
         "pairs_gap_rule": before.height,
@@ -320,6 +372,7 @@ def build_pairs(
         "before_length_control": _side(before_view, gens),
         "after": _side(pairs, gens),
         "dialogues_by_generator": {g: int((usable["generator"] == g).sum()) for g in gens},
+        "duplicates_dropped_by_generator": dict(copies.iter_rows()),
     }
     return PairsResult(pairs, heldout, card)
 

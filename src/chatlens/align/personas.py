@@ -39,7 +39,8 @@ def read_personas(path: str | Path) -> list[dict[str, Any]]:
         rows: list[Any] = pl.read_csv(p, infer_schema=False).to_dicts()
     elif suffix in (".jsonl", ".ndjson"):
         rows = []
-        for i, line in enumerate(p.read_text(encoding="utf-8").splitlines(), start=1):
+        # "\n" only: splitlines() would also cut at a raw U+2028/U+2029/U+0085 inside a value
+        for i, line in enumerate(p.read_text(encoding="utf-8").split("\n"), start=1):
             if line.strip():
                 try:
                     rows.append(json.loads(line))

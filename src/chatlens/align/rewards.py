@@ -71,6 +71,22 @@ def normalise_transcript(col: pl.Expr) -> pl.Expr:
     return col.str.replace_all(_DRIFT, "$1")
 
 
+#: The columns :func:`score_dialogues` writes (the judge's items are ``hl_item_*``).
+SCORE_COLUMNS = (
+    "n_words",
+    "speaker_turns",
+    "words_per_turn",
+    "reward_hllite",
+    "reward_judge",
+    "judge_error",
+    "reward",
+)
+
+
+def _is_score_column(name: str) -> bool:
+    return name in SCORE_COLUMNS or name.startswith("hl_item_")
+
+
 def _z(x: np.ndarray) -> np.ndarray:
     ok = np.isfinite(x)
     sd = float(np.std(x[ok])) if ok.sum() > 1 else 0.0
@@ -94,6 +110,10 @@ def score_dialogues(
     if text_column not in frame.columns:
         msg = f"text column {text_column!r} not found; columns are {frame.columns}"
         raise MissingColumnError(msg)
+    # A table scored before (``scored.parquet``, fed back to pair under another rule) already
+    # has the columns scoring adds: they are recomputed, not duplicated.
+    stale = [c for c in frame.columns if c != text_column and _is_score_column(c)]
+    frame = frame.drop(stale)
     scored_text = frame.select(normalise_transcript(pl.col(text_column).cast(pl.String)))
     lengths = length_columns(scored_text, text_column=text_column, speaker=speaker)
     out = pl.concat([frame, lengths.drop(text_column)], how="horizontal")
@@ -102,6 +122,8 @@ def score_dialogues(
         "speaker": speaker,
         "normalised": "numbered/bulleted turn labels restored before scoring",
     }
+    if stale:
+        info["recomputed_columns"] = stale
     if reward in ("hllite", "both"):
         lite = lite_score(scored_text, text_column=text_column, speaker=speaker)
         out = out.with_columns(lite["hl_lite_logit"].alias("reward_hllite"))

@@ -79,7 +79,9 @@ def pairs_to(
         split_column = "split"
     if id_column is None and "dialogue_id" in frame.columns and persona_column != "dialogue_id":
         id_column = "dialogue_id"
-    if "error" in frame.columns:  # synthesize's failed rows have no dialogue
+    failed = 0
+    if "error" in frame.columns:  # synthesize's failed rows have no dialogue: left out, counted
+        failed = int(frame["error"].is_not_null().sum())
         frame = frame.filter(frame["error"].is_null())
     scored = score_dialogues(
         frame,
@@ -100,12 +102,28 @@ def pairs_to(
         id_column=id_column,
         split_column=split_column,
     )
-    card = {**res.card, "reward": scored.info}
+    card = {
+        **res.card,
+        "counts": {"dialogues_failed_in_synthesis": failed, **res.card["counts"]},
+        "reward": scored.info,
+    }
+    judge_llm = judge_config or getattr(judge_client, "config", None)
     settings = {
         "reward": reward,
         "speaker": speaker,
         "rule": res.card["rule"],
         "instrument": instrument if reward != "hllite" else None,
+        # which columns were the persona, prompt, ... and which judge scored: either changes
+        # the pairs, so it is part of the hash (credential-free: LLMConfig.describe())
+        "columns": {
+            "persona": persona_column,
+            "prompt": prompt_column,
+            "text": text_column,
+            "generator": generator_column,
+            "id": id_column,
+            "split": split_column,
+        },
+        "judge": judge_llm.describe() if judge_llm is not None and reward != "hllite" else None,
     }
     prov = Provenance(
         "pairs",

@@ -13,6 +13,7 @@ failed for good are kept with ``error`` set, never dropped silently.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -45,14 +46,22 @@ COLUMNS = (
 )
 
 
+#: Where a generator's parameters begin: a ``:`` followed by ``key=`` (not a model tag's ``:7b``).
+_PARAMS = re.compile(r":(?=[A-Za-z_][\w.-]*=)")
+
+
 @dataclass(frozen=True)
 class GeneratorSpec:
     """A generator model; ``choices`` are drawn per dialogue (HAL: a random reasoning effort).
 
-    Parsed from ``MODEL`` or ``MODEL:key=v1|v2,key2=v`` (values as JSON where they parse).
+    Parsed from ``MODEL`` or ``MODEL:key=v1|v2,key2=v`` (values as JSON where they parse). The
+    parameters start at the first ``:`` followed by ``key=``, so a model name with a tag (Ollama's
+    ``qwen2.5:7b``) stays whole.
 
     >>> GeneratorSpec.parse("gpt-5-mini:reasoning_effort=low|high,top_p=0.9")
     GeneratorSpec(model='gpt-5-mini', fixed={'top_p': 0.9}, choices={'reasoning_effort': ['low', 'high']})
+    >>> GeneratorSpec.parse("qwen2.5:7b:temperature=0.7").model
+    'qwen2.5:7b'
     """
 
     model: str
@@ -61,7 +70,8 @@ class GeneratorSpec:
 
     @classmethod
     def parse(cls, text: str) -> GeneratorSpec:
-        model, _, rest = text.partition(":")
+        start = _PARAMS.search(text)
+        model, rest = (text[: start.start()], text[start.end() :]) if start else (text, "")
         if not model.strip():
             msg = f"Generator {text!r}: expected MODEL or MODEL:key=value|value,... ."
             raise InvalidParameterError(msg)

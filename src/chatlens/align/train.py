@@ -42,7 +42,7 @@ from chatlens.align.train_config import (
 )
 from chatlens.align.train_data import count_truncated, load_pairs, load_tokenizer, pairs_file
 from chatlens.datafiles.schemas import AlignTrainConfig
-from chatlens.errors import InvalidParameterError, MissingExtraError
+from chatlens.errors import InvalidParameterError, MissingExtraError, ProvenanceError
 
 __all__ = [
     "CHECKPOINT_RECORD",
@@ -208,12 +208,8 @@ def train(
         trainer.add_callback(cb)
     if last is not None and (out / LOG).is_file():  # drop log lines past the resumed checkpoint
         step = int(Path(last).name.split("-")[-1])
-        kept = [
-            ln
-            for ln in (out / LOG).read_text(encoding="utf-8").splitlines()
-            if json.loads(ln).get("step", 0) <= step
-        ]
-        (out / LOG).write_text("".join(ln + "\n" for ln in kept), encoding="utf-8")
+        kept = [r for r in read_log(out / LOG) if r.get("step", 0) <= step]
+        (out / LOG).write_text("".join(json.dumps(r) + "\n" for r in kept), encoding="utf-8")
     elif last is None and (out / LOG).is_file():
         (out / LOG).unlink()
     t0 = time.perf_counter()
@@ -222,7 +218,7 @@ def train(
     if not trainer.is_world_process_zero():
         return TrainResult(out, cfg.method, chash, [], [], truncation, len(rows), last, runtime)
     ckpts = list_checkpoints(out)
-    log = [json.loads(line) for line in (out / LOG).read_text(encoding="utf-8").splitlines()]
+    log = read_log(out / LOG)
     result = TrainResult(
         out,
         cfg.method,
@@ -235,8 +231,24 @@ def train(
         runtime,
         extra={"not_supported_by_installed_trl": dropped},
     )
-    write_manifest(result, cfg, pairs_sha)
+    write_manifest(result, cfg, pairs_sha, pfile)
     return result
+
+
+def read_log(path: Path) -> list[dict[str, Any]]:
+    """The JSONL training log; a last line cut off by a killed job is left out (the resumed run
+    logs that step again), any other unreadable line is a :class:`ProvenanceError`."""
+    lines = [ln for ln in path.read_text(encoding="utf-8").splitlines() if ln.strip()]
+    rows = []
+    for i, ln in enumerate(lines, start=1):
+        try:
+            rows.append(json.loads(ln))
+        except ValueError:
+            if i == len(lines):
+                break
+            msg = f"{path}, line {i}: not valid JSON; the training log was edited or damaged."
+            raise ProvenanceError(msg) from None
+    return rows
 
 
 def _versions() -> dict[str, str]:
@@ -251,8 +263,12 @@ def _versions() -> dict[str, str]:
     return out
 
 
-def write_manifest(result: TrainResult, cfg: AlignTrainConfig, pairs_sha: str) -> Path:
-    """``train_manifest.json``: config, versions, checkpoints per epoch, losses, truncation."""
+def write_manifest(
+    result: TrainResult, cfg: AlignTrainConfig, pairs_sha: str, pairs_path: Path | None = None
+) -> Path:
+    """``train_manifest.json``: config, versions, checkpoints per epoch, losses, truncation, and
+    the pairs file (``evaluate`` reads its prompts to check that held-out ones were not trained
+    on)."""
     path = result.out / MANIFEST
     done = sum(1 for h in result.log if "loss" in h) if result.log else 0
     body = {
@@ -261,6 +277,7 @@ def write_manifest(result: TrainResult, cfg: AlignTrainConfig, pairs_sha: str) -
         "config_hash": result.config_hash,
         "config": as_dict(cfg),
         "pairs_sha256": pairs_sha,
+        "pairs_file": str(pairs_path.resolve()) if pairs_path is not None else None,
         "versions": _versions(),
         "examples": result.n_examples,
         "truncation": result.truncation,

@@ -23,7 +23,10 @@ def load_pairs(path: str | Path) -> list[dict[str, Any]]:
         msg = f"Pairs file {p} does not exist (write it with `chatlens align pairs`)."
         raise SchemaError(msg)
     rows = []
-    for i, line in enumerate(p.read_text(encoding="utf-8").splitlines(), start=1):
+    # split on "\n" only: str.splitlines() also breaks at U+2028, U+2029 and U+0085, which
+    # json.dumps(ensure_ascii=False) leaves raw inside strings (a dialogue holding one would be
+    # cut in two and its pair read as invalid JSON)
+    for i, line in enumerate(p.read_text(encoding="utf-8").split("\n"), start=1):
         if not line.strip():
             continue
         try:

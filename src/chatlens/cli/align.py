@@ -6,6 +6,7 @@ come from the environment variable named by ``--api-key-env`` and are never writ
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -146,9 +147,10 @@ def synthesize_command(
     --out synth/
     """
     from chatlens.align.steps import synthesize_to
+    from chatlens.align.synthesize import GeneratorSpec
 
     config = llm_config(
-        generator[0].partition(":")[0],
+        GeneratorSpec.parse(generator[0]).model,
         **llm_options(locals()),
         temperature=temperature,
         max_tokens=max_tokens,
@@ -255,6 +257,7 @@ def pairs_command(
     from chatlens.align.rewards import check_reward
     from chatlens.align.steps import pairs_to
     from chatlens.errors import InvalidParameterError
+    from chatlens.llm.config import ENV_MODEL
 
     check_reward(reward)
     try:
@@ -275,6 +278,10 @@ def pairs_command(
     )
     judge_config = None
     if reward != "hllite":
+        if not (judge_model or os.environ.get(ENV_MODEL)):
+            # LLMConfig's own message names --model, which this command does not have
+            msg = f"--reward {reward} needs a judge model: pass --judge-model (or set {ENV_MODEL})."
+            raise InvalidParameterError(msg)
         judge_config = llm_config(
             judge_model,
             **llm_options(locals()),

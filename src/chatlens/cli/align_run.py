@@ -127,6 +127,10 @@ def evaluate_command(
         )
     server = None
     names: dict[int, str] = {}
+    if served_name and not server_base_url:
+        # without a server the checkpoints are generated locally: the names would be ignored
+        msg = "--served-name names a checkpoint on a server: give --server-base-url too."
+        raise InvalidParameterError(msg)
     if server_base_url:
         server = llm_config("served", **{**llm_options(locals()), "base_url": server_base_url})
         for item in served_name:
@@ -172,7 +176,15 @@ def evaluate_command(
         delta = "–" if row["delta_vs_base"] is None else f"{row['delta_vs_base']:+.3f}"
         table.add_row(str(row["epoch"]), escape(row["measure"]), mean, delta, ci)
     out_console.print(table)
-    out_console.print(f"{s['prompts']} prompts; wrote {escape(out)}/curve.csv and summary.json")
+    failed = {e: n for e, n in s["failed_generations"].items() if n}
+    lost = (
+        "; failed generations, left out: " + ", ".join(f"epoch {e}: {n}" for e, n in failed.items())
+        if failed
+        else ""
+    )
+    out_console.print(
+        f"{s['prompts']} prompts{lost}; wrote {escape(out)}/curve.csv and summary.json"
+    )
 
 
 @align_app.command("export-human-eval")
