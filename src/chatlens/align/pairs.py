@@ -304,7 +304,10 @@ def build_pairs(
             }
         )
         stage = (
-            stage.join(rev, on=["generator_chosen", "generator_rejected"], how="left")
+            # the row order is the "largest gap first" order the caps below keep: a join that
+            # reordered rows would change which pairs survive
+            stage.join(rev, on=["generator_chosen", "generator_rejected"], how="left",
+                       maintain_order="left")
             .with_columns(
                 pl.col("n_reverse").fill_null(0),
                 pl.int_range(0, pl.len())
