@@ -64,3 +64,135 @@ def _walk(cmd, path):
             yield from _walk(sub, [*path, name])
     else:
         yield path, cmd
+
+
+# ---------------------------------------------------------------------------------------------
+# Mechanical checks of every page a user reads: README.md and docs/*.md.
+
+PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+_FENCE = re.compile(r"^\s*```")
+_SEPARATOR = re.compile(r"^\s*\|(\s*:?-+:?\s*\|)+\s*$")
+
+
+def _prose_lines(page: Path) -> list[tuple[int, str]]:
+    """(line number, line) of a page outside fenced code blocks."""
+    out, fenced = [], False
+    for number, line in enumerate(page.read_text().splitlines(), 1):
+        if _FENCE.match(line):
+            fenced = not fenced
+        elif not fenced:
+            out.append((number, line))
+    return out
+
+
+def _cells(row: str) -> int:
+    """Cells of a Markdown table row: a '|' inside a code span or escaped as '\\|' is text."""
+    row = re.sub(r"`[^`]*`", "x", row).replace("\\|", "x")
+    return row.strip().strip("|").count("|") + 1
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
+def test_tables_render(page):
+    """Every Markdown table starts with a header and its separator, and every row has the
+    header's cell count. A sentence dropped between two rows (statistics.md's `grouped_rate`
+    rows) or an unescaped '|' in a cell (`|A − θ|`) turned rows into stray text or shifted
+    columns."""
+    bad = []
+    previous_row, width, lines = False, 0, _prose_lines(page)
+    following = {n: line for n, line in lines}
+    for number, line in lines:
+        is_row = line.lstrip().startswith("|")
+        if is_row and not previous_row:
+            width = _cells(line)
+            if not _SEPARATOR.match(following.get(number + 1, "")):
+                bad.append(f"{page.name}:{number}: a table row without a header separator below it")
+        elif is_row and _cells(line) != width:
+            bad.append(
+                f"{page.name}:{number}: {_cells(line)} cells, the table's header has {width}"
+            )
+        previous_row = is_row
+    assert not bad, "\n".join(bad)
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
+def test_no_issue_numbers_in_docs(page):
+    """Internal issue numbers ("issue 11") mean nothing to a reader of the published docs."""
+    found = [
+        f"{page.name}:{n}: {m.group(0)}"
+        for n, line in _prose_lines(page)
+        for m in ISSUE.finditer(line)
+    ]
+    assert not found
+
+
+_REPO_PATH = re.compile(r"`((?:src/chatlens|tests|scripts|benchmarks)/[A-Za-z0-9_./\-]+)`")
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
+def test_repository_paths_exist(page):
+    """A source, test, script or benchmark a page names is there (a page told contributors to
+    run a baseline script that is not in the repository)."""
+    text = page.read_text()
+    named = {m.group(1).rstrip(".") for m in _REPO_PATH.finditer(text)}
+    missing = sorted(path for path in named if not (ROOT / path).exists())
+    assert not missing, f"{page.name} names paths that do not exist: {missing}"
+    assert "/work/" not in text, f"{page.name} names a path of the developers' machine"
+
+
+def _option_defaults() -> dict[str, list[object]]:
+    defaults: dict[str, list[object]] = {}
+    for _, cmd in _walk(get_command(app), []):
+        for param in cmd.params:
+            for opt in getattr(param, "opts", []):
+                if opt.startswith("--"):
+                    defaults.setdefault(opt, []).append(param.default)
+    return defaults
+
+
+_DOC_DEFAULT = re.compile(
+    r"`(--[a-z][a-z0-9-]*)(?: [A-Z]+)?`(?: / `[a-z_]+`)?,? \((?:default )?(-?[0-9][0-9,]*(?:\.[0-9]+)?)[;),]"
+    r"|`(--[a-z][a-z0-9-]*)(?: [A-Z]+)?`,? default (-?[0-9][0-9,]*(?:\.[0-9]+)?)"
+)
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
+def test_documented_numeric_defaults_are_the_cli_defaults(page):
+    """A number a page gives as an option's default ("`--max-chars` (6,000)", "`--batch-size`,
+    default 100,000") is the default `--help` shows for that option (on some command that has it;
+    an option whose CLI default is unset is resolved elsewhere and not checked here)."""
+    defaults = _option_defaults()
+    wrong = []
+    for m in _DOC_DEFAULT.finditer(page.read_text()):
+        option, said = m.group(1) or m.group(3), float((m.group(2) or m.group(4)).replace(",", ""))
+        numeric = [
+            float(v)
+            for v in defaults.get(option, [])
+            if isinstance(v, int | float) and not isinstance(v, bool)
+        ]
+        if option not in defaults:
+            wrong.append(f"{option}: no command has this option")
+        elif numeric and said not in numeric:
+            wrong.append(f"{option}: the page says {said:g}, --help says {numeric}")
+    assert not wrong, f"{page.name}: {wrong}"
+
+
+def test_readme_labelled_set_counts_are_the_shipped_labels():
+    """The README's description of the real labelled development set (messages, refusals,
+    reactions, overturned judgements, the latest uniform round) counts the shipped label file."""
+    import json
+
+    doc = json.loads(
+        (ROOT / "src" / "chatlens" / "data" / "validation" / "real_dev_labels.json").read_text()
+    )
+    rows = [dict(zip(doc["columns"], row, strict=True)) for row in doc["rows"]]
+    refusals = sum(r["refusal"] in ("capability", "policy", "mixed", "partial") for r in rows)
+    reactions = sum(r["reaction"] is not None for r in rows)
+    overturned = sum(r["overturned"] is not None for r in rows)
+    uniform = sum(r["sample"] == "r5-uniform" for r in rows)
+    readme = " ".join((ROOT / "README.md").read_text().split())
+    assert f"**{len(rows):,} real assistant messages**" in readme
+    assert (
+        f"{refusals:,} refusals, {reactions:,} user reactions, {overturned:,} `refusal_overturned` judgements"
+        in readme
+    )
+    assert f"the latest {uniform:,} are uniform draws" in readme
