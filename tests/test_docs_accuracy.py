@@ -4,6 +4,7 @@ docs/cli.md, and no internal issue numbers in anything a user sees."""
 from __future__ import annotations
 
 import inspect
+import json
 import re
 import shlex
 from pathlib import Path
@@ -16,6 +17,7 @@ from chatlens.cli import app
 ROOT = Path(__file__).resolve().parents[1]
 CLI_DOCS = ROOT / "docs" / "cli.md"
 ISSUE = re.compile(r"\bissues? #?\d+", re.I)
+LABELS = ROOT / "src" / "chatlens" / "data" / "validation" / "real_dev_labels.json"
 
 
 def _examples() -> list[str]:
@@ -179,11 +181,7 @@ def test_documented_numeric_defaults_are_the_cli_defaults(page):
 def test_readme_labelled_set_counts_are_the_shipped_labels():
     """The README's description of the real labelled development set (messages, refusals,
     reactions, overturned judgements, the latest uniform round) counts the shipped label file."""
-    import json
-
-    doc = json.loads(
-        (ROOT / "src" / "chatlens" / "data" / "validation" / "real_dev_labels.json").read_text()
-    )
+    doc = json.loads(LABELS.read_text())
     rows = [dict(zip(doc["columns"], row, strict=True)) for row in doc["rows"]]
     refusals = sum(r["refusal"] in ("capability", "policy", "mixed", "partial") for r in rows)
     reactions = sum(r["reaction"] is not None for r in rows)
@@ -196,3 +194,26 @@ def test_readme_labelled_set_counts_are_the_shipped_labels():
         in readme
     )
     assert f"the latest {uniform:,} are uniform draws" in readme
+
+
+def test_readme_second_pass_agreement_is_the_shipped_labels():
+    """The README's Cohen's kappas and the second pass's share of the set are what the two
+    shipped labelling passes give (`chatlens validate` prints the same table)."""
+    from chatlens.validate.real import agreement
+
+    kappa = {row["task"]: row["kappa"] for row in agreement().iter_rows(named=True)}
+    n_second = agreement()["n"][0]
+    readme = " ".join((ROOT / "README.md").read_text().split())
+    said = re.search(
+        r"blind second pass over (\d+)% \(Cohen's κ: refusal ([0-9.]+), refusal type ([0-9.]+), "
+        r"reaction ([0-9.]+), overturned ([0-9.]+)",
+        readme,
+    )
+    assert said is not None
+    share, refusal, typ, reaction, overturned = said.groups()
+    doc = json.loads(LABELS.read_text())
+    assert round(100 * n_second / len(doc["rows"])) == int(share)
+    assert f"{kappa['refusal (binary)']:.2f}" == refusal
+    assert f"{kappa['refusal type (both refusals)']:.2f}" == typ
+    assert f"{kappa['reaction (both labelled)']:.2f}" == reaction
+    assert f"{kappa['overturned (both judged)']:.2f}" == overturned
