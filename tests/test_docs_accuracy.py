@@ -217,3 +217,19 @@ def test_readme_second_pass_agreement_is_the_shipped_labels():
     assert f"{kappa['refusal type (both refusals)']:.2f}" == typ
     assert f"{kappa['reaction (both labelled)']:.2f}" == reaction
     assert f"{kappa['overturned (both judged)']:.2f}" == overturned
+
+
+def test_only_the_data_layer_reads_bundled_files():
+    """data-files.md: `grep -rn "resources.files\\|_yaml.safe_load" src/chatlens` lists only
+    `chatlens/datafiles/__init__.py` (the learned jailbreak tier asked importlib.resources
+    whether its weights ship)."""
+    said = (ROOT / "docs" / "data-files.md").read_text()
+    assert "lists only `chatlens/datafiles/__init__.py`" in " ".join(said.split())
+    pattern = re.compile(r"resources\.files|_yaml\.safe_load")
+    src = ROOT / "src" / "chatlens"
+    hits = sorted(
+        str(path.relative_to(src.parent))
+        for path in src.rglob("*.py")
+        if pattern.search(path.read_text(encoding="utf-8"))
+    )
+    assert hits == ["chatlens/datafiles/__init__.py"]
