@@ -346,3 +346,20 @@ def test_sample_finds_a_relative_source_from_another_directory(tmp_path: Path, m
     (work / "synth.parquet").rename(work / "moved.parquet")
     with pytest.raises(SourceError, match="--source"):
         draw_audit_sample(work / "run", n=20, by=None, seed=0)
+
+
+def test_cli_refuses_an_existing_sample_before_drawing(runs: dict[str, Path], tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    # the draw reads the run's source again (10 s on a 1M-conversation run) and was done before
+    # the existing --out was refused
+    out = tmp_path / "labelled.csv"
+    out.write_text("audit_row,label\n1,refusal\n")
+
+    def no_draw(*args: object, **kwargs: object) -> None:
+        raise AssertionError("drew a sample although --out exists")
+
+    monkeypatch.setattr("chatlens.audit.draw_audit_sample", no_draw)
+    res = runner.invoke(app, ["audit", "sample", str(runs["run"]), "--by", "none", "--out", str(out)])
+    assert res.exit_code == 1
+    assert "exists and may hold a reader's labels" in " ".join(res.output.split())
+    assert out.read_text() == "audit_row,label\n1,refusal\n"

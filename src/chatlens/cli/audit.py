@@ -8,8 +8,9 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from chatlens.audit.paths import DEFAULT_MAX_CHARS, DEFAULT_N, sheet_path_for
+from chatlens.audit.paths import DEFAULT_MAX_CHARS, DEFAULT_N, refuse_existing, sheet_path_for
 from chatlens.cli._common import escape, handle_errors, name_column, out_console, warn
+from chatlens.errors import InvalidParameterError
 
 audit_app = typer.Typer(help="Correct a run's rates with a reader's labels on a random sample of it.",
                         no_args_is_help=True)
@@ -38,7 +39,15 @@ def sample_cmd(
     Example: chatlens audit sample runs/lmsys --by model --n 600 --out audit.csv
     """
     from chatlens.audit import SIGNALS, draw_audit_sample
+    from chatlens.audit.sample import ALLOCATIONS
+    from chatlens.audit.signals import signal_spec
 
+    # Options first, then --out, then the draw (which may read a large source again).
+    signal_spec(signal)
+    if allocation not in ALLOCATIONS:
+        msg = f"--allocation must be one of {list(ALLOCATIONS)}. Got {allocation!r}."
+        raise InvalidParameterError(msg)
+    refuse_existing(out, overwrite=overwrite, sheet=sheet)
     sample = draw_audit_sample(run_dir, signal=signal, by=None if by.lower() == "none" else by,
                                n=n, seed=seed, source=source, max_chars=max_chars, allocation=allocation)
     path, design = sample.write(out, overwrite=overwrite, sheet=sheet)
