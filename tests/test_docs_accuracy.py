@@ -233,3 +233,22 @@ def test_only_the_data_layer_reads_bundled_files():
         if pattern.search(path.read_text(encoding="utf-8"))
     )
     assert hits == ["chatlens/datafiles/__init__.py"]
+
+
+def test_refusal_languages_and_hllite_features_are_counted_right():
+    """ "in 21 languages" (README, signals.md, which also lists them) is the number of shipped
+    refusal_<lang>.yaml lexicons; humanlike.md's "Features (36, ...)" is len(FEATURES)."""
+    from chatlens.humanlike.lite import FEATURES
+
+    patterns = ROOT / "src" / "chatlens" / "data" / "signals" / "patterns"
+    langs = sorted(p.stem.removeprefix("refusal_") for p in patterns.glob("refusal_*.yaml"))
+    readme = " ".join((ROOT / "README.md").read_text().split())
+    signals = " ".join((ROOT / "docs" / "signals.md").read_text().split())
+    assert f"in {len(langs)} languages from positional cue lexicons" in readme
+    listed = re.search(
+        r"Refusal lexicons ship for \*\*(\d+) languages\*\*: (.*?) \(`refusal_<lang>", signals
+    )
+    assert listed is not None and int(listed.group(1)) == len(langs)
+    assert sorted(re.findall(r"`([a-z]{2})`", listed.group(2))) == langs
+    humanlike = (ROOT / "docs" / "humanlike.md").read_text()
+    assert f"**Features** ({len(FEATURES)}, `chatlens.humanlike.lite.FEATURES`)" in humanlike
