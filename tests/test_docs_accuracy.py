@@ -252,3 +252,16 @@ def test_refusal_languages_and_hllite_features_are_counted_right():
     assert sorted(re.findall(r"`([a-z]{2})`", listed.group(2))) == langs
     humanlike = (ROOT / "docs" / "humanlike.md").read_text()
     assert f"**Features** ({len(FEATURES)}, `chatlens.humanlike.lite.FEATURES`)" in humanlike
+
+
+def test_readme_lists_every_cache_folder():
+    """Every folder the code puts under cache_root() is one the README's Development section
+    names (it left out `lowercase/`)."""
+    folders = set()
+    for path in (ROOT / "src" / "chatlens").rglob("*.py"):
+        folders |= set(
+            re.findall(r'cache_root\(\) / "([a-z_]+)"', path.read_text(encoding="utf-8"))
+        )
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("Caches live under") : readme.index("Deleting the folder")]
+    assert folders and all(f"`{name}/`" in section for name in folders), folders
