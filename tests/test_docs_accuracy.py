@@ -265,3 +265,44 @@ def test_readme_lists_every_cache_folder():
     readme = (ROOT / "README.md").read_text()
     section = readme[readme.index("Caches live under") : readme.index("Deleting the folder")]
     assert folders and all(f"`{name}/`" in section for name in folders), folders
+
+
+_DOTTED = re.compile(r"`(chatlens(?:\.[A-Za-z_][A-Za-z0-9_]*)+)`")
+# Pages being edited on other branches; their stale names are reported, not fixed here.
+_KNOWN_STALE = {
+    "synth.md": "names chatlens.synth.simulate.LABELS, which lives in chatlens.synth.vocab"
+}
+
+
+def _resolves(dotted: str) -> bool:
+    import importlib
+
+    parts = dotted.split(".")
+    for i in range(len(parts), 0, -1):
+        try:
+            obj = importlib.import_module(".".join(parts[:i]))
+        except ImportError:
+            continue
+        try:
+            for part in parts[i:]:
+                obj = getattr(obj, part)
+        except AttributeError:
+            return False
+        return True
+    return False
+
+
+@pytest.mark.parametrize(
+    "page",
+    [
+        pytest.param(p, marks=pytest.mark.xfail(reason=_KNOWN_STALE[p.name], strict=False))
+        if p.name in _KNOWN_STALE
+        else p
+        for p in PAGES
+    ],
+    ids=lambda p: p.name,
+)
+def test_named_python_objects_exist(page):
+    """Every `chatlens.module.name` a page names imports and has that attribute."""
+    names = sorted(set(_DOTTED.findall(page.read_text())))
+    assert not [name for name in names if not _resolves(name)]
