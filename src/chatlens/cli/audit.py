@@ -76,6 +76,7 @@ def estimate_cmd(
     Example: chatlens audit estimate runs/lmsys audit.csv --out corrected.csv
     """
     from chatlens.audit import estimate_audit
+    from chatlens.audit.signals import left_out_labels
     from chatlens.corpus.tablefile import write_table
 
     est = estimate_audit(run_dir, labelled, design=design, confidence=confidence)
@@ -100,7 +101,7 @@ def estimate_cmd(
                       _with_ci(r, "flagged_per_true", pct=False))
     out_console.print(table)
     out_console.print(f"{est.labelled:,} of {est.drawn:,} drawn rows labelled; {est.left_out:,} left out "
-                      f"(skip / unclear); {est.unread:,} not read yet.")
+                      f"({left_out_labels(est.signal)}); {est.unread:,} not read yet.")
     for warning in est.warnings:
         warn(warning)
 
