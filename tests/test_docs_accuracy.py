@@ -21,9 +21,15 @@ LABELS = ROOT / "src" / "chatlens" / "data" / "validation" / "real_dev_labels.js
 
 
 def _examples() -> list[str]:
-    blocks = re.findall(r"```bash\n(.*?)```", CLI_DOCS.read_text(), re.S)
-    text = "\n".join(blocks).replace("\\\n", " ")
-    return [line.strip() for line in text.splitlines() if line.strip().startswith("chatlens ")]
+    """Every `chatlens …` line of a bash block of docs/cli.md, the README and the other docs
+    pages (a synopsis line with [optional] parts is not a command)."""
+    out = []
+    for page in [CLI_DOCS, ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
+        blocks = re.findall(r"```bash\n(.*?)```", page.read_text(), re.S)
+        text = "\n".join(blocks).replace("\\\n", " ")
+        lines = [line.strip() for line in text.splitlines()]
+        out += [line for line in lines if line.startswith("chatlens ") and "[" not in line]
+    return list(dict.fromkeys(out))
 
 
 def test_readme_demo_model_count_is_the_demo_corpus():
@@ -37,7 +43,7 @@ def test_readme_demo_model_count_is_the_demo_corpus():
 
 @pytest.mark.parametrize("example", _examples())
 def test_cli_doc_examples_parse(example):
-    args = shlex.split(example)[1:]
+    args = shlex.split(example, comments=True)[1:]
     cmd = get_command(app)
     while hasattr(cmd, "commands") and args and args[0] in cmd.commands:
         name, args = args[0], args[1:]
