@@ -312,3 +312,66 @@ def test_named_python_objects_exist(page):
     """Every `chatlens.module.name` a page names imports and has that attribute."""
     names = sorted(set(_DOTTED.findall(page.read_text())))
     assert not [name for name in names if not _resolves(name)]
+
+
+def _python_blocks(page: Path) -> list[str]:
+    return re.findall(r"```python\n(.*?)```", page.read_text(), re.S)
+
+
+def _literal(comment: str) -> object:
+    """The Python literal a `# …` comment shows as a result, or None when it is prose."""
+    import ast
+
+    text = comment.split("  <-")[0].strip().replace("nan", "None")
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return None
+
+
+def _same(got: object, said: object) -> bool:
+    import math
+
+    import numpy as np
+
+    if hasattr(got, "tolist"):
+        got = got.tolist()
+    if isinstance(said, list | tuple) and isinstance(got, list | tuple):
+        return len(got) == len(said) and all(_same(g, s) for g, s in zip(got, said, strict=True))
+    if said is None:
+        return got is None or (isinstance(got, float) and np.isnan(got))
+    if isinstance(said, float) and isinstance(got, int | float):
+        return math.isclose(got, said, rel_tol=1e-9, abs_tol=1e-12)
+    return got == said
+
+
+@pytest.mark.parametrize(
+    "page", ["statistics.md", "ratings.md", "signals.md"], ids=lambda name: name
+)
+def test_python_examples_print_what_their_comments_say(page, tmp_path, monkeypatch):
+    """The Python blocks of these pages run as written, and a line `expr  # literal` evaluates
+    to that literal (prose comments are not checked)."""
+    import ast
+    import warnings
+
+    monkeypatch.chdir(tmp_path)  # ratings.md's example writes ratings.csv
+    checked = 0
+    namespace: dict[str, object] = {}
+    for block in _python_blocks(ROOT / "docs" / page):
+        lines = block.splitlines()
+        for node in ast.parse(block).body:
+            source = "\n".join(lines[node.lineno - 1 : node.end_lineno])
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                if isinstance(node, ast.Expr) and "#" in lines[node.end_lineno - 1]:
+                    code = ast.get_source_segment(block, node.value)
+                    said = _literal(lines[node.end_lineno - 1].split("#", 1)[1])
+                    got = eval(code, namespace)  # the docs' own example
+                    if said is not None:
+                        assert _same(got, said), (
+                            f"{page}: {code} gave {got!r}, the page says {said!r}"
+                        )
+                        checked += 1
+                else:
+                    exec(source, namespace)  # the docs' own example
+    assert checked > 0
