@@ -346,3 +346,36 @@ def test_sample_finds_a_relative_source_from_another_directory(tmp_path: Path, m
     (work / "synth.parquet").rename(work / "moved.parquet")
     with pytest.raises(SourceError, match="--source"):
         draw_audit_sample(work / "run", n=20, by=None, seed=0)
+
+
+def test_cli_refuses_an_existing_sample_before_drawing(runs: dict[str, Path], tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    # the draw reads the run's source again (10 s on a 1M-conversation run) and was done before
+    # the existing --out was refused
+    out = tmp_path / "labelled.csv"
+    out.write_text("audit_row,label\n1,refusal\n")
+
+    def no_draw(*args: object, **kwargs: object) -> None:
+        raise AssertionError("drew a sample although --out exists")
+
+    monkeypatch.setattr("chatlens.audit.draw_audit_sample", no_draw)
+    res = runner.invoke(app, ["audit", "sample", str(runs["run"]), "--by", "none", "--out", str(out)])
+    assert res.exit_code == 1
+    assert "exists and may hold a reader's labels" in " ".join(res.output.split())
+    assert out.read_text() == "audit_row,label\n1,refusal\n"
+
+
+def test_left_out_rows_name_the_labels_that_leave_them_out(runs: dict[str, Path], tmp_path: Path) -> None:
+    # a reaction's 'unclear' is a label with its own share; the CLI said "left out (skip / unclear)"
+    out = tmp_path / "r.csv"
+    res = runner.invoke(app, ["audit", "sample", str(runs["run"]), "--signal", "reaction", "--by", "none",
+                              "--n", "20", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    rows = pl.read_csv(out, infer_schema=False).sort(pl.col("audit_row").cast(pl.Int64))
+    labels = ["unclear", "skip"] + ["rephrase"] * (rows.height - 2)
+    rows.with_columns(label=pl.Series(labels)).write_csv(out)
+    res = runner.invoke(app, ["audit", "estimate", str(runs["run"]), str(out)])
+    flat = " ".join(res.output.split())
+    assert res.exit_code == 0, res.output
+    assert f"{rows.height - 1} of {rows.height} drawn rows labelled; 1 left out (skip);" in flat
+    assert "1 row(s) left out (skip):" in flat and "skip / unclear" not in flat

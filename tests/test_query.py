@@ -99,3 +99,12 @@ def test_two_files_making_one_view_are_named_as_such(run_dir: Path, stray: str) 
     assert str(run_dir / stray) in str(err.value) and "not a readable" not in str(err.value)
     res = _cli(str(run_dir), "select 1")
     assert res.exit_code == 1 and "would both be the table" in res.output
+
+
+def test_rows_past_the_limit_say_how_to_see_them(run_dir: Path) -> None:
+    # the hint was worded as a file: "… 2 more (all in --limit to show more, --output csv for all)"
+    res = _cli(str(run_dir), "select * from range(3)", "--limit", "1")
+    flat = " ".join(res.output.replace("│", " ").split())
+    assert res.exit_code == 0
+    assert "… 2 more (--limit N shows more, --output csv all)" in flat
+    assert "all in --limit" not in flat

@@ -72,6 +72,22 @@ def test_keep_if_counts_filtered_rows_separately():
     assert prepare_battles(text, keep_if="done").rows_used == 2
 
 
+def test_a_keep_if_value_that_is_not_a_boolean_is_quarantined_not_filtered():
+    # "maybe" (or a typo such as "ture") used to count as filtered, as if excluded on purpose
+    df = pl.DataFrame(
+        {
+            "model_a": ["x", "x", "y", "y", "x"],
+            "model_b": ["y", "y", "x", "x", "y"],
+            "winner": ["model_a", "model_b", "tie", "model_a", "model_a"],
+            "done": ["TRUE", "ture", "no", None, " Yes "],
+        }
+    )
+    b = prepare_battles(df, keep_if="done")
+    assert (b.rows_in, b.rows_filtered, b.rows_used, b.rows_quarantined) == (5, 2, 2, 1)
+    assert b.quarantine.row(0, named=True)["row"] == 2
+    assert b.quarantine["reason"].to_list() == ["keep-if column 'done' is neither true nor false: ture"]
+
+
 def test_covariates_position_style_and_a_side():
     df = pl.DataFrame(
         {

@@ -18,7 +18,7 @@ import polars as pl
 from chatlens.audit.paths import design_path_for
 from chatlens.audit.run import identity, manifest, population
 from chatlens.audit.sample import DESIGN_VERSION, design_digest, keys_digest
-from chatlens.audit.signals import KEY, SIGNALS, left_out, normalise, parse_labels
+from chatlens.audit.signals import KEY, SIGNALS, left_out, left_out_labels, normalise, parse_labels
 from chatlens.corpus.tablefile import restore_formulas
 from chatlens.errors import InvalidParameterError
 
@@ -115,7 +115,7 @@ def _labelled_rows(labelled: pl.DataFrame, design: dict[str, Any], where: str) -
     return rows
 
 
-def _warnings(rows: pl.DataFrame, read: pl.Series, skipped: int, drawn: int) -> list[str]:
+def _warnings(rows: pl.DataFrame, read: pl.Series, skipped: int, drawn: int, signal: str) -> list[str]:
     """How the labels were given, where it weakens the random sample."""
     out = []
     ordered = rows.with_columns(_read=read).sort("order")["_read"]
@@ -125,8 +125,9 @@ def _warnings(rows: pl.DataFrame, read: pl.Series, skipped: int, drawn: int) -> 
                    "picked by reading, sorting or filtering are not a random sample of their cell. "
                    "Label in order, from row 1.")
     if skipped:
-        out.append(f"{skipped} row(s) left out (skip / unclear): the estimate assumes they are like "
-                   "the rows read in their cell; if hard cases were skipped, it is biased.")
+        out.append(f"{skipped} row(s) left out ({left_out_labels(signal)}): the estimate assumes "
+                   "they are like the rows read in their cell; if hard cases were skipped, it is "
+                   "biased.")
     if rows.height < drawn:
         out.append(f"{drawn - rows.height} drawn row(s) are no longer in the file; they count as not "
                    "read.")
@@ -188,7 +189,7 @@ def estimate_audit(run_dir: str | Path, labelled: str | Path | pl.DataFrame, *,
         parts.append(table.select("group", pl.lit(label).alias("label"), pl.exclude("group")))
     drawn = len(design["keys"])
     return AuditEstimate(pl.concat(parts), signal, design["by"], drawn, judged.height, skipped,
-                         drawn - int(read.sum()), _warnings(rows, read, skipped, drawn))
+                         drawn - int(read.sum()), _warnings(rows, read, skipped, drawn, signal))
 
 
 __all__ = ["AuditEstimate", "check_design", "estimate_audit", "read_design"]

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from chatlens.errors import InvalidParameterError
+
 #: Characters of each text kept in a sample row (a spreadsheet cell holds at most 32,767).
 DEFAULT_MAX_CHARS = 6000
 DEFAULT_N = 400
@@ -24,5 +26,18 @@ def sheet_path_for(sample_path: str | Path) -> Path:
     return p.with_name(p.name + SHEET_SUFFIX)
 
 
+def refuse_existing(sample_path: str | Path, *, overwrite: bool = False, sheet: bool = True) -> None:
+    """Refuse to replace a sample, its design or its sheet unless ``overwrite``: the sample may
+    hold a reader's labels. The CLI asks before drawing, which can read a large source again."""
+    paths = [Path(sample_path), design_path_for(sample_path)]
+    if sheet:
+        paths.append(sheet_path_for(sample_path))
+    existing = [p for p in paths if p.exists()]
+    if existing and not overwrite:
+        msg = (f"{existing[0]} exists and may hold a reader's labels; choose another --out or "
+               "pass --overwrite.")
+        raise InvalidParameterError(msg)
+
+
 __all__ = ["DEFAULT_MAX_CHARS", "DEFAULT_N", "DESIGN_SUFFIX", "SHEET_SUFFIX", "design_path_for",
-           "sheet_path_for"]
+           "refuse_existing", "sheet_path_for"]

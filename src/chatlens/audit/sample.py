@@ -19,7 +19,13 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from chatlens.audit.paths import DEFAULT_MAX_CHARS, DEFAULT_N, design_path_for, sheet_path_for
+from chatlens.audit.paths import (
+    DEFAULT_MAX_CHARS,
+    DEFAULT_N,
+    design_path_for,
+    refuse_existing,
+    sheet_path_for,
+)
 from chatlens.audit.run import identity, manifest, population
 from chatlens.audit.signals import KEY, SIGNALS
 from chatlens.audit.text import sample_texts
@@ -50,11 +56,7 @@ class AuditSample:
         from chatlens.corpus.tablefile import write_table
 
         design_path, sheet_path = design_path_for(path), sheet_path_for(path)
-        existing = [p for p in (Path(path), design_path, *([sheet_path] if sheet else [])) if p.exists()]
-        if existing and not overwrite:
-            msg = (f"{existing[0]} exists and may hold a reader's labels; choose another --out or "
-                   "pass --overwrite.")
-            raise InvalidParameterError(msg)
+        refuse_existing(path, overwrite=overwrite, sheet=sheet)
         out = write_table(self.rows, path)
         design_path.write_text(json.dumps(self.design, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
         if sheet:

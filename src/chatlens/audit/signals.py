@@ -106,9 +106,16 @@ def parse_labels(labels: pl.Series, where: str, rows: pl.Series | None = None, *
     return text.replace_strict(mapping, default=None, return_dtype=pl.String).alias("truth")
 
 
+def left_out_labels(signal: str) -> str:
+    """The labels that leave a row out, as said to the reader: ``skip / unclear`` for a binary
+    signal, ``skip`` for a categorical one (whose ``unclear`` is a label with its own share)."""
+    return " / ".join(sorted(_mapping(signal)[1]))
+
+
 def left_out(labels: pl.Series, signal: str) -> pl.Series:
     """Whether each label leaves its row out (``skip``, a binary signal's ``unclear``)."""
     return normalise(labels).is_in(list(_mapping(signal)[1]))
 
 
-__all__ = ["KEY", "SIGNALS", "SignalSpec", "left_out", "normalise", "parse_labels", "signal_spec"]
+__all__ = ["KEY", "SIGNALS", "SignalSpec", "left_out", "left_out_labels", "normalise", "parse_labels",
+           "signal_spec"]

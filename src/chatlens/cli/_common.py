@@ -68,11 +68,12 @@ def name_column(table: Table, header: str, **kwargs: Any) -> None:
     table.add_column(header, overflow="fold", **kwargs)
 
 
-def more_rows(table: Table, shown: int, total: int, where: str = "") -> None:
+def more_rows(table: Table, shown: int, total: int, where: str = "", *, hint: str = "") -> None:
     """Add the "… N more" row to a table that shows ``shown`` of ``total`` rows (never truncate
-    silently); ``where`` says where the full table is (``tables/refusal_by_model.csv``)."""
+    silently); ``where`` says where the full table is (``tables/refusal_by_model.csv``), or
+    ``hint`` how to see the rest when no file holds them (``query``'s options)."""
     if total > shown:
-        extra = f" (all in {where})" if where else ""
+        extra = f" (all in {where})" if where else f" ({hint})" if hint else ""
         table.add_row(
             f"[dim]… {total - shown:,} more{escape(extra)}[/]", *[""] * (len(table.columns) - 1)
         )

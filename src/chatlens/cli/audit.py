@@ -8,8 +8,9 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from chatlens.audit.paths import DEFAULT_MAX_CHARS, DEFAULT_N, sheet_path_for
+from chatlens.audit.paths import DEFAULT_MAX_CHARS, DEFAULT_N, refuse_existing, sheet_path_for
 from chatlens.cli._common import escape, handle_errors, name_column, out_console, warn
+from chatlens.errors import InvalidParameterError
 
 audit_app = typer.Typer(help="Correct a run's rates with a reader's labels on a random sample of it.",
                         no_args_is_help=True)
@@ -38,7 +39,15 @@ def sample_cmd(
     Example: chatlens audit sample runs/lmsys --by model --n 600 --out audit.csv
     """
     from chatlens.audit import SIGNALS, draw_audit_sample
+    from chatlens.audit.sample import ALLOCATIONS
+    from chatlens.audit.signals import signal_spec
 
+    # Options first, then --out, then the draw (which may read a large source again).
+    signal_spec(signal)
+    if allocation not in ALLOCATIONS:
+        msg = f"--allocation must be one of {list(ALLOCATIONS)}. Got {allocation!r}."
+        raise InvalidParameterError(msg)
+    refuse_existing(out, overwrite=overwrite, sheet=sheet)
     sample = draw_audit_sample(run_dir, signal=signal, by=None if by.lower() == "none" else by,
                                n=n, seed=seed, source=source, max_chars=max_chars, allocation=allocation)
     path, design = sample.write(out, overwrite=overwrite, sheet=sheet)
@@ -67,6 +76,7 @@ def estimate_cmd(
     Example: chatlens audit estimate runs/lmsys audit.csv --out corrected.csv
     """
     from chatlens.audit import estimate_audit
+    from chatlens.audit.signals import left_out_labels
     from chatlens.corpus.tablefile import write_table
 
     est = estimate_audit(run_dir, labelled, design=design, confidence=confidence)
@@ -91,7 +101,7 @@ def estimate_cmd(
                       _with_ci(r, "flagged_per_true", pct=False))
     out_console.print(table)
     out_console.print(f"{est.labelled:,} of {est.drawn:,} drawn rows labelled; {est.left_out:,} left out "
-                      f"(skip / unclear); {est.unread:,} not read yet.")
+                      f"({left_out_labels(est.signal)}); {est.unread:,} not read yet.")
     for warning in est.warnings:
         warn(warning)
 

@@ -271,7 +271,7 @@ def query_cmd(
             name_column(table, escape(name))
         for row in frame.head(limit).iter_rows():
             table.add_row(*(escape("" if v is None else str(v)[:200]) for v in row))
-        more_rows(table, limit, frame.height, "--limit to show more, --output csv for all")
+        more_rows(table, limit, frame.height, hint="--limit N shows more, --output csv all")
         out_console.print(table)
     else:
         msg = f"--output must be table, csv or json. Got {output!r}."

@@ -31,6 +31,7 @@ from chatlens.ratings.style import StyleFeatures, answer_text, load_style_featur
 StyleTransform = Literal["ratio", "diff"]
 
 _TRUE = ("true", "1", "yes", "y", "t")
+_FALSE = ("false", "0", "no", "n", "f")
 #: outcome texts that mean "no answer" (pandas and Python writers emit these for missing values).
 _MISSING = ("", "none", "null", "nan", "na", "n/a")
 _POSITION = {"left": 1.0, "l": 1.0, "first": 1.0, "right": -1.0, "r": -1.0, "second": -1.0}
@@ -114,6 +115,15 @@ def _truthy(col: str, dtype: pl.DataType) -> pl.Expr:
     if dtype == pl.Boolean:
         return pl.col(col).fill_null(value=False)
     return _as_text(col).str.strip_chars().str.to_lowercase().is_in(_TRUE).fill_null(value=False)
+
+
+def _not_boolean(col: str, dtype: pl.DataType) -> pl.Expr:
+    """A ``keep_if`` value that is neither true, false nor missing (a typo such as ``ture``, or the
+    wrong column): such a row was not filtered on purpose, so it is quarantined, not dropped."""
+    if dtype == pl.Boolean:
+        return pl.lit(value=False)
+    norm = _as_text(col).str.strip_chars().str.to_lowercase()
+    return (~norm.is_in([*_TRUE, *_FALSE, *_MISSING])).fill_null(value=False)
 
 
 def _outcome_exprs(
@@ -220,8 +230,9 @@ def prepare_battles(
     scale
         An :class:`OutcomeScale` or a YAML path; defaults to the bundled scale.
     keep_if
-        A boolean column; only rows where it is true are used (e.g. ``is_completed``). Other
-        rows are counted as filtered, not quarantined.
+        A boolean column; only rows where it is true are used (e.g. ``is_completed``). Rows
+        where it is false or missing are counted as filtered, not quarantined; any other value
+        (``ture``, ``maybe``) quarantines its row, which was not filtered on purpose.
     rater, prompt
         Optional id columns, kept for the cluster bootstrap.
     position
@@ -291,7 +302,8 @@ def prepare_battles(
     df = data.with_row_index("row", offset=1)
     rows_filtered = 0
     if keep_if is not None:
-        kept = df.filter(_truthy(keep_if, data.schema[keep_if]))
+        not_boolean = _not_boolean(keep_if, data.schema[keep_if])
+        kept = df.filter(_truthy(keep_if, data.schema[keep_if]) | not_boolean)
         rows_filtered = df.height - kept.height
         df = kept
 
@@ -306,6 +318,12 @@ def prepare_battles(
         .then(pl.lit("model_a equals model_b"))
         .otherwise(reason)
     )
+    if keep_if is not None:
+        reason = (
+            pl.when(_not_boolean(keep_if, data.schema[keep_if]))
+            .then(pl.lit(f"keep-if column {keep_if!r} is neither true nor false: ") + _as_text(keep_if))
+            .otherwise(reason)
+        )
 
     cov_exprs: dict[str, pl.Expr] = {}
     schema = data.schema

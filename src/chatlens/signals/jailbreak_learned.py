@@ -21,7 +21,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -233,8 +232,11 @@ class LearnedJailbreak:
 
 
 def weights_available() -> bool:
-    """Whether the package ships learned jailbreak weights."""
-    return (resources.files("chatlens") / WEIGHTS_RESOURCE).is_file()
+    """Whether the package ships learned jailbreak weights (asked of the data layer, the one
+    reader of bundled files)."""
+    from chatlens import datafiles
+
+    return WEIGHTS_RESOURCE.removeprefix("data/") in datafiles.bundled()
 
 
 @cache
