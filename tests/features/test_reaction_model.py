@@ -122,6 +122,18 @@ def test_refusal_type_column_is_used(fitted):
     assert not np.allclose(a, b)
 
 
+def test_a_refusal_type_that_is_not_a_type_is_an_error(fitted):
+    """'policyy' read as neither capability nor policy and changed the predictions silently."""
+    model, frame = fitted
+    folded = model.predict_proba(frame.with_columns(refusal_type=pl.lit(" Policy")))
+    assert np.allclose(folded, model.predict_proba(frame.with_columns(refusal_type=pl.lit("policy"))))
+    empty = model.predict_proba(frame.with_columns(refusal_type=pl.lit("")))
+    assert np.allclose(empty, model.predict_proba(frame.with_columns(refusal_type=pl.lit("none"))))
+    with pytest.raises(InvalidParameterError, match=r"not one of \['capability', 'policy', "
+                                                      r"'mixed', 'none'\].*'policyy'"):
+        model.predict_proba(frame.with_columns(refusal_type=pl.lit("policyy")))
+
+
 def test_followup_jailbreak_and_request_similarity_are_computed_once(monkeypatch):
     """detect_reaction runs the jailbreak detector and the request similarity once per follow-up
     (featurize and rule_labels both need them), and precomputed columns are used as given."""

@@ -96,6 +96,27 @@ def with_shared_columns(frame: pl.DataFrame) -> pl.DataFrame:
     return frame
 
 
+#: Refusal types a user's column may give (folded), beside empty cells.
+_GIVEN_TYPES = ("capability", "policy", "mixed", "none")
+
+
+def _given_refusal_types(column: pl.Series) -> pl.Series:
+    """A user's refusal-type column, folded ("Policy", " capability"), empty as ``none``.
+
+    Why strict: a misspelt type ("policyy") silently read as neither capability nor policy and
+    changed the reactions the model predicts without a word.
+    """
+    folded = column.cast(pl.String).str.strip_chars().str.to_lowercase()
+    folded = folded.replace("", None).fill_null("none")
+    bad = (~folded.is_in(_GIVEN_TYPES)).arg_true()
+    if len(bad):
+        shown = ", ".join(repr(v) for v in column.gather(bad).unique(maintain_order=True).head(3))
+        msg = (f"the refusal type column has {len(bad)} value(s) that are not one of "
+               f"{list(_GIVEN_TYPES)} (or empty), e.g. {shown}")
+        raise InvalidParameterError(msg)
+    return folded
+
+
 def featurize(frame: pl.DataFrame) -> Any:
     """Sparse feature matrix (dense context features, then hashed follow-up n-grams) per row of
     ``frame`` (columns ``request``, ``response``, ``followup``; optional ``refusal_type``)."""
@@ -150,8 +171,8 @@ def featurize(frame: pl.DataFrame) -> Any:
     dense = t.select(**{k: v.cast(pl.Float64) for k, v in cols.items()})
     rules = detect_refusal(resp)
     # a user's column may spell the type "Policy" or " capability": compared folded
-    rtype = (frame["refusal_type"].cast(pl.String).str.strip_chars().str.to_lowercase()
-             .fill_null("none") if "refusal_type" in frame.columns else rules["refusal_type"])
+    rtype = (_given_refusal_types(frame["refusal_type"]) if "refusal_type" in frame.columns
+             else rules["refusal_type"])
     jb = frame.select(jailbreak="followup_jailbreak", jailbreak_score="followup_jailbreak_score")
     nums_fu, nums_req = _numbers(fu.to_list()), _numbers(req.to_list())
     shared_num = np.array([bool(a & b) for a, b in zip(nums_fu, nums_req, strict=True)], dtype=float)
