@@ -224,32 +224,44 @@ def analyze(
     inputs = _preflight(resolved, None if demo else source, stages, tables=detect,
                         engine=engine or "local", workers=workers, address=address, options=opts,
                         keep_text=keep_text)
-    claim(out, inputs, overwrite=overwrite)
-    begin_run(out, command)  # marked incomplete until the end; the previous run's outputs go
-    (out / "tables").mkdir(parents=True, exist_ok=True)
+    client = None
+    if engine == "dask" and isinstance(address, str):
+        from chatlens.engine import dask as dask_engine
 
-    timings: dict[str, float] = {}
-    if demo:
-        from chatlens.synth import synth
+        # connected before the previous run goes: a mistyped or unreachable --address fails
+        # with that run intact
+        client = dask_engine.connect(address)
+    try:
+        claim(out, inputs, overwrite=overwrite)
+        begin_run(out, command)  # marked incomplete until the end; the previous run's outputs go
+        (out / "tables").mkdir(parents=True, exist_ok=True)
+
+        timings: dict[str, float] = {}
+        if demo:
+            from chatlens.synth import synth
+
+            t = time.perf_counter()
+            source = out / "input" / "demo.parquet"
+            source.parent.mkdir(parents=True, exist_ok=True)
+            status(f"generating the demo corpus: {demo_conversations:,} synthetic conversations")
+            synth(demo_conversations, seed=DEMO_SEED, out=source)
+            timings["synth_demo"] = round(time.perf_counter() - t, 3)
+            engine = default_engine(source, opts, workers) if engine is None else engine
 
         t = time.perf_counter()
-        source = out / "input" / "demo.parquet"
-        source.parent.mkdir(parents=True, exist_ok=True)
-        status(f"generating the demo corpus: {demo_conversations:,} synthetic conversations")
-        synth(demo_conversations, seed=DEMO_SEED, out=source)
-        timings["synth_demo"] = round(time.perf_counter() - t, 3)
-        engine = default_engine(source, opts, workers) if engine is None else engine
-
-    t = time.perf_counter()
-    with ThreadPoolExecutor(1) as importer:
-        # only while other processes do the work: this thread then waits and imports nothing,
-        # so two threads never import the same (circular) packages at once
-        importing = importer.submit(_import_report) if engine != "local" else None
-        result = _run_stages(
-            source, out, opts, stages, keep_text=keep_text, engine=engine, workers=workers, address=address,
-        )
-        if importing is not None:
-            importing.result()
+        with ThreadPoolExecutor(1) as importer:
+            # only while other processes do the work: this thread then waits and imports nothing,
+            # so two threads never import the same (circular) packages at once
+            importing = importer.submit(_import_report) if engine != "local" else None
+            result = _run_stages(
+                source, out, opts, stages, keep_text=keep_text, engine=engine, workers=workers,
+                address=address if client is None else client,
+            )
+            if importing is not None:
+                importing.result()
+    finally:
+        if client is not None:
+            client.close()
     summary = result.summary
     behaviour: BehaviourTables | None = None
     figures: list[Path] = []
@@ -333,7 +345,7 @@ def _run_stages(
     keep_text: bool,
     engine: str,
     workers: int | None,
-    address: str | None,
+    address: str | Any | None,
 ) -> EngineResult:
     """The source through the stages on the engine, into ``out/<table>.parquet``.
 

@@ -19,10 +19,13 @@ import uuid
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from chatlens.errors import MissingExtraError
+from chatlens.errors import InvalidParameterError, MissingExtraError, PartitionError
 
 if TYPE_CHECKING:
     from chatlens.engine.worker import PartitionResult, PartitionTask
+
+#: How long to wait for a scheduler given by address before giving up.
+CONNECT_TIMEOUT = "30s"
 
 
 def _import_distributed() -> Any:
@@ -32,6 +35,37 @@ def _import_distributed() -> Any:
         extra, feature = "dask", "engine='dask' (dask.distributed)"
         raise MissingExtraError(extra, feature) from exc
     return distributed
+
+
+def require() -> None:
+    """Raise :class:`MissingExtraError` unless ``dask.distributed`` is installed (a preflight
+    check: ``analyze`` calls it before it clears the previous run)."""
+    _import_distributed()
+
+
+def connect(address: str, *, timeout: str | None = None) -> Any:
+    """A ``distributed.Client`` connected to the scheduler at ``address`` (the caller closes it).
+
+    Why its own step: ``analyze`` connects before it clears the previous run, so a mistyped or
+    unreachable ``--address`` (or a missing extra) leaves that run as it was, and a malformed
+    address is a clear error instead of dask's bare ``ValueError``. ``timeout`` defaults to
+    :data:`CONNECT_TIMEOUT`.
+    """
+    distributed = _import_distributed()
+    try:
+        return distributed.Client(address, timeout=timeout or CONNECT_TIMEOUT)
+    except ValueError as exc:
+        msg = (
+            f"The Dask scheduler address {address!r} is not valid ({exc}). Expected "
+            "'tcp://host:port' (e.g. tcp://10.0.0.5:8786), as printed by 'dask scheduler'."
+        )
+        raise InvalidParameterError(msg) from exc
+    except (OSError, TimeoutError) as exc:
+        msg = (
+            f"Cannot connect to the Dask scheduler at {address}: {type(exc).__name__}: {exc}. "
+            "Is the scheduler running and reachable from this machine?"
+        )
+        raise PartitionError(msg) from exc
 
 
 def execute(
@@ -67,13 +101,7 @@ def execute(
     elif isinstance(address, distributed.Client):
         client, own_client = address, False
     else:
-        try:
-            client = distributed.Client(address, timeout="30s")
-        except (OSError, TimeoutError) as exc:
-            from chatlens.errors import PartitionError
-
-            msg = f"Cannot connect to the Dask scheduler at {address}: {type(exc).__name__}: {exc}"
-            raise PartitionError(msg) from exc
+        client = connect(address)
     run_id = uuid.uuid4().hex[:8]
     try:
         futures = {
@@ -110,4 +138,4 @@ def execute(
             cluster.close()
 
 
-__all__ = ["execute"]
+__all__ = ["CONNECT_TIMEOUT", "connect", "execute", "require"]

@@ -55,6 +55,9 @@ class PartitionTask:
     keep_text: bool = True
     #: Parquet codec of the partition's part files (``parts`` layout).
     compression: str = "zstd"
+    #: The run's token file (``parts`` layout): the parts are committed only while it exists, so
+    #: a partition still running when its run has failed never writes into the directory.
+    run_token: str | None = None
 
 
 @dataclass(frozen=True)
@@ -123,7 +126,10 @@ class PartFiles:
         schemas: dict[str, dict[str, pl.DataType]],
         *,
         compression: str = "zstd",
+        token: str | None = None,
+        label: str = "",
     ) -> None:
+        self._token, self._label = token, label or f"partition {index}"
         final = {t: out / t / part_name(index) for t in TABLES}
         self._moves = {
             t: (p.with_name(f".{p.name}.{os.getpid()}.tmp"), p) for t, p in final.items()
@@ -134,8 +140,21 @@ class PartFiles:
         }
 
     def commit(self) -> None:
+        """Close the parts and rename them to their final names, unless the run has ended.
+
+        Why the check: a run that failed (another partition raised, a worker died) returns
+        while this partition may still be running (a cancelled Dask task runs to its end);
+        its parts would otherwise appear after the failure, or in a rerun's directory.
+        """
         for sink in self.sinks.values():
             sink.close()
+        if self._token is not None and not os.path.exists(self._token):
+            from chatlens.errors import PartitionError
+
+            self.abort()
+            msg = (f"{self._label}: its run ended (another partition failed, or the run was "
+                   "cancelled) before it finished; its parts were not written.")
+            raise PartitionError(msg)
         for tmp, final in self._moves.values():
             tmp.replace(final)
 
@@ -189,7 +208,8 @@ def run_partition(task: PartitionTask, *, into: RunFiles | None = None) -> Parti
     files: PartFiles | None = None
     if into is None:
         schemas = output_schemas(task.stages, keep_text=task.keep_text, loaded=loaded)
-        files = PartFiles(Path(task.out), part.index, schemas, compression=task.compression)
+        files = PartFiles(Path(task.out), part.index, schemas, compression=task.compression,
+                          token=task.run_token, label=part.label)
         sinks = files.sinks
     else:
         sinks = into.sinks
