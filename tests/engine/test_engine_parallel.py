@@ -249,3 +249,23 @@ def test_a_repeat_of_a_set_aside_record_is_the_same_whatever_the_partitions(
     assert one.summary == parts.summary
     assert one.scan("conversations").collect().equals(parts.scan("conversations").collect())
     assert one.scan("quarantine").collect().equals(parts.scan("quarantine").collect())
+
+
+def test_quarantine_reasons_do_not_depend_on_the_partitions(tmp_path: Path) -> None:
+    """Reviewed bug: a record with an unknown role whose id a kept record of an earlier file has
+    was quarantined as "duplicate conversation_id" by one process and for its role by a 2-worker
+    analyze (no worker knows another partition's ids), so quarantine.parquet and
+    tables/quarantine_reasons.csv differed. A record's own defects now come first everywhere."""
+    import chatlens
+
+    a = write_jsonl(tmp_path / "a.jsonl", [sharegpt("X", "q", "a"), sharegpt("Y", "q", "a")])
+    bad = sharegpt("X", "q", "a")
+    bad["conversations"][0]["from"] = "robot"  # type: ignore[index]
+    b = write_jsonl(tmp_path / "b.jsonl", [bad, sharegpt("Y", "again", "a")])
+    src = [str(a), str(b)]
+    one = run(src, out=tmp_path / "one", layout="single")
+    parts = run(src, out=tmp_path / "parts", duplicates="quarantine")
+    reasons = [r.split(":")[0] for r in one.scan("quarantine").collect().get_column("reason")]
+    assert reasons == ["message 0", "duplicate conversation_id (an earlier record has the same id)"]
+    assert one.scan("quarantine").collect().equals(parts.scan("quarantine").collect())
+    assert one.summary == parts.summary == chatlens.read(src).summary

@@ -23,9 +23,10 @@ Documented repairs (counted in ``repairs``, never silent):
 * ``truncated`` — content longer than ``max_message_chars`` is cut to that length;
   ``content_chars`` keeps the original length and ``truncated`` marks the message.
 
-Quarantined (whole conversation, with file, row and reason): no messages; a message whose role is
-missing or unknown; a conversation id already seen on a kept conversation (in this batch or an
-earlier one: only kept ids cross batches and partitions, so the rule is the same within one).
+Quarantined (whole conversation, with file, row and reason), the first that applies: no messages;
+a message whose role is missing or unknown; a conversation id already seen on a kept conversation
+(in this batch or an earlier one: only kept ids cross batches and partitions, so the rule and the
+reason are the same within one).
 """
 
 from __future__ import annotations
@@ -202,11 +203,12 @@ def canonicalize(
     )
     nested = nested.join(first_bad, on="_i", how="left", maintain_order="left")
 
-    # Conversations with no messages, and duplicate ids: a record whose id an earlier *kept*
-    # record has (in this batch, or ``seen_ids``). Why kept: across batches and partitions only
-    # the ids of kept conversations are known, so a repeat of a record set aside for its own
-    # content (its roles) counted as a duplicate only when both fell in one batch, and the
-    # tables depended on the batch size and on the engine.
+    # A record is set aside for its own defects first (no messages, a bad role), and only an
+    # otherwise valid one for its id: a duplicate is a record whose id an earlier *kept* record
+    # has (in this batch, or ``seen_ids``). Why: across batches and partitions only the ids of
+    # kept conversations are known, and a worker cannot know that a record with a bad role
+    # repeats a kept id of another partition; with any other rule the tables and the quarantine
+    # reasons depended on the batch size and on the engine.
     kept = (pl.col("_n") > 0) & pl.col("_role_reason").is_null()
     first_kept = pl.col("_i").filter(kept).min().over("conversation_id")
     dup = first_kept.is_not_null() & (first_kept < pl.col("_i"))
@@ -215,6 +217,8 @@ def canonicalize(
     nested = nested.with_columns(
         pl.when(pl.col("_n") == 0)
         .then(pl.lit("conversation has no messages"))
+        .when(pl.col("_role_reason").is_not_null())
+        .then(pl.col("_role_reason"))
         .when(dup)
         .then(pl.lit("duplicate conversation_id (an earlier record has the same id)"))
         .alias("_reason")
@@ -223,10 +227,6 @@ def canonicalize(
     if bad.height:
         quarantined.append(_quarantine_rows(bad, pl.col("_reason")))
         nested = nested.filter(pl.col("_reason").is_null())
-    bad_roles = nested.filter(pl.col("_role_reason").is_not_null())
-    if bad_roles.height:
-        quarantined.append(_quarantine_rows(bad_roles, pl.col("_role_reason")))
-        nested = nested.filter(pl.col("_role_reason").is_null())
     nested = nested.drop("_reason", "_role_reason", "_i")
 
     # Explode to one row per message, with 0-based message_index, no group-by needed.
