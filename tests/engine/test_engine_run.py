@@ -256,3 +256,21 @@ def test_analyze_local_runs_through_the_engine_contract(tmp_path: Path) -> None:
     src = write_jsonl(tmp_path / "a.jsonl", [sharegpt("a", "hi", "there")])
     with pytest.raises(PartitionError, match="expected 2 rows"):
         chatlens.analyze(src, out=tmp_path / "run", profile=broken)
+
+
+def test_quarantined_repeats_take_their_repairs_with_them(tmp_path: Path) -> None:
+    """Reviewed bug: a repeated id in a later partition whose messages were repaired (truncated,
+    null content, non-alternating) kept those repairs in the summary after it was moved to
+    quarantine; one process never repairs a repeat. analyze: manifest counts.repairs and
+    tables/repairs.csv were {} with 1 worker and 3 repairs with 2."""
+    a = write_jsonl(tmp_path / "a.jsonl", [sharegpt("X", "q", "a")])
+    repaired = {"id": "X", "conversations": [
+        {"from": "human", "value": "q"}, {"from": "human", "value": "q2"},
+        {"from": "gpt", "value": None}, {"from": "gpt", "value": "y" * 50}]}
+    b = write_jsonl(tmp_path / "b.jsonl", [repaired, sharegpt("Z", "q", "z" * 50)])
+    src = [str(a), str(b)]
+    opts = SourceOptions(max_message_chars=20)
+    parts = run(src, out=tmp_path / "parts", duplicates="quarantine", options=opts)
+    one = run(src, out=tmp_path / "one", layout="single", options=opts)
+    assert parts.summary.repairs == one.summary.repairs == {"truncated": 1}
+    assert parts.summary == one.summary == read(src, max_message_chars=20).summary

@@ -223,7 +223,7 @@ def run(
     found = dup.occurrences(out) if layout == "parts" else dup.no_occurrences()
     moved = 0
     if duplicates == "quarantine" and found.height:
-        removed = dup.quarantine_later(out, found, tasks)
+        removed = dup.quarantine_later(out, found, tasks, {r.index: r.repairs for r in results})
         dup.subtract(total, removed)
         moved = removed.conversations
     summary = total.finish()

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -117,7 +117,10 @@ def find_duplicates(out: str | Path, *, sample: int = DUPLICATE_SAMPLE) -> Dupli
 
 
 def quarantine_later(
-    out: str | Path, found: pl.DataFrame, tasks: Sequence[PartitionTask]
+    out: str | Path,
+    found: pl.DataFrame,
+    tasks: Sequence[PartitionTask],
+    repairs: Mapping[int, Mapping[str, int]] | None = None,
 ) -> SummaryAccumulator:
     """Move every occurrence after the first of each duplicated id into quarantine.
 
@@ -129,7 +132,12 @@ def quarantine_later(
     hold a later occurrence are read again; duplicates are rare, so that is rarely more than a few.
 
     Returns an accumulator of what was removed (its ``conversations`` rows, ``messages``, models,
-    languages, roles, turns), for :func:`subtract` to take out of the run's summary.
+    languages, roles, turns, and the repairs counted on them), for :func:`subtract` to take out
+    of the run's summary. ``repairs`` are the partitions' repair counts as their workers made them
+    (``PartitionResult.repairs``, by partition index): the repairs of a moved conversation (a
+    truncated or null message, non-alternating roles) are those minus what the partition's
+    second reading counts. Why: one process never repairs a repeated id's messages (it is set
+    aside first), so they were counted by the pooled engines only.
     """
     out = Path(out)
     removed = SummaryAccumulator()
@@ -146,7 +154,9 @@ def quarantine_later(
         hit_c = pl.col("conversation_id").is_in(ids.implode())
         gone_c, gone_m = conversations.filter(hit_c), messages.filter(hit_c)
         before = pl.read_parquet(q_path).height
-        quarantine = _quarantine_as_read(by_index[int(index)], set(ids.to_list()))
+        quarantine, reread = _quarantine_as_read(by_index[int(index)], set(ids.to_list()))
+        if repairs is not None:
+            removed.repairs.update(Counter(repairs.get(int(index), {})) - reread)
         if quarantine.height != before + gone_c.height:
             msg = (f"Partition {index}: reading it again quarantined {quarantine.height} rows, "
                    f"expected {before} + {gone_c.height} repeated ids. This is a chatlens bug.")
@@ -163,18 +173,19 @@ def quarantine_later(
     return removed
 
 
-def _quarantine_as_read(task: PartitionTask, earlier: set[str]) -> pl.DataFrame:
+def _quarantine_as_read(task: PartitionTask, earlier: set[str]) -> tuple[pl.DataFrame, Counter]:
     """The quarantine of ``task``'s partition canonicalised with ``earlier`` ids already seen
-    (without text unless the run keeps it, as the worker wrote it)."""
+    (without text unless the run keeps it, as the worker wrote it), and the repairs counted."""
     seen = set(earlier)
-    parts = [
-        canonical_batch(raw, seen, max_message_chars=task.max_message_chars).quarantine
-        for raw in read_partition(task.partition, task.format, batch_size=task.batch_size,
-                                  options=task.reader_options)
-    ]
+    parts, repairs = [], Counter[str]()
+    for raw in read_partition(task.partition, task.format, batch_size=task.batch_size,
+                              options=task.reader_options):
+        batch = canonical_batch(raw, seen, max_message_chars=task.max_message_chars)
+        parts.append(batch.quarantine)
+        repairs.update(batch.repairs)
     quarantine = (pl.concat(parts, how="vertical_relaxed") if parts
                   else empty_frame(QUARANTINE_SCHEMA)).pipe(conform, QUARANTINE_SCHEMA)
-    return quarantine if task.keep_text else quarantine_without_text(quarantine)
+    return (quarantine if task.keep_text else quarantine_without_text(quarantine)), repairs
 
 
 def subtract(total: SummaryAccumulator, removed: SummaryAccumulator) -> None:
@@ -188,7 +199,7 @@ def subtract(total: SummaryAccumulator, removed: SummaryAccumulator) -> None:
     total.turn_sum -= removed.turn_sum
     total.quarantined += moved
     total.reasons[DUPLICATE_REASON] += moved
-    for name in ("models", "languages", "roles", "turns"):
+    for name in ("repairs", "models", "languages", "roles", "turns"):
         counter: Counter = getattr(total, name)
         counter.subtract(getattr(removed, name))
         setattr(total, name, Counter({k: v for k, v in counter.items() if v > 0}))
