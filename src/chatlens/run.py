@@ -203,8 +203,8 @@ def analyze(
         cluster). All three run the same worker code, check the same contracts and give
         identical tables (:mod:`chatlens.engine`). ``None`` (the default) uses every core:
         ``process`` when ``workers`` (default: the number of cores) is more than 1 and the
-        source splits into more than one partition (files, or 50k-row groups of a Parquet
-        file), else ``local`` — so ``workers=1`` is one process. In a script, call it under
+        source splits into more than one partition (files, or whole row groups of about
+        :data:`PARTITION_ROWS` rows of a Parquet file of at least 1.5 times that), else ``local`` — so ``workers=1`` is one process. In a script, call it under
         ``if __name__ == "__main__":`` (the pool's workers re-import the main module).
     **options
         :class:`~chatlens.corpus.api.SourceOptions` fields.
