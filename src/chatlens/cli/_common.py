@@ -185,11 +185,14 @@ def handle_errors(fn: F) -> F:
             return fn(*args, **kwargs)
         except ChatlensError as exc:
             err_console.print(f"[bold red]error:[/] {type(exc).__name__}: ", end="")
-            err_console.print(cli_wording(str(exc), options), markup=False, soft_wrap=True)
+            # printable: messages name files and quote data (a file named with an escape
+            # sequence cleared the screen when its partition failed)
+            err_console.print(printable(cli_wording(str(exc), options)), markup=False,
+                              soft_wrap=True)
             raise _error_exit() from None
         except (FileNotFoundError, IsADirectoryError, PermissionError) as exc:
             err_console.print("[bold red]error:[/] ", end="")
-            err_console.print(str(exc), markup=False, soft_wrap=True)
+            err_console.print(printable(exc), markup=False, soft_wrap=True)
             raise _error_exit() from None
 
     return wrapper  # type: ignore[return-value]
