@@ -274,3 +274,26 @@ def test_quarantined_repeats_take_their_repairs_with_them(tmp_path: Path) -> Non
     one = run(src, out=tmp_path / "one", layout="single", options=opts)
     assert parts.summary.repairs == one.summary.repairs == {"truncated": 1}
     assert parts.summary == one.summary == read(src, max_message_chars=20).summary
+
+
+def test_parts_sort_by_name_in_partition_order_whatever_their_count(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Reviewed bug: parts were named with a fixed 5 digits, so a run of more than 100,000
+    partitions (a folder of as many JSONL files) had 'part-100000' sort before 'part-10001', and
+    the scans and the compacted tables were out of input order. Names now take as many digits as
+    the run needs; shown here with the minimum lowered to 1 digit and 12 partitions."""
+    from chatlens.engine import worker
+
+    monkeypatch.setattr(worker, "PART_DIGITS", 1)
+    files = [str(write_jsonl(tmp_path / f"f{i:02d}.jsonl", [sharegpt(f"c{i}", "q", "a")]))
+             for i in range(12)]
+    files.append(str(write_jsonl(tmp_path / "g.jsonl", [sharegpt("c1", "again", "a")])))
+    result = run(files, out=tmp_path / "out", duplicates="quarantine")
+    names = sorted(p.name for p in (tmp_path / "out" / "conversations").glob("part-*.parquet"))
+    assert names[:3] == ["part-00.parquet", "part-01.parquet", "part-02.parquet"]
+    expected = [f"c{i}" for i in range(12)]
+    assert result.scan("conversations").collect().get_column("conversation_id").to_list() == expected
+    by_glob = pl.scan_parquet(tmp_path / "out" / "conversations" / "*.parquet").collect()
+    assert by_glob.get_column("conversation_id").to_list() == expected
+    assert result.duplicates.quarantined == 1

@@ -42,7 +42,14 @@ from chatlens.engine.duplicates import DuplicateReport, find_duplicates
 from chatlens.engine.partitions import DEFAULT_PARTITION_ROWS, Partition, plan_partitions
 from chatlens.engine.result import EngineResult, Layout
 from chatlens.engine.stages import StageSpec, resolve_stages
-from chatlens.engine.worker import TABLES, PartitionResult, PartitionTask, RunFiles, output_schemas
+from chatlens.engine.worker import (
+    TABLES,
+    PartitionResult,
+    PartitionTask,
+    RunFiles,
+    output_schemas,
+    part_digits,
+)
 from chatlens.errors import InvalidParameterError
 
 if TYPE_CHECKING:
@@ -158,7 +165,7 @@ def run(
         token = _prepare(out, layout)
         tasks = [
             _task(p, scan.format, scan.options, opts, specs, out, keep_text, part_compression,
-                  token)
+                  token, part_digits(len(plan)))
             for p in plan
         ]
         timings = {"plan": round(time.perf_counter() - t0, 4)}
@@ -357,6 +364,7 @@ def _task(
     keep_text: bool,  # noqa: FBT001
     compression: str,
     token: Path | None,
+    digits: int,
 ) -> PartitionTask:
     return PartitionTask(
         partition=partition,
@@ -369,6 +377,7 @@ def _task(
         keep_text=keep_text,
         compression=compression,
         run_token=None if token is None else str(token.resolve()),
+        part_digits=digits,
     )
 
 

@@ -145,7 +145,7 @@ def quarantine_later(
     by_index = {t.partition.index: t for t in tasks}
     for (index,), group in sorted(later.group_by("partition"), key=lambda g: g[0]):
         ids = group.get_column("conversation_id")
-        name = part_name(int(index))
+        name = part_name(int(index), by_index[int(index)].part_digits)
         conv_path, msg_path, q_path = (
             out / t / name for t in ("conversations", "messages", "quarantine")
         )
