@@ -175,7 +175,8 @@ def _error_exit() -> typer.Exit:
 
 def handle_errors(fn: F) -> F:
     """Turn ChatlensError (and bad-file OSErrors) into a clean message and exit code 1; the
-    message is put in command-line words (:func:`cli_wording`)."""
+    message is put in command-line words (:func:`cli_wording`) and made :func:`printable`: it
+    may quote data (a server's error body, a file name) carrying terminal escapes."""
 
     options = _command_options(fn)
 
@@ -185,10 +186,9 @@ def handle_errors(fn: F) -> F:
             return fn(*args, **kwargs)
         except ChatlensError as exc:
             err_console.print(f"[bold red]error:[/] {type(exc).__name__}: ", end="")
-            # printable: messages name files and quote data (a file named with an escape
-            # sequence cleared the screen when its partition failed)
-            err_console.print(printable(cli_wording(str(exc), options)), markup=False,
-                              soft_wrap=True)
+            err_console.print(
+                printable(cli_wording(str(exc), options)), markup=False, soft_wrap=True
+            )
             raise _error_exit() from None
         except (FileNotFoundError, IsADirectoryError, PermissionError) as exc:
             err_console.print("[bold red]error:[/] ", end="")
