@@ -97,3 +97,16 @@ def slow_or_boom(batch: CanonicalBatch) -> CanonicalBatch:
     if "slow" in ids:
         time.sleep(1.5)
     return batch
+
+
+def listening_hosts(batch: CanonicalBatch) -> CanonicalBatch:
+    """Records the hosts this process listens on (to test where a LocalCluster serves)."""
+    import psutil
+
+    hosts = sorted({c.laddr.ip for c in psutil.Process().net_connections(kind="inet")
+                    if c.status == psutil.CONN_LISTEN})
+    return _with(
+        batch,
+        batch.messages,
+        batch.conversations.with_columns(pl.lit(",".join(hosts)).alias("listening_hosts")),
+    )

@@ -21,6 +21,7 @@ from _engine_helpers import sharegpt, write_jsonl
 import chatlens
 from chatlens.corpus.api import SourceOptions
 from chatlens.engine import PartitionError, run
+from chatlens.engine.dask import LOOPBACK_HTTP
 from chatlens.engine.partitions import plan_partitions
 from chatlens.engine.worker import PartitionTask, run_partition
 from chatlens.errors import InvalidParameterError, MissingExtraError
@@ -74,7 +75,9 @@ def test_a_failed_dask_run_commits_no_part_afterwards(tmp_path: Path) -> None:
     distributed = pytest.importorskip("distributed")
     out = tmp_path / "out"
     with distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
+        n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None,
+        scheduler_kwargs={"dashboard_address": LOOPBACK_HTTP},
+        worker_dashboard_address=LOOPBACK_HTTP,
     ) as cluster:
         with pytest.raises(PartitionError, match=r"partition 1 .*failed: StageError"):
             run(_two_files(tmp_path, "slow", "bad"), ["_engine_stages:slow_or_boom"], out=out,
@@ -122,3 +125,16 @@ def test_analyze_without_the_dask_extra_keeps_the_previous_run(
     with pytest.raises(MissingExtraError, match=r"chatlens\[dask\]"):
         chatlens.analyze(src, out=out, engine="dask", detect=False)
     assert (out / "manifest.json").read_text() == manifest
+
+
+@pytest.mark.slow
+def test_a_runs_own_cluster_listens_on_loopback_only(tmp_path: Path) -> None:
+    """Reviewed bug: engine='dask' without an address started a LocalCluster whose scheduler
+    served HTTP (health, metrics, worker info) on 0.0.0.0:8787 and, with processes=False, whose
+    workers did too: reachable from the network for the whole run."""
+    pytest.importorskip("distributed")
+    pytest.importorskip("psutil")
+    result = run(_two_files(tmp_path, "x", "y")[:1], ["_engine_stages:listening_hosts"],
+                 out=tmp_path / "out", engine="dask", workers=1, processes=False)
+    (hosts,) = result.scan("conversations").collect().get_column("listening_hosts").to_list()
+    assert hosts and set(hosts.split(",")) <= {"127.0.0.1"}, hosts

@@ -12,6 +12,7 @@ from _engine_helpers import sharegpt, write_jsonl
 
 from chatlens.engine import PartitionError, run
 from chatlens.engine.api import EngineResult
+from chatlens.engine.dask import LOOPBACK_HTTP
 
 KEY = ["conversation_id", "message_index"]
 
@@ -147,7 +148,9 @@ def test_dask_existing_cluster_by_address_and_client(
 ) -> None:
     distributed = pytest.importorskip("distributed")
     with distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
+        n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None,
+        scheduler_kwargs={"dashboard_address": LOOPBACK_HTTP},
+        worker_dashboard_address=LOOPBACK_HTTP,
     ) as cluster:
         src = [str(p) for p in synth_files]
         out = synth_files[0].parent / "det_dask_addr"

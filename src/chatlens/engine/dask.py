@@ -26,6 +26,11 @@ if TYPE_CHECKING:
 
 #: How long to wait for a scheduler given by address before giving up.
 CONNECT_TIMEOUT = "30s"
+#: Where a run's own ``LocalCluster`` serves HTTP (health, metrics, worker info and logs).
+#: Why explicit: with no address the scheduler served it on 0.0.0.0:8787 and, with
+#: ``processes=False``, every worker on 0.0.0.0 too (IPv4 and IPv6): reachable from the
+#: network, unauthenticated, for the whole run. Loopback and a free port instead.
+LOOPBACK_HTTP = "127.0.0.1:0"
 
 
 def _import_distributed() -> Any:
@@ -93,7 +98,9 @@ def execute(
             n_workers=n,
             threads_per_worker=1,
             processes=processes,
-            dashboard_address=None,
+            dashboard_address=None,  # no dashboard; its HTTP server on loopback (below)
+            scheduler_kwargs={"dashboard_address": LOOPBACK_HTTP},
+            worker_dashboard_address=LOOPBACK_HTTP,
             silence_logs=40,
             **extra,
         )
@@ -138,4 +145,4 @@ def execute(
             cluster.close()
 
 
-__all__ = ["CONNECT_TIMEOUT", "connect", "execute", "require"]
+__all__ = ["CONNECT_TIMEOUT", "LOOPBACK_HTTP", "connect", "execute", "require"]
