@@ -27,7 +27,6 @@ generated into ``DIR/input/`` and analysed, so a fresh clone has something real 
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import time
 from collections.abc import Sequence
@@ -202,7 +201,7 @@ def analyze(
         processes; ``dask`` over a Dask cluster (``address`` of its scheduler, or a local
         cluster). All three run the same worker code, check the same contracts and give
         identical tables (:mod:`chatlens.engine`). ``None`` (the default) uses every core:
-        ``process`` when ``workers`` (default: the number of cores) is more than 1 and the
+        ``process`` when ``workers`` (default: the usable cores) is more than 1 and the
         source splits into more than one partition (files, or whole row groups of about
         :data:`PARTITION_ROWS` rows of a Parquet file of at least 1.5 times that), else ``local`` — so ``workers=1`` is one process. In a script, call it under
         ``if __name__ == "__main__":`` (the pool's workers re-import the main module).
@@ -328,7 +327,9 @@ def default_engine(source: SourceLike, opts: SourceOptions, workers: int | None 
     from chatlens.engine.partitions import plan_partitions
 
     if workers is None:
-        workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+        from chatlens.engine.pool import usable_cores
+
+        workers = usable_cores()
     if workers <= 1:
         return "local"
     scan = opts.open(source)

@@ -13,6 +13,7 @@ from _engine_helpers import sharegpt, write_jsonl
 from chatlens.engine import PartitionError, run
 from chatlens.engine.api import EngineResult
 from chatlens.engine.dask import LOOPBACK_HTTP
+from chatlens.engine.pool import usable_cores
 
 KEY = ["conversation_id", "message_index"]
 
@@ -179,7 +180,21 @@ def test_pool_workers_get_their_share_of_threads(tmp_path: Path) -> None:
         src, ["_engine_stages:polars_threads"], out=tmp_path / "out", engine="process", workers=2
     )
     threads = result.scan("conversations").collect().get_column("polars_threads").unique().to_list()
-    assert threads == [max(1, (os.cpu_count() or 1) // 2)]
+    assert threads == [max(1, usable_cores() // 2)]
+
+
+def test_the_default_worker_count_is_the_usable_cores(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Reviewed bug: with no 'workers', the pool (and a LocalCluster) started os.cpu_count()
+    workers, the machine's cores, not the usable ones: under 'taskset -c 0' on 2 cores
+    'analyze --engine process' ran 2 workers (a SLURM job given 4 of 64 cores: 64 workers, each
+    loading the models). Shown with 1 usable core of 8."""
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0}, raising=False)
+    monkeypatch.setattr(os, "cpu_count", lambda: 8)
+    result = run(_failing_source(tmp_path)[:1], ["_engine_stages:polars_threads"],
+                 out=tmp_path / "out", engine="process")
+    assert result.workers == 1
 
 
 def test_engine_import_stays_light(modules_loaded_by) -> None:

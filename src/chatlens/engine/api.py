@@ -25,7 +25,6 @@ single-process read with nothing to compact or move afterwards.
 
 from __future__ import annotations
 
-import os
 import time
 import uuid
 from collections.abc import Iterable, Sequence
@@ -40,6 +39,7 @@ from chatlens.corpus.summary import CorpusSummary, SummaryAccumulator
 from chatlens.engine import duplicates as dup
 from chatlens.engine.duplicates import DuplicateReport, find_duplicates
 from chatlens.engine.partitions import DEFAULT_PARTITION_ROWS, Partition, plan_partitions
+from chatlens.engine.pool import usable_cores
 from chatlens.engine.result import EngineResult, Layout
 from chatlens.engine.stages import StageSpec, resolve_stages
 from chatlens.engine.worker import (
@@ -93,7 +93,7 @@ def run(
         ``"local"``, ``"process"`` or ``"dask"``.
     workers
         Worker processes for ``process`` / ``LocalCluster`` workers for ``dask`` (default: the
-        number of cores). Ignored by ``local`` and when ``address`` is given.
+        usable cores, ``os.sched_getaffinity``). Ignored by ``local`` and when ``address`` is given.
     address
         A Dask scheduler address (``tcp://host:8786``) or an open ``distributed.Client`` (left
         open); only with ``engine="dask"``. See ``docs/engine.md`` for SLURM and Kubernetes.
@@ -169,7 +169,7 @@ def run(
             for p in plan
         ]
         timings = {"plan": round(time.perf_counter() - t0, 4)}
-        n_workers = 1 if engine == "local" else workers or os.cpu_count() or 1
+        n_workers = 1 if engine == "local" else workers or usable_cores()
 
         t = time.perf_counter()
         single = layout == "single"  # progress in rows or bytes (one partition may be the whole input)

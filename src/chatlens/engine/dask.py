@@ -14,7 +14,6 @@ sees (NFS, Lustre, a mounted bucket) and chatlens must be installed on the worke
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -83,16 +82,17 @@ def execute(
 ) -> list[PartitionResult]:
     """Submit one task per partition and gather results in partition order."""
     from chatlens.engine.local import partition_failure
+    from chatlens.engine.pool import usable_cores
     from chatlens.engine.worker import run_partition
 
     distributed = _import_distributed()
     cluster = None
     own_client = True
     if address is None:
-        n = workers or os.cpu_count() or 1
+        n = workers or usable_cores()
         extra: dict[str, Any] = {}
         if processes:
-            threads = max(1, (os.cpu_count() or 1) // n)
+            threads = max(1, usable_cores() // n)
             extra["env"] = {"POLARS_MAX_THREADS": str(threads), "OMP_NUM_THREADS": str(threads)}
         cluster = distributed.LocalCluster(
             n_workers=n,

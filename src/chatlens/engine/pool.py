@@ -28,6 +28,18 @@ if TYPE_CHECKING:
 DRIVER_POLL_S = 1.0
 
 
+def usable_cores() -> int:
+    """The cores this process may run on (``os.sched_getaffinity`` where it exists).
+
+    Why not ``os.cpu_count()``: under SLURM, ``taskset`` or a container's CPU set that is the
+    whole machine's count, so a job given 4 of 64 cores started 64 pool workers (each loading
+    the stages' models) where the documented default is the usable cores.
+    """
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return os.cpu_count() or 1
+
+
 def _exit_with_driver(driver: int) -> None:
     """End this worker when the driver process is gone.
 
@@ -78,7 +90,7 @@ def execute(
     from chatlens.engine.local import partition_failure
     from chatlens.engine.worker import run_partition
 
-    threads = max(1, (os.cpu_count() or 1) // workers)
+    threads = max(1, usable_cores() // workers)
     results: dict[int, PartitionResult] = {}
     pending: dict[Future[PartitionResult], PartitionTask] = {}
     queue = list(reversed(tasks))
@@ -115,4 +127,4 @@ def execute(
     return [results[t.partition.index] for t in tasks]
 
 
-__all__ = ["execute"]
+__all__ = ["execute", "usable_cores"]
