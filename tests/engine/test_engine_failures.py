@@ -138,3 +138,33 @@ def test_a_runs_own_cluster_listens_on_loopback_only(tmp_path: Path) -> None:
                  out=tmp_path / "out", engine="dask", workers=1, processes=False)
     (hosts,) = result.scan("conversations").collect().get_column("listening_hosts").to_list()
     assert hosts and set(hosts.split(",")) <= {"127.0.0.1"}, hosts
+
+
+@pytest.mark.slow
+def test_a_task_cancelled_on_the_cluster_is_named(tmp_path: Path) -> None:
+    """Reviewed bug: a partition whose task another client cancelled (or a restarted scheduler
+    lost) failed with 'failed: NoneType: None'."""
+    import threading
+
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(
+        n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None,
+        scheduler_kwargs={"dashboard_address": LOOPBACK_HTTP},
+        worker_dashboard_address=LOOPBACK_HTTP,
+    ) as cluster, distributed.Client(cluster) as other:
+
+        def cancel_running() -> None:
+            deadline = time.monotonic() + 5
+            while time.monotonic() < deadline:
+                keys = [k for ks in other.processing().values() for k in ks]
+                if keys:
+                    other.cancel([distributed.Future(k, client=other) for k in keys], force=True)
+                    return
+                time.sleep(0.05)
+
+        canceller = threading.Thread(target=cancel_running)
+        canceller.start()
+        with pytest.raises(PartitionError, match=r"partition 0 .*ended 'cancelled' without a result"):
+            run(_two_files(tmp_path, "slow", "x")[:1], ["_engine_stages:slow_or_boom"],
+                out=tmp_path / "out", engine="dask", address=cluster.scheduler_address)
+        canceller.join()

@@ -126,7 +126,14 @@ def execute(
             for future in distributed.as_completed(list(futures)):
                 task = futures[future]
                 if future.status != "finished":
-                    exc = future.exception()
+                    exc = future.exception() if future.status == "error" else None
+                    if exc is None:  # cancelled or lost on the cluster: there is no exception
+                        msg = (
+                            f"{task.partition.label} failed: its Dask task ended "
+                            f"{future.status!r} without a result (cancelled on the cluster by "
+                            "another client, or lost when the scheduler restarted); rerun."
+                        )
+                        raise PartitionError(msg, partition=task.partition.index)
                     hint = ""
                     if type(exc).__name__ == "KilledWorker":
                         hint = " (the Dask worker running it died: out of memory or killed?)"
