@@ -168,3 +168,31 @@ def test_a_task_cancelled_on_the_cluster_is_named(tmp_path: Path) -> None:
             run(_two_files(tmp_path, "slow", "x")[:1], ["_engine_stages:slow_or_boom"],
                 out=tmp_path / "out", engine="dask", address=cluster.scheduler_address)
         canceller.join()
+
+
+@pytest.mark.slow
+def test_a_relative_source_is_read_from_the_drivers_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Reviewed bug: tasks carried the source path as given, and a Dask worker opened it
+    relative to its own working directory (where it was started): 'data/a.jsonl' analysed the
+    worker's data/a.jsonl, another file, silently (or failed with a missing file), while the
+    manifest fingerprinted the driver's. Paths are made absolute; provenance keeps the name."""
+    import os
+
+    distributed = pytest.importorskip("distributed")
+    for where, text in (("driver", "the real data"), ("worker", "some other data")):
+        (tmp_path / where / "data").mkdir(parents=True)
+        write_jsonl(tmp_path / where / "data" / "a.jsonl",
+                    [sharegpt("c1", text, "ok"), {"id": "c2", "conversations": []}])
+    monkeypatch.chdir(tmp_path / "driver")
+    with distributed.LocalCluster(
+        n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None,
+        scheduler_kwargs={"dashboard_address": LOOPBACK_HTTP},
+        worker_dashboard_address=LOOPBACK_HTTP,
+    ) as cluster, distributed.Client(cluster) as client:
+        client.run(os.chdir, str(tmp_path / "worker"))  # a worker started elsewhere
+        result = run("data/a.jsonl", out=tmp_path / "out", engine="dask", address=client)
+    assert result.scan("messages").collect().get_column("content").to_list() == [
+        "the real data", "ok"]
+    assert result.scan("quarantine").collect().get_column("file").to_list() == ["data/a.jsonl"]

@@ -28,6 +28,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -367,7 +368,7 @@ def _task(
     digits: int,
 ) -> PartitionTask:
     return PartitionTask(
-        partition=partition,
+        partition=_absolute(partition),
         format=format,
         reader_options=reader_options,
         batch_size=opts.batch_size,
@@ -379,6 +380,22 @@ def _task(
         run_token=None if token is None else str(token.resolve()),
         part_digits=digits,
     )
+
+
+def _absolute(partition: Partition) -> Partition:
+    """``partition`` with its files' paths made absolute (their ``name``, what provenance
+    columns show, stays as the user gave it).
+
+    Why: a task is opened by a worker, and a Dask worker's working directory is where the
+    worker was started, not the driver's: a relative source ('data/a.jsonl') was read relative
+    to the worker's directory (a missing file, or silently another file of the same name),
+    while ``out`` was already resolved.
+    """
+    files = [partition.file, *partition.more_files]
+    if all(f.path.is_absolute() for f in files):
+        return partition
+    first, *more = [replace(f, path=f.path.absolute()) for f in files]
+    return replace(partition, file=first, more_files=tuple(more))
 
 
 def merge_accumulators(
