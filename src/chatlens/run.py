@@ -390,7 +390,7 @@ def _in_source_order(path: Path) -> None:
     order depended on where batches and partitions were cut, and a 1-worker and a 2-worker run
     of one file listed the same rows in different orders. The quarantine is small (the exception
     path), so rewriting it costs nothing that shows."""
-    quarantine = pl.read_parquet(path)
+    quarantine = pl.read_parquet(path, glob=False)
     if quarantine.height < 2:
         return
     first = quarantine.with_row_index("_i").group_by("file", maintain_order=True).agg(
@@ -412,7 +412,7 @@ def _excerpts(out: Path, demo_source: SourceLike | None) -> dict[str, pl.DataFra
     from chatlens.report.excerpts import sample_excerpts
 
     wanted = ["conversation_id", "message_index", "role", "refusal", "refusal_type", "reaction"]
-    messages = pl.scan_parquet(out / "messages.parquet")
+    messages = pl.scan_parquet(out / "messages.parquet", glob=False)
     names = messages.collect_schema().names()
     if not {"refusal", "refusal_type"} <= set(names):
         return None

@@ -297,3 +297,23 @@ def test_parts_sort_by_name_in_partition_order_whatever_their_count(
     by_glob = pl.scan_parquet(tmp_path / "out" / "conversations" / "*.parquet").collect()
     assert by_glob.get_column("conversation_id").to_list() == expected
     assert result.duplicates.quarantined == 1
+
+
+def test_an_output_path_with_glob_characters(tmp_path: Path) -> None:
+    """Reviewed bug: polars and DuckDB read the output path as a glob pattern, so after every
+    partition had run, 'chatlens analyze ... --out "runs/an [1]"' crashed with a traceback
+    (ComputeError "expanded paths were empty" with 1 worker, DuckDB IOException "No files
+    found" with 2): '[1]' is a character class."""
+    import chatlens
+
+    a = write_jsonl(tmp_path / "a.jsonl", [sharegpt("X", "q", "a"), sharegpt("Y", "q", "a")])
+    b = write_jsonl(tmp_path / "b.jsonl", [sharegpt("X", "again", "a")],
+                    extra_lines=["{not json"])
+    src = [str(a), str(b)]
+    result = run(src, out=tmp_path / "run [1]", duplicates="quarantine")
+    assert result.duplicates.quarantined == 1
+    assert result.scan("conversations").collect().height == 2
+    for workers in (1, 2):
+        done = chatlens.analyze(src, out=tmp_path / f"an [{workers}]", workers=workers,
+                                engine="local" if workers == 1 else "process")
+        assert (done.rows_in, done.rows_analysed, done.rows_quarantined) == (4, 2, 2)

@@ -1,7 +1,7 @@
 """Conversation ids repeated across partitions: found after the run, reported, optionally moved.
 
 Why after the run: each worker quarantines repeats *within* its partition (as the single-process
-reader does), but no worker sees another's ids. Once every part is written, DuckDB reads only the
+reader does), but no worker sees another's ids. Once every part is written, polars reads only the
 ``conversation_id`` column of ``conversations/part-*.parquet`` and finds the ids seen in more
 than one part (a fraction of a second per million conversations).
 
@@ -72,20 +72,20 @@ def no_occurrences() -> pl.DataFrame:
 
 
 def occurrences(out: str | Path) -> pl.DataFrame:
-    """``(conversation_id, partition)`` for every id found in more than one conversations part."""
-    import duckdb
+    """``(conversation_id, partition)`` for every id found in more than one conversations part.
 
-    folder = Path(out) / "conversations"
-    if not any(folder.glob("part-*.parquet")):
+    The parts are named one by one, never by a glob pattern: ``out`` is the user's path, and a
+    glob read '[' as a character class, so a run into 'runs/[2024] lmsys' failed after all its
+    partitions with DuckDB's "No files found" (and a '*' in it could match other folders).
+    """
+    files = sorted((Path(out) / "conversations").glob("part-*.parquet"))
+    if not files:
         return no_occurrences()
-    pattern = str(folder / "part-*.parquet").replace("'", "''")
-    with duckdb.connect() as con:
-        found = con.sql(
-            "WITH ids AS (SELECT conversation_id, filename "
-            f"FROM read_parquet('{pattern}', filename = true)), "
-            "dup AS (SELECT conversation_id FROM ids GROUP BY 1 HAVING count(*) > 1) "
-            "SELECT conversation_id, filename FROM ids SEMI JOIN dup USING (conversation_id)"
-        ).pl()
+    ids = pl.scan_parquet(files, glob=False, include_file_paths="filename").select(
+        "conversation_id", "filename"
+    )
+    dup = ids.group_by("conversation_id").len().filter(pl.col("len") > 1)
+    found = ids.join(dup.select("conversation_id"), on="conversation_id", how="semi").collect()
     return (
         found.select(
             pl.col("conversation_id").cast(pl.String),
@@ -149,11 +149,11 @@ def quarantine_later(
         conv_path, msg_path, q_path = (
             out / t / name for t in ("conversations", "messages", "quarantine")
         )
-        conversations = pl.read_parquet(conv_path)
-        messages = pl.read_parquet(msg_path)
+        conversations = pl.read_parquet(conv_path, glob=False)
+        messages = pl.read_parquet(msg_path, glob=False)
         hit_c = pl.col("conversation_id").is_in(ids.implode())
         gone_c, gone_m = conversations.filter(hit_c), messages.filter(hit_c)
-        before = pl.read_parquet(q_path).height
+        before = pl.read_parquet(q_path, glob=False).height
         quarantine, reread = _quarantine_as_read(by_index[int(index)], set(ids.to_list()))
         if repairs is not None:
             removed.repairs.update(Counter(repairs.get(int(index), {})) - reread)
