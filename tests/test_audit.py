@@ -346,3 +346,14 @@ def test_sample_finds_a_relative_source_from_another_directory(tmp_path: Path, m
     (work / "synth.parquet").rename(work / "moved.parquet")
     with pytest.raises(SourceError, match="--source"):
         draw_audit_sample(work / "run", n=20, by=None, seed=0)
+
+
+def test_a_run_directory_named_with_glob_characters(runs: dict[str, Path], tmp_path: Path) -> None:
+    """Reviewed bug: polars read the run directory as a glob pattern, so 'chatlens audit sample'
+    on a run in 'runs/an [1]' (which analyze writes) crashed with ComputeError "expanded paths
+    were empty"."""
+    import shutil
+
+    copy = shutil.copytree(runs["kept"], tmp_path / "an [1]")
+    assert draw_audit_sample(copy, n=20, by=None, seed=4).rows.equals(
+        draw_audit_sample(runs["kept"], n=20, by=None, seed=4).rows)
