@@ -379,3 +379,14 @@ def test_left_out_rows_name_the_labels_that_leave_them_out(runs: dict[str, Path]
     assert res.exit_code == 0, res.output
     assert f"{rows.height - 1} of {rows.height} drawn rows labelled; 1 left out (skip);" in flat
     assert "1 row(s) left out (skip):" in flat and "skip / unclear" not in flat
+
+
+def test_a_run_directory_named_with_glob_characters(runs: dict[str, Path], tmp_path: Path) -> None:
+    """Reviewed bug: polars read the run directory as a glob pattern, so 'chatlens audit sample'
+    on a run in 'runs/an [1]' (which analyze writes) crashed with ComputeError "expanded paths
+    were empty"."""
+    import shutil
+
+    copy = shutil.copytree(runs["kept"], tmp_path / "an [1]")
+    assert draw_audit_sample(copy, n=20, by=None, seed=4).rows.equals(
+        draw_audit_sample(runs["kept"], n=20, by=None, seed=4).rows)

@@ -61,3 +61,16 @@ def test_turing_eval_tables_print_no_escape_sequence_or_markup(tmp_path):
     assert res.exit_code == 0, res.output
     assert "EVIL" in res.output and "\x1b" not in res.output
     assert "[link=http://evil.example]click[/link]" in res.output
+
+
+def test_an_error_naming_a_hostile_file_prints_no_escape_sequence(tmp_path):
+    """Reviewed bug: a partition failure names its file, and the CLI printed the message as it
+    was, so a file named 'a<ESC>[2Jb.parquet' cleared the terminal when it failed to read."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "a\x1b[2Jb.parquet").write_bytes(b"PAR1garbagePAR1")
+    res = CliRunner().invoke(app, ["analyze", str(folder), "--format", "lmsys", "--workers", "1",
+                                   "--out", str(tmp_path / "run")])
+    assert res.exit_code == 1
+    assert "PartitionError" in res.output and "a\ufffd[2Jb.parquet" in res.output
+    assert "\x1b" not in res.output

@@ -27,7 +27,6 @@ generated into ``DIR/input/`` and analysed, so a fresh clone has something real 
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import time
 from collections.abc import Sequence
@@ -202,9 +201,9 @@ def analyze(
         processes; ``dask`` over a Dask cluster (``address`` of its scheduler, or a local
         cluster). All three run the same worker code, check the same contracts and give
         identical tables (:mod:`chatlens.engine`). ``None`` (the default) uses every core:
-        ``process`` when ``workers`` (default: the number of cores) is more than 1 and the
-        source splits into more than one partition (files, or 50k-row groups of a Parquet
-        file), else ``local`` — so ``workers=1`` is one process. In a script, call it under
+        ``process`` when ``workers`` (default: the usable cores) is more than 1 and the
+        source splits into more than one partition (files, or whole row groups of about
+        :data:`PARTITION_ROWS` rows of a Parquet file of at least 1.5 times that), else ``local`` — so ``workers=1`` is one process. In a script, call it under
         ``if __name__ == "__main__":`` (the pool's workers re-import the main module).
     **options
         :class:`~chatlens.corpus.api.SourceOptions` fields.
@@ -224,32 +223,44 @@ def analyze(
     inputs = _preflight(resolved, None if demo else source, stages, tables=detect,
                         engine=engine or "local", workers=workers, address=address, options=opts,
                         keep_text=keep_text)
-    claim(out, inputs, overwrite=overwrite)
-    begin_run(out, command)  # marked incomplete until the end; the previous run's outputs go
-    (out / "tables").mkdir(parents=True, exist_ok=True)
+    client = None
+    if engine == "dask" and isinstance(address, str):
+        from chatlens.engine import dask as dask_engine
 
-    timings: dict[str, float] = {}
-    if demo:
-        from chatlens.synth import synth
+        # connected before the previous run goes: a mistyped or unreachable --address fails
+        # with that run intact
+        client = dask_engine.connect(address)
+    try:
+        claim(out, inputs, overwrite=overwrite)
+        begin_run(out, command)  # marked incomplete until the end; the previous run's outputs go
+        (out / "tables").mkdir(parents=True, exist_ok=True)
+
+        timings: dict[str, float] = {}
+        if demo:
+            from chatlens.synth import synth
+
+            t = time.perf_counter()
+            source = out / "input" / "demo.parquet"
+            source.parent.mkdir(parents=True, exist_ok=True)
+            status(f"generating the demo corpus: {demo_conversations:,} synthetic conversations")
+            synth(demo_conversations, seed=DEMO_SEED, out=source)
+            timings["synth_demo"] = round(time.perf_counter() - t, 3)
+            engine = default_engine(source, opts, workers) if engine is None else engine
 
         t = time.perf_counter()
-        source = out / "input" / "demo.parquet"
-        source.parent.mkdir(parents=True, exist_ok=True)
-        status(f"generating the demo corpus: {demo_conversations:,} synthetic conversations")
-        synth(demo_conversations, seed=DEMO_SEED, out=source)
-        timings["synth_demo"] = round(time.perf_counter() - t, 3)
-        engine = default_engine(source, opts, workers) if engine is None else engine
-
-    t = time.perf_counter()
-    with ThreadPoolExecutor(1) as importer:
-        # only while other processes do the work: this thread then waits and imports nothing,
-        # so two threads never import the same (circular) packages at once
-        importing = importer.submit(_import_report) if engine != "local" else None
-        result = _run_stages(
-            source, out, opts, stages, keep_text=keep_text, engine=engine, workers=workers, address=address,
-        )
-        if importing is not None:
-            importing.result()
+        with ThreadPoolExecutor(1) as importer:
+            # only while other processes do the work: this thread then waits and imports nothing,
+            # so two threads never import the same (circular) packages at once
+            importing = importer.submit(_import_report) if engine != "local" else None
+            result = _run_stages(
+                source, out, opts, stages, keep_text=keep_text, engine=engine, workers=workers,
+                address=address if client is None else client,
+            )
+            if importing is not None:
+                importing.result()
+    finally:
+        if client is not None:
+            client.close()
     summary = result.summary
     behaviour: BehaviourTables | None = None
     figures: list[Path] = []
@@ -316,7 +327,9 @@ def default_engine(source: SourceLike, opts: SourceOptions, workers: int | None 
     from chatlens.engine.partitions import plan_partitions
 
     if workers is None:
-        workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+        from chatlens.engine.pool import usable_cores
+
+        workers = usable_cores()
     if workers <= 1:
         return "local"
     scan = opts.open(source)
@@ -333,7 +346,7 @@ def _run_stages(
     keep_text: bool,
     engine: str,
     workers: int | None,
-    address: str | None,
+    address: str | Any | None,
 ) -> EngineResult:
     """The source through the stages on the engine, into ``out/<table>.parquet``.
 
@@ -377,7 +390,7 @@ def _in_source_order(path: Path) -> None:
     order depended on where batches and partitions were cut, and a 1-worker and a 2-worker run
     of one file listed the same rows in different orders. The quarantine is small (the exception
     path), so rewriting it costs nothing that shows."""
-    quarantine = pl.read_parquet(path)
+    quarantine = pl.read_parquet(path, glob=False)
     if quarantine.height < 2:
         return
     first = quarantine.with_row_index("_i").group_by("file", maintain_order=True).agg(
@@ -399,7 +412,7 @@ def _excerpts(out: Path, demo_source: SourceLike | None) -> dict[str, pl.DataFra
     from chatlens.report.excerpts import sample_excerpts
 
     wanted = ["conversation_id", "message_index", "role", "refusal", "refusal_type", "reaction"]
-    messages = pl.scan_parquet(out / "messages.parquet")
+    messages = pl.scan_parquet(out / "messages.parquet", glob=False)
     names = messages.collect_schema().names()
     if not {"refusal", "refusal_type"} <= set(names):
         return None

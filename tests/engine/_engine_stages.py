@@ -83,3 +83,30 @@ def polars_threads(batch: CanonicalBatch) -> CanonicalBatch:
         batch.messages,
         batch.conversations.with_columns(pl.lit(size, dtype=pl.Int64).alias("polars_threads")),
     )
+
+
+def slow_or_boom(batch: CanonicalBatch) -> CanonicalBatch:
+    """Fails on the conversation id 'bad'; takes 1.5 s on 'slow' (a partition still running
+    when another has failed)."""
+    import time
+
+    ids = batch.conversations.get_column("conversation_id").to_list()
+    if "bad" in ids:
+        msg = "this batch is cursed"
+        raise RuntimeError(msg)
+    if "slow" in ids:
+        time.sleep(1.5)
+    return batch
+
+
+def listening_hosts(batch: CanonicalBatch) -> CanonicalBatch:
+    """Records the hosts this process listens on (to test where a LocalCluster serves)."""
+    import psutil
+
+    hosts = sorted({c.laddr.ip for c in psutil.Process().net_connections(kind="inet")
+                    if c.status == psutil.CONN_LISTEN})
+    return _with(
+        batch,
+        batch.messages,
+        batch.conversations.with_columns(pl.lit(",".join(hosts)).alias("listening_hosts")),
+    )

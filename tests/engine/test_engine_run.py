@@ -256,3 +256,64 @@ def test_analyze_local_runs_through_the_engine_contract(tmp_path: Path) -> None:
     src = write_jsonl(tmp_path / "a.jsonl", [sharegpt("a", "hi", "there")])
     with pytest.raises(PartitionError, match="expected 2 rows"):
         chatlens.analyze(src, out=tmp_path / "run", profile=broken)
+
+
+def test_quarantined_repeats_take_their_repairs_with_them(tmp_path: Path) -> None:
+    """Reviewed bug: a repeated id in a later partition whose messages were repaired (truncated,
+    null content, non-alternating) kept those repairs in the summary after it was moved to
+    quarantine; one process never repairs a repeat. analyze: manifest counts.repairs and
+    tables/repairs.csv were {} with 1 worker and 3 repairs with 2."""
+    a = write_jsonl(tmp_path / "a.jsonl", [sharegpt("X", "q", "a")])
+    repaired = {"id": "X", "conversations": [
+        {"from": "human", "value": "q"}, {"from": "human", "value": "q2"},
+        {"from": "gpt", "value": None}, {"from": "gpt", "value": "y" * 50}]}
+    b = write_jsonl(tmp_path / "b.jsonl", [repaired, sharegpt("Z", "q", "z" * 50)])
+    src = [str(a), str(b)]
+    opts = SourceOptions(max_message_chars=20)
+    parts = run(src, out=tmp_path / "parts", duplicates="quarantine", options=opts)
+    one = run(src, out=tmp_path / "one", layout="single", options=opts)
+    assert parts.summary.repairs == one.summary.repairs == {"truncated": 1}
+    assert parts.summary == one.summary == read(src, max_message_chars=20).summary
+
+
+def test_parts_sort_by_name_in_partition_order_whatever_their_count(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Reviewed bug: parts were named with a fixed 5 digits, so a run of more than 100,000
+    partitions (a folder of as many JSONL files) had 'part-100000' sort before 'part-10001', and
+    the scans and the compacted tables were out of input order. Names now take as many digits as
+    the run needs; shown here with the minimum lowered to 1 digit and 12 partitions."""
+    from chatlens.engine import worker
+
+    monkeypatch.setattr(worker, "PART_DIGITS", 1)
+    files = [str(write_jsonl(tmp_path / f"f{i:02d}.jsonl", [sharegpt(f"c{i}", "q", "a")]))
+             for i in range(12)]
+    files.append(str(write_jsonl(tmp_path / "g.jsonl", [sharegpt("c1", "again", "a")])))
+    result = run(files, out=tmp_path / "out", duplicates="quarantine")
+    names = sorted(p.name for p in (tmp_path / "out" / "conversations").glob("part-*.parquet"))
+    assert names[:3] == ["part-00.parquet", "part-01.parquet", "part-02.parquet"]
+    expected = [f"c{i}" for i in range(12)]
+    assert result.scan("conversations").collect().get_column("conversation_id").to_list() == expected
+    by_glob = pl.scan_parquet(tmp_path / "out" / "conversations" / "*.parquet").collect()
+    assert by_glob.get_column("conversation_id").to_list() == expected
+    assert result.duplicates.quarantined == 1
+
+
+def test_an_output_path_with_glob_characters(tmp_path: Path) -> None:
+    """Reviewed bug: polars and DuckDB read the output path as a glob pattern, so after every
+    partition had run, 'chatlens analyze ... --out "runs/an [1]"' crashed with a traceback
+    (ComputeError "expanded paths were empty" with 1 worker, DuckDB IOException "No files
+    found" with 2): '[1]' is a character class."""
+    import chatlens
+
+    a = write_jsonl(tmp_path / "a.jsonl", [sharegpt("X", "q", "a"), sharegpt("Y", "q", "a")])
+    b = write_jsonl(tmp_path / "b.jsonl", [sharegpt("X", "again", "a")],
+                    extra_lines=["{not json"])
+    src = [str(a), str(b)]
+    result = run(src, out=tmp_path / "run [1]", duplicates="quarantine")
+    assert result.duplicates.quarantined == 1
+    assert result.scan("conversations").collect().height == 2
+    for workers in (1, 2):
+        done = chatlens.analyze(src, out=tmp_path / f"an [{workers}]", workers=workers,
+                                engine="local" if workers == 1 else "process")
+        assert (done.rows_in, done.rows_analysed, done.rows_quarantined) == (4, 2, 2)

@@ -55,7 +55,7 @@ def population(run_dir: str | Path, signal: str = "refusal", by: str | None = "m
     if by in KEY:
         msg = f"--by {by!r} names a message: give a column that groups messages (model, language, …)."
         raise InvalidParameterError(msg)
-    messages = pl.scan_parquet(run_dir / "messages.parquet")
+    messages = pl.scan_parquet(run_dir / "messages.parquet", glob=False)
     names = messages.collect_schema().names()
     if spec.column not in names:
         msg = (f"{run_dir / 'messages.parquet'} has no {spec.column!r} column: the run was made "
@@ -65,7 +65,7 @@ def population(run_dir: str | Path, signal: str = "refusal", by: str | None = "m
     predicted = (pl.when(value).then(pl.lit(spec.labels[0])).otherwise(pl.lit("none")) if spec.binary
                  else value.cast(pl.String))
     frame = messages.filter((pl.col("role") == spec.role) & value.is_not_null())
-    conversations = pl.scan_parquet(run_dir / "conversations.parquet")
+    conversations = pl.scan_parquet(run_dir / "conversations.parquet", glob=False)
     # a group is a property of the conversation (model, language, source): its table first
     if by is not None and by in conversations.collect_schema().names():
         frame = frame.select(*KEY, predicted.alias("predicted")).join(

@@ -34,7 +34,7 @@ def sample_texts(run_dir: Path, doc: dict[str, Any], keys: pl.DataFrame, source:
     """``before`` / ``message`` / ``after`` per key of ``keys`` (any role either side), each cut to
     ``max_chars`` characters with the cut said in the text. ``doc``: the run's manifest."""
     wanted = keys["conversation_id"].unique()
-    messages = pl.scan_parquet(run_dir / "messages.parquet")
+    messages = pl.scan_parquet(run_dir / "messages.parquet", glob=False)
     if source is None and "content" in messages.collect_schema().names():
         found = in_conversations(messages, wanted).select(*KEY, "content").collect()
     else:

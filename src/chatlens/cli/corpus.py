@@ -188,7 +188,7 @@ def analyze_cmd(
     profile: str = typer.Option("default", "--profile", help="'default' definitions, 'rules' (cue scorers only), 'encoder' (default with the slower, more accurate refusal encoder tier; extra 'encoder'), 'legacy' (the original study's, to reproduce its numbers), or a profile YAML file."),
     demo_conversations: int = typer.Option(20_000, "--demo-conversations", min=1, help="Size of the demo corpus when no source is given."),
     engine: str | None = typer.Option(None, "--engine", help="local (this process), process (a process pool) or dask (a Dask cluster). Default: every core (process), or local with --workers 1."),
-    workers: int | None = typer.Option(None, "--workers", min=1, help="Worker processes (default: the number of cores; 1 = this process only)."),
+    workers: int | None = typer.Option(None, "--workers", min=1, help="Worker processes (default: the usable cores; 1 = this process only)."),
     address: str | None = typer.Option(None, "--address", help="Dask scheduler address (e.g. tcp://head:8786) for --engine dask."),
 ) -> None:
     """Analyse a conversation log into a run directory (tables, summary, manifest).

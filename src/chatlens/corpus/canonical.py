@@ -23,8 +23,10 @@ Documented repairs (counted in ``repairs``, never silent):
 * ``truncated`` — content longer than ``max_message_chars`` is cut to that length;
   ``content_chars`` keeps the original length and ``truncated`` marks the message.
 
-Quarantined (whole conversation, with file, row and reason): no messages; a message whose role is
-missing or unknown; a conversation id already seen.
+Quarantined (whole conversation, with file, row and reason), the first that applies: no messages;
+a message whose role is missing or unknown; a conversation id already seen on a kept conversation
+(in this batch or an earlier one: only kept ids cross batches and partitions, so the rule and the
+reason are the same within one).
 """
 
 from __future__ import annotations
@@ -166,17 +168,57 @@ def canonicalize(
     if nested.height == 0:
         return CanonicalBatch.empty()
 
-    nested = assign_ids(nested).with_columns(pl.col("messages").list.len().alias("_n"))
+    nested = assign_ids(nested).with_columns(
+        pl.col("messages").list.len().alias("_n"), pl.int_range(pl.len()).alias("_i")
+    )
 
     quarantined: list[pl.DataFrame] = []
 
-    # Conversations with no messages, and duplicate ids (within the batch and across batches).
-    dup = ~pl.col("conversation_id").is_first_distinct()
+    # A message whose role is missing or unknown sets its whole conversation aside. Found per
+    # record before the duplicate check, because whether a record is kept decides whether a
+    # later record with its id is a repeat.
+    roles = (  # the roles only: the texts are not copied
+        nested.filter(pl.col("_n") > 0)
+        .select(
+            "_i",
+            pl.col("messages").list.eval(pl.element().struct.field("role")).alias("role"),
+            pl.int_ranges(0, pl.col("_n"), dtype=pl.Int32).alias("message_index"),
+        )
+        .explode(["role", "message_index"])
+    )
+    first_bad = (
+        roles.filter(normalise_role(pl.col("role")).is_null())
+        .group_by("_i", maintain_order=True)
+        .agg(
+            pl.format(
+                "message {}: role {} is missing or not a known role (expected one of {} or a name in data/corpus/roles.yaml)",
+                pl.col("message_index").first(),
+                pl.when(pl.col("role").is_null())
+                .then(pl.lit("(null)"))
+                .otherwise(pl.format("'{}'", pl.col("role").first().str.slice(0, 40)))
+                .first(),
+                pl.lit("/".join(ROLES)),
+            ).alias("_role_reason")
+        )
+    )
+    nested = nested.join(first_bad, on="_i", how="left", maintain_order="left")
+
+    # A record is set aside for its own defects first (no messages, a bad role), and only an
+    # otherwise valid one for its id: a duplicate is a record whose id an earlier *kept* record
+    # has (in this batch, or ``seen_ids``). Why: across batches and partitions only the ids of
+    # kept conversations are known, and a worker cannot know that a record with a bad role
+    # repeats a kept id of another partition; with any other rule the tables and the quarantine
+    # reasons depended on the batch size and on the engine.
+    kept = (pl.col("_n") > 0) & pl.col("_role_reason").is_null()
+    first_kept = pl.col("_i").filter(kept).min().over("conversation_id")
+    dup = first_kept.is_not_null() & (first_kept < pl.col("_i"))
     if seen_ids is not None and seen_ids.len() > 0:
         dup = dup | pl.col("conversation_id").is_in(seen_ids.implode())
     nested = nested.with_columns(
         pl.when(pl.col("_n") == 0)
         .then(pl.lit("conversation has no messages"))
+        .when(pl.col("_role_reason").is_not_null())
+        .then(pl.col("_role_reason"))
         .when(dup)
         .then(pl.lit("duplicate conversation_id (an earlier record has the same id)"))
         .alias("_reason")
@@ -185,7 +227,7 @@ def canonicalize(
     if bad.height:
         quarantined.append(_quarantine_rows(bad, pl.col("_reason")))
         nested = nested.filter(pl.col("_reason").is_null())
-    nested = nested.drop("_reason")
+    nested = nested.drop("_reason", "_role_reason", "_i")
 
     # Explode to one row per message, with 0-based message_index, no group-by needed.
     exploded = (
@@ -199,27 +241,6 @@ def canonicalize(
         .unnest("messages")
         .with_columns(normalise_role(pl.col("role")).alias("_role_norm"))
     )
-
-    # Messages whose role is missing/unknown quarantine their whole conversation.
-    bad_roles = exploded.filter(pl.col("_role_norm").is_null())
-    if bad_roles.height:
-        first_bad = bad_roles.group_by("conversation_id", maintain_order=True).agg(
-            pl.format(
-                "message {}: role {} is missing or not a known role (expected one of {} or a name in data/corpus/roles.yaml)",
-                pl.col("message_index").first(),
-                pl.when(pl.col("role").is_null())
-                .then(pl.lit("(null)"))
-                .otherwise(pl.format("'{}'", pl.col("role").first().str.slice(0, 40)))
-                .first(),
-                pl.lit("/".join(ROLES)),
-            ).alias("_reason")
-        )
-        bad_nested = nested.join(first_bad, on="conversation_id", how="inner")
-        quarantined.append(_quarantine_rows(bad_nested, pl.col("_reason")))
-        bad_ids = first_bad.get_column("conversation_id")
-        nested = nested.filter(~pl.col("conversation_id").is_in(bad_ids.implode()))
-        exploded = exploded.filter(~pl.col("conversation_id").is_in(bad_ids.implode()))
-
     exploded = exploded.with_columns(pl.col("_role_norm").alias("role")).drop("_role_norm")
     messages, repairs = _number_and_repair(exploded, max_message_chars)
 

@@ -25,9 +25,10 @@ single-process read with nothing to compact or move afterwards.
 
 from __future__ import annotations
 
-import os
 import time
+import uuid
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -39,9 +40,17 @@ from chatlens.corpus.summary import CorpusSummary, SummaryAccumulator
 from chatlens.engine import duplicates as dup
 from chatlens.engine.duplicates import DuplicateReport, find_duplicates
 from chatlens.engine.partitions import DEFAULT_PARTITION_ROWS, Partition, plan_partitions
+from chatlens.engine.pool import usable_cores
 from chatlens.engine.result import EngineResult, Layout
 from chatlens.engine.stages import StageSpec, resolve_stages
-from chatlens.engine.worker import TABLES, PartitionResult, PartitionTask, RunFiles, output_schemas
+from chatlens.engine.worker import (
+    TABLES,
+    PartitionResult,
+    PartitionTask,
+    RunFiles,
+    output_schemas,
+    part_digits,
+)
 from chatlens.errors import InvalidParameterError
 
 if TYPE_CHECKING:
@@ -85,7 +94,7 @@ def run(
         ``"local"``, ``"process"`` or ``"dask"``.
     workers
         Worker processes for ``process`` / ``LocalCluster`` workers for ``dask`` (default: the
-        number of cores). Ignored by ``local`` and when ``address`` is given.
+        usable cores, ``os.sched_getaffinity``). Ignored by ``local`` and when ``address`` is given.
     address
         A Dask scheduler address (``tcp://host:8786``) or an open ``distributed.Client`` (left
         open); only with ``engine="dask"``. See ``docs/engine.md`` for SLURM and Kubernetes.
@@ -146,52 +155,69 @@ def run(
     scan = opts.open(source)
     plan = plan_partitions(scan.files, scan.format, partition_rows=partition_rows)
     out = Path(out)
-    _prepare(out, layout)
-    tasks = [
-        _task(p, scan.format, scan.options, opts, specs, out, keep_text, part_compression)
-        for p in plan
-    ]
-    timings = {"plan": round(time.perf_counter() - t0, 4)}
-    n_workers = 1 if engine == "local" else workers or os.cpu_count() or 1
+    client = None
+    if engine == "dask" and isinstance(address, str):
+        from chatlens.engine import dask as dask_engine
 
-    t = time.perf_counter()
-    single = layout == "single"  # progress in rows or bytes (one partition may be the whole input)
-    with (
-        reading_progress(f"reading {scan.format}", scan.format, scan.files)
-        if single
-        else progress_bar(description=f"{engine}: partitions", total=len(tasks))
-    ) as advance:
+        # before the previous parts go: a mistyped or unreachable address costs nothing
+        client = address = dask_engine.connect(address)
+    token = None
+    try:
+        token = _prepare(out, layout)
+        tasks = [
+            _task(p, scan.format, scan.options, opts, specs, out, keep_text, part_compression,
+                  token, part_digits(len(plan)))
+            for p in plan
+        ]
+        timings = {"plan": round(time.perf_counter() - t0, 4)}
+        n_workers = 1 if engine == "local" else workers or usable_cores()
 
-        def on_done(done: PartitionResult) -> None:
+        t = time.perf_counter()
+        single = layout == "single"  # progress in rows or bytes (one partition may be the whole input)
+        with (
+            reading_progress(f"reading {scan.format}", scan.format, scan.files)
+            if single
+            else progress_bar(description=f"{engine}: partitions", total=len(tasks))
+        ) as advance:
+
+            def on_done(done: PartitionResult) -> None:
+                if single:
+                    part = plan[done.index]
+                    advance.files_done([part.file, *part.more_files])
+                else:
+                    advance(1)
+
             if single:
-                part = plan[done.index]
-                advance.files_done([part.file, *part.more_files])
+                from chatlens.engine import local
+
+                files = RunFiles(out, schemas, advance=advance.batch)
+                try:
+                    results = local.execute(tasks, on_done=on_done, into=files)
+                finally:
+                    files.close()
+            elif engine == "local":
+                from chatlens.engine import local
+
+                results = local.execute(tasks, on_done=on_done)
+            elif engine == "process":
+                from chatlens.engine import pool
+
+                results = pool.execute(tasks, workers=n_workers, on_done=on_done)
             else:
-                advance(1)
+                from chatlens.engine import dask
 
-        if single:
-            from chatlens.engine import local
-
-            files = RunFiles(out, schemas, advance=advance.batch)
-            try:
-                results = local.execute(tasks, on_done=on_done, into=files)
-            finally:
-                files.close()
-        elif engine == "local":
-            from chatlens.engine import local
-
-            results = local.execute(tasks, on_done=on_done)
-        elif engine == "process":
-            from chatlens.engine import pool
-
-            results = pool.execute(tasks, workers=n_workers, on_done=on_done)
-        else:
-            from chatlens.engine import dask
-
-            results = dask.execute(
-                tasks, workers=workers, address=address, processes=processes, on_done=on_done
-            )
-    timings["partitions"] = round(time.perf_counter() - t, 4)
+                results = dask.execute(
+                    tasks, workers=workers, address=address, processes=processes, on_done=on_done
+                )
+        timings["partitions"] = round(time.perf_counter() - t, 4)
+    except BaseException:
+        _abandon(out, token)
+        raise
+    finally:
+        if client is not None:
+            client.close()
+    if token is not None:  # the run has all its parts: a straggler must not replace one now
+        token.unlink(missing_ok=True)
     if engine == "dask" and address is not None:  # an existing cluster: count who did the work
         n_workers = len({r.worker for r in results}) or 1
 
@@ -205,7 +231,7 @@ def run(
     found = dup.occurrences(out) if layout == "parts" else dup.no_occurrences()
     moved = 0
     if duplicates == "quarantine" and found.height:
-        removed = dup.quarantine_later(out, found, tasks)
+        removed = dup.quarantine_later(out, found, tasks, {r.index: r.repairs for r in results})
         dup.subtract(total, removed)
         moved = removed.conversations
     summary = total.finish()
@@ -236,11 +262,16 @@ def preflight(
     options: SourceOptions | None = None,
     keep_text: bool = False,
 ) -> tuple[tuple[Path, ...], dict[str, dict[str, pl.DataType]]]:
-    """What :func:`run` checks before it writes anything: the engine arguments, the stages (run
-    on an empty batch) and the source (resolved). Returns the local input files and the output
+    """What :func:`run` checks before it writes anything: the engine arguments (and that the
+    Dask extra is installed for ``engine="dask"``), the stages (run on an empty batch) and the
+    source (resolved). Returns the local input files and the output
     schemas. Why separate: ``analyze`` calls it before it clears the run directory, so a typo in
     the source, a bad ``--engine`` or a broken profile leaves the previous run as it was."""
     opts = _check(engine, workers, address, None, options)
+    if engine == "dask":  # a missing extra fails here, not once the previous run is gone
+        from chatlens.engine import dask as dask_engine
+
+        dask_engine.require()
     schemas = output_schemas(resolve_stages(stages), keep_text=keep_text)
     if source is None:  # the stages and arguments only (the source is not written yet)
         return (), schemas
@@ -279,18 +310,49 @@ def _check(
     return opts
 
 
-def _prepare(out: Path, layout: Layout) -> None:
+#: A ``parts`` run's token file in ``out`` (``.chatlens-run-<id>``): a worker commits its parts only
+#: while the token exists (see :class:`~chatlens.engine.worker.PartFiles`).
+RUN_TOKEN = ".chatlens-run-"
+#: Temporary names of parts being written (``.part-00003.parquet.<pid>.tmp``).
+TMP_PARTS = ".part-*.tmp"
+
+
+def _prepare(out: Path, layout: Layout) -> Path | None:
+    """Clear the previous run's parts (``parts`` layout) and create this run's token file.
+
+    Why the token: a failed run returns while partitions may still be running (a Dask cluster
+    given by ``address`` goes on with a cancelled task; a ``LocalCluster``'s threads cannot be
+    stopped), and such a partition used to commit its parts seconds later, into a directory the
+    caller had been told had failed, or that a rerun had already cleared. Temporary parts of
+    workers that were killed (never renamed, never removed) are removed here too.
+    """
     if out.exists() and not out.is_dir():
         msg = f"The output directory {out} exists and is not a directory."
         raise InvalidParameterError(msg)
     if layout == "single":
         out.mkdir(parents=True, exist_ok=True)
-        return
+        return None
     for table in TABLES:
         folder = out / table
         folder.mkdir(parents=True, exist_ok=True)
-        for stale in folder.glob("part-*.parquet"):
-            stale.unlink()
+        for stale in [*folder.glob("part-*.parquet"), *folder.glob(TMP_PARTS)]:
+            stale.unlink(missing_ok=True)
+    for stale in out.glob(f"{RUN_TOKEN}*"):
+        stale.unlink(missing_ok=True)
+    token = out / f"{RUN_TOKEN}{uuid.uuid4().hex}"
+    token.touch()
+    return token
+
+
+def _abandon(out: Path, token: Path | None) -> None:
+    """After a failed run: withdraw its token (partitions still running do not commit) and
+    remove the temporary parts it leaves (of workers that died, or are still writing)."""
+    if token is None:
+        return
+    token.unlink(missing_ok=True)
+    for table in TABLES:
+        for tmp in (out / table).glob(TMP_PARTS):
+            tmp.unlink(missing_ok=True)
 
 
 def _task(
@@ -302,9 +364,11 @@ def _task(
     out: Path,
     keep_text: bool,  # noqa: FBT001
     compression: str,
+    token: Path | None,
+    digits: int,
 ) -> PartitionTask:
     return PartitionTask(
-        partition=partition,
+        partition=_absolute(partition),
         format=format,
         reader_options=reader_options,
         batch_size=opts.batch_size,
@@ -313,7 +377,25 @@ def _task(
         out=str(out.resolve()),
         keep_text=keep_text,
         compression=compression,
+        run_token=None if token is None else str(token.resolve()),
+        part_digits=digits,
     )
+
+
+def _absolute(partition: Partition) -> Partition:
+    """``partition`` with its files' paths made absolute (their ``name``, what provenance
+    columns show, stays as the user gave it).
+
+    Why: a task is opened by a worker, and a Dask worker's working directory is where the
+    worker was started, not the driver's: a relative source ('data/a.jsonl') was read relative
+    to the worker's directory (a missing file, or silently another file of the same name),
+    while ``out`` was already resolved.
+    """
+    files = [partition.file, *partition.more_files]
+    if all(f.path.is_absolute() for f in files):
+        return partition
+    first, *more = [replace(f, path=f.path.absolute()) for f in files]
+    return replace(partition, file=first, more_files=tuple(more))
 
 
 def merge_accumulators(

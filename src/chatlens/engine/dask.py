@@ -14,15 +14,22 @@ sees (NFS, Lustre, a mounted bucket) and chatlens must be installed on the worke
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from chatlens.errors import MissingExtraError
+from chatlens.errors import InvalidParameterError, MissingExtraError, PartitionError
 
 if TYPE_CHECKING:
     from chatlens.engine.worker import PartitionResult, PartitionTask
+
+#: How long to wait for a scheduler given by address before giving up.
+CONNECT_TIMEOUT = "30s"
+#: Where a run's own ``LocalCluster`` serves HTTP (health, metrics, worker info and logs).
+#: Why explicit: with no address the scheduler served it on 0.0.0.0:8787 and, with
+#: ``processes=False``, every worker on 0.0.0.0 too (IPv4 and IPv6): reachable from the
+#: network, unauthenticated, for the whole run. Loopback and a free port instead.
+LOOPBACK_HTTP = "127.0.0.1:0"
 
 
 def _import_distributed() -> Any:
@@ -32,6 +39,37 @@ def _import_distributed() -> Any:
         extra, feature = "dask", "engine='dask' (dask.distributed)"
         raise MissingExtraError(extra, feature) from exc
     return distributed
+
+
+def require() -> None:
+    """Raise :class:`MissingExtraError` unless ``dask.distributed`` is installed (a preflight
+    check: ``analyze`` calls it before it clears the previous run)."""
+    _import_distributed()
+
+
+def connect(address: str, *, timeout: str | None = None) -> Any:
+    """A ``distributed.Client`` connected to the scheduler at ``address`` (the caller closes it).
+
+    Why its own step: ``analyze`` connects before it clears the previous run, so a mistyped or
+    unreachable ``--address`` (or a missing extra) leaves that run as it was, and a malformed
+    address is a clear error instead of dask's bare ``ValueError``. ``timeout`` defaults to
+    :data:`CONNECT_TIMEOUT`.
+    """
+    distributed = _import_distributed()
+    try:
+        return distributed.Client(address, timeout=timeout or CONNECT_TIMEOUT)
+    except ValueError as exc:
+        msg = (
+            f"The Dask scheduler address {address!r} is not valid ({exc}). Expected "
+            "'tcp://host:port' (e.g. tcp://10.0.0.5:8786), as printed by 'dask scheduler'."
+        )
+        raise InvalidParameterError(msg) from exc
+    except (OSError, TimeoutError) as exc:
+        msg = (
+            f"Cannot connect to the Dask scheduler at {address}: {type(exc).__name__}: {exc}. "
+            "Is the scheduler running and reachable from this machine?"
+        )
+        raise PartitionError(msg) from exc
 
 
 def execute(
@@ -44,22 +82,25 @@ def execute(
 ) -> list[PartitionResult]:
     """Submit one task per partition and gather results in partition order."""
     from chatlens.engine.local import partition_failure
+    from chatlens.engine.pool import usable_cores
     from chatlens.engine.worker import run_partition
 
     distributed = _import_distributed()
     cluster = None
     own_client = True
     if address is None:
-        n = workers or os.cpu_count() or 1
+        n = workers or usable_cores()
         extra: dict[str, Any] = {}
         if processes:
-            threads = max(1, (os.cpu_count() or 1) // n)
+            threads = max(1, usable_cores() // n)
             extra["env"] = {"POLARS_MAX_THREADS": str(threads), "OMP_NUM_THREADS": str(threads)}
         cluster = distributed.LocalCluster(
             n_workers=n,
             threads_per_worker=1,
             processes=processes,
-            dashboard_address=None,
+            dashboard_address=None,  # no dashboard; its HTTP server on loopback (below)
+            scheduler_kwargs={"dashboard_address": LOOPBACK_HTTP},
+            worker_dashboard_address=LOOPBACK_HTTP,
             silence_logs=40,
             **extra,
         )
@@ -67,13 +108,7 @@ def execute(
     elif isinstance(address, distributed.Client):
         client, own_client = address, False
     else:
-        try:
-            client = distributed.Client(address, timeout="30s")
-        except (OSError, TimeoutError) as exc:
-            from chatlens.errors import PartitionError
-
-            msg = f"Cannot connect to the Dask scheduler at {address}: {type(exc).__name__}: {exc}"
-            raise PartitionError(msg) from exc
+        client = connect(address)
     run_id = uuid.uuid4().hex[:8]
     try:
         futures = {
@@ -91,7 +126,14 @@ def execute(
             for future in distributed.as_completed(list(futures)):
                 task = futures[future]
                 if future.status != "finished":
-                    exc = future.exception()
+                    exc = future.exception() if future.status == "error" else None
+                    if exc is None:  # cancelled or lost on the cluster: there is no exception
+                        msg = (
+                            f"{task.partition.label} failed: its Dask task ended "
+                            f"{future.status!r} without a result (cancelled on the cluster by "
+                            "another client, or lost when the scheduler restarted); rerun."
+                        )
+                        raise PartitionError(msg, partition=task.partition.index)
                     hint = ""
                     if type(exc).__name__ == "KilledWorker":
                         hint = " (the Dask worker running it died: out of memory or killed?)"
@@ -110,4 +152,4 @@ def execute(
             cluster.close()
 
 
-__all__ = ["execute"]
+__all__ = ["CONNECT_TIMEOUT", "LOOPBACK_HTTP", "connect", "execute", "require"]

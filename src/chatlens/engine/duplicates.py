@@ -1,7 +1,7 @@
 """Conversation ids repeated across partitions: found after the run, reported, optionally moved.
 
 Why after the run: each worker quarantines repeats *within* its partition (as the single-process
-reader does), but no worker sees another's ids. Once every part is written, DuckDB reads only the
+reader does), but no worker sees another's ids. Once every part is written, polars reads only the
 ``conversation_id`` column of ``conversations/part-*.parquet`` and finds the ids seen in more
 than one part (a fraction of a second per million conversations).
 
@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -72,20 +72,20 @@ def no_occurrences() -> pl.DataFrame:
 
 
 def occurrences(out: str | Path) -> pl.DataFrame:
-    """``(conversation_id, partition)`` for every id found in more than one conversations part."""
-    import duckdb
+    """``(conversation_id, partition)`` for every id found in more than one conversations part.
 
-    folder = Path(out) / "conversations"
-    if not any(folder.glob("part-*.parquet")):
+    The parts are named one by one, never by a glob pattern: ``out`` is the user's path, and a
+    glob read '[' as a character class, so a run into 'runs/[2024] lmsys' failed after all its
+    partitions with DuckDB's "No files found" (and a '*' in it could match other folders).
+    """
+    files = sorted((Path(out) / "conversations").glob("part-*.parquet"))
+    if not files:
         return no_occurrences()
-    pattern = str(folder / "part-*.parquet").replace("'", "''")
-    with duckdb.connect() as con:
-        found = con.sql(
-            "WITH ids AS (SELECT conversation_id, filename "
-            f"FROM read_parquet('{pattern}', filename = true)), "
-            "dup AS (SELECT conversation_id FROM ids GROUP BY 1 HAVING count(*) > 1) "
-            "SELECT conversation_id, filename FROM ids SEMI JOIN dup USING (conversation_id)"
-        ).pl()
+    ids = pl.scan_parquet(files, glob=False, include_file_paths="filename").select(
+        "conversation_id", "filename"
+    )
+    dup = ids.group_by("conversation_id").len().filter(pl.col("len") > 1)
+    found = ids.join(dup.select("conversation_id"), on="conversation_id", how="semi").collect()
     return (
         found.select(
             pl.col("conversation_id").cast(pl.String),
@@ -117,7 +117,10 @@ def find_duplicates(out: str | Path, *, sample: int = DUPLICATE_SAMPLE) -> Dupli
 
 
 def quarantine_later(
-    out: str | Path, found: pl.DataFrame, tasks: Sequence[PartitionTask]
+    out: str | Path,
+    found: pl.DataFrame,
+    tasks: Sequence[PartitionTask],
+    repairs: Mapping[int, Mapping[str, int]] | None = None,
 ) -> SummaryAccumulator:
     """Move every occurrence after the first of each duplicated id into quarantine.
 
@@ -129,7 +132,12 @@ def quarantine_later(
     hold a later occurrence are read again; duplicates are rare, so that is rarely more than a few.
 
     Returns an accumulator of what was removed (its ``conversations`` rows, ``messages``, models,
-    languages, roles, turns), for :func:`subtract` to take out of the run's summary.
+    languages, roles, turns, and the repairs counted on them), for :func:`subtract` to take out
+    of the run's summary. ``repairs`` are the partitions' repair counts as their workers made them
+    (``PartitionResult.repairs``, by partition index): the repairs of a moved conversation (a
+    truncated or null message, non-alternating roles) are those minus what the partition's
+    second reading counts. Why: one process never repairs a repeated id's messages (it is set
+    aside first), so they were counted by the pooled engines only.
     """
     out = Path(out)
     removed = SummaryAccumulator()
@@ -137,16 +145,18 @@ def quarantine_later(
     by_index = {t.partition.index: t for t in tasks}
     for (index,), group in sorted(later.group_by("partition"), key=lambda g: g[0]):
         ids = group.get_column("conversation_id")
-        name = part_name(int(index))
+        name = part_name(int(index), by_index[int(index)].part_digits)
         conv_path, msg_path, q_path = (
             out / t / name for t in ("conversations", "messages", "quarantine")
         )
-        conversations = pl.read_parquet(conv_path)
-        messages = pl.read_parquet(msg_path)
+        conversations = pl.read_parquet(conv_path, glob=False)
+        messages = pl.read_parquet(msg_path, glob=False)
         hit_c = pl.col("conversation_id").is_in(ids.implode())
         gone_c, gone_m = conversations.filter(hit_c), messages.filter(hit_c)
-        before = pl.read_parquet(q_path).height
-        quarantine = _quarantine_as_read(by_index[int(index)], set(ids.to_list()))
+        before = pl.read_parquet(q_path, glob=False).height
+        quarantine, reread = _quarantine_as_read(by_index[int(index)], set(ids.to_list()))
+        if repairs is not None:
+            removed.repairs.update(Counter(repairs.get(int(index), {})) - reread)
         if quarantine.height != before + gone_c.height:
             msg = (f"Partition {index}: reading it again quarantined {quarantine.height} rows, "
                    f"expected {before} + {gone_c.height} repeated ids. This is a chatlens bug.")
@@ -163,18 +173,19 @@ def quarantine_later(
     return removed
 
 
-def _quarantine_as_read(task: PartitionTask, earlier: set[str]) -> pl.DataFrame:
+def _quarantine_as_read(task: PartitionTask, earlier: set[str]) -> tuple[pl.DataFrame, Counter]:
     """The quarantine of ``task``'s partition canonicalised with ``earlier`` ids already seen
-    (without text unless the run keeps it, as the worker wrote it)."""
+    (without text unless the run keeps it, as the worker wrote it), and the repairs counted."""
     seen = set(earlier)
-    parts = [
-        canonical_batch(raw, seen, max_message_chars=task.max_message_chars).quarantine
-        for raw in read_partition(task.partition, task.format, batch_size=task.batch_size,
-                                  options=task.reader_options)
-    ]
+    parts, repairs = [], Counter[str]()
+    for raw in read_partition(task.partition, task.format, batch_size=task.batch_size,
+                              options=task.reader_options):
+        batch = canonical_batch(raw, seen, max_message_chars=task.max_message_chars)
+        parts.append(batch.quarantine)
+        repairs.update(batch.repairs)
     quarantine = (pl.concat(parts, how="vertical_relaxed") if parts
                   else empty_frame(QUARANTINE_SCHEMA)).pipe(conform, QUARANTINE_SCHEMA)
-    return quarantine if task.keep_text else quarantine_without_text(quarantine)
+    return (quarantine if task.keep_text else quarantine_without_text(quarantine)), repairs
 
 
 def subtract(total: SummaryAccumulator, removed: SummaryAccumulator) -> None:
@@ -188,7 +199,7 @@ def subtract(total: SummaryAccumulator, removed: SummaryAccumulator) -> None:
     total.turn_sum -= removed.turn_sum
     total.quarantined += moved
     total.reasons[DUPLICATE_REASON] += moved
-    for name in ("models", "languages", "roles", "turns"):
+    for name in ("repairs", "models", "languages", "roles", "turns"):
         counter: Counter = getattr(total, name)
         counter.subtract(getattr(removed, name))
         setattr(total, name, Counter({k: v for k, v in counter.items() if v > 0}))

@@ -84,10 +84,14 @@ class EngineResult(RowCounts):
         return self.out / (f"{name}.parquet" if self.layout == "single" else name)
 
     def scan(self, name: str) -> pl.LazyFrame:
-        """A lazy frame over one table, in partition order."""
+        """A lazy frame over one table, in partition order.
+
+        The files are named, not globbed (``glob=False``): ``out`` is the user's path, and
+        polars read the '[2024]' of 'runs/[2024] lmsys' as a character class and found no file.
+        """
         if self.layout == "single":
-            return pl.scan_parquet(self.table(name))
-        return pl.scan_parquet(sorted(self.table(name).glob("part-*.parquet")))
+            return pl.scan_parquet(self.table(name), glob=False)
+        return pl.scan_parquet(sorted(self.table(name).glob("part-*.parquet")), glob=False)
 
     def compact(self, name: str, dest: str | Path) -> Path:
         """Write one table as a single Parquet file ``dest``, in partition order.

@@ -39,6 +39,8 @@ from chatlens.engine.partitions import Partition, read_partition
 from chatlens.engine.stages import StageSpec, apply_stages
 
 TABLES = ("messages", "conversations", "quarantine")
+#: Fewest digits of a part's index in its name (``part-00003.parquet``).
+PART_DIGITS = 5
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,11 @@ class PartitionTask:
     keep_text: bool = True
     #: Parquet codec of the partition's part files (``parts`` layout).
     compression: str = "zstd"
+    #: Digits of the partition's part names (:func:`part_digits` of the run's partition count).
+    part_digits: int = PART_DIGITS
+    #: The run's token file (``parts`` layout): the parts are committed only while it exists, so
+    #: a partition still running when its run has failed never writes into the directory.
+    run_token: str | None = None
 
 
 @dataclass(frozen=True)
@@ -86,8 +93,16 @@ class PartitionResult:
                                                             compare=False)
 
 
-def part_name(index: int) -> str:
-    return f"part-{index:05d}.parquet"
+def part_digits(partitions: int) -> int:
+    """Digits of every part name of a run of ``partitions`` partitions: :data:`PART_DIGITS`, or
+    more when the run has more partitions than that many digits number. Why: the parts must
+    sort by name in partition order (``pl.scan_parquet("messages/*.parquet")``, DuckDB, the
+    compaction), and with a fixed width ``part-100000`` sorted before ``part-10001``."""
+    return max(PART_DIGITS, len(str(max(partitions - 1, 0))))
+
+
+def part_name(index: int, digits: int = PART_DIGITS) -> str:
+    return f"part-{index:0{digits}d}.parquet"
 
 
 def output_schemas(
@@ -123,8 +138,12 @@ class PartFiles:
         schemas: dict[str, dict[str, pl.DataType]],
         *,
         compression: str = "zstd",
+        token: str | None = None,
+        label: str = "",
+        digits: int = PART_DIGITS,
     ) -> None:
-        final = {t: out / t / part_name(index) for t in TABLES}
+        self._token, self._label = token, label or f"partition {index}"
+        final = {t: out / t / part_name(index, digits) for t in TABLES}
         self._moves = {
             t: (p.with_name(f".{p.name}.{os.getpid()}.tmp"), p) for t, p in final.items()
         }
@@ -134,8 +153,21 @@ class PartFiles:
         }
 
     def commit(self) -> None:
+        """Close the parts and rename them to their final names, unless the run has ended.
+
+        Why the check: a run that failed (another partition raised, a worker died) returns
+        while this partition may still be running (a cancelled Dask task runs to its end);
+        its parts would otherwise appear after the failure, or in a rerun's directory.
+        """
         for sink in self.sinks.values():
             sink.close()
+        if self._token is not None and not os.path.exists(self._token):
+            from chatlens.errors import PartitionError
+
+            self.abort()
+            msg = (f"{self._label}: its run ended (another partition failed, or the run was "
+                   "cancelled) before it finished; its parts were not written.")
+            raise PartitionError(msg)
         for tmp, final in self._moves.values():
             tmp.replace(final)
 
@@ -189,7 +221,8 @@ def run_partition(task: PartitionTask, *, into: RunFiles | None = None) -> Parti
     files: PartFiles | None = None
     if into is None:
         schemas = output_schemas(task.stages, keep_text=task.keep_text, loaded=loaded)
-        files = PartFiles(Path(task.out), part.index, schemas, compression=task.compression)
+        files = PartFiles(Path(task.out), part.index, schemas, compression=task.compression,
+                          token=task.run_token, label=part.label, digits=task.part_digits)
         sinks = files.sinks
     else:
         sinks = into.sinks
@@ -259,12 +292,14 @@ def run_partition(task: PartitionTask, *, into: RunFiles | None = None) -> Parti
 
 
 __all__ = [
+    "PART_DIGITS",
     "TABLES",
     "PartitionResult",
     "PartFiles",
     "PartitionTask",
     "RunFiles",
     "output_schemas",
+    "part_digits",
     "part_name",
     "run_partition",
 ]

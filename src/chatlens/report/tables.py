@@ -201,7 +201,7 @@ def behaviour_tables(
 
     run_dir = Path(run_dir)
     min_n = small_group_n() if min_n is None else min_n
-    conversations = pl.read_parquet(run_dir / "conversations.parquet")
+    conversations = pl.read_parquet(run_dir / "conversations.parquet", glob=False)
     if "has_refusal" not in conversations.columns:
         msg = f"{run_dir}/conversations.parquet has no behaviour columns; run analyze with detection on."
         raise ChatlensError(msg)
@@ -218,7 +218,7 @@ def behaviour_tables(
         warnings.simplefilter("ignore", DegenerateVarianceWarning)
         # the hazard reads the messages table: polars runs it on another core meanwhile
         if messages is None:
-            messages = pl.scan_parquet(run_dir / "messages.parquet")
+            messages = pl.scan_parquet(run_dir / "messages.parquet", glob=False)
         rated_ids = _rated_end_ids(conversations)
         hazard_job = pool.submit(_ending_hazard, messages, min_n, rated_ids)
         n_conv = conversations.height
@@ -329,7 +329,7 @@ def legacy_tables(run_dir: str | Path, *, messages: pl.LazyFrame | None = None) 
     from chatlens.stats.legacy import legacy_tests
 
     run_dir = Path(run_dir)
-    conv = pl.read_parquet(run_dir / "conversations.parquet")
+    conv = pl.read_parquet(run_dir / "conversations.parquet", glob=False)
     if "conversation_abandoned" not in conv.columns:
         msg = f"{run_dir}/conversations.parquet has no legacy columns; run analyze with --profile legacy."
         raise ChatlensError(msg)

@@ -31,11 +31,11 @@ def truth_agreement(run_dir: str | Path, truth_path: str | Path) -> pl.DataFrame
     ``refusal_type`` as accuracy on messages both sides call a refusal, and ``reaction`` as
     accuracy on user messages that follow a refusal both sides agree on.
     """
-    run = pl.read_parquet(Path(run_dir) / "messages.parquet")
+    run = pl.read_parquet(Path(run_dir) / "messages.parquet", glob=False)
     needed = {"refusal", "refusal_type", "jailbreak"}
     if not needed <= set(run.columns):
         return pl.DataFrame()
-    truth = pl.read_parquet(truth_path).select(
+    truth = pl.read_parquet(truth_path, glob=False).select(
         *KEYS,
         pl.col("refusal").alias("gold_refusal"),
         pl.col("refusal_type").alias("gold_refusal_type"),
