@@ -1,14 +1,31 @@
 """JSON parsing that notices keys given twice in one object.
 
 Why: JSON leaves a repeated key's meaning open; Python's parser (and ``JSON.parse``) keep the last
-value without a word. Corpus readers count the values so dropped (``repairs["duplicate_key"]``)
-and the questionnaire answer parser names the repeated items; both read through this one hook.
+value without a word. Corpus readers count the values so dropped (``repairs["duplicate_key"]``),
+the questionnaire answer parser names the repeated items and the LLM answer parser re-asks;
+all read through this one hook.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
+
+
+def recording_repeats(found: list[str]) -> Callable[[list[tuple[str, Any]]], dict[str, Any]]:
+    """An ``object_pairs_hook`` that builds each object as ``json`` does (last value wins) and
+    appends every key given again to ``found``."""
+
+    def hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key, value in pairs:
+            if key in out:
+                found.append(key)
+            out[key] = value
+        return out
+
+    return hook
 
 
 def loads_noting_repeats(text: str | bytes) -> tuple[Any, list[str]]:
@@ -18,13 +35,4 @@ def loads_noting_repeats(text: str | bytes) -> tuple[Any, list[str]]:
     ({'a': 4, 'b': {'c': 3}}, ['c', 'a'])
     """
     repeated: list[str] = []
-
-    def last_wins(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for key, value in pairs:
-            if key in out:
-                repeated.append(key)
-            out[key] = value
-        return out
-
-    return json.loads(text, object_pairs_hook=last_wins), repeated
+    return json.loads(text, object_pairs_hook=recording_repeats(repeated)), repeated

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from chatlens import datafiles
+from chatlens._json import recording_repeats
 from chatlens.errors import BadLLMResponse, InvalidParameterError, LLMError
 from chatlens.llm.types import Message
 
@@ -53,7 +54,7 @@ def extract_json(text: str) -> dict[str, Any]:
         raise BadLLMResponse(msg)
     text = text[:MAX_ANSWER_CHARS]
     repeated: list[str] = []
-    decoder = json.JSONDecoder(object_pairs_hook=_recording_repeats(repeated))
+    decoder = json.JSONDecoder(object_pairs_hook=recording_repeats(repeated))
     candidates = [text.strip()] + [m.group(1).strip() for m in _FENCE.finditer(text)]
     for cand in candidates:
         repeated.clear()
@@ -79,20 +80,6 @@ def extract_json(text: str) -> dict[str, Any]:
             return _unambiguous(value, repeated)
     msg = f"no JSON object found in the answer (got {_preview(text)})"
     raise BadLLMResponse(msg)
-
-
-def _recording_repeats(found: list[str]) -> Callable[[list[tuple[str, Any]]], dict[str, Any]]:
-    """An ``object_pairs_hook`` building each object as ``json`` does, recording repeated keys."""
-
-    def hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for key, value in pairs:
-            if key in out:
-                found.append(key)
-            out[key] = value
-        return out
-
-    return hook
 
 
 def _too_deep() -> BadLLMResponse:
