@@ -201,6 +201,29 @@ def test_fit_with_a_missing_pair_id_names_the_row(tmp_path):
         fit_discovered(tmp_path, frame, label_column="has_property", group_column="pair_id")
 
 
+def _condense(first: str, then: str | None = None) -> tuple[dict, object]:
+    """condense_llm on one cluster with n_items=4, n_themes=3 against a mock model answering
+    ``first``, then ``then`` to every re-ask (``first`` again when None); (items, transport)."""
+    from chatlens.instrument.condense import condense_llm
+    from chatlens.instrument.prompts import load_prompt
+    from chatlens.llm import LLMConfig, MockTransport, make_client
+
+    reps = pl.DataFrame(
+        {"cluster": [1], "size": [3], "rank": [1], "statement_id": [0], "statement": ["s"]}
+    )
+    transport = MockTransport(lambda r: first if then is None or len(r.messages) == 2 else then)
+    items = condense_llm(reps, prompt=load_prompt("condense"), target="t", n_items=4, n_themes=3,
+                         client=make_client(LLMConfig(model="m"), transport=transport))
+    return items, transport
+
+
+def _one_item(statement: str = "Trait.", clusters: tuple[int, ...] = (1,)) -> str:
+    import json
+
+    item = {"statement": statement, "clusters": list(clusters)}
+    return json.dumps({"themes": [{"title": "T", "items": [item]}]})
+
+
 def test_condense_answer_over_the_limits_is_reasked_and_drops_are_listed():
     """With n_themes=3, n_items=4 a condense answer of 6 themes of 1 item gave an instrument of 4
     themes (the docs promise at most n_themes), and the 2 items past n_items vanished without a
@@ -208,29 +231,18 @@ def test_condense_answer_over_the_limits_is_reasked_and_drops_are_listed():
     import json
 
     from chatlens.errors import BadLLMResponse
-    from chatlens.instrument.condense import condense_llm
-    from chatlens.instrument.prompts import load_prompt
-    from chatlens.llm import LLMConfig, MockTransport, make_client
 
     def theme(t, statements):
         return {"title": f"T{t}", "items": [{"statement": s, "clusters": [1]} for s in statements]}
 
     wide = json.dumps({"themes": [theme(t, [f"Trait {t}."]) for t in range(6)]})
     fixed = json.dumps({"themes": [theme(0, ["Trait 0.", "Trait 1."]), theme(1, ["trait 0"])]})
-    reps = pl.DataFrame(
-        {"cluster": [1], "size": [3], "rank": [1], "statement_id": [0], "statement": ["s"]}
-    )
-    kw = {"prompt": load_prompt("condense"), "target": "t", "n_items": 4, "n_themes": 3}
-
-    transport = MockTransport(lambda r: wide if len(r.messages) == 2 else fixed)
-    items = condense_llm(reps, client=make_client(LLMConfig(model="m"), transport=transport), **kw)
+    items, transport = _condense(wide, fixed)
     assert "expected at most 3 themes, got 6" in transport.requests[1].messages[-1]["content"]
     assert [i["statement"] for i in items["items"]] == ["Trait 0.", "Trait 1."]
     assert items["dropped"] == [{"statement": "trait 0", "reason": "repeats an item"}]
-
-    stubborn = make_client(LLMConfig(model="m"), transport=MockTransport(lambda r: wide))
     with pytest.raises(BadLLMResponse, match="at most 3 themes"):
-        condense_llm(reps, client=stubborn, **kw)
+        _condense(wide)
 
 
 @pytest.mark.parametrize(
@@ -270,28 +282,7 @@ def test_condense_and_embedder_that_cannot_work_fail_before_any_step(bad, match)
 def test_condense_answer_citing_an_unlisted_cluster_is_reasked():
     """An item citing cluster 99 of 1 listed cluster was kept with clusters [99], and the report
     showed it as covering cluster 99. Such an answer is re-asked with the reason now."""
-    import json
-
-    from chatlens.instrument.condense import condense_llm
-    from chatlens.instrument.prompts import load_prompt
-    from chatlens.llm import LLMConfig, MockTransport, make_client
-
-    def answer(clusters):
-        item = {"statement": "Trait.", "clusters": clusters}
-        return json.dumps({"themes": [{"title": "T", "items": [item]}]})
-
-    reps = pl.DataFrame(
-        {"cluster": [1], "size": [3], "rank": [1], "statement_id": [0], "statement": ["s"]}
-    )
-    transport = MockTransport(lambda r: answer([99]) if len(r.messages) == 2 else answer([1]))
-    items = condense_llm(
-        reps,
-        prompt=load_prompt("condense"),
-        target="t",
-        n_items=4,
-        n_themes=3,
-        client=make_client(LLMConfig(model="m"), transport=transport),
-    )
+    items, transport = _condense(_one_item(clusters=(99,)), _one_item())
     assert "cluster(s) [99] are not among the 1 clusters listed" in (
         transport.requests[1].messages[-1]["content"]
     )
@@ -323,28 +314,7 @@ def test_condense_answer_with_blank_statements_is_reasked():
     """A condense answer whose statements were all blank passed, wrote items.json with 0 items,
     and the instrument step then failed with 'Invalid data file <discovered instrument ...>: key
     'items': expected a non-empty list'. A blank statement is re-asked with its path now."""
-    import json
-
-    from chatlens.instrument.condense import condense_llm
-    from chatlens.instrument.prompts import load_prompt
-    from chatlens.llm import LLMConfig, MockTransport, make_client
-
-    def answer(statement):
-        item = {"statement": statement, "clusters": [1]}
-        return json.dumps({"themes": [{"title": "T", "items": [item]}]})
-
-    reps = pl.DataFrame(
-        {"cluster": [1], "size": [3], "rank": [1], "statement_id": [0], "statement": ["s"]}
-    )
-    transport = MockTransport(lambda r: answer("  ") if len(r.messages) == 2 else answer("Trait."))
-    items = condense_llm(
-        reps,
-        prompt=load_prompt("condense"),
-        target="t",
-        n_items=4,
-        n_themes=3,
-        client=make_client(LLMConfig(model="m"), transport=transport),
-    )
+    items, transport = _condense(_one_item("  "), _one_item())
     assert "$.themes[0].items[0].statement: expected a statement" in (
         transport.requests[1].messages[-1]["content"]
     )
