@@ -188,12 +188,7 @@ class JsonSchema:
                 msg = f"{path}: expected a value <= {schema['maximum']}, got {value!r}"
                 raise BadLLMResponse(msg)
         if isinstance(value, str):
-            if "minLength" in schema and len(value) < schema["minLength"]:
-                msg = f"{path}: expected at least {schema['minLength']} characters, got {len(value)}"
-                raise BadLLMResponse(msg)
-            if "maxLength" in schema and len(value) > schema["maxLength"]:
-                msg = f"{path}: expected at most {schema['maxLength']} characters, got {len(value)}"
-                raise BadLLMResponse(msg)
+            _check_size(len(value), schema, path, ("minLength", "maxLength"), "characters")
         if isinstance(value, dict):
             props = schema.get("properties") or {}
             missing = [k for k in schema.get("required", []) if k not in value]
@@ -210,15 +205,22 @@ class JsonSchema:
                 elif isinstance(extra, dict):
                     self._validate(sub, extra, f"{path}.{_preview(key, 40)}")
         if isinstance(value, list):
-            if "minItems" in schema and len(value) < schema["minItems"]:
-                msg = f"{path}: expected at least {schema['minItems']} items, got {len(value)}"
-                raise BadLLMResponse(msg)
-            if "maxItems" in schema and len(value) > schema["maxItems"]:
-                msg = f"{path}: expected at most {schema['maxItems']} items, got {len(value)}"
-                raise BadLLMResponse(msg)
+            _check_size(len(value), schema, path, ("minItems", "maxItems"), "items")
             if "items" in schema:
                 for i, item in enumerate(value):
                     self._validate(item, schema["items"], f"{path}[{i}]")
+
+
+def _check_size(size: int, schema: dict[str, Any], path: str, keys: tuple[str, str],
+                unit: str) -> None:
+    """A string's length or an array's size against the schema's (min, max) ``keys``."""
+    low, high = keys
+    if low in schema and size < schema[low]:
+        msg = f"{path}: expected at least {schema[low]} {unit}, got {size}"
+        raise BadLLMResponse(msg)
+    if high in schema and size > schema[high]:
+        msg = f"{path}: expected at most {schema[high]} {unit}, got {size}"
+        raise BadLLMResponse(msg)
 
 
 def json_validator(schema: dict[str, Any]) -> Callable[[str], dict[str, Any]]:
