@@ -124,6 +124,8 @@ def test_demo_analyze(tmp_path: Path) -> None:
     assert (out / "figures" / "refusal_by_model.png").stat().st_size > 1000
     assert "data:image/png;base64," in (out / "report.html").read_text()
     assert "Definitions (default profile)" in (out / "report.html").read_text()
+    # people read the mean number of turns to two decimals (summary.json keeps four)
+    assert f"mean {result.summary.mean_turns:.2f} turns per conversation" in (out / "report.html").read_text()
     agreement = pl.read_csv(out / "tables" / "demo_truth_agreement.csv")
     refusal = agreement.filter(pl.col("signal") == "refusal").row(0, named=True)
     assert refusal["precision"] > 0.9 and refusal["recall"] > 0.85

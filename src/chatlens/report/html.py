@@ -16,7 +16,7 @@ import polars as pl
 
 from chatlens import datafiles
 from chatlens.report.excerpts import excerpts_section
-from chatlens.report.formatting import esc, presentation
+from chatlens.report.formatting import esc, finite, presentation
 from chatlens.report.headline import Finding, findings
 from chatlens.report.validity import validity_section
 from chatlens.report.views import view
@@ -67,6 +67,11 @@ FIGURE_TABLE = {
 WIDE_FIGURES = ("study1_comprehensive_analysis",)
 #: Tables written to CSV but not shown (the per-conversation legacy table).
 HIDDEN = ("study1_detailed_results",)
+
+
+def _turns(mean: object) -> str:
+    """Mean turns for a reader: two decimals (summary.json keeps four for scripts)."""
+    return f"{mean:.2f}" if finite(mean) else "–"
 
 
 def _count_table(title: str, counts: Mapping[str, int], key: str, limit: int = 30) -> str:
@@ -203,7 +208,7 @@ def render_run_report(
         f"chatlens {esc(manifest.get('chatlens_version', ''))}, created {esc(manifest.get('created_utc', ''))}. "
         f"Rows in {counts.get('rows_in', 0):,} = analysed {counts.get('rows_analysed', 0):,} + "
         f"quarantined {counts.get('rows_quarantined', 0):,}; {counts.get('messages', 0):,} messages, "
-        f"mean {esc(summary.get('mean_turns'))} turns per conversation.</p>"
+        f"mean {_turns(summary.get('mean_turns'))} turns per conversation.</p>"
     )
     corpus = "".join(
         [
