@@ -58,3 +58,22 @@ def test_every_figure_is_also_an_svg_and_hostile_names_draw(tmp_path):
         svg = png.with_suffix(".svg").read_text(encoding="utf-8")
         assert "<text" in svg and "tiny$$" in svg and "small)" in svg  # editable text, group marked
         assert "<dc:date>" not in svg  # reproducible: no timestamp
+
+
+@pytest.mark.parametrize("high", [0.65, 0.001])
+def test_percent_ticks_stay_distinct_on_small_ranges(high):
+    """Rates near zero (no jailbreak attempt anywhere) labelled every tick "0%"."""
+    from chatlens._plot import pyplot
+    from chatlens.report.charts import percent_axis
+
+    plt = pyplot()
+    fig, ax = plt.subplots()
+    try:
+        ax.set_xlim(0, high)
+        percent_axis(ax)
+        fig.canvas.draw()
+        labels = [t.get_text() for t in ax.get_xticklabels()]
+    finally:
+        plt.close(fig)
+    assert len(set(labels)) == len(labels) > 2
+    assert labels[0] in ("0%", "0.000%") and all(t.endswith("%") for t in labels)

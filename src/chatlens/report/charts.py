@@ -24,10 +24,11 @@ BLUE, ORANGE, GREY = "#4c78a8", "#e45756", "#b8b8b8"
 
 
 def percent_axis(ax: Any, axis: str = "x") -> None:
-    """Tick labels as percentages (shares are stored as 0–1)."""
+    """Tick labels as percentages (shares are stored as 0–1), with as many decimals as the axis
+    range needs: whole percents labelled an axis of rates near zero "0% 0% 0% …"."""
     from matplotlib.ticker import PercentFormatter
 
-    (ax.xaxis if axis == "x" else ax.yaxis).set_major_formatter(PercentFormatter(1.0, decimals=0))
+    (ax.xaxis if axis == "x" else ax.yaxis).set_major_formatter(PercentFormatter(1.0, decimals=None))
 
 
 def _order(frame: pl.DataFrame, key: str, sort_outcome: str | None) -> tuple[list[str], list[bool]]:
