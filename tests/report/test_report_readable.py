@@ -233,3 +233,20 @@ def test_reaction_definition_names_every_reaction_the_run_reports():
     words = {"new_topic": "new topic"}
     assert [r for r in REACTIONS if words.get(r, r) not in text] == []
     assert "learned reaction model" in text
+
+
+def test_refusal_and_jailbreak_definitions_describe_the_detectors_the_profiles_run():
+    """The definitions read "cue lexicons in ten languages ... refusal = score >= 0.5" and
+    "jailbreak cues or MinHash" while the default profile decides both with learned models."""
+    from pathlib import Path
+
+    import chatlens
+    from chatlens.report.html import definitions
+
+    terms = {d["term"]: " ".join(d["text"].split()) for d in definitions("default")}
+    patterns = Path(chatlens.__file__).parent / "data" / "signals" / "patterns"
+    n_langs = len(list(patterns.glob("refusal_*.yaml")))
+    assert f"cue lexicons in {n_langs} languages" in terms["refusal"]
+    assert "context refusal model" in terms["refusal"] and "rules profile" in terms["refusal"]
+    assert "learned jailbreak tier" in terms["jailbreak attempt"]
+    assert "MOVER-R" in terms["intervals and tests"] and "Fisher" in terms["intervals and tests"]

@@ -12,10 +12,11 @@ Default profile (``tables/*.csv``):
 refusal_by_model                share of conversations with ≥1 refusal, Wilson 95% CI per model
 refusal_by_language             the same per language
 refusal_model_vs_rest           each model against all other conversations: risk difference,
-                                ratio, odds ratio, score test, Benjamini–Hochberg adjusted p
+                                ratio (MOVER-R CI), odds ratio, score test (Fisher's exact
+                                test where an expected count is below 5), Benjamini–Hochberg p
 refusal_type_by_model           among refused conversations: capability / policy / mixed shares
 reaction_by_refusal_type        what the user did after the first refusal (rephrase, jailbreak,
-                                pushback, accept, topic change, abandoned), per refusal type
+                                pushback, accept, new_topic, clarify, abandoned), per refusal type
 jailbreak_after_refusal_by_model share of refused conversations with a jailbreak attempt after it
 followup_sentiment_by_type      mean sentiment of the user's follow-up (t CI), per refusal type
 sentiment_after_refusal_vs_answer mean sentiment of the user's next message after the first
