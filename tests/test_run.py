@@ -81,6 +81,9 @@ def test_cli_analyze_info_query(tmp_path: Path) -> None:
     result = runner.invoke(app, ["analyze", str(src), "--out", str(tmp_path / "run")])
     assert result.exit_code == 0, result.output
     assert "quarantined" in result.output
+    result = runner.invoke(app, ["info", str(src)])
+    mean = json.loads(runner.invoke(app, ["info", str(src), "--json"]).output)["mean_turns"]
+    assert f"mean turns {mean:.2f}" in " ".join(result.output.split())  # for people: 2 decimals
     result = runner.invoke(app, ["info", str(src), "--json"])
     assert result.exit_code == 0, result.output
     summary = json.loads(result.output)

@@ -71,7 +71,7 @@ def print_summary(summary: object, *, counts: bool = True) -> None:
         f"[bold]rows in[/] {s.records_in:,} = [bold]analysed[/] {s.conversations:,} + "
         f"[bold]quarantined[/] {s.quarantined:,}   [bold]source records[/] {s.source_records:,}   "
         f"[bold]messages[/] {s.messages:,}   "
-        f"[bold]mean turns[/] {s.mean_turns if s.mean_turns is not None else '-'}"
+        f"[bold]mean turns[/] {f'{s.mean_turns:.2f}' if s.mean_turns is not None else '-'}"
     )
     if s.repairs:
         out_console.print("[bold]repairs[/] " + ", ".join(f"{escape(k)}={v:,}" for k, v in s.repairs.items()))
