@@ -92,6 +92,16 @@ def test_cli_analyze_info_query(tmp_path: Path) -> None:
     assert result.exit_code == 0 and result.output.splitlines() == ["n", "6"]
 
 
+def test_cli_reaction_shares_say_their_base(tmp_path: Path) -> None:
+    """The terminal's reaction shares after the first refusal gave no n (11 refusals read like
+    11,000)."""
+    result = runner.invoke(app, ["analyze", "--demo-conversations", "400", "--out", str(tmp_path / "d")])
+    assert result.exit_code == 0, result.output
+    flat = " ".join(result.output.split())
+    k = json.loads((tmp_path / "d" / "summary.json").read_text())["behaviour"]["refusal_rate"]
+    assert f"(of {round(k['value'] * k['n']):,} conversations with a refusal)" in flat
+
+
 def test_cli_missing_file_is_a_clean_error(tmp_path: Path) -> None:
     result = runner.invoke(app, ["info", str(tmp_path / "missing.jsonl")])
     assert result.exit_code != 0

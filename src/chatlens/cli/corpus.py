@@ -133,6 +133,9 @@ def print_behaviour(behaviour: object, limit: int = 15) -> None:
         parts = ", ".join(f"{escape(k)} {_pct(v)}" for k, v in shares.items())
         if "abandoned" not in shares:  # HH-RLHF / DICES: every transcript ends at a rated response
             parts += " (of users who wrote again; leaving cannot be seen in this source)"
+        elif "refusal_rate" in head:  # the shares' base: a handful of refusals reads differently
+            r = head["refusal_rate"]
+            parts += f" (of {round(r['value'] * r['n']):,} conversations with a refusal)"
         out_console.print(f"[bold]after the first refusal[/] {parts}")
     if "ending_after_refusal_vs_answer" in head:
         rr = head["ending_after_refusal_vs_answer"]["risk_ratio"]
