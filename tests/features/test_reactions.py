@@ -194,3 +194,20 @@ def test_learned_reaction_reads_what_it_was_trained_on(make) -> None:
         out = run(kind)
         assert out["reaction"].to_list() == alone["reaction"].to_list()
         assert out["reaction_score"].to_list() == alone["reaction_score"].to_list()
+
+
+@pytest.mark.parametrize("model", ["rules", "learned"])
+def test_a_follow_up_of_invisible_characters_is_blank(make, model) -> None:
+    """A follow-up of zero-width spaces got a reaction (the learned model said pushback) and a
+    VADER score: it says nothing, as an empty message does."""
+    from chatlens.features.affect import sentiment
+
+    msgs = make([
+        ("z", "user", "Write a poem about my cat.", None, None, False),
+        ("z", "assistant", "I'm sorry, I can't write poems.", True, "capability", None),
+        ("z", "user", "\u200b \u200b\ufeff", None, None, False),
+    ])
+    got = user_reactions(msgs, rules=ReactionRules(model=model)).row(0, named=True)
+    assert got["reaction"] is None
+    out = sentiment(pl.Series(["\u200b", "\u00ad\n", "ok"]))
+    assert out["sentiment_method"].to_list()[:2] == ["none:empty-text"] * 2

@@ -33,6 +33,7 @@ from chatlens.features._lexicons import (
 from chatlens.features._vader import vader as _vader
 from chatlens.features._vader_columns import compound_columns, eligible
 from chatlens.signals.legacy import legacy_profanity_words
+from chatlens.signals.text import is_blank
 
 ThresholdName = Literal["default", "legacy"]
 
@@ -219,7 +220,7 @@ def sentiment(
         .with_row_index("_i")
         .with_columns(code=language_code_expr(pl.col("l"), pl.col("t").fill_null("")))
     )
-    empty = pl.col("t").is_null() | (pl.col("t").str.strip_chars() == "")
+    empty = is_blank(pl.col("t"))
     frame = frame.with_columns(
         method=pl.when(empty)
         .then(pl.lit("none:empty-text"))

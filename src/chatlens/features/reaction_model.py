@@ -47,6 +47,7 @@ from chatlens._override import ModelOverride
 from chatlens.errors import InstrumentError, InvalidParameterError, NotFittedError
 from chatlens.features.reaction_cues import OPENERS as _OPENERS
 from chatlens.features.reaction_cues import cue_hits, cue_regexes
+from chatlens.signals.text import is_blank
 
 #: The spec's reaction labels the model predicts (``unclear`` is a reader's abstention).
 CLASSES = ("rephrase", "jailbreak", "pushback", "accept", "new_topic", "clarify")
@@ -458,7 +459,8 @@ def detect_reaction(frame: pl.DataFrame, *, model: ReactionModel | None = None) 
     """
     m = active_weights() if model is None else model
     n = frame.height
-    has = _text(frame, "followup").str.strip_chars().str.len_chars().to_numpy() > 0 if n else np.zeros(0, bool)
+    has = ~pl.select(is_blank(pl.lit(_text(frame, "followup")))).to_series().to_numpy() if n \
+        else np.zeros(0, bool)
     label = np.full(n, None, dtype=object)
     score = np.full(n, np.nan)
     if has.any():

@@ -65,6 +65,7 @@ from chatlens.features._frame import dialog, prev, with_lang
 from chatlens.features._lexicons import normalise_expr, reaction_lexicon
 from chatlens.features.affect import profanity_expr
 from chatlens.features.similarity import text_similarity
+from chatlens.signals.text import is_blank
 from chatlens.vocabulary import PERSISTENT_REACTIONS, REACTION_CUE_CATEGORIES, REACTIONS
 
 _MIN_REVERSE_CHARS = 15
@@ -177,7 +178,7 @@ def _question_back(content: pl.Expr) -> pl.Expr:
 def _blank(content: pl.Expr) -> pl.Expr:
     """An empty or whitespace-only reply: it does nothing, so it cannot have done what was refused
     (the refusal detector scores empty text 0, i.e. "not a refusal")."""
-    return content.fill_null("").str.strip_chars() == ""
+    return is_blank(content)
 
 
 def _followups(d: pl.DataFrame) -> pl.DataFrame:
@@ -312,7 +313,7 @@ def reactions_from_dialog(d: pl.DataFrame, *, rules: ReactionRules) -> pl.DataFr
         .then(pl.lit("jailbreak"))
         # a blank follow-up says nothing that can be labelled: no reaction (as classify gives it;
         # the conversation went on, so it is not abandonment either)
-        .when(text.str.strip_chars() == "")
+        .when(is_blank(text))
         .then(pl.lit(None, dtype=pl.String))
         .when(has["pushback"] & ~has["rephrase"] & ~has["topic_change"])
         .then(pl.lit("pushback"))

@@ -28,6 +28,7 @@ from chatlens.corpus.tablefile import (
 )
 from chatlens.errors import InvalidParameterError, MissingColumnError, SchemaError
 from chatlens.signals.definitions import definition_set
+from chatlens.signals.text import is_blank
 
 Detector = Literal["rules", "learned", "context", "encoder", "llm"]
 #: Detectors that read the request each message answers (``prompt_column``).
@@ -176,7 +177,7 @@ def classify_columns(
             flagged += int(cols[label].is_not_null().sum() if flag is None else cols[flag].sum())
             labels.update(dict(cols[label].drop_nulls().value_counts().iter_rows()))
             if flag is not None:  # rows with nothing to classify: said so, never silent
-                blank += int((texts[first].fill_null("").str.strip_chars() == "").sum())
+                blank += int(pl.select(is_blank(pl.lit(texts[first]))).to_series().sum())
             if flag is not None and "llm_error" in cols.columns:
                 unclassified += cols[flag].null_count()
                 first_error = first_error or _first_error(cols, flag)

@@ -19,6 +19,22 @@ _SPACES = r"[\u00a0\u1680\u2000-\u200b\u202f\u205f\u3000]"
 _QUOTES = r"[\u201c\u201d\u201e\u00ab\u00bb\u300c\u300d\u300e\u300f]"
 
 
+#: Characters that show nothing and are not Unicode whitespace (which ``strip_chars`` removes):
+#: zero-width space, non-joiner and joiner, word joiner, byte-order mark, soft hyphen.
+_INVISIBLE = "[\u200b\u200c\u200d\u2060\ufeff\u00ad]"
+
+
+def is_blank(expr: pl.Expr) -> pl.Expr:
+    r"""Null, empty, or nothing but whitespace and invisible characters: a message that says
+    nothing (a zero-width space alone was read as a follow-up, and the reaction model called it
+    pushback).
+
+    >>> pl.select(is_blank(pl.Series(["", " \u200b \n", None, "ok", "\u200bok"]))).to_series().to_list()
+    [True, True, True, False, False]
+    """
+    return expr.fill_null("").str.replace_all(_INVISIBLE, "").str.strip_chars() == ""
+
+
 def normalise(expr: pl.Expr) -> pl.Expr:
     """Case-fold, straighten quotes and apostrophes, drop Markdown emphasis; null → ""."""
     return (
