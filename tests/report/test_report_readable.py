@@ -233,3 +233,23 @@ def test_reaction_definition_names_every_reaction_the_run_reports():
     words = {"new_topic": "new topic"}
     assert [r for r in REACTIONS if words.get(r, r) not in text] == []
     assert "learned reaction model" in text
+
+
+def test_an_odds_ratio_outside_its_own_interval_is_not_shown_as_an_estimate():
+    # a model with no refusals: sample odds ratio 0, 0.5-adjusted interval 0.12–84.0 (lmsys dev)
+    row = {"model": "gpt-4", "n": 1, "k": 0, "rate": 0.0, "ref_rate": 0.090164,
+           "risk_difference": -0.090164, "rd_ci_low": -0.154257, "rd_ci_high": 0.704248,
+           "risk_ratio": 0.0, "rr_ci_low": 0.0, "rr_ci_high": 9.764512,
+           "odds_ratio": 0.0, "or_ci_low": 0.124357, "or_ci_high": 83.992749,
+           "p_adjusted": 1.0, "small_sample": True}
+    cells = view("refusal_model_vs_rest", pl.DataFrame([row])).rows[0]
+    assert cells[6] == "not estimable"  # odds ratio
+    assert cells[5] == "0.00 (0.00–9.76)"  # the risk ratio's interval holds its estimate
+
+
+def test_sd_of_a_single_value_is_a_dash_not_nan():
+    means = pl.DataFrame({"follows": ["a policy refusal"], "n": [1], "mean": [0.0],
+                          "sd": [float("nan")], "ci_low": [float("nan")],
+                          "ci_high": [float("nan")], "method": ["t"], "small_sample": [True]})
+    cells = view("sentiment_after_refusal_vs_answer", means).rows[0]
+    assert cells[-1] == "–" and "nan" not in " ".join(cells)
