@@ -253,3 +253,21 @@ def test_sd_of_a_single_value_is_a_dash_not_nan():
                           "ci_high": [float("nan")], "method": ["t"], "small_sample": [True]})
     cells = view("sentiment_after_refusal_vs_answer", means).rows[0]
     assert cells[-1] == "–" and "nan" not in " ".join(cells)
+
+
+def test_validity_panel_does_not_print_a_zero_width_interval(tmp_path):
+    # real_accuracy.json's lmsys-only refusal row: 2 positives, none found; the bootstrap
+    # interval is 0.0–0.0%, which the panel printed as if the 0.0% were exact
+    doc = {"name": "real-accuracy", "version": "1", "source": "a test", "generated": "2031-01-02",
+           "chatlens_version": "9.9",
+           "entries": [{"signal": "refusal", "profile": "default", "detector": "d",
+                        "evaluation": "held out", "dataset": "set", "n": 557, "positives": 2,
+                        "ci": "95% bootstrap",
+                        "metrics": {"precision": {"value": 0.0, "low": 0.0, "high": 0.0},
+                                    "recall": {"value": 0.5, "low": 0.2, "high": 0.8}}}]}
+    path = tmp_path / "real_accuracy.json"
+    path.write_text(json.dumps(doc))
+    html = validity_section("default", accuracy=path)
+    assert "(0.0–0.0%)" not in html
+    assert "precision 0.0% (interval not estimable: too few units)" in html
+    assert "recall 50.0% (20.0–80.0%)" in html
