@@ -113,3 +113,15 @@ def test_hh_transcripts_report_no_abandonment_and_no_ending_hazard(tmp_path: Pat
     assert "ending_after_refusal_vs_answer" not in head
     assert "rated response" in head["notes"]["ending_hazard_sources"]
     assert "ending_hazard_by_turn" not in run.behaviour.tables
+
+
+def test_rated_end_note_counts_with_thousands_separators() -> None:
+    """The note said '4624 conversation(s) left out' beside '4,624 conversations' everywhere
+    else in report.html (harmless-base test split)."""
+    from chatlens.report.tables import _ending_hazard
+
+    ids = [f"c{i}" for i in range(1_200)]
+    messages = pl.DataFrame({"conversation_id": ids, "turn": [1] * 1_200,
+                             "role": ["assistant"] * 1_200, "refusal": [False] * 1_200}).lazy()
+    _, notes = _ending_hazard(messages, 30, pl.DataFrame({"conversation_id": ids}))
+    assert notes["ending_hazard_sources"].startswith("1,200 conversation(s) left out")

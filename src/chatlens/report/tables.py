@@ -158,7 +158,7 @@ def _ending_hazard(messages: pl.LazyFrame, min_n: int,
     if rated_end is not None and rated_end.height:
         scan = scan.join(rated_end.lazy(), on="conversation_id", how="anti")
         notes["ending_hazard_sources"] = (
-            f"{rated_end.height} conversation(s) left out of the ending hazard: their source's "
+            f"{rated_end.height:,} conversation(s) left out of the ending hazard: their source's "
             "transcripts always end at a rated response (HH-RLHF, DICES), so where they end says "
             "nothing about the user.")
     # a user message after the last answer: the user did not leave there (as "abandoned")
