@@ -58,3 +58,24 @@ def test_every_figure_is_also_an_svg_and_hostile_names_draw(tmp_path):
         svg = png.with_suffix(".svg").read_text(encoding="utf-8")
         assert "<text" in svg and "tiny$$" in svg and "small)" in svg  # editable text, group marked
         assert "<dc:date>" not in svg  # reproducible: no timestamp
+
+
+def test_a_bar_chart_of_the_largest_groups_says_it_is_not_all_of_them(tmp_path, monkeypatch):
+    """30 languages: the figure drew the 25 largest under the title "by language", beside a
+    table of all 30, without a word."""
+    from chatlens.report import figures
+
+    titles = []
+
+    def keep_title(fig, path, **kwargs):
+        titles.append(fig.axes[0].get_title())
+        return path
+
+    monkeypatch.setattr(figures, "save_figure", keep_title)
+    frame = pl.DataFrame({"language": [f"l{i}" for i in range(30)], "n": [100 + i for i in range(30)],
+                          "rate": [0.1] * 30, "ci_low": [0.05] * 30, "ci_high": [0.2] * 30,
+                          "small_sample": [False] * 30})
+    figures._rate_bars(frame, "language", "by language", tmp_path / "refusal_by_language.png")
+    figures._rate_bars(frame.head(5), "language", "by language", tmp_path / "refusal_by_language.png")
+    assert "the 25 largest of 30; all in tables/refusal_by_language.csv" in titles[0]
+    assert titles[1] == "by language"
