@@ -79,3 +79,18 @@ def test_a_bar_chart_of_the_largest_groups_says_it_is_not_all_of_them(tmp_path, 
     figures._rate_bars(frame.head(5), "language", "by language", tmp_path / "refusal_by_language.png")
     assert "the 25 largest of 30; all in tables/refusal_by_language.csv" in titles[0]
     assert titles[1] == "by language"
+
+
+def test_paired_rates_of_the_top_groups_say_they_are_not_all_of_them(tmp_path, monkeypatch):
+    from chatlens.report import charts
+
+    titles = []
+    monkeypatch.setattr(charts, "save_figure",
+                        lambda fig, path, **kw: titles.append(fig.axes[0].get_title()) or path)
+    rows = [{"model": f"m{i}", "outcome": o, "n": 50, "k": 5, "rate": 0.1, "ci_low": 0.05,
+             "ci_high": 0.2, "small_sample": False} for i in range(24) for o in ("before", "after")]
+    charts.paired_rates(pl.DataFrame(rows), "model", ("before", "after"), labels=("b", "a"),
+                        title="around", xlabel="x", path=tmp_path / "jailbreak_around_refusal.png",
+                        table="jailbreak_around_refusal_by_model")
+    assert "20 of 24 rows" in titles[0]
+    assert "tables/jailbreak_around_refusal_by_model.csv" in titles[0]

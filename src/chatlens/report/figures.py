@@ -188,6 +188,7 @@ def behaviour_figures(tables: dict[str, pl.DataFrame], directory: Path) -> list[
                 title="Jailbreak attempts around the first refusal (95% Wilson CI)",
                 xlabel="share of refused conversations",
                 path=directory / "jailbreak_around_refusal.png",
+                table="jailbreak_around_refusal_by_model",
             )
         )
     if has("ending_hazard_by_turn"):
