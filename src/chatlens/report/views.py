@@ -108,7 +108,14 @@ def pivot_view(
             [
                 str(group),
                 count(first["n"]),
-                *[rate_cell(rows[c]) if c in rows else "–" for c in present],
+                # an outcome over fewer units than the row's n (jailbreak after the refusal where
+                # transcripts are cut at it) says its own n, or the share reads as of all of them
+                *[
+                    "–" if c not in rows
+                    else rate_cell(rows[c]) if rows[c]["n"] == first["n"]
+                    else f"{rate_cell(rows[c])}, n={count(rows[c]['n'])}"
+                    for c in present
+                ],
             ],
             small=_small(first),
         )
