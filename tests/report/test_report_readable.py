@@ -271,3 +271,20 @@ def test_validity_panel_does_not_print_a_zero_width_interval(tmp_path):
     assert "(0.0–0.0%)" not in html
     assert "precision 0.0% (interval not estimable: too few units)" in html
     assert "recall 50.0% (20.0–80.0%)" in html
+
+
+def test_report_does_not_claim_small_groups_are_left_out_of_totals_that_include_them():
+    """lmsys dev: 'Assistants refused in 8.9% of 123 conversations' sat above 'groups under 30
+    units are left out of these sentences', though only 65 of the 123 were in a model group of
+    30 or more: the total pools every group, only rankings leave the small ones out."""
+    from chatlens.report.html import _headline_section, _table_section, definitions
+
+    rates = _rates("model", [("big", 65, 6), ("tiny", 3, 1)])
+    head = {"refusal_rate": {"value": 7 / 68, "ci_low": 0.05, "ci_high": 0.2, "n": 68}}
+    page = _headline_section(findings({"refusal_by_model": rates}, head), {"refusal_by_model": rates})
+    page += _table_section("refusal_by_model", rates, [])
+    page += " ".join(d["text"] for d in definitions("default"))
+    assert "of 68 conversations" in page
+    assert "left out of these sentences" not in page and "never used in the headline" not in page
+    assert "left out of the key findings" not in page
+    assert "totals and pooled shares include its conversations" in page
