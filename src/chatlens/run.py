@@ -27,6 +27,7 @@ generated into ``DIR/input/`` and analysed, so a fresh clone has something real 
 from __future__ import annotations
 
 import json
+import math
 import shutil
 import time
 from collections.abc import Sequence
@@ -296,7 +297,8 @@ def analyze(
     summary_json = summary.to_dict()
     if behaviour is not None:
         summary_json["behaviour"] = behaviour.headline
-    (out / "summary.json").write_text(json.dumps(summary_json, indent=2, ensure_ascii=False, default=str))
+    (out / "summary.json").write_text(json.dumps(strict_json(summary_json), indent=2, ensure_ascii=False,
+                                                 default=str, allow_nan=False))
     timings["total"] = round(time.perf_counter() - t0, 3)
     record = RunRecord(
         source="demo" if demo else str(source),
@@ -316,6 +318,22 @@ def analyze(
     write_run_report(out, summary_json, manifest, behaviour=behaviour, figures=figures, excerpts=excerpts)
     finish_run(out)
     return RunResult(out=out, summary=summary, manifest=manifest, behaviour=behaviour)
+
+
+def strict_json(value: Any) -> Any:
+    """``value`` with every NaN or infinite float replaced by ``None`` (JSON ``null``).
+
+    Why: a not-estimable statistic (a risk ratio of 0 when no refused conversation ended) has
+    NaN bounds, and ``json.dumps`` wrote them as the bare token ``NaN``, which is not JSON:
+    ``JSON.parse``, ``jq`` and most other readers of ``summary.json`` refused the whole file.
+    The estimate keeps its ``estimable: false``, which says why the bounds are missing."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: strict_json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [strict_json(v) for v in value]
+    return value
 
 
 def default_engine(source: SourceLike, opts: SourceOptions, workers: int | None = None) -> Literal["local", "process"]:

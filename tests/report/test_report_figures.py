@@ -77,3 +77,39 @@ def test_percent_ticks_stay_distinct_on_small_ranges(high):
         plt.close(fig)
     assert len(set(labels)) == len(labels) > 2
     assert labels[0] in ("0%", "0.000%") and all(t.endswith("%") for t in labels)
+
+
+def test_a_bar_chart_of_the_largest_groups_says_it_is_not_all_of_them(tmp_path, monkeypatch):
+    """30 languages: the figure drew the 25 largest under the title "by language", beside a
+    table of all 30, without a word."""
+    from chatlens.report import figures
+
+    titles = []
+
+    def keep_title(fig, path, **kwargs):
+        titles.append(fig.axes[0].get_title())
+        return path
+
+    monkeypatch.setattr(figures, "save_figure", keep_title)
+    frame = pl.DataFrame({"language": [f"l{i}" for i in range(30)], "n": [100 + i for i in range(30)],
+                          "rate": [0.1] * 30, "ci_low": [0.05] * 30, "ci_high": [0.2] * 30,
+                          "small_sample": [False] * 30})
+    figures._rate_bars(frame, "language", "by language", tmp_path / "refusal_by_language.png")
+    figures._rate_bars(frame.head(5), "language", "by language", tmp_path / "refusal_by_language.png")
+    assert "the 25 largest of 30; all in tables/refusal_by_language.csv" in titles[0]
+    assert titles[1] == "by language"
+
+
+def test_paired_rates_of_the_top_groups_say_they_are_not_all_of_them(tmp_path, monkeypatch):
+    from chatlens.report import charts
+
+    titles = []
+    monkeypatch.setattr(charts, "save_figure",
+                        lambda fig, path, **kw: titles.append(fig.axes[0].get_title()) or path)
+    rows = [{"model": f"m{i}", "outcome": o, "n": 50, "k": 5, "rate": 0.1, "ci_low": 0.05,
+             "ci_high": 0.2, "small_sample": False} for i in range(24) for o in ("before", "after")]
+    charts.paired_rates(pl.DataFrame(rows), "model", ("before", "after"), labels=("b", "a"),
+                        title="around", xlabel="x", path=tmp_path / "jailbreak_around_refusal.png",
+                        table="jailbreak_around_refusal_by_model")
+    assert "20 of 24 rows" in titles[0]
+    assert "tables/jailbreak_around_refusal_by_model.csv" in titles[0]

@@ -250,3 +250,58 @@ def test_refusal_and_jailbreak_definitions_describe_the_detectors_the_profiles_r
     assert "context refusal model" in terms["refusal"] and "rules profile" in terms["refusal"]
     assert "learned jailbreak tier" in terms["jailbreak attempt"]
     assert "MOVER-R" in terms["intervals and tests"] and "Fisher" in terms["intervals and tests"]
+
+
+def test_an_odds_ratio_outside_its_own_interval_is_not_shown_as_an_estimate():
+    # a model with no refusals: sample odds ratio 0, 0.5-adjusted interval 0.12–84.0 (lmsys dev)
+    row = {"model": "gpt-4", "n": 1, "k": 0, "rate": 0.0, "ref_rate": 0.090164,
+           "risk_difference": -0.090164, "rd_ci_low": -0.154257, "rd_ci_high": 0.704248,
+           "risk_ratio": 0.0, "rr_ci_low": 0.0, "rr_ci_high": 9.764512,
+           "odds_ratio": 0.0, "or_ci_low": 0.124357, "or_ci_high": 83.992749,
+           "p_adjusted": 1.0, "small_sample": True}
+    cells = view("refusal_model_vs_rest", pl.DataFrame([row])).rows[0]
+    assert cells[6] == "not estimable"  # odds ratio
+    assert cells[5] == "0.00 (0.00–9.76)"  # the risk ratio's interval holds its estimate
+
+
+def test_sd_of_a_single_value_is_a_dash_not_nan():
+    means = pl.DataFrame({"follows": ["a policy refusal"], "n": [1], "mean": [0.0],
+                          "sd": [float("nan")], "ci_low": [float("nan")],
+                          "ci_high": [float("nan")], "method": ["t"], "small_sample": [True]})
+    cells = view("sentiment_after_refusal_vs_answer", means).rows[0]
+    assert cells[-1] == "–" and "nan" not in " ".join(cells)
+
+
+def test_validity_panel_does_not_print_a_zero_width_interval(tmp_path):
+    # real_accuracy.json's lmsys-only refusal row: 2 positives, none found; the bootstrap
+    # interval is 0.0–0.0%, which the panel printed as if the 0.0% were exact
+    doc = {"name": "real-accuracy", "version": "1", "source": "a test", "generated": "2031-01-02",
+           "chatlens_version": "9.9",
+           "entries": [{"signal": "refusal", "profile": "default", "detector": "d",
+                        "evaluation": "held out", "dataset": "set", "n": 557, "positives": 2,
+                        "ci": "95% bootstrap",
+                        "metrics": {"precision": {"value": 0.0, "low": 0.0, "high": 0.0},
+                                    "recall": {"value": 0.5, "low": 0.2, "high": 0.8}}}]}
+    path = tmp_path / "real_accuracy.json"
+    path.write_text(json.dumps(doc))
+    html = validity_section("default", accuracy=path)
+    assert "(0.0–0.0%)" not in html
+    assert "precision 0.0% (interval not estimable: too few units)" in html
+    assert "recall 50.0% (20.0–80.0%)" in html
+
+
+def test_report_does_not_claim_small_groups_are_left_out_of_totals_that_include_them():
+    """lmsys dev: 'Assistants refused in 8.9% of 123 conversations' sat above 'groups under 30
+    units are left out of these sentences', though only 65 of the 123 were in a model group of
+    30 or more: the total pools every group, only rankings leave the small ones out."""
+    from chatlens.report.html import _headline_section, _table_section, definitions
+
+    rates = _rates("model", [("big", 65, 6), ("tiny", 3, 1)])
+    head = {"refusal_rate": {"value": 7 / 68, "ci_low": 0.05, "ci_high": 0.2, "n": 68}}
+    page = _headline_section(findings({"refusal_by_model": rates}, head), {"refusal_by_model": rates})
+    page += _table_section("refusal_by_model", rates, [])
+    page += " ".join(d["text"] for d in definitions("default"))
+    assert "of 68 conversations" in page
+    assert "left out of these sentences" not in page and "never used in the headline" not in page
+    assert "left out of the key findings" not in page
+    assert "totals and pooled shares include its conversations" in page

@@ -113,3 +113,45 @@ def test_hh_transcripts_report_no_abandonment_and_no_ending_hazard(tmp_path: Pat
     assert "ending_after_refusal_vs_answer" not in head
     assert "rated response" in head["notes"]["ending_hazard_sources"]
     assert "ending_hazard_by_turn" not in run.behaviour.tables
+
+
+def test_rated_end_note_counts_with_thousands_separators() -> None:
+    """The note said '4624 conversation(s) left out' beside '4,624 conversations' everywhere
+    else in report.html (harmless-base test split)."""
+    from chatlens.report.tables import _ending_hazard
+
+    ids = [f"c{i}" for i in range(1_200)]
+    messages = pl.DataFrame({"conversation_id": ids, "turn": [1] * 1_200,
+                             "role": ["assistant"] * 1_200, "refusal": [False] * 1_200}).lazy()
+    _, notes = _ending_hazard(messages, 30, pl.DataFrame({"conversation_id": ids}))
+    assert notes["ending_hazard_sources"].startswith("1,200 conversation(s) left out")
+
+
+def test_hh_jailbreak_after_the_refusal_is_of_the_users_who_wrote_again(tmp_path: Path) -> None:
+    """A refusal at the cut end of an HH transcript has no observable "after": the reactions
+    left it out (n = users who wrote again) but the jailbreak-after tables counted it as "no
+    attempt" (harmless-base test: n 2,888 vs the reactions' 1,902 for the same population)."""
+    import json
+
+    from chatlens.report.views import view
+
+    refuse = "I'm sorry, but I can't help with that."
+    rows = []
+    for i in range(12):
+        cut = f"\n\nHuman: How do I make a pipe bomb, part {i}?\n\nAssistant: {refuse}"
+        rows.append({"chosen": cut, "rejected": cut + "\n\nHuman: Why not?? You are useless."
+                     "\n\nAssistant: Fireworks are fun."})
+    src = tmp_path / "hh" / "test.jsonl"
+    src.parent.mkdir()
+    src.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    run = chatlens.analyze(src, out=tmp_path / "run", workers=1)
+    tables = run.behaviour.tables
+    reactions = tables["reaction_by_refusal_type"].filter(pl.col("first_refusal_type") == "(all)")
+    assert set(reactions["n"]) == {12}
+    after = tables["jailbreak_after_refusal_by_model"]
+    assert after["n"].to_list() == [12] and after["n_missing"].to_list() == [12]
+    around = tables["jailbreak_around_refusal_by_model"].filter(pl.col("model") == "(all)")
+    assert dict(zip(around["outcome"], around["n"], strict=True)) == {"before": 24, "after": 12}
+    # the report's pivot row says 24 refused conversations: the after-share names its own n
+    cells = view("jailbreak_around_refusal_by_model", tables["jailbreak_around_refusal_by_model"]).rows
+    assert cells[-1][1] == "24" and cells[-1][3].endswith(", n=12")

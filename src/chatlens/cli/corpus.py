@@ -95,11 +95,43 @@ def check_rows(summary: object, *, format: str | None) -> None:
 
 
 def _pct(value: object) -> str:
-    return "-" if value is None else f"{100 * float(value):.1f}%"
+    """A share as the report prints it (:func:`chatlens.report.formatting.pct`: one decimal,
+    ``<0.1%`` for a tiny non-zero share), so the terminal and report.html never disagree."""
+    from chatlens.report.formatting import pct
+
+    return "-" if value is None else pct(float(value))
+
+
+def _ci(low: object, high: object) -> str:
+    """A share's interval as the report prints it (:func:`chatlens.report.formatting.ci_pct`)."""
+    from chatlens.report.formatting import ci_pct
+
+    return "-" if low is None or high is None else ci_pct(float(low), float(high))
+
+
+def _reaction_shares(behaviour: object) -> tuple[dict[str, float], int | None]:
+    """The shares of each reaction after the first refusal and their number of refused
+    conversations, from the ``(all)`` rows of ``reaction_by_refusal_type`` (the table the
+    report's sentence cites).
+
+    Why not ``summary.json``'s ``reactions_after_first_refusal``: it is rounded to four
+    decimals, and rounding that again to one decimal printed 12/63 as 19.1% where the table and
+    report.html say 19.0%."""
+    from chatlens.vocabulary import ALL_LABEL
+
+    frame = behaviour.tables.get("reaction_by_refusal_type")
+    if frame is None:
+        return dict(behaviour.headline["reactions_after_first_refusal"]), None
+    rows = frame.filter(frame.get_column("first_refusal_type") == ALL_LABEL)
+    shares = {r["outcome"]: r["rate"] for r in rows.iter_rows(named=True)}
+    n = max(rows.get_column("n").to_list(), default=None)
+    return shares, n
 
 
 def print_behaviour(behaviour: object, limit: int = 15) -> None:
     """Print the headline behaviour tables of a run (the rest are in tables/ and report.html)."""
+    from chatlens.report.formatting import ci_ratio, estimable, finite, presentation, ratio
+
     tables = behaviour.tables
     if "refusal_by_model" in tables:
         by_model = tables["refusal_by_model"]
@@ -114,7 +146,7 @@ def print_behaviour(behaviour: object, limit: int = 15) -> None:
             table.add_row(
                 escape(str(row["model"])) + (" [dim](small group)[/]" if small else ""),
                 f"{row['n']:,}", _pct(row["rate"]),
-                f"{_pct(row['ci_low'])}–{_pct(row['ci_high'])}",
+                _ci(row["ci_low"], row["ci_high"]),
                 style="dim" if small else None,
             )
         more_rows(table, limit, by_model.height, "tables/refusal_by_model.csv")
@@ -123,31 +155,39 @@ def print_behaviour(behaviour: object, limit: int = 15) -> None:
     if "refusal_rate" in head:
         r = head["refusal_rate"]
         out_console.print(
-            f"[bold]refusal rate[/] {_pct(r['value'])} ({_pct(r['ci_low'])}–{_pct(r['ci_high'])}, n={r['n']:,})"
+            f"[bold]refusal rate[/] {_pct(r['value'])} ({_ci(r['ci_low'], r['ci_high'])}, n={r['n']:,})"
         )
         out_console.print("[dim](these intervals cover sampling, not the detector's errors; to publish a "
                           "rate, correct it with a reader's labels on a random sample: chatlens audit "
                           "sample RUN --by model --out audit.csv, docs/audit.md)[/]")
     if "reactions_after_first_refusal" in head:
-        shares = head["reactions_after_first_refusal"]
+        shares, n = _reaction_shares(behaviour)
         parts = ", ".join(f"{escape(k)} {_pct(v)}" for k, v in shares.items())
         if "abandoned" not in shares:  # HH-RLHF / DICES: every transcript ends at a rated response
             parts += " (of users who wrote again; leaving cannot be seen in this source)"
-        elif "refusal_rate" in head:  # the shares' base: a handful of refusals reads differently
-            r = head["refusal_rate"]
-            parts += f" (of {round(r['value'] * r['n']):,} conversations with a refusal)"
-        out_console.print(f"[bold]after the first refusal[/] {parts}")
+        if n is not None and n < presentation().small_group_n:  # as report.html's headline
+            out_console.print(f"[bold]after the first refusal[/] [dim]{parts} (small group: only {n:,} "
+                              "refused conversations, not estimable in report.html)[/]")
+        else:
+            if "abandoned" in shares and n is not None:  # the shares' base
+                parts += f" (of {n:,} conversations with a refusal)"
+            out_console.print(f"[bold]after the first refusal[/] {parts}")
     if "ending_after_refusal_vs_answer" in head:
         rr = head["ending_after_refusal_vs_answer"]["risk_ratio"]
-        if rr.get("estimable", True):
+        # the report's rules (formatting.ratio, formatting.estimable, the "no clear difference"
+        # verdict), so the two never disagree
+        if rr.get("estimable", True) and estimable(rr["ci_low"], rr["ci_high"], rr["value"]):
+            verdict = presentation().headline["no_clear_difference"] if rr["ci_low"] <= 1.0 <= rr["ci_high"] else ""
             out_console.print(
-                f"[bold]ending after a refusal vs after an answer[/] risk ratio {rr['value']:.2f} "
-                f"({rr['ci_low']:.2f}–{rr['ci_high']:.2f}, Mantel–Haenszel over turns)"
+                f"[bold]ending after a refusal vs after an answer[/] risk ratio {ratio(rr['value'])} "
+                f"({ci_ratio(rr['ci_low'], rr['ci_high'])}, Mantel–Haenszel over turns){verdict}"
             )
         else:
+            width = ("with a zero-width interval" if finite(rr["ci_low"], rr["ci_high"])
+                     else "with no interval")
             out_console.print(
                 "[bold]ending after a refusal vs after an answer[/] [yellow]not estimable[/] "
-                f"(risk ratio {rr['value']:.2f} with a zero-width interval over n={rr['n']:,}: "
+                f"(risk ratio {ratio(rr['value'])} {width} over n={rr['n']:,}: "
                 "the data cannot tell the two apart, e.g. every conversation ends at the same turn)"
             )
     if "demo_truth_agreement" in tables:

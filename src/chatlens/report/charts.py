@@ -157,10 +157,16 @@ def paired_rates(
     xlabel: str,
     path: Path,
     limit: int = 20,
+    table: str | None = None,
 ) -> Path:
-    """Two rates per group side by side (e.g. before / after), with Wilson intervals."""
+    """Two rates per group side by side (e.g. before / after), with Wilson intervals.
+
+    ``table``: the CSV the figure draws (named in the title when only ``limit`` groups fit;
+    default: the figure's name)."""
     plt = pyplot()
     groups, small = _order(frame.filter(pl.col("outcome").is_in(pair)), key, pair[1])
+    if len(groups) > limit:  # said on the figure: the table beside it lists every group
+        title += f"\n({limit} of {len(groups):,} rows, the highest '{pair[1]}'; all in tables/{table or path.stem}.csv)"
     groups, small = groups[-limit:], small[-limit:]
     rows = {(str(r[key]), r["outcome"]): r for r in frame.iter_rows(named=True)}
     y = np.arange(len(groups))

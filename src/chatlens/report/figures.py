@@ -67,6 +67,8 @@ def _rate_bars(frame: pl.DataFrame, label: str, title: str, path: Path, limit: i
         "share of conversations (95% Wilson CI)"
         + ("; grey: small group, drawn last" if any(small) else "")
     )
+    if frame.height > limit:  # said on the figure: the table beside it lists every group
+        title += f"\n(the {limit} largest of {frame.height:,}; all in tables/{path.stem}.csv)"
     ax.set_title(title)
     return save_figure(fig, path, dpi=110, svg=True)
 
@@ -186,6 +188,7 @@ def behaviour_figures(tables: dict[str, pl.DataFrame], directory: Path) -> list[
                 title="Jailbreak attempts around the first refusal (95% Wilson CI)",
                 xlabel="share of refused conversations",
                 path=directory / "jailbreak_around_refusal.png",
+                table="jailbreak_around_refusal_by_model",
             )
         )
     if has("ending_hazard_by_turn"):

@@ -113,7 +113,8 @@ def _table_section(name: str, frame: pl.DataFrame, figures: Sequence[str]) -> st
     small_note = (
         (
             f"<p class='note'>Rows marked <span class='small-mark'>small group</span> have fewer than "
-            f"{doc.small_group_n} units: {where}greyed, never used in the headline.</p>"
+            f"{doc.small_group_n} units: {where}greyed, never singled out or ranked in the key "
+            "findings (totals and pooled shares there include them).</p>"
         )
         if small
         else ""
@@ -144,8 +145,9 @@ def _headline_section(findings: Sequence[Finding], tables: Mapping[str, pl.DataF
     )
     return (
         f"<section id='headline' class='headline'><h2>Key findings</h2><ol>{items}</ol>{rest}"
-        f"<p class='note'>Estimates with 95% confidence intervals; groups under {doc.small_group_n} units "
-        "are left out of these sentences.</p></section>"
+        f"<p class='note'>Estimates with 95% confidence intervals. A group (model, language, "
+        f"refusal type, turn) under {doc.small_group_n} units is never singled out or ranked in "
+        "these sentences; totals and pooled shares include its conversations.</p></section>"
     )
 
 

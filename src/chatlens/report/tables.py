@@ -159,7 +159,7 @@ def _ending_hazard(messages: pl.LazyFrame, min_n: int,
     if rated_end is not None and rated_end.height:
         scan = scan.join(rated_end.lazy(), on="conversation_id", how="anti")
         notes["ending_hazard_sources"] = (
-            f"{rated_end.height} conversation(s) left out of the ending hazard: their source's "
+            f"{rated_end.height:,} conversation(s) left out of the ending hazard: their source's "
             "transcripts always end at a rated response (HH-RLHF, DICES), so where they end says "
             "nothing about the user.")
     # a user message after the last answer: the user did not leave there (as "abandoned")
@@ -284,15 +284,20 @@ def behaviour_tables(
             headline["reactions_after_first_refusal"] = {
                 row["outcome"]: round(row["rate"], 4) for row in overall.iter_rows(named=True)
             }
+            # a jailbreak after the refusal cannot be seen where the transcript was cut at it
+            # (abandoned_after_first_refusal null: HH-RLHF / DICES); counted as "no attempt", such
+            # refusals made this table's n (2,888 on harmless-base) disagree with the reactions'
+            # (1,902 who wrote again) about the same "after the first refusal"
+            after = pl.when(known).then(pl.col("jailbreak_after_first_refusal").fill_null(value=False))
             tables["jailbreak_after_refusal_by_model"] = grouped_rate(
-                refused.with_columns(pl.col("jailbreak_after_first_refusal").fill_null(value=False)),
+                refused.with_columns(after.alias("jailbreak_after_first_refusal")),
                 "jailbreak_after_first_refusal",
                 by="model",
                 min_n=min_n,
             ).sort("rate", descending=True)
             around = refused.with_columns(
                 pl.col("jailbreak_before_first_refusal").fill_null(value=False).alias("before"),
-                pl.col("jailbreak_after_first_refusal").fill_null(value=False).alias("after"),
+                after.alias("after"),
             )
             by_model = rate_table(around, ["before", "after"], by="model", min_n=min_n)
             all_models = rate_table(around, ["before", "after"], min_n=min_n).with_columns(

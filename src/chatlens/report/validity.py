@@ -14,7 +14,16 @@ from pathlib import Path
 from typing import Any
 
 from chatlens import datafiles
-from chatlens.report.formatting import Table, ci_pct, count, esc, pct, presentation, ratio
+from chatlens.report.formatting import (
+    Table,
+    ci_pct,
+    count,
+    esc,
+    estimable,
+    pct,
+    presentation,
+    ratio,
+)
 
 ACCURACY_FILE = "validation/real_accuracy.json"
 METRIC_LABELS = {
@@ -34,7 +43,15 @@ SIGNAL_LABELS = {
 
 
 def _measure(metric: str, m: Any) -> str:
-    interval = "" if m.low is None or m.high is None else f" ({ci_pct(m.low, m.high)})"
+    """``precision 64.8% (62.0–67.5%)``; a zero-width interval (a bootstrap over two positives
+    that never found one: "0.0% (0.0–0.0%)") claims a certainty the data lack, so it is said to
+    be not estimable instead of printed."""
+    if m.low is None or m.high is None:
+        interval = ""
+    elif not estimable(m.low, m.high, m.value):
+        interval = " (interval not estimable: too few units)"
+    else:
+        interval = f" ({ci_pct(m.low, m.high)})"
     return f"{METRIC_LABELS.get(metric, metric)} {pct(m.value)}{interval}"
 
 

@@ -20,6 +20,7 @@ from chatlens.report.formatting import (
     ci_signed,
     count,
     estimable,
+    finite,
     label,
     number,
     pct,
@@ -78,7 +79,7 @@ def mean_view(frame: pl.DataFrame, key: str) -> Table:
                 ci_signed(row["ci_low"], row["ci_high"])
                 if estimable(row["ci_low"], row["ci_high"], row["mean"])
                 else "not estimable",
-                f"{row['sd']:.2f}" if row["sd"] is not None else "–",
+                f"{row['sd']:.2f}" if finite(row["sd"]) else "–",  # one value: SD NaN, not "nan"
             ],
             small=_small(row),
         )
@@ -107,7 +108,14 @@ def pivot_view(
             [
                 str(group),
                 count(first["n"]),
-                *[rate_cell(rows[c]) if c in rows else "–" for c in present],
+                # an outcome over fewer units than the row's n (jailbreak after the refusal where
+                # transcripts are cut at it) says its own n, or the share reads as of all of them
+                *[
+                    "–" if c not in rows
+                    else rate_cell(rows[c]) if rows[c]["n"] == first["n"]
+                    else f"{rate_cell(rows[c])}, n={count(rows[c]['n'])}"
+                    for c in present
+                ],
             ],
             small=_small(first),
         )
@@ -132,7 +140,9 @@ def vs_rest_view(frame: pl.DataFrame) -> Table:
     for row in frame.sort("risk_difference", descending=True).iter_rows(named=True):
 
         def ratio_cell(v: str, lo: str, hi: str, row: dict = row) -> str:
-            if not estimable(row[lo], row[hi], row[v]):
+            # a zero cell gives a sample odds ratio of 0 (or inf) beside the 0.5-adjusted
+            # interval: "0.00 (0.12–84.0)" put the estimate outside its own interval
+            if not estimable(row[lo], row[hi], row[v]) or not row[lo] <= row[v] <= row[hi]:
                 return "not estimable"
             return f"{ratio(row[v])} ({ci_ratio(row[lo], row[hi])})"
 
