@@ -49,8 +49,9 @@ class Estimate:
 
     @property
     def estimable(self) -> bool:
-        """Whether the data could estimate anything: a finite value inside a finite interval of
-        positive width. A ratio of two constant outcomes ("risk ratio 1.00 (1.00–1.00)"), an
+        """Whether the data could estimate anything: a finite value and a finite interval of
+        positive width. (Not whether the value lies inside it: an odds ratio beside a
+        0.5-corrected interval may not; ``report.views`` shows that case as not estimable.) A ratio of two constant outcomes ("risk ratio 1.00 (1.00–1.00)"), an
         estimate from zero variance or over no observations is *not estimable* and must be shown
         as such, never as a result.
 
