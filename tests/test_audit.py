@@ -62,6 +62,18 @@ def test_allocation_is_equal_or_by_square_root_and_capped() -> None:
         allocate([1], 1, "neyman")
 
 
+def test_sqrt_allocation_reads_every_cell_when_n_allows() -> None:
+    """A one-message flagged cell beside a big unflagged one got no label under sqrt, so its
+    group's rate and the run's had no point estimate; each non-empty cell now gets one."""
+    assert allocate([1, 10000], 10, "sqrt") == [1, 9]
+    assert allocate([200, 300, 1901, 99, 1, 2], 60, "sqrt") == [9, 12, 30, 7, 1, 1]
+    assert allocate([1, 1, 1, 40000], 4, "sqrt") == [1, 1, 1, 1]
+    assert sum(allocate([1, 1, 1, 40000], 3, "sqrt")) == 3  # n below the cells: no floor possible
+    for sizes, n in (([1, 3, 7, 50_000, 2], 9), ([0, 1, 5000, 1, 80], 12), ([2, 2, 900, 4], 30)):
+        out = allocate(sizes, n, "sqrt")
+        assert sum(out) == n and all(1 <= k <= s for k, s in zip(out, sizes, strict=True) if s), (sizes, out)
+
+
 def test_sample_is_blind_shuffled_and_reproducible(runs: dict[str, Path]) -> None:
     s = draw_audit_sample(runs["run"], n=120, by="model", seed=1, allocation="equal")
     assert s.rows.columns == ["audit_row", *KEY, "before", "message", "after", "label", "note"]
