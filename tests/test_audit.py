@@ -74,6 +74,37 @@ def test_sqrt_allocation_reads_every_cell_when_n_allows() -> None:
         assert sum(out) == n and all(1 <= k <= s for k, s in zip(out, sizes, strict=True) if s), (sizes, out)
 
 
+def test_sqrt_allocated_audits_of_many_small_groups_estimate_and_cover_the_run() -> None:
+    """Simulated logs (scripts/simulate_audit.py, small): 10 models whose flagged cells are small,
+    one label per cell. Before every cell got a label, sqrt left the run's rate without a point
+    estimate in every log; now it has one, and the intervals cover each log's true rate."""
+    import numpy as np
+
+    from chatlens.stats.two_phase import two_phase_rates
+
+    rng = np.random.default_rng(11)
+    covered, estimated, reps = 0, 0, 40
+    for rep in range(reps):
+        rows, true, total = [], 0, 0
+        sizes, positives, cells = [], [], []
+        for g in range(10):
+            y = rng.random(500) < 0.02 + 0.02 * g
+            flag = np.where(y, rng.random(500) < 0.7, rng.random(500) < 0.03)
+            for f in (False, True):
+                cells.append((f"m{g}", f))
+                sizes.append(int((flag == f).sum()))
+                positives.append(int(y[flag == f].sum()))
+            true, total = true + int(y.sum()), total + 500
+        for (g, f), size, k, take in zip(cells, sizes, positives, allocate(sizes, 20, "sqrt"), strict=True):
+            if size:
+                rows.append((g, f, size, take, int(rng.hypergeometric(k, size - k, take)) if take else 0))
+        out = two_phase_rates(pl.DataFrame(rows, schema=["group", "flagged", "messages", "labelled", "positives"],
+                                           orient="row"), seed=rep, draws=2000).row(-1, named=True)
+        estimated += out["rate"] is not None
+        covered += out["rate_low"] <= true / total <= out["rate_high"]
+    assert estimated == reps and covered >= 0.85 * reps
+
+
 def test_sample_is_blind_shuffled_and_reproducible(runs: dict[str, Path]) -> None:
     s = draw_audit_sample(runs["run"], n=120, by="model", seed=1, allocation="equal")
     assert s.rows.columns == ["audit_row", *KEY, "before", "message", "after", "label", "note"]
