@@ -62,6 +62,49 @@ def test_allocation_is_equal_or_by_square_root_and_capped() -> None:
         allocate([1], 1, "neyman")
 
 
+def test_sqrt_allocation_reads_every_cell_when_n_allows() -> None:
+    """A one-message flagged cell beside a big unflagged one got no label under sqrt, so its
+    group's rate and the run's had no point estimate; each non-empty cell now gets one."""
+    assert allocate([1, 10000], 10, "sqrt") == [1, 9]
+    assert allocate([200, 300, 1901, 99, 1, 2], 60, "sqrt") == [9, 12, 30, 7, 1, 1]
+    assert allocate([1, 1, 1, 40000], 4, "sqrt") == [1, 1, 1, 1]
+    assert sum(allocate([1, 1, 1, 40000], 3, "sqrt")) == 3  # n below the cells: no floor possible
+    for sizes, n in (([1, 3, 7, 50_000, 2], 9), ([0, 1, 5000, 1, 80], 12), ([2, 2, 900, 4], 30)):
+        out = allocate(sizes, n, "sqrt")
+        assert sum(out) == n and all(1 <= k <= s for k, s in zip(out, sizes, strict=True) if s), (sizes, out)
+
+
+def test_sqrt_allocated_audits_of_many_small_groups_estimate_and_cover_the_run() -> None:
+    """Simulated logs (scripts/simulate_audit.py, small): 10 models whose flagged cells are small,
+    one label per cell. Before every cell got a label, sqrt left the run's rate without a point
+    estimate in every log; now it has one, and the intervals cover each log's true rate."""
+    import numpy as np
+
+    from chatlens.stats.two_phase import two_phase_rates
+
+    rng = np.random.default_rng(11)
+    covered, estimated, reps = 0, 0, 40
+    for rep in range(reps):
+        rows, true, total = [], 0, 0
+        sizes, positives, cells = [], [], []
+        for g in range(10):
+            y = rng.random(500) < 0.02 + 0.02 * g
+            flag = np.where(y, rng.random(500) < 0.7, rng.random(500) < 0.03)
+            for f in (False, True):
+                cells.append((f"m{g}", f))
+                sizes.append(int((flag == f).sum()))
+                positives.append(int(y[flag == f].sum()))
+            true, total = true + int(y.sum()), total + 500
+        for (g, f), size, k, take in zip(cells, sizes, positives, allocate(sizes, 20, "sqrt"), strict=True):
+            if size:
+                rows.append((g, f, size, take, int(rng.hypergeometric(k, size - k, take)) if take else 0))
+        out = two_phase_rates(pl.DataFrame(rows, schema=["group", "flagged", "messages", "labelled", "positives"],
+                                           orient="row"), seed=rep, draws=2000).row(-1, named=True)
+        estimated += out["rate"] is not None
+        covered += out["rate_low"] <= true / total <= out["rate_high"]
+    assert estimated == reps and covered >= 0.85 * reps
+
+
 def test_sample_is_blind_shuffled_and_reproducible(runs: dict[str, Path]) -> None:
     s = draw_audit_sample(runs["run"], n=120, by="model", seed=1, allocation="equal")
     assert s.rows.columns == ["audit_row", *KEY, "before", "message", "after", "label", "note"]

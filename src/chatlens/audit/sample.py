@@ -71,7 +71,10 @@ ALLOCATIONS = ("equal", "sqrt")
 
 def allocate(sizes: list[int], n: int, how: str = "equal") -> list[int]:
     """Sample sizes per cell for ``n`` labels, capped at each cell's size, the rest shared by the
-    other cells in the same proportions (largest remainders for the last labels).
+    other cells in the same proportions (largest remainders for the last labels). While ``n``
+    allows it, every non-empty cell gets at least one label: a cell left unread leaves its
+    group's rate, and the whole run's, without a point estimate (``sqrt`` gave a one-message
+    flagged cell beside 10,000 unflagged none of 10 labels).
 
     ``equal`` gives every cell the same share. ``sqrt`` shares in proportion to the square root of
     each cell's size: close to the allocation that minimises the corrected rate's variance when
@@ -82,6 +85,8 @@ def allocate(sizes: list[int], n: int, how: str = "equal") -> list[int]:
     [5, 43, 42]
     >>> allocate([100, 10000], 200, "sqrt")
     [18, 182]
+    >>> allocate([1, 10000], 10, "sqrt")
+    [1, 9]
     """
     if how not in ALLOCATIONS:
         msg = f"allocation must be one of {list(ALLOCATIONS)}. Got {how!r}."
@@ -91,6 +96,13 @@ def allocate(sizes: list[int], n: int, how: str = "equal") -> list[int]:
     while open_cells:  # fill the cells whose share exceeds their size, then share the rest again
         total = sum(weight[i] for i in open_cells)
         full = [i for i in sorted(open_cells) if left * weight[i] / total >= sizes[i]]
+        if not full and left >= len(open_cells):  # then give one to the cells whose share is below one
+            full = [i for i in sorted(open_cells) if left * weight[i] / total < 1]
+            for i in full:
+                out[i], left = 1, left - 1
+                open_cells.discard(i)
+            if full:
+                continue
         if not full:
             break
         for i in full:
