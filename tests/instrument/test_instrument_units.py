@@ -179,17 +179,23 @@ def test_an_empty_or_blank_pair_id_is_an_error_naming_the_row():
         read_pairs(df, PairColumns(a="a", b="b", label="w", id="id"), source="f.jsonl")
 
 
-def test_fit_with_a_missing_pair_id_names_the_row(tmp_path):
-    """A rated dialogue without its pair id crashed instrument fit with numpy's TypeError
-    ("'<' not supported between instances of 'NoneType' and 'str'")."""
+def _write_three_item_instrument(run_dir) -> None:
+    """A discovered instrument of three items in one theme, as ``instrument fit`` reads it."""
     from chatlens.instrument.build import instrument_document, write_instrument
     from chatlens.instrument.condense import _package
     from chatlens.instrument.prompts import load_defaults
-    from chatlens.instrument.validity import fit_discovered
 
     items = _package([("T", [(f"Statement {i}.", [i]) for i in range(1, 4)])], "llm", 8)
     doc = instrument_document(items, load_defaults().instrument, name="x", target="t", provenance={})
-    write_instrument(doc, tmp_path / "instrument.yaml")
+    write_instrument(doc, run_dir / "instrument.yaml")
+
+
+def test_fit_with_a_missing_pair_id_names_the_row(tmp_path):
+    """A rated dialogue without its pair id crashed instrument fit with numpy's TypeError
+    ("'<' not supported between instances of 'NoneType' and 'str'")."""
+    from chatlens.instrument.validity import fit_discovered
+
+    _write_three_item_instrument(tmp_path)
     frame = pl.DataFrame(
         {
             "pair_id": [f"p{i // 2}" for i in range(20)],
@@ -345,14 +351,9 @@ def test_report_says_how_many_pairs_gave_no_statement(tmp_path):
 def test_fit_with_a_rating_that_is_not_a_number_names_the_cell(tmp_path):
     """One 'n/a' typed into a ratings column raised polars' InvalidOperationError ('conversion
     from str to f64 failed'), a traceback in the CLI. It names the column, row and value now."""
-    from chatlens.instrument.build import instrument_document, write_instrument
-    from chatlens.instrument.condense import _package
-    from chatlens.instrument.prompts import load_defaults
     from chatlens.instrument.validity import fit_discovered
 
-    items = _package([("T", [(f"Statement {i}.", [i]) for i in range(1, 4)])], "llm", 8)
-    doc = instrument_document(items, load_defaults().instrument, name="x", target="t", provenance={})
-    write_instrument(doc, tmp_path / "instrument.yaml")
+    _write_three_item_instrument(tmp_path)
     frame = pl.DataFrame(
         {
             "pair_id": [f"p{i // 2}" for i in range(20)],
@@ -368,14 +369,9 @@ def test_fit_refuses_averaged_ratings_instead_of_rounding_them(tmp_path):
     """`humanlike judge --samples N` writes means; instrument fit rounded them (half to even), so
     an item at 2.5 with the property and 1.5 without (perfectly separating) became 2 and 2: weight
     0, CV AUC 0.504, while the reliability used the unrounded means. It is an error now."""
-    from chatlens.instrument.build import instrument_document, write_instrument
-    from chatlens.instrument.condense import _package
-    from chatlens.instrument.prompts import load_defaults
     from chatlens.instrument.validity import fit_discovered
 
-    items = _package([("T", [(f"Statement {i}.", [i]) for i in range(1, 4)])], "llm", 8)
-    doc = instrument_document(items, load_defaults().instrument, name="x", target="t", provenance={})
-    write_instrument(doc, tmp_path / "instrument.yaml")
+    _write_three_item_instrument(tmp_path)
     frame = pl.DataFrame(
         {
             "pair_id": [f"p{i // 2}" for i in range(40)],
@@ -397,14 +393,9 @@ def test_reliability_uses_the_rows_the_fit_used(tmp_path):
     """The fit drops rows with an out-of-scale rating (70 on a 1-5 scale; 4 rows here) but
     Cronbach's alpha and the split-half were computed on all 40 rows, 70s included (alpha -0.01
     instead of 0.60). Both now use the 36 rows the fit used."""
-    from chatlens.instrument.build import instrument_document, write_instrument
-    from chatlens.instrument.condense import _package
-    from chatlens.instrument.prompts import load_defaults
     from chatlens.instrument.validity import fit_discovered
 
-    items = _package([("T", [(f"Statement {i}.", [i]) for i in range(1, 4)])], "llm", 8)
-    doc = instrument_document(items, load_defaults().instrument, name="x", target="t", provenance={})
-    write_instrument(doc, tmp_path / "instrument.yaml")
+    _write_three_item_instrument(tmp_path)
     frame = pl.DataFrame(
         {
             "pair_id": [f"p{i // 2}" for i in range(40)],
