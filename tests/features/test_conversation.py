@@ -251,9 +251,9 @@ def test_signal_columns_from_pandas_float_with_nan(tiny: pl.DataFrame) -> None:
     )
     assert conversation_features(as_float, CONVS).equals(conversation_features(tiny, CONVS))
     assert turn_endings(as_float).equals(turn_endings(tiny))
-    with pytest.raises(InvalidParameterError, match=r"'refusal' must be boolean or 0/1.*String"):
+    with pytest.raises(InvalidParameterError, match=r"'refusal' given to conversation_features must be boolean or 0/1.*String"):
         conversation_features(tiny.with_columns(pl.col("refusal").cast(pl.String)))
-    with pytest.raises(InvalidParameterError, match=r"'refusal' must be boolean or 0/1.*2"):
+    with pytest.raises(InvalidParameterError, match=r"'refusal' given to conversation_features must be boolean or 0/1.*2"):
         conversation_features(tiny.with_columns(pl.col("refusal").cast(pl.Int64) * 2))
 
 

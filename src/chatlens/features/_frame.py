@@ -13,6 +13,7 @@ import polars as pl
 
 from chatlens.errors import InvalidParameterError, MissingColumnError, SchemaError
 from chatlens.features._lexicons import language_code_expr
+from chatlens.stats._validate import binary_column
 from chatlens.vocabulary import ROLES
 
 REQUIRED = ("conversation_id", "message_index", "role", "content")
@@ -71,30 +72,15 @@ def check_roles(frame: pl.DataFrame, *, what: str) -> None:
 
 
 def _signal_column(frame: pl.DataFrame, col: str, *, what: str) -> pl.Expr:
-    """``col`` as Boolean: a boolean or 0/1 numeric column (float NaN is missing, like null).
+    """``col`` as Boolean: a boolean or 0/1 numeric column (float NaN is missing, like null), read
+    by the statistics layer's rule (:func:`chatlens.stats._validate.binary_column`).
 
     Why: a frame that went through pandas holds a boolean column with gaps as float 1.0 / 0.0 /
     NaN; polars' ``&`` then fails with a message that names neither the column nor the function.
     """
-    dtype = frame.schema[col]
-    expr = pl.col(col)
-    if dtype == pl.Boolean:
-        return expr
-    if dtype == pl.Null:
-        return expr.cast(pl.Boolean)
-    if dtype.is_numeric():
-        if dtype.is_float():
-            expr = expr.fill_nan(None)
-        is_bad = expr.is_not_null() & (expr != 0) & (expr != 1)
-        n_bad = frame.select(is_bad.sum()).item()
-        if n_bad:
-            example = frame.filter(is_bad).get_column(col)[0]
-            msg = (f"{what}: the signals column {col!r} must be boolean or 0/1. Got {n_bad} "
-                   f"row(s) with other values, e.g. {example!r}.")
-            raise InvalidParameterError(msg)
-        return (expr == 1).alias(col)
-    msg = f"{what}: the signals column {col!r} must be boolean or 0/1 numeric. Got dtype {dtype}."
-    raise InvalidParameterError(msg)
+    if frame.schema[col] == pl.Null:
+        return pl.col(col).cast(pl.Boolean)
+    return (binary_column(frame, col, what) == 1).alias(col)
 
 
 def same(col: str, offset: int = 1) -> pl.Expr:
