@@ -47,8 +47,8 @@ is sim; ``reaction_cues`` lists the matched phrases as ``<category>:<phrase>`` p
 ``overturned`` marks a follow-up after which the refusal was overturned: the reaction keeps
 asking (rephrase, jailbreak, pushback, clarify — ``vocabulary.PERSISTENT_REACTIONS``) and the
 assistant's next reply is neither a refusal, a question back (under
-:data:`QUESTION_BACK_MAX_CHARS` characters, ending in "?") nor blank (empty or whitespace: the
-refusal detector calls it no refusal, but it does nothing); null when there is no next reply. ``chatlens validate``
+:data:`QUESTION_BACK_MAX_CHARS` characters, ending in "?") nor blank (:func:`chatlens.signals.text.is_blank`:
+the refusal detector calls it no refusal, but it does nothing); null when there is no next reply. ``chatlens validate``
 measures it against readers' judgements of whole real conversations.
 Abandonment (no user message after the refusal) is not a reaction: see
 :mod:`chatlens.features.abandonment`.
@@ -175,12 +175,6 @@ def _question_back(content: pl.Expr) -> pl.Expr:
         end.str.ends_with("?") | end.str.ends_with("？"))
 
 
-def _blank(content: pl.Expr) -> pl.Expr:
-    """An empty or whitespace-only reply: it does nothing, so it cannot have done what was refused
-    (the refusal detector scores empty text 0, i.e. "not a refusal")."""
-    return is_blank(content)
-
-
 def _followups(d: pl.DataFrame) -> pl.DataFrame:
     """User rows that directly follow a refused assistant message, with the refused requests."""
     users = d.filter(pl.col("role") == "user")
@@ -199,7 +193,9 @@ def _followups(d: pl.DataFrame) -> pl.DataFrame:
         next_role=prev(pl.col("role"), -1),
         next_refusal=prev(pl.col("refusal"), -1),
         next_question_back=prev(_question_back(pl.col("content")), -1),
-        next_blank=prev(_blank(pl.col("content")), -1),
+        # a blank reply does nothing, so it cannot have done what was refused (the refusal
+        # detector scores empty text 0, i.e. "not a refusal")
+        next_blank=prev(is_blank(pl.col("content")), -1),
     )
     keys = d.filter(
         (pl.col("role") == "user") & (pl.col("prev_role") == "assistant") & pl.col("prev_refusal")
