@@ -122,3 +122,11 @@ def keep_apart_from_placeholders(value: str | None) -> str | None:
     ('(all) (as named)', 'gpt-4')
     """
     return f"{value} (as named)" if value in PLACEHOLDER_LABELS else value
+
+
+#: Characters a reader never sees as themselves: C0/C1 controls (tab and newline kept), zero-width
+#: marks and joiners, bidirectional embeddings, overrides and isolates, the byte-order mark. A
+#: regex class (polars and ``re``): the report's excerpts, the audit's reading sheet and the
+#: instrument report remove or mark them, since HTML escaping leaves them alone and a U+202E
+#: reverses the text after it.
+UNSAFE_CHARS = r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]"

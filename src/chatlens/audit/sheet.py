@@ -15,8 +15,8 @@ from typing import Any
 import polars as pl
 
 from chatlens.audit.text import TEXT_COLUMNS
-from chatlens.report.excerpts import UNSAFE_CHARS
 from chatlens.report.formatting import esc
+from chatlens.vocabulary import UNSAFE_CHARS
 
 _STYLE = """
 body{font:15px/1.45 system-ui,sans-serif;max-width:60rem;margin:1.5rem auto;padding:0 1rem;color:#222}

@@ -20,6 +20,7 @@ from typing import Any
 import polars as pl
 
 from chatlens.instrument.steps import read_manifest
+from chatlens.vocabulary import UNSAFE_CHARS
 
 __all__ = ["render_report", "write_report"]
 
@@ -33,10 +34,9 @@ th{background:#f6f8fa} td.n{text-align:right;font-variant-numeric:tabular-nums}
 """
 
 
-#: Control characters (tab and newline kept) and bidi overrides/isolates/zero-width marks: the
-#: set of ``chatlens.report.excerpts.UNSAFE_CHARS`` (a sibling layer, so not imported). HTML
-#: escaping leaves them alone, and a U+202E in a model's statement reverses the text after it.
-_UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+#: The characters a reader never sees as themselves (``vocabulary.UNSAFE_CHARS``): a U+202E in a
+#: model's statement reverses the text after it.
+_UNSAFE = re.compile(UNSAFE_CHARS)
 
 
 def esc(value: object) -> str:

@@ -14,9 +14,7 @@ from __future__ import annotations
 import polars as pl
 
 from chatlens.report.formatting import esc, presentation
-
-#: Control characters (except tab/newline, collapsed anyway) and bidi overrides/isolates.
-UNSAFE_CHARS = r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]"
+from chatlens.vocabulary import UNSAFE_CHARS
 
 
 def clean(text: pl.Expr, limit: int) -> pl.Expr:
@@ -111,4 +109,4 @@ def excerpts_section(samples: dict[str, pl.DataFrame] | None) -> str:
     return "".join(parts)
 
 
-__all__ = ["UNSAFE_CHARS", "clean", "excerpts_section", "sample_excerpts"]
+__all__ = ["clean", "excerpts_section", "sample_excerpts"]
