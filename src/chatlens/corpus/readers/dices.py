@@ -14,6 +14,14 @@ files) or ``A:`` / ``B:`` with literal ``\\n`` separators (990-item file). Rules
 Roles are emitted already as ``user`` / ``assistant`` because the raw ``A``/``B`` letters carry no
 meaning outside this format. ``extra`` keeps the item id and the majority / gold safety labels
 (upstream meaning: ``"Yes"`` = the final response is unsafe).
+
+Conversation ids are the item ids namespaced by the DICES set the context's prefixes identify:
+``350:<id>`` (``USER:`` / ``LAMDA:``, DICES-350) and ``990:<id>`` (``A:`` / ``B:``, DICES-990). Why:
+each set numbers its items from 0, so ``dices_990.json`` and ``dices_350_*.json`` share 350 ids for
+different conversations, and reading the folder quarantined 350 real conversations as duplicates.
+The crowd-sourced and expert 350-item files hold the same conversations under the same ids, so
+those stay duplicates (the second copy is quarantined as one). A context without a prefix keeps
+its bare id.
 """
 
 from __future__ import annotations
@@ -30,6 +38,8 @@ from chatlens.corpus.readers.base import ReaderBatch, ReaderOptions, ResolvedFil
 NAME = "dices"
 _PREFIX = re.compile(r"^(USER|LAMDA|A|B):\s?")
 _ROLE = {"USER": "user", "A": "user", "LAMDA": "assistant", "B": "assistant"}
+#: The DICES set a context's opening prefix identifies (the upstream names DICES-350 / DICES-990).
+_SET = {"USER": "350", "LAMDA": "350", "A": "990", "B": "990"}
 
 
 def split_context(text: str) -> list[dict[str, str]]:
@@ -55,6 +65,14 @@ def split_context(text: str) -> list[dict[str, str]]:
     return messages
 
 
+def namespaced_id(item_id: str | None, prompt: str) -> str | None:
+    """``item_id`` prefixed with the DICES set of ``prompt``'s first role prefix (module docstring)."""
+    m = _PREFIX.match(prompt.lstrip())
+    if item_id is None or m is None:
+        return item_id
+    return f"{_SET[m.group(1)]}:{item_id}"
+
+
 def _normalize(record: Any, ctx: Ctx) -> dict[str, Any] | str:
     if not isinstance(record, dict):
         return f"expected an instance object, got {type_name(record)}"
@@ -72,7 +90,8 @@ def _normalize(record: Any, ctx: Ctx) -> dict[str, Any] | str:
         else {}
     )
     return {
-        "conversation_id": as_text(record.get("id")),
+        "conversation_id": namespaced_id(as_text(record.get("id")), prompt or ""),
+        "item_id": as_text(record.get("id")),
         "prompt": prompt or "",
         "response": content_text(response, ctx.repairs),
         "labels": labels,
@@ -83,7 +102,7 @@ def _expand(record: dict[str, Any], row: int, ctx: Ctx) -> list[dict[str, Any]]:
     messages = split_context(record["prompt"])
     if record["response"] is not None:
         messages.append({"role": "assistant", "content": record["response"]})
-    extra = {"item_id": record["conversation_id"], **record["labels"]}
+    extra = {"item_id": record["item_id"], **record["labels"]}
     return [
         {
             "conversation_id": record["conversation_id"],
