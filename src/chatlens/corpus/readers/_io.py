@@ -370,6 +370,18 @@ def _json_object(line: bytes) -> bool:
         return False
 
 
+def _without_frames(exc: BaseException) -> BaseException:
+    """``exc`` with the tracebacks of it and its causes dropped (the messages stay). Why: a stored
+    error's frames hold the object that stored it (see :meth:`RepairingStream.check`)."""
+    seen: set[int] = set()
+    err: BaseException | None = exc
+    while err is not None and id(err) not in seen:
+        seen.add(id(err))
+        err.__traceback__ = None
+        err = err.__cause__ or err.__context__
+    return exc
+
+
 class RepairingStream:
     """A binary stream's bytes with invalid UTF-8 replaced by U+FFFD, each repair counted.
 
@@ -393,9 +405,17 @@ class RepairingStream:
         self.error: SourceError | None = None
 
     def check(self) -> None:
-        """Raise the read error that ended the stream early, if any."""
-        if self.error is not None:
-            raise self.error
+        """Raise the read error that ended the stream early, if any.
+
+        The raised error's traceback must not keep the stream alive (``del self``; the stored
+        error has no traceback either): a CSV reader waits for Arrow's I/O thread to let go of the
+        stream (:func:`chatlens.corpus.readers._csv._await_release`), which it can only see once
+        nothing in Python holds it.
+        """
+        error = self.error
+        del self
+        if error is not None:
+            raise error
 
     def read(self, n: int = -1) -> bytes:
         if n == 0:  # ijson probes the stream type with read(0)
@@ -406,7 +426,7 @@ class RepairingStream:
             try:
                 block = read_block(self._raw, n if n and n > 0 else BLOCK_BYTES, self.name)
             except SourceError as exc:
-                self.error = exc
+                self.error = _without_frames(exc)
                 block = b""
             if block and not self._decoder.getstate()[0] and utf8_valid(block):
                 return block
