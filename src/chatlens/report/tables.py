@@ -155,7 +155,9 @@ def _ending_hazard(messages: pl.LazyFrame, min_n: int,
     notes: dict[str, str] = {}
     # only assistant rows are materialised (1M LMSYS-shaped: 2.6 -> 1.5 s); of the user half only
     # each conversation's last user turn is aggregated in the scan
-    scan = messages.select("conversation_id", "turn", "role", "refusal")
+    # message_index orders a turn's assistant messages: the last one decides whether it refused
+    scan = messages.select(c for c in ("conversation_id", "message_index", "turn", "role", "refusal")
+                           if c in messages.collect_schema().names())
     rated = rated_end is not None and rated_end.height > 0
     if rated:
         scan = scan.join(rated_end.lazy(), on="conversation_id", how="anti")
