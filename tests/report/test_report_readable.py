@@ -305,3 +305,25 @@ def test_report_does_not_claim_small_groups_are_left_out_of_totals_that_include_
     assert "left out of these sentences" not in page and "never used in the headline" not in page
     assert "left out of the key findings" not in page
     assert "totals and pooled shares include its conversations" in page
+
+
+def test_reaction_jailbreak_and_detector_jailbreak_say_they_measure_different_things():
+    """On the demo the key findings said '2.4% tried a jailbreak' (the reaction classifier on
+    the next message, 47 of 1,950) beside '1.5% had a jailbreak attempt after the refusal' (the
+    jailbreak detector on any later message, 30 of 1,950), both unlabelled as to what they
+    count. Each sentence now names its measure."""
+    reactions = _rates("outcome", [("abandoned", 1950, 1344), ("jailbreak", 1950, 47),
+                                   ("rephrase", 1950, 142)]).with_columns(
+        first_refusal_type=pl.lit("(all)"))
+    around = _rates("outcome", [("before", 1950, 60), ("after", 1950, 30)]).with_columns(
+        model=pl.lit("(all)"))
+    texts = [f.text for f in findings(
+        {"reaction_by_refusal_type": reactions, "jailbreak_around_refusal_by_model": around}, {})]
+    reaction = next(t for t in texts if "tried a jailbreak" in t)
+    detector = next(t for t in texts if "1.5%" in t)
+    assert "2.4%" in reaction and "reaction classifier" in reaction and "next message" in reaction
+    assert "jailbreak detector" in detector and "any later message" in detector
+    from chatlens.report.html import definitions
+
+    jailbreak = next(d["text"] for d in definitions("default") if d["term"] == "jailbreak attempt")
+    assert "any later user message" in jailbreak and "reaction classifier" in jailbreak
