@@ -327,3 +327,13 @@ def test_reaction_jailbreak_and_detector_jailbreak_say_they_measure_different_th
 
     jailbreak = next(d["text"] for d in definitions("default") if d["term"] == "jailbreak attempt")
     assert "any later user message" in jailbreak and "reaction classifier" in jailbreak
+
+
+def test_sentiment_table_note_says_which_scorers_made_its_mean():
+    """The follow-up sentiment table's note said 'Mean VADER compound score', but non-English
+    follow-ups are scored by the language lexicons (on the demo 215 of the 606 scored follow-ups:
+    lexicon-es, -pt, -zh, …) and unsupported languages are left out."""
+    from chatlens.report.formatting import presentation
+
+    note = presentation().tables["followup_sentiment_by_type"].note
+    assert "lexicon" in note and "not counted" in note
