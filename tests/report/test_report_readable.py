@@ -337,3 +337,15 @@ def test_sentiment_table_note_says_which_scorers_made_its_mean():
 
     note = presentation().tables["followup_sentiment_by_type"].note
     assert "lexicon" in note and "not counted" in note
+
+
+def test_a_share_short_of_all_is_not_printed_as_all(tmp_path):
+    """9,999 of 10,000 conversations refused printed '100.0%' in the report and the terminal
+    (formatting.pct), which reads as every one; the tiny end already said '<0.1%'."""
+    from chatlens.stats import proportion
+
+    est = proportion(9_999, 10_000)
+    found = findings({}, {"refusal_rate": {"value": est.value, "ci_low": est.ci_low,
+                                           "ci_high": est.ci_high, "n": 10_000}})
+    assert found[0].text.startswith("Assistants refused in >99.9% (")
+    assert fm.pct(1.0) == "100.0%" and fm.pct(0.9994) == "99.9%"

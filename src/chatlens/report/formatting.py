@@ -56,11 +56,18 @@ def finite(*values: object) -> bool:
 
 
 def pct(rate: float | None) -> str:
-    """A share as a percentage with one decimal (``<0.1%`` for tiny non-zero shares)."""
+    """A share as a percentage with one decimal (``<0.1%`` for tiny non-zero shares, ``>99.9%``
+    for shares short of all: 9,999 of 10,000 refused printed "100.0%", which reads as every one).
+
+    >>> pct(0.0003), pct(0.9999), pct(1.0)
+    ('<0.1%', '>99.9%', '100.0%')
+    """
     if not finite(rate):
         return "–"
     if 0 < rate < 0.0005:
         return "<0.1%"
+    if 0.9995 <= rate < 1:
+        return ">99.9%"
     return f"{100 * rate:.1f}%"
 
 
