@@ -349,3 +349,9 @@ def test_a_share_short_of_all_is_not_printed_as_all(tmp_path):
                                            "ci_high": est.ci_high, "n": 10_000}})
     assert found[0].text.startswith("Assistants refused in >99.9% (")
     assert fm.pct(1.0) == "100.0%" and fm.pct(0.9994) == "99.9%"
+
+
+def test_a_ratio_that_rounds_up_keeps_three_significant_digits():
+    """A risk ratio of 9.996 printed '10.00' and 99.96 '100.0' (four digits, beside '9.32×' and
+    '12.3' elsewhere): the digits were chosen before rounding."""
+    assert (fm.ratio(9.996), fm.ratio(99.96), fm.ci_ratio(0.996, 9.996)) == ("10.0", "100", "1.00–10.0")

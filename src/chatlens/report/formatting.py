@@ -79,11 +79,17 @@ def ci_pct(low: float | None, high: float | None) -> str:
 
 
 def ratio(value: float | None) -> str:
-    """A ratio to three significant digits, trailing zeros kept (two decimals below 1)."""
+    """A ratio to three significant digits, trailing zeros kept (two decimals below 1).
+
+    >>> ratio(9.32), ratio(9.996), ratio(99.96), ratio(0.5)
+    ('9.32', '10.0', '100', '0.50')
+    """
     if not finite(value):
         return "–"
+    # the size after rounding picks the digits: 9.996 is "10.0", not "10.00" (four digits)
     size = abs(value)
-    return f"{value:.2f}" if size < 10 else f"{value:.1f}" if size < 100 else f"{value:,.0f}"
+    return (f"{value:.2f}" if round(size, 2) < 10 else f"{value:.1f}" if round(size, 1) < 100
+            else f"{value:,.0f}")
 
 
 def ci_ratio(low: float | None, high: float | None) -> str:
