@@ -355,3 +355,15 @@ def test_a_ratio_that_rounds_up_keeps_three_significant_digits():
     """A risk ratio of 9.996 printed '10.00' and 99.96 '100.0' (four digits, beside '9.32×' and
     '12.3' elsewhere): the digits were chosen before rounding."""
     assert (fm.ratio(9.996), fm.ratio(99.96), fm.ci_ratio(0.996, 9.996)) == ("10.0", "100", "1.00–10.0")
+
+
+def test_an_interval_above_zero_does_not_print_as_zero_to_zero():
+    """1 of 20,000 printed '<0.1% (0.0–0.0%)', the same interval as 0 of 20,000: an upper bound
+    short of 0.1% reads as exactly zero. It prints '0.0–<0.1%' now (and '>99.9' at the top)."""
+    from chatlens.stats import proportion
+
+    one = proportion(1, 20_000)
+    assert fm.ci_pct(one.ci_low, one.ci_high) == "0.0–<0.1%"
+    top = proportion(19_999, 20_000)
+    assert fm.ci_pct(top.ci_low, top.ci_high) == ">99.9–100.0%"
+    assert fm.ci_pct(0.0, 0.0) == "0.0–0.0%"  # a zero-width interval stays what it is

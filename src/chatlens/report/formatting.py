@@ -72,10 +72,20 @@ def pct(rate: float | None) -> str:
 
 
 def ci_pct(low: float | None, high: float | None) -> str:
-    """A share's interval, ``26.7–31.6%``."""
+    """A share's interval, ``26.7–31.6%``; a bound short of 0 or 1 by less than the last digit
+    says so (``0.0–<0.1%``), as :func:`pct` does: 1 of 20,000 printed ``<0.1% (0.0–0.0%)``, an
+    interval that reads as exactly zero (and the same as 0 of 20,000's).
+
+    >>> ci_pct(0.266922, 0.31592), ci_pct(8.8e-06, 0.00028), ci_pct(0.99972, 0.999991), ci_pct(0.0, 1.0)
+    ('26.7–31.6%', '0.0–<0.1%', '>99.9–100.0%', '0.0–100.0%')
+    """
     if not finite(low, high):
         return "–"
-    return f"{100 * max(low, 0.0):.1f}–{100 * min(high, 1.0):.1f}%"
+    low, high = max(low, 0.0), min(high, 1.0)
+    # the bound that would read as the end it is short of: a lower one "100.0", an upper one "0.0"
+    lo = ">99.9" if 0.9995 <= low < 1 else f"{100 * low:.1f}"
+    hi = "<0.1" if 0 < high < 0.0005 else f"{100 * high:.1f}"
+    return f"{lo}–{hi}%"
 
 
 def ratio(value: float | None) -> str:
