@@ -367,3 +367,13 @@ def test_an_interval_above_zero_does_not_print_as_zero_to_zero():
     top = proportion(19_999, 20_000)
     assert fm.ci_pct(top.ci_low, top.ci_high) == ">99.9–100.0%"
     assert fm.ci_pct(0.0, 0.0) == "0.0–0.0%"  # a zero-width interval stays what it is
+
+
+def test_a_small_jailbreak_finding_is_said_to_be_not_estimable():
+    """With 11 refused conversations (lmsys dev) the jailbreak-around-the-refusal finding
+    vanished from the key findings without a word, while the reactions and refusal types beside
+    it were listed as 'not estimable (only 11 refused conversations)'."""
+    around = _rates("outcome", [("before", 11, 0), ("after", 11, 1)]).with_columns(model=pl.lit("(all)"))
+    found = findings({"jailbreak_around_refusal_by_model": around}, {})
+    assert [(f.estimable, f.text) for f in found] == [
+        (False, "Jailbreak attempts around the first refusal: not estimable (only 11 refused conversations).")]
