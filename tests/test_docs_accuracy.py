@@ -373,3 +373,16 @@ def test_python_examples_print_what_their_comments_say(page, tmp_path, monkeypat
                 else:
                     exec(source, namespace)  # the docs' own example
     assert checked > 0
+
+
+def test_statistics_page_lists_every_default_table_the_run_writes():
+    """statistics.md's 'Tables written by chatlens analyze' left out two tables the run writes
+    and the report shows (jailbreak_around_refusal_by_model, sentiment_after_refusal_vs_answer)."""
+    from chatlens.report import tables
+
+    code = inspect.getsource(tables.behaviour_tables) + inspect.getsource(tables._sentiment_tables)
+    written = set(re.findall(r'tables\["(\w+)"\] = ', code))
+    page = (ROOT / "docs" / "statistics.md").read_text(encoding="utf-8")
+    section = page[page.index("**Default profile:**"):page.index("**Legacy profile**")]
+    listed = set(re.findall(r"^\| `(\w+)` \|", section, re.M))
+    assert written and written <= listed, sorted(written - listed)

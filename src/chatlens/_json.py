@@ -3,12 +3,13 @@
 Why: JSON leaves a repeated key's meaning open; Python's parser (and ``JSON.parse``) keep the last
 value without a word. Corpus readers count the values so dropped (``repairs["duplicate_key"]``),
 the questionnaire answer parser names the repeated items and the LLM answer parser re-asks;
-all read through this one hook.
+all read through this one hook. :func:`strict_json` makes a value writable as strict JSON.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -36,3 +37,20 @@ def loads_noting_repeats(text: str | bytes) -> tuple[Any, list[str]]:
     """
     repeated: list[str] = []
     return json.loads(text, object_pairs_hook=recording_repeats(repeated)), repeated
+
+
+def strict_json(value: Any) -> Any:
+    """``value`` with every NaN or infinite float replaced by ``None`` (JSON ``null``).
+
+    Why: a not-estimable statistic (a risk ratio of 0 when no refused conversation ended) has
+    NaN bounds, and ``json.dumps`` wrote them as the bare token ``NaN``, which is not JSON:
+    ``JSON.parse``, ``jq`` and most other readers of ``summary.json`` refused the whole file.
+    The estimate keeps its ``estimable: false``, which says why the bounds are missing.
+    ``summary.json`` and ``chatlens validate --json`` both write through it."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: strict_json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [strict_json(v) for v in value]
+    return value

@@ -36,3 +36,24 @@ def test_empty() -> None:
     empty = pl.DataFrame(schema={"conversation_id": pl.String, "message_index": pl.Int32,
                                  "role": pl.String, "content": pl.String, "refusal": pl.Boolean})
     assert turn_endings(empty).schema == pl.Schema(TURN_ENDINGS_SCHEMA)
+
+
+def test_a_refusal_followed_by_an_answer_did_not_end_the_conversation() -> None:
+    """ended_after was 'no user message follows', so a refusal the assistant followed with an
+    answer (two assistant messages, then nothing) was an ending after a refusal here, while
+    abandoned_after_refusal and the ending hazard call it an ending after the answer."""
+    from chatlens.features.conversation import conversation_features
+
+    msgs = pl.DataFrame({
+        "conversation_id": ["a"] * 3,
+        "message_index": [0, 1, 2],
+        "role": ["user", "assistant", "assistant"],
+        "content": ["q", "I can't help with that.", "Actually, here it is."],
+        "refusal": [None, True, False],
+        "jailbreak": [False, None, None],
+    })
+    out = turn_endings(msgs)
+    assert out.select("refusal", "ended_after", "is_last_turn").rows() == [
+        (True, False, False), (False, True, True)]
+    conv = conversation_features(msgs).row(0, named=True)
+    assert (conv["abandoned_after_refusal"], conv["ended_after_non_refusal"]) == (False, True)

@@ -74,6 +74,24 @@ def test_script_overrides_a_wrong_language_label() -> None:
     assert out["sentiment_label"].item() == "pos"
 
 
+def test_a_short_foreign_quote_does_not_decide_the_language() -> None:
+    """One Han character decided the language: an English sentence quoting "你好" was scored
+    with the Chinese lexicon (0.0, neutral) instead of VADER. The script decides only when it is
+    the bulk of the text; a Chinese request full of code names is still Chinese."""
+    texts = pl.Series([
+        'This is great, my friend said "你好" to me and I loved it!',
+        "Thanks, 'спасибо' is what I said, wonderful",
+        "Terrible answer. The word is 안녕 in Korean",
+        "上面这段代码有报错AttributeError: 'poly1d' object has no attribute 'atoms'，请修复代码",
+        "谢谢，太好了",
+    ])
+    for langs in (pl.Series(["English"] * 5), None):
+        out = sentiment(texts, langs)
+        unknown = "vader" if langs is not None else "vader:language-unknown"
+        assert out["sentiment_method"].to_list() == [unknown] * 3 + ["lexicon-zh"] * 2
+        assert out["sentiment_label"].to_list()[:3] == ["pos", "pos", "neg"]
+
+
 def test_locale_tags_name_their_language() -> None:
     """'es-ES', 'pt_BR', 'en-US' are read by their primary subtag, as 'es', 'pt', 'en': read as an
     unknown language, Spanish went to English VADER and French-only profanity was not counted."""

@@ -218,7 +218,7 @@ def test_conversation_of_system_messages_only_keeps_its_row(make) -> None:
     out = _by_id(conversation_features(msgs, rules=ReactionRules(model="rules")))
     assert sorted(out) == ["a", "s"]
     s = out["s"]
-    assert s["n_turns"] == 0 and s["has_refusal"] is False
+    assert s["n_turns"] == 1 and s["has_refusal"] is False  # round 1, as the corpus numbers it
     assert s["abandoned_after_refusal"] is False and s["ended_after_non_refusal"] is False
     alone = conversation_features(msgs.filter(pl.col("conversation_id") == "s"))
     assert alone["conversation_id"].to_list() == ["s"]
@@ -306,3 +306,35 @@ def test_rated_end_sources_have_no_abandonment_at_their_end(make) -> None:
         assert r["mid"]["abandoned_after_first_refusal"] is False
         assert r["mid"]["reaction_after_first_refusal"] == "pushback"
         assert r["mid"]["ended_after_non_refusal"] is (None if unknown is None else True)
+
+
+def test_n_turns_without_a_conversations_table_counts_rounds_as_analyze(make, tmp_path) -> None:
+    """The Python API without a conversations table counted user messages, analyze the corpus's
+    rounds: 10 of 945 ShareGPT dev conversations differed (two user messages in a row: 3 vs 2; an
+    assistant-only chunk: 0 vs 1). Both are rounds now, equal to the corpus's last ``turn``."""
+    import json
+
+    from chatlens.features.reactions import ReactionRules
+
+    U, A = "user", "assistant"
+    rows = [
+        ("two", U, "Here is my essay.", None, None, False),
+        ("two", U, "Please shorten it.", None, None, False),
+        ("two", A, "Sure: ...", False, "none", None),
+        ("two", U, "Thanks, and a title?", None, None, False),
+        ("two", A, "'Short'.", False, "none", None),
+        ("bot", A, "continuing the previous answer ...", False, "none", None),
+    ]
+    out = _by_id(conversation_features(make(rows), rules=ReactionRules(model="rules")))
+    assert (out["two"]["n_turns"], out["bot"]["n_turns"]) == (2, 1)
+
+    # the corpus's own numbering of the same conversations, read by analyze's reader
+    import chatlens
+
+    records = [{"id": cid, "conversations": [{"from": {U: "human", A: "gpt"}[r], "value": t}
+                                               for c, r, t, *_ in rows if c == cid]}
+               for cid in ("two", "bot")]
+    path = tmp_path / "sharegpt.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    corpus = chatlens.read(path)
+    assert dict(corpus.conversations.select("conversation_id", "n_turns").rows()) == {"two": 2, "bot": 1}

@@ -139,4 +139,19 @@ def test_every_conversation_gets_its_row_with_the_original_defaults(make) -> Non
     assert rows["s"] == default and rows["z"] == default
     assert rows["a"][0] == "instrumental"
     alone = legacy_conversation_features(msgs.filter(pl.col("conversation_id") == "s"))
-    assert alone.select("conv_id", "num_turns").rows() == [("s", 0)]
+    assert alone.select("conv_id", "num_turns").rows() == [("s", 1)]  # round 1, as analyze says
+
+
+def test_num_turns_without_a_conversations_table_counts_rounds_as_analyze(make) -> None:
+    """Without a conversations table num_turns counted user messages, analyze's legacy CSV the
+    corpus's rounds (10 of 945 ShareGPT dev conversations differed: 3 vs 2, 0 vs 1)."""
+    from chatlens.features.legacy import legacy_conversation_features
+
+    msgs = make([
+        ("two", "user", "Here is my essay.", None, None, False),
+        ("two", "user", "Please shorten it.", None, None, False),
+        ("two", "assistant", "Sure: ...", False, "none", None),
+        ("bot", "assistant", "continuing the previous answer ...", False, "none", None),
+    ])
+    out = legacy_conversation_features(msgs)
+    assert sorted(out.select("conv_id", "num_turns").rows()) == [("bot", 1), ("two", 1)]

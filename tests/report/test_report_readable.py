@@ -305,3 +305,75 @@ def test_report_does_not_claim_small_groups_are_left_out_of_totals_that_include_
     assert "left out of these sentences" not in page and "never used in the headline" not in page
     assert "left out of the key findings" not in page
     assert "totals and pooled shares include its conversations" in page
+
+
+def test_reaction_jailbreak_and_detector_jailbreak_say_they_measure_different_things():
+    """On the demo the key findings said '2.4% tried a jailbreak' (the reaction classifier on
+    the next message, 47 of 1,950) beside '1.5% had a jailbreak attempt after the refusal' (the
+    jailbreak detector on any later message, 30 of 1,950), both unlabelled as to what they
+    count. Each sentence now names its measure."""
+    reactions = _rates("outcome", [("abandoned", 1950, 1344), ("jailbreak", 1950, 47),
+                                   ("rephrase", 1950, 142)]).with_columns(
+        first_refusal_type=pl.lit("(all)"))
+    around = _rates("outcome", [("before", 1950, 60), ("after", 1950, 30)]).with_columns(
+        model=pl.lit("(all)"))
+    texts = [f.text for f in findings(
+        {"reaction_by_refusal_type": reactions, "jailbreak_around_refusal_by_model": around}, {})]
+    reaction = next(t for t in texts if "tried a jailbreak" in t)
+    detector = next(t for t in texts if "1.5%" in t)
+    assert "2.4%" in reaction and "reaction classifier" in reaction and "next message" in reaction
+    assert "jailbreak detector" in detector and "any later message" in detector
+    from chatlens.report.html import definitions
+
+    jailbreak = next(d["text"] for d in definitions("default") if d["term"] == "jailbreak attempt")
+    assert "any later user message" in jailbreak and "reaction classifier" in jailbreak
+
+
+def test_sentiment_table_note_says_which_scorers_made_its_mean():
+    """The follow-up sentiment table's note said 'Mean VADER compound score', but non-English
+    follow-ups are scored by the language lexicons (on the demo 215 of the 606 scored follow-ups:
+    lexicon-es, -pt, -zh, …) and unsupported languages are left out."""
+    from chatlens.report.formatting import presentation
+
+    note = presentation().tables["followup_sentiment_by_type"].note
+    assert "lexicon" in note and "not counted" in note
+
+
+def test_a_share_short_of_all_is_not_printed_as_all(tmp_path):
+    """9,999 of 10,000 conversations refused printed '100.0%' in the report and the terminal
+    (formatting.pct), which reads as every one; the tiny end already said '<0.1%'."""
+    from chatlens.stats import proportion
+
+    est = proportion(9_999, 10_000)
+    found = findings({}, {"refusal_rate": {"value": est.value, "ci_low": est.ci_low,
+                                           "ci_high": est.ci_high, "n": 10_000}})
+    assert found[0].text.startswith("Assistants refused in >99.9% (")
+    assert fm.pct(1.0) == "100.0%" and fm.pct(0.9994) == "99.9%"
+
+
+def test_a_ratio_that_rounds_up_keeps_three_significant_digits():
+    """A risk ratio of 9.996 printed '10.00' and 99.96 '100.0' (four digits, beside '9.32×' and
+    '12.3' elsewhere): the digits were chosen before rounding."""
+    assert (fm.ratio(9.996), fm.ratio(99.96), fm.ci_ratio(0.996, 9.996)) == ("10.0", "100", "1.00–10.0")
+
+
+def test_an_interval_above_zero_does_not_print_as_zero_to_zero():
+    """1 of 20,000 printed '<0.1% (0.0–0.0%)', the same interval as 0 of 20,000: an upper bound
+    short of 0.1% reads as exactly zero. It prints '0.0–<0.1%' now (and '>99.9' at the top)."""
+    from chatlens.stats import proportion
+
+    one = proportion(1, 20_000)
+    assert fm.ci_pct(one.ci_low, one.ci_high) == "0.0–<0.1%"
+    top = proportion(19_999, 20_000)
+    assert fm.ci_pct(top.ci_low, top.ci_high) == ">99.9–100.0%"
+    assert fm.ci_pct(0.0, 0.0) == "0.0–0.0%"  # a zero-width interval stays what it is
+
+
+def test_a_small_jailbreak_finding_is_said_to_be_not_estimable():
+    """With 11 refused conversations (lmsys dev) the jailbreak-around-the-refusal finding
+    vanished from the key findings without a word, while the reactions and refusal types beside
+    it were listed as 'not estimable (only 11 refused conversations)'."""
+    around = _rates("outcome", [("before", 11, 0), ("after", 11, 1)]).with_columns(model=pl.lit("(all)"))
+    found = findings({"jailbreak_around_refusal_by_model": around}, {})
+    assert [(f.estimable, f.text) for f in found] == [
+        (False, "Jailbreak attempts around the first refusal: not estimable (only 11 refused conversations).")]

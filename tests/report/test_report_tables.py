@@ -155,3 +155,34 @@ def test_hh_jailbreak_after_the_refusal_is_of_the_users_who_wrote_again(tmp_path
     # the report's pivot row says 24 refused conversations: the after-share names its own n
     cells = view("jailbreak_around_refusal_by_model", tables["jailbreak_around_refusal_by_model"]).rows
     assert cells[-1][1] == "24" and cells[-1][3].endswith(", n=12")
+
+
+def test_summary_reaction_shares_are_the_tables_unrounded_values(tmp_path: Path) -> None:
+    """summary.json's reaction shares were rounded to 4 decimals (0.1905 beside the table's
+    0.190476…) while every other value of it is written in full."""
+    import json
+
+    out = tmp_path / "run"
+    run = chatlens.analyze(None, out=out, demo_conversations=300, workers=1)
+    table = run.behaviour.tables["reaction_by_refusal_type"].filter(pl.col("first_refusal_type") == "(all)")
+    expected = dict(zip(table["outcome"], table["rate"], strict=True))
+    written = json.loads((out / "summary.json").read_text())["behaviour"]["reactions_after_first_refusal"]
+    assert written == expected
+    assert any(round(v, 4) != v for v in written.values())  # not a corpus whose shares are round
+
+
+def test_rated_end_only_run_has_one_hazard_note() -> None:
+    """An HH-only run listed two overlapping lines under 'not estimable': the rated-end note
+    and 'not computed: the run has no assistant turn outside those sources'."""
+    from chatlens.report.tables import _ending_hazard
+
+    ids = [f"c{i}" for i in range(4)]
+    messages = pl.DataFrame({"conversation_id": ids, "turn": [1] * 4, "role": ["assistant"] * 4,
+                             "refusal": [True, False, True, False]}).lazy()
+    hazard, notes = _ending_hazard(messages, 30, pl.DataFrame({"conversation_id": ids}))
+    assert hazard is None
+    assert list(notes) == ["ending_hazard_sources"]
+    assert "all of the run's, so it is not computed" in notes["ending_hazard_sources"]
+    # a run with other sources too keeps the plain note and computes (or explains) the hazard
+    _, mixed = _ending_hazard(messages, 30, pl.DataFrame({"conversation_id": ids[:2]}))
+    assert "all of the run's" not in mixed["ending_hazard_sources"]

@@ -218,3 +218,15 @@ def test_mann_whitney_interval_coverage() -> None:
         e = mann_whitney(rng.normal(1, 1, 12), rng.normal(0, 1, 8)).effect("common_language")
         hits += e.ci_low <= truth <= e.ci_high
     assert 0.91 <= hits / 200 <= 0.995
+
+
+def test_compare_rates_says_which_test_gave_each_p() -> None:
+    """A small table's p is Fisher's while z stays the score statistic: the vs-rest CSV showed
+    z = -0.45 beside p = 1.0 (lmsys dev, a 2-conversation model) with nothing saying why."""
+    df = pl.DataFrame({"model": ["tiny"] * 2 + ["big"] * 600 + ["other"] * 600,
+                       "refused": [False] * 2 + [True] * 60 + [False] * 540 + [True] * 52 + [False] * 548})
+    out = compare_rates(df, "refused", "model")
+    tests = dict(zip(out["model"], out["test"], strict=True))
+    assert tests == {"big": "score", "other": "score", "tiny": "fisher"}
+    tiny = out.filter(pl.col("model") == "tiny").row(0, named=True)
+    assert tiny["p_value"] == pytest.approx(1.0) and abs(tiny["z"]) > 0

@@ -113,3 +113,21 @@ def test_a_user_message_after_the_last_answer_is_not_an_ending() -> None:
     last_user = m.filter(pl.col("role") == "user").group_by("conversation_id").agg(
         pl.col("turn").max().alias("_last_user"))
     assert turns_from_messages(assistant, last_user_turn=last_user).rows() == rows
+
+
+def test_a_turn_is_refused_when_its_last_assistant_message_is_a_refusal() -> None:
+    """The hazard called a turn refused if ANY assistant message in it refused, while the
+    features' abandoned_after_refusal / ended_after_non_refusal read the LAST one: a refusal the
+    assistant followed with an answer (one ShareGPT dev turn) was an ending after a refusal in
+    the hazard and after an answer in the features. Both read the last message now, in
+    message_index order even when the rows come shuffled."""
+    m = pl.DataFrame({
+        "conversation_id": ["a"] * 3 + ["b"] * 3,
+        "message_index": [0, 1, 2, 0, 1, 2],
+        "turn": [1] * 6,
+        "role": ["user", "assistant", "assistant"] * 2,
+        "is_refusal": [None, True, False, None, False, True],
+    })
+    expected = [("a", 1, False, True), ("b", 1, True, True)]
+    assert turns_from_messages(m).rows() == expected
+    assert turns_from_messages(m.reverse()).rows() == expected

@@ -206,3 +206,18 @@ def test_asking_for_encoder_rows_without_the_extra_fails_first(tmp_path, monkeyp
     with pytest.raises(MissingExtraError, match="encoder"):
         validate(tmp_path, synthetic=0, encoder=True)
     assert validate(tmp_path, synthetic=0).rows.height  # the default skips them instead
+
+
+def test_validation_report_json_is_strict_when_a_metric_is_undefined(tmp_path):
+    """write_json wrote an undefined metric as the bare token NaN (and Infinity), which
+    JSON.parse and jq reject; it is null now, as in summary.json."""
+    from chatlens.validate.run import ValidationReport
+
+    rows = pl.DataFrame({"dataset": ["x"], "precision": [float("nan")], "recall": [float("inf")]})
+    path = ValidationReport(rows=rows, targets=(), data_dir="d").write_json(tmp_path / "v.json")
+
+    def refuse(token: str) -> None:
+        raise AssertionError(f"not strict JSON: {token}")
+
+    data = json.loads(path.read_text(encoding="utf-8"), parse_constant=refuse)
+    assert data["results"] == [{"dataset": "x", "precision": None, "recall": None}]

@@ -114,9 +114,9 @@ def _reaction_shares(behaviour: object) -> tuple[dict[str, float], int | None]:
     conversations, from the ``(all)`` rows of ``reaction_by_refusal_type`` (the table the
     report's sentence cites).
 
-    Why not ``summary.json``'s ``reactions_after_first_refusal``: it is rounded to four
-    decimals, and rounding that again to one decimal printed 12/63 as 19.1% where the table and
-    report.html say 19.0%."""
+    Why the table: it also gives the shares' base (n), and it is what the report cites (when
+    ``summary.json``'s ``reactions_after_first_refusal`` was rounded to four decimals, rounding
+    that again printed 12/63 as 19.1% where the table and report.html say 19.0%)."""
     from chatlens.vocabulary import ALL_LABEL
 
     frame = behaviour.tables.get("reaction_by_refusal_type")

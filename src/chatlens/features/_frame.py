@@ -93,6 +93,25 @@ def prev(expr: pl.Expr, offset: int = 1) -> pl.Expr:
     return pl.when(same("conversation_id", offset)).then(expr.shift(offset)).otherwise(None)
 
 
+def rounds(messages: pl.DataFrame) -> pl.DataFrame:
+    """``conversation_id, n_turns``: each conversation's number of user→assistant rounds, the
+    corpus's one definition (:mod:`chatlens.corpus.canonical`, the ``turn`` of its last message).
+
+    A round starts at a user message that follows a non-user message; messages before the first
+    user message belong to round 1, so a conversation with any message has at least one. Why not
+    the number of user messages: two user messages in a row are one round to the corpus, and a
+    conversation with no user message has round 1, so the Python API without a conversations
+    table disagreed with ``analyze`` on 10 of 945 ShareGPT dev conversations (3 for 2; 0 for 1).
+    """
+    return (
+        messages.select(pl.col("conversation_id").cast(pl.String), "message_index", "role")
+        .sort("conversation_id", "message_index")
+        .group_by("conversation_id", maintain_order=True)
+        .agg(((pl.col("role") == "user") & (pl.col("role").shift(1) != "user").fill_null(value=True))
+             .sum().clip(lower_bound=1).cast(pl.Int32).alias("n_turns"))
+    )
+
+
 def dialog(
     messages: pl.DataFrame,
     conversations: pl.DataFrame | None = None,

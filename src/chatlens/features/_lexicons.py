@@ -230,19 +230,32 @@ def language_code_expr(language: pl.Expr, text: pl.Expr) -> pl.Expr:
     """ISO code per row from a language name/code column, corrected by the text's script.
 
     The source's language label is per conversation (LMSYS) and often wrong for a single short
-    message; a non-Latin script in the text itself is stronger evidence: Hangul -> ko, Kana -> ja,
-    Han -> zh (unless labelled ja), Cyrillic -> ru (unless labelled with another Cyrillic language).
-    The label is read by :func:`language_label_expr`.
+    message; a non-Latin script that makes up the bulk of the text is stronger evidence: Hangul ->
+    ko, Kana -> ja, Han -> zh (unless labelled ja), Cyrillic -> ru (unless labelled with another
+    Cyrillic language). The label is read by :func:`language_label_expr`.
+
+    "Bulk" compares units of meaning: a run of Latin, Cyrillic or Hangul letters is one word, and
+    so is each Han or Kana character (Chinese and Japanese write no spaces, and a character
+    carries about what a short English word does). The script decides when it has at least as
+    many as the Latin script. Why: any one character decided before, so an English sentence
+    quoting "你好" was scored with the Chinese lexicon (and its English cues and profanity read as
+    Chinese), as were 20 ShareGPT dev messages in English ending in a "지금 번역하기" button
+    label; a Chinese request full of code names ("上面这段代码有报错AttributeError: 'poly1d'
+    object has no attribute 'atoms'，请修复代码": 14 Han, 8 Latin) is still Chinese.
     """
     given = language_label_expr(language)
+    latin = text.str.count_matches(r"\p{Latin}+")
+    cjk = text.str.count_matches(r"[\p{Han}\p{Hiragana}\p{Katakana}]")
+    cjk_bulk = (cjk > 0) & (cjk >= latin)
     return (
-        pl.when(text.str.contains(r"\p{Hangul}"))
+        pl.when(text.str.contains(r"\p{Hangul}") & (text.str.count_matches(r"\p{Hangul}+") >= latin))
         .then(pl.lit("ko"))
-        .when(text.str.contains(r"[\p{Hiragana}\p{Katakana}]"))
+        .when(text.str.contains(r"[\p{Hiragana}\p{Katakana}]") & cjk_bulk)
         .then(pl.lit("ja"))
-        .when(text.str.contains(r"\p{Han}") & (given != "ja").fill_null(value=True))
+        .when(text.str.contains(r"\p{Han}") & cjk_bulk & (given != "ja").fill_null(value=True))
         .then(pl.lit("zh"))
-        .when(text.str.contains(r"\p{Cyrillic}") & ~given.is_in(_CYRILLIC_LANGS).fill_null(value=False))
+        .when(text.str.contains(r"\p{Cyrillic}") & (text.str.count_matches(r"\p{Cyrillic}+") >= latin)
+              & ~given.is_in(_CYRILLIC_LANGS).fill_null(value=False))
         .then(pl.lit("ru"))
         .otherwise(given)
     )

@@ -23,7 +23,7 @@ TURN_ENDINGS_SCHEMA: dict[str, pl.DataType] = {
     "turn": pl.Int32,
     "refusal": pl.Boolean,
     "refusal_type": pl.String,
-    "ended_after": pl.Boolean,  # no user message after this assistant message
+    "ended_after": pl.Boolean,  # the last assistant message, and no user message after it
     "is_last_turn": pl.Boolean,  # this is the conversation's last assistant message
 }
 
@@ -31,8 +31,11 @@ TURN_ENDINGS_SCHEMA: dict[str, pl.DataType] = {
 def turn_endings(messages: pl.DataFrame) -> pl.DataFrame:
     """One row per assistant message: did the conversation end right after it? (:data:`TURN_ENDINGS_SCHEMA`).
 
-    ``ended_after`` is True when no user message follows the assistant message in its
-    conversation — "abandonment" when the message is a refusal, an ordinary end otherwise.
+    ``ended_after`` is True when the conversation ended right after the message: it is the
+    conversation's last assistant message and no user message follows it — "abandonment" when
+    the message is a refusal, an ordinary end otherwise. A refusal the assistant followed with an
+    answer did not end the conversation (the answer did), as ``abandoned_after_refusal`` and the
+    ending hazard read it; "no user message follows" alone called both messages endings.
 
     Examples
     --------
@@ -57,10 +60,12 @@ def turn_endings(messages: pl.DataFrame) -> pl.DataFrame:
     )
     a = d.filter(pl.col("role") == "assistant").join(last_user, on="conversation_id", how="left")
     a = a.with_columns(
-        ended_after=(pl.col("_last_user").is_null() | (pl.col("_last_user") < pl.col("message_index"))),
         is_last_turn=(
             pl.col("conversation_id").shift(-1) != pl.col("conversation_id")
         ).fill_null(value=True),
+    ).with_columns(
+        ended_after=pl.col("is_last_turn")
+        & (pl.col("_last_user").is_null() | (pl.col("_last_user") < pl.col("message_index"))),
     )
     return a.select(
         pl.col("conversation_id"),

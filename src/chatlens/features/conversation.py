@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from chatlens.features._frame import dialog, prev, with_lang
+from chatlens.features._frame import dialog, prev, rounds, with_lang
 from chatlens.features._lexicons import language_label_expr
 from chatlens.features.affect import sentiment
 from chatlens.features.reactions import ReactionRules, reactions_from_dialog
@@ -105,14 +105,12 @@ def _conversation_base(d: pl.DataFrame, conversations: pl.DataFrame | None) -> p
             ],
         ).unique("conversation_id", keep="first")
         base = ids.join(conv, on="conversation_id", how="left")
-    # conversations with messages but no conversations row: count turns from the messages
-    n_turns = d.group_by("conversation_id").agg(
-        (pl.col("role") == "user").sum().cast(pl.Int32).alias("_nt")
-    )
+    # conversations with messages but no conversations row: their rounds, as the corpus counts them
+    n_turns = rounds(d).rename({"n_turns": "_nt"})
     return (
         base.join(n_turns, on="conversation_id", how="left")
         .with_columns(
-            # no user message in the messages at all: 0 user messages
+            # no message at all (a conversations row only): 0 rounds
             pl.coalesce("n_turns", "_nt", pl.lit(0, dtype=pl.Int32)).alias("n_turns"),
             language_label_expr(pl.col("language")).alias("lang"),
             # the source's transcripts end at a rated response: their end is not the user's choice
@@ -261,8 +259,9 @@ def conversation_features(
     d = dialog(messages, conversations, what="conversation_features")
     if conversations is None:
         # the dialogue frame keeps user and assistant rows only: a conversation of system or tool
-        # messages alone is still a conversation (one row, no refusal), as with a conversations table
-        conversations = messages.select(pl.col("conversation_id").cast(pl.String)).unique(maintain_order=True)
+        # messages alone is still a conversation (one row, no refusal), as with a conversations
+        # table; its rounds are counted over every message, as the corpus numbers ``turn``
+        conversations = rounds(messages)
     return features_from_dialog(d, conversations, rules=rules, reactions=reactions)
 
 

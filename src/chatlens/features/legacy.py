@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from chatlens.features._frame import REQUIRED, dialog, prev
+from chatlens.features._frame import REQUIRED, dialog, prev, rounds
 from chatlens.features.affect import legacy_profanity_expr, vader_compound
 
 _TO_LEGACY = {"capability": "instrumental", "policy": "value_based", "mixed": "mixed", "none": "none"}
@@ -145,7 +145,9 @@ def legacy_conversation_features(
         out = out.join(conv, on="conversation_id", how="left")
     else:
         out = out.with_columns([pl.lit(None, dtype=t).alias(f"_c_{c}") for c, t in conv_cols.items()])
-    turns = d.group_by("conversation_id").agg((pl.col("role") == "user").sum().cast(pl.Int32).alias("_nt"))
+    # without a conversations row: the corpus's rounds over every message, as conversation_features
+    # counts them (it counted user messages: 10 of 945 ShareGPT dev conversations differed from analyze)
+    turns = rounds(messages).rename({"n_turns": "_nt"})
     out = out.join(turns, on="conversation_id", how="left")
     result = out.select(
         pl.col("conversation_id").alias("conv_id"),

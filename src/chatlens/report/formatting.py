@@ -56,27 +56,50 @@ def finite(*values: object) -> bool:
 
 
 def pct(rate: float | None) -> str:
-    """A share as a percentage with one decimal (``<0.1%`` for tiny non-zero shares)."""
+    """A share as a percentage with one decimal (``<0.1%`` for tiny non-zero shares, ``>99.9%``
+    for shares short of all: 9,999 of 10,000 refused printed "100.0%", which reads as every one).
+
+    >>> pct(0.0003), pct(0.9999), pct(1.0)
+    ('<0.1%', '>99.9%', '100.0%')
+    """
     if not finite(rate):
         return "–"
     if 0 < rate < 0.0005:
         return "<0.1%"
+    if 0.9995 <= rate < 1:
+        return ">99.9%"
     return f"{100 * rate:.1f}%"
 
 
 def ci_pct(low: float | None, high: float | None) -> str:
-    """A share's interval, ``26.7–31.6%``."""
+    """A share's interval, ``26.7–31.6%``; a bound short of 0 or 1 by less than the last digit
+    says so (``0.0–<0.1%``), as :func:`pct` does: 1 of 20,000 printed ``<0.1% (0.0–0.0%)``, an
+    interval that reads as exactly zero (and the same as 0 of 20,000's).
+
+    >>> ci_pct(0.266922, 0.31592), ci_pct(8.8e-06, 0.00028), ci_pct(0.99972, 0.999991), ci_pct(0.0, 1.0)
+    ('26.7–31.6%', '0.0–<0.1%', '>99.9–100.0%', '0.0–100.0%')
+    """
     if not finite(low, high):
         return "–"
-    return f"{100 * max(low, 0.0):.1f}–{100 * min(high, 1.0):.1f}%"
+    low, high = max(low, 0.0), min(high, 1.0)
+    # the bound that would read as the end it is short of: a lower one "100.0", an upper one "0.0"
+    lo = ">99.9" if 0.9995 <= low < 1 else f"{100 * low:.1f}"
+    hi = "<0.1" if 0 < high < 0.0005 else f"{100 * high:.1f}"
+    return f"{lo}–{hi}%"
 
 
 def ratio(value: float | None) -> str:
-    """A ratio to three significant digits, trailing zeros kept (two decimals below 1)."""
+    """A ratio to three significant digits, trailing zeros kept (two decimals below 1).
+
+    >>> ratio(9.32), ratio(9.996), ratio(99.96), ratio(0.5)
+    ('9.32', '10.0', '100', '0.50')
+    """
     if not finite(value):
         return "–"
+    # the size after rounding picks the digits: 9.996 is "10.0", not "10.00" (four digits)
     size = abs(value)
-    return f"{value:.2f}" if size < 10 else f"{value:.1f}" if size < 100 else f"{value:,.0f}"
+    return (f"{value:.2f}" if round(size, 2) < 10 else f"{value:.1f}" if round(size, 1) < 100
+            else f"{value:,.0f}")
 
 
 def ci_ratio(low: float | None, high: float | None) -> str:

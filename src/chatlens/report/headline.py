@@ -282,9 +282,12 @@ def _jailbreak(frame: pl.DataFrame | None, small_n: int) -> list[Finding]:
     if frame is None:
         return []
     rows = {r["outcome"]: r for r in frame.filter(pl.col("model") == "(all)").iter_rows(named=True)}
-    if "before" not in rows or "after" not in rows or rows["after"]["n"] < small_n:
+    if "before" not in rows or "after" not in rows:
         return []
     b, a = rows["before"], rows["after"]
+    if a["n"] < small_n:  # said, as for the reactions and types, not silently left out
+        return [_not("Jailbreak attempts around the first refusal",
+                     f"only {count(a['n'])} refused conversations", "jailbreak_around_refusal_by_model")]
     return [
         Finding(
             _say(

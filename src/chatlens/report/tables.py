@@ -155,25 +155,31 @@ def _ending_hazard(messages: pl.LazyFrame, min_n: int,
     notes: dict[str, str] = {}
     # only assistant rows are materialised (1M LMSYS-shaped: 2.6 -> 1.5 s); of the user half only
     # each conversation's last user turn is aggregated in the scan
-    scan = messages.select("conversation_id", "turn", "role", "refusal")
-    if rated_end is not None and rated_end.height:
+    # message_index orders a turn's assistant messages: the last one decides whether it refused
+    scan = messages.select(c for c in ("conversation_id", "message_index", "turn", "role", "refusal")
+                           if c in messages.collect_schema().names())
+    rated = rated_end is not None and rated_end.height > 0
+    if rated:
         scan = scan.join(rated_end.lazy(), on="conversation_id", how="anti")
-        notes["ending_hazard_sources"] = (
-            f"{rated_end.height:,} conversation(s) left out of the ending hazard: their source's "
-            "transcripts always end at a rated response (HH-RLHF, DICES), so where they end says "
-            "nothing about the user.")
     # a user message after the last answer: the user did not leave there (as "abandoned")
     assistant, last_user = pl.collect_all(
         [scan.filter(pl.col("role") == "assistant"), last_user_turns(scan)])
     turns = turns_from_messages(assistant, refusal="refusal", last_user_turn=last_user)
+    if rated:
+        # one line: with nothing left, a second "not computed: no assistant turn outside those
+        # sources" beside this one said the same thing twice in the report's not-estimable list
+        notes["ending_hazard_sources"] = (
+            f"{rated_end.height:,} conversation(s) left out of the ending hazard"
+            + (" (all of the run's, so it is not computed)" if not turns.height else "")
+            + ": their source's transcripts always end at a rated response (HH-RLHF, DICES), so "
+            "where they end says nothing about the user.")
     hazard = None
     if turns.height and turns.get_column("refused").n_unique() > 1:
         hazard = _attempt("ending_hazard", lambda: ending_hazard(turns, min_n=min_n), notes)
-    else:  # said, not silently left out
+    elif turns.height or not rated:  # said, not silently left out
         notes["ending_hazard"] = (
             "not computed: it compares answers with refusals, and "
-            + ("the run has no assistant turn outside those sources." if not turns.height and notes
-               else "the run has no assistant turn." if not turns.height else
+            + ("the run has no assistant turn." if not turns.height else
                "every assistant turn was a refusal." if turns.get_column("refused").all() else
                "no assistant turn was a refusal."))
     return hazard, notes
@@ -281,8 +287,10 @@ def behaviour_tables(
             tables["reaction_by_refusal_type"] = pl.concat(
                 [by_type.filter(observed), overall.select(by_type.columns)], how="vertical_relaxed"
             )
+            # unrounded, as every other value of summary.json (rounded to 4 decimals, 12/63 read
+            # 0.1905 there beside the table's 0.190476)
             headline["reactions_after_first_refusal"] = {
-                row["outcome"]: round(row["rate"], 4) for row in overall.iter_rows(named=True)
+                row["outcome"]: row["rate"] for row in overall.iter_rows(named=True)
             }
             # a jailbreak after the refusal cannot be seen where the transcript was cut at it
             # (abandoned_after_first_refusal null: HH-RLHF / DICES); counted as "no attempt", such

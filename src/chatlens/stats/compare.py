@@ -259,10 +259,12 @@ def compare_rates(
     polars.DataFrame
         ``<by…>, n, k, rate, ref_n, ref_k, ref_rate, risk_difference, rd_ci_low, rd_ci_high,
         risk_ratio, rr_ci_low, rr_ci_high, odds_ratio, or_ci_low, or_ci_high, z, p_value,
-        p_adjusted``; one row per group (the reference itself is left out). Tests are score
+        p_adjusted, test``; one row per group (the reference itself is left out). Tests are score
         tests (Pearson χ², no correction) from one vectorised ``test_proportions_2indep`` call,
         except where a table has an expected count below 5: there ``p_value`` is Fisher's exact
-        test's, as in :func:`compare_proportions` (``z`` stays the score statistic). Where a
+        test's, as in :func:`compare_proportions` (``z`` stays the score statistic). ``test``
+        says which gave the row's p (``score`` / ``fisher``), so a CSV read on its own does not
+        pair a Fisher p of 1.0 with a score z of −0.45 unexplained. Where a
         test is undefined (both rates 0, or both 1) z, p and the adjusted p are NaN, and that
         row does not count towards the adjustment; a zero cell gives an odds ratio of 0 or inf
         with a finite (0.5-adjusted) interval.
@@ -334,10 +336,12 @@ def compare_rates(
         z = np.broadcast_to(np.asarray(res.statistic, dtype=float), k1.shape)
         p = _fisher_where_small(k1, n1, k2, n2,
                                 np.broadcast_to(np.asarray(res.pvalue, dtype=float), k1.shape))
+        test = np.where(_expected_below_5(k1, n1, k2, n2), "fisher", "score")
     else:
         empty_arr = np.array([], dtype=float)
         eff = {name: (empty_arr, empty_arr, empty_arr) for name in _EFFECT_METHODS}
         z = p = empty_arr
+        test = np.array([], dtype=str)
     cols = {
         "risk_difference": ("risk_difference", "rd_ci_low", "rd_ci_high"),
         "risk_ratio": ("risk_ratio", "rr_ci_low", "rr_ci_high"),
@@ -354,7 +358,8 @@ def compare_rates(
         pl.Series("z", z, dtype=pl.Float64),
         pl.Series("p_value", p, dtype=pl.Float64),
         pl.Series("p_adjusted", adjust_pvalues(p, method=adjust), dtype=pl.Float64),
+        pl.Series("test", test.tolist(), dtype=pl.String),
     ).select(
         *keys, "n", "k", "rate", "ref_n", "ref_k", "ref_rate",
-        *[c for names in cols.values() for c in names], "z", "p_value", "p_adjusted",
+        *[c for names in cols.values() for c in names], "z", "p_value", "p_adjusted", "test",
     )

@@ -88,12 +88,17 @@ def turns_from_messages(
     conversation: str = "conversation_id",
     turn: str = "turn",
     role: str = "role",
+    order: str = "message_index",
     last_user_turn: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Reduce a per-message frame to one row per assistant turn: ``conversation_id, turn,
     refused, ended``.
 
-    ``refused`` is true when any assistant message of the turn is a refusal; ``ended`` is true on
+    ``refused`` is true when the turn's last assistant message is a refusal (in ``order`` when
+    the frame has that column, else in row order): the message the user read last before writing
+    again or leaving, as the features' ``abandoned_after_refusal`` and ``ended_after_non_refusal``
+    read it. (Any refused message of the turn made a refusal followed by an answer a refused turn,
+    so the hazard and the features disagreed on such a turn.) ``ended`` is true on
     the conversation's last assistant turn unless a user message follows it (the user wrote
     again: they did not leave; the log stops at an unanswered message, and the conversation has
     no ending event, as ``abandoned`` reads it). User-only trailing turns do not count as answers.
@@ -114,6 +119,8 @@ def turns_from_messages(
     df = check_frame(messages, func)
     check_columns(df, [refusal, conversation, turn, role], func)
     asst = df.filter(pl.col(role) == "assistant")
+    if order in asst.columns:
+        asst = asst.sort(conversation, order, maintain_order=True)
     y = binary_column(asst, refusal, func)
     # the last user turn of each conversation: a user message after the last answer means the
     # user did not leave there (the log stops at an unanswered message), as "abandoned" reads it
@@ -121,7 +128,7 @@ def turns_from_messages(
                  if last_user_turn is None else last_user_turn)
     out = (
         asst.group_by(conversation, turn)
-        .agg((y.fill_null(0).max() == 1).alias("refused"))
+        .agg((y.fill_null(0).last() == 1).alias("refused"))
         .join(last_user, on=conversation, how="left")
         .with_columns(
             ((pl.col(turn) == pl.col(turn).max().over(conversation))

@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from chatlens._json import strict_json
 from chatlens._progress import status
 from chatlens.errors import InvalidParameterError, MissingExtraError, SourceError
 from chatlens.signals.refusal_encoder import EXTRA as ENCODER_EXTRA
@@ -144,10 +145,13 @@ class ValidationReport:
         }
 
     def write_json(self, path: str | Path) -> Path:
-        """Write :meth:`to_dict` as indented JSON."""
+        """Write :meth:`to_dict` as indented, strict JSON: an undefined metric (NaN, e.g. the
+        precision of a detector that flagged nothing) is ``null``, not the bare token ``NaN``
+        that ``JSON.parse`` and ``jq`` reject (as in ``summary.json``)."""
         p = Path(path)
         p.parent.mkdir(parents=True, exist_ok=True)
-        p.write_text(json.dumps(self.to_dict(), indent=2, ensure_ascii=False), encoding="utf-8")
+        p.write_text(json.dumps(strict_json(self.to_dict()), indent=2, ensure_ascii=False, allow_nan=False),
+                     encoding="utf-8")
         return p
 
 
