@@ -75,7 +75,12 @@ def test_zero_vectors_are_noise_not_a_crash_or_a_cluster(method):
     x[:12] /= np.linalg.norm(x[:12], axis=1, keepdims=True)
     labels = assign_clusters(
         x,
-        ClusterParams(method=method, distance_threshold=0.3, min_cluster_size=3, min_samples=2),
+        ClusterParams(
+            method=method,
+            distance_threshold=0.3,
+            min_cluster_size=3,
+            min_samples=2 if method == "hdbscan" else None,
+        ),
     )
     assert labels[12:].tolist() == [0] * 6
     assert sorted(set(labels[:12].tolist())) == [1, 2]
@@ -272,6 +277,26 @@ def test_cluster_settings_that_cannot_work_fail_before_any_step(bad, name):
 
 
 @pytest.mark.parametrize(
+    ("given", "match"),
+    [
+        ({"method": "hdbscan", "n_clusters": 7}, "'n_clusters' parameter is read by agglomerative"),
+        ({"method": "agglomerative", "min_samples": 3}, "'min_samples' parameter is read by hdbscan"),
+        ({"method": "hdbscan", "distance_threshold": 0.3}, "read by agglomerative clustering only"),
+        ({"n_clusters": 4, "distance_threshold": 0.3}, "either n_clusters or distance_threshold"),
+    ],
+)
+def test_cluster_settings_the_method_does_not_read_are_refused(given, match):
+    """--n-clusters 2 and --n-clusters 7 with --method hdbscan both gave hdbscan's own 3 clusters
+    (the count was ignored, and left out of the manifest); the same for a distance threshold with
+    hdbscan, min_samples with agglomerative, or a threshold beside a cluster count."""
+    with pytest.raises(InvalidParameterError, match=match):
+        DiscoveryConfig.from_defaults(COLS, condense="nearest", **given)
+    if "distance_threshold" not in given:  # ClusterParams alone cannot tell a default from a choice
+        with pytest.raises(InvalidParameterError, match=match):
+            ClusterParams(**given)
+
+
+@pytest.mark.parametrize(
     ("bad", "match"),
     [
         ({"condense": "nearst"}, "'condense' parameter must be 'llm' or 'nearest'"),
@@ -408,3 +433,27 @@ def test_reliability_uses_the_rows_the_fit_used(tmp_path):
     )
     assert res["n_rows"] == res["reliability"]["n_rows"] == 36
     assert res["settings"]["dropped_rows"] == 4
+
+
+def test_fit_json_counts_the_bootstrap_replicates_that_gave_a_fit(tmp_path):
+    """fit.json said n_boot 100 when 4 of the 100 group resamples held one class only and gave no
+    fit (groups of one label each), so the weight intervals rested on 96. It now says 96 and
+    keeps the 100 drawn as n_boot_requested; the report says '96 of 100 resamples'."""
+    from chatlens.instrument.report import render_report
+    from chatlens.instrument.validity import fit_discovered
+
+    _write_three_item_instrument(tmp_path)
+    n = 60
+    frame = pl.DataFrame(
+        {
+            "g": [f"g{i // 10}" for i in range(n)],
+            "y": [(i // 10) % 2 == 0 for i in range(n)],
+            **{f"hl_item_{k}": [(i * k + i // 10) % 5 + 1 for i in range(n)] for k in range(1, 4)},
+        }
+    )
+    res = fit_discovered(tmp_path, frame, label_column="y", group_column="g", n_splits=3, n_boot=100)
+    assert res["n_boot_requested"] == 100
+    assert res["n_boot"] == 96
+    assert res["reliability"]["cronbach_alpha"]["n_boot"] <= 100
+    (tmp_path / "manifest.json").write_text('{"steps": {}}')
+    assert "96 of 100 resamples" in render_report(tmp_path)

@@ -58,6 +58,11 @@ def split_half(x: np.ndarray) -> float:
     return 2 * r / (1 + r)
 
 
+def _finite(values: list[float]) -> int:
+    """How many bootstrap replicates gave a value (the rest were undefined and left out)."""
+    return int(np.isfinite(np.asarray(values, dtype=float)).sum())
+
+
 def _interval(values: list[float]) -> tuple[float, float]:
     v = np.array([x for x in values if np.isfinite(x)])
     if len(v) < 10:
@@ -199,18 +204,23 @@ def fit_discovered(
         **result.summary(),
         "bias": round(result.bias, 4),
         "weights": weights,
-        "n_boot": n_boot,
+        # the replicates behind the weight intervals: a resample holding one class has no fit
+        # and is left out, so this can be fewer than the n_boot_requested resamples drawn
+        "n_boot": len(coefs),
+        "n_boot_requested": n_boot,
         "weight_ci_method": "percentile bootstrap over groups of the whole fit (selection included)",
         "reliability": {
             "cronbach_alpha": {
                 "value": round(cronbach_alpha(x), 4),
                 "ci_low": round(a_lo, 4),
                 "ci_high": round(a_hi, 4),
+                "n_boot": _finite(alphas),
             },
             "split_half": {
                 "value": round(split_half(x), 4),
                 "ci_low": round(s_lo, 4),
                 "ci_high": round(s_hi, 4),
+                "n_boot": _finite(halves),
                 "method": "odd/even items, Spearman-Brown",
             },
             "n_rows": int(len(x)),
