@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import polars as pl
 import pytest
@@ -457,3 +459,40 @@ def test_fit_json_counts_the_bootstrap_replicates_that_gave_a_fit(tmp_path):
     assert res["reliability"]["cronbach_alpha"]["n_boot"] <= 100
     (tmp_path / "manifest.json").write_text('{"steps": {}}')
     assert "96 of 100 resamples" in render_report(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("step", "old", "new", "key"),
+    [
+        ("characteristics", "required: [verdict, characteristics]", "required: [characteristics]",
+         "output.required"),
+        ("characteristics", "items: {type: string, maxLength: 400}", "items: {type: integer}",
+         "output.characteristics.[]"),
+        ("condense", "required: [title, items]", "required: [items]", "output.themes.[].required"),
+        ("condense", "required: [statement]", "required: []", "output.themes.[].items.[].required"),
+        ("condense", "placeholders: [property,", "placeholders: [dialogue, property,",
+         "placeholders"),  # and {{dialogue}} in the message: a value the step never fills
+    ],
+)
+def test_custom_prompt_the_step_cannot_read_is_refused_at_load(tmp_path, step, old, new, key):
+    """A user's characteristics prompt whose schema did not require 'verdict' loaded fine; the
+    step sent every request and then stopped with KeyError: 'verdict' on the first answer without
+    it. A prompt the step cannot read (a key it reads left optional or of another type, a
+    placeholder it does not fill) is a DataFileError naming the file and key at load time now."""
+    from importlib.resources import files
+
+    from chatlens.errors import DataFileError
+    from chatlens.instrument.prompts import load_prompt
+
+    text = files("chatlens.data").joinpath(f"instrument/{step}.yaml").read_text(encoding="utf-8")
+    assert old in text
+    custom = tmp_path / "custom.yaml"
+    text = text.replace(old, new, 1)
+    if key == "placeholders":
+        text = text.replace("property: {{property}}.", "property: {{property}} {{dialogue}}.", 1)
+    custom.write_text(text, encoding="utf-8")
+    with pytest.raises(DataFileError, match=rf"custom.yaml: key '{re.escape(key)}'"):
+        load_prompt(step, custom)
+    same = files("chatlens.data").joinpath(f"instrument/{step}.yaml").read_text(encoding="utf-8")
+    (tmp_path / "same.yaml").write_text(same, encoding="utf-8")
+    assert load_prompt(step, tmp_path / "same.yaml").output == load_prompt(step).output
