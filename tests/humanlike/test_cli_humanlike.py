@@ -83,7 +83,7 @@ def test_turing_eval_without_a_human_witness_exits_3(tmp_path):
     pl.DataFrame({"game_id": [1, 1, 2, 2], "label": ["A", "B", "A", "B"],
                   "witness": ["x", "y", "x", "y"], "is_human": ["false"] * 4,
                   "verdict": ["A"] * 4, "s_col": [0.1, 0.2, 0.3, 0.4]}).write_csv(src)
-    res = runner.invoke(app, ["turing", "eval", str(src), "-s", "column:s_col"])
+    res = runner.invoke(app, ["turing", "eval", str(src), "-s", "column:s_col@0.5"])
     assert res.exit_code == 3, res.output
     assert "none of its 4 witnesses is human" in res.output
 

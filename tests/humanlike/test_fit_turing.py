@@ -229,3 +229,20 @@ def test_column_scorer_on_a_text_column_is_an_error_with_count_and_example(make_
                            .alias("s"))
     r = turing_eval(texty, scorers=["column:s"], n_boot=10).results.row(0, named=True)
     assert r["paired_accuracy"] == 1.0 and r["n_unscored"] == 0
+
+
+def test_turing_eval_probability_column_needs_its_threshold(make_games):
+    """A column of probabilities (hl_prob from `humanlike score`) scored per-witness accuracy
+    0.500 beside AUC 0.947 and paired accuracy 0.942: accuracy thresholds at 0, so every
+    witness was called human. Values all in [0, 1] now need 'column:NAME@T'; with @0.5 the
+    accuracy is the logit's (0.854)."""
+    w = witness_frame(make_games())
+    s = turing_eval(w, scorers=["hal32q"], n_boot=20).scores["score_hal32q"].to_numpy()
+    w = w.with_columns(pl.Series("p_human", 1 / (1 + np.exp(-s))), pl.Series("logit", s))
+    with pytest.raises(InvalidParameterError, match=r"'column:p_human@0.5'"):
+        turing_eval(w, scorers=["column:p_human"], n_boot=20)
+    res = turing_eval(w, scorers=["column:logit", "column:p_human@0.5"], n_boot=20)
+    acc = dict(res.results.select("scorer", "accuracy").iter_rows())
+    assert acc["column:p_human@0.5"] == acc["column:logit"] == pytest.approx(0.854, abs=1e-3)
+    with pytest.raises(InvalidParameterError, match="threshold after '@' must be a number"):
+        turing_eval(w, scorers=["column:p_human@half"], n_boot=20)

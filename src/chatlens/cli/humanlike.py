@@ -218,7 +218,7 @@ def turing_eval_cmd(
     scorer: list[str] = typer.Option(
         [], "--scorer", "-s",
         help="Scorer spec, repeatable: instrument name (fixed weights), fit:<inst>, "
-        "fit-select:<inst>, lite, fit:lite, column:<name>. Default: all that apply."),
+        "fit-select:<inst>, lite, fit:lite, column:<name>[@threshold]. Default: all that apply."),
     ratings_column: str = typer.Option("likert_evaluation", help="Ratings column (or _A/_B pair)."),
     ratings_instrument: str = typer.Option("hal32q", help="Instrument the rating lists follow."),
     speaker: str = typer.Option("W", help="Witness label in transcripts (for HL-lite)."),

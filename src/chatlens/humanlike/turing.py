@@ -18,8 +18,12 @@ Scorer specs
 ``lite`` / ``fit:lite``
     HL-lite with its shipped weights (trained on the development games: in-sample there), or
     retrained with grouped CV (out-of-fold).
-``column:<name>``
+``column:<name>`` / ``column:<name>@<threshold>``
     an existing per-witness score column (``<name>_A``/``<name>_B`` in the per-game layout).
+    Per-witness accuracy calls a witness human when its score is above the threshold (0, as
+    for a logit, or a 0/1 verdict). A column whose values all lie in [0, 1], some inside (a
+    probability), needs its threshold given: at 0 it called every witness human (accuracy 0.5
+    beside AUC 0.95).
 """
 
 from __future__ import annotations
@@ -78,6 +82,7 @@ class _Scored:
     values: np.ndarray
     note: str
     problems: list[str | None]
+    threshold: float = 0.0
 
 
 def _unscored_reasons(values: np.ndarray, problems: list[str | None], default: str) -> list[str | None]:
@@ -113,13 +118,36 @@ def _as_numbers(col: pl.Series, spec: str) -> pl.Series:
 
 def _column_scores(spec: str, w: pl.DataFrame) -> _Scored:
     """A precomputed score column, which must be numeric (or text holding numbers)."""
-    col = spec.split(":", 1)[1]
+    col, threshold = spec.split(":", 1)[1], None
+    name, at, given = col.rpartition("@")
+    if at and col not in w.columns:
+        try:
+            col, threshold = name, float(given)
+        except ValueError:
+            msg = f"scorer {spec!r}: the threshold after '@' must be a number. Got {given!r} instead."
+            raise InvalidParameterError(msg) from None
+        if not np.isfinite(threshold):
+            msg = f"scorer {spec!r}: the threshold must be finite. Got {given!r} instead."
+            raise InvalidParameterError(msg)
     if col not in w.columns:
         msg = f"scorer {spec!r}: column {col!r} not found"
         raise InvalidParameterError(msg)
     values = _as_numbers(w.get_column(col), spec).to_numpy()
-    return _Scored(values, "precomputed column",
-                   _unscored_reasons(values, [None] * len(values), f"no number in column {col!r}"))
+    finite = values[np.isfinite(values)]
+    # 0/1 verdicts split correctly at 0; values inside (0, 1) are all "human" there
+    if (threshold is None and finite.size and finite.min() >= 0 and finite.max() <= 1
+            and ((finite > 0) & (finite < 1)).any()):
+        msg = (
+            f"scorer {spec!r}: every value of column {col!r} lies in [0, 1] (a probability?), and "
+            "per-witness accuracy calls a witness human above 0, i.e. all of them. Give the "
+            f"threshold: 'column:{col}@0.5' (or '@0' if the values are logits)."
+        )
+        raise InvalidParameterError(msg)
+    threshold = 0.0 if threshold is None else threshold
+    note = "precomputed column" + (f", human above {threshold:g}" if threshold else "")
+    return _Scored(values, note,
+                   _unscored_reasons(values, [None] * len(values), f"no number in column {col!r}"),
+                   threshold)
 
 
 def _lite_scores(spec: str, w: pl.DataFrame, *, speaker: str, n_splits: int, seed: int) -> _Scored:
@@ -236,7 +264,7 @@ def turing_eval(
                         n_splits=n_splits, seed=seed)
         s = scored.values
         ok = np.isfinite(s)
-        acc = accuracy(float(((s[ok] > 0) == y[ok]).sum()), int(ok.sum()))
+        acc = accuracy(float(((s[ok] > scored.threshold) == y[ok]).sum()), int(ok.sum()))
         a = bootstrap_auc(y[ok], s[ok], groups[ok], n_boot=n_boot, seed=seed)
         ids, outcome = paired_outcomes(y, s, groups)
         pacc = accuracy(float(outcome.sum()), len(ids))
