@@ -246,3 +246,27 @@ def test_turing_eval_probability_column_needs_its_threshold(make_games):
     assert acc["column:p_human@0.5"] == acc["column:logit"] == pytest.approx(0.854, abs=1e-3)
     with pytest.raises(InvalidParameterError, match="threshold after '@' must be a number"):
         turing_eval(w, scorers=["column:p_human@half"], n_boot=20)
+
+
+def test_fit_weights_score_a_reverse_keyed_item_the_way_they_were_fitted(tmp_path, make_games):
+    """fit learnt weights on the raw ratings, but score (and judge) flip a reverse-keyed item
+    before weighting: with item 1 of a user's HAL32Q copy marked reverse, the fit reported AUC
+    0.997 and scoring the same games with the written file gave AUC 0.038 (accuracy 0.17). The
+    fit sees the flipped ratings now, so its weights mean what scoring does with them."""
+    import yaml
+
+    from chatlens.datafiles import bundled_bytes
+    from chatlens.humanlike.scoring import score
+    from chatlens.stats.metrics import auc
+
+    doc = yaml.safe_load(bundled_bytes("instruments/hal32q.yaml"))
+    doc["items"][0]["reverse"] = True
+    base = tmp_path / "mine.yaml"
+    base.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+    games = make_games()
+    res = fit(games, instrument=base, n_splits=5, threshold=None)
+    assert res.weights[0] < 0  # agreeing with item 1 is human; flipped, it counts against
+    out = write_weights_yaml(res, tmp_path / "mine-fit.yaml")
+    w = witness_frame(games)
+    scored = score(w, instrument=out, ratings_column="likert_evaluation", list_keys=str(base))
+    assert auc(w["is_human"].to_numpy().astype(bool), scored["hl_logit"].to_numpy()) > 0.95

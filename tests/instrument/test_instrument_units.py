@@ -496,3 +496,31 @@ def test_custom_prompt_the_step_cannot_read_is_refused_at_load(tmp_path, step, o
     same = files("chatlens.data").joinpath(f"instrument/{step}.yaml").read_text(encoding="utf-8")
     (tmp_path / "same.yaml").write_text(same, encoding="utf-8")
     assert load_prompt(step, tmp_path / "same.yaml").output == load_prompt(step).output
+
+
+def test_reliability_flips_reverse_keyed_items(tmp_path):
+    """Cronbach's alpha over an instrument with a reverse-keyed item used the raw ratings: three
+    items measuring one thing, the third worded the other way round (6 - x), gave alpha < 0;
+    flipped as the scoring flips it, the items agree (alpha 1 here)."""
+    import yaml
+
+    from chatlens.instrument.validity import fit_discovered
+
+    _write_three_item_instrument(tmp_path)
+    doc = yaml.safe_load((tmp_path / "instrument.yaml").read_text(encoding="utf-8"))
+    doc["items"][2]["reverse"] = True
+    (tmp_path / "instrument.yaml").write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+    level = [(i * 7) % 5 + 1 for i in range(40)]
+    frame = pl.DataFrame(
+        {
+            "pair_id": [f"p{i // 2}" for i in range(40)],
+            "has_property": [v >= 3 for v in level],
+            "hl_item_1": level,
+            "hl_item_2": level,
+            "hl_item_3": [6 - v for v in level],
+        }
+    )
+    res = fit_discovered(
+        tmp_path, frame, label_column="has_property", group_column="pair_id", n_splits=4, n_boot=10
+    )
+    assert res["reliability"]["cronbach_alpha"]["value"] == pytest.approx(1.0)

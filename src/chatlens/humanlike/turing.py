@@ -38,6 +38,7 @@ from chatlens.errors import InvalidParameterError
 from chatlens.humanlike import lite as lite_mod
 from chatlens.humanlike.fit import grouped_oof
 from chatlens.humanlike.instruments import load_instrument, score_ratings
+from chatlens.humanlike.item_scores import oriented
 from chatlens.humanlike.scoring import ratings_from_column
 from chatlens.humanlike.witnesses import witness_frame
 from chatlens.stats.estimate import Estimate
@@ -188,6 +189,7 @@ def _ratings_scores(spec: str, w: pl.DataFrame, *, ratings_column: str, ratings_
                        _unscored_reasons(logit, problems, "ratings could not be read"))
     y = w.get_column("is_human").to_numpy().astype(bool)
     groups = w.get_column("game_id").to_numpy()
+    x = oriented(x, inst)  # as humanlike fit refits them
     ok = np.isfinite(x).all(axis=1)
     out = np.full(len(y), np.nan)
     threshold = 0.2 if mode == "fit-select" else None

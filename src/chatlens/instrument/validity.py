@@ -26,6 +26,7 @@ from chatlens.errors import InvalidParameterError, MissingColumnError, SchemaErr
 from chatlens.humanlike.estimators import QuestionnaireClassifier
 from chatlens.humanlike.fit import FitResult, fit, write_weights_yaml
 from chatlens.humanlike.instruments import load_instrument
+from chatlens.humanlike.item_scores import oriented
 from chatlens.humanlike.witnesses import as_bool
 
 __all__ = ["cronbach_alpha", "fit_discovered", "split_half"]
@@ -162,7 +163,7 @@ def fit_discovered(
     # settings.dropped_rows), so the reliability and its bootstrap must drop the same rows
     lo, hi = inst.scale.min, inst.scale.max
     ok = np.isfinite(x_all).all(axis=1) & ((x_all >= lo) & (x_all <= hi)).all(axis=1)
-    x = x_all[ok]
+    x = oriented(x_all, inst)[ok]  # as the fit and the scoring use them (reverse items flipped)
     y = as_bool(frame.get_column(label_column), label_column)[ok]
     groups = frame.get_column(group_column).cast(pl.String).to_numpy()[ok]
     uniq = np.unique(groups)
