@@ -270,3 +270,28 @@ def test_fit_weights_score_a_reverse_keyed_item_the_way_they_were_fitted(tmp_pat
     w = witness_frame(games)
     scored = score(w, instrument=out, ratings_column="likert_evaluation", list_keys=str(base))
     assert auc(w["is_human"].to_numpy().astype(bool), scored["hl_logit"].to_numpy()) > 0.95
+
+
+def test_interrogator_verdicts_are_read_as_slots_or_refused():
+    """In the per-witness layout the verdict was compared with the slot as written: lowercase
+    verdicts put the interrogators at 0.0 instead of 0.53 on the development games, and in
+    both layouts a verdict such as 'unsure' counted as a wrong call. Verdicts are folded
+    like who_is_human now, an empty one is left out, and any other value is an error."""
+    per_witness = pl.DataFrame({
+        "game_id": [1, 1, 2, 2, 3, 3], "label": ["A", "B", "A", "B", "a", "b"],
+        "witness": ["Human", "gpt", "gpt", "Human", "Human", "gpt"],
+        "is_human": ["TRUE", "FALSE", "FALSE", "TRUE", "TRUE", "FALSE"],
+        "verdict": ["a", "a", " a", " a", "", ""],
+    })
+    w = witness_frame(per_witness)
+    assert w.filter(pl.col("slot") == "A")["interrogator_correct"].to_list() == [True, False, None]
+    with pytest.raises(InvalidParameterError, match=r"'verdict' must name .* row 2 .* 'unsure'"):
+        witness_frame(per_witness.with_columns(
+            pl.Series("verdict", ["a", "unsure", "b", "b", "", ""])))
+    per_game = pl.DataFrame({"game_id": [1, 2], "who_is_human": ["A", "B"],
+                             "human_verdict": ["a", "maybe"], "score_A": [1.0, 0.0],
+                             "score_B": [0.0, 1.0]})
+    with pytest.raises(InvalidParameterError, match=r"'human_verdict' .* row 2 .* 'maybe'"):
+        witness_frame(per_game)
+    ok = witness_frame(per_game.with_columns(pl.Series("human_verdict", ["a", None])))
+    assert ok.filter(pl.col("slot") == "A")["interrogator_correct"].to_list() == [True, None]
