@@ -159,6 +159,9 @@ def test_bt_model_with_only_wins_gets_no_rating_and_leaves_the_others_exact():
     assert r["x"] is None
     assert r["y"] - r["z"] == pytest.approx(400 / np.log(10) * np.log(5), abs=1e-6)
     assert r["y"] + r["z"] == pytest.approx(3000.0, abs=1e-6)
+    with pytest.warns(SmallSampleWarning, match="the anchor 'x' has no rating"):
+        anchored = rate(df, method="bt", bootstrap=0, pair_bootstrap=0, bt=BTConfig(anchor="x"))
+    assert anchored.table["rating"].null_count() == 3
 
 
 def test_bt_one_sparse_model_does_not_blow_up_the_others_intervals():

@@ -173,6 +173,9 @@ def _bt_block(
         )
     elif not point.converged[0]:
         _warn(notes, f"{label}: the fit did not converge in {cfg.max_iter} iterations.")
+    if cfg.anchor is not None and point_out[0, cells.models.index(cfg.anchor)]:
+        _warn(notes, f"{label}: the anchor {cfg.anchor!r} has no rating, so no model is placed "
+                     "against it: every rating is empty (choose another anchor or pass reg > 0).")
     rating = _to_rating(point.strengths[0], cells.models, cfg)
     coef = point.coefs[0]
     if bootstrap == 0:
