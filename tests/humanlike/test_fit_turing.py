@@ -295,3 +295,17 @@ def test_interrogator_verdicts_are_read_as_slots_or_refused():
         witness_frame(per_game)
     ok = witness_frame(per_game.with_columns(pl.Series("human_verdict", ["a", None])))
     assert ok.filter(pl.col("slot") == "A")["interrogator_correct"].to_list() == [True, None]
+
+
+def test_turing_eval_a_scorer_that_scores_no_witness_is_reported_not_a_crash(make_games):
+    """A column: scorer whose column is empty (or lite on transcripts without a turn of the
+    speaker) stopped the whole evaluation with numpy's 'need at least one array to concatenate'
+    from the AUC bootstrap. It is a row with no witness scored, beside the other scorers."""
+    w = witness_frame(make_games(20)).with_columns(
+        pl.when(pl.col("is_human")).then(1.0).otherwise(-1.0).alias("perfect"),
+        pl.lit(None, pl.Float64).alias("empty"),
+    )
+    res = turing_eval(w, scorers=["column:perfect", "column:empty"], n_boot=20)
+    r = {row["scorer"]: row for row in res.results.iter_rows(named=True)}
+    assert r["column:perfect"]["auc"] == 1.0
+    assert r["column:empty"]["n_witnesses"] == 0 and r["column:empty"]["n_unscored"] == 40
