@@ -9,6 +9,7 @@ all read through this one hook.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -36,3 +37,21 @@ def loads_noting_repeats(text: str | bytes) -> tuple[Any, list[str]]:
     """
     repeated: list[str] = []
     return json.loads(text, object_pairs_hook=recording_repeats(repeated)), repeated
+
+
+def strict_json(value: Any) -> Any:
+    """``value`` with every NaN or infinite float replaced by ``None`` (JSON ``null``).
+
+    Why: a not-estimable statistic (a risk ratio of 0 when no refused conversation ended) has
+    NaN bounds, and ``json.dumps`` wrote them as the bare token ``NaN``, which is not JSON:
+    ``JSON.parse``, ``jq`` and most other readers of ``summary.json`` refused the whole file.
+    The estimate keeps its ``estimable: false``, which says why the bounds are missing. Every
+    JSON file chatlens writes for a reader (``summary.json``, ``fit.json``, ``turing eval
+    --out``, a discovery run's step records, the judge's summary) goes through it."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: strict_json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [strict_json(v) for v in value]
+    return value

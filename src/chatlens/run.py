@@ -27,7 +27,6 @@ generated into ``DIR/input/`` and analysed, so a fresh clone has something real 
 from __future__ import annotations
 
 import json
-import math
 import shutil
 import time
 from collections.abc import Sequence
@@ -38,6 +37,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import polars as pl
 
+from chatlens._json import strict_json
 from chatlens._lazy import import_target
 from chatlens._progress import status
 from chatlens._repr import short_repr
@@ -318,22 +318,6 @@ def analyze(
     write_run_report(out, summary_json, manifest, behaviour=behaviour, figures=figures, excerpts=excerpts)
     finish_run(out)
     return RunResult(out=out, summary=summary, manifest=manifest, behaviour=behaviour)
-
-
-def strict_json(value: Any) -> Any:
-    """``value`` with every NaN or infinite float replaced by ``None`` (JSON ``null``).
-
-    Why: a not-estimable statistic (a risk ratio of 0 when no refused conversation ended) has
-    NaN bounds, and ``json.dumps`` wrote them as the bare token ``NaN``, which is not JSON:
-    ``JSON.parse``, ``jq`` and most other readers of ``summary.json`` refused the whole file.
-    The estimate keeps its ``estimable: false``, which says why the bounds are missing."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k: strict_json(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [strict_json(v) for v in value]
-    return value
 
 
 def default_engine(source: SourceLike, opts: SourceOptions, workers: int | None = None) -> Literal["local", "process"]:

@@ -524,3 +524,25 @@ def test_reliability_flips_reverse_keyed_items(tmp_path):
         tmp_path, frame, label_column="has_property", group_column="pair_id", n_splits=4, n_boot=10
     )
     assert res["reliability"]["cronbach_alpha"]["value"] == pytest.approx(1.0)
+
+
+def test_fit_json_is_strict_json_when_an_interval_is_undefined(tmp_path):
+    """With fewer than 10 usable bootstrap replicates (n_boot=5) the intervals are NaN, and
+    fit.json held the bare token NaN, which JSON.parse and jq refuse. They are null now."""
+    import json
+
+    from chatlens.instrument.validity import fit_discovered
+
+    _write_three_item_instrument(tmp_path)
+    frame = pl.DataFrame(
+        {
+            "pair_id": [f"p{i // 2}" for i in range(40)],
+            "has_property": [i % 2 == 0 for i in range(40)],
+            **{f"hl_item_{k}": [(i * k) % 5 + 1 for i in range(40)] for k in range(1, 4)},
+        }
+    )
+    fit_discovered(tmp_path, frame, label_column="has_property", group_column="pair_id",
+                   n_splits=4, n_boot=5)
+    text = (tmp_path / "fit.json").read_text(encoding="utf-8")
+    doc = json.loads(text, parse_constant=lambda c: pytest.fail(f"non-JSON token {c}"))
+    assert doc["weights"][0]["ci_low"] is None

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import typer
 from rich.table import Table
 
+from chatlens._json import strict_json
 from chatlens.cli._common import escape, handle_errors, no_result, out_console, printable, warn
 
 if TYPE_CHECKING:
@@ -262,10 +263,10 @@ def turing_eval_cmd(
     out_console.print(opp)
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps({
+        out.write_text(json.dumps(strict_json({  # undefined figures (NaN) as null: strict JSON
             "results": res.results.to_dicts(), "by_opponent": res.by_opponent.to_dicts(),
             "interrogators": {k: v for k, v in res.interrogators.to_dict().items()
                               if k != "confidence"},  # the level is in the method text
-        }, indent=2, default=str), encoding="utf-8")
+        }), indent=2, default=str, allow_nan=False), encoding="utf-8")
     if scores_out is not None:
         write_table(res.scores, scores_out)

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from chatlens._json import strict_json
 from chatlens.errors import InvalidParameterError, MissingColumnError, SchemaError
 from chatlens.humanlike.estimators import QuestionnaireClassifier
 from chatlens.humanlike.fit import FitResult, fit, write_weights_yaml
@@ -229,5 +230,7 @@ def fit_discovered(
         },
     }
     write_weights_yaml(result, run_dir / "instrument-fit.yaml", name=f"{inst.name}-fit")
-    (run_dir / "fit.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    # an interval of too few replicates is NaN: null in the file, which stays strict JSON
+    text = json.dumps(strict_json(summary), indent=2, allow_nan=False)
+    (run_dir / "fit.json").write_text(text + "\n", encoding="utf-8")
     return summary
