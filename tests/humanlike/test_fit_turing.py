@@ -309,3 +309,15 @@ def test_turing_eval_a_scorer_that_scores_no_witness_is_reported_not_a_crash(mak
     r = {row["scorer"]: row for row in res.results.iter_rows(named=True)}
     assert r["column:perfect"]["auc"] == 1.0
     assert r["column:empty"]["n_witnesses"] == 0 and r["column:empty"]["n_unscored"] == 40
+
+
+def test_turing_eval_an_unreadable_first_ratings_cell_costs_only_its_witness(make_games):
+    """turing eval decided from the first ratings cell whether the column held HAL32Q lists;
+    a first cell 'error' made hal16q read the 32-item lists as its own 16 items, and all 240
+    witnesses went unscored. Only that witness is unscored now."""
+    w = witness_frame(make_games())
+    bad = w.with_columns(pl.when(pl.int_range(pl.len()) == 0).then(pl.lit("error"))
+                         .otherwise(pl.col("likert_evaluation")).alias("likert_evaluation"))
+    row = turing_eval(bad, scorers=["hal16q"], n_boot=20).results.row(0, named=True)
+    assert (row["n_witnesses"], row["n_unscored"]) == (239, 1)
+    assert row["first_unscored"].endswith("not a JSON list of numeric ratings: 'error'")

@@ -178,10 +178,16 @@ def _ratings_scores(spec: str, w: pl.DataFrame, *, ratings_column: str, ratings_
     if ratings_column not in w.columns:
         msg = f"scorer {spec!r} needs the ratings column {ratings_column!r}"
         raise InvalidParameterError(msg)
-    list_keys = None
-    first = w.get_column(ratings_column).drop_nulls()
-    if len(first) and str(first[0]).lstrip().startswith("["):
-        list_keys = ratings_instrument
+    # lists follow ratings_instrument's item order; any list cell says so (the first cell
+    # decided, and a first cell 'error' left all 240 witnesses of a file unscored)
+    col = w.get_column(ratings_column)
+    if isinstance(col.dtype, (pl.List, pl.Array)):
+        has_lists = True
+    elif isinstance(col.dtype, pl.String):
+        has_lists = bool(col.str.strip_chars().str.starts_with("[").any())
+    else:
+        has_lists = False
+    list_keys = ratings_instrument if has_lists else None
     x, problems = ratings_from_column(w, ratings_column, inst, list_keys=list_keys)
     if not mode:
         logit, _p = score_ratings(x, inst)
