@@ -121,8 +121,8 @@ def _fit_finite(
     if cfg.reg or bad.size == 0:
         return sol, out
     keep = finite_models(cells, w[bad])
-    played = (np.abs(w[bad]) @ np.eye(cells.n_models)[cells.a]
-              + np.abs(w[bad]) @ np.eye(cells.n_models)[cells.b]) > 0
+    played = np.stack([np.bincount(cells.a, row, cells.n_models)
+                       + np.bincount(cells.b, row, cells.n_models) for row in np.abs(w[bad])]) > 0
     cut = played & ~keep
     redo = cut.any(axis=1)
     if not redo.any():
