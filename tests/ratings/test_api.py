@@ -202,3 +202,15 @@ def test_a_model_without_an_interval_is_ranked_by_its_rating_and_no_rating_has_n
     assert rank[("x", "winrate")] == 1 and rank[("w", "winrate")] == 2
     assert rank[("x", "bt")] is None and rank[("w", "bt")] is None
     assert rank[("y", "bt")] == 1
+
+
+def test_cluster_bootstrap_says_how_many_comparisons_have_no_cluster_id():
+    """Comparisons without a rater id were pooled into one '<missing>' cluster by the rater
+    bootstrap without a word (half of 400 missing widened the BT intervals by about 25%)."""
+    df = pl.DataFrame({
+        "model_a": ["x", "y"] * 20, "model_b": ["y", "x"] * 20,
+        "winner": ["model_a", "model_b", "model_b", "tie"] * 10,
+        "rater": [None if i % 4 == 0 else f"r{i % 7}" for i in range(40)],
+    })
+    with pytest.warns(SmallSampleWarning, match="10 of 40 comparisons have no rater id"):
+        rate(df, method="bt", bootstrap=20, pair_bootstrap=0, rater="rater", cluster="rater")

@@ -251,6 +251,11 @@ def rate_battles(
     tal = tally(cells)
     parts: list[pl.DataFrame] = []
     coef_rows: list[dict[str, Any]] = []
+    if cluster is not None:
+        no_id = battles.frame[cluster].null_count()
+        if no_id:  # they were pooled without a word (half the raters missing: ~25% wider CIs)
+            _warn(notes, f"{no_id:,} of {battles.rows_used:,} comparisons have no {cluster} id; the "
+                         f"{cluster} bootstrap resamples them together as one cluster ('<missing>').")
     comps = components(cells)
     if len(comps) > 1:
         _warn(
