@@ -45,8 +45,10 @@ def strict_json(value: Any) -> Any:
     Why: a not-estimable statistic (a risk ratio of 0 when no refused conversation ended) has
     NaN bounds, and ``json.dumps`` wrote them as the bare token ``NaN``, which is not JSON:
     ``JSON.parse``, ``jq`` and most other readers of ``summary.json`` refused the whole file.
-    The estimate keeps its ``estimable: false``, which says why the bounds are missing.
-    ``summary.json`` and ``chatlens validate --json`` both write through it."""
+    The estimate keeps its ``estimable: false``, which says why the bounds are missing. Every
+    JSON file chatlens writes for a reader (``summary.json``, ``chatlens validate --json``,
+    ``fit.json``, ``turing eval --out``, a discovery run's step records, the judge's summary)
+    goes through it."""
     if isinstance(value, float):
         return value if math.isfinite(value) else None
     if isinstance(value, dict):

@@ -83,7 +83,7 @@ def test_turing_eval_without_a_human_witness_exits_3(tmp_path):
     pl.DataFrame({"game_id": [1, 1, 2, 2], "label": ["A", "B", "A", "B"],
                   "witness": ["x", "y", "x", "y"], "is_human": ["false"] * 4,
                   "verdict": ["A"] * 4, "s_col": [0.1, 0.2, 0.3, 0.4]}).write_csv(src)
-    res = runner.invoke(app, ["turing", "eval", str(src), "-s", "column:s_col"])
+    res = runner.invoke(app, ["turing", "eval", str(src), "-s", "column:s_col@0.5"])
     assert res.exit_code == 3, res.output
     assert "none of its 4 witnesses is human" in res.output
 
@@ -136,3 +136,25 @@ def test_turing_eval_text_column_scorer_is_one_line_error(tmp_path, make_games):
     assert res.exit_code == 1, res.output
     assert "must hold numeric scores; 8 of 8 values are not numbers" in res.output
     assert "Traceback" not in res.output
+
+
+def test_turing_eval_out_is_strict_json_when_a_figure_is_undefined(tmp_path):
+    """A scorer that scored no witness has NaN accuracy and AUC; turing eval --out wrote them
+    as the bare token NaN, which JSON.parse and jq refuse. They are null now."""
+    import json
+
+    import pytest
+
+    src = tmp_path / "w.csv"
+    pl.DataFrame({"game_id": [1, 1, 2, 2, 3, 3], "label": ["A", "B"] * 3,
+                  "witness": ["Human", "gpt"] * 3, "is_human": ["true", "false"] * 3,
+                  "verdict": ["A", "A", "B", "B", "A", "A"], "s": [1.0, -1.0, 2.0, -2.0, 0.5, 1.5],
+                  "empty": [None] * 6}).write_csv(src)
+    out = tmp_path / "r.json"
+    res = runner.invoke(app, ["turing", "eval", str(src), "-s", "column:s", "-s", "column:empty",
+                              "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    text = out.read_text(encoding="utf-8")
+    doc = json.loads(text, parse_constant=lambda c: pytest.fail(f"non-JSON token {c}"))
+    row = next(r for r in doc["results"] if r["scorer"] == "column:empty")
+    assert row["accuracy"] is None and row["n_witnesses"] == 0

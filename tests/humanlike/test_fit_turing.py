@@ -229,3 +229,95 @@ def test_column_scorer_on_a_text_column_is_an_error_with_count_and_example(make_
                            .alias("s"))
     r = turing_eval(texty, scorers=["column:s"], n_boot=10).results.row(0, named=True)
     assert r["paired_accuracy"] == 1.0 and r["n_unscored"] == 0
+
+
+def test_turing_eval_probability_column_needs_its_threshold(make_games):
+    """A column of probabilities (hl_prob from `humanlike score`) scored per-witness accuracy
+    0.500 beside AUC 0.947 and paired accuracy 0.942: accuracy thresholds at 0, so every
+    witness was called human. Values all in [0, 1] now need 'column:NAME@T'; with @0.5 the
+    accuracy is the logit's (0.854)."""
+    w = witness_frame(make_games())
+    s = turing_eval(w, scorers=["hal32q"], n_boot=20).scores["score_hal32q"].to_numpy()
+    w = w.with_columns(pl.Series("p_human", 1 / (1 + np.exp(-s))), pl.Series("logit", s))
+    with pytest.raises(InvalidParameterError, match=r"'column:p_human@0.5'"):
+        turing_eval(w, scorers=["column:p_human"], n_boot=20)
+    res = turing_eval(w, scorers=["column:logit", "column:p_human@0.5"], n_boot=20)
+    acc = dict(res.results.select("scorer", "accuracy").iter_rows())
+    assert acc["column:p_human@0.5"] == acc["column:logit"] == pytest.approx(0.854, abs=1e-3)
+    with pytest.raises(InvalidParameterError, match="threshold after '@' must be a number"):
+        turing_eval(w, scorers=["column:p_human@half"], n_boot=20)
+
+
+def test_fit_weights_score_a_reverse_keyed_item_the_way_they_were_fitted(tmp_path, make_games):
+    """fit learnt weights on the raw ratings, but score (and judge) flip a reverse-keyed item
+    before weighting: with item 1 of a user's HAL32Q copy marked reverse, the fit reported AUC
+    0.997 and scoring the same games with the written file gave AUC 0.038 (accuracy 0.17). The
+    fit sees the flipped ratings now, so its weights mean what scoring does with them."""
+    import yaml
+
+    from chatlens.datafiles import bundled_bytes
+    from chatlens.humanlike.scoring import score
+    from chatlens.stats.metrics import auc
+
+    doc = yaml.safe_load(bundled_bytes("instruments/hal32q.yaml"))
+    doc["items"][0]["reverse"] = True
+    base = tmp_path / "mine.yaml"
+    base.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+    games = make_games()
+    res = fit(games, instrument=base, n_splits=5, threshold=None)
+    assert res.weights[0] < 0  # agreeing with item 1 is human; flipped, it counts against
+    out = write_weights_yaml(res, tmp_path / "mine-fit.yaml")
+    w = witness_frame(games)
+    scored = score(w, instrument=out, ratings_column="likert_evaluation", list_keys=str(base))
+    assert auc(w["is_human"].to_numpy().astype(bool), scored["hl_logit"].to_numpy()) > 0.95
+
+
+def test_interrogator_verdicts_are_read_as_slots_or_refused():
+    """In the per-witness layout the verdict was compared with the slot as written: lowercase
+    verdicts put the interrogators at 0.0 instead of 0.53 on the development games, and in
+    both layouts a verdict such as 'unsure' counted as a wrong call. Verdicts are folded
+    like who_is_human now, an empty one is left out, and any other value is an error."""
+    per_witness = pl.DataFrame({
+        "game_id": [1, 1, 2, 2, 3, 3], "label": ["A", "B", "A", "B", "a", "b"],
+        "witness": ["Human", "gpt", "gpt", "Human", "Human", "gpt"],
+        "is_human": ["TRUE", "FALSE", "FALSE", "TRUE", "TRUE", "FALSE"],
+        "verdict": ["a", "a", " a", " a", "", ""],
+    })
+    w = witness_frame(per_witness)
+    assert w.filter(pl.col("slot") == "A")["interrogator_correct"].to_list() == [True, False, None]
+    with pytest.raises(InvalidParameterError, match=r"'verdict' must name .* row 2 .* 'unsure'"):
+        witness_frame(per_witness.with_columns(
+            pl.Series("verdict", ["a", "unsure", "b", "b", "", ""])))
+    per_game = pl.DataFrame({"game_id": [1, 2], "who_is_human": ["A", "B"],
+                             "human_verdict": ["a", "maybe"], "score_A": [1.0, 0.0],
+                             "score_B": [0.0, 1.0]})
+    with pytest.raises(InvalidParameterError, match=r"'human_verdict' .* row 2 .* 'maybe'"):
+        witness_frame(per_game)
+    ok = witness_frame(per_game.with_columns(pl.Series("human_verdict", ["a", None])))
+    assert ok.filter(pl.col("slot") == "A")["interrogator_correct"].to_list() == [True, None]
+
+
+def test_turing_eval_a_scorer_that_scores_no_witness_is_reported_not_a_crash(make_games):
+    """A column: scorer whose column is empty (or lite on transcripts without a turn of the
+    speaker) stopped the whole evaluation with numpy's 'need at least one array to concatenate'
+    from the AUC bootstrap. It is a row with no witness scored, beside the other scorers."""
+    w = witness_frame(make_games(20)).with_columns(
+        pl.when(pl.col("is_human")).then(1.0).otherwise(-1.0).alias("perfect"),
+        pl.lit(None, pl.Float64).alias("empty"),
+    )
+    res = turing_eval(w, scorers=["column:perfect", "column:empty"], n_boot=20)
+    r = {row["scorer"]: row for row in res.results.iter_rows(named=True)}
+    assert r["column:perfect"]["auc"] == 1.0
+    assert r["column:empty"]["n_witnesses"] == 0 and r["column:empty"]["n_unscored"] == 40
+
+
+def test_turing_eval_an_unreadable_first_ratings_cell_costs_only_its_witness(make_games):
+    """turing eval decided from the first ratings cell whether the column held HAL32Q lists;
+    a first cell 'error' made hal16q read the 32-item lists as its own 16 items, and all 240
+    witnesses went unscored. Only that witness is unscored now."""
+    w = witness_frame(make_games())
+    bad = w.with_columns(pl.when(pl.int_range(pl.len()) == 0).then(pl.lit("error"))
+                         .otherwise(pl.col("likert_evaluation")).alias("likert_evaluation"))
+    row = turing_eval(bad, scorers=["hal16q"], n_boot=20).results.row(0, named=True)
+    assert (row["n_witnesses"], row["n_unscored"]) == (239, 1)
+    assert row["first_unscored"].endswith("not a JSON list of numeric ratings: 'error'")

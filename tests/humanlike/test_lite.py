@@ -170,3 +170,13 @@ def test_batches_give_the_same_scores():
     assert a["hl_lite_logit"].to_list() == pytest.approx(b["hl_lite_logit"].to_list())
     with pytest.raises(InvalidParameterError, match="batch_size"):
         lite_score(df, text_column="transcript", batch_size=0)
+
+
+def test_scoring_a_scored_table_again_replaces_its_columns():
+    """`humanlike lite` on its own output (rescoring with another model) stopped with polars'
+    DuplicateError on hl_lite_n_turns, a traceback. The earlier columns are replaced now."""
+    df = pl.DataFrame({"t": ["I: where u from\nW: ohio lol", "I: hi\nW: Hello! How are you?"]})
+    once = lite.lite_score(df, text_column="t", keep_features=True)
+    twice = lite.lite_score(once, text_column="t", keep_features=True)
+    assert twice.columns == once.columns
+    assert twice.equals(once)

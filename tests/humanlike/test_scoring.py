@@ -105,7 +105,8 @@ def test_one_unreadable_list_cell_costs_only_its_row():
     assert out["hl_logit"].is_not_null().to_list() == [True, False, True, False, False, False]
     assert out["hl_problem"].to_list()[1:] == [
         "not a JSON list of numeric ratings: 'error'", None,
-        "not a JSON list of numeric ratings: '{\"a\": 1}'",
+        # an object cell is read by key (it used to be refused as 'not a JSON list')
+        "unexpected key 'a'; missing items " + ", ".join(str(i) for i in range(1, 17)),
         "not a JSON list of numeric ratings: '[\"x\"]'", "expected a list of 16 ratings, got nothing"]
 
 
@@ -123,3 +124,22 @@ def test_fit_and_turing_eval_keep_going_past_an_unreadable_cell(make_games):
     r = ev.results.row(0, named=True)
     assert r["n_unscored"] == 1 and r["n_games"] == 59
     assert r["first_unscored"] == "game_id '7' slot 'A': not a JSON list of numeric ratings: 'error'"
+
+
+def test_an_unreadable_first_answer_does_not_make_the_other_answers_unreadable():
+    """The first non-empty cell decided the layout of the whole column: judge answers whose
+    first one was 'error' (or 'Sure! {...}') were all read as lists, so every valid answer got
+    'not a JSON list of numeric ratings' and no score. Each cell is read by its own form now."""
+    from chatlens.humanlike.instruments import load_instrument
+    from chatlens.humanlike.scoring import score
+
+    inst = load_instrument("hal16q-published")
+
+    def answer(v: int) -> str:
+        return json.dumps({"likert_evaluation": {k: v for k in inst.keys}})
+
+    for first in ("error", "Sure! " + answer(2), "```json\n" + answer(2) + "\n```"):
+        df = pl.DataFrame({"likert_evaluation": [first, answer(3), None, answer(4)]})
+        out = score(df, instrument=inst)
+        assert out["hl_logit"].is_not_null().to_list() == [first != "error", True, False, True]
+        assert out["hl_problem"][2] == "empty answer"

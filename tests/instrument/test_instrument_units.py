@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import polars as pl
 import pytest
@@ -75,7 +77,12 @@ def test_zero_vectors_are_noise_not_a_crash_or_a_cluster(method):
     x[:12] /= np.linalg.norm(x[:12], axis=1, keepdims=True)
     labels = assign_clusters(
         x,
-        ClusterParams(method=method, distance_threshold=0.3, min_cluster_size=3, min_samples=2),
+        ClusterParams(
+            method=method,
+            distance_threshold=0.3,
+            min_cluster_size=3,
+            min_samples=2 if method == "hdbscan" else None,
+        ),
     )
     assert labels[12:].tolist() == [0] * 6
     assert sorted(set(labels[:12].tolist())) == [1, 2]
@@ -272,6 +279,26 @@ def test_cluster_settings_that_cannot_work_fail_before_any_step(bad, name):
 
 
 @pytest.mark.parametrize(
+    ("given", "match"),
+    [
+        ({"method": "hdbscan", "n_clusters": 7}, "'n_clusters' parameter is read by agglomerative"),
+        ({"method": "agglomerative", "min_samples": 3}, "'min_samples' parameter is read by hdbscan"),
+        ({"method": "hdbscan", "distance_threshold": 0.3}, "read by agglomerative clustering only"),
+        ({"n_clusters": 4, "distance_threshold": 0.3}, "either n_clusters or distance_threshold"),
+    ],
+)
+def test_cluster_settings_the_method_does_not_read_are_refused(given, match):
+    """--n-clusters 2 and --n-clusters 7 with --method hdbscan both gave hdbscan's own 3 clusters
+    (the count was ignored, and left out of the manifest); the same for a distance threshold with
+    hdbscan, min_samples with agglomerative, or a threshold beside a cluster count."""
+    with pytest.raises(InvalidParameterError, match=match):
+        DiscoveryConfig.from_defaults(COLS, condense="nearest", **given)
+    if "distance_threshold" not in given:  # ClusterParams alone cannot tell a default from a choice
+        with pytest.raises(InvalidParameterError, match=match):
+            ClusterParams(**given)
+
+
+@pytest.mark.parametrize(
     ("bad", "match"),
     [
         ({"condense": "nearst"}, "'condense' parameter must be 'llm' or 'nearest'"),
@@ -408,3 +435,114 @@ def test_reliability_uses_the_rows_the_fit_used(tmp_path):
     )
     assert res["n_rows"] == res["reliability"]["n_rows"] == 36
     assert res["settings"]["dropped_rows"] == 4
+
+
+def test_fit_json_counts_the_bootstrap_replicates_that_gave_a_fit(tmp_path):
+    """fit.json said n_boot 100 when 4 of the 100 group resamples held one class only and gave no
+    fit (groups of one label each), so the weight intervals rested on 96. It now says 96 and
+    keeps the 100 drawn as n_boot_requested; the report says '96 of 100 resamples'."""
+    from chatlens.instrument.report import render_report
+    from chatlens.instrument.validity import fit_discovered
+
+    _write_three_item_instrument(tmp_path)
+    n = 60
+    frame = pl.DataFrame(
+        {
+            "g": [f"g{i // 10}" for i in range(n)],
+            "y": [(i // 10) % 2 == 0 for i in range(n)],
+            **{f"hl_item_{k}": [(i * k + i // 10) % 5 + 1 for i in range(n)] for k in range(1, 4)},
+        }
+    )
+    res = fit_discovered(tmp_path, frame, label_column="y", group_column="g", n_splits=3, n_boot=100)
+    assert res["n_boot_requested"] == 100
+    assert res["n_boot"] == 96
+    assert res["reliability"]["cronbach_alpha"]["n_boot"] <= 100
+    (tmp_path / "manifest.json").write_text('{"steps": {}}')
+    assert "96 of 100 resamples" in render_report(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("step", "old", "new", "key"),
+    [
+        ("characteristics", "required: [verdict, characteristics]", "required: [characteristics]",
+         "output.required"),
+        ("characteristics", "items: {type: string, maxLength: 400}", "items: {type: integer}",
+         "output.characteristics.[]"),
+        ("condense", "required: [title, items]", "required: [items]", "output.themes.[].required"),
+        ("condense", "required: [statement]", "required: []", "output.themes.[].items.[].required"),
+        ("condense", "placeholders: [property,", "placeholders: [dialogue, property,",
+         "placeholders"),  # and {{dialogue}} in the message: a value the step never fills
+    ],
+)
+def test_custom_prompt_the_step_cannot_read_is_refused_at_load(tmp_path, step, old, new, key):
+    """A user's characteristics prompt whose schema did not require 'verdict' loaded fine; the
+    step sent every request and then stopped with KeyError: 'verdict' on the first answer without
+    it. A prompt the step cannot read (a key it reads left optional or of another type, a
+    placeholder it does not fill) is a DataFileError naming the file and key at load time now."""
+    from importlib.resources import files
+
+    from chatlens.errors import DataFileError
+    from chatlens.instrument.prompts import load_prompt
+
+    text = files("chatlens.data").joinpath(f"instrument/{step}.yaml").read_text(encoding="utf-8")
+    assert old in text
+    custom = tmp_path / "custom.yaml"
+    text = text.replace(old, new, 1)
+    if key == "placeholders":
+        text = text.replace("property: {{property}}.", "property: {{property}} {{dialogue}}.", 1)
+    custom.write_text(text, encoding="utf-8")
+    with pytest.raises(DataFileError, match=rf"custom.yaml: key '{re.escape(key)}'"):
+        load_prompt(step, custom)
+    same = files("chatlens.data").joinpath(f"instrument/{step}.yaml").read_text(encoding="utf-8")
+    (tmp_path / "same.yaml").write_text(same, encoding="utf-8")
+    assert load_prompt(step, tmp_path / "same.yaml").output == load_prompt(step).output
+
+
+def test_reliability_flips_reverse_keyed_items(tmp_path):
+    """Cronbach's alpha over an instrument with a reverse-keyed item used the raw ratings: three
+    items measuring one thing, the third worded the other way round (6 - x), gave alpha < 0;
+    flipped as the scoring flips it, the items agree (alpha 1 here)."""
+    import yaml
+
+    from chatlens.instrument.validity import fit_discovered
+
+    _write_three_item_instrument(tmp_path)
+    doc = yaml.safe_load((tmp_path / "instrument.yaml").read_text(encoding="utf-8"))
+    doc["items"][2]["reverse"] = True
+    (tmp_path / "instrument.yaml").write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+    level = [(i * 7) % 5 + 1 for i in range(40)]
+    frame = pl.DataFrame(
+        {
+            "pair_id": [f"p{i // 2}" for i in range(40)],
+            "has_property": [v >= 3 for v in level],
+            "hl_item_1": level,
+            "hl_item_2": level,
+            "hl_item_3": [6 - v for v in level],
+        }
+    )
+    res = fit_discovered(
+        tmp_path, frame, label_column="has_property", group_column="pair_id", n_splits=4, n_boot=10
+    )
+    assert res["reliability"]["cronbach_alpha"]["value"] == pytest.approx(1.0)
+
+
+def test_fit_json_is_strict_json_when_an_interval_is_undefined(tmp_path):
+    """With fewer than 10 usable bootstrap replicates (n_boot=5) the intervals are NaN, and
+    fit.json held the bare token NaN, which JSON.parse and jq refuse. They are null now."""
+    import json
+
+    from chatlens.instrument.validity import fit_discovered
+
+    _write_three_item_instrument(tmp_path)
+    frame = pl.DataFrame(
+        {
+            "pair_id": [f"p{i // 2}" for i in range(40)],
+            "has_property": [i % 2 == 0 for i in range(40)],
+            **{f"hl_item_{k}": [(i * k) % 5 + 1 for i in range(40)] for k in range(1, 4)},
+        }
+    )
+    fit_discovered(tmp_path, frame, label_column="has_property", group_column="pair_id",
+                   n_splits=4, n_boot=5)
+    text = (tmp_path / "fit.json").read_text(encoding="utf-8")
+    doc = json.loads(text, parse_constant=lambda c: pytest.fail(f"non-JSON token {c}"))
+    assert doc["weights"][0]["ci_low"] is None

@@ -186,3 +186,17 @@ def test_bundled_style_features_load():
     feats = load_style_features()
     assert set(feats.features) == {"header_count", "list_count", "bold_count"}
     assert "FastChat" in feats.source
+
+
+def test_an_infinite_covariate_is_quarantined_not_kept():
+    """One 'inf' in a covariate column was kept: every bt-controlled rating, interval and the
+    coefficient came out NaN (null in the table) and nothing was quarantined."""
+    df = pl.DataFrame({
+        "model_a": ["x", "y", "x", "y"], "model_b": ["y", "x", "y", "x"],
+        "winner": ["model_a", "model_a", "model_b", "model_a"],
+        "len_diff": ["0.5", "inf", "-1e3", "-Infinity"],
+    })
+    b = prepare_battles(df, covariates=["len_diff"])
+    assert b.quarantine["row"].to_list() == [2, 4]
+    assert set(b.quarantine["reason"]) == {"missing or non-numeric covariate len_diff"}
+    assert b.frame["x_len_diff"].to_list() == [0.5, -1000.0]

@@ -101,3 +101,21 @@ def test_cluster_bootstrap_pads_with_a_no_op_game():
         np.append(a, 0), np.append(b, 0), np.append(y, 0.5), m, np.full((1, 10), 30)
     )
     assert np.allclose(pad_only, 1500.0)
+
+
+def test_bootstrap_gives_no_rating_to_a_model_absent_from_the_round():
+    """A model with 2 games (both won) beside 200 games of two others was absent from 138 of
+    1,000 resamples and kept the starting 1500 there, so its interval's lower end was exactly
+    1500, a rating it never had. Absent rounds are NaN now (left out of the interval)."""
+    rng = np.random.default_rng(0)
+    a = np.concatenate([np.zeros(200, dtype=np.int64), [2, 2]])
+    b = np.concatenate([np.ones(200, dtype=np.int64), [1, 0]])
+    y = np.concatenate([(rng.random(200) < 0.6).astype(float), [1.0, 1.0]])
+    boot = elo_bootstrap(a, b, y, 3, rounds=1000, rng=np.random.default_rng([42, 2]))
+    absent = np.isnan(boot[:, 2])
+    assert 100 < absent.sum() < 180 and not np.isnan(boot[:, :2]).any()
+    assert (boot[~absent, 2] > 1500).all()  # two wins: above the start in every round it played
+    clusters = np.arange(202) % 7
+    cboot = elo_bootstrap(a, b, y, 3, rounds=200, rng=np.random.default_rng(1), clusters=clusters)
+    drawn = np.isfinite(cboot[:, 2])
+    assert 0 < (~drawn).sum() and (cboot[drawn, 2] > 1500).all()

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import typer
 from rich.table import Table
 
+from chatlens._json import strict_json
 from chatlens.cli._common import escape, handle_errors, no_result, out_console, printable, warn
 
 if TYPE_CHECKING:
@@ -218,7 +219,7 @@ def turing_eval_cmd(
     scorer: list[str] = typer.Option(
         [], "--scorer", "-s",
         help="Scorer spec, repeatable: instrument name (fixed weights), fit:<inst>, "
-        "fit-select:<inst>, lite, fit:lite, column:<name>. Default: all that apply."),
+        "fit-select:<inst>, lite, fit:lite, column:<name>[@threshold]. Default: all that apply."),
     ratings_column: str = typer.Option("likert_evaluation", help="Ratings column (or _A/_B pair)."),
     ratings_instrument: str = typer.Option("hal32q", help="Instrument the rating lists follow."),
     speaker: str = typer.Option("W", help="Witness label in transcripts (for HL-lite)."),
@@ -262,10 +263,10 @@ def turing_eval_cmd(
     out_console.print(opp)
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps({
+        out.write_text(json.dumps(strict_json({  # undefined figures (NaN) as null: strict JSON
             "results": res.results.to_dicts(), "by_opponent": res.by_opponent.to_dicts(),
             "interrogators": {k: v for k, v in res.interrogators.to_dict().items()
                               if k != "confidence"},  # the level is in the method text
-        }, indent=2, default=str), encoding="utf-8")
+        }), indent=2, default=str, allow_nan=False), encoding="utf-8")
     if scores_out is not None:
         write_table(res.scores, scores_out)

@@ -22,6 +22,7 @@ import typer
 from rich.table import Table
 
 from chatlens._cache import cache_root
+from chatlens._json import strict_json
 from chatlens.cli._common import handle_errors, no_result, out_console
 from chatlens.cli.humanlike import humanlike_app
 from chatlens.errors import InvalidParameterError
@@ -115,7 +116,8 @@ def judge_command(
     summary = result.summary()
     summary["input"] = {"path": str(input), "rows": frame.height}
     summary["output"] = str(out)
-    summary_path(out).write_text(json.dumps(summary, indent=2), encoding="utf-8")
+    summary_path(out).write_text(json.dumps(strict_json(summary), indent=2, allow_nan=False),
+                                 encoding="utf-8")
 
     usage = result.usage
     table = Table(title=f"humanlike judge: {result.instrument} {result.instrument_version}",

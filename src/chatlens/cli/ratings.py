@@ -150,7 +150,7 @@ def ratings(
             if row["ci_low"] is not None else "-"
         )
         table.add_row(
-            row["method"], str(row["rank"]), escape(row["model"]), _fmt(row["rating"], digits),
+            row["method"], "-" if row["rank"] is None else str(row["rank"]), escape(row["model"]), _fmt(row["rating"], digits),
             interval, f"{row['games']:,}", f"{row['wins']}/{row['losses']}/{row['ties']}",
             _fmt(row["win_rate"], 3),
         )

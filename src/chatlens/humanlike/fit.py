@@ -1,8 +1,9 @@
 """Fitting questionnaire weights honestly (``chatlens humanlike fit``).
 
 The HAL weights were selected on all data and validated with folds that split the two witnesses
-of a game (hal.md section 7.4). Here: an L1 logistic regression on the raw ratings (so the weights
-apply to ratings directly, as an instrument's weights do), folds grouped by game
+of a game (hal.md section 7.4). Here: an L1 logistic regression on the ratings as the instrument
+scores them (raw, reverse-keyed items flipped, so the weights apply as an instrument's weights
+do), folds grouped by game
 (``GroupKFold``), and the ``|w| > threshold`` feature selection repeated *inside* every training
 fold. The reported accuracy, AUC and paired accuracy are out-of-fold; the weights written to the
 YAML file come from the same procedure run once on all rows. The model is
@@ -25,6 +26,7 @@ from sklearn.model_selection import GroupKFold
 from chatlens.errors import InvalidParameterError, MissingColumnError, SchemaError
 from chatlens.humanlike.estimators import QuestionnaireClassifier
 from chatlens.humanlike.instruments import Instrument, load_instrument
+from chatlens.humanlike.item_scores import oriented
 from chatlens.humanlike.scoring import ratings_from_column
 from chatlens.humanlike.witnesses import as_bool, witness_frame
 from chatlens.stats.estimate import Estimate
@@ -133,6 +135,7 @@ def fit(
     inst = load_instrument(instrument)
     frame, rcol, lcol = _prepare(frame, ratings_column, label_column, group_column)
     x, problems = ratings_from_column(frame, rcol, inst, list_keys=list_keys)
+    x = oriented(x, inst)  # as score_ratings weighs them
     y = as_bool(frame.get_column(lcol), lcol)
     group = frame.get_column(group_column).cast(pl.String)
     missing = (group.is_null() | (group.str.strip_chars() == "")).arg_true()
@@ -166,7 +169,7 @@ def fit(
         auc=bootstrap_auc(y, oof, groups, seed=seed),
         paired_accuracy=accuracy(float(outcome.sum()), len(ids)),
         n_rows=len(y), n_groups=len(np.unique(groups)),
-        settings={"model": "L1 logistic regression (liblinear) on raw ratings", "C": c,
+        settings={"model": "L1 logistic regression (liblinear) on raw ratings, reverse items flipped", "C": c,
                   "threshold": threshold, "n_splits": n_splits, "seed": seed,
                   "cv": "GroupKFold (shuffled), selection inside each training fold",
                   "dropped_rows": dropped,

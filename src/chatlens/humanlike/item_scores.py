@@ -16,7 +16,7 @@ from chatlens.errors import InvalidParameterError
 if TYPE_CHECKING:
     from chatlens.humanlike.instrument_types import Instrument
 
-__all__ = ["ratings_matrix", "score_ratings"]
+__all__ = ["oriented", "ratings_matrix", "score_ratings"]
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -67,6 +67,22 @@ def ratings_matrix(ratings: Any, instrument: Instrument) -> np.ndarray:
     return arr
 
 
+def oriented(x: np.ndarray, instrument: Instrument) -> np.ndarray:
+    """Ratings in item order with the reverse-keyed items flipped (``min + max - x``): what the
+    weights multiply.
+
+    Why one helper: scoring flips reverse items before weighting, so weights must be fitted, and
+    a scale's reliability computed, on the same flipped ratings (a fit on the raw ratings gave a
+    reverse item the opposite sign once scored: AUC 0.997 in the fit, 0.038 scoring with it).
+    """
+    rev = instrument.reverse_mask
+    if not rev.any():
+        return x
+    x = np.array(x, dtype=np.float64)
+    x[:, rev] = instrument.scale.min + instrument.scale.max - x[:, rev]
+    return x
+
+
 def score_ratings(ratings: Any, instrument: Instrument) -> Any:
     """Logit and probability of human-likeness for ratings, vectorised.
 
@@ -86,11 +102,7 @@ def score_ratings(ratings: Any, instrument: Instrument) -> Any:
         msg = (f"instrument {instrument.name!r} has no scoring weights (no 'scoring.bias'); "
                "fit some with `chatlens humanlike fit`")
         raise InvalidParameterError(msg)
-    x = ratings_matrix(ratings, instrument)
-    rev = instrument.reverse_mask
-    if rev.any():
-        x = x.copy()
-        x[:, rev] = instrument.scale.min + instrument.scale.max - x[:, rev]
+    x = oriented(ratings_matrix(ratings, instrument), instrument)
     logit = x @ instrument.weights + instrument.bias
     prob = _sigmoid(logit)
     try:

@@ -193,7 +193,10 @@ def lite_score(
     with np.errstate(over="ignore"):
         prob = 1.0 / (1.0 + np.exp(-logit))
     extra = feats if keep_features else feats.select("hl_lite_n_turns")
-    return pl.concat([frame, extra], how="horizontal").with_columns(
+    # columns of an earlier run are replaced, as judge and score do (a horizontal concat
+    # stopped a rerun on its own output with polars' DuplicateError)
+    return frame.with_columns(
+        *extra.get_columns(),
         pl.Series("hl_lite_logit", logit).fill_nan(None),
         pl.Series("hl_lite_prob", prob).fill_nan(None),
     )

@@ -49,12 +49,6 @@ def resolve_list_keys(
     return tuple(str(k) for k in list_keys)
 
 
-def _first_char(col: pl.Series) -> str:
-    s = col.drop_nulls().str.strip_chars()
-    s = s.filter(s.str.len_chars() > 0)
-    return s[0][0] if len(s) else ""
-
-
 def _decode_list(text: str | None) -> tuple[list[float] | None, str | None]:
     """One cell as a list of numbers, or None and why not (a missing cell is just None)."""
     if text is None:
@@ -112,12 +106,30 @@ def ratings_from_column(
     n, k = frame.height, len(instrument.items)
     out = np.full((n, k), np.nan)
     problems: list[str | None] = [None] * n
-    if isinstance(col.dtype, pl.String) and _first_char(col) == "{":
-        for r, text in enumerate(col.to_list()):
-            parsed = parse_ratings(text, instrument)
+    if isinstance(col.dtype, pl.String):
+        # Each cell is read by its own form: one holding a JSON object (a judge's answer, with
+        # any chatter or fence around it) by key, the others as lists. The first non-empty cell
+        # used to decide for the whole column, so a first answer of "error" or "Sure! {...}"
+        # made every valid object in the file unreadable as "not a JSON list".
+        text = col.str.strip_chars()
+        listy = text.str.starts_with("[").fill_null(value=False)
+        obj = text.str.contains("{", literal=True).fill_null(value=False) & ~listy
+        if obj.any() and not listy.any():  # a column of answers: every cell is one (or empty)
+            obj = pl.Series([True] * n)
+        obj_rows = np.flatnonzero(obj.to_numpy())
+        for r in obj_rows:
+            parsed = parse_ratings(col[int(r)], instrument)
             out[r] = [np.nan if v is None else v for v in parsed.values.values()]
             problems[r] = parsed.reason
-        return out, problems
+        if len(obj_rows) == n:
+            return out, problems
+        if len(obj_rows):
+            rest = np.setdiff1d(np.arange(n), obj_rows)
+            sub, why = ratings_from_column(frame[rest], column, instrument, list_keys=list_keys)
+            out[rest] = sub
+            for r, reason in zip(rest, why, strict=True):
+                problems[r] = reason
+            return out, problems
     keys = resolve_list_keys(list_keys, instrument)
     pos = {kk: i for i, kk in enumerate(keys)}
     missing = [kk for kk in instrument.keys if kk not in pos]

@@ -18,8 +18,12 @@ Scorer specs
 ``lite`` / ``fit:lite``
     HL-lite with its shipped weights (trained on the development games: in-sample there), or
     retrained with grouped CV (out-of-fold).
-``column:<name>``
+``column:<name>`` / ``column:<name>@<threshold>``
     an existing per-witness score column (``<name>_A``/``<name>_B`` in the per-game layout).
+    Per-witness accuracy calls a witness human when its score is above the threshold (0, as
+    for a logit, or a 0/1 verdict). A column whose values all lie in [0, 1], some inside (a
+    probability), needs its threshold given: at 0 it called every witness human (accuracy 0.5
+    beside AUC 0.95).
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from chatlens.errors import InvalidParameterError
 from chatlens.humanlike import lite as lite_mod
 from chatlens.humanlike.fit import grouped_oof
 from chatlens.humanlike.instruments import load_instrument, score_ratings
+from chatlens.humanlike.item_scores import oriented
 from chatlens.humanlike.scoring import ratings_from_column
 from chatlens.humanlike.witnesses import witness_frame
 from chatlens.stats.estimate import Estimate
@@ -78,6 +83,7 @@ class _Scored:
     values: np.ndarray
     note: str
     problems: list[str | None]
+    threshold: float = 0.0
 
 
 def _unscored_reasons(values: np.ndarray, problems: list[str | None], default: str) -> list[str | None]:
@@ -113,13 +119,36 @@ def _as_numbers(col: pl.Series, spec: str) -> pl.Series:
 
 def _column_scores(spec: str, w: pl.DataFrame) -> _Scored:
     """A precomputed score column, which must be numeric (or text holding numbers)."""
-    col = spec.split(":", 1)[1]
+    col, threshold = spec.split(":", 1)[1], None
+    name, at, given = col.rpartition("@")
+    if at and col not in w.columns:
+        try:
+            col, threshold = name, float(given)
+        except ValueError:
+            msg = f"scorer {spec!r}: the threshold after '@' must be a number. Got {given!r} instead."
+            raise InvalidParameterError(msg) from None
+        if not np.isfinite(threshold):
+            msg = f"scorer {spec!r}: the threshold must be finite. Got {given!r} instead."
+            raise InvalidParameterError(msg)
     if col not in w.columns:
         msg = f"scorer {spec!r}: column {col!r} not found"
         raise InvalidParameterError(msg)
     values = _as_numbers(w.get_column(col), spec).to_numpy()
-    return _Scored(values, "precomputed column",
-                   _unscored_reasons(values, [None] * len(values), f"no number in column {col!r}"))
+    finite = values[np.isfinite(values)]
+    # 0/1 verdicts split correctly at 0; values inside (0, 1) are all "human" there
+    if (threshold is None and finite.size and finite.min() >= 0 and finite.max() <= 1
+            and ((finite > 0) & (finite < 1)).any()):
+        msg = (
+            f"scorer {spec!r}: every value of column {col!r} lies in [0, 1] (a probability?), and "
+            "per-witness accuracy calls a witness human above 0, i.e. all of them. Give the "
+            f"threshold: 'column:{col}@0.5' (or '@0' if the values are logits)."
+        )
+        raise InvalidParameterError(msg)
+    threshold = 0.0 if threshold is None else threshold
+    note = "precomputed column" + (f", human above {threshold:g}" if threshold else "")
+    return _Scored(values, note,
+                   _unscored_reasons(values, [None] * len(values), f"no number in column {col!r}"),
+                   threshold)
 
 
 def _lite_scores(spec: str, w: pl.DataFrame, *, speaker: str, n_splits: int, seed: int) -> _Scored:
@@ -149,10 +178,16 @@ def _ratings_scores(spec: str, w: pl.DataFrame, *, ratings_column: str, ratings_
     if ratings_column not in w.columns:
         msg = f"scorer {spec!r} needs the ratings column {ratings_column!r}"
         raise InvalidParameterError(msg)
-    list_keys = None
-    first = w.get_column(ratings_column).drop_nulls()
-    if len(first) and str(first[0]).lstrip().startswith("["):
-        list_keys = ratings_instrument
+    # lists follow ratings_instrument's item order; any list cell says so (the first cell
+    # decided, and a first cell 'error' left all 240 witnesses of a file unscored)
+    col = w.get_column(ratings_column)
+    if isinstance(col.dtype, (pl.List, pl.Array)):
+        has_lists = True
+    elif isinstance(col.dtype, pl.String):
+        has_lists = bool(col.str.strip_chars().str.starts_with("[").any())
+    else:
+        has_lists = False
+    list_keys = ratings_instrument if has_lists else None
     x, problems = ratings_from_column(w, ratings_column, inst, list_keys=list_keys)
     if not mode:
         logit, _p = score_ratings(x, inst)
@@ -160,6 +195,7 @@ def _ratings_scores(spec: str, w: pl.DataFrame, *, ratings_column: str, ratings_
                        _unscored_reasons(logit, problems, "ratings could not be read"))
     y = w.get_column("is_human").to_numpy().astype(bool)
     groups = w.get_column("game_id").to_numpy()
+    x = oriented(x, inst)  # as humanlike fit refits them
     ok = np.isfinite(x).all(axis=1)
     out = np.full(len(y), np.nan)
     threshold = 0.2 if mode == "fit-select" else None
@@ -236,7 +272,7 @@ def turing_eval(
                         n_splits=n_splits, seed=seed)
         s = scored.values
         ok = np.isfinite(s)
-        acc = accuracy(float(((s[ok] > 0) == y[ok]).sum()), int(ok.sum()))
+        acc = accuracy(float(((s[ok] > scored.threshold) == y[ok]).sum()), int(ok.sum()))
         a = bootstrap_auc(y[ok], s[ok], groups[ok], n_boot=n_boot, seed=seed)
         ids, outcome = paired_outcomes(y, s, groups)
         pacc = accuracy(float(outcome.sum()), len(ids))

@@ -82,6 +82,31 @@ def _human_slots(games: pl.DataFrame) -> pl.Series:
     return slot
 
 
+def _slot_text(col: pl.Series) -> pl.Series:
+    """Slot letters as compared: trimmed and upper-case, an empty cell missing."""
+    text = col.cast(pl.String).str.strip_chars().str.to_uppercase()
+    return text.replace("", None)
+
+
+def _checked_verdicts(frame: pl.DataFrame, column: str, slots: list[str]) -> pl.Series:
+    """The interrogator's verdict as a slot (missing stays missing); any other value is an error.
+
+    Why: the verdict is compared with the human's slot, so a lowercase ``a`` (per-witness files)
+    or ``unsure`` read as a wrong verdict: lowercase verdicts put the interrogators at 0.0
+    instead of 0.53 on the development games, with nothing said.
+    """
+    verdict = _slot_text(frame.get_column(column))
+    bad = (verdict.is_not_null() & ~verdict.is_in(slots)).arg_true()
+    if len(bad):
+        i = int(bad[0])
+        game = f" (game_id {frame.get_column('game_id')[i]!r})" if "game_id" in frame.columns else ""
+        msg = (f"Turing data: column {column!r} must name a witness's slot ({' or '.join(slots)}) "
+               f"or be empty; row {i + 1}{game} has {frame.get_column(column)[i]!r} "
+               f"({len(bad)} row(s) with such a value)")
+        raise InvalidParameterError(msg)
+    return verdict
+
+
 def _check_unique_witnesses(out: pl.DataFrame) -> None:
     """Each (game_id, slot) must appear once: an error naming the duplicated pairs otherwise.
 
@@ -124,6 +149,9 @@ def witness_frame(games: pl.DataFrame, *, ratings_column: str | None = None) -> 
             out = out.with_columns(pl.lit(None, pl.Boolean).alias("interrogator_correct"))
     elif "who_is_human" in cols:
         games = games.with_columns(_human_slots(games).alias("who_is_human"))
+        if "human_verdict" in cols:  # checked per game row, so an error names the input row
+            games = games.with_columns(
+                _checked_verdicts(games, "human_verdict", ["A", "B"]).alias("human_verdict"))
         pairs: dict[str, tuple[str, str]] = {}
         for c in games.columns:
             m = _PAIR.match(c)
@@ -145,8 +173,7 @@ def witness_frame(games: pl.DataFrame, *, ratings_column: str | None = None) -> 
             (pl.col("who_is_human") == pl.col("slot")).alias("is_human"),
             (pl.col("ai_model") if "ai_model" in out.columns else pl.lit(None, pl.String))
             .alias("opponent"),
-            (pl.col(verdict).cast(pl.String).str.strip_chars().str.to_uppercase() if verdict
-             else pl.lit(None, pl.String)).alias("interrogator_verdict"),
+            (pl.col(verdict) if verdict else pl.lit(None, pl.String)).alias("interrogator_verdict"),
         )
         correct = (_optional_bool(out, "human_correct") if "human_correct" in out.columns
                    else pl.col("interrogator_verdict") == pl.col("who_is_human"))
@@ -154,6 +181,10 @@ def witness_frame(games: pl.DataFrame, *, ratings_column: str | None = None) -> 
     elif {"game_id", "label", "is_human"} <= cols:
         labels = pl.Series("is_human", as_bool(games.get_column("is_human"), "is_human"))
         out = games.rename({"label": "slot"}).with_columns(labels)
+        out = out.with_columns(_slot_text(out.get_column("slot")).alias("slot"))
+        if "verdict" in out.columns:
+            slots = sorted(out.get_column("slot").drop_nulls().unique().to_list())
+            out = out.with_columns(_checked_verdicts(out, "verdict", slots).alias("verdict"))
         if "conversation" in out.columns:
             out = out.rename({"conversation": "transcript"})
         ai_type = (pl.when(~pl.col("is_human")).then(pl.col("witness")).otherwise(None)

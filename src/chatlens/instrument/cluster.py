@@ -78,6 +78,17 @@ class ClusterParams:
                     f"Got {getattr(self, name)!r} instead."
                 )
                 raise InvalidParameterError(msg)
+        # a setting the chosen method does not read was dropped silently (--n-clusters 7 with
+        # hdbscan gave hdbscan's own clusters, and describe() left the 7 out of the manifest)
+        unused = {"hdbscan": ("n_clusters", "agglomerative"), "agglomerative": ("min_samples", "hdbscan")}
+        name, other = unused[self.method]
+        if getattr(self, name) is not None:
+            msg = (
+                f"The '{name}' parameter is read by {other} clustering only; method is "
+                f"{self.method!r}. Got {name}={getattr(self, name)!r}: leave it out or use "
+                f"method {other!r}."
+            )
+            raise InvalidParameterError(msg)
 
     def describe(self) -> dict[str, Any]:
         """The parameters that matter for the chosen method (what the manifest records)."""

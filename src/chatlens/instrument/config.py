@@ -71,6 +71,22 @@ class DiscoveryConfig:
             seed=d.seed,
         )
         cluster = replace(cluster, **{k: v for k, v in given.items() if k in cluster_keys})
+        # a setting given for a method that does not read it was ignored without a word
+        # (n_clusters and min_samples are checked by ClusterParams, whose defaults are None)
+        ignored = [k for k in ("distance_threshold", "linkage") if k in given]
+        if cluster.method == "hdbscan" and ignored:
+            msg = (
+                f"The {ignored} parameter(s) are read by agglomerative clustering only; method "
+                "is 'hdbscan'. Leave them out or use method 'agglomerative'."
+            )
+            raise InvalidParameterError(msg)
+        if "distance_threshold" in given and cluster.n_clusters is not None:
+            msg = (
+                "Give either n_clusters or distance_threshold: the tree is cut into "
+                f"n_clusters={cluster.n_clusters} clusters, so distance_threshold="
+                f"{given['distance_threshold']!r} would be ignored."
+            )
+            raise InvalidParameterError(msg)
         # an explicit cluster count means "cut the tree into that many", not a distance
         base = cls(
             columns=columns,

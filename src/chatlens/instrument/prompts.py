@@ -30,6 +30,66 @@ BUNDLED_PROMPTS = {
     "condense": "instrument/condense.yaml",
 }
 
+#: What the code of each step reads from the answer and fills into the prompt. The answer's keys
+#: are paths through the schema ("[]" = every element of an array) that the prompt's ``output``
+#: must require with that type: a user's prompt that left one optional passed the check and the
+#: step then raised KeyError on the first answer without it, after the requests were paid for.
+STEP_CONTRACTS: dict[str, dict[str, Any]] = {
+    "characteristics": {
+        "placeholders": ("property", "a", "b"),
+        "answer": {
+            ("verdict",): "string",
+            ("characteristics",): "array",
+            ("characteristics", "[]"): "string",
+        },
+    },
+    "condense": {
+        "placeholders": ("property", "n_items", "n_themes", "n_clusters", "clusters"),
+        "answer": {
+            ("themes",): "array",
+            ("themes", "[]"): "object",
+            ("themes", "[]", "title"): "string",
+            ("themes", "[]", "items"): "array",
+            ("themes", "[]", "items", "[]"): "object",
+            ("themes", "[]", "items", "[]", "statement"): "string",
+        },
+    },
+}
+
+
+def _check_contract(step: str, prompt: Prompt) -> None:
+    """Refuse a prompt whose answer schema lets through an answer the step cannot read, or that
+    declares a placeholder the step does not fill (:data:`STEP_CONTRACTS`)."""
+    contract = STEP_CONTRACTS[step]
+    unknown = sorted(set(prompt.placeholders) - set(contract["placeholders"]))
+    if unknown:
+        raise DataFileError(
+            prompt.path, "placeholders",
+            f"placeholders the {step} step fills ({list(contract['placeholders'])})", unknown,
+        )
+    for path, kind in contract["answer"].items():
+        node: Any = prompt.output
+        for depth, part in enumerate(path):
+            where = "output." + ".".join(path[: depth + 1])
+            if part == "[]":
+                node = node.get("items")
+            else:
+                props = node.get("properties") or {}
+                if part not in (node.get("required") or []) or part not in props:
+                    parent = "output." + ".".join(path[:depth]) if depth else "output"
+                    raise DataFileError(
+                        prompt.path, f"{parent}.required",
+                        f"{part!r} required and described under properties (the {step} step "
+                        "reads it from every answer)",
+                        node.get("required"),
+                    )
+                node = props[part]
+            if not isinstance(node, dict) or (depth == len(path) - 1 and node.get("type") != kind):
+                raise DataFileError(
+                    prompt.path, where, f"a schema of type {kind!r} (the {step} step reads it)",
+                    node.get("type") if isinstance(node, dict) else node,
+                )
+
 
 @dataclass(frozen=True)
 class Prompt:
@@ -94,7 +154,10 @@ def load_prompt(step: str, path: str | Path | None = None) -> Prompt:
         raise InvalidParameterError(msg)
     source = Path(path) if path is not None else BUNDLED_PROMPTS[step]
     doc, record = datafiles.load_with_record(source, kind="discovery-prompt")
-    return prompt_from_file(doc, record.file)
+    prompt = prompt_from_file(doc, record.file)
+    if step in STEP_CONTRACTS:
+        _check_contract(step, prompt)
+    return prompt
 
 
 def load_defaults() -> DiscoveryDefaults:

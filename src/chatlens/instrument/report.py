@@ -54,6 +54,14 @@ def _est(e: dict[str, Any] | None, digits: int = 3) -> str:
     return f"{_num(e.get('value'), digits)} [{_num(e.get('ci_low'), digits)}, {_num(e.get('ci_high'), digits)}]"
 
 
+def _resamples(fit: dict[str, Any]) -> str:
+    """The weight intervals' replicates, and the resamples drawn when some gave no fit (one class)."""
+    used, drawn = fit["n_boot"], fit.get("n_boot_requested", fit["n_boot"])
+    if used == drawn:
+        return f"{used:,} resamples"
+    return f"{used:,} of {drawn:,} resamples; the others held one class only and have no fit"
+
+
 def _table(head: list[str], rows: list[list[str]], numeric: set[int] = frozenset()) -> str:
     th = "".join(f"<th>{esc(h)}</th>" for h in head)
     body = "".join(
@@ -194,7 +202,7 @@ def _fit_section(fit: dict[str, Any] | None) -> str:
         f"<h2>Validity</h2><p>{fit['n_rows']:,} rated dialogues in {fit['n_groups']:,} pairs; "
         f"{len(fit['selected'])} of {rel['n_items']} items kept. {esc(fit['settings'].get('cv'))}.</p>"
         + _table(["measure", "value [95% CI]", "method"], rows)
-        + f"<p class='note'>Weight intervals: {esc(fit['weight_ci_method'])} ({fit['n_boot']} resamples).</p>"
+        + f"<p class='note'>Weight intervals: {esc(fit['weight_ci_method'])} ({_resamples(fit)}).</p>"
     )
 
 

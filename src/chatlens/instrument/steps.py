@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from chatlens._json import strict_json
 from chatlens._progress import status
 from chatlens.errors import IncompleteRunError, InvalidParameterError
 from chatlens.instrument import build, characteristics, cluster, condense, embed
@@ -71,7 +72,8 @@ def _write_bytes(path: Path, data: bytes) -> None:
 def _write_json(path: Path, obj: Any) -> None:
     _write_bytes(
         path,
-        (json.dumps(obj, indent=2, ensure_ascii=False, sort_keys=False) + "\n").encode("utf-8"),
+        (json.dumps(strict_json(obj), indent=2, ensure_ascii=False, sort_keys=False, allow_nan=False)
+         + "\n").encode("utf-8"),
     )
 
 

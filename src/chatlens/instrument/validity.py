@@ -22,10 +22,12 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from chatlens._json import strict_json
 from chatlens.errors import InvalidParameterError, MissingColumnError, SchemaError
 from chatlens.humanlike.estimators import QuestionnaireClassifier
 from chatlens.humanlike.fit import FitResult, fit, write_weights_yaml
 from chatlens.humanlike.instruments import load_instrument
+from chatlens.humanlike.item_scores import oriented
 from chatlens.humanlike.witnesses import as_bool
 
 __all__ = ["cronbach_alpha", "fit_discovered", "split_half"]
@@ -56,6 +58,11 @@ def split_half(x: np.ndarray) -> float:
         return float("nan")
     r = float(np.corrcoef(a, b)[0, 1])
     return 2 * r / (1 + r)
+
+
+def _finite(values: list[float]) -> int:
+    """How many bootstrap replicates gave a value (the rest were undefined and left out)."""
+    return int(np.isfinite(np.asarray(values, dtype=float)).sum())
 
 
 def _interval(values: list[float]) -> tuple[float, float]:
@@ -157,7 +164,7 @@ def fit_discovered(
     # settings.dropped_rows), so the reliability and its bootstrap must drop the same rows
     lo, hi = inst.scale.min, inst.scale.max
     ok = np.isfinite(x_all).all(axis=1) & ((x_all >= lo) & (x_all <= hi)).all(axis=1)
-    x = x_all[ok]
+    x = oriented(x_all, inst)[ok]  # as the fit and the scoring use them (reverse items flipped)
     y = as_bool(frame.get_column(label_column), label_column)[ok]
     groups = frame.get_column(group_column).cast(pl.String).to_numpy()[ok]
     uniq = np.unique(groups)
@@ -199,18 +206,23 @@ def fit_discovered(
         **result.summary(),
         "bias": round(result.bias, 4),
         "weights": weights,
-        "n_boot": n_boot,
+        # the replicates behind the weight intervals: a resample holding one class has no fit
+        # and is left out, so this can be fewer than the n_boot_requested resamples drawn
+        "n_boot": len(coefs),
+        "n_boot_requested": n_boot,
         "weight_ci_method": "percentile bootstrap over groups of the whole fit (selection included)",
         "reliability": {
             "cronbach_alpha": {
                 "value": round(cronbach_alpha(x), 4),
                 "ci_low": round(a_lo, 4),
                 "ci_high": round(a_hi, 4),
+                "n_boot": _finite(alphas),
             },
             "split_half": {
                 "value": round(split_half(x), 4),
                 "ci_low": round(s_lo, 4),
                 "ci_high": round(s_hi, 4),
+                "n_boot": _finite(halves),
                 "method": "odd/even items, Spearman-Brown",
             },
             "n_rows": int(len(x)),
@@ -218,5 +230,7 @@ def fit_discovered(
         },
     }
     write_weights_yaml(result, run_dir / "instrument-fit.yaml", name=f"{inst.name}-fit")
-    (run_dir / "fit.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    # an interval of too few replicates is NaN: null in the file, which stays strict JSON
+    text = json.dumps(strict_json(summary), indent=2, allow_nan=False)
+    (run_dir / "fit.json").write_text(text + "\n", encoding="utf-8")
     return summary

@@ -24,7 +24,7 @@ from chatlens.ratings.bootstrap import (
     bootstrap_weights,
     percentile_interval,
 )
-from chatlens.ratings.bt import solve_bt
+from chatlens.ratings.bt import BTSolution, finite_models, solve_bt
 from chatlens.ratings.cells import Cells, build_cells, components, game_arrays
 from chatlens.ratings.elo import EloConfig, elo_bootstrap, elo_random_orders, elo_replay
 from chatlens.ratings.io import read_table
@@ -106,6 +106,43 @@ def _no_degenerate_intervals(models: Sequence[str], tal: ModelTally, lo: np.ndar
     return lo, hi
 
 
+def _fit_finite(
+    cells: Cells, weights: np.ndarray, cfg: BTConfig, *, start: np.ndarray | None = None
+) -> tuple[BTSolution, np.ndarray]:
+    """Fit BT; rounds that did not converge without a ridge are refitted on their finite part.
+
+    Returns the solution and an (R, n_models) mask of the models left out (played in the round
+    but outside :func:`~chatlens.ratings.bt.finite_models`), whose strengths are NaN.
+    """
+    w = np.atleast_2d(np.asarray(weights, dtype=np.float64))
+    sol = solve_bt(cells, w, reg=cfg.reg, max_iter=cfg.max_iter, start=start)
+    out = np.zeros((w.shape[0], cells.n_models), dtype=bool)
+    bad = np.flatnonzero(~sol.converged)
+    if cfg.reg or bad.size == 0:
+        return sol, out
+    keep = finite_models(cells, w[bad])
+    played = np.stack([np.bincount(cells.a, row, cells.n_models)
+                       + np.bincount(cells.b, row, cells.n_models) for row in np.abs(w[bad])]) > 0
+    cut = played & ~keep
+    redo = cut.any(axis=1)
+    if not redo.any():
+        return sol, out
+    rows = bad[redo]
+    strengths, coefs = sol.strengths.copy(), sol.coefs.copy()
+    converged, iterations = sol.converged.copy(), sol.iterations.copy()
+    out[rows] = cut[redo]
+    # a finite part of one model compares it with nothing: such a round rates no one
+    pair = keep[redo].sum(axis=1) >= 2
+    strengths[rows[~pair]] = np.nan
+    rows, kept = rows[pair], keep[redo][pair]
+    if rows.size:
+        w2 = w[rows] * (kept[:, cells.a] & kept[:, cells.b])
+        again = solve_bt(cells, w2, reg=cfg.reg, max_iter=cfg.max_iter)
+        strengths[rows], coefs[rows] = again.strengths, again.coefs
+        converged[rows], iterations[rows] = again.converged, iterations[rows] + again.iterations
+    return BTSolution(strengths, coefs, converged, iterations), out
+
+
 def _bt_block(
     cells: Cells,
     cfg: BTConfig,
@@ -117,34 +154,61 @@ def _bt_block(
     notes: list[str],
     label: str,
 ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None, np.ndarray | None, Any]:
-    """Point fit + bootstrap → (rating, lo, hi, sd, (coef, coef_lo, coef_hi))."""
-    point = solve_bt(cells, reg=cfg.reg, max_iter=cfg.max_iter)
-    if not point.converged[0]:
+    """Point fit + bootstrap → (rating, lo, hi, sd, (coef, coef_lo, coef_hi)).
+
+    A model with only wins or only losses against the rest (in the data or in a bootstrap round)
+    has no finite rating: without a ridge it is left empty there and the others are fitted
+    without it (:func:`~chatlens.ratings.bt.finite_models`). Each bootstrap round is centred
+    like the point fit over the models both rate, so a round missing a model does not move
+    everyone else.
+    """
+    point, point_out = _fit_finite(cells, cells.count, cfg)
+    if point_out.any():
+        names = ", ".join(repr(cells.models[i]) for i in np.flatnonzero(point_out[0])[:10])
         _warn(
             notes,
-            f"{label}: the fit did not converge in {cfg.max_iter} iterations; a model with only "
-            "wins or only losses has no finite maximum-likelihood rating (pass reg > 0).",
+            f"{label}: the fit did not converge: {names} won or lost all their comparisons with "
+            "the rest, which gives no finite maximum-likelihood rating; left empty, the others "
+            "are fitted without them (pass reg > 0 to rate them).",
         )
+    elif not point.converged[0]:
+        _warn(notes, f"{label}: the fit did not converge in {cfg.max_iter} iterations.")
+    if cfg.anchor is not None and point_out[0, cells.models.index(cfg.anchor)]:
+        _warn(notes, f"{label}: the anchor {cfg.anchor!r} has no rating, so no model is placed "
+                     "against it: every rating is empty (choose another anchor or pass reg > 0).")
     rating = _to_rating(point.strengths[0], cells.models, cfg)
     coef = point.coefs[0]
     if bootstrap == 0:
         return rating, None, None, None, (coef, None, None)
-    samples, coef_samples, failed = [], [], 0
+    samples, coef_samples, failed, partial = [], [], 0, 0
     # warm start from the full-data fit (when finite): bootstrap optima sit close to it.
     warm = None
     if point.converged[0]:
         warm = np.concatenate([np.nan_to_num(point.strengths[0]), point.coefs[0]])
     for w in bootstrap_weights(cells, bootstrap, rng, cluster=cluster):
-        sol = solve_bt(cells, w, reg=cfg.reg, max_iter=cfg.max_iter, start=warm)
-        samples.append(_to_rating(sol.strengths, cells.models, cfg))
+        sol, out = _fit_finite(cells, w, cfg, start=warm)
+        strengths = sol.strengths
+        # centre each round over the models it shares with the point fit as the point fit is
+        # centred there (a no-op when both rate every model)
+        common = np.isfinite(strengths) & np.isfinite(point.strengths)
+        with np.errstate(invalid="ignore"):
+            shift = (np.where(common, point.strengths, 0.0).sum(axis=1)
+                     - np.where(common, strengths, 0.0).sum(axis=1)) / common.sum(axis=1)
+        samples.append(_to_rating(strengths + shift[:, None], cells.models, cfg))
         coef_samples.append(sol.coefs)
-        failed += int((~sol.converged).sum())
+        failed += int((~sol.converged & ~out.any(axis=1)).sum())  # the rest are said below
+        partial += int((out & ~point_out).any(axis=1).sum())
     boot = np.concatenate(samples)
     cboot = np.concatenate(coef_samples)
+    if partial:
+        _warn(notes, f"{label}: in {partial} of {bootstrap} bootstrap rounds a model won or lost "
+                     "all its comparisons with the rest; it has no rating in those rounds.")
     if failed:
         _warn(notes, f"{label}: {failed} of {bootstrap} bootstrap fits did not converge.")
-    lo, hi = percentile_interval(boot, confidence)
-    sd = np.nanstd(boot, axis=0, ddof=1) if boot.shape[0] > 1 else None
+    with warnings.catch_warnings():  # a model with no rating in any round: NaN, said in notes
+        warnings.simplefilter("ignore", RuntimeWarning)
+        lo, hi = percentile_interval(boot, confidence)
+        sd = np.nanstd(boot, axis=0, ddof=1) if boot.shape[0] > 1 else None
     clo, chi = percentile_interval(cboot, confidence) if cboot.shape[1] else (None, None)
     return rating, lo, hi, sd, (coef, clo, chi)
 
@@ -187,6 +251,11 @@ def rate_battles(
     tal = tally(cells)
     parts: list[pl.DataFrame] = []
     coef_rows: list[dict[str, Any]] = []
+    if cluster is not None:
+        no_id = battles.frame[cluster].null_count()
+        if no_id:  # they were pooled without a word (half the raters missing: ~25% wider CIs)
+            _warn(notes, f"{no_id:,} of {battles.rows_used:,} comparisons have no {cluster} id; the "
+                         f"{cluster} bootstrap resamples them together as one cluster ('<missing>').")
     comps = components(cells)
     if len(comps) > 1:
         _warn(

@@ -2,7 +2,7 @@
 
 Why one boundary: every estimator (win rate, Elo, Bradley–Terry, tests) reads the same canonical
 frame, so validation happens once. A bad row (missing model, A == B, unknown label, score outside
-[0, 1], missing covariate) is never dropped silently: it goes to :attr:`Battles.quarantine` with
+[0, 1], missing or infinite covariate) is never dropped silently: it goes to :attr:`Battles.quarantine` with
 its 1-based data row number and the reason, and the counts travel with the result.
 
 Canonical frame (:attr:`Battles.frame`)::
@@ -366,8 +366,10 @@ def prepare_battles(
     for col in covariates:
         cov_exprs[col] = _numeric(col, schema[col])
     for name, expr in cov_exprs.items():
+        # an infinite value ('inf' in a CSV) is no number either: kept, it made every
+        # bt-controlled rating and coefficient NaN with nothing quarantined
         reason = (
-            pl.when(reason.is_null() & (expr.is_null() | expr.is_nan()))
+            pl.when(reason.is_null() & (expr.is_null() | ~expr.cast(pl.Float64).is_finite()))
             .then(pl.lit(f"missing or non-numeric covariate {name}"))
             .otherwise(reason)
         )

@@ -190,6 +190,41 @@ def _solve_chunk(
     return theta, converged, iterations
 
 
+def finite_models(cells: Cells, weights: np.ndarray) -> np.ndarray:
+    """(R, n_models) mask of the models whose maximum-likelihood strength is finite in each round.
+
+    Why: a model that never loses (or never wins) against the rest has no finite MLE, and
+    chasing it to infinity for ``max_iter`` steps also left the others' strengths and the common
+    centre wherever the damped steps stopped (one sparse model took the other models' 95%
+    intervals from about 60 points to 2,600). The finite part is the largest strongly connected
+    component of the round's win graph (an edge i → j when i took any score from j; a tie gives
+    both), Ford's (1957) condition for the MLE to exist; in the limit, comparisons with the
+    models outside it carry no information about the strengths inside it.
+    """
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    w = np.atleast_2d(np.asarray(weights, dtype=np.float64))
+    m = cells.n_models
+    out = np.zeros((w.shape[0], m), dtype=bool)
+    for r, row in enumerate(w):
+        won_a, won_b = row * cells.y > 0, row * (1.0 - cells.y) > 0
+        src = np.concatenate([cells.a[won_a], cells.b[won_b]])
+        dst = np.concatenate([cells.b[won_a], cells.a[won_b]])
+        graph = coo_matrix((np.ones(src.shape[0]), (src, dst)), shape=(m, m))
+        _, labels = connected_components(graph, directed=True, connection="strong")
+        played = np.bincount(cells.a, row, m) + np.bincount(cells.b, row, m) > 0
+        if not played.any():
+            continue
+        sizes = np.bincount(labels[played], minlength=labels.max() + 1)
+        games = np.bincount(labels, np.where(played, np.bincount(cells.a, row, m)
+                                             + np.bincount(cells.b, row, m), 0.0))
+        # the largest component (most models, then most games) is the one the ratings describe
+        best = max(range(sizes.shape[0]), key=lambda k: (sizes[k], games[k]))
+        out[r] = played & (labels == best)
+    return out
+
+
 def solve_bt(
     cells: Cells,
     weights: np.ndarray | None = None,

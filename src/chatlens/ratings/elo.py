@@ -174,6 +174,11 @@ def elo_bootstrap(
     With ``clusters`` (a rater or prompt id per game), each round resamples whole clusters and
     replays their games in a random order; rounds of unequal length are padded with a no-op
     self-game (a model against itself scores exactly its expectation, so nothing moves).
+
+    A model none of whose games was drawn in a round has no rating there (NaN, as in Arena's
+    bootstrap and in BT's): it kept the starting rating, which the percentile interval read as
+    an outcome (a model with 2 games, both won, was absent from 138 of 1,000 rounds and its
+    interval's lower end was exactly 1500).
     """
     n = a.shape[0]
     if clusters is not None:
@@ -185,5 +190,12 @@ def elo_bootstrap(
             orders = rng.integers(0, n, size=(size, n))
         else:
             orders = _cluster_orders(clusters, size, rng, pad=n)
-        out.append(elo_replay_many(a, b, y, n_models, orders, config))
+        ratings = elo_replay_many(a, b, y, n_models, orders, config)
+        real = orders < n  # the padding self-game is no game
+        row = np.broadcast_to(np.arange(size)[:, None], orders.shape)[real]
+        present = np.zeros((size, n_models), dtype=bool)
+        present[row, a[orders[real]]] = True
+        present[row, b[orders[real]]] = True
+        ratings[~present] = np.nan
+        out.append(ratings)
     return np.concatenate(out) if out else np.empty((0, n_models))

@@ -8,7 +8,8 @@ Result table (:attr:`RatingResult.table`), one row per model and method::
     ci_low    f64   interval bounds (see ``interval``); null when none was computed
     ci_high   f64
     sd        f64   SD over bootstrap rounds (winrate, bt) or over random orders (elo)
-    rank      i64   1 + #models whose ci_low > this ci_high (ordinal when no CI)
+    rank      i64   1 + #models whose ci_low > this ci_high (ordinal when no CI; this rating
+                    when this model has none); null without a rating
     games     i64
     wins      i64   strict wins (score > 0.5 from the model's side)
     losses    i64
@@ -98,9 +99,16 @@ def rating_rows(
     """One method's rows of the result table, ranked by interval separation when it has CIs."""
     m = len(models)
     if rank_by_ci and lo is not None and hi is not None:
-        rank = separation_rank(lo, hi)
+        # a model without an interval (won or lost every game) was ranked 1 beside the others,
+        # a model that lost all its games included: its own rating stands in for its upper
+        # bound, and without a lower bound it moves no one else down
+        rank = separation_rank(lo, np.where(np.isnan(hi), rating, hi))
     else:
         rank = ordinal_rank(rating)
+    # no rating, no rank (a BT model without a finite estimate)
+    ranks = pl.Series("rank", rank.astype(np.int64)).scatter(
+        np.flatnonzero(np.isnan(np.asarray(rating, dtype=np.float64))), None
+    )
     nan = np.full(m, np.nan)
     frame = pl.DataFrame(
         {
@@ -110,7 +118,7 @@ def rating_rows(
             "ci_low": pl.Series((nan if lo is None else lo).astype(np.float64), nan_to_null=True),
             "ci_high": pl.Series((nan if hi is None else hi).astype(np.float64), nan_to_null=True),
             "sd": pl.Series((nan if sd is None else sd).astype(np.float64), nan_to_null=True),
-            "rank": rank.astype(np.int64),
+            "rank": ranks,
             "games": np.rint(tal.games).astype(np.int64),
             "wins": np.rint(tal.wins).astype(np.int64),
             "losses": np.rint(tal.losses).astype(np.int64),

@@ -178,6 +178,9 @@ def bootstrap_auc(
     s = np.asarray(s, dtype=np.float64)
     point = auc(y, s)
     uniq, inv = np.unique(np.asarray(groups), return_inverse=True)
+    if len(uniq) == 0:  # nothing scored (np.concatenate of no game raised ValueError)
+        return Estimate(point, float("nan"), float("nan"), 0, "cluster bootstrap",
+                        confidence=level)
     rng = np.random.default_rng(seed)
     members = [np.flatnonzero(inv == g) for g in range(len(uniq))]
     stats = []
