@@ -522,3 +522,18 @@ def test_generator_spec_keeps_a_model_tag():
     spec = GeneratorSpec.parse("llama3.1:8b-q4:temperature=0.7|1.0")
     assert spec == GeneratorSpec("llama3.1:8b-q4", {}, {"temperature": [0.7, 1.0]})
     assert GeneratorSpec.parse("gpt-5-mini:top_p=0.9").model == "gpt-5-mini"
+
+
+def test_grpo_kl_coefficient_is_its_own_setting(tmp_path):
+    pytest.importorskip("trl", reason="needs the 'train' extra")
+    from chatlens.align.train_config import dpo_args, grpo_args
+
+    # DPO's beta (preference sharpness) reached GRPOConfig as the KL coefficient: 0.1 → 0.1
+    grpo = load_train_config({"model": "m", "method": "grpo", "batch_size": 4})
+    assert grpo_args(grpo, tmp_path, use_cpu=True)[0].beta == 0.04
+    grpo = load_train_config({"model": "m", "method": "grpo", "batch_size": 4, "grpo": {"beta": 0.0}})
+    assert grpo_args(grpo, tmp_path, use_cpu=True)[0].beta == 0.0
+    dpo = load_train_config({"model": "m", "beta": 0.3, "grpo": {"beta": 0.5}})
+    assert dpo_args(dpo, tmp_path, use_cpu=True)[0].beta == 0.3
+    with pytest.raises(DataFileError, match="grpo.beta"):  # a DPO beta in a GRPO run
+        load_train_config({"model": "m", "method": "grpo", "beta": 0.5})

@@ -86,7 +86,6 @@ def common_args(cfg: AlignTrainConfig, output_dir: Path, *, use_cpu: bool) -> di
         "report_to": [],
         "disable_tqdm": True,
         "use_cpu": use_cpu,
-        "beta": cfg.beta,
     }
 
 
@@ -97,6 +96,7 @@ def dpo_args(
 
     wanted = common_args(cfg, output_dir, use_cpu=use_cpu)
     have = _fields(DPOConfig)
+    wanted["beta"] = cfg.beta
     wanted["max_length"] = cfg.max_length
     wanted["max_prompt_length"] = cfg.max_prompt_length  # TRL < 1.0 only; counted here anyway
     loss = dataclasses.fields(DPOConfig)
@@ -127,6 +127,7 @@ def grpo_args(
         num_generations=g.num_generations,
         max_completion_length=g.max_completion_length,
         temperature=g.temperature,
+        beta=g.beta,  # the KL coefficient: GRPO's own setting, not DPO's beta
         max_prompt_length=cfg.max_prompt_length,
     )
     if "max_prompt_length" not in _fields(GRPOConfig):
