@@ -40,7 +40,13 @@ from chatlens.align.train_config import (
     quantization,
     train_config_hash,
 )
-from chatlens.align.train_data import count_truncated, load_pairs, load_tokenizer, pairs_file
+from chatlens.align.train_data import (
+    control_token_kwargs,
+    count_truncated,
+    load_pairs,
+    load_tokenizer,
+    pairs_file,
+)
 from chatlens.datafiles.schemas import AlignTrainConfig
 from chatlens.errors import InvalidParameterError, MissingExtraError, ProvenanceError
 
@@ -166,6 +172,11 @@ def train(
             model, use_gradient_checkpointing=cfg.gradient_checkpointing
         )
     ckpt_dir = out / "checkpoints"
+    # control tokens inside the text ("<|im_start|>", "</s>") are encoded as text, not as turn
+    # markers: TRL passes a row's chat_template_kwargs (DPO) or the config's (GRPO) through
+    sanitize = control_token_kwargs(tok)
+    if cfg.method == "dpo" and sanitize:
+        rows = [{**r, "chat_template_kwargs": sanitize} for r in rows]
     dataset = Dataset.from_list(rows)
     if cfg.method == "dpo":
         from trl import DPOTrainer
@@ -185,7 +196,7 @@ def train(
         from chatlens.align.grpo_reward import make_reward_function
 
         g = cfg.grpo
-        args, dropped = grpo_args(cfg, ckpt_dir, use_cpu=use_cpu)
+        args, dropped = grpo_args(cfg, ckpt_dir, use_cpu=use_cpu, chat_template_kwargs=sanitize)
         reward = make_reward_function(
             speaker=g.speaker,
             length_penalty=g.length_penalty,

@@ -111,7 +111,11 @@ def dpo_args(
 
 
 def grpo_args(
-    cfg: AlignTrainConfig, output_dir: Path, *, use_cpu: bool
+    cfg: AlignTrainConfig,
+    output_dir: Path,
+    *,
+    use_cpu: bool,
+    chat_template_kwargs: dict[str, Any] | None = None,
 ) -> tuple[Any, dict[str, Any]]:
     from trl import GRPOConfig
 
@@ -128,6 +132,7 @@ def grpo_args(
         max_completion_length=g.max_completion_length,
         temperature=g.temperature,
         beta=g.beta,  # the KL coefficient: GRPO's own setting, not DPO's beta
+        chat_template_kwargs=chat_template_kwargs or None,
         max_prompt_length=cfg.max_prompt_length,
     )
     if "max_prompt_length" not in _fields(GRPOConfig):
