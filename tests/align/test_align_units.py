@@ -537,3 +537,34 @@ def test_grpo_kl_coefficient_is_its_own_setting(tmp_path):
     assert dpo_args(dpo, tmp_path, use_cpu=True)[0].beta == 0.3
     with pytest.raises(DataFileError, match="grpo.beta"):  # a DPO beta in a GRPO run
         load_train_config({"model": "m", "method": "grpo", "beta": 0.5})
+
+
+def test_the_raters_sheet_is_blind_and_unblinds_only_with_its_key(tmp_path):
+    from chatlens.align.export import blind, unblind
+
+    for name, text in (("a", "P: ya ok lol"), ("b", "P: Good afternoon, Doctor.")):
+        pl.DataFrame(
+            {
+                "prompt_id": [str(i) for i in range(6)],
+                "prompt": ["x"] * 6,
+                "completion": [f"{text} {i}" for i in range(6)],
+            }
+        ).write_parquet(tmp_path / f"{name}.parquet")
+    frame = export_human_eval(tmp_path / "a.parquet", tmp_path / "b.parquet", name_a="base",
+                              name_b="dpo", seed=1)
+    sheet, key = blind(frame)
+    assert not {"model_a", "model_b", "position"} & set(sheet.columns)
+    assert "base" not in str(sheet.rows()) and "dpo" not in str(sheet.rows())
+    rated = sheet.with_columns(pl.lit("model_a").alias("winner"))
+    back = unblind(rated, key)
+    assert back.select("model_a", "model_b", "dialogue_a").equals(
+        frame.select("model_a", "model_b", "dialogue_a")
+    )
+    assert back["winner"].to_list() == ["model_a"] * 6
+    # the key of another export (another seed swaps sides) would credit the other model
+    other = blind(export_human_eval(tmp_path / "a.parquet", tmp_path / "b.parquet",
+                                    name_a="base", name_b="dpo", seed=2))[1]
+    with pytest.raises(SchemaError, match="not the ones"):
+        unblind(rated, other)
+    with pytest.raises(SchemaError, match="no entry"):
+        unblind(rated, key.head(3))
