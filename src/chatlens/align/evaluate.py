@@ -19,6 +19,7 @@ with the same generation settings are reused, so a killed evaluation resumes.
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -45,8 +46,16 @@ MEASURES = {
 }
 
 
+#: What the curve's intervals resample when the held-out file names no parent persona.
+NO_PARENT_NOTE = (
+    "the held-out file has no parent_id: prompts are resampled as if independent, but "
+    "sub-personas of one person answer alike, so the intervals may be too narrow"
+)
+
+
 def load_heldout(path: str | Path) -> pl.DataFrame:
-    """Held-out prompts (``persona_id``, ``prompt``), as written by ``align pairs``."""
+    """Held-out prompts (``persona_id``, ``prompt``, and ``parent_id`` when the file has it), as
+    written by ``align pairs``."""
     f = read_table(path)
     missing = [c for c in ("persona_id", "prompt") if c not in f.columns]
     if missing:
@@ -56,7 +65,9 @@ def load_heldout(path: str | Path) -> pl.DataFrame:
         msg = f"Held-out prompt file {path} has no prompts."
         raise SchemaError(msg)
     f = f.select(
-        pl.col("persona_id").cast(pl.String).alias("prompt_id"), pl.col("prompt").cast(pl.String)
+        pl.col("persona_id").cast(pl.String).alias("prompt_id"),
+        pl.col("prompt").cast(pl.String),
+        *([pl.col("parent_id").cast(pl.String)] if "parent_id" in f.columns else []),
     )
     dup = f.filter(pl.col("prompt_id").is_duplicated())["prompt_id"].unique().sort()
     if dup.len():
@@ -245,26 +256,39 @@ def _check_rows(frame: pl.DataFrame, rec: dict[str, Any], path: Path) -> None:
 
 
 def paired_delta(
-    base: pl.DataFrame, other: pl.DataFrame, column: str, *, n_boot: int, seed: int
+    base: pl.DataFrame,
+    other: pl.DataFrame,
+    column: str,
+    *,
+    n_boot: int,
+    seed: int,
+    parents: pl.DataFrame | None = None,
 ) -> dict[str, Any]:
-    """Mean of (other − base) over prompts present in both, with a bootstrap CI over prompts."""
+    """Mean of (other − base) over prompts present in both, with a bootstrap CI over prompts, or
+    over parent personas when ``parents`` (``prompt_id``, ``parent_id``) is given: the
+    sub-personas of one person are correlated, and resampling them one by one would count one
+    person's answers as independent evidence (a too narrow interval)."""
     j = (
         base.select("prompt_id", pl.col(column).alias("_b"))
         .join(other.select("prompt_id", pl.col(column).alias("_o")), on="prompt_id")
         .drop_nulls()
     )
+    if parents is not None:
+        j = j.join(parents.select("prompt_id", "parent_id"), on="prompt_id", how="left")
     j = j.filter(pl.col("_b").is_not_nan() & pl.col("_o").is_not_nan())
     if j.height == 0:
         return {"n": 0, "mean": None, "delta": None, "ci": [None, None]}
     d = (j["_o"] - j["_b"]).to_numpy()
     if j.height < 2:
         return {"n": 1, "mean": float(j["_o"][0]), "delta": float(d[0]), "ci": [None, None]}
-    e = bootstrap_mean(d, n_boot=n_boot, seed=seed)
+    clusters = j["parent_id"] if parents is not None else None
+    e = bootstrap_mean(d, clusters=clusters, n_boot=n_boot, seed=seed)
+    finite = math.isfinite(e.ci_low) and math.isfinite(e.ci_high)  # one parent: no spread
     return {
         "n": j.height,
         "mean": float(j["_o"].mean()),
         "delta": e.value,
-        "ci": [e.ci_low, e.ci_high],
+        "ci": [e.ci_low, e.ci_high] if finite else [None, None],
     }
 
 
@@ -351,10 +375,15 @@ def evaluate(
         **{c: f"{instrument} item {c.removeprefix('hl_item_')}" for c in judge_items},
     }
     base = scored[0]
+    parents = prompts.select("prompt_id", "parent_id") if "parent_id" in prompts.columns else None
+    if parents is None:
+        status(NO_PARENT_NOTE)
     curve = []
     for ck in ckpts:
         for col, label in measures.items():
-            d = paired_delta(base, scored[ck["epoch"]], col, n_boot=n_boot, seed=seed)
+            d = paired_delta(
+                base, scored[ck["epoch"]], col, n_boot=n_boot, seed=seed, parents=parents
+            )
             curve.append(
                 {
                     "epoch": ck["epoch"],
@@ -366,6 +395,8 @@ def evaluate(
                     "delta_vs_base": d["delta"],
                     "ci_low": d["ci"][0],
                     "ci_high": d["ci"][1],
+                    # what the interval resamples (prompts: see NO_PARENT_NOTE)
+                    "ci_over": "parent_id" if parents is not None else "prompt",
                     "weights": ck["weights"],
                 }
             )
@@ -387,6 +418,12 @@ def evaluate(
         "model": manifest["model"],
         "config_hash": manifest["config_hash"],
         "prompts": prompts.height,
+        "ci_resamples": (
+            f"parent personas ({prompts['parent_id'].n_unique()})"
+            if parents is not None
+            else "prompts"
+        ),
+        "ci_note": None if parents is not None else NO_PARENT_NOTE,
         "failed_generations": failed,
         "generation": gen,
         "speaker": speaker,

@@ -157,7 +157,8 @@ def evaluate_command(
         served_names=names,
     )
     table = Table(
-        title="align evaluate: change vs base (95% CI over prompts)", title_justify="left"
+        title=f"align evaluate: change vs base (95% CI, resampling {s['ci_resamples']})",
+        title_justify="left",
     )
     for col in ("epoch", "measure", "mean", "Δ vs base", "CI"):
         table.add_column(col, justify="right")
@@ -186,6 +187,8 @@ def evaluate_command(
     out_console.print(
         f"{s['prompts']} prompts{lost}; wrote {escape(out)}/curve.csv and summary.json"
     )
+    if s["ci_note"]:
+        out_console.print(f"note: {s['ci_note']}")
 
 
 @align_app.command("export-human-eval")
