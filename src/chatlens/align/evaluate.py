@@ -116,11 +116,21 @@ def run_checkpoints(run_dir: Path) -> tuple[dict[str, Any], list[dict[str, Any]]
         raise SchemaError(msg)
     verify_artefact(mpath)
     manifest = json.loads(mpath.read_text(encoding="utf-8"))
+    weights = weights_fingerprint(manifest["model"])
+    trained_on = manifest.get("base_weights")  # absent in manifests of older versions
+    if trained_on is not None and trained_on != weights:
+        # another model saved under the base's path: epoch 0 and every adapter would run on it
+        msg = (
+            f"{run_dir} was trained on other weights of {manifest['model']} "
+            f"({trained_on[:12]}…) than the ones there now ({weights[:12]}…): the base and the "
+            "checkpoints would be evaluated on another model. Restore the base model."
+        )
+        raise ProvenanceError(msg)
     base = {
         "epoch": 0,
         "path": None,
         "model": manifest["model"],
-        "weights": weights_fingerprint(manifest["model"]),
+        "weights": weights,
         "config_hash": manifest["config_hash"],
     }
     return manifest, [base, *list_checkpoints(run_dir)]

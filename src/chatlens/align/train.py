@@ -30,7 +30,12 @@ from chatlens.align.checkpoints import (
     list_checkpoints,
     make_callback,
 )
-from chatlens.align.provenance import Provenance, file_sha256, write_provenance
+from chatlens.align.provenance import (
+    Provenance,
+    file_sha256,
+    weights_fingerprint,
+    write_provenance,
+)
 from chatlens.align.train_config import (
     as_dict,
     dpo_args,
@@ -134,7 +139,10 @@ def train(
     pfile = pairs_file(pairs)
     rows = load_pairs(pfile)
     pairs_sha = file_sha256(pfile)
-    last = check_resumable(out, chash, pairs_sha) if resume else None
+    # the config names the base model by path or hub id: its weights are recorded, so resuming
+    # and evaluating on another model saved under the same name is caught
+    base_weights = weights_fingerprint(cfg.model)
+    last = check_resumable(out, chash, pairs_sha, base_weights) if resume else None
     if not resume and (out / "checkpoints").exists() and any((out / "checkpoints").iterdir()):
         msg = f"{out}/checkpoints is not empty; --no-resume needs a fresh --out directory."
         raise InvalidParameterError(msg)
@@ -214,7 +222,9 @@ def train(
     for cb in (PrinterCallback, ProgressCallback):
         trainer.remove_callback(cb)
     steps_per_epoch = max(1, -(-len(trainer.get_train_dataloader()) // cfg.grad_accum))
-    trainer.add_callback(make_callback(out, cfg, chash, pairs_sha, steps_per_epoch * cfg.epochs))
+    trainer.add_callback(
+        make_callback(out, cfg, chash, pairs_sha, steps_per_epoch * cfg.epochs, base_weights)
+    )
     for cb in callbacks or []:
         trainer.add_callback(cb)
     if last is not None and (out / LOG).is_file():  # drop log lines past the resumed checkpoint
@@ -240,7 +250,7 @@ def train(
         len(rows),
         last,
         runtime,
-        extra={"not_supported_by_installed_trl": dropped},
+        extra={"not_supported_by_installed_trl": dropped, "base_weights": base_weights},
     )
     write_manifest(result, cfg, pairs_sha, pfile)
     return result

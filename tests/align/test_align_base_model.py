@@ -1,0 +1,51 @@
+"""A run records the weights of its base model: another model saved under the base's path (the
+config names it by path) is not silently evaluated or resumed on."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import polars as pl
+import pytest
+
+pytest.importorskip("trl", reason="needs the 'train' extra")
+pytest.importorskip("peft", reason="needs the 'train' extra")
+
+from chatlens.align.evaluate import evaluate
+from chatlens.align.testing import build_tiny_chat_lm
+from chatlens.align.train import train
+from chatlens.errors import ProvenanceError
+
+TEXTS = ["P: hello there doctor", "D: how are you", "Write a visit"] * 10
+
+
+def test_a_replaced_base_model_stops_evaluate_and_resume(tmp_path):
+    base = build_tiny_chat_lm(tmp_path / "base", TEXTS, seed=0)
+    row = {
+        "prompt": [{"role": "user", "content": "Write a visit 1"}],
+        "chosen": [{"role": "assistant", "content": "P: ya ok"}],
+        "rejected": [{"role": "assistant", "content": "P: Good day."}],
+    }
+    (tmp_path / "pairs.jsonl").write_text((json.dumps(row) + "\n") * 2, encoding="utf-8")
+    cfg = {
+        "model": str(base),
+        "lora": {"r": 2, "alpha": 4, "target_modules": ["q_proj"]},
+        "max_length": 128,
+        "max_prompt_length": 64,
+        "batch_size": 2,
+        "eval_on_pairs": False,
+    }
+    run = train(cfg, pairs=tmp_path / "pairs.jsonl", out=tmp_path / "run")
+    manifest = json.loads((tmp_path / "run" / "train_manifest.json").read_text())
+    assert manifest["base_weights"] == run.checkpoints[0]["base_weights"]
+    held = tmp_path / "held.parquet"
+    pl.DataFrame({"persona_id": [7], "prompt": ["Write a visit 7"]}).write_parquet(held)
+    # the same path, another model (seed 1): it was evaluated as the run's base, adapters on it
+    shutil.rmtree(base)
+    build_tiny_chat_lm(base, TEXTS, seed=1)
+    with pytest.raises(ProvenanceError, match="trained on other weights"):
+        evaluate(tmp_path / "run", heldout=held, out=tmp_path / "eval", max_new_tokens=2)
+    assert not (tmp_path / "eval").exists()
+    with pytest.raises(ProvenanceError, match="trained on other weights"):
+        train(cfg, pairs=tmp_path / "pairs.jsonl", out=tmp_path / "run")
