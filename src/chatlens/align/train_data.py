@@ -104,21 +104,25 @@ def _n_tokens(tok: Any, messages: list[dict[str, str]], *, generation: bool) -> 
 
 def count_truncated(
     tok: Any, rows: list[dict[str, Any]], cfg: AlignTrainConfig
-) -> tuple[list[bool], dict[str, int]]:
-    """Per row: over a limit? And counts: prompts over ``max_prompt_length``, chosen/rejected
-    sequences (prompt + completion) over ``max_length``."""
-    over, counts = (
-        [],
-        {
-            "prompt_over_max_prompt_length": 0,
-            "chosen_over_max_length": 0,
-            "rejected_over_max_length": 0,
-        },
-    )
+) -> tuple[list[bool], list[bool], dict[str, int]]:
+    """Per row: over a limit? Per preference row: does the prompt alone fill ``max_length`` (TRL's
+    DPO drops such an example: no room is left for an answer)? And counts: prompts over
+    ``max_prompt_length``, chosen/rejected sequences (prompt + completion) over ``max_length``,
+    prompts filling ``max_length``."""
+    over: list[bool] = []
+    fills: list[bool] = []
+    counts = {
+        "prompt_over_max_prompt_length": 0,
+        "chosen_over_max_length": 0,
+        "rejected_over_max_length": 0,
+        "prompt_fills_max_length": 0,
+    }
     for r in rows:
         p = _n_tokens(tok, r["prompt"], generation=True)
         flags = [p > cfg.max_prompt_length]
         counts["prompt_over_max_prompt_length"] += flags[0]
+        fills.append("chosen" in r and p >= cfg.max_length)
+        counts["prompt_fills_max_length"] += fills[-1]
         for side in ("chosen", "rejected"):
             if side in r:
                 n = _n_tokens(tok, r["prompt"] + r[side], generation=False)
@@ -126,4 +130,4 @@ def count_truncated(
                 counts[f"{side}_over_max_length"] += flags[-1]
         over.append(any(flags))
     counts["examples_truncated"] = sum(over)
-    return over, counts
+    return over, fills, counts
