@@ -49,3 +49,53 @@ def test_a_replaced_base_model_stops_evaluate_and_resume(tmp_path):
     assert not (tmp_path / "eval").exists()
     with pytest.raises(ProvenanceError, match="trained on other weights"):
         train(cfg, pairs=tmp_path / "pairs.jsonl", out=tmp_path / "run")
+
+
+def test_server_answers_are_cached_per_checkpoint_weights_not_per_served_name(tmp_path):
+    from chatlens.llm import LLMConfig
+    from chatlens.llm.testing import FakeOpenAIServer, FakeReply
+
+    base = build_tiny_chat_lm(tmp_path / "base", TEXTS, seed=0)
+    row = {
+        "prompt": [{"role": "user", "content": "Write a visit 1"}],
+        "chosen": [{"role": "assistant", "content": "P: ya ok"}],
+        "rejected": [{"role": "assistant", "content": "P: Good day."}],
+    }
+    (tmp_path / "pairs.jsonl").write_text((json.dumps(row) + "\n") * 2, encoding="utf-8")
+    cfg = {
+        "model": str(base),
+        "lora": {"r": 2, "alpha": 4, "target_modules": ["q_proj"]},
+        "max_length": 128,
+        "max_prompt_length": 64,
+        "batch_size": 2,
+        "eval_on_pairs": False,
+        "warmup_ratio": 0.0,
+    }
+    for name, lr in (("a", 5e-3), ("b", 1e-2)):  # two runs: other epoch-1 weights
+        train({**cfg, "learning_rate": lr}, pairs=tmp_path / "pairs.jsonl", out=tmp_path / name)
+    held = tmp_path / "held.parquet"
+    pl.DataFrame({"persona_id": [7, 8], "prompt": ["Write 7", "Write 8"]}).write_parquet(held)
+    answers = iter(range(1000))
+
+    def handler(body, n):
+        return FakeReply(content=f"P: answer {next(answers)} by {body['model']}")
+
+    with FakeOpenAIServer(handler) as server:
+        llm = LLMConfig(
+            model="x", base_url=server.base_url, cache_dir=tmp_path / "cache", max_retries=1
+        )
+        for name in ("a", "b"):
+            evaluate(
+                tmp_path / name, heldout=held, out=tmp_path / f"eval-{name}", server=llm, n_boot=10
+            )
+        again = server.n_requests
+        evaluate(tmp_path / "b", heldout=held, out=tmp_path / "eval-b2", server=llm, n_boot=10)
+        assert server.n_requests == again  # the same checkpoint: answered from the cache
+    gens = [
+        pl.read_parquet(tmp_path / f"eval-{n}" / "generations" / "epoch_01.parquet")
+        for n in ("a", "b")
+    ]
+    assert gens[0]["weights"][0] != gens[1]["weights"][0]
+    # run b's epoch 1, served under the same default name "epoch-1", got run a's cached text
+    assert gens[0]["completion"].to_list() != gens[1]["completion"].to_list()
+    assert again == 2 + 2 + 2  # base once (same weights), epoch 1 of each run

@@ -18,6 +18,7 @@ with the same generation settings are reused, so a killed evaluation resumes.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from pathlib import Path
@@ -188,12 +189,16 @@ def _generations(
     prompts = [[{"role": "user", "content": p}] for p in heldout["prompt"]]
     extra: dict[str, Any] = {"generation": gen}
     if server is not None:  # the checkpoint served under a name (vLLM --lora-modules NAME=DIR)
-        texts, usage = generate_server(
-            server.with_(
-                model=name, temperature=gen["temperature"], max_tokens=gen["max_new_tokens"]
-            ),
-            prompts,
+        llm = server.with_(
+            model=name, temperature=gen["temperature"], max_tokens=gen["max_new_tokens"]
         )
+        if llm.cache_dir is not None:
+            # the response cache keys on the served name, not the weights behind it: another
+            # run's epoch-1 served as "epoch-1" would get this one's cached answers back. One
+            # cache per weights fingerprint: a rerun of the same checkpoint still resumes free.
+            tag = hashlib.sha256(str(ck["weights"]).encode("utf-8")).hexdigest()[:16]
+            llm = llm.with_(cache_dir=Path(llm.cache_dir) / "align-weights" / tag)
+        texts, usage = generate_server(llm, prompts)
         extra.update(served_as=name, server=server.describe()["endpoint"], usage=usage)
     else:
         texts = generate_local(
