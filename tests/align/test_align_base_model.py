@@ -15,7 +15,7 @@ pytest.importorskip("peft", reason="needs the 'train' extra")
 from chatlens.align.evaluate import evaluate
 from chatlens.align.testing import build_tiny_chat_lm
 from chatlens.align.train import train
-from chatlens.errors import ProvenanceError
+from chatlens.errors import InvalidParameterError, ProvenanceError
 
 TEXTS = ["P: hello there doctor", "D: how are you", "Write a visit"] * 10
 
@@ -89,6 +89,15 @@ def test_server_answers_are_cached_per_checkpoint_weights_not_per_served_name(tm
                 tmp_path / name, heldout=held, out=tmp_path / f"eval-{name}", server=llm, n_boot=10
             )
         again = server.n_requests
+        with pytest.raises(InvalidParameterError, match=r"epochs \[2\], but .* epochs \[1\]"):
+            # a 1-epoch run: the name was ignored and epoch 1 asked as "epoch-1"
+            evaluate(
+                tmp_path / "b",
+                heldout=held,
+                out=tmp_path / "e",
+                server=llm,
+                served_names={2: "final"},
+            )
         evaluate(tmp_path / "b", heldout=held, out=tmp_path / "eval-b2", server=llm, n_boot=10)
         assert server.n_requests == again  # the same checkpoint: answered from the cache
     gens = [

@@ -32,7 +32,7 @@ from chatlens.align.rewards import length_columns, normalise_transcript
 from chatlens.align.tables import write_artefact, write_json_artefact
 from chatlens.align.train import MANIFEST, list_checkpoints
 from chatlens.corpus.tablefile import read_table
-from chatlens.errors import ProvenanceError, SchemaError
+from chatlens.errors import InvalidParameterError, ProvenanceError, SchemaError
 from chatlens.humanlike.lite import lite_score
 from chatlens.stats.bootstrap import bootstrap_mean
 
@@ -336,6 +336,17 @@ def evaluate(
     """
     run_dir, out = Path(run_dir), Path(out)
     manifest, ckpts = run_checkpoints(run_dir)
+    epochs = [c["epoch"] for c in ckpts]
+    unknown = sorted(set(served_names or {}) - set(epochs))
+    if unknown:
+        # a name for an epoch the run does not have (a checkpoint's step given as the epoch?)
+        # was ignored, and that checkpoint asked under its default name instead
+        msg = (
+            f"Served names are given for epochs {unknown}, but {run_dir} has checkpoints of "
+            f"epochs {epochs[1:]} (0 is the base). --served-name takes EPOCH=NAME, the epoch "
+            "of the checkpoint, not its step."
+        )
+        raise InvalidParameterError(msg)
     prompts = load_heldout(heldout)
     if max_prompts is not None:
         prompts = prompts.head(max_prompts)
