@@ -19,7 +19,7 @@ pytest.importorskip("peft", reason="needs the 'train' extra")
 
 from chatlens.align.evaluate import evaluate
 from chatlens.align.pairs import PairRule
-from chatlens.align.provenance import SUFFIX, read_provenance, verify_artefact
+from chatlens.align.provenance import SUFFIX, file_sha256, read_provenance, verify_artefact
 from chatlens.align.steps import pairs_to, synthesize_to
 from chatlens.align.train import CHECKPOINT_RECORD, train
 from chatlens.errors import ProvenanceError
@@ -232,8 +232,11 @@ def test_every_artefact_carries_provenance_and_no_secret(pipeline):
     for f in files:
         rec = verify_artefact(f)
         assert rec["created_by"].startswith("chatlens")
+    held_sha = file_sha256(tmp / "pairs" / "heldout_prompts.parquet")
+    assert pipeline["summary"]["heldout"]["sha256"] == held_sha
     for f in (tmp / "eval" / "generations").glob("*.parquet"):
         rec = read_provenance(f)
+        assert rec["inputs"] == {"heldout": held_sha}  # was {}: no record of the prompts' file
         assert (
             rec["model"] == str(tmp / "base") and rec["config_hash"] == pipeline["run"].config_hash
         )

@@ -165,6 +165,7 @@ def _generations(
     gen: dict[str, Any],
     server: Any = None,
     served_name: str | None = None,
+    inputs: dict[str, str] | None = None,
 ) -> Path:
     from chatlens.align.generate import generate_local, generate_server
 
@@ -210,7 +211,9 @@ def _generations(
         )
     frame = heldout.with_columns(pl.Series("completion", texts, dtype=pl.String))
     return write_artefact(
-        stamp(frame, ck, manifest), path, _provenance("generations", ck, manifest, extra=extra)
+        stamp(frame, ck, manifest),
+        path,
+        _provenance("generations", ck, manifest, inputs=inputs or {}, extra=extra),
     )
 
 
@@ -351,6 +354,8 @@ def evaluate(
     if max_prompts is not None:
         prompts = prompts.head(max_prompts)
     check_not_trained_on(manifest, prompts, Path(heldout))
+    # which held-out file the prompts came from (generations' inputs, summary.json)
+    held_in = {"heldout": file_sha256(heldout)}
     gen = {
         "max_new_tokens": max_new_tokens,
         "temperature": temperature,
@@ -365,7 +370,7 @@ def evaluate(
         name = (served_names or {}).get(ck["epoch"]) or (
             f"epoch-{ck['epoch']}" if ck["epoch"] else manifest["model"]
         )
-        gpath = _generations(ck, prompts, manifest, out, gen, server, name)
+        gpath = _generations(ck, prompts, manifest, out, gen, server, name, inputs=held_in)
         rec = verify_artefact(gpath, checkpoint=ck["path"] or manifest["model"])
         frame = read_table(gpath)
         _check_rows(frame, rec, gpath)
@@ -435,7 +440,7 @@ def evaluate(
         "evaluation-curve",
         model=manifest["model"],
         config_hash=manifest["config_hash"],
-        inputs=inputs,
+        inputs={**inputs, **held_in},
         extra={"checkpoints": [{k: c[k] for k in ("epoch", "path", "weights")} for c in ckpts]},
     )
     write_artefact(curve_frame, out / "curve.csv", prov)
@@ -443,6 +448,7 @@ def evaluate(
         "run": str(run_dir),
         "model": manifest["model"],
         "config_hash": manifest["config_hash"],
+        "heldout": {"path": str(heldout), "sha256": held_in["heldout"]},
         "prompts": prompts.height,
         "ci_resamples": (
             f"parent personas ({prompts['parent_id'].n_unique()})"
