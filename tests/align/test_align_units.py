@@ -568,3 +568,24 @@ def test_the_raters_sheet_is_blind_and_unblinds_only_with_its_key(tmp_path):
         unblind(rated, other)
     with pytest.raises(SchemaError, match="no entry"):
         unblind(rated, key.head(3))
+
+
+def test_the_exported_position_column_is_one_ratings_reads(tmp_path):
+    from chatlens.ratings import rate
+
+    for name, text in (("a", "P: ya ok lol"), ("b", "P: Good afternoon, Doctor.")):
+        pl.DataFrame(
+            {
+                "prompt_id": [str(i) for i in range(30)],
+                "prompt": ["x"] * 30,
+                "completion": [f"{text} {i}" for i in range(30)],
+            }
+        ).write_parquet(tmp_path / f"{name}.parquet")
+    frame = export_human_eval(
+        tmp_path / "a.parquet", tmp_path / "b.parquet", name_a="base", name_b="dpo", seed=3
+    )
+    winners = ["model_a" if i % 3 else "model_b" for i in range(30)]
+    frame.with_columns(pl.Series("winner", winners)).write_csv(tmp_path / "rated.csv")
+    # "left=model_a" was no position ratings knows: 30 of 30 rows quarantined
+    result = rate(tmp_path / "rated.csv", method="bt", bootstrap=0, position="position")
+    assert set(result.table["model"]) == {"base", "dpo"}

@@ -4,7 +4,8 @@ Two models' generations for the same prompts (e.g. the base and an epoch of a ru
 by ``align evaluate``) become one row per prompt in the input format of ``chatlens ratings``:
 ``model_a``, ``model_b``, ``winner`` (empty, for the rater: ``model_a``/``model_b``/``tie``, or a
 label of an outcome scale such as HAL's "Certainly A" … "Certainly B"), plus ``prompt_id``,
-``prompt``, ``dialogue_a``, ``dialogue_b`` and ``position`` (which model is shown on the left).
+``prompt``, ``dialogue_a``, ``dialogue_b`` and ``position`` (where model A was shown: ``left``,
+which ``chatlens ratings --position-column position`` reads).
 Sides are assigned by a seeded coin per prompt, so each model is on the left about half the time
 (HAL balanced sides too, hal.md §4.1) and the assignment can be reproduced.
 
@@ -116,7 +117,9 @@ def export_human_eval(
         .then(pl.col("completion"))
         .otherwise(pl.col("completion_b"))
         .alias("dialogue_b"),
-        pl.lit("left=model_a").alias("position"),
+        # where model_a was shown, in the words of `chatlens ratings --position-column`
+        # ("left=model_a" was none of them: every row was quarantined)
+        pl.lit("left").alias("position"),
         pl.lit(None, dtype=pl.String).alias("winner"),
     )
 
