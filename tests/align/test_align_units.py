@@ -589,3 +589,32 @@ def test_the_exported_position_column_is_one_ratings_reads(tmp_path):
     # "left=model_a" was no position ratings knows: 30 of 30 rows quarantined
     result = rate(tmp_path / "rated.csv", method="bt", bootstrap=0, position="position")
     assert set(result.table["model"]) == {"base", "dpo"}
+
+
+def test_a_held_out_persona_keeps_its_prompt_and_a_missing_prompt_is_named(tmp_path):
+    from chatlens.align.evaluate import load_heldout
+
+    rows = [
+        {
+            "persona_id": p,
+            # persona 0's first row has no prompt; persona 1 has none at all
+            "prompt": None if (p == 0 and g == "a") or p == 1 else f"prompt {p}",
+            "dialogue": f"P: hi {p} {g}",
+            "generator": g,
+            "reward": float((p + ord(g)) % 5),
+            "n_words": 10.0,
+            "words_per_turn": 5.0,
+            "split": "test" if p < 2 else "train",
+        }
+        for p in range(6)
+        for g in "ab"
+    ]
+    res = build_pairs(pl.DataFrame(rows), split_column="split")
+    # was [None, None]: the first row's null became the persona's prompt, and evaluate
+    # stopped in the chat template ("'dict object' has no attribute 'content'")
+    assert res.heldout["prompt"].to_list() == ["prompt 0"]
+    assert res.card["counts"]["heldout_personas_without_prompt"] == 1
+    p = tmp_path / "held.parquet"
+    pl.DataFrame({"persona_id": [7, 8], "prompt": ["Write 7", None]}).write_parquet(p)
+    with pytest.raises(SchemaError, match=r"held.parquet: 1 rows have no prompt \(persona_id \['8'\]\)"):
+        load_heldout(p)

@@ -70,6 +70,15 @@ def load_heldout(path: str | Path) -> pl.DataFrame:
         pl.col("prompt").cast(pl.String),
         *([pl.col("parent_id").cast(pl.String)] if "parent_id" in f.columns else []),
     )
+    blank = f.filter(pl.col("prompt").is_null() | (pl.col("prompt").str.strip_chars() == ""))
+    if blank.height:
+        # a missing prompt stopped generation in the chat template ('dict object' has no
+        # attribute 'content'), after the checks and without naming the file
+        msg = (
+            f"Held-out prompt file {path}: {blank.height} rows have no prompt (persona_id "
+            f"{blank['prompt_id'].head(5).to_list()}). Expected a prompt on every row."
+        )
+        raise SchemaError(msg)
     dup = f.filter(pl.col("prompt_id").is_duplicated())["prompt_id"].unique().sort()
     if dup.len():
         # epochs are paired by this id: a repeated one would pair every prompt of the persona

@@ -251,11 +251,15 @@ def build_pairs(
         df.filter(is_held)
         .group_by("persona_id", maintain_order=True)
         .agg(
-            pl.col("prompt").first(),
+            # the persona's prompt: a row without one (first or not) must not blank it
+            pl.col("prompt").drop_nulls().first(),
             *([pl.col("_parent").first().alias("parent_id")] if parent_column else []),
         )
         .sort("persona_id")
     )
+    # a held-out persona with no prompt on any row cannot be evaluated: left out, counted
+    heldout_without_prompt = heldout["prompt"].null_count()
+    heldout = heldout.filter(pl.col("prompt").is_not_null())
     df = df.drop("_parent", strict=False)
     length = "n_words" if rule.length_measure == "dialogue" else "words_per_turn"
     usable = df.filter(
@@ -290,6 +294,7 @@ def build_pairs(
         "dialogues_in": rows_in,
         "dialogues_duplicate": rows_in - df.height,
         "heldout_personas": len(held),
+        "heldout_personas_without_prompt": heldout_without_prompt,
         "dialogues_usable": usable.height,
         "pairs_gap_rule": before.height,
     }
