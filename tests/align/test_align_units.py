@@ -618,3 +618,13 @@ def test_a_held_out_persona_keeps_its_prompt_and_a_missing_prompt_is_named(tmp_p
     pl.DataFrame({"persona_id": [7, 8], "prompt": ["Write 7", None]}).write_parquet(p)
     with pytest.raises(SchemaError, match=r"held.parquet: 1 rows have no prompt \(persona_id \['8'\]\)"):
         load_heldout(p)
+
+
+def test_a_persona_attribute_named_like_a_sub_persona_id_is_refused():
+    people = [{**p, "persona_id": f"P{j}"} for j, p in enumerate(PERSONAS[:2])]
+    # it overwrote the numbering where dealt: sub-personas (0, 'P0', 'P0', 3) of parent 0
+    with pytest.raises(SchemaError, match="Persona 0 has an attribute named 'persona_id'"):
+        expand_personas(people, seed=1)
+    with pytest.raises(SchemaError, match="'parent_id'"):
+        expand_personas([{**PERSONAS[0], "parent_id": 9}], seed=1)
+    assert len(expand_personas(PERSONAS[:2], seed=1)) > 2
