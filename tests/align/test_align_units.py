@@ -537,6 +537,19 @@ def test_grpo_kl_coefficient_is_its_own_setting(tmp_path):
     assert dpo_args(dpo, tmp_path, use_cpu=True)[0].beta == 0.3
     with pytest.raises(DataFileError, match="grpo.beta"):  # a DPO beta in a GRPO run
         load_train_config({"model": "m", "method": "grpo", "beta": 0.5})
+    from chatlens.align.train_config import train_config_hash
+
+    # a DPO run's hash ignores grpo.beta: the hash of a run started before the setting existed
+    # (146420a1b8cbca66 for {"model": "m"}) is unchanged, so its checkpoints still resume
+    plain = load_train_config({"model": "m"})
+    assert train_config_hash(plain) == "146420a1b8cbca66"
+    assert train_config_hash(load_train_config({"model": "m", "grpo": {"beta": 0.5}})) == (
+        train_config_hash(plain)
+    )
+    grpo = {"model": "m", "method": "grpo"}
+    assert train_config_hash(load_train_config({**grpo, "grpo": {"beta": 0.5}})) != (
+        train_config_hash(load_train_config(grpo))
+    )
 
 
 def test_the_raters_sheet_is_blind_and_unblinds_only_with_its_key(tmp_path):

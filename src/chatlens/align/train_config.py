@@ -44,6 +44,10 @@ def train_config_hash(cfg: AlignTrainConfig) -> str:
     d = as_dict(cfg)
     for key in ("name", "version", "source"):
         d.pop(key, None)
+    if cfg.method == "dpo":
+        # GRPO's KL coefficient does not touch a DPO run: left out, so the hash of a DPO run
+        # started before the setting existed is unchanged (its checkpoints still resume)
+        d["grpo"].pop("beta", None)
     return config_hash(d)
 
 
