@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import polars as pl
 import typer
 from rich.table import Table
 
@@ -248,6 +247,8 @@ def unblind_command(
 
     Example: chatlens align unblind to_rate.csv --key to_rate.key.csv --out rated.csv
     """
+    import polars as pl
+
     from chatlens.align.export import unblind
     from chatlens.corpus.tablefile import (
         neutralise_formulas,
