@@ -291,14 +291,30 @@ def test_train_evaluate_export_commands(tmp_path):
     key = pl.read_csv(tmp_path / "rate.key.csv")
     assert {"model_a", "model_b"} <= set(key.columns) and key.height == 2
     sheet.with_columns(pl.lit("model_b").alias("winner")).write_csv(tmp_path / "rated.csv")
-    args = ["align", "unblind", str(tmp_path / "rated.csv"), "--key", str(tmp_path / "rate.key.csv")]
+    args = [
+        "align",
+        "unblind",
+        str(tmp_path / "rated.csv"),
+        "--key",
+        str(tmp_path / "rate.key.csv"),
+    ]
     r = runner.invoke(app, [*args, "--out", str(tmp_path / "in.csv")])
     assert r.exit_code == 0, r.output
     rated = pl.read_csv(tmp_path / "in.csv")
     assert rated["model_b"].to_list() == key["model_b"].to_list()
     assert rated["winner"].to_list() == ["model_b", "model_b"]
-    r = runner.invoke(app, ["ratings", str(tmp_path / "in.csv"), "--out", str(tmp_path / "r.csv"),
-                            "--no-figures", "--bootstrap", "0"])
+    r = runner.invoke(
+        app,
+        [
+            "ratings",
+            str(tmp_path / "in.csv"),
+            "--out",
+            str(tmp_path / "r.csv"),
+            "--no-figures",
+            "--bootstrap",
+            "0",
+        ],
+    )
     assert r.exit_code == 0, r.output
 
 

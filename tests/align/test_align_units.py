@@ -531,7 +531,9 @@ def test_grpo_kl_coefficient_is_its_own_setting(tmp_path):
     # DPO's beta (preference sharpness) reached GRPOConfig as the KL coefficient: 0.1 → 0.1
     grpo = load_train_config({"model": "m", "method": "grpo", "batch_size": 4})
     assert grpo_args(grpo, tmp_path, use_cpu=True)[0].beta == 0.04
-    grpo = load_train_config({"model": "m", "method": "grpo", "batch_size": 4, "grpo": {"beta": 0.0}})
+    grpo = load_train_config(
+        {"model": "m", "method": "grpo", "batch_size": 4, "grpo": {"beta": 0.0}}
+    )
     assert grpo_args(grpo, tmp_path, use_cpu=True)[0].beta == 0.0
     dpo = load_train_config({"model": "m", "beta": 0.3, "grpo": {"beta": 0.5}})
     assert dpo_args(dpo, tmp_path, use_cpu=True)[0].beta == 0.3
@@ -563,8 +565,9 @@ def test_the_raters_sheet_is_blind_and_unblinds_only_with_its_key(tmp_path):
                 "completion": [f"{text} {i}" for i in range(6)],
             }
         ).write_parquet(tmp_path / f"{name}.parquet")
-    frame = export_human_eval(tmp_path / "a.parquet", tmp_path / "b.parquet", name_a="base",
-                              name_b="dpo", seed=1)
+    frame = export_human_eval(
+        tmp_path / "a.parquet", tmp_path / "b.parquet", name_a="base", name_b="dpo", seed=1
+    )
     sheet, key = blind(frame)
     assert not {"model_a", "model_b", "position"} & set(sheet.columns)
     assert "base" not in str(sheet.rows()) and "dpo" not in str(sheet.rows())
@@ -575,8 +578,11 @@ def test_the_raters_sheet_is_blind_and_unblinds_only_with_its_key(tmp_path):
     )
     assert back["winner"].to_list() == ["model_a"] * 6
     # the key of another export (another seed swaps sides) would credit the other model
-    other = blind(export_human_eval(tmp_path / "a.parquet", tmp_path / "b.parquet",
-                                    name_a="base", name_b="dpo", seed=2))[1]
+    other = blind(
+        export_human_eval(
+            tmp_path / "a.parquet", tmp_path / "b.parquet", name_a="base", name_b="dpo", seed=2
+        )
+    )[1]
     with pytest.raises(SchemaError, match="not the ones"):
         unblind(rated, other)
     with pytest.raises(SchemaError, match="no entry"):
@@ -629,7 +635,9 @@ def test_a_held_out_persona_keeps_its_prompt_and_a_missing_prompt_is_named(tmp_p
     assert res.card["counts"]["heldout_personas_without_prompt"] == 1
     p = tmp_path / "held.parquet"
     pl.DataFrame({"persona_id": [7, 8], "prompt": ["Write 7", None]}).write_parquet(p)
-    with pytest.raises(SchemaError, match=r"held.parquet: 1 rows have no prompt \(persona_id \['8'\]\)"):
+    with pytest.raises(
+        SchemaError, match=r"held.parquet: 1 rows have no prompt \(persona_id \['8'\]\)"
+    ):
         load_heldout(p)
 
 
