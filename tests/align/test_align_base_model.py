@@ -100,6 +100,7 @@ def test_server_answers_are_cached_per_checkpoint_weights_not_per_served_name(tm
             )
         evaluate(tmp_path / "b", heldout=held, out=tmp_path / "eval-b2", server=llm, n_boot=10)
         assert server.n_requests == again  # the same checkpoint: answered from the cache
+        assert {b.get("seed") for b in server.bodies} == {0}  # --seed reaches the server
     gens = [
         pl.read_parquet(tmp_path / f"eval-{n}" / "generations" / "epoch_01.parquet")
         for n in ("a", "b")

@@ -200,7 +200,12 @@ def _generations(
     extra: dict[str, Any] = {"generation": gen}
     if server is not None:  # the checkpoint served under a name (vLLM --lora-modules NAME=DIR)
         llm = server.with_(
-            model=name, temperature=gen["temperature"], max_tokens=gen["max_new_tokens"]
+            model=name,
+            temperature=gen["temperature"],
+            max_tokens=gen["max_new_tokens"],
+            # the seed of sampling reaches the server too (vLLM, OpenAI, Ollama, llama.cpp
+            # take a per-request seed); it was recorded but never sent
+            params={**server.params, "seed": gen["seed"]},
         )
         if llm.cache_dir is not None:
             # the response cache keys on the served name, not the weights behind it: another
