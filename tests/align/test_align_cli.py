@@ -282,9 +282,40 @@ def test_train_evaluate_export_commands(tmp_path):
         ],
     )
     assert r.exit_code == 0, r.output
-    out = pl.read_csv(tmp_path / "rate.csv")
-    assert {"model_a", "model_b", "winner", "dialogue_a", "dialogue_b"} <= set(out.columns)
-    assert out.height == 2
+    # the raters' sheet names no model (it did: model_a/model_b beside the dialogues)
+    sheet = pl.read_csv(tmp_path / "rate.csv")
+    assert set(sheet.columns) == {"prompt_id", "prompt", "dialogue_a", "dialogue_b", "winner"}
+    assert sheet.height == 2
+    body = (tmp_path / "rate.csv").read_text(encoding="utf-8")
+    assert "checkpoint-" not in body and str(tmp_path / "base") not in body
+    key = pl.read_csv(tmp_path / "rate.key.csv")
+    assert {"model_a", "model_b"} <= set(key.columns) and key.height == 2
+    sheet.with_columns(pl.lit("model_b").alias("winner")).write_csv(tmp_path / "rated.csv")
+    args = [
+        "align",
+        "unblind",
+        str(tmp_path / "rated.csv"),
+        "--key",
+        str(tmp_path / "rate.key.csv"),
+    ]
+    r = runner.invoke(app, [*args, "--out", str(tmp_path / "in.csv")])
+    assert r.exit_code == 0, r.output
+    rated = pl.read_csv(tmp_path / "in.csv")
+    assert rated["model_b"].to_list() == key["model_b"].to_list()
+    assert rated["winner"].to_list() == ["model_b", "model_b"]
+    r = runner.invoke(
+        app,
+        [
+            "ratings",
+            str(tmp_path / "in.csv"),
+            "--out",
+            str(tmp_path / "r.csv"),
+            "--no-figures",
+            "--bootstrap",
+            "0",
+        ],
+    )
+    assert r.exit_code == 0, r.output
 
 
 def test_align_commands_default_like_their_functions():

@@ -19,7 +19,7 @@ pytest.importorskip("peft", reason="needs the 'train' extra")
 
 from chatlens.align.evaluate import evaluate
 from chatlens.align.pairs import PairRule
-from chatlens.align.provenance import SUFFIX, read_provenance, verify_artefact
+from chatlens.align.provenance import SUFFIX, file_sha256, read_provenance, verify_artefact
 from chatlens.align.steps import pairs_to, synthesize_to
 from chatlens.align.train import CHECKPOINT_RECORD, train
 from chatlens.errors import ProvenanceError
@@ -194,6 +194,9 @@ def test_resumed_run_equals_uninterrupted(pipeline, tmp_path):
 def test_evaluation_curve_over_epochs_against_the_base(pipeline):
     curve = pl.DataFrame(pipeline["summary"]["curve"])
     assert sorted(curve["epoch"].unique().to_list()) == [0, 1, 2]
+    # synthesize's parents reach the held-out file: intervals resample people, not sub-personas
+    assert pipeline["summary"]["ci_resamples"].startswith("parent personas")
+    assert set(curve["ci_over"]) == {"parent_id"} and pipeline["summary"]["ci_note"] is None
     judge = curve.filter(pl.col("measure") == "hl_logit")
     assert judge.filter(pl.col("epoch") == 0)["delta_vs_base"].to_list() == [0.0]
     later = judge.filter(pl.col("epoch") > 0)
@@ -229,8 +232,11 @@ def test_every_artefact_carries_provenance_and_no_secret(pipeline):
     for f in files:
         rec = verify_artefact(f)
         assert rec["created_by"].startswith("chatlens")
+    held_sha = file_sha256(tmp / "pairs" / "heldout_prompts.parquet")
+    assert pipeline["summary"]["heldout"]["sha256"] == held_sha
     for f in (tmp / "eval" / "generations").glob("*.parquet"):
         rec = read_provenance(f)
+        assert rec["inputs"] == {"heldout": held_sha}  # was {}: no record of the prompts' file
         assert (
             rec["model"] == str(tmp / "base") and rec["config_hash"] == pipeline["run"].config_hash
         )
@@ -425,7 +431,7 @@ def test_evaluate_refuses_held_out_prompts_the_run_was_trained_on(pipeline, tmp_
     trained = json.loads((tmp / "pairs" / "pairs.jsonl").read_text().splitlines()[0])
     held = pl.read_parquet(tmp / "pairs" / "heldout_prompts.parquet")
     seen = pl.DataFrame({"persona_id": [999], "prompt": [trained["prompt"][0]["content"]]})
-    leaky = pl.concat([held.head(2), seen], how="vertical_relaxed")
+    leaky = pl.concat([held.head(2), seen], how="diagonal_relaxed")
     leaky.write_parquet(tmp_path / "leaky.parquet")
     with pytest.raises(SchemaError, match=r"leaky.parquet: 1 of 3 held-out prompts are training"):
         evaluate(tmp / "run", heldout=tmp_path / "leaky.parquet", out=tmp_path / "eval")

@@ -522,3 +522,130 @@ def test_generator_spec_keeps_a_model_tag():
     spec = GeneratorSpec.parse("llama3.1:8b-q4:temperature=0.7|1.0")
     assert spec == GeneratorSpec("llama3.1:8b-q4", {}, {"temperature": [0.7, 1.0]})
     assert GeneratorSpec.parse("gpt-5-mini:top_p=0.9").model == "gpt-5-mini"
+
+
+def test_grpo_kl_coefficient_is_its_own_setting(tmp_path):
+    pytest.importorskip("trl", reason="needs the 'train' extra")
+    from chatlens.align.train_config import dpo_args, grpo_args
+
+    # DPO's beta (preference sharpness) reached GRPOConfig as the KL coefficient: 0.1 → 0.1
+    grpo = load_train_config({"model": "m", "method": "grpo", "batch_size": 4})
+    assert grpo_args(grpo, tmp_path, use_cpu=True)[0].beta == 0.04
+    grpo = load_train_config(
+        {"model": "m", "method": "grpo", "batch_size": 4, "grpo": {"beta": 0.0}}
+    )
+    assert grpo_args(grpo, tmp_path, use_cpu=True)[0].beta == 0.0
+    dpo = load_train_config({"model": "m", "beta": 0.3, "grpo": {"beta": 0.5}})
+    assert dpo_args(dpo, tmp_path, use_cpu=True)[0].beta == 0.3
+    with pytest.raises(DataFileError, match="grpo.beta"):  # a DPO beta in a GRPO run
+        load_train_config({"model": "m", "method": "grpo", "beta": 0.5})
+    from chatlens.align.train_config import train_config_hash
+
+    # a DPO run's hash ignores grpo.beta: the hash of a run started before the setting existed
+    # (146420a1b8cbca66 for {"model": "m"}) is unchanged, so its checkpoints still resume
+    plain = load_train_config({"model": "m"})
+    assert train_config_hash(plain) == "146420a1b8cbca66"
+    assert train_config_hash(load_train_config({"model": "m", "grpo": {"beta": 0.5}})) == (
+        train_config_hash(plain)
+    )
+    grpo = {"model": "m", "method": "grpo"}
+    assert train_config_hash(load_train_config({**grpo, "grpo": {"beta": 0.5}})) != (
+        train_config_hash(load_train_config(grpo))
+    )
+
+
+def test_the_raters_sheet_is_blind_and_unblinds_only_with_its_key(tmp_path):
+    from chatlens.align.export import blind, unblind
+
+    for name, text in (("a", "P: ya ok lol"), ("b", "P: Good afternoon, Doctor.")):
+        pl.DataFrame(
+            {
+                "prompt_id": [str(i) for i in range(6)],
+                "prompt": ["x"] * 6,
+                "completion": [f"{text} {i}" for i in range(6)],
+            }
+        ).write_parquet(tmp_path / f"{name}.parquet")
+    frame = export_human_eval(
+        tmp_path / "a.parquet", tmp_path / "b.parquet", name_a="base", name_b="dpo", seed=1
+    )
+    sheet, key = blind(frame)
+    assert not {"model_a", "model_b", "position"} & set(sheet.columns)
+    assert "base" not in str(sheet.rows()) and "dpo" not in str(sheet.rows())
+    rated = sheet.with_columns(pl.lit("model_a").alias("winner"))
+    back = unblind(rated, key)
+    assert back.select("model_a", "model_b", "dialogue_a").equals(
+        frame.select("model_a", "model_b", "dialogue_a")
+    )
+    assert back["winner"].to_list() == ["model_a"] * 6
+    # the key of another export (another seed swaps sides) would credit the other model
+    other = blind(
+        export_human_eval(
+            tmp_path / "a.parquet", tmp_path / "b.parquet", name_a="base", name_b="dpo", seed=2
+        )
+    )[1]
+    with pytest.raises(SchemaError, match="not the ones"):
+        unblind(rated, other)
+    with pytest.raises(SchemaError, match="no entry"):
+        unblind(rated, key.head(3))
+
+
+def test_the_exported_position_column_is_one_ratings_reads(tmp_path):
+    from chatlens.ratings import rate
+
+    for name, text in (("a", "P: ya ok lol"), ("b", "P: Good afternoon, Doctor.")):
+        pl.DataFrame(
+            {
+                "prompt_id": [str(i) for i in range(30)],
+                "prompt": ["x"] * 30,
+                "completion": [f"{text} {i}" for i in range(30)],
+            }
+        ).write_parquet(tmp_path / f"{name}.parquet")
+    frame = export_human_eval(
+        tmp_path / "a.parquet", tmp_path / "b.parquet", name_a="base", name_b="dpo", seed=3
+    )
+    winners = ["model_a" if i % 3 else "model_b" for i in range(30)]
+    frame.with_columns(pl.Series("winner", winners)).write_csv(tmp_path / "rated.csv")
+    # "left=model_a" was no position ratings knows: 30 of 30 rows quarantined
+    result = rate(tmp_path / "rated.csv", method="bt", bootstrap=0, position="position")
+    assert set(result.table["model"]) == {"base", "dpo"}
+
+
+def test_a_held_out_persona_keeps_its_prompt_and_a_missing_prompt_is_named(tmp_path):
+    from chatlens.align.evaluate import load_heldout
+
+    rows = [
+        {
+            "persona_id": p,
+            # persona 0's first row has no prompt; persona 1 has none at all
+            "prompt": None if (p == 0 and g == "a") or p == 1 else f"prompt {p}",
+            "dialogue": f"P: hi {p} {g}",
+            "generator": g,
+            "reward": float((p + ord(g)) % 5),
+            "n_words": 10.0,
+            "words_per_turn": 5.0,
+            "split": "test" if p < 2 else "train",
+        }
+        for p in range(6)
+        for g in "ab"
+    ]
+    res = build_pairs(pl.DataFrame(rows), split_column="split")
+    # was [None, None]: the first row's null became the persona's prompt, and evaluate
+    # stopped in the chat template ("'dict object' has no attribute 'content'")
+    assert res.heldout["prompt"].to_list() == ["prompt 0"]
+    assert res.card["counts"]["heldout_personas_without_prompt"] == 1
+    p = tmp_path / "held.parquet"
+    pl.DataFrame({"persona_id": [7, 8], "prompt": ["Write 7", None]}).write_parquet(p)
+    with pytest.raises(
+        SchemaError, match=r"held.parquet: 1 rows have no prompt \(persona_id \['8'\]\)"
+    ):
+        load_heldout(p)
+
+
+def test_a_persona_attribute_named_like_a_sub_persona_id_is_refused():
+    people = [{**p, "persona_id": f"P{j}"} for j, p in enumerate(PERSONAS[:2])]
+    # it overwrote the numbering where dealt: sub-personas (0, 'P0', 'P0', 3) of parent 0
+    with pytest.raises(SchemaError, match="Persona 0 has an attribute named 'persona_id'"):
+        expand_personas(people, seed=1)
+    with pytest.raises(SchemaError, match="'parent_id'"):
+        expand_personas([{**PERSONAS[0], "parent_id": 9}], seed=1)
+    assert len(expand_personas(PERSONAS[:2], seed=1)) > 2

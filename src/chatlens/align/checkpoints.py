@@ -17,7 +17,14 @@ CHECKPOINT_RECORD = "chatlens_checkpoint.json"
 LOG = "train_log.jsonl"
 
 
-def make_callback(out: Path, cfg: AlignTrainConfig, chash: str, pairs_sha: str, total: int) -> Any:
+def make_callback(
+    out: Path,
+    cfg: AlignTrainConfig,
+    chash: str,
+    pairs_sha: str,
+    total: int,
+    base_weights: str | None = None,
+) -> Any:
     from transformers import TrainerCallback
 
     class ChatlensCallback(TrainerCallback):
@@ -50,6 +57,7 @@ def make_callback(out: Path, cfg: AlignTrainConfig, chash: str, pairs_sha: str, 
                 "epoch": round(float(state.epoch or 0)),
                 "step": state.global_step,
                 "model": cfg.model,
+                "base_weights": base_weights,
                 "method": cfg.method,
                 "config_hash": chash,
                 "pairs_sha256": pairs_sha,
@@ -127,9 +135,12 @@ def set_aside_incomplete(run_dir: Path) -> list[Path]:
     return moved
 
 
-def check_resumable(run_dir: Path, chash: str, pairs_sha: str) -> str | None:
+def check_resumable(
+    run_dir: Path, chash: str, pairs_sha: str, base_weights: str | None = None
+) -> str | None:
     """The last checkpoint to resume from (``None``: start afresh), after setting aside the
-    trailing incomplete ones; another run's checkpoints are a :class:`ProvenanceError`."""
+    trailing incomplete ones; another run's checkpoints, or checkpoints trained on a base model
+    whose weights have changed since, are a :class:`ProvenanceError`."""
     set_aside_incomplete(run_dir)
     ckpts = list_checkpoints(run_dir) if (run_dir / "checkpoints").is_dir() else []
     if not ckpts:
@@ -140,6 +151,16 @@ def check_resumable(run_dir: Path, chash: str, pairs_sha: str) -> str | None:
             f"{run_dir} holds checkpoints of another run (config {last['config_hash']}, pairs "
             f"{last['pairs_sha256'][:12]}…; this run: config {chash}, pairs {pairs_sha[:12]}…). "
             "Use a new --out, or --no-resume to start over in a fresh directory."
+        )
+        raise ProvenanceError(msg)
+    was = last.get("base_weights")
+    if was is not None and base_weights is not None and was != base_weights:
+        # the config names the base by path: another model saved there would be trained on
+        # from adapters fitted to the old one
+        msg = (
+            f"{run_dir}'s checkpoints were trained on other weights of {last['model']} "
+            f"({str(was)[:12]}…) than the ones there now ({base_weights[:12]}…). Restore that "
+            "base model, or use a new --out."
         )
         raise ProvenanceError(msg)
     found = weights_fingerprint(last["path"])

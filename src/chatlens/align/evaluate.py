@@ -18,7 +18,9 @@ with the same generation settings are reused, so a killed evaluation resumes.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +32,7 @@ from chatlens.align.rewards import length_columns, normalise_transcript
 from chatlens.align.tables import write_artefact, write_json_artefact
 from chatlens.align.train import MANIFEST, list_checkpoints
 from chatlens.corpus.tablefile import read_table
-from chatlens.errors import ProvenanceError, SchemaError
+from chatlens.errors import InvalidParameterError, ProvenanceError, SchemaError
 from chatlens.humanlike.lite import lite_score
 from chatlens.stats.bootstrap import bootstrap_mean
 
@@ -45,8 +47,16 @@ MEASURES = {
 }
 
 
+#: What the curve's intervals resample when the held-out file names no parent persona.
+NO_PARENT_NOTE = (
+    "the held-out file has no parent_id: prompts are resampled as if independent, but "
+    "sub-personas of one person answer alike, so the intervals may be too narrow"
+)
+
+
 def load_heldout(path: str | Path) -> pl.DataFrame:
-    """Held-out prompts (``persona_id``, ``prompt``), as written by ``align pairs``."""
+    """Held-out prompts (``persona_id``, ``prompt``, and ``parent_id`` when the file has it), as
+    written by ``align pairs``."""
     f = read_table(path)
     missing = [c for c in ("persona_id", "prompt") if c not in f.columns]
     if missing:
@@ -56,8 +66,19 @@ def load_heldout(path: str | Path) -> pl.DataFrame:
         msg = f"Held-out prompt file {path} has no prompts."
         raise SchemaError(msg)
     f = f.select(
-        pl.col("persona_id").cast(pl.String).alias("prompt_id"), pl.col("prompt").cast(pl.String)
+        pl.col("persona_id").cast(pl.String).alias("prompt_id"),
+        pl.col("prompt").cast(pl.String),
+        *([pl.col("parent_id").cast(pl.String)] if "parent_id" in f.columns else []),
     )
+    blank = f.filter(pl.col("prompt").is_null() | (pl.col("prompt").str.strip_chars() == ""))
+    if blank.height:
+        # a missing prompt stopped generation in the chat template ('dict object' has no
+        # attribute 'content'), after the checks and without naming the file
+        msg = (
+            f"Held-out prompt file {path}: {blank.height} rows have no prompt (persona_id "
+            f"{blank['prompt_id'].head(5).to_list()}). Expected a prompt on every row."
+        )
+        raise SchemaError(msg)
     dup = f.filter(pl.col("prompt_id").is_duplicated())["prompt_id"].unique().sort()
     if dup.len():
         # epochs are paired by this id: a repeated one would pair every prompt of the persona
@@ -105,11 +126,21 @@ def run_checkpoints(run_dir: Path) -> tuple[dict[str, Any], list[dict[str, Any]]
         raise SchemaError(msg)
     verify_artefact(mpath)
     manifest = json.loads(mpath.read_text(encoding="utf-8"))
+    weights = weights_fingerprint(manifest["model"])
+    trained_on = manifest.get("base_weights")  # absent in manifests of older versions
+    if trained_on is not None and trained_on != weights:
+        # another model saved under the base's path: epoch 0 and every adapter would run on it
+        msg = (
+            f"{run_dir} was trained on other weights of {manifest['model']} "
+            f"({trained_on[:12]}…) than the ones there now ({weights[:12]}…): the base and the "
+            "checkpoints would be evaluated on another model. Restore the base model."
+        )
+        raise ProvenanceError(msg)
     base = {
         "epoch": 0,
         "path": None,
         "model": manifest["model"],
-        "weights": weights_fingerprint(manifest["model"]),
+        "weights": weights,
         "config_hash": manifest["config_hash"],
     }
     return manifest, [base, *list_checkpoints(run_dir)]
@@ -143,6 +174,7 @@ def _generations(
     gen: dict[str, Any],
     server: Any = None,
     served_name: str | None = None,
+    inputs: dict[str, str] | None = None,
 ) -> Path:
     from chatlens.align.generate import generate_local, generate_server
 
@@ -167,12 +199,21 @@ def _generations(
     prompts = [[{"role": "user", "content": p}] for p in heldout["prompt"]]
     extra: dict[str, Any] = {"generation": gen}
     if server is not None:  # the checkpoint served under a name (vLLM --lora-modules NAME=DIR)
-        texts, usage = generate_server(
-            server.with_(
-                model=name, temperature=gen["temperature"], max_tokens=gen["max_new_tokens"]
-            ),
-            prompts,
+        llm = server.with_(
+            model=name,
+            temperature=gen["temperature"],
+            max_tokens=gen["max_new_tokens"],
+            # the seed of sampling reaches the server too (vLLM, OpenAI, Ollama, llama.cpp
+            # take a per-request seed); it was recorded but never sent
+            params={**server.params, "seed": gen["seed"]},
         )
+        if llm.cache_dir is not None:
+            # the response cache keys on the served name, not the weights behind it: another
+            # run's epoch-1 served as "epoch-1" would get this one's cached answers back. One
+            # cache per weights fingerprint: a rerun of the same checkpoint still resumes free.
+            tag = hashlib.sha256(str(ck["weights"]).encode("utf-8")).hexdigest()[:16]
+            llm = llm.with_(cache_dir=Path(llm.cache_dir) / "align-weights" / tag)
+        texts, usage = generate_server(llm, prompts)
         extra.update(served_as=name, server=server.describe()["endpoint"], usage=usage)
     else:
         texts = generate_local(
@@ -184,7 +225,9 @@ def _generations(
         )
     frame = heldout.with_columns(pl.Series("completion", texts, dtype=pl.String))
     return write_artefact(
-        stamp(frame, ck, manifest), path, _provenance("generations", ck, manifest, extra=extra)
+        stamp(frame, ck, manifest),
+        path,
+        _provenance("generations", ck, manifest, inputs=inputs or {}, extra=extra),
     )
 
 
@@ -245,26 +288,39 @@ def _check_rows(frame: pl.DataFrame, rec: dict[str, Any], path: Path) -> None:
 
 
 def paired_delta(
-    base: pl.DataFrame, other: pl.DataFrame, column: str, *, n_boot: int, seed: int
+    base: pl.DataFrame,
+    other: pl.DataFrame,
+    column: str,
+    *,
+    n_boot: int,
+    seed: int,
+    parents: pl.DataFrame | None = None,
 ) -> dict[str, Any]:
-    """Mean of (other − base) over prompts present in both, with a bootstrap CI over prompts."""
+    """Mean of (other − base) over prompts present in both, with a bootstrap CI over prompts, or
+    over parent personas when ``parents`` (``prompt_id``, ``parent_id``) is given: the
+    sub-personas of one person are correlated, and resampling them one by one would count one
+    person's answers as independent evidence (a too narrow interval)."""
     j = (
         base.select("prompt_id", pl.col(column).alias("_b"))
         .join(other.select("prompt_id", pl.col(column).alias("_o")), on="prompt_id")
         .drop_nulls()
     )
+    if parents is not None:
+        j = j.join(parents.select("prompt_id", "parent_id"), on="prompt_id", how="left")
     j = j.filter(pl.col("_b").is_not_nan() & pl.col("_o").is_not_nan())
     if j.height == 0:
         return {"n": 0, "mean": None, "delta": None, "ci": [None, None]}
     d = (j["_o"] - j["_b"]).to_numpy()
     if j.height < 2:
         return {"n": 1, "mean": float(j["_o"][0]), "delta": float(d[0]), "ci": [None, None]}
-    e = bootstrap_mean(d, n_boot=n_boot, seed=seed)
+    clusters = j["parent_id"] if parents is not None else None
+    e = bootstrap_mean(d, clusters=clusters, n_boot=n_boot, seed=seed)
+    finite = math.isfinite(e.ci_low) and math.isfinite(e.ci_high)  # one parent: no spread
     return {
         "n": j.height,
         "mean": float(j["_o"].mean()),
         "delta": e.value,
-        "ci": [e.ci_low, e.ci_high],
+        "ci": [e.ci_low, e.ci_high] if finite else [None, None],
     }
 
 
@@ -297,10 +353,23 @@ def evaluate(
     """
     run_dir, out = Path(run_dir), Path(out)
     manifest, ckpts = run_checkpoints(run_dir)
+    epochs = [c["epoch"] for c in ckpts]
+    unknown = sorted(set(served_names or {}) - set(epochs))
+    if unknown:
+        # a name for an epoch the run does not have (a checkpoint's step given as the epoch?)
+        # was ignored, and that checkpoint asked under its default name instead
+        msg = (
+            f"Served names are given for epochs {unknown}, but {run_dir} has checkpoints of "
+            f"epochs {epochs[1:]} (0 is the base). --served-name takes EPOCH=NAME, the epoch "
+            "of the checkpoint, not its step."
+        )
+        raise InvalidParameterError(msg)
     prompts = load_heldout(heldout)
     if max_prompts is not None:
         prompts = prompts.head(max_prompts)
     check_not_trained_on(manifest, prompts, Path(heldout))
+    # which held-out file the prompts came from (generations' inputs, summary.json)
+    held_in = {"heldout": file_sha256(heldout)}
     gen = {
         "max_new_tokens": max_new_tokens,
         "temperature": temperature,
@@ -315,7 +384,7 @@ def evaluate(
         name = (served_names or {}).get(ck["epoch"]) or (
             f"epoch-{ck['epoch']}" if ck["epoch"] else manifest["model"]
         )
-        gpath = _generations(ck, prompts, manifest, out, gen, server, name)
+        gpath = _generations(ck, prompts, manifest, out, gen, server, name, inputs=held_in)
         rec = verify_artefact(gpath, checkpoint=ck["path"] or manifest["model"])
         frame = read_table(gpath)
         _check_rows(frame, rec, gpath)
@@ -351,10 +420,15 @@ def evaluate(
         **{c: f"{instrument} item {c.removeprefix('hl_item_')}" for c in judge_items},
     }
     base = scored[0]
+    parents = prompts.select("prompt_id", "parent_id") if "parent_id" in prompts.columns else None
+    if parents is None:
+        status(NO_PARENT_NOTE)
     curve = []
     for ck in ckpts:
         for col, label in measures.items():
-            d = paired_delta(base, scored[ck["epoch"]], col, n_boot=n_boot, seed=seed)
+            d = paired_delta(
+                base, scored[ck["epoch"]], col, n_boot=n_boot, seed=seed, parents=parents
+            )
             curve.append(
                 {
                     "epoch": ck["epoch"],
@@ -366,6 +440,8 @@ def evaluate(
                     "delta_vs_base": d["delta"],
                     "ci_low": d["ci"][0],
                     "ci_high": d["ci"][1],
+                    # what the interval resamples (prompts: see NO_PARENT_NOTE)
+                    "ci_over": "parent_id" if parents is not None else "prompt",
                     "weights": ck["weights"],
                 }
             )
@@ -378,7 +454,7 @@ def evaluate(
         "evaluation-curve",
         model=manifest["model"],
         config_hash=manifest["config_hash"],
-        inputs=inputs,
+        inputs={**inputs, **held_in},
         extra={"checkpoints": [{k: c[k] for k in ("epoch", "path", "weights")} for c in ckpts]},
     )
     write_artefact(curve_frame, out / "curve.csv", prov)
@@ -386,7 +462,14 @@ def evaluate(
         "run": str(run_dir),
         "model": manifest["model"],
         "config_hash": manifest["config_hash"],
+        "heldout": {"path": str(heldout), "sha256": held_in["heldout"]},
         "prompts": prompts.height,
+        "ci_resamples": (
+            f"parent personas ({prompts['parent_id'].n_unique()})"
+            if parents is not None
+            else "prompts"
+        ),
+        "ci_note": None if parents is not None else NO_PARENT_NOTE,
         "failed_generations": failed,
         "generation": gen,
         "speaker": speaker,

@@ -4,13 +4,21 @@ Two models' generations for the same prompts (e.g. the base and an epoch of a ru
 by ``align evaluate``) become one row per prompt in the input format of ``chatlens ratings``:
 ``model_a``, ``model_b``, ``winner`` (empty, for the rater: ``model_a``/``model_b``/``tie``, or a
 label of an outcome scale such as HAL's "Certainly A" … "Certainly B"), plus ``prompt_id``,
-``prompt``, ``dialogue_a``, ``dialogue_b`` and ``position`` (which model is shown on the left).
+``prompt``, ``dialogue_a``, ``dialogue_b`` and ``position`` (where model A was shown: ``left``,
+which ``chatlens ratings --position-column position`` reads).
 Sides are assigned by a seeded coin per prompt, so each model is on the left about half the time
 (HAL balanced sides too, hal.md §4.1) and the assignment can be reproduced.
+
+Raters must not see which model wrote which side: :func:`blind` splits the table into the
+**sheet** for raters (``prompt_id``, ``prompt``, ``dialogue_a``, ``dialogue_b``, ``winner``; no
+model names) and the **key** (``prompt_id``, ``model_a``, ``model_b``, ``position`` and a digest of
+each side's text), written to separate files; :func:`unblind` joins a filled-in sheet with its key
+into the input of ``chatlens ratings``, refusing a key written for another sheet.
 """
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -109,6 +117,98 @@ def export_human_eval(
         .then(pl.col("completion"))
         .otherwise(pl.col("completion_b"))
         .alias("dialogue_b"),
-        pl.lit("left=model_a").alias("position"),
+        # where model_a was shown, in the words of `chatlens ratings --position-column`
+        # ("left=model_a" was none of them: every row was quarantined)
+        pl.lit("left").alias("position"),
         pl.lit(None, dtype=pl.String).alias("winner"),
+    )
+
+
+#: The rater's sheet: what a rater may see (no model names).
+SHEET_COLUMNS = ("prompt_id", "prompt", "dialogue_a", "dialogue_b", "winner")
+#: The key: which model is on which side, and a digest of each side's text.
+KEY_COLUMNS = ("prompt_id", "model_a", "model_b", "position", "digest_a", "digest_b")
+
+
+def _digest(text: str | None) -> str:
+    """16 hex digits of the text with its whitespace collapsed (a spreadsheet that rewrites line
+    ends or trims a cell does not change it; another dialogue does)."""
+    norm = " ".join((text or "").split())
+    return hashlib.sha256(norm.encode("utf-8")).hexdigest()[:16]
+
+
+def _digests(frame: pl.DataFrame) -> pl.DataFrame:
+    return frame.with_columns(
+        pl.col(f"dialogue_{s}")
+        .map_elements(_digest, return_dtype=pl.String, skip_nulls=False)
+        .alias(f"digest_{s}")
+        for s in ("a", "b")
+    )
+
+
+def blind(frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The rater's sheet and the key of a table from :func:`export_human_eval`.
+
+    Why: a rater who reads "model_a: dpo-e6" beside the text judges the name as well as the
+    dialogue; the sides must be anonymous and the mapping kept apart until the ratings are in.
+    """
+    return frame.select(SHEET_COLUMNS), _digests(frame).select(KEY_COLUMNS)
+
+
+def unblind(
+    sheet: pl.DataFrame, key: pl.DataFrame, *, sheet_name: str = "sheet", key_name: str = "key"
+) -> pl.DataFrame:
+    """A filled-in sheet joined with its key: the ``chatlens ratings`` input (model names,
+    dialogues, the rater's ``winner``). A sheet row without a key row, a repeated ``prompt_id``
+    or a side whose text does not match the key's digest (a key of another export: other seed,
+    other models) is a :class:`~chatlens.errors.SchemaError`."""
+    for name, frame, cols in ((sheet_name, sheet, SHEET_COLUMNS), (key_name, key, KEY_COLUMNS)):
+        missing = [c for c in cols if c not in frame.columns]
+        if missing:
+            msg = f"{name}: columns {missing} missing; columns are {frame.columns}."
+            raise MissingColumnError(msg)
+        dup = frame.filter(pl.col("prompt_id").cast(pl.String).is_duplicated())["prompt_id"]
+        if dup.len():
+            msg = (
+                f"{name}: prompt_id {dup.unique().sort().head(5).to_list()} occurs more than once."
+            )
+            raise SchemaError(msg)
+    sheet = sheet.with_columns(pl.col("prompt_id").cast(pl.String))
+    key = key.with_columns(pl.col("prompt_id").cast(pl.String))
+    j = _digests(sheet).join(
+        key.rename({"digest_a": "key_a", "digest_b": "key_b"}),
+        on="prompt_id",
+        how="left",
+        maintain_order="left",
+    )
+    lost = j.filter(pl.col("model_a").is_null())
+    if lost.height:
+        msg = (
+            f"{sheet_name}: {lost.height} rows have no entry in {key_name} (prompt_id "
+            f"{lost['prompt_id'].head(5).to_list()}). Use the key written with this sheet."
+        )
+        raise SchemaError(msg)
+    other = j.filter(
+        (pl.col("digest_a") != pl.col("key_a")) | (pl.col("digest_b") != pl.col("key_b"))
+    )
+    if other.height:
+        msg = (
+            f"{sheet_name}: the dialogues of {other.height} of {j.height} rows are not the ones "
+            f"{key_name} was written for (prompt_id {other['prompt_id'].head(5).to_list()}): a "
+            "key of another export (other seed or models), or edited dialogues. Use the key "
+            "written with this sheet."
+        )
+        raise SchemaError(msg)
+    if key.height > j.height:
+        status(f"{key.height - j.height} rows of {key_name} are not in {sheet_name}: left out")
+    return j.select(
+        "prompt_id",
+        "prompt",
+        "model_a",
+        "model_b",
+        "dialogue_a",
+        "dialogue_b",
+        "position",
+        "winner",
+        *[c for c in sheet.columns if c not in SHEET_COLUMNS],
     )

@@ -39,6 +39,8 @@ def generate_local(
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
+    from chatlens.align.train_data import control_token_kwargs
+
     transformers_logging().disable_progress_bar()
     tok = AutoTokenizer.from_pretrained(base_model)
     if chat_template:
@@ -46,6 +48,7 @@ def generate_local(
     if tok.pad_token is None:
         tok.pad_token = tok.eos_token
     tok.padding_side = "left"
+    sanitize = control_token_kwargs(tok)
     model = AutoModelForCausalLM.from_pretrained(base_model)
     if adapter is not None:
         from peft import PeftModel
@@ -59,11 +62,17 @@ def generate_local(
         description=f"generating ({Path(str(adapter or base_model)).name})", total=len(prompts)
     ) as advance:
         for start in range(0, len(prompts), batch_size):
-            chunk = [
-                tok.apply_chat_template(m, add_generation_prompt=True, tokenize=False)
-                for m in prompts[start : start + batch_size]
-            ]
-            enc = tok(chunk, return_tensors="pt", padding=True, add_special_tokens=False)
+            chunk = prompts[start : start + batch_size]
+            # control tokens inside a prompt's text are encoded as text (see control_token_kwargs)
+            enc = tok.apply_chat_template(
+                chunk,
+                add_generation_prompt=True,
+                tokenize=True,
+                return_dict=True,
+                padding=True,
+                return_tensors="pt",
+                **sanitize,
+            )
             new = max_new_tokens
             if limit is not None:
                 new = max(1, min(new, int(limit) - enc["input_ids"].shape[1]))

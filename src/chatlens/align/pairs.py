@@ -166,10 +166,13 @@ def build_pairs(
     generator_column: str = "generator",
     id_column: str | None = None,
     split_column: str | None = None,
+    parent_column: str | None = None,
 ) -> PairsResult:
     """Pairs from a frame scored by :func:`~chatlens.align.rewards.score_dialogues`.
 
     Needs the columns named by the parameters plus ``reward``, ``n_words``, ``words_per_turn``.
+    ``parent_column`` (the person a sub-persona was drawn from) is copied to the held-out
+    prompts as ``parent_id``: their answers are correlated, so ``evaluate`` resamples parents.
     """
     rule = rule or PairRule()
     need = [
@@ -181,8 +184,7 @@ def build_pairs(
         "n_words",
         "words_per_turn",
     ]
-    if split_column:
-        need.append(split_column)
+    need += [c for c in (split_column, parent_column) if c]
     missing = [c for c in need if c not in frame.columns]
     if missing:
         msg = (
@@ -216,6 +218,7 @@ def build_pairs(
             else pl.int_range(0, pl.len()).cast(pl.String)
         ).alias("dialogue_id"),
         *([pl.col(split_column).alias("_split")] if split_column else []),
+        *([pl.col(parent_column).cast(pl.String).alias("_parent")] if parent_column else []),
     )
     rows_in = df.height
     # The same dialogue twice (overlapping inputs, a synthesis rerun from the cache) would enter
@@ -247,9 +250,17 @@ def build_pairs(
     heldout = (
         df.filter(is_held)
         .group_by("persona_id", maintain_order=True)
-        .agg(pl.col("prompt").first())
+        .agg(
+            # the persona's prompt: a row without one (first or not) must not blank it
+            pl.col("prompt").drop_nulls().first(),
+            *([pl.col("_parent").first().alias("parent_id")] if parent_column else []),
+        )
         .sort("persona_id")
     )
+    # a held-out persona with no prompt on any row cannot be evaluated: left out, counted
+    heldout_without_prompt = heldout["prompt"].null_count()
+    heldout = heldout.filter(pl.col("prompt").is_not_null())
+    df = df.drop("_parent", strict=False)
     length = "n_words" if rule.length_measure == "dialogue" else "words_per_turn"
     usable = df.filter(
         ~is_held
@@ -283,6 +294,7 @@ def build_pairs(
         "dialogues_in": rows_in,
         "dialogues_duplicate": rows_in - df.height,
         "heldout_personas": len(held),
+        "heldout_personas_without_prompt": heldout_without_prompt,
         "dialogues_usable": usable.height,
         "pairs_gap_rule": before.height,
     }

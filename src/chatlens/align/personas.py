@@ -68,6 +68,10 @@ def read_personas(path: str | Path) -> list[dict[str, Any]]:
     return rows
 
 
+#: The ids :func:`expand_personas` gives every sub-persona (not attributes of a persona).
+IDS = ("persona_id", "parent_id")
+
+
 def load_rule(rule: str | Path | AlignOversampling | None = None) -> AlignOversampling:
     """The oversampling parameters (the bundled HAL rule by default)."""
     if isinstance(rule, AlignOversampling):
@@ -115,6 +119,16 @@ def expand_personas(
     drop = {str(v).strip() for v in r.drop_values}
     out: list[dict[str, Any]] = []
     for parent, persona in enumerate(personas):
+        taken = [k for k in IDS if k in persona]
+        if taken:
+            # an attribute of that name overwrote the numbering in the buckets that dealt it:
+            # two sub-personas shared an id, or one person's sub-personas got other parents
+            # (and could land on both sides of the split)
+            msg = (
+                f"Persona {parent} has an attribute named {taken[0]!r}, which chatlens uses to "
+                f"number sub-personas ({', '.join(IDS)}). Rename that attribute."
+            )
+            raise SchemaError(msg)
         attrs = {k: v for k, v in persona.items() if _kept(v, drop)}
         keep = {k: attrs[k] for k in r.always_keep if k in attrs}
         others = [k for k in attrs if k not in keep]

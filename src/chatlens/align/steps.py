@@ -79,6 +79,11 @@ def pairs_to(
         split_column = "split"
     if id_column is None and "dialogue_id" in frame.columns and persona_column != "dialogue_id":
         id_column = "dialogue_id"
+    # synthesize's parent persona: the held-out prompts keep it, so evaluate's intervals
+    # resample people, not their correlated sub-personas
+    parent_column = (
+        "parent_id" if "parent_id" in frame.columns and persona_column != "parent_id" else None
+    )
     failed = 0
     if "error" in frame.columns:  # synthesize's failed rows have no dialogue: left out, counted
         failed = int(frame["error"].is_not_null().sum())
@@ -101,6 +106,7 @@ def pairs_to(
         generator_column=generator_column,
         id_column=id_column,
         split_column=split_column,
+        parent_column=parent_column,
     )
     card = {
         **res.card,
@@ -122,6 +128,7 @@ def pairs_to(
             "generator": generator_column,
             "id": id_column,
             "split": split_column,
+            "parent": parent_column,
         },
         "judge": judge_llm.describe() if judge_llm is not None and reward != "hllite" else None,
     }

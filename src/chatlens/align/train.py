@@ -30,7 +30,12 @@ from chatlens.align.checkpoints import (
     list_checkpoints,
     make_callback,
 )
-from chatlens.align.provenance import Provenance, file_sha256, write_provenance
+from chatlens.align.provenance import (
+    Provenance,
+    file_sha256,
+    weights_fingerprint,
+    write_provenance,
+)
 from chatlens.align.train_config import (
     as_dict,
     dpo_args,
@@ -40,7 +45,13 @@ from chatlens.align.train_config import (
     quantization,
     train_config_hash,
 )
-from chatlens.align.train_data import count_truncated, load_pairs, load_tokenizer, pairs_file
+from chatlens.align.train_data import (
+    control_token_kwargs,
+    count_truncated,
+    load_pairs,
+    load_tokenizer,
+    pairs_file,
+)
 from chatlens.datafiles.schemas import AlignTrainConfig
 from chatlens.errors import InvalidParameterError, MissingExtraError, ProvenanceError
 
@@ -128,7 +139,10 @@ def train(
     pfile = pairs_file(pairs)
     rows = load_pairs(pfile)
     pairs_sha = file_sha256(pfile)
-    last = check_resumable(out, chash, pairs_sha) if resume else None
+    # the config names the base model by path or hub id: its weights are recorded, so resuming
+    # and evaluating on another model saved under the same name is caught
+    base_weights = weights_fingerprint(cfg.model)
+    last = check_resumable(out, chash, pairs_sha, base_weights) if resume else None
     if not resume and (out / "checkpoints").exists() and any((out / "checkpoints").iterdir()):
         msg = f"{out}/checkpoints is not empty; --no-resume needs a fresh --out directory."
         raise InvalidParameterError(msg)
@@ -145,15 +159,25 @@ def train(
         for r in rows:
             seen.setdefault(json.dumps(r["prompt"], sort_keys=True), r["prompt"])
         rows = [{"prompt": p} for p in seen.values()]
-    over, truncation = count_truncated(tok, rows, cfg)
-    if cfg.drop_truncated:
-        rows = [r for r, o in zip(rows, over, strict=True) if not o]
+    over, fills, truncation = count_truncated(tok, rows, cfg)
+    n_fill = truncation.get("prompt_fills_max_length", 0)
+    if cfg.drop_truncated or n_fill:
+        # TRL's DPO drops an example whose prompt alone fills max_length (no room for an answer)
+        # without a word: dropped here, so it is counted and the run's example count is true
+        drop = over if cfg.drop_truncated else fills
+        rows = [r for r, d in zip(rows, drop, strict=True) if not d]
         if not rows:
             msg = "Every example exceeds max_length/max_prompt_length; nothing left to train on."
             raise InvalidParameterError(msg)
-    if truncation["examples_truncated"]:
+    if n_fill and not cfg.drop_truncated:
         status(
-            f"{truncation['examples_truncated']} of {len(over)} examples exceed the length limits "
+            f"{n_fill} of {len(over)} examples dropped: the prompt alone fills max_length "
+            f"({cfg.max_length} tokens), leaving no room for an answer"
+        )
+    cut = truncation["examples_truncated"] - (0 if cfg.drop_truncated else n_fill)
+    if cut:
+        status(
+            f"{cut} of {len(over)} examples exceed the length limits "
             f"({'dropped' if cfg.drop_truncated else 'truncated by TRL'}): {truncation}"
         )
     use_cpu = not torch.cuda.is_available()
@@ -166,6 +190,11 @@ def train(
             model, use_gradient_checkpointing=cfg.gradient_checkpointing
         )
     ckpt_dir = out / "checkpoints"
+    # control tokens inside the text ("<|im_start|>", "</s>") are encoded as text, not as turn
+    # markers: TRL passes a row's chat_template_kwargs (DPO) or the config's (GRPO) through
+    sanitize = control_token_kwargs(tok)
+    if cfg.method == "dpo" and sanitize:
+        rows = [{**r, "chat_template_kwargs": sanitize} for r in rows]
     dataset = Dataset.from_list(rows)
     if cfg.method == "dpo":
         from trl import DPOTrainer
@@ -185,7 +214,7 @@ def train(
         from chatlens.align.grpo_reward import make_reward_function
 
         g = cfg.grpo
-        args, dropped = grpo_args(cfg, ckpt_dir, use_cpu=use_cpu)
+        args, dropped = grpo_args(cfg, ckpt_dir, use_cpu=use_cpu, chat_template_kwargs=sanitize)
         reward = make_reward_function(
             speaker=g.speaker,
             length_penalty=g.length_penalty,
@@ -203,7 +232,9 @@ def train(
     for cb in (PrinterCallback, ProgressCallback):
         trainer.remove_callback(cb)
     steps_per_epoch = max(1, -(-len(trainer.get_train_dataloader()) // cfg.grad_accum))
-    trainer.add_callback(make_callback(out, cfg, chash, pairs_sha, steps_per_epoch * cfg.epochs))
+    trainer.add_callback(
+        make_callback(out, cfg, chash, pairs_sha, steps_per_epoch * cfg.epochs, base_weights)
+    )
     for cb in callbacks or []:
         trainer.add_callback(cb)
     if last is not None and (out / LOG).is_file():  # drop log lines past the resumed checkpoint
@@ -229,7 +260,7 @@ def train(
         len(rows),
         last,
         runtime,
-        extra={"not_supported_by_installed_trl": dropped},
+        extra={"not_supported_by_installed_trl": dropped, "base_weights": base_weights},
     )
     write_manifest(result, cfg, pairs_sha, pfile)
     return result

@@ -44,6 +44,10 @@ def train_config_hash(cfg: AlignTrainConfig) -> str:
     d = as_dict(cfg)
     for key in ("name", "version", "source"):
         d.pop(key, None)
+    if cfg.method == "dpo":
+        # GRPO's KL coefficient does not touch a DPO run: left out, so the hash of a DPO run
+        # started before the setting existed is unchanged (its checkpoints still resume)
+        d["grpo"].pop("beta", None)
     return config_hash(d)
 
 
@@ -86,7 +90,6 @@ def common_args(cfg: AlignTrainConfig, output_dir: Path, *, use_cpu: bool) -> di
         "report_to": [],
         "disable_tqdm": True,
         "use_cpu": use_cpu,
-        "beta": cfg.beta,
     }
 
 
@@ -97,6 +100,7 @@ def dpo_args(
 
     wanted = common_args(cfg, output_dir, use_cpu=use_cpu)
     have = _fields(DPOConfig)
+    wanted["beta"] = cfg.beta
     wanted["max_length"] = cfg.max_length
     wanted["max_prompt_length"] = cfg.max_prompt_length  # TRL < 1.0 only; counted here anyway
     loss = dataclasses.fields(DPOConfig)
@@ -111,7 +115,11 @@ def dpo_args(
 
 
 def grpo_args(
-    cfg: AlignTrainConfig, output_dir: Path, *, use_cpu: bool
+    cfg: AlignTrainConfig,
+    output_dir: Path,
+    *,
+    use_cpu: bool,
+    chat_template_kwargs: dict[str, Any] | None = None,
 ) -> tuple[Any, dict[str, Any]]:
     from trl import GRPOConfig
 
@@ -127,6 +135,8 @@ def grpo_args(
         num_generations=g.num_generations,
         max_completion_length=g.max_completion_length,
         temperature=g.temperature,
+        beta=g.beta,  # the KL coefficient: GRPO's own setting, not DPO's beta
+        chat_template_kwargs=chat_template_kwargs or None,
         max_prompt_length=cfg.max_prompt_length,
     )
     if "max_prompt_length" not in _fields(GRPOConfig):

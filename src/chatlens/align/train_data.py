@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from chatlens._progress import status
 from chatlens.datafiles.schemas import AlignTrainConfig
 from chatlens.errors import InvalidParameterError, SchemaError
 
@@ -71,8 +72,31 @@ def load_tokenizer(cfg: AlignTrainConfig) -> Any:
     return tok
 
 
+def control_token_kwargs(tok: Any) -> dict[str, bool]:
+    """``apply_chat_template`` keywords that encode the control tokens found *in message text*
+    (``<|im_start|>``, ``</s>``, ``<|eot_id|>``) as ordinary text.
+
+    Why: rendered and tokenised as is, a dialogue holding ``<|end|><|user|>…`` is read as turn
+    markers, so the text writes turns of its own into a training example or a prompt. Only the
+    template's own markers are control tokens then. A transformers without the switch gets
+    ``{}`` and a warning (the text is tokenised as before).
+    """
+    import inspect
+
+    if "sanitize_control_tokens" in inspect.signature(tok.apply_chat_template).parameters:
+        return {"sanitize_control_tokens": True}
+    status(
+        "this transformers version cannot encode control tokens inside message text as text "
+        "(apply_chat_template has no sanitize_control_tokens): a dialogue holding e.g. "
+        "'<|im_start|>' is tokenised as that control token"
+    )
+    return {}
+
+
 def _n_tokens(tok: Any, messages: list[dict[str, str]], *, generation: bool) -> int:
-    ids = tok.apply_chat_template(messages, add_generation_prompt=generation, tokenize=True)
+    ids = tok.apply_chat_template(
+        messages, add_generation_prompt=generation, tokenize=True, **control_token_kwargs(tok)
+    )
     if hasattr(ids, "keys"):
         ids = ids["input_ids"]
     return len(ids)
@@ -80,21 +104,25 @@ def _n_tokens(tok: Any, messages: list[dict[str, str]], *, generation: bool) -> 
 
 def count_truncated(
     tok: Any, rows: list[dict[str, Any]], cfg: AlignTrainConfig
-) -> tuple[list[bool], dict[str, int]]:
-    """Per row: over a limit? And counts: prompts over ``max_prompt_length``, chosen/rejected
-    sequences (prompt + completion) over ``max_length``."""
-    over, counts = (
-        [],
-        {
-            "prompt_over_max_prompt_length": 0,
-            "chosen_over_max_length": 0,
-            "rejected_over_max_length": 0,
-        },
-    )
+) -> tuple[list[bool], list[bool], dict[str, int]]:
+    """Per row: over a limit? Per preference row: does the prompt alone fill ``max_length`` (TRL's
+    DPO drops such an example: no room is left for an answer)? And counts: prompts over
+    ``max_prompt_length``, chosen/rejected sequences (prompt + completion) over ``max_length``,
+    prompts filling ``max_length``."""
+    over: list[bool] = []
+    fills: list[bool] = []
+    counts = {
+        "prompt_over_max_prompt_length": 0,
+        "chosen_over_max_length": 0,
+        "rejected_over_max_length": 0,
+        "prompt_fills_max_length": 0,
+    }
     for r in rows:
         p = _n_tokens(tok, r["prompt"], generation=True)
         flags = [p > cfg.max_prompt_length]
         counts["prompt_over_max_prompt_length"] += flags[0]
+        fills.append("chosen" in r and p >= cfg.max_length)
+        counts["prompt_fills_max_length"] += fills[-1]
         for side in ("chosen", "rejected"):
             if side in r:
                 n = _n_tokens(tok, r["prompt"] + r[side], generation=False)
@@ -102,4 +130,4 @@ def count_truncated(
                 counts[f"{side}_over_max_length"] += flags[-1]
         over.append(any(flags))
     counts["examples_truncated"] = sum(over)
-    return over, counts
+    return over, fills, counts

@@ -156,7 +156,8 @@ def evaluate_command(
         served_names=names,
     )
     table = Table(
-        title="align evaluate: change vs base (95% CI over prompts)", title_justify="left"
+        title=f"align evaluate: change vs base (95% CI, resampling {s['ci_resamples']})",
+        title_justify="left",
     )
     for col in ("epoch", "measure", "mean", "Δ vs base", "CI"):
         table.add_column(col, justify="right")
@@ -185,6 +186,8 @@ def evaluate_command(
     out_console.print(
         f"{s['prompts']} prompts{lost}; wrote {escape(out)}/curve.csv and summary.json"
     )
+    if s["ci_note"]:
+        out_console.print(f"note: {s['ci_note']}")
 
 
 @align_app.command("export-human-eval")
@@ -198,22 +201,73 @@ def export_command(
     name_a: str = typer.Option(None, "--name-a", help="Name of model A (default: its checkpoint)."),
     name_b: str = typer.Option(None, "--name-b", help="Name of model B."),
     seed: int = typer.Option(0, "--seed", help="Seed of the left/right assignment."),
-    out: Path = typer.Option(..., "--out", help="Output table (.csv, .jsonl, .parquet)."),
+    out: Path = typer.Option(
+        ..., "--out", help="The raters' sheet, no model names (.csv, .jsonl, .parquet)."
+    ),
+    key: Path = typer.Option(
+        None, "--key", help="Which model is on which side (default: OUT's name + .key)."
+    ),
 ) -> None:
-    """Side-by-side pairs for human rating, in `chatlens ratings` input format.
+    """Side-by-side pairs for human rating: a blind sheet for raters and a separate key.
 
     Example: chatlens align export-human-eval eval/generations/epoch_00.parquet
     eval/generations/epoch_06.parquet --name-a base --name-b dpo-e6 --out to_rate.csv
     """
-    from chatlens.align.export import export_human_eval
+    from chatlens.align.export import blind, export_human_eval
     from chatlens.corpus.tablefile import neutralise_formulas, write_table
+    from chatlens.errors import InvalidParameterError
 
+    key = key or out.with_name(f"{out.stem}.key{out.suffix}")
+    if key.resolve() == out.resolve():
+        msg = f"--key {key} is the sheet itself: the key must be a separate file."
+        raise InvalidParameterError(msg)
     frame = export_human_eval(a, b, name_a=name_a, name_b=name_b, seed=seed)
-    write_table(neutralise_formulas(frame) if out.suffix.lower() == ".csv" else frame, out)
+    sheet, sides = blind(frame)
+    write_table(neutralise_formulas(sheet) if out.suffix.lower() == ".csv" else sheet, out)
+    write_table(neutralise_formulas(sides) if key.suffix.lower() == ".csv" else sides, key)
     left = frame["model_a"].value_counts().sort("model_a")
-    sides = ", ".join(f"{escape(m)} left {n}" for m, n in left.iter_rows())
+    lefts = ", ".join(f"{escape(m)} left {n}" for m, n in left.iter_rows())
     out_console.print(
-        f"{frame.height:,} side-by-side pairs ({sides}); fill the winner column, then: "
+        f"{frame.height:,} side-by-side pairs ({lefts}); raters get {escape(out)} (no model "
+        f"names), keep {escape(key)} from them. Once the winner column is filled in: "
+        f"chatlens align unblind {escape(out)} --key {escape(key)} --out rated.csv, then "
+        "chatlens ratings rated.csv --out ratings.csv"
+    )
+
+
+@align_app.command("unblind")
+@handle_errors
+def unblind_command(
+    sheet: Path = typer.Argument(..., help="The raters' sheet with the winner column filled in."),
+    *,
+    key: Path = typer.Option(..., "--key", help="The key export-human-eval wrote with it."),
+    out: Path = typer.Option(..., "--out", help="`chatlens ratings` input (.csv, .jsonl, ...)."),
+) -> None:
+    """Join a rated sheet with its key: model names back on each side, for `chatlens ratings`.
+
+    Example: chatlens align unblind to_rate.csv --key to_rate.key.csv --out rated.csv
+    """
+    import polars as pl
+
+    from chatlens.align.export import unblind
+    from chatlens.corpus.tablefile import (
+        neutralise_formulas,
+        read_table,
+        restore_formulas,
+        write_table,
+    )
+
+    def read(path: Path) -> pl.DataFrame:
+        f = read_table(path)
+        if path.suffix.lower() != ".csv":
+            return f
+        return f.with_columns(restore_formulas(f[c]) for c, t in f.schema.items() if t == pl.String)
+
+    frame = unblind(read(sheet), read(key), sheet_name=str(sheet), key_name=str(key))
+    write_table(neutralise_formulas(frame) if out.suffix.lower() == ".csv" else frame, out)
+    rated = int(frame["winner"].is_not_null().sum())
+    out_console.print(
+        f"{frame.height:,} rows ({rated:,} with a winner); wrote {escape(out)}: "
         f"chatlens ratings {escape(out)} --out ratings.csv"
     )
 

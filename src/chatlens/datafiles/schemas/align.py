@@ -73,6 +73,15 @@ class GrpoSpec:
     length_penalty: Annotated[float, Check("a number >= 0", lambda v: v >= 0)] = 0.0
     length_target_words: Positive = 20.0
     no_turn_reward: float = -10.0
+    #: KL coefficient toward the reference (the base, LoRA adapter disabled), GRPO's own
+    #: setting: DPO's ``beta`` is another quantity (the preference sharpness) and is not used
+    #: here. 0.04 is the GRPO paper's value (Shao et al. 2024); 0 drops the KL term (TRL's
+    #: default) and with it the reference model.
+    beta: Annotated[float, Check("a number >= 0", lambda v: v >= 0)] = 0.04
+
+
+#: DPO's default beta (TRL's and HAL's).
+DPO_BETA = 0.1
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -90,7 +99,8 @@ class AlignTrainConfig(DataFile):
     max_length: PositiveInt = 2048
     max_prompt_length: PositiveInt = 1024
     drop_truncated: bool = False
-    beta: Positive = 0.1
+    #: DPO's beta (``method: dpo``); GRPO's KL coefficient is ``grpo.beta``.
+    beta: Positive = DPO_BETA
     loss_type: NonEmpty = "sigmoid"
     learning_rate: Positive = 5e-5
     lr_scheduler: NonEmpty = "linear"
@@ -114,4 +124,15 @@ class AlignTrainConfig(DataFile):
                 key="max_prompt_length",
                 expected="less than max_length",
                 got=(self.max_prompt_length, self.max_length),
+            )
+        if self.method == "grpo" and self.beta != DPO_BETA:
+            # GRPO used to take this as its KL coefficient; a value set here for a GRPO run
+            # would now be ignored silently
+            raise Invalid(
+                key="beta",
+                expected=(
+                    f"left at {DPO_BETA} with method grpo (it is DPO's beta; GRPO's KL "
+                    "coefficient is grpo.beta)"
+                ),
+                got=self.beta,
             )

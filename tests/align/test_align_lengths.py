@@ -1,0 +1,49 @@
+"""An example whose prompt alone fills max_length is dropped by TRL's DPO without a word: chatlens
+drops it itself, counts it, and the run's example count is the number trained on."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+pytest.importorskip("trl", reason="needs the 'train' extra")
+pytest.importorskip("peft", reason="needs the 'train' extra")
+
+from chatlens.align.testing import build_tiny_chat_lm
+from chatlens.align.train import train
+
+
+def _row(prompt: str) -> dict:
+    return {
+        "prompt": [{"role": "user", "content": prompt}],
+        "chosen": [{"role": "assistant", "content": "P: ya ok"}],
+        "rejected": [{"role": "assistant", "content": "P: Good day."}],
+    }
+
+
+def test_an_example_whose_prompt_fills_max_length_is_counted_as_dropped(tmp_path):
+    from transformers import TrainerCallback
+
+    base = build_tiny_chat_lm(tmp_path / "base", ["P: hello doctor", "Write a visit"] * 10)
+    rows = [_row("Write a visit " + "zq " * 200), *(_row(f"Write a visit {i}") for i in range(3))]
+    (tmp_path / "pairs.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    seen = {}
+
+    class Count(TrainerCallback):
+        def on_train_begin(self, args, state, control, train_dataloader=None, **kw):
+            seen["n"] = len(train_dataloader.dataset)
+            control.should_training_stop = True
+
+    cfg = {
+        "model": str(base),
+        "lora": {"r": 2, "alpha": 4, "target_modules": ["q_proj"]},
+        "max_length": 128,
+        "max_prompt_length": 64,
+        "batch_size": 2,
+        "eval_on_pairs": False,
+    }
+    res = train(cfg, pairs=tmp_path / "pairs.jsonl", out=tmp_path / "run", callbacks=[Count()])
+    # before: examples 4, "truncated by TRL", while TRL trained on 3
+    assert res.n_examples == seen["n"] == 3
+    assert res.truncation["prompt_fills_max_length"] == 1
