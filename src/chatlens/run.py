@@ -38,12 +38,14 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import polars as pl
 
+from chatlens import datafiles
 from chatlens._lazy import import_target
 from chatlens._progress import status
 from chatlens._repr import short_repr
 from chatlens.corpus.api import SourceLike, SourceOptions
 from chatlens.corpus.summary import CorpusSummary, RowCounts
 from chatlens.corpus.tablefile import neutralise_formulas
+from chatlens.datafiles import DataFileRecord
 from chatlens.engine.api import preflight
 from chatlens.engine.result import EngineResult
 from chatlens.engine.rundir import begin_run, claim, finish_run
@@ -209,6 +211,30 @@ def analyze(
     **options
         :class:`~chatlens.corpus.api.SourceOptions` fields.
     """
+    # the manifest lists the data files this run used, not those an earlier run in this
+    # process loaded (datafiles.used() is process-wide)
+    with datafiles.recording() as used:
+        return _analyze(source, out=out, keep_text=keep_text, detect=detect, profile=profile,
+                        overwrite=overwrite, command=command, demo_conversations=demo_conversations,
+                        engine=engine, workers=workers, address=address, used=used, **options)
+
+
+def _analyze(
+    source: SourceLike | None,
+    *,
+    out: str | Path,
+    keep_text: bool,
+    detect: bool,
+    profile: str | Path | Profile,
+    overwrite: bool,
+    command: Sequence[str] | None,
+    demo_conversations: int,
+    engine: Literal["local", "process", "dask"] | None,
+    workers: int | None,
+    address: str | None,
+    used: Sequence[DataFileRecord],
+    **options: Any,
+) -> RunResult:
     t0 = time.perf_counter()
     resolved = load_profile(profile)
     out = Path(out)
@@ -310,7 +336,7 @@ def analyze(
         profile=resolved.public(),
         engine=result.public(),
         command=command,
-        data_files=result.data_files,
+        data_files=(*result.data_files, *used),
     )
     manifest = build_manifest(record, summary, timings=timings, out=out)
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False))
