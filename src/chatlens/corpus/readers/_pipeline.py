@@ -455,7 +455,7 @@ def scan_record_files(
     fixed: Counter = Counter()  # repairs made while parsing array files (UTF-8, surrogates)
     done = 0  # bytes of the files read so far (progress)
     for file in files:
-        data = file.path.read_bytes().removeprefix(b"\xef\xbb\xbf")
+        data = file.path.read_bytes().removeprefix(_io.UTF8_BOM)
         done += len(data)
         body = data.strip()
         if not body:
