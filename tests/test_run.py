@@ -57,6 +57,22 @@ def test_keep_text_and_fingerprint_is_stable(tmp_path: Path) -> None:
     assert a.manifest["input_fingerprint"]["sha256"] == b.manifest["input_fingerprint"]["sha256"]
 
 
+@pytest.mark.parametrize("engine", [None, "local", "process"])
+def test_analyze_opens_the_source_once(tmp_path: Path, monkeypatch, engine) -> None:
+    # choosing the engine, the preflight and the run each resolved the source and detected its
+    # format again (a folder of 5,000 JSON files: 0.5 s each; an in-memory table was written
+    # to a temporary Parquet file three times)
+    from chatlens.corpus import sources
+
+    src = write_sharegpt(tmp_path / "chats.jsonl")
+    opened = []
+    real = sources.resolve
+    monkeypatch.setattr(sources, "resolve", lambda *a, **k: opened.append(a) or real(*a, **k))
+    result = chatlens.analyze(src, out=tmp_path / "run", detect=False, engine=engine, workers=2)
+    assert len(opened) == 1
+    assert (result.rows_in, result.rows_analysed, result.manifest["source"]["given"]) == (4, 2, str(src))
+
+
 def test_query_over_run(tmp_path: Path) -> None:
     src = write_sharegpt(tmp_path / "chats.jsonl")
     run = chatlens.analyze(src, out=tmp_path / "run").out

@@ -54,8 +54,16 @@ class SourceOptions:
     hf_token: str | None = None
 
     def open(self, source: SourceLike) -> SourceScan:
-        """The lazy scan of ``source`` read with these options (resolve files, pick the reader)."""
-        from chatlens.corpus.sources import open_batches
+        """The lazy scan of ``source`` read with these options (resolve files, pick the reader).
+
+        A :class:`~chatlens.corpus.sources.SourceScan` is returned as it is: a caller that
+        opened the source once (``analyze``) hands the scan on instead of resolving the files
+        and detecting the format again in every step.
+        """
+        from chatlens.corpus.sources import SourceScan, open_batches
+
+        if isinstance(source, SourceScan):
+            return source
 
         return open_batches(
             source,
