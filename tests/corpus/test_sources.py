@@ -269,6 +269,16 @@ def test_a_bom_is_ignored_in_every_json_shape_and_detection(kit, tmp_path, name)
     assert (nested.height, quarantine.height) == (1 if name == "one.json.gz" else 2, 0)
 
 
+def test_an_empty_file_beside_others_is_read(kit, tmp_path):
+    # reading the rest of an empty (or BOM-only) file asked pyarrow for -1 bytes: SystemError
+    for i in range(3):
+        (tmp_path / f"{i}.json").write_text(json.dumps(kit.lmsys_record(f"c{i}")))
+    (tmp_path / "empty.json").write_bytes(b"")
+    (tmp_path / "bom.json").write_bytes(b"\xef\xbb\xbf")
+    nested, quarantine, _, _ = kit.collect(open_batches(tmp_path))
+    assert (nested.height, quarantine.height) == (3, 0)
+
+
 @pytest.mark.parametrize(("mark", "encoding"), [(b"\xff\xfe", "UTF-16"), (b"\xfe\xff", "UTF-16"),
                                                 (b"\xff\xfe\x00\x00", "UTF-32")])
 def test_a_utf16_or_utf32_file_is_an_error_that_says_so(kit, tmp_path, mark, encoding):

@@ -110,11 +110,11 @@ class _Prefixed:
         return self._raw.closed
 
     def read(self, n: int | None = -1) -> bytes:
-        if not self._head:
-            return self._raw.read(n)
-        if n is None or n < 0:
+        if n is None or n < 0:  # the rest (pyarrow's read() takes no negative size)
             out, self._head = self._head + self._raw.read(), b""
             return out
+        if not self._head:
+            return self._raw.read(n)
         out, self._head = self._head[:n], self._head[n:]
         return out + self._raw.read(n - len(out)) if len(out) < n else out
 
