@@ -55,6 +55,7 @@ from chatlens.report.html import write_run_report
 from chatlens.report.manifest import RunRecord, build_manifest
 
 if TYPE_CHECKING:
+    from chatlens.corpus.sources import SourceScan
     from chatlens.report.tables import BehaviourTables
 
 DEMO_CONVERSATIONS = 20_000
@@ -387,7 +388,7 @@ def default_engine(source: SourceLike, opts: SourceOptions, workers: int | None 
 
 
 def _run_stages(
-    source: SourceLike,
+    source: SourceScan,
     out: Path,
     opts: SourceOptions,
     stages: Sequence[Any],
@@ -428,23 +429,26 @@ def _run_stages(
     if not single:  # messages: by the caller, beside the tables (see analyze)
         for table in ("conversations", "quarantine"):
             result.compact(table, out / f"{table}.parquet")
-    _in_source_order(out / "quarantine.parquet")
+    _in_source_order(out / "quarantine.parquet", [f.name for f in source.files])
     return result
 
 
-def _in_source_order(path: Path) -> None:
-    """Sort the quarantine by file (in reading order) and source row, in place.
+def _in_source_order(path: Path, files: Sequence[str]) -> None:
+    """Sort the quarantine by file (in reading order: ``files``, the names its ``file`` column
+    shows) and source row, in place.
 
     Why: each batch lists the rows its reader set aside before the repeated ids it found, so the
     order depended on where batches and partitions were cut, and a 1-worker and a 2-worker run
-    of one file listed the same rows in different orders. The quarantine is small (the exception
-    path), so rewriting it costs nothing that shows."""
+    of one file listed the same rows in different orders. The files' order is the source's, not
+    that of their first row in the quarantine: a folder of small JSON files lists its broken
+    files after the other rows of their batch, so the batch size changed it. The quarantine is
+    small (the exception path), so rewriting it costs nothing that shows."""
     quarantine = pl.read_parquet(path, glob=False)
     if quarantine.height < 2:
         return
-    first = quarantine.with_row_index("_i").group_by("file", maintain_order=True).agg(
-        pl.col("_i").min().alias("_first"))
-    ordered = (quarantine.with_row_index("_i").join(first, on="file", how="left", nulls_equal=True)
+    order = pl.DataFrame({"file": list(files)}, schema={"file": pl.String}).unique(
+        "file", keep="first", maintain_order=True).with_row_index("_first")
+    ordered = (quarantine.with_row_index("_i").join(order, on="file", how="left")
                .sort("_first", "row", "_i", nulls_last=True).drop("_i", "_first"))
     if not ordered.equals(quarantine):
         tmp = path.with_name(f".{path.name}.sorted.tmp")
