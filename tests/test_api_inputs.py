@@ -83,3 +83,16 @@ def test_reprs_are_short(tmp_path):
     text = repr(result)
     assert text.startswith("RunResult(out=") and "rows_analysed=300" in text
     assert len(text) < 600 and "\n" not in text, text
+
+
+@pytest.mark.parametrize("convert", [lambda f: f, lambda f: f.to_pandas(), lambda f: f.to_arrow()])
+def test_analyze_of_an_in_memory_table_keeps_its_text_out_of_the_run(tmp_path, convert):
+    # the manifest's source was str(table): a DataFrame's printed head, message text and all,
+    # in manifest.json and report.html of a run without keep_text
+    frame = pl.DataFrame({"conversation_id": ["c1", "c1"], "role": ["user", "assistant"],
+                          "content": ["my number is 555-0199", "noted"]})
+    result = chatlens.analyze(convert(frame), out=tmp_path / "run", detect=False, format="table",
+                              layout="message")
+    assert result.manifest["source"]["given"].startswith("<") and result.rows_analysed == 1
+    for name in ("manifest.json", "report.html", "summary.json"):
+        assert "555-0199" not in (tmp_path / "run" / name).read_text(encoding="utf-8"), name

@@ -333,7 +333,7 @@ def _analyze(
                                                  default=str, allow_nan=False))
     timings["total"] = round(time.perf_counter() - t0, 3)
     record = RunRecord(
-        source="demo" if demo else str(source),
+        source="demo" if demo else _given(source, scan),
         demo={"generator": "chatlens.synth", "conversations": demo_conversations, "seed": DEMO_SEED}
         if demo
         else None,
@@ -350,6 +350,17 @@ def _analyze(
     write_run_report(out, summary_json, manifest, behaviour=behaviour, figures=figures, excerpts=excerpts)
     finish_run(out)
     return RunResult(out=out, summary=summary, manifest=manifest, behaviour=behaviour)
+
+
+def _given(source: SourceLike, scan: SourceScan) -> str:
+    """The source as the manifest and the report name it: what the user gave, or for an
+    in-memory table its provenance name (``<polars.DataFrame>``).
+
+    Why: ``str()`` of a DataFrame is its printed head, so the manifest and report.html of a run
+    without ``keep_text`` held the first messages' text."""
+    from chatlens.corpus.sources import in_memory_table
+
+    return scan.files[0].name if in_memory_table(source) else str(source)
 
 
 def strict_json(value: Any) -> Any:
