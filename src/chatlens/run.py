@@ -345,6 +345,9 @@ def _analyze(
         data_files=(*result.data_files, *used),
     )
     manifest = build_manifest(record, summary, timings=timings, out=out)
+    from chatlens.corpus.sources import release
+
+    release(scan.files)  # an in-memory table's temporary copy (fingerprinted by now)
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False))
     excerpts = _excerpts(out, source if demo else None) if behaviour is not None and (demo or keep_text) else None
     write_run_report(out, summary_json, manifest, behaviour=behaviour, figures=figures, excerpts=excerpts)

@@ -194,14 +194,19 @@ def read(source: SourceLike, **options: object) -> Corpus:
     >>> corpus.messages.select("role", "content").rows()
     [('user', 'Hi!'), ('assistant', 'Hello.')]
     """
+    from chatlens.corpus.sources import release
+
     stream = iter_batches(source, **options)
     acc = SummaryAccumulator(format=stream.format, files=len(stream.files), bytes=stream.total_bytes)
     parts: dict[str, list[pl.DataFrame]] = {"m": [], "c": [], "q": []}
-    for batch in stream:
-        acc.update(batch)
-        parts["m"].append(batch.messages)
-        parts["c"].append(batch.conversations)
-        parts["q"].append(batch.quarantine)
+    try:
+        for batch in stream:
+            acc.update(batch)
+            parts["m"].append(batch.messages)
+            parts["c"].append(batch.conversations)
+            parts["q"].append(batch.quarantine)
+    finally:
+        release(stream.files)  # an in-memory table's temporary copy
 
     def cat(frames: list[pl.DataFrame], schema: dict) -> pl.DataFrame:
         return pl.concat(frames, how="vertical") if frames else empty_frame(schema)
@@ -216,8 +221,13 @@ def read(source: SourceLike, **options: object) -> Corpus:
 
 def info(source: SourceLike, **options: object) -> CorpusSummary:
     """Summarise a source (format, counts, models, languages, turns) in one streaming pass."""
+    from chatlens.corpus.sources import release
+
     stream = iter_batches(source, **options)
     acc = SummaryAccumulator(format=stream.format, files=len(stream.files), bytes=stream.total_bytes)
-    for batch in stream:
-        acc.update(batch)
+    try:
+        for batch in stream:
+            acc.update(batch)
+    finally:
+        release(stream.files)  # an in-memory table's temporary copy
     return acc.finish()
