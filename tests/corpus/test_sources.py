@@ -335,6 +335,14 @@ def test_ignore_file_skips_listed_files_in_directories_and_globs(tmp_path):
         resolve(str(d / "*.jsonl"))
 
 
+def test_ignore_file_written_by_notepad_is_read(tmp_path):
+    # a byte-order mark and CRLF line ends (Windows Notepad): the first pattern never matched
+    for name in ("chats.jsonl", "labels.jsonl"):
+        (tmp_path / name).write_text(json.dumps({"conversations": [{"from": "human", "value": "hi"}]}) + "\n")
+    (tmp_path / sources.IGNORE_FILE).write_bytes(b"\xef\xbb\xbflabels.jsonl\r\n")
+    assert _names(resolve(tmp_path)) == ["chats.jsonl"]
+
+
 def _sg(text: str) -> str:
     return json.dumps({"conversations": [{"from": "human", "value": text}, {"from": "gpt", "value": "a"}]})
 

@@ -240,7 +240,9 @@ def _without_ignored(files: list[Path]) -> list[Path]:
     for parent in sorted({f.parent for f in files}):
         ignore = parent / IGNORE_FILE
         if ignore.is_file():
-            lines = (line.strip() for line in ignore.read_text(encoding="utf-8").splitlines())
+            # utf-8-sig: Notepad starts the file with a byte-order mark, which made the first
+            # pattern never match
+            lines = (line.strip() for line in ignore.read_text(encoding="utf-8-sig").splitlines())
             patterns[parent] = [line for line in lines if line and not line.startswith("#")]
     kept = [f for f in files if not any(fnmatchcase(f.name, p) for p in patterns.get(f.parent, ()))]
     if len(kept) < len(files):
