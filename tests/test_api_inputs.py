@@ -83,3 +83,30 @@ def test_reprs_are_short(tmp_path):
     text = repr(result)
     assert text.startswith("RunResult(out=") and "rows_analysed=300" in text
     assert len(text) < 600 and "\n" not in text, text
+
+
+@pytest.mark.parametrize("convert", [lambda f: f, lambda f: f.to_pandas(), lambda f: f.to_arrow()])
+def test_analyze_of_an_in_memory_table_keeps_its_text_out_of_the_run(tmp_path, convert):
+    # the manifest's source was str(table): a DataFrame's printed head, message text and all,
+    # in manifest.json and report.html of a run without keep_text
+    frame = pl.DataFrame({"conversation_id": ["c1", "c1"], "role": ["user", "assistant"],
+                          "content": ["my number is 555-0199", "noted"]})
+    result = chatlens.analyze(convert(frame), out=tmp_path / "run", detect=False, format="table",
+                              layout="message")
+    assert result.manifest["source"]["given"].startswith("<") and result.rows_analysed == 1
+    for name in ("manifest.json", "report.html", "summary.json"):
+        assert "555-0199" not in (tmp_path / "run" / name).read_text(encoding="utf-8"), name
+
+
+def test_read_info_and_analyze_of_a_table_leave_no_temporary_copy(tmp_path, monkeypatch):
+    # each call wrote the table to a temporary Parquet file kept until the process exited
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    frame = pl.DataFrame({"conversation_id": ["c1", "c1"], "role": ["user", "assistant"], "content": ["hi", "yo"]})
+    options = {"format": "table", "layout": "message"}
+    assert chatlens.read(frame, **options).summary.conversations == 1
+    assert chatlens.info(frame, **options).conversations == 1
+    assert chatlens.analyze(frame, out=tmp_path / "run", detect=False, **options).rows_analysed == 1
+    assert list((tmp_path / "tmp").glob("chatlens-table-*")) == []

@@ -57,6 +57,40 @@ def test_keep_text_and_fingerprint_is_stable(tmp_path: Path) -> None:
     assert a.manifest["input_fingerprint"]["sha256"] == b.manifest["input_fingerprint"]["sha256"]
 
 
+@pytest.mark.parametrize("engine", [None, "local", "process"])
+def test_analyze_opens_the_source_once(tmp_path: Path, monkeypatch, engine) -> None:
+    # choosing the engine, the preflight and the run each resolved the source and detected its
+    # format again (a folder of 5,000 JSON files: 0.5 s each; an in-memory table was written
+    # to a temporary Parquet file three times)
+    from chatlens.corpus import sources
+
+    src = write_sharegpt(tmp_path / "chats.jsonl")
+    opened = []
+    real = sources.resolve
+    monkeypatch.setattr(sources, "resolve", lambda *a, **k: opened.append(a) or real(*a, **k))
+    result = chatlens.analyze(src, out=tmp_path / "run", detect=False, engine=engine, workers=2)
+    assert len(opened) == 1
+    assert (result.rows_in, result.rows_analysed, result.manifest["source"]["given"]) == (4, 2, str(src))
+
+
+def test_quarantine_lists_files_in_reading_order_whatever_the_batch_size(tmp_path: Path) -> None:
+    # the files' order was that of their first quarantined row, and a batch lists the rows its
+    # reader set aside before the repeated ids: one batch put a8.json (malformed) before
+    # a3.json (a repeated id), batches of 2 the other way round
+    src = tmp_path / "folder"
+    src.mkdir()
+    for i in range(10):
+        cid = "c1" if i == 3 else f"c{i}"
+        conv = [{"from": "human", "value": f"q{i}"}, {"from": "gpt", "value": "a"}]
+        (src / f"a{i}.json").write_text(json.dumps({"id": cid, "conversations": conv}) if i != 8 else "{oops")
+    files = []
+    for batch in (100, 2):
+        out = tmp_path / f"run{batch}"
+        chatlens.analyze(src, out=out, detect=False, engine="local", batch_size=batch)
+        files.append([Path(f).name for f in pl.read_parquet(out / "quarantine.parquet")["file"].to_list()])
+    assert files == [["a3.json", "a8.json"]] * 2
+
+
 def test_query_over_run(tmp_path: Path) -> None:
     src = write_sharegpt(tmp_path / "chats.jsonl")
     run = chatlens.analyze(src, out=tmp_path / "run").out

@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import polars as pl
 
+from chatlens import datafiles
 from chatlens._json import strict_json
 from chatlens._lazy import import_target
 from chatlens._progress import status
@@ -44,6 +45,7 @@ from chatlens._repr import short_repr
 from chatlens.corpus.api import SourceLike, SourceOptions
 from chatlens.corpus.summary import CorpusSummary, RowCounts
 from chatlens.corpus.tablefile import neutralise_formulas
+from chatlens.datafiles import DataFileRecord
 from chatlens.engine.api import preflight
 from chatlens.engine.result import EngineResult
 from chatlens.engine.rundir import begin_run, claim, finish_run
@@ -53,6 +55,7 @@ from chatlens.report.html import write_run_report
 from chatlens.report.manifest import RunRecord, build_manifest
 
 if TYPE_CHECKING:
+    from chatlens.corpus.sources import SourceScan
     from chatlens.report.tables import BehaviourTables
 
 DEMO_CONVERSATIONS = 20_000
@@ -209,6 +212,30 @@ def analyze(
     **options
         :class:`~chatlens.corpus.api.SourceOptions` fields.
     """
+    # the manifest lists the data files this run used, not those an earlier run in this
+    # process loaded (datafiles.used() is process-wide)
+    with datafiles.recording() as used:
+        return _analyze(source, out=out, keep_text=keep_text, detect=detect, profile=profile,
+                        overwrite=overwrite, command=command, demo_conversations=demo_conversations,
+                        engine=engine, workers=workers, address=address, used=used, **options)
+
+
+def _analyze(
+    source: SourceLike | None,
+    *,
+    out: str | Path,
+    keep_text: bool,
+    detect: bool,
+    profile: str | Path | Profile,
+    overwrite: bool,
+    command: Sequence[str] | None,
+    demo_conversations: int,
+    engine: Literal["local", "process", "dask"] | None,
+    workers: int | None,
+    address: str | None,
+    used: Sequence[DataFileRecord],
+    **options: Any,
+) -> RunResult:
     t0 = time.perf_counter()
     resolved = load_profile(profile)
     out = Path(out)
@@ -218,10 +245,14 @@ def analyze(
     demo = source is None
     opts = SourceOptions(**options)
     stages = resolved.stage_specs(keep_text=keep_text) if detect else ()
+    # the source is resolved and its format detected once, here: choosing the engine, the
+    # preflight and the run each opened it again (a folder of 5,000 JSON files: 0.5 s each;
+    # an in-memory table written to a temporary Parquet file three times)
+    scan = None if demo else opts.open(source)
     # everything that can fail on the arguments fails here, before the previous run goes
     if not demo and engine is None:
-        engine = default_engine(source, opts, workers)
-    inputs = _preflight(resolved, None if demo else source, stages, tables=detect,
+        engine = default_engine(scan, opts, workers)
+    inputs = _preflight(resolved, scan, stages, tables=detect,
                         engine=engine or "local", workers=workers, address=address, options=opts,
                         keep_text=keep_text)
     client = None
@@ -246,7 +277,8 @@ def analyze(
             status(f"generating the demo corpus: {demo_conversations:,} synthetic conversations")
             synth(demo_conversations, seed=DEMO_SEED, out=source)
             timings["synth_demo"] = round(time.perf_counter() - t, 3)
-            engine = default_engine(source, opts, workers) if engine is None else engine
+            scan = opts.open(source)
+            engine = default_engine(scan, opts, workers) if engine is None else engine
 
         t = time.perf_counter()
         with ThreadPoolExecutor(1) as importer:
@@ -254,7 +286,7 @@ def analyze(
             # so two threads never import the same (circular) packages at once
             importing = importer.submit(_import_report) if engine != "local" else None
             result = _run_stages(
-                source, out, opts, stages, keep_text=keep_text, engine=engine, workers=workers,
+                scan, out, opts, stages, keep_text=keep_text, engine=engine, workers=workers,
                 address=address if client is None else client,
             )
             if importing is not None:
@@ -301,7 +333,7 @@ def analyze(
                                                  default=str, allow_nan=False))
     timings["total"] = round(time.perf_counter() - t0, 3)
     record = RunRecord(
-        source="demo" if demo else str(source),
+        source="demo" if demo else _given(source, scan),
         demo={"generator": "chatlens.synth", "conversations": demo_conversations, "seed": DEMO_SEED}
         if demo
         else None,
@@ -310,14 +342,28 @@ def analyze(
         profile=resolved.public(),
         engine=result.public(),
         command=command,
-        data_files=result.data_files,
+        data_files=(*result.data_files, *used),
     )
     manifest = build_manifest(record, summary, timings=timings, out=out)
+    from chatlens.corpus.sources import release
+
+    release(scan.files)  # an in-memory table's temporary copy (fingerprinted by now)
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False))
     excerpts = _excerpts(out, source if demo else None) if behaviour is not None and (demo or keep_text) else None
     write_run_report(out, summary_json, manifest, behaviour=behaviour, figures=figures, excerpts=excerpts)
     finish_run(out)
     return RunResult(out=out, summary=summary, manifest=manifest, behaviour=behaviour)
+
+
+def _given(source: SourceLike, scan: SourceScan) -> str:
+    """The source as the manifest and the report name it: what the user gave, or for an
+    in-memory table its provenance name (``<polars.DataFrame>``).
+
+    Why: ``str()`` of a DataFrame is its printed head, so the manifest and report.html of a run
+    without ``keep_text`` held the first messages' text."""
+    from chatlens.corpus.sources import in_memory_table
+
+    return scan.files[0].name if in_memory_table(source) else str(source)
 
 
 def default_engine(source: SourceLike, opts: SourceOptions, workers: int | None = None) -> Literal["local", "process"]:
@@ -340,7 +386,7 @@ def default_engine(source: SourceLike, opts: SourceOptions, workers: int | None 
 
 
 def _run_stages(
-    source: SourceLike,
+    source: SourceScan,
     out: Path,
     opts: SourceOptions,
     stages: Sequence[Any],
@@ -381,23 +427,26 @@ def _run_stages(
     if not single:  # messages: by the caller, beside the tables (see analyze)
         for table in ("conversations", "quarantine"):
             result.compact(table, out / f"{table}.parquet")
-    _in_source_order(out / "quarantine.parquet")
+    _in_source_order(out / "quarantine.parquet", [f.name for f in source.files])
     return result
 
 
-def _in_source_order(path: Path) -> None:
-    """Sort the quarantine by file (in reading order) and source row, in place.
+def _in_source_order(path: Path, files: Sequence[str]) -> None:
+    """Sort the quarantine by file (in reading order: ``files``, the names its ``file`` column
+    shows) and source row, in place.
 
     Why: each batch lists the rows its reader set aside before the repeated ids it found, so the
     order depended on where batches and partitions were cut, and a 1-worker and a 2-worker run
-    of one file listed the same rows in different orders. The quarantine is small (the exception
-    path), so rewriting it costs nothing that shows."""
+    of one file listed the same rows in different orders. The files' order is the source's, not
+    that of their first row in the quarantine: a folder of small JSON files lists its broken
+    files after the other rows of their batch, so the batch size changed it. The quarantine is
+    small (the exception path), so rewriting it costs nothing that shows."""
     quarantine = pl.read_parquet(path, glob=False)
     if quarantine.height < 2:
         return
-    first = quarantine.with_row_index("_i").group_by("file", maintain_order=True).agg(
-        pl.col("_i").min().alias("_first"))
-    ordered = (quarantine.with_row_index("_i").join(first, on="file", how="left", nulls_equal=True)
+    order = pl.DataFrame({"file": list(files)}, schema={"file": pl.String}).unique(
+        "file", keep="first", maintain_order=True).with_row_index("_first")
+    ordered = (quarantine.with_row_index("_i").join(order, on="file", how="left")
                .sort("_first", "row", "_i", nulls_last=True).drop("_i", "_first"))
     if not ordered.equals(quarantine):
         tmp = path.with_name(f".{path.name}.sorted.tmp")

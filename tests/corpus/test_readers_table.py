@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta, timezone
 
 import polars as pl
 import pytest
@@ -158,3 +159,21 @@ def test_column_map_naming_a_field_twice_is_an_error() -> None:
     with pytest.raises(InvalidParameterError, match="names 'content' twice"):
         parse_column_map("conversation_id=c,role=r,content=text,content=turn")
     assert parse_column_map("content=text, content=text")["content"] == "text"
+
+
+def test_epoch_timestamps_in_milliseconds_and_as_text(tmp_path):
+    # epoch milliseconds were read as seconds (the year 55970, which Python cannot hold:
+    # OverflowError on to_list()), and epoch seconds in a CSV cell (text) became null
+    import chatlens
+
+    jsonl = tmp_path / "ms.jsonl"
+    jsonl.write_text("\n".join(json.dumps({"conversation_id": "c1", "role": r, "content": "x", "timestamp": t})
+                               for r, t in (("user", 1704103200123), ("assistant", 1704103201000))) + "\n")
+    csv = tmp_path / "s.csv"
+    csv.write_text("conversation_id,role,content,timestamp\nc1,user,hi,1704103200\nc1,assistant,hello,1704103201.5\n")
+    start = datetime(2024, 1, 1, 10, 0, tzinfo=timezone.utc)
+    ms = chatlens.read(jsonl, format="table", layout="message")
+    assert ms.messages["timestamp"].to_list() == [start + timedelta(milliseconds=123), start + timedelta(seconds=1)]
+    seconds = chatlens.read(csv, format="table", layout="message")
+    assert seconds.messages["timestamp"].to_list() == [start, start + timedelta(seconds=1.5)]
+    assert seconds.conversations["timestamp"].to_list() == [start]

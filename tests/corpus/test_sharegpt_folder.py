@@ -116,3 +116,47 @@ def test_detection_skips_an_unreadable_file_but_not_when_it_is_the_only_one(tmp_
         open_batches(tmp_path / "a.json")
     (tmp_path / "b.json").write_text(json.dumps(_conv(2)))
     assert open_batches(tmp_path).format == "sharegpt"
+
+
+def test_files_keeping_their_records_under_a_key_read_as_when_alone(tmp_path):
+    # an export such as {"version": 1, "data": [...]} gave its 3 records read alone, but one
+    # quarantined row ('missing key conversations') per file in a folder of such files
+    root = tmp_path / "pages"
+    root.mkdir()
+    for page in range(2):
+        doc = {"version": 1, "data": [_conv(3 * page + i) for i in range(3)]}
+        (root / f"page{page}.json").write_text(json.dumps(doc))
+    alone = chatlens.read(root / "page0.json")
+    together = chatlens.read(root)
+    assert (alone.summary.conversations, alone.summary.quarantined) == (3, 0)
+    assert (together.summary.records_in, together.summary.conversations, together.summary.quarantined) == (6, 6, 0)
+    assert together.conversations["conversation_id"].to_list() == [f"c{i}" for i in range(6)]
+    assert together.messages.filter(pl.col("conversation_id") == "c4").height == 2
+
+
+def test_a_broken_small_file_is_quarantined_whatever_its_neighbours(tmp_path, monkeypatch):
+    # a truncated file sharing a group with a small neighbour was quarantined; between two
+    # files too large to group it was read alone and stopped the run (SchemaError)
+    root = tmp_path / "mixed"
+    root.mkdir()
+    (root / "a.json").write_text(json.dumps([_conv(i) for i in range(20)]))
+    (root / "b.json").write_text('{"id": "t", "conversations": [')
+    (root / "c.json").write_text(json.dumps([_conv(i) for i in range(20, 40)]))
+    monkeypatch.setattr(_pipeline, "SMALL_FILE_BYTES", 100)  # a.json and c.json are 'large'
+    assert [len(g) for g in file_groups("sharegpt", resolve(root))] == [1, 1, 1]
+    corpus = chatlens.read(root, format="sharegpt")
+    assert (corpus.summary.records_in, corpus.summary.conversations, corpus.summary.quarantined) == (41, 40, 1)
+    assert corpus.quarantine.select("row", "reason").row(0)[0] == 0
+    assert corpus.quarantine["file"].to_list() == [str(root / "b.json")]
+
+
+def test_an_array_item_nested_too_deep_in_a_folder_is_quarantined(tmp_path):
+    # json.dumps of the streaming parser's TooDeep marker raised a raw TypeError
+    root = tmp_path / "deep"
+    root.mkdir()
+    (root / "a.json").write_text(json.dumps(_conv(0)))
+    (root / "b.json").write_text("[" + json.dumps(_conv(1)) + ", " + "[" * 5000 + "]" * 5000 + "]")
+    corpus = chatlens.read(root, format="sharegpt")
+    assert (corpus.summary.records_in, corpus.summary.conversations, corpus.summary.quarantined) == (3, 2, 1)
+    file, row, reason = corpus.quarantine.select("file", "row", "reason").row(0)
+    assert (file, row) == (str(root / "b.json"), 1) and "nested deeper" in reason

@@ -250,6 +250,46 @@ def test_bom_is_ignored(kit, tmp_path):
     assert nested["conversation_id"].to_list() == ["c"]
 
 
+@pytest.mark.parametrize("name", ["lines.json", "array.json.gz", "listed.json", "listed.json.gz", "one.json.gz"])
+def test_a_bom_is_ignored_in_every_json_shape_and_detection(kit, tmp_path, name):
+    # a .json of JSON lines, a JSON object keeping its records under a key (DICES's shape) and
+    # every .json.gz failed detection when the file began with a UTF-8 byte-order mark
+    import gzip
+
+    records = [kit.lmsys_record("a"), kit.lmsys_record("b")]
+    body = {"lines.json": kit.encode_lines(records),
+            "listed.json": json.dumps({"version": 1, "data": records}).encode(),
+            "one.json": json.dumps(records[0]).encode()}.get(name.removesuffix(".gz"), json.dumps(records).encode())
+    data = b"\xef\xbb\xbf" + body
+    path = tmp_path / name
+    path.write_bytes(gzip.compress(data) if name.endswith(".gz") else data)
+    scan = open_batches(path)
+    nested, quarantine, _, _ = kit.collect(scan)
+    assert scan.format == "lmsys"
+    assert (nested.height, quarantine.height) == (1 if name == "one.json.gz" else 2, 0)
+
+
+def test_an_empty_file_beside_others_is_read(kit, tmp_path):
+    # reading the rest of an empty (or BOM-only) file asked pyarrow for -1 bytes: SystemError
+    for i in range(3):
+        (tmp_path / f"{i}.json").write_text(json.dumps(kit.lmsys_record(f"c{i}")))
+    (tmp_path / "empty.json").write_bytes(b"")
+    (tmp_path / "bom.json").write_bytes(b"\xef\xbb\xbf")
+    nested, quarantine, _, _ = kit.collect(open_batches(tmp_path))
+    assert (nested.height, quarantine.height) == (3, 0)
+
+
+@pytest.mark.parametrize(("mark", "encoding"), [(b"\xff\xfe", "UTF-16"), (b"\xfe\xff", "UTF-16"),
+                                                (b"\xff\xfe\x00\x00", "UTF-32")])
+def test_a_utf16_or_utf32_file_is_an_error_that_says_so(kit, tmp_path, mark, encoding):
+    path = tmp_path / "chats.jsonl"
+    text = kit.encode_lines([kit.lmsys_record("a")]).decode()
+    codec = {"UTF-16": "utf-16-le" if mark == b"\xff\xfe" else "utf-16-be", "UTF-32": "utf-32-le"}[encoding]
+    path.write_bytes(mark + text.encode(codec))
+    with pytest.raises(SourceError, match=f"is {encoding} text .* expected UTF-8"):
+        kit.collect(open_batches(path, format="lmsys"))
+
+
 def test_other_hub_client_errors_become_hub_access_errors(monkeypatch):
     import huggingface_hub
 
@@ -293,6 +333,14 @@ def test_ignore_file_skips_listed_files_in_directories_and_globs(tmp_path):
     (d / sources.IGNORE_FILE).write_text("*\n")
     with pytest.raises(SourceError, match="matches no data files"):
         resolve(str(d / "*.jsonl"))
+
+
+def test_ignore_file_written_by_notepad_is_read(tmp_path):
+    # a byte-order mark and CRLF line ends (Windows Notepad): the first pattern never matched
+    for name in ("chats.jsonl", "labels.jsonl"):
+        (tmp_path / name).write_text(json.dumps({"conversations": [{"from": "human", "value": "hi"}]}) + "\n")
+    (tmp_path / sources.IGNORE_FILE).write_bytes(b"\xef\xbb\xbflabels.jsonl\r\n")
+    assert _names(resolve(tmp_path)) == ["chats.jsonl"]
 
 
 def _sg(text: str) -> str:

@@ -84,3 +84,39 @@ def test_manifest_lists_the_same_data_files_whatever_the_engine(tmp_path: Path) 
     paths = [f["path"] for f in one["data_files"]]
     assert "signals/refusal_model.json" in paths and "signals/jailbreak_learned.json" in paths
     assert two["data_files"] == one["data_files"]
+
+
+def test_a_second_run_in_one_process_lists_only_its_own_data_files(tmp_path: Path) -> None:
+    # datafiles.used() is process-wide: a 'rules' run after a 'default' run listed the default
+    # profile and the models only the default profile loads (signals/refusal_model.json, ...)
+    src = _log(tmp_path / "log.jsonl")
+
+    def paths(profile: str, out: str) -> set[str]:
+        manifest = chatlens.analyze(src, out=tmp_path / out, profile=profile, engine="local").manifest
+        return {f["path"] for f in manifest["data_files"]}
+
+    first = paths("default", "a")
+    rules = paths("rules", "b")
+    again = paths("default", "c")
+    assert {"signals/refusal_model.json", "profiles/default.yaml"} <= first
+    assert not {"signals/refusal_model.json", "signals/jailbreak_learned.json",
+                "profiles/default.yaml"} & rules
+    assert again == first  # models already loaded (cached) are still listed
+
+
+def test_recording_sees_files_a_cached_loader_returns_again() -> None:
+    from chatlens import datafiles
+
+    @datafiles.cached
+    def roles() -> object:
+        return datafiles.load("corpus/roles.yaml")
+
+    with datafiles.recording() as first:
+        roles()
+    with datafiles.recording() as outer, datafiles.recording() as inner:
+        roles()
+    with datafiles.recording() as none:
+        pass
+    assert [r.file for r in first] == [r.file for r in outer] == [r.file for r in inner] \
+        == ["<bundled>/corpus/roles.yaml"]
+    assert none == []

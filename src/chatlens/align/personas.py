@@ -36,7 +36,7 @@ def read_personas(path: str | Path) -> list[dict[str, Any]]:
     if suffix == ".csv":
         import polars as pl
 
-        rows: list[Any] = pl.read_csv(p, infer_schema=False).to_dicts()
+        rows: list[Any] = pl.read_csv(p, infer_schema=False, glob=False).to_dicts()
     elif suffix in (".jsonl", ".ndjson"):
         rows = []
         # "\n" only: splitlines() would also cut at a raw U+2028/U+2029/U+0085 inside a value

@@ -54,8 +54,16 @@ class SourceOptions:
     hf_token: str | None = None
 
     def open(self, source: SourceLike) -> SourceScan:
-        """The lazy scan of ``source`` read with these options (resolve files, pick the reader)."""
-        from chatlens.corpus.sources import open_batches
+        """The lazy scan of ``source`` read with these options (resolve files, pick the reader).
+
+        A :class:`~chatlens.corpus.sources.SourceScan` is returned as it is: a caller that
+        opened the source once (``analyze``) hands the scan on instead of resolving the files
+        and detecting the format again in every step.
+        """
+        from chatlens.corpus.sources import SourceScan, open_batches
+
+        if isinstance(source, SourceScan):
+            return source
 
         return open_batches(
             source,
@@ -186,14 +194,19 @@ def read(source: SourceLike, **options: object) -> Corpus:
     >>> corpus.messages.select("role", "content").rows()
     [('user', 'Hi!'), ('assistant', 'Hello.')]
     """
+    from chatlens.corpus.sources import release
+
     stream = iter_batches(source, **options)
     acc = SummaryAccumulator(format=stream.format, files=len(stream.files), bytes=stream.total_bytes)
     parts: dict[str, list[pl.DataFrame]] = {"m": [], "c": [], "q": []}
-    for batch in stream:
-        acc.update(batch)
-        parts["m"].append(batch.messages)
-        parts["c"].append(batch.conversations)
-        parts["q"].append(batch.quarantine)
+    try:
+        for batch in stream:
+            acc.update(batch)
+            parts["m"].append(batch.messages)
+            parts["c"].append(batch.conversations)
+            parts["q"].append(batch.quarantine)
+    finally:
+        release(stream.files)  # an in-memory table's temporary copy
 
     def cat(frames: list[pl.DataFrame], schema: dict) -> pl.DataFrame:
         return pl.concat(frames, how="vertical") if frames else empty_frame(schema)
@@ -208,8 +221,13 @@ def read(source: SourceLike, **options: object) -> Corpus:
 
 def info(source: SourceLike, **options: object) -> CorpusSummary:
     """Summarise a source (format, counts, models, languages, turns) in one streaming pass."""
+    from chatlens.corpus.sources import release
+
     stream = iter_batches(source, **options)
     acc = SummaryAccumulator(format=stream.format, files=len(stream.files), bytes=stream.total_bytes)
-    for batch in stream:
-        acc.update(batch)
+    try:
+        for batch in stream:
+            acc.update(batch)
+    finally:
+        release(stream.files)  # an in-memory table's temporary copy
     return acc.finish()

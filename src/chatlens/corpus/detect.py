@@ -60,7 +60,6 @@ def _sample_parquet(file: ResolvedFile, n: int) -> Sample:
 
 def _sample_csv(file: ResolvedFile, n: int) -> Sample:
     head, _ = _io.decode_utf8(_io.peek_bytes(file, 1 << 20))
-    head = head.removeprefix("\ufeff")  # a byte-order mark is not part of the first column's name
     delimiter = "\t" if ".tsv" in file.path.name.lower() else ","
     reader = csv.DictReader(io.StringIO(head), delimiter=delimiter)
     records = []

@@ -148,6 +148,7 @@ def table_file(table: object) -> ResolvedFile:
     folder = Path(tempfile.mkdtemp(prefix="chatlens-table-"))
     atexit.register(shutil.rmtree, folder, ignore_errors=True)
     path = folder / "table.parquet"
+    _TABLE_FOLDERS[path] = folder
     if cls.__module__.startswith("polars"):
         frame = table.collect() if cls.__name__ == "LazyFrame" else table  # type: ignore[attr-defined]
         frame.write_parquet(path)  # type: ignore[attr-defined]
@@ -156,6 +157,26 @@ def table_file(table: object) -> ResolvedFile:
     else:
         pq.write_table(pa.table(table) if cls.__name__ == "RecordBatch" else table, path)
     return ResolvedFile(path, "parquet", None, name)
+
+
+#: The temporary folders of in-memory tables (:func:`table_file`), by the file in each.
+_TABLE_FOLDERS: dict[Path, Path] = {}
+
+
+def release(files: Sequence[ResolvedFile]) -> None:
+    """Remove the temporary copies of in-memory tables among ``files`` (others are untouched).
+
+    Why: each ``read``/``info``/``analyze`` of a DataFrame wrote the table to a new temporary
+    Parquet file kept until the process exited, so a notebook that read a 1 GB frame ten times
+    held ten copies on disk. The callers that consume a source whole release it when done; a
+    lazy :func:`~chatlens.corpus.api.iter_batches` stream keeps its copy until exit.
+    """
+    import shutil
+
+    for file in files:
+        folder = _TABLE_FOLDERS.pop(file.path, None)
+        if folder is not None:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def _resolve_one(item: str | Path, hf_token: str | None) -> list[ResolvedFile]:
@@ -219,7 +240,9 @@ def _without_ignored(files: list[Path]) -> list[Path]:
     for parent in sorted({f.parent for f in files}):
         ignore = parent / IGNORE_FILE
         if ignore.is_file():
-            lines = (line.strip() for line in ignore.read_text(encoding="utf-8").splitlines())
+            # utf-8-sig: Notepad starts the file with a byte-order mark, which made the first
+            # pattern never match
+            lines = (line.strip() for line in ignore.read_text(encoding="utf-8-sig").splitlines())
             patterns[parent] = [line for line in lines if line and not line.startswith("#")]
     kept = [f for f in files if not any(fnmatchcase(f.name, p) for p in patterns.get(f.parent, ()))]
     if len(kept) < len(files):
@@ -483,5 +506,6 @@ __all__ = [
     "hub_files",
     "open_batches",
     "parse_column_map",
+    "release",
     "resolve",
 ]

@@ -5,7 +5,7 @@ result must say which file (and which bytes) produced it, and a bad file must fa
 error style. So all of them live under one root (``chatlens/data/``), each bundled file is
 registered with its kind (:mod:`chatlens.datafiles.registry`), each kind has a typed schema
 (:mod:`chatlens.datafiles.schemas`) checked by one validator, and every load is recorded for the
-run manifest (:func:`used`).
+run manifest (:func:`used`; one run's own files: :func:`recording`).
 
 Examples
 --------
@@ -22,8 +22,12 @@ True
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -52,6 +56,9 @@ class DataFileRecord:
 
 
 _USED: dict[tuple[str, str], DataFileRecord] = {}
+#: The open :func:`recording` scopes (every one gets every record noted while it is open).
+_SCOPES: list[tuple[set[tuple[str, str]], list[DataFileRecord]]] = []
+_SCOPES_LOCK = threading.Lock()
 
 
 def _root() -> Any:
@@ -129,8 +136,66 @@ def _resolve(name_or_path: str | Path, kind: str | None) -> tuple[Kind, Any, Dat
         spec = KINDS[record.kind]
     else:
         spec, doc, record = _load_path(Path(name_or_path), kind)
-    _USED.setdefault((record.file, record.sha256), record)
+    _note(record)
     return spec, doc, record
+
+
+def _note(record: DataFileRecord) -> None:
+    """Record a use for the process (:func:`used`) and for every open :func:`recording`."""
+    key = (record.file, record.sha256)
+    _USED.setdefault(key, record)
+    with _SCOPES_LOCK:
+        for keys, found in _SCOPES:
+            if key not in keys:
+                keys.add(key)
+                found.append(record)
+
+
+@contextmanager
+def recording() -> Iterator[list[DataFileRecord]]:
+    """The data files used while the block runs, so far (a list, in first-use order).
+
+    Why: :func:`used` is process-wide, so in a long-lived process (two ``analyze`` calls, a Dask
+    worker) a run's manifest listed the files an earlier run had loaded. A run records its
+    own files here. Loaders that keep what they loaded cache it with :func:`cached`, which
+    notes the file again on every call, so a second run that finds a model already loaded
+    still records it. Scopes nest; every open scope sees every use (also from other threads,
+    which the helper threads of one run are).
+    """
+    scope: tuple[set[tuple[str, str]], list[DataFileRecord]] = (set(), [])
+    with _SCOPES_LOCK:
+        _SCOPES.append(scope)
+    try:
+        yield scope[1]
+    finally:
+        with _SCOPES_LOCK:  # by identity: two scopes may hold equal records
+            del _SCOPES[next(i for i, open_ in enumerate(_SCOPES) if open_ is scope)]
+
+
+def cached(load: Callable[..., Any]) -> Callable[..., Any]:
+    """``functools.cache`` for a function that loads data files (directly or through another
+    loader), noting those files again each time the cached value is returned.
+
+    Why: with a plain cache only the first call in a process reaches :func:`load`, so only the
+    first run's :func:`recording` would list the file (see there).
+    """
+    memo: dict[Any, tuple[Any, tuple[DataFileRecord, ...]]] = {}
+
+    @functools.wraps(load)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        key = (args, tuple(sorted(kwargs.items())))
+        hit = memo.get(key)
+        if hit is None:
+            with recording() as records:
+                value = load(*args, **kwargs)
+            hit = memo[key] = (value, tuple(records))
+        else:
+            for record in hit[1]:
+                _note(record)
+        return hit[0]
+
+    wrapper.cache_clear = memo.clear  # type: ignore[attr-defined]
+    return wrapper
 
 
 def _is_bundled(name_or_path: str | Path) -> bool:
@@ -234,11 +299,13 @@ __all__ = [
     "DataFileRecord",
     "bundled",
     "bundled_bytes",
+    "cached",
     "check_file",
     "load",
     "load_with_record",
     "parse",
     "parse_bytes",
     "read_document",
+    "recording",
     "used",
 ]

@@ -66,8 +66,7 @@ class EngineResult(RowCounts):
 
     @property
     def data_files(self) -> tuple[datafiles.DataFileRecord, ...]:
-        """Every data file the processes that ran the partitions had loaded, once each, in
-        partition order: what a manifest lists whatever the engine (a pool or Dask worker loads
+        """Every data file the partitions used, once each, in partition order: what a manifest lists whatever the engine (a pool or Dask worker loads
         the stages' models where the driver never sees them)."""
         seen: dict[tuple[str, str], datafiles.DataFileRecord] = {}
         for part in self.partitions:

@@ -22,7 +22,7 @@ import socket
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import polars as pl
@@ -73,7 +73,7 @@ class PartitionResult:
     ``stages`` (and each stage's share, ``stage:<name>``) and ``write`` (encoding + compression,
     on a background thread) plus ``wall``.
     ``worker`` is ``host:pid`` of the process that ran it. ``data_files`` are the data files
-    that process had loaded when the partition was done (lexicons, models): a stage may load
+    the partition used (lexicons, models; :func:`chatlens.datafiles.recording`): a stage may load
     them only in a pool or Dask worker, so the driver merges them into the run's manifest
     (:attr:`EngineResult.data_files`) instead of listing only what it loaded itself.
     """
@@ -213,7 +213,15 @@ def run_partition(task: PartitionTask, *, into: RunFiles | None = None) -> Parti
 
     By default (every engine) the partition writes its own three parts. The local engine's
     ``single`` layout passes ``into``, the run's open files (see :class:`RunFiles`).
+    ``data_files`` of the result are the files this partition used (not every file the
+    worker process loaded for earlier runs: a Dask worker outlives a run).
     """
+    with datafiles.recording() as used:
+        result = _run_partition(task, into)
+    return replace(result, data_files=tuple(used))
+
+
+def _run_partition(task: PartitionTask, into: RunFiles | None) -> PartitionResult:
     t0 = time.perf_counter()
     tune_malloc()  # every engine's partition processes (chatlens.engine._malloc says why)
     part = task.partition
@@ -287,7 +295,6 @@ def run_partition(task: PartitionTask, *, into: RunFiles | None = None) -> Parti
         seconds=seconds,
         worker=f"{socket.gethostname()}:{os.getpid()}",
         accumulator=acc,
-        data_files=tuple(datafiles.used()),
     )
 
 

@@ -22,7 +22,6 @@ Matching rules shared by every lexicon
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
 from typing import Any
 
 import polars as pl
@@ -106,7 +105,7 @@ class ReactionLexicon:
         return phrase_regex(phrases, boundaries=language not in self.no_boundaries)
 
 
-@cache
+@datafiles.cached
 def reaction_lexicon() -> ReactionLexicon:
     """Load and validate ``data/features/reactions.yaml`` (cached)."""
     doc = datafiles.load("features/reactions.yaml")
@@ -147,7 +146,7 @@ class ProfanityLexicon:
         )
 
 
-@cache
+@datafiles.cached
 def profanity_lexicon() -> ProfanityLexicon:
     """Load and validate ``data/features/profanity.yaml`` (cached)."""
     doc = datafiles.load("features/profanity.yaml")
@@ -177,7 +176,7 @@ class SentimentLexicon:
     negators: dict[str, tuple[str, ...]]
 
 
-@cache
+@datafiles.cached
 def sentiment_lexicon() -> SentimentLexicon:
     """Load and validate ``data/features/sentiment.yaml`` (cached)."""
     doc = datafiles.load("features/sentiment.yaml")
@@ -196,7 +195,7 @@ def sentiment_lexicon() -> SentimentLexicon:
 # --------------------------------------------------------------------------- languages
 
 
-@cache
+@datafiles.cached
 def language_codes() -> dict[str, str | None]:
     """Language name -> ISO 639-1 code (``data/features/languages.yaml``)."""
     return {str(name).lower(): code for name, code in datafiles.load("features/languages.yaml").names.items()}

@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import re
 from contextlib import AbstractContextManager
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +43,7 @@ import numpy as np
 import polars as pl
 
 from chatlens._override import ModelOverride
+from chatlens.datafiles import cached
 from chatlens.errors import InstrumentError, InvalidParameterError, NotFittedError
 from chatlens.features.reaction_cues import OPENERS as _OPENERS
 from chatlens.features.reaction_cues import cue_hits, cue_regexes
@@ -414,7 +414,7 @@ class ReactionModel:
             raise InstrumentError(msg) from None
 
 
-@cache
+@cached
 def load_weights(path: str | None = None) -> ReactionModel:
     """The shipped reaction model (or one saved at ``path``), validated by the data layer."""
     from chatlens import datafiles

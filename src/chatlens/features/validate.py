@@ -108,8 +108,8 @@ def validate_on_synth(
             msg = f"validate_on_synth: ground truth sidecars not found next to {path} (expected {truth_path.name})."
             raise SourceError(msg)
         corpus = chatlens.read(path)
-        truth = pl.read_parquet(truth_path)
-        conv_truth = pl.read_parquet(conv_truth_path)
+        truth = pl.read_parquet(truth_path, glob=False)
+        conv_truth = pl.read_parquet(conv_truth_path, glob=False)
     keys = ["conversation_id", "message_index"]
     signal_cols = ["refusal", "refusal_type", "refusal_partial", "jailbreak"] if signals == "truth" else []
     msgs = corpus.messages.join(

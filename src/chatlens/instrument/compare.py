@@ -60,9 +60,9 @@ def match_instrument(
     """
     run_dir = Path(run_dir)
     inst = load_instrument(instrument)
-    statements = pl.read_parquet(run_dir / "statements.parquet")["statement"].to_list()
-    labels = pl.read_parquet(run_dir / "assignments.parquet")["cluster"].to_numpy()
-    reps = pl.read_parquet(run_dir / "representatives.parquet").filter(pl.col("rank") == 1)
+    statements = pl.read_parquet(run_dir / "statements.parquet", glob=False)["statement"].to_list()
+    labels = pl.read_parquet(run_dir / "assignments.parquet", glob=False)["cluster"].to_numpy()
+    reps = pl.read_parquet(run_dir / "representatives.parquet", glob=False).filter(pl.col("rank") == 1)
     refs = [i.statement for i in inst.items]
     if isinstance(embedder, TfidfEmbedder):
         x = normalise(embedder([*statements, *refs]))

@@ -222,7 +222,7 @@ def render_report(run_dir: str | Path) -> str:
     if ch:
         parts.append(_statements_section(ch))
     if cl and (run_dir / "representatives.parquet").is_file():
-        parts.append(_clusters_section(cl, pl.read_parquet(run_dir / "representatives.parquet")))
+        parts.append(_clusters_section(cl, pl.read_parquet(run_dir / "representatives.parquet", glob=False)))
     if items:
         weights = {w["key"]: w for w in fit["weights"]} if fit else None
         parts.append(_items_section(items, weights))

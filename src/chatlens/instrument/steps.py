@@ -105,7 +105,7 @@ class _Context:
     def read(self, name: str) -> Any:
         path = self.out / name
         if name.endswith(".parquet"):
-            return pl.read_parquet(path)
+            return pl.read_parquet(path, glob=False)
         if name.endswith(".npy"):
             return np.load(path)
         return json.loads(path.read_text(encoding="utf-8"))

@@ -19,13 +19,12 @@ import html
 import math
 import re
 from dataclasses import dataclass, field
-from functools import cache
 from typing import Any
 
 from chatlens import datafiles
 
 
-@cache
+@datafiles.cached
 def presentation() -> Any:
     """The parsed ``report/presentation.yaml`` (labels, thresholds, wording)."""
     return datafiles.load("report/presentation.yaml")

@@ -10,9 +10,10 @@ timings.
 lists the bundled data files of the layers an analysis reads (see :data:`RUN_DATA_FOLDERS`), the
 ones the caller names (the profile), the ones the engine's workers loaded (returned with each
 partition, :attr:`~chatlens.engine.result.EngineResult.data_files`: a pool or Dask worker loads
-the stages' models where this process never does) and any other file this process loaded
-through :mod:`chatlens.datafiles` (its :func:`~chatlens.datafiles.used` records). So the list is
-the same whatever the engine and worker count.
+the stages' models where this process never does) and the files this process loaded for the run
+(its :func:`~chatlens.datafiles.recording`, not every file the process ever loaded: a second run
+in one process listed the first run's models). So the list is the same whatever the engine and
+worker count, and whatever ran before in the process.
 """
 
 from __future__ import annotations
@@ -48,7 +49,8 @@ class RunRecord:
     how it was generated), ``files`` the resolved input files, ``configuration`` the resolved
     options (source options, ``keep_text``, ``detect``, profile name), ``profile`` the profile's
     name, version, file and hash, ``engine`` the engine's account, ``data_files`` the data files
-    the engine's workers loaded (:attr:`~chatlens.engine.result.EngineResult.data_files`).
+    the run used: its partitions' (:attr:`~chatlens.engine.result.EngineResult.data_files`) and
+    the driver's own (:func:`chatlens.datafiles.recording` around the run).
     """
 
     source: str
@@ -99,10 +101,10 @@ def data_files_used(
 
     ``extra`` are files the caller resolved itself (the profile), already as
     ``{name, version, path, sha256}``; they come first. Then, sorted by path: every registered
-    bundled file of the folders an analysis reads (:data:`RUN_DATA_FOLDERS`), the files other
-    processes loaded for the run (``loaded``: the engine workers' records), and anything else
-    this process loaded through :mod:`chatlens.datafiles` (a user lexicon, the context refusal
-    model).
+    bundled file of the folders an analysis reads (:data:`RUN_DATA_FOLDERS`) and the files the
+    run loaded (``loaded``: the engine's partitions' records and the driver's, e.g. a user
+    lexicon, the context refusal model). Files this process loaded for anything else (an
+    earlier run) are not listed.
 
     Examples
     --------
@@ -112,11 +114,12 @@ def data_files_used(
     ('refusal-en', ['kind', 'name', 'path', 'sha256', 'version'])
     """
     found = [dict(e) for e in extra]
-    for name in datafiles.bundled():
-        if name.startswith(RUN_DATA_FOLDERS):
-            datafiles.load(name)
+    with datafiles.recording() as bundled:
+        for name in datafiles.bundled():
+            if name.startswith(RUN_DATA_FOLDERS):
+                datafiles.load(name)
     seen = {f.get("path") for f in found}
-    for rec in sorted([*datafiles.used(), *loaded], key=lambda r: r.file):
+    for rec in sorted([*bundled, *loaded], key=lambda r: r.file):
         path = rec.file.removeprefix("<bundled>/")
         if path in seen:
             continue

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import cache, lru_cache
+from functools import lru_cache
 
 from chatlens import datafiles
 
@@ -109,7 +109,7 @@ def expand(token_string: str) -> frozenset[str]:
 FUNCTION_WORDS_FILE = "signals/patterns/wordlist_function_en.yaml"
 
 
-@cache
+@datafiles.cached
 def function_words() -> frozenset[str]:
     """English function words (``data/signals/patterns/wordlist_function_en.yaml``)."""
     return frozenset(datafiles.load(FUNCTION_WORDS_FILE).words)

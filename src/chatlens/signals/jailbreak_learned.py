@@ -20,13 +20,13 @@ threshold is stored with the weights (chosen on held-out predictions, see the da
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import polars as pl
 
+from chatlens.datafiles import cached
 from chatlens.errors import InstrumentError, NotFittedError
 from chatlens.signals.inputs import TextsLike
 from chatlens.signals.jailbreak_features import N_HASH, STRUCTURE, featurize
@@ -239,7 +239,7 @@ def weights_available() -> bool:
     return WEIGHTS_RESOURCE.removeprefix("data/") in datafiles.bundled()
 
 
-@cache
+@cached
 def load_weights(path: str | None = None) -> LearnedJailbreak:
     """The shipped model (or one saved at ``path``), read through the data layer."""
     from chatlens import datafiles

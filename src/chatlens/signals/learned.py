@@ -22,7 +22,6 @@ Only ``refusal`` and ``refusal_score`` come from the model; ``refusal_type``, ``
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -175,7 +174,7 @@ def weights_available() -> bool:
     return WEIGHTS_FILE in datafiles.bundled()
 
 
-@cache
+@datafiles.cached
 def load_weights(path: str | None = None) -> LearnedRefusal:
     """The shipped model (or one saved at ``path``)."""
     doc, record = datafiles.load_with_record(WEIGHTS_FILE if path is None else Path(path),

@@ -13,8 +13,6 @@ Unicode spaces (e.g. U+00A0) — the only way the two can differ.
 
 from __future__ import annotations
 
-from functools import cache
-
 import numpy as np
 import polars as pl
 
@@ -85,7 +83,7 @@ def legacy_jailbreak(texts: pl.Series, *, backend: str = "auto") -> pl.DataFrame
     ).with_columns(cue_list_column(hits, cues.ids, n, "jailbreak_cues"))
 
 
-@cache
+@datafiles.cached
 def legacy_profanity_words() -> tuple[str, ...]:
     """The original 16 profanity strings (``data/signals/patterns/legacy_profanity.yaml``)."""
     return datafiles.load("signals/patterns/legacy_profanity.yaml").words

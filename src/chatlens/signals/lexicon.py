@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -171,7 +170,7 @@ def load_lexicon(path: str | Path) -> Lexicon:
     return build_lexicon(doc, record.file)
 
 
-@cache
+@datafiles.cached
 def bundled_lexicons() -> tuple[Lexicon, ...]:
     """Every cue lexicon shipped in ``chatlens/data/signals/patterns`` (parsed once per process)."""
     out = []

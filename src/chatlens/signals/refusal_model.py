@@ -23,7 +23,6 @@ from __future__ import annotations
 
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -238,7 +237,7 @@ def model_available() -> bool:
     return WEIGHTS_RESOURCE in datafiles.bundled()
 
 
-@cache
+@datafiles.cached
 def load_model(path: str | None = None) -> RefusalModel:
     """The shipped model (or one saved at ``path``), validated by the data layer."""
     source = WEIGHTS_RESOURCE if path is None else Path(path)

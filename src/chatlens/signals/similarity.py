@@ -105,7 +105,7 @@ def signature(text: str) -> np.ndarray:
     return _permuted(sh).min(axis=0)
 
 
-@cache
+@datafiles.cached
 def load_templates() -> tuple[Template, ...]:
     """The bundled reference templates (validated)."""
     doc = datafiles.load("signals/patterns/templates_jailbreak.yaml")

@@ -57,7 +57,7 @@ def _series(values: list[str | None]) -> pl.Series:
 
 def _read_csv(path: Path) -> pl.DataFrame:
     try:
-        return pl.read_csv(path, infer_schema_length=0)
+        return pl.read_csv(path, infer_schema_length=0, glob=False)
     except (pl.exceptions.PolarsError, OSError) as exc:
         msg = f"Cannot read labelled file {path}: {exc}"
         raise SourceError(msg) from exc

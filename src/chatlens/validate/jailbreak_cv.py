@@ -175,7 +175,7 @@ def inthewild(pool: Pool, root: Path) -> InTheWild:
     path = root / ITW_CSV
     if not len(itw) or not path.is_file():
         return InTheWild(np.zeros(0, dtype=np.int64), [], [])
-    meta = pl.read_csv(path, infer_schema_length=0).unique("prompt", keep="first", maintain_order=True)
+    meta = pl.read_csv(path, infer_schema_length=0, glob=False).unique("prompt", keep="first", maintain_order=True)
     prompts = meta["prompt"].to_list()
     when = dict(zip(prompts, meta["date"].fill_null("").to_list(), strict=True))
     family = dict(zip(prompts, meta["community_id"].fill_null("").to_list(), strict=True))

@@ -33,7 +33,7 @@ def synthetic_agreement(n_conversations: int = 5000, *, seed: int = 7) -> pl.Dat
         synth(n_conversations, seed=seed, out=path)
         msgs = chatlens.read(str(path)).messages
         msgs = msgs.collect() if isinstance(msgs, pl.LazyFrame) else msgs
-        truth = pl.read_parquet(sidecar_paths(path)[0]).select(
+        truth = pl.read_parquet(sidecar_paths(path)[0], glob=False).select(
             *KEYS, gold_refusal="refusal", gold_type="refusal_type", gold_jailbreak="jailbreak")
         features = validate_on_synth(path=path, signals="detected")
     msgs = msgs.join(truth, on=KEYS, how="inner")

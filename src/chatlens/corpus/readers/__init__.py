@@ -125,11 +125,16 @@ def file_groups(name: str, files: list[ResolvedFile]) -> list[list[ResolvedFile]
 def scan_group(
     name: str, files: list[ResolvedFile], *, batch_size: int, options: ReaderOptions
 ) -> Iterator[ReaderBatch]:
-    """Read one group from :func:`file_groups`: a single file through its reader, several small
-    files as one stream of batches across files."""
-    if len(files) == 1:
+    """Read one group from :func:`file_groups`: a file that is not groupable through its reader,
+    small JSON files (also one alone) as one stream of batches across files.
+
+    Why a small file alone takes the group path too: a folder's truncated JSON file was
+    quarantined when a small neighbour shared its group, and stopped the whole run (a
+    SchemaError) when its neighbours were large files, so the same file's outcome depended on
+    the files beside it."""
+    fmt = record_format(name)
+    if len(files) == 1 and not _pipeline.groupable(fmt, files[0]):
         yield from READERS.get(name).scan(files[0], batch_size=batch_size, options=options)
         return
-    fmt = record_format(name)
     assert fmt is not None
     yield from _pipeline.scan_record_files(fmt, files, batch_size=batch_size, options=options)

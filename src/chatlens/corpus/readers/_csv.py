@@ -50,7 +50,6 @@ def delimiter_of(file: ResolvedFile) -> str:
 def csv_header(file: ResolvedFile) -> list[str]:
     """The header's column names; :class:`SchemaError` for an unreadable or duplicated header."""
     head, _ = decode_utf8(peek_bytes(file, 1 << 20))
-    head = head.removeprefix("\ufeff")
     # newline="": the csv module itself recognises \n, \r\n and a bare \r as line ends
     reader = csv.reader(io.StringIO(head, newline=""), delimiter=delimiter_of(file))
     try:

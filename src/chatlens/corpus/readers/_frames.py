@@ -111,7 +111,8 @@ def _json_text(expr: pl.Expr, have: pl.DataType) -> pl.Expr:
 
 
 def to_utc(expr: pl.Expr, have: pl.DataType) -> pl.Expr:
-    """A timestamp as ``Datetime('us', 'UTC')`` from datetimes, ISO text or epoch seconds."""
+    """A timestamp as ``Datetime('us', 'UTC')`` from datetimes, ISO text or epoch numbers (also
+    as text, as a CSV holds them): see :func:`_epoch_to_utc` for their unit."""
     want = pl.Datetime("us", "UTC")
     if isinstance(have, pl.Datetime):
         if have.time_zone is None:
@@ -120,15 +121,35 @@ def to_utc(expr: pl.Expr, have: pl.DataType) -> pl.Expr:
     if have == pl.Date:
         return expr.cast(pl.Datetime("us")).dt.replace_time_zone("UTC")
     if have.is_numeric():
-        # epoch seconds (arena ``tstamp`` is a float of seconds)
-        return (expr.cast(pl.Float64) * 1_000_000).cast(pl.Int64, strict=False).cast(want)
+        return _epoch_to_utc(expr.cast(pl.Float64))
     if have == pl.String:
         return pl.coalesce(
             expr.str.to_datetime(time_zone="UTC", strict=False, time_unit="us"),
             expr.str.to_datetime("%Y-%m-%dT%H:%M:%S%.f%:z", strict=False, time_unit="us").dt.convert_time_zone("UTC"),
             expr.str.to_datetime("%Y-%m-%d %H:%M:%S%.f%:z", strict=False, time_unit="us").dt.convert_time_zone("UTC"),
+            _epoch_to_utc(expr.str.strip_chars().cast(pl.Float64, strict=False)),
         )
     return pl.lit(None, dtype=want)
+
+
+#: Epoch numbers at or above these magnitudes are milliseconds, microseconds, nanoseconds (a
+#: time in seconds reaches 1e11 only in the year 5138, one in milliseconds passed 1e11 in 1973).
+_EPOCH_UNITS = ((1e17, 1e-3), (1e14, 1.0), (1e11, 1e3))
+
+
+def _epoch_to_utc(seconds_or_finer: pl.Expr) -> pl.Expr:
+    """An epoch number as a UTC datetime, its unit told by its magnitude.
+
+    Why: epoch seconds (Arena's ``tstamp``, Unix tools) and milliseconds (JavaScript's
+    ``Date.now()``, most web exports) are both common, and milliseconds read as seconds gave
+    timestamps in the year 55970, which Python cannot even hold (``OverflowError`` on
+    ``to_list()``).
+    """
+    x = seconds_or_finer
+    to_us = pl.lit(1e6)
+    for bound, factor in reversed(_EPOCH_UNITS):
+        to_us = pl.when(x.abs() >= bound).then(pl.lit(factor)).otherwise(to_us)
+    return (x * to_us).round(0).cast(pl.Int64, strict=False).cast(pl.Datetime("us", "UTC"))
 
 
 def extra_json(df: pl.DataFrame, columns: dict[str, str], **literals: pl.Expr) -> pl.Expr:

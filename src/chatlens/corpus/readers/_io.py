@@ -61,13 +61,77 @@ def decode_utf8(data: bytes) -> tuple[str, int]:
         return text, _counter.n
 
 
+UTF8_BOM = b"\xef\xbb\xbf"
+#: Byte-order marks of the encodings chatlens does not read (longest first: UTF-32LE starts
+#: like UTF-16LE).
+_OTHER_BOMS = (
+    (b"\xff\xfe\x00\x00", "UTF-32"), (b"\x00\x00\xfe\xff", "UTF-32"),
+    (b"\xff\xfe", "UTF-16"), (b"\xfe\xff", "UTF-16"),
+)
+
+
 def open_binary(file: ResolvedFile) -> IO[bytes]:
-    """A binary stream of the file's decompressed bytes."""
+    """A binary stream of the file's decompressed bytes, without a leading UTF-8 byte-order mark.
+
+    Why here: a BOM (written by Windows tools and Excel) is not part of the first record, and
+    every parser and sniffer reads through this stream; each used to strip it (or not) on its
+    own, so a ``.json`` file of JSON lines, a JSON object keeping its records under a key (DICES)
+    or any ``.json.gz`` failed detection when it began with one. A UTF-16 or UTF-32 byte-order
+    mark is a :class:`SourceError` that says so (its text otherwise read as malformed records).
+    """
     try:
-        return pa.input_stream(str(file.path), compression=file.compression)
+        stream = pa.input_stream(str(file.path), compression=file.compression)
     except (OSError, pa.ArrowException) as exc:
         msg = f"Cannot open {file.name}: {exc}"
         raise SourceError(msg) from exc
+    try:
+        head = read_block(stream, 4, file.name)
+    except SourceError:
+        stream.close()
+        raise
+    for mark, encoding in _OTHER_BOMS:
+        if head.startswith(mark):
+            stream.close()
+            msg = (f"{file.name} is {encoding} text (it starts with a {encoding} byte-order mark); "
+                   f"expected UTF-8. Convert it first, e.g. iconv -f {encoding} -t UTF-8.")
+            raise SourceError(msg)
+    return _Prefixed(head.removeprefix(UTF8_BOM), stream)
+
+
+class _Prefixed:
+    """``stream`` with ``head`` (bytes already read from it) put back in front."""
+
+    def __init__(self, head: bytes, stream: IO[bytes]) -> None:
+        self._head = head
+        self._raw = stream
+
+    @property
+    def closed(self) -> bool:
+        return self._raw.closed
+
+    def read(self, n: int | None = -1) -> bytes:
+        if n is None or n < 0:  # the rest (pyarrow's read() takes no negative size)
+            out, self._head = self._head + self._raw.read(), b""
+            return out
+        if not self._head:
+            return self._raw.read(n)
+        out, self._head = self._head[:n], self._head[n:]
+        return out + self._raw.read(n - len(out)) if len(out) < n else out
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return False
+
+    def close(self) -> None:
+        self._raw.close()
+
+    def __enter__(self) -> _Prefixed:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def read_block(stream: IO[bytes], n: int, name: str) -> bytes:
@@ -147,8 +211,6 @@ def iter_line_chunks(file: ResolvedFile, max_lines: int) -> Iterator[LineChunk]:
             if not block:
                 break
             end += len(block)
-            if lineno == 0 and not tail and not lines and block.startswith(b"\xef\xbb\xbf"):
-                block = block[3:]  # a UTF-8 byte-order mark is not part of the first record
             parts = (tail + block).split(b"\n") if tail else block.split(b"\n")
             tail = parts.pop()
             for line in parts:
@@ -459,7 +521,7 @@ def _eager_json(file: ResolvedFile) -> tuple[Any, dict[str, int]] | None:
         stream.close()
     text, bad = decode_utf8(whole.lines[0])
     try:
-        doc, repeats = loads_counting_duplicates(text.removeprefix("\ufeff"))
+        doc, repeats = loads_counting_duplicates(text)
         return doc, {"invalid_utf8": bad, "lone_surrogate": whole.lone_surrogates, "duplicate_key": repeats}
     except json.JSONDecodeError as exc:
         msg = f"{file.name} is not valid JSON: {exc}"
@@ -530,7 +592,7 @@ def json_object_keys(file: ResolvedFile) -> tuple[list[str], str | None]:
 
     if file.compression is None and file.size <= JSON_EAGER_BYTES:
         try:
-            doc = json.loads(decode_utf8(file.path.read_bytes())[0])
+            doc = json.loads(decode_utf8(file.path.read_bytes().removeprefix(UTF8_BOM))[0])
         except (ValueError, RecursionError):
             return [], None
         if not isinstance(doc, dict):

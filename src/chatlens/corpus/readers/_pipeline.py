@@ -451,26 +451,33 @@ def scan_record_files(
     """
     lines: list[bytes] = []
     where: list[tuple[ResolvedFile, int]] = []
-    bad: list[dict[str, Any]] = []  # files that are not valid JSON arrays, quarantined whole
+    bad: list[dict[str, Any]] = []  # files that are not valid JSON (whole), items nested too deep
     fixed: Counter = Counter()  # repairs made while parsing array files (UTF-8, surrogates)
     done = 0  # bytes of the files read so far (progress)
     for file in files:
-        data = file.path.read_bytes().removeprefix(b"\xef\xbb\xbf")
+        data = file.path.read_bytes().removeprefix(_io.UTF8_BOM)
         done += len(data)
         body = data.strip()
         if not body:
             continue
-        if body[:1] == b"[":
+        key = None if body[:1] == b"[" else _record_key(fmt, body, file, options)
+        if body[:1] == b"[" or key is not None:
             try:
-                parsed = list(_io.iter_json_items(file, fmt.json_prefix))
+                parsed = list(_io.iter_json_items(file, f"{key}.item" if key else fmt.json_prefix))
             except SourceError as exc:  # e.g. a truncated array: this file, not the folder
                 bad.append(_q(Ctx.of(file, options), 0, None, str(exc), data))
                 parsed = []
             items = [item for item, _ in parsed]
             fixed.update(parsed[-1][1] if parsed else {})  # the counts are cumulative
             for row, item in enumerate(items):
+                if isinstance(item, TooDeep):  # no JSON text to join (json.dumps raised TypeError)
+                    bad.append(_q(Ctx.of(file, options), row, None, item.reason, repr(item)))
+                    continue
                 lines.append(json.dumps(item, ensure_ascii=False).encode())
                 where.append((file, row))
+                if len(lines) >= batch_size:  # an array alone may hold more than a batch
+                    yield replace(_multi_file_chunk(fmt, lines, where, options, bad, fixed), bytes_read=done)
+                    lines, where, bad, fixed = [], [], [], Counter()
         else:
             lines.append(body.replace(b"\r", b" ").replace(b"\n", b" "))
             where.append((file, 0))
@@ -479,6 +486,29 @@ def scan_record_files(
             lines, where, bad, fixed = [], [], [], Counter()
     if lines or bad or +fixed:
         yield replace(_multi_file_chunk(fmt, lines, where, options, bad, fixed), bytes_read=done)
+
+
+def _record_key(fmt: RecordFormat, body: bytes, file: ResolvedFile, options: ReaderOptions) -> str | None:
+    """The key under which a one-object JSON file keeps its records (an export such as
+    ``{"version": 1, "data": [...]}``), or ``None`` when the object is itself one record (or
+    holds no records, or is not valid JSON: then it is quarantined as one).
+
+    Why: read on its own such a file gives its records (:func:`_records_prefix`, the same
+    rule: the longest list of objects, taken when the object is not a record of ``fmt`` but the
+    list's first item is); read with its neighbours it was one record, quarantined for lacking
+    the message list, so a folder of such files gave one quarantined row per file.
+    """
+    try:
+        doc = json.loads(_io.decode_utf8(body)[0])
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(doc, dict) or _is_record(fmt, doc, file, options):
+        return None
+    lists = [(len(v), k) for k, v in doc.items() if isinstance(v, list) and v and isinstance(v[0], dict)]
+    if not lists:
+        return None
+    key = max(lists)[1]
+    return key if _is_record(fmt, doc[key][0], file, options) else None
 
 
 def _multi_file_chunk(
@@ -490,7 +520,8 @@ def _multi_file_chunk(
     fixed: Counter,
 ) -> ReaderBatch:
     """One batch of records from several files; ``bad`` are quarantine rows of whole files that
-    could not be parsed (each one record at row 0), ``fixed`` the repairs made parsing arrays."""
+    could not be parsed (each one record at row 0) and of array items nested too deep to
+    parse, ``fixed`` the repairs made parsing arrays."""
     if not lines:
         return make_batch(empty_frame(NESTED_SCHEMA), bad, dict(fixed), source_records=len(bad))
     chunk = _io.LineChunk(lines, list(range(len(lines))))  # rows are indexes into ``where``
