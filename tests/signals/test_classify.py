@@ -416,6 +416,19 @@ def test_out_may_not_be_the_input(tmp_path) -> None:
     assert src.read_bytes() == before
 
 
+def test_out_that_is_a_directory_is_refused_first_and_leaves_nothing_behind(tmp_path) -> None:
+    """--out naming a folder ran the whole file, then failed in the rename with a bare
+    '[Errno 21] Is a directory' and left .<out>.<pid>.partial beside it."""
+    src = tmp_path / "in.csv"
+    pl.DataFrame({"response": ["I can't help with that."]}).write_csv(src)
+    folder = tmp_path / "out.csv"
+    folder.mkdir()
+    res = CliRunner().invoke(app, ["classify", "refusal", str(src), "--text-column", "response",
+                                   "--out", str(folder)])
+    assert res.exit_code == 1 and "is a directory; expected the path of a file" in res.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv", "out.csv"]
+
+
 def test_empty_texts_are_said_and_an_all_empty_column_exits_3(tmp_path) -> None:
     """Reviewed risk: a wrong or all-null text column looked like a file of negatives (exit 0)."""
     some = tmp_path / "some.csv"

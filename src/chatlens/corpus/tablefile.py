@@ -342,6 +342,9 @@ class TableWriter:
         self._schema: object | None = None
 
     def __enter__(self) -> TableWriter:
+        if self.path.is_dir():  # else found only by the final rename, after all the work
+            msg = f"Output {self.path} is a directory; expected the path of a file to write."
+            raise SourceError(msg)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         remove_stale_partials(self.path)
         if self.format != "parquet":
@@ -381,9 +384,10 @@ class TableWriter:
             self._parquet.close()  # type: ignore[attr-defined]
         if exc_type is None and self.format == "parquet" and self._parquet is None:
             pl.DataFrame().write_parquet(self._tmp)  # an empty input still gives a valid file
-        if exc_type is None:
-            os.replace(self._tmp, self.path)
-        else:
+        try:
+            if exc_type is None:
+                os.replace(self._tmp, self.path)
+        finally:  # a failed rename (the target became a directory) leaves no partial file
             self._tmp.unlink(missing_ok=True)
 
 
