@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from chatlens import datafiles
 from chatlens.cli import app
 from chatlens.datafiles._check import Check, Invalid, parse
-from chatlens.errors import DataFileError, InvalidParameterError
+from chatlens.errors import DataFileError, InvalidParameterError, LexiconParseError
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -173,3 +173,46 @@ def test_tampered_weights_files_are_data_file_errors_naming_the_key(tmp_path, re
         datafiles.check_file(_tampered(rel, edit, tmp_path), kind=kind)
     assert info.value.key == key, str(info.value)
 
+
+_LEXICON = """name: refusal-zz
+version: "1"
+language: zz
+detector: refusal
+source: test
+cues:
+  - id: refuse.test
+    kind: refuse
+    regex:
+      - "{regex}"
+"""
+
+
+@pytest.mark.parametrize(("regex", "error", "says"), [
+    # matched the empty string: the scanners report that match, so the cue fired on every message
+    ("(?:please)?", DataFileError, "matches the empty string"),
+    ("x{0,3}", DataFileError, "matches the empty string"),
+    # Python's re compiles these, hyperscan and RE2 do not: 'ok' here, then a failed analysis
+    ("(?<=foo)bar", LexiconParseError, "cannot be compiled"),
+    ("(ab)\\\\1", LexiconParseError, "cannot be compiled"),
+])
+def test_cue_lexicon_check_compiles_what_the_scanner_runs(tmp_path, regex: str, error: type,
+                                                         says: str) -> None:
+    path = tmp_path / "refusal_zz.yaml"
+    path.write_text(_LEXICON.format(regex=regex))
+    with pytest.raises(error, match=says):
+        datafiles.check_file(path)
+    path.write_text(_LEXICON.format(regex="sorry"))
+    assert datafiles.check_file(path).kind == "cue-lexicon"
+
+
+@pytest.mark.parametrize(("pattern", "says"), [
+    ("(unclosed", "unclosed group"),  # stopped every analysis with a polars ComputeError
+    ("(?<=a)b", "look-around"),
+    ("(?:please )?", "matches the empty string"),  # every request would read as a task
+])
+def test_regex_list_patterns_must_run_in_polars(tmp_path, pattern: str, says: str) -> None:
+    path = tmp_path / "request_openers.yaml"
+    path.write_text(f'name: x\nversion: 1\nsource: t\npatterns:\n  - "{pattern}"\n')
+    with pytest.raises(DataFileError, match=says) as info:
+        datafiles.check_file(path, kind="regex-list")
+    assert info.value.key == "patterns[0]"

@@ -132,13 +132,12 @@ def validate_cmd(
         _check_data_files(data_file, kind)
         return
     if lexicon:
-        from chatlens.signals.lexicon import load_lexicon
-        from chatlens.signals.scanner import Scanner
+        from chatlens import datafiles
+        from chatlens.signals.lexicon import check_lexicon
 
         for path in lexicon:
-            lex = load_lexicon(path)
-            Scanner([(p, c.boundaries) for c in lex.cues for p in c.patterns],
-                    names=[c.id for c in lex.cues for _ in c.patterns])
+            doc, record = datafiles.load_with_record(Path(path), kind="cue-lexicon")
+            lex = check_lexicon(doc, record.file)
             out_console.print(f"ok: {escape(str(path))} ({escape(lex.label)}, {len(lex.cues)} cues)")
         return
     from chatlens.validate import validate
