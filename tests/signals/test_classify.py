@@ -429,6 +429,23 @@ def test_out_that_is_a_directory_is_refused_first_and_leaves_nothing_behind(tmp_
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv", "out.csv"]
 
 
+def test_invalid_utf8_repaired_in_a_csv_input_is_said(tmp_path) -> None:
+    """A Latin-1 CSV was read with every accented letter replaced by U+FFFD, in the detector's
+    input and in the output's copy of the text, without a word."""
+    src = tmp_path / "latin1.csv"
+    src.write_bytes("id,text\n1,Je ne peux pas vous aider désolé\n2,très bien\n".encode("latin-1"))
+    res = CliRunner().invoke(app, ["classify", "refusal", str(src), "--text-column", "text",
+                                   "--out", str(tmp_path / "o.csv")])
+    assert res.exit_code == 0, res.output
+    assert "3 invalid UTF-8 sequence(s) of the input file were replaced" in res.output
+    assert read_table(tmp_path / "o.csv")["text"][1] == "tr\ufffds bien"
+    utf8 = tmp_path / "utf8.csv"
+    utf8.write_text("id,text\n1,très bien\n", encoding="utf-8")
+    res = CliRunner().invoke(app, ["classify", "refusal", str(utf8), "--text-column", "text",
+                                   "--out", str(tmp_path / "o2.csv")])
+    assert res.exit_code == 0 and "UTF-8" not in res.output, res.output
+
+
 def test_empty_texts_are_said_and_an_all_empty_column_exits_3(tmp_path) -> None:
     """Reviewed risk: a wrong or all-null text column looked like a file of negatives (exit 0)."""
     some = tmp_path / "some.csv"

@@ -22,6 +22,7 @@ import io
 import json
 import os
 import re
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
@@ -238,8 +239,13 @@ def _nonblank_lines(path: Path, block: int = 1 << 24) -> int:
     return count + (1 if tail.strip() else 0)
 
 
-def iter_table_frames(path: str | Path, *, batch_size: int = 100_000) -> Iterator[pl.DataFrame]:
+def iter_table_frames(path: str | Path, *, batch_size: int = 100_000,
+                      repairs: Counter[str] | None = None) -> Iterator[pl.DataFrame]:
     """The rows of a CSV/JSONL/Parquet file as DataFrames of at most ``batch_size`` rows, in order.
+
+    ``repairs`` (optional) counts what was changed to read the file: ``invalid_utf8``, the
+    invalid UTF-8 sequences of a CSV file replaced by U+FFFD (a Latin-1 or Windows-1252 export),
+    so a caller can say that its output holds the replaced text.
 
     Raises
     ------
@@ -259,6 +265,8 @@ def iter_table_frames(path: str | Path, *, batch_size: int = 100_000) -> Iterato
     elif fmt == "csv":
         try:
             for part in _csv.iter_csv_parts(file, batch_size, strict=True):
+                if repairs is not None and part.repairs:
+                    repairs["invalid_utf8"] += part.repairs
                 yield _frame(part.batch)
         except SchemaError as exc:
             raise SourceError(str(exc)) from exc
