@@ -437,13 +437,20 @@ def test_invalid_utf8_repaired_in_a_csv_input_is_said(tmp_path) -> None:
     res = CliRunner().invoke(app, ["classify", "refusal", str(src), "--text-column", "text",
                                    "--out", str(tmp_path / "o.csv")])
     assert res.exit_code == 0, res.output
-    assert "3 invalid UTF-8 sequence(s) of the input file were replaced" in res.output
+    assert "3 invalid character(s) of the input file" in res.output
     assert read_table(tmp_path / "o.csv")["text"][1] == "tr\ufffds bien"
     utf8 = tmp_path / "utf8.csv"
     utf8.write_text("id,text\n1,très bien\n", encoding="utf-8")
     res = CliRunner().invoke(app, ["classify", "refusal", str(utf8), "--text-column", "text",
                                    "--out", str(tmp_path / "o2.csv")])
     assert res.exit_code == 0 and "UTF-8" not in res.output, res.output
+    # a lone surrogate escape in JSONL became a NUL byte in the text (and in the output's copy)
+    jsonl = tmp_path / "in.jsonl"
+    jsonl.write_text('{"text": "\\ud800 I cannot help with that."}\n{"text": "ok"}\n')
+    res = CliRunner().invoke(app, ["classify", "refusal", str(jsonl), "--text-column", "text",
+                                   "--out", str(tmp_path / "o.jsonl")])
+    assert res.exit_code == 0 and "1 invalid character(s)" in res.output, res.output
+    assert read_table(tmp_path / "o.jsonl")["text"].to_list() == ["\ufffd I cannot help with that.", "ok"]
 
 
 def test_empty_texts_are_said_and_an_all_empty_column_exits_3(tmp_path) -> None:

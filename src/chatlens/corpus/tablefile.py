@@ -245,7 +245,9 @@ def iter_table_frames(path: str | Path, *, batch_size: int = 100_000,
 
     ``repairs`` (optional) counts what was changed to read the file: ``invalid_utf8``, the
     invalid UTF-8 sequences of a CSV file replaced by U+FFFD (a Latin-1 or Windows-1252 export),
-    so a caller can say that its output holds the replaced text.
+    and ``lone_surrogate``, the JSONL escapes such as ``"\\ud800"`` that are no character (the
+    readers' rule: U+FFFD; polars' parser made them NUL), so a caller can say that its output
+    holds the replaced text.
 
     Raises
     ------
@@ -271,7 +273,7 @@ def iter_table_frames(path: str | Path, *, batch_size: int = 100_000,
         except SchemaError as exc:
             raise SourceError(str(exc)) from exc
     else:
-        yield from _jsonl_frames(file, batch_size)
+        yield from _jsonl_frames(file, batch_size, repairs)
 
 
 def _frame(batch: object) -> pl.DataFrame:
@@ -297,11 +299,15 @@ def _new_fields(got: pl.DataType, first: pl.DataType) -> list[str]:
     return []
 
 
-def _jsonl_frames(file: object, batch_size: int) -> Iterator[pl.DataFrame]:
+def _jsonl_frames(file: object, batch_size: int,
+                  repairs: Counter[str] | None = None) -> Iterator[pl.DataFrame]:
     """JSONL batches with the columns and types of the first batch (a key that is null there is
     text). A later key the first batch lacks is an error, not a silently dropped column."""
     schema: dict[str, pl.DataType] | None = None
-    for chunk in _io.iter_line_chunks(file, batch_size):  # type: ignore[arg-type]
+    for raw in _io.iter_line_chunks(file, batch_size):  # type: ignore[arg-type]
+        chunk = _io.without_lone_surrogates(raw)
+        if repairs is not None and chunk.lone_surrogates:
+            repairs["lone_surrogate"] += chunk.lone_surrogates
         where = f"JSONL file {file.name} (lines {chunk.rows[0] + 1}-{chunk.rows[-1] + 1})"  # type: ignore[attr-defined]
         try:
             frame = pl.read_ndjson(io.BytesIO(b"\n".join(chunk.lines)), infer_schema_length=None)

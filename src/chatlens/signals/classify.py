@@ -46,9 +46,9 @@ class ClassifySummary:
     ``first_error`` is the first such row's ``llm_error``. ``blank`` counts the rows whose text
     is empty (decided without looking: not a refusal, not a jailbreak; the LLM tier sends no
     request), so a wrong or empty text column is told apart from a file of negatives, and "every
-    request failed" from a file of blanks. ``repaired`` counts the invalid UTF-8 sequences of a
-    CSV input replaced by U+FFFD (the file is not UTF-8): the detector read, and the output holds,
-    the replaced text.
+    request failed" from a file of blanks. ``repaired`` counts what of the input was no text and
+    was replaced by U+FFFD (invalid UTF-8 in a CSV file that is not UTF-8, a lone surrogate
+    escape in JSONL): the detector read, and the output holds, the replaced text.
     """
 
     out: Path
@@ -189,7 +189,7 @@ def classify_columns(
                 kept.append(result)
             advance(frame.height)
     summary = ClassifySummary(Path(out), writer.rows, flagged, dict(labels), unclassified,
-                              first_error, blank, repairs["invalid_utf8"])
+                              first_error, blank, sum(repairs.values()))
     if not collect:
         return summary, None
     return summary, (pl.concat(kept, how="vertical_relaxed") if kept else pl.DataFrame())
