@@ -219,7 +219,8 @@ def table_rows(path: str | Path) -> int | None:
         if fmt == "jsonl":
             return _nonblank_lines(p)
         sep = "\t" if _split_suffix(p)[0] == ".tsv" else ","
-        return int(pl.scan_csv(p, separator=sep, infer_schema=False).select(pl.len()).collect().item())
+        return int(pl.scan_csv(p, separator=sep, infer_schema=False, glob=False)  # a name, not a pattern
+                   .select(pl.len()).collect().item())
     except (OSError, pl.exceptions.PolarsError):
         return None
 
