@@ -18,6 +18,7 @@ JSONL types are inferred from the first batch and applied to the rest.
 
 from __future__ import annotations
 
+import glob
 import io
 import json
 import os
@@ -413,7 +414,8 @@ def remove_stale_partials(path: Path) -> list[Path]:
     stay forever. A partial file whose process is still running (another writer at work) is kept.
     """
     removed = []
-    for stale in path.parent.glob(f".{path.name}.*.partial"):
+    # the name is escaped: '.o[1].csv.*.partial' as a pattern never matched o[1].csv's own files
+    for stale in path.parent.glob(glob.escape(f".{path.name}.") + "*.partial"):
         pid = stale.name[len(path.name) + 2 : -len(".partial")]
         if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
             stale.unlink(missing_ok=True)
