@@ -317,6 +317,22 @@ def test_cli_sample_then_estimate(runs: dict[str, Path], tmp_path: Path) -> None
     assert bad.exit_code == 1 and "signal must be one of" in bad.output
 
 
+def test_cli_estimate_out_may_not_be_the_labelled_sample_or_its_design(runs: dict[str, Path],
+                                                                       tmp_path: Path) -> None:
+    """'audit estimate run a.csv --out a.csv' wrote the estimates over the reader's labels."""
+    out = tmp_path / "a.csv"
+    res = runner.invoke(app, ["audit", "sample", str(runs["run"]), "--by", "none", "--n", "20", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    _label_with_truth(pl.read_csv(out, infer_schema=False), runs["truth"]).write_csv(out)
+    labelled, design = out.read_bytes(), design_path_for(out).read_bytes()
+    for target in (out, design_path_for(out), tmp_path / "." / "a.csv"):
+        res = runner.invoke(app, ["audit", "estimate", str(runs["run"]), str(out), "--out", str(target)])
+        assert res.exit_code == 1 and "Expected another path" in res.output, res.output
+    assert out.read_bytes() == labelled and design_path_for(out).read_bytes() == design
+    res = runner.invoke(app, ["audit", "estimate", str(runs["run"]), str(out), "--out", str(tmp_path / "e.csv")])
+    assert res.exit_code == 0, res.output
+
+
 def test_reading_sheet_escapes_hostile_text(tmp_path: Path) -> None:
     evil = "<script>alert(1)</script><img src=x onerror=alert(2)> \u202eevil\u202c & done"
     rows = [{"id": f"c{i}", "conversations": [{"from": "human", "value": evil},

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from chatlens import datafiles
 from chatlens.cli import app
 from chatlens.datafiles._check import Check, Invalid, parse
-from chatlens.errors import DataFileError, InvalidParameterError
+from chatlens.errors import DataFileError, InvalidParameterError, LexiconParseError
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -124,3 +124,95 @@ def test_cli_checks_that_a_profiles_stages_run_and_feed_its_tables(tmp_path) -> 
     bad.write_text(default.replace("definitions: default}", "definitions: nonsense}"))
     res = runner.invoke(app, ["validate", "--data-file", str(bad), "--kind", "profile"])
     assert res.exit_code == 1 and "nonsense" in res.output
+
+
+def _tampered(rel: str, edit: object, tmp_path) -> str:
+    """A copy of the bundled weights file ``rel`` with ``edit(document)`` applied."""
+    import json
+
+    doc = json.loads(datafiles.bundled_bytes(rel))
+    edit(doc)  # type: ignore[operator]
+    path = tmp_path / rel.rsplit("/", 1)[-1]
+    path.write_text(json.dumps(doc))  # a NaN is written as the bare token NaN, which json reads
+    return str(path)
+
+
+def _set(block: str | None, key: str, value: object, i: int | None = None):
+    def edit(doc: dict) -> None:
+        target = doc if block is None else doc[block]
+        if i is None:
+            target[key] = value
+        else:
+            target[key][i] = value
+    return edit
+
+
+@pytest.mark.parametrize(("rel", "edit", "key"), [
+    # NaN / infinite weights scored texts NaN (never a refusal or jailbreak) and passed the check
+    ("signals/refusal_learned.json", _set(None, "coef_value", float("nan"), 0), "coef_value[0]"),
+    ("signals/refusal_learned.json", _set(None, "intercept", float("inf")), "intercept"),
+    ("signals/refusal_model.json", _set("refusal", "value", float("nan"), 0), "refusal.value[0]"),
+    ("signals/refusal_model.json", _set("type", "intercept", float("inf")), "type.intercept"),
+    ("signals/refusal_model.json", _set("screen", "min_rule_score", float("nan")), "screen.min_rule_score"),
+    ("signals/jailbreak_learned.json", _set(None, "coef_value", float("nan"), 0), "coef_value[0]"),
+    ("signals/jailbreak_learned.json", _set(None, "threshold", float("nan")), "threshold"),
+    ("features/reaction_model.json", lambda d: d["coef_value"][2].__setitem__(0, float("nan")), "coef_value[2][0]"),
+    # wrong shapes passed, then failed in numpy (or at the first prediction) naming no key
+    ("signals/refusal_learned.json", lambda d: d.__setitem__("cue_ids", d["cue_ids"][:-5]), "n_features"),
+    ("signals/refusal_model.json", lambda d: d["refusal"]["value"].pop(), "refusal.value"),
+    ("signals/refusal_model.json", _set(None, "n_features", 5), "refusal.index"),
+    ("signals/jailbreak_learned.json", _set(None, "coef_index", 10**9, 0), "coef_index"),
+    ("features/reaction_model.json", lambda d: d["coef_value"][2].pop(), "coef_value[2]"),
+    ("features/reaction_model.json", lambda d: d["intercept"].pop(), "intercept"),
+    ("features/reaction_model.json", _set(None, "classes", "rephrased", 5), "classes"),
+])
+def test_tampered_weights_files_are_data_file_errors_naming_the_key(tmp_path, rel: str, edit: object,
+                                                                    key: str) -> None:
+    kind = datafiles.check_file(rel).kind
+    with pytest.raises(DataFileError) as info:
+        datafiles.check_file(_tampered(rel, edit, tmp_path), kind=kind)
+    assert info.value.key == key, str(info.value)
+
+
+_LEXICON = """name: refusal-zz
+version: "1"
+language: zz
+detector: refusal
+source: test
+cues:
+  - id: refuse.test
+    kind: refuse
+    regex:
+      - "{regex}"
+"""
+
+
+@pytest.mark.parametrize(("regex", "error", "says"), [
+    # matched the empty string: the scanners report that match, so the cue fired on every message
+    ("(?:please)?", DataFileError, "matches the empty string"),
+    ("x{0,3}", DataFileError, "matches the empty string"),
+    # Python's re compiles these, hyperscan and RE2 do not: 'ok' here, then a failed analysis
+    ("(?<=foo)bar", LexiconParseError, "cannot be compiled"),
+    ("(ab)\\\\1", LexiconParseError, "cannot be compiled"),
+])
+def test_cue_lexicon_check_compiles_what_the_scanner_runs(tmp_path, regex: str, error: type,
+                                                         says: str) -> None:
+    path = tmp_path / "refusal_zz.yaml"
+    path.write_text(_LEXICON.format(regex=regex))
+    with pytest.raises(error, match=says):
+        datafiles.check_file(path)
+    path.write_text(_LEXICON.format(regex="sorry"))
+    assert datafiles.check_file(path).kind == "cue-lexicon"
+
+
+@pytest.mark.parametrize(("pattern", "says"), [
+    ("(unclosed", "unclosed group"),  # stopped every analysis with a polars ComputeError
+    ("(?<=a)b", "look-around"),
+    ("(?:please )?", "matches the empty string"),  # every request would read as a task
+])
+def test_regex_list_patterns_must_run_in_polars(tmp_path, pattern: str, says: str) -> None:
+    path = tmp_path / "request_openers.yaml"
+    path.write_text(f'name: x\nversion: 1\nsource: t\npatterns:\n  - "{pattern}"\n')
+    with pytest.raises(DataFileError, match=says) as info:
+        datafiles.check_file(path, kind="regex-list")
+    assert info.value.key == "patterns[0]"

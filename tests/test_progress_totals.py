@@ -44,6 +44,14 @@ def test_table_rows_counts_jsonl_and_csv(tmp_path):
     assert table_rows(j) == 3 and table_rows(c) == 2
 
 
+def test_table_rows_reads_a_name_with_brackets_as_a_name(tmp_path):
+    """polars' scan_csv read 'in[1].csv' as a pattern: classify's bar counted in1.csv's rows."""
+    (tmp_path / "in1.csv").write_text("text\na\nb\nc\n")
+    named = tmp_path / "in[1].csv"
+    named.write_text("text\na\n")
+    assert table_rows(named) == 1
+
+
 def _bar_lines(output: str) -> list[str]:
     """The progress-bar lines (a bar and a description), not the tables' rules."""
     return [ln for ln in output.splitlines() if "━" in ln and ("reading" in ln or "classify" in ln)]

@@ -108,3 +108,19 @@ def test_rows_past_the_limit_say_how_to_see_them(run_dir: Path) -> None:
     assert res.exit_code == 0
     assert "… 2 more (--limit N shows more, --output csv all)" in flat
     assert "all in --limit" not in flat
+
+
+@pytest.mark.parametrize("name", ["run[12]", "run*", "run?"])
+def test_a_run_directory_named_like_a_glob_pattern_reads_its_own_tables(
+        tmp_path: Path, name: str) -> None:
+    """DuckDB reads read_parquet's argument as a glob: the view of 'run[12]' read run1/ and run2/
+    (with --allow-external their rows added up; without it, a permission error naming run1/)."""
+    for other, n in (("run1", 3), ("run2", 5)):
+        (tmp_path / other).mkdir()
+        pl.DataFrame({"model": ["x"] * n}).write_parquet(tmp_path / other / "conversations.parquet")
+    run = tmp_path / name
+    run.mkdir()
+    pl.DataFrame({"model": ["a", "b"]}).write_parquet(run / "conversations.parquet")
+    sql = "select count(*) as n from conversations"
+    assert query(run, sql)["n"].to_list() == [2]
+    assert query(run, sql, allow_external=True)["n"].to_list() == [2]

@@ -144,6 +144,21 @@ def test_stale_partial_files_of_a_killed_writer_are_removed(tmp_path):
     assert not stale.exists() and busy.exists() and out.read_text() == "a\n1\n"
 
 
+def test_stale_partial_files_of_an_output_named_with_brackets_are_removed(tmp_path):
+    """The stale-file pattern was the output's name unescaped: for 'o[1].csv' it matched
+    o1.csv's partial files, never its own, which stayed forever."""
+    import polars as pl
+
+    from chatlens.corpus.tablefile import TableWriter
+
+    out = tmp_path / "o[1].csv"
+    stale = tmp_path / f".o[1].csv.{_dead_pid()}.partial"
+    stale.write_text("half")
+    with TableWriter(out) as w:
+        w.write(pl.DataFrame({"a": [1]}))
+    assert not stale.exists() and out.read_text() == "a\n1\n"
+
+
 def test_a_killed_classify_leaves_no_partial_file_after_the_next_run(tmp_path):
     import polars as pl
 

@@ -74,3 +74,13 @@ def test_an_error_naming_a_hostile_file_prints_no_escape_sequence(tmp_path):
     assert res.exit_code == 1
     assert "PartitionError" in res.output and "a\ufffd[2Jb.parquet" in res.output
     assert "\x1b" not in res.output
+
+
+def test_validate_data_file_errors_print_no_escape_sequence(tmp_path):
+    """validate --data-file printed its errors as they were: a file named with ESC [2J cleared
+    the terminal (every other command's errors go through printable)."""
+    bad = tmp_path / "a\x1b[2Jb.yaml"
+    bad.write_text("name: x\nversion: 1\nsource: t\nbogus: 1\n")
+    res = CliRunner().invoke(app, ["validate", "--data-file", str(bad), "--kind", "price-table"])
+    assert res.exit_code == 1 and "a\ufffd[2Jb.yaml" in res.output, res.output
+    assert "\x1b" not in res.output

@@ -42,6 +42,19 @@ def _identifier(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def _literal(path: Path) -> str:
+    """``path`` as a DuckDB ``read_parquet`` argument that names that one file: DuckDB reads its
+    argument as a glob pattern, so ``*``, ``?`` and ``[`` are each wrapped in a one-character class
+    (``[*]``), then quotes doubled for the SQL string. Why: a run directory called ``run[12]``
+    answered from ``run1/`` and ``run2/`` (with ``--allow-external`` the counts of both, without
+    it a permission error naming the other run's file).
+
+    >>> _literal(Path("runs/an [1]/it's*.parquet"))
+    "runs/an [[]1]/it''s[*].parquet"
+    """
+    return re.sub(r"([*?\[])", r"[\1]", str(path)).replace("'", "''")
+
+
 def _view_names(tables: list[Path], run_dir: Path) -> dict[str, Path]:
     """View name -> table file: the file's stem with ``-`` and ``.`` as ``_``. Two files that
     would make the same view (a copy of ``conversations.parquet`` dropped into ``tables/``;
@@ -85,15 +98,17 @@ def query(run_dir: str | Path, sql: str, *, allow_external: bool = False) -> pl.
     views = _view_names(tables, run_dir)
     try:
         for name, path in views.items():
-            escaped = str(path).replace("'", "''")
             try:
-                con.execute(f"create view {_identifier(name)} as select * from read_parquet('{escaped}')")
+                con.execute(f"create view {_identifier(name)} as select * from "
+                            f"read_parquet('{_literal(path)}')")
             except duckdb.Error as exc:
                 msg = (f"{path} is not a readable Parquet file (cut short by an interrupted "
                        f"write?): {exc}. Rerun 'chatlens analyze' into {run_dir}.")
                 raise ChatlensError(msg) from None
         if not allow_external:
-            listed = ", ".join("'" + str(p).replace("'", "''") + "'" for p in tables)
+            # each file as itself and as the pattern its view reads it by (DuckDB checks both)
+            listed = ", ".join(f"'{name}'" for p in tables
+                               for name in dict.fromkeys((str(p).replace("'", "''"), _literal(p))))
             con.execute(f"set allowed_paths = [{listed}]")
             con.execute("set enable_external_access = false")
             con.execute("set lock_configuration = true")

@@ -416,6 +416,43 @@ def test_out_may_not_be_the_input(tmp_path) -> None:
     assert src.read_bytes() == before
 
 
+def test_out_that_is_a_directory_is_refused_first_and_leaves_nothing_behind(tmp_path) -> None:
+    """--out naming a folder ran the whole file, then failed in the rename with a bare
+    '[Errno 21] Is a directory' and left .<out>.<pid>.partial beside it."""
+    src = tmp_path / "in.csv"
+    pl.DataFrame({"response": ["I can't help with that."]}).write_csv(src)
+    folder = tmp_path / "out.csv"
+    folder.mkdir()
+    res = CliRunner().invoke(app, ["classify", "refusal", str(src), "--text-column", "response",
+                                   "--out", str(folder)])
+    assert res.exit_code == 1 and "is a directory; expected the path of a file" in res.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv", "out.csv"]
+
+
+def test_invalid_utf8_repaired_in_a_csv_input_is_said(tmp_path) -> None:
+    """A Latin-1 CSV was read with every accented letter replaced by U+FFFD, in the detector's
+    input and in the output's copy of the text, without a word."""
+    src = tmp_path / "latin1.csv"
+    src.write_bytes("id,text\n1,Je ne peux pas vous aider désolé\n2,très bien\n".encode("latin-1"))
+    res = CliRunner().invoke(app, ["classify", "refusal", str(src), "--text-column", "text",
+                                   "--out", str(tmp_path / "o.csv")])
+    assert res.exit_code == 0, res.output
+    assert "3 invalid character(s) of the input file" in res.output
+    assert read_table(tmp_path / "o.csv")["text"][1] == "tr\ufffds bien"
+    utf8 = tmp_path / "utf8.csv"
+    utf8.write_text("id,text\n1,très bien\n", encoding="utf-8")
+    res = CliRunner().invoke(app, ["classify", "refusal", str(utf8), "--text-column", "text",
+                                   "--out", str(tmp_path / "o2.csv")])
+    assert res.exit_code == 0 and "UTF-8" not in res.output, res.output
+    # a lone surrogate escape in JSONL became a NUL byte in the text (and in the output's copy)
+    jsonl = tmp_path / "in.jsonl"
+    jsonl.write_text('{"text": "\\ud800 I cannot help with that."}\n{"text": "ok"}\n')
+    res = CliRunner().invoke(app, ["classify", "refusal", str(jsonl), "--text-column", "text",
+                                   "--out", str(tmp_path / "o.jsonl")])
+    assert res.exit_code == 0 and "1 invalid character(s)" in res.output, res.output
+    assert read_table(tmp_path / "o.jsonl")["text"].to_list() == ["\ufffd I cannot help with that.", "ok"]
+
+
 def test_empty_texts_are_said_and_an_all_empty_column_exits_3(tmp_path) -> None:
     """Reviewed risk: a wrong or all-null text column looked like a file of negatives (exit 0)."""
     some = tmp_path / "some.csv"

@@ -62,8 +62,9 @@ def test_validate_on_fixture_folders(tmp_path):
     assert checks[("xstest-dev", "gpt4", "precision")].passed is None  # model absent here
     data = report.to_dict()
     assert data["results"] and "all_targets_passed" in data
-    with pytest.raises(InvalidParameterError, match="not present"):
+    with pytest.raises(InvalidParameterError, match="not present") as info:
         validate(tmp_path, datasets=["openai-rbr-gold"])
+    assert "'real-dev'" in str(info.value)  # a valid --dataset the list of present sets left out
     with pytest.raises(SourceError):
         validate(tmp_path / "nowhere")
 

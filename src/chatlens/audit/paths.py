@@ -39,5 +39,16 @@ def refuse_existing(sample_path: str | Path, *, overwrite: bool = False, sheet: 
         raise InvalidParameterError(msg)
 
 
+def refuse_sample_as_out(out: str | Path, labelled: str | Path, design: str | Path | None = None) -> None:
+    """Refuse an estimate's ``out`` that is the labelled sample or its design: writing the
+    estimates there replaced the reader's labels (or the record of the draw) with no way back."""
+    design = design_path_for(labelled) if design is None else design
+    for path, what in ((labelled, "the labelled sample"), (design, "the sample's design")):
+        if Path(out).resolve() == Path(path).resolve():
+            msg = (f"--out {out} is {what}: the estimates would replace it (and the reader's "
+                   "labels with it). Expected another path.")
+            raise InvalidParameterError(msg)
+
+
 __all__ = ["DEFAULT_MAX_CHARS", "DEFAULT_N", "DESIGN_SUFFIX", "SHEET_SUFFIX", "design_path_for",
-           "refuse_existing", "sheet_path_for"]
+           "refuse_existing", "refuse_sample_as_out", "sheet_path_for"]

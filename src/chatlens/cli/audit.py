@@ -8,7 +8,13 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from chatlens.audit.paths import DEFAULT_MAX_CHARS, DEFAULT_N, refuse_existing, sheet_path_for
+from chatlens.audit.paths import (
+    DEFAULT_MAX_CHARS,
+    DEFAULT_N,
+    refuse_existing,
+    refuse_sample_as_out,
+    sheet_path_for,
+)
 from chatlens.cli._common import escape, handle_errors, name_column, out_console, warn
 from chatlens.errors import InvalidParameterError
 
@@ -79,6 +85,8 @@ def estimate_cmd(
     from chatlens.audit.signals import left_out_labels
     from chatlens.corpus.tablefile import write_table
 
+    if out is not None:
+        refuse_sample_as_out(out, labelled, design)
     est = estimate_audit(run_dir, labelled, design=design, confidence=confidence)
     if out is not None:
         write_table(est.table, out)

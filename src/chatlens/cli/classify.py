@@ -52,6 +52,11 @@ def _summary(summary: object, flag: str, kind: str, what: str = "flagged",
     of = f"{n:,} classified" if summary.unclassified else f"{n:,}"
     out_console.print(f"{k:,} of {of} messages {what} ({(k / n if n else 0):.1%}); "
                       f"wrote {escape(str(summary.out))}")
+    if summary.repaired:
+        warn(f"{summary.repaired:,} invalid character(s) of the input file (bytes that are not "
+             "UTF-8, or JSON escapes of lone surrogates such as \\ud800) were replaced by U+FFFD "
+             "(\ufffd) before classifying, in the output too. A CSV that is not UTF-8 (a Latin-1 "
+             "or Windows-1252 export?): convert it to UTF-8 and run again.")
     if summary.unclassified:
         _report_unclassified(summary)
     if summary.rows == 0:

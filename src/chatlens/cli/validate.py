@@ -13,7 +13,14 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from chatlens.cli._common import ExitCode, err_console, escape, handle_errors, out_console
+from chatlens.cli._common import (
+    ExitCode,
+    err_console,
+    escape,
+    handle_errors,
+    out_console,
+    printable,
+)
 
 
 def _fmt(value: object) -> str:
@@ -132,13 +139,12 @@ def validate_cmd(
         _check_data_files(data_file, kind)
         return
     if lexicon:
-        from chatlens.signals.lexicon import load_lexicon
-        from chatlens.signals.scanner import Scanner
+        from chatlens import datafiles
+        from chatlens.signals.lexicon import check_lexicon
 
         for path in lexicon:
-            lex = load_lexicon(path)
-            Scanner([(p, c.boundaries) for c in lex.cues for p in c.patterns],
-                    names=[c.id for c in lex.cues for _ in c.patterns])
+            doc, record = datafiles.load_with_record(Path(path), kind="cue-lexicon")
+            lex = check_lexicon(doc, record.file)
             out_console.print(f"ok: {escape(str(path))} ({escape(lex.label)}, {len(lex.cues)} cues)")
         return
     from chatlens.validate import validate
@@ -225,7 +231,7 @@ def _check_data_files(files: list[str], kind: str | None) -> None:
         except ChatlensError as exc:
             failed += 1
             err_console.print(f"[bold red]error:[/] {type(exc).__name__}: ", end="")
-            err_console.print(str(exc), markup=False, soft_wrap=True)
+            err_console.print(printable(str(exc)), markup=False, soft_wrap=True)  # names a file
             continue
         out_console.print(f"ok: {escape(record.name)} {escape(record.version)} "
                           f"({escape(record.kind)}, {escape(record.file)})")

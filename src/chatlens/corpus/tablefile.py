@@ -18,10 +18,12 @@ JSONL types are inferred from the first batch and applied to the rest.
 
 from __future__ import annotations
 
+import glob
 import io
 import json
 import os
 import re
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
@@ -238,8 +240,15 @@ def _nonblank_lines(path: Path, block: int = 1 << 24) -> int:
     return count + (1 if tail.strip() else 0)
 
 
-def iter_table_frames(path: str | Path, *, batch_size: int = 100_000) -> Iterator[pl.DataFrame]:
+def iter_table_frames(path: str | Path, *, batch_size: int = 100_000,
+                      repairs: Counter[str] | None = None) -> Iterator[pl.DataFrame]:
     """The rows of a CSV/JSONL/Parquet file as DataFrames of at most ``batch_size`` rows, in order.
+
+    ``repairs`` (optional) counts what was changed to read the file: ``invalid_utf8``, the
+    invalid UTF-8 sequences of a CSV file replaced by U+FFFD (a Latin-1 or Windows-1252 export),
+    and ``lone_surrogate``, the JSONL escapes such as ``"\\ud800"`` that are no character (the
+    readers' rule: U+FFFD; polars' parser made them NUL), so a caller can say that its output
+    holds the replaced text.
 
     Raises
     ------
@@ -259,11 +268,13 @@ def iter_table_frames(path: str | Path, *, batch_size: int = 100_000) -> Iterato
     elif fmt == "csv":
         try:
             for part in _csv.iter_csv_parts(file, batch_size, strict=True):
+                if repairs is not None and part.repairs:
+                    repairs["invalid_utf8"] += part.repairs
                 yield _frame(part.batch)
         except SchemaError as exc:
             raise SourceError(str(exc)) from exc
     else:
-        yield from _jsonl_frames(file, batch_size)
+        yield from _jsonl_frames(file, batch_size, repairs)
 
 
 def _frame(batch: object) -> pl.DataFrame:
@@ -289,11 +300,15 @@ def _new_fields(got: pl.DataType, first: pl.DataType) -> list[str]:
     return []
 
 
-def _jsonl_frames(file: object, batch_size: int) -> Iterator[pl.DataFrame]:
+def _jsonl_frames(file: object, batch_size: int,
+                  repairs: Counter[str] | None = None) -> Iterator[pl.DataFrame]:
     """JSONL batches with the columns and types of the first batch (a key that is null there is
     text). A later key the first batch lacks is an error, not a silently dropped column."""
     schema: dict[str, pl.DataType] | None = None
-    for chunk in _io.iter_line_chunks(file, batch_size):  # type: ignore[arg-type]
+    for raw in _io.iter_line_chunks(file, batch_size):  # type: ignore[arg-type]
+        chunk = _io.without_lone_surrogates(raw)
+        if repairs is not None and chunk.lone_surrogates:
+            repairs["lone_surrogate"] += chunk.lone_surrogates
         where = f"JSONL file {file.name} (lines {chunk.rows[0] + 1}-{chunk.rows[-1] + 1})"  # type: ignore[attr-defined]
         try:
             frame = pl.read_ndjson(io.BytesIO(b"\n".join(chunk.lines)), infer_schema_length=None)
@@ -342,6 +357,9 @@ class TableWriter:
         self._schema: object | None = None
 
     def __enter__(self) -> TableWriter:
+        if self.path.is_dir():  # else found only by the final rename, after all the work
+            msg = f"Output {self.path} is a directory; expected the path of a file to write."
+            raise SourceError(msg)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         remove_stale_partials(self.path)
         if self.format != "parquet":
@@ -381,9 +399,10 @@ class TableWriter:
             self._parquet.close()  # type: ignore[attr-defined]
         if exc_type is None and self.format == "parquet" and self._parquet is None:
             pl.DataFrame().write_parquet(self._tmp)  # an empty input still gives a valid file
-        if exc_type is None:
-            os.replace(self._tmp, self.path)
-        else:
+        try:
+            if exc_type is None:
+                os.replace(self._tmp, self.path)
+        finally:  # a failed rename (the target became a directory) leaves no partial file
             self._tmp.unlink(missing_ok=True)
 
 
@@ -394,7 +413,8 @@ def remove_stale_partials(path: Path) -> list[Path]:
     stay forever. A partial file whose process is still running (another writer at work) is kept.
     """
     removed = []
-    for stale in path.parent.glob(f".{path.name}.*.partial"):
+    # the name is escaped: '.o[1].csv.*.partial' as a pattern never matched o[1].csv's own files
+    for stale in path.parent.glob(glob.escape(f".{path.name}.") + "*.partial"):
         pid = stale.name[len(path.name) + 2 : -len(".partial")]
         if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
             stale.unlink(missing_ok=True)

@@ -46,7 +46,9 @@ class ClassifySummary:
     ``first_error`` is the first such row's ``llm_error``. ``blank`` counts the rows whose text
     is empty (decided without looking: not a refusal, not a jailbreak; the LLM tier sends no
     request), so a wrong or empty text column is told apart from a file of negatives, and "every
-    request failed" from a file of blanks.
+    request failed" from a file of blanks. ``repaired`` counts what of the input was no text and
+    was replaced by U+FFFD (invalid UTF-8 in a CSV file that is not UTF-8, a lone surrogate
+    escape in JSONL): the detector read, and the output holds, the replaced text.
     """
 
     out: Path
@@ -56,6 +58,7 @@ class ClassifySummary:
     unclassified: int = 0
     first_error: str | None = None
     blank: int = 0
+    repaired: int = 0
 
     @property
     def classified(self) -> int:
@@ -152,10 +155,11 @@ def classify_columns(
     first = next(iter(columns))  # the text the detector classifies (its other columns: context)
     first_error: str | None = None
     labels: Counter[str] = Counter()
+    repairs: Counter[str] = Counter()
     with TableWriter(out) as writer, progress_bar(
             description=f"classify {path.name}", total=table_rows(path)) as advance:
         def batches() -> Iterator[pl.DataFrame]:
-            yield from iter_table_frames(path, batch_size=batch_size)
+            yield from iter_table_frames(path, batch_size=batch_size, repairs=repairs)
             if writer.rows == 0:  # a file with a header and no rows: its columns are still
                 header = read_table(path)  # checked, and the output gets them (header, schema)
                 if header.width:
@@ -185,7 +189,7 @@ def classify_columns(
                 kept.append(result)
             advance(frame.height)
     summary = ClassifySummary(Path(out), writer.rows, flagged, dict(labels), unclassified,
-                              first_error, blank)
+                              first_error, blank, sum(repairs.values()))
     if not collect:
         return summary, None
     return summary, (pl.concat(kept, how="vertical_relaxed") if kept else pl.DataFrame())

@@ -27,7 +27,7 @@ import numpy as np
 import polars as pl
 
 from chatlens.datafiles import cached
-from chatlens.errors import InstrumentError, NotFittedError
+from chatlens.errors import DataFileError, InstrumentError, NotFittedError
 from chatlens.signals.inputs import TextsLike
 from chatlens.signals.jailbreak_features import N_HASH, STRUCTURE, featurize
 from chatlens.signals.refusal import _as_series
@@ -217,18 +217,30 @@ class LearnedJailbreak:
                     f"{FORMAT_VERSION}/{N_HASH}, got {data['format_version']}/{data['n_hash']}."
                 )
                 raise InstrumentError(msg)
-            coef = np.zeros(int(data["n_features"]))
-            coef[np.asarray(data["coef_index"], dtype=np.int64)] = data["coef_value"]
-            return cls(
-                C=float(data["C"]),
-                threshold=float(data["threshold"]),
-                coef_=coef,
-                intercept_=float(data["intercept"]),
-                feature_names_=list(data["feature_names"]),
-            )
+            n, index = int(data["n_features"]), np.asarray(data["coef_index"], dtype=np.int64)
+            if len(index) != len(data["coef_value"]):
+                raise DataFileError(where, "coef_value", f"{len(index)} values (one per coef_index)",
+                                    len(data["coef_value"]))
+            if len(index) and not (0 <= index.min() and index.max() < n):
+                bad = int(index[(index < 0) | (index >= n)][0])
+                raise DataFileError(where, "coef_index", f"indices in [0, {n}) (n_features)", bad)
+            coef = np.zeros(n)
+            coef[index] = data["coef_value"]
+            threshold, intercept = float(data["threshold"]), float(data["intercept"])
         except (KeyError, TypeError, ValueError, IndexError) as exc:
             msg = f"Learned jailbreak weights {where} are invalid: {exc!r}."
             raise InstrumentError(msg) from None
+        # a NaN weight or threshold scored texts NaN, i.e. never a jailbreak, without a word
+        if not 0.0 <= threshold <= 1.0:
+            raise DataFileError(where, "threshold", "a number in [0, 1]", data["threshold"])
+        if not np.isfinite(intercept):
+            raise DataFileError(where, "intercept", "a finite number", data["intercept"])
+        if not np.isfinite(coef).all():
+            bad = int(np.flatnonzero(~np.isfinite(np.asarray(data["coef_value"], dtype=float)))[0])
+            raise DataFileError(where, f"coef_value[{bad}]", "a finite number",
+                                data["coef_value"][bad])
+        return cls(C=float(data["C"]), threshold=threshold, coef_=coef, intercept_=intercept,
+                   feature_names_=list(data["feature_names"]))
 
 
 def weights_available() -> bool:

@@ -36,6 +36,8 @@ from chatlens.signals.refusal import BODY_FACTOR, OPENING_BYTES, _as_series, ana
 
 N_HASH = 2**12
 OPENING_CHARS = 300
+#: Columns of :func:`featurize`'s dense block (cue-scorer logit, length, items, disclaimer).
+N_DENSE = 4
 WEIGHTS_FILE = "signals/refusal_learned.json"
 FORMAT_VERSION = 1
 
@@ -164,6 +166,10 @@ class LearnedRefusal:
         if (doc.format_version, doc.n_hash) != (FORMAT_VERSION, N_HASH):
             raise DataFileError(where, "format_version/n_hash", f"{FORMAT_VERSION}/{N_HASH}",
                                 f"{doc.format_version}/{doc.n_hash}")
+        width = len(doc.cue_ids) + N_DENSE + N_HASH  # the matrix featurize makes for them
+        if doc.n_features != width:  # else every prediction failed in numpy's matmul
+            raise DataFileError(where, "n_features", f"{width} (one per cue id, {N_DENSE} dense "
+                                f"columns and {N_HASH} hashed n-grams)", doc.n_features)
         coef = np.zeros(doc.n_features)
         coef[np.asarray(doc.coef_index, dtype=np.int64)] = doc.coef_value
         return cls(C=doc.C, coef_=coef, intercept_=doc.intercept, cue_ids_=list(doc.cue_ids))

@@ -102,12 +102,15 @@ def _expand(pattern: str, macros: dict[str, str], path: str, key: str) -> str:
     raise DataFileError(path, key, "macros that do not refer to each other in a cycle", pattern)
 
 
-def _check_regex(pattern: str, path: str, key: str, item: object) -> None:
+def _check_regex(pattern: str, path: str, key: str, item: object, *, macro: bool = False) -> None:
     probe = pattern.replace(r"\p{L}", "a").replace(r"\p{N}", "0")
     try:
-        re.compile(probe)
+        compiled = re.compile(probe)
     except re.error as exc:
         raise DataFileError(path, key, f"a valid regular expression ({exc})", item) from None
+    if not macro and compiled.fullmatch(""):  # the scanners report empty matches: every message
+        raise DataFileError(path, key, "a pattern that needs some text to match (this one matches "
+                            "the empty string, so its cue would fire on every message)", item)
 
 
 def parse_lexicon(data: Any, path: str) -> Lexicon:
@@ -125,7 +128,7 @@ def parse_lexicon(data: Any, path: str) -> Lexicon:
 def build_lexicon(doc: CueLexiconFile, path: str) -> Lexicon:
     """A validated lexicon file with its patterns made final (macros expanded, phrases escaped)."""
     for name, value in doc.macros.items():
-        _check_regex(_MACRO_RE.sub("x", value), path, f"macros.{name}", value)
+        _check_regex(_MACRO_RE.sub("x", value), path, f"macros.{name}", value, macro=True)
     cues: list[Cue] = []
     for i, raw in enumerate(doc.cues):
         where = f"cues[{i}]"
@@ -162,6 +165,19 @@ def build_lexicon(doc: CueLexiconFile, path: str) -> Lexicon:
         cues=tuple(cues),
         path=path,
     )
+
+
+def check_lexicon(doc: CueLexiconFile, path: str) -> Lexicon:
+    """:func:`build_lexicon`, then every pattern compiled by the scanner that runs it (the kind's
+    builder: ``chatlens validate --data-file`` and ``--lexicon``). Why: Python's ``re`` accepts
+    what hyperscan and RE2 refuse (look-behind, back-references), so such a file was reported
+    ``ok`` by ``--data-file`` and failed at the first analysis."""
+    from chatlens.signals.scanner import Scanner
+
+    lexicon = build_lexicon(doc, path)
+    Scanner([(p, c.boundaries) for c in lexicon.cues for p in c.patterns],
+            names=[c.id for c in lexicon.cues for _ in c.patterns])
+    return lexicon
 
 
 def load_lexicon(path: str | Path) -> Lexicon:

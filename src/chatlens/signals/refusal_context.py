@@ -55,6 +55,28 @@ N_WORDS, N_CHARS, N_REQUEST = 2**13, 2**13, 2**10
 OPENING_CHARS, CHAR_CHARS, REQUEST_CHARS, CUE_CHARS = 300, 250, 400, 400
 
 
+def regex_list_from_file(doc: Any, file: str) -> Any:
+    """The kind's builder for a ``regex-list`` file: each pattern must compile in the engine that
+    runs it here (polars' Rust regex: no look-around, no back-reference) and need some text to
+    match. Why: the schema only checked for strings, so ``chatlens validate --data-file`` said
+    ``ok`` to an unclosed group that then stopped every analysis with a polars ComputeError, and
+    a pattern matching the empty string made every request (or reply) match."""
+    from chatlens.errors import DataFileError
+
+    for i, pattern in enumerate(doc.patterns):
+        try:
+            empty = pl.select(pl.lit("").str.contains(f"^(?:{pattern})$")).item()
+        except pl.exceptions.PolarsError as exc:
+            reason = next((line.strip() for line in str(exc).splitlines()
+                           if line.strip().startswith("error:")), str(exc).splitlines()[0])
+            raise DataFileError(file, f"patterns[{i}]", "a regular expression polars can run "
+                                f"({reason})", pattern) from None
+        if empty:
+            raise DataFileError(file, f"patterns[{i}]", "a pattern that needs some text to match "
+                                "(this one matches the empty string)", pattern)
+    return doc
+
+
 @datafiles.cached
 def context_patterns() -> tuple[str, ...]:
     """The stand-in phrase regexes (``data/signals/refusal_context_cues.yaml``)."""

@@ -277,8 +277,9 @@ def validate(
         unknown = set(datasets) - {s.dataset for s in sets} - {REAL_SET}
         if unknown:
             msg = (
-                f"The 'datasets' parameter names sets not present in {root}: {sorted(unknown)}. "
-                f"Present: {sorted({s.dataset for s in sets})}."
+                f"The 'datasets' parameter (--dataset) names sets not present in {root}: "
+                f"{sorted(unknown)}. Present: {sorted({s.dataset for s in sets})}, and "
+                f"{REAL_SET!r} (the real labelled set, read from its sources there)."
             )
             raise InvalidParameterError(msg)
         sets = [s for s in sets if s.dataset in datasets]

@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from chatlens.datafiles._check import Check
+from chatlens.datafiles._check import Check, Invalid
 from chatlens.vocabulary import (
     JAILBREAK_FAMILIES,
 )
@@ -34,3 +34,16 @@ class DataFile:
     name: NonEmpty
     version: Version
     source: Source
+
+
+def check_sparse(index: tuple[int, ...], value: tuple[Any, ...], n_features: int,
+                 index_key: str, value_key: str) -> None:
+    """A sparse coefficient vector of a weights file: one value per index, every index a column
+    of the model (``n_features``). Why: a short or out-of-range vector was accepted and failed
+    later with numpy's broadcast or index message, naming no key."""
+    if len(index) != len(value):
+        raise Invalid(key=value_key, expected=f"{len(index)} values (one per {index_key})",
+                      got=len(value))
+    bad = next((i for i in index if not 0 <= i < n_features), None)
+    if bad is not None:
+        raise Invalid(key=index_key, expected=f"indices in [0, {n_features}) (n_features)", got=bad)

@@ -11,9 +11,11 @@ from chatlens.datafiles.schemas._base import (
     CueId,
     DataFile,
     Family,
+    Finite,
     NonEmpty,
     Phrases,
     Unit,
+    check_sparse,
 )
 from chatlens.vocabulary import (
     CUE_KINDS,
@@ -106,6 +108,15 @@ class PersonaTags(DataFile):
 
 
 @dataclass(frozen=True, kw_only=True)
+class SparseCoefficients:
+    """One logistic model of a weights file: its intercept and its non-zero coefficients."""
+
+    intercept: Finite
+    index: tuple[int, ...]
+    value: tuple[Finite, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
 class RefusalModelWeights(DataFile):
     """``signals/refusal_model.json``: the context refusal model (``signals.refusal_model``)."""
 
@@ -116,13 +127,18 @@ class RefusalModelWeights(DataFile):
     threshold: Unit
     n_features: int
     cue_ids: tuple[str, ...]
-    refusal: dict[str, Any]
-    type: dict[str, Any]
-    screen: dict[str, float] = field(default_factory=dict)
+    refusal: SparseCoefficients
+    type: SparseCoefficients
+    screen: dict[str, Finite] = field(default_factory=dict)
     trained_on: tuple[dict[str, Any], ...] = ()
     trained: str = ""
     lexicons: dict[str, str] = field(default_factory=dict)
     heldout: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for name in ("refusal", "type"):
+            block = getattr(self, name)
+            check_sparse(block.index, block.value, self.n_features, f"{name}.index", f"{name}.value")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -167,19 +183,14 @@ class LearnedRefusalWeights(DataFile):
     n_hash: int
     opening_chars: int
     C: float  # scikit-learn's name for the inverse regularisation strength
-    intercept: float
+    intercept: Finite
     cue_ids: tuple[str, ...]
     n_features: int
     coef_index: tuple[int, ...]
-    coef_value: tuple[float, ...]
+    coef_value: tuple[Finite, ...]
     trained_on: tuple[dict[str, Any], ...] = ()
     evaluation: str = ""
     lexicons: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if len(self.coef_index) != len(self.coef_value):
-            raise Invalid(key="coef_value", expected=f"{len(self.coef_index)} values (one per coef_index)",
-                          got=len(self.coef_value))
-        if any(not 0 <= i < self.n_features for i in self.coef_index):
-            raise Invalid(key="coef_index", expected=f"indices in [0, {self.n_features})",
-                          got=max(self.coef_index))
+        check_sparse(self.coef_index, self.coef_value, self.n_features, "coef_index", "coef_value")

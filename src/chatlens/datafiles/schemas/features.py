@@ -8,12 +8,15 @@ from typing import Any, Literal
 from chatlens.datafiles._check import Invalid
 from chatlens.datafiles.schemas._base import (
     DataFile,
+    Finite,
     IsoCode,
     NonEmpty,
     Phrases,
     Positive,
+    check_sparse,
 )
 from chatlens.vocabulary import (
+    REACTIONS,
     ReactionCueCategory,
 )
 
@@ -50,14 +53,27 @@ class ReactionModelWeights(DataFile):
     temperature: Positive
     classes: tuple[NonEmpty, ...]
     n_features: int
-    intercept: tuple[float, ...]
+    intercept: tuple[Finite, ...]
     coef_index: tuple[int, ...]
-    coef_value: tuple[tuple[float, ...], ...]
+    coef_value: tuple[tuple[Finite, ...], ...]
     model: str = ""
     trained: str = ""
     training_data: dict[str, Any] = field(default_factory=dict)
     evaluation: dict[str, Any] = field(default_factory=dict)
     caveats: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        # the model's columns are its classes in sorted order (scikit-learn's, which the scorer
+        # relies on), one intercept and one coefficient row each
+        if list(self.classes) != sorted(set(self.classes)) or not set(self.classes) <= set(REACTIONS):
+            raise Invalid(key="classes", got=list(self.classes),
+                          expected=f"distinct reaction labels in sorted order, from {sorted(REACTIONS)}")
+        for key in ("intercept", "coef_value"):
+            if len(getattr(self, key)) != len(self.classes):
+                raise Invalid(key=key, expected=f"{len(self.classes)} entries (one per class)",
+                              got=len(getattr(self, key)))
+        for i, row in enumerate(self.coef_value):
+            check_sparse(self.coef_index, row, self.n_features, "coef_index", f"coef_value[{i}]")
 
 
 @dataclass(frozen=True, kw_only=True)
