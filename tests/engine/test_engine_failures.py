@@ -207,3 +207,24 @@ def test_a_failed_pool_run_stops_the_partitions_still_running(tmp_path: Path) ->
         run(_two_files(tmp_path, "slow", "bad"), ["_engine_stages:slow_or_boom"], out=out,
             engine="process", workers=2)
     assert _leftovers(out) == []
+
+
+def test_a_full_disk_in_a_local_run_is_the_partitions_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Reviewed bug: on a full disk the local engine's write failed (PartitionError naming the
+    partition and 'No space left on device'), then closing the run's files wrote their footers
+    and failed too: that second OSError replaced the first, and 'chatlens analyze --workers 1'
+    into a full 3 MB filesystem ended in a traceback (exit 1, no 'error:' line)."""
+    import errno
+
+    from chatlens.corpus.sink import ParquetSink
+
+    def full(*args: object, **kwargs: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(ParquetSink, "write", full)
+    monkeypatch.setattr(ParquetSink, "close", full)
+    with pytest.raises(PartitionError, match=r"partition 0 \(.*a\.jsonl\) failed: OSError: .*No space left"):
+        run(_two_files(tmp_path, "x", "y"), ["message_length"], out=tmp_path / "out",
+            layout="single")

@@ -193,8 +193,10 @@ def run(
                 files = RunFiles(out, schemas, advance=advance.batch)
                 try:
                     results = local.execute(tasks, on_done=on_done, into=files)
-                finally:
-                    files.close()
+                except BaseException:
+                    files.abort()  # the partition's error, not a second one from the footers
+                    raise
+                files.close()
             elif engine == "local":
                 from chatlens.engine import local
 
