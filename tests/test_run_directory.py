@@ -251,3 +251,25 @@ def test_quarantine_keeps_no_text_unless_the_run_does(tmp_path):
         assert ("12 Elm" in raw and "secret pin" in raw) is keep_text
         if not keep_text:
             assert raw.count("chars") >= 4  # the shape stays: keys kept, values sketched
+
+
+def test_a_failed_pooled_run_leaves_no_parts_and_names_a_full_disk(tmp_path, monkeypatch):
+    """Reviewed bug: a pooled run that failed after its partitions (here the compaction, on a
+    full disk) kept out/_parts, a copy of the whole corpus, until the next run there (on a
+    10 MB filesystem: the 10 MB that filled it), and the error was a raw 'OSError: No space
+    left on device (os error 28)' traceback naming no file. Ctrl-C left the parts too."""
+    import errno
+
+    from chatlens.engine.result import EngineResult
+    from chatlens.errors import RunDirectoryError
+
+    def full(self, name, dest):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(EngineResult, "compact", full)
+    run = tmp_path / "run"
+    with pytest.raises(RunDirectoryError, match=r"Cannot write the run directory .*run: .*No "
+                       r"space left on device.*marked incomplete"):
+        chatlens.analyze(_corpus(tmp_path / "a.jsonl", 20), out=run, engine="process", workers=1)
+    assert (run / MARKER).exists()
+    assert not (run / "_parts").exists()
