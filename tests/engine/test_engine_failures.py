@@ -228,3 +228,20 @@ def test_a_full_disk_in_a_local_run_is_the_partitions_error(
     with pytest.raises(PartitionError, match=r"partition 0 \(.*a\.jsonl\) failed: OSError: .*No space left"):
         run(_two_files(tmp_path, "x", "y"), ["message_length"], out=tmp_path / "out",
             layout="single")
+
+
+def test_a_partition_run_again_on_the_cluster_leaves_no_temporary_parts(tmp_path: Path) -> None:
+    """Reviewed bug: a Dask worker that died in the middle of a partition (its nanny restarts it
+    and the scheduler runs the task again) left its temporary parts ('.part-00000.parquet.<pid>
+    .tmp', one per table) beside the parts of the run, which succeeded: the run itself now
+    removes them when it ends."""
+    from chatlens.engine.stages import StageSpec
+
+    pytest.importorskip("distributed")
+    out = tmp_path / "out"
+    stage = StageSpec("die_once", "_engine_stages:die_once", {"flag": str(tmp_path / "died")})
+    src = _two_files(tmp_path, "x", "y")[:1]
+    result = run(src, [stage], out=out, engine="dask", workers=1)
+    assert (tmp_path / "died").exists() and result.rows_analysed == 1
+    assert _leftovers(out) == [f"{t}/part-00000.parquet" for t in
+                               ("conversations", "messages", "quarantine")]
