@@ -183,6 +183,33 @@ def test_pool_workers_get_their_share_of_threads(tmp_path: Path) -> None:
     assert threads == [max(1, usable_cores() // 2)]
 
 
+def test_no_more_workers_than_partitions(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Reviewed bug: --workers above the partition count started that many workers anyway: a
+    LocalCluster of 8 worker processes for one file (2.6x the wall time and 2.3x the memory of
+    1 worker), and the pool sized each busy worker's polars threads for 8 (8 cores, 8 workers,
+    2 partitions: 1 thread each where 4 were free)."""
+    if "POLARS_MAX_THREADS" in os.environ:
+        pytest.skip("POLARS_MAX_THREADS is set in the environment; workers inherit it")
+    distributed = pytest.importorskip("distributed")
+    sizes: list[int] = []
+    real = distributed.LocalCluster
+
+    def sized(*args, **kwargs):
+        sizes.append(kwargs["n_workers"])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(distributed, "LocalCluster", sized)
+    src = _failing_source(tmp_path)
+    run(src[:1], ["message_length"], out=tmp_path / "dask", engine="dask", workers=4,
+        processes=False)
+    assert sizes == [1]
+    monkeypatch.setattr("chatlens.engine.pool.usable_cores", lambda: 8)
+    result = run(src, ["_engine_stages:polars_threads"], out=tmp_path / "pool", engine="process",
+                 workers=8)
+    threads = result.scan("conversations").collect().get_column("polars_threads").unique()
+    assert threads.to_list() == [4]
+
+
 def test_the_default_worker_count_is_the_usable_cores(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -89,7 +89,10 @@ def execute(
     cluster = None
     own_client = True
     if address is None:
-        n = workers or usable_cores()
+        # not more than the partitions: every worker is a process (or thread) that starts,
+        # imports and holds memory, and one without a partition only costs (--workers 8 on one
+        # file: 8 worker processes, 2.6x the wall time and 2.3x the memory of one)
+        n = max(1, min(workers or usable_cores(), len(tasks)))
         extra: dict[str, Any] = {}
         if processes:
             threads = max(1, usable_cores() // n)

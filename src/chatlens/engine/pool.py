@@ -104,6 +104,8 @@ def execute(
     from chatlens.engine.local import partition_failure
     from chatlens.engine.worker import run_partition
 
+    # more processes than partitions would only wait, and shrink the busy ones' thread share
+    workers = max(1, min(workers, len(tasks)))
     threads = max(1, usable_cores() // workers)
     results: dict[int, PartitionResult] = {}
     pending: dict[Future[PartitionResult], PartitionTask] = {}
