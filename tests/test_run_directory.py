@@ -273,3 +273,29 @@ def test_a_failed_pooled_run_leaves_no_parts_and_names_a_full_disk(tmp_path, mon
         chatlens.analyze(_corpus(tmp_path / "a.jsonl", 20), out=run, engine="process", workers=1)
     assert (run / MARKER).exists()
     assert not (run / "_parts").exists()
+
+
+def test_a_run_into_a_directory_another_run_is_writing_is_refused(tmp_path):
+    """Reviewed bug: a second 'chatlens analyze --out D' while one was running there was
+    accepted: it deleted the first run's outputs under it (the first then failed after all its
+    work: 'No such file or directory: D/figures/study1_comprehensive_analysis.png'), and
+    whichever finished first removed the marker while the other was still writing. A run now
+    holds an flock on D (what the first run holds is taken here by hand)."""
+    import fcntl
+
+    from chatlens.errors import InvalidParameterError
+
+    run = tmp_path / "run"
+    chatlens.analyze(_corpus(tmp_path / "a.jsonl", 20), out=run)
+    manifest = (run / "manifest.json").read_text()
+    fd = os.open(run, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        with pytest.raises(InvalidParameterError, match=r"Another chatlens run is writing into"):
+            chatlens.analyze(_corpus(tmp_path / "b.jsonl", 5), out=run)
+        assert (run / "manifest.json").read_text() == manifest  # the running one's, untouched
+    finally:
+        os.close(fd)
+    chatlens.analyze(_corpus(tmp_path / "b.jsonl", 5), out=run)  # a finished run holds no lock
+    fcntl.flock(fd := os.open(run, os.O_RDONLY), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    os.close(fd)

@@ -46,7 +46,7 @@ from chatlens.corpus.summary import CorpusSummary, RowCounts
 from chatlens.corpus.tablefile import neutralise_formulas
 from chatlens.engine.api import preflight
 from chatlens.engine.result import EngineResult
-from chatlens.engine.rundir import MARKER, begin_run, claim, finish_run
+from chatlens.engine.rundir import MARKER, begin_run, claim, finish_run, lock_run
 from chatlens.errors import (
     AccountingError,
     ChatlensError,
@@ -237,9 +237,10 @@ def analyze(
         # connected before the previous run goes: a mistyped or unreachable --address fails
         # with that run intact
         client = dask_engine.connect(address)
-    claimed = False
+    claimed, lock = False, None
     try:
         try:
+            lock = lock_run(out)  # held until this run ends: a second run into out is refused
             claim(out, inputs, overwrite=overwrite)
             claimed = True
             begin_run(out, command)  # marked incomplete until the end; the previous run's outputs go
@@ -330,6 +331,9 @@ def analyze(
         if claimed:
             _abandon_run(out, exc)
         raise
+    finally:
+        if lock is not None:
+            lock.release()
     return RunResult(out=out, summary=summary, manifest=manifest, behaviour=behaviour)
 
 
