@@ -210,6 +210,33 @@ def test_no_more_workers_than_partitions(tmp_path: Path, monkeypatch: pytest.Mon
     assert threads.to_list() == [4]
 
 
+def test_a_thread_limit_in_the_environment_stays_on_dask_workers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Reviewed bug: the pool keeps a POLARS_MAX_THREADS the user set (os.environ.setdefault),
+    but a run's own LocalCluster passed its share of the cores as the workers' env=, which
+    overrides the environment: POLARS_MAX_THREADS=1 ran 2 polars threads per Dask worker process
+    on 2 cores (1 in the pool). Checked on what the cluster is given (starting worker processes
+    costs seconds)."""
+    distributed = pytest.importorskip("distributed")
+    given: list[dict] = []
+
+    class Stop(Exception):
+        pass
+
+    def spy(*args, **kwargs):
+        given.append(kwargs.get("env", {}))
+        raise Stop
+
+    monkeypatch.setattr(distributed, "LocalCluster", spy)
+    monkeypatch.setenv("POLARS_MAX_THREADS", "1")
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    with pytest.raises(Stop):
+        run(_failing_source(tmp_path)[:1], ["message_length"], out=tmp_path / "out",
+            engine="dask", workers=1)
+    assert given == [{"OMP_NUM_THREADS": str(usable_cores())}]
+
+
 def test_the_default_worker_count_is_the_usable_cores(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

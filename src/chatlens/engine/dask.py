@@ -14,6 +14,7 @@ sees (NFS, Lustre, a mounted bucket) and chatlens must be installed on the worke
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -95,8 +96,11 @@ def execute(
         n = max(1, min(workers or usable_cores(), len(tasks)))
         extra: dict[str, Any] = {}
         if processes:
-            threads = max(1, usable_cores() // n)
-            extra["env"] = {"POLARS_MAX_THREADS": str(threads), "OMP_NUM_THREADS": str(threads)}
+            # as the pool does (os.environ.setdefault): a limit set in the environment stays;
+            # dask's env= overrode it, so POLARS_MAX_THREADS=1 ran 2 polars threads per worker
+            threads = str(max(1, usable_cores() // n))
+            extra["env"] = {name: threads for name in ("POLARS_MAX_THREADS", "OMP_NUM_THREADS")
+                            if name not in os.environ}
         cluster = distributed.LocalCluster(
             n_workers=n,
             threads_per_worker=1,
