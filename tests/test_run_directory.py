@@ -299,3 +299,19 @@ def test_a_run_into_a_directory_another_run_is_writing_is_refused(tmp_path):
     chatlens.analyze(_corpus(tmp_path / "b.jsonl", 5), out=run)  # a finished run holds no lock
     fcntl.flock(fd := os.open(run, os.O_RDONLY), fcntl.LOCK_EX | fcntl.LOCK_NB)
     os.close(fd)
+
+
+def test_the_manifest_lists_the_runs_outputs_not_the_users_files(tmp_path):
+    """Reviewed bug: the manifest's 'outputs' were every file under --out, so a run into a
+    folder of the user's ('--out .' beside the input data, notes and a .git folder) listed 337
+    outputs for a run of 36 files (the input among them), walking the whole tree to do it."""
+    (tmp_path / "data").mkdir()
+    src = _corpus(tmp_path / "data" / "a.jsonl", 20)
+    (tmp_path / "notes" / ".git").mkdir(parents=True)
+    (tmp_path / "notes" / ".git" / "HEAD").write_text("ref")
+    result = chatlens.analyze(src, out=tmp_path, overwrite=True)
+    listed = result.manifest["outputs"]
+    assert "data/a.jsonl" not in listed and "notes/.git/HEAD" not in listed
+    assert {"conversations.parquet", "tables/models.csv", "summary.json"} <= set(listed)
+    assert listed[-2:] == ["manifest.json", "report.html"]
+    assert json.loads((tmp_path / "manifest.json").read_text())["outputs"] == listed
