@@ -315,3 +315,20 @@ def test_the_manifest_lists_the_runs_outputs_not_the_users_files(tmp_path):
     assert {"conversations.parquet", "tables/models.csv", "summary.json"} <= set(listed)
     assert listed[-2:] == ["manifest.json", "report.html"]
     assert json.loads((tmp_path / "manifest.json").read_text())["outputs"] == listed
+
+
+def test_a_temporary_of_a_killed_run_is_not_left_in_the_next(tmp_path):
+    """Reviewed bug: a run killed while it rewrote quarantine.parquet in source order left
+    '.quarantine.parquet.sorted.tmp' (that run's quarantined rows); the next run renamed its own
+    over it only if it had a quarantine to sort, so a rerun with none kept the other run's rows
+    in a hidden file of its directory."""
+    run = tmp_path / "run"
+    chatlens.analyze(_corpus(tmp_path / "a.jsonl", 5), out=run)
+    stale = run / ".quarantine.parquet.sorted.tmp"
+    (run / "quarantine.parquet").rename(stale)  # what the killed run left
+    (run / MARKER).write_text("{}")
+    mine = run / ".notes.tmp"
+    mine.write_text("mine")
+    chatlens.analyze(_corpus(tmp_path / "b.jsonl", 5), out=run)
+    assert not stale.exists()
+    assert mine.read_text() == "mine"

@@ -28,6 +28,7 @@ finished, but it cannot be done atomically when the directory already holds othe
 
 from __future__ import annotations
 
+import glob
 import json
 import os
 import shutil
@@ -115,6 +116,11 @@ def begin_run(out: Path, command: Sequence[str] | None = None) -> None:
             shutil.rmtree(path)
         elif path.exists() or path.is_symlink():
             path.unlink()
+        # a temporary of an output ('.quarantine.parquet.sorted.tmp') that a killed run left:
+        # renamed over its output only when a run writes one again, it otherwise stayed in the
+        # next run's directory, a hidden copy of another run's rows
+        for stale in out.glob(f".{glob.escape(name)}.*.tmp"):
+            stale.unlink(missing_ok=True)
 
 
 class RunLock:
