@@ -122,3 +122,16 @@ def listening_hosts(batch: CanonicalBatch) -> CanonicalBatch:
         batch.messages,
         batch.conversations.with_columns(pl.lit(",".join(hosts)).alias("listening_hosts")),
     )
+
+
+def leave_a_temporary_folder(batch: CanonicalBatch) -> CanonicalBatch:
+    """Makes a temporary folder it never removes (as a worker terminated mid-partition leaves
+    its reader's) and names it in the column ``tmp_folder``."""
+    import tempfile
+
+    folder = tempfile.mkdtemp(prefix="chatlens-test-")
+    return _with(
+        batch,
+        batch.messages,
+        batch.conversations.with_columns(pl.lit(folder, dtype=pl.String).alias("tmp_folder")),
+    )

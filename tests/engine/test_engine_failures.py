@@ -245,3 +245,17 @@ def test_a_partition_run_again_on_the_cluster_leaves_no_temporary_parts(tmp_path
     assert (tmp_path / "died").exists() and result.rows_analysed == 1
     assert _leftovers(out) == [f"{t}/part-00000.parquet" for t in
                                ("conversations", "messages", "quarantine")]
+
+
+def test_pool_workers_leave_no_temporary_files(tmp_path: Path) -> None:
+    """Reviewed bug: a pool worker terminated because another partition failed (or because the
+    driver died) runs no clean-up, so what it had in TMPDIR stayed there: a failed run over a
+    27 MB interleaved message-table CSV left /tmp/chatlens-table-*/ (3.7 MB of its rows, message
+    text) behind. The workers now write temporaries into one folder of the run, removed when the
+    pool has ended (shown with a stage that leaves a folder, as a terminated reader does)."""
+    out = tmp_path / "out"
+    result = run(_two_files(tmp_path, "x", "y"), ["_engine_stages:leave_a_temporary_folder"],
+                 out=out, engine="process", workers=2)
+    folders = result.scan("conversations").collect().get_column("tmp_folder").to_list()
+    assert len(folders) == 2 and all(Path(f).name.startswith("chatlens-test-") for f in folders)
+    assert not [f for f in folders if Path(f).exists()]
