@@ -175,7 +175,7 @@ def test_dask_existing_cluster_by_address_and_client(
 def test_pool_workers_get_their_share_of_threads(tmp_path: Path) -> None:
     if "POLARS_MAX_THREADS" in os.environ:
         pytest.skip("POLARS_MAX_THREADS is set in the environment; workers inherit it")
-    src = _failing_source(tmp_path)[:1]
+    src = _failing_source(tmp_path)  # two partitions: two workers (no more than partitions)
     result = run(
         src, ["_engine_stages:polars_threads"], out=tmp_path / "out", engine="process", workers=2
     )
