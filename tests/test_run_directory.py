@@ -266,3 +266,84 @@ def test_quarantine_keeps_no_text_unless_the_run_does(tmp_path):
         assert ("12 Elm" in raw and "secret pin" in raw) is keep_text
         if not keep_text:
             assert raw.count("chars") >= 4  # the shape stays: keys kept, values sketched
+
+
+def test_a_failed_pooled_run_leaves_no_parts_and_names_a_full_disk(tmp_path, monkeypatch):
+    """Reviewed bug: a pooled run that failed after its partitions (here the compaction, on a
+    full disk) kept out/_parts, a copy of the whole corpus, until the next run there (on a
+    10 MB filesystem: the 10 MB that filled it), and the error was a raw 'OSError: No space
+    left on device (os error 28)' traceback naming no file. Ctrl-C left the parts too."""
+    import errno
+
+    from chatlens.engine.result import EngineResult
+    from chatlens.errors import RunDirectoryError
+
+    def full(self, name, dest):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(EngineResult, "compact", full)
+    run = tmp_path / "run"
+    with pytest.raises(RunDirectoryError, match=r"Cannot write the run directory .*run: .*No "
+                       r"space left on device.*marked incomplete"):
+        chatlens.analyze(_corpus(tmp_path / "a.jsonl", 20), out=run, engine="process", workers=1)
+    assert (run / MARKER).exists()
+    assert not (run / "_parts").exists()
+
+
+def test_a_run_into_a_directory_another_run_is_writing_is_refused(tmp_path):
+    """Reviewed bug: a second 'chatlens analyze --out D' while one was running there was
+    accepted: it deleted the first run's outputs under it (the first then failed after all its
+    work: 'No such file or directory: D/figures/study1_comprehensive_analysis.png'), and
+    whichever finished first removed the marker while the other was still writing. A run now
+    holds an flock on D (what the first run holds is taken here by hand)."""
+    import fcntl
+
+    from chatlens.errors import InvalidParameterError
+
+    run = tmp_path / "run"
+    chatlens.analyze(_corpus(tmp_path / "a.jsonl", 20), out=run)
+    manifest = (run / "manifest.json").read_text()
+    fd = os.open(run, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        with pytest.raises(InvalidParameterError, match=r"Another chatlens run is writing into"):
+            chatlens.analyze(_corpus(tmp_path / "b.jsonl", 5), out=run)
+        assert (run / "manifest.json").read_text() == manifest  # the running one's, untouched
+    finally:
+        os.close(fd)
+    chatlens.analyze(_corpus(tmp_path / "b.jsonl", 5), out=run)  # a finished run holds no lock
+    fcntl.flock(fd := os.open(run, os.O_RDONLY), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    os.close(fd)
+
+
+def test_the_manifest_lists_the_runs_outputs_not_the_users_files(tmp_path):
+    """Reviewed bug: the manifest's 'outputs' were every file under --out, so a run into a
+    folder of the user's ('--out .' beside the input data, notes and a .git folder) listed 337
+    outputs for a run of 36 files (the input among them), walking the whole tree to do it."""
+    (tmp_path / "data").mkdir()
+    src = _corpus(tmp_path / "data" / "a.jsonl", 20)
+    (tmp_path / "notes" / ".git").mkdir(parents=True)
+    (tmp_path / "notes" / ".git" / "HEAD").write_text("ref")
+    result = chatlens.analyze(src, out=tmp_path, overwrite=True)
+    listed = result.manifest["outputs"]
+    assert "data/a.jsonl" not in listed and "notes/.git/HEAD" not in listed
+    assert {"conversations.parquet", "tables/models.csv", "summary.json"} <= set(listed)
+    assert listed[-2:] == ["manifest.json", "report.html"]
+    assert json.loads((tmp_path / "manifest.json").read_text())["outputs"] == listed
+
+
+def test_a_temporary_of_a_killed_run_is_not_left_in_the_next(tmp_path):
+    """Reviewed bug: a run killed while it rewrote quarantine.parquet in source order left
+    '.quarantine.parquet.sorted.tmp' (that run's quarantined rows); the next run renamed its own
+    over it only if it had a quarantine to sort, so a rerun with none kept the other run's rows
+    in a hidden file of its directory."""
+    run = tmp_path / "run"
+    chatlens.analyze(_corpus(tmp_path / "a.jsonl", 5), out=run)
+    stale = run / ".quarantine.parquet.sorted.tmp"
+    (run / "quarantine.parquet").rename(stale)  # what the killed run left
+    (run / MARKER).write_text("{}")
+    mine = run / ".notes.tmp"
+    mine.write_text("mine")
+    chatlens.analyze(_corpus(tmp_path / "b.jsonl", 5), out=run)
+    assert not stale.exists()
+    assert mine.read_text() == "mine"

@@ -22,6 +22,7 @@ and *what was found*. Assign the message to ``msg`` before raising (ruff rule EM
     ├── StageError                  a pipeline stage broke the stage contract (may only add columns)
     ├── PartitionError              one partition failed on a worker; names the partition
     ├── IncompleteRunError          a run directory whose run failed or was killed (still marked)
+    ├── RunDirectoryError           (also an OSError) a run directory cannot be written (disk full)
     ├── AccountingError             rows in ≠ analysed + quarantined: a chatlens bug, never accepted
     ├── ProvenanceError             an artefact's recorded origin does not match what produced it
     ├── NotFittedError              a learned component used before ``fit``
@@ -132,6 +133,11 @@ class IncompleteRunError(ChatlensError):
     """
 
 
+class RunDirectoryError(ChatlensError, OSError):
+    """A run directory could not be written (disk full, read-only, over quota); the message names
+    it and whether it is marked incomplete (see :mod:`chatlens.engine.rundir`)."""
+
+
 class AccountingError(ChatlensError):
     """Rows read do not add up to rows analysed + quarantined (or to the rows written).
 
@@ -194,6 +200,7 @@ __all__ = [
     "PartitionError",
     "ProvenanceError",
     "RateLimited",
+    "RunDirectoryError",
     "SchemaError",
     "SmallSampleWarning",
     "SourceError",

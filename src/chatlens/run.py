@@ -48,8 +48,14 @@ from chatlens.corpus.tablefile import neutralise_formulas
 from chatlens.datafiles import DataFileRecord
 from chatlens.engine.api import preflight
 from chatlens.engine.result import EngineResult
-from chatlens.engine.rundir import begin_run, claim, finish_run
-from chatlens.errors import AccountingError, InvalidParameterError, StageError
+from chatlens.engine.rundir import MARKER, begin_run, claim, finish_run, lock_run
+from chatlens.errors import (
+    AccountingError,
+    ChatlensError,
+    InvalidParameterError,
+    RunDirectoryError,
+    StageError,
+)
 from chatlens.pipeline.profile import Profile, load_profile
 from chatlens.report.html import write_run_report
 from chatlens.report.manifest import RunRecord, build_manifest
@@ -262,97 +268,129 @@ def _analyze(
         # connected before the previous run goes: a mistyped or unreachable --address fails
         # with that run intact
         client = dask_engine.connect(address)
+    claimed, lock = False, None
     try:
-        claim(out, inputs, overwrite=overwrite)
-        begin_run(out, command)  # marked incomplete until the end; the previous run's outputs go
-        (out / "tables").mkdir(parents=True, exist_ok=True)
+        try:
+            lock = lock_run(out)  # held until this run ends: a second run into out is refused
+            claim(out, inputs, overwrite=overwrite)
+            claimed = True
+            begin_run(out, command)  # marked incomplete until the end; the previous run's outputs go
+            (out / "tables").mkdir(parents=True, exist_ok=True)
 
-        timings: dict[str, float] = {}
-        if demo:
-            from chatlens.synth import synth
+            timings: dict[str, float] = {}
+            if demo:
+                from chatlens.synth import synth
+
+                t = time.perf_counter()
+                source = out / "input" / "demo.parquet"
+                source.parent.mkdir(parents=True, exist_ok=True)
+                status(f"generating the demo corpus: {demo_conversations:,} synthetic conversations")
+                synth(demo_conversations, seed=DEMO_SEED, out=source)
+                timings["synth_demo"] = round(time.perf_counter() - t, 3)
+                scan = opts.open(source)
+                engine = default_engine(scan, opts, workers) if engine is None else engine
 
             t = time.perf_counter()
-            source = out / "input" / "demo.parquet"
-            source.parent.mkdir(parents=True, exist_ok=True)
-            status(f"generating the demo corpus: {demo_conversations:,} synthetic conversations")
-            synth(demo_conversations, seed=DEMO_SEED, out=source)
-            timings["synth_demo"] = round(time.perf_counter() - t, 3)
-            scan = opts.open(source)
-            engine = default_engine(scan, opts, workers) if engine is None else engine
-
-        t = time.perf_counter()
-        with ThreadPoolExecutor(1) as importer:
-            # only while other processes do the work: this thread then waits and imports nothing,
-            # so two threads never import the same (circular) packages at once
-            importing = importer.submit(_import_report) if engine != "local" else None
-            result = _run_stages(
-                scan, out, opts, stages, keep_text=keep_text, engine=engine, workers=workers,
-                address=address if client is None else client,
+            with ThreadPoolExecutor(1) as importer:
+                # only while other processes do the work: this thread then waits and imports nothing,
+                # so two threads never import the same (circular) packages at once
+                importing = importer.submit(_import_report) if engine != "local" else None
+                result = _run_stages(
+                    scan, out, opts, stages, keep_text=keep_text, engine=engine, workers=workers,
+                    address=address if client is None else client,
+                )
+                if importing is not None:
+                    importing.result()
+        finally:
+            if client is not None:
+                client.close()
+        summary = result.summary
+        behaviour: BehaviourTables | None = None
+        figures: list[Path] = []
+        # messages.parquet (the largest table) is compacted from the parts on a helper thread while
+        # the tables and figures are built from the other tables and the parts themselves: polars
+        # releases the GIL, so this serial step uses the second core
+        with ThreadPoolExecutor(1) as compactor:
+            compacting = None if result.layout == "single" else compactor.submit(
+                result.compact, "messages", out / "messages.parquet"
             )
-            if importing is not None:
-                importing.result()
-    finally:
-        if client is not None:
-            client.close()
-    summary = result.summary
-    behaviour: BehaviourTables | None = None
-    figures: list[Path] = []
-    # messages.parquet (the largest table) is compacted from the parts on a helper thread while
-    # the tables and figures are built from the other tables and the parts themselves: polars
-    # releases the GIL, so this serial step uses the second core
-    with ThreadPoolExecutor(1) as compactor:
-        compacting = None if result.layout == "single" else compactor.submit(
-            result.compact, "messages", out / "messages.parquet"
+            check_written(out, summary)
+            timings["read_detect_write" if detect else "read_canonicalize_write"] = round(time.perf_counter() - t, 3)
+
+            _write_tables(out / "tables", summary)
+            if detect and summary.conversations:
+                t = time.perf_counter()
+                behaviour = import_target(TABLE_SETS[resolved.tables])(out, messages=result.scan("messages"))
+                if demo and resolved.demo_truth:
+                    if compacting is not None:  # the check reads messages.parquet
+                        compacting.result()
+                    truth_agreement = import_target("chatlens.report.truth:truth_agreement")
+                    agreement = truth_agreement(out, Path(source).with_name("demo.truth.parquet"))
+                    behaviour.tables["demo_truth_agreement"] = agreement
+                    behaviour.headline["demo_truth_agreement"] = agreement.to_dicts()
+                behaviour.write(out / "tables")
+                for figure in resolved.figures:
+                    figures += import_target(FIGURES[figure])(behaviour.tables, out / "figures")
+                timings["statistics_tables_figures"] = round(time.perf_counter() - t, 3)
+            if compacting is not None:
+                compacting.result()
+        if result.layout != "single":
+            shutil.rmtree(out / "_parts", ignore_errors=True)
+        summary_json = summary.to_dict()
+        if behaviour is not None:
+            summary_json["behaviour"] = behaviour.headline
+        (out / "summary.json").write_text(json.dumps(strict_json(summary_json), indent=2, ensure_ascii=False,
+                                                     default=str, allow_nan=False))
+        timings["total"] = round(time.perf_counter() - t0, 3)
+        record = RunRecord(
+            source="demo" if demo else _given(source, scan),
+            demo={"generator": "chatlens.synth", "conversations": demo_conversations, "seed": DEMO_SEED}
+            if demo
+            else None,
+            files=result.files,
+            configuration={**opts.public(), "keep_text": keep_text, "detect": detect, "profile": resolved.name},
+            profile=resolved.public(),
+            engine=result.public(),
+            command=command,
+            data_files=(*result.data_files, *used),
         )
-        check_written(out, summary)
-        timings["read_detect_write" if detect else "read_canonicalize_write"] = round(time.perf_counter() - t, 3)
+        manifest = build_manifest(record, summary, timings=timings, out=out)
+        from chatlens.corpus.sources import release
 
-        _write_tables(out / "tables", summary)
-        if detect and summary.conversations:
-            t = time.perf_counter()
-            behaviour = import_target(TABLE_SETS[resolved.tables])(out, messages=result.scan("messages"))
-            if demo and resolved.demo_truth:
-                if compacting is not None:  # the check reads messages.parquet
-                    compacting.result()
-                truth_agreement = import_target("chatlens.report.truth:truth_agreement")
-                agreement = truth_agreement(out, Path(source).with_name("demo.truth.parquet"))
-                behaviour.tables["demo_truth_agreement"] = agreement
-                behaviour.headline["demo_truth_agreement"] = agreement.to_dicts()
-            behaviour.write(out / "tables")
-            for figure in resolved.figures:
-                figures += import_target(FIGURES[figure])(behaviour.tables, out / "figures")
-            timings["statistics_tables_figures"] = round(time.perf_counter() - t, 3)
-        if compacting is not None:
-            compacting.result()
-    if result.layout != "single":
-        shutil.rmtree(out / "_parts", ignore_errors=True)
-    summary_json = summary.to_dict()
-    if behaviour is not None:
-        summary_json["behaviour"] = behaviour.headline
-    (out / "summary.json").write_text(json.dumps(strict_json(summary_json), indent=2, ensure_ascii=False,
-                                                 default=str, allow_nan=False))
-    timings["total"] = round(time.perf_counter() - t0, 3)
-    record = RunRecord(
-        source="demo" if demo else _given(source, scan),
-        demo={"generator": "chatlens.synth", "conversations": demo_conversations, "seed": DEMO_SEED}
-        if demo
-        else None,
-        files=result.files,
-        configuration={**opts.public(), "keep_text": keep_text, "detect": detect, "profile": resolved.name},
-        profile=resolved.public(),
-        engine=result.public(),
-        command=command,
-        data_files=(*result.data_files, *used),
-    )
-    manifest = build_manifest(record, summary, timings=timings, out=out)
-    from chatlens.corpus.sources import release
-
-    release(scan.files)  # an in-memory table's temporary copy (fingerprinted by now)
-    (out / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False))
-    excerpts = _excerpts(out, source if demo else None) if behaviour is not None and (demo or keep_text) else None
-    write_run_report(out, summary_json, manifest, behaviour=behaviour, figures=figures, excerpts=excerpts)
-    finish_run(out)
+        release(scan.files)  # an in-memory table's temporary copy (fingerprinted by now)
+        (out / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False))
+        excerpts = _excerpts(out, source if demo else None) if behaviour is not None and (demo or keep_text) else None
+        write_run_report(out, summary_json, manifest, behaviour=behaviour, figures=figures, excerpts=excerpts)
+        finish_run(out)
+    except BaseException as exc:
+        if claimed:
+            _abandon_run(out, exc)
+        raise
+    finally:
+        if lock is not None:
+            lock.release()
     return RunResult(out=out, summary=summary, manifest=manifest, behaviour=behaviour)
+
+
+def _abandon_run(out: Path, exc: BaseException) -> None:
+    """After a run into ``out`` failed or was interrupted (``out`` stays marked incomplete):
+    remove its parts, and raise an error reading or writing files there as a
+    :class:`~chatlens.errors.RunDirectoryError` naming the directory.
+
+    Why: the pooled engines' parts (``out/_parts``, a snappy copy of the whole corpus, deleted
+    once compacted) stayed after any failure, Ctrl-C included, until the next run there: on a
+    full disk the very files that had filled it (10 MB of parts on a 10 MB filesystem), and the
+    error was a raw ``OSError: No space left on device (os error 28)`` traceback that named no
+    file. Only called once :func:`~chatlens.engine.rundir.claim` has accepted ``out``, so
+    ``_parts`` is a run's output there, never the user's.
+    """
+    shutil.rmtree(out / "_parts", ignore_errors=True)
+    if isinstance(exc, OSError) and not isinstance(exc, ChatlensError):
+        state = ("it stays marked incomplete until a run there finishes" if (out / MARKER).exists()
+                 else "the run there before, if any, is unchanged")
+        msg = (f"Cannot write the run directory {out}: {exc}. Free space there or choose a "
+               f"writable --out, then rerun; {state}.")
+        raise RunDirectoryError(msg) from exc
 
 
 def _given(source: SourceLike, scan: SourceScan) -> str:

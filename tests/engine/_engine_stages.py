@@ -75,6 +75,18 @@ def die_on_bad(batch: CanonicalBatch) -> CanonicalBatch:
     return batch
 
 
+def die_once(batch: CanonicalBatch, *, flag: str) -> CanonicalBatch:
+    """Kills its worker process in the middle of writing a partition the first time it runs
+    (``flag`` is created then): a Dask nanny restarts the worker and the task runs again."""
+    import os
+    from pathlib import Path
+
+    if batch.conversations.height and not Path(flag).exists():
+        Path(flag).write_text(str(os.getpid()))
+        os._exit(3)
+    return batch
+
+
 def polars_threads(batch: CanonicalBatch) -> CanonicalBatch:
     """Records the worker's polars thread-pool size (to test the pool's thread budget)."""
     size = pl.thread_pool_size()
@@ -109,4 +121,17 @@ def listening_hosts(batch: CanonicalBatch) -> CanonicalBatch:
         batch,
         batch.messages,
         batch.conversations.with_columns(pl.lit(",".join(hosts)).alias("listening_hosts")),
+    )
+
+
+def leave_a_temporary_folder(batch: CanonicalBatch) -> CanonicalBatch:
+    """Makes a temporary folder it never removes (as a worker terminated mid-partition leaves
+    its reader's) and names it in the column ``tmp_folder``."""
+    import tempfile
+
+    folder = tempfile.mkdtemp(prefix="chatlens-test-")
+    return _with(
+        batch,
+        batch.messages,
+        batch.conversations.with_columns(pl.lit(folder, dtype=pl.String).alias("tmp_folder")),
     )

@@ -207,3 +207,55 @@ def test_a_failed_pool_run_stops_the_partitions_still_running(tmp_path: Path) ->
         run(_two_files(tmp_path, "slow", "bad"), ["_engine_stages:slow_or_boom"], out=out,
             engine="process", workers=2)
     assert _leftovers(out) == []
+
+
+def test_a_full_disk_in_a_local_run_is_the_partitions_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Reviewed bug: on a full disk the local engine's write failed (PartitionError naming the
+    partition and 'No space left on device'), then closing the run's files wrote their footers
+    and failed too: that second OSError replaced the first, and 'chatlens analyze --workers 1'
+    into a full 3 MB filesystem ended in a traceback (exit 1, no 'error:' line)."""
+    import errno
+
+    from chatlens.corpus.sink import ParquetSink
+
+    def full(*args: object, **kwargs: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(ParquetSink, "write", full)
+    monkeypatch.setattr(ParquetSink, "close", full)
+    with pytest.raises(PartitionError, match=r"partition 0 \(.*a\.jsonl\) failed: OSError: .*No space left"):
+        run(_two_files(tmp_path, "x", "y"), ["message_length"], out=tmp_path / "out",
+            layout="single")
+
+
+def test_a_partition_run_again_on_the_cluster_leaves_no_temporary_parts(tmp_path: Path) -> None:
+    """Reviewed bug: a Dask worker that died in the middle of a partition (its nanny restarts it
+    and the scheduler runs the task again) left its temporary parts ('.part-00000.parquet.<pid>
+    .tmp', one per table) beside the parts of the run, which succeeded: the run itself now
+    removes them when it ends."""
+    from chatlens.engine.stages import StageSpec
+
+    pytest.importorskip("distributed")
+    out = tmp_path / "out"
+    stage = StageSpec("die_once", "_engine_stages:die_once", {"flag": str(tmp_path / "died")})
+    src = _two_files(tmp_path, "x", "y")[:1]
+    result = run(src, [stage], out=out, engine="dask", workers=1)
+    assert (tmp_path / "died").exists() and result.rows_analysed == 1
+    assert _leftovers(out) == [f"{t}/part-00000.parquet" for t in
+                               ("conversations", "messages", "quarantine")]
+
+
+def test_pool_workers_leave_no_temporary_files(tmp_path: Path) -> None:
+    """Reviewed bug: a pool worker terminated because another partition failed (or because the
+    driver died) runs no clean-up, so what it had in TMPDIR stayed there: a failed run over a
+    27 MB interleaved message-table CSV left /tmp/chatlens-table-*/ (3.7 MB of its rows, message
+    text) behind. The workers now write temporaries into one folder of the run, removed when the
+    pool has ended (shown with a stage that leaves a folder, as a terminated reader does)."""
+    out = tmp_path / "out"
+    result = run(_two_files(tmp_path, "x", "y"), ["_engine_stages:leave_a_temporary_folder"],
+                 out=out, engine="process", workers=2)
+    folders = result.scan("conversations").collect().get_column("tmp_folder").to_list()
+    assert len(folders) == 2 and all(Path(f).name.startswith("chatlens-test-") for f in folders)
+    assert not [f for f in folders if Path(f).exists()]

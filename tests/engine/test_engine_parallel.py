@@ -175,12 +175,66 @@ def test_dask_existing_cluster_by_address_and_client(
 def test_pool_workers_get_their_share_of_threads(tmp_path: Path) -> None:
     if "POLARS_MAX_THREADS" in os.environ:
         pytest.skip("POLARS_MAX_THREADS is set in the environment; workers inherit it")
-    src = _failing_source(tmp_path)[:1]
+    src = _failing_source(tmp_path)  # two partitions: two workers (no more than partitions)
     result = run(
         src, ["_engine_stages:polars_threads"], out=tmp_path / "out", engine="process", workers=2
     )
     threads = result.scan("conversations").collect().get_column("polars_threads").unique().to_list()
     assert threads == [max(1, usable_cores() // 2)]
+
+
+def test_no_more_workers_than_partitions(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Reviewed bug: --workers above the partition count started that many workers anyway: a
+    LocalCluster of 8 worker processes for one file (2.6x the wall time and 2.3x the memory of
+    1 worker), and the pool sized each busy worker's polars threads for 8 (8 cores, 8 workers,
+    2 partitions: 1 thread each where 4 were free)."""
+    if "POLARS_MAX_THREADS" in os.environ:
+        pytest.skip("POLARS_MAX_THREADS is set in the environment; workers inherit it")
+    distributed = pytest.importorskip("distributed")
+    sizes: list[int] = []
+    real = distributed.LocalCluster
+
+    def sized(*args, **kwargs):
+        sizes.append(kwargs["n_workers"])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(distributed, "LocalCluster", sized)
+    src = _failing_source(tmp_path)
+    run(src[:1], ["message_length"], out=tmp_path / "dask", engine="dask", workers=4,
+        processes=False)
+    assert sizes == [1]
+    monkeypatch.setattr("chatlens.engine.pool.usable_cores", lambda: 8)
+    result = run(src, ["_engine_stages:polars_threads"], out=tmp_path / "pool", engine="process",
+                 workers=8)
+    threads = result.scan("conversations").collect().get_column("polars_threads").unique()
+    assert threads.to_list() == [4]
+
+
+def test_a_thread_limit_in_the_environment_stays_on_dask_workers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Reviewed bug: the pool keeps a POLARS_MAX_THREADS the user set (os.environ.setdefault),
+    but a run's own LocalCluster passed its share of the cores as the workers' env=, which
+    overrides the environment: POLARS_MAX_THREADS=1 ran 2 polars threads per Dask worker process
+    on 2 cores (1 in the pool). Checked on what the cluster is given (starting worker processes
+    costs seconds)."""
+    distributed = pytest.importorskip("distributed")
+    given: list[dict] = []
+
+    class Stop(Exception):
+        pass
+
+    def spy(*args, **kwargs):
+        given.append(kwargs.get("env", {}))
+        raise Stop
+
+    monkeypatch.setattr(distributed, "LocalCluster", spy)
+    monkeypatch.setenv("POLARS_MAX_THREADS", "1")
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    with pytest.raises(Stop):
+        run(_failing_source(tmp_path)[:1], ["message_length"], out=tmp_path / "out",
+            engine="dask", workers=1)
+    assert given == [{"OMP_NUM_THREADS": str(usable_cores())}]
 
 
 def test_the_default_worker_count_is_the_usable_cores(

@@ -193,8 +193,10 @@ def run(
                 files = RunFiles(out, schemas, advance=advance.batch)
                 try:
                     results = local.execute(tasks, on_done=on_done, into=files)
-                finally:
-                    files.close()
+                except BaseException:
+                    files.abort()  # the partition's error, not a second one from the footers
+                    raise
+                files.close()
             elif engine == "local":
                 from chatlens.engine import local
 
@@ -218,6 +220,7 @@ def run(
             client.close()
     if token is not None:  # the run has all its parts: a straggler must not replace one now
         token.unlink(missing_ok=True)
+        _remove_tmp_parts(out)
     if engine == "dask" and address is not None:  # an existing cluster: count who did the work
         n_workers = len({r.worker for r in results}) or 1
 
@@ -350,6 +353,17 @@ def _abandon(out: Path, token: Path | None) -> None:
     if token is None:
         return
     token.unlink(missing_ok=True)
+    _remove_tmp_parts(out)
+
+
+def _remove_tmp_parts(out: Path) -> None:
+    """Remove the temporary parts in ``out`` (once no partition of the run can write any more).
+
+    Why also after a run that succeeded: a Dask worker that dies in the middle of a partition
+    leaves its temporary parts, and the scheduler runs the task again on another worker (or the
+    restarted one), so the run succeeds beside them (one ``.part-<index>.parquet.<pid>.tmp`` per
+    table, as large as the partition had got).
+    """
     for table in TABLES:
         for tmp in (out / table).glob(TMP_PARTS):
             tmp.unlink(missing_ok=True)

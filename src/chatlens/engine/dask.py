@@ -14,6 +14,7 @@ sees (NFS, Lustre, a mounted bucket) and chatlens must be installed on the worke
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -89,11 +90,17 @@ def execute(
     cluster = None
     own_client = True
     if address is None:
-        n = workers or usable_cores()
+        # not more than the partitions: every worker is a process (or thread) that starts,
+        # imports and holds memory, and one without a partition only costs (--workers 8 on one
+        # file: 8 worker processes, 2.6x the wall time and 2.3x the memory of one)
+        n = max(1, min(workers or usable_cores(), len(tasks)))
         extra: dict[str, Any] = {}
         if processes:
-            threads = max(1, usable_cores() // n)
-            extra["env"] = {"POLARS_MAX_THREADS": str(threads), "OMP_NUM_THREADS": str(threads)}
+            # as the pool does (os.environ.setdefault): a limit set in the environment stays;
+            # dask's env= overrode it, so POLARS_MAX_THREADS=1 ran 2 polars threads per worker
+            threads = str(max(1, usable_cores() // n))
+            extra["env"] = {name: threads for name in ("POLARS_MAX_THREADS", "OMP_NUM_THREADS")
+                            if name not in os.environ}
         cluster = distributed.LocalCluster(
             n_workers=n,
             threads_per_worker=1,

@@ -64,9 +64,19 @@ def _exit_with_driver(driver: int) -> None:
     threading.Thread(target=watch, name="chatlens-driver-watch", daemon=True).start()
 
 
-def _init_worker(threads: int, quiet: bool, driver: int | None = None) -> None:  # noqa: FBT001
+def _init_worker(
+    threads: int,
+    quiet: bool,  # noqa: FBT001
+    driver: int | None = None,
+    scratch: str | None = None,
+) -> None:
     if driver is not None:
         _exit_with_driver(driver)
+    if scratch is not None:  # the run's own temporary folder (see execute)
+        import tempfile
+
+        os.environ["TMPDIR"] = scratch
+        tempfile.tempdir = scratch
     os.environ.setdefault("POLARS_MAX_THREADS", str(threads))
     # torch (the encoder tier) and BLAS size their pools from this when first imported
     os.environ.setdefault("OMP_NUM_THREADS", str(threads))
@@ -100,11 +110,34 @@ def execute(
     on_done: Callable[[PartitionResult], None],
 ) -> list[PartitionResult]:
     """Run tasks on ``workers`` processes; results are returned in partition order."""
+    import shutil
+    import tempfile
+
+    # more processes than partitions would only wait, and shrink the busy ones' thread share
+    workers = max(1, min(workers, len(tasks)))
+    threads = max(1, usable_cores() // workers)
+    # The workers' temporary files go into one folder of the run (inside TMPDIR), removed once
+    # every worker has ended. Why: a worker terminated when another partition failed, or on the
+    # driver's death, runs no clean-up, and the table reader's regrouped copy of a file (message
+    # text) stayed in /tmp (3.7 MB per 27 MB CSV, one per worker so stopped).
+    scratch = tempfile.mkdtemp(prefix="chatlens-pool-")
+    try:
+        return _execute(tasks, workers, threads, scratch, on_done)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _execute(
+    tasks: Sequence[PartitionTask],
+    workers: int,
+    threads: int,
+    scratch: str,
+    on_done: Callable[[PartitionResult], None],
+) -> list[PartitionResult]:
     from chatlens._progress import is_quiet
     from chatlens.engine.local import partition_failure
     from chatlens.engine.worker import run_partition
 
-    threads = max(1, usable_cores() // workers)
     results: dict[int, PartitionResult] = {}
     pending: dict[Future[PartitionResult], PartitionTask] = {}
     queue = list(reversed(tasks))
@@ -112,7 +145,7 @@ def execute(
         max_workers=workers,
         mp_context=_context(),
         initializer=_init_worker,
-        initargs=(threads, is_quiet(), os.getpid()),
+        initargs=(threads, is_quiet(), os.getpid(), scratch),
     ) as pool:
         try:
             while queue or pending:

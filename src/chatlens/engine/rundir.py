@@ -6,9 +6,11 @@ Parquet files, and ``chatlens query`` answered from the mix (issue 11 item 5).
 
 The rule, chosen because it is simple and survives ``kill -9`` at any instant:
 
-0. :func:`claim` refuses a directory whose outputs are not a chatlens run's to delete (the
-   caller has already resolved the source and checked the stages, so a typo or a broken profile
-   never costs the previous run).
+0. :func:`lock_run` takes an ``flock`` on the directory for the whole run (a second run into
+   it is refused while the first writes; see :class:`RunLock`), and :func:`claim` refuses a
+   directory whose outputs are not a chatlens run's to delete (the caller has already resolved
+   the source and checked the stages, so a typo or a broken profile never costs the previous
+   run).
 1. :func:`begin_run` first writes the marker file ``.chatlens-incomplete`` (who started the run,
    when, the command), *then* removes the previous run's outputs (only the names chatlens
    writes, :data:`RUN_OUTPUTS`; anything else in the directory is left alone).
@@ -26,6 +28,7 @@ finished, but it cannot be done atomically when the directory already holds othe
 
 from __future__ import annotations
 
+import glob
 import json
 import os
 import shutil
@@ -113,6 +116,62 @@ def begin_run(out: Path, command: Sequence[str] | None = None) -> None:
             shutil.rmtree(path)
         elif path.exists() or path.is_symlink():
             path.unlink()
+        # a temporary of an output ('.quarantine.parquet.sorted.tmp') that a killed run left:
+        # renamed over its output only when a run writes one again, it otherwise stayed in the
+        # next run's directory, a hidden copy of another run's rows
+        for stale in out.glob(f".{glob.escape(name)}.*.tmp"):
+            stale.unlink(missing_ok=True)
+
+
+class RunLock:
+    """An exclusive lock on a run directory, held while a run writes into it (:func:`lock_run`).
+
+    Why: nothing stopped a second ``chatlens analyze --out D`` while one was running there. The
+    second run's :func:`begin_run` deleted the first's outputs under it, so the first failed
+    after all its work ("No such file or directory: D/figures/…", or worse, its tables built
+    from the other run's files), and whichever finished first removed the marker while the other
+    was still writing. An ``flock`` on the directory itself leaves no file behind, is released
+    when the process ends however it ends (``kill -9`` included), and is not inherited by pool
+    or Dask worker processes (its descriptor is close-on-exec, and they are not forked from the
+    driver).
+    """
+
+    def __init__(self, fd: int | None) -> None:
+        self._fd = fd
+
+    def release(self) -> None:
+        if self._fd is not None:
+            fd, self._fd = self._fd, None
+            os.close(fd)  # closing the descriptor releases the lock
+
+
+def lock_run(out: Path) -> RunLock:
+    """Lock ``out`` (created if missing) for one run; refuse it while another run holds it.
+
+    Raises :class:`InvalidParameterError` naming the run that holds it (from its marker). A
+    filesystem without ``flock`` on directories (some network filesystems) gets no lock rather
+    than no run.
+    """
+    import fcntl
+
+    out.mkdir(parents=True, exist_ok=True)
+    fd = os.open(out, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        try:
+            stamp = json.loads((out / MARKER).read_text())
+            who = f" (started {stamp.get('started')}, pid {stamp.get('pid')} on {stamp.get('host')})"
+        except (OSError, ValueError, AttributeError):
+            who = ""
+        msg = (f"Another chatlens run{who} is writing into --out {out}. Wait for it to finish, "
+               "or choose another --out.")
+        raise InvalidParameterError(msg) from None
+    except OSError:
+        os.close(fd)
+        return RunLock(None)
+    return RunLock(fd)
 
 
 def finish_run(out: Path) -> None:
@@ -145,9 +204,11 @@ __all__ = [
     "MARKER",
     "RUN_OUTPUTS",
     "IncompleteRunError",
+    "RunLock",
     "begin_run",
     "claim",
     "finish_run",
     "is_run_dir",
+    "lock_run",
     "require_complete",
 ]

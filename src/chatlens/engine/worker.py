@@ -204,8 +204,29 @@ class RunFiles:
         self.advance = advance
 
     def close(self) -> None:
+        """Close every table's file (each one, even when an earlier one fails; the first error
+        is raised)."""
+        errors = []
         for sink in self.sinks.values():
-            sink.close()
+            try:
+                sink.close()
+            except Exception as exc:
+                errors.append(exc)
+        if errors:
+            raise errors[0]
+
+    def abort(self) -> None:
+        """Close every table's file after the run has failed, ignoring their own errors.
+
+        Why: the run's error is the one to report. On a full disk the partition's write failed
+        (a :class:`~chatlens.errors.PartitionError` naming the partition and ``No space left on
+        device``), and closing the files then failed too, writing their footers: that second
+        ``OSError`` replaced the first, and ``chatlens analyze`` ended in a traceback.
+        """
+        try:
+            self.close()
+        except Exception:
+            pass
 
 
 def run_partition(task: PartitionTask, *, into: RunFiles | None = None) -> PartitionResult:

@@ -32,7 +32,7 @@ from typing import Any
 from chatlens import __version__, datafiles
 from chatlens.corpus.summary import CorpusSummary
 from chatlens.datafiles import DataFileRecord
-from chatlens.engine.rundir import MARKER
+from chatlens.engine.rundir import MARKER, RUN_OUTPUTS
 
 _FINGERPRINT_CHUNK = 1 << 20
 
@@ -89,9 +89,28 @@ def build_manifest(
         },
         "timings_s": dict(timings),
         "engine": dict(run.engine),
-        "outputs": sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file() and p.name != MARKER)
-        + ["manifest.json", "report.html"],
+        "outputs": outputs(out, demo=run.demo is not None),
     }
+
+
+def outputs(out: Path, *, demo: bool = False) -> list[str]:
+    """The files the run wrote into ``out``, relative to it: under the names a run writes
+    (:data:`~chatlens.engine.rundir.RUN_OUTPUTS`, and ``input/`` for the demo corpus), plus the
+    manifest and report written after this list.
+
+    Why not every file in ``out``: a run may write beside the user's own files (``--out .``),
+    which were listed as the run's outputs (the input data, notes, a ``.git`` folder: 337
+    'outputs' for a run of 36 files), and the whole tree under ``out`` was walked to list them.
+    """
+    last = ["manifest.json", "report.html"]
+    files: set[str] = set()
+    for name in [*RUN_OUTPUTS, "input"] if demo else RUN_OUTPUTS:
+        path = out / name
+        if path.is_file():
+            files.add(name)
+        elif path.is_dir() and not path.is_symlink():
+            files.update(str(f.relative_to(out)) for f in path.rglob("*") if f.is_file())
+    return sorted(files - {MARKER, *last}) + last
 
 
 def data_files_used(
@@ -194,5 +213,6 @@ __all__ = [
     "data_files_used",
     "fingerprint",
     "git_hash",
+    "outputs",
     "package_versions",
 ]
