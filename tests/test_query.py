@@ -43,6 +43,25 @@ def test_user_sql_cannot_touch_other_files(run_dir: Path, sql: str) -> None:
     assert not (run_dir / "out.csv").exists()
 
 
+@pytest.mark.parametrize("sql", [
+    "select * from read_text('.tmp/notes.txt')",
+    "copy (select 42 as x) to '.tmp/out.csv'",
+    "select * from glob('{cwd}/.tmp/*')",
+])
+def test_the_working_directorys_tmp_folder_is_not_reachable(
+    run_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sql: str
+) -> None:
+    # DuckDB always allows its spill directory, ./.tmp by default: a user's own .tmp folder
+    # could be read and written by any query before it got a private one
+    cwd = tmp_path / "work"
+    (cwd / ".tmp").mkdir(parents=True)
+    (cwd / ".tmp" / "notes.txt").write_text("private")
+    monkeypatch.chdir(cwd)
+    with pytest.raises(ChatlensError, match="disabled by configuration"):
+        query(run_dir, sql.format(cwd=cwd))
+    assert sorted(p.name for p in (cwd / ".tmp").iterdir()) == ["notes.txt"]
+
+
 def test_allow_external_opens_file_access(run_dir: Path) -> None:
     query(run_dir, f"copy (select 1 as x) to '{run_dir / 'out.csv'}'", allow_external=True)
     assert (run_dir / "out.csv").exists()
