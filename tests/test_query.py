@@ -127,3 +127,34 @@ def test_rows_past_the_limit_say_how_to_see_them(run_dir: Path) -> None:
     assert res.exit_code == 0
     assert "… 2 more (--limit N shows more, --output csv all)" in flat
     assert "all in --limit" not in flat
+
+
+def test_csv_and_json_output_keep_escape_sequences_exact_when_piped(tmp_path: Path) -> None:
+    # typer.echo strips ANSI sequences when stdout is not a terminal: a redirected CSV lost the
+    # '\x1b[31m' of a conversation id (the data changed without a word)
+    pl.DataFrame({"conversation_id": ["id0\x1b[31m"]}).write_parquet(tmp_path / "conversations.parquet")
+    for output, expected in (("csv", "conversation_id\nid0\x1b[31m\n"),
+                             ("json", '[{"conversation_id":"id0\\u001b[31m"}]\n')):
+        res = _cli(str(tmp_path), "select * from conversations", "--output", output)
+        assert res.exit_code == 0, res.output
+        assert res.output == expected
+
+
+def test_csv_output_on_a_terminal_shows_escape_sequences_as_replacement_characters(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # on a terminal the same CSV printed the raw ESC: an id could clear the screen or write an
+    # OSC 8 hyperlink
+    import io
+    import sys
+
+    from chatlens.cli._common import write_data
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    screen = Terminal()
+    monkeypatch.setattr(sys, "stdout", screen)
+    write_data("conversation_id\nid0\x1b]8;;x:evil\x1b\\\u202e\n")
+    assert screen.getvalue() == "conversation_id\nid0\ufffd]8;;x:evil\ufffd\\\ufffd\n"

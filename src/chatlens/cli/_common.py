@@ -43,6 +43,16 @@ def escape(text: object) -> str:
 
 
 
+def write_data(text: str) -> None:
+    """Machine output (``--output csv``/``json``) on stdout: exact when piped or redirected (a
+    script or a file gets the data as it is), :func:`printable` on a terminal (CSV cannot escape
+    an ESC, and a conversation id must not clear the screen). Not ``typer.echo``: it strips ANSI
+    sequences when stdout is not a terminal, so a redirected CSV silently lost part of a value."""
+    stream = sys.stdout
+    stream.write(printable(text) if stream.isatty() else text)
+    stream.flush()
+
+
 def _wide_when_piped() -> int | None:
     """The console width: the terminal's (rich finds it on any std stream, or ``$COLUMNS``);
     when there is no terminal at all (piped to a file or another program) a wide page instead of

@@ -18,6 +18,7 @@ from chatlens.cli._common import (
     no_result,
     out_console,
     warn,
+    write_data,
 )
 from chatlens.errors import InvalidParameterError
 
@@ -305,9 +306,9 @@ def query_cmd(
 
     frame = query(run_dir, sql, allow_external=allow_external)
     if output == "csv":
-        typer.echo(to_csv(frame), nl=False)
+        write_data(to_csv(frame))
     elif output == "json":
-        typer.echo(frame.write_json())
+        write_data(frame.write_json() + "\n")
     elif output == "table":
         table = Table()
         for name in frame.columns:
