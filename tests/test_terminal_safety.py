@@ -128,3 +128,28 @@ def test_a_library_warning_quoting_a_control_character_is_printable():
     line = _format_warning(UserWarning("Glyph 27 (\x1b) missing from font(s) DejaVu Sans."),
                            UserWarning, "x.py", 1)
     assert line == "warning: UserWarning: Glyph 27 (\ufffd) missing from font(s) DejaVu Sans.\n"
+
+
+def test_info_json_on_a_terminal_prints_no_c1_control_or_bidi_override(tmp_path, monkeypatch):
+    """'info --json' printed json.dumps(ensure_ascii=False) with typer.echo: JSON escapes C0
+    controls but not the 8-bit CSI U+009B or U+202E, which reached the terminal raw."""
+    import io
+    import sys
+
+    from chatlens.cli.corpus import info_cmd
+
+    row = {"conversation_id": "a", "model": "m\x9b2J\u202eodel",
+           "conversation": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "yo"}]}
+    src = tmp_path / "log.jsonl"
+    src.write_text(json.dumps(row) + "\n")
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    screen = Terminal()
+    monkeypatch.setattr(sys, "stdout", screen)
+    info_cmd(str(src), format=None, column_map=None, layout=None, batch_size=50_000,
+             max_message_chars=200_000, oasst_paths="all", as_json=True)
+    out = screen.getvalue()
+    assert json.loads(out)["models"] == {"m\ufffd2J\ufffdodel": 1}

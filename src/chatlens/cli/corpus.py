@@ -282,7 +282,7 @@ def info_cmd(
 
     summary = info(source, **_source_options(format, column_map, layout, batch_size, max_message_chars, oasst_paths))
     if as_json:
-        typer.echo(json.dumps(summary.to_dict(), indent=2, ensure_ascii=False))
+        write_data(json.dumps(summary.to_dict(), indent=2, ensure_ascii=False) + "\n")
     else:
         print_summary(summary)
     check_rows(summary, format=format)
