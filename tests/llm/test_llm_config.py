@@ -100,3 +100,19 @@ def test_none_params_are_not_sent_and_count_as_sampling():
     b = ChatRequest("gpt-5", msgs, cfg.sampling_params(), sample_index=1)
     assert cache_key("e", a) != cache_key("e", b)
     assert LLMConfig(model="m", temperature=None).sampling_params() == {"max_tokens": 1024}
+
+
+@pytest.mark.parametrize("url", ["http://u:sk-secret-xyz@localhost:80OO/v1",
+                                 "http://u:sk-secret-xyz@localhost:99999/v1",
+                                 "http://u:sk-secret-xyz@[::1/v1"])
+def test_a_base_url_with_a_bad_port_is_an_error_that_does_not_quote_it(url):
+    # 'http://localhost:80OO/v1' (a typo) was a ValueError traceback from urllib at the first
+    # request (humanlike judge, classify --detector llm)
+    with pytest.raises(InvalidParameterError, match="base_url") as err:
+        LLMConfig(model="m", base_url=url)
+    assert "sk-secret-xyz" not in str(err.value)
+
+
+def test_an_ipv6_endpoint_keeps_its_brackets():
+    # 'http://[::1]:8000/v1' was named 'http://::1:8000/v1' in cache keys, manifests and errors
+    assert LLMConfig(model="m", base_url="http://[::1]:8000/v1").endpoint_id == "http://[::1]:8000/v1"

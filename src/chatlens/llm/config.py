@@ -32,14 +32,28 @@ def redact_url(url: str | None) -> str | None:
     --------
     >>> redact_url("https://user:sk-123@host:8000/v1?api_key=x")
     'https://host:8000/v1'
+    >>> redact_url("http://[::1]:8000/v1/")
+    'http://[::1]:8000/v1'
     """
     if url is None:
         return None
     parts = urlsplit(url)
     host = parts.hostname or ""
+    if ":" in host:  # an IPv6 address keeps its brackets ("http://::1:8000/v1" names no host)
+        host = f"[{host}]"
     if parts.port is not None:
         host = f"{host}:{parts.port}"
     return urlunsplit((parts.scheme, host, parts.path.rstrip("/"), "", ""))
+
+
+def _url_problem(url: str) -> str | None:
+    """Why ``url`` cannot be a server's base URL (a port that is not a number or out of range,
+    an unclosed IPv6 bracket), or None. The reason never quotes the URL: it may hold a key."""
+    try:
+        urlsplit(url).port  # noqa: B018 - parsing the port is the check
+    except ValueError as exc:
+        return str(exc)
+    return None
 
 
 @dataclass(frozen=True, repr=False)
@@ -119,6 +133,13 @@ class LLMConfig:
             if not ok:
                 msg = f"The {name!r} parameter of LLMConfig must be {expected}. Got {getattr(self, name)!r} instead."
                 raise InvalidParameterError(msg)
+        # a typo in the port ('http://localhost:80OO/v1') was a ValueError traceback from the
+        # first request on; the message names the problem, not the URL (it may carry a key)
+        problem = None if self.base_url is None else _url_problem(self.base_url)
+        if problem is not None:
+            msg = (f"The 'base_url' parameter of LLMConfig is not a usable URL: {problem}. "
+                   "Expected a URL such as http://localhost:8000/v1.")
+            raise InvalidParameterError(msg)
 
     def __repr__(self) -> str:
         # base_url may embed credentials (https://user:key@host): show the redacted form only.
