@@ -153,3 +153,13 @@ def test_info_json_on_a_terminal_prints_no_c1_control_or_bidi_override(tmp_path,
              max_message_chars=200_000, oasst_paths="all", as_json=True)
     out = screen.getvalue()
     assert json.loads(out)["models"] == {"m\ufffd2J\ufffdodel": 1}
+
+
+def test_validate_data_file_errors_print_no_escape_sequence(tmp_path):
+    """'chatlens validate --data-file' printed each file's error as it was: a shared lexicon
+    named 'lex<ESC>[2J.yaml' cleared the terminal."""
+    src = tmp_path / "lex\x1b[2J.yaml"
+    src.write_text("name: x\nversion: 1\n")
+    res = CliRunner().invoke(app, ["validate", "--data-file", str(src)])
+    assert res.exit_code == 1
+    assert "lex\ufffd[2J.yaml" in res.output and "\x1b" not in res.output

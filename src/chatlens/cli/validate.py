@@ -13,7 +13,14 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from chatlens.cli._common import ExitCode, err_console, escape, handle_errors, out_console
+from chatlens.cli._common import (
+    ExitCode,
+    err_console,
+    escape,
+    handle_errors,
+    out_console,
+    printable,
+)
 
 
 def _fmt(value: object) -> str:
@@ -225,7 +232,7 @@ def _check_data_files(files: list[str], kind: str | None) -> None:
         except ChatlensError as exc:
             failed += 1
             err_console.print(f"[bold red]error:[/] {type(exc).__name__}: ", end="")
-            err_console.print(str(exc), markup=False, soft_wrap=True)
+            err_console.print(printable(exc), markup=False, soft_wrap=True)  # names the file
             continue
         out_console.print(f"ok: {escape(record.name)} {escape(record.version)} "
                           f"({escape(record.kind)}, {escape(record.file)})")
