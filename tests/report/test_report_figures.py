@@ -144,3 +144,18 @@ def test_control_and_bidi_characters_in_names_leave_every_svg_well_formed(tmp_pa
         text = svg.read_text(encoding="utf-8")
         assert "big\ufffd[31m\ufffd $model$" in text
         assert "\x1b" not in text and "\u202e" not in text
+
+
+def test_a_huge_name_is_drawn_cut_not_laid_out_in_full(tmp_path):
+    """A 100,000-character model name took 20 s per figure to lay out (a run's figures over a
+    minute, linear in the name's length); figures draw at most 200 characters of any text,
+    keeping the end where the small-group mark is."""
+    from chatlens._plot import MAX_LABEL_CHARS
+
+    conv = pl.DataFrame({"model": ["M" * 100_000] * 2 + ["small"] * 40,
+                         "has_refusal": [i % 3 == 0 for i in range(42)]})
+    behaviour_figures({"refusal_by_model": grouped_rate(conv, "has_refusal", by="model", min_n=30)},
+                      tmp_path)
+    svg = (tmp_path / "refusal_by_model.svg").read_text(encoding="utf-8")
+    assert "M" * MAX_LABEL_CHARS not in svg
+    assert "MMM…" + "M" * 37 + " (n=2, small)" in svg  # the last 50 characters kept
