@@ -62,7 +62,7 @@ def judge_command(
     text_column: str = typer.Option("dialogue", "--text-column", help="Column with the transcript."),
     speaker: str = typer.Option(None, "--speaker", help="Label of the rated speaker (W, P, ...)."),
     model: str = typer.Option(None, "--model", help="Model name, or a local model directory (default: $CHATLENS_MODEL)."),
-    base_url: str = typer.Option(None, "--base-url", help="OpenAI-compatible base URL (default: $CHATLENS_BASE_URL, else api.openai.com)."),
+    base_url: str = typer.Option(None, "--base-url", help="OpenAI-compatible base URL (default: $CHATLENS_BASE_URL, else $OPENAI_BASE_URL, else api.openai.com)."),
     api_key_env: str = typer.Option("OPENAI_API_KEY", "--api-key-env", help="Environment variable holding the API key."),
     backend: str = typer.Option("auto", "--backend", help="auto | openai | transformers."),
     concurrency: int = typer.Option(8, "--concurrency", help="Requests in flight at once."),

@@ -23,6 +23,9 @@ Backend = Literal["auto", "openai", "transformers"]
 ENV_BASE_URL = "CHATLENS_BASE_URL"
 ENV_MODEL = "CHATLENS_MODEL"
 ENV_API_KEY = "OPENAI_API_KEY"
+#: Read by the ``openai`` SDK itself when no base URL is given: chatlens reads it the same way,
+#: so the endpoint it records (and hashes into cache keys) is the one the requests go to.
+ENV_OPENAI_BASE_URL = "OPENAI_BASE_URL"
 
 
 def redact_url(url: str | None) -> str | None:
@@ -66,7 +69,8 @@ class LLMConfig:
         Model name on the server, or a local model directory for the ``transformers`` backend.
     base_url
         OpenAI-compatible endpoint (``http://localhost:8000/v1`` for vLLM, ``…:11434/v1`` for
-        Ollama). ``None`` means the SDK default (api.openai.com).
+        Ollama). ``None`` means the SDK default: ``$OPENAI_BASE_URL`` if set, else api.openai.com
+        (:attr:`server_url`).
     api_key_env
         Name of the environment variable holding the key. The key itself never enters this
         object, the cache, logs or outputs.
@@ -171,11 +175,22 @@ class LLMConfig:
         return "openai"
 
     @property
+    def server_url(self) -> str | None:
+        """The base URL requests go to: ``base_url``, else ``$OPENAI_BASE_URL``, which the
+        ``openai`` SDK reads when given none (``None``: api.openai.com).
+
+        Why here: with ``OPENAI_BASE_URL`` pointing at a local server the requests went there
+        while every record said ``openai-default``, and the cache keyed that server's answers as
+        api.openai.com's (a later run against the real API got the local model's answers).
+        """
+        return self.base_url or os.environ.get(ENV_OPENAI_BASE_URL) or None
+
+    @property
     def endpoint_id(self) -> str:
         """A credential-free name of the endpoint, part of every cache key."""
         if self.resolved_backend == "transformers":
             return f"transformers://{Path(self.model).resolve()}"
-        return redact_url(self.base_url) or "openai-default"
+        return redact_url(self.server_url) or "openai-default"
 
     def sampling_params(self) -> dict[str, Any]:
         """The parameters sent with every request (and hashed into the cache key)."""
