@@ -43,6 +43,25 @@ def test_user_sql_cannot_touch_other_files(run_dir: Path, sql: str) -> None:
     assert not (run_dir / "out.csv").exists()
 
 
+@pytest.mark.parametrize("sql", [
+    "select * from read_text('.tmp/notes.txt')",
+    "copy (select 42 as x) to '.tmp/out.csv'",
+    "select * from glob('{cwd}/.tmp/*')",
+])
+def test_the_working_directorys_tmp_folder_is_not_reachable(
+    run_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sql: str
+) -> None:
+    # DuckDB always allows its spill directory, ./.tmp by default: a user's own .tmp folder
+    # could be read and written by any query before it got a private one
+    cwd = tmp_path / "work"
+    (cwd / ".tmp").mkdir(parents=True)
+    (cwd / ".tmp" / "notes.txt").write_text("private")
+    monkeypatch.chdir(cwd)
+    with pytest.raises(ChatlensError, match="disabled by configuration"):
+        query(run_dir, sql.format(cwd=cwd))
+    assert sorted(p.name for p in (cwd / ".tmp").iterdir()) == ["notes.txt"]
+
+
 def test_allow_external_opens_file_access(run_dir: Path) -> None:
     query(run_dir, f"copy (select 1 as x) to '{run_dir / 'out.csv'}'", allow_external=True)
     assert (run_dir / "out.csv").exists()
@@ -124,3 +143,34 @@ def test_a_run_directory_named_like_a_glob_pattern_reads_its_own_tables(
     sql = "select count(*) as n from conversations"
     assert query(run, sql)["n"].to_list() == [2]
     assert query(run, sql, allow_external=True)["n"].to_list() == [2]
+
+
+def test_csv_and_json_output_keep_escape_sequences_exact_when_piped(tmp_path: Path) -> None:
+    # typer.echo strips ANSI sequences when stdout is not a terminal: a redirected CSV lost the
+    # '\x1b[31m' of a conversation id (the data changed without a word)
+    pl.DataFrame({"conversation_id": ["id0\x1b[31m"]}).write_parquet(tmp_path / "conversations.parquet")
+    for output, expected in (("csv", "conversation_id\nid0\x1b[31m\n"),
+                             ("json", '[{"conversation_id":"id0\\u001b[31m"}]\n')):
+        res = _cli(str(tmp_path), "select * from conversations", "--output", output)
+        assert res.exit_code == 0, res.output
+        assert res.output == expected
+
+
+def test_csv_output_on_a_terminal_shows_escape_sequences_as_replacement_characters(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # on a terminal the same CSV printed the raw ESC: an id could clear the screen or write an
+    # OSC 8 hyperlink
+    import io
+    import sys
+
+    from chatlens.cli._common import write_data
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    screen = Terminal()
+    monkeypatch.setattr(sys, "stdout", screen)
+    write_data("conversation_id\nid0\x1b]8;;x:evil\x1b\\\u202e\n")
+    assert screen.getvalue() == "conversation_id\nid0\ufffd]8;;x:evil\ufffd\\\ufffd\n"

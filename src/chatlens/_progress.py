@@ -8,6 +8,7 @@ data), and ``--quiet`` silences it globally via :func:`set_quiet`.
 from __future__ import annotations
 
 import os
+import re
 import sys
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -30,6 +31,23 @@ T = TypeVar("T")
 _state = {"quiet": os.environ.get("CHATLENS_QUIET", "") not in ("", "0")}
 console = Console(stderr=True, highlight=False)
 
+#: Characters a terminal acts on instead of showing: C0/C1 controls but tab and newline (ANSI
+#: and OSC sequences start with ESC or CSI: clear the screen, retitle the window, hyperlinks; a
+#: CR overwrites the line) and the bidirectional embeddings, overrides and isolates (a U+202E in
+#: a model name turns the rest of the line around, as the HTML report's ``esc`` says).
+TERMINAL_UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: object) -> str:
+    r"""``text`` with every :data:`TERMINAL_UNSAFE` character replaced by U+FFFD (a reader sees
+    that something was there). File names, model names and messages quoted in status lines,
+    progress bars and errors are data: they must not drive the terminal.
+
+    >>> printable("evil\x1b[2J\u202emodel\tok") == "evil\ufffd[2J\ufffdmodel\tok"
+    True
+    """
+    return TERMINAL_UNSAFE.sub("\ufffd", str(text))
+
 
 def set_quiet(quiet: bool = True) -> None:  # noqa: FBT001 - mirrors the CLI flag
     """Silence (or re-enable) progress bars and status lines for this process."""
@@ -42,15 +60,16 @@ def is_quiet() -> bool:
 
 
 def status(message: str) -> None:
-    """Write one status line to stderr unless quiet. ``message`` is rich markup-escaped."""
+    """Write one status line to stderr unless quiet. ``message`` is printed as it is (no rich
+    markup), with its control characters shown as U+FFFD (:func:`printable`: it may name a file)."""
     if not _state["quiet"]:
-        console.print(message, markup=False)
+        console.print(printable(message), markup=False)
 
 
 def _bar(transient: bool, unit: str = "items") -> Progress:  # noqa: FBT001
     return Progress(
         SpinnerColumn(),
-        TextColumn("{task.description}"),
+        TextColumn("{task.description}", markup=False),  # descriptions name files and models
         BarColumn(),
         DownloadColumn() if unit == "bytes" else MofNCompleteColumn(),
         TimeElapsedColumn(),
@@ -66,7 +85,7 @@ def track(
 ) -> Iterator[T]:
     """Iterate with a progress bar on stderr (hidden when quiet or not a terminal)."""
     with _bar(transient=False) as bar:
-        task = bar.add_task(description, total=total)
+        task = bar.add_task(printable(description), total=total)
         for item in iterable:
             yield item
             bar.advance(task)
@@ -82,7 +101,7 @@ def progress_bar(
     items to judge): a bar without one shows "77/?". ``unit="bytes"`` shows "12.0/79.0 MB".
     """
     with _bar(transient=False, unit=unit) as bar:
-        task = bar.add_task(description, total=total)
+        task = bar.add_task(printable(description), total=total)
 
         def advance(n: float = 1) -> None:
             bar.advance(task, n)

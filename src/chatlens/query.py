@@ -8,7 +8,8 @@ Why it is locked down: a run directory may be shared, and both its file names an
 pastes are untrusted. View names are quoted identifiers (a ``"`` in a file name cannot end the
 name), and the user's SQL runs with DuckDB's external access disabled except for the run's own
 table files (``allowed_paths``) and extension autoloading off, so a query cannot read other files,
-write any file (``COPY … TO``), attach databases or fetch extensions — unless the caller passes
+write any file (``COPY … TO``), attach databases or fetch extensions (DuckDB's spill directory,
+which it always allows, is a private temporary one, not ``./.tmp``) — unless the caller passes
 ``allow_external=True`` (``chatlens query --allow-external``). See docs/security.md.
 
 A run directory whose run failed or was killed is refused
@@ -23,6 +24,7 @@ struct) come back as their DuckDB text (``1 day``); any other value that cannot 
 from __future__ import annotations
 
 import re
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -93,9 +95,14 @@ def query(run_dir: str | Path, sql: str, *, allow_external: bool = False) -> pl.
     if not tables:
         msg = f"{run_dir} holds no Parquet tables; expected a run directory written by 'chatlens analyze'."
         raise InvalidParameterError(msg)
-    con = duckdb.connect(":memory:", config={"autoload_known_extensions": False,
-                                             "autoinstall_known_extensions": False})
     views = _view_names(tables, run_dir)
+    # DuckDB's spill directory is always allowed, external access or not: by default that is
+    # ./.tmp of the working directory, so a query could read and write any file under it (a
+    # user's own .tmp folder). A private, empty directory removed afterwards keeps spilling.
+    spill = tempfile.TemporaryDirectory(prefix="chatlens-query-")
+    con = duckdb.connect(":memory:", config={"autoload_known_extensions": False,
+                                             "autoinstall_known_extensions": False,
+                                             "temp_directory": spill.name})
     try:
         for name, path in views.items():
             try:
@@ -123,6 +130,7 @@ def query(run_dir: str | Path, sql: str, *, allow_external: bool = False) -> pl.
             raise ChatlensError(msg) from None
     finally:
         con.close()
+        spill.cleanup()
 
 
 def _as_text_where_needed(relation: Any) -> Any:

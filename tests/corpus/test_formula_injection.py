@@ -51,3 +51,19 @@ def test_restore_undoes_the_guard_on_text() -> None:
     cells = ["=SUM(A1)", "+1", "-abc", "@x", "\tt", "plain", "'already quoted", "-0.12 (small)"]
     frame = pl.DataFrame({"c": cells})
     assert restore_formulas(neutralise_formulas(frame)["c"]).to_list() == cells
+
+
+def test_categorical_text_columns_are_neutralised_too(tmp_path):
+    """A Parquet input with pandas "category" text (polars Categorical) was written to classify's
+    CSV as it was: '=HYPERLINK(...)' in a model column and '=1+1 sure' in the text column."""
+    src = tmp_path / "in.parquet"
+    pl.DataFrame({
+        "model": pl.Series(['=HYPERLINK("http://evil","x")', "ok"], dtype=pl.Categorical),
+        "content": pl.Series(["I cannot help with that.", "=1+1 sure"], dtype=pl.Categorical),
+        "kind": pl.Series(["@a", "b"], dtype=pl.Enum(["@a", "b"])),
+    }).write_parquet(src)
+    classify_refusal(src, text_column="content", out=tmp_path / "o.csv")
+    written = pl.read_csv(tmp_path / "o.csv", infer_schema_length=0)
+    assert written["model"].to_list() == ['\'=HYPERLINK("http://evil","x")', "ok"]
+    assert written["content"].to_list() == ["I cannot help with that.", "'=1+1 sure"]
+    assert written["kind"].to_list() == ["'@a", "b"]

@@ -192,3 +192,24 @@ def test_hl_raw_and_cache_are_masked_whatever_the_transport(tmp_path, monkeypatc
     assert res.frame["hl_raw"][0] == "echo *** and ***"
     for f in (tmp_path / "c").iterdir():
         assert SECRET.encode() not in f.read_bytes() and b"hf_abcdefghijk" not in f.read_bytes()
+
+
+def test_a_shared_instruments_name_is_printed_as_text(tmp_path, monkeypatch):
+    """The summary table's title held the instrument's name and version as Rich markup: a shared
+    rubric named 'rubric[bold]<ESC>[2J' printed bold and cleared the screen."""
+    import chatlens
+    from chatlens.cli import app
+
+    bundled = Path(chatlens.__file__).parent / "data" / "instruments" / "hal16q.yaml"
+    text = bundled.read_text(encoding="utf-8")
+    rubric = tmp_path / "rubric.yaml"
+    rubric.write_text(text.replace("name: hal16q\n", 'name: "rubric[bold]\\e[2J"\n', 1),
+                      encoding="utf-8")
+    inp = write_input(tmp_path / "in.csv")
+    monkeypatch.setenv("OPENAI_API_KEY", SECRET)
+    with FakeOpenAIServer(lambda body, n: FakeReply(content="{}")) as server:
+        args = cli_args(inp, tmp_path / "rated.csv", tmp_path / "cache", server)
+        args[args.index("hal16q")] = str(rubric)
+        res = CliRunner().invoke(app, args)
+    assert "humanlike judge: rubric[bold]\ufffd[2J" in res.output
+    assert "\x1b" not in res.output

@@ -213,3 +213,19 @@ def test_masking_leaves_ordinary_answer_text_alone():
     for echoed in ("Authorization: Bearer xyz", "authorization: bearer abcdef1234567890"):
         assert "***" in mask_secrets(echoed) and "xyz" not in mask_secrets(echoed)
         assert "abcdef" not in mask_secrets(echoed)
+
+
+def test_a_key_echoed_across_the_error_preview_limit_leaks_no_part_of_it(
+    fake_server, monkeypatch
+):
+    # the server's message was cut to 300 characters before the key was masked: a key starting
+    # 270 characters into the message left its first 12 in the error (not key-shaped, so kept)
+    key = "deadbeefcafe0123456789abcdefabcd"  # an Azure-style hex key
+    monkeypatch.setenv("OPENAI_API_KEY", key)
+    message = "x" * 270 + key + " is not a valid key"
+    server = fake_server(lambda body, n: FakeReply(status=401, content=message))
+    client = make_client(config_for(server))
+    with pytest.raises(LLMError) as info:
+        run_sync(_complete_n(client, 1))
+    text = str(info.value)
+    assert "HTTP 401" in text and "x" * 270 in text and "deadbe" not in text

@@ -100,3 +100,48 @@ def test_none_params_are_not_sent_and_count_as_sampling():
     b = ChatRequest("gpt-5", msgs, cfg.sampling_params(), sample_index=1)
     assert cache_key("e", a) != cache_key("e", b)
     assert LLMConfig(model="m", temperature=None).sampling_params() == {"max_tokens": 1024}
+
+
+@pytest.mark.parametrize("url", ["http://u:sk-secret-xyz@localhost:80OO/v1",
+                                 "http://u:sk-secret-xyz@localhost:99999/v1",
+                                 "http://u:sk-secret-xyz@[::1/v1"])
+def test_a_base_url_with_a_bad_port_is_an_error_that_does_not_quote_it(url):
+    # 'http://localhost:80OO/v1' (a typo) was a ValueError traceback from urllib at the first
+    # request (humanlike judge, classify --detector llm)
+    with pytest.raises(InvalidParameterError, match="base_url") as err:
+        LLMConfig(model="m", base_url=url)
+    assert "sk-secret-xyz" not in str(err.value)
+
+
+def test_an_ipv6_endpoint_keeps_its_brackets():
+    # 'http://[::1]:8000/v1' was named 'http://::1:8000/v1' in cache keys, manifests and errors
+    assert LLMConfig(model="m", base_url="http://[::1]:8000/v1").endpoint_id == "http://[::1]:8000/v1"
+
+
+def test_openai_base_url_from_the_environment_is_the_recorded_endpoint(monkeypatch):
+    # the openai SDK sends to $OPENAI_BASE_URL when given no base URL; chatlens recorded (and
+    # keyed its cache on) 'openai-default', so a local server's answers were cached as
+    # api.openai.com's
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    assert LLMConfig(model="m").endpoint_id == "openai-default"
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://u:sk-secret-xyz@127.0.0.1:8000/v1?k=1")
+    cfg = LLMConfig(model="m")
+    assert cfg.endpoint_id == cfg.describe()["endpoint"] == "http://127.0.0.1:8000/v1"
+    assert LLMConfig(model="m", base_url="http://other:1/v1").endpoint_id == "http://other:1/v1"
+
+
+def test_requests_go_where_the_record_says(monkeypatch):
+    from chatlens.llm import make_client, run_sync
+    from chatlens.llm.testing import FakeOpenAIServer, FakeReply
+
+    with FakeOpenAIServer(lambda body, n: FakeReply(content="from the env server")) as server:
+        url = server.base_url
+        monkeypatch.setenv("OPENAI_BASE_URL", url)
+        cfg = LLMConfig(model="m", max_retries=0)
+        client = make_client(cfg)
+        try:
+            reply = run_sync(client.complete(client.request([{"role": "user", "content": "hi"}])))
+        finally:
+            run_sync(client.aclose())
+        assert reply.text == "from the env server" and server.n_requests == 1
+    assert cfg.describe()["endpoint"] == url.rstrip("/")

@@ -113,3 +113,49 @@ def test_paired_rates_of_the_top_groups_say_they_are_not_all_of_them(tmp_path, m
                         table="jailbreak_around_refusal_by_model")
     assert "20 of 24 rows" in titles[0]
     assert "tables/jailbreak_around_refusal_by_model.csv" in titles[0]
+
+
+def test_control_and_bidi_characters_in_names_leave_every_svg_well_formed(tmp_path):
+    """A model name with an ESC made refusal_by_model.svg malformed XML (a C0 control is not
+    allowed in XML: no browser or editor opened it) and drew a missing glyph; a U+202E was drawn
+    as given. Both show as U+FFFD, as in report.html."""
+    import warnings
+    import xml.dom.minidom
+
+    conv = _conversations().with_columns(
+        model=pl.col("model").str.replace("big", "big\x1b[31m\u202e")
+    )
+    refused = conv.filter(pl.col("has_refusal")).with_columns(
+        [(pl.col("first_refusal_type") == t).alias(t) for t in ("policy", "capability", "mixed")]
+    )
+    tables = {
+        "refusal_by_model": grouped_rate(conv, "has_refusal", by="model", min_n=30),
+        "refusal_type_by_model": rate_table(
+            refused, ["policy", "capability", "mixed"], by="model", min_n=30
+        ),
+    }
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)  # no "Glyph 27 missing"
+        written = behaviour_figures(tables, tmp_path)
+    assert len(written) == 2
+    for png in written:
+        svg = png.with_suffix(".svg")
+        xml.dom.minidom.parse(str(svg))  # well-formed
+        text = svg.read_text(encoding="utf-8")
+        assert "big\ufffd[31m\ufffd $model$" in text
+        assert "\x1b" not in text and "\u202e" not in text
+
+
+def test_a_huge_name_is_drawn_cut_not_laid_out_in_full(tmp_path):
+    """A 100,000-character model name took 20 s per figure to lay out (a run's figures over a
+    minute, linear in the name's length); figures draw at most 200 characters of any text,
+    keeping the end where the small-group mark is."""
+    from chatlens._plot import MAX_LABEL_CHARS
+
+    conv = pl.DataFrame({"model": ["M" * 100_000] * 2 + ["small"] * 40,
+                         "has_refusal": [i % 3 == 0 for i in range(42)]})
+    behaviour_figures({"refusal_by_model": grouped_rate(conv, "has_refusal", by="model", min_n=30)},
+                      tmp_path)
+    svg = (tmp_path / "refusal_by_model.svg").read_text(encoding="utf-8")
+    assert "M" * MAX_LABEL_CHARS not in svg
+    assert "MMM…" + "M" * 37 + " (n=2, small)" in svg  # the last 50 characters kept

@@ -13,6 +13,7 @@ from chatlens import datafiles
 from chatlens.align.provenance import config_hash
 from chatlens.datafiles.schemas import AlignPrompts, AlignTemplate
 from chatlens.errors import InvalidParameterError
+from chatlens.llm.delimit import delimiter_tags, neutralise_tags
 
 DEFAULT_PROMPTS = "align/prompts.yaml"
 _SLOT = re.compile(r"\{\{(\w+)\}\}")
@@ -45,7 +46,15 @@ def fill(text: str, slots: dict[str, str]) -> str:
 
 
 def render(template: AlignTemplate, slots: dict[str, str]) -> Messages:
-    """The chat messages of ``template`` with ``slots`` filled (system first when present)."""
+    """The chat messages of ``template`` with ``slots`` filled (system first when present).
+
+    A slot value cannot close the template's tags early (:mod:`chatlens.llm.delimit`): the
+    biography is a model's answer, filled between ``<input_data>`` tags of the dialogue and the
+    training prompt, and a ``</input_data>`` in it put its own instructions outside the data of
+    the prompt DPO then trains on. Values without those tags are filled unchanged (same hashes).
+    """
+    tags = delimiter_tags((template.system, template.user))
+    slots = {k: neutralise_tags(str(v), tags) for k, v in slots.items()}
     msgs: Messages = []
     if template.system.strip():
         msgs.append({"role": "system", "content": fill(template.system, slots)})

@@ -76,8 +76,12 @@ for _name in COMMAND_MODULES:
 def _format_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
                     line: str | None = None) -> str:
     """A warning as one line for people: its kind and message, not the source line that
-    raised it (Python's default shows chatlens's code to a user who cannot act on it)."""
-    return f"warning: {category.__name__}: {message}\n"
+    raised it (Python's default shows chatlens's code to a user who cannot act on it). The
+    message is :func:`~chatlens._progress.printable`: a library's warning may quote data
+    (matplotlib's "Glyph 27 (\\x1b) missing" wrote the ESC of a model name to stderr)."""
+    from chatlens._progress import printable
+
+    return f"warning: {category.__name__}: {printable(message)}\n"
 
 
 def main() -> None:

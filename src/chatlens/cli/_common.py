@@ -23,16 +23,17 @@ from rich.console import Console
 from rich.markup import escape as rich_escape
 from rich.table import Table
 
+from chatlens._progress import printable
 from chatlens.errors import ChatlensError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 def escape(text: object) -> str:
     """Data text made safe for the terminal: control characters (ANSI escapes that clear the
-    screen or move the cursor, bells, backspaces) become U+FFFD, then Rich markup is escaped.
+    screen or move the cursor, bells, backspaces) and bidirectional overrides become U+FFFD
+    (:func:`printable`), then Rich markup is escaped.
 
     Conversation text, model names and file names are untrusted: every data string the CLI
     prints goes through here (issue 11: terminal escape injection).
@@ -40,10 +41,16 @@ def escape(text: object) -> str:
     return rich_escape(printable(text))
 
 
-def printable(text: object) -> str:
-    """Data text with its control characters replaced by U+FFFD, for messages printed with
-    ``markup=False`` (:func:`warn`, :func:`no_result`), where Rich's escaping would show."""
-    return _CONTROL.sub("\ufffd", str(text))
+
+
+def write_data(text: str) -> None:
+    """Machine output (``--output csv``/``json``) on stdout: exact when piped or redirected (a
+    script or a file gets the data as it is), :func:`printable` on a terminal (CSV cannot escape
+    an ESC, and a conversation id must not clear the screen). Not ``typer.echo``: it strips ANSI
+    sequences when stdout is not a terminal, so a redirected CSV silently lost part of a value."""
+    stream = sys.stdout
+    stream.write(printable(text) if stream.isatty() else text)
+    stream.flush()
 
 
 def _wide_when_piped() -> int | None:
@@ -93,15 +100,17 @@ class ExitCode(IntEnum):
 
 
 def warn(message: str) -> None:
-    """A loud warning on stderr (shown with ``--quiet`` too: it says a result is probably wrong)."""
+    """A loud warning on stderr (shown with ``--quiet`` too: it says a result is probably wrong);
+    :func:`printable`, as it may quote data."""
     err_console.print("[bold yellow]warning:[/] ", end="")
-    err_console.print(message, markup=False, soft_wrap=True)
+    err_console.print(printable(message), markup=False, soft_wrap=True)
 
 
 def no_result(message: str) -> NoReturn:
-    """Print why nothing was produced and exit with :attr:`ExitCode.NO_RESULT`."""
+    """Print why nothing was produced and exit with :attr:`ExitCode.NO_RESULT` (the message
+    :func:`printable`: it may name a file)."""
     err_console.print("[bold red]error:[/] ", end="")
-    err_console.print(message, markup=False, soft_wrap=True)
+    err_console.print(printable(message), markup=False, soft_wrap=True)
     raise typer.Exit(code=ExitCode.NO_RESULT)
 
 

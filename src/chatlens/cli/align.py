@@ -25,7 +25,7 @@ align_app = typer.Typer(
 BASE_URL = typer.Option(
     None,
     "--base-url",
-    help="OpenAI-compatible base URL (default: $CHATLENS_BASE_URL, else api.openai.com).",
+    help="OpenAI-compatible base URL (default: $CHATLENS_BASE_URL, else $OPENAI_BASE_URL, else api.openai.com).",
 )
 API_KEY_ENV = typer.Option(
     "OPENAI_API_KEY", "--api-key-env", help="Environment variable holding the API key."

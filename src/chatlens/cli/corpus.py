@@ -18,6 +18,7 @@ from chatlens.cli._common import (
     no_result,
     out_console,
     warn,
+    write_data,
 )
 from chatlens.errors import InvalidParameterError
 
@@ -281,7 +282,7 @@ def info_cmd(
 
     summary = info(source, **_source_options(format, column_map, layout, batch_size, max_message_chars, oasst_paths))
     if as_json:
-        typer.echo(json.dumps(summary.to_dict(), indent=2, ensure_ascii=False))
+        write_data(json.dumps(summary.to_dict(), indent=2, ensure_ascii=False) + "\n")
     else:
         print_summary(summary)
     check_rows(summary, format=format)
@@ -305,9 +306,9 @@ def query_cmd(
 
     frame = query(run_dir, sql, allow_external=allow_external)
     if output == "csv":
-        typer.echo(to_csv(frame), nl=False)
+        write_data(to_csv(frame))
     elif output == "json":
-        typer.echo(frame.write_json())
+        write_data(frame.write_json() + "\n")
     elif output == "table":
         table = Table()
         for name in frame.columns:

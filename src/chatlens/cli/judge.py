@@ -23,7 +23,7 @@ from rich.table import Table
 
 from chatlens._cache import cache_root
 from chatlens._json import strict_json
-from chatlens.cli._common import handle_errors, no_result, out_console
+from chatlens.cli._common import escape, handle_errors, no_result, out_console, printable
 from chatlens.cli.humanlike import humanlike_app
 from chatlens.errors import InvalidParameterError
 
@@ -62,7 +62,7 @@ def judge_command(
     text_column: str = typer.Option("dialogue", "--text-column", help="Column with the transcript."),
     speaker: str = typer.Option(None, "--speaker", help="Label of the rated speaker (W, P, ...)."),
     model: str = typer.Option(None, "--model", help="Model name, or a local model directory (default: $CHATLENS_MODEL)."),
-    base_url: str = typer.Option(None, "--base-url", help="OpenAI-compatible base URL (default: $CHATLENS_BASE_URL, else api.openai.com)."),
+    base_url: str = typer.Option(None, "--base-url", help="OpenAI-compatible base URL (default: $CHATLENS_BASE_URL, else $OPENAI_BASE_URL, else api.openai.com)."),
     api_key_env: str = typer.Option("OPENAI_API_KEY", "--api-key-env", help="Environment variable holding the API key."),
     backend: str = typer.Option("auto", "--backend", help="auto | openai | transformers."),
     concurrency: int = typer.Option(8, "--concurrency", help="Requests in flight at once."),
@@ -120,7 +120,7 @@ def judge_command(
                                  encoding="utf-8")
 
     usage = result.usage
-    table = Table(title=f"humanlike judge: {result.instrument} {result.instrument_version}",
+    table = Table(title=f"humanlike judge: {escape(result.instrument)} {escape(result.instrument_version)}",
                   title_justify="left")
     table.add_column("measure")
     table.add_column("value", justify="right")
@@ -138,7 +138,7 @@ def judge_command(
     ]:
         table.add_row(name, value)
     out_console.print(table)
-    out_console.print(f"wrote {out} and {summary_path(out)}", markup=False)
+    out_console.print(printable(f"wrote {out} and {summary_path(out)}"), markup=False)
     if result.n_valid == 0:
         no_result(f"No dialogue of {input} got a valid rating (of {result.n_rows:,}; "
                         f"{result.n_failed_requests:,} failed requests): see hl_error in {out}.")

@@ -175,13 +175,17 @@ def neutralise_formulas(frame: pl.DataFrame) -> pl.DataFrame:
                if re.search(FORMULA_START, c) and not re.search(PLAIN_NUMBER, c)}
     if headers:  # header cells too: a model's name can head a column (the win-rate matrix)
         frame = frame.rename(headers)
-    text = [c for c, t in frame.schema.items() if t == pl.String]
+    # categorical text (pandas "category" columns in a Parquet input) is text in the CSV too:
+    # it was passed through as it was, formulas and all
+    text = [c for c, t in frame.schema.items()
+            if t == pl.String or isinstance(t, pl.Categorical | pl.Enum)]
     if not text:
         return frame
     return frame.with_columns(
-        pl.when(pl.col(c).str.contains(FORMULA_START) & ~pl.col(c).str.contains(PLAIN_NUMBER))
-        .then(pl.lit("'") + pl.col(c))
-        .otherwise(pl.col(c)).alias(c)
+        pl.when(pl.col(c).cast(pl.String).str.contains(FORMULA_START)
+                & ~pl.col(c).cast(pl.String).str.contains(PLAIN_NUMBER))
+        .then(pl.lit("'") + pl.col(c).cast(pl.String))
+        .otherwise(pl.col(c).cast(pl.String)).alias(c)
         for c in text
     )
 

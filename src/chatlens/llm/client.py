@@ -112,7 +112,7 @@ def build_transport(config: LLMConfig) -> Transport:
     from chatlens.llm.openai_transport import OpenAITransport
 
     return OpenAITransport(
-        base_url=config.base_url, api_key=config.api_key(), timeout_s=config.timeout_s
+        base_url=config.server_url, api_key=config.api_key(), timeout_s=config.timeout_s
     )
 
 

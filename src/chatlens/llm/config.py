@@ -23,6 +23,9 @@ Backend = Literal["auto", "openai", "transformers"]
 ENV_BASE_URL = "CHATLENS_BASE_URL"
 ENV_MODEL = "CHATLENS_MODEL"
 ENV_API_KEY = "OPENAI_API_KEY"
+#: Read by the ``openai`` SDK itself when no base URL is given: chatlens reads it the same way,
+#: so the endpoint it records (and hashes into cache keys) is the one the requests go to.
+ENV_OPENAI_BASE_URL = "OPENAI_BASE_URL"
 
 
 def redact_url(url: str | None) -> str | None:
@@ -32,14 +35,28 @@ def redact_url(url: str | None) -> str | None:
     --------
     >>> redact_url("https://user:sk-123@host:8000/v1?api_key=x")
     'https://host:8000/v1'
+    >>> redact_url("http://[::1]:8000/v1/")
+    'http://[::1]:8000/v1'
     """
     if url is None:
         return None
     parts = urlsplit(url)
     host = parts.hostname or ""
+    if ":" in host:  # an IPv6 address keeps its brackets ("http://::1:8000/v1" names no host)
+        host = f"[{host}]"
     if parts.port is not None:
         host = f"{host}:{parts.port}"
     return urlunsplit((parts.scheme, host, parts.path.rstrip("/"), "", ""))
+
+
+def _url_problem(url: str) -> str | None:
+    """Why ``url`` cannot be a server's base URL (a port that is not a number or out of range,
+    an unclosed IPv6 bracket), or None. The reason never quotes the URL: it may hold a key."""
+    try:
+        urlsplit(url).port  # noqa: B018 - parsing the port is the check
+    except ValueError as exc:
+        return str(exc)
+    return None
 
 
 @dataclass(frozen=True, repr=False)
@@ -52,7 +69,8 @@ class LLMConfig:
         Model name on the server, or a local model directory for the ``transformers`` backend.
     base_url
         OpenAI-compatible endpoint (``http://localhost:8000/v1`` for vLLM, ``…:11434/v1`` for
-        Ollama). ``None`` means the SDK default (api.openai.com).
+        Ollama). ``None`` means the SDK default: ``$OPENAI_BASE_URL`` if set, else api.openai.com
+        (:attr:`server_url`).
     api_key_env
         Name of the environment variable holding the key. The key itself never enters this
         object, the cache, logs or outputs.
@@ -119,6 +137,13 @@ class LLMConfig:
             if not ok:
                 msg = f"The {name!r} parameter of LLMConfig must be {expected}. Got {getattr(self, name)!r} instead."
                 raise InvalidParameterError(msg)
+        # a typo in the port ('http://localhost:80OO/v1') was a ValueError traceback from the
+        # first request on; the message names the problem, not the URL (it may carry a key)
+        problem = None if self.base_url is None else _url_problem(self.base_url)
+        if problem is not None:
+            msg = (f"The 'base_url' parameter of LLMConfig is not a usable URL: {problem}. "
+                   "Expected a URL such as http://localhost:8000/v1.")
+            raise InvalidParameterError(msg)
 
     def __repr__(self) -> str:
         # base_url may embed credentials (https://user:key@host): show the redacted form only.
@@ -150,11 +175,22 @@ class LLMConfig:
         return "openai"
 
     @property
+    def server_url(self) -> str | None:
+        """The base URL requests go to: ``base_url``, else ``$OPENAI_BASE_URL``, which the
+        ``openai`` SDK reads when given none (``None``: api.openai.com).
+
+        Why here: with ``OPENAI_BASE_URL`` pointing at a local server the requests went there
+        while every record said ``openai-default``, and the cache keyed that server's answers as
+        api.openai.com's (a later run against the real API got the local model's answers).
+        """
+        return self.base_url or os.environ.get(ENV_OPENAI_BASE_URL) or None
+
+    @property
     def endpoint_id(self) -> str:
         """A credential-free name of the endpoint, part of every cache key."""
         if self.resolved_backend == "transformers":
             return f"transformers://{Path(self.model).resolve()}"
-        return redact_url(self.base_url) or "openai-default"
+        return redact_url(self.server_url) or "openai-default"
 
     def sampling_params(self) -> dict[str, Any]:
         """The parameters sent with every request (and hashed into the cache key)."""

@@ -146,13 +146,14 @@ class OpenAITransport:
             raise rate_limited(msg, wait) from None
         except openai.APIStatusError as exc:
             status = exc.status_code
-            msg = self._mask(f"The server {where} answered HTTP {status}: {str(exc.message)[:300]}")
+            # masked before it is cut: a key across the cut would leave its start unmasked
+            msg = f"The server {where} answered HTTP {status}: {self._mask(str(exc.message))[:300]}"
             if status >= 500 or status in (408, 409):
                 raise server_error(msg, status) from None
             raise client_error(msg, status) from None
         except openai.OpenAIError as exc:
-            msg = f"The LLM request to {where} failed: {type(exc).__name__}: {str(exc)[:300]}"
-            raise LLMError(self._mask(msg)) from None
+            msg = f"The LLM request to {where} failed: {type(exc).__name__}: {self._mask(str(exc))[:300]}"
+            raise LLMError(msg) from None
         except ValueError as exc:  # a 200 whose body is not JSON (json.JSONDecodeError)
             raise client_error(_not_a_completion(where, type(exc).__name__)) from None
         if isinstance(completion, (str, bytes)) or not hasattr(completion, "choices"):
