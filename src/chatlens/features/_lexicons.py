@@ -243,18 +243,46 @@ def language_code_expr(language: pl.Expr, text: pl.Expr) -> pl.Expr:
     object has no attribute 'atoms'，请修复代码": 14 Han, 8 Latin) is still Chinese.
     """
     given = language_label_expr(language)
-    latin = text.str.count_matches(r"\p{Latin}+")
-    cjk = text.str.count_matches(r"[\p{Han}\p{Hiragana}\p{Katakana}]")
-    cjk_bulk = (cjk > 0) & (cjk >= latin)
-    return (
-        pl.when(text.str.contains(r"\p{Hangul}") & (text.str.count_matches(r"\p{Hangul}+") >= latin))
-        .then(pl.lit("ko"))
-        .when(text.str.contains(r"[\p{Hiragana}\p{Katakana}]") & cjk_bulk)
-        .then(pl.lit("ja"))
-        .when(text.str.contains(r"\p{Han}") & cjk_bulk & (given != "ja").fill_null(value=True))
-        .then(pl.lit("zh"))
-        .when(text.str.contains(r"\p{Cyrillic}") & (text.str.count_matches(r"\p{Cyrillic}+") >= latin)
-              & ~given.is_in(_CYRILLIC_LANGS).fill_null(value=False))
-        .then(pl.lit("ru"))
-        .otherwise(given)
+    return pl.struct(text.alias("t"), given.alias("g")).map_batches(
+        _script_language, return_dtype=pl.String)
+
+
+#: Any character of a script that can override the label (the cheap test every text gets).
+_OVERRIDING_SCRIPT = r"[\p{Hangul}\p{Hiragana}\p{Katakana}\p{Han}\p{Cyrillic}]"
+
+
+def _script_language(rows: pl.Series) -> pl.Series:
+    """:func:`language_code_expr` over a struct of text ``t`` and label ``g``.
+
+    Why a batch function, not one expression: the words are counted only in the texts that hold
+    one of the overriding scripts (a few percent), each count once. As one expression, polars
+    evaluated every count on every text and repeated the shared ones (eager selects eliminate no
+    common subexpressions): 1.2 s per 72k LMSYS-shaped messages instead of 0.3 s."""
+    text, given = rows.struct.field("t"), rows.struct.field("g")
+    at = text.str.contains(_OVERRIDING_SCRIPT).fill_null(value=False).arg_true()
+    if not len(at):
+        return given
+    sub = pl.DataFrame({"t": text.gather(at), "g": given.gather(at)})
+    t, g = pl.col("t"), pl.col("g")
+    counted = sub.with_columns(
+        latin=t.str.count_matches(r"\p{Latin}+"),
+        hangul=t.str.count_matches(r"\p{Hangul}+"),
+        kana=t.str.count_matches(r"[\p{Hiragana}\p{Katakana}]"),
+        han=t.str.count_matches(r"\p{Han}"),
+        cyrillic=t.str.count_matches(r"\p{Cyrillic}+"),
     )
+    cjk = pl.col("kana") + pl.col("han")
+    cjk_bulk = (cjk > 0) & (cjk >= pl.col("latin"))
+    code = counted.select(
+        pl.when((pl.col("hangul") > 0) & (pl.col("hangul") >= pl.col("latin")))
+        .then(pl.lit("ko"))
+        .when((pl.col("kana") > 0) & cjk_bulk)
+        .then(pl.lit("ja"))
+        .when((pl.col("han") > 0) & cjk_bulk & (g != "ja").fill_null(value=True))
+        .then(pl.lit("zh"))
+        .when((pl.col("cyrillic") > 0) & (pl.col("cyrillic") >= pl.col("latin"))
+              & ~g.is_in(_CYRILLIC_LANGS).fill_null(value=False))
+        .then(pl.lit("ru"))
+        .otherwise(g)
+    ).to_series()
+    return given.scatter(at, code)
