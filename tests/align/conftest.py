@@ -138,3 +138,11 @@ def personas_file(tmp_path: Path) -> Path:
     p = tmp_path / "personas.json"
     p.write_text(json.dumps(PERSONAS), encoding="utf-8")
     return p
+
+
+def tiny_train_config(model: str | Path, **overrides: object) -> dict:
+    """The training config of the tests' tiny runs: LoRA on ``q_proj`` only, short lengths, no
+    evaluation on the pairs (``overrides`` replace or add keys)."""
+    return {"model": str(model), "lora": {"r": 2, "alpha": 4, "target_modules": ["q_proj"]},
+            "max_length": 128, "max_prompt_length": 64, "batch_size": 2, "eval_on_pairs": False,
+            **overrides}

@@ -17,25 +17,25 @@ from chatlens.align.testing import build_tiny_chat_lm
 from chatlens.align.train import train
 from chatlens.errors import InvalidParameterError, ProvenanceError
 
+from .conftest import tiny_train_config
+
 TEXTS = ["P: hello there doctor", "D: how are you", "Write a visit"] * 10
 
 
-def test_a_replaced_base_model_stops_evaluate_and_resume(tmp_path):
-    base = build_tiny_chat_lm(tmp_path / "base", TEXTS, seed=0)
+def _write_pairs(path) -> None:
+    """Two copies of one preference pair (enough for a tiny run's batch of two)."""
     row = {
         "prompt": [{"role": "user", "content": "Write a visit 1"}],
         "chosen": [{"role": "assistant", "content": "P: ya ok"}],
         "rejected": [{"role": "assistant", "content": "P: Good day."}],
     }
-    (tmp_path / "pairs.jsonl").write_text((json.dumps(row) + "\n") * 2, encoding="utf-8")
-    cfg = {
-        "model": str(base),
-        "lora": {"r": 2, "alpha": 4, "target_modules": ["q_proj"]},
-        "max_length": 128,
-        "max_prompt_length": 64,
-        "batch_size": 2,
-        "eval_on_pairs": False,
-    }
+    path.write_text((json.dumps(row) + "\n") * 2, encoding="utf-8")
+
+
+def test_a_replaced_base_model_stops_evaluate_and_resume(tmp_path):
+    base = build_tiny_chat_lm(tmp_path / "base", TEXTS, seed=0)
+    _write_pairs(tmp_path / "pairs.jsonl")
+    cfg = tiny_train_config(base)
     run = train(cfg, pairs=tmp_path / "pairs.jsonl", out=tmp_path / "run")
     manifest = json.loads((tmp_path / "run" / "train_manifest.json").read_text())
     assert manifest["base_weights"] == run.checkpoints[0]["base_weights"]
@@ -56,21 +56,8 @@ def test_server_answers_are_cached_per_checkpoint_weights_not_per_served_name(tm
     from chatlens.llm.testing import FakeOpenAIServer, FakeReply
 
     base = build_tiny_chat_lm(tmp_path / "base", TEXTS, seed=0)
-    row = {
-        "prompt": [{"role": "user", "content": "Write a visit 1"}],
-        "chosen": [{"role": "assistant", "content": "P: ya ok"}],
-        "rejected": [{"role": "assistant", "content": "P: Good day."}],
-    }
-    (tmp_path / "pairs.jsonl").write_text((json.dumps(row) + "\n") * 2, encoding="utf-8")
-    cfg = {
-        "model": str(base),
-        "lora": {"r": 2, "alpha": 4, "target_modules": ["q_proj"]},
-        "max_length": 128,
-        "max_prompt_length": 64,
-        "batch_size": 2,
-        "eval_on_pairs": False,
-        "warmup_ratio": 0.0,
-    }
+    _write_pairs(tmp_path / "pairs.jsonl")
+    cfg = tiny_train_config(base, warmup_ratio=0.0)
     for name, lr in (("a", 5e-3), ("b", 1e-2)):  # two runs: other epoch-1 weights
         train({**cfg, "learning_rate": lr}, pairs=tmp_path / "pairs.jsonl", out=tmp_path / name)
     held = tmp_path / "held.parquet"

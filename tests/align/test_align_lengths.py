@@ -13,6 +13,8 @@ pytest.importorskip("peft", reason="needs the 'train' extra")
 from chatlens.align.testing import build_tiny_chat_lm
 from chatlens.align.train import train
 
+from .conftest import tiny_train_config
+
 
 def _row(prompt: str) -> dict:
     return {
@@ -35,14 +37,7 @@ def test_an_example_whose_prompt_fills_max_length_is_counted_as_dropped(tmp_path
             seen["n"] = len(train_dataloader.dataset)
             control.should_training_stop = True
 
-    cfg = {
-        "model": str(base),
-        "lora": {"r": 2, "alpha": 4, "target_modules": ["q_proj"]},
-        "max_length": 128,
-        "max_prompt_length": 64,
-        "batch_size": 2,
-        "eval_on_pairs": False,
-    }
+    cfg = tiny_train_config(base)
     res = train(cfg, pairs=tmp_path / "pairs.jsonl", out=tmp_path / "run", callbacks=[Count()])
     # before: examples 4, "truncated by TRL", while TRL trained on 3
     assert res.n_examples == seen["n"] == 3
