@@ -260,15 +260,21 @@ def canonicalize(
     return CanonicalBatch(messages, conversations, quarantine, repairs, records_in, records_in)
 
 
+def round_starts(first: pl.Expr) -> pl.Expr:
+    """Where a user→assistant round (``turn``) begins: a user message that opens its conversation
+    (``first``) or follows a non-user message. One rule for the corpus's numbering and for the
+    features' round count without a conversations table (:func:`chatlens.features._frame.rounds`).
+    """
+    return (pl.col("role") == "user") & (first | (pl.col("role").shift(1) != "user"))
+
+
 def _number_and_repair(
     exploded: pl.DataFrame, max_message_chars: int
 ) -> tuple[pl.DataFrame, dict[str, int]]:
     """Turn numbering and content repairs on contiguous per-conversation message rows."""
-    is_user = pl.col("role") == "user"
     first = pl.col("message_index") == 0
-    prev_role = pl.col("role").shift(1)
-    starts = (is_user & (first | (prev_role != "user"))).cast(pl.Int32)
-    same_as_prev = (~first) & (pl.col("role") == prev_role) & pl.col("role").is_in(["user", "assistant"])
+    starts = round_starts(first).cast(pl.Int32)
+    same_as_prev = (~first) & (pl.col("role") == pl.col("role").shift(1)) & pl.col("role").is_in(["user", "assistant"])
     frame = exploded.with_columns(
         starts.alias("_start"),
         same_as_prev.alias("_same"),

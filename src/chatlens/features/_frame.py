@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from chatlens.corpus.canonical import round_starts
 from chatlens.errors import InvalidParameterError, MissingColumnError, SchemaError
 from chatlens.features._lexicons import language_code_expr
 from chatlens.stats._validate import binary_column
@@ -107,8 +108,8 @@ def rounds(messages: pl.DataFrame) -> pl.DataFrame:
         messages.select(pl.col("conversation_id").cast(pl.String), "message_index", "role")
         .sort("conversation_id", "message_index")
         .group_by("conversation_id", maintain_order=True)
-        .agg(((pl.col("role") == "user") & (pl.col("role").shift(1) != "user").fill_null(value=True))
-             .sum().clip(lower_bound=1).cast(pl.Int32).alias("n_turns"))
+        .agg(round_starts(pl.int_range(pl.len()) == 0).sum().clip(lower_bound=1)
+             .cast(pl.Int32).alias("n_turns"))
     )
 
 
