@@ -11,6 +11,8 @@ import re
 from pathlib import Path
 from typing import Any
 
+from chatlens.vocabulary import CONTROL_AND_BIDI_CHARS
+
 
 def pyplot() -> Any:
     """``matplotlib.pyplot`` on the Agg backend (renders without a display)."""
@@ -26,7 +28,7 @@ def pyplot() -> Any:
 #: bidirectional embeddings, overrides and isolates (the HTML report's ``esc`` marks the same).
 #: In an SVG a C0 control is not even allowed: one ESC in a model name made refusal_by_model.svg
 #: malformed XML that no browser or editor opens.
-_UNDRAWABLE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_UNDRAWABLE = re.compile(CONTROL_AND_BIDI_CHARS)
 #: Longest text a figure draws: laying out text costs time per character at every draw, so a
 #: 100,000-character model name took 20 s per figure (a run's figures over a minute; a
 #: megabyte name would take many), for a label nobody can read. Longer text keeps its start and

@@ -26,6 +26,8 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from chatlens.vocabulary import CONTROL_AND_BIDI_CHARS
+
 T = TypeVar("T")
 
 _state = {"quiet": os.environ.get("CHATLENS_QUIET", "") not in ("", "0")}
@@ -35,7 +37,7 @@ console = Console(stderr=True, highlight=False)
 #: and OSC sequences start with ESC or CSI: clear the screen, retitle the window, hyperlinks; a
 #: CR overwrites the line) and the bidirectional embeddings, overrides and isolates (a U+202E in
 #: a model name turns the rest of the line around, as the HTML report's ``esc`` says).
-TERMINAL_UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+TERMINAL_UNSAFE = re.compile(CONTROL_AND_BIDI_CHARS)
 
 
 def printable(text: object) -> str:

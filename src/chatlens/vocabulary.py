@@ -130,3 +130,9 @@ def keep_apart_from_placeholders(value: str | None) -> str | None:
 #: instrument report remove or mark them, since HTML escaping leaves them alone and a U+202E
 #: reverses the text after it.
 UNSAFE_CHARS = r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]"
+
+#: Characters that act instead of showing where text is drawn or printed: C0/C1 controls but tab
+#: and newline (terminal escape sequences; in an SVG not even allowed) and the bidirectional
+#: embeddings, overrides and isolates. A regex class: the terminal's ``printable`` and the
+#: figures' labels show each as U+FFFD (the zero-width marks of :data:`UNSAFE_CHARS` stay).
+CONTROL_AND_BIDI_CHARS = r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]"

@@ -29,7 +29,6 @@ from chatlens.errors import ChatlensError
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-
 def escape(text: object) -> str:
     """Data text made safe for the terminal: control characters (ANSI escapes that clear the
     screen or move the cursor, bells, backspaces) and bidirectional overrides become U+FFFD
@@ -39,8 +38,6 @@ def escape(text: object) -> str:
     prints goes through here (issue 11: terminal escape injection).
     """
     return rich_escape(printable(text))
-
-
 
 
 def write_data(text: str) -> None:
