@@ -135,6 +135,27 @@ def test_samples_average_item_by_item():
     assert res.frame["hl_item_1"].dtype == pl.Float64 and res.frame["hl_item_1"][0] == 2.0
 
 
+def test_samples_record_how_many_answers_were_valid():
+    """With --samples N, a row's mean over fewer valid answers looked like a full one: nothing
+    said dialogue 1 was rated from 1 answer of 3 (review item: judge --samples valid counts)."""
+
+    def answer(req):
+        text = "\n".join(m["content"] for m in req.messages if m["role"] == "user")
+        if req.sample_index == 1 or ("W: b" in text and req.sample_index == 2):
+            return "{not json"
+        return json.dumps({"likert_evaluation": {k: 1 + req.sample_index for k in INST.keys}})
+
+    config = LLMConfig(model="m", temperature=1.0, max_reasks=0)
+    client = make_client(config, transport=MockTransport(answer))
+    df = pl.DataFrame({"dialogue": ["I: hi\nW: a", "I: hi\nW: b", None]})
+    res = judge(df, instrument=INST, speaker="W", client=client, samples=3)
+    assert res.frame["hl_item_1"].to_list() == [2.0, 1.0, None]  # the valid samples' mean
+    assert res.frame["hl_n_valid_samples"].to_list() == [2, 1, 0]
+    assert (res.n_asked_samples, res.n_valid_samples, res.n_partial) == (6, 3, 2)
+    assert res.summary()["samples"] == {"per_dialogue": 3, "answers_asked": 6,
+                                        "answers_valid": 3, "dialogues_with_fewer_valid": 2}
+
+
 def test_missing_column_and_bad_samples():
     from chatlens.errors import InvalidParameterError, MissingColumnError
 

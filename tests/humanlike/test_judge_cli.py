@@ -137,6 +137,30 @@ def test_server_errors_and_bad_json_do_not_crash_the_command(tmp_path, monkeypat
     assert (summary["invalid"], summary["failed_requests"]) == (8, 4)
 
 
+def test_samples_valid_counts_reach_the_summary_and_the_table(tmp_path, monkeypatch):
+    """``--samples 3`` with two unparseable answers of 6: the summary file and the printed table
+    say 4 of 6 answers were valid (they said nothing of it before)."""
+
+    def some_bad(body, n):
+        return FakeReply(content="{nope") if n in (1, 4) else answer(body, n)
+
+    pl.DataFrame({"transcript": [f"I: hi\nW: reply number {i} here" for i in range(2)]}).write_csv(
+        tmp_path / "in.csv")
+    monkeypatch.setenv("OPENAI_API_KEY", SECRET)
+    from chatlens.cli import app
+
+    with FakeOpenAIServer(some_bad) as server:
+        args = cli_args(tmp_path / "in.csv", tmp_path / "rated.csv", tmp_path / "cache", server)
+        args += ["--samples", "3", "--temperature", "1", "--max-reasks", "0"]
+        result = CliRunner().invoke(app, args)
+        assert server.n_requests == 6
+    assert result.exit_code == 0, result.output
+    summary = json.loads((tmp_path / "rated.judge.json").read_text())
+    assert summary["samples"]["answers_asked"] == 6 and summary["samples"]["answers_valid"] == 4
+    assert pl.read_csv(tmp_path / "rated.csv")["hl_n_valid_samples"].sum() == 4
+    assert "valid answers / asked" in result.output and "4 / 6" in result.output
+
+
 def test_missing_model_is_a_clean_error(tmp_path, monkeypatch):
     monkeypatch.delenv("CHATLENS_MODEL", raising=False)
     from chatlens.cli import app

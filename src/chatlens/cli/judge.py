@@ -125,11 +125,19 @@ def judge_command(
     table.add_column("measure")
     table.add_column("value", justify="right")
     cost = "unknown (no price)" if usage.cost_usd is None else f"${usage.cost_usd:.4f}"
-    for name, value in [
+    rows = [
         ("dialogues", f"{result.n_rows:,}"),
         ("valid ratings", f"{result.n_valid:,}"),
         ("invalid (see hl_error)", f"{result.n_invalid:,}"),
         ("  of which failed requests", f"{result.n_failed_requests:,}"),
+    ]
+    if result.samples > 1:
+        rows += [
+            ("valid answers / asked", f"{result.n_valid_samples:,} / {result.n_asked_samples:,}"),
+            (f"  dialogues with 1-{result.samples - 1} valid", f"{result.n_partial:,}"),
+        ]
+    for name, value in [
+        *rows,
         ("requests sent", f"{usage.requests:,}"),
         ("cache hits", f"{usage.cache_hits:,}"),
         ("retries / re-asks", f"{usage.retries:,} / {usage.reasks:,}"),

@@ -1,7 +1,9 @@
 """Rate dialogues with an LLM judge on a questionnaire instrument (``chatlens humanlike judge``).
 
 One request per dialogue (``samples`` > 1 averages several sampled answers, as hal.md §8
-recommends against single stochastic calls). Answers are parsed **by item key** with the
+recommends against single stochastic calls). A row's ratings are the mean of its *valid* samples
+only, so how many there were is recorded (``hl_n_valid_samples``, and in the summary): a mean of
+one answer out of five is not the measurement that was asked for. Answers are parsed **by item key** with the
 instrument's own parser; an answer that cannot be parsed is sent back with the reason at most
 ``config.max_reasks`` times, and is then recorded as invalid with that reason (column
 ``hl_error``), never an exception. Requests that fail for good (server down, rate limit that
@@ -10,16 +12,17 @@ everything answered is cached, so a killed job resumes where it stopped.
 
 Output schema (added to the input columns):
 
-==================  =========  ====================================================================
-column              dtype      meaning
-==================  =========  ====================================================================
-``hl_item_<key>``   Int64      rating of item ``<key>`` (Float64: mean of the valid samples if > 1)
-``hl_logit``        Float64    ``w·x + b`` with the instrument's weights (null if invalid/unweighted)
-``hl_prob``         Float64    logistic of ``hl_logit``
-``hl_error``        String     why the row is invalid (null when valid)
-``hl_n_reasks``     Int64      re-asks used (summed over samples)
-``hl_raw``          String     the last raw answer of an invalid row (first 2,000 chars), else null
-==================  =========  ====================================================================
+========================  =======  ====================================================================
+column                    dtype    meaning
+========================  =======  ====================================================================
+``hl_item_<key>``         Int64    rating of item ``<key>`` (Float64: mean of the valid samples if > 1)
+``hl_logit``              Float64  ``w·x + b`` with the instrument's weights (null if invalid/unweighted)
+``hl_prob``               Float64  logistic of ``hl_logit``
+``hl_error``              String   why the row is invalid (null when valid)
+``hl_n_reasks``           Int64    re-asks used (summed over samples)
+``hl_raw``                String   the last raw answer of an invalid row (first 2,000 chars), else null
+``hl_n_valid_samples``    Int64    valid answers averaged into the row (0 to ``samples``)
+========================  =======  ====================================================================
 """
 
 from __future__ import annotations
@@ -57,6 +60,13 @@ class JudgeResult:
     n_invalid: int
     n_failed_requests: int
     usage: UsageReport
+    #: answers asked per dialogue; answers asked in all (empty dialogues are not sent) and
+    #: the valid ones among them (the sum of ``hl_n_valid_samples``)
+    samples: int = 1
+    n_asked_samples: int = 0
+    n_valid_samples: int = 0
+    #: rows averaged over fewer valid answers than ``samples`` (but at least one)
+    n_partial: int = 0
     config: dict[str, Any] = field(default_factory=dict)
 
     def __repr__(self) -> str:
@@ -77,6 +87,12 @@ class JudgeResult:
             "valid": self.n_valid,
             "invalid": self.n_invalid,
             "failed_requests": self.n_failed_requests,
+            "samples": {
+                "per_dialogue": self.samples,
+                "answers_asked": self.n_asked_samples,
+                "answers_valid": self.n_valid_samples,
+                "dialogues_with_fewer_valid": self.n_partial,
+            },
             "top_invalid_reasons": [
                 {"reason": r, "count": int(n)} for r, n in reasons.iter_rows()
             ],
@@ -99,9 +115,10 @@ def _validator(inst: Instrument) -> Any:
 
 def _row_outcome(results: list[JsonResult[ParsedRatings]], keys: tuple[str, ...],
                  api_key: str | None = None) -> tuple[
-    np.ndarray, str | None, int, str | None, bool
+    np.ndarray, str | None, int, str | None, bool, int
 ]:
-    """Mean ratings over the valid samples, the error (if none valid), re-asks, raw, failed?
+    """Mean ratings over the valid samples, the error (if none valid), re-asks, raw, failed?,
+    and the number of valid samples.
 
     The raw answer kept for auditing is masked for ``api_key`` and key-shaped tokens: it goes
     to the output file, and a server may echo the request's key in a normal answer.
@@ -110,7 +127,7 @@ def _row_outcome(results: list[JsonResult[ParsedRatings]], keys: tuple[str, ...]
     reasks = sum(r.n_reasks for r in results)
     if good:
         mat = np.array([[p.values[k] for k in keys] for p in good], dtype=np.float64)
-        return mat.mean(axis=0), None, reasks, None, False
+        return mat.mean(axis=0), None, reasks, None, False, len(good)
     last = results[-1]
     if last.ok and last.value is not None:  # the judge declined ({"error": ...})
         error = last.value.reason
@@ -118,7 +135,7 @@ def _row_outcome(results: list[JsonResult[ParsedRatings]], keys: tuple[str, ...]
         error = last.error
     raw = None if last.raw is None else mask_secrets(last.raw, api_key)[:RAW_KEEP_CHARS]
     failed = all(r.failed_request for r in results)
-    return np.full(len(keys), np.nan), error, reasks, raw, failed
+    return np.full(len(keys), np.nan), error, reasks, raw, failed, 0
 
 
 async def _judge_async(
@@ -135,7 +152,7 @@ async def _judge_async(
 
     async def rate(text: str | None) -> Any:
         if text is None or not str(text).strip():
-            return np.full(len(inst.keys), np.nan), "empty dialogue", 0, None, False
+            return np.full(len(inst.keys), np.nan), "empty dialogue", 0, None, False, 0
         messages = inst.render_prompt(str(text), speaker)
         results = [
             await complete_json(client, messages, validate, sample_index=s) for s in range(samples)
@@ -179,7 +196,8 @@ def judge(
     client
         A ready client (e.g. built with a ``MockTransport``); closed by the caller.
     samples
-        Answers per dialogue, averaged item by item (use with ``temperature > 0``).
+        Answers per dialogue, averaged item by item (use with ``temperature > 0``). Only the
+        valid answers are averaged; ``hl_n_valid_samples`` says how many a row had.
 
     Returns
     -------
@@ -236,12 +254,17 @@ def judge(
         pl.Series("hl_error", errors, dtype=pl.String),
         pl.Series("hl_n_reasks", [r[2] for r in rows], dtype=pl.Int64),
         pl.Series("hl_raw", [r[3] for r in rows], dtype=pl.String),
+        pl.Series("hl_n_valid_samples", [r[5] for r in rows], dtype=pl.Int64),
     ]
     out = frame.with_columns(columns)
     n_invalid = sum(e is not None for e in errors)
     n_failed = sum(bool(r[4]) for r in rows)
+    n_partial = sum(0 < r[5] < samples for r in rows)
     if n_invalid:
         status(f"{n_invalid} of {n} dialogues have no valid rating (see column hl_error).")
+    if n_partial:
+        status(f"{n_partial} of {n} dialogues are rated from fewer than {samples} valid answers "
+               "(see column hl_n_valid_samples).")
     return JudgeResult(
         frame=out,
         instrument=inst.name,
@@ -251,5 +274,9 @@ def judge(
         n_invalid=n_invalid,
         n_failed_requests=n_failed,
         usage=usage,
+        samples=samples,
+        n_asked_samples=samples * sum(t is not None and bool(str(t).strip()) for t in texts),
+        n_valid_samples=sum(r[5] for r in rows),
+        n_partial=n_partial,
         config=config.describe(),
     )
