@@ -9,7 +9,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from chatlens.align.export import export_human_eval
+from chatlens.align.export import export_human_eval, unblind
 from chatlens.align.grpo_reward import hllite_rewards
 from chatlens.align.pairs import PairRule, build_pairs
 from chatlens.align.personas import expand_personas, read_personas, split_personas
@@ -236,15 +236,15 @@ def test_export_human_eval_is_ratings_input(tmp_path):
                 "completion": [f"{text} {i}" for i in range(40)],
             }
         ).write_parquet(tmp_path / f"{name}.parquet")
-    frame = export_human_eval(
+    export = export_human_eval(
         tmp_path / "a.parquet", tmp_path / "b.parquet", name_a="base", name_b="dpo", seed=3
     )
+    frame = unblind(export.sheet, export.key)
     assert frame.height == 40 and 10 < (frame["model_a"] == "base").sum() < 30
-    assert frame.equals(
-        export_human_eval(
-            tmp_path / "a.parquet", tmp_path / "b.parquet", name_a="base", name_b="dpo", seed=3
-        )
+    again = export_human_eval(
+        tmp_path / "a.parquet", tmp_path / "b.parquet", name_a="base", name_b="dpo", seed=3
     )
+    assert export.sheet.equals(again.sheet) and export.key.equals(again.key)
     row = frame.row(0, named=True)
     want = "P: ya ok lol" if row["model_a"] == "base" else "P: Good afternoon, Doctor."
     assert row["dialogue_a"].startswith(want)
@@ -356,7 +356,7 @@ def test_export_leaves_out_failed_completions_and_rejects_repeated_prompts(tmp_p
     pl.DataFrame(
         {"prompt_id": ["1", "2", "3"], "prompt": ["p"] * 3, "completion": ["P: y", "P: w", "P: v"]}
     ).write_parquet(b)
-    frame = export_human_eval(a, b, name_a="base", name_b="dpo")
+    frame = export_human_eval(a, b, name_a="base", name_b="dpo").sheet
     assert frame["prompt_id"].to_list() == ["1", "3"]
     assert frame["dialogue_a"].null_count() == frame["dialogue_b"].null_count() == 0
     pl.DataFrame(
@@ -555,7 +555,7 @@ def test_grpo_kl_coefficient_is_its_own_setting(tmp_path):
 
 
 def test_the_raters_sheet_is_blind_and_unblinds_only_with_its_key(tmp_path):
-    from chatlens.align.export import blind, unblind
+    from chatlens.align.export import blind
 
     for name, text in (("a", "P: ya ok lol"), ("b", "P: Good afternoon, Doctor.")):
         pl.DataFrame(
@@ -565,24 +565,32 @@ def test_the_raters_sheet_is_blind_and_unblinds_only_with_its_key(tmp_path):
                 "completion": [f"{text} {i}" for i in range(6)],
             }
         ).write_parquet(tmp_path / f"{name}.parquet")
-    frame = export_human_eval(
+    export = export_human_eval(
         tmp_path / "a.parquet", tmp_path / "b.parquet", name_a="base", name_b="dpo", seed=1
     )
-    sheet, key = blind(frame)
+    # the Python API is blind too: it returned one table with model_a/model_b beside the
+    # dialogues (only the CLI split it), so a notebook user could hand raters the names
+    sheet, key = export.sheet, export.key
     assert not {"model_a", "model_b", "position"} & set(sheet.columns)
     assert "base" not in str(sheet.rows()) and "dpo" not in str(sheet.rows())
+    assert set(key["model_a"]) | set(key["model_b"]) == {"base", "dpo"}
     rated = sheet.with_columns(pl.lit("model_a").alias("winner"))
     back = unblind(rated, key)
-    assert back.select("model_a", "model_b", "dialogue_a").equals(
-        frame.select("model_a", "model_b", "dialogue_a")
-    )
+    resheet, rekey = blind(back.with_columns(pl.lit(None, pl.String).alias("winner")))
+    assert resheet.equals(sheet) and rekey.equals(key)
     assert back["winner"].to_list() == ["model_a"] * 6
+    base_a = back.filter(pl.col("model_a") == "base")["dialogue_a"]
+    assert base_a.str.starts_with("P: ya ok lol").all()
+    # written apart: the sheet file names no model, the key goes beside it
+    sheet_path, key_path = export.write(tmp_path / "to_rate.csv")
+    assert key_path == tmp_path / "to_rate.key.csv"
+    assert "base" not in sheet_path.read_text() and "base" in key_path.read_text()
+    with pytest.raises(InvalidParameterError, match="the sheet itself"):
+        export.write(tmp_path / "x.csv", key=tmp_path / "x.csv")
     # the key of another export (another seed swaps sides) would credit the other model
-    other = blind(
-        export_human_eval(
-            tmp_path / "a.parquet", tmp_path / "b.parquet", name_a="base", name_b="dpo", seed=2
-        )
-    )[1]
+    other = export_human_eval(
+        tmp_path / "a.parquet", tmp_path / "b.parquet", name_a="base", name_b="dpo", seed=2
+    ).key
     with pytest.raises(SchemaError, match="not the ones"):
         unblind(rated, other)
     with pytest.raises(SchemaError, match="no entry"):
@@ -600,11 +608,12 @@ def test_the_exported_position_column_is_one_ratings_reads(tmp_path):
                 "completion": [f"{text} {i}" for i in range(30)],
             }
         ).write_parquet(tmp_path / f"{name}.parquet")
-    frame = export_human_eval(
+    export = export_human_eval(
         tmp_path / "a.parquet", tmp_path / "b.parquet", name_a="base", name_b="dpo", seed=3
     )
     winners = ["model_a" if i % 3 else "model_b" for i in range(30)]
-    frame.with_columns(pl.Series("winner", winners)).write_csv(tmp_path / "rated.csv")
+    rated = export.sheet.with_columns(pl.Series("winner", winners))
+    unblind(rated, export.key).write_csv(tmp_path / "rated.csv")
     # "left=model_a" was no position ratings knows: 30 of 30 rows quarantined
     result = rate(tmp_path / "rated.csv", method="bt", bootstrap=0, position="position")
     assert set(result.table["model"]) == {"base", "dpo"}

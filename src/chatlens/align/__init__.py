@@ -29,6 +29,7 @@ _LAZY: dict[str, str] = {
     "synthesize": "chatlens.align.synthesize:synthesize",
     "synthesize_to": "chatlens.align.steps:synthesize_to",
     "train": "chatlens.align.train:train",
+    "unblind": "chatlens.align.export:unblind",
     "verify_artefact": "chatlens.align.provenance:verify_artefact",
 }
 

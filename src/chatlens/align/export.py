@@ -9,24 +9,27 @@ which ``chatlens ratings --position-column position`` reads).
 Sides are assigned by a seeded coin per prompt, so each model is on the left about half the time
 (HAL balanced sides too, hal.md §4.1) and the assignment can be reproduced.
 
-Raters must not see which model wrote which side: :func:`blind` splits the table into the
-**sheet** for raters (``prompt_id``, ``prompt``, ``dialogue_a``, ``dialogue_b``, ``winner``; no
-model names) and the **key** (``prompt_id``, ``model_a``, ``model_b``, ``position`` and a digest of
-each side's text), written to separate files; :func:`unblind` joins a filled-in sheet with its key
-into the input of ``chatlens ratings``, refusing a key written for another sheet.
+Raters must not see which model wrote which side, so :func:`export_human_eval` returns the table
+already split (a :class:`HumanEvalExport`): the **sheet** for raters (``prompt_id``, ``prompt``,
+``dialogue_a``, ``dialogue_b``, ``winner``; no model names) and the **key** (``prompt_id``,
+``model_a``, ``model_b``, ``position`` and a digest of each side's text), which
+:meth:`HumanEvalExport.write` writes to separate files. :func:`unblind` joins a filled-in sheet
+with its key into the input of ``chatlens ratings``, refusing a key written for another sheet.
 """
 
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 
 from chatlens._progress import status
-from chatlens.corpus.tablefile import read_table
-from chatlens.errors import MissingColumnError, SchemaError
+from chatlens._repr import short_repr
+from chatlens.corpus.tablefile import read_table, write_table
+from chatlens.errors import InvalidParameterError, MissingColumnError, SchemaError
 
 
 def _side(path: Path, name: str | None) -> tuple[pl.DataFrame, str]:
@@ -59,6 +62,32 @@ def _side(path: Path, name: str | None) -> tuple[pl.DataFrame, str]:
     return f.filter(pl.col("completion").is_not_null()), label
 
 
+@dataclass(frozen=True)
+class HumanEvalExport:
+    """The blind side-by-side pairs: ``sheet`` for the raters, ``key`` kept from them.
+
+    The two are separate values (and files) so that what a rater is given cannot name a model;
+    ``unblind(rated_sheet, key)`` puts the names back for ``chatlens ratings``.
+    """
+
+    sheet: pl.DataFrame
+    key: pl.DataFrame
+
+    def __repr__(self) -> str:
+        return short_repr(self)
+
+    def write(self, out: str | Path, *, key: str | Path | None = None) -> tuple[Path, Path]:
+        """Write the sheet to ``out`` and the key to ``key`` (default: ``out``'s name +
+        ``.key``, e.g. ``to_rate.key.csv``); a ``key`` that is ``out`` itself is an
+        :class:`~chatlens.errors.InvalidParameterError`. Returns the two paths."""
+        out = Path(out)
+        key_path = Path(key) if key is not None else out.with_name(f"{out.stem}.key{out.suffix}")
+        if key_path.resolve() == out.resolve():
+            msg = f"--key {key_path} is the sheet itself: the key must be a separate file."
+            raise InvalidParameterError(msg)
+        return write_table(self.sheet, out), write_table(self.key, key_path)
+
+
 def export_human_eval(
     a: str | Path,
     b: str | Path,
@@ -66,10 +95,23 @@ def export_human_eval(
     name_a: str | None = None,
     name_b: str | None = None,
     seed: int = 0,
+) -> HumanEvalExport:
+    """The blind side-by-side pairs (see module docstring): the raters' sheet without model
+    names and its key, apart. Prompts with a completion in both files only (the others are left
+    out and counted on the status line); a repeated ``prompt_id`` is a
+    :class:`~chatlens.errors.SchemaError`.
+
+    It used to return one table with the model names beside the dialogues (only the CLI split
+    it), so a Python user could hand raters the names; ``unblind(export.sheet, export.key)``
+    gives that table back.
+    """
+    return HumanEvalExport(*blind(_pairs(a, b, name_a=name_a, name_b=name_b, seed=seed)))
+
+
+def _pairs(
+    a: str | Path, b: str | Path, *, name_a: str | None, name_b: str | None, seed: int
 ) -> pl.DataFrame:
-    """The side-by-side table (see module docstring): prompts with a completion in both files
-    only (the others are left out and counted on the status line); a repeated ``prompt_id`` is a
-    :class:`~chatlens.errors.SchemaError`."""
+    """The side-by-side table with the model names on it (what :func:`blind` splits)."""
     fa, la = _side(Path(a), name_a)
     fb, lb = _side(Path(b), name_b)
     if la == lb:
@@ -147,7 +189,8 @@ def _digests(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def blind(frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """The rater's sheet and the key of a table from :func:`export_human_eval`.
+    """The rater's sheet and the key of a side-by-side table with model names on it (such as
+    :func:`unblind` returns).
 
     Why: a rater who reads "model_a: dpo-e6" beside the text judges the name as well as the
     dialogue; the sides must be anonymous and the mapping kept apart until the ratings are in.

@@ -213,22 +213,14 @@ def export_command(
     Example: chatlens align export-human-eval eval/generations/epoch_00.parquet
     eval/generations/epoch_06.parquet --name-a base --name-b dpo-e6 --out to_rate.csv
     """
-    from chatlens.align.export import blind, export_human_eval
-    from chatlens.corpus.tablefile import neutralise_formulas, write_table
-    from chatlens.errors import InvalidParameterError
+    from chatlens.align.export import export_human_eval
 
-    key = key or out.with_name(f"{out.stem}.key{out.suffix}")
-    if key.resolve() == out.resolve():
-        msg = f"--key {key} is the sheet itself: the key must be a separate file."
-        raise InvalidParameterError(msg)
-    frame = export_human_eval(a, b, name_a=name_a, name_b=name_b, seed=seed)
-    sheet, sides = blind(frame)
-    write_table(neutralise_formulas(sheet) if out.suffix.lower() == ".csv" else sheet, out)
-    write_table(neutralise_formulas(sides) if key.suffix.lower() == ".csv" else sides, key)
-    left = frame["model_a"].value_counts().sort("model_a")
+    export = export_human_eval(a, b, name_a=name_a, name_b=name_b, seed=seed)
+    out, key = export.write(out, key=key)
+    left = export.key["model_a"].value_counts().sort("model_a")
     lefts = ", ".join(f"{escape(m)} left {n}" for m, n in left.iter_rows())
     out_console.print(
-        f"{frame.height:,} side-by-side pairs ({lefts}); raters get {escape(out)} (no model "
+        f"{export.key.height:,} side-by-side pairs ({lefts}); raters get {escape(out)} (no model "
         f"names), keep {escape(key)} from them. Once the winner column is filled in: "
         f"chatlens align unblind {escape(out)} --key {escape(key)} --out rated.csv, then "
         "chatlens ratings rated.csv --out ratings.csv"
