@@ -46,8 +46,8 @@ from chatlens.align.train_config import (
     train_config_hash,
 )
 from chatlens.align.train_data import (
+    apply_length_limits,
     control_token_kwargs,
-    count_truncated,
     load_pairs,
     load_tokenizer,
     pairs_file,
@@ -159,27 +159,19 @@ def train(
         for r in rows:
             seen.setdefault(json.dumps(r["prompt"], sort_keys=True), r["prompt"])
         rows = [{"prompt": p} for p in seen.values()]
-    over, fills, truncation = count_truncated(tok, rows, cfg)
-    n_fill = truncation.get("prompt_fills_max_length", 0)
-    if cfg.drop_truncated or n_fill:
-        # TRL's DPO drops an example whose prompt alone fills max_length (no room for an answer)
-        # without a word: dropped here, so it is counted and the run's example count is true
-        drop = over if cfg.drop_truncated else fills
-        rows = [r for r, d in zip(rows, drop, strict=True) if not d]
-        if not rows:
-            msg = "Every example exceeds max_length/max_prompt_length; nothing left to train on."
-            raise InvalidParameterError(msg)
-    if n_fill and not cfg.drop_truncated:
-        status(
-            f"{n_fill} of {len(over)} examples dropped: the prompt alone fills max_length "
-            f"({cfg.max_length} tokens), leaving no room for an answer"
-        )
-    cut = truncation["examples_truncated"] - (0 if cfg.drop_truncated else n_fill)
-    if cut:
-        status(
-            f"{cut} of {len(over)} examples exceed the length limits "
-            f"({'dropped' if cfg.drop_truncated else 'truncated by TRL'}): {truncation}"
-        )
+    n_in = len(rows)
+    rows, truncation = apply_length_limits(tok, rows, cfg)
+    if not rows:
+        msg = "Every example exceeds max_length/max_prompt_length; nothing left to train on."
+        raise InvalidParameterError(msg)
+    if truncation["examples_dropped"]:
+        why = ("over the length limits (drop_truncated)" if cfg.drop_truncated else
+               f"the prompt alone fills max_length ({cfg.max_length} tokens), leaving no room "
+               "for an answer")
+        status(f"{truncation['examples_dropped']} of {n_in} examples dropped: {why}")
+    if truncation["examples_truncated"]:
+        status(f"{truncation['examples_truncated']} of {n_in} examples exceed the length limits "
+               f"and are truncated by TRL: {truncation}")
     use_cpu = not torch.cuda.is_available()
     set_seed(cfg.seed)  # LoRA's random init happens before the Trainer seeds: same seed, same init
     model = AutoModelForCausalLM.from_pretrained(cfg.model, **quantization(cfg))

@@ -102,13 +102,21 @@ def _n_tokens(tok: Any, messages: list[dict[str, str]], *, generation: bool) -> 
     return len(ids)
 
 
-def count_truncated(
+def apply_length_limits(
     tok: Any, rows: list[dict[str, Any]], cfg: AlignTrainConfig
-) -> tuple[list[bool], list[bool], dict[str, int]]:
-    """Per row: over a limit? Per preference row: does the prompt alone fill ``max_length`` (TRL's
-    DPO drops such an example: no room is left for an answer)? And counts: prompts over
-    ``max_prompt_length``, chosen/rejected sequences (prompt + completion) over ``max_length``,
-    prompts filling ``max_length``."""
+) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    """The rows to train on, and the counts of what the length limits did to the input.
+
+    Per input row: prompt over ``max_prompt_length``, chosen/rejected sequence (prompt +
+    completion) over ``max_length``, prompt alone filling ``max_length`` (a preference row; TRL's
+    DPO drops such an example unannounced: no room is left for an answer, so it is dropped here,
+    counted). Rows over a limit are dropped with ``drop_truncated``, otherwise TRL truncates them.
+
+    Why the two totals: ``examples_dropped`` (not trained on) and ``examples_truncated`` (trained
+    on, cut by TRL) are disjoint, and ``examples_truncated`` used to count the dropped rows too
+    (with ``drop_truncated`` every row it counted was dropped, none truncated). The per-limit
+    counts are over the input rows, dropped or not.
+    """
     over: list[bool] = []
     fills: list[bool] = []
     counts = {
@@ -129,5 +137,8 @@ def count_truncated(
                 flags.append(n > cfg.max_length)
                 counts[f"{side}_over_max_length"] += flags[-1]
         over.append(any(flags))
-    counts["examples_truncated"] = sum(over)
-    return over, fills, counts
+    drop = over if cfg.drop_truncated else fills
+    counts["examples_over_limits"] = sum(over)
+    counts["examples_dropped"] = sum(drop)
+    counts["examples_truncated"] = sum(o and not d for o, d in zip(over, drop, strict=True))
+    return [r for r, d in zip(rows, drop, strict=True) if not d], counts

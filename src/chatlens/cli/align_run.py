@@ -59,8 +59,9 @@ def train_command(
         )
     out_console.print(table)
     out_console.print(
-        f"examples {res.n_examples:,}; over the length limits: "
-        f"{res.truncation.get('examples_truncated', 0):,}; resumed from "
+        f"examples {res.n_examples:,} (over the length limits: "
+        f"{res.truncation.get('examples_dropped', 0):,} dropped, "
+        f"{res.truncation.get('examples_truncated', 0):,} trained on truncated); resumed from "
         f"{escape(res.resumed_from or 'nothing')}; {res.runtime_s:.1f} s; "
         f"wrote {escape(out)}/train_manifest.json"
     )
