@@ -409,6 +409,34 @@ def test_failed_synthesis_rows_are_counted_on_the_data_card(tmp_path):
     assert "| dialogues failed in synthesis | 2 |" in (tmp_path / "p" / "data_card.md").read_text()
 
 
+def test_generator_names_are_plain_text_on_the_data_card(tmp_path):
+    """Generator names went raw into data_card.md inside backticks: a name holding a backtick
+    closed the code span and its ``<img onerror>`` was live HTML, a newline started a heading,
+    ``[x](url)`` a link. Rendered as CommonMark (HTML allowed), the card now holds the names as
+    text only."""
+    from markdown_it import MarkdownIt
+
+    from chatlens.align.steps import pairs_to
+
+    evil = {
+        "casual": "a`<img src=x onerror=alert(1)>`|x",
+        "formal": "*bold* [link](http://e.x)\n# H\u202e",
+        "plain": "plain & <b>",
+    }
+    rows = [{**r, "generator": evil[r["generator"]]} for r in _dialogues()]
+    pl.DataFrame(rows).write_parquet(tmp_path / "d.parquet")
+    pairs_to(tmp_path / "p", [tmp_path / "d.parquet"], rule=PairRule(length_control="none"))
+    text = (tmp_path / "p" / "data_card.md").read_text(encoding="utf-8")
+    html = MarkdownIt("commonmark", {"html": True}).render(text)
+    for tag in ("<img", "<a ", "<b>", "<em>", "<h1>H", "<code>"):
+        assert tag not in html, tag
+    assert html.count("<h1>") == 1 and "\u202e" not in text
+    items = [line for line in text.splitlines() if line.startswith("* ")]
+    assert len(items) == 3  # one line per generator, none split by its newline
+    assert "<li>a`&lt;img src=x onerror=alert(1)&gt;`|x: " in html
+    assert "<li>plain &amp; &lt;b&gt;: " in html
+
+
 def test_rows_without_a_persona_are_an_error():
     """Null personas were left out of pairs uncounted, and one drawn as held out was counted
     among the held-out personas (2) while the held-out prompts had 1 row."""

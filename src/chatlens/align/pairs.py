@@ -25,6 +25,7 @@ words, words per turn and generator mix, before (HAL's rule alone) and after the
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -32,6 +33,7 @@ import numpy as np
 import polars as pl
 
 from chatlens.errors import InvalidParameterError, MissingColumnError, SchemaError
+from chatlens.vocabulary import UNSAFE_CHARS
 
 LengthControl = Literal["none", "ratio", "residual"]
 
@@ -392,18 +394,48 @@ def build_pairs(
     return PairsResult(pairs, heldout, card)
 
 
+#: ASCII punctuation: CommonMark lets a backslash escape any of it, which then stands for itself.
+_MD_PUNCTUATION = re.compile(r"[!-/:-@\[-`{-~]")
+#: ... but ``&``, ``<`` and ``>`` become entities, so a reader of the raw file or an HTML
+#: renderer that ignores backslashes still cannot meet a tag.
+_HTML_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+
+
+def md_text(value: object) -> str:
+    r"""``value`` as literal Markdown text, one line: a user's string (a generator name) that
+    would otherwise add markup, links, HTML, a table cell or a new line to the data card.
+
+    Invisible characters (:data:`~chatlens.vocabulary.UNSAFE_CHARS`) become U+FFFD, whitespace
+    runs (newlines too) one space, ``&<>`` entities, other ASCII punctuation backslash-escaped.
+
+    >>> md_text("a`<img src=x>`|*b*\n# c")
+    'a\\`&lt;img src\\=x&gt;\\`\\|\\*b\\* \\# c'
+    """
+    text = re.sub(UNSAFE_CHARS, "\ufffd", " ".join(str(value).split()))
+    return _MD_PUNCTUATION.sub(lambda m: _HTML_ENTITIES.get(m[0], "\\" + m[0]), text)
+
+
 def card_markdown(card: dict[str, Any]) -> str:
-    """The data card as a short Markdown page (numbers only; the JSON holds everything)."""
+    """The data card as a short Markdown page (numbers only; the JSON holds everything).
+
+    Every string from the user (generator names; the rule's values) goes through
+    :func:`md_text`: a name holding a backtick, ``<img …>`` or a newline wrote markup, HTML or
+    a heading of its own into the page.
+    """
     c = card["counts"]
+    rule = card["rule"]
+    rule_text = (
+        ", ".join(f"{k}={v}" for k, v in rule.items()) if isinstance(rule, dict) else str(rule)
+    )
     lines = [
         "# Preference pairs: data card",
         "",
-        f"Rule: {card['rule']}",
+        f"Rule: {md_text(rule_text)}",
         "",
         "| step | count |",
         "|---|---|",
     ]
-    lines += [f"| {k.replace('_', ' ')} | {v:,} |" for k, v in c.items()]
+    lines += [f"| {md_text(k.replace('_', ' '))} | {v:,} |" for k, v in c.items()]
     lines += [
         "",
         "| | chosen (HAL rule) | rejected (HAL rule) | chosen (final) | rejected (final) |",
@@ -423,5 +455,5 @@ def card_markdown(card: dict[str, Any]) -> str:
         br = b.get("rejected", {}).get("generators", {}).get(g, 0)
         ac = a.get("chosen", {}).get("generators", {}).get(g, 0)
         ar = a.get("rejected", {}).get("generators", {}).get(g, 0)
-        lines.append(f"* `{g}`: {bc} / {br} → {ac} / {ar}")
+        lines.append(f"* {md_text(g)}: {bc} / {br} → {ac} / {ar}")
     return "\n".join(lines) + "\n"
