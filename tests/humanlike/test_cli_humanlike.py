@@ -50,6 +50,9 @@ def test_fit_and_turing_eval_cli(tmp_path, make_games):
     data = json.loads(j.read_text())
     assert [r["scorer"] for r in data["results"]] == ["hal16q", "fit:hal32q", "lite"]
     assert data["interrogators"]["n"] == 120
+    # said in both outputs: no interrogator ids, so games were treated as independent
+    assert "no 'interrogator_id' column" in data["interrogators"]["note"]
+    assert "interrogator_id" in res.output
     assert pl.read_parquet(tmp_path / "s.parquet").height == 240
 
 

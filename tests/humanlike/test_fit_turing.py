@@ -321,3 +321,34 @@ def test_turing_eval_an_unreadable_first_ratings_cell_costs_only_its_witness(mak
     row = turing_eval(bad, scorers=["hal16q"], n_boot=20).results.row(0, named=True)
     assert (row["n_witnesses"], row["n_unscored"]) == (239, 1)
     assert row["first_unscored"].endswith("not a JSON list of numeric ratings: 'error'")
+
+
+def test_interrogators_accuracy_is_clustered_by_interrogator_id(make_games):
+    """Games were always independent for the interrogators' interval: 6 interrogators of 20
+    games each (3 always right, 3 always wrong) gave Wilson [0.41, 0.59] over 120 games, and an
+    interrogator_id column was carried along unused. Now it is the bootstrap's cluster; without
+    it the output says the games were treated as independent."""
+    games = make_games(120)
+    who = np.repeat(np.arange(6), 20)
+    truth = games["who_is_human"].to_list()
+    verdict = [t if i % 2 == 0 else {"A": "B", "B": "A"}[t] for t, i in zip(truth, who, strict=True)]
+    games = games.with_columns(pl.Series("human_verdict", verdict))
+    plain = turing_eval(games, scorers=["hal16q"], n_boot=2000)
+    assert plain.interrogators.method == "wilson 95%" and plain.interrogators.width < 0.2
+    assert "no 'interrogator_id' column" in plain.interrogators_note
+    assert "independent" in plain.interrogators_note
+
+    with_ids = games.with_columns(pl.Series("interrogator_id", [f"p{i}" for i in who]))
+    res = turing_eval(with_ids, scorers=["hal16q"], n_boot=2000)
+    e = res.interrogators
+    assert (e.value, e.n) == (0.5, 120)
+    assert "by interrogator_id" in e.method and "6 clusters" in e.method
+    assert e.ci_low < 0.2 and e.ci_high > 0.8  # 6 independent units, not 120
+    assert "interrogator_id" in res.interrogators_note and "independent" not in res.interrogators_note
+    # per-witness rows of one game must agree on the interrogator
+    w = witness_frame(with_ids)
+    bad = w.with_columns(pl.when((pl.col("game_id") == "7") & (pl.col("slot") == "B"))
+                         .then(pl.lit("p9")).otherwise(pl.col("interrogator_id"))
+                         .alias("interrogator_id"))
+    with pytest.raises(InvalidParameterError, match=r"one interrogator per game; game_id '7'"):
+        turing_eval(bad, scorers=["hal16q"])

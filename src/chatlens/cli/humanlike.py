@@ -256,7 +256,7 @@ def turing_eval_cmd(
     out_console.print(table)
     _warn_unscored(res)
     out_console.print(f"human interrogators: {res.interrogators.fmt()} correct "
-                      "(on the games every scorer scored)")
+                      f"(on the games every scorer scored); {res.interrogators_note}")
     opp = Table(*[escape(c) for c in res.by_opponent.columns], title="Paired accuracy by AI opponent")
     for row in res.by_opponent.iter_rows():
         opp.add_row(*[escape(v) if not isinstance(v, float) else _fmt(v) for v in row])
@@ -265,8 +265,9 @@ def turing_eval_cmd(
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(strict_json({  # undefined figures (NaN) as null: strict JSON
             "results": res.results.to_dicts(), "by_opponent": res.by_opponent.to_dicts(),
-            "interrogators": {k: v for k, v in res.interrogators.to_dict().items()
-                              if k != "confidence"},  # the level is in the method text
+            "interrogators": {**{k: v for k, v in res.interrogators.to_dict().items()
+                                 if k != "confidence"},  # the level is in the method text
+                              "note": res.interrogators_note},
         }), indent=2, default=str, allow_nan=False), encoding="utf-8")
     if scores_out is not None:
         write_table(res.scores, scores_out)

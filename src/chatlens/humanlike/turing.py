@@ -29,7 +29,7 @@ Scorer specs
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import polars as pl
@@ -40,7 +40,8 @@ from chatlens.humanlike.fit import grouped_oof
 from chatlens.humanlike.instruments import load_instrument, score_ratings
 from chatlens.humanlike.item_scores import oriented
 from chatlens.humanlike.scoring import ratings_from_column
-from chatlens.humanlike.witnesses import witness_frame
+from chatlens.humanlike.witnesses import INTERROGATOR_ID, witness_frame
+from chatlens.stats.bootstrap import bootstrap_mean
 from chatlens.stats.estimate import Estimate
 from chatlens.stats.metrics import accuracy, bootstrap_auc, paired_outcomes
 
@@ -56,14 +57,18 @@ class TuringEval:
     accuracy on the games that scorer scored);
     ``by_opponent``: paired accuracy per AI opponent per scorer next to the interrogators', on
     the games every scorer scored (scorers that scored no game aside);
-    ``interrogators``: the human interrogators' accuracy on those same games;
-    ``scores``: the witness rows with one ``score_<scorer>`` column each.
+    ``interrogators``: the human interrogators' accuracy on those same games (its interval a
+    cluster bootstrap by ``interrogator_id`` when the data has that column, else Wilson);
+    ``scores``: the witness rows with one ``score_<scorer>`` column each;
+    ``interrogators_note``: how that interval treats games, said in every output (without
+    interrogator ids it treats games as independent, too narrow if one person played several).
     """
 
     results: pl.DataFrame
     by_opponent: pl.DataFrame
     interrogators: Estimate
     scores: pl.DataFrame
+    interrogators_note: str = ""
 
 
 def default_scorers(witnesses: pl.DataFrame, ratings_column: str = "likert_evaluation") -> list[str]:
@@ -225,15 +230,32 @@ def _first_unscored(w: pl.DataFrame, problems: list[str | None]) -> str | None:
     return None
 
 
-def _interrogators_on(game_rows: pl.DataFrame, ids: np.ndarray) -> Estimate:
+#: What the interrogators' interval assumes, for the outputs (``TuringEval.interrogators_note``).
+_NO_INTERROGATOR_IDS = (
+    f"games treated as independent: the data has no {INTERROGATOR_ID!r} column, so an "
+    "interrogator who played several games counts as several (the interval may be too narrow)"
+)
+
+
+def _interrogators_on(game_rows: pl.DataFrame, ids: np.ndarray, *, n_boot: int,
+                      seed: int) -> Estimate:
     """The interrogators' accuracy on the games ``ids`` (a scorer's scored games).
 
     Why: the comparison "judge vs interrogators" only means something on the same games; games a
-    scorer could not score would otherwise count for the interrogators alone.
+    scorer could not score would otherwise count for the interrogators alone. One interrogator's
+    verdicts are correlated, so with ``interrogator_id`` the interval resamples interrogators
+    (a game without an id is its own cluster); without it, Wilson over games.
     """
-    ic = game_rows.filter(pl.col("game_id").is_in(ids.astype(str).tolist())).get_column(
-        "interrogator_correct")
-    return accuracy(float(ic.sum() or 0), int(ic.drop_nulls().len()))
+    games = game_rows.filter(pl.col("game_id").is_in(ids.astype(str).tolist())
+                             & pl.col("interrogator_correct").is_not_null())
+    ic = games.get_column("interrogator_correct")
+    if (INTERROGATOR_ID not in games.columns or not games.height
+            or games.get_column(INTERROGATOR_ID).null_count() == games.height):
+        return accuracy(float(ic.sum() or 0), ic.len())
+    est = bootstrap_mean(ic.cast(pl.Float64), clusters=games.get_column(INTERROGATOR_ID),
+                         n_boot=n_boot, seed=seed)
+    return replace(est, method=est.method.replace(
+        "cluster bootstrap", f"cluster bootstrap by {INTERROGATOR_ID}", 1))
 
 
 def turing_eval(
@@ -276,7 +298,7 @@ def turing_eval(
         a = bootstrap_auc(y[ok], s[ok], groups[ok], n_boot=n_boot, seed=seed)
         ids, outcome = paired_outcomes(y, s, groups)
         pacc = accuracy(float(outcome.sum()), len(ids))
-        inter = _interrogators_on(game_rows, ids)
+        inter = _interrogators_on(game_rows, ids, n_boot=n_boot, seed=seed)
         rows.append({
             "scorer": spec, "accuracy": acc.value, "accuracy_ci_low": acc.ci_low,
             "accuracy_ci_high": acc.ci_high, "auc": a.value, "auc_ci_low": a.ci_low,
@@ -292,7 +314,11 @@ def turing_eval(
             done = set(ids.astype(str).tolist())
             common = done if common is None else common & done
     shared = np.array(sorted(common or ()), dtype=object)
-    interrogators = _interrogators_on(game_rows, shared)
+    interrogators = _interrogators_on(game_rows, shared, n_boot=n_boot, seed=seed)
+    has_ids = (INTERROGATOR_ID in game_rows.columns
+               and game_rows.get_column(INTERROGATOR_ID).null_count() < game_rows.height)
+    note = (f"95% CI: {interrogators.method}; games without an id are their own cluster"
+            if has_ids else f"95% CI: Wilson, {_NO_INTERROGATOR_IDS}")
     scores = w.with_columns(score_cols)
     per_game = game_rows.filter(pl.col("game_id").is_in(list(common or ()))).select(
         "game_id", "opponent", "interrogator_correct")
@@ -304,4 +330,4 @@ def turing_eval(
     by_opp = per_game.group_by("opponent").agg(aggs).sort("n_games", descending=True)
     results = pl.DataFrame(rows)
     return TuringEval(results=results, by_opponent=by_opp, interrogators=interrogators,
-                      scores=scores)
+                      scores=scores, interrogators_note=note)

@@ -16,7 +16,12 @@ import polars as pl
 from chatlens.corpus.tablefile import read_table
 from chatlens.errors import InvalidParameterError, SchemaError
 
-__all__ = ["as_bool", "load_turing", "witness_frame"]
+__all__ = ["INTERROGATOR_ID", "as_bool", "load_turing", "witness_frame"]
+
+#: The optional column naming who interrogated a game. An interrogator plays several games, and
+#: their verdicts are not independent: ``turing eval`` resamples interrogators, not games, for
+#: the interrogators' accuracy interval when it is present.
+INTERROGATOR_ID = "interrogator_id"
 
 
 _TRUE = {"true", "1", "yes", "y", "human", "t"}
@@ -124,6 +129,25 @@ def _check_unique_witnesses(out: pl.DataFrame) -> None:
         raise InvalidParameterError(msg)
 
 
+def _check_interrogators(out: pl.DataFrame) -> pl.DataFrame:
+    """``interrogator_id`` as text, one per game (a game's witness rows must agree).
+
+    Why: the id is the cluster of the interrogators' accuracy; two ids in one game (a per-witness
+    file with a typo) would put the game's one verdict in whichever cluster came first.
+    """
+    out = out.with_columns(pl.col(INTERROGATOR_ID).cast(pl.String).str.strip_chars()
+                           .replace("", None))
+    mixed = (out.group_by("game_id", maintain_order=True)
+             .agg(pl.col(INTERROGATOR_ID).unique().alias("ids"))
+             .filter(pl.col("ids").list.len() > 1))
+    if mixed.height:
+        game, ids = mixed.row(0)
+        msg = (f"Turing data: column {INTERROGATOR_ID!r} must name one interrogator per game; "
+               f"game_id {game!r} has {sorted(map(str, ids))} ({mixed.height} game(s) like it)")
+        raise InvalidParameterError(msg)
+    return out
+
+
 def witness_frame(games: pl.DataFrame, *, ratings_column: str | None = None) -> pl.DataFrame:
     """Reshape Turing data to one row per witness with canonical columns.
 
@@ -134,6 +158,8 @@ def witness_frame(games: pl.DataFrame, *, ratings_column: str | None = None) -> 
     completed the same way. Output columns: ``game_id``, ``slot``, ``witness``, ``is_human``,
     ``opponent`` (the AI witness type of the game), ``transcript``, ``interrogator_verdict``,
     ``interrogator_correct``, plus every paired column under its base name (``likert_evaluation``).
+    An optional ``interrogator_id`` column (who interrogated the game; one per game, empty = not
+    known) is kept as text, for the interrogators' cluster bootstrap in ``turing eval``.
     """
     cols = set(games.columns)
     if {"game_id", "slot", "is_human"} <= cols:
@@ -202,6 +228,8 @@ def witness_frame(games: pl.DataFrame, *, ratings_column: str | None = None) -> 
         raise SchemaError(msg)
     out = out.with_columns(pl.col("game_id").cast(pl.String))
     _check_unique_witnesses(out)
+    if INTERROGATOR_ID in out.columns:
+        out = _check_interrogators(out)
     if ratings_column and ratings_column not in out.columns:
         msg = f"ratings column {ratings_column!r} (or its _A/_B pair) not found in Turing data"
         raise SchemaError(msg)
