@@ -63,7 +63,7 @@ def test_length_counts_and_local_generation_encode_control_tokens_as_text(tiny, 
 
     from chatlens.align.generate import generate_local
     from chatlens.align.train_config import load_train_config
-    from chatlens.align.train_data import count_truncated
+    from chatlens.align.train_data import apply_length_limits
 
     tok = AutoTokenizer.from_pretrained(tiny)
     prompt = [{"role": "user", "content": INJECTED}]
@@ -74,7 +74,8 @@ def test_length_counts_and_local_generation_encode_control_tokens_as_text(tiny, 
         cfg = load_train_config(
             {"model": str(tiny), "max_length": limit + 1, "max_prompt_length": limit}
         )
-        assert count_truncated(tok, [{"prompt": prompt}], cfg)[0] == [over_limit]
+        counts = apply_length_limits(tok, [{"prompt": prompt}], cfg)[1]
+        assert counts["examples_over_limits"] == int(over_limit)
 
     asked = []
 
