@@ -317,3 +317,21 @@ def test_an_output_path_with_glob_characters(tmp_path: Path) -> None:
         done = chatlens.analyze(src, out=tmp_path / f"an [{workers}]", workers=workers,
                                 engine="local" if workers == 1 else "process")
         assert (done.rows_in, done.rows_analysed, done.rows_quarantined) == (4, 2, 2)
+
+
+def test_a_hash_collision_across_partitions_is_not_a_duplicate(tmp_path: Path, monkeypatch) -> None:
+    """The cross-partition check compares 64-bit hashes of the ids first (the ids themselves
+    took 1.0 GB for 5M), then the actual ids of the hashes seen twice. With every id hashing
+    alike, only the id really in two partitions is a duplicate and moved to quarantine; the
+    distinct ids that collide stay analysed."""
+    from chatlens.engine import duplicates
+
+    monkeypatch.setattr(duplicates, "_id_hashes", lambda ids: pl.Series(ids.name, [7] * ids.len(), dtype=pl.UInt64))
+    a = write_jsonl(tmp_path / "a.jsonl", [sharegpt("a1", "hi", "hello"), sharegpt("both", "x", "y")])
+    b = write_jsonl(tmp_path / "b.jsonl", [sharegpt("b1", "hi", "hello"), sharegpt("both", "x", "y")])
+    result = run([str(a), str(b)], out=tmp_path / "out", duplicates="quarantine")
+    assert result.duplicates.sample == ("both",)
+    assert (result.duplicates.count, result.duplicates.extra_rows, result.duplicates.quarantined) == (1, 1, 1)
+    ids = result.scan("conversations").collect().get_column("conversation_id").to_list()
+    assert sorted(ids) == ["a1", "b1", "both"]
+    assert (result.rows_in, result.rows_analysed, result.rows_quarantined) == (4, 3, 1)

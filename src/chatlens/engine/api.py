@@ -13,7 +13,7 @@ tables, byte for byte in content and in part order, on every engine.
 
 Duplicate conversation ids: within a partition they are quarantined (as the single-process reader
 does). Across partitions no worker can see them; after the run the written conversations are
-scanned with DuckDB and every duplicated id is reported in :attr:`EngineResult.duplicates`
+checked (their ids hashed first, see :mod:`chatlens.engine.duplicates`) and every duplicated id is reported in :attr:`EngineResult.duplicates`
 (count and a sample), never silently; ``duplicates="quarantine"`` also moves every later
 occurrence to quarantine (see :mod:`chatlens.engine.duplicates`).
 
