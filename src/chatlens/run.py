@@ -48,7 +48,14 @@ from chatlens.corpus.tablefile import neutralise_formulas
 from chatlens.datafiles import DataFileRecord
 from chatlens.engine.api import preflight
 from chatlens.engine.result import EngineResult
-from chatlens.engine.rundir import MARKER, begin_run, claim, finish_run, lock_run
+from chatlens.engine.rundir import (
+    MARKER,
+    begin_run,
+    claim,
+    finish_run,
+    lock_run,
+    terminate_as_exit,
+)
 from chatlens.errors import (
     AccountingError,
     ChatlensError,
@@ -219,8 +226,8 @@ def analyze(
         :class:`~chatlens.corpus.api.SourceOptions` fields.
     """
     # the manifest lists the data files this run used, not those an earlier run in this
-    # process loaded (datafiles.used() is process-wide)
-    with datafiles.recording() as used:
+    # process loaded (datafiles.used() is process-wide); SIGTERM cleans up as an error does
+    with datafiles.recording() as used, terminate_as_exit():
         return _analyze(source, out=out, keep_text=keep_text, detect=detect, profile=profile,
                         overwrite=overwrite, command=command, demo_conversations=demo_conversations,
                         engine=engine, workers=workers, address=address, used=used, **options)

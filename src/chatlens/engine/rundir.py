@@ -32,9 +32,12 @@ import glob
 import json
 import os
 import shutil
+import signal
 import socket
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 from chatlens.errors import IncompleteRunError, InvalidParameterError
@@ -174,6 +177,36 @@ def lock_run(out: Path) -> RunLock:
     return RunLock(fd)
 
 
+@contextmanager
+def terminate_as_exit() -> Iterator[None]:
+    """While the block runs, SIGTERM raises ``SystemExit(143)`` (128 + 15, the shell's code for
+    it) instead of ending the process on the spot; the handler found is restored afterwards.
+
+    Why: a run cleans up after any exception (its parts, its token, its pool's workers; the run
+    directory stays marked incomplete), and Ctrl-C is one (``KeyboardInterrupt``). SIGTERM, what
+    ``kill``, systemd and batch schedulers send, ended the driver with no clean-up at all, so a
+    pooled run's ``_parts`` (a copy of the whole corpus) stayed until the next run there. Only
+    the default action is replaced: a handler the program set (or ``SIG_IGN``) is left alone,
+    and so is every thread but the main one (Python runs handlers there only).
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.getsignal(signal.SIGTERM)
+    if previous is not signal.SIG_DFL:
+        yield
+        return
+
+    def exit_on_sigterm(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, exit_on_sigterm)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def finish_run(out: Path) -> None:
     """The last step of a run: remove the marker, so readers trust the directory."""
     (out / MARKER).unlink(missing_ok=True)
@@ -211,4 +244,5 @@ __all__ = [
     "is_run_dir",
     "lock_run",
     "require_complete",
+    "terminate_as_exit",
 ]
