@@ -66,6 +66,7 @@ from chatlens.errors import (
 from chatlens.pipeline.profile import Profile, load_profile
 from chatlens.report.html import write_run_report
 from chatlens.report.manifest import RunRecord, build_manifest
+from chatlens.report.validity import validity_section
 
 if TYPE_CHECKING:
     from chatlens.corpus.sources import SourceScan
@@ -313,6 +314,7 @@ def _analyze(
                 client.close()
         summary = result.summary
         behaviour: BehaviourTables | None = None
+        validity: str | None = None
         figures: list[Path] = []
         # messages.parquet (the largest table) is compacted from the parts on a helper thread while
         # the tables and figures are built from the other tables and the parts themselves: polars
@@ -336,6 +338,9 @@ def _analyze(
                     behaviour.tables["demo_truth_agreement"] = agreement
                     behaviour.headline["demo_truth_agreement"] = agreement.to_dicts()
                 behaviour.write(out / "tables")
+                # the report's validity panel reads validation/real_accuracy.json: read now, so
+                # the manifest (built below) lists it
+                validity = validity_section(resolved.name, plumbing="demo_truth_agreement" in behaviour.tables)
                 for figure in resolved.figures:
                     figures += import_target(FIGURES[figure])(behaviour.tables, out / "figures")
                 timings["statistics_tables_figures"] = round(time.perf_counter() - t, 3)
@@ -367,7 +372,8 @@ def _analyze(
         release(scan.files)  # an in-memory table's temporary copy (fingerprinted by now)
         (out / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False))
         excerpts = _excerpts(out, source if demo else None) if behaviour is not None and (demo or keep_text) else None
-        write_run_report(out, summary_json, manifest, behaviour=behaviour, figures=figures, excerpts=excerpts)
+        write_run_report(out, summary_json, manifest, behaviour=behaviour, figures=figures, excerpts=excerpts,
+                         validity=validity)
         finish_run(out)
     except BaseException as exc:
         if claimed:
