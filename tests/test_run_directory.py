@@ -347,3 +347,63 @@ def test_a_temporary_of_a_killed_run_is_not_left_in_the_next(tmp_path):
     chatlens.analyze(_corpus(tmp_path / "b.jsonl", 5), out=run)
     assert not stale.exists()
     assert mine.read_text() == "mine"
+
+
+_SIGNALLED_RUN = """
+import signal, sys, time
+import chatlens, chatlens.run as run_module
+
+def wait_here(out, summary):  # the partitions are written, _parts holds them: stop here
+    print("parts", flush=True)
+    time.sleep(120)
+
+run_module.check_written = wait_here
+print("before", signal.getsignal(signal.SIGTERM) is signal.SIG_DFL, flush=True)
+chatlens.analyze(sys.argv[1], out=sys.argv[2], engine="process", workers=1)
+"""
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_a_terminated_run_removes_its_parts(tmp_path, signum):
+    """Reviewed bug: SIGTERM to the driver (what `kill`, systemd and a batch scheduler send)
+    ended it on the spot, so a pooled run's out/_parts, a copy of the whole corpus, stayed until
+    the next run there; Ctrl-C (SIGINT) cleaned up. Both now leave the directory as a failure
+    does: marked incomplete, no parts; SIGTERM exits with 128 + 15."""
+    run = tmp_path / "run"
+    env = {**os.environ, "PYTHONPATH": str(Path(chatlens.__file__).parents[1])}
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _SIGNALLED_RUN, str(_corpus(tmp_path / "a.jsonl", 20)), str(run)],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        assert proc.stdout.readline().split() == ["before", "True"]
+        assert proc.stdout.readline().strip() == "parts"
+        assert (run / "_parts").is_dir()
+        proc.send_signal(signum)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+        proc.wait()
+    assert proc.returncode == (128 + signal.SIGTERM if signum == signal.SIGTERM else -signal.SIGINT), err
+    assert not (run / "_parts").exists()
+    assert (run / MARKER).exists()
+
+
+def test_a_run_restores_the_signal_handlers_it_found():
+    """analyze handles SIGTERM only while it runs, and leaves a handler the program set alone."""
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+    from chatlens.engine.rundir import terminate_as_exit
+
+    with terminate_as_exit():
+        assert signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+
+    def own(signum, frame):
+        pass
+
+    previous = signal.signal(signal.SIGTERM, own)
+    try:
+        with terminate_as_exit():
+            assert signal.getsignal(signal.SIGTERM) is own
+    finally:
+        signal.signal(signal.SIGTERM, previous)

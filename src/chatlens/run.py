@@ -48,7 +48,14 @@ from chatlens.corpus.tablefile import neutralise_formulas
 from chatlens.datafiles import DataFileRecord
 from chatlens.engine.api import preflight
 from chatlens.engine.result import EngineResult
-from chatlens.engine.rundir import MARKER, begin_run, claim, finish_run, lock_run
+from chatlens.engine.rundir import (
+    MARKER,
+    begin_run,
+    claim,
+    finish_run,
+    lock_run,
+    terminate_as_exit,
+)
 from chatlens.errors import (
     AccountingError,
     ChatlensError,
@@ -59,6 +66,7 @@ from chatlens.errors import (
 from chatlens.pipeline.profile import Profile, load_profile
 from chatlens.report.html import write_run_report
 from chatlens.report.manifest import RunRecord, build_manifest
+from chatlens.report.validity import validity_section
 
 if TYPE_CHECKING:
     from chatlens.corpus.sources import SourceScan
@@ -219,8 +227,8 @@ def analyze(
         :class:`~chatlens.corpus.api.SourceOptions` fields.
     """
     # the manifest lists the data files this run used, not those an earlier run in this
-    # process loaded (datafiles.used() is process-wide)
-    with datafiles.recording() as used:
+    # process loaded (datafiles.used() is process-wide); SIGTERM cleans up as an error does
+    with datafiles.recording() as used, terminate_as_exit():
         return _analyze(source, out=out, keep_text=keep_text, detect=detect, profile=profile,
                         overwrite=overwrite, command=command, demo_conversations=demo_conversations,
                         engine=engine, workers=workers, address=address, used=used, **options)
@@ -306,6 +314,7 @@ def _analyze(
                 client.close()
         summary = result.summary
         behaviour: BehaviourTables | None = None
+        validity: str | None = None
         figures: list[Path] = []
         # messages.parquet (the largest table) is compacted from the parts on a helper thread while
         # the tables and figures are built from the other tables and the parts themselves: polars
@@ -329,6 +338,9 @@ def _analyze(
                     behaviour.tables["demo_truth_agreement"] = agreement
                     behaviour.headline["demo_truth_agreement"] = agreement.to_dicts()
                 behaviour.write(out / "tables")
+                # the report's validity panel reads validation/real_accuracy.json: read now, so
+                # the manifest (built below) lists it
+                validity = validity_section(resolved.name, plumbing="demo_truth_agreement" in behaviour.tables)
                 for figure in resolved.figures:
                     figures += import_target(FIGURES[figure])(behaviour.tables, out / "figures")
                 timings["statistics_tables_figures"] = round(time.perf_counter() - t, 3)
@@ -360,7 +372,8 @@ def _analyze(
         release(scan.files)  # an in-memory table's temporary copy (fingerprinted by now)
         (out / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False))
         excerpts = _excerpts(out, source if demo else None) if behaviour is not None and (demo or keep_text) else None
-        write_run_report(out, summary_json, manifest, behaviour=behaviour, figures=figures, excerpts=excerpts)
+        write_run_report(out, summary_json, manifest, behaviour=behaviour, figures=figures, excerpts=excerpts,
+                         validity=validity)
         finish_run(out)
     except BaseException as exc:
         if claimed:

@@ -241,3 +241,31 @@ def test_a_key_given_twice_keeps_the_last_value_on_both_paths(tmp_path, slow):
     corpus = chatlens.read(array, format="sharegpt")
     assert corpus.messages["content"].to_list() == ["v2", "ans"]
     assert corpus.summary.repairs["duplicate_key"] == 2
+
+
+@pytest.mark.parametrize("fmt", ["lmsys", "table"])
+def test_a_line_longer_than_the_record_cap_is_quarantined_unread(kit, write_jsonl, monkeypatch, fmt):
+    """A JSON line longer than ``_io.MAX_RECORD_BYTES`` is quarantined with its line number and
+    why, from its bytes as they stream by (a 200 MB line used to be read whole and parsed, 1.8 GB
+    at the peak); the lines around it are read as before. Here the cap is 2,000 bytes and the read
+    block 64, so the long lines span many blocks, one of them ending the file unterminated."""
+    from chatlens.corpus.readers import _io
+
+    monkeypatch.setattr(_io, "BLOCK_BYTES", 64)
+    monkeypatch.setattr(_io, "MAX_RECORD_BYTES", 2_000)
+    long_rec = kit.lmsys_record("long")
+    long_rec["conversation"][0]["content"] = "x" * 5_000
+    lines = [kit.lmsys_record("a"), long_rec, b"", kit.lmsys_record("b"), b"[" + b" " * 2_500 + b"]"]
+    path = write_jsonl("long.jsonl", lines)
+    path.write_bytes(path.read_bytes().rstrip(b"\n"))  # the last line has no line break
+    options = {"column_map": {"messages": "conversation"}} if fmt == "table" else {}
+    nested, quarantine, _, batches = kit.collect(open_batches(path, format=fmt, **options))
+    assert nested["conversation_id"].to_list() == ["a", "b"]
+    assert nested["_row"].to_list() == [0, 3]
+    assert quarantine["row"].to_list() == [1, 4]
+    assert quarantine["reason"].to_list() == [
+        f"line of {len(json.dumps(long_rec)):,} bytes, longer than the 2,000 bytes a record may take (not read)",
+        "line of 2,502 bytes, longer than the 2,000 bytes a record may take (not read)",
+    ]
+    assert quarantine["raw"][0].startswith('{"conversation_id": "long"')
+    assert sum(b.records_in for b in batches) == 4 == nested.height + quarantine.height

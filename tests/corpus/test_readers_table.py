@@ -177,3 +177,43 @@ def test_epoch_timestamps_in_milliseconds_and_as_text(tmp_path):
     seconds = chatlens.read(csv, format="table", layout="message")
     assert seconds.messages["timestamp"].to_list() == [start, start + timedelta(seconds=1.5)]
     assert seconds.conversations["timestamp"].to_list() == [start]
+
+
+def test_mixed_timestamp_formats_are_read_and_the_unreadable_counted(tmp_path):
+    """Reviewed bug: text timestamps were parsed in the format polars inferred from a column's
+    first value, so in a column mixing '2024-01-01T10:00:00Z' and '2024-01-01 10:00:01' the
+    second became null, and values no rule reads became null too, neither counted anywhere.
+    Every ISO 8601 form is now read value by value, and a timestamp given but not read is the
+    repair 'timestamp_unparsed' (summary, manifest, tables/repairs.csv)."""
+    import chatlens
+
+    values = ["2024-01-01T10:00:00Z", "2024-01-01 10:00:01", "2024-01-01T10:00:02.5+02:00",
+              "1704103203", "01/02/2024 10:00", "not a time", ""]
+    csv = tmp_path / "mixed.csv"
+    csv.write_text("conversation_id,role,content,timestamp\n" + "".join(
+        f"c{i},user,hi,{v}\nc{i},assistant,hello,{v}\n" for i, v in enumerate(values)))
+    start = datetime(2024, 1, 1, 10, 0, tzinfo=timezone.utc)
+    read = chatlens.read(csv, format="table", layout="message")
+    assert read.conversations["timestamp"].to_list() == [
+        start, start + timedelta(seconds=1), start - timedelta(hours=2) + timedelta(seconds=2.5),
+        start + timedelta(seconds=3), None, None, None]
+    assert read.summary.repairs == {"timestamp_unparsed": 4}  # 2 conversations x 2 rows; blank is no value
+
+    wildchat = tmp_path / "wild.jsonl"
+    records = [{"conversation_hash": f"w{i}", "model": "m", "timestamp": v, "conversation": [
+        {"role": "user", "content": "hi", "timestamp": v},
+        {"role": "assistant", "content": "yo", "timestamp": "2024-01-01 10:00:09"}]}
+        for i, v in enumerate(values)]
+    records.append({**records[0], "conversation_hash": "broken", "conversation": "not a list"})  # per-record path
+    wildchat.write_text("".join(json.dumps(r) + "\n" for r in records[:-1]))
+    fast = chatlens.read(wildchat, format="wildchat")
+    assert fast.conversations["timestamp"].null_count() == 3
+    assert fast.messages.filter(pl.col("role") == "assistant")["timestamp"].null_count() == 0
+    assert fast.summary.repairs == {"timestamp_unparsed": 4}  # 2 conversation + 2 message values
+    wildchat.write_text("".join(json.dumps(r) + "\n" for r in records))
+    slow = chatlens.read(wildchat, format="wildchat")
+    assert slow.summary.repairs == {"timestamp_unparsed": 4} and slow.summary.quarantined == 1
+
+    run = chatlens.analyze(csv, out=tmp_path / "run", format="table", layout="message", detect=False)
+    assert run.manifest["counts"]["repairs"] == {"timestamp_unparsed": 4}
+    assert "timestamp_unparsed,4" in (tmp_path / "run" / "tables" / "repairs.csv").read_text()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import threading
 from pathlib import Path
 
 import polars as pl
@@ -317,3 +318,59 @@ def test_an_output_path_with_glob_characters(tmp_path: Path) -> None:
         done = chatlens.analyze(src, out=tmp_path / f"an [{workers}]", workers=workers,
                                 engine="local" if workers == 1 else "process")
         assert (done.rows_in, done.rows_analysed, done.rows_quarantined) == (4, 2, 2)
+
+
+def test_a_hash_collision_across_partitions_is_not_a_duplicate(tmp_path: Path, monkeypatch) -> None:
+    """The cross-partition check compares 64-bit hashes of the ids first (the ids themselves
+    took 1.0 GB for 5M), then the actual ids of the hashes seen twice. With every id hashing
+    alike, only the id really in two partitions is a duplicate and moved to quarantine; the
+    distinct ids that collide stay analysed."""
+    from chatlens.engine import duplicates
+
+    monkeypatch.setattr(duplicates, "_id_hashes", lambda ids: pl.Series(ids.name, [7] * ids.len(), dtype=pl.UInt64))
+    a = write_jsonl(tmp_path / "a.jsonl", [sharegpt("a1", "hi", "hello"), sharegpt("both", "x", "y")])
+    b = write_jsonl(tmp_path / "b.jsonl", [sharegpt("b1", "hi", "hello"), sharegpt("both", "x", "y")])
+    result = run([str(a), str(b)], out=tmp_path / "out", duplicates="quarantine")
+    assert result.duplicates.sample == ("both",)
+    assert (result.duplicates.count, result.duplicates.extra_rows, result.duplicates.quarantined) == (1, 1, 1)
+    ids = result.scan("conversations").collect().get_column("conversation_id").to_list()
+    assert sorted(ids) == ["a1", "b1", "both"]
+    assert (result.rows_in, result.rows_analysed, result.rows_quarantined) == (4, 3, 1)
+
+
+_STAGE_STARTED, _STAGE_GO_ON = threading.Event(), threading.Event()
+
+
+def _waiting_stage(batch):
+    """A stage that waits until the test lets it go on (a run caught while it writes; the empty
+    batch the stages are checked on before the run passes)."""
+    if batch.messages.height:
+        _STAGE_STARTED.set()
+        _STAGE_GO_ON.wait(60)
+    return batch
+
+
+def test_a_second_run_into_a_directory_a_run_is_writing_is_refused(tmp_path: Path) -> None:
+    """Reviewed bug: only analyze took the run-directory lock. Two engine.run calls (the Python
+    API) into one directory were both accepted: the second cleared the first's parts and run
+    token, and the first failed after its work ("its run ended ... before it finished").
+    engine.run now locks the directory it writes (the thread holding it may take it again, as
+    analyze does around engine.run), so the second is refused and the first finishes."""
+    from chatlens.engine.rundir import lock_run
+
+    src = write_jsonl(tmp_path / "a.jsonl", [sharegpt("a1", "hi", "hello")])
+    out = tmp_path / "out"
+    results: list = []
+    _STAGE_STARTED.clear(), _STAGE_GO_ON.clear()
+    first = threading.Thread(target=lambda: results.append(run(src, [f"{__name__}:_waiting_stage"], out=out)))
+    first.start()
+    try:
+        assert _STAGE_STARTED.wait(60)
+        with pytest.raises(InvalidParameterError, match=r"Another chatlens run is writing into"):
+            run(src, out=out)
+    finally:
+        _STAGE_GO_ON.set()
+        first.join(60)
+    assert results and results[0].rows_analysed == 1
+    with lock_run(out), lock_run(out):  # free again, and taken twice by one thread
+        assert run(src, out=out).rows_analysed == 1

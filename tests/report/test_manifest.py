@@ -120,3 +120,23 @@ def test_recording_sees_files_a_cached_loader_returns_again() -> None:
     assert [r.file for r in first] == [r.file for r in outer] == [r.file for r in inner] \
         == ["<bundled>/corpus/roles.yaml"]
     assert none == []
+
+
+def test_the_manifest_lists_every_data_file_the_run_read_once(tmp_path: Path) -> None:
+    """Reviewed bugs: the report's validity panel read validation/real_accuracy.json after the
+    manifest was written, so no manifest listed it; and a bundled profile was listed twice
+    ('chatlens/data/profiles/default.yaml' as the profile gave it, 'profiles/default.yaml' as
+    loaded). Every file the data layer recorded during the run is listed, each once."""
+    from chatlens import datafiles
+
+    src = _log(tmp_path / "log.jsonl")
+    with datafiles.recording() as read:
+        manifest = chatlens.analyze(src, out=tmp_path / "run", engine="local").manifest
+    listed = [f["path"] for f in manifest["data_files"]]
+    assert len(listed) == len(set(listed))
+    assert len({f["sha256"] for f in manifest["data_files"]}) == len(listed)  # no file twice by another name
+    assert {r.file.removeprefix("<bundled>/") for r in read} <= set(listed)
+    assert "validation/real_accuracy.json" in listed
+    assert manifest["data_files"][0] == {**manifest["data_files"][0], "path": "profiles/default.yaml", "kind": "profile"}
+    on_disk = json.loads((tmp_path / "run" / "manifest.json").read_text())
+    assert on_disk["data_files"] == manifest["data_files"]

@@ -35,6 +35,8 @@ def sample_file(file: ResolvedFile, n: int = SAMPLE_RECORDS) -> Sample:
         records: list[Any] = []
         first_error: str | None = None
         for chunk in _io.iter_line_chunks(file, n):
+            if chunk.too_long and first_error is None:
+                first_error = f"line {chunk.too_long[0].row + 1}: {chunk.too_long[0].reason}"
             for row, line in zip(chunk.rows, chunk.lines, strict=True):
                 try:
                     records.append(json.loads(_io.decode_utf8(line)[0]))

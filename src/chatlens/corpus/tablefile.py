@@ -311,6 +311,11 @@ def _jsonl_frames(file: object, batch_size: int,
     schema: dict[str, pl.DataType] | None = None
     for raw in _io.iter_line_chunks(file, batch_size):  # type: ignore[arg-type]
         chunk = _io.without_lone_surrogates(raw)
+        if chunk.too_long:  # a table has no quarantine: the line is named, not dropped
+            long = chunk.too_long[0]
+            msg = (f"Cannot read JSONL file {file.name}, line {long.row + 1}: "  # type: ignore[attr-defined]
+                   f"{long.reason}; expected one row per line.")
+            raise SourceError(msg)
         if repairs is not None and chunk.lone_surrogates:
             repairs["lone_surrogate"] += chunk.lone_surrogates
         where = f"JSONL file {file.name} (lines {chunk.rows[0] + 1}-{chunk.rows[-1] + 1})"  # type: ignore[attr-defined]

@@ -13,7 +13,7 @@ tables, byte for byte in content and in part order, on every engine.
 
 Duplicate conversation ids: within a partition they are quarantined (as the single-process reader
 does). Across partitions no worker can see them; after the run the written conversations are
-scanned with DuckDB and every duplicated id is reported in :attr:`EngineResult.duplicates`
+checked (their ids hashed first, see :mod:`chatlens.engine.duplicates`) and every duplicated id is reported in :attr:`EngineResult.duplicates`
 (count and a sample), never silently; ``duplicates="quarantine"`` also moves every later
 occurrence to quarantine (see :mod:`chatlens.engine.duplicates`).
 
@@ -42,6 +42,7 @@ from chatlens.engine.duplicates import DuplicateReport, find_duplicates
 from chatlens.engine.partitions import DEFAULT_PARTITION_ROWS, Partition, plan_partitions
 from chatlens.engine.pool import usable_cores
 from chatlens.engine.result import EngineResult, Layout
+from chatlens.engine.rundir import lock_run, terminate_as_exit
 from chatlens.engine.stages import StageSpec, resolve_stages
 from chatlens.engine.worker import (
     TABLES,
@@ -89,7 +90,8 @@ def run(
     out
         Output directory: ``messages/``, ``conversations/`` and ``quarantine/`` each hold one
         ``part-<partition>.parquet`` per partition. Earlier ``part-*.parquet`` files in those
-        folders are removed first (nothing else is touched).
+        folders are removed first (nothing else is touched). Locked while the run writes: a
+        second run into it is refused (:func:`~chatlens.engine.rundir.lock_run`).
     engine
         ``"local"``, ``"process"`` or ``"dask"``.
     workers
@@ -155,104 +157,110 @@ def run(
     scan = opts.open(source)
     plan = plan_partitions(scan.files, scan.format, partition_rows=partition_rows)
     out = Path(out)
-    client = None
-    if engine == "dask" and isinstance(address, str):
-        from chatlens.engine import dask as dask_engine
+    if out.exists() and not out.is_dir():
+        msg = f"The output directory {out} exists and is not a directory."
+        raise InvalidParameterError(msg)
+    # the directory is locked where it is written (a second run into it is refused), and
+    # SIGTERM cleans up as an error does (chatlens.engine.rundir)
+    with terminate_as_exit(), lock_run(out):
+        client = None
+        if engine == "dask" and isinstance(address, str):
+            from chatlens.engine import dask as dask_engine
 
-        # before the previous parts go: a mistyped or unreachable address costs nothing
-        client = address = dask_engine.connect(address)
-    token = None
-    try:
-        token = _prepare(out, layout)
-        tasks = [
-            _task(p, scan.format, scan.options, opts, specs, out, keep_text, part_compression,
-                  token, part_digits(len(plan)))
-            for p in plan
-        ]
-        timings = {"plan": round(time.perf_counter() - t0, 4)}
-        n_workers = 1 if engine == "local" else workers or usable_cores()
+            # before the previous parts go: a mistyped or unreachable address costs nothing
+            client = address = dask_engine.connect(address)
+        token = None
+        try:
+            token = _prepare(out, layout)
+            tasks = [
+                _task(p, scan.format, scan.options, opts, specs, out, keep_text, part_compression,
+                      token, part_digits(len(plan)))
+                for p in plan
+            ]
+            timings = {"plan": round(time.perf_counter() - t0, 4)}
+            n_workers = 1 if engine == "local" else workers or usable_cores()
+
+            t = time.perf_counter()
+            single = layout == "single"  # progress in rows or bytes (one partition may be the whole input)
+            with (
+                reading_progress(f"reading {scan.format}", scan.format, scan.files)
+                if single
+                else progress_bar(description=f"{engine}: partitions", total=len(tasks))
+            ) as advance:
+
+                def on_done(done: PartitionResult) -> None:
+                    if single:
+                        part = plan[done.index]
+                        advance.files_done([part.file, *part.more_files])
+                    else:
+                        advance(1)
+
+                if single:
+                    from chatlens.engine import local
+
+                    files = RunFiles(out, schemas, advance=advance.batch)
+                    try:
+                        results = local.execute(tasks, on_done=on_done, into=files)
+                    except BaseException:
+                        files.abort()  # the partition's error, not a second one from the footers
+                        raise
+                    files.close()
+                elif engine == "local":
+                    from chatlens.engine import local
+
+                    results = local.execute(tasks, on_done=on_done)
+                elif engine == "process":
+                    from chatlens.engine import pool
+
+                    results = pool.execute(tasks, workers=n_workers, on_done=on_done)
+                else:
+                    from chatlens.engine import dask
+
+                    results = dask.execute(
+                        tasks, workers=workers, address=address, processes=processes, on_done=on_done
+                    )
+            timings["partitions"] = round(time.perf_counter() - t, 4)
+        except BaseException:
+            _abandon(out, token)
+            raise
+        finally:
+            if client is not None:
+                client.close()
+        if token is not None:  # the run has all its parts: a straggler must not replace one now
+            token.unlink(missing_ok=True)
+            _remove_tmp_parts(out)
+        if engine == "dask" and address is not None:  # an existing cluster: count who did the work
+            n_workers = len({r.worker for r in results}) or 1
 
         t = time.perf_counter()
-        single = layout == "single"  # progress in rows or bytes (one partition may be the whole input)
-        with (
-            reading_progress(f"reading {scan.format}", scan.format, scan.files)
-            if single
-            else progress_bar(description=f"{engine}: partitions", total=len(tasks))
-        ) as advance:
-
-            def on_done(done: PartitionResult) -> None:
-                if single:
-                    part = plan[done.index]
-                    advance.files_done([part.file, *part.more_files])
-                else:
-                    advance(1)
-
-            if single:
-                from chatlens.engine import local
-
-                files = RunFiles(out, schemas, advance=advance.batch)
-                try:
-                    results = local.execute(tasks, on_done=on_done, into=files)
-                except BaseException:
-                    files.abort()  # the partition's error, not a second one from the footers
-                    raise
-                files.close()
-            elif engine == "local":
-                from chatlens.engine import local
-
-                results = local.execute(tasks, on_done=on_done)
-            elif engine == "process":
-                from chatlens.engine import pool
-
-                results = pool.execute(tasks, workers=n_workers, on_done=on_done)
-            else:
-                from chatlens.engine import dask
-
-                results = dask.execute(
-                    tasks, workers=workers, address=address, processes=processes, on_done=on_done
-                )
-        timings["partitions"] = round(time.perf_counter() - t, 4)
-    except BaseException:
-        _abandon(out, token)
-        raise
-    finally:
-        if client is not None:
-            client.close()
-    if token is not None:  # the run has all its parts: a straggler must not replace one now
-        token.unlink(missing_ok=True)
-        _remove_tmp_parts(out)
-    if engine == "dask" and address is not None:  # an existing cluster: count who did the work
-        n_workers = len({r.worker for r in results}) or 1
-
-    t = time.perf_counter()
-    total = merge_accumulators(
-        [r.accumulator for r in results],
-        format=scan.format,
-        files=len(scan.files),
-        bytes=sum(f.size for f in scan.files),
-    )
-    found = dup.occurrences(out) if layout == "parts" else dup.no_occurrences()
-    moved = 0
-    if duplicates == "quarantine" and found.height:
-        removed = dup.quarantine_later(out, found, tasks, {r.index: r.repairs for r in results})
-        dup.subtract(total, removed)
-        moved = removed.conversations
-    summary = total.finish()
-    dup_report = dup.report(found, quarantined=moved)
-    timings["merge"] = round(time.perf_counter() - t, 4)
-    return EngineResult(
-        out=out,
-        engine=engine,
-        workers=n_workers,
-        summary=summary,
-        partitions=tuple(results),
-        duplicates=dup_report,
-        stages=specs,
-        wall_s=round(time.perf_counter() - t0, 4),
-        timings=timings,
-        layout=layout,
-        files=tuple(Path(str(f.path)) for f in scan.files),
-    )
+        total = merge_accumulators(
+            [r.accumulator for r in results],
+            format=scan.format,
+            files=len(scan.files),
+            bytes=sum(f.size for f in scan.files),
+        )
+        found = dup.occurrences(out) if layout == "parts" else dup.no_occurrences()
+        moved = 0
+        if duplicates == "quarantine" and found.height:
+            removed = dup.quarantine_later(out, found, tasks, {r.index: r.repairs for r in results})
+            dup.subtract(total, removed)
+            moved = removed.conversations
+        summary = total.finish()
+        dup_report = dup.report(found, quarantined=moved)
+        timings["merge"] = round(time.perf_counter() - t, 4)
+        return EngineResult(
+            out=out,
+            engine=engine,
+            workers=n_workers,
+            summary=summary,
+            partitions=tuple(results),
+            duplicates=dup_report,
+            stages=specs,
+            wall_s=round(time.perf_counter() - t0, 4),
+            timings=timings,
+            layout=layout,
+            files=tuple(Path(str(f.path)) for f in scan.files),
+        )
 
 
 def preflight(
@@ -329,9 +337,6 @@ def _prepare(out: Path, layout: Layout) -> Path | None:
     caller had been told had failed, or that a rerun had already cleared. Temporary parts of
     workers that were killed (never renamed, never removed) are removed here too.
     """
-    if out.exists() and not out.is_dir():
-        msg = f"The output directory {out} exists and is not a directory."
-        raise InvalidParameterError(msg)
     if layout == "single":
         out.mkdir(parents=True, exist_ok=True)
         return None

@@ -32,9 +32,12 @@ import glob
 import json
 import os
 import shutil
+import signal
 import socket
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 from chatlens.errors import IncompleteRunError, InvalidParameterError
@@ -123,6 +126,12 @@ def begin_run(out: Path, command: Sequence[str] | None = None) -> None:
             stale.unlink(missing_ok=True)
 
 
+#: The run directories this process holds locked: (device, inode) -> [descriptor, the thread
+#: that took it, how many times it took it].
+_HELD: dict[tuple[int, int], list[int]] = {}
+_HELD_GUARD = threading.Lock()
+
+
 class RunLock:
     """An exclusive lock on a run directory, held while a run writes into it (:func:`lock_run`).
 
@@ -133,20 +142,39 @@ class RunLock:
     was still writing. An ``flock`` on the directory itself leaves no file behind, is released
     when the process ends however it ends (``kill -9`` included), and is not inherited by pool
     or Dask worker processes (its descriptor is close-on-exec, and they are not forked from the
-    driver).
+    driver). Also a context manager (released on exit).
     """
 
-    def __init__(self, fd: int | None) -> None:
-        self._fd = fd
+    def __init__(self, key: tuple[int, int] | None) -> None:
+        self._key = key
 
     def release(self) -> None:
-        if self._fd is not None:
-            fd, self._fd = self._fd, None
-            os.close(fd)  # closing the descriptor releases the lock
+        if self._key is None:
+            return
+        key, self._key = self._key, None
+        with _HELD_GUARD:
+            entry = _HELD[key]
+            entry[2] -= 1
+            if entry[2] == 0:
+                del _HELD[key]
+                os.close(entry[0])  # closing the descriptor releases the lock
+
+    def __enter__(self) -> RunLock:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
 
 
 def lock_run(out: Path) -> RunLock:
     """Lock ``out`` (created if missing) for one run; refuse it while another run holds it.
+
+    Both ways into a run directory take it: ``analyze`` (the CLI's and ``chatlens.analyze``)
+    for the whole run, and :func:`chatlens.engine.run` where it writes its tables, so two
+    Python runs into one directory are refused as two ``chatlens analyze`` are (the second
+    ``engine.run`` used to clear the first's parts and token, and the first failed after its
+    work). The thread that holds the lock may take it again (``analyze`` calls ``engine.run``
+    into the directory it locked); another thread, or another process, is refused.
 
     Raises :class:`InvalidParameterError` naming the run that holds it (from its marker). A
     filesystem without ``flock`` on directories (some network filesystems) gets no lock rather
@@ -155,6 +183,13 @@ def lock_run(out: Path) -> RunLock:
     import fcntl
 
     out.mkdir(parents=True, exist_ok=True)
+    st = os.stat(out)
+    key = (st.st_dev, st.st_ino)
+    with _HELD_GUARD:
+        entry = _HELD.get(key)
+        if entry is not None and entry[1] == threading.get_ident():
+            entry[2] += 1
+            return RunLock(key)
     fd = os.open(out, os.O_RDONLY)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -165,13 +200,45 @@ def lock_run(out: Path) -> RunLock:
             who = f" (started {stamp.get('started')}, pid {stamp.get('pid')} on {stamp.get('host')})"
         except (OSError, ValueError, AttributeError):
             who = ""
-        msg = (f"Another chatlens run{who} is writing into --out {out}. Wait for it to finish, "
-               "or choose another --out.")
+        msg = (f"Another chatlens run{who} is writing into {out}. Wait for it to finish, or "
+               "choose another output directory (--out).")
         raise InvalidParameterError(msg) from None
     except OSError:
         os.close(fd)
         return RunLock(None)
-    return RunLock(fd)
+    with _HELD_GUARD:
+        _HELD[key] = [fd, threading.get_ident(), 1]
+    return RunLock(key)
+
+
+@contextmanager
+def terminate_as_exit() -> Iterator[None]:
+    """While the block runs, SIGTERM raises ``SystemExit(143)`` (128 + 15, the shell's code for
+    it) instead of ending the process on the spot; the handler found is restored afterwards.
+
+    Why: a run cleans up after any exception (its parts, its token, its pool's workers; the run
+    directory stays marked incomplete), and Ctrl-C is one (``KeyboardInterrupt``). SIGTERM, what
+    ``kill``, systemd and batch schedulers send, ended the driver with no clean-up at all, so a
+    pooled run's ``_parts`` (a copy of the whole corpus) stayed until the next run there. Only
+    the default action is replaced: a handler the program set (or ``SIG_IGN``) is left alone,
+    and so is every thread but the main one (Python runs handlers there only).
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.getsignal(signal.SIGTERM)
+    if previous is not signal.SIG_DFL:
+        yield
+        return
+
+    def exit_on_sigterm(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, exit_on_sigterm)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def finish_run(out: Path) -> None:
@@ -211,4 +278,5 @@ __all__ = [
     "is_run_dir",
     "lock_run",
     "require_complete",
+    "terminate_as_exit",
 ]

@@ -190,8 +190,13 @@ def render_run_report(
     behaviour: Any = None,
     figures: Sequence[Path] = (),
     excerpts: Mapping[str, pl.DataFrame] | None = None,
+    validity: str | None = None,
 ) -> str:
-    """The HTML page for a run directory: headline, validity, results, examples, definitions, corpus."""
+    """The HTML page for a run directory: headline, validity, results, examples, definitions, corpus.
+
+    ``validity``: the validity panel (:func:`~chatlens.report.validity.validity_section`) if the
+    caller built it already; ``analyze`` does, before its manifest, so the manifest lists the
+    accuracy file the panel reads (built here, it was read after the manifest was written)."""
     counts = manifest.get("counts", {})
     source = manifest.get("source", {})
     profile = manifest.get("profile") or {}
@@ -232,7 +237,8 @@ def render_run_report(
         tables = behaviour.tables
         body = (
             _headline_section(findings(tables, behaviour.headline), tables)
-            + validity_section(profile_name, plumbing="demo_truth_agreement" in tables)
+            + (validity if validity is not None
+               else validity_section(profile_name, plumbing="demo_truth_agreement" in tables))
             + _behaviour_section(tables, figures)
             + (
                 excerpts_section(excerpts)
@@ -266,11 +272,13 @@ def write_run_report(
     behaviour: Any = None,
     figures: Sequence[Path] = (),
     excerpts: Mapping[str, pl.DataFrame] | None = None,
+    validity: str | None = None,
 ) -> Path:
-    """Write ``out/report.html`` and return its path."""
+    """Write ``out/report.html`` and return its path (see :func:`render_run_report`)."""
     path = out / "report.html"
     page = render_run_report(
-        summary, manifest, behaviour=behaviour, figures=figures, excerpts=excerpts
+        summary, manifest, behaviour=behaviour, figures=figures, excerpts=excerpts,
+        validity=validity,
     )
     path.write_text(page, encoding="utf-8")
     return path

@@ -119,7 +119,8 @@ def data_files_used(
     """Name, version, kind, path and sha256 of every data file an analysis reads.
 
     ``extra`` are files the caller resolved itself (the profile), already as
-    ``{name, version, path, sha256}``; they come first. Then, sorted by path: every registered
+    ``{name, version, path, sha256}``; they come first, each listed once: as the data layer
+    recorded it when the run loaded it too (same sha256), else as given. Then, sorted by path: every registered
     bundled file of the folders an analysis reads (:data:`RUN_DATA_FOLDERS`) and the files the
     run loaded (``loaded``: the engine's partitions' records and the driver's, e.g. a user
     lexicon, the context refusal model). Files this process loaded for anything else (an
@@ -132,20 +133,30 @@ def data_files_used(
     >>> entry["name"], sorted(entry)
     ('refusal-en', ['kind', 'name', 'path', 'sha256', 'version'])
     """
-    found = [dict(e) for e in extra]
     with datafiles.recording() as bundled:
         for name in datafiles.bundled():
             if name.startswith(RUN_DATA_FOLDERS):
                 datafiles.load(name)
+    records = sorted([*bundled, *loaded], key=lambda r: r.file)
+    # a file the caller names that the run also loaded is listed once, as the data layer
+    # records it: a bundled profile was listed twice ('chatlens/data/profiles/default.yaml'
+    # from the profile, 'profiles/default.yaml' as loaded)
+    by_hash = {rec.sha256: rec for rec in records}
+    found = [_entry(by_hash[e["sha256"]]) if e.get("sha256") in by_hash else dict(e) for e in extra]
     seen = {f.get("path") for f in found}
-    for rec in sorted([*bundled, *loaded], key=lambda r: r.file):
-        path = rec.file.removeprefix("<bundled>/")
-        if path in seen:
+    for rec in records:
+        entry = _entry(rec)
+        if entry["path"] in seen:
             continue
-        seen.add(path)
-        found.append({"name": rec.name, "version": rec.version, "kind": rec.kind, "path": path,
-                      "sha256": rec.sha256})
+        seen.add(entry["path"])
+        found.append(entry)
     return found
+
+
+def _entry(rec: DataFileRecord) -> dict[str, Any]:
+    """A manifest's ``data_files`` entry for a file the data layer loaded."""
+    return {"name": rec.name, "version": rec.version, "kind": rec.kind,
+            "path": rec.file.removeprefix("<bundled>/"), "sha256": rec.sha256}
 
 
 def fingerprint(files: Sequence[Path]) -> dict[str, Any]:

@@ -37,6 +37,7 @@ from chatlens.corpus.readers._frames import (
     struct_fields,
     text_coercions,
     type_name,
+    unparsed_timestamps,
 )
 from chatlens.corpus.readers._pipeline import Ctx, RecordFormat, maybe_json
 from chatlens.corpus.schema import MESSAGE_STRUCT
@@ -111,13 +112,23 @@ def to_nested(layout: ListLayout, raw: pl.DataFrame, ctx: Ctx | None = None) -> 
             flat, mod_exprs = moderation_exprs(flat)
             exprs.update(mod_exprs)
             has_mod = True
-    messages = renest(build_messages(flat, **exprs), lens, conv.is_null().to_numpy())
+    built = build_messages(flat, **exprs)
+    messages = renest(built, lens, conv.is_null().to_numpy())
     out = raw.select(
         *[col_or_null(raw, src, _TOP_TYPES[dst]).alias(dst) for dst, src in layout.columns.items()],
         extra_expr(layout, raw),
         pl.lit(layout.source, dtype=pl.String).alias("source"),
         pl.col("_row"),
     ).with_columns(messages)
+    if ctx is not None:  # timestamps given but not read: counted, never silently null
+        src = layout.columns.get("timestamp")
+        if src in raw.columns:
+            ctx.repairs.update(unparsed_timestamps(out["timestamp"], raw[src]))
+        keys = layout.message_fields.get("timestamp")
+        keys = ("timestamp",) if keys and "__extra" in raw.columns else (keys,) if isinstance(keys, str) else keys or ()
+        given = [flat_conv.struct.field(k) for k in keys if k in fields]
+        if given:
+            ctx.repairs.update(unparsed_timestamps(built.struct.field("timestamp"), *given))
     if has_mod:
         flags = pl.col("messages").list.eval(pl.element().struct.field("moderation_flagged").drop_nulls())
         any_flag = pl.when(flags.list.len() > 0).then(flags.list.any())

@@ -34,12 +34,19 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from chatlens.corpus.readers._io import RepairingStream, decode_utf8, open_binary, peek_bytes
+from chatlens.corpus.readers._io import (
+    MAX_RECORD_BYTES,
+    RepairingStream,
+    decode_utf8,
+    open_binary,
+    peek_bytes,
+)
 from chatlens.corpus.readers.base import ResolvedFile, truncate_raw
 from chatlens.errors import SchemaError
 
-#: Largest read block tried for a file whose cells straddle blocks (bounds memory).
-MAX_BLOCK_BYTES = 512 << 20
+#: Largest read block tried for a file whose cells straddle blocks (bounds memory): the longest
+#: record any reader reads whole (a JSON line too, :data:`._io.MAX_RECORD_BYTES`).
+MAX_BLOCK_BYTES = MAX_RECORD_BYTES
 
 
 def delimiter_of(file: ResolvedFile) -> str:

@@ -110,9 +110,22 @@ def _json_text(expr: pl.Expr, have: pl.DataType) -> pl.Expr:
     return pl.when(expr.is_not_null()).then(text)
 
 
+#: ISO 8601 forms tried on every text timestamp, each value on its own (the ``T`` may be a
+#: space; ``%#z``: ``Z``, ``+02:00`` or ``+0200``; ``%.f``: optional fractional seconds).
+ISO_FORMATS = ("%Y-%m-%dT%H:%M:%S%.f%#z", "%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M", "%Y-%m-%d")
+#: The repair counting timestamps given in the source that no rule reads (they become null).
+TIMESTAMP_UNPARSED = "timestamp_unparsed"
+
+
 def to_utc(expr: pl.Expr, have: pl.DataType) -> pl.Expr:
     """A timestamp as ``Datetime('us', 'UTC')`` from datetimes, ISO text or epoch numbers (also
-    as text, as a CSV holds them): see :func:`_epoch_to_utc` for their unit."""
+    as text, as a CSV holds them): see :func:`_epoch_to_utc` for their unit.
+
+    Text is tried against :data:`ISO_FORMATS` value by value, then polars' inferred format,
+    then as an epoch number. Why the explicit forms first: the inferred format is the one of the
+    column's first value, so in a column mixing ``2024-01-01T10:00:00Z`` and ``2024-01-01
+    10:00:01`` the second became null (and which values did depended on where a batch began).
+    Whatever none of them reads becomes null, counted by :func:`unparsed_timestamps`."""
     want = pl.Datetime("us", "UTC")
     if isinstance(have, pl.Datetime):
         if have.time_zone is None:
@@ -123,13 +136,32 @@ def to_utc(expr: pl.Expr, have: pl.DataType) -> pl.Expr:
     if have.is_numeric():
         return _epoch_to_utc(expr.cast(pl.Float64))
     if have == pl.String:
+        text = expr.str.strip_chars()
+        iso = text.str.replace(" ", "T", literal=True, n=1)  # the ISO forms only
         return pl.coalesce(
+            *[iso.str.to_datetime(f, time_zone="UTC", strict=False, time_unit="us") for f in ISO_FORMATS],
             expr.str.to_datetime(time_zone="UTC", strict=False, time_unit="us"),
-            expr.str.to_datetime("%Y-%m-%dT%H:%M:%S%.f%:z", strict=False, time_unit="us").dt.convert_time_zone("UTC"),
-            expr.str.to_datetime("%Y-%m-%d %H:%M:%S%.f%:z", strict=False, time_unit="us").dt.convert_time_zone("UTC"),
-            _epoch_to_utc(expr.str.strip_chars().cast(pl.Float64, strict=False)),
+            _epoch_to_utc(text.cast(pl.Float64, strict=False)),
         )
     return pl.lit(None, dtype=want)
+
+
+def unparsed_timestamps(parsed: pl.Series, *given: pl.Series) -> dict[str, int]:
+    """``{TIMESTAMP_UNPARSED: n}``: the values of ``parsed`` (:func:`to_utc`'s output) that are
+    null although the source gave one (a value not null and, as text, not blank in any of
+    ``given``, the source columns it was read from); empty when there are none.
+
+    Why: a timestamp no rule reads becomes null, which used to be silent: a column mixing
+    formats lost values with no count anywhere. It is a documented repair now, in the run's
+    summary, manifest and ``tables/repairs.csv``."""
+    present = pl.repeat(value=False, n=parsed.len(), eager=True)
+    for source in given:
+        value = source.is_not_null()
+        if source.dtype == pl.String:
+            value &= source.str.strip_chars().str.len_bytes() > 0
+        present |= value
+    n = int((present & parsed.is_null()).sum())
+    return {TIMESTAMP_UNPARSED: n} if n else {}
 
 
 #: Epoch numbers at or above these magnitudes are milliseconds, microseconds, nanoseconds (a

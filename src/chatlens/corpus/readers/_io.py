@@ -20,7 +20,7 @@ import os
 import re
 import threading
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from functools import cache
 from typing import IO, Any
 
@@ -146,16 +146,49 @@ def read_block(stream: IO[bytes], n: int, name: str) -> bytes:
         raise SourceError(msg) from exc
 
 
+#: Longest record a reader reads whole: a JSON line (longer ones are quarantined as they stream
+#: by, never held) and the largest CSV read block (:mod:`._csv`). One number, so every container
+#: bounds a record's memory alike; parsing a line costs several times its size (a 600 MB line
+#: peaked at 3.2 GB).
+MAX_RECORD_BYTES = 512 << 20
+#: Bytes of an over-long line kept, for its quarantine row's ``raw`` (the rest is never held).
+_LONG_LINE_HEAD = 8 << 10
+
+
+@dataclass(frozen=True)
+class LongLine:
+    """A JSON line longer than :data:`MAX_RECORD_BYTES`, skipped as it was read: its 0-based
+    line number, its length in bytes and its first bytes."""
+
+    row: int
+    nbytes: int
+    head: bytes
+    limit: int = MAX_RECORD_BYTES
+
+    @property
+    def reason(self) -> str:
+        cap = f"{self.limit >> 20} MB" if self.limit >= 1 << 20 else f"{self.limit:,} bytes"
+        return f"line of {self.nbytes:,} bytes, longer than the {cap} a record may take (not read)"
+
+
 @dataclass
 class LineChunk:
     """Non-blank lines of a JSONL file, their 0-based line numbers, how many bytes of the
     (decompressed) stream had been read when the chunk was cut (for progress), and how many lone
-    surrogate escapes :func:`without_lone_surrogates` replaced."""
+    surrogate escapes :func:`without_lone_surrogates` replaced. ``too_long``: lines of the chunk
+    longer than :data:`MAX_RECORD_BYTES`, which are not in ``lines`` (the reader quarantines
+    them, so rows in = analysed + quarantined holds)."""
 
     lines: list[bytes]
     rows: list[int]
     end: int = 0
     lone_surrogates: int = 0
+    too_long: list[LongLine] = field(default_factory=list)
+
+    @property
+    def rows_read(self) -> list[int]:
+        """The line numbers of every record of the chunk, over-long ones included."""
+        return [*self.rows, *(t.row for t in self.too_long)]
 
     @property
     def data(self) -> bytes:
@@ -189,48 +222,86 @@ def without_lone_surrogates(chunk: LineChunk) -> LineChunk:
         fixed, n = _LONE_SURROGATE.subn(rb"\1\\ufffd", line) if _SURROGATE_HINT.search(line) else (line, 0)
         lines.append(fixed)
         count += n
-    return LineChunk(lines, chunk.rows, chunk.end, chunk.lone_surrogates + count) if count else chunk
+    return replace(chunk, lines=lines, lone_surrogates=chunk.lone_surrogates + count) if count else chunk
 
 
-def iter_line_chunks(file: ResolvedFile, max_lines: int) -> Iterator[LineChunk]:
+def iter_line_chunks(
+    file: ResolvedFile, max_lines: int, max_line_bytes: int | None = None
+) -> Iterator[LineChunk]:
     """Yield chunks of at most ``max_lines`` non-blank lines (or ~CHUNK_BYTES), in file order.
 
     Blank lines are skipped (they are not records). Row numbers are physical 0-based line numbers
-    so a quarantined row can be found in the file. A single huge line is kept whole.
+    so a quarantined row can be found in the file. A line up to ``max_line_bytes`` (default:
+    :data:`MAX_RECORD_BYTES`) long is kept whole; a longer one (blank or not) is not held: its bytes are dropped as they stream by and
+    it comes out in :attr:`LineChunk.too_long`. Why: one 200 MB line (a 204 KB ``.jsonl.gz``)
+    was read whole and parsed, 1.8 GB at the peak; 600 MB, 3.2 GB.
     """
+    limit = MAX_RECORD_BYTES if max_line_bytes is None else max_line_bytes
     stream = open_binary(file)
     try:
         lines: list[bytes] = []
         rows: list[int] = []
+        too_long: list[LongLine] = []
         size = 0
         lineno = 0
-        tail = b""
+        pieces: list[bytes] = []  # the unfinished last line, while not longer than max_line_bytes
+        held = 0  # the unfinished line's length in bytes (counted on when its pieces are dropped)
+        head = b""  # its first bytes
         end = 0
         while True:
             block = read_block(stream, BLOCK_BYTES, file.name)
             if not block:
                 break
             end += len(block)
-            parts = (tail + block).split(b"\n") if tail else block.split(b"\n")
-            tail = parts.pop()
-            for line in parts:
-                if line.strip():
+            cut = block.find(b"\n")
+            if cut < 0:
+                pieces, held, head = _hold(pieces, held, head, block, limit)
+                continue
+            pieces, held, head = _hold(pieces, held, head, block[:cut], limit)
+            first = LongLine(lineno, held, head, limit) if held > limit else b"".join(pieces)
+            parts = block[cut + 1 :].split(b"\n")
+            last = parts.pop()
+            for line in (first, *parts):
+                if isinstance(line, bytes) and len(line) > limit:
+                    line = LongLine(lineno, len(line), line[:_LONG_LINE_HEAD], limit)
+                if isinstance(line, LongLine):
+                    too_long.append(line)
+                elif line.strip():
                     if line.endswith(b"\r"):
                         line = line[:-1]
                     lines.append(line)
                     rows.append(lineno)
                     size += len(line)
                 lineno += 1
-                if len(lines) >= max_lines or size >= CHUNK_BYTES:
-                    yield LineChunk(lines, rows, end - len(tail))
-                    lines, rows, size = [], [], 0
-        if tail.strip():
+                if len(lines) + len(too_long) >= max_lines or size >= CHUNK_BYTES:
+                    yield LineChunk(lines, rows, end - len(last), too_long=too_long)
+                    lines, rows, too_long, size = [], [], [], 0
+            pieces, held, head = _hold([], 0, b"", last, limit)
+        if held > limit:
+            too_long.append(LongLine(lineno, held, head, limit))
+        elif held and (tail := b"".join(pieces)).strip():
             lines.append(tail.rstrip(b"\r"))
             rows.append(lineno)
-        if lines:
-            yield LineChunk(lines, rows, end)
+        if lines or too_long:
+            yield LineChunk(lines, rows, end, too_long=too_long)
     finally:
         stream.close()
+
+
+def _hold(
+    pieces: list[bytes], held: int, head: bytes, more: bytes, limit: int
+) -> tuple[list[bytes], int, bytes]:
+    """The unfinished line with ``more`` of it: its pieces (none once longer than ``limit``),
+    its length and its first bytes."""
+    if not more:
+        return pieces, held, head
+    if len(head) < _LONG_LINE_HEAD:
+        head += more[: _LONG_LINE_HEAD - len(head)]
+    held += len(more)
+    if held > limit:
+        return [], held, head
+    pieces.append(more)
+    return pieces, held, head
 
 
 #: Deepest bracket nesting a chunk may have to go to the fast (C++) JSON parsers; deeper chunks

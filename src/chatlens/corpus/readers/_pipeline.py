@@ -122,7 +122,9 @@ def _jsonl_chunk(fmt: RecordFormat, ctx: Ctx, chunk: _io.LineChunk) -> ReaderBat
     chunk = _io.without_lone_surrogates(chunk)  # the same text on the fast and per-record paths
     ctx.repairs["lone_surrogate"] += chunk.lone_surrogates
     lookup = dict(zip(chunk.rows, chunk.lines, strict=True))
-    if fmt.to_nested is not None:
+    # lines too long to read are set aside as they were streamed (never parsed)
+    long_lines = [_q(ctx, t.row, None, t.reason, t.head) for t in chunk.too_long]
+    if fmt.to_nested is not None and chunk.lines:
         data = chunk.data
         if fmt.fast_ok is None or fmt.fast_ok(data):
             try:
@@ -133,11 +135,11 @@ def _jsonl_chunk(fmt: RecordFormat, ctx: Ctx, chunk: _io.LineChunk) -> ReaderBat
                 if raw.height == len(chunk.lines):
                     raw = raw.with_columns(pl.Series("_row", chunk.rows, dtype=pl.Int64))
                     nested = fmt.to_nested(raw, ctx)
-                    return _finish(nested, [], ctx, lookup.get, chunk.rows)
+                    return _finish(nested, list(long_lines), ctx, lookup.get, chunk.rows_read)
             except _FAST_ERRORS:
                 ctx = ctx.fresh()  # discard partial counts; redo record by record
                 ctx.repairs["lone_surrogate"] += chunk.lone_surrogates
-    quarantine: list[dict[str, Any]] = []
+    quarantine: list[dict[str, Any]] = list(long_lines)
     items: list[tuple[int, Any]] = []
     for row, line in zip(chunk.rows, chunk.lines, strict=True):
         text, bad = _io.decode_utf8(line)
@@ -149,7 +151,7 @@ def _jsonl_chunk(fmt: RecordFormat, ctx: Ctx, chunk: _io.LineChunk) -> ReaderBat
         except (ValueError, RecursionError) as exc:
             quarantine.append(_q(ctx, row, None, f"malformed JSON: {exc}", line))
     nested = _records_to_nested(fmt, items, ctx, quarantine, lookup.get)
-    return _finish(nested, quarantine, ctx, lookup.get, chunk.rows)
+    return _finish(nested, quarantine, ctx, lookup.get, chunk.rows_read)
 
 
 def _arrow_batch(

@@ -70,15 +70,19 @@ def _jsonl_frame(
     file: ResolvedFile, chunk: _io.LineChunk, columns: list[str], content: str | None = None
 ) -> tuple[pl.DataFrame, list[dict[str, Any]], dict[str, int], int]:
     chunk = _io.without_lone_surrogates(chunk)
+    # lines too long to read are set aside as they were streamed (never parsed)
+    long_lines = [{"file": file.name, "row": t.row, "reason": t.reason, "raw": truncate_raw(t.head)}
+                  for t in chunk.too_long]
     try:
-        df = _io.read_json_lines(chunk.data, chunk.lines)
-        if df.height == len(chunk.lines):
+        df = _io.read_json_lines(chunk.data, chunk.lines) if chunk.lines else None
+        if df is not None and df.height == len(chunk.lines):
             df = df.select([c for c in columns if c in df.columns])
             repairs = {"lone_surrogate": chunk.lone_surrogates} if chunk.lone_surrogates else {}
-            return df.with_columns(pl.Series("_row", chunk.rows, dtype=pl.Int64)), [], repairs, len(chunk.lines)
+            df = df.with_columns(pl.Series("_row", chunk.rows, dtype=pl.Int64))
+            return df, long_lines, repairs, len(chunk.rows_read)
     except _FAST_ERRORS:
         pass
-    quarantine: list[dict[str, Any]] = []
+    quarantine: list[dict[str, Any]] = list(long_lines)
     items: list[tuple[int, Any]] = []
     bad_utf8 = repeats = 0
     for row, line in zip(chunk.rows, chunk.lines, strict=True):
@@ -91,7 +95,7 @@ def _jsonl_frame(
         except (ValueError, RecursionError) as exc:
             quarantine.append({"file": file.name, "row": row, "reason": f"malformed JSON: {exc}", "raw": truncate_raw(line)})
     repairs = {"invalid_utf8": bad_utf8, "lone_surrogate": chunk.lone_surrogates, "duplicate_key": repeats}
-    return _records_frame(file, items, columns, quarantine, repairs, len(chunk.lines), content=content)
+    return _records_frame(file, items, columns, quarantine, repairs, len(chunk.rows_read), content=content)
 
 
 def _records_frame(

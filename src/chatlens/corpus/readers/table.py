@@ -51,6 +51,7 @@ from chatlens.corpus.readers._frames import (
     build_messages,
     text_coercions,
     to_dtype,
+    unparsed_timestamps,
 )
 from chatlens.corpus.readers._pipeline import Ctx, RecordFormat, scan_records
 from chatlens.corpus.readers._table_rows import (
@@ -186,7 +187,7 @@ def _scan_message_layout(
         ctx = Ctx.of(file, options, repairs)
         ctx.repairs.update(text_coercions(raw[mapped["content"]]) if mapped["content"] in raw.columns else {})
         base = _row_lookup(raw)
-        df = _canonical_rows(raw, mapped)
+        df = _canonical_rows(raw, mapped, ctx)
         if carry is not None:
             df = pl.concat([carry, df], how="vertical_relaxed")
         prev = carry_raw
@@ -267,7 +268,7 @@ def _grouped_on_disk(
         for raw, q, rep, n in _raw_frames(file, batch_size, list(mapped.values()), content=mapped["content"]):
             ctx = Ctx.of(file, options, rep)
             ctx.repairs.update(text_coercions(raw[mapped["content"]]) if mapped["content"] in raw.columns else {})
-            table = _without_id_quarantined(_canonical_rows(raw, mapped), ctx, q,
+            table = _without_id_quarantined(_canonical_rows(raw, mapped, ctx), ctx, q,
                                             _row_lookup(raw)).to_arrow()
             quarantine.extend(q)
             repairs.update(ctx.repairs)
@@ -314,7 +315,9 @@ def _grouped_on_disk(
         balance.check()
 
 
-def _canonical_rows(raw: pl.DataFrame, mapped: dict[str, str]) -> pl.DataFrame:
+def _canonical_rows(raw: pl.DataFrame, mapped: dict[str, str], ctx: Ctx | None = None) -> pl.DataFrame:
+    """The mapped columns in their canonical types (+ ``_row``); timestamps given but not read
+    are counted in ``ctx.repairs`` (when reading, not when only looking at the ids)."""
     exprs = []
     for name, src in mapped.items():
         if src in raw.columns:
@@ -324,7 +327,10 @@ def _canonical_rows(raw: pl.DataFrame, mapped: dict[str, str]) -> pl.DataFrame:
             exprs.append(to_dtype(expr, raw.schema[src], _TYPES[name]).alias(name))
         else:
             exprs.append(pl.lit(None, dtype=_TYPES[name]).alias(name))
-    return raw.select(*exprs, pl.col("_row"))
+    rows = raw.select(*exprs, pl.col("_row"))
+    if ctx is not None and mapped.get("timestamp") in raw.columns:
+        ctx.repairs.update(unparsed_timestamps(rows["timestamp"], raw[mapped["timestamp"]]))
+    return rows
 
 
 def _without_id_quarantined(df: pl.DataFrame, ctx: Ctx, quarantine: list[dict[str, Any]],
