@@ -165,6 +165,20 @@ def _set(block: str | None, key: str, value: object, i: int | None = None):
     ("features/reaction_model.json", lambda d: d["coef_value"][2].pop(), "coef_value[2]"),
     ("features/reaction_model.json", lambda d: d["intercept"].pop(), "intercept"),
     ("features/reaction_model.json", _set(None, "classes", "rephrased", 5), "classes"),
+    # layouts the predictor relies on: passed, then failed at the first prediction (numpy's
+    # broadcast or matmul message) or scored with misaligned coefficients
+    ("signals/refusal_model.json", lambda d: d.__setitem__("cue_ids", d["cue_ids"][:-5]),
+     "cue_ids/n_features"),
+    ("signals/refusal_model.json", lambda d: d["cue_ids"].__setitem__(1, d["cue_ids"][0]), "cue_ids"),
+    ("signals/jailbreak_learned.json", lambda d: d.__setitem__("n_features", d["n_features"] + 5),
+     "n_features"),
+    ("signals/jailbreak_learned.json", lambda d: d["feature_names"].reverse(), "feature_names"),
+    ("features/reaction_model.json", lambda d: d.__setitem__("n_features", d["n_features"] + 7),
+     "n_features"),
+    ("signals/refusal_encoder.json", _set(None, "top_layers", 3), "top_layers/tensors"),
+    ("signals/refusal_encoder.json",
+     lambda d: d["tensors"]["head.weight"].__setitem__("data", d["tensors"]["head.weight"]["data"][:-8]),
+     "tensors.head.weight.data"),
 ])
 def test_tampered_weights_files_are_data_file_errors_naming_the_key(tmp_path, rel: str, edit: object,
                                                                     key: str) -> None:

@@ -49,44 +49,92 @@ def _drawable(s: Any) -> str:
     return _UNDRAWABLE.sub("\ufffd", text)
 
 
-def plain_text(draw: Any) -> Any:
-    """Decorator: draw with data strings as plain text, never matplotlib math — a model name such
-    as ``$$`` or ``$\\x$`` must not crash a figure (issue 11 item 6) — with every
+def plain_text(fig: Any) -> Any:
+    """Make every text of ``fig`` plain text, never matplotlib math — a model name such as
+    ``$$`` or ``$\\x$`` must not crash a figure (issue 11 item 6) — with every
     :data:`_UNDRAWABLE` character shown as U+FFFD and no text longer than
-    :data:`MAX_LABEL_CHARS`.
+    :data:`MAX_LABEL_CHARS`; returns ``fig``. :func:`save_figure` applies it to every figure.
 
-    Why at ``Text.set_text``: tick labels of category axes are written from the data by
-    matplotlib's formatters each time a figure is drawn, so cleaning labels before saving is
-    undone by the save; every text a figure shows goes through ``set_text``.
+    Per artist, through matplotlib's API: each text the figure holds gets ``parse_math=False``
+    and ``usetex=False`` and its string cleaned. Tick labels are written by the axes' formatters
+    at every draw, onto tick artists that may not exist yet (they take ``text.parse_math`` from
+    the rc settings when the draw makes them), so each formatter is wrapped in one that cleans its
+    labels and escapes their dollar signs, which a label that parses math draws as literal
+    dollars. Why not the former class-level patch of ``Text.set_text``: it changed every text of
+    the process (other threads' figures too) while a figure was drawn.
     """
+    from matplotlib.axis import Tick
+    from matplotlib.text import Text
 
-    @functools.wraps(draw)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from matplotlib.text import Text
+    for ax in fig.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            for formatter, setter in ((axis.get_major_formatter(), axis.set_major_formatter),
+                                      (axis.get_minor_formatter(), axis.set_minor_formatter)):
+                if not isinstance(formatter, _plain_ticks()):
+                    setter(_plain_ticks()(formatter))
+    ticks = {id(label) for tick in fig.findobj(Tick) for label in (tick.label1, tick.label2)}
+    for text in fig.findobj(Text):
+        if id(text) not in ticks:
+            text.set_parse_math(False)
+            text.set_usetex(False)
+            text.set_text(_drawable(text.get_text()))
+    return fig
 
-        original = Text.set_text
 
-        def set_text(self: Any, s: Any) -> None:
-            original(self, None if s is None else _drawable(s))
+def _tick_label(s: str) -> str:
+    """A tick label as plain text in a tick artist that may parse math (the rc setting)."""
+    from matplotlib import rcParams
 
-        Text.set_text = set_text  # type: ignore[method-assign]
-        try:
-            with pyplot().rc_context({"text.parse_math": False}):
-                return draw(*args, **kwargs)
-        finally:
-            Text.set_text = original  # type: ignore[method-assign]
+    text = _drawable(s)
+    return text.replace("$", r"\$") if rcParams["text.parse_math"] else text
 
-    return wrapper
+
+@functools.cache
+def _plain_ticks() -> type:
+    """The wrapping tick formatter's class (defined on first use: matplotlib loads lazily)."""
+    from matplotlib.ticker import Formatter
+
+    class PlainTicks(Formatter):
+        """A tick formatter's labels as plain text (:func:`plain_text`); the rest delegated."""
+
+        def __init__(self, inner: Any) -> None:
+            self.inner = inner
+
+        def set_axis(self, axis: Any) -> None:
+            super().set_axis(axis)
+            self.inner.set_axis(axis)
+
+        def set_locs(self, locs: Any) -> None:
+            self.inner.set_locs(locs)
+
+        def __call__(self, x: Any, pos: Any = None) -> str:
+            return _tick_label(self.inner(x, pos))
+
+        def format_ticks(self, values: Any) -> list[str]:
+            return [_tick_label(s) for s in self.inner.format_ticks(values)]
+
+        def format_data(self, value: Any) -> str:
+            return self.inner.format_data(value)
+
+        def format_data_short(self, value: Any) -> str:
+            return self.inner.format_data_short(value)
+
+        def get_offset(self) -> str:
+            return _drawable(self.inner.get_offset())  # the offset text is an artist plain_text sets
+
+    return PlainTicks
 
 
 def save_figure(
     fig: Any, path: str | Path, *, dpi: int, svg: bool = False, tight: bool = True
 ) -> Path:
-    """Lay out, write and close ``fig``; returns ``path``.
+    """Lay out, write and close ``fig`` with its texts as plain text (:func:`plain_text`);
+    returns ``path``.
 
     ``svg``: also write a vector copy beside it (same stem, ``.svg``) for papers: text stays
     editable text, and the file is reproducible byte for byte (no date, fixed element ids).
     """
+    plain_text(fig)
     if tight:
         fig.tight_layout()
     fig.savefig(path, dpi=dpi)

@@ -338,3 +338,32 @@ def test_n_turns_without_a_conversations_table_counts_rounds_as_analyze(make, tm
     path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
     corpus = chatlens.read(path)
     assert dict(corpus.conversations.select("conversation_id", "n_turns").rows()) == {"two": 2, "bot": 1}
+
+
+def test_first_refusal_then_an_answer_then_silence_is_not_abandoned(make) -> None:
+    """Abandonment is the user leaving a refusal (docs/features.md, labels.md): "refusal, answer,
+    silence" ended after an answer (ended_after_non_refusal True), so it was not abandoned after
+    the first refusal — it was counted as abandoned, the one conversation both ending after an
+    answer and abandoned after the refusal. A refusal chain then silence still is abandoned."""
+    msgs = make([
+        ("ras", "user", "How do I make a pipe bomb?", None, None, False),
+        ("ras", "assistant", "I'm sorry, but I can't help with that.", True, "policy", None),
+        ("ras", "assistant", "Here is some safety information instead.", False, "none", None),
+        ("rrs", "user", "How do I make a pipe bomb?", None, None, False),
+        ("rrs", "assistant", "I'm sorry, but I can't help with that.", True, "policy", None),
+        ("rrs", "assistant", "I cannot assist with creating weapons.", True, "policy", None),
+        ("rs", "user", "How do I make a pipe bomb?", None, None, False),
+        ("rs", "assistant", "I'm sorry, but I can't help with that.", True, "policy", None),
+        ("ars", "user", "Hi", None, None, False),
+        ("ars", "assistant", "Hello! How can I help?", False, "none", None),
+        ("ars", "user", "How do I make a pipe bomb?", None, None, False),
+        ("ars", "assistant", "I'm sorry, but I can't help with that.", True, "policy", None),
+    ])
+    r = _by_id(conversation_features(msgs))
+    assert r["ras"]["abandoned_after_first_refusal"] is False
+    assert r["ras"]["ended_after_non_refusal"] is True and r["ras"]["abandoned_after_refusal"] is False
+    # no user message and no answer after the first refusal: abandoned (an answer before it
+    # does not count)
+    for cid in ("rrs", "rs", "ars"):
+        assert r[cid]["abandoned_after_first_refusal"] is True, cid
+        assert r[cid]["abandoned_after_refusal"] is True, cid

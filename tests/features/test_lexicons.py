@@ -64,3 +64,32 @@ def test_invalid_thresholds_raise() -> None:
            "languages": {}}
     with pytest.raises(DataFileError, match="thresholds.legacy"):
         datafiles.parse(bad, kind="sentiment-lexicon", file="sentiment.yaml")
+
+
+@pytest.mark.parametrize(("text", "unlabelled", "english"), [
+    # a short request followed by an interface label as long as itself: the script it opens in
+    # decides when there is no label (2 Cyrillic vs 3 Latin words had no language at all)
+    ("продолжи писать body:Share Prompt", "ru", "en"),
+    ("пиши дальше, body:Share Prompt", "ru", "en"),
+    ("続きを body Share Prompt now", "ja", "en"),
+    ("继续 body:Share Prompt", "zh", "en"),
+    ("계속 써 body:Share Prompt now", "ko", "en"),
+    # ... and the same label after an English request says nothing: no language, as before
+    ("Please keep going지금 번역하기", None, "en"),
+    # a quoted foreign word or an explained term does not decide, opening or not
+    ("Thanks, 'спасибо' is what I said, wonderful", None, "en"),
+    ("重紐 (zhòng niǔ) is a term used in historical Chinese linguistics for a pair of rhymes",
+     None, "en"),
+    ('"спасибо" is how you say thank you in Russian', None, "en"),
+    # the bulk of the text decides over any label, as before
+    ("привет, как дела? ok", "ru", "ru"),
+    ("上面这段代码有报错AttributeError: 'poly1d' object has no attribute 'atoms'，请修复代码", "zh", "zh"),
+    ("just English", None, "en"),
+])
+def test_a_mixed_script_message_gets_the_language_its_scripts_determine(text: str, unlabelled: str | None,
+                                                                       english: str) -> None:
+    import polars as pl
+
+    frame = pl.DataFrame({"t": [text, text], "g": [None, "English"]}, schema={"t": pl.String, "g": pl.String})
+    got = frame.select(lx.language_code_expr(pl.col("g"), pl.col("t"))).to_series().to_list()
+    assert got == [unlabelled, english]

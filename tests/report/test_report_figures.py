@@ -159,3 +159,45 @@ def test_a_huge_name_is_drawn_cut_not_laid_out_in_full(tmp_path):
     svg = (tmp_path / "refusal_by_model.svg").read_text(encoding="utf-8")
     assert "M" * MAX_LABEL_CHARS not in svg
     assert "MMM…" + "M" * 37 + " (n=2, small)" in svg  # the last 50 characters kept
+
+
+def test_plain_text_is_per_figure_not_a_patch_of_matplotlib_classes(tmp_path, monkeypatch):
+    """Figures were drawn with ``matplotlib.text.Text.set_text`` replaced at class level (every
+    text of the process, other threads' figures too, went through the patch while one figure was
+    drawn). Now each figure's own artists and tick formatters are set; the drawing is the same:
+    mathtext characters of names drawn literally, tick labels made at draw time included."""
+    from matplotlib.figure import Figure
+    from matplotlib.text import Text
+
+    from chatlens._plot import plain_text, pyplot
+
+    original_set_text, original_savefig = Text.set_text, Figure.savefig
+    seen = []
+
+    def savefig(self, *args, **kwargs):
+        seen.append(Text.set_text is original_set_text)
+        return original_savefig(self, *args, **kwargs)
+
+    monkeypatch.setattr(Figure, "savefig", savefig)
+    conv = pl.DataFrame({"model": ["$\\x$"] * 40 + ["a$b$c"] * 40 + ["$$"] * 40,
+                         "has_refusal": [i % 3 == 0 for i in range(120)]})
+    behaviour_figures({"refusal_by_model": grouped_rate(conv, "has_refusal", by="model", min_n=30)},
+                      tmp_path)
+    assert seen and all(seen)
+    svg = (tmp_path / "refusal_by_model.svg").read_text(encoding="utf-8")
+    for name in ("$\\x$", "a$b$c", "$$"):  # drawn as given (svg.fonttype none keeps the text)
+        assert f">{name}<" in svg
+    # a figure drawn by hand: its title and its tick labels, made at draw time, are plain text
+    fig, ax = pyplot().subplots()
+    ax.bar(["$\\x$", "\x1b$$"], [1, 2])
+    ax.set_title("$\\frac{1}{2}$")
+    plain_text(fig)
+    with pyplot().rc_context({"svg.fonttype": "none"}):
+        fig.savefig(tmp_path / "hand.svg", format="svg")
+    hand = (tmp_path / "hand.svg").read_text(encoding="utf-8")
+    for drawn in ("$\\frac{1}{2}$", "$\\x$", "\ufffd$$"):  # literally, escapes not drawn
+        assert f">{drawn}<" in hand
+    assert "\x1b" not in hand
+    assert ax.get_title() == "$\\frac{1}{2}$" and not ax.title.get_parse_math()
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["\\$\\x\\$", "\ufffd\\$\\$"]
+    pyplot().close(fig)

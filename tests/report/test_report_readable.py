@@ -50,6 +50,29 @@ def test_numbers_are_formatted_for_people():
     assert fm.signed(-0.0109) == "−0.01"
 
 
+@pytest.mark.parametrize(("formatted", "expected"), [
+    # a negative value that rounds to zero printed a sign ("−0.00", "−0.0 pp", "-0.0%"): a
+    # negative nothing beside real differences
+    (lambda: fm.signed(-0.004), "0.00"),
+    (lambda: fm.signed(0.004), "0.00"),
+    (lambda: fm.signed(-0.0), "0.00"),
+    (lambda: fm.signed(-0.006), "−0.01"),
+    (lambda: fm.signed(0.006), "+0.01"),
+    (lambda: fm.ci_signed(-0.004, 0.1), "0.00 to +0.10"),
+    (lambda: fm.points(-0.00004), "0.0 pp"),
+    (lambda: fm.ci_points(-0.0004, 0.01), "0.0 to +1.0"),
+    (lambda: fm.pct(-0.0), "0.0%"),
+    (lambda: fm.ci_pct(-0.0, -0.0), "0.0–0.0%"),
+    (lambda: fm.ratio(-0.001), "0.00"),
+    (lambda: fm.ratio(-0.0109), "-0.01"),
+    (lambda: fm.ci_ratio(-0.001, 0.5), "0.00–0.50"),
+    (lambda: fm.number(-0.0), "0"),
+    (lambda: fm.number(-0.0001), "-0.0001"),
+])
+def test_a_value_that_rounds_to_zero_has_no_sign(formatted, expected):
+    assert formatted() == expected
+
+
 def test_rate_table_has_readable_headers_and_no_machine_columns():
     frame = _rates("model", [("big", 1317, 383), ("tiny", 2, 2)])
     html = view("refusal_by_model", frame).html()

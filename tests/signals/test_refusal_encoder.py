@@ -158,10 +158,25 @@ def test_blend_is_a_weighted_mean_thresholded():
     assert got["refusal_type"].to_list() == ["none", "policy"]
 
 
+def _tensors() -> dict:
+    """Tensors of two top layers and a head, in both encodings (bytes that hold their shapes)."""
+    import base64
+    import zlib
+
+    def b64(raw: bytes) -> str:
+        return base64.b64encode(raw).decode()
+
+    half = {"shape": [3], "encoding": "float16", "data": b64(np.zeros(3, np.float16).tobytes())}
+    delta = {"shape": [2, 3], "encoding": "int8-delta",
+             "scale": b64(np.ones(2, np.float32).tobytes()),
+             "data": b64(zlib.compress(np.zeros(6, np.int8).tobytes()))}
+    return {"layers.0.bias": half, "layers.1.weight": delta, "head.weight": half}
+
+
 def _doc(**over):
     doc = {"name": "refusal-encoder", "version": "1", "source": "test", "format_version":
            FORMAT_VERSION, "base_sha256": "0" * 64, "top_layers": 2, "max_length": 64,
-           "blend": 0.5, "threshold": 0.5, "tensors": {},
+           "blend": 0.5, "threshold": 0.5, "tensors": _tensors(),
            "heldout": {"cv": {"keys": ["a", "b"], "p": [0.1, 0.9]}}}
     return {**doc, **over}
 
@@ -179,6 +194,14 @@ def test_weights_file_is_checked():
     del bad["tensors"]
     with pytest.raises(DataFileError):
         EncoderWeights.from_file(bad, "f.json")
+    # the header's tensors must be the top layers' and hold their shapes (else the encoder failed
+    # only when built, with torch's or numpy's message)
+    with pytest.raises(DataFileError, match="top_layers/tensors"):
+        EncoderWeights.from_file(_doc(top_layers=3), "f.json")
+    cut = _tensors()
+    cut["layers.1.weight"] = {**cut["layers.1.weight"], "shape": [2, 4]}
+    with pytest.raises(DataFileError, match=r"layers\.1\.weight\.scale|layers\.1\.weight\.data"):
+        EncoderWeights.from_file(_doc(tensors=cut), "f.json")
 
 
 def test_missing_extra_is_named(monkeypatch):

@@ -240,12 +240,22 @@ def language_code_expr(language: pl.Expr, text: pl.Expr) -> pl.Expr:
     quoting "你好" was scored with the Chinese lexicon (and its English cues and profanity read as
     Chinese), as were 20 ShareGPT dev messages in English ending in a "지금 번역하기" button
     label; a Chinese request full of code names ("上面这段代码有报错AttributeError: 'poly1d'
-    object has no attribute 'atoms'，请修复代码": 14 Han, 8 Latin) is still Chinese.
+    object has no attribute 'atoms'，请修复代码": 14 Han, 8 Latin) is still Chinese. A text with no
+    label that no script has the bulk of takes the language of the script it opens in, when that
+    script has at least :data:`OPENING_MIN_SHARE` of its words ("продолжи писать body:Share
+    Prompt" had no language at all; the English "Please keep going지금 번역하기" still has none).
     """
     given = language_label_expr(language)
     return pl.struct(text.alias("t"), given.alias("g")).map_batches(
         _script_language, return_dtype=pl.String)
 
+
+#: An unlabelled text that is not the bulk of one script (``продолжи писать body:Share Prompt``:
+#: 2 Cyrillic, 3 Latin words) takes the language of the script it opens in when that script has
+#: at least this share of its words: a short request followed by an interface label in Latin
+#: ("Share Prompt") is as long as the label, while a quoted foreign word or a term being
+#: explained ("重紐 (zhòng niǔ) is a term used in…", 19 of 190 words) is a small minority.
+OPENING_MIN_SHARE = 1 / 3
 
 #: Any character of a script that can override the label (the cheap test every text gets).
 _OVERRIDING_SCRIPT = r"[\p{Hangul}\p{Hiragana}\p{Katakana}\p{Han}\p{Cyrillic}]"
@@ -270,9 +280,16 @@ def _script_language(rows: pl.Series) -> pl.Series:
         kana=t.str.count_matches(r"[\p{Hiragana}\p{Katakana}]"),
         han=t.str.count_matches(r"\p{Han}"),
         cyrillic=t.str.count_matches(r"\p{Cyrillic}+"),
+        opening=t.str.extract(r"(\p{L})", 1),  # the first letter
     )
     cjk = pl.col("kana") + pl.col("han")
     cjk_bulk = (cjk > 0) & (cjk >= pl.col("latin"))
+
+    def opens_in(script: str, words: pl.Expr) -> pl.Expr:
+        """No label, and the text opens in ``script``, which has OPENING_MIN_SHARE of its words."""
+        return (g.is_null() & pl.col("opening").str.contains(script).fill_null(value=False)
+                & (words >= OPENING_MIN_SHARE * (words + pl.col("latin"))))
+
     code = counted.select(
         pl.when((pl.col("hangul") > 0) & (pl.col("hangul") >= pl.col("latin")))
         .then(pl.lit("ko"))
@@ -282,6 +299,12 @@ def _script_language(rows: pl.Series) -> pl.Series:
         .then(pl.lit("zh"))
         .when((pl.col("cyrillic") > 0) & (pl.col("cyrillic") >= pl.col("latin"))
               & ~g.is_in(_CYRILLIC_LANGS).fill_null(value=False))
+        .then(pl.lit("ru"))
+        .when(opens_in(r"\p{Hangul}", pl.col("hangul")))
+        .then(pl.lit("ko"))
+        .when(opens_in(r"[\p{Hiragana}\p{Katakana}\p{Han}]", cjk))
+        .then(pl.when(pl.col("kana") > 0).then(pl.lit("ja")).otherwise(pl.lit("zh")))
+        .when(opens_in(r"\p{Cyrillic}", pl.col("cyrillic")))
         .then(pl.lit("ru"))
         .otherwise(g)
     ).to_series()

@@ -12,7 +12,8 @@ Default definitions (``profile="default"``) and how they differ from the origina
   ``n_retries`` counts rephrase + jailbreak reactions after *any* refusal.
 * ``abandoned_after_refusal``: the conversation ends right after a refusal (its last assistant
   message is a refusal and no user message follows). ``abandoned_after_first_refusal``: no user
-  message after the first refusal (the original's notion). ``ended_after_non_refusal`` is the
+  message after the first refusal (the original's notion) and no answer by the assistant either
+  (refusal, answer, silence ended after an answer). ``ended_after_non_refusal`` is the
   baseline: the conversation ended right after an ordinary answer. With ``last_turn`` the stats
   layer can compare the two at the same turn (per assistant message: :func:`turn_endings`).
 * Jailbreaks are split into ``jailbreak_before_first_refusal`` (the original's only measure,
@@ -149,6 +150,9 @@ def _refusal_features(d: pl.DataFrame) -> pl.DataFrame:
         pl.col("message_index").last().alias("_last_asst"),
         pl.col("refusal").last().alias("_last_refused"),
         pl.col("turn").last().cast(pl.Int32).alias("last_turn"),
+        # the last ordinary answer (a message not refused, as ended_after_non_refusal reads it)
+        pl.col("message_index").filter(~pl.col("refusal").fill_null(value=False)).max()
+        .alias("_last_answer"),
     )
     last_user = (
         d.filter(pl.col("role") == "user")
@@ -349,8 +353,13 @@ def features_from_dialog(
         abandoned_after_refusal=ended(pl.col("_last_asst"), (
             pl.col("_last_refused").fill_null(value=False) & no_user_after(pl.col("_last_asst"))
         )),
+        # the user left after the first refusal: wrote nothing after it, and the assistant did
+        # not answer after it either (refusal, answer, silence ended after an answer, as
+        # ended_after_non_refusal says; the user did not leave a refusal, docs/features.md)
         abandoned_after_first_refusal=pl.when(has_refusal).then(ended(
-            pl.col("first_refusal_index"), no_user_after(pl.col("first_refusal_index"))
+            pl.col("first_refusal_index"),
+            no_user_after(pl.col("first_refusal_index"))
+            & ~(pl.col("_last_answer") > pl.col("first_refusal_index")).fill_null(value=False),
         )),
         ended_after_non_refusal=ended(pl.col("_last_asst"), (
             pl.col("_last_asst").is_not_null()

@@ -44,7 +44,7 @@ import polars as pl
 
 from chatlens._override import ModelOverride
 from chatlens.datafiles import cached
-from chatlens.errors import InstrumentError, InvalidParameterError, NotFittedError
+from chatlens.errors import DataFileError, InstrumentError, InvalidParameterError, NotFittedError
 from chatlens.features.reaction_cues import OPENERS as _OPENERS
 from chatlens.features.reaction_cues import cue_hits, cue_regexes
 from chatlens.signals.text import is_blank
@@ -198,6 +198,13 @@ def featurize(frame: pl.DataFrame) -> Any:
     opening = t.select(norm["fu"].str.slice(0, OPENING_CHARS)).to_series()
     grams = hashed_word_ngrams(opening.to_list(), N_HASH, TOKEN_PATTERN)
     return sparse.hstack([sparse.csr_matrix(dense.to_numpy()), sparse.csr_matrix(extra), grams]).tocsr()
+
+
+def n_columns() -> int:
+    """How many columns :func:`featurize` makes (a weights file's ``n_features`` must say so:
+    else every prediction failed in numpy's matmul, after the file had passed validation)."""
+    return int(featurize(pl.DataFrame(schema={c: pl.String for c in ("request", "response",
+                                                                       "followup")})).shape[1])
 
 
 #: Containment of the request in the follow-up *and* of the follow-up in the request above which
@@ -401,6 +408,9 @@ class ReactionModel:
                 msg = (f"Reaction weights {where}: keys format_version/n_hash/cues expected "
                        f"{expected}, got {got}; retrain with scripts/train_reaction_model.py.")
                 raise InstrumentError(msg)
+            if int(data["n_features"]) != (width := n_columns()):
+                raise DataFileError(where, "n_features", f"{width} (the columns featurize makes)",
+                                    data["n_features"])
             model = cls(C=float(data["C"]))
             model.classes_ = np.asarray(data["classes"], dtype=object)
             model.coef_ = np.zeros((len(model.classes_), int(data["n_features"])))

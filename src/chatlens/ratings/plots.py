@@ -11,14 +11,13 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from chatlens._plot import plain_text, pyplot, save_figure
+from chatlens._plot import pyplot, save_figure
 
 #: above this many models the heatmap drops its per-cell numbers.
 _ANNOTATE_MAX = 15
 
 
 
-@plain_text
 def plot_ratings(table: pl.DataFrame, path: str | Path) -> Path:
     """One panel per method: models sorted by rating, points with interval bars."""
     plt = pyplot()
@@ -52,7 +51,6 @@ def plot_ratings(table: pl.DataFrame, path: str | Path) -> Path:
     return save_figure(fig, path, dpi=120)
 
 
-@plain_text
 def plot_winrate(matrix: pl.DataFrame, path: str | Path) -> Path:
     """Heatmap of the pairwise win-rate matrix (row model's mean soft score vs column)."""
     plt = pyplot()

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from chatlens._plot import plain_text, pyplot, save_figure
+from chatlens._plot import pyplot, save_figure
 from chatlens.report.charts import (
     BLUE,
     GREY,
@@ -118,7 +118,6 @@ def _hazard(frame: pl.DataFrame, path: Path) -> Path:
 REACTION_ORDER = ("abandoned", "rephrase", "clarify", "new_topic", "pushback", "accept", "jailbreak")
 
 
-@plain_text  # data strings (model names with "$") are plain text, never matplotlib math
 def behaviour_figures(tables: dict[str, pl.DataFrame], directory: Path) -> list[Path]:
     """Draw the figures the tables support; returns the PNG files written (an SVG beside each)."""
     directory.mkdir(parents=True, exist_ok=True)

@@ -5,7 +5,7 @@ Why a module of its own: the CSVs keep every digit and their column names (``ci_
 ``<0.001`` and a header that says "conversations". One set of rules here keeps every table and
 every headline sentence consistent: shares to one decimal as percentages, ratios to two decimals,
 sentiment means to two decimals with a sign, p-values to three decimals (or ``<0.001``), integers
-with thousands separators. Labels and thresholds come from ``report/presentation.yaml``.
+with thousands separators; a value that rounds to zero has no sign (``0.00``, never ``−0.00``). Labels and thresholds come from ``report/presentation.yaml``.
 
 Examples
 --------
@@ -54,6 +54,16 @@ def finite(*values: object) -> bool:
     )
 
 
+def _fixed(value: float, spec: str) -> str:
+    """``format(value, spec)`` without the sign of a value that rounds to zero: −0.004 to two
+    decimals printed "−0.00" (and −0.0 "-0.0%"), a negative nothing beside a real "−0.01". The
+    format spec's ``z`` option does this from Python 3.11; the project supports 3.10."""
+    text = format(value, spec)
+    if text[:1] in "+-" and not any(c in "123456789" for c in text):
+        return text[1:]
+    return text
+
+
 def pct(rate: float | None) -> str:
     """A share as a percentage with one decimal (``<0.1%`` for tiny non-zero shares, ``>99.9%``
     for shares short of all: 9,999 of 10,000 refused printed "100.0%", which reads as every one).
@@ -67,7 +77,7 @@ def pct(rate: float | None) -> str:
         return "<0.1%"
     if 0.9995 <= rate < 1:
         return ">99.9%"
-    return f"{100 * rate:.1f}%"
+    return _fixed(100 * rate, ".1f") + "%"
 
 
 def ci_pct(low: float | None, high: float | None) -> str:
@@ -82,8 +92,8 @@ def ci_pct(low: float | None, high: float | None) -> str:
         return "–"
     low, high = max(low, 0.0), min(high, 1.0)
     # the bound that would read as the end it is short of: a lower one "100.0", an upper one "0.0"
-    lo = ">99.9" if 0.9995 <= low < 1 else f"{100 * low:.1f}"
-    hi = "<0.1" if 0 < high < 0.0005 else f"{100 * high:.1f}"
+    lo = ">99.9" if 0.9995 <= low < 1 else _fixed(100 * low, ".1f")
+    hi = "<0.1" if 0 < high < 0.0005 else _fixed(100 * high, ".1f")
     return f"{lo}–{hi}%"
 
 
@@ -97,8 +107,7 @@ def ratio(value: float | None) -> str:
         return "–"
     # the size after rounding picks the digits: 9.996 is "10.0", not "10.00" (four digits)
     size = abs(value)
-    return (f"{value:.2f}" if round(size, 2) < 10 else f"{value:.1f}" if round(size, 1) < 100
-            else f"{value:,.0f}")
+    return _fixed(value, ".2f" if round(size, 2) < 10 else ".1f" if round(size, 1) < 100 else ",.0f")
 
 
 def ci_ratio(low: float | None, high: float | None) -> str:
@@ -106,11 +115,15 @@ def ci_ratio(low: float | None, high: float | None) -> str:
 
 
 def signed(value: float | None, digits: int = 2) -> str:
-    """A signed score (sentiment, differences) with a typographic minus."""
+    """A signed score (sentiment, differences) with a typographic minus; a value that rounds to
+    zero has no sign.
+
+    >>> signed(0.213), signed(-0.0109), signed(-0.004), signed(0.0)
+    ('+0.21', '−0.01', '0.00', '0.00')
+    """
     if not finite(value):
         return "–"
-    text = f"{value:+.{digits}f}"
-    return text.replace("-", "−")
+    return _fixed(value, f"+.{digits}f").replace("-", "−")
 
 
 def ci_signed(low: float | None, high: float | None, digits: int = 2) -> str:
@@ -144,7 +157,7 @@ def number(value: object) -> str:
     if isinstance(value, int):
         return f"{value:,}"
     if isinstance(value, float):
-        return "–" if not math.isfinite(value) else f"{value:.3g}"
+        return "–" if not math.isfinite(value) else _fixed(value, ".3g")
     return str(value)
 
 

@@ -29,7 +29,7 @@ import polars as pl
 from chatlens.datafiles import cached
 from chatlens.errors import DataFileError, InstrumentError, NotFittedError
 from chatlens.signals.inputs import TextsLike
-from chatlens.signals.jailbreak_features import N_HASH, STRUCTURE, featurize
+from chatlens.signals.jailbreak_features import N_HASH, STRUCTURE, dense_features, featurize
 from chatlens.signals.refusal import _as_series
 
 if TYPE_CHECKING:
@@ -218,6 +218,7 @@ class LearnedJailbreak:
                 )
                 raise InstrumentError(msg)
             n, index = int(data["n_features"]), np.asarray(data["coef_index"], dtype=np.int64)
+            _check_layout(list(data["feature_names"]), n, where)
             if len(index) != len(data["coef_value"]):
                 raise DataFileError(where, "coef_value", f"{len(index)} values (one per coef_index)",
                                     len(data["coef_value"]))
@@ -241,6 +242,25 @@ class LearnedJailbreak:
                                 data["coef_value"][bad])
         return cls(C=float(data["C"]), threshold=threshold, coef_=coef, intercept_=intercept,
                    feature_names_=list(data["feature_names"]))
+
+
+def _check_layout(names: list[str], n_features: int, where: str) -> None:
+    """The coefficient layout prediction relies on: :func:`featurize`'s dense block, column for
+    column as it is now, then :data:`N_HASH` hashed n-grams. Why: a file whose ``feature_names``
+    or ``n_features`` said otherwise passed validation and then scored with misaligned
+    coefficients (block scoring) or failed in numpy's matmul (a stacked matrix)."""
+    now = dense_names()
+    if names != now:
+        raise DataFileError(where, "feature_names", f"the {len(now)} dense features of this "
+                            "version, in order (else retrain)", names)
+    if n_features != len(now) + N_HASH:
+        raise DataFileError(where, "n_features", f"{len(now) + N_HASH} ({len(now)} dense "
+                            f"features and {N_HASH} hashed n-grams)", n_features)
+
+
+def dense_names() -> list[str]:
+    """The names of :func:`featurize`'s dense block, in column order."""
+    return dense_features(pl.Series([], dtype=pl.String))[1]
 
 
 def weights_available() -> bool:

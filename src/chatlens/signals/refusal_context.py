@@ -280,6 +280,15 @@ def _overlap(responses: pl.Series, requests: pl.Series) -> np.ndarray:
     return np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
 
 
+def columns_after_cues() -> int:
+    """How many columns :func:`context_features` makes after its per-cue block (dense, stand-in,
+    request and hashed n-gram columns). Why: a weights file's coefficients are laid out as one
+    per cue id and then these; a file whose ``cue_ids`` and ``n_features`` do not leave exactly
+    this many failed only at the first prediction, in numpy's broadcast."""
+    x, ids = context_features(pl.Series([], dtype=pl.String), stacked=False)
+    return x.shape[1] - len(ids)
+
+
 def context_features(responses: pl.Series, requests: pl.Series | None = None, *,
                      analysis: RefusalAnalysis | None = None,
                      stacked: bool = True) -> tuple[Any, list[str]]:

@@ -25,7 +25,9 @@ probabilities.
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -73,14 +75,49 @@ class EncoderWeights:
             if not (0.0 <= blend <= 1.0 and 0.0 < threshold < 1.0):
                 raise DataFileError(where, "blend/threshold", "blend in [0, 1], threshold in (0, 1)",
                                     f"{blend}/{threshold}")
+            _check_tensors(doc["tensors"], int(doc["top_layers"]), where)
             meta = {k: v for k, v in doc.items()
                     if k not in {"tensors", "heldout", "blend", "threshold", "top_layers",
                                  "max_length", "base_sha256", "format_version"}}
             return cls(str(doc["version"]), str(doc["base_sha256"]), int(doc["top_layers"]),
                        int(doc["max_length"]), blend, threshold, dict(doc["tensors"]), heldout, meta)
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, AttributeError, zlib.error) as exc:
             raise DataFileError(where, "<root>", "the weights of a trained refusal encoder",
                                 exc) from None
+
+
+#: Bytes per stored value of each tensor encoding (int8 deltas are zlib-compressed: checked after
+#: decompression) and of an int8 delta's per-row scale (float32).
+_ENCODING_BYTES = {"float16": 2, "int8-delta": 1}
+_SCALE_BYTES = 4
+
+
+def _check_tensors(tensors: dict[str, dict[str, Any]], top_layers: int, where: str) -> None:
+    """The header's promises about its tensors, checked without torch: tensors of exactly layers
+    ``0 .. top_layers - 1`` (the fine-tuned top layers) and the head, and each tensor's bytes
+    holding its ``shape``. Why: a file with another ``top_layers`` or a cut tensor passed
+    validation and failed only when the encoder was built, with torch's or numpy's message."""
+    layers = {int(name.split(".")[1]) for name in tensors if name.startswith("layers.")}
+    if layers != set(range(top_layers)) or not any(n.startswith("head.") for n in tensors):
+        raise DataFileError(where, "top_layers/tensors",
+                            f"tensors of layers 0..{top_layers - 1} and of the head",
+                            f"layers {sorted(layers)}")
+    for name, spec in tensors.items():
+        key = f"tensors.{name}"
+        shape, encoding = spec["shape"], spec.get("encoding", "float16")
+        if encoding not in _ENCODING_BYTES or not all(isinstance(d, int) and d > 0 for d in shape):
+            raise DataFileError(where, key, f"a shape of positive sizes and an encoding in "
+                                f"{sorted(_ENCODING_BYTES)}", f"{shape} {encoding}")
+        raw = base64.b64decode(spec["data"], validate=True)
+        if encoding == "int8-delta":
+            raw = zlib.decompress(raw)
+            scale = base64.b64decode(spec["scale"], validate=True)
+            if len(shape) != 2 or len(scale) != _SCALE_BYTES * shape[0]:
+                raise DataFileError(where, f"{key}.scale", f"one float32 scale per row of a "
+                                    f"matrix of shape {shape}", f"{len(scale)} bytes")
+        if len(raw) != _ENCODING_BYTES[encoding] * int(np.prod(shape)):
+            raise DataFileError(where, f"{key}.data", f"{int(np.prod(shape))} {encoding} values "
+                                f"(shape {shape})", f"{len(raw)} bytes")
 
 
 def encoder_available() -> bool:

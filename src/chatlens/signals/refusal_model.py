@@ -21,6 +21,7 @@ validate`` reports the tier with out-of-fold predictions only. The cue columns (
 
 from __future__ import annotations
 
+from collections import Counter
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -208,6 +209,7 @@ class RefusalModel:
                 raise DataFileError(where, "format_version/feature_version", expected,
                                     f"{data['format_version']}/{data['feature_version']}")
             n = int(data["n_features"])
+            _check_layout(data["cue_ids"], n, where)
 
             def dense(block: dict) -> np.ndarray:
                 v = np.zeros(n)
@@ -230,6 +232,25 @@ class RefusalModel:
                        cue_ids_=list(data["cue_ids"]))
         except (KeyError, TypeError, ValueError, IndexError) as exc:
             raise DataFileError(where, "<root>", "the weights of a saved RefusalModel", exc) from None
+
+
+def _check_layout(cue_ids: list[str], n_features: int, where: str) -> None:
+    """The coefficient layout prediction relies on: one column per distinct cue id, then exactly
+    the columns :func:`~chatlens.signals.refusal_context.context_features` makes after its
+    per-cue block (:meth:`RefusalModel._coefs_for` aligns the first block by id and copies the
+    rest as it is). Why: a truncated ``cue_ids`` list passed validation and failed at the first
+    prediction with numpy's broadcast message."""
+    from chatlens.signals.refusal_context import columns_after_cues
+
+    duplicates = [c for c, k in Counter(cue_ids).items() if k > 1]
+    if duplicates:
+        raise DataFileError(where, "cue_ids", "distinct cue ids (one per column)", duplicates)
+    rest = columns_after_cues()
+    if n_features - len(cue_ids) != rest:
+        expected = (f"n_features = len(cue_ids) + {rest} (one column per cue id, then the "
+                    f"{rest} context columns of feature version {FEATURE_VERSION})")
+        raise DataFileError(where, "cue_ids/n_features", expected,
+                            f"{len(cue_ids)} cue ids and n_features {n_features}")
 
 
 def model_available() -> bool:
