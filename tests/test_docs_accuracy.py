@@ -343,12 +343,23 @@ def _same(got: object, said: object) -> bool:
     return got == said
 
 
+def _result_comment(lines: list[str], end: int) -> str | None:
+    """The comment that shows an expression's result: on its last line (`expr  # literal`) or
+    alone on the line after it (features.md's multi-line calls)."""
+    if "#" in lines[end - 1]:
+        return lines[end - 1].split("#", 1)[1]
+    if end < len(lines) and lines[end].lstrip().startswith("#"):
+        return lines[end].split("#", 1)[1]
+    return None
+
+
 @pytest.mark.parametrize(
-    "page", ["statistics.md", "ratings.md", "signals.md"], ids=lambda name: name
+    "page", ["statistics.md", "ratings.md", "signals.md", "features.md"], ids=lambda name: name
 )
 def test_python_examples_print_what_their_comments_say(page, tmp_path, monkeypatch):
-    """The Python blocks of these pages run as written, and a line `expr  # literal` evaluates
-    to that literal (prose comments are not checked)."""
+    """The Python blocks of these pages run as written, and an expression followed by
+    `# literal` (on its line or the next) evaluates to that literal (prose comments are not
+    checked)."""
     import ast
     import warnings
 
@@ -359,11 +370,12 @@ def test_python_examples_print_what_their_comments_say(page, tmp_path, monkeypat
         lines = block.splitlines()
         for node in ast.parse(block).body:
             source = "\n".join(lines[node.lineno - 1 : node.end_lineno])
+            comment = _result_comment(lines, node.end_lineno)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                if isinstance(node, ast.Expr) and "#" in lines[node.end_lineno - 1]:
+                if isinstance(node, ast.Expr) and comment is not None:
                     code = ast.get_source_segment(block, node.value)
-                    said = _literal(lines[node.end_lineno - 1].split("#", 1)[1])
+                    said = _literal(comment)
                     got = eval(code, namespace)  # the docs' own example
                     if said is not None:
                         assert _same(got, said), (
@@ -386,3 +398,30 @@ def test_statistics_page_lists_every_default_table_the_run_writes():
     section = page[page.index("**Default profile:**"):page.index("**Legacy profile**")]
     listed = set(re.findall(r"^\| `(\w+)` \|", section, re.M))
     assert written and written <= listed, sorted(written - listed)
+
+
+def _anchors(page: Path) -> set[str]:
+    """GitHub's anchors of a page's headings (lower case, punctuation dropped, spaces as '-')."""
+    out = set()
+    for _, line in _prose_lines(page):
+        heading = re.match(r"#{1,6}\s+(.*)", line)
+        if heading:
+            out.add(re.sub(r"[^\w\- ]", "", heading.group(1).strip().lower()).replace(" ", "-"))
+    return out
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
+def test_relative_links_and_anchors_resolve(page):
+    """Every relative Markdown link of a page points at a file that exists and, with
+    '#anchor', at a heading of that page (a renamed heading silently breaks the links to it)."""
+    broken = []
+    for target in re.findall(r"\]\(([^)\s]+)\)", page.read_text()):
+        if re.match(r"[a-z]+:", target):
+            continue
+        path, _, anchor = target.partition("#")
+        linked = (page.parent / path).resolve() if path else page
+        if not linked.exists():
+            broken.append(f"{target}: no such file")
+        elif anchor and linked.suffix == ".md" and anchor not in _anchors(linked):
+            broken.append(f"{target}: no such heading")
+    assert not broken, f"{page.name}: {broken}"
