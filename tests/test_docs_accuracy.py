@@ -425,3 +425,39 @@ def test_relative_links_and_anchors_resolve(page):
         elif anchor and linked.suffix == ".md" and anchor not in _anchors(linked):
             broken.append(f"{target}: no such heading")
     assert not broken, f"{page.name}: {broken}"
+
+
+def _command_mentions(page: Path) -> list[str]:
+    """Every `chatlens …` a page shows: inline code spans in its prose and lines of its code
+    blocks, synopsis lines (`[--json FILE]`) and placeholders included."""
+    text = page.read_text()
+    spans = re.findall(r"`(chatlens [^`]+)`", " ".join(line for _, line in _prose_lines(page)))
+    blocks = "\n".join(re.findall(r"```[a-z]*\n(.*?)```", text, re.S)).replace("\\\n", " ")
+    lines = [line.strip().removeprefix("$ ") for line in blocks.splitlines()]
+    return spans + [line for line in lines if line.startswith("chatlens ")]
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
+def test_every_option_a_page_names_exists(page):
+    """An option a page gives a command (in prose, a synopsis or an example) is one of that
+    command's options, and a subcommand it names exists. test_cli_doc_examples_parse covers
+    complete example lines only; a renamed option in a sentence or a synopsis went unnoticed."""
+    wrong, root = [], get_command(app)
+    for mention in _command_mentions(page):
+        mention = re.sub(r'"?\$\(.*\)"?', "ARG", mention)  # a shell $(…) is one argument
+        words = mention.split(" #")[0].replace("[", " ").replace("]", " ").replace("|", " ").split()
+        cmd, i = root, 1
+        while hasattr(cmd, "commands") and i < len(words) and words[i] in cmd.commands:
+            cmd, i = cmd.commands[words[i]], i + 1
+        if hasattr(cmd, "commands"):
+            if i < len(words) and re.fullmatch(r"[a-z][a-z-]+", words[i]):
+                wrong.append(f"{mention!r}: no subcommand {words[i]!r}")
+            continue
+        options = {"--help", "--quiet", "-q"} | {
+            opt for param in cmd.params for opt in [*param.opts, *getattr(param, "secondary_opts", [])]
+        }
+        for word in words[i:]:
+            option = word.split("=")[0].rstrip(".,;:)")
+            if re.fullmatch(r"--?[a-zA-Z][a-zA-Z0-9-]*", option) and option not in options:
+                wrong.append(f"{mention!r}: {' '.join(words[:i])} has no option {option}")
+    assert not wrong, f"{page.name}: {wrong}"
