@@ -461,3 +461,24 @@ def test_every_option_a_page_names_exists(page):
             if re.fullmatch(r"--?[a-zA-Z][a-zA-Z0-9-]*", option) and option not in options:
                 wrong.append(f"{mention!r}: {' '.join(words[:i])} has no option {option}")
     assert not wrong, f"{page.name}: {wrong}"
+
+
+def test_align_page_train_config_is_the_shipped_example(tmp_path):
+    """align.md shows "HAL's recipe ... src/chatlens/data/align/configs/hal-dpo.yaml" as a YAML
+    block a user copies into run.yaml (with the defaults spelt out): it must load as a train
+    config and give the shipped file's settings, or the page teaches another run."""
+    import dataclasses
+
+    from chatlens import datafiles
+
+    page = (ROOT / "docs" / "align.md").read_text()
+    assert "`src/chatlens/data/align/configs/hal-dpo.yaml`:" in page
+    shown = re.search(r"configs/hal-dpo\.yaml`:\n\n```yaml\n(.*?)```", page, re.S)
+    assert shown is not None
+    (tmp_path / "run.yaml").write_text(shown.group(1))
+    copied = dataclasses.asdict(datafiles.load(tmp_path / "run.yaml", kind="align-train-config"))
+    shipped = dataclasses.asdict(datafiles.load("align/configs/hal-dpo.yaml"))
+    provenance = ("name", "version", "source")
+    assert {k: v for k, v in copied.items() if k not in provenance} == {
+        k: v for k, v in shipped.items() if k not in provenance
+    }
