@@ -482,3 +482,24 @@ def test_align_page_train_config_is_the_shipped_example(tmp_path):
     assert {k: v for k, v in copied.items() if k not in provenance} == {
         k: v for k, v in shipped.items() if k not in provenance
     }
+
+
+def test_engine_page_profile_example_is_the_legacy_profile(tmp_path):
+    """engine.md shows the legacy profile as the example of a profile file; copied into
+    legacy.yaml it must validate and be the shipped profile (it lacked the required
+    `definitions` key: 'chatlens validate --data-file legacy.yaml --kind profile' exited 1)."""
+    import dataclasses
+
+    from chatlens import datafiles
+
+    page = (ROOT / "docs" / "engine.md").read_text()
+    section = page[page.index("## Profiles") :]
+    shown = re.search(r"```yaml\n(.*?)```", section, re.S)
+    assert shown is not None
+    (tmp_path / "legacy.yaml").write_text(shown.group(1))
+    copied = dataclasses.asdict(datafiles.load(tmp_path / "legacy.yaml", kind="profile"))
+    shipped = dataclasses.asdict(datafiles.load("profiles/legacy.yaml"))
+    prose = ("source", "description")
+    assert {k: v for k, v in copied.items() if k not in prose} == {
+        k: v for k, v in shipped.items() if k not in prose
+    }
