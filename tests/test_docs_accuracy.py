@@ -503,3 +503,25 @@ def test_engine_page_profile_example_is_the_legacy_profile(tmp_path):
     assert {k: v for k, v in copied.items() if k not in prose} == {
         k: v for k, v in shipped.items() if k not in prose
     }
+
+
+@pytest.mark.parametrize(
+    ("page", "after", "file_name", "kind"),
+    [
+        ("humanlike.md", "### Writing your own instrument", "my-rubric.yaml", "instrument"),
+        ("signals.md", "## Lexicon files", "refusal_nl.yaml", "cue-lexicon"),
+    ],
+    ids=["humanlike.md instrument", "signals.md lexicon"],
+)
+def test_data_file_examples_validate(page, after, file_name, kind, tmp_path):
+    """The first YAML block after these headings is a complete data file a user starts from
+    (a custom instrument, a new language's refusal lexicon); as written it passes
+    `chatlens validate --data-file FILE --kind K`, builder checks included."""
+    from chatlens import datafiles
+
+    text = (ROOT / "docs" / page).read_text()
+    shown = re.search(r"```yaml\n(.*?)```", text[text.index(after) :], re.S)
+    assert shown is not None
+    path = tmp_path / file_name
+    path.write_text(shown.group(1))
+    datafiles.check_file(path, kind=kind)
