@@ -35,12 +35,12 @@ browser:
 	@sh scripts/ensure_browser.sh
 
 test: install-test browser
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff check src tests scripts benchmarks
 	$(BIN)/python -m pytest -q
 	$(BIN)/python -m pytest -q --doctest-modules src/chatlens
 
 lint: install-test
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff check src tests scripts benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
 
 bench: install

@@ -307,6 +307,9 @@ def test_cli_sample_then_estimate(runs: dict[str, Path], tmp_path: Path) -> None
     res = runner.invoke(app, ["audit", "sample", str(runs["run"]), "--by", "none", "--n", "50", "--out", str(out)])
     assert res.exit_code == 0, res.output
     assert "wrote 50 rows" in res.output and design_path_for(out).is_file()
+    # the hint names every label that leaves a row out (a binary signal's 'unclear' too, as
+    # audit.md's "refusal / none / unclear" and estimate do)
+    assert "'skip' or 'unclear' leaves a row out" in " ".join(res.output.split())
     _label_with_truth(pl.read_csv(out, infer_schema=False), runs["truth"]).write_csv(out)
     est_out = tmp_path / "est.csv"
     res = runner.invoke(app, ["audit", "estimate", str(runs["run"]), str(out), "--out", str(est_out)])

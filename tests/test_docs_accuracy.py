@@ -343,12 +343,23 @@ def _same(got: object, said: object) -> bool:
     return got == said
 
 
+def _result_comment(lines: list[str], end: int) -> str | None:
+    """The comment that shows an expression's result: on its last line (`expr  # literal`) or
+    alone on the line after it (features.md's multi-line calls)."""
+    if "#" in lines[end - 1]:
+        return lines[end - 1].split("#", 1)[1]
+    if end < len(lines) and lines[end].lstrip().startswith("#"):
+        return lines[end].split("#", 1)[1]
+    return None
+
+
 @pytest.mark.parametrize(
-    "page", ["statistics.md", "ratings.md", "signals.md"], ids=lambda name: name
+    "page", ["statistics.md", "ratings.md", "signals.md", "features.md"], ids=lambda name: name
 )
 def test_python_examples_print_what_their_comments_say(page, tmp_path, monkeypatch):
-    """The Python blocks of these pages run as written, and a line `expr  # literal` evaluates
-    to that literal (prose comments are not checked)."""
+    """The Python blocks of these pages run as written, and an expression followed by
+    `# literal` (on its line or the next) evaluates to that literal (prose comments are not
+    checked)."""
     import ast
     import warnings
 
@@ -359,11 +370,12 @@ def test_python_examples_print_what_their_comments_say(page, tmp_path, monkeypat
         lines = block.splitlines()
         for node in ast.parse(block).body:
             source = "\n".join(lines[node.lineno - 1 : node.end_lineno])
+            comment = _result_comment(lines, node.end_lineno)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                if isinstance(node, ast.Expr) and "#" in lines[node.end_lineno - 1]:
+                if isinstance(node, ast.Expr) and comment is not None:
                     code = ast.get_source_segment(block, node.value)
-                    said = _literal(lines[node.end_lineno - 1].split("#", 1)[1])
+                    said = _literal(comment)
                     got = eval(code, namespace)  # the docs' own example
                     if said is not None:
                         assert _same(got, said), (
@@ -386,3 +398,130 @@ def test_statistics_page_lists_every_default_table_the_run_writes():
     section = page[page.index("**Default profile:**"):page.index("**Legacy profile**")]
     listed = set(re.findall(r"^\| `(\w+)` \|", section, re.M))
     assert written and written <= listed, sorted(written - listed)
+
+
+def _anchors(page: Path) -> set[str]:
+    """GitHub's anchors of a page's headings (lower case, punctuation dropped, spaces as '-')."""
+    out = set()
+    for _, line in _prose_lines(page):
+        heading = re.match(r"#{1,6}\s+(.*)", line)
+        if heading:
+            out.add(re.sub(r"[^\w\- ]", "", heading.group(1).strip().lower()).replace(" ", "-"))
+    return out
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
+def test_relative_links_and_anchors_resolve(page):
+    """Every relative Markdown link of a page points at a file that exists and, with
+    '#anchor', at a heading of that page (a renamed heading silently breaks the links to it)."""
+    broken = []
+    for target in re.findall(r"\]\(([^)\s]+)\)", page.read_text()):
+        if re.match(r"[a-z]+:", target):
+            continue
+        path, _, anchor = target.partition("#")
+        linked = (page.parent / path).resolve() if path else page
+        if not linked.exists():
+            broken.append(f"{target}: no such file")
+        elif anchor and linked.suffix == ".md" and anchor not in _anchors(linked):
+            broken.append(f"{target}: no such heading")
+    assert not broken, f"{page.name}: {broken}"
+
+
+def _command_mentions(page: Path) -> list[str]:
+    """Every `chatlens …` a page shows: inline code spans in its prose and lines of its code
+    blocks, synopsis lines (`[--json FILE]`) and placeholders included."""
+    text = page.read_text()
+    spans = re.findall(r"`(chatlens [^`]+)`", " ".join(line for _, line in _prose_lines(page)))
+    blocks = "\n".join(re.findall(r"```[a-z]*\n(.*?)```", text, re.S)).replace("\\\n", " ")
+    lines = [line.strip().removeprefix("$ ") for line in blocks.splitlines()]
+    return spans + [line for line in lines if line.startswith("chatlens ")]
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
+def test_every_option_a_page_names_exists(page):
+    """An option a page gives a command (in prose, a synopsis or an example) is one of that
+    command's options, and a subcommand it names exists. test_cli_doc_examples_parse covers
+    complete example lines only; a renamed option in a sentence or a synopsis went unnoticed."""
+    wrong, root = [], get_command(app)
+    for mention in _command_mentions(page):
+        mention = re.sub(r'"?\$\(.*\)"?', "ARG", mention)  # a shell $(…) is one argument
+        words = mention.split(" #")[0].replace("[", " ").replace("]", " ").replace("|", " ").split()
+        cmd, i = root, 1
+        while hasattr(cmd, "commands") and i < len(words) and words[i] in cmd.commands:
+            cmd, i = cmd.commands[words[i]], i + 1
+        if hasattr(cmd, "commands"):
+            if i < len(words) and re.fullmatch(r"[a-z][a-z-]+", words[i]):
+                wrong.append(f"{mention!r}: no subcommand {words[i]!r}")
+            continue
+        options = {"--help", "--quiet", "-q"} | {
+            opt for param in cmd.params for opt in [*param.opts, *getattr(param, "secondary_opts", [])]
+        }
+        for word in words[i:]:
+            option = word.split("=")[0].rstrip(".,;:)")
+            if re.fullmatch(r"--?[a-zA-Z][a-zA-Z0-9-]*", option) and option not in options:
+                wrong.append(f"{mention!r}: {' '.join(words[:i])} has no option {option}")
+    assert not wrong, f"{page.name}: {wrong}"
+
+
+def test_align_page_train_config_is_the_shipped_example(tmp_path):
+    """align.md shows "HAL's recipe ... src/chatlens/data/align/configs/hal-dpo.yaml" as a YAML
+    block a user copies into run.yaml (with the defaults spelt out): it must load as a train
+    config and give the shipped file's settings, or the page teaches another run."""
+    import dataclasses
+
+    from chatlens import datafiles
+
+    page = (ROOT / "docs" / "align.md").read_text()
+    assert "`src/chatlens/data/align/configs/hal-dpo.yaml`:" in page
+    shown = re.search(r"configs/hal-dpo\.yaml`:\n\n```yaml\n(.*?)```", page, re.S)
+    assert shown is not None
+    (tmp_path / "run.yaml").write_text(shown.group(1))
+    copied = dataclasses.asdict(datafiles.load(tmp_path / "run.yaml", kind="align-train-config"))
+    shipped = dataclasses.asdict(datafiles.load("align/configs/hal-dpo.yaml"))
+    provenance = ("name", "version", "source")
+    assert {k: v for k, v in copied.items() if k not in provenance} == {
+        k: v for k, v in shipped.items() if k not in provenance
+    }
+
+
+def test_engine_page_profile_example_is_the_legacy_profile(tmp_path):
+    """engine.md shows the legacy profile as the example of a profile file; copied into
+    legacy.yaml it must validate and be the shipped profile (it lacked the required
+    `definitions` key: 'chatlens validate --data-file legacy.yaml --kind profile' exited 1)."""
+    import dataclasses
+
+    from chatlens import datafiles
+
+    page = (ROOT / "docs" / "engine.md").read_text()
+    section = page[page.index("## Profiles") :]
+    shown = re.search(r"```yaml\n(.*?)```", section, re.S)
+    assert shown is not None
+    (tmp_path / "legacy.yaml").write_text(shown.group(1))
+    copied = dataclasses.asdict(datafiles.load(tmp_path / "legacy.yaml", kind="profile"))
+    shipped = dataclasses.asdict(datafiles.load("profiles/legacy.yaml"))
+    prose = ("source", "description")
+    assert {k: v for k, v in copied.items() if k not in prose} == {
+        k: v for k, v in shipped.items() if k not in prose
+    }
+
+
+@pytest.mark.parametrize(
+    ("page", "after", "file_name", "kind"),
+    [
+        ("humanlike.md", "### Writing your own instrument", "my-rubric.yaml", "instrument"),
+        ("signals.md", "## Lexicon files", "refusal_nl.yaml", "cue-lexicon"),
+    ],
+    ids=["humanlike.md instrument", "signals.md lexicon"],
+)
+def test_data_file_examples_validate(page, after, file_name, kind, tmp_path):
+    """The first YAML block after these headings is a complete data file a user starts from
+    (a custom instrument, a new language's refusal lexicon); as written it passes
+    `chatlens validate --data-file FILE --kind K`, builder checks included."""
+    from chatlens import datafiles
+
+    text = (ROOT / "docs" / page).read_text()
+    shown = re.search(r"```yaml\n(.*?)```", text[text.index(after) :], re.S)
+    assert shown is not None
+    path = tmp_path / file_name
+    path.write_text(shown.group(1))
+    datafiles.check_file(path, kind=kind)

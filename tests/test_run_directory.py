@@ -268,6 +268,27 @@ def test_quarantine_keeps_no_text_unless_the_run_does(tmp_path):
             assert raw.count("chars") >= 4  # the shape stays: keys kept, values sketched
 
 
+def test_quarantine_keeps_no_text_of_records_that_are_not_json(tmp_path):
+    """corpus.md: without --keep-text "every string value becomes "<N chars>"" and a record that
+    is not JSON keeps only its length. A line that opens like JSON but is not (a Python-repr dump
+    with single quotes, a line of free text after a '{') kept its text: only double-quoted
+    strings were sketched, so 'my secret text' and the bare words went into quarantine.parquet."""
+    src = _corpus(tmp_path / "a.jsonl", 3)
+    with src.open("a") as f:
+        f.write("{'id': 'py', 'messages': [{'role': 'user', 'content': 'my secret text'}]}\n")
+        f.write("{call me on 555 0199, love Ann\n")
+        f.write('{"id": "ok", "n": -1.5e3, "flag": true, "x": null, "m": [{"content": "a b"}]\n')
+    out = tmp_path / "run"
+    chatlens.analyze(src, out=out, workers=1)
+    raws = query(out, "select raw from quarantine order by row")["raw"].to_list()
+    assert len(raws) == 3
+    for word in ("secret", "user", "messages", "call", "Ann", "555"):
+        assert not any(word in raw for raw in raws), (word, raws)
+    # the shape stays: braces, brackets and JSON's own numbers and literals
+    assert raws[0].startswith("{") and raws[0].count("chars>") >= 6
+    assert "-1.5e3" in raws[2] and "true" in raws[2] and "null" in raws[2]
+
+
 def test_a_failed_pooled_run_leaves_no_parts_and_names_a_full_disk(tmp_path, monkeypatch):
     """Reviewed bug: a pooled run that failed after its partitions (here the compaction, on a
     full disk) kept out/_parts, a copy of the whole corpus, until the next run there (on a

@@ -46,7 +46,7 @@ def sample_cmd(
     """
     from chatlens.audit import SIGNALS, draw_audit_sample
     from chatlens.audit.sample import ALLOCATIONS
-    from chatlens.audit.signals import signal_spec
+    from chatlens.audit.signals import left_out_labels, signal_spec
 
     # Options first, then --out, then the draw (which may read a large source again).
     signal_spec(signal)
@@ -58,12 +58,13 @@ def sample_cmd(
                                n=n, seed=seed, source=source, max_chars=max_chars, allocation=allocation)
     path, design = sample.write(out, overwrite=overwrite, sheet=sheet)
     cells = sample.design["cells"]
+    skips = " or ".join(f"'{label}'" for label in left_out_labels(signal).split(" / "))
     out_console.print(
         f"wrote {sample.rows.height:,} rows to {escape(path)} (design: {escape(design)}"
         + (f"; read them in {escape(sheet_path_for(path))}" if sheet else "") + "), drawn from "
         f"{len(cells)} cells of {sum(c['messages'] for c in cells):,} {sample.design['role']} messages.\n"
         f"Fill the 'label' column in the file's order with one of {', '.join(SIGNALS[signal].labels)} "
-        f"(docs/labels.md; 'skip' leaves a row out), then: chatlens audit estimate {escape(run_dir)} "
+        f"(docs/labels.md; {skips} leaves a row out), then: chatlens audit estimate {escape(run_dir)} "
         f"{escape(path)}",
         soft_wrap=True)
 

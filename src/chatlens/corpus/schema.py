@@ -91,25 +91,36 @@ QUARANTINE_SCHEMA: dict[str, pl.DataType] = {
 
 
 #: A JSON string token (or one cut off by the end of a truncated record) and, when a colon
-#: follows it, that colon (the token is then a key).
-_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*(?:"(\s*:)?|$)')
+#: follows it, that colon (the token is then a key); else a bare run between JSON's
+#: structural characters (group 2: a number, true/false/null, or text outside any string).
+_JSON_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*(?:"(\s*:)?|$)|([^\s{}\[\],:"]+)')
+_JSON_BARE_VALUE = re.compile(r"-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?|true|false|null")
 
 
 def _sketch(raw: str) -> str:
     """A raw record without its text: JSON string values become ``"<N chars>"`` (keys, numbers,
     booleans and the nesting stay, so the shape that got it quarantined still shows); anything
-    that is not a JSON object or array (a CSV line, a cut record) is only its length."""
+    that is not a JSON object or array (a CSV line, a cut record) is only its length. A record
+    that opens like JSON but has text outside double quotes (a Python repr with single quotes,
+    free text after a ``{``) is not JSON: every bare run is sketched, its numbers too."""
     if not raw.lstrip().startswith(("{", "[")):
         return f"<{len(raw)} characters>"
+    json_like = all(
+        _JSON_BARE_VALUE.fullmatch(m.group(2))
+        for m in _JSON_TOKEN.finditer(raw)
+        if m.group(2) is not None
+    )
 
     def value(m: re.Match[str]) -> str:
         token = m.group(0)
+        if m.group(2) is not None:
+            return token if json_like else f"<{len(token)} chars>"
         if m.group(1):
             return token
         closed = len(token) > 1 and token.endswith('"')
         return f'"<{len(token) - 2} chars>"' if closed else f'"<{len(token) - 1} chars, cut>'
 
-    return _JSON_STRING.sub(value, raw)
+    return _JSON_TOKEN.sub(value, raw)
 
 
 def quarantine_without_text(quarantine: pl.DataFrame) -> pl.DataFrame:
