@@ -41,7 +41,6 @@ test: install-test browser
 
 lint: install-test
 	$(BIN)/ruff check src tests scripts benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
 
 bench: install
 	$(BIN)/python benchmarks/bench_ingest.py
