@@ -525,3 +525,22 @@ def test_data_file_examples_validate(page, after, file_name, kind, tmp_path):
     path = tmp_path / file_name
     path.write_text(shown.group(1))
     datafiles.check_file(path, kind=kind)
+
+
+def test_ratings_page_shows_what_its_own_example_prints(tmp_path, monkeypatch):
+    """ratings.md showed "rows in 9 … quarantined 2", which its six-row example cannot print: its
+    shown command, run on the table the page's Python example writes, prints the shown lines."""
+    from typer.testing import CliRunner
+
+    page = (ROOT / "docs" / "ratings.md").read_text()
+    shown = re.search(r"```text\n\$ (chatlens ratings battles\.csv[^\n]*)\n(.*?)```", page, re.S)
+    assert shown is not None
+    monkeypatch.chdir(tmp_path)
+    namespace: dict[str, object] = {}
+    exec(_python_blocks(ROOT / "docs" / "ratings.md")[0].split("res = rate(")[0], namespace)
+    res = CliRunner().invoke(app, shlex.split(shown.group(1))[1:], env={"COLUMNS": "100"})
+    assert res.exit_code == 0, res.output
+    printed = {" ".join(line.split()) for line in res.output.splitlines()}
+    for line in shown.group(2).splitlines():
+        if line.strip() != "…":
+            assert " ".join(line.split()) in printed, line

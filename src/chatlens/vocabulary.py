@@ -18,7 +18,10 @@ from typing import Literal
 Role = Literal["user", "assistant", "system", "tool"]
 ROLES: tuple[str, ...] = ("user", "assistant", "system", "tool")
 
-#: Analysis profiles: ``default`` (chatlens' definitions) or ``legacy`` (the original study's).
+#: Definition sets (a detector's or feature's ``profile=``, a profile file's ``definitions``):
+#: ``default`` (chatlens' definitions) or ``legacy`` (the original study's). Not the analysis
+#: profiles of ``data/profiles/*.yaml`` (``default``, ``rules``, ``encoder``, ``legacy``), which
+#: choose stages, tables and figures and name one of these two sets.
 Profile = Literal["default", "legacy"]
 PROFILES: tuple[str, ...] = ("default", "legacy")
 

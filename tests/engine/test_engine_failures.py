@@ -259,3 +259,18 @@ def test_pool_workers_leave_no_temporary_files(tmp_path: Path) -> None:
     folders = result.scan("conversations").collect().get_column("tmp_folder").to_list()
     assert len(folders) == 2 and all(Path(f).name.startswith("chatlens-test-") for f in folders)
     assert not [f for f in folders if Path(f).exists()]
+
+
+def test_a_malformed_dask_address_leaves_no_new_output_directory(tmp_path: Path) -> None:
+    """engine.run created (locked) the output directory before connecting to the scheduler, so
+    a mistyped address left an empty new directory behind: it connects first now."""
+    pytest.importorskip("distributed")
+    src = _two_files(tmp_path, "x", "y")
+    out = tmp_path / "new-run"
+    with pytest.raises(InvalidParameterError, match=r"'not an address' is not valid"):
+        run(src, out=out, engine="dask", address="not an address")
+    assert not out.exists()
+    # and again in the same process (a failed Client used to break the next one)
+    with pytest.raises(InvalidParameterError, match=r"'tcp://host' is not valid"):
+        chatlens.analyze(src, out=out, engine="dask", address="tcp://host", detect=False)
+    assert not out.exists()

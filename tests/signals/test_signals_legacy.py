@@ -62,3 +62,18 @@ def test_legacy_jailbreak_keeps_its_substring_traps():
 def test_profanity_substring_counts():
     texts = pl.Series(["Hello, can you help with my class assignment?", "motherfucker", None, "ok"])
     assert legacy_profanity_count(texts).to_list() == [3, 2, 0, 0]
+
+
+def test_legacy_profanity_count_has_one_definition_and_one_dtype():
+    """It was defined twice (features/affect.py returned Int32, signals/legacy.py Int64): the
+    features layer now re-exports the signals layer's, the one count of the one word list."""
+    import chatlens.features
+    import chatlens.features.affect
+    import chatlens.signals
+
+    assert chatlens.features.legacy_profanity_count is legacy_profanity_count
+    assert chatlens.features.affect.legacy_profanity_count is legacy_profanity_count
+    assert chatlens.signals.legacy_profanity_count is legacy_profanity_count
+    out = legacy_profanity_count(pl.Series(["Hello, assignment", None]))
+    assert out.dtype == pl.Int32 and out.name == "profanity_count_legacy"
+    assert out.to_list() == [2, 0]  # "hell" in Hello, "ass" in assignment

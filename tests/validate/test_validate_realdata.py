@@ -60,3 +60,36 @@ def test_learned_tier_held_out_on_xstest(report):
     for model in ("gpt4", "llama2new"):
         assert _get(report, "xstest-dev", model, "refusal", "learned", "precision") >= 0.92
         assert _get(report, "xstest-dev", model, "refusal", "learned", "recall") >= 0.92
+
+
+def test_dataset_selection_fits_only_its_folds_and_prints_the_full_runs_numbers(
+        report, shared_data, monkeypatch):
+    """``--dataset xstest-dev`` spent minutes fitting every held-out fold of every set (the real
+    set's CV, each jailbreak source) before printing anything: it fits only the folds that
+    predict xstest-dev's rows, and its rows are the full run's."""
+    import chatlens.signals.learned as learned
+    import chatlens.validate.jailbreak_cv as jcv
+    import chatlens.validate.refusal_model_cv as rcv
+    from chatlens.validate.datasets import load_all
+
+    fits = {"refusal": 0, "context": 0, "jailbreak": 0}
+
+    def spy(key, fn):
+        def wrapped(*a, **k):
+            fits[key] += 1
+            return fn(*a, **k)
+        return wrapped
+
+    monkeypatch.setattr(learned.LearnedRefusal, "fit_matrix",
+                        spy("refusal", learned.LearnedRefusal.fit_matrix))
+    monkeypatch.setattr(rcv, "_fit", spy("context", rcv._fit))
+    monkeypatch.setattr(jcv, "_predict_out", spy("jailbreak", jcv._predict_out))
+    selected = validate(shared_data, datasets=["xstest-dev"], synthetic=0, encoder=False)
+    full = report.rows.filter(pl.col("dataset") == "xstest-dev")
+    assert selected.rows.height == full.height > 0
+    assert selected.rows.sort("group", "task", "detector").equals(full.sort("group", "task", "detector"))
+    xstest_refusal = [s for s in load_all(shared_data) if s.dataset == "xstest-dev" and s.task == "refusal"]
+    detectors = set(full["detector"])
+    assert fits["refusal"] == (len(xstest_refusal) if "learned" in detectors else 0)
+    assert fits["context"] == (1 if rcv.CONTEXT in detectors else 0)  # leave xstest-dev out
+    assert fits["jailbreak"] == (1 if "learned" in set(full.filter(pl.col("task") == "jailbreak")["detector"]) else 0)

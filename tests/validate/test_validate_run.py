@@ -222,3 +222,15 @@ def test_validation_report_json_is_strict_when_a_metric_is_undefined(tmp_path):
 
     data = json.loads(path.read_text(encoding="utf-8"), parse_constant=refuse)
     assert data["results"] == [{"dataset": "x", "precision": None, "recall": None}]
+
+
+def test_validate_tables_show_markup_like_set_names_as_written(tmp_path):
+    """A model name comes from a file name: "[bold]toy" was read as rich markup, so the table
+    title said "xstest-dev / toy"."""
+    _fixture(tmp_path)
+    completions = tmp_path / "xstest-dev" / "model_completions"
+    (completions / "xstest_v2_completions_toy.csv").rename(completions / "xstest_v2_completions_[bold]toy.csv")
+    res = CliRunner().invoke(app, ["validate", "--data", str(tmp_path), "--dataset", "xstest-dev",
+                                   "--synthetic", "0", "--no-encoder"], env={"COLUMNS": "200"})
+    assert res.exit_code == 0, res.output
+    assert "xstest-dev / [bold]toy — refusal" in res.output

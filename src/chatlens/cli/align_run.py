@@ -45,7 +45,7 @@ def train_command(
     from chatlens.align.train import train
 
     res = train(config, pairs=pairs, out=out, resume=not no_resume)
-    table = Table(title=f"align train ({res.method})", title_justify="left")
+    table = Table(title=f"align train ({escape(res.method)})", title_justify="left")
     for col in ("epoch", "checkpoint", "train loss", "loss on pairs"):
         table.add_column(col, justify="right")
     losses, on_pairs = res.losses_by_epoch(), res.eval_loss_by_epoch()
@@ -176,7 +176,7 @@ def evaluate_command(
         ci = "–" if row["ci_low"] is None else f"[{row['ci_low']:+.3f}, {row['ci_high']:+.3f}]"
         mean = "–" if row["mean"] is None else f"{row['mean']:.3f}"
         delta = "–" if row["delta_vs_base"] is None else f"{row['delta_vs_base']:+.3f}"
-        table.add_row(str(row["epoch"]), escape(row["measure"]), mean, delta, ci)
+        table.add_row(str(row["epoch"]), escape(row["measure"]), mean, delta, escape(ci))
     out_console.print(table)
     failed = {e: n for e, n in s["failed_generations"].items() if n}
     lost = (
@@ -188,7 +188,7 @@ def evaluate_command(
         f"{s['prompts']} prompts{lost}; wrote {escape(out)}/curve.csv and summary.json"
     )
     if s["ci_note"]:
-        out_console.print(f"note: {s['ci_note']}")
+        out_console.print(f"note: {escape(s['ci_note'])}")
 
 
 @align_app.command("export-human-eval")

@@ -178,7 +178,7 @@ def print_behaviour(behaviour: object, limit: int = 15) -> None:
         # the report's rules (formatting.ratio, formatting.estimable, the "no clear difference"
         # verdict), so the two never disagree
         if rr.get("estimable", True) and estimable(rr["ci_low"], rr["ci_high"], rr["value"]):
-            verdict = presentation().headline["no_clear_difference"] if rr["ci_low"] <= 1.0 <= rr["ci_high"] else ""
+            verdict = escape(presentation().headline["no_clear_difference"]) if rr["ci_low"] <= 1.0 <= rr["ci_high"] else ""
             out_console.print(
                 f"[bold]ending after a refusal vs after an answer[/] risk ratio {ratio(rr['value'])} "
                 f"({ci_ratio(rr['ci_low'], rr['ci_high'])}, Mantel–Haenszel over turns){verdict}"
@@ -195,9 +195,9 @@ def print_behaviour(behaviour: object, limit: int = 15) -> None:
         parts = []
         for row in tables["demo_truth_agreement"].iter_rows(named=True):
             if row["f1"] is not None:
-                parts.append(f"{row['signal']} P {row['precision']:.3f} R {row['recall']:.3f}")
+                parts.append(f"{escape(row['signal'])} P {row['precision']:.3f} R {row['recall']:.3f}")
             elif row["accuracy"] is not None:
-                parts.append(f"{row['signal']} accuracy {row['accuracy']:.3f}")
+                parts.append(f"{escape(row['signal'])} accuracy {row['accuracy']:.3f}")
         out_console.print("[bold]detectors vs the synthetic demo corpus's ground truth[/] "
                           + "; ".join(parts)
                           + " [dim](plumbing check, not validity: the generator and the lexicons "

@@ -143,7 +143,7 @@ def fit_cmd(
     table = Table("metric (out-of-fold)", "value [95% CI]", "n", "CI method")
     for label, est in (("accuracy", res.accuracy), ("AUC", res.auc),
                        ("paired accuracy", res.paired_accuracy)):
-        table.add_row(label, est.fmt(), str(est.n), escape(est.method))
+        table.add_row(label, escape(est.fmt()), str(est.n), escape(est.method))
     out_console.print(table)
     out_console.print(f"{len(res.selected)} items kept: {escape(', '.join(res.selected))}; "
                       f"bias {res.bias:.4f} -> {escape(str(out))}")
@@ -247,16 +247,17 @@ def turing_eval_cmd(
     for r in res.results.iter_rows(named=True):
         table.add_row(
             escape(r["scorer"]),
-            f"{_fmt(r['accuracy'])} [{_fmt(r['accuracy_ci_low'], 2)}, {_fmt(r['accuracy_ci_high'], 2)}]",
-            f"{_fmt(r['auc'])} [{_fmt(r['auc_ci_low'], 2)}, {_fmt(r['auc_ci_high'], 2)}]",
-            f"{_fmt(r['paired_accuracy'])} [{_fmt(r['paired_ci_low'], 2)}, "
-            f"{_fmt(r['paired_ci_high'], 2)}]",
+            # "[n/a, n/a]" (no interval) would be read as a markup tag and vanish
+            escape(f"{_fmt(r['accuracy'])} [{_fmt(r['accuracy_ci_low'], 2)}, {_fmt(r['accuracy_ci_high'], 2)}]"),
+            escape(f"{_fmt(r['auc'])} [{_fmt(r['auc_ci_low'], 2)}, {_fmt(r['auc_ci_high'], 2)}]"),
+            escape(f"{_fmt(r['paired_accuracy'])} [{_fmt(r['paired_ci_low'], 2)}, "
+                   f"{_fmt(r['paired_ci_high'], 2)}]"),
             str(r["n_witnesses"]), str(r["n_games"]), _fmt(r["interrogators"]), escape(r["note"]),
         )
     out_console.print(table)
     _warn_unscored(res)
-    out_console.print(f"human interrogators: {res.interrogators.fmt()} correct "
-                      f"(on the games every scorer scored); {res.interrogators_note}")
+    out_console.print(f"human interrogators: {escape(res.interrogators.fmt())} correct "
+                      f"(on the games every scorer scored); {escape(res.interrogators_note)}")
     opp = Table(*[escape(c) for c in res.by_opponent.columns], title="Paired accuracy by AI opponent")
     for row in res.by_opponent.iter_rows():
         opp.add_row(*[escape(v) if not isinstance(v, float) else _fmt(v) for v in row])

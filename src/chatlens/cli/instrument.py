@@ -169,7 +169,7 @@ def discover_cmd(
     for step, rec in res.manifest["steps"].items():
         said = {k: v for k, v in rec["summary"].items() if not isinstance(v, dict)}
         table.add_row(
-            step,
+            escape(step),
             escape(json.dumps(said)),
             "reused" if step in res.reused else f"{rec['seconds']:.1f}",
         )
@@ -252,15 +252,15 @@ def fit_cmd(
     for w in res["weights"]:
         table.add_row(
             escape(w["key"]),
-            f"{w['weight']:.3f} [{w['ci_low']:.2f}, {w['ci_high']:.2f}]",
+            escape(f"{w['weight']:.3f} [{w['ci_low']:.2f}, {w['ci_high']:.2f}]"),  # [nan, nan]
             "yes" if w["selected"] else "",
             escape(w["statement"]),
         )
     out_console.print(table)
-    rel = res["reliability"]
+    rel, cv = res["reliability"], res["cv_auc"]
+    auc = f"{cv['value']:.3f} [{cv['ci_low']:.3f}, {cv['ci_high']:.3f}]"  # "[nan, nan]" is a tag
     out_console.print(
-        f"CV AUC {res['cv_auc']['value']:.3f} [{res['cv_auc']['ci_low']:.3f}, "
-        f"{res['cv_auc']['ci_high']:.3f}]; Cronbach's alpha {rel['cronbach_alpha']['value']:.3f}; "
+        f"CV AUC {escape(auc)}; Cronbach's alpha {rel['cronbach_alpha']['value']:.3f}; "
         f"split-half {rel['split_half']['value']:.3f} -> {escape(run_dir / 'instrument-fit.yaml')}, "
         f"{escape(write_report(run_dir))}"
     )

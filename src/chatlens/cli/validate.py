@@ -52,7 +52,7 @@ def _print_real(report: object) -> None:
         for col in ("task", "n", "agreement", "Cohen's kappa"):
             t.add_column(col, justify="left" if col == "task" else "right")
         for r in kappa.iter_rows(named=True):
-            t.add_row(r["task"], str(r["n"]), _fmt(r["agreement"]), _fmt(r["kappa"]))
+            t.add_row(escape(r["task"]), str(r["n"]), _fmt(r["agreement"]), _fmt(r["kappa"]))
         out_console.print(t)
     t = Table(title="refusal (binary) on real logs; flagged ÷ true: the detector's count over the "
               "readers' (1 = an unbiased rate)", title_justify="left")
@@ -154,7 +154,7 @@ def validate_cmd(
     for (ds, group, task), part in rows.group_by(["dataset", "group", "task"], maintain_order=True):
         first = part.row(0, named=True)
         table = Table(
-            title=f"{ds} / {group} — {task} (n={first['n']:,}, gold: {first['gold']})",
+            title=escape(f"{ds} / {group} — {task} (n={first['n']:,}, gold: {first['gold']})"),
             title_justify="left",
         )
         for col in ("detector", "precision", "recall", "F1", "FPR", "TP", "FP", "FN", "TN"):
@@ -171,8 +171,8 @@ def validate_cmd(
         targets.add_column(col)
     for t in report.targets:
         verdict = "-" if t.passed is None else ("[green]pass[/]" if t.passed else "[red]FAIL[/]")
-        targets.add_row(escape(t.target.dataset), escape(t.target.group), t.target.detector,
-                        t.target.metric, f"{t.target.op} {t.target.threshold}", _fmt(t.value), verdict,
+        targets.add_row(escape(t.target.dataset), escape(t.target.group), escape(t.target.detector),
+                        escape(t.target.metric), f"{t.target.op} {t.target.threshold}", _fmt(t.value), verdict,
                         "gate" if t.target.gate else "issue target")
     out_console.print(targets)
     if report.synthetic is not None:
@@ -181,7 +181,7 @@ def validate_cmd(
         for col in ("signal", "n", "precision", "recall", "F1", "accuracy"):
             t.add_column(col, justify="left" if col == "signal" else "right")
         for r in report.synthetic.iter_rows(named=True):
-            t.add_row(r["signal"], f"{r['n']:,}", _fmt(r["precision"]), _fmt(r["recall"]),
+            t.add_row(escape(r["signal"]), f"{r['n']:,}", _fmt(r["precision"]), _fmt(r["recall"]),
                       _fmt(r["f1"]), _fmt(r["accuracy"]))
         out_console.print(t)
     for note in report.notes:

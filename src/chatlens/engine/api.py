@@ -160,15 +160,23 @@ def run(
     if out.exists() and not out.is_dir():
         msg = f"The output directory {out} exists and is not a directory."
         raise InvalidParameterError(msg)
+    client = None
+    if engine == "dask" and isinstance(address, str):
+        from chatlens.engine import dask as dask_engine
+
+        # before the output directory is created (lock_run creates it) and the previous parts
+        # go: a mistyped or unreachable address leaves no trace (it used to leave a new, empty
+        # directory)
+        client = address = dask_engine.connect(address)
+    try:
+        lock = lock_run(out)
+    except BaseException:
+        if client is not None:
+            client.close()
+        raise
     # the directory is locked where it is written (a second run into it is refused), and
     # SIGTERM cleans up as an error does (chatlens.engine.rundir)
-    with terminate_as_exit(), lock_run(out):
-        client = None
-        if engine == "dask" and isinstance(address, str):
-            from chatlens.engine import dask as dask_engine
-
-            # before the previous parts go: a mistyped or unreachable address costs nothing
-            client = address = dask_engine.connect(address)
+    with terminate_as_exit(), lock:
         token = None
         try:
             token = _prepare(out, layout)

@@ -57,7 +57,15 @@ def connect(address: str, *, timeout: str | None = None) -> Any:
     :data:`CONNECT_TIMEOUT`.
     """
     distributed = _import_distributed()
+    from distributed.comm.addressing import parse_address, parse_host_port
+
     try:
+        # checked before a Client exists: a Client that failed on a malformed address leaves
+        # dask's event loop half started, and the process's next Client died of an
+        # AssertionError inside distributed
+        scheme, location = parse_address(address)
+        if scheme in ("tcp", "tls", "ws", "wss"):
+            parse_host_port(location)
         return distributed.Client(address, timeout=timeout or CONNECT_TIMEOUT)
     except ValueError as exc:
         msg = (

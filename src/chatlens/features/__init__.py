@@ -32,7 +32,7 @@ _LAZY: dict[str, str] = {
     "sentiment": "chatlens.features.affect:sentiment",
     "vader_compound": "chatlens.features.affect:vader_compound",
     "profanity_count": "chatlens.features.affect:profanity_count",
-    "legacy_profanity_count": "chatlens.features.affect:legacy_profanity_count",
+    "legacy_profanity_count": "chatlens.signals.legacy:legacy_profanity_count",
     "text_similarity": "chatlens.features.similarity:text_similarity",
     "validate_on_synth": "chatlens.features.validate:validate_on_synth",
     "validate_on_tweeteval": "chatlens.features.validate:validate_on_tweeteval",

@@ -5,7 +5,7 @@ Why this module differs from the original study (``specs/seed-study.md`` §6):
 * **Profanity** is counted on whole words per language (``data/features/profanity.yaml``), so
   "hello", "class", "assignment", "Sudan" or "Dickens" count 0, "motherfucker" counts 1 and
   "putain" / "блять" / "妈的" count. The original 16-word *substring* count is kept unchanged as
-  :func:`legacy_profanity_count` for the legacy profile.
+  :func:`chatlens.signals.legacy.legacy_profanity_count` for the legacy profile (re-exported here).
 * **Sentiment** uses VADER (English lexicon shipped in the ``vaderSentiment`` wheel) on English
   text and small per-language lexicons on the nine other supported languages, on one shared
   compound scale in [-1, 1]. For languages with no lexicon it returns a null score and says why
@@ -32,7 +32,7 @@ from chatlens.features._lexicons import (
 )
 from chatlens.features._vader import vader as _vader
 from chatlens.features._vader_columns import compound_columns, eligible
-from chatlens.signals.legacy import legacy_profanity_words
+from chatlens.signals.legacy import legacy_profanity_count, legacy_profanity_expr
 from chatlens.signals.text import is_blank
 
 ThresholdName = Literal["default", "legacy"]
@@ -89,31 +89,6 @@ def profanity_count(texts: pl.Series, languages: pl.Series | None = None) -> pl.
         frame = frame.with_columns(l=languages.cast(pl.String))
         lang = language_code_expr(pl.col("l"), pl.col("t").fill_null(""))
     return frame.select(profanity_expr(pl.col("t"), lang).alias("profanity_count")).to_series()
-
-
-def legacy_profanity_expr(text: pl.Expr) -> pl.Expr:
-    """The original study's count: Σ over 16 words of non-overlapping substring counts.
-
-    The word list is the signals layer's legacy lexicon (``data/signals/patterns/legacy_profanity.yaml``),
-    so both layers reproduce the original from one file.
-    """
-    lowered = text.fill_null("").str.to_lowercase()
-    return pl.sum_horizontal(
-        [lowered.str.count_matches(w, literal=True) for w in legacy_profanity_words()]
-    ).cast(pl.Int32)
-
-
-def legacy_profanity_count(texts: pl.Series) -> pl.Series:
-    """The original study's 16-word substring profanity count, defects included.
-
-    Examples
-    --------
-    >>> import polars as pl
-    >>> legacy_profanity_count(pl.Series(["Hello, can you help with my class assignment?"])).to_list()
-    [3]
-    """
-    frame = pl.DataFrame({"t": texts.cast(pl.String)})
-    return frame.select(legacy_profanity_expr(pl.col("t")).alias("profanity_count_legacy")).to_series()
 
 
 # --------------------------------------------------------------------------- sentiment

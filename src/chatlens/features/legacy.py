@@ -25,7 +25,8 @@ from __future__ import annotations
 import polars as pl
 
 from chatlens.features._frame import REQUIRED, dialog, prev, rounds
-from chatlens.features.affect import legacy_profanity_expr, vader_compound
+from chatlens.features.affect import vader_compound
+from chatlens.signals.legacy import legacy_profanity_expr
 
 _TO_LEGACY = {"capability": "instrumental", "policy": "value_based", "mixed": "mixed", "none": "none"}
 

@@ -89,8 +89,21 @@ def legacy_profanity_words() -> tuple[str, ...]:
     return datafiles.load("signals/patterns/legacy_profanity.yaml").words
 
 
+def legacy_profanity_expr(text: pl.Expr) -> pl.Expr:
+    """The original study's count as an expression: Σ over the 16 words of non-overlapping
+    substring counts of the lower-cased text (Int32, as the whole-word ``profanity_count``).
+
+    The one definition: the features layer's legacy columns use it too, so both layers
+    reproduce the original from one file and one dtype."""
+    lowered = text.fill_null("").str.to_lowercase()
+    return pl.sum_horizontal(
+        [lowered.str.count_matches(w, literal=True) for w in legacy_profanity_words()]
+    ).cast(pl.Int32)
+
+
 def legacy_profanity_count(texts: pl.Series) -> pl.Series:
-    """Σ over the 16 words of ``lower_text.count(word)``: raw substring counts, as the original.
+    """Σ over the 16 words of ``lower_text.count(word)``: raw substring counts, as the original,
+    defects included (Int32, named ``profanity_count_legacy``).
 
     Examples
     --------
@@ -98,9 +111,5 @@ def legacy_profanity_count(texts: pl.Series) -> pl.Series:
     >>> legacy_profanity_count(pl.Series(["Hello, can you help with my class assignment?"])).item()
     3
     """
-    lowered = texts.fill_null("").str.to_lowercase().to_frame("t")
-    total = pl.sum_horizontal(
-        pl.col("t").str.count_matches(w, literal=True).cast(pl.Int64)
-        for w in legacy_profanity_words()
-    )
-    return lowered.select(total.alias("profanity_count_legacy"))["profanity_count_legacy"]
+    frame = pl.DataFrame({"t": texts.cast(pl.String)})
+    return frame.select(legacy_profanity_expr(pl.col("t")).alias("profanity_count_legacy")).to_series()

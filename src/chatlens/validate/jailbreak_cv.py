@@ -22,7 +22,7 @@ their flag rate is an upper bound on the false-positive rate.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -149,11 +149,18 @@ def _predict_out(pool: Pool, train: np.ndarray, test: np.ndarray, c: float) -> n
     return p
 
 
-def heldout_scores(pool: Pool, *, c: float = DEFAULT_C) -> np.ndarray:
+def heldout_scores(pool: Pool, *, c: float = DEFAULT_C,
+                   only: Collection[str] | None = None) -> np.ndarray:
     """Out-of-fold score for every pool row: each fold predicted by a model fitted without it
-    (NaN where the other folds hold only one class)."""
-    out = np.zeros(len(pool.y))
-    for f in np.unique(pool.fold):
+    (NaN where the other folds hold only one class). ``only``: score just the folds holding
+    rows of these datasets (NaN elsewhere); a fold's model depends on that fold alone, so its
+    scores are those of a full run."""
+    from chatlens._progress import track
+
+    out = np.full(len(pool.y), np.nan)
+    wanted = np.unique(pool.fold) if only is None else np.unique(pool.fold[np.isin(
+        np.asarray([s.dataset for s in pool.sets], dtype=object)[pool.row_set], list(only))])
+    for f in track(wanted, description="learned jailbreak tier: held-out fits", total=len(wanted)):
         test = pool.fold == f
         out[test] = _predict_out(pool, ~test, test, c)
     return out
@@ -251,12 +258,16 @@ def heldout_predictions(sets: Sequence[LabelledSet], root: Path, *, c: float = D
 
 
 def heldout_rows(sets: Sequence[LabelledSet], root: Path, *, c: float = DEFAULT_C,
-                 threshold: float | None = None
+                 threshold: float | None = None, only: Collection[str] | None = None
                  ) -> tuple[dict[tuple[str, str], np.ndarray | None],
                             list[tuple[LabelledSet, str, np.ndarray]]]:
     """:func:`heldout_predictions`, and validate's extra rows for the in-the-wild prompts:
     (labelled slice, detector name, flags) for the family-grouped cross-validation of all of
-    them and the time split's latest 30% (each the shipped decision: model or rule override)."""
+    them and the time split's latest 30% (each the shipped decision: model or rule override).
+
+    ``only``: the datasets whose rows are wanted (``chatlens validate --dataset``): the whole
+    pool still trains, but only their folds are fitted, and the in-the-wild extra rows only when
+    that set is among them; the other slices are left out of the result."""
     from chatlens.signals.jailbreak_learned import load_weights
 
     all_sets = [*sets, *real_user_sets(root)]
@@ -267,13 +278,15 @@ def heldout_rows(sets: Sequence[LabelledSet], root: Path, *, c: float = DEFAULT_
     from chatlens.signals.jailbreak_learned import rule_override
 
     thr = load_weights().threshold if threshold is None else threshold
-    flags = slice_predictions(all_sets, pool, heldout_scores(pool, c=c), thr)
+    flags = slice_predictions(all_sets, pool, heldout_scores(pool, c=c, only=only), thr)
+    if only is not None:
+        flags = {key: f for key, f in flags.items() if key[0] in only}
     # the shipped decision unites the model with the rule tier's instruction overrides
     overrides = {(s.dataset, s.group): rule_override(detect_jailbreak(s.texts)) for s in all_sets
                  if flags.get((s.dataset, s.group)) is not None}
     flags = {key: f if key not in overrides else f | overrides[key] for key, f in flags.items()}
     itw = inthewild(pool, root)
-    if not len(itw.rows):
+    if not len(itw.rows) or only is not None and ITW_CSV.split("/")[0] not in only:
         return flags, []
     source = pool.sets[int(pool.row_set[itw.rows[0]])]
     key = (source.dataset, source.group)  # the same prompts, in pool order

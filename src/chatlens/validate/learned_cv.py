@@ -10,7 +10,7 @@ RBR splits come from one source, so they are held out together).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 import numpy as np
 import polars as pl
@@ -44,9 +44,14 @@ def _stack(pool: Sequence[LabelledSet]) -> tuple[object, np.ndarray, np.ndarray,
     return x, y, group, ids
 
 
-def heldout_predictions(sets: Sequence[LabelledSet], *, c: float = DEFAULT_C
-                        ) -> dict[tuple[str, str], np.ndarray]:
-    """Leave-one-group-out refusal predictions for every slice of the training pool."""
+def heldout_predictions(sets: Sequence[LabelledSet], *, c: float = DEFAULT_C,
+                        only: Collection[str] | None = None) -> dict[tuple[str, str], np.ndarray]:
+    """Leave-one-group-out refusal predictions for every slice of the training pool.
+
+    ``only``: predict just the slices of these datasets (the others still train): a
+    ``--dataset`` selection needs no fit for a slice it does not print, and each fit depends
+    only on its own held-out group, so the selected slices' predictions are unchanged."""
+    from chatlens._progress import track
     from chatlens.signals.learned import LearnedRefusal
 
     pool = training_pool(sets)
@@ -55,7 +60,8 @@ def heldout_predictions(sets: Sequence[LabelledSet], *, c: float = DEFAULT_C
     x, y, group, ids = _stack(pool)
     folds = np.asarray([_fold(s) for s in pool], dtype=object)[group]
     out: dict[tuple[str, str], np.ndarray] = {}
-    for i, s in enumerate(pool):
+    wanted = [(i, s) for i, s in enumerate(pool) if only is None or s.dataset in only]
+    for i, s in track(wanted, description="learned refusal tier: held-out fits", total=len(wanted)):
         train = folds != _fold(s)
         model = LearnedRefusal(C=c).fit_matrix(x[train], y[train], ids)
         out[(s.dataset, s.group)] = model.decision_matrix(x[group == i]) >= 0.5

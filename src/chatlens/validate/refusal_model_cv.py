@@ -12,7 +12,7 @@ trains the shipped weights (``scripts/train_refusal_model.py``) and produces eve
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -139,7 +139,7 @@ ENCODER_PREFIX = "encoder/"
 
 
 def heldout(pool: Pool, *, encoder: dict[str, tuple[dict[str, float], float, float]] | None = None,
-            **params: float) -> dict[str, pl.DataFrame]:
+            only: Collection[str] | None = None, **params: float) -> dict[str, pl.DataFrame]:
     """Held-out predictions keyed by scheme (:func:`folds`).
 
     Each value has the pool's ``key`` plus ``refusal``, ``refusal_type``, ``refusal_score`` of the
@@ -147,32 +147,55 @@ def heldout(pool: Pool, *, encoder: dict[str, tuple[dict[str, float], float, flo
     ``encoder``: per scheme, (the encoder's held-out probability per pool key, blend weight,
     threshold). The encoder tier's decisions, from the same fold models, are then added under
     ``"encoder/<scheme>"`` for every scheme whose rows all have an encoder probability.
+    ``only``: fit just the folds whose test rows belong to these datasets (``real-dev`` for the
+    real set's schemes): each fold's model depends on its own rows only, so the predictions of
+    the folds kept are those of a full run (``chatlens validate --dataset``).
     """
+    from chatlens._progress import progress_bar
+
     f = pool.frame
     keys = f["key"].to_list()
+    dataset = f["dataset"].to_numpy()
+    schemes = {name: [(train, rows) for train, rows in parts
+                      if only is None or dataset[rows[0]] in only]
+               for name, parts in folds(pool).items()}
+    schemes = {name: parts for name, parts in schemes.items() if parts}
+    result = {}
+    with progress_bar(description="context refusal model: held-out fits",
+                      total=sum(len(parts) for parts in schemes.values())) as advance:
+        for name, parts in schemes.items():
+            result |= _scheme(pool, name, parts, None if encoder is None else encoder.get(name),
+                              keys, params, advance)
+    return result
+
+
+def _scheme(pool: Pool, name: str, parts: list[tuple[np.ndarray, np.ndarray]],
+            blend: tuple[dict[str, float], float, float] | None, keys: list[str],
+            params: dict[str, float], advance: Any) -> dict[str, pl.DataFrame]:
+    """:func:`heldout`'s predictions of one scheme (and of its encoder blend, when complete)."""
+    f = pool.frame
 
     def assemble(parts: list[pl.DataFrame]) -> pl.DataFrame:
         pred = pl.concat(parts).sort("_pos")
         return pred.with_columns(key=f["key"].gather(pred["_pos"])).drop("_pos")
 
     result = {}
-    for name, parts in folds(pool).items():
-        blend = None if encoder is None else encoder.get(name)
-        plain, blended = [], []
-        for train, rows in parts:
-            model = _fit(pool, train, **params)
-            pos = pl.Series("_pos", rows)
-            plain.append(_shipped_decision(pool, model, rows).with_columns(pos))
-            if blend is not None:
-                p = np.asarray([blend[0].get(keys[r], np.nan) for r in rows], dtype=float)
-                if np.isnan(p).any():
-                    blend = None
-                    continue
-                blended.append(_shipped_decision(pool, model, rows, (p, blend[1], blend[2]))
-                               .with_columns(pos))
-        result[name] = assemble(plain)
+    plain, blended = [], []
+    for train, rows in parts:
+        model = _fit(pool, train, **params)
+        advance()
+        pos = pl.Series("_pos", rows)
+        plain.append(_shipped_decision(pool, model, rows).with_columns(pos))
         if blend is not None:
-            result[ENCODER_PREFIX + name] = assemble(blended)
+            p = np.asarray([blend[0].get(keys[r], np.nan) for r in rows], dtype=float)
+            if np.isnan(p).any():
+                blend = None
+                continue
+            blended.append(_shipped_decision(pool, model, rows, (p, blend[1], blend[2]))
+                           .with_columns(pos))
+    result[name] = assemble(plain)
+    if blend is not None:
+        result[ENCODER_PREFIX + name] = assemble(blended)
     return result
 
 
@@ -205,16 +228,19 @@ class ContextHeldout:
     predictions: dict[str, pl.DataFrame]
 
     @classmethod
-    def compute(cls, data_dir: str | Path, real: pl.DataFrame | None = None) -> ContextHeldout:
+    def compute(cls, data_dir: str | Path, real: pl.DataFrame | None = None,
+                only: Collection[str] | None = None) -> ContextHeldout:
         """Held-out predictions with the shipped model's hyper-parameters (``real``: the
-        labelled set already read by :func:`~chatlens.validate.real.labelled_set`)."""
+        labelled set already read by :func:`~chatlens.validate.real.labelled_set`; ``only``:
+        the datasets whose folds to fit, as in :func:`heldout`)."""
         from chatlens.signals.refusal_encoder import encoder_available, load_weights
 
         encoder = None
         if encoder_available():  # its held-out probabilities are recorded: no torch needed
             w = load_weights()
             encoder = {scheme: (p, w.blend, w.threshold) for scheme, p in w.heldout.items()}
-        return cls(heldout(build_pool(data_dir, real), encoder=encoder, **shipped_params()))
+        return cls(heldout(build_pool(data_dir, real), encoder=encoder, only=only,
+                           **shipped_params()))
 
     def predict_set(self, s: LabelledSet) -> np.ndarray:
         """Refusal per text of a labelled slice, as the shipped detector decides it: held out

@@ -233,7 +233,7 @@ def _context_model(root: Path, datasets: Sequence[str] | None,
             set(datasets) & {REAL_SET, "xstest-dev", "openai-rbr-gold"}):
         return None
     status("validate: context refusal model, held-out predictions (grouped CV, leave one source/set out)")
-    return ContextHeldout.compute(root, real)
+    return ContextHeldout.compute(root, real, only=datasets)
 
 
 def validate(
@@ -295,7 +295,7 @@ def validate(
         from chatlens.validate.learned_cv import heldout_predictions
 
         status("validate: learned tier, leave-one-group-out predictions on its training pool")
-        heldout = heldout_predictions(load_all(root) if datasets is not None else sets)
+        heldout = heldout_predictions(load_all(root) if datasets is not None else sets, only=datasets)
     from chatlens.validate.real import labelled_set, missing_sources
 
     # the real labelled set (text read from root) is read once, for its report and the context
@@ -320,11 +320,11 @@ def validate(
 
         status("validate: learned jailbreak tier, leave-one-source-out / ToxicChat 5-fold CV "
                "predictions on its training pool")
+        # with a --dataset selection the whole pool trains, but only the selected sets' folds
+        # are fitted (the fits are independent: the same numbers as a full run)
         flags, extra = jailbreak_heldout(load_all(root) if datasets is not None else
-                                         [s for s in sets if s.gold_kind != "weak"], root)
-        heldout |= flags
-        if datasets is not None:  # the extra rows belong to the in-the-wild set
-            extra = [e for e in extra if e[0].dataset in datasets]
+                                         [s for s in sets if s.gold_kind != "weak"], root,
+                                         only=datasets)
     run_encoder = encoder if encoder is not None else encoder_installed()
     if encoder and not encoder_installed():  # asked for: fail now, not after the other sets
         raise MissingExtraError(ENCODER_EXTRA, "validate's encoder rows (torch, transformers)")
