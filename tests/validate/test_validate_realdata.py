@@ -93,3 +93,24 @@ def test_dataset_selection_fits_only_its_folds_and_prints_the_full_runs_numbers(
     assert fits["refusal"] == (len(xstest_refusal) if "learned" in detectors else 0)
     assert fits["context"] == (1 if rcv.CONTEXT in detectors else 0)  # leave xstest-dev out
     assert fits["jailbreak"] == (1 if "learned" in set(full.filter(pl.col("task") == "jailbreak")["detector"]) else 0)
+
+
+def test_learned_jailbreak_rows_are_the_held_out_predictions(report, shared_data):
+    """The learned jailbreak tier's rows are its held-out predictions (ToxicChat: 5-fold CV),
+    never the shipped model scoring the rows it was trained on: a refactor that dropped the
+    held-out flags printed in-sample ToxicChat numbers and every target still passed."""
+    import chatlens.validate.jailbreak_cv as jcv
+    from chatlens.validate.datasets import load_all
+
+    sets = load_all(shared_data)
+    flags, _ = jcv.heldout_rows(sets, shared_data, only=["toxicchat-train"])
+    gold = {(s.dataset, s.group): s.gold for s in sets if s.task == "jailbreak"}
+    checked = 0
+    for (dataset, group), pred in flags.items():
+        if pred is None or (dataset, group) not in gold:
+            continue
+        y = gold[(dataset, group)].astype(bool)
+        assert _get(report, dataset, group, "jailbreak", "learned", "tp") == int((pred & y).sum())
+        assert _get(report, dataset, group, "jailbreak", "learned", "fp") == int((pred & ~y).sum())
+        checked += 1
+    assert checked >= 1

@@ -325,6 +325,7 @@ def validate(
         flags, extra = jailbreak_heldout(load_all(root) if datasets is not None else
                                          [s for s in sets if s.gold_kind != "weak"], root,
                                          only=datasets)
+        heldout |= flags  # the learned rows of every jailbreak slice are these, never in-sample
     run_encoder = encoder if encoder is not None else encoder_installed()
     if encoder and not encoder_installed():  # asked for: fail now, not after the other sets
         raise MissingExtraError(ENCODER_EXTRA, "validate's encoder rows (torch, transformers)")
