@@ -25,6 +25,8 @@ import numpy as np
 import torch
 from transformers.masking_utils import create_bidirectional_mask
 
+from chatlens.signals.encoder_tensors import stored_arrays
+
 #: Replies per forward pass when scoring. Small batches are faster on CPU (activations stay in
 #: cache; length-sorted batches waste little padding): 8 read ~10% more replies/s than 32 on
 #: two cores, with the same probabilities to 1e-6.
@@ -248,14 +250,11 @@ def decode_tensors(model: TopLayers, tensors: dict[str, dict[str, Any]], where: 
         raise ValueError(msg)
     state = {}
     for name, spec in tensors.items():
-        raw = base64.b64decode(spec["data"])
-        if spec.get("encoding", "float16") == "int8-delta":
-            q = np.frombuffer(zlib.decompress(raw), dtype=np.int8).astype(np.float32)
-            scale = np.frombuffer(base64.b64decode(spec["scale"]), dtype=np.float32)
-            delta = q.reshape(spec["shape"]) * scale[:, None]
-            state[name] = reference[name] + torch.from_numpy(delta)
+        values, scale = stored_arrays(spec)
+        values = values.astype(np.float32).reshape(spec["shape"])
+        if scale is not None:  # an int8 delta from the base's parameter
+            state[name] = reference[name] + torch.from_numpy(values * scale[:, None])
         else:
-            values = np.frombuffer(raw, dtype=np.float16).astype(np.float32)
-            state[name] = torch.from_numpy(values.reshape(spec["shape"]))
+            state[name] = torch.from_numpy(values)
     model.load_state_dict(state)
     return model.eval()

@@ -25,7 +25,6 @@ probabilities.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import zlib
 from dataclasses import dataclass, field
@@ -37,6 +36,7 @@ import polars as pl
 
 from chatlens import datafiles
 from chatlens.errors import DataFileError, InvalidParameterError, MissingExtraError
+from chatlens.signals.encoder_tensors import ENCODING_DTYPES, stored_arrays
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -86,12 +86,6 @@ class EncoderWeights:
                                 exc) from None
 
 
-#: Bytes per stored value of each tensor encoding (int8 deltas are zlib-compressed: checked after
-#: decompression) and of an int8 delta's per-row scale (float32).
-_ENCODING_BYTES = {"float16": 2, "int8-delta": 1}
-_SCALE_BYTES = 4
-
-
 def _check_tensors(tensors: dict[str, dict[str, Any]], top_layers: int, where: str) -> None:
     """The header's promises about its tensors, checked without torch: tensors of exactly layers
     ``0 .. top_layers - 1`` (the fine-tuned top layers) and the head, and each tensor's bytes
@@ -105,19 +99,16 @@ def _check_tensors(tensors: dict[str, dict[str, Any]], top_layers: int, where: s
     for name, spec in tensors.items():
         key = f"tensors.{name}"
         shape, encoding = spec["shape"], spec.get("encoding", "float16")
-        if encoding not in _ENCODING_BYTES or not all(isinstance(d, int) and d > 0 for d in shape):
+        if encoding not in ENCODING_DTYPES or not all(isinstance(d, int) and d > 0 for d in shape):
             raise DataFileError(where, key, f"a shape of positive sizes and an encoding in "
-                                f"{sorted(_ENCODING_BYTES)}", f"{shape} {encoding}")
-        raw = base64.b64decode(spec["data"], validate=True)
-        if encoding == "int8-delta":
-            raw = zlib.decompress(raw)
-            scale = base64.b64decode(spec["scale"], validate=True)
-            if len(shape) != 2 or len(scale) != _SCALE_BYTES * shape[0]:
-                raise DataFileError(where, f"{key}.scale", f"one float32 scale per row of a "
-                                    f"matrix of shape {shape}", f"{len(scale)} bytes")
-        if len(raw) != _ENCODING_BYTES[encoding] * int(np.prod(shape)):
+                                f"{sorted(ENCODING_DTYPES)}", f"{shape} {encoding}")
+        values, scale = stored_arrays(spec)
+        if scale is not None and (len(shape) != 2 or len(scale) != shape[0]):
+            raise DataFileError(where, f"{key}.scale", f"one float32 scale per row of a "
+                                f"matrix of shape {shape}", f"{scale.nbytes} bytes")
+        if len(values) != int(np.prod(shape)):
             raise DataFileError(where, f"{key}.data", f"{int(np.prod(shape))} {encoding} values "
-                                f"(shape {shape})", f"{len(raw)} bytes")
+                                f"(shape {shape})", f"{values.nbytes} bytes")
 
 
 def encoder_available() -> bool:
