@@ -82,7 +82,7 @@ def test_a_short_foreign_quote_does_not_decide_the_language() -> None:
         'This is great, my friend said "你好" to me and I loved it!',
         "Thanks, 'спасибо' is what I said, wonderful",
         "Terrible answer. The word is 안녕 in Korean",
-        "上面这段代码有报错AttributeError: 'poly1d' object has no attribute 'atoms'，请修复代码",
+        "这段代码运行时报错KeyError: 'price' not found in the dict，请帮我修复",
         "谢谢，太好了",
     ])
     for langs in (pl.Series(["English"] * 5), None):

@@ -69,21 +69,21 @@ def test_invalid_thresholds_raise() -> None:
 @pytest.mark.parametrize(("text", "unlabelled", "english"), [
     # a short request followed by an interface label as long as itself: the script it opens in
     # decides when there is no label (2 Cyrillic vs 3 Latin words had no language at all)
-    ("продолжи писать body:Share Prompt", "ru", "en"),
+    ("напиши ещё body:Share Prompt", "ru", "en"),
     ("пиши дальше, body:Share Prompt", "ru", "en"),
     ("続きを body Share Prompt now", "ja", "en"),
     ("继续 body:Share Prompt", "zh", "en"),
     ("계속 써 body:Share Prompt now", "ko", "en"),
     # ... and the same label after an English request says nothing: no language, as before
-    ("Please keep going지금 번역하기", None, "en"),
+    ("Write more please지금 번역하기", None, "en"),
     # a quoted foreign word or an explained term does not decide, opening or not
     ("Thanks, 'спасибо' is what I said, wonderful", None, "en"),
-    ("重紐 (zhòng niǔ) is a term used in historical Chinese linguistics for a pair of rhymes",
+    ("饺子 (jiǎo zi) is the word for a kind of dumpling eaten at the New Year in northern China",
      None, "en"),
     ('"спасибо" is how you say thank you in Russian', None, "en"),
     # the bulk of the text decides over any label, as before
     ("привет, как дела? ok", "ru", "ru"),
-    ("上面这段代码有报错AttributeError: 'poly1d' object has no attribute 'atoms'，请修复代码", "zh", "zh"),
+    ("这段代码运行时报错KeyError: 'price' not found in the dict，请帮我修复", "zh", "zh"),
     ("just English", None, "en"),
 ])
 def test_a_mixed_script_message_gets_the_language_its_scripts_determine(text: str, unlabelled: str | None,

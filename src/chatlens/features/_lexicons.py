@@ -239,22 +239,23 @@ def language_code_expr(language: pl.Expr, text: pl.Expr) -> pl.Expr:
     many as the Latin script. Why: any one character decided before, so an English sentence
     quoting "你好" was scored with the Chinese lexicon (and its English cues and profanity read as
     Chinese), as were 20 ShareGPT dev messages in English ending in a "지금 번역하기" button
-    label; a Chinese request full of code names ("上面这段代码有报错AttributeError: 'poly1d'
-    object has no attribute 'atoms'，请修复代码": 14 Han, 8 Latin) is still Chinese. A text with no
+    label; a Chinese request full of code names (an invented one: "这段代码运行时报错KeyError:
+    'price' not found in the dict，请帮我修复": 14 Han, 7 Latin) is still Chinese. A text with no
     label that no script has the bulk of takes the language of the script it opens in, when that
-    script has at least :data:`OPENING_MIN_SHARE` of its words ("продолжи писать body:Share
-    Prompt" had no language at all; the English "Please keep going지금 번역하기" still has none).
+    script has at least :data:`OPENING_MIN_SHARE` of its words (a ShareGPT request of two Russian
+    words before a "body:Share Prompt" label had no language at all; the English "Write more
+    please지금 번역하기" still has none; these examples are invented, of the real messages' shape).
     """
     given = language_label_expr(language)
     return pl.struct(text.alias("t"), given.alias("g")).map_batches(
         _script_language, return_dtype=pl.String)
 
 
-#: An unlabelled text that is not the bulk of one script (``продолжи писать body:Share Prompt``:
+#: An unlabelled text that is not the bulk of one script (``напиши ещё body:Share Prompt``:
 #: 2 Cyrillic, 3 Latin words) takes the language of the script it opens in when that script has
 #: at least this share of its words: a short request followed by an interface label in Latin
 #: ("Share Prompt") is as long as the label, while a quoted foreign word or a term being
-#: explained ("重紐 (zhòng niǔ) is a term used in…", 19 of 190 words) is a small minority.
+#: explained ("饺子 (jiǎo zi) is the word for…", 2 of 20 words) is a small minority.
 OPENING_MIN_SHARE = 1 / 3
 
 #: Any character of a script that can override the label (the cheap test every text gets).
