@@ -213,10 +213,10 @@ def test_about_self_matches_whole_requests_in_several_languages():
              "what's your favourite colour?", "Wie geht es dir?", "Hey there, what can you do?",
              "Bonjour ! Ça va ?", "¡Hola! ¿Qué tal?", "E aí, o que você sabe fazer?",
              "What capabilities do you have?", "Can you tell me a bit about yourself?",
-             "can you learn custom knowledge"]
+             "can you learn new skills"]
     not_asked = ["How are you going to solve x^2 = 4?", "What do you think of Trump?",
                  "Write a poem called how are you", "", "what can you do to fix this bug?",
-                 "hello", "Can you translate these testimonials in slovene",
+                 "hello", "Can you translate these reviews into Danish",
                  "Tell me about yourself and then write a poem about the sea"]
     assert about_self(pl.Series(asked)).all()
     assert not about_self(pl.Series(not_asked)).any()
